@@ -1,0 +1,1 @@
+"""The ``trapscape`` command-line interface (click)."""

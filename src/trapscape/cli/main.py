@@ -1,0 +1,100 @@
+"""Entry point of the ``trapscape`` command.
+
+Subcommands live one per module in this package and are loaded lazily, so
+``trapscape --help`` stays fast and a command's heavy imports happen only
+when it runs.  Only this group turns :class:`~trapscape.errors.TrapscapeError`
+into a clean message and exit status 1; a traceback is shown only at ``-vv``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import TrapscapeError
+
+# command name -> module in trapscape.cli (each defines a click command `cmd`)
+COMMANDS: dict[str, str] = {
+    "validate": "validate",
+    "simulate": "simulate",
+    "coverage": "coverage",
+    "density": "density",
+    "homerange": "homerange",
+    "corridors": "corridors",
+    "plan": "plan",
+    "map": "mapcmd",
+    "report": "reportcmd",
+    "run": "run",
+    "demo": "demo",
+}
+
+
+class TrapscapeGroup(click.Group):
+    """Lazy command loading and one place for turning errors into exit 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [
+            name for name, mod in COMMANDS.items()
+            if importlib.util.find_spec(f"{__package__}.{mod}") is not None
+        ]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        mod = COMMANDS.get(cmd_name)
+        if mod is None or importlib.util.find_spec(f"{__package__}.{mod}") is None:
+            return None
+        return importlib.import_module(f"{__package__}.{mod}").cmd
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrapscapeError as err:
+            verbosity = (ctx.obj or {}).get("verbosity", 0)
+            if verbosity >= 2:
+                raise
+            raise click.ClickException(str(err)) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+            if (ctx.obj or {}).get("verbosity", 0) >= 2:
+                raise
+            raise click.ClickException(
+                f"{err.filename or ''}: {err.strerror or err}. Check the path."
+            ) from None
+
+
+def _show_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from .. import show_versions
+
+    show_versions()
+    ctx.exit()
+
+
+@click.group(cls=TrapscapeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv: tracebacks).")
+@click.option("-q", "--quiet", count=True, help="Less log output.")
+@click.version_option(__version__, prog_name="trapscape")
+@click.option("--show-versions", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_versions, help="Show versions of trapscape and its dependencies.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
+    """trapscape: camera-trap surveys to coverage, ranges, corridors and density."""
+    verbosity = verbose - quiet
+    ctx.ensure_object(dict)
+    ctx.obj["verbosity"] = verbosity
+    level = logging.WARNING - 10 * verbosity
+    logging.basicConfig(
+        level=max(logging.DEBUG, min(logging.CRITICAL, level)),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.captureWarnings(True)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    cli()

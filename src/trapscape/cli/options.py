@@ -1,0 +1,48 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = [
+    "cell_size_opt",
+    "config_opt",
+    "crs_opt",
+    "out_dir_opt",
+    "overwrite_opt",
+    "progress_enabled",
+    "survey_inputs",
+]
+
+crs_opt = click.option("--crs", default=None, help="Projected CRS for analysis, e.g. EPSG:32652 (default: UTM zone of the data).")
+cell_size_opt = click.option("--cell-size", type=float, default=None, help="Cell size in metres.")
+overwrite_opt = click.option("--overwrite", is_flag=True, default=False, help="Replace existing outputs.")
+config_opt = click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="TOML file of parameters (keys are the function keyword names).")
+out_dir_opt = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
+
+
+def survey_inputs(f: F) -> F:
+    """Options naming a survey: a project file/Camtrap DP package or separate files."""
+    opts = [
+        click.argument("project", required=False, type=click.Path(exists=True, path_type=Path)),
+        click.option("--stations", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP)."),
+        click.option("--sightings", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Sightings CSV."),
+        click.option("--boundaries", type=click.Path(exists=True, path_type=Path), help="Boundary layer (study area / zones)."),
+        crs_opt,
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def progress_enabled() -> bool:
+    """Progress bars when stderr is a terminal."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
