@@ -21,7 +21,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _SUBMODULES = (
     "errors", "crs", "validation", "io", "survey", "project", "simulate", "effort",
     "coverage", "density", "homerange", "corridors", "planning", "maps", "report",
-    "pipeline", "datasets", "secrio",
+    "pipeline", "datasets", "secrio", "detection",
 )
 
 __all__ = ["__version__", "show_versions", *_SUBMODULES]

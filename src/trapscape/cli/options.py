@@ -46,3 +46,24 @@ def survey_inputs(f: F) -> F:
 def progress_enabled() -> bool:
     """Progress bars when stderr is a terminal."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def load_survey_from_options(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+) -> Any:
+    """Build a :class:`~trapscape.survey.Survey` from the shared CLI inputs.
+
+    ``project`` may be a survey TOML file, a Camtrap DP ``datapackage.json``
+    or its folder; otherwise ``--stations`` (and usually ``--sightings``) are
+    required.
+    """
+    from ..io import read_survey
+
+    if project is None and stations is None:
+        raise click.UsageError("Give a project file / Camtrap DP package, or --stations.")
+    return read_survey(project, stations=stations, sightings=sightings,
+                       boundaries=boundaries, crs=crs)

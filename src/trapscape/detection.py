@@ -1,0 +1,115 @@
+"""Detection parameters shared between density, coverage, home ranges and planning.
+
+Convention used throughout trapscape (and by :mod:`trapscape.simulate`):
+
+* The **detector is the station** (paired cameras at a station are one
+  detector, as in secr analyses of camera-trap data).
+* **Usage** of station *j* on occasion *k* is the fraction of that occasion
+  during which at least one of its cameras worked (operation matrix, per
+  station, cameras pooled) times the occasion length in days.
+* Hazard half-normal (``"HHN"``): expected detections of an animal with
+  activity centre at distance *d* per unit usage is
+  ``lambda0 * exp(-d**2 / (2 * sigma**2))``; the probability of at least one
+  detection in an occasion with usage *u* is ``1 - exp(-u * lambda0 * ...)``.
+* Half-normal (``"HN"``): ``g0 * exp(-d**2 / (2 sigma**2))`` per occasion of
+  unit usage, ``1 - (1 - g0 * ...)**u`` with usage *u* (secr's convention).
+
+:func:`read_detection` / :func:`write_detection` store these in a small JSON
+file that ``trapscape density`` writes and ``coverage``, ``homerange`` and
+``plan`` accept with ``--detection``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import InputError
+
+__all__ = ["DetectionParams", "read_detection", "write_detection"]
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Detection function parameters.
+
+    Attributes
+    ----------
+    detectfn
+        ``"HHN"`` (hazard half-normal, uses ``lambda0``) or ``"HN"``
+        (half-normal, uses ``g0``).
+    sigma
+        Spatial scale in metres.
+    lambda0
+        Baseline hazard per day of usage (HHN).
+    g0
+        Baseline probability per occasion (HN).
+    occasion_days
+        Occasion length used in the fit.
+    by_sex
+        Optional sex-specific values, e.g. ``{"F": {"lambda0": .., "sigma": ..}}``.
+    density_per_100km2
+        Optional fitted density, for planning and reports.
+    """
+
+    detectfn: str = "HHN"
+    sigma: float = 3000.0
+    lambda0: float | None = 0.05
+    g0: float | None = None
+    occasion_days: float = 1.0
+    by_sex: dict[str, dict[str, float]] = field(default_factory=dict)
+    density_per_100km2: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.detectfn not in ("HHN", "HN"):
+            raise InputError(f"detectfn must be 'HHN' or 'HN', got {self.detectfn!r}.")
+        if not (self.sigma and self.sigma > 0):
+            raise InputError(f"sigma must be a positive distance in metres, got {self.sigma!r}.")
+        if self.detectfn == "HHN" and not (self.lambda0 is not None and self.lambda0 > 0):
+            raise InputError(f"lambda0 must be positive for HHN, got {self.lambda0!r}.")
+        if self.detectfn == "HN" and not (self.g0 is not None and 0 < self.g0 <= 1):
+            raise InputError(f"g0 must be in (0, 1] for HN, got {self.g0!r}.")
+
+    @property
+    def hazard0(self) -> float:
+        """Baseline hazard per day of usage (HN's g0 converted: -ln(1-g0))."""
+        if self.detectfn == "HHN":
+            return float(self.lambda0)  # type: ignore[arg-type]
+        import math
+
+        return -math.log1p(-float(self.g0)) / self.occasion_days  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary (JSON-ready)."""
+        return asdict(self)
+
+
+def write_detection(params: DetectionParams, path: str | os.PathLike[str]) -> None:
+    """Write parameters as JSON."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(params.to_dict(), fh, indent=2)
+
+
+def read_detection(path: str | os.PathLike[str]) -> DetectionParams:
+    """Read parameters written by :func:`write_detection` (or ``trapscape density``).
+
+    A JSON object whose ``detection`` key holds these fields (as in the
+    density summary) is accepted as well.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{os.fspath(path)}: not valid JSON ({err}).", path=path) from err
+    if isinstance(data, dict) and "detection" in data and isinstance(data["detection"], dict):
+        data = data["detection"]
+    known = set(DetectionParams.__dataclass_fields__)
+    unknown = set(data) - known
+    if unknown:
+        raise InputError(
+            f"{os.fspath(path)}: unknown key(s) {sorted(unknown)}; expected some of {sorted(known)}.",
+            path=path,
+        )
+    return DetectionParams(**data)
