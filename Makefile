@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test test-fast bench clean venv
+.PHONY: demo test test-fast bench clean venv system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,7 +19,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite
 
-test: $(STAMP)
+system-deps:
+	@if [ -f .ci/system-deps ]; then bash .ci/system-deps; fi
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
