@@ -1,0 +1,1175 @@
+"""Home ranges from camera-trap detections or other relocations.
+
+Minimum convex polygons (:func:`mcp`), fixed-kernel utilisation
+distributions with isopleth polygons (:func:`kde`), overlap indices between
+individuals (:func:`overlap`), circular ranges from the detection scale
+sigma (:func:`sigma_ranges`) and cross-border attribution
+(:func:`cross_border`).
+
+The estimators follow adehabitatHR (Calenge 2006) so that areas can be
+compared with it directly:
+
+* MCP: keep the relocations whose distance to the arithmetic centroid is at
+  most the ``percent`` quantile of those distances (R quantile type 7), then
+  take their convex hull.
+* KDE: bivariate normal kernel evaluated exactly at each cell centre,
+  truncated to the square ``|dx| < 4h, |dy| < 4h`` and normalised by the
+  number of relocations (so the UD sums to about 0.99987, not 1).  Because
+  both the kernel and its truncation are products of an x and a y factor,
+  the UD is computed exactly as a matrix product ``Ky^T W Kx``.
+* Reference bandwidth ``href = sqrt(0.5 (var x + var y)) n^(-1/6)`` (the
+  issue text writes ``0.5 (sd x + sd y)``; adehabitatHR uses the root of
+  the mean variance, and so do we).
+* LSCV over 100 bandwidths from 0.1 to 1.5 href (adehabitatHR's ``CVmise``).
+* Volume contour: cells sorted by decreasing density, cumulative sum of
+  ``density * cell area`` in percent; ``kernel.area`` counts the cells whose
+  volume is at most ``percent``; isopleth polygons are the ``percent``
+  contour lines of the volume surface (``getverticeshr``).
+* Overlap indices HR, PHR, VI, BA, UDOI and HD as in ``kerneloverlap``
+  (Fieberg & Kochanny 2005).
+
+References
+----------
+Worton, B. J. (1989). Kernel methods for estimating the utilization
+distribution in home-range studies. Ecology 70, 164-168.
+
+Silverman, B. W. (1986). Density Estimation for Statistics and Data
+Analysis. Chapman & Hall.
+
+Calenge, C. (2006). The package adehabitat for the R software: a tool for
+the analysis of space and habitat use by animals. Ecological Modelling 197,
+516-519.
+
+Fieberg, J. & Kochanny, C. O. (2005). Quantifying home-range overlap: the
+importance of the utilization distribution. Journal of Wildlife Management
+69, 1346-1359.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPoint, Point, Polygon
+
+from . import validation as V
+from ._raster import GridSpec, grid_of, to_dataarray
+from .crs import as_crs, require_projected
+from .errors import ComputationError, InputError, SchemaError, TrapscapeWarning
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from .detection import DetectionParams
+    from .survey import Survey
+
+__all__ = [
+    "CrossBorderResult",
+    "HomeRangeResult",
+    "cross_border",
+    "eligibility",
+    "href",
+    "kde",
+    "lscv",
+    "mcp",
+    "overlap",
+    "read_relocations",
+    "relocations_from_survey",
+    "sigma_ranges",
+    "station_weights",
+    "utilization_distributions",
+    "zone_areas",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Relocations closer in time than this at one station are one detection event.
+DEFAULT_BURST_MINUTES = 30.0
+#: LSCV is refused when at least this share of relocations repeat a location.
+LSCV_MAX_DUPLICATE_SHARE = 0.5
+_OVERLAP_METHODS = ("HR", "PHR", "VI", "BA", "UDOI", "HD")
+_CHUNK = 2048
+
+
+# --------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class HomeRangeResult:
+    """Kernel home ranges of several individuals.
+
+    Attributes
+    ----------
+    isopleths
+        One row per individual and percent: ``individual_id``, ``method``
+        ("kde"), ``percent``, ``h`` (metres), ``h_method`` ("href", "LSCV" or
+        "specified"), ``n`` (relocations), ``cell`` (metres), ``area_km2``
+        (adehabitatHR ``kernel.area``: cells whose volume contour is at most
+        ``percent`` times the cell area), ``poly_area_km2`` (area of the
+        isopleth polygon, ``getverticeshr``) and the polygon geometry.
+    ud
+        Utilisation distribution (density per m²) of each individual as a
+        georeferenced DataArray, keyed by individual id.
+    bandwidths
+        Per individual: ``n``, ``href``, ``h_lscv`` (NaN unless LSCV was
+        tried), ``h``, ``h_method`` and ``note`` (why LSCV fell back to href).
+    excluded
+        Individuals left out, with ``n_detections``, ``n_stations`` and
+        ``reason``.
+    """
+
+    isopleths: gpd.GeoDataFrame
+    ud: dict[str, xr.DataArray]
+    bandwidths: pd.DataFrame
+    excluded: pd.DataFrame
+
+    @property
+    def volumes(self) -> dict[str, np.ndarray]:
+        """Volume contour (percent) of each UD, same shape as the UD."""
+        return {k: _volume(np.asarray(v.values), grid_of(v).cell) for k, v in self.ud.items()}
+
+
+@dataclass(frozen=True)
+class CrossBorderResult:
+    """Which individuals use which zones (countries) and when they cross.
+
+    Attributes
+    ----------
+    individuals
+        One row per identified individual: ``individual_id``, ``sex``,
+        ``n_detections``, ``n_stations``, ``zones`` (the zones it was
+        detected in, ``"; "``-separated), ``n_zones``, ``status`` ("Russia
+        only", "both", ...), ``n_crossings`` and, when ranges were given,
+        ``share_<zone>`` (share of its home range area in each zone).
+    crossings
+        Consecutive detections of one individual in different zones:
+        ``individual_id``, ``from_zone``, ``to_zone``, ``from_station``,
+        ``to_station``, ``from_time``, ``to_time``, ``hours_between``.
+    population
+        ``status``, ``n_individuals``, ``share`` (of individuals detected in
+        at least one zone), plus a row ``"multiple zones"`` summarising all
+        individuals seen in more than one zone.
+    """
+
+    individuals: pd.DataFrame
+    crossings: pd.DataFrame
+    population: pd.DataFrame
+
+
+# ------------------------------------------------------------------- inputs
+def read_relocations(
+    path: str | os.PathLike[str], *, crs: Any, sep: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a relocations CSV ``individual_id,x,y[,timestamp]`` (GPS or other).
+
+    Parameters
+    ----------
+    path
+        CSV file. Column names are matched case-insensitively; ``id`` is
+        accepted for ``individual_id``. Extra columns are kept.
+    crs
+        CRS of ``x``/``y``. Must be projected in metres.
+    sep
+        Field separator (default: sniffed).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``individual_id`` (str), optional ``timestamp``, point geometry.
+
+    Raises
+    ------
+    SchemaError
+        If a required column is missing or a coordinate is not a number.
+    CRSError
+        If ``crs`` is not projected in metres.
+    """
+    crs = require_projected(as_crs(crs), "relocations CRS")
+    try:
+        df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(f"{os.fspath(path)}: cannot read as CSV ({err}).", path=path) from err
+    rename = {}
+    for col in df.columns:
+        low = str(col).strip().lower()
+        if low in ("id", "individual", "individual_id", "animal", "animal_id"):
+            rename[col] = V.INDIVIDUAL_ID
+        elif low in ("x", "y", "timestamp"):
+            rename[col] = low
+    df = df.rename(columns=rename)
+    missing = [c for c in (V.INDIVIDUAL_ID, "x", "y") if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{os.fspath(path)}: missing column(s) {missing}; expected "
+            "individual_id,x,y[,timestamp]. Rename the columns.",
+            path=path, column=missing[0],
+        )
+    for col in ("x", "y"):
+        vals = pd.to_numeric(df[col], errors="coerce")
+        bad = np.flatnonzero(vals.isna().to_numpy())
+        if len(bad):
+            raise SchemaError(
+                f"{os.fspath(path)} row {bad[0] + 1}, column '{col}': "
+                f"{df[col].iloc[bad[0]]!r} is not a number. Correct it or drop the row.",
+                path=path, row=int(bad[0] + 1), column=col,
+            )
+        df[col] = vals.astype(float)
+    if df[V.INDIVIDUAL_ID].isna().any():
+        row = int(np.flatnonzero(df[V.INDIVIDUAL_ID].isna().to_numpy())[0]) + 1
+        raise SchemaError(
+            f"{os.fspath(path)} row {row}, column 'individual_id': empty. "
+            "Every relocation needs an individual.", path=path, row=row,
+            column=V.INDIVIDUAL_ID,
+        )
+    df[V.INDIVIDUAL_ID] = df[V.INDIVIDUAL_ID].astype(str)
+    if V.TIMESTAMP in df.columns:
+        ts = pd.to_datetime(df[V.TIMESTAMP], errors="coerce")
+        bad = np.flatnonzero(ts.isna().to_numpy() & df[V.TIMESTAMP].notna().to_numpy())
+        if len(bad):
+            raise SchemaError(
+                f"{os.fspath(path)} row {bad[0] + 1}, column 'timestamp': "
+                f"{df[V.TIMESTAMP].iloc[bad[0]]!r} is not a date-time "
+                "(YYYY-MM-DD HH:MM:SS).", path=path, row=int(bad[0] + 1),
+                column=V.TIMESTAMP,
+            )
+        df[V.TIMESTAMP] = ts
+    geom = gpd.points_from_xy(df["x"], df["y"])
+    return gpd.GeoDataFrame(df.drop(columns=["x", "y"]), geometry=geom, crs=crs)
+
+
+def relocations_from_survey(
+    survey: Survey,
+    *,
+    species: str | None = None,
+    burst_minutes: float = DEFAULT_BURST_MINUTES,
+) -> gpd.GeoDataFrame:
+    """Relocations of identified individuals at the survey's stations.
+
+    One relocation per **detection event**: photos of the same individual at
+    the same station are one event while each lies within ``burst_minutes``
+    of the event's first photo (camtrapR's independence rule, compared to
+    the last independent record). Sightings without a timestamp are events
+    of their own. The relocation is the station's location.
+
+    Parameters
+    ----------
+    survey
+        The survey; only sightings with an ``individual_id`` are used.
+    species
+        Keep only this species (default: all).
+    burst_minutes
+        Event window in minutes (0 keeps every photo).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``individual_id``, ``station_id``, ``timestamp``, ``sex``,
+        ``n_photos``, point geometry (station), survey CRS.
+    """
+    sv = survey.species_subset(species) if species is not None else survey
+    ident = sv.identified.copy()
+    cols = [V.INDIVIDUAL_ID, V.STATION_ID, V.TIMESTAMP, V.SEX, "n_photos", "geometry"]
+    if ident.empty:
+        return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=[], crs=survey.crs)
+    ident[V.INDIVIDUAL_ID] = ident[V.INDIVIDUAL_ID].astype(str)
+    if V.SEX not in ident.columns:
+        ident[V.SEX] = pd.NA
+    ident = ident.sort_values([V.INDIVIDUAL_ID, V.STATION_ID, V.TIMESTAMP], kind="stable")
+    window = pd.Timedelta(minutes=float(burst_minutes))
+    event = np.zeros(len(ident), dtype=np.int64)
+    keys = ident[[V.INDIVIDUAL_ID, V.STATION_ID]].astype(str).agg("\x1f".join, axis=1).to_numpy()
+    times = ident[V.TIMESTAMP].to_numpy()
+    k = -1
+    start = None
+    prev_key = None
+    for i in range(len(ident)):
+        t = times[i]
+        new = (
+            keys[i] != prev_key or start is None or pd.isna(t) or pd.isna(start)
+            or (t - start) > window.to_timedelta64()
+        )
+        if new:
+            k += 1
+            start = t
+        event[i] = k
+        prev_key = keys[i]
+    ident["_event"] = event
+    grouped = ident.groupby("_event", sort=True)
+    ev = grouped.agg(
+        individual_id=(V.INDIVIDUAL_ID, "first"),
+        station_id=(V.STATION_ID, "first"),
+        timestamp=(V.TIMESTAMP, "first"),
+        sex=(V.SEX, "first"),
+        n_photos=(V.INDIVIDUAL_ID, "size"),
+    ).reset_index(drop=True)
+    pts = survey.station_points.set_index(V.STATION_ID).geometry
+    unknown = sorted(set(ev[V.STATION_ID].astype(str)) - set(pts.index.astype(str)))
+    if unknown:
+        raise InputError(
+            f"Sightings refer to station(s) {unknown[:5]} that are not in the stations "
+            "table. Add them or correct the station ids."
+        )
+    geom = pts.reindex(ev[V.STATION_ID]).to_numpy()
+    out = gpd.GeoDataFrame(ev, geometry=list(geom), crs=survey.crs)
+    out = out.sort_values([V.INDIVIDUAL_ID, V.TIMESTAMP], kind="stable").reset_index(drop=True)
+    logger.info("%d detection events of %d individuals from %d photos",
+                len(out), out[V.INDIVIDUAL_ID].nunique(), len(ident))
+    return out
+
+
+def station_weights(survey: Survey, relocations: gpd.GeoDataFrame) -> np.ndarray:
+    """Effort weights of relocations: 1 / trap-nights of their station, summing to 1 per individual.
+
+    Trap-nights of a station are the days during which at least one of its
+    cameras worked (deployment intervals minus malfunctions, cameras
+    pooled), following :mod:`trapscape.detection`'s station-as-detector
+    convention.
+    """
+    days = _station_trap_nights(survey)
+    st = relocations[V.STATION_ID].astype(str)
+    tn = st.map(days).to_numpy(dtype=float)
+    if np.any(~np.isfinite(tn)) or np.any(tn <= 0):
+        bad = sorted(set(st[~(np.isfinite(tn) & (tn > 0))]))
+        raise ComputationError(
+            f"Station(s) {bad[:5]} have no operating days; cannot weight by effort. "
+            "Check their setup/retrieval dates or run without effort weighting."
+        )
+    w = 1.0 / tn
+    ids = relocations[V.INDIVIDUAL_ID].astype(str).to_numpy()
+    tot = pd.Series(w).groupby(ids).transform("sum").to_numpy()
+    return w / tot
+
+
+def _station_trap_nights(survey: Survey) -> dict[str, float]:
+    st = survey.stations
+    probs = survey.problems
+    out: dict[str, float] = {}
+    day = np.timedelta64(1, "D").astype("timedelta64[ns]").astype(np.int64)
+    for sid, g in st.groupby(V.STATION_ID):
+        ivs: list[tuple[int, int]] = []
+        for _, row in g.iterrows():
+            a = pd.Timestamp(row[V.SETUP]).value
+            b = pd.Timestamp(row[V.RETRIEVAL]).value
+            pieces = [(a, b)]
+            if probs is not None and len(probs):
+                pr = probs[probs[V.DEPLOYMENT_ID] == row[V.DEPLOYMENT_ID]]
+                for _, p in pr.iterrows():
+                    pa, pb = pd.Timestamp(p[V.PROBLEM_FROM]).value, pd.Timestamp(p[V.PROBLEM_TO]).value
+                    nxt = []
+                    for s, e in pieces:
+                        if pb <= s or pa >= e:
+                            nxt.append((s, e))
+                            continue
+                        if pa > s:
+                            nxt.append((s, pa))
+                        if pb < e:
+                            nxt.append((pb, e))
+                    pieces = nxt
+            ivs.extend(pieces)
+        ivs.sort()
+        total = 0
+        cur_s, cur_e = None, None
+        for s, e in ivs:
+            if cur_e is None or s > cur_e:
+                if cur_e is not None:
+                    total += cur_e - cur_s
+                cur_s, cur_e = s, e
+            else:
+                cur_e = max(cur_e, e)
+        if cur_e is not None:
+            total += cur_e - cur_s
+        out[str(sid)] = total / day
+    return out
+
+
+def _as_relocations(relocations: Any) -> gpd.GeoDataFrame:
+    from .survey import Survey
+
+    if isinstance(relocations, Survey):
+        relocations = relocations_from_survey(relocations)
+    if not isinstance(relocations, gpd.GeoDataFrame):
+        raise InputError(
+            "relocations must be a GeoDataFrame with an 'individual_id' column and point "
+            "geometries, or a Survey. Use read_relocations() for CSV files."
+        )
+    require_projected(relocations, "relocations layer")
+    if V.INDIVIDUAL_ID not in relocations.columns:
+        raise SchemaError(
+            "relocations have no 'individual_id' column. Rename the id column.",
+            column=V.INDIVIDUAL_ID,
+        )
+    geom = relocations.geometry
+    if len(geom) and not (geom.geom_type == "Point").all():
+        raise InputError("relocations must be points; use centroids of other geometries.")
+    rel = relocations[relocations[V.INDIVIDUAL_ID].notna()]
+    rel = rel[~rel.geometry.is_empty]
+    return rel
+
+
+def _percents(percent: float | Iterable[float]) -> tuple[float, ...]:
+    vals = (percent,) if np.isscalar(percent) else tuple(percent)  # type: ignore[arg-type]
+    if not vals:
+        raise InputError("percent is empty; give at least one percentage such as 95.")
+    out = []
+    for p in vals:
+        p = float(p)
+        if not 0 < p <= 100:
+            raise InputError(f"percent must lie in (0, 100], got {p}.")
+        out.append(p)
+    return tuple(out)
+
+
+def eligibility(
+    relocations: gpd.GeoDataFrame | Survey,
+    *,
+    min_detections: int = 5,
+    min_stations: int = 3,
+) -> pd.DataFrame:
+    """Count detections and distinct stations per individual and say who qualifies.
+
+    Distinct stations are distinct ``station_id`` values when that column
+    exists, else distinct coordinates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``individual_id``, ``n_detections``, ``n_stations``, ``included``
+        (bool) and ``reason`` (empty when included), sorted by id.
+    """
+    rel = _as_relocations(relocations)
+    ids = rel[V.INDIVIDUAL_ID].astype(str)
+    if V.STATION_ID in rel.columns:
+        loc = rel[V.STATION_ID].astype(str)
+    else:
+        loc = pd.Series(list(zip(rel.geometry.x.round(6), rel.geometry.y.round(6))),
+                        index=rel.index).astype(str)
+    df = pd.DataFrame({V.INDIVIDUAL_ID: ids.to_numpy(), "_loc": loc.to_numpy()})
+    g = df.groupby(V.INDIVIDUAL_ID, sort=True)
+    tab = pd.DataFrame({"n_detections": g.size(), "n_stations": g["_loc"].nunique()})
+    reasons = []
+    for n_det, n_st in zip(tab["n_detections"], tab["n_stations"]):
+        r = []
+        if n_det < min_detections:
+            r.append(f"{n_det} detections < min_detections={min_detections}")
+        if n_st < min_stations:
+            r.append(f"{n_st} stations < min_stations={min_stations}")
+        reasons.append("; ".join(r))
+    tab["reason"] = reasons
+    tab["included"] = tab["reason"] == ""
+    tab = tab.reset_index()
+    return tab[[V.INDIVIDUAL_ID, "n_detections", "n_stations", "included", "reason"]]
+
+
+def _split(rel: gpd.GeoDataFrame, min_detections: int, min_stations: int
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame]:
+    elig = eligibility(rel, min_detections=min_detections, min_stations=min_stations)
+    excluded = elig[~elig["included"]].drop(columns="included").reset_index(drop=True)
+    if len(excluded):
+        logger.info("%d individual(s) excluded: %s", len(excluded),
+                    ", ".join(f"{a} ({b})" for a, b in zip(excluded[V.INDIVIDUAL_ID], excluded["reason"])))
+    keep = set(elig.loc[elig["included"], V.INDIVIDUAL_ID])
+    ids = rel[V.INDIVIDUAL_ID].astype(str).to_numpy()
+    xy = np.column_stack([rel.geometry.x.to_numpy(), rel.geometry.y.to_numpy()])
+    coords: dict[str, np.ndarray] = {}
+    idx: dict[str, np.ndarray] = {}
+    for ind in sorted(keep):
+        m = np.flatnonzero(ids == ind)
+        coords[ind] = xy[m]
+        idx[ind] = m
+    return coords, idx, excluded
+
+
+# ---------------------------------------------------------------------- MCP
+def mcp(
+    relocations: gpd.GeoDataFrame | Survey,
+    *,
+    percent: float | Sequence[float] = 95,
+    min_detections: int = 5,
+    min_stations: int = 3,
+) -> gpd.GeoDataFrame:
+    """Minimum convex polygons at one or more percentages (adehabitatHR ``mcp``).
+
+    For each individual the relocations whose distance to the arithmetic
+    centroid exceeds the ``percent`` quantile of those distances (R quantile
+    type 7, i.e. numpy's ``linear``) are dropped; the convex hull of the rest
+    is the range.
+
+    Parameters
+    ----------
+    relocations
+        Points with ``individual_id`` in a projected CRS, or a Survey (its
+        detection events are used, see :func:`relocations_from_survey`).
+    percent
+        Percentage(s) of relocations to keep, in (0, 100].
+    min_detections, min_stations
+        Individuals with fewer relocations or distinct stations are left out
+        and listed in ``result.attrs["excluded"]``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``individual_id``, ``method`` ("mcp"), ``percent``, ``n``,
+        ``area_km2``, polygon geometry; CRS of the input. Collinear
+        relocations give an empty polygon of area 0.
+
+    References
+    ----------
+    Mohr, C. O. (1947). Table of equivalent populations of North American
+    small mammals. American Midland Naturalist 37, 223-249.
+    Calenge (2006), see the module docstring.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> pts = gpd.GeoDataFrame({"individual_id": ["a"] * 5},
+    ...     geometry=gpd.points_from_xy([0, 1000, 1000, 0, 500], [0, 0, 1000, 1000, 500]),
+    ...     crs="EPSG:32652")
+    >>> float(mcp(pts, percent=100, min_stations=3)["area_km2"].iloc[0])
+    1.0
+    """
+    rel = _as_relocations(relocations)
+    percents = _percents(percent)
+    coords, _, excluded = _split(rel, min_detections, min_stations)
+    rows = []
+    for ind, xy in coords.items():
+        c = xy.mean(axis=0)
+        d = np.hypot(xy[:, 0] - c[0], xy[:, 1] - c[1])
+        for p in percents:
+            q = np.quantile(d, p / 100.0)
+            hull = MultiPoint(xy[d <= q]).convex_hull
+            if not isinstance(hull, Polygon):
+                hull = Polygon()
+            rows.append({V.INDIVIDUAL_ID: ind, "method": "mcp", "percent": p,
+                         "n": len(xy), "area_km2": hull.area / 1e6, "geometry": hull})
+    out = gpd.GeoDataFrame(
+        rows or {V.INDIVIDUAL_ID: [], "method": [], "percent": [], "n": [], "area_km2": []},
+        geometry="geometry" if rows else gpd.GeoSeries([]), crs=rel.crs,
+    )
+    out.attrs["excluded"] = excluded
+    logger.info("MCP of %d individual(s) at %s %%", len(coords), list(percents))
+    return out
+
+
+# ---------------------------------------------------------------------- KDE
+def href(xy: np.ndarray) -> float:
+    """Reference bandwidth ``sqrt(0.5 (var x + var y)) n^(-1/6)`` (adehabitatHR).
+
+    Variances use the ``n - 1`` denominator, as R's ``var``.
+    """
+    xy = np.asarray(xy, dtype=float)
+    n = len(xy)
+    if n < 2:
+        raise ComputationError("href needs at least 2 relocations; give h in metres.")
+    sd = math.sqrt(0.5 * (np.var(xy[:, 0], ddof=1) + np.var(xy[:, 1], ddof=1)))
+    return sd * n ** (-1.0 / 6.0)
+
+
+def lscv(xy: np.ndarray, *, hlim: tuple[float, float] = (0.1, 1.5), n_h: int = 100
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares cross-validation score over a range of bandwidths.
+
+    The score is adehabitatHR's ``CVmise`` for the bivariate normal kernel
+    (Worton 1989; Silverman 1986)::
+
+        CV(h) = 1 / (pi h² n) + (2 S(h) - 3 n) / (4 pi h² n²),
+        S(h) = sum over pairs i < j of exp(-d²/4h²) - 4 exp(-d²/2h²)
+
+    Returns
+    -------
+    (h, cv)
+        The ``n_h`` bandwidths from ``hlim[0]`` to ``hlim[1]`` times href and
+        their scores.
+    """
+    xy = np.asarray(xy, dtype=float)
+    n = len(xy)
+    h0 = href(xy)
+    hvec = np.linspace(hlim[0] * h0, hlim[1] * h0, n_h)
+    from scipy.spatial.distance import pdist
+
+    d2 = pdist(xy, "sqeuclidean")
+    s = np.zeros(n_h)
+    inv4 = 1.0 / (4.0 * hvec**2)
+    inv2 = 1.0 / (2.0 * hvec**2)
+    step = max(1, 4_000_000 // n_h)
+    for a in range(0, len(d2), step):
+        dd = d2[a:a + step, None]
+        s += (np.exp(-dd * inv4) - 4.0 * np.exp(-dd * inv2)).sum(axis=0)
+    cv = 1.0 / (math.pi * hvec**2 * n) + (2.0 * s - 3.0 * n) / (4.0 * math.pi * hvec**2 * n**2)
+    return hvec, cv
+
+
+def _bandwidth(xy: np.ndarray, h: str | float) -> dict[str, Any]:
+    n = len(xy)
+    rec: dict[str, Any] = {"n": n, "href": np.nan, "h_lscv": np.nan, "note": ""}
+    if isinstance(h, str):
+        key = h.strip().lower()
+        if key not in ("href", "lscv"):
+            raise InputError(f"h must be 'href', 'lscv' or a distance in metres, got {h!r}.")
+        rec["href"] = href(xy)
+        if rec["href"] <= 0:
+            raise ComputationError("all relocations share one location: href is 0. Give h in metres.")
+        if key == "href":
+            rec.update(h=rec["href"], h_method="href")
+            return rec
+        dup = 1.0 - len(np.unique(xy, axis=0)) / n
+        hv, cv = lscv(xy)
+        i = int(np.argmin(cv))
+        rec["h_lscv"] = float(hv[i])
+        reason = ""
+        if dup >= LSCV_MAX_DUPLICATE_SHARE:
+            reason = (f"{dup:.0%} of relocations repeat a location (camera stations); "
+                      "LSCV is degenerate")
+        elif i == 0:
+            reason = "LSCV minimum at the smallest h tried (0.1 href): no interior minimum"
+        elif i == len(hv) - 1:
+            reason = "LSCV minimum at the largest h tried (1.5 href): no interior minimum"
+        if reason:
+            rec.update(h=rec["href"], h_method="href", note=reason + "; fell back to href")
+        else:
+            rec.update(h=float(hv[i]), h_method="LSCV")
+        return rec
+    try:
+        val = float(h)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"h must be 'href', 'lscv' or a distance in metres, got {h!r}.") from err
+    if not val > 0:
+        raise InputError(f"h must be a positive distance in metres, got {val}.")
+    if n >= 2:
+        rec["href"] = href(xy)
+    rec.update(h=val, h_method="specified")
+    return rec
+
+
+def _grid_count(xy: np.ndarray, grid: int, extent: float, crs: Any) -> GridSpec:
+    """adehabitatHR ``.makegridUD``: ``grid`` cell centres along the longer side."""
+    if grid < 2:
+        raise InputError(f"grid must be at least 2 cells, got {grid}.")
+    xmin, ymin = xy.min(axis=0)
+    xmax, ymax = xy.max(axis=0)
+    rx, ry = xmax - xmin, ymax - ymin
+    xl = (xmin - extent * rx, xmax + extent * rx)
+    yl = (ymin - extent * ry, ymax + extent * ry)
+    if yl[1] - yl[0] > xl[1] - xl[0]:
+        cell = (yl[1] - yl[0]) / (grid - 1)
+        ny = grid
+        nx = int(math.floor((xl[1] - xl[0]) / cell + 1e-10)) + 1
+    else:
+        cell = (xl[1] - xl[0]) / (grid - 1)
+        nx = grid
+        ny = int(math.floor((yl[1] - yl[0]) / cell + 1e-10)) + 1
+    if not cell > 0:
+        raise ComputationError(
+            "relocations of one individual share one location, so the grid has no extent. "
+            "Pass a cell size (grid=100.0) or a GridSpec."
+        )
+    top = yl[0] + (ny - 1) * cell
+    return GridSpec(xl[0] - cell / 2, top + cell / 2, cell, nx, ny, as_crs(crs))
+
+
+def _grid_cell(xy: np.ndarray, cell: float, extent: float, h: float, crs: Any) -> GridSpec:
+    """Grid of ``cell`` with centres at multiples of cell + cell/2.
+
+    Covers the bounding box widened by ``extent`` times its range and by at
+    least 4h (so no kernel mass is cut off).
+    """
+    if not cell > 0:
+        raise InputError(f"cell size must be positive, got {cell}.")
+    xmin, ymin = xy.min(axis=0)
+    xmax, ymax = xy.max(axis=0)
+    rx, ry = xmax - xmin, ymax - ymin
+    bx = max(extent * rx, 4 * h + cell)
+    by = max(extent * ry, 4 * h + cell)
+    x0 = math.floor((xmin - bx) / cell) * cell
+    x1 = math.ceil((xmax + bx) / cell) * cell
+    y0 = math.floor((ymin - by) / cell) * cell
+    y1 = math.ceil((ymax + by) / cell) * cell
+    return GridSpec(float(x0), float(y1), float(cell), int(round((x1 - x0) / cell)),
+                    int(round((y1 - y0) / cell)), as_crs(crs))
+
+
+def _kernel_1d(values: np.ndarray, centres: np.ndarray, h: float) -> np.ndarray:
+    d = (centres[None, :] - values[:, None]) / h
+    k = np.exp(-0.5 * d * d)
+    k[np.abs(d) >= 4.0] = 0.0
+    return k
+
+
+def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = None) -> np.ndarray:
+    """Exact truncated-Gaussian UD on ``grid`` (density per m², rows north to south)."""
+    n = len(xy)
+    w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=float)
+    xs, ys = grid.xs, grid.ys
+    out = np.zeros(grid.shape)
+    for a in range(0, n, _CHUNK):
+        sl = slice(a, a + _CHUNK)
+        kx = _kernel_1d(xy[sl, 0], xs, h)
+        ky = _kernel_1d(xy[sl, 1], ys, h)
+        out += (ky * w[sl, None]).T @ kx
+    out *= 1.0 / (2.0 * math.pi * h * h)
+    return out
+
+
+def _volume(ud: np.ndarray, cell: float) -> np.ndarray:
+    """adehabitatHR ``getvolumeUD``: percent of UD mass in cells at least as dense."""
+    v = ud.ravel() * (cell * cell)
+    order = np.argsort(-v, kind="stable")
+    vol = np.empty_like(v)
+    vol[order] = np.cumsum(v[order]) * 100.0
+    return vol.reshape(ud.shape)
+
+
+def _isopleth(vol: np.ndarray, grid: GridSpec, percent: float) -> Any:
+    """Polygon where the volume surface is <= percent (``getverticeshr``)."""
+    from skimage import measure
+
+    pad = np.pad(vol, 1, constant_values=max(1000.0, float(vol.max()) * 10))
+    rings = []
+    for c in measure.find_contours(pad, percent):
+        if len(c) < 4:
+            continue
+        x = grid.x0 + (c[:, 1] - 0.5) * grid.cell
+        y = grid.y0 - (c[:, 0] - 0.5) * grid.cell
+        poly = Polygon(np.column_stack([x, y]))
+        if not poly.is_valid:
+            poly = shapely.make_valid(poly)
+        if poly.area > 0:
+            rings.append(poly)
+    if not rings:
+        return Polygon()
+    rings.sort(key=lambda p: -p.area)
+    geom = rings[0]
+    for r in rings[1:]:
+        geom = geom.symmetric_difference(r)
+    return shapely.normalize(geom)
+
+
+def utilization_distributions(
+    relocations: gpd.GeoDataFrame | Survey,
+    *,
+    h: str | float = "href",
+    grid: int | float | GridSpec = 60,
+    extent: float = 1.0,
+    same_grid: bool = False,
+    weights: Sequence[float] | np.ndarray | None = None,
+    min_detections: int = 5,
+    min_stations: int = 3,
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, GridSpec], pd.DataFrame, pd.DataFrame]:
+    """Kernel UDs as plain arrays (the fast core of :func:`kde`).
+
+    Parameters are those of :func:`kde`.
+
+    Returns
+    -------
+    (uds, grids, bandwidths, excluded)
+        ``uds[id]`` is a ``(height, width)`` array of density per m² on
+        ``grids[id]``.
+    """
+    rel = _as_relocations(relocations)
+    coords, idx, excluded = _split(rel, min_detections, min_stations)
+    if not coords:
+        raise ComputationError(
+            f"No individual has at least {min_detections} detections at {min_stations} "
+            "stations; lower min_detections/min_stations or collect more data."
+        )
+    w_all = None
+    if weights is not None:
+        w_all = np.asarray(weights, dtype=float)
+        if w_all.shape != (len(rel),) or np.any(w_all < 0) or not np.all(np.isfinite(w_all)):
+            raise InputError(
+                f"weights must be {len(rel)} non-negative numbers, one per relocation."
+            )
+    common: GridSpec | None = grid if isinstance(grid, GridSpec) else None
+    bw_rows = []
+    hs: dict[str, float] = {}
+    for ind, xy in coords.items():
+        rec = _bandwidth(xy, h)
+        if rec["note"]:
+            warnings.warn(f"Individual {ind}: {rec['note']}.", TrapscapeWarning, stacklevel=3)
+        bw_rows.append({V.INDIVIDUAL_ID: ind, **rec})
+        hs[ind] = rec["h"]
+    if common is None and same_grid:
+        allxy = np.vstack(list(coords.values()))
+        if isinstance(grid, (int, np.integer)):
+            common = _grid_count(allxy, int(grid), extent, rel.crs)
+        else:
+            common = _grid_cell(allxy, float(grid), extent, max(hs.values()), rel.crs)
+    uds: dict[str, np.ndarray] = {}
+    grids: dict[str, GridSpec] = {}
+    items = list(coords.items())
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(items, desc="kde", unit="individual")
+    for ind, xy in items:
+        if common is not None:
+            g = common
+        elif isinstance(grid, (int, np.integer)):
+            g = _grid_count(xy, int(grid), extent, rel.crs)
+        else:
+            g = _grid_cell(xy, float(grid), extent, hs[ind], rel.crs)
+        w = None
+        if w_all is not None:
+            w = w_all[idx[ind]]
+            if not w.sum() > 0:
+                raise InputError(f"weights of individual {ind} sum to 0.")
+            w = w / w.sum()
+        uds[ind] = _ud(xy, hs[ind], g, w)
+        grids[ind] = g
+    bandwidths = pd.DataFrame(bw_rows, columns=[V.INDIVIDUAL_ID, "n", "href", "h_lscv", "h",
+                                                "h_method", "note"])
+    return uds, grids, bandwidths, excluded
+
+
+def kde(
+    relocations: gpd.GeoDataFrame | Survey,
+    *,
+    h: str | float = "href",
+    percent: float | Sequence[float] = (50, 95),
+    grid: int | float | GridSpec = 60,
+    extent: float = 1.0,
+    same_grid: bool = False,
+    weights: Sequence[float] | np.ndarray | None = None,
+    min_detections: int = 5,
+    min_stations: int = 3,
+    progress: bool = False,
+) -> HomeRangeResult:
+    """Fixed-kernel home ranges (adehabitatHR ``kernelUD`` + ``getverticeshr``).
+
+    Parameters
+    ----------
+    relocations
+        Points with ``individual_id`` in a projected CRS (metres), or a
+        Survey (its detection events at stations are used).
+    h
+        ``"href"`` (reference bandwidth), ``"lscv"`` (least-squares
+        cross-validation over 100 values in 0.1-1.5 href; falls back to href
+        with a :class:`~trapscape.errors.TrapscapeWarning` when it is
+        degenerate, as with repeated camera-station locations) or a
+        bandwidth in metres.
+    percent
+        Isopleth percentage(s).
+    grid
+        An ``int``: adehabitatHR's grid, that many cell centres along the
+        longer side of the relocations' bounding box widened by ``extent``
+        times its range on each side. A ``float``: the cell size in metres,
+        with cell centres at multiples of cell + cell/2 and the box widened
+        by ``extent`` times the range and at least 4h. A
+        :class:`~trapscape._raster.GridSpec`: that grid for every individual.
+    extent
+        Widening of the bounding box, in multiples of its range.
+    same_grid
+        One grid for all individuals, built from all relocations
+        (adehabitatHR's ``same4all``); needed by :func:`overlap`.
+    weights
+        Optional non-negative weight per relocation (e.g. from
+        :func:`station_weights`); normalised to sum to 1 per individual.
+        Bandwidths are computed without weights.
+    min_detections, min_stations
+        Individuals with fewer relocations or distinct stations are excluded
+        and listed in ``result.excluded``.
+    progress
+        Show a progress bar over individuals.
+
+    Returns
+    -------
+    HomeRangeResult
+        Isopleth polygons, UDs, bandwidths and exclusions.
+
+    Raises
+    ------
+    ComputationError
+        If no individual qualifies.
+
+    References
+    ----------
+    Worton (1989); Silverman (1986); Calenge (2006), see the module docstring.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> xy = rng.normal(0, 500, size=(50, 2)) + 500_000
+    >>> pts = gpd.GeoDataFrame({"individual_id": ["a"] * 50},
+    ...     geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32652")
+    >>> res = kde(pts, h=300.0, percent=95, grid=50.0)
+    >>> bool(res.isopleths["area_km2"].iloc[0] > 0)
+    True
+    """
+    percents = _percents(percent)
+    uds, grids, bandwidths, excluded = utilization_distributions(
+        relocations, h=h, grid=grid, extent=extent, same_grid=same_grid, weights=weights,
+        min_detections=min_detections, min_stations=min_stations, progress=progress,
+    )
+    crs = next(iter(grids.values())).crs
+    bw = bandwidths.set_index(V.INDIVIDUAL_ID)
+    rows = []
+    das = {}
+    for ind, ud in uds.items():
+        g = grids[ind]
+        vol = _volume(ud, g.cell)
+        for p in percents:
+            geom = _isopleth(vol, g, p)
+            rows.append({
+                V.INDIVIDUAL_ID: ind, "method": "kde", "percent": p,
+                "h": float(bw.at[ind, "h"]), "h_method": bw.at[ind, "h_method"],
+                "n": int(bw.at[ind, "n"]), "cell": g.cell,
+                "area_km2": float(np.count_nonzero(vol <= p)) * g.cell**2 / 1e6,
+                "poly_area_km2": geom.area / 1e6, "geometry": geom,
+            })
+        das[ind] = to_dataarray(ud, g, name="ud")
+    iso = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    logger.info("KDE of %d individual(s), %d isopleth(s)", len(uds), len(iso))
+    return HomeRangeResult(isopleths=iso, ud=das, bandwidths=bandwidths, excluded=excluded)
+
+
+# ------------------------------------------------------------------ overlap
+def overlap(
+    result: HomeRangeResult,
+    *,
+    method: str = "HR",
+    percent: float = 95,
+) -> pd.DataFrame:
+    """Home-range overlap indices between individuals (adehabitatHR ``kerneloverlap``).
+
+    All UDs must share one grid (``kde(..., same_grid=True)`` or one
+    GridSpec). With ``A_i`` the cells in the ``percent`` volume contour of
+    individual *i*, ``UD_i`` its density and cell area ``c``:
+
+    * ``HR[i, j]`` = |A_i ∩ A_j| / |A_i| (share of i's range used by j);
+    * ``PHR[i, j]`` = sum over A_j of UD_i · c (probability of finding i in
+      j's range);
+    * ``VI`` = sum of min(UD_i, UD_j) · c; ``BA`` = sum of sqrt(UD_i UD_j) · c;
+    * ``UDOI`` = |A_i ∩ A_j| · sum of UD_i UD_j · c;
+    * ``HD`` = sqrt(sum of (sqrt UD_i - sqrt UD_j)² · c).
+
+    VI, BA, UDOI and HD use the whole UDs (adehabitatHR's default
+    ``conditional = FALSE``); only UDOI's area factor uses ``percent``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Square matrix indexed and labelled by individual id.
+
+    References
+    ----------
+    Fieberg & Kochanny (2005), see the module docstring.
+    """
+    m = method.upper()
+    if m not in _OVERLAP_METHODS:
+        raise InputError(f"method must be one of {list(_OVERLAP_METHODS)}, got {method!r}.")
+    ids = list(result.ud)
+    grids = [grid_of(result.ud[i]) for i in ids]
+    g0 = grids[0]
+    for i, g in zip(ids, grids):
+        if (g.shape != g0.shape or abs(g.x0 - g0.x0) > 1e-6 * g0.cell
+                or abs(g.y0 - g0.y0) > 1e-6 * g0.cell or abs(g.cell - g0.cell) > 1e-9 * g0.cell):
+            raise ComputationError(
+                f"UD of {i} is on another grid than {ids[0]}; overlap needs one grid. "
+                "Run kde(..., same_grid=True) or pass one GridSpec."
+            )
+    c = g0.cell**2
+    ud = np.stack([np.asarray(result.ud[i].values, dtype=float).ravel() for i in ids])
+    inside = np.stack([(_volume(u.reshape(g0.shape), g0.cell) <= percent).ravel() for u in ud]
+                      ).astype(float)
+    if m == "HR":
+        inter = inside @ inside.T
+        res = inter / inside.sum(axis=1)[:, None]
+    elif m == "PHR":
+        res = (inside @ ud.T) * c
+    elif m == "VI":
+        res = np.array([[np.minimum(a, b).sum() * c for b in ud] for a in ud])
+    elif m == "BA":
+        s = np.sqrt(ud)
+        res = (s @ s.T) * c
+    elif m == "UDOI":
+        res = (inside @ inside.T) * c * (ud @ ud.T) * c
+    else:
+        s = np.sqrt(ud)
+        sq = (s * s).sum(axis=1)
+        d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * (s @ s.T), 0.0)
+        res = np.sqrt(d2 * c)
+        np.fill_diagonal(res, 0.0)
+    return pd.DataFrame(res, index=pd.Index(ids, name="id1"), columns=pd.Index(ids, name="id2"))
+
+
+# ------------------------------------------------------------- sigma ranges
+def sigma_ranges(
+    centres_or_individuals: gpd.GeoDataFrame | Survey,
+    params: DetectionParams,
+    *,
+    percent: float = 95,
+) -> gpd.GeoDataFrame:
+    """Circular ranges from the detection scale sigma.
+
+    Under a bivariate normal (half-normal detection) model the ``percent``
+    range is a circle of radius ``sqrt(-2 ln(1 - p)) sigma`` (2.45 sigma for
+    95 %), centred on the individual's mean detection location.
+
+    Parameters
+    ----------
+    centres_or_individuals
+        Relocations (one centre per ``individual_id``: their mean), activity
+        centres (one point each) or a Survey.
+    params
+        Detection parameters; ``params.by_sex[sex]["sigma"]`` is used for
+        individuals of that sex when present.
+    percent
+        Range percentage in (0, 100).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``individual_id``, ``sex``, ``method`` ("sigma"), ``percent``,
+        ``sigma``, ``radius``, ``area_km2``, circle geometry.
+    """
+    if not 0 < float(percent) < 100:
+        raise InputError(f"percent must lie in (0, 100), got {percent}.")
+    rel = _as_relocations(centres_or_individuals)
+    k = math.sqrt(-2.0 * math.log(1.0 - float(percent) / 100.0))
+    df = pd.DataFrame({
+        V.INDIVIDUAL_ID: rel[V.INDIVIDUAL_ID].astype(str).to_numpy(),
+        "x": rel.geometry.x.to_numpy(), "y": rel.geometry.y.to_numpy(),
+        V.SEX: rel[V.SEX].to_numpy() if V.SEX in rel.columns else pd.NA,
+    })
+    g = df.groupby(V.INDIVIDUAL_ID, sort=True)
+    cen = g.agg(x=("x", "mean"), y=("y", "mean"),
+                sex=(V.SEX, lambda s: s.dropna().iloc[0] if s.notna().any() else pd.NA))
+    rows = []
+    for ind, r in cen.iterrows():
+        sex = r[V.SEX]
+        sigma = float(params.sigma)
+        if isinstance(sex, str) and sex in params.by_sex and "sigma" in params.by_sex[sex]:
+            sigma = float(params.by_sex[sex]["sigma"])
+        radius = k * sigma
+        rows.append({V.INDIVIDUAL_ID: ind, V.SEX: sex, "method": "sigma",
+                     "percent": float(percent), "sigma": sigma, "radius": radius,
+                     "area_km2": math.pi * radius**2 / 1e6,
+                     "geometry": Point(r["x"], r["y"]).buffer(radius, 64)})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=rel.crs)
+
+
+# ------------------------------------------------------------- cross-border
+def zone_areas(polygons: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Area (km²) of each polygon inside each zone: columns ``area_<zone>_km2``.
+
+    The result keeps the index of ``polygons``.
+    """
+    if zones is None or len(zones) == 0:
+        return pd.DataFrame(index=polygons.index)
+    z = zones.to_crs(polygons.crs) if not as_crs(zones.crs).equals(as_crs(polygons.crs)) else zones
+    out = {}
+    for name, zg in z.groupby(V.NAME, sort=True):
+        shape = zg.geometry.union_all()
+        out[f"area_{_slug(str(name))}_km2"] = polygons.geometry.intersection(shape).area.to_numpy() / 1e6
+    return pd.DataFrame(out, index=polygons.index)
+
+
+def _slug(name: str) -> str:
+    s = "".join(ch if ch.isalnum() else "_" for ch in name.strip()).strip("_")
+    return s or "zone"
+
+
+def cross_border(
+    survey: Survey,
+    ranges: gpd.GeoDataFrame | HomeRangeResult | None = None,
+    *,
+    relocations: gpd.GeoDataFrame | None = None,
+    percent: float = 95,
+) -> CrossBorderResult:
+    """Zones (countries) each individual uses, border crossings and a population summary.
+
+    Parameters
+    ----------
+    survey
+        Survey with ``zones`` (polygons with ``name``). Stations outside every
+        zone count as zone ``"outside"``.
+    ranges
+        Optional home ranges (a :class:`HomeRangeResult` or polygons from
+        :func:`mcp`/:func:`kde`); the ``percent`` polygon of each individual
+        (the largest available when absent) gives ``share_<zone>``.
+    relocations
+        Detection events (default: :func:`relocations_from_survey`).
+    percent
+        Which isopleth to use for the shares.
+
+    Returns
+    -------
+    CrossBorderResult
+    """
+    if survey.zones is None or len(survey.zones) == 0:
+        raise InputError("The survey has no zones (countries); add [boundaries] zones "
+                         "to the project to attribute individuals to countries.")
+    rel = relocations_from_survey(survey) if relocations is None else relocations
+    zone = survey.zone_of(rel.geometry).fillna("outside").astype(str).to_numpy()
+    df = pd.DataFrame({
+        V.INDIVIDUAL_ID: rel[V.INDIVIDUAL_ID].astype(str).to_numpy(),
+        V.STATION_ID: rel[V.STATION_ID].astype(str).to_numpy() if V.STATION_ID in rel else "",
+        V.TIMESTAMP: rel[V.TIMESTAMP].to_numpy() if V.TIMESTAMP in rel else pd.NaT,
+        V.SEX: rel[V.SEX].to_numpy() if V.SEX in rel else pd.NA,
+        V.ZONE: zone,
+    })
+    df = df.sort_values([V.INDIVIDUAL_ID, V.TIMESTAMP], kind="stable")
+    cross_rows = []
+    ind_rows = []
+    for ind, g in df.groupby(V.INDIVIDUAL_ID, sort=True):
+        zs = sorted(set(g[V.ZONE]) - {"outside"}) or sorted(set(g[V.ZONE]))
+        if len(zs) == 1:
+            status = f"{zs[0]} only"
+        elif len(zs) == 2:
+            status = "both"
+        else:
+            status = "multiple"
+        gz = g[g[V.ZONE] != "outside"]
+        z, st, t = gz[V.ZONE].to_numpy(), gz[V.STATION_ID].to_numpy(), gz[V.TIMESTAMP].to_numpy()
+        n_cross = 0
+        for a in range(1, len(gz)):
+            if z[a] != z[a - 1]:
+                n_cross += 1
+                dt = (pd.Timestamp(t[a]) - pd.Timestamp(t[a - 1])) / pd.Timedelta(hours=1)
+                cross_rows.append({V.INDIVIDUAL_ID: ind, "from_zone": z[a - 1], "to_zone": z[a],
+                                   "from_station": st[a - 1], "to_station": st[a],
+                                   "from_time": t[a - 1], "to_time": t[a],
+                                   "hours_between": float(dt)})
+        sex = g[V.SEX].dropna()
+        ind_rows.append({V.INDIVIDUAL_ID: ind, V.SEX: sex.iloc[0] if len(sex) else pd.NA,
+                         "n_detections": len(g), "n_stations": g[V.STATION_ID].nunique(),
+                         "zones": "; ".join(zs), "n_zones": len(zs), "status": status,
+                         "n_crossings": n_cross})
+    individuals = pd.DataFrame(ind_rows)
+    if ranges is not None:
+        polys = ranges.isopleths if isinstance(ranges, HomeRangeResult) else ranges
+        pick = []
+        for ind, g in polys.groupby(V.INDIVIDUAL_ID, sort=True):
+            sel = g[np.isclose(g["percent"].astype(float), percent)]
+            pick.append(sel.iloc[[0]] if len(sel) else g.sort_values("percent").iloc[[-1]])
+        if pick:
+            chosen = pd.concat(pick)
+            areas = zone_areas(chosen, survey.zones)
+            tot = chosen.geometry.area.to_numpy() / 1e6
+            shares = areas.div(np.where(tot > 0, tot, np.nan), axis=0)
+            shares.columns = [c.replace("area_", "share_").replace("_km2", "") for c in shares.columns]
+            shares[V.INDIVIDUAL_ID] = chosen[V.INDIVIDUAL_ID].astype(str).to_numpy()
+            shares["range_method"] = chosen["method"].to_numpy()
+            shares["range_percent"] = chosen["percent"].to_numpy()
+            individuals = individuals.merge(shares, on=V.INDIVIDUAL_ID, how="left")
+    crossings = pd.DataFrame(cross_rows, columns=[V.INDIVIDUAL_ID, "from_zone", "to_zone",
+                                                  "from_station", "to_station", "from_time",
+                                                  "to_time", "hours_between"])
+    n = len(individuals)
+    counts = individuals["status"].value_counts() if n else pd.Series(dtype=int)
+    pop = [{"status": s, "n_individuals": int(c), "share": c / n} for s, c in counts.items()]
+    multi = int((individuals["n_zones"] > 1).sum()) if n else 0
+    pop.append({"status": "multiple zones", "n_individuals": multi, "share": multi / n if n else np.nan})
+    pop.append({"status": "total", "n_individuals": n, "share": 1.0 if n else np.nan})
+    population = pd.DataFrame(pop)
+    logger.info("%d of %d individual(s) detected in more than one zone; %d crossing(s)",
+                multi, n, len(crossings))
+    return CrossBorderResult(individuals=individuals, crossings=crossings, population=population)
