@@ -186,3 +186,102 @@ def test_station_usage_matches_pooled_matrix(tiny_survey):
     np.testing.assert_allclose(u.xy[0], [501_000.0, 4_761_000.0])
     np.testing.assert_allclose(u.xy[8], [503_000.0, 4_763_000.0])
     assert len(u.occasion_starts) == 10
+
+
+# ------------------------------------------------------------- effort report
+def _with(survey, **changes):
+    from dataclasses import replace
+
+    return replace(survey, **changes)
+
+
+def test_effort_report_tiny_by_hand(tiny_survey):
+    r = effort.effort_report(tiny_survey)
+    cam = r.per_camera.set_index([V.STATION_ID, V.CAMERA_ID])
+    assert cam.loc[("S9", "a"), "trap_nights"] == pytest.approx(7.5)
+    assert cam.loc[("S9", "a"), "operating_days"] == 8
+    assert cam.loc[("S9", "a"), "days_set_up"] == 10
+    st = r.per_station.set_index(V.STATION_ID)
+    assert st.loc["S5", "cameras"] == 2
+    assert st.loc["S5", "trap_nights"] == pytest.approx(9.5)  # pooled
+    assert st.loc["S5", "detections"] == 2
+    assert st.loc["S5", "individuals"] == 1
+    assert st.loc["S3", "individuals"] == 0 and st.loc["S3", "detections"] == 1
+    assert st.loc["S4", "detection_rate_per_100"] == 0.0  # effort, no detection
+    assert st.loc["S9", "detection_rate_per_100"] == pytest.approx(100 / 7.5)
+    assert st.loc["S1", V.ZONE] == "China" and st.loc["S9", V.ZONE] == "Russia"
+    zone = r.per_zone.set_index("zone")
+    # China: S1 S2 S4 S5 S7 S8; Russia: S3 S6 S9
+    assert zone.loc["China", "trap_nights"] == pytest.approx(6 * 9.5)
+    assert zone.loc["Russia", "trap_nights"] == pytest.approx(2 * 9.5 + 7.5)
+    assert zone.loc["China", "individuals"] == 2  # A and B, counted once each
+    assert zone.loc["Russia", "individuals"] == 1
+    tot = r.total.iloc[0]
+    assert tot["trap_nights"] == pytest.approx(8 * 9.5 + 7.5)
+    assert tot["detections"] == 7 and tot["photos"] == 7 and tot["individuals"] == 2
+    assert tot["cameras"] == 10 and tot["stations"] == 9
+
+
+def test_effort_report_count_cameras(tiny_survey):
+    r = effort.effort_report(tiny_survey, count_cameras=True)
+    st = r.per_station.set_index(V.STATION_ID)
+    assert st.loc["S5", "trap_nights"] == pytest.approx(19.0)
+    assert r.total["trap_nights"].iat[0] == pytest.approx(9 * 9.5 + 7.5)
+
+
+def test_no_effort_is_nan_not_zero(tiny_survey):
+    pr = pd.DataFrame({V.DEPLOYMENT_ID: ["S4/a"],
+                       V.PROBLEM_FROM: [pd.Timestamp("2024-06-01")],
+                       V.PROBLEM_TO: [pd.Timestamp("2024-06-12")]})
+    with pytest.warns(TrapscapeWarning, match="outside their deployment"):
+        r = effort.effort_report(_with(tiny_survey, problems=pr))
+    st = r.per_station.set_index(V.STATION_ID)
+    assert st.loc["S4", "trap_nights"] == 0.0
+    assert np.isnan(st.loc["S4", "detection_rate_per_100"])
+    assert st.loc["S7", "detection_rate_per_100"] == 0.0
+
+
+def test_sighting_on_malfunction_day_warns_with_row(tiny_survey):
+    si = tiny_survey.sightings.copy()
+    si.loc[len(si)] = si.iloc[-2]
+    si.loc[len(si) - 1, V.TIMESTAMP] = pd.Timestamp("2024-06-05 03:00")  # S9 broken
+    si.loc[len(si) - 1, V.MEDIA_ID] = "m-late"
+    bad = effort.check_sightings_effort(_with(tiny_survey, sightings=si))
+    assert list(bad["row"]) == [8] and list(bad["reason"]) == ["not working"]
+    with pytest.warns(TrapscapeWarning, match=r"row 8 \(S9/a 2024-06-05 03:00:00: not working"):
+        effort.effort_report(_with(tiny_survey, sightings=si))
+
+
+def test_sighting_at_unknown_station_or_before_setup(tiny_survey):
+    si = tiny_survey.sightings.copy()
+    si.loc[0, V.STATION_ID] = "S99"
+    si.loc[1, V.TIMESTAMP] = pd.Timestamp("2024-05-20 10:00")
+    bad = effort.check_sightings_effort(_with(tiny_survey, sightings=si))
+    assert dict(zip(bad["row"], bad["reason"])) == {1: "unknown station", 2: "not set up"}
+    with pytest.warns(TrapscapeWarning, match="2 sighting"):
+        r = effort.effort_report(_with(tiny_survey, sightings=si))
+    assert r.total["photos"].iat[0] == 6  # the unknown station's photo is left out
+
+
+def test_detection_events_independence():
+    si = pd.DataFrame({
+        V.STATION_ID: ["S1"] * 4 + ["S2"],
+        V.TIMESTAMP: pd.to_datetime(["2024-06-01 00:00", "2024-06-01 00:10",
+                                     "2024-06-01 00:35", "2024-06-01 02:00",
+                                     "2024-06-01 00:05"]),
+        V.INDIVIDUAL_ID: pd.array(["A", "A", "A", "B", "A"], dtype="string"),
+        V.SPECIES: "leopard",
+    })
+    ev = effort.detection_events(si)
+    assert list(ev) == [True, False, False, True, True]
+    assert effort.detection_events(si, independence_minutes=0).all()
+
+
+def test_effort_report_to_csv(tiny_survey, tmp_path):
+    r = effort.effort_report(tiny_survey)
+    paths = r.to_csv(tmp_path)
+    assert sorted(p.name for p in paths) == [
+        "effort_per_camera.csv", "effort_per_station.csv", "effort_per_zone.csv",
+        "effort_total.csv"]
+    back = pd.read_csv(tmp_path / "effort_per_station.csv")
+    assert back["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)

@@ -48,7 +48,11 @@ if TYPE_CHECKING:
     from .survey import Survey
 
 __all__ = [
+    "EffortReport",
     "Usage",
+    "check_sightings_effort",
+    "detection_events",
+    "effort_report",
     "operation_matrix",
     "station_usage",
 ]
@@ -443,3 +447,349 @@ def station_usage(survey: Survey, *, occasion_days: float = 1.0) -> Usage:
         usage=np.nan_to_num(m.to_numpy(dtype=np.float64), nan=0.0),
         occasion_starts=pd.DatetimeIndex(m.columns),
     )
+
+
+# --------------------------------------------------------------------------
+# sightings: photos, independent detections, consistency with effort
+# --------------------------------------------------------------------------
+def detection_events(sightings: pd.DataFrame, *, independence_minutes: float = 30.0
+                     ) -> pd.Series:
+    """Flag the sightings that start a new independent detection event.
+
+    Records of the same animal (its ``individual_id``, or its species when it
+    is unidentified) at the same station less than ``independence_minutes``
+    after the previous record are one event (camtrapR's ``minDeltaTime``,
+    compared with the last record).
+
+    Parameters
+    ----------
+    sightings
+        Canonical sightings table.
+    independence_minutes
+        Minimum gap between two independent events, minutes (0: every
+        record is an event).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, same index as ``sightings``, named ``new_event``.
+    """
+    _check_columns(sightings, [V.STATION_ID, V.TIMESTAMP], "sightings")
+    if len(sightings) == 0:
+        return pd.Series(np.zeros(0, dtype=bool), index=sightings.index, name="new_event")
+    ind = (sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns
+           else pd.Series(pd.NA, index=sightings.index))
+    spc = (sightings[V.SPECIES] if V.SPECIES in sightings.columns
+           else pd.Series("", index=sightings.index))
+    ind_s = ind.astype("object").where(ind.notna() & (ind.astype(str) != ""), None)
+    animal = np.where(ind_s.isna(), "?sp:" + spc.astype(str), "id:" + ind_s.astype(str))
+    frame = pd.DataFrame({"st": sightings[V.STATION_ID].astype(str).to_numpy(),
+                          "an": animal,
+                          "t": _ns(sightings[V.TIMESTAMP].reset_index(drop=True))})
+    order = np.lexsort((frame["t"].to_numpy(), frame["an"].to_numpy(),
+                        frame["st"].to_numpy()))
+    f = frame.iloc[order]
+    new = np.ones(len(f), dtype=bool)
+    same = (f["st"].to_numpy()[1:] == f["st"].to_numpy()[:-1]) & (
+        f["an"].to_numpy()[1:] == f["an"].to_numpy()[:-1])
+    gap = np.diff(f["t"].to_numpy())
+    new[1:] = ~same | (gap >= independence_minutes * 60e9)
+    out = np.empty(len(f), dtype=bool)
+    out[order] = new
+    return pd.Series(out, index=sightings.index, name="new_event")
+
+
+def _photo_keys(sightings: pd.DataFrame) -> pd.Series:
+    """One key per photo: media_id where given, else the row itself."""
+    rows = pd.Series([f"row:{i}" for i in range(len(sightings))], index=sightings.index)
+    if V.MEDIA_ID not in sightings.columns:
+        return rows
+    media = sightings[V.MEDIA_ID]
+    ok = media.notna() & (media.astype(str) != "")
+    return ("m:" + media.astype(str)).where(ok, rows)
+
+
+def check_sightings_effort(survey: Survey) -> pd.DataFrame:
+    """Sightings recorded on a day their camera was not set up or not working.
+
+    The check is by calendar day (the operation matrix): a photo taken at
+    09:00 on a setup day counts as consistent even when setup was at 12:00.
+    When a sighting has no ``camera_id`` its station is checked instead.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row`` (1-based row of the sightings table), ``station_id``,
+        ``camera_id``, ``timestamp`` and ``reason`` (``"unknown station"``,
+        ``"not set up"`` or ``"not working"``); empty when all is well.
+    """
+    si = survey.sightings
+    cols = ["row", V.STATION_ID, V.CAMERA_ID, V.TIMESTAMP, "reason"]
+    if len(si) == 0:
+        return pd.DataFrame(columns=cols)
+    cam = operation_matrix(survey, by="camera")
+    sta = operation_matrix(survey, by="station")
+    day = pd.to_datetime(si[V.TIMESTAMP]).dt.floor("D").astype("datetime64[ns]")
+    st_ids = si[V.STATION_ID].astype(str)
+    cam_ids = (si[V.CAMERA_ID] if V.CAMERA_ID in si.columns
+               else pd.Series(pd.NA, index=si.index))
+    has_cam = cam_ids.notna().to_numpy()
+    cam_ids = cam_ids.astype("object").where(cam_ids.notna(), "").astype(str)
+    value = np.full(len(si), np.nan)
+    known = np.zeros(len(si), dtype=bool)
+    # camera-level lookup
+    r = cam.index.get_indexer(pd.MultiIndex.from_arrays([st_ids, cam_ids]))
+    c = cam.columns.get_indexer(pd.DatetimeIndex(day))
+    ok = has_cam & (r >= 0)
+    hit = ok & (c >= 0)
+    value[hit] = cam.to_numpy()[r[hit], c[hit]]
+    known |= ok
+    # station-level lookup for the rest
+    rs = sta.index.get_indexer(st_ids)
+    cs = sta.columns.get_indexer(pd.DatetimeIndex(day))
+    use = ~ok & (rs >= 0)
+    hit = use & (cs >= 0)
+    value[hit] = sta.to_numpy()[rs[hit], cs[hit]]
+    known |= use
+    unknown_station = rs < 0
+    reason = np.where(unknown_station, "unknown station",
+                      np.where(np.isnan(value), "not set up",
+                               np.where(value <= 0, "not working", "")))
+    bad = reason != ""
+    out = pd.DataFrame({
+        "row": np.flatnonzero(bad) + 1,
+        V.STATION_ID: st_ids.to_numpy()[bad],
+        V.CAMERA_ID: np.where(has_cam, cam_ids.to_numpy(), None)[bad],
+        V.TIMESTAMP: pd.to_datetime(si[V.TIMESTAMP]).to_numpy()[bad],
+        "reason": reason[bad],
+    })
+    return out
+
+
+def _warn_sightings(bad: pd.DataFrame, stacklevel: int) -> None:
+    if len(bad) == 0:
+        return
+    listed = "; ".join(
+        f"row {r.row} ({r.station_id}/{r.camera_id or '-'} {r.timestamp}: {r.reason})"
+        for r in bad.head(10).itertuples())
+    more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
+    warnings.warn(
+        f"{len(bad)} sighting(s) fall on days without effort at their camera: "
+        f"{listed}{more}. Check the sightings' station/camera ids and timestamps, "
+        "or the deployment and malfunction dates.", TrapscapeWarning,
+        stacklevel=stacklevel)
+
+
+# --------------------------------------------------------------------------
+# effort report
+# --------------------------------------------------------------------------
+_ZONE_NONE = "(outside zones)"
+
+
+@dataclass(frozen=True)
+class EffortReport:
+    """Effort and detections per camera, station, zone and in total.
+
+    ``trap_nights`` is ``0`` only for cameras that were set up but never
+    worked; ``detection_rate_per_100`` (detections per 100 trap-nights) is
+    ``NaN`` where there was no effort, so "no effort" and "no detection" stay
+    distinct.
+
+    Attributes
+    ----------
+    per_camera
+        ``station_id, camera_id, deployments, first_day, last_day,
+        days_set_up, operating_days, trap_nights``.
+    per_station
+        ``station_id, zone, x, y, cameras, first_day, last_day,
+        operating_days, trap_nights, detections, photos, individuals,
+        detection_rate_per_100``.
+    per_zone
+        ``zone, stations, cameras, trap_nights, detections, photos,
+        individuals, detection_rate_per_100`` (empty without zones).
+    total
+        One row with the same columns as ``per_zone`` (``zone = "total"``)
+        plus ``first_day, last_day``.
+    """
+
+    per_camera: pd.DataFrame
+    per_station: pd.DataFrame
+    per_zone: pd.DataFrame
+    total: pd.DataFrame
+
+    def to_csv(self, directory: str | os.PathLike[str]) -> list[Path]:
+        """Write ``effort_per_{camera,station,zone}.csv`` and ``effort_total.csv``.
+
+        Returns the written paths. The directory must exist.
+        """
+        d = Path(directory)
+        out = []
+        for name in ("per_camera", "per_station", "per_zone", "total"):
+            path = d / (f"effort_{name}.csv")
+            getattr(self, name).to_csv(path, index=False)
+            out.append(path)
+        return out
+
+
+def _rate(detections: pd.Series, trap_nights: pd.Series) -> pd.Series:
+    tn = trap_nights.astype(float)
+    return (100.0 * detections.astype(float) / tn.where(tn > 0)).rename(
+        "detection_rate_per_100")
+
+
+def _station_detections(sightings: pd.DataFrame, *, independence_minutes: float
+                        ) -> pd.DataFrame:
+    """detections, photos, individuals per station id."""
+    cols = ["detections", "photos", "individuals"]
+    if len(sightings) == 0:
+        return pd.DataFrame(columns=cols, dtype="int64")
+    ev = detection_events(sightings, independence_minutes=independence_minutes)
+    ind = sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
+    frame = pd.DataFrame({
+        V.STATION_ID: sightings[V.STATION_ID].astype(str).to_numpy(),
+        "ev": ev.to_numpy(),
+        "photo": _photo_keys(sightings).to_numpy(),
+        "ind": (ind.astype("object").where(ind.notna() & (ind.astype(str) != ""), None)
+                .to_numpy() if ind is not None else None),
+    })
+    g = frame.groupby(V.STATION_ID)
+    return pd.DataFrame({"detections": g["ev"].sum().astype("int64"),
+                         "photos": g["photo"].nunique().astype("int64"),
+                         "individuals": g["ind"].nunique().astype("int64")})
+
+
+def _aggregate(per_station: pd.DataFrame, sightings: pd.DataFrame, cameras: pd.Series,
+               key: pd.Series) -> pd.DataFrame:
+    """Sum station rows by ``key`` (zone), counting distinct photos/individuals."""
+    st = per_station.assign(_key=key.to_numpy())
+    g = st.groupby("_key", sort=True, dropna=False)
+    out = pd.DataFrame({
+        "stations": g[V.STATION_ID].nunique(),
+        "cameras": g["cameras"].sum(),
+        "trap_nights": g["trap_nights"].sum(min_count=1),
+        "detections": g["detections"].sum(),
+    })
+    key_of_station = pd.Series(key.to_numpy(), index=per_station[V.STATION_ID].to_numpy())
+    if len(sightings):
+        sk = key_of_station.reindex(sightings[V.STATION_ID].astype(str)).to_numpy()
+        ind = sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
+        f = pd.DataFrame({"_key": sk, "photo": _photo_keys(sightings).to_numpy(),
+                          "ind": (ind.astype("object").where(
+                              ind.notna() & (ind.astype(str) != ""), None).to_numpy()
+                              if ind is not None else None)})
+        gs = f.groupby("_key", dropna=False)
+        out["photos"] = gs["photo"].nunique().reindex(out.index).fillna(0).astype("int64")
+        out["individuals"] = gs["ind"].nunique().reindex(out.index).fillna(0).astype("int64")
+    else:
+        out["photos"] = 0
+        out["individuals"] = 0
+    out["detection_rate_per_100"] = _rate(out["detections"], out["trap_nights"])
+    return out.reset_index(names="zone")
+
+
+def effort_report(
+    survey: Survey,
+    *,
+    count_cameras: bool = False,
+    zones: bool = True,
+    independence_minutes: float = 30.0,
+) -> EffortReport:
+    """Trap-nights, detections, photos and individuals per camera, station and zone.
+
+    Parameters
+    ----------
+    survey
+        The survey (its sightings as given: subset a species first with
+        :meth:`~trapscape.survey.Survey.species_subset` if needed).
+    count_cameras
+        Station trap-nights count every working camera (two cameras = 2
+        trap-nights per day) instead of days with at least one working camera.
+    zones
+        Summarise by ``survey.zones`` (countries); the zone of a station is
+        the zone containing its point (:meth:`~trapscape.survey.Survey.zone_of`).
+    independence_minutes
+        Records of the same animal at a station closer in time than this are
+        one detection (see :func:`detection_events`).
+
+    Returns
+    -------
+    EffortReport
+
+    Warns
+    -----
+    TrapscapeWarning
+        When sightings fall on days their camera was not set up or not
+        working, or at unknown stations (those are left out of the counts).
+
+    References
+    ----------
+    Niedballa et al. (2016), camtrapR ``cameraOperation`` and
+    ``surveyReport``.
+    """
+    cam = operation_matrix(survey, by="camera")
+    sta = operation_matrix(survey, by="station", count_cameras=count_cameras)
+    day_index = cam.columns
+
+    def _first_last(m: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        setup = m.notna().to_numpy()
+        first = np.where(setup.any(1), setup.argmax(1), -1)
+        last = np.where(setup.any(1), setup.shape[1] - 1 - setup[:, ::-1].argmax(1), -1)
+        return (pd.Series(day_index[first].where(first >= 0), index=m.index),
+                pd.Series(day_index[last].where(last >= 0), index=m.index))
+
+    f, la = _first_last(cam)
+    deployments = survey.stations.groupby(
+        [survey.stations[V.STATION_ID].astype(str),
+         survey.stations[V.CAMERA_ID].astype(str)]).size()
+    per_camera = pd.DataFrame({
+        "deployments": deployments.reindex(cam.index).to_numpy(),
+        "first_day": f.to_numpy(), "last_day": la.to_numpy(),
+        "days_set_up": cam.notna().sum(axis=1).to_numpy(),
+        "operating_days": (cam > 0).sum(axis=1).to_numpy(),
+        "trap_nights": cam.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
+    }, index=cam.index).reset_index()
+
+    bad = check_sightings_effort(survey)
+    _warn_sightings(bad, stacklevel=3)
+    si = survey.sightings
+    unknown = set(bad.loc[bad["reason"] == "unknown station", V.STATION_ID])
+    if unknown:
+        si = si[~si[V.STATION_ID].astype(str).isin(unknown)]
+
+    pts = survey.station_points.set_index(V.STATION_ID).loc[sta.index]
+    fs, ls = _first_last(sta)
+    det = _station_detections(si, independence_minutes=independence_minutes)
+    det = det.reindex(sta.index).fillna(0).astype("int64")
+    zone = (survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
+            if zones and survey.zones is not None and len(survey.zones)
+            else pd.Series(pd.NA, index=pts.index, dtype="object"))
+    per_station = pd.DataFrame({
+        V.STATION_ID: sta.index.to_numpy(),
+        V.ZONE: zone.to_numpy(),
+        "x": pts.geometry.x.to_numpy(), "y": pts.geometry.y.to_numpy(),
+        "cameras": pts["n_cameras"].to_numpy(),
+        "first_day": fs.to_numpy(), "last_day": ls.to_numpy(),
+        "operating_days": (sta > 0).sum(axis=1).to_numpy(),
+        "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
+        "detections": det["detections"].to_numpy(),
+        "photos": det["photos"].to_numpy(),
+        "individuals": det["individuals"].to_numpy(),
+    })
+    per_station["detection_rate_per_100"] = _rate(per_station["detections"],
+                                                  per_station["trap_nights"]).to_numpy()
+
+    if zones and survey.zones is not None and len(survey.zones):
+        per_zone = _aggregate(per_station, si, per_station["cameras"], per_station[V.ZONE])
+    else:
+        per_zone = pd.DataFrame(columns=["zone", "stations", "cameras", "trap_nights",
+                                         "detections", "photos", "individuals",
+                                         "detection_rate_per_100"])
+    total = _aggregate(per_station, si, per_station["cameras"],
+                       pd.Series("total", index=per_station.index))
+    total["first_day"] = per_camera["first_day"].min()
+    total["last_day"] = per_camera["last_day"].max()
+    logger.info("Effort: %d cameras, %d stations, %.1f trap-nights, %d detections",
+                len(per_camera), len(per_station), float(total["trap_nights"].iat[0]),
+                int(total["detections"].iat[0]))
+    return EffortReport(per_camera=per_camera, per_station=per_station,
+                        per_zone=per_zone, total=total)
