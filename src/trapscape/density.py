@@ -1,0 +1,1133 @@
+"""Density by spatial capture-recapture (maximum likelihood, secr-compatible).
+
+The likelihood is the full likelihood of Borchers & Efford (2008) with a
+Poisson number of animals, as computed by the R package secr (Efford) for
+proximity or count detectors with occasions collapsed (secr's
+"fastproximity"): the log-likelihood at given parameters equals secr's on
+the same mask.  Parameters are estimated on the link scale (log D,
+log lambda0 or logit g0, log sigma), standard errors come from the inverse
+of the observed information on that scale, real-scale SEs use secr's
+transforms (log-normal for log links, delta method for logit) and
+confidence intervals are Wald intervals on the link scale.
+
+See ``docs/density.md`` for the formulas and conventions.
+
+References
+----------
+Borchers, D. L. & Efford, M. G. (2008) Spatially explicit maximum likelihood
+methods for capture-recapture studies. Biometrics 64, 377-385.
+Efford, M. G. (2004) Density estimation in live-trapping studies. Oikos 106,
+598-610.
+Efford, M. G., Borchers, D. L. & Mowat, G. (2013) Varying effort in
+capture-recapture studies. Methods Ecol. Evol. 4, 629-636.
+Efford, M. G. & Fewster, R. M. (2013) Estimating population size by spatially
+explicit capture-recapture. Oikos 122, 918-928.
+Royle, J. A., Chandler, R. B., Sollmann, R. & Gardner, B. (2014) Spatial
+Capture-Recapture. Academic Press.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from . import _scr
+from . import validation as V
+from .crs import require_projected
+from .detection import DetectionParams
+from .errors import ComputationError, InputError, TrapscapeWarning
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from .survey import Survey
+
+__all__ = [
+    "CaptureHistory",
+    "Mask",
+    "SCRFit",
+    "buffer_check",
+    "capture_history",
+    "fit",
+    "fit_survey",
+    "log_likelihood",
+    "make_mask",
+    "rpsv",
+]
+
+logger = logging.getLogger(__name__)
+
+HA = 10_000.0  # m² per hectare
+PER_100KM2 = 10_000.0  # animals per 100 km² per animal per ha
+_Z = float(norm.ppf(0.975))
+
+Detector = Literal["proximity", "count"]
+DetectFn = Literal["HHN", "HN"]
+ModelName = Literal["null", "sex", "zone"]
+
+
+# ---------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaptureHistory:
+    """Detections of identified animals at detectors over occasions.
+
+    Attributes
+    ----------
+    traps_xy
+        ``(J, 2)`` detector (station) coordinates in metres.
+    usage
+        ``(J, K)`` usage of each detector on each occasion (days, or 1/0).
+    captures
+        ``(n, K, J)`` integer detections of each individual on each occasion
+        at each detector (binary for proximity detectors).
+    detector
+        ``"proximity"`` (binary per occasion) or ``"count"``.
+    individual_ids, trap_ids
+        Labels (default ``0..n-1`` / ``0..J-1`` as strings).
+    sex
+        ``(n,)`` ``"F"``, ``"M"`` or ``None`` per individual, optional.
+    occasion_days
+        Length of an occasion in days (informative; usage carries effort).
+    """
+
+    traps_xy: np.ndarray
+    usage: np.ndarray
+    captures: np.ndarray
+    detector: Detector = "proximity"
+    individual_ids: tuple[str, ...] = ()
+    trap_ids: tuple[str, ...] = ()
+    sex: tuple[str | None, ...] | None = None
+    occasion_days: float = 1.0
+
+    def __post_init__(self) -> None:
+        xy = np.asarray(self.traps_xy, dtype=np.float64)
+        if xy.ndim != 2 or xy.shape[1] != 2 or xy.shape[0] == 0:
+            raise InputError(f"traps_xy must be a (J, 2) array of metres, got shape {xy.shape}.")
+        j = xy.shape[0]
+        caps = np.asarray(self.captures)
+        if caps.ndim != 3 or caps.shape[2] != j:
+            raise InputError(
+                f"captures must be (n, K, J={j}) counts per individual, occasion and "
+                f"detector, got shape {caps.shape}."
+            )
+        n, k = caps.shape[0], caps.shape[1]
+        use = np.asarray(self.usage, dtype=np.float64)
+        if use.shape != (j, k):
+            raise InputError(f"usage must be (J={j}, K={k}) days per detector and occasion, "
+                             f"got shape {use.shape}.")
+        if np.any(~np.isfinite(use)) or np.any(use < 0):
+            raise InputError("usage must be finite and >= 0 (days each detector worked).")
+        if np.any(caps < 0) or not np.all(np.equal(np.mod(caps, 1), 0)):
+            raise InputError("captures must be non-negative whole numbers.")
+        if self.detector not in ("proximity", "count"):
+            raise InputError(f"detector must be 'proximity' or 'count', got {self.detector!r}.")
+        if self.detector == "proximity" and np.any(caps > 1):
+            raise InputError("proximity detectors record at most one detection per "
+                             "individual, occasion and detector; use detector='count'.")
+        bad = (caps.sum(axis=0) > 0) & (use.T <= 0)
+        if np.any(bad):
+            kk, jj = np.argwhere(bad)[0]
+            raise InputError(f"detector {jj} has a detection on occasion {kk} but zero usage; "
+                             "fix the operation dates or the detection time.")
+        ids = tuple(self.individual_ids) or tuple(str(i) for i in range(n))
+        tids = tuple(self.trap_ids) or tuple(str(i) for i in range(j))
+        if len(ids) != n or len(tids) != j:
+            raise InputError("individual_ids / trap_ids must match the captures array.")
+        if self.sex is not None and len(self.sex) != n:
+            raise InputError(f"sex must have one entry per individual ({n}).")
+        object.__setattr__(self, "traps_xy", xy)
+        object.__setattr__(self, "usage", use)
+        object.__setattr__(self, "captures", caps.astype(np.int64))
+        object.__setattr__(self, "individual_ids", ids)
+        object.__setattr__(self, "trap_ids", tids)
+        if self.sex is not None:
+            object.__setattr__(self, "sex", tuple(
+                None if s is None or (isinstance(s, float) and math.isnan(s)) or s is pd.NA
+                else str(s) for s in self.sex))
+
+    @property
+    def n(self) -> int:
+        """Number of individuals detected."""
+        return int(self.captures.shape[0])
+
+    @property
+    def n_occasions(self) -> int:
+        """Number of occasions K."""
+        return int(self.captures.shape[1])
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``(n, J)`` detections summed over occasions."""
+        return self.captures.sum(axis=1)
+
+    @property
+    def n_detections(self) -> int:
+        """Total detections."""
+        return int(self.captures.sum())
+
+    @property
+    def n_recaptures(self) -> int:
+        """Detections after each animal's first."""
+        return self.n_detections - int(np.sum(self.captures.sum(axis=(1, 2)) > 0))
+
+    def summary(self) -> dict[str, Any]:
+        """Counts: individuals, detections, recaptures, detectors used."""
+        return {
+            "n_individuals": self.n,
+            "n_occasions": self.n_occasions,
+            "n_detectors": int(self.traps_xy.shape[0]),
+            "n_detections": self.n_detections,
+            "n_recaptures": self.n_recaptures,
+            "n_detectors_visited": int(np.sum(self.counts.sum(axis=0) > 0)),
+            "usage_days": float(self.usage.sum()),
+        }
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Habitat mask: candidate activity centres.
+
+    Attributes
+    ----------
+    xy
+        ``(M, 2)`` cell-centre coordinates in metres.
+    spacing
+        Grid spacing in metres; each point represents ``spacing**2`` m².
+    buffer
+        Buffer around the detectors used to build it (metres), if known.
+    zone
+        Optional ``(M,)`` zone label of each point (for the zone model).
+    crs
+        Optional CRS (informative).
+    """
+
+    xy: np.ndarray
+    spacing: float
+    buffer: float | None = None
+    zone: tuple[str, ...] | None = None
+    crs: Any = None
+
+    def __post_init__(self) -> None:
+        xy = np.asarray(self.xy, dtype=np.float64)
+        if xy.ndim != 2 or xy.shape[1] != 2 or xy.shape[0] == 0:
+            raise InputError(f"mask xy must be a non-empty (M, 2) array, got shape {xy.shape}.")
+        if not (self.spacing > 0):
+            raise InputError(f"mask spacing must be positive metres, got {self.spacing!r}.")
+        if self.zone is not None and len(self.zone) != xy.shape[0]:
+            raise InputError("mask zone labels must have one entry per mask point.")
+        object.__setattr__(self, "xy", xy)
+        if self.zone is not None:
+            object.__setattr__(self, "zone", tuple(str(z) for z in self.zone))
+
+    @property
+    def cell_area(self) -> float:
+        """Area of one mask cell in m²."""
+        return float(self.spacing) ** 2
+
+    @property
+    def area(self) -> float:
+        """Total mask area in m²."""
+        return self.cell_area * self.xy.shape[0]
+
+    def __len__(self) -> int:
+        return int(self.xy.shape[0])
+
+
+def rpsv(ch: CaptureHistory) -> float:
+    """Root pooled spatial variance of recaptured animals (metres).
+
+    Calhoun & Casby's dispersion measure as used by secr to guess sigma:
+    sqrt(sum_i sum_k (x_ik - xbar_i)^2 + (y_ik - ybar_i)^2 / (sum_i (n_i - 1)))
+    / sqrt(2)... computed over detections of animals seen more than once.
+    Returns NaN when no animal was detected twice.
+    """
+    num = 0.0
+    den = 0.0
+    for i in range(ch.n):
+        kk, jj = np.nonzero(ch.captures[i])
+        reps = ch.captures[i][kk, jj]
+        pts = np.repeat(ch.traps_xy[jj], reps, axis=0)
+        if len(pts) < 2:
+            continue
+        num += float(np.sum((pts - pts.mean(axis=0)) ** 2))
+        den += len(pts) - 1
+    if den == 0:
+        return float("nan")
+    return math.sqrt(num / (2.0 * den))
+
+
+def make_mask(
+    traps_xy: np.ndarray,
+    *,
+    buffer: float | None = None,
+    spacing: float | None = None,
+    sigma_guess: float | None = None,
+    habitat: BaseGeometry | Any = None,
+    zones: Mapping[str, BaseGeometry] | Any = None,
+    max_points: int = 5000,
+    crs: Any = None,
+) -> Mask:
+    """Build a habitat mask: grid points within ``buffer`` of any detector.
+
+    The grid follows secr's ``make.mask(type = "trapbuffer")``: cell centres
+    at ``min - buffer + spacing/2`` stepping by ``spacing`` to
+    ``max + buffer``, keeping points within ``buffer`` of a detector.
+
+    Parameters
+    ----------
+    traps_xy
+        ``(J, 2)`` detector coordinates in metres (projected CRS).
+    buffer
+        Buffer in metres (default ``4 * sigma_guess``).
+    spacing
+        Grid spacing in metres (default ``sigma_guess / 2``, widened until the
+        mask has at most ``max_points`` points).
+    sigma_guess
+        Spatial scale guess in metres (e.g. :func:`rpsv`); required when
+        ``buffer`` or ``spacing`` is not given.
+    habitat
+        Optional polygon(s) (shapely geometry or GeoSeries/GeoDataFrame) to
+        clip the mask to (land, study area, without settlements).
+    zones
+        Optional mapping name -> polygon or GeoDataFrame with a ``name``
+        column; labels each mask point (``"outside"`` when in none).
+    max_points
+        Upper bound on the number of points when ``spacing`` is chosen here.
+    crs
+        CRS of the coordinates; when given it must be projected in metres.
+
+    Returns
+    -------
+    Mask
+    """
+    if crs is not None:
+        require_projected(crs, "mask CRS")
+    txy = np.asarray(traps_xy, dtype=np.float64)
+    if txy.ndim != 2 or txy.shape[1] != 2 or len(txy) == 0:
+        raise InputError(f"traps_xy must be a (J, 2) array of metres, got shape {txy.shape}.")
+    if buffer is None or spacing is None:
+        if sigma_guess is None or not np.isfinite(sigma_guess) or sigma_guess <= 0:
+            raise InputError("make_mask needs buffer and spacing, or a positive sigma_guess "
+                             "(metres) to derive them.")
+    buffer = float(4.0 * sigma_guess if buffer is None else buffer)
+    if buffer <= 0:
+        raise InputError(f"buffer must be positive metres, got {buffer}.")
+    hab = _as_geometry(habitat)
+    if spacing is None:
+        spacing = float(sigma_guess) / 2.0  # type: ignore[arg-type]
+        for _ in range(60):
+            xy = _grid(txy, buffer, spacing, hab)
+            if len(xy) <= max_points:
+                break
+            spacing *= math.sqrt(len(xy) / max_points) * 1.02
+    else:
+        spacing = float(spacing)
+        if spacing <= 0:
+            raise InputError(f"spacing must be positive metres, got {spacing}.")
+        xy = _grid(txy, buffer, spacing, hab)
+    if len(xy) == 0:
+        raise ComputationError("The habitat mask is empty: no grid point lies within the "
+                               "buffer of a detector and inside the habitat polygons. Check "
+                               "the habitat layer's CRS and extent, or enlarge the buffer.")
+    zone_labels = _zone_labels(xy, zones) if zones is not None else None
+    logger.info("Mask: %d points, spacing %.1f m, buffer %.0f m", len(xy), spacing, buffer)
+    return Mask(xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs)
+
+
+def _as_geometry(obj: Any) -> BaseGeometry | None:
+    if obj is None:
+        return None
+    if hasattr(obj, "geometry") and hasattr(obj.geometry, "union_all"):
+        return obj.geometry.union_all()
+    if hasattr(obj, "union_all"):
+        return obj.union_all()
+    return obj
+
+
+def _grid(txy: np.ndarray, buffer: float, spacing: float, hab: Any) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    lo = txy.min(axis=0) - buffer
+    hi = txy.max(axis=0) + buffer
+    eps = spacing * 1e-9
+    xs = np.arange(lo[0] + spacing / 2, hi[0] + eps, spacing)
+    ys = np.arange(lo[1] + spacing / 2, hi[1] + eps, spacing)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    dist, _ = cKDTree(txy).query(pts)
+    pts = pts[dist <= buffer * (1 + 1e-12)]
+    if hab is not None and len(pts):
+        import shapely
+
+        pts = pts[shapely.contains_xy(hab, pts[:, 0], pts[:, 1])]
+    return pts
+
+
+def _zone_labels(xy: np.ndarray, zones: Any) -> tuple[str, ...]:
+    import shapely
+
+    if hasattr(zones, "geometry") and V.NAME in getattr(zones, "columns", ()):
+        items = [(str(nm), g) for nm, g in zip(zones[V.NAME], zones.geometry)]
+    else:
+        items = [(str(k), _as_geometry(g)) for k, g in dict(zones).items()]
+    labels = np.full(len(xy), "outside", dtype=object)
+    for name, geom in items:
+        inside = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & (labels == "outside")
+        labels[inside] = name
+    return tuple(labels.tolist())
+
+
+# ---------------------------------------------------------------------------
+# model setup
+# ---------------------------------------------------------------------------
+def _check_fittable(ch: CaptureHistory) -> None:
+    if ch.n == 0:
+        raise ComputationError("The SCR model cannot be fitted: no individual was detected.")
+    if ch.n == 1:
+        raise ComputationError("The SCR model cannot be fitted: only one individual was "
+                               "detected, so density and detection cannot be separated. "
+                               "More identified animals are needed.")
+    if ch.n_recaptures == 0:
+        raise ComputationError("The SCR model cannot be fitted: no animal was recaptured "
+                               "(each was seen once), so the spatial scale sigma is not "
+                               "estimable. Longer surveys or denser cameras are needed.")
+    visited = np.sum(ch.counts.sum(axis=0) > 0)
+    if visited < 2:
+        raise ComputationError("The SCR model cannot be fitted: all detections are at one "
+                               "station, so movement (sigma) is not estimable. Detections "
+                               "at two or more stations are needed.")
+
+
+def _design(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str) -> tuple[
+        _scr.Design, list[str], list[str]]:
+    """Return the design, density level names and class names."""
+    d_levels = ["all"]
+    d_index = None
+    classes = ["all"]
+    cls = None
+    if model == "zone":
+        if mask.zone is None:
+            raise InputError("model='zone' needs zone labels on the mask: build it with "
+                             "make_mask(..., zones=...) or give the survey a zones layer.")
+        d_levels = sorted(set(mask.zone))
+        lookup = {z: i for i, z in enumerate(d_levels)}
+        d_index = np.array([lookup[z] for z in mask.zone])
+    elif model == "sex":
+        if ch.sex is None or all(s is None for s in ch.sex):
+            raise InputError("model='sex' needs the sex of at least some individuals "
+                             "(sex column 'F'/'M').")
+        classes = ["F", "M"]
+        bad = sorted({s for s in ch.sex if s is not None and s not in classes})
+        if bad:
+            raise InputError(f"sex must be 'F', 'M' or missing; found {bad}.")
+        cls = np.array([-1 if s is None else classes.index(s) for s in ch.sex])
+    elif model != "null":
+        raise InputError(f"model must be 'null', 'sex' or 'zone', got {model!r}.")
+    if detectfn not in ("HHN", "HN"):
+        raise InputError(f"detectfn must be 'HHN' or 'HN', got {detectfn!r}.")
+    design = _scr.make_design(
+        mask.xy, mask.cell_area / HA, ch.traps_xy, ch.usage.sum(axis=1), ch.counts,
+        detectfn=detectfn, detector=ch.detector, cls=cls, n_classes=len(classes),
+        d_index=d_index, n_d=len(d_levels),
+    )
+    return design, d_levels, classes
+
+
+def _start(ch: CaptureHistory, design: _scr.Design, sigma_guess: float) -> np.ndarray:
+    """Starting values: sigma from RPSV, p0 by a short profile search, D = n / esa."""
+    best = None
+    for p0 in (0.01, 0.03, 0.1, 0.3):
+        if design.detectfn == "HN" and p0 >= 1:
+            continue
+        for sg in (0.6 * sigma_guess, sigma_guess, 1.5 * sigma_guess):
+            logq, _ = _scr.class_terms(design, p0, sg)
+            esa = float(np.sum(-np.expm1(logq))) * design.cell_area
+            if esa <= 0:
+                continue
+            dens = ch.n / esa
+            c = design.n_classes
+            real = _scr.Real(density=np.full(design.n_d, dens), p0=np.full(c, p0),
+                             sigma=np.full(c, sg),
+                             pmix=np.full(c, 1.0 / c))
+            beta = _scr.pack(real, design)
+            ll = _scr.loglik(beta, design)
+            if best is None or ll > best[0]:
+                best = (ll, beta)
+    if best is None or not np.isfinite(best[0]):
+        raise ComputationError("Could not find starting values for the SCR fit; check that "
+                               "the mask covers the detectors.")
+    return best[1]
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SCRFit:
+    """A fitted SCR model.
+
+    Attributes
+    ----------
+    estimates
+        Tidy table: ``parameter``, ``link``, ``estimate``, ``se``, ``lcl``,
+        ``ucl``. Density rows (``D`` or ``D[zone]``) are animals per
+        100 km²; ``sigma`` in metres; ``lambda0`` per occasion of unit usage
+        (per day when usage is in days) or ``g0`` per occasion.
+    beta, beta_names, vcov
+        Link-scale estimates, names and their covariance (inverse observed
+        information).
+    loglik, aic, aicc, npar
+        Maximised log-likelihood (secr's convention, see module docs),
+        AIC = -2 logL + 2 npar, AICc with n individuals.
+    region_n
+        Table of expected (E.N) and realised (R.N) population in regions,
+        with SE and log-normal 95 % CI.
+    n, n_detections, n_recaptures
+        Data summary.
+    detectfn, detector, model, occasion_days
+        Settings.
+    mask_points, mask_spacing, mask_buffer
+        Mask description.
+    converged, message, iterations, evaluations, seconds
+        Optimiser diagnostics.
+    """
+
+    estimates: pd.DataFrame
+    beta: np.ndarray
+    beta_names: tuple[str, ...]
+    vcov: np.ndarray
+    loglik: float
+    aic: float
+    aicc: float
+    npar: int
+    n: int
+    n_detections: int
+    n_recaptures: int
+    detectfn: str
+    detector: str
+    model: str
+    occasion_days: float
+    mask_points: int
+    mask_spacing: float
+    mask_buffer: float | None
+    converged: bool
+    message: str
+    iterations: int
+    evaluations: int
+    seconds: float
+    region_n: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def estimate(self, parameter: str) -> float:
+        """Real-scale estimate of one parameter (e.g. ``"D"``, ``"sigma"``)."""
+        row = self.estimates[self.estimates["parameter"] == parameter]
+        if row.empty:
+            raise InputError(f"No parameter {parameter!r}; have "
+                             f"{self.estimates['parameter'].tolist()}.")
+        return float(row["estimate"].iloc[0])
+
+    @property
+    def density_per_100km2(self) -> float:
+        """Overall density (animals per 100 km²); mean over the mask for zone models."""
+        return float(self.settings.get("mean_density_per_100km2", np.nan))
+
+    def detection_params(self) -> DetectionParams:
+        """Fitted detection parameters for coverage, home ranges and planning."""
+        p0name = "lambda0" if self.detectfn == "HHN" else "g0"
+        by_sex: dict[str, dict[str, float]] = {}
+        if self.model == "sex":
+            for s in ("F", "M"):
+                by_sex[s] = {p0name: self.estimate(f"{p0name}[{s}]"),
+                             "sigma": self.estimate(f"sigma[{s}]")}
+            pm = self.estimate("pmix[M]")
+            p0 = (1 - pm) * by_sex["F"][p0name] + pm * by_sex["M"][p0name]
+            sig = (1 - pm) * by_sex["F"]["sigma"] + pm * by_sex["M"]["sigma"]
+        else:
+            p0 = self.estimate(p0name)
+            sig = self.estimate("sigma")
+        kw: dict[str, Any] = {"lambda0": p0, "g0": None} if self.detectfn == "HHN" else {
+            "g0": p0, "lambda0": None}
+        if self.detectfn == "HHN" and self.occasion_days != 1.0:
+            # usage is in days, so lambda0 is already per day of usage
+            pass
+        return DetectionParams(detectfn=self.detectfn, sigma=sig,
+                               occasion_days=self.occasion_days, by_sex=by_sex,
+                               density_per_100km2=self.density_per_100km2, **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary of the fit."""
+        return {
+            "model": self.model,
+            "detectfn": self.detectfn,
+            "detector": self.detector,
+            "occasion_days": self.occasion_days,
+            "data": {"n_individuals": self.n, "n_detections": self.n_detections,
+                     "n_recaptures": self.n_recaptures},
+            "mask": {"n_points": self.mask_points, "spacing_m": self.mask_spacing,
+                     "buffer_m": self.mask_buffer,
+                     "cell_area_km2": self.mask_spacing**2 / 1e6},
+            "estimates": _records(self.estimates),
+            "beta": {"names": list(self.beta_names), "estimate": self.beta.tolist(),
+                     "vcov": self.vcov.tolist()},
+            "loglik": self.loglik, "npar": self.npar, "aic": self.aic, "aicc": self.aicc,
+            "region_n": _records(self.region_n),
+            "optimizer": {"converged": self.converged, "message": self.message,
+                          "iterations": self.iterations, "evaluations": self.evaluations,
+                          "seconds": self.seconds},
+            "settings": self.settings,
+            "detection": self.detection_params().to_dict(),
+        }
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rec in df.to_dict(orient="records"):
+        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
+                        (float(v) if isinstance(v, (np.floating, float)) else v))
+                    for k, v in rec.items()})
+    return out
+
+
+def _real_row(name: str, link: str, b: float, se: float, scale: float = 1.0) -> dict[str, Any]:
+    if link == "log":
+        est = math.exp(b)
+        se_r = est * math.sqrt(math.expm1(se * se)) if np.isfinite(se) else np.nan
+        lcl, ucl = math.exp(b - _Z * se), math.exp(b + _Z * se)
+    else:
+        est = 1.0 / (1.0 + math.exp(-b))
+        se_r = se * est * (1 - est)
+        lcl = 1.0 / (1.0 + math.exp(-(b - _Z * se)))
+        ucl = 1.0 / (1.0 + math.exp(-(b + _Z * se)))
+    return {"parameter": name, "link": link, "estimate": est * scale,
+            "se": se_r * scale, "lcl": lcl * scale, "ucl": ucl * scale}
+
+
+def log_likelihood(
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    density_per_100km2: float,
+    sigma: float,
+    lambda0: float | None = None,
+    g0: float | None = None,
+    detectfn: DetectFn = "HHN",
+) -> float:
+    """Log-likelihood of the null model at given real parameters.
+
+    Equals secr's ``logLik`` for the same data, mask and parameters
+    (full likelihood, Poisson N, collapsed occasions).
+
+    Parameters
+    ----------
+    ch, mask
+        Data and habitat mask.
+    density_per_100km2
+        Density (animals per 100 km²).
+    sigma
+        Spatial scale (m).
+    lambda0, g0
+        Baseline detection (HHN uses ``lambda0``, HN ``g0``).
+    detectfn
+        ``"HHN"`` or ``"HN"``.
+    """
+    design, _, _ = _design(ch, mask, detectfn=detectfn, model="null")
+    p0 = lambda0 if detectfn == "HHN" else g0
+    if p0 is None:
+        raise InputError(f"detectfn {detectfn!r} needs {'lambda0' if detectfn == 'HHN' else 'g0'}.")
+    real = _scr.Real(density=np.array([density_per_100km2 / PER_100KM2]),
+                     p0=np.array([p0]), sigma=np.array([sigma]), pmix=np.ones(1))
+    return _scr.loglik(_scr.pack(real, design), design)
+
+
+def fit(
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    detectfn: DetectFn = "HHN",
+    model: ModelName = "null",
+    regions: Mapping[str, BaseGeometry] | None = None,
+    region_zones: Mapping[str, BaseGeometry] | None = None,
+    start: Sequence[float] | None = None,
+    maxiter: int = 200,
+) -> SCRFit:
+    """Fit an SCR model by maximum likelihood.
+
+    Parameters
+    ----------
+    ch
+        Capture history (:func:`capture_history` or :class:`CaptureHistory`).
+    mask
+        Habitat mask (:func:`make_mask`).
+    detectfn
+        ``"HHN"`` hazard half-normal (lambda0, sigma) or ``"HN"`` half-normal
+        (g0, sigma).
+    model
+        ``"null"``; ``"sex"`` (sex-specific detection parameters as a 2-class
+        finite mixture with known class where sex is recorded, mixing
+        proportion ``pmix[M]``); ``"zone"`` (density per mask zone label).
+    regions
+        Optional mapping name -> polygon (projected, metres) for expected and
+        realised population size (secr's ``region.N``).
+    region_zones
+        For ``model="zone"``: mapping zone name -> polygon, to extrapolate the
+        zone densities over regions outside the mask.
+    start
+        Optional link-scale starting values.
+    maxiter
+        Optimiser iteration limit.
+
+    Returns
+    -------
+    SCRFit
+
+    Raises
+    ------
+    ComputationError
+        If the data cannot support the model (one animal, no recaptures,
+        all detections at one station) or the optimiser fails.
+    """
+    t0 = time.perf_counter()
+    _check_fittable(ch)
+    design, d_levels, classes = _design(ch, mask, detectfn=detectfn, model=model)
+    sg = rpsv(ch)
+    if not np.isfinite(sg) or sg <= 0:
+        sg = mask.spacing * 2
+    sg = max(sg, mask.spacing)
+    beta0 = np.asarray(start, dtype=np.float64) if start is not None else _start(ch, design, sg)
+    if beta0.size != design.n_beta:
+        raise InputError(f"start must have {design.n_beta} link-scale values.")
+
+    nev = [0]
+
+    def negll(b: np.ndarray) -> float:
+        nev[0] += 1
+        v = -_scr.loglik(b, design)
+        return v if np.isfinite(v) else 1e300
+
+    def neggrad(b: np.ndarray) -> np.ndarray:
+        nev[0] += 2 * b.size
+        return -_scr.gradient(b, design)
+
+    res = optimize.minimize(negll, beta0, jac=neggrad, method="BFGS",
+                            options={"maxiter": maxiter, "gtol": 1e-5})
+    beta = res.x
+    # polish with Newton steps on the finite-difference Hessian
+    hmat = _scr.hessian(beta, design)
+    nev[0] += 1 + 2 * beta.size + 2 * beta.size * (beta.size - 1)
+    for _ in range(3):
+        g = _scr.gradient(beta, design)
+        nev[0] += 2 * beta.size
+        if np.max(np.abs(g)) < 1e-7:
+            break
+        try:
+            stepv = np.linalg.solve(-hmat, g)
+        except np.linalg.LinAlgError:
+            break
+        cand = beta + stepv
+        if _scr.loglik(cand, design) >= _scr.loglik(beta, design):
+            beta = cand
+            hmat = _scr.hessian(beta, design)
+            nev[0] += 1 + 2 * beta.size + 2 * beta.size * (beta.size - 1)
+        else:
+            break
+    ll = _scr.loglik(beta, design)
+    grad = _scr.gradient(beta, design)
+    converged = bool(np.isfinite(ll) and np.max(np.abs(grad)) < 1e-3)
+    try:
+        vcov = np.linalg.inv(-hmat)
+        if np.any(np.diag(vcov) <= 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        vcov = np.full((beta.size, beta.size), np.nan)
+        converged = False
+        warnings.warn("The information matrix is not invertible: standard errors are "
+                      "unavailable (some parameters are not identifiable with these data).",
+                      TrapscapeWarning, stacklevel=2)
+    if not converged:
+        warnings.warn(f"The SCR fit may not have converged ({res.message}); check the "
+                      "estimates, the mask buffer and the data.", TrapscapeWarning, stacklevel=2)
+    se = np.sqrt(np.abs(np.diag(vcov)))
+
+    # names and real-scale table
+    p0name = "lambda0" if detectfn == "HHN" else "g0"
+    p0link = "log" if detectfn == "HHN" else "logit"
+    names: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for k, lev in enumerate(d_levels):
+        nm = "D" if model != "zone" else f"D[{lev}]"
+        names.append(nm)
+        rows.append(_real_row(nm, "log", beta[k] + math.log(PER_100KM2), se[k]))
+    c = len(classes)
+    nd = len(d_levels)
+    for k, cl in enumerate(classes):
+        nm = p0name if c == 1 else f"{p0name}[{cl}]"
+        names.append(nm)
+        rows.append(_real_row(nm, p0link, beta[nd + k], se[nd + k]))
+    for k, cl in enumerate(classes):
+        nm = "sigma" if c == 1 else f"sigma[{cl}]"
+        names.append(nm)
+        rows.append(_real_row(nm, "log", beta[nd + c + k], se[nd + c + k]))
+    if c > 1:
+        names.append("pmix[M]")
+        rows.append(_real_row("pmix[M]", "logit", beta[-1], se[-1]))
+    table = pd.DataFrame(rows, columns=["parameter", "link", "estimate", "se", "lcl", "ucl"])
+    npar = beta.size
+    n = ch.n
+    aic = -2 * ll + 2 * npar
+    aicc = aic + 2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else np.nan
+    dens_m = np.exp(beta[:nd])[design.d_index] * PER_100KM2
+    settings = {"mean_density_per_100km2": float(np.mean(dens_m)),
+                "mask_area_km2": mask.area / 1e6}
+    region_table = pd.DataFrame()
+    if regions:
+        region_table = _region_n(beta, vcov, design, mask, ch, regions,
+                                 d_levels=d_levels, region_zones=region_zones)
+    seconds = time.perf_counter() - t0
+    logger.info("SCR %s/%s fit: n=%d, logL=%.4f, D=%.3f /100 km2 in %.1f s (%d evaluations)",
+                model, detectfn, n, ll, float(table["estimate"].iloc[0]), seconds, nev[0])
+    return SCRFit(
+        estimates=table, beta=beta, beta_names=tuple(names), vcov=vcov, loglik=ll,
+        aic=aic, aicc=aicc, npar=npar, n=n, n_detections=ch.n_detections,
+        n_recaptures=ch.n_recaptures, detectfn=detectfn, detector=ch.detector, model=model,
+        occasion_days=ch.occasion_days, mask_points=len(mask), mask_spacing=mask.spacing,
+        mask_buffer=mask.buffer, converged=converged, message=str(res.message),
+        iterations=int(res.nit), evaluations=nev[0], seconds=seconds,
+        region_n=region_table, settings=settings,
+    )
+
+
+# ---------------------------------------------------------------------------
+# population size in regions (secr region.N)
+# ---------------------------------------------------------------------------
+def _region_points(geom: Any, spacing: float, max_points: int = 20000) -> tuple[np.ndarray, float]:
+    import shapely
+
+    minx, miny, maxx, maxy = geom.bounds
+    area = float(geom.area)
+    sp = spacing
+    while (area / sp**2) > max_points:
+        sp *= 1.5
+    xs = np.arange(minx + sp / 2, maxx, sp)
+    ys = np.arange(miny + sp / 2, maxy, sp)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    pts = pts[shapely.contains_xy(geom, pts[:, 0], pts[:, 1])]
+    if len(pts) == 0:
+        pts = np.array([[geom.representative_point().x, geom.representative_point().y]])
+    return pts, area / len(pts)
+
+
+def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mask,
+              ch: CaptureHistory, regions: Mapping[str, Any], *, d_levels: list[str],
+              region_zones: Mapping[str, Any] | None) -> pd.DataFrame:
+    import shapely
+
+    rows = []
+    for name, geom0 in regions.items():
+        geom = _as_geometry(geom0)
+        if geom is None or geom.is_empty:
+            continue
+        rxy, rcell_m2 = _region_points(geom, mask.spacing)
+        if len(d_levels) > 1:
+            if region_zones is None:
+                labels = _nearest_labels(rxy, mask)
+            else:
+                labels = np.array(_zone_labels(rxy, region_zones))
+            lookup = {z: i for i, z in enumerate(d_levels)}
+            r_dindex = np.array([lookup.get(z, -1) for z in labels])
+            if np.any(r_dindex < 0):
+                near = np.array(_nearest_labels(rxy, mask))
+                r_dindex = np.where(r_dindex < 0,
+                                    np.array([lookup[z] for z in near]), r_dindex)
+        else:
+            r_dindex = np.zeros(len(rxy), dtype=np.int64)
+        in_mask = shapely.contains_xy(geom, mask.xy[:, 0], mask.xy[:, 1])
+        rd = _with_points(design, ch, rxy)
+
+        def quantities(b: np.ndarray, rd: _scr.Design = rd, r_dindex: np.ndarray = r_dindex,
+                       in_mask: np.ndarray = in_mask) -> tuple[float, float, float]:
+            return _quantities(b, design, rd, r_dindex, in_mask, rcell_m2 / HA)
+
+        en, undet, det = quantities(beta)
+        rn = det + undet
+        # delta method on the link scale
+        eps = 1e-5
+        g_en = np.zeros(beta.size)
+        g_rn = np.zeros(beta.size)
+        for k in range(beta.size):
+            e = np.zeros(beta.size)
+            e[k] = eps
+            a1 = quantities(beta + e)
+            a2 = quantities(beta - e)
+            g_en[k] = (a1[0] - a2[0]) / (2 * eps)
+            g_rn[k] = ((a1[1] + a1[2]) - (a2[1] + a2[2])) / (2 * eps)
+        var_en = float(g_en @ vcov @ g_en)
+        var_rn = float(g_rn @ vcov @ g_rn) + undet
+        for label, est, var in (("E.N", en, var_en), ("R.N", rn, var_rn)):
+            se = math.sqrt(var) if np.isfinite(var) and var >= 0 else np.nan
+            if est > 0 and np.isfinite(se):
+                c = math.exp(_Z * math.sqrt(math.log1p((se / est) ** 2)))
+                lcl, ucl = est / c, est * c
+            else:
+                lcl = ucl = np.nan
+            rows.append({"region": str(name), "quantity": label, "estimate": est, "se": se,
+                         "lcl": lcl, "ucl": ucl, "area_km2": float(geom.area) / 1e6})
+    return pd.DataFrame(rows, columns=["region", "quantity", "estimate", "se", "lcl", "ucl",
+                                       "area_km2"])
+
+
+def _nearest_labels(xy: np.ndarray, mask: Mask) -> list[str]:
+    from scipy.spatial import cKDTree
+
+    _, idx = cKDTree(mask.xy).query(xy)
+    assert mask.zone is not None
+    return [mask.zone[i] for i in idx]
+
+
+def _with_points(design: _scr.Design, ch: CaptureHistory, xy: np.ndarray) -> _scr.Design:
+    import dataclasses
+
+    d2 = ((xy[:, 0:1] - ch.traps_xy[None, :, 0]) ** 2
+          + (xy[:, 1:2] - ch.traps_xy[None, :, 1]) ** 2)
+    return dataclasses.replace(design, d2=d2, y=design.y[:0])
+
+
+def _quantities(beta: np.ndarray, design: _scr.Design, rd: _scr.Design, r_dindex: np.ndarray,
+                in_mask: np.ndarray, rcell_ha: float) -> tuple[float, float, float]:
+    real = _scr.unpack(beta, design)
+    dens_r = real.density[r_dindex]
+    undet = 0.0
+    for c in range(design.n_classes):
+        logq, _ = _scr.class_terms(rd, float(real.p0[c]), float(real.sigma[c]))
+        undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
+    en = float(np.sum(dens_r)) * rcell_ha
+    parts = _scr.loglik_parts(beta, design)
+    li = parts["li"]
+    det = 0.0
+    for c in range(design.n_classes):
+        lp = parts["posts"][c] + parts["logw"][:, c:c + 1] - li[:, None]
+        if np.any(in_mask):
+            det += float(np.sum(np.exp(logsumexp(lp[:, in_mask], axis=1))))
+    return en, undet, det
+
+
+# ---------------------------------------------------------------------------
+# buffer check
+# ---------------------------------------------------------------------------
+def buffer_check(fit_result: SCRFit, ch: CaptureHistory, mask: Mask, *,
+                 factor: float = 1.5, tolerance: float = 0.01) -> float:
+    """Relative change in D if the mask buffer were ``factor`` times wider.
+
+    With the fitted detection parameters, D-hat is close to ``n / esa``
+    (effective sampling area); the esa of a wider mask is compared with the
+    esa of the fitted mask (secr's ``esa.plot`` idea).  Warns with
+    :class:`~trapscape.errors.TrapscapeWarning` when D would change by more
+    than ``tolerance``.
+
+    Returns
+    -------
+    float
+        Estimated relative change of D (negative: D was overestimated).
+    """
+    if mask.buffer is None:
+        return float("nan")
+    wide = make_mask(ch.traps_xy, buffer=mask.buffer * factor, spacing=mask.spacing)
+    dp = fit_result.detection_params()
+    esas = []
+    for m in (mask, wide):
+        design, _, _ = _design(ch, m, detectfn=fit_result.detectfn, model="null")
+        if dp.by_sex:
+            vals = [(v["lambda0" if dp.detectfn == "HHN" else "g0"], v["sigma"])
+                    for v in dp.by_sex.values()]
+        else:
+            vals = [(dp.lambda0 if dp.detectfn == "HHN" else dp.g0, dp.sigma)]
+        tot = 0.0
+        for p0, sg in vals:
+            logq, _ = _scr.class_terms(design, float(p0), float(sg))  # type: ignore[arg-type]
+            tot += float(np.sum(-np.expm1(logq))) * m.cell_area / len(vals)
+        esas.append(tot)
+    change = esas[0] / esas[1] - 1.0
+    if abs(change) > tolerance:
+        warnings.warn(
+            f"The mask buffer ({mask.buffer:.0f} m) looks too small: widening it to "
+            f"{mask.buffer * factor:.0f} m would change D by {100 * change:+.1f} %. Refit with "
+            f"a larger buffer (e.g. buffer={mask.buffer * factor:.0f}).",
+            TrapscapeWarning, stacklevel=2)
+    return change
+
+
+# ---------------------------------------------------------------------------
+# from a survey
+# ---------------------------------------------------------------------------
+def capture_history(
+    survey: Survey,
+    *,
+    occasion_days: float = 1.0,
+    detector: Detector = "proximity",
+    species: str | None = None,
+) -> CaptureHistory:
+    """Build a capture history from a survey (detector = station).
+
+    Parameters
+    ----------
+    survey
+        The survey (projected CRS).
+    occasion_days
+        Occasion length in days; usage per station and occasion comes from
+        :func:`trapscape.effort.station_usage` (cameras pooled, malfunctions
+        removed).
+    detector
+        ``"proximity"``: at most one detection per animal, station and
+        occasion; ``"count"``: number of records.
+    species
+        Keep only this species (default: all sightings).
+
+    Returns
+    -------
+    CaptureHistory
+        Individuals sorted by id; sex is the most frequent recorded value.
+    """
+    from .effort import station_usage
+
+    require_projected(survey.crs, "survey")
+    if not occasion_days > 0:
+        raise InputError(f"occasion_days must be positive, got {occasion_days!r}.")
+    sv = survey.species_subset(species)
+    use = station_usage(sv, occasion_days=occasion_days)
+    ident = sv.identified
+    if species is None and ident[V.SPECIES].nunique() > 1:
+        raise InputError(
+            "Identified sightings of several species "
+            f"({sorted(map(str, ident[V.SPECIES].unique()))}); choose one with species=.")
+    station_ids = [str(s) for s in use.station_ids]
+    j_of = {s: i for i, s in enumerate(station_ids)}
+    starts = use.occasion_starts
+    k = use.usage.shape[1]
+    ids = sorted(map(str, ident[V.INDIVIDUAL_ID].unique()))
+    i_of = {s: i for i, s in enumerate(ids)}
+    caps = np.zeros((len(ids), k, len(station_ids)), dtype=np.int64)
+    if len(ident):
+        t0 = starts[0]
+        kk = np.floor(((ident[V.TIMESTAMP] - t0) / pd.Timedelta(days=occasion_days))
+                      .to_numpy(dtype=float)).astype(int)
+        jj = np.array([j_of.get(str(s), -1) for s in ident[V.STATION_ID]])
+        ii = np.array([i_of[str(s)] for s in ident[V.INDIVIDUAL_ID]])
+        ok = (kk >= 0) & (kk < k) & (jj >= 0)
+        if np.any(~ok):
+            warnings.warn(f"{int(np.sum(~ok))} identified sighting(s) fall outside the "
+                          "stations' operation period or at unknown stations and were "
+                          "ignored.", TrapscapeWarning, stacklevel=2)
+        ok_use = ok.copy()
+        ok_use[ok] = use.usage[jj[ok], kk[ok]] > 0
+        if np.any(ok & ~ok_use):
+            warnings.warn(f"{int(np.sum(ok & ~ok_use))} identified sighting(s) were taken "
+                          "while their station was recorded as not working; they were "
+                          "ignored. Check the problem intervals.", TrapscapeWarning,
+                          stacklevel=2)
+        np.add.at(caps, (ii[ok_use], kk[ok_use], jj[ok_use]), 1)
+        if detector == "proximity":
+            caps = np.minimum(caps, 1)
+    sex: list[str | None] = []
+    for ind in ids:
+        vals = ident.loc[ident[V.INDIVIDUAL_ID].astype(str) == ind, V.SEX].dropna()
+        vals = vals[vals.astype(str).isin(["F", "M"])]
+        sex.append(str(vals.astype(str).mode().iloc[0]) if len(vals) else None)
+    return CaptureHistory(traps_xy=use.xy, usage=use.usage, captures=caps, detector=detector,
+                          individual_ids=tuple(ids), trap_ids=tuple(station_ids),
+                          sex=tuple(sex), occasion_days=float(occasion_days))
+
+
+def survey_regions(survey: Survey) -> dict[str, Any]:
+    """Regions for population size: study area, each park and each zone."""
+    regions: dict[str, Any] = {}
+    if survey.study_polygon is not None:
+        regions["study area"] = survey.study_polygon
+    for layer, prefix in ((survey.parks, "park"), (survey.zones, "zone")):
+        if layer is None or len(layer) == 0:
+            continue
+        names = layer[V.NAME].astype(str) if V.NAME in layer.columns else pd.Series(
+            [f"{prefix} {i}" for i in range(len(layer))])
+        for nm in sorted(set(names)):
+            geom = layer.geometry[names.to_numpy() == nm].union_all()
+            key = f"{prefix}: {nm}"
+            regions[key] = geom
+    return regions
+
+
+def fit_survey(
+    survey: Survey,
+    *,
+    model: ModelName = "null",
+    detectfn: DetectFn = "HHN",
+    detector: Detector = "proximity",
+    occasion_days: float = 1.0,
+    buffer: float | None = None,
+    spacing: float | None = None,
+    species: str | None = None,
+    max_mask_points: int = 5000,
+    check_buffer: bool = True,
+) -> SCRFit:
+    """Fit an SCR model to a survey: capture history, mask, fit, regions.
+
+    The mask is the stations buffered by ``buffer`` (default 4 x RPSV-based
+    sigma guess), clipped to ``survey.habitat`` and labelled by
+    ``survey.zones``. Expected and realised N are reported for the study
+    area, each park and each zone.
+
+    Parameters
+    ----------
+    survey
+        The survey.
+    model, detectfn, detector, occasion_days, species
+        See :func:`fit` and :func:`capture_history`.
+    buffer, spacing
+        Mask buffer and spacing in metres (defaults derived from sigma).
+    max_mask_points
+        Cap on mask size when choosing the spacing.
+    check_buffer
+        Warn when widening the buffer would change D by more than 1 %.
+    """
+    ch = capture_history(survey, occasion_days=occasion_days, detector=detector,
+                         species=species)
+    _check_fittable(ch)
+    sg = rpsv(ch)
+    if not np.isfinite(sg) or sg <= 0:
+        sg = float(np.median(_nn_dist(ch.traps_xy)))
+    zones = survey.zones if survey.zones is not None and len(survey.zones) else None
+    if model == "zone" and zones is None:
+        raise InputError("model='zone' needs a zones layer (countries) in the survey.")
+    habitat = survey.habitat if survey.habitat is not None and len(survey.habitat) else None
+    mask = make_mask(ch.traps_xy, buffer=buffer, spacing=spacing, sigma_guess=sg,
+                     habitat=habitat, zones=zones, max_points=max_mask_points,
+                     crs=survey.crs)
+    zone_map = None
+    if zones is not None:
+        zone_map = {str(nm): zones.geometry[zones[V.NAME].astype(str) == str(nm)].union_all()
+                    for nm in zones[V.NAME].unique()}
+    result = fit(ch, mask, detectfn=detectfn, model=model, regions=survey_regions(survey),
+                 region_zones=zone_map)
+    if check_buffer and buffer is None:
+        buffer_check(result, ch, mask)
+    return result
+
+
+def _nn_dist(xy: np.ndarray) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    if len(xy) < 2:
+        return np.array([1000.0])
+    d, _ = cKDTree(xy).query(xy, k=2)
+    return d[:, 1]
