@@ -571,8 +571,13 @@ def href(xy: np.ndarray) -> float:
     return sd * n ** (-1.0 / 6.0)
 
 
-def lscv(xy: np.ndarray, *, hlim: tuple[float, float] = (0.1, 1.5), n_h: int = 100
-         ) -> tuple[np.ndarray, np.ndarray]:
+def lscv(
+    xy: np.ndarray,
+    *,
+    hlim: tuple[float, float] = (0.1, 1.5),
+    n_h: int = 100,
+    adehabitat: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares cross-validation score over a range of bandwidths.
 
     The score is adehabitatHR's ``CVmise`` for the bivariate normal kernel
@@ -580,6 +585,13 @@ def lscv(xy: np.ndarray, *, hlim: tuple[float, float] = (0.1, 1.5), n_h: int = 1
 
         CV(h) = 1 / (pi h² n) + (2 S(h) - 3 n) / (4 pi h² n²),
         S(h) = sum over pairs i < j of exp(-d²/4h²) - 4 exp(-d²/2h²)
+
+    adehabitatHR 0.4.x fills its distance vector from index 1 but sums it
+    from index 0, so its score uses, in place of the last pair's distance
+    (pairs in the order (1,2), (1,3), ..., (n-1,n)), the number stored in
+    slot 0 by its allocator, n(n-1) metres.  With ``adehabitat=True`` (the
+    default) this is reproduced so that the chosen bandwidth is identical to
+    ``kernelUD(h = "LSCV")``; ``adehabitat=False`` uses every pair.
 
     Returns
     -------
@@ -594,6 +606,8 @@ def lscv(xy: np.ndarray, *, hlim: tuple[float, float] = (0.1, 1.5), n_h: int = 1
     from scipy.spatial.distance import pdist
 
     d2 = pdist(xy, "sqeuclidean")
+    if adehabitat and len(d2):
+        d2 = np.concatenate([[float(n * (n - 1)) ** 2], d2[:-1]])
     s = np.zeros(n_h)
     inv4 = 1.0 / (4.0 * hvec**2)
     inv2 = 1.0 / (2.0 * hvec**2)
