@@ -67,3 +67,664 @@ MEDIA_ID = "media_id"
 COUNT = "count"
 NAME = "name"
 ZONE = "zone"
+
+# --------------------------------------------------------------------------
+# Column aliases (matched case-insensitively after normalising separators)
+# --------------------------------------------------------------------------
+import difflib as _difflib
+import re as _re
+from collections.abc import Iterable as _Iterable
+from collections.abc import Sequence as _Sequence
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from .errors import CRSError as _CRSError
+from .errors import GeometryError as _GeometryError
+from .errors import InputError as _InputError
+from .errors import Problem
+from .errors import SchemaError as _SchemaError
+
+if _TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from .survey import Survey
+
+__all__ += [
+    "BOUNDARY_KINDS",
+    "SIGHTING_ALIASES",
+    "STATION_ALIASES",
+    "check_boundaries",
+    "check_sightings",
+    "check_stations",
+    "check_survey",
+]
+
+#: canonical name -> accepted spellings (normalised: lower case, ``_`` for separators)
+STATION_ALIASES: dict[str, tuple[str, ...]] = {
+    STATION_ID: ("station_id", "station", "locationid", "location_id", "stationid"),
+    CAMERA_ID: ("camera_id", "camera", "cameraid"),
+    DEPLOYMENT_ID: ("deployment_id", "deploymentid"),
+    SETUP: ("setup", "setup_date", "deploymentstart", "deployment_start",
+            "setup_datetime"),
+    RETRIEVAL: ("retrieval", "retrieval_date", "deploymentend", "deployment_end",
+                "retrieval_datetime"),
+    "longitude": ("longitude", "lon", "long", "lng"),
+    "latitude": ("latitude", "lat"),
+    "x": ("x", "utm_x", "easting"),
+    "y": ("y", "utm_y", "northing"),
+}
+
+SIGHTING_ALIASES: dict[str, tuple[str, ...]] = {
+    STATION_ID: ("station_id", "station", "locationid", "location_id", "stationid"),
+    CAMERA_ID: ("camera_id", "camera", "cameraid"),
+    DEPLOYMENT_ID: ("deployment_id", "deploymentid"),
+    TIMESTAMP: ("timestamp", "datetimeoriginal", "datetime", "date_time"),
+    "date": ("date",),
+    "time": ("time",),
+    SPECIES: ("species", "scientificname", "scientific_name"),
+    INDIVIDUAL_ID: ("individual_id", "individual", "individualid"),
+    SEX: ("sex",),
+    MEDIA_ID: ("media_id", "filename", "file_name", "mediaid"),
+    COUNT: ("count",),
+}
+
+#: values of the ``kind`` column of a combined boundaries file
+BOUNDARY_KINDS = ("study_area", "zones", "parks", "border", "habitat")
+
+PROBLEM_COLUMN = _re.compile(r"^problem_?(\d+)_?(from|to)$")
+
+#: stations farther than this from the study area are reported (metres)
+MAX_OUTSIDE_STUDY_AREA = 10_000.0
+
+
+def normalise_name(name: object) -> str:
+    """Column name in the form used for alias matching (``Setup.Date`` -> ``setup_date``)."""
+    return _re.sub(r"[\s.\-]+", "_", str(name).strip().lower())
+
+
+# --------------------------------------------------------------------------
+# Problem collection with a kind, so the raised class fits the problems
+# --------------------------------------------------------------------------
+class _Checker:
+    """Collect problems with a kind ("schema", "geometry", "crs", "value")."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.kinds: list[str] = []
+
+    def add(self, message: str, *, path: _Any = None, row: int | None = None,
+            column: str | None = None, kind: str = "value") -> None:
+        import os
+
+        self.problems.append(
+            Problem(message, os.fspath(path) if path is not None else None, row, column)
+        )
+        self.kinds.append(kind)
+
+    def extend(self, other: _Checker) -> None:
+        self.problems.extend(other.problems)
+        self.kinds.extend(other.kinds)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def error(self) -> Exception:
+        kinds = set(self.kinds)
+        if kinds == {"crs"}:
+            return _CRSError("\n".join(str(p) for p in self.problems) if len(self.problems) == 1
+                             else f"{len(self.problems)} problems found:\n"
+                             + "\n".join(f"  - {p}" for p in self.problems))
+        cls: type[_InputError] = _InputError
+        if kinds == {"schema"}:
+            cls = _SchemaError
+        elif kinds == {"geometry"}:
+            cls = _GeometryError
+        return cls.from_problems(self.problems)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise self.error()
+
+
+def suggest(name: str, candidates: _Iterable[str]) -> str | None:
+    """Closest candidate to ``name`` (difflib), or None."""
+    cands = list(candidates)
+    norm = {normalise_name(c): c for c in cands}
+    hit = _difflib.get_close_matches(normalise_name(name), list(norm), n=1, cutoff=0.6)
+    return norm[hit[0]] if hit else None
+
+
+def resolve_columns(
+    columns: _Sequence[str],
+    aliases: dict[str, tuple[str, ...]],
+) -> dict[str, str]:
+    """Map canonical names to the actual column names found (first match wins)."""
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(normalise_name(c), c)
+    found: dict[str, str] = {}
+    for canon, names in aliases.items():
+        for n in names:
+            if n in by_norm:
+                found[canon] = by_norm[n]
+                break
+    return found
+
+
+def missing_column_message(canon: str, aliases: dict[str, tuple[str, ...]],
+                           columns: _Sequence[str], used: _Iterable[str]) -> str:
+    """Message for a missing required column, with the closest unused column."""
+    used = set(used)
+    free = [c for c in columns if c not in used]
+    best = None
+    for alias in aliases.get(canon, (canon,)):
+        best = suggest(alias, free)
+        if best:
+            break
+    accepted = ", ".join(f"'{a}'" for a in aliases.get(canon, (canon,)))
+    msg = f"required column '{canon}' is missing (accepted names: {accepted})."
+    if best:
+        msg += f" Did you mean '{best}'? Rename it to '{canon}'."
+    else:
+        msg += f" Add a '{canon}' column."
+    return msg
+
+
+# --------------------------------------------------------------------------
+# Public validators on canonical frames
+# --------------------------------------------------------------------------
+def _rows_for(n: int, rows: _Sequence[int] | None) -> list[int]:
+    return list(rows) if rows is not None else list(range(1, n + 1))
+
+
+def _check_stations(
+    stations: gpd.GeoDataFrame,
+    problems: pd.DataFrame | None,
+    chk: _Checker,
+    *,
+    path: _Any = None,
+    rows: _Sequence[int] | None = None,
+    problem_src: pd.DataFrame | None = None,
+    report_missing: bool = True,
+    study_area: gpd.GeoDataFrame | None = None,
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    required = [STATION_ID, CAMERA_ID, DEPLOYMENT_ID, SETUP, RETRIEVAL]
+    miss = [c for c in required if c not in stations.columns]
+    for c in miss:
+        chk.add(missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
+                path=path, column=c, kind="schema")
+    if miss:
+        return
+    n = len(stations)
+    if n == 0:
+        chk.add("no stations (the table is empty). Add at least one camera deployment.",
+                path=path, kind="value")
+        return
+    rws = _rows_for(n, rows)
+    setup = pd.to_datetime(stations[SETUP]).to_numpy()
+    retr = pd.to_datetime(stations[RETRIEVAL]).to_numpy()
+    sid = stations[STATION_ID].astype("object").to_numpy()
+    cid = stations[CAMERA_ID].astype("object").to_numpy()
+    did = stations[DEPLOYMENT_ID].astype("object").to_numpy()
+
+    for i in range(n):
+        if pd.isna(sid[i]) or str(sid[i]).strip() == "":
+            chk.add("station id is empty. Give every deployment a station id.",
+                    path=path, row=rws[i], column=STATION_ID)
+    if report_missing:
+        for col, arr in ((SETUP, setup), (RETRIEVAL, retr)):
+            for i in np.flatnonzero(pd.isna(arr)):
+                chk.add(f"{col} date is missing. Fill in the {col} date (YYYY-MM-DD).",
+                        path=path, row=rws[i], column=col)
+    bad = np.flatnonzero(~pd.isna(setup) & ~pd.isna(retr) & (setup > retr))
+    for i in bad:
+        chk.add(
+            f"setup {pd.Timestamp(setup[i])} is after retrieval {pd.Timestamp(retr[i])}. "
+            "Swap or correct the dates.",
+            path=path, row=rws[i], column=SETUP)
+    # duplicate deployment ids
+    dup = pd.Series(did).duplicated(keep="first").to_numpy()
+    for i in np.flatnonzero(dup):
+        first = int(np.flatnonzero(did == did[i])[0])
+        chk.add(f"deployment id '{did[i]}' is used twice (also row {rws[first]}). "
+                "Make deployment ids unique.", path=path, row=rws[i], column=DEPLOYMENT_ID)
+    # overlapping deployments of one camera
+    frame = pd.DataFrame({"s": sid, "c": cid, "a": setup, "b": retr, "i": np.arange(n)})
+    frame = frame.dropna(subset=["a", "b"]).sort_values(["s", "c", "a"], kind="stable")
+    same = (frame["s"].to_numpy()[1:] == frame["s"].to_numpy()[:-1]) & (
+        frame["c"].to_numpy()[1:] == frame["c"].to_numpy()[:-1])
+    overl = same & (frame["a"].to_numpy()[1:] < frame["b"].to_numpy()[:-1])
+    idx = frame["i"].to_numpy()
+    for k in np.flatnonzero(overl):
+        i, j = idx[k + 1], idx[k]
+        chk.add(
+            f"camera '{cid[i]}' at station '{sid[i]}' has overlapping deployments "
+            f"(this one and row {rws[j]}). A camera can be deployed only once at a time: "
+            "give the second camera its own camera_id or correct the dates.",
+            path=path, row=rws[i], column=CAMERA_ID)
+    # geometry
+    if "geometry" in stations.columns and hasattr(stations, "geometry"):
+        geom = stations.geometry
+        empty = (geom.isna() | geom.is_empty).to_numpy()
+        for i in np.flatnonzero(empty):
+            chk.add("the station has no location. Give its coordinates.",
+                    path=path, row=rws[i], column="geometry", kind="geometry")
+        if study_area is not None and len(study_area) and stations.crs is not None:
+            area = study_area.to_crs(stations.crs).geometry.union_all()
+            try:
+                from .crs import require_projected
+
+                require_projected(stations.crs)
+                d = geom.distance(area).to_numpy()
+            except _CRSError:
+                d = np.zeros(n)
+            for i in np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA)):
+                chk.add(
+                    f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
+                    f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
+                    "coordinates (swapped? wrong CRS?) or the study area.",
+                    path=path, row=rws[i], column="geometry")
+    # malfunction intervals
+    if problems is None or len(problems) == 0:
+        return
+    pr = problems.reset_index(drop=True)
+    pos = {d: k for k, d in enumerate(did)}
+    src = problem_src.reset_index(drop=True) if problem_src is not None else None
+    pf = pd.to_datetime(pr[PROBLEM_FROM]).to_numpy()
+    pt = pd.to_datetime(pr[PROBLEM_TO]).to_numpy()
+    day = np.timedelta64(1, "D")
+    for k in range(len(pr)):
+        dep = pr[DEPLOYMENT_ID].iloc[k]
+        if src is not None:
+            row, cf, ct = int(src["row"].iloc[k]), src["from"].iloc[k], src["to"].iloc[k]
+        else:
+            row, cf, ct = k + 1, PROBLEM_FROM, PROBLEM_TO
+        if dep not in pos:
+            chk.add(f"malfunction refers to unknown deployment '{dep}'. Use a "
+                    "deployment_id of the stations table.", path=path, row=row,
+                    column=DEPLOYMENT_ID)
+            continue
+        i = pos[dep]
+        if pd.isna(pf[k]) or pd.isna(pt[k]):
+            if report_missing:
+                chk.add("malfunction interval has a missing date. Give both ends.",
+                        path=path, row=row, column=cf if pd.isna(pf[k]) else ct)
+            continue
+        if pf[k] > pt[k]:
+            chk.add(f"malfunction interval is reversed ({pd.Timestamp(pf[k])} > "
+                    f"{pd.Timestamp(pt[k])}). Swap its from/to dates.",
+                    path=path, row=row, column=cf)
+            continue
+        if pd.isna(setup[i]) or pd.isna(retr[i]):
+            continue
+        s0 = setup[i].astype("datetime64[D]")
+        r1 = retr[i].astype("datetime64[D]") + day
+        if pf[k] < s0:
+            chk.add(f"malfunction starts {pd.Timestamp(pf[k]).date()}, before the "
+                    f"camera was set up ({pd.Timestamp(setup[i]).date()}). Correct the "
+                    "dates.", path=path, row=row, column=cf)
+        if pt[k] > r1:
+            chk.add(f"malfunction ends {pd.Timestamp(pt[k])}, after the camera was "
+                    f"retrieved ({pd.Timestamp(retr[i]).date()}). Correct the dates.",
+                    path=path, row=row, column=ct)
+
+
+def check_stations(
+    stations: gpd.GeoDataFrame,
+    problems: pd.DataFrame | None = None,
+    *,
+    path: _Any = None,
+    rows: _Sequence[int] | None = None,
+    study_area: gpd.GeoDataFrame | None = None,
+) -> list[Problem]:
+    """Check canonical stations (and their malfunction intervals).
+
+    Rules: required columns; missing dates; setup after retrieval; duplicate
+    deployment ids; overlapping deployments of one camera; empty locations;
+    stations more than 10 km outside ``study_area``; malfunction intervals
+    that are reversed, refer to an unknown deployment, or fall outside their
+    deployment (compared by calendar day).
+
+    Parameters
+    ----------
+    stations
+        Canonical stations (see module docstring).
+    problems
+        Canonical malfunction intervals.
+    path
+        File name used in the messages.
+    rows
+        1-based source row of each station row (default: position + 1).
+    study_area
+        Optional study-area polygons (any CRS with a projected ``stations``).
+
+    Returns
+    -------
+    list of Problem
+        Empty when the stations are valid.
+    """
+    chk = _Checker()
+    _check_stations(stations, problems, chk, path=path, rows=rows, study_area=study_area)
+    return chk.problems
+
+
+def _window(stations: pd.DataFrame) -> tuple[_Any, _Any]:
+    """Start/end of each deployment's working window (whole days if time unknown)."""
+    import pandas as pd
+
+    a = pd.to_datetime(stations[SETUP])
+    b = pd.to_datetime(stations[RETRIEVAL])
+    if SETUP_TIME_KNOWN in stations.columns:
+        known = stations[SETUP_TIME_KNOWN].fillna(True).astype(bool)
+        a = a.where(known, a.dt.floor("D"))
+    if RETRIEVAL_TIME_KNOWN in stations.columns:
+        known = stations[RETRIEVAL_TIME_KNOWN].fillna(True).astype(bool)
+        b = b.where(known, b.dt.floor("D") + pd.Timedelta(days=1))
+    return a, b
+
+
+def resolve_deployments(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame,
+    problems: pd.DataFrame | None,
+) -> tuple[_Any, _Any, _Any]:
+    """Find each sighting's working deployment.
+
+    Returns
+    -------
+    deployment : Series of object (NA when none)
+    status : ndarray of str
+        "ok", "unknown_station", "unknown_camera", "outside", "malfunction"
+        or "no_time".
+    """
+    import numpy as np
+    import pandas as pd
+
+    n = len(sightings)
+    dep = pd.Series([pd.NA] * n, index=sightings.index, dtype="object")
+    status = np.full(n, "ok", dtype=object)
+    if n == 0:
+        return dep, status, None
+    st = pd.DataFrame({
+        "s": stations[STATION_ID].astype(str).to_numpy(),
+        "c": stations[CAMERA_ID].astype(str).to_numpy(),
+        "d": stations[DEPLOYMENT_ID].astype(str).to_numpy(),
+    })
+    wa, wb = _window(stations)
+    # deployments with unknown dates cannot be checked: treat them as always on
+    st["a"] = wa.fillna(pd.Timestamp.min).to_numpy()
+    st["b"] = wb.fillna(pd.Timestamp.max).to_numpy()
+    ts = pd.to_datetime(sightings[TIMESTAMP]).to_numpy()
+    sid = sightings[STATION_ID].astype("object").to_numpy()
+    if CAMERA_ID in sightings.columns:
+        cam = sightings[CAMERA_ID].astype("object").to_numpy()
+    else:
+        cam = np.full(n, None, dtype=object)
+    has_cam = np.array([not (c is None or pd.isna(c) or str(c) == "") for c in cam])
+    s = pd.DataFrame({"i": np.arange(n), "s": [str(x) for x in sid],
+                      "c": [str(c) if h else "" for c, h in zip(cam, has_cam)],
+                      "t": ts, "hc": has_cam})
+    known_st = set(st["s"])
+    known_sc = set(zip(st["s"], st["c"]))
+    unknown_st = ~s["s"].isin(known_st).to_numpy()
+    unknown_cam = ~unknown_st & has_cam & ~np.array(
+        [(a, b) in known_sc for a, b in zip(s["s"], s["c"])])
+    status[unknown_st] = "unknown_station"
+    status[unknown_cam] = "unknown_camera"
+    notime = pd.isna(ts)
+    status[notime & (status == "ok")] = "no_time"
+    ok = status == "ok"
+    m1 = s[ok & has_cam].merge(st, on=["s", "c"])
+    m2 = s[ok & ~has_cam].drop(columns="c").merge(st, on="s")
+    m = pd.concat([m1, m2], ignore_index=True)
+    m = m[(m["t"] >= m["a"]) & (m["t"] <= m["b"])]
+    within = np.zeros(n, dtype=bool)
+    within[m["i"].to_numpy()] = True
+    status[ok & ~within] = "outside"
+    if problems is not None and len(problems):
+        pr = pd.DataFrame({"d": problems[DEPLOYMENT_ID].astype(str).to_numpy(),
+                           "pf": pd.to_datetime(problems[PROBLEM_FROM]).to_numpy(),
+                           "pt": pd.to_datetime(problems[PROBLEM_TO]).to_numpy()})
+        mm = m[["i", "d", "t"]].merge(pr, on="d", how="left")
+        inside = ((mm["t"] >= mm["pf"]) & (mm["t"] < mm["pt"])).fillna(False).to_numpy()
+        tday = mm["t"].dt.floor("D")
+        edge = inside & ((tday == mm["pf"].dt.floor("D"))
+                         | (tday == (mm["pt"] - pd.Timedelta(seconds=1)).dt.floor("D"))
+                         ).fillna(False).to_numpy()
+        mm = mm.assign(bad=inside & ~edge, edge=edge)
+        g = mm.groupby(["i", "d"], sort=False)[["bad", "edge"]].any().reset_index()
+        working = g[~g["bad"]]
+        clean = working[~working["edge"]]
+        has_any = np.zeros(n, dtype=bool)
+        has_any[g["i"].to_numpy()] = True
+        has_work = np.zeros(n, dtype=bool)
+        has_work[working["i"].to_numpy()] = True
+        has_clean = np.zeros(n, dtype=bool)
+        has_clean[clean["i"].to_numpy()] = True
+        status[has_any & ~has_work & (status == "ok")] = "malfunction"
+        status[has_work & ~has_clean & (status == "ok")] = "malfunction_edge"
+        first = pd.concat([clean, working]).drop_duplicates("i")
+    else:
+        first = m.drop_duplicates("i")
+    vals = dep.to_numpy(copy=True)
+    vals[first["i"].to_numpy()] = first["d"].to_numpy()
+    dep = pd.Series(vals, index=sightings.index, dtype="object")
+    return dep, status, None
+
+
+def _check_sightings(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame | None,
+    problems: pd.DataFrame | None,
+    chk: _Checker,
+    *,
+    path: _Any = None,
+    rows: _Sequence[int] | None = None,
+    value_checks: bool = True,
+    stations_path: _Any = None,
+) -> _Any:
+    import numpy as np
+    import pandas as pd
+
+    required = [STATION_ID, TIMESTAMP, SPECIES]
+    miss = [c for c in required if c not in sightings.columns]
+    for c in miss:
+        chk.add(missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
+                path=path, column=c, kind="schema")
+    if miss:
+        return None
+    n = len(sightings)
+    rws = _rows_for(n, rows)
+    if value_checks:
+        ts = pd.to_datetime(sightings[TIMESTAMP])
+        for i in np.flatnonzero(ts.isna().to_numpy()):
+            chk.add("timestamp is missing. Give the date and time of the photo.",
+                    path=path, row=rws[i], column=TIMESTAMP)
+        if COUNT in sightings.columns:
+            cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
+            bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
+            for i in np.flatnonzero(bad):
+                chk.add(f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
+                        "number. Use 1, 2, ...", path=path, row=rws[i], column=COUNT)
+        if SEX in sightings.columns:
+            sx = sightings[SEX].astype("object")
+            for i in range(n):
+                v = sx.iloc[i]
+                if v is None or pd.isna(v) or v in ("F", "M"):
+                    continue
+                chk.add(f"sex {v!r} is not F or M. Use F, M (female/male) or leave it "
+                        "empty.", path=path, row=rws[i], column=SEX)
+    sid = sightings[STATION_ID].astype("object").to_numpy()
+    for i in range(n):
+        if sid[i] is None or pd.isna(sid[i]) or str(sid[i]).strip() == "":
+            chk.add("station id is empty. Give the station of every sighting.",
+                    path=path, row=rws[i], column=STATION_ID)
+    sp = sightings[SPECIES].astype("object").to_numpy()
+    for i in range(n):
+        if sp[i] is None or pd.isna(sp[i]) or str(sp[i]).strip() == "":
+            chk.add("species is empty. Name the species of every sighting.",
+                    path=path, row=rws[i], column=SPECIES)
+    if stations is None:
+        return None
+    dep, status, _ = resolve_deployments(sightings, stations, problems)
+    where = f" in {stations_path}" if stations_path else " in the stations table"
+    for i in np.flatnonzero(status != "ok"):
+        code = status[i]
+        if code == "no_time":
+            continue
+        s = sid[i]
+        ts_i = pd.Timestamp(pd.to_datetime(sightings[TIMESTAMP]).iloc[i])
+        if code == "unknown_station":
+            if s is None or pd.isna(s) or str(s).strip() == "":
+                continue
+            known = sorted(map(str, pd.unique(stations[STATION_ID].astype(str))))
+            hint = suggest(str(s), known)
+            msg = f"station '{s}' is not{where}."
+            msg += f" Did you mean '{hint}'?" if hint else " Add it to the stations or fix the id."
+            chk.add(msg, path=path, row=rws[i], column=STATION_ID)
+        elif code == "unknown_camera":
+            c = sightings[CAMERA_ID].iloc[i]
+            chk.add(f"camera '{c}' at station '{s}' is not{where}. Fix the camera id "
+                    "or add the deployment.", path=path, row=rws[i], column=CAMERA_ID)
+        elif code == "outside":
+            chk.add(f"timestamp {ts_i} is outside every deployment of station '{s}'. "
+                    "Check the date (and the camera clock) or the setup/retrieval dates.",
+                    path=path, row=rws[i], column=TIMESTAMP)
+        elif code == "malfunction_edge":
+            import warnings
+
+            from .errors import TrapscapeWarning
+
+            warnings.warn(
+                f"{path or 'sightings'} row {rws[i]}: timestamp {ts_i} is on the first "
+                f"or last day of a malfunction interval of station '{s}'; the camera "
+                "was evidently working then. Kept; check the malfunction dates.",
+                TrapscapeWarning, stacklevel=4)
+        elif code == "malfunction":
+            chk.add(f"timestamp {ts_i} falls in a malfunction interval of station '{s}'. "
+                    "Check the date or the malfunction interval.",
+                    path=path, row=rws[i], column=TIMESTAMP)
+    return dep
+
+
+def check_sightings(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame | None = None,
+    problems: pd.DataFrame | None = None,
+    *,
+    path: _Any = None,
+    rows: _Sequence[int] | None = None,
+) -> list[Problem]:
+    """Check canonical sightings, against the stations when given.
+
+    Rules: required columns; missing timestamps, station ids or species;
+    count a positive whole number; sex F/M/empty; station or camera unknown;
+    timestamp outside every deployment of its station (camera), or inside a
+    malfunction interval of every deployment that covers it.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the sightings are valid.
+    """
+    chk = _Checker()
+    _check_sightings(sightings, stations, problems, chk, path=path, rows=rows)
+    return chk.problems
+
+
+def _polygon_kind(kind: str) -> bool:
+    return kind != "border"
+
+
+def check_boundaries(
+    layer: gpd.GeoDataFrame,
+    *,
+    kind: str = "study_area",
+    path: _Any = None,
+) -> list[Problem]:
+    """Check one boundary layer.
+
+    Rules: not empty; a CRS is set; every geometry present, non-empty and
+    valid (no self-intersections); polygons for areas, lines for ``border``;
+    a ``name`` column for ``zones`` and ``parks``.
+
+    Returns
+    -------
+    list of Problem
+    """
+    import shapely
+
+    chk = _Checker()
+    if layer is None or len(layer) == 0:
+        chk.add(f"the {kind} layer has no features. Give a file with at least one.",
+                path=path, kind="geometry")
+        return chk.problems
+    if layer.crs is None:
+        chk.add(f"the {kind} layer has no CRS. Save it with its CRS (e.g. a .prj "
+                "file or a GeoPackage).", path=path, kind="crs")
+    if kind in ("zones", "parks") and NAME not in layer.columns:
+        chk.add(f"the {kind} layer has no '{NAME}' column. Add one or pass name_field=.",
+                path=path, column=NAME, kind="schema")
+    want = ("LineString", "MultiLineString") if kind == "border" else (
+        "Polygon", "MultiPolygon")
+    for i, g in enumerate(layer.geometry.to_numpy(), start=1):
+        if g is None or g.is_empty:
+            chk.add("feature has no geometry. Remove it or draw its shape.",
+                    path=path, row=i, column="geometry", kind="geometry")
+            continue
+        if g.geom_type not in want and not (kind == "border" and g.geom_type in (
+                "Polygon", "MultiPolygon")):
+            chk.add(f"feature is a {g.geom_type}; the {kind} layer needs "
+                    f"{' or '.join(want)}.", path=path, row=i, column="geometry",
+                    kind="geometry")
+            continue
+        if not g.is_valid:
+            reason = shapely.is_valid_reason(g)
+            chk.add(f"invalid geometry ({reason}). Repair it (e.g. shapely make_valid "
+                    "or QGIS 'Fix geometries').", path=path, row=i, column="geometry",
+                    kind="geometry")
+    return chk.problems
+
+
+def check_survey(survey: Survey) -> list[Problem]:
+    """Check a whole survey: stations, malfunctions, sightings and boundaries.
+
+    Besides the per-layer rules, every layer must share the survey's
+    projected CRS and stations must lie within 10 km of the study area.
+
+    Returns
+    -------
+    list of Problem
+    """
+    from .crs import as_crs
+
+    chk = _Checker()
+    crs = as_crs(survey.crs)
+    if not crs.is_projected:
+        chk.add(f"survey CRS {crs.name} is geographic; analysis needs metres. "
+                "Pick a projected CRS such as EPSG:32652.", kind="crs")
+    for label in ("stations", *BOUNDARY_KINDS):
+        layer = getattr(survey, label)
+        if layer is None:
+            continue
+        if layer.crs is None:
+            chk.add(f"layer '{label}' has no CRS. Set it to the survey CRS.", kind="crs")
+        elif not as_crs(layer.crs).equals(crs):
+            chk.add(f"layer '{label}' is in {as_crs(layer.crs).name}, not the survey CRS "
+                    f"{crs.name}. Reproject it with trapscape.crs.to_projected().",
+                    kind="crs")
+    src = survey.sources or {}
+    _check_stations(survey.stations, survey.problems, chk, path=src.get("stations"),
+                    study_area=survey.study_area)
+    _check_sightings(survey.sightings, survey.stations, survey.problems, chk,
+                     path=src.get("sightings"))
+    for label in BOUNDARY_KINDS:
+        layer = getattr(survey, label)
+        if layer is not None:
+            for p in check_boundaries(layer, kind=label, path=src.get(label)):
+                chk.add(p.message, path=p.path, row=p.row, column=p.column)
+    return chk.problems

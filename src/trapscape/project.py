@@ -1,0 +1,277 @@
+"""Survey project files (TOML): the inputs and the parameters of every step.
+
+A project file names the survey's input files (paths relative to the TOML's
+folder) and holds one table of keyword arguments per analysis step.  See
+``docs/project-file.md`` for the full format and an example.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, Problem, TrapscapeError
+from .survey import Survey
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SECTIONS", "Project", "load_project"]
+
+#: known keys of [survey] -> type
+SURVEY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str, "crs": str, "stations": str, "sightings": str, "camtrap_dp": str,
+    "species": str, "x": str, "y": str, "stations_crs": str, "date_format": str,
+    "description": str,
+}
+#: known keys of [boundaries] -> type
+BOUNDARY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "study_area": str, "zones": str, "zone_field": str, "parks": str,
+    "park_field": str, "border": str, "habitat": str, "study_area_field": str,
+}
+STEP_SECTIONS = ("coverage", "density", "homerange", "corridors", "plan", "map",
+                 "report", "simulate")
+#: every top-level section a project file may have
+SECTIONS = ("survey", "boundaries", "rasters", "steps", "run", "detection",
+            *STEP_SECTIONS)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project file.
+
+    Attributes
+    ----------
+    path
+        Absolute path of the TOML file.
+    survey
+        The survey it names, read and validated (all species).
+    params
+        Every section other than [survey] and [boundaries], as dicts
+        (``params["density"]`` holds the keyword arguments of the density
+        step; ``params["rasters"]`` maps names to resolved paths; ``params
+        ["steps"]`` maps step names to booleans).  Missing sections are
+        empty dicts.
+    inputs
+        Every file the project names, resolved (for checksums in run
+        manifests), e.g. ``{"survey.stations": Path(...), "rasters.elevation":
+        Path(...)}``.
+    species
+        Target species of [survey] (``None``: all species).
+    name
+        The survey name.
+    """
+
+    path: Path
+    survey: Survey
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, Path] = field(default_factory=dict)
+    species: str | None = None
+    name: str = "survey"
+
+    def step(self, name: str) -> dict[str, Any]:
+        """Keyword arguments of one step (empty dict when absent)."""
+        return dict(self.params.get(name, {}))
+
+    def enabled(self, name: str, *, default: bool = True) -> bool:
+        """Whether [steps] switches ``name`` on."""
+        return bool(self.params.get("steps", {}).get(name, default))
+
+
+def _tname(t: type | tuple[type, ...]) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(x.__name__ for x in t)
+    return {"str": "a string", "bool": "true or false", "int": "an integer",
+            "float": "a number"}.get(t.__name__, t.__name__)
+
+
+def load_project(path: str | os.PathLike[str], *, crs: Any = None,
+                 read: bool = True) -> Project:
+    """Load a survey project TOML file and read the survey it names.
+
+    Parameters
+    ----------
+    path
+        The TOML file.  Input paths in it are relative to its folder.
+    crs
+        Override of ``[survey] crs``.
+    read
+        When False, only the TOML is checked (files must still exist) and the
+        survey is not read; ``Project.survey`` is then ``None``.
+
+    Returns
+    -------
+    Project
+
+    Raises
+    ------
+    InputError
+        Bad TOML syntax, unknown sections or keys, wrong value types, missing
+        files: every problem in one message naming the key and the file.
+    """
+    p = Path(path)
+    fname = p.name
+    if not p.exists():
+        raise InputError(f"{p}: project file not found (looked in {p.resolve()}). "
+                         "Fix the path.", path=p)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{fname}: not valid TOML ({err}). Fix the syntax.",
+                         path=p) from err
+    except UnicodeDecodeError as err:
+        raise InputError(f"{fname}: not UTF-8 text. Save it as UTF-8.", path=p) from err
+    base = p.resolve().parent
+    problems: list[Problem] = []
+
+    def bad(msg: str) -> None:
+        problems.append(Problem(msg, fname))
+
+    for key, value in doc.items():
+        if key not in SECTIONS:
+            hint = difflib.get_close_matches(key, SECTIONS, n=1)
+            if not isinstance(value, dict):
+                bad(f"top-level key '{key}' is not inside a section. Put it under "
+                    "[survey] or the step it belongs to.")
+            else:
+                bad(f"unknown section [{key}]."
+                    + (f" Did you mean [{hint[0]}]?" if hint else
+                       f" Known sections: {', '.join(SECTIONS)}."))
+        elif not isinstance(value, dict):
+            bad(f"'{key}' must be a section ([{key}]), not a value.")
+    survey_sec = doc.get("survey", {}) if isinstance(doc.get("survey"), dict) else {}
+    bound_sec = doc.get("boundaries", {}) if isinstance(doc.get("boundaries"), dict) else {}
+    raster_sec = doc.get("rasters", {}) if isinstance(doc.get("rasters"), dict) else {}
+    steps_sec = doc.get("steps", {}) if isinstance(doc.get("steps"), dict) else {}
+    if "survey" not in doc:
+        bad("no [survey] section. Add [survey] with stations = '...' (or camtrap_dp).")
+
+    def check_keys(sec: str, values: dict[str, Any],
+                   known: dict[str, type | tuple[type, ...]]) -> None:
+        for k, v in values.items():
+            if k not in known:
+                hint = difflib.get_close_matches(k, list(known), n=1)
+                bad(f"[{sec}] unknown key '{k}'."
+                    + (f" Did you mean '{hint[0]}'?" if hint else
+                       f" Known keys: {', '.join(known)}."))
+            elif not isinstance(v, known[k]):
+                bad(f"[{sec}] {k} = {v!r}: must be {_tname(known[k])}.")
+
+    check_keys("survey", survey_sec, SURVEY_KEYS)
+    check_keys("boundaries", bound_sec, BOUNDARY_KEYS)
+    for k, v in raster_sec.items():
+        if not isinstance(v, str):
+            bad(f"[rasters] {k} = {v!r}: must be a file path (a string).")
+    for k, v in steps_sec.items():
+        if not isinstance(v, bool):
+            bad(f"[steps] {k} = {v!r}: must be true or false.")
+        elif k not in STEP_SECTIONS and k not in ("validate",):
+            hint = difflib.get_close_matches(k, STEP_SECTIONS, n=1)
+            bad(f"[steps] unknown step '{k}'."
+                + (f" Did you mean '{hint[0]}'?" if hint else
+                   f" Known steps: {', '.join(STEP_SECTIONS)}."))
+
+    inputs: dict[str, Path] = {}
+
+    def resolve(sec: str, key: str, value: Any) -> Path | None:
+        if not isinstance(value, str) or value.strip() == "":
+            return None
+        target = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+        if not target.exists():
+            bad(f"[{sec}] {key} = '{value}': file not found (looked in {target}). "
+                "Fix the path.")
+            return None
+        inputs[f"{sec}.{key}"] = target
+        return target
+
+    st_path = resolve("survey", "stations", survey_sec.get("stations"))
+    si_path = resolve("survey", "sightings", survey_sec.get("sightings"))
+    dp_path = resolve("survey", "camtrap_dp", survey_sec.get("camtrap_dp"))
+    if "survey" in doc and not survey_sec.get("stations") and not survey_sec.get(
+            "camtrap_dp"):
+        bad("[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'.")
+    if survey_sec.get("stations") and survey_sec.get("camtrap_dp"):
+        bad("[survey] give either stations (+ sightings) or camtrap_dp, not both.")
+    bpaths: dict[str, Path] = {}
+    for k in ("study_area", "zones", "parks", "border", "habitat"):
+        r = resolve("boundaries", k, bound_sec.get(k))
+        if r is not None:
+            bpaths[k] = r
+    rasters: dict[str, Path] = {}
+    for k, v in raster_sec.items():
+        r = resolve("rasters", k, v)
+        if r is not None:
+            rasters[k] = r
+    for k in ("crs", "stations_crs"):
+        v = survey_sec.get(k)
+        if isinstance(v, str):
+            import pyproj
+
+            try:
+                pyproj.CRS.from_user_input(v)
+            except pyproj.exceptions.CRSError:
+                bad(f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
+                    "code such as 'EPSG:32652'.")
+    if problems:
+        raise InputError.from_problems(problems)
+
+    params: dict[str, dict[str, Any]] = {}
+    for key, value in doc.items():
+        if key in ("survey", "boundaries"):
+            continue
+        params[key] = dict(value)
+    params["rasters"] = dict(rasters)
+    for s in ("steps", "run", *STEP_SECTIONS):
+        params.setdefault(s, {})
+    name = survey_sec.get("name") or p.stem
+    survey = None
+    if read:
+        survey = _read_project_survey(
+            p, survey_sec, bound_sec, st_path, si_path, dp_path, bpaths, crs, name)
+    return Project(path=p.resolve(), survey=survey, params=params,  # type: ignore[arg-type]
+                   inputs=inputs, species=survey_sec.get("species"), name=name)
+
+
+def _read_project_survey(
+    p: Path,
+    sec: dict[str, Any],
+    bsec: dict[str, Any],
+    st_path: Path | None,
+    si_path: Path | None,
+    dp_path: Path | None,
+    bpaths: dict[str, Path],
+    crs: Any,
+    name: str,
+) -> Survey:
+    from dataclasses import replace
+
+    from . import io
+
+    target = crs if crs is not None else sec.get("crs")
+    try:
+        if dp_path is not None:
+            survey = io.read_camtrap_dp(dp_path, crs=target)
+            if bpaths:
+                survey = io._add_boundaries(survey, {k: v for k, v in bpaths.items()})
+            return replace(survey, name=name)
+        assert st_path is not None
+        fields = {"zones": bsec.get("zone_field", "name"),
+                  "parks": bsec.get("park_field", "name"),
+                  "study_area": bsec.get("study_area_field", "name")}
+        return io.build_survey(
+            stations=st_path, sightings=si_path, boundaries=bpaths or None,
+            boundary_fields=fields, crs=target, stations_crs=sec.get("stations_crs"),
+            x=sec.get("x"), y=sec.get("y"), date_format=sec.get("date_format"),
+            name=name)
+    except InputError as err:
+        raise type(err)(f"{p.name}: the survey it names has problems:\n{err}",
+                        path=err.path, row=err.row, column=err.column,
+                        problems=err.problems) from err
+    except TrapscapeError as err:
+        raise type(err)(f"{p.name}: {err}") from err
