@@ -1,0 +1,1027 @@
+"""The main job: one call from a survey project file to maps and a report.
+
+:func:`run_project` reads a project file (see :mod:`trapscape.project`) and
+runs, in order::
+
+    validate -> effort -> coverage -> density -> homerange -> corridors
+             -> plan -> reserve -> figures -> map -> report
+
+Each step can be switched off in the project's ``[steps]`` section and takes
+its parameters from its own section (``[coverage]``, ``[density]``, ...),
+whose keys are the keyword names of the step's library functions.  Results
+are written into a temporary sibling of the output directory, which is
+renamed into place only when the run has finished, so an interrupted run
+never leaves half-written outputs.  ``manifest.json`` records input
+checksums, parameters, package versions, per-step status and timings, and
+the seed.
+
+A step that cannot be computed on the data (for example a density model with
+too few recaptures) is recorded as ``"failed"`` with the reason and the run
+goes on; invalid input aborts the run before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from . import validation as V
+from .errors import InputError, TrapscapeError, TrapscapeWarning
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from .survey import Survey
+
+__all__ = [
+    "STEPS",
+    "RunResult",
+    "StepRecord",
+    "run_project",
+    "run_survey",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Steps in execution order.  ``validate`` always runs.
+STEPS: tuple[str, ...] = (
+    "validate", "effort", "coverage", "density", "homerange", "corridors",
+    "plan", "reserve", "figures", "map", "report",
+)
+
+#: Project-file sections read by the pipeline (besides [survey], [boundaries],
+#: [rasters] and [steps], which belong to the project reader).
+STEP_SECTIONS: tuple[str, ...] = (
+    "effort", "coverage", "density", "homerange", "corridors", "plan",
+    "reserve", "figures", "map", "report", "public",
+)
+
+# Coarse defaults so the bundled example runs end to end well under a minute.
+# Applied only where the project file does not set the key and the step's
+# function accepts it.
+PIPELINE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "coverage": {"cell_size": 2000.0, "resolution": 500.0},
+    "homerange": {"percent": 95, "cell_size": 250.0},
+    "corridors": {"resolution": 500.0, "cell_size": 500.0, "segment_length": 1000.0},
+    "plan": {"n_new": 10},
+}
+
+_VERSIONS_OF = ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
+                "pyogrio", "rasterio", "xarray", "rioxarray", "scikit-image",
+                "pyamg", "matplotlib", "folium", "branca")
+
+
+@dataclass
+class StepRecord:
+    """Outcome of one step.
+
+    Attributes
+    ----------
+    status
+        ``"ok"``, ``"skipped"`` (switched off), ``"not available"`` (module
+        not installed), ``"failed"`` (could not be computed on this data).
+    seconds
+        Wall-clock time.
+    message
+        Reason for a skip or failure, or a short summary.
+    outputs
+        Output files, relative to the output directory.
+    """
+
+    status: str
+    seconds: float = 0.0
+    message: str = ""
+    outputs: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run_project` produced.
+
+    Attributes
+    ----------
+    out_dir
+        The output directory.
+    steps
+        Per-step records, in execution order.
+    manifest
+        The content of ``manifest.json``.
+    """
+
+    out_dir: Path
+    steps: dict[str, StepRecord]
+    manifest: dict[str, Any]
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file written, sorted."""
+        return sorted(p for p in self.out_dir.rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------- context
+@dataclass
+class _Context:
+    """Mutable state shared by the steps of one run (internal)."""
+
+    survey: Survey
+    public_survey: Survey | None
+    params: dict[str, dict[str, Any]]
+    stage: Path
+    seed: int
+    public: bool
+    public_cell: float
+    offline: bool
+    inputs: dict[str, Path]
+    progress: bool
+    products: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, StepRecord] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shown_survey(self) -> Survey:
+        """The survey whose locations may appear in outputs."""
+        return self.public_survey if self.public_survey is not None else self.survey
+
+    def path(self, name: str) -> Path:
+        p = self.stage / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+class _NotAvailable(Exception):
+    """The module/function for a step is not installed (yet)."""
+
+
+class _Skip(Exception):
+    """The step has nothing to do on this data (recorded as skipped)."""
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"trapscape.{name}")
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("trapscape"):
+            raise _NotAvailable(f"module trapscape.{name} is not available") from err
+        raise
+
+
+def _func(module: str, name: str) -> Callable[..., Any]:
+    mod = _module(module)
+    fn = getattr(mod, name, None)
+    if fn is None:
+        raise _NotAvailable(f"trapscape.{module}.{name} is not available")
+    return fn
+
+
+def _accepted(fn: Callable[..., Any]) -> set[str] | None:
+    """Keyword names ``fn`` accepts (None when it takes ``**kwargs``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    names = set()
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.add(p.name)
+    return names
+
+
+def _call(fn: Callable[..., Any], *args: Any, options: Mapping[str, Any] = (), **fixed: Any) -> Any:
+    """Call ``fn`` with the ``options`` it accepts plus ``fixed`` keywords it accepts."""
+    acc = _accepted(fn)
+    kw = {}
+    for source in (dict(options), fixed):
+        for k, v in source.items():
+            if acc is None or k in acc:
+                kw[k] = v
+    return fn(*args, **kw)
+
+
+# The library functions whose keyword names each section may use.
+_SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
+    "effort": (("effort", "effort_report"),),
+    "coverage": (("coverage", "coverage_grid"), ("coverage", "coverage_stats"),
+                 ("coverage", "gaps"), ("coverage", "pdot_surface"), ("coverage", "pdot_summary")),
+    "density": (("density", "fit_survey"),),
+    "homerange": (("homerange", "kde"), ("homerange", "mcp"), ("homerange", "cross_border")),
+    "corridors": (("corridors", "resistance_from_project"), ("corridors", "cost_distance"),
+                  ("corridors", "least_cost_paths"), ("corridors", "least_cost_corridor"),
+                  ("corridors", "circuit"), ("corridors", "border_hotspots")),
+    "plan": (("planning", "plan"),),
+    "reserve": (("report", "candidate_reserve"),),
+    "figures": (("figures", "write_figures"),),
+    "map": (("maps", "survey_map"),),
+    "report": (("report", "write_report"),),
+    "public": (("privacy", "generalise_survey"),),
+}
+# keys the pipeline itself handles in a section
+_PIPELINE_KEYS: dict[str, set[str]] = {
+    "homerange": {"method", "methods", "percent", "percents"},
+    "corridors": {"resolution"},
+    "coverage": {"detection"},
+    "plan": {"objectives", "n_new"},
+}
+# arguments the pipeline passes itself; not settable from the project file
+_RESERVED = {"survey", "params", "progress", "rng", "seed", "public", "offline",
+             "stations", "sightings", "ranges", "products", "path", "out"}
+
+
+def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[str, dict[str, Any]]:
+    """Check step sections and the [steps] switches; collect every problem."""
+    from .errors import ProblemCollector
+
+    pc = ProblemCollector()
+    where = project_path
+    steps = params.get("steps", {}) or {}
+    if not isinstance(steps, Mapping):
+        pc.add("[steps] must be a table of step = true/false.", path=where, column="steps")
+        steps = {}
+    for key, val in steps.items():
+        if key not in STEPS or key == "validate":
+            pc.add(f"[steps] key '{key}' is not a step; use some of "
+                   f"{', '.join(s for s in STEPS if s != 'validate')}.", path=where, column=f"steps.{key}")
+        elif not isinstance(val, bool):
+            pc.add(f"[steps] {key} = {val!r} must be true or false.", path=where, column=f"steps.{key}")
+    out: dict[str, dict[str, Any]] = {}
+    for section in STEP_SECTIONS:
+        sec = params.get(section, {}) or {}
+        if not isinstance(sec, Mapping):
+            pc.add(f"[{section}] must be a table of key = value.", path=where, column=section)
+            continue
+        out[section] = dict(sec)
+        allowed: set[str] | None = set(_PIPELINE_KEYS.get(section, set()))
+        for mod, name in _SECTION_FUNCS.get(section, ()):
+            try:
+                acc = _accepted(_func(mod, name))
+            except _NotAvailable:
+                continue
+            if acc is None:
+                allowed = None
+                break
+            allowed |= acc  # type: ignore[operator]
+        for key in sec:
+            if key in _RESERVED:
+                pc.add(f"[{section}] key '{key}' is set by the pipeline and cannot be given "
+                       "in the project file; remove it.", path=where, column=f"{section}.{key}")
+            elif allowed is not None and key not in allowed:
+                pc.add(f"[{section}] key '{key}' is not a parameter of this step; use some of "
+                       f"{', '.join(sorted(allowed - _RESERVED)) or '(none)'}.",
+                       path=where, column=f"{section}.{key}")
+    pub = out.get("public", {})
+    if "cell" in pub and not (isinstance(pub["cell"], (int, float)) and pub["cell"] > 0):
+        pc.add(f"[public] cell = {pub['cell']!r} must be a positive distance in metres.",
+               path=where, column="public.cell")
+    pc.raise_if_any()
+    out["steps"] = dict(steps)
+    return out
+
+
+# --------------------------------------------------------------------- writers
+def _gpkg_env() -> Any:
+    """Fixed GeoPackage timestamps so identical runs give identical files."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00Z"})
+
+
+def _write_layer(ctx: _Context, gdf: gpd.GeoDataFrame, layer: str, name: str = "results.gpkg") -> str:
+    import geopandas as gpd
+
+    _gpkg_env()
+    gdf = gdf.copy()
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        s = gdf[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+            gdf[col] = s.astype("string") if s.map(lambda v: isinstance(v, (str, type(None))) or v is pd.NA).all() else s.astype(str)
+        elif pd.api.types.is_timedelta64_dtype(s):
+            gdf[col] = s.dt.total_seconds() / 86400.0
+    gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
+    gdf.to_file(ctx.path(name), layer=layer, driver="GPKG", engine="pyogrio")
+    return name
+
+
+def _write_csv(ctx: _Context, df: pd.DataFrame, name: str) -> str:
+    df = pd.DataFrame(df)
+    if "geometry" in df.columns:
+        df = df.drop(columns="geometry")
+    df.to_csv(ctx.path(name), index=False, float_format="%.6g", lineterminator="\n")
+    return name
+
+
+def _write_json(ctx: _Context, obj: Any, name: str) -> str:
+    ctx.path(name).write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return name
+
+
+def _write_tif(ctx: _Context, da: Any, name: str) -> str:
+    from ._raster import write_geotiff
+
+    write_geotiff(da, ctx.path(name))
+    return name
+
+
+def _jsonable(obj: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return None if not np.isfinite(f) else f
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if isinstance(obj, (pd.Timestamp, pd.Timedelta)):
+        return str(obj)
+    if obj is pd.NA or obj is None:
+        return None
+    if isinstance(obj, (str, int, bool)):
+        return obj
+    return str(obj)
+
+
+def _frame(obj: Any, *names: str) -> Any:
+    """First attribute of ``obj`` among ``names`` that is not None."""
+    for n in names:
+        v = getattr(obj, n, None)
+        if v is None and isinstance(obj, Mapping):
+            v = obj.get(n)
+        if v is not None:
+            return v
+    return None
+
+
+# ----------------------------------------------------------------------- steps
+def _step_validate(ctx: _Context) -> str:
+    summary = ctx.survey.summary()
+    if ctx.public:
+        summary = {k: v for k, v in summary.items() if k not in ("first_setup", "last_retrieval")}
+    ctx.products["summary"] = summary
+    from .report import _zone_population, individuals_by_zone
+
+    by_zone = individuals_by_zone(ctx.survey)
+    ctx.products["individual_zones"] = by_zone
+    ctx.products["population"] = _zone_population(by_zone)
+    rec_out = ctx.records["validate"].outputs
+    rec_out.append(_write_csv(ctx, ctx.products["population"], "individuals_by_country.csv"))
+    if not ctx.public:
+        rec_out.append(_write_csv(ctx, by_zone, "individuals_detected_zones.csv"))
+    ctx.records["validate"].outputs.append(_write_json(ctx, summary, "survey_summary.json"))
+    return f"{summary['stations']} stations, {summary['sightings']} sightings"
+
+
+def _station_table(ctx: _Context) -> gpd.GeoDataFrame:
+    """Stations (exact, analysis side) with detections and individuals."""
+    import geopandas as gpd
+
+    survey = ctx.survey
+    pts = survey.station_points
+    si = survey.sightings
+    det = si.groupby(V.STATION_ID).size()
+    ind = survey.identified.groupby(V.STATION_ID)[V.INDIVIDUAL_ID].nunique()
+    pts = pts.copy()
+    pts["detections"] = pts[V.STATION_ID].map(det).fillna(0).astype(int)
+    pts["individuals"] = pts[V.STATION_ID].map(ind).fillna(0).astype(int)
+    return gpd.GeoDataFrame(pts, geometry="geometry", crs=survey.crs)
+
+
+def _step_effort(ctx: _Context) -> str:
+    opts = ctx.params.get("effort", {})
+    stations = _station_table(ctx)
+    try:
+        fn = _func("effort", "effort_report")
+    except _NotAvailable:
+        ctx.products["stations"] = stations
+        raise
+    rep = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
+    ctx.products["effort"] = rep
+    per_station = _frame(rep, "per_station")
+    if per_station is not None:
+        ps = pd.DataFrame(per_station)
+        if V.STATION_ID not in ps.columns and ps.index.name == V.STATION_ID:
+            ps = ps.reset_index()
+        tn_col = next((c for c in ("trap_nights", "trapnights", "effort_days") if c in ps.columns), None)
+        if tn_col is not None and V.STATION_ID in ps.columns:
+            stations["trap_nights"] = stations[V.STATION_ID].map(ps.set_index(V.STATION_ID)[tn_col]).astype(float)
+    ctx.products["stations"] = stations
+    rec = ctx.records["effort"]
+    if ctx.public:
+        from .privacy import aggregate_points
+
+        cells = aggregate_points(stations, cell=ctx.public_cell,
+                                 sums=("trap_nights", "detections"), as_polygons=True)
+        rec.outputs.append(_write_csv(ctx, cells, "effort/effort_per_cell.csv"))
+        for attr in ("per_zone", "total"):
+            tab = _frame(rep, attr)
+            if tab is not None:
+                tab = pd.DataFrame(tab) if not isinstance(tab, Mapping) else pd.DataFrame([tab])
+                rec.outputs.append(_write_csv(ctx, tab.reset_index() if tab.index.name else tab,
+                                              f"effort/effort_{attr}.csv"))
+    else:
+        for attr in ("per_camera", "per_station", "per_zone", "total"):
+            tab = _frame(rep, attr)
+            if tab is None:
+                continue
+            tab = pd.DataFrame(tab) if not isinstance(tab, Mapping) else pd.DataFrame([tab])
+            rec.outputs.append(_write_csv(ctx, tab.reset_index() if tab.index.name else tab,
+                                          f"effort/effort_{attr}.csv"))
+        rec.outputs.append(_write_layer(ctx, stations, "stations"))
+    total = _frame(rep, "total")
+    tn = None
+    if isinstance(total, Mapping):
+        tn = total.get("trap_nights")
+    elif isinstance(total, pd.DataFrame) and "trap_nights" in total.columns:
+        tn = float(total["trap_nights"].sum())
+    elif isinstance(total, pd.Series) and "trap_nights" in total.index:
+        tn = float(total["trap_nights"])
+    if tn is None and "trap_nights" in stations.columns:
+        tn = float(stations["trap_nights"].sum())
+    ctx.products["trap_nights"] = tn
+    return f"{tn:.0f} trap-nights" if tn is not None else "effort tables written"
+
+
+def _detection_params(ctx: _Context) -> Any:
+    from .detection import DetectionParams, read_detection
+
+    dp = ctx.products.get("detection")
+    if dp is not None:
+        return dp
+    spec = ctx.params.get("coverage", {}).get("detection")
+    if isinstance(spec, Mapping):
+        return DetectionParams(**spec)
+    if isinstance(spec, str):
+        base = Path(ctx.inputs.get("project", ".")).parent if ctx.inputs.get("project") else Path(".")
+        return read_detection(base / spec)
+    ctx.notes.append("pdot uses default detection parameters (no density fit available): "
+                     "sigma 3000 m, lambda0 0.05 per day.")
+    return DetectionParams()
+
+
+def _step_coverage(ctx: _Context) -> str:
+    opts = {k: v for k, v in ctx.params.get("coverage", {}).items() if k != "detection"}
+    cov = _module("coverage")
+    survey = ctx.shown_survey  # public: computed on generalised stations
+    rec = ctx.records["coverage"]
+    msgs = []
+    grid_fn = getattr(cov, "coverage_grid", None)
+    if grid_fn is not None:
+        grid = _call(grid_fn, survey, options=opts, progress=ctx.progress)
+        ctx.products["coverage_grid"] = grid
+        rec.outputs.append(_write_layer(ctx, grid, "coverage_grid"))
+        stats_fn = getattr(cov, "coverage_stats", None)
+        if stats_fn is not None:
+            stats = _call(stats_fn, grid, options=opts, survey=survey)
+            ctx.products["coverage_stats"] = stats
+            if isinstance(stats, pd.DataFrame):
+                rec.outputs.append(_write_csv(ctx, stats.reset_index() if stats.index.name else stats,
+                                              "coverage/coverage_stats.csv"))
+            else:
+                rec.outputs.append(_write_json(ctx, stats, "coverage/coverage_stats.json"))
+        gaps_fn = getattr(cov, "gaps", None)
+        if gaps_fn is not None:
+            try:
+                g = _call(gaps_fn, grid, options=opts, survey=survey)
+            except TypeError:
+                g = _call(gaps_fn, survey, options=opts, grid=grid)
+            if g is not None and len(g):
+                ctx.products["gaps"] = g
+                rec.outputs.append(_write_layer(ctx, g, "coverage_gaps"))
+        msgs.append(f"{len(grid)} cells")
+    pdot_fn = getattr(cov, "pdot_surface", None)
+    if pdot_fn is not None:
+        dp = _detection_params(ctx)
+        pdot = _call(pdot_fn, survey, dp, options=opts, progress=ctx.progress)
+        ctx.products["pdot"] = pdot
+        rec.outputs.append(_write_tif(ctx, pdot, "pdot.tif"))
+        sfn = getattr(cov, "pdot_summary", None)
+        if sfn is not None:
+            summ = _call(sfn, pdot, options=opts, survey=survey)
+            ctx.products["pdot_summary"] = summ
+            if isinstance(summ, pd.DataFrame):
+                rec.outputs.append(_write_csv(ctx, summ.reset_index() if summ.index.name else summ,
+                                              "coverage/pdot_summary.csv"))
+            else:
+                rec.outputs.append(_write_json(ctx, summ, "coverage/pdot_summary.json"))
+        msgs.append(f"pdot {pdot.sizes['y']}x{pdot.sizes['x']}")
+    if not msgs:
+        raise _NotAvailable("trapscape.coverage has no coverage_grid / pdot_surface")
+    return ", ".join(msgs)
+
+
+def _step_density(ctx: _Context) -> str:
+    fn = _func("density", "fit_survey")
+    opts = ctx.params.get("density", {})
+    fit = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
+    ctx.products["density_fit"] = fit
+    dp_fn = getattr(fit, "detection_params", None)
+    if callable(dp_fn):
+        ctx.products["detection"] = dp_fn()
+    summary = _density_summary(fit)
+    ctx.products["density"] = summary
+    rec = ctx.records["density"]
+    rec.outputs.append(_write_json(ctx, summary, "density/density.json"))
+    if ctx.products.get("detection") is not None:
+        from .detection import write_detection
+
+        write_detection(ctx.products["detection"], ctx.path("density/detection.json"))
+        rec.outputs.append("density/detection.json")
+    d = summary.get("D_per_100km2") or {}
+    if isinstance(d, Mapping) and d.get("estimate") is not None:
+        return f"D = {d['estimate']:.3g} per 100 km2"
+    return "fitted"
+
+
+def _density_summary(fit: Any) -> dict[str, Any]:
+    """A JSON-ready summary of an SCR fit (no individual identities)."""
+    for name in ("summary", "to_dict"):
+        fn = getattr(fit, name, None)
+        if callable(fn):
+            try:
+                out = fn()
+            except TypeError:
+                continue
+            if isinstance(out, Mapping):
+                return {k: v for k, v in _jsonable(out).items()
+                        if k not in ("individuals", "captures", "capthist")}
+            if isinstance(out, pd.DataFrame):
+                return {"table": _jsonable(out.reset_index().to_dict(orient="records"))}
+    return {"repr": repr(fit)}
+
+
+def _step_homerange(ctx: _Context) -> str:
+    hr = _module("homerange")
+    opts = dict(ctx.params.get("homerange", {}))
+    method = opts.pop("method", "kde")
+    fn = getattr(hr, method, None)
+    if fn is None:
+        raise _NotAvailable(f"trapscape.homerange.{method} is not available")
+    ranges = _call(fn, ctx.survey, options=opts, progress=ctx.progress,
+                   detection=ctx.products.get("detection"))
+    ranges = _frame(ranges, "isopleths", "polygons", "ranges") if not hasattr(ranges, "geometry") else ranges
+    if ranges is None:
+        raise _Skip("the home-range function returned no polygons")
+    ctx.products["ranges"] = ranges
+    rec = ctx.records["homerange"]
+    cb_fn = getattr(hr, "cross_border", None)
+    if cb_fn is not None:
+        cb = _call(cb_fn, ctx.survey, ranges, options=opts)
+        ctx.products["cross_border"] = cb
+        per = _frame(cb, "per_individual", "individuals", "status")
+        pop = _frame(cb, "population", "population_table", "summary")
+        if pop is not None:
+            rec.outputs.append(_write_csv(ctx, pd.DataFrame(pop).reset_index()
+                                          if pd.DataFrame(pop).index.name else pd.DataFrame(pop),
+                                          "homerange/cross_border_population.csv"))
+        if per is not None and not ctx.public:
+            per = pd.DataFrame(per)
+            rec.outputs.append(_write_csv(ctx, per.reset_index() if per.index.name else per,
+                                          "homerange/cross_border_individuals.csv"))
+        crossings = _frame(cb, "crossings")
+        if crossings is not None and not ctx.public:
+            rec.outputs.append(_write_csv(ctx, pd.DataFrame(crossings), "homerange/crossings.csv"))
+    from .report import straddling_ranges
+
+    if ctx.survey.zones is not None and len(ctx.survey.zones):
+        pct = float(ctx.params.get("reserve", {}).get("percent", 95.0))
+        strad = straddling_ranges(ctx.survey, ranges, percent=pct)
+        ctx.products["straddling"] = strad
+        if not ctx.public:
+            rec.outputs.append(_write_csv(ctx, strad, "homerange/straddling_ranges.csv"))
+    if not ctx.public:
+        rec.outputs.append(_write_layer(ctx, ranges, "home_ranges"))
+        rec.outputs.append(_write_csv(ctx, ranges, "homerange/home_range_areas.csv"))
+    n = ranges[V.INDIVIDUAL_ID].nunique() if V.INDIVIDUAL_ID in ranges.columns else len(ranges)
+    return f"{n} individuals"
+
+
+def _step_corridors(ctx: _Context) -> str:
+    cor = _module("corridors")
+    fn = getattr(cor, "run_corridors", None) or getattr(cor, "corridors_from_project", None)
+    opts = dict(ctx.params.get("corridors", {}))
+    rasters = {k: v for k, v in ctx.inputs.items() if k in ("elevation", "landcover", "settlements", "rivers")}
+    if fn is None:
+        raise _NotAvailable("trapscape.corridors has no project-level entry point yet")
+    res = _call(fn, ctx.survey, options=opts, rasters=rasters, inputs=rasters, progress=ctx.progress)
+    rec = ctx.records["corridors"]
+    for key, layer in (("paths", "corridor_paths"), ("corridors", "corridors"),
+                       ("corridor", "corridors"), ("hotspots", "border_hotspots"), ("cores", "cores")):
+        v = _frame(res, key)
+        if v is not None and hasattr(v, "geometry") and len(v):
+            ctx.products[layer] = v
+            rec.outputs.append(_write_layer(ctx, v, layer))
+    for key, name in (("current", "current.tif"), ("cost_distance", "cost_distance.tif"),
+                      ("resistance", "resistance.tif")):
+        v = _frame(res, key)
+        if v is not None and hasattr(v, "rio"):
+            ctx.products[key] = v
+            rec.outputs.append(_write_tif(ctx, v, f"corridors/{name}"))
+    hs = ctx.products.get("border_hotspots")
+    if hs is not None:
+        rec.outputs.append(_write_csv(ctx, hs, "corridors/border_hotspots.csv"))
+    return f"{0 if hs is None else len(hs)} border segments scored"
+
+
+def _step_plan(ctx: _Context) -> str:
+    fn = _func("planning", "plan")
+    opts = dict(ctx.params.get("plan", {}))
+    dp = ctx.products.get("detection")
+    if dp is None:
+        dp = _detection_params(ctx)
+    result = _call(fn, ctx.survey, dp, options=opts, hotspots=ctx.products.get("border_hotspots"),
+                   rng=ctx.seed, progress=ctx.progress)
+    proposed = _frame(result, "proposed", "stations", "proposed_stations")
+    rec = ctx.records["plan"]
+    if proposed is None:
+        raise _Skip("the planner returned no stations")
+    if ctx.public:
+        from .privacy import aggregate_points
+
+        shown = aggregate_points(proposed, cell=ctx.public_cell, as_polygons=True)
+        ctx.products["proposed"] = shown
+        rec.outputs.append(_write_layer(ctx, shown, "proposed_cells"))
+    else:
+        ctx.products["proposed"] = proposed
+        rec.outputs.append(_write_layer(ctx, proposed, "proposed_stations"))
+        rec.outputs.append(_write_csv(ctx, proposed.assign(x=proposed.geometry.x, y=proposed.geometry.y),
+                                      "plan/proposed_stations.csv"))
+    summ = _frame(result, "summary")
+    if summ is not None:
+        ctx.products["plan_summary"] = summ
+        if isinstance(summ, pd.DataFrame):
+            rec.outputs.append(_write_csv(ctx, summ.reset_index() if summ.index.name else summ,
+                                          "plan/plan_summary.csv"))
+        else:
+            rec.outputs.append(_write_json(ctx, summ, "plan/plan_summary.json"))
+    return f"{len(proposed)} stations proposed"
+
+
+def _step_reserve(ctx: _Context) -> str:
+    from .report import candidate_reserve
+
+    opts = ctx.params.get("reserve", {})
+    reserve = _call(candidate_reserve, ctx.survey, options=opts,
+                    ranges=ctx.products.get("ranges"),
+                    cross_border=ctx.products.get("cross_border"),
+                    corridors=ctx.products.get("corridors") if ctx.products.get("corridors") is not None
+                    else ctx.products.get("corridor_paths"))
+    if reserve is None or len(reserve) == 0:
+        raise _Skip("no parks, straddling home ranges or corridors to build a reserve from")
+    if ctx.public:
+        from .privacy import snap_polygons
+
+        reserve = snap_polygons(reserve, cell=ctx.public_cell)
+        from .report import reserve_areas
+
+        reserve = reserve_areas(reserve, ctx.survey)
+    ctx.products["reserve"] = reserve
+    ctx.records["reserve"].outputs.append(_write_layer(ctx, reserve, "candidate_reserve"))
+    ctx.records["reserve"].outputs.append(_write_csv(ctx, reserve, "reserve_areas.csv"))
+    total = float(reserve["area_km2"].sum()) if "area_km2" in reserve.columns else float(reserve.area.sum() / 1e6)
+    return f"{total:.0f} km2"
+
+
+def _step_figures(ctx: _Context) -> str:
+    from .figures import write_figures
+
+    files = _call(write_figures, ctx.shown_survey, ctx.stage / "figures",
+                  options=ctx.params.get("figures", {}), products=_shown_products(ctx),
+                  public=ctx.public)
+    ctx.products["figures"] = files
+    ctx.products["figure_png"] = {Path(f).stem: Path(f).read_bytes() for f in files}
+    ctx.records["figures"].outputs.extend(str(Path(f).relative_to(ctx.stage)) for f in files)
+    return f"{len(files)} figures"
+
+
+def _shown_products(ctx: _Context) -> dict[str, Any]:
+    """Products safe for display (per-individual layers dropped in public mode)."""
+    prods = dict(ctx.products)
+    if ctx.public:
+        from .privacy import aggregate_points
+
+        for k in ("ranges", "cross_border", "density_fit", "individual_zones"):
+            prods.pop(k, None)
+        strad = prods.pop("straddling", None)
+        if strad is not None:
+            prods["straddling"] = len(strad)
+            if len(strad):
+                a = strad["area_km2"].astype(float)
+                prods["straddling_areas"] = {"ranges": len(strad), "median_area_km2": float(a.median()),
+                                             "min_area_km2": float(a.min()), "max_area_km2": float(a.max())}
+        st = prods.pop("stations", None)
+        if st is not None:
+            prods["station_cells"] = aggregate_points(
+                st, cell=ctx.public_cell, sums=("trap_nights", "detections"), as_polygons=True)
+        prods["public_cell"] = ctx.public_cell
+    return prods
+
+
+def _step_map(ctx: _Context) -> str:
+    from .maps import save_map, survey_map
+
+    opts = dict(ctx.params.get("map", {}))
+    m = _call(survey_map, ctx.shown_survey, options=opts, products=_shown_products(ctx),
+              public=ctx.public, public_cell=ctx.public_cell)
+    save_map(m, ctx.path("map.html"), offline=ctx.offline)
+    ctx.records["map"].outputs.append("map.html")
+    return "map.html"
+
+
+def _step_report(ctx: _Context) -> str:
+    from .report import write_report
+
+    opts = dict(ctx.params.get("report", {}))
+    _call(write_report, ctx.shown_survey, ctx.path("report.html"), options=opts,
+          products=_shown_products(ctx), records=ctx.records, notes=ctx.notes,
+          public=ctx.public, public_cell=ctx.public_cell)
+    ctx.records["report"].outputs.append("report.html")
+    return "report.html"
+
+
+_STEP_FUNCS: dict[str, Callable[[_Context], str]] = {
+    "validate": _step_validate, "effort": _step_effort, "coverage": _step_coverage,
+    "density": _step_density, "homerange": _step_homerange, "corridors": _step_corridors,
+    "plan": _step_plan, "reserve": _step_reserve, "figures": _step_figures,
+    "map": _step_map, "report": _step_report,
+}
+
+
+# ----------------------------------------------------------------- public API
+def run_project(
+    project_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    public: bool = False,
+    offline: bool = False,
+    seed: int = 0,
+    progress: bool = False,
+) -> RunResult:
+    """Run every switched-on step of a project file into ``out_dir``.
+
+    Parameters
+    ----------
+    project_path
+        Survey project file (TOML; see :func:`trapscape.project.load_project`).
+    out_dir
+        Output directory.  Created; must not exist or be empty unless
+        ``overwrite``.
+    overwrite
+        Replace an existing non-empty ``out_dir`` (only once the new run has
+        finished).
+    public
+        Write a public version: station and sighting locations generalised
+        to grid cells (``[public] cell``, default 5000 m) and individual
+        identities removed from every output (see :mod:`trapscape.privacy`).
+    offline
+        Inline the map's JavaScript and CSS so ``map.html`` works without
+        internet (needs the local Leaflet copy, see :func:`trapscape.maps.save_map`).
+    seed
+        Seed for every random choice (planning ties, bootstrap).
+    progress
+        Show a progress bar over the steps.
+
+    Returns
+    -------
+    RunResult
+        Output directory, per-step records and the manifest.
+
+    Raises
+    ------
+    InputError
+        If the output directory exists and is not empty (pass
+        ``overwrite=True``), or the project file is invalid; nothing is
+        written in that case.
+
+    References
+    ----------
+    The steps cite their methods; see :mod:`trapscape.report`.
+    """
+    project_path = Path(project_path)
+    _check_out_dir(Path(out_dir), overwrite=overwrite)
+    load_project = _func("project", "load_project")
+    project = load_project(project_path)
+    inputs = {str(k): Path(v) for k, v in dict(getattr(project, "inputs", {}) or {}).items()}
+    inputs.setdefault("project", project_path)
+    return run_survey(project.survey, out_dir, params=getattr(project, "params", {}) or {},
+                      inputs=inputs, overwrite=overwrite, public=public, offline=offline,
+                      seed=seed, progress=progress, project_path=project_path)
+
+
+def _check_out_dir(out: Path, *, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"Output {out} exists and is a file; choose a directory path for --out.",
+                         path=out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(
+            f"Output directory {out} exists and is not empty. Pass --overwrite "
+            "(overwrite=True) to replace it, or choose another --out.", path=out)
+
+
+def run_survey(
+    survey: Survey,
+    out_dir: str | os.PathLike[str],
+    *,
+    params: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, str | os.PathLike[str]] | None = None,
+    overwrite: bool = False,
+    public: bool = False,
+    offline: bool = False,
+    seed: int = 0,
+    progress: bool = False,
+    project_path: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Run the pipeline on an already loaded survey.
+
+    Same as :func:`run_project`, with the project's sections given as
+    ``params`` (``{"steps": {...}, "coverage": {...}, ...}``) and its input
+    files as ``inputs`` (name -> path, for checksums and rasters).
+    """
+    out = Path(out_dir)
+    _check_out_dir(out, overwrite=overwrite)
+    checked = _check_params(params or {}, os.fspath(project_path) if project_path else None)
+    pub_cell = float(checked.get("public", {}).get("cell", 5000.0))
+    if offline:  # fail before any work when the offline assets are missing
+        from .maps import offline_assets
+
+        offline_assets()
+    inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}
+    switches = checked.pop("steps")
+    step_params = {s: _with_defaults(s, checked.get(s, {})) for s in STEP_SECTIONS}
+    public_survey = None
+    if public:
+        from .privacy import generalise_survey
+
+        public_survey = generalise_survey(survey, cell=pub_cell)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir()
+    ctx = _Context(survey=survey, public_survey=public_survey, params=step_params, stage=stage,
+                   seed=int(seed), public=public, public_cell=pub_cell, offline=offline,
+                   inputs=inputs_p, progress=progress)
+    started = time.perf_counter()
+    try:
+        _run_steps(ctx, switches)
+        manifest = _manifest(ctx, switches, time.perf_counter() - started, project_path)
+        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _move_into_place(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    logger.info("Run finished in %.1f s: %s", manifest["seconds"], out)
+    return RunResult(out_dir=out, steps=ctx.records, manifest=manifest)
+
+
+def _with_defaults(step: str, section: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(PIPELINE_DEFAULTS.get(step, {}))
+    merged.update(section)
+    return merged
+
+
+def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
+    bar = None
+    if ctx.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(STEPS), desc="trapscape run", unit="step")
+    try:
+        for step in STEPS:
+            if bar is not None:
+                bar.set_postfix_str(step)
+            rec = StepRecord(status="ok", params=_jsonable(ctx.params.get(step, {})))
+            ctx.records[step] = rec
+            if step != "validate" and not switches.get(step, True):
+                rec.status, rec.message = "skipped", "switched off in [steps]"
+                logger.info("Step %s: skipped (switched off)", step)
+            else:
+                t0 = time.perf_counter()
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", TrapscapeWarning)
+                        rec.message = _STEP_FUNCS[step](ctx)
+                    for w in caught:
+                        if issubclass(w.category, TrapscapeWarning):
+                            ctx.notes.append(f"{step}: {w.message}")
+                        else:
+                            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                except _NotAvailable as err:
+                    rec.status, rec.message = "not available", str(err)
+                except _Skip as err:
+                    rec.status, rec.message = "skipped", str(err)
+                except TrapscapeError as err:
+                    if step == "validate":
+                        raise
+                    rec.status, rec.message = "failed", str(err)
+                    ctx.notes.append(f"{step} failed: {err}")
+                rec.seconds = round(time.perf_counter() - t0, 3)
+                logger.info("Step %s: %s in %.1f s%s", step, rec.status, rec.seconds,
+                            f" ({rec.message})" if rec.message else "")
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(p.relative_to(path).as_posix().encode())
+            h.update(_sha256(p).encode())
+        return h.hexdigest()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"trapscape": __version__, "python": sys.version.split()[0]}
+    for dep in _VERSIONS_OF:
+        try:
+            out[dep] = version(dep)
+        except PackageNotFoundError:
+            out[dep] = "not installed"
+    return out
+
+
+def _manifest(ctx: _Context, switches: Mapping[str, bool], seconds: float,
+              project_path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    inputs = {}
+    for name, p in sorted(ctx.inputs.items()):
+        if p.exists():
+            inputs[name] = {"path": p.name if ctx.public else os.fspath(p), "sha256": _sha256(p)}
+    files = sorted(p.relative_to(ctx.stage).as_posix() for p in ctx.stage.rglob("*") if p.is_file())
+    manifest = {
+        "trapscape_version": __version__,
+        "project": (Path(project_path).name if project_path else None),
+        "seed": ctx.seed,
+        "public": ctx.public,
+        "offline": ctx.offline,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(seconds, 3),
+        "inputs": inputs,
+        "steps_switched": {s: bool(switches.get(s, True)) for s in STEPS},
+        "steps": {s: {"status": r.status, "seconds": r.seconds, "message": r.message,
+                      "outputs": sorted(set(r.outputs)), "params": r.params}
+                  for s, r in ctx.records.items()},
+        "notes": list(ctx.notes),
+        "versions": _versions(),
+        "files": files,
+    }
+    if ctx.public:
+        from .privacy import PUBLIC_NOTE
+
+        manifest["privacy"] = PUBLIC_NOTE.format(cell_km=ctx.public_cell / 1000.0)
+    return _jsonable(manifest)
+
+
+def _move_into_place(stage: Path, out: Path) -> None:
+    """Rename the finished staging directory to ``out`` (replacing it)."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    try:
+        os.replace(stage, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
