@@ -209,6 +209,18 @@ def _parse_dates(
     expected = f"'{fmt}'" if fmt else "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
     # fast path: plain ISO strings without offsets
     strs = pd.Series(values, dtype=object)
+    col_hint = None
+    if not fmt:
+        firsts = [re.match(r"^(\d{1,2})[/.](\d{1,2})[/.]\d{4}", str(v)) for v in values]
+        firsts = [m for m in firsts if m]
+        if firsts:
+            sep = next(c for c in firsts[0].group(0) if not c.isdigit())
+            if any(int(m.group(1)) > 12 for m in firsts):
+                col_hint = (f" The column looks like day{sep}month{sep}year: pass "
+                            f"date_format='%d{sep}%m{sep}%Y'.")
+            elif any(int(m.group(2)) > 12 for m in firsts):
+                col_hint = (f" The column looks like month{sep}day{sep}year: pass "
+                            f"date_format='%m{sep}%d{sep}%Y'.")
     for i in range(n):
         text = values[i]
         if text == "":
@@ -218,7 +230,7 @@ def _parse_dates(
             continue
         ts, has_time = _parse_one(text, fmt)
         if ts is None:
-            hint = _guess_format_hint(text) if not fmt else (
+            hint = (col_hint or _guess_format_hint(text)) if not fmt else (
                 " Correct it or change date_format=.")
             chk.add(f"'{text}' is not a date ({expected}).{hint}", path=path,
                     row=int(rows[i]), column=column)
@@ -547,6 +559,14 @@ def _read_stations(
         problems, src = _empty_problems(), None
     V._check_stations(stations, problems, chk, path=path, rows=rows, problem_src=src,
                       report_missing=False)
+    if len(chk) == n0 and len(problems):
+        # date-only ends may overshoot a noon setup/retrieval by part of a day:
+        # keep malfunctions within their deployment
+        win = stations.set_index(V.DEPLOYMENT_ID)
+        a = win[V.SETUP].reindex(problems[V.DEPLOYMENT_ID]).to_numpy()
+        b = win[V.RETRIEVAL].reindex(problems[V.DEPLOYMENT_ID]).to_numpy()
+        problems[V.PROBLEM_FROM] = np.maximum(problems[V.PROBLEM_FROM].to_numpy(), a)
+        problems[V.PROBLEM_TO] = np.minimum(problems[V.PROBLEM_TO].to_numpy(), b)
     if crs is not None and kind in ("lonlat",) and len(chk) == n0:
         target = as_crs(crs)
         if not target.equals(stations.crs):
@@ -1303,6 +1323,7 @@ def read_survey(
     sightings: PathLike | None = None,
     boundaries: PathLike | dict[str, PathLike] | None = None,
     crs: Any = None,
+    date_format: str | None = None,
 ) -> Survey:
     """Read a whole survey into one projected CRS, checking everything.
 
@@ -1322,6 +1343,8 @@ def read_survey(
     crs
         Projected CRS for the survey (default: the stations' projected CRS,
         else the UTM zone of the data).
+    date_format
+        strptime format of non-ISO dates in the separate files.
 
     Returns
     -------
@@ -1364,7 +1387,7 @@ def read_survey(
     else:
         bdict, single = None, boundaries
     return build_survey(stations=stations, sightings=sightings, boundaries=bdict,
-                        combined_boundaries=single, crs=crs)
+                        combined_boundaries=single, crs=crs, date_format=date_format)
 
 
 def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:

@@ -1,0 +1,96 @@
+"""``trapscape validate``: read a survey, check everything, print a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import load_survey_from_options, survey_inputs
+
+__all__ = ["cmd", "summarise"]
+
+
+def summarise(survey: Any) -> dict[str, Any]:
+    """Survey.summary() plus operating camera-days (from trapscape.effort when present)."""
+    out = dict(survey.summary())
+    days = None
+    method = "span"
+    try:
+        from .. import effort
+
+        op = effort.operation_matrix(survey, by="camera")
+        days = float(op.sum(skipna=True).sum())
+        method = "effort"
+    except Exception:  # effort module absent or incomplete: fall back  # noqa: BLE001
+        import pandas as pd
+
+        st = survey.stations
+        span = (st["retrieval"] - st["setup"]) / pd.Timedelta(days=1)
+        days = float(span.clip(lower=0).sum())
+    out["operating_days"] = round(days, 2)
+    out["operating_days_method"] = method
+    return out
+
+
+def _human(s: dict[str, Any]) -> str:
+    lines = [
+        f"Survey:        {s['name']}",
+        f"CRS:           {s['crs']}",
+        f"Stations:      {s['stations']}",
+        f"Cameras:       {s['cameras']} ({s['deployments']} deployments)",
+        f"Period:        {s['first_setup']} to {s['last_retrieval']} "
+        f"({s['span_days']} days)",
+        f"Operating days: {s['operating_days']} camera-days"
+        + (" (deployment spans)" if s["operating_days_method"] == "span" else ""),
+        f"Malfunctions:  {s['malfunctions']}",
+        f"Sightings:     {s['sightings']}",
+        f"Species:       {len(s['species'])}"
+        + (f" ({', '.join(s['species'][:8])}{', ...' if len(s['species']) > 8 else ''})"
+           if s["species"] else ""),
+        f"Individuals:   {s['individuals']} ({s['identified_sightings']} identified "
+        "sightings)",
+    ]
+    if s["boundaries"]:
+        parts = ", ".join(f"{k}: {v}" for k, v in s["boundaries"].items())
+        lines.append(f"Boundaries:    {parts}")
+        if s.get("study_area_km2") is not None:
+            lines.append(f"Study area:    {s['study_area_km2']} km2")
+    else:
+        lines.append("Boundaries:    none")
+    return "\n".join(lines)
+
+
+@click.command(name="validate")
+@survey_inputs
+@click.option("--date-format", default=None,
+              help="strptime format of non-ISO dates in --stations/--sightings, "
+              "e.g. '%d/%m/%Y'.")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="Print the summary as JSON.")
+def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
+        boundaries: Path | None, crs: str | None, date_format: str | None,
+        as_json: bool) -> None:
+    """Check a survey and print what was read.
+
+    PROJECT is a survey TOML file, a Camtrap DP datapackage.json or its
+    folder; or give --stations (and --sightings, --boundaries).  Every problem
+    is listed with its file, row and column; the exit status is 1 if any.
+    """
+    if date_format and project is None:
+        from ..io import read_survey
+
+        if stations is None:
+            raise click.UsageError("Give a project file / Camtrap DP package, or --stations.")
+        survey = read_survey(None, stations=stations, sightings=sightings,
+                             boundaries=boundaries, crs=crs, date_format=date_format)
+    else:
+        survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    summary = summarise(survey)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(_human(summary))
+        click.echo("OK: no problems found.")
