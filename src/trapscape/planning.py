@@ -93,8 +93,8 @@ OBJECTIVES = ("coverage", "precision", "border")
 #: coverage gain, so that ties are broken toward sites that raise pdot.
 COVERAGE_SMOOTH_WEIGHT = 0.05
 
-#: Kernel truncation radius in units of sigma (g(5σ) = 3.7e-6).
-KERNEL_RADIUS_SIGMAS = 5.0
+#: Kernel truncation radius in units of sigma (g(6σ) = 1.5e-8).
+KERNEL_RADIUS_SIGMAS = 6.0
 
 CANDIDATE_ID = "candidate_id"
 
@@ -279,8 +279,8 @@ def candidate_sites(
     spacing
         Grid spacing in metres (ignored when ``candidates`` is given).
     candidates
-        User-supplied candidate points (any CRS with a projection; reprojected
-        to the survey CRS).  Polygons or lines are replaced by a point on them.
+        User-supplied candidate points in a projected CRS (reprojected to
+        the survey CRS when it differs).  Polygons or lines are replaced by a point on them.
     exclude
         Polygon layers where cameras may not go.
     settlements
@@ -393,7 +393,7 @@ class _Engine:
     Points are mask cells (weights ``w_cov`` in km² inside the study area,
     ``w_den`` expected animals per cell) and hotspot samples (``w_bor``,
     summing to 1).  Each site (candidate or existing station) is a sparse
-    row of hazard contributions to points within 5σ.  The state is the
+    row of hazard contributions to points within 6σ.  The state is the
     cumulative hazard ``H`` per point and the expected detections ``Etot``.
     """
 
@@ -1301,31 +1301,11 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
 def write_plan_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> None:
     """Write proposed stations as a stations CSV that ``read_stations`` reads.
 
-    Uses :func:`trapscape.io.write_stations` when available; otherwise writes
+    A thin wrapper of :func:`trapscape.io.write_stations` (no malfunctions):
     ``station_id, camera_id, deployment_id, longitude, latitude, setup,
-    retrieval`` (``YYYY-MM-DD HH:MM:SS``) plus ``zone``, ``order`` and
-    ``candidate_id``.
+    retrieval`` plus ``candidate_id``, ``zone`` and ``order``.
     """
-    try:
-        from .io import write_stations  # type: ignore[attr-defined]
-    except ImportError:
-        write_stations = None
-    if write_stations is not None:
-        from .survey import _empty_problems
+    from .io import write_stations
+    from .survey import _empty_problems
 
-        write_stations(stations, _empty_problems(), path)
-        return
-    ll = stations.to_crs(4326)
-    out = pd.DataFrame({
-        V.STATION_ID: ll[V.STATION_ID].astype(str),
-        V.CAMERA_ID: ll[V.CAMERA_ID].astype(str),
-        V.DEPLOYMENT_ID: ll[V.DEPLOYMENT_ID].astype(str),
-        "longitude": ll.geometry.x.round(7),
-        "latitude": ll.geometry.y.round(7),
-        V.SETUP: pd.to_datetime(ll[V.SETUP]).dt.strftime("%Y-%m-%d %H:%M:%S"),
-        V.RETRIEVAL: pd.to_datetime(ll[V.RETRIEVAL]).dt.strftime("%Y-%m-%d %H:%M:%S"),
-    })
-    for col in (V.ZONE, "order", CANDIDATE_ID):
-        if col in ll.columns:
-            out[col] = ll[col].to_numpy()
-    out.to_csv(path, index=False)
+    write_stations(stations, _empty_problems(), path)
