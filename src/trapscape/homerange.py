@@ -253,10 +253,11 @@ def relocations_from_survey(
     """Relocations of identified individuals at the survey's stations.
 
     One relocation per **detection event**: photos of the same individual at
-    the same station are one event while each lies within ``burst_minutes``
-    of the event's first photo (camtrapR's independence rule, compared to
-    the last independent record). Sightings without a timestamp are events
-    of their own. The relocation is the station's location.
+    the same station less than ``burst_minutes`` after the previous photo
+    belong to one event (camtrapR's ``minDeltaTime`` compared with the last
+    record; the same rule as :func:`trapscape.effort.detection_events`).
+    Sightings without a timestamp are events of their own. The relocation is
+    the station's location and the event's time is its first photo.
 
     Parameters
     ----------
@@ -282,24 +283,17 @@ def relocations_from_survey(
     if V.SEX not in ident.columns:
         ident[V.SEX] = pd.NA
     ident = ident.sort_values([V.INDIVIDUAL_ID, V.STATION_ID, V.TIMESTAMP], kind="stable")
-    window = pd.Timedelta(minutes=float(burst_minutes))
-    event = np.zeros(len(ident), dtype=np.int64)
-    keys = ident[[V.INDIVIDUAL_ID, V.STATION_ID]].astype(str).agg("\x1f".join, axis=1).to_numpy()
-    times = ident[V.TIMESTAMP].to_numpy()
-    k = -1
-    start = None
-    prev_key = None
-    for i in range(len(ident)):
-        t = times[i]
-        new = (
-            keys[i] != prev_key or start is None or pd.isna(t) or pd.isna(start)
-            or (t - start) > window.to_timedelta64()
-        )
-        if new:
-            k += 1
-            start = t
-        event[i] = k
-        prev_key = keys[i]
+    keys = (ident[V.INDIVIDUAL_ID].astype(str) + "\x1f" + ident[V.STATION_ID].astype(str)).to_numpy()
+    t = ident[V.TIMESTAMP]
+    tn = t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
+    tn[t.isna().to_numpy()] = np.nan
+    new = np.ones(len(ident), dtype=bool)
+    if len(ident) > 1:
+        gap = np.diff(tn)
+        same = keys[1:] == keys[:-1]
+        with np.errstate(invalid="ignore"):
+            new[1:] = ~same | ~(gap < float(burst_minutes) * 60e9)
+    event = np.cumsum(new) - 1
     ident["_event"] = event
     grouped = ident.groupby("_event", sort=True)
     ev = grouped.agg(
@@ -332,7 +326,7 @@ def station_weights(survey: Survey, relocations: gpd.GeoDataFrame) -> np.ndarray
     pooled), following :mod:`trapscape.detection`'s station-as-detector
     convention.
     """
-    days = _station_trap_nights(survey)
+    days = _trap_nights(survey)
     st = relocations[V.STATION_ID].astype(str)
     tn = st.map(days).to_numpy(dtype=float)
     if np.any(~np.isfinite(tn)) or np.any(tn <= 0):
@@ -345,6 +339,16 @@ def station_weights(survey: Survey, relocations: gpd.GeoDataFrame) -> np.ndarray
     ids = relocations[V.INDIVIDUAL_ID].astype(str).to_numpy()
     tot = pd.Series(w).groupby(ids).transform("sum").to_numpy()
     return w / tot
+
+
+def _trap_nights(survey: Survey) -> dict[str, float]:
+    """Operating days per station: trapscape.effort when present, else computed here."""
+    try:
+        from .effort import station_usage
+    except ImportError:  # pragma: no cover - effort is part of trapscape
+        return _station_trap_nights(survey)
+    usage = station_usage(survey)
+    return dict(zip(map(str, usage.station_ids), map(float, usage.total_days)))
 
 
 def _station_trap_nights(survey: Survey) -> dict[str, float]:
@@ -510,7 +514,9 @@ def mcp(
         Percentage(s) of relocations to keep, in (0, 100].
     min_detections, min_stations
         Individuals with fewer relocations or distinct stations are left out
-        and listed in ``result.attrs["excluded"]``.
+        and listed in ``result.attrs["excluded"]`` (records with
+        ``individual_id``, ``n_detections``, ``n_stations``, ``reason``; see
+        also :func:`eligibility`).
 
     Returns
     -------
@@ -552,7 +558,7 @@ def mcp(
         rows or {V.INDIVIDUAL_ID: [], "method": [], "percent": [], "n": [], "area_km2": []},
         geometry="geometry" if rows else gpd.GeoSeries([]), crs=rel.crs,
     )
-    out.attrs["excluded"] = excluded
+    out.attrs["excluded"] = excluded.to_dict("records")
     logger.info("MCP of %d individual(s) at %s %%", len(coords), list(percents))
     return out
 
