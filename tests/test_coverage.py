@@ -64,3 +64,214 @@ def test_pdot_zero_usage_gives_zero_and_bad_shapes_raise():
         coverage.pdot_points([[0.0, 0.0]], [[0.0, 0.0]], [1.0, 2.0], p)
     with pytest.raises(InputError, match=r"points must be an \(n, 2\)"):
         coverage.pdot_points([0.0, 0.0, 1.0], [[0.0, 0.0]], [1.0], p)
+
+
+# --------------------------------------------------------------- coverage grid
+import geopandas as gpd  # noqa: E402
+import pandas as pd  # noqa: E402
+import shapely  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from shapely.geometry import Polygon, box  # noqa: E402
+
+from trapscape import effort  # noqa: E402
+from trapscape import validation as V  # noqa: E402
+from trapscape._raster import grid_of  # noqa: E402
+from trapscape.errors import TrapscapeWarning  # noqa: E402
+
+X0, Y0 = 500_000.0, 4_760_000.0
+
+
+def _with(survey, **changes):
+    from dataclasses import replace
+
+    return replace(survey, **changes)
+
+
+def _study(survey, geom):
+    return _with(survey, study_area=gpd.GeoDataFrame(
+        {V.NAME: ["area"]}, geometry=[geom], crs=survey.crs))
+
+
+@pytest.mark.parametrize("shape", ["square", "hex"])
+def test_grid_partitions_tiny_study_area(tiny_survey, shape):
+    g = coverage.coverage_grid(tiny_survey, cell_size=1500, shape=shape)
+    assert g.crs == tiny_survey.crs
+    assert g["area_km2"].sum() == pytest.approx(16.0, rel=1e-12)
+    assert g.geometry.union_all().symmetric_difference(
+        tiny_survey.study_polygon).area < 1e-3
+    # no two cells overlap
+    assert sum(shapely.area(shapely.intersection(a, b)) for i, a in enumerate(g.geometry)
+               for b in g.geometry[i + 1:]) < 1e-3
+    assert g["stations"].sum() == 9 and g["cameras"].sum() == 10
+    assert g["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)
+    assert list(g["cell_id"]) == list(range(1, len(g) + 1))
+
+
+def test_square_grid_by_hand(tiny_survey):
+    # 2 km squares aligned to multiples of 2 km: exactly 4 cells, S1..S9 split
+    g = coverage.coverage_grid(tiny_survey, cell_size=2000)
+    assert len(g) == 4
+    assert np.allclose(g["area_km2"], 4.0)
+    # north-west cell: [X0, X0+2000) x [Y0+2000, Y0+4000): S7 (1000,3000)
+    # stations on shared edges/corners count once, in the lowest cell id
+    nw = g.iloc[0]
+    assert nw.geometry.bounds == (X0, Y0 + 2000, X0 + 2000, Y0 + 4000)
+    # NW: S4 S5 S7 S8; NE: S6 S9; SW: S1 S2; SE: S3
+    assert list(g["stations"]) == [4, 2, 2, 1]
+    assert list(g["cameras"]) == [5, 2, 2, 1]
+    # western cells lie in China; eastern ones are 3/4 Russia
+    assert list(g[V.ZONE]) == ["China", "Russia", "China", "Russia"]
+
+
+def test_grid_counts_distinct_individuals_and_na_without_effort(tiny_survey):
+    big = _study(tiny_survey, box(X0 - 4000, Y0, X0 + 4000, Y0 + 4000))
+    g = coverage.coverage_grid(big, cell_size=4000)
+    assert len(g) == 2
+    west, east = g.iloc[0], g.iloc[1]
+    assert not west["effort"] and west["trap_nights"] == 0
+    assert pd.isna(west["detections"]) and pd.isna(west["individuals"])
+    assert np.isnan(west["detection_rate_per_100"])
+    assert east["effort"] and east["individuals"] == 2 and east["detections"] == 7
+    assert east["photos"] == 7 and east["stations"] == 9
+
+
+def test_count_cameras_in_grid(tiny_survey):
+    g1 = coverage.coverage_grid(tiny_survey, cell_size=4000)
+    g2 = coverage.coverage_grid(tiny_survey, cell_size=4000, count_cameras=True)
+    assert g2["trap_nights"].sum() - g1["trap_nights"].sum() == pytest.approx(9.5)
+
+
+def test_grid_bad_arguments(tiny_survey):
+    with pytest.raises(InputError, match="cell_size must be a positive number"):
+        coverage.coverage_grid(tiny_survey, cell_size=0)
+    with pytest.raises(InputError, match="shape must be 'square' or 'hex'"):
+        coverage.coverage_grid(tiny_survey, shape="triangle")
+
+
+def test_grid_without_study_area_warns(tiny_survey):
+    with pytest.warns(TrapscapeWarning, match="union of its zones"):
+        g = coverage.coverage_grid(_with(tiny_survey, study_area=None), cell_size=2000)
+    assert g["area_km2"].sum() == pytest.approx(16.0)
+
+
+@st.composite
+def _polygons(draw):
+    n = draw(st.integers(3, 9))
+    ang = np.sort(np.array(draw(st.lists(st.floats(0, 2 * np.pi), min_size=n,
+                                         max_size=n, unique=True))))
+    rad = np.array(draw(st.lists(st.floats(500, 8000), min_size=n, max_size=n)))
+    cx = draw(st.floats(X0, X0 + 5000))
+    cy = draw(st.floats(Y0, Y0 + 5000))
+    pts = np.column_stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)])
+    poly = shapely.make_valid(Polygon(pts))
+    return poly
+
+
+@settings(max_examples=40, deadline=None)
+@given(_polygons(), st.floats(300, 5000), st.sampled_from(["square", "hex"]))
+def test_grid_cells_partition_random_polygons(poly, size, shape):
+    from conftest import make_tiny_survey
+
+    poly = coverage._polygonal(poly)
+    if poly.area < 1.0:
+        return
+    survey = _study(make_tiny_survey(), poly)
+    g = coverage.coverage_grid(survey, cell_size=size, shape=shape)
+    assert g["area_km2"].sum() * 1e6 == pytest.approx(poly.area, rel=1e-9)
+    assert g.geometry.union_all().symmetric_difference(poly).area <= 1e-6 * poly.area
+
+
+# ------------------------------------------------------------ stats and gaps
+def test_coverage_stats_by_hand():
+    from conftest import make_tiny_survey
+
+    # one station S5 only, study area 10 x 4 km; 1 km radius lies inside
+    s = make_tiny_survey()
+    st5 = s.stations[s.stations[V.STATION_ID] == "S5"]
+    si = s.sightings[s.sightings[V.STATION_ID] == "S5"]
+    s = _study(_with(s, stations=st5, sightings=si, problems=s.problems.iloc[:0]),
+               box(X0, Y0, X0 + 10_000, Y0 + 4000))
+    g = coverage.coverage_grid(s, cell_size=2000)
+    tab = coverage.coverage_stats(s, g, distance=1000).set_index(V.ZONE)
+    tot = tab.loc["total"]
+    assert tot["area_km2"] == pytest.approx(40.0)
+    # S5 at (2000, 2000) touches 4 cells; it is counted in exactly one
+    assert tot["cells_with_effort"] == 1 and tot["effort_area_km2"] == pytest.approx(4.0)
+    assert tot["share_effort"] == pytest.approx(0.1)
+    assert tot["within_distance_km2"] == pytest.approx(np.pi, rel=2e-3)
+    assert tot["stations_operating"] == 1
+    # zones: China x < 2500 (10 km2 in the study area), Russia 2500..4000 (6 km2)
+    assert tab.loc["China", "area_km2"] == pytest.approx(10.0)
+    assert tab.loc["Russia", "area_km2"] == pytest.approx(6.0)
+    # the circle's part east of x = 2500 (a circular segment, d = 500 m)
+    seg = np.arccos(0.5) - 0.5 * np.sqrt(0.75)
+    assert tab.loc["Russia", "within_distance_km2"] == pytest.approx(seg, rel=2e-3)
+
+
+def test_gaps_ranked_by_area(tiny_survey):
+    s = _study(tiny_survey, box(X0, Y0, X0 + 12_000, Y0 + 4000))
+    gp = coverage.gaps(s, distance=1000, min_area_km2=0.5)
+    assert list(gp["rank"]) == list(range(1, len(gp) + 1))
+    assert gp["area_km2"].is_monotonic_decreasing
+    big = gp.iloc[0]
+    # east of x = 4000 (stations end at 3000 + 1000) all is uncovered: 8 x 4 km
+    assert big["area_km2"] > 32.0
+    assert (gp["area_km2"] >= 0.5).all()
+    assert big[V.ZONE] is None  # mostly outside the China/Russia zones of the fixture
+
+
+def test_gaps_ignore_stations_without_effort(tiny_survey):
+    pr = pd.DataFrame({V.DEPLOYMENT_ID: [f"S{i}/a" for i in range(1, 10)] + ["S5/b"],
+                       V.PROBLEM_FROM: pd.Timestamp("2024-06-01 12:00"),
+                       V.PROBLEM_TO: pd.Timestamp("2024-06-11 00:00")})
+    gp = coverage.gaps(_with(tiny_survey, problems=pr), distance=1000, min_area_km2=0)
+    assert len(gp) == 1 and gp["area_km2"].iat[0] == pytest.approx(16.0)
+
+
+# ---------------------------------------------------------------- pdot surface
+def test_pdot_surface_matches_points(tiny_survey):
+    p = DetectionParams(lambda0=0.05, sigma=1000.0)
+    da = coverage.pdot_surface(tiny_survey, p, resolution=250)
+    assert da.dims == ("y", "x") and da.shape == (16, 16)
+    assert da.rio.crs.to_epsg() == 32652
+    assert grid_of(da).bounds == (X0, Y0, X0 + 4000, Y0 + 4000)
+    u = effort.station_usage(tiny_survey)
+    gx, gy = np.meshgrid(da.x.values, da.y.values)
+    ref = coverage.pdot_points(np.column_stack([gx.ravel(), gy.ravel()]), u.xy, u.usage, p)
+    np.testing.assert_allclose(da.values.ravel(), ref, rtol=0, atol=1e-12)
+
+
+def test_pdot_surface_nan_outside_and_hn(tiny_survey):
+    tri = Polygon([(X0, Y0), (X0 + 4000, Y0), (X0, Y0 + 4000)])
+    s = _study(tiny_survey, tri)
+    p = DetectionParams(detectfn="HN", g0=0.1, lambda0=None, sigma=800.0)
+    da = coverage.pdot_surface(s, p, resolution=500)
+    v = da.values
+    assert np.isnan(v[0, -1]) and np.isfinite(v[-1, 0])  # NE corner outside
+    u = effort.station_usage(s)
+    gx, gy = np.meshgrid(da.x.values, da.y.values)
+    ref = coverage.pdot_points(np.column_stack([gx.ravel(), gy.ravel()]), u.xy,
+                               u.usage, p).reshape(v.shape)
+    ok = np.isfinite(v)
+    np.testing.assert_allclose(v[ok], ref[ok], rtol=0, atol=1e-12)
+    # 8 x 8 cells; centres with x + y < 4000 km are inside (28), the 8 on the
+    # hypotenuse may go either way
+    assert da.shape == (8, 8) and 28 <= ok.sum() <= 36
+
+
+def test_pdot_summary_by_hand(tiny_survey):
+    from trapscape._raster import grid_for_bounds, to_dataarray
+
+    grid = grid_for_bounds((X0, Y0, X0 + 4000, Y0 + 4000), 1000, tiny_survey.crs)
+    vals = np.full((4, 4), 0.2)
+    vals[:, 3] = 0.95  # easternmost column (Russia)
+    vals[0, 0] = np.nan
+    da = to_dataarray(vals, grid, name="pdot", nodata=np.nan)
+    tab = coverage.pdot_summary(tiny_survey, da).set_index(V.ZONE)
+    assert tab.loc["total", "area_km2"] == pytest.approx(15.0)
+    assert tab.loc["total", "esa_km2"] == pytest.approx(11 * 0.2 + 4 * 0.95)
+    assert tab.loc["total", "share_pdot_gt_0_9"] == pytest.approx(4 / 15)
+    # cell centres at x = 500, 1500 -> China; 2500 lies on the border; 3500 -> Russia
+    assert tab.loc["Russia", "share_pdot_gt_0_5"] > 0
+    assert tab.loc["China", "share_pdot_gt_0_5"] == 0.0

@@ -1,5 +1,11 @@
 """Where did the survey look, and how hard? Coverage grids, gaps and pdot.
 
+* :func:`coverage_grid`: square or hexagonal cells clipped to the study
+  area, with stations, cameras, trap-nights, detections and individuals.
+* :func:`coverage_stats`: per zone (country) and in total, the share of the
+  area in cells with effort and within a distance of an operating camera.
+* :func:`gaps`: the largest areas farther than a distance from every
+  operating camera, ranked by area.
 * :func:`pdot_points` / :func:`pdot_surface`: probability that an animal
   whose activity centre lies at a point is detected at least once, given
   every station's usage (days of operation) and a half-normal detection
@@ -35,14 +41,33 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any, Literal
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 
+from . import validation as V
+from .crs import require_projected
 from .detection import DetectionParams
-from .errors import InputError
+from .errors import GeometryError, InputError, TrapscapeWarning
 
-__all__ = ["pdot_points"]
+if TYPE_CHECKING:
+    import xarray as xr
+    from shapely.geometry.base import BaseGeometry
+
+    from .survey import Survey
+
+__all__ = [
+    "coverage_grid",
+    "coverage_stats",
+    "gaps",
+    "pdot_points",
+    "pdot_summary",
+    "pdot_surface",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -174,3 +199,554 @@ def pdot_points(
     for p in sets:
         acc += -np.expm1(_log_survival_points(pts, trp, total, p))
     return acc / len(sets)
+
+
+# --------------------------------------------------------------------------
+# geometry helpers
+# --------------------------------------------------------------------------
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygonal part of a geometry (drops points/lines of collections)."""
+    if geom is None or geom.is_empty:
+        return shapely.Polygon()
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom)
+             if p.geom_type in ("Polygon", "MultiPolygon") and p.area > 0]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts)
+
+
+def _study_polygon(survey: Survey, *, pad: float) -> BaseGeometry:
+    """Study area polygon; falls back to zones, then to a buffered station hull."""
+    require_projected(survey.crs, "survey CRS")
+    poly = survey.study_polygon
+    if poly is None and survey.zones is not None and len(survey.zones):
+        warnings.warn("The survey has no study area; using the union of its zones. "
+                      "Give a study area for coverage over a chosen region.",
+                      TrapscapeWarning, stacklevel=3)
+        poly = survey.zones.geometry.union_all()
+    if poly is None:
+        warnings.warn(f"The survey has no study area or zones; using the stations' convex "
+                      f"hull buffered by {pad:g} m. Give a study area (boundaries) for "
+                      "meaningful coverage.", TrapscapeWarning, stacklevel=3)
+        poly = survey.stations.geometry.union_all().convex_hull.buffer(pad)
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+    poly = _polygonal(poly)
+    if poly.is_empty or poly.area <= 0:
+        raise GeometryError("The study area has no area (empty or only lines/points). "
+                            "Give a polygon layer as the study area.")
+    return poly
+
+
+def _square_cells(bounds: tuple[float, float, float, float], size: float) -> np.ndarray:
+    minx, miny, maxx, maxy = bounds
+    x0, y0 = math.floor(minx / size) * size, math.floor(miny / size) * size
+    nx = max(1, math.ceil((maxx - x0) / size))
+    ny = max(1, math.ceil((maxy - y0) / size))
+    xs = x0 + size * np.arange(nx)
+    ys = y0 + size * np.arange(ny)[::-1]  # north to south
+    gx, gy = np.meshgrid(xs, ys)
+    return shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size)
+
+
+def _hex_cells(bounds: tuple[float, float, float, float], size: float) -> np.ndarray:
+    """Pointy-top hexagons, flat-to-flat width (centre spacing) ``size``."""
+    minx, miny, maxx, maxy = bounds
+    r = size / math.sqrt(3.0)  # circumradius
+    dy = 1.5 * r
+    j0, j1 = math.floor((miny - r) / dy), math.ceil((maxy + r) / dy)
+    i0, i1 = math.floor((minx - size) / size), math.ceil((maxx + size) / size)
+    rows = np.arange(j1, j0 - 1, -1)  # north to south
+    cols = np.arange(i0, i1 + 1)
+    gj, gi = np.meshgrid(rows, cols, indexing="ij")
+    cx = gi * size + np.where(gj % 2 == 1, size / 2.0, 0.0)
+    cy = gj * dy
+    ang = np.deg2rad(30.0 + 60.0 * np.arange(7))  # closed ring
+    ring = np.stack([r * np.cos(ang), r * np.sin(ang)], axis=-1)
+    coords = np.stack([cx.ravel(), cy.ravel()], axis=-1)[:, None, :] + ring[None]
+    return shapely.polygons(coords)
+
+
+def _majority_zone(geoms: np.ndarray, zones: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Name of the zone covering the largest part of each geometry (None if none)."""
+    out = np.full(len(geoms), None, dtype=object)
+    if zones is None or len(zones) == 0 or len(geoms) == 0:
+        return out
+    zg = np.asarray(zones.geometry.values)
+    names = zones[V.NAME].astype(str).to_numpy()
+    tree = shapely.STRtree(zg)
+    gi, zi = tree.query(geoms, predicate="intersects")
+    if len(gi) == 0:
+        return out
+    area = shapely.area(shapely.intersection(geoms[gi], zg[zi]))
+    df = pd.DataFrame({"g": gi, "name": names[zi], "a": area})
+    df = df[df["a"] > 0].groupby(["g", "name"], sort=False)["a"].sum().reset_index()
+    if len(df) == 0:
+        return out
+    best = df.loc[df.groupby("g")["a"].idxmax()].set_index("g")
+    # the part outside every zone competes too ("no zone" may be the majority)
+    in_zones = df.groupby("g")["a"].sum().reindex(best.index)
+    outside = shapely.area(geoms[best.index.to_numpy()]) - in_zones.to_numpy()
+    win = best["a"].to_numpy() >= outside
+    out[best.index.to_numpy()[win]] = best["name"].to_numpy()[win]
+    return out
+
+
+def _operating_points(survey: Survey) -> gpd.GeoDataFrame:
+    """Station points with pooled trap-nights > 0."""
+    from .effort import operation_matrix
+
+    tn = operation_matrix(survey, by="station").sum(axis=1, min_count=1).fillna(0.0)
+    pts = survey.station_points
+    return pts[pts[V.STATION_ID].map(tn).fillna(0.0).to_numpy() > 0]
+
+
+def _covered(points: gpd.GeoDataFrame, distance: float) -> BaseGeometry:
+    if not distance > 0:
+        raise InputError(f"distance must be a positive number of metres, got {distance!r}.")
+    if len(points) == 0:
+        return shapely.Polygon()
+    return shapely.union_all(shapely.buffer(np.asarray(points.geometry.values), distance,
+                                            quad_segs=32))
+
+
+# --------------------------------------------------------------------------
+# coverage grid, statistics and gaps
+# --------------------------------------------------------------------------
+def coverage_grid(
+    survey: Survey,
+    *,
+    cell_size: float = 2000.0,
+    shape: Literal["square", "hex"] = "square",
+    count_cameras: bool = False,
+    independence_minutes: float = 30.0,
+    report: Any = None,
+) -> gpd.GeoDataFrame:
+    """Grid of square or hexagonal cells over the study area with effort and detections.
+
+    Cells are aligned to multiples of ``cell_size`` (so grids of different
+    surveys line up) and clipped to the study area: together they partition
+    it exactly (their areas sum to the study area's area).
+
+    Parameters
+    ----------
+    survey
+        The survey (projected CRS). Without a study area the union of the
+        zones is used, else the stations' hull buffered by one cell
+        (with a :class:`~trapscape.errors.TrapscapeWarning`).
+    cell_size
+        Distance between centres of neighbouring cells, metres: the side of a
+        square, the flat-to-flat width of a hexagon (area
+        ``sqrt(3)/2 * cell_size**2``). 2 km by default; Chinese Amur leopard
+        surveys use 3.6 km squares.
+    shape
+        ``"square"`` or ``"hex"`` (pointy-top hexagons).
+    count_cameras
+        Trap-nights count every working camera of a station (see
+        :func:`trapscape.effort.operation_matrix`).
+    independence_minutes
+        Gap separating independent detections (see
+        :func:`trapscape.effort.detection_events`).
+    report
+        A precomputed :class:`~trapscape.effort.EffortReport` (made with the
+        same ``count_cameras``), to avoid computing it again.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cell_id`` (1.. from north-west to south-east), ``zone`` (zone
+        covering most of the cell), ``area_km2``, ``stations``, ``cameras``,
+        ``trap_nights``, ``detections``, ``photos``, ``individuals`` (distinct
+        individuals in the cell), ``detection_rate_per_100``, ``effort``
+        (bool: trap-nights > 0) and the clipped cell geometry, in the survey
+        CRS. Detections, photos, individuals and the rate are missing (NA)
+        in cells without effort: no effort is not zero detections.
+
+    Raises
+    ------
+    InputError
+        ``cell_size`` not positive or ``shape`` unknown.
+    """
+    from .effort import effort_report
+
+    if not (cell_size and cell_size > 0):
+        raise InputError(f"cell_size must be a positive number of metres, got {cell_size!r}.")
+    if shape not in ("square", "hex"):
+        raise InputError(f"shape must be 'square' or 'hex', got {shape!r}.")
+    poly = _study_polygon(survey, pad=cell_size)
+    make = _square_cells if shape == "square" else _hex_cells
+    cells = make(poly.bounds, float(cell_size))
+    n_all = len(cells)
+    if n_all > 5_000_000:
+        raise InputError(f"{n_all} cells of {cell_size:g} m would cover the study area; "
+                         "choose a larger cell_size.")
+    idx = shapely.STRtree(cells).query(poly, predicate="intersects")
+    idx = np.sort(idx)
+    cand = cells[idx]
+    shapely.prepare(poly)
+    inside = shapely.contains_properly(poly, cand)
+    clipped = cand.copy()
+    clipped[~inside] = shapely.intersection(cand[~inside], poly)
+    clipped = np.array([g if g.geom_type in ("Polygon", "MultiPolygon") else _polygonal(g)
+                        for g in clipped], dtype=object)
+    keep = shapely.area(clipped) > 0
+    geoms = clipped[keep]
+
+    if report is None:
+        report = effort_report(survey, count_cameras=count_cameras, zones=False,
+                               independence_minutes=independence_minutes)
+    st = report.per_station.set_index(V.STATION_ID)
+    pts = survey.station_points.set_index(V.STATION_ID).loc[st.index]
+    pi, ci = shapely.STRtree(geoms).query(np.asarray(pts.geometry.values),
+                                          predicate="intersects")
+    order = np.lexsort((ci, pi))  # a station on a shared edge goes to the lowest id
+    first = pd.Series(ci[order], index=pi[order])
+    first = first[~first.index.duplicated(keep="first")]
+    cell_of_station = pd.Series(-1, index=np.arange(len(pts)), dtype=np.int64)
+    cell_of_station.loc[first.index] = first.to_numpy()
+    n_out = int((cell_of_station < 0).sum())
+    if n_out:
+        logger.info("%d station(s) lie outside the study area and no cell counts them",
+                    n_out)
+    stc = st.assign(_cell=cell_of_station.to_numpy())
+    stc = stc[stc["_cell"] >= 0]
+    g = stc.groupby("_cell")
+    n = len(geoms)
+
+    def _per_cell(values: pd.Series, fill: float = 0) -> np.ndarray:
+        return values.reindex(np.arange(n)).fillna(fill).to_numpy()
+
+    stations = _per_cell(g.size()).astype(np.int64)
+    cameras = _per_cell(g["cameras"].sum()).astype(np.int64)
+    trap_nights = _per_cell(g["trap_nights"].sum()).astype(np.float64)
+    effort = trap_nights > 0
+    detections = _per_cell(g["detections"].sum()).astype(np.int64)
+    photos = _per_cell(g["photos"].sum()).astype(np.int64)
+
+    si = survey.sightings
+    individuals = np.zeros(n, dtype=np.int64)
+    if len(si) and V.INDIVIDUAL_ID in si.columns:
+        cell_map = pd.Series(stc["_cell"].to_numpy(), index=stc.index)
+        sc = cell_map.reindex(si[V.STATION_ID].astype(str)).to_numpy()
+        ind = si[V.INDIVIDUAL_ID]
+        ok = ~pd.isna(sc) & ind.notna().to_numpy() & (ind.astype(str) != "").to_numpy()
+        if ok.any():
+            cnt = pd.DataFrame({"c": sc[ok].astype(np.int64),
+                                "i": ind.astype(str).to_numpy()[ok]}).groupby("c")["i"].nunique()
+            individuals[cnt.index.to_numpy()] = cnt.to_numpy()
+
+    def _na_without_effort(a: np.ndarray) -> Any:
+        arr = pd.array(a, dtype="Int64")
+        arr[~effort] = pd.NA
+        return arr
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(effort, 100.0 * detections / np.where(effort, trap_nights, 1.0),
+                        np.nan)
+    out = gpd.GeoDataFrame({
+        "cell_id": np.arange(1, n + 1, dtype=np.int64),
+        V.ZONE: _majority_zone(geoms, survey.zones),
+        "area_km2": shapely.area(geoms) / 1e6,
+        "stations": stations,
+        "cameras": cameras,
+        "trap_nights": trap_nights,
+        "detections": _na_without_effort(detections),
+        "photos": _na_without_effort(photos),
+        "individuals": _na_without_effort(individuals),
+        "detection_rate_per_100": rate,
+        "effort": effort,
+    }, geometry=gpd.GeoSeries(geoms, crs=survey.crs), crs=survey.crs)
+    logger.info("Coverage grid: %d %s cells of %g m, %d with effort", n, shape,
+                cell_size, int(effort.sum()))
+    return out
+
+
+def coverage_stats(
+    survey: Survey,
+    grid: gpd.GeoDataFrame,
+    *,
+    distance: float = 3000.0,
+) -> pd.DataFrame:
+    """Share of each zone (and of the whole study area) that the survey covered.
+
+    Parameters
+    ----------
+    survey
+        The survey.
+    grid
+        Output of :func:`coverage_grid` for this survey.
+    distance
+        Radius around operating stations (metres). 3 km by default: about one
+        sigma of Amur leopard detection functions, and half the 6 km spacing
+        of a sparse leopard trap grid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone and a last row ``zone = "total"``: ``area_km2``,
+        ``cells``, ``cells_with_effort``, ``effort_area_km2`` and
+        ``share_effort`` (area of the zone inside cells with effort),
+        ``within_distance_km2`` and ``share_within_distance`` (area within
+        ``distance`` of a station that worked at least once),
+        ``stations_operating``, ``distance_m``. Zones are intersected with
+        the study area exactly (not by cell majority).
+    """
+    poly = _study_polygon(survey, pad=float(grid.geometry.area.max() ** 0.5)
+                          if len(grid) else 1000.0)
+    ops = _operating_points(survey)
+    cover = shapely.intersection(_covered(ops, distance), poly)
+    eff = grid[grid["effort"].to_numpy(dtype=bool)]
+    effort_area = shapely.union_all(np.asarray(eff.geometry.values)) if len(eff) else \
+        shapely.Polygon()
+    regions: list[tuple[str, BaseGeometry]] = []
+    if survey.zones is not None and len(survey.zones):
+        for name, geom in zip(survey.zones[V.NAME].astype(str),
+                              survey.zones.geometry.values):
+            part = _polygonal(shapely.intersection(geom, poly))
+            if part.area > 0:
+                regions.append((name, part))
+    regions.append(("total", poly))
+    rows = []
+    for name, region in regions:
+        area = region.area
+        e = _polygonal(shapely.intersection(region, effort_area)).area
+        w = _polygonal(shapely.intersection(region, cover)).area
+        if name == "total":
+            in_zone = np.ones(len(grid), dtype=bool)
+            st_in = np.asarray(shapely.intersects(poly, np.asarray(ops.geometry.values)))
+        else:
+            in_zone = (grid[V.ZONE] == name).to_numpy(dtype=bool)
+            st_in = np.asarray(shapely.intersects(region, np.asarray(ops.geometry.values)))
+        rows.append({
+            V.ZONE: name,
+            "area_km2": area / 1e6,
+            "cells": int(in_zone.sum()),
+            "cells_with_effort": int((in_zone & grid["effort"].to_numpy(dtype=bool)).sum()),
+            "effort_area_km2": e / 1e6,
+            "share_effort": e / area,
+            "within_distance_km2": w / 1e6,
+            "share_within_distance": w / area,
+            "stations_operating": int(st_in.sum()),
+            "distance_m": float(distance),
+        })
+    return pd.DataFrame(rows)
+
+
+def gaps(
+    survey: Survey,
+    *,
+    distance: float = 3000.0,
+    min_area_km2: float = 1.0,
+) -> gpd.GeoDataFrame:
+    """Uncovered parts of the study area: farther than ``distance`` from any operating station.
+
+    Parameters
+    ----------
+    survey
+        The survey.
+    distance
+        Radius around stations that worked at least once (metres).
+    min_area_km2
+        Drop gaps smaller than this (slivers between buffers).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One polygon per gap, largest first: ``rank`` (1 = largest),
+        ``area_km2``, ``zone`` (zone covering most of the gap), geometry.
+    """
+    if min_area_km2 < 0:
+        raise InputError(f"min_area_km2 must be >= 0, got {min_area_km2!r}.")
+    poly = _study_polygon(survey, pad=distance)
+    cover = _covered(_operating_points(survey), distance)
+    rest = _polygonal(shapely.difference(poly, cover))
+    parts = np.asarray([p for p in shapely.get_parts(rest)
+                        if p.geom_type == "Polygon" and p.area > 0], dtype=object)
+    area = shapely.area(parts) if len(parts) else np.zeros(0)
+    keep = area >= min_area_km2 * 1e6
+    parts, area = parts[keep], area[keep]
+    order = np.argsort(-area, kind="stable")
+    parts, area = parts[order], area[order]
+    out = gpd.GeoDataFrame({
+        "rank": np.arange(1, len(parts) + 1, dtype=np.int64),
+        "area_km2": area / 1e6,
+        V.ZONE: _majority_zone(parts, survey.zones),
+    }, geometry=gpd.GeoSeries(parts, crs=survey.crs), crs=survey.crs)
+    logger.info("Gaps: %d areas farther than %g m from operating stations, %.1f km2",
+                len(out), distance, float(area.sum()) / 1e6)
+    return out
+
+
+# --------------------------------------------------------------------------
+# pdot surface
+# --------------------------------------------------------------------------
+def _hazard_grid(xs: np.ndarray, ys: np.ndarray, traps: np.ndarray, weight: np.ndarray,
+                 sigma: float, *, progress: bool = False) -> np.ndarray:
+    """``sum_j weight_j exp(-d_j**2 / 2 sigma**2)`` at every grid node.
+
+    The Gaussian kernel factorises, ``k = kx * ky``, so on a regular grid
+    the sum is the matrix product ``(ky * weight) @ kx.T``: exact (no
+    truncation) and computed with BLAS in bands of rows to bound memory.
+    """
+    from tqdm.auto import tqdm
+
+    two_s2 = 2.0 * sigma**2
+    kx = np.exp(-((xs[:, None] - traps[None, :, 0]) ** 2) / two_s2)  # (W, J)
+    out = np.empty((len(ys), len(xs)), dtype=np.float64)
+    band = max(1, _CHUNK_ELEMENTS // max(len(xs), len(traps), 1))
+    starts = range(0, len(ys), band)
+    for r0 in tqdm(starts, disable=not progress, desc="pdot", unit="band"):
+        ky = np.exp(-((ys[r0:r0 + band, None] - traps[None, :, 1]) ** 2) / two_s2)
+        out[r0:r0 + band] = (ky * weight) @ kx.T
+    return out
+
+
+def pdot_surface(
+    survey: Survey,
+    params: DetectionParams,
+    *,
+    resolution: float = 250.0,
+    occasion_days: float = 1.0,
+    progress: bool = False,
+) -> xr.DataArray:
+    """Detection-probability (pdot) raster over the study area.
+
+    Each cell holds the probability that an animal whose activity centre is
+    at the cell centre is detected at least once during the survey, given
+    every station's usage (days with at least one working camera) and the
+    detection function (:func:`pdot_points`).
+
+    Parameters
+    ----------
+    survey
+        The survey (projected CRS).
+    params
+        Detection function, e.g. from :func:`trapscape.detection.read_detection`
+        (the output of ``trapscape density``) or given by hand.
+    resolution
+        Cell size in metres (default 250 m). The grid is aligned to multiples
+        of ``resolution`` (:func:`trapscape._raster.grid_for_bounds`).
+    occasion_days
+        Occasion length used to build the usage matrix (pdot only depends on
+        total usage, so this only matters for bookkeeping).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``pdot`` on dims ``("y", "x")``, float64, ``NaN`` (nodata) for cells
+        whose centre lies outside the study area; CRS and transform attached.
+
+    Notes
+    -----
+    For the hazard half-normal the kernel is separable on the raster, so the
+    whole surface is a pair of matrix products (exact, no distance cut-off):
+    360,000 cells and 400 stations take well under a second. The half-normal
+    (``HN``) uses :func:`pdot_points` on the cells inside the study area.
+
+    References
+    ----------
+    Efford (2004); Efford, Borchers & Mowat (2013); secr ``pdot``.
+    """
+    from ._raster import grid_for_bounds, rasterize_geometries, to_dataarray
+    from .effort import station_usage
+
+    if not (resolution and resolution > 0):
+        raise InputError(f"resolution must be a positive number of metres, got "
+                         f"{resolution!r}.")
+    poly = _study_polygon(survey, pad=3.0 * params.sigma)
+    grid = grid_for_bounds(poly.bounds, float(resolution), survey.crs)
+    n_cells = grid.width * grid.height
+    if n_cells > 200_000_000:
+        raise InputError(f"A {resolution:g} m grid over the study area has {n_cells} cells; "
+                         "choose a coarser resolution.")
+    mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
+    use = station_usage(survey, occasion_days=occasion_days)
+    total = use.total_days
+    keep = total > 0
+    traps, total = use.xy[keep], total[keep]
+    origin = traps.mean(axis=0) if len(traps) else np.zeros(2)
+    xs, ys = grid.xs - origin[0], grid.ys - origin[1]
+    traps = traps - origin
+    values = np.zeros(grid.shape, dtype=np.float64)
+    sets = _sex_params(params)
+    for p in sets:
+        if len(traps) == 0:
+            continue
+        if p.detectfn == "HHN":
+            h = _hazard_grid(xs, ys, traps, float(p.lambda0) * total, p.sigma,  # type: ignore[arg-type]
+                             progress=progress)
+            values += -np.expm1(-h)
+        else:
+            rr, cc = np.nonzero(mask)
+            pts = np.column_stack([xs[cc], ys[rr]])
+            values[rr, cc] += -np.expm1(_log_survival_points(pts, traps, total, p))
+    values /= len(sets)
+    values[~mask] = np.nan
+    if len(traps) == 0:
+        warnings.warn("No station worked at any time: pdot is 0 everywhere.",
+                      TrapscapeWarning, stacklevel=2)
+    logger.info("pdot surface: %d x %d cells of %g m, %d stations", grid.height,
+                grid.width, resolution, len(traps))
+    da = to_dataarray(values, grid, name="pdot", nodata=np.nan)
+    da.attrs.update(detectfn=params.detectfn, sigma=params.sigma,
+                    lambda0=params.lambda0 if params.lambda0 is not None else np.nan,
+                    long_name="probability of at least one detection")
+    return da
+
+
+def pdot_summary(survey: Survey, surface: xr.DataArray) -> pd.DataFrame:
+    """Effective sampled area and high-pdot shares, per zone and in total.
+
+    Parameters
+    ----------
+    survey
+        The survey the surface was computed for.
+    surface
+        Output of :func:`pdot_surface` (``NaN`` outside the study area).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone and a last row ``zone = "total"``: ``area_km2``
+        (cells in the study area), ``esa_km2`` (effective sampled area
+        ``sum(pdot * cell area)``), ``mean_pdot``, ``share_pdot_gt_0_5`` and
+        ``share_pdot_gt_0_9`` (shares of the area with pdot above 0.5 and
+        0.9). A cell belongs to the zone containing its centre.
+
+    References
+    ----------
+    Efford (2004): the effective sampled area ``a(theta) = integral pdot``.
+    """
+    from ._raster import grid_of, rasterize_geometries
+
+    grid = grid_of(surface)
+    vals = np.asarray(surface.values, dtype=np.float64)
+    inside = np.isfinite(vals)
+    cell_km2 = grid.cell**2 / 1e6
+    regions: list[tuple[str, np.ndarray]] = []
+    if survey.zones is not None and len(survey.zones):
+        zone_idx = rasterize_geometries(list(survey.zones.geometry.values), grid,
+                                        values=list(range(1, len(survey.zones) + 1)),
+                                        fill=0, dtype="int32")
+        for i, name in enumerate(survey.zones[V.NAME].astype(str), start=1):
+            m = inside & (zone_idx == i)
+            if m.any():
+                regions.append((name, m))
+    regions.append(("total", inside))
+    rows = []
+    for name, m in regions:
+        v = vals[m]
+        n = v.size
+        rows.append({
+            V.ZONE: name,
+            "area_km2": n * cell_km2,
+            "esa_km2": float(v.sum()) * cell_km2,
+            "mean_pdot": float(v.mean()) if n else np.nan,
+            "share_pdot_gt_0_5": float((v > 0.5).mean()) if n else np.nan,
+            "share_pdot_gt_0_9": float((v > 0.9).mean()) if n else np.nan,
+        })
+    return pd.DataFrame(rows)
