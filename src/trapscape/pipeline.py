@@ -65,12 +65,20 @@ STEPS: tuple[str, ...] = (
     "plan", "reserve", "figures", "map", "report",
 )
 
+#: Which [steps] switch (project file) turns each pipeline step on, and which
+#: project section holds its keyword arguments.  Effort shares [coverage];
+#: the reserve outline and the static figures belong to [report].
+STEP_SWITCH: dict[str, str] = {
+    "effort": "coverage", "coverage": "coverage", "density": "density",
+    "homerange": "homerange", "corridors": "corridors", "plan": "plan",
+    "reserve": "report", "figures": "report", "map": "map", "report": "report",
+}
+STEP_SECTION: dict[str, str] = dict(STEP_SWITCH)
+
 #: Project-file sections read by the pipeline (besides [survey], [boundaries],
 #: [rasters] and [steps], which belong to the project reader).
-STEP_SECTIONS: tuple[str, ...] = (
-    "effort", "coverage", "density", "homerange", "corridors", "plan",
-    "reserve", "figures", "map", "report", "public",
-)
+STEP_SECTIONS: tuple[str, ...] = ("coverage", "density", "homerange", "corridors", "plan",
+                                  "map", "report", "run", "detection")
 
 # Coarse defaults so the bundled example runs end to end well under a minute.
 # Applied only where the project file does not set the key and the step's
@@ -218,31 +226,29 @@ def _call(fn: Callable[..., Any], *args: Any, options: Mapping[str, Any] = (), *
 
 # The library functions whose keyword names each section may use.
 _SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
-    "effort": (("effort", "effort_report"),),
-    "coverage": (("coverage", "coverage_grid"), ("coverage", "coverage_stats"),
-                 ("coverage", "gaps"), ("coverage", "pdot_surface"), ("coverage", "pdot_summary")),
+    "coverage": (("effort", "effort_report"), ("coverage", "coverage_grid"),
+                 ("coverage", "coverage_stats"), ("coverage", "gaps"),
+                 ("coverage", "pdot_surface")),
     "density": (("density", "fit_survey"),),
     "homerange": (("homerange", "kde"), ("homerange", "mcp"), ("homerange", "cross_border")),
-    "corridors": (("corridors", "resistance_from_project"), ("corridors", "cost_distance"),
-                  ("corridors", "least_cost_paths"), ("corridors", "least_cost_corridor"),
-                  ("corridors", "circuit"), ("corridors", "border_hotspots")),
+    "corridors": (("corridors", "corridors_for_survey"),),
     "plan": (("planning", "plan"),),
-    "reserve": (("report", "candidate_reserve"),),
-    "figures": (("figures", "write_figures"),),
     "map": (("maps", "survey_map"),),
-    "report": (("report", "write_report"),),
-    "public": (("privacy", "generalise_survey"),),
+    "report": (("report", "write_report"), ("report", "candidate_reserve")),
 }
 # keys the pipeline itself handles in a section
 _PIPELINE_KEYS: dict[str, set[str]] = {
-    "homerange": {"method", "methods", "percent", "percents"},
-    "corridors": {"resolution"},
-    "coverage": {"detection"},
-    "plan": {"objectives", "n_new"},
+    "homerange": {"method"},
+    "run": {"public_cell"},
+    "detection": {"detectfn", "sigma", "lambda0", "g0", "occasion_days", "by_sex",
+                  "density_per_100km2"},
 }
 # arguments the pipeline passes itself; not settable from the project file
 _RESERVED = {"survey", "params", "progress", "rng", "seed", "public", "offline",
-             "stations", "sightings", "ranges", "products", "path", "out"}
+             "stations", "sightings", "ranges", "products", "path", "out", "records",
+             "notes", "public_cell", "hotspots", "corridors", "cross_border", "grid",
+             "surface", "relocations", "report"}
+_RESERVED_OK = {"run": {"public_cell"}}
 
 
 def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[str, dict[str, Any]]:
@@ -255,10 +261,11 @@ def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[s
     if not isinstance(steps, Mapping):
         pc.add("[steps] must be a table of step = true/false.", path=where, column="steps")
         steps = {}
+    known_switches = set(STEP_SWITCH.values()) | {"validate"}
     for key, val in steps.items():
-        if key not in STEPS or key == "validate":
+        if key not in known_switches:
             pc.add(f"[steps] key '{key}' is not a step; use some of "
-                   f"{', '.join(s for s in STEPS if s != 'validate')}.", path=where, column=f"steps.{key}")
+                   f"{', '.join(sorted(known_switches))}.", path=where, column=f"steps.{key}")
         elif not isinstance(val, bool):
             pc.add(f"[steps] {key} = {val!r} must be true or false.", path=where, column=f"steps.{key}")
     out: dict[str, dict[str, Any]] = {}
@@ -279,17 +286,27 @@ def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[s
                 break
             allowed |= acc  # type: ignore[operator]
         for key in sec:
-            if key in _RESERVED:
+            if key in _RESERVED and key not in _RESERVED_OK.get(section, set()):
                 pc.add(f"[{section}] key '{key}' is set by the pipeline and cannot be given "
                        "in the project file; remove it.", path=where, column=f"{section}.{key}")
             elif allowed is not None and key not in allowed:
                 pc.add(f"[{section}] key '{key}' is not a parameter of this step; use some of "
                        f"{', '.join(sorted(allowed - _RESERVED)) or '(none)'}.",
                        path=where, column=f"{section}.{key}")
-    pub = out.get("public", {})
-    if "cell" in pub and not (isinstance(pub["cell"], (int, float)) and pub["cell"] > 0):
-        pc.add(f"[public] cell = {pub['cell']!r} must be a positive distance in metres.",
-               path=where, column="public.cell")
+    run = out.get("run", {})
+    if "public_cell" in run and not (isinstance(run["public_cell"], (int, float))
+                                     and not isinstance(run["public_cell"], bool)
+                                     and run["public_cell"] > 0):
+        pc.add(f"[run] public_cell = {run['public_cell']!r} must be a positive distance in "
+               "metres, e.g. 5000.", path=where, column="run.public_cell")
+    det = out.get("detection", {})
+    if det and not pc.problems:
+        from .detection import DetectionParams
+
+        try:
+            DetectionParams(**det)
+        except (InputError, TypeError) as err:
+            pc.add(f"[detection] {err}", path=where, column="detection")
     pc.raise_if_any()
     out["steps"] = dict(steps)
     return out
@@ -415,24 +432,24 @@ def _station_table(ctx: _Context) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pts, geometry="geometry", crs=survey.crs)
 
 
+def _tab(df: Any) -> pd.DataFrame:
+    df = pd.DataFrame(df)
+    if df.index.name is not None or isinstance(df.index, pd.MultiIndex):
+        df = df.reset_index()
+    return df
+
+
 def _step_effort(ctx: _Context) -> str:
-    opts = ctx.params.get("effort", {})
-    stations = _station_table(ctx)
-    try:
-        fn = _func("effort", "effort_report")
-    except _NotAvailable:
-        ctx.products["stations"] = stations
-        raise
-    rep = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
+    fn = _func("effort", "effort_report")
+    opts = ctx.params.get("coverage", {})
+    rep = _call(fn, ctx.survey, options=opts)
     ctx.products["effort"] = rep
-    per_station = _frame(rep, "per_station")
-    if per_station is not None:
-        ps = pd.DataFrame(per_station)
-        if V.STATION_ID not in ps.columns and ps.index.name == V.STATION_ID:
-            ps = ps.reset_index()
-        tn_col = next((c for c in ("trap_nights", "trapnights", "effort_days") if c in ps.columns), None)
-        if tn_col is not None and V.STATION_ID in ps.columns:
-            stations["trap_nights"] = stations[V.STATION_ID].map(ps.set_index(V.STATION_ID)[tn_col]).astype(float)
+    stations = _station_table(ctx)
+    ps = _tab(rep.per_station)
+    tn_col = next((c for c in ("trap_nights", "trapnights") if c in ps.columns), None)
+    if tn_col is not None and V.STATION_ID in ps.columns:
+        stations["trap_nights"] = stations[V.STATION_ID].map(
+            ps.set_index(V.STATION_ID)[tn_col]).astype(float)
     ctx.products["stations"] = stations
     rec = ctx.records["effort"]
     if ctx.public:
@@ -441,178 +458,116 @@ def _step_effort(ctx: _Context) -> str:
         cells = aggregate_points(stations, cell=ctx.public_cell,
                                  sums=("trap_nights", "detections"), as_polygons=True)
         rec.outputs.append(_write_csv(ctx, cells, "effort/effort_per_cell.csv"))
-        for attr in ("per_zone", "total"):
-            tab = _frame(rep, attr)
-            if tab is not None:
-                tab = pd.DataFrame(tab) if not isinstance(tab, Mapping) else pd.DataFrame([tab])
-                rec.outputs.append(_write_csv(ctx, tab.reset_index() if tab.index.name else tab,
-                                              f"effort/effort_{attr}.csv"))
+        tables = ("per_zone", "total")
     else:
-        for attr in ("per_camera", "per_station", "per_zone", "total"):
-            tab = _frame(rep, attr)
-            if tab is None:
-                continue
-            tab = pd.DataFrame(tab) if not isinstance(tab, Mapping) else pd.DataFrame([tab])
-            rec.outputs.append(_write_csv(ctx, tab.reset_index() if tab.index.name else tab,
-                                          f"effort/effort_{attr}.csv"))
+        tables = ("per_camera", "per_station", "per_zone", "total")
         rec.outputs.append(_write_layer(ctx, stations, "stations"))
-    total = _frame(rep, "total")
-    tn = None
-    if isinstance(total, Mapping):
-        tn = total.get("trap_nights")
-    elif isinstance(total, pd.DataFrame) and "trap_nights" in total.columns:
-        tn = float(total["trap_nights"].sum())
-    elif isinstance(total, pd.Series) and "trap_nights" in total.index:
-        tn = float(total["trap_nights"])
-    if tn is None and "trap_nights" in stations.columns:
-        tn = float(stations["trap_nights"].sum())
+    for attr in tables:
+        tab = getattr(rep, attr, None)
+        if tab is not None:
+            rec.outputs.append(_write_csv(ctx, _tab(tab), f"effort/effort_{attr}.csv"))
+    total = _tab(rep.total)
+    tn = float(total["trap_nights"].iloc[0]) if "trap_nights" in total.columns and len(total) \
+        else float(stations.get("trap_nights", pd.Series([0.0])).sum())
     ctx.products["trap_nights"] = tn
-    return f"{tn:.0f} trap-nights" if tn is not None else "effort tables written"
+    return f"{tn:.0f} trap-nights"
 
 
 def _detection_params(ctx: _Context) -> Any:
-    from .detection import DetectionParams, read_detection
+    from .detection import DetectionParams
 
     dp = ctx.products.get("detection")
     if dp is not None:
         return dp
-    spec = ctx.params.get("coverage", {}).get("detection")
-    if isinstance(spec, Mapping):
+    spec = ctx.params.get("detection", {})
+    if spec:
         return DetectionParams(**spec)
-    if isinstance(spec, str):
-        base = Path(ctx.inputs.get("project", ".")).parent if ctx.inputs.get("project") else Path(".")
-        return read_detection(base / spec)
-    ctx.notes.append("pdot uses default detection parameters (no density fit available): "
-                     "sigma 3000 m, lambda0 0.05 per day.")
+    ctx.notes.append("pdot and the plan use default detection parameters (no density fit and "
+                     "no [detection] section): hazard half-normal, sigma 3000 m, lambda0 0.05 per day.")
     return DetectionParams()
 
 
 def _step_coverage(ctx: _Context) -> str:
-    opts = {k: v for k, v in ctx.params.get("coverage", {}).items() if k != "detection"}
     cov = _module("coverage")
+    opts = ctx.params.get("coverage", {})
     survey = ctx.shown_survey  # public: computed on generalised stations
     rec = ctx.records["coverage"]
-    msgs = []
-    grid_fn = getattr(cov, "coverage_grid", None)
-    if grid_fn is not None:
-        grid = _call(grid_fn, survey, options=opts, progress=ctx.progress)
-        ctx.products["coverage_grid"] = grid
-        rec.outputs.append(_write_layer(ctx, grid, "coverage_grid"))
-        stats_fn = getattr(cov, "coverage_stats", None)
-        if stats_fn is not None:
-            stats = _call(stats_fn, grid, options=opts, survey=survey)
-            ctx.products["coverage_stats"] = stats
-            if isinstance(stats, pd.DataFrame):
-                rec.outputs.append(_write_csv(ctx, stats.reset_index() if stats.index.name else stats,
-                                              "coverage/coverage_stats.csv"))
-            else:
-                rec.outputs.append(_write_json(ctx, stats, "coverage/coverage_stats.json"))
-        gaps_fn = getattr(cov, "gaps", None)
-        if gaps_fn is not None:
-            try:
-                g = _call(gaps_fn, grid, options=opts, survey=survey)
-            except TypeError:
-                g = _call(gaps_fn, survey, options=opts, grid=grid)
-            if g is not None and len(g):
-                ctx.products["gaps"] = g
-                rec.outputs.append(_write_layer(ctx, g, "coverage_gaps"))
-        msgs.append(f"{len(grid)} cells")
-    pdot_fn = getattr(cov, "pdot_surface", None)
-    if pdot_fn is not None:
-        dp = _detection_params(ctx)
-        pdot = _call(pdot_fn, survey, dp, options=opts, progress=ctx.progress)
-        ctx.products["pdot"] = pdot
-        rec.outputs.append(_write_tif(ctx, pdot, "pdot.tif"))
-        sfn = getattr(cov, "pdot_summary", None)
-        if sfn is not None:
-            summ = _call(sfn, pdot, options=opts, survey=survey)
-            ctx.products["pdot_summary"] = summ
-            if isinstance(summ, pd.DataFrame):
-                rec.outputs.append(_write_csv(ctx, summ.reset_index() if summ.index.name else summ,
-                                              "coverage/pdot_summary.csv"))
-            else:
-                rec.outputs.append(_write_json(ctx, summ, "coverage/pdot_summary.json"))
-        msgs.append(f"pdot {pdot.sizes['y']}x{pdot.sizes['x']}")
-    if not msgs:
-        raise _NotAvailable("trapscape.coverage has no coverage_grid / pdot_surface")
-    return ", ".join(msgs)
+    grid = _call(cov.coverage_grid, survey, options=opts, report=None if ctx.public
+                 else ctx.products.get("effort"))
+    ctx.products["coverage_grid"] = grid
+    rec.outputs.append(_write_layer(ctx, grid, "coverage_grid"))
+    stats = _call(cov.coverage_stats, survey, grid, options=opts)
+    ctx.products["coverage_stats"] = stats
+    rec.outputs.append(_write_csv(ctx, _tab(stats), "coverage/coverage_stats.csv"))
+    g = _call(cov.gaps, survey, options=opts)
+    if g is not None and len(g):
+        ctx.products["gaps"] = g
+        rec.outputs.append(_write_layer(ctx, g, "coverage_gaps"))
+    dp = _detection_params(ctx)
+    pdot = _call(cov.pdot_surface, survey, dp, options=opts, progress=ctx.progress)
+    ctx.products["pdot"] = pdot
+    rec.outputs.append(_write_tif(ctx, pdot, "pdot.tif"))
+    summ = cov.pdot_summary(survey, pdot)
+    ctx.products["pdot_summary"] = summ
+    rec.outputs.append(_write_csv(ctx, _tab(summ), "coverage/pdot_summary.csv"))
+    return f"{len(grid)} cells, pdot {pdot.sizes['y']}x{pdot.sizes['x']}"
 
 
 def _step_density(ctx: _Context) -> str:
     fn = _func("density", "fit_survey")
     opts = ctx.params.get("density", {})
-    fit = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
+    fit = _call(fn, ctx.survey, options=opts)
     ctx.products["density_fit"] = fit
-    dp_fn = getattr(fit, "detection_params", None)
-    if callable(dp_fn):
-        ctx.products["detection"] = dp_fn()
-    summary = _density_summary(fit)
+    ctx.products["detection"] = fit.detection_params()
+    summary = fit.to_dict()
     ctx.products["density"] = summary
+    ctx.products["density_estimates"] = _tab(fit.estimates)
+    if getattr(fit, "region_n", None) is not None and len(fit.region_n):
+        ctx.products["region_n"] = _tab(fit.region_n)
     rec = ctx.records["density"]
     rec.outputs.append(_write_json(ctx, summary, "density/density.json"))
-    if ctx.products.get("detection") is not None:
-        from .detection import write_detection
+    rec.outputs.append(_write_csv(ctx, ctx.products["density_estimates"], "density/estimates.csv"))
+    if "region_n" in ctx.products:
+        rec.outputs.append(_write_csv(ctx, ctx.products["region_n"], "density/region_n.csv"))
+    from .detection import write_detection
 
-        write_detection(ctx.products["detection"], ctx.path("density/detection.json"))
-        rec.outputs.append("density/detection.json")
-    d = summary.get("D_per_100km2") or {}
-    if isinstance(d, Mapping) and d.get("estimate") is not None:
-        return f"D = {d['estimate']:.3g} per 100 km2"
-    return "fitted"
-
-
-def _density_summary(fit: Any) -> dict[str, Any]:
-    """A JSON-ready summary of an SCR fit (no individual identities)."""
-    for name in ("summary", "to_dict"):
-        fn = getattr(fit, name, None)
-        if callable(fn):
-            try:
-                out = fn()
-            except TypeError:
-                continue
-            if isinstance(out, Mapping):
-                return {k: v for k, v in _jsonable(out).items()
-                        if k not in ("individuals", "captures", "capthist")}
-            if isinstance(out, pd.DataFrame):
-                return {"table": _jsonable(out.reset_index().to_dict(orient="records"))}
-    return {"repr": repr(fit)}
+    write_detection(ctx.products["detection"], ctx.path("density/detection.json"))
+    rec.outputs.append("density/detection.json")
+    try:
+        return f"D = {fit.density_per_100km2():.3g} per 100 km2"
+    except Exception:  # pragma: no cover - summary only
+        return "fitted"
 
 
 def _step_homerange(ctx: _Context) -> str:
     hr = _module("homerange")
     opts = dict(ctx.params.get("homerange", {}))
     method = opts.pop("method", "kde")
-    fn = getattr(hr, method, None)
-    if fn is None:
-        raise _NotAvailable(f"trapscape.homerange.{method} is not available")
-    ranges = _call(fn, ctx.survey, options=opts, progress=ctx.progress,
-                   detection=ctx.products.get("detection"))
-    ranges = _frame(ranges, "isopleths", "polygons", "ranges") if not hasattr(ranges, "geometry") else ranges
-    if ranges is None:
-        raise _Skip("the home-range function returned no polygons")
+    if method not in ("kde", "mcp"):
+        raise InputError(f"[homerange] method = {method!r}: use 'kde' or 'mcp'.")
+    fn = getattr(hr, method)
+    res = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
+    ranges = res if hasattr(res, "geometry") else res.isopleths
+    if ranges is None or len(ranges) == 0:
+        excluded = getattr(res, "excluded", None)
+        n_ex = 0 if excluded is None else len(excluded)
+        raise _Skip(f"no individual met the home-range rules ({n_ex} excluded)")
     ctx.products["ranges"] = ranges
     rec = ctx.records["homerange"]
-    cb_fn = getattr(hr, "cross_border", None)
-    if cb_fn is not None:
-        cb = _call(cb_fn, ctx.survey, ranges, options=opts)
-        ctx.products["cross_border"] = cb
-        per = _frame(cb, "per_individual", "individuals", "status")
-        pop = _frame(cb, "population", "population_table", "summary")
-        if pop is not None:
-            rec.outputs.append(_write_csv(ctx, pd.DataFrame(pop).reset_index()
-                                          if pd.DataFrame(pop).index.name else pd.DataFrame(pop),
-                                          "homerange/cross_border_population.csv"))
-        if per is not None and not ctx.public:
-            per = pd.DataFrame(per)
-            rec.outputs.append(_write_csv(ctx, per.reset_index() if per.index.name else per,
-                                          "homerange/cross_border_individuals.csv"))
-        crossings = _frame(cb, "crossings")
-        if crossings is not None and not ctx.public:
-            rec.outputs.append(_write_csv(ctx, pd.DataFrame(crossings), "homerange/crossings.csv"))
+    excluded = getattr(res, "excluded", None)
+    if excluded is not None and len(excluded) and not ctx.public:
+        rec.outputs.append(_write_csv(ctx, _tab(excluded), "homerange/excluded.csv"))
+    cb = _call(hr.cross_border, ctx.survey, res, options=opts)
+    ctx.products["cross_border"] = cb
+    ctx.products["cross_border_population"] = _tab(cb.population)
+    rec.outputs.append(_write_csv(ctx, _tab(cb.population), "homerange/cross_border_population.csv"))
+    if not ctx.public:
+        rec.outputs.append(_write_csv(ctx, _tab(cb.individuals), "homerange/cross_border_individuals.csv"))
+        rec.outputs.append(_write_csv(ctx, _tab(cb.crossings), "homerange/crossings.csv"))
     from .report import straddling_ranges
 
     if ctx.survey.zones is not None and len(ctx.survey.zones):
-        pct = float(ctx.params.get("reserve", {}).get("percent", 95.0))
+        pct = float(ctx.params.get("report", {}).get("percent", 95.0))
         strad = straddling_ranges(ctx.survey, ranges, percent=pct)
         ctx.products["straddling"] = strad
         if not ctx.public:
@@ -654,15 +609,11 @@ def _step_corridors(ctx: _Context) -> str:
 def _step_plan(ctx: _Context) -> str:
     fn = _func("planning", "plan")
     opts = dict(ctx.params.get("plan", {}))
-    dp = ctx.products.get("detection")
-    if dp is None:
-        dp = _detection_params(ctx)
+    dp = _detection_params(ctx)
     result = _call(fn, ctx.survey, dp, options=opts, hotspots=ctx.products.get("border_hotspots"),
                    rng=ctx.seed, progress=ctx.progress)
-    proposed = _frame(result, "proposed", "stations", "proposed_stations")
+    proposed = result.stations
     rec = ctx.records["plan"]
-    if proposed is None:
-        raise _Skip("the planner returned no stations")
     if ctx.public:
         from .privacy import aggregate_points
 
@@ -672,16 +623,14 @@ def _step_plan(ctx: _Context) -> str:
     else:
         ctx.products["proposed"] = proposed
         rec.outputs.append(_write_layer(ctx, proposed, "proposed_stations"))
-        rec.outputs.append(_write_csv(ctx, proposed.assign(x=proposed.geometry.x, y=proposed.geometry.y),
-                                      "plan/proposed_stations.csv"))
-    summ = _frame(result, "summary")
-    if summ is not None:
-        ctx.products["plan_summary"] = summ
-        if isinstance(summ, pd.DataFrame):
-            rec.outputs.append(_write_csv(ctx, summ.reset_index() if summ.index.name else summ,
-                                          "plan/plan_summary.csv"))
-        else:
-            rec.outputs.append(_write_json(ctx, summ, "plan/plan_summary.json"))
+        planning = _module("planning")
+        planning.write_plan_stations(proposed, ctx.path("plan/proposed_stations.csv"))
+        rec.outputs.append("plan/proposed_stations.csv")
+        planning.write_gpx(proposed, ctx.path("plan/proposed_stations.gpx"))
+        rec.outputs.append("plan/proposed_stations.gpx")
+    summ = _tab(result.summary)
+    ctx.products["plan_summary"] = summ
+    rec.outputs.append(_write_csv(ctx, summ, "plan/plan_summary.csv"))
     return f"{len(proposed)} stations proposed"
 
 
@@ -869,7 +818,7 @@ def run_survey(
     out = Path(out_dir)
     _check_out_dir(out, overwrite=overwrite)
     checked = _check_params(params or {}, os.fspath(project_path) if project_path else None)
-    pub_cell = float(checked.get("public", {}).get("cell", 5000.0))
+    pub_cell = float(checked.get("run", {}).get("public_cell", 5000.0))
     if offline:  # fail before any work when the offline assets are missing
         from .maps import offline_assets
 
@@ -877,6 +826,7 @@ def run_survey(
     inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}
     switches = checked.pop("steps")
     step_params = {s: _with_defaults(s, checked.get(s, {})) for s in STEP_SECTIONS}
+    step_params["rasters"] = {k: v for k, v in dict((params or {}).get("rasters", {}) or {}).items()}
     public_survey = None
     if public:
         from .privacy import generalise_survey
@@ -920,9 +870,9 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
         for step in STEPS:
             if bar is not None:
                 bar.set_postfix_str(step)
-            rec = StepRecord(status="ok", params=_jsonable(ctx.params.get(step, {})))
+            rec = StepRecord(status="ok", params=_jsonable(ctx.params.get(STEP_SECTION.get(step, ""), {})))
             ctx.records[step] = rec
-            if step != "validate" and not switches.get(step, True):
+            if step != "validate" and not switches.get(STEP_SWITCH[step], True):
                 rec.status, rec.message = "skipped", "switched off in [steps]"
                 logger.info("Step %s: skipped (switched off)", step)
             else:
@@ -945,6 +895,16 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                         raise
                     rec.status, rec.message = "failed", str(err)
                     ctx.notes.append(f"{step} failed: {err}")
+                except Exception as err:
+                    # A defect in one analysis must not cost the user the rest of
+                    # the run; it is logged with its traceback and recorded.
+                    if step == "validate":
+                        raise
+                    logger.warning("Step %s raised an unexpected error", step, exc_info=True)
+                    rec.status = "failed"
+                    rec.message = f"internal error: {type(err).__name__}: {err}"
+                    ctx.notes.append(f"{step} failed with an internal error ({type(err).__name__}); "
+                                     "please report it.")
                 rec.seconds = round(time.perf_counter() - t0, 3)
                 logger.info("Step %s: %s in %.1f s%s", step, rec.status, rec.seconds,
                             f" ({rec.message})" if rec.message else "")
@@ -996,7 +956,7 @@ def _manifest(ctx: _Context, switches: Mapping[str, bool], seconds: float,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seconds": round(seconds, 3),
         "inputs": inputs,
-        "steps_switched": {s: bool(switches.get(s, True)) for s in STEPS},
+        "steps_switched": {s: bool(switches.get(s, True)) for s in sorted(set(STEP_SWITCH.values()))},
         "steps": {s: {"status": r.status, "seconds": r.seconds, "message": r.message,
                       "outputs": sorted(set(r.outputs)), "params": r.params}
                   for s, r in ctx.records.items()},
