@@ -357,3 +357,27 @@ def test_cross_border_range_shares(tiny_survey):
     areas = hr.zone_areas(ranges, tiny_survey.zones)
     assert list(areas.columns) == ["area_China_km2", "area_Russia_km2"]
     assert areas.iloc[0].sum() == pytest.approx(ranges["area_km2"].iloc[0])
+
+
+def test_cell_size_grids_are_aligned_for_overlap(boars, grid50):
+    res = hr.kde(boars, h="href", percent=95, cell_size=50.0)
+    assert {float(da.x[1] - da.x[0]) for da in res.ud.values()} == {50.0}
+    ref = hr.kde(boars, h="href", percent=95, grid=grid50)
+    np.testing.assert_allclose(res.isopleths["area_km2"], ref.isopleths["area_km2"], rtol=1e-9)
+    for method in ("HR", "PHR", "BA", "HD"):
+        a = hr.overlap(res, method=method)
+        b = hr.overlap(ref, method=method)
+        np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_effort_weights_from_survey(tiny_survey):
+    res = hr.kde(tiny_survey, h=500.0, percent=95, cell_size=100.0, effort_weights=True,
+                 min_detections=2, min_stations=2)
+    plain = hr.kde(tiny_survey, h=500.0, percent=95, cell_size=100.0,
+                   min_detections=2, min_stations=2)
+    # B: S9 (7.5 days) outweighs S8 (9.5 days), so B's UD shifts east (towards S9).
+    def centre_x(da):
+        return float((da * da.x).sum() / da.sum())
+    assert centre_x(res.ud["B"]) > centre_x(plain.ud["B"]) + 10
+    with pytest.raises(InputError, match="needs a Survey"):
+        hr.kde(hr.relocations_from_survey(tiny_survey), effort_weights=True)

@@ -775,9 +775,11 @@ def utilization_distributions(
     *,
     h: str | float = "href",
     grid: int | float | GridSpec = 60,
+    cell_size: float | None = None,
     extent: float = 1.0,
     same_grid: bool = False,
     weights: Sequence[float] | np.ndarray | None = None,
+    effort_weights: bool = False,
     min_detections: int = 5,
     min_stations: int = 3,
     progress: bool = False,
@@ -792,6 +794,19 @@ def utilization_distributions(
         ``uds[id]`` is a ``(height, width)`` array of density per m² on
         ``grids[id]``.
     """
+    from .survey import Survey
+
+    if cell_size is not None:
+        grid = float(cell_size)
+    if effort_weights:
+        if not isinstance(relocations, Survey):
+            raise InputError("effort_weights=True needs a Survey (station operating days); "
+                             "pass weights= for other relocations.")
+        if weights is not None:
+            raise InputError("Give either weights= or effort_weights=True, not both.")
+        survey = relocations
+        relocations = relocations_from_survey(survey)
+        weights = station_weights(survey, relocations)
     rel = _as_relocations(relocations)
     coords, idx, excluded = _split(rel, min_detections, min_stations)
     if not coords:
@@ -854,9 +869,11 @@ def kde(
     h: str | float = "href",
     percent: float | Sequence[float] = (50, 95),
     grid: int | float | GridSpec = 60,
+    cell_size: float | None = None,
     extent: float = 1.0,
     same_grid: bool = False,
     weights: Sequence[float] | np.ndarray | None = None,
+    effort_weights: bool = False,
     min_detections: int = 5,
     min_stations: int = 3,
     progress: bool = False,
@@ -883,6 +900,10 @@ def kde(
         with cell centres at multiples of cell + cell/2 and the box widened
         by ``extent`` times the range and at least 4h. A
         :class:`~trapscape._raster.GridSpec`: that grid for every individual.
+    cell_size
+        Cell size in metres; when given it replaces ``grid`` (same as passing
+        a float). Grids of one cell size are aligned, so :func:`overlap`
+        works without ``same_grid``.
     extent
         Widening of the bounding box, in multiples of its range.
     same_grid
@@ -892,6 +913,10 @@ def kde(
         Optional non-negative weight per relocation (e.g. from
         :func:`station_weights`); normalised to sum to 1 per individual.
         Bandwidths are computed without weights.
+    effort_weights
+        With a Survey: weight each detection event by 1 / operating days of
+        its station (:func:`station_weights`), so that detections at
+        stations that worked longer count less.
     min_detections, min_stations
         Individuals with fewer relocations or distinct stations are excluded
         and listed in ``result.excluded``.
@@ -925,8 +950,9 @@ def kde(
     """
     percents = _percents(percent)
     uds, grids, bandwidths, excluded = utilization_distributions(
-        relocations, h=h, grid=grid, extent=extent, same_grid=same_grid, weights=weights,
-        min_detections=min_detections, min_stations=min_stations, progress=progress,
+        relocations, h=h, grid=grid, cell_size=cell_size, extent=extent, same_grid=same_grid,
+        weights=weights, effort_weights=effort_weights, min_detections=min_detections,
+        min_stations=min_stations, progress=progress,
     )
     crs = next(iter(grids.values())).crs
     bw = bandwidths.set_index(V.INDIVIDUAL_ID)
@@ -959,8 +985,10 @@ def overlap(
 ) -> pd.DataFrame:
     """Home-range overlap indices between individuals (adehabitatHR ``kerneloverlap``).
 
-    All UDs must share one grid (``kde(..., same_grid=True)`` or one
-    GridSpec). With ``A_i`` the cells in the ``percent`` volume contour of
+    All UDs must lie on one lattice: one grid (``kde(..., same_grid=True)``
+    or one GridSpec) or grids of one cell size aligned to multiples of it
+    (``kde(..., cell_size=...)``; cells outside an individual's grid count as
+    zero density). With ``A_i`` the cells in the ``percent`` volume contour of
     individual *i*, ``UD_i`` its density and cell area ``c``:
 
     * ``HR[i, j]`` = |A_i ∩ A_j| / |A_i| (share of i's range used by j);
@@ -989,34 +1017,57 @@ def overlap(
     grids = [grid_of(result.ud[i]) for i in ids]
     g0 = grids[0]
     for i, g in zip(ids, grids):
-        if (g.shape != g0.shape or abs(g.x0 - g0.x0) > 1e-6 * g0.cell
-                or abs(g.y0 - g0.y0) > 1e-6 * g0.cell or abs(g.cell - g0.cell) > 1e-9 * g0.cell):
+        off_x = (g.x0 - g0.x0) / g0.cell
+        off_y = (g0.y0 - g.y0) / g0.cell
+        if (abs(g.cell - g0.cell) > 1e-9 * g0.cell or abs(off_x - round(off_x)) > 1e-6
+                or abs(off_y - round(off_y)) > 1e-6):
             raise ComputationError(
-                f"UD of {i} is on another grid than {ids[0]}; overlap needs one grid. "
-                "Run kde(..., same_grid=True) or pass one GridSpec."
+                f"UD of {i} is on a grid not aligned with that of {ids[0]}; overlap needs "
+                "one grid or grids of one cell size on a common lattice. Run "
+                "kde(..., same_grid=True) or kde(..., cell_size=...)."
             )
     c = g0.cell**2
-    ud = np.stack([np.asarray(result.ud[i].values, dtype=float).ravel() for i in ids])
-    inside = np.stack([(_volume(u.reshape(g0.shape), g0.cell) <= percent).ravel() for u in ud]
-                      ).astype(float)
-    if m == "HR":
-        inter = inside @ inside.T
-        res = inter / inside.sum(axis=1)[:, None]
-    elif m == "PHR":
-        res = (inside @ ud.T) * c
-    elif m == "VI":
-        res = np.array([[np.minimum(a, b).sum() * c for b in ud] for a in ud])
-    elif m == "BA":
-        s = np.sqrt(ud)
-        res = (s @ s.T) * c
-    elif m == "UDOI":
-        res = (inside @ inside.T) * c * (ud @ ud.T) * c
-    else:
-        s = np.sqrt(ud)
-        sq = (s * s).sum(axis=1)
-        d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * (s @ s.T), 0.0)
-        res = np.sqrt(d2 * c)
-        np.fill_diagonal(res, 0.0)
+    uds = [np.asarray(result.ud[i].values, dtype=float) for i in ids]
+    inside = [(_volume(u, g0.cell) <= percent) for u in uds]
+    # cell offsets of every grid on the common lattice
+    col0 = [round((g.x0 - g0.x0) / g0.cell) for g in grids]
+    row0 = [round((g0.y0 - g.y0) / g0.cell) for g in grids]
+    n = len(ids)
+    res = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            r_lo = max(row0[i], row0[j])
+            r_hi = min(row0[i] + grids[i].height, row0[j] + grids[j].height)
+            c_lo = max(col0[i], col0[j])
+            c_hi = min(col0[i] + grids[i].width, col0[j] + grids[j].width)
+            if r_hi > r_lo and c_hi > c_lo:
+                si = (slice(r_lo - row0[i], r_hi - row0[i]), slice(c_lo - col0[i], c_hi - col0[i]))
+                sj = (slice(r_lo - row0[j], r_hi - row0[j]), slice(c_lo - col0[j], c_hi - col0[j]))
+                ui, uj, ai, aj = uds[i][si], uds[j][sj], inside[i][si], inside[j][sj]
+            else:
+                ui = uj = np.zeros(0)
+                ai = aj = np.zeros(0, dtype=bool)
+            if m == "HR":
+                inter = float(np.count_nonzero(ai & aj))
+                res[i, j] = inter / np.count_nonzero(inside[i])
+                res[j, i] = inter / np.count_nonzero(inside[j])
+            elif m == "PHR":
+                res[i, j] = float(uj[ai].sum()) * c
+                res[j, i] = float(ui[aj].sum()) * c
+            elif m == "VI":
+                res[i, j] = res[j, i] = float(np.minimum(ui, uj).sum()) * c
+            elif m == "BA":
+                res[i, j] = res[j, i] = float(np.sqrt(ui * uj).sum()) * c
+            elif m == "UDOI":
+                inter = float(np.count_nonzero(ai & aj)) * c
+                res[i, j] = res[j, i] = inter * float((ui * uj).sum()) * c
+            else:
+                if i == j:
+                    res[i, j] = 0.0
+                    continue
+                ba = float(np.sqrt(ui * uj).sum())
+                d2 = (uds[i].sum() + uds[j].sum() - 2.0 * ba) * c
+                res[i, j] = res[j, i] = math.sqrt(max(d2, 0.0))
     return pd.DataFrame(res, index=pd.Index(ids, name="id1"), columns=pd.Index(ids, name="id2"))
 
 
