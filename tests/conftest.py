@@ -81,3 +81,34 @@ def make_tiny_survey() -> Survey:
 def tiny_survey() -> Survey:
     """A fresh tiny survey (see :func:`make_tiny_survey`)."""
     return make_tiny_survey()
+
+
+def write_survey_project(survey: Survey, folder, *, extra: str = "") -> "Path":
+    """Write ``survey`` as stations/sightings CSV + boundary GPKGs + survey.toml.
+
+    ``extra`` is appended to the TOML (step sections).  Returns the TOML path.
+    """
+    from pathlib import Path
+
+    from trapscape import io
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    io.write_stations(survey.stations, survey.problems, folder / "stations.csv")
+    io.write_sightings(survey.sightings, folder / "sightings.csv")
+    lines = ["[survey]", f'name = "{survey.name}"', f'crs = "{survey.crs.to_string()}"',
+             'stations = "stations.csv"', 'sightings = "sightings.csv"', "[boundaries]"]
+    for key in ("study_area", "zones", "parks", "border", "habitat"):
+        layer = getattr(survey, key)
+        if layer is not None:
+            layer.to_file(folder / f"{key}.gpkg", driver="GPKG")
+            lines.append(f'{key} = "{key}.gpkg"')
+    path = folder / "survey.toml"
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """The tiny survey written as a project folder; returns the survey.toml path."""
+    return write_survey_project(make_tiny_survey(), tmp_path / "project")
