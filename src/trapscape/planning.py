@@ -925,7 +925,7 @@ def plan(
         survey's first setup).
     session_days
         Session length in days of every planned station (default: the median
-        operating days of the existing stations, else 90).
+        operating days of the existing stations, rounded to whole days, else 90).
     existing_usage
         ``"session"``: existing stations are assumed to run ``session_days``
         next season too; ``"observed"``: they keep their observed usage.
@@ -1005,7 +1005,7 @@ def plan(
     obs_days = observed.reindex(st[V.STATION_ID]).fillna(0.0).to_numpy(dtype=float)
     if session_days is None:
         pos = obs_days[obs_days > 0]
-        session_days = float(np.median(pos)) if len(pos) else 90.0
+        session_days = float(max(1, round(float(np.median(pos))))) if len(pos) else 90.0
     if not session_days > 0:
         raise InputError(f"session_days must be positive, got {session_days!r}.")
     ex_days = obs_days if existing_usage == "observed" else np.full(len(st), float(session_days))

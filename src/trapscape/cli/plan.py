@@ -1,0 +1,240 @@
+"""``trapscape plan``: propose new camera-trap sites for the next season."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import (
+    load_survey_from_options,
+    out_dir_opt,
+    overwrite_opt,
+    progress_enabled,
+    survey_inputs,
+)
+
+__all__ = ["OUTPUTS", "cmd"]
+
+#: files written into --out
+OUTPUTS = ("proposed_stations.csv", "proposed_stations.gpx", "plan_summary.csv",
+           "plan_selection.csv", "plan.gpkg")
+
+
+def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for v in values:
+        name, sep, num = v.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{v!r}: expected NAME=VALUE, e.g. coverage=1.",
+                                     param_hint=what)
+        try:
+            out[name.strip()] = cast(num)
+        except ValueError as err:
+            raise click.BadParameter(f"{v!r}: {num!r} is not a number.",
+                                     param_hint=what) from err
+    return out
+
+
+def _read_layer(path: Path, layer: str | None, what: str, crs: Any) -> Any:
+    import geopandas as gpd
+    import pyogrio
+
+    from ..errors import CRSError, InputError
+
+    try:
+        if layer is None:
+            names = [n for n, _ in pyogrio.list_layers(path)]
+            if len(names) > 1 and what in names:
+                layer = what
+        gdf = gpd.read_file(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
+        raise InputError(f"{path}: cannot read the {what} layer ({err}). Give a vector file "
+                         f"(GeoPackage, GeoJSON, Shapefile) and --{what}-layer if needed.",
+                         path=path) from err
+    if gdf.crs is None:
+        raise CRSError(f"{path}: the {what} layer has no CRS. Set one (e.g. EPSG:32652).")
+    return gdf.to_crs(crs)
+
+
+def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """[plan] and [detection] sections of a project TOML (empty otherwise)."""
+    if project is None or project.suffix.lower() != ".toml":
+        return {}, {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    from ..errors import InputError
+
+    try:
+        doc = tomllib.loads(project.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{project}: not valid TOML ({err}).", path=project) from err
+    plan_sec = dict(doc.get("plan", {}) or {})
+    det_sec = dict(doc.get("detection", {}) or {})
+    for key in ("file", "path"):
+        if isinstance(det_sec.get(key), str):
+            det_sec[key] = str((project.parent / det_sec[key]).resolve())
+    return plan_sec, det_sec
+
+
+def _detection(detection: Path | None, det_sec: dict[str, Any], lambda0: float | None,
+               sigma: float | None, density: float | None) -> Any:
+    from dataclasses import replace
+
+    from ..detection import DetectionParams, read_detection
+    from ..errors import InputError
+
+    src = detection or det_sec.get("file") or det_sec.get("path")
+    if src is not None:
+        params = read_detection(src)
+    else:
+        fields = {k: v for k, v in det_sec.items() if k in DetectionParams.__dataclass_fields__}
+        if sigma is None and "sigma" not in fields:
+            raise InputError(
+                "No detection parameters: give --detection detection.json (written by "
+                "'trapscape density') or --sigma (m) and --lambda0 (per day)."
+            )
+        params = DetectionParams(**fields) if fields else DetectionParams()
+    over: dict[str, Any] = {}
+    if sigma is not None:
+        over["sigma"] = sigma
+    if lambda0 is not None:
+        over["lambda0"] = lambda0
+        over["detectfn"] = "HHN"
+    if density is not None:
+        over["density_per_100km2"] = density
+    return replace(params, **over) if over else params
+
+
+@click.command(name="plan")
+@survey_inputs
+@out_dir_opt
+@click.option("--n-new", type=click.IntRange(min=0), default=None,
+              help="Number of new sites (default 20).")
+@click.option("--spacing", type=float, default=None,
+              help="Candidate grid spacing in metres (default 1000).")
+@click.option("--min-spacing", type=float, default=None,
+              help="Minimum distance between stations in metres (default 2000).")
+@click.option("--objective", "objective", multiple=True, metavar="NAME=WEIGHT",
+              help="Objective weight, repeatable: coverage, precision, border "
+              "(default coverage=1 precision=1 border=0.5).")
+@click.option("--zone-budget", multiple=True, metavar="ZONE=N",
+              help="Maximum new sites in a zone, repeatable (e.g. China=0).")
+@click.option("--detection", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Detection parameters JSON (from 'trapscape density').")
+@click.option("--lambda0", type=float, default=None, help="Baseline detection hazard per day.")
+@click.option("--sigma", type=float, default=None, help="Spatial scale sigma in metres.")
+@click.option("--density", type=float, default=None, help="Animals per 100 km².")
+@click.option("--hotspots", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Border-crossing hotspots (lines/points with a score column), e.g. "
+              "corridors.gpkg (layer 'hotspots').")
+@click.option("--hotspots-layer", default=None, help="Layer of --hotspots.")
+@click.option("--score-column", default=None, help="Score column of --hotspots (default score).")
+@click.option("--candidates", "candidates_path", type=click.Path(exists=True, path_type=Path),
+              default=None, help="Candidate sites (points) instead of a grid.")
+@click.option("--threshold", type=float, default=None, help="pdot threshold (default 0.5).")
+@click.option("--session-start", default=None, help="First day of the next session (YYYY-MM-DD).")
+@click.option("--session-days", type=float, default=None, help="Session length in days.")
+@click.option("--move", type=click.IntRange(min=0), default=None,
+              help="Also move this many existing stations.")
+@click.option("--seed", type=int, default=None, help="Seed for tie-breaking (default 0).")
+@overwrite_opt
+def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
+        boundaries: Path | None, crs: str | None, out: Path, n_new: int | None,
+        spacing: float | None, min_spacing: float | None, objective: tuple[str, ...],
+        zone_budget: tuple[str, ...], detection: Path | None, lambda0: float | None,
+        sigma: float | None, density: float | None, hotspots: Path | None,
+        hotspots_layer: str | None, score_column: str | None, candidates_path: Path | None,
+        threshold: float | None, session_start: str | None, session_days: float | None,
+        move: int | None, seed: int | None, overwrite: bool) -> None:
+    """Propose new camera sites that raise coverage, density precision and border watch.
+
+    PROJECT is a survey TOML file (its [plan] section gives defaults for the
+    options, with the keyword names of trapscape.planning.plan) or a Camtrap
+    DP package; or give --stations.  Writes into --out:
+    proposed_stations.csv (re-readable with --stations), proposed_stations.gpx
+    (GPS waypoints), plan_summary.csv (before/after per objective and zone),
+    plan_selection.csv (selection order and gains) and plan.gpkg (layers
+    candidates, proposed).
+    """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from .. import planning
+    from ..errors import InputError
+
+    existing = [out / name for name in (*OUTPUTS, "removed_stations.csv") if (out / name).exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing[0]} already exists. Pass --overwrite to replace the "
+                         "plan outputs, or choose another --out.")
+    plan_sec, det_sec = _project_sections(project)
+    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    params = _detection(detection, det_sec, lambda0, sigma, density)
+
+    kw: dict[str, Any] = dict(plan_sec)
+    cli_values = {"n_new": n_new, "spacing": spacing, "min_spacing": min_spacing,
+                  "threshold": threshold, "session_start": session_start,
+                  "session_days": session_days, "move": move, "score_column": score_column}
+    kw.update({k: v for k, v in cli_values.items() if v is not None})
+    if objective:
+        kw["objectives"] = _pairs(objective, "--objective", float)
+    if zone_budget:
+        kw["zone_budget"] = _pairs(zone_budget, "--zone-budget", int)
+    toml_seed = kw.pop("seed", None)
+    kw["rng"] = seed if seed is not None else (toml_seed if toml_seed is not None
+                                               else kw.get("rng", 0))
+    if hotspots is not None:
+        kw["hotspots"] = _read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
+    if candidates_path is not None:
+        cand = _read_layer(candidates_path, None, "candidates", survey.crs)
+        kw["candidates"] = planning.candidate_sites(
+            survey, candidates=cand, min_spacing=float(kw.get("min_spacing", 2000.0)),
+            zone_budget=kw.get("zone_budget"))
+    known = set(inspect.signature(planning.plan).parameters) - {"survey", "params", "progress"}
+    unknown = set(kw) - known
+    if unknown:
+        raise InputError(f"[plan] unknown key(s) {sorted(unknown)}; known: {sorted(known)}.")
+
+    show = progress_enabled()
+    with logging_redirect_tqdm():
+        result = planning.plan(survey, params, progress=show, **kw)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".plan-", dir=out.parent))
+    try:
+        planning.write_plan_stations(result.stations, tmp / "proposed_stations.csv")
+        planning.write_gpx(result.stations, tmp / "proposed_stations.gpx")
+        result.summary.to_csv(tmp / "plan_summary.csv", index=False)
+        result.selection.to_csv(tmp / "plan_selection.csv", index=False)
+        result.candidates.to_file(tmp / "plan.gpkg", layer="candidates", driver="GPKG")
+        if len(result.stations):
+            result.stations.to_file(tmp / "plan.gpkg", layer="proposed", driver="GPKG")
+        names = list(OUTPUTS)
+        if result.removed:
+            import pandas as pd
+
+            pd.DataFrame({"station_id": list(result.removed)}).to_csv(
+                tmp / "removed_stations.csv", index=False)
+            names.append("removed_stations.csv")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, out / name)
+        stale = out / "removed_stations.csv"
+        if not result.removed and stale.exists():
+            stale.unlink()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    summ = result.summary[result.summary["scope"] == "all"]
+    click.echo(f"Proposed {len(result.stations)} new stations"
+               + (f", moving {len(result.removed)} ({', '.join(result.removed)})"
+                  if result.removed else "") + f" -> {out}")
+    for _, row in summ.iterrows():
+        click.echo(f"  {row['metric']:<22} {row['before']:>12.4g} -> {row['after']:<12.4g}")

@@ -1,0 +1,128 @@
+"""``trapscape plan`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import LineString
+
+from conftest import CRS, X0, Y0, make_tiny_survey
+from trapscape import validation as V
+from trapscape.cli.main import cli
+from trapscape.io import read_stations, write_stations
+
+BASE = ["--sigma", "800", "--lambda0", "0.05", "--density", "5", "--spacing", "250",
+        "--min-spacing", "500"]
+
+
+@pytest.fixture
+def survey_files(tmp_path):
+    s = make_tiny_survey()
+    write_stations(s.stations, s.problems, tmp_path / "stations.csv")
+    b = pd.concat([
+        s.study_area.assign(kind="study_area"),
+        s.zones.assign(kind="zones"),
+        s.border.assign(kind="border"),
+    ], ignore_index=True)
+    gpd.GeoDataFrame(b, geometry="geometry", crs=CRS).to_file(tmp_path / "bounds.gpkg")
+    return ["--stations", str(tmp_path / "stations.csv"),
+            "--boundaries", str(tmp_path / "bounds.gpkg"), "--crs", CRS]
+
+
+def _run(args):
+    return CliRunner().invoke(cli, ["plan", *args], catch_exceptions=False)
+
+
+def test_plan_writes_rereadable_outputs(survey_files, tmp_path):
+    out = tmp_path / "plan"
+    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "4", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    assert "Proposed 4 new stations" in res.output
+    back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
+    assert len(back) == 4
+    assert back[V.STATION_ID].str.startswith("P").all()
+    summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
+    assert summ.loc[("all", "area_pdot_km2"), "change"] > 0
+    assert summ.loc[("all", "RSE"), "change"] < 0
+    assert summ.loc[("Russia", "new_stations"), "after"] + summ.loc[
+        ("China", "new_stations"), "after"] == 4
+    wpts = ET.parse(out / "proposed_stations.gpx").getroot().findall(
+        "{http://www.topografix.com/GPX/1/1}wpt")
+    assert len(wpts) == 4
+    import pyogrio
+
+    assert {n for n, _ in pyogrio.list_layers(out / "plan.gpkg")} == {"candidates", "proposed"}
+    assert len(gpd.read_file(out / "plan.gpkg", layer="proposed")) == 4
+    sel = pd.read_csv(out / "plan_selection.csv")
+    assert list(sel["order"]) == [1, 2, 3, 4]
+    # the plan can be fed back as a survey
+    res2 = CliRunner().invoke(cli, ["validate", "--stations", str(out / "proposed_stations.csv"),
+                                    "--crs", CRS])
+    assert res2.exit_code == 0, res2.output
+
+
+def test_plan_refuses_to_overwrite(survey_files, tmp_path):
+    out = tmp_path / "plan"
+    args = [*survey_files, *BASE, "--out", str(out), "--n-new", "2"]
+    assert _run(args).exit_code == 0
+    before = (out / "proposed_stations.csv").read_text()
+    res = CliRunner().invoke(cli, ["plan", *args, "--n-new", "3"])
+    assert res.exit_code == 1
+    assert "--overwrite" in res.output
+    assert (out / "proposed_stations.csv").read_text() == before
+    res = _run([*args, "--n-new", "3", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out / "proposed_stations.csv")) == 3
+
+
+def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
+    det = tmp_path / "detection.json"
+    det.write_text(json.dumps({"detectfn": "HHN", "sigma": 800.0, "lambda0": 0.05,
+                               "density_per_100km2": 5.0}))
+    out = tmp_path / "plan"
+    res = _run([*survey_files, "--detection", str(det), "--spacing", "250", "--min-spacing",
+                "500", "--out", str(out), "--n-new", "3", "--objective", "coverage=1",
+                "--objective", "precision=0", "--zone-budget", "China=0", "--move", "1"])
+    assert res.exit_code == 0, res.output
+    back = pd.read_csv(out / "proposed_stations.csv")
+    assert (back["zone"] == "Russia").all()
+    assert len(pd.read_csv(out / "removed_stations.csv")) == 1
+
+
+def test_plan_hotspots_file(survey_files, tmp_path):
+    hot = gpd.GeoDataFrame(
+        {"score": [5.0]}, geometry=[LineString([(X0 + 2500, Y0 + 3500), (X0 + 2500, Y0 + 3900)])],
+        crs=CRS).to_crs(4326)  # any CRS: the CLI projects it to the survey CRS
+    hot.to_file(tmp_path / "corridors.gpkg", layer="hotspots")
+    hot.assign(score=1.0).to_file(tmp_path / "corridors.gpkg", layer="paths")
+    out = tmp_path / "plan"
+    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "1",
+                "--objective", "border=1", "--hotspots", str(tmp_path / "corridors.gpkg")])
+    assert res.exit_code == 0, res.output
+    back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
+    assert back.geometry.y.iloc[0] - Y0 > 3000
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ([], "No detection parameters"),
+    (["--sigma", "800", "--lambda0", "0.05", "--objective", "beauty=1"], "Unknown objective"),
+    (["--sigma", "800", "--lambda0", "0.05"], "needs a density"),
+])
+def test_plan_bad_input_is_a_clean_error(survey_files, tmp_path, extra, message):
+    res = CliRunner().invoke(cli, ["plan", *survey_files, "--out", str(tmp_path / "o"), *extra])
+    assert res.exit_code == 1
+    assert message in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_plan_bad_objective_syntax_is_usage_error(survey_files, tmp_path):
+    res = CliRunner().invoke(cli, ["plan", *survey_files, *BASE, "--out", str(tmp_path / "o"),
+                                   "--objective", "coverage"])
+    assert res.exit_code == 2
+    assert "NAME=VALUE" in res.output
