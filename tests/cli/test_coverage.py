@@ -1,0 +1,105 @@
+"""``trapscape coverage`` end to end on the tiny survey written to files."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from trapscape import io as tio
+from trapscape._raster import read_geotiff
+from trapscape.cli.main import cli
+
+
+@pytest.fixture
+def survey_files(tmp_path, tiny_survey):
+    st = tmp_path / "stations.csv"
+    tio.write_stations(tiny_survey.stations, tiny_survey.problems, st)
+    si = tmp_path / "sightings.csv"
+    tio.write_sightings(tiny_survey.sightings, si)
+    layers = []
+    for kind in ("study_area", "zones", "border"):
+        g = getattr(tiny_survey, kind).copy()
+        g["kind"] = kind
+        layers.append(g)
+    b = tmp_path / "boundaries.gpkg"
+    gpd.GeoDataFrame(pd.concat(layers, ignore_index=True), geometry="geometry",
+                     crs=tiny_survey.crs).to_file(b)
+    return ["--stations", str(st), "--sightings", str(si), "--boundaries", str(b)]
+
+
+def _run(args):
+    return CliRunner().invoke(cli, ["coverage", *args])
+
+
+def test_coverage_writes_all_layers(tmp_path, survey_files):
+    out = tmp_path / "out"
+    res = _run([*survey_files, "--out", str(out), "--cell-size", "2000",
+                "--resolution", "500", "--lambda0", "0.05", "--sigma", "1000",
+                "--distance", "800"])
+    assert res.exit_code == 0, res.output
+    assert "trap-nights" in res.output
+    layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
+    assert layers == {"grid", "gaps", "stations"}
+    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    assert len(grid) == 4 and grid["area_km2"].sum() == pytest.approx(16.0)
+    assert grid["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)
+    st = gpd.read_file(out / "coverage.gpkg", layer="stations")
+    assert len(st) == 9 and st["detections"].sum() == 7
+    da = read_geotiff(out / "pdot.tif")
+    assert da.dtype == np.float64 and da.shape == (8, 8)  # masked -> float64 NaN
+    import rasterio
+
+    with rasterio.open(out / "pdot.tif") as src:
+        assert src.dtypes[0] == "float32" and src.nodata == -9999.0
+    for name in ("effort_per_camera.csv", "effort_per_station.csv", "effort_per_zone.csv",
+                 "coverage_stats.csv", "pdot_summary.csv"):
+        assert (out / name).stat().st_size > 0
+    zones = pd.read_csv(out / "effort_per_zone.csv")
+    assert sorted(zones["zone"]) == ["China", "Russia"]
+    summ = pd.read_csv(out / "pdot_summary.csv")
+    assert summ["zone"].iloc[-1] == "total" and summ["area_km2"].iloc[-1] == pytest.approx(16)
+    assert not list(tmp_path.glob(".out.*"))  # temporary directory cleaned up
+
+
+def test_refuses_to_overwrite(tmp_path, survey_files):
+    out = tmp_path / "out"
+    args = [*survey_files, "--out", str(out), "--resolution", "1000"]
+    assert _run(args).exit_code == 0
+    before = (out / "coverage_stats.csv").read_text()
+    res = _run([*args, "--distance", "500"])
+    assert res.exit_code == 1
+    assert "--overwrite" in res.output and "Traceback" not in res.output
+    assert (out / "coverage_stats.csv").read_text() == before
+    res = _run([*args, "--distance", "500", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert (out / "coverage_stats.csv").read_text() != before
+
+
+def test_detection_file_and_hex(tmp_path, survey_files):
+    det = tmp_path / "det.json"
+    det.write_text(json.dumps({"detectfn": "HHN", "lambda0": 0.1, "sigma": 1500.0}))
+    out = tmp_path / "o"
+    res = _run([*survey_files, "--out", str(out), "--detection", str(det),
+                "--shape", "hex", "--cell-size", "1500", "--resolution", "1000"])
+    assert res.exit_code == 0, res.output
+    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    assert grid["area_km2"].sum() == pytest.approx(16.0)
+    assert len(grid.geometry.iloc[len(grid) // 2].exterior.coords) >= 4
+
+
+def test_bad_input_is_a_clean_error(tmp_path, survey_files):
+    bad = tmp_path / "det.json"
+    bad.write_text("{not json")
+    res = _run([*survey_files, "--out", str(tmp_path / "o"), "--detection", str(bad)])
+    assert res.exit_code == 1
+    assert "not valid JSON" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o").exists()
+    res = _run([*survey_files, "--out", str(tmp_path / "o"), "--cell-size", "-5"])
+    assert res.exit_code == 1 and "cell_size must be a positive" in res.output
+    assert not (tmp_path / "o").exists()
