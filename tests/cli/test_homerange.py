@@ -1,0 +1,128 @@
+"""``trapscape homerange`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from trapscape.cli.main import cli
+
+DATA = Path(__file__).parents[1] / "data" / "adehabitat"
+
+
+@pytest.fixture
+def relocs(tmp_path) -> Path:
+    p = tmp_path / "relocs.csv"
+    shutil.copy(DATA / "puechabon_relocs.csv", p)
+    return p
+
+
+def _run(args: list[str]):
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def test_relocations_both_methods(tmp_path, relocs):
+    out = tmp_path / "out"
+    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
+                "--out", str(out), "--method", "both", "--cell", "50",
+                "--percent", "50", "--percent", "95"])
+    assert res.exit_code == 0, res.output
+    for name in ("homeranges.gpkg", "homerange_areas.csv", "overlap.csv", "excluded.csv",
+                 "bandwidths.csv"):
+        assert (out / name).exists(), name
+    areas = pd.read_csv(out / "homerange_areas.csv")
+    mcp95 = areas[(areas["method"] == "mcp") & (areas["percent"] == 95)]
+    assert mcp95.set_index("individual_id").loc["Brock", "area_km2"] == pytest.approx(0.226467)
+    kde95 = areas[(areas["method"] == "kde") & (areas["percent"] == 95)].set_index("individual_id")
+    # adehabitatHR kernel.area, href, 50 m grid
+    assert kde95.loc["Jean", "area_km2"] == pytest.approx(2.8175)
+    polys = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
+    assert len(polys) == 16
+    assert polys.crs.to_epsg() == 32631
+    ov = pd.read_csv(out / "overlap.csv")
+    assert set(ov["method"]) == {"HR", "PHR", "VI", "BA", "UDOI", "HD"}
+    hr = ov[ov["method"] == "HR"].set_index(["id1", "id2"])["value"]
+    assert hr.loc[("Brock", "Calou")] == pytest.approx(0.401668653158522, rel=1e-6)
+    assert "4 individual(s)" in res.output
+
+
+def test_refuses_to_overwrite(tmp_path, relocs):
+    out = tmp_path / "out"
+    args = ["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631", "--out", str(out),
+            "--method", "mcp"]
+    assert _run(args).exit_code == 0
+    again = _run(args)
+    assert again.exit_code == 1
+    assert "--overwrite" in again.output
+    assert "Traceback" not in again.output
+    assert _run([*args, "--overwrite"]).exit_code == 0
+    # no temporary folders left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "relocs.csv"]
+
+
+def test_exclusions_listed(tmp_path, relocs):
+    out = tmp_path / "out"
+    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
+                "--out", str(out), "--min-detections", "25", "--cell", "50"])
+    assert res.exit_code == 0, res.output
+    exc = pd.read_csv(out / "excluded.csv")
+    assert list(exc["individual_id"]) == ["Calou"]
+    assert "19 detections < min_detections=25" in exc["reason"].iloc[0]
+    assert "1 excluded" in res.output
+
+
+def test_bad_inputs(tmp_path, relocs):
+    out = tmp_path / "out"
+    res = _run(["homerange", "--relocations", str(relocs), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "--crs" in res.output
+    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
+                "--out", str(out), "--h", "wide"])
+    assert res.exit_code == 2
+    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:4326",
+                "--out", str(out)])
+    assert res.exit_code == 1
+    assert "projected" in res.output
+    assert not out.exists()
+
+
+def test_survey_files_cross_border(tmp_path, tiny_survey):
+    from trapscape import io
+
+    st = tmp_path / "stations.csv"
+    si = tmp_path / "sightings.csv"
+    bd = tmp_path / "boundaries.gpkg"
+    io.write_stations(tiny_survey.stations, tiny_survey.problems, st)
+    io.write_sightings(tiny_survey.sightings, si)
+    zones = tiny_survey.zones.assign(kind="zones")
+    zones.to_file(bd, driver="GPKG")
+    det = tmp_path / "detection.json"
+    det.write_text(json.dumps({"detectfn": "HHN", "sigma": 1500.0, "lambda0": 0.05}))
+    out = tmp_path / "out"
+    res = _run(["homerange", "--stations", str(st), "--sightings", str(si),
+                "--boundaries", str(bd), "--crs", "EPSG:32652", "--out", str(out),
+                "--h", "500", "--cell", "100", "--min-detections", "2",
+                "--min-stations", "2", "--detection", str(det)])
+    assert res.exit_code == 0, res.output
+    cb = pd.read_csv(out / "cross_border.csv").set_index("individual_id")
+    assert cb.loc["A", "status"] == "China only"
+    assert cb.loc["B", "status"] == "both"
+    assert 0 < cb.loc["B", "share_Russia"] < 1
+    cr = pd.read_csv(out / "crossings.csv")
+    assert list(cr["individual_id"]) == ["B"]
+    assert cr["hours_between"].iloc[0] == pytest.approx(152.5)
+    pop = pd.read_csv(out / "population.csv").set_index("status")
+    assert pop.loc["both", "n_individuals"] == 1
+    polys = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
+    assert {"area_China_km2", "area_Russia_km2"} <= set(polys.columns)
+    row = polys.iloc[0]
+    assert row["area_China_km2"] + row["area_Russia_km2"] == pytest.approx(
+        row["poly_area_km2"], rel=1e-6)
+    sig = gpd.read_file(out / "homeranges.gpkg", layer="sigma_ranges")
+    assert sig["radius"].iloc[0] == pytest.approx(1500 * 2.4477, rel=1e-4)
