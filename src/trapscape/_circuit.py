@@ -1,0 +1,300 @@
+"""Private circuit-theory solver on 8-neighbour resistance grids.
+
+Conventions follow Circuitscape 4 (Shah & McRae 2008; McRae et al. 2008)
+with "average conductance" and 8 neighbours: each valid cell is a node; two
+neighbouring valid cells are joined by a resistor whose conductance is the
+mean of the two cells' conductances (1 / resistance), divided by sqrt(2) for
+diagonal neighbours.  Cells of one focal region are short-circuited into a
+single node.  Components without a focal node are dropped.
+
+Pairwise mode grounds one focal node per component and solves
+``L x_k = e_k`` for every other focal node ``k``; the potentials for the pair
+``(i, j)`` (1 A in at ``i``, out at ``j``) are ``x_i - x_j``, so ``k`` focal
+nodes need ``k - 1`` solves with one factorisation or one multigrid
+hierarchy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import ComputationError
+
+__all__ = ["CircuitGraph", "build_graph", "estimate_memory_bytes"]
+
+logger = logging.getLogger(__name__)
+
+# (drow, dcol, weight) for the 4 forward directions of the 8-neighbourhood
+_DIRECTIONS = ((0, 1, 1.0), (1, 0, 1.0), (1, 1, 1.0 / math.sqrt(2.0)),
+               (1, -1, 1.0 / math.sqrt(2.0)))
+
+
+def _slices(height: int, width: int, dr: int, dc: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    a = (slice(0, height - dr), slice(max(0, -dc), width - max(0, dc)))
+    b = (slice(dr, height), slice(max(0, dc), width + min(0, dc)))
+    return a, b
+
+
+def estimate_memory_bytes(n_cells: int, n_focal: int, *, solver: str) -> int:
+    """Rough peak memory of a circuit solve on ``n_cells`` valid cells.
+
+    Counts the edge arrays and sparse assembly (about 9 non-zeros per node in
+    COO then CSR), the multigrid hierarchy (operator complexity about 2 plus
+    the prolongators) or the LU fill-in, and the potential vectors.
+    """
+    n = int(n_cells)
+    per_cell = 4 * 8 * 2  # edge conductances per direction (grid + flat)
+    per_cell += 9 * (8 + 8 + 8)  # COO assembly (int64 rows/cols, float64)
+    per_cell += 9 * 12 * 2  # CSR matrix and reduced copy
+    if solver == "direct":
+        fill = max(1.0, 0.5 * math.log2(max(n, 2)))
+        per_cell += int(9 * 12 * fill * 3)
+    else:
+        per_cell += 9 * 12 * 3  # AMG levels, P and R
+    per_cell += 8 * (max(n_focal, 1) + 12)  # solutions and Krylov vectors
+    return int(n * per_cell)
+
+
+@dataclass
+class CircuitGraph:
+    """Laplacian of a resistance grid with focal nodes short-circuited."""
+
+    shape: tuple[int, int]
+    gid: np.ndarray  # per cell: graph node index or -1
+    focal_gid: np.ndarray  # graph node index of each focal node
+    laplacian: sp.csr_matrix
+    component: np.ndarray  # component label of each graph node
+    edge_cond: list[np.ndarray]  # per direction: conductance on the grid slice
+    focal_is_point: np.ndarray  # focal node made of a single cell
+
+
+def build_graph(resistance: np.ndarray, focal: np.ndarray) -> CircuitGraph:
+    """Assemble the graph Laplacian.
+
+    Parameters
+    ----------
+    resistance
+        Cell resistances; NaN, inf and values <= 0 are removed.
+    focal
+        Integer array of the grid's shape: focal node index ``k >= 0`` or -1.
+    """
+    height, width = resistance.shape
+    res = np.asarray(resistance, dtype=np.float64)
+    valid = np.isfinite(res) & (res > 0)
+    cond = np.zeros_like(res)
+    np.divide(1.0, res, out=cond, where=valid)
+    n_focal = int(focal.max()) + 1 if focal.size and focal.max() >= 0 else 0
+    focal = np.where(valid, focal, -1)
+    # graph ids: focal nodes first (0..n_focal-1), then other valid cells
+    gid = np.full(res.shape, -1, dtype=np.int64)
+    other = valid & (focal < 0)
+    n_other = int(other.sum())
+    gid[other] = n_focal + np.arange(n_other, dtype=np.int64)
+    gid[focal >= 0] = focal[focal >= 0]
+    present = np.bincount(focal[focal >= 0], minlength=n_focal) if n_focal else np.zeros(0, int)
+    if n_focal and (present == 0).any():
+        missing = np.flatnonzero(present == 0).tolist()
+        raise ComputationError(
+            f"Focal node(s) {missing} fall only on nodata/barrier cells of the "
+            "resistance grid. Move them onto passable cells or fix the grid."
+        )
+    n_nodes = n_focal + n_other
+    rows, cols, vals, edge_cond = [], [], [], []
+    for dr, dc, w in _DIRECTIONS:
+        a, b = _slices(height, width, dr, dc)
+        ga, gb = gid[a], gid[b]
+        c = 0.5 * (cond[a] + cond[b]) * w
+        c[(ga < 0) | (gb < 0) | (ga == gb)] = 0.0
+        edge_cond.append(c)
+        m = c > 0
+        rows.append(ga[m])
+        cols.append(gb[m])
+        vals.append(c[m])
+    r = np.concatenate(rows)
+    c_ = np.concatenate(cols)
+    v = np.concatenate(vals)
+    del rows, cols, vals
+    adj = sp.coo_matrix((v, (r, c_)), shape=(n_nodes, n_nodes)).tocsr()
+    del r, c_, v
+    adj = adj + adj.T
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    lap = (sp.diags(deg) - adj).tocsr()
+    from scipy.sparse.csgraph import connected_components
+
+    _, comp = connected_components(adj, directed=False)
+    point = np.zeros(n_focal, dtype=bool)
+    if n_focal:
+        point = np.bincount(focal[focal >= 0], minlength=n_focal) == 1
+    return CircuitGraph((height, width), gid, np.arange(n_focal), lap, comp,
+                        edge_cond, point)
+
+
+class _Solver:
+    """Solve ``A x = b`` for an SPD grounded Laplacian, reusing the setup."""
+
+    def __init__(self, a: sp.csr_matrix, method: str, rtol: float) -> None:
+        self.method = method
+        self.rtol = rtol
+        self.a = a
+        if a.shape[0] == 0:
+            self._lu = None
+            return
+        if method == "direct":
+            from scipy.sparse.linalg import splu
+
+            self._lu = splu(a.tocsc(), permc_spec="COLAMD")
+        else:
+            import pyamg
+
+            self._ml = pyamg.smoothed_aggregation_solver(
+                a, symmetry="symmetric", max_coarse=500
+            )
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        if self.a.shape[0] == 0:
+            return np.zeros(0)
+        if self.method == "direct":
+            return self._lu.solve(b)
+        residuals: list[float] = []
+        x = self._ml.solve(b, tol=self.rtol, accel="cg", maxiter=500,
+                           residuals=residuals)
+        rel = np.linalg.norm(b - self.a @ x) / max(np.linalg.norm(b), 1e-300)
+        if not rel <= self.rtol * 10:
+            raise ComputationError(
+                f"Conjugate gradients did not converge (relative residual {rel:.2e}, "
+                f"wanted {self.rtol:.1e}). Check the resistance grid for extreme "
+                "contrasts or use solver='direct'."
+            )
+        return x
+
+
+def _grounded(lap: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    idx = np.flatnonzero(keep)
+    return lap[idx][:, idx].tocsr()
+
+
+def node_voltages_to_grid(graph: CircuitGraph, v: np.ndarray) -> np.ndarray:
+    """Potential of every cell (0 where the cell is not in the graph)."""
+    out = np.zeros(graph.shape)
+    m = graph.gid >= 0
+    out[m] = v[graph.gid[m]]
+    return out
+
+
+def cell_currents(graph: CircuitGraph, vgrid: np.ndarray, inject: dict[int, float]) -> np.ndarray:
+    """Circuitscape node current of every cell for one solve.
+
+    Half the sum of absolute branch currents on the cell's edges, plus half
+    the absolute injected current at single-cell focal nodes: this equals the
+    larger of the current flowing in and out of the node.
+    """
+    height, width = graph.shape
+    cur = np.zeros(graph.shape)
+    for (dr, dc, _w), c in zip(_DIRECTIONS, graph.edge_cond):
+        a, b = _slices(height, width, dr, dc)
+        i = c * np.abs(vgrid[a] - vgrid[b])
+        i *= 0.5
+        cur[a] += i
+        cur[b] += i
+    for k, amps in inject.items():
+        if graph.focal_is_point[k]:
+            cells = graph.gid == k
+            cur[cells] += 0.5 * abs(amps)
+    return cur
+
+
+def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
+             current: bool, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Effective resistance matrix and cumulative current (pairwise mode)."""
+    n_focal = len(graph.focal_gid)
+    comp = graph.component
+    n_nodes = graph.laplacian.shape[0]
+    # keep only components with a focal node; ground the first focal of each
+    focal_comp = comp[graph.focal_gid]
+    keep = np.isin(comp, focal_comp)
+    ground = np.zeros(n_nodes, dtype=bool)
+    seen: set[int] = set()
+    grounds: dict[int, int] = {}
+    for k in range(n_focal):
+        if focal_comp[k] not in seen:
+            seen.add(int(focal_comp[k]))
+            ground[k] = True
+            grounds[int(focal_comp[k])] = k
+    keep_ng = keep & ~ground
+    a = _grounded(graph.laplacian, keep_ng)
+    red_index = np.full(n_nodes, -1, dtype=np.int64)
+    red_index[keep_ng] = np.arange(int(keep_ng.sum()))
+    logger.debug("circuit: %d nodes after grounding, %s solver", a.shape[0], method)
+    solver = _Solver(a, method, rtol)
+    # potentials x_k (full length, zero at grounds / dropped nodes)
+    sols: dict[int, np.ndarray] = {}
+    it = range(n_focal)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="circuit solves")
+    for k in it:
+        full = np.zeros(n_nodes)
+        if not ground[k]:
+            b = np.zeros(a.shape[0])
+            b[red_index[k]] = 1.0
+            full[keep_ng] = solver.solve(b)
+        sols[k] = full
+    res = np.full((n_focal, n_focal), np.inf)
+    np.fill_diagonal(res, 0.0)
+    cum = np.zeros(graph.shape) if current else None
+    for i in range(n_focal):
+        for j in range(i + 1, n_focal):
+            if focal_comp[i] != focal_comp[j]:
+                continue
+            v = sols[i] - sols[j]
+            r = float(v[i] - v[j])
+            res[i, j] = res[j, i] = r
+            if cum is not None:
+                vg = node_voltages_to_grid(graph, v)
+                cum += cell_currents(graph, vg, {i: 1.0, j: -1.0})
+    return res, cum
+
+
+def one_to_all(graph: CircuitGraph, *, method: str, rtol: float,
+               current: bool, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Resistance of each focal node to all others grounded, and current."""
+    n_focal = len(graph.focal_gid)
+    comp = graph.component
+    n_nodes = graph.laplacian.shape[0]
+    out = np.full(n_focal, np.inf)
+    cum = np.zeros(graph.shape) if current else None
+    focal_comp = comp[graph.focal_gid]
+    it = range(n_focal)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="circuit solves")
+    for k in it:
+        others = [j for j in range(n_focal) if j != k and focal_comp[j] == focal_comp[k]]
+        if not others:
+            continue
+        keep = comp == focal_comp[k]
+        keep[others] = False
+        a = _grounded(graph.laplacian, keep)
+        red = np.full(n_nodes, -1, dtype=np.int64)
+        red[keep] = np.arange(int(keep.sum()))
+        b = np.zeros(a.shape[0])
+        b[red[k]] = 1.0
+        v = np.zeros(n_nodes)
+        v[keep] = _Solver(a, method, rtol).solve(b)
+        out[k] = float(v[k])
+        if cum is not None:
+            vg = node_voltages_to_grid(graph, v)
+            # the grounded nodes share the 1 A that leaves the circuit
+            inject = {k: 1.0}
+            lap = graph.laplacian
+            for j in others:
+                inject[j] = float((lap[[j]] @ v)[0])
+            cum += cell_currents(graph, vg, inject)
+    return out, cum

@@ -1,0 +1,472 @@
+"""Tests of trapscape.corridors: least cost, circuit theory, resistance, hotspots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import rasterio
+from shapely.geometry import LineString, Point, box
+
+from trapscape import corridors as C
+from trapscape._raster import GridSpec, grid_of, to_dataarray
+from trapscape.errors import ComputationError, CRSError, InputError, TrapscapeWarning
+
+DATA = Path(__file__).parent / "data" / "leastcost"
+UTM = pyproj.CRS("EPSG:32652")
+
+
+def _grid(h: int, w: int, cell: float = 100.0, x0: float = 500_000.0,
+          y0: float = 4_000_000.0) -> GridSpec:
+    return GridSpec(x0, y0, cell, w, h, UTM)
+
+
+def _da(values: np.ndarray, cell: float = 100.0) -> object:
+    h, w = values.shape
+    return to_dataarray(np.asarray(values, dtype=float), _grid(h, w, cell), nodata=np.nan)
+
+
+def _centre(grid: GridSpec, row: int, col: int) -> tuple[float, float]:
+    return float(grid.xs[col]), float(grid.ys[row])
+
+
+def _reference_cost() -> object:
+    with rasterio.open(DATA / "cost.tif") as src:
+        vals = src.read(1).astype(float)
+        t = src.transform
+    grid = GridSpec(t.c, t.f, t.a, vals.shape[1], vals.shape[0], UTM)
+    return to_dataarray(vals, grid, nodata=np.nan)
+
+
+def _habitat() -> object:
+    vals = np.loadtxt(DATA / "habitat.asc", skiprows=6)
+    grid = GridSpec(500_000.0, 4_002_000.0, 100.0, 20, 20, UTM)
+    return to_dataarray(vals, grid, nodata=np.nan)
+
+
+# ----------------------------------------------------------- cost distance
+def test_uniform_row_and_diagonal_costs_are_hand_checkable() -> None:
+    res = _da(np.ones((6, 6)))
+    g = grid_of(res)
+    cd = C.cost_distance(res, _centre(g, 0, 0), units="cells").values
+    assert cd[0, 5] == pytest.approx(5.0)
+    assert cd[5, 0] == pytest.approx(5.0)
+    assert cd[5, 5] == pytest.approx(5 * math.sqrt(2))
+    assert cd[2, 5] == pytest.approx(2 * math.sqrt(2) + 3)
+    cdm = C.cost_distance(res, _centre(g, 0, 0)).values  # metres
+    np.testing.assert_allclose(cdm, cd * 100.0)
+
+
+def test_cost_is_mean_of_neighbouring_cells() -> None:
+    res = _da(np.array([[1.0, 3.0, 5.0]]))
+    g = grid_of(res)
+    cd = C.cost_distance(res, _centre(g, 0, 0), units="cells").values
+    np.testing.assert_allclose(cd[0], [0.0, 2.0, 6.0])
+
+
+def test_matches_skimage_mcp_geometric_on_random_raster() -> None:
+    from skimage.graph import MCP_Geometric
+
+    rng = np.random.default_rng(42)
+    vals = rng.uniform(0.5, 20.0, (60, 45))
+    vals[rng.random(vals.shape) < 0.1] = np.nan
+    vals[10, 7] = 2.0
+    res = _da(vals, cell=30.0)
+    g = grid_of(res)
+    cd = C.cost_distance(res, _centre(g, 10, 7)).values
+    costs = np.where(np.isnan(vals), np.inf, vals)
+    ref, _ = MCP_Geometric(costs, fully_connected=True, sampling=(30.0, 30.0)).find_costs([(10, 7)])
+    ok = np.isfinite(ref) & ~np.isnan(vals)
+    np.testing.assert_allclose(cd[ok], ref[ok], rtol=1e-12)
+    assert np.isnan(cd[np.isnan(vals)]).all()
+
+
+def test_matches_grass_rcost_reference() -> None:
+    res = _reference_cost()
+    cs = C.CostSurface(res, units="cells")
+    cd = cs.cost_distance((500050.0, 4000050.0))
+    with rasterio.open(DATA / "rcost8_accum_cost.tif") as src:
+        ref = src.read(1)
+    np.testing.assert_allclose(cd.values, ref, rtol=1e-12, atol=1e-12)
+    ref_paths = pd.read_csv(DATA / "rcost8_paths.csv")
+    for _, row in ref_paths.iterrows():
+        line, cost = cs.path(cd, (row["x"], row["y"]))
+        assert cost == pytest.approx(row["accumulated_cost"], rel=1e-12)
+        assert len(line.coords) == row["path_cells"]
+    assert ref_paths["accumulated_cost"].tolist() == pytest.approx([39.870058, 19, 5], abs=1e-6)
+
+
+def test_matches_gdistance_in_cells_and_metres() -> None:
+    res = _reference_cost()
+    pts = pd.read_csv(DATA / "lc_points_ids.csv").set_index("id")
+    ref = pd.read_csv(DATA / "gd_leastcost8.csv")
+    cs_cells = C.CostSurface(res, units="cells")
+    cs_map = C.CostSurface(res, units="map")
+    for _, row in ref.iterrows():
+        a = tuple(pts.loc[row["id1"], ["x", "y"]])
+        b = tuple(pts.loc[row["id2"], ["x", "y"]])
+        cd = cs_cells.cost_distance(a)
+        _, cost = cs_cells.path(cd, b)
+        assert cost == pytest.approx(row["leastcost_cells"], rel=1e-12)
+        cdm = cs_map.cost_distance(a)
+        assert cs_map.path(cdm, b)[1] == pytest.approx(row["leastcost_map"], rel=1e-12)
+
+
+def test_path_is_connected_and_goes_around_barrier() -> None:
+    vals = np.ones((7, 7))
+    vals[:6, 3] = np.nan  # wall with a gap at the bottom row
+    res = _da(vals)
+    g = grid_of(res)
+    cd = C.cost_distance(res, _centre(g, 0, 0))
+    line, cost = C.least_cost_path(res, cd, _centre(g, 0, 6))
+    xy = np.asarray(line.coords)
+    steps = np.abs(np.diff(xy, axis=0)) / 100.0
+    assert (steps.max(axis=1) == 1).all()  # each move to a neighbour
+    assert xy[0] == pytest.approx(_centre(g, 0, 0))
+    assert xy[-1] == pytest.approx(_centre(g, 0, 6))
+    assert min(xy[:, 1]) == pytest.approx(g.ys[6])  # passes through the gap
+    assert cost == pytest.approx(float(cd.values[0, 6]))
+
+
+def test_polygon_sources_have_zero_cost_inside() -> None:
+    res = _da(np.ones((10, 10)))
+    g = grid_of(res)
+    poly = box(g.x0, g.y0 - 300, g.x0 + 300, g.y0)
+    cd = C.cost_distance(res, gpd.GeoSeries([poly], crs=UTM), units="cells").values
+    assert (cd[:3, :3] == 0).all()
+    assert cd[0, 9] == pytest.approx(7.0)  # from the nearest source cell, column 2
+    assert cd[9, 9] == pytest.approx(7 * math.sqrt(2))
+
+
+def test_cost_distance_refuses_other_crs_and_outside_sources() -> None:
+    res = _da(np.ones((5, 5)))
+    pts = gpd.GeoSeries([Point(131.0, 43.0)], crs="EPSG:4326")
+    with pytest.raises(CRSError, match="to_crs"):
+        C.cost_distance(res, pts)
+    with pytest.raises(InputError, match="outside the resistance grid"):
+        C.cost_distance(res, (0.0, 0.0))
+    with pytest.raises(InputError, match="units"):
+        C.cost_distance(res, (500_050.0, 3_999_950.0), units="km")
+
+
+def test_geographic_grid_is_refused() -> None:
+    grid = GridSpec(130.0, 43.0, 0.01, 5, 5, pyproj.CRS("EPSG:4326"))
+    da = to_dataarray(np.ones((5, 5)), grid)
+    with pytest.raises(CRSError, match="projected"):
+        C.cost_distance(da, (130.02, 42.98))
+
+
+def test_input_raster_is_not_modified() -> None:
+    vals = np.ones((5, 5))
+    vals[2, 2] = np.nan
+    res = _da(vals)
+    before = res.values.copy()
+    C.cost_distance(res, (500_050.0, 3_999_950.0))
+    np.testing.assert_array_equal(res.values, before)
+
+
+# ---------------------------------------------------------------- corridors
+def test_corridor_contains_path_and_widens_with_width() -> None:
+    rng = np.random.default_rng(1)
+    res = _da(rng.uniform(1, 5, (30, 30)))
+    g = grid_of(res)
+    a, b = _centre(g, 2, 2), _centre(g, 27, 27)
+    cs = C.CostSurface(res)
+    cda, cdb = cs.cost_distance(a), cs.cost_distance(b)
+    line, cost = cs.path(cda, b)
+    narrow = C.least_cost_corridor(cda, cdb, width_cost=0.0)
+    wide = C.least_cost_corridor(cda, cdb, width_cost=2000.0)
+    assert narrow.least_cost == pytest.approx(cost)
+    assert wide.polygon.area > narrow.polygon.area
+    assert wide.polygon.buffer(1).contains(line)
+    assert np.nanmax(wide.raster.values) <= 2000.0 + 1e-9
+
+
+def test_corridor_width_in_metres_uses_median_resistance() -> None:
+    res = _da(np.full((20, 20), 2.0))
+    g = grid_of(res)
+    cs = C.CostSurface(res)
+    cda, cdb = cs.cost_distance(_centre(g, 10, 0)), cs.cost_distance(_centre(g, 10, 19))
+    cor = C.least_cost_corridor(cda, cdb, width_m=300.0, resistance=res)
+    assert cor.width_cost == pytest.approx(600.0)
+    cs_cells = C.CostSurface(res, units="cells")
+    c2 = C.least_cost_corridor(cs_cells.cost_distance(_centre(g, 10, 0)),
+                               cs_cells.cost_distance(_centre(g, 10, 19)),
+                               width_m=300.0, resistance=res)
+    assert c2.width_cost == pytest.approx(6.0)
+    with pytest.raises(InputError, match="not both"):
+        C.least_cost_corridor(cda, cdb, width_m=1.0, width_cost=1.0)
+
+
+# --------------------------------------------------------------- circuit
+def test_chain_effective_resistance_is_series_sum() -> None:
+    res = _da(np.ones((1, 8)))
+    g = grid_of(res)
+    out = C.circuit(res, [_centre(g, 0, 0), _centre(g, 0, 7)], solver="direct")
+    assert out.resistances.iloc[0, 1] == pytest.approx(7.0, rel=1e-12)
+    # series of different resistors: average-conductance edges
+    vals = np.array([[1.0, 2.0, 4.0]])
+    res2 = _da(vals)
+    g2 = grid_of(res2)
+    out2 = C.circuit(res2, [_centre(g2, 0, 0), _centre(g2, 0, 2)], solver="direct")
+    expect = 1 / ((1 + 0.5) / 2) + 1 / ((0.5 + 0.25) / 2)
+    assert out2.resistances.iloc[0, 1] == pytest.approx(expect, rel=1e-12)
+    # a 1 A current flows through every cell of the chain
+    np.testing.assert_allclose(out.current.values, 1.0)
+
+
+def _dense_effective_resistance(vals: np.ndarray, a: int, b: int) -> float:
+    h, w = vals.shape
+    n = h * w
+    lap = np.zeros((n, n))
+    cond = 1.0 / vals
+    for r in range(h):
+        for c in range(w):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                r2, c2 = r + dr, c + dc
+                if 0 <= r2 < h and 0 <= c2 < w:
+                    wgt = 1.0 if dr == 0 or dc == 0 else 1 / math.sqrt(2)
+                    e = 0.5 * (cond[r, c] + cond[r2, c2]) * wgt
+                    i, j = r * w + c, r2 * w + c2
+                    lap[i, j] -= e
+                    lap[j, i] -= e
+                    lap[i, i] += e
+                    lap[j, j] += e
+    pinv = np.linalg.pinv(lap)
+    return float(pinv[a, a] + pinv[b, b] - 2 * pinv[a, b])
+
+
+@pytest.mark.parametrize("solver", ["direct", "cg_amg"])
+def test_effective_resistance_matches_dense_laplacian(solver: str) -> None:
+    rng = np.random.default_rng(7)
+    vals = rng.uniform(0.2, 10.0, (9, 11))
+    res = _da(vals)
+    g = grid_of(res)
+    cells = [(0, 0), (8, 10), (4, 5)]
+    out = C.circuit(res, [_centre(g, r, c) for r, c in cells], solver=solver, rtol=1e-13)
+    for i in range(3):
+        for j in range(i + 1, 3):
+            a = cells[i][0] * 11 + cells[i][1]
+            b = cells[j][0] * 11 + cells[j][1]
+            ref = _dense_effective_resistance(vals, a, b)
+            assert out.resistances.iloc[i, j] == pytest.approx(ref, rel=1e-8)
+
+
+def test_effective_resistance_matches_circuitscape_reference() -> None:
+    res = _habitat()
+    pts = np.loadtxt(DATA / "points.txt")
+    nodes = gpd.GeoDataFrame({"node_id": [str(int(p[0])) for p in pts]},
+                             geometry=[Point(p[1], p[2]) for p in pts], crs=UTM)
+    out = C.circuit(res, nodes)
+    ref = np.loadtxt(DATA / "cs_resistances_3columns.out")
+    for i, j, r in ref:
+        got = out.resistances.loc[str(int(i)), str(int(j))]
+        # Circuitscape prints 10 digits from an iterative solve (its 2-4 value
+        # is 1.1e-8 off the exact one that gdistance and a dense solve give)
+        assert got == pytest.approx(r, rel=5e-8)
+    gd = pd.read_csv(DATA / "gd_resistance8.csv")
+    for _, row in gd.iterrows():
+        got = out.resistances.loc[str(int(row["id1"])), str(int(row["id2"]))]
+        assert got == pytest.approx(row["resistance_cells"], rel=1e-9)
+    assert out.solver == "direct"
+    # symmetric with zero diagonal
+    m = out.resistances.to_numpy()
+    np.testing.assert_allclose(m, m.T)
+    assert (np.diag(m) == 0).all()
+
+
+def test_current_is_conserved_and_pinch_points_found() -> None:
+    vals = np.ones((15, 15))
+    vals[:, 7] = np.nan
+    vals[7, 7] = 1.0  # a single gap: pinch point
+    res = _da(vals)
+    g = grid_of(res)
+    out = C.circuit(res, [_centre(g, 7, 0), _centre(g, 7, 14)], solver="direct")
+    cur = out.current.values
+    assert cur[7, 7] == pytest.approx(1.0, rel=1e-9)  # all current through the gap
+    assert cur[7, 0] == pytest.approx(1.0, rel=1e-9)  # source cell
+    assert np.isnan(cur[0, 7])
+    assert len(out.pinch_points) >= 1
+    gap = Point(_centre(g, 7, 7))
+    assert out.pinch_points.geometry.buffer(1).contains(gap).any()
+    assert (out.pinch_points["current_max"] <= 1.0 + 1e-9).all()
+
+
+def test_disconnected_nodes_get_infinite_resistance() -> None:
+    vals = np.ones((5, 9))
+    vals[:, 4] = np.nan
+    res = _da(vals)
+    g = grid_of(res)
+    out = C.circuit(res, [_centre(g, 0, 0), _centre(g, 4, 1), _centre(g, 2, 8)],
+                    solver="direct")
+    r = out.resistances.to_numpy()
+    assert np.isinf(r[0, 2]) and np.isinf(r[1, 2])
+    assert np.isfinite(r[0, 1])
+
+
+def test_one_to_all_matches_parallel_grounding() -> None:
+    res = _da(np.ones((1, 9)))
+    g = grid_of(res)
+    out = C.circuit(res, [_centre(g, 0, 0), _centre(g, 0, 4), _centre(g, 0, 8)],
+                    mode="one_to_all", solver="direct")
+    to_all = out.resistances["to_all"].to_numpy()
+    # middle node: two 4-ohm chains in parallel; ends: 4 ohm to the middle
+    np.testing.assert_allclose(to_all, [4.0, 2.0, 4.0], rtol=1e-12)
+
+
+def test_polygon_nodes_are_short_circuited() -> None:
+    res = _da(np.ones((1, 10)))
+    g = grid_of(res)
+    left = box(g.x0, g.y0 - 100, g.x0 + 300, g.y0)  # cells 0..2
+    nodes = gpd.GeoDataFrame({"core_id": ["L", "R"]},
+                             geometry=[left, Point(_centre(g, 0, 9))], crs=UTM)
+    out = C.circuit(res, nodes, solver="direct")
+    assert out.resistances.loc["L", "R"] == pytest.approx(7.0, rel=1e-12)
+
+
+def test_memory_budget_refusal_suggests_resolution() -> None:
+    res = _da(np.ones((200, 200)))
+    g = grid_of(res)
+    with pytest.raises(ComputationError, match=r"resolution of \d+ m"):
+        C.circuit(res, [_centre(g, 0, 0), _centre(g, 199, 199)], max_memory_gb=0.001)
+
+
+# ------------------------------------------------------------ resistance
+def _write_tif(path: Path, vals: np.ndarray, transform: object, crs: str,
+               nodata: float | None = None) -> None:
+    with rasterio.open(path, "w", driver="GTiff", width=vals.shape[1], height=vals.shape[0],
+                       count=1, dtype=vals.dtype.name, crs=crs, transform=transform,
+                       nodata=nodata) as dst:
+        dst.write(vals, 1)
+
+
+def test_resistance_surface_reclass_from_geographic_raster(tmp_path: Path) -> None:
+    from rasterio.transform import from_origin
+
+    # a lon/lat raster: west half class 1 (forest), east half class 12 (crop)
+    vals = np.ones((40, 40), dtype=np.uint8)
+    vals[:, 20:] = 12
+    path = tmp_path / "lc.tif"
+    _write_tif(path, vals, from_origin(130.9, 43.1, 0.005, 0.005), "EPSG:4326", nodata=255)
+    cx, cy = pyproj.Transformer.from_crs(4326, UTM, always_xy=True).transform(131.0, 43.0)
+    grid = GridSpec(cx - 2000, cy + 2000, 250.0, 16, 16, UTM)
+    res = C.resistance_surface(grid, layers=[C.RasterReclass(path, {1: 1.0, 12: 50.0})],
+                               base=0.0)
+    v = res.values
+    assert v[8, 0] == 1.0 and v[8, -1] == 50.0
+    assert set(np.unique(v)) == {1.0, 50.0}
+    assert res.rio.crs is not None and grid_of(res) == grid
+
+
+def test_resistance_combination_rules_and_barrier() -> None:
+    grid = _grid(10, 10)
+    elev = to_dataarray(np.tile(np.arange(10.0) * 100.0, (10, 1)), grid)  # slope 45 deg
+    road = gpd.GeoDataFrame(geometry=[LineString([(grid.xs[0], grid.ys[5]),
+                                                  (grid.xs[-1], grid.ys[5])])], crs=UTM)
+    fence = gpd.GeoDataFrame(geometry=[LineString([(grid.xs[2], grid.ys[0]),
+                                                   (grid.xs[2], grid.ys[-1])])], crs=UTM)
+    layers = [C.RasterFunction(elev, lambda s: s / 45.0, of="slope"),
+              C.VectorLayer(road, resistance=10.0),
+              C.VectorLayer(fence, barrier=True)]
+    s = C.resistance_surface(grid, layers=layers, combine="sum").values
+    assert s[0, 5] == pytest.approx(2.0)  # base 1 + slope 45 deg / 45
+    assert s[5, 5] == pytest.approx(12.0)
+    assert np.isnan(s[:, 2]).all()
+    m = C.resistance_surface(grid, layers=layers, combine="max").values
+    assert m[5, 5] == pytest.approx(10.0) and m[0, 5] == pytest.approx(1.0)
+    p = C.resistance_surface(grid, layers=layers, combine="product", base=2.0).values
+    assert p[5, 5] == pytest.approx(20.0) and p[0, 5] == pytest.approx(2.0)
+
+
+def test_settlement_distance_decay() -> None:
+    grid = _grid(1, 30)
+    town = gpd.GeoDataFrame(geometry=[Point(grid.xs[0], grid.ys[0])], crs=UTM)
+    s = C.resistance_surface(
+        grid, layers=[C.VectorLayer(town, resistance=50.0, decay_distance=1000.0)]).values
+    d = np.arange(30) * 100.0
+    np.testing.assert_allclose(s[0], 1.0 + 50.0 * np.exp(-d / 1000.0), rtol=1e-12)
+    # vectors in another CRS are reprojected
+    town_ll = town.to_crs(4326)
+    s2 = C.resistance_surface(
+        grid, layers=[C.VectorLayer(town_ll, resistance=50.0, decay_distance=1000.0)]).values
+    np.testing.assert_allclose(s2, s, rtol=1e-9)
+
+
+def test_resistance_surface_errors() -> None:
+    grid = _grid(3, 3)
+    with pytest.raises(InputError, match="combine"):
+        C.resistance_surface(grid, layers=[], combine="mean")
+    wall = gpd.GeoDataFrame(geometry=[box(grid.x0, grid.y0 - 300, grid.x0 + 300, grid.y0)],
+                            crs=UTM)
+    with pytest.raises(ComputationError, match="impassable"):
+        C.resistance_surface(grid, layers=[C.VectorLayer(wall, barrier=True)])
+
+
+# ------------------------------------------------------- cores and network
+def _two_country_setup() -> tuple[object, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    rng = np.random.default_rng(3)
+    vals = rng.uniform(1.0, 3.0, (40, 40))
+    vals[:, 20] = 50.0
+    vals[18:22, 20] = 1.0  # cheap crossing in the middle of the border
+    res = _da(vals)
+    g = grid_of(res)
+    west = box(g.x0 + 100, g.y0 - 3900, g.x0 + 800, g.y0 - 100)
+    east = box(g.x0 + 3200, g.y0 - 3900, g.x0 + 3900, g.y0 - 100)
+    parks = gpd.GeoDataFrame({"name": ["West Park", "East Park"], "zone": ["China", "Russia"]},
+                             geometry=[west, east], crs=UTM)
+    bx = g.x0 + 20.5 * 100
+    border = gpd.GeoDataFrame(geometry=[LineString([(bx, g.y0), (bx, g.y0 - 4000)])], crs=UTM)
+    return res, parks, border
+
+
+def test_cores_from_assigns_ids_and_zones(tiny_survey) -> None:
+    cores = C.cores_from(tiny_survey.zones, survey=tiny_survey)
+    assert list(cores.columns) == ["core_id", "name", "zone", "geometry"]
+    assert cores["core_id"].is_unique
+    assert set(cores["zone"]) == set(tiny_survey.zones["name"])
+
+
+def test_least_cost_network_and_hotspots_find_the_gap() -> None:
+    res, parks, border = _two_country_setup()
+    cores = C.cores_from(parks)
+    out = C.least_cost_network(res, cores, width_m=200.0)
+    assert len(out.paths) == 1 and len(out.corridors) == 1
+    assert set(out.cost_distances) == {"west_park", "east_park"}
+    path = out.paths.geometry.iloc[0]
+    g = grid_of(res)
+    cross = path.intersection(border.geometry.iloc[0])
+    assert g.y0 - 2200 <= cross.y <= g.y0 - 1800
+    circ = C.circuit(res, cores, solver="direct")
+    hot = C.border_hotspots(border, current=circ.current, paths=out.paths,
+                            corridors=out.corridors, segment_length=500.0)
+    assert hot["rank"].tolist() == list(range(1, len(hot) + 1))
+    assert len(hot) == 8
+    top = hot.iloc[0]
+    assert top["n_paths"] == 1
+    assert top.geometry.distance(cross) < 1.0
+    assert hot["current_sum"].iloc[0] == hot["current_sum"].max()
+    pc = C.pair_crossings(out.paths, border, segments=hot)
+    assert pc.loc[0, "n_crossings"] >= 1
+    assert pc.loc[0, "segment_id"] == top["segment_id"]
+    assert pc.loc[0, "cost"] == pytest.approx(out.paths["cost"].iloc[0])
+
+
+def test_network_warns_without_zones() -> None:
+    res, parks, _ = _two_country_setup()
+    cores = C.cores_from(parks.drop(columns="zone"))
+    with pytest.warns(TrapscapeWarning, match="no zone"):
+        out = C.least_cost_network(res, cores)
+    assert len(out.paths) == 1
+
+
+def test_border_segments_lengths() -> None:
+    line = gpd.GeoSeries([LineString([(0, 0), (10_400, 0)])], crs=UTM)
+    segs = C.border_segments(line, segment_length=1000.0)
+    assert len(segs) == 10
+    assert segs["length_m"].sum() == pytest.approx(10_400.0)
+    assert segs["length_m"].to_numpy() == pytest.approx(np.full(10, 1040.0))
