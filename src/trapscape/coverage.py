@@ -274,13 +274,25 @@ def _majority_zone(geoms: np.ndarray, zones: gpd.GeoDataFrame | None) -> np.ndar
     out = np.full(len(geoms), None, dtype=object)
     if zones is None or len(zones) == 0 or len(geoms) == 0:
         return out
-    zg = np.asarray(zones.geometry.values)
+    # clip (large) country polygons to the extent at hand, then prepare them
+    b = shapely.total_bounds(geoms)
+    pad = 1.0 + 1e-6 * max(b[2] - b[0], b[3] - b[1])
+    zg = shapely.clip_by_rect(np.asarray(zones.geometry.values), b[0] - pad, b[1] - pad,
+                              b[2] + pad, b[3] + pad)
     names = zones[V.NAME].astype(str).to_numpy()
-    tree = shapely.STRtree(zg)
-    gi, zi = tree.query(geoms, predicate="intersects")
+    zi_ok = ~shapely.is_empty(zg)
+    zg, names = zg[zi_ok], names[zi_ok]
+    if len(zg) == 0:
+        return out
+    shapely.prepare(zg)
+    gi, zi = shapely.STRtree(zg).query(geoms)  # bounding boxes only
     if len(gi) == 0:
         return out
-    area = shapely.area(shapely.intersection(geoms[gi], zg[zi]))
+    area = np.zeros(len(gi))
+    inside = shapely.covers(zg[zi], geoms[gi])
+    area[inside] = shapely.area(geoms[gi[inside]])
+    rest = ~inside
+    area[rest] = shapely.area(shapely.intersection(geoms[gi[rest]], zg[zi[rest]]))
     df = pd.DataFrame({"g": gi, "name": names[zi], "a": area})
     df = df[df["a"] > 0].groupby(["g", "name"], sort=False)["a"].sum().reset_index()
     if len(df) == 0:
