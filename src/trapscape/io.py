@@ -40,12 +40,7 @@ import pandas as pd
 
 from . import validation as V
 from .crs import as_crs, survey_crs
-from .errors import (
-    CRSError,
-    GeometryError,
-    InputError,
-    TrapscapeWarning,
-)
+from .errors import CRSError, InputError, TrapscapeWarning
 from .survey import Survey, _empty_problems
 from .validation import _Checker
 
@@ -207,8 +202,6 @@ def _parse_dates(
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     known = np.ones(n, dtype=bool)
     expected = f"'{fmt}'" if fmt else "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
-    # fast path: plain ISO strings without offsets
-    strs = pd.Series(values, dtype=object)
     col_hint = None
     if not fmt:
         firsts = [re.match(r"^(\d{1,2})[/.](\d{1,2})[/.]\d{4}", str(v)) for v in values]
@@ -244,7 +237,6 @@ def _parse_dates(
                 ts = ts.normalize()
             known[i] = False
         out[i] = np.datetime64(ts.as_unit("ns").to_datetime64(), "ns")
-    del strs
     return out, known
 
 
@@ -477,7 +469,6 @@ def _read_stations(
         geometry = gpd.points_from_xy(xs, ys)
     elif kind == "geometry":
         geometry = geom_in.to_numpy()
-        types = {g.geom_type for g in geometry if g is not None and not g.is_empty}
         for i, g in enumerate(geometry):
             if g is None or g.is_empty:
                 chk.add("the feature has no location. Draw the station point.",
@@ -487,7 +478,6 @@ def _read_stations(
             elif g.geom_type != "Point":
                 chk.add(f"station geometry is a {g.geom_type}; stations must be points.",
                         path=path, row=i + 1, column="geometry", kind="geometry")
-        del types
         if as_crs(src_crs).is_geographic:
             pts = [g for g in geometry if g is not None and not g.is_empty
                    and g.geom_type == "Point"]
@@ -1527,6 +1517,3 @@ def _empty_sightings() -> pd.DataFrame:
         V.COUNT: pd.Series(dtype=np.int64),
     })
 
-
-# GeometryError is re-exported for callers catching reader errors by class
-_ = GeometryError

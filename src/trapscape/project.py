@@ -39,7 +39,7 @@ STEP_SECTIONS = ("coverage", "density", "homerange", "corridors", "plan", "map",
                  "report", "simulate")
 #: every top-level section a project file may have
 SECTIONS = ("survey", "boundaries", "rasters", "steps", "run", "detection",
-            *STEP_SECTIONS)
+            *STEP_SECTIONS, "effort", "reserve", "figures")
 
 
 @dataclass(frozen=True)
