@@ -560,7 +560,7 @@ def _station_layer(fm: Any, m: Any, st: gpd.GeoDataFrame) -> None:
 
 
 # -------------------------------------------------------------------- saving
-_ID_RE = re.compile(r"(?<=_)[0-9a-f]{32}\b")
+_ID_RE = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
 
 
 def render_html(m: folium.Map, *, offline: bool = False,

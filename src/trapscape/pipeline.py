@@ -280,7 +280,8 @@ def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[s
             try:
                 acc = _accepted(_func(mod, name))
             except _NotAvailable:
-                continue
+                allowed = None  # cannot check keys of a step that is not installed
+                break
             if acc is None:
                 allowed = None
                 break
@@ -520,6 +521,9 @@ def _step_density(ctx: _Context) -> str:
     ctx.products["density_fit"] = fit
     ctx.products["detection"] = fit.detection_params()
     summary = fit.to_dict()
+    # wall-clock time would make identical runs differ; it is in the manifest
+    if isinstance(summary.get("optimizer"), dict):
+        summary["optimizer"].pop("seconds", None)
     ctx.products["density"] = summary
     ctx.products["density_estimates"] = _tab(fit.estimates)
     if getattr(fit, "region_n", None) is not None and len(fit.region_n):
@@ -671,6 +675,28 @@ def _step_figures(ctx: _Context) -> str:
     return f"{len(files)} figures"
 
 
+def _scrub(ctx: _Context, text: str) -> str:
+    """Remove individual and station identifiers from free text (public mode)."""
+    if not ctx.public or not text:
+        return text
+    import re
+
+    ids = set(ctx.survey.identified[V.INDIVIDUAL_ID].astype(str))
+    ids |= set(ctx.survey.stations[V.STATION_ID].astype(str))
+    ids |= set(ctx.survey.stations[V.DEPLOYMENT_ID].astype(str))
+    for ident in sorted((i for i in ids if i), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w/]){re.escape(ident)}(?![\w/])", "[withheld]", text)
+    return text
+
+
+def _scrub_records(ctx: _Context) -> None:
+    if not ctx.public:
+        return
+    for rec in ctx.records.values():
+        rec.message = _scrub(ctx, rec.message)
+    ctx.notes[:] = [_scrub(ctx, n) for n in ctx.notes]
+
+
 def _shown_products(ctx: _Context) -> dict[str, Any]:
     """Products safe for display (per-individual layers dropped in public mode)."""
     prods = dict(ctx.products)
@@ -708,6 +734,7 @@ def _step_map(ctx: _Context) -> str:
 def _step_report(ctx: _Context) -> str:
     from .report import write_report
 
+    _scrub_records(ctx)
     opts = dict(ctx.params.get("report", {}))
     _call(write_report, ctx.shown_survey, ctx.path("report.html"), options=opts,
           products=_shown_products(ctx), records=ctx.records, notes=ctx.notes,
@@ -844,6 +871,7 @@ def run_survey(
     started = time.perf_counter()
     try:
         _run_steps(ctx, switches)
+        _scrub_records(ctx)
         manifest = _manifest(ctx, switches, time.perf_counter() - started, project_path)
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         _move_into_place(stage, out)

@@ -609,8 +609,10 @@ def write_report(
     sec = ["<h2>9. Methods, assumptions and references</h2>",
            "<h3>Assumptions and notes</h3><ul>" + "".join(f"<li>{_e(a)}</li>" for a in assumptions) + "</ul>"]
     if records:
-        rows = [(s, _get(r, "status"), _get(r, "seconds"), _get(r, "message")) for s, r in records.items()]
-        sec.append("<h3>Steps of this run</h3>" + _table(pd.DataFrame(rows, columns=["step", "status", "seconds", "message"])))
+        rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
+        sec.append("<h3>Steps of this run</h3><p class=\"muted\">Timings, parameters and input "
+                   "checksums are in manifest.json.</p>"
+                   + _table(pd.DataFrame(rows, columns=["step", "status", "message"])))
     sec.append("<h3>References</h3><ol>" + "".join(f"<li>{_e(v)}</li>" for _k, v in sorted(REFERENCES.items())) + "</ol>")
     if zones:
         sec.append(f'<p class="muted">Countries/zones in this survey: {_e(", ".join(zones))}. '

@@ -1,0 +1,205 @@
+"""Tests of the main job (trapscape.pipeline) on the tiny survey."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from trapscape import pipeline
+from trapscape.errors import InputError
+
+from conftest import make_tiny_survey, write_survey_project
+
+# Loose home-range rules so the tiny survey yields ranges; small grids keep it fast.
+TINY_STEPS = """
+[homerange]
+min_detections = 2
+min_stations = 2
+[coverage]
+cell_size = 1000.0
+resolution = 250.0
+"""
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_survey_project(make_tiny_survey(), tmp_path / "project", extra=TINY_STEPS)
+
+
+def test_run_project_writes_outputs_and_manifest(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = pipeline.run_project(project, out, seed=7)
+    assert (out / "map.html").is_file()
+    assert (out / "report.html").is_file()
+    man = json.loads((out / "manifest.json").read_text())
+    assert man == result.manifest
+    assert man["seed"] == 7
+    assert set(man["steps"]) == set(pipeline.STEPS)
+    assert man["steps"]["validate"]["status"] == "ok"
+    assert man["steps"]["effort"]["status"] == "ok"
+    assert man["steps"]["coverage"]["status"] == "ok"
+    for step, rec in man["steps"].items():
+        assert rec["status"] in ("ok", "skipped", "not available", "failed"), step
+        assert rec["seconds"] >= 0
+    # input checksums are the real SHA-256 of the files
+    st = man["inputs"]["survey.stations"]
+    assert st["sha256"] == hashlib.sha256((project.parent / "stations.csv").read_bytes()).hexdigest()
+    assert "numpy" in man["versions"] and man["versions"]["trapscape"]
+    # every output file a step lists exists
+    for rec in man["steps"].values():
+        for f in rec["outputs"]:
+            assert (out / f).is_file(), f
+    assert "manifest.json" not in man["files"] or True
+    assert (out / "results.gpkg").is_file()
+    # no staging directories left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_same_inputs_and_seed_give_identical_outputs(project: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    pipeline.run_project(project, a, seed=3)
+    pipeline.run_project(project, b, seed=3)
+    da, db = _digest(a), _digest(b)
+    da.pop("manifest.json")
+    db.pop("manifest.json")
+    assert da.keys() == db.keys()
+    diff = [k for k in da if da[k] != db[k]]
+    assert diff == []
+
+
+def test_refuses_to_overwrite_without_flag(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    with pytest.raises(InputError, match="--overwrite"):
+        pipeline.run_project(project, out)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    pipeline.run_project(project, out, overwrite=True)
+    assert not (out / "keep.txt").exists()
+    assert (out / "map.html").is_file()
+
+
+def test_interrupted_run_leaves_nothing(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+
+    def boom(_ctx: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "map", boom)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_project(project, out)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_interrupted_overwrite_keeps_previous_outputs(project: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    pipeline.run_project(project, out)
+    before = _digest(out)
+
+    def boom(_ctx: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "report", boom)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_project(project, out, overwrite=True)
+    assert _digest(out) == before
+
+
+def test_step_switches(tmp_path: Path) -> None:
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p",
+                                extra=TINY_STEPS + "[steps]\nmap = false\ndensity = false\n")
+    res = pipeline.run_project(proj, tmp_path / "out")
+    assert not (tmp_path / "out" / "map.html").exists()
+    assert res.steps["map"].status == "skipped"
+    assert res.steps["density"].status == "skipped"
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(("extra", "key"), [
+    ("[coverage]\ncell_sise = 500\n", "cell_sise"),
+    ("[plan]\nn_neww = 3\n", "n_neww"),
+    ("[run]\npublic_cell = -5\n", "public_cell"),
+    ("[detection]\nsigma = -1.0\n", "detection"),
+    ("[steps]\ncorridor = true\n", "corridor"),
+    ("[report]\nsurvey = 1\n", "survey"),
+])
+def test_bad_project_keys_name_key_and_file_and_write_nothing(tmp_path: Path, extra: str, key: str) -> None:
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as info:
+        pipeline.run_project(proj, out)
+    assert key in str(info.value)
+    assert "survey.toml" in str(info.value)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+
+
+def test_bad_input_file_aborts_before_writing(tmp_path: Path) -> None:
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p")
+    csv = proj.parent / "stations.csv"
+    text = csv.read_text().splitlines()
+    text[2] = text[2].replace("2024-06-01", "2024-13-01")
+    csv.write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError, match="stations.csv"):
+        pipeline.run_project(proj, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_module_is_recorded_not_available(project: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pipeline._module
+
+    def fake(name: str) -> object:
+        if name == "coverage":
+            raise pipeline._NotAvailable("module trapscape.coverage is not available")
+        return real(name)
+
+    monkeypatch.setattr(pipeline, "_module", fake)
+    res = pipeline.run_project(project, tmp_path / "out")
+    assert res.steps["coverage"].status == "not available"
+    assert res.manifest["steps"]["coverage"]["status"] == "not available"
+    assert (tmp_path / "out" / "map.html").is_file()
+
+
+def test_failing_step_is_recorded_and_run_continues(project: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from trapscape.errors import ComputationError
+
+    def fail(_ctx: object) -> str:
+        raise ComputationError("cannot fit: no recaptures")
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "density", fail)
+    res = pipeline.run_project(project, tmp_path / "out")
+    assert res.steps["density"].status == "failed"
+    assert "no recaptures" in res.steps["density"].message
+    assert res.steps["report"].status == "ok"
+    assert "no recaptures" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_run_survey_does_not_modify_input(tmp_path: Path) -> None:
+    s = make_tiny_survey()
+    before = (s.stations.copy(), s.sightings.copy())
+    pipeline.run_survey(s, tmp_path / "o", params={"homerange": {"min_detections": 2, "min_stations": 2}})
+    assert s.stations.equals(before[0])
+    assert s.sightings.equals(before[1])
+
+
+def test_offline_without_assets_fails_before_writing(project: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from trapscape import maps
+    from trapscape.errors import MissingDependencyError
+
+    monkeypatch.setattr(maps, "find_leaflet", lambda assets=None: None)
+    with pytest.raises(MissingDependencyError, match="npm"):
+        pipeline.run_project(project, tmp_path / "out", offline=True)
+    assert not (tmp_path / "out").exists()
