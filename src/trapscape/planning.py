@@ -311,10 +311,6 @@ def candidate_sites(
         If a layer is not in a projected CRS in metres.
     InputError
         If no candidate survives the constraints or an argument is invalid.
-
-    Examples
-    --------
-    >>> from trapscape.datasets import tiny_survey  # doctest: +SKIP
     """
     crs = require_projected(survey.crs, "survey")
     if not spacing > 0:
