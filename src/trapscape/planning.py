@@ -1010,7 +1010,10 @@ def plan(
 
     # candidates
     if candidates is None:
-        cand_gdf = candidate_sites(survey, spacing=spacing, min_spacing=min_spacing,
+        # in move mode, sites near stations that may be removed stay candidates;
+        # spacing to the stations that remain is enforced during selection
+        cand_gdf = candidate_sites(survey, spacing=spacing,
+                                   min_spacing=0.0 if move else min_spacing,
                                    zone_budget=zone_budget)
     else:
         require_projected(candidates.crs if candidates.crs is not None else None, "candidates")
