@@ -15,24 +15,29 @@ from trapscape.errors import InputError
 def test_pdot_one_camera_hhn_closed_form(d):
     lam, sig, T = 0.05, 3000.0, 10.5
     p = DetectionParams(lambda0=lam, sigma=sig)
-    got = coverage.pdot_points([[500_000.0 + d, 4_760_000.0]], [[500_000.0, 4_760_000.0]],
-                               [T], p)
-    expected = 1 - np.exp(-T * lam * np.exp(-d**2 / (2 * sig**2)))
+    got = coverage.pdot_points(
+        [[500_000.0 + d, 4_760_000.0]], [[500_000.0, 4_760_000.0]], [T], p
+    )
+    expected = 1 - np.exp(-T * lam * np.exp(-(d**2) / (2 * sig**2)))
     assert abs(got[0] - expected) < 1e-12
 
 
 def test_pdot_hn_closed_form_and_occasions_collapse():
-    p = DetectionParams(detectfn="HN", g0=0.2, lambda0=None, sigma=1500.0, occasion_days=2)
+    p = DetectionParams(
+        detectfn="HN", g0=0.2, lambda0=None, sigma=1500.0, occasion_days=2
+    )
     traps = np.array([[0.0, 0.0], [2000.0, 0.0]])
     usage = np.array([[1.0, 1.0, 0.5], [2.0, 0.0, 0.0]])
     pts = np.array([[100.0, 300.0], [5000.0, -200.0]])
     d2 = ((pts[:, None, :] - traps[None]) ** 2).sum(-1)
     k = 0.2 * np.exp(-d2 / (2 * 1500.0**2))
     expected = 1 - np.prod((1 - k) ** (usage.sum(1) / 2.0), axis=1)
-    np.testing.assert_allclose(coverage.pdot_points(pts, traps, usage, p), expected,
-                               rtol=0, atol=1e-12)
-    np.testing.assert_allclose(coverage.pdot_points(pts, traps, usage.sum(1), p), expected,
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        coverage.pdot_points(pts, traps, usage, p), expected, rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        coverage.pdot_points(pts, traps, usage.sum(1), p), expected, rtol=0, atol=1e-12
+    )
 
 
 def test_pdot_many_traps_matches_dense_formula():
@@ -44,16 +49,24 @@ def test_pdot_many_traps_matches_dense_formula():
     p = DetectionParams(lambda0=0.02, sigma=1200.0)
     d2 = ((pts[:, None, :] - traps[None]) ** 2).sum(-1)
     expected = 1 - np.exp(-(usage.sum(1) * 0.02 * np.exp(-d2 / (2 * 1200.0**2))).sum(1))
-    np.testing.assert_allclose(coverage.pdot_points(pts, traps, usage, p), expected,
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        coverage.pdot_points(pts, traps, usage, p), expected, rtol=0, atol=1e-12
+    )
 
 
 def test_pdot_by_sex_is_equal_weight_mean():
     traps, usage, pts = [[0.0, 0.0]], [20.0], [[1000.0, 0.0], [4000.0, 0.0]]
-    p = DetectionParams(lambda0=0.05, sigma=3000.0,
-                        by_sex={"F": {"sigma": 2000.0}, "M": {"lambda0": 0.02, "sigma": 5000.0}})
-    f = coverage.pdot_points(pts, traps, usage, DetectionParams(lambda0=0.05, sigma=2000.0))
-    m = coverage.pdot_points(pts, traps, usage, DetectionParams(lambda0=0.02, sigma=5000.0))
+    p = DetectionParams(
+        lambda0=0.05,
+        sigma=3000.0,
+        by_sex={"F": {"sigma": 2000.0}, "M": {"lambda0": 0.02, "sigma": 5000.0}},
+    )
+    f = coverage.pdot_points(
+        pts, traps, usage, DetectionParams(lambda0=0.05, sigma=2000.0)
+    )
+    m = coverage.pdot_points(
+        pts, traps, usage, DetectionParams(lambda0=0.02, sigma=5000.0)
+    )
     np.testing.assert_allclose(coverage.pdot_points(pts, traps, usage, p), (f + m) / 2)
 
 
@@ -89,8 +102,12 @@ def _with(survey, **changes):
 
 
 def _study(survey, geom):
-    return _with(survey, study_area=gpd.GeoDataFrame(
-        {V.NAME: ["area"]}, geometry=[geom], crs=survey.crs))
+    return _with(
+        survey,
+        study_area=gpd.GeoDataFrame(
+            {V.NAME: ["area"]}, geometry=[geom], crs=survey.crs
+        ),
+    )
 
 
 @pytest.mark.parametrize("shape", ["square", "hex"])
@@ -98,11 +115,19 @@ def test_grid_partitions_tiny_study_area(tiny_survey, shape):
     g = coverage.coverage_grid(tiny_survey, cell_size=1500, shape=shape)
     assert g.crs == tiny_survey.crs
     assert g["area_km2"].sum() == pytest.approx(16.0, rel=1e-12)
-    assert g.geometry.union_all().symmetric_difference(
-        tiny_survey.study_polygon).area < 1e-3
+    assert (
+        g.geometry.union_all().symmetric_difference(tiny_survey.study_polygon).area
+        < 1e-3
+    )
     # no two cells overlap
-    assert sum(shapely.area(shapely.intersection(a, b)) for i, a in enumerate(g.geometry)
-               for b in g.geometry[i + 1:]) < 1e-3
+    assert (
+        sum(
+            shapely.area(shapely.intersection(a, b))
+            for i, a in enumerate(g.geometry)
+            for b in g.geometry[i + 1 :]
+        )
+        < 1e-3
+    )
     assert g["stations"].sum() == 9 and g["cameras"].sum() == 10
     assert g["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)
     assert list(g["cell_id"]) == list(range(1, len(g) + 1))
@@ -158,8 +183,11 @@ def test_grid_without_study_area_warns(tiny_survey):
 @st.composite
 def _polygons(draw):
     n = draw(st.integers(3, 9))
-    ang = np.sort(np.array(draw(st.lists(st.floats(0, 2 * np.pi), min_size=n,
-                                         max_size=n, unique=True))))
+    ang = np.sort(
+        np.array(
+            draw(st.lists(st.floats(0, 2 * np.pi), min_size=n, max_size=n, unique=True))
+        )
+    )
     rad = np.array(draw(st.lists(st.floats(500, 8000), min_size=n, max_size=n)))
     cx = draw(st.floats(X0, X0 + 5000))
     cy = draw(st.floats(Y0, Y0 + 5000))
@@ -190,14 +218,18 @@ def test_coverage_stats_by_hand():
     s = make_tiny_survey()
     st5 = s.stations[s.stations[V.STATION_ID] == "S5"]
     si = s.sightings[s.sightings[V.STATION_ID] == "S5"]
-    s = _study(_with(s, stations=st5, sightings=si, problems=s.problems.iloc[:0]),
-               box(X0, Y0, X0 + 10_000, Y0 + 4000))
+    s = _study(
+        _with(s, stations=st5, sightings=si, problems=s.problems.iloc[:0]),
+        box(X0, Y0, X0 + 10_000, Y0 + 4000),
+    )
     g = coverage.coverage_grid(s, cell_size=2000)
     tab = coverage.coverage_stats(s, g, distance=1000).set_index(V.ZONE)
     tot = tab.loc["total"]
     assert tot["area_km2"] == pytest.approx(40.0)
     # S5 at (2000, 2000) touches 4 cells; it is counted in exactly one
-    assert tot["cells_with_effort"] == 1 and tot["effort_area_km2"] == pytest.approx(4.0)
+    assert tot["cells_with_effort"] == 1 and tot["effort_area_km2"] == pytest.approx(
+        4.0
+    )
     assert tot["share_effort"] == pytest.approx(0.1)
     assert tot["within_distance_km2"] == pytest.approx(np.pi, rel=2e-3)
     assert tot["stations_operating"] == 1
@@ -222,9 +254,13 @@ def test_gaps_ranked_by_area(tiny_survey):
 
 
 def test_gaps_ignore_stations_without_effort(tiny_survey):
-    pr = pd.DataFrame({V.DEPLOYMENT_ID: [f"S{i}/a" for i in range(1, 10)] + ["S5/b"],
-                       V.PROBLEM_FROM: pd.Timestamp("2024-06-01 12:00"),
-                       V.PROBLEM_TO: pd.Timestamp("2024-06-11 00:00")})
+    pr = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: [f"S{i}/a" for i in range(1, 10)] + ["S5/b"],
+            V.PROBLEM_FROM: pd.Timestamp("2024-06-01 12:00"),
+            V.PROBLEM_TO: pd.Timestamp("2024-06-11 00:00"),
+        }
+    )
     gp = coverage.gaps(_with(tiny_survey, problems=pr), distance=1000, min_area_km2=0)
     assert len(gp) == 1 and gp["area_km2"].iat[0] == pytest.approx(16.0)
 
@@ -238,7 +274,9 @@ def test_pdot_surface_matches_points(tiny_survey):
     assert grid_of(da).bounds == (X0, Y0, X0 + 4000, Y0 + 4000)
     u = effort.station_usage(tiny_survey)
     gx, gy = np.meshgrid(da.x.values, da.y.values)
-    ref = coverage.pdot_points(np.column_stack([gx.ravel(), gy.ravel()]), u.xy, u.usage, p)
+    ref = coverage.pdot_points(
+        np.column_stack([gx.ravel(), gy.ravel()]), u.xy, u.usage, p
+    )
     np.testing.assert_allclose(da.values.ravel(), ref, rtol=0, atol=1e-12)
 
 
@@ -251,8 +289,9 @@ def test_pdot_surface_nan_outside_and_hn(tiny_survey):
     assert np.isnan(v[0, -1]) and np.isfinite(v[-1, 0])  # NE corner outside
     u = effort.station_usage(s)
     gx, gy = np.meshgrid(da.x.values, da.y.values)
-    ref = coverage.pdot_points(np.column_stack([gx.ravel(), gy.ravel()]), u.xy,
-                               u.usage, p).reshape(v.shape)
+    ref = coverage.pdot_points(
+        np.column_stack([gx.ravel(), gy.ravel()]), u.xy, u.usage, p
+    ).reshape(v.shape)
     ok = np.isfinite(v)
     np.testing.assert_allclose(v[ok], ref[ok], rtol=0, atol=1e-12)
     # 8 x 8 cells; centres with x + y < 4000 km are inside (28), the 8 on the

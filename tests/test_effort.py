@@ -20,21 +20,27 @@ def _stations(rows):
     recs = []
     for k, r in enumerate(rows):
         sid, cam, s, e = r[:4]
-        recs.append({
-            V.STATION_ID: sid, V.CAMERA_ID: cam,
-            V.DEPLOYMENT_ID: r[4] if len(r) > 4 else f"{sid}/{cam}/{k}",
-            V.SETUP: pd.Timestamp(s), V.RETRIEVAL: pd.Timestamp(e),
-            "geometry": Point(500_000 + 1000 * k, 4_760_000),
-        })
+        recs.append(
+            {
+                V.STATION_ID: sid,
+                V.CAMERA_ID: cam,
+                V.DEPLOYMENT_ID: r[4] if len(r) > 4 else f"{sid}/{cam}/{k}",
+                V.SETUP: pd.Timestamp(s),
+                V.RETRIEVAL: pd.Timestamp(e),
+                "geometry": Point(500_000 + 1000 * k, 4_760_000),
+            }
+        )
     return gpd.GeoDataFrame(recs, geometry="geometry", crs=CRS)
 
 
 def _problems(rows):
-    return pd.DataFrame({
-        V.DEPLOYMENT_ID: [r[0] for r in rows],
-        V.PROBLEM_FROM: pd.to_datetime([r[1] for r in rows]),
-        V.PROBLEM_TO: pd.to_datetime([r[2] for r in rows]),
-    })
+    return pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: [r[0] for r in rows],
+            V.PROBLEM_FROM: pd.to_datetime([r[1] for r in rows]),
+            V.PROBLEM_TO: pd.to_datetime([r[2] for r in rows]),
+        }
+    )
 
 
 # ------------------------------------------------------------ operation matrix
@@ -56,8 +62,12 @@ def test_setup_and_retrieval_fraction_by_time_of_day():
 
 
 def test_not_set_up_is_nan_and_malfunction_is_zero():
-    st = _stations([("S1", "a", "2024-06-01 12:00", "2024-06-06 12:00", "D1"),
-                    ("S2", "a", "2024-06-03 12:00", "2024-06-06 12:00", "D2")])
+    st = _stations(
+        [
+            ("S1", "a", "2024-06-01 12:00", "2024-06-06 12:00", "D1"),
+            ("S2", "a", "2024-06-03 12:00", "2024-06-06 12:00", "D2"),
+        ]
+    )
     pr = _problems([("D1", "2024-06-03 00:00", "2024-06-04 00:00")])
     m = effort.operation_matrix(st, pr)
     row1, row2 = m.loc[("S1", "a")], m.loc[("S2", "a")]
@@ -72,16 +82,24 @@ def test_not_set_up_is_nan_and_malfunction_is_zero():
 def test_malfunction_removes_exact_fraction():
     st = _stations([("S1", "a", "2024-06-01 00:00", "2024-06-03 00:00", "D1")])
     # 6 h on day 1, plus an overlapping 4 h problem counted once
-    pr = _problems([("D1", "2024-06-01 06:00", "2024-06-01 12:00"),
-                    ("D1", "2024-06-01 10:00", "2024-06-01 14:00"),
-                    ("D1", "2024-06-02 21:00", "2024-06-03 00:00")])
+    pr = _problems(
+        [
+            ("D1", "2024-06-01 06:00", "2024-06-01 12:00"),
+            ("D1", "2024-06-01 10:00", "2024-06-01 14:00"),
+            ("D1", "2024-06-02 21:00", "2024-06-03 00:00"),
+        ]
+    )
     m = effort.operation_matrix(st, pr)
     np.testing.assert_allclose(m.iloc[0].to_numpy(), [1 - 8 / 24, 1 - 3 / 24])
 
 
 def test_two_cameras_at_station_count_once_or_twice():
-    st = _stations([("S1", "a", "2024-06-01 00:00", "2024-06-03 00:00", "A"),
-                    ("S1", "b", "2024-06-01 00:00", "2024-06-03 00:00", "B")])
+    st = _stations(
+        [
+            ("S1", "a", "2024-06-01 00:00", "2024-06-03 00:00", "A"),
+            ("S1", "b", "2024-06-01 00:00", "2024-06-03 00:00", "B"),
+        ]
+    )
     pooled = effort.operation_matrix(st, by="station")
     counted = effort.operation_matrix(st, by="station", count_cameras=True)
     np.testing.assert_allclose(pooled.loc["S1"].to_numpy(), [1.0, 1.0])
@@ -95,8 +113,12 @@ def test_two_cameras_at_station_count_once_or_twice():
 
 
 def test_pooled_station_union_of_staggered_cameras():
-    st = _stations([("S1", "a", "2024-06-01 00:00", "2024-06-01 12:00", "A"),
-                    ("S1", "b", "2024-06-01 06:00", "2024-06-01 18:00", "B")])
+    st = _stations(
+        [
+            ("S1", "a", "2024-06-01 00:00", "2024-06-01 12:00", "A"),
+            ("S1", "b", "2024-06-01 06:00", "2024-06-01 18:00", "B"),
+        ]
+    )
     pooled = effort.operation_matrix(st, by="station")
     assert pooled.loc["S1"].iloc[0] == pytest.approx(0.75)
     counted = effort.operation_matrix(st, by="station", count_cameras=True)
@@ -104,8 +126,12 @@ def test_pooled_station_union_of_staggered_cameras():
 
 
 def test_successive_deployments_share_a_camera_row():
-    st = _stations([("S1", "a", "2024-06-01 12:00", "2024-06-03 12:00", "D1"),
-                    ("S1", "a", "2024-06-05 12:00", "2024-06-06 12:00", "D2")])
+    st = _stations(
+        [
+            ("S1", "a", "2024-06-01 12:00", "2024-06-03 12:00", "D1"),
+            ("S1", "a", "2024-06-05 12:00", "2024-06-06 12:00", "D2"),
+        ]
+    )
     m = effort.operation_matrix(st)
     assert m.shape[0] == 1
     assert np.isnan(m.loc[("S1", "a"), pd.Timestamp("2024-06-04")])
@@ -130,13 +156,19 @@ def test_vectorised_400_cameras_90_days_consistent():
     rng = np.random.default_rng(1)
     rows = []
     for j in range(400):
-        s = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=int(rng.integers(0, 24 * 10)))
+        s = pd.Timestamp("2024-01-01") + pd.Timedelta(
+            hours=int(rng.integers(0, 24 * 10))
+        )
         e = s + pd.Timedelta(hours=int(rng.integers(24 * 30, 24 * 80)))
         rows.append((f"S{j // 2}", "ab"[j % 2], s, e))
     st = _stations(rows)
     m = effort.operation_matrix(st)
     expected = (st[V.RETRIEVAL] - st[V.SETUP]).dt.total_seconds().to_numpy() / 86400
-    got = m.loc[list(zip(st[V.STATION_ID], st[V.CAMERA_ID]))].sum(axis=1).to_numpy()
+    got = (
+        m.loc[list(zip(st[V.STATION_ID], st[V.CAMERA_ID], strict=True))]
+        .sum(axis=1)
+        .to_numpy()
+    )
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
@@ -148,8 +180,12 @@ def test_input_not_modified(tiny_survey):
 
 # ------------------------------------------------------------------ bad input
 def test_overlapping_deployments_of_one_camera_are_refused():
-    st = _stations([("S1", "a", "2024-06-01", "2024-06-10", "D1"),
-                    ("S1", "a", "2024-06-05", "2024-06-12", "D2")])
+    st = _stations(
+        [
+            ("S1", "a", "2024-06-01", "2024-06-10", "D1"),
+            ("S1", "a", "2024-06-05", "2024-06-12", "D2"),
+        ]
+    )
     with pytest.raises(InputError, match=r"'D1' and 'D2'.*overlap") as info:
         effort.operation_matrix(st)
     assert info.value.row == 2
@@ -157,21 +193,23 @@ def test_overlapping_deployments_of_one_camera_are_refused():
 
 def test_retrieval_before_setup_is_refused():
     st = _stations([("S1", "a", "2024-06-10", "2024-06-01", "D1")])
-    with pytest.raises(InputError, match="row 1.*'D1'.*no later"):
+    with pytest.raises(InputError, match=r"row 1.*'D1'.*no later"):
         effort.operation_matrix(st)
 
 
 def test_malfunction_of_unknown_deployment_is_refused():
     st = _stations([("S1", "a", "2024-06-01", "2024-06-10", "D1")])
     pr = _problems([("D9", "2024-06-02", "2024-06-03")])
-    with pytest.raises(InputError, match="row 1.*unknown deployment 'D9'"):
+    with pytest.raises(InputError, match=r"row 1.*unknown deployment 'D9'"):
         effort.operation_matrix(st, pr)
 
 
 def test_malfunction_outside_deployment_warns_and_is_clipped():
     st = _stations([("S1", "a", "2024-06-01 00:00", "2024-06-03 00:00", "D1")])
     pr = _problems([("D1", "2024-06-02 12:00", "2024-06-05 00:00")])
-    with pytest.warns(TrapscapeWarning, match=r"outside their deployment: row 1 \('D1'\)"):
+    with pytest.warns(
+        TrapscapeWarning, match=r"outside their deployment: row 1 \('D1'\)"
+    ):
         m = effort.operation_matrix(st, pr)
     assert m.sum(axis=1).iloc[0] == pytest.approx(1.5)
 
@@ -230,9 +268,13 @@ def test_effort_report_count_cameras(tiny_survey):
 
 
 def test_no_effort_is_nan_not_zero(tiny_survey):
-    pr = pd.DataFrame({V.DEPLOYMENT_ID: ["S4/a"],
-                       V.PROBLEM_FROM: [pd.Timestamp("2024-06-01")],
-                       V.PROBLEM_TO: [pd.Timestamp("2024-06-12")]})
+    pr = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: ["S4/a"],
+            V.PROBLEM_FROM: [pd.Timestamp("2024-06-01")],
+            V.PROBLEM_TO: [pd.Timestamp("2024-06-12")],
+        }
+    )
     with pytest.warns(TrapscapeWarning, match="outside their deployment"):
         r = effort.effort_report(_with(tiny_survey, problems=pr))
     st = r.per_station.set_index(V.STATION_ID)
@@ -248,7 +290,9 @@ def test_sighting_on_malfunction_day_warns_with_row(tiny_survey):
     si.loc[len(si) - 1, V.MEDIA_ID] = "m-late"
     bad = effort.check_sightings_effort(_with(tiny_survey, sightings=si))
     assert list(bad["row"]) == [8] and list(bad["reason"]) == ["not working"]
-    with pytest.warns(TrapscapeWarning, match=r"row 8 \(S9/a 2024-06-05 03:00:00: not working"):
+    with pytest.warns(
+        TrapscapeWarning, match=r"row 8 \(S9/a 2024-06-05 03:00:00: not working"
+    ):
         effort.effort_report(_with(tiny_survey, sightings=si))
 
 
@@ -257,21 +301,32 @@ def test_sighting_at_unknown_station_or_before_setup(tiny_survey):
     si.loc[0, V.STATION_ID] = "S99"
     si.loc[1, V.TIMESTAMP] = pd.Timestamp("2024-05-20 10:00")
     bad = effort.check_sightings_effort(_with(tiny_survey, sightings=si))
-    assert dict(zip(bad["row"], bad["reason"])) == {1: "unknown station", 2: "not set up"}
+    assert dict(zip(bad["row"], bad["reason"], strict=True)) == {
+        1: "unknown station",
+        2: "not set up",
+    }
     with pytest.warns(TrapscapeWarning, match="2 sighting"):
         r = effort.effort_report(_with(tiny_survey, sightings=si))
     assert r.total["photos"].iat[0] == 6  # the unknown station's photo is left out
 
 
 def test_detection_events_independence():
-    si = pd.DataFrame({
-        V.STATION_ID: ["S1"] * 4 + ["S2"],
-        V.TIMESTAMP: pd.to_datetime(["2024-06-01 00:00", "2024-06-01 00:10",
-                                     "2024-06-01 00:35", "2024-06-01 02:00",
-                                     "2024-06-01 00:05"]),
-        V.INDIVIDUAL_ID: pd.array(["A", "A", "A", "B", "A"], dtype="string"),
-        V.SPECIES: "leopard",
-    })
+    si = pd.DataFrame(
+        {
+            V.STATION_ID: ["S1"] * 4 + ["S2"],
+            V.TIMESTAMP: pd.to_datetime(
+                [
+                    "2024-06-01 00:00",
+                    "2024-06-01 00:10",
+                    "2024-06-01 00:35",
+                    "2024-06-01 02:00",
+                    "2024-06-01 00:05",
+                ]
+            ),
+            V.INDIVIDUAL_ID: pd.array(["A", "A", "A", "B", "A"], dtype="string"),
+            V.SPECIES: "leopard",
+        }
+    )
     ev = effort.detection_events(si)
     assert list(ev) == [True, False, False, True, True]
     assert effort.detection_events(si, independence_minutes=0).all()
@@ -281,7 +336,10 @@ def test_effort_report_to_csv(tiny_survey, tmp_path):
     r = effort.effort_report(tiny_survey)
     paths = r.to_csv(tmp_path)
     assert sorted(p.name for p in paths) == [
-        "effort_per_camera.csv", "effort_per_station.csv", "effort_per_zone.csv",
-        "effort_total.csv"]
+        "effort_per_camera.csv",
+        "effort_per_station.csv",
+        "effort_per_zone.csv",
+        "effort_total.csv",
+    ]
     back = pd.read_csv(tmp_path / "effort_per_station.csv")
     assert back["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)

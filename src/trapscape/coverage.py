@@ -87,7 +87,8 @@ def _sex_params(params: DetectionParams) -> list[DetectionParams]:
         if bad:
             raise InputError(
                 f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
-                f"{sorted(known)}.")
+                f"{sorted(known)}."
+            )
         out.append(dataclasses.replace(params, by_sex={}, **over))
     return out
 
@@ -95,10 +96,14 @@ def _sex_params(params: DetectionParams) -> list[DetectionParams]:
 def _as_points(points: Any, name: str) -> np.ndarray:
     arr = np.asarray(points, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise InputError(f"{name} must be an (n, 2) array of x, y map coordinates; "
-                         f"got shape {arr.shape}.")
+        raise InputError(
+            f"{name} must be an (n, 2) array of x, y map coordinates; "
+            f"got shape {arr.shape}."
+        )
     if not np.isfinite(arr).all():
-        raise InputError(f"{name} contains NaN or infinite coordinates. Drop them first.")
+        raise InputError(
+            f"{name} contains NaN or infinite coordinates. Drop them first."
+        )
     return arr
 
 
@@ -107,15 +112,18 @@ def _total_usage(usage: Any, n_traps: int) -> np.ndarray:
     if u.ndim == 2:
         u = np.nansum(u, axis=1)
     if u.ndim != 1 or u.shape[0] != n_traps:
-        raise InputError(f"usage must have shape (J,) or (J, K) with J = {n_traps} "
-                         f"traps; got shape {np.shape(usage)}.")
+        raise InputError(
+            f"usage must have shape (J,) or (J, K) with J = {n_traps} "
+            f"traps; got shape {np.shape(usage)}."
+        )
     if np.any(u < 0):
         raise InputError("usage contains negative values; usage is days of operation.")
     return np.nan_to_num(u, nan=0.0)
 
 
-def _log_survival_points(points: np.ndarray, traps: np.ndarray, total: np.ndarray,
-                         p: DetectionParams) -> np.ndarray:
+def _log_survival_points(
+    points: np.ndarray, traps: np.ndarray, total: np.ndarray, p: DetectionParams
+) -> np.ndarray:
     """``log P(no detection)`` at each point for one parameter set (chunked)."""
     out = np.zeros(len(points), dtype=np.float64)
     use = total > 0
@@ -131,7 +139,7 @@ def _log_survival_points(points: np.ndarray, traps: np.ndarray, total: np.ndarra
         g0 = float(p.g0)  # type: ignore[arg-type]
     step = max(1, _CHUNK_ELEMENTS // len(traps))
     for i in range(0, len(points), step):
-        pts = points[i:i + step]
+        pts = points[i : i + step]
         lo, hi = pts.min(axis=0) - cutoff, pts.max(axis=0) + cutoff
         near = np.all((traps >= lo) & (traps <= hi), axis=1)
         if not near.any():
@@ -141,10 +149,10 @@ def _log_survival_points(points: np.ndarray, traps: np.ndarray, total: np.ndarra
         d2 += (pts[:, 1:2] - ty) ** 2
         k = np.exp(-d2 / two_s2)
         if p.detectfn == "HHN":
-            out[i:i + step] = k @ w
+            out[i : i + step] = k @ w
         else:
             with np.errstate(divide="ignore"):
-                out[i:i + step] = np.log1p(-g0 * k) @ w
+                out[i : i + step] = np.log1p(-g0 * k) @ w
     return out
 
 
@@ -210,8 +218,11 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
         return shapely.Polygon()
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
-    parts = [p for p in shapely.get_parts(geom)
-             if p.geom_type in ("Polygon", "MultiPolygon") and p.area > 0]
+    parts = [
+        p
+        for p in shapely.get_parts(geom)
+        if p.geom_type in ("Polygon", "MultiPolygon") and p.area > 0
+    ]
     if not parts:
         return shapely.Polygon()
     return shapely.union_all(parts)
@@ -222,21 +233,30 @@ def _study_polygon(survey: Survey, *, pad: float) -> BaseGeometry:
     require_projected(survey.crs, "survey CRS")
     poly = survey.study_polygon
     if poly is None and survey.zones is not None and len(survey.zones):
-        warnings.warn("The survey has no study area; using the union of its zones. "
-                      "Give a study area for coverage over a chosen region.",
-                      TrapscapeWarning, stacklevel=3)
+        warnings.warn(
+            "The survey has no study area; using the union of its zones. "
+            "Give a study area for coverage over a chosen region.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
         poly = survey.zones.geometry.union_all()
     if poly is None:
-        warnings.warn(f"The survey has no study area or zones; using the stations' convex "
-                      f"hull buffered by {pad:g} m. Give a study area (boundaries) for "
-                      "meaningful coverage.", TrapscapeWarning, stacklevel=3)
+        warnings.warn(
+            f"The survey has no study area or zones; using the stations' convex "
+            f"hull buffered by {pad:g} m. Give a study area (boundaries) for "
+            "meaningful coverage.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
         poly = survey.stations.geometry.union_all().convex_hull.buffer(pad)
     if not poly.is_valid:
         poly = shapely.make_valid(poly)
     poly = _polygonal(poly)
     if poly.is_empty or poly.area <= 0:
-        raise GeometryError("The study area has no area (empty or only lines/points). "
-                            "Give a polygon layer as the study area.")
+        raise GeometryError(
+            "The study area has no area (empty or only lines/points). "
+            "Give a polygon layer as the study area."
+        )
     return poly
 
 
@@ -277,8 +297,13 @@ def _majority_zone(geoms: np.ndarray, zones: gpd.GeoDataFrame | None) -> np.ndar
     # clip (large) country polygons to the extent at hand, then prepare them
     b = shapely.total_bounds(geoms)
     pad = 1.0 + 1e-6 * max(b[2] - b[0], b[3] - b[1])
-    zg = shapely.clip_by_rect(np.asarray(zones.geometry.values), b[0] - pad, b[1] - pad,
-                              b[2] + pad, b[3] + pad)
+    zg = shapely.clip_by_rect(
+        np.asarray(zones.geometry.values),
+        b[0] - pad,
+        b[1] - pad,
+        b[2] + pad,
+        b[3] + pad,
+    )
     names = zones[V.NAME].astype(str).to_numpy()
     zi_ok = ~shapely.is_empty(zg)
     zg, names = zg[zi_ok], names[zi_ok]
@@ -317,11 +342,14 @@ def _operating_points(survey: Survey) -> gpd.GeoDataFrame:
 
 def _covered(points: gpd.GeoDataFrame, distance: float) -> BaseGeometry:
     if not distance > 0:
-        raise InputError(f"distance must be a positive number of metres, got {distance!r}.")
+        raise InputError(
+            f"distance must be a positive number of metres, got {distance!r}."
+        )
     if len(points) == 0:
         return shapely.Polygon()
-    return shapely.union_all(shapely.buffer(np.asarray(points.geometry.values), distance,
-                                            quad_segs=32))
+    return shapely.union_all(
+        shapely.buffer(np.asarray(points.geometry.values), distance, quad_segs=32)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -384,7 +412,9 @@ def coverage_grid(
     from .effort import effort_report
 
     if not (cell_size and cell_size > 0):
-        raise InputError(f"cell_size must be a positive number of metres, got {cell_size!r}.")
+        raise InputError(
+            f"cell_size must be a positive number of metres, got {cell_size!r}."
+        )
     if shape not in ("square", "hex"):
         raise InputError(f"shape must be 'square' or 'hex', got {shape!r}.")
     poly = _study_polygon(survey, pad=cell_size)
@@ -392,8 +422,10 @@ def coverage_grid(
     cells = make(poly.bounds, float(cell_size))
     n_all = len(cells)
     if n_all > 5_000_000:
-        raise InputError(f"{n_all} cells of {cell_size:g} m would cover the study area; "
-                         "choose a larger cell_size.")
+        raise InputError(
+            f"{n_all} cells of {cell_size:g} m would cover the study area; "
+            "choose a larger cell_size."
+        )
     idx = shapely.STRtree(cells).query(poly, predicate="intersects")
     idx = np.sort(idx)
     cand = cells[idx]
@@ -401,18 +433,28 @@ def coverage_grid(
     inside = shapely.contains_properly(poly, cand)
     clipped = cand.copy()
     clipped[~inside] = shapely.intersection(cand[~inside], poly)
-    clipped = np.array([g if g.geom_type in ("Polygon", "MultiPolygon") else _polygonal(g)
-                        for g in clipped], dtype=object)
+    clipped = np.array(
+        [
+            g if g.geom_type in ("Polygon", "MultiPolygon") else _polygonal(g)
+            for g in clipped
+        ],
+        dtype=object,
+    )
     keep = shapely.area(clipped) > 0
     geoms = clipped[keep]
 
     if report is None:
-        report = effort_report(survey, count_cameras=count_cameras, zones=False,
-                               independence_minutes=independence_minutes)
+        report = effort_report(
+            survey,
+            count_cameras=count_cameras,
+            zones=False,
+            independence_minutes=independence_minutes,
+        )
     st = report.per_station.set_index(V.STATION_ID)
     pts = survey.station_points.set_index(V.STATION_ID).loc[st.index]
-    pi, ci = shapely.STRtree(geoms).query(np.asarray(pts.geometry.values),
-                                          predicate="intersects")
+    pi, ci = shapely.STRtree(geoms).query(
+        np.asarray(pts.geometry.values), predicate="intersects"
+    )
     order = np.lexsort((ci, pi))  # a station on a shared edge goes to the lowest id
     first = pd.Series(ci[order], index=pi[order])
     first = first[~first.index.duplicated(keep="first")]
@@ -420,8 +462,9 @@ def coverage_grid(
     cell_of_station.loc[first.index] = first.to_numpy()
     n_out = int((cell_of_station < 0).sum())
     if n_out:
-        logger.info("%d station(s) lie outside the study area and no cell counts them",
-                    n_out)
+        logger.info(
+            "%d station(s) lie outside the study area and no cell counts them", n_out
+        )
     stc = st.assign(_cell=cell_of_station.to_numpy())
     stc = stc[stc["_cell"] >= 0]
     g = stc.groupby("_cell")
@@ -445,8 +488,13 @@ def coverage_grid(
         ind = si[V.INDIVIDUAL_ID]
         ok = ~pd.isna(sc) & ind.notna().to_numpy() & (ind.astype(str) != "").to_numpy()
         if ok.any():
-            cnt = pd.DataFrame({"c": sc[ok].astype(np.int64),
-                                "i": ind.astype(str).to_numpy()[ok]}).groupby("c")["i"].nunique()
+            cnt = (
+                pd.DataFrame(
+                    {"c": sc[ok].astype(np.int64), "i": ind.astype(str).to_numpy()[ok]}
+                )
+                .groupby("c")["i"]
+                .nunique()
+            )
             individuals[cnt.index.to_numpy()] = cnt.to_numpy()
 
     def _na_without_effort(a: np.ndarray) -> Any:
@@ -455,23 +503,33 @@ def coverage_grid(
         return arr
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(effort, 100.0 * detections / np.where(effort, trap_nights, 1.0),
-                        np.nan)
-    out = gpd.GeoDataFrame({
-        "cell_id": np.arange(1, n + 1, dtype=np.int64),
-        V.ZONE: _majority_zone(geoms, survey.zones),
-        "area_km2": shapely.area(geoms) / 1e6,
-        "stations": stations,
-        "cameras": cameras,
-        "trap_nights": trap_nights,
-        "detections": _na_without_effort(detections),
-        "photos": _na_without_effort(photos),
-        "individuals": _na_without_effort(individuals),
-        "detection_rate_per_100": rate,
-        "effort": effort,
-    }, geometry=gpd.GeoSeries(geoms, crs=survey.crs), crs=survey.crs)
-    logger.info("Coverage grid: %d %s cells of %g m, %d with effort", n, shape,
-                cell_size, int(effort.sum()))
+        rate = np.where(
+            effort, 100.0 * detections / np.where(effort, trap_nights, 1.0), np.nan
+        )
+    out = gpd.GeoDataFrame(
+        {
+            "cell_id": np.arange(1, n + 1, dtype=np.int64),
+            V.ZONE: _majority_zone(geoms, survey.zones),
+            "area_km2": shapely.area(geoms) / 1e6,
+            "stations": stations,
+            "cameras": cameras,
+            "trap_nights": trap_nights,
+            "detections": _na_without_effort(detections),
+            "photos": _na_without_effort(photos),
+            "individuals": _na_without_effort(individuals),
+            "detection_rate_per_100": rate,
+            "effort": effort,
+        },
+        geometry=gpd.GeoSeries(geoms, crs=survey.crs),
+        crs=survey.crs,
+    )
+    logger.info(
+        "Coverage grid: %d %s cells of %g m, %d with effort",
+        n,
+        shape,
+        cell_size,
+        int(effort.sum()),
+    )
     return out
 
 
@@ -505,17 +563,22 @@ def coverage_stats(
         ``stations_operating``, ``distance_m``. Zones are intersected with
         the study area exactly (not by cell majority).
     """
-    poly = _study_polygon(survey, pad=float(grid.geometry.area.max() ** 0.5)
-                          if len(grid) else 1000.0)
+    poly = _study_polygon(
+        survey, pad=float(grid.geometry.area.max() ** 0.5) if len(grid) else 1000.0
+    )
     ops = _operating_points(survey)
     cover = shapely.intersection(_covered(ops, distance), poly)
     eff = grid[grid["effort"].to_numpy(dtype=bool)]
-    effort_area = shapely.union_all(np.asarray(eff.geometry.values)) if len(eff) else \
-        shapely.Polygon()
+    effort_area = (
+        shapely.union_all(np.asarray(eff.geometry.values))
+        if len(eff)
+        else shapely.Polygon()
+    )
     regions: list[tuple[str, BaseGeometry]] = []
     if survey.zones is not None and len(survey.zones):
-        for name, geom in zip(survey.zones[V.NAME].astype(str),
-                              survey.zones.geometry.values):
+        for name, geom in zip(
+            survey.zones[V.NAME].astype(str), survey.zones.geometry.values, strict=True
+        ):
             part = _polygonal(shapely.intersection(geom, poly))
             if part.area > 0:
                 regions.append((name, part))
@@ -527,22 +590,30 @@ def coverage_stats(
         w = _polygonal(shapely.intersection(region, cover)).area
         if name == "total":
             in_zone = np.ones(len(grid), dtype=bool)
-            st_in = np.asarray(shapely.intersects(poly, np.asarray(ops.geometry.values)))
+            st_in = np.asarray(
+                shapely.intersects(poly, np.asarray(ops.geometry.values))
+            )
         else:
             in_zone = (grid[V.ZONE] == name).to_numpy(dtype=bool)
-            st_in = np.asarray(shapely.intersects(region, np.asarray(ops.geometry.values)))
-        rows.append({
-            V.ZONE: name,
-            "area_km2": area / 1e6,
-            "cells": int(in_zone.sum()),
-            "cells_with_effort": int((in_zone & grid["effort"].to_numpy(dtype=bool)).sum()),
-            "effort_area_km2": e / 1e6,
-            "share_effort": e / area,
-            "within_distance_km2": w / 1e6,
-            "share_within_distance": w / area,
-            "stations_operating": int(st_in.sum()),
-            "distance_m": float(distance),
-        })
+            st_in = np.asarray(
+                shapely.intersects(region, np.asarray(ops.geometry.values))
+            )
+        rows.append(
+            {
+                V.ZONE: name,
+                "area_km2": area / 1e6,
+                "cells": int(in_zone.sum()),
+                "cells_with_effort": int(
+                    (in_zone & grid["effort"].to_numpy(dtype=bool)).sum()
+                ),
+                "effort_area_km2": e / 1e6,
+                "share_effort": e / area,
+                "within_distance_km2": w / 1e6,
+                "share_within_distance": w / area,
+                "stations_operating": int(st_in.sum()),
+                "distance_m": float(distance),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -552,7 +623,7 @@ def gaps(
     distance: float = 3000.0,
     min_area_km2: float = 1.0,
 ) -> gpd.GeoDataFrame:
-    """Uncovered parts of the study area: farther than ``distance`` from any operating station.
+    """Parts of the study area farther than ``distance`` from any operating station.
 
     Parameters
     ----------
@@ -574,28 +645,45 @@ def gaps(
     poly = _study_polygon(survey, pad=distance)
     cover = _covered(_operating_points(survey), distance)
     rest = _polygonal(shapely.difference(poly, cover))
-    parts = np.asarray([p for p in shapely.get_parts(rest)
-                        if p.geom_type == "Polygon" and p.area > 0], dtype=object)
+    parts = np.asarray(
+        [p for p in shapely.get_parts(rest) if p.geom_type == "Polygon" and p.area > 0],
+        dtype=object,
+    )
     area = shapely.area(parts) if len(parts) else np.zeros(0)
     keep = area >= min_area_km2 * 1e6
     parts, area = parts[keep], area[keep]
     order = np.argsort(-area, kind="stable")
     parts, area = parts[order], area[order]
-    out = gpd.GeoDataFrame({
-        "rank": np.arange(1, len(parts) + 1, dtype=np.int64),
-        "area_km2": area / 1e6,
-        V.ZONE: _majority_zone(parts, survey.zones),
-    }, geometry=gpd.GeoSeries(parts, crs=survey.crs), crs=survey.crs)
-    logger.info("Gaps: %d areas farther than %g m from operating stations, %.1f km2",
-                len(out), distance, float(area.sum()) / 1e6)
+    out = gpd.GeoDataFrame(
+        {
+            "rank": np.arange(1, len(parts) + 1, dtype=np.int64),
+            "area_km2": area / 1e6,
+            V.ZONE: _majority_zone(parts, survey.zones),
+        },
+        geometry=gpd.GeoSeries(parts, crs=survey.crs),
+        crs=survey.crs,
+    )
+    logger.info(
+        "Gaps: %d areas farther than %g m from operating stations, %.1f km2",
+        len(out),
+        distance,
+        float(area.sum()) / 1e6,
+    )
     return out
 
 
 # --------------------------------------------------------------------------
 # pdot surface
 # --------------------------------------------------------------------------
-def _hazard_grid(xs: np.ndarray, ys: np.ndarray, traps: np.ndarray, weight: np.ndarray,
-                 sigma: float, *, progress: bool = False) -> np.ndarray:
+def _hazard_grid(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    traps: np.ndarray,
+    weight: np.ndarray,
+    sigma: float,
+    *,
+    progress: bool = False,
+) -> np.ndarray:
     """``sum_j weight_j exp(-d_j**2 / 2 sigma**2)`` at every grid node.
 
     The Gaussian kernel factorises, ``k = kx * ky``, so on a regular grid
@@ -610,8 +698,8 @@ def _hazard_grid(xs: np.ndarray, ys: np.ndarray, traps: np.ndarray, weight: np.n
     band = max(1, _CHUNK_ELEMENTS // max(len(xs), len(traps), 1))
     starts = range(0, len(ys), band)
     for r0 in tqdm(starts, disable=not progress, desc="pdot", unit="band"):
-        ky = np.exp(-((ys[r0:r0 + band, None] - traps[None, :, 1]) ** 2) / two_s2)
-        out[r0:r0 + band] = (ky * weight) @ kx.T
+        ky = np.exp(-((ys[r0 : r0 + band, None] - traps[None, :, 1]) ** 2) / two_s2)
+        out[r0 : r0 + band] = (ky * weight) @ kx.T
     return out
 
 
@@ -667,14 +755,17 @@ def pdot_surface(
     from .effort import station_usage
 
     if not (resolution and resolution > 0):
-        raise InputError(f"resolution must be a positive number of metres, got "
-                         f"{resolution!r}.")
+        raise InputError(
+            f"resolution must be a positive number of metres, got {resolution!r}."
+        )
     poly = _study_polygon(survey, pad=3.0 * params.sigma)
     grid = grid_for_bounds(poly.bounds, float(resolution), survey.crs)
     n_cells = grid.width * grid.height
     if n_cells > 200_000_000:
-        raise InputError(f"A {resolution:g} m grid over the study area has {n_cells} cells; "
-                         "choose a coarser resolution.")
+        raise InputError(
+            f"A {resolution:g} m grid over the study area has {n_cells} cells; "
+            "choose a coarser resolution."
+        )
     mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
     use = station_usage(survey, occasion_days=occasion_days)
     total = use.total_days
@@ -689,8 +780,14 @@ def pdot_surface(
         if len(traps) == 0:
             continue
         if p.detectfn == "HHN":
-            h = _hazard_grid(xs, ys, traps, float(p.lambda0) * total, p.sigma,  # type: ignore[arg-type]
-                             progress=progress)
+            h = _hazard_grid(
+                xs,
+                ys,
+                traps,
+                float(p.lambda0) * total,
+                p.sigma,  # type: ignore[arg-type]
+                progress=progress,
+            )
             values += -np.expm1(-h)
         else:
             rr, cc = np.nonzero(mask)
@@ -699,14 +796,25 @@ def pdot_surface(
     values /= len(sets)
     values[~mask] = np.nan
     if len(traps) == 0:
-        warnings.warn("No station worked at any time: pdot is 0 everywhere.",
-                      TrapscapeWarning, stacklevel=2)
-    logger.info("pdot surface: %d x %d cells of %g m, %d stations", grid.height,
-                grid.width, resolution, len(traps))
+        warnings.warn(
+            "No station worked at any time: pdot is 0 everywhere.",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
+    logger.info(
+        "pdot surface: %d x %d cells of %g m, %d stations",
+        grid.height,
+        grid.width,
+        resolution,
+        len(traps),
+    )
     da = to_dataarray(values, grid, name="pdot", nodata=np.nan)
-    da.attrs.update(detectfn=params.detectfn, sigma=params.sigma,
-                    lambda0=params.lambda0 if params.lambda0 is not None else np.nan,
-                    long_name="probability of at least one detection")
+    da.attrs.update(
+        detectfn=params.detectfn,
+        sigma=params.sigma,
+        lambda0=params.lambda0 if params.lambda0 is not None else np.nan,
+        long_name="probability of at least one detection",
+    )
     return da
 
 
@@ -741,9 +849,13 @@ def pdot_summary(survey: Survey, surface: xr.DataArray) -> pd.DataFrame:
     cell_km2 = grid.cell**2 / 1e6
     regions: list[tuple[str, np.ndarray]] = []
     if survey.zones is not None and len(survey.zones):
-        zone_idx = rasterize_geometries(list(survey.zones.geometry.values), grid,
-                                        values=list(range(1, len(survey.zones) + 1)),
-                                        fill=0, dtype="int32")
+        zone_idx = rasterize_geometries(
+            list(survey.zones.geometry.values),
+            grid,
+            values=list(range(1, len(survey.zones) + 1)),
+            fill=0,
+            dtype="int32",
+        )
         for i, name in enumerate(survey.zones[V.NAME].astype(str), start=1):
             m = inside & (zone_idx == i)
             if m.any():
@@ -753,12 +865,14 @@ def pdot_summary(survey: Survey, surface: xr.DataArray) -> pd.DataFrame:
     for name, m in regions:
         v = vals[m]
         n = v.size
-        rows.append({
-            V.ZONE: name,
-            "area_km2": n * cell_km2,
-            "esa_km2": float(v.sum()) * cell_km2,
-            "mean_pdot": float(v.mean()) if n else np.nan,
-            "share_pdot_gt_0_5": float((v > 0.5).mean()) if n else np.nan,
-            "share_pdot_gt_0_9": float((v > 0.9).mean()) if n else np.nan,
-        })
+        rows.append(
+            {
+                V.ZONE: name,
+                "area_km2": n * cell_km2,
+                "esa_km2": float(v.sum()) * cell_km2,
+                "mean_pdot": float(v.mean()) if n else np.nan,
+                "share_pdot_gt_0_5": float((v > 0.5).mean()) if n else np.nan,
+                "share_pdot_gt_0_9": float((v > 0.9).mean()) if n else np.nan,
+            }
+        )
     return pd.DataFrame(rows)

@@ -85,9 +85,11 @@ def _stations_and_problems(
         stations = survey_or_stations
     if problems is None:
         problems = pd.DataFrame(
-            {V.DEPLOYMENT_ID: pd.Series(dtype="object"),
-             V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
-             V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]")}
+            {
+                V.DEPLOYMENT_ID: pd.Series(dtype="object"),
+                V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
+                V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]"),
+            }
         )
     return stations, problems
 
@@ -105,54 +107,72 @@ def _check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
 def _deployment_table(stations: pd.DataFrame) -> pd.DataFrame:
     """Validated deployments with int64 setup/retrieval (``s``, ``e``)."""
     _check_columns(stations, [V.STATION_ID, V.SETUP, V.RETRIEVAL], "stations")
-    dep = pd.DataFrame({
-        V.STATION_ID: stations[V.STATION_ID].astype(str).to_numpy(),
-        V.CAMERA_ID: (
-            stations[V.CAMERA_ID].astype(str).to_numpy()
-            if V.CAMERA_ID in stations.columns
-            else stations[V.STATION_ID].astype(str).to_numpy()
-        ),
-        V.DEPLOYMENT_ID: (
-            stations[V.DEPLOYMENT_ID].astype(str).to_numpy()
-            if V.DEPLOYMENT_ID in stations.columns
-            else np.array([f"row {i + 1}" for i in range(len(stations))], dtype=object)
-        ),
-        "row": np.arange(1, len(stations) + 1),
-    })
+    dep = pd.DataFrame(
+        {
+            V.STATION_ID: stations[V.STATION_ID].astype(str).to_numpy(),
+            V.CAMERA_ID: (
+                stations[V.CAMERA_ID].astype(str).to_numpy()
+                if V.CAMERA_ID in stations.columns
+                else stations[V.STATION_ID].astype(str).to_numpy()
+            ),
+            V.DEPLOYMENT_ID: (
+                stations[V.DEPLOYMENT_ID].astype(str).to_numpy()
+                if V.DEPLOYMENT_ID in stations.columns
+                else np.array(
+                    [f"row {i + 1}" for i in range(len(stations))], dtype=object
+                )
+            ),
+            "row": np.arange(1, len(stations) + 1),
+        }
+    )
     setup = pd.to_datetime(stations[V.SETUP]).reset_index(drop=True)
     retrieval = pd.to_datetime(stations[V.RETRIEVAL]).reset_index(drop=True)
     pc = ProblemCollector()
     for i in np.flatnonzero(setup.isna().to_numpy() | retrieval.isna().to_numpy()):
-        pc.add(f"deployment '{dep[V.DEPLOYMENT_ID].iat[i]}' has no setup or retrieval "
-               "date. Fill both in.", row=int(i) + 1,
-               column=V.SETUP if pd.isna(setup.iat[i]) else V.RETRIEVAL)
+        pc.add(
+            f"deployment '{dep[V.DEPLOYMENT_ID].iat[i]}' has no setup or retrieval "
+            "date. Fill both in.",
+            row=int(i) + 1,
+            column=V.SETUP if pd.isna(setup.iat[i]) else V.RETRIEVAL,
+        )
     pc.raise_if_any()
     dep["s"] = _ns(setup)
     dep["e"] = _ns(retrieval)
     for i in np.flatnonzero(dep["e"].to_numpy() <= dep["s"].to_numpy()):
-        pc.add(f"deployment '{dep[V.DEPLOYMENT_ID].iat[i]}' is retrieved "
-               f"({retrieval.iat[i]}) no later than it is set up ({setup.iat[i]}). "
-               "Correct the dates.", row=int(i) + 1, column=V.RETRIEVAL)
+        pc.add(
+            f"deployment '{dep[V.DEPLOYMENT_ID].iat[i]}' is retrieved "
+            f"({retrieval.iat[i]}) no later than it is set up ({setup.iat[i]}). "
+            "Correct the dates.",
+            row=int(i) + 1,
+            column=V.RETRIEVAL,
+        )
     pc.raise_if_any()
     # overlapping deployments of the same camera
     srt = dep.sort_values([V.STATION_ID, V.CAMERA_ID, "s"], kind="stable")
     same = (srt[V.STATION_ID].to_numpy()[1:] == srt[V.STATION_ID].to_numpy()[:-1]) & (
-        srt[V.CAMERA_ID].to_numpy()[1:] == srt[V.CAMERA_ID].to_numpy()[:-1])
-    prev_end = srt.groupby([V.STATION_ID, V.CAMERA_ID], sort=False)["e"].cummax().to_numpy()
+        srt[V.CAMERA_ID].to_numpy()[1:] == srt[V.CAMERA_ID].to_numpy()[:-1]
+    )
+    prev_end = (
+        srt.groupby([V.STATION_ID, V.CAMERA_ID], sort=False)["e"].cummax().to_numpy()
+    )
     overlap = same & (srt["s"].to_numpy()[1:] < prev_end[:-1])
     for k in np.flatnonzero(overlap):
         a, b = srt.iloc[k], srt.iloc[k + 1]
-        pc.add(f"deployments '{a[V.DEPLOYMENT_ID]}' and '{b[V.DEPLOYMENT_ID]}' of camera "
-               f"'{b[V.CAMERA_ID]}' at station '{b[V.STATION_ID]}' overlap in time. "
-               "A camera can be deployed only once at a time; correct the setup/"
-               "retrieval dates or give the cameras different camera_id values.",
-               row=int(b["row"]), column=V.SETUP)
+        pc.add(
+            f"deployments '{a[V.DEPLOYMENT_ID]}' and '{b[V.DEPLOYMENT_ID]}' of camera "
+            f"'{b[V.CAMERA_ID]}' at station '{b[V.STATION_ID]}' overlap in time. "
+            "A camera can be deployed only once at a time; correct the setup/"
+            "retrieval dates or give the cameras different camera_id values.",
+            row=int(b["row"]),
+            column=V.SETUP,
+        )
     pc.raise_if_any()
     return dep
 
 
-def _merge_intervals(group: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
+def _merge_intervals(
+    group: np.ndarray, s: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union of intervals within each group (vectorised sort-and-sweep)."""
     if len(s) == 0:
         return group, s, e
@@ -162,7 +182,7 @@ def _merge_intervals(group: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[
     run_end = df.groupby("g", sort=False)["e"].cummax().to_numpy()
     new = np.ones(len(s), dtype=bool)
     new[1:] = (g[1:] != g[:-1]) | (s[1:] > run_end[:-1])
-    block = np.cumsum(new) - 1
+    np.cumsum(new) - 1
     out_s = s[new]
     out_e = np.maximum.reduceat(e, np.flatnonzero(new))
     return g[new], out_s, out_e
@@ -170,11 +190,18 @@ def _merge_intervals(group: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[
 
 def _problem_table(problems: pd.DataFrame, dep: pd.DataFrame) -> pd.DataFrame:
     """Malfunctions merged and clipped to their deployment, with ``dep`` row index."""
-    empty = pd.DataFrame({"dep": np.zeros(0, dtype=np.int64), "s": np.zeros(0, np.int64),
-                          "e": np.zeros(0, np.int64)})
+    empty = pd.DataFrame(
+        {
+            "dep": np.zeros(0, dtype=np.int64),
+            "s": np.zeros(0, np.int64),
+            "e": np.zeros(0, np.int64),
+        }
+    )
     if problems is None or len(problems) == 0:
         return empty
-    _check_columns(problems, [V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO], "problems")
+    _check_columns(
+        problems, [V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO], "problems"
+    )
     pid = problems[V.DEPLOYMENT_ID].astype(str).to_numpy()
     pfrom = pd.to_datetime(problems[V.PROBLEM_FROM]).reset_index(drop=True)
     pto = pd.to_datetime(problems[V.PROBLEM_TO]).reset_index(drop=True)
@@ -184,19 +211,31 @@ def _problem_table(problems: pd.DataFrame, dep: pd.DataFrame) -> pd.DataFrame:
         raise InputError(
             f"deployment_id values {dups[:5]} occur more than once in the stations "
             "table, so malfunctions cannot be assigned. Make deployment ids unique.",
-            column=V.DEPLOYMENT_ID)
+            column=V.DEPLOYMENT_ID,
+        )
     pc = ProblemCollector()
     for i in range(len(problems)):
         if pid[i] not in lookup.index:
-            pc.add(f"malfunction of unknown deployment '{pid[i]}'. Use a deployment_id "
-                   "of the stations table.", row=i + 1, column=V.DEPLOYMENT_ID)
+            pc.add(
+                f"malfunction of unknown deployment '{pid[i]}'. Use a deployment_id "
+                "of the stations table.",
+                row=i + 1,
+                column=V.DEPLOYMENT_ID,
+            )
         elif pd.isna(pfrom.iat[i]) or pd.isna(pto.iat[i]):
-            pc.add(f"malfunction of deployment '{pid[i]}' lacks a start or end. Fill "
-                   "both in.", row=i + 1, column=V.PROBLEM_FROM)
+            pc.add(
+                f"malfunction of deployment '{pid[i]}' lacks a start or end. Fill "
+                "both in.",
+                row=i + 1,
+                column=V.PROBLEM_FROM,
+            )
         elif pto.iat[i] <= pfrom.iat[i]:
-            pc.add(f"malfunction of deployment '{pid[i]}' ends ({pto.iat[i]}) no later "
-                   f"than it starts ({pfrom.iat[i]}). Correct the dates.",
-                   row=i + 1, column=V.PROBLEM_TO)
+            pc.add(
+                f"malfunction of deployment '{pid[i]}' ends ({pto.iat[i]}) no later "
+                f"than it starts ({pfrom.iat[i]}). Correct the dates.",
+                row=i + 1,
+                column=V.PROBLEM_TO,
+            )
     pc.raise_if_any()
     d = lookup.loc[pid].to_numpy()
     s, e = _ns(pfrom), _ns(pto)
@@ -209,15 +248,19 @@ def _problem_table(problems: pd.DataFrame, dep: pd.DataFrame) -> pd.DataFrame:
         warnings.warn(
             f"{len(rows)} malfunction interval(s) reach outside their deployment: "
             f"{listed}{more}. Only the part within the deployment is removed; check "
-            "the dates.", TrapscapeWarning, stacklevel=4)
+            "the dates.",
+            TrapscapeWarning,
+            stacklevel=4,
+        )
     s, e = np.maximum(s, ds), np.minimum(e, de)
     keep = e > s
     g, s, e = _merge_intervals(d[keep].astype(np.int64), s[keep], e[keep])
     return pd.DataFrame({"dep": g, "s": s, "e": e})
 
 
-def _step_segments(key: np.ndarray, t: np.ndarray, delta: np.ndarray) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _step_segments(
+    key: np.ndarray, t: np.ndarray, delta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Piecewise-constant counts from +/- events per key.
 
     Returns ``key, start, end, count`` of the segments between consecutive
@@ -232,8 +275,14 @@ def _step_segments(key: np.ndarray, t: np.ndarray, delta: np.ndarray) -> tuple[
     return seg_k[keep], seg_s[keep], seg_e[keep], seg_c[keep]
 
 
-def _overlap_matrix(n_rows: int, key: np.ndarray, s: np.ndarray, e: np.ndarray,
-                    w: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _overlap_matrix(
+    n_rows: int,
+    key: np.ndarray,
+    s: np.ndarray,
+    e: np.ndarray,
+    w: np.ndarray,
+    edges: np.ndarray,
+) -> np.ndarray:
     """``out[r, k] = sum_i w_i * |[s_i, e_i) & [edges_k, edges_k+1)|`` in ns."""
     n_col = len(edges) - 1
     out = np.zeros((n_rows, n_col), dtype=np.float64)
@@ -249,8 +298,9 @@ def _overlap_matrix(n_rows: int, key: np.ndarray, s: np.ndarray, e: np.ndarray,
     return out
 
 
-def _column_edges(dep: pd.DataFrame, start: Any, end: Any, occasion_days: float
-                  ) -> tuple[np.ndarray, pd.DatetimeIndex]:
+def _column_edges(
+    dep: pd.DataFrame, start: Any, end: Any, occasion_days: float
+) -> tuple[np.ndarray, pd.DatetimeIndex]:
     if not (occasion_days and occasion_days > 0):
         raise InputError(f"occasion_days must be positive, got {occasion_days!r}.")
     if start is None:
@@ -262,14 +312,18 @@ def _column_edges(dep: pd.DataFrame, start: Any, end: Any, occasion_days: float
     else:
         t1 = pd.Timestamp(end).floor("D")
     if t1 < t0:
-        raise InputError(f"end ({t1.date()}) is before start ({t0.date()}). "
-                         "Give end on or after start.")
+        raise InputError(
+            f"end ({t1.date()}) is before start ({t0.date()}). "
+            "Give end on or after start."
+        )
     step = round(occasion_days * _NS_PER_DAY)
     span = (t1 - t0).value + _NS_PER_DAY
     n = int(-(-span // step))
     edges = t0.as_unit("ns").value + step * np.arange(n + 1, dtype=np.int64)
-    cols = pd.DatetimeIndex(pd.to_datetime(edges[:-1]).as_unit("ns"),
-                            name="day" if occasion_days == 1 else "occasion_start")
+    cols = pd.DatetimeIndex(
+        pd.to_datetime(edges[:-1]).as_unit("ns"),
+        name="day" if occasion_days == 1 else "occasion_start",
+    )
     return edges, cols
 
 
@@ -351,10 +405,13 @@ def operation_matrix(
 
     if by == "camera":
         keys = pd.MultiIndex.from_frame(
-            dep[[V.STATION_ID, V.CAMERA_ID]].drop_duplicates().sort_values(
-                [V.STATION_ID, V.CAMERA_ID]))
-        row_of_dep = keys.get_indexer(pd.MultiIndex.from_frame(dep[[V.STATION_ID,
-                                                                    V.CAMERA_ID]]))
+            dep[[V.STATION_ID, V.CAMERA_ID]]
+            .drop_duplicates()
+            .sort_values([V.STATION_ID, V.CAMERA_ID])
+        )
+        row_of_dep = keys.get_indexer(
+            pd.MultiIndex.from_frame(dep[[V.STATION_ID, V.CAMERA_ID]])
+        )
     else:
         keys = pd.Index(np.sort(dep[V.STATION_ID].unique()), name=V.STATION_ID)
         row_of_dep = keys.get_indexer(dep[V.STATION_ID])
@@ -364,8 +421,10 @@ def operation_matrix(
 
     # set-up time per column (union of deployments) -> NaN mask
     k, s, e, c = _step_segments(
-        np.concatenate([row_of_dep, row_of_dep]), np.concatenate([ds, de]),
-        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64)]))
+        np.concatenate([row_of_dep, row_of_dep]),
+        np.concatenate([ds, de]),
+        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64)]),
+    )
     setup_time = _overlap_matrix(n, k, s, e, (c > 0).astype(np.float64), edges)
 
     # working cameras: +1/-1 per deployment, -1/+1 per (merged) malfunction
@@ -374,15 +433,30 @@ def operation_matrix(
     k, s, e, c = _step_segments(
         np.concatenate([row_of_dep, row_of_dep, pr, pr]),
         np.concatenate([ds, de, ps, pe]),
-        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64),
-                        -np.ones(len(ps), np.int64), np.ones(len(ps), np.int64)]))
-    weight = c.astype(np.float64) if (by == "station" and count_cameras) else (
-        (c > 0).astype(np.float64))
+        np.concatenate(
+            [
+                np.ones(len(ds), np.int64),
+                -np.ones(len(ds), np.int64),
+                -np.ones(len(ps), np.int64),
+                np.ones(len(ps), np.int64),
+            ]
+        ),
+    )
+    weight = (
+        c.astype(np.float64)
+        if (by == "station" and count_cameras)
+        else ((c > 0).astype(np.float64))
+    )
     work = _overlap_matrix(n, k, s, e, weight, edges) / _NS_PER_DAY
     work[setup_time <= 0] = np.nan
     out = pd.DataFrame(work, index=keys, columns=cols)
-    logger.info("Operation matrix: %d %ss x %d columns, %.1f trap-nights", n, by,
-                len(cols), float(np.nansum(work)))
+    logger.info(
+        "Operation matrix: %d %ss x %d columns, %.1f trap-nights",
+        n,
+        by,
+        len(cols),
+        float(np.nansum(work)),
+    )
     return out
 
 
@@ -436,8 +510,9 @@ def station_usage(survey: Survey, *, occasion_days: float = 1.0) -> Usage:
     ----------
     Efford, Borchers & Mowat (2013), varying effort in capture-recapture.
     """
-    m = operation_matrix(survey, by="station", count_cameras=False,
-                         occasion_days=occasion_days)
+    m = operation_matrix(
+        survey, by="station", count_cameras=False, occasion_days=occasion_days
+    )
     pts = survey.station_points.set_index(V.STATION_ID)
     pts = pts.loc[m.index]
     xy = np.column_stack([pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()])
@@ -452,8 +527,9 @@ def station_usage(survey: Survey, *, occasion_days: float = 1.0) -> Usage:
 # --------------------------------------------------------------------------
 # sightings: photos, independent detections, consistency with effort
 # --------------------------------------------------------------------------
-def detection_events(sightings: pd.DataFrame, *, independence_minutes: float = 30.0
-                     ) -> pd.Series:
+def detection_events(
+    sightings: pd.DataFrame, *, independence_minutes: float = 30.0
+) -> pd.Series:
     """Flag the sightings that start a new independent detection event.
 
     Records of the same animal (its ``individual_id``, or its species when it
@@ -476,22 +552,36 @@ def detection_events(sightings: pd.DataFrame, *, independence_minutes: float = 3
     """
     _check_columns(sightings, [V.STATION_ID, V.TIMESTAMP], "sightings")
     if len(sightings) == 0:
-        return pd.Series(np.zeros(0, dtype=bool), index=sightings.index, name="new_event")
-    ind = (sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns
-           else pd.Series(pd.NA, index=sightings.index))
-    spc = (sightings[V.SPECIES] if V.SPECIES in sightings.columns
-           else pd.Series("", index=sightings.index))
+        return pd.Series(
+            np.zeros(0, dtype=bool), index=sightings.index, name="new_event"
+        )
+    ind = (
+        sightings[V.INDIVIDUAL_ID]
+        if V.INDIVIDUAL_ID in sightings.columns
+        else pd.Series(pd.NA, index=sightings.index)
+    )
+    spc = (
+        sightings[V.SPECIES]
+        if V.SPECIES in sightings.columns
+        else pd.Series("", index=sightings.index)
+    )
     ind_s = ind.astype("object").where(ind.notna() & (ind.astype(str) != ""), None)
     animal = np.where(ind_s.isna(), "?sp:" + spc.astype(str), "id:" + ind_s.astype(str))
-    frame = pd.DataFrame({"st": sightings[V.STATION_ID].astype(str).to_numpy(),
-                          "an": animal,
-                          "t": _ns(sightings[V.TIMESTAMP].reset_index(drop=True))})
-    order = np.lexsort((frame["t"].to_numpy(), frame["an"].to_numpy(),
-                        frame["st"].to_numpy()))
+    frame = pd.DataFrame(
+        {
+            "st": sightings[V.STATION_ID].astype(str).to_numpy(),
+            "an": animal,
+            "t": _ns(sightings[V.TIMESTAMP].reset_index(drop=True)),
+        }
+    )
+    order = np.lexsort(
+        (frame["t"].to_numpy(), frame["an"].to_numpy(), frame["st"].to_numpy())
+    )
     f = frame.iloc[order]
     new = np.ones(len(f), dtype=bool)
     same = (f["st"].to_numpy()[1:] == f["st"].to_numpy()[:-1]) & (
-        f["an"].to_numpy()[1:] == f["an"].to_numpy()[:-1])
+        f["an"].to_numpy()[1:] == f["an"].to_numpy()[:-1]
+    )
     gap = np.diff(f["t"].to_numpy())
     new[1:] = ~same | (gap >= independence_minutes * 60e9)
     out = np.empty(len(f), dtype=bool)
@@ -531,8 +621,11 @@ def check_sightings_effort(survey: Survey) -> pd.DataFrame:
     sta = operation_matrix(survey, by="station")
     day = pd.to_datetime(si[V.TIMESTAMP]).dt.floor("D").astype("datetime64[ns]")
     st_ids = si[V.STATION_ID].astype(str)
-    cam_ids = (si[V.CAMERA_ID] if V.CAMERA_ID in si.columns
-               else pd.Series(pd.NA, index=si.index))
+    cam_ids = (
+        si[V.CAMERA_ID]
+        if V.CAMERA_ID in si.columns
+        else pd.Series(pd.NA, index=si.index)
+    )
     has_cam = cam_ids.notna().to_numpy()
     cam_ids = cam_ids.astype("object").where(cam_ids.notna(), "").astype(str)
     value = np.full(len(si), np.nan)
@@ -552,17 +645,23 @@ def check_sightings_effort(survey: Survey) -> pd.DataFrame:
     value[hit] = sta.to_numpy()[rs[hit], cs[hit]]
     known |= use
     unknown_station = rs < 0
-    reason = np.where(unknown_station, "unknown station",
-                      np.where(np.isnan(value), "not set up",
-                               np.where(value <= 0, "not working", "")))
+    reason = np.where(
+        unknown_station,
+        "unknown station",
+        np.where(
+            np.isnan(value), "not set up", np.where(value <= 0, "not working", "")
+        ),
+    )
     bad = reason != ""
-    out = pd.DataFrame({
-        "row": np.flatnonzero(bad) + 1,
-        V.STATION_ID: st_ids.to_numpy()[bad],
-        V.CAMERA_ID: np.where(has_cam, cam_ids.to_numpy(), None)[bad],
-        V.TIMESTAMP: pd.to_datetime(si[V.TIMESTAMP]).to_numpy()[bad],
-        "reason": reason[bad],
-    })
+    out = pd.DataFrame(
+        {
+            "row": np.flatnonzero(bad) + 1,
+            V.STATION_ID: st_ids.to_numpy()[bad],
+            V.CAMERA_ID: np.where(has_cam, cam_ids.to_numpy(), None)[bad],
+            V.TIMESTAMP: pd.to_datetime(si[V.TIMESTAMP]).to_numpy()[bad],
+            "reason": reason[bad],
+        }
+    )
     return out
 
 
@@ -571,13 +670,16 @@ def _warn_sightings(bad: pd.DataFrame, stacklevel: int) -> None:
         return
     listed = "; ".join(
         f"row {r.row} ({r.station_id}/{r.camera_id or '-'} {r.timestamp}: {r.reason})"
-        for r in bad.head(10).itertuples())
+        for r in bad.head(10).itertuples()
+    )
     more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
     warnings.warn(
         f"{len(bad)} sighting(s) fall on days without effort at their camera: "
         f"{listed}{more}. Check the sightings' station/camera ids and timestamps, "
-        "or the deployment and malfunction dates.", TrapscapeWarning,
-        stacklevel=stacklevel)
+        "or the deployment and malfunction dates.",
+        TrapscapeWarning,
+        stacklevel=stacklevel,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -634,52 +736,88 @@ class EffortReport:
 def _rate(detections: pd.Series, trap_nights: pd.Series) -> pd.Series:
     tn = trap_nights.astype(float)
     return (100.0 * detections.astype(float) / tn.where(tn > 0)).rename(
-        "detection_rate_per_100")
+        "detection_rate_per_100"
+    )
 
 
-def _station_detections(sightings: pd.DataFrame, *, independence_minutes: float
-                        ) -> pd.DataFrame:
+def _station_detections(
+    sightings: pd.DataFrame, *, independence_minutes: float
+) -> pd.DataFrame:
     """detections, photos, individuals per station id."""
     cols = ["detections", "photos", "individuals"]
     if len(sightings) == 0:
         return pd.DataFrame(columns=cols, dtype="int64")
     ev = detection_events(sightings, independence_minutes=independence_minutes)
     ind = sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
-    frame = pd.DataFrame({
-        V.STATION_ID: sightings[V.STATION_ID].astype(str).to_numpy(),
-        "ev": ev.to_numpy(),
-        "photo": _photo_keys(sightings).to_numpy(),
-        "ind": (ind.astype("object").where(ind.notna() & (ind.astype(str) != ""), None)
-                .to_numpy() if ind is not None else None),
-    })
+    frame = pd.DataFrame(
+        {
+            V.STATION_ID: sightings[V.STATION_ID].astype(str).to_numpy(),
+            "ev": ev.to_numpy(),
+            "photo": _photo_keys(sightings).to_numpy(),
+            "ind": (
+                ind.astype("object")
+                .where(ind.notna() & (ind.astype(str) != ""), None)
+                .to_numpy()
+                if ind is not None
+                else None
+            ),
+        }
+    )
     g = frame.groupby(V.STATION_ID)
-    return pd.DataFrame({"detections": g["ev"].sum().astype("int64"),
-                         "photos": g["photo"].nunique().astype("int64"),
-                         "individuals": g["ind"].nunique().astype("int64")})
+    return pd.DataFrame(
+        {
+            "detections": g["ev"].sum().astype("int64"),
+            "photos": g["photo"].nunique().astype("int64"),
+            "individuals": g["ind"].nunique().astype("int64"),
+        }
+    )
 
 
-def _aggregate(per_station: pd.DataFrame, sightings: pd.DataFrame, cameras: pd.Series,
-               key: pd.Series) -> pd.DataFrame:
+def _aggregate(
+    per_station: pd.DataFrame,
+    sightings: pd.DataFrame,
+    cameras: pd.Series,
+    key: pd.Series,
+) -> pd.DataFrame:
     """Sum station rows by ``key`` (zone), counting distinct photos/individuals."""
     st = per_station.assign(_key=key.to_numpy())
     g = st.groupby("_key", sort=True, dropna=False)
-    out = pd.DataFrame({
-        "stations": g[V.STATION_ID].nunique(),
-        "cameras": g["cameras"].sum(),
-        "trap_nights": g["trap_nights"].sum(min_count=1),
-        "detections": g["detections"].sum(),
-    })
-    key_of_station = pd.Series(key.to_numpy(), index=per_station[V.STATION_ID].to_numpy())
+    out = pd.DataFrame(
+        {
+            "stations": g[V.STATION_ID].nunique(),
+            "cameras": g["cameras"].sum(),
+            "trap_nights": g["trap_nights"].sum(min_count=1),
+            "detections": g["detections"].sum(),
+        }
+    )
+    key_of_station = pd.Series(
+        key.to_numpy(), index=per_station[V.STATION_ID].to_numpy()
+    )
     if len(sightings):
         sk = key_of_station.reindex(sightings[V.STATION_ID].astype(str)).to_numpy()
-        ind = sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
-        f = pd.DataFrame({"_key": sk, "photo": _photo_keys(sightings).to_numpy(),
-                          "ind": (ind.astype("object").where(
-                              ind.notna() & (ind.astype(str) != ""), None).to_numpy()
-                              if ind is not None else None)})
+        ind = (
+            sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
+        )
+        f = pd.DataFrame(
+            {
+                "_key": sk,
+                "photo": _photo_keys(sightings).to_numpy(),
+                "ind": (
+                    ind.astype("object")
+                    .where(ind.notna() & (ind.astype(str) != ""), None)
+                    .to_numpy()
+                    if ind is not None
+                    else None
+                ),
+            }
+        )
         gs = f.groupby("_key", dropna=False)
-        out["photos"] = gs["photo"].nunique().reindex(out.index).fillna(0).astype("int64")
-        out["individuals"] = gs["ind"].nunique().reindex(out.index).fillna(0).astype("int64")
+        out["photos"] = (
+            gs["photo"].nunique().reindex(out.index).fillna(0).astype("int64")
+        )
+        out["individuals"] = (
+            gs["ind"].nunique().reindex(out.index).fillna(0).astype("int64")
+        )
     else:
         out["photos"] = 0
         out["individuals"] = 0
@@ -734,20 +872,29 @@ def effort_report(
         setup = m.notna().to_numpy()
         first = np.where(setup.any(1), setup.argmax(1), -1)
         last = np.where(setup.any(1), setup.shape[1] - 1 - setup[:, ::-1].argmax(1), -1)
-        return (pd.Series(day_index[first].where(first >= 0), index=m.index),
-                pd.Series(day_index[last].where(last >= 0), index=m.index))
+        return (
+            pd.Series(day_index[first].where(first >= 0), index=m.index),
+            pd.Series(day_index[last].where(last >= 0), index=m.index),
+        )
 
     f, la = _first_last(cam)
     deployments = survey.stations.groupby(
-        [survey.stations[V.STATION_ID].astype(str),
-         survey.stations[V.CAMERA_ID].astype(str)]).size()
-    per_camera = pd.DataFrame({
-        "deployments": deployments.reindex(cam.index).to_numpy(),
-        "first_day": f.to_numpy(), "last_day": la.to_numpy(),
-        "days_set_up": cam.notna().sum(axis=1).to_numpy(),
-        "operating_days": (cam > 0).sum(axis=1).to_numpy(),
-        "trap_nights": cam.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
-    }, index=cam.index).reset_index()
+        [
+            survey.stations[V.STATION_ID].astype(str),
+            survey.stations[V.CAMERA_ID].astype(str),
+        ]
+    ).size()
+    per_camera = pd.DataFrame(
+        {
+            "deployments": deployments.reindex(cam.index).to_numpy(),
+            "first_day": f.to_numpy(),
+            "last_day": la.to_numpy(),
+            "days_set_up": cam.notna().sum(axis=1).to_numpy(),
+            "operating_days": (cam > 0).sum(axis=1).to_numpy(),
+            "trap_nights": cam.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
+        },
+        index=cam.index,
+    ).reset_index()
 
     bad = check_sightings_effort(survey)
     _warn_sightings(bad, stacklevel=3)
@@ -760,36 +907,63 @@ def effort_report(
     fs, ls = _first_last(sta)
     det = _station_detections(si, independence_minutes=independence_minutes)
     det = det.reindex(sta.index).fillna(0).astype("int64")
-    zone = (survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
-            if zones and survey.zones is not None and len(survey.zones)
-            else pd.Series(pd.NA, index=pts.index, dtype="object"))
-    per_station = pd.DataFrame({
-        V.STATION_ID: sta.index.to_numpy(),
-        V.ZONE: zone.to_numpy(),
-        "x": pts.geometry.x.to_numpy(), "y": pts.geometry.y.to_numpy(),
-        "cameras": pts["n_cameras"].to_numpy(),
-        "first_day": fs.to_numpy(), "last_day": ls.to_numpy(),
-        "operating_days": (sta > 0).sum(axis=1).to_numpy(),
-        "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
-        "detections": det["detections"].to_numpy(),
-        "photos": det["photos"].to_numpy(),
-        "individuals": det["individuals"].to_numpy(),
-    })
-    per_station["detection_rate_per_100"] = _rate(per_station["detections"],
-                                                  per_station["trap_nights"]).to_numpy()
+    zone = (
+        survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
+        if zones and survey.zones is not None and len(survey.zones)
+        else pd.Series(pd.NA, index=pts.index, dtype="object")
+    )
+    per_station = pd.DataFrame(
+        {
+            V.STATION_ID: sta.index.to_numpy(),
+            V.ZONE: zone.to_numpy(),
+            "x": pts.geometry.x.to_numpy(),
+            "y": pts.geometry.y.to_numpy(),
+            "cameras": pts["n_cameras"].to_numpy(),
+            "first_day": fs.to_numpy(),
+            "last_day": ls.to_numpy(),
+            "operating_days": (sta > 0).sum(axis=1).to_numpy(),
+            "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
+            "detections": det["detections"].to_numpy(),
+            "photos": det["photos"].to_numpy(),
+            "individuals": det["individuals"].to_numpy(),
+        }
+    )
+    per_station["detection_rate_per_100"] = _rate(
+        per_station["detections"], per_station["trap_nights"]
+    ).to_numpy()
 
     if zones and survey.zones is not None and len(survey.zones):
-        per_zone = _aggregate(per_station, si, per_station["cameras"], per_station[V.ZONE])
+        per_zone = _aggregate(
+            per_station, si, per_station["cameras"], per_station[V.ZONE]
+        )
     else:
-        per_zone = pd.DataFrame(columns=["zone", "stations", "cameras", "trap_nights",
-                                         "detections", "photos", "individuals",
-                                         "detection_rate_per_100"])
-    total = _aggregate(per_station, si, per_station["cameras"],
-                       pd.Series("total", index=per_station.index))
+        per_zone = pd.DataFrame(
+            columns=[
+                "zone",
+                "stations",
+                "cameras",
+                "trap_nights",
+                "detections",
+                "photos",
+                "individuals",
+                "detection_rate_per_100",
+            ]
+        )
+    total = _aggregate(
+        per_station,
+        si,
+        per_station["cameras"],
+        pd.Series("total", index=per_station.index),
+    )
     total["first_day"] = per_camera["first_day"].min()
     total["last_day"] = per_camera["last_day"].max()
-    logger.info("Effort: %d cameras, %d stations, %.1f trap-nights, %d detections",
-                len(per_camera), len(per_station), float(total["trap_nights"].iat[0]),
-                int(total["detections"].iat[0]))
-    return EffortReport(per_camera=per_camera, per_station=per_station,
-                        per_zone=per_zone, total=total)
+    logger.info(
+        "Effort: %d cameras, %d stations, %.1f trap-nights, %d detections",
+        len(per_camera),
+        len(per_station),
+        float(total["trap_nights"].iat[0]),
+        int(total["detections"].iat[0]),
+    )
+    return EffortReport(
+        per_camera=per_camera, per_station=per_station, per_zone=per_zone, total=total
+    )

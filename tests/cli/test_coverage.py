@@ -28,8 +28,9 @@ def survey_files(tmp_path, tiny_survey):
         g["kind"] = kind
         layers.append(g)
     b = tmp_path / "boundaries.gpkg"
-    gpd.GeoDataFrame(pd.concat(layers, ignore_index=True), geometry="geometry",
-                     crs=tiny_survey.crs).to_file(b)
+    gpd.GeoDataFrame(
+        pd.concat(layers, ignore_index=True), geometry="geometry", crs=tiny_survey.crs
+    ).to_file(b)
     return ["--stations", str(st), "--sightings", str(si), "--boundaries", str(b)]
 
 
@@ -39,9 +40,23 @@ def _run(args):
 
 def test_coverage_writes_all_layers(tmp_path, survey_files):
     out = tmp_path / "out"
-    res = _run([*survey_files, "--out", str(out), "--cell-size", "2000",
-                "--resolution", "500", "--lambda0", "0.05", "--sigma", "1000",
-                "--distance", "800"])
+    res = _run(
+        [
+            *survey_files,
+            "--out",
+            str(out),
+            "--cell-size",
+            "2000",
+            "--resolution",
+            "500",
+            "--lambda0",
+            "0.05",
+            "--sigma",
+            "1000",
+            "--distance",
+            "800",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert "trap-nights" in res.output
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
@@ -57,13 +72,20 @@ def test_coverage_writes_all_layers(tmp_path, survey_files):
 
     with rasterio.open(out / "pdot.tif") as src:
         assert src.dtypes[0] == "float32" and src.nodata == -9999.0
-    for name in ("effort_per_camera.csv", "effort_per_station.csv", "effort_per_zone.csv",
-                 "coverage_stats.csv", "pdot_summary.csv"):
+    for name in (
+        "effort_per_camera.csv",
+        "effort_per_station.csv",
+        "effort_per_zone.csv",
+        "coverage_stats.csv",
+        "pdot_summary.csv",
+    ):
         assert (out / name).stat().st_size > 0
     zones = pd.read_csv(out / "effort_per_zone.csv")
     assert sorted(zones["zone"]) == ["China", "Russia"]
     summ = pd.read_csv(out / "pdot_summary.csv")
-    assert summ["zone"].iloc[-1] == "total" and summ["area_km2"].iloc[-1] == pytest.approx(16)
+    assert summ["zone"].iloc[-1] == "total" and summ["area_km2"].iloc[
+        -1
+    ] == pytest.approx(16)
     assert not list(tmp_path.glob(".out.*"))  # temporary directory cleaned up
 
 
@@ -85,8 +107,21 @@ def test_detection_file_and_hex(tmp_path, survey_files):
     det = tmp_path / "det.json"
     det.write_text(json.dumps({"detectfn": "HHN", "lambda0": 0.1, "sigma": 1500.0}))
     out = tmp_path / "o"
-    res = _run([*survey_files, "--out", str(out), "--detection", str(det),
-                "--shape", "hex", "--cell-size", "1500", "--resolution", "1000"])
+    res = _run(
+        [
+            *survey_files,
+            "--out",
+            str(out),
+            "--detection",
+            str(det),
+            "--shape",
+            "hex",
+            "--cell-size",
+            "1500",
+            "--resolution",
+            "1000",
+        ]
+    )
     assert res.exit_code == 0, res.output
     grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
     assert grid["area_km2"].sum() == pytest.approx(16.0)

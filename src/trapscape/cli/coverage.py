@@ -35,14 +35,21 @@ logger = logging.getLogger(__name__)
 
 #: files written into --out
 OUTPUTS = (
-    "coverage.gpkg", "pdot.tif", "effort_per_camera.csv", "effort_per_station.csv",
-    "effort_per_zone.csv", "effort_total.csv", "coverage_stats.csv", "pdot_summary.csv",
+    "coverage.gpkg",
+    "pdot.tif",
+    "effort_per_camera.csv",
+    "effort_per_station.csv",
+    "effort_per_zone.csv",
+    "effort_total.csv",
+    "coverage_stats.csv",
+    "pdot_summary.csv",
 )
 _NODATA = -9999.0
 
 
-def _options(project: Path | None, config: Path | None) -> tuple[dict[str, Any],
-                                                                  dict[str, Any], Any]:
+def _options(
+    project: Path | None, config: Path | None
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """[coverage] and [detection] of the project/config file, and the project."""
     from ..errors import InputError
 
@@ -59,22 +66,32 @@ def _options(project: Path | None, config: Path | None) -> tuple[dict[str, Any],
         try:
             doc = tomllib.loads(config.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
-            raise InputError(f"{config}: not valid TOML ({err}). Fix the syntax.",
-                             path=config) from err
-        cov.update(doc.get("coverage", {k: v for k, v in doc.items()
-                                        if not isinstance(v, dict)}))
+            raise InputError(
+                f"{config}: not valid TOML ({err}). Fix the syntax.", path=config
+            ) from err
+        cov.update(
+            doc.get(
+                "coverage", {k: v for k, v in doc.items() if not isinstance(v, dict)}
+            )
+        )
         det.update(doc.get("detection", {}))
     return cov, det, proj
 
 
-def _detection(det_file: Path | None, lambda0: float | None, sigma: float | None,
-               det_section: dict[str, Any]) -> Any:
+def _detection(
+    det_file: Path | None,
+    lambda0: float | None,
+    sigma: float | None,
+    det_section: dict[str, Any],
+) -> Any:
     from ..detection import DetectionParams, read_detection
     from ..errors import InputError
 
     if det_file is not None:
         if lambda0 is not None or sigma is not None:
-            raise click.UsageError("Give either --detection or --lambda0/--sigma, not both.")
+            raise click.UsageError(
+                "Give either --detection or --lambda0/--sigma, not both."
+            )
         return read_detection(det_file)
     base = dict(det_section)
     if lambda0 is not None:
@@ -83,13 +100,17 @@ def _detection(det_file: Path | None, lambda0: float | None, sigma: float | None
     if sigma is not None:
         base["sigma"] = sigma
     if not base:
-        logger.warning("No detection parameters given (--detection or --lambda0/--sigma): "
-                       "pdot uses hazard half-normal lambda0 0.05/day, sigma 3000 m.")
+        logger.warning(
+            "No detection parameters given (--detection or --lambda0/--sigma): "
+            "pdot uses hazard half-normal lambda0 0.05/day, sigma 3000 m."
+        )
     try:
         return DetectionParams(**base)
     except TypeError as err:
-        raise InputError(f"[detection]: {err}. Use keys of DetectionParams "
-                         "(detectfn, sigma, lambda0, g0, occasion_days, by_sex).") from err
+        raise InputError(
+            f"[detection]: {err}. Use keys of DetectionParams "
+            "(detectfn, sigma, lambda0, g0, occasion_days, by_sex)."
+        ) from err
 
 
 def _stations_layer(survey: Any, report: Any) -> Any:
@@ -124,35 +145,81 @@ def _existing(out: Path) -> list[str]:
 @survey_inputs
 @out_dir_opt
 @cell_size_opt
-@click.option("--shape", type=click.Choice(["square", "hex"]), default=None,
-              help="Grid cell shape (default square).")
-@click.option("--resolution", type=float, default=None,
-              help="pdot raster cell size in metres (default 250).")
-@click.option("--detection", "detection_file",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Detection parameters JSON (from `trapscape density`).")
-@click.option("--lambda0", type=float, default=None,
-              help="Baseline detection hazard per day (hazard half-normal).")
-@click.option("--sigma", type=float, default=None,
-              help="Detection scale sigma in metres.")
-@click.option("--distance", type=float, default=None,
-              help="Radius around operating cameras for coverage share and gaps, metres "
-              "(default 3000).")
-@click.option("--min-gap-km2", type=float, default=None,
-              help="Smallest gap reported, km2 (default 1).")
-@click.option("--species", default=None,
-              help="Count sightings of this species only (default: the project's "
-              "species, else all).")
-@click.option("--count-cameras", is_flag=True, default=None,
-              help="Two working cameras at a station count as 2 trap-nights.")
+@click.option(
+    "--shape",
+    type=click.Choice(["square", "hex"]),
+    default=None,
+    help="Grid cell shape (default square).",
+)
+@click.option(
+    "--resolution",
+    type=float,
+    default=None,
+    help="pdot raster cell size in metres (default 250).",
+)
+@click.option(
+    "--detection",
+    "detection_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Detection parameters JSON (from `trapscape density`).",
+)
+@click.option(
+    "--lambda0",
+    type=float,
+    default=None,
+    help="Baseline detection hazard per day (hazard half-normal).",
+)
+@click.option(
+    "--sigma", type=float, default=None, help="Detection scale sigma in metres."
+)
+@click.option(
+    "--distance",
+    type=float,
+    default=None,
+    help="Radius around operating cameras for coverage share and gaps, metres "
+    "(default 3000).",
+)
+@click.option(
+    "--min-gap-km2",
+    type=float,
+    default=None,
+    help="Smallest gap reported, km2 (default 1).",
+)
+@click.option(
+    "--species",
+    default=None,
+    help="Count sightings of this species only (default: the project's "
+    "species, else all).",
+)
+@click.option(
+    "--count-cameras",
+    is_flag=True,
+    default=None,
+    help="Two working cameras at a station count as 2 trap-nights.",
+)
 @config_opt
 @overwrite_opt
-def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
-        boundaries: Path | None, crs: str | None, out: Path, cell_size: float | None,
-        shape: str | None, resolution: float | None, detection_file: Path | None,
-        lambda0: float | None, sigma: float | None, distance: float | None,
-        min_gap_km2: float | None, species: str | None, count_cameras: bool | None,
-        config: Path | None, overwrite: bool) -> None:
+def cmd(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    out: Path,
+    cell_size: float | None,
+    shape: str | None,
+    resolution: float | None,
+    detection_file: Path | None,
+    lambda0: float | None,
+    sigma: float | None,
+    distance: float | None,
+    min_gap_km2: float | None,
+    species: str | None,
+    count_cameras: bool | None,
+    config: Path | None,
+    overwrite: bool,
+) -> None:
     """Survey effort and coverage: where did the cameras look, and how hard?
 
     PROJECT is a survey TOML file (its [coverage] and [detection] sections
@@ -172,21 +239,29 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory.")
     if clash and not overwrite:
-        raise InputError(f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
-                         "replace them, or choose another --out.")
+        raise InputError(
+            f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
+            "replace them, or choose another --out."
+        )
 
     cov, det, proj = _options(project, config)
-    given = {"cell_size": cell_size, "shape": shape, "resolution": resolution,
-             "distance": distance, "min_area_km2": min_gap_km2,
-             "count_cameras": count_cameras}
+    given = {
+        "cell_size": cell_size,
+        "shape": shape,
+        "resolution": resolution,
+        "distance": distance,
+        "min_area_km2": min_gap_km2,
+        "count_cameras": count_cameras,
+    }
     cov.update({k: v for k, v in given.items() if v is not None})
     params = _detection(detection_file, lambda0, sigma, det)
 
     if proj is not None:
         survey = proj.survey
         if boundaries is not None or crs is not None:
-            survey = load_survey_from_options(project, stations, sightings, boundaries,
-                                              crs)
+            survey = load_survey_from_options(
+                project, stations, sightings, boundaries, crs
+            )
         species = species or proj.species
     else:
         survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
@@ -196,31 +271,47 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
         names = set(inspect.signature(fn).parameters)
         return {k: v for k, v in cov.items() if k in names}
 
-    unknown = set(cov) - {n for f in (effort.effort_report, coverage.coverage_grid,
-                                      coverage.coverage_stats, coverage.gaps,
-                                      coverage.pdot_surface)
-                          for n in inspect.signature(f).parameters}
+    unknown = set(cov) - {
+        n
+        for f in (
+            effort.effort_report,
+            coverage.coverage_grid,
+            coverage.coverage_stats,
+            coverage.gaps,
+            coverage.pdot_surface,
+        )
+        for n in inspect.signature(f).parameters
+    }
     if unknown:
-        raise InputError(f"[coverage]: unknown option(s) {sorted(unknown)}. Use keyword "
-                         "names of effort_report, coverage_grid, coverage_stats, gaps or "
-                         "pdot_surface.")
+        raise InputError(
+            f"[coverage]: unknown option(s) {sorted(unknown)}. Use keyword "
+            "names of effort_report, coverage_grid, coverage_stats, gaps or "
+            "pdot_surface."
+        )
 
     progress = progress_enabled()
     with logging_redirect_tqdm():
         report = effort.effort_report(survey, **kw(effort.effort_report))
-        grid = coverage.coverage_grid(survey, report=report, **kw(coverage.coverage_grid))
+        grid = coverage.coverage_grid(
+            survey, report=report, **kw(coverage.coverage_grid)
+        )
         stats = coverage.coverage_stats(survey, grid, **kw(coverage.coverage_stats))
         holes = coverage.gaps(survey, **kw(coverage.gaps))
-        pdot = coverage.pdot_surface(survey, params, progress=progress,
-                                     **{k: v for k, v in kw(coverage.pdot_surface).items()
-                                        if k != "progress"})
+        pdot = coverage.pdot_surface(
+            survey,
+            params,
+            progress=progress,
+            **{k: v for k, v in kw(coverage.pdot_surface).items() if k != "progress"},
+        )
         summary = coverage.pdot_summary(survey, pdot)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _write_gpkg({"grid": grid, "gaps": holes,
-                     "stations": _stations_layer(survey, report)}, tmp / "coverage.gpkg")
+        _write_gpkg(
+            {"grid": grid, "gaps": holes, "stations": _stations_layer(survey, report)},
+            tmp / "coverage.gpkg",
+        )
         tif = pdot.fillna(_NODATA).astype("float32")
         tif = tif.rio.write_nodata(_NODATA)
         tif.name = "pdot"
@@ -240,5 +331,7 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
     click.echo(
         f"{len(grid)} cells ({int(grid['effort'].sum())} with effort), "
         f"{len(holes)} gaps, {report.total['trap_nights'].iat[0]:.1f} trap-nights; "
-        f"effective sampled area {tot['esa_km2']:.1f} km2 of {tot['area_km2']:.1f} km2. "
-        f"Written to {out}")
+        f"effective sampled area {tot['esa_km2']:.1f} km2 "
+        f"of {tot['area_km2']:.1f} km2. "
+        f"Written to {out}"
+    )
