@@ -131,9 +131,9 @@ def _read_csv(path: PathLike, chk: _Checker) -> pd.DataFrame | None:
 
 def _strings(series: pd.Series) -> np.ndarray:
     """Object array of stripped strings ('' for blanks)."""
-    out = np.empty(len(series), dtype=object)
-    for i, v in enumerate(series.to_numpy(dtype=object)):
-        out[i] = "" if _is_blank(v) else str(v).strip()
+    ser = pd.Series(series.to_numpy(dtype=object), dtype=object)
+    blank = ser.isna().to_numpy()
+    out = ser.where(~blank, "").astype(str).str.strip().to_numpy(dtype=object)
     return out
 
 
@@ -214,7 +214,33 @@ def _parse_dates(
             elif any(int(m.group(2)) > 12 for m in firsts):
                 col_hint = (f" The column looks like month{sep}day{sep}year: pass "
                             f"date_format='%m{sep}%d{sep}%Y'.")
-    for i in range(n):
+    # fast path: vectorised parse of the plain ISO / given-format values; the
+    # rest (blanks, offsets, errors) go through the checked per-value parser
+    ser = pd.Series(values, dtype=object).astype(str)
+    if fmt:
+        fast = pd.to_datetime(ser, format=fmt, errors="coerce")
+        fast_has_time = np.full(n, _format_has_time(fmt))
+    else:
+        plain = ser.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+        fast = pd.Series(pd.NaT, index=ser.index, dtype="datetime64[ns]")
+        if plain.any():
+            fast[plain] = pd.to_datetime(ser[plain], format="ISO8601", errors="coerce")
+        fast_has_time = (ser.str.len() > 10).to_numpy()
+    fast_vals = fast.to_numpy(dtype="datetime64[ns]")
+    done = ~np.isnat(fast_vals)
+    if done.any():
+        fv = fast_vals[done]
+        ht = fast_has_time[done]
+        day = fv.astype("datetime64[D]").astype("datetime64[ns]")
+        if date_only == "noon":
+            shifted = day + np.timedelta64(12, "h")
+        elif date_only == "next":
+            shifted = day + np.timedelta64(1, "D")
+        else:
+            shifted = day
+        out[done] = np.where(ht, fv, shifted)
+        known[done] = ht
+    for i in np.flatnonzero(~done):
         text = values[i]
         if text == "":
             if required:
@@ -753,57 +779,50 @@ def _read_sightings(
                               path=path, column=tcol, rows=rows, required=True)
     sid = _strings(table[found[V.STATION_ID]])
     data: dict[str, Any] = {V.STATION_ID: sid}
-    cam = _strings(table[found[V.CAMERA_ID]]) if V.CAMERA_ID in found else np.full(n, "")
-    data[V.CAMERA_ID] = [pd.NA if c == "" else c for c in cam]
-    data[V.DEPLOYMENT_ID] = [pd.NA] * n
+
+    def optional(key: str) -> Any:
+        vals = _strings(table[found[key]]) if key in found else np.full(n, "", dtype=object)
+        return pd.array(np.where(vals == "", None, vals), dtype="string")
+
+    data[V.CAMERA_ID] = optional(V.CAMERA_ID)
+    data[V.DEPLOYMENT_ID] = optional(V.DEPLOYMENT_ID)
     data[V.TIMESTAMP] = ts
     data[V.SPECIES] = _strings(table[found[V.SPECIES]])
-    ind = _strings(table[found[V.INDIVIDUAL_ID]]) if V.INDIVIDUAL_ID in found else np.full(n, "")
-    data[V.INDIVIDUAL_ID] = [pd.NA if v == "" else v for v in ind]
-    sex_out: list[Any] = []
+    data[V.INDIVIDUAL_ID] = optional(V.INDIVIDUAL_ID)
+    sex_out = np.full(n, None, dtype=object)
     if V.SEX in found:
-        for i, v in enumerate(_strings(table[found[V.SEX]])):
-            if v == "" or v.lower() in ("unknown", "na", "u", "?"):
-                sex_out.append(pd.NA)
-            elif v.lower() in _SEX:
-                sex_out.append(_SEX[v.lower()])
-            else:
-                sex_out.append(pd.NA)
-                chk.add(f"sex '{v}' is not F or M. Use F/M (female/male) or leave it "
-                        "empty.", path=path, row=int(rows[i]), column=found[V.SEX])
-    else:
-        sex_out = [pd.NA] * n
-    data[V.SEX] = sex_out
-    med = _strings(table[found[V.MEDIA_ID]]) if V.MEDIA_ID in found else np.full(n, "")
-    data[V.MEDIA_ID] = [pd.NA if v == "" else v for v in med]
+        raw = _strings(table[found[V.SEX]])
+        low = pd.Series(raw, dtype=object).str.lower()
+        mapped = low.map(_SEX).to_numpy(dtype=object)
+        unknown = low.isin(["", "unknown", "na", "u", "?"]).to_numpy()
+        ok = pd.notna(mapped)
+        sex_out[ok] = mapped[ok]
+        for i in np.flatnonzero(~ok & ~unknown):
+            chk.add(f"sex '{raw[i]}' is not F or M. Use F/M (female/male) or leave it "
+                    "empty.", path=path, row=int(rows[i]), column=found[V.SEX])
+    data[V.SEX] = pd.array(sex_out, dtype="string")
+    data[V.MEDIA_ID] = optional(V.MEDIA_ID)
     counts = np.ones(n, dtype=np.int64)
     if V.COUNT in found:
-        for i, v in enumerate(_strings(table[found[V.COUNT]])):
-            if v == "":
-                continue
-            try:
-                f = float(v)
-            except ValueError:
-                f = np.nan
-            if not (np.isfinite(f) and f >= 1 and f == int(f)):
-                chk.add(f"count '{v}' is not a positive whole number. Use 1, 2, ...",
-                        path=path, row=int(rows[i]), column=found[V.COUNT])
-            else:
-                counts[i] = int(f)
+        raw = _strings(table[found[V.COUNT]])
+        num = pd.to_numeric(pd.Series(raw, dtype=object).replace("", "1"),
+                            errors="coerce").to_numpy(dtype=float)
+        good = np.isfinite(num) & (num >= 1) & (num == np.round(num))
+        counts[good] = num[good].astype(np.int64)
+        for i in np.flatnonzero(~good):
+            chk.add(f"count '{raw[i]}' is not a positive whole number. Use 1, 2, ...",
+                    path=path, row=int(rows[i]), column=found[V.COUNT])
     data[V.COUNT] = counts
-    if V.DEPLOYMENT_ID in found:
-        given = _strings(table[found[V.DEPLOYMENT_ID]])
-        data[V.DEPLOYMENT_ID] = [pd.NA if v == "" else v for v in given]
     frame = pd.DataFrame(data)
     for c in (V.STATION_ID, V.SPECIES):
         frame[c] = frame[c].astype(object)
-    for c in (V.CAMERA_ID, V.DEPLOYMENT_ID, V.INDIVIDUAL_ID, V.SEX, V.MEDIA_ID):
-        frame[c] = frame[c].astype("string")
     skip = set(found.values())
     for c in columns:
         if c not in skip and c not in frame.columns:
-            frame[c] = [pd.NA if _is_blank(v) else v for v in table[c].to_numpy()]
-            frame[c] = frame[c].astype(object)
+            vals = table[c].to_numpy(dtype=object, copy=True)
+            blank = _strings(table[c]) == ""
+            vals[blank] = pd.NA
+            frame[c] = pd.Series(vals, index=frame.index, dtype=object)
     st, pr = _stations_parts(stations)
     checked = frame.copy()
     checked[V.SEX] = checked[V.SEX].astype(object)

@@ -412,6 +412,16 @@ def check_stations(
     return chk.problems
 
 
+def _blank(values: _Any) -> _Any:
+    """Boolean array: NA or empty/whitespace-only string."""
+    import pandas as pd
+
+    ser = pd.Series(values.to_numpy(dtype=object) if hasattr(values, "to_numpy")
+                    else values, dtype=object)
+    na = ser.isna().to_numpy()
+    return na | (ser.where(~na, "").astype(str).str.strip() == "").to_numpy()
+
+
 def _window(stations: pd.DataFrame) -> tuple[_Any, _Any]:
     """Start/end of each deployment's working window (whole days if time unknown)."""
     import pandas as pd
@@ -464,15 +474,15 @@ def resolve_deployments(
         cam = sightings[CAMERA_ID].astype("object").to_numpy()
     else:
         cam = np.full(n, None, dtype=object)
-    has_cam = np.array([not (c is None or pd.isna(c) or str(c) == "") for c in cam])
-    s = pd.DataFrame({"i": np.arange(n), "s": [str(x) for x in sid],
-                      "c": [str(c) if h else "" for c, h in zip(cam, has_cam)],
-                      "t": ts, "hc": has_cam})
-    known_st = set(st["s"])
-    known_sc = set(zip(st["s"], st["c"]))
-    unknown_st = ~s["s"].isin(known_st).to_numpy()
-    unknown_cam = ~unknown_st & has_cam & ~np.array(
-        [(a, b) in known_sc for a, b in zip(s["s"], s["c"])])
+    has_cam = ~_blank(pd.Series(cam, dtype=object))
+    cam_s = pd.Series(cam, dtype=object).where(has_cam, "").astype(str)
+    s = pd.DataFrame({"i": np.arange(n),
+                      "s": pd.Series(sid, dtype=object).astype(str).to_numpy(),
+                      "c": cam_s.to_numpy(), "t": ts, "hc": has_cam})
+    unknown_st = ~s["s"].isin(set(st["s"])).to_numpy()
+    pair = s["s"] + "\x00" + s["c"]
+    known_pair = set(st["s"] + "\x00" + st["c"])
+    unknown_cam = ~unknown_st & has_cam & ~pair.isin(known_pair).to_numpy()
     status[unknown_st] = "unknown_station"
     status[unknown_cam] = "unknown_camera"
     notime = pd.isna(ts)
@@ -559,15 +569,12 @@ def _check_sightings(
                 chk.add(f"sex {v!r} is not F or M. Use F, M (female/male) or leave it "
                         "empty.", path=path, row=rws[i], column=SEX)
     sid = sightings[STATION_ID].astype("object").to_numpy()
-    for i in range(n):
-        if sid[i] is None or pd.isna(sid[i]) or str(sid[i]).strip() == "":
-            chk.add("station id is empty. Give the station of every sighting.",
-                    path=path, row=rws[i], column=STATION_ID)
-    sp = sightings[SPECIES].astype("object").to_numpy()
-    for i in range(n):
-        if sp[i] is None or pd.isna(sp[i]) or str(sp[i]).strip() == "":
-            chk.add("species is empty. Name the species of every sighting.",
-                    path=path, row=rws[i], column=SPECIES)
+    for i in np.flatnonzero(_blank(sightings[STATION_ID])):
+        chk.add("station id is empty. Give the station of every sighting.",
+                path=path, row=rws[i], column=STATION_ID)
+    for i in np.flatnonzero(_blank(sightings[SPECIES])):
+        chk.add("species is empty. Name the species of every sighting.",
+                path=path, row=rws[i], column=SPECIES)
     if stations is None:
         return None
     dep, status, _ = resolve_deployments(sightings, stations, problems)
