@@ -161,6 +161,9 @@ CASES = [
              "A,500000,4760000,2024-06-01,2024-06-30\n")
          and tio.read_stations(p / "s.csv", crs="EPSG:4326"),
          CRSError, ("geographic", "metres", "projected")),
+    Case("lat-lon-swapped-relative-to-study-area",
+         lambda p: _swapped_in_area(p),
+         InputError, ("row 2", "column 'geometry'", "longitude and latitude swapped")),
     Case("station-far-outside-study-area",
          lambda p: _far_station(p),
          InputError, ("row 3", "column 'geometry'", "outside the study area")),
@@ -256,6 +259,16 @@ def _far_station(p: Path) -> Any:
     (p / "st.csv").write_text(GOOD_ST.replace("C,a,131.24,43.12", "C,a,131.90,43.60"))
     area = gpd.GeoDataFrame({"name": ["area"]},
                             geometry=[box(131.15, 43.05, 131.30, 43.15)], crs=4326)
+    area.to_file(p / "area.gpkg")
+    return tio.read_survey(stations=p / "st.csv", boundaries=p / "area.gpkg")
+
+
+def _swapped_in_area(p: Path) -> Any:
+    # a survey near the equator-ish diagonal where swapped values stay in range
+    (p / "st.csv").write_text(f"{ST_HEAD}\nA,a,40.10,40.30,2024-06-01,2024-06-30\n"
+                              "B,a,40.42,40.15,2024-06-01,2024-06-30\n")
+    area = gpd.GeoDataFrame({"name": ["area"]},
+                            geometry=[box(40.05, 40.25, 40.2, 40.45)], crs=4326)
     area.to_file(p / "area.gpkg")
     return tio.read_survey(stations=p / "st.csv", boundaries=p / "area.gpkg")
 

@@ -322,7 +322,16 @@ def _check_stations(
                 d = geom.distance(area).to_numpy()
             except _CRSError:
                 d = np.zeros(n)
-            for i in np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA)):
+            far = np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA))
+            swapped = _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
+            for i, sw in zip(far, swapped):
+                if sw:
+                    chk.add(
+                        f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study "
+                        "area but would be inside it with longitude and latitude "
+                        "swapped. Swap its longitude/latitude values.",
+                        path=path, row=rws[i], column="geometry")
+                    continue
                 chk.add(
                     f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
                     f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
@@ -371,6 +380,23 @@ def _check_stations(
             chk.add(f"malfunction ends {pd.Timestamp(pt[k])}, after the camera was "
                     f"retrieved ({pd.Timestamp(retr[i]).date()}). Correct the dates.",
                     path=path, row=row, column=ct)
+
+
+def _swapped_fits(points: _Any, area: _Any, crs: _Any) -> list[bool]:
+    """For each point: would swapping its longitude/latitude put it near ``area``?"""
+    import geopandas as gpd
+    import numpy as np
+
+    try:
+        ll = points.to_crs(4326)
+        lon, lat = ll.x.to_numpy(), ll.y.to_numpy()
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 90)
+        sw = gpd.GeoSeries(gpd.points_from_xy(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)),
+                           crs=4326).to_crs(crs)
+        dist = sw.distance(area).to_numpy()
+    except Exception:  # projection failures: no hint  # noqa: BLE001
+        return [False] * len(points)
+    return list(ok & np.isfinite(dist) & (dist <= MAX_OUTSIDE_STUDY_AREA))
 
 
 def check_stations(
