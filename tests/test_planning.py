@@ -374,11 +374,21 @@ def test_border_objective_uses_hotspot_scores(tiny_survey):
                       objectives={"border": 1}, hotspots=hot, score_column="rank")
 
 
+def test_missing_density_changes_no_site_and_reports_nan(tiny_survey):
+    kw = dict(n_new=3, spacing=250, min_spacing=500, rng=0)
+    with pytest.warns(TrapscapeWarning, match="No density given"):
+        blind = planning.plan(tiny_survey, replace(PARAMS, density_per_100km2=None), **kw)
+    known = planning.plan(tiny_survey, replace(PARAMS, density_per_100km2=40.0), **kw)
+    assert list(blind.stations[planning.CANDIDATE_ID]) == list(
+        known.stations[planning.CANDIDATE_ID])
+    s = blind.summary.set_index(["scope", "metric"])
+    assert np.isnan(s.loc[("all", "RSE"), "after"])
+    assert s.loc[("all", "area_pdot_km2"), "after"] > 0
+
+
 def test_plan_argument_errors(tiny_survey):
     with pytest.raises(InputError, match="Unknown objective"):
         planning.plan(tiny_survey, PARAMS, objectives={"beauty": 1})
-    with pytest.raises(InputError, match="needs a density"):
-        planning.plan(tiny_survey, replace(PARAMS, density_per_100km2=None), n_new=1)
     with pytest.raises(InputError, match="move=20"):
         planning.plan(tiny_survey, PARAMS, move=20)
     with pytest.raises(InputError, match="threshold"):

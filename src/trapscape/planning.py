@@ -334,6 +334,7 @@ def candidate_sites(
         if not_pt.any():
             cand.loc[not_pt, "geometry"] = geom[not_pt].representative_point()
         cand = cand[cand.geometry.intersects(region)]
+        stages = [("user candidates in the study area", len(cand))]
     else:
         if region.is_empty:
             raise InputError("The study area (∩ habitat) is empty; nothing to place candidates in.")
@@ -346,31 +347,39 @@ def candidate_sites(
         pts = gpd.GeoSeries(gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=crs)
         keep = pts.intersects(region).to_numpy()
         cand = gpd.GeoDataFrame(geometry=pts[keep].reset_index(drop=True), crs=crs)
+        stages = [(f"grid points ({spacing:g} m) in the study area", len(cand))]
 
     for i, layer in enumerate(exclude or ()):
         u = _layer_union(layer, crs, f"exclude layer {i + 1}")
         cand = cand[~cand.geometry.intersects(u)]
+        stages.append((f"outside exclude layer {i + 1}", len(cand)))
     if settlements is not None and len(settlements) > 0:
         u = _layer_union(settlements, crs, "settlements layer")
         cand = cand[cand.geometry.distance(u) > settlement_buffer]
+        stages.append((f"more than {settlement_buffer:g} m from settlements", len(cand)))
     if access is not None and max_access_distance is not None:
         u = _layer_union(access, crs, "access layer")
         cand = cand[cand.geometry.distance(u) <= max_access_distance]
+        stages.append((f"within {max_access_distance:g} m of access", len(cand)))
     st = survey.station_points
     if len(st) > 0 and len(cand) > 0 and min_spacing > 0:
         tree = cKDTree(np.column_stack([st.geometry.x, st.geometry.y]))
         d, _ = tree.query(np.column_stack([cand.geometry.x, cand.geometry.y]))
         cand = cand[d >= min_spacing - 1e-6]
+        stages.append((f"at least {min_spacing:g} m from existing stations", len(cand)))
 
     cand = cand.copy()
     cand[V.ZONE] = survey.zone_of(cand.geometry).to_numpy() if len(cand) else []
     if zone_budget:
         closed = [z for z, b in zone_budget.items() if int(b) <= 0]
         cand = cand[~cand[V.ZONE].isin(closed)]
+        stages.append(("outside zones with budget 0", len(cand)))
     if len(cand) == 0:
+        steps = "; ".join(f"{what}: {n}" for what, n in stages)
         raise InputError(
-            "No candidate site satisfies the constraints (habitat, exclusions, access, "
-            f"min_spacing={min_spacing} m to existing stations). Relax them or pass candidates=."
+            f"No candidate site satisfies the constraints ({steps}). Relax the constraint "
+            "that removed the last ones (e.g. a smaller min_spacing or spacing), or pass "
+            "candidates=."
         )
     cand = cand.reset_index(drop=True)
     if CANDIDATE_ID not in cand.columns:
@@ -911,7 +920,9 @@ def plan(
         pdot threshold for the coverage area.
     density
         Animals per 100 km² for ``E[n]``/``E[r]``; default
-        ``params.density_per_100km2``.
+        ``params.density_per_100km2``.  Without one, the sites chosen are the
+        same (``min(E[n], E[r])`` and its scale are both proportional to D)
+        but ``E_n``, ``E_r`` and ``RSE`` are reported as NaN, with a warning.
     cell_size
         Mask cell size in metres (default σ/2).
     buffer
@@ -947,8 +958,7 @@ def plan(
     Raises
     ------
     InputError
-        On unknown objectives, negative weights, missing density for the
-        precision objective, or no feasible candidate.
+        On unknown objectives, negative weights or no feasible candidate.
     CRSError
         If the survey is not in a projected CRS.
 
@@ -979,11 +989,16 @@ def plan(
     if existing_usage not in ("session", "observed"):
         raise InputError(f"existing_usage must be 'session' or 'observed', got {existing_usage!r}.")
     dens100 = density if density is not None else params.density_per_100km2
-    if dens100 is None:
+    density_known = dens100 is not None
+    if not density_known:
+        # min(E[n], E[r]) scales with D, and so does its normalising scale: the
+        # choice of sites does not depend on D, only the reported counts do.
         if weights["precision"] > 0:
-            raise InputError(
-                "The precision objective needs a density: pass density= (animals per "
-                "100 km²; CLI --density) or a detection file with density_per_100km2."
+            warnings.warn(
+                "No density given: sites are chosen as usual, but E[n], E[r] and the RSE "
+                "are reported as NaN. Pass density= (animals per 100 km²; CLI --density) "
+                "or a detection file with density_per_100km2.",
+                TrapscapeWarning, stacklevel=2,
             )
         dens100 = 1.0
     if not dens100 > 0:
@@ -1184,6 +1199,9 @@ def plan(
     cand_out["selected"] = np.isin(np.arange(n_c), sel_idx)
     summary = _summary(before, after, len(st), len(st) - len(removed) + len(new_sites),
                        stations, survey, threshold)
+    if not density_known:
+        summary.loc[summary["metric"].isin(["E_n", "E_r", "RSE"]),
+                    ["before", "after", "change"]] = np.nan
     logger.info(
         "Planned %d new sites (%d moved, %d swaps): combined objective %.3f -> %.3f",
         len(new_sites), len(removed), n_swaps, value_before, value_after,

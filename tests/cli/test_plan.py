@@ -111,7 +111,10 @@ def test_plan_hotspots_file(survey_files, tmp_path):
 @pytest.mark.parametrize(("extra", "message"), [
     ([], "No detection parameters"),
     (["--sigma", "800", "--lambda0", "0.05", "--objective", "beauty=1"], "Unknown objective"),
-    (["--sigma", "800", "--lambda0", "0.05"], "needs a density"),
+    (["--sigma", "800", "--lambda0", "0.05", "--density", "5", "--threshold", "2"],
+     "threshold must be a probability"),
+    (["--sigma", "800", "--lambda0", "0.05", "--density", "5", "--min-spacing", "9000"],
+     "No candidate site"),
 ])
 def test_plan_bad_input_is_a_clean_error(survey_files, tmp_path, extra, message):
     res = CliRunner().invoke(cli, ["plan", *survey_files, "--out", str(tmp_path / "o"), *extra])
