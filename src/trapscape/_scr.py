@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from scipy.special import gammaln, logsumexp
 
 __all__: list[str] = []
@@ -47,7 +46,18 @@ class Design:
     usage
         ``(J,)`` usage summed over occasions.
     y
-        ``(n, J)`` collapsed detection counts (sparse CSR).
+        ``(n, Jv)`` collapsed detection counts at the detectors where any
+        animal was detected (``visited``).
+    visited
+        Indices of those detectors.
+    order
+        Column order of ``d2`` and ``usage``: visited detectors first, so
+        that ``d2[:, :Jv]`` are the visited ones.
+    grid
+        ``(dx2, dy2, ix, iy)`` for separable sums over detectors: squared
+        x- and y-offsets from the unique mask x / y values to each detector
+        and each mask point's index into them (``None`` when the mask's
+        unique coordinates do not form a compact lattice).
     constant
         Data-only constant of the log-likelihood.
     cls
@@ -67,7 +77,9 @@ class Design:
     d2: np.ndarray
     cell_area: float
     usage: np.ndarray
-    y: sparse.csr_matrix
+    y: np.ndarray
+    visited: np.ndarray
+    order: np.ndarray
     constant: float
     cls: np.ndarray
     n_classes: int
@@ -75,6 +87,7 @@ class Design:
     n_d: int
     detectfn: str
     detector: str
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n(self) -> int:
@@ -129,11 +142,24 @@ def make_design(
     keyed = np.concatenate([y, cls_arr[:, None].astype(np.float64)], axis=1)
     _, mult = np.unique(keyed, axis=0, return_counts=True)
     const -= float(np.sum(gammaln(mult + 1.0)))
+    visited = np.flatnonzero(y.sum(axis=0) > 0)
+    order = np.concatenate([visited, np.flatnonzero(y.sum(axis=0) <= 0)])
+    d2 = np.ascontiguousarray(d2[:, order])
+    usage_ordered = usage[order]
     if d_index is None:
         d_index = np.zeros(mask_xy.shape[0], dtype=np.int64)
+    ux, ix = np.unique(mask_xy[:, 0], return_inverse=True)
+    uy, iy = np.unique(mask_xy[:, 1], return_inverse=True)
+    grid = None
+    if len(ux) * len(uy) <= 3 * len(mask_xy) + 100:
+        txo = traps_xy[order]
+        grid = ((ux[:, None] - txo[None, :, 0]) ** 2, (uy[:, None] - txo[None, :, 1]) ** 2,
+                ix.ravel(), iy.ravel())
     return Design(
-        d2=d2, cell_area=float(cell_area), usage=usage,
-        y=sparse.csr_matrix(y), constant=const, cls=cls_arr, n_classes=int(n_classes),
+        grid=grid,
+        d2=d2, cell_area=float(cell_area), usage=usage_ordered,
+        y=np.ascontiguousarray(y[:, visited]), visited=visited, order=order,
+        constant=const, cls=cls_arr, n_classes=int(n_classes),
         d_index=np.asarray(d_index, dtype=np.int64), n_d=int(n_d),
         detectfn=detectfn, detector=detector,
     )
@@ -180,82 +206,202 @@ def pack(real: Real, design: Design) -> np.ndarray:
     return np.concatenate([np.atleast_1d(p) for p in parts])
 
 
-def class_terms(design: Design, p0: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-class mask quantities.
+def class_terms(
+    design: Design, p0: float, sigma: float, *, derivatives: bool = False,
+    d2: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-class mask quantities for detection parameters ``p0``, ``sigma``.
 
-    Returns
-    -------
-    logq
+    Returns a dict with
+
+    ``logq``
         ``(M,)`` log probability of no detection anywhere (``log(1 - p.)``).
-    logpr_det
-        ``(n, M)`` detection-specific part of ``log Pr(omega_i | x)``
-        (add ``logq`` to get the full, constant-free value).
+    ``det``
+        ``(n, M)`` detection part of ``log Pr(omega_i | x)``; the full
+        constant-free value is ``det + logq``.
+
+    and with ``derivatives``: ``dlogq`` ``(2, M)`` and ``dr0``, ``dr1``
+    ``(M, Jv)``, the derivatives of the per-detection log-odds ``r`` with
+    respect to the link-scale ``p0`` and ``log sigma``.  ``d2`` replaces the
+    design's squared distances (columns in ``design.order``; e.g. a region
+    grid) and then only ``logq`` is computed.
     """
-    z = design.d2 * (-0.5 / (sigma * sigma))
-    h = np.exp(z)
-    if design.detector == "proximity":
-        if design.detectfn == "HHN":
-            lh = p0 * h
-            log1mp = -lh
-            with np.errstate(divide="ignore"):
-                logp = np.where(lh > _TINY, np.log(-np.expm1(-np.maximum(lh, _TINY))),
-                                np.log(p0) + z - 0.5 * lh)
-        else:
-            log1mp = np.log1p(-p0 * h)
-            logp = np.log(p0) + z
-        r = logp - log1mp
+    full = d2 is None
+    d2_all = design.d2 if full else d2
+    k = -0.5 / (sigma * sigma)
+    hhn = design.detectfn == "HHN"
+    prox = design.detector == "proximity"
+    out: dict[str, np.ndarray] = {}
+    jv = design.y.shape[1]
+    separable = full and design.grid is not None and (hhn or not prox)
+    if separable:
+        # sum_j U_j h_j(x) with h = exp(k dx^2) exp(k dy^2): two small matrix products
+        dx2, dy2, ix, iy = design.grid  # type: ignore[misc]
+        ex = np.exp(dx2 * k)
+        ey = np.exp(dy2 * k)
+        exu = ex * design.usage
+        hu = (exu @ ey.T)[ix, iy]
+        out["logq"] = -p0 * hu
+        if derivatives:
+            g_eta = 1.0 if hhn else (1.0 - p0)
+            zh = ((exu * (dx2 * k)) @ ey.T + exu @ (ey * (dy2 * k)).T)[ix, iy]
+            out["dlogq"] = np.stack([out["logq"] * g_eta, (2.0 * p0) * zh])
+        z = h = None
     else:
-        mu = p0 * h
-        log1mp = -mu
-        r = np.log(p0) + z
-    logq = log1mp @ design.usage
-    logpr_det = np.asarray(design.y @ r.T)
-    return logq, logpr_det
+        z = d2_all * k
+        h = np.exp(z)
+    # --- no-detection term over all detectors
+    if separable:
+        pass
+    elif hhn or not prox:
+        hu = h @ design.usage
+        out["logq"] = -p0 * hu
+        if derivatives:
+            g_eta = 1.0 if hhn else (1.0 - p0)
+            out["dlogq"] = np.stack([out["logq"] * g_eta, (2.0 * p0) * ((z * h) @ design.usage)])
+    else:  # proximity HN
+        ph = h * p0
+        out["logq"] = np.log1p(-ph) @ design.usage
+        if derivatives:
+            t = ph / (1.0 - ph)
+            out["dlogq"] = np.stack([
+                -(t @ design.usage) * (1.0 - p0),
+                2.0 * ((z * t) @ design.usage),
+            ])
+    if not full:
+        return out
+    # --- detections: log-odds r at visited detectors (first jv columns)
+    if jv == 0:
+        out["det"] = np.zeros((design.n, d2_all.shape[0]))
+        if derivatives:
+            out["dr0"] = out["dr1"] = np.zeros((d2_all.shape[0], 0))
+        return out
+    if z is None:
+        zv = design.d2[:, :jv] * k
+        hv = np.exp(zv)
+    else:
+        zv = z[:, :jv]
+        hv = h[:, :jv]
+    if prox and hhn:
+        lh = np.maximum(hv * p0, 1e-300)
+        pv = -np.expm1(-lh)
+        r = np.log(pv)
+        r += lh
+        if derivatives:
+            lp = lh / pv
+            out["dr0"] = lp
+            out["dr1"] = (-2.0 * zv) * lp
+    elif prox:
+        ph = hv * p0
+        om = 1.0 - ph
+        r = zv - np.log(om)
+        r += np.log(p0)
+        if derivatives:
+            inv = 1.0 / om
+            out["dr0"] = inv * (1.0 - p0)
+            out["dr1"] = (-2.0 * zv) * inv
+    else:
+        r = zv + np.log(p0)
+        if derivatives:
+            out["dr0"] = np.full_like(zv, 1.0 if hhn else 1.0 - p0)
+            out["dr1"] = -2.0 * zv
+    out["det"] = design.y @ r.T
+    return out
 
 
-def loglik_parts(beta: np.ndarray, design: Design) -> dict[str, np.ndarray | float]:
-    """Log-likelihood and the pieces needed for derived quantities."""
+def evaluate(beta: np.ndarray, design: Design, *, gradient: bool = False,
+             keep: bool = False) -> dict[str, object]:
+    """Log-likelihood (and its analytic gradient) at link-scale ``beta``.
+
+    With ``keep`` the per-class log posterior terms are returned as well
+    (``lp`` list of ``(n, M)``, ``li`` ``(n,)``, ``logw`` ``(n, C)``,
+    ``pdot`` ``(C, M)``).
+    """
     real = unpack(beta, design)
-    dens_m = real.density[design.d_index]  # (M,)
+    dens_m = real.density[design.d_index]
     a = design.cell_area
-    logd = np.log(dens_m * a)
-    n = design.n
-    lse = np.empty((n, design.n_classes))
-    pdots = []
-    posts = []
-    for c in range(design.n_classes):
-        logq, det = class_terms(design, float(real.p0[c]), float(real.sigma[c]))
-        lp = det + logq[None, :] + logd[None, :]
+    with np.errstate(divide="ignore"):
+        logda = np.log(dens_m * a)
+    n, nc = design.n, design.n_classes
+    terms = []
+    lse = np.empty((n, nc))
+    lps = []
+    for c in range(nc):
+        t = class_terms(design, float(real.p0[c]), float(real.sigma[c]), derivatives=gradient)
+        lp = t["det"]
+        lp += (t["logq"] + logda)[None, :]
         lse[:, c] = logsumexp(lp, axis=1)
-        posts.append(lp)
-        pdots.append(-np.expm1(logq))
-    pdot = np.stack(pdots)  # (C, M)
-    if design.n_classes > 1:
-        logw = np.log(real.pmix)[None, :] + np.zeros((n, 1))
+        terms.append(t)
+        lps.append(lp)
+    logpi = np.log(real.pmix)
+    logw = np.broadcast_to(logpi, (n, nc)).copy()
+    if nc > 1:
         known = design.cls >= 0
-        mask_other = np.zeros_like(logw, dtype=bool)
-        mask_other[known, :] = True
-        mask_other[known, design.cls[known]] = False
-        logw[mask_other] = -np.inf
-        li = logsumexp(lse + logw, axis=1)
-    else:
-        logw = np.zeros((n, 1))
-        li = lse[:, 0]
-    expected = float(np.sum(real.pmix[:, None] * pdot * (dens_m * a)[None, :]))
-    ll = float(np.sum(li)) - expected + design.constant
-    return {"ll": ll, "li": li, "lse": lse, "logw": logw, "posts": posts,
-            "pdot": pdot, "real": real}
+        other = np.ones((n, nc), dtype=bool)
+        other[~known, :] = False
+        other[known, design.cls[known]] = False
+        logw[other] = -np.inf
+    li = logsumexp(lse + logw, axis=1)
+    pdot = np.stack([-np.expm1(t["logq"]) for t in terms])  # (C, M)
+    da = dens_m * a
+    expected_c = pdot @ da  # (C,)
+    ll = float(np.sum(li) - np.sum(real.pmix * expected_c) + design.constant)
+    out: dict[str, object] = {"ll": ll, "real": real}
+    if keep:
+        out.update(lp=lps, li=li, logw=logw, pdot=pdot)
+    if not gradient:
+        return out
+    nd = design.n_d
+    g = np.zeros(design.n_beta)
+    post_c = np.empty((n, nc))
+    for c, t in enumerate(terms):
+        # posterior P_icm = exp(lp + logw - li)
+        pc = lps[c]
+        pc += (logw[:, c] - li)[:, None]
+        np.exp(pc, out=pc)
+        post_c[:, c] = pc.sum(axis=1)
+        colsum = pc.sum(axis=0)  # (M,)
+        g[:nd] += np.bincount(design.d_index, weights=colsum - real.pmix[c] * pdot[c] * da,
+                              minlength=nd)
+        wq = colsum + real.pmix[c] * da * np.exp(t["logq"])
+        gq = t["dlogq"] @ wq  # (2,)
+        if design.y.shape[1]:
+            wy = np.ascontiguousarray(pc.T @ design.y)  # (M, Jv)
+            gr0 = float(np.vdot(t["dr0"], wy))
+            gr1 = float(np.vdot(t["dr1"], wy))
+        else:
+            gr0 = gr1 = 0.0
+        g[nd + c] = gq[0] + gr0
+        g[nd + nc + c] = gq[1] + gr1
+    if nc > 1:
+        m1 = real.pmix[1]
+        dlogpi = np.array([-m1, 1.0 - m1])
+        dpi = np.array([-m1 * (1 - m1), m1 * (1 - m1)])
+        g[-1] = float(np.sum(post_c * dlogpi[None, :]) - np.sum(dpi * expected_c))
+    out["grad"] = g
+    return out
 
 
 def loglik(beta: np.ndarray, design: Design) -> float:
-    """Log-likelihood at link-scale ``beta`` (NaN-safe: returns -inf)."""
+    """Log-likelihood at link-scale ``beta`` (-inf where undefined)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        ll = loglik_parts(beta, design)["ll"]
+        ll = float(evaluate(beta, design)["ll"])  # type: ignore[arg-type]
     return ll if np.isfinite(ll) else -np.inf
 
 
-def gradient(beta: np.ndarray, design: Design, *, step: float = 1e-5) -> np.ndarray:
-    """Central finite-difference gradient of the log-likelihood."""
+def loglik_and_gradient(beta: np.ndarray, design: Design) -> tuple[float, np.ndarray]:
+    """Log-likelihood and analytic gradient at link-scale ``beta``."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = evaluate(beta, design, gradient=True)
+    ll = float(res["ll"])  # type: ignore[arg-type]
+    g = np.asarray(res["grad"])
+    if not np.isfinite(ll) or not np.all(np.isfinite(g)):
+        return -np.inf, np.zeros_like(beta)
+    return ll, g
+
+
+def numeric_gradient(beta: np.ndarray, design: Design, *, step: float = 1e-5) -> np.ndarray:
+    """Central finite-difference gradient (for checks)."""
     g = np.empty_like(beta)
     for k in range(beta.size):
         e = np.zeros_like(beta)
@@ -265,27 +411,13 @@ def gradient(beta: np.ndarray, design: Design, *, step: float = 1e-5) -> np.ndar
 
 
 def hessian(beta: np.ndarray, design: Design, *, step: float = 1e-4) -> np.ndarray:
-    """Central finite-difference Hessian of the log-likelihood."""
+    """Hessian by central differences of the analytic gradient (symmetrised)."""
     p = beta.size
-    f0 = loglik(beta, design)
     hmat = np.empty((p, p))
-    fp = np.empty(p)
-    fm = np.empty(p)
     for k in range(p):
         e = np.zeros(p)
         e[k] = step
-        fp[k] = loglik(beta + e, design)
-        fm[k] = loglik(beta - e, design)
-        hmat[k, k] = (fp[k] - 2 * f0 + fm[k]) / step**2
-    for k in range(p):
-        for m in range(k + 1, p):
-            e = np.zeros(p)
-            e[k] = step
-            e[m] = step
-            f = np.zeros(p)
-            f[k] = step
-            f[m] = -step
-            val = (loglik(beta + e, design) - loglik(beta + f, design)
-                   - loglik(beta - f, design) + loglik(beta - e, design)) / (4 * step**2)
-            hmat[k, m] = hmat[m, k] = val
-    return hmat
+        gp = loglik_and_gradient(beta + e, design)[1]
+        gm = loglik_and_gradient(beta - e, design)[1]
+        hmat[:, k] = (gp - gm) / (2 * step)
+    return 0.5 * (hmat + hmat.T)

@@ -449,11 +449,9 @@ def _design(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str) -> tup
 def _start(ch: CaptureHistory, design: _scr.Design, sigma_guess: float) -> np.ndarray:
     """Starting values: sigma from RPSV, p0 by a short profile search, D = n / esa."""
     best = None
-    for p0 in (0.01, 0.03, 0.1, 0.3):
-        if design.detectfn == "HN" and p0 >= 1:
-            continue
-        for sg in (0.6 * sigma_guess, sigma_guess, 1.5 * sigma_guess):
-            logq, _ = _scr.class_terms(design, p0, sg)
+    for p0 in (0.01, 0.05, 0.25):
+        for sg in (sigma_guess,):
+            logq = _scr.class_terms(design, p0, sg)["logq"]
             esa = float(np.sum(-np.expm1(logq))) * design.cell_area
             if esa <= 0:
                 continue
@@ -712,39 +710,30 @@ def fit(
 
     nev = [0]
 
-    def negll(b: np.ndarray) -> float:
+    def objective(b: np.ndarray) -> tuple[float, np.ndarray]:
         nev[0] += 1
-        v = -_scr.loglik(b, design)
-        return v if np.isfinite(v) else 1e300
+        v, g = _scr.loglik_and_gradient(b, design)
+        if not np.isfinite(v):
+            return 1e300, np.zeros_like(b)
+        return -v, -g
 
-    def neggrad(b: np.ndarray) -> np.ndarray:
-        nev[0] += 2 * b.size
-        return -_scr.gradient(b, design)
-
-    res = optimize.minimize(negll, beta0, jac=neggrad, method="BFGS",
-                            options={"maxiter": maxiter, "gtol": 1e-5})
+    res = optimize.minimize(objective, beta0, jac=True, method="BFGS",
+                            options={"maxiter": maxiter, "gtol": 1e-6})
     beta = res.x
-    # polish with Newton steps on the finite-difference Hessian
+    # one Newton step on the finite-difference Hessian of the analytic gradient
     hmat = _scr.hessian(beta, design)
-    nev[0] += 1 + 2 * beta.size + 2 * beta.size * (beta.size - 1)
-    for _ in range(3):
-        g = _scr.gradient(beta, design)
-        nev[0] += 2 * beta.size
-        if np.max(np.abs(g)) < 1e-7:
-            break
+    nev[0] += 2 * beta.size
+    llb, g = _scr.loglik_and_gradient(beta, design)
+    nev[0] += 1
+    if np.max(np.abs(g)) > 1e-9:
         try:
-            stepv = np.linalg.solve(-hmat, g)
+            cand = beta + np.linalg.solve(-hmat, g)
+            nev[0] += 1
+            if _scr.loglik(cand, design) >= llb:
+                beta = cand
         except np.linalg.LinAlgError:
-            break
-        cand = beta + stepv
-        if _scr.loglik(cand, design) >= _scr.loglik(beta, design):
-            beta = cand
-            hmat = _scr.hessian(beta, design)
-            nev[0] += 1 + 2 * beta.size + 2 * beta.size * (beta.size - 1)
-        else:
-            break
-    ll = _scr.loglik(beta, design)
-    grad = _scr.gradient(beta, design)
+            pass
+    ll, grad = _scr.loglik_and_gradient(beta, design)
     converged = bool(np.isfinite(ll) and np.max(np.abs(grad)) < 1e-3)
     try:
         vcov = np.linalg.inv(-hmat)
@@ -897,30 +886,32 @@ def _nearest_labels(xy: np.ndarray, mask: Mask) -> list[str]:
     return [mask.zone[i] for i in idx]
 
 
-def _with_points(design: _scr.Design, ch: CaptureHistory, xy: np.ndarray) -> _scr.Design:
-    import dataclasses
-
-    d2 = ((xy[:, 0:1] - ch.traps_xy[None, :, 0]) ** 2
-          + (xy[:, 1:2] - ch.traps_xy[None, :, 1]) ** 2)
-    return dataclasses.replace(design, d2=d2, y=design.y[:0])
+def _with_points(design: _scr.Design, ch: CaptureHistory, xy: np.ndarray) -> np.ndarray:
+    """Squared distances from other points (a region grid) to the detectors."""
+    txy = ch.traps_xy[design.order]
+    return ((xy[:, 0:1] - txy[None, :, 0]) ** 2 + (xy[:, 1:2] - txy[None, :, 1]) ** 2)
 
 
-def _quantities(beta: np.ndarray, design: _scr.Design, rd: _scr.Design, r_dindex: np.ndarray,
+def _quantities(beta: np.ndarray, design: _scr.Design, rd2: np.ndarray, r_dindex: np.ndarray,
                 in_mask: np.ndarray, rcell_ha: float) -> tuple[float, float, float]:
+    """E.N, expected undetected animals, and expected detected animals in a region."""
     real = _scr.unpack(beta, design)
     dens_r = real.density[r_dindex]
     undet = 0.0
     for c in range(design.n_classes):
-        logq, _ = _scr.class_terms(rd, float(real.p0[c]), float(real.sigma[c]))
+        logq = _scr.class_terms(design, float(real.p0[c]), float(real.sigma[c]),
+                                d2=rd2)["logq"]
         undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
     en = float(np.sum(dens_r)) * rcell_ha
-    parts = _scr.loglik_parts(beta, design)
-    li = parts["li"]
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        parts = _scr.evaluate(beta, design, keep=True)
+    li = np.asarray(parts["li"])
+    logw = np.asarray(parts["logw"])
     det = 0.0
-    for c in range(design.n_classes):
-        lp = parts["posts"][c] + parts["logw"][:, c:c + 1] - li[:, None]
-        if np.any(in_mask):
-            det += float(np.sum(np.exp(logsumexp(lp[:, in_mask], axis=1))))
+    if np.any(in_mask):
+        for c, lp in enumerate(parts["lp"]):  # type: ignore[arg-type]
+            lpc = lp[:, in_mask] + (logw[:, c] - li)[:, None]
+            det += float(np.sum(np.exp(logsumexp(lpc, axis=1))))
     return en, undet, det
 
 
@@ -956,7 +947,7 @@ def buffer_check(fit_result: SCRFit, ch: CaptureHistory, mask: Mask, *,
             vals = [(dp.lambda0 if dp.detectfn == "HHN" else dp.g0, dp.sigma)]
         tot = 0.0
         for p0, sg in vals:
-            logq, _ = _scr.class_terms(design, float(p0), float(sg))  # type: ignore[arg-type]
+            logq = _scr.class_terms(design, float(p0), float(sg))["logq"]  # type: ignore[arg-type]
             tot += float(np.sum(-np.expm1(logq))) * m.cell_area / len(vals)
         esas.append(tot)
     change = esas[0] / esas[1] - 1.0
