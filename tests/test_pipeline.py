@@ -15,6 +15,8 @@ from conftest import make_tiny_survey, write_survey_project
 
 # Loose home-range rules so the tiny survey yields ranges; small grids keep it fast.
 TINY_STEPS = """
+[report]
+figures = false
 [homerange]
 min_detections = 2
 min_stations = 2
@@ -29,14 +31,27 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+WITH_FIGURES = TINY_STEPS.replace("figures = false", "figures = true")
+# Mechanics tests need no statistics: switch the slow analyses off.
+FAST_STEPS = TINY_STEPS + "[steps]\ndensity = false\nhomerange = false\nplan = false\ncorridors = false\n"
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return write_survey_project(make_tiny_survey(), tmp_path / "project", extra=TINY_STEPS)
+    return write_survey_project(make_tiny_survey(), tmp_path / "project", extra=FAST_STEPS)
 
 
-def test_run_project_writes_outputs_and_manifest(project: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def project_with_figures(tmp_path: Path) -> Path:
+    return write_survey_project(make_tiny_survey(), tmp_path / "project", extra=WITH_FIGURES)
+
+
+def test_run_project_writes_outputs_and_manifest(project_with_figures: Path, tmp_path: Path) -> None:
+    project = project_with_figures
     out = tmp_path / "out"
     result = pipeline.run_project(project, out, seed=7)
+    assert (out / "figures" / "effort.png").is_file()
+    assert result.steps["figures"].status == "ok"
     assert (out / "map.html").is_file()
     assert (out / "report.html").is_file()
     man = json.loads((out / "manifest.json").read_text())
@@ -57,13 +72,14 @@ def test_run_project_writes_outputs_and_manifest(project: Path, tmp_path: Path) 
     for rec in man["steps"].values():
         for f in rec["outputs"]:
             assert (out / f).is_file(), f
-    assert "manifest.json" not in man["files"] or True
+    assert "map.html" in man["files"]
     assert (out / "results.gpkg").is_file()
     # no staging directories left behind
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
-def test_same_inputs_and_seed_give_identical_outputs(project: Path, tmp_path: Path) -> None:
+def test_same_inputs_and_seed_give_identical_outputs(project_with_figures: Path, tmp_path: Path) -> None:
+    project = project_with_figures
     a, b = tmp_path / "a", tmp_path / "b"
     pipeline.run_project(project, a, seed=3)
     pipeline.run_project(project, b, seed=3)
@@ -71,6 +87,7 @@ def test_same_inputs_and_seed_give_identical_outputs(project: Path, tmp_path: Pa
     da.pop("manifest.json")
     db.pop("manifest.json")
     assert da.keys() == db.keys()
+    assert any(k.endswith(".png") for k in da) and "results.gpkg" in da
     diff = [k for k in da if da[k] != db[k]]
     assert diff == []
 
@@ -117,11 +134,12 @@ def test_interrupted_overwrite_keeps_previous_outputs(project: Path, tmp_path: P
 
 def test_step_switches(tmp_path: Path) -> None:
     proj = write_survey_project(make_tiny_survey(), tmp_path / "p",
-                                extra=TINY_STEPS + "[steps]\nmap = false\ndensity = false\n")
+                                extra=TINY_STEPS + "[steps]\nmap = false\ndensity = false\nplan = false\n")
     res = pipeline.run_project(proj, tmp_path / "out")
     assert not (tmp_path / "out" / "map.html").exists()
     assert res.steps["map"].status == "skipped"
     assert res.steps["density"].status == "skipped"
+    assert res.steps["homerange"].status == "ok"
     assert (tmp_path / "out" / "report.html").is_file()
 
 
@@ -178,10 +196,10 @@ def test_failing_step_is_recorded_and_run_continues(project: Path, tmp_path: Pat
     def fail(_ctx: object) -> str:
         raise ComputationError("cannot fit: no recaptures")
 
-    monkeypatch.setitem(pipeline._STEP_FUNCS, "density", fail)
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "coverage", fail)
     res = pipeline.run_project(project, tmp_path / "out")
-    assert res.steps["density"].status == "failed"
-    assert "no recaptures" in res.steps["density"].message
+    assert res.steps["coverage"].status == "failed"
+    assert "no recaptures" in res.steps["coverage"].message
     assert res.steps["report"].status == "ok"
     assert "no recaptures" in (tmp_path / "out" / "report.html").read_text()
 
@@ -189,7 +207,9 @@ def test_failing_step_is_recorded_and_run_continues(project: Path, tmp_path: Pat
 def test_run_survey_does_not_modify_input(tmp_path: Path) -> None:
     s = make_tiny_survey()
     before = (s.stations.copy(), s.sightings.copy())
-    pipeline.run_survey(s, tmp_path / "o", params={"homerange": {"min_detections": 2, "min_stations": 2}})
+    pipeline.run_survey(s, tmp_path / "o", params={
+        "homerange": {"min_detections": 2, "min_stations": 2}, "report": {"figures": False},
+        "steps": {"density": False, "plan": False}})
     assert s.stations.equals(before[0])
     assert s.sightings.equals(before[1])
 

@@ -187,7 +187,11 @@ def _module(name: str) -> Any:
     except ModuleNotFoundError as err:
         if err.name and err.name.startswith("trapscape"):
             raise _NotAvailable(f"module trapscape.{name} is not available") from err
-        raise
+        raise _NotAvailable(f"trapscape.{name} needs {err.name}, which is not installed") from err
+    except Exception as err:  # a broken module must not take the whole run down
+        logger.warning("trapscape.%s could not be imported", name, exc_info=True)
+        raise _NotAvailable(f"trapscape.{name} could not be imported "
+                            f"({type(err).__name__}: {err})") from err
 
 
 def _func(module: str, name: str) -> Callable[..., Any]:
@@ -538,8 +542,8 @@ def _step_density(ctx: _Context) -> str:
     write_detection(ctx.products["detection"], ctx.path("density/detection.json"))
     rec.outputs.append("density/detection.json")
     try:
-        return f"D = {fit.density_per_100km2():.3g} per 100 km2"
-    except Exception:  # pragma: no cover - summary only
+        return f"D = {fit.estimate('D'):.3g} per 100 km2"
+    except TrapscapeError:  # zone models name their densities differently
         return "fitted"
 
 
@@ -666,6 +670,8 @@ def _step_reserve(ctx: _Context) -> str:
 def _step_figures(ctx: _Context) -> str:
     from .figures import write_figures
 
+    if not ctx.params.get("report", {}).get("figures", True):
+        raise _Skip("figures = false in [report]")
     files = _call(write_figures, ctx.shown_survey, ctx.stage / "figures",
                   options=ctx.params.get("figures", {}), products=_shown_products(ctx),
                   public=ctx.public)

@@ -337,33 +337,35 @@ def _kpis(items: Sequence[tuple[str, str]]) -> str:
         f'<div class="kpi"><b>{v}</b>{_e(k)}</div>' for k, v in items) + "</div>"
 
 
-def _density_html(dens: Any) -> tuple[str, str | None]:
-    """(HTML section body, headline 'D ... (CI)')."""
-    if not dens:
+def _density_html(est: pd.DataFrame | None, region_n: pd.DataFrame | None) -> tuple[str, str | None]:
+    """(HTML section body, headline 'D (lcl–ucl)')."""
+    if est is None or len(est) == 0:
         return '<p class="muted">Density was not estimated in this run.</p>', None
-    rows = []
+    est = pd.DataFrame(est)
     headline = None
-
-    def walk(prefix: str, obj: Any) -> None:
-        if isinstance(obj, Mapping):
-            keys = set(obj)
-            if {"estimate"} <= keys:
-                rows.append((prefix, obj.get("estimate"), obj.get("se"), obj.get("lcl", obj.get("lower")),
-                             obj.get("ucl", obj.get("upper"))))
-                return
-            for k, v in obj.items():
-                walk(f"{prefix} {k}".strip(), v)
-        elif isinstance(obj, (int, float, np.floating)) and not isinstance(obj, bool):
-            rows.append((prefix, obj, None, None, None))
-
-    walk("", dens)
-    for name, est, se, lo, hi in rows:
-        if headline is None and name.lower().replace(" ", "_").startswith(("d_per_100km2", "d", "density")) \
-                and est is not None:
-            headline = f"{_num(est)}" + (f" ({_num(lo)}–{_num(hi)})" if lo is not None and hi is not None else "")
-    df = pd.DataFrame(rows, columns=["quantity", "estimate", "SE", "95% CI lower", "95% CI upper"])
-    df = df.dropna(axis=1, how="all")
-    return _table(df, max_rows=60), headline
+    if "parameter" in est.columns:
+        d = est[est["parameter"].astype(str).str.match(r"^D\b")]
+        if len(d):
+            r = d.iloc[0]
+            headline = _num(float(r["estimate"]))
+            if "lcl" in est.columns and "ucl" in est.columns:
+                headline += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
+    cols = [c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns]
+    names = {"parameter": "parameter", "estimate": "estimate", "se": "SE",
+             "lcl": "95% CI lower", "ucl": "95% CI upper"}
+    body = ("<h3>Parameters</h3><p class=\"muted\">D in animals per 100 km²; sigma in metres; "
+            "lambda0 per day of station usage.</p>"
+            + _table(est[cols].rename(columns=names)))
+    if region_n is not None and len(region_n):
+        rn = pd.DataFrame(region_n).copy()
+        if "quantity" in rn.columns:
+            rn["quantity"] = rn["quantity"].map({"E.N": "expected N", "R.N": "realised N"}).fillna(rn["quantity"])
+        cols = [c for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl") if c in rn.columns]
+        body += ("<h3>Number of leopards by region</h3><p class=\"muted\">Expected N is the "
+                 "model's mean for the region; realised N adds the detected animals to the "
+                 "expected number of undetected ones (as secr reports them).</p>"
+                 + _table(rn[cols].rename(columns=names)))
+    return body, headline
 
 
 def write_report(
@@ -378,6 +380,7 @@ def write_report(
     title: str | None = None,
     simulated: bool | None = None,
     top_hotspots: int = 10,
+    figures: bool = True,
 ) -> Path:
     """Write the transboundary brief as one self-contained HTML file.
 
@@ -407,6 +410,9 @@ def write_report(
         guessed from the survey name.
     top_hotspots
         How many border hotspots to list.
+    figures
+        Embed the static figures (PNG).  ``False`` gives a text-only report
+        (and, in a pipeline run, skips the figures step).
 
     Returns
     -------
@@ -426,7 +432,7 @@ def write_report(
     if simulated is None:
         simulated = any(w in str(survey.name).lower() for w in ("simulat", "example", "demo"))
     figs = prods.get("figure_png") or {}
-    if not figs:
+    if not figs and figures:
         try:
             from .figures import render_figures
 
@@ -451,7 +457,7 @@ def write_report(
 
     # ----- at a glance
     pop = prods.get("population")
-    dens_html, d_head = _density_html(prods.get("density"))
+    dens_html, d_head = _density_html(prods.get("density_estimates"), prods.get("region_n"))
     strad = prods.get("straddling")
     hs = prods.get("border_hotspots")
     res = prods.get("reserve")
