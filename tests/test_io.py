@@ -432,3 +432,33 @@ def test_border_lines_accepted(tmp_path):
     b = tio.read_boundaries(p)
     assert b.geometry.iloc[0].geom_type == "LineString"
     assert np.isclose(b.geometry.iloc[0].length, np.sqrt(2))
+
+
+def test_vector_datetime_fields(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"station_id": ["A", "B"],
+         "setup": pd.to_datetime(["2024-06-01 08:00", "2024-06-02 09:30"]),
+         "retrieval": pd.to_datetime(["2024-06-30", "2024-07-01"])},
+        geometry=[Point(5e5, 4.76e6), Point(5.01e5, 4.76e6)], crs=32652)
+    gdf.to_file(tmp_path / "dt.gpkg")
+    s = tio.read_stations(tmp_path / "dt.gpkg").stations
+    assert s[V.SETUP].iloc[1] == pd.Timestamp("2024-06-02 09:30")
+    assert s[V.SETUP_TIME_KNOWN].all()
+    # a datetime column holding only midnights is read as dates (12:00)
+    assert s[V.RETRIEVAL].iloc[0] == pd.Timestamp("2024-06-30 12:00")
+    assert not s[V.RETRIEVAL_TIME_KNOWN].any()
+
+
+def test_repair_warning_points_at_caller(tmp_path):
+    bow = Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    gpd.GeoDataFrame({"name": ["b"]}, geometry=[bow], crs=32652).to_file(tmp_path / "b.gpkg")
+    with pytest.warns(TrapscapeWarning) as rec:
+        tio.read_boundaries(tmp_path / "b.gpkg")
+    assert rec[0].filename == __file__
+
+
+def test_sightings_header_only_is_no_detections(tmp_path):
+    f = write(tmp_path / "si.csv", "station_id,timestamp,species")
+    s = tio.read_sightings(f)
+    assert len(s) == 0
+    assert {V.STATION_ID, V.TIMESTAMP, V.SPECIES, V.COUNT} <= set(s.columns)

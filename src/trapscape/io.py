@@ -103,8 +103,12 @@ def _is_blank(v: Any) -> bool:
         isinstance(v, str) and v.strip() == "") or v is pd.NA or v is pd.NaT
 
 
-def _read_csv(path: PathLike, chk: _Checker) -> pd.DataFrame | None:
-    """Read a CSV as strings (blank cells -> ''); None when unreadable/empty."""
+def _read_csv(path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
+              ) -> pd.DataFrame | None:
+    """Read a CSV as strings (blank cells -> ''); None when unreadable/empty.
+
+    A header without data rows is a problem unless ``allow_no_rows``.
+    """
     p = Path(path)
     if not p.exists():
         chk.add(f"file not found (looked in {p.resolve()}). Fix the path.", path=path,
@@ -122,7 +126,7 @@ def _read_csv(path: PathLike, chk: _Checker) -> pd.DataFrame | None:
                 "Save it as comma-separated UTF-8 text.", path=path)
         return None
     df.columns = [str(c).strip() for c in df.columns]
-    if len(df) == 0:
+    if len(df) == 0 and not allow_no_rows:
         chk.add("the file has a header but no data rows. Add at least one row.",
                 path=path)
         return None
@@ -755,7 +759,7 @@ def _read_sightings(
     date_format: str | None = None,
     stations_path: PathLike | None = None,
 ) -> pd.DataFrame | None:
-    table = _read_csv(path, chk)
+    table = _read_csv(path, chk, allow_no_rows=True)  # a survey may detect nothing
     if table is None:
         return None
     columns = list(table.columns)
@@ -996,7 +1000,7 @@ def read_boundaries(
     """
     chk = _Checker()
     gdf = _read_boundaries(path, chk, name_field=name_field, layer=layer,
-                           kind="any", stacklevel=4)
+                           kind="any", stacklevel=3)
     chk.raise_if_any()
     assert gdf is not None
     return gdf
