@@ -713,52 +713,12 @@ class Plan:
 
 def _observed_days(survey: Survey) -> pd.Series:
     """Operating days per station (cameras pooled, malfunctions removed)."""
-    try:
-        from .effort import station_usage  # type: ignore[attr-defined]
+    from .effort import station_usage
 
-        u = station_usage(survey)
-        return pd.Series(np.asarray(u.usage, dtype=float).reshape(len(u.station_ids), -1).sum(axis=1),
-                         index=pd.Index(list(u.station_ids), name=V.STATION_ID))
-    except (ImportError, AttributeError):
-        pass
-    st = survey.stations
-    prob = survey.problems
-    out = {}
-    for sid, grp in st.groupby(V.STATION_ID, sort=True):
-        ivs = []
-        for _, row in grp.iterrows():
-            a, b = row[V.SETUP], row[V.RETRIEVAL]
-            if pd.isna(a) or pd.isna(b) or b <= a:
-                continue
-            cuts = [(a, b)]
-            if prob is not None and len(prob):
-                pr = prob[prob[V.DEPLOYMENT_ID] == row[V.DEPLOYMENT_ID]]
-                for _, p in pr.iterrows():
-                    nxt = []
-                    for x, y in cuts:
-                        if p[V.PROBLEM_TO] <= x or p[V.PROBLEM_FROM] >= y:
-                            nxt.append((x, y))
-                            continue
-                        if p[V.PROBLEM_FROM] > x:
-                            nxt.append((x, p[V.PROBLEM_FROM]))
-                        if p[V.PROBLEM_TO] < y:
-                            nxt.append((p[V.PROBLEM_TO], y))
-                    cuts = nxt
-            ivs.extend(cuts)
-        ivs.sort()
-        total = pd.Timedelta(0)
-        cur = None
-        for x, y in ivs:
-            if cur is None or x > cur[1]:
-                if cur is not None:
-                    total += cur[1] - cur[0]
-                cur = [x, y]
-            else:
-                cur[1] = max(cur[1], y)
-        if cur is not None:
-            total += cur[1] - cur[0]
-        out[sid] = total / pd.Timedelta(days=1)
-    return pd.Series(out, dtype=float, name="days").rename_axis(V.STATION_ID)
+    u = station_usage(survey)
+    days = np.asarray(u.usage, dtype=float).reshape(len(u.station_ids), -1).sum(axis=1)
+    return pd.Series(days, index=pd.Index([str(i) for i in u.station_ids], name=V.STATION_ID),
+                     name="days")
 
 
 def _hotspot_points(
@@ -1013,7 +973,7 @@ def plan(
     st_ids = st[V.STATION_ID].astype(str).to_numpy()
     st_xy = np.column_stack([st.geometry.x, st.geometry.y]) if len(st) else np.zeros((0, 2))
     observed = _observed_days(survey) if len(st) else pd.Series(dtype=float)
-    obs_days = observed.reindex(st[V.STATION_ID]).fillna(0.0).to_numpy(dtype=float)
+    obs_days = observed.reindex(st[V.STATION_ID].astype(str)).fillna(0.0).to_numpy(dtype=float)
     if session_days is None:
         pos = obs_days[obs_days > 0]
         session_days = float(max(1, round(float(np.median(pos))))) if len(pos) else 90.0

@@ -129,3 +129,25 @@ def test_plan_bad_objective_syntax_is_usage_error(survey_files, tmp_path):
                                    "--objective", "coverage"])
     assert res.exit_code == 2
     assert "NAME=VALUE" in res.output
+
+
+def test_plan_reads_plan_and_detection_sections_of_a_project(tmp_path):
+    from conftest import write_survey_project
+
+    project = write_survey_project(make_tiny_survey(), tmp_path / "project", extra=(
+        "[plan]\nn_new = 2\nspacing = 250.0\nmin_spacing = 500.0\nseed = 3\n"
+        "objectives = {coverage = 1.0, precision = 1.0}\n"
+        "[detection]\nsigma = 800.0\nlambda0 = 0.05\ndensity_per_100km2 = 5.0\n"))
+    out = tmp_path / "plan"
+    res = _run([str(project), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out / "proposed_stations.csv")) == 2
+    # command-line options override the [plan] section
+    res = _run([str(project), "--out", str(out), "--overwrite", "--n-new", "3"])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out / "proposed_stations.csv")) == 3
+    bad = write_survey_project(make_tiny_survey(), tmp_path / "bad",
+                               extra="[plan]\nn_neww = 2\n[detection]\nsigma = 800.0\n")
+    res = CliRunner().invoke(cli, ["plan", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "n_neww" in res.output
