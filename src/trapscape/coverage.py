@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     import xarray as xr
     from shapely.geometry.base import BaseGeometry
 
+    from .effort import EffortReport
     from .survey import Survey
 
 __all__ = [
@@ -362,7 +363,7 @@ def coverage_grid(
     shape: Literal["square", "hex"] = "square",
     count_cameras: bool = False,
     independence_minutes: float = 30.0,
-    report: Any = None,
+    report: EffortReport | None = None,
 ) -> gpd.GeoDataFrame:
     """Grid of square or hexagonal cells over the study area with effort and detections.
 

@@ -250,7 +250,7 @@ def _problem_table(problems: pd.DataFrame, dep: pd.DataFrame) -> pd.DataFrame:
             f"{listed}{more}. Only the part within the deployment is removed; check "
             "the dates.",
             TrapscapeWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
     s, e = np.maximum(s, ds), np.minimum(e, de)
     keep = e > s

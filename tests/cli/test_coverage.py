@@ -138,3 +138,45 @@ def test_bad_input_is_a_clean_error(tmp_path, survey_files):
     res = _run([*survey_files, "--out", str(tmp_path / "o"), "--cell-size", "-5"])
     assert res.exit_code == 1 and "cell_size must be a positive" in res.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def project_file(tmp_path, tiny_survey):
+    tio.write_stations(tiny_survey.stations, tiny_survey.problems, tmp_path / "st.csv")
+    tio.write_sightings(tiny_survey.sightings, tmp_path / "si.csv")
+    tiny_survey.study_area.to_file(tmp_path / "study.gpkg")
+    tiny_survey.zones.to_file(tmp_path / "zones.gpkg")
+    toml = tmp_path / "survey.toml"
+    toml.write_text(
+        '[survey]\nname = "tiny"\nstations = "st.csv"\nsightings = "si.csv"\n'
+        'species = "Panthera pardus orientalis"\n\n'
+        '[boundaries]\nstudy_area = "study.gpkg"\nzones = "zones.gpkg"\n\n'
+        "[coverage]\ncell_size = 1000.0\nresolution = 500.0\ndistance = 900.0\n\n"
+        "[detection]\nsigma = 800.0\nlambda0 = 0.1\n",
+        encoding="utf-8",
+    )
+    return toml
+
+
+def test_project_file_sections_and_cli_override(tmp_path, project_file):
+    out = tmp_path / "p"
+    res = _run([str(project_file), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    assert len(grid) == 16  # [coverage] cell_size = 1000
+    stats = pd.read_csv(out / "coverage_stats.csv")
+    assert (stats["distance_m"] == 900.0).all()
+    assert read_geotiff(out / "pdot.tif").shape == (8, 8)  # resolution = 500
+    res = _run(
+        [str(project_file), "--out", str(out), "--cell-size", "2000", "--overwrite"]
+    )
+    assert res.exit_code == 0, res.output
+    assert len(gpd.read_file(out / "coverage.gpkg", layer="grid")) == 4
+
+
+def test_unknown_coverage_option_is_named(tmp_path, project_file):
+    text = project_file.read_text().replace("distance = 900.0", "distanse = 900.0")
+    project_file.write_text(text)
+    res = _run([str(project_file), "--out", str(tmp_path / "p")])
+    assert res.exit_code == 1
+    assert "distanse" in res.output and "Traceback" not in res.output
