@@ -237,7 +237,7 @@ def _legend_html(title: str, items: Sequence[tuple[str, str, str]]) -> str:
 def _add_fixed_html(fm: Any, m: Any, inner: str, position: str, css_class: str) -> None:
     from branca.element import Element
 
-    pos = {"bottomleft": "bottom:24px;left:10px", "topleft": "top:80px;left:50px",
+    pos = {"bottomleft": "bottom:56px;left:10px", "topleft": "top:80px;left:50px",
            "bottomright": "bottom:24px;right:10px", "top": "top:8px;left:50%;transform:translateX(-50%)"}[position]
     box = (f'<div class="{css_class}" style="position:absolute;{pos};z-index:1000;'
            'background:rgba(255,255,255,.92);padding:6px 10px;border:1px solid #999;'
@@ -317,7 +317,7 @@ def survey_map(
     m.default_js = [("leaflet", LEAFLET_JS)]
     m.default_css = [("leaflet_css", LEAFLET_CSS)]
     m.get_root().header.add_child(fm.Element(
-        "<style>.leaflet-container{background:#cfe3ef}"
+        "<style>.leaflet-container.leaflet-container{background:#dbe8ef}"
         ".ts-legend-block{margin-bottom:6px}.ts-banner{font-weight:bold}</style>"))
     legends: list[str] = []
 
@@ -466,25 +466,20 @@ def survey_map(
             ("no detections", COLORS["station_none"], "circle"),
             ("few detections", _det_color(1, 10), "circle"), ("many detections", _det_color(10, 10), "circle")]))
     elif not public and len(survey.stations):
-        _station_layer(fm, m, survey.station_points.assign(detections=np.nan))
+        _station_layer(fm, m, survey.station_points)
 
     prop = prods.get("proposed")
     if prop is not None and len(prop):
-        fg = fm.FeatureGroup(name="Proposed new stations", show=True)
-        p4 = prop.to_crs(4326)
-        if all(t == "Point" for t in p4.geom_type):
-            for i, (idx, row) in enumerate(p4.iterrows(), start=1):
-                info = "".join(f"<br>{html.escape(str(k))}: {html.escape(_fmt(row[k]))}"
-                               for k in ("station_id", "objective", "gain", "zone") if k in p4.columns)
-                fm.RegularPolygonMarker(location=[row.geometry.y, row.geometry.x], number_of_sides=4,
-                                        radius=7, rotation=45, color="#000000", weight=1,
-                                        fill_color=COLORS["proposed"], fill_opacity=0.95,
-                                        popup=fm.Popup(f"<b>Proposed station {i}</b>{info}", max_width=250)
-                                        ).add_to(fg)
+        if all(t == "Point" for t in prop.geom_type):
+            fields = [c for c in (V.STATION_ID, "rank", "objective", "gain", "zone") if c in prop.columns]
+            _point_layer(fm, m, prop, name="Proposed new stations", fields=fields, aliases=fields,
+                         radius=np.full(len(prop), 7.0), fill=[COLORS["proposed"]] * len(prop),
+                         weight=2.5)
         else:
-            fm.GeoJson(p4[["geometry"]].__geo_interface__, style_function=lambda _f: {
-                "color": COLORS["proposed"], "weight": 2, "fillOpacity": 0.3}).add_to(fg)
-        fg.add_to(m)
+            fields = [c for c in ("cell_id", "n_stations") if c in prop.columns]
+            _geojson(fm, prop, name="Proposed new stations (per cell)", fields=fields,
+                     style={"color": COLORS["proposed"], "weight": 2, "fillColor": COLORS["proposed"],
+                            "fillOpacity": 0.3}).add_to(m)
         legends.append(_legend_html("Plan", [("proposed station", COLORS["proposed"], "box")]))
 
     fm.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -537,26 +532,42 @@ def _status_lookup(cb: Any) -> dict[str, str]:
     return dict(zip(per[V.INDIVIDUAL_ID].astype(str), per[col].astype(str)))
 
 
+def _point_layer(fm: Any, m: Any, pts: gpd.GeoDataFrame, *, name: str, fields: Sequence[str],
+                 aliases: Sequence[str], radius: np.ndarray, fill: Sequence[str], color: str = "#222222",
+                 weight: float = 1.0, tooltip: str | None = None) -> None:
+    """Points as SVG circle markers with per-feature style and a field popup (no jQuery)."""
+    data = _plain(pts, list(fields))
+    data["_r"] = [round(float(r), 2) for r in radius]
+    data["_fill"] = list(fill)
+    present = [f for f in fields if f in data.columns]
+    alias = [a for f, a in zip(fields, aliases) if f in data.columns]
+    fg = fm.FeatureGroup(name=name, show=True)
+    kw: dict[str, Any] = {}
+    if present:
+        kw["popup"] = fm.GeoJsonPopup(fields=present, aliases=alias, localize=True, labels=True)
+    if tooltip and tooltip in data.columns:
+        kw["tooltip"] = fm.GeoJsonTooltip(fields=[tooltip], labels=False)
+    fm.GeoJson(
+        data.__geo_interface__,
+        marker=fm.CircleMarker(radius=5, fill=True),
+        style_function=lambda f: {"radius": f["properties"].get("_r", 5), "color": color,
+                                  "weight": weight, "fillColor": f["properties"].get("_fill"),
+                                  "fillOpacity": 0.9},
+        **kw,
+    ).add_to(fg)
+    fg.add_to(m)
+
+
 def _station_layer(fm: Any, m: Any, st: gpd.GeoDataFrame) -> None:
-    s4 = st.to_crs(4326)
-    tn = s4["trap_nights"].to_numpy(dtype=float) if "trap_nights" in s4.columns else np.full(len(s4), np.nan)
-    det = s4["detections"].to_numpy(dtype=float) if "detections" in s4.columns else np.full(len(s4), np.nan)
+    tn = st["trap_nights"].to_numpy(dtype=float) if "trap_nights" in st.columns else np.full(len(st), np.nan)
+    det = st["detections"].to_numpy(dtype=float) if "detections" in st.columns else np.full(len(st), np.nan)
     tmax = np.nanmax(tn) if np.isfinite(tn).any() else 1.0
     dmax = np.nanmax(det) if np.isfinite(det).any() else 1.0
-    fg = fm.FeatureGroup(name="Camera stations", show=True)
-    for i in range(len(s4)):
-        row = s4.iloc[i]
-        radius = 3.0 + 7.0 * np.sqrt(tn[i] / tmax) if np.isfinite(tn[i]) and tmax > 0 else 5.0
-        lines = [f"<b>Station {html.escape(str(row[V.STATION_ID]))}</b>"]
-        for k, lab in (("n_cameras", "cameras"), ("trap_nights", "trap-nights"),
-                       ("detections", "photos of target species"), ("individuals", "individuals")):
-            if k in s4.columns and pd.notna(row[k]):
-                lines.append(f"{lab}: {_fmt(row[k])}")
-        fm.CircleMarker(location=[row.geometry.y, row.geometry.x], radius=float(radius),
-                        color="#222222", weight=1, fill=True, fill_color=_det_color(det[i], dmax),
-                        fill_opacity=0.9, popup=fm.Popup("<br>".join(lines), max_width=260),
-                        tooltip=str(row[V.STATION_ID])).add_to(fg)
-    fg.add_to(m)
+    radius = np.where(np.isfinite(tn) & (tmax > 0), 3.0 + 7.0 * np.sqrt(np.nan_to_num(tn) / max(tmax, 1e-9)), 5.0)
+    fields = [V.STATION_ID, "n_cameras", "trap_nights", "detections", "individuals"]
+    aliases = ["station", "cameras", "trap-nights", "photos of target species", "individuals"]
+    _point_layer(fm, m, st, name="Camera stations", fields=fields, aliases=aliases, radius=radius,
+                 fill=[_det_color(d, dmax) for d in det], tooltip=V.STATION_ID)
 
 
 # -------------------------------------------------------------------- saving

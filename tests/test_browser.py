@@ -1,0 +1,115 @@
+"""Headless Chromium opens an offline map.html and checks that it renders.
+
+Debian's ``chromium`` (installed by ``.ci/system-deps``) is driven by
+Playwright; the page is served from 127.0.0.1 and every request to another
+host is blocked, so the map must work from its inlined Leaflet alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trapscape import pipeline
+
+from conftest import make_tiny_survey
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def map_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser") / "out"
+    pipeline.run_survey(make_tiny_survey(), out, offline=True, params={
+        "homerange": {"min_detections": 2, "min_stations": 2},
+        "coverage": {"cell_size": 1000.0, "resolution": 250.0},
+        "report": {"figures": False},
+        "steps": {"density": False, "plan": False},
+    })
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(map_dir: Path) -> Iterator[str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(map_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_map_renders_offline_in_chromium(server: str, map_dir: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "chromium missing: run `make system-deps` (.ci/system-deps)"
+    errors: list[str] = []
+    remote: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True,
+            viewport={"width": 1200, "height": 900})
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+
+            def route(r: object) -> None:
+                url = r.request.url  # type: ignore[attr-defined]
+                if url.startswith(server) or url.startswith("data:"):
+                    r.continue_()  # type: ignore[attr-defined]
+                else:
+                    remote.append(url)
+                    r.abort()  # type: ignore[attr-defined]
+
+            page.route("**/*", route)
+            page.goto(f"{server}/map.html", wait_until="load")
+            page.wait_for_selector(".leaflet-container", timeout=15000)
+            page.wait_for_timeout(500)
+
+            # Leaflet loaded from the inlined copy and drew vector layers
+            assert page.evaluate("typeof L") == "object"
+            n_paths = page.locator(".leaflet-overlay-pane svg path").count()
+            assert n_paths >= 10, n_paths
+            # station markers (CircleMarkers) and the pdot image overlay
+            assert page.locator("path.leaflet-interactive").count() >= 9
+            assert page.locator(".leaflet-image-layer").count() >= 1
+            # layer control lists the layers; unticking one removes its paths
+            labels = page.locator(".leaflet-control-layers-overlays label")
+            names = [t.strip() for t in labels.all_inner_texts()]
+            assert any("Camera stations" in n for n in names), names
+            assert any("Home ranges" in n for n in names), names
+            box = labels.filter(has_text="Camera stations").locator("input")
+            assert box.is_checked()
+            before = page.locator(".leaflet-overlay-pane svg path").count()
+            box.click()
+            page.wait_for_timeout(200)
+            after = page.locator(".leaflet-overlay-pane svg path").count()
+            assert after == before - 9  # the nine stations disappear
+            box.click()
+            page.wait_for_timeout(200)
+            assert page.locator(".leaflet-overlay-pane svg path").count() == before
+            # a station popup opens with its numbers
+            page.locator("path.leaflet-interactive").last.click(force=True)
+            page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert remote == []
+    shot = tmp_path / "map.png"
+    assert shot.is_file() and shot.stat().st_size > 10_000
