@@ -158,7 +158,8 @@ class _Checker:
         import os
 
         self.problems.append(
-            Problem(message, os.fspath(path) if path is not None else None, row, column)
+            Problem(message, os.fspath(path) if path is not None else None,
+                    int(row) if row is not None else None, column)
         )
         self.kinds.append(kind)
 

@@ -79,3 +79,26 @@ def test_validate_bad_project_exits_1(tmp_path):
 def test_validate_needs_input():
     res = CliRunner().invoke(cli, ["validate"])
     assert res.exit_code == 2
+
+
+def test_validate_json_lists_problems(tmp_path):
+    f = tmp_path / "st.csv"
+    f.write_text("station_id,longitude,latitude,setup,retrieval\n"
+                 "A,131.2,43.1,2024-06-01,2024-06-30\n"
+                 "B,131.3,43.2,2024-07-01,2024-06-30\n")
+    res = CliRunner().invoke(cli, ["validate", "--stations", str(f), "--json"])
+    assert res.exit_code == 1
+    out = json.loads(res.output)
+    assert out["ok"] is False
+    assert out["problems"] == [{
+        "message": out["problems"][0]["message"], "path": str(f), "row": 2,
+        "column": "setup"}]
+    assert "after retrieval" in out["problems"][0]["message"]
+
+
+def test_validate_json_crs_error(tmp_path):
+    f = tmp_path / "st.csv"
+    f.write_text("station_id,x,y,setup,retrieval\nA,500000,4760000,2024-06-01,2024-06-30\n")
+    res = CliRunner().invoke(cli, ["validate", "--stations", str(f), "--json"])
+    assert res.exit_code == 1
+    assert "crs=" in json.loads(res.output)["problems"][0]["message"]

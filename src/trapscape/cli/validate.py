@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..errors import TrapscapeError
 from .options import load_survey_from_options, survey_inputs
 
 __all__ = ["cmd", "summarise"]
@@ -78,7 +79,29 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
     PROJECT is a survey TOML file, a Camtrap DP datapackage.json or its
     folder; or give --stations (and --sightings, --boundaries).  Every problem
     is listed with its file, row and column; the exit status is 1 if any.
+    With --json the summary (or the problems) is printed as JSON.
     """
+    try:
+        survey = _load(project, stations, sightings, boundaries, crs, date_format)
+    except TrapscapeError as err:
+        if not as_json:
+            raise
+        problems = [{"message": p.message, "path": p.path, "row": p.row,
+                     "column": p.column} for p in getattr(err, "problems", ())] or [
+            {"message": str(err), "path": getattr(err, "path", None),
+             "row": getattr(err, "row", None), "column": getattr(err, "column", None)}]
+        click.echo(json.dumps({"ok": False, "problems": problems}, indent=2, default=str))
+        click.get_current_context().exit(1)
+    summary = summarise(survey)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **summary}, indent=2, default=str))
+    else:
+        click.echo(_human(summary))
+        click.echo("OK: no problems found.")
+
+
+def _load(project: Path | None, stations: Path | None, sightings: Path | None,
+          boundaries: Path | None, crs: str | None, date_format: str | None) -> Any:
     if date_format and project is None:
         from ..io import read_survey
 
@@ -86,11 +109,5 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
             raise click.UsageError("Give a project file / Camtrap DP package, or --stations.")
         survey = read_survey(None, stations=stations, sightings=sightings,
                              boundaries=boundaries, crs=crs, date_format=date_format)
-    else:
-        survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
-    summary = summarise(survey)
-    if as_json:
-        click.echo(json.dumps(summary, indent=2, default=str))
-    else:
-        click.echo(_human(summary))
-        click.echo("OK: no problems found.")
+        return survey
+    return load_survey_from_options(project, stations, sightings, boundaries, crs)
