@@ -97,7 +97,8 @@ DEFAULT_BURST_MINUTES = 30.0
 #: LSCV is refused when at least this share of relocations repeat a location.
 LSCV_MAX_DUPLICATE_SHARE = 0.5
 _OVERLAP_METHODS = ("HR", "PHR", "VI", "BA", "UDOI", "HD")
-_CHUNK = 2048
+_GROUP = 4096
+_CHUNK_MAX_GROUPS = 64
 
 
 # --------------------------------------------------------------------- results
@@ -448,13 +449,13 @@ def eligibility(
         (bool) and ``reason`` (empty when included), sorted by id.
     """
     rel = _as_relocations(relocations)
-    ids = rel[V.INDIVIDUAL_ID].astype(str)
+    ids = _id_strings(rel)
     if V.STATION_ID in rel.columns:
-        loc = rel[V.STATION_ID].astype(str)
+        loc = pd.factorize(np.asarray(rel[V.STATION_ID]).astype(str))[0]
     else:
-        loc = pd.Series(list(zip(rel.geometry.x.round(6), rel.geometry.y.round(6))),
-                        index=rel.index).astype(str)
-    df = pd.DataFrame({V.INDIVIDUAL_ID: ids.to_numpy(), "_loc": loc.to_numpy()})
+        xy = np.ascontiguousarray(np.round(shapely.get_coordinates(rel.geometry.values), 6))
+        loc = np.unique(xy.view(np.complex128).ravel(), return_inverse=True)[1]
+    df = pd.DataFrame({V.INDIVIDUAL_ID: ids, "_loc": loc})
     g = df.groupby(V.INDIVIDUAL_ID, sort=True)
     tab = pd.DataFrame({"n_detections": g.size(), "n_stations": g["_loc"].nunique()})
     reasons = []
@@ -479,15 +480,22 @@ def _split(rel: gpd.GeoDataFrame, min_detections: int, min_stations: int
         logger.info("%d individual(s) excluded: %s", len(excluded),
                     ", ".join(f"{a} ({b})" for a, b in zip(excluded[V.INDIVIDUAL_ID], excluded["reason"])))
     keep = set(elig.loc[elig["included"], V.INDIVIDUAL_ID])
-    ids = rel[V.INDIVIDUAL_ID].astype(str).to_numpy()
-    xy = np.column_stack([rel.geometry.x.to_numpy(), rel.geometry.y.to_numpy()])
+    ids = _id_strings(rel)
+    xy = shapely.get_coordinates(rel.geometry.values)
+    groups = pd.Series(np.arange(len(ids))).groupby(ids, sort=True).indices
     coords: dict[str, np.ndarray] = {}
     idx: dict[str, np.ndarray] = {}
     for ind in sorted(keep):
-        m = np.flatnonzero(ids == ind)
+        m = np.sort(groups[ind])
         coords[ind] = xy[m]
         idx[ind] = m
     return coords, idx, excluded
+
+
+def _id_strings(rel: pd.DataFrame) -> np.ndarray:
+    """Individual ids as an object array of str (fast path when they already are)."""
+    return np.array([str(v) for v in np.asarray(rel[V.INDIVIDUAL_ID], dtype=object)],
+                    dtype=object)
 
 
 # ---------------------------------------------------------------------- MCP
@@ -715,23 +723,58 @@ def _grid_cell(xy: np.ndarray, cell: float, extent: float, h: float, crs: Any) -
 
 
 def _kernel_1d(values: np.ndarray, centres: np.ndarray, h: float) -> np.ndarray:
-    d = (centres[None, :] - values[:, None]) / h
-    k = np.exp(-0.5 * d * d)
-    k[np.abs(d) >= 4.0] = 0.0
-    return k
+    """``exp(-d²/2h²)`` between values (rows) and centres (columns), 0 where ``|d| >= 4h``."""
+    d = np.subtract(centres[None, :], values[:, None])
+    np.multiply(d, d, out=d)
+    far = d >= 16.0 * h * h
+    d *= -0.5 / (h * h)
+    np.exp(d, out=d)
+    d[far] = 0.0
+    return d
 
 
 def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = None) -> np.ndarray:
-    """Exact truncated-Gaussian UD on ``grid`` (density per m², rows north to south)."""
+    """Exact truncated-Gaussian UD on ``grid`` (density per m², rows north to south).
+
+    The kernel and its square truncation are separable, so the UD of a group
+    of points is the matrix product ``Ky^T W Kx``.  Points are sorted by y
+    and processed in groups of at least ``_GROUP`` points; each group only
+    touches the window of cells within 4h of its points, so the work follows
+    the kernels' footprint rather than the whole grid while the products
+    stay large enough for BLAS to run at full speed.
+    """
     n = len(xy)
     w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=float)
     xs, ys = grid.xs, grid.ys
     out = np.zeros(grid.shape)
-    for a in range(0, n, _CHUNK):
-        sl = slice(a, a + _CHUNK)
-        kx = _kernel_1d(xy[sl, 0], xs, h)
-        ky = _kernel_1d(xy[sl, 1], ys, h)
-        out += (ky * w[sl, None]).T @ kx
+    cell = grid.cell
+    reach = 4.0 * h
+    x_lo, x_hi = grid.x0 - reach, grid.x0 + grid.width * cell + reach
+    y_lo, y_hi = grid.y0 - grid.height * cell - reach, grid.y0 + reach
+    keep = ((xy[:, 0] > x_lo) & (xy[:, 0] < x_hi) & (xy[:, 1] > y_lo) & (xy[:, 1] < y_hi)
+            & (w != 0))
+    if not keep.any():
+        return out
+    xy, w = xy[keep], w[keep]
+    order = np.argsort(-xy[:, 1], kind="stable")
+    xy, w = xy[order], w[order]
+    m = len(xy)
+    n_groups = max(1, min(m // _GROUP, _CHUNK_MAX_GROUPS))
+    bounds = np.linspace(0, m, n_groups + 1).astype(np.int64)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b <= a:
+            continue
+        px, py, pw = xy[a:b, 0], xy[a:b, 1], w[a:b]
+        c_lo = max(0, int(math.floor((px.min() - reach - grid.x0) / cell)))
+        c_hi = min(grid.width, int(math.ceil((px.max() + reach - grid.x0) / cell)) + 1)
+        r_lo = max(0, int(math.floor((grid.y0 - py.max() - reach) / cell)))
+        r_hi = min(grid.height, int(math.ceil((grid.y0 - py.min() + reach) / cell)) + 1)
+        if c_hi <= c_lo or r_hi <= r_lo:
+            continue
+        kx = _kernel_1d(px, xs[c_lo:c_hi], h)
+        ky = _kernel_1d(py, ys[r_lo:r_hi], h)
+        ky *= pw[:, None]
+        out[r_lo:r_hi, c_lo:c_hi] += ky.T @ kx
     out *= 1.0 / (2.0 * math.pi * h * h)
     return out
 
@@ -768,6 +811,48 @@ def _isopleth(vol: np.ndarray, grid: GridSpec, percent: float) -> Any:
     for r in rings[1:]:
         geom = geom.symmetric_difference(r)
     return shapely.normalize(geom)
+
+
+def _map_individuals(fn: Any, keys: list[str], *, progress: bool = False) -> list[Any]:
+    """Apply ``fn`` to every key, on up to 2 worker threads with single-threaded BLAS.
+
+    Many small matrix products run much faster with one BLAS thread each than
+    with BLAS's own threading (which oversubscribes a busy machine), so BLAS is
+    limited with threadpoolctl when it is installed and the individuals are
+    spread over a thread pool instead (numpy releases the GIL).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional speed-up
+        limit: Any = nullcontext()
+        workers = 1
+    else:
+        limit = threadpool_limits(limits=1, user_api="blas")
+        workers = max(1, min(2, os.cpu_count() or 1, len(keys)))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(keys), desc="kde", unit="individual")
+
+    def run(k: str) -> Any:
+        r = fn(k)
+        if bar is not None:
+            bar.update(1)
+        return r
+
+    try:
+        with limit:
+            if workers == 1:
+                return [run(k) for k in keys]
+            with ThreadPoolExecutor(max_workers=workers) as ex:
+                return list(ex.map(run, keys))
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def utilization_distributions(
@@ -836,28 +921,27 @@ def utilization_distributions(
             common = _grid_count(allxy, int(grid), extent, rel.crs)
         else:
             common = _grid_cell(allxy, float(grid), extent, max(hs.values()), rel.crs)
-    uds: dict[str, np.ndarray] = {}
     grids: dict[str, GridSpec] = {}
-    items = list(coords.items())
-    if progress:
-        from tqdm.auto import tqdm
-
-        items = tqdm(items, desc="kde", unit="individual")
-    for ind, xy in items:
+    wts: dict[str, np.ndarray | None] = {}
+    for ind, xy in coords.items():
         if common is not None:
-            g = common
+            grids[ind] = common
         elif isinstance(grid, (int, np.integer)):
-            g = _grid_count(xy, int(grid), extent, rel.crs)
+            grids[ind] = _grid_count(xy, int(grid), extent, rel.crs)
         else:
-            g = _grid_cell(xy, float(grid), extent, hs[ind], rel.crs)
+            grids[ind] = _grid_cell(xy, float(grid), extent, hs[ind], rel.crs)
         w = None
         if w_all is not None:
             w = w_all[idx[ind]]
             if not w.sum() > 0:
                 raise InputError(f"weights of individual {ind} sum to 0.")
             w = w / w.sum()
-        uds[ind] = _ud(xy, hs[ind], g, w)
-        grids[ind] = g
+        wts[ind] = w
+
+    def one(ind: str) -> np.ndarray:
+        return _ud(coords[ind], hs[ind], grids[ind], wts[ind])
+
+    uds = dict(zip(coords, _map_individuals(one, list(coords), progress=progress)))
     bandwidths = pd.DataFrame(bw_rows, columns=[V.INDIVIDUAL_ID, "n", "href", "h_lscv", "h",
                                                 "h_method", "note"])
     return uds, grids, bandwidths, excluded
