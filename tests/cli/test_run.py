@@ -1,0 +1,78 @@
+"""CLI tests of ``trapscape run`` and ``trapscape demo`` (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trapscape.cli.main import cli
+
+from conftest import make_tiny_survey, write_survey_project
+
+FAST = """
+[report]
+figures = false
+[coverage]
+cell_size = 1000.0
+resolution = 250.0
+[steps]
+density = false
+homerange = false
+plan = false
+corridors = false
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_survey_project(make_tiny_survey(), tmp_path / "p", extra=FAST)
+
+
+def test_run_writes_map_report_and_manifest(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out), "--seed", "5"])
+    assert res.exit_code == 0, res.output
+    assert "coverage" in res.output and "ok" in res.output
+    assert (out / "map.html").is_file() and (out / "report.html").is_file()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 5
+
+
+def test_run_refuses_overwrite_then_overwrites(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
+    res = runner.invoke(cli, ["run", str(project), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "--overwrite" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(cli, ["run", str(project), "--out", str(out), "--overwrite", "--public"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "manifest.json").read_text())["public"] is True
+
+
+def test_run_bad_key_is_one_clean_message(tmp_path: Path) -> None:
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra="[plan]\nn_nwe = 4\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "n_nwe" in res.output and "survey.toml" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_run_offline_map_has_no_remote_assets(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out), "--offline"])
+    assert res.exit_code == 0, res.output
+    html = (out / "map.html").read_text()
+    assert "cdn.jsdelivr" not in html and "<script src=" not in html
+    assert "L.map(" in html or "L.map (" in html
+
+
+def test_demo_help_names_the_example() -> None:
+    res = CliRunner().invoke(cli, ["demo", "--help"])
+    assert res.exit_code == 0
+    assert "Land of the Leopard" in res.output
