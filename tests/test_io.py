@@ -462,3 +462,30 @@ def test_sightings_header_only_is_no_detections(tmp_path):
     s = tio.read_sightings(f)
     assert len(s) == 0
     assert {V.STATION_ID, V.TIMESTAMP, V.SPECIES, V.COUNT} <= set(s.columns)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ring=st.lists(st.tuples(st.integers(0, 10), st.integers(0, 10)),
+                     min_size=4, max_size=8))
+def test_boundary_repair_property(tmp_path_factory, ring):
+    """Any polygon either comes back valid and polygonal, or is rejected by row."""
+    import warnings
+
+    poly = Polygon(ring)
+    path = tmp_path_factory.mktemp("b") / "b.gpkg"
+    gpd.GeoDataFrame({"name": ["p"]}, geometry=[poly], crs=32652).to_file(path)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        try:
+            out = tio.read_boundaries(path)
+        except GeometryError as err:
+            assert "row 1" in str(err)
+            return
+    g = out.geometry.iloc[0]
+    assert g.is_valid and not g.is_empty
+    assert g.geom_type in ("Polygon", "MultiPolygon")
+    if poly.is_valid:
+        assert not rec and g.equals(poly)
+    else:
+        assert any(issubclass(w.category, TrapscapeWarning) for w in rec)

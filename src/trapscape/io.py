@@ -285,7 +285,8 @@ def _parse_float(values: np.ndarray, *, chk: _Checker, path: PathLike | None,
                     path=path, row=int(rows[i]), column=column)
             continue
         if not np.isfinite(out[i]):
-            chk.add(f"'{v}' is not a finite number.", path=path, row=int(rows[i]),
+            chk.add(f"'{v}' is not a finite number. Give a decimal coordinate.", path=path,
+                    row=int(rows[i]),
                     column=column)
             out[i] = np.nan
     return out
@@ -1069,7 +1070,8 @@ def _dp_resource(pkg: dict[str, Any], name: str, folder: Path, chk: _Checker,
         return pd.DataFrame(res["data"]).astype(object)
     paths = res.get("path")
     if paths is None:
-        chk.add(f"resource '{name}' has no path or data.", path=dp_path)
+        chk.add(f"resource '{name}' has no path or data. Give the CSV file's path.",
+                path=dp_path)
         return None
     if isinstance(paths, str):
         paths = [paths]
@@ -1172,10 +1174,10 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
     setup = _to_local(start_txt, offsets, chk=chk, path=dpath, column="deploymentStart")
     retr = _to_local(end_txt, offsets, chk=chk, path=dpath, column="deploymentEnd")
     for i in np.flatnonzero(pd.isna(setup) & (start_txt == "")):
-        chk.add("deploymentStart is missing.", path=dpath, row=int(rows[i]),
+        chk.add("deploymentStart is missing. Fill in when the camera was set up.", path=dpath, row=int(rows[i]),
                 column="deploymentStart")
     for i in np.flatnonzero(pd.isna(retr) & (end_txt == "")):
-        chk.add("deploymentEnd is missing.", path=dpath, row=int(rows[i]),
+        chk.add("deploymentEnd is missing. Fill in when the camera was retrieved.", path=dpath, row=int(rows[i]),
                 column="deploymentEnd")
     lon = _parse_float(_strings(deps[cols["longitude"]]), chk=chk, path=dpath,
                        column="longitude", rows=rows)
@@ -1206,7 +1208,8 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
     ocols = {c.lower(): c for c in obs.columns}
     for c in ("deploymentid", "scientificname"):
         if c not in ocols:
-            chk.add(f"required observations field '{c}' is missing.", path=opath,
+            chk.add(f"required observations field '{c}' is missing. Add it (Camtrap DP "
+                    "1.0 observations schema).", path=opath,
                     column=c, kind="schema")
             return None
     o = obs.copy()
@@ -1260,7 +1263,8 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
         except ValueError:
             c = -1
         if c < 1:
-            chk.add(f"count '{v}' is not a positive whole number.", path=opath,
+            chk.add(f"count '{v}' is not a positive whole number. Use 1, 2, ... or "
+                    "leave it empty.", path=opath,
                     row=int(orows[i]), column="count")
             c = 1
         counts.append(c)
