@@ -1,0 +1,482 @@
+"""Tests of trapscape.density: likelihood, secr agreement, fitting, surveys."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import gammaln
+from shapely.geometry import Point, box
+
+from trapscape import _scr
+from trapscape import density as dn
+from trapscape import validation as V
+from trapscape.detection import DetectionParams
+from trapscape.errors import ComputationError, InputError, TrapscapeWarning
+from trapscape.survey import Survey
+
+DATA = Path(__file__).parent / "data" / "secr"
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def load_captdata() -> dn.CaptureHistory:
+    traps = pd.read_csv(DATA / "traps.csv")
+    caps = pd.read_csv(DATA / "captures.csv")
+    ids = sorted(caps["ID"].unique())
+    tidx = {t: i for i, t in enumerate(traps["trapID"])}
+    arr = np.zeros((len(ids), 5, len(traps)), dtype=int)
+    for r in caps.itertuples():
+        arr[ids.index(r.ID), r.occasion - 1, tidx[r.trapID]] += 1
+    return dn.CaptureHistory(traps[["x", "y"]].to_numpy(float), np.ones((len(traps), 5)), arr)
+
+
+def read_json(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
+def simulate_ch(rng: np.random.Generator, *, density_per_100km2: float = 40.0,
+                lambda0: float = 0.1, sigma: float = 500.0, n_side: int = 6,
+                spacing: float = 500.0, occasions: int = 20, buffer: float = 2500.0,
+                detectfn: str = "HHN", sex_sigma: dict | None = None) -> dn.CaptureHistory:
+    """Poisson centres in the trap bounding box + buffer; proximity detections."""
+    g = np.arange(n_side) * spacing
+    traps = np.array([(x, y) for y in g for x in g], dtype=float)
+    lo, hi = traps.min(0) - buffer, traps.max(0) + buffer
+    n_pop = rng.poisson(density_per_100km2 * np.prod(hi - lo) / 1e8)
+    centres = lo + rng.random((n_pop, 2)) * (hi - lo)
+    sexes = rng.choice(["F", "M"], size=n_pop)
+    sig = np.full(n_pop, sigma)
+    if sex_sigma:
+        sig = np.array([sex_sigma[s] for s in sexes])
+    usage = np.ones((len(traps), occasions))
+    usage[0, :5] = 0.0
+    d2 = ((centres[:, None, :] - traps[None]) ** 2).sum(-1)
+    h = np.exp(-d2 / (2 * sig[:, None] ** 2))
+    if detectfn == "HHN":
+        p = 1 - np.exp(-lambda0 * h[:, None, :] * usage.T[None])
+    else:
+        p = lambda0 * h[:, None, :] * usage.T[None]
+    caps = (rng.random(p.shape) < p).astype(int)
+    keep = caps.sum(axis=(1, 2)) > 0
+    return dn.CaptureHistory(traps, usage, caps[keep], sex=tuple(sexes[keep]))
+
+
+def brute_loglik(ch: dn.CaptureHistory, mask: dn.Mask, dens_per_ha: float, p0: float,
+                 sigma: float, detectfn: str) -> float:
+    """Loop-based secr likelihood (per occasion; usage in {0, 1}; proximity or count)."""
+    a = mask.cell_area / 1e4
+    n, k_occ, j_n = ch.captures.shape
+    total = 0.0
+    pdot_sum = 0.0
+    for m in range(len(mask)):
+        x = mask.xy[m]
+        q = 1.0
+        for j in range(j_n):
+            d2 = (x[0] - ch.traps_xy[j, 0]) ** 2 + (x[1] - ch.traps_xy[j, 1]) ** 2
+            g = p0 * math.exp(-d2 / (2 * sigma**2))
+            for k in range(k_occ):
+                u = ch.usage[j, k]
+                if ch.detector == "proximity":
+                    p = g if detectfn == "HN" else 1 - math.exp(-g)
+                    q *= (1 - p) ** u
+                else:
+                    q *= math.exp(-u * g)
+        pdot_sum += 1 - q
+    for i in range(n):
+        s = 0.0
+        for m in range(len(mask)):
+            x = mask.xy[m]
+            lp = 0.0
+            for j in range(j_n):
+                d2 = (x[0] - ch.traps_xy[j, 0]) ** 2 + (x[1] - ch.traps_xy[j, 1]) ** 2
+                g = p0 * math.exp(-d2 / (2 * sigma**2))
+                for k in range(k_occ):
+                    u = ch.usage[j, k]
+                    y = ch.captures[i, k, j]
+                    if u == 0:
+                        continue
+                    if ch.detector == "proximity":
+                        p = g if detectfn == "HN" else 1 - math.exp(-g)
+                        lp += math.log(p) if y else math.log(1 - p)
+                    else:
+                        mu = g * u
+                        lp += y * math.log(mu) - mu - math.lgamma(y + 1)
+            s += math.exp(lp)
+        total += math.log(s * a * dens_per_ha)
+    ll = total - dens_per_ha * a * pdot_sum
+    # secr's collapsed-occasion constants
+    counts = ch.captures.sum(axis=1)
+    usage = ch.usage.sum(axis=1)
+    if ch.detector == "proximity":
+        for i in range(n):
+            for j in range(j_n):
+                y = counts[i, j]
+                if y:
+                    ll += gammaln(usage[j] + 1) - gammaln(y + 1) - gammaln(usage[j] - y + 1)
+    else:
+        # secr collapses occasions: Poisson(Y; U mu) for the total Y and total
+        # usage U, which differs from the per-occasion product by the
+        # multinomial split of Y over occasions
+        for i in range(n):
+            for j in range(j_n):
+                y = counts[i, j]
+                if y == 0:
+                    continue
+                per_occ = sum(math.lgamma(ch.captures[i, k, j] + 1)
+                              - ch.captures[i, k, j] * math.log(ch.usage[j, k])
+                              for k in range(k_occ) if ch.usage[j, k] > 0)
+                ll += per_occ - math.lgamma(y + 1) + y * math.log(usage[j])
+    keys: dict[bytes, int] = {}
+    for i in range(n):
+        kk = counts[i].tobytes()
+        keys[kk] = keys.get(kk, 0) + 1
+    ll -= sum(math.lgamma(c + 1) for c in keys.values())
+    return ll
+
+
+# ---------------------------------------------------------------------------
+# likelihood against brute force and secr
+# ---------------------------------------------------------------------------
+def tiny_ch(detector: str = "proximity") -> dn.CaptureHistory:
+    traps = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
+    usage = np.ones((4, 3))
+    usage[3, 2] = 0.0
+    caps = np.zeros((3, 3, 4), dtype=int)
+    caps[0, 0, 0] = caps[0, 1, 1] = 1
+    caps[1, 2, 2] = 1
+    caps[2, 0, 3] = 1
+    caps[2, 1, 3] = 2 if detector == "count" else 1
+    return dn.CaptureHistory(traps, usage, caps, detector=detector)
+
+
+@pytest.mark.parametrize(("detector", "detectfn"), [
+    ("proximity", "HN"), ("proximity", "HHN"), ("count", "HHN"), ("count", "HN")])
+def test_loglik_matches_brute_force(detector: str, detectfn: str) -> None:
+    ch = tiny_ch(detector)
+    mask = dn.make_mask(ch.traps_xy, buffer=150.0, spacing=50.0)
+    kw = {"lambda0": 0.3} if detectfn == "HHN" else {"g0": 0.3}
+    ll = dn.log_likelihood(ch, mask, density_per_100km2=5e4, sigma=60.0,
+                           detectfn=detectfn, **kw)
+    ref = brute_loglik(ch, mask, 5.0, 0.3, 60.0, detectfn)
+    assert ll == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("spacing", [5, 10, 20])
+def test_loglik_matches_secr(spacing: int) -> None:
+    ref = read_json(f"ll_spacing{spacing}.json")
+    ch = load_captdata()
+    mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=float(spacing))
+    assert len(mask) == ref["mask_points"]
+    real = ref["at_real"]
+    ll = dn.log_likelihood(ch, mask, density_per_100km2=real["D"] * 1e4, g0=real["g0"],
+                           sigma=real["sigma"], detectfn="HN")
+    assert ll == pytest.approx(ref["logLik"], rel=1e-9)
+
+
+@pytest.mark.parametrize(("name", "detectfn"), [
+    ("fit_proximity_spacing10.json", "HN"), ("fit_proximity_HHN_spacing10.json", "HHN")])
+def test_fit_matches_secr(name: str, detectfn: str) -> None:
+    ref = read_json(name)
+    ch = load_captdata()
+    mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=10.0)
+    res = dn.fit(ch, mask, detectfn=detectfn)
+    assert res.converged
+    assert res.loglik == pytest.approx(ref["logLik"], rel=1e-7)
+    assert res.aic == pytest.approx(ref["AIC"], abs=2e-3)
+    for par, vals in ref["estimates"].items():
+        scale = 1e4 if par == "D" else 1.0
+        row = res.estimates.set_index("parameter").loc[par]
+        assert row["estimate"] == pytest.approx(vals["estimate"] * scale, rel=1e-3)
+        assert row["se"] == pytest.approx(vals["SE"] * scale, rel=0.01)
+        assert row["lcl"] == pytest.approx(vals["lcl"] * scale, rel=2e-3)
+        assert row["ucl"] == pytest.approx(vals["ucl"] * scale, rel=2e-3)
+    np.testing.assert_allclose(res.vcov, np.array(ref["beta"]["vcov"]), rtol=0.02, atol=2e-5)
+    dp = res.detection_params()
+    assert isinstance(dp, DetectionParams)
+    assert dp.detectfn == detectfn
+    assert dp.sigma == pytest.approx(ref["estimates"]["sigma"]["estimate"], rel=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# gradient and model identities
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("detectfn", ["HN", "HHN"])
+@pytest.mark.parametrize("model", ["null", "sex", "zone"])
+@pytest.mark.parametrize("detector", ["proximity", "count"])
+def test_analytic_gradient(detectfn: str, model: str, detector: str) -> None:
+    rng = np.random.default_rng(3)
+    ch = simulate_ch(rng, occasions=6, detectfn=detectfn, lambda0=0.2)
+    if detector == "count":
+        ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures * 2, detector="count",
+                               sex=ch.sex)
+    sex = list(ch.sex)
+    sex[0] = None  # one unknown sex: mixture term
+    ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures, detector=ch.detector,
+                           sex=tuple(sex))
+    zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
+    mask = dn.make_mask(ch.traps_xy, buffer=1500.0, spacing=250.0, zones=zones)
+    design, _, _ = dn._design(ch, mask, detectfn=detectfn, model=model)
+    beta = rng.normal(size=design.n_beta) * 0.2
+    nd = design.n_d
+    beta[:nd] += math.log(40 / 1e4)
+    beta[nd:nd + design.n_classes] += -1.5
+    beta[nd + design.n_classes:nd + 2 * design.n_classes] += math.log(500)
+    ll, g = _scr.loglik_and_gradient(beta, design)
+    num = _scr.numeric_gradient(beta, design, step=1e-6)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-5)
+
+
+def test_sex_and_zone_models_reduce_to_null() -> None:
+    rng = np.random.default_rng(5)
+    ch = simulate_ch(rng)
+    zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
+    mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
+    null, _, _ = dn._design(ch, mask, detectfn="HHN", model="null")
+    b0 = np.array([math.log(40 / 1e4), math.log(0.1), math.log(500)])
+    ll0 = _scr.loglik(b0, null)
+    zone, levels, _ = dn._design(ch, mask, detectfn="HHN", model="zone")
+    assert levels == ["E", "W"]
+    assert _scr.loglik(np.r_[b0[0], b0], zone) == pytest.approx(ll0, rel=1e-12)
+    # sex with known classes: null + sum log pi(class) (+ identical-history grouping)
+    sex, _, classes = dn._design(ch, mask, detectfn="HHN", model="sex")
+    pm = 0.3
+    bs = np.r_[b0[0], b0[1], b0[1], b0[2], b0[2], math.log(pm / (1 - pm))]
+    n_m = sum(s == "M" for s in ch.sex)
+    expect = ll0 + n_m * math.log(pm) + (ch.n - n_m) * math.log(1 - pm)
+    expect += null.constant - sex.constant
+    assert _scr.loglik(bs, sex) == pytest.approx(expect, rel=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# fitting on simulated data
+# ---------------------------------------------------------------------------
+def test_simulation_recovery_few_replicates() -> None:
+    rng = np.random.default_rng(11)
+    true = 40.0
+    ests, covered = [], 0
+    for _ in range(4):
+        ch = simulate_ch(rng, density_per_100km2=true)
+        mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=200.0)
+        res = dn.fit(ch, mask)
+        row = res.estimates.set_index("parameter").loc["D"]
+        ests.append(row["estimate"])
+        covered += row["lcl"] <= true <= row["ucl"]
+        assert res.estimate("sigma") == pytest.approx(500.0, rel=0.25)
+    assert np.mean(ests) == pytest.approx(true, rel=0.3)
+    assert covered >= 3
+
+
+@pytest.mark.slow
+def test_simulation_bias_and_coverage() -> None:
+    rng = np.random.default_rng(2024)
+    true = 40.0
+    ests, covered = [], []
+    for _ in range(60):
+        ch = simulate_ch(rng, density_per_100km2=true)
+        mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0)
+        row = dn.fit(ch, mask).estimates.set_index("parameter").loc["D"]
+        ests.append(row["estimate"])
+        covered.append(row["lcl"] <= true <= row["ucl"])
+    assert abs(np.mean(ests) / true - 1) < 0.05
+    assert 0.85 <= np.mean(covered) <= 1.0
+
+
+def test_sex_model_recovers_sigma_difference() -> None:
+    rng = np.random.default_rng(8)
+    ch = simulate_ch(rng, density_per_100km2=80.0, sex_sigma={"F": 350.0, "M": 700.0},
+                     buffer=3000.0)
+    sex = list(ch.sex)
+    for k in range(0, len(sex), 5):
+        sex[k] = None  # some unknown: finite mixture
+    ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures, sex=tuple(sex))
+    mask = dn.make_mask(ch.traps_xy, buffer=3000.0, spacing=300.0)
+    res = dn.fit(ch, mask, model="sex")
+    assert res.estimate("sigma[F]") < res.estimate("sigma[M]")
+    assert res.estimate("sigma[M]") == pytest.approx(700, rel=0.3)
+    dp = res.detection_params()
+    assert set(dp.by_sex) == {"F", "M"}
+    known = [s for s in sex if s is not None]
+    # males range wider, so they are over-represented among detected animals;
+    # the population proportion pmix corrects for that (true value 0.5)
+    assert 0.2 < res.estimate("pmix[M]") < known.count("M") / len(known)
+    assert res.npar == 6
+
+
+def test_zone_model_and_regions() -> None:
+    rng = np.random.default_rng(9)
+    ch = simulate_ch(rng)
+    zones = {"China": box(-1e5, -1e5, 1250, 1e5), "Russia": box(1250, -1e5, 1e5, 1e5)}
+    mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
+    regions = {"all": box(-2500, -2500, 5000, 5000), "Russia": zones["Russia"].intersection(
+        box(-2500, -2500, 5000, 5000))}
+    res = dn.fit(ch, mask, model="zone", regions=regions, region_zones=zones)
+    names = res.estimates["parameter"].tolist()
+    assert names[:2] == ["D[China]", "D[Russia]"]
+    rn = res.region_n.set_index(["region", "quantity"])
+    assert rn.loc[("all", "R.N"), "estimate"] >= ch.n - 1e-6
+    assert rn.loc[("Russia", "E.N"), "estimate"] < rn.loc[("all", "E.N"), "estimate"]
+    en = rn.loc[("all", "E.N")]
+    assert en["lcl"] < en["estimate"] < en["ucl"]
+
+
+def test_null_region_expected_n_is_density_times_area() -> None:
+    ch = load_captdata()
+    mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=20.0)
+    region = box(300, 300, 700, 700)
+    res = dn.fit(ch, mask, detectfn="HN", regions={"box": region})
+    en = res.region_n.set_index("quantity").loc["E.N"]
+    d = res.estimate("D")
+    assert en["estimate"] == pytest.approx(d * region.area / 1e8, rel=1e-9)
+    assert en["se"] == pytest.approx(
+        res.estimates.set_index("parameter").loc["D", "estimate"]
+        * math.sqrt(res.vcov[0, 0]) * region.area / 1e8, rel=1e-3)
+
+
+def test_buffer_check_warns_for_small_buffer() -> None:
+    rng = np.random.default_rng(4)
+    ch = simulate_ch(rng)
+    small = dn.make_mask(ch.traps_xy, buffer=500.0, spacing=100.0)
+    res = dn.fit(ch, small)
+    with pytest.warns(TrapscapeWarning, match="buffer"):
+        change = dn.buffer_check(res, ch, small)
+    assert change < -0.01  # D overestimated with a too-small buffer
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+def _ch_from(caps: np.ndarray) -> dn.CaptureHistory:
+    traps = np.array([[0.0, 0.0], [500.0, 0.0], [0.0, 500.0]])
+    return dn.CaptureHistory(traps, np.ones((3, caps.shape[1])), caps)
+
+
+def test_fit_refuses_unfittable_data() -> None:
+    mask = dn.make_mask(np.array([[0.0, 0.0], [500.0, 0.0], [0.0, 500.0]]),
+                        buffer=1000.0, spacing=100.0)
+    single = np.zeros((1, 3, 3), dtype=int)
+    single[0, 0, 0] = single[0, 1, 1] = 1
+    with pytest.raises(ComputationError, match="only one individual"):
+        dn.fit(_ch_from(single), mask)
+    norecap = np.zeros((2, 3, 3), dtype=int)
+    norecap[0, 0, 0] = norecap[1, 1, 1] = 1
+    with pytest.raises(ComputationError, match="no animal was recaptured"):
+        dn.fit(_ch_from(norecap), mask)
+    one_station = np.zeros((2, 3, 3), dtype=int)
+    one_station[0, 0, 0] = one_station[0, 1, 0] = one_station[1, 2, 0] = 1
+    with pytest.raises(ComputationError, match="one station"):
+        dn.fit(_ch_from(one_station), mask)
+    with pytest.raises(ComputationError, match="no individual"):
+        dn.fit(_ch_from(np.zeros((0, 3, 3), dtype=int)), mask)
+
+
+def test_capture_history_validation() -> None:
+    traps = np.array([[0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(InputError, match="usage must be"):
+        dn.CaptureHistory(traps, np.ones((2, 4)), np.zeros((1, 3, 2)))
+    with pytest.raises(InputError, match="at most one detection"):
+        dn.CaptureHistory(traps, np.ones((2, 3)), np.full((1, 3, 2), 2))
+    with pytest.raises(InputError, match="zero usage"):
+        caps = np.zeros((1, 3, 2))
+        caps[0, 1, 0] = 1
+        use = np.ones((2, 3))
+        use[0, 1] = 0
+        dn.CaptureHistory(traps, use, caps)
+    with pytest.raises(InputError, match="detectfn"):
+        ch = load_captdata()
+        dn.fit(ch, dn.make_mask(ch.traps_xy, buffer=100, spacing=20), detectfn="EX")
+    with pytest.raises(InputError, match="sigma_guess"):
+        dn.make_mask(traps)
+
+
+def test_make_mask_clips_to_habitat_and_labels_zones() -> None:
+    traps = np.array([[0.0, 0.0], [1000.0, 0.0]])
+    land = box(-5000, -5000, 500, 5000)
+    mask = dn.make_mask(traps, buffer=2000.0, spacing=100.0, habitat=land,
+                        zones={"A": box(-5000, -5000, 0, 5000)})
+    assert mask.xy[:, 0].max() < 500
+    assert set(mask.zone) == {"A", "outside"}
+    full = dn.make_mask(traps, buffer=2000.0, spacing=100.0)
+    assert len(full) > len(mask)
+    auto = dn.make_mask(traps, sigma_guess=500.0, max_points=300)
+    assert len(auto) <= 300
+    assert auto.buffer == 2000.0
+
+
+# ---------------------------------------------------------------------------
+# surveys
+# ---------------------------------------------------------------------------
+def survey_from_ch(ch: dn.CaptureHistory, *, x0: float = 500_000.0,
+                   y0: float = 4_760_000.0) -> Survey:
+    """Turn a simulated capture history into a Survey (daily occasions)."""
+    crs = "EPSG:32652"
+    start = pd.Timestamp("2024-01-01 00:00")
+    k = ch.n_occasions
+    st = gpd.GeoDataFrame({
+        V.STATION_ID: [f"S{j:03d}" for j in range(len(ch.traps_xy))],
+        V.CAMERA_ID: "a",
+        V.DEPLOYMENT_ID: [f"S{j:03d}/a" for j in range(len(ch.traps_xy))],
+        V.SETUP: start, V.RETRIEVAL: start + pd.Timedelta(days=k),
+        V.SETUP_TIME_KNOWN: True, V.RETRIEVAL_TIME_KNOWN: True,
+    }, geometry=[Point(x0 + x, y0 + y) for x, y in ch.traps_xy], crs=crs)
+    rows = []
+    for i, kk, j in zip(*np.nonzero(ch.captures), strict=True):
+        rows.append((f"S{j:03d}", start + pd.Timedelta(days=int(kk), hours=12),
+                     f"L{i:02d}", ch.sex[i] if ch.sex else None))
+    si = pd.DataFrame({
+        V.STATION_ID: [r[0] for r in rows], V.CAMERA_ID: "a",
+        V.DEPLOYMENT_ID: [f"{r[0]}/a" for r in rows],
+        V.TIMESTAMP: pd.to_datetime([r[1] for r in rows]),
+        V.SPECIES: "Panthera pardus orientalis",
+        V.INDIVIDUAL_ID: pd.array([r[2] for r in rows], dtype="string"),
+        V.SEX: pd.array([r[3] for r in rows], dtype="string"),
+        V.MEDIA_ID: [f"m{q}" for q in range(len(rows))], V.COUNT: 1,
+    })
+    problems = pd.DataFrame({V.DEPLOYMENT_ID: pd.Series(dtype="object"),
+                             V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
+                             V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]")})
+    ext = box(x0 - 3000, y0 - 3000, x0 + 5500, y0 + 5500)
+    zones = gpd.GeoDataFrame({V.NAME: ["China", "Russia"]}, geometry=[
+        box(x0 - 3000, y0 - 3000, x0 + 1250, y0 + 5500),
+        box(x0 + 1250, y0 - 3000, x0 + 5500, y0 + 5500)], crs=crs)
+    study = gpd.GeoDataFrame({V.NAME: ["study"]}, geometry=[ext], crs=crs)
+    return Survey(stations=st, sightings=si, problems=problems, crs=crs, study_area=study,
+                  zones=zones, parks=zones.iloc[[1]].copy(), name="sim")
+
+
+def test_capture_history_from_tiny_survey(tiny_survey: Survey) -> None:
+    ch = dn.capture_history(tiny_survey)
+    assert ch.individual_ids == ("A", "B")
+    assert ch.sex == ("F", "M")
+    assert ch.traps_xy.shape == (9, 2)
+    assert ch.n_detections == 6
+    assert ch.n_recaptures == 4
+    j9 = ch.trap_ids.index("S9")
+    j1 = ch.trap_ids.index("S1")
+    assert ch.usage[j9].sum() == pytest.approx(ch.usage[j1].sum() - 2.0)
+    assert ch.captures.sum(axis=1)[0, ch.trap_ids.index("S5")] == 2
+
+
+def test_fit_survey_end_to_end() -> None:
+    rng = np.random.default_rng(21)
+    ch = simulate_ch(rng)
+    ch = dn.CaptureHistory(ch.traps_xy, np.ones_like(ch.usage), ch.captures, sex=ch.sex)
+    survey = survey_from_ch(ch)
+    res = dn.fit_survey(survey, buffer=2000.0, spacing=250.0)
+    direct = dn.fit(dn.capture_history(survey), res_mask := dn.make_mask(
+        dn.capture_history(survey).traps_xy, buffer=2000.0, spacing=250.0))
+    assert len(res_mask) == res.mask_points
+    assert res.n == ch.n
+    assert res.estimate("D") == pytest.approx(direct.estimate("D"), rel=1e-6)
+    regions = set(res.region_n["region"])
+    assert {"study area", "park: Russia", "zone: China", "zone: Russia"} <= regions
+    d = res.to_dict()
+    assert json.loads(json.dumps(d))["detection"]["detectfn"] == "HHN"
+    zone = dn.fit_survey(survey, model="zone", buffer=2000.0, spacing=250.0)
+    assert "D[Russia]" in zone.estimates["parameter"].tolist()
