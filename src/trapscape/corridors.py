@@ -77,6 +77,7 @@ __all__ = [
     "CostSurface",
     "Corridor",
     "LeastCostResult",
+    "SurveyCorridors",
     "RasterFunction",
     "RasterReclass",
     "VectorLayer",
@@ -84,6 +85,7 @@ __all__ = [
     "border_segments",
     "circuit",
     "cores_from",
+    "corridors_for_survey",
     "cost_distance",
     "least_cost_corridor",
     "least_cost_network",
@@ -91,6 +93,7 @@ __all__ = [
     "pair_crossings",
     "resistance_from_project",
     "resistance_surface",
+    "survey_border",
 ]
 
 logger = logging.getLogger(__name__)
@@ -551,6 +554,7 @@ def cores_from(
     name_column: str = V.NAME,
     zone_column: str = V.ZONE,
     crs: Any = None,
+    drop_nested: bool = True,
 ) -> gpd.GeoDataFrame:
     """Core areas / nodes from polygon or point layers.
 
@@ -571,6 +575,9 @@ def cores_from(
         Column holding a zone if the layer has one.
     crs
         Target CRS when no survey is given (default: the first layer's).
+    drop_nested
+        Drop a polygon core lying (90% or more of its area) inside a larger
+        one, e.g. a reserve inside a national park: nodes must not overlap.
 
     Returns
     -------
@@ -603,6 +610,22 @@ def cores_from(
     cores = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=target)
     cores = cores[~(cores.geometry.is_empty | cores.geometry.isna())].reset_index(drop=True)
     require_projected(target, "core layers' CRS")
+    if drop_nested and len(cores) > 1:
+        area = cores.geometry.area.to_numpy()
+        drop = set()
+        for i in range(len(cores)):
+            for j in range(len(cores)):
+                if i == j or j in drop or area[i] <= 0 or area[j] < area[i]:
+                    continue
+                if area[j] == area[i] and j > i:
+                    continue
+                inter = cores.geometry.iloc[i].intersection(cores.geometry.iloc[j]).area
+                if inter >= 0.9 * area[i]:
+                    drop.add(i)
+                    logger.info("core %r dropped: inside core %r",
+                                cores["name"].iloc[i], cores["name"].iloc[j])
+                    break
+        cores = cores.drop(index=sorted(drop)).reset_index(drop=True)
     if survey is not None and survey.zones is not None and len(survey.zones):
         missing = cores[V.ZONE].isna()
         if missing.any():
@@ -1090,13 +1113,13 @@ def _node_labels(nodes: Any, grid: GridSpec) -> tuple[np.ndarray, list[str]]:
     focal = np.full(grid.shape, -1, dtype=np.int64)
     for k, g in enumerate(gdf.geometry):
         r, c = _source_cells(g, grid, f"node {ids[k]}")
-        clash = focal[r, c] >= 0
-        if clash.any():
+        free = focal[r, c] < 0  # cells shared with an earlier node stay with it
+        if not free.any():
             raise InputError(
-                f"Nodes {ids[int(focal[r, c][clash][0])]} and {ids[k]} share grid cells; "
-                "merge them or use a finer resolution."
+                f"Node {ids[k]} lies entirely on cells of node "
+                f"{ids[int(focal[r[0], c[0]])]}; merge them or use a finer resolution."
             )
-        focal[r, c] = k
+        focal[r[free], c[free]] = k
     return focal, ids
 
 
@@ -1454,3 +1477,242 @@ def pair_crossings(
     return pd.DataFrame(rows, columns=["core_a", "core_b", "cost", "length_m",
                                        "n_crossings", "crossing_x", "crossing_y",
                                        "segment_id"])
+
+
+# --------------------------------------------------------------------------
+# whole-survey workflow
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyCorridors:
+    """Everything :func:`corridors_for_survey` computes.
+
+    Attributes
+    ----------
+    resistance
+        The resistance surface.
+    cores
+        Core areas (``core_id``, ``name``, ``zone``, geometry).
+    least_cost
+        :class:`LeastCostResult` for the pairs of cores across the border.
+    circuit
+        :class:`CircuitResult` (None when ``circuit=False``).
+    hotspots
+        Scored border segments (None without a border).
+    pair_crossings
+        Cost, length and crossing point of each pair's least-cost path.
+    """
+
+    resistance: xr.DataArray
+    cores: gpd.GeoDataFrame
+    least_cost: LeastCostResult
+    circuit: CircuitResult | None
+    hotspots: gpd.GeoDataFrame | None
+    pair_crossings: pd.DataFrame
+
+    @property
+    def paths(self) -> gpd.GeoDataFrame:
+        """Least-cost paths."""
+        return self.least_cost.paths
+
+    @property
+    def corridors(self) -> gpd.GeoDataFrame:
+        """Least-cost corridor polygons."""
+        return self.least_cost.corridors
+
+    @property
+    def current(self) -> xr.DataArray | None:
+        """Cumulative current density."""
+        return None if self.circuit is None else self.circuit.current
+
+
+def survey_border(survey: Survey) -> gpd.GeoDataFrame | None:
+    """The survey's international border lines, or shared zone boundaries."""
+    if survey.border is not None and len(survey.border):
+        return survey.border
+    zones = survey.zones
+    if zones is None or len(zones) < 2:
+        return None
+    parts = []
+    geoms = zones.geometry.tolist()
+    for i in range(len(geoms)):
+        for j in range(i + 1, len(geoms)):
+            shared = geoms[i].boundary.intersection(geoms[j].boundary)
+            if not shared.is_empty and shared.length > 0:
+                parts.append(shared)
+    if not parts:
+        return None
+    return gpd.GeoDataFrame(geometry=parts, crs=survey.crs)
+
+
+def _border_between(border: gpd.GeoDataFrame, survey: Survey, zones: set[Any]) -> gpd.GeoDataFrame:
+    """Border parts separating the given zones (all of it if zones are unknown)."""
+    if survey.zones is None or len(zones) < 2 or V.NAME not in survey.zones:
+        return border
+    z = survey.zones
+    shapes = {n: z.loc[z[V.NAME] == n].geometry.union_all() for n in zones
+              if (z[V.NAME] == n).any()}
+    names = sorted(shapes, key=str)
+    if len(names) < 2:
+        return border
+    tol = 250.0
+    parts = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            both = shapes[names[i]].buffer(tol).intersection(shapes[names[j]].buffer(tol))
+            if not both.is_empty:
+                parts.append(both)
+    if not parts:
+        return border
+    from shapely.ops import unary_union
+
+    sel = border.clip(unary_union(parts))
+    sel = sel[~sel.geometry.is_empty & sel.geometry.geom_type.isin(
+        ["LineString", "MultiLineString"])]
+    return sel if len(sel) else border
+
+
+def corridors_for_survey(
+    survey: Survey,
+    *,
+    rasters: Mapping[str, Any] | None = None,
+    resistance: xr.DataArray | None = None,
+    cores: gpd.GeoDataFrame | Sequence[Any] | None = None,
+    resolution: float = 250.0,
+    pairs: Literal["across", "all"] = "across",
+    units: Literal["map", "cells"] = "map",
+    width_cost: float | None = None,
+    width_m: float | None = None,
+    circuit_mode: Literal["pairwise", "one_to_all"] = "pairwise",
+    mode: Literal["pairwise", "one_to_all"] | None = None,
+    solver: Literal["auto", "cg_amg", "direct"] = "auto",
+    max_memory_gb: float = 4.0,
+    segment_length: float = 1000.0,
+    pinch_quantile: float = 0.95,
+    buffer: float = 5000.0,
+    core_setback: float = 5000.0,
+    run_circuit: bool = True,
+    progress: bool = False,
+) -> SurveyCorridors:
+    """Resistance, least-cost corridors, current and border hotspots of a survey.
+
+    Parameters
+    ----------
+    survey
+        The survey (parks, zones, border and habitat are used).
+    rasters
+        ``{"landcover", "elevation", "settlements", "rivers"}`` for
+        :func:`resistance_from_project` (ignored if ``resistance`` given).
+    resistance
+        A ready resistance surface.
+    cores
+        Core layers (GeoDataFrames or paths), or a frame from
+        :func:`cores_from`.  Default: the survey's parks.
+    resolution
+        Cell size in metres of the resistance grid.
+    pairs, units, width_cost, width_m
+        See :func:`least_cost_network`.
+    circuit_mode, mode
+        Circuit mode (``mode`` is an alias used by the CLI).
+    solver, max_memory_gb, pinch_quantile
+        See :func:`circuit`.
+    segment_length
+        Border segment length for :func:`border_hotspots`.
+    buffer
+        Margin in metres around the survey and cores for the grid.
+    core_setback
+        Cores are cut back to their parts at least this far (metres) from
+        the border, so that the crossing zone is modelled rather than
+        assumed (parks on both sides often touch the border; touching cores
+        would give zero-length paths).  0 keeps them whole.
+    run_circuit
+        Also run circuit theory.
+    progress
+        Progress bars.
+
+    Returns
+    -------
+    SurveyCorridors
+
+    Raises
+    ------
+    InputError
+        If no cores or no rasters are available.
+    ComputationError
+        If no pair of cores lies across the border.
+    """
+    require_projected(survey.crs, "survey CRS")
+    if cores is None:
+        if survey.parks is None or len(survey.parks) == 0:
+            raise InputError(
+                "No core areas: the survey has no parks. Give cores (e.g. "
+                "--cores china_sector.gpkg or [corridors] cores = [...])."
+            )
+        core_gdf = cores_from(survey.parks, survey=survey)
+    elif isinstance(cores, gpd.GeoDataFrame) and "core_id" in cores.columns:
+        core_gdf = cores.to_crs(survey.crs)
+    else:
+        layers = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str,
+                                               os.PathLike)) else list(cores)
+        core_gdf = cores_from(*[_read_vector(c) for c in layers], survey=survey)
+    border = survey_border(survey)
+    if border is not None and core_setback > 0:
+        zone_set = {z for z in core_gdf[V.ZONE].dropna()} if V.ZONE in core_gdf else set()
+        border = _border_between(border, survey, zone_set)
+        band = border.geometry.buffer(core_setback).union_all()
+        cut = core_gdf.geometry.difference(band)
+        keep = ~cut.is_empty
+        if not keep.all():
+            lost = core_gdf.loc[~keep, "core_id"].tolist()
+            warnings.warn(f"Cores {lost} lie within core_setback={core_setback:g} m of the "
+                          "border and were dropped; lower core_setback to keep them.",
+                          TrapscapeWarning, stacklevel=2)
+        core_gdf = core_gdf.set_geometry(cut)[keep].reset_index(drop=True)
+    elif border is not None:
+        zone_set = {z for z in core_gdf[V.ZONE].dropna()} if V.ZONE in core_gdf else set()
+        border = _border_between(border, survey, zone_set)
+    if len(core_gdf) < 2:
+        raise InputError(f"Need at least two core areas, got {len(core_gdf)}. Add cores "
+                         "on the other side of the border.")
+    if pairs == "across" and V.ZONE in core_gdf and core_gdf[V.ZONE].notna().all() \
+            and core_gdf[V.ZONE].nunique() < 2:
+        raise ComputationError(
+            f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
+            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use pairs='all'."
+        )
+    if resistance is None:
+        resistance = resistance_from_project(
+            survey, dict(rasters or {}), resolution=resolution, extent=core_gdf, buffer=buffer)
+    grid = _as_grid(resistance)
+    lc = least_cost_network(resistance, core_gdf, pairs=pairs, units=units,
+                            width_cost=width_cost, width_m=width_m, progress=progress)
+    circ = None
+    if run_circuit:
+        used = sorted(set(lc.paths["core_a"]) | set(lc.paths["core_b"]))
+        nodes = core_gdf[core_gdf["core_id"].isin(used)]
+        circ = circuit(resistance, nodes, mode=mode or circuit_mode, solver=solver,
+                       max_memory_gb=max_memory_gb, pinch_quantile=pinch_quantile,
+                       progress=progress)
+    hot = None
+    crossings = pair_crossings(lc.paths, border if border is not None else [])
+    if border is not None:
+        from shapely.geometry import box
+
+        clipped = border.clip(box(*grid.bounds))
+        if len(clipped) and not clipped.geometry.is_empty.all():
+            hot = border_hotspots(border, current=None if circ is None else circ.current,
+                                  paths=lc.paths, corridors=lc.corridors,
+                                  segment_length=segment_length)
+            if circ is None:
+                hot = border_hotspots(clipped, paths=lc.paths, corridors=lc.corridors,
+                                      segment_length=segment_length)
+            crossings = pair_crossings(lc.paths, border, segments=hot)
+    else:
+        warnings.warn("The survey has no border or zones; border hotspots are skipped.",
+                      TrapscapeWarning, stacklevel=2)
+    return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
+
+
+#: name the pipeline looks for
+run_corridors = corridors_for_survey
