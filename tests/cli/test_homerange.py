@@ -126,3 +126,30 @@ def test_survey_files_cross_border(tmp_path, tiny_survey):
         row["poly_area_km2"], rel=1e-6)
     sig = gpd.read_file(out / "homeranges.gpkg", layer="sigma_ranges")
     assert sig["radius"].iloc[0] == pytest.approx(1500 * 2.4477, rel=1e-4)
+
+
+def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
+    from trapscape import io
+
+    io.write_stations(tiny_survey.stations, tiny_survey.problems, tmp_path / "stations.csv")
+    io.write_sightings(tiny_survey.sightings, tmp_path / "sightings.csv")
+    tiny_survey.zones.to_file(tmp_path / "zones.gpkg", driver="GPKG")
+    (tmp_path / "project.toml").write_text(
+        '[survey]\nname = "tiny"\ncrs = "EPSG:32652"\nstations = "stations.csv"\n'
+        'sightings = "sightings.csv"\n\n[boundaries]\nzones = "zones.gpkg"\n\n'
+        "[homerange]\nh = 400.0\ncell_size = 100.0\nmin_detections = 2\nmin_stations = 2\n"
+    )
+    out = tmp_path / "out"
+    res = _run(["homerange", str(tmp_path / "project.toml"), "--out", str(out),
+                "--percent", "95"])
+    assert res.exit_code == 0, res.output
+    bw = pd.read_csv(out / "bandwidths.csv")
+    assert set(bw["h"]) == {400.0}
+    areas = pd.read_csv(out / "homerange_areas.csv")
+    assert set(areas["cell"]) == {100.0}
+    assert list(areas["percent"]) == [95.0, 95.0]
+    # the command line overrides the project file
+    res = _run(["homerange", str(tmp_path / "project.toml"), "--out", str(out),
+                "--h", "600", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(out / "bandwidths.csv")["h"]) == {600.0}
