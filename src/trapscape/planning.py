@@ -699,7 +699,13 @@ class Plan:
     candidates
         The candidate sites with a boolean ``selected`` column.
     objectives
-        Weights used, and ``scales`` dividing each raw objective.
+        Weights used.
+    scales
+        The scale dividing each raw objective (its best single-site gain at
+        the start).
+    objective_before, objective_after
+        Combined (weighted, normalised) objective of the existing layout and
+        of the planned one.
     """
 
     stations: gpd.GeoDataFrame
@@ -709,6 +715,8 @@ class Plan:
     candidates: gpd.GeoDataFrame
     objectives: dict[str, float]
     scales: dict[str, float]
+    objective_before: float = math.nan
+    objective_after: float = math.nan
 
 
 def _observed_days(survey: Survey) -> pd.Series:
@@ -927,6 +935,7 @@ def plan(
     Efford & Boulanger (2019); Durbach et al. (2021); Minoux (1978);
     Leskovec et al. (2007).  See the module docstring.
     """
+    locals_for_retry = {k: v for k, v in locals().items() if k not in ("survey", "params")}
     crs = require_projected(survey.crs, "survey")
     weights = dict({"coverage": 1.0, "precision": 1.0, "border": 0.5} if objectives is None
                    else objectives)
@@ -1107,9 +1116,16 @@ def plan(
         if s == 0:
             break
     value_after = eng.value()
-    if move and value_after < value_before - 1e-9:
-        warnings.warn("Moving stations did not improve the objective; nothing is moved.",
-                      TrapscapeWarning, stacklevel=2)
+    if move:
+        # moving must beat simply adding n_new sites; otherwise move nothing
+        kwargs = dict(locals_for_retry)
+        kwargs["move"] = 0
+        stay = plan(survey, params, **kwargs)
+        if stay.objective_after >= value_after - 1e-9:
+            warnings.warn(
+                f"Moving {move} stations does not improve on adding {n_new} sites only; "
+                "nothing is moved.", TrapscapeWarning, stacklevel=2)
+            return stay
     after = _metrics_by_zone(eng, survey, points, n_mask)
 
     # outputs
@@ -1167,7 +1183,8 @@ def plan(
         len(new_sites), len(removed), n_swaps, value_before, value_after,
     )
     return Plan(stations=stations, removed=removed, summary=summary, selection=selection,
-                candidates=cand_out, objectives=weights, scales=scales)
+                candidates=cand_out, objectives=weights, scales=scales,
+                objective_before=float(value_before), objective_after=float(value_after))
 
 
 def _metrics_by_zone(eng: _Engine, survey: Survey, points: np.ndarray, n_mask: int) -> dict[str, dict[str, float]]:
