@@ -275,15 +275,26 @@ def _e(v: Any) -> str:
 
 
 def _num(v: Any, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+    """Numbers for people: ``digits`` significant digits, thousands separated."""
+    if v is None or v is pd.NA:
         return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
         f = float(v)
-        if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3):
-            return f"{f:.{digits}g}"
-        return f"{f:,.{max(0, digits - len(str(int(abs(f)))))}f}" if abs(f) >= 1 else f"{f:.{digits}g}"
+        if not np.isfinite(f):
+            return "–"
+        a = abs(f)
+        if a == 0:
+            return "0"
+        if a >= 10 ** (digits - 1):
+            return f"{f:,.0f}"
+        if a >= 1e-3:
+            decimals = max(0, digits - 1 - int(np.floor(np.log10(a))))
+            return f"{f:,.{decimals}f}"
+        return f"{f:.{digits}g}"
     return _e(v)
 
 
