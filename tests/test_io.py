@@ -489,3 +489,22 @@ def test_boundary_repair_property(tmp_path_factory, ring):
         assert not rec and g.equals(poly)
     else:
         assert any(issubclass(w.category, TrapscapeWarning) for w in rec)
+
+
+def test_sightings_by_camera_only(tmp_path):
+    stations = tio.read_stations(write(tmp_path / "s.csv", """
+station_id,camera_id,longitude,latitude,setup,retrieval
+L01,C-11,131.20,43.10,2024-06-01,2024-07-01
+L02,C-12,131.25,43.12,2024-06-02,2024-07-02
+"""))
+    f = write(tmp_path / "si.csv", """
+camera,timestamp,species
+C-12,2024-06-10 03:00,Panthera pardus orientalis
+C-11,2024-06-11 04:00,Panthera pardus orientalis
+""")
+    s = tio.read_sightings(f, stations=stations)
+    assert list(s[V.STATION_ID]) == ["L02", "L01"]
+    assert list(s[V.DEPLOYMENT_ID]) == ["L02/C-12", "L01/C-11"]
+    bad = write(tmp_path / "si2.csv", "camera,timestamp,species\nC-99,2024-06-10,x\n")
+    with pytest.raises(InputError, match="row 1, column 'camera'"):
+        tio.read_sightings(bad, stations=stations)

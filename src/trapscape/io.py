@@ -752,6 +752,25 @@ def _stations_parts(stations: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFram
     return stations, None
 
 
+def _stations_of_cameras(cams: np.ndarray, stations: pd.DataFrame, *, chk: _Checker,
+                         path: PathLike, column: str, rows: np.ndarray) -> np.ndarray:
+    """Station of each camera id, for sightings that name only the camera."""
+    pairs = stations[[V.STATION_ID, V.CAMERA_ID]].astype(str).drop_duplicates()
+    n_st = pairs.groupby(V.CAMERA_ID)[V.STATION_ID].nunique()
+    lookup = pairs.drop_duplicates(V.CAMERA_ID).set_index(V.CAMERA_ID)[V.STATION_ID]
+    out = pd.Series(cams, dtype=object).map(lookup).fillna("").to_numpy(dtype=object)
+    ambiguous = pd.Series(cams, dtype=object).map(n_st).fillna(0).to_numpy() > 1
+    for i in np.flatnonzero(ambiguous):
+        chk.add(f"camera '{cams[i]}' was deployed at several stations, so the sighting's "
+                "station is unknown. Add a station column.", path=path,
+                row=int(rows[i]), column=column)
+        out[i] = ""
+    for i in np.flatnonzero((out == "") & ~ambiguous & (cams != "")):
+        chk.add(f"camera '{cams[i]}' is not in the stations table. Fix the camera id or "
+                "add a station column.", path=path, row=int(rows[i]), column=column)
+    return out
+
+
 def _read_sightings(
     path: PathLike,
     chk: _Checker,
@@ -767,7 +786,9 @@ def _read_sightings(
     n = len(table)
     rows = np.arange(1, n + 1)
     found = V.resolve_columns(columns, V.SIGHTING_ALIASES)
-    required = [V.STATION_ID, V.SPECIES]
+    st, pr = _stations_parts(stations)
+    by_camera = V.STATION_ID not in found and V.CAMERA_ID in found and st is not None
+    required = [V.SPECIES] if by_camera else [V.STATION_ID, V.SPECIES]
     if V.TIMESTAMP not in found and not ("date" in found and "time" in found):
         required.append(V.TIMESTAMP)
     if _missing_required(found, required, V.SIGHTING_ALIASES, columns, chk, path):
@@ -782,7 +803,11 @@ def _read_sightings(
                          dtype=object)
     ts, _known = _parse_dates(texts, fmt=date_format, date_only="noon", chk=chk,
                               path=path, column=tcol, rows=rows, required=True)
-    sid = _strings(table[found[V.STATION_ID]])
+    if by_camera:
+        sid = _stations_of_cameras(_strings(table[found[V.CAMERA_ID]]), st, chk=chk,
+                                   path=path, column=found[V.CAMERA_ID], rows=rows)
+    else:
+        sid = _strings(table[found[V.STATION_ID]])
     data: dict[str, Any] = {V.STATION_ID: sid}
 
     def optional(key: str) -> Any:
@@ -828,11 +853,17 @@ def _read_sightings(
             blank = _strings(table[c]) == ""
             vals[blank] = pd.NA
             frame[c] = pd.Series(vals, index=frame.index, dtype=object)
-    st, pr = _stations_parts(stations)
     checked = frame.copy()
     checked[V.SEX] = checked[V.SEX].astype(object)
+    n_before = len(chk)
     dep = V._check_sightings(checked, st, pr, chk, path=path, rows=rows,
                              value_checks=False, stations_path=stations_path)
+    if by_camera:  # unresolved cameras were reported already; drop the echoes
+        flagged = {int(rows[i]) for i in np.flatnonzero(sid == "")}
+        keep = [k for k in range(len(chk)) if k < n_before or not (
+            chk.problems[k].column == V.STATION_ID and chk.problems[k].row in flagged)]
+        chk.problems = [chk.problems[k] for k in keep]
+        chk.kinds = [chk.kinds[k] for k in keep]
     if dep is not None:
         given = frame[V.DEPLOYMENT_ID]
         frame[V.DEPLOYMENT_ID] = given.fillna(pd.Series(dep, index=frame.index,
