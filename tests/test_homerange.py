@@ -381,3 +381,38 @@ def test_effort_weights_from_survey(tiny_survey):
     assert centre_x(res.ud["B"]) > centre_x(plain.ud["B"]) + 10
     with pytest.raises(InputError, match="needs a Survey"):
         hr.kde(hr.relocations_from_survey(tiny_survey), effort_weights=True)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 25),
+    p=st.lists(st.floats(20, 99), min_size=2, max_size=3, unique=True),
+)
+def test_kde_isopleths_nest_hypothesis(seed, n, p):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 3000, size=(n, 2)) + [500_000, 4_700_000]
+    pts = _points(["a"] * n, xy[:, 0], xy[:, 1])
+    res = hr.kde(pts, h=250.0, percent=sorted(p), cell_size=50.0, min_stations=1)
+    iso = res.isopleths.sort_values("percent")
+    geoms = iso.geometry.to_list()
+    for inner, outer in zip(geoms, geoms[1:]):
+        assert inner.difference(outer).area <= 1e-6 * max(inner.area, 1.0)
+    assert iso["area_km2"].is_monotonic_increasing
+
+
+def test_isopleth_keeps_holes_and_parts():
+    t = np.linspace(0, 2 * np.pi, 60, endpoint=False)
+    ring_x, ring_y = 2000 * np.cos(t), 2000 * np.sin(t)
+    far_x, far_y = np.full(10, 20_000.0), np.linspace(0, 90, 10)
+    pts = _points(["a"] * 70, np.r_[ring_x, far_x] + 500_000, np.r_[ring_y, far_y] + 4_700_000)
+    res = hr.kde(pts, h=150.0, percent=95, cell_size=20.0, min_stations=1)
+    geom = res.isopleths.geometry.iloc[0]
+    assert geom.geom_type == "MultiPolygon"
+    parts = sorted(geom.geoms, key=lambda g: -g.area)
+    assert len(parts) == 2
+    assert len(parts[0].interiors) == 1  # the ring's empty middle
+    assert parts[0].contains(Point(500_000 + 2000, 4_700_000))
+    assert not geom.contains(Point(500_000, 4_700_000))
+    row = res.isopleths.iloc[0]
+    assert row["poly_area_km2"] == pytest.approx(row["area_km2"], rel=0.02)
