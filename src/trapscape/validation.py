@@ -30,6 +30,25 @@ study area) and line geometries for the international ``border``.
 
 from __future__ import annotations
 
+import difflib as _difflib
+import re as _re
+from collections.abc import Iterable as _Iterable
+from collections.abc import Sequence as _Sequence
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from .errors import CRSError as _CRSError
+from .errors import GeometryError as _GeometryError
+from .errors import InputError as _InputError
+from .errors import Problem
+from .errors import SchemaError as _SchemaError
+
+if _TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from .survey import Survey
+
 __all__ = [
     "CAMERA_ID",
     "COUNT",
@@ -71,25 +90,6 @@ ZONE = "zone"
 # --------------------------------------------------------------------------
 # Column aliases (matched case-insensitively after normalising separators)
 # --------------------------------------------------------------------------
-import difflib as _difflib
-import re as _re
-from collections.abc import Iterable as _Iterable
-from collections.abc import Sequence as _Sequence
-from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
-
-from .errors import CRSError as _CRSError
-from .errors import GeometryError as _GeometryError
-from .errors import InputError as _InputError
-from .errors import Problem
-from .errors import SchemaError as _SchemaError
-
-if _TYPE_CHECKING:
-    import geopandas as gpd
-    import pandas as pd
-
-    from .survey import Survey
-
 __all__ += [
     "BOUNDARY_KINDS",
     "SIGHTING_ALIASES",
