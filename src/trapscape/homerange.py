@@ -98,7 +98,6 @@ DEFAULT_BURST_MINUTES = 30.0
 LSCV_MAX_DUPLICATE_SHARE = 0.5
 _OVERLAP_METHODS = ("HR", "PHR", "VI", "BA", "UDOI", "HD")
 _GROUP = 4096
-_CHUNK_MAX_GROUPS = 64
 
 
 # --------------------------------------------------------------------- results
@@ -738,10 +737,10 @@ def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = N
 
     The kernel and its square truncation are separable, so the UD of a group
     of points is the matrix product ``Ky^T W Kx``.  Points are sorted by y
-    and processed in groups of at least ``_GROUP`` points; each group only
-    touches the window of cells within 4h of its points, so the work follows
-    the kernels' footprint rather than the whole grid while the products
-    stay large enough for BLAS to run at full speed.
+    and processed in groups of at most ``_GROUP`` points (bounding memory);
+    each group only touches the window of cells within 4h of its points, so
+    the work follows the kernels' footprint rather than the whole grid while
+    the products stay large enough for BLAS to run at full speed.
     """
     n = len(xy)
     w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=float)
@@ -759,7 +758,7 @@ def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = N
     order = np.argsort(-xy[:, 1], kind="stable")
     xy, w = xy[order], w[order]
     m = len(xy)
-    n_groups = max(1, min(m // _GROUP, _CHUNK_MAX_GROUPS))
+    n_groups = max(1, -(-m // _GROUP))
     bounds = np.linspace(0, m, n_groups + 1).astype(np.int64)
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b <= a:
