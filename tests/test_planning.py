@@ -257,6 +257,12 @@ def test_plan_raises_coverage_and_lowers_rse(tiny_survey):
     assert (pl.stations[V.RETRIEVAL] > pl.stations[V.SETUP]).all()
     assert pl.stations.crs.equals(tiny_survey.crs)
     assert list(pl.selection["order"]) == [1, 2, 3, 4, 5]
+    # replayed raw gains add up to the before/after change
+    assert pl.selection["gain_E_n"].sum() == pytest.approx(summ.loc[("all", "E_n"), "change"])
+    assert pl.selection["gain_area_pdot_km2"].sum() == pytest.approx(
+        summ.loc[("all", "area_pdot_km2"), "change"])
+    assert pl.selection["gain"].sum() == pytest.approx(
+        pl.objective_after - pl.objective_before, abs=1e-8)
     assert pl.candidates["selected"].sum() == 5
 
 

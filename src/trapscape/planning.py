@@ -694,8 +694,12 @@ class Plan:
         pdot at hotspots).
     selection
         One row per selected site in selection order: ``order``,
-        ``station_id``, ``candidate_id``, ``zone``, ``x``, ``y`` and
-        ``gain`` (normalised combined marginal gain when it was chosen).
+        ``station_id``, ``candidate_id``, ``zone``, ``x``, ``y``, ``gain``
+        (marginal gain of the combined, normalised objective), the raw
+        marginal gains ``gain_area_pdot_km2``, ``gain_E_n``, ``gain_E_r``,
+        ``gain_border_pdot`` (each site added in order to the existing
+        stations and the sites before it, after the swap pass), and
+        ``kept_existing`` (move mode: a removed station chosen again).
     candidates
         The candidate sites with a boolean ``selected`` column.
     objectives
@@ -1101,7 +1105,7 @@ def plan(
         cand_rows = np.concatenate([np.arange(n_c), np.sort(keep_extra)])
     chosen: list[int] = []
     k_total = int(n_new) + int(move)
-    gains = _greedy(eng, cons, cand_rows, k_total, rank, method=method, chosen=chosen,
+    _greedy(eng, cons, cand_rows, k_total, rank, method=method, chosen=chosen,
                     progress=progress)
     if len(chosen) < k_total:
         warnings.warn(
@@ -1157,6 +1161,21 @@ def plan(
     }, geometry=gpd.points_from_xy(c_xy[sel_idx, 0], c_xy[sel_idx, 1]) if len(sel_idx) else [],
         crs=crs)
     sid_of = dict(zip(new_sites, ids))
+    # marginal gains of the final set, replayed in selection order
+    for c in reversed(chosen):
+        eng.add(c, -1.0)
+    replay: list[dict[str, float]] = []
+    for c in chosen:
+        m0, v0 = eng.metrics(), eng.value()
+        eng.add(c)
+        m1 = eng.metrics()
+        replay.append({
+            "gain": round(eng.value() - v0, 10),
+            "gain_area_pdot_km2": m1["cov_thr"] - m0["cov_thr"],
+            "gain_E_n": m1["E_n"] - m0["E_n"] if density_known else np.nan,
+            "gain_E_r": m1["E_r"] - m0["E_r"] if density_known else np.nan,
+            "gain_border_pdot": m1["border"] - m0["border"],
+        })
     sel_rows = []
     for i, c in enumerate(chosen):
         is_new = c < n_c
@@ -1166,11 +1185,12 @@ def plan(
             CANDIDATE_ID: cand_gdf[CANDIDATE_ID].iloc[c] if is_new else None,
             V.ZONE: zones_arr[c] if is_new else None,
             "x": float(site_xy[c, 0]), "y": float(site_xy[c, 1]),
-            "gain": gains[i] if i < len(gains) else np.nan,
+            **replay[i],
             "kept_existing": not is_new,
         })
-    selection = pd.DataFrame(sel_rows, columns=["order", V.STATION_ID, CANDIDATE_ID, V.ZONE,
-                                                "x", "y", "gain", "kept_existing"])
+    selection = pd.DataFrame(sel_rows, columns=[
+        "order", V.STATION_ID, CANDIDATE_ID, V.ZONE, "x", "y", "gain", "gain_area_pdot_km2",
+        "gain_E_n", "gain_E_r", "gain_border_pdot", "kept_existing"])
     cand_out = cand_gdf.copy()
     cand_out["selected"] = np.isin(np.arange(n_c), sel_idx)
     summary = _summary(before, after, len(st), len(st) - len(removed) + len(new_sites),

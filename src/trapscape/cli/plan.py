@@ -195,7 +195,8 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
     if candidates_path is not None:
         cand = _read_layer(candidates_path, None, "candidates", survey.crs)
         kw["candidates"] = planning.candidate_sites(
-            survey, candidates=cand, min_spacing=float(kw.get("min_spacing", 2000.0)),
+            survey, candidates=cand,
+            min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
             zone_budget=kw.get("zone_budget"))
     known = set(inspect.signature(planning.plan).parameters) - {"survey", "params", "progress"}
     unknown = set(kw) - known
