@@ -631,6 +631,15 @@ def cores_from(
         if missing.any():
             rep = cores.geometry[missing].representative_point()
             cores.loc[missing, V.ZONE] = survey.zone_of(rep).to_numpy()
+        # polygons: the zone holding most of the core's area
+        z = survey.zones
+        for i in np.flatnonzero(missing.to_numpy()):
+            g = cores.geometry.iloc[i]
+            if g.area <= 0:
+                continue
+            shares = z.geometry.intersection(g).area.to_numpy()
+            if shares.max() > 0:
+                cores.loc[cores.index[i], V.ZONE] = z[V.NAME].iloc[int(np.argmax(shares))]
     names = [n if isinstance(n, str) and n else f"core_{i + 1}"
              for i, n in enumerate(cores["name"].tolist())]
     ids: list[str] = []

@@ -1,0 +1,212 @@
+"""``trapscape corridors``: resistance, least-cost corridors, current, border hotspots."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import (
+    load_survey_from_options,
+    out_dir_opt,
+    overwrite_opt,
+    progress_enabled,
+    survey_inputs,
+)
+
+__all__ = ["cmd"]
+
+logger = logging.getLogger(__name__)
+
+RASTER_KEYS = ("landcover", "elevation", "settlements", "rivers")
+_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _project_conf(project: Path | None) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
+    """[corridors] keys, [rasters] paths and the TOML folder (empty otherwise)."""
+    if project is None or project.suffix.lower() != ".toml":
+        return {}, {}, None
+    from ..project import load_project
+
+    proj = load_project(project, read=False)
+    return proj.step("corridors"), dict(proj.params.get("rasters", {})), project.resolve().parent
+
+
+def _safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", text)[:80]
+
+
+@click.command(name="corridors")
+@survey_inputs
+@out_dir_opt
+@click.option("--resolution", type=float, default=None,
+              help="Cell size of the resistance grid in metres [default: 250].")
+@click.option("--landcover", type=_file, default=None, help="Land-cover raster (MODIS IGBP classes).")
+@click.option("--elevation", type=_file, default=None, help="Elevation raster (metres).")
+@click.option("--settlements", type=_file, default=None, help="Settlement points (vector file).")
+@click.option("--rivers", type=_file, default=None, help="River lines (vector file).")
+@click.option("--resistance", "resistance_path", type=_file, default=None,
+              help="A ready resistance GeoTIFF (replaces the rasters above).")
+@click.option("--cores", type=_file, multiple=True,
+              help="Core-area polygons or points; repeat for several files "
+                   "[default: the survey's parks].")
+@click.option("--core-setback", type=float, default=None,
+              help="Cut cores back this far from the border, metres [default: 5000].")
+@click.option("--pairs", type=click.Choice(["across", "all"]), default=None,
+              help="Pairs of cores: across the border or all [default: across].")
+@click.option("--mode", type=click.Choice(["pairwise", "one_to_all"]), default=None,
+              help="Circuit-theory mode [default: pairwise].")
+@click.option("--solver", type=click.Choice(["auto", "cg_amg", "direct"]), default=None,
+              help="Linear solver for the circuit [default: auto].")
+@click.option("--no-circuit", is_flag=True, default=False, help="Skip circuit theory.")
+@click.option("--segment-length", type=float, default=None,
+              help="Border segment length in metres [default: 1000].")
+@click.option("--width-cost", type=float, default=None,
+              help="Corridor cut in cost units (resistance x metres).")
+@click.option("--width-m", type=float, default=None,
+              help="Corridor cut in metres (converted with the median resistance).")
+@click.option("--units", type=click.Choice(["map", "cells"]), default=None,
+              help="Cost units: resistance x metres (map) or r.cost cells [default: map].")
+@click.option("--max-memory-gb", type=float, default=None,
+              help="Memory budget of the circuit solve [default: 4].")
+@overwrite_opt
+@click.pass_context
+def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
+        sightings: Path | None, boundaries: Path | None, crs: str | None, out: Path,
+        resolution: float | None, landcover: Path | None, elevation: Path | None,
+        settlements: Path | None, rivers: Path | None, resistance_path: Path | None,
+        cores: tuple[Path, ...], core_setback: float | None, pairs: str | None,
+        mode: str | None, solver: str | None, no_circuit: bool,
+        segment_length: float | None, width_cost: float | None, width_m: float | None,
+        units: str | None, max_memory_gb: float | None, overwrite: bool) -> None:
+    """Least-cost corridors, circuit current and border-crossing hotspots.
+
+    Builds a resistance surface (land cover, elevation/slope, settlements
+    with distance decay, rivers; the sea is a barrier), takes core areas on
+    each side of the border (the survey's parks and --cores), and writes
+    into OUT: corridors.gpkg (layers cores, paths, corridors, hotspots,
+    pinch_points), resistance.tif, cost_distance_<core>.tif, current.tif,
+    corridor.tif, pair_costs.csv, effective_resistance.csv and hotspots.csv.
+
+    Rasters may also come from the project file's [rasters] section and
+    every option from its [corridors] section (keys are the keyword names
+    of trapscape.corridors.corridors_for_survey).
+    """
+    import geopandas as gpd
+
+    from .. import corridors as C
+    from .._raster import read_geotiff, write_geotiff
+    from ..errors import InputError
+
+    if width_cost is not None and width_m is not None:
+        raise click.UsageError("Give --width-cost or --width-m, not both.")
+    conf, proj_rasters, base = _project_conf(project)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} already exists and is not empty. Pass --overwrite to "
+                         "replace it, or choose another --out.", path=out)
+
+    def pick(value: Any, key: str, default: Any) -> Any:
+        return value if value is not None else conf.get(key, default)
+
+    rasters: dict[str, Any] = {}
+    for key, given in zip(RASTER_KEYS, (landcover, elevation, settlements, rivers)):
+        path = given if given is not None else proj_rasters.get(key)
+        if path is not None:
+            rasters[key] = Path(path)
+    core_paths = list(cores)
+    if not core_paths and conf.get("cores"):
+        raw = conf["cores"]
+        for c in [raw] if isinstance(raw, str) else list(raw):
+            p = Path(c)
+            core_paths.append(p if p.is_absolute() or base is None else base / p)
+    for p in core_paths:
+        if not Path(p).exists():
+            raise InputError(f"{p}: core layer not found. Fix the path.", path=p)
+
+    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    resistance = None
+    if resistance_path is not None:
+        resistance = read_geotiff(resistance_path)
+    elif not rasters:
+        raise InputError(
+            "No resistance inputs: give --landcover/--elevation (and optionally "
+            "--settlements, --rivers), a [rasters] section in the project file, or "
+            "--resistance."
+        )
+    core_layers = None
+    if core_paths:
+        core_layers = []
+        if survey.parks is not None and len(survey.parks):
+            core_layers.append(survey.parks)
+        core_layers.extend(gpd.read_file(p) for p in core_paths)
+    w_cost = pick(width_cost, "width_cost", None)
+    w_m = pick(width_m, "width_m", None)
+    if width_cost is not None:
+        w_m = None
+    if width_m is not None:
+        w_cost = None
+    result = C.corridors_for_survey(
+        survey,
+        rasters=rasters,
+        resistance=resistance,
+        cores=core_layers,
+        resolution=float(pick(resolution, "resolution", 250.0)),
+        pairs=pick(pairs, "pairs", "across"),
+        units=pick(units, "units", "map"),
+        width_cost=w_cost,
+        width_m=w_m,
+        circuit_mode=pick(mode, "mode", conf.get("circuit_mode", "pairwise")),
+        solver=pick(solver, "solver", "auto"),
+        max_memory_gb=float(pick(max_memory_gb, "max_memory_gb", 4.0)),
+        segment_length=float(pick(segment_length, "segment_length", 1000.0)),
+        core_setback=float(pick(core_setback, "core_setback", 5000.0)),
+        pinch_quantile=float(conf.get("pinch_quantile", 0.95)),
+        buffer=float(conf.get("buffer", 5000.0)),
+        run_circuit=not no_circuit and bool(conf.get("run_circuit", True)),
+        progress=progress_enabled(),
+    )
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        gpkg = tmp / "corridors.gpkg"
+        result.cores.to_file(gpkg, layer="cores", driver="GPKG")
+        paths = result.paths[result.paths.geometry.notna()]
+        paths.to_file(gpkg, layer="paths", driver="GPKG")
+        result.corridors.to_file(gpkg, layer="corridors", driver="GPKG")
+        if result.hotspots is not None:
+            result.hotspots.to_file(gpkg, layer="hotspots", driver="GPKG")
+            result.hotspots.drop(columns="geometry").to_csv(tmp / "hotspots.csv", index=False)
+        write_geotiff(result.resistance, tmp / "resistance.tif")
+        for cid, cd in result.least_cost.cost_distances.items():
+            write_geotiff(cd, tmp / f"cost_distance_{_safe(cid)}.tif")
+        write_geotiff(result.least_cost.corridor_raster, tmp / "corridor.tif")
+        result.pair_crossings.to_csv(tmp / "pair_costs.csv", index=False)
+        if result.circuit is not None:
+            if result.circuit.current is not None:
+                write_geotiff(result.circuit.current, tmp / "current.tif")
+            result.circuit.resistances.to_csv(tmp / "effective_resistance.csv")
+            if len(result.circuit.pinch_points):
+                result.circuit.pinch_points.to_file(gpkg, layer="pinch_points", driver="GPKG")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    n_hot = 0 if result.hotspots is None else len(result.hotspots)
+    logger.info("corridors: %d cores, %d paths, %d border segments -> %s",
+                len(result.cores), len(result.paths), n_hot, out)
+    click.echo(f"Wrote {out} ({len(result.cores)} cores, {len(result.paths)} paths, "
+               f"{n_hot} border segments ranked).")
