@@ -76,3 +76,27 @@ def test_demo_help_names_the_example() -> None:
     res = CliRunner().invoke(cli, ["demo", "--help"])
     assert res.exit_code == 0
     assert "Land of the Leopard" in res.output
+
+
+def test_map_and_report_commands_from_a_run(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
+    res = runner.invoke(cli, ["map", str(project), "--results", str(out), "--out",
+                              str(tmp_path / "m.html"), "--offline"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "m.html").read_text()
+    assert "Camera stations" in html and "Detection probability" in html
+    res = runner.invoke(cli, ["report", str(project), "--results", str(out), "--out",
+                              str(tmp_path / "r.html"), "--title", "Brief for the meeting"])
+    assert res.exit_code == 0, res.output
+    assert "Brief for the meeting" in (tmp_path / "r.html").read_text()
+    res = runner.invoke(cli, ["report", str(project), "--results", str(out), "--out",
+                              str(tmp_path / "r.html")])
+    assert res.exit_code == 1 and "--overwrite" in res.output
+
+
+def test_map_without_results_shows_stations(project: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["map", str(project), "--out", str(tmp_path / "m.html")])
+    assert res.exit_code == 0, res.output
+    assert "Camera stations" in (tmp_path / "m.html").read_text()

@@ -1,0 +1,59 @@
+"""``trapscape map``: the interactive map of a survey (and of a finished run)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .options import load_survey_from_options, overwrite_opt, survey_inputs
+
+
+@click.command(name="map")
+@survey_inputs
+@click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Output folder of `trapscape run` whose layers to show.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write.")
+@click.option("--tiles", default=None, help="Base tiles, e.g. OpenStreetMap (needs internet). "
+              "Default: none; the survey layers carry the map.")
+@click.option("--offline", is_flag=True, default=False,
+              help="Inline Leaflet (local npm copy) so the file works without internet.")
+@overwrite_opt
+def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
+        boundaries: Path | None, crs: str | None, results: Path | None, out: Path,
+        tiles: str | None, offline: bool, overwrite: bool) -> None:
+    """Write an interactive map (Leaflet HTML) of a survey.
+
+    Without --results it shows stations (size: effort, colour: photos) and the
+    boundaries; with --results DIR (a `trapscape run` output) it adds coverage,
+    pdot, home ranges, corridors, hotspots, proposed stations and the
+    candidate reserve.  A public run gives a public map.
+
+    Example: trapscape map survey.toml --results results --out map.html --offline
+    """
+    from ..errors import InputError
+    from ..maps import save_map, survey_map
+    from ..pipeline import load_results, station_table
+
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} exists. Pass --overwrite to replace it.", path=out)
+    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    prods = load_results(results, crs=survey.crs) if results is not None else {}
+    public = bool(prods.pop("public", False))
+    for k in ("records", "notes"):
+        prods.pop(k, None)
+    if public:
+        from ..privacy import generalise_survey
+
+        shown = generalise_survey(survey)
+    else:
+        shown = survey
+        prods.setdefault("stations", station_table(survey))
+    m = survey_map(shown, products=prods, tiles=tiles, public=public)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    save_map(m, tmp, offline=offline)
+    os.replace(tmp, out)
+    click.echo(f"Wrote {out}")

@@ -1,0 +1,53 @@
+"""``trapscape report``: re-write the transboundary brief from a finished run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .options import load_survey_from_options, overwrite_opt, survey_inputs
+
+
+@click.command(name="report")
+@survey_inputs
+@click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Output folder of `trapscape run`.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write.")
+@click.option("--title", default=None, help="Report title.")
+@overwrite_opt
+def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
+        boundaries: Path | None, crs: str | None, results: Path, out: Path,
+        title: str | None, overwrite: bool) -> None:
+    """Write report.html (self-contained, printable) from a `trapscape run` folder.
+
+    `trapscape run` already writes report.html; use this to re-title it or to
+    rebuild it after editing the run's tables.
+
+    Example: trapscape report survey.toml --results results --out brief.html
+    """
+    from ..errors import InputError
+    from ..pipeline import load_results
+    from ..report import write_report
+
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} exists. Pass --overwrite to replace it.", path=out)
+    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    prods = load_results(results, crs=survey.crs)
+    public = bool(prods.pop("public", False))
+    records = prods.pop("records", {})
+    notes = prods.pop("notes", [])
+    if public:
+        from ..privacy import generalise_survey
+
+        survey = generalise_survey(survey)
+        prods.pop("stations", None)
+        prods.pop("ranges", None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    write_report(survey, tmp, products=prods, records=records, notes=notes, public=public,
+                 title=title)
+    os.replace(tmp, out)
+    click.echo(f"Wrote {out}")
