@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import json
+from pathlib import Path
 
-from trapscape import coverage
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Polygon, box
+
+from trapscape import coverage, effort
+from trapscape import validation as V
+from trapscape._raster import grid_of
 from trapscape.detection import DetectionParams
-from trapscape.errors import InputError
+from trapscape.errors import InputError, TrapscapeWarning
 
 
 # ------------------------------------------------------------------ pdot_points
@@ -80,17 +91,6 @@ def test_pdot_zero_usage_gives_zero_and_bad_shapes_raise():
 
 
 # --------------------------------------------------------------- coverage grid
-import geopandas as gpd  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from shapely.geometry import Polygon, box  # noqa: E402
-
-from trapscape import effort  # noqa: E402
-from trapscape import validation as V  # noqa: E402
-from trapscape._raster import grid_of  # noqa: E402
-from trapscape.errors import TrapscapeWarning  # noqa: E402
 
 X0, Y0 = 500_000.0, 4_760_000.0
 
@@ -319,3 +319,24 @@ def test_pdot_summary_by_hand(tiny_survey):
     # cell centres at x = 500, 1500 -> China; 2500 lies on the border; 3500 -> Russia
     assert tab.loc["Russia", "share_pdot_gt_0_5"] > 0
     assert tab.loc["China", "share_pdot_gt_0_5"] == 0.0
+
+
+# ------------------------------------------------------ agreement with secr
+DATA = Path(__file__).parent / "data" / "coverage"
+
+
+@pytest.mark.parametrize("detectfn", ["HHN", "HN"])
+def test_pdot_matches_secr_esa(detectfn):
+    """sum(pdot) x cell area over secr's mask equals secr's derived esa."""
+    ref = json.loads((DATA / "secr_esa.json").read_text())[detectfn]
+    traps = pd.read_csv(DATA / "secr_traps.csv")[["x", "y"]].to_numpy(float)
+    mask = pd.read_csv(DATA / "secr_mask_spacing10.csv")[["x", "y"]].to_numpy(float)
+    if detectfn == "HHN":
+        p = DetectionParams(lambda0=ref["lambda0"], sigma=ref["sigma"])
+    else:
+        p = DetectionParams(
+            detectfn="HN", g0=ref["g0"], lambda0=None, sigma=ref["sigma"]
+        )
+    usage = np.ones((len(traps), ref["n_occasions"]))  # 5 occasions of 1 day
+    esa = coverage.pdot_points(mask, traps, usage, p).sum() * ref["cell_area_ha"]
+    assert esa == pytest.approx(ref["esa_ha"], rel=1e-10)

@@ -343,3 +343,25 @@ def test_effort_report_to_csv(tiny_survey, tmp_path):
     ]
     back = pd.read_csv(tmp_path / "effort_per_station.csv")
     assert back["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)
+
+
+def test_camtrapr_sample_cameraoperation_semantics():
+    """camtrapR's `camtraps`: half setup/retrieval days, malfunction days are 0."""
+    from pathlib import Path
+
+    from trapscape import io as tio
+
+    path = Path(__file__).parent / "data" / "coverage" / "camtrapr_camtraps.csv"
+    t = tio.read_stations(path, crs="EPSG:32650", date_format="%d/%m/%Y")
+    m = effort.operation_matrix(t.stations, t.problems, by="station")
+    assert m.columns[0] == pd.Timestamp("2009-04-02")
+    assert m.columns[-1] == pd.Timestamp("2009-05-17")
+    a, c = m.loc["StationA"], m.loc["StationC"]
+    assert a[pd.Timestamp("2009-04-02")] == 0.5 and a[pd.Timestamp("2009-05-14")] == 0.5
+    assert np.isnan(a[pd.Timestamp("2009-05-15")])
+    assert np.isnan(c[pd.Timestamp("2009-04-03")])
+    assert c[pd.Timestamp("2009-05-11")] == 1.0
+    # Problem1 12/05 - 17/05: whole days 0, through the retrieval day
+    assert (c[pd.Timestamp("2009-05-12") :] == 0.0).all()
+    # 2 Apr 12:00 -> 14 May 12:00; 3 Apr -> 16 May; 4 Apr 12:00 -> 12 May 00:00
+    np.testing.assert_allclose(m.sum(axis=1).to_numpy(), [42.0, 43.0, 37.5])
