@@ -516,3 +516,15 @@ C-11,2024-06-11 04:00,Panthera pardus orientalis
     bad = write(tmp_path / "si2.csv", "camera,timestamp,species\nC-99,2024-06-10,x\n")
     with pytest.raises(InputError, match="row 1, column 'camera'"):
         tio.read_sightings(bad, stations=stations)
+
+
+def test_lonlat_preferred_over_extra_xy(tmp_path):
+    f = write(tmp_path / "s.csv", """
+station_id,longitude,latitude,x,y,setup,retrieval
+A,131.2,43.1,1,2,2024-06-01,2024-06-30
+""")
+    s = tio.read_stations(f, crs="EPSG:32652").stations
+    assert s.crs.to_epsg() == 32652 and s.geometry.x.iloc[0] > 1000
+    assert list(s["x"]) == ["1"]  # kept as an attribute
+    s2 = tio.read_stations(f, crs="EPSG:32652", x="x", y="y").stations
+    assert s2.geometry.x.iloc[0] == 1

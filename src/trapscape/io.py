@@ -426,10 +426,13 @@ def _read_stations(
     # coordinates
     kind = "geometry"
     if not vector:
-        if "x" in found and "y" in found:
+        # longitude/latitude (unambiguous WGS84) win unless x=/y= name the columns
+        if (x or y) and "x" in found and "y" in found:
             kind = "xy"
         elif "longitude" in found and "latitude" in found:
             kind = "lonlat"
+        elif "x" in found and "y" in found:
+            kind = "xy"
         else:
             best = None
             for alias in ("longitude", "latitude", "x", "y", "easting", "northing"):
