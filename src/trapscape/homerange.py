@@ -304,7 +304,9 @@ def relocations_from_survey(
         n_photos=(V.INDIVIDUAL_ID, "size"),
     ).reset_index(drop=True)
     pts = survey.station_points.set_index(V.STATION_ID).geometry
-    unknown = sorted(set(ev[V.STATION_ID].astype(str)) - set(pts.index.astype(str)))
+    pts.index = pts.index.astype(str)
+    ev[V.STATION_ID] = ev[V.STATION_ID].astype(str)
+    unknown = sorted(set(ev[V.STATION_ID]) - set(pts.index))
     if unknown:
         raise InputError(
             f"Sightings refer to station(s) {unknown[:5]} that are not in the stations "

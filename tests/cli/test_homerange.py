@@ -153,3 +153,16 @@ def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
                 "--h", "600", "--overwrite"])
     assert res.exit_code == 0, res.output
     assert set(pd.read_csv(out / "bandwidths.csv")["h"]) == {600.0}
+
+
+def test_overlap_with_default_per_animal_grids(tmp_path, relocs):
+    out = tmp_path / "out"
+    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
+                "--out", str(out), "--percent", "95"])
+    assert res.exit_code == 0, res.output
+    ov = pd.read_csv(out / "overlap.csv")
+    assert len(ov) == 6 * 16
+    hr = ov[ov["method"] == "HR"]
+    assert (hr.loc[hr["id1"] == hr["id2"], "value"] == 1.0).all()
+    areas = pd.read_csv(out / "homerange_areas.csv")
+    assert areas["cell"].nunique() == 4  # adehabitatHR's own grid per animal

@@ -100,7 +100,7 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
 
     from .. import homerange as hr
     from .. import validation as V
-    from ..errors import InputError
+    from ..errors import ComputationError, InputError
 
     src = ctx.get_parameter_source
     conf, proj_species = _project_params(project)
@@ -170,7 +170,7 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
         if len(kres.ud) > 1:
             try:
                 hr.overlap(kres, method="HR", percent=max(pct))
-            except Exception:  # grids not aligned: recompute on a common lattice  # noqa: BLE001
+            except ComputationError:  # grids not aligned: recompute on a common lattice
                 cs = float(pd.Series([float(da.x[1] - da.x[0]) for da in kres.ud.values()]).median())
                 logger.info("overlap: UDs recomputed on aligned %.1f m grids", cs)
                 import warnings
