@@ -1,0 +1,114 @@
+"""``trapscape density``: SCR density, population size and detection parameters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import load_survey_from_options, out_dir_opt, overwrite_opt, survey_inputs
+
+__all__ = ["cmd"]
+
+OUTPUTS = ("density.json", "density.csv", "region_n.csv", "detection.json")
+
+
+def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
+    """[density] keys and the target species of a project TOML (empty otherwise)."""
+    if project is None or project.suffix.lower() != ".toml":
+        return {}, None
+    from ..project import load_project
+
+    proj = load_project(project, read=False)
+    return proj.step("density"), proj.species
+
+
+@click.command(name="density")
+@survey_inputs
+@out_dir_opt
+@click.option("--model", type=click.Choice(["null", "sex", "zone"]), default="null",
+              show_default=True, help="null; sex-specific detection; density per zone.")
+@click.option("--detectfn", type=click.Choice(["HHN", "HN"]), default="HHN",
+              show_default=True, help="Hazard half-normal (lambda0) or half-normal (g0).")
+@click.option("--detector", type=click.Choice(["proximity", "count"]), default="proximity",
+              show_default=True, help="Binary per occasion, or counts of records.")
+@click.option("--occasion-days", type=float, default=1.0, show_default=True,
+              help="Occasion length in days.")
+@click.option("--buffer", type=float, default=None,
+              help="Mask buffer in metres (default 4 x sigma guess).")
+@click.option("--spacing", type=float, default=None,
+              help="Mask spacing in metres (default sigma guess / 2, <= 5000 points).")
+@click.option("--species", default=None, help="Species to analyse (default: project's).")
+@overwrite_opt
+@click.pass_context
+def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
+        sightings: Path | None, boundaries: Path | None, crs: str | None, out: Path,
+        model: str, detectfn: str, detector: str, occasion_days: float,
+        buffer: float | None, spacing: float | None, species: str | None,
+        overwrite: bool) -> None:
+    """Density by spatial capture-recapture (maximum likelihood, secr-compatible).
+
+    Writes into OUT: density.json (estimates, SEs, CIs, log-likelihood, AIC,
+    population size per region, settings), density.csv (one row per
+    parameter: estimate, SE, 95% CI), region_n.csv (expected and realised N
+    in the study area, each park and each zone) and detection.json (fitted
+    detection parameters for coverage, homerange and plan --detection).
+    """
+    from .. import density as dn
+    from ..detection import write_detection
+    from ..errors import InputError
+
+    src = ctx.get_parameter_source
+    conf, proj_species = _project_params(project)
+
+    def opt(name: str, value: Any) -> Any:
+        given = src(name) not in (click.core.ParameterSource.DEFAULT, None)
+        return value if given or name not in conf else conf[name]
+
+    out = Path(out)
+    clash = [n for n in OUTPUTS if (out / n).exists()]
+    if clash and not overwrite:
+        raise InputError(f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
+                         "replace them, or choose another --out.", path=out)
+    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    kwargs: dict[str, Any] = {
+        "model": opt("model", model), "detectfn": opt("detectfn", detectfn),
+        "detector": opt("detector", detector),
+        "occasion_days": float(opt("occasion_days", occasion_days)),
+        "buffer": opt("buffer", buffer), "spacing": opt("spacing", spacing),
+        "species": species or conf.get("species") or proj_species,
+    }
+    for key in ("max_mask_points", "check_buffer"):
+        if key in conf:
+            kwargs[key] = conf[key]
+    fit = dn.fit_survey(survey, **kwargs)
+    summary = fit.to_dict()
+    summary["settings"] = {**summary.get("settings", {}), **{
+        k: v for k, v in kwargs.items() if k != "species"}, "species": kwargs["species"]}
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "density.json").write_text(json.dumps(summary, indent=2, default=str),
+                                          encoding="utf-8")
+        fit.estimates.to_csv(tmp / "density.csv", index=False)
+        fit.region_n.to_csv(tmp / "region_n.csv", index=False)
+        write_detection(fit.detection_params(), tmp / "detection.json")
+        if not out.exists():
+            tmp.rename(out)
+        else:
+            for f in tmp.iterdir():
+                f.replace(out / f.name)
+            tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    first = fit.estimates.iloc[0]
+    click.echo(
+        f"{fit.n} individuals, {fit.n_detections} detections: {first['parameter']} = "
+        f"{first['estimate']:.3g} per 100 km2 (95% CI {first['lcl']:.3g}-{first['ucl']:.3g}). "
+        f"Results in {out}", err=True)
