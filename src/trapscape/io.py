@@ -554,7 +554,10 @@ def _read_stations(
             precs.append({V.DEPLOYMENT_ID: dep[i], V.PROBLEM_FROM: fr[i],
                           V.PROBLEM_TO: to[i], "row": int(rows[i]), "from": d["from"],
                           "to": d["to"]})
-    used = set(found.values()) | {c for d in pcols.values() for c in d.values()}
+    coord_keys = {"lonlat": ("longitude", "latitude"), "xy": ("x", "y")}.get(kind, ())
+    used = {c for k, c in found.items() if k not in ("longitude", "latitude", "x", "y")}
+    used |= {found[k] for k in coord_keys}
+    used |= {c for d in pcols.values() for c in d.values()}
     if kind == "geometry":  # coordinates come from the geometry
         used |= {found[k] for k in ("longitude", "latitude", "x", "y") if k in found}
     extras = [c for c in columns if c not in used]
