@@ -121,6 +121,13 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
         raise InputError(f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
                          "replace them, or choose another --out.", path=out)
 
+    method = str(opt("method", method)).lower()
+    if method not in ("kde", "mcp", "both"):
+        raise InputError(f"[homerange] method = {method!r}: use kde, mcp or both.")
+    use_weights = bool(opt("effort_weights", effort_weights))
+    if use_weights and relocations is not None:
+        raise InputError("--effort-weights needs a survey (station operating days); "
+                         "it cannot be used with --relocations.")
     hval = _h_value(str(opt("h", h)))
     pct = opt("percent", percent) if percent else conf.get("percent", (50.0, 95.0))
     pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
@@ -157,8 +164,7 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
         layers.append(m)
         excluded = pd.DataFrame(m.attrs.get("excluded", []))
     if method in ("kde", "both"):
-        weights = hr.station_weights(survey, rel) if (
-            opt("effort_weights", effort_weights) and survey is not None) else None
+        weights = hr.station_weights(survey, rel) if (use_weights and survey is not None) else None
         kres = hr.kde(rel, h=hval, percent=pct,
                       grid=float(cell) if cell else int(grid_n),
                       extent=float(opt("extent", extent)), weights=weights,
