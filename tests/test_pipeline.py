@@ -223,3 +223,39 @@ def test_offline_without_assets_fails_before_writing(project: Path, tmp_path: Pa
     with pytest.raises(MissingDependencyError, match="npm"):
         pipeline.run_project(project, tmp_path / "out", offline=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_corridors_step_on_a_synthetic_landcover(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import box
+
+    from trapscape._raster import grid_for_bounds, to_dataarray, write_geotiff
+
+    from conftest import X0, Y0
+
+    s = make_tiny_survey()
+    parks = gpd.GeoDataFrame({"name": ["China park", "Russia park"]},
+                             geometry=[box(X0, Y0, X0 + 1500, Y0 + 4000),
+                                       box(X0 + 3000, Y0, X0 + 4000, Y0 + 4000)], crs=s.crs)
+    s = replace(s, parks=parks)
+    g = grid_for_bounds((X0 - 6000, Y0 - 6000, X0 + 10000, Y0 + 10000), 100, s.crs)
+    write_geotiff(to_dataarray(np.full(g.shape, 5, dtype="int16"), g, name="landcover"), tmp_path / "lc.tif")
+    out = tmp_path / "out"
+    res = pipeline.run_survey(s, out, params={
+        "rasters": {"landcover": tmp_path / "lc.tif"},
+        "corridors": {"resolution": 250.0, "core_setback": 0.0},
+        "report": {"figures": False},
+        "steps": {"density": False, "plan": False, "homerange": False}})
+    assert res.steps["corridors"].status == "ok", res.steps["corridors"].message
+    assert (out / "corridors" / "current.tif").is_file()
+    hs = __import__("pandas").read_csv(out / "corridors" / "border_hotspots.csv")
+    assert len(hs) == 4 and hs["rank"].min() == 1
+    html = (out / "report.html").read_text()
+    assert "Top 4 border segments" in html
+    assert "Border-crossing hotspots" in (out / "map.html").read_text()
+    # the reserve holds both parks and the corridor between them
+    reserve = gpd.read_file(out / "results.gpkg", layer="candidate_reserve")
+    assert reserve.geometry.iloc[0].buffer(1).contains(parks.geometry.union_all())

@@ -53,7 +53,7 @@ def _figure() -> tuple[Figure, Axes]:
 def _km_axes(ax: Axes) -> None:
     from matplotlib.ticker import FuncFormatter
 
-    fmt = FuncFormatter(lambda v, _p: f"{v / 1000:.0f}")
+    fmt = FuncFormatter(lambda v, _p: f"{v / 1000:g}")
     ax.xaxis.set_major_formatter(fmt)
     ax.yaxis.set_major_formatter(fmt)
     ax.set_xlabel("Easting (km)")

@@ -163,6 +163,7 @@ class _Context:
     products: dict[str, Any] = field(default_factory=dict)
     records: dict[str, StepRecord] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    project_dir: Path | None = None
 
     @property
     def shown_survey(self) -> Survey:
@@ -596,30 +597,51 @@ def _step_homerange(ctx: _Context) -> str:
 
 
 def _step_corridors(ctx: _Context) -> str:
-    cor = _module("corridors")
-    fn = getattr(cor, "run_corridors", None) or getattr(cor, "corridors_from_project", None)
+    fn = _func("corridors", "corridors_for_survey")
     opts = dict(ctx.params.get("corridors", {}))
-    rasters = {k: v for k, v in ctx.inputs.items() if k in ("elevation", "landcover", "settlements", "rivers")}
-    if fn is None:
-        raise _NotAvailable("trapscape.corridors has no project-level entry point yet")
-    res = _call(fn, ctx.survey, options=opts, rasters=rasters, inputs=rasters, progress=ctx.progress)
+    rasters = dict(ctx.params.get("rasters", {}))
+    if not rasters and "resistance" not in opts:
+        raise _Skip("no [rasters] in the project file to build a resistance surface from")
+    base = ctx.project_dir
+    cores = opts.pop("cores", None)
+    if cores is not None:
+        import geopandas as gpd
+
+        paths = [cores] if isinstance(cores, str) else list(cores)
+        layers = [ctx.survey.parks] if ctx.survey.parks is not None and len(ctx.survey.parks) else []
+        for c in paths:
+            p = Path(c) if Path(c).is_absolute() or base is None else base / c
+            if not p.exists():
+                raise InputError(f"[corridors] cores = '{c}': file not found (looked in {p}).", path=p)
+            layers.append(gpd.read_file(p))
+        opts["cores"] = _module("corridors").cores_from(*layers, survey=ctx.survey)
+    res = _call(fn, ctx.survey, options=opts, rasters=rasters, progress=ctx.progress)
     rec = ctx.records["corridors"]
-    for key, layer in (("paths", "corridor_paths"), ("corridors", "corridors"),
-                       ("corridor", "corridors"), ("hotspots", "border_hotspots"), ("cores", "cores")):
-        v = _frame(res, key)
-        if v is not None and hasattr(v, "geometry") and len(v):
+    lc = res.least_cost
+    layers = {"cores": res.cores, "corridor_paths": lc.paths, "corridors": lc.corridors,
+              "border_hotspots": res.hotspots}
+    if res.circuit is not None and res.circuit.pinch_points is not None:
+        layers["pinch_points"] = res.circuit.pinch_points
+    for layer, v in layers.items():
+        if v is not None and len(v):
             ctx.products[layer] = v
             rec.outputs.append(_write_layer(ctx, v, layer))
-    for key, name in (("current", "current.tif"), ("cost_distance", "cost_distance.tif"),
-                      ("resistance", "resistance.tif")):
-        v = _frame(res, key)
-        if v is not None and hasattr(v, "rio"):
-            ctx.products[key] = v
-            rec.outputs.append(_write_tif(ctx, v, f"corridors/{name}"))
-    hs = ctx.products.get("border_hotspots")
-    if hs is not None:
+    ctx.products["resistance"] = res.resistance
+    rec.outputs.append(_write_tif(ctx, res.resistance, "corridors/resistance.tif"))
+    if res.circuit is not None and res.circuit.current is not None:
+        ctx.products["current"] = res.circuit.current
+        rec.outputs.append(_write_tif(ctx, res.circuit.current, "corridors/current.tif"))
+        rec.outputs.append(_write_csv(ctx, _tab(res.circuit.resistances),
+                                      "corridors/effective_resistance.csv"))
+    if lc.pair_costs is not None and len(lc.pair_costs):
+        rec.outputs.append(_write_csv(ctx, _tab(lc.pair_costs), "corridors/pair_costs.csv"))
+    if res.pair_crossings is not None and len(res.pair_crossings):
+        rec.outputs.append(_write_csv(ctx, _tab(res.pair_crossings), "corridors/pair_crossings.csv"))
+    hs = res.hotspots
+    if hs is not None and len(hs):
         rec.outputs.append(_write_csv(ctx, hs, "corridors/border_hotspots.csv"))
-    return f"{0 if hs is None else len(hs)} border segments scored"
+    n_paths = 0 if lc.paths is None else len(lc.paths)
+    return f"{n_paths} least-cost paths, {0 if hs is None else len(hs)} border segments scored"
 
 
 def _step_plan(ctx: _Context) -> str:
@@ -881,7 +903,8 @@ def run_survey(
     stage.mkdir()
     ctx = _Context(survey=survey, public_survey=public_survey, params=step_params, stage=stage,
                    seed=int(seed), public=public, public_cell=pub_cell, offline=offline,
-                   inputs=inputs_p, progress=progress)
+                   inputs=inputs_p, progress=progress,
+                   project_dir=Path(project_path).resolve().parent if project_path else None)
     started = time.perf_counter()
     try:
         _run_steps(ctx, switches)
