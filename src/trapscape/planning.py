@@ -683,7 +683,8 @@ class Plan:
         :func:`trapscape.io.read_stations` returns (``station_id``,
         ``camera_id``, ``deployment_id``, ``setup``, ``retrieval``,
         ``setup_time_known``, ``retrieval_time_known``, geometry in the survey
-        CRS) plus ``candidate_id``, ``zone`` and ``order`` (selection order).
+        CRS) plus ``candidate_id``, ``zone``, ``order`` (selection order) and
+        the other attributes of the candidates.
     removed
         Ids of existing stations to take down ("move" mode; empty otherwise).
     summary
@@ -1160,6 +1161,11 @@ def plan(
         "order": [order[c] for c in new_sites],
     }, geometry=gpd.points_from_xy(c_xy[sel_idx, 0], c_xy[sel_idx, 1]) if len(sel_idx) else [],
         crs=crs)
+    # carry the user's candidate attributes (e.g. a site name) into the stations
+    for col in cand_gdf.columns:
+        if col in stations.columns or col == cand_gdf.geometry.name:
+            continue
+        stations[col] = cand_gdf[col].to_numpy()[sel_idx] if len(sel_idx) else []
     sid_of = dict(zip(new_sites, ids))
     # marginal gains of the final set, replayed in selection order
     for c in reversed(chosen):

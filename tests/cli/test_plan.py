@@ -151,3 +151,19 @@ def test_plan_reads_plan_and_detection_sections_of_a_project(tmp_path):
     res = CliRunner().invoke(cli, ["plan", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1
     assert "n_neww" in res.output
+
+
+def test_plan_user_candidates(survey_files, tmp_path):
+    from shapely.geometry import Point
+
+    pts = [Point(X0 + 500, Y0 + 3500), Point(X0 + 3500, Y0 + 500), Point(X0 + 1500, Y0 + 1500)]
+    gpd.GeoDataFrame({"site": ["ridge", "spring", "middle"]}, geometry=pts,
+                     crs=CRS).to_file(tmp_path / "cands.gpkg")
+    out = tmp_path / "plan"
+    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "2",
+                "--objective", "coverage=1", "--candidates", str(tmp_path / "cands.gpkg")])
+    assert res.exit_code == 0, res.output
+    back = pd.read_csv(out / "proposed_stations.csv")
+    # only the user's sites are proposed, with their attributes; "middle" (707 m from
+    # four stations, inside the covered grid) adds the least coverage
+    assert sorted(back["site"]) == ["ridge", "spring"]
