@@ -166,3 +166,27 @@ def test_overlap_with_default_per_animal_grids(tmp_path, relocs):
     assert (hr.loc[hr["id1"] == hr["id2"], "value"] == 1.0).all()
     areas = pd.read_csv(out / "homerange_areas.csv")
     assert areas["cell"].nunique() == 4  # adehabitatHR's own grid per animal
+
+
+def test_effort_weights_option(tmp_path, relocs, tiny_survey):
+    from trapscape import io
+
+    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
+                "--out", str(tmp_path / "x"), "--effort-weights"])
+    assert res.exit_code == 1
+    assert "needs a survey" in res.output
+    io.write_stations(tiny_survey.stations, tiny_survey.problems, tmp_path / "st.csv")
+    io.write_sightings(tiny_survey.sightings, tmp_path / "si.csv")
+    outs = {}
+    for flag in ([], ["--effort-weights"]):
+        out = tmp_path / ("w" if flag else "u")
+        res = _run(["homerange", "--stations", str(tmp_path / "st.csv"), "--sightings",
+                    str(tmp_path / "si.csv"), "--crs", "EPSG:32652", "--out", str(out),
+                    "--h", "500", "--cell", "100", "--min-detections", "2",
+                    "--min-stations", "2", "--percent", "95", *flag])
+        assert res.exit_code == 0, res.output
+        outs[bool(flag)] = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
+    # weighting moves B's range towards S9, the station that worked fewer days
+    cu = outs[False].set_index("individual_id").geometry["B"].centroid
+    cw = outs[True].set_index("individual_id").geometry["B"].centroid
+    assert cw.x > cu.x + 10
