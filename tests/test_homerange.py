@@ -416,3 +416,11 @@ def test_isopleth_keeps_holes_and_parts():
     assert not geom.contains(Point(500_000, 4_700_000))
     row = res.isopleths.iloc[0]
     assert row["poly_area_km2"] == pytest.approx(row["area_km2"], rel=0.02)
+
+
+def test_gridspec_crs_must_match(boars, grid50):
+    from dataclasses import replace
+
+    other = replace(grid50, crs=as_crs("EPSG:32652"))
+    with pytest.raises(CRSError, match="Build the GridSpec"):
+        hr.kde(boars, h=150.0, grid=other)

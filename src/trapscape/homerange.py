@@ -908,6 +908,13 @@ def utilization_distributions(
                 f"weights must be {len(rel)} non-negative numbers, one per relocation."
             )
     common: GridSpec | None = grid if isinstance(grid, GridSpec) else None
+    if common is not None and not as_crs(common.crs).equals(as_crs(rel.crs)):
+        from .errors import CRSError
+
+        raise CRSError(
+            f"The grid is in {as_crs(common.crs).to_string()} but the relocations are in "
+            f"{as_crs(rel.crs).to_string()}. Build the GridSpec in the relocations' CRS."
+        )
     bw_rows = []
     hs: dict[str, float] = {}
     for ind, xy in coords.items():
