@@ -21,7 +21,7 @@ def make_tiny_survey() -> Survey:
     The study area is split by a north-south border at x = X0 + 2500 into
     'Russia' (east) and 'China' (west).  Station S5 (centre) holds two
     cameras; S9 has a malfunction.  Every camera works from 2024-06-01 12:00
-    to 2024-06-11 00:00 (10.5 days).  Individuals: 'A' seen at S1, S2, S5
+    to 2024-06-11 00:00 (9.5 days).  Individuals: 'A' seen at S1, S2, S5
     (and S5 again), 'B' at S8 and S9; one unidentified photo at S3.
     """
     rows = []
