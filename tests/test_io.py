@@ -528,3 +528,12 @@ A,131.2,43.1,1,2,2024-06-01,2024-06-30
     assert list(s["x"]) == ["1"]  # kept as an attribute
     s2 = tio.read_stations(f, crs="EPSG:32652", x="x", y="y").stations
     assert s2.geometry.x.iloc[0] == 1
+
+
+def test_shapefile_truncated_camtrapr_names(tmp_path):
+    gdf = gpd.GeoDataFrame({"Station": ["A"], "Setup_date": ["2024-06-01"],
+                            "Retrieval_": ["2024-06-30"]},
+                           geometry=[Point(5e5, 4.76e6)], crs=32652)
+    gdf.to_file(tmp_path / "st.shp")
+    s = tio.read_stations(tmp_path / "st.shp").stations
+    assert s[V.RETRIEVAL].iloc[0] == pd.Timestamp("2024-06-30 12:00")

@@ -108,7 +108,7 @@ STATION_ALIASES: dict[str, tuple[str, ...]] = {
     SETUP: ("setup", "setup_date", "deploymentstart", "deployment_start",
             "setup_datetime"),
     RETRIEVAL: ("retrieval", "retrieval_date", "deploymentend", "deployment_end",
-                "retrieval_datetime"),
+                "retrieval_datetime", "retrieval_"),  # "retrieval_": Shapefile's 10 chars
     "longitude": ("longitude", "lon", "long", "lng"),
     "latitude": ("latitude", "lat"),
     "x": ("x", "utm_x", "easting"),
