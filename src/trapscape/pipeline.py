@@ -844,9 +844,28 @@ def run_project(
     project = load_project(project_path)
     inputs = {str(k): Path(v) for k, v in dict(getattr(project, "inputs", {}) or {}).items()}
     inputs.setdefault("project", project_path)
-    return run_survey(project.survey, out_dir, params=getattr(project, "params", {}) or {},
+    params = {k: dict(v) if isinstance(v, Mapping) else v
+              for k, v in (getattr(project, "params", {}) or {}).items()}
+    if _is_bundled_example(project_path):
+        params.setdefault("report", {}).setdefault("simulated", True)
+    survey = project.survey
+    species = getattr(project, "species", None)
+    if species:
+        survey = survey.species_subset(species)
+    return run_survey(survey, out_dir, params=params,
                       inputs=inputs, overwrite=overwrite, public=public, offline=offline,
                       seed=seed, progress=progress, project_path=project_path)
+
+
+def _is_bundled_example(project_path: Path) -> bool:
+    """Whether the project is the bundled (simulated) example."""
+    try:
+        from .datasets import get_path
+
+        example = Path(get_path("example")).resolve()
+    except Exception:  # datasets missing or example not installed
+        return False
+    return project_path.resolve().parent == example.parent
 
 
 def _check_out_dir(out: Path, *, overwrite: bool) -> None:
