@@ -537,3 +537,13 @@ def test_shapefile_truncated_camtrapr_names(tmp_path):
     gdf.to_file(tmp_path / "st.shp")
     s = tio.read_stations(tmp_path / "st.shp").stations
     assert s[V.RETRIEVAL].iloc[0] == pd.Timestamp("2024-06-30 12:00")
+
+
+def test_kind_column_that_is_not_boundary_kinds(tmp_path):
+    g = gpd.GeoDataFrame({"name": ["NP", "Reserve"], "kind": ["national park",
+                                                              "nature reserve"]},
+                         geometry=[box(0, 0, 1, 1), box(1, 1, 2, 2)], crs=32652)
+    assert list(tio.split_boundaries(g)) == ["study_area"]
+    g.loc[1, "kind"] = "zones"
+    with pytest.raises(InputError, match="row 1, column 'kind'"):
+        tio.split_boundaries(g)

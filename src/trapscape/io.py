@@ -1047,7 +1047,9 @@ def read_boundaries(
 def split_boundaries(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """Split a combined boundaries layer by its ``kind`` column.
 
-    Without a ``kind`` column the whole layer is the study area.
+    Without a ``kind`` column, or when none of its values is a boundary kind
+    (e.g. a parks file whose ``kind`` says "national park"), the whole layer
+    is the study area.  A mix of known and unknown kinds is an error.
     """
     kinds = {c.lower(): c for c in gdf.columns}
     if "kind" not in kinds:
@@ -1057,6 +1059,8 @@ def split_boundaries(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
         "zone": "zones", "park": "parks", "study area": "study_area",
         "studyarea": "study_area", "country": "zones", "countries": "zones"})
     bad = sorted(set(norm) - set(V.BOUNDARY_KINDS))
+    if len(bad) == len(set(norm)):  # 'kind' is just an attribute here
+        return {"study_area": gdf}
     if bad:
         rows = [int(i) + 1 for i in np.flatnonzero(~norm.isin(V.BOUNDARY_KINDS))]
         raise InputError(
