@@ -49,11 +49,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StationsTable",
+    "build_survey",
     "read_boundaries",
     "read_camtrap_dp",
     "read_sightings",
     "read_stations",
     "read_survey",
+    "split_boundaries",
     "write_sightings",
     "write_stations",
 ]
