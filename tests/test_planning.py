@@ -397,6 +397,26 @@ def test_missing_density_changes_no_site_and_reports_nan(tiny_survey):
     assert s.loc[("all", "area_pdot_km2"), "after"] > 0
 
 
+def test_by_sex_parameters_average_the_sexes(tiny_survey):
+    kw = dict(n_new=0, spacing=250, min_spacing=500, rng=0, cell_size=200.0, buffer=3000.0)
+    f = {"sigma": 600.0, "lambda0": 0.08}
+    m = {"sigma": 1200.0, "lambda0": 0.03}
+    both = planning.plan(tiny_survey, replace(PARAMS, by_sex={"F": f, "M": m}), **kw)
+    only_f = planning.plan(tiny_survey, replace(PARAMS, **f), **kw)
+    only_m = planning.plan(tiny_survey, replace(PARAMS, **m), **kw)
+    get = lambda p, metric: p.summary.set_index(["scope", "metric"]).loc[("all", metric),  # noqa: E731
+                                                                          "before"]
+    for metric in ("E_n", "E_r", "area_pdot_km2", "expected_covered_km2", "border_pdot"):
+        assert get(both, metric) == pytest.approx(
+            (get(only_f, metric) + get(only_m, metric)) / 2, rel=1e-9), metric
+    # identical sexes give the single-sex answer, including the chosen sites
+    kw2 = dict(n_new=3, spacing=250, min_spacing=500, rng=0)
+    same = planning.plan(tiny_survey, replace(PARAMS, by_sex={"F": {}, "M": {}}), **kw2)
+    one = planning.plan(tiny_survey, PARAMS, **kw2)
+    assert list(same.stations[planning.CANDIDATE_ID]) == list(one.stations[planning.CANDIDATE_ID])
+    pd.testing.assert_frame_equal(same.summary, one.summary)
+
+
 def test_plan_argument_errors(tiny_survey):
     with pytest.raises(InputError, match="Unknown objective"):
         planning.plan(tiny_survey, PARAMS, objectives={"beauty": 1})

@@ -410,25 +410,45 @@ class _Engine:
         w_bor: np.ndarray,
         sites: np.ndarray,
         days: np.ndarray,
-        params: DetectionParams,
+        params: DetectionParams | Sequence[DetectionParams],
         *,
         detector: str,
         threshold: float,
     ) -> None:
-        self.points = points
+        # With several parameter sets (one per sex), ``points`` holds one copy
+        # of the base points per set, stacked, and the weights are per copy.
+        classes = [params] if isinstance(params, DetectionParams) else list(params)
+        n_base = len(points) // len(classes)
+        if n_base * len(classes) != len(points):
+            raise ValueError("points must hold one copy of the base points per parameter set")
+        self.points, self.n_base = points, n_base
         self.w_cov, self.w_den, self.w_bor = w_cov, w_den, w_bor
         self.h_thr = -math.log1p(-threshold)
-        radius = KERNEL_RADIUS_SIGMAS * params.sigma
-        tree = cKDTree(points)
-        nbrs = tree.query_ball_point(sites, r=radius) if len(sites) else []
-        counts = np.fromiter((len(n) for n in nbrs), dtype=np.int64, count=len(sites))
+        days = np.asarray(days, dtype=float)
+        base = points[:n_base]
+        tree = cKDTree(base) if n_base else None
+        parts: list[tuple[np.ndarray, ...]] = []
+        for k, pk in enumerate(classes):
+            if tree is None or len(sites) == 0:
+                break
+            nbrs = tree.query_ball_point(sites, r=KERNEL_RADIUS_SIGMAS * pk.sigma)
+            counts = np.fromiter((len(n) for n in nbrs), dtype=np.int64, count=len(sites))
+            if counts.sum() == 0:
+                continue
+            idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in nbrs])
+            rows = np.repeat(np.arange(len(sites)), counts)
+            d2 = ((base[idx] - sites[rows]) ** 2).sum(axis=1)
+            hz, dt = _site_terms(d2, days[rows], pk, detector=detector)
+            parts.append((rows, idx + k * n_base, hz, dt))
+        if parts:
+            rows, idx, hz, dt = (np.concatenate(x) for x in zip(*parts))
+            order = np.argsort(rows, kind="stable")
+            rows, idx, hz, dt = rows[order], idx[order], hz[order], dt[order]
+        else:
+            rows = idx = np.zeros(0, dtype=np.int64)
+            hz = dt = np.zeros(0)
         indptr = np.zeros(len(sites) + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        idx = (np.concatenate([np.asarray(n, dtype=np.int64) for n in nbrs])
-               if counts.sum() else np.zeros(0, dtype=np.int64))
-        rows = np.repeat(np.arange(len(sites)), counts)
-        d2 = ((points[idx] - sites[rows]) ** 2).sum(axis=1)
-        hz, dt = _site_terms(d2, np.asarray(days, dtype=float)[rows], params, detector=detector)
+        np.cumsum(np.bincount(rows, minlength=len(sites)), out=indptr[1:])
         self.indptr, self.idx, self.rows, self.hz = indptr, idx, rows, hz
         self.q = -np.expm1(-hz)  # 1 - exp(-hazard)
         self.Q = sp.csr_matrix((self.q, idx, indptr), shape=(len(sites), len(points)))
@@ -724,6 +744,23 @@ class Plan:
     objective_after: float = math.nan
 
 
+def _sex_params(params: DetectionParams) -> list[DetectionParams]:
+    """One parameter set per sex of ``params.by_sex`` (or ``params`` itself)."""
+    if not params.by_sex:
+        return [params]
+    from dataclasses import fields, replace
+
+    known = {f.name for f in fields(DetectionParams)} - {"by_sex"}
+    out = []
+    for sex, over in sorted(params.by_sex.items()):
+        bad = set(over) - known
+        if bad:
+            raise InputError(f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
+                             f"{sorted(known)}.")
+        out.append(replace(params, by_sex={}, **over))
+    return out
+
+
 def _observed_days(survey: Survey) -> pd.Series:
     """Operating days per station (cameras pooled, malfunctions removed)."""
     from .effort import station_usage
@@ -850,6 +887,12 @@ def plan(
         ``hotspots`` (lines or points with ``score_column``), or along
         ``survey.border`` (score 1) when no hotspots are given.
 
+    With sex-specific parameters (``params.by_sex``) every quantity is the
+    mean over sexes (equal sex ratio, as in :func:`trapscape.coverage.pdot_points`):
+    the coverage area is the mean over sexes of the area where that sex's
+    pdot reaches the threshold, and ``E[n]``, ``E[r]`` sum both sexes at
+    density ``D / 2`` each.
+
     Each objective is divided by its **scale**, the largest gain any single
     candidate offers at the start, so a weight of 1 means "the best first
     site is worth one unit"; the combined objective is the weighted sum.
@@ -897,9 +940,10 @@ def plan(
         same (``min(E[n], E[r])`` and its scale are both proportional to D)
         but ``E_n``, ``E_r`` and ``RSE`` are reported as NaN, with a warning.
     cell_size
-        Mask cell size in metres (default σ/2).
+        Mask cell size in metres (default σ/2; the smallest σ with ``by_sex``).
     buffer
-        State-space buffer around the study area and stations (default 4σ).
+        State-space buffer around the study area and stations (default 4σ;
+        the largest σ with ``by_sex``).
     session_start
         First day of the planned session (default: one year after the
         survey's first setup).
@@ -978,9 +1022,9 @@ def plan(
     if not dens100 > 0:
         raise InputError(f"density must be positive (animals per 100 km²), got {dens100!r}.")
     gen = np.random.default_rng(rng)
-    sigma = params.sigma
-    cell = float(cell_size) if cell_size else sigma / 2.0
-    buf = float(buffer) if buffer is not None else 4.0 * sigma
+    sigmas = [pk.sigma for pk in _sex_params(params)]
+    cell = float(cell_size) if cell_size else min(sigmas) / 2.0
+    buf = float(buffer) if buffer is not None else 4.0 * max(sigmas)
 
     # existing stations and their usage
     st = survey.station_points
@@ -1033,16 +1077,21 @@ def plan(
             raise InputError("Only the border objective was asked for, but there are no "
                              "hotspots and no survey border. Pass hotspots=.")
     n_mask = len(mask_xy)
-    points = np.vstack([mask_xy, hs_xy])
+    base_pts = np.vstack([mask_xy, hs_xy])
     w_cov = np.concatenate([in_study * cell_km2, np.zeros(len(hs_xy))])
     w_den = np.concatenate([np.full(n_mask, dens100 / 1e8 * cell * cell), np.zeros(len(hs_xy))])
     w_bor = np.concatenate([np.zeros(n_mask), hs_w])
+    # sex-specific parameters: one copy of the points per sex, equal sex ratio
+    classes = _sex_params(params)
+    n_cls = len(classes)
+    points = np.vstack([base_pts] * n_cls)
+    w_cov, w_den, w_bor = (np.tile(w, n_cls) / n_cls for w in (w_cov, w_den, w_bor))
 
     # sites: candidates, then existing stations (as candidates in move mode), then existing
     site_xy = np.vstack([c_xy, st_xy, st_xy])
     site_days = np.concatenate([np.full(n_c, float(session_days)),
                                 np.full(len(st), float(session_days)), ex_days])
-    eng = _Engine(points, w_cov, w_den, w_bor, site_xy, site_days, params,
+    eng = _Engine(points, w_cov, w_den, w_bor, site_xy, site_days, classes,
                   detector=detector, threshold=threshold)
     ex_rows = np.arange(n_c + len(st), n_c + 2 * len(st))
     for r in ex_rows:
@@ -1222,8 +1271,10 @@ def _metrics_by_zone(eng: _Engine, survey: Survey, points: np.ndarray, n_mask: i
         from shapely import contains_xy
 
         for name, grp in survey.zones.groupby(V.NAME, sort=True):
-            inside = np.zeros(len(points), dtype=bool)
-            inside[:n_mask] = contains_xy(grp.geometry.union_all(), points[:n_mask, 0], points[:n_mask, 1])
+            base = np.zeros(eng.n_base, dtype=bool)
+            base[:n_mask] = contains_xy(grp.geometry.union_all(), points[:n_mask, 0],
+                                        points[:n_mask, 1])
+            inside = np.tile(base, len(points) // eng.n_base)
             w_cov = eng.w_cov * inside
             out[str(name)] = {
                 "cov_thr": float(w_cov[H >= eng.h_thr].sum()),
