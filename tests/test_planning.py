@@ -133,6 +133,26 @@ def test_engine_hazard_matches_coverage_pdot_points(params):
                                pdot_points(points, traps[keep], days[keep], params), atol=1e-5)
 
 
+def test_engine_by_sex_matches_coverage_pdot_points():
+    from trapscape.coverage import pdot_points
+
+    params = DetectionParams(sigma=900.0, lambda0=0.03,
+                             by_sex={"F": {"sigma": 600.0}, "M": {"sigma": 1500.0,
+                                                                  "lambda0": 0.01}})
+    rng = np.random.default_rng(5)
+    points = rng.uniform(0, 8000, size=(200, 2))
+    traps = rng.uniform(1000, 7000, size=(10, 2))
+    days = rng.uniform(5, 40, size=10)
+    classes = planning._sex_params(params)
+    z = np.zeros(2 * len(points))
+    eng = planning._Engine(np.vstack([points, points]), z, z, z, traps, days, classes,
+                           detector="proximity", threshold=0.5)
+    for j in range(len(traps)):
+        eng.add(j)
+    pd_ = -np.expm1(-eng.H).reshape(2, -1).mean(axis=0)
+    np.testing.assert_allclose(pd_, pdot_points(points, traps, days, params), atol=1e-6)
+
+
 def test_gain_one_equals_vectorised_gains():
     s = make_tiny_survey()
     eng_args = dict(n_new=0, spacing=250, min_spacing=500)
