@@ -547,3 +547,28 @@ def test_kind_column_that_is_not_boundary_kinds(tmp_path):
     g.loc[1, "kind"] = "zones"
     with pytest.raises(InputError, match="row 1, column 'kind'"):
         tio.split_boundaries(g)
+
+
+def test_bad_coordinates_do_not_hide_other_problems(tmp_path):
+    st_path = write(tmp_path / "st.csv", """
+station_id,longitude,latitude,setup,retrieval
+A,131.2,143.1,2024-06-01,2024-06-30
+B,131.3,,2024-06-01,2024-06-30
+C,131.3,43.2,2024-06-01,2024-06-30
+""")
+    si_path = write(tmp_path / "si.csv", "station,timestamp,species\n"
+                    "A,2024-06-05 10:00,x\nD,2024-06-05,x\n")
+    with pytest.raises(InputError) as info:
+        tio.read_survey(stations=st_path, sightings=si_path)
+    where = {(Path(p.path).name, p.row, p.column) for p in info.value.problems}
+    assert where == {("st.csv", 1, "latitude"), ("st.csv", 2, "latitude"),
+                     ("si.csv", 2, "station_id")}
+
+
+def test_vector_station_without_geometry_in_survey(tmp_path):
+    gdf = gpd.GeoDataFrame({"station_id": ["A", "B"], "setup": ["2024-06-01"] * 2,
+                            "retrieval": ["2024-06-30"] * 2},
+                           geometry=[Point(5e5, 4.76e6), None], crs=32652)
+    gdf.to_file(tmp_path / "s.gpkg")
+    with pytest.raises(GeometryError, match="row 2, column 'geometry'"):
+        tio.read_survey(stations=tmp_path / "s.gpkg")

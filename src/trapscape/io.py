@@ -1531,9 +1531,10 @@ def build_survey(
     assert st is not None
     if target is None:
         try:
-            target = _pick_crs([st.stations, *layers.values()], None)
+            target = _pick_crs([_valid_points(st.stations), *layers.values()], None)
         except CRSError as err:
-            chk.add(str(err), kind="crs")
+            if not len(chk):  # otherwise the coordinate problems explain it
+                chk.add(str(err), kind="crs")
             chk.raise_if_any()
     assert target is not None
     stations_p = st.stations.to_crs(target)
@@ -1560,6 +1561,18 @@ def build_survey(
         stations=stations_p, sightings=si, problems=st.problems, crs=target,
         name=name or Path(stations).stem, sources=sources, **projected,
     )
+
+
+def _valid_points(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Stations with a usable location (finite; within range if geographic)."""
+    g = stations.geometry
+    ok = ~(g.isna() | g.is_empty)
+    x = np.where(ok, g.x.where(ok), np.nan) if ok.any() else np.full(len(g), np.nan)
+    y = np.where(ok, g.y.where(ok), np.nan) if ok.any() else np.full(len(g), np.nan)
+    ok = ok.to_numpy() & np.isfinite(x) & np.isfinite(y)
+    if stations.crs is not None and as_crs(stations.crs).is_geographic:
+        ok &= (np.abs(x) <= 180) & (np.abs(y) <= 90)
+    return stations[ok]
 
 
 def _dedupe(problems: list[Any], kinds: list[str]) -> tuple[list[Any], list[str]]:
