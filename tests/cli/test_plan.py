@@ -167,3 +167,25 @@ def test_plan_user_candidates(survey_files, tmp_path):
     # only the user's sites are proposed, with their attributes; "middle" (707 m from
     # four stations, inside the covered grid) adds the least coverage
     assert sorted(back["site"]) == ["ridge", "spring"]
+
+
+def test_plan_site_constraints(survey_files, tmp_path):
+    from shapely.geometry import Point, box
+
+    gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 4000, Y0 + 1500)], crs=CRS).to_file(
+        tmp_path / "lake.gpkg")
+    gpd.GeoDataFrame({"name": ["village"]}, geometry=[Point(X0 + 3800, Y0 + 3800)],
+                     crs=CRS).to_file(tmp_path / "villages.gpkg")
+    gpd.GeoDataFrame(geometry=[LineString([(X0, Y0 + 3000), (X0 + 4000, Y0 + 3000)])],
+                     crs=CRS).to_file(tmp_path / "roads.gpkg")
+    out = tmp_path / "plan"
+    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "3",
+                "--exclude", str(tmp_path / "lake.gpkg"),
+                "--settlements", str(tmp_path / "villages.gpkg"), "--settlement-buffer", "700",
+                "--access", str(tmp_path / "roads.gpkg"), "--max-access-distance", "800"])
+    assert res.exit_code == 0, res.output
+    back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
+    x, y = back.geometry.x - X0, back.geometry.y - Y0
+    assert len(back) == 3
+    assert (y > 1500).all() and ((y - 3000).abs() <= 800).all()
+    assert (((x - 3800) ** 2 + (y - 3800) ** 2) ** 0.5 > 700).all()

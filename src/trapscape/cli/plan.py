@@ -140,6 +140,17 @@ def _detection(detection: Path | None, det_sec: dict[str, Any], lambda0: float |
 @click.option("--score-column", default=None, help="Score column of --hotspots (default score).")
 @click.option("--candidates", "candidates_path", type=click.Path(exists=True, path_type=Path),
               default=None, help="Candidate sites (points) instead of a grid.")
+@click.option("--exclude", "exclude_paths", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="Polygons where cameras may not go (water, fields), repeatable.")
+@click.option("--settlements", "settlements_path", type=click.Path(exists=True, path_type=Path),
+              default=None, help="Settlements (points or polygons) to keep away from.")
+@click.option("--settlement-buffer", type=float, default=500.0, show_default=True,
+              help="Minimum distance to --settlements in metres.")
+@click.option("--access", "access_path", type=click.Path(exists=True, path_type=Path),
+              default=None, help="Roads/tracks (lines) the sites must be near.")
+@click.option("--max-access-distance", type=float, default=None,
+              help="Maximum distance to --access in metres.")
 @click.option("--threshold", type=float, default=None, help="pdot threshold (default 0.5).")
 @click.option("--session-start", default=None, help="First day of the next session (YYYY-MM-DD).")
 @click.option("--session-days", type=float, default=None, help="Session length in days.")
@@ -153,7 +164,9 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
         zone_budget: tuple[str, ...], detection: Path | None, lambda0: float | None,
         sigma: float | None, density: float | None, hotspots: Path | None,
         hotspots_layer: str | None, score_column: str | None, candidates_path: Path | None,
-        threshold: float | None, session_start: str | None, session_days: float | None,
+        exclude_paths: tuple[Path, ...], settlements_path: Path | None,
+        settlement_buffer: float, access_path: Path | None,
+        max_access_distance: float | None, threshold: float | None, session_start: str | None, session_days: float | None,
         move: int | None, seed: int | None, overwrite: bool) -> None:
     """Propose new camera sites that raise coverage, density precision and border watch.
 
@@ -192,10 +205,21 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
                                                else kw.get("rng", 0))
     if hotspots is not None:
         kw["hotspots"] = _read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
-    if candidates_path is not None:
-        cand = _read_layer(candidates_path, None, "candidates", survey.crs)
+    constrained = (candidates_path or exclude_paths or settlements_path or access_path
+                   or max_access_distance is not None)
+    if constrained:
         kw["candidates"] = planning.candidate_sites(
-            survey, candidates=cand,
+            survey,
+            spacing=float(kw.get("spacing", 1000.0)),
+            candidates=(None if candidates_path is None else
+                        _read_layer(candidates_path, None, "candidates", survey.crs)),
+            exclude=[_read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
+            settlements=(None if settlements_path is None else
+                         _read_layer(settlements_path, None, "settlements", survey.crs)),
+            settlement_buffer=settlement_buffer,
+            access=(None if access_path is None else
+                    _read_layer(access_path, None, "access", survey.crs)),
+            max_access_distance=max_access_distance,
             min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
             zone_budget=kw.get("zone_budget"))
     known = set(inspect.signature(planning.plan).parameters) - {"survey", "params", "progress"}
