@@ -155,3 +155,14 @@ def test_suggest_and_aliases():
                                "utm_y", "Problem1_from"], V.STATION_ALIASES)
     assert found[V.STATION_ID] == "Station" and found["x"] == "utm_x"
     assert V.PROBLEM_COLUMN.match(V.normalise_name("Problem12_to")).group(1) == "12"
+
+
+def test_long_problem_lists_are_capped_in_the_message():
+    chk = V._Checker()
+    for i in range(V.MAX_LISTED + 50):
+        chk.add("bad", path="f.csv", row=i + 1, column="c")
+    err = chk.error()
+    assert len(err.problems) == V.MAX_LISTED + 50
+    assert f"{V.MAX_LISTED + 50} problems found" in str(err)
+    assert "... and 50 more" in str(err)
+    assert str(err).count("\n") == V.MAX_LISTED + 1

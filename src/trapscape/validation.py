@@ -134,6 +134,9 @@ BOUNDARY_KINDS = ("study_area", "zones", "parks", "border", "habitat")
 
 PROBLEM_COLUMN = _re.compile(r"^problem_?(\d+)_?(from|to)$")
 
+#: problems listed in one error message (all are kept in ``error.problems``)
+MAX_LISTED = 200
+
 #: stations farther than this from the study area are reported (metres)
 MAX_OUTSIDE_STUDY_AREA = 10_000.0
 
@@ -170,18 +173,29 @@ class _Checker:
     def __len__(self) -> int:
         return len(self.problems)
 
+    def message(self) -> str:
+        """All problems, one per line (the first MAX_LISTED when there are more)."""
+        probs = self.problems
+        if len(probs) == 1:
+            return str(probs[0])
+        lines = [f"  - {p}" for p in probs[:MAX_LISTED]]
+        if len(probs) > MAX_LISTED:
+            lines.append(f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
+                         "above and run again, or see the error's .problems).")
+        return f"{len(probs)} problems found:\n" + "\n".join(lines)
+
     def error(self) -> Exception:
         kinds = set(self.kinds)
         if kinds == {"crs"}:
-            return _CRSError("\n".join(str(p) for p in self.problems) if len(self.problems) == 1
-                             else f"{len(self.problems)} problems found:\n"
-                             + "\n".join(f"  - {p}" for p in self.problems))
+            return _CRSError(self.message())
         cls: type[_InputError] = _InputError
         if kinds == {"schema"}:
             cls = _SchemaError
         elif kinds == {"geometry"}:
             cls = _GeometryError
-        return cls.from_problems(self.problems)
+        first = self.problems[0]
+        return cls(self.message(), path=first.path, row=first.row, column=first.column,
+                   problems=self.problems)
 
     def raise_if_any(self) -> None:
         if self.problems:
