@@ -188,6 +188,11 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
         raise InputError(f"{existing[0]} already exists. Pass --overwrite to replace the "
                          "plan outputs, or choose another --out.")
     plan_sec, det_sec = _project_sections(project)
+    known = set(inspect.signature(planning.plan).parameters) - {"survey", "params", "progress"}
+    unknown = set(plan_sec) - known - {"seed"}
+    if unknown:
+        raise InputError(f"{project}: [plan] unknown key(s) {sorted(unknown)}; use the "
+                         f"keyword names of trapscape.planning.plan: {sorted(known)}.")
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     params = _detection(detection, det_sec, lambda0, sigma, density)
 
@@ -222,10 +227,6 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
             max_access_distance=max_access_distance,
             min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
             zone_budget=kw.get("zone_budget"))
-    known = set(inspect.signature(planning.plan).parameters) - {"survey", "params", "progress"}
-    unknown = set(kw) - known
-    if unknown:
-        raise InputError(f"[plan] unknown key(s) {sorted(unknown)}; known: {sorted(known)}.")
 
     show = progress_enabled()
     with logging_redirect_tqdm():
