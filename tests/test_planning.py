@@ -108,6 +108,20 @@ def test_expected_counts_count_detector_total_is_hazard():
     assert out["E_n"] == pytest.approx((1 - np.exp(-hz)).sum())
 
 
+def test_expected_counts_by_sex_is_the_mean_of_the_sexes():
+    pts = np.random.default_rng(0).uniform(0, 5000, size=(300, 2))
+    traps = np.array([[2000.0, 2000.0], [3000.0, 2500.0]])
+    days = np.array([30.0, 20.0])
+    f, m = {"sigma": 500.0, "lambda0": 0.1}, {"sigma": 1200.0, "lambda0": 0.02}
+    kw = dict(density=1e-6, cell_area=1e5)
+    both = planning.expected_counts(pts, traps, days,
+                                    DetectionParams(by_sex={"F": f, "M": m}), **kw)
+    ef = planning.expected_counts(pts, traps, days, DetectionParams(**f), **kw)
+    em = planning.expected_counts(pts, traps, days, DetectionParams(**m), **kw)
+    for key in ("E_n", "E_r", "E_detections"):
+        assert both[key] == pytest.approx((ef[key] + em[key]) / 2)
+
+
 @pytest.mark.parametrize("params", [
     DetectionParams(sigma=900.0, lambda0=0.03),
     DetectionParams(detectfn="HN", sigma=900.0, lambda0=None, g0=0.2, occasion_days=2.0),

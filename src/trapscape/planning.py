@@ -172,6 +172,8 @@ def expected_counts(
     detector
         ``"proximity"`` (binary per station and occasion) or ``"count"``.
 
+    With ``params.by_sex`` each sex has density ``density / n_sexes``.
+
     Returns
     -------
     dict
@@ -195,17 +197,20 @@ def expected_counts(
         days = days.sum(axis=1)
     if days.shape != (len(traps),):
         raise InputError(f"days has shape {days.shape}; expected ({len(traps)},) to match traps.")
-    h_tot = np.zeros(len(points))
-    det_tot = np.zeros(len(points))
-    for start in range(0, len(traps), 256):
-        sl = slice(start, start + 256)
-        d2 = ((points[:, None, :] - traps[None, sl, :]) ** 2).sum(axis=2)
-        hz, dt = _site_terms(d2, days[None, sl], params, detector=detector)
-        h_tot += hz.sum(axis=1)
-        det_tot += dt.sum(axis=1)
-    w = density * cell_area
-    en = float(w * (-np.expm1(-h_tot)).sum())
-    edet = float(w * det_tot.sum())
+    classes = _sex_params(params)
+    w = density * cell_area / len(classes)
+    en = edet = 0.0
+    for pk in classes:
+        h_tot = np.zeros(len(points))
+        det_tot = np.zeros(len(points))
+        for start in range(0, len(traps), 256):
+            sl = slice(start, start + 256)
+            d2 = ((points[:, None, :] - traps[None, sl, :]) ** 2).sum(axis=2)
+            hz, dt = _site_terms(d2, days[None, sl], pk, detector=detector)
+            h_tot += hz.sum(axis=1)
+            det_tot += dt.sum(axis=1)
+        en += float(w * (-np.expm1(-h_tot)).sum())
+        edet += float(w * det_tot.sum())
     er = edet - en
     m = min(en, er)
     return {"E_n": en, "E_detections": edet, "E_r": er,
