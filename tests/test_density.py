@@ -480,3 +480,24 @@ def test_fit_survey_end_to_end() -> None:
     assert json.loads(json.dumps(d))["detection"]["detectfn"] == "HHN"
     zone = dn.fit_survey(survey, model="zone", buffer=2000.0, spacing=250.0)
     assert "D[Russia]" in zone.estimates["parameter"].tolist()
+
+
+@pytest.mark.parametrize("detectfn", ["HN", "HHN"])
+@pytest.mark.parametrize("detector", ["proximity", "count"])
+def test_fast_path_matches_dense_path(detectfn: str, detector: str) -> None:
+    import dataclasses
+
+    rng = np.random.default_rng(12)
+    ch = simulate_ch(rng, occasions=8, detectfn=detectfn, lambda0=0.3)
+    if detector == "count":
+        ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures * 3, detector="count")
+    mask = dn.make_mask(ch.traps_xy, buffer=2500.0, spacing=200.0)
+    fast, _, _ = dn._design(ch, mask, detectfn=detectfn, model="null")
+    assert fast.aux is not None
+    dense = dataclasses.replace(fast, aux=None, grid=None)
+    for sig in (150.0, 500.0, 2000.0):
+        beta = np.array([math.log(40 / 1e4), -1.0, math.log(sig)])
+        ll_f, g_f = _scr.loglik_and_gradient(beta, fast)
+        ll_d, g_d = _scr.loglik_and_gradient(beta, dense)
+        assert ll_f == pytest.approx(ll_d, rel=1e-12)
+        np.testing.assert_allclose(g_f, g_d, rtol=1e-9, atol=1e-9)

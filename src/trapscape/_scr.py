@@ -25,12 +25,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import contextlib
+import math
+
 import numpy as np
+from scipy import sparse
 from scipy.special import gammaln, logsumexp
 
 __all__: list[str] = []
 
 _TINY = 1e-10
+
+
+def blas_single_thread() -> contextlib.AbstractContextManager[object]:
+    """Limit BLAS to one thread (the products here are small; threads only spin)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,10 @@ class Design:
         x- and y-offsets from the unique mask x / y values to each detector
         and each mask point's index into them (``None`` when the mask's
         unique coordinates do not form a compact lattice).
+    aux
+        Arrays of the fast path (with ``grid``): ``d2t`` ``(J, M)``
+        transposed distances, ``s`` ``(n, M)`` = ``y @ d2[:, :Jv].T`` and
+        ``ny`` ``(n,)`` detections per individual.
     constant
         Data-only constant of the log-likelihood.
     cls
@@ -88,6 +105,7 @@ class Design:
     detectfn: str
     detector: str
     grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    aux: dict[str, np.ndarray] | None = None
 
     @property
     def n(self) -> int:
@@ -155,10 +173,15 @@ def make_design(
         txo = traps_xy[order]
         grid = ((ux[:, None] - txo[None, :, 0]) ** 2, (uy[:, None] - txo[None, :, 1]) ** 2,
                 ix.ravel(), iy.ravel())
+    aux = None
+    yv = np.ascontiguousarray(y[:, visited])
+    if grid is not None:
+        aux = {"d2t": np.ascontiguousarray(d2.T), "s": yv @ d2[:, :len(visited)].T,
+               "ny": yv.sum(axis=1)}
     return Design(
-        grid=grid,
+        grid=grid, aux=aux,
         d2=d2, cell_area=float(cell_area), usage=usage_ordered,
-        y=np.ascontiguousarray(y[:, visited]), visited=visited, order=order,
+        y=yv, visited=visited, order=order,
         constant=const, cls=cls_arr, n_classes=int(n_classes),
         d_index=np.asarray(d_index, dtype=np.int64), n_d=int(n_d),
         detectfn=detectfn, detector=detector,
@@ -226,6 +249,8 @@ def class_terms(
     design's squared distances (columns in ``design.order``; e.g. a region
     grid) and then only ``logq`` is computed.
     """
+    if d2 is None and design.aux is not None and design.grid is not None:
+        return _class_terms_fast(design, p0, sigma, derivatives=derivatives)
     full = d2 is None
     d2_all = design.d2 if full else d2
     k = -0.5 / (sigma * sigma)
@@ -309,6 +334,116 @@ def class_terms(
     return out
 
 
+# thresholds below which per-pair corrections are below double precision
+_L_DET = 1e-15  # f(L) ~ L/2 (HHN) or L (HN) in the detection log-odds
+_L_NODET = 1e-9  # log(1 - L) + L ~ -L^2/2 in the HN no-detection term
+
+
+def _pairs(d2t: np.ndarray, cutoff_d2: float, rows: int) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+    """(detector, mask point) pairs of the first ``rows`` detectors within a distance."""
+    block = d2t[:rows]
+    flat = np.flatnonzero(block.ravel() < cutoff_d2)
+    m = block.shape[1]
+    return flat, flat // m, flat % m
+
+
+def aux_sparse_y(design: Design) -> sparse.csr_matrix:
+    """The collapsed counts as a sparse matrix (cached in ``design.aux``)."""
+    assert design.aux is not None
+    cached = design.aux.get("ysp")
+    if cached is None:
+        cached = sparse.csr_matrix(design.y)
+        design.aux["ysp"] = cached  # type: ignore[assignment]
+    return cached  # type: ignore[return-value]
+
+
+def _class_terms_fast(design: Design, p0: float, sigma: float, *,
+                      derivatives: bool) -> dict[str, np.ndarray]:
+    """:func:`class_terms` with separable sums and truncated corrections.
+
+    ``sum_j U_j h_j(x)`` factorises over x and y offsets on a lattice mask;
+    the detection log-odds are ``log p0 + z + f(L)`` where ``z`` enters
+    through the precomputed ``y @ d2.T`` and the correction ``f(L)`` is
+    evaluated only for detector-point pairs where it exceeds double
+    precision.
+    """
+    assert design.grid is not None and design.aux is not None
+    dx2, dy2, ix, iy = design.grid
+    aux = design.aux
+    k = -0.5 / (sigma * sigma)
+    hhn = design.detectfn == "HHN"
+    prox = design.detector == "proximity"
+    usage = design.usage
+    out: dict[str, np.ndarray] = {}
+    ex = np.exp(dx2 * k)
+    ey = np.exp(dy2 * k)
+    exu = ex * usage
+    hu = (exu @ ey.T)[ix, iy]
+    zh = None
+    if derivatives:
+        zh = ((exu * (dx2 * k)) @ ey.T + exu @ (ey * (dy2 * k)).T)[ix, iy]
+    logit = not hhn  # HN: p0 = g0 on the logit scale
+    deta = (1.0 - p0) if logit else 1.0  # d log p0 / d eta
+    d2t = aux["d2t"]
+    m_n = d2t.shape[1]
+    jv = design.y.shape[1]
+    if prox and not hhn:
+        # log(1 - L) = -L + c(L), c only where L is not negligible
+        cut = 2.0 * sigma * sigma * math.log(p0 / _L_NODET) if p0 > _L_NODET else -1.0
+        flat, jj, mm = _pairs(d2t, cut, d2t.shape[0])
+        lval = p0 * np.exp(d2t.ravel()[flat] * k)
+        corr = np.log1p(-lval) + lval
+        uj = usage[jj]
+        logq = -p0 * hu + np.bincount(mm, weights=uj * corr, minlength=m_n)
+        out["logq"] = logq
+        if derivatives:
+            extra = lval * lval / (1.0 - lval)
+            zval = d2t.ravel()[flat] * k
+            s0 = p0 * hu + np.bincount(mm, weights=uj * extra, minlength=m_n)
+            s1 = p0 * zh + np.bincount(mm, weights=uj * zval * extra, minlength=m_n)
+            out["dlogq"] = np.stack([-(1.0 - p0) * s0, 2.0 * s1])
+    else:
+        out["logq"] = -p0 * hu
+        if derivatives:
+            out["dlogq"] = np.stack([out["logq"] * deta, (2.0 * p0) * zh])
+    # detection part
+    n = design.n
+    det = aux["ny"][:, None] * math.log(p0) + k * aux["s"]
+    pair_info = None
+    if jv and prox:
+        cut = 2.0 * sigma * sigma * math.log(p0 / _L_DET) if p0 > _L_DET else -1.0
+        block = d2t[:jv].ravel()
+        flat = np.flatnonzero(block < cut)
+        indptr = np.searchsorted(flat, np.arange(jv + 1) * m_n)
+        mm = flat - np.repeat(np.arange(jv) * m_n, np.diff(indptr))
+        zval = block[flat] * k
+        lval = p0 * np.exp(zval)
+        if hhn:
+            pv = -np.expm1(-lval)
+            f = np.log(pv / lval) + lval
+            g1 = lval / pv - 1.0  # L f'(L)
+        else:
+            f = -np.log1p(-lval)
+            g1 = lval / (1.0 - lval)
+        ysp = aux_sparse_y(design)
+
+        def spmul(vals: np.ndarray) -> np.ndarray:
+            mat = sparse.csr_matrix((vals, mm, indptr), shape=(jv, m_n))
+            return (ysp @ mat).toarray()
+
+        det = det + spmul(f)
+        if derivatives:
+            pair_info = (spmul(g1), spmul(g1 * zval))
+    out["det"] = det
+    if derivatives:
+        out["fast"] = np.empty(0)
+        out["_k"] = np.array(k)
+        out["_deta"] = np.array(deta)
+        out["_pairs"] = pair_info  # type: ignore[assignment]
+    return out
+
+
 def evaluate(beta: np.ndarray, design: Design, *, gradient: bool = False,
              keep: bool = False) -> dict[str, object]:
     """Log-likelihood (and its analytic gradient) at link-scale ``beta``.
@@ -365,7 +500,20 @@ def evaluate(beta: np.ndarray, design: Design, *, gradient: bool = False,
                               minlength=nd)
         wq = colsum + real.pmix[c] * da * np.exp(t["logq"])
         gq = t["dlogq"] @ wq  # (2,)
-        if design.y.shape[1]:
+        if "fast" in t:
+            k = float(t["_k"])
+            deta = float(t["_deta"])
+            aux = design.aux
+            assert aux is not None
+            pmass = pc.sum(axis=1)
+            gr0 = deta * float(pmass @ aux["ny"])
+            gr1 = -2.0 * k * float(np.vdot(pc, aux["s"]))
+            pairs = t["_pairs"]
+            if pairs is not None:
+                yg1, yg1z = pairs  # type: ignore[misc]  # (n, M): y @ [L f'(L)], y @ [z L f']
+                gr0 += deta * float(np.vdot(pc, yg1))
+                gr1 += -2.0 * float(np.vdot(pc, yg1z))
+        elif design.y.shape[1]:
             wy = np.ascontiguousarray(pc.T @ design.y)  # (M, Jv)
             gr0 = float(np.vdot(t["dr0"], wy))
             gr1 = float(np.vdot(t["dr1"], wy))

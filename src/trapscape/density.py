@@ -697,6 +697,15 @@ def fit(
         If the data cannot support the model (one animal, no recaptures,
         all detections at one station) or the optimiser fails.
     """
+    with _scr.blas_single_thread():
+        return _fit(ch, mask, detectfn=detectfn, model=model, regions=regions,
+                    region_zones=region_zones, start=start, maxiter=maxiter)
+
+
+def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
+         regions: Mapping[str, BaseGeometry] | None,
+         region_zones: Mapping[str, BaseGeometry] | None,
+         start: Sequence[float] | None, maxiter: int) -> SCRFit:
     t0 = time.perf_counter()
     _check_fittable(ch)
     design, d_levels, classes = _design(ch, mask, detectfn=detectfn, model=model)
@@ -744,10 +753,10 @@ def fit(
         converged = False
         warnings.warn("The information matrix is not invertible: standard errors are "
                       "unavailable (some parameters are not identifiable with these data).",
-                      TrapscapeWarning, stacklevel=2)
+                      TrapscapeWarning, stacklevel=3)
     if not converged:
         warnings.warn(f"The SCR fit may not have converged ({res.message}); check the "
-                      "estimates, the mask buffer and the data.", TrapscapeWarning, stacklevel=2)
+                      "estimates, the mask buffer and the data.", TrapscapeWarning, stacklevel=3)
     se = np.sqrt(np.abs(np.diag(vcov)))
 
     # names and real-scale table
