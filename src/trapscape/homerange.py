@@ -625,11 +625,10 @@ def lscv(
         d2 = np.concatenate([[float(n * (n - 1)) ** 2], d2[:-1]])
     s = np.zeros(n_h)
     inv4 = 1.0 / (4.0 * hvec**2)
-    inv2 = 1.0 / (2.0 * hvec**2)
     step = max(1, 4_000_000 // n_h)
     for a in range(0, len(d2), step):
-        dd = d2[a:a + step, None]
-        s += (np.exp(-dd * inv4) - 4.0 * np.exp(-dd * inv2)).sum(axis=0)
+        u = np.exp(-d2[a:a + step, None] * inv4)  # exp(-d²/2h²) is u²
+        s += (u - 4.0 * u * u).sum(axis=0)
     cv = 1.0 / (math.pi * hvec**2 * n) + (2.0 * s - 3.0 * n) / (4.0 * math.pi * hvec**2 * n**2)
     return hvec, cv
 
@@ -783,9 +782,13 @@ def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = N
 def _volume(ud: np.ndarray, cell: float) -> np.ndarray:
     """adehabitatHR ``getvolumeUD``: percent of UD mass in cells at least as dense."""
     v = ud.ravel() * (cell * cell)
-    order = np.argsort(-v, kind="stable")
-    vol = np.empty_like(v)
-    vol[order] = np.cumsum(v[order]) * 100.0
+    pos = np.flatnonzero(v > 0)
+    vp = v[pos]
+    order = np.argsort(-vp, kind="stable")
+    csum = np.cumsum(vp[order]) * 100.0
+    # cells of zero density all get the total (ties: their order does not matter)
+    vol = np.full(v.shape, csum[-1] if len(csum) else 0.0)
+    vol[pos[order]] = csum
     return vol.reshape(ud.shape)
 
 
@@ -1121,17 +1124,32 @@ def overlap(
     c = g0.cell**2
     uds = [np.asarray(result.ud[i].values, dtype=float) for i in ids]
     inside = [(_volume(u, g0.cell) <= percent) for u in uds]
+    n_inside = [int(np.count_nonzero(a)) for a in inside]
+    totals = [float(u.sum()) for u in uds]
     # cell offsets of every grid on the common lattice
     col0 = [round((g.x0 - g0.x0) / g0.cell) for g in grids]
     row0 = [round((g0.y0 - g.y0) / g0.cell) for g in grids]
+    heights, widths = [], []
+    for k in range(len(ids)):
+        # crop each UD to the cells that matter (non-zero density or inside)
+        rows = np.flatnonzero((uds[k] > 0).any(axis=1) | inside[k].any(axis=1))
+        cols = np.flatnonzero((uds[k] > 0).any(axis=0) | inside[k].any(axis=0))
+        if len(rows) == 0:
+            rows = cols = np.array([0])
+        r_sl, c_sl = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        uds[k], inside[k] = uds[k][r_sl, c_sl], inside[k][r_sl, c_sl]
+        row0[k] += int(rows[0])
+        col0[k] += int(cols[0])
+        heights.append(uds[k].shape[0])
+        widths.append(uds[k].shape[1])
     n = len(ids)
     res = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1):
             r_lo = max(row0[i], row0[j])
-            r_hi = min(row0[i] + grids[i].height, row0[j] + grids[j].height)
+            r_hi = min(row0[i] + heights[i], row0[j] + heights[j])
             c_lo = max(col0[i], col0[j])
-            c_hi = min(col0[i] + grids[i].width, col0[j] + grids[j].width)
+            c_hi = min(col0[i] + widths[i], col0[j] + widths[j])
             if r_hi > r_lo and c_hi > c_lo:
                 si = (slice(r_lo - row0[i], r_hi - row0[i]), slice(c_lo - col0[i], c_hi - col0[i]))
                 sj = (slice(r_lo - row0[j], r_hi - row0[j]), slice(c_lo - col0[j], c_hi - col0[j]))
@@ -1141,8 +1159,8 @@ def overlap(
                 ai = aj = np.zeros(0, dtype=bool)
             if m == "HR":
                 inter = float(np.count_nonzero(ai & aj))
-                res[i, j] = inter / np.count_nonzero(inside[i])
-                res[j, i] = inter / np.count_nonzero(inside[j])
+                res[i, j] = inter / n_inside[i] if n_inside[i] else np.nan
+                res[j, i] = inter / n_inside[j] if n_inside[j] else np.nan
             elif m == "PHR":
                 res[i, j] = float(uj[ai].sum()) * c
                 res[j, i] = float(ui[aj].sum()) * c
@@ -1158,7 +1176,7 @@ def overlap(
                     res[i, j] = 0.0
                     continue
                 ba = float(np.sqrt(ui * uj).sum())
-                d2 = (uds[i].sum() + uds[j].sum() - 2.0 * ba) * c
+                d2 = (totals[i] + totals[j] - 2.0 * ba) * c
                 res[i, j] = res[j, i] = math.sqrt(max(d2, 0.0))
     return pd.DataFrame(res, index=pd.Index(ids, name="id1"), columns=pd.Index(ids, name="id2"))
 
