@@ -149,7 +149,7 @@ def _plain(gdf: gpd.GeoDataFrame, cols: Sequence[str]) -> gpd.GeoDataFrame:
 
 def _geojson(fm: Any, gdf: gpd.GeoDataFrame, *, name: str, style: dict[str, Any] | Any,
              fields: Sequence[str] = (), aliases: Sequence[str] | None = None,
-             show: bool = True, highlight: bool = False) -> Any:
+             show: bool = True, highlight: bool = False, pane: str | None = None) -> Any:
     data = _plain(gdf, fields)
     style_fn = style if callable(style) else (lambda _f, s=style: s)
     kw: dict[str, Any] = {}
@@ -159,6 +159,8 @@ def _geojson(fm: Any, gdf: gpd.GeoDataFrame, *, name: str, style: dict[str, Any]
                                       if aliases else present, localize=True, labels=True)
     if highlight:
         kw["highlight_function"] = lambda _f: {"weight": 4, "fillOpacity": 0.6}
+    if pane is not None:
+        kw["pane"] = pane
     layer = fm.FeatureGroup(name=name, show=show)
     fm.GeoJson(data.__geo_interface__, style_function=style_fn, **kw).add_to(layer)
     return layer
@@ -321,12 +323,16 @@ def survey_map(
         ".ts-legend-block{margin-bottom:6px}.ts-banner{font-weight:bold}</style>"))
     legends: list[str] = []
 
+    # panes: opaque background polygons < raster overlays < vector layers
+    fm.map.CustomPane("ts_base", z_index=250, pointer_events=True).add_to(m)
+    fm.map.CustomPane("ts_raster", z_index=300, pointer_events=False).add_to(m)
+
     # background: land / countries
     if survey.habitat is not None and len(survey.habitat):
-        _geojson(fm, survey.habitat, name="Land", style={"color": "#bbbbbb", "weight": 0.5,
-                 "fillColor": COLORS["land"], "fillOpacity": 1.0}).add_to(m)
+        _geojson(fm, survey.habitat, name="Land", pane="ts_base", style={
+            "color": "#bbbbbb", "weight": 0.5, "fillColor": COLORS["land"], "fillOpacity": 1.0}).add_to(m)
     if survey.zones is not None and len(survey.zones):
-        _geojson(fm, survey.zones, name="Countries", fields=[V.NAME], aliases=["Country"],
+        _geojson(fm, survey.zones, name="Countries", fields=[V.NAME], aliases=["Country"], pane="ts_base",
                  style={"color": COLORS["zone"], "weight": 1, "fillColor": "#ffffff",
                         "fillOpacity": 0.15 if survey.habitat is not None else 0.6}).add_to(m)
 
@@ -346,9 +352,9 @@ def survey_map(
                                              "fillOpacity": 0.55}, **kw).add_to(fg)
         fg.add_to(m)
         if col:
-            legends.append(_legend_html(f"Coverage grid: {col.replace('_', '-')}",
-                                        [("none", "#999999", "box"), ("low", _ramp([0, 1], "YlGnBu")[0], "box"),
-                                         ("high", _ramp([0, 1], "YlGnBu")[1], "box")]))
+            lo, hi = _ramp([0, 1], "YlGnBu")
+            legends.append(_legend_html("Coverage grid (trap-nights)",
+                                        [("no effort", "#999999", "box"), ("low", lo, "box"), ("high", hi, "box")]))
 
     for key, label, cmap, log in (("pdot", "Detection probability (pdot)", "viridis", False),
                                   ("current", "Current density (circuit theory)", "inferno", True)):
@@ -360,55 +366,42 @@ def survey_map(
                                        vmax=1.0 if key == "pdot" else None)
         url = "data:image/png;base64," + base64.b64encode(png).decode()
         fg = fm.FeatureGroup(name=label, show=key == "pdot")
-        fm.raster_layers.ImageOverlay(url, bounds=[list(bnds[0]), list(bnds[1])], opacity=0.8,
-                                      interactive=False, zindex=1).add_to(fg)
+        fm.raster_layers.ImageOverlay(url, bounds=[list(bnds[0]), list(bnds[1])], opacity=0.75,
+                                      interactive=False, pane="ts_raster").add_to(fg)
         fg.add_to(m)
         lo, hi = _ramp([0, 1], cmap)
-        legends.append(_legend_html(label, [("low" if key != "pdot" else "0", lo, "box"),
-                                            ("high" if key != "pdot" else "1", hi, "box")]))
+        legends.append(_legend_html(label, [("0" if key == "pdot" else "low", lo, "box"),
+                                            ("1" if key == "pdot" else "high", hi, "box")]))
 
-    for key, label, color in (("corridors", "Least-cost corridors", COLORS["corridor"]),
-                              ("corridor_paths", "Least-cost paths", COLORS["corridor"])):
-        c = prods.get(key)
-        if c is None or not len(c):
-            continue
-        fields = [x for x in ("from", "to", "pair", "cost", "length_km", "name", "threshold") if x in c.columns]
-        _geojson(fm, c, name=label, fields=fields,
-                 style={"color": color, "weight": 3, "fillColor": color, "fillOpacity": 0.25,
-                        "dashArray": "6 4" if key == "corridor_paths" else None}).add_to(m)
-        legends.append(_legend_html(label, [(label.lower(), color, "line")]))
-
-    hs = prods.get("border_hotspots")
-    if hs is not None and len(hs):
-        score = next((c for c in ("score", "current", "rank") if c in hs.columns), None)
-        h = hs.copy()
-        if score is not None:
-            vals = h[score].to_numpy(dtype=float)
-            if score == "rank":
-                vals = -vals
-            h["_col"] = _ramp(vals, "YlOrRd")
-        else:
-            h["_col"] = COLORS["hotspot"]
-        fields = [x for x in ("rank", "score", "current", "n_paths", "segment_id", "length_km") if x in h.columns]
-        data = _plain(h, [*fields, "_col"])
-        fg = fm.FeatureGroup(name="Border-crossing hotspots", show=True)
-        kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
-        fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
-            "color": f["properties"].get("_col") or COLORS["hotspot"], "weight": 6, "opacity": 0.9},
-            **kw).add_to(fg)
-        fg.add_to(m)
-        legends.append(_legend_html("Border hotspots", [("lower", _ramp([0, 1], "YlOrRd")[0], "line"),
-                                                        ("higher", _ramp([0, 1], "YlOrRd")[1], "line")]))
+    # boundaries
+    if survey.study_area is not None and len(survey.study_area):
+        _geojson(fm, survey.study_area, name="Study area", fields=[V.NAME],
+                 style={"color": COLORS["study_area"], "weight": 2, "fill": False,
+                        "dashArray": "4 4"}).add_to(m)
+    if survey.parks is not None and len(survey.parks):
+        _geojson(fm, survey.parks, name="Park (approximate boundary)", fields=[V.NAME],
+                 style={"color": COLORS["park"], "weight": 2.5, "fillColor": COLORS["park"],
+                        "fillOpacity": 0.06}).add_to(m)
+    if survey.border is not None and len(survey.border):
+        _geojson(fm, survey.border, name="International border", fields=[V.NAME],
+                 style={"color": COLORS["border"], "weight": 2, "dashArray": "8 4"}).add_to(m)
+    res = prods.get("reserve")
+    if res is not None and len(res):
+        fields = [c for c in res.columns if c.startswith("area_km2") or c in ("components", "name")]
+        _geojson(fm, res, name="Candidate transboundary reserve", fields=fields, show=False,
+                 style={"color": COLORS["reserve"], "weight": 3, "fillColor": COLORS["reserve"],
+                        "fillOpacity": 0.08}).add_to(m)
+    legends.append(_legend_html("Boundaries", [
+        ("study area", COLORS["study_area"], "line"), ("park (approximate)", COLORS["park"], "line"),
+        ("international border", COLORS["border"], "line")]
+        + ([("candidate reserve", COLORS["reserve"], "line")] if res is not None and len(res) else [])))
 
     rng_ = prods.get("ranges")
     if rng_ is not None and len(rng_):
         ids = sorted(map(str, rng_[V.INDIVIDUAL_ID].unique())) if V.INDIVIDUAL_ID in rng_.columns else []
         pal = _palette(ids)
         r = rng_.copy()
-        if V.INDIVIDUAL_ID in r.columns:
-            r["_col"] = r[V.INDIVIDUAL_ID].astype(str).map(pal)
-        else:
-            r["_col"] = "#1f77b4"
+        r["_col"] = r[V.INDIVIDUAL_ID].astype(str).map(pal) if V.INDIVIDUAL_ID in r.columns else "#1f77b4"
         status = _status_lookup(prods.get("cross_border"))
         if status and V.INDIVIDUAL_ID in r.columns:
             r["cross_border"] = r[V.INDIVIDUAL_ID].astype(str).map(status)
@@ -418,34 +411,49 @@ def survey_map(
         fg = fm.FeatureGroup(name="Home ranges (by individual)", show=True)
         fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
             "color": f["properties"].get("_col"), "weight": 1.5,
-            "fillColor": f["properties"].get("_col"), "fillOpacity": 0.12},
+            "fillColor": f["properties"].get("_col"), "fillOpacity": 0.1},
             popup=fm.GeoJsonPopup(fields=fields, localize=True) if fields else None).add_to(fg)
         fg.add_to(m)
-        legends.append(_legend_html("Home ranges", [(i, pal[i], "box") for i in ids[:12]]
-                                    + ([(f"... {len(ids) - 12} more", "#ffffff", "box")] if len(ids) > 12 else [])))
+        legends.append(_legend_html("Home ranges", [
+            (f"{len(ids)} individuals, one colour each (click a range)", pal[ids[0]] if ids else "#1f77b4", "box")]))
 
-    # boundaries on top of analysis layers
-    if survey.study_area is not None and len(survey.study_area):
-        _geojson(fm, survey.study_area, name="Study area", fields=[V.NAME],
-                 style={"color": COLORS["study_area"], "weight": 2, "fill": False,
-                        "dashArray": "4 4"}).add_to(m)
-    if survey.parks is not None and len(survey.parks):
-        _geojson(fm, survey.parks, name="Park (approximate boundary)", fields=[V.NAME],
-                 style={"color": COLORS["park"], "weight": 2, "fillColor": COLORS["park"],
-                        "fillOpacity": 0.08}).add_to(m)
-    if survey.border is not None and len(survey.border):
-        _geojson(fm, survey.border, name="International border", fields=[V.NAME],
-                 style={"color": COLORS["border"], "weight": 3, "dashArray": "8 4"}).add_to(m)
-    res = prods.get("reserve")
-    if res is not None and len(res):
-        fields = [c for c in res.columns if c.startswith("area_km2") or c in ("component", "name")]
-        _geojson(fm, res, name="Candidate transboundary reserve", fields=fields,
-                 style={"color": COLORS["reserve"], "weight": 3, "fillColor": COLORS["reserve"],
-                        "fillOpacity": 0.1}).add_to(m)
-    legends.append(_legend_html("Boundaries", [
-        ("study area", COLORS["study_area"], "line"), ("park (approximate)", COLORS["park"], "line"),
-        ("international border", COLORS["border"], "line")]
-        + ([("candidate reserve", COLORS["reserve"], "line")] if res is not None and len(res) else [])))
+    for key, label, dash in (("corridors", "Least-cost corridors", None),
+                             ("corridor_paths", "Least-cost paths", "6 4")):
+        c = prods.get(key)
+        if c is None or not len(c):
+            continue
+        fields = [x for x in ("from", "to", "pair", "core_a", "core_b", "cost", "length_km", "name")
+                  if x in c.columns]
+        _geojson(fm, c, name=label, fields=fields,
+                 style={"color": COLORS["corridor"], "weight": 3, "fillColor": COLORS["corridor"],
+                        "fillOpacity": 0.25, "dashArray": dash}).add_to(m)
+        legends.append(_legend_html(label, [(label.lower(), COLORS["corridor"], "line")]))
+
+    hs = prods.get("border_hotspots")
+    if hs is not None and len(hs):
+        h = hs.copy()
+        if "rank" in h.columns:
+            h = h.sort_values("rank")
+        elif "score" in h.columns:
+            h = h.sort_values("score", ascending=False)
+        score = next((c for c in ("score", "current_sum", "current") if c in h.columns), None)
+        vals = h[score].to_numpy(dtype=float) if score else np.arange(len(h))[::-1].astype(float)
+        h["_col"] = _ramp(vals, "YlOrRd")
+        top = np.zeros(len(h), dtype=bool)
+        top[: min(10, len(h))] = True
+        h["_w"] = np.where(top, 9, 4)
+        fields = [x for x in ("rank", "score", "current_sum", "n_paths", "segment_id", "length_m")
+                  if x in h.columns]
+        data = _plain(h, [*fields, "_col", "_w"])
+        fg = fm.FeatureGroup(name="Border-crossing hotspots (top 10 thick)", show=True)
+        kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
+        fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
+            "color": f["properties"].get("_col") or COLORS["hotspot"],
+            "weight": f["properties"].get("_w") or 4, "opacity": 0.95}, **kw).add_to(fg)
+        fg.add_to(m)
+        lo, hi = _ramp([0, 1], "YlOrRd")
+        legends.append(_legend_html("Border hotspots", [("lower score", lo, "line"),
+                                                        ("higher score (top 10 thick)", hi, "line")]))
 
     # stations (or public cells)
     cells = prods.get("station_cells")
@@ -460,11 +468,14 @@ def survey_map(
             "color": "#333333", "weight": 1, "fillColor": f["properties"].get("_col"), "fillOpacity": 0.6},
             popup=fm.GeoJsonPopup(fields=fields, localize=True)).add_to(fg)
         fg.add_to(m)
+        legends.append(_legend_html(f"Cameras per {public_cell / 1000:g} km cell (colour: photos)", [
+            ("no photos", COLORS["station_none"], "box"), ("few", _det_color(1, 10), "box"),
+            ("many", _det_color(10, 10), "box")]))
     elif st is not None and len(st):
         _station_layer(fm, m, st)
         legends.append(_legend_html("Stations (size: trap-nights)", [
-            ("no detections", COLORS["station_none"], "circle"),
-            ("few detections", _det_color(1, 10), "circle"), ("many detections", _det_color(10, 10), "circle")]))
+            ("no photos", COLORS["station_none"], "circle"),
+            ("few photos", _det_color(1, 10), "circle"), ("many photos", _det_color(10, 10), "circle")]))
     elif not public and len(survey.stations):
         _station_layer(fm, m, survey.station_points)
 
@@ -473,14 +484,14 @@ def survey_map(
         if all(t == "Point" for t in prop.geom_type):
             fields = [c for c in (V.STATION_ID, "rank", "objective", "gain", "zone") if c in prop.columns]
             _point_layer(fm, m, prop, name="Proposed new stations", fields=fields, aliases=fields,
-                         radius=np.full(len(prop), 7.0), fill=[COLORS["proposed"]] * len(prop),
+                         radius=np.full(len(prop), 6.0), fill=[COLORS["proposed"]] * len(prop),
                          weight=2.5)
         else:
             fields = [c for c in ("cell_id", "n_stations") if c in prop.columns]
             _geojson(fm, prop, name="Proposed new stations (per cell)", fields=fields,
                      style={"color": COLORS["proposed"], "weight": 2, "fillColor": COLORS["proposed"],
                             "fillOpacity": 0.3}).add_to(m)
-        legends.append(_legend_html("Plan", [("proposed station", COLORS["proposed"], "box")]))
+        legends.append(_legend_html("Plan", [("proposed station", COLORS["proposed"], "circle")]))
 
     fm.LayerControl(collapsed=False, position="topright").add_to(m)
     heading = html.escape(title or f"{survey.name}: camera-trap survey")
@@ -563,7 +574,7 @@ def _station_layer(fm: Any, m: Any, st: gpd.GeoDataFrame) -> None:
     det = st["detections"].to_numpy(dtype=float) if "detections" in st.columns else np.full(len(st), np.nan)
     tmax = np.nanmax(tn) if np.isfinite(tn).any() else 1.0
     dmax = np.nanmax(det) if np.isfinite(det).any() else 1.0
-    radius = np.where(np.isfinite(tn) & (tmax > 0), 3.0 + 7.0 * np.sqrt(np.nan_to_num(tn) / max(tmax, 1e-9)), 5.0)
+    radius = np.where(np.isfinite(tn) & (tmax > 0), 2.0 + 4.0 * np.sqrt(np.nan_to_num(tn) / max(tmax, 1e-9)), 4.0)
     fields = [V.STATION_ID, "n_cameras", "trap_nights", "detections", "individuals"]
     aliases = ["station", "cameras", "trap-nights", "photos of target species", "individuals"]
     _point_layer(fm, m, st, name="Camera stations", fields=fields, aliases=aliases, radius=radius,
