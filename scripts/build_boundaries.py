@@ -311,6 +311,17 @@ def build(sources: Path, out: Path) -> dict[str, float]:
                                    f"within {CHINA_SECTOR_WIDTH / 1000:.0f} km of the Russian border, south of "
                                    f"{PARK_NORTH_LAT} N, minus towns. {APPROX}."),
                       metadata={**meta_approx, "method": "Chinese land near the China-Russia border"})
+        parks_all = gpd.GeoDataFrame(
+            {"name": [park_name, kp_name, china.name.iloc[0]],
+             "kind": ["national park", "nature reserve", "national park sector"],
+             "country": ["Russia", "Russia", "China"],
+             "area_km2": [*park["area_km2"], *china["area_km2"]]},
+            geometry=[*park.geometry, *china.geometry], crs=WGS84)
+        _write_vector(parks_all, tmp / "parks.gpkg",
+                      description=("Protected areas of the example: Land of the Leopard NP, "
+                                   "Kedrovaya Pad and the Hunchun sector of the Northeast China "
+                                   f"Tiger and Leopard NP (= park.gpkg + china_sector.gpkg). {APPROX}."),
+                      metadata=meta_approx)
         _clip_raster(sources / "etopo1" / "etopo1_clip_129_134E_41.5_45N.tif", tmp / "elevation.tif",
                      description="ETOPO1 1 arc-minute relief (m; negative = sea depth)",
                      tags={"SOURCE": "NOAA NGDC ETOPO1 (Amante & Eakins 2009)", "LICENSE": "public domain"})

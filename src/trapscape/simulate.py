@@ -1,0 +1,1116 @@
+"""Simulate a camera-trap survey from the spatial capture-recapture model.
+
+The simulator is the data-generating model that spatially explicit
+capture-recapture (SCR) assumes, so a simulated survey comes with its truth
+(activity centres, sex, parameters, N per zone) and can be analysed exactly
+like a real one:
+
+1. **Activity centres** follow an inhomogeneous Poisson process whose
+   intensity is constant within each zone (``densities``: zone name ->
+   adults per 100 km²) and zero on sea, outside the habitat and near
+   settlements, over the *state space*: the station areas plus a buffer.
+   Each animal is male with probability ``1 / (1 + female_per_male)`` and
+   gets its sex's movement scale σ and baseline hazard λ0.
+2. **Stations** lie on a regular or jittered square grid (random origin)
+   inside the study area, optionally plus a coarser grid in a neighbouring
+   zone (the Chinese side) close to the study area; each station holds
+   ``cameras_per_station`` cameras.  User stations can be given instead.
+3. **Session**: every camera runs ``days`` days from ``start`` at 12:00;
+   malfunctions come in runs of whole days and a few cameras are stolen
+   (gone for the rest of the session).  A station works on a day while at
+   least one of its cameras works (the usage convention of
+   :mod:`trapscape.detection`).
+4. **Detections**: animal *i* is detected at station *j* on day *k*
+   ``Poisson(λ0_i · u_jk · exp(-d_ij² / 2σ_i²))`` times (hazard half-normal,
+   station as detector).  Each detection event yields a burst of photos on
+   every working camera of the station, at a time of day drawn from a
+   nocturnal/crepuscular activity pattern (a von Mises mixture); a share of
+   the photos cannot be identified (empty ``individual_id``).
+
+References
+----------
+Efford M.G. (2004) Density estimation in live-trapping studies. Oikos 106,
+598-610.
+Borchers D.L. & Efford M.G. (2008) Spatially explicit maximum likelihood
+methods for capture-recapture studies. Biometrics 64, 377-385.
+Royle J.A., Chandler R.B., Sollmann R. & Gardner B. (2014) *Spatial
+Capture-Recapture*. Academic Press (chapter 4: simulating SCR data).
+Ridout M.S. & Linkie M. (2009) Estimating overlap of daily activity
+patterns from camera trap data. JABES 14, 322-337.
+Vitkalova A.V. et al. (2018) Transboundary cooperation improves endangered
+species monitoring and conservation actions: a case study of the global
+population of Amur leopards. Conserv. Lett. 11, e12574.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from . import validation as V
+from .crs import as_crs, require_projected
+from .errors import CRSError, GeometryError, InputError, TrapscapeWarning
+
+if TYPE_CHECKING:
+    import pyproj
+
+__all__ = [
+    "SPECIES",
+    "SimulatedSurvey",
+    "SimulationParams",
+    "activity_times",
+    "draw_activity_centres",
+    "expected_detections",
+    "simulate_survey",
+    "station_grid",
+    "write_simulated_survey",
+]
+
+logger = logging.getLogger(__name__)
+
+SPECIES = "Panthera pardus orientalis"
+
+#: Default densities (adults per 100 km²) of the Land of the Leopard example.
+DEFAULT_DENSITIES: dict[str, float] = {"Russia": 1.6, "China": 0.35, "North Korea": 0.0}
+
+#: Activity pattern: (mean hour, von Mises concentration, weight); the rest
+#: of the weight is spread uniformly over the day.
+ACTIVITY_COMPONENTS: tuple[tuple[float, float, float], ...] = (
+    (19.0, 6.0, 0.30),  # dusk
+    (1.0, 2.0, 0.35),  # night
+    (6.0, 6.0, 0.25),  # dawn
+)
+
+
+def _default_densities() -> dict[str, float]:
+    return dict(DEFAULT_DENSITIES)
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Parameters of a simulated camera-trap survey.
+
+    Distances are metres in ``crs``; densities are adults per 100 km².
+    Defaults reproduce the bundled Land of the Leopard example.
+
+    Attributes
+    ----------
+    densities
+        Zone name -> density (adults per 100 km²); zones not named have none.
+    female_per_male
+        Sex ratio as females per male (1.2: M:F = 1:1.2).
+    sigma_f, sigma_m
+        Movement scale σ of females and males (half-normal, metres).
+    lambda0
+        Baseline detection hazard per station-day of usage.
+    lambda0_f, lambda0_m
+        Optional sex-specific λ0 (default: ``lambda0``).
+    buffer
+        State-space buffer around the station areas (default 3 σ_m).
+    settlement_radius
+        No activity centres within this distance of a settlement.
+    spacing
+        Station grid spacing.
+    layout
+        ``"jittered"`` or ``"regular"``.
+    jitter
+        Largest shift of a jittered station, as a fraction of ``spacing``.
+    cameras_per_station
+        Cameras per station (2 = paired cameras).
+    extra_zone
+        Zone where extra stations are placed near the study area (the
+        Chinese side of the border), or ``None`` for none.
+    extra_band
+        Extra stations lie within this distance of the study area.
+    extra_spacing
+        Grid spacing of the extra stations (default 1.5 x ``spacing``).
+    start
+        First day of the session (cameras set up at 12:00).
+    days
+        Session length in days.
+    malfunction_rate
+        Expected share of camera-days lost to malfunctions (before theft).
+    malfunction_run_days
+        Mean length of a malfunction run, in days.
+    theft_prob
+        Probability that a camera is stolen during the session.
+    photos_per_event
+        Mean photos per working camera and detection event (>= 1).
+    unidentifiable_share
+        Share of photos whose individual cannot be identified.
+    species
+        Species name written to the sightings.
+    crs
+        Projected CRS of the simulation (metres).
+    """
+
+    densities: dict[str, float] = field(default_factory=_default_densities)
+    female_per_male: float = 1.2
+    sigma_f: float = 2500.0
+    sigma_m: float = 4000.0
+    lambda0: float = 0.05
+    lambda0_f: float | None = None
+    lambda0_m: float | None = None
+    buffer: float = 12000.0
+    settlement_radius: float = 2000.0
+    spacing: float = 4200.0
+    layout: str = "jittered"
+    jitter: float = 0.25
+    cameras_per_station: int = 2
+    extra_zone: str | None = "China"
+    extra_band: float = 6000.0
+    extra_spacing: float | None = None
+    start: str = "2024-01-10"
+    days: int = 90
+    malfunction_rate: float = 0.07
+    malfunction_run_days: float = 6.0
+    theft_prob: float = 0.03
+    photos_per_event: float = 6.0
+    unidentifiable_share: float = 0.05
+    species: str = SPECIES
+    crs: str = "EPSG:32652"
+
+    def __post_init__(self) -> None:
+        bad: list[str] = []
+
+        def positive(name: str, *, allow_zero: bool = False) -> None:
+            v = getattr(self, name)
+            ok = v is not None and np.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+            if not ok:
+                need = "zero or more" if allow_zero else "a positive number"
+                bad.append(f"{name} must be {need}, got {v!r}.")
+
+        for name in ("sigma_f", "sigma_m", "lambda0", "spacing", "female_per_male",
+                     "malfunction_run_days"):
+            positive(name)
+        for name in ("buffer", "settlement_radius", "extra_band"):
+            positive(name, allow_zero=True)
+        for name in ("lambda0_f", "lambda0_m", "extra_spacing"):
+            if getattr(self, name) is not None:
+                positive(name)
+        for name in ("malfunction_rate", "theft_prob", "unidentifiable_share", "jitter"):
+            v = getattr(self, name)
+            if not (v is not None and 0.0 <= v < 1.0):
+                bad.append(f"{name} must be in [0, 1), got {v!r}.")
+        if self.jitter > 0.5:
+            bad.append(f"jitter must be at most 0.5 (half the spacing), got {self.jitter!r}.")
+        if self.layout not in ("jittered", "regular"):
+            bad.append(f"layout must be 'jittered' or 'regular', got {self.layout!r}.")
+        if not (isinstance(self.cameras_per_station, int) and self.cameras_per_station >= 1):
+            bad.append(f"cameras_per_station must be a whole number >= 1, got "
+                       f"{self.cameras_per_station!r}.")
+        if not (isinstance(self.days, int) and self.days >= 1):
+            bad.append(f"days must be a whole number >= 1, got {self.days!r}.")
+        if not (self.photos_per_event is not None and self.photos_per_event >= 1):
+            bad.append(f"photos_per_event must be at least 1, got {self.photos_per_event!r}.")
+        if not isinstance(self.densities, Mapping) or not self.densities:
+            bad.append("densities must map zone names to adults per 100 km2, "
+                       "e.g. {'Russia': 1.6}.")
+        else:
+            for zone, d in self.densities.items():
+                if not (isinstance(d, int | float) and np.isfinite(d) and d >= 0):
+                    bad.append(f"density of zone {zone!r} must be zero or more "
+                               f"(adults per 100 km2), got {d!r}.")
+        try:
+            pd.Timestamp(self.start)
+        except (ValueError, TypeError):
+            bad.append(f"start must be a date such as '2024-01-10', got {self.start!r}.")
+        try:
+            crs = as_crs(self.crs)
+            require_projected(crs, "simulation CRS")
+        except CRSError as err:
+            bad.append(f"crs: {err}")
+        if bad:
+            msg = ("Bad simulation parameters:\n  - " + "\n  - ".join(bad)) if len(bad) > 1 \
+                else f"Bad simulation parameter: {bad[0]}"
+            raise InputError(msg)
+
+    def sigma_of(self, sex: str) -> float:
+        """σ of sex ``"F"`` or ``"M"``."""
+        return self.sigma_m if sex == "M" else self.sigma_f
+
+    def lambda0_of(self, sex: str) -> float:
+        """λ0 of sex ``"F"`` or ``"M"``."""
+        own = self.lambda0_m if sex == "M" else self.lambda0_f
+        return float(own if own is not None else self.lambda0)
+
+    @property
+    def male_share(self) -> float:
+        """Probability that an animal is male."""
+        return 1.0 / (1.0 + self.female_per_male)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary (JSON-ready)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SimulatedSurvey:
+    """A simulated survey and its truth.
+
+    Attributes
+    ----------
+    stations
+        One row per camera deployment in the canonical schema (CRS of the
+        parameters).
+    problems
+        Malfunction and theft intervals per deployment.
+    sightings
+        One row per photo, canonical columns.
+    truth
+        JSON-ready dict: parameters, seed, activity centres, N per zone,
+        realised detections.
+    centres
+        Activity centres as points: ``individual_id``, ``sex``, ``zone``,
+        ``sigma``, ``lambda0``.
+    usage
+        Station x day usage (fraction of each day a station worked), index
+        ``station_id``, columns day numbers 0..days-1.
+    events
+        Detection events: ``individual_id``, ``station_id``, ``day``,
+        ``timestamp``.
+    """
+
+    stations: gpd.GeoDataFrame
+    problems: pd.DataFrame
+    sightings: pd.DataFrame
+    truth: dict[str, Any]
+    centres: gpd.GeoDataFrame
+    usage: pd.DataFrame
+    events: pd.DataFrame
+
+
+# --------------------------------------------------------------------------
+# geometry helpers
+# --------------------------------------------------------------------------
+def _layer(frame: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None, crs: pyproj.CRS,
+           what: str) -> BaseGeometry | None:
+    """Union of a layer in ``crs`` (None for None)."""
+    if frame is None:
+        return None
+    if isinstance(frame, BaseGeometry):
+        return frame
+    if frame.crs is None:
+        raise CRSError(f"The {what} layer has no CRS. Set it (e.g. EPSG:4326) first.")
+    if len(frame) == 0:
+        raise GeometryError(f"The {what} layer is empty. Give at least one polygon.")
+    geoms = frame.to_crs(crs).geometry
+    return shapely.make_valid(geoms.union_all())
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Keep only the polygon parts of a geometry."""
+    if geom.is_empty or isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon | MultiPolygon)]
+    return shapely.union_all(parts) if parts else Polygon()
+
+
+def _uniform_points(geom: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points uniform in a polygon (rejection from its bounding box)."""
+    out = np.empty((0, 2))
+    if n == 0:
+        return out
+    minx, miny, maxx, maxy = geom.bounds
+    frac = max(geom.area / ((maxx - minx) * (maxy - miny)), 1e-3)
+    shapely.prepare(geom)
+    chunks = []
+    have = 0
+    while have < n:
+        m = int((n - have) / frac * 1.2) + 16
+        xy = np.column_stack([rng.uniform(minx, maxx, m), rng.uniform(miny, maxy, m)])
+        keep = xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]
+        chunks.append(keep)
+        have += len(keep)
+    return np.concatenate(chunks)[:n]
+
+
+def station_grid(
+    polygon: BaseGeometry,
+    *,
+    spacing: float,
+    layout: str = "jittered",
+    jitter: float = 0.25,
+    rng: int | np.random.Generator | None = None,
+) -> np.ndarray:
+    """Station positions on a square grid inside ``polygon``.
+
+    Parameters
+    ----------
+    polygon
+        Area in a projected CRS (metres).
+    spacing
+        Grid spacing in metres.
+    layout
+        ``"regular"``: grid points; ``"jittered"``: each point moved by up to
+        ``jitter * spacing`` in x and y (kept only when still inside).
+    jitter
+        Largest shift as a fraction of the spacing.
+    rng
+        Seed or generator; the grid origin is random.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 2)`` array of x, y, ordered south to north, west to east.
+    """
+    gen = np.random.default_rng(rng)
+    minx, miny, maxx, maxy = polygon.bounds
+    ox, oy = gen.uniform(0, spacing, 2)
+    xs = np.arange(minx - spacing + ox, maxx + spacing, spacing)
+    ys = np.arange(miny - spacing + oy, maxy + spacing, spacing)
+    gx, gy = np.meshgrid(xs, ys)
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    shift = gen.uniform(-jitter * spacing, jitter * spacing, xy.shape)
+    # membership is decided by the grid point, so the count is area / spacing**2
+    inside = shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])
+    xy, shift = xy[inside], shift[inside]
+    if layout == "jittered" and jitter > 0:
+        moved = xy + shift
+        ok = shapely.contains_xy(polygon, moved[:, 0], moved[:, 1])
+        xy = np.where(ok[:, None], moved, xy)
+    order = np.lexsort((xy[:, 0], xy[:, 1]))
+    return xy[order]
+
+
+# --------------------------------------------------------------------------
+# activity centres
+# --------------------------------------------------------------------------
+def _density_regions(params: SimulationParams, state: BaseGeometry,
+                     zones: gpd.GeoDataFrame) -> list[tuple[str, float, BaseGeometry]]:
+    """(zone name, density, polygon in the state space) for zones with density > 0."""
+    names = zones[V.NAME].astype(str)
+    unknown = sorted(set(params.densities) - set(names))
+    known = [z for z in params.densities if z in set(names)]
+    if not known:
+        raise InputError(
+            f"None of the density zones {sorted(params.densities)} is a zone of the "
+            f"zones layer (its names: {sorted(set(names))}). Name zones as in its "
+            "'name' column, e.g. --density Russia=1.6.")
+    if unknown:
+        warnings.warn(f"Density zones {unknown} are not in the zones layer and get no "
+                      "animals.", TrapscapeWarning, stacklevel=3)
+    out = []
+    for zone in sorted(known):
+        dens = float(params.densities[zone])
+        if dens <= 0:
+            continue
+        zgeom = shapely.make_valid(zones.geometry[names == zone].union_all())
+        region = _polygonal(zgeom.intersection(state))
+        if not region.is_empty and region.area > 0:
+            out.append((zone, dens, region))
+    return out
+
+
+def draw_activity_centres(
+    params: SimulationParams,
+    *,
+    state_space: BaseGeometry,
+    zones: gpd.GeoDataFrame,
+    rng: int | np.random.Generator | None = None,
+) -> gpd.GeoDataFrame:
+    """Draw activity centres from the zone densities over the state space.
+
+    The number in each zone is Poisson with mean density x area, and the
+    centres are uniform within the zone's part of the state space
+    (inhomogeneous Poisson process with piecewise-constant intensity).
+
+    Parameters
+    ----------
+    params
+        Densities, sex ratio and sex-specific σ and λ0.
+    state_space
+        Polygon (params CRS) where animals may live: station areas plus the
+        buffer, habitat only, settlements removed.
+    zones
+        Zones with a ``name`` column, in the params CRS.
+    rng
+        Seed or generator.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``individual_id``, ``sex``, ``zone``, ``sigma``, ``lambda0``, points.
+
+    Raises
+    ------
+    InputError
+        When the densities give fewer than one animal in expectation.
+    """
+    gen = np.random.default_rng(rng)
+    crs = as_crs(params.crs)
+    regions = _density_regions(params, state_space, zones)
+    expected = {z: d * r.area / 1e8 for z, d, r in regions}
+    total = sum(expected.values())
+    if total < 1.0:
+        raise InputError(
+            f"The densities {dict(params.densities)} give {total:.2f} animals in "
+            "expectation over the state space (zones x habitat x buffer). Raise the "
+            "densities, name the zones that hold the stations, or enlarge the area.")
+    xs, ys, zone_of = [], [], []
+    for zone, _dens, region in regions:
+        n = int(gen.poisson(expected[zone]))
+        xy = _uniform_points(region, n, gen)
+        xs.append(xy[:, 0])
+        ys.append(xy[:, 1])
+        zone_of += [zone] * n
+    x = np.concatenate(xs) if xs else np.empty(0)
+    y = np.concatenate(ys) if ys else np.empty(0)
+    n = len(x)
+    male = gen.random(n) < params.male_share
+    sex = np.where(male, "M", "F")
+    ids = [f"{'M' if m else 'F'}{k + 1:03d}" for k, m in enumerate(male)]
+    frame = gpd.GeoDataFrame(
+        {
+            V.INDIVIDUAL_ID: ids,
+            V.SEX: sex,
+            V.ZONE: zone_of,
+            "sigma": [params.sigma_of(s) for s in sex],
+            "lambda0": [params.lambda0_of(s) for s in sex],
+        },
+        geometry=gpd.points_from_xy(x, y), crs=crs,
+    )
+    logger.info("Drew %d activity centres (expected %.1f) over %.0f km2", n, total,
+                state_space.area / 1e6)
+    return frame
+
+
+# --------------------------------------------------------------------------
+# detection model
+# --------------------------------------------------------------------------
+def expected_detections(
+    centres: gpd.GeoDataFrame,
+    station_xy: np.ndarray,
+    usage_days: np.ndarray,
+) -> np.ndarray:
+    """Expected detection events per individual and station over the session.
+
+    ``E[n_ij] = λ0_i · exp(-d_ij² / 2σ_i²) · U_j`` with ``U_j`` the station's
+    usage summed over days (hazard half-normal, station as detector; see
+    :mod:`trapscape.detection`).
+
+    Parameters
+    ----------
+    centres
+        Activity centres with ``sigma`` and ``lambda0`` columns (metres).
+    station_xy
+        ``(J, 2)`` station coordinates in the same CRS.
+    usage_days
+        ``(J,)`` days of usage per station (or ``(J, K)`` per occasion,
+        summed).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, J)`` expected counts.
+    """
+    usage = np.asarray(usage_days, dtype=float)
+    if usage.ndim == 2:
+        usage = usage.sum(axis=1)
+    cx = centres.geometry.x.to_numpy()[:, None]
+    cy = centres.geometry.y.to_numpy()[:, None]
+    sxy = np.asarray(station_xy, dtype=float)
+    d2 = (cx - sxy[None, :, 0]) ** 2 + (cy - sxy[None, :, 1]) ** 2
+    sig = centres["sigma"].to_numpy(dtype=float)[:, None]
+    lam = centres["lambda0"].to_numpy(dtype=float)[:, None]
+    return lam * np.exp(-d2 / (2.0 * sig**2)) * usage[None, :]
+
+
+def activity_times(n: int, *, rng: int | np.random.Generator | None = None) -> np.ndarray:
+    """Clock times (hours in [0, 24)) from the leopard activity pattern.
+
+    A mixture of von Mises distributions around dusk (19 h), night (1 h)
+    and dawn (6 h) plus a uniform part (:data:`ACTIVITY_COMPONENTS`),
+    i.e. mostly nocturnal and crepuscular (cf. Ridout & Linkie 2009).
+    """
+    gen = np.random.default_rng(rng)
+    weights = np.array([w for _, _, w in ACTIVITY_COMPONENTS] +
+                       [1.0 - sum(w for _, _, w in ACTIVITY_COMPONENTS)])
+    comp = gen.choice(len(weights), size=n, p=weights)
+    hours = gen.uniform(0.0, 24.0, n)
+    for k, (mu, kappa, _w) in enumerate(ACTIVITY_COMPONENTS):
+        sel = comp == k
+        ang = gen.vonmises(2 * math.pi * mu / 24.0, kappa, int(sel.sum()))
+        hours[sel] = (ang * 24.0 / (2 * math.pi)) % 24.0
+    return hours
+
+
+def _camera_operation(params: SimulationParams, n_cameras: int,
+                      gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Working matrix (cameras x days) with clustered malfunctions and theft.
+
+    Returns ``(working, stolen_day)`` where ``stolen_day`` is -1 when the
+    camera was not stolen.
+    """
+    days = params.days
+    working = np.ones((n_cameras, days), dtype=bool)
+    run_mean = params.malfunction_run_days
+    n_runs = gen.poisson(params.malfunction_rate * days / run_mean, n_cameras)
+    for c in np.flatnonzero(n_runs):
+        starts = gen.integers(0, days, n_runs[c])
+        lengths = gen.geometric(1.0 / run_mean, n_runs[c])
+        for s, ln in zip(starts, lengths, strict=True):
+            working[c, s:s + ln] = False
+    stolen = np.full(n_cameras, -1)
+    theft = gen.random(n_cameras) < params.theft_prob
+    stolen[theft] = gen.integers(1, days, int(theft.sum())) if days > 1 else 0
+    for c in np.flatnonzero(theft):
+        working[c, stolen[c]:] = False
+    return working, stolen
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open [a, b) runs where ``mask`` is True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(padded)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
+                    strict=True))
+
+
+# --------------------------------------------------------------------------
+# main entry
+# --------------------------------------------------------------------------
+def simulate_survey(
+    params: SimulationParams,
+    *,
+    study_area: gpd.GeoDataFrame | BaseGeometry,
+    zones: gpd.GeoDataFrame,
+    habitat: gpd.GeoDataFrame | None = None,
+    settlements: gpd.GeoDataFrame | None = None,
+    stations: gpd.GeoDataFrame | None = None,
+    rng: int | np.random.Generator | None = None,
+    progress: bool = False,
+) -> SimulatedSurvey:
+    """Simulate a camera-trap survey with known truth.
+
+    Parameters
+    ----------
+    params
+        Simulation parameters (see :class:`SimulationParams`).
+    study_area
+        Polygon layer where the grid stations go (any CRS with a CRS set, or
+        a shapely geometry already in ``params.crs``).
+    zones
+        Zones (countries) with a ``name`` column; ``params.densities`` refers
+        to these names and ``params.extra_zone`` names one of them.
+    habitat
+        Land/habitat polygons; animals live only there (default: everywhere
+        in the zones).
+    settlements
+        Settlement points; no activity centres within
+        ``params.settlement_radius``.
+    stations
+        User stations instead of the grid: points with ``station_id`` (and
+        optionally ``camera_id``; else ``cameras_per_station`` cameras each).
+    rng
+        Seed or generator.  The same seed gives the same survey.
+    progress
+        Unused (the simulation takes seconds); kept for API symmetry.
+
+    Returns
+    -------
+    SimulatedSurvey
+
+    Raises
+    ------
+    InputError
+        Bad parameters, no station inside the study area (spacing too large),
+        densities that give no animals.
+    CRSError
+        Layers without a CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> area = gpd.GeoDataFrame({"name": ["Russia"]},
+    ...     geometry=[box(0, 0, 20000, 20000)], crs="EPSG:32652")
+    >>> p = SimulationParams(densities={"Russia": 5.0}, extra_zone=None, days=30)
+    >>> sim = simulate_survey(p, study_area=area, zones=area, rng=1)
+    >>> sim.stations["station_id"].nunique()
+    25
+    """
+    del progress
+    if not isinstance(params, SimulationParams):
+        raise InputError("params must be a SimulationParams; build one with "
+                         "trapscape.simulate.SimulationParams(...).")
+    seed_info = rng if isinstance(rng, int) else None
+    gen = np.random.default_rng(rng)
+    crs = as_crs(params.crs)
+    if zones is None or V.NAME not in zones.columns:
+        raise InputError("The zones layer needs a 'name' column with the zone names "
+                         "used in densities (e.g. 'Russia', 'China').")
+    zones_m = zones.to_crs(crs) if zones.crs is not None else None
+    if zones_m is None:
+        raise CRSError("The zones layer has no CRS. Set it (e.g. EPSG:4326) first.")
+    study = _polygonal(_layer(study_area, crs, "study area"))
+    if study.is_empty or study.area <= 0:
+        raise GeometryError("The study area has no polygon area. Give a polygon layer.")
+    habitat_g = _polygonal(_layer(habitat, crs, "habitat")) if habitat is not None else None
+    settle = None
+    if settlements is not None and len(settlements) and params.settlement_radius > 0:
+        if settlements.crs is None:
+            raise CRSError("The settlements layer has no CRS. Set it first.")
+        settle = settlements.to_crs(crs).geometry.buffer(params.settlement_radius).union_all()
+
+    # ---------------------------------------------------------- stations
+    rng_layout, rng_centres, rng_ops, rng_det = gen.spawn(4)
+    station_areas = [study]
+    if stations is None:
+        xy = station_grid(study, spacing=params.spacing, layout=params.layout,
+                          jitter=params.jitter, rng=rng_layout)
+        if len(xy) == 0:
+            w = (study.bounds[2] - study.bounds[0]) / 1000
+            h = (study.bounds[3] - study.bounds[1]) / 1000
+            raise InputError(
+                f"Station spacing {params.spacing:.0f} m leaves no station inside the "
+                f"study area ({study.area / 1e6:.1f} km2, extent {w:.1f} x {h:.1f} km). "
+                "Use a smaller spacing.")
+        st_ids = [f"S{k + 1:03d}" for k in range(len(xy))]
+        if params.extra_zone is not None:
+            names = zones_m[V.NAME].astype(str)
+            if params.extra_zone not in set(names):
+                raise InputError(
+                    f"extra_zone {params.extra_zone!r} is not a zone of the zones layer "
+                    f"(its names: {sorted(set(names))}). Name one of these or pass "
+                    "extra_zone=None (--no-china-stations).")
+            zone_g = shapely.make_valid(zones_m.geometry[names == params.extra_zone].union_all())
+            band = zone_g.intersection(study.buffer(params.extra_band)).difference(study)
+            if habitat_g is not None:
+                band = band.intersection(habitat_g)
+            band = _polygonal(band)
+            if not band.is_empty:
+                station_areas.append(band)
+                ex = station_grid(band, spacing=params.extra_spacing or 1.5 * params.spacing,
+                                  layout=params.layout, jitter=params.jitter, rng=rng_layout)
+                prefix = "".join(ch for ch in params.extra_zone.upper() if ch.isalpha())[:2]
+                st_ids += [f"{prefix}{k + 1:03d}" for k in range(len(ex))]
+                xy = np.vstack([xy, ex])
+        cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
+        st_rows = [(sid, cam, x, y) for sid, (x, y) in zip(st_ids, xy, strict=True)
+                   for cam in cams]
+    else:
+        if stations.crs is None:
+            raise CRSError("The stations have no CRS. Set it (e.g. EPSG:4326) first.")
+        if V.STATION_ID not in stations.columns:
+            raise InputError("User stations need a 'station_id' column.")
+        st = stations.to_crs(crs)
+        if len(st) == 0:
+            raise InputError("The stations layer is empty; give at least one station.")
+        if V.CAMERA_ID in st.columns:
+            st_rows = [(str(s), str(c), g.x, g.y) for s, c, g in
+                       zip(st[V.STATION_ID], st[V.CAMERA_ID], st.geometry, strict=True)]
+        else:
+            cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
+            st_rows = [(str(s), cam, g.x, g.y) for s, g in
+                       zip(st[V.STATION_ID], st.geometry, strict=True) for cam in cams]
+        station_areas.append(shapely.MultiPoint([(r[2], r[3]) for r in st_rows]).buffer(1.0))
+
+    cam_frame = pd.DataFrame(st_rows, columns=[V.STATION_ID, V.CAMERA_ID, "x", "y"])
+    station_ids = list(dict.fromkeys(cam_frame[V.STATION_ID]))
+    st_first = cam_frame.groupby(V.STATION_ID, sort=False)[["x", "y"]].first().loc[station_ids]
+    station_xy = st_first.to_numpy()
+    n_st, n_cam = len(station_ids), len(cam_frame)
+
+    # ---------------------------------------------------------- state space
+    state = shapely.union_all(station_areas).buffer(params.buffer)
+    if habitat_g is not None:
+        state = state.intersection(habitat_g)
+    if settle is not None:
+        state = state.difference(settle)
+    state = _polygonal(state)
+    centres = draw_activity_centres(params, state_space=state, zones=zones_m, rng=rng_centres)
+    if len(centres) == 0:
+        warnings.warn("No animal was drawn (small expected number); the survey has no "
+                      "detections. Raise the densities or change the seed.",
+                      TrapscapeWarning, stacklevel=2)
+
+    # ---------------------------------------------------------- session
+    start = pd.Timestamp(params.start).normalize() + pd.Timedelta(hours=12)
+    end = start + pd.Timedelta(days=params.days)
+    working, stolen = _camera_operation(params, n_cam, rng_ops)
+    cam_station = pd.Index(station_ids).get_indexer(cam_frame[V.STATION_ID])
+    usage = np.zeros((n_st, params.days))
+    np.maximum.at(usage, cam_station, working.astype(float))
+    deployment = (cam_frame[V.STATION_ID] + "/" + cam_frame[V.CAMERA_ID]).to_numpy()
+    prob_rows = []
+    for c in range(n_cam):
+        for a, b in _runs(~working[c]):
+            prob_rows.append((deployment[c], start + pd.Timedelta(days=a),
+                              start + pd.Timedelta(days=b), bool(stolen[c] >= 0 and a == stolen[c])))
+    problems = pd.DataFrame(prob_rows, columns=[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO,
+                                                "theft"])
+    problems[V.PROBLEM_FROM] = pd.to_datetime(problems[V.PROBLEM_FROM])
+    problems[V.PROBLEM_TO] = pd.to_datetime(problems[V.PROBLEM_TO])
+
+    # ---------------------------------------------------------- detections
+    exp_ij = expected_detections(centres, station_xy, usage.sum(axis=1))
+    n_ij = rng_det.poisson(exp_ij) if exp_ij.size else np.zeros((0, n_st), dtype=int)
+    ev_rows = []
+    for i, j in zip(*np.nonzero(n_ij), strict=True):
+        days_ok = np.flatnonzero(usage[j] > 0)
+        # usage is 0/1 per day here, so events fall uniformly on working days
+        ks = np.sort(rng_det.choice(days_ok, size=int(n_ij[i, j]), replace=True))
+        for k in ks:
+            ev_rows.append((i, j, int(k)))
+    ev = pd.DataFrame(ev_rows, columns=["i", "j", "day"])
+    hours = activity_times(len(ev), rng=rng_det)
+    # clock hour -> offset within the noon-to-noon day (keep 10 minutes for the burst)
+    offset_h = np.minimum((hours - 12.0) % 24.0, 24.0 - 1.0 / 6.0)
+    ev_time = (start + pd.to_timedelta(ev["day"].to_numpy(), unit="D")
+               + pd.to_timedelta(np.round(offset_h * 3600.0), unit="s"))
+    ev["timestamp"] = ev_time
+    ev = ev.sort_values(["timestamp", "j", "i"], kind="stable").reset_index(drop=True)
+
+    # photos: a burst per working camera
+    cams_of_station = [np.flatnonzero(cam_station == j) for j in range(n_st)]
+    rows_station, rows_cam, rows_time, rows_ind = [], [], [], []
+    for i, j, k, t in zip(ev["i"], ev["j"], ev["day"], ev["timestamp"], strict=True):
+        for c in cams_of_station[j]:
+            if not working[c, k]:
+                continue
+            n_ph = 1 + int(rng_det.poisson(params.photos_per_event - 1.0))
+            lag = int(rng_det.integers(0, 30))
+            gaps = np.cumsum(rng_det.integers(1, 6, n_ph)) - 1 + lag
+            for g in gaps:
+                rows_station.append(station_ids[j])
+                rows_cam.append(cam_frame[V.CAMERA_ID].iat[c])
+                rows_time.append(t + pd.Timedelta(seconds=int(g)))
+                rows_ind.append(i)
+    n_ph = len(rows_ind)
+    ind = np.asarray(rows_ind, dtype=int)
+    unident = rng_det.random(n_ph) < params.unidentifiable_share
+    ids_all = centres[V.INDIVIDUAL_ID].to_numpy()
+    sex_all = centres[V.SEX].to_numpy()
+    ind_id = pd.array([None if u else ids_all[v] for v, u in zip(ind, unident, strict=True)],
+                      dtype="string")
+    sex = pd.array([None if u else sex_all[v] for v, u in zip(ind, unident, strict=True)],
+                   dtype="string")
+    sight = pd.DataFrame({
+        V.STATION_ID: pd.Series(rows_station, dtype=object),
+        V.CAMERA_ID: pd.Series(rows_cam, dtype=object),
+        V.TIMESTAMP: pd.to_datetime(pd.Series(rows_time, dtype="datetime64[ns]")),
+        V.SPECIES: params.species,
+        V.INDIVIDUAL_ID: ind_id,
+        V.SEX: sex,
+        V.COUNT: np.ones(n_ph, dtype=int),
+    })
+    sight[V.DEPLOYMENT_ID] = sight[V.STATION_ID] + "/" + sight[V.CAMERA_ID]
+    sight = sight.sort_values([V.TIMESTAMP, V.STATION_ID, V.CAMERA_ID],
+                              kind="stable").reset_index(drop=True)
+    sight[V.MEDIA_ID] = [f"IMG{k + 1:06d}" for k in range(len(sight))]
+    sight = sight[[V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID, V.TIMESTAMP, V.SPECIES,
+                   V.INDIVIDUAL_ID, V.SEX, V.MEDIA_ID, V.COUNT]]
+
+    # ---------------------------------------------------------- stations frame
+    stations_out = gpd.GeoDataFrame(
+        {
+            V.STATION_ID: cam_frame[V.STATION_ID].to_numpy(),
+            V.CAMERA_ID: cam_frame[V.CAMERA_ID].to_numpy(),
+            V.DEPLOYMENT_ID: deployment,
+            V.SETUP: pd.Series([start] * n_cam, dtype="datetime64[ns]"),
+            V.RETRIEVAL: pd.Series([end] * n_cam, dtype="datetime64[ns]"),
+            V.SETUP_TIME_KNOWN: True,
+            V.RETRIEVAL_TIME_KNOWN: True,
+        },
+        geometry=gpd.points_from_xy(cam_frame["x"], cam_frame["y"]), crs=crs,
+    )
+    # zone of each station (for truth)
+    st_points = gpd.GeoDataFrame({V.STATION_ID: station_ids},
+                                 geometry=gpd.points_from_xy(station_xy[:, 0], station_xy[:, 1]),
+                                 crs=crs)
+    st_zone = _zone_names(st_points, zones_m)
+
+    events = pd.DataFrame({
+        V.INDIVIDUAL_ID: ids_all[ev["i"].to_numpy()] if len(ev) else pd.Series(dtype=object),
+        V.STATION_ID: np.asarray(station_ids, dtype=object)[ev["j"].to_numpy()]
+        if len(ev) else pd.Series(dtype=object),
+        "day": ev["day"].to_numpy(),
+        V.TIMESTAMP: ev["timestamp"].to_numpy(),
+    })
+    usage_df = pd.DataFrame(usage, index=pd.Index(station_ids, name=V.STATION_ID),
+                            columns=range(params.days))
+    truth = _truth(params, seed_info, centres, state, study, station_ids, st_zone,
+                   n_ij, exp_ij, working, stolen, usage, sight)
+    logger.info("Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
+                n_st, n_cam, len(centres), len(ev), len(sight))
+    return SimulatedSurvey(stations=stations_out, problems=problems, sightings=sight,
+                           truth=truth, centres=centres, usage=usage_df, events=events)
+
+
+def _zone_names(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray:
+    """Name of the zone containing each point ('' outside every zone)."""
+    out = np.full(len(points), "", dtype=object)
+    for name, geom in zip(zones[V.NAME].astype(str), zones.geometry, strict=True):
+        inside = shapely.contains_xy(geom, points.geometry.x.to_numpy(),
+                                     points.geometry.y.to_numpy())
+        out[inside & (out == "")] = name
+    return out
+
+
+def _r(v: float, nd: int = 3) -> float:
+    return float(round(float(v), nd))
+
+
+def _truth(params: SimulationParams, seed: int | None, centres: gpd.GeoDataFrame,
+           state: BaseGeometry, study: BaseGeometry, station_ids: list[str],
+           st_zone: np.ndarray, n_ij: np.ndarray, exp_ij: np.ndarray, working: np.ndarray,
+           stolen: np.ndarray, usage: np.ndarray, sight: pd.DataFrame) -> dict[str, Any]:
+    crs = as_crs(params.crs)
+    ll = centres.to_crs(4326).geometry
+    in_study = shapely.contains_xy(study, centres.geometry.x.to_numpy(),
+                                   centres.geometry.y.to_numpy())
+    photos = sight.groupby(V.INDIVIDUAL_ID).size() if len(sight) else pd.Series(dtype=int)
+    animals = []
+    for k, (_, row) in enumerate(centres.iterrows()):
+        det = np.flatnonzero(n_ij[k]) if len(n_ij) else np.array([], dtype=int)
+        zones_seen = sorted({str(st_zone[j]) for j in det})
+        animals.append({
+            "individual_id": row[V.INDIVIDUAL_ID], "sex": row[V.SEX], "zone": row[V.ZONE],
+            "x": _r(row.geometry.x, 1), "y": _r(row.geometry.y, 1),
+            "longitude": _r(ll.iat[k].x, 6), "latitude": _r(ll.iat[k].y, 6),
+            "sigma": _r(row["sigma"], 1), "lambda0": _r(row["lambda0"], 6),
+            "in_study_area": bool(in_study[k]),
+            "events": int(n_ij[k].sum()), "expected_events": _r(exp_ij[k].sum(), 4),
+            "photos_identified": int(photos.get(row[V.INDIVIDUAL_ID], 0)),
+            "stations_detected": [station_ids[j] for j in det],
+            "zones_detected": zones_seen,
+        })
+    n_zone = centres[V.ZONE].value_counts().sort_index()
+    cam_days = working.size
+    lost = int((~working).sum())
+    detected = [a for a in animals if a["events"] > 0]
+    truth: dict[str, Any] = {
+        "description": "Truth of a survey simulated by trapscape.simulate (SCR data-"
+                       "generating model; hazard half-normal, station = detector).",
+        "seed": seed,
+        "crs": crs.to_string(),
+        "parameters": params.to_dict(),
+        "state_space_km2": _r(state.area / 1e6, 2),
+        "study_area_km2": _r(study.area / 1e6, 2),
+        "n_total": len(centres),
+        "n_by_zone": {str(k): int(v) for k, v in n_zone.items()},
+        "n_by_sex": {s: int((centres[V.SEX] == s).sum()) for s in ("F", "M")},
+        "n_in_study_area": int(in_study.sum()),
+        "n_detected": len(detected),
+        "n_detected_in_several_zones": sum(1 for a in detected if len(a["zones_detected"]) > 1),
+        "stations": len(station_ids),
+        "stations_by_zone": {str(z): int((st_zone == z).sum()) for z in sorted(set(st_zone))},
+        "cameras": int(working.shape[0]),
+        "camera_days": int(cam_days),
+        "camera_days_lost": lost,
+        "camera_days_lost_share": _r(lost / cam_days if cam_days else 0.0, 4),
+        "cameras_stolen": int((stolen >= 0).sum()),
+        "station_days_used": _r(usage.sum(), 1),
+        "events": int(n_ij.sum()),
+        "expected_events": _r(exp_ij.sum(), 3),
+        "photos": len(sight),
+        "photos_unidentified": int(sight[V.INDIVIDUAL_ID].isna().sum()),
+        "animals": animals,
+    }
+    return truth
+
+
+# --------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------
+BOUNDARY_KEYS = ("study_area", "zones", "parks", "border", "habitat")
+RASTER_KEYS = ("elevation", "landcover", "settlements", "rivers")
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=True)
+
+
+def _project_toml(name: str, species: str, crs: str, paths: dict[str, str],
+                  description: str) -> str:
+    lines = [
+        "# trapscape project file written by trapscape.simulate (simulated survey).",
+        "# Paths are relative to this file.",
+        "",
+        "[survey]",
+        f"name = {_toml_value(name)}",
+        f"description = {_toml_value(description)}",
+        f"crs = {_toml_value(crs)}",
+        'stations = "stations.csv"',
+        'sightings = "sightings.csv"',
+        f"species = {_toml_value(species)}",
+        "",
+        "[boundaries]",
+    ]
+    lines += [f"{k} = {_toml_value(paths[k])}" for k in BOUNDARY_KEYS if k in paths]
+    lines += ["", "[rasters]"]
+    extra = sorted(k for k in paths if k not in BOUNDARY_KEYS and k not in RASTER_KEYS)
+    lines += [f"{k} = {_toml_value(paths[k])}" for k in (*RASTER_KEYS, *extra) if k in paths]
+    lines += [
+        "",
+        "[steps]",
+        "coverage = true",
+        "density = true",
+        "homerange = true",
+        "corridors = true",
+        "plan = true",
+        "map = true",
+        "report = true",
+        "",
+        "[coverage]",
+        "",
+        "[density]",
+        "",
+        "[homerange]",
+        "",
+        "[corridors]",
+        "",
+        "[plan]",
+        "",
+        "[map]",
+        "",
+        "[report]",
+        f"title = {_toml_value(name)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _stations_csv(sim: SimulatedSurvey) -> pd.DataFrame:
+    """Canonical stations CSV frame (used if trapscape.io is unavailable)."""
+    st = sim.stations
+    ll = st.geometry.to_crs(4326)
+    out = pd.DataFrame({
+        V.STATION_ID: st[V.STATION_ID].to_numpy(), V.CAMERA_ID: st[V.CAMERA_ID].to_numpy(),
+        V.DEPLOYMENT_ID: st[V.DEPLOYMENT_ID].to_numpy(),
+        "longitude": [repr(float(v)) for v in ll.x], "latitude": [repr(float(v)) for v in ll.y],
+        V.SETUP: st[V.SETUP].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        V.RETRIEVAL: st[V.RETRIEVAL].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+    })
+    pr = sim.problems.copy()
+    if len(pr):
+        pr["_k"] = pr.groupby(V.DEPLOYMENT_ID, sort=False).cumcount() + 1
+        pos = {d: i for i, d in enumerate(out[V.DEPLOYMENT_ID])}
+        for k in range(1, int(pr["_k"].max()) + 1):
+            f_col, t_col = [""] * len(out), [""] * len(out)
+            for d, a, b in pr.loc[pr["_k"] == k, [V.DEPLOYMENT_ID, V.PROBLEM_FROM,
+                                                  V.PROBLEM_TO]].itertuples(index=False):
+                f_col[pos[d]] = a.strftime("%Y-%m-%d %H:%M:%S")
+                t_col[pos[d]] = b.strftime("%Y-%m-%d %H:%M:%S")
+            out[f"problem{k}_from"] = f_col
+            out[f"problem{k}_to"] = t_col
+    return out
+
+
+def write_simulated_survey(
+    sim: SimulatedSurvey,
+    out_dir: str | os.PathLike[str],
+    *,
+    boundaries: Mapping[str, str | os.PathLike[str]] | None = None,
+    name: str = "Simulated survey",
+    overwrite: bool = False,
+) -> Path:
+    """Write a simulated survey as an ordinary project folder.
+
+    Files: ``stations.csv`` and ``sightings.csv`` (canonical CSV, via
+    :func:`trapscape.io.write_stations` / :func:`~trapscape.io.write_sightings`),
+    ``survey.toml`` (project file whose [boundaries] and [rasters] point at
+    the given files, relative to ``out_dir`` — they are referenced, not
+    copied) and ``truth.json``.  Files are written into a temporary folder
+    next to ``out_dir`` and moved into place, so a failure leaves nothing
+    partial.  The same simulation gives byte-identical files.
+
+    Parameters
+    ----------
+    sim
+        Output of :func:`simulate_survey`.
+    out_dir
+        Target folder (created).
+    boundaries
+        Layer name -> file: ``study_area``, ``zones``, ``parks``, ``border``,
+        ``habitat`` go to [boundaries]; anything else (``elevation``,
+        ``landcover``, ``settlements``, ``rivers``) to [rasters].
+    name
+        Survey name for the project file.
+    overwrite
+        Replace the survey files of an existing folder.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of the project file ``survey.toml``.
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` holds survey files and ``overwrite`` is False, or a
+        boundary file does not exist.
+    """
+    out = Path(out_dir)
+    names = ("survey.toml", "stations.csv", "sightings.csv", "truth.json")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is a file; give a folder for the survey.",
+                         path=out)
+    if out.exists() and not overwrite and any((out / n).exists() for n in names):
+        raise InputError(f"{out} already holds a survey ({', '.join(n for n in names if (out / n).exists())})."
+                         " Pass overwrite=True (--overwrite) or choose another folder.", path=out)
+    paths: dict[str, str] = {}
+    for key, p in (boundaries or {}).items():
+        pth = Path(p)
+        if not pth.exists():
+            raise InputError(f"Boundary file for {key!r} not found: {pth}. Fix the path.",
+                             path=pth)
+        target_parent = out.resolve() if out.exists() else out.absolute()
+        try:
+            rel = os.path.relpath(pth.resolve(), target_parent)
+        except ValueError:  # other drive on Windows
+            rel = str(pth.resolve())
+        paths[key] = Path(rel).as_posix()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        try:
+            from .io import write_sightings, write_stations
+        except ImportError:  # pragma: no cover - io not available
+            _stations_csv(sim).to_csv(tmp / "stations.csv", index=False)
+            s = sim.sightings.copy()
+            s[V.TIMESTAMP] = s[V.TIMESTAMP].dt.strftime("%Y-%m-%d %H:%M:%S")
+            s.to_csv(tmp / "sightings.csv", index=False)
+        else:
+            write_stations(sim.stations, sim.problems[[V.DEPLOYMENT_ID, V.PROBLEM_FROM,
+                                                      V.PROBLEM_TO]], tmp / "stations.csv")
+            write_sightings(sim.sightings, tmp / "sightings.csv")
+        params = sim.truth.get("parameters", {})
+        desc = ("SIMULATED camera-trap survey (trapscape.simulate"
+                + (f", seed {sim.truth.get('seed')}" if sim.truth.get("seed") is not None else "")
+                + "); the truth is in truth.json.")
+        (tmp / "survey.toml").write_text(
+            _project_toml(name, params.get("species", SPECIES), sim.truth.get("crs", "EPSG:32652"),
+                          paths, desc), encoding="utf-8")
+        (tmp / "truth.json").write_text(json.dumps(sim.truth, indent=1, sort_keys=True) + "\n",
+                                        encoding="utf-8")
+        out.mkdir(parents=True, exist_ok=True)
+        for n in names:
+            os.replace(tmp / n, out / n)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("Wrote simulated survey to %s", out)
+    return out / "survey.toml"
