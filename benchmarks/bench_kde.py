@@ -41,8 +41,11 @@ def main() -> None:
     xy[:, 0] += x0
     xy[:, 1] += y0 - span
     ids = np.repeat([f"L{i:03d}" for i in range(k)], n)
-    rel = gpd.GeoDataFrame({"individual_id": ids},
-                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32652")
+    rel = gpd.GeoDataFrame(
+        {"individual_id": ids},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs="EPSG:32652",
+    )
     grid = GridSpec(x0, y0, cell, size, size, as_crs("EPSG:32652"))
 
     hr.utilization_distributions(rel.iloc[:n], h=h, grid=grid)  # warm-up
@@ -58,20 +61,27 @@ def main() -> None:
     m = max(1, min(args.scipy_individuals, k))
     t0 = time.perf_counter()
     for i in range(m):
-        sub = xy[i * n:(i + 1) * n].T
+        sub = xy[i * n : (i + 1) * n].T
         # gaussian_kde's covariance is factor^2 * data covariance; match h per axis
-        kde = gaussian_kde(sub, bw_method=h / float(np.sqrt(np.mean(np.var(sub, axis=1, ddof=1)))))
+        kde = gaussian_kde(
+            sub, bw_method=h / float(np.sqrt(np.mean(np.var(sub, axis=1, ddof=1))))
+        )
         kde(pts)
     t_scipy = (time.perf_counter() - t0) / m * k
 
     print(f"{k} individuals x {n} relocations on a {size} x {size} grid")
-    print(f"trapscape utilization_distributions: {t_ours:8.2f} s wall, {c_ours:.2f} s CPU "
-          "(target < 2 s wall on 2 cores)")
+    print(
+        f"trapscape utilization_distributions: {t_ours:8.2f} s wall, "
+        f"{c_ours:.2f} s CPU "
+        "(target < 2 s wall on 2 cores)"
+    )
     print(f"scipy gaussian_kde (scaled from {m}):  {t_scipy:8.2f} s")
     print(f"speed-up vs scipy: {t_scipy / t_ours:8.1f} x")
     if os.getloadavg()[0] > (os.cpu_count() or 1):
-        print(f"note: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-              "wall times are inflated by other processes")
+        print(
+            f"note: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+            "wall times are inflated by other processes"
+        )
 
 
 if __name__ == "__main__":

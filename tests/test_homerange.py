@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -18,15 +19,22 @@ from trapscape import validation as V
 from trapscape._raster import GridSpec
 from trapscape.crs import as_crs
 from trapscape.detection import DetectionParams
-from trapscape.errors import ComputationError, CRSError, InputError, SchemaError, TrapscapeWarning
+from trapscape.errors import (
+    ComputationError,
+    CRSError,
+    InputError,
+    SchemaError,
+    TrapscapeWarning,
+)
 
 DATA = Path(__file__).parent / "data" / "adehabitat"
 CRS = "EPSG:32652"
 
 
 def _points(ids, x, y, crs=CRS, **cols):
-    return gpd.GeoDataFrame({V.INDIVIDUAL_ID: list(ids), **cols},
-                            geometry=gpd.points_from_xy(x, y), crs=crs)
+    return gpd.GeoDataFrame(
+        {V.INDIVIDUAL_ID: list(ids), **cols}, geometry=gpd.points_from_xy(x, y), crs=crs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +45,18 @@ def boars() -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def grid50(boars) -> GridSpec:
-    """The reference's common grid: 50 m cells, centres at k*50 + 25, box widened by 1x range."""
+    """The reference's common grid.
+
+    50 m cells with centres at k*50 + 25, box widened by 1 x range.
+    """
     xy = np.column_stack([boars.geometry.x, boars.geometry.y])
     (xmin, ymin), (xmax, ymax) = xy.min(0), xy.max(0)
     rx, ry, c = xmax - xmin, ymax - ymin, 50.0
     x0, x1 = math.floor((xmin - rx) / c) * c, math.ceil((xmax + rx) / c) * c
     y0, y1 = math.floor((ymin - ry) / c) * c, math.ceil((ymax + ry) / c) * c
-    return GridSpec(x0, y1, c, round((x1 - x0) / c), round((y1 - y0) / c), as_crs("EPSG:32631"))
+    return GridSpec(
+        x0, y1, c, round((x1 - x0) / c), round((y1 - y0) / c), as_crs("EPSG:32631")
+    )
 
 
 def _ref(name: str) -> pd.DataFrame:
@@ -52,7 +65,9 @@ def _ref(name: str) -> pd.DataFrame:
 
 def _merge(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     ref = ref.rename(columns={"id": V.INDIVIDUAL_ID})
-    return ours.merge(ref, on=[V.INDIVIDUAL_ID, "percent"], suffixes=("", "_ref"), validate="1:1")
+    return ours.merge(
+        ref, on=[V.INDIVIDUAL_ID, "percent"], suffixes=("", "_ref"), validate="1:1"
+    )
 
 
 # --------------------------------------------------------- adehabitatHR refs
@@ -66,17 +81,23 @@ def test_mcp_matches_adehabitat(boars):
 
 def test_kde_fixed_h_grid60_matches_adehabitat(boars):
     res = hr.kde(boars, h=150.0, percent=95, grid=60, extent=1.0)
-    both = _merge(pd.DataFrame(res.isopleths.drop(columns="geometry")),
-                  _ref("hr_kde_h150_grid60.csv"))
+    both = _merge(
+        pd.DataFrame(res.isopleths.drop(columns="geometry")),
+        _ref("hr_kde_h150_grid60.csv"),
+    )
     assert len(both) == 4
     np.testing.assert_allclose(both["cell"], both["cell_ref"], rtol=1e-9)
     np.testing.assert_allclose(both["area_km2"], both["area_km2_ref"], rtol=1e-9)
-    np.testing.assert_allclose(both["poly_area_km2"], both["poly_area_km2_ref"], rtol=1e-4)
+    np.testing.assert_allclose(
+        both["poly_area_km2"], both["poly_area_km2_ref"], rtol=1e-4
+    )
     assert (both["h_method"] == "specified").all()
 
 
-@pytest.mark.parametrize(("h", "name", "label"), [("href", "hr_kde_href.csv", "href"),
-                                                 ("lscv", "hr_kde_lscv.csv", "LSCV")])
+@pytest.mark.parametrize(
+    ("h", "name", "label"),
+    [("href", "hr_kde_href.csv", "href"), ("lscv", "hr_kde_lscv.csv", "LSCV")],
+)
 def test_kde_href_and_lscv_match_adehabitat(boars, grid50, h, name, label):
     res = hr.kde(boars, h=h, percent=(50, 95), grid=grid50)
     both = _merge(pd.DataFrame(res.isopleths.drop(columns="geometry")), _ref(name))
@@ -84,7 +105,9 @@ def test_kde_href_and_lscv_match_adehabitat(boars, grid50, h, name, label):
     np.testing.assert_allclose(both["h"], both["h_ref"], rtol=1e-9)
     assert (both["h_method"] == label).all()
     np.testing.assert_allclose(both["area_km2"], both["area_km2_ref"], rtol=1e-9)
-    np.testing.assert_allclose(both["poly_area_km2"], both["poly_area_km2_ref"], rtol=1e-4)
+    np.testing.assert_allclose(
+        both["poly_area_km2"], both["poly_area_km2_ref"], rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("method", ["HR", "PHR", "VI", "BA", "UDOI", "HD"])
@@ -111,8 +134,11 @@ def test_mcp_of_square_corners():
     pts = _points(["a"] * 5, [0, 2000, 2000, 0, 1000], [0, 0, 2000, 2000, 1000])
     m = hr.mcp(pts, percent=100)
     assert m["area_km2"].iloc[0] == pytest.approx(4.0)
-    assert m.geometry.iloc[0].equals(gpd.GeoSeries.from_wkt(
-        ["POLYGON ((0 0, 2000 0, 2000 2000, 0 2000, 0 0))"]).iloc[0])
+    assert m.geometry.iloc[0].equals(
+        gpd.GeoSeries.from_wkt(
+            ["POLYGON ((0 0, 2000 0, 2000 2000, 0 2000, 0 0))"]
+        ).iloc[0]
+    )
     # Distances to the centroid are 0 and 4 x 1414 m: at 50 % the quantile is
     # 1414 m and every point is kept; at 10 % (quantile 566 m) only the centre.
     m = hr.mcp(pts, percent=[50, 10])
@@ -144,19 +170,22 @@ def test_kde_ud_integrates_to_truncated_mass():
 
 def test_isopleths_nest():
     rng = np.random.default_rng(3)
-    xy = rng.normal(0, 800, size=(40, 2)) + [500_000, 4_700_000]
+    xy = rng.normal(0, 800, size=(40, 2)) + np.array([500_000.0, 4_700_000.0])
     pts = _points(["a"] * 40, xy[:, 0], xy[:, 1])
     res = hr.kde(pts, h="href", percent=(25, 50, 75, 95), grid=25.0)
     geoms = res.isopleths.sort_values("percent").geometry.to_list()
-    for inner, outer in zip(geoms, geoms[1:]):
+    for inner, outer in itertools.pairwise(geoms):
         assert inner.difference(outer).area < 1e-6 * inner.area + 1.0
     assert res.isopleths["area_km2"].is_monotonic_increasing
 
 
 @settings(max_examples=25, deadline=None)
 @given(
-    xy=st.lists(st.tuples(st.floats(0, 5000), st.floats(0, 5000)), min_size=5, max_size=30),
-    p1=st.floats(10, 100), p2=st.floats(10, 100),
+    xy=st.lists(
+        st.tuples(st.floats(0, 5000), st.floats(0, 5000)), min_size=5, max_size=30
+    ),
+    p1=st.floats(10, 100),
+    p2=st.floats(10, 100),
 )
 def test_mcp_area_grows_with_percent(xy, p1, p2):
     arr = np.array(xy)
@@ -244,7 +273,10 @@ def test_exclusions_are_listed(tiny_survey):
 def test_relocations_from_survey_collapses_bursts(tiny_survey):
     s = tiny_survey.sightings
     extra = s.iloc[[0, 0]].copy()
-    extra[V.TIMESTAMP] = [pd.Timestamp("2024-06-02 22:25"), pd.Timestamp("2024-06-02 22:56")]
+    extra[V.TIMESTAMP] = [
+        pd.Timestamp("2024-06-02 22:25"),
+        pd.Timestamp("2024-06-02 22:56"),
+    ]
     sv = tiny_survey.with_sightings(pd.concat([s, extra], ignore_index=True))
     rel = hr.relocations_from_survey(sv)
     a = rel[rel[V.INDIVIDUAL_ID] == "A"]
@@ -265,7 +297,7 @@ def test_station_weights(tiny_survey):
     assert own["S5"] == pytest.approx(9.5)  # two cameras pooled, not summed
     b = rel[V.INDIVIDUAL_ID].to_numpy() == "B"
     # B: S8 works 9.5 days (06-01 12:00 to 06-11 00:00), S9 7.5 (2-day malfunction).
-    wb = dict(zip(rel.loc[b, V.STATION_ID], w[b]))
+    wb = dict(zip(rel.loc[b, V.STATION_ID], w[b], strict=False))
     tot = 1 / 9.5 + 1 / 7.5
     assert wb["S8"] == pytest.approx((1 / 9.5) / tot)
     assert wb["S9"] == pytest.approx((1 / 7.5) / tot)
@@ -275,8 +307,10 @@ def test_station_weights(tiny_survey):
 # ------------------------------------------------------------------ inputs
 def test_read_relocations(tmp_path):
     p = tmp_path / "rel.csv"
-    p.write_text("id,x,y,timestamp\nL1,500000,4700000,2024-01-01 10:00\n"
-                 "L1,500100,4700050,2024-01-02 10:00\n")
+    p.write_text(
+        "id,x,y,timestamp\nL1,500000,4700000,2024-01-01 10:00\n"
+        "L1,500100,4700050,2024-01-02 10:00\n"
+    )
     rel = hr.read_relocations(p, crs=CRS)
     assert list(rel[V.INDIVIDUAL_ID]) == ["L1", "L1"]
     assert rel.geometry.iloc[1].x == 500100
@@ -293,8 +327,12 @@ def test_read_relocations(tmp_path):
 
 
 def test_analysis_refuses_degrees():
-    pts = _points(["a"] * 5, [131, 131.1, 131.2, 131.0, 131.1], [43, 43.1, 43, 43.2, 43.3],
-                  crs="EPSG:4326")
+    pts = _points(
+        ["a"] * 5,
+        [131, 131.1, 131.2, 131.0, 131.1],
+        [43, 43.1, 43, 43.2, 43.3],
+        crs="EPSG:4326",
+    )
     with pytest.raises(CRSError, match="projected"):
         hr.mcp(pts)
     with pytest.raises(CRSError, match="projected"):
@@ -312,9 +350,15 @@ def test_bad_arguments(boars):
 
 # --------------------------------------------------------------- sigma
 def test_sigma_ranges():
-    rel = _points(["a", "a", "b", "b"], [0, 2000, 10_000, 10_000], [0, 0, 0, 4000],
-                  sex=["F", "F", "M", "M"])
-    params = DetectionParams(sigma=1000.0, by_sex={"M": {"sigma": 2000.0, "lambda0": 0.05}})
+    rel = _points(
+        ["a", "a", "b", "b"],
+        [0, 2000, 10_000, 10_000],
+        [0, 0, 0, 4000],
+        sex=["F", "F", "M", "M"],
+    )
+    params = DetectionParams(
+        sigma=1000.0, by_sex={"M": {"sigma": 2000.0, "lambda0": 0.05}}
+    )
     out = hr.sigma_ranges(rel, params, percent=95).set_index(V.INDIVIDUAL_ID)
     k = math.sqrt(-2 * math.log(0.05))
     assert k == pytest.approx(2.4477, abs=1e-4)
@@ -324,7 +368,9 @@ def test_sigma_ranges():
     assert out.loc["a", "area_km2"] == pytest.approx(math.pi * (k * 1000) ** 2 / 1e6)
     c = out.loc["a", "geometry"].centroid
     assert (c.x, c.y) == pytest.approx((1000.0, 0.0), abs=1e-6)
-    assert out.loc["a", "geometry"].area / 1e6 == pytest.approx(out.loc["a", "area_km2"], rel=2e-3)
+    assert out.loc["a", "geometry"].area / 1e6 == pytest.approx(
+        out.loc["a", "area_km2"], rel=2e-3
+    )
 
 
 # ---------------------------------------------------------- cross-border
@@ -363,7 +409,9 @@ def test_cell_size_grids_are_aligned_for_overlap(boars, grid50):
     res = hr.kde(boars, h="href", percent=95, cell_size=50.0)
     assert {float(da.x[1] - da.x[0]) for da in res.ud.values()} == {50.0}
     ref = hr.kde(boars, h="href", percent=95, grid=grid50)
-    np.testing.assert_allclose(res.isopleths["area_km2"], ref.isopleths["area_km2"], rtol=1e-9)
+    np.testing.assert_allclose(
+        res.isopleths["area_km2"], ref.isopleths["area_km2"], rtol=1e-9
+    )
     for method in ("HR", "PHR", "BA", "HD"):
         a = hr.overlap(res, method=method)
         b = hr.overlap(ref, method=method)
@@ -371,13 +419,28 @@ def test_cell_size_grids_are_aligned_for_overlap(boars, grid50):
 
 
 def test_effort_weights_from_survey(tiny_survey):
-    res = hr.kde(tiny_survey, h=500.0, percent=95, cell_size=100.0, effort_weights=True,
-                 min_detections=2, min_stations=2)
-    plain = hr.kde(tiny_survey, h=500.0, percent=95, cell_size=100.0,
-                   min_detections=2, min_stations=2)
+    res = hr.kde(
+        tiny_survey,
+        h=500.0,
+        percent=95,
+        cell_size=100.0,
+        effort_weights=True,
+        min_detections=2,
+        min_stations=2,
+    )
+    plain = hr.kde(
+        tiny_survey,
+        h=500.0,
+        percent=95,
+        cell_size=100.0,
+        min_detections=2,
+        min_stations=2,
+    )
+
     # B: S9 (7.5 days) outweighs S8 (9.5 days), so B's UD shifts east (towards S9).
     def centre_x(da):
         return float((da * da.x).sum() / da.sum())
+
     assert centre_x(res.ud["B"]) > centre_x(plain.ud["B"]) + 10
     with pytest.raises(InputError, match="needs a Survey"):
         hr.kde(hr.relocations_from_survey(tiny_survey), effort_weights=True)
@@ -391,12 +454,12 @@ def test_effort_weights_from_survey(tiny_survey):
 )
 def test_kde_isopleths_nest_hypothesis(seed, n, p):
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 3000, size=(n, 2)) + [500_000, 4_700_000]
+    xy = rng.uniform(0, 3000, size=(n, 2)) + np.array([500_000.0, 4_700_000.0])
     pts = _points(["a"] * n, xy[:, 0], xy[:, 1])
     res = hr.kde(pts, h=250.0, percent=sorted(p), cell_size=50.0, min_stations=1)
     iso = res.isopleths.sort_values("percent")
     geoms = iso.geometry.to_list()
-    for inner, outer in zip(geoms, geoms[1:]):
+    for inner, outer in itertools.pairwise(geoms):
         assert inner.difference(outer).area <= 1e-6 * max(inner.area, 1.0)
     assert iso["area_km2"].is_monotonic_increasing
 
@@ -405,7 +468,9 @@ def test_isopleth_keeps_holes_and_parts():
     t = np.linspace(0, 2 * np.pi, 60, endpoint=False)
     ring_x, ring_y = 2000 * np.cos(t), 2000 * np.sin(t)
     far_x, far_y = np.full(10, 20_000.0), np.linspace(0, 90, 10)
-    pts = _points(["a"] * 70, np.r_[ring_x, far_x] + 500_000, np.r_[ring_y, far_y] + 4_700_000)
+    pts = _points(
+        ["a"] * 70, np.r_[ring_x, far_x] + 500_000, np.r_[ring_y, far_y] + 4_700_000
+    )
     res = hr.kde(pts, h=150.0, percent=95, cell_size=20.0, min_stations=1)
     geom = res.isopleths.geometry.iloc[0]
     assert geom.geom_type == "MultiPolygon"

@@ -47,6 +47,7 @@ importance of the utilization distribution. Journal of Wildlife Management
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -133,7 +134,10 @@ class HomeRangeResult:
     @property
     def volumes(self) -> dict[str, np.ndarray]:
         """Volume contour (percent) of each UD, same shape as the UD."""
-        return {k: _volume(np.asarray(v.values), grid_of(v).cell) for k, v in self.ud.items()}
+        return {
+            k: _volume(np.asarray(v.values), grid_of(v).cell)
+            for k, v in self.ud.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,9 @@ def read_relocations(
     try:
         df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError(f"{os.fspath(path)}: cannot read as CSV ({err}).", path=path) from err
+        raise InputError(
+            f"{os.fspath(path)}: cannot read as CSV ({err}).", path=path
+        ) from err
     rename = {}
     for col in df.columns:
         low = str(col).strip().lower()
@@ -209,7 +215,8 @@ def read_relocations(
         raise SchemaError(
             f"{os.fspath(path)}: missing column(s) {missing}; expected "
             "individual_id,x,y[,timestamp]. Rename the columns.",
-            path=path, column=missing[0],
+            path=path,
+            column=missing[0],
         )
     for col in ("x", "y"):
         vals = pd.to_numeric(df[col], errors="coerce")
@@ -217,15 +224,20 @@ def read_relocations(
         if len(bad):
             raise SchemaError(
                 f"{os.fspath(path)} row {bad[0] + 1}, column '{col}': "
-                f"{df[col].iloc[bad[0]]!r} is not a number. Correct it or drop the row.",
-                path=path, row=int(bad[0] + 1), column=col,
+                f"{df[col].iloc[bad[0]]!r} is not a number. "
+                "Correct it or drop the row.",
+                path=path,
+                row=int(bad[0] + 1),
+                column=col,
             )
         df[col] = vals.astype(float)
     if df[V.INDIVIDUAL_ID].isna().any():
         row = int(np.flatnonzero(df[V.INDIVIDUAL_ID].isna().to_numpy())[0]) + 1
         raise SchemaError(
             f"{os.fspath(path)} row {row}, column 'individual_id': empty. "
-            "Every relocation needs an individual.", path=path, row=row,
+            "Every relocation needs an individual.",
+            path=path,
+            row=row,
             column=V.INDIVIDUAL_ID,
         )
     df[V.INDIVIDUAL_ID] = df[V.INDIVIDUAL_ID].astype(str)
@@ -236,7 +248,9 @@ def read_relocations(
             raise SchemaError(
                 f"{os.fspath(path)} row {bad[0] + 1}, column 'timestamp': "
                 f"{df[V.TIMESTAMP].iloc[bad[0]]!r} is not a date-time "
-                "(YYYY-MM-DD HH:MM:SS).", path=path, row=int(bad[0] + 1),
+                "(YYYY-MM-DD HH:MM:SS).",
+                path=path,
+                row=int(bad[0] + 1),
                 column=V.TIMESTAMP,
             )
         df[V.TIMESTAMP] = ts
@@ -282,8 +296,12 @@ def relocations_from_survey(
     ident[V.INDIVIDUAL_ID] = ident[V.INDIVIDUAL_ID].astype(str)
     if V.SEX not in ident.columns:
         ident[V.SEX] = pd.NA
-    ident = ident.sort_values([V.INDIVIDUAL_ID, V.STATION_ID, V.TIMESTAMP], kind="stable")
-    keys = (ident[V.INDIVIDUAL_ID].astype(str) + "\x1f" + ident[V.STATION_ID].astype(str)).to_numpy()
+    ident = ident.sort_values(
+        [V.INDIVIDUAL_ID, V.STATION_ID, V.TIMESTAMP], kind="stable"
+    )
+    keys = (
+        ident[V.INDIVIDUAL_ID].astype(str) + "\x1f" + ident[V.STATION_ID].astype(str)
+    ).to_numpy()
     t = ident[V.TIMESTAMP]
     tn = t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
     tn[t.isna().to_numpy()] = np.nan
@@ -314,14 +332,22 @@ def relocations_from_survey(
         )
     geom = pts.reindex(ev[V.STATION_ID]).to_numpy()
     out = gpd.GeoDataFrame(ev, geometry=list(geom), crs=survey.crs)
-    out = out.sort_values([V.INDIVIDUAL_ID, V.TIMESTAMP], kind="stable").reset_index(drop=True)
-    logger.info("%d detection events of %d individuals from %d photos",
-                len(out), out[V.INDIVIDUAL_ID].nunique(), len(ident))
+    out = out.sort_values([V.INDIVIDUAL_ID, V.TIMESTAMP], kind="stable").reset_index(
+        drop=True
+    )
+    logger.info(
+        "%d detection events of %d individuals from %d photos",
+        len(out),
+        out[V.INDIVIDUAL_ID].nunique(),
+        len(ident),
+    )
     return out
 
 
 def station_weights(survey: Survey, relocations: gpd.GeoDataFrame) -> np.ndarray:
-    """Effort weights of relocations: 1 / trap-nights of their station, summing to 1 per individual.
+    """Effort weights: 1 / trap-nights of each relocation's station, summing to 1.
+
+    Weights sum to 1 per individual.
 
     Trap-nights of a station are the days during which at least one of its
     cameras worked (deployment intervals minus malfunctions, cameras
@@ -350,7 +376,9 @@ def _trap_nights(survey: Survey) -> dict[str, float]:
     except ImportError:  # pragma: no cover - effort is part of trapscape
         return _station_trap_nights(survey)
     usage = station_usage(survey)
-    return dict(zip(map(str, usage.station_ids), map(float, usage.total_days)))
+    return dict(
+        zip(map(str, usage.station_ids), map(float, usage.total_days), strict=False)
+    )
 
 
 def _station_trap_nights(survey: Survey) -> dict[str, float]:
@@ -367,7 +395,10 @@ def _station_trap_nights(survey: Survey) -> dict[str, float]:
             if probs is not None and len(probs):
                 pr = probs[probs[V.DEPLOYMENT_ID] == row[V.DEPLOYMENT_ID]]
                 for _, p in pr.iterrows():
-                    pa, pb = pd.Timestamp(p[V.PROBLEM_FROM]).value, pd.Timestamp(p[V.PROBLEM_TO]).value
+                    pa, pb = (
+                        pd.Timestamp(p[V.PROBLEM_FROM]).value,
+                        pd.Timestamp(p[V.PROBLEM_TO]).value,
+                    )
                     nxt = []
                     for s, e in pieces:
                         if pb <= s or pa >= e:
@@ -402,7 +433,8 @@ def _as_relocations(relocations: Any) -> gpd.GeoDataFrame:
         relocations = relocations_from_survey(relocations)
     if not isinstance(relocations, gpd.GeoDataFrame):
         raise InputError(
-            "relocations must be a GeoDataFrame with an 'individual_id' column and point "
+            "relocations must be a GeoDataFrame with an 'individual_id' column and "
+            "point "
             "geometries, or a Survey. Use read_relocations() for CSV files."
         )
     require_projected(relocations, "relocations layer")
@@ -413,7 +445,9 @@ def _as_relocations(relocations: Any) -> gpd.GeoDataFrame:
         )
     geom = relocations.geometry
     if len(geom) and not (geom.geom_type == "Point").all():
-        raise InputError("relocations must be points; use centroids of other geometries.")
+        raise InputError(
+            "relocations must be points; use centroids of other geometries."
+        )
     rel = relocations[relocations[V.INDIVIDUAL_ID].notna()]
     rel = rel[~rel.geometry.is_empty]
     return rel
@@ -454,13 +488,15 @@ def eligibility(
     if V.STATION_ID in rel.columns:
         loc = pd.factorize(np.asarray(rel[V.STATION_ID]).astype(str))[0]
     else:
-        xy = np.ascontiguousarray(np.round(shapely.get_coordinates(rel.geometry.values), 6))
+        xy = np.ascontiguousarray(
+            np.round(shapely.get_coordinates(rel.geometry.values), 6)
+        )
         loc = np.unique(xy.view(np.complex128).ravel(), return_inverse=True)[1]
     df = pd.DataFrame({V.INDIVIDUAL_ID: ids, "_loc": loc})
     g = df.groupby(V.INDIVIDUAL_ID, sort=True)
     tab = pd.DataFrame({"n_detections": g.size(), "n_stations": g["_loc"].nunique()})
     reasons = []
-    for n_det, n_st in zip(tab["n_detections"], tab["n_stations"]):
+    for n_det, n_st in zip(tab["n_detections"], tab["n_stations"], strict=False):
         r = []
         if n_det < min_detections:
             r.append(f"{n_det} detections < min_detections={min_detections}")
@@ -473,13 +509,22 @@ def eligibility(
     return tab[[V.INDIVIDUAL_ID, "n_detections", "n_stations", "included", "reason"]]
 
 
-def _split(rel: gpd.GeoDataFrame, min_detections: int, min_stations: int
-           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame]:
+def _split(
+    rel: gpd.GeoDataFrame, min_detections: int, min_stations: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame]:
     elig = eligibility(rel, min_detections=min_detections, min_stations=min_stations)
     excluded = elig[~elig["included"]].drop(columns="included").reset_index(drop=True)
     if len(excluded):
-        logger.info("%d individual(s) excluded: %s", len(excluded),
-                    ", ".join(f"{a} ({b})" for a, b in zip(excluded[V.INDIVIDUAL_ID], excluded["reason"])))
+        logger.info(
+            "%d individual(s) excluded: %s",
+            len(excluded),
+            ", ".join(
+                f"{a} ({b})"
+                for a, b in zip(
+                    excluded[V.INDIVIDUAL_ID], excluded["reason"], strict=False
+                )
+            ),
+        )
     keep = set(elig.loc[elig["included"], V.INDIVIDUAL_ID])
     ids = _id_strings(rel)
     xy = shapely.get_coordinates(rel.geometry.values)
@@ -495,8 +540,9 @@ def _split(rel: gpd.GeoDataFrame, min_detections: int, min_stations: int
 
 def _id_strings(rel: pd.DataFrame) -> np.ndarray:
     """Individual ids as an object array of str (fast path when they already are)."""
-    return np.array([str(v) for v in np.asarray(rel[V.INDIVIDUAL_ID], dtype=object)],
-                    dtype=object)
+    return np.array(
+        [str(v) for v in np.asarray(rel[V.INDIVIDUAL_ID], dtype=object)], dtype=object
+    )
 
 
 # ---------------------------------------------------------------------- MCP
@@ -544,7 +590,8 @@ def mcp(
     --------
     >>> import geopandas as gpd
     >>> pts = gpd.GeoDataFrame({"individual_id": ["a"] * 5},
-    ...     geometry=gpd.points_from_xy([0, 1000, 1000, 0, 500], [0, 0, 1000, 1000, 500]),
+    ...     geometry=gpd.points_from_xy([0, 1000, 1000, 0, 500],
+    ...                                 [0, 0, 1000, 1000, 500]),
     ...     crs="EPSG:32652")
     >>> float(mcp(pts, percent=100, min_stations=3)["area_km2"].iloc[0])
     1.0
@@ -561,11 +608,21 @@ def mcp(
             hull = MultiPoint(xy[d <= q]).convex_hull
             if not isinstance(hull, Polygon):
                 hull = Polygon()
-            rows.append({V.INDIVIDUAL_ID: ind, "method": "mcp", "percent": p,
-                         "n": len(xy), "area_km2": hull.area / 1e6, "geometry": hull})
+            rows.append(
+                {
+                    V.INDIVIDUAL_ID: ind,
+                    "method": "mcp",
+                    "percent": p,
+                    "n": len(xy),
+                    "area_km2": hull.area / 1e6,
+                    "geometry": hull,
+                }
+            )
     out = gpd.GeoDataFrame(
-        rows or {V.INDIVIDUAL_ID: [], "method": [], "percent": [], "n": [], "area_km2": []},
-        geometry="geometry" if rows else gpd.GeoSeries([]), crs=rel.crs,
+        rows
+        or {V.INDIVIDUAL_ID: [], "method": [], "percent": [], "n": [], "area_km2": []},
+        geometry="geometry" if rows else gpd.GeoSeries([]),
+        crs=rel.crs,
     )
     out.attrs["excluded"] = excluded.to_dict("records")
     logger.info("MCP of %d individual(s) at %s %%", len(coords), list(percents))
@@ -627,9 +684,11 @@ def lscv(
     inv4 = 1.0 / (4.0 * hvec**2)
     step = max(1, 4_000_000 // n_h)
     for a in range(0, len(d2), step):
-        u = np.exp(-d2[a:a + step, None] * inv4)  # exp(-d²/2h²) is u²
+        u = np.exp(-d2[a : a + step, None] * inv4)  # exp(-d²/2h²) is u²
         s += (u - 4.0 * u * u).sum(axis=0)
-    cv = 1.0 / (math.pi * hvec**2 * n) + (2.0 * s - 3.0 * n) / (4.0 * math.pi * hvec**2 * n**2)
+    cv = 1.0 / (math.pi * hvec**2 * n) + (2.0 * s - 3.0 * n) / (
+        4.0 * math.pi * hvec**2 * n**2
+    )
     return hvec, cv
 
 
@@ -639,10 +698,14 @@ def _bandwidth(xy: np.ndarray, h: str | float) -> dict[str, Any]:
     if isinstance(h, str):
         key = h.strip().lower()
         if key not in ("href", "lscv"):
-            raise InputError(f"h must be 'href', 'lscv' or a distance in metres, got {h!r}.")
+            raise InputError(
+                f"h must be 'href', 'lscv' or a distance in metres, got {h!r}."
+            )
         rec["href"] = href(xy)
         if rec["href"] <= 0:
-            raise ComputationError("all relocations share one location: href is 0. Give h in metres.")
+            raise ComputationError(
+                "all relocations share one location: href is 0. Give h in metres."
+            )
         if key == "href":
             rec.update(h=rec["href"], h_method="href")
             return rec
@@ -652,21 +715,31 @@ def _bandwidth(xy: np.ndarray, h: str | float) -> dict[str, Any]:
         rec["h_lscv"] = float(hv[i])
         reason = ""
         if dup >= LSCV_MAX_DUPLICATE_SHARE:
-            reason = (f"{dup:.0%} of relocations repeat a location (camera stations); "
-                      "LSCV is degenerate")
+            reason = (
+                f"{dup:.0%} of relocations repeat a location (camera stations); "
+                "LSCV is degenerate"
+            )
         elif i == 0:
-            reason = "LSCV minimum at the smallest h tried (0.1 href): no interior minimum"
+            reason = (
+                "LSCV minimum at the smallest h tried (0.1 href): no interior minimum"
+            )
         elif i == len(hv) - 1:
-            reason = "LSCV minimum at the largest h tried (1.5 href): no interior minimum"
+            reason = (
+                "LSCV minimum at the largest h tried (1.5 href): no interior minimum"
+            )
         if reason:
-            rec.update(h=rec["href"], h_method="href", note=reason + "; fell back to href")
+            rec.update(
+                h=rec["href"], h_method="href", note=reason + "; fell back to href"
+            )
         else:
             rec.update(h=float(hv[i]), h_method="LSCV")
         return rec
     try:
         val = float(h)
     except (TypeError, ValueError) as err:
-        raise InputError(f"h must be 'href', 'lscv' or a distance in metres, got {h!r}.") from err
+        raise InputError(
+            f"h must be 'href', 'lscv' or a distance in metres, got {h!r}."
+        ) from err
     if not val > 0:
         raise InputError(f"h must be a positive distance in metres, got {val}.")
     if n >= 2:
@@ -687,21 +760,24 @@ def _grid_count(xy: np.ndarray, grid: int, extent: float, crs: Any) -> GridSpec:
     if yl[1] - yl[0] > xl[1] - xl[0]:
         cell = (yl[1] - yl[0]) / (grid - 1)
         ny = grid
-        nx = int(math.floor((xl[1] - xl[0]) / cell + 1e-10)) + 1
+        nx = math.floor((xl[1] - xl[0]) / cell + 1e-10) + 1
     else:
         cell = (xl[1] - xl[0]) / (grid - 1)
         nx = grid
-        ny = int(math.floor((yl[1] - yl[0]) / cell + 1e-10)) + 1
+        ny = math.floor((yl[1] - yl[0]) / cell + 1e-10) + 1
     if not cell > 0:
         raise ComputationError(
-            "relocations of one individual share one location, so the grid has no extent. "
+            "relocations of one individual share one location, so the grid has "
+            "no extent. "
             "Pass a cell size (grid=100.0) or a GridSpec."
         )
     top = yl[0] + (ny - 1) * cell
     return GridSpec(xl[0] - cell / 2, top + cell / 2, cell, nx, ny, as_crs(crs))
 
 
-def _grid_cell(xy: np.ndarray, cell: float, extent: float, h: float, crs: Any) -> GridSpec:
+def _grid_cell(
+    xy: np.ndarray, cell: float, extent: float, h: float, crs: Any
+) -> GridSpec:
     """Grid of ``cell`` with centres at multiples of cell + cell/2.
 
     Covers the bounding box widened by ``extent`` times its range and by at
@@ -718,12 +794,18 @@ def _grid_cell(xy: np.ndarray, cell: float, extent: float, h: float, crs: Any) -
     x1 = math.ceil((xmax + bx) / cell) * cell
     y0 = math.floor((ymin - by) / cell) * cell
     y1 = math.ceil((ymax + by) / cell) * cell
-    return GridSpec(float(x0), float(y1), float(cell), int(round((x1 - x0) / cell)),
-                    int(round((y1 - y0) / cell)), as_crs(crs))
+    return GridSpec(
+        float(x0),
+        float(y1),
+        float(cell),
+        round((x1 - x0) / cell),
+        round((y1 - y0) / cell),
+        as_crs(crs),
+    )
 
 
 def _kernel_1d(values: np.ndarray, centres: np.ndarray, h: float) -> np.ndarray:
-    """``exp(-d²/2h²)`` between values (rows) and centres (columns), 0 where ``|d| >= 4h``."""
+    """``exp(-d²/2h²)`` from values (rows) to centres (columns); 0 if ``|d| >= 4h``."""
     d = np.subtract(centres[None, :], values[:, None])
     np.multiply(d, d, out=d)
     far = d >= 16.0 * h * h
@@ -733,7 +815,9 @@ def _kernel_1d(values: np.ndarray, centres: np.ndarray, h: float) -> np.ndarray:
     return d
 
 
-def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = None) -> np.ndarray:
+def _ud(
+    xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Exact truncated-Gaussian UD on ``grid`` (density per m², rows north to south).
 
     The kernel and its square truncation are separable, so the UD of a group
@@ -751,8 +835,13 @@ def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = N
     reach = 4.0 * h
     x_lo, x_hi = grid.x0 - reach, grid.x0 + grid.width * cell + reach
     y_lo, y_hi = grid.y0 - grid.height * cell - reach, grid.y0 + reach
-    keep = ((xy[:, 0] > x_lo) & (xy[:, 0] < x_hi) & (xy[:, 1] > y_lo) & (xy[:, 1] < y_hi)
-            & (w != 0))
+    keep = (
+        (xy[:, 0] > x_lo)
+        & (xy[:, 0] < x_hi)
+        & (xy[:, 1] > y_lo)
+        & (xy[:, 1] < y_hi)
+        & (w != 0)
+    )
     if not keep.any():
         return out
     xy, w = xy[keep], w[keep]
@@ -761,14 +850,14 @@ def _ud(xy: np.ndarray, h: float, grid: GridSpec, weights: np.ndarray | None = N
     m = len(xy)
     n_groups = max(1, -(-m // _GROUP))
     bounds = np.linspace(0, m, n_groups + 1).astype(np.int64)
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         if b <= a:
             continue
         px, py, pw = xy[a:b, 0], xy[a:b, 1], w[a:b]
-        c_lo = max(0, int(math.floor((px.min() - reach - grid.x0) / cell)))
-        c_hi = min(grid.width, int(math.ceil((px.max() + reach - grid.x0) / cell)) + 1)
-        r_lo = max(0, int(math.floor((grid.y0 - py.max() - reach) / cell)))
-        r_hi = min(grid.height, int(math.ceil((grid.y0 - py.min() + reach) / cell)) + 1)
+        c_lo = max(0, math.floor((px.min() - reach - grid.x0) / cell))
+        c_hi = min(grid.width, math.ceil((px.max() + reach - grid.x0) / cell) + 1)
+        r_lo = max(0, math.floor((grid.y0 - py.max() - reach) / cell))
+        r_hi = min(grid.height, math.ceil((grid.y0 - py.min() + reach) / cell) + 1)
         if c_hi <= c_lo or r_hi <= r_lo:
             continue
         kx = _kernel_1d(px, xs[c_lo:c_hi], h)
@@ -889,8 +978,10 @@ def utilization_distributions(
         grid = float(cell_size)
     if effort_weights:
         if not isinstance(relocations, Survey):
-            raise InputError("effort_weights=True needs a Survey (station operating days); "
-                             "pass weights= for other relocations.")
+            raise InputError(
+                "effort_weights=True needs a Survey (station operating days); "
+                "pass weights= for other relocations."
+            )
         if weights is not None:
             raise InputError("Give either weights= or effort_weights=True, not both.")
         survey = relocations
@@ -906,7 +997,11 @@ def utilization_distributions(
     w_all = None
     if weights is not None:
         w_all = np.asarray(weights, dtype=float)
-        if w_all.shape != (len(rel),) or np.any(w_all < 0) or not np.all(np.isfinite(w_all)):
+        if (
+            w_all.shape != (len(rel),)
+            or np.any(w_all < 0)
+            or not np.all(np.isfinite(w_all))
+        ):
             raise InputError(
                 f"weights must be {len(rel)} non-negative numbers, one per relocation."
             )
@@ -915,15 +1010,18 @@ def utilization_distributions(
         from .errors import CRSError
 
         raise CRSError(
-            f"The grid is in {as_crs(common.crs).to_string()} but the relocations are in "
-            f"{as_crs(rel.crs).to_string()}. Build the GridSpec in the relocations' CRS."
+            f"The grid is in {as_crs(common.crs).to_string()} but the relocations "
+            f"are in {as_crs(rel.crs).to_string()}. Build the GridSpec in the "
+            "relocations' CRS."
         )
     bw_rows = []
     hs: dict[str, float] = {}
     for ind, xy in coords.items():
         rec = _bandwidth(xy, h)
         if rec["note"]:
-            warnings.warn(f"Individual {ind}: {rec['note']}.", TrapscapeWarning, stacklevel=3)
+            warnings.warn(
+                f"Individual {ind}: {rec['note']}.", TrapscapeWarning, stacklevel=3
+            )
         bw_rows.append({V.INDIVIDUAL_ID: ind, **rec})
         hs[ind] = rec["h"]
     if common is None and same_grid:
@@ -952,9 +1050,15 @@ def utilization_distributions(
     def one(ind: str) -> np.ndarray:
         return _ud(coords[ind], hs[ind], grids[ind], wts[ind])
 
-    uds = dict(zip(coords, _map_individuals(one, list(coords), progress=progress)))
-    bandwidths = pd.DataFrame(bw_rows, columns=[V.INDIVIDUAL_ID, "n", "href", "h_lscv", "h",
-                                                "h_method", "note"])
+    uds = dict(
+        zip(
+            coords, _map_individuals(one, list(coords), progress=progress), strict=False
+        )
+    )
+    bandwidths = pd.DataFrame(
+        bw_rows,
+        columns=[V.INDIVIDUAL_ID, "n", "href", "h_lscv", "h", "h_method", "note"],
+    )
     return uds, grids, bandwidths, excluded
 
 
@@ -1045,9 +1149,17 @@ def kde(
     """
     percents = _percents(percent)
     uds, grids, bandwidths, excluded = utilization_distributions(
-        relocations, h=h, grid=grid, cell_size=cell_size, extent=extent, same_grid=same_grid,
-        weights=weights, effort_weights=effort_weights, min_detections=min_detections,
-        min_stations=min_stations, progress=progress,
+        relocations,
+        h=h,
+        grid=grid,
+        cell_size=cell_size,
+        extent=extent,
+        same_grid=same_grid,
+        weights=weights,
+        effort_weights=effort_weights,
+        min_detections=min_detections,
+        min_stations=min_stations,
+        progress=progress,
     )
     crs = next(iter(grids.values())).crs
     bw = bandwidths.set_index(V.INDIVIDUAL_ID)
@@ -1058,17 +1170,26 @@ def kde(
         vol = _volume(ud, g.cell)
         for p in percents:
             geom = _isopleth(vol, g, p)
-            rows.append({
-                V.INDIVIDUAL_ID: ind, "method": "kde", "percent": p,
-                "h": float(bw.at[ind, "h"]), "h_method": bw.at[ind, "h_method"],
-                "n": int(bw.at[ind, "n"]), "cell": g.cell,
-                "area_km2": float(np.count_nonzero(vol <= p)) * g.cell**2 / 1e6,
-                "poly_area_km2": geom.area / 1e6, "geometry": geom,
-            })
+            rows.append(
+                {
+                    V.INDIVIDUAL_ID: ind,
+                    "method": "kde",
+                    "percent": p,
+                    "h": float(bw.at[ind, "h"]),
+                    "h_method": bw.at[ind, "h_method"],
+                    "n": int(bw.at[ind, "n"]),
+                    "cell": g.cell,
+                    "area_km2": float(np.count_nonzero(vol <= p)) * g.cell**2 / 1e6,
+                    "poly_area_km2": geom.area / 1e6,
+                    "geometry": geom,
+                }
+            )
         das[ind] = to_dataarray(ud, g, name="ud")
     iso = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     logger.info("KDE of %d individual(s), %d isopleth(s)", len(uds), len(iso))
-    return HomeRangeResult(isopleths=iso, ud=das, bandwidths=bandwidths, excluded=excluded)
+    return HomeRangeResult(
+        isopleths=iso, ud=das, bandwidths=bandwidths, excluded=excluded
+    )
 
 
 # ------------------------------------------------------------------ overlap
@@ -1107,17 +1228,23 @@ def overlap(
     """
     m = method.upper()
     if m not in _OVERLAP_METHODS:
-        raise InputError(f"method must be one of {list(_OVERLAP_METHODS)}, got {method!r}.")
+        raise InputError(
+            f"method must be one of {list(_OVERLAP_METHODS)}, got {method!r}."
+        )
     ids = list(result.ud)
     grids = [grid_of(result.ud[i]) for i in ids]
     g0 = grids[0]
-    for i, g in zip(ids, grids):
+    for i, g in zip(ids, grids, strict=False):
         off_x = (g.x0 - g0.x0) / g0.cell
         off_y = (g0.y0 - g.y0) / g0.cell
-        if (abs(g.cell - g0.cell) > 1e-9 * g0.cell or abs(off_x - round(off_x)) > 1e-6
-                or abs(off_y - round(off_y)) > 1e-6):
+        if (
+            abs(g.cell - g0.cell) > 1e-9 * g0.cell
+            or abs(off_x - round(off_x)) > 1e-6
+            or abs(off_y - round(off_y)) > 1e-6
+        ):
             raise ComputationError(
-                f"UD of {i} is on a grid not aligned with that of {ids[0]}; overlap needs "
+                f"UD of {i} is on a grid not aligned with that of {ids[0]}; overlap "
+                "needs "
                 "one grid or grids of one cell size on a common lattice. Run "
                 "kde(..., same_grid=True) or kde(..., cell_size=...)."
             )
@@ -1151,8 +1278,14 @@ def overlap(
             c_lo = max(col0[i], col0[j])
             c_hi = min(col0[i] + widths[i], col0[j] + widths[j])
             if r_hi > r_lo and c_hi > c_lo:
-                si = (slice(r_lo - row0[i], r_hi - row0[i]), slice(c_lo - col0[i], c_hi - col0[i]))
-                sj = (slice(r_lo - row0[j], r_hi - row0[j]), slice(c_lo - col0[j], c_hi - col0[j]))
+                si = (
+                    slice(r_lo - row0[i], r_hi - row0[i]),
+                    slice(c_lo - col0[i], c_hi - col0[i]),
+                )
+                sj = (
+                    slice(r_lo - row0[j], r_hi - row0[j]),
+                    slice(c_lo - col0[j], c_hi - col0[j]),
+                )
                 ui, uj, ai, aj = uds[i][si], uds[j][sj], inside[i][si], inside[j][sj]
             else:
                 ui = uj = np.zeros(0)
@@ -1178,7 +1311,9 @@ def overlap(
                 ba = float(np.sqrt(ui * uj).sum())
                 d2 = (totals[i] + totals[j] - 2.0 * ba) * c
                 res[i, j] = res[j, i] = math.sqrt(max(d2, 0.0))
-    return pd.DataFrame(res, index=pd.Index(ids, name="id1"), columns=pd.Index(ids, name="id2"))
+    return pd.DataFrame(
+        res, index=pd.Index(ids, name="id1"), columns=pd.Index(ids, name="id2")
+    )
 
 
 # ------------------------------------------------------------- sigma ranges
@@ -1215,25 +1350,43 @@ def sigma_ranges(
         raise InputError(f"percent must lie in (0, 100), got {percent}.")
     rel = _as_relocations(centres_or_individuals)
     k = math.sqrt(-2.0 * math.log(1.0 - float(percent) / 100.0))
-    df = pd.DataFrame({
-        V.INDIVIDUAL_ID: rel[V.INDIVIDUAL_ID].astype(str).to_numpy(),
-        "x": rel.geometry.x.to_numpy(), "y": rel.geometry.y.to_numpy(),
-        V.SEX: rel[V.SEX].to_numpy() if V.SEX in rel.columns else pd.NA,
-    })
+    df = pd.DataFrame(
+        {
+            V.INDIVIDUAL_ID: rel[V.INDIVIDUAL_ID].astype(str).to_numpy(),
+            "x": rel.geometry.x.to_numpy(),
+            "y": rel.geometry.y.to_numpy(),
+            V.SEX: rel[V.SEX].to_numpy() if V.SEX in rel.columns else pd.NA,
+        }
+    )
     g = df.groupby(V.INDIVIDUAL_ID, sort=True)
-    cen = g.agg(x=("x", "mean"), y=("y", "mean"),
-                sex=(V.SEX, lambda s: s.dropna().iloc[0] if s.notna().any() else pd.NA))
+    cen = g.agg(
+        x=("x", "mean"),
+        y=("y", "mean"),
+        sex=(V.SEX, lambda s: s.dropna().iloc[0] if s.notna().any() else pd.NA),
+    )
     rows = []
     for ind, r in cen.iterrows():
         sex = r[V.SEX]
         sigma = float(params.sigma)
-        if isinstance(sex, str) and sex in params.by_sex and "sigma" in params.by_sex[sex]:
+        if (
+            isinstance(sex, str)
+            and sex in params.by_sex
+            and "sigma" in params.by_sex[sex]
+        ):
             sigma = float(params.by_sex[sex]["sigma"])
         radius = k * sigma
-        rows.append({V.INDIVIDUAL_ID: ind, V.SEX: sex, "method": "sigma",
-                     "percent": float(percent), "sigma": sigma, "radius": radius,
-                     "area_km2": math.pi * radius**2 / 1e6,
-                     "geometry": Point(r["x"], r["y"]).buffer(radius, 64)})
+        rows.append(
+            {
+                V.INDIVIDUAL_ID: ind,
+                V.SEX: sex,
+                "method": "sigma",
+                "percent": float(percent),
+                "sigma": sigma,
+                "radius": radius,
+                "area_km2": math.pi * radius**2 / 1e6,
+                "geometry": Point(r["x"], r["y"]).buffer(radius, 64),
+            }
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=rel.crs)
 
 
@@ -1245,11 +1398,17 @@ def zone_areas(polygons: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.DataFr
     """
     if zones is None or len(zones) == 0:
         return pd.DataFrame(index=polygons.index)
-    z = zones.to_crs(polygons.crs) if not as_crs(zones.crs).equals(as_crs(polygons.crs)) else zones
+    z = (
+        zones.to_crs(polygons.crs)
+        if not as_crs(zones.crs).equals(as_crs(polygons.crs))
+        else zones
+    )
     out = {}
     for name, zg in z.groupby(V.NAME, sort=True):
         shape = zg.geometry.union_all()
-        out[f"area_{_slug(str(name))}_km2"] = polygons.geometry.intersection(shape).area.to_numpy() / 1e6
+        out[f"area_{_slug(str(name))}_km2"] = (
+            polygons.geometry.intersection(shape).area.to_numpy() / 1e6
+        )
     return pd.DataFrame(out, index=polygons.index)
 
 
@@ -1265,7 +1424,7 @@ def cross_border(
     relocations: gpd.GeoDataFrame | None = None,
     percent: float = 95,
 ) -> CrossBorderResult:
-    """Zones (countries) each individual uses, border crossings and a population summary.
+    """Zones (countries) used by each individual, border crossings, population.
 
     Parameters
     ----------
@@ -1286,17 +1445,23 @@ def cross_border(
     CrossBorderResult
     """
     if survey.zones is None or len(survey.zones) == 0:
-        raise InputError("The survey has no zones (countries); add [boundaries] zones "
-                         "to the project to attribute individuals to countries.")
+        raise InputError(
+            "The survey has no zones (countries); add [boundaries] zones "
+            "to the project to attribute individuals to countries."
+        )
     rel = relocations_from_survey(survey) if relocations is None else relocations
     zone = survey.zone_of(rel.geometry).fillna("outside").astype(str).to_numpy()
-    df = pd.DataFrame({
-        V.INDIVIDUAL_ID: rel[V.INDIVIDUAL_ID].astype(str).to_numpy(),
-        V.STATION_ID: rel[V.STATION_ID].astype(str).to_numpy() if V.STATION_ID in rel else "",
-        V.TIMESTAMP: rel[V.TIMESTAMP].to_numpy() if V.TIMESTAMP in rel else pd.NaT,
-        V.SEX: rel[V.SEX].to_numpy() if V.SEX in rel else pd.NA,
-        V.ZONE: zone,
-    })
+    df = pd.DataFrame(
+        {
+            V.INDIVIDUAL_ID: rel[V.INDIVIDUAL_ID].astype(str).to_numpy(),
+            V.STATION_ID: rel[V.STATION_ID].astype(str).to_numpy()
+            if V.STATION_ID in rel
+            else "",
+            V.TIMESTAMP: rel[V.TIMESTAMP].to_numpy() if V.TIMESTAMP in rel else pd.NaT,
+            V.SEX: rel[V.SEX].to_numpy() if V.SEX in rel else pd.NA,
+            V.ZONE: zone,
+        }
+    )
     df = df.sort_values([V.INDIVIDUAL_ID, V.TIMESTAMP], kind="stable")
     cross_rows = []
     ind_rows = []
@@ -1309,48 +1474,99 @@ def cross_border(
         else:
             status = "multiple"
         gz = g[g[V.ZONE] != "outside"]
-        z, st, t = gz[V.ZONE].to_numpy(), gz[V.STATION_ID].to_numpy(), gz[V.TIMESTAMP].to_numpy()
+        z, st, t = (
+            gz[V.ZONE].to_numpy(),
+            gz[V.STATION_ID].to_numpy(),
+            gz[V.TIMESTAMP].to_numpy(),
+        )
         n_cross = 0
         for a in range(1, len(gz)):
             if z[a] != z[a - 1]:
                 n_cross += 1
-                dt = (pd.Timestamp(t[a]) - pd.Timestamp(t[a - 1])) / pd.Timedelta(hours=1)
-                cross_rows.append({V.INDIVIDUAL_ID: ind, "from_zone": z[a - 1], "to_zone": z[a],
-                                   "from_station": st[a - 1], "to_station": st[a],
-                                   "from_time": t[a - 1], "to_time": t[a],
-                                   "hours_between": float(dt)})
+                dt = (pd.Timestamp(t[a]) - pd.Timestamp(t[a - 1])) / pd.Timedelta(
+                    hours=1
+                )
+                cross_rows.append(
+                    {
+                        V.INDIVIDUAL_ID: ind,
+                        "from_zone": z[a - 1],
+                        "to_zone": z[a],
+                        "from_station": st[a - 1],
+                        "to_station": st[a],
+                        "from_time": t[a - 1],
+                        "to_time": t[a],
+                        "hours_between": float(dt),
+                    }
+                )
         sex = g[V.SEX].dropna()
-        ind_rows.append({V.INDIVIDUAL_ID: ind, V.SEX: sex.iloc[0] if len(sex) else pd.NA,
-                         "n_detections": len(g), "n_stations": g[V.STATION_ID].nunique(),
-                         "zones": "; ".join(zs), "n_zones": len(zs), "status": status,
-                         "n_crossings": n_cross})
+        ind_rows.append(
+            {
+                V.INDIVIDUAL_ID: ind,
+                V.SEX: sex.iloc[0] if len(sex) else pd.NA,
+                "n_detections": len(g),
+                "n_stations": g[V.STATION_ID].nunique(),
+                "zones": "; ".join(zs),
+                "n_zones": len(zs),
+                "status": status,
+                "n_crossings": n_cross,
+            }
+        )
     individuals = pd.DataFrame(ind_rows)
     if ranges is not None:
         polys = ranges.isopleths if isinstance(ranges, HomeRangeResult) else ranges
         pick = []
-        for ind, g in polys.groupby(V.INDIVIDUAL_ID, sort=True):
+        for _, g in polys.groupby(V.INDIVIDUAL_ID, sort=True):
             sel = g[np.isclose(g["percent"].astype(float), percent)]
-            pick.append(sel.iloc[[0]] if len(sel) else g.sort_values("percent").iloc[[-1]])
+            pick.append(
+                sel.iloc[[0]] if len(sel) else g.sort_values("percent").iloc[[-1]]
+            )
         if pick:
             chosen = pd.concat(pick)
             areas = zone_areas(chosen, survey.zones)
             tot = chosen.geometry.area.to_numpy() / 1e6
             shares = areas.div(np.where(tot > 0, tot, np.nan), axis=0)
-            shares.columns = [c.replace("area_", "share_").replace("_km2", "") for c in shares.columns]
+            shares.columns = [
+                c.replace("area_", "share_").replace("_km2", "") for c in shares.columns
+            ]
             shares[V.INDIVIDUAL_ID] = chosen[V.INDIVIDUAL_ID].astype(str).to_numpy()
             shares["range_method"] = chosen["method"].to_numpy()
             shares["range_percent"] = chosen["percent"].to_numpy()
             individuals = individuals.merge(shares, on=V.INDIVIDUAL_ID, how="left")
-    crossings = pd.DataFrame(cross_rows, columns=[V.INDIVIDUAL_ID, "from_zone", "to_zone",
-                                                  "from_station", "to_station", "from_time",
-                                                  "to_time", "hours_between"])
+    crossings = pd.DataFrame(
+        cross_rows,
+        columns=[
+            V.INDIVIDUAL_ID,
+            "from_zone",
+            "to_zone",
+            "from_station",
+            "to_station",
+            "from_time",
+            "to_time",
+            "hours_between",
+        ],
+    )
     n = len(individuals)
     counts = individuals["status"].value_counts() if n else pd.Series(dtype=int)
-    pop = [{"status": s, "n_individuals": int(c), "share": c / n} for s, c in counts.items()]
+    pop = [
+        {"status": s, "n_individuals": int(c), "share": c / n}
+        for s, c in counts.items()
+    ]
     multi = int((individuals["n_zones"] > 1).sum()) if n else 0
-    pop.append({"status": "multiple zones", "n_individuals": multi, "share": multi / n if n else np.nan})
+    pop.append(
+        {
+            "status": "multiple zones",
+            "n_individuals": multi,
+            "share": multi / n if n else np.nan,
+        }
+    )
     pop.append({"status": "total", "n_individuals": n, "share": 1.0 if n else np.nan})
     population = pd.DataFrame(pop)
-    logger.info("%d of %d individual(s) detected in more than one zone; %d crossing(s)",
-                multi, n, len(crossings))
-    return CrossBorderResult(individuals=individuals, crossings=crossings, population=population)
+    logger.info(
+        "%d of %d individual(s) detected in more than one zone; %d crossing(s)",
+        multi,
+        n,
+        len(crossings),
+    )
+    return CrossBorderResult(
+        individuals=individuals, crossings=crossings, population=population
+    )

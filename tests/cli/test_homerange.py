@@ -29,17 +29,42 @@ def _run(args: list[str]):
 
 def test_relocations_both_methods(tmp_path, relocs):
     out = tmp_path / "out"
-    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
-                "--out", str(out), "--method", "both", "--cell", "50",
-                "--percent", "50", "--percent", "95"])
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(out),
+            "--method",
+            "both",
+            "--cell",
+            "50",
+            "--percent",
+            "50",
+            "--percent",
+            "95",
+        ]
+    )
     assert res.exit_code == 0, res.output
-    for name in ("homeranges.gpkg", "homerange_areas.csv", "overlap.csv", "excluded.csv",
-                 "bandwidths.csv"):
+    for name in (
+        "homeranges.gpkg",
+        "homerange_areas.csv",
+        "overlap.csv",
+        "excluded.csv",
+        "bandwidths.csv",
+    ):
         assert (out / name).exists(), name
     areas = pd.read_csv(out / "homerange_areas.csv")
     mcp95 = areas[(areas["method"] == "mcp") & (areas["percent"] == 95)]
-    assert mcp95.set_index("individual_id").loc["Brock", "area_km2"] == pytest.approx(0.226467)
-    kde95 = areas[(areas["method"] == "kde") & (areas["percent"] == 95)].set_index("individual_id")
+    assert mcp95.set_index("individual_id").loc["Brock", "area_km2"] == pytest.approx(
+        0.226467
+    )
+    kde95 = areas[(areas["method"] == "kde") & (areas["percent"] == 95)].set_index(
+        "individual_id"
+    )
     # adehabitatHR kernel.area, href, 50 m grid
     assert kde95.loc["Jean", "area_km2"] == pytest.approx(2.8175)
     polys = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
@@ -54,8 +79,17 @@ def test_relocations_both_methods(tmp_path, relocs):
 
 def test_refuses_to_overwrite(tmp_path, relocs):
     out = tmp_path / "out"
-    args = ["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631", "--out", str(out),
-            "--method", "mcp"]
+    args = [
+        "homerange",
+        "--relocations",
+        str(relocs),
+        "--crs",
+        "EPSG:32631",
+        "--out",
+        str(out),
+        "--method",
+        "mcp",
+    ]
     assert _run(args).exit_code == 0
     again = _run(args)
     assert again.exit_code == 1
@@ -68,8 +102,21 @@ def test_refuses_to_overwrite(tmp_path, relocs):
 
 def test_exclusions_listed(tmp_path, relocs):
     out = tmp_path / "out"
-    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
-                "--out", str(out), "--min-detections", "25", "--cell", "50"])
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(out),
+            "--min-detections",
+            "25",
+            "--cell",
+            "50",
+        ]
+    )
     assert res.exit_code == 0, res.output
     exc = pd.read_csv(out / "excluded.csv")
     assert list(exc["individual_id"]) == ["Calou"]
@@ -82,11 +129,31 @@ def test_bad_inputs(tmp_path, relocs):
     res = _run(["homerange", "--relocations", str(relocs), "--out", str(out)])
     assert res.exit_code == 1
     assert "--crs" in res.output
-    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
-                "--out", str(out), "--h", "wide"])
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(out),
+            "--h",
+            "wide",
+        ]
+    )
     assert res.exit_code == 2
-    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:4326",
-                "--out", str(out)])
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:4326",
+            "--out",
+            str(out),
+        ]
+    )
     assert res.exit_code == 1
     assert "projected" in res.output
     assert not out.exists()
@@ -105,10 +172,31 @@ def test_survey_files_cross_border(tmp_path, tiny_survey):
     det = tmp_path / "detection.json"
     det.write_text(json.dumps({"detectfn": "HHN", "sigma": 1500.0, "lambda0": 0.05}))
     out = tmp_path / "out"
-    res = _run(["homerange", "--stations", str(st), "--sightings", str(si),
-                "--boundaries", str(bd), "--crs", "EPSG:32652", "--out", str(out),
-                "--h", "500", "--cell", "100", "--min-detections", "2",
-                "--min-stations", "2", "--detection", str(det)])
+    res = _run(
+        [
+            "homerange",
+            "--stations",
+            str(st),
+            "--sightings",
+            str(si),
+            "--boundaries",
+            str(bd),
+            "--crs",
+            "EPSG:32652",
+            "--out",
+            str(out),
+            "--h",
+            "500",
+            "--cell",
+            "100",
+            "--min-detections",
+            "2",
+            "--min-stations",
+            "2",
+            "--detection",
+            str(det),
+        ]
+    )
     assert res.exit_code == 0, res.output
     cb = pd.read_csv(out / "cross_border.csv").set_index("individual_id")
     assert cb.loc["A", "status"] == "China only"
@@ -123,7 +211,8 @@ def test_survey_files_cross_border(tmp_path, tiny_survey):
     assert {"area_China_km2", "area_Russia_km2"} <= set(polys.columns)
     row = polys.iloc[0]
     assert row["area_China_km2"] + row["area_Russia_km2"] == pytest.approx(
-        row["poly_area_km2"], rel=1e-6)
+        row["poly_area_km2"], rel=1e-6
+    )
     sig = gpd.read_file(out / "homeranges.gpkg", layer="sigma_ranges")
     assert sig["radius"].iloc[0] == pytest.approx(1500 * 2.4477, rel=1e-4)
 
@@ -131,17 +220,28 @@ def test_survey_files_cross_border(tmp_path, tiny_survey):
 def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
     from trapscape import io
 
-    io.write_stations(tiny_survey.stations, tiny_survey.problems, tmp_path / "stations.csv")
+    io.write_stations(
+        tiny_survey.stations, tiny_survey.problems, tmp_path / "stations.csv"
+    )
     io.write_sightings(tiny_survey.sightings, tmp_path / "sightings.csv")
     tiny_survey.zones.to_file(tmp_path / "zones.gpkg", driver="GPKG")
     (tmp_path / "project.toml").write_text(
         '[survey]\nname = "tiny"\ncrs = "EPSG:32652"\nstations = "stations.csv"\n'
         'sightings = "sightings.csv"\n\n[boundaries]\nzones = "zones.gpkg"\n\n'
-        "[homerange]\nh = 400.0\ncell_size = 100.0\nmin_detections = 2\nmin_stations = 2\n"
+        "[homerange]\nh = 400.0\ncell_size = 100.0\n"
+        "min_detections = 2\nmin_stations = 2\n"
     )
     out = tmp_path / "out"
-    res = _run(["homerange", str(tmp_path / "project.toml"), "--out", str(out),
-                "--percent", "95"])
+    res = _run(
+        [
+            "homerange",
+            str(tmp_path / "project.toml"),
+            "--out",
+            str(out),
+            "--percent",
+            "95",
+        ]
+    )
     assert res.exit_code == 0, res.output
     bw = pd.read_csv(out / "bandwidths.csv")
     assert set(bw["h"]) == {400.0}
@@ -149,16 +249,36 @@ def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
     assert set(areas["cell"]) == {100.0}
     assert list(areas["percent"]) == [95.0, 95.0]
     # the command line overrides the project file
-    res = _run(["homerange", str(tmp_path / "project.toml"), "--out", str(out),
-                "--h", "600", "--overwrite"])
+    res = _run(
+        [
+            "homerange",
+            str(tmp_path / "project.toml"),
+            "--out",
+            str(out),
+            "--h",
+            "600",
+            "--overwrite",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert set(pd.read_csv(out / "bandwidths.csv")["h"]) == {600.0}
 
 
 def test_overlap_with_default_per_animal_grids(tmp_path, relocs):
     out = tmp_path / "out"
-    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
-                "--out", str(out), "--percent", "95"])
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(out),
+            "--percent",
+            "95",
+        ]
+    )
     assert res.exit_code == 0, res.output
     ov = pd.read_csv(out / "overlap.csv")
     assert len(ov) == 6 * 16
@@ -171,8 +291,18 @@ def test_overlap_with_default_per_animal_grids(tmp_path, relocs):
 def test_effort_weights_option(tmp_path, relocs, tiny_survey):
     from trapscape import io
 
-    res = _run(["homerange", "--relocations", str(relocs), "--crs", "EPSG:32631",
-                "--out", str(tmp_path / "x"), "--effort-weights"])
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(tmp_path / "x"),
+            "--effort-weights",
+        ]
+    )
     assert res.exit_code == 1
     assert "needs a survey" in res.output
     io.write_stations(tiny_survey.stations, tiny_survey.problems, tmp_path / "st.csv")
@@ -180,10 +310,30 @@ def test_effort_weights_option(tmp_path, relocs, tiny_survey):
     outs = {}
     for flag in ([], ["--effort-weights"]):
         out = tmp_path / ("w" if flag else "u")
-        res = _run(["homerange", "--stations", str(tmp_path / "st.csv"), "--sightings",
-                    str(tmp_path / "si.csv"), "--crs", "EPSG:32652", "--out", str(out),
-                    "--h", "500", "--cell", "100", "--min-detections", "2",
-                    "--min-stations", "2", "--percent", "95", *flag])
+        res = _run(
+            [
+                "homerange",
+                "--stations",
+                str(tmp_path / "st.csv"),
+                "--sightings",
+                str(tmp_path / "si.csv"),
+                "--crs",
+                "EPSG:32652",
+                "--out",
+                str(out),
+                "--h",
+                "500",
+                "--cell",
+                "100",
+                "--min-detections",
+                "2",
+                "--min-stations",
+                "2",
+                "--percent",
+                "95",
+                *flag,
+            ]
+        )
         assert res.exit_code == 0, res.output
         outs[bool(flag)] = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
     # weighting moves B's range towards S9, the station that worked fewer days

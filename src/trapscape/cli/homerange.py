@@ -22,8 +22,16 @@ __all__ = ["cmd"]
 
 logger = logging.getLogger(__name__)
 
-OUTPUTS = ("homeranges.gpkg", "homerange_areas.csv", "overlap.csv", "cross_border.csv",
-           "crossings.csv", "population.csv", "excluded.csv", "bandwidths.csv")
+OUTPUTS = (
+    "homeranges.gpkg",
+    "homerange_areas.csv",
+    "overlap.csv",
+    "cross_border.csv",
+    "crossings.csv",
+    "population.csv",
+    "excluded.csv",
+    "bandwidths.csv",
+)
 
 
 def _h_value(text: str) -> str | float:
@@ -50,41 +58,118 @@ def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
 
 @click.command(name="homerange")
 @survey_inputs
-@click.option("--relocations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Relocations CSV individual_id,x,y[,timestamp] (needs --crs).")
+@click.option(
+    "--relocations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Relocations CSV individual_id,x,y[,timestamp] (needs --crs).",
+)
 @out_dir_opt
-@click.option("--method", type=click.Choice(["kde", "mcp", "both"]), default="kde",
-              show_default=True, help="Home-range estimator(s).")
-@click.option("--h", "h", default="href", show_default=True,
-              help="KDE bandwidth: href, lscv or metres.")
-@click.option("--percent", "percent", type=float, multiple=True,
-              help="Isopleth / MCP percentage; repeat for several (default 50 and 95).")
-@click.option("--cell", "cell", type=float, default=None,
-              help="KDE cell size in metres (default: adehabitatHR grid of --grid cells).")
-@click.option("--grid", "grid", type=int, default=60, show_default=True,
-              help="KDE cells along the longer side of each individual's box (without --cell).")
-@click.option("--extent", type=float, default=1.0, show_default=True,
-              help="Widening of the bounding box, in multiples of its range.")
-@click.option("--min-detections", type=int, default=5, show_default=True,
-              help="Fewer detection events: individual excluded (listed in excluded.csv).")
-@click.option("--min-stations", type=int, default=3, show_default=True,
-              help="Fewer distinct stations: individual excluded.")
-@click.option("--burst-minutes", type=float, default=30.0, show_default=True,
-              help="Photos of one individual at one station closer than this are one event.")
-@click.option("--effort-weights", is_flag=True, default=False,
-              help="Weight detections by 1 / operating days of their station.")
-@click.option("--species", default=None, help="Species to analyse (default: project's).")
-@click.option("--detection", "detection", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="detection.json (from trapscape density): add 95% sigma ranges.")
+@click.option(
+    "--method",
+    type=click.Choice(["kde", "mcp", "both"]),
+    default="kde",
+    show_default=True,
+    help="Home-range estimator(s).",
+)
+@click.option(
+    "--h",
+    "h",
+    default="href",
+    show_default=True,
+    help="KDE bandwidth: href, lscv or metres.",
+)
+@click.option(
+    "--percent",
+    "percent",
+    type=float,
+    multiple=True,
+    help="Isopleth / MCP percentage; repeat for several (default 50 and 95).",
+)
+@click.option(
+    "--cell",
+    "cell",
+    type=float,
+    default=None,
+    help="KDE cell size in metres (default: adehabitatHR grid of --grid cells).",
+)
+@click.option(
+    "--grid",
+    "grid",
+    type=int,
+    default=60,
+    show_default=True,
+    help="KDE cells along the longer side of each individual's box (without --cell).",
+)
+@click.option(
+    "--extent",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Widening of the bounding box, in multiples of its range.",
+)
+@click.option(
+    "--min-detections",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Fewer detection events: individual excluded (listed in excluded.csv).",
+)
+@click.option(
+    "--min-stations",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Fewer distinct stations: individual excluded.",
+)
+@click.option(
+    "--burst-minutes",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Photos of one individual at one station closer than this are one event.",
+)
+@click.option(
+    "--effort-weights",
+    is_flag=True,
+    default=False,
+    help="Weight detections by 1 / operating days of their station.",
+)
+@click.option(
+    "--species", default=None, help="Species to analyse (default: project's)."
+)
+@click.option(
+    "--detection",
+    "detection",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="detection.json (from trapscape density): add 95% sigma ranges.",
+)
 @overwrite_opt
 @click.pass_context
-def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
-        sightings: Path | None, boundaries: Path | None, crs: str | None,
-        relocations: Path | None, out: Path, method: str, h: str,
-        percent: tuple[float, ...], cell: float | None, grid: int, extent: float,
-        min_detections: int, min_stations: int, burst_minutes: float,
-        effort_weights: bool, species: str | None, detection: Path | None,
-        overwrite: bool) -> None:
+def cmd(
+    ctx: click.Context,
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    relocations: Path | None,
+    out: Path,
+    method: str,
+    h: str,
+    percent: tuple[float, ...],
+    cell: float | None,
+    grid: int,
+    extent: float,
+    min_detections: int,
+    min_stations: int,
+    burst_minutes: float,
+    effort_weights: bool,
+    species: str | None,
+    detection: Path | None,
+    overwrite: bool,
+) -> None:
     """Home ranges (MCP, KDE), overlaps and cross-border status of individuals.
 
     Give a survey (PROJECT, or --stations/--sightings/--boundaries) to use
@@ -106,28 +191,37 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
     conf, proj_species = _project_params(project)
 
     def opt(name: str, value: Any, key: str | None = None) -> Any:
-        """CLI value when given on the command line, else the project's [homerange] key."""
+        """Command-line value when given, else the project's [homerange] key."""
         key = key or name
         given = src(name) not in (click.core.ParameterSource.DEFAULT, None)
         return value if given or key not in conf else conf[key]
 
     if relocations is not None and (project is not None or stations is not None):
-        raise click.UsageError("Give either a survey (PROJECT/--stations) or --relocations.")
+        raise click.UsageError(
+            "Give either a survey (PROJECT/--stations) or --relocations."
+        )
     if relocations is None and project is None and stations is None:
-        raise click.UsageError("Give a project file, --stations, or --relocations with --crs.")
+        raise click.UsageError(
+            "Give a project file, --stations, or --relocations with --crs."
+        )
     out = Path(out)
     clash = [n for n in (*OUTPUTS, "sigma_ranges.csv") if (out / n).exists()]
     if clash and not overwrite:
-        raise InputError(f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
-                         "replace them, or choose another --out.", path=out)
+        raise InputError(
+            f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
+            "replace them, or choose another --out.",
+            path=out,
+        )
 
     method = str(opt("method", method)).lower()
     if method not in ("kde", "mcp", "both"):
         raise InputError(f"[homerange] method = {method!r}: use kde, mcp or both.")
     use_weights = bool(opt("effort_weights", effort_weights))
     if use_weights and relocations is not None:
-        raise InputError("--effort-weights needs a survey (station operating days); "
-                         "it cannot be used with --relocations.")
+        raise InputError(
+            "--effort-weights needs a survey (station operating days); "
+            "it cannot be used with --relocations."
+        )
     hval = _h_value(str(opt("h", h)))
     pct = opt("percent", percent) if percent else conf.get("percent", (50.0, 95.0))
     pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
@@ -142,17 +236,24 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
     survey = None
     if relocations is not None:
         if crs is None:
-            raise InputError("--relocations needs --crs (the CRS of x and y, e.g. EPSG:32652).")
+            raise InputError(
+                "--relocations needs --crs (the CRS of x and y, e.g. EPSG:32652)."
+            )
         rel = hr.read_relocations(relocations, crs=crs)
     else:
         survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
         sp = species or conf.get("species") or proj_species
         if sp is not None:
             survey = survey.species_subset(sp)
-        rel = hr.relocations_from_survey(survey, burst_minutes=float(opt("burst_minutes", burst_minutes)))
+        rel = hr.relocations_from_survey(
+            survey, burst_minutes=float(opt("burst_minutes", burst_minutes))
+        )
         if len(rel) == 0:
-            raise InputError("The survey has no sightings of identified individuals"
-                             + (f" of species {sp!r}" if sp else "") + "; nothing to do.")
+            raise InputError(
+                "The survey has no sightings of identified individuals"
+                + (f" of species {sp!r}" if sp else "")
+                + "; nothing to do."
+            )
 
     layers: list[gpd.GeoDataFrame] = []
     excluded = None
@@ -164,11 +265,21 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
         layers.append(m)
         excluded = pd.DataFrame(m.attrs.get("excluded", []))
     if method in ("kde", "both"):
-        weights = hr.station_weights(survey, rel) if (use_weights and survey is not None) else None
-        kres = hr.kde(rel, h=hval, percent=pct,
-                      grid=float(cell) if cell else int(grid_n),
-                      extent=float(opt("extent", extent)), weights=weights,
-                      progress=progress, **common)
+        weights = (
+            hr.station_weights(survey, rel)
+            if (use_weights and survey is not None)
+            else None
+        )
+        kres = hr.kde(
+            rel,
+            h=hval,
+            percent=pct,
+            grid=float(cell) if cell else int(grid_n),
+            extent=float(opt("extent", extent)),
+            weights=weights,
+            progress=progress,
+            **common,
+        )
         layers.append(kres.isopleths)
         excluded = kres.excluded
         bandwidths = kres.bandwidths
@@ -177,14 +288,25 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
             try:
                 hr.overlap(kres, method="HR", percent=max(pct))
             except ComputationError:  # grids not aligned: recompute on a common lattice
-                cs = float(pd.Series([float(da.x[1] - da.x[0]) for da in kres.ud.values()]).median())
+                cs = float(
+                    pd.Series(
+                        [float(da.x[1] - da.x[0]) for da in kres.ud.values()]
+                    ).median()
+                )
                 logger.info("overlap: UDs recomputed on aligned %.1f m grids", cs)
                 import warnings
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    ovr = hr.kde(rel, h=hval, percent=max(pct), cell_size=cs,
-                                 extent=float(opt("extent", extent)), weights=weights, **common)
+                    ovr = hr.kde(
+                        rel,
+                        h=hval,
+                        percent=max(pct),
+                        cell_size=cs,
+                        extent=float(opt("extent", extent)),
+                        weights=weights,
+                        **common,
+                    )
             p_ov = 95.0 if 95.0 in pct else max(pct)
             for meth in ("HR", "PHR", "VI", "BA", "UDOI", "HD"):
                 mat = hr.overlap(ovr, method=meth, percent=p_ov)
@@ -207,8 +329,9 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
     cb = None
     if survey is not None and survey.zones is not None and len(survey.zones):
         ranges = kres if kres is not None else polys
-        cb = hr.cross_border(survey, ranges, relocations=rel,
-                             percent=95.0 if 95.0 in pct else max(pct))
+        cb = hr.cross_border(
+            survey, ranges, relocations=rel, percent=95.0 if 95.0 in pct else max(pct)
+        )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -218,13 +341,22 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
             polys.to_file(gpkg, layer="homeranges", driver="GPKG")
         if sig is not None and len(sig):
             sig.to_file(gpkg, layer="sigma_ranges", driver="GPKG")
-            pd.DataFrame(sig.drop(columns="geometry")).to_csv(tmp / "sigma_ranges.csv", index=False)
-        pd.DataFrame(polys.drop(columns="geometry")).to_csv(tmp / "homerange_areas.csv", index=False)
-        ov = (pd.concat(overlap_rows, ignore_index=True) if overlap_rows else
-              pd.DataFrame(columns=["method", "percent", "id1", "id2", "value"]))
+            pd.DataFrame(sig.drop(columns="geometry")).to_csv(
+                tmp / "sigma_ranges.csv", index=False
+            )
+        pd.DataFrame(polys.drop(columns="geometry")).to_csv(
+            tmp / "homerange_areas.csv", index=False
+        )
+        ov = (
+            pd.concat(overlap_rows, ignore_index=True)
+            if overlap_rows
+            else pd.DataFrame(columns=["method", "percent", "id1", "id2", "value"])
+        )
         ov.to_csv(tmp / "overlap.csv", index=False)
         if excluded is None or len(excluded) == 0:
-            excluded = pd.DataFrame(columns=[V.INDIVIDUAL_ID, "n_detections", "n_stations", "reason"])
+            excluded = pd.DataFrame(
+                columns=[V.INDIVIDUAL_ID, "n_detections", "n_stations", "reason"]
+            )
         excluded.to_csv(tmp / "excluded.csv", index=False)
         if bandwidths is not None:
             bandwidths.to_csv(tmp / "bandwidths.csv", index=False)
