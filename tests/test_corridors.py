@@ -470,3 +470,31 @@ def test_border_segments_lengths() -> None:
     assert len(segs) == 10
     assert segs["length_m"].sum() == pytest.approx(10_400.0)
     assert segs["length_m"].to_numpy() == pytest.approx(np.full(10, 1040.0))
+
+
+def test_fast_and_general_laplacian_assembly_agree() -> None:
+    from trapscape import _circuit
+
+    rng = np.random.default_rng(11)
+    vals = rng.uniform(0.5, 5.0, (12, 17))
+    vals[rng.random(vals.shape) < 0.15] = np.nan
+    vals[0, 0] = vals[11, 16] = 1.0
+    focal = np.full(vals.shape, -1)
+    focal[0, 0], focal[11, 16] = 0, 1
+    g = _circuit.build_graph(vals, focal)
+    general = _circuit._laplacian_coo(g.gid, g.edge_cond, g.laplacian.shape[0])
+    assert abs(g.laplacian - general).max() < 1e-14
+    np.testing.assert_allclose(np.asarray(g.laplacian.sum(axis=1)).ravel(), 0, atol=1e-12)
+
+
+def test_parallel_solves_match_serial() -> None:
+    rng = np.random.default_rng(5)
+    res = _da(rng.uniform(1.0, 10.0, (40, 40)))
+    g = grid_of(res)
+    nodes = [_centre(g, 2, 2), _centre(g, 37, 3), _centre(g, 20, 36), _centre(g, 38, 38)]
+    one = C.circuit(res, nodes, solver="cg_amg", rtol=1e-10)
+    two = C.circuit(res, nodes, solver="cg_amg", rtol=1e-10, n_jobs=2)
+    direct = C.circuit(res, nodes, solver="direct")
+    np.testing.assert_allclose(two.resistances, one.resistances, rtol=1e-12)
+    np.testing.assert_allclose(one.resistances, direct.resistances, rtol=1e-8)
+    np.testing.assert_allclose(two.current.values, direct.current.values, rtol=1e-6, atol=1e-9)

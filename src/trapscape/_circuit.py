@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -82,6 +83,8 @@ def build_graph(resistance: np.ndarray, focal: np.ndarray) -> CircuitGraph:
         Cell resistances; NaN, inf and values <= 0 are removed.
     focal
         Integer array of the grid's shape: focal node index ``k >= 0`` or -1.
+        A focal node covering several cells is short-circuited into one
+        graph node.
     """
     height, width = resistance.shape
     res = np.asarray(resistance, dtype=np.float64)
@@ -90,48 +93,103 @@ def build_graph(resistance: np.ndarray, focal: np.ndarray) -> CircuitGraph:
     np.divide(1.0, res, out=cond, where=valid)
     n_focal = int(focal.max()) + 1 if focal.size and focal.max() >= 0 else 0
     focal = np.where(valid, focal, -1)
-    # graph ids: focal nodes first (0..n_focal-1), then other valid cells
-    gid = np.full(res.shape, -1, dtype=np.int64)
-    other = valid & (focal < 0)
-    n_other = int(other.sum())
-    gid[other] = n_focal + np.arange(n_other, dtype=np.int64)
-    gid[focal >= 0] = focal[focal >= 0]
-    present = np.bincount(focal[focal >= 0], minlength=n_focal) if n_focal else np.zeros(0, int)
-    if n_focal and (present == 0).any():
-        missing = np.flatnonzero(present == 0).tolist()
+    sizes = np.bincount(focal[focal >= 0], minlength=n_focal) if n_focal else np.zeros(0, int)
+    if n_focal and (sizes == 0).any():
+        missing = np.flatnonzero(sizes == 0).tolist()
         raise ComputationError(
             f"Focal node(s) {missing} fall only on nodata/barrier cells of the "
             "resistance grid. Move them onto passable cells or fix the grid."
         )
-    n_nodes = n_focal + n_other
-    rows, cols, vals, edge_cond = [], [], [], []
+    point = sizes == 1
+    gid = np.full(res.shape, -1, dtype=np.int64)
+    if point.all():
+        # every valid cell is a node, in raster order
+        n_nodes = int(valid.sum())
+        gid[valid] = np.arange(n_nodes, dtype=np.int64)
+        fr, fc = np.nonzero(focal >= 0)
+        focal_gid = np.empty(n_focal, dtype=np.int64)
+        focal_gid[focal[fr, fc]] = gid[fr, fc]
+    else:
+        # focal regions first (0..n_focal-1), then the other valid cells
+        other = valid & (focal < 0)
+        n_other = int(other.sum())
+        gid[other] = n_focal + np.arange(n_other, dtype=np.int64)
+        gid[focal >= 0] = focal[focal >= 0]
+        n_nodes = n_focal + n_other
+        focal_gid = np.arange(n_focal, dtype=np.int64)
+    edge_cond = []
     for dr, dc, w in _DIRECTIONS:
         a, b = _slices(height, width, dr, dc)
         ga, gb = gid[a], gid[b]
         c = 0.5 * (cond[a] + cond[b]) * w
         c[(ga < 0) | (gb < 0) | (ga == gb)] = 0.0
         edge_cond.append(c)
+    if point.all():
+        lap = _laplacian_raster_order(valid, gid, edge_cond, n_nodes)
+    else:
+        lap = _laplacian_coo(gid, edge_cond, n_nodes)
+    from scipy.sparse.csgraph import connected_components
+
+    _, comp = connected_components(lap, directed=False)
+    return CircuitGraph((height, width), gid, focal_gid, lap, comp, edge_cond, point)
+
+
+def _laplacian_coo(gid: np.ndarray, edge_cond: list[np.ndarray], n_nodes: int) -> sp.csr_matrix:
+    height, width = gid.shape
+    rows, cols, vals = [], [], []
+    for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond):
+        a, b = _slices(height, width, dr, dc)
         m = c > 0
-        rows.append(ga[m])
-        cols.append(gb[m])
+        rows.append(gid[a][m])
+        cols.append(gid[b][m])
         vals.append(c[m])
     r = np.concatenate(rows)
     c_ = np.concatenate(cols)
     v = np.concatenate(vals)
-    del rows, cols, vals
     adj = sp.coo_matrix((v, (r, c_)), shape=(n_nodes, n_nodes)).tocsr()
-    del r, c_, v
     adj = adj + adj.T
     deg = np.asarray(adj.sum(axis=1)).ravel()
-    lap = (sp.diags(deg) - adj).tocsr()
-    from scipy.sparse.csgraph import connected_components
+    return (sp.diags(deg) - adj).tocsr()
 
-    _, comp = connected_components(adj, directed=False)
-    point = np.zeros(n_focal, dtype=bool)
-    if n_focal:
-        point = np.bincount(focal[focal >= 0], minlength=n_focal) == 1
-    return CircuitGraph((height, width), gid, np.arange(n_focal), lap, comp,
-                        edge_cond, point)
+
+def _laplacian_raster_order(valid: np.ndarray, gid: np.ndarray,
+                            edge_cond: list[np.ndarray], n_nodes: int) -> sp.csr_matrix:
+    """CSR Laplacian built directly: nodes in raster order, columns already sorted."""
+    height, width = valid.shape
+    # the 9 stencil positions in increasing column order
+    stencil = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
+    # conductance towards each neighbour, on the full grid
+    towards: dict[tuple[int, int], np.ndarray] = {}
+    for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond):
+        a, b = _slices(height, width, dr, dc)
+        fwd = np.zeros((height, width))
+        fwd[a] = c
+        bwd = np.zeros((height, width))
+        bwd[b] = c
+        towards[(dr, dc)] = fwd
+        towards[(-dr, -dc)] = bwd
+    idx_dtype = np.int32 if n_nodes < 2**31 - 1 else np.int64
+    vals = np.zeros((n_nodes, 9))
+    cols = np.zeros((n_nodes, 9), dtype=idx_dtype)
+    gpad = np.full((height + 2, width + 2), -1, dtype=np.int64)
+    gpad[1:-1, 1:-1] = gid
+    diag = np.zeros(n_nodes)
+    for k, (dr, dc) in enumerate(stencil):
+        if (dr, dc) == (0, 0):
+            continue
+        e = towards[(dr, dc)][valid]
+        vals[:, k] = -e
+        cols[:, k] = np.where(e > 0, gpad[1 + dr:1 + dr + height, 1 + dc:1 + dc + width][valid], 0)
+        diag += e
+    vals[:, 4] = diag
+    cols[:, 4] = np.arange(n_nodes, dtype=idx_dtype)
+    keep = vals != 0
+    keep[:, 4] = True
+    indptr = np.zeros(n_nodes + 1, dtype=idx_dtype)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    lap = sp.csr_matrix((vals[keep], cols[keep], indptr), shape=(n_nodes, n_nodes))
+    lap.has_sorted_indices = True
+    return lap
 
 
 class _Solver:
@@ -151,8 +209,17 @@ class _Solver:
         else:
             import pyamg
 
+            # Cheap setup for grid Laplacians: locally weighted Jacobi
+            # prolongation smoothing (no eigenvalue estimate), no candidate
+            # improvement, one forward / one backward Gauss-Seidel sweep
+            # (a symmetric V-cycle, as CG needs) and a sparse LU coarse solve.
             self._ml = pyamg.smoothed_aggregation_solver(
-                a, symmetry="symmetric", max_coarse=500
+                a, symmetry="symmetric", max_coarse=500,
+                smooth=("jacobi", {"weighting": "local"}),
+                improve_candidates=None,
+                presmoother=("gauss_seidel", {"sweep": "forward"}),
+                postsmoother=("gauss_seidel", {"sweep": "backward"}),
+                coarse_solver="splu",
             )
 
     def solve(self, b: np.ndarray) -> np.ndarray:
@@ -203,28 +270,77 @@ def cell_currents(graph: CircuitGraph, vgrid: np.ndarray, inject: dict[int, floa
         cur[b] += i
     for k, amps in inject.items():
         if graph.focal_is_point[k]:
-            cells = graph.gid == k
-            cur[cells] += 0.5 * abs(amps)
+            r, c = _cell_of(graph, k)
+            cur[r, c] += 0.5 * abs(amps)
     return cur
 
 
+# state shared with forked worker processes (read-only, copy-on-write)
+_FORK_STATE: dict[str, object] = {}
+
+
+def _fork_solve(index: int) -> np.ndarray:
+    solver = _FORK_STATE["solver"]
+    assert isinstance(solver, _Solver)
+    b = np.zeros(solver.a.shape[0])
+    b[index] = 1.0
+    return solver.solve(b)
+
+
+def _solve_unit_sources(solver: _Solver, indices: list[int], *, n_jobs: int,
+                        progress: bool) -> list[np.ndarray]:
+    """Solve for a 1 A source at each index; in forked processes if ``n_jobs > 1``."""
+    import multiprocessing as mp
+
+    jobs = min(int(n_jobs), len(indices))
+    if jobs > 1 and "fork" in mp.get_all_start_methods():
+        _FORK_STATE["solver"] = solver
+        try:
+            with mp.get_context("fork").Pool(jobs) as pool:
+                return pool.map(_fork_solve, indices, chunksize=1)
+        finally:
+            _FORK_STATE.clear()
+    it: Any = indices
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(indices, desc="circuit solves")
+    out = []
+    for i in it:
+        b = np.zeros(solver.a.shape[0])
+        b[i] = 1.0
+        out.append(solver.solve(b))
+    return out
+
+
+def _cell_of(graph: CircuitGraph, k: int) -> tuple[int, int]:
+    """Row and column of single-cell focal node ``k``."""
+    cache = graph.__dict__.setdefault("_focal_cells", {})
+    if k not in cache:
+        flat = int(np.flatnonzero(graph.gid.ravel() == graph.focal_gid[k])[0])
+        cache[k] = divmod(flat, graph.shape[1])
+    return cache[k]
+
+
 def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
-             current: bool, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+             current: bool, progress: bool = False,
+             n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
     """Effective resistance matrix and cumulative current (pairwise mode)."""
-    n_focal = len(graph.focal_gid)
+    fg = graph.focal_gid
+    n_focal = len(fg)
     comp = graph.component
     n_nodes = graph.laplacian.shape[0]
     # keep only components with a focal node; ground the first focal of each
-    focal_comp = comp[graph.focal_gid]
+    focal_comp = comp[fg]
     keep = np.isin(comp, focal_comp)
     ground = np.zeros(n_nodes, dtype=bool)
+    grounded_focal = np.zeros(n_focal, dtype=bool)
     seen: set[int] = set()
-    grounds: dict[int, int] = {}
     for k in range(n_focal):
-        if focal_comp[k] not in seen:
+        if int(focal_comp[k]) not in seen:
             seen.add(int(focal_comp[k]))
-            ground[k] = True
-            grounds[int(focal_comp[k])] = k
+            ground[fg[k]] = True
+            grounded_focal[k] = True
     keep_ng = keep & ~ground
     a = _grounded(graph.laplacian, keep_ng)
     red_index = np.full(n_nodes, -1, dtype=np.int64)
@@ -232,19 +348,15 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
     logger.debug("circuit: %d nodes after grounding, %s solver", a.shape[0], method)
     solver = _Solver(a, method, rtol)
     # potentials x_k (full length, zero at grounds / dropped nodes)
+    todo = [k for k in range(n_focal) if not grounded_focal[k]]
+    xs = _solve_unit_sources(solver, [int(red_index[fg[k]]) for k in todo],
+                             n_jobs=n_jobs, progress=progress)
     sols: dict[int, np.ndarray] = {}
-    it = range(n_focal)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc="circuit solves")
-    for k in it:
-        full = np.zeros(n_nodes)
-        if not ground[k]:
-            b = np.zeros(a.shape[0])
-            b[red_index[k]] = 1.0
-            full[keep_ng] = solver.solve(b)
-        sols[k] = full
+    for k in range(n_focal):
+        sols[k] = np.zeros(n_nodes)
+    for k, x in zip(todo, xs):
+        sols[k][keep_ng] = x
+    del xs
     res = np.full((n_focal, n_focal), np.inf)
     np.fill_diagonal(res, 0.0)
     cum = np.zeros(graph.shape) if current else None
@@ -253,7 +365,7 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
             if focal_comp[i] != focal_comp[j]:
                 continue
             v = sols[i] - sols[j]
-            r = float(v[i] - v[j])
+            r = float(v[fg[i]] - v[fg[j]])
             res[i, j] = res[j, i] = r
             if cum is not None:
                 vg = node_voltages_to_grid(graph, v)
@@ -262,39 +374,41 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
 
 
 def one_to_all(graph: CircuitGraph, *, method: str, rtol: float,
-               current: bool, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+               current: bool, progress: bool = False,
+               n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
     """Resistance of each focal node to all others grounded, and current."""
-    n_focal = len(graph.focal_gid)
+    fg = graph.focal_gid
+    n_focal = len(fg)
     comp = graph.component
     n_nodes = graph.laplacian.shape[0]
     out = np.full(n_focal, np.inf)
     cum = np.zeros(graph.shape) if current else None
-    focal_comp = comp[graph.focal_gid]
+    focal_comp = comp[fg]
     it = range(n_focal)
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc="circuit solves")
+    lap = graph.laplacian
     for k in it:
         others = [j for j in range(n_focal) if j != k and focal_comp[j] == focal_comp[k]]
         if not others:
             continue
         keep = comp == focal_comp[k]
-        keep[others] = False
-        a = _grounded(graph.laplacian, keep)
+        keep[fg[others]] = False
+        a = _grounded(lap, keep)
         red = np.full(n_nodes, -1, dtype=np.int64)
         red[keep] = np.arange(int(keep.sum()))
         b = np.zeros(a.shape[0])
-        b[red[k]] = 1.0
+        b[red[fg[k]]] = 1.0
         v = np.zeros(n_nodes)
         v[keep] = _Solver(a, method, rtol).solve(b)
-        out[k] = float(v[k])
+        out[k] = float(v[fg[k]])
         if cum is not None:
             vg = node_voltages_to_grid(graph, v)
             # the grounded nodes share the 1 A that leaves the circuit
             inject = {k: 1.0}
-            lap = graph.laplacian
             for j in others:
-                inject[j] = float((lap[[j]] @ v)[0])
+                inject[j] = float((lap[[fg[j]]] @ v)[0])
             cum += cell_currents(graph, vg, inject)
     return out, cum
