@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 #: Steps in execution order.  ``validate`` always runs.
 STEPS: tuple[str, ...] = (
-    "validate", "effort", "coverage", "density", "homerange", "corridors",
+    "validate", "effort", "coverage", "density", "pdot", "homerange", "corridors",
     "plan", "reserve", "figures", "map", "report",
 )
 
@@ -71,7 +71,7 @@ STEPS: tuple[str, ...] = (
 #: project section holds its keyword arguments.  Effort shares [coverage];
 #: the reserve outline and the static figures belong to [report].
 STEP_SWITCH: dict[str, str] = {
-    "effort": "coverage", "coverage": "coverage", "density": "density",
+    "effort": "coverage", "coverage": "coverage", "pdot": "coverage", "density": "density",
     "homerange": "homerange", "corridors": "corridors", "plan": "plan",
     "reserve": "report", "figures": "report", "map": "map", "report": "report",
 }
@@ -517,6 +517,15 @@ def _step_coverage(ctx: _Context) -> str:
     if g is not None and len(g):
         ctx.products["gaps"] = g
         rec.outputs.append(_write_layer(ctx, g, "coverage_gaps"))
+    return f"{len(grid)} cells of the coverage grid"
+
+
+def _step_pdot(ctx: _Context) -> str:
+    """Detection-probability surface, after density so it uses the fitted parameters."""
+    cov = _module("coverage")
+    opts = ctx.params.get("coverage", {})
+    survey = ctx.shown_survey
+    rec = ctx.records["pdot"]
     dp = _detection_params(ctx)
     pdot = _call(cov.pdot_surface, survey, dp, options=opts, progress=ctx.progress)
     ctx.products["pdot"] = pdot
@@ -524,7 +533,8 @@ def _step_coverage(ctx: _Context) -> str:
     summ = cov.pdot_summary(survey, pdot)
     ctx.products["pdot_summary"] = summ
     rec.outputs.append(_write_csv(ctx, _tab(summ), "coverage/pdot_summary.csv"))
-    return f"{len(grid)} cells, pdot {pdot.sizes['y']}x{pdot.sizes['x']}"
+    src = "fitted" if ctx.products.get("detection") is not None else "assumed"
+    return f"{pdot.sizes['y']}x{pdot.sizes['x']} cells, {src} detection parameters"
 
 
 def _step_density(ctx: _Context) -> str:
@@ -781,7 +791,7 @@ def _step_report(ctx: _Context) -> str:
 
 _STEP_FUNCS: dict[str, Callable[[_Context], str]] = {
     "validate": _step_validate, "effort": _step_effort, "coverage": _step_coverage,
-    "density": _step_density, "homerange": _step_homerange, "corridors": _step_corridors,
+    "density": _step_density, "pdot": _step_pdot, "homerange": _step_homerange, "corridors": _step_corridors,
     "plan": _step_plan, "reserve": _step_reserve, "figures": _step_figures,
     "map": _step_map, "report": _step_report,
 }

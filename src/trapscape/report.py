@@ -73,7 +73,7 @@ _CSS = """
 body{font:14px/1.5 "DejaVu Sans",Arial,sans-serif;color:#222;max-width:960px;margin:0 auto;padding:16px 24px}
 h1{font-size:24px;margin:8px 0}h2{font-size:18px;border-bottom:2px solid #1b7837;padding-bottom:2px;margin-top:28px}
 h3{font-size:15px;margin-bottom:4px}
-table{border-collapse:collapse;margin:8px 0 12px;font-size:12.5px}
+table{border-collapse:collapse;margin:8px 0 12px;font-size:12px}
 th,td{border:1px solid #bbb;padding:3px 7px;text-align:right}th{background:#eef3ee}
 td:first-child,th:first-child{text-align:left}
 .note{background:#fff8e1;border-left:4px solid #f0a500;padding:6px 10px;margin:10px 0}
@@ -308,7 +308,7 @@ def _table(df: pd.DataFrame | None, *, max_rows: int = 40) -> str:
         df = df.reset_index()
     more = len(df) - max_rows
     df = df.head(max_rows)
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+    head = "".join(f"<th>{_e(str(c).replace('_', ' '))}</th>" for c in df.columns)
     rows = "".join("<tr>" + "".join(f"<td>{_num(v)}</td>" for v in r) + "</tr>"
                    for r in df.itertuples(index=False))
     tail = f'<p class="muted">… {more} more rows in the CSV outputs.</p>' if more > 0 else ""
