@@ -366,7 +366,7 @@ def station_weights(survey: Survey, relocations: gpd.GeoDataFrame) -> np.ndarray
     w = 1.0 / tn
     ids = relocations[V.INDIVIDUAL_ID].astype(str).to_numpy()
     tot = pd.Series(w).groupby(ids).transform("sum").to_numpy()
-    return w / tot
+    return np.asarray(w / tot, dtype=float)
 
 
 def _trap_nights(survey: Survey) -> dict[str, float]:
@@ -412,15 +412,14 @@ def _station_trap_nights(survey: Survey) -> dict[str, float]:
             ivs.extend(pieces)
         ivs.sort()
         total = 0
-        cur_s, cur_e = None, None
-        for s, e in ivs:
-            if cur_e is None or s > cur_e:
-                if cur_e is not None:
+        if ivs:
+            cur_s, cur_e = ivs[0]
+            for s, e in ivs[1:]:
+                if s > cur_e:
                     total += cur_e - cur_s
-                cur_s, cur_e = s, e
-            else:
-                cur_e = max(cur_e, e)
-        if cur_e is not None:
+                    cur_s, cur_e = s, e
+                else:
+                    cur_e = max(cur_e, e)
             total += cur_e - cur_s
         out[str(sid)] = total / day
     return out
@@ -454,12 +453,14 @@ def _as_relocations(relocations: Any) -> gpd.GeoDataFrame:
 
 
 def _percents(percent: float | Iterable[float]) -> tuple[float, ...]:
-    vals = (percent,) if np.isscalar(percent) else tuple(percent)  # type: ignore[arg-type]
+    vals: tuple[Any, ...] = (
+        (percent,) if np.isscalar(percent) else tuple(percent)  # type: ignore[arg-type]
+    )
     if not vals:
         raise InputError("percent is empty; give at least one percentage such as 95.")
     out = []
-    for p in vals:
-        p = float(p)
+    for raw in vals:
+        p = float(raw)
         if not 0 < p <= 100:
             raise InputError(f"percent must lie in (0, 100], got {p}.")
         out.append(p)
@@ -640,7 +641,7 @@ def href(xy: np.ndarray) -> float:
     if n < 2:
         raise ComputationError("href needs at least 2 relocations; give h in metres.")
     sd = math.sqrt(0.5 * (np.var(xy[:, 0], ddof=1) + np.var(xy[:, 1], ddof=1)))
-    return sd * n ** (-1.0 / 6.0)
+    return float(sd * n ** (-1.0 / 6.0))
 
 
 def lscv(
@@ -812,7 +813,7 @@ def _kernel_1d(values: np.ndarray, centres: np.ndarray, h: float) -> np.ndarray:
     d *= -0.5 / (h * h)
     np.exp(d, out=d)
     d[far] = 0.0
-    return d
+    return np.asarray(d)
 
 
 def _ud(
@@ -887,7 +888,7 @@ def _isopleth(vol: np.ndarray, grid: GridSpec, percent: float) -> Any:
 
     pad = np.pad(vol, 1, constant_values=max(1000.0, float(vol.max()) * 10))
     rings = []
-    for c in measure.find_contours(pad, percent):
+    for c in measure.find_contours(pad, percent):  # type: ignore[no-untyped-call]
         if len(c) < 4:
             continue
         x = grid.x0 + (c[:, 1] - 0.5) * grid.cell
@@ -1005,7 +1006,15 @@ def utilization_distributions(
             raise InputError(
                 f"weights must be {len(rel)} non-negative numbers, one per relocation."
             )
-    common: GridSpec | None = grid if isinstance(grid, GridSpec) else None
+    common: GridSpec | None = None
+    n_cells: int | None = None
+    cell: float | None = None
+    if isinstance(grid, GridSpec):
+        common = grid
+    elif isinstance(grid, (int, np.integer)):
+        n_cells = int(grid)
+    else:
+        cell = float(grid)
     if common is not None and not as_crs(common.crs).equals(as_crs(rel.crs)):
         from .errors import CRSError
 
@@ -1026,19 +1035,19 @@ def utilization_distributions(
         hs[ind] = rec["h"]
     if common is None and same_grid:
         allxy = np.vstack(list(coords.values()))
-        if isinstance(grid, (int, np.integer)):
-            common = _grid_count(allxy, int(grid), extent, rel.crs)
-        else:
-            common = _grid_cell(allxy, float(grid), extent, max(hs.values()), rel.crs)
+        if n_cells is not None:
+            common = _grid_count(allxy, n_cells, extent, rel.crs)
+        elif cell is not None:
+            common = _grid_cell(allxy, cell, extent, max(hs.values()), rel.crs)
     grids: dict[str, GridSpec] = {}
     wts: dict[str, np.ndarray | None] = {}
     for ind, xy in coords.items():
         if common is not None:
             grids[ind] = common
-        elif isinstance(grid, (int, np.integer)):
-            grids[ind] = _grid_count(xy, int(grid), extent, rel.crs)
+        elif n_cells is not None:
+            grids[ind] = _grid_count(xy, n_cells, extent, rel.crs)
         else:
-            grids[ind] = _grid_cell(xy, float(grid), extent, hs[ind], rel.crs)
+            grids[ind] = _grid_cell(xy, float(cell or 0.0), extent, hs[ind], rel.crs)
         w = None
         if w_all is not None:
             w = w_all[idx[ind]]
@@ -1234,7 +1243,7 @@ def overlap(
     ids = list(result.ud)
     grids = [grid_of(result.ud[i]) for i in ids]
     g0 = grids[0]
-    for i, g in zip(ids, grids, strict=False):
+    for name, g in zip(ids, grids, strict=True):
         off_x = (g.x0 - g0.x0) / g0.cell
         off_y = (g0.y0 - g.y0) / g0.cell
         if (
@@ -1243,7 +1252,7 @@ def overlap(
             or abs(off_y - round(off_y)) > 1e-6
         ):
             raise ComputationError(
-                f"UD of {i} is on a grid not aligned with that of {ids[0]}; overlap "
+                f"UD of {name} is on a grid not aligned with that of {ids[0]}; overlap "
                 "needs "
                 "one grid or grids of one cell size on a common lattice. Run "
                 "kde(..., same_grid=True) or kde(..., cell_size=...)."

@@ -227,10 +227,8 @@ def cmd(
     pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
     cell = opt("cell", cell, "cell_size")
     grid_n = opt("grid", grid)
-    common = {
-        "min_detections": int(opt("min_detections", min_detections)),
-        "min_stations": int(opt("min_stations", min_stations)),
-    }
+    min_det = int(opt("min_detections", min_detections))
+    min_st = int(opt("min_stations", min_stations))
     progress = progress_enabled()
 
     survey = None
@@ -261,7 +259,7 @@ def cmd(
     overlap_rows: list[pd.DataFrame] = []
     kres = None
     if method in ("mcp", "both"):
-        m = hr.mcp(rel, percent=pct, **common)
+        m = hr.mcp(rel, percent=pct, min_detections=min_det, min_stations=min_st)
         layers.append(m)
         excluded = pd.DataFrame(m.attrs.get("excluded", []))
     if method in ("kde", "both"):
@@ -278,7 +276,8 @@ def cmd(
             extent=float(opt("extent", extent)),
             weights=weights,
             progress=progress,
-            **common,
+            min_detections=min_det,
+            min_stations=min_st,
         )
         layers.append(kres.isopleths)
         excluded = kres.excluded
@@ -305,7 +304,8 @@ def cmd(
                         cell_size=cs,
                         extent=float(opt("extent", extent)),
                         weights=weights,
-                        **common,
+                        min_detections=min_det,
+                        min_stations=min_st,
                     )
             p_ov = 95.0 if 95.0 in pct else max(pct)
             for meth in ("HR", "PHR", "VI", "BA", "UDOI", "HD"):
