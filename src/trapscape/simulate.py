@@ -673,6 +673,11 @@ def simulate_survey(
     rng_layout, rng_centres, rng_ops, rng_det = gen.spawn(4)
     station_areas = [study]
     if stations is None:
+        if params.spacing**2 > study.area:
+            raise InputError(
+                f"Station spacing {params.spacing:.0f} m is larger than the study area "
+                f"({study.area / 1e6:.1f} km2, i.e. {math.sqrt(study.area):.0f} m square): "
+                "a grid would hold at most one station. Use a smaller spacing.")
         xy = station_grid(study, spacing=params.spacing, layout=params.layout,
                           jitter=params.jitter, rng=rng_layout)
         if len(xy) == 0:
@@ -753,7 +758,8 @@ def simulate_survey(
     for c in range(n_cam):
         for a, b in _runs(~working[c]):
             prob_rows.append((deployment[c], start + pd.Timedelta(days=a),
-                              start + pd.Timedelta(days=b), bool(stolen[c] >= 0 and a == stolen[c])))
+                              start + pd.Timedelta(days=b),
+                              bool(stolen[c] >= 0 and a <= stolen[c] < b)))
     problems = pd.DataFrame(prob_rows, columns=[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO,
                                                 "theft"])
     problems[V.PROBLEM_FROM] = pd.to_datetime(problems[V.PROBLEM_FROM])
