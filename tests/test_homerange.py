@@ -489,3 +489,9 @@ def test_gridspec_crs_must_match(boars, grid50):
     other = replace(grid50, crs=as_crs("EPSG:32652"))
     with pytest.raises(CRSError, match="Build the GridSpec"):
         hr.kde(boars, h=150.0, grid=other)
+
+
+def test_warns_when_range_reaches_grid_edge(boars):
+    with pytest.warns(TrapscapeWarning, match="reaches the edge"):
+        res = hr.kde(boars, h=400.0, percent=95, grid=30, extent=0.0)
+    assert len(res.isopleths) == 4

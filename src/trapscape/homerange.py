@@ -1178,6 +1178,14 @@ def kde(
         g = grids[ind]
         vol = _volume(ud, g.cell)
         for p in percents:
+            edge = min(vol[0].min(), vol[-1].min(), vol[:, 0].min(), vol[:, -1].min())
+            if edge <= p and p < 100:
+                warnings.warn(
+                    f"The {p:g} % range of {ind} reaches the edge of its grid, so its "
+                    "area is cut off. Increase extent or use a larger grid.",
+                    TrapscapeWarning,
+                    stacklevel=2,
+                )
             geom = _isopleth(vol, g, p)
             rows.append(
                 {
