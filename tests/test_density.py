@@ -399,9 +399,13 @@ def test_make_mask_clips_to_habitat_and_labels_zones() -> None:
     traps = np.array([[0.0, 0.0], [1000.0, 0.0]])
     land = box(-5000, -5000, 500, 5000)
     mask = dn.make_mask(traps, buffer=2000.0, spacing=100.0, habitat=land,
-                        zones={"A": box(-5000, -5000, 0, 5000)})
+                        zones={"A": box(-5000, -5000, 0, 5000), "B": box(0, -100, 300, 100)})
     assert mask.xy[:, 0].max() < 500
-    assert set(mask.zone) == {"A", "outside"}
+    zone = np.array(mask.zone)
+    assert set(zone) == {"A", "B"}
+    # points in no zone take the nearest one
+    assert np.all(zone[mask.xy[:, 0] < 0] == "A")
+    assert np.all(zone[mask.xy[:, 0] > 300] == "B")
     full = dn.make_mask(traps, buffer=2000.0, spacing=100.0)
     assert len(full) > len(mask)
     auto = dn.make_mask(traps, sigma_guess=500.0, max_points=300)

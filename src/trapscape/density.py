@@ -212,6 +212,9 @@ class Mask:
         Optional ``(M,)`` zone label of each point (for the zone model).
     crs
         Optional CRS (informative).
+    habitat
+        Optional polygon the mask was clipped to (reused when the buffer is
+        checked or widened).
     """
 
     xy: np.ndarray
@@ -219,6 +222,7 @@ class Mask:
     buffer: float | None = None
     zone: tuple[str, ...] | None = None
     crs: Any = None
+    habitat: Any = None
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float64)
@@ -303,7 +307,7 @@ def make_mask(
         clip the mask to (land, study area, without settlements).
     zones
         Optional mapping name -> polygon or GeoDataFrame with a ``name``
-        column; labels each mask point (``"outside"`` when in none).
+        column; labels each mask point (points in no zone take the nearest).
     max_points
         Upper bound on the number of points when ``spacing`` is chosen here.
     crs
@@ -344,7 +348,8 @@ def make_mask(
                                "the habitat layer's CRS and extent, or enlarge the buffer.")
     zone_labels = _zone_labels(xy, zones) if zones is not None else None
     logger.info("Mask: %d points, spacing %.1f m, buffer %.0f m", len(xy), spacing, buffer)
-    return Mask(xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs)
+    return Mask(xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs,
+                habitat=hab)
 
 
 def _as_geometry(obj: Any) -> BaseGeometry | None:
@@ -377,16 +382,24 @@ def _grid(txy: np.ndarray, buffer: float, spacing: float, hab: Any) -> np.ndarra
 
 
 def _zone_labels(xy: np.ndarray, zones: Any) -> tuple[str, ...]:
+    """Zone name of each point; points outside every zone take the nearest zone."""
     import shapely
 
     if hasattr(zones, "geometry") and V.NAME in getattr(zones, "columns", ()):
-        items = [(str(nm), g) for nm, g in zip(zones[V.NAME], zones.geometry)]
+        items = [(str(nm), g) for nm, g in zip(zones[V.NAME], zones.geometry, strict=True)]
     else:
         items = [(str(k), _as_geometry(g)) for k, g in dict(zones).items()]
-    labels = np.full(len(xy), "outside", dtype=object)
+    items = [(nm, g) for nm, g in items if g is not None and not g.is_empty]
+    labels = np.full(len(xy), "", dtype=object)
     for name, geom in items:
-        inside = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & (labels == "outside")
+        inside = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & (labels == "")
         labels[inside] = name
+    out = labels == ""
+    if np.any(out) and items:
+        pts = shapely.points(xy[out])
+        dist = np.stack([shapely.distance(g, pts) for _, g in items])
+        labels[out] = np.array([nm for nm, _ in items], dtype=object)[dist.argmin(axis=0)]
+    labels[labels == ""] = "outside"
     return tuple(labels.tolist())
 
 
@@ -599,11 +612,45 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _bounds(design: _scr.Design, mask: Mask) -> list[tuple[float, float]]:
+    """Link-scale bounds that keep runaway parameters finite."""
+    ext = float(np.ptp(mask.xy, axis=0).max()) + mask.spacing
+    nd, c = design.n_d, design.n_classes
+    p0b = (math.log(1e-10), math.log(1e4)) if design.detectfn == "HHN" else (-30.0, 30.0)
+    out = [(math.log(1e-14), math.log(1e6))] * nd + [p0b] * c
+    out += [(math.log(mask.spacing / 50.0), math.log(100.0 * ext))] * c
+    if c > 1:
+        out.append((-20.0, 20.0))
+    return out
+
+
+def _warn_bounds(at_bound: np.ndarray, design: _scr.Design, d_levels: list[str]) -> None:
+    if not np.any(at_bound):
+        return
+    nd = design.n_d
+    which = []
+    for k in np.flatnonzero(at_bound):
+        if k < nd:
+            which.append(f"density of {d_levels[k]!r} (no detected animal lives there?)")
+        else:
+            which.append(f"parameter {k} on the link scale")
+    warnings.warn("Not estimable from these data (at the limit of its range or with a "
+                  "link-scale SE above 5): " + "; ".join(which) + ". Its estimate is not "
+                  "reliable and has no SE; simplify the model (e.g. merge zones).",
+                  TrapscapeWarning, stacklevel=4)
+
+
+def _safe_exp(x: float) -> float:
+    if math.isnan(x):
+        return math.nan
+    return math.exp(x) if x < 700 else math.inf
+
+
 def _real_row(name: str, link: str, b: float, se: float, scale: float = 1.0) -> dict[str, Any]:
     if link == "log":
-        est = math.exp(b)
-        se_r = est * math.sqrt(math.expm1(se * se)) if np.isfinite(se) else np.nan
-        lcl, ucl = math.exp(b - _Z * se), math.exp(b + _Z * se)
+        est = _safe_exp(b)
+        se_r = est * math.sqrt(math.expm1(min(se * se, 700))) if np.isfinite(se) else np.nan
+        lcl, ucl = _safe_exp(b - _Z * se), _safe_exp(b + _Z * se)
     else:
         est = 1.0 / (1.0 + math.exp(-b))
         se_r = se * est * (1 - est)
@@ -726,30 +773,45 @@ def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
             return 1e300, np.zeros_like(b)
         return -v, -g
 
+    bounds = _bounds(design, mask)
+    beta0 = np.clip(beta0, [lo + 1e-3 for lo, _ in bounds], [hi - 1e-3 for _, hi in bounds])
     res = optimize.minimize(objective, beta0, jac=True, method="BFGS",
                             options={"maxiter": maxiter, "gtol": 1e-6})
     beta = res.x
+    lo_b = np.array([lo for lo, _ in bounds])
+    hi_b = np.array([hi for _, hi in bounds])
+    if not np.all(np.isfinite(beta)) or np.any(beta < lo_b) or np.any(beta > hi_b):
+        # a parameter ran away (e.g. a zone without animals): bounded refit
+        res = optimize.minimize(objective, np.clip(np.nan_to_num(beta), lo_b, hi_b),
+                                jac=True, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": maxiter, "gtol": 1e-7})
+        beta = res.x
+    at_bound = (beta <= lo_b + 1e-4) | (beta >= hi_b - 1e-4)
+    free = ~at_bound
     # one Newton step on the finite-difference Hessian of the analytic gradient
     hmat = _scr.hessian(beta, design)
     nev[0] += 2 * beta.size
     llb, g = _scr.loglik_and_gradient(beta, design)
     nev[0] += 1
-    if np.max(np.abs(g)) > 1e-9:
+    hf = hmat[np.ix_(free, free)]
+    if np.max(np.abs(g[free])) > 1e-9:
         try:
-            cand = beta + np.linalg.solve(-hmat, g)
+            cand = beta.copy()
+            cand[free] = beta[free] + np.linalg.solve(-hf, g[free])
             nev[0] += 1
             if _scr.loglik(cand, design) >= llb:
                 beta = cand
         except np.linalg.LinAlgError:
             pass
     ll, grad = _scr.loglik_and_gradient(beta, design)
-    converged = bool(np.isfinite(ll) and np.max(np.abs(grad)) < 1e-3)
+    converged = bool(np.isfinite(ll) and np.max(np.abs(grad[free])) < 1e-3)
+    vcov = np.full((beta.size, beta.size), np.nan)
     try:
-        vcov = np.linalg.inv(-hmat)
-        if np.any(np.diag(vcov) <= 0):
+        vf = np.linalg.inv(-hf)
+        if np.any(np.diag(vf) <= 0):
             raise np.linalg.LinAlgError
+        vcov[np.ix_(free, free)] = vf
     except np.linalg.LinAlgError:
-        vcov = np.full((beta.size, beta.size), np.nan)
         converged = False
         warnings.warn("The information matrix is not invertible: standard errors are "
                       "unavailable (some parameters are not identifiable with these data).",
@@ -758,6 +820,11 @@ def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
         warnings.warn(f"The SCR fit may not have converged ({res.message}); check the "
                       "estimates, the mask buffer and the data.", TrapscapeWarning, stacklevel=3)
     se = np.sqrt(np.abs(np.diag(vcov)))
+    loose = free & (se > 5.0)
+    if np.any(loose):
+        at_bound = at_bound | loose
+        se[loose] = np.nan
+    _warn_bounds(at_bound, design, d_levels)
 
     # names and real-scale table
     p0name = "lambda0" if detectfn == "HHN" else "g0"
@@ -944,7 +1011,8 @@ def buffer_check(fit_result: SCRFit, ch: CaptureHistory, mask: Mask, *,
     """
     if mask.buffer is None:
         return float("nan")
-    wide = make_mask(ch.traps_xy, buffer=mask.buffer * factor, spacing=mask.spacing)
+    wide = make_mask(ch.traps_xy, buffer=mask.buffer * factor, spacing=mask.spacing,
+                     habitat=mask.habitat)
     dp = fit_result.detection_params()
     esas = []
     for m in (mask, wide):
@@ -1094,11 +1162,16 @@ def fit_survey(
     model, detectfn, detector, occasion_days, species
         See :func:`fit` and :func:`capture_history`.
     buffer, spacing
-        Mask buffer and spacing in metres (defaults derived from sigma).
+        Mask buffer and spacing in metres.  By default the buffer is 4 x
+        the RPSV-based sigma guess; when the fitted sigma is larger, the mask
+        is rebuilt with a buffer of 4 x sigma-hat and the model refitted.
+        The spacing defaults to sigma / 2, widened to keep at most
+        ``max_mask_points`` points.
     max_mask_points
         Cap on mask size when choosing the spacing.
     check_buffer
-        Warn when widening the buffer would change D by more than 1 %.
+        Warn (:func:`buffer_check`) when widening the buffer by half would
+        change D by more than 1 %.
     """
     ch = capture_history(survey, occasion_days=occasion_days, detector=detector,
                          species=species)
@@ -1117,9 +1190,21 @@ def fit_survey(
     if zones is not None:
         zone_map = {str(nm): zones.geometry[zones[V.NAME].astype(str) == str(nm)].union_all()
                     for nm in zones[V.NAME].unique()}
-    result = fit(ch, mask, detectfn=detectfn, model=model, regions=survey_regions(survey),
+    regions = survey_regions(survey)
+    result = fit(ch, mask, detectfn=detectfn, model=model, regions=regions,
                  region_zones=zone_map)
-    if check_buffer and buffer is None:
+    if buffer is None:
+        sig_hat = max(float(result.estimates.loc[
+            result.estimates["parameter"].str.startswith("sigma"), "estimate"].max()), 1.0)
+        if 4.0 * sig_hat > 1.05 * float(mask.buffer or 0.0):
+            # the guess was too small: rebuild the mask at 4 sigma-hat and refit
+            logger.info("Refitting with buffer 4 x sigma-hat = %.0f m", 4 * sig_hat)
+            mask = make_mask(ch.traps_xy, buffer=4.0 * sig_hat,
+                             spacing=spacing, sigma_guess=sig_hat, habitat=habitat,
+                             zones=zones, max_points=max_mask_points, crs=survey.crs)
+            result = fit(ch, mask, detectfn=detectfn, model=model, regions=regions,
+                         region_zones=zone_map, start=result.beta)
+    if check_buffer:
         buffer_check(result, ch, mask)
     return result
 
