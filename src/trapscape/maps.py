@@ -408,7 +408,7 @@ def survey_map(
         fields = [x for x in (V.INDIVIDUAL_ID, V.SEX, "method", "percent", "area_km2",
                               "cross_border") if x in r.columns]
         data = _plain(r, [*fields, "_col"])
-        fg = fm.FeatureGroup(name="Home ranges (by individual)", show=True)
+        fg = fm.FeatureGroup(name="Home ranges (by individual)", show=len(ids) <= 20)
         fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
             "color": f["properties"].get("_col"), "weight": 1.5,
             "fillColor": f["properties"].get("_col"), "fillOpacity": 0.1},
