@@ -898,57 +898,82 @@ def _region_points(geom: Any, spacing: float, max_points: int = 20000) -> tuple[
 def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mask,
               ch: CaptureHistory, regions: Mapping[str, Any], *, d_levels: list[str],
               region_zones: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Expected (E.N) and realised (R.N) population in each region (secr region.N).
+
+    E.N integrates D over the region (a grid at the mask spacing);
+    R.N = sum over detected animals of Pr(centre in region | history) plus
+    the expected number of undetected animals there.  SEs by the delta
+    method on the link scale; R.N adds the Poisson variance of the
+    undetected animals (Efford & Fewster 2013).
+    """
     import shapely
 
-    rows = []
+    specs = []
     for name, geom0 in regions.items():
         geom = _as_geometry(geom0)
         if geom is None or geom.is_empty:
             continue
         rxy, rcell_m2 = _region_points(geom, mask.spacing)
         if len(d_levels) > 1:
-            if region_zones is None:
-                labels = _nearest_labels(rxy, mask)
-            else:
-                labels = np.array(_zone_labels(rxy, region_zones))
+            labels = (np.array(_nearest_labels(rxy, mask)) if region_zones is None
+                      else np.array(_zone_labels(rxy, region_zones)))
             lookup = {z: i for i, z in enumerate(d_levels)}
             r_dindex = np.array([lookup.get(z, -1) for z in labels])
             if np.any(r_dindex < 0):
-                near = np.array(_nearest_labels(rxy, mask))
-                r_dindex = np.where(r_dindex < 0,
-                                    np.array([lookup[z] for z in near]), r_dindex)
+                near = np.array([lookup[z] for z in _nearest_labels(rxy, mask)])
+                r_dindex = np.where(r_dindex < 0, near, r_dindex)
         else:
             r_dindex = np.zeros(len(rxy), dtype=np.int64)
         in_mask = shapely.contains_xy(geom, mask.xy[:, 0], mask.xy[:, 1])
-        rd = _with_points(design, ch, rxy)
-
-        def quantities(b: np.ndarray, rd: _scr.Design = rd, r_dindex: np.ndarray = r_dindex,
-                       in_mask: np.ndarray = in_mask) -> tuple[float, float, float]:
-            return _quantities(b, design, rd, r_dindex, in_mask, rcell_m2 / HA)
-
-        en, undet, det = quantities(beta)
+        specs.append((str(name), geom, _with_points(design, ch, rxy), r_dindex, in_mask,
+                      rcell_m2 / HA))
+    if not specs:
+        return pd.DataFrame(columns=["region", "quantity", "estimate", "se", "lcl", "ucl",
+                                     "area_km2"])
+    eps = 1e-5
+    variants = [beta]
+    for k in range(beta.size):
+        e = np.zeros(beta.size)
+        e[k] = eps
+        variants += [beta + e, beta - e]
+    vals = np.empty((len(variants), len(specs), 3))
+    for v, b in enumerate(variants):
+        real = _scr.unpack(b, design)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            parts = _scr.evaluate(b, design, keep=True)
+        li = np.asarray(parts["li"])
+        logw = np.asarray(parts["logw"])
+        for r, (_, _, rd2, r_dindex, in_mask, rcell_ha) in enumerate(specs):
+            dens_r = real.density[r_dindex]
+            undet = 0.0
+            for c in range(design.n_classes):
+                logq = _scr.class_terms(design, float(real.p0[c]), float(real.sigma[c]),
+                                        d2=rd2)["logq"]
+                undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
+            det = 0.0
+            if np.any(in_mask):
+                for c, lp in enumerate(parts["lp"]):  # type: ignore[arg-type]
+                    lpc = lp[:, in_mask] + (logw[:, c] - li)[:, None]
+                    det += float(np.sum(np.exp(logsumexp(lpc, axis=1))))
+            vals[v, r] = (float(np.sum(dens_r)) * rcell_ha, undet, det)
+    vc = np.nan_to_num(vcov)  # non-estimable parameters count as fixed
+    rows = []
+    for r, (name, geom, *_rest) in enumerate(specs):
+        en, undet, det = vals[0, r]
         rn = det + undet
-        # delta method on the link scale
-        eps = 1e-5
-        g_en = np.zeros(beta.size)
-        g_rn = np.zeros(beta.size)
-        for k in range(beta.size):
-            e = np.zeros(beta.size)
-            e[k] = eps
-            a1 = quantities(beta + e)
-            a2 = quantities(beta - e)
-            g_en[k] = (a1[0] - a2[0]) / (2 * eps)
-            g_rn[k] = ((a1[1] + a1[2]) - (a2[1] + a2[2])) / (2 * eps)
-        var_en = float(g_en @ vcov @ g_en)
-        var_rn = float(g_rn @ vcov @ g_rn) + undet
+        plus, minus = vals[1::2, r], vals[2::2, r]
+        g_en = (plus[:, 0] - minus[:, 0]) / (2 * eps)
+        g_rn = ((plus[:, 1] + plus[:, 2]) - (minus[:, 1] + minus[:, 2])) / (2 * eps)
+        var_en = float(g_en @ vc @ g_en)
+        var_rn = float(g_rn @ vc @ g_rn) + undet
         for label, est, var in (("E.N", en, var_en), ("R.N", rn, var_rn)):
             se = math.sqrt(var) if np.isfinite(var) and var >= 0 else np.nan
             if est > 0 and np.isfinite(se):
-                c = math.exp(_Z * math.sqrt(math.log1p((se / est) ** 2)))
-                lcl, ucl = est / c, est * c
+                cf = math.exp(_Z * math.sqrt(math.log1p((se / est) ** 2)))
+                lcl, ucl = est / cf, est * cf
             else:
                 lcl = ucl = np.nan
-            rows.append({"region": str(name), "quantity": label, "estimate": est, "se": se,
+            rows.append({"region": name, "quantity": label, "estimate": est, "se": se,
                          "lcl": lcl, "ucl": ucl, "area_km2": float(geom.area) / 1e6})
     return pd.DataFrame(rows, columns=["region", "quantity", "estimate", "se", "lcl", "ucl",
                                        "area_km2"])
@@ -966,29 +991,6 @@ def _with_points(design: _scr.Design, ch: CaptureHistory, xy: np.ndarray) -> np.
     """Squared distances from other points (a region grid) to the detectors."""
     txy = ch.traps_xy[design.order]
     return ((xy[:, 0:1] - txy[None, :, 0]) ** 2 + (xy[:, 1:2] - txy[None, :, 1]) ** 2)
-
-
-def _quantities(beta: np.ndarray, design: _scr.Design, rd2: np.ndarray, r_dindex: np.ndarray,
-                in_mask: np.ndarray, rcell_ha: float) -> tuple[float, float, float]:
-    """E.N, expected undetected animals, and expected detected animals in a region."""
-    real = _scr.unpack(beta, design)
-    dens_r = real.density[r_dindex]
-    undet = 0.0
-    for c in range(design.n_classes):
-        logq = _scr.class_terms(design, float(real.p0[c]), float(real.sigma[c]),
-                                d2=rd2)["logq"]
-        undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
-    en = float(np.sum(dens_r)) * rcell_ha
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        parts = _scr.evaluate(beta, design, keep=True)
-    li = np.asarray(parts["li"])
-    logw = np.asarray(parts["logw"])
-    det = 0.0
-    if np.any(in_mask):
-        for c, lp in enumerate(parts["lp"]):  # type: ignore[arg-type]
-            lpc = lp[:, in_mask] + (logw[:, c] - li)[:, None]
-            det += float(np.sum(np.exp(logsumexp(lpc, axis=1))))
-    return en, undet, det
 
 
 # ---------------------------------------------------------------------------
