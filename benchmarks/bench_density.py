@@ -23,9 +23,17 @@ from scipy.special import logsumexp
 from trapscape import density as dn
 
 
-def simulate(rng: np.random.Generator, *, n_side: int = 20, spacing: float = 2000.0,
-             d_per_100km2: float = 2.0, lambda0: float = 0.05, sigma: float = 3000.0,
-             occasions: int = 90, buffer: float = 12000.0) -> dn.CaptureHistory:
+def simulate(
+    rng: np.random.Generator,
+    *,
+    n_side: int = 20,
+    spacing: float = 2000.0,
+    d_per_100km2: float = 2.0,
+    lambda0: float = 0.05,
+    sigma: float = 3000.0,
+    occasions: int = 90,
+    buffer: float = 12000.0,
+) -> dn.CaptureHistory:
     """Poisson activity centres, HHN proximity detections with usage."""
     g = np.arange(n_side) * spacing
     traps = np.array([(x, y) for y in g for x in g], dtype=float)
@@ -37,7 +45,7 @@ def simulate(rng: np.random.Generator, *, n_side: int = 20, spacing: float = 200
     broken = rng.random(len(traps)) < 0.2
     for j in np.nonzero(broken)[0]:
         start = rng.integers(0, occasions)
-        usage[j, start:start + rng.integers(5, 30)] = 0.0
+        usage[j, start : start + rng.integers(5, 30)] = 0.0
     d2 = ((centres[:, None, :] - traps[None]) ** 2).sum(-1)
     p = 1 - np.exp(-lambda0 * np.exp(-d2 / (2 * sigma**2))[:, None, :] * usage.T[None])
     caps = (rng.random(p.shape) < p).astype(int)
@@ -45,8 +53,14 @@ def simulate(rng: np.random.Generator, *, n_side: int = 20, spacing: float = 200
     return dn.CaptureHistory(traps, usage, caps)
 
 
-def baseline_seconds(ch: dn.CaptureHistory, mask: dn.Mask, lambda0: float, sigma: float,
-                     dens: float, n_ind: int = 2) -> float:
+def baseline_seconds(
+    ch: dn.CaptureHistory,
+    mask: dn.Mask,
+    lambda0: float,
+    sigma: float,
+    dens: float,
+    n_ind: int = 2,
+) -> float:
     """Time of one straightforward non-collapsed likelihood evaluation.
 
     Loops over occasions with full ``(M, J)`` arrays (no sufficient
@@ -85,8 +99,11 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     ch = simulate(rng)
     mask = dn.make_mask(ch.traps_xy, buffer=12000.0, spacing=850.0)
-    print(f"data: {ch.n} individuals, {ch.traps_xy.shape[0]} stations, "
-          f"{ch.n_occasions} occasions, {ch.n_detections} detections; mask {len(mask)} points")
+    print(
+        f"data: {ch.n} individuals, {ch.traps_xy.shape[0]} stations, "
+        f"{ch.n_occasions} occasions, {ch.n_detections} detections; "
+        f"mask {len(mask)} points"
+    )
     t = time.perf_counter()
     c = time.process_time()
     res = dn.fit(ch, mask, detectfn="HHN")
@@ -95,12 +112,18 @@ def main() -> None:
     print(res.estimates.to_string(index=False))
     t_one = baseline_seconds(ch, mask, 0.05, 3000.0, 2e-4)
     t_base = t_one * res.evaluations
-    print(f"trapscape fit: {t_fit:.2f} s wall, {c_fit:.2f} s CPU "
-          f"({res.evaluations} likelihood+gradient evaluations)")
-    print("secr reference: 7-25 s  -> ratio secr/trapscape "
-          f"{7 / t_fit:.1f}-{25 / t_fit:.1f}x")
-    print(f"non-collapsed numpy baseline: {t_one:.2f} s/evaluation x {res.evaluations} = "
-          f"{t_base:.1f} s  -> ratio {t_base / t_fit:.1f}x")
+    print(
+        f"trapscape fit: {t_fit:.2f} s wall, {c_fit:.2f} s CPU "
+        f"({res.evaluations} likelihood+gradient evaluations)"
+    )
+    print(
+        "secr reference: 7-25 s  -> ratio secr/trapscape "
+        f"{7 / t_fit:.1f}-{25 / t_fit:.1f}x"
+    )
+    print(
+        f"non-collapsed numpy baseline: {t_one:.2f} s/evaluation x {res.evaluations} = "
+        f"{t_base:.1f} s  -> ratio {t_base / t_fit:.1f}x"
+    )
     if args.replicates:
         true = 2.0
         ests, cover = [], []
@@ -111,10 +134,12 @@ def main() -> None:
             ests.append(row.estimate)
             cover.append(row.lcl <= true <= row.ucl)
         ests_a = np.array(ests)
-        print(f"{args.replicates} replicates: mean D {ests_a.mean():.3f} (true {true}), "
-              f"relative bias {100 * (ests_a.mean() / true - 1):+.1f} % "
-              f"(SE {100 * ests_a.std(ddof=1) / np.sqrt(len(ests_a)) / true:.1f} %), "
-              f"95 % CI coverage {100 * np.mean(cover):.0f} %")
+        print(
+            f"{args.replicates} replicates: mean D {ests_a.mean():.3f} (true {true}), "
+            f"relative bias {100 * (ests_a.mean() / true - 1):+.1f} % "
+            f"(SE {100 * ests_a.std(ddof=1) / np.sqrt(len(ests_a)) / true:.1f} %), "
+            f"95 % CI coverage {100 * np.mean(cover):.0f} %"
+        )
 
 
 if __name__ == "__main__":

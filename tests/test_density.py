@@ -34,17 +34,28 @@ def load_captdata() -> dn.CaptureHistory:
     arr = np.zeros((len(ids), 5, len(traps)), dtype=int)
     for r in caps.itertuples():
         arr[ids.index(r.ID), r.occasion - 1, tidx[r.trapID]] += 1
-    return dn.CaptureHistory(traps[["x", "y"]].to_numpy(float), np.ones((len(traps), 5)), arr)
+    return dn.CaptureHistory(
+        traps[["x", "y"]].to_numpy(float), np.ones((len(traps), 5)), arr
+    )
 
 
 def read_json(name: str) -> dict:
     return json.loads((DATA / name).read_text())
 
 
-def simulate_ch(rng: np.random.Generator, *, density_per_100km2: float = 40.0,
-                lambda0: float = 0.1, sigma: float = 500.0, n_side: int = 6,
-                spacing: float = 500.0, occasions: int = 20, buffer: float = 2500.0,
-                detectfn: str = "HHN", sex_sigma: dict | None = None) -> dn.CaptureHistory:
+def simulate_ch(
+    rng: np.random.Generator,
+    *,
+    density_per_100km2: float = 40.0,
+    lambda0: float = 0.1,
+    sigma: float = 500.0,
+    n_side: int = 6,
+    spacing: float = 500.0,
+    occasions: int = 20,
+    buffer: float = 2500.0,
+    detectfn: str = "HHN",
+    sex_sigma: dict | None = None,
+) -> dn.CaptureHistory:
     """Poisson centres in the trap bounding box + buffer; proximity detections."""
     g = np.arange(n_side) * spacing
     traps = np.array([(x, y) for y in g for x in g], dtype=float)
@@ -68,9 +79,15 @@ def simulate_ch(rng: np.random.Generator, *, density_per_100km2: float = 40.0,
     return dn.CaptureHistory(traps, usage, caps[keep], sex=tuple(sexes[keep]))
 
 
-def brute_loglik(ch: dn.CaptureHistory, mask: dn.Mask, dens_per_ha: float, p0: float,
-                 sigma: float, detectfn: str) -> float:
-    """Loop-based secr likelihood (per occasion; usage in {0, 1}; proximity or count)."""
+def brute_loglik(
+    ch: dn.CaptureHistory,
+    mask: dn.Mask,
+    dens_per_ha: float,
+    p0: float,
+    sigma: float,
+    detectfn: str,
+) -> float:
+    """Loop-based secr likelihood (per occasion; usage in {0, 1})."""
     a = mask.cell_area / 1e4
     n, k_occ, j_n = ch.captures.shape
     total = 0.0
@@ -119,7 +136,11 @@ def brute_loglik(ch: dn.CaptureHistory, mask: dn.Mask, dens_per_ha: float, p0: f
             for j in range(j_n):
                 y = counts[i, j]
                 if y:
-                    ll += gammaln(usage[j] + 1) - gammaln(y + 1) - gammaln(usage[j] - y + 1)
+                    ll += (
+                        gammaln(usage[j] + 1)
+                        - gammaln(y + 1)
+                        - gammaln(usage[j] - y + 1)
+                    )
     else:
         # secr collapses occasions: Poisson(Y; U mu) for the total Y and total
         # usage U, which differs from the per-occasion product by the
@@ -129,9 +150,12 @@ def brute_loglik(ch: dn.CaptureHistory, mask: dn.Mask, dens_per_ha: float, p0: f
                 y = counts[i, j]
                 if y == 0:
                     continue
-                per_occ = sum(math.lgamma(ch.captures[i, k, j] + 1)
-                              - ch.captures[i, k, j] * math.log(ch.usage[j, k])
-                              for k in range(k_occ) if ch.usage[j, k] > 0)
+                per_occ = sum(
+                    math.lgamma(ch.captures[i, k, j] + 1)
+                    - ch.captures[i, k, j] * math.log(ch.usage[j, k])
+                    for k in range(k_occ)
+                    if ch.usage[j, k] > 0
+                )
                 ll += per_occ - math.lgamma(y + 1) + y * math.log(usage[j])
     keys: dict[bytes, int] = {}
     for i in range(n):
@@ -156,14 +180,17 @@ def tiny_ch(detector: str = "proximity") -> dn.CaptureHistory:
     return dn.CaptureHistory(traps, usage, caps, detector=detector)
 
 
-@pytest.mark.parametrize(("detector", "detectfn"), [
-    ("proximity", "HN"), ("proximity", "HHN"), ("count", "HHN"), ("count", "HN")])
+@pytest.mark.parametrize(
+    ("detector", "detectfn"),
+    [("proximity", "HN"), ("proximity", "HHN"), ("count", "HHN"), ("count", "HN")],
+)
 def test_loglik_matches_brute_force(detector: str, detectfn: str) -> None:
     ch = tiny_ch(detector)
     mask = dn.make_mask(ch.traps_xy, buffer=150.0, spacing=50.0)
     kw = {"lambda0": 0.3} if detectfn == "HHN" else {"g0": 0.3}
-    ll = dn.log_likelihood(ch, mask, density_per_100km2=5e4, sigma=60.0,
-                           detectfn=detectfn, **kw)
+    ll = dn.log_likelihood(
+        ch, mask, density_per_100km2=5e4, sigma=60.0, detectfn=detectfn, **kw
+    )
     ref = brute_loglik(ch, mask, 5.0, 0.3, 60.0, detectfn)
     assert ll == pytest.approx(ref, rel=1e-10)
 
@@ -175,13 +202,24 @@ def test_loglik_matches_secr(spacing: int) -> None:
     mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=float(spacing))
     assert len(mask) == ref["mask_points"]
     real = ref["at_real"]
-    ll = dn.log_likelihood(ch, mask, density_per_100km2=real["D"] * 1e4, g0=real["g0"],
-                           sigma=real["sigma"], detectfn="HN")
+    ll = dn.log_likelihood(
+        ch,
+        mask,
+        density_per_100km2=real["D"] * 1e4,
+        g0=real["g0"],
+        sigma=real["sigma"],
+        detectfn="HN",
+    )
     assert ll == pytest.approx(ref["logLik"], rel=1e-9)
 
 
-@pytest.mark.parametrize(("name", "detectfn"), [
-    ("fit_proximity_spacing10.json", "HN"), ("fit_proximity_HHN_spacing10.json", "HHN")])
+@pytest.mark.parametrize(
+    ("name", "detectfn"),
+    [
+        ("fit_proximity_spacing10.json", "HN"),
+        ("fit_proximity_HHN_spacing10.json", "HHN"),
+    ],
+)
 def test_fit_matches_secr(name: str, detectfn: str) -> None:
     ref = read_json(name)
     ch = load_captdata()
@@ -197,7 +235,9 @@ def test_fit_matches_secr(name: str, detectfn: str) -> None:
         assert row["se"] == pytest.approx(vals["SE"] * scale, rel=0.01)
         assert row["lcl"] == pytest.approx(vals["lcl"] * scale, rel=2e-3)
         assert row["ucl"] == pytest.approx(vals["ucl"] * scale, rel=2e-3)
-    np.testing.assert_allclose(res.vcov, np.array(ref["beta"]["vcov"]), rtol=0.02, atol=2e-5)
+    np.testing.assert_allclose(
+        res.vcov, np.array(ref["beta"]["vcov"]), rtol=0.02, atol=2e-5
+    )
     dp = res.detection_params()
     assert isinstance(dp, DetectionParams)
     assert dp.detectfn == detectfn
@@ -214,21 +254,23 @@ def test_analytic_gradient(detectfn: str, model: str, detector: str) -> None:
     rng = np.random.default_rng(3)
     ch = simulate_ch(rng, occasions=6, detectfn=detectfn, lambda0=0.2)
     if detector == "count":
-        ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures * 2, detector="count",
-                               sex=ch.sex)
+        ch = dn.CaptureHistory(
+            ch.traps_xy, ch.usage, ch.captures * 2, detector="count", sex=ch.sex
+        )
     sex = list(ch.sex)
     sex[0] = None  # one unknown sex: mixture term
-    ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures, detector=ch.detector,
-                           sex=tuple(sex))
+    ch = dn.CaptureHistory(
+        ch.traps_xy, ch.usage, ch.captures, detector=ch.detector, sex=tuple(sex)
+    )
     zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
     mask = dn.make_mask(ch.traps_xy, buffer=1500.0, spacing=250.0, zones=zones)
     design, _, _ = dn._design(ch, mask, detectfn=detectfn, model=model)
     beta = rng.normal(size=design.n_beta) * 0.2
     nd = design.n_d
     beta[:nd] += math.log(40 / 1e4)
-    beta[nd:nd + design.n_classes] += -1.5
-    beta[nd + design.n_classes:nd + 2 * design.n_classes] += math.log(500)
-    ll, g = _scr.loglik_and_gradient(beta, design)
+    beta[nd : nd + design.n_classes] += -1.5
+    beta[nd + design.n_classes : nd + 2 * design.n_classes] += math.log(500)
+    _, g = _scr.loglik_and_gradient(beta, design)
     num = _scr.numeric_gradient(beta, design, step=1e-6)
     np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-5)
 
@@ -245,7 +287,7 @@ def test_sex_and_zone_models_reduce_to_null() -> None:
     assert levels == ["E", "W"]
     assert _scr.loglik(np.r_[b0[0], b0], zone) == pytest.approx(ll0, rel=1e-12)
     # sex with known classes: null + sum log pi(class) (+ identical-history grouping)
-    sex, _, classes = dn._design(ch, mask, detectfn="HHN", model="sex")
+    sex, _, _ = dn._design(ch, mask, detectfn="HHN", model="sex")
     pm = 0.3
     bs = np.r_[b0[0], b0[1], b0[1], b0[2], b0[2], math.log(pm / (1 - pm))]
     n_m = sum(s == "M" for s in ch.sex)
@@ -290,8 +332,9 @@ def test_simulation_bias_and_coverage() -> None:
 
 def test_sex_model_recovers_sigma_difference() -> None:
     rng = np.random.default_rng(8)
-    ch = simulate_ch(rng, density_per_100km2=80.0, sex_sigma={"F": 350.0, "M": 700.0},
-                     buffer=3000.0)
+    ch = simulate_ch(
+        rng, density_per_100km2=80.0, sex_sigma={"F": 350.0, "M": 700.0}, buffer=3000.0
+    )
     sex = list(ch.sex)
     for k in range(0, len(sex), 5):
         sex[k] = None  # some unknown: finite mixture
@@ -314,8 +357,10 @@ def test_zone_model_and_regions() -> None:
     ch = simulate_ch(rng)
     zones = {"China": box(-1e5, -1e5, 1250, 1e5), "Russia": box(1250, -1e5, 1e5, 1e5)}
     mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
-    regions = {"all": box(-2500, -2500, 5000, 5000), "Russia": zones["Russia"].intersection(
-        box(-2500, -2500, 5000, 5000))}
+    regions = {
+        "all": box(-2500, -2500, 5000, 5000),
+        "Russia": zones["Russia"].intersection(box(-2500, -2500, 5000, 5000)),
+    }
     res = dn.fit(ch, mask, model="zone", regions=regions, region_zones=zones)
     names = res.estimates["parameter"].tolist()
     assert names[:2] == ["D[China]", "D[Russia]"]
@@ -336,7 +381,11 @@ def test_null_region_expected_n_is_density_times_area() -> None:
     assert en["estimate"] == pytest.approx(d * region.area / 1e8, rel=1e-9)
     assert en["se"] == pytest.approx(
         res.estimates.set_index("parameter").loc["D", "estimate"]
-        * math.sqrt(res.vcov[0, 0]) * region.area / 1e8, rel=1e-3)
+        * math.sqrt(res.vcov[0, 0])
+        * region.area
+        / 1e8,
+        rel=1e-3,
+    )
 
 
 def test_buffer_check_warns_for_small_buffer() -> None:
@@ -358,8 +407,9 @@ def _ch_from(caps: np.ndarray) -> dn.CaptureHistory:
 
 
 def test_fit_refuses_unfittable_data() -> None:
-    mask = dn.make_mask(np.array([[0.0, 0.0], [500.0, 0.0], [0.0, 500.0]]),
-                        buffer=1000.0, spacing=100.0)
+    mask = dn.make_mask(
+        np.array([[0.0, 0.0], [500.0, 0.0], [0.0, 500.0]]), buffer=1000.0, spacing=100.0
+    )
     single = np.zeros((1, 3, 3), dtype=int)
     single[0, 0, 0] = single[0, 1, 1] = 1
     with pytest.raises(ComputationError, match="only one individual"):
@@ -398,8 +448,13 @@ def test_capture_history_validation() -> None:
 def test_make_mask_clips_to_habitat_and_labels_zones() -> None:
     traps = np.array([[0.0, 0.0], [1000.0, 0.0]])
     land = box(-5000, -5000, 500, 5000)
-    mask = dn.make_mask(traps, buffer=2000.0, spacing=100.0, habitat=land,
-                        zones={"A": box(-5000, -5000, 0, 5000), "B": box(0, -100, 300, 100)})
+    mask = dn.make_mask(
+        traps,
+        buffer=2000.0,
+        spacing=100.0,
+        habitat=land,
+        zones={"A": box(-5000, -5000, 0, 5000), "B": box(0, -100, 300, 100)},
+    )
     assert mask.xy[:, 0].max() < 500
     zone = np.array(mask.zone)
     assert set(zone) == {"A", "B"}
@@ -418,42 +473,76 @@ def test_make_mask_clips_to_habitat_and_labels_zones() -> None:
 # ---------------------------------------------------------------------------
 # surveys
 # ---------------------------------------------------------------------------
-def survey_from_ch(ch: dn.CaptureHistory, *, x0: float = 500_000.0,
-                   y0: float = 4_760_000.0) -> Survey:
+def survey_from_ch(
+    ch: dn.CaptureHistory, *, x0: float = 500_000.0, y0: float = 4_760_000.0
+) -> Survey:
     """Turn a simulated capture history into a Survey (daily occasions)."""
     crs = "EPSG:32652"
     start = pd.Timestamp("2024-01-01 00:00")
     k = ch.n_occasions
-    st = gpd.GeoDataFrame({
-        V.STATION_ID: [f"S{j:03d}" for j in range(len(ch.traps_xy))],
-        V.CAMERA_ID: "a",
-        V.DEPLOYMENT_ID: [f"S{j:03d}/a" for j in range(len(ch.traps_xy))],
-        V.SETUP: start, V.RETRIEVAL: start + pd.Timedelta(days=k),
-        V.SETUP_TIME_KNOWN: True, V.RETRIEVAL_TIME_KNOWN: True,
-    }, geometry=[Point(x0 + x, y0 + y) for x, y in ch.traps_xy], crs=crs)
+    st = gpd.GeoDataFrame(
+        {
+            V.STATION_ID: [f"S{j:03d}" for j in range(len(ch.traps_xy))],
+            V.CAMERA_ID: "a",
+            V.DEPLOYMENT_ID: [f"S{j:03d}/a" for j in range(len(ch.traps_xy))],
+            V.SETUP: start,
+            V.RETRIEVAL: start + pd.Timedelta(days=k),
+            V.SETUP_TIME_KNOWN: True,
+            V.RETRIEVAL_TIME_KNOWN: True,
+        },
+        geometry=[Point(x0 + x, y0 + y) for x, y in ch.traps_xy],
+        crs=crs,
+    )
     rows = []
     for i, kk, j in zip(*np.nonzero(ch.captures), strict=True):
-        rows.append((f"S{j:03d}", start + pd.Timedelta(days=int(kk), hours=12),
-                     f"L{i:02d}", ch.sex[i] if ch.sex else None))
-    si = pd.DataFrame({
-        V.STATION_ID: [r[0] for r in rows], V.CAMERA_ID: "a",
-        V.DEPLOYMENT_ID: [f"{r[0]}/a" for r in rows],
-        V.TIMESTAMP: pd.to_datetime([r[1] for r in rows]),
-        V.SPECIES: "Panthera pardus orientalis",
-        V.INDIVIDUAL_ID: pd.array([r[2] for r in rows], dtype="string"),
-        V.SEX: pd.array([r[3] for r in rows], dtype="string"),
-        V.MEDIA_ID: [f"m{q}" for q in range(len(rows))], V.COUNT: 1,
-    })
-    problems = pd.DataFrame({V.DEPLOYMENT_ID: pd.Series(dtype="object"),
-                             V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
-                             V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]")})
+        rows.append(
+            (
+                f"S{j:03d}",
+                start + pd.Timedelta(days=int(kk), hours=12),
+                f"L{i:02d}",
+                ch.sex[i] if ch.sex else None,
+            )
+        )
+    si = pd.DataFrame(
+        {
+            V.STATION_ID: [r[0] for r in rows],
+            V.CAMERA_ID: "a",
+            V.DEPLOYMENT_ID: [f"{r[0]}/a" for r in rows],
+            V.TIMESTAMP: pd.to_datetime([r[1] for r in rows]),
+            V.SPECIES: "Panthera pardus orientalis",
+            V.INDIVIDUAL_ID: pd.array([r[2] for r in rows], dtype="string"),
+            V.SEX: pd.array([r[3] for r in rows], dtype="string"),
+            V.MEDIA_ID: [f"m{q}" for q in range(len(rows))],
+            V.COUNT: 1,
+        }
+    )
+    problems = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: pd.Series(dtype="object"),
+            V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
+            V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]"),
+        }
+    )
     ext = box(x0 - 3000, y0 - 3000, x0 + 5500, y0 + 5500)
-    zones = gpd.GeoDataFrame({V.NAME: ["China", "Russia"]}, geometry=[
-        box(x0 - 3000, y0 - 3000, x0 + 1250, y0 + 5500),
-        box(x0 + 1250, y0 - 3000, x0 + 5500, y0 + 5500)], crs=crs)
+    zones = gpd.GeoDataFrame(
+        {V.NAME: ["China", "Russia"]},
+        geometry=[
+            box(x0 - 3000, y0 - 3000, x0 + 1250, y0 + 5500),
+            box(x0 + 1250, y0 - 3000, x0 + 5500, y0 + 5500),
+        ],
+        crs=crs,
+    )
     study = gpd.GeoDataFrame({V.NAME: ["study"]}, geometry=[ext], crs=crs)
-    return Survey(stations=st, sightings=si, problems=problems, crs=crs, study_area=study,
-                  zones=zones, parks=zones.iloc[[1]].copy(), name="sim")
+    return Survey(
+        stations=st,
+        sightings=si,
+        problems=problems,
+        crs=crs,
+        study_area=study,
+        zones=zones,
+        parks=zones.iloc[[1]].copy(),
+        name="sim",
+    )
 
 
 def test_capture_history_from_tiny_survey(tiny_survey: Survey) -> None:
@@ -475,8 +564,12 @@ def test_fit_survey_end_to_end() -> None:
     ch = dn.CaptureHistory(ch.traps_xy, np.ones_like(ch.usage), ch.captures, sex=ch.sex)
     survey = survey_from_ch(ch)
     res = dn.fit_survey(survey, buffer=2000.0, spacing=250.0)
-    direct = dn.fit(dn.capture_history(survey), res_mask := dn.make_mask(
-        dn.capture_history(survey).traps_xy, buffer=2000.0, spacing=250.0))
+    direct = dn.fit(
+        dn.capture_history(survey),
+        res_mask := dn.make_mask(
+            dn.capture_history(survey).traps_xy, buffer=2000.0, spacing=250.0
+        ),
+    )
     assert len(res_mask) == res.mask_points
     assert res.n == ch.n
     assert res.estimate("D") == pytest.approx(direct.estimate("D"), rel=1e-6)

@@ -21,10 +21,16 @@ def captdata_files(tmp_path: Path) -> tuple[Path, Path]:
     caps = pd.read_csv(DATA / "captures.csv")
     tf = tmp_path / "trap.txt"
     cf = tmp_path / "capt.txt"
-    tf.write_text("# trapID x y\n" + "".join(
-        f"{r.trapID} {r.x} {r.y}\n" for r in traps.itertuples()))
-    cf.write_text("# Session ID Occasion Detector\n" + "".join(
-        f"{r.session} {r.ID} {r.occasion} {r.trapID}\n" for r in caps.itertuples()))
+    tf.write_text(
+        "# trapID x y\n"
+        + "".join(f"{r.trapID} {r.x} {r.y}\n" for r in traps.itertuples())
+    )
+    cf.write_text(
+        "# Session ID Occasion Detector\n"
+        + "".join(
+            f"{r.session} {r.ID} {r.occasion} {r.trapID}\n" for r in caps.itertuples()
+        )
+    )
     return tf, cf
 
 
@@ -35,8 +41,9 @@ def test_read_captdata_and_loglik(tmp_path: Path) -> None:
     assert ch.n_detections == 235
     assert ch.n_occasions == 5
     mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=10.0)
-    ll = dn.log_likelihood(ch, mask, density_per_100km2=6.3655e4, g0=0.15528,
-                           sigma=27.779, detectfn="HN")
+    ll = dn.log_likelihood(
+        ch, mask, density_per_100km2=6.3655e4, g0=0.15528, sigma=27.779, detectfn="HN"
+    )
     assert ll == pytest.approx(-527.104855309494, rel=1e-9)
 
 
@@ -47,9 +54,14 @@ def test_round_trip_with_usage_and_sex(tmp_path: Path) -> None:
     usage[2, 1] = 0
     caps = (rng.random((5, 4, 6)) < 0.2).astype(int) * (usage.T[None] > 0)
     caps[:, 0, 0] = 1
-    ch = dn.CaptureHistory(traps, usage, caps, individual_ids=tuple("abcde"),
-                           trap_ids=tuple(f"T{j}" for j in range(6)),
-                           sex=("F", "M", None, "F", "M"))
+    ch = dn.CaptureHistory(
+        traps,
+        usage,
+        caps,
+        individual_ids=tuple("abcde"),
+        trap_ids=tuple(f"T{j}" for j in range(6)),
+        sex=("F", "M", None, "F", "M"),
+    )
     tf, cf = tmp_path / "t.txt", tmp_path / "c.txt"
     secrio.write_secr(ch, tf, cf)
     back = secrio.read_secr_captures(cf, secrio.read_secr_traps(tf), sex_column=4)
@@ -90,21 +102,32 @@ def test_bad_secr_files(tmp_path: Path) -> None:
 
 
 def test_read_camtrapr_usage_and_problems() -> None:
-    ct = pd.DataFrame({
-        "Station": ["A", "B", "C"], "utm_x": [0.0, 1000.0, 0.0], "utm_y": [0.0, 0.0, 1000.0],
-        "Setup_date": ["2024-06-01", "2024-06-01", "2024-06-02"],
-        "Retrieval_date": ["2024-06-05", "2024-06-05", "2024-06-05"],
-        "Problem1_from": [None, "2024-06-03", None], "Problem1_to": [None, "2024-06-03", None],
-    })
-    rec = pd.DataFrame({
-        "Station": ["A", "B", "A", "C", "A"],
-        "Species": "PPO",
-        "DateTimeOriginal": ["2024-06-01 20:00:00", "2024-06-02 03:00:00",
-                             "2024-06-01 23:00:00", "2024-06-04 10:00:00",
-                             "2024-06-03 01:00:00"],
-        "Individual": ["L1", "L1", "L1", "L2", ""],
-        "Sex": ["M", "M", None, "F", None],
-    })
+    ct = pd.DataFrame(
+        {
+            "Station": ["A", "B", "C"],
+            "utm_x": [0.0, 1000.0, 0.0],
+            "utm_y": [0.0, 0.0, 1000.0],
+            "Setup_date": ["2024-06-01", "2024-06-01", "2024-06-02"],
+            "Retrieval_date": ["2024-06-05", "2024-06-05", "2024-06-05"],
+            "Problem1_from": [None, "2024-06-03", None],
+            "Problem1_to": [None, "2024-06-03", None],
+        }
+    )
+    rec = pd.DataFrame(
+        {
+            "Station": ["A", "B", "A", "C", "A"],
+            "Species": "PPO",
+            "DateTimeOriginal": [
+                "2024-06-01 20:00:00",
+                "2024-06-02 03:00:00",
+                "2024-06-01 23:00:00",
+                "2024-06-04 10:00:00",
+                "2024-06-03 01:00:00",
+            ],
+            "Individual": ["L1", "L1", "L1", "L2", ""],
+            "Sex": ["M", "M", None, "F", None],
+        }
+    )
     ch = secrio.read_camtrapr(rec, ct)
     assert ch.trap_ids == ("A", "B", "C")
     assert ch.n_occasions == 5

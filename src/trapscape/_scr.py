@@ -23,10 +23,9 @@ with mixing proportion, known class where given) follow secr's ``hcov``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import contextlib
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -138,21 +137,26 @@ def make_design(
     """
     mask_xy = np.asarray(mask_xy, dtype=np.float64)
     traps_xy = np.asarray(traps_xy, dtype=np.float64)
-    d2 = (
-        (mask_xy[:, 0:1] - traps_xy[None, :, 0]) ** 2
-        + (mask_xy[:, 1:2] - traps_xy[None, :, 1]) ** 2
-    )
+    d2 = (mask_xy[:, 0:1] - traps_xy[None, :, 0]) ** 2 + (
+        mask_xy[:, 1:2] - traps_xy[None, :, 1]
+    ) ** 2
     y = np.asarray(counts, dtype=np.float64)
     usage = np.asarray(usage, dtype=np.float64)
     n = y.shape[0]
-    cls_arr = np.full(n, -1, dtype=np.int64) if cls is None else np.asarray(cls, np.int64)
+    cls_arr = (
+        np.full(n, -1, dtype=np.int64) if cls is None else np.asarray(cls, np.int64)
+    )
     # data constant
     nz = y > 0
     if detector == "proximity":
         size = np.broadcast_to(usage, y.shape)
-        const = float(np.sum(
-            gammaln(size[nz] + 1) - gammaln(y[nz] + 1) - gammaln(size[nz] - y[nz] + 1)
-        ))
+        const = float(
+            np.sum(
+                gammaln(size[nz] + 1)
+                - gammaln(y[nz] + 1)
+                - gammaln(size[nz] - y[nz] + 1)
+            )
+        )
     else:
         size = np.broadcast_to(usage, y.shape)
         const = float(np.sum(y[nz] * np.log(size[nz]) - gammaln(y[nz] + 1)))
@@ -171,20 +175,36 @@ def make_design(
     grid = None
     if len(ux) * len(uy) <= 3 * len(mask_xy) + 100:
         txo = traps_xy[order]
-        grid = ((ux[:, None] - txo[None, :, 0]) ** 2, (uy[:, None] - txo[None, :, 1]) ** 2,
-                ix.ravel(), iy.ravel())
+        grid = (
+            (ux[:, None] - txo[None, :, 0]) ** 2,
+            (uy[:, None] - txo[None, :, 1]) ** 2,
+            ix.ravel(),
+            iy.ravel(),
+        )
     aux = None
     yv = np.ascontiguousarray(y[:, visited])
     if grid is not None:
-        aux = {"d2t": np.ascontiguousarray(d2.T), "s": yv @ d2[:, :len(visited)].T,
-               "ny": yv.sum(axis=1)}
+        aux = {
+            "d2t": np.ascontiguousarray(d2.T),
+            "s": yv @ d2[:, : len(visited)].T,
+            "ny": yv.sum(axis=1),
+        }
     return Design(
-        grid=grid, aux=aux,
-        d2=d2, cell_area=float(cell_area), usage=usage_ordered,
-        y=yv, visited=visited, order=order,
-        constant=const, cls=cls_arr, n_classes=int(n_classes),
-        d_index=np.asarray(d_index, dtype=np.int64), n_d=int(n_d),
-        detectfn=detectfn, detector=detector,
+        grid=grid,
+        aux=aux,
+        d2=d2,
+        cell_area=float(cell_area),
+        usage=usage_ordered,
+        y=yv,
+        visited=visited,
+        order=order,
+        constant=const,
+        cls=cls_arr,
+        n_classes=int(n_classes),
+        d_index=np.asarray(d_index, dtype=np.int64),
+        n_d=int(n_d),
+        detectfn=detectfn,
+        detector=detector,
     )
 
 
@@ -207,8 +227,8 @@ def unpack(beta: np.ndarray, design: Design) -> Real:
     beta = np.asarray(beta, dtype=np.float64)
     nd, c = design.n_d, design.n_classes
     dens = np.exp(beta[:nd])
-    p0_link = beta[nd:nd + c]
-    sig = np.exp(beta[nd + c:nd + 2 * c])
+    p0_link = beta[nd : nd + c]
+    sig = np.exp(beta[nd + c : nd + 2 * c])
     p0 = np.exp(p0_link) if design.detectfn == "HHN" else 1.0 / (1.0 + np.exp(-p0_link))
     if c > 1:
         m1 = 1.0 / (1.0 + np.exp(-beta[nd + 2 * c]))
@@ -230,7 +250,11 @@ def pack(real: Real, design: Design) -> np.ndarray:
 
 
 def class_terms(
-    design: Design, p0: float, sigma: float, *, derivatives: bool = False,
+    design: Design,
+    p0: float,
+    sigma: float,
+    *,
+    derivatives: bool = False,
     d2: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-class mask quantities for detection parameters ``p0``, ``sigma``.
@@ -283,16 +307,20 @@ def class_terms(
         out["logq"] = -p0 * hu
         if derivatives:
             g_eta = 1.0 if hhn else (1.0 - p0)
-            out["dlogq"] = np.stack([out["logq"] * g_eta, (2.0 * p0) * ((z * h) @ design.usage)])
+            out["dlogq"] = np.stack(
+                [out["logq"] * g_eta, (2.0 * p0) * ((z * h) @ design.usage)]
+            )
     else:  # proximity HN
         ph = h * p0
         out["logq"] = np.log1p(-ph) @ design.usage
         if derivatives:
             t = ph / (1.0 - ph)
-            out["dlogq"] = np.stack([
-                -(t @ design.usage) * (1.0 - p0),
-                2.0 * ((z * t) @ design.usage),
-            ])
+            out["dlogq"] = np.stack(
+                [
+                    -(t @ design.usage) * (1.0 - p0),
+                    2.0 * ((z * t) @ design.usage),
+                ]
+            )
     if not full:
         return out
     # --- detections: log-odds r at visited detectors (first jv columns)
@@ -339,9 +367,10 @@ _L_DET = 1e-15  # f(L) ~ L/2 (HHN) or L (HN) in the detection log-odds
 _L_NODET = 1e-9  # log(1 - L) + L ~ -L^2/2 in the HN no-detection term
 
 
-def _pairs(d2t: np.ndarray, cutoff_d2: float, rows: int) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray]:
-    """(detector, mask point) pairs of the first ``rows`` detectors within a distance."""
+def _pairs(
+    d2t: np.ndarray, cutoff_d2: float, rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(detector, mask point) pairs of the first ``rows`` detectors in a distance."""
     block = d2t[:rows]
     flat = np.flatnonzero(block.ravel() < cutoff_d2)
     m = block.shape[1]
@@ -358,8 +387,9 @@ def aux_sparse_y(design: Design) -> sparse.csr_matrix:
     return cached  # type: ignore[return-value]
 
 
-def _class_terms_fast(design: Design, p0: float, sigma: float, *,
-                      derivatives: bool) -> dict[str, np.ndarray]:
+def _class_terms_fast(
+    design: Design, p0: float, sigma: float, *, derivatives: bool
+) -> dict[str, np.ndarray]:
     """:func:`class_terms` with separable sums and truncated corrections.
 
     ``sum_j U_j h_j(x)`` factorises over x and y offsets on a lattice mask;
@@ -408,7 +438,6 @@ def _class_terms_fast(design: Design, p0: float, sigma: float, *,
         if derivatives:
             out["dlogq"] = np.stack([out["logq"] * deta, (2.0 * p0) * zh])
     # detection part
-    n = design.n
     det = aux["ny"][:, None] * math.log(p0) + k * aux["s"]
     pair_info = None
     if jv and prox:
@@ -444,8 +473,9 @@ def _class_terms_fast(design: Design, p0: float, sigma: float, *,
     return out
 
 
-def evaluate(beta: np.ndarray, design: Design, *, gradient: bool = False,
-             keep: bool = False) -> dict[str, object]:
+def evaluate(
+    beta: np.ndarray, design: Design, *, gradient: bool = False, keep: bool = False
+) -> dict[str, object]:
     """Log-likelihood (and its analytic gradient) at link-scale ``beta``.
 
     With ``keep`` the per-class log posterior terms are returned as well
@@ -462,7 +492,9 @@ def evaluate(beta: np.ndarray, design: Design, *, gradient: bool = False,
     lse = np.empty((n, nc))
     lps = []
     for c in range(nc):
-        t = class_terms(design, float(real.p0[c]), float(real.sigma[c]), derivatives=gradient)
+        t = class_terms(
+            design, float(real.p0[c]), float(real.sigma[c]), derivatives=gradient
+        )
         lp = t["det"]
         lp += (t["logq"] + logda)[None, :]
         lse[:, c] = logsumexp(lp, axis=1)
@@ -496,8 +528,9 @@ def evaluate(beta: np.ndarray, design: Design, *, gradient: bool = False,
         np.exp(pc, out=pc)
         post_c[:, c] = pc.sum(axis=1)
         colsum = pc.sum(axis=0)  # (M,)
-        g[:nd] += np.bincount(design.d_index, weights=colsum - real.pmix[c] * pdot[c] * da,
-                              minlength=nd)
+        g[:nd] += np.bincount(
+            design.d_index, weights=colsum - real.pmix[c] * pdot[c] * da, minlength=nd
+        )
         wq = colsum + real.pmix[c] * da * np.exp(t["logq"])
         gq = t["dlogq"] @ wq  # (2,)
         if "fast" in t:
@@ -548,7 +581,9 @@ def loglik_and_gradient(beta: np.ndarray, design: Design) -> tuple[float, np.nda
     return ll, g
 
 
-def numeric_gradient(beta: np.ndarray, design: Design, *, step: float = 1e-5) -> np.ndarray:
+def numeric_gradient(
+    beta: np.ndarray, design: Design, *, step: float = 1e-5
+) -> np.ndarray:
     """Central finite-difference gradient (for checks)."""
     g = np.empty_like(beta)
     for k in range(beta.size):

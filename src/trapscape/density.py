@@ -115,7 +115,9 @@ class CaptureHistory:
     def __post_init__(self) -> None:
         xy = np.asarray(self.traps_xy, dtype=np.float64)
         if xy.ndim != 2 or xy.shape[1] != 2 or xy.shape[0] == 0:
-            raise InputError(f"traps_xy must be a (J, 2) array of metres, got shape {xy.shape}.")
+            raise InputError(
+                f"traps_xy must be a (J, 2) array of metres, got shape {xy.shape}."
+            )
         j = xy.shape[0]
         caps = np.asarray(self.captures)
         if caps.ndim != 3 or caps.shape[2] != j:
@@ -126,22 +128,32 @@ class CaptureHistory:
         n, k = caps.shape[0], caps.shape[1]
         use = np.asarray(self.usage, dtype=np.float64)
         if use.shape != (j, k):
-            raise InputError(f"usage must be (J={j}, K={k}) days per detector and occasion, "
-                             f"got shape {use.shape}.")
+            raise InputError(
+                f"usage must be (J={j}, K={k}) days per detector and occasion, "
+                f"got shape {use.shape}."
+            )
         if np.any(~np.isfinite(use)) or np.any(use < 0):
-            raise InputError("usage must be finite and >= 0 (days each detector worked).")
+            raise InputError(
+                "usage must be finite and >= 0 (days each detector worked)."
+            )
         if np.any(caps < 0) or not np.all(np.equal(np.mod(caps, 1), 0)):
             raise InputError("captures must be non-negative whole numbers.")
         if self.detector not in ("proximity", "count"):
-            raise InputError(f"detector must be 'proximity' or 'count', got {self.detector!r}.")
+            raise InputError(
+                f"detector must be 'proximity' or 'count', got {self.detector!r}."
+            )
         if self.detector == "proximity" and np.any(caps > 1):
-            raise InputError("proximity detectors record at most one detection per "
-                             "individual, occasion and detector; use detector='count'.")
+            raise InputError(
+                "proximity detectors record at most one detection per "
+                "individual, occasion and detector; use detector='count'."
+            )
         bad = (caps.sum(axis=0) > 0) & (use.T <= 0)
         if np.any(bad):
             kk, jj = np.argwhere(bad)[0]
-            raise InputError(f"detector {jj} has a detection on occasion {kk} but zero usage; "
-                             "fix the operation dates or the detection time.")
+            raise InputError(
+                f"detector {jj} has a detection on occasion {kk} but zero usage; "
+                "fix the operation dates or the detection time."
+            )
         ids = tuple(self.individual_ids) or tuple(str(i) for i in range(n))
         tids = tuple(self.trap_ids) or tuple(str(i) for i in range(j))
         if len(ids) != n or len(tids) != j:
@@ -154,9 +166,18 @@ class CaptureHistory:
         object.__setattr__(self, "individual_ids", ids)
         object.__setattr__(self, "trap_ids", tids)
         if self.sex is not None:
-            object.__setattr__(self, "sex", tuple(
-                None if s is None or (isinstance(s, float) and math.isnan(s)) or s is pd.NA
-                else str(s) for s in self.sex))
+            object.__setattr__(
+                self,
+                "sex",
+                tuple(
+                    None
+                    if s is None
+                    or (isinstance(s, float) and math.isnan(s))
+                    or s is pd.NA
+                    else str(s)
+                    for s in self.sex
+                ),
+            )
 
     @property
     def n(self) -> int:
@@ -227,9 +248,13 @@ class Mask:
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float64)
         if xy.ndim != 2 or xy.shape[1] != 2 or xy.shape[0] == 0:
-            raise InputError(f"mask xy must be a non-empty (M, 2) array, got shape {xy.shape}.")
+            raise InputError(
+                f"mask xy must be a non-empty (M, 2) array, got shape {xy.shape}."
+            )
         if not (self.spacing > 0):
-            raise InputError(f"mask spacing must be positive metres, got {self.spacing!r}.")
+            raise InputError(
+                f"mask spacing must be positive metres, got {self.spacing!r}."
+            )
         if self.zone is not None and len(self.zone) != xy.shape[0]:
             raise InputError("mask zone labels must have one entry per mask point.")
         object.__setattr__(self, "xy", xy)
@@ -321,11 +346,16 @@ def make_mask(
         require_projected(crs, "mask CRS")
     txy = np.asarray(traps_xy, dtype=np.float64)
     if txy.ndim != 2 or txy.shape[1] != 2 or len(txy) == 0:
-        raise InputError(f"traps_xy must be a (J, 2) array of metres, got shape {txy.shape}.")
-    if buffer is None or spacing is None:
-        if sigma_guess is None or not np.isfinite(sigma_guess) or sigma_guess <= 0:
-            raise InputError("make_mask needs buffer and spacing, or a positive sigma_guess "
-                             "(metres) to derive them.")
+        raise InputError(
+            f"traps_xy must be a (J, 2) array of metres, got shape {txy.shape}."
+        )
+    if (buffer is None or spacing is None) and (
+        sigma_guess is None or not np.isfinite(sigma_guess) or sigma_guess <= 0
+    ):
+        raise InputError(
+            "make_mask needs buffer and spacing, or a positive sigma_guess "
+            "(metres) to derive them."
+        )
     buffer = float(4.0 * sigma_guess if buffer is None else buffer)
     if buffer <= 0:
         raise InputError(f"buffer must be positive metres, got {buffer}.")
@@ -343,13 +373,18 @@ def make_mask(
             raise InputError(f"spacing must be positive metres, got {spacing}.")
         xy = _grid(txy, buffer, spacing, hab)
     if len(xy) == 0:
-        raise ComputationError("The habitat mask is empty: no grid point lies within the "
-                               "buffer of a detector and inside the habitat polygons. Check "
-                               "the habitat layer's CRS and extent, or enlarge the buffer.")
+        raise ComputationError(
+            "The habitat mask is empty: no grid point lies within the "
+            "buffer of a detector and inside the habitat polygons. Check "
+            "the habitat layer's CRS and extent, or enlarge the buffer."
+        )
     zone_labels = _zone_labels(xy, zones) if zones is not None else None
-    logger.info("Mask: %d points, spacing %.1f m, buffer %.0f m", len(xy), spacing, buffer)
-    return Mask(xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs,
-                habitat=hab)
+    logger.info(
+        "Mask: %d points, spacing %.1f m, buffer %.0f m", len(xy), spacing, buffer
+    )
+    return Mask(
+        xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs, habitat=hab
+    )
 
 
 def _as_geometry(obj: Any) -> BaseGeometry | None:
@@ -386,7 +421,9 @@ def _zone_labels(xy: np.ndarray, zones: Any) -> tuple[str, ...]:
     import shapely
 
     if hasattr(zones, "geometry") and V.NAME in getattr(zones, "columns", ()):
-        items = [(str(nm), g) for nm, g in zip(zones[V.NAME], zones.geometry, strict=True)]
+        items = [
+            (str(nm), g) for nm, g in zip(zones[V.NAME], zones.geometry, strict=True)
+        ]
     else:
         items = [(str(k), _as_geometry(g)) for k, g in dict(zones).items()]
     items = [(nm, g) for nm, g in items if g is not None and not g.is_empty]
@@ -398,7 +435,9 @@ def _zone_labels(xy: np.ndarray, zones: Any) -> tuple[str, ...]:
     if np.any(out) and items:
         pts = shapely.points(xy[out])
         dist = np.stack([shapely.distance(g, pts) for _, g in items])
-        labels[out] = np.array([nm for nm, _ in items], dtype=object)[dist.argmin(axis=0)]
+        labels[out] = np.array([nm for nm, _ in items], dtype=object)[
+            dist.argmin(axis=0)
+        ]
     labels[labels == ""] = "outside"
     return tuple(labels.tolist())
 
@@ -408,24 +447,33 @@ def _zone_labels(xy: np.ndarray, zones: Any) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------
 def _check_fittable(ch: CaptureHistory) -> None:
     if ch.n == 0:
-        raise ComputationError("The SCR model cannot be fitted: no individual was detected.")
+        raise ComputationError(
+            "The SCR model cannot be fitted: no individual was detected."
+        )
     if ch.n == 1:
-        raise ComputationError("The SCR model cannot be fitted: only one individual was "
-                               "detected, so density and detection cannot be separated. "
-                               "More identified animals are needed.")
+        raise ComputationError(
+            "The SCR model cannot be fitted: only one individual was "
+            "detected, so density and detection cannot be separated. "
+            "More identified animals are needed."
+        )
     if ch.n_recaptures == 0:
-        raise ComputationError("The SCR model cannot be fitted: no animal was recaptured "
-                               "(each was seen once), so the spatial scale sigma is not "
-                               "estimable. Longer surveys or denser cameras are needed.")
+        raise ComputationError(
+            "The SCR model cannot be fitted: no animal was recaptured "
+            "(each was seen once), so the spatial scale sigma is not "
+            "estimable. Longer surveys or denser cameras are needed."
+        )
     visited = np.sum(ch.counts.sum(axis=0) > 0)
     if visited < 2:
-        raise ComputationError("The SCR model cannot be fitted: all detections are at one "
-                               "station, so movement (sigma) is not estimable. Detections "
-                               "at two or more stations are needed.")
+        raise ComputationError(
+            "The SCR model cannot be fitted: all detections are at one "
+            "station, so movement (sigma) is not estimable. Detections "
+            "at two or more stations are needed."
+        )
 
 
-def _design(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str) -> tuple[
-        _scr.Design, list[str], list[str]]:
+def _design(
+    ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str
+) -> tuple[_scr.Design, list[str], list[str]]:
     """Return the design, density level names and class names."""
     d_levels = ["all"]
     d_index = None
@@ -433,15 +481,19 @@ def _design(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str) -> tup
     cls = None
     if model == "zone":
         if mask.zone is None:
-            raise InputError("model='zone' needs zone labels on the mask: build it with "
-                             "make_mask(..., zones=...) or give the survey a zones layer.")
+            raise InputError(
+                "model='zone' needs zone labels on the mask: build it with "
+                "make_mask(..., zones=...) or give the survey a zones layer."
+            )
         d_levels = sorted(set(mask.zone))
         lookup = {z: i for i, z in enumerate(d_levels)}
         d_index = np.array([lookup[z] for z in mask.zone])
     elif model == "sex":
         if ch.sex is None or all(s is None for s in ch.sex):
-            raise InputError("model='sex' needs the sex of at least some individuals "
-                             "(sex column 'F'/'M').")
+            raise InputError(
+                "model='sex' needs the sex of at least some individuals "
+                "(sex column 'F'/'M')."
+            )
         classes = ["F", "M"]
         bad = sorted({s for s in ch.sex if s is not None and s not in classes})
         if bad:
@@ -452,9 +504,17 @@ def _design(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str) -> tup
     if detectfn not in ("HHN", "HN"):
         raise InputError(f"detectfn must be 'HHN' or 'HN', got {detectfn!r}.")
     design = _scr.make_design(
-        mask.xy, mask.cell_area / HA, ch.traps_xy, ch.usage.sum(axis=1), ch.counts,
-        detectfn=detectfn, detector=ch.detector, cls=cls, n_classes=len(classes),
-        d_index=d_index, n_d=len(d_levels),
+        mask.xy,
+        mask.cell_area / HA,
+        ch.traps_xy,
+        ch.usage.sum(axis=1),
+        ch.counts,
+        detectfn=detectfn,
+        detector=ch.detector,
+        cls=cls,
+        n_classes=len(classes),
+        d_index=d_index,
+        n_d=len(d_levels),
     )
     return design, d_levels, classes
 
@@ -470,16 +530,21 @@ def _start(ch: CaptureHistory, design: _scr.Design, sigma_guess: float) -> np.nd
                 continue
             dens = ch.n / esa
             c = design.n_classes
-            real = _scr.Real(density=np.full(design.n_d, dens), p0=np.full(c, p0),
-                             sigma=np.full(c, sg),
-                             pmix=np.full(c, 1.0 / c))
+            real = _scr.Real(
+                density=np.full(design.n_d, dens),
+                p0=np.full(c, p0),
+                sigma=np.full(c, sg),
+                pmix=np.full(c, 1.0 / c),
+            )
             beta = _scr.pack(real, design)
             ll = _scr.loglik(beta, design)
             if best is None or ll > best[0]:
                 best = (ll, beta)
     if best is None or not np.isfinite(best[0]):
-        raise ComputationError("Could not find starting values for the SCR fit; check that "
-                               "the mask covers the detectors.")
+        raise ComputationError(
+            "Could not find starting values for the SCR fit; check that "
+            "the mask covers the detectors."
+        )
     return best[1]
 
 
@@ -546,8 +611,10 @@ class SCRFit:
         """Real-scale estimate of one parameter (e.g. ``"D"``, ``"sigma"``)."""
         row = self.estimates[self.estimates["parameter"] == parameter]
         if row.empty:
-            raise InputError(f"No parameter {parameter!r}; have "
-                             f"{self.estimates['parameter'].tolist()}.")
+            raise InputError(
+                f"No parameter {parameter!r}; have "
+                f"{self.estimates['parameter'].tolist()}."
+            )
         return float(row["estimate"].iloc[0])
 
     @property
@@ -561,22 +628,32 @@ class SCRFit:
         by_sex: dict[str, dict[str, float]] = {}
         if self.model == "sex":
             for s in ("F", "M"):
-                by_sex[s] = {p0name: self.estimate(f"{p0name}[{s}]"),
-                             "sigma": self.estimate(f"sigma[{s}]")}
+                by_sex[s] = {
+                    p0name: self.estimate(f"{p0name}[{s}]"),
+                    "sigma": self.estimate(f"sigma[{s}]"),
+                }
             pm = self.estimate("pmix[M]")
             p0 = (1 - pm) * by_sex["F"][p0name] + pm * by_sex["M"][p0name]
             sig = (1 - pm) * by_sex["F"]["sigma"] + pm * by_sex["M"]["sigma"]
         else:
             p0 = self.estimate(p0name)
             sig = self.estimate("sigma")
-        kw: dict[str, Any] = {"lambda0": p0, "g0": None} if self.detectfn == "HHN" else {
-            "g0": p0, "lambda0": None}
+        kw: dict[str, Any] = (
+            {"lambda0": p0, "g0": None}
+            if self.detectfn == "HHN"
+            else {"g0": p0, "lambda0": None}
+        )
         if self.detectfn == "HHN" and self.occasion_days != 1.0:
             # usage is in days, so lambda0 is already per day of usage
             pass
-        return DetectionParams(detectfn=self.detectfn, sigma=sig,
-                               occasion_days=self.occasion_days, by_sex=by_sex,
-                               density_per_100km2=self.density_per_100km2, **kw)
+        return DetectionParams(
+            detectfn=self.detectfn,
+            sigma=sig,
+            occasion_days=self.occasion_days,
+            by_sex=by_sex,
+            density_per_100km2=self.density_per_100km2,
+            **kw,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary of the fit."""
@@ -585,19 +662,35 @@ class SCRFit:
             "detectfn": self.detectfn,
             "detector": self.detector,
             "occasion_days": self.occasion_days,
-            "data": {"n_individuals": self.n, "n_detections": self.n_detections,
-                     "n_recaptures": self.n_recaptures},
-            "mask": {"n_points": self.mask_points, "spacing_m": self.mask_spacing,
-                     "buffer_m": self.mask_buffer,
-                     "cell_area_km2": self.mask_spacing**2 / 1e6},
+            "data": {
+                "n_individuals": self.n,
+                "n_detections": self.n_detections,
+                "n_recaptures": self.n_recaptures,
+            },
+            "mask": {
+                "n_points": self.mask_points,
+                "spacing_m": self.mask_spacing,
+                "buffer_m": self.mask_buffer,
+                "cell_area_km2": self.mask_spacing**2 / 1e6,
+            },
             "estimates": _records(self.estimates),
-            "beta": {"names": list(self.beta_names), "estimate": self.beta.tolist(),
-                     "vcov": self.vcov.tolist()},
-            "loglik": self.loglik, "npar": self.npar, "aic": self.aic, "aicc": self.aicc,
+            "beta": {
+                "names": list(self.beta_names),
+                "estimate": self.beta.tolist(),
+                "vcov": self.vcov.tolist(),
+            },
+            "loglik": self.loglik,
+            "npar": self.npar,
+            "aic": self.aic,
+            "aicc": self.aicc,
             "region_n": _records(self.region_n),
-            "optimizer": {"converged": self.converged, "message": self.message,
-                          "iterations": self.iterations, "evaluations": self.evaluations,
-                          "seconds": self.seconds},
+            "optimizer": {
+                "converged": self.converged,
+                "message": self.message,
+                "iterations": self.iterations,
+                "evaluations": self.evaluations,
+                "seconds": self.seconds,
+            },
             "settings": self.settings,
             "detection": self.detection_params().to_dict(),
         }
@@ -606,9 +699,16 @@ class SCRFit:
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for rec in df.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
-                        (float(v) if isinstance(v, (np.floating, float)) else v))
-                    for k, v in rec.items()})
+        out.append(
+            {
+                k: (
+                    None
+                    if isinstance(v, float) and not np.isfinite(v)
+                    else (float(v) if isinstance(v, (np.floating, float)) else v)
+                )
+                for k, v in rec.items()
+            }
+        )
     return out
 
 
@@ -616,7 +716,9 @@ def _bounds(design: _scr.Design, mask: Mask) -> list[tuple[float, float]]:
     """Link-scale bounds that keep runaway parameters finite."""
     ext = float(np.ptp(mask.xy, axis=0).max()) + mask.spacing
     nd, c = design.n_d, design.n_classes
-    p0b = (math.log(1e-10), math.log(1e4)) if design.detectfn == "HHN" else (-30.0, 30.0)
+    p0b = (
+        (math.log(1e-10), math.log(1e4)) if design.detectfn == "HHN" else (-30.0, 30.0)
+    )
     out = [(math.log(1e-14), math.log(1e6))] * nd + [p0b] * c
     out += [(math.log(mask.spacing / 50.0), math.log(100.0 * ext))] * c
     if c > 1:
@@ -624,20 +726,27 @@ def _bounds(design: _scr.Design, mask: Mask) -> list[tuple[float, float]]:
     return out
 
 
-def _warn_bounds(at_bound: np.ndarray, design: _scr.Design, d_levels: list[str]) -> None:
+def _warn_bounds(
+    at_bound: np.ndarray, design: _scr.Design, d_levels: list[str]
+) -> None:
     if not np.any(at_bound):
         return
     nd = design.n_d
     which = []
     for k in np.flatnonzero(at_bound):
         if k < nd:
-            which.append(f"density of {d_levels[k]!r} (no detected animal lives there?)")
+            which.append(
+                f"density of {d_levels[k]!r} (no detected animal lives there?)"
+            )
         else:
             which.append(f"parameter {k} on the link scale")
-    warnings.warn("Not estimable from these data (at the limit of its range or with a "
-                  "link-scale SE above 5): " + "; ".join(which) + ". Its estimate is not "
-                  "reliable and has no SE; simplify the model (e.g. merge zones).",
-                  TrapscapeWarning, stacklevel=4)
+    warnings.warn(
+        "Not estimable from these data (at the limit of its range or with a "
+        "link-scale SE above 5): " + "; ".join(which) + ". Its estimate is not "
+        "reliable and has no SE; simplify the model (e.g. merge zones).",
+        TrapscapeWarning,
+        stacklevel=4,
+    )
 
 
 def _safe_exp(x: float) -> float:
@@ -646,18 +755,30 @@ def _safe_exp(x: float) -> float:
     return math.exp(x) if x < 700 else math.inf
 
 
-def _real_row(name: str, link: str, b: float, se: float, scale: float = 1.0) -> dict[str, Any]:
+def _real_row(
+    name: str, link: str, b: float, se: float, scale: float = 1.0
+) -> dict[str, Any]:
     if link == "log":
         est = _safe_exp(b)
-        se_r = est * math.sqrt(math.expm1(min(se * se, 700))) if np.isfinite(se) else np.nan
+        se_r = (
+            est * math.sqrt(math.expm1(min(se * se, 700)))
+            if np.isfinite(se)
+            else np.nan
+        )
         lcl, ucl = _safe_exp(b - _Z * se), _safe_exp(b + _Z * se)
     else:
         est = 1.0 / (1.0 + math.exp(-b))
         se_r = se * est * (1 - est)
         lcl = 1.0 / (1.0 + math.exp(-(b - _Z * se)))
         ucl = 1.0 / (1.0 + math.exp(-(b + _Z * se)))
-    return {"parameter": name, "link": link, "estimate": est * scale,
-            "se": se_r * scale, "lcl": lcl * scale, "ucl": ucl * scale}
+    return {
+        "parameter": name,
+        "link": link,
+        "estimate": est * scale,
+        "se": se_r * scale,
+        "lcl": lcl * scale,
+        "ucl": ucl * scale,
+    }
 
 
 def log_likelihood(
@@ -691,9 +812,15 @@ def log_likelihood(
     design, _, _ = _design(ch, mask, detectfn=detectfn, model="null")
     p0 = lambda0 if detectfn == "HHN" else g0
     if p0 is None:
-        raise InputError(f"detectfn {detectfn!r} needs {'lambda0' if detectfn == 'HHN' else 'g0'}.")
-    real = _scr.Real(density=np.array([density_per_100km2 / PER_100KM2]),
-                     p0=np.array([p0]), sigma=np.array([sigma]), pmix=np.ones(1))
+        raise InputError(
+            f"detectfn {detectfn!r} needs {'lambda0' if detectfn == 'HHN' else 'g0'}."
+        )
+    real = _scr.Real(
+        density=np.array([density_per_100km2 / PER_100KM2]),
+        p0=np.array([p0]),
+        sigma=np.array([sigma]),
+        pmix=np.ones(1),
+    )
     return _scr.loglik(_scr.pack(real, design), design)
 
 
@@ -745,14 +872,29 @@ def fit(
         all detections at one station) or the optimiser fails.
     """
     with _scr.blas_single_thread():
-        return _fit(ch, mask, detectfn=detectfn, model=model, regions=regions,
-                    region_zones=region_zones, start=start, maxiter=maxiter)
+        return _fit(
+            ch,
+            mask,
+            detectfn=detectfn,
+            model=model,
+            regions=regions,
+            region_zones=region_zones,
+            start=start,
+            maxiter=maxiter,
+        )
 
 
-def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
-         regions: Mapping[str, BaseGeometry] | None,
-         region_zones: Mapping[str, BaseGeometry] | None,
-         start: Sequence[float] | None, maxiter: int) -> SCRFit:
+def _fit(
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    detectfn: str,
+    model: str,
+    regions: Mapping[str, BaseGeometry] | None,
+    region_zones: Mapping[str, BaseGeometry] | None,
+    start: Sequence[float] | None,
+    maxiter: int,
+) -> SCRFit:
     t0 = time.perf_counter()
     _check_fittable(ch)
     design, d_levels, classes = _design(ch, mask, detectfn=detectfn, model=model)
@@ -760,7 +902,11 @@ def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
     if not np.isfinite(sg) or sg <= 0:
         sg = mask.spacing * 2
     sg = max(sg, mask.spacing)
-    beta0 = np.asarray(start, dtype=np.float64) if start is not None else _start(ch, design, sg)
+    beta0 = (
+        np.asarray(start, dtype=np.float64)
+        if start is not None
+        else _start(ch, design, sg)
+    )
     if beta0.size != design.n_beta:
         raise InputError(f"start must have {design.n_beta} link-scale values.")
 
@@ -774,17 +920,29 @@ def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
         return -v, -g
 
     bounds = _bounds(design, mask)
-    beta0 = np.clip(beta0, [lo + 1e-3 for lo, _ in bounds], [hi - 1e-3 for _, hi in bounds])
-    res = optimize.minimize(objective, beta0, jac=True, method="BFGS",
-                            options={"maxiter": maxiter, "gtol": 1e-6})
+    beta0 = np.clip(
+        beta0, [lo + 1e-3 for lo, _ in bounds], [hi - 1e-3 for _, hi in bounds]
+    )
+    res = optimize.minimize(
+        objective,
+        beta0,
+        jac=True,
+        method="BFGS",
+        options={"maxiter": maxiter, "gtol": 1e-6},
+    )
     beta = res.x
     lo_b = np.array([lo for lo, _ in bounds])
     hi_b = np.array([hi for _, hi in bounds])
     if not np.all(np.isfinite(beta)) or np.any(beta < lo_b) or np.any(beta > hi_b):
         # a parameter ran away (e.g. a zone without animals): bounded refit
-        res = optimize.minimize(objective, np.clip(np.nan_to_num(beta), lo_b, hi_b),
-                                jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": maxiter, "gtol": 1e-7})
+        res = optimize.minimize(
+            objective,
+            np.clip(np.nan_to_num(beta), lo_b, hi_b),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": maxiter, "gtol": 1e-7},
+        )
         beta = res.x
     at_bound = (beta <= lo_b + 1e-4) | (beta >= hi_b - 1e-4)
     free = ~at_bound
@@ -813,12 +971,19 @@ def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
         vcov[np.ix_(free, free)] = vf
     except np.linalg.LinAlgError:
         converged = False
-        warnings.warn("The information matrix is not invertible: standard errors are "
-                      "unavailable (some parameters are not identifiable with these data).",
-                      TrapscapeWarning, stacklevel=3)
+        warnings.warn(
+            "The information matrix is not invertible: standard errors are "
+            "unavailable (some parameters are not identifiable with these data).",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
     if not converged:
-        warnings.warn(f"The SCR fit may not have converged ({res.message}); check the "
-                      "estimates, the mask buffer and the data.", TrapscapeWarning, stacklevel=3)
+        warnings.warn(
+            f"The SCR fit may not have converged ({res.message}); check the "
+            "estimates, the mask buffer and the data.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
     se = np.sqrt(np.abs(np.diag(vcov)))
     loose = free & (se > 5.0)
     if np.any(loose):
@@ -848,36 +1013,76 @@ def _fit(ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str,
     if c > 1:
         names.append("pmix[M]")
         rows.append(_real_row("pmix[M]", "logit", beta[-1], se[-1]))
-    table = pd.DataFrame(rows, columns=["parameter", "link", "estimate", "se", "lcl", "ucl"])
+    table = pd.DataFrame(
+        rows, columns=["parameter", "link", "estimate", "se", "lcl", "ucl"]
+    )
     npar = beta.size
     n = ch.n
     aic = -2 * ll + 2 * npar
     aicc = aic + 2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else np.nan
     dens_m = np.exp(beta[:nd])[design.d_index] * PER_100KM2
-    settings = {"mean_density_per_100km2": float(np.mean(dens_m)),
-                "mask_area_km2": mask.area / 1e6}
+    settings = {
+        "mean_density_per_100km2": float(np.mean(dens_m)),
+        "mask_area_km2": mask.area / 1e6,
+    }
     region_table = pd.DataFrame()
     if regions:
-        region_table = _region_n(beta, vcov, design, mask, ch, regions,
-                                 d_levels=d_levels, region_zones=region_zones)
+        region_table = _region_n(
+            beta,
+            vcov,
+            design,
+            mask,
+            ch,
+            regions,
+            d_levels=d_levels,
+            region_zones=region_zones,
+        )
     seconds = time.perf_counter() - t0
-    logger.info("SCR %s/%s fit: n=%d, logL=%.4f, D=%.3f /100 km2 in %.1f s (%d evaluations)",
-                model, detectfn, n, ll, float(table["estimate"].iloc[0]), seconds, nev[0])
+    logger.info(
+        "SCR %s/%s fit: n=%d, logL=%.4f, D=%.3f /100 km2 in %.1f s (%d evaluations)",
+        model,
+        detectfn,
+        n,
+        ll,
+        float(table["estimate"].iloc[0]),
+        seconds,
+        nev[0],
+    )
     return SCRFit(
-        estimates=table, beta=beta, beta_names=tuple(names), vcov=vcov, loglik=ll,
-        aic=aic, aicc=aicc, npar=npar, n=n, n_detections=ch.n_detections,
-        n_recaptures=ch.n_recaptures, detectfn=detectfn, detector=ch.detector, model=model,
-        occasion_days=ch.occasion_days, mask_points=len(mask), mask_spacing=mask.spacing,
-        mask_buffer=mask.buffer, converged=converged, message=str(res.message),
-        iterations=int(res.nit), evaluations=nev[0], seconds=seconds,
-        region_n=region_table, settings=settings,
+        estimates=table,
+        beta=beta,
+        beta_names=tuple(names),
+        vcov=vcov,
+        loglik=ll,
+        aic=aic,
+        aicc=aicc,
+        npar=npar,
+        n=n,
+        n_detections=ch.n_detections,
+        n_recaptures=ch.n_recaptures,
+        detectfn=detectfn,
+        detector=ch.detector,
+        model=model,
+        occasion_days=ch.occasion_days,
+        mask_points=len(mask),
+        mask_spacing=mask.spacing,
+        mask_buffer=mask.buffer,
+        converged=converged,
+        message=str(res.message),
+        iterations=int(res.nit),
+        evaluations=nev[0],
+        seconds=seconds,
+        region_n=region_table,
+        settings=settings,
     )
 
 
 # ---------------------------------------------------------------------------
 # population size in regions (secr region.N)
 # ---------------------------------------------------------------------------
-def _region_points(geom: Any, spacing: float, max_points: int = 20000) -> tuple[np.ndarray, float]:
+def _region_points(
+    geom: Any, spacing: float, max_points: int = 20000
+) -> tuple[np.ndarray, float]:
     import shapely
 
     minx, miny, maxx, maxy = geom.bounds
@@ -895,9 +1100,17 @@ def _region_points(geom: Any, spacing: float, max_points: int = 20000) -> tuple[
     return pts, area / len(pts)
 
 
-def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mask,
-              ch: CaptureHistory, regions: Mapping[str, Any], *, d_levels: list[str],
-              region_zones: Mapping[str, Any] | None) -> pd.DataFrame:
+def _region_n(
+    beta: np.ndarray,
+    vcov: np.ndarray,
+    design: _scr.Design,
+    mask: Mask,
+    ch: CaptureHistory,
+    regions: Mapping[str, Any],
+    *,
+    d_levels: list[str],
+    region_zones: Mapping[str, Any] | None,
+) -> pd.DataFrame:
     """Expected (E.N) and realised (R.N) population in each region (secr region.N).
 
     E.N integrates D over the region (a grid at the mask spacing);
@@ -915,8 +1128,11 @@ def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mas
             continue
         rxy, rcell_m2 = _region_points(geom, mask.spacing)
         if len(d_levels) > 1:
-            labels = (np.array(_nearest_labels(rxy, mask)) if region_zones is None
-                      else np.array(_zone_labels(rxy, region_zones)))
+            labels = (
+                np.array(_nearest_labels(rxy, mask))
+                if region_zones is None
+                else np.array(_zone_labels(rxy, region_zones))
+            )
             lookup = {z: i for i, z in enumerate(d_levels)}
             r_dindex = np.array([lookup.get(z, -1) for z in labels])
             if np.any(r_dindex < 0):
@@ -925,11 +1141,20 @@ def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mas
         else:
             r_dindex = np.zeros(len(rxy), dtype=np.int64)
         in_mask = shapely.contains_xy(geom, mask.xy[:, 0], mask.xy[:, 1])
-        specs.append((str(name), geom, _with_points(design, ch, rxy), r_dindex, in_mask,
-                      rcell_m2 / HA))
+        specs.append(
+            (
+                str(name),
+                geom,
+                _with_points(design, ch, rxy),
+                r_dindex,
+                in_mask,
+                rcell_m2 / HA,
+            )
+        )
     if not specs:
-        return pd.DataFrame(columns=["region", "quantity", "estimate", "se", "lcl", "ucl",
-                                     "area_km2"])
+        return pd.DataFrame(
+            columns=["region", "quantity", "estimate", "se", "lcl", "ucl", "area_km2"]
+        )
     eps = 1e-5
     variants = [beta]
     for k in range(beta.size):
@@ -947,8 +1172,9 @@ def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mas
             dens_r = real.density[r_dindex]
             undet = 0.0
             for c in range(design.n_classes):
-                logq = _scr.class_terms(design, float(real.p0[c]), float(real.sigma[c]),
-                                        d2=rd2)["logq"]
+                logq = _scr.class_terms(
+                    design, float(real.p0[c]), float(real.sigma[c]), d2=rd2
+                )["logq"]
                 undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
             det = 0.0
             if np.any(in_mask):
@@ -973,10 +1199,20 @@ def _region_n(beta: np.ndarray, vcov: np.ndarray, design: _scr.Design, mask: Mas
                 lcl, ucl = est / cf, est * cf
             else:
                 lcl = ucl = np.nan
-            rows.append({"region": name, "quantity": label, "estimate": est, "se": se,
-                         "lcl": lcl, "ucl": ucl, "area_km2": float(geom.area) / 1e6})
-    return pd.DataFrame(rows, columns=["region", "quantity", "estimate", "se", "lcl", "ucl",
-                                       "area_km2"])
+            rows.append(
+                {
+                    "region": name,
+                    "quantity": label,
+                    "estimate": est,
+                    "se": se,
+                    "lcl": lcl,
+                    "ucl": ucl,
+                    "area_km2": float(geom.area) / 1e6,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["region", "quantity", "estimate", "se", "lcl", "ucl", "area_km2"]
+    )
 
 
 def _nearest_labels(xy: np.ndarray, mask: Mask) -> list[str]:
@@ -990,14 +1226,20 @@ def _nearest_labels(xy: np.ndarray, mask: Mask) -> list[str]:
 def _with_points(design: _scr.Design, ch: CaptureHistory, xy: np.ndarray) -> np.ndarray:
     """Squared distances from other points (a region grid) to the detectors."""
     txy = ch.traps_xy[design.order]
-    return ((xy[:, 0:1] - txy[None, :, 0]) ** 2 + (xy[:, 1:2] - txy[None, :, 1]) ** 2)
+    return (xy[:, 0:1] - txy[None, :, 0]) ** 2 + (xy[:, 1:2] - txy[None, :, 1]) ** 2
 
 
 # ---------------------------------------------------------------------------
 # buffer check
 # ---------------------------------------------------------------------------
-def buffer_check(fit_result: SCRFit, ch: CaptureHistory, mask: Mask, *,
-                 factor: float = 1.5, tolerance: float = 0.01) -> float:
+def buffer_check(
+    fit_result: SCRFit,
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    factor: float = 1.5,
+    tolerance: float = 0.01,
+) -> float:
     """Relative change in D if the mask buffer were ``factor`` times wider.
 
     With the fitted detection parameters, D-hat is close to ``n / esa``
@@ -1013,15 +1255,21 @@ def buffer_check(fit_result: SCRFit, ch: CaptureHistory, mask: Mask, *,
     """
     if mask.buffer is None:
         return float("nan")
-    wide = make_mask(ch.traps_xy, buffer=mask.buffer * factor, spacing=mask.spacing,
-                     habitat=mask.habitat)
+    wide = make_mask(
+        ch.traps_xy,
+        buffer=mask.buffer * factor,
+        spacing=mask.spacing,
+        habitat=mask.habitat,
+    )
     dp = fit_result.detection_params()
     esas = []
     for m in (mask, wide):
         design, _, _ = _design(ch, m, detectfn=fit_result.detectfn, model="null")
         if dp.by_sex:
-            vals = [(v["lambda0" if dp.detectfn == "HHN" else "g0"], v["sigma"])
-                    for v in dp.by_sex.values()]
+            vals = [
+                (v["lambda0" if dp.detectfn == "HHN" else "g0"], v["sigma"])
+                for v in dp.by_sex.values()
+            ]
         else:
             vals = [(dp.lambda0 if dp.detectfn == "HHN" else dp.g0, dp.sigma)]
         tot = 0.0
@@ -1033,9 +1281,11 @@ def buffer_check(fit_result: SCRFit, ch: CaptureHistory, mask: Mask, *,
     if abs(change) > tolerance:
         warnings.warn(
             f"The mask buffer ({mask.buffer:.0f} m) looks too small: widening it to "
-            f"{mask.buffer * factor:.0f} m would change D by {100 * change:+.1f} %. Refit with "
-            f"a larger buffer (e.g. buffer={mask.buffer * factor:.0f}).",
-            TrapscapeWarning, stacklevel=2)
+            f"{mask.buffer * factor:.0f} m would change D by {100 * change:+.1f} %. "
+            "Refit with a larger buffer (e.g. buffer={mask.buffer * factor:.0f}).",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
     return change
 
 
@@ -1081,7 +1331,9 @@ def capture_history(
     if species is None and ident[V.SPECIES].nunique() > 1:
         raise InputError(
             "Identified sightings of several species "
-            f"({sorted(map(str, ident[V.SPECIES].unique()))}); choose one with species=.")
+            f"({sorted(map(str, ident[V.SPECIES].unique()))}); "
+            "choose one with species=."
+        )
     station_ids = [str(s) for s in use.station_ids]
     j_of = {s: i for i, s in enumerate(station_ids)}
     starts = use.occasion_starts
@@ -1091,22 +1343,32 @@ def capture_history(
     caps = np.zeros((len(ids), k, len(station_ids)), dtype=np.int64)
     if len(ident):
         t0 = starts[0]
-        kk = np.floor(((ident[V.TIMESTAMP] - t0) / pd.Timedelta(days=occasion_days))
-                      .to_numpy(dtype=float)).astype(int)
+        kk = np.floor(
+            ((ident[V.TIMESTAMP] - t0) / pd.Timedelta(days=occasion_days)).to_numpy(
+                dtype=float
+            )
+        ).astype(int)
         jj = np.array([j_of.get(str(s), -1) for s in ident[V.STATION_ID]])
         ii = np.array([i_of[str(s)] for s in ident[V.INDIVIDUAL_ID]])
         ok = (kk >= 0) & (kk < k) & (jj >= 0)
         if np.any(~ok):
-            warnings.warn(f"{int(np.sum(~ok))} identified sighting(s) fall outside the "
-                          "stations' operation period or at unknown stations and were "
-                          "ignored.", TrapscapeWarning, stacklevel=2)
+            warnings.warn(
+                f"{int(np.sum(~ok))} identified sighting(s) fall outside the "
+                "stations' operation period or at unknown stations and were "
+                "ignored.",
+                TrapscapeWarning,
+                stacklevel=2,
+            )
         ok_use = ok.copy()
         ok_use[ok] = use.usage[jj[ok], kk[ok]] > 0
         if np.any(ok & ~ok_use):
-            warnings.warn(f"{int(np.sum(ok & ~ok_use))} identified sighting(s) were taken "
-                          "while their station was recorded as not working; they were "
-                          "ignored. Check the problem intervals.", TrapscapeWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{int(np.sum(ok & ~ok_use))} identified sighting(s) were taken "
+                "while their station was recorded as not working; they were "
+                "ignored. Check the problem intervals.",
+                TrapscapeWarning,
+                stacklevel=2,
+            )
         np.add.at(caps, (ii[ok_use], kk[ok_use], jj[ok_use]), 1)
         if detector == "proximity":
             caps = np.minimum(caps, 1)
@@ -1115,9 +1377,16 @@ def capture_history(
         vals = ident.loc[ident[V.INDIVIDUAL_ID].astype(str) == ind, V.SEX].dropna()
         vals = vals[vals.astype(str).isin(["F", "M"])]
         sex.append(str(vals.astype(str).mode().iloc[0]) if len(vals) else None)
-    return CaptureHistory(traps_xy=use.xy, usage=use.usage, captures=caps, detector=detector,
-                          individual_ids=tuple(ids), trap_ids=tuple(station_ids),
-                          sex=tuple(sex), occasion_days=float(occasion_days))
+    return CaptureHistory(
+        traps_xy=use.xy,
+        usage=use.usage,
+        captures=caps,
+        detector=detector,
+        individual_ids=tuple(ids),
+        trap_ids=tuple(station_ids),
+        sex=tuple(sex),
+        occasion_days=float(occasion_days),
+    )
 
 
 def survey_regions(survey: Survey) -> dict[str, Any]:
@@ -1128,8 +1397,11 @@ def survey_regions(survey: Survey) -> dict[str, Any]:
     for layer, prefix in ((survey.parks, "park"), (survey.zones, "zone")):
         if layer is None or len(layer) == 0:
             continue
-        names = layer[V.NAME].astype(str) if V.NAME in layer.columns else pd.Series(
-            [f"{prefix} {i}" for i in range(len(layer))])
+        names = (
+            layer[V.NAME].astype(str)
+            if V.NAME in layer.columns
+            else pd.Series([f"{prefix} {i}" for i in range(len(layer))])
+        )
         for nm in sorted(set(names)):
             geom = layer.geometry[names.to_numpy() == nm].union_all()
             key = f"{prefix}: {nm}"
@@ -1175,8 +1447,9 @@ def fit_survey(
         Warn (:func:`buffer_check`) when widening the buffer by half would
         change D by more than 1 %.
     """
-    ch = capture_history(survey, occasion_days=occasion_days, detector=detector,
-                         species=species)
+    ch = capture_history(
+        survey, occasion_days=occasion_days, detector=detector, species=species
+    )
     _check_fittable(ch)
     sg = rpsv(ch)
     if not np.isfinite(sg) or sg <= 0:
@@ -1184,28 +1457,60 @@ def fit_survey(
     zones = survey.zones if survey.zones is not None and len(survey.zones) else None
     if model == "zone" and zones is None:
         raise InputError("model='zone' needs a zones layer (countries) in the survey.")
-    habitat = survey.habitat if survey.habitat is not None and len(survey.habitat) else None
-    mask = make_mask(ch.traps_xy, buffer=buffer, spacing=spacing, sigma_guess=sg,
-                     habitat=habitat, zones=zones, max_points=max_mask_points,
-                     crs=survey.crs)
+    habitat = (
+        survey.habitat if survey.habitat is not None and len(survey.habitat) else None
+    )
+    mask = make_mask(
+        ch.traps_xy,
+        buffer=buffer,
+        spacing=spacing,
+        sigma_guess=sg,
+        habitat=habitat,
+        zones=zones,
+        max_points=max_mask_points,
+        crs=survey.crs,
+    )
     zone_map = None
     if zones is not None:
-        zone_map = {str(nm): zones.geometry[zones[V.NAME].astype(str) == str(nm)].union_all()
-                    for nm in zones[V.NAME].unique()}
+        zone_map = {
+            str(nm): zones.geometry[zones[V.NAME].astype(str) == str(nm)].union_all()
+            for nm in zones[V.NAME].unique()
+        }
     regions = survey_regions(survey)
-    result = fit(ch, mask, detectfn=detectfn, model=model, regions=regions,
-                 region_zones=zone_map)
+    result = fit(
+        ch, mask, detectfn=detectfn, model=model, regions=regions, region_zones=zone_map
+    )
     if buffer is None:
-        sig_hat = max(float(result.estimates.loc[
-            result.estimates["parameter"].str.startswith("sigma"), "estimate"].max()), 1.0)
+        sig_hat = max(
+            float(
+                result.estimates.loc[
+                    result.estimates["parameter"].str.startswith("sigma"), "estimate"
+                ].max()
+            ),
+            1.0,
+        )
         if 4.0 * sig_hat > 1.05 * float(mask.buffer or 0.0):
             # the guess was too small: rebuild the mask at 4 sigma-hat and refit
             logger.info("Refitting with buffer 4 x sigma-hat = %.0f m", 4 * sig_hat)
-            mask = make_mask(ch.traps_xy, buffer=4.0 * sig_hat,
-                             spacing=spacing, sigma_guess=sig_hat, habitat=habitat,
-                             zones=zones, max_points=max_mask_points, crs=survey.crs)
-            result = fit(ch, mask, detectfn=detectfn, model=model, regions=regions,
-                         region_zones=zone_map, start=result.beta)
+            mask = make_mask(
+                ch.traps_xy,
+                buffer=4.0 * sig_hat,
+                spacing=spacing,
+                sigma_guess=sig_hat,
+                habitat=habitat,
+                zones=zones,
+                max_points=max_mask_points,
+                crs=survey.crs,
+            )
+            result = fit(
+                ch,
+                mask,
+                detectfn=detectfn,
+                model=model,
+                regions=regions,
+                region_zones=zone_map,
+                start=result.beta,
+            )
     if check_buffer:
         buffer_check(result, ch, mask)
     return result

@@ -95,28 +95,44 @@ def read_secr_traps(path: PathLike, *, binary_usage: bool = True) -> TrapLayout:
     usage: list[list[float]] = []
     for lineno, tok in _lines(path):
         if len(tok) < 3:
-            raise InputError(f"{os.fspath(path)} line {lineno}: expected 'trapID x y "
-                             "[usage]', got {' '.join(tok)!r}.", path=path, row=lineno)
+            raise InputError(
+                f"{os.fspath(path)} line {lineno}: expected 'trapID x y "
+                "[usage]', got {' '.join(tok)!r}.",
+                path=path,
+                row=lineno,
+            )
         try:
             x, y = float(tok[1]), float(tok[2])
         except ValueError:
             if not ids and lineno == 1:
                 continue  # header line without '#'
-            raise InputError(f"{os.fspath(path)} line {lineno}: x and y must be numbers, got "
-                             f"{tok[1]!r} {tok[2]!r}.", path=path, row=lineno) from None
-        rest = tok[3:tok.index("/")] if "/" in tok else tok[3:]  # '/' starts covariates
+            raise InputError(
+                f"{os.fspath(path)} line {lineno}: x and y must be numbers, got "
+                f"{tok[1]!r} {tok[2]!r}.",
+                path=path,
+                row=lineno,
+            ) from None
+        rest = (
+            tok[3 : tok.index("/")] if "/" in tok else tok[3:]
+        )  # '/' starts covariates
         if binary_usage and rest:
             if not re.fullmatch(r"[01]+", rest[0]):
-                raise InputError(f"{os.fspath(path)} line {lineno}: usage {rest[0]!r} is not a "
-                                 "string of 0/1; pass binary_usage=False for numeric usage.",
-                                 path=path, row=lineno)
+                raise InputError(
+                    f"{os.fspath(path)} line {lineno}: usage {rest[0]!r} is not a "
+                    "string of 0/1; pass binary_usage=False for numeric usage.",
+                    path=path,
+                    row=lineno,
+                )
             usage.append([float(c) for c in rest[0]])
         elif rest:
             try:
                 usage.append([float(t) for t in rest])
             except ValueError:
-                raise InputError(f"{os.fspath(path)} line {lineno}: usage values must be "
-                                 "numbers.", path=path, row=lineno) from None
+                raise InputError(
+                    f"{os.fspath(path)} line {lineno}: usage values must be numbers.",
+                    path=path,
+                    row=lineno,
+                ) from None
         ids.append(tok[0])
         xy.append((x, y))
     if not ids:
@@ -127,8 +143,11 @@ def read_secr_traps(path: PathLike, *, binary_usage: bool = True) -> TrapLayout:
     use = None
     if usage:
         if len(usage) != len(ids) or len({len(u) for u in usage}) != 1:
-            raise InputError(f"{os.fspath(path)}: every detector needs usage for the same "
-                             "number of occasions.", path=path)
+            raise InputError(
+                f"{os.fspath(path)}: every detector needs usage for the same "
+                "number of occasions.",
+                path=path,
+            )
         use = np.array(usage, dtype=np.float64)
     return TrapLayout(tuple(ids), np.array(xy, dtype=np.float64), use)
 
@@ -165,42 +184,74 @@ def read_secr_captures(
     rows = []
     for lineno, tok in _lines(path):
         if len(tok) < 4:
-            raise InputError(f"{os.fspath(path)} line {lineno}: expected 'Session ID Occasion "
-                             "Detector', got {' '.join(tok)!r}.", path=path, row=lineno)
+            raise InputError(
+                f"{os.fspath(path)} line {lineno}: expected 'Session ID Occasion "
+                "Detector', got {' '.join(tok)!r}.",
+                path=path,
+                row=lineno,
+            )
         try:
             occ = int(float(tok[2]))
         except ValueError:
             if not rows and lineno == 1:
                 continue  # header without '#'
-            raise InputError(f"{os.fspath(path)} line {lineno}: occasion {tok[2]!r} is not a "
-                             "whole number.", path=path, row=lineno) from None
-        sx = tok[sex_column] if sex_column is not None and len(tok) > sex_column else None
+            raise InputError(
+                f"{os.fspath(path)} line {lineno}: occasion {tok[2]!r} is not a "
+                "whole number.",
+                path=path,
+                row=lineno,
+            ) from None
+        sx = (
+            tok[sex_column]
+            if sex_column is not None and len(tok) > sex_column
+            else None
+        )
         rows.append((tok[0], tok[1], occ, tok[3], sx, lineno))
     sessions = sorted({r[0] for r in rows})
     if session is None and len(sessions) > 1:
-        raise InputError(f"{os.fspath(path)}: several sessions {sessions}; choose one with "
-                         "session=.", path=path)
+        raise InputError(
+            f"{os.fspath(path)}: several sessions {sessions}; choose one with "
+            "session=.",
+            path=path,
+        )
     if session is not None:
         rows = [r for r in rows if r[0] == str(session)]
     j_of = {t: j for j, t in enumerate(traps.trap_ids)}
     for r in rows:
         if r[3] not in j_of:
-            raise InputError(f"{os.fspath(path)} line {r[5]}: detector {r[3]!r} is not in the "
-                             "trap file.", path=path, row=r[5])
+            raise InputError(
+                f"{os.fspath(path)} line {r[5]}: detector {r[3]!r} is not in the "
+                "trap file.",
+                path=path,
+                row=r[5],
+            )
         if r[2] < 1:
-            raise InputError(f"{os.fspath(path)} line {r[5]}: occasions are numbered from 1.",
-                             path=path, row=r[5])
+            raise InputError(
+                f"{os.fspath(path)} line {r[5]}: occasions are numbered from 1.",
+                path=path,
+                row=r[5],
+            )
     if n_occasions is None:
-        n_occasions = (traps.usage.shape[1] if traps.usage is not None
-                       else max((r[2] for r in rows), default=1))
+        n_occasions = (
+            traps.usage.shape[1]
+            if traps.usage is not None
+            else max((r[2] for r in rows), default=1)
+        )
     if any(r[2] > n_occasions for r in rows):
-        raise InputError(f"{os.fspath(path)}: an occasion exceeds n_occasions={n_occasions}.",
-                         path=path)
-    usage = traps.usage if traps.usage is not None else np.ones((len(traps.trap_ids),
-                                                                 n_occasions))
+        raise InputError(
+            f"{os.fspath(path)}: an occasion exceeds n_occasions={n_occasions}.",
+            path=path,
+        )
+    usage = (
+        traps.usage
+        if traps.usage is not None
+        else np.ones((len(traps.trap_ids), n_occasions))
+    )
     if usage.shape[1] != n_occasions:
-        raise InputError(f"The trap usage covers {usage.shape[1]} occasions but "
-                         f"n_occasions={n_occasions}.")
+        raise InputError(
+            f"The trap usage covers {usage.shape[1]} occasions but "
+            f"n_occasions={n_occasions}."
+        )
     ids = _natural_sorted({r[1] for r in rows})
     i_of = {s: i for i, s in enumerate(ids)}
     caps = np.zeros((len(ids), n_occasions, len(traps.trap_ids)), dtype=np.int64)
@@ -211,9 +262,15 @@ def read_secr_captures(
             sex[i_of[r[1]]] = r[4]
     if detector == "proximity":
         caps = np.minimum(caps, 1)
-    return CaptureHistory(traps.xy, usage, caps, detector=detector,  # type: ignore[arg-type]
-                          individual_ids=tuple(ids), trap_ids=traps.trap_ids,
-                          sex=tuple(sex) if sex_column is not None else None)
+    return CaptureHistory(
+        traps.xy,
+        usage,
+        caps,
+        detector=detector,  # type: ignore[arg-type]
+        individual_ids=tuple(ids),
+        trap_ids=traps.trap_ids,
+        sex=tuple(sex) if sex_column is not None else None,
+    )
 
 
 def _natural_sorted(values: set[str]) -> list[str]:
@@ -226,15 +283,29 @@ def _natural_sorted(values: set[str]) -> list[str]:
     return sorted(values, key=key)
 
 
-def read_secr(trapfile: PathLike, capturefile: PathLike, *, detector: str = "proximity",
-              binary_usage: bool = True, n_occasions: int | None = None) -> CaptureHistory:
+def read_secr(
+    trapfile: PathLike,
+    capturefile: PathLike,
+    *,
+    detector: str = "proximity",
+    binary_usage: bool = True,
+    n_occasions: int | None = None,
+) -> CaptureHistory:
     """Read a secr trap file and capture file into a :class:`CaptureHistory`."""
     traps = read_secr_traps(trapfile, binary_usage=binary_usage)
-    return read_secr_captures(capturefile, traps, n_occasions=n_occasions, detector=detector)
+    return read_secr_captures(
+        capturefile, traps, n_occasions=n_occasions, detector=detector
+    )
 
 
-def write_secr(ch: CaptureHistory, trapfile: PathLike, capturefile: PathLike, *,
-               session: str = "1", overwrite: bool = False) -> None:
+def write_secr(
+    ch: CaptureHistory,
+    trapfile: PathLike,
+    capturefile: PathLike,
+    *,
+    session: str = "1",
+    overwrite: bool = False,
+) -> None:
     """Write a capture history as secr trap and capture files.
 
     Usage is written as a 0/1 string when all values are 0 or 1 (read with
@@ -244,14 +315,22 @@ def write_secr(ch: CaptureHistory, trapfile: PathLike, capturefile: PathLike, *,
     """
     for p in (trapfile, capturefile):
         if Path(p).exists() and not overwrite:
-            raise InputError(f"{os.fspath(p)} exists; pass overwrite=True to replace it.",
-                             path=p)
+            raise InputError(
+                f"{os.fspath(p)} exists; pass overwrite=True to replace it.", path=p
+            )
     binary = bool(np.all(np.isin(ch.usage, (0.0, 1.0))))
     with open(trapfile, "w", encoding="utf-8") as fh:
-        fh.write("# trapID x y usage" + (" (binary.usage = TRUE)" if binary else
-                                         " (binary.usage = FALSE)") + "\n")
+        fh.write(
+            "# trapID x y usage"
+            + (" (binary.usage = TRUE)" if binary else " (binary.usage = FALSE)")
+            + "\n"
+        )
         for tid, (x, y), use in zip(ch.trap_ids, ch.traps_xy, ch.usage, strict=True):
-            u = "".join(str(int(v)) for v in use) if binary else " ".join(f"{v:g}" for v in use)
+            u = (
+                "".join(str(int(v)) for v in use)
+                if binary
+                else " ".join(f"{v:g}" for v in use)
+            )
             fh.write(f"{tid} {x:.10g} {y:.10g} {u}\n")
     has_sex = ch.sex is not None and any(s is not None for s in ch.sex)
     with open(capturefile, "w", encoding="utf-8") as fh:
@@ -261,7 +340,8 @@ def write_secr(ch: CaptureHistory, trapfile: PathLike, capturefile: PathLike, *,
             if has_sex:
                 extra = " " + (ch.sex[i] or "NA")  # type: ignore[index]
             for _ in range(int(ch.captures[i, k, j])):
-                fh.write(f"{session} {ch.individual_ids[i]} {k + 1} {ch.trap_ids[j]}{extra}\n")
+                ind = ch.individual_ids[i]
+                fh.write(f"{session} {ind} {k + 1} {ch.trap_ids[j]}{extra}\n")
 
 
 def read_camtrapr(
@@ -303,23 +383,38 @@ def read_camtrapr(
     """
     rec = records if isinstance(records, pd.DataFrame) else pd.read_csv(records)
     ct = camtraps if isinstance(camtraps, pd.DataFrame) else pd.read_csv(camtraps)
-    for frame, cols, what in ((ct, [station_column, x_column, y_column, "Setup_date",
-                                    "Retrieval_date"], "camera-trap table"),
-                              (rec, [station_column, "Species", "DateTimeOriginal",
-                                     individual_column], "record table")):
+    for frame, cols, what in (
+        (
+            ct,
+            [station_column, x_column, y_column, "Setup_date", "Retrieval_date"],
+            "camera-trap table",
+        ),
+        (
+            rec,
+            [station_column, "Species", "DateTimeOriginal", individual_column],
+            "record table",
+        ),
+    ):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
-            raise SchemaError(f"The {what} lacks column(s) {missing}; it has "
-                              f"{list(frame.columns)}.")
+            raise SchemaError(
+                f"The {what} lacks column(s) {missing}; it has {list(frame.columns)}."
+            )
     if species is not None:
         rec = rec[rec["Species"] == species]
     elif rec["Species"].nunique() > 1:
-        raise InputError(f"The record table holds several species "
-                         f"({sorted(map(str, rec['Species'].unique()))}); choose one with "
-                         "species=.")
-    rec = rec[rec[individual_column].notna() & (rec[individual_column].astype(str) != "")]
+        raise InputError(
+            f"The record table holds several species "
+            f"({sorted(map(str, rec['Species'].unique()))}); choose one with "
+            "species=."
+        )
+    rec = rec[
+        rec[individual_column].notna() & (rec[individual_column].astype(str) != "")
+    ]
 
-    def to_time(s: pd.Series, *, end_of_day: bool = False, noon: bool = True) -> pd.Series:
+    def to_time(
+        s: pd.Series, *, end_of_day: bool = False, noon: bool = True
+    ) -> pd.Series:
         t = pd.to_datetime(s.astype(str), format=date_format)
         dated = t == t.dt.normalize()
         if noon:
@@ -338,7 +433,9 @@ def read_camtrapr(
     k = int(np.ceil((t_end - t0) / step))
     edges = np.array([(t0 + q * step).value for q in range(k + 1)], dtype=np.int64)
     usage = np.zeros((len(stations), k))
-    prob_cols = sorted(c for c in ct.columns if re.fullmatch(r"Problem\d+_from", str(c)))
+    prob_cols = sorted(
+        c for c in ct.columns if re.fullmatch(r"Problem\d+_from", str(c))
+    )
     day_ns = pd.Timedelta(days=1).value
     for j, st in enumerate(stations):
         rows = ct[ct[station_column].astype(str) == st]
@@ -350,7 +447,11 @@ def read_camtrapr(
                 if pd.isna(r[pc]) or tc not in ct.columns or pd.isna(r[tc]):
                     continue
                 pf = to_time(pd.Series([r[pc]]), noon=False).iloc[0].value
-                pt = to_time(pd.Series([r[tc]]), noon=False, end_of_day=True).iloc[0].value
+                pt = (
+                    to_time(pd.Series([r[tc]]), noon=False, end_of_day=True)
+                    .iloc[0]
+                    .value
+                )
                 new = []
                 for a, b in pieces:
                     if pt <= a or pf >= b:
@@ -373,19 +474,31 @@ def read_camtrapr(
             lo = np.maximum(edges[:-1], a)
             hi = np.minimum(edges[1:], b)
             usage[j] += np.clip(hi - lo, 0, None) / day_ns
-    xy = ct.groupby(ct[station_column].astype(str))[[x_column, y_column]].first().loc[
-        stations].to_numpy(dtype=np.float64)
+    xy = (
+        ct.groupby(ct[station_column].astype(str))[[x_column, y_column]]
+        .first()
+        .loc[stations]
+        .to_numpy(dtype=np.float64)
+    )
     ids = _natural_sorted(set(rec[individual_column].astype(str)))
     i_of = {s: i for i, s in enumerate(ids)}
     j_of = {s: j for j, s in enumerate(stations)}
     caps = np.zeros((len(ids), k, len(stations)), dtype=np.int64)
     times = pd.to_datetime(rec["DateTimeOriginal"].astype(str))
     kk = np.floor((times - t0) / step).astype(int).to_numpy()
-    for (st, ind), q in zip(zip(rec[station_column].astype(str),
-                                rec[individual_column].astype(str), strict=True), kk,
-                            strict=True):
+    for (st, ind), q in zip(
+        zip(
+            rec[station_column].astype(str),
+            rec[individual_column].astype(str),
+            strict=True,
+        ),
+        kk,
+        strict=True,
+    ):
         if st not in j_of:
-            raise InputError(f"Record at station {st!r} is not in the camera-trap table.")
+            raise InputError(
+                f"Record at station {st!r} is not in the camera-trap table."
+            )
         if 0 <= q < k and usage[j_of[st], q] > 0:
             caps[i_of[ind], q, j_of[st]] += 1
     if detector == "proximity":
@@ -393,11 +506,17 @@ def read_camtrapr(
     sex = None
     if "Sex" in rec.columns:
         sx = rec.groupby(rec[individual_column].astype(str))["Sex"].agg(
-            lambda s: s.dropna().astype(str).mode().iloc[0] if s.notna().any() else None)
+            lambda s: s.dropna().astype(str).mode().iloc[0] if s.notna().any() else None
+        )
         sex = tuple(sx.get(i) for i in ids)
     keep = caps.sum(axis=(1, 2)) > 0
-    return CaptureHistory(xy, usage, caps[keep], detector=detector,  # type: ignore[arg-type]
-                          individual_ids=tuple(np.array(ids, dtype=object)[keep]),
-                          trap_ids=tuple(stations),
-                          sex=tuple(np.array(sex, dtype=object)[keep]) if sex else None,
-                          occasion_days=occasion_days)
+    return CaptureHistory(
+        xy,
+        usage,
+        caps[keep],
+        detector=detector,  # type: ignore[arg-type]
+        individual_ids=tuple(np.array(ids, dtype=object)[keep]),
+        trap_ids=tuple(stations),
+        sex=tuple(np.array(sex, dtype=object)[keep]) if sex else None,
+        occasion_days=occasion_days,
+    )

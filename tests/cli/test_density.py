@@ -33,37 +33,61 @@ def survey_files(tmp_path):
     p = 1 - np.exp(-0.1 * np.exp(-d2 / (2 * 500.0**2)))
     caps = rng.random((n_pop, 20, len(traps))) < p[:, None, :]
     start = pd.Timestamp("2024-01-01 00:00")
-    st = gpd.GeoDataFrame({
-        V.STATION_ID: [f"S{j:02d}" for j in range(len(traps))], V.CAMERA_ID: "a",
-        V.DEPLOYMENT_ID: [f"S{j:02d}/a" for j in range(len(traps))],
-        V.SETUP: start, V.RETRIEVAL: start + pd.Timedelta(days=20),
-        V.SETUP_TIME_KNOWN: True, V.RETRIEVAL_TIME_KNOWN: True,
-    }, geometry=[Point(X0 + x, Y0 + y) for x, y in traps], crs=CRS)
+    st = gpd.GeoDataFrame(
+        {
+            V.STATION_ID: [f"S{j:02d}" for j in range(len(traps))],
+            V.CAMERA_ID: "a",
+            V.DEPLOYMENT_ID: [f"S{j:02d}/a" for j in range(len(traps))],
+            V.SETUP: start,
+            V.RETRIEVAL: start + pd.Timedelta(days=20),
+            V.SETUP_TIME_KNOWN: True,
+            V.RETRIEVAL_TIME_KNOWN: True,
+        },
+        geometry=[Point(X0 + x, Y0 + y) for x, y in traps],
+        crs=CRS,
+    )
     i, k, j = np.nonzero(caps)
-    si = pd.DataFrame({
-        V.STATION_ID: [f"S{q:02d}" for q in j], V.CAMERA_ID: "a",
-        V.DEPLOYMENT_ID: [f"S{q:02d}/a" for q in j],
-        V.TIMESTAMP: [start + pd.Timedelta(days=int(q), hours=12) for q in k],
-        V.SPECIES: "Panthera pardus orientalis",
-        V.INDIVIDUAL_ID: [f"L{q:03d}" for q in i],
-        V.SEX: ["F" if q % 2 else "M" for q in i],
-        V.MEDIA_ID: [f"m{q}" for q in range(len(i))], V.COUNT: 1,
-    })
-    problems = pd.DataFrame({V.DEPLOYMENT_ID: pd.Series(dtype="object"),
-                             V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
-                             V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]")})
+    si = pd.DataFrame(
+        {
+            V.STATION_ID: [f"S{q:02d}" for q in j],
+            V.CAMERA_ID: "a",
+            V.DEPLOYMENT_ID: [f"S{q:02d}/a" for q in j],
+            V.TIMESTAMP: [start + pd.Timedelta(days=int(q), hours=12) for q in k],
+            V.SPECIES: "Panthera pardus orientalis",
+            V.INDIVIDUAL_ID: [f"L{q:03d}" for q in i],
+            V.SEX: ["F" if q % 2 else "M" for q in i],
+            V.MEDIA_ID: [f"m{q}" for q in range(len(i))],
+            V.COUNT: 1,
+        }
+    )
+    problems = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: pd.Series(dtype="object"),
+            V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
+            V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]"),
+        }
+    )
     stp = tmp_path / "stations.csv"
     tio.write_stations(st, problems, stp)
     sip = tmp_path / "sightings.csv"
     tio.write_sightings(si, sip)
-    zones = gpd.GeoDataFrame({V.NAME: ["China", "Russia"], "kind": "zones"}, geometry=[
-        box(X0 - 3000, Y0 - 3000, X0 + 1250, Y0 + 5500),
-        box(X0 + 1250, Y0 - 3000, X0 + 5500, Y0 + 5500)], crs=CRS)
-    study = gpd.GeoDataFrame({V.NAME: ["study"], "kind": "study_area"},
-                             geometry=[box(X0 - 3000, Y0 - 3000, X0 + 5500, Y0 + 5500)], crs=CRS)
+    zones = gpd.GeoDataFrame(
+        {V.NAME: ["China", "Russia"], "kind": "zones"},
+        geometry=[
+            box(X0 - 3000, Y0 - 3000, X0 + 1250, Y0 + 5500),
+            box(X0 + 1250, Y0 - 3000, X0 + 5500, Y0 + 5500),
+        ],
+        crs=CRS,
+    )
+    study = gpd.GeoDataFrame(
+        {V.NAME: ["study"], "kind": "study_area"},
+        geometry=[box(X0 - 3000, Y0 - 3000, X0 + 5500, Y0 + 5500)],
+        crs=CRS,
+    )
     b = tmp_path / "boundaries.gpkg"
-    gpd.GeoDataFrame(pd.concat([study, zones], ignore_index=True), geometry="geometry",
-                     crs=CRS).to_file(b)
+    gpd.GeoDataFrame(
+        pd.concat([study, zones], ignore_index=True), geometry="geometry", crs=CRS
+    ).to_file(b)
     return ["--stations", str(stp), "--sightings", str(sip), "--boundaries", str(b)]
 
 
@@ -73,7 +97,9 @@ def _run(args):
 
 def test_density_writes_outputs(tmp_path, survey_files):
     out = tmp_path / "out"
-    res = _run([*survey_files, "--out", str(out), "--buffer", "2000", "--spacing", "250"])
+    res = _run(
+        [*survey_files, "--out", str(out), "--buffer", "2000", "--spacing", "250"]
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "density.json").read_text())
     assert summary["model"] == "null"

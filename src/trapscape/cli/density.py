@@ -30,26 +30,68 @@ def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
 @click.command(name="density")
 @survey_inputs
 @out_dir_opt
-@click.option("--model", type=click.Choice(["null", "sex", "zone"]), default="null",
-              show_default=True, help="null; sex-specific detection; density per zone.")
-@click.option("--detectfn", type=click.Choice(["HHN", "HN"]), default="HHN",
-              show_default=True, help="Hazard half-normal (lambda0) or half-normal (g0).")
-@click.option("--detector", type=click.Choice(["proximity", "count"]), default="proximity",
-              show_default=True, help="Binary per occasion, or counts of records.")
-@click.option("--occasion-days", type=float, default=1.0, show_default=True,
-              help="Occasion length in days.")
-@click.option("--buffer", type=float, default=None,
-              help="Mask buffer in metres (default 4 x sigma guess).")
-@click.option("--spacing", type=float, default=None,
-              help="Mask spacing in metres (default sigma guess / 2, <= 5000 points).")
-@click.option("--species", default=None, help="Species to analyse (default: project's).")
+@click.option(
+    "--model",
+    type=click.Choice(["null", "sex", "zone"]),
+    default="null",
+    show_default=True,
+    help="null; sex-specific detection; density per zone.",
+)
+@click.option(
+    "--detectfn",
+    type=click.Choice(["HHN", "HN"]),
+    default="HHN",
+    show_default=True,
+    help="Hazard half-normal (lambda0) or half-normal (g0).",
+)
+@click.option(
+    "--detector",
+    type=click.Choice(["proximity", "count"]),
+    default="proximity",
+    show_default=True,
+    help="Binary per occasion, or counts of records.",
+)
+@click.option(
+    "--occasion-days",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Occasion length in days.",
+)
+@click.option(
+    "--buffer",
+    type=float,
+    default=None,
+    help="Mask buffer in metres (default 4 x sigma guess).",
+)
+@click.option(
+    "--spacing",
+    type=float,
+    default=None,
+    help="Mask spacing in metres (default sigma guess / 2, <= 5000 points).",
+)
+@click.option(
+    "--species", default=None, help="Species to analyse (default: project's)."
+)
 @overwrite_opt
 @click.pass_context
-def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
-        sightings: Path | None, boundaries: Path | None, crs: str | None, out: Path,
-        model: str, detectfn: str, detector: str, occasion_days: float,
-        buffer: float | None, spacing: float | None, species: str | None,
-        overwrite: bool) -> None:
+def cmd(
+    ctx: click.Context,
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    out: Path,
+    model: str,
+    detectfn: str,
+    detector: str,
+    occasion_days: float,
+    buffer: float | None,
+    spacing: float | None,
+    species: str | None,
+    overwrite: bool,
+) -> None:
     """Density by spatial capture-recapture (maximum likelihood, secr-compatible).
 
     Writes into OUT: density.json (estimates, SEs, CIs, log-likelihood, AIC,
@@ -72,14 +114,19 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
     out = Path(out)
     clash = [n for n in OUTPUTS if (out / n).exists()]
     if clash and not overwrite:
-        raise InputError(f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
-                         "replace them, or choose another --out.", path=out)
+        raise InputError(
+            f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
+            "replace them, or choose another --out.",
+            path=out,
+        )
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     kwargs: dict[str, Any] = {
-        "model": opt("model", model), "detectfn": opt("detectfn", detectfn),
+        "model": opt("model", model),
+        "detectfn": opt("detectfn", detectfn),
         "detector": opt("detector", detector),
         "occasion_days": float(opt("occasion_days", occasion_days)),
-        "buffer": opt("buffer", buffer), "spacing": opt("spacing", spacing),
+        "buffer": opt("buffer", buffer),
+        "spacing": opt("spacing", spacing),
         "species": species or conf.get("species") or proj_species,
     }
     for key in ("max_mask_points", "check_buffer"):
@@ -87,14 +134,18 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
             kwargs[key] = conf[key]
     fit = dn.fit_survey(survey, **kwargs)
     summary = fit.to_dict()
-    summary["settings"] = {**summary.get("settings", {}), **{
-        k: v for k, v in kwargs.items() if k != "species"}, "species": kwargs["species"]}
+    summary["settings"] = {
+        **summary.get("settings", {}),
+        **{k: v for k, v in kwargs.items() if k != "species"},
+        "species": kwargs["species"],
+    }
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        (tmp / "density.json").write_text(json.dumps(summary, indent=2, default=str),
-                                          encoding="utf-8")
+        (tmp / "density.json").write_text(
+            json.dumps(summary, indent=2, default=str), encoding="utf-8"
+        )
         fit.estimates.to_csv(tmp / "density.csv", index=False)
         fit.region_n.to_csv(tmp / "region_n.csv", index=False)
         write_detection(fit.detection_params(), tmp / "detection.json")
@@ -110,5 +161,8 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
     first = fit.estimates.iloc[0]
     click.echo(
         f"{fit.n} individuals, {fit.n_detections} detections: {first['parameter']} = "
-        f"{first['estimate']:.3g} per 100 km2 (95% CI {first['lcl']:.3g}-{first['ucl']:.3g}). "
-        f"Results in {out}", err=True)
+        f"{first['estimate']:.3g} per 100 km2 "
+        f"(95% CI {first['lcl']:.3g}-{first['ucl']:.3g}). "
+        f"Results in {out}",
+        err=True,
+    )
