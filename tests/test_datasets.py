@@ -14,8 +14,18 @@ from trapscape import datasets
 from trapscape import validation as V
 from trapscape.errors import InputError
 
-VECTORS = ("countries", "border", "land", "rivers", "coastline", "settlements", "park",
-           "parks", "study_area", "china_sector")
+VECTORS = (
+    "countries",
+    "border",
+    "land",
+    "rivers",
+    "coastline",
+    "settlements",
+    "park",
+    "parks",
+    "study_area",
+    "china_sector",
+)
 APPROX = ("park", "parks", "study_area", "china_sector")
 
 
@@ -74,8 +84,12 @@ def test_boundary_areas_and_names() -> None:
     assert "China–Russia" in set(border["name"])
     park = gpd.read_file(datasets.get_path("park")).to_crs(32652)
     areas = dict(zip(park["name"], park.area / 1e6, strict=True))
-    assert areas["Land of the Leopard National Park (approximate)"] == pytest.approx(2800, rel=0.03)
-    assert areas["Kedrovaya Pad Nature Reserve (approximate)"] == pytest.approx(180, rel=0.05)
+    assert areas["Land of the Leopard National Park (approximate)"] == pytest.approx(
+        2800, rel=0.03
+    )
+    assert areas["Kedrovaya Pad Nature Reserve (approximate)"] == pytest.approx(
+        180, rel=0.05
+    )
     study = gpd.read_file(datasets.get_path("study_area")).to_crs(32652)
     assert study.area.sum() / 1e6 == pytest.approx(3600, rel=0.03)
     # park inside the study area, both on the Russian side
@@ -93,9 +107,17 @@ def test_boundary_areas_and_names() -> None:
 
 def test_sources_attribution() -> None:
     text = datasets.get_path("SOURCES.md").read_text(encoding="utf-8")
-    for needle in ("NOT LEGAL BOUNDARIES", "© OpenStreetMap contributors", "ODbL",
-                   "GeoNames", "CC BY 4.0", "LGPL", "ETOPO1", "public domain",
-                   "doi:10.5067/MODIS/MCD12C1.006"):
+    for needle in (
+        "NOT LEGAL BOUNDARIES",
+        "© OpenStreetMap contributors",
+        "ODbL",
+        "GeoNames",
+        "CC BY 4.0",
+        "LGPL",
+        "ETOPO1",
+        "public domain",
+        "doi:10.5067/MODIS/MCD12C1.006",
+    ):
         assert needle in text, needle
 
 
@@ -118,7 +140,9 @@ def test_example_reads(example) -> None:
 def test_example_truth(example) -> None:
     truth = json.loads(datasets.get_path("example_truth").read_text(encoding="utf-8"))
     assert 52 <= truth["n_in_study_area"] <= 62
-    sector = [v for k, v in truth["n_in_parks"].items() if k.startswith("Northeast China")]
+    sector = [
+        v for k, v in truth["n_in_parks"].items() if k.startswith("Northeast China")
+    ]
     assert sector and 8 <= sector[0] <= 12
     assert truth["n_detected_in_several_zones"] > 0
     assert 0.05 <= truth["camera_days_lost_share"] <= 0.15

@@ -24,25 +24,40 @@ def _zones() -> gpd.GeoDataFrame:
     """China west of x0+10 km, Russia east, up to x0+40 km; 30 km tall."""
     return gpd.GeoDataFrame(
         {"name": ["China", "Russia"]},
-        geometry=[box(X0 - 30_000, Y0 - 30_000, X0 + 10_000, Y0 + 60_000),
-                  box(X0 + 10_000, Y0 - 30_000, X0 + 70_000, Y0 + 60_000)],
-        crs=CRS)
+        geometry=[
+            box(X0 - 30_000, Y0 - 30_000, X0 + 10_000, Y0 + 60_000),
+            box(X0 + 10_000, Y0 - 30_000, X0 + 70_000, Y0 + 60_000),
+        ],
+        crs=CRS,
+    )
 
 
 def _study() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": ["study"]},
-                            geometry=[box(X0 + 10_000, Y0, X0 + 40_000, Y0 + 30_000)], crs=CRS)
+    return gpd.GeoDataFrame(
+        {"name": ["study"]},
+        geometry=[box(X0 + 10_000, Y0, X0 + 40_000, Y0 + 30_000)],
+        crs=CRS,
+    )
 
 
 def _params(**kw) -> S.SimulationParams:
-    base = dict(densities={"Russia": 4.0, "China": 2.0}, spacing=3000.0, days=40,
-                extra_zone="China", extra_band=5000.0, buffer=8000.0, photos_per_event=3.0)
+    base = dict(
+        densities={"Russia": 4.0, "China": 2.0},
+        spacing=3000.0,
+        days=40,
+        extra_zone="China",
+        extra_band=5000.0,
+        buffer=8000.0,
+        photos_per_event=3.0,
+    )
     base.update(kw)
     return S.SimulationParams(**base)
 
 
 def _sim(seed: int, **kw) -> S.SimulatedSurvey:
-    return S.simulate_survey(_params(**kw), study_area=_study(), zones=_zones(), rng=seed)
+    return S.simulate_survey(
+        _params(**kw), study_area=_study(), zones=_zones(), rng=seed
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +73,12 @@ def _station_xy(sim: S.SimulatedSurvey) -> np.ndarray:
 
 # ------------------------------------------------------------------ model checks
 def test_expected_detections_by_hand() -> None:
-    centres = gpd.GeoDataFrame({"sigma": [2000.0], "lambda0": [0.1]},
-                               geometry=[Point(0, 0)], crs=CRS)
-    e = S.expected_detections(centres, np.array([[2000.0, 0.0], [0.0, 0.0]]),
-                              np.array([10.0, 5.0]))
+    centres = gpd.GeoDataFrame(
+        {"sigma": [2000.0], "lambda0": [0.1]}, geometry=[Point(0, 0)], crs=CRS
+    )
+    e = S.expected_detections(
+        centres, np.array([[2000.0, 0.0], [0.0, 0.0]]), np.array([10.0, 5.0])
+    )
     assert e.shape == (1, 2)
     assert e[0, 0] == pytest.approx(0.1 * math.exp(-0.5) * 10.0)
     assert e[0, 1] == pytest.approx(0.1 * 5.0)
@@ -75,11 +92,17 @@ def test_detections_match_model_by_distance(replicates) -> None:
         xy = _station_xy(sim)
         expected = S.expected_detections(sim.centres, xy, sim.usage.to_numpy())
         ids = sim.centres[V.INDIVIDUAL_ID].to_numpy()
-        counts = (sim.events.groupby([V.INDIVIDUAL_ID, V.STATION_ID]).size()
-                  .unstack(fill_value=0).reindex(index=ids, columns=sim.usage.index,
-                                                 fill_value=0).to_numpy())
-        d = np.hypot(sim.centres.geometry.x.to_numpy()[:, None] - xy[None, :, 0],
-                     sim.centres.geometry.y.to_numpy()[:, None] - xy[None, :, 1])
+        counts = (
+            sim.events.groupby([V.INDIVIDUAL_ID, V.STATION_ID])
+            .size()
+            .unstack(fill_value=0)
+            .reindex(index=ids, columns=sim.usage.index, fill_value=0)
+            .to_numpy()
+        )
+        d = np.hypot(
+            sim.centres.geometry.x.to_numpy()[:, None] - xy[None, :, 0],
+            sim.centres.geometry.y.to_numpy()[:, None] - xy[None, :, 1],
+        )
         ratio = d / sim.centres["sigma"].to_numpy()[:, None]
         b = np.digitize(ratio, [1.0, 2.0, 3.0])
         for k in range(4):
@@ -95,8 +118,9 @@ def test_detections_match_model_by_distance(replicates) -> None:
 def test_events_only_on_working_days(replicates) -> None:
     for sim in replicates[:2]:
         u = sim.usage
-        used = u.to_numpy()[u.index.get_indexer(sim.events[V.STATION_ID]),
-                            sim.events["day"].to_numpy()]
+        used = u.to_numpy()[
+            u.index.get_indexer(sim.events[V.STATION_ID]), sim.events["day"].to_numpy()
+        ]
         assert np.all(used > 0)
 
 
@@ -105,8 +129,9 @@ def test_usage_is_any_camera_working(replicates) -> None:
     start = sim.stations[V.SETUP].iloc[0]
     days = sim.usage.shape[1]
     work = {d: np.ones(days, bool) for d in sim.stations[V.DEPLOYMENT_ID]}
-    for d, a, b in sim.problems[[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]].itertuples(
-            index=False):
+    for d, a, b in sim.problems[
+        [V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]
+    ].itertuples(index=False):
         ka = int((a - start) / pd.Timedelta(days=1))
         kb = int((b - start) / pd.Timedelta(days=1))
         work[d][ka:kb] = False
@@ -121,7 +146,9 @@ def test_malfunction_share_in_range() -> None:
     share = sim.truth["camera_days_lost_share"]
     assert 0.05 <= share <= 0.15
     # clustered: runs longer than one day on average
-    runs = (sim.problems[V.PROBLEM_TO] - sim.problems[V.PROBLEM_FROM]) / pd.Timedelta(days=1)
+    runs = (sim.problems[V.PROBLEM_TO] - sim.problems[V.PROBLEM_FROM]) / pd.Timedelta(
+        days=1
+    )
     assert runs.mean() > 2.0
     # thefts run to retrieval
     stolen = sim.problems[sim.problems["theft"]]
@@ -168,13 +195,16 @@ def test_sex_specific_lambda0() -> None:
 
 
 def test_habitat_and_settlements_exclude_centres() -> None:
-    habitat = gpd.GeoDataFrame(geometry=[box(X0, Y0 - 20_000, X0 + 30_000, Y0 + 50_000)],
-                               crs=CRS)
-    town = gpd.GeoDataFrame({"name": ["town"]}, geometry=[Point(X0 + 20_000, Y0 + 15_000)],
-                            crs=CRS)
+    habitat = gpd.GeoDataFrame(
+        geometry=[box(X0, Y0 - 20_000, X0 + 30_000, Y0 + 50_000)], crs=CRS
+    )
+    town = gpd.GeoDataFrame(
+        {"name": ["town"]}, geometry=[Point(X0 + 20_000, Y0 + 15_000)], crs=CRS
+    )
     p = _params(densities={"Russia": 30.0, "China": 0.0}, settlement_radius=5000.0)
-    sim = S.simulate_survey(p, study_area=_study(), zones=_zones(), habitat=habitat,
-                            settlements=town, rng=5)
+    sim = S.simulate_survey(
+        p, study_area=_study(), zones=_zones(), habitat=habitat, settlements=town, rng=5
+    )
     c = sim.centres
     assert len(c) > 100
     assert (c.geometry.x <= X0 + 30_000).all()
@@ -211,11 +241,14 @@ def test_grid_jitter_stays_inside() -> None:
 
 
 def test_user_stations() -> None:
-    pts = gpd.GeoDataFrame({V.STATION_ID: ["A", "B"]},
-                           geometry=[Point(X0 + 20_000, Y0 + 10_000),
-                                     Point(X0 + 22_000, Y0 + 10_000)], crs=CRS)
-    sim = S.simulate_survey(_params(), study_area=_study(), zones=_zones(), stations=pts,
-                            rng=1)
+    pts = gpd.GeoDataFrame(
+        {V.STATION_ID: ["A", "B"]},
+        geometry=[Point(X0 + 20_000, Y0 + 10_000), Point(X0 + 22_000, Y0 + 10_000)],
+        crs=CRS,
+    )
+    sim = S.simulate_survey(
+        _params(), study_area=_study(), zones=_zones(), stations=pts, rng=1
+    )
     assert sorted(sim.stations[V.STATION_ID].unique()) == ["A", "B"]
     assert len(sim.stations) == 4
     assert set(sim.sightings[V.STATION_ID]) <= {"A", "B"}
@@ -225,8 +258,17 @@ def test_user_stations() -> None:
 def test_sightings_canonical_and_consistent(replicates) -> None:
     sim = replicates[1]
     s = sim.sightings
-    assert list(s.columns) == [V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID, V.TIMESTAMP,
-                               V.SPECIES, V.INDIVIDUAL_ID, V.SEX, V.MEDIA_ID, V.COUNT]
+    assert list(s.columns) == [
+        V.STATION_ID,
+        V.CAMERA_ID,
+        V.DEPLOYMENT_ID,
+        V.TIMESTAMP,
+        V.SPECIES,
+        V.INDIVIDUAL_ID,
+        V.SEX,
+        V.MEDIA_ID,
+        V.COUNT,
+    ]
     assert s[V.MEDIA_ID].is_unique
     assert (s[V.SPECIES] == S.SPECIES).all()
     assert len(s) > 200
@@ -241,7 +283,9 @@ def test_sightings_canonical_and_consistent(replicates) -> None:
     start, end = sim.stations[V.SETUP].iloc[0], sim.stations[V.RETRIEVAL].iloc[0]
     assert (s[V.TIMESTAMP] > start).all() and (s[V.TIMESTAMP] < end).all()
     pr = sim.problems.merge(s[[V.DEPLOYMENT_ID, V.TIMESTAMP]], on=V.DEPLOYMENT_ID)
-    inside = (pr[V.TIMESTAMP] >= pr[V.PROBLEM_FROM]) & (pr[V.TIMESTAMP] < pr[V.PROBLEM_TO])
+    inside = (pr[V.TIMESTAMP] >= pr[V.PROBLEM_FROM]) & (
+        pr[V.TIMESTAMP] < pr[V.PROBLEM_TO]
+    )
     assert not inside.any()
 
 
@@ -255,8 +299,14 @@ def test_activity_pattern_nocturnal() -> None:
 
 # ------------------------------------------------------------------ files
 def _write(sim, path):
-    return S.write_simulated_survey(sim, path, boundaries={"study_area": path.parent / "sa.gpkg",
-                                                           "zones": path.parent / "z.gpkg"})
+    return S.write_simulated_survey(
+        sim,
+        path,
+        boundaries={
+            "study_area": path.parent / "sa.gpkg",
+            "zones": path.parent / "z.gpkg",
+        },
+    )
 
 
 def test_same_seed_same_files(tmp_path) -> None:
@@ -267,7 +317,9 @@ def test_same_seed_same_files(tmp_path) -> None:
     c = _write(_sim(43), tmp_path / "c")
     for name in ("survey.toml", "stations.csv", "sightings.csv", "truth.json"):
         assert (a.parent / name).read_bytes() == (b.parent / name).read_bytes(), name
-    assert (a.parent / "sightings.csv").read_bytes() != (c.parent / "sightings.csv").read_bytes()
+    assert (a.parent / "sightings.csv").read_bytes() != (
+        c.parent / "sightings.csv"
+    ).read_bytes()
 
 
 def test_written_survey_reads_back(tmp_path) -> None:
@@ -282,8 +334,9 @@ def test_written_survey_reads_back(tmp_path) -> None:
     assert len(survey.stations) == len(sim.stations)
     assert len(survey.sightings) == len(sim.sightings)
     assert len(survey.problems) == len(sim.problems)
-    np.testing.assert_allclose(np.sort(survey.stations.geometry.x),
-                               np.sort(sim.stations.geometry.x), atol=1e-3)
+    np.testing.assert_allclose(
+        np.sort(survey.stations.geometry.x), np.sort(sim.stations.geometry.x), atol=1e-3
+    )
     assert survey.zones is not None and set(survey.zones["name"]) == {"China", "Russia"}
     # refuses to overwrite
     with pytest.raises(InputError, match="overwrite"):
@@ -301,18 +354,21 @@ def test_truth_content(replicates) -> None:
 
 
 # ------------------------------------------------------------------ errors
-@pytest.mark.parametrize(("kw", "match"), [
-    ({"sigma_f": -100.0}, "sigma_f must be a positive"),
-    ({"sigma_m": 0.0}, "sigma_m"),
-    ({"lambda0": -1.0}, "lambda0"),
-    ({"days": 0}, "days"),
-    ({"layout": "hex"}, "layout"),
-    ({"malfunction_rate": 1.5}, "malfunction_rate"),
-    ({"densities": {"Russia": -1.0}}, "density of zone 'Russia'"),
-    ({"densities": {}}, "densities must map"),
-    ({"crs": "EPSG:4326"}, "projected"),
-    ({"start": "not a date"}, "start"),
-])
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"sigma_f": -100.0}, "sigma_f must be a positive"),
+        ({"sigma_m": 0.0}, "sigma_m"),
+        ({"lambda0": -1.0}, "lambda0"),
+        ({"days": 0}, "days"),
+        ({"layout": "hex"}, "layout"),
+        ({"malfunction_rate": 1.5}, "malfunction_rate"),
+        ({"densities": {"Russia": -1.0}}, "density of zone 'Russia'"),
+        ({"densities": {}}, "densities must map"),
+        ({"crs": "EPSG:4326"}, "projected"),
+        ({"start": "not a date"}, "start"),
+    ],
+)
 def test_bad_params(kw, match) -> None:
     with pytest.raises(InputError, match=match):
         _params(**kw)
@@ -325,7 +381,9 @@ def test_several_bad_params_listed() -> None:
 
 
 def test_spacing_larger_than_area() -> None:
-    with pytest.raises(InputError, match="spacing 50000 m is larger than the study area"):
+    with pytest.raises(
+        InputError, match="spacing 50000 m is larger than the study area"
+    ):
         _sim(1, spacing=50_000.0)
 
 

@@ -196,49 +196,77 @@ class SimulationParams:
                 need = "zero or more" if allow_zero else "a positive number"
                 bad.append(f"{name} must be {need}, got {v!r}.")
 
-        for name in ("sigma_f", "sigma_m", "lambda0", "spacing", "female_per_male",
-                     "malfunction_run_days"):
+        for name in (
+            "sigma_f",
+            "sigma_m",
+            "lambda0",
+            "spacing",
+            "female_per_male",
+            "malfunction_run_days",
+        ):
             positive(name)
         for name in ("buffer", "settlement_radius", "extra_band"):
             positive(name, allow_zero=True)
         for name in ("lambda0_f", "lambda0_m", "extra_spacing"):
             if getattr(self, name) is not None:
                 positive(name)
-        for name in ("malfunction_rate", "theft_prob", "unidentifiable_share", "jitter"):
+        for name in (
+            "malfunction_rate",
+            "theft_prob",
+            "unidentifiable_share",
+            "jitter",
+        ):
             v = getattr(self, name)
             if not (v is not None and 0.0 <= v < 1.0):
                 bad.append(f"{name} must be in [0, 1), got {v!r}.")
         if self.jitter > 0.5:
-            bad.append(f"jitter must be at most 0.5 (half the spacing), got {self.jitter!r}.")
+            bad.append(
+                f"jitter must be at most 0.5 (half the spacing), got {self.jitter!r}."
+            )
         if self.layout not in ("jittered", "regular"):
             bad.append(f"layout must be 'jittered' or 'regular', got {self.layout!r}.")
-        if not (isinstance(self.cameras_per_station, int) and self.cameras_per_station >= 1):
-            bad.append(f"cameras_per_station must be a whole number >= 1, got "
-                       f"{self.cameras_per_station!r}.")
+        if not (
+            isinstance(self.cameras_per_station, int) and self.cameras_per_station >= 1
+        ):
+            bad.append(
+                f"cameras_per_station must be a whole number >= 1, got "
+                f"{self.cameras_per_station!r}."
+            )
         if not (isinstance(self.days, int) and self.days >= 1):
             bad.append(f"days must be a whole number >= 1, got {self.days!r}.")
         if not (self.photos_per_event is not None and self.photos_per_event >= 1):
-            bad.append(f"photos_per_event must be at least 1, got {self.photos_per_event!r}.")
+            bad.append(
+                f"photos_per_event must be at least 1, got {self.photos_per_event!r}."
+            )
         if not isinstance(self.densities, Mapping) or not self.densities:
-            bad.append("densities must map zone names to adults per 100 km2, "
-                       "e.g. {'Russia': 1.6}.")
+            bad.append(
+                "densities must map zone names to adults per 100 km2, "
+                "e.g. {'Russia': 1.6}."
+            )
         else:
             for zone, d in self.densities.items():
                 if not (isinstance(d, int | float) and np.isfinite(d) and d >= 0):
-                    bad.append(f"density of zone {zone!r} must be zero or more "
-                               f"(adults per 100 km2), got {d!r}.")
+                    bad.append(
+                        f"density of zone {zone!r} must be zero or more "
+                        f"(adults per 100 km2), got {d!r}."
+                    )
         try:
             pd.Timestamp(self.start)
         except (ValueError, TypeError):
-            bad.append(f"start must be a date such as '2024-01-10', got {self.start!r}.")
+            bad.append(
+                f"start must be a date such as '2024-01-10', got {self.start!r}."
+            )
         try:
             crs = as_crs(self.crs)
             require_projected(crs, "simulation CRS")
         except CRSError as err:
             bad.append(f"crs: {err}")
         if bad:
-            msg = ("Bad simulation parameters:\n  - " + "\n  - ".join(bad)) if len(bad) > 1 \
+            msg = (
+                ("Bad simulation parameters:\n  - " + "\n  - ".join(bad))
+                if len(bad) > 1
                 else f"Bad simulation parameter: {bad[0]}"
+            )
             raise InputError(msg)
 
     def sigma_of(self, sex: str) -> float:
@@ -299,8 +327,11 @@ class SimulatedSurvey:
 # --------------------------------------------------------------------------
 # geometry helpers
 # --------------------------------------------------------------------------
-def _layer(frame: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None, crs: pyproj.CRS,
-           what: str) -> BaseGeometry | None:
+def _layer(
+    frame: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None,
+    crs: pyproj.CRS,
+    what: str,
+) -> BaseGeometry | None:
     """Union of a layer in ``crs`` (None for None)."""
     if frame is None:
         return None
@@ -318,7 +349,11 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     """Keep only the polygon parts of a geometry."""
     if geom.is_empty or isinstance(geom, Polygon | MultiPolygon):
         return geom
-    parts = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon | MultiPolygon)]
+    parts = [
+        g
+        for g in getattr(geom, "geoms", [geom])
+        if isinstance(g, Polygon | MultiPolygon)
+    ]
     return shapely.union_all(parts) if parts else Polygon()
 
 
@@ -392,8 +427,9 @@ def station_grid(
 # --------------------------------------------------------------------------
 # activity centres
 # --------------------------------------------------------------------------
-def _density_regions(params: SimulationParams, state: BaseGeometry,
-                     zones: gpd.GeoDataFrame) -> list[tuple[str, float, BaseGeometry]]:
+def _density_regions(
+    params: SimulationParams, state: BaseGeometry, zones: gpd.GeoDataFrame
+) -> list[tuple[str, float, BaseGeometry]]:
     """(zone name, density, polygon in the state space) for zones with density > 0."""
     names = zones[V.NAME].astype(str)
     unknown = sorted(set(params.densities) - set(names))
@@ -402,10 +438,14 @@ def _density_regions(params: SimulationParams, state: BaseGeometry,
         raise InputError(
             f"None of the density zones {sorted(params.densities)} is a zone of the "
             f"zones layer (its names: {sorted(set(names))}). Name zones as in its "
-            "'name' column, e.g. --density Russia=1.6.")
+            "'name' column, e.g. --density Russia=1.6."
+        )
     if unknown:
-        warnings.warn(f"Density zones {unknown} are not in the zones layer and get no "
-                      "animals.", TrapscapeWarning, stacklevel=3)
+        warnings.warn(
+            f"Density zones {unknown} are not in the zones layer and get no animals.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
     out = []
     for zone in sorted(known):
         dens = float(params.densities[zone])
@@ -462,7 +502,8 @@ def draw_activity_centres(
         raise InputError(
             f"The densities {dict(params.densities)} give {total:.2f} animals in "
             "expectation over the state space (zones x habitat x buffer). Raise the "
-            "densities, name the zones that hold the stations, or enlarge the area.")
+            "densities, name the zones that hold the stations, or enlarge the area."
+        )
     xs, ys, zone_of = [], [], []
     for zone, _dens, region in regions:
         n = int(gen.poisson(expected[zone]))
@@ -484,10 +525,15 @@ def draw_activity_centres(
             "sigma": [params.sigma_of(s) for s in sex],
             "lambda0": [params.lambda0_of(s) for s in sex],
         },
-        geometry=gpd.points_from_xy(x, y), crs=crs,
+        geometry=gpd.points_from_xy(x, y),
+        crs=crs,
     )
-    logger.info("Drew %d activity centres (expected %.1f) over %.0f km2", n, total,
-                state_space.area / 1e6)
+    logger.info(
+        "Drew %d activity centres (expected %.1f) over %.0f km2",
+        n,
+        total,
+        state_space.area / 1e6,
+    )
     return frame
 
 
@@ -532,7 +578,9 @@ def expected_detections(
     return lam * np.exp(-d2 / (2.0 * sig**2)) * usage[None, :]
 
 
-def activity_times(n: int, *, rng: int | np.random.Generator | None = None) -> np.ndarray:
+def activity_times(
+    n: int, *, rng: int | np.random.Generator | None = None
+) -> np.ndarray:
     """Clock times (hours in [0, 24)) from the leopard activity pattern.
 
     A mixture of von Mises distributions around dusk (19 h), night (1 h)
@@ -540,8 +588,10 @@ def activity_times(n: int, *, rng: int | np.random.Generator | None = None) -> n
     i.e. mostly nocturnal and crepuscular (cf. Ridout & Linkie 2009).
     """
     gen = np.random.default_rng(rng)
-    weights = np.array([w for _, _, w in ACTIVITY_COMPONENTS] +
-                       [1.0 - sum(w for _, _, w in ACTIVITY_COMPONENTS)])
+    weights = np.array(
+        [w for _, _, w in ACTIVITY_COMPONENTS]
+        + [1.0 - sum(w for _, _, w in ACTIVITY_COMPONENTS)]
+    )
     comp = gen.choice(len(weights), size=n, p=weights)
     hours = gen.uniform(0.0, 24.0, n)
     for k, (mu, kappa, _w) in enumerate(ACTIVITY_COMPONENTS):
@@ -551,8 +601,9 @@ def activity_times(n: int, *, rng: int | np.random.Generator | None = None) -> n
     return hours
 
 
-def _camera_operation(params: SimulationParams, n_cameras: int,
-                      gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _camera_operation(
+    params: SimulationParams, n_cameras: int, gen: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Working matrix (cameras x days) with clustered malfunctions and theft.
 
     Returns ``(working, stolen_day)`` where ``stolen_day`` is -1 when the
@@ -566,12 +617,12 @@ def _camera_operation(params: SimulationParams, n_cameras: int,
         starts = gen.integers(0, days, n_runs[c])
         lengths = gen.geometric(1.0 / run_mean, n_runs[c])
         for s, ln in zip(starts, lengths, strict=True):
-            working[c, s:s + ln] = False
+            working[c, s : s + ln] = False
     stolen = np.full(n_cameras, -1)
     theft = gen.random(n_cameras) < params.theft_prob
     stolen[theft] = gen.integers(1, days, int(theft.sum())) if days > 1 else 0
     for c in np.flatnonzero(theft):
-        working[c, stolen[c]:] = False
+        working[c, stolen[c] :] = False
     return working, stolen
 
 
@@ -579,8 +630,13 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Half-open [a, b) runs where ``mask`` is True."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     d = np.diff(padded)
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
-                    strict=True))
+    return list(
+        zip(
+            np.flatnonzero(d == 1).tolist(),
+            np.flatnonzero(d == -1).tolist(),
+            strict=True,
+        )
+    )
 
 
 # --------------------------------------------------------------------------
@@ -648,26 +704,36 @@ def simulate_survey(
     """
     del progress
     if not isinstance(params, SimulationParams):
-        raise InputError("params must be a SimulationParams; build one with "
-                         "trapscape.simulate.SimulationParams(...).")
+        raise InputError(
+            "params must be a SimulationParams; build one with "
+            "trapscape.simulate.SimulationParams(...)."
+        )
     seed_info = rng if isinstance(rng, int) else None
     gen = np.random.default_rng(rng)
     crs = as_crs(params.crs)
     if zones is None or V.NAME not in zones.columns:
-        raise InputError("The zones layer needs a 'name' column with the zone names "
-                         "used in densities (e.g. 'Russia', 'China').")
+        raise InputError(
+            "The zones layer needs a 'name' column with the zone names "
+            "used in densities (e.g. 'Russia', 'China')."
+        )
     zones_m = zones.to_crs(crs) if zones.crs is not None else None
     if zones_m is None:
         raise CRSError("The zones layer has no CRS. Set it (e.g. EPSG:4326) first.")
     study = _polygonal(_layer(study_area, crs, "study area"))
     if study.is_empty or study.area <= 0:
         raise GeometryError("The study area has no polygon area. Give a polygon layer.")
-    habitat_g = _polygonal(_layer(habitat, crs, "habitat")) if habitat is not None else None
+    habitat_g = (
+        _polygonal(_layer(habitat, crs, "habitat")) if habitat is not None else None
+    )
     settle = None
     if settlements is not None and len(settlements) and params.settlement_radius > 0:
         if settlements.crs is None:
             raise CRSError("The settlements layer has no CRS. Set it first.")
-        settle = settlements.to_crs(crs).geometry.buffer(params.settlement_radius).union_all()
+        settle = (
+            settlements.to_crs(crs)
+            .geometry.buffer(params.settlement_radius)
+            .union_all()
+        )
 
     # ---------------------------------------------------------- stations
     rng_layout, rng_centres, rng_ops, rng_det = gen.spawn(4)
@@ -677,16 +743,23 @@ def simulate_survey(
             raise InputError(
                 f"Station spacing {params.spacing:.0f} m is larger than the study area "
                 f"({study.area / 1e6:.1f} km2, i.e. {math.sqrt(study.area):.0f} m square): "
-                "a grid would hold at most one station. Use a smaller spacing.")
-        xy = station_grid(study, spacing=params.spacing, layout=params.layout,
-                          jitter=params.jitter, rng=rng_layout)
+                "a grid would hold at most one station. Use a smaller spacing."
+            )
+        xy = station_grid(
+            study,
+            spacing=params.spacing,
+            layout=params.layout,
+            jitter=params.jitter,
+            rng=rng_layout,
+        )
         if len(xy) == 0:
             w = (study.bounds[2] - study.bounds[0]) / 1000
             h = (study.bounds[3] - study.bounds[1]) / 1000
             raise InputError(
                 f"Station spacing {params.spacing:.0f} m leaves no station inside the "
                 f"study area ({study.area / 1e6:.1f} km2, extent {w:.1f} x {h:.1f} km). "
-                "Use a smaller spacing.")
+                "Use a smaller spacing."
+            )
         st_ids = [f"S{k + 1:03d}" for k in range(len(xy))]
         if params.extra_zone is not None:
             names = zones_m[V.NAME].astype(str)
@@ -694,22 +767,37 @@ def simulate_survey(
                 raise InputError(
                     f"extra_zone {params.extra_zone!r} is not a zone of the zones layer "
                     f"(its names: {sorted(set(names))}). Name one of these or pass "
-                    "extra_zone=None (--no-china-stations).")
-            zone_g = shapely.make_valid(zones_m.geometry[names == params.extra_zone].union_all())
-            band = zone_g.intersection(study.buffer(params.extra_band)).difference(study)
+                    "extra_zone=None (--no-china-stations)."
+                )
+            zone_g = shapely.make_valid(
+                zones_m.geometry[names == params.extra_zone].union_all()
+            )
+            band = zone_g.intersection(study.buffer(params.extra_band)).difference(
+                study
+            )
             if habitat_g is not None:
                 band = band.intersection(habitat_g)
             band = _polygonal(band)
             if not band.is_empty:
                 station_areas.append(band)
-                ex = station_grid(band, spacing=params.extra_spacing or 1.5 * params.spacing,
-                                  layout=params.layout, jitter=params.jitter, rng=rng_layout)
-                prefix = "".join(ch for ch in params.extra_zone.upper() if ch.isalpha())[:2]
+                ex = station_grid(
+                    band,
+                    spacing=params.extra_spacing or 1.5 * params.spacing,
+                    layout=params.layout,
+                    jitter=params.jitter,
+                    rng=rng_layout,
+                )
+                prefix = "".join(
+                    ch for ch in params.extra_zone.upper() if ch.isalpha()
+                )[:2]
                 st_ids += [f"{prefix}{k + 1:03d}" for k in range(len(ex))]
                 xy = np.vstack([xy, ex])
         cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
-        st_rows = [(sid, cam, x, y) for sid, (x, y) in zip(st_ids, xy, strict=True)
-                   for cam in cams]
+        st_rows = [
+            (sid, cam, x, y)
+            for sid, (x, y) in zip(st_ids, xy, strict=True)
+            for cam in cams
+        ]
     else:
         if stations.crs is None:
             raise CRSError("The stations have no CRS. Set it (e.g. EPSG:4326) first.")
@@ -719,17 +807,28 @@ def simulate_survey(
         if len(st) == 0:
             raise InputError("The stations layer is empty; give at least one station.")
         if V.CAMERA_ID in st.columns:
-            st_rows = [(str(s), str(c), g.x, g.y) for s, c, g in
-                       zip(st[V.STATION_ID], st[V.CAMERA_ID], st.geometry, strict=True)]
+            st_rows = [
+                (str(s), str(c), g.x, g.y)
+                for s, c, g in zip(
+                    st[V.STATION_ID], st[V.CAMERA_ID], st.geometry, strict=True
+                )
+            ]
         else:
             cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
-            st_rows = [(str(s), cam, g.x, g.y) for s, g in
-                       zip(st[V.STATION_ID], st.geometry, strict=True) for cam in cams]
-        station_areas.append(shapely.MultiPoint([(r[2], r[3]) for r in st_rows]).buffer(1.0))
+            st_rows = [
+                (str(s), cam, g.x, g.y)
+                for s, g in zip(st[V.STATION_ID], st.geometry, strict=True)
+                for cam in cams
+            ]
+        station_areas.append(
+            shapely.MultiPoint([(r[2], r[3]) for r in st_rows]).buffer(1.0)
+        )
 
     cam_frame = pd.DataFrame(st_rows, columns=[V.STATION_ID, V.CAMERA_ID, "x", "y"])
     station_ids = list(dict.fromkeys(cam_frame[V.STATION_ID]))
-    st_first = cam_frame.groupby(V.STATION_ID, sort=False)[["x", "y"]].first().loc[station_ids]
+    st_first = (
+        cam_frame.groupby(V.STATION_ID, sort=False)[["x", "y"]].first().loc[station_ids]
+    )
     station_xy = st_first.to_numpy()
     n_st, n_cam = len(station_ids), len(cam_frame)
 
@@ -740,11 +839,16 @@ def simulate_survey(
     if settle is not None:
         state = state.difference(settle)
     state = _polygonal(state)
-    centres = draw_activity_centres(params, state_space=state, zones=zones_m, rng=rng_centres)
+    centres = draw_activity_centres(
+        params, state_space=state, zones=zones_m, rng=rng_centres
+    )
     if len(centres) == 0:
-        warnings.warn("No animal was drawn (small expected number); the survey has no "
-                      "detections. Raise the densities or change the seed.",
-                      TrapscapeWarning, stacklevel=2)
+        warnings.warn(
+            "No animal was drawn (small expected number); the survey has no "
+            "detections. Raise the densities or change the seed.",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
 
     # ---------------------------------------------------------- session
     start = pd.Timestamp(params.start).normalize() + pd.Timedelta(hours=12)
@@ -757,11 +861,17 @@ def simulate_survey(
     prob_rows = []
     for c in range(n_cam):
         for a, b in _runs(~working[c]):
-            prob_rows.append((deployment[c], start + pd.Timedelta(days=a),
-                              start + pd.Timedelta(days=b),
-                              bool(stolen[c] >= 0 and a <= stolen[c] < b)))
-    problems = pd.DataFrame(prob_rows, columns=[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO,
-                                                "theft"])
+            prob_rows.append(
+                (
+                    deployment[c],
+                    start + pd.Timedelta(days=a),
+                    start + pd.Timedelta(days=b),
+                    bool(stolen[c] >= 0 and a <= stolen[c] < b),
+                )
+            )
+    problems = pd.DataFrame(
+        prob_rows, columns=[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO, "theft"]
+    )
     problems[V.PROBLEM_FROM] = pd.to_datetime(problems[V.PROBLEM_FROM])
     problems[V.PROBLEM_TO] = pd.to_datetime(problems[V.PROBLEM_TO])
 
@@ -779,8 +889,11 @@ def simulate_survey(
     hours = activity_times(len(ev), rng=rng_det)
     # clock hour -> offset within the noon-to-noon day (keep 10 minutes for the burst)
     offset_h = np.minimum((hours - 12.0) % 24.0, 24.0 - 1.0 / 6.0)
-    ev_time = (start + pd.to_timedelta(ev["day"].to_numpy(), unit="D")
-               + pd.to_timedelta(np.round(offset_h * 3600.0), unit="s"))
+    ev_time = (
+        start
+        + pd.to_timedelta(ev["day"].to_numpy(), unit="D")
+        + pd.to_timedelta(np.round(offset_h * 3600.0), unit="s")
+    )
     ev["timestamp"] = ev_time
     ev = ev.sort_values(["timestamp", "j", "i"], kind="stable").reset_index(drop=True)
 
@@ -804,25 +917,43 @@ def simulate_survey(
     unident = rng_det.random(n_ph) < params.unidentifiable_share
     ids_all = centres[V.INDIVIDUAL_ID].to_numpy()
     sex_all = centres[V.SEX].to_numpy()
-    ind_id = pd.array([None if u else ids_all[v] for v, u in zip(ind, unident, strict=True)],
-                      dtype="string")
-    sex = pd.array([None if u else sex_all[v] for v, u in zip(ind, unident, strict=True)],
-                   dtype="string")
-    sight = pd.DataFrame({
-        V.STATION_ID: pd.Series(rows_station, dtype=object),
-        V.CAMERA_ID: pd.Series(rows_cam, dtype=object),
-        V.TIMESTAMP: pd.to_datetime(pd.Series(rows_time, dtype="datetime64[ns]")),
-        V.SPECIES: params.species,
-        V.INDIVIDUAL_ID: ind_id,
-        V.SEX: sex,
-        V.COUNT: np.ones(n_ph, dtype=int),
-    })
+    ind_id = pd.array(
+        [None if u else ids_all[v] for v, u in zip(ind, unident, strict=True)],
+        dtype="string",
+    )
+    sex = pd.array(
+        [None if u else sex_all[v] for v, u in zip(ind, unident, strict=True)],
+        dtype="string",
+    )
+    sight = pd.DataFrame(
+        {
+            V.STATION_ID: pd.Series(rows_station, dtype=object),
+            V.CAMERA_ID: pd.Series(rows_cam, dtype=object),
+            V.TIMESTAMP: pd.to_datetime(pd.Series(rows_time, dtype="datetime64[ns]")),
+            V.SPECIES: params.species,
+            V.INDIVIDUAL_ID: ind_id,
+            V.SEX: sex,
+            V.COUNT: np.ones(n_ph, dtype=int),
+        }
+    )
     sight[V.DEPLOYMENT_ID] = sight[V.STATION_ID] + "/" + sight[V.CAMERA_ID]
-    sight = sight.sort_values([V.TIMESTAMP, V.STATION_ID, V.CAMERA_ID],
-                              kind="stable").reset_index(drop=True)
+    sight = sight.sort_values(
+        [V.TIMESTAMP, V.STATION_ID, V.CAMERA_ID], kind="stable"
+    ).reset_index(drop=True)
     sight[V.MEDIA_ID] = [f"IMG{k + 1:06d}" for k in range(len(sight))]
-    sight = sight[[V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID, V.TIMESTAMP, V.SPECIES,
-                   V.INDIVIDUAL_ID, V.SEX, V.MEDIA_ID, V.COUNT]]
+    sight = sight[
+        [
+            V.STATION_ID,
+            V.CAMERA_ID,
+            V.DEPLOYMENT_ID,
+            V.TIMESTAMP,
+            V.SPECIES,
+            V.INDIVIDUAL_ID,
+            V.SEX,
+            V.MEDIA_ID,
+            V.COUNT,
+        ]
+    ]
 
     # ---------------------------------------------------------- stations frame
     stations_out = gpd.GeoDataFrame(
@@ -835,37 +966,75 @@ def simulate_survey(
             V.SETUP_TIME_KNOWN: True,
             V.RETRIEVAL_TIME_KNOWN: True,
         },
-        geometry=gpd.points_from_xy(cam_frame["x"], cam_frame["y"]), crs=crs,
+        geometry=gpd.points_from_xy(cam_frame["x"], cam_frame["y"]),
+        crs=crs,
     )
     # zone of each station (for truth)
-    st_points = gpd.GeoDataFrame({V.STATION_ID: station_ids},
-                                 geometry=gpd.points_from_xy(station_xy[:, 0], station_xy[:, 1]),
-                                 crs=crs)
+    st_points = gpd.GeoDataFrame(
+        {V.STATION_ID: station_ids},
+        geometry=gpd.points_from_xy(station_xy[:, 0], station_xy[:, 1]),
+        crs=crs,
+    )
     st_zone = _zone_names(st_points, zones_m)
 
-    events = pd.DataFrame({
-        V.INDIVIDUAL_ID: ids_all[ev["i"].to_numpy()] if len(ev) else pd.Series(dtype=object),
-        V.STATION_ID: np.asarray(station_ids, dtype=object)[ev["j"].to_numpy()]
-        if len(ev) else pd.Series(dtype=object),
-        "day": ev["day"].to_numpy(),
-        V.TIMESTAMP: ev["timestamp"].to_numpy(),
-    })
-    usage_df = pd.DataFrame(usage, index=pd.Index(station_ids, name=V.STATION_ID),
-                            columns=range(params.days))
-    truth = _truth(params, seed_info, centres, state, study, station_ids, st_zone,
-                   n_ij, exp_ij, working, stolen, usage, sight)
-    logger.info("Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
-                n_st, n_cam, len(centres), len(ev), len(sight))
-    return SimulatedSurvey(stations=stations_out, problems=problems, sightings=sight,
-                           truth=truth, centres=centres, usage=usage_df, events=events)
+    events = pd.DataFrame(
+        {
+            V.INDIVIDUAL_ID: ids_all[ev["i"].to_numpy()]
+            if len(ev)
+            else pd.Series(dtype=object),
+            V.STATION_ID: np.asarray(station_ids, dtype=object)[ev["j"].to_numpy()]
+            if len(ev)
+            else pd.Series(dtype=object),
+            "day": ev["day"].to_numpy(),
+            V.TIMESTAMP: ev["timestamp"].to_numpy(),
+        }
+    )
+    usage_df = pd.DataFrame(
+        usage,
+        index=pd.Index(station_ids, name=V.STATION_ID),
+        columns=range(params.days),
+    )
+    truth = _truth(
+        params,
+        seed_info,
+        centres,
+        state,
+        study,
+        station_ids,
+        st_zone,
+        n_ij,
+        exp_ij,
+        working,
+        stolen,
+        usage,
+        sight,
+    )
+    logger.info(
+        "Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
+        n_st,
+        n_cam,
+        len(centres),
+        len(ev),
+        len(sight),
+    )
+    return SimulatedSurvey(
+        stations=stations_out,
+        problems=problems,
+        sightings=sight,
+        truth=truth,
+        centres=centres,
+        usage=usage_df,
+        events=events,
+    )
 
 
 def _zone_names(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray:
     """Name of the zone containing each point ('' outside every zone)."""
     out = np.full(len(points), "", dtype=object)
     for name, geom in zip(zones[V.NAME].astype(str), zones.geometry, strict=True):
-        inside = shapely.contains_xy(geom, points.geometry.x.to_numpy(),
-                                     points.geometry.y.to_numpy())
+        inside = shapely.contains_xy(
+            geom, points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+        )
         out[inside & (out == "")] = name
     return out
 
@@ -874,37 +1043,59 @@ def _r(v: float, nd: int = 3) -> float:
     return float(round(float(v), nd))
 
 
-def _truth(params: SimulationParams, seed: int | None, centres: gpd.GeoDataFrame,
-           state: BaseGeometry, study: BaseGeometry, station_ids: list[str],
-           st_zone: np.ndarray, n_ij: np.ndarray, exp_ij: np.ndarray, working: np.ndarray,
-           stolen: np.ndarray, usage: np.ndarray, sight: pd.DataFrame) -> dict[str, Any]:
+def _truth(
+    params: SimulationParams,
+    seed: int | None,
+    centres: gpd.GeoDataFrame,
+    state: BaseGeometry,
+    study: BaseGeometry,
+    station_ids: list[str],
+    st_zone: np.ndarray,
+    n_ij: np.ndarray,
+    exp_ij: np.ndarray,
+    working: np.ndarray,
+    stolen: np.ndarray,
+    usage: np.ndarray,
+    sight: pd.DataFrame,
+) -> dict[str, Any]:
     crs = as_crs(params.crs)
     ll = centres.to_crs(4326).geometry
-    in_study = shapely.contains_xy(study, centres.geometry.x.to_numpy(),
-                                   centres.geometry.y.to_numpy())
-    photos = sight.groupby(V.INDIVIDUAL_ID).size() if len(sight) else pd.Series(dtype=int)
+    in_study = shapely.contains_xy(
+        study, centres.geometry.x.to_numpy(), centres.geometry.y.to_numpy()
+    )
+    photos = (
+        sight.groupby(V.INDIVIDUAL_ID).size() if len(sight) else pd.Series(dtype=int)
+    )
     animals = []
     for k, (_, row) in enumerate(centres.iterrows()):
         det = np.flatnonzero(n_ij[k]) if len(n_ij) else np.array([], dtype=int)
         zones_seen = sorted({str(st_zone[j]) for j in det})
-        animals.append({
-            "individual_id": row[V.INDIVIDUAL_ID], "sex": row[V.SEX], "zone": row[V.ZONE],
-            "x": _r(row.geometry.x, 1), "y": _r(row.geometry.y, 1),
-            "longitude": _r(ll.iat[k].x, 6), "latitude": _r(ll.iat[k].y, 6),
-            "sigma": _r(row["sigma"], 1), "lambda0": _r(row["lambda0"], 6),
-            "in_study_area": bool(in_study[k]),
-            "events": int(n_ij[k].sum()), "expected_events": _r(exp_ij[k].sum(), 4),
-            "photos_identified": int(photos.get(row[V.INDIVIDUAL_ID], 0)),
-            "stations_detected": [station_ids[j] for j in det],
-            "zones_detected": zones_seen,
-        })
+        animals.append(
+            {
+                "individual_id": row[V.INDIVIDUAL_ID],
+                "sex": row[V.SEX],
+                "zone": row[V.ZONE],
+                "x": _r(row.geometry.x, 1),
+                "y": _r(row.geometry.y, 1),
+                "longitude": _r(ll.iat[k].x, 6),
+                "latitude": _r(ll.iat[k].y, 6),
+                "sigma": _r(row["sigma"], 1),
+                "lambda0": _r(row["lambda0"], 6),
+                "in_study_area": bool(in_study[k]),
+                "events": int(n_ij[k].sum()),
+                "expected_events": _r(exp_ij[k].sum(), 4),
+                "photos_identified": int(photos.get(row[V.INDIVIDUAL_ID], 0)),
+                "stations_detected": [station_ids[j] for j in det],
+                "zones_detected": zones_seen,
+            }
+        )
     n_zone = centres[V.ZONE].value_counts().sort_index()
     cam_days = working.size
     lost = int((~working).sum())
     detected = [a for a in animals if a["events"] > 0]
     truth: dict[str, Any] = {
         "description": "Truth of a survey simulated by trapscape.simulate (SCR data-"
-                       "generating model; hazard half-normal, station = detector).",
+        "generating model; hazard half-normal, station = detector).",
         "seed": seed,
         "crs": crs.to_string(),
         "parameters": params.to_dict(),
@@ -915,9 +1106,13 @@ def _truth(params: SimulationParams, seed: int | None, centres: gpd.GeoDataFrame
         "n_by_sex": {s: int((centres[V.SEX] == s).sum()) for s in ("F", "M")},
         "n_in_study_area": int(in_study.sum()),
         "n_detected": len(detected),
-        "n_detected_in_several_zones": sum(1 for a in detected if len(a["zones_detected"]) > 1),
+        "n_detected_in_several_zones": sum(
+            1 for a in detected if len(a["zones_detected"]) > 1
+        ),
         "stations": len(station_ids),
-        "stations_by_zone": {str(z): int((st_zone == z).sum()) for z in sorted(set(st_zone))},
+        "stations_by_zone": {
+            str(z): int((st_zone == z).sum()) for z in sorted(set(st_zone))
+        },
         "cameras": int(working.shape[0]),
         "camera_days": int(cam_days),
         "camera_days_lost": lost,
@@ -950,8 +1145,9 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v), ensure_ascii=True)
 
 
-def _project_toml(name: str, species: str, crs: str, paths: dict[str, str],
-                  description: str) -> str:
+def _project_toml(
+    name: str, species: str, crs: str, paths: dict[str, str], description: str
+) -> str:
     lines = [
         "# trapscape project file written by trapscape.simulate (simulated survey).",
         "# Paths are relative to this file.",
@@ -969,7 +1165,9 @@ def _project_toml(name: str, species: str, crs: str, paths: dict[str, str],
     lines += [f"{k} = {_toml_value(paths[k])}" for k in BOUNDARY_KEYS if k in paths]
     lines += ["", "[rasters]"]
     extra = sorted(k for k in paths if k not in BOUNDARY_KEYS and k not in RASTER_KEYS)
-    lines += [f"{k} = {_toml_value(paths[k])}" for k in (*RASTER_KEYS, *extra) if k in paths]
+    lines += [
+        f"{k} = {_toml_value(paths[k])}" for k in (*RASTER_KEYS, *extra) if k in paths
+    ]
     lines += [
         "",
         "[steps]",
@@ -1004,21 +1202,26 @@ def _stations_csv(sim: SimulatedSurvey) -> pd.DataFrame:
     """Canonical stations CSV frame (used if trapscape.io is unavailable)."""
     st = sim.stations
     ll = st.geometry.to_crs(4326)
-    out = pd.DataFrame({
-        V.STATION_ID: st[V.STATION_ID].to_numpy(), V.CAMERA_ID: st[V.CAMERA_ID].to_numpy(),
-        V.DEPLOYMENT_ID: st[V.DEPLOYMENT_ID].to_numpy(),
-        "longitude": [repr(float(v)) for v in ll.x], "latitude": [repr(float(v)) for v in ll.y],
-        V.SETUP: st[V.SETUP].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
-        V.RETRIEVAL: st[V.RETRIEVAL].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            V.STATION_ID: st[V.STATION_ID].to_numpy(),
+            V.CAMERA_ID: st[V.CAMERA_ID].to_numpy(),
+            V.DEPLOYMENT_ID: st[V.DEPLOYMENT_ID].to_numpy(),
+            "longitude": [repr(float(v)) for v in ll.x],
+            "latitude": [repr(float(v)) for v in ll.y],
+            V.SETUP: st[V.SETUP].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+            V.RETRIEVAL: st[V.RETRIEVAL].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        }
+    )
     pr = sim.problems.copy()
     if len(pr):
         pr["_k"] = pr.groupby(V.DEPLOYMENT_ID, sort=False).cumcount() + 1
         pos = {d: i for i, d in enumerate(out[V.DEPLOYMENT_ID])}
         for k in range(1, int(pr["_k"].max()) + 1):
             f_col, t_col = [""] * len(out), [""] * len(out)
-            for d, a, b in pr.loc[pr["_k"] == k, [V.DEPLOYMENT_ID, V.PROBLEM_FROM,
-                                                  V.PROBLEM_TO]].itertuples(index=False):
+            for d, a, b in pr.loc[
+                pr["_k"] == k, [V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]
+            ].itertuples(index=False):
                 f_col[pos[d]] = a.strftime("%Y-%m-%d %H:%M:%S")
                 t_col[pos[d]] = b.strftime("%Y-%m-%d %H:%M:%S")
             out[f"problem{k}_from"] = f_col
@@ -1073,17 +1276,22 @@ def write_simulated_survey(
     out = Path(out_dir)
     names = ("survey.toml", "stations.csv", "sightings.csv", "truth.json")
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is a file; give a folder for the survey.",
-                         path=out)
+        raise InputError(
+            f"{out} exists and is a file; give a folder for the survey.", path=out
+        )
     if out.exists() and not overwrite and any((out / n).exists() for n in names):
-        raise InputError(f"{out} already holds a survey ({', '.join(n for n in names if (out / n).exists())})."
-                         " Pass overwrite=True (--overwrite) or choose another folder.", path=out)
+        raise InputError(
+            f"{out} already holds a survey ({', '.join(n for n in names if (out / n).exists())})."
+            " Pass overwrite=True (--overwrite) or choose another folder.",
+            path=out,
+        )
     paths: dict[str, str] = {}
     for key, p in (boundaries or {}).items():
         pth = Path(p)
         if not pth.exists():
-            raise InputError(f"Boundary file for {key!r} not found: {pth}. Fix the path.",
-                             path=pth)
+            raise InputError(
+                f"Boundary file for {key!r} not found: {pth}. Fix the path.", path=pth
+            )
         target_parent = out.resolve() if out.exists() else out.absolute()
         try:
             rel = os.path.relpath(pth.resolve(), target_parent)
@@ -1101,18 +1309,35 @@ def write_simulated_survey(
             s[V.TIMESTAMP] = s[V.TIMESTAMP].dt.strftime("%Y-%m-%d %H:%M:%S")
             s.to_csv(tmp / "sightings.csv", index=False)
         else:
-            write_stations(sim.stations, sim.problems[[V.DEPLOYMENT_ID, V.PROBLEM_FROM,
-                                                      V.PROBLEM_TO]], tmp / "stations.csv")
+            write_stations(
+                sim.stations,
+                sim.problems[[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]],
+                tmp / "stations.csv",
+            )
             write_sightings(sim.sightings, tmp / "sightings.csv")
         params = sim.truth.get("parameters", {})
-        desc = ("SIMULATED camera-trap survey (trapscape.simulate"
-                + (f", seed {sim.truth.get('seed')}" if sim.truth.get("seed") is not None else "")
-                + "); the truth is in truth.json.")
+        desc = (
+            "SIMULATED camera-trap survey (trapscape.simulate"
+            + (
+                f", seed {sim.truth.get('seed')}"
+                if sim.truth.get("seed") is not None
+                else ""
+            )
+            + "); the truth is in truth.json."
+        )
         (tmp / "survey.toml").write_text(
-            _project_toml(name, params.get("species", SPECIES), sim.truth.get("crs", "EPSG:32652"),
-                          paths, desc), encoding="utf-8")
-        (tmp / "truth.json").write_text(json.dumps(sim.truth, indent=1, sort_keys=True) + "\n",
-                                        encoding="utf-8")
+            _project_toml(
+                name,
+                params.get("species", SPECIES),
+                sim.truth.get("crs", "EPSG:32652"),
+                paths,
+                desc,
+            ),
+            encoding="utf-8",
+        )
+        (tmp / "truth.json").write_text(
+            json.dumps(sim.truth, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
         out.mkdir(parents=True, exist_ok=True)
         for n in names:
             os.replace(tmp / n, out / n)

@@ -43,7 +43,9 @@ def test_simulate_same_seed_same_files(tmp_path) -> None:
         res = run("--out", str(tmp_path / d), "--seed", "9", *SMALL)
         assert res.exit_code == 0, res.output
     for name in ("survey.toml", "stations.csv", "sightings.csv", "truth.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        assert (tmp_path / "a" / name).read_bytes() == (
+            tmp_path / "b" / name
+        ).read_bytes()
 
 
 def test_simulate_refuses_overwrite(tmp_path) -> None:
@@ -61,11 +63,19 @@ def test_simulate_refuses_overwrite(tmp_path) -> None:
 
 def test_simulate_user_stations(tmp_path) -> None:
     pts = gpd.GeoDataFrame(
-        {"station_id": ["A1", "A2", "A3"], "camera_id": ["c1", "c1", "c1"],
-         "setup": ["2024-01-10"] * 3, "retrieval": ["2024-04-09"] * 3},
-        geometry=[Point(131.25, 43.2), Point(131.3, 43.25), Point(131.35, 43.3)], crs=4326)
+        {
+            "station_id": ["A1", "A2", "A3"],
+            "camera_id": ["c1", "c1", "c1"],
+            "setup": ["2024-01-10"] * 3,
+            "retrieval": ["2024-04-09"] * 3,
+        },
+        geometry=[Point(131.25, 43.2), Point(131.3, 43.25), Point(131.35, 43.3)],
+        crs=4326,
+    )
     csv = tmp_path / "st.csv"
-    df = pts.drop(columns="geometry").assign(longitude=pts.geometry.x, latitude=pts.geometry.y)
+    df = pts.drop(columns="geometry").assign(
+        longitude=pts.geometry.x, latitude=pts.geometry.y
+    )
     df.to_csv(csv, index=False)
     res = run("--out", str(tmp_path / "sim"), "--stations", str(csv), "--days", "10")
     assert res.exit_code == 0, res.output
@@ -73,14 +83,17 @@ def test_simulate_user_stations(tmp_path) -> None:
     assert truth["stations"] == 3 and truth["cameras"] == 3
 
 
-@pytest.mark.parametrize(("args", "code", "text"), [
-    (["--sigma-f", "-1"], 1, "sigma_f must be a positive number"),
-    (["--density", "Russia=0", "--density", "China=0"], 1, "expectation"),
-    (["--spacing", "100000000"], 1, "larger than the study area"),
-    (["--density", "Russia"], 2, "ZONE=VALUE"),
-    (["--density", "Russia=lots"], 2, "not a number"),
-    (["--days", "0"], 1, "days must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["--sigma-f", "-1"], 1, "sigma_f must be a positive number"),
+        (["--density", "Russia=0", "--density", "China=0"], 1, "expectation"),
+        (["--spacing", "100000000"], 1, "larger than the study area"),
+        (["--density", "Russia"], 2, "ZONE=VALUE"),
+        (["--density", "Russia=lots"], 2, "not a number"),
+        (["--days", "0"], 1, "days must be"),
+    ],
+)
 def test_simulate_bad_input(tmp_path, args, code, text) -> None:
     out = tmp_path / "sim"
     res = run("--out", str(out), *args)

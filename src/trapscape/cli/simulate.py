@@ -17,53 +17,137 @@ def _parse_densities(values: tuple[str, ...]) -> dict[str, float]:
         zone, sep, num = v.rpartition("=")
         if not sep or not zone.strip():
             raise click.BadParameter(
-                f"{v!r} is not ZONE=VALUE, e.g. --density Russia=1.6", param_hint="--density")
+                f"{v!r} is not ZONE=VALUE, e.g. --density Russia=1.6",
+                param_hint="--density",
+            )
         try:
             out[zone.strip()] = float(num)
         except ValueError:
             raise click.BadParameter(
                 f"{num!r} in {v!r} is not a number (adults per 100 km2).",
-                param_hint="--density") from None
+                param_hint="--density",
+            ) from None
     return out
 
 
 @click.command(name="simulate")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (survey.toml, stations.csv, sightings.csv, truth.json).")
-@click.option("--seed", type=int, default=2044, show_default=True,
-              help="Random seed (2044 = the bundled example).")
-@click.option("--days", type=int, default=90, show_default=True, help="Session length in days.")
-@click.option("--spacing", type=float, default=4200.0, show_default=True,
-              help="Station grid spacing in metres.")
-@click.option("--layout", type=click.Choice(["jittered", "regular"]), default="jittered",
-              show_default=True, help="Station grid layout.")
-@click.option("--cameras-per-station", type=int, default=2, show_default=True,
-              help="Cameras per station (2 = paired).")
-@click.option("--density", "densities", multiple=True, metavar="ZONE=VALUE",
-              help="Adults per 100 km2 in a zone (repeatable); updates the defaults "
-                   "Russia=1.6, China=0.35, 'North Korea'=0.")
-@click.option("--sigma-f", type=float, default=2500.0, show_default=True,
-              help="Female movement scale sigma (m).")
-@click.option("--sigma-m", type=float, default=4000.0, show_default=True,
-              help="Male movement scale sigma (m).")
-@click.option("--lambda0", type=float, default=0.05, show_default=True,
-              help="Baseline detections per station-day of usage.")
-@click.option("--china-stations/--no-china-stations", default=True, show_default=True,
-              help="Also place stations on the Chinese side near the study area.")
-@click.option("--stations", "stations_file",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Use these stations (CSV/GPKG with station_id) instead of a grid.")
-@click.option("--study-area", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Study area polygons (default: the bundled Land of the Leopard).")
-@click.option("--zones", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Zones with a 'name' column (default: bundled countries).")
-@click.option("--name", default="Simulated Land of the Leopard survey", show_default=True,
-              help="Survey name written to survey.toml.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (survey.toml, stations.csv, sightings.csv, truth.json).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=2044,
+    show_default=True,
+    help="Random seed (2044 = the bundled example).",
+)
+@click.option(
+    "--days", type=int, default=90, show_default=True, help="Session length in days."
+)
+@click.option(
+    "--spacing",
+    type=float,
+    default=4200.0,
+    show_default=True,
+    help="Station grid spacing in metres.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["jittered", "regular"]),
+    default="jittered",
+    show_default=True,
+    help="Station grid layout.",
+)
+@click.option(
+    "--cameras-per-station",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Cameras per station (2 = paired).",
+)
+@click.option(
+    "--density",
+    "densities",
+    multiple=True,
+    metavar="ZONE=VALUE",
+    help="Adults per 100 km2 in a zone (repeatable); updates the defaults "
+    "Russia=1.6, China=0.35, 'North Korea'=0.",
+)
+@click.option(
+    "--sigma-f",
+    type=float,
+    default=2500.0,
+    show_default=True,
+    help="Female movement scale sigma (m).",
+)
+@click.option(
+    "--sigma-m",
+    type=float,
+    default=4000.0,
+    show_default=True,
+    help="Male movement scale sigma (m).",
+)
+@click.option(
+    "--lambda0",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Baseline detections per station-day of usage.",
+)
+@click.option(
+    "--china-stations/--no-china-stations",
+    default=True,
+    show_default=True,
+    help="Also place stations on the Chinese side near the study area.",
+)
+@click.option(
+    "--stations",
+    "stations_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Use these stations (CSV/GPKG with station_id) instead of a grid.",
+)
+@click.option(
+    "--study-area",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Study area polygons (default: the bundled Land of the Leopard).",
+)
+@click.option(
+    "--zones",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Zones with a 'name' column (default: bundled countries).",
+)
+@click.option(
+    "--name",
+    default="Simulated Land of the Leopard survey",
+    show_default=True,
+    help="Survey name written to survey.toml.",
+)
 @overwrite_opt
-def cmd(out: Path, seed: int, days: int, spacing: float, layout: str,
-        cameras_per_station: int, densities: tuple[str, ...], sigma_f: float, sigma_m: float,
-        lambda0: float, china_stations: bool, stations_file: Path | None,
-        study_area: Path | None, zones: Path | None, name: str, overwrite: bool) -> None:
+def cmd(
+    out: Path,
+    seed: int,
+    days: int,
+    spacing: float,
+    layout: str,
+    cameras_per_station: int,
+    densities: tuple[str, ...],
+    sigma_f: float,
+    sigma_m: float,
+    lambda0: float,
+    china_stations: bool,
+    stations_file: Path | None,
+    study_area: Path | None,
+    zones: Path | None,
+    name: str,
+    overwrite: bool,
+) -> None:
     """Simulate a camera-trap survey with known truth (the SCR model).
 
     Defaults reproduce the bundled Land of the Leopard example: real
@@ -81,8 +165,14 @@ def cmd(out: Path, seed: int, days: int, spacing: float, layout: str,
     dens = dict(simulate.DEFAULT_DENSITIES)
     dens.update(_parse_densities(densities))
     params = simulate.SimulationParams(
-        densities=dens, sigma_f=sigma_f, sigma_m=sigma_m, lambda0=lambda0, spacing=spacing,
-        layout=layout, cameras_per_station=cameras_per_station, days=days,
+        densities=dens,
+        sigma_f=sigma_f,
+        sigma_m=sigma_m,
+        lambda0=lambda0,
+        spacing=spacing,
+        layout=layout,
+        cameras_per_station=cameras_per_station,
+        days=days,
         extra_zone="China" if china_stations else None,
     )
     bnd = {
@@ -91,17 +181,25 @@ def cmd(out: Path, seed: int, days: int, spacing: float, layout: str,
     }
     if study_area is None:
         bnd["parks"] = datasets.get_path("parks.gpkg")
-    for key, fname in (("border", "border.gpkg"), ("habitat", "land.gpkg"),
-                       ("elevation", "elevation.tif"), ("landcover", "landcover.tif"),
-                       ("settlements", "settlements.gpkg"), ("rivers", "rivers.gpkg")):
+    for key, fname in (
+        ("border", "border.gpkg"),
+        ("habitat", "land.gpkg"),
+        ("elevation", "elevation.tif"),
+        ("landcover", "landcover.tif"),
+        ("settlements", "settlements.gpkg"),
+        ("rivers", "rivers.gpkg"),
+    ):
         bnd[key] = datasets.get_path(fname)
 
     def read(path: Path, what: str) -> gpd.GeoDataFrame:
         try:
             return gpd.read_file(path)
         except Exception as err:  # pyogrio/fiona errors vary
-            raise InputError(f"{path}: cannot read the {what} layer ({err}). Give a "
-                             "GeoPackage, GeoJSON or Shapefile.", path=path) from err
+            raise InputError(
+                f"{path}: cannot read the {what} layer ({err}). Give a "
+                "GeoPackage, GeoJSON or Shapefile.",
+                path=path,
+            ) from err
 
     user_stations = None
     if stations_file is not None:
@@ -118,11 +216,13 @@ def cmd(out: Path, seed: int, days: int, spacing: float, layout: str,
         stations=user_stations,
         rng=seed,
     )
-    path = simulate.write_simulated_survey(sim, out, boundaries=bnd, name=name,
-                                           overwrite=overwrite)
+    path = simulate.write_simulated_survey(
+        sim, out, boundaries=bnd, name=name, overwrite=overwrite
+    )
     t = sim.truth
     click.echo(
         f"Wrote {path}: {t['stations']} stations, {t['cameras']} cameras, "
         f"{t['n_total']} animals {t['n_by_zone']} ({t['n_in_study_area']} in the study area), "
         f"{t['events']} detection events, {t['photos']} photos, "
-        f"{t['camera_days_lost_share']:.1%} camera-days lost. Truth: {out / 'truth.json'}")
+        f"{t['camera_days_lost_share']:.1%} camera-days lost. Truth: {out / 'truth.json'}"
+    )

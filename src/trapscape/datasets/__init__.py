@@ -45,8 +45,11 @@ def available() -> list[str]:
         names |= {k for k, rel in _NAMED.items() if (root / rel).exists()}
         bnd = root / "boundaries"
         if bnd.is_dir():
-            names |= {p.name for p in bnd.iterdir()
-                      if p.suffix in (".gpkg", ".tif", ".json", ".md")}
+            names |= {
+                p.name
+                for p in bnd.iterdir()
+                if p.suffix in (".gpkg", ".tif", ".json", ".md")
+            }
     return sorted(names)
 
 
@@ -88,4 +91,5 @@ def get_path(name: str) -> Path:
     raise InputError(
         f"No bundled data file named {name!r} (looked in "
         f"{', '.join(str(r) for r in _roots()) or 'no data folder'}). "
-        f"Available: {', '.join(available()) or 'none - reinstall trapscape'}.")
+        f"Available: {', '.join(available()) or 'none - reinstall trapscape'}."
+    )
