@@ -192,7 +192,7 @@ class CaptureHistory:
     @property
     def counts(self) -> np.ndarray:
         """``(n, J)`` detections summed over occasions."""
-        return self.captures.sum(axis=1)
+        return np.asarray(self.captures.sum(axis=1))
 
     @property
     def n_detections(self) -> int:
@@ -269,7 +269,7 @@ class Mask:
     @property
     def area(self) -> float:
         """Total mask area in m²."""
-        return self.cell_area * self.xy.shape[0]
+        return float(self.cell_area * self.xy.shape[0])
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])
@@ -356,7 +356,7 @@ def make_mask(
             "make_mask needs buffer and spacing, or a positive sigma_guess "
             "(metres) to derive them."
         )
-    buffer = float(4.0 * sigma_guess if buffer is None else buffer)
+    buffer = float(4.0 * float(sigma_guess or 0.0) if buffer is None else buffer)
     if buffer <= 0:
         raise InputError(f"buffer must be positive metres, got {buffer}.")
     hab = _as_geometry(habitat)
@@ -413,7 +413,7 @@ def _grid(txy: np.ndarray, buffer: float, spacing: float, hab: Any) -> np.ndarra
         import shapely
 
         pts = pts[shapely.contains_xy(hab, pts[:, 0], pts[:, 1])]
-    return pts
+    return np.asarray(pts)
 
 
 def _zone_labels(xy: np.ndarray, zones: Any) -> tuple[str, ...]:
@@ -1178,7 +1178,7 @@ def _region_n(
                 undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
             det = 0.0
             if np.any(in_mask):
-                for c, lp in enumerate(parts["lp"]):  # type: ignore[arg-type]
+                for c, lp in enumerate(list(parts["lp"])):  # type: ignore[call-overload]
                     lpc = lp[:, in_mask] + (logw[:, c] - li)[:, None]
                     det += float(np.sum(np.exp(logsumexp(lpc, axis=1))))
             vals[v, r] = (float(np.sum(dens_r)) * rcell_ha, undet, det)
@@ -1226,7 +1226,9 @@ def _nearest_labels(xy: np.ndarray, mask: Mask) -> list[str]:
 def _with_points(design: _scr.Design, ch: CaptureHistory, xy: np.ndarray) -> np.ndarray:
     """Squared distances from other points (a region grid) to the detectors."""
     txy = ch.traps_xy[design.order]
-    return (xy[:, 0:1] - txy[None, :, 0]) ** 2 + (xy[:, 1:2] - txy[None, :, 1]) ** 2
+    return np.asarray(
+        (xy[:, 0:1] - txy[None, :, 0]) ** 2 + (xy[:, 1:2] - txy[None, :, 1]) ** 2
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1271,10 +1273,15 @@ def buffer_check(
                 for v in dp.by_sex.values()
             ]
         else:
-            vals = [(dp.lambda0 if dp.detectfn == "HHN" else dp.g0, dp.sigma)]
+            vals = [
+                (
+                    float((dp.lambda0 if dp.detectfn == "HHN" else dp.g0) or 0.0),
+                    dp.sigma,
+                )
+            ]
         tot = 0.0
         for p0, sg in vals:
-            logq = _scr.class_terms(design, float(p0), float(sg))["logq"]  # type: ignore[arg-type]
+            logq = _scr.class_terms(design, float(p0), float(sg))["logq"]
             tot += float(np.sum(-np.expm1(logq))) * m.cell_area / len(vals)
         esas.append(tot)
     change = esas[0] / esas[1] - 1.0
@@ -1509,7 +1516,7 @@ def fit_survey(
                 model=model,
                 regions=regions,
                 region_zones=zone_map,
-                start=result.beta,
+                start=result.beta.tolist(),
             )
     if check_buffer:
         buffer_check(result, ch, mask)
@@ -1522,4 +1529,4 @@ def _nn_dist(xy: np.ndarray) -> np.ndarray:
     if len(xy) < 2:
         return np.array([1000.0])
     d, _ = cKDTree(xy).query(xy, k=2)
-    return d[:, 1]
+    return np.asarray(d[:, 1])

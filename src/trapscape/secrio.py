@@ -181,7 +181,7 @@ def read_secr_captures(
         0-based column holding the individual's sex (``F``/``M``), e.g. 4
         for ``Session ID Occasion Detector sex``.
     """
-    rows = []
+    rows: list[tuple[str, str, int, str, str | None, int]] = []
     for lineno, tok in _lines(path):
         if len(tok) < 4:
             raise InputError(
