@@ -221,6 +221,13 @@ class _Solver:
                 postsmoother=("gauss_seidel", {"sweep": "backward"}),
                 coarse_solver="splu",
             )
+            # pyamg keeps coarse operators and transfers as 1x1-block BSR,
+            # whose kernels are several times slower than CSR ones
+            for lvl in self._ml.levels:
+                for name in ("A", "P", "R"):
+                    m = getattr(lvl, name, None)
+                    if m is not None and getattr(m, "format", "csr") == "bsr":
+                        setattr(lvl, name, m.tocsr())
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         if self.a.shape[0] == 0:
