@@ -140,3 +140,19 @@ def test_read_camtrapr_usage_and_problems() -> None:
     assert ch.n_detections == 3
     with pytest.raises(SchemaError, match="Retrieval_date"):
         secrio.read_camtrapr(rec, ct.drop(columns="Retrieval_date"))
+
+
+def test_read_secr_mask_reproduces_secr_loglik(tmp_path: Path) -> None:
+    mask = secrio.read_secr_mask(DATA / "mask_spacing10.csv")
+    assert len(mask) == 2125
+    assert mask.spacing == 10.0
+    tf, cf = captdata_files(tmp_path)
+    ch = secrio.read_secr(tf, cf, n_occasions=5)
+    ll = dn.log_likelihood(
+        ch, mask, density_per_100km2=6.3655e4, g0=0.15528, sigma=27.779, detectfn="HN"
+    )
+    assert ll == pytest.approx(-527.104855309494, rel=1e-9)
+    bad = tmp_path / "m.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(SchemaError, match="columns x and y"):
+        secrio.read_secr_mask(bad)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .density import CaptureHistory
+from .density import CaptureHistory, Mask
 from .errors import InputError, SchemaError
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "read_camtrapr",
     "read_secr",
     "read_secr_captures",
+    "read_secr_mask",
     "read_secr_traps",
     "write_secr",
 ]
@@ -281,6 +282,39 @@ def _natural_sorted(values: set[str]) -> list[str]:
             return (1, 0.0, v)
 
     return sorted(values, key=key)
+
+
+def read_secr_mask(path: PathLike, *, spacing: float | None = None) -> Mask:
+    """Read a habitat mask saved from secr (``write.csv(mask)``: columns x, y).
+
+    Parameters
+    ----------
+    path
+        CSV (or whitespace-separated text) with ``x`` and ``y`` columns in
+        metres; other columns are ignored.
+    spacing
+        Cell size in metres (secr's ``spacing(mask)``); default: the smallest
+        positive difference between distinct x (or y) values.
+    """
+    frame = pd.read_csv(path, sep=None, engine="python", comment="#")
+    cols = {str(c).strip().strip('"').lower(): c for c in frame.columns}
+    if "x" not in cols or "y" not in cols:
+        raise SchemaError(
+            f"{os.fspath(path)}: a mask needs columns x and y; it has "
+            f"{list(frame.columns)}.",
+            path=path,
+        )
+    xy = frame[[cols["x"], cols["y"]]].to_numpy(dtype=np.float64)
+    if spacing is None:
+        diffs = [np.diff(np.unique(xy[:, k])) for k in (0, 1)]
+        pos = np.concatenate([d[d > 1e-9] for d in diffs])
+        if pos.size == 0:
+            raise InputError(
+                f"{os.fspath(path)}: cannot infer the mask spacing; pass spacing=.",
+                path=path,
+            )
+        spacing = float(pos.min())
+    return Mask(xy=xy, spacing=float(spacing))
 
 
 def read_secr(
