@@ -42,50 +42,81 @@ PARAMS = {
 }
 
 
-def coordinate_strings(survey) -> tuple[set[str], list[tuple[str, str]]]:
-    """Strings that would reveal a station: projected at several roundings,
-    lon/lat at 5-8 decimals, and lon/lat pairs at 4 decimals."""
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def station_forms(survey) -> tuple[set[str], np.ndarray, np.ndarray]:
+    """Printed forms of every station coordinate that cannot match by chance
+    (projected at 1-3 decimals, lon/lat at 7-8 decimals, full repr), and the
+    exact xy and lon/lat arrays.  Coarser roundings (whole metres, 4-6
+    decimal degrees) are caught by the pair test of :func:`scan_text`."""
     pts = survey.station_points
-    singles: set[str] = set()
-    for x, y in zip(pts.geometry.x, pts.geometry.y):
-        for v in (x, y):
-            singles |= {f"{v:.0f}", f"{v:.1f}", f"{v:.2f}", f"{v:.3f}", repr(float(v))}
-    ll = pts.to_crs(4326)
-    pairs = []
-    for lon, lat in zip(ll.geometry.x, ll.geometry.y):
-        for d in (5, 6, 7, 8):
-            singles |= {f"{lon:.{d}f}", f"{lat:.{d}f}"}
-        singles |= {repr(float(lon)), repr(float(lat))}
-        pairs.append((f"{lon:.4f}", f"{lat:.4f}"))
-    return singles, pairs
+    xy = np.column_stack([pts.geometry.x, pts.geometry.y])
+    ll4 = pts.to_crs(4326)
+    ll = np.column_stack([ll4.geometry.x, ll4.geometry.y])
+    forms: set[str] = set()
+    for v in xy.ravel():
+        forms |= {f"{v:.1f}", f"{v:.2f}", f"{v:.3f}", repr(float(v))}
+    for v in ll.ravel():
+        forms |= {f"{v:.{d}f}" for d in (7, 8)} | {repr(float(v))}
+    return forms, xy, ll
+
+
+def _near(pairs: np.ndarray, ref: np.ndarray, tol: np.ndarray | float) -> bool:
+    keep = np.isfinite(pairs).all(axis=1)
+    pairs = pairs[keep]
+    tol = np.broadcast_to(np.asarray(tol, dtype=float), keep.shape)[keep]
+    if len(pairs) == 0:
+        return False
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(ref).query(pairs)
+    return bool((d <= tol).any())
+
+
+def scan_text(text: str, forms: set[str], xy: np.ndarray, ll: np.ndarray) -> list[str]:
+    """Leaks in one text: a number printed exactly as a station coordinate, or
+    two consecutive numbers (either order) that equal a station position
+    rounded to the precision they are printed with: whole metres or finer,
+    4 decimals of a degree (about 10 m) or finer."""
+    tokens = NUMBER.findall(text)
+    leaks = [f"coordinate {t}" for t in sorted(set(tokens) & forms)]
+    if len(tokens) < 2:
+        return leaks
+    vals = np.array([float(t) for t in tokens])
+    dec = np.array([len(t.split(".")[1]) if "." in t and "e" not in t.lower() else 0 for t in tokens])
+    pairs = np.column_stack([vals[:-1], vals[1:]])
+    d = np.minimum(dec[:-1], dec[1:])
+    half = 0.5 * 10.0 ** (-d.astype(float)) * np.sqrt(2) + 1e-7
+    if _near(pairs, xy, half):
+        leaks.append("projected coordinate pair at a station")
+    deg_tol = np.where(d >= 4, half, -1.0)  # coarser than 4 decimals is no exact position
+    if _near(pairs, ll, deg_tol) or _near(pairs[:, ::-1], ll, deg_tol):
+        leaks.append("lon/lat pair at a station")
+    return leaks
 
 
 def scan(out: Path, survey) -> list[str]:
-    """Every leak found in ``out``: (file, what)."""
-    singles, pairs = coordinate_strings(survey)
-    xy = np.column_stack([survey.station_points.geometry.x, survey.station_points.geometry.y])
+    """Every leak found in ``out``, as "file: what"."""
+    forms, xy, ll = station_forms(survey)
     leaks: list[str] = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         rel = path.relative_to(out).as_posix()
         if path.suffix in TEXT_SUFFIXES:
             text = path.read_text(encoding="utf-8", errors="replace")
-            # drop embedded images: base64 cannot hold digits-with-dots anyway
+            # embedded images are pixels, not coordinates
             text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
-            leaks += [f"{rel}: coordinate {s}" for s in singles if s in text]
-            leaks += [f"{rel}: lon/lat {a},{b}" for a, b in pairs if a in text and b in text]
-            leaks += [f"{rel}: id {i}" for i in IDS if i in text]
+            leaks += [f"{rel}: {x}" for x in scan_text(text, forms, xy, ll)]
+            leaks += [f"{rel}: id {i}" for i in IDS if re.search(rf"\b{re.escape(i)}\b", text)]
         elif path.suffix == ".gpkg":
             for layer, _kind in pyogrio.list_layers(path):
                 gdf = gpd.read_file(path, layer=layer)
                 attrs = gdf.drop(columns="geometry").astype(str).to_csv()
-                leaks += [f"{rel}:{layer}: id {i}" for i in IDS if i in attrs]
-                leaks += [f"{rel}:{layer}: coordinate {s}" for s in singles if s in attrs]
-                g = gdf.to_crs(survey.crs).geometry
-                verts = np.asarray(g.get_coordinates(), dtype=float)
-                if len(verts):
-                    d = np.sqrt(((verts[:, None, :] - xy[None, :, :]) ** 2).sum(-1)).min()
-                    if d < 1.0:
-                        leaks.append(f"{rel}:{layer}: vertex {d:.3f} m from a station")
+                leaks += [f"{rel}:{layer}: id {i}" for i in IDS if re.search(rf"\b{re.escape(i)}\b", attrs)]
+                leaks += [f"{rel}:{layer}: {x}" for x in scan_text(attrs, forms, xy, ll)]
+                verts = np.asarray(gdf.to_crs(survey.crs).geometry.get_coordinates(), dtype=float)
+                if _near(verts, xy, 0.5):
+                    leaks.append(f"{rel}:{layer}: vertex within 0.5 m of a station")
     return leaks
 
 
@@ -104,7 +135,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_scanner_finds_leaks_in_the_exact_run(runs: dict[str, Path]) -> None:
     leaks = scan(runs["exact"], sensitive_survey())
     assert any("id Leo-Amba-07" in x for x in leaks)
-    assert any("coordinate" in x or "vertex" in x for x in leaks)
+    assert any(x.startswith("map.html: lon/lat pair") for x in leaks)
+    assert any(x.startswith("results.gpkg:stations: vertex") for x in leaks)
+    assert any(x.startswith("effort/effort_per_station.csv") for x in leaks)
 
 
 def test_public_run_leaks_no_coordinate_or_identity(runs: dict[str, Path]) -> None:
@@ -161,3 +194,23 @@ def test_public_map_refuses_exact_layers() -> None:
     s = make_tiny_survey()
     with pytest.raises(InputError, match="public"):
         survey_map(s, products={"stations": s.station_points}, public=True)
+
+
+@pytest.mark.slow
+def test_public_demo_leaks_nothing(tmp_path: Path) -> None:
+    """The bundled example (about 250 stations) run in public mode."""
+    from trapscape.datasets import get_path
+    from trapscape.project import load_project
+
+    global IDS
+    out = tmp_path / "public"
+    pipeline.run_project(get_path("example"), out, public=True, offline=True)
+    survey = load_project(get_path("example")).survey
+    ids = tuple(sorted(set(survey.identified[V.INDIVIDUAL_ID].astype(str))))
+    saved, IDS = IDS, ids
+    try:
+        leaks = scan(out, survey)
+    finally:
+        IDS = saved
+    assert leaks == []
+    assert (out / "map.html").is_file() and (out / "report.html").is_file()
