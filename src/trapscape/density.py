@@ -1428,6 +1428,7 @@ def fit_survey(
     species: str | None = None,
     max_mask_points: int = 5000,
     check_buffer: bool = True,
+    mask: Mask | None = None,
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -1453,6 +1454,10 @@ def fit_survey(
     check_buffer
         Warn (:func:`buffer_check`) when widening the buffer by half would
         change D by more than 1 %.
+    mask
+        Use this mask as given (e.g. one exported from secr and read with
+        :func:`trapscape.secrio.read_secr_mask`) instead of building one;
+        zone labels are added from the survey's zones when missing.
     """
     ch = capture_history(
         survey, occasion_days=occasion_days, detector=detector, species=species
@@ -1467,16 +1472,28 @@ def fit_survey(
     habitat = (
         survey.habitat if survey.habitat is not None and len(survey.habitat) else None
     )
-    mask = make_mask(
-        ch.traps_xy,
-        buffer=buffer,
-        spacing=spacing,
-        sigma_guess=sg,
-        habitat=habitat,
-        zones=zones,
-        max_points=max_mask_points,
-        crs=survey.crs,
-    )
+    given_mask = mask is not None
+    if mask is not None:
+        if mask.zone is None and zones is not None:
+            mask = Mask(
+                xy=mask.xy,
+                spacing=mask.spacing,
+                buffer=mask.buffer,
+                zone=_zone_labels(mask.xy, zones),
+                crs=mask.crs,
+                habitat=mask.habitat,
+            )
+    else:
+        mask = make_mask(
+            ch.traps_xy,
+            buffer=buffer,
+            spacing=spacing,
+            sigma_guess=sg,
+            habitat=habitat,
+            zones=zones,
+            max_points=max_mask_points,
+            crs=survey.crs,
+        )
     zone_map = None
     if zones is not None:
         zone_map = {
@@ -1487,7 +1504,7 @@ def fit_survey(
     result = fit(
         ch, mask, detectfn=detectfn, model=model, regions=regions, region_zones=zone_map
     )
-    if buffer is None:
+    if buffer is None and not given_mask:
         sig_hat = max(
             float(
                 result.estimates.loc[

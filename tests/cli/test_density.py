@@ -143,3 +143,16 @@ def test_density_unfittable_data_is_a_clean_error(tmp_path, tiny_survey):
     assert "only one individual" in res.output
     assert "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_density_with_given_mask(tmp_path, survey_files):
+    xs = np.arange(-2000.0, 4600.0, 400.0)
+    gx, gy = np.meshgrid(X0 + xs, Y0 + xs)
+    mfile = tmp_path / "mask.csv"
+    pd.DataFrame({"x": gx.ravel(), "y": gy.ravel()}).to_csv(mfile, index=False)
+    out = tmp_path / "out"
+    res = _run([*survey_files, "--out", str(out), "--mask", str(mfile)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "density.json").read_text())
+    assert summary["mask"]["n_points"] == gx.size
+    assert summary["mask"]["spacing_m"] == 400.0

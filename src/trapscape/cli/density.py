@@ -71,6 +71,13 @@ def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
     help="Mask spacing in metres (default sigma guess / 2, <= 5000 points).",
 )
 @click.option(
+    "--mask",
+    "mask_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Habitat mask CSV (x, y; e.g. exported from secr) instead of building one.",
+)
+@click.option(
     "--species", default=None, help="Species to analyse (default: project's)."
 )
 @overwrite_opt
@@ -89,6 +96,7 @@ def cmd(
     occasion_days: float,
     buffer: float | None,
     spacing: float | None,
+    mask_file: Path | None,
     species: str | None,
     overwrite: bool,
 ) -> None:
@@ -132,12 +140,17 @@ def cmd(
     for key in ("max_mask_points", "check_buffer"):
         if key in conf:
             kwargs[key] = conf[key]
+    if mask_file is not None:
+        from ..secrio import read_secr_mask
+
+        kwargs["mask"] = read_secr_mask(mask_file, spacing=kwargs["spacing"])
     fit = dn.fit_survey(survey, **kwargs)
     summary = fit.to_dict()
     summary["settings"] = {
         **summary.get("settings", {}),
-        **{k: v for k, v in kwargs.items() if k != "species"},
+        **{k: v for k, v in kwargs.items() if k not in ("species", "mask")},
         "species": kwargs["species"],
+        "mask_file": str(mask_file) if mask_file is not None else None,
     }
 
     out.parent.mkdir(parents=True, exist_ok=True)
