@@ -228,6 +228,7 @@ def test_fit_matches_secr(name: str, detectfn: str) -> None:
     assert res.converged
     assert res.loglik == pytest.approx(ref["logLik"], rel=1e-7)
     assert res.aic == pytest.approx(ref["AIC"], abs=2e-3)
+    assert res.aicc == pytest.approx(ref["AICc"], abs=2e-3)
     for par, vals in ref["estimates"].items():
         scale = 1e4 if par == "D" else 1.0
         row = res.estimates.set_index("parameter").loc[par]
