@@ -100,3 +100,21 @@ def test_map_without_results_shows_stations(project: Path, tmp_path: Path) -> No
     res = CliRunner().invoke(cli, ["map", str(project), "--out", str(tmp_path / "m.html")])
     assert res.exit_code == 0, res.output
     assert "Camera stations" in (tmp_path / "m.html").read_text()
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    """`trapscape demo`: every step works on the bundled example."""
+    out = tmp_path / "demo-output"
+    res = CliRunner().invoke(cli, ["demo", "--out", str(out), "--offline"])
+    assert res.exit_code == 0, res.output
+    man = json.loads((out / "manifest.json").read_text())
+    bad = {s: r["message"] for s, r in man["steps"].items() if r["status"] != "ok"}
+    assert bad == {}
+    report = (out / "report.html").read_text()
+    assert "simulated" in report and "approximate" in report
+    assert "both (China + Russia)" in report
+    assert "Top 10 border segments" in report
+    for f in ("map.html", "results.gpkg", "pdot.tif", "corridors/current.tif",
+              "plan/proposed_stations.gpx", "figures/corridors.png"):
+        assert (out / f).is_file(), f
