@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CRS, X0, Y0, make_tiny_survey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist, pdist
@@ -21,8 +22,6 @@ from trapscape.detection import DetectionParams
 from trapscape.errors import CRSError, InputError, TrapscapeWarning
 from trapscape.survey import Survey
 
-from conftest import CRS, X0, Y0, make_tiny_survey
-
 PARAMS = DetectionParams(sigma=800.0, lambda0=0.05, density_per_100km2=5.0)
 
 
@@ -30,32 +29,60 @@ def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return np.column_stack([gdf.geometry.x, gdf.geometry.y])
 
 
-def make_grid_survey(skip: set[tuple[int, int]], n: int = 8, step: float = 1000.0) -> Survey:
-    """Stations on an n x n grid (1 km) inside an (n+1) km square, minus ``skip`` cells."""
+def make_grid_survey(
+    skip: set[tuple[int, int]], n: int = 8, step: float = 1000.0
+) -> Survey:
+    """Stations on an n x n 1 km grid in an (n+1) km square, minus ``skip`` cells."""
     rows = []
     for i in range(n):
         for j in range(n):
             if (i, j) in skip:
                 continue
             sid = f"G{i}{j}"
-            rows.append({
-                V.STATION_ID: sid, V.CAMERA_ID: sid, V.DEPLOYMENT_ID: sid,
-                V.SETUP: pd.Timestamp("2024-06-01 12:00"),
-                V.RETRIEVAL: pd.Timestamp("2024-07-01 12:00"),
-                V.SETUP_TIME_KNOWN: True, V.RETRIEVAL_TIME_KNOWN: True,
-                "geometry": Point(X0 + step * (j + 1), Y0 + step * (i + 1)),
-            })
+            rows.append(
+                {
+                    V.STATION_ID: sid,
+                    V.CAMERA_ID: sid,
+                    V.DEPLOYMENT_ID: sid,
+                    V.SETUP: pd.Timestamp("2024-06-01 12:00"),
+                    V.RETRIEVAL: pd.Timestamp("2024-07-01 12:00"),
+                    V.SETUP_TIME_KNOWN: True,
+                    V.RETRIEVAL_TIME_KNOWN: True,
+                    "geometry": Point(X0 + step * (j + 1), Y0 + step * (i + 1)),
+                }
+            )
     stations = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
-    sightings = pd.DataFrame({c: pd.Series(dtype="object") for c in (
-        V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID, V.SPECIES, V.INDIVIDUAL_ID)})
-    problems = pd.DataFrame({V.DEPLOYMENT_ID: pd.Series(dtype="object"),
-                             V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
-                             V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]")})
+    sightings = pd.DataFrame(
+        {
+            c: pd.Series(dtype="object")
+            for c in (
+                V.STATION_ID,
+                V.CAMERA_ID,
+                V.DEPLOYMENT_ID,
+                V.SPECIES,
+                V.INDIVIDUAL_ID,
+            )
+        }
+    )
+    problems = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: pd.Series(dtype="object"),
+            V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
+            V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]"),
+        }
+    )
     side = step * (n + 1)
-    study = gpd.GeoDataFrame({V.NAME: ["study"]}, geometry=[box(X0, Y0, X0 + side, Y0 + side)],
-                             crs=CRS)
-    return Survey(stations=stations, sightings=sightings, problems=problems, crs=CRS,
-                  study_area=study, name="grid")
+    study = gpd.GeoDataFrame(
+        {V.NAME: ["study"]}, geometry=[box(X0, Y0, X0 + side, Y0 + side)], crs=CRS
+    )
+    return Survey(
+        stations=stations,
+        sightings=sightings,
+        problems=problems,
+        crs=CRS,
+        study_area=study,
+        name="grid",
+    )
 
 
 # ------------------------------------------------------------------ expected counts
@@ -69,7 +96,9 @@ def _simulate_n_r(points, traps, days, params, *, density, cell_area, reps, rng)
     centres = points[rng.integers(0, len(points), size=total)]
     d2 = ((centres[:, None, :] - traps[None, :, :]) ** 2).sum(axis=2)
     p = 1.0 - np.exp(-params.lambda0 * occ * np.exp(-d2 / (2 * params.sigma**2)))
-    hits = rng.binomial(K[None, :], p)  # detections (station-occasions) per animal, station
+    hits = rng.binomial(
+        K[None, :], p
+    )  # detections (station-occasions) per animal, station
     per_animal = hits.sum(axis=1)
     rep_of = np.repeat(np.arange(reps), N)
     n = np.bincount(rep_of, weights=per_animal > 0, minlength=reps)
@@ -86,10 +115,12 @@ def test_expected_counts_agree_with_simulation():
     days = np.full(9, 20.0)
     params = DetectionParams(sigma=700.0, lambda0=0.04, occasion_days=1.0)
     dens = 2e-6  # per m²: ~210 animals on the 105 km² mask
-    out = planning.expected_counts(points, traps, days, params, density=dens,
-                                   cell_area=250.0**2)
-    n, r = _simulate_n_r(points, traps, days, params, density=dens, cell_area=250.0**2,
-                         reps=400, rng=rng)
+    out = planning.expected_counts(
+        points, traps, days, params, density=dens, cell_area=250.0**2
+    )
+    n, r = _simulate_n_r(
+        points, traps, days, params, density=dens, cell_area=250.0**2, reps=400, rng=rng
+    )
     se_n = n.std(ddof=1) / math.sqrt(len(n))
     se_r = r.std(ddof=1) / math.sqrt(len(r))
     assert abs(n.mean() - out["E_n"]) < 4 * se_n
@@ -101,8 +132,9 @@ def test_expected_counts_count_detector_total_is_hazard():
     pts = np.array([[0.0, 0.0], [500.0, 0.0]])
     traps = np.array([[0.0, 0.0]])
     p = DetectionParams(sigma=500.0, lambda0=0.1)
-    out = planning.expected_counts(pts, traps, np.array([10.0]), p, density=1e-6,
-                                   cell_area=1e6, detector="count")
+    out = planning.expected_counts(
+        pts, traps, np.array([10.0]), p, density=1e-6, cell_area=1e6, detector="count"
+    )
     hz = 10 * 0.1 * np.exp(-np.array([0.0, 500.0**2]) / (2 * 500.0**2))
     assert out["E_detections"] == pytest.approx(hz.sum())
     assert out["E_n"] == pytest.approx((1 - np.exp(-hz)).sum())
@@ -113,19 +145,25 @@ def test_expected_counts_by_sex_is_the_mean_of_the_sexes():
     traps = np.array([[2000.0, 2000.0], [3000.0, 2500.0]])
     days = np.array([30.0, 20.0])
     f, m = {"sigma": 500.0, "lambda0": 0.1}, {"sigma": 1200.0, "lambda0": 0.02}
-    kw = dict(density=1e-6, cell_area=1e5)
-    both = planning.expected_counts(pts, traps, days,
-                                    DetectionParams(by_sex={"F": f, "M": m}), **kw)
+    kw = {"density": 1e-6, "cell_area": 1e5}
+    both = planning.expected_counts(
+        pts, traps, days, DetectionParams(by_sex={"F": f, "M": m}), **kw
+    )
     ef = planning.expected_counts(pts, traps, days, DetectionParams(**f), **kw)
     em = planning.expected_counts(pts, traps, days, DetectionParams(**m), **kw)
     for key in ("E_n", "E_r", "E_detections"):
         assert both[key] == pytest.approx((ef[key] + em[key]) / 2)
 
 
-@pytest.mark.parametrize("params", [
-    DetectionParams(sigma=900.0, lambda0=0.03),
-    DetectionParams(detectfn="HN", sigma=900.0, lambda0=None, g0=0.2, occasion_days=2.0),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        DetectionParams(sigma=900.0, lambda0=0.03),
+        DetectionParams(
+            detectfn="HN", sigma=900.0, lambda0=None, g0=0.2, occasion_days=2.0
+        ),
+    ],
+)
 def test_engine_hazard_matches_coverage_pdot_points(params):
     from trapscape.coverage import pdot_points
 
@@ -134,33 +172,57 @@ def test_engine_hazard_matches_coverage_pdot_points(params):
     traps = rng.uniform(1000, 7000, size=(12, 2))
     days = rng.uniform(5, 40, size=12)
     z = np.zeros(len(points))
-    eng = planning._Engine(points, z + 1, z + 1, z, traps, days, params,
-                           detector="proximity", threshold=0.5)
+    eng = planning._Engine(
+        points,
+        z + 1,
+        z + 1,
+        z,
+        traps,
+        days,
+        params,
+        detector="proximity",
+        threshold=0.5,
+    )
     for j in range(len(traps)):
         eng.add(j)
-    np.testing.assert_allclose(-np.expm1(-eng.H), pdot_points(points, traps, days, params),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        -np.expm1(-eng.H), pdot_points(points, traps, days, params), atol=1e-5
+    )
     # removing a site restores the hazard of the others
     eng.add(3, -1.0)
     keep = np.arange(12) != 3
-    np.testing.assert_allclose(-np.expm1(-eng.H),
-                               pdot_points(points, traps[keep], days[keep], params), atol=1e-5)
+    np.testing.assert_allclose(
+        -np.expm1(-eng.H),
+        pdot_points(points, traps[keep], days[keep], params),
+        atol=1e-5,
+    )
 
 
 def test_engine_by_sex_matches_coverage_pdot_points():
     from trapscape.coverage import pdot_points
 
-    params = DetectionParams(sigma=900.0, lambda0=0.03,
-                             by_sex={"F": {"sigma": 600.0}, "M": {"sigma": 1500.0,
-                                                                  "lambda0": 0.01}})
+    params = DetectionParams(
+        sigma=900.0,
+        lambda0=0.03,
+        by_sex={"F": {"sigma": 600.0}, "M": {"sigma": 1500.0, "lambda0": 0.01}},
+    )
     rng = np.random.default_rng(5)
     points = rng.uniform(0, 8000, size=(200, 2))
     traps = rng.uniform(1000, 7000, size=(10, 2))
     days = rng.uniform(5, 40, size=10)
     classes = planning._sex_params(params)
     z = np.zeros(2 * len(points))
-    eng = planning._Engine(np.vstack([points, points]), z, z, z, traps, days, classes,
-                           detector="proximity", threshold=0.5)
+    eng = planning._Engine(
+        np.vstack([points, points]),
+        z,
+        z,
+        z,
+        traps,
+        days,
+        classes,
+        detector="proximity",
+        threshold=0.5,
+    )
     for j in range(len(traps)):
         eng.add(j)
     pd_ = -np.expm1(-eng.H).reshape(2, -1).mean(axis=0)
@@ -169,14 +231,22 @@ def test_engine_by_sex_matches_coverage_pdot_points():
 
 def test_gain_one_equals_vectorised_gains():
     s = make_tiny_survey()
-    eng_args = dict(n_new=0, spacing=250, min_spacing=500)
+    eng_args = {"n_new": 0, "spacing": 250, "min_spacing": 500}
     planning.plan(s, PARAMS, **eng_args)  # smoke: zero sites is allowed
     rng = np.random.default_rng(3)
     pts = rng.uniform(0, 5000, size=(400, 2))
     sites = rng.uniform(0, 5000, size=(30, 2))
-    eng = planning._Engine(pts, np.full(400, 0.01), np.full(400, 1e-2), np.full(400, 1 / 400),
-                           sites, np.full(30, 30.0), PARAMS, detector="proximity",
-                           threshold=0.5)
+    eng = planning._Engine(
+        pts,
+        np.full(400, 0.01),
+        np.full(400, 1e-2),
+        np.full(400, 1 / 400),
+        sites,
+        np.full(30, 30.0),
+        PARAMS,
+        detector="proximity",
+        threshold=0.5,
+    )
     eng.weights = {"coverage": 1.0, "precision": 1.0, "border": 0.5}
     eng.add(0)
     eng.add(7)
@@ -206,11 +276,19 @@ def test_candidate_sites_grid_and_spacing_to_existing(tiny_survey):
 def test_candidate_sites_constraints(tiny_survey):
     water = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 4000, Y0 + 700)], crs=CRS)
     village = gpd.GeoDataFrame(geometry=[Point(X0 + 3500, Y0 + 3500)], crs=CRS)
-    road = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0 + 2000), (X0 + 4000, Y0 + 2000)])],
-                            crs=CRS)
+    road = gpd.GeoDataFrame(
+        geometry=[LineString([(X0, Y0 + 2000), (X0 + 4000, Y0 + 2000)])], crs=CRS
+    )
     cand = planning.candidate_sites(
-        tiny_survey, spacing=250, min_spacing=0, exclude=[water], settlements=village,
-        settlement_buffer=800, access=road, max_access_distance=900, zone_budget={"China": 0},
+        tiny_survey,
+        spacing=250,
+        min_spacing=0,
+        exclude=[water],
+        settlements=village,
+        settlement_buffer=800,
+        access=road,
+        max_access_distance=900,
+        zone_budget={"China": 0},
     )
     xy = _xy(cand)
     assert len(cand) > 0
@@ -221,9 +299,15 @@ def test_candidate_sites_constraints(tiny_survey):
 
 
 def test_candidate_sites_user_layer_and_errors(tiny_survey):
-    user = gpd.GeoDataFrame({"site": ["a", "b", "c"]},
-                            geometry=[Point(X0 + 500, Y0 + 500), Point(X0 + 3500, Y0 + 3500),
-                                      Point(X0 + 9000, Y0)], crs=CRS)
+    user = gpd.GeoDataFrame(
+        {"site": ["a", "b", "c"]},
+        geometry=[
+            Point(X0 + 500, Y0 + 500),
+            Point(X0 + 3500, Y0 + 3500),
+            Point(X0 + 9000, Y0),
+        ],
+        crs=CRS,
+    )
     cand = planning.candidate_sites(tiny_survey, candidates=user, min_spacing=0)
     assert list(cand["site"]) == ["a", "b"]  # outside the study area dropped
     assert cand.crs.equals(tiny_survey.crs)
@@ -234,19 +318,29 @@ def test_candidate_sites_user_layer_and_errors(tiny_survey):
     with pytest.raises(CRSError, match="candidates layer"):
         planning.candidate_sites(tiny_survey, candidates=user.to_crs(4326))
     with pytest.raises(CRSError):
-        planning.candidate_sites(tiny_survey,
-                                 exclude=[gpd.GeoDataFrame(geometry=[box(131, 43, 132, 44)],
-                                                           crs=4326)])
+        planning.candidate_sites(
+            tiny_survey,
+            exclude=[gpd.GeoDataFrame(geometry=[box(131, 43, 132, 44)], crs=4326)],
+        )
 
 
 # ------------------------------------------------------------------ selection
 def test_first_pick_fills_the_obvious_gap():
-    gap = {(i, j) for i in (4, 5, 6) for j in (4, 5, 6)}  # 3 x 3 km hole, centre (6000, 6000)
+    gap = {
+        (i, j) for i in (4, 5, 6) for j in (4, 5, 6)
+    }  # 3 x 3 km hole, centre (6000, 6000)
     s = make_grid_survey(gap, n=9)
     params = DetectionParams(sigma=600.0, lambda0=0.1, density_per_100km2=3.0)
     for rng in (0, 1):
-        pl = planning.plan(s, params, n_new=1, spacing=250, min_spacing=900,
-                           objectives={"coverage": 1}, rng=rng)
+        pl = planning.plan(
+            s,
+            params,
+            n_new=1,
+            spacing=250,
+            min_spacing=900,
+            objectives={"coverage": 1},
+            rng=rng,
+        )
         x, y = pl.stations.geometry.x.iloc[0] - X0, pl.stations.geometry.y.iloc[0] - Y0
         assert math.hypot(x - 6000, y - 6000) < 800
 
@@ -255,19 +349,30 @@ def test_precision_pick_is_best_under_independent_evaluation():
     gap = {(i, j) for i in (4, 5, 6) for j in (4, 5, 6)}
     s = make_grid_survey(gap, n=9)
     params = DetectionParams(sigma=600.0, lambda0=0.1, density_per_100km2=3.0)
-    pl = planning.plan(s, params, n_new=1, spacing=250, min_spacing=900,
-                       objectives={"precision": 1}, rng=0, swap_passes=0)
+    pl = planning.plan(
+        s,
+        params,
+        n_new=1,
+        spacing=250,
+        min_spacing=900,
+        objectives={"precision": 1},
+        rng=0,
+        swap_passes=0,
+    )
     # independent evaluation on a finer mask: the state space is the study area
     # plus a 4 sigma buffer (the planner's default), with 100 m cells
-    gx, gy = np.meshgrid(np.arange(X0 - 2400 + 50, X0 + 10000 + 2400, 100.0),
-                         np.arange(Y0 - 2400 + 50, Y0 + 10000 + 2400, 100.0))
+    gx, gy = np.meshgrid(
+        np.arange(X0 - 2400 + 50, X0 + 10000 + 2400, 100.0),
+        np.arange(Y0 - 2400 + 50, Y0 + 10000 + 2400, 100.0),
+    )
     pts = np.column_stack([gx.ravel(), gy.ravel()])
     ex = _xy(s.station_points)
     days = np.full(len(ex) + 1, 30.0)
 
     def score(xy):
-        out = planning.expected_counts(pts, np.vstack([ex, xy]), days, params,
-                                       density=3e-8, cell_area=100.0**2)
+        out = planning.expected_counts(
+            pts, np.vstack([ex, xy]), days, params, density=3e-8, cell_area=100.0**2
+        )
         return min(out["E_n"], out["E_r"])
 
     chosen = score(_xy(pl.stations)[0])
@@ -277,7 +382,9 @@ def test_precision_pick_is_best_under_independent_evaluation():
 
 
 def test_plan_raises_coverage_and_lowers_rse(tiny_survey):
-    pl = planning.plan(tiny_survey, PARAMS, n_new=5, spacing=250, min_spacing=500, rng=1)
+    pl = planning.plan(
+        tiny_survey, PARAMS, n_new=5, spacing=250, min_spacing=500, rng=1
+    )
     summ = pl.summary.set_index(["scope", "metric"])
     assert summ.loc[("all", "area_pdot_km2"), "change"] > 0
     assert summ.loc[("all", "RSE"), "change"] < 0
@@ -292,11 +399,15 @@ def test_plan_raises_coverage_and_lowers_rse(tiny_survey):
     assert pl.stations.crs.equals(tiny_survey.crs)
     assert list(pl.selection["order"]) == [1, 2, 3, 4, 5]
     # replayed raw gains add up to the before/after change
-    assert pl.selection["gain_E_n"].sum() == pytest.approx(summ.loc[("all", "E_n"), "change"])
+    assert pl.selection["gain_E_n"].sum() == pytest.approx(
+        summ.loc[("all", "E_n"), "change"]
+    )
     assert pl.selection["gain_area_pdot_km2"].sum() == pytest.approx(
-        summ.loc[("all", "area_pdot_km2"), "change"])
+        summ.loc[("all", "area_pdot_km2"), "change"]
+    )
     assert pl.selection["gain"].sum() == pytest.approx(
-        pl.objective_after - pl.objective_before, abs=1e-8)
+        pl.objective_after - pl.objective_before, abs=1e-8
+    )
     assert pl.candidates["selected"].sum() == 5
 
 
@@ -304,25 +415,34 @@ def test_plan_is_deterministic_and_leaves_input_unchanged(tiny_survey):
     before = tiny_survey.stations.copy()
     a = planning.plan(tiny_survey, PARAMS, n_new=4, spacing=250, min_spacing=500, rng=7)
     b = planning.plan(tiny_survey, PARAMS, n_new=4, spacing=250, min_spacing=500, rng=7)
-    assert list(a.stations[planning.CANDIDATE_ID]) == list(b.stations[planning.CANDIDATE_ID])
+    assert list(a.stations[planning.CANDIDATE_ID]) == list(
+        b.stations[planning.CANDIDATE_ID]
+    )
     pd.testing.assert_frame_equal(a.summary, b.summary)
     pd.testing.assert_frame_equal(tiny_survey.stations, before)
 
 
 def test_lazy_greedy_equals_naive_greedy_on_submodular_objective(tiny_survey):
-    kw = dict(n_new=6, spacing=250, min_spacing=400, objectives={"border": 1},
-              swap_passes=0, rng=3)
+    kw = {
+        "n_new": 6,
+        "spacing": 250,
+        "min_spacing": 400,
+        "objectives": {"border": 1},
+        "swap_passes": 0,
+        "rng": 3,
+    }
     lazy = planning.plan(tiny_survey, PARAMS, method="lazy", **kw)
     naive = planning.plan(tiny_survey, PARAMS, method="naive", **kw)
     assert list(lazy.selection[planning.CANDIDATE_ID]) == list(
-        naive.selection[planning.CANDIDATE_ID])
+        naive.selection[planning.CANDIDATE_ID]
+    )
     # greedy gains of a submodular objective never increase
     g = lazy.selection["gain"].to_numpy()
     assert (np.diff(g) <= 1e-9).all()
 
 
 def test_swap_pass_never_lowers_objective(tiny_survey):
-    kw = dict(n_new=5, spacing=250, min_spacing=500, rng=2)
+    kw = {"n_new": 5, "spacing": 250, "min_spacing": 500, "rng": 2}
     no = planning.plan(tiny_survey, PARAMS, swap_passes=0, **kw)
     yes = planning.plan(tiny_survey, PARAMS, swap_passes=3, **kw)
     assert no.scales == yes.scales
@@ -344,8 +464,16 @@ def test_constraints_are_never_violated(n_new, min_spacing, china, russia, seed,
     budget = {"China": china} if russia is None else {"China": china, "Russia": russia}
     with _maybe_warns():
         try:
-            pl = planning.plan(s, PARAMS, n_new=n_new, spacing=250, min_spacing=min_spacing,
-                               zone_budget=budget, rng=seed, move=move)
+            pl = planning.plan(
+                s,
+                PARAMS,
+                n_new=n_new,
+                spacing=250,
+                min_spacing=min_spacing,
+                zone_budget=budget,
+                rng=seed,
+                move=move,
+            )
         except InputError as err:  # every candidate excluded
             assert "No candidate" in str(err)
             return
@@ -373,8 +501,13 @@ class _maybe_warns:
 
         self._cm = warnings.catch_warnings()
         self._cm.__enter__()
-        warnings.filterwarnings("ignore", category=TrapscapeWarning,
-                                message="(Only .* sites could be placed|Moving .* stations does not improve)")
+        warnings.filterwarnings(
+            "ignore",
+            category=TrapscapeWarning,
+            message=(
+                "(Only .* sites could be placed|Moving .* stations does not improve)"
+            ),
+        )
         return self
 
     def __exit__(self, *exc):
@@ -385,8 +518,16 @@ def test_move_mode_improves_or_keeps_objective():
     # two stations crowd one corner; moving them should go to the empty half
     s = make_grid_survey({(i, j) for i in range(8) for j in range(4, 8)}, n=8)
     params = DetectionParams(sigma=600.0, lambda0=0.1, density_per_100km2=3.0)
-    pl = planning.plan(s, params, n_new=0, move=3, spacing=500, min_spacing=900,
-                       objectives={"coverage": 1}, rng=0)
+    pl = planning.plan(
+        s,
+        params,
+        n_new=0,
+        move=3,
+        spacing=500,
+        min_spacing=900,
+        objectives={"coverage": 1},
+        rng=0,
+    )
     assert len(pl.removed) == 3
     assert len(pl.stations) == 3
     summ = pl.summary.set_index(["scope", "metric"])
@@ -400,8 +541,16 @@ def test_move_mode_moves_nothing_when_the_layout_is_already_good():
     s = make_grid_survey(set(), n=4)  # a regular grid filling its study area
     params = DetectionParams(sigma=600.0, lambda0=0.1, density_per_100km2=3.0)
     with pytest.warns(TrapscapeWarning, match="nothing is moved"):
-        pl = planning.plan(s, params, n_new=0, move=2, spacing=250, min_spacing=900,
-                           objectives={"coverage": 1}, rng=0)
+        pl = planning.plan(
+            s,
+            params,
+            n_new=0,
+            move=2,
+            spacing=250,
+            min_spacing=900,
+            objectives={"coverage": 1},
+            rng=0,
+        )
     assert pl.removed == ()
     assert len(pl.stations) == 0
 
@@ -409,45 +558,86 @@ def test_move_mode_moves_nothing_when_the_layout_is_already_good():
 def test_border_objective_uses_hotspot_scores(tiny_survey):
     hot = gpd.GeoDataFrame(
         {"score": [10.0, 0.1]},
-        geometry=[LineString([(X0 + 2500, Y0 + 3600), (X0 + 2500, Y0 + 3900)]),
-                  LineString([(X0 + 2500, Y0 + 100), (X0 + 2500, Y0 + 400)])], crs=CRS)
-    pl = planning.plan(tiny_survey, PARAMS, n_new=1, spacing=250, min_spacing=500,
-                       objectives={"border": 1}, hotspots=hot, rng=0)
+        geometry=[
+            LineString([(X0 + 2500, Y0 + 3600), (X0 + 2500, Y0 + 3900)]),
+            LineString([(X0 + 2500, Y0 + 100), (X0 + 2500, Y0 + 400)]),
+        ],
+        crs=CRS,
+    )
+    pl = planning.plan(
+        tiny_survey,
+        PARAMS,
+        n_new=1,
+        spacing=250,
+        min_spacing=500,
+        objectives={"border": 1},
+        hotspots=hot,
+        rng=0,
+    )
     assert pl.stations.geometry.y.iloc[0] - Y0 > 3000  # near the high-score hotspot
     with pytest.raises(InputError, match="no score column 'rank'"):
-        planning.plan(tiny_survey, PARAMS, n_new=1, spacing=250, min_spacing=500,
-                      objectives={"border": 1}, hotspots=hot, score_column="rank")
+        planning.plan(
+            tiny_survey,
+            PARAMS,
+            n_new=1,
+            spacing=250,
+            min_spacing=500,
+            objectives={"border": 1},
+            hotspots=hot,
+            score_column="rank",
+        )
 
 
 def test_missing_density_changes_no_site_and_reports_nan(tiny_survey):
-    kw = dict(n_new=3, spacing=250, min_spacing=500, rng=0)
+    kw = {"n_new": 3, "spacing": 250, "min_spacing": 500, "rng": 0}
     with pytest.warns(TrapscapeWarning, match="No density given"):
-        blind = planning.plan(tiny_survey, replace(PARAMS, density_per_100km2=None), **kw)
+        blind = planning.plan(
+            tiny_survey, replace(PARAMS, density_per_100km2=None), **kw
+        )
     known = planning.plan(tiny_survey, replace(PARAMS, density_per_100km2=40.0), **kw)
     assert list(blind.stations[planning.CANDIDATE_ID]) == list(
-        known.stations[planning.CANDIDATE_ID])
+        known.stations[planning.CANDIDATE_ID]
+    )
     s = blind.summary.set_index(["scope", "metric"])
     assert np.isnan(s.loc[("all", "RSE"), "after"])
     assert s.loc[("all", "area_pdot_km2"), "after"] > 0
 
 
 def test_by_sex_parameters_average_the_sexes(tiny_survey):
-    kw = dict(n_new=0, spacing=250, min_spacing=500, rng=0, cell_size=200.0, buffer=3000.0)
+    kw = {
+        "n_new": 0,
+        "spacing": 250,
+        "min_spacing": 500,
+        "rng": 0,
+        "cell_size": 200.0,
+        "buffer": 3000.0,
+    }
     f = {"sigma": 600.0, "lambda0": 0.08}
     m = {"sigma": 1200.0, "lambda0": 0.03}
     both = planning.plan(tiny_survey, replace(PARAMS, by_sex={"F": f, "M": m}), **kw)
     only_f = planning.plan(tiny_survey, replace(PARAMS, **f), **kw)
     only_m = planning.plan(tiny_survey, replace(PARAMS, **m), **kw)
-    get = lambda p, metric: p.summary.set_index(["scope", "metric"]).loc[("all", metric),  # noqa: E731
-                                                                          "before"]
-    for metric in ("E_n", "E_r", "area_pdot_km2", "expected_covered_km2", "border_pdot"):
+
+    def get(p, metric):
+        return p.summary.set_index(["scope", "metric"]).loc[("all", metric), "before"]
+
+    for metric in (
+        "E_n",
+        "E_r",
+        "area_pdot_km2",
+        "expected_covered_km2",
+        "border_pdot",
+    ):
         assert get(both, metric) == pytest.approx(
-            (get(only_f, metric) + get(only_m, metric)) / 2, rel=1e-9), metric
+            (get(only_f, metric) + get(only_m, metric)) / 2, rel=1e-9
+        ), metric
     # identical sexes give the single-sex answer, including the chosen sites
-    kw2 = dict(n_new=3, spacing=250, min_spacing=500, rng=0)
+    kw2 = {"n_new": 3, "spacing": 250, "min_spacing": 500, "rng": 0}
     same = planning.plan(tiny_survey, replace(PARAMS, by_sex={"F": {}, "M": {}}), **kw2)
     one = planning.plan(tiny_survey, PARAMS, **kw2)
-    assert list(same.stations[planning.CANDIDATE_ID]) == list(one.stations[planning.CANDIDATE_ID])
+    assert list(same.stations[planning.CANDIDATE_ID]) == list(
+        one.stations[planning.CANDIDATE_ID]
+    )
     pd.testing.assert_frame_equal(same.summary, one.summary)
 
 
@@ -462,7 +652,9 @@ def test_plan_argument_errors(tiny_survey):
 
 # ------------------------------------------------------------------ writers
 def test_write_gpx_waypoints(tiny_survey, tmp_path):
-    pl = planning.plan(tiny_survey, PARAMS, n_new=3, spacing=250, min_spacing=500, rng=0)
+    pl = planning.plan(
+        tiny_survey, PARAMS, n_new=3, spacing=250, min_spacing=500, rng=0
+    )
     path = tmp_path / "plan.gpx"
     planning.write_gpx(pl.stations, path)
     root = ET.parse(path).getroot()
@@ -479,8 +671,16 @@ def test_write_gpx_waypoints(tiny_survey, tmp_path):
 
 
 def test_written_plan_reads_back_as_stations(tiny_survey, tmp_path):
-    pl = planning.plan(tiny_survey, PARAMS, n_new=3, spacing=250, min_spacing=500, rng=0,
-                       session_start="2025-05-01", session_days=60)
+    pl = planning.plan(
+        tiny_survey,
+        PARAMS,
+        n_new=3,
+        spacing=250,
+        min_spacing=500,
+        rng=0,
+        session_start="2025-05-01",
+        session_days=60,
+    )
     path = tmp_path / "proposed_stations.csv"
     planning.write_plan_stations(pl.stations, path)
     from trapscape.io import read_stations
@@ -490,5 +690,7 @@ def test_written_plan_reads_back_as_stations(tiny_survey, tmp_path):
     assert list(got[V.STATION_ID].astype(str)) == list(pl.stations[V.STATION_ID])
     np.testing.assert_allclose(_xy(got), _xy(pl.stations), atol=0.05)
     assert (pd.to_datetime(got[V.SETUP]).dt.date.astype(str) == "2025-05-01").all()
-    assert ((pd.to_datetime(got[V.RETRIEVAL]) - pd.to_datetime(got[V.SETUP]))
-            == pd.Timedelta(days=60)).all()
+    assert (
+        (pd.to_datetime(got[V.RETRIEVAL]) - pd.to_datetime(got[V.SETUP]))
+        == pd.Timedelta(days=60)
+    ).all()

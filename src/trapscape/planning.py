@@ -3,7 +3,7 @@
 Park staff decide each season where to put the next cameras.  This module
 proposes sites that
 
-* **close coverage gaps**: raise the area (km²) of the study area where the
+* **close coverage gaps**: raise the area (km2) of the study area where the
   probability that an animal living there is photographed at least once,
   ``pdot``, reaches a threshold;
 * **sharpen the density estimate**: raise ``min(E[n], E[r])``, the smaller
@@ -25,7 +25,7 @@ The detection model is the one in :mod:`trapscape.detection`: the detector
 is the station, and an animal whose activity centre lies at distance ``d``
 from a station working ``T`` days is detected there on an occasion of
 ``occasion_days`` with probability ``p = 1 - exp(-lambda0 * occ * g(d))``
-(``"HHN"``) or ``p = g0 * g(d)`` (``"HN"``), ``g(d) = exp(-d² / 2σ²)``, for
+(``"HHN"``) or ``p = g0 * g(d)`` (``"HN"``), ``g(d) = exp(-d² / 2sigma²)``, for
 ``K = T / occ`` occasions.
 
 References
@@ -93,7 +93,7 @@ OBJECTIVES = ("coverage", "precision", "border")
 #: coverage gain, so that ties are broken toward sites that raise pdot.
 COVERAGE_SMOOTH_WEIGHT = 0.05
 
-#: Kernel truncation radius in units of sigma (g(6σ) = 1.5e-8).
+#: Kernel truncation radius in units of sigma (g(6sigma) = 1.5e-8).
 KERNEL_RADIUS_SIGMAS = 6.0
 
 CANDIDATE_ID = "candidate_id"
@@ -109,7 +109,7 @@ def _site_terms(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative hazard and expected detections of one animal per site-point pair.
 
-    ``dist2`` are squared distances (m²) between activity centres and sites,
+    ``dist2`` are squared distances (m2) between activity centres and sites,
     ``days`` the site usage in days (broadcast against ``dist2``).  Returns
     ``(hazard, detections)``: ``pdot = 1 - exp(-sum(hazard))`` and the
     expected number of detections (proximity: detector-occasions with a
@@ -143,7 +143,7 @@ def expected_counts(
 
     Following Efford & Boulanger (2019), for activity centres uniformly
     distributed with ``density`` over the mask ``points`` (each standing for
-    ``cell_area`` m²)::
+    ``cell_area`` m2)::
 
         E[n] = D a Σ_m (1 - exp(-Σ_j H_jm))
         E[detections] = D a Σ_m Σ_j Σ_k p_jkm
@@ -166,9 +166,9 @@ def expected_counts(
     params
         Detection parameters (``sigma`` in metres, ``lambda0`` per day).
     density
-        Animals per m².
+        Animals per m2.
     cell_area
-        Area of one mask cell in m².
+        Area of one mask cell in m2.
     detector
         ``"proximity"`` (binary per station and occasion) or ``"count"``.
 
@@ -196,7 +196,9 @@ def expected_counts(
     if days.ndim == 2:
         days = days.sum(axis=1)
     if days.shape != (len(traps),):
-        raise InputError(f"days has shape {days.shape}; expected ({len(traps)},) to match traps.")
+        raise InputError(
+            f"days has shape {days.shape}; expected ({len(traps)},) to match traps."
+        )
     classes = _sex_params(params)
     w = density * cell_area / len(classes)
     en = edet = 0.0
@@ -213,8 +215,12 @@ def expected_counts(
         edet += float(w * det_tot.sum())
     er = edet - en
     m = min(en, er)
-    return {"E_n": en, "E_detections": edet, "E_r": er,
-            "RSE": float(1.0 / math.sqrt(m)) if m > 0 else math.inf}
+    return {
+        "E_n": en,
+        "E_detections": edet,
+        "E_r": er,
+        "RSE": float(1.0 / math.sqrt(m)) if m > 0 else math.inf,
+    }
 
 
 # --------------------------------------------------------------------------- candidates
@@ -224,13 +230,15 @@ def _region(survey: Survey, habitat: gpd.GeoDataFrame | None) -> BaseGeometry:
         pts = survey.station_points
         if len(pts) == 0:
             raise InputError(
-                "The survey has neither a study area nor stations, so there is nowhere to "
+                "The survey has neither a study area nor stations, so there is "
+                "nowhere to "
                 "place candidates. Give [boundaries] study_area or pass candidates=."
             )
         warnings.warn(
             "The survey has no study area; candidates are placed within 5 km of the "
             "convex hull of the stations. Give a study area for a proper plan.",
-            TrapscapeWarning, stacklevel=3,
+            TrapscapeWarning,
+            stacklevel=3,
         )
         study = pts.geometry.union_all().convex_hull.buffer(5000.0)
     hab = habitat if habitat is not None else survey.habitat
@@ -285,7 +293,8 @@ def candidate_sites(
         Grid spacing in metres (ignored when ``candidates`` is given).
     candidates
         User-supplied candidate points in a projected CRS (reprojected to
-        the survey CRS when it differs).  Polygons or lines are replaced by a point on them.
+        the survey CRS when it differs).  Polygons or lines are replaced by a
+        point on them.
     exclude
         Polygon layers where cameras may not go.
     settlements
@@ -319,21 +328,28 @@ def candidate_sites(
     """
     crs = require_projected(survey.crs, "survey")
     if not spacing > 0:
-        raise InputError(f"spacing must be a positive distance in metres, got {spacing!r}.")
+        raise InputError(
+            f"spacing must be a positive distance in metres, got {spacing!r}."
+        )
     if min_spacing < 0:
         raise InputError(f"min_spacing must be >= 0 metres, got {min_spacing!r}.")
     if max_access_distance is not None and access is None:
-        raise InputError("max_access_distance needs an access layer (roads/tracks); pass access=.")
+        raise InputError(
+            "max_access_distance needs an access layer (roads/tracks); pass access=."
+        )
 
     region = _region(survey, habitat)
     if candidates is not None:
-        require_projected(candidates.crs if candidates.crs is not None else None, "candidates layer")
+        require_projected(
+            candidates.crs if candidates.crs is not None else None, "candidates layer"
+        )
         cand = candidates.to_crs(crs).copy()
         geom = cand.geometry
         if geom.is_empty.any() or geom.isna().any():
             bad = int(np.flatnonzero((geom.is_empty | geom.isna()).to_numpy())[0]) + 1
             raise GeometryError(
-                f"candidates row {bad}: empty geometry. Remove it or give a point.", row=bad
+                f"candidates row {bad}: empty geometry. Remove it or give a point.",
+                row=bad,
             )
         not_pt = geom.geom_type != "Point"
         if not_pt.any():
@@ -342,7 +358,9 @@ def candidate_sites(
         stages = [("user candidates in the study area", len(cand))]
     else:
         if region.is_empty:
-            raise InputError("The study area (∩ habitat) is empty; nothing to place candidates in.")
+            raise InputError(
+                "The study area (∩ habitat) is empty; nothing to place candidates in."
+            )
         minx, miny, maxx, maxy = region.bounds
         x0 = math.floor(minx / spacing) * spacing + spacing / 2.0
         y0 = math.floor(miny / spacing) * spacing + spacing / 2.0
@@ -361,7 +379,9 @@ def candidate_sites(
     if settlements is not None and len(settlements) > 0:
         u = _layer_union(settlements, crs, "settlements layer")
         cand = cand[cand.geometry.distance(u) > settlement_buffer]
-        stages.append((f"more than {settlement_buffer:g} m from settlements", len(cand)))
+        stages.append(
+            (f"more than {settlement_buffer:g} m from settlements", len(cand))
+        )
     if access is not None and max_access_distance is not None:
         u = _layer_union(access, crs, "access layer")
         cand = cand[cand.geometry.distance(u) <= max_access_distance]
@@ -382,8 +402,9 @@ def candidate_sites(
     if len(cand) == 0:
         steps = "; ".join(f"{what}: {n}" for what, n in stages)
         raise InputError(
-            f"No candidate site satisfies the constraints ({steps}). Relax the constraint "
-            "that removed the last ones (e.g. a smaller min_spacing or spacing), or pass "
+            f"No candidate site satisfies the constraints ({steps}). Relax the "
+            "constraint that removed the last ones (e.g. a smaller min_spacing or "
+            "spacing), or pass "
             "candidates=."
         )
     cand = cand.reset_index(drop=True)
@@ -391,8 +412,12 @@ def candidate_sites(
         cand.insert(0, CANDIDATE_ID, [f"C{i + 1:05d}" for i in range(len(cand))])
     else:
         cand[CANDIDATE_ID] = cand[CANDIDATE_ID].astype(str)
-    logger.info("%d candidate sites (spacing %.0f m, min spacing %.0f m)",
-                len(cand), spacing, min_spacing)
+    logger.info(
+        "%d candidate sites (spacing %.0f m, min spacing %.0f m)",
+        len(cand),
+        spacing,
+        min_spacing,
+    )
     return cand
 
 
@@ -400,10 +425,10 @@ def candidate_sites(
 class _Engine:
     """Hazard bookkeeping over evaluation points for incremental greedy search.
 
-    Points are mask cells (weights ``w_cov`` in km² inside the study area,
+    Points are mask cells (weights ``w_cov`` in km2 inside the study area,
     ``w_den`` expected animals per cell) and hotspot samples (``w_bor``,
     summing to 1).  Each site (candidate or existing station) is a sparse
-    row of hazard contributions to points within 6σ.  The state is the
+    row of hazard contributions to points within 6sigma.  The state is the
     cumulative hazard ``H`` per point and the expected detections ``Etot``.
     """
 
@@ -425,7 +450,9 @@ class _Engine:
         classes = [params] if isinstance(params, DetectionParams) else list(params)
         n_base = len(points) // len(classes)
         if n_base * len(classes) != len(points):
-            raise ValueError("points must hold one copy of the base points per parameter set")
+            raise ValueError(
+                "points must hold one copy of the base points per parameter set"
+            )
         self.points, self.n_base = points, n_base
         self.w_cov, self.w_den, self.w_bor = w_cov, w_den, w_bor
         self.h_thr = -math.log1p(-threshold)
@@ -437,7 +464,9 @@ class _Engine:
             if tree is None or len(sites) == 0:
                 break
             nbrs = tree.query_ball_point(sites, r=KERNEL_RADIUS_SIGMAS * pk.sigma)
-            counts = np.fromiter((len(n) for n in nbrs), dtype=np.int64, count=len(sites))
+            counts = np.fromiter(
+                (len(n) for n in nbrs), dtype=np.int64, count=len(sites)
+            )
             if counts.sum() == 0:
                 continue
             idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in nbrs])
@@ -446,7 +475,7 @@ class _Engine:
             hz, dt = _site_terms(d2, days[rows], pk, detector=detector)
             parts.append((rows, idx + k * n_base, hz, dt))
         if parts:
-            rows, idx, hz, dt = (np.concatenate(x) for x in zip(*parts))
+            rows, idx, hz, dt = (np.concatenate(x) for x in zip(*parts, strict=False))
             order = np.argsort(rows, kind="stable")
             rows, idx, hz, dt = rows[order], idx[order], hz[order], dt[order]
         else:
@@ -484,7 +513,7 @@ class _Engine:
         pd_ = -np.expm1(-H)
         en = float((self.w_den * pd_).sum())
         m = {
-            "cov_thr": float(self.w_cov[H >= self.h_thr].sum()),
+            "cov_thr": float(self.w_cov[self.h_thr <= H].sum()),
             "cov_smooth": float((self.w_cov * pd_).sum()),
             "E_n": en,
             "E_r": self.etot - en,
@@ -496,14 +525,22 @@ class _Engine:
     def value(self) -> float:
         """Combined (weighted, normalised) objective of the current state."""
         m = self.metrics()
-        return float(self._combine(m["cov_thr"], m["cov_smooth"], m["E_n"], m["E_r"],
-                                   m["border"]))
+        return float(
+            self._combine(
+                m["cov_thr"], m["cov_smooth"], m["E_n"], m["E_r"], m["border"]
+            )
+        )
 
     def _combine(self, thr: Any, smooth: Any, en: Any, er: Any, bor: Any) -> Any:
         w, s = self.weights, self.scale
         out: Any = 0.0
         if w["coverage"]:
-            out = out + w["coverage"] * (thr + COVERAGE_SMOOTH_WEIGHT * smooth) / s["coverage"]
+            out = (
+                out
+                + w["coverage"]
+                * (thr + COVERAGE_SMOOTH_WEIGHT * smooth)
+                / s["coverage"]
+            )
         if w["precision"]:
             out = out + w["precision"] * np.minimum(en, er) / s["precision"]
         if w["border"]:
@@ -518,7 +555,9 @@ class _Engine:
         Hs = self.H[self.idx]
         crosses = (Hs < self.h_thr) & (Hs + self.hz >= self.h_thr)
         return {
-            "d_thr": np.bincount(self.rows, weights=self.w_cov[self.idx] * crosses, minlength=n),
+            "d_thr": np.bincount(
+                self.rows, weights=self.w_cov[self.idx] * crosses, minlength=n
+            ),
             "d_sm": self.Q @ (self.w_cov * e),
             "d_en": self.Q @ (self.w_den * e),
             "d_etot": self.etot_site,
@@ -529,9 +568,16 @@ class _Engine:
         m = self.metrics()
         en = m["E_n"] + g["d_en"]
         er = self.etot + g["d_etot"] - en
-        new = self._combine(m["cov_thr"] + g["d_thr"], m["cov_smooth"] + g["d_sm"], en, er,
-                            m["border"] + g["d_bor"])
-        base = self._combine(m["cov_thr"], m["cov_smooth"], m["E_n"], m["E_r"], m["border"])
+        new = self._combine(
+            m["cov_thr"] + g["d_thr"],
+            m["cov_smooth"] + g["d_sm"],
+            en,
+            er,
+            m["border"] + g["d_bor"],
+        )
+        base = self._combine(
+            m["cov_thr"], m["cov_smooth"], m["E_n"], m["E_r"], m["border"]
+        )
         return np.round(np.asarray(new, dtype=float) - base, 10)
 
     def gains(self, sites: np.ndarray | None = None) -> np.ndarray:
@@ -577,7 +623,9 @@ class _Constraints:
     def _near(self, xy: np.ndarray) -> np.ndarray:
         if self.min_spacing <= 0 or len(self.xy) == 0:
             return np.zeros(0, dtype=np.int64)
-        return np.asarray(self.tree.query_ball_point(xy, r=self.min_spacing - 1e-6), dtype=np.int64)
+        return np.asarray(
+            self.tree.query_ball_point(xy, r=self.min_spacing - 1e-6), dtype=np.int64
+        )
 
     def block(self, xy: np.ndarray, sign: int = 1) -> None:
         self.blocked[self._near(xy)] += sign
@@ -614,7 +662,7 @@ def _greedy(
     chosen: list[int],
     progress: bool,
 ) -> list[float]:
-    """Add up to ``k`` sites from ``cand`` (engine row indices == constraint indices)."""
+    """Add up to ``k`` sites from ``cand`` (engine rows == constraint indices)."""
     gains_out: list[float] = []
     chosen_set = set(chosen)
     bar = None
@@ -638,7 +686,9 @@ def _greedy(
     else:
         g0 = eng.gains(cand)
         it = 0
-        heap = [(-float(g), int(rank[c]), int(c), 0) for g, c in zip(g0, cand)]
+        heap = [
+            (-float(g), int(rank[c]), int(c), 0) for g, c in zip(g0, cand, strict=True)
+        ]
         heapq.heapify(heap)
         while heap and len(gains_out) < k:
             neg, rk, c, stamp = heapq.heappop(heap)
@@ -657,7 +707,9 @@ def _greedy(
     return gains_out
 
 
-def _accept(eng: _Engine, cons: _Constraints, c: int, chosen: list[int], chosen_set: set[int]) -> None:
+def _accept(
+    eng: _Engine, cons: _Constraints, c: int, chosen: list[int], chosen_set: set[int]
+) -> None:
     eng.add(c)
     cons.take(c)
     chosen.append(c)
@@ -715,7 +767,7 @@ class Plan:
     summary
         Long table ``scope, metric, before, after, change``: scope ``"all"``
         or a zone name; metrics ``stations``, ``area_pdot_km2`` (area with
-        pdot >= threshold), ``expected_covered_km2`` (Σ pdot × area),
+        pdot >= threshold), ``expected_covered_km2`` (Σ pdot x area),
         ``E_n``, ``E_r``, ``RSE`` and ``border_pdot`` (score-weighted mean
         pdot at hotspots).
     selection
@@ -760,8 +812,10 @@ def _sex_params(params: DetectionParams) -> list[DetectionParams]:
     for sex, over in sorted(params.by_sex.items()):
         bad = set(over) - known
         if bad:
-            raise InputError(f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
-                             f"{sorted(known)}.")
+            raise InputError(
+                f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
+                f"{sorted(known)}."
+            )
         out.append(replace(params, by_sex={}, **over))
     return out
 
@@ -772,14 +826,17 @@ def _observed_days(survey: Survey) -> pd.Series:
 
     u = station_usage(survey)
     days = np.asarray(u.usage, dtype=float).reshape(len(u.station_ids), -1).sum(axis=1)
-    return pd.Series(days, index=pd.Index([str(i) for i in u.station_ids], name=V.STATION_ID),
-                     name="days")
+    return pd.Series(
+        days,
+        index=pd.Index([str(i) for i in u.station_ids], name=V.STATION_ID),
+        name="days",
+    )
 
 
 def _hotspot_points(
     hotspots: gpd.GeoDataFrame | None, survey: Survey, score_column: str, step: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sample hotspot lines every ``step`` m; weights ∝ score × length, sum 1."""
+    """Sample hotspot lines every ``step`` m; weights ∝ score x length, sum 1."""
     layer = hotspots
     col = score_column
     if layer is None:
@@ -790,13 +847,17 @@ def _hotspot_points(
     layer = layer.to_crs(survey.crs)
     if col is not None and col not in layer.columns:
         raise InputError(
-            f"hotspots layer has no score column '{col}' (columns: {list(layer.columns)}). "
+            f"hotspots layer has no score column '{col}' "
+            f"(columns: {list(layer.columns)}). "
             "Pass score_column= (CLI: --score-column)."
         )
-    scores = (pd.to_numeric(layer[col], errors="coerce").to_numpy(dtype=float)
-              if col is not None else np.ones(len(layer)))
+    scores = (
+        pd.to_numeric(layer[col], errors="coerce").to_numpy(dtype=float)
+        if col is not None
+        else np.ones(len(layer))
+    )
     xy, w = [], []
-    for geom, sc in zip(layer.geometry, scores):
+    for geom, sc in zip(layer.geometry, scores, strict=False):
         if geom is None or geom.is_empty or not np.isfinite(sc) or sc <= 0:
             continue
         if geom.geom_type in ("Point", "MultiPoint"):
@@ -806,7 +867,7 @@ def _hotspot_points(
             continue
         if geom.geom_type in ("Polygon", "MultiPolygon"):
             geom = geom.boundary
-        n = max(1, int(math.ceil(geom.length / step)))
+        n = max(1, math.ceil(geom.length / step))
         d = (np.arange(n) + 0.5) * geom.length / n
         pts = np.array([(p.x, p.y) for p in (geom.interpolate(di) for di in d)])
         xy.append(pts)
@@ -818,8 +879,12 @@ def _hotspot_points(
 
 
 def _mask(
-    survey: Survey, region_geom: BaseGeometry, st_xy: np.ndarray, cand_xy: np.ndarray,
-    cell: float, buffer: float,
+    survey: Survey,
+    region_geom: BaseGeometry,
+    st_xy: np.ndarray,
+    cand_xy: np.ndarray,
+    cell: float,
+    buffer: float,
 ) -> tuple[np.ndarray, np.ndarray, BaseGeometry]:
     """Mask cell centres of the state space and a flag for 'inside the study area'."""
     from shapely import contains_xy
@@ -879,9 +944,9 @@ def plan(
     Objectives (weights in ``objectives``; 0 or absent turns one off):
 
     ``coverage``
-        Area (km²) of the study area where ``pdot >= threshold`` plus
-        ``COVERAGE_SMOOTH_WEIGHT`` (0.05) × the expected covered area
-        Σ pdot × cell area (which breaks ties toward sites that raise pdot
+        Area (km2) of the study area where ``pdot >= threshold`` plus
+        ``COVERAGE_SMOOTH_WEIGHT`` (0.05) x the expected covered area
+        Σ pdot x cell area (which breaks ties toward sites that raise pdot
         even where no cell crosses the threshold yet).
     ``precision``
         ``min(E[n], E[r])`` (Efford & Boulanger 2019), the expected number of
@@ -940,15 +1005,15 @@ def plan(
     threshold
         pdot threshold for the coverage area.
     density
-        Animals per 100 km² for ``E[n]``/``E[r]``; default
+        Animals per 100 km2 for ``E[n]``/``E[r]``; default
         ``params.density_per_100km2``.  Without one, the sites chosen are the
         same (``min(E[n], E[r])`` and its scale are both proportional to D)
         but ``E_n``, ``E_r`` and ``RSE`` are reported as NaN, with a warning.
     cell_size
-        Mask cell size in metres (default σ/2; the smallest σ with ``by_sex``).
+        Mask cell size in metres (default sigma/2; the smallest sigma with ``by_sex``).
     buffer
-        State-space buffer around the study area and stations (default 4σ;
-        the largest σ with ``by_sex``).
+        State-space buffer around the study area and stations (default 4sigma;
+        the largest sigma with ``by_sex``).
     session_start
         First day of the planned session (default: one year after the
         survey's first setup).
@@ -989,28 +1054,43 @@ def plan(
     Efford & Boulanger (2019); Durbach et al. (2021); Minoux (1978);
     Leskovec et al. (2007).  See the module docstring.
     """
-    locals_for_retry = {k: v for k, v in locals().items() if k not in ("survey", "params")}
+    locals_for_retry = {
+        k: v for k, v in locals().items() if k not in ("survey", "params")
+    }
     crs = require_projected(survey.crs, "survey")
-    weights = dict({"coverage": 1.0, "precision": 1.0, "border": 0.5} if objectives is None
-                   else objectives)
+    weights = dict(
+        {"coverage": 1.0, "precision": 1.0, "border": 0.5}
+        if objectives is None
+        else objectives
+    )
     unknown = set(weights) - set(OBJECTIVES)
     if unknown:
-        raise InputError(f"Unknown objective(s) {sorted(unknown)}; choose from {list(OBJECTIVES)}.")
+        raise InputError(
+            f"Unknown objective(s) {sorted(unknown)}; choose from {list(OBJECTIVES)}."
+        )
     if any(not (float(v) >= 0) for v in weights.values()):
         raise InputError(f"Objective weights must be >= 0, got {weights}.")
     weights = {k: float(weights.get(k, 0.0)) for k in OBJECTIVES}
     if not any(weights.values()):
-        raise InputError("All objective weights are 0; give at least one positive weight.")
+        raise InputError(
+            "All objective weights are 0; give at least one positive weight."
+        )
     if int(n_new) < 0 or int(move) < 0:
-        raise InputError(f"n_new and move must be >= 0, got n_new={n_new}, move={move}.")
+        raise InputError(
+            f"n_new and move must be >= 0, got n_new={n_new}, move={move}."
+        )
     if not 0 < threshold < 1:
-        raise InputError(f"threshold must be a probability in (0, 1), got {threshold!r}.")
+        raise InputError(
+            f"threshold must be a probability in (0, 1), got {threshold!r}."
+        )
     if detector not in ("proximity", "count"):
         raise InputError(f"detector must be 'proximity' or 'count', got {detector!r}.")
     if method not in ("lazy", "naive"):
         raise InputError(f"method must be 'lazy' or 'naive', got {method!r}.")
     if existing_usage not in ("session", "observed"):
-        raise InputError(f"existing_usage must be 'session' or 'observed', got {existing_usage!r}.")
+        raise InputError(
+            f"existing_usage must be 'session' or 'observed', got {existing_usage!r}."
+        )
     dens100 = density if density is not None else params.density_per_100km2
     density_known = dens100 is not None
     if not density_known:
@@ -1018,14 +1098,18 @@ def plan(
         # choice of sites does not depend on D, only the reported counts do.
         if weights["precision"] > 0:
             warnings.warn(
-                "No density given: sites are chosen as usual, but E[n], E[r] and the RSE "
-                "are reported as NaN. Pass density= (animals per 100 km²; CLI --density) "
+                "No density given: sites are chosen as usual, but E[n], E[r] and the "
+                "RSE are reported as NaN. Pass density= (animals per 100 km2; CLI "
+                "--density) "
                 "or a detection file with density_per_100km2.",
-                TrapscapeWarning, stacklevel=2,
+                TrapscapeWarning,
+                stacklevel=2,
             )
         dens100 = 1.0
     if not dens100 > 0:
-        raise InputError(f"density must be positive (animals per 100 km²), got {dens100!r}.")
+        raise InputError(
+            f"density must be positive (animals per 100 km2), got {dens100!r}."
+        )
     gen = np.random.default_rng(rng)
     sigmas = [pk.sigma for pk in _sex_params(params)]
     cell = float(cell_size) if cell_size else min(sigmas) / 2.0
@@ -1034,15 +1118,23 @@ def plan(
     # existing stations and their usage
     st = survey.station_points
     st_ids = st[V.STATION_ID].astype(str).to_numpy()
-    st_xy = np.column_stack([st.geometry.x, st.geometry.y]) if len(st) else np.zeros((0, 2))
+    st_xy = (
+        np.column_stack([st.geometry.x, st.geometry.y]) if len(st) else np.zeros((0, 2))
+    )
     observed = _observed_days(survey) if len(st) else pd.Series(dtype=float)
-    obs_days = observed.reindex(st[V.STATION_ID].astype(str)).fillna(0.0).to_numpy(dtype=float)
+    obs_days = (
+        observed.reindex(st[V.STATION_ID].astype(str)).fillna(0.0).to_numpy(dtype=float)
+    )
     if session_days is None:
         pos = obs_days[obs_days > 0]
         session_days = float(max(1, round(float(np.median(pos))))) if len(pos) else 90.0
     if not session_days > 0:
         raise InputError(f"session_days must be positive, got {session_days!r}.")
-    ex_days = obs_days if existing_usage == "observed" else np.full(len(st), float(session_days))
+    ex_days = (
+        obs_days
+        if existing_usage == "observed"
+        else np.full(len(st), float(session_days))
+    )
     if move > len(st):
         raise InputError(f"move={move} but the survey has only {len(st)} stations.")
 
@@ -1050,16 +1142,25 @@ def plan(
     if candidates is None:
         # in move mode, sites near stations that may be removed stay candidates;
         # spacing to the stations that remain is enforced during selection
-        cand_gdf = candidate_sites(survey, spacing=spacing,
-                                   min_spacing=0.0 if move else min_spacing,
-                                   zone_budget=zone_budget)
+        cand_gdf = candidate_sites(
+            survey,
+            spacing=spacing,
+            min_spacing=0.0 if move else min_spacing,
+            zone_budget=zone_budget,
+        )
     else:
-        require_projected(candidates.crs if candidates.crs is not None else None, "candidates")
+        require_projected(
+            candidates.crs if candidates.crs is not None else None, "candidates"
+        )
         cand_gdf = candidates.to_crs(crs).reset_index(drop=True).copy()
         if (cand_gdf.geometry.geom_type != "Point").any():
-            raise GeometryError("candidates must be points; use candidate_sites() to convert.")
+            raise GeometryError(
+                "candidates must be points; use candidate_sites() to convert."
+            )
         if CANDIDATE_ID not in cand_gdf.columns:
-            cand_gdf.insert(0, CANDIDATE_ID, [f"C{i + 1:05d}" for i in range(len(cand_gdf))])
+            cand_gdf.insert(
+                0, CANDIDATE_ID, [f"C{i + 1:05d}" for i in range(len(cand_gdf))]
+            )
         if V.ZONE not in cand_gdf.columns:
             cand_gdf[V.ZONE] = survey.zone_of(cand_gdf.geometry).to_numpy()
     if len(cand_gdf) == 0:
@@ -1075,16 +1176,24 @@ def plan(
     cell_km2 = cell * cell / 1e6
     hs_xy, hs_w = _hotspot_points(hotspots, survey, score_column, cell)
     if weights["border"] > 0 and len(hs_xy) == 0:
-        warnings.warn("The border objective has no hotspots and the survey no border; "
-                      "its weight is ignored.", TrapscapeWarning, stacklevel=2)
+        warnings.warn(
+            "The border objective has no hotspots and the survey no border; "
+            "its weight is ignored.",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
         weights["border"] = 0.0
         if not any(weights.values()):
-            raise InputError("Only the border objective was asked for, but there are no "
-                             "hotspots and no survey border. Pass hotspots=.")
+            raise InputError(
+                "Only the border objective was asked for, but there are no "
+                "hotspots and no survey border. Pass hotspots=."
+            )
     n_mask = len(mask_xy)
     base_pts = np.vstack([mask_xy, hs_xy])
     w_cov = np.concatenate([in_study * cell_km2, np.zeros(len(hs_xy))])
-    w_den = np.concatenate([np.full(n_mask, dens100 / 1e8 * cell * cell), np.zeros(len(hs_xy))])
+    w_den = np.concatenate(
+        [np.full(n_mask, dens100 / 1e8 * cell * cell), np.zeros(len(hs_xy))]
+    )
     w_bor = np.concatenate([np.zeros(n_mask), hs_w])
     # sex-specific parameters: one copy of the points per sex, equal sex ratio
     classes = _sex_params(params)
@@ -1092,21 +1201,40 @@ def plan(
     points = np.vstack([base_pts] * n_cls)
     w_cov, w_den, w_bor = (np.tile(w, n_cls) / n_cls for w in (w_cov, w_den, w_bor))
 
-    # sites: candidates, then existing stations (as candidates in move mode), then existing
+    # sites: candidates, existing stations (as candidates in move mode), existing
     site_xy = np.vstack([c_xy, st_xy, st_xy])
-    site_days = np.concatenate([np.full(n_c, float(session_days)),
-                                np.full(len(st), float(session_days)), ex_days])
-    eng = _Engine(points, w_cov, w_den, w_bor, site_xy, site_days, classes,
-                  detector=detector, threshold=threshold)
+    site_days = np.concatenate(
+        [
+            np.full(n_c, float(session_days)),
+            np.full(len(st), float(session_days)),
+            ex_days,
+        ]
+    )
+    eng = _Engine(
+        points,
+        w_cov,
+        w_den,
+        w_bor,
+        site_xy,
+        site_days,
+        classes,
+        detector=detector,
+        threshold=threshold,
+    )
     ex_rows = np.arange(n_c + len(st), n_c + 2 * len(st))
     for r in ex_rows:
         eng.add(int(r))
     before = _metrics_by_zone(eng, survey, points, n_mask)
 
-    zones_arr = np.concatenate([
-        cand_gdf[V.ZONE].astype(object).where(cand_gdf[V.ZONE].notna(), None).to_numpy(),
-        np.array([None] * (2 * len(st)), dtype=object),
-    ])
+    zones_arr = np.concatenate(
+        [
+            cand_gdf[V.ZONE]
+            .astype(object)
+            .where(cand_gdf[V.ZONE].notna(), None)
+            .to_numpy(),
+            np.array([None] * (2 * len(st)), dtype=object),
+        ]
+    )
     budget = {str(k): int(v) for k, v in (zone_budget or {}).items()}
     cons = _Constraints(site_xy, zones_arr, float(min_spacing), budget)
     # existing stations block their neighbourhood and themselves (as move candidates)
@@ -1160,13 +1288,23 @@ def plan(
         cand_rows = np.concatenate([np.arange(n_c), np.sort(keep_extra)])
     chosen: list[int] = []
     k_total = int(n_new) + int(move)
-    _greedy(eng, cons, cand_rows, k_total, rank, method=method, chosen=chosen,
-                    progress=progress)
+    _greedy(
+        eng,
+        cons,
+        cand_rows,
+        k_total,
+        rank,
+        method=method,
+        chosen=chosen,
+        progress=progress,
+    )
     if len(chosen) < k_total:
         warnings.warn(
-            f"Only {len(chosen)} of {k_total} sites could be placed without breaking the "
-            f"spacing ({min_spacing} m) or zone budgets; lower min_spacing or add candidates.",
-            TrapscapeWarning, stacklevel=2,
+            f"Only {len(chosen)} of {k_total} sites could be placed without breaking "
+            f"the spacing ({min_spacing} m) or zone budgets; lower min_spacing or add "
+            "candidates.",
+            TrapscapeWarning,
+            stacklevel=2,
         )
     n_swaps = 0
     for _ in range(int(swap_passes)):
@@ -1182,45 +1320,65 @@ def plan(
         stay = plan(survey, params, **kwargs)
         if stay.objective_after >= value_after - 1e-9:
             warnings.warn(
-                f"Moving {move} stations does not improve on adding {n_new} sites only; "
-                "nothing is moved.", TrapscapeWarning, stacklevel=2)
+                f"Moving {move} stations does not improve on adding {n_new} sites "
+                "only; "
+                "nothing is moved.",
+                TrapscapeWarning,
+                stacklevel=2,
+            )
             return stay
     after = _metrics_by_zone(eng, survey, points, n_mask)
 
     # outputs
     kept_back = {c for c in chosen if c >= n_c}
-    removed = tuple(st_ids[r - (n_c + len(st))] for r in removed_rows
-                    if (r - len(st)) not in kept_back)
+    removed = tuple(
+        st_ids[r - (n_c + len(st))]
+        for r in removed_rows
+        if (r - len(st)) not in kept_back
+    )
     new_sites = [c for c in chosen if c < n_c]
     ids = _new_ids(len(new_sites), set(st_ids))
-    start = (pd.Timestamp(session_start) if session_start is not None else
-             (survey.time_span[0] + pd.DateOffset(years=1) if len(survey.stations) else
-              pd.Timestamp.now().normalize()))
+    start = (
+        pd.Timestamp(session_start)
+        if session_start is not None
+        else (
+            survey.time_span[0] + pd.DateOffset(years=1)
+            if len(survey.stations)
+            else pd.Timestamp.now().normalize()
+        )
+    )
     if pd.isna(start):
         start = pd.Timestamp("2000-01-01")
     start = pd.Timestamp(start).normalize() + pd.Timedelta(hours=12)
     end = start + pd.Timedelta(days=float(session_days))
     sel_idx = np.asarray(new_sites, dtype=np.int64)
     order = {c: i + 1 for i, c in enumerate(chosen)}
-    stations = gpd.GeoDataFrame({
-        V.STATION_ID: ids,
-        V.CAMERA_ID: ids,
-        V.DEPLOYMENT_ID: ids,
-        V.SETUP: pd.Series([start] * len(ids), dtype="datetime64[ns]"),
-        V.RETRIEVAL: pd.Series([end] * len(ids), dtype="datetime64[ns]"),
-        V.SETUP_TIME_KNOWN: False,
-        V.RETRIEVAL_TIME_KNOWN: False,
-        CANDIDATE_ID: cand_gdf[CANDIDATE_ID].to_numpy()[sel_idx].astype(str) if len(sel_idx) else [],
-        V.ZONE: cand_gdf[V.ZONE].to_numpy()[sel_idx] if len(sel_idx) else [],
-        "order": [order[c] for c in new_sites],
-    }, geometry=gpd.points_from_xy(c_xy[sel_idx, 0], c_xy[sel_idx, 1]) if len(sel_idx) else [],
-        crs=crs)
+    stations = gpd.GeoDataFrame(
+        {
+            V.STATION_ID: ids,
+            V.CAMERA_ID: ids,
+            V.DEPLOYMENT_ID: ids,
+            V.SETUP: pd.Series([start] * len(ids), dtype="datetime64[ns]"),
+            V.RETRIEVAL: pd.Series([end] * len(ids), dtype="datetime64[ns]"),
+            V.SETUP_TIME_KNOWN: False,
+            V.RETRIEVAL_TIME_KNOWN: False,
+            CANDIDATE_ID: cand_gdf[CANDIDATE_ID].to_numpy()[sel_idx].astype(str)
+            if len(sel_idx)
+            else [],
+            V.ZONE: cand_gdf[V.ZONE].to_numpy()[sel_idx] if len(sel_idx) else [],
+            "order": [order[c] for c in new_sites],
+        },
+        geometry=gpd.points_from_xy(c_xy[sel_idx, 0], c_xy[sel_idx, 1])
+        if len(sel_idx)
+        else [],
+        crs=crs,
+    )
     # carry the user's candidate attributes (e.g. a site name) into the stations
     for col in cand_gdf.columns:
         if col in stations.columns or col == cand_gdf.geometry.name:
             continue
         stations[col] = cand_gdf[col].to_numpy()[sel_idx] if len(sel_idx) else []
-    sid_of = dict(zip(new_sites, ids))
+    sid_of = dict(zip(new_sites, ids, strict=False))
     # marginal gains of the final set, replayed in selection order
     for c in reversed(chosen):
         eng.add(c, -1.0)
@@ -1229,45 +1387,86 @@ def plan(
         m0, v0 = eng.metrics(), eng.value()
         eng.add(c)
         m1 = eng.metrics()
-        replay.append({
-            "gain": round(eng.value() - v0, 10),
-            "gain_area_pdot_km2": m1["cov_thr"] - m0["cov_thr"],
-            "gain_E_n": m1["E_n"] - m0["E_n"] if density_known else np.nan,
-            "gain_E_r": m1["E_r"] - m0["E_r"] if density_known else np.nan,
-            "gain_border_pdot": m1["border"] - m0["border"],
-        })
+        replay.append(
+            {
+                "gain": round(eng.value() - v0, 10),
+                "gain_area_pdot_km2": m1["cov_thr"] - m0["cov_thr"],
+                "gain_E_n": m1["E_n"] - m0["E_n"] if density_known else np.nan,
+                "gain_E_r": m1["E_r"] - m0["E_r"] if density_known else np.nan,
+                "gain_border_pdot": m1["border"] - m0["border"],
+            }
+        )
     sel_rows = []
     for i, c in enumerate(chosen):
         is_new = c < n_c
-        sel_rows.append({
-            "order": i + 1,
-            V.STATION_ID: sid_of[c] if is_new else st_ids[c - n_c],
-            CANDIDATE_ID: cand_gdf[CANDIDATE_ID].iloc[c] if is_new else None,
-            V.ZONE: zones_arr[c] if is_new else None,
-            "x": float(site_xy[c, 0]), "y": float(site_xy[c, 1]),
-            **replay[i],
-            "kept_existing": not is_new,
-        })
-    selection = pd.DataFrame(sel_rows, columns=[
-        "order", V.STATION_ID, CANDIDATE_ID, V.ZONE, "x", "y", "gain", "gain_area_pdot_km2",
-        "gain_E_n", "gain_E_r", "gain_border_pdot", "kept_existing"])
+        sel_rows.append(
+            {
+                "order": i + 1,
+                V.STATION_ID: sid_of[c] if is_new else st_ids[c - n_c],
+                CANDIDATE_ID: cand_gdf[CANDIDATE_ID].iloc[c] if is_new else None,
+                V.ZONE: zones_arr[c] if is_new else None,
+                "x": float(site_xy[c, 0]),
+                "y": float(site_xy[c, 1]),
+                **replay[i],
+                "kept_existing": not is_new,
+            }
+        )
+    selection = pd.DataFrame(
+        sel_rows,
+        columns=[
+            "order",
+            V.STATION_ID,
+            CANDIDATE_ID,
+            V.ZONE,
+            "x",
+            "y",
+            "gain",
+            "gain_area_pdot_km2",
+            "gain_E_n",
+            "gain_E_r",
+            "gain_border_pdot",
+            "kept_existing",
+        ],
+    )
     cand_out = cand_gdf.copy()
     cand_out["selected"] = np.isin(np.arange(n_c), sel_idx)
-    summary = _summary(before, after, len(st), len(st) - len(removed) + len(new_sites),
-                       stations, survey, threshold)
+    summary = _summary(
+        before,
+        after,
+        len(st),
+        len(st) - len(removed) + len(new_sites),
+        stations,
+        survey,
+        threshold,
+    )
     if not density_known:
-        summary.loc[summary["metric"].isin(["E_n", "E_r", "RSE"]),
-                    ["before", "after", "change"]] = np.nan
+        summary.loc[
+            summary["metric"].isin(["E_n", "E_r", "RSE"]), ["before", "after", "change"]
+        ] = np.nan
     logger.info(
         "Planned %d new sites (%d moved, %d swaps): combined objective %.3f -> %.3f",
-        len(new_sites), len(removed), n_swaps, value_before, value_after,
+        len(new_sites),
+        len(removed),
+        n_swaps,
+        value_before,
+        value_after,
     )
-    return Plan(stations=stations, removed=removed, summary=summary, selection=selection,
-                candidates=cand_out, objectives=weights, scales=scales,
-                objective_before=float(value_before), objective_after=float(value_after))
+    return Plan(
+        stations=stations,
+        removed=removed,
+        summary=summary,
+        selection=selection,
+        candidates=cand_out,
+        objectives=weights,
+        scales=scales,
+        objective_before=float(value_before),
+        objective_after=float(value_after),
+    )
 
 
-def _metrics_by_zone(eng: _Engine, survey: Survey, points: np.ndarray, n_mask: int) -> dict[str, dict[str, float]]:
+def _metrics_by_zone(
+    eng: _Engine, survey: Survey, points: np.ndarray, n_mask: int
+) -> dict[str, dict[str, float]]:
     H = eng.H
     pd_ = -np.expm1(-H)
     out = {"all": eng.metrics()}
@@ -1277,25 +1476,34 @@ def _metrics_by_zone(eng: _Engine, survey: Survey, points: np.ndarray, n_mask: i
 
         for name, grp in survey.zones.groupby(V.NAME, sort=True):
             base = np.zeros(eng.n_base, dtype=bool)
-            base[:n_mask] = contains_xy(grp.geometry.union_all(), points[:n_mask, 0],
-                                        points[:n_mask, 1])
+            base[:n_mask] = contains_xy(
+                grp.geometry.union_all(), points[:n_mask, 0], points[:n_mask, 1]
+            )
             inside = np.tile(base, len(points) // eng.n_base)
             w_cov = eng.w_cov * inside
             out[str(name)] = {
-                "cov_thr": float(w_cov[H >= eng.h_thr].sum()),
+                "cov_thr": float(w_cov[eng.h_thr <= H].sum()),
                 "covered": float((w_cov * pd_).sum()),
                 "E_n": float((eng.w_den * inside * pd_).sum()),
             }
     return out
 
 
-def _summary(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]],
-             n_before: int, n_after: int, stations: gpd.GeoDataFrame, survey: Survey,
-             threshold: float) -> pd.DataFrame:
+def _summary(
+    before: dict[str, dict[str, float]],
+    after: dict[str, dict[str, float]],
+    n_before: int,
+    n_after: int,
+    stations: gpd.GeoDataFrame,
+    survey: Survey,
+    threshold: float,
+) -> pd.DataFrame:
     rows = []
 
     def add(scope: str, metric: str, b: float, a: float) -> None:
-        rows.append({"scope": scope, "metric": metric, "before": b, "after": a, "change": a - b})
+        rows.append(
+            {"scope": scope, "metric": metric, "before": b, "after": a, "change": a - b}
+        )
 
     def rse(m: dict[str, float]) -> float:
         v = min(m["E_n"], m["E_r"])
@@ -1324,8 +1532,13 @@ def _summary(before: dict[str, dict[str, float]], after: dict[str, dict[str, flo
 
 
 # --------------------------------------------------------------------------- writers
-def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
-              name_column: str = V.STATION_ID, creator: str = "trapscape") -> None:
+def write_gpx(
+    stations: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    name_column: str = V.STATION_ID,
+    creator: str = "trapscape",
+) -> None:
     """Write stations as GPX 1.1 waypoints (WGS84) for field GPS units.
 
     Parameters
@@ -1356,9 +1569,10 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     root = ET.Element(f"{{{ns}}}gpx", {"version": "1.1", "creator": creator})
     meta = ET.SubElement(root, f"{{{ns}}}metadata")
     ET.SubElement(meta, f"{{{ns}}}name").text = "trapscape proposed stations"
-    for (_, row), geom in zip(ll.iterrows(), ll.geometry):
-        wpt = ET.SubElement(root, f"{{{ns}}}wpt",
-                            {"lat": f"{geom.y:.7f}", "lon": f"{geom.x:.7f}"})
+    for (_, row), geom in zip(ll.iterrows(), ll.geometry, strict=False):
+        wpt = ET.SubElement(
+            root, f"{{{ns}}}wpt", {"lat": f"{geom.y:.7f}", "lon": f"{geom.x:.7f}"}
+        )
         ET.SubElement(wpt, f"{{{ns}}}name").text = str(row[name_column])
         parts = []
         for col in ("zone", "order", CANDIDATE_ID):
@@ -1374,7 +1588,9 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     tree.write(os.fspath(path), encoding="UTF-8", xml_declaration=True)
 
 
-def write_plan_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> None:
+def write_plan_stations(
+    stations: gpd.GeoDataFrame, path: str | os.PathLike[str]
+) -> None:
     """Write proposed stations as a stations CSV that ``read_stations`` reads.
 
     A thin wrapper of :func:`trapscape.io.write_stations` (no malfunctions):

@@ -9,29 +9,48 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import CRS, X0, Y0, make_tiny_survey
 from shapely.geometry import LineString
 
-from conftest import CRS, X0, Y0, make_tiny_survey
 from trapscape import validation as V
 from trapscape.cli.main import cli
 from trapscape.io import read_stations, write_stations
 
-BASE = ["--sigma", "800", "--lambda0", "0.05", "--density", "5", "--spacing", "250",
-        "--min-spacing", "500"]
+BASE = [
+    "--sigma",
+    "800",
+    "--lambda0",
+    "0.05",
+    "--density",
+    "5",
+    "--spacing",
+    "250",
+    "--min-spacing",
+    "500",
+]
 
 
 @pytest.fixture
 def survey_files(tmp_path):
     s = make_tiny_survey()
     write_stations(s.stations, s.problems, tmp_path / "stations.csv")
-    b = pd.concat([
-        s.study_area.assign(kind="study_area"),
-        s.zones.assign(kind="zones"),
-        s.border.assign(kind="border"),
-    ], ignore_index=True)
+    b = pd.concat(
+        [
+            s.study_area.assign(kind="study_area"),
+            s.zones.assign(kind="zones"),
+            s.border.assign(kind="border"),
+        ],
+        ignore_index=True,
+    )
     gpd.GeoDataFrame(b, geometry="geometry", crs=CRS).to_file(tmp_path / "bounds.gpkg")
-    return ["--stations", str(tmp_path / "stations.csv"),
-            "--boundaries", str(tmp_path / "bounds.gpkg"), "--crs", CRS]
+    return [
+        "--stations",
+        str(tmp_path / "stations.csv"),
+        "--boundaries",
+        str(tmp_path / "bounds.gpkg"),
+        "--crs",
+        CRS,
+    ]
 
 
 def _run(args):
@@ -49,20 +68,31 @@ def test_plan_writes_rereadable_outputs(survey_files, tmp_path):
     summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
     assert summ.loc[("all", "area_pdot_km2"), "change"] > 0
     assert summ.loc[("all", "RSE"), "change"] < 0
-    assert summ.loc[("Russia", "new_stations"), "after"] + summ.loc[
-        ("China", "new_stations"), "after"] == 4
-    wpts = ET.parse(out / "proposed_stations.gpx").getroot().findall(
-        "{http://www.topografix.com/GPX/1/1}wpt")
+    assert (
+        summ.loc[("Russia", "new_stations"), "after"]
+        + summ.loc[("China", "new_stations"), "after"]
+        == 4
+    )
+    wpts = (
+        ET.parse(out / "proposed_stations.gpx")
+        .getroot()
+        .findall("{http://www.topografix.com/GPX/1/1}wpt")
+    )
     assert len(wpts) == 4
     import pyogrio
 
-    assert {n for n, _ in pyogrio.list_layers(out / "plan.gpkg")} == {"candidates", "proposed"}
+    assert {n for n, _ in pyogrio.list_layers(out / "plan.gpkg")} == {
+        "candidates",
+        "proposed",
+    }
     assert len(gpd.read_file(out / "plan.gpkg", layer="proposed")) == 4
     sel = pd.read_csv(out / "plan_selection.csv")
     assert list(sel["order"]) == [1, 2, 3, 4]
     # the plan can be fed back as a survey
-    res2 = CliRunner().invoke(cli, ["validate", "--stations", str(out / "proposed_stations.csv"),
-                                    "--crs", CRS])
+    res2 = CliRunner().invoke(
+        cli,
+        ["validate", "--stations", str(out / "proposed_stations.csv"), "--crs", CRS],
+    )
     assert res2.exit_code == 0, res2.output
 
 
@@ -82,12 +112,40 @@ def test_plan_refuses_to_overwrite(survey_files, tmp_path):
 
 def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
     det = tmp_path / "detection.json"
-    det.write_text(json.dumps({"detectfn": "HHN", "sigma": 800.0, "lambda0": 0.05,
-                               "density_per_100km2": 5.0}))
+    det.write_text(
+        json.dumps(
+            {
+                "detectfn": "HHN",
+                "sigma": 800.0,
+                "lambda0": 0.05,
+                "density_per_100km2": 5.0,
+            }
+        )
+    )
     out = tmp_path / "plan"
-    res = _run([*survey_files, "--detection", str(det), "--spacing", "250", "--min-spacing",
-                "500", "--out", str(out), "--n-new", "3", "--objective", "coverage=1",
-                "--objective", "precision=0", "--zone-budget", "China=0", "--move", "1"])
+    res = _run(
+        [
+            *survey_files,
+            "--detection",
+            str(det),
+            "--spacing",
+            "250",
+            "--min-spacing",
+            "500",
+            "--out",
+            str(out),
+            "--n-new",
+            "3",
+            "--objective",
+            "coverage=1",
+            "--objective",
+            "precision=0",
+            "--zone-budget",
+            "China=0",
+            "--move",
+            "1",
+        ]
+    )
     assert res.exit_code == 0, res.output
     back = pd.read_csv(out / "proposed_stations.csv")
     assert (back["zone"] == "Russia").all()
@@ -96,28 +154,72 @@ def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
 
 def test_plan_hotspots_file(survey_files, tmp_path):
     hot = gpd.GeoDataFrame(
-        {"score": [5.0]}, geometry=[LineString([(X0 + 2500, Y0 + 3500), (X0 + 2500, Y0 + 3900)])],
-        crs=CRS).to_crs(4326)  # any CRS: the CLI projects it to the survey CRS
+        {"score": [5.0]},
+        geometry=[LineString([(X0 + 2500, Y0 + 3500), (X0 + 2500, Y0 + 3900)])],
+        crs=CRS,
+    ).to_crs(4326)  # any CRS: the CLI projects it to the survey CRS
     hot.to_file(tmp_path / "corridors.gpkg", layer="hotspots")
     hot.assign(score=1.0).to_file(tmp_path / "corridors.gpkg", layer="paths")
     out = tmp_path / "plan"
-    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "1",
-                "--objective", "border=1", "--hotspots", str(tmp_path / "corridors.gpkg")])
+    res = _run(
+        [
+            *survey_files,
+            *BASE,
+            "--out",
+            str(out),
+            "--n-new",
+            "1",
+            "--objective",
+            "border=1",
+            "--hotspots",
+            str(tmp_path / "corridors.gpkg"),
+        ]
+    )
     assert res.exit_code == 0, res.output
     back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
     assert back.geometry.y.iloc[0] - Y0 > 3000
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ([], "No detection parameters"),
-    (["--sigma", "800", "--lambda0", "0.05", "--objective", "beauty=1"], "Unknown objective"),
-    (["--sigma", "800", "--lambda0", "0.05", "--density", "5", "--threshold", "2"],
-     "threshold must be a probability"),
-    (["--sigma", "800", "--lambda0", "0.05", "--density", "5", "--min-spacing", "9000"],
-     "No candidate site"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "No detection parameters"),
+        (
+            ["--sigma", "800", "--lambda0", "0.05", "--objective", "beauty=1"],
+            "Unknown objective",
+        ),
+        (
+            [
+                "--sigma",
+                "800",
+                "--lambda0",
+                "0.05",
+                "--density",
+                "5",
+                "--threshold",
+                "2",
+            ],
+            "threshold must be a probability",
+        ),
+        (
+            [
+                "--sigma",
+                "800",
+                "--lambda0",
+                "0.05",
+                "--density",
+                "5",
+                "--min-spacing",
+                "9000",
+            ],
+            "No candidate site",
+        ),
+    ],
+)
 def test_plan_bad_input_is_a_clean_error(survey_files, tmp_path, extra, message):
-    res = CliRunner().invoke(cli, ["plan", *survey_files, "--out", str(tmp_path / "o"), *extra])
+    res = CliRunner().invoke(
+        cli, ["plan", *survey_files, "--out", str(tmp_path / "o"), *extra]
+    )
     assert res.exit_code == 1
     assert message in res.output
     assert "Traceback" not in res.output
@@ -125,8 +227,18 @@ def test_plan_bad_input_is_a_clean_error(survey_files, tmp_path, extra, message)
 
 
 def test_plan_bad_objective_syntax_is_usage_error(survey_files, tmp_path):
-    res = CliRunner().invoke(cli, ["plan", *survey_files, *BASE, "--out", str(tmp_path / "o"),
-                                   "--objective", "coverage"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            *survey_files,
+            *BASE,
+            "--out",
+            str(tmp_path / "o"),
+            "--objective",
+            "coverage",
+        ],
+    )
     assert res.exit_code == 2
     assert "NAME=VALUE" in res.output
 
@@ -134,10 +246,15 @@ def test_plan_bad_objective_syntax_is_usage_error(survey_files, tmp_path):
 def test_plan_reads_plan_and_detection_sections_of_a_project(tmp_path):
     from conftest import write_survey_project
 
-    project = write_survey_project(make_tiny_survey(), tmp_path / "project", extra=(
-        "[plan]\nn_new = 2\nspacing = 250.0\nmin_spacing = 500.0\nseed = 3\n"
-        "objectives = {coverage = 1.0, precision = 1.0}\n"
-        "[detection]\nsigma = 800.0\nlambda0 = 0.05\ndensity_per_100km2 = 5.0\n"))
+    project = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "project",
+        extra=(
+            "[plan]\nn_new = 2\nspacing = 250.0\nmin_spacing = 500.0\nseed = 3\n"
+            "objectives = {coverage = 1.0, precision = 1.0}\n"
+            "[detection]\nsigma = 800.0\nlambda0 = 0.05\ndensity_per_100km2 = 5.0\n"
+        ),
+    )
     out = tmp_path / "plan"
     res = _run([str(project), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -146,8 +263,11 @@ def test_plan_reads_plan_and_detection_sections_of_a_project(tmp_path):
     res = _run([str(project), "--out", str(out), "--overwrite", "--n-new", "3"])
     assert res.exit_code == 0, res.output
     assert len(pd.read_csv(out / "proposed_stations.csv")) == 3
-    bad = write_survey_project(make_tiny_survey(), tmp_path / "bad",
-                               extra="[plan]\nn_neww = 2\n[detection]\nsigma = 800.0\n")
+    bad = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "bad",
+        extra="[plan]\nn_neww = 2\n[detection]\nsigma = 800.0\n",
+    )
     res = CliRunner().invoke(cli, ["plan", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1
     assert "n_neww" in res.output
@@ -156,12 +276,29 @@ def test_plan_reads_plan_and_detection_sections_of_a_project(tmp_path):
 def test_plan_user_candidates(survey_files, tmp_path):
     from shapely.geometry import Point
 
-    pts = [Point(X0 + 500, Y0 + 3500), Point(X0 + 3500, Y0 + 500), Point(X0 + 1500, Y0 + 1500)]
-    gpd.GeoDataFrame({"site": ["ridge", "spring", "middle"]}, geometry=pts,
-                     crs=CRS).to_file(tmp_path / "cands.gpkg")
+    pts = [
+        Point(X0 + 500, Y0 + 3500),
+        Point(X0 + 3500, Y0 + 500),
+        Point(X0 + 1500, Y0 + 1500),
+    ]
+    gpd.GeoDataFrame(
+        {"site": ["ridge", "spring", "middle"]}, geometry=pts, crs=CRS
+    ).to_file(tmp_path / "cands.gpkg")
     out = tmp_path / "plan"
-    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "2",
-                "--objective", "coverage=1", "--candidates", str(tmp_path / "cands.gpkg")])
+    res = _run(
+        [
+            *survey_files,
+            *BASE,
+            "--out",
+            str(out),
+            "--n-new",
+            "2",
+            "--objective",
+            "coverage=1",
+            "--candidates",
+            str(tmp_path / "cands.gpkg"),
+        ]
+    )
     assert res.exit_code == 0, res.output
     back = pd.read_csv(out / "proposed_stations.csv")
     # only the user's sites are proposed, with their attributes; "middle" (707 m from
@@ -173,16 +310,35 @@ def test_plan_site_constraints(survey_files, tmp_path):
     from shapely.geometry import Point, box
 
     gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 4000, Y0 + 1500)], crs=CRS).to_file(
-        tmp_path / "lake.gpkg")
-    gpd.GeoDataFrame({"name": ["village"]}, geometry=[Point(X0 + 3800, Y0 + 3800)],
-                     crs=CRS).to_file(tmp_path / "villages.gpkg")
-    gpd.GeoDataFrame(geometry=[LineString([(X0, Y0 + 3000), (X0 + 4000, Y0 + 3000)])],
-                     crs=CRS).to_file(tmp_path / "roads.gpkg")
+        tmp_path / "lake.gpkg"
+    )
+    gpd.GeoDataFrame(
+        {"name": ["village"]}, geometry=[Point(X0 + 3800, Y0 + 3800)], crs=CRS
+    ).to_file(tmp_path / "villages.gpkg")
+    gpd.GeoDataFrame(
+        geometry=[LineString([(X0, Y0 + 3000), (X0 + 4000, Y0 + 3000)])], crs=CRS
+    ).to_file(tmp_path / "roads.gpkg")
     out = tmp_path / "plan"
-    res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "3",
-                "--exclude", str(tmp_path / "lake.gpkg"),
-                "--settlements", str(tmp_path / "villages.gpkg"), "--settlement-buffer", "700",
-                "--access", str(tmp_path / "roads.gpkg"), "--max-access-distance", "800"])
+    res = _run(
+        [
+            *survey_files,
+            *BASE,
+            "--out",
+            str(out),
+            "--n-new",
+            "3",
+            "--exclude",
+            str(tmp_path / "lake.gpkg"),
+            "--settlements",
+            str(tmp_path / "villages.gpkg"),
+            "--settlement-buffer",
+            "700",
+            "--access",
+            str(tmp_path / "roads.gpkg"),
+            "--max-access-distance",
+            "800",
+        ]
+    )
     assert res.exit_code == 0, res.output
     back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
     x, y = back.geometry.x - X0, back.geometry.y - Y0

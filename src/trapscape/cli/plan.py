@@ -23,8 +23,13 @@ from .options import (
 __all__ = ["OUTPUTS", "cmd"]
 
 #: files written into --out
-OUTPUTS = ("proposed_stations.csv", "proposed_stations.gpx", "plan_summary.csv",
-           "plan_selection.csv", "plan.gpkg")
+OUTPUTS = (
+    "proposed_stations.csv",
+    "proposed_stations.gpx",
+    "plan_summary.csv",
+    "plan_selection.csv",
+    "plan.gpkg",
+)
 
 
 def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
@@ -32,13 +37,15 @@ def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
     for v in values:
         name, sep, num = v.partition("=")
         if not sep or not name.strip():
-            raise click.BadParameter(f"{v!r}: expected NAME=VALUE, e.g. coverage=1.",
-                                     param_hint=what)
+            raise click.BadParameter(
+                f"{v!r}: expected NAME=VALUE, e.g. coverage=1.", param_hint=what
+            )
         try:
             out[name.strip()] = cast(num)
         except ValueError as err:
-            raise click.BadParameter(f"{v!r}: {num!r} is not a number.",
-                                     param_hint=what) from err
+            raise click.BadParameter(
+                f"{v!r}: {num!r} is not a number.", param_hint=what
+            ) from err
     return out
 
 
@@ -54,12 +61,20 @@ def _read_layer(path: Path, layer: str | None, what: str, crs: Any) -> Any:
             if len(names) > 1 and what in names:
                 layer = what
         gdf = gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
-        raise InputError(f"{path}: cannot read the {what} layer ({err}). Give a vector file "
-                         f"(GeoPackage, GeoJSON, Shapefile) and --{what}-layer if needed.",
-                         path=path) from err
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        ValueError,
+    ) as err:
+        raise InputError(
+            f"{path}: cannot read the {what} layer ({err}). Give a vector file "
+            f"(GeoPackage, GeoJSON, Shapefile) and --{what}-layer if needed.",
+            path=path,
+        ) from err
     if gdf.crs is None:
-        raise CRSError(f"{path}: the {what} layer has no CRS. Set one (e.g. EPSG:32652).")
+        raise CRSError(
+            f"{path}: the {what} layer has no CRS. Set one (e.g. EPSG:32652)."
+        )
     return gdf.to_crs(crs)
 
 
@@ -85,8 +100,13 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     return plan_sec, det_sec
 
 
-def _detection(detection: Path | None, det_sec: dict[str, Any], lambda0: float | None,
-               sigma: float | None, density: float | None) -> Any:
+def _detection(
+    detection: Path | None,
+    det_sec: dict[str, Any],
+    lambda0: float | None,
+    sigma: float | None,
+    density: float | None,
+) -> Any:
     from dataclasses import replace
 
     from ..detection import DetectionParams, read_detection
@@ -96,7 +116,11 @@ def _detection(detection: Path | None, det_sec: dict[str, Any], lambda0: float |
     if src is not None:
         params = read_detection(src)
     else:
-        fields = {k: v for k, v in det_sec.items() if k in DetectionParams.__dataclass_fields__}
+        fields = {
+            k: v
+            for k, v in det_sec.items()
+            if k in DetectionParams.__dataclass_fields__
+        }
         if sigma is None and "sigma" not in fields:
             raise InputError(
                 "No detection parameters: give --detection detection.json (written by "
@@ -117,57 +141,154 @@ def _detection(detection: Path | None, det_sec: dict[str, Any], lambda0: float |
 @click.command(name="plan")
 @survey_inputs
 @out_dir_opt
-@click.option("--n-new", type=click.IntRange(min=0), default=None,
-              help="Number of new sites (default 20).")
-@click.option("--spacing", type=float, default=None,
-              help="Candidate grid spacing in metres (default 1000).")
-@click.option("--min-spacing", type=float, default=None,
-              help="Minimum distance between stations in metres (default 2000).")
-@click.option("--objective", "objective", multiple=True, metavar="NAME=WEIGHT",
-              help="Objective weight, repeatable: coverage, precision, border "
-              "(default coverage=1 precision=1 border=0.5).")
-@click.option("--zone-budget", multiple=True, metavar="ZONE=N",
-              help="Maximum new sites in a zone, repeatable (e.g. China=0).")
-@click.option("--detection", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Detection parameters JSON (from 'trapscape density').")
-@click.option("--lambda0", type=float, default=None, help="Baseline detection hazard per day.")
-@click.option("--sigma", type=float, default=None, help="Spatial scale sigma in metres.")
+@click.option(
+    "--n-new",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Number of new sites (default 20).",
+)
+@click.option(
+    "--spacing",
+    type=float,
+    default=None,
+    help="Candidate grid spacing in metres (default 1000).",
+)
+@click.option(
+    "--min-spacing",
+    type=float,
+    default=None,
+    help="Minimum distance between stations in metres (default 2000).",
+)
+@click.option(
+    "--objective",
+    "objective",
+    multiple=True,
+    metavar="NAME=WEIGHT",
+    help="Objective weight, repeatable: coverage, precision, border "
+    "(default coverage=1 precision=1 border=0.5).",
+)
+@click.option(
+    "--zone-budget",
+    multiple=True,
+    metavar="ZONE=N",
+    help="Maximum new sites in a zone, repeatable (e.g. China=0).",
+)
+@click.option(
+    "--detection",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Detection parameters JSON (from 'trapscape density').",
+)
+@click.option(
+    "--lambda0", type=float, default=None, help="Baseline detection hazard per day."
+)
+@click.option(
+    "--sigma", type=float, default=None, help="Spatial scale sigma in metres."
+)
 @click.option("--density", type=float, default=None, help="Animals per 100 km².")
-@click.option("--hotspots", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Border-crossing hotspots (lines/points with a score column), e.g. "
-              "corridors.gpkg (layer 'hotspots').")
+@click.option(
+    "--hotspots",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Border-crossing hotspots (lines/points with a score column), e.g. "
+    "corridors.gpkg (layer 'hotspots').",
+)
 @click.option("--hotspots-layer", default=None, help="Layer of --hotspots.")
-@click.option("--score-column", default=None, help="Score column of --hotspots (default score).")
-@click.option("--candidates", "candidates_path", type=click.Path(exists=True, path_type=Path),
-              default=None, help="Candidate sites (points) instead of a grid.")
-@click.option("--exclude", "exclude_paths", multiple=True,
-              type=click.Path(exists=True, path_type=Path),
-              help="Polygons where cameras may not go (water, fields), repeatable.")
-@click.option("--settlements", "settlements_path", type=click.Path(exists=True, path_type=Path),
-              default=None, help="Settlements (points or polygons) to keep away from.")
-@click.option("--settlement-buffer", type=float, default=500.0, show_default=True,
-              help="Minimum distance to --settlements in metres.")
-@click.option("--access", "access_path", type=click.Path(exists=True, path_type=Path),
-              default=None, help="Roads/tracks (lines) the sites must be near.")
-@click.option("--max-access-distance", type=float, default=None,
-              help="Maximum distance to --access in metres.")
-@click.option("--threshold", type=float, default=None, help="pdot threshold (default 0.5).")
-@click.option("--session-start", default=None, help="First day of the next session (YYYY-MM-DD).")
-@click.option("--session-days", type=float, default=None, help="Session length in days.")
-@click.option("--move", type=click.IntRange(min=0), default=None,
-              help="Also move this many existing stations.")
-@click.option("--seed", type=int, default=None, help="Seed for tie-breaking (default 0).")
+@click.option(
+    "--score-column", default=None, help="Score column of --hotspots (default score)."
+)
+@click.option(
+    "--candidates",
+    "candidates_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Candidate sites (points) instead of a grid.",
+)
+@click.option(
+    "--exclude",
+    "exclude_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Polygons where cameras may not go (water, fields), repeatable.",
+)
+@click.option(
+    "--settlements",
+    "settlements_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Settlements (points or polygons) to keep away from.",
+)
+@click.option(
+    "--settlement-buffer",
+    type=float,
+    default=500.0,
+    show_default=True,
+    help="Minimum distance to --settlements in metres.",
+)
+@click.option(
+    "--access",
+    "access_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Roads/tracks (lines) the sites must be near.",
+)
+@click.option(
+    "--max-access-distance",
+    type=float,
+    default=None,
+    help="Maximum distance to --access in metres.",
+)
+@click.option(
+    "--threshold", type=float, default=None, help="pdot threshold (default 0.5)."
+)
+@click.option(
+    "--session-start", default=None, help="First day of the next session (YYYY-MM-DD)."
+)
+@click.option(
+    "--session-days", type=float, default=None, help="Session length in days."
+)
+@click.option(
+    "--move",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Also move this many existing stations.",
+)
+@click.option(
+    "--seed", type=int, default=None, help="Seed for tie-breaking (default 0)."
+)
 @overwrite_opt
-def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
-        boundaries: Path | None, crs: str | None, out: Path, n_new: int | None,
-        spacing: float | None, min_spacing: float | None, objective: tuple[str, ...],
-        zone_budget: tuple[str, ...], detection: Path | None, lambda0: float | None,
-        sigma: float | None, density: float | None, hotspots: Path | None,
-        hotspots_layer: str | None, score_column: str | None, candidates_path: Path | None,
-        exclude_paths: tuple[Path, ...], settlements_path: Path | None,
-        settlement_buffer: float, access_path: Path | None,
-        max_access_distance: float | None, threshold: float | None, session_start: str | None, session_days: float | None,
-        move: int | None, seed: int | None, overwrite: bool) -> None:
+def cmd(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    out: Path,
+    n_new: int | None,
+    spacing: float | None,
+    min_spacing: float | None,
+    objective: tuple[str, ...],
+    zone_budget: tuple[str, ...],
+    detection: Path | None,
+    lambda0: float | None,
+    sigma: float | None,
+    density: float | None,
+    hotspots: Path | None,
+    hotspots_layer: str | None,
+    score_column: str | None,
+    candidates_path: Path | None,
+    exclude_paths: tuple[Path, ...],
+    settlements_path: Path | None,
+    settlement_buffer: float,
+    access_path: Path | None,
+    max_access_distance: float | None,
+    threshold: float | None,
+    session_start: str | None,
+    session_days: float | None,
+    move: int | None,
+    seed: int | None,
+    overwrite: bool,
+) -> None:
     """Propose new camera sites that raise coverage, density precision and border watch.
 
     PROJECT is a survey TOML file (its [plan] section gives defaults for the
@@ -183,50 +304,89 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
     from .. import planning
     from ..errors import InputError
 
-    existing = [out / name for name in (*OUTPUTS, "removed_stations.csv") if (out / name).exists()]
+    existing = [
+        out / name
+        for name in (*OUTPUTS, "removed_stations.csv")
+        if (out / name).exists()
+    ]
     if existing and not overwrite:
-        raise InputError(f"{existing[0]} already exists. Pass --overwrite to replace the "
-                         "plan outputs, or choose another --out.")
+        raise InputError(
+            f"{existing[0]} already exists. Pass --overwrite to replace the "
+            "plan outputs, or choose another --out."
+        )
     plan_sec, det_sec = _project_sections(project)
-    known = set(inspect.signature(planning.plan).parameters) - {"survey", "params", "progress"}
+    known = set(inspect.signature(planning.plan).parameters) - {
+        "survey",
+        "params",
+        "progress",
+    }
     unknown = set(plan_sec) - known - {"seed"}
     if unknown:
-        raise InputError(f"{project}: [plan] unknown key(s) {sorted(unknown)}; use the "
-                         f"keyword names of trapscape.planning.plan: {sorted(known)}.")
+        raise InputError(
+            f"{project}: [plan] unknown key(s) {sorted(unknown)}; use the "
+            f"keyword names of trapscape.planning.plan: {sorted(known)}."
+        )
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     params = _detection(detection, det_sec, lambda0, sigma, density)
 
     kw: dict[str, Any] = dict(plan_sec)
-    cli_values = {"n_new": n_new, "spacing": spacing, "min_spacing": min_spacing,
-                  "threshold": threshold, "session_start": session_start,
-                  "session_days": session_days, "move": move, "score_column": score_column}
+    cli_values = {
+        "n_new": n_new,
+        "spacing": spacing,
+        "min_spacing": min_spacing,
+        "threshold": threshold,
+        "session_start": session_start,
+        "session_days": session_days,
+        "move": move,
+        "score_column": score_column,
+    }
     kw.update({k: v for k, v in cli_values.items() if v is not None})
     if objective:
         kw["objectives"] = _pairs(objective, "--objective", float)
     if zone_budget:
         kw["zone_budget"] = _pairs(zone_budget, "--zone-budget", int)
     toml_seed = kw.pop("seed", None)
-    kw["rng"] = seed if seed is not None else (toml_seed if toml_seed is not None
-                                               else kw.get("rng", 0))
+    kw["rng"] = (
+        seed
+        if seed is not None
+        else (toml_seed if toml_seed is not None else kw.get("rng", 0))
+    )
     if hotspots is not None:
         kw["hotspots"] = _read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
-    constrained = (candidates_path or exclude_paths or settlements_path or access_path
-                   or max_access_distance is not None)
+    constrained = (
+        candidates_path
+        or exclude_paths
+        or settlements_path
+        or access_path
+        or max_access_distance is not None
+    )
     if constrained:
         kw["candidates"] = planning.candidate_sites(
             survey,
             spacing=float(kw.get("spacing", 1000.0)),
-            candidates=(None if candidates_path is None else
-                        _read_layer(candidates_path, None, "candidates", survey.crs)),
-            exclude=[_read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
-            settlements=(None if settlements_path is None else
-                         _read_layer(settlements_path, None, "settlements", survey.crs)),
+            candidates=(
+                None
+                if candidates_path is None
+                else _read_layer(candidates_path, None, "candidates", survey.crs)
+            ),
+            exclude=[
+                _read_layer(p, None, "exclude", survey.crs) for p in exclude_paths
+            ],
+            settlements=(
+                None
+                if settlements_path is None
+                else _read_layer(settlements_path, None, "settlements", survey.crs)
+            ),
             settlement_buffer=settlement_buffer,
-            access=(None if access_path is None else
-                    _read_layer(access_path, None, "access", survey.crs)),
+            access=(
+                None
+                if access_path is None
+                else _read_layer(access_path, None, "access", survey.crs)
+            ),
             max_access_distance=max_access_distance,
             min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
-            zone_budget=kw.get("zone_budget"))
+            zone_budget=kw.get("zone_budget"),
+        )
 
     show = progress_enabled()
     with logging_redirect_tqdm():
@@ -247,7 +407,8 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
             import pandas as pd
 
             pd.DataFrame({"station_id": list(result.removed)}).to_csv(
-                tmp / "removed_stations.csv", index=False)
+                tmp / "removed_stations.csv", index=False
+            )
             names.append("removed_stations.csv")
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
@@ -259,8 +420,16 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
         shutil.rmtree(tmp, ignore_errors=True)
 
     summ = result.summary[result.summary["scope"] == "all"]
-    click.echo(f"Proposed {len(result.stations)} new stations"
-               + (f", moving {len(result.removed)} ({', '.join(result.removed)})"
-                  if result.removed else "") + f" -> {out}")
+    click.echo(
+        f"Proposed {len(result.stations)} new stations"
+        + (
+            f", moving {len(result.removed)} ({', '.join(result.removed)})"
+            if result.removed
+            else ""
+        )
+        + f" -> {out}"
+    )
     for _, row in summ.iterrows():
-        click.echo(f"  {row['metric']:<22} {row['before']:>12.4g} -> {row['after']:<12.4g}")
+        click.echo(
+            f"  {row['metric']:<22} {row['before']:>12.4g} -> {row['after']:<12.4g}"
+        )
