@@ -583,7 +583,7 @@ class _Engine:
     def gains(self, sites: np.ndarray | None = None) -> np.ndarray:
         """Combined objective gain of adding each site (all sites when None)."""
         out = self._gain(self.raw_gains())
-        return out if sites is None else out[sites]
+        return np.asarray(out if sites is None else out[sites], dtype=float)
 
     def gain_one(self, s: int) -> float:
         """Combined gain of adding site ``s`` (touches only its neighbourhood)."""
@@ -637,7 +637,7 @@ class _Constraints:
             self.zone_count[z] = self.zone_count.get(z, 0) + sign
 
     def feasible_mask(self, chosen: np.ndarray) -> np.ndarray:
-        ok = self.blocked == 0
+        ok: np.ndarray = np.asarray(self.blocked == 0)
         ok[chosen] = False
         for z, b in self.budget.items():
             if self.zone_count.get(z, 0) >= b:
@@ -816,7 +816,7 @@ def _sex_params(params: DetectionParams) -> list[DetectionParams]:
                 f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
                 f"{sorted(known)}."
             )
-        out.append(replace(params, by_sex={}, **over))
+        out.append(replace(params, by_sex={}, **dict[str, Any](over)))
     return out
 
 
@@ -838,7 +838,7 @@ def _hotspot_points(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample hotspot lines every ``step`` m; weights ∝ score x length, sum 1."""
     layer = hotspots
-    col = score_column
+    col: str | None = score_column
     if layer is None:
         if survey.border is None or len(survey.border) == 0:
             return np.zeros((0, 2)), np.zeros(0)
@@ -898,8 +898,8 @@ def _mask(
     minx, miny, maxx, maxy = state.bounds
     xs = np.arange(math.floor(minx / cell) * cell + cell / 2, maxx, cell)
     ys = np.arange(math.floor(miny / cell) * cell + cell / 2, maxy, cell)
-    gx, gy = np.meshgrid(xs, ys)
-    gx, gy = gx.ravel(), gy.ravel()
+    mx, my = np.meshgrid(xs, ys)
+    gx, gy = mx.ravel(), my.ravel()
     inside = contains_xy(state, gx, gy)
     gx, gy = gx[inside], gy[inside]
     in_study = contains_xy(region_geom, gx, gy)
@@ -1091,9 +1091,9 @@ def plan(
         raise InputError(
             f"existing_usage must be 'session' or 'observed', got {existing_usage!r}."
         )
-    dens100 = density if density is not None else params.density_per_100km2
-    density_known = dens100 is not None
-    if not density_known:
+    dens_in = density if density is not None else params.density_per_100km2
+    density_known = dens_in is not None
+    if dens_in is None:
         # min(E[n], E[r]) scales with D, and so does its normalising scale: the
         # choice of sites does not depend on D, only the reported counts do.
         if weights["precision"] > 0:
@@ -1105,7 +1105,8 @@ def plan(
                 TrapscapeWarning,
                 stacklevel=2,
             )
-        dens100 = 1.0
+        dens_in = 1.0
+    dens100 = float(dens_in)
     if not dens100 > 0:
         raise InputError(
             f"density must be positive (animals per 100 km2), got {dens100!r}."
@@ -1270,15 +1271,15 @@ def plan(
         for _ in range(int(move)):
             base = eng.value()
             losses = []
-            for r in present:
-                eng.add(r, -1.0)
+            for row in present:
+                eng.add(row, -1.0)
                 losses.append(base - eng.value())
-                eng.add(r)
-            order = np.lexsort((rank[present], np.round(losses, 10)))
-            r = present.pop(int(order[0]))
-            eng.add(r, -1.0)
-            removed_rows.append(r)
-            j = r - (n_c + len(st))
+                eng.add(row)
+            least = np.lexsort((rank[present], np.round(losses, 10)))
+            gone = present.pop(int(least[0]))
+            eng.add(gone, -1.0)
+            removed_rows.append(gone)
+            j = gone - (n_c + len(st))
             cons.block(st_xy[j], -1)  # frees its neighbourhood and its own location
 
     cand_rows = np.arange(n_c + (len(st) if move else 0))
