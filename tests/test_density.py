@@ -318,17 +318,18 @@ def test_simulation_recovery_few_replicates() -> None:
 
 @pytest.mark.slow
 def test_simulation_bias_and_coverage() -> None:
+    """200 simulated surveys (~30 animals detected each): bias of D and CI coverage."""
     rng = np.random.default_rng(2024)
-    true = 40.0
+    true = 150.0
     ests, covered = [], []
-    for _ in range(60):
+    for _ in range(200):
         ch = simulate_ch(rng, density_per_100km2=true)
         mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0)
         row = dn.fit(ch, mask).estimates.set_index("parameter").loc["D"]
         ests.append(row["estimate"])
         covered.append(row["lcl"] <= true <= row["ucl"])
     assert abs(np.mean(ests) / true - 1) < 0.05
-    assert 0.85 <= np.mean(covered) <= 1.0
+    assert 0.91 <= np.mean(covered) <= 0.98
 
 
 def test_sex_model_recovers_sigma_difference() -> None:
