@@ -229,6 +229,81 @@ def test_engine_by_sex_matches_coverage_pdot_points():
     np.testing.assert_allclose(pd_, pdot_points(points, traps, days, params), atol=1e-6)
 
 
+@pytest.mark.parametrize("detector", ["proximity", "count"])
+def test_engine_counts_equal_expected_counts(detector):
+    rng = np.random.default_rng(8)
+    pts = rng.uniform(0, 9000, size=(500, 2))
+    traps = rng.uniform(2000, 7000, size=(8, 2))
+    days = rng.uniform(10, 60, size=8)
+    params = DetectionParams(
+        sigma=800.0, lambda0=0.04, by_sex={"F": {}, "M": {"sigma": 1300.0}}
+    )
+    classes = planning._sex_params(params)
+    w = np.full(2 * len(pts), 2e-6 * 1e5 / 2)  # density x cell area, per sex copy
+    z = np.zeros_like(w)
+    eng = planning._Engine(
+        np.vstack([pts, pts]), z, w, z, traps, days, classes,
+        detector=detector, threshold=0.5,
+    )  # fmt: skip
+    for j in range(len(traps)):
+        eng.add(j)
+    m = eng.metrics()
+    ref = planning.expected_counts(
+        pts, traps, days, params, density=2e-6, cell_area=1e5, detector=detector
+    )
+    assert m["E_n"] == pytest.approx(ref["E_n"], rel=1e-6)
+    assert m["E_r"] == pytest.approx(ref["E_r"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_expected_counts_agree_with_trapscape_simulate():
+    """Count detectors: n and r of surveys from trapscape.simulate (Poisson events)."""
+    from trapscape.simulate import SimulationParams, simulate_survey
+
+    area = gpd.GeoDataFrame(
+        {V.NAME: ["Russia"]}, geometry=[box(X0, Y0, X0 + 20000, Y0 + 20000)], crs=CRS
+    )
+    xy = np.array(
+        [
+            (X0 + 8000 + 1500 * i, Y0 + 8000 + 1500 * j)
+            for i in range(3)
+            for j in range(3)
+        ]
+    )
+    st = gpd.GeoDataFrame(
+        {V.STATION_ID: [f"S{k}" for k in range(9)]},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=CRS,
+    )
+    # the state space (stations + 12 km buffer) covers the whole 20 km zone
+    sp = SimulationParams(
+        densities={"Russia": 20.0}, female_per_male=1.0, sigma_f=1500.0,
+        sigma_m=2500.0, lambda0=0.03, malfunction_rate=0.0, theft_prob=0.0,
+        extra_zone=None, days=20, cameras_per_station=1, settlement_radius=0.0,
+    )  # fmt: skip
+    ns, rs = [], []
+    for rep in range(150):
+        sim = simulate_survey(sp, study_area=area, zones=area, stations=st, rng=rep)
+        n = sim.events["individual_id"].nunique()
+        ns.append(n)
+        rs.append(len(sim.events) - n)
+    days = sim.usage.reindex(st[V.STATION_ID]).sum(axis=1).to_numpy()
+    gx, gy = np.meshgrid(
+        np.arange(X0 + 50, X0 + 20000, 100.0), np.arange(Y0 + 50, Y0 + 20000, 100.0)
+    )
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    params = DetectionParams(
+        sigma=2000.0, lambda0=0.03,
+        by_sex={"F": {"sigma": 1500.0}, "M": {"sigma": 2500.0}},
+    )  # fmt: skip
+    out = planning.expected_counts(
+        pts, xy, days, params, density=20.0 / 1e8, cell_area=1e4, detector="count"
+    )
+    ns, rs = np.array(ns), np.array(rs)
+    assert abs(ns.mean() - out["E_n"]) < 4 * ns.std(ddof=1) / math.sqrt(len(ns))
+    assert abs(rs.mean() - out["E_r"]) < 4 * rs.std(ddof=1) / math.sqrt(len(rs))
+
+
 def test_gain_one_equals_vectorised_gains():
     s = make_tiny_survey()
     eng_args = {"n_new": 0, "spacing": 250, "min_spacing": 500}
