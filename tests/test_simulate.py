@@ -418,3 +418,57 @@ def test_params_frozen_and_inputs_unchanged() -> None:
     before = (study.copy(), zones.copy())
     S.simulate_survey(p, study_area=study, zones=zones, rng=1)
     assert study.equals(before[0]) and zones.equals(before[1])
+
+
+def test_truth_detection_params_readable(tmp_path, replicates) -> None:
+    from trapscape.detection import read_detection
+
+    t = replicates[0].truth
+    path = tmp_path / "truth.json"
+    path.write_text(__import__("json").dumps(t))
+    det = read_detection(path)
+    assert det.detectfn == "HHN" and det.lambda0 == pytest.approx(0.05)
+    assert det.by_sex["M"]["sigma"] == 4000.0 and det.by_sex["F"]["sigma"] == 2500.0
+    assert 2500.0 < det.sigma < 4000.0
+    # the study area lies in Russia: expected density there is Russia's
+    assert det.density_per_100km2 == pytest.approx(4.0, rel=1e-3)
+    p = _params()
+    zones = _zones()
+    study = _study().geometry.iloc[0]
+    band = (
+        zones.geometry.iloc[0]
+        .intersection(study.buffer(p.extra_band))
+        .difference(study)
+    )
+    state = study.union(band).buffer(p.buffer)
+    mu_ru = 4.0 * state.intersection(zones.geometry.iloc[1]).area / 1e8
+    assert t["expected_n_by_zone"]["Russia"] == pytest.approx(mu_ru, rel=1e-3)
+    assert t["expected_n_in_study_area"] == pytest.approx(
+        4.0 * study.area / 1e8, rel=1e-3
+    )
+
+
+@pytest.mark.slow
+def test_real_boundaries_n_in_study_area_matches_density() -> None:
+    """On the bundled boundaries, N in the study area ~ Poisson(expected)."""
+    from trapscape import datasets
+
+    lay = {
+        "study_area": gpd.read_file(datasets.get_path("study_area.gpkg")),
+        "zones": gpd.read_file(datasets.get_path("countries.gpkg")),
+        "habitat": gpd.read_file(datasets.get_path("land.gpkg")),
+        "settlements": gpd.read_file(datasets.get_path("settlements.gpkg")),
+    }
+    p = S.SimulationParams(days=5)
+    # independent expectation: Russian land in the study area, minus settlements
+    study = lay["study_area"].to_crs(CRS).geometry.union_all()
+    land = lay["habitat"].to_crs(CRS).geometry.union_all()
+    rus = lay["zones"].to_crs(CRS).set_index("name").geometry["Russia"]
+    towns = lay["settlements"].to_crs(CRS).buffer(p.settlement_radius).union_all()
+    mu = 1.6 * study.intersection(land).intersection(rus).difference(towns).area / 1e8
+    n, reps = 0, 15
+    for seed in range(reps):
+        sim = S.simulate_survey(p, rng=seed, **lay)
+        n += sim.truth["n_in_study_area"]
+        assert sim.truth["expected_n_in_study_area"] == pytest.approx(mu, rel=0.01)
+    assert abs(n - reps * mu) < 4 * math.sqrt(reps * mu), (n, reps * mu)

@@ -65,6 +65,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import validation as V
 from .crs import as_crs, require_projected
+from .detection import DetectionParams
 from .errors import CRSError, GeometryError, InputError, TrapscapeWarning
 
 if TYPE_CHECKING:
@@ -287,6 +288,28 @@ class SimulationParams:
         """Plain dictionary (JSON-ready)."""
         return asdict(self)
 
+    def detection_params(
+        self, *, density_per_100km2: float | None = None
+    ) -> DetectionParams:
+        """The true detection function as :class:`~trapscape.detection.DetectionParams`.
+
+        Hazard half-normal per day of usage; ``sigma`` and ``lambda0`` are
+        the sex-share-weighted means, with the exact values per sex in
+        ``by_sex``.
+        """
+        pm = self.male_share
+        return DetectionParams(
+            detectfn="HHN",
+            sigma=(1 - pm) * self.sigma_f + pm * self.sigma_m,
+            lambda0=(1 - pm) * self.lambda0_of("F") + pm * self.lambda0_of("M"),
+            occasion_days=1.0,
+            by_sex={
+                "F": {"sigma": self.sigma_f, "lambda0": self.lambda0_of("F")},
+                "M": {"sigma": self.sigma_m, "lambda0": self.lambda0_of("M")},
+            },
+            density_per_100km2=density_per_100km2,
+        )
+
 
 @dataclass(frozen=True)
 class SimulatedSurvey:
@@ -428,7 +451,11 @@ def station_grid(
 # activity centres
 # --------------------------------------------------------------------------
 def _density_regions(
-    params: SimulationParams, state: BaseGeometry, zones: gpd.GeoDataFrame
+    params: SimulationParams,
+    state: BaseGeometry,
+    zones: gpd.GeoDataFrame,
+    *,
+    warn: bool = True,
 ) -> list[tuple[str, float, BaseGeometry]]:
     """(zone name, density, polygon in the state space) for zones with density > 0."""
     names = zones[V.NAME].astype(str)
@@ -440,7 +467,7 @@ def _density_regions(
             f"zones layer (its names: {sorted(set(names))}). Name zones as in its "
             "'name' column, e.g. --density Russia=1.6."
         )
-    if unknown:
+    if unknown and warn:
         warnings.warn(
             f"Density zones {unknown} are not in the zones layer and get no animals.",
             TrapscapeWarning,
@@ -994,6 +1021,9 @@ def simulate_survey(
         index=pd.Index(station_ids, name=V.STATION_ID),
         columns=range(params.days),
     )
+    regions = _density_regions(params, state, zones_m, warn=False)
+    expected_zone = {z: d * r.area / 1e8 for z, d, r in regions}
+    expected_study = sum(d * r.intersection(study).area / 1e8 for _z, d, r in regions)
     truth = _truth(
         params,
         seed_info,
@@ -1009,6 +1039,14 @@ def simulate_survey(
         usage,
         sight,
     )
+    truth["expected_n_by_zone"] = {
+        z: _r(v, 3) for z, v in sorted(expected_zone.items())
+    }
+    truth["expected_n_in_study_area"] = _r(expected_study, 3)
+    dens_study = expected_study / (study.area / 1e8)
+    truth["detection"] = params.detection_params(
+        density_per_100km2=_r(dens_study, 4)
+    ).to_dict()
     logger.info(
         "Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
         n_st,
