@@ -345,3 +345,21 @@ def test_plan_site_constraints(survey_files, tmp_path):
     assert len(back) == 3
     assert (y > 1500).all() and ((y - 3000).abs() <= 800).all()
     assert (((x - 3800) ** 2 + (y - 3800) ** 2) ** 0.5 > 700).all()
+
+
+def test_plan_model_options_change_the_expected_counts(survey_files, tmp_path):
+    def e_r(extra, name):
+        out = tmp_path / name
+        res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "1", *extra])
+        assert res.exit_code == 0, res.output
+        summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
+        return summ.loc[("all", "E_r"), "before"]
+
+    base = e_r([], "a")
+    # count detectors count repeat detections on an occasion: more recaptures
+    assert e_r(["--detector", "count"], "b") > base
+    # S9 lost two days to a malfunction: observed usage is lower than a full session
+    assert e_r(["--existing-usage", "observed", "--session-days", "10.5"], "c") < e_r(
+        ["--session-days", "10.5"], "d"
+    )
+    assert e_r(["--cell-size", "300"], "e") == pytest.approx(base, rel=0.05)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from .options import (
+    cell_size_opt,
     load_survey_from_options,
     out_dir_opt,
     overwrite_opt,
@@ -256,6 +257,20 @@ def _detection(
 @click.option(
     "--seed", type=int, default=None, help="Seed for tie-breaking (default 0)."
 )
+@click.option(
+    "--detector",
+    type=click.Choice(["proximity", "count"]),
+    default=None,
+    help="Detector type for E[n]/E[r] (default proximity).",
+)
+@click.option(
+    "--existing-usage",
+    type=click.Choice(["session", "observed"]),
+    default=None,
+    help="Existing stations run the next session (default) or keep their "
+    "observed usage.",
+)
+@cell_size_opt
 @overwrite_opt
 def cmd(
     project: Path | None,
@@ -287,6 +302,9 @@ def cmd(
     session_days: float | None,
     move: int | None,
     seed: int | None,
+    detector: str | None,
+    existing_usage: str | None,
+    cell_size: float | None,
     overwrite: bool,
 ) -> None:
     """Propose new camera sites that raise coverage, density precision and border watch.
@@ -339,6 +357,9 @@ def cmd(
         "session_days": session_days,
         "move": move,
         "score_column": score_column,
+        "detector": detector,
+        "existing_usage": existing_usage,
+        "cell_size": cell_size,
     }
     kw.update({k: v for k, v in cli_values.items() if v is not None})
     if objective:
