@@ -558,6 +558,17 @@ def test_capture_history_from_tiny_survey(tiny_survey: Survey) -> None:
     j1 = ch.trap_ids.index("S1")
     assert ch.usage[j9].sum() == pytest.approx(ch.usage[j1].sum() - 2.0)
     assert ch.captures.sum(axis=1)[0, ch.trap_ids.index("S5")] == 2
+    # count detectors: independent events (a burst 10 minutes later is one event)
+    extra = tiny_survey.sightings.iloc[[0]].copy()
+    extra["timestamp"] = extra["timestamp"] + pd.Timedelta(minutes=10)
+    extra["media_id"] = "m-burst"
+    burst = tiny_survey.with_sightings(
+        pd.concat([tiny_survey.sightings, extra], ignore_index=True)
+    )
+    counts = dn.capture_history(burst, detector="count")
+    assert counts.n_detections == 6
+    every = dn.capture_history(burst, detector="count", independence_minutes=0)
+    assert every.n_detections == 7
 
 
 def test_fit_survey_end_to_end() -> None:

@@ -1305,6 +1305,7 @@ def capture_history(
     occasion_days: float = 1.0,
     detector: Detector = "proximity",
     species: str | None = None,
+    independence_minutes: float = 30.0,
 ) -> CaptureHistory:
     """Build a capture history from a survey (detector = station).
 
@@ -1318,16 +1319,19 @@ def capture_history(
         removed).
     detector
         ``"proximity"``: at most one detection per animal, station and
-        occasion; ``"count"``: number of records.
+        occasion; ``"count"``: number of independent detection events.
     species
         Keep only this species (default: all sightings).
+    independence_minutes
+        For count detectors: records of one animal at one station closer
+        than this are one event (:func:`trapscape.effort.detection_events`).
 
     Returns
     -------
     CaptureHistory
         Individuals sorted by id; sex is the most frequent recorded value.
     """
-    from .effort import station_usage
+    from .effort import detection_events, station_usage
 
     require_projected(survey.crs, "survey")
     if not occasion_days > 0:
@@ -1335,6 +1339,10 @@ def capture_history(
     sv = survey.species_subset(species)
     use = station_usage(sv, occasion_days=occasion_days)
     ident = sv.identified
+    if detector == "count" and len(ident):
+        ident = ident[
+            detection_events(ident, independence_minutes=independence_minutes)
+        ]
     if species is None and ident[V.SPECIES].nunique() > 1:
         raise InputError(
             "Identified sightings of several species "
@@ -1429,6 +1437,7 @@ def fit_survey(
     max_mask_points: int = 5000,
     check_buffer: bool = True,
     mask: Mask | None = None,
+    independence_minutes: float = 30.0,
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -1458,9 +1467,15 @@ def fit_survey(
         Use this mask as given (e.g. one exported from secr and read with
         :func:`trapscape.secrio.read_secr_mask`) instead of building one;
         zone labels are added from the survey's zones when missing.
+    independence_minutes
+        Event independence for count detectors (see :func:`capture_history`).
     """
     ch = capture_history(
-        survey, occasion_days=occasion_days, detector=detector, species=species
+        survey,
+        occasion_days=occasion_days,
+        detector=detector,
+        species=species,
+        independence_minutes=independence_minutes,
     )
     _check_fittable(ch)
     sg = rpsv(ch)
