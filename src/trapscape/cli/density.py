@@ -137,7 +137,7 @@ def cmd(
         "spacing": opt("spacing", spacing),
         "species": species or conf.get("species") or proj_species,
     }
-    for key in ("max_mask_points", "check_buffer"):
+    for key in ("max_mask_points", "check_buffer", "independence_minutes"):
         if key in conf:
             kwargs[key] = conf[key]
     if mask_file is not None:
