@@ -26,12 +26,21 @@ def main(argv: list[str]) -> int:
     extra = [a for a in argv if a in ("--public", "--offline")]
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         out = Path(tmp) / "demo-output"
-        cmd = [sys.executable, "-c", "from trapscape.cli.main import cli; cli()", "demo",
-               "--out", str(out), *extra]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from trapscape.cli.main import cli; cli()",
+            "demo",
+            "--out",
+            str(out),
+            *extra,
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
-        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # KiB -> GiB
+        peak_gb = (
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        )  # KiB -> GiB
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr, sep="\n")
             print(f"trapscape demo failed (exit {proc.returncode})")
@@ -42,10 +51,14 @@ def main(argv: list[str]) -> int:
         for step, rec in man["steps"].items():
             print(f"{step:<11}{rec['status']:<15}{rec['seconds']:8.2f}")
         print(f"{'pipeline':<26}{man['seconds']:8.2f}")
-        print(f"{'end to end (incl. start-up)':<26}{wall:8.2f}   target {TARGET_SECONDS:.0f} s"
-              f"   ratio {wall / TARGET_SECONDS:.2f}")
-        print(f"{'peak RSS (GB)':<26}{peak_gb:8.2f}   target {TARGET_RSS_GB:.0f} GB"
-              f"   ratio {peak_gb / TARGET_RSS_GB:.2f}")
+        print(
+            f"{'end to end (incl. start-up)':<26}{wall:8.2f}   target {TARGET_SECONDS:.0f} s"
+            f"   ratio {wall / TARGET_SECONDS:.2f}"
+        )
+        print(
+            f"{'peak RSS (GB)':<26}{peak_gb:8.2f}   target {TARGET_RSS_GB:.0f} GB"
+            f"   ratio {peak_gb / TARGET_RSS_GB:.2f}"
+        )
         ok = wall < TARGET_SECONDS and peak_gb < TARGET_RSS_GB
         print("PASS" if ok else "SLOWER OR LARGER THAN TARGET")
     return 0

@@ -14,28 +14,40 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_tiny_survey
 
 from trapscape import pipeline
-
-from conftest import make_tiny_survey
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="module")
 def map_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "out"
-    pipeline.run_survey(make_tiny_survey(), out, offline=True, params={
-        "homerange": {"min_detections": 2, "min_stations": 2},
-        "coverage": {"cell_size": 1000.0, "resolution": 250.0},
-        "report": {"figures": False},
-        "steps": {"density": False, "plan": False},
-    })
+    pipeline.run_survey(
+        make_tiny_survey(),
+        out,
+        offline=True,
+        params={
+            "homerange": {"min_detections": 2, "min_stations": 2},
+            "coverage": {"cell_size": 1000.0, "resolution": 250.0},
+            "report": {"figures": False},
+            "steps": {"density": False, "plan": False},
+        },
+    )
     return out
 
 
@@ -54,20 +66,33 @@ def server(map_dir: Path) -> Iterator[str]:
     httpd.server_close()
 
 
-def test_map_renders_offline_in_chromium(server: str, map_dir: Path, tmp_path: Path) -> None:
+def test_map_renders_offline_in_chromium(
+    server: str, map_dir: Path, tmp_path: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "chromium missing: run `make system-deps` (.ci/system-deps)"
+    assert Path(CHROMIUM).exists(), (
+        "chromium missing: run `make system-deps` (.ci/system-deps)"
+    )
     errors: list[str] = []
     remote: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True,
-            viewport={"width": 1200, "height": 900})
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1200, "height": 900},
+        )
         try:
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(f"console: {m.text}") if m.type == "error" else None
+                ),
+            )
 
             def route(r: object) -> None:
                 url = r.request.url  # type: ignore[attr-defined]

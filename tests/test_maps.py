@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import X0, Y0, make_tiny_survey
 
 from trapscape import maps
 from trapscape._raster import grid_for_bounds, to_dataarray
 from trapscape.errors import MissingDependencyError
-
-from conftest import X0, Y0, make_tiny_survey
 
 
 def _pdot(survey):
@@ -24,12 +22,19 @@ def _pdot(survey):
 
 def test_survey_map_has_layers_and_legend(tmp_path: Path) -> None:
     s = make_tiny_survey()
-    st = s.station_points.assign(trap_nights=np.linspace(1, 9, 9), detections=[0, 1, 2, 0, 5, 0, 0, 1, 1])
+    st = s.station_points.assign(
+        trap_nights=np.linspace(1, 9, 9), detections=[0, 1, 2, 0, 5, 0, 0, 1, 1]
+    )
     m = maps.survey_map(s, products={"stations": st, "pdot": _pdot(s)})
     path = maps.save_map(m, tmp_path / "map.html")
     html = path.read_text()
-    for name in ("Camera stations", "Detection probability (pdot)", "International border",
-                 "Study area", "Park (approximate boundary)"):
+    for name in (
+        "Camera stations",
+        "Detection probability (pdot)",
+        "International border",
+        "Study area",
+        "Park (approximate boundary)",
+    ):
         assert name in html, name
     assert "L.control.layers" in html
     assert "ts-legend" in html
@@ -47,7 +52,9 @@ def test_save_map_is_deterministic(tmp_path: Path) -> None:
 
 def test_offline_inlines_leaflet(tmp_path: Path) -> None:
     s = make_tiny_survey()
-    html = maps.save_map(maps.survey_map(s), tmp_path / "m.html", offline=True).read_text()
+    html = maps.save_map(
+        maps.survey_map(s), tmp_path / "m.html", offline=True
+    ).read_text()
     assert "<script src=" not in html
     assert 'rel="stylesheet" href="http' not in html
     assert "leaflet-control-layers" in html  # the inlined CSS
@@ -64,13 +71,20 @@ def test_raster_overlay_bounds_are_lonlat() -> None:
     png, ((south, west), (north, east)) = maps.raster_overlay_png(_pdot(s))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     ll = s.study_area.to_crs(4326).total_bounds
-    assert west == pytest.approx(ll[0], abs=0.01) and east == pytest.approx(ll[2], abs=0.01)
-    assert south == pytest.approx(ll[1], abs=0.01) and north == pytest.approx(ll[3], abs=0.01)
+    assert west == pytest.approx(ll[0], abs=0.01) and east == pytest.approx(
+        ll[2], abs=0.01
+    )
+    assert south == pytest.approx(ll[1], abs=0.01) and north == pytest.approx(
+        ll[3], abs=0.01
+    )
 
 
 def test_map_without_tiles_has_no_tile_layer(tmp_path: Path) -> None:
-    html = maps.save_map(maps.survey_map(make_tiny_survey()), tmp_path / "m.html").read_text()
+    html = maps.save_map(
+        maps.survey_map(make_tiny_survey()), tmp_path / "m.html"
+    ).read_text()
     assert "L.tileLayer" not in html
-    html2 = maps.save_map(maps.survey_map(make_tiny_survey(), tiles="OpenStreetMap"),
-                          tmp_path / "m2.html").read_text()
+    html2 = maps.save_map(
+        maps.survey_map(make_tiny_survey(), tiles="OpenStreetMap"), tmp_path / "m2.html"
+    ).read_text()
     assert "L.tileLayer" in html2

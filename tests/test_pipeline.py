@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import make_tiny_survey, write_survey_project
 
 from trapscape import pipeline
 from trapscape.errors import InputError
-
-from conftest import make_tiny_survey, write_survey_project
 
 # Loose home-range rules so the tiny survey yields ranges; small grids keep it fast.
 TINY_STEPS = """
@@ -27,26 +26,38 @@ resolution = 250.0
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 WITH_FIGURES = TINY_STEPS.replace("figures = false", "figures = true")
 # Mechanics tests need no statistics: switch the slow analyses off.
-FAST_STEPS = TINY_STEPS + "[steps]\ndensity = false\nhomerange = false\nplan = false\ncorridors = false\n"
+FAST_STEPS = (
+    TINY_STEPS
+    + "[steps]\ndensity = false\nhomerange = false\nplan = false\ncorridors = false\n"
+)
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return write_survey_project(make_tiny_survey(), tmp_path / "project", extra=FAST_STEPS)
+    return write_survey_project(
+        make_tiny_survey(), tmp_path / "project", extra=FAST_STEPS
+    )
 
 
 @pytest.fixture
 def project_with_figures(tmp_path: Path) -> Path:
-    return write_survey_project(make_tiny_survey(), tmp_path / "project", extra=WITH_FIGURES)
+    return write_survey_project(
+        make_tiny_survey(), tmp_path / "project", extra=WITH_FIGURES
+    )
 
 
-def test_run_project_writes_outputs_and_manifest(project_with_figures: Path, tmp_path: Path) -> None:
+def test_run_project_writes_outputs_and_manifest(
+    project_with_figures: Path, tmp_path: Path
+) -> None:
     project = project_with_figures
     out = tmp_path / "out"
     result = pipeline.run_project(project, out, seed=7)
@@ -66,7 +77,10 @@ def test_run_project_writes_outputs_and_manifest(project_with_figures: Path, tmp
         assert rec["seconds"] >= 0
     # input checksums are the real SHA-256 of the files
     st = man["inputs"]["survey.stations"]
-    assert st["sha256"] == hashlib.sha256((project.parent / "stations.csv").read_bytes()).hexdigest()
+    assert (
+        st["sha256"]
+        == hashlib.sha256((project.parent / "stations.csv").read_bytes()).hexdigest()
+    )
     assert "numpy" in man["versions"] and man["versions"]["trapscape"]
     # every output file a step lists exists
     for rec in man["steps"].values():
@@ -78,7 +92,9 @@ def test_run_project_writes_outputs_and_manifest(project_with_figures: Path, tmp
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
-def test_same_inputs_and_seed_give_identical_outputs(project_with_figures: Path, tmp_path: Path) -> None:
+def test_same_inputs_and_seed_give_identical_outputs(
+    project_with_figures: Path, tmp_path: Path
+) -> None:
     project = project_with_figures
     a, b = tmp_path / "a", tmp_path / "b"
     pipeline.run_project(project, a, seed=3)
@@ -104,7 +120,9 @@ def test_refuses_to_overwrite_without_flag(project: Path, tmp_path: Path) -> Non
     assert (out / "map.html").is_file()
 
 
-def test_interrupted_run_leaves_nothing(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_run_leaves_nothing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
 
     def boom(_ctx: object) -> str:
@@ -117,8 +135,9 @@ def test_interrupted_run_leaves_nothing(project: Path, tmp_path: Path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
 
 
-def test_interrupted_overwrite_keeps_previous_outputs(project: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_overwrite_keeps_previous_outputs(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     pipeline.run_project(project, out)
     before = _digest(out)
@@ -133,8 +152,11 @@ def test_interrupted_overwrite_keeps_previous_outputs(project: Path, tmp_path: P
 
 
 def test_step_switches(tmp_path: Path) -> None:
-    proj = write_survey_project(make_tiny_survey(), tmp_path / "p",
-                                extra=TINY_STEPS + "[steps]\nmap = false\ndensity = false\nplan = false\n")
+    proj = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "p",
+        extra=TINY_STEPS + "[steps]\nmap = false\ndensity = false\nplan = false\n",
+    )
     res = pipeline.run_project(proj, tmp_path / "out")
     assert not (tmp_path / "out" / "map.html").exists()
     assert res.steps["map"].status == "skipped"
@@ -143,15 +165,20 @@ def test_step_switches(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "report.html").is_file()
 
 
-@pytest.mark.parametrize(("extra", "key"), [
-    ("[coverage]\ncell_sise = 500\n", "cell_sise"),
-    ("[plan]\nn_neww = 3\n", "n_neww"),
-    ("[run]\npublic_cell = -5\n", "public_cell"),
-    ("[detection]\nsigma = -1.0\n", "detection"),
-    ("[steps]\ncorridor = true\n", "corridor"),
-    ("[report]\nsurvey = 1\n", "survey"),
-])
-def test_bad_project_keys_name_key_and_file_and_write_nothing(tmp_path: Path, extra: str, key: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("[coverage]\ncell_sise = 500\n", "cell_sise"),
+        ("[plan]\nn_neww = 3\n", "n_neww"),
+        ("[run]\npublic_cell = -5\n", "public_cell"),
+        ("[detection]\nsigma = -1.0\n", "detection"),
+        ("[steps]\ncorridor = true\n", "corridor"),
+        ("[report]\nsurvey = 1\n", "survey"),
+    ],
+)
+def test_bad_project_keys_name_key_and_file_and_write_nothing(
+    tmp_path: Path, extra: str, key: str
+) -> None:
     proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
     out = tmp_path / "out"
     with pytest.raises(InputError) as info:
@@ -173,8 +200,9 @@ def test_bad_input_file_aborts_before_writing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_module_is_recorded_not_available(project: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_module_is_recorded_not_available(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = pipeline._module
 
     def fake(name: str) -> object:
@@ -189,8 +217,9 @@ def test_missing_module_is_recorded_not_available(project: Path, tmp_path: Path,
     assert (tmp_path / "out" / "map.html").is_file()
 
 
-def test_failing_step_is_recorded_and_run_continues(project: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_step_is_recorded_and_run_continues(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from trapscape.errors import ComputationError
 
     def fail(_ctx: object) -> str:
@@ -207,15 +236,22 @@ def test_failing_step_is_recorded_and_run_continues(project: Path, tmp_path: Pat
 def test_run_survey_does_not_modify_input(tmp_path: Path) -> None:
     s = make_tiny_survey()
     before = (s.stations.copy(), s.sightings.copy())
-    pipeline.run_survey(s, tmp_path / "o", params={
-        "homerange": {"min_detections": 2, "min_stations": 2}, "report": {"figures": False},
-        "steps": {"density": False, "plan": False}})
+    pipeline.run_survey(
+        s,
+        tmp_path / "o",
+        params={
+            "homerange": {"min_detections": 2, "min_stations": 2},
+            "report": {"figures": False},
+            "steps": {"density": False, "plan": False},
+        },
+    )
     assert s.stations.equals(before[0])
     assert s.sightings.equals(before[1])
 
 
-def test_offline_without_assets_fails_before_writing(project: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_without_assets_fails_before_writing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from trapscape import maps
     from trapscape.errors import MissingDependencyError
 
@@ -230,25 +266,37 @@ def test_corridors_step_on_a_synthetic_landcover(tmp_path: Path) -> None:
 
     import geopandas as gpd
     import numpy as np
+    from conftest import X0, Y0
     from shapely.geometry import box
 
     from trapscape._raster import grid_for_bounds, to_dataarray, write_geotiff
 
-    from conftest import X0, Y0
-
     s = make_tiny_survey()
-    parks = gpd.GeoDataFrame({"name": ["China park", "Russia park"]},
-                             geometry=[box(X0, Y0, X0 + 1500, Y0 + 4000),
-                                       box(X0 + 3000, Y0, X0 + 4000, Y0 + 4000)], crs=s.crs)
+    parks = gpd.GeoDataFrame(
+        {"name": ["China park", "Russia park"]},
+        geometry=[
+            box(X0, Y0, X0 + 1500, Y0 + 4000),
+            box(X0 + 3000, Y0, X0 + 4000, Y0 + 4000),
+        ],
+        crs=s.crs,
+    )
     s = replace(s, parks=parks)
     g = grid_for_bounds((X0 - 6000, Y0 - 6000, X0 + 10000, Y0 + 10000), 100, s.crs)
-    write_geotiff(to_dataarray(np.full(g.shape, 5, dtype="int16"), g, name="landcover"), tmp_path / "lc.tif")
+    write_geotiff(
+        to_dataarray(np.full(g.shape, 5, dtype="int16"), g, name="landcover"),
+        tmp_path / "lc.tif",
+    )
     out = tmp_path / "out"
-    res = pipeline.run_survey(s, out, params={
-        "rasters": {"landcover": tmp_path / "lc.tif"},
-        "corridors": {"resolution": 250.0, "core_setback": 0.0},
-        "report": {"figures": False},
-        "steps": {"density": False, "plan": False, "homerange": False}})
+    res = pipeline.run_survey(
+        s,
+        out,
+        params={
+            "rasters": {"landcover": tmp_path / "lc.tif"},
+            "corridors": {"resolution": 250.0, "core_setback": 0.0},
+            "report": {"figures": False},
+            "steps": {"density": False, "plan": False, "homerange": False},
+        },
+    )
     assert res.steps["corridors"].status == "ok", res.steps["corridors"].message
     assert (out / "corridors" / "current.tif").is_file()
     hs = __import__("pandas").read_csv(out / "corridors" / "border_hotspots.csv")

@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import make_tiny_survey
 from shapely.geometry import Point
 
 from trapscape import pipeline, privacy
 from trapscape import validation as V
 from trapscape.errors import InputError
-
-from conftest import make_tiny_survey
 
 IDS = ("Leo-Amba-07", "Leo-Khan-12")
 TEXT_SUFFIXES = {".csv", ".html", ".json", ".txt", ".gpx", ".md"}
@@ -28,11 +27,15 @@ def sensitive_survey():
     s = make_tiny_survey()
     st = s.stations.copy()
     k = st[V.STATION_ID].str[1:].astype(int).to_numpy()
-    geoms = [Point(p.x + 37.137 * i + 0.371, p.y + 53.319 * i + 0.713)
-             for p, i in zip(st.geometry, k)]
+    geoms = [
+        Point(p.x + 37.137 * i + 0.371, p.y + 53.319 * i + 0.713)
+        for p, i in zip(st.geometry, k, strict=False)
+    ]
     st = st.set_geometry(gpd.GeoSeries(geoms, crs=st.crs, index=st.index))
     si = s.sightings.copy()
-    si[V.INDIVIDUAL_ID] = si[V.INDIVIDUAL_ID].map({"A": IDS[0], "B": IDS[1]}).astype("string")
+    si[V.INDIVIDUAL_ID] = (
+        si[V.INDIVIDUAL_ID].map({"A": IDS[0], "B": IDS[1]}).astype("string")
+    )
     return replace(s, stations=st, sightings=si, name="sensitive")
 
 
@@ -84,13 +87,20 @@ def scan_text(text: str, forms: set[str], xy: np.ndarray, ll: np.ndarray) -> lis
     if len(tokens) < 2:
         return leaks
     vals = np.array([float(t) for t in tokens])
-    dec = np.array([len(t.split(".")[1]) if "." in t and "e" not in t.lower() else 0 for t in tokens])
+    dec = np.array(
+        [
+            len(t.split(".")[1]) if "." in t and "e" not in t.lower() else 0
+            for t in tokens
+        ]
+    )
     pairs = np.column_stack([vals[:-1], vals[1:]])
     d = np.minimum(dec[:-1], dec[1:])
     half = 0.5 * 10.0 ** (-d.astype(float)) * np.sqrt(2) + 1e-7
     if _near(pairs, xy, half):
         leaks.append("projected coordinate pair at a station")
-    deg_tol = np.where(d >= 4, half, -1.0)  # coarser than 4 decimals is no exact position
+    deg_tol = np.where(
+        d >= 4, half, -1.0
+    )  # coarser than 4 decimals is no exact position
     if _near(pairs, ll, deg_tol) or _near(pairs[:, ::-1], ll, deg_tol):
         leaks.append("lon/lat pair at a station")
     return leaks
@@ -107,14 +117,24 @@ def scan(out: Path, survey) -> list[str]:
             # embedded images are pixels, not coordinates
             text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
             leaks += [f"{rel}: {x}" for x in scan_text(text, forms, xy, ll)]
-            leaks += [f"{rel}: id {i}" for i in IDS if re.search(rf"\b{re.escape(i)}\b", text)]
+            leaks += [
+                f"{rel}: id {i}" for i in IDS if re.search(rf"\b{re.escape(i)}\b", text)
+            ]
         elif path.suffix == ".gpkg":
             for layer, _kind in pyogrio.list_layers(path):
                 gdf = gpd.read_file(path, layer=layer)
                 attrs = gdf.drop(columns="geometry").astype(str).to_csv()
-                leaks += [f"{rel}:{layer}: id {i}" for i in IDS if re.search(rf"\b{re.escape(i)}\b", attrs)]
-                leaks += [f"{rel}:{layer}: {x}" for x in scan_text(attrs, forms, xy, ll)]
-                verts = np.asarray(gdf.to_crs(survey.crs).geometry.get_coordinates(), dtype=float)
+                leaks += [
+                    f"{rel}:{layer}: id {i}"
+                    for i in IDS
+                    if re.search(rf"\b{re.escape(i)}\b", attrs)
+                ]
+                leaks += [
+                    f"{rel}:{layer}: {x}" for x in scan_text(attrs, forms, xy, ll)
+                ]
+                verts = np.asarray(
+                    gdf.to_crs(survey.crs).geometry.get_coordinates(), dtype=float
+                )
                 if _near(verts, xy, 0.5):
                     leaks.append(f"{rel}:{layer}: vertex within 0.5 m of a station")
     return leaks
@@ -127,8 +147,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for mode in ("exact", "public"):
         out[mode] = base / mode
-        pipeline.run_survey(s, out[mode], params=PARAMS, public=mode == "public",
-                            inputs={}, seed=1)
+        pipeline.run_survey(
+            s, out[mode], params=PARAMS, public=mode == "public", inputs={}, seed=1
+        )
     return out
 
 
@@ -165,8 +186,9 @@ def test_public_run_keeps_aggregates(runs: dict[str, Path]) -> None:
 
 
 def test_snap_to_grid_centres() -> None:
-    x, y = privacy.snap_to_grid(np.array([0.0, 4999.9, 5000.0, -1.0]),
-                                np.array([1.0, 1.0, 1.0, 1.0]), cell=5000)
+    x, y = privacy.snap_to_grid(
+        np.array([0.0, 4999.9, 5000.0, -1.0]), np.array([1.0, 1.0, 1.0, 1.0]), cell=5000
+    )
     assert x.tolist() == [2500.0, 2500.0, 7500.0, -2500.0]
     assert y.tolist() == [2500.0] * 4
 

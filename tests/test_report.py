@@ -7,20 +7,23 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from conftest import X0, Y0, make_tiny_survey
 from shapely.geometry import Point, box
 
 from trapscape import report
 from trapscape import validation as V
-
-from conftest import X0, Y0, make_tiny_survey
 
 
 def _ranges(survey):
     """Two circular ranges: A straddles the border at x = X0 + 2500, B does not."""
     return gpd.GeoDataFrame(
         {V.INDIVIDUAL_ID: ["A", "B"], "percent": [95, 95]},
-        geometry=[Point(X0 + 2500, Y0 + 2000).buffer(1000), Point(X0 + 1000, Y0 + 1000).buffer(500)],
-        crs=survey.crs)
+        geometry=[
+            Point(X0 + 2500, Y0 + 2000).buffer(1000),
+            Point(X0 + 1000, Y0 + 1000).buffer(500),
+        ],
+        crs=survey.crs,
+    )
 
 
 def test_individuals_by_zone() -> None:
@@ -29,7 +32,9 @@ def test_individuals_by_zone() -> None:
     # A at S1, S2 (x = X0+1000, +2000: China) and S5 (China); B at S8 (China) and S9 (x = X0+3000: Russia)
     assert by.loc["A", "zones"] == "China"
     assert by.loc["B", "zones"] == "China + Russia"
-    pop = report._zone_population(report.individuals_by_zone(s)).set_index("detected in")
+    pop = report._zone_population(report.individuals_by_zone(s)).set_index(
+        "detected in"
+    )
     assert pop.loc["China only", "individuals"] == 1
     assert pop.loc["both (China + Russia)", "individuals"] == 1
     assert pop.loc["total", "individuals"] == 2
@@ -42,12 +47,16 @@ def test_straddling_ranges_and_areas() -> None:
     row = strad.iloc[0]
     # the circle is split in half by the border (within the polygon approximation)
     assert row["area_km2_China"] == pytest.approx(row["area_km2_Russia"], rel=1e-6)
-    assert row["area_km2_China"] + row["area_km2_Russia"] == pytest.approx(row["area_km2"])
+    assert row["area_km2_China"] + row["area_km2_Russia"] == pytest.approx(
+        row["area_km2"]
+    )
 
 
 def test_candidate_reserve_is_union_with_areas_per_country() -> None:
     s = make_tiny_survey()
-    corridor = gpd.GeoDataFrame(geometry=[box(X0 + 500, Y0 + 3500, X0 + 3500, Y0 + 3800)], crs=s.crs)
+    corridor = gpd.GeoDataFrame(
+        geometry=[box(X0 + 500, Y0 + 3500, X0 + 3500, Y0 + 3800)], crs=s.crs
+    )
     res = report.candidate_reserve(s, ranges=_ranges(s), corridors=corridor)
     assert len(res) == 1
     geom = res.geometry.iloc[0]
@@ -55,7 +64,9 @@ def test_candidate_reserve_is_union_with_areas_per_country() -> None:
     assert geom.buffer(1e-6).contains(park)
     assert geom.buffer(1e-6).contains(corridor.geometry.iloc[0])
     assert not geom.contains(Point(X0 + 1000, Y0 + 1000))  # B's range does not straddle
-    assert res["area_km2"].iloc[0] == pytest.approx(res["area_km2_China"].iloc[0] + res["area_km2_Russia"].iloc[0])
+    assert res["area_km2"].iloc[0] == pytest.approx(
+        res["area_km2_China"].iloc[0] + res["area_km2_Russia"].iloc[0]
+    )
     assert res["area_km2"].iloc[0] == pytest.approx(geom.area / 1e6)
 
 
@@ -68,18 +79,46 @@ def test_candidate_reserve_empty_without_inputs() -> None:
 
 def test_write_report_sections_and_print_css(tmp_path: Path) -> None:
     s = make_tiny_survey()
-    est = pd.DataFrame({"parameter": ["D", "lambda0", "sigma"], "estimate": [1.23, 0.05, 2500.0],
-                        "se": [0.3, 0.01, 300.0], "lcl": [0.77, 0.03, 2000.0], "ucl": [1.96, 0.08, 3100.0]})
-    prods = {"density_estimates": est, "population": report._zone_population(report.individuals_by_zone(s)),
-             "straddling": report.straddling_ranges(s, _ranges(s)),
-             "reserve": report.candidate_reserve(s, ranges=_ranges(s))}
-    path = report.write_report(s, tmp_path / "r.html", products=prods, simulated=True, figures=False)
+    est = pd.DataFrame(
+        {
+            "parameter": ["D", "lambda0", "sigma"],
+            "estimate": [1.23, 0.05, 2500.0],
+            "se": [0.3, 0.01, 300.0],
+            "lcl": [0.77, 0.03, 2000.0],
+            "ucl": [1.96, 0.08, 3100.0],
+        }
+    )
+    prods = {
+        "density_estimates": est,
+        "population": report._zone_population(report.individuals_by_zone(s)),
+        "straddling": report.straddling_ranges(s, _ranges(s)),
+        "reserve": report.candidate_reserve(s, ranges=_ranges(s)),
+    }
+    path = report.write_report(
+        s, tmp_path / "r.html", products=prods, simulated=True, figures=False
+    )
     html = path.read_text()
-    for text in ("Survey effort", "Coverage by country", "Density and abundance",
-                 "Russia, China and both", "straddling the border", "Corridors",
-                 "Candidate transboundary reserve", "Proposed new stations", "References",
-                 "simulated", "approximate", "@media print", "1.23 (0.770–1.96)",
-                 "Borchers", "Worton", "McRae", "Niedballa", "Durbach", "Efford"):
+    for text in (
+        "Survey effort",
+        "Coverage by country",
+        "Density and abundance",
+        "Russia, China and both",
+        "straddling the border",
+        "Corridors",
+        "Candidate transboundary reserve",
+        "Proposed new stations",
+        "References",
+        "simulated",
+        "approximate",
+        "@media print",
+        "1.23 (0.770–1.96)",
+        "Borchers",
+        "Worton",
+        "McRae",
+        "Niedballa",
+        "Durbach",
+        "Efford",
+    ):
         assert text in html, text
     assert "<script" not in html and "http://" not in html.replace("http://www.w3", "")
 
@@ -89,4 +128,6 @@ def test_public_report_refuses_exact_layers(tmp_path: Path) -> None:
 
     s = make_tiny_survey()
     with pytest.raises(InputError):
-        report.write_report(s, tmp_path / "r.html", products={"ranges": _ranges(s)}, public=True)
+        report.write_report(
+            s, tmp_path / "r.html", products={"ranges": _ranges(s)}, public=True
+        )

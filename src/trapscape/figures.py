@@ -64,16 +64,26 @@ def _km_axes(ax: Axes) -> None:
 
 def _base(ax: Axes, survey: Survey) -> None:
     if survey.habitat is not None and len(survey.habitat):
-        survey.habitat.plot(ax=ax, color="#f2efe6", edgecolor="#bbbbbb", linewidth=0.3, zorder=0)
+        survey.habitat.plot(
+            ax=ax, color="#f2efe6", edgecolor="#bbbbbb", linewidth=0.3, zorder=0
+        )
     if survey.zones is not None and len(survey.zones):
         survey.zones.boundary.plot(ax=ax, color="#8c8c8c", linewidth=0.6, zorder=1)
     if survey.parks is not None and len(survey.parks):
         survey.parks.boundary.plot(ax=ax, color="#1b7837", linewidth=1.2, zorder=5)
     if survey.study_area is not None and len(survey.study_area):
-        survey.study_area.boundary.plot(ax=ax, color="#444444", linewidth=1.0, linestyle="--", zorder=5)
+        survey.study_area.boundary.plot(
+            ax=ax, color="#444444", linewidth=1.0, linestyle="--", zorder=5
+        )
     if survey.border is not None and len(survey.border):
-        survey.border.plot(ax=ax, color="#d7191c", linewidth=1.8, linestyle=(0, (6, 3)), zorder=6)
-    ext = survey.study_area if survey.study_area is not None and len(survey.study_area) else survey.stations
+        survey.border.plot(
+            ax=ax, color="#d7191c", linewidth=1.8, linestyle=(0, (6, 3)), zorder=6
+        )
+    ext = (
+        survey.study_area
+        if survey.study_area is not None and len(survey.study_area)
+        else survey.stations
+    )
     minx, miny, maxx, maxy = ext.total_bounds
     pad = 0.05 * max(maxx - minx, maxy - miny, 1000.0)
     ax.set_xlim(minx - pad, maxx + pad)
@@ -81,8 +91,17 @@ def _base(ax: Axes, survey: Survey) -> None:
     _km_axes(ax)
 
 
-def _raster(ax: Axes, da: Any, *, cmap: str, label: str, fig: Figure, log: bool = False,
-            vmin: float | None = None, vmax: float | None = None) -> None:
+def _raster(
+    ax: Axes,
+    da: Any,
+    *,
+    cmap: str,
+    label: str,
+    fig: Figure,
+    log: bool = False,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> None:
     from matplotlib import colors
 
     t = da.rio.transform()
@@ -98,9 +117,18 @@ def _raster(ax: Axes, da: Any, *, cmap: str, label: str, fig: Figure, log: bool 
         if pos.size:
             norm = colors.LogNorm(vmin=max(pos.min(), pos.max() * 1e-4), vmax=pos.max())
             arr = np.where(arr > 0, arr, np.nan)
-    im = ax.imshow(arr, extent=ext, origin="upper", cmap=cmap, norm=norm,
-                   vmin=None if norm else vmin, vmax=None if norm else vmax,
-                   alpha=0.85, zorder=2, interpolation="nearest")
+    im = ax.imshow(
+        arr,
+        extent=ext,
+        origin="upper",
+        cmap=cmap,
+        norm=norm,
+        vmin=None if norm else vmin,
+        vmax=None if norm else vmax,
+        alpha=0.85,
+        zorder=2,
+        interpolation="nearest",
+    )
     fig.colorbar(im, ax=ax, shrink=0.7, label=label)
 
 
@@ -109,16 +137,41 @@ def _stations(ax: Axes, prods: Mapping[str, Any], fig: Figure) -> None:
     st = prods.get("stations")
     if cells is not None and len(cells):
         col = "trap_nights" if "trap_nights" in cells.columns else "n_stations"
-        cells.plot(ax=ax, column=col, cmap="YlGnBu", edgecolor="#333333", linewidth=0.5,
-                   legend=True, legend_kwds={"shrink": 0.7, "label": f"{col.replace('_', '-')} per cell"},
-                   zorder=7)
+        cells.plot(
+            ax=ax,
+            column=col,
+            cmap="YlGnBu",
+            edgecolor="#333333",
+            linewidth=0.5,
+            legend=True,
+            legend_kwds={"shrink": 0.7, "label": f"{col.replace('_', '-')} per cell"},
+            zorder=7,
+        )
     elif st is not None and len(st):
-        tn = st["trap_nights"].to_numpy(dtype=float) if "trap_nights" in st.columns else np.ones(len(st))
+        tn = (
+            st["trap_nights"].to_numpy(dtype=float)
+            if "trap_nights" in st.columns
+            else np.ones(len(st))
+        )
         tn = np.nan_to_num(tn, nan=0.0)
-        size = 8 + 60 * np.sqrt(tn / tn.max()) if tn.max() > 0 else np.full(len(st), 20.0)
-        det = st["detections"].to_numpy(dtype=float) if "detections" in st.columns else np.zeros(len(st))
-        sc = ax.scatter(st.geometry.x, st.geometry.y, s=size, c=np.log1p(det), cmap="plasma",
-                        edgecolors="#222222", linewidths=0.4, zorder=8)
+        size = (
+            8 + 60 * np.sqrt(tn / tn.max()) if tn.max() > 0 else np.full(len(st), 20.0)
+        )
+        det = (
+            st["detections"].to_numpy(dtype=float)
+            if "detections" in st.columns
+            else np.zeros(len(st))
+        )
+        sc = ax.scatter(
+            st.geometry.x,
+            st.geometry.y,
+            s=size,
+            c=np.log1p(det),
+            cmap="plasma",
+            edgecolors="#222222",
+            linewidths=0.4,
+            zorder=8,
+        )
         fig.colorbar(sc, ax=ax, shrink=0.7, label="log(1 + detections) per station")
 
 
@@ -127,7 +180,14 @@ def _effort(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     _base(ax, survey)
     grid = prods.get("coverage_grid")
     if grid is not None and len(grid):
-        col = next((c for c in ("trap_nights", "effort_days", "n_stations", "stations") if c in grid.columns), None)
+        col = next(
+            (
+                c
+                for c in ("trap_nights", "effort_days", "n_stations", "stations")
+                if c in grid.columns
+            ),
+            None,
+        )
         if col is not None:
             g = grid[grid[col].astype(float) > 0]
             grid.boundary.plot(ax=ax, color="#cccccc", linewidth=0.2, zorder=2)
@@ -144,7 +204,15 @@ def _pdot(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
         return None
     fig, ax = _figure()
     _base(ax, survey)
-    _raster(ax, da, cmap="viridis", label="p(detected at least once)", fig=fig, vmin=0, vmax=1)
+    _raster(
+        ax,
+        da,
+        cmap="viridis",
+        label="p(detected at least once)",
+        fig=fig,
+        vmin=0,
+        vmax=1,
+    )
     ax.set_title(_TITLES["pdot"])
     return fig
 
@@ -156,9 +224,19 @@ def _homeranges(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     fig, ax = _figure()
     _base(ax, survey)
     col = V.INDIVIDUAL_ID if V.INDIVIDUAL_ID in r.columns else None
-    r.plot(ax=ax, column=col, categorical=True, cmap="tab20", alpha=0.25, edgecolor="#333333",
-           linewidth=0.5, zorder=3)
-    ax.set_title(_TITLES["homeranges"] + (f" ({r[col].nunique()} individuals)" if col else ""))
+    r.plot(
+        ax=ax,
+        column=col,
+        categorical=True,
+        cmap="tab20",
+        alpha=0.25,
+        edgecolor="#333333",
+        linewidth=0.5,
+        zorder=3,
+    )
+    ax.set_title(
+        _TITLES["homeranges"] + (f" ({r[col].nunique()} individuals)" if col else "")
+    )
     return fig
 
 
@@ -169,9 +247,18 @@ def _corridors(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     fig, ax = _figure()
     _base(ax, survey)
     if prods.get("current") is not None:
-        _raster(ax, prods["current"], cmap="inferno", label="current density", fig=fig, log=True)
-    for k, style in (("corridors", {"facecolor": "#2166ac", "alpha": 0.25, "edgecolor": "#2166ac"}),
-                     ("corridor_paths", {"color": "#2166ac", "linewidth": 1.5})):
+        _raster(
+            ax,
+            prods["current"],
+            cmap="inferno",
+            label="current density",
+            fig=fig,
+            log=True,
+        )
+    for k, style in (
+        ("corridors", {"facecolor": "#2166ac", "alpha": 0.25, "edgecolor": "#2166ac"}),
+        ("corridor_paths", {"color": "#2166ac", "linewidth": 1.5}),
+    ):
         v = prods.get(k)
         if v is not None and len(v):
             v.plot(ax=ax, zorder=4, **style)
@@ -182,8 +269,15 @@ def _corridors(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
         top.plot(ax=ax, color="#00e5ff", linewidth=4, zorder=9)
         for rank, geom in enumerate(top.geometry, start=1):
             c = geom.centroid
-            ax.annotate(str(rank), (c.x, c.y), fontsize=7, color="black", zorder=10,
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                str(rank),
+                (c.x, c.y),
+                fontsize=7,
+                color="black",
+                zorder=10,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     ax.set_title(_TITLES["corridors"])
     return fig
 
@@ -195,11 +289,28 @@ def _plan(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     fig, ax = _figure()
     _base(ax, survey)
     if prods.get("pdot") is not None:
-        _raster(ax, prods["pdot"], cmap="Greys", label="current pdot", fig=fig, vmin=0, vmax=1)
+        _raster(
+            ax,
+            prods["pdot"],
+            cmap="Greys",
+            label="current pdot",
+            fig=fig,
+            vmin=0,
+            vmax=1,
+        )
     _stations(ax, prods, fig)
     if all(t == "Point" for t in p.geom_type):
-        ax.scatter(p.geometry.x, p.geometry.y, marker="D", s=40, color="#e66101",
-                   edgecolors="black", linewidths=0.5, zorder=10, label="proposed")
+        ax.scatter(
+            p.geometry.x,
+            p.geometry.y,
+            marker="D",
+            s=40,
+            color="#e66101",
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=10,
+            label="proposed",
+        )
         ax.legend(loc="lower right", fontsize=8)
     else:
         p.plot(ax=ax, color="#e66101", alpha=0.5, zorder=10)
@@ -207,12 +318,20 @@ def _plan(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-_BUILDERS = {"effort": _effort, "pdot": _pdot, "homeranges": _homeranges,
-             "corridors": _corridors, "plan": _plan}
+_BUILDERS = {
+    "effort": _effort,
+    "pdot": _pdot,
+    "homeranges": _homeranges,
+    "corridors": _corridors,
+    "plan": _plan,
+}
 
 
 def render_figures(
-    survey: Survey, *, products: Mapping[str, Any] | None = None, public: bool = False,
+    survey: Survey,
+    *,
+    products: Mapping[str, Any] | None = None,
+    public: bool = False,
 ) -> dict[str, bytes]:
     """Render every figure that the products allow, as PNG bytes.
 
@@ -237,15 +356,22 @@ def render_figures(
     require_projected(survey.crs, "survey CRS")
     prods = dict(products or {})
     if public and any(prods.get(k) is not None for k in ("stations", "ranges")):
-        raise InputError("public figures given exact stations or home ranges; pass generalised products.")
+        raise InputError(
+            "public figures given exact stations or home ranges; pass generalised products."
+        )
     out: dict[str, bytes] = {}
     for name in FIGURE_NAMES:
         fig = _BUILDERS[name](survey, prods)
         if fig is None:
             continue
         if public:
-            fig.text(0.01, 0.005, "Public version: locations generalised, identities removed.",
-                     fontsize=7, color="#b2182b")
+            fig.text(
+                0.01,
+                0.005,
+                "Public version: locations generalised, identities removed.",
+                fontsize=7,
+                color="#b2182b",
+            )
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Software": None})
         out[name] = buf.getvalue()
@@ -253,8 +379,11 @@ def render_figures(
 
 
 def write_figures(
-    survey: Survey, out_dir: str | os.PathLike[str], *,
-    products: Mapping[str, Any] | None = None, public: bool = False,
+    survey: Survey,
+    out_dir: str | os.PathLike[str],
+    *,
+    products: Mapping[str, Any] | None = None,
+    public: bool = False,
 ) -> list[Path]:
     """Write the figures of :func:`render_figures` as ``<name>.png`` into ``out_dir``.
 

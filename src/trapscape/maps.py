@@ -41,7 +41,13 @@ if TYPE_CHECKING:
 
     from .survey import Survey
 
-__all__ = ["find_leaflet", "offline_assets", "raster_overlay_png", "save_map", "survey_map"]
+__all__ = [
+    "find_leaflet",
+    "offline_assets",
+    "raster_overlay_png",
+    "save_map",
+    "survey_map",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +56,29 @@ LEAFLET_CSS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css"
 
 # Colour choices (colour-blind friendly where it matters).
 COLORS = {
-    "study_area": "#444444", "park": "#1b7837", "border": "#d7191c", "zone": "#8c8c8c",
-    "land": "#f2efe6", "reserve": "#762a83", "proposed": "#e66101", "corridor": "#2166ac",
-    "hotspot": "#b2182b", "station_none": "#9e9e9e",
+    "study_area": "#444444",
+    "park": "#1b7837",
+    "border": "#d7191c",
+    "zone": "#8c8c8c",
+    "land": "#f2efe6",
+    "reserve": "#762a83",
+    "proposed": "#e66101",
+    "corridor": "#2166ac",
+    "hotspot": "#b2182b",
+    "station_none": "#9e9e9e",
 }
-_INDIVIDUAL_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                       "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+_INDIVIDUAL_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 _INSTALL_HINT = (
     "Install the offline map assets with `make system-deps` (runs `npm install leaflet` "
@@ -69,7 +92,8 @@ def _folium() -> Any:
         import folium
     except ImportError as err:  # pragma: no cover - folium is installed in CI
         raise MissingDependencyError(
-            'Interactive maps need folium: pip install "trapscape[maps]".') from err
+            'Interactive maps need folium: pip install "trapscape[maps]".'
+        ) from err
     return folium
 
 
@@ -106,8 +130,10 @@ def offline_assets(assets: str | os.PathLike[str] | None = None) -> dict[str, st
     d = find_leaflet(assets)
     if d is None:
         where = f" in {os.fspath(assets)}" if assets is not None else ""
-        raise MissingDependencyError(f"Offline map assets (npm package 'leaflet') not found{where}. "
-                                     + _INSTALL_HINT)
+        raise MissingDependencyError(
+            f"Offline map assets (npm package 'leaflet') not found{where}. "
+            + _INSTALL_HINT
+        )
     js = (d / "leaflet.js").read_text(encoding="utf-8")
     css = (d / "leaflet.css").read_text(encoding="utf-8")
 
@@ -116,7 +142,9 @@ def offline_assets(assets: str | os.PathLike[str] | None = None) -> dict[str, st
         p = d / rel
         if not p.is_file():
             return m.group(0)
-        mime = "image/svg+xml" if p.suffix == ".svg" else f"image/{p.suffix.lstrip('.')}"
+        mime = (
+            "image/svg+xml" if p.suffix == ".svg" else f"image/{p.suffix.lstrip('.')}"
+        )
         return f"url(data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()})"
 
     css = re.sub(r"url\(([^)]+)\)", _inline, css)
@@ -141,22 +169,40 @@ def _plain(gdf: gpd.GeoDataFrame, cols: Sequence[str]) -> gpd.GeoDataFrame:
         elif pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
             out[c] = s.astype(object).where(s.notna(), None)
         else:
-            out[c] = s.astype(object).map(lambda v: None if v is None or v is pd.NA
-                                          or (isinstance(v, float) and np.isnan(v)) else str(v))
+            out[c] = s.astype(object).map(
+                lambda v: (
+                    None
+                    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                    else str(v)
+                )
+            )
     g = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs=gdf.crs)
     return _to_wgs84(g)
 
 
-def _geojson(fm: Any, gdf: gpd.GeoDataFrame, *, name: str, style: dict[str, Any] | Any,
-             fields: Sequence[str] = (), aliases: Sequence[str] | None = None,
-             show: bool = True, highlight: bool = False, pane: str | None = None) -> Any:
+def _geojson(
+    fm: Any,
+    gdf: gpd.GeoDataFrame,
+    *,
+    name: str,
+    style: dict[str, Any] | Any,
+    fields: Sequence[str] = (),
+    aliases: Sequence[str] | None = None,
+    show: bool = True,
+    highlight: bool = False,
+    pane: str | None = None,
+) -> Any:
     data = _plain(gdf, fields)
     style_fn = style if callable(style) else (lambda _f, s=style: s)
     kw: dict[str, Any] = {}
     present = [f for f in fields if f in data.columns]
     if present:
-        kw["popup"] = fm.GeoJsonPopup(fields=present, aliases=list(aliases or present)[:len(present)]
-                                      if aliases else present, localize=True, labels=True)
+        kw["popup"] = fm.GeoJsonPopup(
+            fields=present,
+            aliases=list(aliases or present)[: len(present)] if aliases else present,
+            localize=True,
+            labels=True,
+        )
     if highlight:
         kw["highlight_function"] = lambda _f: {"weight": 4, "fillOpacity": 0.6}
     if pane is not None:
@@ -181,8 +227,13 @@ def _ramp(values: np.ndarray, cmap: str = "viridis") -> list[str]:
 
 
 def raster_overlay_png(
-    da: xr.DataArray, *, cmap: str = "viridis", vmin: float | None = None,
-    vmax: float | None = None, alpha: float = 0.75, log: bool = False,
+    da: xr.DataArray,
+    *,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    alpha: float = 0.75,
+    log: bool = False,
 ) -> tuple[bytes, tuple[tuple[float, float], tuple[float, float]]]:
     """Render a raster as an RGBA PNG in Web Mercator and its lat/lon bounds.
 
@@ -230,26 +281,35 @@ def raster_overlay_png(
 def _legend_html(title: str, items: Sequence[tuple[str, str, str]]) -> str:
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:{"4px" if kind == "line" else "14px"};'
-        f'background:{col};border-radius:{"50%" if kind == "circle" else "2px"};'
+        f"background:{col};border-radius:{'50%' if kind == 'circle' else '2px'};"
         f'margin-right:6px;vertical-align:middle;opacity:.85"></span>{html.escape(label)}</div>'
-        for label, col, kind in items)
+        for label, col, kind in items
+    )
     return f'<div class="ts-legend-block"><b>{html.escape(title)}</b>{rows}</div>'
 
 
 def _add_fixed_html(fm: Any, m: Any, inner: str, position: str, css_class: str) -> None:
     from branca.element import Element
 
-    pos = {"bottomleft": "bottom:56px;left:10px", "topleft": "top:80px;left:50px",
-           "bottomright": "bottom:24px;right:10px", "top": "top:8px;left:50%;transform:translateX(-50%)"}[position]
-    box = (f'<div class="{css_class}" style="position:absolute;{pos};z-index:1000;'
-           'background:rgba(255,255,255,.92);padding:6px 10px;border:1px solid #999;'
-           'border-radius:4px;font:12px/1.4 sans-serif;max-height:60%;overflow:auto">'
-           f"{inner}</div>")
+    pos = {
+        "bottomleft": "bottom:56px;left:10px",
+        "topleft": "top:80px;left:50px",
+        "bottomright": "bottom:24px;right:10px",
+        "top": "top:8px;left:50%;transform:translateX(-50%)",
+    }[position]
+    box = (
+        f'<div class="{css_class}" style="position:absolute;{pos};z-index:1000;'
+        "background:rgba(255,255,255,.92);padding:6px 10px;border:1px solid #999;"
+        'border-radius:4px;font:12px/1.4 sans-serif;max-height:60%;overflow:auto">'
+        f"{inner}</div>"
+    )
     m.get_root().html.add_child(Element(box))
 
 
 def _palette(keys: Sequence[Any]) -> dict[Any, str]:
-    return {k: _INDIVIDUAL_PALETTE[i % len(_INDIVIDUAL_PALETTE)] for i, k in enumerate(keys)}
+    return {
+        k: _INDIVIDUAL_PALETTE[i % len(_INDIVIDUAL_PALETTE)] for i, k in enumerate(keys)
+    }
 
 
 # ------------------------------------------------------------------ the map
@@ -304,23 +364,41 @@ def survey_map(
     fm = _folium()
     prods = dict(products or {})
     if public:
-        leaked = [k for k in ("stations", "ranges", "cross_border") if prods.get(k) is not None]
+        leaked = [
+            k
+            for k in ("stations", "ranges", "cross_border")
+            if prods.get(k) is not None
+        ]
         if leaked:
-            raise InputError(f"public map given exact layers {leaked}; pass generalised "
-                             "products (station_cells) or public=False.")
-    bounds_src = survey.study_area if survey.study_area is not None and len(survey.study_area) else None
+            raise InputError(
+                f"public map given exact layers {leaked}; pass generalised "
+                "products (station_cells) or public=False."
+            )
+    bounds_src = (
+        survey.study_area
+        if survey.study_area is not None and len(survey.study_area)
+        else None
+    )
     if bounds_src is None:
         bounds_src = survey.stations
     b = bounds_src.to_crs(4326).total_bounds
     centre = [(b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0]
-    m = fm.Map(location=centre, zoom_start=zoom_start, tiles=tiles, control_scale=True,
-               prefer_canvas=False)
+    m = fm.Map(
+        location=centre,
+        zoom_start=zoom_start,
+        tiles=tiles,
+        control_scale=True,
+        prefer_canvas=False,
+    )
     # only Leaflet is needed: no jQuery/Bootstrap/awesome-markers
     m.default_js = [("leaflet", LEAFLET_JS)]
     m.default_css = [("leaflet_css", LEAFLET_CSS)]
-    m.get_root().header.add_child(fm.Element(
-        "<style>.leaflet-container.leaflet-container{background:#dbe8ef}"
-        ".ts-legend-block{margin-bottom:6px}.ts-banner{font-weight:bold}</style>"))
+    m.get_root().header.add_child(
+        fm.Element(
+            "<style>.leaflet-container.leaflet-container{background:#dbe8ef}"
+            ".ts-legend-block{margin-bottom:6px}.ts-banner{font-weight:bold}</style>"
+        )
+    )
     legends: list[str] = []
 
     # panes: opaque background polygons < raster overlays < vector layers
@@ -329,105 +407,284 @@ def survey_map(
 
     # background: land / countries
     if survey.habitat is not None and len(survey.habitat):
-        _geojson(fm, survey.habitat, name="Land", pane="ts_base", style={
-            "color": "#bbbbbb", "weight": 0.5, "fillColor": COLORS["land"], "fillOpacity": 1.0}).add_to(m)
+        _geojson(
+            fm,
+            survey.habitat,
+            name="Land",
+            pane="ts_base",
+            style={
+                "color": "#bbbbbb",
+                "weight": 0.5,
+                "fillColor": COLORS["land"],
+                "fillOpacity": 1.0,
+            },
+        ).add_to(m)
     if survey.zones is not None and len(survey.zones):
-        _geojson(fm, survey.zones, name="Countries", fields=[V.NAME], aliases=["Country"], pane="ts_base",
-                 style={"color": COLORS["zone"], "weight": 1, "fillColor": "#ffffff",
-                        "fillOpacity": 0.15 if survey.habitat is not None else 0.6}).add_to(m)
+        _geojson(
+            fm,
+            survey.zones,
+            name="Countries",
+            fields=[V.NAME],
+            aliases=["Country"],
+            pane="ts_base",
+            style={
+                "color": COLORS["zone"],
+                "weight": 1,
+                "fillColor": "#ffffff",
+                "fillOpacity": 0.15 if survey.habitat is not None else 0.6,
+            },
+        ).add_to(m)
 
     grid = prods.get("coverage_grid")
     if grid is not None and len(grid):
-        col = next((c for c in ("trap_nights", "effort_days", "n_stations", "stations") if c in grid.columns), None)
+        col = next(
+            (
+                c
+                for c in ("trap_nights", "effort_days", "n_stations", "stations")
+                if c in grid.columns
+            ),
+            None,
+        )
         vals = grid[col].to_numpy(dtype=float) if col else np.zeros(len(grid))
         g = grid.assign(_fill=_ramp(np.where(vals > 0, vals, np.nan), "YlGnBu"))
-        fields = [c for c in ("cell_id", "zone", "n_stations", "stations", "trap_nights",
-                              "detections", "individuals") if c in g.columns]
+        fields = [
+            c
+            for c in (
+                "cell_id",
+                "zone",
+                "n_stations",
+                "stations",
+                "trap_nights",
+                "detections",
+                "individuals",
+            )
+            if c in g.columns
+        ]
         data = _plain(g, [*fields, "_fill"])
         fg = fm.FeatureGroup(name="Coverage grid (trap-nights per cell)", show=False)
         kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
-        fm.GeoJson(data.__geo_interface__,
-                   style_function=lambda f: {"color": "#666666", "weight": 0.3,
-                                             "fillColor": f["properties"].get("_fill") or "#eeeeee",
-                                             "fillOpacity": 0.55}, **kw).add_to(fg)
+        fm.GeoJson(
+            data.__geo_interface__,
+            style_function=lambda f: {
+                "color": "#666666",
+                "weight": 0.3,
+                "fillColor": f["properties"].get("_fill") or "#eeeeee",
+                "fillOpacity": 0.55,
+            },
+            **kw,
+        ).add_to(fg)
         fg.add_to(m)
         if col:
             lo, hi = _ramp([0, 1], "YlGnBu")
-            legends.append(_legend_html("Coverage grid (trap-nights)",
-                                        [("no effort", "#999999", "box"), ("low", lo, "box"), ("high", hi, "box")]))
+            legends.append(
+                _legend_html(
+                    "Coverage grid (trap-nights)",
+                    [
+                        ("no effort", "#999999", "box"),
+                        ("low", lo, "box"),
+                        ("high", hi, "box"),
+                    ],
+                )
+            )
 
-    for key, label, cmap, log in (("pdot", "Detection probability (pdot)", "viridis", False),
-                                  ("current", "Current density (circuit theory)", "inferno", True)):
+    for key, label, cmap, log in (
+        ("pdot", "Detection probability (pdot)", "viridis", False),
+        ("current", "Current density (circuit theory)", "inferno", True),
+    ):
         da = prods.get(key)
         if da is None:
             continue
-        png, bnds = raster_overlay_png(da, cmap=cmap, log=log,
-                                       vmin=0.0 if key == "pdot" else None,
-                                       vmax=1.0 if key == "pdot" else None)
+        png, bnds = raster_overlay_png(
+            da,
+            cmap=cmap,
+            log=log,
+            vmin=0.0 if key == "pdot" else None,
+            vmax=1.0 if key == "pdot" else None,
+        )
         url = "data:image/png;base64," + base64.b64encode(png).decode()
         fg = fm.FeatureGroup(name=label, show=key == "pdot")
-        fm.raster_layers.ImageOverlay(url, bounds=[list(bnds[0]), list(bnds[1])], opacity=0.75,
-                                      interactive=False, pane="ts_raster").add_to(fg)
+        fm.raster_layers.ImageOverlay(
+            url,
+            bounds=[list(bnds[0]), list(bnds[1])],
+            opacity=0.75,
+            interactive=False,
+            pane="ts_raster",
+        ).add_to(fg)
         fg.add_to(m)
         lo, hi = _ramp([0, 1], cmap)
-        legends.append(_legend_html(label, [("0" if key == "pdot" else "low", lo, "box"),
-                                            ("1" if key == "pdot" else "high", hi, "box")]))
+        legends.append(
+            _legend_html(
+                label,
+                [
+                    ("0" if key == "pdot" else "low", lo, "box"),
+                    ("1" if key == "pdot" else "high", hi, "box"),
+                ],
+            )
+        )
 
     # boundaries
     if survey.study_area is not None and len(survey.study_area):
-        _geojson(fm, survey.study_area, name="Study area", fields=[V.NAME],
-                 style={"color": COLORS["study_area"], "weight": 2, "fill": False,
-                        "dashArray": "4 4"}).add_to(m)
+        _geojson(
+            fm,
+            survey.study_area,
+            name="Study area",
+            fields=[V.NAME],
+            style={
+                "color": COLORS["study_area"],
+                "weight": 2,
+                "fill": False,
+                "dashArray": "4 4",
+            },
+        ).add_to(m)
     if survey.parks is not None and len(survey.parks):
-        _geojson(fm, survey.parks, name="Park (approximate boundary)", fields=[V.NAME],
-                 style={"color": COLORS["park"], "weight": 2.5, "fillColor": COLORS["park"],
-                        "fillOpacity": 0.06}).add_to(m)
+        _geojson(
+            fm,
+            survey.parks,
+            name="Park (approximate boundary)",
+            fields=[V.NAME],
+            style={
+                "color": COLORS["park"],
+                "weight": 2.5,
+                "fillColor": COLORS["park"],
+                "fillOpacity": 0.06,
+            },
+        ).add_to(m)
     if survey.border is not None and len(survey.border):
-        _geojson(fm, survey.border, name="International border", fields=[V.NAME],
-                 style={"color": COLORS["border"], "weight": 2, "dashArray": "8 4"}).add_to(m)
+        _geojson(
+            fm,
+            survey.border,
+            name="International border",
+            fields=[V.NAME],
+            style={"color": COLORS["border"], "weight": 2, "dashArray": "8 4"},
+        ).add_to(m)
     res = prods.get("reserve")
     if res is not None and len(res):
-        fields = [c for c in res.columns if c.startswith("area_km2") or c in ("components", "name")]
-        _geojson(fm, res, name="Candidate transboundary reserve", fields=fields, show=False,
-                 style={"color": COLORS["reserve"], "weight": 3, "fillColor": COLORS["reserve"],
-                        "fillOpacity": 0.08}).add_to(m)
-    legends.append(_legend_html("Boundaries", [
-        ("study area", COLORS["study_area"], "line"), ("park (approximate)", COLORS["park"], "line"),
-        ("international border", COLORS["border"], "line")]
-        + ([("candidate reserve", COLORS["reserve"], "line")] if res is not None and len(res) else [])))
+        fields = [
+            c
+            for c in res.columns
+            if c.startswith("area_km2") or c in ("components", "name")
+        ]
+        _geojson(
+            fm,
+            res,
+            name="Candidate transboundary reserve",
+            fields=fields,
+            show=False,
+            style={
+                "color": COLORS["reserve"],
+                "weight": 3,
+                "fillColor": COLORS["reserve"],
+                "fillOpacity": 0.08,
+            },
+        ).add_to(m)
+    legends.append(
+        _legend_html(
+            "Boundaries",
+            [
+                ("study area", COLORS["study_area"], "line"),
+                ("park (approximate)", COLORS["park"], "line"),
+                ("international border", COLORS["border"], "line"),
+            ]
+            + (
+                [("candidate reserve", COLORS["reserve"], "line")]
+                if res is not None and len(res)
+                else []
+            ),
+        )
+    )
 
     rng_ = prods.get("ranges")
     if rng_ is not None and len(rng_):
-        ids = sorted(map(str, rng_[V.INDIVIDUAL_ID].unique())) if V.INDIVIDUAL_ID in rng_.columns else []
+        ids = (
+            sorted(map(str, rng_[V.INDIVIDUAL_ID].unique()))
+            if V.INDIVIDUAL_ID in rng_.columns
+            else []
+        )
         pal = _palette(ids)
         r = rng_.copy()
-        r["_col"] = r[V.INDIVIDUAL_ID].astype(str).map(pal) if V.INDIVIDUAL_ID in r.columns else "#1f77b4"
+        r["_col"] = (
+            r[V.INDIVIDUAL_ID].astype(str).map(pal)
+            if V.INDIVIDUAL_ID in r.columns
+            else "#1f77b4"
+        )
         status = _status_lookup(prods.get("cross_border"))
         if status and V.INDIVIDUAL_ID in r.columns:
             r["cross_border"] = r[V.INDIVIDUAL_ID].astype(str).map(status)
-        fields = [x for x in (V.INDIVIDUAL_ID, V.SEX, "method", "percent", "area_km2",
-                              "cross_border") if x in r.columns]
+        fields = [
+            x
+            for x in (
+                V.INDIVIDUAL_ID,
+                V.SEX,
+                "method",
+                "percent",
+                "area_km2",
+                "cross_border",
+            )
+            if x in r.columns
+        ]
         data = _plain(r, [*fields, "_col"])
         fg = fm.FeatureGroup(name="Home ranges (by individual)", show=len(ids) <= 20)
-        fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
-            "color": f["properties"].get("_col"), "weight": 1.5,
-            "fillColor": f["properties"].get("_col"), "fillOpacity": 0.1},
-            popup=fm.GeoJsonPopup(fields=fields, localize=True) if fields else None).add_to(fg)
+        fm.GeoJson(
+            data.__geo_interface__,
+            style_function=lambda f: {
+                "color": f["properties"].get("_col"),
+                "weight": 1.5,
+                "fillColor": f["properties"].get("_col"),
+                "fillOpacity": 0.1,
+            },
+            popup=fm.GeoJsonPopup(fields=fields, localize=True) if fields else None,
+        ).add_to(fg)
         fg.add_to(m)
-        legends.append(_legend_html("Home ranges", [
-            (f"{len(ids)} individuals, one colour each (click a range)", pal[ids[0]] if ids else "#1f77b4", "box")]))
+        legends.append(
+            _legend_html(
+                "Home ranges",
+                [
+                    (
+                        f"{len(ids)} individuals, one colour each (click a range)",
+                        pal[ids[0]] if ids else "#1f77b4",
+                        "box",
+                    )
+                ],
+            )
+        )
 
-    for key, label, dash in (("corridors", "Least-cost corridors", None),
-                             ("corridor_paths", "Least-cost paths", "6 4")):
+    for key, label, dash in (
+        ("corridors", "Least-cost corridors", None),
+        ("corridor_paths", "Least-cost paths", "6 4"),
+    ):
         c = prods.get(key)
         if c is None or not len(c):
             continue
-        fields = [x for x in ("from", "to", "pair", "core_a", "core_b", "cost", "length_km", "name")
-                  if x in c.columns]
-        _geojson(fm, c, name=label, fields=fields,
-                 style={"color": COLORS["corridor"], "weight": 3, "fillColor": COLORS["corridor"],
-                        "fillOpacity": 0.25, "dashArray": dash}).add_to(m)
-        legends.append(_legend_html(label, [(label.lower(), COLORS["corridor"], "line")]))
+        fields = [
+            x
+            for x in (
+                "from",
+                "to",
+                "pair",
+                "core_a",
+                "core_b",
+                "cost",
+                "length_km",
+                "name",
+            )
+            if x in c.columns
+        ]
+        _geojson(
+            fm,
+            c,
+            name=label,
+            fields=fields,
+            style={
+                "color": COLORS["corridor"],
+                "weight": 3,
+                "fillColor": COLORS["corridor"],
+                "fillOpacity": 0.25,
+                "dashArray": dash,
+            },
+        ).add_to(m)
+        legends.append(
+            _legend_html(label, [(label.lower(), COLORS["corridor"], "line")])
+        )
 
     hs = prods.get("border_hotspots")
     if hs is not None and len(hs):
@@ -436,62 +693,145 @@ def survey_map(
             h = h.sort_values("rank")
         elif "score" in h.columns:
             h = h.sort_values("score", ascending=False)
-        score = next((c for c in ("score", "current_sum", "current") if c in h.columns), None)
-        vals = h[score].to_numpy(dtype=float) if score else np.arange(len(h))[::-1].astype(float)
+        score = next(
+            (c for c in ("score", "current_sum", "current") if c in h.columns), None
+        )
+        vals = (
+            h[score].to_numpy(dtype=float)
+            if score
+            else np.arange(len(h))[::-1].astype(float)
+        )
         h["_col"] = _ramp(vals, "YlOrRd")
         top = np.zeros(len(h), dtype=bool)
         top[: min(10, len(h))] = True
         h["_w"] = np.where(top, 9, 4)
-        fields = [x for x in ("rank", "score", "current_sum", "n_paths", "segment_id", "length_m")
-                  if x in h.columns]
+        fields = [
+            x
+            for x in (
+                "rank",
+                "score",
+                "current_sum",
+                "n_paths",
+                "segment_id",
+                "length_m",
+            )
+            if x in h.columns
+        ]
         data = _plain(h, [*fields, "_col", "_w"])
         fg = fm.FeatureGroup(name="Border-crossing hotspots (top 10 thick)", show=True)
         kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
-        fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
-            "color": f["properties"].get("_col") or COLORS["hotspot"],
-            "weight": f["properties"].get("_w") or 4, "opacity": 0.95}, **kw).add_to(fg)
+        fm.GeoJson(
+            data.__geo_interface__,
+            style_function=lambda f: {
+                "color": f["properties"].get("_col") or COLORS["hotspot"],
+                "weight": f["properties"].get("_w") or 4,
+                "opacity": 0.95,
+            },
+            **kw,
+        ).add_to(fg)
         fg.add_to(m)
         lo, hi = _ramp([0, 1], "YlOrRd")
-        legends.append(_legend_html("Border hotspots", [("lower score", lo, "line"),
-                                                        ("higher score (top 10 thick)", hi, "line")]))
+        legends.append(
+            _legend_html(
+                "Border hotspots",
+                [
+                    ("lower score", lo, "line"),
+                    ("higher score (top 10 thick)", hi, "line"),
+                ],
+            )
+        )
 
     # stations (or public cells)
     cells = prods.get("station_cells")
     st = prods.get("stations")
     if cells is not None and len(cells):
-        fields = [c for c in ("cell_id", "n_stations", "trap_nights", "detections") if c in cells.columns]
-        det = cells["detections"].to_numpy(dtype=float) if "detections" in cells.columns else np.zeros(len(cells))
+        fields = [
+            c
+            for c in ("cell_id", "n_stations", "trap_nights", "detections")
+            if c in cells.columns
+        ]
+        det = (
+            cells["detections"].to_numpy(dtype=float)
+            if "detections" in cells.columns
+            else np.zeros(len(cells))
+        )
         c2 = cells.assign(_col=[_det_color(d, det.max()) for d in det])
         data = _plain(c2, [*fields, "_col"])
-        fg = fm.FeatureGroup(name=f"Camera effort per {public_cell / 1000:g} km cell", show=True)
-        fm.GeoJson(data.__geo_interface__, style_function=lambda f: {
-            "color": "#333333", "weight": 1, "fillColor": f["properties"].get("_col"), "fillOpacity": 0.6},
-            popup=fm.GeoJsonPopup(fields=fields, localize=True)).add_to(fg)
+        fg = fm.FeatureGroup(
+            name=f"Camera effort per {public_cell / 1000:g} km cell", show=True
+        )
+        fm.GeoJson(
+            data.__geo_interface__,
+            style_function=lambda f: {
+                "color": "#333333",
+                "weight": 1,
+                "fillColor": f["properties"].get("_col"),
+                "fillOpacity": 0.6,
+            },
+            popup=fm.GeoJsonPopup(fields=fields, localize=True),
+        ).add_to(fg)
         fg.add_to(m)
-        legends.append(_legend_html(f"Cameras per {public_cell / 1000:g} km cell (colour: photos)", [
-            ("no photos", COLORS["station_none"], "box"), ("few", _det_color(1, 10), "box"),
-            ("many", _det_color(10, 10), "box")]))
+        legends.append(
+            _legend_html(
+                f"Cameras per {public_cell / 1000:g} km cell (colour: photos)",
+                [
+                    ("no photos", COLORS["station_none"], "box"),
+                    ("few", _det_color(1, 10), "box"),
+                    ("many", _det_color(10, 10), "box"),
+                ],
+            )
+        )
     elif st is not None and len(st):
         _station_layer(fm, m, st)
-        legends.append(_legend_html("Stations (size: trap-nights)", [
-            ("no photos", COLORS["station_none"], "circle"),
-            ("few photos", _det_color(1, 10), "circle"), ("many photos", _det_color(10, 10), "circle")]))
+        legends.append(
+            _legend_html(
+                "Stations (size: trap-nights)",
+                [
+                    ("no photos", COLORS["station_none"], "circle"),
+                    ("few photos", _det_color(1, 10), "circle"),
+                    ("many photos", _det_color(10, 10), "circle"),
+                ],
+            )
+        )
     elif not public and len(survey.stations):
         _station_layer(fm, m, survey.station_points)
 
     prop = prods.get("proposed")
     if prop is not None and len(prop):
         if all(t == "Point" for t in prop.geom_type):
-            fields = [c for c in (V.STATION_ID, "rank", "objective", "gain", "zone") if c in prop.columns]
-            _point_layer(fm, m, prop, name="Proposed new stations", fields=fields, aliases=fields,
-                         radius=np.full(len(prop), 6.0), fill=[COLORS["proposed"]] * len(prop),
-                         weight=2.5)
+            fields = [
+                c
+                for c in (V.STATION_ID, "rank", "objective", "gain", "zone")
+                if c in prop.columns
+            ]
+            _point_layer(
+                fm,
+                m,
+                prop,
+                name="Proposed new stations",
+                fields=fields,
+                aliases=fields,
+                radius=np.full(len(prop), 6.0),
+                fill=[COLORS["proposed"]] * len(prop),
+                weight=2.5,
+            )
         else:
             fields = [c for c in ("cell_id", "n_stations") if c in prop.columns]
-            _geojson(fm, prop, name="Proposed new stations (per cell)", fields=fields,
-                     style={"color": COLORS["proposed"], "weight": 2, "fillColor": COLORS["proposed"],
-                            "fillOpacity": 0.3}).add_to(m)
-        legends.append(_legend_html("Plan", [("proposed station", COLORS["proposed"], "circle")]))
+            _geojson(
+                fm,
+                prop,
+                name="Proposed new stations (per cell)",
+                fields=fields,
+                style={
+                    "color": COLORS["proposed"],
+                    "weight": 2,
+                    "fillColor": COLORS["proposed"],
+                    "fillOpacity": 0.3,
+                },
+            ).add_to(m)
+        legends.append(
+            _legend_html("Plan", [("proposed station", COLORS["proposed"], "circle")])
+        )
 
     fm.LayerControl(collapsed=False, position="topright").add_to(m)
     heading = html.escape(title or f"{survey.name}: camera-trap survey")
@@ -499,8 +839,10 @@ def survey_map(
     if public:
         from .privacy import PUBLIC_NOTE
 
-        banner += ('<div class="ts-banner" style="color:#b2182b;max-width:520px">'
-                   f"{html.escape(PUBLIC_NOTE.format(cell_km=public_cell / 1000.0))}</div>")
+        banner += (
+            '<div class="ts-banner" style="color:#b2182b;max-width:520px">'
+            f"{html.escape(PUBLIC_NOTE.format(cell_km=public_cell / 1000.0))}</div>"
+        )
     _add_fixed_html(fm, m, banner, "top", "ts-header")
     _add_fixed_html(fm, m, "".join(legends), "bottomleft", "ts-legend")
     if b[2] > b[0] and b[3] > b[1]:
@@ -517,8 +859,8 @@ def _fmt(v: Any) -> str:
 def _det_color(d: float, dmax: float) -> str:
     if not np.isfinite(d) or d <= 0:
         return COLORS["station_none"]
-    from matplotlib import colors
     import matplotlib as mpl
+    from matplotlib import colors
 
     frac = np.log1p(d) / np.log1p(max(dmax, 1.0))
     return colors.to_hex(mpl.colormaps["plasma"](0.15 + 0.75 * float(frac)))
@@ -537,56 +879,107 @@ def _status_lookup(cb: Any) -> dict[str, str]:
     if not isinstance(per, pd.DataFrame):
         return {}
     per = per.reset_index() if V.INDIVIDUAL_ID not in per.columns else per
-    col = next((c for c in ("status", "countries", "zones", "category") if c in per.columns), None)
+    col = next(
+        (c for c in ("status", "countries", "zones", "category") if c in per.columns),
+        None,
+    )
     if col is None or V.INDIVIDUAL_ID not in per.columns:
         return {}
-    return dict(zip(per[V.INDIVIDUAL_ID].astype(str), per[col].astype(str)))
+    return dict(zip(per[V.INDIVIDUAL_ID].astype(str), per[col].astype(str), strict=False))
 
 
-def _point_layer(fm: Any, m: Any, pts: gpd.GeoDataFrame, *, name: str, fields: Sequence[str],
-                 aliases: Sequence[str], radius: np.ndarray, fill: Sequence[str], color: str = "#222222",
-                 weight: float = 1.0, tooltip: str | None = None) -> None:
+def _point_layer(
+    fm: Any,
+    m: Any,
+    pts: gpd.GeoDataFrame,
+    *,
+    name: str,
+    fields: Sequence[str],
+    aliases: Sequence[str],
+    radius: np.ndarray,
+    fill: Sequence[str],
+    color: str = "#222222",
+    weight: float = 1.0,
+    tooltip: str | None = None,
+) -> None:
     """Points as SVG circle markers with per-feature style and a field popup (no jQuery)."""
     data = _plain(pts, list(fields))
     data["_r"] = [round(float(r), 2) for r in radius]
     data["_fill"] = list(fill)
     present = [f for f in fields if f in data.columns]
-    alias = [a for f, a in zip(fields, aliases) if f in data.columns]
+    alias = [a for f, a in zip(fields, aliases, strict=False) if f in data.columns]
     fg = fm.FeatureGroup(name=name, show=True)
     kw: dict[str, Any] = {}
     if present:
-        kw["popup"] = fm.GeoJsonPopup(fields=present, aliases=alias, localize=True, labels=True)
+        kw["popup"] = fm.GeoJsonPopup(
+            fields=present, aliases=alias, localize=True, labels=True
+        )
     if tooltip and tooltip in data.columns:
         kw["tooltip"] = fm.GeoJsonTooltip(fields=[tooltip], labels=False)
     fm.GeoJson(
         data.__geo_interface__,
         marker=fm.CircleMarker(radius=5, fill=True),
-        style_function=lambda f: {"radius": f["properties"].get("_r", 5), "color": color,
-                                  "weight": weight, "fillColor": f["properties"].get("_fill"),
-                                  "fillOpacity": 0.9},
+        style_function=lambda f: {
+            "radius": f["properties"].get("_r", 5),
+            "color": color,
+            "weight": weight,
+            "fillColor": f["properties"].get("_fill"),
+            "fillOpacity": 0.9,
+        },
         **kw,
     ).add_to(fg)
     fg.add_to(m)
 
 
 def _station_layer(fm: Any, m: Any, st: gpd.GeoDataFrame) -> None:
-    tn = st["trap_nights"].to_numpy(dtype=float) if "trap_nights" in st.columns else np.full(len(st), np.nan)
-    det = st["detections"].to_numpy(dtype=float) if "detections" in st.columns else np.full(len(st), np.nan)
+    tn = (
+        st["trap_nights"].to_numpy(dtype=float)
+        if "trap_nights" in st.columns
+        else np.full(len(st), np.nan)
+    )
+    det = (
+        st["detections"].to_numpy(dtype=float)
+        if "detections" in st.columns
+        else np.full(len(st), np.nan)
+    )
     tmax = np.nanmax(tn) if np.isfinite(tn).any() else 1.0
     dmax = np.nanmax(det) if np.isfinite(det).any() else 1.0
-    radius = np.where(np.isfinite(tn) & (tmax > 0), 2.0 + 4.0 * np.sqrt(np.nan_to_num(tn) / max(tmax, 1e-9)), 4.0)
+    radius = np.where(
+        np.isfinite(tn) & (tmax > 0),
+        2.0 + 4.0 * np.sqrt(np.nan_to_num(tn) / max(tmax, 1e-9)),
+        4.0,
+    )
     fields = [V.STATION_ID, "n_cameras", "trap_nights", "detections", "individuals"]
-    aliases = ["station", "cameras", "trap-nights", "photos of target species", "individuals"]
-    _point_layer(fm, m, st, name="Camera stations", fields=fields, aliases=aliases, radius=radius,
-                 fill=[_det_color(d, dmax) for d in det], tooltip=V.STATION_ID)
+    aliases = [
+        "station",
+        "cameras",
+        "trap-nights",
+        "photos of target species",
+        "individuals",
+    ]
+    _point_layer(
+        fm,
+        m,
+        st,
+        name="Camera stations",
+        fields=fields,
+        aliases=aliases,
+        radius=radius,
+        fill=[_det_color(d, dmax) for d in det],
+        tooltip=V.STATION_ID,
+    )
 
 
 # -------------------------------------------------------------------- saving
 _ID_RE = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
 
 
-def render_html(m: folium.Map, *, offline: bool = False,
-                assets: str | os.PathLike[str] | None = None) -> str:
+def render_html(
+    m: folium.Map,
+    *,
+    offline: bool = False,
+    assets: str | os.PathLike[str] | None = None,
+) -> str:
     """HTML of the map with deterministic ids (and inlined Leaflet when offline)."""
     text = m.get_root().render()
     ids: dict[str, str] = {}
@@ -597,19 +990,36 @@ def render_html(m: folium.Map, *, offline: bool = False,
     text = _ID_RE.sub(_sub, text)
     if offline:
         a = offline_assets(assets)
-        text = re.sub(r'<script src="[^"]*leaflet(?:@[^/"]*)?/dist/leaflet\.js"></script>',
-                      lambda _m: "<script>" + a["js"].replace("</script", "<\\/script") + "</script>", text)
-        text = re.sub(r'<link rel="stylesheet" href="[^"]*leaflet(?:@[^/"]*)?/dist/leaflet\.css"/>',
-                      lambda _m: "<style>" + a["css"] + "</style>", text)
-        remote = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', text)
+        text = re.sub(
+            r'<script src="[^"]*leaflet(?:@[^/"]*)?/dist/leaflet\.js"></script>',
+            lambda _m: (
+                "<script>" + a["js"].replace("</script", "<\\/script") + "</script>"
+            ),
+            text,
+        )
+        text = re.sub(
+            r'<link rel="stylesheet" href="[^"]*leaflet(?:@[^/"]*)?/dist/leaflet\.css"/>',
+            lambda _m: "<style>" + a["css"] + "</style>",
+            text,
+        )
+        remote = re.findall(
+            r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', text
+        )
         if remote:
-            raise InputError(f"offline map still references remote assets {remote}; "
-                             "remove the layers that need them or build the map online.")
+            raise InputError(
+                f"offline map still references remote assets {remote}; "
+                "remove the layers that need them or build the map online."
+            )
     return text
 
 
-def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = False,
-             assets: str | os.PathLike[str] | None = None) -> Path:
+def save_map(
+    m: folium.Map,
+    path: str | os.PathLike[str],
+    *,
+    offline: bool = False,
+    assets: str | os.PathLike[str] | None = None,
+) -> Path:
     """Write the map as HTML (atomically).
 
     Parameters

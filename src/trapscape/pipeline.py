@@ -63,24 +63,51 @@ logger = logging.getLogger(__name__)
 
 #: Steps in execution order.  ``validate`` always runs.
 STEPS: tuple[str, ...] = (
-    "validate", "effort", "coverage", "density", "pdot", "homerange", "corridors",
-    "plan", "reserve", "figures", "map", "report",
+    "validate",
+    "effort",
+    "coverage",
+    "density",
+    "pdot",
+    "homerange",
+    "corridors",
+    "plan",
+    "reserve",
+    "figures",
+    "map",
+    "report",
 )
 
 #: Which [steps] switch (project file) turns each pipeline step on, and which
 #: project section holds its keyword arguments.  Effort shares [coverage];
 #: the reserve outline and the static figures belong to [report].
 STEP_SWITCH: dict[str, str] = {
-    "effort": "coverage", "coverage": "coverage", "pdot": "coverage", "density": "density",
-    "homerange": "homerange", "corridors": "corridors", "plan": "plan",
-    "reserve": "report", "figures": "report", "map": "map", "report": "report",
+    "effort": "coverage",
+    "coverage": "coverage",
+    "pdot": "coverage",
+    "density": "density",
+    "homerange": "homerange",
+    "corridors": "corridors",
+    "plan": "plan",
+    "reserve": "report",
+    "figures": "report",
+    "map": "map",
+    "report": "report",
 }
 STEP_SECTION: dict[str, str] = dict(STEP_SWITCH)
 
 #: Project-file sections read by the pipeline (besides [survey], [boundaries],
 #: [rasters] and [steps], which belong to the project reader).
-STEP_SECTIONS: tuple[str, ...] = ("coverage", "density", "homerange", "corridors", "plan",
-                                  "map", "report", "run", "detection")
+STEP_SECTIONS: tuple[str, ...] = (
+    "coverage",
+    "density",
+    "homerange",
+    "corridors",
+    "plan",
+    "map",
+    "report",
+    "run",
+    "detection",
+)
 
 # Coarse defaults so the bundled example runs end to end well under a minute.
 # Applied only where the project file does not set the key and the step's
@@ -92,9 +119,23 @@ PIPELINE_DEFAULTS: dict[str, dict[str, Any]] = {
     "plan": {"n_new": 10},
 }
 
-_VERSIONS_OF = ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
-                "pyogrio", "rasterio", "xarray", "rioxarray", "scikit-image",
-                "pyamg", "matplotlib", "folium", "branca")
+_VERSIONS_OF = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "rasterio",
+    "xarray",
+    "rioxarray",
+    "scikit-image",
+    "pyamg",
+    "matplotlib",
+    "folium",
+    "branca",
+)
 
 
 @dataclass
@@ -190,11 +231,14 @@ def _module(name: str) -> Any:
     except ModuleNotFoundError as err:
         if err.name and err.name.startswith("trapscape"):
             raise _NotAvailable(f"module trapscape.{name} is not available") from err
-        raise _NotAvailable(f"trapscape.{name} needs {err.name}, which is not installed") from err
+        raise _NotAvailable(
+            f"trapscape.{name} needs {err.name}, which is not installed"
+        ) from err
     except Exception as err:  # a broken module must not take the whole run down
         logger.warning("trapscape.%s could not be imported", name, exc_info=True)
-        raise _NotAvailable(f"trapscape.{name} could not be imported "
-                            f"({type(err).__name__}: {err})") from err
+        raise _NotAvailable(
+            f"trapscape.{name} could not be imported ({type(err).__name__}: {err})"
+        ) from err
 
 
 def _func(module: str, name: str) -> Callable[..., Any]:
@@ -220,7 +264,9 @@ def _accepted(fn: Callable[..., Any]) -> set[str] | None:
     return names
 
 
-def _call(fn: Callable[..., Any], *args: Any, options: Mapping[str, Any] = (), **fixed: Any) -> Any:
+def _call(
+    fn: Callable[..., Any], *args: Any, options: Mapping[str, Any] = (), **fixed: Any
+) -> Any:
     """Call ``fn`` with the ``options`` it accepts plus ``fixed`` keywords it accepts."""
     acc = _accepted(fn)
     kw = {}
@@ -233,11 +279,19 @@ def _call(fn: Callable[..., Any], *args: Any, options: Mapping[str, Any] = (), *
 
 # The library functions whose keyword names each section may use.
 _SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
-    "coverage": (("effort", "effort_report"), ("coverage", "coverage_grid"),
-                 ("coverage", "coverage_stats"), ("coverage", "gaps"),
-                 ("coverage", "pdot_surface")),
+    "coverage": (
+        ("effort", "effort_report"),
+        ("coverage", "coverage_grid"),
+        ("coverage", "coverage_stats"),
+        ("coverage", "gaps"),
+        ("coverage", "pdot_surface"),
+    ),
     "density": (("density", "fit_survey"),),
-    "homerange": (("homerange", "kde"), ("homerange", "mcp"), ("homerange", "cross_border")),
+    "homerange": (
+        ("homerange", "kde"),
+        ("homerange", "mcp"),
+        ("homerange", "cross_border"),
+    ),
     "corridors": (("corridors", "corridors_for_survey"),),
     "plan": (("planning", "plan"),),
     "map": (("maps", "survey_map"),),
@@ -247,18 +301,48 @@ _SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
 _PIPELINE_KEYS: dict[str, set[str]] = {
     "homerange": {"method"},
     "run": {"public_cell"},
-    "detection": {"detectfn", "sigma", "lambda0", "g0", "occasion_days", "by_sex",
-                  "density_per_100km2"},
+    "detection": {
+        "detectfn",
+        "sigma",
+        "lambda0",
+        "g0",
+        "occasion_days",
+        "by_sex",
+        "density_per_100km2",
+    },
 }
 # arguments the pipeline passes itself; not settable from the project file
-_RESERVED = {"survey", "params", "progress", "rng", "seed", "public", "offline",
-             "stations", "sightings", "ranges", "products", "path", "out", "records",
-             "notes", "public_cell", "hotspots", "corridors", "cross_border", "grid",
-             "surface", "relocations", "report"}
+_RESERVED = {
+    "survey",
+    "params",
+    "progress",
+    "rng",
+    "seed",
+    "public",
+    "offline",
+    "stations",
+    "sightings",
+    "ranges",
+    "products",
+    "path",
+    "out",
+    "records",
+    "notes",
+    "public_cell",
+    "hotspots",
+    "corridors",
+    "cross_border",
+    "grid",
+    "surface",
+    "relocations",
+    "report",
+}
 _RESERVED_OK = {"run": {"public_cell"}}
 
 
-def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[str, dict[str, Any]]:
+def _check_params(
+    params: Mapping[str, Any], project_path: str | None
+) -> dict[str, dict[str, Any]]:
     """Check step sections and the [steps] switches; collect every problem."""
     from .errors import ProblemCollector
 
@@ -266,20 +350,34 @@ def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[s
     where = project_path
     steps = params.get("steps", {}) or {}
     if not isinstance(steps, Mapping):
-        pc.add("[steps] must be a table of step = true/false.", path=where, column="steps")
+        pc.add(
+            "[steps] must be a table of step = true/false.", path=where, column="steps"
+        )
         steps = {}
     known_switches = set(STEP_SWITCH.values()) | {"validate"}
     for key, val in steps.items():
         if key not in known_switches:
-            pc.add(f"[steps] key '{key}' is not a step; use some of "
-                   f"{', '.join(sorted(known_switches))}.", path=where, column=f"steps.{key}")
+            pc.add(
+                f"[steps] key '{key}' is not a step; use some of "
+                f"{', '.join(sorted(known_switches))}.",
+                path=where,
+                column=f"steps.{key}",
+            )
         elif not isinstance(val, bool):
-            pc.add(f"[steps] {key} = {val!r} must be true or false.", path=where, column=f"steps.{key}")
+            pc.add(
+                f"[steps] {key} = {val!r} must be true or false.",
+                path=where,
+                column=f"steps.{key}",
+            )
     out: dict[str, dict[str, Any]] = {}
     for section in STEP_SECTIONS:
         sec = params.get(section, {}) or {}
         if not isinstance(sec, Mapping):
-            pc.add(f"[{section}] must be a table of key = value.", path=where, column=section)
+            pc.add(
+                f"[{section}] must be a table of key = value.",
+                path=where,
+                column=section,
+            )
             continue
         out[section] = dict(sec)
         allowed: set[str] | None = set(_PIPELINE_KEYS.get(section, set()))
@@ -295,18 +393,31 @@ def _check_params(params: Mapping[str, Any], project_path: str | None) -> dict[s
             allowed |= acc  # type: ignore[operator]
         for key in sec:
             if key in _RESERVED and key not in _RESERVED_OK.get(section, set()):
-                pc.add(f"[{section}] key '{key}' is set by the pipeline and cannot be given "
-                       "in the project file; remove it.", path=where, column=f"{section}.{key}")
+                pc.add(
+                    f"[{section}] key '{key}' is set by the pipeline and cannot be given "
+                    "in the project file; remove it.",
+                    path=where,
+                    column=f"{section}.{key}",
+                )
             elif allowed is not None and key not in allowed:
-                pc.add(f"[{section}] key '{key}' is not a parameter of this step; use some of "
-                       f"{', '.join(sorted(allowed - _RESERVED)) or '(none)'}.",
-                       path=where, column=f"{section}.{key}")
+                pc.add(
+                    f"[{section}] key '{key}' is not a parameter of this step; use some of "
+                    f"{', '.join(sorted(allowed - _RESERVED)) or '(none)'}.",
+                    path=where,
+                    column=f"{section}.{key}",
+                )
     run = out.get("run", {})
-    if "public_cell" in run and not (isinstance(run["public_cell"], (int, float))
-                                     and not isinstance(run["public_cell"], bool)
-                                     and run["public_cell"] > 0):
-        pc.add(f"[run] public_cell = {run['public_cell']!r} must be a positive distance in "
-               "metres, e.g. 5000.", path=where, column="run.public_cell")
+    if "public_cell" in run and not (
+        isinstance(run["public_cell"], (int, float))
+        and not isinstance(run["public_cell"], bool)
+        and run["public_cell"] > 0
+    ):
+        pc.add(
+            f"[run] public_cell = {run['public_cell']!r} must be a positive distance in "
+            "metres, e.g. 5000.",
+            path=where,
+            column="run.public_cell",
+        )
     det = out.get("detection", {})
     if det and not pc.problems:
         from .detection import DetectionParams
@@ -328,7 +439,9 @@ def _gpkg_env() -> Any:
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00Z"})
 
 
-def _write_layer(ctx: _Context, gdf: gpd.GeoDataFrame, layer: str, name: str = "results.gpkg") -> str:
+def _write_layer(
+    ctx: _Context, gdf: gpd.GeoDataFrame, layer: str, name: str = "results.gpkg"
+) -> str:
     import geopandas as gpd
 
     _gpkg_env()
@@ -338,7 +451,11 @@ def _write_layer(ctx: _Context, gdf: gpd.GeoDataFrame, layer: str, name: str = "
             continue
         s = gdf[col]
         if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
-            gdf[col] = s.astype("string") if s.map(lambda v: isinstance(v, (str, type(None))) or v is pd.NA).all() else s.astype(str)
+            gdf[col] = (
+                s.astype("string")
+                if s.map(lambda v: isinstance(v, (str, type(None))) or v is pd.NA).all()
+                else s.astype(str)
+            )
         elif pd.api.types.is_timedelta64_dtype(s):
             gdf[col] = s.dt.total_seconds() / 86400.0
     gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
@@ -355,7 +472,9 @@ def _write_csv(ctx: _Context, df: pd.DataFrame, name: str) -> str:
 
 
 def _write_json(ctx: _Context, obj: Any, name: str) -> str:
-    ctx.path(name).write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    ctx.path(name).write_text(
+        json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return name
 
 
@@ -410,7 +529,11 @@ def _frame(obj: Any, *names: str) -> Any:
 def _step_validate(ctx: _Context) -> str:
     summary = ctx.survey.summary()
     if ctx.public:
-        summary = {k: v for k, v in summary.items() if k not in ("first_setup", "last_retrieval")}
+        summary = {
+            k: v
+            for k, v in summary.items()
+            if k not in ("first_setup", "last_retrieval")
+        }
     ctx.products["summary"] = summary
     from .report import _zone_population, individuals_by_zone
 
@@ -418,10 +541,14 @@ def _step_validate(ctx: _Context) -> str:
     ctx.products["individual_zones"] = by_zone
     ctx.products["population"] = _zone_population(by_zone)
     rec_out = ctx.records["validate"].outputs
-    rec_out.append(_write_csv(ctx, ctx.products["population"], "individuals_by_country.csv"))
+    rec_out.append(
+        _write_csv(ctx, ctx.products["population"], "individuals_by_country.csv")
+    )
     if not ctx.public:
         rec_out.append(_write_csv(ctx, by_zone, "individuals_detected_zones.csv"))
-    ctx.records["validate"].outputs.append(_write_json(ctx, summary, "survey_summary.json"))
+    ctx.records["validate"].outputs.append(
+        _write_json(ctx, summary, "survey_summary.json")
+    )
     return f"{summary['stations']} stations, {summary['sightings']} sightings"
 
 
@@ -461,15 +588,20 @@ def _step_effort(ctx: _Context) -> str:
     ps = _tab(rep.per_station)
     tn_col = next((c for c in ("trap_nights", "trapnights") if c in ps.columns), None)
     if tn_col is not None and V.STATION_ID in ps.columns:
-        stations["trap_nights"] = stations[V.STATION_ID].map(
-            ps.set_index(V.STATION_ID)[tn_col]).astype(float)
+        stations["trap_nights"] = (
+            stations[V.STATION_ID].map(ps.set_index(V.STATION_ID)[tn_col]).astype(float)
+        )
     ctx.products["stations"] = stations
     rec = ctx.records["effort"]
     if ctx.public:
         from .privacy import aggregate_points
 
-        cells = aggregate_points(stations, cell=ctx.public_cell,
-                                 sums=("trap_nights", "detections"), as_polygons=True)
+        cells = aggregate_points(
+            stations,
+            cell=ctx.public_cell,
+            sums=("trap_nights", "detections"),
+            as_polygons=True,
+        )
         rec.outputs.append(_write_csv(ctx, cells, "effort/effort_per_cell.csv"))
         rec.outputs.append(_write_layer(ctx, cells, "station_cells"))
         tables = ("per_zone", "total")
@@ -481,8 +613,11 @@ def _step_effort(ctx: _Context) -> str:
         if tab is not None:
             rec.outputs.append(_write_csv(ctx, _tab(tab), f"effort/effort_{attr}.csv"))
     total = _tab(rep.total)
-    tn = float(total["trap_nights"].iloc[0]) if "trap_nights" in total.columns and len(total) \
+    tn = (
+        float(total["trap_nights"].iloc[0])
+        if "trap_nights" in total.columns and len(total)
         else float(stations.get("trap_nights", pd.Series([0.0])).sum())
+    )
     ctx.products["trap_nights"] = tn
     return f"{tn:.0f} trap-nights"
 
@@ -496,8 +631,10 @@ def _detection_params(ctx: _Context) -> Any:
     spec = ctx.params.get("detection", {})
     if spec:
         return DetectionParams(**spec)
-    ctx.notes.append("pdot and the plan use default detection parameters (no density fit and "
-                     "no [detection] section): hazard half-normal, sigma 3000 m, lambda0 0.05 per day.")
+    ctx.notes.append(
+        "pdot and the plan use default detection parameters (no density fit and "
+        "no [detection] section): hazard half-normal, sigma 3000 m, lambda0 0.05 per day."
+    )
     return DetectionParams()
 
 
@@ -506,8 +643,12 @@ def _step_coverage(ctx: _Context) -> str:
     opts = ctx.params.get("coverage", {})
     survey = ctx.shown_survey  # public: computed on generalised stations
     rec = ctx.records["coverage"]
-    grid = _call(cov.coverage_grid, survey, options=opts, report=None if ctx.public
-                 else ctx.products.get("effort"))
+    grid = _call(
+        cov.coverage_grid,
+        survey,
+        options=opts,
+        report=None if ctx.public else ctx.products.get("effort"),
+    )
     ctx.products["coverage_grid"] = grid
     rec.outputs.append(_write_layer(ctx, grid, "coverage_grid"))
     stats = _call(cov.coverage_stats, survey, grid, options=opts)
@@ -553,9 +694,13 @@ def _step_density(ctx: _Context) -> str:
         ctx.products["region_n"] = _tab(fit.region_n)
     rec = ctx.records["density"]
     rec.outputs.append(_write_json(ctx, summary, "density/density.json"))
-    rec.outputs.append(_write_csv(ctx, ctx.products["density_estimates"], "density/estimates.csv"))
+    rec.outputs.append(
+        _write_csv(ctx, ctx.products["density_estimates"], "density/estimates.csv")
+    )
     if "region_n" in ctx.products:
-        rec.outputs.append(_write_csv(ctx, ctx.products["region_n"], "density/region_n.csv"))
+        rec.outputs.append(
+            _write_csv(ctx, ctx.products["region_n"], "density/region_n.csv")
+        )
     from .detection import write_detection
 
     write_detection(ctx.products["detection"], ctx.path("density/detection.json"))
@@ -587,10 +732,18 @@ def _step_homerange(ctx: _Context) -> str:
     cb = _call(hr.cross_border, ctx.survey, res, options=opts)
     ctx.products["cross_border"] = cb
     ctx.products["cross_border_population"] = _tab(cb.population)
-    rec.outputs.append(_write_csv(ctx, _tab(cb.population), "homerange/cross_border_population.csv"))
+    rec.outputs.append(
+        _write_csv(ctx, _tab(cb.population), "homerange/cross_border_population.csv")
+    )
     if not ctx.public:
-        rec.outputs.append(_write_csv(ctx, _tab(cb.individuals), "homerange/cross_border_individuals.csv"))
-        rec.outputs.append(_write_csv(ctx, _tab(cb.crossings), "homerange/crossings.csv"))
+        rec.outputs.append(
+            _write_csv(
+                ctx, _tab(cb.individuals), "homerange/cross_border_individuals.csv"
+            )
+        )
+        rec.outputs.append(
+            _write_csv(ctx, _tab(cb.crossings), "homerange/crossings.csv")
+        )
     from .report import straddling_ranges
 
     if ctx.survey.zones is not None and len(ctx.survey.zones):
@@ -598,11 +751,17 @@ def _step_homerange(ctx: _Context) -> str:
         strad = straddling_ranges(ctx.survey, ranges, percent=pct)
         ctx.products["straddling"] = strad
         if not ctx.public:
-            rec.outputs.append(_write_csv(ctx, strad, "homerange/straddling_ranges.csv"))
+            rec.outputs.append(
+                _write_csv(ctx, strad, "homerange/straddling_ranges.csv")
+            )
     if not ctx.public:
         rec.outputs.append(_write_layer(ctx, ranges, "home_ranges"))
         rec.outputs.append(_write_csv(ctx, ranges, "homerange/home_range_areas.csv"))
-    n = ranges[V.INDIVIDUAL_ID].nunique() if V.INDIVIDUAL_ID in ranges.columns else len(ranges)
+    n = (
+        ranges[V.INDIVIDUAL_ID].nunique()
+        if V.INDIVIDUAL_ID in ranges.columns
+        else len(ranges)
+    )
     return f"{n} individuals"
 
 
@@ -611,25 +770,38 @@ def _step_corridors(ctx: _Context) -> str:
     opts = dict(ctx.params.get("corridors", {}))
     rasters = dict(ctx.params.get("rasters", {}))
     if not rasters and "resistance" not in opts:
-        raise _Skip("no [rasters] in the project file to build a resistance surface from")
+        raise _Skip(
+            "no [rasters] in the project file to build a resistance surface from"
+        )
     base = ctx.project_dir
     cores = opts.pop("cores", None)
     if cores is not None:
         import geopandas as gpd
 
         paths = [cores] if isinstance(cores, str) else list(cores)
-        layers = [ctx.survey.parks] if ctx.survey.parks is not None and len(ctx.survey.parks) else []
+        layers = (
+            [ctx.survey.parks]
+            if ctx.survey.parks is not None and len(ctx.survey.parks)
+            else []
+        )
         for c in paths:
             p = Path(c) if Path(c).is_absolute() or base is None else base / c
             if not p.exists():
-                raise InputError(f"[corridors] cores = '{c}': file not found (looked in {p}).", path=p)
+                raise InputError(
+                    f"[corridors] cores = '{c}': file not found (looked in {p}).",
+                    path=p,
+                )
             layers.append(gpd.read_file(p))
         opts["cores"] = _module("corridors").cores_from(*layers, survey=ctx.survey)
     res = _call(fn, ctx.survey, options=opts, rasters=rasters, progress=ctx.progress)
     rec = ctx.records["corridors"]
     lc = res.least_cost
-    layers = {"cores": res.cores, "corridor_paths": lc.paths, "corridors": lc.corridors,
-              "border_hotspots": res.hotspots}
+    layers = {
+        "cores": res.cores,
+        "corridor_paths": lc.paths,
+        "corridors": lc.corridors,
+        "border_hotspots": res.hotspots,
+    }
     if res.circuit is not None and res.circuit.pinch_points is not None:
         layers["pinch_points"] = res.circuit.pinch_points
     for layer, v in layers.items():
@@ -640,13 +812,22 @@ def _step_corridors(ctx: _Context) -> str:
     rec.outputs.append(_write_tif(ctx, res.resistance, "corridors/resistance.tif"))
     if res.circuit is not None and res.circuit.current is not None:
         ctx.products["current"] = res.circuit.current
-        rec.outputs.append(_write_tif(ctx, res.circuit.current, "corridors/current.tif"))
-        rec.outputs.append(_write_csv(ctx, _tab(res.circuit.resistances),
-                                      "corridors/effective_resistance.csv"))
+        rec.outputs.append(
+            _write_tif(ctx, res.circuit.current, "corridors/current.tif")
+        )
+        rec.outputs.append(
+            _write_csv(
+                ctx, _tab(res.circuit.resistances), "corridors/effective_resistance.csv"
+            )
+        )
     if lc.pair_costs is not None and len(lc.pair_costs):
-        rec.outputs.append(_write_csv(ctx, _tab(lc.pair_costs), "corridors/pair_costs.csv"))
+        rec.outputs.append(
+            _write_csv(ctx, _tab(lc.pair_costs), "corridors/pair_costs.csv")
+        )
     if res.pair_crossings is not None and len(res.pair_crossings):
-        rec.outputs.append(_write_csv(ctx, _tab(res.pair_crossings), "corridors/pair_crossings.csv"))
+        rec.outputs.append(
+            _write_csv(ctx, _tab(res.pair_crossings), "corridors/pair_crossings.csv")
+        )
     hs = res.hotspots
     if hs is not None and len(hs):
         rec.outputs.append(_write_csv(ctx, hs, "corridors/border_hotspots.csv"))
@@ -658,8 +839,15 @@ def _step_plan(ctx: _Context) -> str:
     fn = _func("planning", "plan")
     opts = dict(ctx.params.get("plan", {}))
     dp = _detection_params(ctx)
-    result = _call(fn, ctx.survey, dp, options=opts, hotspots=ctx.products.get("border_hotspots"),
-                   rng=ctx.seed, progress=ctx.progress)
+    result = _call(
+        fn,
+        ctx.survey,
+        dp,
+        options=opts,
+        hotspots=ctx.products.get("border_hotspots"),
+        rng=ctx.seed,
+        progress=ctx.progress,
+    )
     proposed = result.stations
     rec = ctx.records["plan"]
     if ctx.public:
@@ -686,13 +874,20 @@ def _step_reserve(ctx: _Context) -> str:
     from .report import candidate_reserve
 
     opts = ctx.params.get("reserve", {})
-    reserve = _call(candidate_reserve, ctx.survey, options=opts,
-                    ranges=ctx.products.get("ranges"),
-                    cross_border=ctx.products.get("cross_border"),
-                    corridors=ctx.products.get("corridors") if ctx.products.get("corridors") is not None
-                    else ctx.products.get("corridor_paths"))
+    reserve = _call(
+        candidate_reserve,
+        ctx.survey,
+        options=opts,
+        ranges=ctx.products.get("ranges"),
+        cross_border=ctx.products.get("cross_border"),
+        corridors=ctx.products.get("corridors")
+        if ctx.products.get("corridors") is not None
+        else ctx.products.get("corridor_paths"),
+    )
     if reserve is None or len(reserve) == 0:
-        raise _Skip("no parks, straddling home ranges or corridors to build a reserve from")
+        raise _Skip(
+            "no parks, straddling home ranges or corridors to build a reserve from"
+        )
     if ctx.public:
         from .privacy import snap_polygons
 
@@ -701,9 +896,15 @@ def _step_reserve(ctx: _Context) -> str:
 
         reserve = reserve_areas(reserve, ctx.survey)
     ctx.products["reserve"] = reserve
-    ctx.records["reserve"].outputs.append(_write_layer(ctx, reserve, "candidate_reserve"))
+    ctx.records["reserve"].outputs.append(
+        _write_layer(ctx, reserve, "candidate_reserve")
+    )
     ctx.records["reserve"].outputs.append(_write_csv(ctx, reserve, "reserve_areas.csv"))
-    total = float(reserve["area_km2"].sum()) if "area_km2" in reserve.columns else float(reserve.area.sum() / 1e6)
+    total = (
+        float(reserve["area_km2"].sum())
+        if "area_km2" in reserve.columns
+        else float(reserve.area.sum() / 1e6)
+    )
     return f"{total:.0f} km2"
 
 
@@ -712,12 +913,19 @@ def _step_figures(ctx: _Context) -> str:
 
     if not ctx.params.get("report", {}).get("figures", True):
         raise _Skip("figures = false in [report]")
-    files = _call(write_figures, ctx.shown_survey, ctx.stage / "figures",
-                  options=ctx.params.get("figures", {}), products=_shown_products(ctx),
-                  public=ctx.public)
+    files = _call(
+        write_figures,
+        ctx.shown_survey,
+        ctx.stage / "figures",
+        options=ctx.params.get("figures", {}),
+        products=_shown_products(ctx),
+        public=ctx.public,
+    )
     ctx.products["figures"] = files
     ctx.products["figure_png"] = {Path(f).stem: Path(f).read_bytes() for f in files}
-    ctx.records["figures"].outputs.extend(str(Path(f).relative_to(ctx.stage)) for f in files)
+    ctx.records["figures"].outputs.extend(
+        str(Path(f).relative_to(ctx.stage)) for f in files
+    )
     return f"{len(files)} figures"
 
 
@@ -756,12 +964,20 @@ def _shown_products(ctx: _Context) -> dict[str, Any]:
             prods["straddling"] = len(strad)
             if len(strad):
                 a = strad["area_km2"].astype(float)
-                prods["straddling_areas"] = {"ranges": len(strad), "median_area_km2": float(a.median()),
-                                             "min_area_km2": float(a.min()), "max_area_km2": float(a.max())}
+                prods["straddling_areas"] = {
+                    "ranges": len(strad),
+                    "median_area_km2": float(a.median()),
+                    "min_area_km2": float(a.min()),
+                    "max_area_km2": float(a.max()),
+                }
         st = prods.pop("stations", None)
         if st is not None:
             prods["station_cells"] = aggregate_points(
-                st, cell=ctx.public_cell, sums=("trap_nights", "detections"), as_polygons=True)
+                st,
+                cell=ctx.public_cell,
+                sums=("trap_nights", "detections"),
+                as_polygons=True,
+            )
         prods["public_cell"] = ctx.public_cell
     return prods
 
@@ -770,8 +986,14 @@ def _step_map(ctx: _Context) -> str:
     from .maps import save_map, survey_map
 
     opts = dict(ctx.params.get("map", {}))
-    m = _call(survey_map, ctx.shown_survey, options=opts, products=_shown_products(ctx),
-              public=ctx.public, public_cell=ctx.public_cell)
+    m = _call(
+        survey_map,
+        ctx.shown_survey,
+        options=opts,
+        products=_shown_products(ctx),
+        public=ctx.public,
+        public_cell=ctx.public_cell,
+    )
     save_map(m, ctx.path("map.html"), offline=ctx.offline)
     ctx.records["map"].outputs.append("map.html")
     return "map.html"
@@ -782,18 +1004,34 @@ def _step_report(ctx: _Context) -> str:
 
     _scrub_records(ctx)
     opts = dict(ctx.params.get("report", {}))
-    _call(write_report, ctx.shown_survey, ctx.path("report.html"), options=opts,
-          products=_shown_products(ctx), records=ctx.records, notes=ctx.notes,
-          public=ctx.public, public_cell=ctx.public_cell)
+    _call(
+        write_report,
+        ctx.shown_survey,
+        ctx.path("report.html"),
+        options=opts,
+        products=_shown_products(ctx),
+        records=ctx.records,
+        notes=ctx.notes,
+        public=ctx.public,
+        public_cell=ctx.public_cell,
+    )
     ctx.records["report"].outputs.append("report.html")
     return "report.html"
 
 
 _STEP_FUNCS: dict[str, Callable[[_Context], str]] = {
-    "validate": _step_validate, "effort": _step_effort, "coverage": _step_coverage,
-    "density": _step_density, "pdot": _step_pdot, "homerange": _step_homerange, "corridors": _step_corridors,
-    "plan": _step_plan, "reserve": _step_reserve, "figures": _step_figures,
-    "map": _step_map, "report": _step_report,
+    "validate": _step_validate,
+    "effort": _step_effort,
+    "coverage": _step_coverage,
+    "density": _step_density,
+    "pdot": _step_pdot,
+    "homerange": _step_homerange,
+    "corridors": _step_corridors,
+    "plan": _step_plan,
+    "reserve": _step_reserve,
+    "figures": _step_figures,
+    "map": _step_map,
+    "report": _step_report,
 }
 
 
@@ -852,19 +1090,32 @@ def run_project(
     _check_out_dir(Path(out_dir), overwrite=overwrite)
     load_project = _func("project", "load_project")
     project = load_project(project_path)
-    inputs = {str(k): Path(v) for k, v in dict(getattr(project, "inputs", {}) or {}).items()}
+    inputs = {
+        str(k): Path(v) for k, v in dict(getattr(project, "inputs", {}) or {}).items()
+    }
     inputs.setdefault("project", project_path)
-    params = {k: dict(v) if isinstance(v, Mapping) else v
-              for k, v in (getattr(project, "params", {}) or {}).items()}
+    params = {
+        k: dict(v) if isinstance(v, Mapping) else v
+        for k, v in (getattr(project, "params", {}) or {}).items()
+    }
     if _is_bundled_example(project_path):
         params.setdefault("report", {}).setdefault("simulated", True)
     survey = project.survey
     species = getattr(project, "species", None)
     if species:
         survey = survey.species_subset(species)
-    return run_survey(survey, out_dir, params=params,
-                      inputs=inputs, overwrite=overwrite, public=public, offline=offline,
-                      seed=seed, progress=progress, project_path=project_path)
+    return run_survey(
+        survey,
+        out_dir,
+        params=params,
+        inputs=inputs,
+        overwrite=overwrite,
+        public=public,
+        offline=offline,
+        seed=seed,
+        progress=progress,
+        project_path=project_path,
+    )
 
 
 def _is_bundled_example(project_path: Path) -> bool:
@@ -880,12 +1131,16 @@ def _is_bundled_example(project_path: Path) -> bool:
 
 def _check_out_dir(out: Path, *, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise InputError(f"Output {out} exists and is a file; choose a directory path for --out.",
-                         path=out)
+        raise InputError(
+            f"Output {out} exists and is a file; choose a directory path for --out.",
+            path=out,
+        )
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InputError(
             f"Output directory {out} exists and is not empty. Pass --overwrite "
-            "(overwrite=True) to replace it, or choose another --out.", path=out)
+            "(overwrite=True) to replace it, or choose another --out.",
+            path=out,
+        )
 
 
 def run_survey(
@@ -909,7 +1164,9 @@ def run_survey(
     """
     out = Path(out_dir)
     _check_out_dir(out, overwrite=overwrite)
-    checked = _check_params(params or {}, os.fspath(project_path) if project_path else None)
+    checked = _check_params(
+        params or {}, os.fspath(project_path) if project_path else None
+    )
     pub_cell = float(checked.get("run", {}).get("public_cell", 5000.0))
     if offline:  # fail before any work when the offline assets are missing
         from .maps import offline_assets
@@ -918,7 +1175,7 @@ def run_survey(
     inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}
     switches = checked.pop("steps")
     step_params = {s: _with_defaults(s, checked.get(s, {})) for s in STEP_SECTIONS}
-    step_params["rasters"] = {k: v for k, v in dict((params or {}).get("rasters", {}) or {}).items()}
+    step_params["rasters"] = dict(dict((params or {}).get("rasters", {}) or {}).items())
     public_survey = None
     if public:
         from .privacy import generalise_survey
@@ -930,16 +1187,27 @@ def run_survey(
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir()
-    ctx = _Context(survey=survey, public_survey=public_survey, params=step_params, stage=stage,
-                   seed=int(seed), public=public, public_cell=pub_cell, offline=offline,
-                   inputs=inputs_p, progress=progress,
-                   project_dir=Path(project_path).resolve().parent if project_path else None)
+    ctx = _Context(
+        survey=survey,
+        public_survey=public_survey,
+        params=step_params,
+        stage=stage,
+        seed=int(seed),
+        public=public,
+        public_cell=pub_cell,
+        offline=offline,
+        inputs=inputs_p,
+        progress=progress,
+        project_dir=Path(project_path).resolve().parent if project_path else None,
+    )
     started = time.perf_counter()
     try:
         _run_steps(ctx, switches)
         _scrub_records(ctx)
         manifest = _manifest(ctx, switches, time.perf_counter() - started, project_path)
-        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (stage / "manifest.json").write_text(
+            json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+        )
         _move_into_place(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -964,7 +1232,10 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
         for step in STEPS:
             if bar is not None:
                 bar.set_postfix_str(step)
-            rec = StepRecord(status="ok", params=_jsonable(ctx.params.get(STEP_SECTION.get(step, ""), {})))
+            rec = StepRecord(
+                status="ok",
+                params=_jsonable(ctx.params.get(STEP_SECTION.get(step, ""), {})),
+            )
             ctx.records[step] = rec
             if step != "validate" and not switches.get(STEP_SWITCH[step], True):
                 rec.status, rec.message = "skipped", "switched off in [steps]"
@@ -979,7 +1250,9 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                         if issubclass(w.category, TrapscapeWarning):
                             ctx.notes.append(f"{step}: {w.message}")
                         else:
-                            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                            warnings.warn_explicit(
+                                w.message, w.category, w.filename, w.lineno
+                            )
                 except _NotAvailable as err:
                     rec.status, rec.message = "not available", str(err)
                 except _Skip as err:
@@ -994,14 +1267,23 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                     # the run; it is logged with its traceback and recorded.
                     if step == "validate":
                         raise
-                    logger.warning("Step %s raised an unexpected error", step, exc_info=True)
+                    logger.warning(
+                        "Step %s raised an unexpected error", step, exc_info=True
+                    )
                     rec.status = "failed"
                     rec.message = f"internal error: {type(err).__name__}: {err}"
-                    ctx.notes.append(f"{step} failed with an internal error ({type(err).__name__}); "
-                                     "please report it.")
+                    ctx.notes.append(
+                        f"{step} failed with an internal error ({type(err).__name__}); "
+                        "please report it."
+                    )
                 rec.seconds = round(time.perf_counter() - t0, 3)
-                logger.info("Step %s: %s in %.1f s%s", step, rec.status, rec.seconds,
-                            f" ({rec.message})" if rec.message else "")
+                logger.info(
+                    "Step %s: %s in %.1f s%s",
+                    step,
+                    rec.status,
+                    rec.seconds,
+                    f" ({rec.message})" if rec.message else "",
+                )
             if bar is not None:
                 bar.update(1)
     finally:
@@ -1034,13 +1316,22 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _manifest(ctx: _Context, switches: Mapping[str, bool], seconds: float,
-              project_path: str | os.PathLike[str] | None) -> dict[str, Any]:
+def _manifest(
+    ctx: _Context,
+    switches: Mapping[str, bool],
+    seconds: float,
+    project_path: str | os.PathLike[str] | None,
+) -> dict[str, Any]:
     inputs = {}
     for name, p in sorted(ctx.inputs.items()):
         if p.exists():
-            inputs[name] = {"path": p.name if ctx.public else os.fspath(p), "sha256": _sha256(p)}
-    files = sorted(p.relative_to(ctx.stage).as_posix() for p in ctx.stage.rglob("*") if p.is_file())
+            inputs[name] = {
+                "path": p.name if ctx.public else os.fspath(p),
+                "sha256": _sha256(p),
+            }
+    files = sorted(
+        p.relative_to(ctx.stage).as_posix() for p in ctx.stage.rglob("*") if p.is_file()
+    )
     manifest = {
         "trapscape_version": __version__,
         "project": (Path(project_path).name if project_path else None),
@@ -1050,10 +1341,19 @@ def _manifest(ctx: _Context, switches: Mapping[str, bool], seconds: float,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seconds": round(seconds, 3),
         "inputs": inputs,
-        "steps_switched": {s: bool(switches.get(s, True)) for s in sorted(set(STEP_SWITCH.values()))},
-        "steps": {s: {"status": r.status, "seconds": r.seconds, "message": r.message,
-                      "outputs": sorted(set(r.outputs)), "params": r.params}
-                  for s, r in ctx.records.items()},
+        "steps_switched": {
+            s: bool(switches.get(s, True)) for s in sorted(set(STEP_SWITCH.values()))
+        },
+        "steps": {
+            s: {
+                "status": r.status,
+                "seconds": r.seconds,
+                "message": r.message,
+                "outputs": sorted(set(r.outputs)),
+                "params": r.params,
+            }
+            for s, r in ctx.records.items()
+        },
         "notes": list(ctx.notes),
         "versions": _versions(),
         "files": files,
@@ -1083,14 +1383,22 @@ def _move_into_place(stage: Path, out: Path) -> None:
 
 # ------------------------------------------------------------ reading back
 _RESULT_LAYERS = {
-    "stations": "stations", "coverage_grid": "coverage_grid", "gaps": "coverage_gaps",
-    "ranges": "home_ranges", "corridors": "corridors", "corridor_paths": "corridor_paths",
-    "border_hotspots": "border_hotspots", "proposed": "proposed_stations",
-    "reserve": "candidate_reserve", "station_cells": "station_cells",
+    "stations": "stations",
+    "coverage_grid": "coverage_grid",
+    "gaps": "coverage_gaps",
+    "ranges": "home_ranges",
+    "corridors": "corridors",
+    "corridor_paths": "corridor_paths",
+    "border_hotspots": "border_hotspots",
+    "proposed": "proposed_stations",
+    "reserve": "candidate_reserve",
+    "station_cells": "station_cells",
 }
 _RESULT_TABLES = {
-    "coverage_stats": "coverage/coverage_stats.csv", "pdot_summary": "coverage/pdot_summary.csv",
-    "density_estimates": "density/estimates.csv", "region_n": "density/region_n.csv",
+    "coverage_stats": "coverage/coverage_stats.csv",
+    "pdot_summary": "coverage/pdot_summary.csv",
+    "density_estimates": "density/estimates.csv",
+    "region_n": "density/region_n.csv",
     "population": "individuals_by_country.csv",
     "cross_border_population": "homerange/cross_border_population.csv",
     "plan_summary": "plan/plan_summary.csv",
@@ -1127,14 +1435,24 @@ def load_results(out_dir: str | os.PathLike[str], *, crs: Any = None) -> dict[st
     out = Path(out_dir)
     man_path = out / "manifest.json"
     if not man_path.is_file():
-        raise InputError(f"{out} holds no manifest.json; pass the --out folder of a finished "
-                         "`trapscape run`.", path=out)
+        raise InputError(
+            f"{out} holds no manifest.json; pass the --out folder of a finished "
+            "`trapscape run`.",
+            path=out,
+        )
     man = json.loads(man_path.read_text(encoding="utf-8"))
-    prods: dict[str, Any] = {"public": bool(man.get("public")), "notes": man.get("notes", []),
-                             "records": {k: StepRecord(status=v.get("status", ""),
-                                                       seconds=v.get("seconds", 0.0),
-                                                       message=v.get("message", ""))
-                                         for k, v in man.get("steps", {}).items()}}
+    prods: dict[str, Any] = {
+        "public": bool(man.get("public")),
+        "notes": man.get("notes", []),
+        "records": {
+            k: StepRecord(
+                status=v.get("status", ""),
+                seconds=v.get("seconds", 0.0),
+                message=v.get("message", ""),
+            )
+            for k, v in man.get("steps", {}).items()
+        },
+    }
     gpkg = out / "results.gpkg"
     if gpkg.is_file():
         layers = {name for name, _ in pyogrio.list_layers(gpkg)}
@@ -1154,7 +1472,9 @@ def load_results(out_dir: str | os.PathLike[str], *, crs: Any = None) -> dict[st
         prods["straddling"] = pd.read_csv(out / "homerange" / "straddling_ranges.csv")
     figs = out / "figures"
     if figs.is_dir():
-        prods["figure_png"] = {p.stem: p.read_bytes() for p in sorted(figs.glob("*.png"))}
+        prods["figure_png"] = {
+            p.stem: p.read_bytes() for p in sorted(figs.glob("*.png"))
+        }
     summary = out / "survey_summary.json"
     if summary.is_file():
         prods["summary"] = json.loads(summary.read_text(encoding="utf-8"))

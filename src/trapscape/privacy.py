@@ -36,8 +36,8 @@ __all__ = [
     "PUBLIC_NOTE",
     "aggregate_points",
     "generalise_survey",
-    "snap_to_grid",
     "snap_polygons",
+    "snap_to_grid",
 ]
 
 logger = logging.getLogger(__name__)
@@ -120,11 +120,17 @@ def aggregate_points(
     cols = [c for c in sums if c in points.columns]
     if len(points) == 0:
         return gpd.GeoDataFrame(
-            {"cell_id": pd.Series(dtype=str), "n_stations": pd.Series(dtype=int),
-             **{c: pd.Series(dtype=float) for c in cols}},
-            geometry=gpd.GeoSeries([], crs=crs), crs=crs,
+            {
+                "cell_id": pd.Series(dtype=str),
+                "n_stations": pd.Series(dtype=int),
+                **{c: pd.Series(dtype=float) for c in cols},
+            },
+            geometry=gpd.GeoSeries([], crs=crs),
+            crs=crs,
         )
-    cx, cy = snap_to_grid(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), cell=cell)
+    cx, cy = snap_to_grid(
+        points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), cell=cell
+    )
     frame = pd.DataFrame({"cx": cx, "cy": cy})
     for c in cols:
         frame[c] = pd.to_numeric(points[c], errors="coerce").to_numpy()
@@ -135,10 +141,16 @@ def aggregate_points(
     out = out.reset_index()
     half = cell / 2.0
     if as_polygons:
-        geoms = [box(a - half, b - half, a + half, b + half) for a, b in zip(out.cx, out.cy)]
+        geoms = [
+            box(a - half, b - half, a + half, b + half) for a, b in zip(out.cx, out.cy, strict=False)
+        ]
     else:
         geoms = gpd.points_from_xy(out.cx, out.cy)
-    out.insert(0, "cell_id", [f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(out.cx, out.cy)])
+    out.insert(
+        0,
+        "cell_id",
+        [f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(out.cx, out.cy, strict=False)],
+    )
     out = out.drop(columns=["cx", "cy"])
     return gpd.GeoDataFrame(out, geometry=geoms, crs=crs)
 
@@ -162,14 +174,19 @@ def snap_polygons(
         minx, miny, maxx, maxy = geom.bounds
         i0, i1 = int(np.floor(minx / cell)), int(np.ceil(maxx / cell))
         j0, j1 = int(np.floor(miny / cell)), int(np.ceil(maxy / cell))
-        cells = [box(i * cell, j * cell, (i + 1) * cell, (j + 1) * cell)
-                 for i in range(i0, i1) for j in range(j0, j1)]
+        cells = [
+            box(i * cell, j * cell, (i + 1) * cell, (j + 1) * cell)
+            for i in range(i0, i1)
+            for j in range(j0, j1)
+        ]
         series = gpd.GeoSeries(cells, crs=crs)
         share = series.intersection(geom).area / (cell * cell)
         keep = series[share.to_numpy() >= min_share]
         out_geoms.append(keep.union_all() if len(keep) else None)
     result = polygons.copy()
-    result = result.set_geometry(gpd.GeoSeries(out_geoms, index=polygons.index, crs=crs))
+    result = result.set_geometry(
+        gpd.GeoSeries(out_geoms, index=polygons.index, crs=crs)
+    )
     return result[~(result.geometry.isna() | result.geometry.is_empty)]
 
 
@@ -197,27 +214,43 @@ def generalise_survey(survey: Survey, *, cell: float = DEFAULT_CELL) -> Survey:
     cell = _check_cell(cell)
     st = survey.stations
     cx, cy = snap_to_grid(st.geometry.x.to_numpy(), st.geometry.y.to_numpy(), cell=cell)
-    cell_ids = [f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(cx, cy)]
-    station_map = dict(zip(st[V.STATION_ID].astype(str), cell_ids))
+    cell_ids = [f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(cx, cy, strict=False)]
+    station_map = dict(zip(st[V.STATION_ID].astype(str), cell_ids, strict=False))
     new = st[[V.SETUP, V.RETRIEVAL]].copy()
     for col in (V.SETUP_TIME_KNOWN, V.RETRIEVAL_TIME_KNOWN):
         if col in st.columns:
             new[col] = st[col].to_numpy()
     new.insert(0, V.STATION_ID, cell_ids)
     # cameras renumbered within each cell so no station name survives
-    new.insert(1, V.CAMERA_ID, (new.groupby(V.STATION_ID).cumcount() + 1).map(lambda k: f"cam{k}").to_numpy())
-    new.insert(2, V.DEPLOYMENT_ID, (new[V.STATION_ID] + "/" + new[V.CAMERA_ID]).to_numpy())
-    dep_map = dict(zip(st[V.DEPLOYMENT_ID].astype(str), new[V.DEPLOYMENT_ID]))
-    stations = gpd.GeoDataFrame(new.reset_index(drop=True),
-                                geometry=gpd.points_from_xy(cx, cy), crs=survey.crs)
+    new.insert(
+        1,
+        V.CAMERA_ID,
+        (new.groupby(V.STATION_ID).cumcount() + 1).map(lambda k: f"cam{k}").to_numpy(),
+    )
+    new.insert(
+        2, V.DEPLOYMENT_ID, (new[V.STATION_ID] + "/" + new[V.CAMERA_ID]).to_numpy()
+    )
+    dep_map = dict(zip(st[V.DEPLOYMENT_ID].astype(str), new[V.DEPLOYMENT_ID], strict=False))
+    stations = gpd.GeoDataFrame(
+        new.reset_index(drop=True), geometry=gpd.points_from_xy(cx, cy), crs=survey.crs
+    )
     si = survey.sightings
-    sightings = pd.DataFrame({
-        V.STATION_ID: si[V.STATION_ID].astype(str).map(station_map).to_numpy(),
-        V.DEPLOYMENT_ID: si[V.DEPLOYMENT_ID].astype("object").map(
-            lambda d: dep_map.get(str(d)) if pd.notna(d) else None).to_numpy(),
-    })
-    sightings.insert(1, V.CAMERA_ID, sightings[V.DEPLOYMENT_ID].map(
-        lambda d: d.split("/", 1)[1] if isinstance(d, str) else None))
+    sightings = pd.DataFrame(
+        {
+            V.STATION_ID: si[V.STATION_ID].astype(str).map(station_map).to_numpy(),
+            V.DEPLOYMENT_ID: si[V.DEPLOYMENT_ID]
+            .astype("object")
+            .map(lambda d: dep_map.get(str(d)) if pd.notna(d) else None)
+            .to_numpy(),
+        }
+    )
+    sightings.insert(
+        1,
+        V.CAMERA_ID,
+        sightings[V.DEPLOYMENT_ID].map(
+            lambda d: d.split("/", 1)[1] if isinstance(d, str) else None
+        ),
+    )
     sightings[V.TIMESTAMP] = si[V.TIMESTAMP].to_numpy()
     sightings[V.SPECIES] = si[V.SPECIES].to_numpy()
     sightings[V.INDIVIDUAL_ID] = pd.array([pd.NA] * len(si), dtype="string")
@@ -225,12 +258,19 @@ def generalise_survey(survey: Survey, *, cell: float = DEFAULT_CELL) -> Survey:
     sightings[V.MEDIA_ID] = pd.array([pd.NA] * len(si), dtype="string")
     sightings[V.COUNT] = si[V.COUNT].to_numpy() if V.COUNT in si.columns else 1
     pr = survey.problems
-    problems = pd.DataFrame({
-        V.DEPLOYMENT_ID: pr[V.DEPLOYMENT_ID].astype(str).map(dep_map).to_numpy(),
-        V.PROBLEM_FROM: pr[V.PROBLEM_FROM].to_numpy(),
-        V.PROBLEM_TO: pr[V.PROBLEM_TO].to_numpy(),
-    })
-    logger.info("Generalised %d deployments to %d cells of %.0f m",
-                len(st), len(set(cell_ids)), cell)
-    return replace(survey, stations=stations, sightings=sightings, problems=problems,
-                   sources={})
+    problems = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: pr[V.DEPLOYMENT_ID].astype(str).map(dep_map).to_numpy(),
+            V.PROBLEM_FROM: pr[V.PROBLEM_FROM].to_numpy(),
+            V.PROBLEM_TO: pr[V.PROBLEM_TO].to_numpy(),
+        }
+    )
+    logger.info(
+        "Generalised %d deployments to %d cells of %.0f m",
+        len(st),
+        len(set(cell_ids)),
+        cell,
+    )
+    return replace(
+        survey, stations=stations, sightings=sightings, problems=problems, sources={}
+    )

@@ -101,16 +101,30 @@ def individuals_by_zone(survey: Survey) -> pd.DataFrame:
     """
     ident = survey.identified
     if len(ident) == 0:
-        return pd.DataFrame({V.INDIVIDUAL_ID: pd.Series(dtype=str), "zones": pd.Series(dtype=str),
-                             "n_zones": pd.Series(dtype=int), "detections": pd.Series(dtype=int)})
+        return pd.DataFrame(
+            {
+                V.INDIVIDUAL_ID: pd.Series(dtype=str),
+                "zones": pd.Series(dtype=str),
+                "n_zones": pd.Series(dtype=int),
+                "detections": pd.Series(dtype=int),
+            }
+        )
     pts = survey.station_points
     zone = survey.zone_of(pts.geometry)
-    zmap = dict(zip(pts[V.STATION_ID].astype(str), zone))
+    zmap = dict(zip(pts[V.STATION_ID].astype(str), zone, strict=False))
     z = ident[V.STATION_ID].astype(str).map(zmap)
-    df = pd.DataFrame({V.INDIVIDUAL_ID: ident[V.INDIVIDUAL_ID].astype(str).to_numpy(),
-                       "zone": z.to_numpy()})
+    df = pd.DataFrame(
+        {
+            V.INDIVIDUAL_ID: ident[V.INDIVIDUAL_ID].astype(str).to_numpy(),
+            "zone": z.to_numpy(),
+        }
+    )
     grouped = df.groupby(V.INDIVIDUAL_ID, sort=True)
-    out = grouped["zone"].agg(lambda s: " + ".join(sorted({str(v) for v in s if pd.notna(v)})) or "outside zones")
+    out = grouped["zone"].agg(
+        lambda s: (
+            " + ".join(sorted({str(v) for v in s if pd.notna(v)})) or "outside zones"
+        )
+    )
     res = out.rename("zones").to_frame()
     res["n_zones"] = grouped["zone"].agg(lambda s: len({v for v in s if pd.notna(v)}))
     res["detections"] = grouped.size()
@@ -120,9 +134,13 @@ def individuals_by_zone(survey: Survey) -> pd.DataFrame:
 def _zone_population(by_zone: pd.DataFrame) -> pd.DataFrame:
     """Counts of individuals per zone combination (no identities)."""
     if len(by_zone) == 0:
-        return pd.DataFrame({"detected in": pd.Series(dtype=str), "individuals": pd.Series(dtype=int)})
+        return pd.DataFrame(
+            {"detected in": pd.Series(dtype=str), "individuals": pd.Series(dtype=int)}
+        )
     counts = by_zone.groupby("zones").size().rename("individuals")
-    labels = {z: (f"{z} only" if " + " not in z else f"both ({z})") for z in counts.index}
+    labels = {
+        z: (f"{z} only" if " + " not in z else f"both ({z})") for z in counts.index
+    }
     out = counts.rename(index=labels).rename_axis("detected in").reset_index()
     total = pd.DataFrame({"detected in": ["total"], "individuals": [int(counts.sum())]})
     return pd.concat([out, total], ignore_index=True)
@@ -152,7 +170,11 @@ def _range_level(ranges: gpd.GeoDataFrame, percent: float) -> gpd.GeoDataFrame:
 
 
 def straddling_ranges(
-    survey: Survey, ranges: gpd.GeoDataFrame, *, percent: float = 95.0, min_share: float = 0.01,
+    survey: Survey,
+    ranges: gpd.GeoDataFrame,
+    *,
+    percent: float = 95.0,
+    min_share: float = 0.01,
 ) -> gpd.GeoDataFrame:
     """Home ranges with at least ``min_share`` of their area in two or more zones.
 
@@ -188,7 +210,9 @@ def straddling_ranges(
 
 def reserve_areas(reserve: gpd.GeoDataFrame, survey: Survey) -> gpd.GeoDataFrame:
     """Add ``area_km2`` and ``area_km2_<zone>`` columns to reserve polygons."""
-    base = reserve.drop(columns=[c for c in reserve.columns if c.startswith("area_km2")])
+    base = reserve.drop(
+        columns=[c for c in reserve.columns if c.startswith("area_km2")]
+    )
     return base.join(_area_by_zone(base.geometry, survey.zones))
 
 
@@ -248,8 +272,14 @@ def candidate_reserve(
         strad = straddling_ranges(survey, ranges, percent=percent)
         if len(strad):
             parts.append(strad.geometry.union_all())
-            n = strad[V.INDIVIDUAL_ID].nunique() if V.INDIVIDUAL_ID in strad.columns else len(strad)
-            comps.append(f"{percent:g}% home ranges of {n} individual(s) straddling the border")
+            n = (
+                strad[V.INDIVIDUAL_ID].nunique()
+                if V.INDIVIDUAL_ID in strad.columns
+                else len(strad)
+            )
+            comps.append(
+                f"{percent:g}% home ranges of {n} individual(s) straddling the border"
+            )
     if corridors is not None and len(corridors):
         g = corridors.geometry
         polys = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
@@ -259,13 +289,19 @@ def candidate_reserve(
             parts.append(gpd.GeoSeries(geoms, crs=survey.crs).union_all())
             comps.append(f"{len(geoms)} corridor(s)")
     if not parts:
-        return gpd.GeoDataFrame({V.NAME: pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs=survey.crs),
-                                crs=survey.crs)
+        return gpd.GeoDataFrame(
+            {V.NAME: pd.Series(dtype=str)},
+            geometry=gpd.GeoSeries([], crs=survey.crs),
+            crs=survey.crs,
+        )
     union = gpd.GeoSeries(parts, crs=survey.crs).union_all()
     if clip_to_land and survey.zones is not None and len(survey.zones):
         union = union.intersection(survey.zones.geometry.union_all())
-    out = gpd.GeoDataFrame({V.NAME: ["candidate transboundary reserve"],
-                            "components": ["; ".join(comps)]}, geometry=[union], crs=survey.crs)
+    out = gpd.GeoDataFrame(
+        {V.NAME: ["candidate transboundary reserve"], "components": ["; ".join(comps)]},
+        geometry=[union],
+        crs=survey.crs,
+    )
     return reserve_areas(out, survey)
 
 
@@ -309,9 +345,15 @@ def _table(df: pd.DataFrame | None, *, max_rows: int = 40) -> str:
     more = len(df) - max_rows
     df = df.head(max_rows)
     head = "".join(f"<th>{_e(str(c).replace('_', ' '))}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{_num(v)}</td>" for v in r) + "</tr>"
-                   for r in df.itertuples(index=False))
-    tail = f'<p class="muted">… {more} more rows in the CSV outputs.</p>' if more > 0 else ""
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_num(v)}</td>" for v in r) + "</tr>"
+        for r in df.itertuples(index=False)
+    )
+    tail = (
+        f'<p class="muted">… {more} more rows in the CSV outputs.</p>'
+        if more > 0
+        else ""
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{tail}"
 
 
@@ -338,17 +380,24 @@ def _as_frame(obj: Any) -> pd.DataFrame | None:
     if isinstance(obj, pd.Series):
         return obj.to_frame().T if obj.index.dtype == object else obj.to_frame()
     if isinstance(obj, Mapping):
-        flat = {k: v for k, v in obj.items() if not isinstance(v, (Mapping, list, tuple))}
+        flat = {
+            k: v for k, v in obj.items() if not isinstance(v, (Mapping, list, tuple))
+        }
         return pd.DataFrame([flat]) if flat else None
     return None
 
 
 def _kpis(items: Sequence[tuple[str, str]]) -> str:
-    return '<div class="kpis">' + "".join(
-        f'<div class="kpi"><b>{v}</b>{_e(k)}</div>' for k, v in items) + "</div>"
+    return (
+        '<div class="kpis">'
+        + "".join(f'<div class="kpi"><b>{v}</b>{_e(k)}</div>' for k, v in items)
+        + "</div>"
+    )
 
 
-def _density_html(est: pd.DataFrame | None, region_n: pd.DataFrame | None) -> tuple[str, str | None]:
+def _density_html(
+    est: pd.DataFrame | None, region_n: pd.DataFrame | None
+) -> tuple[str, str | None]:
     """(HTML section body, headline 'D (lcl–ucl)')."""
     if est is None or len(est) == 0:
         return '<p class="muted">Density was not estimated in this run.</p>', None
@@ -361,21 +410,40 @@ def _density_html(est: pd.DataFrame | None, region_n: pd.DataFrame | None) -> tu
             headline = _num(float(r["estimate"]))
             if "lcl" in est.columns and "ucl" in est.columns:
                 headline += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
-    cols = [c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns]
-    names = {"parameter": "parameter", "estimate": "estimate", "se": "SE",
-             "lcl": "95% CI lower", "ucl": "95% CI upper"}
-    body = ("<h3>Parameters</h3><p class=\"muted\">D in animals per 100 km²; sigma in metres; "
-            "lambda0 per day of station usage.</p>"
-            + _table(est[cols].rename(columns=names)))
+    cols = [
+        c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
+    ]
+    names = {
+        "parameter": "parameter",
+        "estimate": "estimate",
+        "se": "SE",
+        "lcl": "95% CI lower",
+        "ucl": "95% CI upper",
+    }
+    body = (
+        '<h3>Parameters</h3><p class="muted">D in animals per 100 km²; sigma in metres; '
+        "lambda0 per day of station usage.</p>"
+        + _table(est[cols].rename(columns=names))
+    )
     if region_n is not None and len(region_n):
         rn = pd.DataFrame(region_n).copy()
         if "quantity" in rn.columns:
-            rn["quantity"] = rn["quantity"].map({"E.N": "expected N", "R.N": "realised N"}).fillna(rn["quantity"])
-        cols = [c for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl") if c in rn.columns]
-        body += ("<h3>Number of leopards by region</h3><p class=\"muted\">Expected N is the "
-                 "model's mean for the region; realised N adds the detected animals to the "
-                 "expected number of undetected ones (as secr reports them).</p>"
-                 + _table(rn[cols].rename(columns=names)))
+            rn["quantity"] = (
+                rn["quantity"]
+                .map({"E.N": "expected N", "R.N": "realised N"})
+                .fillna(rn["quantity"])
+            )
+        cols = [
+            c
+            for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl")
+            if c in rn.columns
+        ]
+        body += (
+            '<h3>Number of leopards by region</h3><p class="muted">Expected N is the '
+            "model's mean for the region; realised N adds the detected animals to the "
+            "expected number of undetected ones (as secr reports them).</p>"
+            + _table(rn[cols].rename(columns=names))
+        )
     return body, headline
 
 
@@ -438,10 +506,14 @@ def write_report(
     if public and any(prods.get(k) is not None for k in ("stations", "ranges")):
         from .errors import InputError
 
-        raise InputError("public report given exact stations or home ranges; pass generalised products.")
+        raise InputError(
+            "public report given exact stations or home ranges; pass generalised products."
+        )
     summ = prods.get("summary") or survey.summary()
     if simulated is None:
-        simulated = any(w in str(survey.name).lower() for w in ("simulat", "example", "demo"))
+        simulated = any(
+            w in str(survey.name).lower() for w in ("simulat", "example", "demo")
+        )
     figs = prods.get("figure_png") or {}
     if not figs and figures:
         try:
@@ -451,30 +523,49 @@ def write_report(
         except Exception as err:  # figures are a nicety; never lose the report
             logger.warning("Figures could not be drawn for the report: %s", err)
             figs = {}
-    zones = sorted(map(str, survey.zones[V.NAME].unique())) if survey.zones is not None else []
+    zones = (
+        sorted(map(str, survey.zones[V.NAME].unique()))
+        if survey.zones is not None
+        else []
+    )
     parts: list[str] = []
-    heading = title or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
+    heading = (
+        title
+        or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
+    )
     parts.append(f"<h1>{_e(heading)}</h1>")
     if public:
         from .privacy import PUBLIC_NOTE
 
-        parts.append(f'<div class="public">{_e(PUBLIC_NOTE.format(cell_km=public_cell / 1000.0))}</div>')
-    caveats = ["Park boundaries are approximate (digitised for this toolkit, not an official boundary)."]
+        parts.append(
+            f'<div class="public">{_e(PUBLIC_NOTE.format(cell_km=public_cell / 1000.0))}</div>'
+        )
+    caveats = [
+        "Park boundaries are approximate (digitised for this toolkit, not an official boundary)."
+    ]
     if simulated:
-        caveats.insert(0, "The survey data are simulated (the bundled Land of the Leopard example: real "
-                       "geography, simulated cameras and leopards with known truth). Do not cite the "
-                       "numbers as field results.")
+        caveats.insert(
+            0,
+            "The survey data are simulated (the bundled Land of the Leopard example: real "
+            "geography, simulated cameras and leopards with known truth). Do not cite the "
+            "numbers as field results.",
+        )
     parts.append("".join(f'<div class="note">{_e(c)}</div>' for c in caveats))
 
     # ----- at a glance
     pop = prods.get("population")
-    dens_html, d_head = _density_html(prods.get("density_estimates"), prods.get("region_n"))
+    dens_html, d_head = _density_html(
+        prods.get("density_estimates"), prods.get("region_n")
+    )
     strad = prods.get("straddling")
     hs = prods.get("border_hotspots")
     res = prods.get("reserve")
-    k = [("stations", _num(summ.get("stations"))), ("cameras", _num(summ.get("cameras"))),
-         ("photos / records", _num(summ.get("sightings"))),
-         ("individuals identified", _num(summ.get("individuals")))]
+    k = [
+        ("stations", _num(summ.get("stations"))),
+        ("cameras", _num(summ.get("cameras"))),
+        ("photos / records", _num(summ.get("sightings"))),
+        ("individuals identified", _num(summ.get("individuals"))),
+    ]
     if prods.get("trap_nights") is not None:
         k.insert(2, ("trap-nights", _num(float(prods["trap_nights"]), 4)))
     if d_head:
@@ -483,27 +574,43 @@ def write_report(
         both = pop[pop["detected in"].str.startswith("both")]["individuals"].sum()
         k.append(("individuals detected in both countries", _num(int(both))))
     if strad is not None:
-        k.append(("home ranges straddling the border", _num(int(strad) if np.isscalar(strad) else len(strad))))
+        k.append(
+            (
+                "home ranges straddling the border",
+                _num(int(strad) if np.isscalar(strad) else len(strad)),
+            )
+        )
     if res is not None and len(res) and "area_km2" in res.columns:
         k.append(("candidate reserve, km²", _num(float(res["area_km2"].sum()), 4)))
     parts.append("<h2>At a glance</h2>" + _kpis(k))
 
     # ----- effort
     eff = prods.get("effort")
-    sec = ["<h2>1. Survey effort</h2>",
-           f"<p>{_num(summ.get('stations'))} stations with {_num(summ.get('cameras'))} cameras "
-           f"({_num(summ.get('deployments'))} deployments) were operated"
-           + (f" between {_e(str(summ.get('first_setup'))[:10])} and {_e(str(summ.get('last_retrieval'))[:10])}"
-              if summ.get("first_setup") else "")
-           + f"; {_num(summ.get('malfunctions'))} malfunction intervals were removed from effort. "
-           "Trap-nights follow camtrapR's convention: setup and retrieval days count fractionally and "
-           "periods when no camera of a station worked are excluded (Niedballa et al. 2016).</p>"]
+    sec = [
+        "<h2>1. Survey effort</h2>",
+        f"<p>{_num(summ.get('stations'))} stations with {_num(summ.get('cameras'))} cameras "
+        f"({_num(summ.get('deployments'))} deployments) were operated"
+        + (
+            f" between {_e(str(summ.get('first_setup'))[:10])} and {_e(str(summ.get('last_retrieval'))[:10])}"
+            if summ.get("first_setup")
+            else ""
+        )
+        + f"; {_num(summ.get('malfunctions'))} malfunction intervals were removed from effort. "
+        "Trap-nights follow camtrapR's convention: setup and retrieval days count fractionally and "
+        "periods when no camera of a station worked are excluded (Niedballa et al. 2016).</p>",
+    ]
     per_zone = _get(eff, "per_zone") if eff is not None else None
     if per_zone is not None:
         sec.append("<h3>Effort by country</h3>" + _table(_as_frame(per_zone)))
-    sec.append(_figure_html(figs.get("effort"), "Camera stations (size: trap-nights; colour: detections) "
-                            "over the coverage grid." if not public else
-                            f"Camera effort per {public_cell / 1000:g} km cell (public version)."))
+    sec.append(
+        _figure_html(
+            figs.get("effort"),
+            "Camera stations (size: trap-nights; colour: detections) "
+            "over the coverage grid."
+            if not public
+            else f"Camera effort per {public_cell / 1000:g} km cell (public version).",
+        )
+    )
     parts.append("".join(sec))
 
     # ----- coverage
@@ -513,103 +620,153 @@ def write_report(
         sec.append("<h3>Coverage grid</h3>" + _table(_as_frame(cs)))
     ps = prods.get("pdot_summary")
     if ps is not None:
-        sec.append("<h3>Detection probability</h3><p>pdot is the probability that a leopard whose "
-                   "activity centre lies in a cell is photographed at least once during the survey, "
-                   "given every station's daily effort and the fitted hazard half-normal detection "
-                   "function (Efford 2004; Borchers &amp; Efford 2008).</p>" + _table(_as_frame(ps)))
+        sec.append(
+            "<h3>Detection probability</h3><p>pdot is the probability that a leopard whose "
+            "activity centre lies in a cell is photographed at least once during the survey, "
+            "given every station's daily effort and the fitted hazard half-normal detection "
+            "function (Efford 2004; Borchers &amp; Efford 2008).</p>"
+            + _table(_as_frame(ps))
+        )
     if cs is None and ps is None:
         sec.append('<p class="muted">Coverage was not computed in this run.</p>')
     sec.append(_figure_html(figs.get("pdot"), "Detection probability surface (pdot)."))
     parts.append("".join(sec))
 
     # ----- density
-    sec = ["<h2>3. Density and abundance</h2>",
-           "<p>Density D (animals per 100 km²) and abundance N were estimated by maximum-likelihood "
-           "spatial capture-recapture with stations as proximity detectors and station usage from "
-           "the operation matrix (Borchers &amp; Efford 2008; Royle et al. 2014). Intervals are "
-           "log-normal 95% confidence intervals.</p>", dens_html]
+    sec = [
+        "<h2>3. Density and abundance</h2>",
+        "<p>Density D (animals per 100 km²) and abundance N were estimated by maximum-likelihood "
+        "spatial capture-recapture with stations as proximity detectors and station usage from "
+        "the operation matrix (Borchers &amp; Efford 2008; Royle et al. 2014). Intervals are "
+        "log-normal 95% confidence intervals.</p>",
+        dens_html,
+    ]
     parts.append("".join(sec))
 
     # ----- individuals by country
     sec = ["<h2>4. Individuals in Russia, China and both</h2>"]
     if isinstance(pop, pd.DataFrame) and len(pop):
-        sec.append("<p>Individuals by the countries of the stations where they were photographed. "
-                   "Animals photographed on both sides are the direct evidence of a shared population.</p>"
-                   + _table(pop))
+        sec.append(
+            "<p>Individuals by the countries of the stations where they were photographed. "
+            "Animals photographed on both sides are the direct evidence of a shared population.</p>"
+            + _table(pop)
+        )
     else:
         sec.append('<p class="muted">No identified individuals.</p>')
     cbp = prods.get("cross_border_population")
     if cbp is not None:
-        sec.append("<h3>Cross-border status from home ranges</h3>" + _table(_as_frame(cbp)))
+        sec.append(
+            "<h3>Cross-border status from home ranges</h3>" + _table(_as_frame(cbp))
+        )
     parts.append("".join(sec))
 
     # ----- home ranges
-    sec = ["<h2>5. Home ranges straddling the border</h2>",
-           "<p>Kernel home ranges (bivariate normal kernel, Worton 1989; computed as in adehabitatHR, "
-           "Calenge 2006) at the 95% isopleth. A range straddles the border when at least 1% of its "
-           "area lies in a second country. Overlap between individuals uses the indices of Fieberg "
-           "&amp; Kochanny (2005).</p>"]
+    sec = [
+        "<h2>5. Home ranges straddling the border</h2>",
+        "<p>Kernel home ranges (bivariate normal kernel, Worton 1989; computed as in adehabitatHR, "
+        "Calenge 2006) at the 95% isopleth. A range straddles the border when at least 1% of its "
+        "area lies in a second country. Overlap between individuals uses the indices of Fieberg "
+        "&amp; Kochanny (2005).</p>",
+    ]
     if strad is None:
         sec.append('<p class="muted">Home ranges were not computed in this run.</p>')
     elif np.isscalar(strad):
-        sec.append(f"<p>{_num(int(strad))} individual home ranges straddle the border "
-                   "(identities withheld in the public version).</p>")
+        sec.append(
+            f"<p>{_num(int(strad))} individual home ranges straddle the border "
+            "(identities withheld in the public version).</p>"
+        )
         sa = prods.get("straddling_areas")
         if sa is not None:
             sec.append(_table(_as_frame(sa)))
     else:
-        cols = [c for c in strad.columns if c in (V.INDIVIDUAL_ID, V.SEX, "area_km2") or c.startswith(("area_km2_", "share_"))]
+        cols = [
+            c
+            for c in strad.columns
+            if c in (V.INDIVIDUAL_ID, V.SEX, "area_km2")
+            or c.startswith(("area_km2_", "share_"))
+        ]
         sec.append(_table(pd.DataFrame(strad[cols])))
     sec.append(_figure_html(figs.get("homeranges"), "Home ranges by individual."))
     parts.append("".join(sec))
 
     # ----- corridors
-    sec = ["<h2>6. Corridors and border-crossing hotspots</h2>",
-           "<p>Least-cost corridors between the core areas on both sides of the border follow "
-           "Adriaensen et al. (2003); cumulative current from circuit theory (McRae et al. 2008) shows "
-           "where movement concentrates. The border is split into segments, ranked by the current "
-           "and the corridors crossing them.</p>"]
+    sec = [
+        "<h2>6. Corridors and border-crossing hotspots</h2>",
+        "<p>Least-cost corridors between the core areas on both sides of the border follow "
+        "Adriaensen et al. (2003); cumulative current from circuit theory (McRae et al. 2008) shows "
+        "where movement concentrates. The border is split into segments, ranked by the current "
+        "and the corridors crossing them.</p>",
+    ]
     if hs is not None and len(hs):
         score = next((c for c in ("rank", "score", "current") if c in hs.columns), None)
         h = hs.sort_values(score, ascending=score == "rank") if score else hs
-        sec.append(f"<h3>Top {min(top_hotspots, len(h))} border segments</h3>"
-                   + _table(pd.DataFrame(h.drop(columns="geometry")).head(top_hotspots)))
+        sec.append(
+            f"<h3>Top {min(top_hotspots, len(h))} border segments</h3>"
+            + _table(pd.DataFrame(h.drop(columns="geometry")).head(top_hotspots))
+        )
     else:
         sec.append('<p class="muted">Corridors were not computed in this run.</p>')
-    sec.append(_figure_html(figs.get("corridors"), "Current density, corridors and top border hotspots (numbered)."))
+    sec.append(
+        _figure_html(
+            figs.get("corridors"),
+            "Current density, corridors and top border hotspots (numbered).",
+        )
+    )
     parts.append("".join(sec))
 
     # ----- reserve
-    sec = ["<h2>7. Candidate transboundary reserve</h2>",
-           "<p>The candidate outline is the union of the existing parks, the 95% home ranges of "
-           "individuals that straddle the border, and the corridors between them, kept on land. It "
-           "is a starting point for discussion, not a boundary proposal.</p>"]
+    sec = [
+        "<h2>7. Candidate transboundary reserve</h2>",
+        "<p>The candidate outline is the union of the existing parks, the 95% home ranges of "
+        "individuals that straddle the border, and the corridors between them, kept on land. It "
+        "is a starting point for discussion, not a boundary proposal.</p>",
+    ]
     if res is not None and len(res):
         cols = [c for c in res.columns if c.startswith("area_km2")]
-        area = pd.DataFrame({"part": ["total" if c == "area_km2" else c.removeprefix("area_km2_") for c in cols],
-                             "area_km2": [float(res[c].sum()) for c in cols]})
+        area = pd.DataFrame(
+            {
+                "part": [
+                    "total" if c == "area_km2" else c.removeprefix("area_km2_")
+                    for c in cols
+                ],
+                "area_km2": [float(res[c].sum()) for c in cols],
+            }
+        )
         sec.append(_table(area))
         if "components" in res.columns:
-            sec.append(f"<p class=\"muted\">Built from: {_e(res['components'].iloc[0])}.</p>")
+            sec.append(
+                f'<p class="muted">Built from: {_e(res["components"].iloc[0])}.</p>'
+            )
     else:
-        sec.append('<p class="muted">No reserve outline could be built in this run.</p>')
+        sec.append(
+            '<p class="muted">No reserve outline could be built in this run.</p>'
+        )
     parts.append("".join(sec))
 
     # ----- plan
-    sec = ["<h2>8. Proposed new stations</h2>",
-           "<p>New camera sites chosen greedily (with local swaps) to close coverage gaps, improve the "
-           "precision of the density estimate — maximising min(E[n], E[r]) with RSE ≈ "
-           "1/√min(E[n], E[r]) (Efford &amp; Boulanger 2019; Durbach et al. 2021) — and watch the "
-           "highest-ranked border hotspots.</p>"]
+    sec = [
+        "<h2>8. Proposed new stations</h2>",
+        "<p>New camera sites chosen greedily (with local swaps) to close coverage gaps, improve the "
+        "precision of the density estimate — maximising min(E[n], E[r]) with RSE ≈ "
+        "1/√min(E[n], E[r]) (Efford &amp; Boulanger 2019; Durbach et al. 2021) — and watch the "
+        "highest-ranked border hotspots.</p>",
+    ]
     if prods.get("plan_summary") is not None:
         sec.append(_table(_as_frame(prods["plan_summary"])))
     prop = prods.get("proposed")
     if prop is not None and len(prop):
-        sec.append(f"<p>{len(prop)} {'cells with ' if public else ''}proposed stations; coordinates in "
-                   f"{'the GPX and CSV outputs of the full (non-public) run' if public else 'plan/proposed_stations.csv'}.</p>")
+        sec.append(
+            f"<p>{len(prop)} {'cells with ' if public else ''}proposed stations; coordinates in "
+            f"{'the GPX and CSV outputs of the full (non-public) run' if public else 'plan/proposed_stations.csv'}.</p>"
+        )
     elif prods.get("plan_summary") is None:
         sec.append('<p class="muted">No plan was made in this run.</p>')
-    sec.append(_figure_html(figs.get("plan"), "Proposed stations over the current detection probability."))
+    sec.append(
+        _figure_html(
+            figs.get("plan"),
+            "Proposed stations over the current detection probability.",
+        )
+    )
     parts.append("".join(sec))
 
     # ----- methods, assumptions, references
@@ -623,22 +780,36 @@ def write_report(
         "Resistance values for corridors are expert-based assumptions, not fitted to movement data.",
     ]
     assumptions += [str(n) for n in notes]
-    sec = ["<h2>9. Methods, assumptions and references</h2>",
-           "<h3>Assumptions and notes</h3><ul>" + "".join(f"<li>{_e(a)}</li>" for a in assumptions) + "</ul>"]
+    sec = [
+        "<h2>9. Methods, assumptions and references</h2>",
+        "<h3>Assumptions and notes</h3><ul>"
+        + "".join(f"<li>{_e(a)}</li>" for a in assumptions)
+        + "</ul>",
+    ]
     if records:
         rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
-        sec.append("<h3>Steps of this run</h3><p class=\"muted\">Timings, parameters and input "
-                   "checksums are in manifest.json.</p>"
-                   + _table(pd.DataFrame(rows, columns=["step", "status", "message"])))
-    sec.append("<h3>References</h3><ol>" + "".join(f"<li>{_e(v)}</li>" for _k, v in sorted(REFERENCES.items())) + "</ol>")
+        sec.append(
+            '<h3>Steps of this run</h3><p class="muted">Timings, parameters and input '
+            "checksums are in manifest.json.</p>"
+            + _table(pd.DataFrame(rows, columns=["step", "status", "message"]))
+        )
+    sec.append(
+        "<h3>References</h3><ol>"
+        + "".join(f"<li>{_e(v)}</li>" for _k, v in sorted(REFERENCES.items()))
+        + "</ol>"
+    )
     if zones:
-        sec.append(f'<p class="muted">Countries/zones in this survey: {_e(", ".join(zones))}. '
-                   "Boundaries: © OpenStreetMap contributors (ODbL) where derived from OpenStreetMap.</p>")
+        sec.append(
+            f'<p class="muted">Countries/zones in this survey: {_e(", ".join(zones))}. '
+            "Boundaries: © OpenStreetMap contributors (ODbL) where derived from OpenStreetMap.</p>"
+        )
     parts.append("".join(sec))
 
-    doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-           f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{_e(heading)}</title>"
-           f"<style>{_CSS}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
+    doc = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(heading)}</title>'
+        f"<style>{_CSS}</style></head><body>" + "\n".join(parts) + "</body></html>\n"
+    )
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(doc, encoding="utf-8")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import make_tiny_survey, write_survey_project
 
 from trapscape.cli.main import cli
-
-from conftest import make_tiny_survey, write_survey_project
 
 FAST = """
 [report]
@@ -33,7 +32,9 @@ def project(tmp_path: Path) -> Path:
 
 def test_run_writes_map_report_and_manifest(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out), "--seed", "5"])
+    res = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(out), "--seed", "5"]
+    )
     assert res.exit_code == 0, res.output
     assert "coverage" in res.output and "ok" in res.output
     assert (out / "map.html").is_file() and (out / "report.html").is_file()
@@ -48,13 +49,17 @@ def test_run_refuses_overwrite_then_overwrites(project: Path, tmp_path: Path) ->
     assert res.exit_code == 1
     assert "--overwrite" in res.output
     assert "Traceback" not in res.output
-    res = runner.invoke(cli, ["run", str(project), "--out", str(out), "--overwrite", "--public"])
+    res = runner.invoke(
+        cli, ["run", str(project), "--out", str(out), "--overwrite", "--public"]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads((out / "manifest.json").read_text())["public"] is True
 
 
 def test_run_bad_key_is_one_clean_message(tmp_path: Path) -> None:
-    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra="[plan]\nn_nwe = 4\n")
+    proj = write_survey_project(
+        make_tiny_survey(), tmp_path / "p", extra="[plan]\nn_nwe = 4\n"
+    )
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(out)])
     assert res.exit_code == 1
@@ -82,22 +87,54 @@ def test_map_and_report_commands_from_a_run(project: Path, tmp_path: Path) -> No
     out = tmp_path / "out"
     runner = CliRunner()
     assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
-    res = runner.invoke(cli, ["map", str(project), "--results", str(out), "--out",
-                              str(tmp_path / "m.html"), "--offline"])
+    res = runner.invoke(
+        cli,
+        [
+            "map",
+            str(project),
+            "--results",
+            str(out),
+            "--out",
+            str(tmp_path / "m.html"),
+            "--offline",
+        ],
+    )
     assert res.exit_code == 0, res.output
     html = (tmp_path / "m.html").read_text()
     assert "Camera stations" in html and "Detection probability" in html
-    res = runner.invoke(cli, ["report", str(project), "--results", str(out), "--out",
-                              str(tmp_path / "r.html"), "--title", "Brief for the meeting"])
+    res = runner.invoke(
+        cli,
+        [
+            "report",
+            str(project),
+            "--results",
+            str(out),
+            "--out",
+            str(tmp_path / "r.html"),
+            "--title",
+            "Brief for the meeting",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "Brief for the meeting" in (tmp_path / "r.html").read_text()
-    res = runner.invoke(cli, ["report", str(project), "--results", str(out), "--out",
-                              str(tmp_path / "r.html")])
+    res = runner.invoke(
+        cli,
+        [
+            "report",
+            str(project),
+            "--results",
+            str(out),
+            "--out",
+            str(tmp_path / "r.html"),
+        ],
+    )
     assert res.exit_code == 1 and "--overwrite" in res.output
 
 
 def test_map_without_results_shows_stations(project: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["map", str(project), "--out", str(tmp_path / "m.html")])
+    res = CliRunner().invoke(
+        cli, ["map", str(project), "--out", str(tmp_path / "m.html")]
+    )
     assert res.exit_code == 0, res.output
     assert "Camera stations" in (tmp_path / "m.html").read_text()
 
@@ -115,6 +152,12 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "simulated" in report and "approximate" in report
     assert "both (China + Russia)" in report
     assert "Top 10 border segments" in report
-    for f in ("map.html", "results.gpkg", "pdot.tif", "corridors/current.tif",
-              "plan/proposed_stations.gpx", "figures/corridors.png"):
+    for f in (
+        "map.html",
+        "results.gpkg",
+        "pdot.tif",
+        "corridors/current.tif",
+        "plan/proposed_stations.gpx",
+        "figures/corridors.png",
+    ):
         assert (out / f).is_file(), f

@@ -26,5 +26,11 @@ def cmd(out: Path, overwrite: bool, public: bool, offline: bool, seed: int) -> N
     """
     from ..datasets import get_path
 
-    run_and_echo(Path(get_path("example")), out, overwrite=overwrite, public=public,
-                 offline=offline, seed=seed)
+    run_and_echo(
+        Path(get_path("example")),
+        out,
+        overwrite=overwrite,
+        public=public,
+        offline=offline,
+        seed=seed,
+    )

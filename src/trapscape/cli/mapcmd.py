@@ -12,18 +12,44 @@ from .options import load_survey_from_options, overwrite_opt, survey_inputs
 
 @click.command(name="map")
 @survey_inputs
-@click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Output folder of `trapscape run` whose layers to show.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="HTML file to write.")
-@click.option("--tiles", default=None, help="Base tiles, e.g. OpenStreetMap (needs internet). "
-              "Default: none; the survey layers carry the map.")
-@click.option("--offline", is_flag=True, default=False,
-              help="Inline Leaflet (local npm copy) so the file works without internet.")
+@click.option(
+    "--results",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder of `trapscape run` whose layers to show.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write.",
+)
+@click.option(
+    "--tiles",
+    default=None,
+    help="Base tiles, e.g. OpenStreetMap (needs internet). "
+    "Default: none; the survey layers carry the map.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    default=False,
+    help="Inline Leaflet (local npm copy) so the file works without internet.",
+)
 @overwrite_opt
-def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
-        boundaries: Path | None, crs: str | None, results: Path | None, out: Path,
-        tiles: str | None, offline: bool, overwrite: bool) -> None:
+def cmd(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    results: Path | None,
+    out: Path,
+    tiles: str | None,
+    offline: bool,
+    overwrite: bool,
+) -> None:
     """Write an interactive map (Leaflet HTML) of a survey.
 
     Without --results it shows stations (size: effort, colour: photos) and the

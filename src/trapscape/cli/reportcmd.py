@@ -12,15 +12,32 @@ from .options import load_survey_from_options, overwrite_opt, survey_inputs
 
 @click.command(name="report")
 @survey_inputs
-@click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Output folder of `trapscape run`.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="HTML file to write.")
+@click.option(
+    "--results",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder of `trapscape run`.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write.",
+)
 @click.option("--title", default=None, help="Report title.")
 @overwrite_opt
-def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
-        boundaries: Path | None, crs: str | None, results: Path, out: Path,
-        title: str | None, overwrite: bool) -> None:
+def cmd(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    results: Path,
+    out: Path,
+    title: str | None,
+    overwrite: bool,
+) -> None:
     """Write report.html (self-contained, printable) from a `trapscape run` folder.
 
     `trapscape run` already writes report.html; use this to re-title it or to
@@ -47,7 +64,14 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
         prods.pop("ranges", None)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
-    write_report(survey, tmp, products=prods, records=records, notes=notes, public=public,
-                 title=title)
+    write_report(
+        survey,
+        tmp,
+        products=prods,
+        records=records,
+        notes=notes,
+        public=public,
+        title=title,
+    )
     os.replace(tmp, out)
     click.echo(f"Wrote {out}")

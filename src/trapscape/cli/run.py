@@ -9,19 +9,31 @@ import click
 from .options import out_dir_opt, overwrite_opt, progress_enabled
 
 public_opt = click.option(
-    "--public", is_flag=True, default=False,
+    "--public",
+    is_flag=True,
+    default=False,
     help="Public version: locations generalised to grid cells ([run] public_cell, "
-         "default 5 km), individual identities removed.")
+    "default 5 km), individual identities removed.",
+)
 offline_opt = click.option(
-    "--offline", is_flag=True, default=False,
+    "--offline",
+    is_flag=True,
+    default=False,
     help="Inline the map's JavaScript/CSS (local npm 'leaflet' copy) so map.html "
-         "works without internet.")
-seed_opt = click.option("--seed", type=int, default=0, show_default=True,
-                        help="Seed for every random choice.")
+    "works without internet.",
+)
+seed_opt = click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for every random choice.",
+)
 
 
-def run_and_echo(project: Path, out: Path, *, overwrite: bool, public: bool,
-                 offline: bool, seed: int) -> None:
+def run_and_echo(
+    project: Path, out: Path, *, overwrite: bool, public: bool, offline: bool, seed: int
+) -> None:
     """Run the pipeline and print one line per step (shared with ``demo``)."""
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -29,13 +41,22 @@ def run_and_echo(project: Path, out: Path, *, overwrite: bool, public: bool,
 
     progress = progress_enabled()
     with logging_redirect_tqdm():
-        result = run_project(project, out, overwrite=overwrite, public=public,
-                             offline=offline, seed=seed, progress=progress)
+        result = run_project(
+            project,
+            out,
+            overwrite=overwrite,
+            public=public,
+            offline=offline,
+            seed=seed,
+            progress=progress,
+        )
     for step, rec in result.steps.items():
         msg = f" - {rec.message}" if rec.message else ""
         click.echo(f"{step:<10} {rec.status:<14} {rec.seconds:6.1f} s{msg}")
-    click.echo(f"Outputs in {result.out_dir}: map.html, report.html, manifest.json "
-               f"({len(result.files)} files).")
+    click.echo(
+        f"Outputs in {result.out_dir}: map.html, report.html, manifest.json "
+        f"({len(result.files)} files)."
+    )
 
 
 @click.command(name="run")
@@ -45,8 +66,9 @@ def run_and_echo(project: Path, out: Path, *, overwrite: bool, public: bool,
 @public_opt
 @offline_opt
 @seed_opt
-def cmd(project: Path, out: Path, overwrite: bool, public: bool, offline: bool,
-        seed: int) -> None:
+def cmd(
+    project: Path, out: Path, overwrite: bool, public: bool, offline: bool, seed: int
+) -> None:
     """Run every step of PROJECT (a survey TOML file) into --out.
 
     validate -> effort and coverage -> density -> home ranges -> corridors ->
@@ -56,4 +78,6 @@ def cmd(project: Path, out: Path, overwrite: bool, public: bool, offline: bool,
 
     Example: trapscape run survey.toml --out results --public --offline
     """
-    run_and_echo(project, out, overwrite=overwrite, public=public, offline=offline, seed=seed)
+    run_and_echo(
+        project, out, overwrite=overwrite, public=public, offline=offline, seed=seed
+    )
