@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -156,3 +157,25 @@ def test_density_with_given_mask(tmp_path, survey_files):
     summary = json.loads((out / "density.json").read_text())
     assert summary["mask"]["n_points"] == gx.size
     assert summary["mask"]["spacing_m"] == 400.0
+
+
+def test_density_project_file_section(tmp_path, survey_files):
+    st, si = survey_files[1], survey_files[3]
+    toml = tmp_path / "survey.toml"
+    toml.write_text(
+        f'[survey]\nname = "sim"\nstations = "{Path(st).name}"\n'
+        f'sightings = "{Path(si).name}"\n'
+        'species = "Panthera pardus orientalis"\n\n'
+        '[density]\ndetectfn = "HN"\nbuffer = 2000.0\nspacing = 300.0\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "p"
+    res = _run([str(toml), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "density.json").read_text())
+    assert summary["detectfn"] == "HN"
+    assert summary["mask"]["spacing_m"] == 300.0
+    # the command line overrides the project file
+    res = _run([str(toml), "--out", str(out), "--detectfn", "HHN", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "density.json").read_text())["detectfn"] == "HHN"
