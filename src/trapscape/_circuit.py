@@ -154,42 +154,56 @@ def _laplacian_coo(gid: np.ndarray, edge_cond: list[np.ndarray], n_nodes: int) -
 
 def _laplacian_raster_order(valid: np.ndarray, gid: np.ndarray,
                             edge_cond: list[np.ndarray], n_nodes: int) -> sp.csr_matrix:
-    """CSR Laplacian built directly: nodes in raster order, columns already sorted."""
+    """CSR Laplacian built directly: nodes in raster order, 9-point stencil rows.
+
+    Each row holds the stencil in increasing column order (NW, N, NE, W, self,
+    E, SW, S, SE); missing neighbours are stored as zeros and then removed.
+    """
     height, width = valid.shape
-    # the 9 stencil positions in increasing column order
     stencil = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
-    # conductance towards each neighbour, on the full grid
-    towards: dict[tuple[int, int], np.ndarray] = {}
+    pos = {d: k for k, d in enumerate(stencil)}
+    vals = np.zeros((9, height, width))
     for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond):
         a, b = _slices(height, width, dr, dc)
-        fwd = np.zeros((height, width))
-        fwd[a] = c
-        bwd = np.zeros((height, width))
-        bwd[b] = c
-        towards[(dr, dc)] = fwd
-        towards[(-dr, -dc)] = bwd
+        vals[pos[(dr, dc)]][a] = -c  # from the cell in slice a to its neighbour
+        vals[pos[(-dr, -dc)]][b] = -c  # and back
+    vals[4] = -vals.sum(axis=0)
     idx_dtype = np.int32 if n_nodes < 2**31 - 1 else np.int64
-    vals = np.zeros((n_nodes, 9))
-    cols = np.zeros((n_nodes, 9), dtype=idx_dtype)
-    gpad = np.full((height + 2, width + 2), -1, dtype=np.int64)
-    gpad[1:-1, 1:-1] = gid
-    diag = np.zeros(n_nodes)
+    gpad = np.zeros((height + 2, width + 2), dtype=idx_dtype)
+    gpad[1:-1, 1:-1] = np.maximum(gid, 0)
+    cols = np.empty((9, height, width), dtype=idx_dtype)
     for k, (dr, dc) in enumerate(stencil):
-        if (dr, dc) == (0, 0):
-            continue
-        e = towards[(dr, dc)][valid]
-        vals[:, k] = -e
-        cols[:, k] = np.where(e > 0, gpad[1 + dr:1 + dr + height, 1 + dc:1 + dc + width][valid], 0)
-        diag += e
-    vals[:, 4] = diag
-    cols[:, 4] = np.arange(n_nodes, dtype=idx_dtype)
-    keep = vals != 0
-    keep[:, 4] = True
-    indptr = np.zeros(n_nodes + 1, dtype=idx_dtype)
-    np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    lap = sp.csr_matrix((vals[keep], cols[keep], indptr), shape=(n_nodes, n_nodes))
+        cols[k] = gpad[1 + dr:1 + dr + height, 1 + dc:1 + dc + width]
+    vals = vals.reshape(9, -1)
+    cols = cols.reshape(9, -1)
+    if not valid.all():
+        sel = np.flatnonzero(valid.ravel())
+        vals = vals[:, sel]
+        cols = cols[:, sel]
+    data = np.ascontiguousarray(vals.T).ravel()
+    del vals
+    indices = np.ascontiguousarray(cols.T).ravel()
+    del cols
+    indptr = np.arange(0, 9 * n_nodes + 1, 9, dtype=idx_dtype)
+    lap = sp.csr_matrix((data, indices, indptr), shape=(n_nodes, n_nodes))
+    lap.eliminate_zeros()
     lap.has_sorted_indices = True
     return lap
+
+
+def _single_thread_blas() -> Any:
+    """Context limiting BLAS to one thread (no-op without threadpoolctl).
+
+    The Krylov loop calls BLAS level-1 kernels on long vectors; OpenBLAS
+    threads for these cost more than they save, badly so on a busy machine.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Solver:
@@ -213,14 +227,8 @@ class _Solver:
             # prolongation smoothing (no eigenvalue estimate), no candidate
             # improvement, one forward / one backward Gauss-Seidel sweep
             # (a symmetric V-cycle, as CG needs) and a sparse LU coarse solve.
-            self._ml = pyamg.smoothed_aggregation_solver(
-                a, symmetry="symmetric", max_coarse=500,
-                smooth=("jacobi", {"weighting": "local"}),
-                improve_candidates=None,
-                presmoother=("gauss_seidel", {"sweep": "forward"}),
-                postsmoother=("gauss_seidel", {"sweep": "backward"}),
-                coarse_solver="splu",
-            )
+            with _single_thread_blas():
+                self._ml = self._setup_amg(pyamg, a)
             # pyamg keeps coarse operators and transfers as 1x1-block BSR,
             # whose kernels are several times slower than CSR ones
             for lvl in self._ml.levels:
@@ -229,14 +237,26 @@ class _Solver:
                     if m is not None and getattr(m, "format", "csr") == "bsr":
                         setattr(lvl, name, m.tocsr())
 
+    @staticmethod
+    def _setup_amg(pyamg: Any, a: sp.csr_matrix) -> Any:
+        return pyamg.smoothed_aggregation_solver(
+                a, symmetry="symmetric", max_coarse=500,
+                smooth=("jacobi", {"weighting": "local"}),
+                improve_candidates=None,
+                presmoother=("gauss_seidel", {"sweep": "forward"}),
+                postsmoother=("gauss_seidel", {"sweep": "backward"}),
+                coarse_solver="splu",
+            )
+
     def solve(self, b: np.ndarray) -> np.ndarray:
         if self.a.shape[0] == 0:
             return np.zeros(0)
         if self.method == "direct":
             return self._lu.solve(b)
         residuals: list[float] = []
-        x = self._ml.solve(b, tol=self.rtol, accel="cg", maxiter=500,
-                           residuals=residuals)
+        with _single_thread_blas():
+            x = self._ml.solve(b, tol=self.rtol, accel="cg", maxiter=500,
+                               residuals=residuals)
         rel = np.linalg.norm(b - self.a @ x) / max(np.linalg.norm(b), 1e-300)
         if not rel <= self.rtol * 10:
             raise ComputationError(

@@ -1568,6 +1568,24 @@ def survey_border(survey: Survey) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(geometry=parts, crs=survey.crs)
 
 
+def _resolve_path(obj: Any, base_dir: Any, survey: Survey) -> Any:
+    if not isinstance(obj, (str, os.PathLike)):
+        return obj
+    from pathlib import Path
+
+    p = Path(obj)
+    if p.is_absolute() or p.exists():
+        return p
+    folders = [Path(base_dir)] if base_dir is not None else []
+    st = (survey.sources or {}).get("stations")
+    if isinstance(st, (str, os.PathLike)):
+        folders.append(Path(st).parent)
+    for folder in folders:
+        if (folder / p).exists():
+            return folder / p
+    return p
+
+
 def _border_between(border: gpd.GeoDataFrame, survey: Survey, zones: set[Any]) -> gpd.GeoDataFrame:
     """Border parts separating the given zones (all of it if zones are unknown)."""
     if survey.zones is None or len(zones) < 2 or V.NAME not in survey.zones:
@@ -1615,6 +1633,7 @@ def corridors_for_survey(
     buffer: float = 5000.0,
     core_setback: float = 5000.0,
     run_circuit: bool = True,
+    base_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> SurveyCorridors:
     """Resistance, least-cost corridors, current and border hotspots of a survey.
@@ -1650,6 +1669,9 @@ def corridors_for_survey(
         would give zero-length paths).  0 keeps them whole.
     run_circuit
         Also run circuit theory.
+    base_dir
+        Folder for relative core paths (default: the working directory, then
+        the folder of the survey's stations file).
     progress
         Progress bars.
 
@@ -1677,6 +1699,7 @@ def corridors_for_survey(
     else:
         layers = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str,
                                                os.PathLike)) else list(cores)
+        layers = [_resolve_path(c, base_dir, survey) for c in layers]
         core_gdf = cores_from(*[_read_vector(c) for c in layers], survey=survey)
     border = survey_border(survey)
     if border is not None and core_setback > 0:
