@@ -107,6 +107,9 @@ STEP_SECTIONS: tuple[str, ...] = (
     "report",
     "run",
     "detection",
+    "effort",
+    "reserve",
+    "figures",
 )
 
 # Coarse defaults so the bundled example runs end to end well under a minute.
@@ -296,11 +299,14 @@ _SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
     "plan": (("planning", "plan"),),
     "map": (("maps", "survey_map"),),
     "report": (("report", "write_report"), ("report", "candidate_reserve")),
+    "effort": (("effort", "effort_report"),),
+    "reserve": (("report", "candidate_reserve"),),
+    "figures": (("figures", "write_figures"),),
 }
 # keys the pipeline itself handles in a section
 _PIPELINE_KEYS: dict[str, set[str]] = {
     "homerange": {"method"},
-    "run": {"public_cell"},
+    "run": {"public_cell", "out", "seed", "public", "offline"},
     "detection": {
         "detectfn",
         "sigma",
@@ -337,7 +343,7 @@ _RESERVED = {
     "relocations",
     "report",
 }
-_RESERVED_OK = {"run": {"public_cell"}}
+_RESERVED_OK = {"run": {"public_cell", "out", "seed", "public", "offline"}}
 
 
 def _check_params(
@@ -418,6 +424,21 @@ def _check_params(
             path=where,
             column="run.public_cell",
         )
+    for key, types, what in (
+        ("out", (str,), "a folder path"),
+        ("seed", (int,), "an integer"),
+        ("public", (bool,), "true or false"),
+        ("offline", (bool,), "true or false"),
+    ):
+        if key in run and (
+            not isinstance(run[key], types)
+            or (key == "seed" and isinstance(run[key], bool))
+        ):
+            pc.add(
+                f"[run] {key} = {run[key]!r} must be {what}.",
+                path=where,
+                column=f"run.{key}",
+            )
     det = out.get("detection", {})
     if det and not pc.problems:
         from .detection import DetectionParams
@@ -581,7 +602,7 @@ def _tab(df: Any) -> pd.DataFrame:
 
 def _step_effort(ctx: _Context) -> str:
     fn = _func("effort", "effort_report")
-    opts = ctx.params.get("coverage", {})
+    opts = {**ctx.params.get("coverage", {}), **ctx.params.get("effort", {})}
     rep = _call(fn, ctx.survey, options=opts)
     ctx.products["effort"] = rep
     stations = _station_table(ctx)
@@ -873,7 +894,7 @@ def _step_plan(ctx: _Context) -> str:
 def _step_reserve(ctx: _Context) -> str:
     from .report import candidate_reserve
 
-    opts = ctx.params.get("reserve", {})
+    opts = {**ctx.params.get("report", {}), **ctx.params.get("reserve", {})}
     reserve = _call(
         candidate_reserve,
         ctx.survey,
@@ -1043,7 +1064,7 @@ def run_project(
     overwrite: bool = False,
     public: bool = False,
     offline: bool = False,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = False,
 ) -> RunResult:
     """Run every switched-on step of a project file into ``out_dir``.
@@ -1066,7 +1087,9 @@ def run_project(
         Inline the map's JavaScript and CSS so ``map.html`` works without
         internet (needs the local Leaflet copy, see :func:`trapscape.maps.save_map`).
     seed
-        Seed for every random choice (planning ties, bootstrap).
+        Seed for every random choice (planning ties).  Default: ``[run]
+        seed`` of the project file, else 0.  ``[run] public = true`` and
+        ``offline = true`` switch those modes on as well.
     progress
         Show a progress bar over the steps.
 
@@ -1104,18 +1127,35 @@ def run_project(
     species = getattr(project, "species", None)
     if species:
         survey = survey.species_subset(species)
+    run = params.get("run", {}) or {}
     return run_survey(
         survey,
         out_dir,
         params=params,
         inputs=inputs,
         overwrite=overwrite,
-        public=public,
-        offline=offline,
-        seed=seed,
+        public=public or run.get("public") is True,
+        offline=offline or run.get("offline") is True,
+        seed=seed if seed is not None else _run_seed(run),
         progress=progress,
         project_path=project_path,
     )
+
+
+def _run_seed(run: Mapping[str, Any]) -> int:
+    seed = run.get("seed", 0)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+
+
+def project_out_dir(project_path: str | os.PathLike[str]) -> Path | None:
+    """``[run] out`` of a project file, resolved against its folder (or None)."""
+    load_project = _func("project", "load_project")
+    project = load_project(project_path, read=False)
+    out = (project.params.get("run", {}) or {}).get("out")
+    if not isinstance(out, str) or not out.strip():
+        return None
+    p = Path(out)
+    return p if p.is_absolute() else Path(project_path).resolve().parent / p
 
 
 def _is_bundled_example(project_path: Path) -> bool:

@@ -161,3 +161,24 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         "figures/corridors.png",
     ):
         assert (out / f).is_file(), f
+
+
+def test_run_section_gives_defaults(tmp_path: Path) -> None:
+    proj = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "p",
+        extra=FAST + '[run]\nout = "../results"\nseed = 11\npublic = true\n',
+    )
+    res = CliRunner().invoke(cli, ["run", str(proj)])
+    assert res.exit_code == 0, res.output
+    man = json.loads((tmp_path / "results" / "manifest.json").read_text())
+    assert man["seed"] == 11 and man["public"] is True
+
+
+def test_run_section_bad_type(tmp_path: Path) -> None:
+    proj = write_survey_project(
+        make_tiny_survey(), tmp_path / "p", extra='[run]\nseed = "one"\n'
+    )
+    res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "[run] seed" in res.output and "survey.toml" in res.output

@@ -16,7 +16,9 @@ from .run import offline_opt, public_opt, run_and_echo, seed_opt
 @public_opt
 @offline_opt
 @seed_opt
-def cmd(out: Path, overwrite: bool, public: bool, offline: bool, seed: int) -> None:
+def cmd(
+    out: Path, overwrite: bool, public: bool, offline: bool, seed: int | None
+) -> None:
     """Run the main job on the bundled Land of the Leopard example.
 
     Real boundaries, simulated survey (about 200 stations).  Open

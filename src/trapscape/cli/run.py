@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import out_dir_opt, overwrite_opt, progress_enabled
+from .options import overwrite_opt, progress_enabled
 
 public_opt = click.option(
     "--public",
@@ -25,20 +25,31 @@ offline_opt = click.option(
 seed_opt = click.option(
     "--seed",
     type=int,
-    default=0,
-    show_default=True,
-    help="Seed for every random choice.",
+    default=None,
+    help="Seed for every random choice (default: [run] seed, else 0).",
 )
 
 
 def run_and_echo(
-    project: Path, out: Path, *, overwrite: bool, public: bool, offline: bool, seed: int
+    project: Path,
+    out: Path | None,
+    *,
+    overwrite: bool,
+    public: bool,
+    offline: bool,
+    seed: int | None,
 ) -> None:
     """Run the pipeline and print one line per step (shared with ``demo``)."""
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ..pipeline import run_project
+    from ..pipeline import project_out_dir, run_project
 
+    if out is None:
+        out = project_out_dir(project)
+        if out is None:
+            raise click.UsageError(
+                "Give --out DIR (or set [run] out in the project file)."
+            )
     progress = progress_enabled()
     with logging_redirect_tqdm():
         result = run_project(
@@ -61,20 +72,31 @@ def run_and_echo(
 
 @click.command(name="run")
 @click.argument("project", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@out_dir_opt
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory (default: [run] out of the project file).",
+)
 @overwrite_opt
 @public_opt
 @offline_opt
 @seed_opt
 def cmd(
-    project: Path, out: Path, overwrite: bool, public: bool, offline: bool, seed: int
+    project: Path,
+    out: Path | None,
+    overwrite: bool,
+    public: bool,
+    offline: bool,
+    seed: int | None,
 ) -> None:
     """Run every step of PROJECT (a survey TOML file) into --out.
 
-    validate -> effort and coverage -> density -> home ranges -> corridors ->
-    planning -> figures -> map.html -> report.html, each switchable in the
-    project's [steps] section.  A manifest.json records input checksums,
-    parameters, versions and timings.
+    validate -> effort and coverage -> density -> pdot -> home ranges ->
+    corridors -> planning -> candidate reserve -> figures -> map.html ->
+    report.html, each switchable in the project's [steps] section.  A
+    manifest.json records input checksums, parameters, versions and timings.
 
     Example: trapscape run survey.toml --out results --public --offline
     """
