@@ -164,9 +164,8 @@ def make_design(
     else:
         size = np.broadcast_to(usage, y.shape)
         const = float(np.sum(y[nz] * np.log(size[nz]) - gammaln(y[nz] + 1)))
-    # identical collapsed histories (with class)
-    keyed = np.concatenate([y, cls_arr[:, None].astype(np.float64)], axis=1)
-    _, mult = np.unique(keyed, axis=0, return_counts=True)
+    # identical collapsed histories (secr's logmultinom ignores hcov classes)
+    _, mult = np.unique(y, axis=0, return_counts=True)
     const -= float(np.sum(gammaln(mult + 1.0)))
     visited = np.flatnonzero(y.sum(axis=0) > 0)
     order = np.concatenate([visited, np.flatnonzero(y.sum(axis=0) <= 0)])
@@ -461,6 +460,21 @@ def evaluate(
 ) -> dict[str, object]:
     """Log-likelihood (and its analytic gradient) at link-scale ``beta``.
 
+    One class: ``sum_i log A_i - E + constant`` with ``A_i = sum_m D_m a
+    Pr(omega_i | x_m)`` and ``E = sum_m D_m a p.(x_m)``.
+
+    Two classes follow secr's finite-mixture likelihood with known classes
+    (``hcov``, secr's ``fastsecrloglikfn``): with ``w_ic`` the class
+    membership (1/0 when the class is known, ``pi_c`` otherwise),
+
+    ``sum_i log sum_c w_ic A_ic - sum_i log Ebar_i + n log T - T + K``
+
+    where ``Ebar_i = sum_c w_ic E_c``, ``T = n / sum_i 1/Ebar_i`` (``N`` times
+    the harmonic mean of the animals' detection probabilities) and ``K =
+    sum_c n_c log(E_c pi_c / sum_c' E_c' pi_c')`` over the classes of the
+    animals of known class.  Without known classes this reduces to
+    ``sum_i log sum_c pi_c A_ic - sum_c pi_c E_c``.
+
     With ``keep`` the per-class log posterior terms are returned as well
     (``lp`` list of ``(n, M)``, ``li`` ``(n,)``, ``logw`` ``(n, C)``,
     ``pdot`` ``(C, M)``).
@@ -485,24 +499,44 @@ def evaluate(
         lps.append(lp)
     logpi = np.log(real.pmix)
     logw = np.broadcast_to(logpi, (n, nc)).copy()
+    known = design.cls >= 0
     if nc > 1:
-        known = design.cls >= 0
-        other = np.ones((n, nc), dtype=bool)
-        other[~known, :] = False
-        other[known, design.cls[known]] = False
-        logw[other] = -np.inf
+        logw[known, :] = -np.inf
+        logw[known, design.cls[known]] = 0.0
     li = logsumexp(lse + logw, axis=1)
     pdot = np.stack([-np.expm1(t["logq"]) for t in terms])  # (C, M)
     da = dens_m * a
-    expected_c = pdot @ da  # (C,)
-    ll = float(np.sum(li) - np.sum(real.pmix * expected_c) + design.constant)
+    expected_c = pdot @ da  # (C,) E_c
+    mix = None
+    if nc > 1:
+        w = np.exp(logw)  # (n, C)
+        ebar = w @ expected_c
+        inv = 1.0 / ebar
+        t_n = n / float(np.sum(inv))
+        n_c = np.bincount(design.cls[known], minlength=nc).astype(np.float64)
+        kset = n_c > 0
+        ep = expected_c * real.pmix
+        comp4 = float(np.sum(n_c[kset] * np.log(ep[kset] / np.sum(ep[kset]))))
+        ll = float(
+            np.sum(li)
+            - np.sum(np.log(ebar))
+            + n * math.log(t_n)
+            - t_n
+            + comp4
+            + design.constant
+        )
+        mix = (w, ebar, inv, t_n, n_c, kset, ep)
+    else:
+        ll = float(np.sum(li) - expected_c[0] + design.constant)
     out: dict[str, object] = {"ll": ll, "real": real}
     if keep:
         out.update(lp=lps, li=li, logw=logw, pdot=pdot)
     if not gradient:
         return out
     nd = design.n_d
-    g = np.zeros(design.n_beta)
+    nb = design.n_beta
+    g = np.zeros(nb)  # gradient of sum_i li
+    d_exp = np.zeros((nc, nb))  # dE_c / dbeta
     post_c = np.empty((n, nc))
     for c, t in enumerate(terms):
         # posterior P_icm = exp(lp + logw - li)
@@ -511,11 +545,10 @@ def evaluate(
         np.exp(pc, out=pc)
         post_c[:, c] = pc.sum(axis=1)
         colsum = pc.sum(axis=0)  # (M,)
-        g[:nd] += np.bincount(
-            design.d_index, weights=colsum - real.pmix[c] * pdot[c] * da, minlength=nd
-        )
-        wq = colsum + real.pmix[c] * da * np.exp(t["logq"])
-        gq = t["dlogq"] @ wq  # (2,)
+        g[:nd] += np.bincount(design.d_index, weights=colsum, minlength=nd)
+        d_exp[c, :nd] = np.bincount(design.d_index, weights=pdot[c] * da, minlength=nd)
+        gq = t["dlogq"] @ colsum  # (2,)
+        dq = -(t["dlogq"] @ (da * np.exp(t["logq"])))  # dE_c / d(eta_c, s_c)
         if "fast" in t:
             k = float(t["_k"])
             deta = float(t["_deta"])
@@ -537,12 +570,33 @@ def evaluate(
             gr0 = gr1 = 0.0
         g[nd + c] = gq[0] + gr0
         g[nd + nc + c] = gq[1] + gr1
-    if nc > 1:
-        m1 = real.pmix[1]
-        dlogpi = np.array([-m1, 1.0 - m1])
-        dpi = np.array([-m1 * (1 - m1), m1 * (1 - m1)])
-        g[-1] = float(np.sum(post_c * dlogpi[None, :]) - np.sum(dpi * expected_c))
-    out["grad"] = g
+        d_exp[c, nd + c] = dq[0]
+        d_exp[c, nd + nc + c] = dq[1]
+    if mix is None:
+        out["grad"] = g - d_exp[0]
+        return out
+    w, ebar, inv, t_n, n_c, kset, ep = mix
+    m1 = real.pmix[1]
+    dlogpi = np.array([-m1, 1.0 - m1])
+    dpi = np.array([-m1 * (1 - m1), m1 * (1 - m1)])
+    # sum_i li: the mixing proportion enters only for animals of unknown class
+    g[-1] = float(np.sum(post_c[~known] * dlogpi[None, :]))
+    # d log Ebar_i
+    d_b = (w @ d_exp) * inv[:, None]  # (n, P)
+    d_b[~known, -1] += float(dpi @ expected_c) * inv[~known]
+    # n log T - T with T = n / sum_i 1/Ebar_i
+    d_t = t_n * (inv @ d_b) / float(np.sum(inv))
+    grad = g - d_b.sum(axis=0) + (n / t_n - 1.0) * d_t
+    # known-class term
+    if np.any(kset):
+        n_k = float(np.sum(n_c[kset]))
+        sum_ep = float(np.sum(ep[kset]))
+        d_ep = d_exp * real.pmix[:, None]
+        d_ep[:, -1] += expected_c * dpi
+        grad += (n_c[kset, None] * d_exp[kset] / expected_c[kset, None]).sum(axis=0)
+        grad[-1] += float(np.sum(n_c[kset] * dlogpi[kset]))
+        grad -= n_k * d_ep[kset].sum(axis=0) / sum_ep
+    out["grad"] = grad
     return out
 
 
