@@ -613,3 +613,79 @@ def test_fast_path_matches_dense_path(detectfn: str, detector: str) -> None:
         ll_d, g_d = _scr.loglik_and_gradient(beta, dense)
         assert ll_f == pytest.approx(ll_d, rel=1e-12)
         np.testing.assert_allclose(g_f, g_d, rtol=1e-9, atol=1e-9)
+
+
+def brute_mixture_loglik(
+    ch: dn.CaptureHistory,
+    mask: dn.Mask,
+    dens_per_ha: float,
+    p0: tuple[float, float],
+    sigma: tuple[float, float],
+    pmix_m: float,
+) -> float:
+    """secr's hcov mixture likelihood (fastsecrloglikfn), written with loops.
+
+    Proximity HN detectors, collapsed occasions; classes F (0) and M (1).
+    """
+    a = mask.cell_area / 1e4
+    counts = ch.captures.sum(axis=1)
+    usage = ch.usage.sum(axis=1)
+    pis = (1 - pmix_m, pmix_m)
+    n_m = len(mask)
+    big_n = dens_per_ha * a * n_m
+
+    def pr(i: int, c: int, m: int) -> float:
+        out = 1.0
+        for j in range(len(usage)):
+            d2 = ((mask.xy[m] - ch.traps_xy[j]) ** 2).sum()
+            g = p0[c] * math.exp(-d2 / (2 * sigma[c] ** 2))
+            y = counts[i, j] if i >= 0 else 0
+            out *= math.comb(int(usage[j]), int(y)) * g**y * (1 - g) ** (usage[j] - y)
+        return out
+
+    pdot_c = [sum(1 - pr(-1, c, m) for m in range(n_m)) / n_m for c in (0, 1)]
+    ll = 0.0
+    inv_sum = 0.0
+    n_known = [0, 0]
+    for i in range(ch.n):
+        s = ch.sex[i]
+        w = [1.0, 0.0] if s == "F" else [0.0, 1.0] if s == "M" else list(pis)
+        if s is not None:
+            n_known[0 if s == "F" else 1] += 1
+        prw = sum(w[c] * sum(pr(i, c, m) for m in range(n_m)) / n_m for c in (0, 1))
+        pd = sum(w[c] * pdot_c[c] for c in (0, 1))
+        ll += math.log(prw) - math.log(pd)
+        inv_sum += 1 / pd
+    meanpdot = ch.n / inv_sum
+    mu = big_n * meanpdot
+    ll += ch.n * math.log(mu) - mu - math.lgamma(ch.n + 1)
+    present = [c for c in (0, 1) if n_known[c] > 0]
+    tot = sum(pdot_c[c] * pis[c] for c in present)
+    ll += sum(n_known[c] * math.log(pdot_c[c] * pis[c] / tot) for c in present)
+    # logmultinom: log n! - sum log n_w! over identical collapsed histories
+    keys: dict[bytes, int] = {}
+    for i in range(ch.n):
+        keys[counts[i].tobytes()] = keys.get(counts[i].tobytes(), 0) + 1
+    ll += math.lgamma(ch.n + 1) - sum(math.lgamma(v + 1) for v in keys.values())
+    return ll
+
+
+@pytest.mark.parametrize(
+    "sexes", [("F", None, "M"), ("F", "F", None), ("M", None, None)]
+)
+def test_sex_mixture_loglik_matches_secr_formula(sexes: tuple) -> None:
+    base = tiny_ch()
+    ch = dn.CaptureHistory(
+        base.traps_xy, np.ones_like(base.usage), base.captures, sex=sexes
+    )
+    mask = dn.make_mask(ch.traps_xy, buffer=150.0, spacing=50.0)
+    design, _, _ = dn._design(ch, mask, detectfn="HN", model="sex")
+    real = _scr.Real(
+        density=np.array([5.0]),
+        p0=np.array([0.3, 0.2]),
+        sigma=np.array([60.0, 90.0]),
+        pmix=np.array([0.6, 0.4]),
+    )
+    ll = _scr.loglik(_scr.pack(real, design), design)
+    ref = brute_mixture_loglik(ch, mask, 5.0, (0.3, 0.2), (60.0, 90.0), 0.4)
+    assert ll == pytest.approx(ref, rel=1e-10)
