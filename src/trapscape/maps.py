@@ -773,9 +773,9 @@ def survey_map(
         fg.add_to(m)
         legends.append(
             _legend_html(
-                f"Cameras per {public_cell / 1000:g} km cell (colour: photos)",
+                f"Cameras per {public_cell / 1000:g} km cell (colour: detections)",
                 [
-                    ("no photos", COLORS["station_none"], "box"),
+                    ("no detections", COLORS["station_none"], "box"),
                     ("few", _det_color(1, 10), "box"),
                     ("many", _det_color(10, 10), "box"),
                 ],
@@ -787,9 +787,9 @@ def survey_map(
             _legend_html(
                 "Stations (size: trap-nights)",
                 [
-                    ("no photos", COLORS["station_none"], "circle"),
-                    ("few photos", _det_color(1, 10), "circle"),
-                    ("many photos", _det_color(10, 10), "circle"),
+                    ("no detections", COLORS["station_none"], "circle"),
+                    ("few detections", _det_color(1, 10), "circle"),
+                    ("many detections", _det_color(10, 10), "circle"),
                 ],
             )
         )
@@ -885,7 +885,9 @@ def _status_lookup(cb: Any) -> dict[str, str]:
     )
     if col is None or V.INDIVIDUAL_ID not in per.columns:
         return {}
-    return dict(zip(per[V.INDIVIDUAL_ID].astype(str), per[col].astype(str), strict=False))
+    return dict(
+        zip(per[V.INDIVIDUAL_ID].astype(str), per[col].astype(str), strict=False)
+    )
 
 
 def _point_layer(
@@ -949,12 +951,20 @@ def _station_layer(fm: Any, m: Any, st: gpd.GeoDataFrame) -> None:
         2.0 + 4.0 * np.sqrt(np.nan_to_num(tn) / max(tmax, 1e-9)),
         4.0,
     )
-    fields = [V.STATION_ID, "n_cameras", "trap_nights", "detections", "individuals"]
+    fields = [
+        V.STATION_ID,
+        "n_cameras",
+        "trap_nights",
+        "detections",
+        "photos",
+        "individuals",
+    ]
     aliases = [
         "station",
         "cameras",
         "trap-nights",
-        "photos of target species",
+        "detections (independent events)",
+        "photos",
         "individuals",
     ]
     _point_layer(

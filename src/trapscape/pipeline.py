@@ -488,7 +488,7 @@ def _write_csv(ctx: _Context, df: pd.DataFrame, name: str) -> str:
     df = pd.DataFrame(df)
     if "geometry" in df.columns:
         df = df.drop(columns="geometry")
-    df.to_csv(ctx.path(name), index=False, float_format="%.6g", lineterminator="\n")
+    df.to_csv(ctx.path(name), index=False, float_format="%.12g", lineterminator="\n")
     return name
 
 
@@ -607,11 +607,13 @@ def _step_effort(ctx: _Context) -> str:
     ctx.products["effort"] = rep
     stations = _station_table(ctx)
     ps = _tab(rep.per_station)
-    tn_col = next((c for c in ("trap_nights", "trapnights") if c in ps.columns), None)
-    if tn_col is not None and V.STATION_ID in ps.columns:
-        stations["trap_nights"] = (
-            stations[V.STATION_ID].map(ps.set_index(V.STATION_ID)[tn_col]).astype(float)
-        )
+    if V.STATION_ID in ps.columns:
+        per = ps.set_index(V.STATION_ID)
+        # independent detection events and photos from the effort report
+        for col in ("trap_nights", "detections", "photos", "individuals"):
+            if col in per.columns:
+                stations[col] = stations[V.STATION_ID].map(per[col]).to_numpy()
+        stations["trap_nights"] = stations["trap_nights"].astype(float)
     ctx.products["stations"] = stations
     rec = ctx.records["effort"]
     if ctx.public:
