@@ -492,6 +492,8 @@ def test_gridspec_crs_must_match(boars, grid50):
 
 
 def test_warns_when_range_reaches_grid_edge(boars):
-    with pytest.warns(TrapscapeWarning, match="reaches the edge"):
+    with pytest.warns(
+        TrapscapeWarning, match=r"4 range\(s\) reach the edge.*Brock \(95 %\)"
+    ):
         res = hr.kde(boars, h=400.0, percent=95, grid=30, extent=0.0)
     assert len(res.isopleths) == 4

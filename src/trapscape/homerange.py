@@ -1027,12 +1027,19 @@ def utilization_distributions(
     hs: dict[str, float] = {}
     for ind, xy in coords.items():
         rec = _bandwidth(xy, h)
-        if rec["note"]:
-            warnings.warn(
-                f"Individual {ind}: {rec['note']}.", TrapscapeWarning, stacklevel=3
-            )
         bw_rows.append({V.INDIVIDUAL_ID: ind, **rec})
         hs[ind] = rec["h"]
+    fell_back = [r for r in bw_rows if r["note"]]
+    if fell_back:
+        names = ", ".join(str(r[V.INDIVIDUAL_ID]) for r in fell_back[:10])
+        more = ", ..." if len(fell_back) > 10 else ""
+        warnings.warn(
+            f"LSCV fell back to href for {len(fell_back)} individual(s) "
+            f"({names}{more}): {fell_back[0]['note']}. The reason for each is in the "
+            "bandwidths table.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
     if common is None and same_grid:
         allxy = np.vstack(list(coords.values()))
         if n_cells is not None:
@@ -1174,18 +1181,14 @@ def kde(
     bw = bandwidths.set_index(V.INDIVIDUAL_ID)
     rows = []
     das = {}
+    at_edge: list[str] = []
     for ind, ud in uds.items():
         g = grids[ind]
         vol = _volume(ud, g.cell)
+        edge = min(vol[0].min(), vol[-1].min(), vol[:, 0].min(), vol[:, -1].min())
         for p in percents:
-            edge = min(vol[0].min(), vol[-1].min(), vol[:, 0].min(), vol[:, -1].min())
-            if edge <= p and p < 100:
-                warnings.warn(
-                    f"The {p:g} % range of {ind} reaches the edge of its grid, so its "
-                    "area is cut off. Increase extent or use a larger grid.",
-                    TrapscapeWarning,
-                    stacklevel=2,
-                )
+            if edge <= p < 100:
+                at_edge.append(f"{ind} ({p:g} %)")
             geom = _isopleth(vol, g, p)
             rows.append(
                 {
@@ -1202,6 +1205,15 @@ def kde(
                 }
             )
         das[ind] = to_dataarray(ud, g, name="ud")
+    if at_edge:
+        more = ", ..." if len(at_edge) > 10 else ""
+        warnings.warn(
+            f"{len(at_edge)} range(s) reach the edge of their grid, so their area is "
+            f"cut off: {', '.join(at_edge[:10])}{more}. Increase extent, use a larger "
+            "grid, or give cell_size (grids then cover at least 4h around the points).",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
     iso = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     logger.info("KDE of %d individual(s), %d isopleth(s)", len(uds), len(iso))
     return HomeRangeResult(

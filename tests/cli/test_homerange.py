@@ -264,7 +264,7 @@ def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
     assert set(pd.read_csv(out / "bandwidths.csv")["h"]) == {600.0}
 
 
-def test_overlap_with_default_per_animal_grids(tmp_path, relocs):
+def test_overlap_with_adehabitat_per_animal_grids(tmp_path, relocs):
     out = tmp_path / "out"
     res = _run(
         [
@@ -277,6 +277,8 @@ def test_overlap_with_default_per_animal_grids(tmp_path, relocs):
             str(out),
             "--percent",
             "95",
+            "--grid",
+            "60",
         ]
     )
     assert res.exit_code == 0, res.output
@@ -340,3 +342,23 @@ def test_effort_weights_option(tmp_path, relocs, tiny_survey):
     cu = outs[False].set_index("individual_id").geometry["B"].centroid
     cw = outs[True].set_index("individual_id").geometry["B"].centroid
     assert cw.x > cu.x + 10
+
+
+def test_cell_and_grid_are_exclusive(tmp_path, relocs):
+    res = _run(
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(tmp_path / "o"),
+            "--grid",
+            "60",
+            "--cell",
+            "50",
+        ]
+    )
+    assert res.exit_code == 2
+    assert "not both" in res.output

@@ -90,16 +90,17 @@ def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
     "--cell",
     "cell",
     type=float,
-    default=None,
-    help="KDE cell size in metres (default: adehabitatHR grid of --grid cells).",
+    default=100.0,
+    show_default=True,
+    help="KDE cell size in metres (grids aligned, covering at least 4h around points).",
 )
 @click.option(
     "--grid",
     "grid",
     type=int,
-    default=60,
-    show_default=True,
-    help="KDE cells along the longer side of each individual's box (without --cell).",
+    default=None,
+    help="Instead of --cell: adehabitatHR's grid of this many cells along the longer "
+    "side of each individual's box.",
 )
 @click.option(
     "--extent",
@@ -227,6 +228,9 @@ def cmd(
     pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
     cell = opt("cell", cell, "cell_size")
     grid_n = opt("grid", grid)
+    cell_given = src("cell") not in (click.core.ParameterSource.DEFAULT, None)
+    if grid_n is not None and cell_given:
+        raise click.UsageError("Give --cell or --grid, not both.")
     min_det = int(opt("min_detections", min_detections))
     min_st = int(opt("min_stations", min_stations))
     progress = progress_enabled()
@@ -272,7 +276,7 @@ def cmd(
             rel,
             h=hval,
             percent=pct,
-            grid=float(cell) if cell else int(grid_n),
+            grid=int(grid_n) if grid_n is not None else float(cell),
             extent=float(opt("extent", extent)),
             weights=weights,
             progress=progress,
