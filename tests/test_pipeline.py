@@ -307,3 +307,23 @@ def test_corridors_step_on_a_synthetic_landcover(tmp_path: Path) -> None:
     # the reserve holds both parks and the corridor between them
     reserve = gpd.read_file(out / "results.gpkg", layer="candidate_reserve")
     assert reserve.geometry.iloc[0].buffer(1).contains(parks.geometry.union_all())
+
+
+def test_leftovers_of_a_killed_run_are_removed(project: Path, tmp_path: Path) -> None:
+    # a staging folder of a process that no longer exists (pid 2**22 + 7 is unused)
+    stale = tmp_path / ".out.partial-4194311"
+    stale.mkdir()
+    (stale / "half.csv").write_text("x\n")
+    pipeline.run_project(project, tmp_path / "out")
+    assert not stale.exists()
+    assert (tmp_path / "out" / "map.html").is_file()
+
+
+def test_progress_bar(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline.run_project(project, tmp_path / "out", progress=True)
+    err = capsys.readouterr().err
+    assert (
+        "trapscape run" in err and f"{len(pipeline.STEPS)}/{len(pipeline.STEPS)}" in err
+    )

@@ -1225,6 +1225,7 @@ def run_survey(
         public_survey = generalise_survey(survey, cell=pub_cell)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_stages(out)
     stage = out.parent / f".{out.name}.partial-{os.getpid()}"
     if stage.exists():
         shutil.rmtree(stage)
@@ -1405,6 +1406,29 @@ def _manifest(
 
         manifest["privacy"] = PUBLIC_NOTE.format(cell_km=ctx.public_cell / 1000.0)
     return _jsonable(manifest)
+
+
+def _remove_stale_stages(out: Path) -> None:
+    """Delete staging folders of runs that were killed (their process is gone)."""
+    for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
+        for p in out.parent.glob(pattern):
+            try:
+                pid = int(p.name.rsplit("-", 1)[1])
+            except ValueError:
+                continue
+            if pid == os.getpid() or not _pid_alive(pid):
+                logger.info("Removing %s left by an interrupted run", p)
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _move_into_place(stage: Path, out: Path) -> None:
