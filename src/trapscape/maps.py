@@ -212,7 +212,7 @@ def _geojson(
     return layer
 
 
-def _ramp(values: np.ndarray, cmap: str = "viridis") -> list[str]:
+def _ramp(values: Any, cmap: str = "viridis") -> list[str]:
     import matplotlib as mpl
     from matplotlib import colors
 

@@ -268,12 +268,15 @@ def _accepted(fn: Callable[..., Any]) -> set[str] | None:
 
 
 def _call(
-    fn: Callable[..., Any], *args: Any, options: Mapping[str, Any] = (), **fixed: Any
+    fn: Callable[..., Any],
+    *args: Any,
+    options: Mapping[str, Any] | None = None,
+    **fixed: Any,
 ) -> Any:
     """Call ``fn`` with the ``options`` it accepts plus ``fixed`` keywords it accepts."""
     acc = _accepted(fn)
     kw = {}
-    for source in (dict(options), fixed):
+    for source in (dict(options or {}), fixed):
         for k, v in source.items():
             if acc is None or k in acc:
                 kw[k] = v
@@ -627,7 +630,7 @@ def _step_effort(ctx: _Context) -> str:
         )
         rec.outputs.append(_write_csv(ctx, cells, "effort/effort_per_cell.csv"))
         rec.outputs.append(_write_layer(ctx, cells, "station_cells"))
-        tables = ("per_zone", "total")
+        tables: tuple[str, ...] = ("per_zone", "total")
     else:
         tables = ("per_camera", "per_station", "per_zone", "total")
         rec.outputs.append(_write_layer(ctx, stations, "stations"))
@@ -819,15 +822,15 @@ def _step_corridors(ctx: _Context) -> str:
     res = _call(fn, ctx.survey, options=opts, rasters=rasters, progress=ctx.progress)
     rec = ctx.records["corridors"]
     lc = res.least_cost
-    layers = {
+    out_layers: dict[str, Any] = {
         "cores": res.cores,
         "corridor_paths": lc.paths,
         "corridors": lc.corridors,
         "border_hotspots": res.hotspots,
     }
     if res.circuit is not None and res.circuit.pinch_points is not None:
-        layers["pinch_points"] = res.circuit.pinch_points
-    for layer, v in layers.items():
+        out_layers["pinch_points"] = res.circuit.pinch_points
+    for layer, v in out_layers.items():
         if v is not None and len(v):
             ctx.products[layer] = v
             rec.outputs.append(_write_layer(ctx, v, layer))

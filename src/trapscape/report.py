@@ -577,7 +577,9 @@ def write_report(
         k.append(
             (
                 "home ranges straddling the border",
-                _num(int(strad) if np.isscalar(strad) else len(strad)),
+                _num(
+                    int(strad) if isinstance(strad, (int, np.integer)) else len(strad)
+                ),
             )
         )
     if res is not None and len(res) and "area_km2" in res.columns:
@@ -670,7 +672,7 @@ def write_report(
     ]
     if strad is None:
         sec.append('<p class="muted">Home ranges were not computed in this run.</p>')
-    elif np.isscalar(strad):
+    elif isinstance(strad, (int, np.integer)):
         sec.append(
             f"<p>{_num(int(strad))} individual home ranges straddle the border "
             "(identities withheld in the public version).</p>"
