@@ -103,8 +103,8 @@ def brute_loglik(
                 if ch.detector == "proximity":
                     p = g if detectfn == "HN" else 1 - math.exp(-g)
                     q *= (1 - p) ** u
-                else:
-                    q *= math.exp(-u * g)
+                else:  # Poisson hazard: lambda0 h (HHN) or -log(1 - g0 h) (HN)
+                    q *= math.exp(-u * (g if detectfn == "HHN" else -math.log1p(-g)))
         pdot_sum += 1 - q
     for i in range(n):
         s = 0.0
@@ -123,7 +123,7 @@ def brute_loglik(
                         p = g if detectfn == "HN" else 1 - math.exp(-g)
                         lp += math.log(p) if y else math.log(1 - p)
                     else:
-                        mu = g * u
+                        mu = (g if detectfn == "HHN" else -math.log1p(-g)) * u
                         lp += y * math.log(mu) - mu - math.lgamma(y + 1)
             s += math.exp(lp)
         total += math.log(s * a * dens_per_ha)
@@ -689,3 +689,37 @@ def test_sex_mixture_loglik_matches_secr_formula(sexes: tuple) -> None:
     ll = _scr.loglik(_scr.pack(real, design), design)
     ref = brute_mixture_loglik(ch, mask, 5.0, (0.3, 0.2), (60.0, 90.0), 0.4)
     assert ll == pytest.approx(ref, rel=1e-10)
+
+
+def test_integer_usage_follows_secr() -> None:
+    base = tiny_ch()
+    frac = base.usage.copy()
+    frac[0, 0] = 0.5  # summed usage 2.5 -> secr uses 2
+    frac[2, 1] = 0.6  # station 2: 2.6 -> 2
+    ch = dn.CaptureHistory(base.traps_xy, frac, base.captures)
+    mask = dn.make_mask(ch.traps_xy, buffer=150.0, spacing=50.0)
+    kw = {"density_per_100km2": 5e4, "sigma": 60.0, "g0": 0.3, "detectfn": "HN"}
+    secr_like = dn.log_likelihood(ch, mask, **kw)
+    exact = dn.log_likelihood(ch, mask, integer_usage=False, **kw)
+    assert secr_like != pytest.approx(exact, rel=1e-6)
+    # the same detections with whole-day usage summing to the truncated totals
+    whole = base.usage.copy()
+    whole[0, 2] = 0.0
+    whole[2, 1] = 0.0
+    ch_whole = dn.CaptureHistory(base.traps_xy, whole, base.captures)
+    assert secr_like == pytest.approx(
+        dn.log_likelihood(ch_whole, mask, **kw), rel=1e-12
+    )
+
+
+def test_detection_on_part_day_station_is_allowed() -> None:
+    traps = np.array([[0.0, 0.0], [300.0, 0.0], [0.0, 300.0]])
+    usage = np.array([[0.5, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    caps = np.zeros((2, 2, 3), dtype=int)
+    caps[0, 0, 0] = caps[0, 1, 1] = caps[1, 0, 2] = caps[1, 1, 1] = 1
+    ch = dn.CaptureHistory(traps, usage, caps)
+    mask = dn.make_mask(traps, buffer=600.0, spacing=50.0)
+    ll = dn.log_likelihood(
+        ch, mask, density_per_100km2=1e4, sigma=150.0, g0=0.3, detectfn="HN"
+    )
+    assert np.isfinite(ll)

@@ -133,11 +133,16 @@ def make_design(
     n_classes: int = 1,
     d_index: np.ndarray | None = None,
     n_d: int = 1,
+    integer_usage: bool = True,
 ) -> Design:
     """Precompute distances, collapsed counts and the data constant.
 
     ``counts`` is ``(n, J)`` detections summed over occasions and
-    ``usage`` is ``(J,)`` usage summed over occasions.
+    ``usage`` is ``(J,)`` usage summed over occasions.  With
+    ``integer_usage`` the summed usage is truncated to whole numbers, as secr
+    does when it collapses occasions (it passes usage to its C++ code as
+    integers); it is raised where needed so that no detector has more
+    detections than trials.
     """
     mask_xy = np.asarray(mask_xy, dtype=np.float64)
     traps_xy = np.asarray(traps_xy, dtype=np.float64)
@@ -146,6 +151,10 @@ def make_design(
     ) ** 2
     y = np.asarray(counts, dtype=np.float64)
     usage = np.asarray(usage, dtype=np.float64)
+    if integer_usage:
+        usage = np.floor(usage + 1e-9)
+        if y.shape[0] and detector == "proximity":
+            usage = np.maximum(usage, y.max(axis=0))
     n = y.shape[0]
     cls_arr = (
         np.full(n, -1, dtype=np.int64) if cls is None else np.asarray(cls, np.int64)
@@ -288,15 +297,14 @@ def class_terms(
     z = d2_all * k
     h = np.exp(z)
     # --- no-detection term over all detectors
-    if hhn or not prox:
+    if hhn:
         hu = h @ design.usage
         out["logq"] = -p0 * hu
         if derivatives:
-            g_eta = 1.0 if hhn else (1.0 - p0)
             out["dlogq"] = np.stack(
-                [out["logq"] * g_eta, (2.0 * p0) * ((z * h) @ design.usage)]
+                [out["logq"], (2.0 * p0) * ((z * h) @ design.usage)]
             )
-    else:  # proximity HN
+    else:  # HN: log(1 - g) per unit usage (count detectors: hazard -log(1 - g))
         ph = h * p0
         out["logq"] = np.log1p(-ph) @ design.usage
         if derivatives:
@@ -335,11 +343,19 @@ def class_terms(
             inv = 1.0 / om
             out["dr0"] = inv * (1.0 - p0)
             out["dr1"] = (-2.0 * zv) * inv
-    else:
+    elif hhn:  # count, Poisson mean lambda0 h per unit usage
         r = zv + np.log(p0)
         if derivatives:
-            out["dr0"] = np.full_like(zv, 1.0 if hhn else 1.0 - p0)
+            out["dr0"] = np.ones_like(zv)
             out["dr1"] = -2.0 * zv
+    else:  # count HN: Poisson mean -log(1 - g0 h) per unit usage (secr's hk)
+        ph = hv * p0
+        haz = -np.log1p(-ph)
+        r = np.log(np.maximum(haz, 1e-300))
+        if derivatives:
+            lfp = ph / ((1.0 - ph) * np.maximum(haz, 1e-300))  # L dr/dL
+            out["dr0"] = (1.0 - p0) * lfp
+            out["dr1"] = (-2.0 * zv) * lfp
     out["det"] = design.y @ r.T
     return out
 
@@ -400,7 +416,7 @@ def _class_terms_fast(
     d2t = aux["d2t"]
     m_n = d2t.shape[1]
     jv = design.y.shape[1]
-    if prox and not hhn:
+    if not hhn:
         # log(1 - L) = -L + c(L), c only where L is not negligible
         cut = 2.0 * sigma * sigma * math.log(p0 / _L_NODET) if p0 > _L_NODET else -1.0
         flat, jj, mm = _pairs(d2t, cut, d2t.shape[0])
@@ -422,7 +438,7 @@ def _class_terms_fast(
     # detection part
     det = aux["ny"][:, None] * math.log(p0) + k * aux["s"]
     pair_info: tuple[np.ndarray, np.ndarray] | None = None
-    if jv and prox:
+    if jv and (prox or not hhn):
         cut = 2.0 * sigma * sigma * math.log(p0 / _L_DET) if p0 > _L_DET else -1.0
         block = d2t[:jv].ravel()
         flat = np.flatnonzero(block < cut)
@@ -430,13 +446,17 @@ def _class_terms_fast(
         mm = flat - np.repeat(np.arange(jv) * m_n, np.diff(indptr))
         zval = block[flat] * k
         lval = p0 * np.exp(zval)
-        if hhn:
+        if hhn:  # proximity: r = log(1 - exp(-L)) + L
             pv = -np.expm1(-lval)
             f = np.log(pv / lval) + lval
             g1 = lval / pv - 1.0  # L f'(L)
-        else:
+        elif prox:  # r = log L - log(1 - L)
             f = -np.log1p(-lval)
             g1 = lval / (1.0 - lval)
+        else:  # count HN: r = log(-log(1 - L))
+            haz = -np.log1p(-lval)
+            f = np.log(haz / lval)
+            g1 = lval / ((1.0 - lval) * haz) - 1.0
         ysp = aux_sparse_y(design)
 
         def spmul(vals: np.ndarray) -> np.ndarray:

@@ -472,7 +472,12 @@ def _check_fittable(ch: CaptureHistory) -> None:
 
 
 def _design(
-    ch: CaptureHistory, mask: Mask, *, detectfn: str, model: str
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    detectfn: str,
+    model: str,
+    integer_usage: bool = True,
 ) -> tuple[_scr.Design, list[str], list[str]]:
     """Return the design, density level names and class names."""
     d_levels = ["all"]
@@ -515,6 +520,7 @@ def _design(
         n_classes=len(classes),
         d_index=d_index,
         n_d=len(d_levels),
+        integer_usage=integer_usage,
     )
     return design, d_levels, classes
 
@@ -790,6 +796,7 @@ def log_likelihood(
     lambda0: float | None = None,
     g0: float | None = None,
     detectfn: DetectFn = "HHN",
+    integer_usage: bool = True,
 ) -> float:
     """Log-likelihood of the null model at given real parameters.
 
@@ -808,8 +815,14 @@ def log_likelihood(
         Baseline detection (HHN uses ``lambda0``, HN ``g0``).
     detectfn
         ``"HHN"`` or ``"HN"``.
+    integer_usage
+        Truncate each detector's summed usage to a whole number, as secr does
+        when it collapses occasions (default); ``False`` keeps fractional
+        usage.
     """
-    design, _, _ = _design(ch, mask, detectfn=detectfn, model="null")
+    design, _, _ = _design(
+        ch, mask, detectfn=detectfn, model="null", integer_usage=integer_usage
+    )
     p0 = lambda0 if detectfn == "HHN" else g0
     if p0 is None:
         raise InputError(
@@ -834,6 +847,7 @@ def fit(
     region_zones: Mapping[str, BaseGeometry] | None = None,
     start: Sequence[float] | None = None,
     maxiter: int = 200,
+    integer_usage: bool = True,
 ) -> SCRFit:
     """Fit an SCR model by maximum likelihood.
 
@@ -860,6 +874,10 @@ def fit(
         Optional link-scale starting values.
     maxiter
         Optimiser iteration limit.
+    integer_usage
+        Truncate summed usage to whole numbers as secr does (default), so
+        that estimates and logLik match secr; ``False`` keeps fractional
+        usage (setup/retrieval half days).
 
     Returns
     -------
@@ -881,6 +899,7 @@ def fit(
             region_zones=region_zones,
             start=start,
             maxiter=maxiter,
+            integer_usage=integer_usage,
         )
 
 
@@ -894,10 +913,13 @@ def _fit(
     region_zones: Mapping[str, BaseGeometry] | None,
     start: Sequence[float] | None,
     maxiter: int,
+    integer_usage: bool = True,
 ) -> SCRFit:
     t0 = time.perf_counter()
     _check_fittable(ch)
-    design, d_levels, classes = _design(ch, mask, detectfn=detectfn, model=model)
+    design, d_levels, classes = _design(
+        ch, mask, detectfn=detectfn, model=model, integer_usage=integer_usage
+    )
     sg = rpsv(ch)
     if not np.isfinite(sg) or sg <= 0:
         sg = mask.spacing * 2
@@ -1024,6 +1046,7 @@ def _fit(
     settings = {
         "mean_density_per_100km2": float(np.mean(dens_m)),
         "mask_area_km2": mask.area / 1e6,
+        "integer_usage": integer_usage,
     }
     region_table = pd.DataFrame()
     if regions:
@@ -1438,6 +1461,7 @@ def fit_survey(
     check_buffer: bool = True,
     mask: Mask | None = None,
     independence_minutes: float = 30.0,
+    integer_usage: bool = True,
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -1469,6 +1493,8 @@ def fit_survey(
         zone labels are added from the survey's zones when missing.
     independence_minutes
         Event independence for count detectors (see :func:`capture_history`).
+    integer_usage
+        Truncate summed usage to whole numbers as secr does (see :func:`fit`).
     """
     ch = capture_history(
         survey,
@@ -1517,7 +1543,9 @@ def fit_survey(
         }
     regions = survey_regions(survey)
     result = fit(
-        ch, mask, detectfn=detectfn, model=model, regions=regions, region_zones=zone_map
+        ch, mask, detectfn=detectfn, model=model, regions=regions,
+        region_zones=zone_map,
+        integer_usage=integer_usage,
     )
     if buffer is None and not given_mask:
         sig_hat = max(
@@ -1549,6 +1577,7 @@ def fit_survey(
                 regions=regions,
                 region_zones=zone_map,
                 start=result.beta.tolist(),
+                integer_usage=integer_usage,
             )
     if check_buffer:
         buffer_check(result, ch, mask)
