@@ -725,6 +725,153 @@ def test_plan_argument_errors(tiny_survey):
         planning.plan(tiny_survey, PARAMS, threshold=1.5)
 
 
+# ------------------------------------------------------------------ planning region
+def make_transboundary_survey(*, parks: bool = True, study: bool = True) -> Survey:
+    """A study area densely covered by stations and an empty park beyond it.
+
+    64 stations on a 1 km grid; the study area is the grid plus 500 m (8 x 8
+    km, zone "Russia"), where pdot > 0.5 everywhere with ``PARAMS``.  The
+    park is the 8 x 8 km square east of it (zone "China"), with no station.
+    """
+    s = make_grid_survey(set())
+    zones = gpd.GeoDataFrame(
+        {V.NAME: ["Russia", "China"]},
+        geometry=[
+            box(X0 - 6000, Y0 - 6000, X0 + 8500, Y0 + 15000),
+            box(X0 + 8500, Y0 - 6000, X0 + 23000, Y0 + 15000),
+        ],
+        crs=CRS,
+    )
+    area = gpd.GeoDataFrame(
+        {V.NAME: ["study"]},
+        geometry=[box(X0 + 500, Y0 + 500, X0 + 8500, Y0 + 8500)],
+        crs=CRS,
+    )
+    park = gpd.GeoDataFrame(
+        {V.NAME: ["Leopard park, east sector"]},
+        geometry=[box(X0 + 8500, Y0 + 500, X0 + 16500, Y0 + 8500)],
+        crs=CRS,
+    )
+    return replace(
+        s,
+        study_area=area if study else None,
+        zones=zones,
+        parks=park if parks else None,
+    )
+
+
+REGION_KW = {
+    "n_new": 4,
+    "spacing": 1000.0,
+    "min_spacing": 700.0,
+    "objectives": {"coverage": 1.0, "precision": 1.0},
+    "rng": 0,
+}
+
+
+def _summ(pl: planning.Plan, scope: str, metric: str, col: str) -> float:
+    s = pl.summary.set_index(["scope", "metric"])
+    return float(s.loc[(scope, metric), col])
+
+
+def test_region_study_area_plus_parks_fills_the_park_gap():
+    s = make_transboundary_survey()
+    park = s.parks.geometry.union_all()
+    only = planning.plan(s, PARAMS, region="study_area", **REGION_KW)
+    both = planning.plan(s, PARAMS, region="study_area+parks", **REGION_KW)
+    # the study area is already covered: planning inside it gains no area
+    assert _summ(only, "all", "area_pdot_km2", "before") == pytest.approx(64, rel=0.03)
+    assert _summ(only, "all", "area_pdot_km2", "change") == pytest.approx(0, abs=1e-9)
+    assert (only.stations[V.ZONE] == "Russia").all()
+    # with the park in the region, the first picks go into the empty park ...
+    first = both.selection.sort_values("order")
+    assert (first[V.ZONE] == "China").all()
+    assert all(
+        park.contains(Point(x, y)) for x, y in zip(first["x"], first["y"], strict=True)
+    )
+    # ... and raise the covered area (one camera covers ~3 km2 with PARAMS)
+    assert _summ(both, "all", "area_pdot_km2", "change") > 12.0
+    assert _summ(both, "China", "area_pdot_km2", "change") > 8.0
+    # the region decides what the area summaries count, overall and per zone
+    assert _summ(only, "China", "area_pdot_km2", "before") == 0.0
+    assert _summ(only, "China", "area_pdot_km2", "after") == 0.0
+    assert _summ(both, "Russia", "area_pdot_km2", "before") == pytest.approx(
+        _summ(only, "Russia", "area_pdot_km2", "before")
+    )
+    assert _summ(both, "all", "area_pdot_km2", "before") == pytest.approx(
+        _summ(only, "all", "area_pdot_km2", "before")
+        + _summ(both, "China", "area_pdot_km2", "before")
+    )
+    # E[n] is over the buffered state space, so it hardly depends on the region
+    assert _summ(both, "all", "E_n", "before") == pytest.approx(
+        _summ(only, "all", "E_n", "before"), rel=1e-3
+    )
+    assert _summ(both, "all", "E_n", "change") > _summ(only, "all", "E_n", "change")
+    assert both.summary.attrs["region"] == "study_area+parks"
+    assert both.summary.attrs["region_km2"] == pytest.approx(128.0)
+
+
+def test_region_parks_and_polygons():
+    s = make_transboundary_survey()
+    park = s.parks.geometry.union_all()
+    cand = planning.candidate_sites(
+        s, spacing=500.0, min_spacing=1000.0, region="parks"
+    )
+    assert len(cand) > 0
+    assert cand.geometry.intersects(park).all()
+    assert (cand[V.ZONE] == "China").all()
+    by_name = planning.plan(s, PARAMS, region="parks", **REGION_KW)
+    by_layer = planning.plan(s, PARAMS, region=s.parks, **REGION_KW)
+    by_geom = planning.plan(s, PARAMS, region=park, **REGION_KW)
+    for other in (by_layer, by_geom):
+        assert list(other.stations[planning.CANDIDATE_ID]) == list(
+            by_name.stations[planning.CANDIDATE_ID]
+        )
+        pd.testing.assert_frame_equal(other.summary, by_name.summary)
+    # only the park counts: its coverage before is the fringe of the grid's
+    assert _summ(by_name, "Russia", "area_pdot_km2", "before") == 0.0
+    assert 0 < _summ(by_name, "all", "area_pdot_km2", "before") < 16.0
+
+
+def test_region_study_area_is_the_unchanged_default():
+    s = make_transboundary_survey()
+    default = planning.plan(s, PARAMS, **REGION_KW)
+    assert default.candidates.geometry.intersects(s.study_polygon).all()
+    for region in ("study_area", s.study_area, s.study_polygon):
+        pl = planning.plan(s, PARAMS, region=region, **REGION_KW)
+        assert list(pl.stations[planning.CANDIDATE_ID]) == list(
+            default.stations[planning.CANDIDATE_ID]
+        )
+        pd.testing.assert_frame_equal(pl.summary, default.summary)
+    # a survey without parks plans exactly as before by default
+    no_parks = planning.plan(
+        make_transboundary_survey(parks=False), PARAMS, **REGION_KW
+    )
+    pd.testing.assert_frame_equal(no_parks.summary, default.summary)
+
+
+def test_region_errors_say_which_boundary_to_add():
+    no_parks = make_transboundary_survey(parks=False)
+    for region in ("parks", "study_area+parks"):
+        with pytest.raises(InputError, match=r"\[boundaries\] parks"):
+            planning.plan(no_parks, PARAMS, region=region, **REGION_KW)
+    with pytest.raises(InputError, match=r"\[boundaries\] parks"):
+        planning.candidate_sites(no_parks, region="parks")
+    no_study = make_transboundary_survey(study=False)
+    with pytest.raises(InputError, match=r"\[boundaries\] study_area"):
+        planning.plan(no_study, PARAMS, region="study_area+parks", **REGION_KW)
+    s = make_transboundary_survey()
+    with pytest.raises(InputError, match="Unknown region 'everywhere'"):
+        planning.plan(s, PARAMS, region="everywhere", **REGION_KW)
+    with pytest.raises(CRSError):
+        planning.region_polygon(s, s.parks.to_crs(4326))
+    pts = gpd.GeoDataFrame(geometry=[Point(X0 + 9000, Y0 + 9000)], crs=CRS)
+    with pytest.raises(InputError, match="no area"):
+        planning.region_polygon(s, pts)
+    with pytest.raises(InputError, match="GeoDataFrame"):
+        planning.region_polygon(s, 42)
+
+
 # ------------------------------------------------------------------ writers
 def test_write_gpx_waypoints(tiny_survey, tmp_path):
     pl = planning.plan(

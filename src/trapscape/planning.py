@@ -76,10 +76,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OBJECTIVES",
+    "REGIONS",
     "Plan",
     "candidate_sites",
     "expected_counts",
     "plan",
+    "region_polygon",
     "write_gpx",
     "write_plan_stations",
 ]
@@ -224,28 +226,132 @@ def expected_counts(
 
 
 # --------------------------------------------------------------------------- candidates
-def _region(survey: Survey, habitat: gpd.GeoDataFrame | None) -> BaseGeometry:
+#: Named planning regions accepted by ``region=`` in :func:`plan` and
+#: :func:`candidate_sites`.
+REGIONS = ("study_area", "parks", "study_area+parks")
+
+#: Type of the ``region`` argument: a name from :data:`REGIONS` or polygons.
+RegionLike = Any
+
+
+def _study_polygon(survey: Survey, *, fallback: bool) -> BaseGeometry:
+    """The study area; the stations' buffered hull (with a warning) if allowed."""
     study = survey.study_polygon
-    if study is None:
-        pts = survey.station_points
-        if len(pts) == 0:
-            raise InputError(
-                "The survey has neither a study area nor stations, so there is "
-                "nowhere to "
-                "place candidates. Give [boundaries] study_area or pass candidates=."
-            )
-        warnings.warn(
-            "The survey has no study area; candidates are placed within 5 km of the "
-            "convex hull of the stations. Give a study area for a proper plan.",
-            TrapscapeWarning,
-            stacklevel=3,
+    if study is not None:
+        return study
+    if not fallback:
+        raise InputError(
+            "region asks for the study area, but the survey has none. Add "
+            '[boundaries] study_area = "study_area.gpkg" to the project file '
+            "(or Survey(study_area=...)), or choose region='parks'."
         )
-        study = pts.geometry.union_all().convex_hull.buffer(5000.0)
+    pts = survey.station_points
+    if len(pts) == 0:
+        raise InputError(
+            "The survey has neither a study area nor stations, so there is "
+            "nowhere to "
+            "place candidates. Give [boundaries] study_area or pass candidates=."
+        )
+    warnings.warn(
+        "The survey has no study area; candidates are placed within 5 km of the "
+        "convex hull of the stations. Give a study area for a proper plan.",
+        TrapscapeWarning,
+        stacklevel=5,
+    )
+    return pts.geometry.union_all().convex_hull.buffer(5000.0)
+
+
+def _parks_polygon(survey: Survey) -> BaseGeometry:
+    parks = survey.parks
+    if parks is None or len(parks) == 0:
+        raise InputError(
+            "region asks for the parks, but the survey has no parks layer. Add "
+            '[boundaries] parks = "parks.gpkg" (polygons with a name column) to '
+            "the project file (or Survey(parks=...)), or use region='study_area'."
+        )
+    geom = parks.geometry
+    geom = geom[geom.notna() & ~geom.is_empty]
+    u = geom.union_all() if len(geom) else None
+    if u is None or u.is_empty or not u.area > 0:
+        raise InputError(
+            "The survey's parks layer has no polygon with a positive area; the "
+            "'parks' region needs park polygons ([boundaries] parks)."
+        )
+    return u
+
+
+def region_polygon(survey: Survey, region: RegionLike = "study_area") -> BaseGeometry:
+    """The planning region as one (multi)polygon in the survey CRS.
+
+    Parameters
+    ----------
+    survey
+        The survey (projected CRS).
+    region
+        ``"study_area"`` (``survey.study_polygon``; without one, the stations'
+        convex hull buffered by 5 km, with a warning), ``"parks"`` (union of
+        ``survey.parks``), ``"study_area+parks"`` (union of both), or polygons:
+        a GeoDataFrame/GeoSeries in a projected CRS (reprojected to the survey
+        CRS) or a shapely (multi)polygon in the survey CRS.
+
+    Returns
+    -------
+    shapely geometry
+        The region, not yet clipped to habitat.
+
+    Raises
+    ------
+    InputError
+        If the layer the region names is missing, the name is unknown or the
+        polygons have no area.
+    CRSError
+        If a region layer is not in a projected CRS.
+    """
+    from shapely.geometry.base import BaseGeometry as _Base
+
+    if isinstance(region, str):
+        key = region.strip().lower().replace(" ", "")
+        if key == "study_area":
+            return _study_polygon(survey, fallback=True)
+        if key == "parks":
+            return _parks_polygon(survey)
+        if key in ("study_area+parks", "parks+study_area"):
+            return _study_polygon(survey, fallback=False).union(_parks_polygon(survey))
+        raise InputError(
+            f"Unknown region {region!r}; use one of {list(REGIONS)} or give "
+            "polygons (a GeoDataFrame, or on the command line a vector file)."
+        )
+    if isinstance(region, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        require_projected(region.crs, "region layer")
+        geom = region.to_crs(survey.crs).geometry
+        geom = geom[geom.notna() & ~geom.is_empty]
+        u = geom.union_all() if len(geom) else None
+    elif isinstance(region, _Base):
+        u = region
+    else:
+        raise InputError(
+            f"region must be one of {list(REGIONS)}, a GeoDataFrame/GeoSeries or a "
+            f"shapely polygon; got {type(region).__name__}."
+        )
+    if u is None or u.is_empty or not u.area > 0:
+        raise InputError(
+            "The region polygons have no area; give polygons (not points or "
+            "lines) covering where new cameras may go."
+        )
+    return u
+
+
+def _region(
+    survey: Survey,
+    habitat: gpd.GeoDataFrame | None,
+    region: RegionLike = "study_area",
+) -> BaseGeometry:
+    area = region_polygon(survey, region)
     hab = habitat if habitat is not None else survey.habitat
     if hab is not None and len(hab) > 0:
         require_projected(hab, "habitat layer")
-        study = study.intersection(hab.to_crs(survey.crs).geometry.union_all())
-    return study
+        area = area.intersection(hab.to_crs(survey.crs).geometry.union_all())
+    return area
 
 
 def _layer_union(layer: gpd.GeoDataFrame, crs: Any, what: str) -> BaseGeometry:
@@ -266,15 +372,16 @@ def candidate_sites(
     max_access_distance: float | None = None,
     min_spacing: float = 2000.0,
     zone_budget: Mapping[str, int] | None = None,
+    region: RegionLike = "study_area",
 ) -> gpd.GeoDataFrame:
     """Candidate camera sites satisfying the fixed placement constraints.
 
     Candidates are the centres of a square grid of ``spacing`` metres laid
-    over the study area (or the user's ``candidates`` points), kept only when
-    they are
+    over the planning ``region`` (by default the study area; or the user's
+    ``candidates`` points in it), kept only when they are
 
-    * on habitat (default: ``survey.habitat`` ∩ study area; the study area
-      alone when the survey has no habitat layer);
+    * on habitat (default: ``survey.habitat`` ∩ region; the region alone
+      when the survey has no habitat layer);
     * outside every ``exclude`` polygon (water, fields, ...) and more than
       ``settlement_buffer`` metres from ``settlements``;
     * within ``max_access_distance`` metres of an ``access`` line (roads,
@@ -312,6 +419,11 @@ def candidate_sites(
     zone_budget
         Maximum number of new sites per zone name (``survey.zones``); zones
         with budget 0 get no candidates.
+    region
+        Where candidates may go: ``"study_area"`` (default), ``"parks"``
+        (union of ``survey.parks``), ``"study_area+parks"``, or polygons (a
+        GeoDataFrame/GeoSeries in a projected CRS, or a shapely polygon in
+        the survey CRS); see :func:`region_polygon`.
 
     Returns
     -------
@@ -324,7 +436,8 @@ def candidate_sites(
     CRSError
         If a layer is not in a projected CRS in metres.
     InputError
-        If no candidate survives the constraints or an argument is invalid.
+        If no candidate survives the constraints, an argument is invalid, or
+        ``region`` names a boundary layer the survey lacks.
     """
     crs = require_projected(survey.crs, "survey")
     if not spacing > 0:
@@ -338,7 +451,8 @@ def candidate_sites(
             "max_access_distance needs an access layer (roads/tracks); pass access=."
         )
 
-    region = _region(survey, habitat)
+    region_label = region if isinstance(region, str) else "region"
+    region = _region(survey, habitat, region)
     if candidates is not None:
         require_projected(
             candidates.crs if candidates.crs is not None else None, "candidates layer"
@@ -355,11 +469,13 @@ def candidate_sites(
         if not_pt.any():
             cand.loc[not_pt, "geometry"] = geom[not_pt].representative_point()
         cand = cand[cand.geometry.intersects(region)]
-        stages = [("user candidates in the study area", len(cand))]
+        stages = [(f"user candidates in the {region_label}", len(cand))]
     else:
         if region.is_empty:
             raise InputError(
-                "The study area (∩ habitat) is empty; nothing to place candidates in."
+                f"The planning region '{region_label}' (∩ habitat) is empty; "
+                "nothing to place candidates in. Check the boundary layers or "
+                "choose another region."
             )
         minx, miny, maxx, maxy = region.bounds
         x0 = math.floor(minx / spacing) * spacing + spacing / 2.0
@@ -370,7 +486,7 @@ def candidate_sites(
         pts = gpd.GeoSeries(gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=crs)
         keep = pts.intersects(region).to_numpy()
         cand = gpd.GeoDataFrame(geometry=pts[keep].reset_index(drop=True), crs=crs)
-        stages = [(f"grid points ({spacing:g} m) in the study area", len(cand))]
+        stages = [(f"grid points ({spacing:g} m) in the {region_label}", len(cand))]
 
     for i, layer in enumerate(exclude or ()):
         u = _layer_union(layer, crs, f"exclude layer {i + 1}")
@@ -425,7 +541,7 @@ def candidate_sites(
 class _Engine:
     """Hazard bookkeeping over evaluation points for incremental greedy search.
 
-    Points are mask cells (weights ``w_cov`` in km2 inside the study area,
+    Points are mask cells (weights ``w_cov`` in km2 inside the planning region,
     ``w_den`` expected animals per cell) and hotspot samples (``w_bor``,
     summing to 1).  Each site (candidate or existing station) is a sparse
     row of hazard contributions to points within 6sigma.  The state is the
@@ -886,7 +1002,7 @@ def _mask(
     cell: float,
     buffer: float,
 ) -> tuple[np.ndarray, np.ndarray, BaseGeometry]:
-    """Mask cell centres of the state space and a flag for 'inside the study area'."""
+    """Mask cell centres of the state space and a flag for 'inside the region'."""
     from shapely import contains_xy
     from shapely.geometry import MultiPoint
 
@@ -923,6 +1039,7 @@ def plan(
     spacing: float = 1000.0,
     min_spacing: float = 2000.0,
     zone_budget: Mapping[str, int] | None = None,
+    region: RegionLike = "study_area",
     hotspots: gpd.GeoDataFrame | None = None,
     score_column: str = "score",
     threshold: float = 0.5,
@@ -944,7 +1061,8 @@ def plan(
     Objectives (weights in ``objectives``; 0 or absent turns one off):
 
     ``coverage``
-        Area (km2) of the study area where ``pdot >= threshold`` plus
+        Area (km2) of the planning ``region`` (default the study area) where
+        ``pdot >= threshold`` plus
         ``COVERAGE_SMOOTH_WEIGHT`` (0.05) x the expected covered area
         Σ pdot x cell area (which breaks ties toward sites that raise pdot
         even where no cell crosses the threshold yet).
@@ -998,6 +1116,18 @@ def plan(
         new-existing).
     zone_budget
         Maximum number of new sites per zone name.
+    region
+        Where the plan looks for gaps: the default candidates lie in it, and
+        the coverage objective and the ``area_pdot_km2`` /
+        ``expected_covered_km2`` summaries (overall and per zone) count only
+        mask cells inside it.  ``"study_area"`` (default),
+        ``"parks"`` (union of ``survey.parks``), ``"study_area+parks"``, or
+        polygons (GeoDataFrame/GeoSeries in a projected CRS, or a shapely
+        polygon in the survey CRS); see :func:`region_polygon`.  The
+        state space for ``E[n]``/``E[r]`` is the region and the stations
+        buffered by ``buffer``, so with a 4sigma buffer the counts barely
+        depend on the region.  Use ``"study_area+parks"`` for a
+        transboundary reserve whose gaps lie beyond the surveyed area.
     hotspots
         Border-crossing hotspots (lines or points) with ``score_column``.
     score_column
@@ -1012,7 +1142,7 @@ def plan(
     cell_size
         Mask cell size in metres (default sigma/2; the smallest sigma with ``by_sex``).
     buffer
-        State-space buffer around the study area and stations (default 4sigma;
+        State-space buffer around the region and stations (default 4sigma;
         the largest sigma with ``by_sex``).
     session_start
         First day of the planned session (default: one year after the
@@ -1045,7 +1175,9 @@ def plan(
     Raises
     ------
     InputError
-        On unknown objectives, negative weights or no feasible candidate.
+        On unknown objectives, negative weights, no feasible candidate, or a
+        ``region`` naming a boundary layer the survey lacks (the message says
+        which ``[boundaries]`` key to add).
     CRSError
         If the survey is not in a projected CRS.
 
@@ -1148,6 +1280,7 @@ def plan(
             spacing=spacing,
             min_spacing=0.0 if move else min_spacing,
             zone_budget=zone_budget,
+            region=region,
         )
     else:
         require_projected(
@@ -1170,8 +1303,8 @@ def plan(
     n_c = len(c_xy)
 
     # evaluation points
-    region = _region(survey, None)
-    mask_xy, in_study, _state = _mask(survey, region, st_xy, c_xy, cell, buf)
+    region_geom = _region(survey, None, region)
+    mask_xy, in_study, _state = _mask(survey, region_geom, st_xy, c_xy, cell, buf)
     if len(mask_xy) == 0:
         raise ComputationError(f"The mask is empty; lower cell_size (now {cell} m).")
     cell_km2 = cell * cell / 1e6
@@ -1440,6 +1573,8 @@ def plan(
         survey,
         threshold,
     )
+    summary.attrs["region"] = region if isinstance(region, str) else "custom"
+    summary.attrs["region_km2"] = float(region_geom.area) / 1e6
     if not density_known:
         summary.loc[
             summary["metric"].isin(["E_n", "E_r", "RSE"]), ["before", "after", "change"]
