@@ -174,6 +174,8 @@ def test_step_switches(tmp_path: Path) -> None:
         ("[detection]\nsigma = -1.0\n", "detection"),
         ("[steps]\ncorridor = true\n", "corridor"),
         ("[report]\nsurvey = 1\n", "survey"),
+        ('[coverage]\ncell_size = "2 km"\n', "cell_size"),
+        ("[density]\ncheck_buffer = 1\n", "check_buffer"),
     ],
 )
 def test_bad_project_keys_name_key_and_file_and_write_nothing(

@@ -267,6 +267,45 @@ def _accepted(fn: Callable[..., Any]) -> set[str] | None:
     return names
 
 
+def _defaults(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Default values of ``fn``'s keyword parameters (those that have one)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}
+    return {
+        p.name: p.default
+        for p in sig.parameters.values()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+_TYPE_WORDS = {bool: "true or false", float: "a number", str: "a string"}
+
+
+def _expected_type(defaults: list[Any]) -> type | None:
+    """The TOML type a key must have, from its defaults (None: not checkable)."""
+    kinds = set()
+    for d in defaults:
+        if isinstance(d, bool):
+            kinds.add(bool)
+        elif isinstance(d, (int, float)):
+            kinds.add(float)
+        elif isinstance(d, str):
+            kinds.add(str)
+        else:
+            return None  # None or a structured default: any type may be meant
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _is_type(value: Any, want: type) -> bool:
+    if want is bool:
+        return isinstance(value, bool)
+    if want is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, want)
+
+
 def _call(
     fn: Callable[..., Any],
     *args: Any,
@@ -390,16 +429,28 @@ def _check_params(
             continue
         out[section] = dict(sec)
         allowed: set[str] | None = set(_PIPELINE_KEYS.get(section, set()))
+        defaults: dict[str, list[Any]] = {}
         for mod, name in _SECTION_FUNCS.get(section, ()):
             try:
-                acc = _accepted(_func(mod, name))
+                fn = _func(mod, name)
             except _NotAvailable:
                 allowed = None  # cannot check keys of a step that is not installed
                 break
+            acc = _accepted(fn)
             if acc is None:
                 allowed = None
                 break
             allowed |= acc  # type: ignore[operator]
+            for k, d in _defaults(fn).items():
+                defaults.setdefault(k, []).append(d)
+        for key, value in sec.items():
+            want = _expected_type(defaults.get(key, []))
+            if want is not None and not _is_type(value, want):
+                pc.add(
+                    f"[{section}] {key} = {value!r} must be {_TYPE_WORDS[want]}.",
+                    path=where,
+                    column=f"{section}.{key}",
+                )
         for key in sec:
             if key in _RESERVED and key not in _RESERVED_OK.get(section, set()):
                 pc.add(
