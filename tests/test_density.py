@@ -368,26 +368,38 @@ def test_zone_model_and_regions() -> None:
     assert names[:2] == ["D[China]", "D[Russia]"]
     rn = res.region_n.set_index(["region", "quantity"])
     assert rn.loc[("all", "R.N"), "estimate"] >= ch.n - 1e-6
+    assert (
+        rn.loc[("Russia", "R.N.local"), "estimate"] < rn.loc[("all", "R.N"), "estimate"]
+    )
     assert rn.loc[("Russia", "E.N"), "estimate"] < rn.loc[("all", "E.N"), "estimate"]
     en = rn.loc[("all", "E.N")]
     assert en["lcl"] < en["estimate"] < en["ucl"]
 
 
-def test_null_region_expected_n_is_density_times_area() -> None:
+def test_null_region_n_follows_secr_region_n() -> None:
     ch = load_captdata()
     mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=20.0)
-    region = box(300, 300, 700, 700)
+    region = box(300, 300, 700, 700)  # 20 x 20 cells of the 20 m region mask
     res = dn.fit(ch, mask, detectfn="HN", regions={"box": region})
-    en = res.region_n.set_index("quantity").loc["E.N"]
-    d = res.estimate("D")
-    assert en["estimate"] == pytest.approx(d * region.area / 1e8, rel=1e-9)
-    assert en["se"] == pytest.approx(
-        res.estimates.set_index("parameter").loc["D", "estimate"]
-        * math.sqrt(res.vcov[0, 0])
-        * region.area
-        / 1e8,
-        rel=1e-3,
+    rn = res.region_n.set_index("quantity")
+    d_row = res.estimates.set_index("parameter").loc["D"]
+    # E.N = D x region size; SE(E.N) = SE(D) x region size (per 100 km2 -> m2)
+    assert rn.loc["E.N", "estimate"] == pytest.approx(
+        d_row["estimate"] * region.area / 1e8, rel=1e-9
     )
+    assert rn.loc["E.N", "se"] == pytest.approx(
+        d_row["se"] * region.area / 1e8, rel=1e-9
+    )
+    # R.N = n + undetected; SE = sqrt(SE(E.N)^2 - E.N); CI bounded below by n
+    assert rn.loc["R.N", "estimate"] > ch.n
+    assert rn.loc["R.N", "se"] == pytest.approx(
+        math.sqrt(rn.loc["E.N", "se"] ** 2 - rn.loc["E.N", "estimate"]), rel=1e-9
+    )
+    assert (
+        ch.n < rn.loc["R.N", "lcl"] < rn.loc["R.N", "estimate"] < rn.loc["R.N", "ucl"]
+    )
+    # the posterior-weighted count cannot exceed secr's R.N
+    assert rn.loc["R.N.local", "estimate"] <= rn.loc["R.N", "estimate"] + 1e-9
 
 
 def test_buffer_check_warns_for_small_buffer() -> None:

@@ -1104,23 +1104,35 @@ def _fit(
 # population size in regions (secr region.N)
 # ---------------------------------------------------------------------------
 def _region_points(
-    geom: Any, spacing: float, max_points: int = 20000
+    geom: Any, spacing: float, max_points: int = 50000
 ) -> tuple[np.ndarray, float]:
+    """Region mask as secr's ``make.mask(type = "polygon")``: cell centres in R.
+
+    Returns the points and the cell area (m²).  The spacing is widened only
+    when the region would need more than ``max_points`` cells.
+    """
     import shapely
 
     minx, miny, maxx, maxy = geom.bounds
-    area = float(geom.area)
     sp = spacing
-    while (area / sp**2) > max_points:
+    while (float(geom.area) / sp**2) > max_points:
         sp *= 1.5
-    xs = np.arange(minx + sp / 2, maxx, sp)
-    ys = np.arange(miny + sp / 2, maxy, sp)
+    eps = sp * 1e-9
+    xs = np.arange(minx + sp / 2, maxx + eps, sp)
+    ys = np.arange(miny + sp / 2, maxy + eps, sp)
     gx, gy = np.meshgrid(xs, ys)
     pts = np.column_stack([gx.ravel(), gy.ravel()])
     pts = pts[shapely.contains_xy(geom, pts[:, 0], pts[:, 1])]
-    if len(pts) == 0:
-        pts = np.array([[geom.representative_point().x, geom.representative_point().y]])
-    return pts, area / len(pts)
+    return pts, sp * sp
+
+
+def _lognormal_ci(est: float, se: float, lower: float = 0.0) -> tuple[float, float]:
+    """secr's ``add.cl``: log-normal interval for ``est - lower``."""
+    delta = est - lower
+    if not (np.isfinite(se) and delta > 0):
+        return math.nan, math.nan
+    cf = math.exp(_Z * math.sqrt(math.log1p((se / delta) ** 2)))
+    return delta / cf + lower, delta * cf + lower
 
 
 def _region_n(
@@ -1134,22 +1146,31 @@ def _region_n(
     d_levels: list[str],
     region_zones: Mapping[str, Any] | None,
 ) -> pd.DataFrame:
-    """Expected (E.N) and realised (R.N) population in each region (secr region.N).
+    """Population size in each region, as secr's ``region.N`` (plus a local R.N).
 
-    E.N integrates D over the region (a grid at the mask spacing);
-    R.N = sum over detected animals of Pr(centre in region | history) plus
-    the expected number of undetected animals there.  SEs by the delta
-    method on the link scale; R.N adds the Poisson variance of the
-    undetected animals (Efford & Fewster 2013).
+    * ``E.N``: expected number of activity centres in R, ``sum_R D(x) a`` on a
+      region mask at the mask spacing; SE from the real-scale SE of D
+      (homogeneous D) or the delta method on the density betas.
+    * ``R.N``: secr's realised number (``RN.method = "poisson"``): all ``n``
+      detected animals plus the expected number of undetected animals in R,
+      SE ``sqrt(SE(E.N)^2 - E.N)``, log-normal CI bounded below by ``n``.
+      Meant for regions that contain the whole survey.
+    * ``R.N.local``: detected animals weighted by the posterior probability
+      that their centre lies in R, plus the undetected animals in R (for
+      parts of the survey area such as one country); SE by the delta method
+      plus the Poisson variance of the undetected animals.
     """
     import shapely
 
+    cols = ["region", "quantity", "estimate", "se", "lcl", "ucl", "n", "area_km2"]
     specs = []
     for name, geom0 in regions.items():
         geom = _as_geometry(geom0)
         if geom is None or geom.is_empty:
             continue
         rxy, rcell_m2 = _region_points(geom, mask.spacing)
+        if len(rxy) == 0:
+            continue
         if len(d_levels) > 1:
             labels = (
                 np.array(_nearest_labels(rxy, mask))
@@ -1175,16 +1196,17 @@ def _region_n(
             )
         )
     if not specs:
-        return pd.DataFrame(
-            columns=["region", "quantity", "estimate", "se", "lcl", "ucl", "area_km2"]
-        )
+        return pd.DataFrame(columns=cols)
+    n = ch.n
+    nd = design.n_d
     eps = 1e-5
     variants = [beta]
     for k in range(beta.size):
         e = np.zeros(beta.size)
         e[k] = eps
         variants += [beta + e, beta - e]
-    vals = np.empty((len(variants), len(specs), 3))
+    # (variant, region, [undetected in R, detected-in-R posterior mass])
+    vals = np.empty((len(variants), len(specs), 2))
     for v, b in enumerate(variants):
         real = _scr.unpack(b, design)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -1204,24 +1226,36 @@ def _region_n(
                 for c, lp in enumerate(list(parts["lp"])):  # type: ignore[call-overload]
                     lpc = lp[:, in_mask] + (logw[:, c] - li)[:, None]
                     det += float(np.sum(np.exp(logsumexp(lpc, axis=1))))
-            vals[v, r] = (float(np.sum(dens_r)) * rcell_ha, undet, det)
+            vals[v, r] = (undet, det)
     vc = np.nan_to_num(vcov)  # non-estimable parameters count as fixed
+    real0 = _scr.unpack(beta, design)
     rows = []
-    for r, (name, geom, *_rest) in enumerate(specs):
-        en, undet, det = vals[0, r]
-        rn = det + undet
+    for r, (name, geom, _rd2, r_dindex, _in_mask, rcell_ha) in enumerate(specs):
+        cells = np.bincount(r_dindex, minlength=nd).astype(np.float64) * rcell_ha
+        contrib = real0.density * cells  # E.N by density level
+        en = float(np.sum(contrib))
+        if nd == 1:
+            se_b = math.sqrt(vc[0, 0]) if vc[0, 0] > 0 else math.nan
+            se_en = real0.density[0] * math.sqrt(math.expm1(se_b**2)) * cells[0]
+        else:
+            g_en = np.zeros(beta.size)
+            g_en[:nd] = contrib
+            se_en = math.sqrt(max(float(g_en @ vc @ g_en), 0.0))
+        undet, det = vals[0, r]
+        rn = n + undet
+        se_rn = math.sqrt(se_en**2 - en) if se_en**2 > en else math.nan
         plus, minus = vals[1::2, r], vals[2::2, r]
-        g_en = (plus[:, 0] - minus[:, 0]) / (2 * eps)
-        g_rn = ((plus[:, 1] + plus[:, 2]) - (minus[:, 1] + minus[:, 2])) / (2 * eps)
-        var_en = float(g_en @ vc @ g_en)
-        var_rn = float(g_rn @ vc @ g_rn) + undet
-        for label, est, var in (("E.N", en, var_en), ("R.N", rn, var_rn)):
-            se = math.sqrt(var) if np.isfinite(var) and var >= 0 else np.nan
-            if est > 0 and np.isfinite(se):
-                cf = math.exp(_Z * math.sqrt(math.log1p((se / est) ** 2)))
-                lcl, ucl = est / cf, est * cf
-            else:
-                lcl = ucl = np.nan
+        g_loc = ((plus[:, 0] + plus[:, 1]) - (minus[:, 0] + minus[:, 1])) / (2 * eps)
+        rn_loc = det + undet
+        var_loc = float(g_loc @ vc @ g_loc) + undet
+        se_loc = math.sqrt(var_loc) if var_loc >= 0 else math.nan
+        area_km2 = float(geom.area) / 1e6
+        for label, est, se, lower in (
+            ("E.N", en, se_en, 0.0),
+            ("R.N", rn, se_rn, float(n)),
+            ("R.N.local", rn_loc, se_loc, 0.0),
+        ):
+            lcl, ucl = _lognormal_ci(est, se, lower)
             rows.append(
                 {
                     "region": name,
@@ -1230,12 +1264,11 @@ def _region_n(
                     "se": se,
                     "lcl": lcl,
                     "ucl": ucl,
-                    "area_km2": float(geom.area) / 1e6,
+                    "n": n,
+                    "area_km2": area_km2,
                 }
             )
-    return pd.DataFrame(
-        rows, columns=["region", "quantity", "estimate", "se", "lcl", "ucl", "area_km2"]
-    )
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _nearest_labels(xy: np.ndarray, mask: Mask) -> list[str]:
@@ -1543,7 +1576,11 @@ def fit_survey(
         }
     regions = survey_regions(survey)
     result = fit(
-        ch, mask, detectfn=detectfn, model=model, regions=regions,
+        ch,
+        mask,
+        detectfn=detectfn,
+        model=model,
+        regions=regions,
         region_zones=zone_map,
         integer_usage=integer_usage,
     )
