@@ -754,6 +754,7 @@ def make_transboundary_survey(*, parks: bool = True, study: bool = True) -> Surv
     )
     return replace(
         s,
+        sightings=make_tiny_survey().sightings.iloc[:0].copy(),
         study_area=area if study else None,
         zones=zones,
         parks=park if parks else None,

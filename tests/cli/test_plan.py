@@ -363,3 +363,136 @@ def test_plan_model_options_change_the_expected_counts(survey_files, tmp_path):
         ["--session-days", "10.5"], "d"
     )
     assert e_r(["--cell-size", "300"], "e") == pytest.approx(base, rel=0.05)
+
+
+# ------------------------------------------------------------------ --region
+REGION_ARGS = [
+    "--sigma",
+    "800",
+    "--lambda0",
+    "0.05",
+    "--density",
+    "5",
+    "--spacing",
+    "1000",
+    "--min-spacing",
+    "700",
+    "--objective",
+    "coverage=1",
+    "--objective",
+    "precision=1",
+    "--n-new",
+    "3",
+]
+
+
+def _area(out, scope):
+    summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
+    return summ.loc[(scope, "area_pdot_km2")]
+
+
+def test_plan_region_option_file_and_project_key(tmp_path):
+    from conftest import write_survey_project
+    from test_planning import make_transboundary_survey
+
+    survey = make_transboundary_survey()
+    project = write_survey_project(survey, tmp_path / "project")
+    # default: the covered study area only; nothing to gain
+    res = _run([str(project), *REGION_ARGS, "--out", str(tmp_path / "sa")])
+    assert res.exit_code == 0, res.output
+    assert _area(tmp_path / "sa", "all")["change"] == pytest.approx(0.0, abs=1e-9)
+    # --region study_area+parks: the new sites go into the empty park
+    out = tmp_path / "both"
+    res = _run(
+        [str(project), *REGION_ARGS, "--region", "study_area+parks", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out / "proposed_stations.csv")
+    assert (got[V.ZONE] == "China").all()
+    assert _area(out, "all")["change"] > 8.0
+    # a polygon file as the region gives the same plan as the parks layer
+    res = _run(
+        [str(project), *REGION_ARGS, "--region", "parks", "--out", str(tmp_path / "pk")]
+    )
+    assert res.exit_code == 0, res.output
+    parks = pd.read_csv(tmp_path / "pk" / "proposed_stations.csv")
+    assert (parks[V.ZONE] == "China").all()
+    survey.parks.to_file(tmp_path / "park.gpkg")
+    res = _run(
+        [
+            str(project),
+            *REGION_ARGS,
+            "--region",
+            str(tmp_path / "park.gpkg"),
+            "--out",
+            str(tmp_path / "file"),
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    by_file = pd.read_csv(tmp_path / "file" / "proposed_stations.csv")
+    assert list(by_file["candidate_id"]) == list(parks["candidate_id"])
+    # the [plan] region key, a file path relative to the project file
+    proj2 = write_survey_project(
+        survey,
+        tmp_path / "p2",
+        extra='[plan]\nregion = "parks.gpkg"\n',
+    )
+    res = _run([str(proj2), *REGION_ARGS, "--out", str(tmp_path / "key")])
+    assert res.exit_code == 0, res.output
+    by_key = pd.read_csv(tmp_path / "key" / "proposed_stations.csv")
+    assert list(by_key["candidate_id"]) == list(parks["candidate_id"])
+    assert _area(tmp_path / "key", "Russia")["before"] == 0.0
+    # the command line overrides the [plan] key
+    res = _run(
+        [
+            str(proj2),
+            *REGION_ARGS,
+            "--region",
+            "study_area",
+            "--out",
+            str(tmp_path / "k2"),
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        pd.read_csv(tmp_path / "k2" / "proposed_stations.csv")[V.ZONE] == "Russia"
+    ).all()
+
+
+def test_plan_region_errors_are_clean(tmp_path):
+    from conftest import write_survey_project
+    from test_planning import make_transboundary_survey
+
+    project = write_survey_project(
+        make_transboundary_survey(parks=False), tmp_path / "project"
+    )
+    res = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            str(project),
+            *REGION_ARGS,
+            "--region",
+            "parks",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 1
+    assert "[boundaries] parks" in res.output
+    assert "Traceback" not in res.output
+    res = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            str(project),
+            *REGION_ARGS,
+            "--region",
+            "nowhere.gpkg",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 1
+    assert "nowhere.gpkg" in res.output
+    assert not (tmp_path / "o").exists()

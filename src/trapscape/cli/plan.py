@@ -79,6 +79,38 @@ def _read_layer(path: Path, layer: str | None, what: str, crs: Any) -> Any:
     return gdf.to_crs(crs)
 
 
+def _region_arg(value: Any, base: Path | None, crs: Any) -> Any:
+    """A region name passes through; anything else is read as a vector file.
+
+    Relative paths from the project file are resolved against its folder
+    (``base``); from the command line, against the working directory.
+    """
+    from .. import planning
+    from ..errors import InputError
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(
+            f"[plan] region must be one of {list(planning.REGIONS)} or a vector "
+            f"file path, got {value!r}."
+        )
+    text = os.fspath(value)
+    if text.strip().lower().replace(" ", "") in (
+        *planning.REGIONS,
+        "parks+study_area",
+    ):
+        return text
+    path = Path(text)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.exists():
+        raise InputError(
+            f"region {text!r} is neither one of {list(planning.REGIONS)} nor an "
+            f"existing vector file ({path} not found).",
+            path=path,
+        )
+    return _read_layer(path, None, "region", crs)
+
+
 def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """[plan] and [detection] sections of a project TOML (empty otherwise)."""
     if project is None or project.suffix.lower() != ".toml":
@@ -173,6 +205,14 @@ def _detection(
     multiple=True,
     metavar="ZONE=N",
     help="Maximum new sites in a zone, repeatable (e.g. China=0).",
+)
+@click.option(
+    "--region",
+    default=None,
+    metavar="NAME|FILE",
+    help="Where to look for gaps and place sites: study_area (default), parks, "
+    "study_area+parks, or a polygon file. Use study_area+parks when the park "
+    "beyond the study area has few cameras.",
 )
 @click.option(
     "--detection",
@@ -284,6 +324,7 @@ def cmd(
     min_spacing: float | None,
     objective: tuple[str, ...],
     zone_budget: tuple[str, ...],
+    region: str | None,
     detection: Path | None,
     lambda0: float | None,
     sigma: float | None,
@@ -311,7 +352,8 @@ def cmd(
 
     PROJECT is a survey TOML file (its [plan] section gives defaults for the
     options, with the keyword names of trapscape.planning.plan) or a Camtrap
-    DP package; or give --stations.  Writes into --out:
+    DP package; or give --stations. --region study_area+parks also fills the
+    gaps in the parks beyond the study area (e.g. across a border).  Writes into --out:
     proposed_stations.csv (re-readable with --stations), proposed_stations.gpx
     (GPS waypoints), plan_summary.csv (before/after per objective and zone),
     plan_selection.csv (selection order and gains) and plan.gpkg (layers
@@ -372,6 +414,11 @@ def cmd(
         if seed is not None
         else (toml_seed if toml_seed is not None else kw.get("rng", 0))
     )
+    if region is not None:
+        kw["region"] = _region_arg(region, None, survey.crs)
+    elif "region" in kw:
+        base = project.parent if project is not None else None
+        kw["region"] = _region_arg(kw["region"], base, survey.crs)
     if hotspots is not None:
         kw["hotspots"] = _read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
     constrained = (
@@ -407,6 +454,7 @@ def cmd(
             max_access_distance=max_access_distance,
             min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
             zone_budget=kw.get("zone_budget"),
+            region=kw.get("region", "study_area"),
         )
 
     show = progress_enabled()
