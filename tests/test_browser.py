@@ -138,3 +138,36 @@ def test_map_renders_offline_in_chromium(
     assert remote == []
     shot = tmp_path / "map.png"
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_report_prints_to_pdf(server: str, map_dir: Path, tmp_path: Path) -> None:
+    """report.html renders without network and prints to a multi-page A4 PDF."""
+    from playwright.sync_api import sync_playwright
+
+    remote: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def route(r: object) -> None:
+                url = r.request.url  # type: ignore[attr-defined]
+                if url.startswith(server) or url.startswith("data:"):
+                    r.continue_()  # type: ignore[attr-defined]
+                else:
+                    remote.append(url)
+                    r.abort()  # type: ignore[attr-defined]
+
+            page.route("**/*", route)
+            page.goto(f"{server}/report.html", wait_until="load")
+            assert page.locator("h2").count() >= 9
+            page.emulate_media(media="print")
+            pdf = page.pdf(format="A4", print_background=True)
+        finally:
+            browser.close()
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    assert pdf[:5] == b"%PDF-"
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
+    assert remote == [] and errors == []
