@@ -498,6 +498,10 @@ def cmd(
         )
         + f" -> {out}"
     )
+    attrs = result.summary.attrs
+    if "region" in attrs:
+        km2 = float(attrs.get("region_km2", float("nan")))
+        click.echo(f"  region: {attrs['region']} ({km2:,.0f} km², ∩ habitat)")
     for _, row in summ.iterrows():
         click.echo(
             f"  {row['metric']:<22} {row['before']:>12.4g} -> {row['after']:<12.4g}"
