@@ -79,12 +79,13 @@ def _base(ax: Axes, survey: Survey) -> None:
         survey.border.plot(
             ax=ax, color="#d7191c", linewidth=1.8, linestyle=(0, (6, 3)), zorder=6
         )
-    ext = (
-        survey.study_area
-        if survey.study_area is not None and len(survey.study_area)
-        else survey.stations
-    )
-    minx, miny, maxx, maxy = ext.total_bounds
+    # the study area and every station (stations may lie outside it)
+    boxes = [survey.stations.total_bounds]
+    if survey.study_area is not None and len(survey.study_area):
+        boxes.append(survey.study_area.total_bounds)
+    b = np.array(boxes)
+    minx, miny = b[:, 0].min(), b[:, 1].min()
+    maxx, maxy = b[:, 2].max(), b[:, 3].max()
     pad = 0.05 * max(maxx - minx, maxy - miny, 1000.0)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
@@ -95,12 +96,13 @@ def _raster(
     ax: Axes,
     da: Any,
     *,
-    cmap: str,
+    cmap: Any,
     label: str,
     fig: Figure,
     log: bool = False,
     vmin: float | None = None,
     vmax: float | None = None,
+    alpha: float = 0.85,
 ) -> None:
     from matplotlib import colors
 
@@ -125,7 +127,7 @@ def _raster(
         norm=norm,
         vmin=None if norm else vmin,
         vmax=None if norm else vmax,
-        alpha=0.85,
+        alpha=alpha,
         zorder=2,
         interpolation="nearest",
     )
@@ -282,6 +284,15 @@ def _corridors(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
+def _light_greens() -> Any:
+    import matplotlib as mpl
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(
+        mpl.colormaps["Greens"](np.linspace(0.0, 0.55, 256)), name="pdot"
+    )
+
+
 def _plan(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     p = prods.get("proposed")
     if p is None or not len(p):
@@ -292,13 +303,26 @@ def _plan(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
         _raster(
             ax,
             prods["pdot"],
-            cmap="Greys",
+            cmap=_light_greens(),  # light, so the stations stay visible
             label="current pdot",
             fig=fig,
             vmin=0,
             vmax=1,
+            alpha=0.7,
         )
-    _stations(ax, prods, fig)
+    st = prods.get("stations")
+    cells = prods.get("station_cells")
+    if st is not None and len(st):
+        ax.scatter(
+            st.geometry.x,
+            st.geometry.y,
+            s=6,
+            color="#222222",
+            zorder=8,
+            label="existing stations",
+        )
+    elif cells is not None and len(cells):
+        cells.boundary.plot(ax=ax, color="#222222", linewidth=0.6, zorder=8)
     if all(t == "Point" for t in p.geom_type):
         ax.scatter(
             p.geometry.x,
