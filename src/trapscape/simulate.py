@@ -1229,6 +1229,15 @@ def _project_toml(
         "[corridors]",
         "",
         "[plan]",
+        *(
+            [
+                "# New cameras go where the gaps are: the study area and every park,",
+                "# on both sides of the border.",
+                'region = "study_area+parks"',
+            ]
+            if "parks" in paths
+            else []
+        ),
         "",
         "[map]",
         "",
