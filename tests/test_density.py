@@ -735,3 +735,62 @@ def test_detection_on_part_day_station_is_allowed() -> None:
         ch, mask, density_per_100km2=1e4, sigma=150.0, g0=0.3, detectfn="HN"
     )
     assert np.isfinite(ll)
+
+
+def _simulated_survey(seed: int) -> Survey:
+    """A survey from trapscape.simulate: 3 leopards / 100 km2, sigma 3 km, 40 days."""
+    from trapscape import simulate
+
+    x0, y0, crs = 500_000.0, 4_760_000.0, "EPSG:32652"
+    zones = gpd.GeoDataFrame(
+        {V.NAME: ["China", "Russia"]},
+        geometry=[
+            box(x0 - 30_000, y0 - 30_000, x0 + 10_000, y0 + 60_000),
+            box(x0 + 10_000, y0 - 30_000, x0 + 70_000, y0 + 60_000),
+        ],
+        crs=crs,
+    )
+    study = gpd.GeoDataFrame(
+        {V.NAME: ["study"]},
+        geometry=[box(x0 + 10_000, y0, x0 + 40_000, y0 + 30_000)],
+        crs=crs,
+    )
+    params = simulate.SimulationParams(
+        densities={"Russia": 3.0, "China": 3.0},
+        sigma_f=3000.0,
+        sigma_m=3000.0,
+        spacing=3000.0,
+        days=40,
+        extra_zone=None,
+        buffer=12_000.0,
+        photos_per_event=3.0,
+    )
+    sim = simulate.simulate_survey(params, study_area=study, zones=zones, rng=seed)
+    return Survey(
+        stations=sim.stations,
+        sightings=sim.sightings,
+        problems=sim.problems,
+        crs=crs,
+        study_area=study,
+        zones=zones,
+    )
+
+
+def test_recovers_density_of_trapscape_simulate() -> None:
+    for seed in range(3):
+        res = dn.fit_survey(_simulated_survey(seed))
+        d = res.estimates.set_index("parameter").loc["D"]
+        assert d["lcl"] <= 3.0 <= d["ucl"]
+        assert res.estimate("sigma") == pytest.approx(3000.0, rel=0.1)
+        assert res.detection_params().sigma == res.estimate("sigma")
+
+
+@pytest.mark.slow
+def test_trapscape_simulate_bias_and_coverage() -> None:
+    ests, covered = [], []
+    for seed in range(100, 140):
+        d = dn.fit_survey(_simulated_survey(seed)).estimates.set_index("parameter")
+        ests.append(d.loc["D", "estimate"])
+        covered.append(d.loc["D", "lcl"] <= 3.0 <= d.loc["D", "ucl"])
+    assert abs(np.mean(ests) / 3.0 - 1) < 0.05
+    assert np.mean(covered) >= 0.85
