@@ -589,18 +589,6 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def _frame(obj: Any, *names: str) -> Any:
-    """First attribute of ``obj`` among ``names`` that is not None."""
-    for n in names:
-        v = getattr(obj, n, None)
-        if v is None and isinstance(obj, Mapping):
-            v = obj.get(n)
-        if v is not None:
-            return v
-    return None
-
-
-# ----------------------------------------------------------------------- steps
 def _step_validate(ctx: _Context) -> str:
     summary = ctx.survey.summary()
     if ctx.public:
