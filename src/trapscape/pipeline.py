@@ -3,12 +3,15 @@
 :func:`run_project` reads a project file (see :mod:`trapscape.project`) and
 runs, in order::
 
-    validate -> effort -> coverage -> density -> homerange -> corridors
-             -> plan -> reserve -> figures -> map -> report
+    validate -> effort -> coverage -> density -> pdot -> homerange
+             -> corridors -> plan -> reserve -> figures -> map -> report
 
-Each step can be switched off in the project's ``[steps]`` section and takes
-its parameters from its own section (``[coverage]``, ``[density]``, ...),
-whose keys are the keyword names of the step's library functions.  Results
+Each step can be switched off in the project's ``[steps]`` section (effort
+and pdot follow ``coverage``; reserve and figures follow ``report``) and
+takes its parameters from its own section (``[coverage]``, ``[density]``,
+...), whose keys are the keyword names of the step's library functions.
+Where a section is silent, :data:`PIPELINE_DEFAULTS` keeps the bundled
+example fast (2 km coverage cells, pdot and corridors at 500 m).  Results
 are written into a temporary sibling of the output directory, which is
 renamed into place only when the run has finished, so an interrupted run
 never leaves half-written outputs.  ``manifest.json`` records input
@@ -117,8 +120,8 @@ STEP_SECTIONS: tuple[str, ...] = (
 # function accepts it.
 PIPELINE_DEFAULTS: dict[str, dict[str, Any]] = {
     "coverage": {"cell_size": 2000.0, "resolution": 500.0},
-    "homerange": {"percent": 95, "cell_size": 250.0},
-    "corridors": {"resolution": 500.0, "cell_size": 500.0, "segment_length": 1000.0},
+    "homerange": {"percent": 95},
+    "corridors": {"resolution": 500.0, "segment_length": 1000.0},
     "plan": {"n_new": 10},
 }
 
