@@ -57,7 +57,7 @@ def main() -> None:
     t1 = time.perf_counter()
     keep = np.ones(graph.laplacian.shape[0], dtype=bool)
     keep[graph.focal_gid[0]] = False
-    a = _circuit._grounded(graph.laplacian, keep)
+    a, _rows = _circuit._grounded(graph.laplacian, keep, ~keep)
     t2 = time.perf_counter()
     solver = _circuit._Solver(a, "cg_amg", 1e-6)
     t3 = time.perf_counter()

@@ -267,9 +267,30 @@ class _Solver:
         return x
 
 
-def _grounded(lap: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+def _grounded(lap: sp.csr_matrix, keep: np.ndarray,
+              ground: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
+    """System for the nodes in ``keep``; returns the matrix and its rows' node ids.
+
+    Nodes outside ``keep`` are removed.  When the only nodes removed are a
+    few grounded nodes (``ground``), they are instead turned into identity
+    rows with their columns zeroed (same solution, no costly slicing of a
+    large matrix); their potentials come out as zero.
+    """
+    n = lap.shape[0]
+    drop = ~keep
+    if ground is not None and np.array_equal(drop, ground) and 0 < int(drop.sum()) <= 64:
+        g = np.flatnonzero(drop)
+        a = lap.copy()
+        a.data[np.isin(a.indices, g)] = 0.0
+        for node in g:
+            lo, hi = a.indptr[node], a.indptr[node + 1]
+            row = a.data[lo:hi]
+            row[:] = 0.0
+            row[a.indices[lo:hi] == node] = 1.0
+        a.eliminate_zeros()
+        return a, np.arange(n)
     idx = np.flatnonzero(keep)
-    return lap[idx][:, idx].tocsr()
+    return lap[idx][:, idx].tocsr(), idx
 
 
 def node_voltages_to_grid(graph: CircuitGraph, v: np.ndarray) -> np.ndarray:
@@ -369,9 +390,9 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
             ground[fg[k]] = True
             grounded_focal[k] = True
     keep_ng = keep & ~ground
-    a = _grounded(graph.laplacian, keep_ng)
+    a, rows = _grounded(graph.laplacian, keep_ng, ground)
     red_index = np.full(n_nodes, -1, dtype=np.int64)
-    red_index[keep_ng] = np.arange(int(keep_ng.sum()))
+    red_index[rows] = np.arange(len(rows))
     logger.debug("circuit: %d nodes after grounding, %s solver", a.shape[0], method)
     solver = _Solver(a, method, rtol)
     # potentials x_k (full length, zero at grounds / dropped nodes)
@@ -382,7 +403,8 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
     for k in range(n_focal):
         sols[k] = np.zeros(n_nodes)
     for k, x in zip(todo, xs):
-        sols[k][keep_ng] = x
+        sols[k][rows] = x
+        sols[k][~keep_ng] = 0.0
     del xs
     res = np.full((n_focal, n_focal), np.inf)
     np.fill_diagonal(res, 0.0)
@@ -423,13 +445,13 @@ def one_to_all(graph: CircuitGraph, *, method: str, rtol: float,
             continue
         keep = comp == focal_comp[k]
         keep[fg[others]] = False
-        a = _grounded(lap, keep)
+        a, rows = _grounded(lap, keep)
         red = np.full(n_nodes, -1, dtype=np.int64)
-        red[keep] = np.arange(int(keep.sum()))
+        red[rows] = np.arange(len(rows))
         b = np.zeros(a.shape[0])
         b[red[fg[k]]] = 1.0
         v = np.zeros(n_nodes)
-        v[keep] = _Solver(a, method, rtol).solve(b)
+        v[rows] = _Solver(a, method, rtol).solve(b)
         out[k] = float(v[fg[k]])
         if cum is not None:
             vg = node_voltages_to_grid(graph, v)

@@ -1270,9 +1270,10 @@ def _pinch_points(cum: np.ndarray, grid: GridSpec, q: float,
     from shapely.ops import unary_union
 
     geoms: dict[int, list[BaseGeometry]] = {}
-    for g, v in features.shapes(labels.astype(np.int32), mask=mask, transform=grid.transform):
+    for g, v in features.shapes(labels.astype(np.int32), mask=mask, connectivity=8,
+                                transform=grid.transform):
         geoms.setdefault(int(v), []).append(shape(g))
-    polys = [unary_union(geoms[i]) for i in idx]
+    polys = [geoms[i][0] if len(geoms[i]) == 1 else unary_union(geoms[i]) for i in idx]
     out = gpd.GeoDataFrame({"current_max": cmax, "current_sum": csum},
                            geometry=polys, crs=grid.crs)
     out["area_km2"] = out.geometry.area / 1e6
