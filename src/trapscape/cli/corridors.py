@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -175,6 +176,9 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; give it normal rights
     try:
         gpkg = tmp / "corridors.gpkg"
         result.cores.to_file(gpkg, layer="cores", driver="GPKG")
