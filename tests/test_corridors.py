@@ -498,3 +498,47 @@ def test_parallel_solves_match_serial() -> None:
     np.testing.assert_allclose(two.resistances, one.resistances, rtol=1e-12)
     np.testing.assert_allclose(one.resistances, direct.resistances, rtol=1e-8)
     np.testing.assert_allclose(two.current.values, direct.current.values, rtol=1e-6, atol=1e-9)
+
+
+def test_cores_from_drops_nested_reserve() -> None:
+    big = box(0, 0, 10_000, 10_000)
+    small = box(1000, 1000, 2000, 2000)
+    other = box(20_000, 0, 30_000, 10_000)
+    layer = gpd.GeoDataFrame({"name": ["Park", "Reserve", "Other"]},
+                             geometry=[big, small, other], crs=UTM)
+    cores = C.cores_from(layer)
+    assert cores["name"].tolist() == ["Park", "Other"]
+    assert len(C.cores_from(layer, drop_nested=False)) == 3
+
+
+def test_corridors_for_survey_on_tiny_survey(tiny_survey) -> None:
+    from trapscape._raster import grid_for_bounds
+
+    grid = grid_for_bounds((499_000.0, 4_759_000.0, 505_000.0, 4_765_000.0), 100.0, UTM)
+    vals = np.ones(grid.shape)
+    res = to_dataarray(vals, grid, nodata=np.nan)
+    cores = gpd.GeoDataFrame(
+        {"name": ["West", "East"]},
+        geometry=[box(499_200, 4_760_000, 501_800, 4_764_000),
+                  box(503_200, 4_760_000, 504_800, 4_764_000)], crs=UTM)
+    out = C.corridors_for_survey(tiny_survey, resistance=res, cores=cores,
+                                 core_setback=500.0, segment_length=500.0)
+    assert set(out.cores["zone"]) == {"China", "Russia"}
+    # cores cut back 500 m from the border at x = 502 500
+    west = out.cores.geometry.iloc[0]
+    assert west.bounds[2] == pytest.approx(501_800.0)
+    east = out.cores.geometry.iloc[1]
+    assert east.bounds[0] == pytest.approx(503_200.0)
+    assert len(out.paths) == 1
+    # uniform resistance: a straight crossing between the nearest cell centres
+    # (x = 501 750 and 503 250): 15 moves of 100 m at resistance 1
+    assert out.paths["cost"].iloc[0] == pytest.approx(1500.0)
+    assert out.paths["length_m"].iloc[0] == pytest.approx(1500.0)
+    assert out.hotspots is not None and len(out.hotspots) == 8
+    assert out.pair_crossings.loc[0, "n_crossings"] == 1
+    assert out.current is not None
+    er = out.circuit.resistances.to_numpy()
+    assert er[0, 1] > 0 and np.isfinite(er[0, 1])
+    # the survey's parks alone are all in Russia: refused with a fix
+    with pytest.raises(ComputationError, match="no pair crosses the border"):
+        C.corridors_for_survey(tiny_survey, resistance=res)
