@@ -64,6 +64,7 @@ __all__ = [
     "log_likelihood",
     "make_mask",
     "rpsv",
+    "survey_regions",
 ]
 
 logger = logging.getLogger(__name__)
