@@ -1702,6 +1702,12 @@ def corridors_for_survey(
                                                os.PathLike)) else list(cores)
         layers = [_resolve_path(c, base_dir, survey) for c in layers]
         core_gdf = cores_from(*[_read_vector(c) for c in layers], survey=survey)
+    if pairs == "across" and V.ZONE in core_gdf and core_gdf[V.ZONE].notna().all() \
+            and core_gdf[V.ZONE].nunique() < 2:
+        raise ComputationError(
+            f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
+            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use pairs='all'."
+        )
     border = survey_border(survey)
     if border is not None and core_setback > 0:
         zone_set = {z for z in core_gdf[V.ZONE].dropna()} if V.ZONE in core_gdf else set()
@@ -1721,12 +1727,6 @@ def corridors_for_survey(
     if len(core_gdf) < 2:
         raise InputError(f"Need at least two core areas, got {len(core_gdf)}. Add cores "
                          "on the other side of the border.")
-    if pairs == "across" and V.ZONE in core_gdf and core_gdf[V.ZONE].notna().all() \
-            and core_gdf[V.ZONE].nunique() < 2:
-        raise ComputationError(
-            f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
-            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use pairs='all'."
-        )
     if resistance is None:
         resistance = resistance_from_project(
             survey, dict(rasters or {}), resolution=resolution, extent=core_gdf, buffer=buffer)
