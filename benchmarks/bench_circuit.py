@@ -33,10 +33,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cells", type=float, default=3e6)
     ap.add_argument("--n-jobs", type=int, default=2)
-    ap.add_argument("--check", action="store_true",
-                    help="also solve with rtol=1e-10 to report the accuracy")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="also solve with rtol=1e-10 to report the accuracy",
+    )
     args = ap.parse_args()
-    side = int(round(math.sqrt(args.cells)))
+    side = round(math.sqrt(args.cells))
     rng = np.random.default_rng(0)
     vals = rng.uniform(1.0, 10.0, (side, side))
     vals[rng.random(vals.shape) < 0.02] = np.nan
@@ -66,23 +69,30 @@ def main() -> None:
     solver.solve(b)
     t4 = time.perf_counter()
     print(f"grid {side} x {side} = {side * side:,} cells, 4 nodes, 6 pairs")
-    print(f"stages: assembly {t1 - t0:.2f} s, grounding {t2 - t1:.2f} s, "
-          f"AMG setup {t3 - t2:.2f} s, one CG solve {t4 - t3:.2f} s")
+    print(
+        f"stages: assembly {t1 - t0:.2f} s, grounding {t2 - t1:.2f} s, "
+        f"AMG setup {t3 - t2:.2f} s, one CG solve {t4 - t3:.2f} s"
+    )
     del graph, a, solver
 
     for jobs in sorted({1, args.n_jobs}):
         w0, c0 = time.perf_counter(), time.process_time()
         out = corridors.circuit(da, nodes, solver="cg_amg", n_jobs=jobs)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        print(f"trapscape circuit (pairwise, current map, n_jobs={jobs}): "
-              f"{wall:.2f} s wall, {cpu:.2f} s CPU in the main process")
-    print(f"Circuitscape 4.0.5 baseline ~{CIRCUITSCAPE_S:.0f} s -> ratio "
-          f"{wall / CIRCUITSCAPE_S:.2f}; target < {TARGET_S:.0f} s")
+        print(
+            f"trapscape circuit (pairwise, current map, n_jobs={jobs}): "
+            f"{wall:.2f} s wall, {cpu:.2f} s CPU in the main process"
+        )
+    print(
+        f"Circuitscape 4.0.5 baseline ~{CIRCUITSCAPE_S:.0f} s -> ratio "
+        f"{wall / CIRCUITSCAPE_S:.2f}; target < {TARGET_S:.0f} s"
+    )
     if args.check:
         ref = corridors.circuit(da, nodes, solver="cg_amg", rtol=1e-10, current=False)
-        err = np.nanmax(np.abs(out.resistances.to_numpy() - ref.resistances.to_numpy())
-                        / np.where(ref.resistances.to_numpy() > 0,
-                                   ref.resistances.to_numpy(), 1.0))
+        err = np.nanmax(
+            np.abs(out.resistances.to_numpy() - ref.resistances.to_numpy())
+            / np.where(ref.resistances.to_numpy() > 0, ref.resistances.to_numpy(), 1.0)
+        )
         print(f"max relative error of effective resistances at rtol=1e-6: {err:.1e}")
     print(out.resistances.round(6).to_string())
 

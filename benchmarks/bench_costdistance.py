@@ -44,10 +44,12 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     crs = pyproj.CRS("EPSG:32652")
-    print(f"{'cells':>11} {'MCP wall':>9} {'MCP cpu':>8} {'trapscape wall':>15} "
-          f"{'cpu':>7} {'ratio(cpu)':>10} {'cpu/(N log N) x1e9':>19}")
+    print(
+        f"{'cells':>11} {'MCP wall':>9} {'MCP cpu':>8} {'trapscape wall':>15} "
+        f"{'cpu':>7} {'ratio(cpu)':>10} {'cpu/(N log N) x1e9':>19}"
+    )
     for size in args.sizes:
-        side = int(round(math.sqrt(size)))
+        side = round(math.sqrt(size))
         n = side * side
         vals = rng.uniform(1.0, 100.0, (side, side))
         vals[rng.random(vals.shape) < 0.02] = np.nan  # 2 % barrier cells
@@ -58,20 +60,25 @@ def main() -> None:
         src = (float(grid.xs[mid]), float(grid.ys[mid]))
         costs = np.where(np.isnan(vals), np.inf, vals)
 
-        def raw() -> None:
-            MCP_Geometric(costs, fully_connected=True, sampling=(30.0, 30.0)).find_costs(
-                [(mid, mid)])
+        def raw(costs: np.ndarray = costs, mid: int = mid) -> None:
+            MCP_Geometric(
+                costs, fully_connected=True, sampling=(30.0, 30.0)
+            ).find_costs([(mid, mid)])
 
-        def ours() -> None:
+        def ours(da: object = da, src: tuple[float, float] = src) -> None:
             corridors.cost_distance(da, src)
 
         rw, rc = _timed(raw, args.repeat)
         ow, oc = _timed(ours, args.repeat)
         nlogn = n * math.log(n)
-        print(f"{n:>11,} {rw:>9.2f} {rc:>8.2f} {ow:>15.2f} {oc:>7.2f} {oc / rc:>10.2f} "
-              f"{1e9 * oc / nlogn:>19.2f}")
-    print(f"baseline: MCP_Geometric on 3M cells ~{BASELINE_3M_S} s (issue 6); "
-          "N log N scaling means a flat last column.")
+        print(
+            f"{n:>11,} {rw:>9.2f} {rc:>8.2f} {ow:>15.2f} {oc:>7.2f} {oc / rc:>10.2f} "
+            f"{1e9 * oc / nlogn:>19.2f}"
+        )
+    print(
+        f"baseline: MCP_Geometric on 3M cells ~{BASELINE_3M_S} s (issue 6); "
+        "N log N scaling means a flat last column."
+    )
 
 
 if __name__ == "__main__":

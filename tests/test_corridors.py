@@ -21,14 +21,17 @@ DATA = Path(__file__).parent / "data" / "leastcost"
 UTM = pyproj.CRS("EPSG:32652")
 
 
-def _grid(h: int, w: int, cell: float = 100.0, x0: float = 500_000.0,
-          y0: float = 4_000_000.0) -> GridSpec:
+def _grid(
+    h: int, w: int, cell: float = 100.0, x0: float = 500_000.0, y0: float = 4_000_000.0
+) -> GridSpec:
     return GridSpec(x0, y0, cell, w, h, UTM)
 
 
 def _da(values: np.ndarray, cell: float = 100.0) -> object:
     h, w = values.shape
-    return to_dataarray(np.asarray(values, dtype=float), _grid(h, w, cell), nodata=np.nan)
+    return to_dataarray(
+        np.asarray(values, dtype=float), _grid(h, w, cell), nodata=np.nan
+    )
 
 
 def _centre(grid: GridSpec, row: int, col: int) -> tuple[float, float]:
@@ -80,7 +83,9 @@ def test_matches_skimage_mcp_geometric_on_random_raster() -> None:
     g = grid_of(res)
     cd = C.cost_distance(res, _centre(g, 10, 7)).values
     costs = np.where(np.isnan(vals), np.inf, vals)
-    ref, _ = MCP_Geometric(costs, fully_connected=True, sampling=(30.0, 30.0)).find_costs([(10, 7)])
+    ref, _ = MCP_Geometric(
+        costs, fully_connected=True, sampling=(30.0, 30.0)
+    ).find_costs([(10, 7)])
     ok = np.isfinite(ref) & ~np.isnan(vals)
     np.testing.assert_allclose(cd[ok], ref[ok], rtol=1e-12)
     assert np.isnan(cd[np.isnan(vals)]).all()
@@ -98,7 +103,9 @@ def test_matches_grass_rcost_reference() -> None:
         line, cost = cs.path(cd, (row["x"], row["y"]))
         assert cost == pytest.approx(row["accumulated_cost"], rel=1e-12)
         assert len(line.coords) == row["path_cells"]
-    assert ref_paths["accumulated_cost"].tolist() == pytest.approx([39.870058, 19, 5], abs=1e-6)
+    assert ref_paths["accumulated_cost"].tolist() == pytest.approx(
+        [39.870058, 19, 5], abs=1e-6
+    )
 
 
 def test_matches_gdistance_in_cells_and_metres() -> None:
@@ -195,9 +202,12 @@ def test_corridor_width_in_metres_uses_median_resistance() -> None:
     cor = C.least_cost_corridor(cda, cdb, width_m=300.0, resistance=res)
     assert cor.width_cost == pytest.approx(600.0)
     cs_cells = C.CostSurface(res, units="cells")
-    c2 = C.least_cost_corridor(cs_cells.cost_distance(_centre(g, 10, 0)),
-                               cs_cells.cost_distance(_centre(g, 10, 19)),
-                               width_m=300.0, resistance=res)
+    c2 = C.least_cost_corridor(
+        cs_cells.cost_distance(_centre(g, 10, 0)),
+        cs_cells.cost_distance(_centre(g, 10, 19)),
+        width_m=300.0,
+        resistance=res,
+    )
     assert c2.width_cost == pytest.approx(6.0)
     with pytest.raises(InputError, match="not both"):
         C.least_cost_corridor(cda, cdb, width_m=1.0, width_cost=1.0)
@@ -248,7 +258,9 @@ def test_effective_resistance_matches_dense_laplacian(solver: str) -> None:
     res = _da(vals)
     g = grid_of(res)
     cells = [(0, 0), (8, 10), (4, 5)]
-    out = C.circuit(res, [_centre(g, r, c) for r, c in cells], solver=solver, rtol=1e-13)
+    out = C.circuit(
+        res, [_centre(g, r, c) for r, c in cells], solver=solver, rtol=1e-13
+    )
     for i in range(3):
         for j in range(i + 1, 3):
             a = cells[i][0] * 11 + cells[i][1]
@@ -260,8 +272,11 @@ def test_effective_resistance_matches_dense_laplacian(solver: str) -> None:
 def test_effective_resistance_matches_circuitscape_reference() -> None:
     res = _habitat()
     pts = np.loadtxt(DATA / "points.txt")
-    nodes = gpd.GeoDataFrame({"node_id": [str(int(p[0])) for p in pts]},
-                             geometry=[Point(p[1], p[2]) for p in pts], crs=UTM)
+    nodes = gpd.GeoDataFrame(
+        {"node_id": [str(int(p[0])) for p in pts]},
+        geometry=[Point(p[1], p[2]) for p in pts],
+        crs=UTM,
+    )
     out = C.circuit(res, nodes)
     ref = np.loadtxt(DATA / "cs_resistances_3columns.out")
     for i, j, r in ref:
@@ -302,8 +317,9 @@ def test_disconnected_nodes_get_infinite_resistance() -> None:
     vals[:, 4] = np.nan
     res = _da(vals)
     g = grid_of(res)
-    out = C.circuit(res, [_centre(g, 0, 0), _centre(g, 4, 1), _centre(g, 2, 8)],
-                    solver="direct")
+    out = C.circuit(
+        res, [_centre(g, 0, 0), _centre(g, 4, 1), _centre(g, 2, 8)], solver="direct"
+    )
     r = out.resistances.to_numpy()
     assert np.isinf(r[0, 2]) and np.isinf(r[1, 2])
     assert np.isfinite(r[0, 1])
@@ -312,8 +328,12 @@ def test_disconnected_nodes_get_infinite_resistance() -> None:
 def test_one_to_all_matches_parallel_grounding() -> None:
     res = _da(np.ones((1, 9)))
     g = grid_of(res)
-    out = C.circuit(res, [_centre(g, 0, 0), _centre(g, 0, 4), _centre(g, 0, 8)],
-                    mode="one_to_all", solver="direct")
+    out = C.circuit(
+        res,
+        [_centre(g, 0, 0), _centre(g, 0, 4), _centre(g, 0, 8)],
+        mode="one_to_all",
+        solver="direct",
+    )
     to_all = out.resistances["to_all"].to_numpy()
     # middle node: two 4-ohm chains in parallel; ends: 4 ohm to the middle
     np.testing.assert_allclose(to_all, [4.0, 2.0, 4.0], rtol=1e-12)
@@ -323,8 +343,9 @@ def test_polygon_nodes_are_short_circuited() -> None:
     res = _da(np.ones((1, 10)))
     g = grid_of(res)
     left = box(g.x0, g.y0 - 100, g.x0 + 300, g.y0)  # cells 0..2
-    nodes = gpd.GeoDataFrame({"core_id": ["L", "R"]},
-                             geometry=[left, Point(_centre(g, 0, 9))], crs=UTM)
+    nodes = gpd.GeoDataFrame(
+        {"core_id": ["L", "R"]}, geometry=[left, Point(_centre(g, 0, 9))], crs=UTM
+    )
     out = C.circuit(res, nodes, solver="direct")
     assert out.resistances.loc["L", "R"] == pytest.approx(7.0, rel=1e-12)
 
@@ -337,11 +358,25 @@ def test_memory_budget_refusal_suggests_resolution() -> None:
 
 
 # ------------------------------------------------------------ resistance
-def _write_tif(path: Path, vals: np.ndarray, transform: object, crs: str,
-               nodata: float | None = None) -> None:
-    with rasterio.open(path, "w", driver="GTiff", width=vals.shape[1], height=vals.shape[0],
-                       count=1, dtype=vals.dtype.name, crs=crs, transform=transform,
-                       nodata=nodata) as dst:
+def _write_tif(
+    path: Path,
+    vals: np.ndarray,
+    transform: object,
+    crs: str,
+    nodata: float | None = None,
+) -> None:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=vals.shape[1],
+        height=vals.shape[0],
+        count=1,
+        dtype=vals.dtype.name,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as dst:
         dst.write(vals, 1)
 
 
@@ -352,11 +387,16 @@ def test_resistance_surface_reclass_from_geographic_raster(tmp_path: Path) -> No
     vals = np.ones((40, 40), dtype=np.uint8)
     vals[:, 20:] = 12
     path = tmp_path / "lc.tif"
-    _write_tif(path, vals, from_origin(130.9, 43.1, 0.005, 0.005), "EPSG:4326", nodata=255)
-    cx, cy = pyproj.Transformer.from_crs(4326, UTM, always_xy=True).transform(131.0, 43.0)
+    _write_tif(
+        path, vals, from_origin(130.9, 43.1, 0.005, 0.005), "EPSG:4326", nodata=255
+    )
+    cx, cy = pyproj.Transformer.from_crs(4326, UTM, always_xy=True).transform(
+        131.0, 43.0
+    )
     grid = GridSpec(cx - 2000, cy + 2000, 250.0, 16, 16, UTM)
-    res = C.resistance_surface(grid, layers=[C.RasterReclass(path, {1: 1.0, 12: 50.0})],
-                               base=0.0)
+    res = C.resistance_surface(
+        grid, layers=[C.RasterReclass(path, {1: 1.0, 12: 50.0})], base=0.0
+    )
     v = res.values
     assert v[8, 0] == 1.0 and v[8, -1] == 50.0
     assert set(np.unique(v)) == {1.0, 50.0}
@@ -366,13 +406,19 @@ def test_resistance_surface_reclass_from_geographic_raster(tmp_path: Path) -> No
 def test_resistance_combination_rules_and_barrier() -> None:
     grid = _grid(10, 10)
     elev = to_dataarray(np.tile(np.arange(10.0) * 100.0, (10, 1)), grid)  # slope 45 deg
-    road = gpd.GeoDataFrame(geometry=[LineString([(grid.xs[0], grid.ys[5]),
-                                                  (grid.xs[-1], grid.ys[5])])], crs=UTM)
-    fence = gpd.GeoDataFrame(geometry=[LineString([(grid.xs[2], grid.ys[0]),
-                                                   (grid.xs[2], grid.ys[-1])])], crs=UTM)
-    layers = [C.RasterFunction(elev, lambda s: s / 45.0, of="slope"),
-              C.VectorLayer(road, resistance=10.0),
-              C.VectorLayer(fence, barrier=True)]
+    road = gpd.GeoDataFrame(
+        geometry=[LineString([(grid.xs[0], grid.ys[5]), (grid.xs[-1], grid.ys[5])])],
+        crs=UTM,
+    )
+    fence = gpd.GeoDataFrame(
+        geometry=[LineString([(grid.xs[2], grid.ys[0]), (grid.xs[2], grid.ys[-1])])],
+        crs=UTM,
+    )
+    layers = [
+        C.RasterFunction(elev, lambda s: s / 45.0, of="slope"),
+        C.VectorLayer(road, resistance=10.0),
+        C.VectorLayer(fence, barrier=True),
+    ]
     s = C.resistance_surface(grid, layers=layers, combine="sum").values
     assert s[0, 5] == pytest.approx(2.0)  # base 1 + slope 45 deg / 45
     assert s[5, 5] == pytest.approx(12.0)
@@ -387,13 +433,15 @@ def test_settlement_distance_decay() -> None:
     grid = _grid(1, 30)
     town = gpd.GeoDataFrame(geometry=[Point(grid.xs[0], grid.ys[0])], crs=UTM)
     s = C.resistance_surface(
-        grid, layers=[C.VectorLayer(town, resistance=50.0, decay_distance=1000.0)]).values
+        grid, layers=[C.VectorLayer(town, resistance=50.0, decay_distance=1000.0)]
+    ).values
     d = np.arange(30) * 100.0
     np.testing.assert_allclose(s[0], 1.0 + 50.0 * np.exp(-d / 1000.0), rtol=1e-12)
     # vectors in another CRS are reprojected
     town_ll = town.to_crs(4326)
     s2 = C.resistance_surface(
-        grid, layers=[C.VectorLayer(town_ll, resistance=50.0, decay_distance=1000.0)]).values
+        grid, layers=[C.VectorLayer(town_ll, resistance=50.0, decay_distance=1000.0)]
+    ).values
     np.testing.assert_allclose(s2, s, rtol=1e-9)
 
 
@@ -401,8 +449,9 @@ def test_resistance_surface_errors() -> None:
     grid = _grid(3, 3)
     with pytest.raises(InputError, match="combine"):
         C.resistance_surface(grid, layers=[], combine="mean")
-    wall = gpd.GeoDataFrame(geometry=[box(grid.x0, grid.y0 - 300, grid.x0 + 300, grid.y0)],
-                            crs=UTM)
+    wall = gpd.GeoDataFrame(
+        geometry=[box(grid.x0, grid.y0 - 300, grid.x0 + 300, grid.y0)], crs=UTM
+    )
     with pytest.raises(ComputationError, match="impassable"):
         C.resistance_surface(grid, layers=[C.VectorLayer(wall, barrier=True)])
 
@@ -417,10 +466,15 @@ def _two_country_setup() -> tuple[object, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     g = grid_of(res)
     west = box(g.x0 + 100, g.y0 - 3900, g.x0 + 800, g.y0 - 100)
     east = box(g.x0 + 3200, g.y0 - 3900, g.x0 + 3900, g.y0 - 100)
-    parks = gpd.GeoDataFrame({"name": ["West Park", "East Park"], "zone": ["China", "Russia"]},
-                             geometry=[west, east], crs=UTM)
+    parks = gpd.GeoDataFrame(
+        {"name": ["West Park", "East Park"], "zone": ["China", "Russia"]},
+        geometry=[west, east],
+        crs=UTM,
+    )
     bx = g.x0 + 20.5 * 100
-    border = gpd.GeoDataFrame(geometry=[LineString([(bx, g.y0), (bx, g.y0 - 4000)])], crs=UTM)
+    border = gpd.GeoDataFrame(
+        geometry=[LineString([(bx, g.y0), (bx, g.y0 - 4000)])], crs=UTM
+    )
     return res, parks, border
 
 
@@ -442,8 +496,13 @@ def test_least_cost_network_and_hotspots_find_the_gap() -> None:
     cross = path.intersection(border.geometry.iloc[0])
     assert g.y0 - 2200 <= cross.y <= g.y0 - 1800
     circ = C.circuit(res, cores, solver="direct")
-    hot = C.border_hotspots(border, current=circ.current, paths=out.paths,
-                            corridors=out.corridors, segment_length=500.0)
+    hot = C.border_hotspots(
+        border,
+        current=circ.current,
+        paths=out.paths,
+        corridors=out.corridors,
+        segment_length=500.0,
+    )
     assert hot["rank"].tolist() == list(range(1, len(hot) + 1))
     assert len(hot) == 8
     top = hot.iloc[0]
@@ -484,28 +543,38 @@ def test_fast_and_general_laplacian_assembly_agree() -> None:
     g = _circuit.build_graph(vals, focal)
     general = _circuit._laplacian_coo(g.gid, g.edge_cond, g.laplacian.shape[0])
     assert abs(g.laplacian - general).max() < 1e-14
-    np.testing.assert_allclose(np.asarray(g.laplacian.sum(axis=1)).ravel(), 0, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(g.laplacian.sum(axis=1)).ravel(), 0, atol=1e-12
+    )
 
 
 def test_parallel_solves_match_serial() -> None:
     rng = np.random.default_rng(5)
     res = _da(rng.uniform(1.0, 10.0, (40, 40)))
     g = grid_of(res)
-    nodes = [_centre(g, 2, 2), _centre(g, 37, 3), _centre(g, 20, 36), _centre(g, 38, 38)]
+    nodes = [
+        _centre(g, 2, 2),
+        _centre(g, 37, 3),
+        _centre(g, 20, 36),
+        _centre(g, 38, 38),
+    ]
     one = C.circuit(res, nodes, solver="cg_amg", rtol=1e-10)
     two = C.circuit(res, nodes, solver="cg_amg", rtol=1e-10, n_jobs=2)
     direct = C.circuit(res, nodes, solver="direct")
     np.testing.assert_allclose(two.resistances, one.resistances, rtol=1e-12)
     np.testing.assert_allclose(one.resistances, direct.resistances, rtol=1e-8)
-    np.testing.assert_allclose(two.current.values, direct.current.values, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        two.current.values, direct.current.values, rtol=1e-6, atol=1e-9
+    )
 
 
 def test_cores_from_drops_nested_reserve() -> None:
     big = box(0, 0, 10_000, 10_000)
     small = box(1000, 1000, 2000, 2000)
     other = box(20_000, 0, 30_000, 10_000)
-    layer = gpd.GeoDataFrame({"name": ["Park", "Reserve", "Other"]},
-                             geometry=[big, small, other], crs=UTM)
+    layer = gpd.GeoDataFrame(
+        {"name": ["Park", "Reserve", "Other"]}, geometry=[big, small, other], crs=UTM
+    )
     cores = C.cores_from(layer)
     assert cores["name"].tolist() == ["Park", "Other"]
     assert len(C.cores_from(layer, drop_nested=False)) == 3
@@ -519,10 +588,19 @@ def test_corridors_for_survey_on_tiny_survey(tiny_survey) -> None:
     res = to_dataarray(vals, grid, nodata=np.nan)
     cores = gpd.GeoDataFrame(
         {"name": ["West", "East"]},
-        geometry=[box(499_200, 4_760_000, 501_800, 4_764_000),
-                  box(503_200, 4_760_000, 504_800, 4_764_000)], crs=UTM)
-    out = C.corridors_for_survey(tiny_survey, resistance=res, cores=cores,
-                                 core_setback=500.0, segment_length=500.0)
+        geometry=[
+            box(499_200, 4_760_000, 501_800, 4_764_000),
+            box(503_200, 4_760_000, 504_800, 4_764_000),
+        ],
+        crs=UTM,
+    )
+    out = C.corridors_for_survey(
+        tiny_survey,
+        resistance=res,
+        cores=cores,
+        core_setback=500.0,
+        segment_length=500.0,
+    )
     assert set(out.cores["zone"]) == {"China", "Russia"}
     # cores cut back 500 m from the border at x = 502 500
     west = out.cores.geometry.iloc[0]

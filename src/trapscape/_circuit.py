@@ -31,11 +31,17 @@ __all__ = ["CircuitGraph", "build_graph", "estimate_memory_bytes"]
 logger = logging.getLogger(__name__)
 
 # (drow, dcol, weight) for the 4 forward directions of the 8-neighbourhood
-_DIRECTIONS = ((0, 1, 1.0), (1, 0, 1.0), (1, 1, 1.0 / math.sqrt(2.0)),
-               (1, -1, 1.0 / math.sqrt(2.0)))
+_DIRECTIONS = (
+    (0, 1, 1.0),
+    (1, 0, 1.0),
+    (1, 1, 1.0 / math.sqrt(2.0)),
+    (1, -1, 1.0 / math.sqrt(2.0)),
+)
 
 
-def _slices(height: int, width: int, dr: int, dc: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+def _slices(
+    height: int, width: int, dr: int, dc: int
+) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
     a = (slice(0, height - dr), slice(max(0, -dc), width - max(0, dc)))
     b = (slice(dr, height), slice(max(0, dc), width + min(0, dc)))
     return a, b
@@ -93,7 +99,11 @@ def build_graph(resistance: np.ndarray, focal: np.ndarray) -> CircuitGraph:
     np.divide(1.0, res, out=cond, where=valid)
     n_focal = int(focal.max()) + 1 if focal.size and focal.max() >= 0 else 0
     focal = np.where(valid, focal, -1)
-    sizes = np.bincount(focal[focal >= 0], minlength=n_focal) if n_focal else np.zeros(0, int)
+    sizes = (
+        np.bincount(focal[focal >= 0], minlength=n_focal)
+        if n_focal
+        else np.zeros(0, int)
+    )
     if n_focal and (sizes == 0).any():
         missing = np.flatnonzero(sizes == 0).tolist()
         raise ComputationError(
@@ -134,10 +144,12 @@ def build_graph(resistance: np.ndarray, focal: np.ndarray) -> CircuitGraph:
     return CircuitGraph((height, width), gid, focal_gid, lap, comp, edge_cond, point)
 
 
-def _laplacian_coo(gid: np.ndarray, edge_cond: list[np.ndarray], n_nodes: int) -> sp.csr_matrix:
+def _laplacian_coo(
+    gid: np.ndarray, edge_cond: list[np.ndarray], n_nodes: int
+) -> sp.csr_matrix:
     height, width = gid.shape
     rows, cols, vals = [], [], []
-    for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond):
+    for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond, strict=True):
         a, b = _slices(height, width, dr, dc)
         m = c > 0
         rows.append(gid[a][m])
@@ -152,18 +164,29 @@ def _laplacian_coo(gid: np.ndarray, edge_cond: list[np.ndarray], n_nodes: int) -
     return (sp.diags(deg) - adj).tocsr()
 
 
-def _laplacian_raster_order(valid: np.ndarray, gid: np.ndarray,
-                            edge_cond: list[np.ndarray], n_nodes: int) -> sp.csr_matrix:
+def _laplacian_raster_order(
+    valid: np.ndarray, gid: np.ndarray, edge_cond: list[np.ndarray], n_nodes: int
+) -> sp.csr_matrix:
     """CSR Laplacian built directly: nodes in raster order, 9-point stencil rows.
 
     Each row holds the stencil in increasing column order (NW, N, NE, W, self,
     E, SW, S, SE); missing neighbours are stored as zeros and then removed.
     """
     height, width = valid.shape
-    stencil = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
+    stencil = (
+        (-1, -1),
+        (-1, 0),
+        (-1, 1),
+        (0, -1),
+        (0, 0),
+        (0, 1),
+        (1, -1),
+        (1, 0),
+        (1, 1),
+    )
     pos = {d: k for k, d in enumerate(stencil)}
     vals = np.zeros((9, height, width))
-    for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond):
+    for (dr, dc, _w), c in zip(_DIRECTIONS, edge_cond, strict=True):
         a, b = _slices(height, width, dr, dc)
         vals[pos[(dr, dc)]][a] = -c  # from the cell in slice a to its neighbour
         vals[pos[(-dr, -dc)]][b] = -c  # and back
@@ -173,7 +196,7 @@ def _laplacian_raster_order(valid: np.ndarray, gid: np.ndarray,
     gpad[1:-1, 1:-1] = np.maximum(gid, 0)
     cols = np.empty((9, height, width), dtype=idx_dtype)
     for k, (dr, dc) in enumerate(stencil):
-        cols[k] = gpad[1 + dr:1 + dr + height, 1 + dc:1 + dc + width]
+        cols[k] = gpad[1 + dr : 1 + dr + height, 1 + dc : 1 + dc + width]
     vals = vals.reshape(9, -1)
     cols = cols.reshape(9, -1)
     if not valid.all():
@@ -240,13 +263,15 @@ class _Solver:
     @staticmethod
     def _setup_amg(pyamg: Any, a: sp.csr_matrix) -> Any:
         return pyamg.smoothed_aggregation_solver(
-                a, symmetry="symmetric", max_coarse=500,
-                smooth=("jacobi", {"weighting": "local"}),
-                improve_candidates=None,
-                presmoother=("gauss_seidel", {"sweep": "forward"}),
-                postsmoother=("gauss_seidel", {"sweep": "backward"}),
-                coarse_solver="splu",
-            )
+            a,
+            symmetry="symmetric",
+            max_coarse=500,
+            smooth=("jacobi", {"weighting": "local"}),
+            improve_candidates=None,
+            presmoother=("gauss_seidel", {"sweep": "forward"}),
+            postsmoother=("gauss_seidel", {"sweep": "backward"}),
+            coarse_solver="splu",
+        )
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         if self.a.shape[0] == 0:
@@ -255,8 +280,9 @@ class _Solver:
             return self._lu.solve(b)
         residuals: list[float] = []
         with _single_thread_blas():
-            x = self._ml.solve(b, tol=self.rtol, accel="cg", maxiter=500,
-                               residuals=residuals)
+            x = self._ml.solve(
+                b, tol=self.rtol, accel="cg", maxiter=500, residuals=residuals
+            )
         rel = np.linalg.norm(b - self.a @ x) / max(np.linalg.norm(b), 1e-300)
         if not rel <= self.rtol * 10:
             raise ComputationError(
@@ -267,8 +293,9 @@ class _Solver:
         return x
 
 
-def _grounded(lap: sp.csr_matrix, keep: np.ndarray,
-              ground: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
+def _grounded(
+    lap: sp.csr_matrix, keep: np.ndarray, ground: np.ndarray | None = None
+) -> tuple[sp.csr_matrix, np.ndarray]:
     """System for the nodes in ``keep``; returns the matrix and its rows' node ids.
 
     Nodes outside ``keep`` are removed.  When the only nodes removed are a
@@ -278,7 +305,11 @@ def _grounded(lap: sp.csr_matrix, keep: np.ndarray,
     """
     n = lap.shape[0]
     drop = ~keep
-    if ground is not None and np.array_equal(drop, ground) and 0 < int(drop.sum()) <= 64:
+    if (
+        ground is not None
+        and np.array_equal(drop, ground)
+        and 0 < int(drop.sum()) <= 64
+    ):
         g = np.flatnonzero(drop)
         a = lap.copy()
         a.data[np.isin(a.indices, g)] = 0.0
@@ -301,7 +332,9 @@ def node_voltages_to_grid(graph: CircuitGraph, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def cell_currents(graph: CircuitGraph, vgrid: np.ndarray, inject: dict[int, float]) -> np.ndarray:
+def cell_currents(
+    graph: CircuitGraph, vgrid: np.ndarray, inject: dict[int, float]
+) -> np.ndarray:
     """Circuitscape node current of every cell for one solve.
 
     Half the sum of absolute branch currents on the cell's edges, plus half
@@ -310,7 +343,7 @@ def cell_currents(graph: CircuitGraph, vgrid: np.ndarray, inject: dict[int, floa
     """
     height, width = graph.shape
     cur = np.zeros(graph.shape)
-    for (dr, dc, _w), c in zip(_DIRECTIONS, graph.edge_cond):
+    for (dr, dc, _w), c in zip(_DIRECTIONS, graph.edge_cond, strict=True):
         a, b = _slices(height, width, dr, dc)
         i = c * np.abs(vgrid[a] - vgrid[b])
         i *= 0.5
@@ -335,8 +368,9 @@ def _fork_solve(index: int) -> np.ndarray:
     return solver.solve(b)
 
 
-def _solve_unit_sources(solver: _Solver, indices: list[int], *, n_jobs: int,
-                        progress: bool) -> list[np.ndarray]:
+def _solve_unit_sources(
+    solver: _Solver, indices: list[int], *, n_jobs: int, progress: bool
+) -> list[np.ndarray]:
     """Solve for a 1 A source at each index; in forked processes if ``n_jobs > 1``."""
     import multiprocessing as mp
 
@@ -370,9 +404,15 @@ def _cell_of(graph: CircuitGraph, k: int) -> tuple[int, int]:
     return cache[k]
 
 
-def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
-             current: bool, progress: bool = False,
-             n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
+def pairwise(
+    graph: CircuitGraph,
+    *,
+    method: str,
+    rtol: float,
+    current: bool,
+    progress: bool = False,
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Effective resistance matrix and cumulative current (pairwise mode)."""
     fg = graph.focal_gid
     n_focal = len(fg)
@@ -397,12 +437,13 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
     solver = _Solver(a, method, rtol)
     # potentials x_k (full length, zero at grounds / dropped nodes)
     todo = [k for k in range(n_focal) if not grounded_focal[k]]
-    xs = _solve_unit_sources(solver, [int(red_index[fg[k]]) for k in todo],
-                             n_jobs=n_jobs, progress=progress)
+    xs = _solve_unit_sources(
+        solver, [int(red_index[fg[k]]) for k in todo], n_jobs=n_jobs, progress=progress
+    )
     sols: dict[int, np.ndarray] = {}
     for k in range(n_focal):
         sols[k] = np.zeros(n_nodes)
-    for k, x in zip(todo, xs):
+    for k, x in zip(todo, xs, strict=True):
         sols[k][rows] = x
         sols[k][~keep_ng] = 0.0
     del xs
@@ -422,9 +463,15 @@ def pairwise(graph: CircuitGraph, *, method: str, rtol: float,
     return res, cum
 
 
-def one_to_all(graph: CircuitGraph, *, method: str, rtol: float,
-               current: bool, progress: bool = False,
-               n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
+def one_to_all(
+    graph: CircuitGraph,
+    *,
+    method: str,
+    rtol: float,
+    current: bool,
+    progress: bool = False,
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Resistance of each focal node to all others grounded, and current."""
     fg = graph.focal_gid
     n_focal = len(fg)
@@ -440,7 +487,9 @@ def one_to_all(graph: CircuitGraph, *, method: str, rtol: float,
         it = tqdm(it, desc="circuit solves")
     lap = graph.laplacian
     for k in it:
-        others = [j for j in range(n_focal) if j != k and focal_comp[j] == focal_comp[k]]
+        others = [
+            j for j in range(n_focal) if j != k and focal_comp[j] == focal_comp[k]
+        ]
         if not others:
             continue
         keep = comp == focal_comp[k]

@@ -48,7 +48,7 @@ def accumulate(
     from skimage.graph import MCP_Geometric
 
     mcp = MCP_Geometric(costs, fully_connected=True, sampling=(step, step))
-    starts = list(zip(source_rows.tolist(), source_cols.tolist()))
+    starts = list(zip(source_rows.tolist(), source_cols.tolist(), strict=True))
     cum, _ = mcp.find_costs(starts)
     cum = np.asarray(cum, dtype=np.float64)
     cum[~np.isfinite(costs)] = np.inf

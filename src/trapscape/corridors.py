@@ -64,7 +64,13 @@ from shapely.geometry.base import BaseGeometry
 
 from . import _circuit, _costdist
 from . import validation as V
-from ._raster import GridSpec, grid_for_bounds, grid_of, rasterize_geometries, to_dataarray
+from ._raster import (
+    GridSpec,
+    grid_for_bounds,
+    grid_of,
+    rasterize_geometries,
+    to_dataarray,
+)
 from .crs import as_crs, require_projected
 from .errors import ComputationError, CRSError, InputError, TrapscapeWarning
 
@@ -74,12 +80,12 @@ if TYPE_CHECKING:
 __all__ = [
     "LEOPARD_IGBP_RESISTANCE",
     "CircuitResult",
-    "CostSurface",
     "Corridor",
+    "CostSurface",
     "LeastCostResult",
-    "SurveyCorridors",
     "RasterFunction",
     "RasterReclass",
+    "SurveyCorridors",
     "VectorLayer",
     "border_hotspots",
     "border_segments",
@@ -222,16 +228,23 @@ def _warp(source: Any, grid: GridSpec, *, nearest: bool) -> np.ndarray:
                 data = src.read(1).astype(np.float64)
                 transform, crs, nodata = src.transform, src.crs, src.nodata
         except rasterio.errors.RasterioIOError as err:
-            raise InputError(f"{where}: cannot read raster ({err}). Check the path.",
-                             path=where) from err
+            raise InputError(
+                f"{where}: cannot read raster ({err}). Check the path.", path=where
+            ) from err
     if crs is None:
         raise CRSError(f"Raster {where} has no CRS. Assign one (e.g. EPSG:4326).")
     if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
         data[data == nodata] = np.nan
     dst = np.full(grid.shape, np.nan, dtype=np.float64)
     reproject(
-        data, dst, src_transform=transform, src_crs=crs, src_nodata=np.nan,
-        dst_transform=grid.transform, dst_crs=grid.crs.to_wkt(), dst_nodata=np.nan,
+        data,
+        dst,
+        src_transform=transform,
+        src_crs=crs,
+        src_nodata=np.nan,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs.to_wkt(),
+        dst_nodata=np.nan,
         resampling=Resampling.nearest if nearest else Resampling.bilinear,
     )
     return dst
@@ -244,7 +257,9 @@ def _slope_deg(values: np.ndarray, cell: float) -> np.ndarray:
 
 def _vector_geoms(data: Any, grid: GridSpec) -> gpd.GeoSeries:
     if isinstance(data, BaseGeometry):
-        raise InputError("VectorLayer.data must be a GeoDataFrame or GeoSeries with a CRS.")
+        raise InputError(
+            "VectorLayer.data must be a GeoDataFrame or GeoSeries with a CRS."
+        )
     if isinstance(data, (str, os.PathLike)):
         data = gpd.read_file(data)
     geoms = data.geometry if isinstance(data, gpd.GeoDataFrame) else gpd.GeoSeries(data)
@@ -261,7 +276,9 @@ def _layer_values(
     neutral = 1.0 if combine == "product" else 0.0
     if isinstance(layer, RasterReclass):
         vals = _warp(layer.source, grid, nearest=True)
-        out = np.full(grid.shape, np.nan if layer.default is None else float(layer.default))
+        out = np.full(
+            grid.shape, np.nan if layer.default is None else float(layer.default)
+        )
         for cls, res in layer.table.items():
             out[vals == cls] = np.nan if res is None else float(res)
         out[np.isnan(vals)] = np.nan if layer.fill is None else float(layer.fill)
@@ -272,7 +289,9 @@ def _layer_values(
         if layer.of == "slope":
             vals = _slope_deg(vals, grid.cell)
         elif layer.of != "value":
-            raise InputError(f"RasterFunction.of must be 'value' or 'slope', got {layer.of!r}.")
+            raise InputError(
+                f"RasterFunction.of must be 'value' or 'slope', got {layer.of!r}."
+            )
         out = np.asarray(layer.func(vals), dtype=np.float64)
         if out.shape != grid.shape:
             out = np.broadcast_to(out, grid.shape).copy()
@@ -283,7 +302,9 @@ def _layer_values(
         geoms = _vector_geoms(layer.data, grid)
         if layer.width and layer.width > 0:
             geoms = geoms.buffer(layer.width / 2.0)
-        mask = rasterize_geometries(geoms, grid, values=1, fill=0, all_touched=True).astype(bool)
+        mask = rasterize_geometries(
+            geoms, grid, values=1, fill=0, all_touched=True
+        ).astype(bool)
         if layer.barrier is not False and layer.barrier is not None:
             bval = None if layer.barrier is True else float(layer.barrier)
             return np.full(grid.shape, neutral), mask, bval
@@ -385,9 +406,14 @@ def resistance_surface(
             "Every cell of the resistance surface is impassable (NaN). Check that "
             "the rasters overlap the grid and that the tables cover their classes."
         )
-    logger.info("resistance surface: %d x %d cells of %g m, %d layers, %.1f%% passable",
-                grid.height, grid.width, grid.cell, len(layers),
-                100.0 * np.isfinite(out).mean())
+    logger.info(
+        "resistance surface: %d x %d cells of %g m, %d layers, %.1f%% passable",
+        grid.height,
+        grid.width,
+        grid.cell,
+        len(layers),
+        100.0 * np.isfinite(out).mean(),
+    )
     return to_dataarray(out, grid, name=name, nodata=np.nan)
 
 
@@ -397,7 +423,11 @@ def resistance_surface(
 #: barrier from the land polygons instead.
 LEOPARD_IGBP_RESISTANCE: dict[int, float | None] = {
     0: 500.0,  # water (MCD12C1)
-    1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0,  # forests
+    1: 1.0,
+    2: 1.0,
+    3: 1.0,
+    4: 1.0,
+    5: 1.0,  # forests
     6: 3.0,  # closed shrubland
     7: 6.0,  # open shrubland
     8: 2.0,  # woody savanna (open forest)
@@ -425,8 +455,10 @@ def _read_vector(obj: Any) -> gpd.GeoDataFrame:
     try:
         return gpd.read_file(obj)
     except Exception as err:
-        raise InputError(f"{obj}: cannot read vector layer ({err}). Check the path.",
-                         path=os.fspath(obj)) from err
+        raise InputError(
+            f"{obj}: cannot read vector layer ({err}). Check the path.",
+            path=os.fspath(obj),
+        ) from err
 
 
 def resistance_from_project(
@@ -493,45 +525,69 @@ def resistance_from_project(
     if extent is not None:
         if isinstance(extent, (gpd.GeoDataFrame, gpd.GeoSeries)):
             boxes.append(extent.to_crs(crs).total_bounds)
-        elif isinstance(extent, (list, tuple)) and extent and isinstance(
-            extent[0], (gpd.GeoDataFrame, gpd.GeoSeries)
+        elif (
+            isinstance(extent, (list, tuple))
+            and extent
+            and isinstance(extent[0], (gpd.GeoDataFrame, gpd.GeoSeries))
         ):
             boxes.extend(e.to_crs(crs).total_bounds for e in extent)
         else:
             boxes.append(np.asarray(extent, dtype=float))
     b = np.vstack(boxes)
-    bounds = (b[:, 0].min() - buffer, b[:, 1].min() - buffer,
-              b[:, 2].max() + buffer, b[:, 3].max() + buffer)
+    bounds = (
+        b[:, 0].min() - buffer,
+        b[:, 1].min() - buffer,
+        b[:, 2].max() + buffer,
+        b[:, 3].max() + buffer,
+    )
     grid = grid_for_bounds(bounds, resolution, crs)
-    table = dict(LEOPARD_IGBP_RESISTANCE if landcover_table is None else landcover_table)
+    table = dict(
+        LEOPARD_IGBP_RESISTANCE if landcover_table is None else landcover_table
+    )
     layers: list[Layer] = []
     known = {"landcover", "elevation", "settlements", "rivers"}
     unknown = set(rasters) - known
     if unknown:
         raise InputError(
-            f"Unknown raster key(s) {sorted(unknown)}; expected some of {sorted(known)}."
+            f"Unknown raster key(s) {sorted(unknown)}; "
+            f"expected some of {sorted(known)}."
         )
     if rasters.get("landcover") is not None:
-        layers.append(RasterReclass(rasters["landcover"], table, default=10.0, fill=10.0))
+        layers.append(
+            RasterReclass(rasters["landcover"], table, default=10.0, fill=10.0)
+        )
     if rasters.get("elevation") is not None:
-        layers.append(RasterFunction(rasters["elevation"], _slope_rule, of="slope", fill=0.0))
+        layers.append(
+            RasterFunction(rasters["elevation"], _slope_rule, of="slope", fill=0.0)
+        )
     if not layers:
         raise InputError(
-            "resistance_from_project needs at least a 'landcover' or 'elevation' raster "
+            "resistance_from_project needs at least a 'landcover' or 'elevation' "
+            "raster "
             "(project [rasters] section or --landcover/--elevation)."
         )
     base = 0.0 if rasters.get("landcover") is not None else 1.0
     if rasters.get("settlements") is not None:
-        layers.append(VectorLayer(_read_vector(rasters["settlements"]),
-                                  resistance=settlement_resistance,
-                                  decay_distance=settlement_decay))
+        layers.append(
+            VectorLayer(
+                _read_vector(rasters["settlements"]),
+                resistance=settlement_resistance,
+                decay_distance=settlement_decay,
+            )
+        )
     if rasters.get("rivers") is not None:
-        layers.append(VectorLayer(_read_vector(rasters["rivers"]),
-                                  resistance=river_resistance, width=river_width))
+        layers.append(
+            VectorLayer(
+                _read_vector(rasters["rivers"]),
+                resistance=river_resistance,
+                width=river_width,
+            )
+        )
     res = resistance_surface(grid, layers=layers, combine="sum", base=base)
     if sea_barrier and survey.habitat is not None and len(survey.habitat):
-        land = rasterize_geometries(survey.habitat.geometry, grid, values=1, fill=0,
-                                    all_touched=True).astype(bool)
+        land = rasterize_geometries(
+            survey.habitat.geometry, grid, values=1, fill=0, all_touched=True
+        ).astype(bool)
         vals = res.values.copy()
         vals[~land] = np.nan
         res = to_dataarray(vals, grid, name="resistance", nodata=np.nan)
@@ -586,29 +642,48 @@ def cores_from(
     """
     if not layers:
         raise InputError("cores_from needs at least one layer of polygons or points.")
-    target = as_crs(survey.crs) if survey is not None else (
-        as_crs(crs) if crs is not None else None)
+    target = (
+        as_crs(survey.crs)
+        if survey is not None
+        else (as_crs(crs) if crs is not None else None)
+    )
     frames = []
     for layer in layers:
         if layer is None or len(layer) == 0:
             continue
-        gdf = layer if isinstance(layer, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=layer)
+        gdf = (
+            layer
+            if isinstance(layer, gpd.GeoDataFrame)
+            else gpd.GeoDataFrame(geometry=layer)
+        )
         if gdf.crs is None:
             raise CRSError("A core layer has no CRS. Set it with .set_crs() first.")
         if target is None:
             target = as_crs(gdf.crs)
         gdf = gdf.to_crs(target)
-        names = (gdf[name_column].astype("string") if name_column in gdf.columns
-                 else pd.Series(pd.NA, index=gdf.index, dtype="string"))
-        zones = (gdf[zone_column].astype("object") if zone_column in gdf.columns
-                 else pd.Series(pd.NA, index=gdf.index, dtype="object"))
-        frames.append(gpd.GeoDataFrame(
-            {"name": names.to_numpy(), V.ZONE: zones.to_numpy()},
-            geometry=gdf.geometry.to_numpy(), crs=target))
+        names = (
+            gdf[name_column].astype("string")
+            if name_column in gdf.columns
+            else pd.Series(pd.NA, index=gdf.index, dtype="string")
+        )
+        zones = (
+            gdf[zone_column].astype("object")
+            if zone_column in gdf.columns
+            else pd.Series(pd.NA, index=gdf.index, dtype="object")
+        )
+        frames.append(
+            gpd.GeoDataFrame(
+                {"name": names.to_numpy(), V.ZONE: zones.to_numpy()},
+                geometry=gdf.geometry.to_numpy(),
+                crs=target,
+            )
+        )
     if not frames:
         raise InputError("All core layers are empty.")
     cores = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=target)
-    cores = cores[~(cores.geometry.is_empty | cores.geometry.isna())].reset_index(drop=True)
+    cores = cores[~(cores.geometry.is_empty | cores.geometry.isna())].reset_index(
+        drop=True
+    )
     require_projected(target, "core layers' CRS")
     if drop_nested and len(cores) > 1:
         area = cores.geometry.area.to_numpy()
@@ -622,8 +697,11 @@ def cores_from(
                 inter = cores.geometry.iloc[i].intersection(cores.geometry.iloc[j]).area
                 if inter >= 0.9 * area[i]:
                     drop.add(i)
-                    logger.info("core %r dropped: inside core %r",
-                                cores["name"].iloc[i], cores["name"].iloc[j])
+                    logger.info(
+                        "core %r dropped: inside core %r",
+                        cores["name"].iloc[i],
+                        cores["name"].iloc[j],
+                    )
                     break
         cores = cores.drop(index=sorted(drop)).reset_index(drop=True)
     if survey is not None and survey.zones is not None and len(survey.zones):
@@ -639,9 +717,13 @@ def cores_from(
                 continue
             shares = z.geometry.intersection(g).area.to_numpy()
             if shares.max() > 0:
-                cores.loc[cores.index[i], V.ZONE] = z[V.NAME].iloc[int(np.argmax(shares))]
-    names = [n if isinstance(n, str) and n else f"core_{i + 1}"
-             for i, n in enumerate(cores["name"].tolist())]
+                cores.loc[cores.index[i], V.ZONE] = z[V.NAME].iloc[
+                    int(np.argmax(shares))
+                ]
+    names = [
+        n if isinstance(n, str) and n else f"core_{i + 1}"
+        for i, n in enumerate(cores["name"].tolist())
+    ]
     ids: list[str] = []
     for n in names:
         base = _slug(n)
@@ -659,7 +741,9 @@ def cores_from(
 # --------------------------------------------------------------------------
 
 
-def _source_cells(sources: Any, grid: GridSpec, what: str = "sources") -> tuple[np.ndarray, np.ndarray]:
+def _source_cells(
+    sources: Any, grid: GridSpec, what: str = "sources"
+) -> tuple[np.ndarray, np.ndarray]:
     """Row/col of the cells covered by ``sources`` (geometries or (x, y))."""
     geoms: list[BaseGeometry]
     if isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries)):
@@ -681,7 +765,9 @@ def _source_cells(sources: Any, grid: GridSpec, what: str = "sources") -> tuple[
             continue
         if g.geom_type in ("Point", "MultiPoint"):
             pts = [g] if g.geom_type == "Point" else list(g.geoms)
-            r, c = grid.rowcol(np.array([p.x for p in pts]), np.array([p.y for p in pts]))
+            r, c = grid.rowcol(
+                np.array([p.x for p in pts]), np.array([p.y for p in pts])
+            )
         else:
             # cells whose centre is inside; small shapes fall back to touched cells
             m = rasterize_geometries([g], grid, values=1, fill=0, all_touched=False)
@@ -705,7 +791,9 @@ def _source_cells(sources: Any, grid: GridSpec, what: str = "sources") -> tuple[
 
 def _check_units(units: str) -> None:
     if units not in ("map", "cells"):
-        raise InputError(f"units must be 'map' (cost x metres) or 'cells', got {units!r}.")
+        raise InputError(
+            f"units must be 'map' (cost x metres) or 'cells', got {units!r}."
+        )
 
 
 class CostSurface:
@@ -735,7 +823,9 @@ class CostSurface:
     4.0
     """
 
-    def __init__(self, resistance: xr.DataArray, *, units: Literal["map", "cells"] = "map") -> None:
+    def __init__(
+        self, resistance: xr.DataArray, *, units: Literal["map", "cells"] = "map"
+    ) -> None:
         _check_units(units)
         self.grid = _as_grid(resistance)
         self.units = units
@@ -744,7 +834,9 @@ class CostSurface:
             raise ComputationError("The resistance raster has no passable cell.")
         self._step = self.grid.cell if units == "map" else 1.0
 
-    def cost_distance(self, sources: Any, *, name: str = "cost_distance") -> xr.DataArray:
+    def cost_distance(
+        self, sources: Any, *, name: str = "cost_distance"
+    ) -> xr.DataArray:
         """Accumulated least cost from ``sources`` to every cell.
 
         Parameters
@@ -772,7 +864,9 @@ class CostSurface:
         da.attrs["units"] = self.units
         return da
 
-    def path(self, cost_distance: xr.DataArray, target: Any) -> tuple[LineString, float]:
+    def path(
+        self, cost_distance: xr.DataArray, target: Any
+    ) -> tuple[LineString, float]:
         """Least-cost path from the sources of ``cost_distance`` to ``target``.
 
         ``target`` may be a point, ``(x, y)`` or a polygon (the path ends at
@@ -786,12 +880,16 @@ class CostSurface:
             raise ComputationError("The target cannot be reached from the sources.")
         k = int(np.nanargmin(vals))
         cumf = np.where(np.isfinite(cum), cum, np.inf)
-        cells = _costdist.trace_back(cumf, self._costs, int(rows[k]), int(cols[k]),
-                                     step=self._step)
+        cells = _costdist.trace_back(
+            cumf, self._costs, int(rows[k]), int(cols[k]), step=self._step
+        )
         xs = self.grid.xs[cells[:, 1]]
         ys = self.grid.ys[cells[:, 0]]
-        line = LineString(np.column_stack([xs, ys])) if len(cells) > 1 else LineString(
-            [(xs[0], ys[0]), (xs[0], ys[0])])
+        line = (
+            LineString(np.column_stack([xs, ys]))
+            if len(cells) > 1
+            else LineString([(xs[0], ys[0]), (xs[0], ys[0])])
+        )
         return line, float(vals[k])
 
 
@@ -871,8 +969,13 @@ def _mask_polygon(mask: np.ndarray, grid: GridSpec) -> BaseGeometry:
         from shapely.geometry import Polygon
 
         return Polygon()
-    polys = [shape(g) for g, v in features.shapes(mask.astype(np.uint8), mask=mask,
-                                                  transform=grid.transform) if v == 1]
+    polys = [
+        shape(g)
+        for g, v in features.shapes(
+            mask.astype(np.uint8), mask=mask, transform=grid.transform
+        )
+        if v == 1
+    ]
     return unary_union(polys)
 
 
@@ -884,7 +987,7 @@ def least_cost_corridor(
     width_m: float | None = None,
     resistance: xr.DataArray | None = None,
 ) -> Corridor:
-    """Least-cost corridor: cells whose best route via them costs at most ``width`` extra.
+    """Least-cost corridor: cells whose best route costs at most ``width`` extra.
 
     The corridor value of a cell is ``cd_a + cd_b - L`` where ``L`` is the
     least-cost distance between the two sources (the minimum of the sum).
@@ -913,7 +1016,9 @@ def least_cost_corridor(
     a = np.asarray(cd_a.values, dtype=np.float64)
     b = np.asarray(cd_b.values, dtype=np.float64)
     if a.shape != b.shape:
-        raise InputError("cd_a and cd_b are on different grids; compute both on one resistance.")
+        raise InputError(
+            "cd_a and cd_b are on different grids; compute both on one resistance."
+        )
     total = a + b
     if not np.isfinite(total).any():
         raise ComputationError("The two sources are not connected; no corridor exists.")
@@ -973,11 +1078,15 @@ def _core_pairs(cores: gpd.GeoDataFrame, pairs: str) -> list[tuple[int, int]]:
     if pairs != "across":
         raise InputError(f"pairs must be 'across' or 'all', got {pairs!r}.")
     zones = cores[V.ZONE].tolist() if V.ZONE in cores.columns else [None] * n
-    if any(z is None or (isinstance(z, float) and math.isnan(z)) or z is pd.NA for z in zones):
+    if any(
+        z is None or (isinstance(z, float) and math.isnan(z)) or z is pd.NA
+        for z in zones
+    ):
         warnings.warn(
             "Some cores have no zone (country); using every pair of cores. Give a "
             "'zone' column or survey zones to keep only cross-border pairs.",
-            TrapscapeWarning, stacklevel=3,
+            TrapscapeWarning,
+            stacklevel=3,
         )
         return allp
     return [(i, j) for i, j in allp if zones[i] != zones[j]]
@@ -1030,41 +1139,76 @@ def least_cost_network(
     cds: dict[str, xr.DataArray] = {}
     for k in it:
         cid = cores["core_id"].iloc[k]
-        cds[cid] = engine.cost_distance(cores.geometry.iloc[[k]],
-                                        name=f"cost_distance_{cid}")
+        cds[cid] = engine.cost_distance(
+            cores.geometry.iloc[[k]], name=f"cost_distance_{cid}"
+        )
     path_rows, corr_rows = [], []
     best = np.full(grid.shape, np.nan)
     for i, j in plist:
         ca, cb = cores["core_id"].iloc[i], cores["core_id"].iloc[j]
-        row = {"core_a": ca, "core_b": cb,
-               "zone_a": cores[V.ZONE].iloc[i] if V.ZONE in cores else pd.NA,
-               "zone_b": cores[V.ZONE].iloc[j] if V.ZONE in cores else pd.NA}
+        row = {
+            "core_a": ca,
+            "core_b": cb,
+            "zone_a": cores[V.ZONE].iloc[i] if V.ZONE in cores else pd.NA,
+            "zone_b": cores[V.ZONE].iloc[j] if V.ZONE in cores else pd.NA,
+        }
         try:
             line, cost = engine.path(cds[ca], cores.geometry.iloc[[j]])
         except ComputationError:
-            warnings.warn(f"Cores {ca} and {cb} are not connected by passable cells.",
-                          TrapscapeWarning, stacklevel=2)
-            path_rows.append({**row, "cost": np.inf, "length_m": np.nan, "geometry": None})
+            warnings.warn(
+                f"Cores {ca} and {cb} are not connected by passable cells.",
+                TrapscapeWarning,
+                stacklevel=2,
+            )
+            path_rows.append(
+                {**row, "cost": np.inf, "length_m": np.nan, "geometry": None}
+            )
             continue
-        path_rows.append({**row, "cost": cost, "length_m": float(line.length),
-                          "geometry": line})
-        cor = least_cost_corridor(cds[ca], cds[cb], width_cost=width_cost,
-                                  width_m=width_m, resistance=resistance)
-        corr_rows.append({"core_a": ca, "core_b": cb, "least_cost": cor.least_cost,
-                          "width_cost": cor.width_cost,
-                          "area_km2": float(cor.polygon.area) / 1e6,
-                          "geometry": cor.polygon})
+        path_rows.append(
+            {**row, "cost": cost, "length_m": float(line.length), "geometry": line}
+        )
+        cor = least_cost_corridor(
+            cds[ca],
+            cds[cb],
+            width_cost=width_cost,
+            width_m=width_m,
+            resistance=resistance,
+        )
+        corr_rows.append(
+            {
+                "core_a": ca,
+                "core_b": cb,
+                "least_cost": cor.least_cost,
+                "width_cost": cor.width_cost,
+                "area_km2": float(cor.polygon.area) / 1e6,
+                "geometry": cor.polygon,
+            }
+        )
         best = np.fmin(best, cor.raster.values)
     cols = ["core_a", "core_b", "zone_a", "zone_b", "cost", "length_m"]
-    paths = gpd.GeoDataFrame(path_rows, columns=[*cols, "geometry"], geometry="geometry",
-                             crs=grid.crs)
+    paths = gpd.GeoDataFrame(
+        path_rows, columns=[*cols, "geometry"], geometry="geometry", crs=grid.crs
+    )
     corridors = gpd.GeoDataFrame(
-        corr_rows, columns=["core_a", "core_b", "least_cost", "width_cost", "area_km2",
-                            "geometry"], geometry="geometry", crs=grid.crs)
-    logger.info("least cost: %d cores, %d pairs, units %s", len(needed), len(plist), units)
+        corr_rows,
+        columns=[
+            "core_a",
+            "core_b",
+            "least_cost",
+            "width_cost",
+            "area_km2",
+            "geometry",
+        ],
+        geometry="geometry",
+        crs=grid.crs,
+    )
+    logger.info(
+        "least cost: %d cores, %d pairs, units %s", len(needed), len(plist), units
+    )
     craster = to_dataarray(best, grid, name="corridor", nodata=np.nan)
-    return LeastCostResult(cds, paths, corridors, craster,
-                           pd.DataFrame(paths[cols]).reset_index(drop=True))
+    return LeastCostResult(
+        cds, paths, corridors, craster, pd.DataFrame(paths[cols]).reset_index(drop=True)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -1107,11 +1251,14 @@ def _node_labels(nodes: Any, grid: GridSpec) -> tuple[np.ndarray, list[str]]:
     elif isinstance(nodes, gpd.GeoSeries):
         gdf = gpd.GeoDataFrame(geometry=nodes)
     else:
-        gdf = gpd.GeoDataFrame(geometry=[g if isinstance(g, BaseGeometry) else Point(*g)
-                                         for g in nodes], crs=grid.crs)
+        gdf = gpd.GeoDataFrame(
+            geometry=[g if isinstance(g, BaseGeometry) else Point(*g) for g in nodes],
+            crs=grid.crs,
+        )
     if gdf.crs is not None and not as_crs(gdf.crs).equals(grid.crs):
         raise CRSError(
-            f"The nodes are in {gdf.crs}, the resistance grid in {grid.crs.to_string()}. "
+            f"The nodes are in {gdf.crs}, the resistance grid in "
+            f"{grid.crs.to_string()}. "
             "Reproject them with .to_crs() first."
         )
     if "core_id" in gdf.columns:
@@ -1206,36 +1353,45 @@ def circuit(
     if mode not in ("pairwise", "one_to_all"):
         raise InputError(f"mode must be 'pairwise' or 'one_to_all', got {mode!r}.")
     if solver not in ("auto", "cg_amg", "direct"):
-        raise InputError(f"solver must be 'auto', 'cg_amg' or 'direct', got {solver!r}.")
+        raise InputError(
+            f"solver must be 'auto', 'cg_amg' or 'direct', got {solver!r}."
+        )
     grid = _as_grid(resistance)
     res = np.asarray(resistance.values, dtype=np.float64)
     focal, ids = _node_labels(nodes, grid)
     if len(ids) < 2:
         raise InputError("circuit needs at least two nodes.")
     n_valid = int((np.isfinite(res) & (res > 0)).sum())
-    method = solver if solver != "auto" else ("direct" if n_valid <= 150_000 else "cg_amg")
+    method = (
+        solver if solver != "auto" else ("direct" if n_valid <= 150_000 else "cg_amg")
+    )
     need = _circuit.estimate_memory_bytes(n_valid, len(ids), solver=method)
     budget = float(max_memory_gb) * 2**30
     if need > budget:
         factor = math.sqrt(need / budget) * 1.05
         suggestion = math.ceil(grid.cell * factor)
         raise ComputationError(
-            f"The circuit on {n_valid:,} cells needs about {need / 2**30:.1f} GiB, over "
+            f"The circuit on {n_valid:,} cells needs about "
+            f"{need / 2**30:.1f} GiB, over "
             f"the {max_memory_gb:g} GiB budget. Use a resolution of {suggestion} m or "
             f"coarser (now {grid.cell:g} m), or raise max_memory_gb."
         )
     graph = _circuit.build_graph(res, focal)
     run = _circuit.pairwise if mode == "pairwise" else _circuit.one_to_all
     kw = {"n_jobs": n_jobs} if mode == "pairwise" else {}
-    values, cum = run(graph, method=method, rtol=rtol, current=current, progress=progress,
-                      **kw)
+    values, cum = run(
+        graph, method=method, rtol=rtol, current=current, progress=progress, **kw
+    )
     if mode == "pairwise":
         table = pd.DataFrame(values, index=pd.Index(ids, name="node"), columns=ids)
     else:
         table = pd.DataFrame({"to_all": values}, index=pd.Index(ids, name="node"))
     cur_da = None
-    pinch = gpd.GeoDataFrame({"current_max": [], "current_sum": [], "area_km2": []},
-                             geometry=[], crs=grid.crs)
+    pinch = gpd.GeoDataFrame(
+        {"current_max": [], "current_sum": [], "area_km2": []},
+        geometry=[],
+        crs=grid.crs,
+    )
     if cum is not None:
         cum = np.where(graph.gid >= 0, cum, np.nan)
         cur_da = to_dataarray(cum, grid, name="current", nodata=np.nan)
@@ -1244,13 +1400,17 @@ def circuit(
     return CircuitResult(table, cur_da, pinch, mode, method, ids)
 
 
-def _pinch_points(cum: np.ndarray, grid: GridSpec, q: float,
-                  max_patches: int = 200) -> gpd.GeoDataFrame:
+def _pinch_points(
+    cum: np.ndarray, grid: GridSpec, q: float, max_patches: int = 200
+) -> gpd.GeoDataFrame:
     from scipy import ndimage
 
     pos = cum[np.isfinite(cum) & (cum > 0)]
-    empty = gpd.GeoDataFrame({"current_max": [], "current_sum": [], "area_km2": []},
-                             geometry=[], crs=grid.crs)
+    empty = gpd.GeoDataFrame(
+        {"current_max": [], "current_sum": [], "area_km2": []},
+        geometry=[],
+        crs=grid.crs,
+    )
     if pos.size == 0:
         return empty
     thr = float(np.quantile(pos, q))
@@ -1270,12 +1430,14 @@ def _pinch_points(cum: np.ndarray, grid: GridSpec, q: float,
     from shapely.ops import unary_union
 
     geoms: dict[int, list[BaseGeometry]] = {}
-    for g, v in features.shapes(labels.astype(np.int32), mask=mask, connectivity=8,
-                                transform=grid.transform):
+    for g, v in features.shapes(
+        labels.astype(np.int32), mask=mask, connectivity=8, transform=grid.transform
+    ):
         geoms.setdefault(int(v), []).append(shape(g))
     polys = [geoms[i][0] if len(geoms[i]) == 1 else unary_union(geoms[i]) for i in idx]
-    out = gpd.GeoDataFrame({"current_max": cmax, "current_sum": csum},
-                           geometry=polys, crs=grid.crs)
+    out = gpd.GeoDataFrame(
+        {"current_max": cmax, "current_sum": csum}, geometry=polys, crs=grid.crs
+    )
     out["area_km2"] = out.geometry.area / 1e6
     return out.sort_values("current_max", ascending=False).reset_index(drop=True)
 
@@ -1288,8 +1450,11 @@ def _pinch_points(cum: np.ndarray, grid: GridSpec, q: float,
 def _lines_of(border: Any) -> list[LineString]:
     from shapely.ops import linemerge
 
-    geoms = border.geometry if isinstance(border, (gpd.GeoDataFrame, gpd.GeoSeries)) else (
-        [border] if isinstance(border, BaseGeometry) else list(border))
+    geoms = (
+        border.geometry
+        if isinstance(border, (gpd.GeoDataFrame, gpd.GeoSeries))
+        else ([border] if isinstance(border, BaseGeometry) else list(border))
+    )
     parts: list[LineString] = []
     for g in geoms:
         if g is None or g.is_empty:
@@ -1341,10 +1506,20 @@ def border_segments(
         step = ln.length / n
         for k in range(n):
             seg = substring(ln, k * step, (k + 1) * step)
-            rows.append({"line": li, "start_m": k * step, "length_m": seg.length,
-                         "geometry": seg})
-    out = gpd.GeoDataFrame(rows, columns=["line", "start_m", "length_m", "geometry"],
-                           geometry="geometry", crs=crs)
+            rows.append(
+                {
+                    "line": li,
+                    "start_m": k * step,
+                    "length_m": seg.length,
+                    "geometry": seg,
+                }
+            )
+    out = gpd.GeoDataFrame(
+        rows,
+        columns=["line", "start_m", "length_m", "geometry"],
+        geometry="geometry",
+        crs=crs,
+    )
     out.insert(0, "segment_id", np.arange(1, len(out) + 1))
     return out
 
@@ -1354,7 +1529,7 @@ def _segment_current(segs: gpd.GeoDataFrame, current: xr.DataArray) -> pd.DataFr
     vals = np.asarray(current.values, dtype=float)
     out = {"current_sum": [], "current_max": [], "current_mean": []}
     for g in segs.geometry:
-        n = max(2, int(math.ceil(g.length / (grid.cell / 4.0))) + 1)
+        n = max(2, math.ceil(g.length / (grid.cell / 4.0)) + 1)
         d = np.linspace(0.0, g.length, n)
         pts = [g.interpolate(x) for x in d]
         r, c = grid.rowcol(np.array([p.x for p in pts]), np.array([p.y for p in pts]))
@@ -1421,8 +1596,15 @@ def border_hotspots(
             if line is None or line.is_empty:
                 continue
             inter = line.intersection(union)
-            pts = shapely.get_parts(shapely.extract_unique_points(inter)) if not inter.is_empty else []
-            if inter.geom_type in ("LineString", "MultiLineString") and not inter.is_empty:
+            pts = (
+                shapely.get_parts(shapely.extract_unique_points(inter))
+                if not inter.is_empty
+                else []
+            )
+            if (
+                inter.geom_type in ("LineString", "MultiLineString")
+                and not inter.is_empty
+            ):
                 pts = [inter.interpolate(0.5, normalized=True)]
             seen: set[int] = set()
             for p in pts:
@@ -1449,13 +1631,20 @@ def border_hotspots(
     order = np.lexsort((segs["segment_id"].to_numpy(), -segs["score"].to_numpy()))
     segs = segs.iloc[order].reset_index(drop=True)
     segs["rank"] = np.arange(1, len(segs) + 1)
-    logger.info("border hotspots: %d segments of ~%g m scored by %s", len(segs),
-                segment_length, ", ".join(measures) or "nothing")
+    logger.info(
+        "border hotspots: %d segments of ~%g m scored by %s",
+        len(segs),
+        segment_length,
+        ", ".join(measures) or "nothing",
+    )
     return segs
 
 
 def pair_crossings(
-    paths: gpd.GeoDataFrame, border_lines: Any, *, segments: gpd.GeoDataFrame | None = None
+    paths: gpd.GeoDataFrame,
+    border_lines: Any,
+    *,
+    segments: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Where and at what cost each pair's least-cost path crosses the border.
 
@@ -1482,24 +1671,49 @@ def pair_crossings(
     border = MultiLineString(lines) if lines else MultiLineString()
     rows = []
     for _, p in paths.iterrows():
-        row = {"core_a": p["core_a"], "core_b": p["core_b"], "cost": p["cost"],
-               "length_m": p["length_m"], "n_crossings": 0, "crossing_x": np.nan,
-               "crossing_y": np.nan, "segment_id": pd.NA}
+        row = {
+            "core_a": p["core_a"],
+            "core_b": p["core_b"],
+            "cost": p["cost"],
+            "length_m": p["length_m"],
+            "n_crossings": 0,
+            "crossing_x": np.nan,
+            "crossing_y": np.nan,
+            "segment_id": pd.NA,
+        }
         line = p.geometry
         if line is not None and not line.is_empty and not border.is_empty:
             inter = line.intersection(border)
-            pts = list(shapely.get_parts(shapely.extract_unique_points(inter))) if not inter.is_empty else []
+            pts = (
+                list(shapely.get_parts(shapely.extract_unique_points(inter)))
+                if not inter.is_empty
+                else []
+            )
             if pts:
                 pts.sort(key=line.project)
                 row["n_crossings"] = len(pts)
                 row["crossing_x"], row["crossing_y"] = pts[0].x, pts[0].y
                 if segments is not None and len(segments):
-                    k = int(np.argmin(shapely.distance(segments.geometry.to_numpy(), pts[0])))
+                    k = int(
+                        np.argmin(
+                            shapely.distance(segments.geometry.to_numpy(), pts[0])
+                        )
+                    )
                     row["segment_id"] = int(segments["segment_id"].iloc[k])
         rows.append(row)
-    return pd.DataFrame(rows, columns=["core_a", "core_b", "cost", "length_m",
-                                       "n_crossings", "crossing_x", "crossing_y",
-                                       "segment_id"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "core_a",
+            "core_b",
+            "cost",
+            "length_m",
+            "n_crossings",
+            "crossing_x",
+            "crossing_y",
+            "segment_id",
+        ],
+    )
 
 
 # --------------------------------------------------------------------------
@@ -1587,13 +1801,18 @@ def _resolve_path(obj: Any, base_dir: Any, survey: Survey) -> Any:
     return p
 
 
-def _border_between(border: gpd.GeoDataFrame, survey: Survey, zones: set[Any]) -> gpd.GeoDataFrame:
+def _border_between(
+    border: gpd.GeoDataFrame, survey: Survey, zones: set[Any]
+) -> gpd.GeoDataFrame:
     """Border parts separating the given zones (all of it if zones are unknown)."""
     if survey.zones is None or len(zones) < 2 or V.NAME not in survey.zones:
         return border
     z = survey.zones
-    shapes = {n: z.loc[z[V.NAME] == n].geometry.union_all() for n in zones
-              if (z[V.NAME] == n).any()}
+    shapes = {
+        n: z.loc[z[V.NAME] == n].geometry.union_all()
+        for n in zones
+        if (z[V.NAME] == n).any()
+    }
     names = sorted(shapes, key=str)
     if len(names) < 2:
         return border
@@ -1601,7 +1820,9 @@ def _border_between(border: gpd.GeoDataFrame, survey: Survey, zones: set[Any]) -
     parts = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            both = shapes[names[i]].buffer(tol).intersection(shapes[names[j]].buffer(tol))
+            both = (
+                shapes[names[i]].buffer(tol).intersection(shapes[names[j]].buffer(tol))
+            )
             if not both.is_empty:
                 parts.append(both)
     if not parts:
@@ -1609,8 +1830,10 @@ def _border_between(border: gpd.GeoDataFrame, survey: Survey, zones: set[Any]) -
     from shapely.ops import unary_union
 
     sel = border.clip(unary_union(parts))
-    sel = sel[~sel.geometry.is_empty & sel.geometry.geom_type.isin(
-        ["LineString", "MultiLineString"])]
+    sel = sel[
+        ~sel.geometry.is_empty
+        & sel.geometry.geom_type.isin(["LineString", "MultiLineString"])
+    ]
     return sel if len(sel) else border
 
 
@@ -1698,48 +1921,79 @@ def corridors_for_survey(
     elif isinstance(cores, gpd.GeoDataFrame) and "core_id" in cores.columns:
         core_gdf = cores.to_crs(survey.crs)
     else:
-        layers = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str,
-                                               os.PathLike)) else list(cores)
+        layers = (
+            [cores]
+            if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str, os.PathLike))
+            else list(cores)
+        )
         layers = [_resolve_path(c, base_dir, survey) for c in layers]
         core_gdf = cores_from(*[_read_vector(c) for c in layers], survey=survey)
-    if pairs == "across" and V.ZONE in core_gdf and core_gdf[V.ZONE].notna().all() \
-            and core_gdf[V.ZONE].nunique() < 2:
+    if (
+        pairs == "across"
+        and V.ZONE in core_gdf
+        and core_gdf[V.ZONE].notna().all()
+        and core_gdf[V.ZONE].nunique() < 2
+    ):
         raise ComputationError(
             f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
-            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use pairs='all'."
+            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use "
+            "pairs='all'."
         )
     border = survey_border(survey)
     if border is not None and core_setback > 0:
-        zone_set = {z for z in core_gdf[V.ZONE].dropna()} if V.ZONE in core_gdf else set()
+        zone_set = set(core_gdf[V.ZONE].dropna()) if V.ZONE in core_gdf else set()
         border = _border_between(border, survey, zone_set)
         band = border.geometry.buffer(core_setback).union_all()
         cut = core_gdf.geometry.difference(band)
         keep = ~cut.is_empty
         if not keep.all():
             lost = core_gdf.loc[~keep, "core_id"].tolist()
-            warnings.warn(f"Cores {lost} lie within core_setback={core_setback:g} m of the "
-                          "border and were dropped; lower core_setback to keep them.",
-                          TrapscapeWarning, stacklevel=2)
+            warnings.warn(
+                f"Cores {lost} lie within core_setback={core_setback:g} m of the "
+                "border and were dropped; lower core_setback to keep them.",
+                TrapscapeWarning,
+                stacklevel=2,
+            )
         core_gdf = core_gdf.set_geometry(cut)[keep].reset_index(drop=True)
     elif border is not None:
-        zone_set = {z for z in core_gdf[V.ZONE].dropna()} if V.ZONE in core_gdf else set()
+        zone_set = set(core_gdf[V.ZONE].dropna()) if V.ZONE in core_gdf else set()
         border = _border_between(border, survey, zone_set)
     if len(core_gdf) < 2:
-        raise InputError(f"Need at least two core areas, got {len(core_gdf)}. Add cores "
-                         "on the other side of the border.")
+        raise InputError(
+            f"Need at least two core areas, got {len(core_gdf)}. Add cores "
+            "on the other side of the border."
+        )
     if resistance is None:
         resistance = resistance_from_project(
-            survey, dict(rasters or {}), resolution=resolution, extent=core_gdf, buffer=buffer)
+            survey,
+            dict(rasters or {}),
+            resolution=resolution,
+            extent=core_gdf,
+            buffer=buffer,
+        )
     grid = _as_grid(resistance)
-    lc = least_cost_network(resistance, core_gdf, pairs=pairs, units=units,
-                            width_cost=width_cost, width_m=width_m, progress=progress)
+    lc = least_cost_network(
+        resistance,
+        core_gdf,
+        pairs=pairs,
+        units=units,
+        width_cost=width_cost,
+        width_m=width_m,
+        progress=progress,
+    )
     circ = None
     if run_circuit:
         used = sorted(set(lc.paths["core_a"]) | set(lc.paths["core_b"]))
         nodes = core_gdf[core_gdf["core_id"].isin(used)]
-        circ = circuit(resistance, nodes, mode=mode or circuit_mode, solver=solver,
-                       max_memory_gb=max_memory_gb, pinch_quantile=pinch_quantile,
-                       progress=progress)
+        circ = circuit(
+            resistance,
+            nodes,
+            mode=mode or circuit_mode,
+            solver=solver,
+            max_memory_gb=max_memory_gb,
+            pinch_quantile=pinch_quantile,
+            progress=progress,
+        )
     hot = None
     crossings = pair_crossings(lc.paths, border if border is not None else [])
     if border is not None:
@@ -1747,16 +2001,27 @@ def corridors_for_survey(
 
         clipped = border.clip(box(*grid.bounds))
         if len(clipped) and not clipped.geometry.is_empty.all():
-            hot = border_hotspots(border, current=None if circ is None else circ.current,
-                                  paths=lc.paths, corridors=lc.corridors,
-                                  segment_length=segment_length)
+            hot = border_hotspots(
+                border,
+                current=None if circ is None else circ.current,
+                paths=lc.paths,
+                corridors=lc.corridors,
+                segment_length=segment_length,
+            )
             if circ is None:
-                hot = border_hotspots(clipped, paths=lc.paths, corridors=lc.corridors,
-                                      segment_length=segment_length)
+                hot = border_hotspots(
+                    clipped,
+                    paths=lc.paths,
+                    corridors=lc.corridors,
+                    segment_length=segment_length,
+                )
             crossings = pair_crossings(lc.paths, border, segments=hot)
     else:
-        warnings.warn("The survey has no border or zones; border hotspots are skipped.",
-                      TrapscapeWarning, stacklevel=2)
+        warnings.warn(
+            "The survey has no border or zones; border hotspots are skipped.",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
     return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
 
 

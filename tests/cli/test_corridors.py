@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 import rasterio
 from click.testing import CliRunner
+from conftest import X0, Y0, make_tiny_survey, write_survey_project
 from rasterio.transform import from_origin
 from shapely.geometry import Point, box
 
 from trapscape.cli.main import cli
-
-from conftest import X0, Y0, make_tiny_survey, write_survey_project
 
 CRS = "EPSG:32652"
 
@@ -34,34 +33,57 @@ def project(tmp_path: Path) -> Path:
     x0, y0, n = X0 - 5000, Y0 + 9000, 140
     lc = np.full((n, n), 1, dtype=np.uint8)  # forest
     col_border = int((X0 + 2500 - x0) // 100)
-    lc[:, col_border - 3:col_border + 3] = 12  # cropland strip along the border
+    lc[:, col_border - 3 : col_border + 3] = 12  # cropland strip along the border
     gap_row = int((y0 - (Y0 + 2000)) // 100)
-    lc[gap_row - 1:gap_row + 2, col_border - 3:col_border + 3] = 1  # forest gap
-    with rasterio.open(folder / "landcover.tif", "w", driver="GTiff", width=n, height=n,
-                       count=1, dtype="uint8", crs=CRS, transform=from_origin(x0, y0, 100, 100),
-                       nodata=255) as dst:
+    lc[gap_row - 1 : gap_row + 2, col_border - 3 : col_border + 3] = 1  # forest gap
+    with rasterio.open(
+        folder / "landcover.tif",
+        "w",
+        driver="GTiff",
+        width=n,
+        height=n,
+        count=1,
+        dtype="uint8",
+        crs=CRS,
+        transform=from_origin(x0, y0, 100, 100),
+        nodata=255,
+    ) as dst:
         dst.write(lc, 1)
-    towns = gpd.GeoDataFrame({"name": ["village"]},
-                             geometry=[Point(X0 + 2500, Y0 + 3800)], crs=CRS).to_crs(4326)
+    towns = gpd.GeoDataFrame(
+        {"name": ["village"]}, geometry=[Point(X0 + 2500, Y0 + 3800)], crs=CRS
+    ).to_crs(4326)
     towns.to_file(folder / "settlements.gpkg", driver="GPKG")
-    china = gpd.GeoDataFrame({"name": ["China core"]},
-                             geometry=[box(X0 - 3000, Y0, X0 + 1000, Y0 + 4000)], crs=CRS)
+    china = gpd.GeoDataFrame(
+        {"name": ["China core"]},
+        geometry=[box(X0 - 3000, Y0, X0 + 1000, Y0 + 4000)],
+        crs=CRS,
+    )
     china.to_file(folder / "china.gpkg", driver="GPKG")
     text = toml.read_text() + (
         '[rasters]\nlandcover = "landcover.tif"\nsettlements = "settlements.gpkg"\n'
-        '[corridors]\nresolution = 100.0\ncores = ["china.gpkg"]\ncore_setback = 500.0\n'
+        '[corridors]\nresolution = 100.0\ncores = ["china.gpkg"]\n'
+        "core_setback = 500.0\n"
         "segment_length = 500.0\nbuffer = 3000.0\n"
     )
     toml.write_text(text)
     return toml
 
 
-def test_corridors_from_project_writes_every_output(tmp_path: Path, project: Path) -> None:
+def test_corridors_from_project_writes_every_output(
+    tmp_path: Path, project: Path
+) -> None:
     out = tmp_path / "out"
     res = _run(["corridors", str(project), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    for name in ("corridors.gpkg", "resistance.tif", "current.tif", "corridor.tif",
-                 "pair_costs.csv", "effective_resistance.csv", "hotspots.csv"):
+    for name in (
+        "corridors.gpkg",
+        "resistance.tif",
+        "current.tif",
+        "corridor.tif",
+        "pair_costs.csv",
+        "effective_resistance.csv",
+        "hotspots.csv",
+    ):
         assert (out / name).exists(), name
     assert len(list(out.glob("cost_distance_*.tif"))) == 2
     layers = set(gpd.list_layers(out / "corridors.gpkg")["name"])
@@ -85,7 +107,9 @@ def test_corridors_from_project_writes_every_output(tmp_path: Path, project: Pat
     assert "2 cores" in res.output
 
 
-def test_refuses_to_overwrite_and_leaves_no_partial_output(tmp_path: Path, project: Path) -> None:
+def test_refuses_to_overwrite_and_leaves_no_partial_output(
+    tmp_path: Path, project: Path
+) -> None:
     out = tmp_path / "out"
     args = ["corridors", str(project), "--out", str(out), "--no-circuit"]
     assert _run(args).exit_code == 0
@@ -103,16 +127,29 @@ def test_refuses_to_overwrite_and_leaves_no_partial_output(tmp_path: Path, proje
 def test_bad_inputs_give_clean_errors(tmp_path: Path, project: Path) -> None:
     out = tmp_path / "out2"
     # a memory budget far too small: clean refusal naming a coarser resolution
-    res = _run(["corridors", str(project), "--out", str(out), "--max-memory-gb", "0.0001"])
+    res = _run(
+        ["corridors", str(project), "--out", str(out), "--max-memory-gb", "0.0001"]
+    )
     assert res.exit_code == 1
     assert "resolution of" in res.output and "Traceback" not in res.output
     assert not out.exists()
     # stations only, no rasters
     survey_dir = project.parent
-    res = _run(["corridors", "--stations", str(survey_dir / "stations.csv"),
-                "--out", str(out)])
+    res = _run(
+        ["corridors", "--stations", str(survey_dir / "stations.csv"), "--out", str(out)]
+    )
     assert res.exit_code == 1
     assert "--landcover" in res.output
-    res = _run(["corridors", str(project), "--out", str(out), "--width-m", "1",
-                "--width-cost", "1"])
+    res = _run(
+        [
+            "corridors",
+            str(project),
+            "--out",
+            str(out),
+            "--width-m",
+            "1",
+            "--width-cost",
+            "1",
+        ]
+    )
     assert res.exit_code == 2

@@ -1,4 +1,4 @@
-"""``trapscape corridors``: resistance, least-cost corridors, current, border hotspots."""
+"""``trapscape corridors``: resistance, corridors, current and border hotspots."""
 
 from __future__ import annotations
 
@@ -27,14 +27,20 @@ RASTER_KEYS = ("landcover", "elevation", "settlements", "rivers")
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _project_conf(project: Path | None) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
+def _project_conf(
+    project: Path | None,
+) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
     """[corridors] keys, [rasters] paths and the TOML folder (empty otherwise)."""
     if project is None or project.suffix.lower() != ".toml":
         return {}, {}, None
     from ..project import load_project
 
     proj = load_project(project, read=False)
-    return proj.step("corridors"), dict(proj.params.get("rasters", {})), project.resolve().parent
+    return (
+        proj.step("corridors"),
+        dict(proj.params.get("rasters", {})),
+        project.resolve().parent,
+    )
 
 
 def _safe(text: str) -> str:
@@ -46,46 +52,123 @@ def _safe(text: str) -> str:
 @click.command(name="corridors")
 @survey_inputs
 @out_dir_opt
-@click.option("--resolution", type=float, default=None,
-              help="Cell size of the resistance grid in metres [default: 250].")
-@click.option("--landcover", type=_file, default=None, help="Land-cover raster (MODIS IGBP classes).")
-@click.option("--elevation", type=_file, default=None, help="Elevation raster (metres).")
-@click.option("--settlements", type=_file, default=None, help="Settlement points (vector file).")
+@click.option(
+    "--resolution",
+    type=float,
+    default=None,
+    help="Cell size of the resistance grid in metres [default: 250].",
+)
+@click.option(
+    "--landcover",
+    type=_file,
+    default=None,
+    help="Land-cover raster (MODIS IGBP classes).",
+)
+@click.option(
+    "--elevation", type=_file, default=None, help="Elevation raster (metres)."
+)
+@click.option(
+    "--settlements", type=_file, default=None, help="Settlement points (vector file)."
+)
 @click.option("--rivers", type=_file, default=None, help="River lines (vector file).")
-@click.option("--resistance", "resistance_path", type=_file, default=None,
-              help="A ready resistance GeoTIFF (replaces the rasters above).")
-@click.option("--cores", type=_file, multiple=True,
-              help="Core-area polygons or points; repeat for several files "
-                   "[default: the survey's parks].")
-@click.option("--core-setback", type=float, default=None,
-              help="Cut cores back this far from the border, metres [default: 5000].")
-@click.option("--pairs", type=click.Choice(["across", "all"]), default=None,
-              help="Pairs of cores: across the border or all [default: across].")
-@click.option("--mode", type=click.Choice(["pairwise", "one_to_all"]), default=None,
-              help="Circuit-theory mode [default: pairwise].")
-@click.option("--solver", type=click.Choice(["auto", "cg_amg", "direct"]), default=None,
-              help="Linear solver for the circuit [default: auto].")
+@click.option(
+    "--resistance",
+    "resistance_path",
+    type=_file,
+    default=None,
+    help="A ready resistance GeoTIFF (replaces the rasters above).",
+)
+@click.option(
+    "--cores",
+    type=_file,
+    multiple=True,
+    help="Core-area polygons or points; repeat for several files "
+    "[default: the survey's parks].",
+)
+@click.option(
+    "--core-setback",
+    type=float,
+    default=None,
+    help="Cut cores back this far from the border, metres [default: 5000].",
+)
+@click.option(
+    "--pairs",
+    type=click.Choice(["across", "all"]),
+    default=None,
+    help="Pairs of cores: across the border or all [default: across].",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["pairwise", "one_to_all"]),
+    default=None,
+    help="Circuit-theory mode [default: pairwise].",
+)
+@click.option(
+    "--solver",
+    type=click.Choice(["auto", "cg_amg", "direct"]),
+    default=None,
+    help="Linear solver for the circuit [default: auto].",
+)
 @click.option("--no-circuit", is_flag=True, default=False, help="Skip circuit theory.")
-@click.option("--segment-length", type=float, default=None,
-              help="Border segment length in metres [default: 1000].")
-@click.option("--width-cost", type=float, default=None,
-              help="Corridor cut in cost units (resistance x metres).")
-@click.option("--width-m", type=float, default=None,
-              help="Corridor cut in metres (converted with the median resistance).")
-@click.option("--units", type=click.Choice(["map", "cells"]), default=None,
-              help="Cost units: resistance x metres (map) or r.cost cells [default: map].")
-@click.option("--max-memory-gb", type=float, default=None,
-              help="Memory budget of the circuit solve [default: 4].")
+@click.option(
+    "--segment-length",
+    type=float,
+    default=None,
+    help="Border segment length in metres [default: 1000].",
+)
+@click.option(
+    "--width-cost",
+    type=float,
+    default=None,
+    help="Corridor cut in cost units (resistance x metres).",
+)
+@click.option(
+    "--width-m",
+    type=float,
+    default=None,
+    help="Corridor cut in metres (converted with the median resistance).",
+)
+@click.option(
+    "--units",
+    type=click.Choice(["map", "cells"]),
+    default=None,
+    help="Cost units: resistance x metres (map) or r.cost cells [default: map].",
+)
+@click.option(
+    "--max-memory-gb",
+    type=float,
+    default=None,
+    help="Memory budget of the circuit solve [default: 4].",
+)
 @overwrite_opt
 @click.pass_context
-def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
-        sightings: Path | None, boundaries: Path | None, crs: str | None, out: Path,
-        resolution: float | None, landcover: Path | None, elevation: Path | None,
-        settlements: Path | None, rivers: Path | None, resistance_path: Path | None,
-        cores: tuple[Path, ...], core_setback: float | None, pairs: str | None,
-        mode: str | None, solver: str | None, no_circuit: bool,
-        segment_length: float | None, width_cost: float | None, width_m: float | None,
-        units: str | None, max_memory_gb: float | None, overwrite: bool) -> None:
+def cmd(
+    ctx: click.Context,
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    out: Path,
+    resolution: float | None,
+    landcover: Path | None,
+    elevation: Path | None,
+    settlements: Path | None,
+    rivers: Path | None,
+    resistance_path: Path | None,
+    cores: tuple[Path, ...],
+    core_setback: float | None,
+    pairs: str | None,
+    mode: str | None,
+    solver: str | None,
+    no_circuit: bool,
+    segment_length: float | None,
+    width_cost: float | None,
+    width_m: float | None,
+    units: str | None,
+    max_memory_gb: float | None,
+    overwrite: bool,
+) -> None:
     """Least-cost corridors, circuit current and border-crossing hotspots.
 
     Builds a resistance surface (land cover, elevation/slope, settlements
@@ -110,14 +193,19 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
     conf, proj_rasters, base = _project_conf(project)
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"{out} already exists and is not empty. Pass --overwrite to "
-                         "replace it, or choose another --out.", path=out)
+        raise InputError(
+            f"{out} already exists and is not empty. Pass --overwrite to "
+            "replace it, or choose another --out.",
+            path=out,
+        )
 
     def pick(value: Any, key: str, default: Any) -> Any:
         return value if value is not None else conf.get(key, default)
 
     rasters: dict[str, Any] = {}
-    for key, given in zip(RASTER_KEYS, (landcover, elevation, settlements, rivers)):
+    for key, given in zip(
+        RASTER_KEYS, (landcover, elevation, settlements, rivers), strict=True
+    ):
         path = given if given is not None else proj_rasters.get(key)
         if path is not None:
             rasters[key] = Path(path)
@@ -187,7 +275,9 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
         result.corridors.to_file(gpkg, layer="corridors", driver="GPKG")
         if result.hotspots is not None:
             result.hotspots.to_file(gpkg, layer="hotspots", driver="GPKG")
-            result.hotspots.drop(columns="geometry").to_csv(tmp / "hotspots.csv", index=False)
+            result.hotspots.drop(columns="geometry").to_csv(
+                tmp / "hotspots.csv", index=False
+            )
         write_geotiff(result.resistance, tmp / "resistance.tif")
         for cid, cd in result.least_cost.cost_distances.items():
             write_geotiff(cd, tmp / f"cost_distance_{_safe(cid)}.tif")
@@ -198,7 +288,9 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
                 write_geotiff(result.circuit.current, tmp / "current.tif")
             result.circuit.resistances.to_csv(tmp / "effective_resistance.csv")
             if len(result.circuit.pinch_points):
-                result.circuit.pinch_points.to_file(gpkg, layer="pinch_points", driver="GPKG")
+                result.circuit.pinch_points.to_file(
+                    gpkg, layer="pinch_points", driver="GPKG"
+                )
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
             out.rename(old / out.name)
@@ -210,7 +302,14 @@ def cmd(ctx: click.Context, project: Path | None, stations: Path | None,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     n_hot = 0 if result.hotspots is None else len(result.hotspots)
-    logger.info("corridors: %d cores, %d paths, %d border segments -> %s",
-                len(result.cores), len(result.paths), n_hot, out)
-    click.echo(f"Wrote {out} ({len(result.cores)} cores, {len(result.paths)} paths, "
-               f"{n_hot} border segments ranked).")
+    logger.info(
+        "corridors: %d cores, %d paths, %d border segments -> %s",
+        len(result.cores),
+        len(result.paths),
+        n_hot,
+        out,
+    )
+    click.echo(
+        f"Wrote {out} ({len(result.cores)} cores, {len(result.paths)} paths, "
+        f"{n_hot} border segments ranked)."
+    )
