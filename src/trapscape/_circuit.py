@@ -197,16 +197,17 @@ def _laplacian_raster_order(
     cols = np.empty((9, height, width), dtype=idx_dtype)
     for k, (dr, dc) in enumerate(stencil):
         cols[k] = gpad[1 + dr : 1 + dr + height, 1 + dc : 1 + dc + width]
-    vals = vals.reshape(9, -1)
-    cols = cols.reshape(9, -1)
+    flat_vals: np.ndarray = vals.reshape(9, -1)
+    flat_cols: np.ndarray = cols.reshape(9, -1)
+    del vals, cols
     if not valid.all():
         sel = np.flatnonzero(valid.ravel())
-        vals = vals[:, sel]
-        cols = cols[:, sel]
-    data = np.ascontiguousarray(vals.T).ravel()
-    del vals
-    indices = np.ascontiguousarray(cols.T).ravel()
-    del cols
+        flat_vals = flat_vals[:, sel]
+        flat_cols = flat_cols[:, sel]
+    data = np.ascontiguousarray(flat_vals.T).ravel()
+    del flat_vals
+    indices = np.ascontiguousarray(flat_cols.T).ravel()
+    del flat_cols
     indptr = np.arange(0, 9 * n_nodes + 1, 9, dtype=idx_dtype)
     lap = sp.csr_matrix((data, indices, indptr), shape=(n_nodes, n_nodes))
     lap.eliminate_zeros()
@@ -277,13 +278,16 @@ class _Solver:
         if self.a.shape[0] == 0:
             return np.zeros(0)
         if self.method == "direct":
-            return self._lu.solve(b)
+            assert self._lu is not None
+            return np.asarray(self._lu.solve(b))
         residuals: list[float] = []
         with _single_thread_blas():
             x = self._ml.solve(
                 b, tol=self.rtol, accel="cg", maxiter=500, residuals=residuals
             )
-        rel = np.linalg.norm(b - self.a @ x) / max(np.linalg.norm(b), 1e-300)
+        rel = float(np.linalg.norm(b - self.a @ x)) / max(
+            float(np.linalg.norm(b)), 1e-300
+        )
         if not rel <= self.rtol * 10:
             raise ComputationError(
                 f"Conjugate gradients did not converge (relative residual {rel:.2e}, "
@@ -351,8 +355,8 @@ def cell_currents(
         cur[b] += i
     for k, amps in inject.items():
         if graph.focal_is_point[k]:
-            r, c = _cell_of(graph, k)
-            cur[r, c] += 0.5 * abs(amps)
+            row, col = _cell_of(graph, k)
+            cur[row, col] += 0.5 * abs(amps)
     return cur
 
 

@@ -711,7 +711,7 @@ def cores_from(
             cores.loc[missing, V.ZONE] = survey.zone_of(rep).to_numpy()
         # polygons: the zone holding most of the core's area
         z = survey.zones
-        for i in np.flatnonzero(missing.to_numpy()):
+        for i in np.flatnonzero(missing.to_numpy()).tolist():
             g = cores.geometry.iloc[i]
             if g.area <= 0:
                 continue
@@ -756,7 +756,7 @@ def _source_cells(
     elif isinstance(sources, BaseGeometry):
         geoms = [sources]
     elif isinstance(sources, tuple) and len(sources) == 2 and np.isscalar(sources[0]):
-        geoms = [Point(float(sources[0]), float(sources[1]))]
+        geoms = [Point(float(sources[0]), float(sources[1]))]  # type: ignore[arg-type]
     else:
         geoms = [g if isinstance(g, BaseGeometry) else Point(*g) for g in sources]
     rows, cols = [], []
@@ -1527,7 +1527,11 @@ def border_segments(
 def _segment_current(segs: gpd.GeoDataFrame, current: xr.DataArray) -> pd.DataFrame:
     grid = grid_of(current)
     vals = np.asarray(current.values, dtype=float)
-    out = {"current_sum": [], "current_max": [], "current_mean": []}
+    out: dict[str, list[float]] = {
+        "current_sum": [],
+        "current_max": [],
+        "current_mean": [],
+    }
     for g in segs.geometry:
         n = max(2, math.ceil(g.length / (grid.cell / 4.0)) + 1)
         d = np.linspace(0.0, g.length, n)
