@@ -68,6 +68,11 @@ def run_and_echo(
         f"Outputs in {result.out_dir}: map.html, report.html, manifest.json "
         f"({len(result.files)} files)."
     )
+    if not result.manifest.get("offline"):
+        click.echo(
+            "Note: map.html loads Leaflet from the internet; add --offline for a map "
+            "that opens without a connection."
+        )
 
 
 @click.command(name="run")
