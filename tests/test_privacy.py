@@ -12,6 +12,8 @@ import pandas as pd
 import pyogrio
 import pytest
 from conftest import make_tiny_survey
+from hypothesis import given
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from trapscape import pipeline, privacy
@@ -236,3 +238,17 @@ def test_public_demo_leaks_nothing(tmp_path: Path) -> None:
         IDS = saved
     assert leaks == []
     assert (out / "map.html").is_file() and (out / "report.html").is_file()
+
+
+@given(
+    x=st.floats(-1e7, 1e7, allow_nan=False),
+    y=st.floats(-1e7, 1e7, allow_nan=False),
+    cell=st.sampled_from([1000.0, 2500.0, 5000.0, 10000.0]),
+)
+def test_snap_is_within_half_a_cell_and_idempotent(
+    x: float, y: float, cell: float
+) -> None:
+    sx, sy = privacy.snap_to_grid(np.array([x]), np.array([y]), cell=cell)
+    assert abs(sx[0] - x) <= cell / 2 + 1e-6 and abs(sy[0] - y) <= cell / 2 + 1e-6
+    tx, ty = privacy.snap_to_grid(sx, sy, cell=cell)
+    assert tx[0] == sx[0] and ty[0] == sy[0]
