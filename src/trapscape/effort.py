@@ -390,9 +390,19 @@ def operation_matrix(
 
     Examples
     --------
-    >>> m = operation_matrix(tiny, by="camera")          # doctest: +SKIP
-    >>> float(m.loc[("S1", "a")].sum())                   # doctest: +SKIP
-    10.5
+    One camera set up at noon on 1 June and retrieved at midnight ending
+    11 June works half of its first day and nine whole days:
+
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely.geometry import Point
+    >>> cams = gpd.GeoDataFrame(
+    ...     {"station_id": ["S1"], "camera_id": ["a"], "deployment_id": ["S1/a"],
+    ...      "setup": [pd.Timestamp("2024-06-01 12:00")],
+    ...      "retrieval": [pd.Timestamp("2024-06-11 00:00")]},
+    ...     geometry=[Point(500000, 4760000)], crs="EPSG:32652")
+    >>> m = operation_matrix(cams, by="camera")
+    >>> float(m.loc[("S1", "a")].sum()), float(m.iloc[0, 0])
+    (9.5, 0.5)
     """
     if by not in ("camera", "station"):
         raise InputError(f"by must be 'camera' or 'station', got {by!r}.")
