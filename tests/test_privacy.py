@@ -175,6 +175,8 @@ def test_public_outputs_say_so(runs: dict[str, Path]) -> None:
     assert man["public"] is True and "generalised" in man["privacy"]
     for name in ("map.html", "report.html"):
         assert "Public version" in (out / name).read_text()
+    assert "PUBLIC VERSION" in (out / "PUBLIC-README.txt").read_text()
+    assert not (runs["exact"] / "PUBLIC-README.txt").exists()
 
 
 def test_public_run_keeps_aggregates(runs: dict[str, Path]) -> None:

@@ -1292,6 +1292,8 @@ def run_survey(
     try:
         _run_steps(ctx, switches)
         _scrub_records(ctx)
+        if ctx.public:
+            _write_public_readme(ctx)
         manifest = _manifest(ctx, switches, time.perf_counter() - started, project_path)
         (stage / "manifest.json").write_text(
             json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
@@ -1451,6 +1453,24 @@ def _manifest(
 
         manifest["privacy"] = PUBLIC_NOTE.format(cell_km=ctx.public_cell / 1000.0)
     return _jsonable(manifest)
+
+
+def _write_public_readme(ctx: _Context) -> None:
+    """A plain-text note at the top of a public output folder."""
+    from .privacy import PUBLIC_NOTE
+
+    text = (
+        "PUBLIC VERSION\n\n"
+        + PUBLIC_NOTE.format(cell_km=ctx.public_cell / 1000.0)
+        + "\n\nIn this folder: camera effort and detections are totals per grid cell "
+        "(effort/effort_per_cell.csv, layer station_cells); the coverage grid and the "
+        "detection-probability surface are computed from the generalised stations; "
+        "per-individual layers and tables (home ranges, detections per individual, "
+        "border crossings) are left out; the candidate reserve follows the grid. "
+        "Density, abundance, counts of individuals per country and the corridor "
+        "analysis are aggregates and are kept.\n"
+    )
+    (ctx.stage / "PUBLIC-README.txt").write_text(text, encoding="utf-8")
 
 
 def _remove_stale_stages(out: Path) -> None:
