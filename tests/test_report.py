@@ -131,3 +131,20 @@ def test_public_report_refuses_exact_layers(tmp_path: Path) -> None:
         report.write_report(
             s, tmp_path / "r.html", products={"ranges": _ranges(s)}, public=True
         )
+
+
+def test_zone_densities_in_the_headline(tmp_path: Path) -> None:
+    s = make_tiny_survey()
+    est = pd.DataFrame(
+        {
+            "parameter": ["D[China]", "D[Russia]", "sigma"],
+            "estimate": [0.5, 1.5, 3000.0],
+            "se": [0.1, 0.2, 100.0],
+            "lcl": [0.3, 1.1, 2800.0],
+            "ucl": [0.8, 2.0, 3200.0],
+        }
+    )
+    html = report.write_report(
+        s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
+    ).read_text()
+    assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in html

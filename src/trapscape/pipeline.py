@@ -775,8 +775,10 @@ def _step_density(ctx: _Context) -> str:
     rec.outputs.append("density/detection.json")
     try:
         return f"D = {fit.estimate('D'):.3g} per 100 km2"
-    except TrapscapeError:  # zone models name their densities differently
-        return "fitted"
+    except TrapscapeError:  # zone models: one D per zone; report the mean
+        return (
+            f"mean D = {fit.density_per_100km2():.3g} per 100 km2 ({fit.model} model)"
+        )
 
 
 def _step_homerange(ctx: _Context) -> str:

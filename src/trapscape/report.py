@@ -404,12 +404,21 @@ def _density_html(
     est = pd.DataFrame(est)
     headline = None
     if "parameter" in est.columns:
-        d = est[est["parameter"].astype(str).str.match(r"^D\b")]
-        if len(d):
-            r = d.iloc[0]
-            headline = _num(float(r["estimate"]))
+        names_ = est["parameter"].astype(str)
+        d = est[names_ == "D"]
+        if len(d) == 0:  # zone models: one density per zone, D[<zone>]
+            d = est[names_.str.match(r"^D\[.+\]$")]
+        parts = []
+        for _, r in d.iterrows():
+            txt = _num(float(r["estimate"]))
             if "lcl" in est.columns and "ucl" in est.columns:
-                headline += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
+                txt += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
+            label = str(r["parameter"])
+            if label != "D":
+                txt = f"{_e(label[2:-1])}: {txt}"
+            parts.append(txt)
+        if parts:
+            headline = "<br>".join(parts)
     cols = [
         c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
     ]
