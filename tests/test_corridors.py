@@ -425,6 +425,10 @@ def test_resistance_combination_rules_and_barrier() -> None:
     assert np.isnan(s[:, 2]).all()
     m = C.resistance_surface(grid, layers=layers, combine="max").values
     assert m[5, 5] == pytest.approx(10.0) and m[0, 5] == pytest.approx(1.0)
+    slope = C.resistance_surface(
+        grid, layers=[C.RasterFunction(elev, "slope")], base=0.0
+    ).values
+    assert slope[5, 5] == pytest.approx(45.0)
     p = C.resistance_surface(grid, layers=layers, combine="product", base=2.0).values
     assert p[5, 5] == pytest.approx(20.0) and p[0, 5] == pytest.approx(2.0)
 

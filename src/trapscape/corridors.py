@@ -148,6 +148,8 @@ class RasterFunction:
     func
         Vectorised function of the values (or of slope in degrees when
         ``of="slope"``) returning resistance; NaN results are impassable.
+        The strings ``"slope"`` and ``"value"`` use the slope in degrees or
+        the value itself as the resistance.
     of
         ``"value"`` or ``"slope"`` (slope in degrees computed on the target
         grid from the resampled values, central differences).
@@ -156,7 +158,7 @@ class RasterFunction:
     """
 
     source: Any
-    func: Callable[[np.ndarray], np.ndarray]
+    func: Callable[[np.ndarray], np.ndarray] | str
     of: Literal["value", "slope"] = "value"
     fill: float | None = None
 
@@ -286,13 +288,22 @@ def _layer_values(
     if isinstance(layer, RasterFunction):
         vals = _warp(layer.source, grid, nearest=False)
         nod = np.isnan(vals)
-        if layer.of == "slope":
+        func = layer.func
+        of = layer.of
+        if isinstance(func, str):  # "slope" / "value": the quantity itself
+            if func not in ("slope", "value"):
+                raise InputError(
+                    f"RasterFunction.func must be a callable, 'slope' or 'value', "
+                    f"got {func!r}."
+                )
+            of, func = func, np.asarray
+        if of == "slope":
             vals = _slope_deg(vals, grid.cell)
-        elif layer.of != "value":
+        elif of != "value":
             raise InputError(
-                f"RasterFunction.of must be 'value' or 'slope', got {layer.of!r}."
+                f"RasterFunction.of must be 'value' or 'slope', got {of!r}."
             )
-        out = np.asarray(layer.func(vals), dtype=np.float64)
+        out = np.asarray(func(vals), dtype=np.float64)
         if out.shape != grid.shape:
             out = np.broadcast_to(out, grid.shape).copy()
         if layer.fill is not None:
