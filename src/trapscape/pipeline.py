@@ -773,12 +773,17 @@ def _step_density(ctx: _Context) -> str:
 
     write_detection(ctx.products["detection"], ctx.path("density/detection.json"))
     rec.outputs.append("density/detection.json")
-    try:
-        return f"D = {fit.estimate('D'):.3g} per 100 km2"
-    except TrapscapeError:  # zone models: one D per zone; report the mean
-        return (
-            f"mean D = {fit.density_per_100km2():.3g} per 100 km2 ({fit.model} model)"
+    est = ctx.products["density_estimates"]
+    d_rows = est[est["parameter"].astype(str).str.startswith("D")]
+    if len(d_rows) == 1:
+        return f"D = {float(d_rows['estimate'].iloc[0]):.3g} per 100 km2"
+    # zone models: one density per zone, D[<zone>]
+    return "D per 100 km2: " + ", ".join(
+        f"{p.removeprefix('D[').removesuffix(']')} {float(v):.3g}"
+        for p, v in zip(
+            d_rows["parameter"].astype(str), d_rows["estimate"], strict=True
         )
+    )
 
 
 def _step_homerange(ctx: _Context) -> str:
