@@ -624,3 +624,21 @@ def test_corridors_for_survey_on_tiny_survey(tiny_survey) -> None:
     # the survey's parks alone are all in Russia: refused with a fix
     with pytest.raises(ComputationError, match="no pair crosses the border"):
         C.corridors_for_survey(tiny_survey, resistance=res)
+
+
+def test_default_tolerance_single_precision_preconditioner_is_accurate() -> None:
+    rng = np.random.default_rng(9)
+    vals = rng.uniform(1.0, 50.0, (60, 60))
+    vals[rng.random(vals.shape) < 0.05] = np.nan
+    cells = [(1, 1), (58, 2), (30, 57)]
+    for r, c in cells:
+        vals[r, c] = 1.0
+    res = _da(vals)
+    g = grid_of(res)
+    nodes = [_centre(g, r, c) for r, c in cells]
+    amg = C.circuit(res, nodes, solver="cg_amg")  # rtol 1e-6, float32 V-cycle
+    exact = C.circuit(res, nodes, solver="direct")
+    np.testing.assert_allclose(amg.resistances, exact.resistances, rtol=1e-6)
+    np.testing.assert_allclose(
+        amg.current.values, exact.current.values, rtol=1e-4, atol=1e-6
+    )
