@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trapscape._output import check_outputs, staged_outputs
+from trapscape._output import check_outputs, staged_file, staged_outputs
 from trapscape.errors import InputError
 
 
@@ -57,3 +57,55 @@ def test_out_is_a_file(tmp_path):
     f.write_text("x")
     with pytest.raises(InputError, match="is a file"):
         check_outputs(f, ["a"], overwrite=True)
+
+
+def test_what_names_the_outputs_in_the_message(tmp_path):
+    (tmp_path / "survey.toml").write_text("x")
+    with pytest.raises(InputError, match=r"already holds a survey \(survey.toml\)"):
+        check_outputs(tmp_path, ["survey.toml", "truth.json"], overwrite=False, what="a survey")
+
+
+def test_prune_removes_listed_outputs_not_written_again(tmp_path):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "a.csv").write_text("old")
+    (out / "optional.csv").write_text("old")
+    (out / "mine.txt").write_text("keep")
+    names = ["a.csv", "optional.csv"]
+    with staged_outputs(out, names, overwrite=True, prune=True) as tmp:
+        (tmp / "a.csv").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "mine.txt"]
+    assert (out / "a.csv").read_text() == "new"
+    # without prune the old optional output stays
+    (out / "optional.csv").write_text("old")
+    with staged_outputs(out, names, overwrite=True) as tmp:
+        (tmp / "a.csv").write_text("newer")
+    assert (out / "optional.csv").read_text() == "old"
+
+
+def test_staged_file_writes_replaces_and_cleans_up(tmp_path):
+    f = tmp_path / "sub" / "map.html"
+    with staged_file(f, overwrite=False) as tmp:
+        assert tmp.name == "map.html" and tmp.parent != f.parent
+        tmp.write_text("one")
+        assert not f.exists()
+    assert f.read_text() == "one"
+    assert [p.name for p in f.parent.iterdir()] == ["map.html"]
+    with pytest.raises(InputError, match=r"map.html.*--overwrite"):
+        with staged_file(f, overwrite=False) as tmp:
+            tmp.write_text("two")
+    with pytest.raises(RuntimeError), staged_file(f, overwrite=True) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert f.read_text() == "one"
+    with staged_file(f, overwrite=True) as tmp:
+        tmp.write_text("two")
+    assert f.read_text() == "two"
+    assert [p.name for p in f.parent.iterdir()] == ["map.html"]
+
+
+def test_staged_file_refuses_a_folder(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        with staged_file(tmp_path, overwrite=True):
+            pass
+    assert tmp_path.is_dir()

@@ -18,11 +18,15 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["check_outputs", "staged_outputs"]
+__all__ = ["check_outputs", "staged_file", "staged_outputs"]
 
 
 def check_outputs(
-    out: str | os.PathLike[str], names: Iterable[str] | None = None, *, overwrite: bool
+    out: str | os.PathLike[str],
+    names: Iterable[str] | None = None,
+    *,
+    overwrite: bool,
+    what: str | None = None,
 ) -> None:
     """Refuse to replace existing outputs unless ``overwrite``.
 
@@ -35,6 +39,9 @@ def check_outputs(
         folder belongs to the command: any existing content is a clash.
     overwrite
         Allow replacing.
+    what
+        What the outputs are, for the message (e.g. ``"a survey"``:
+        "... already holds a survey (survey.toml, ...)").
 
     Raises
     ------
@@ -52,8 +59,9 @@ def check_outputs(
         clash = sorted(n for n in names if (out / n).exists())
     if clash:
         shown = ", ".join(clash[:6]) + (" ..." if len(clash) > 6 else "")
+        held = shown if what is None else f"{what} ({shown})"
         raise InputError(
-            f"{out} already holds {shown}. Pass --overwrite to replace "
+            f"{out} already holds {held}. Pass --overwrite to replace "
             "them, or choose another --out.",
             path=out,
         )
@@ -65,6 +73,8 @@ def staged_outputs(
     names: Iterable[str] | None = None,
     *,
     overwrite: bool,
+    prune: bool = False,
+    what: str | None = None,
 ) -> Iterator[Path]:
     """Yield a temporary folder; move what was written into ``out`` on success.
 
@@ -77,6 +87,12 @@ def staged_outputs(
         Whatever the block writes into the temporary folder is moved.
     overwrite
         Allow replacing existing outputs.
+    prune
+        Also delete those of ``names`` the block did not write, so that
+        optional outputs of an earlier run do not linger beside new ones.
+    what
+        What the outputs are, for the clash message (see
+        :func:`check_outputs`).
 
     Examples
     --------
@@ -89,7 +105,7 @@ def staged_outputs(
     """
     out = Path(out)
     names = None if names is None else list(names)
-    check_outputs(out, names, overwrite=overwrite)
+    check_outputs(out, names, overwrite=overwrite, what=what)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -104,6 +120,15 @@ def staged_outputs(
                     shutil.rmtree(old)
                 else:
                     old.unlink()
+        if prune and names is not None:
+            for name in names:
+                old = out / name
+                if (tmp / name).exists() or not (old.exists() or old.is_symlink()):
+                    continue
+                if old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old)
+                else:
+                    old.unlink()
         for item in tmp.iterdir():
             target = out / item.name
             if target.is_dir() and not target.is_symlink():
@@ -112,3 +137,39 @@ def staged_outputs(
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
+
+
+@contextlib.contextmanager
+def staged_file(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path for one output file; move it to ``path`` on success.
+
+    The temporary file has the same name as ``path``, in a fresh folder
+    beside it (see :func:`staged_outputs`), so writers that look at the
+    suffix behave the same.  On an error nothing is left behind.
+
+    Parameters
+    ----------
+    path
+        Output file (its folder is created if needed).
+    overwrite
+        Allow replacing an existing ``path``.
+
+    Raises
+    ------
+    InputError
+        If ``path`` is a folder, or exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "map.html"
+    >>> with staged_file(f, overwrite=False) as tmp:
+    ...     _ = tmp.write_text("<html></html>")
+    >>> f.read_text()
+    '<html></html>'
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"--out {path} is a folder; give a file name.", path=path)
+    with staged_outputs(path.parent, [path.name], overwrite=overwrite) as tmp:
+        yield tmp / path.name
