@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .options import load_survey_from_options, out_dir_opt, overwrite_opt, survey_inputs
+from .._output import check_outputs, staged_outputs
+from .options import (
+    load_survey_from_options,
+    option_or_project,
+    out_dir_opt,
+    overwrite_opt,
+    project_step,
+    survey_inputs,
+)
 
 __all__ = ["cmd"]
 
 OUTPUTS = ("density.json", "density.csv", "region_n.csv", "detection.json")
-
-
-def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
-    """[density] keys and the target species of a project TOML (empty otherwise)."""
-    if project is None or project.suffix.lower() != ".toml":
-        return {}, None
-    from ..project import load_project
-
-    proj = load_project(project, read=False)
-    return proj.step("density"), proj.species
 
 
 @click.command(name="density")
@@ -110,23 +106,11 @@ def cmd(
     """
     from .. import density as dn
     from ..detection import write_detection
-    from ..errors import InputError
 
-    src = ctx.get_parameter_source
-    conf, proj_species = _project_params(project)
-
-    def opt(name: str, value: Any) -> Any:
-        given = src(name) not in (click.core.ParameterSource.DEFAULT, None)
-        return value if given or name not in conf else conf[name]
-
+    conf, proj_species = project_step(project, "density")
+    opt = option_or_project(ctx, conf)
     out = Path(out)
-    clash = [n for n in OUTPUTS if (out / n).exists()]
-    if clash and not overwrite:
-        raise InputError(
-            f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
-            "replace them, or choose another --out.",
-            path=out,
-        )
+    check_outputs(out, OUTPUTS, overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     kwargs: dict[str, Any] = {
         "model": opt("model", model),
@@ -153,24 +137,13 @@ def cmd(
         "mask_file": str(mask_file) if mask_file is not None else None,
     }
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
         (tmp / "density.json").write_text(
             json.dumps(summary, indent=2, default=str), encoding="utf-8"
         )
         fit.estimates.to_csv(tmp / "density.csv", index=False)
         fit.region_n.to_csv(tmp / "region_n.csv", index=False)
         write_detection(fit.detection_params(), tmp / "detection.json")
-        if not out.exists():
-            tmp.rename(out)
-        else:
-            for f in tmp.iterdir():
-                f.replace(out / f.name)
-            tmp.rmdir()
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     first = fit.estimates.iloc[0]
     click.echo(
         f"{fit.n} individuals, {fit.n_detections} detections: {first['parameter']} = "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,8 +17,11 @@ __all__ = [
     "config_opt",
     "crs_opt",
     "out_dir_opt",
+    "option_given",
+    "option_or_project",
     "overwrite_opt",
     "progress_enabled",
+    "project_step",
     "survey_inputs",
 ]
 
@@ -67,3 +70,35 @@ def load_survey_from_options(
         raise click.UsageError("Give a project file / Camtrap DP package, or --stations.")
     return read_survey(project, stations=stations, sightings=sightings,
                        boundaries=boundaries, crs=crs)
+
+
+def project_step(project: Path | None, step: str) -> tuple[dict[str, Any], str | None]:
+    """The ``[step]`` keys and the target species of a project TOML.
+
+    Anything but a ``.toml`` file (a Camtrap DP package, no project) gives
+    ``({}, None)``.
+    """
+    if project is None or project.suffix.lower() != ".toml":
+        return {}, None
+    from ..project import load_project
+
+    proj = load_project(project, read=False)
+    return proj.step(step), proj.species
+
+
+def option_given(ctx: click.Context, name: str) -> bool:
+    """Whether option ``name`` was given (command line or environment), not defaulted."""
+    return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+
+
+def option_or_project(
+    ctx: click.Context, conf: Mapping[str, Any]
+) -> Callable[..., Any]:
+    """``opt(name, value, key=None)``: the command-line value when given, else the
+    project's ``conf[key or name]`` when present, else the option's default ``value``."""
+
+    def opt(name: str, value: Any, key: str | None = None) -> Any:
+        key = key or name
+        return value if option_given(ctx, name) or key not in conf else conf[key]
+
+    return opt
