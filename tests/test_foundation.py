@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -75,3 +77,72 @@ def test_geotiff_round_trip(tmp_path):
     back = read_geotiff(tmp_path / "a.tif")
     np.testing.assert_array_equal(back.values, vals)
     assert back.x.values[0] == 500_050 and back.y.values[0] == 4_760_450
+
+
+# ------------------------------------------------------------------ Survey.region
+def test_survey_region_names(tiny_survey):
+    from shapely.geometry import box
+
+    from trapscape import planning
+    from trapscape.survey import REGIONS
+
+    x0, y0 = 500_000.0, 4_760_000.0
+    study = tiny_survey.region()
+    assert study.equals(tiny_survey.study_polygon) and study.area == 16e6
+    parks = tiny_survey.region("parks")  # the 'Russia' box, east of the border
+    assert parks.equals(box(x0 + 2500, y0, x0 + 4000, y0 + 4000))
+    # a park reaching beyond the study area extends the union
+    wide = tiny_survey.parks.copy()
+    wide["geometry"] = [box(x0 + 2500, y0, x0 + 9000, y0 + 4000)]
+    s = replace(tiny_survey, parks=wide)
+    both = s.region("study_area+parks")
+    assert both.area == pytest.approx(36e6)
+    assert s.region(" Parks + Study_Area").equals(both)
+    # the planning alias gives the same geometry for every name
+    for name in REGIONS:
+        assert planning.region_polygon(s, name).equals(s.region(name))
+    assert planning.REGIONS == REGIONS
+
+
+def test_survey_region_polygons(tiny_survey):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    poly = box(500_000, 4_760_000, 501_000, 4_761_000)
+    assert tiny_survey.region(poly) is poly
+    layer = gpd.GeoDataFrame(geometry=[poly], crs=32652).to_crs(32653)
+    assert tiny_survey.region(layer).area == pytest.approx(1e6, rel=1e-6)
+    with pytest.raises(CRSError):
+        tiny_survey.region(layer.to_crs(4326))
+
+
+def test_survey_region_errors(tiny_survey):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    with pytest.raises(InputError, match="Unknown region 'everywhere'"):
+        tiny_survey.region("everywhere")
+    with pytest.raises(InputError, match="GeoDataFrame"):
+        tiny_survey.region(42)
+    pts = gpd.GeoDataFrame(geometry=[Point(500_500, 4_760_500)], crs=32652)
+    with pytest.raises(InputError, match="no area"):
+        tiny_survey.region(pts)
+    no_parks = replace(tiny_survey, parks=None)
+    for name in ("parks", "study_area+parks"):
+        with pytest.raises(InputError, match=r"\[boundaries\] parks"):
+            no_parks.region(name)
+    no_study = replace(tiny_survey, study_area=None)
+    with pytest.raises(InputError, match=r"\[boundaries\] study_area"):
+        no_study.region("study_area+parks")
+
+
+def test_survey_region_without_study_area_falls_back_to_station_hull(tiny_survey):
+    from trapscape.errors import TrapscapeWarning
+
+    no_study = replace(tiny_survey, study_area=None)
+    with pytest.warns(TrapscapeWarning, match="no study area") as rec:
+        hull = no_study.region()
+    assert rec[0].filename == __file__  # points at the caller, not trapscape
+    # 2 x 2 km hull of the stations buffered by 5 km: 4 + 4*2*5 + pi*25 km2
+    # (the buffer's arcs are polygons, slightly inside the true circle)
+    assert hull.area / 1e6 == pytest.approx(4 + 40 + np.pi * 25, rel=2e-3)

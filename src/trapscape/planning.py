@@ -68,6 +68,7 @@ from . import validation as V
 from .crs import require_projected
 from .detection import DetectionParams
 from .errors import ComputationError, GeometryError, InputError, TrapscapeWarning
+from .survey import REGIONS as _SURVEY_REGIONS
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -227,72 +228,26 @@ def expected_counts(
 
 # --------------------------------------------------------------------------- candidates
 #: Named planning regions accepted by ``region=`` in :func:`plan` and
-#: :func:`candidate_sites`.
-REGIONS = ("study_area", "parks", "study_area+parks")
+#: :func:`candidate_sites` (see :meth:`trapscape.survey.Survey.region`).
+REGIONS = _SURVEY_REGIONS
 
 #: Type of the ``region`` argument: a name from :data:`REGIONS` or polygons.
 RegionLike = Any
 
 
-def _study_polygon(survey: Survey, *, fallback: bool) -> BaseGeometry:
-    """The study area; the stations' buffered hull (with a warning) if allowed."""
-    study = survey.study_polygon
-    if study is not None:
-        return study
-    if not fallback:
-        raise InputError(
-            "region asks for the study area, but the survey has none. Add "
-            '[boundaries] study_area = "study_area.gpkg" to the project file '
-            "(or Survey(study_area=...)), or choose region='parks'."
-        )
-    pts = survey.station_points
-    if len(pts) == 0:
-        raise InputError(
-            "The survey has neither a study area nor stations, so there is "
-            "nowhere to "
-            "place candidates. Give [boundaries] study_area or pass candidates=."
-        )
-    warnings.warn(
-        "The survey has no study area; candidates are placed within 5 km of the "
-        "convex hull of the stations. Give a study area for a proper plan.",
-        TrapscapeWarning,
-        stacklevel=5,
-    )
-    return pts.geometry.union_all().convex_hull.buffer(5000.0)
-
-
-def _parks_polygon(survey: Survey) -> BaseGeometry:
-    parks = survey.parks
-    if parks is None or len(parks) == 0:
-        raise InputError(
-            "region asks for the parks, but the survey has no parks layer. Add "
-            '[boundaries] parks = "parks.gpkg" (polygons with a name column) to '
-            "the project file (or Survey(parks=...)), or use region='study_area'."
-        )
-    geom = parks.geometry
-    geom = geom[geom.notna() & ~geom.is_empty]
-    u = geom.union_all() if len(geom) else None
-    if u is None or u.is_empty or not u.area > 0:
-        raise InputError(
-            "The survey's parks layer has no polygon with a positive area; the "
-            "'parks' region needs park polygons ([boundaries] parks)."
-        )
-    return u
-
-
 def region_polygon(survey: Survey, region: RegionLike = "study_area") -> BaseGeometry:
     """The planning region as one (multi)polygon in the survey CRS.
+
+    An alias of :meth:`trapscape.survey.Survey.region` (same names, polygons,
+    fallbacks and errors), kept for existing callers.
 
     Parameters
     ----------
     survey
         The survey (projected CRS).
     region
-        ``"study_area"`` (``survey.study_polygon``; without one, the stations'
-        convex hull buffered by 5 km, with a warning), ``"parks"`` (union of
-        ``survey.parks``), ``"study_area+parks"`` (union of both), or polygons:
-        a GeoDataFrame/GeoSeries in a projected CRS (reprojected to the survey
-        CRS) or a shapely (multi)polygon in the survey CRS.
+        ``"study_area"``, ``"parks"``, ``"study_area+parks"`` or polygons; see
+        :meth:`~trapscape.survey.Survey.region`.
 
     Returns
     -------
@@ -307,38 +262,7 @@ def region_polygon(survey: Survey, region: RegionLike = "study_area") -> BaseGeo
     CRSError
         If a region layer is not in a projected CRS.
     """
-    from shapely.geometry.base import BaseGeometry as _Base
-
-    if isinstance(region, str):
-        key = region.strip().lower().replace(" ", "")
-        if key == "study_area":
-            return _study_polygon(survey, fallback=True)
-        if key == "parks":
-            return _parks_polygon(survey)
-        if key in ("study_area+parks", "parks+study_area"):
-            return _study_polygon(survey, fallback=False).union(_parks_polygon(survey))
-        raise InputError(
-            f"Unknown region {region!r}; use one of {list(REGIONS)} or give "
-            "polygons (a GeoDataFrame, or on the command line a vector file)."
-        )
-    if isinstance(region, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        require_projected(region.crs, "region layer")
-        geom = region.to_crs(survey.crs).geometry
-        geom = geom[geom.notna() & ~geom.is_empty]
-        u = geom.union_all() if len(geom) else None
-    elif isinstance(region, _Base):
-        u = region
-    else:
-        raise InputError(
-            f"region must be one of {list(REGIONS)}, a GeoDataFrame/GeoSeries or a "
-            f"shapely polygon; got {type(region).__name__}."
-        )
-    if u is None or u.is_empty or not u.area > 0:
-        raise InputError(
-            "The region polygons have no area; give polygons (not points or "
-            "lines) covering where new cameras may go."
-        )
-    return u
+    return survey.region(region)
 
 
 def _region(

@@ -7,6 +7,9 @@ analysis never silently computes in degrees.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +19,16 @@ import pyproj
 
 from . import validation as V
 from .crs import as_crs, require_projected
-from .errors import CRSError
+from .errors import CRSError, InputError, TrapscapeWarning
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Survey"]
+__all__ = ["REGIONS", "Survey"]
+
+#: Named regions accepted by :meth:`Survey.region` (and by ``region=`` in
+#: :mod:`trapscape.planning` and :mod:`trapscape.coverage`).
+REGIONS = ("study_area", "parks", "study_area+parks")
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,116 @@ class Survey:
             return None
         return self.study_area.geometry.union_all()
 
+    def region(self, region: Any = "study_area") -> BaseGeometry:
+        """A named or given region as one (multi)polygon in the survey CRS.
+
+        Planning (:func:`trapscape.planning.plan`) and coverage
+        (:mod:`trapscape.coverage`) work over such a region: by default the
+        study area, or the study area plus the parks on both sides of a
+        border for a transboundary view.
+
+        Parameters
+        ----------
+        region
+            ``"study_area"`` (:attr:`study_polygon`; without one, the stations'
+            convex hull buffered by 5 km, with a
+            :class:`~trapscape.errors.TrapscapeWarning`), ``"parks"`` (union of
+            :attr:`parks`), ``"study_area+parks"`` (union of both; also
+            spelled ``"parks+study_area"``), or polygons: a
+            GeoDataFrame/GeoSeries in a projected CRS (reprojected to the
+            survey CRS) or a shapely (multi)polygon in the survey CRS.
+
+        Returns
+        -------
+        shapely geometry
+            The region (not clipped to habitat).
+
+        Raises
+        ------
+        InputError
+            If the layer the region names is missing, the name is unknown, the
+            value is of another type or the polygons have no area.
+        CRSError
+            If a region layer is not in a projected CRS.
+        """
+        from shapely.geometry.base import BaseGeometry as _Base
+
+        if isinstance(region, str):
+            key = region.strip().lower().replace(" ", "")
+            if key == "study_area":
+                return self._study_region(fallback=True)
+            if key == "parks":
+                return self._parks_region()
+            if key in ("study_area+parks", "parks+study_area"):
+                return self._study_region(fallback=False).union(self._parks_region())
+            raise InputError(
+                f"Unknown region {region!r}; use one of {list(REGIONS)} or give "
+                "polygons (a GeoDataFrame, or on the command line a vector file)."
+            )
+        if isinstance(region, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            require_projected(region.crs, "region layer")
+            geom = region.to_crs(self.crs).geometry
+            geom = geom[geom.notna() & ~geom.is_empty]
+            u = geom.union_all() if len(geom) else None
+        elif isinstance(region, _Base):
+            u = region
+        else:
+            raise InputError(
+                f"region must be one of {list(REGIONS)}, a GeoDataFrame/GeoSeries "
+                f"or a shapely polygon; got {type(region).__name__}."
+            )
+        if u is None or u.is_empty or not u.area > 0:
+            raise InputError(
+                "The region polygons have no area; give polygons (not points or "
+                "lines) covering where new cameras may go."
+            )
+        return u
+
+    def _study_region(self, *, fallback: bool) -> BaseGeometry:
+        """The study area; the stations' buffered hull (with a warning) if allowed."""
+        study = self.study_polygon
+        if study is not None:
+            return study
+        if not fallback:
+            raise InputError(
+                "region asks for the study area, but the survey has none. Add "
+                '[boundaries] study_area = "study_area.gpkg" to the project file '
+                "(or Survey(study_area=...)), or choose region='parks'."
+            )
+        pts = self.station_points
+        if len(pts) == 0:
+            raise InputError(
+                "The survey has neither a study area nor stations, so there is "
+                "nowhere to "
+                "place candidates. Give [boundaries] study_area or pass candidates=."
+            )
+        warnings.warn(
+            "The survey has no study area; candidates are placed within 5 km of "
+            "the convex hull of the stations. Give a study area for a proper plan.",
+            TrapscapeWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+        return pts.geometry.union_all().convex_hull.buffer(5000.0)
+
+    def _parks_region(self) -> BaseGeometry:
+        parks = self.parks
+        if parks is None or len(parks) == 0:
+            raise InputError(
+                "region asks for the parks, but the survey has no parks layer. Add "
+                '[boundaries] parks = "parks.gpkg" (polygons with a name column) '
+                "to the project file (or Survey(parks=...)), or use "
+                "region='study_area'."
+            )
+        geom = parks.geometry
+        geom = geom[geom.notna() & ~geom.is_empty]
+        u = geom.union_all() if len(geom) else None
+        if u is None or u.is_empty or not u.area > 0:
+            raise InputError(
+                "The survey's parks layer has no polygon with a positive area; the "
+                "'parks' region needs park polygons ([boundaries] parks)."
+            )
+        return u
+
     @property
     def identified(self) -> pd.DataFrame:
         """Sightings with an individual id."""
@@ -158,6 +275,18 @@ class Survey:
                 if self.study_polygon is not None else None
             ),
         }
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` pointing at the first frame outside the trapscape package."""
+    pkg = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(
+        frame.f_code.co_filename
+    ).startswith(pkg):
+        level += 1
+        frame = frame.f_back
+    return level
 
 
 def _empty_problems() -> pd.DataFrame:
