@@ -62,7 +62,9 @@ def test_out_is_a_file(tmp_path):
 def test_what_names_the_outputs_in_the_message(tmp_path):
     (tmp_path / "survey.toml").write_text("x")
     with pytest.raises(InputError, match=r"already holds a survey \(survey.toml\)"):
-        check_outputs(tmp_path, ["survey.toml", "truth.json"], overwrite=False, what="a survey")
+        check_outputs(
+            tmp_path, ["survey.toml", "truth.json"], overwrite=False, what="a survey"
+        )
 
 
 def test_prune_removes_listed_outputs_not_written_again(tmp_path):
@@ -91,9 +93,11 @@ def test_staged_file_writes_replaces_and_cleans_up(tmp_path):
         assert not f.exists()
     assert f.read_text() == "one"
     assert [p.name for p in f.parent.iterdir()] == ["map.html"]
-    with pytest.raises(InputError, match=r"map.html.*--overwrite"):
-        with staged_file(f, overwrite=False) as tmp:
-            tmp.write_text("two")
+    with (
+        pytest.raises(InputError, match=r"map.html.*--overwrite"),
+        staged_file(f, overwrite=False) as tmp,
+    ):
+        tmp.write_text("two")
     with pytest.raises(RuntimeError), staged_file(f, overwrite=True) as tmp:
         tmp.write_text("half")
         raise RuntimeError("boom")
@@ -105,7 +109,9 @@ def test_staged_file_writes_replaces_and_cleans_up(tmp_path):
 
 
 def test_staged_file_refuses_a_folder(tmp_path):
-    with pytest.raises(InputError, match="is a folder"):
-        with staged_file(tmp_path, overwrite=True):
-            pass
+    with (
+        pytest.raises(InputError, match="is a folder"),
+        staged_file(tmp_path, overwrite=True),
+    ):
+        pass
     assert tmp_path.is_dir()

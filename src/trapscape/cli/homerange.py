@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import click
 
+from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
+    option_given,
+    option_or_project,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
+    project_step,
     survey_inputs,
 )
 
@@ -32,6 +33,8 @@ OUTPUTS = (
     "excluded.csv",
     "bandwidths.csv",
 )
+#: everything the command may write (sigma_ranges.csv only with --detection)
+ALL_OUTPUTS = (*OUTPUTS, "sigma_ranges.csv")
 
 
 def _h_value(text: str) -> str | float:
@@ -44,16 +47,6 @@ def _h_value(text: str) -> str | float:
         raise click.BadParameter(
             f"{text!r}: use href, lscv or a bandwidth in metres.", param_hint="--h"
         ) from None
-
-
-def _project_params(project: Path | None) -> tuple[dict[str, Any], str | None]:
-    """[homerange] keys and the target species of a project TOML (empty otherwise)."""
-    if project is None or project.suffix.lower() != ".toml":
-        return {}, None
-    from ..project import load_project
-
-    proj = load_project(project, read=False)
-    return proj.step("homerange"), proj.species
 
 
 @click.command(name="homerange")
@@ -188,14 +181,8 @@ def cmd(
     from .. import validation as V
     from ..errors import ComputationError, InputError
 
-    src = ctx.get_parameter_source
-    conf, proj_species = _project_params(project)
-
-    def opt(name: str, value: Any, key: str | None = None) -> Any:
-        """Command-line value when given, else the project's [homerange] key."""
-        key = key or name
-        given = src(name) not in (click.core.ParameterSource.DEFAULT, None)
-        return value if given or key not in conf else conf[key]
+    conf, proj_species = project_step(project, "homerange")
+    opt = option_or_project(ctx, conf)
 
     if relocations is not None and (project is not None or stations is not None):
         raise click.UsageError(
@@ -206,13 +193,7 @@ def cmd(
             "Give a project file, --stations, or --relocations with --crs."
         )
     out = Path(out)
-    clash = [n for n in (*OUTPUTS, "sigma_ranges.csv") if (out / n).exists()]
-    if clash and not overwrite:
-        raise InputError(
-            f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
-            "replace them, or choose another --out.",
-            path=out,
-        )
+    check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
 
     method = str(opt("method", method)).lower()
     if method not in ("kde", "mcp", "both"):
@@ -228,8 +209,7 @@ def cmd(
     pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
     cell = opt("cell", cell, "cell_size")
     grid_n = opt("grid", grid)
-    cell_given = src("cell") not in (click.core.ParameterSource.DEFAULT, None)
-    if grid_n is not None and cell_given:
+    if grid_n is not None and option_given(ctx, "cell"):
         raise click.UsageError("Give --cell or --grid, not both.")
     min_det = int(opt("min_detections", min_detections))
     min_st = int(opt("min_stations", min_stations))
@@ -337,9 +317,8 @@ def cmd(
             survey, ranges, relocations=rel, percent=95.0 if 95.0 in pct else max(pct)
         )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    # prune: outputs of an earlier run that this one does not write are removed
+    with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
         gpkg = tmp / "homeranges.gpkg"
         if len(polys):
             polys.to_file(gpkg, layer="homeranges", driver="GPKG")
@@ -368,17 +347,6 @@ def cmd(
             cb.individuals.to_csv(tmp / "cross_border.csv", index=False)
             cb.crossings.to_csv(tmp / "crossings.csv", index=False)
             cb.population.to_csv(tmp / "population.csv", index=False)
-        if not out.exists():
-            tmp.rename(out)
-        else:
-            for name in (*OUTPUTS, "sigma_ranges.csv"):
-                (out / name).unlink(missing_ok=True)
-            for f in tmp.iterdir():
-                f.replace(out / f.name)
-            tmp.rmdir()
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     n_ind = polys[V.INDIVIDUAL_ID].nunique() if len(polys) else 0
     msg = f"{n_ind} individual(s) with home ranges"
     if excluded is not None and len(excluded):

@@ -16,9 +16,9 @@ __all__ = [
     "cell_size_opt",
     "config_opt",
     "crs_opt",
-    "out_dir_opt",
     "option_given",
     "option_or_project",
+    "out_dir_opt",
     "overwrite_opt",
     "progress_enabled",
     "project_step",
@@ -87,15 +87,20 @@ def project_step(project: Path | None, step: str) -> tuple[dict[str, Any], str |
 
 
 def option_given(ctx: click.Context, name: str) -> bool:
-    """Whether option ``name`` was given (command line or environment), not defaulted."""
-    return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+    """Whether option ``name`` was given (command line or environment)."""
+    source = ctx.get_parameter_source(name)
+    return source not in (click.core.ParameterSource.DEFAULT, None)
 
 
 def option_or_project(
     ctx: click.Context, conf: Mapping[str, Any]
 ) -> Callable[..., Any]:
-    """``opt(name, value, key=None)``: the command-line value when given, else the
-    project's ``conf[key or name]`` when present, else the option's default ``value``."""
+    """A function ``opt(name, value, key=None)`` merging options and project keys.
+
+    It returns the command-line ``value`` when option ``name`` was given, else
+    the project's ``conf[key or name]`` when present, else ``value`` (the
+    option's default).
+    """
 
     def opt(name: str, value: Any, key: str | None = None) -> Any:
         key = key or name
