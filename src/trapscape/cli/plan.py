@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import inspect
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .._output import check_outputs, staged_outputs
 from .options import (
     cell_size_opt,
     load_survey_from_options,
@@ -31,6 +30,8 @@ OUTPUTS = (
     "plan_selection.csv",
     "plan.gpkg",
 )
+#: everything the command may write (removed_stations.csv only with --move)
+ALL_OUTPUTS = (*OUTPUTS, "removed_stations.csv")
 
 
 def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
@@ -364,16 +365,7 @@ def cmd(
     from .. import planning
     from ..errors import InputError
 
-    existing = [
-        out / name
-        for name in (*OUTPUTS, "removed_stations.csv")
-        if (out / name).exists()
-    ]
-    if existing and not overwrite:
-        raise InputError(
-            f"{existing[0]} already exists. Pass --overwrite to replace the "
-            "plan outputs, or choose another --out."
-        )
+    check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
     plan_sec, det_sec = _project_sections(project)
     known = set(inspect.signature(planning.plan).parameters) - {
         "survey",
@@ -461,9 +453,8 @@ def cmd(
     with logging_redirect_tqdm():
         result = planning.plan(survey, params, progress=show, **kw)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".plan-", dir=out.parent))
-    try:
+    # prune: a removed_stations.csv of an earlier run with --move goes
+    with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
         planning.write_plan_stations(result.stations, tmp / "proposed_stations.csv")
         planning.write_gpx(result.stations, tmp / "proposed_stations.gpx")
         result.summary.to_csv(tmp / "plan_summary.csv", index=False)
@@ -471,22 +462,12 @@ def cmd(
         result.candidates.to_file(tmp / "plan.gpkg", layer="candidates", driver="GPKG")
         if len(result.stations):
             result.stations.to_file(tmp / "plan.gpkg", layer="proposed", driver="GPKG")
-        names = list(OUTPUTS)
         if result.removed:
             import pandas as pd
 
             pd.DataFrame({"station_id": list(result.removed)}).to_csv(
                 tmp / "removed_stations.csv", index=False
             )
-            names.append("removed_stations.csv")
-        out.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            os.replace(tmp / name, out / name)
-        stale = out / "removed_stations.csv"
-        if not result.removed and stale.exists():
-            stale.unlink()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
     summ = result.summary[result.summary["scope"] == "all"]
     click.echo(
