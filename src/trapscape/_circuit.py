@@ -230,6 +230,41 @@ def _single_thread_blas() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _sa_hierarchy(
+    a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int = 12
+) -> tuple[list[tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]], Any]:
+    """Smoothed-aggregation hierarchy of an SPD matrix, every level in CSR.
+
+    Built one level at a time with pyamg (every connection strong, standard
+    aggregation, constant near-null space, prolongator smoothed by locally
+    weighted Jacobi, i.e. without an eigenvalue estimate).  Going level by
+    level keeps the coarse operators in CSR: pyamg would keep them as
+    1x1-block BSR, whose setup and smoothing kernels are several times
+    slower.  Returns ``[(A, P, R), ...]`` and an LU factorisation of the
+    coarsest operator.
+    """
+    import pyamg
+    from scipy.sparse.linalg import splu
+
+    levels = []
+    b = np.ones((a.shape[0], 1), dtype=a.dtype)
+    while a.shape[0] > max_coarse and len(levels) < max_levels:
+        ml = pyamg.smoothed_aggregation_solver(
+            a, B=b, symmetry="symmetric", strength=None, max_levels=2,
+            max_coarse=1, smooth=("jacobi", {"weighting": "local"}),
+            improve_candidates=None, keep=False,
+        )
+        if len(ml.levels) < 2:
+            break
+        p = ml.levels[0].P.tocsr()
+        r = ml.levels[0].R.tocsr()
+        levels.append((a, p, r))
+        a = ml.levels[1].A.tocsr()
+        b = ml.levels[1].B
+    coarse = splu(sp.csc_matrix(a, dtype=np.float64), permc_spec="COLAMD")
+    return levels, coarse
+
+
 class _Solver:
     """Solve ``A x = b`` for an SPD grounded Laplacian, reusing the setup.
 
@@ -253,52 +288,22 @@ class _Solver:
 
             self._lu = splu(a.tocsc(), permc_spec="COLAMD")
             return
-        import pyamg
-
         self._dtype = np.float32 if rtol >= 1e-7 else np.float64
         with _single_thread_blas():
-            self._ml = self._setup_amg(pyamg, a.astype(self._dtype))
-        # pyamg keeps coarse operators and transfers as 1x1-block BSR,
-        # whose kernels are several times slower than CSR ones
-        for lvl in self._ml.levels:
-            for name in ("A", "P", "R"):
-                m = getattr(lvl, name, None)
-                if m is not None and getattr(m, "format", "csr") == "bsr":
-                    setattr(lvl, name, m.tocsr())
-
-    @staticmethod
-    def _setup_amg(pyamg: Any, a: sp.csr_matrix) -> Any:
-        # Cheap setup for grid Laplacians: locally weighted Jacobi
-        # prolongation smoothing (no eigenvalue estimate), no candidate
-        # improvement, one forward / one backward Gauss-Seidel sweep
-        # (a symmetric V-cycle, as CG needs) and a sparse LU coarse solve.
-        return pyamg.smoothed_aggregation_solver(
-            a,
-            symmetry="symmetric",
-            max_coarse=500,
-            smooth=("jacobi", {"weighting": "local"}),
-            improve_candidates=None,
-            presmoother=("gauss_seidel", {"sweep": "forward"}),
-            postsmoother=("gauss_seidel", {"sweep": "backward"}),
-            coarse_solver="splu",
-        )
+            self._levels, self._coarse = _sa_hierarchy(a.astype(self._dtype))
 
     def _vcycle(self, b: np.ndarray, lvl: int = 0) -> np.ndarray:
         """One V-cycle from a zero initial guess (no residual bookkeeping)."""
-        levels = self._ml.levels
-        if len(levels) == 1:  # small system: the coarse solver is exact
-            return np.asarray(self._ml.coarse_solver(levels[0].A, b))
-        level = levels[lvl]
-        a = level.A
+        from pyamg.relaxation.relaxation import gauss_seidel
+
+        if lvl == len(self._levels):
+            return np.asarray(self._coarse.solve(b.astype(np.float64)), dtype=b.dtype)
+        a, p, r = self._levels[lvl]
         x = np.zeros_like(b)
-        level.presmoother(a, x, b)
-        coarse_b = level.R @ (b - a @ x)
-        if lvl == len(levels) - 2:
-            coarse_x = np.asarray(self._ml.coarse_solver(levels[-1].A, coarse_b))
-        else:
-            coarse_x = self._vcycle(coarse_b, lvl + 1)
-        x += level.P @ coarse_x
-        level.postsmoother(a, x, b)
+        gauss_seidel(a, x, b, iterations=1, sweep="forward")
+        coarse_x = self._vcycle(r @ (b - a @ x), lvl + 1)
+        x += p @ coarse_x
+        gauss_seidel(a, x, b, iterations=1, sweep="backward")
         return x
 
     def _precondition(self, r: np.ndarray) -> np.ndarray:
