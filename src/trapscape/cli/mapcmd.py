@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from .._output import check_outputs, staged_file
 from .options import load_survey_from_options, overwrite_opt, survey_inputs
 
 
@@ -59,12 +59,10 @@ def cmd(
 
     Example: trapscape map survey.toml --results results --out map.html --offline
     """
-    from ..errors import InputError
     from ..maps import save_map, survey_map
     from ..pipeline import load_results, station_table
 
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} exists. Pass --overwrite to replace it.", path=out)
+    check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     prods = load_results(results, crs=survey.crs) if results is not None else {}
     public = bool(prods.pop("public", False))
@@ -78,8 +76,6 @@ def cmd(
         shown = survey
         prods.setdefault("stations", station_table(survey))
     m = survey_map(shown, products=prods, tiles=tiles, public=public)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    save_map(m, tmp, offline=offline)
-    os.replace(tmp, out)
+    with staged_file(out, overwrite=overwrite) as tmp:
+        save_map(m, tmp, offline=offline)
     click.echo(f"Wrote {out}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from .._output import check_outputs, staged_file
 from .options import load_survey_from_options, overwrite_opt, survey_inputs
 
 
@@ -45,12 +45,10 @@ def cmd(
 
     Example: trapscape report survey.toml --results results --out brief.html
     """
-    from ..errors import InputError
     from ..pipeline import load_results
     from ..report import write_report
 
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} exists. Pass --overwrite to replace it.", path=out)
+    check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     prods = load_results(results, crs=survey.crs)
     public = bool(prods.pop("public", False))
@@ -62,16 +60,14 @@ def cmd(
         survey = generalise_survey(survey)
         prods.pop("stations", None)
         prods.pop("ranges", None)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    write_report(
-        survey,
-        tmp,
-        products=prods,
-        records=records,
-        notes=notes,
-        public=public,
-        title=title,
-    )
-    os.replace(tmp, out)
+    with staged_file(out, overwrite=overwrite) as tmp:
+        write_report(
+            survey,
+            tmp,
+            products=prods,
+            records=records,
+            notes=notes,
+            public=public,
+            title=title,
+        )
     click.echo(f"Wrote {out}")
