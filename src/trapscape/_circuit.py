@@ -138,9 +138,16 @@ def build_graph(resistance: np.ndarray, focal: np.ndarray) -> CircuitGraph:
         lap = _laplacian_raster_order(valid, gid, edge_cond, n_nodes)
     else:
         lap = _laplacian_coo(gid, edge_cond, n_nodes)
-    from scipy.sparse.csgraph import connected_components
+    if point.all():
+        # nodes are the valid cells: components are 8-connected patches
+        from scipy import ndimage
 
-    _, comp = connected_components(lap, directed=False)
+        labels, _ = ndimage.label(valid, structure=np.ones((3, 3), dtype=bool))
+        comp = labels[valid].astype(np.int64)
+    else:
+        from scipy.sparse.csgraph import connected_components
+
+        _, comp = connected_components(lap, directed=False)
     return CircuitGraph((height, width), gid, focal_gid, lap, comp, edge_cond, point)
 
 
@@ -197,17 +204,12 @@ def _laplacian_raster_order(
     cols = np.empty((9, height, width), dtype=idx_dtype)
     for k, (dr, dc) in enumerate(stencil):
         cols[k] = gpad[1 + dr : 1 + dr + height, 1 + dc : 1 + dc + width]
-    flat_vals: np.ndarray = vals.reshape(9, -1)
-    flat_cols: np.ndarray = cols.reshape(9, -1)
-    del vals, cols
-    if not valid.all():
-        sel = np.flatnonzero(valid.ravel())
-        flat_vals = flat_vals[:, sel]
-        flat_cols = flat_cols[:, sel]
-    data = np.ascontiguousarray(flat_vals.T).ravel()
-    del flat_vals
-    indices = np.ascontiguousarray(flat_cols.T).ravel()
-    del flat_cols
+    # rows of the (cells x 9) transposed views, gathered in one pass each
+    sel = slice(None) if valid.all() else np.flatnonzero(valid.ravel())
+    data = np.ascontiguousarray(vals.reshape(9, -1).T[sel]).ravel()
+    del vals
+    indices = np.ascontiguousarray(cols.reshape(9, -1).T[sel]).ravel()
+    del cols
     indptr = np.arange(0, 9 * n_nodes + 1, 9, dtype=idx_dtype)
     lap = sp.csr_matrix((data, indices, indptr), shape=(n_nodes, n_nodes))
     lap.eliminate_zeros()
@@ -250,9 +252,15 @@ def _sa_hierarchy(
     b = np.ones((a.shape[0], 1), dtype=a.dtype)
     while a.shape[0] > max_coarse and len(levels) < max_levels:
         ml = pyamg.smoothed_aggregation_solver(
-            a, B=b, symmetry="symmetric", strength=None, max_levels=2,
-            max_coarse=1, smooth=("jacobi", {"weighting": "local"}),
-            improve_candidates=None, keep=False,
+            a,
+            B=b,
+            symmetry="symmetric",
+            strength=None,
+            max_levels=2,
+            max_coarse=1,
+            smooth=("jacobi", {"weighting": "local"}),
+            improve_candidates=None,
+            keep=False,
         )
         if len(ml.levels) < 2:
             break
