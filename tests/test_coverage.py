@@ -321,6 +321,137 @@ def test_pdot_summary_by_hand(tiny_survey):
     assert tab.loc["China", "share_pdot_gt_0_5"] == 0.0
 
 
+# ------------------------------------------------------------ regions
+def _transboundary(survey):
+    """The tiny survey as the Russian side, plus a Chinese park west of it.
+
+    Study area and zone 'Russia': the 4 x 4 km box of the stations; zone
+    'China' and the parks layer: a 6 x 4 km box west of it, without stations.
+    """
+    zones = gpd.GeoDataFrame(
+        {V.NAME: ["China", "Russia"]},
+        geometry=[box(X0 - 6000, Y0, X0, Y0 + 4000), box(X0, Y0, X0 + 4000, Y0 + 4000)],
+        crs=survey.crs,
+    )
+    return _with(survey, zones=zones, parks=zones.iloc[[0]].copy())
+
+
+def test_region_extends_grid_and_stats_over_the_park(tiny_survey):
+    s = _transboundary(tiny_survey)
+    g = coverage.coverage_grid(s, cell_size=2000, region="study_area+parks")
+    region = s.region("study_area+parks")
+    # the cells still partition the (wider) region exactly
+    assert g["area_km2"].sum() == pytest.approx(40.0, rel=1e-12)
+    assert g.geometry.union_all().symmetric_difference(region).area < 1e-3
+    assert g.geometry.area.sum() == pytest.approx(region.area, rel=1e-12)
+    assert g.geometry.union_all().bounds == (X0 - 6000, Y0, X0 + 4000, Y0 + 4000)
+    assert set(g[V.ZONE]) == {"China", "Russia"}
+    assert not g.loc[g[V.ZONE] == "China", "effort"].any()
+    assert g["stations"].sum() == 9  # every station is still counted once
+    assert len(g) == 10  # 2 km cells line up with the border at x = X0
+    st = coverage.coverage_stats(
+        s, g, distance=1500, region="study_area+parks"
+    ).set_index(V.ZONE)
+    assert list(st.index) == ["China", "Russia", "total"]
+    assert st.loc["China", "area_km2"] == pytest.approx(24.0)
+    assert st.loc["total", "area_km2"] == pytest.approx(40.0)
+    assert st.loc["China", "stations_operating"] == 0
+    assert st.loc["China", "cells_with_effort"] == 0
+    assert st.loc["China", "effort_area_km2"] == 0.0
+    # the 1.5 km buffers of the western stations (x = X0 + 1 km) reach 0.5 km
+    # into China: part of a lens, far less than the 2 km2 of a 0.5 km strip
+    assert 0 < st.loc["China", "within_distance_km2"] < 2.0
+    # Russia's numbers do not depend on the region (the same cells, the same
+    # buffers); only the total's area grows
+    base = coverage.coverage_stats(
+        s, coverage.coverage_grid(s, cell_size=2000), distance=1500
+    ).set_index(V.ZONE)
+    assert list(base.index) == ["Russia", "total"]
+    pd.testing.assert_series_equal(
+        st.loc["Russia", ["area_km2", "effort_area_km2", "within_distance_km2"]],
+        base.loc["Russia", ["area_km2", "effort_area_km2", "within_distance_km2"]],
+        rtol=1e-9,
+    )
+    gp = coverage.gaps(s, distance=1500, region="study_area+parks")
+    assert gp["area_km2"].sum() == pytest.approx(
+        40.0 - st.loc["total", "within_distance_km2"], rel=1e-6
+    )
+    assert gp[V.ZONE].iat[0] == "China"  # the park is the largest gap
+    assert coverage.gaps(s, distance=1500)[V.ZONE].isin(["Russia"]).all()
+
+
+def test_region_pdot_covers_the_park(tiny_survey):
+    s = _transboundary(tiny_survey)
+    p = DetectionParams(lambda0=0.05, sigma=1000.0)
+    wide = coverage.pdot_surface(s, p, resolution=500, region="study_area+parks")
+    assert grid_of(wide).bounds == (X0 - 6000, Y0, X0 + 4000, Y0 + 4000)
+    assert np.isfinite(wide.values).all()  # the region fills its bounding box
+    assert wide.attrs["region"] == "study_area+parks"
+    # pdot falls off westward into the park with distance from the stations
+    west = wide.sel(x=slice(X0 - 6000, X0)).values
+    assert west.max() < wide.values.max() and west.min() < 1e-6
+    summ = coverage.pdot_summary(s, wide).set_index(V.ZONE)
+    assert list(summ.index) == ["China", "Russia", "total"]
+    assert summ.loc["China", "area_km2"] == pytest.approx(24.0)
+    assert summ.loc["total", "area_km2"] == pytest.approx(40.0)
+    assert summ.loc["China", "esa_km2"] < summ.loc["Russia", "esa_km2"]
+    # the default surface is the study-area part of the wide one, and
+    # summarising the wide one over the study area gives the default table
+    narrow = coverage.pdot_surface(s, p, resolution=500)
+    np.testing.assert_allclose(
+        wide.sel(x=narrow.x, y=narrow.y).values, narrow.values, rtol=0, atol=1e-12
+    )
+    pd.testing.assert_frame_equal(
+        coverage.pdot_summary(s, wide, region="study_area"),
+        coverage.pdot_summary(s, narrow),
+    )
+    only_park = coverage.pdot_summary(s, wide, region="parks").set_index(V.ZONE)
+    assert list(only_park.index) == ["China", "total"]
+    assert only_park.loc["total", "esa_km2"] == pytest.approx(
+        summ.loc["China", "esa_km2"]
+    )
+
+
+def test_region_default_is_the_study_area(tiny_survey):
+    s = _transboundary(tiny_survey)
+    g = coverage.coverage_grid(s, cell_size=1500)
+    for region in ("study_area", s.study_area, s.study_polygon):
+        other = coverage.coverage_grid(s, cell_size=1500, region=region)
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(other.drop(columns="geometry")),
+            pd.DataFrame(g.drop(columns="geometry")),
+        )
+        assert other.geometry.geom_equals(g.geometry).all()
+    assert g["area_km2"].sum() == pytest.approx(16.0)
+    st = coverage.coverage_stats(s, g)
+    assert list(st[V.ZONE]) == ["Russia", "total"]
+    # the park alone is a region too
+    park = coverage.coverage_grid(s, cell_size=1500, region="parks")
+    assert park["area_km2"].sum() == pytest.approx(24.0)
+    assert park["stations"].sum() == 0
+
+
+def test_region_errors(tiny_survey):
+    s = _transboundary(tiny_survey)
+    p = DetectionParams(lambda0=0.05, sigma=1000.0)
+    calls = [
+        lambda r: coverage.coverage_grid(s, region=r),
+        lambda r: coverage.coverage_stats(s, coverage.coverage_grid(s), region=r),
+        lambda r: coverage.gaps(s, region=r),
+        lambda r: coverage.pdot_surface(s, p, resolution=500, region=r),
+    ]
+    for call in calls:
+        with pytest.raises(InputError, match="Unknown region 'everywhere'"):
+            call("everywhere")
+    no_parks = _with(s, parks=None)
+    with pytest.raises(InputError, match=r"\[boundaries\] parks"):
+        coverage.coverage_grid(no_parks, region="study_area+parks")
+    with pytest.raises(InputError, match=r"\[boundaries\] parks"):
+        coverage.pdot_summary(
+            no_parks, coverage.pdot_surface(s, p, resolution=500), region="parks"
+        )
+
+
 # ------------------------------------------------------ agreement with secr
 DATA = Path(__file__).parent / "data" / "coverage"
 

@@ -1,7 +1,8 @@
 """Where did the survey look, and how hard? Coverage grids, gaps and pdot.
 
 * :func:`coverage_grid`: square or hexagonal cells clipped to the study
-  area, with stations, cameras, trap-nights, detections and individuals.
+  area (or another region), with stations, cameras, trap-nights, detections
+  and individuals.
 * :func:`coverage_stats`: per zone (country) and in total, the share of the
   area in cells with effort and within a distance of an operating camera.
 * :func:`gaps`: the largest areas farther than a distance from every
@@ -12,6 +13,11 @@
   function, as secr's ``pdot`` (Efford 2004; Efford, Borchers & Mowat 2013).
 * :func:`pdot_summary`: effective sampled area and the share of the study
   area (and of each zone) with pdot above 0.5 and 0.9.
+
+Every function works over the study area by default.  ``region=`` widens
+(or narrows) that to another region of :meth:`trapscape.survey.Survey.region`:
+``"parks"``, ``"study_area+parks"`` (the study area plus the parks on both
+sides of a border, for a transboundary report) or given polygons.
 
 Detection model (see :mod:`trapscape.detection`): with station usage
 ``u_jk`` in days and ``k(d) = exp(-d**2 / (2 sigma**2))``
@@ -238,7 +244,7 @@ def _study_polygon(survey: Survey, *, pad: float) -> BaseGeometry:
             "The survey has no study area; using the union of its zones. "
             "Give a study area for coverage over a chosen region.",
             TrapscapeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         poly = survey.zones.geometry.union_all()
     if poly is None:
@@ -247,7 +253,7 @@ def _study_polygon(survey: Survey, *, pad: float) -> BaseGeometry:
             f"hull buffered by {pad:g} m. Give a study area (boundaries) for "
             "meaningful coverage.",
             TrapscapeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         poly = survey.stations.geometry.union_all().convex_hull.buffer(pad)
     if not poly.is_valid:
@@ -259,6 +265,33 @@ def _study_polygon(survey: Survey, *, pad: float) -> BaseGeometry:
             "Give a polygon layer as the study area."
         )
     return poly
+
+
+def _area_polygon(survey: Survey, region: Any, *, pad: float) -> BaseGeometry:
+    """The polygon coverage works over: the study area, or ``survey.region(region)``.
+
+    ``"study_area"`` keeps coverage's own fallbacks (zones, then the station
+    hull buffered by ``pad``); any other region is taken from
+    :meth:`trapscape.survey.Survey.region` (errors for unknown names or
+    missing layers come from there).
+    """
+    if isinstance(region, str) and region.strip().lower() == "study_area":
+        return _study_polygon(survey, pad=pad)
+    require_projected(survey.crs, "survey CRS")
+    poly = survey.region(region)
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+    poly = _polygonal(poly)
+    if poly.is_empty or poly.area <= 0:
+        raise GeometryError(
+            f"The coverage region {_region_label(region)!r} has no area (empty or "
+            "only lines/points). Give polygons."
+        )
+    return poly
+
+
+def _region_label(region: Any) -> str:
+    return region if isinstance(region, str) else "given polygons"
 
 
 def _square_cells(bounds: tuple[float, float, float, float], size: float) -> np.ndarray:
@@ -364,12 +397,13 @@ def coverage_grid(
     count_cameras: bool = False,
     independence_minutes: float = 30.0,
     report: EffortReport | None = None,
+    region: Any = "study_area",
 ) -> gpd.GeoDataFrame:
     """Grid of square or hexagonal cells over the study area with effort and detections.
 
     Cells are aligned to multiples of ``cell_size`` (so grids of different
-    surveys line up) and clipped to the study area: together they partition
-    it exactly (their areas sum to the study area's area).
+    surveys line up) and clipped to the study area (or ``region``): together
+    they partition it exactly (their areas sum to the region's area).
 
     Parameters
     ----------
@@ -393,6 +427,11 @@ def coverage_grid(
     report
         A precomputed :class:`~trapscape.effort.EffortReport` (made with the
         same ``count_cameras``), to avoid computing it again.
+    region
+        Where the grid goes: ``"study_area"`` (default), ``"parks"``,
+        ``"study_area+parks"`` or polygons (see
+        :meth:`trapscape.survey.Survey.region`). ``"study_area+parks"``
+        extends the grid over the parks on both sides of a border.
 
     Returns
     -------
@@ -408,7 +447,8 @@ def coverage_grid(
     Raises
     ------
     InputError
-        ``cell_size`` not positive or ``shape`` unknown.
+        ``cell_size`` not positive, ``shape`` unknown, or ``region`` unknown
+        or naming a boundary layer the survey lacks.
     """
     from .effort import effort_report
 
@@ -418,13 +458,14 @@ def coverage_grid(
         )
     if shape not in ("square", "hex"):
         raise InputError(f"shape must be 'square' or 'hex', got {shape!r}.")
-    poly = _study_polygon(survey, pad=cell_size)
+    poly = _area_polygon(survey, region, pad=cell_size)
     make = _square_cells if shape == "square" else _hex_cells
     cells = make(poly.bounds, float(cell_size))
     n_all = len(cells)
     if n_all > 5_000_000:
         raise InputError(
-            f"{n_all} cells of {cell_size:g} m would cover the study area; "
+            f"{n_all} cells of {cell_size:g} m would cover the region "
+            f"{_region_label(region)!r}; "
             "choose a larger cell_size."
         )
     idx = shapely.STRtree(cells).query(poly, predicate="intersects")
@@ -464,7 +505,9 @@ def coverage_grid(
     n_out = int((cell_of_station < 0).sum())
     if n_out:
         logger.info(
-            "%d station(s) lie outside the study area and no cell counts them", n_out
+            "%d station(s) lie outside the region %r and no cell counts them",
+            n_out,
+            _region_label(region),
         )
     stc = st.assign(_cell=cell_of_station.to_numpy())
     stc = stc[stc["_cell"] >= 0]
@@ -539,6 +582,7 @@ def coverage_stats(
     grid: gpd.GeoDataFrame,
     *,
     distance: float = 3000.0,
+    region: Any = "study_area",
 ) -> pd.DataFrame:
     """Share of each zone (and of the whole study area) that the survey covered.
 
@@ -552,6 +596,10 @@ def coverage_stats(
         Radius around operating stations (metres). 3 km by default: about one
         sigma of Amur leopard detection functions, and half the 6 km spacing
         of a sparse leopard trap grid.
+    region
+        The area the shares are of: ``"study_area"`` (default) or another
+        region of :meth:`trapscape.survey.Survey.region`; use the same
+        ``region`` as for ``grid``.
 
     Returns
     -------
@@ -562,10 +610,12 @@ def coverage_stats(
         ``within_distance_km2`` and ``share_within_distance`` (area within
         ``distance`` of a station that worked at least once),
         ``stations_operating``, ``distance_m``. Zones are intersected with
-        the study area exactly (not by cell majority).
+        the region exactly (not by cell majority); zones outside it get no row.
     """
-    poly = _study_polygon(
-        survey, pad=float(grid.geometry.area.max() ** 0.5) if len(grid) else 1000.0
+    poly = _area_polygon(
+        survey,
+        region,
+        pad=float(grid.geometry.area.max() ** 0.5) if len(grid) else 1000.0,
     )
     ops = _operating_points(survey)
     cover = shapely.intersection(_covered(ops, distance), poly)
@@ -623,6 +673,7 @@ def gaps(
     *,
     distance: float = 3000.0,
     min_area_km2: float = 1.0,
+    region: Any = "study_area",
 ) -> gpd.GeoDataFrame:
     """Parts of the study area farther than ``distance`` from any operating station.
 
@@ -634,6 +685,9 @@ def gaps(
         Radius around stations that worked at least once (metres).
     min_area_km2
         Drop gaps smaller than this (slivers between buffers).
+    region
+        Where to look for gaps: ``"study_area"`` (default) or another region
+        of :meth:`trapscape.survey.Survey.region`, e.g. ``"study_area+parks"``.
 
     Returns
     -------
@@ -643,7 +697,7 @@ def gaps(
     """
     if min_area_km2 < 0:
         raise InputError(f"min_area_km2 must be >= 0, got {min_area_km2!r}.")
-    poly = _study_polygon(survey, pad=distance)
+    poly = _area_polygon(survey, region, pad=distance)
     cover = _covered(_operating_points(survey), distance)
     rest = _polygonal(shapely.difference(poly, cover))
     parts = np.asarray(
@@ -710,6 +764,7 @@ def pdot_surface(
     *,
     resolution: float = 250.0,
     occasion_days: float = 1.0,
+    region: Any = "study_area",
     progress: bool = False,
 ) -> xr.DataArray:
     """Detection-probability (pdot) raster over the study area.
@@ -732,6 +787,10 @@ def pdot_surface(
     occasion_days
         Occasion length used to build the usage matrix (pdot only depends on
         total usage, so this only matters for bookkeeping).
+    region
+        Where the raster has values: ``"study_area"`` (default) or another
+        region of :meth:`trapscape.survey.Survey.region`, e.g.
+        ``"study_area+parks"``.
     progress
         Show a progress bar.
 
@@ -739,7 +798,8 @@ def pdot_surface(
     -------
     xarray.DataArray
         ``pdot`` on dims ``("y", "x")``, float64, ``NaN`` (nodata) for cells
-        whose centre lies outside the study area; CRS and transform attached.
+        whose centre lies outside the study area (``region``); CRS and
+        transform attached; ``attrs["region"]`` names the region.
 
     Notes
     -----
@@ -759,12 +819,13 @@ def pdot_surface(
         raise InputError(
             f"resolution must be a positive number of metres, got {resolution!r}."
         )
-    poly = _study_polygon(survey, pad=3.0 * params.sigma)
+    poly = _area_polygon(survey, region, pad=3.0 * params.sigma)
     grid = grid_for_bounds(poly.bounds, float(resolution), survey.crs)
     n_cells = grid.width * grid.height
     if n_cells > 200_000_000:
         raise InputError(
-            f"A {resolution:g} m grid over the study area has {n_cells} cells; "
+            f"A {resolution:g} m grid over the region {_region_label(region)!r} "
+            f"has {n_cells} cells; "
             "choose a coarser resolution."
         )
     mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
@@ -815,11 +876,17 @@ def pdot_surface(
         sigma=params.sigma,
         lambda0=params.lambda0 if params.lambda0 is not None else np.nan,
         long_name="probability of at least one detection",
+        region=_region_label(region),
     )
     return da
 
 
-def pdot_summary(survey: Survey, surface: xr.DataArray) -> pd.DataFrame:
+def pdot_summary(
+    survey: Survey,
+    surface: xr.DataArray,
+    *,
+    region: Any = None,
+) -> pd.DataFrame:
     """Effective sampled area and high-pdot shares, per zone and in total.
 
     Parameters
@@ -827,13 +894,20 @@ def pdot_summary(survey: Survey, surface: xr.DataArray) -> pd.DataFrame:
     survey
         The survey the surface was computed for.
     surface
-        Output of :func:`pdot_surface` (``NaN`` outside the study area).
+        Output of :func:`pdot_surface` (``NaN`` outside its region).
+    region
+        ``None`` (default): every cell with a value, i.e. the region the
+        surface was computed over (the study area unless ``pdot_surface``
+        was given another ``region``). A region of
+        :meth:`trapscape.survey.Survey.region` (``"study_area"``,
+        ``"parks"``, ``"study_area+parks"``, polygons) restricts the summary
+        to the cells whose centre lies in it.
 
     Returns
     -------
     pandas.DataFrame
         One row per zone and a last row ``zone = "total"``: ``area_km2``
-        (cells in the study area), ``esa_km2`` (effective sampled area
+        (cells in the region), ``esa_km2`` (effective sampled area
         ``sum(pdot * cell area)``), ``mean_pdot``, ``share_pdot_gt_0_5`` and
         ``share_pdot_gt_0_9`` (shares of the area with pdot above 0.5 and
         0.9). A cell belongs to the zone containing its centre.
@@ -847,6 +921,9 @@ def pdot_summary(survey: Survey, surface: xr.DataArray) -> pd.DataFrame:
     grid = grid_of(surface)
     vals = np.asarray(surface.values, dtype=np.float64)
     inside = np.isfinite(vals)
+    if region is not None:
+        poly = _area_polygon(survey, region, pad=grid.cell)
+        inside &= rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
     cell_km2 = grid.cell**2 / 1e6
     regions: list[tuple[str, np.ndarray]] = []
     if survey.zones is not None and len(survey.zones):
