@@ -48,8 +48,6 @@ import json
 import logging
 import math
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -64,6 +62,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from . import validation as V
+from ._output import check_outputs, staged_outputs
 from .crs import as_crs, require_projected
 from .detection import DetectionParams
 from .errors import CRSError, GeometryError, InputError, TrapscapeWarning
@@ -1325,16 +1324,7 @@ def write_simulated_survey(
     """
     out = Path(out_dir)
     names = ("survey.toml", "stations.csv", "sightings.csv", "truth.json")
-    if out.exists() and not out.is_dir():
-        raise InputError(
-            f"{out} exists and is a file; give a folder for the survey.", path=out
-        )
-    if out.exists() and not overwrite and any((out / n).exists() for n in names):
-        raise InputError(
-            f"{out} already holds a survey ({', '.join(n for n in names if (out / n).exists())})."
-            " Pass overwrite=True (--overwrite) or choose another folder.",
-            path=out,
-        )
+    check_outputs(out, names, overwrite=overwrite, what="a survey")
     paths: dict[str, str] = {}
     for key, p in (boundaries or {}).items():
         pth = Path(p)
@@ -1348,9 +1338,7 @@ def write_simulated_survey(
         except ValueError:  # other drive on Windows
             rel = str(pth.resolve())
         paths[key] = Path(rel).as_posix()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with staged_outputs(out, names, overwrite=overwrite, what="a survey") as tmp:
         try:
             from .io import write_sightings, write_stations
         except ImportError:  # pragma: no cover - io not available
@@ -1388,10 +1376,5 @@ def write_simulated_survey(
         (tmp / "truth.json").write_text(
             json.dumps(sim.truth, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
-        out.mkdir(parents=True, exist_ok=True)
-        for n in names:
-            os.replace(tmp / n, out / n)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     logger.info("Wrote simulated survey to %s", out)
     return out / "survey.toml"
