@@ -16,6 +16,7 @@ __all__ = [
     "cell_size_opt",
     "config_opt",
     "crs_opt",
+    "html_out_opt",
     "option_given",
     "option_or_project",
     "out_dir_opt",
@@ -30,6 +31,14 @@ cell_size_opt = click.option("--cell-size", type=float, default=None, help="Cell
 overwrite_opt = click.option("--overwrite", is_flag=True, default=False, help="Replace existing outputs.")
 config_opt = click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="TOML file of parameters (keys are the function keyword names).")
 out_dir_opt = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
+
+html_out_opt = click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write.",
+)
 
 
 def survey_inputs(f: F) -> F:

@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from .._output import check_outputs, staged_file
-from .options import load_survey_from_options, overwrite_opt, survey_inputs
+from .options import (
+    html_out_opt,
+    load_survey_from_options,
+    overwrite_opt,
+    survey_inputs,
+)
 
 
 @click.command(name="report")
@@ -18,13 +23,7 @@ from .options import load_survey_from_options, overwrite_opt, survey_inputs
     required=True,
     help="Output folder of `trapscape run`.",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="HTML file to write.",
-)
+@html_out_opt
 @click.option("--title", default=None, help="Report title.")
 @overwrite_opt
 def cmd(
