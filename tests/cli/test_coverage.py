@@ -180,3 +180,107 @@ def test_unknown_coverage_option_is_named(tmp_path, project_file):
     res = _run([str(project_file), "--out", str(tmp_path / "p")])
     assert res.exit_code == 1
     assert "distanse" in res.output and "Traceback" not in res.output
+
+
+# ------------------------------------------------------------------ --region
+X0, Y0 = 500_000.0, 4_760_000.0
+
+
+@pytest.fixture
+def park_project(tmp_path, tiny_survey):
+    """The tiny project plus a 4 x 4 km Chinese park west of the study area."""
+    from shapely.geometry import box
+
+    tio.write_stations(tiny_survey.stations, tiny_survey.problems, tmp_path / "st.csv")
+    tio.write_sightings(tiny_survey.sightings, tmp_path / "si.csv")
+    tiny_survey.study_area.to_file(tmp_path / "study.gpkg")
+    zones = tiny_survey.zones.copy()
+    zones["geometry"] = [
+        box(X0 - 4000, Y0, X0 + 2500, Y0 + 4000),
+        box(X0 + 2500, Y0, X0 + 4000, Y0 + 4000),
+    ]
+    zones.to_file(tmp_path / "zones.gpkg")
+    park = gpd.GeoDataFrame(
+        {"name": ["Chinese park"]},
+        geometry=[box(X0 - 4000, Y0, X0, Y0 + 4000)],
+        crs=tiny_survey.crs,
+    )
+    park.to_file(tmp_path / "parks.gpkg")
+    toml = tmp_path / "survey.toml"
+    toml.write_text(
+        '[survey]\nname = "tiny"\nstations = "st.csv"\nsightings = "si.csv"\n\n'
+        '[boundaries]\nstudy_area = "study.gpkg"\nzones = "zones.gpkg"\n'
+        'parks = "parks.gpkg"\n\n'
+        "[coverage]\ncell_size = 2000.0\nresolution = 500.0\n\n"
+        "[detection]\nsigma = 800.0\nlambda0 = 0.1\n",
+        encoding="utf-8",
+    )
+    return toml
+
+
+def test_region_option_extends_every_output_over_the_park(tmp_path, park_project):
+    out = tmp_path / "r"
+    res = _run([str(park_project), "--out", str(out), "--region", "study_area+parks"])
+    assert res.exit_code == 0, res.output
+    assert "(study_area+parks)" in res.output
+    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    assert len(grid) == 8 and grid["area_km2"].sum() == pytest.approx(32.0)
+    assert grid.total_bounds[0] == X0 - 4000
+    stats = pd.read_csv(out / "coverage_stats.csv").set_index("zone")
+    assert stats.loc["China", "area_km2"] == pytest.approx(16 + 10)
+    assert stats.loc["total", "area_km2"] == pytest.approx(32.0)
+    summ = pd.read_csv(out / "pdot_summary.csv").set_index("zone")
+    assert summ.loc["total", "area_km2"] == pytest.approx(32.0)
+    da = read_geotiff(out / "pdot.tif")
+    assert da.shape == (8, 16) and np.isfinite(da.values).all()
+    gaps = gpd.read_file(out / "coverage.gpkg", layer="gaps")
+    assert gaps.total_bounds[0] == pytest.approx(X0 - 4000)
+    # the default is still the study area
+    res = _run([str(park_project), "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    stats = pd.read_csv(tmp_path / "d" / "coverage_stats.csv").set_index("zone")
+    assert stats.loc["total", "area_km2"] == pytest.approx(16.0)
+    assert read_geotiff(tmp_path / "d" / "pdot.tif").shape == (8, 8)
+
+
+def test_region_in_project_section_and_as_a_file(tmp_path, park_project):
+    from shapely.geometry import box
+
+    text = park_project.read_text().replace(
+        "[coverage]\n", '[coverage]\nregion = "parks"\n'
+    )
+    park_project.write_text(text)
+    res = _run([str(park_project), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    stats = pd.read_csv(tmp_path / "a" / "coverage_stats.csv").set_index("zone")
+    assert list(stats.index) == ["China", "total"]
+    assert stats.loc["total", "area_km2"] == pytest.approx(16.0)
+    # a polygon file (in degrees: reprojected), relative to the project folder
+    poly = gpd.GeoDataFrame(
+        geometry=[box(X0 + 200, Y0 + 200, X0 + 1800, Y0 + 1800)], crs=32652
+    ).to_crs(4326)
+    poly.to_file(park_project.parent / "sw.gpkg")
+    park_project.write_text(text.replace('region = "parks"', 'region = "sw.gpkg"'))
+    res = _run([str(park_project), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    grid = gpd.read_file(tmp_path / "b" / "coverage.gpkg", layer="grid")
+    assert len(grid) == 1 and grid["area_km2"].sum() == pytest.approx(2.56, rel=1e-4)
+    # the command line wins over the section
+    res = _run(
+        [str(park_project), "--out", str(tmp_path / "c"), "--region", "study_area"]
+    )
+    assert res.exit_code == 0, res.output
+    stats = pd.read_csv(tmp_path / "c" / "coverage_stats.csv").set_index("zone")
+    assert stats.loc["total", "area_km2"] == pytest.approx(16.0)
+
+
+def test_bad_region_is_a_clean_error(tmp_path, park_project, survey_files):
+    res = _run([str(park_project), "--out", str(tmp_path / "o"), "--region", "moon"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "neither one of" in res.output and "moon" in res.output
+    assert not (tmp_path / "o").exists()
+    # no parks layer: says which boundary to add
+    res = _run([*survey_files, "--out", str(tmp_path / "o"), "--region", "parks"])
+    assert res.exit_code == 1 and "[boundaries] parks" in res.output
+    assert not (tmp_path / "o").exists()
+    assert not list(tmp_path.glob(".o.*"))

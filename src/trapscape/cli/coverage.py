@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +134,52 @@ def _write_gpkg(layers: dict[str, Any], path: Path) -> None:
         g.to_file(path, layer=name, driver="GPKG")
 
 
-def _existing(out: Path) -> list[str]:
-    return [n for n in OUTPUTS if (out / n).exists()]
+def _region_arg(value: Any, base: Path | None, crs: Any) -> Any:
+    """A region name passes through; anything else is read as a vector file.
+
+    ``base`` resolves relative paths from the project file (its folder); on
+    the command line they are relative to the working directory.  The layer
+    named ``region`` is read if the file has several, else the first.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    from ..errors import CRSError, InputError
+    from ..survey import REGIONS
+
+    names = (*REGIONS, "parks+study_area")
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(
+            f"[coverage] region must be one of {list(REGIONS)} or a vector file "
+            f"path, got {value!r}."
+        )
+    text = os.fspath(value)
+    if text.strip().lower().replace(" ", "") in names:
+        return text
+    path = Path(text)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        raise InputError(
+            f"region {text!r} is neither one of {list(REGIONS)} nor an existing "
+            f"vector file ({path} not found).",
+            path=path,
+        )
+    try:
+        layers = [n for n, _ in pyogrio.list_layers(path)]
+        layer = "region" if len(layers) > 1 and "region" in layers else None
+        gdf = gpd.read_file(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise InputError(
+            f"{path}: cannot read the region polygons ({err}). Give a vector file "
+            "(GeoPackage, GeoJSON, Shapefile) of polygons.",
+            path=path,
+        ) from err
+    if gdf.crs is None:
+        raise CRSError(
+            f"{path}: the region layer has no CRS. Set one (e.g. EPSG:32652).",
+        )
+    return gdf.to_crs(crs)
 
 
 @click.command(name="coverage")
@@ -193,6 +234,12 @@ def _existing(out: Path) -> list[str]:
     "species, else all).",
 )
 @click.option(
+    "--region",
+    default=None,
+    help="Where the grid, gaps, stats and pdot raster go: study_area (default), "
+    "parks, study_area+parks (both sides of the border), or a polygon file.",
+)
+@click.option(
     "--count-cameras",
     is_flag=True,
     default=None,
@@ -216,6 +263,7 @@ def cmd(
     distance: float | None,
     min_gap_km2: float | None,
     species: str | None,
+    region: str | None,
     count_cameras: bool | None,
     config: Path | None,
     overwrite: bool,
@@ -225,24 +273,19 @@ def cmd(
     PROJECT is a survey TOML file (its [coverage] and [detection] sections
     give defaults), a Camtrap DP package, or give --stations, --sightings and
     --boundaries.  Writes into OUT: coverage.gpkg (layers grid, gaps,
-    stations), pdot.tif (float32, nodata -9999 outside the study area) and
+    stations), pdot.tif (float32, nodata -9999 outside the region) and
     the CSV tables effort_per_{camera,station,zone}.csv, effort_total.csv,
-    coverage_stats.csv and pdot_summary.csv.
+    coverage_stats.csv and pdot_summary.csv.  --region study_area+parks
+    extends all of them over the parks on both sides of the border.
     """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .. import coverage, effort
+    from .._output import check_outputs, staged_outputs
     from .._raster import write_geotiff
     from ..errors import InputError
 
-    clash = _existing(out) if out.exists() else []
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a directory.")
-    if clash and not overwrite:
-        raise InputError(
-            f"{out} already holds {', '.join(clash)}. Pass --overwrite to "
-            "replace them, or choose another --out."
-        )
+    check_outputs(out, OUTPUTS, overwrite=overwrite)  # fail before any work
 
     cov, det, proj = _options(project, config)
     given = {
@@ -266,6 +309,13 @@ def cmd(
     else:
         survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     survey = survey.species_subset(species)
+    if region is not None:
+        cov["region"] = _region_arg(region, None, survey.crs)
+    elif "region" in cov:
+        base = proj.path.parent if proj is not None else None
+        if base is None and config is not None:
+            base = config.parent
+        cov["region"] = _region_arg(cov["region"], base, survey.crs)
 
     def kw(fn: Any) -> dict[str, Any]:
         names = set(inspect.signature(fn).parameters)
@@ -305,9 +355,7 @@ def cmd(
         )
         summary = coverage.pdot_summary(survey, pdot)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
         _write_gpkg(
             {"grid": grid, "gaps": holes, "stations": _stations_layer(survey, report)},
             tmp / "coverage.gpkg",
@@ -319,19 +367,14 @@ def cmd(
         report.to_csv(tmp)
         stats.to_csv(tmp / "coverage_stats.csv", index=False)
         summary.to_csv(tmp / "pdot_summary.csv", index=False)
-        if not out.exists():
-            os.replace(tmp, out)
-        else:
-            for name in OUTPUTS:
-                os.replace(tmp / name, out / name)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(tmp)
     tot = summary.iloc[-1]
+    reg = cov.get("region", "study_area")
+    label = reg if isinstance(reg, str) else "given region"
     click.echo(
         f"{len(grid)} cells ({int(grid['effort'].sum())} with effort), "
         f"{len(holes)} gaps, {report.total['trap_nights'].iat[0]:.1f} trap-nights; "
         f"effective sampled area {tot['esa_km2']:.1f} km2 "
-        f"of {tot['area_km2']:.1f} km2. "
+        f"of {tot['area_km2']:.1f} km2"
+        f"{'' if label == 'study_area' else f' ({label})'}. "
         f"Written to {out}"
     )
