@@ -130,6 +130,8 @@ def test_density_refuses_overwrite_and_hn(tmp_path, survey_files):
     est = pd.read_csv(out / "density.csv")
     assert est["parameter"].tolist()[:2] == ["D[China]", "D[Russia]"]
     assert "g0" in est["parameter"].tolist()
+    # staged in a temporary folder beside --out that is gone afterwards
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_density_unfittable_data_is_a_clean_error(tmp_path, tiny_survey):

@@ -150,6 +150,16 @@ def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
     back = pd.read_csv(out / "proposed_stations.csv")
     assert (back["zone"] == "Russia").all()
     assert len(pd.read_csv(out / "removed_stations.csv")) == 1
+    # a later run without --move replaces the plan and drops the stale list
+    again = _run(
+        [*survey_files, "--detection", str(det), "--spacing", "250",
+         "--min-spacing", "500", "--out",
+         str(out), "--n-new", "2", "--overwrite"]
+    )
+    assert again.exit_code == 0, again.output
+    assert not (out / "removed_stations.csv").exists()
+    assert len(pd.read_csv(out / "proposed_stations.csv")) == 2
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_plan_hotspots_file(survey_files, tmp_path):
