@@ -248,7 +248,7 @@ def _sa_hierarchy(
     import pyamg
     from scipy.sparse.linalg import splu
 
-    levels = []
+    levels: list[tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]] = []
     b = np.ones((a.shape[0], 1), dtype=a.dtype)
     while a.shape[0] > max_coarse and len(levels) < max_levels:
         ml = pyamg.smoothed_aggregation_solver(
