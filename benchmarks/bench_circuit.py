@@ -85,7 +85,8 @@ def main() -> None:
         print(
             f"trapscape circuit (pairwise, current map, n_jobs={jobs}): "
             f"{wall:.2f} s wall, {cpu:.2f} s CPU in the main process "
-            f"-> {wall / CIRCUITSCAPE_S:.2f} x Circuitscape 4.0.5 (~{CIRCUITSCAPE_S:.0f} s)"
+            f"-> {wall / CIRCUITSCAPE_S:.2f} x Circuitscape 4.0.5 "
+            f"(~{CIRCUITSCAPE_S:.0f} s)"
         )
     fastest = min(best.values())
     print(

@@ -289,7 +289,7 @@ def _layer_values(
         vals = _warp(layer.source, grid, nearest=False)
         nod = np.isnan(vals)
         func = layer.func
-        of = layer.of
+        of: str = layer.of
         if isinstance(func, str):  # "slope" / "value": the quantity itself
             if func not in ("slope", "value"):
                 raise InputError(
