@@ -1872,6 +1872,7 @@ def corridors_for_survey(
     buffer: float = 5000.0,
     core_setback: float = 5000.0,
     run_circuit: bool = True,
+    n_jobs: int = 1,
     base_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> SurveyCorridors:
@@ -1908,6 +1909,8 @@ def corridors_for_survey(
         would give zero-length paths).  0 keeps them whole.
     run_circuit
         Also run circuit theory.
+    n_jobs
+        Processes for the circuit's unit-source solves (see :func:`circuit`).
     base_dir
         Folder for relative core paths (default: the working directory, then
         the folder of the survey's stations file).
@@ -2007,6 +2010,7 @@ def corridors_for_survey(
             solver=solver,
             max_memory_gb=max_memory_gb,
             pinch_quantile=pinch_quantile,
+            n_jobs=n_jobs,
             progress=progress,
         )
     hot = None

@@ -73,7 +73,7 @@ def test_corridors_from_project_writes_every_output(
     tmp_path: Path, project: Path
 ) -> None:
     out = tmp_path / "out"
-    res = _run(["corridors", str(project), "--out", str(out)])
+    res = _run(["corridors", str(project), "--out", str(out), "--n-jobs", "2"])
     assert res.exit_code == 0, res.output
     for name in (
         "corridors.gpkg",

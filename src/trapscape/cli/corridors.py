@@ -140,6 +140,12 @@ def _safe(text: str) -> str:
     default=None,
     help="Memory budget of the circuit solve [default: 4].",
 )
+@click.option(
+    "--n-jobs",
+    type=int,
+    default=None,
+    help="Processes for the circuit solves [default: 1].",
+)
 @overwrite_opt
 @click.pass_context
 def cmd(
@@ -167,6 +173,7 @@ def cmd(
     width_m: float | None,
     units: str | None,
     max_memory_gb: float | None,
+    n_jobs: int | None,
     overwrite: bool,
 ) -> None:
     """Least-cost corridors, circuit current and border-crossing hotspots.
@@ -259,6 +266,7 @@ def cmd(
         pinch_quantile=float(conf.get("pinch_quantile", 0.95)),
         buffer=float(conf.get("buffer", 5000.0)),
         run_circuit=not no_circuit and bool(conf.get("run_circuit", True)),
+        n_jobs=int(pick(n_jobs, "n_jobs", 1)),
         progress=progress_enabled(),
     )
 
