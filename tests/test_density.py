@@ -794,3 +794,49 @@ def test_trapscape_simulate_bias_and_coverage() -> None:
         covered.append(d.loc["D", "lcl"] <= 3.0 <= d.loc["D", "ucl"])
     assert abs(np.mean(ests) / 3.0 - 1) < 0.05
     assert np.mean(covered) >= 0.85
+
+
+# --------------------------------------------------------------------------
+# regressions found in review
+
+
+def test_exported_hn_parameters_reproduce_the_fits_own_pdot_with_weekly_occasions():
+    """g0 is per day of usage: pdot from detection_params() must equal the fit's p.(x)."""
+    import warnings as _w
+
+    from trapscape import _scr, coverage
+
+    rng = np.random.default_rng(5)
+    g = np.arange(0, 1000, 200.0)
+    traps = np.array([(x, y) for x in g for y in g])
+    usage = np.full((len(traps), 6), 7.0)  # weekly occasions, usage in days
+    caps = []
+    for s in rng.uniform(-400, 1400, (120, 2)):
+        h = np.exp(-((traps - s) ** 2).sum(1) / (2 * 150.0**2))
+        y = (rng.uniform(size=(6, len(traps))) < 1 - (1 - 0.03 * h) ** 7).astype(int)
+        if y.sum():
+            caps.append(y)
+    ch = dn.CaptureHistory(traps, usage, np.array(caps), occasion_days=7.0)
+    mask = dn.make_mask(traps, buffer=600, spacing=40)
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        fit = dn.fit(ch, mask, detectfn="HN")
+    dp = fit.detection_params()
+    design, _, _ = dn._design(ch, mask, detectfn="HN", model="null")
+    own = -np.expm1(_scr.class_terms(design, dp.g0, dp.sigma)["logq"])
+    exported = coverage.pdot_points(mask.xy, traps, usage, dp)
+    np.testing.assert_allclose(exported, own, rtol=1e-9, atol=1e-12)
+
+
+def test_count_detector_with_detection_on_a_part_day_station_is_finite():
+    """A station that worked half a day and recorded a detection must not give -inf."""
+    traps = np.array([[0.0, 0.0], [200.0, 0.0], [0.0, 200.0], [200.0, 200.0]])
+    usage = np.ones((4, 3))
+    usage[3] = [0.5, 0.0, 0.0]
+    caps = np.zeros((3, 3, 4), int)
+    caps[0, 0, 0] = caps[0, 1, 1] = caps[1, 0, 3] = caps[1, 2, 2] = 1
+    caps[2, 1, 1] = caps[2, 2, 0] = 1
+    mask = dn.make_mask(traps, buffer=400, spacing=25)
+    ch = dn.CaptureHistory(traps, usage, caps, detector="count")
+    ll = dn.log_likelihood(ch, mask, density_per_100km2=3000, sigma=100, lambda0=0.2)
+    assert np.isfinite(ll)

@@ -153,8 +153,12 @@ def make_design(
     usage = np.asarray(usage, dtype=np.float64)
     if integer_usage:
         usage = np.floor(usage + 1e-9)
-        if y.shape[0] and detector == "proximity":
-            usage = np.maximum(usage, y.max(axis=0))
+        if y.shape[0]:
+            # a station that worked part of a day can still record a detection:
+            # never let truncation leave fewer trials (proximity) or zero
+            # exposure (count) where there are detections
+            floor = y.max(axis=0) if detector == "proximity" else (y.max(axis=0) > 0)
+            usage = np.maximum(usage, floor)
     n = y.shape[0]
     cls_arr = (
         np.full(n, -1, dtype=np.int64) if cls is None else np.asarray(cls, np.int64)

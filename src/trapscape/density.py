@@ -650,13 +650,12 @@ class SCRFit:
             if self.detectfn == "HHN"
             else {"g0": p0, "lambda0": None}
         )
-        if self.detectfn == "HHN" and self.occasion_days != 1.0:
-            # usage is in days, so lambda0 is already per day of usage
-            pass
+        # Usage is counted in days whatever the occasion length, so lambda0 (HHN)
+        # and g0 (HN: p = 1 - (1 - g0 h)^usage) are both per *day* of usage.
         return DetectionParams(
             detectfn=self.detectfn,
             sigma=sig,
-            occasion_days=self.occasion_days,
+            occasion_days=1.0,
             by_sex=by_sex,
             density_per_100km2=self.density_per_100km2,
             **kw,
@@ -1346,7 +1345,7 @@ def buffer_check(
         warnings.warn(
             f"The mask buffer ({mask.buffer:.0f} m) looks too small: widening it to "
             f"{mask.buffer * factor:.0f} m would change D by {100 * change:+.1f} %. "
-            "Refit with a larger buffer (e.g. buffer={mask.buffer * factor:.0f}).",
+            f"Refit with a larger buffer (e.g. buffer={mask.buffer * factor:.0f}).",
             TrapscapeWarning,
             stacklevel=2,
         )
