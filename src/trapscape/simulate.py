@@ -1217,6 +1217,15 @@ def _project_toml(
         "report = true",
         "",
         "[coverage]",
+        *(
+            [
+                "# Coverage over the study area and every park, so both countries",
+                "# are reported.",
+                'region = "study_area+parks"',
+            ]
+            if "parks" in paths
+            else []
+        ),
         "",
         "[density]",
         "# The simulation draws activity centres with a density per zone, so the",
