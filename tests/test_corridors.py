@@ -505,6 +505,7 @@ def test_least_cost_network_and_hotspots_find_the_gap() -> None:
         current=circ.current,
         paths=out.paths,
         corridors=out.corridors,
+        detour=out.detour,
         segment_length=500.0,
     )
     assert hot["rank"].tolist() == list(range(1, len(hot) + 1))
@@ -513,6 +514,8 @@ def test_least_cost_network_and_hotspots_find_the_gap() -> None:
     assert top["n_paths"] == 1
     assert top.geometry.distance(cross) < 1.0
     assert hot["current_sum"].iloc[0] == hot["current_sum"].max()
+    assert hot["detour_cost"].iloc[0] == pytest.approx(0.0, abs=1e-6)
+    assert (hot["detour_cost"].iloc[1:] > 0).all()
     pc = C.pair_crossings(out.paths, border, segments=hot)
     assert pc.loc[0, "n_crossings"] >= 1
     assert pc.loc[0, "segment_id"] == top["segment_id"]

@@ -1069,6 +1069,10 @@ class LeastCostResult:
         ``area_km2``, polygon.
     corridor_raster
         Minimum over pairs of the corridor value (NaN outside all corridors).
+    detour
+        Minimum over pairs of ``cd_a + cd_b - L`` everywhere (the corridor
+        value without the width cut): the extra cost of the best route
+        between a pair of cores through each cell.
     pair_costs
         DataFrame of the pairwise least costs (``core_a``, ``core_b``,
         ``zone_a``, ``zone_b``, ``cost``, ``length_m``).
@@ -1079,6 +1083,7 @@ class LeastCostResult:
     corridors: gpd.GeoDataFrame
     corridor_raster: xr.DataArray
     pair_costs: pd.DataFrame
+    detour: xr.DataArray | None = None
 
 
 def _core_pairs(cores: gpd.GeoDataFrame, pairs: str) -> list[tuple[int, int]]:
@@ -1155,6 +1160,7 @@ def least_cost_network(
         )
     path_rows, corr_rows = [], []
     best = np.full(grid.shape, np.nan)
+    detour = np.full(grid.shape, np.nan)
     for i, j in plist:
         ca, cb = cores["core_id"].iloc[i], cores["core_id"].iloc[j]
         row = {
@@ -1196,6 +1202,8 @@ def least_cost_network(
             }
         )
         best = np.fmin(best, cor.raster.values)
+        total = np.asarray(cds[ca].values) + np.asarray(cds[cb].values)
+        detour = np.fmin(detour, total - cor.least_cost)
     cols = ["core_a", "core_b", "zone_a", "zone_b", "cost", "length_m"]
     paths = gpd.GeoDataFrame(
         path_rows, columns=[*cols, "geometry"], geometry="geometry", crs=grid.crs
@@ -1217,8 +1225,15 @@ def least_cost_network(
         "least cost: %d cores, %d pairs, units %s", len(needed), len(plist), units
     )
     craster = to_dataarray(best, grid, name="corridor", nodata=np.nan)
+    draster = to_dataarray(detour, grid, name="detour", nodata=np.nan)
+    draster.attrs["units"] = units
     return LeastCostResult(
-        cds, paths, corridors, craster, pd.DataFrame(paths[cols]).reset_index(drop=True)
+        cds,
+        paths,
+        corridors,
+        craster,
+        pd.DataFrame(paths[cols]).reset_index(drop=True),
+        draster,
     )
 
 
@@ -1535,27 +1550,44 @@ def border_segments(
     return out
 
 
-def _segment_current(segs: gpd.GeoDataFrame, current: xr.DataArray) -> pd.DataFrame:
-    grid = grid_of(current)
-    vals = np.asarray(current.values, dtype=float)
-    out: dict[str, list[float]] = {
-        "current_sum": [],
-        "current_max": [],
-        "current_mean": [],
-    }
+def _segment_cells(segs: gpd.GeoDataFrame, grid: GridSpec) -> list[np.ndarray]:
+    """Flat indices of the distinct cells each segment passes through."""
+    out = []
     for g in segs.geometry:
         n = max(2, math.ceil(g.length / (grid.cell / 4.0)) + 1)
         d = np.linspace(0.0, g.length, n)
         pts = [g.interpolate(x) for x in d]
         r, c = grid.rowcol(np.array([p.x for p in pts]), np.array([p.y for p in pts]))
         ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-        cells = np.unique(r[ok] * grid.width + c[ok])
-        v = vals.ravel()[cells] if cells.size else np.array([])
+        out.append(np.unique(r[ok] * grid.width + c[ok]))
+    return out
+
+
+def _segment_current(segs: gpd.GeoDataFrame, current: xr.DataArray) -> pd.DataFrame:
+    vals = np.asarray(current.values, dtype=float).ravel()
+    out: dict[str, list[float]] = {
+        "current_sum": [],
+        "current_max": [],
+        "current_mean": [],
+    }
+    for cells in _segment_cells(segs, grid_of(current)):
+        v = vals[cells]
         v = v[np.isfinite(v)]
         out["current_sum"].append(float(v.sum()) if v.size else 0.0)
         out["current_max"].append(float(v.max()) if v.size else 0.0)
         out["current_mean"].append(float(v.mean()) if v.size else 0.0)
     return pd.DataFrame(out, index=segs.index)
+
+
+def _segment_detour(segs: gpd.GeoDataFrame, detour: xr.DataArray) -> np.ndarray:
+    vals = np.asarray(detour.values, dtype=float).ravel()
+    out = np.full(len(segs), np.nan)
+    for k, cells in enumerate(_segment_cells(segs, grid_of(detour))):
+        v = vals[cells]
+        v = v[np.isfinite(v)]
+        if v.size:
+            out[k] = float(v.min())
+    return out
 
 
 def border_hotspots(
@@ -1564,22 +1596,28 @@ def border_hotspots(
     current: xr.DataArray | None = None,
     paths: gpd.GeoDataFrame | None = None,
     corridors: gpd.GeoDataFrame | None = None,
+    detour: xr.DataArray | None = None,
     segment_length: float = 1000.0,
 ) -> gpd.GeoDataFrame:
     """Score and rank border segments as crossing hotspots.
 
-    The border is split by :func:`border_segments` (clipped to the current
-    raster's extent when given).  Each segment is scored by
+    The border is split by :func:`border_segments` (clipped to the extent of
+    the current or detour raster when given).  Each segment is scored by
 
     - ``current_sum`` / ``current_max`` / ``current_mean``: cumulative current
       density of the distinct cells the segment passes through;
     - ``n_paths``: least-cost paths crossing it (each crossing point counted
       for its nearest segment);
     - ``corridor_m``: length of the segment inside least-cost corridors
-      (summed over corridors).
+      (summed over corridors);
+    - ``detour_cost``: the extra cost of the best route between a pair of
+      cores forced to cross the border at this segment, over the least-cost
+      route (min over the segment's cells of ``LeastCostResult.detour``,
+      ``cd_a + cd_b - L``; 0 where the least-cost path crosses).
 
     ``score`` is the mean over the available measures of the measure divided
-    by its maximum over segments (0-1); ``rank`` 1 is the best.
+    by its maximum over segments (0-1; for ``detour_cost``, which is better
+    when low, ``1 - detour / max detour``); ``rank`` 1 is the best.
 
     Returns
     -------
@@ -1587,10 +1625,11 @@ def border_hotspots(
         One row per segment with the columns above, sorted by rank.
     """
     clip = None
-    if current is not None:
+    extent = current if current is not None else detour
+    if extent is not None:
         from shapely.geometry import box
 
-        clip = box(*grid_of(current).bounds)
+        clip = box(*grid_of(extent).bounds)
     segs = border_segments(border_lines, segment_length=segment_length, clip=clip)
     if len(segs) == 0:
         raise ComputationError(
@@ -1636,9 +1675,22 @@ def border_hotspots(
             cm += segs.geometry.intersection(p).length.to_numpy()
         segs["corridor_m"] = cm
         measures.append("corridor_m")
+    if detour is not None:
+        segs["detour_cost"] = _segment_detour(segs, detour)
+        measures.append("detour_cost")
     score = np.zeros(len(segs))
     for m in measures:
         v = segs[m].to_numpy(dtype=float)
+        if m == "detour_cost":
+            finite = np.isfinite(v)
+            top = float(np.max(v[finite])) if finite.any() else 0.0
+            part = np.zeros(len(v))
+            if top > 0:
+                part[finite] = 1.0 - v[finite] / top
+            else:
+                part[finite] = 1.0
+            score += part
+            continue
         top = np.nanmax(v) if v.size else 0.0
         if top > 0:
             score += v / top
@@ -2025,15 +2077,9 @@ def corridors_for_survey(
                 current=None if circ is None else circ.current,
                 paths=lc.paths,
                 corridors=lc.corridors,
+                detour=lc.detour,
                 segment_length=segment_length,
             )
-            if circ is None:
-                hot = border_hotspots(
-                    clipped,
-                    paths=lc.paths,
-                    corridors=lc.corridors,
-                    segment_length=segment_length,
-                )
             crossings = pair_crossings(lc.paths, border, segments=hot)
     else:
         warnings.warn(

@@ -80,6 +80,7 @@ def test_corridors_from_project_writes_every_output(
         "resistance.tif",
         "current.tif",
         "corridor.tif",
+        "detour.tif",
         "pair_costs.csv",
         "effective_resistance.csv",
         "hotspots.csv",

@@ -183,7 +183,8 @@ def cmd(
     each side of the border (the survey's parks and --cores), and writes
     into OUT: corridors.gpkg (layers cores, paths, corridors, hotspots,
     pinch_points), resistance.tif, cost_distance_<core>.tif, current.tif,
-    corridor.tif, pair_costs.csv, effective_resistance.csv and hotspots.csv.
+    corridor.tif, detour.tif, pair_costs.csv, effective_resistance.csv and
+    hotspots.csv.
 
     Rasters may also come from the project file's [rasters] section and
     every option from its [corridors] section (keys are the keyword names
@@ -290,6 +291,8 @@ def cmd(
         for cid, cd in result.least_cost.cost_distances.items():
             write_geotiff(cd, tmp / f"cost_distance_{_safe(cid)}.tif")
         write_geotiff(result.least_cost.corridor_raster, tmp / "corridor.tif")
+        if result.least_cost.detour is not None:
+            write_geotiff(result.least_cost.detour, tmp / "detour.tif")
         result.pair_crossings.to_csv(tmp / "pair_costs.csv", index=False)
         if result.circuit is not None:
             if result.circuit.current is not None:
