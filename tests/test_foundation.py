@@ -146,3 +146,40 @@ def test_survey_region_without_study_area_falls_back_to_station_hull(tiny_survey
     # 2 x 2 km hull of the stations buffered by 5 km: 4 + 4*2*5 + pi*25 km2
     # (the buffer's arcs are polygons, slightly inside the true circle)
     assert hull.area / 1e6 == pytest.approx(4 + 40 + np.pi * 25, rel=2e-3)
+
+
+def test_sex_classes_weight_by_share():
+    from trapscape.coverage import pdot_points
+    from trapscape.detection import DetectionParams
+
+    base = DetectionParams(sigma=900.0, lambda0=0.03)
+    p = DetectionParams(
+        sigma=900.0,
+        lambda0=0.03,
+        by_sex={"F": {"sigma": 600.0, "share": 3.0}, "M": {"sigma": 1500.0, "share": 1.0}},
+    )
+    assert [(w, c.sigma) for w, c in p.sex_classes()] == [(0.75, 600.0), (0.25, 1500.0)]
+    assert [w for w, _ in base.sex_classes()] == [1.0]
+    pts = np.array([[0.0, 0.0], [800.0, 300.0], [3000.0, 0.0]])
+    traps = np.array([[100.0, 0.0], [900.0, 900.0]])
+    days = np.array([30.0, 12.5])
+    from dataclasses import replace
+
+    f = pdot_points(pts, traps, days, replace(base, sigma=600.0))
+    m = pdot_points(pts, traps, days, replace(base, sigma=1500.0))
+    np.testing.assert_allclose(pdot_points(pts, traps, days, p), 0.75 * f + 0.25 * m, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("by_sex", "match"),
+    [
+        ({"F": {"sigma": 600.0, "share": 0.5}, "M": {"sigma": 900.0}}, "every sex or for none"),
+        ({"F": {"sigmaa": 600.0}}, "unknown key"),
+        ({"F": {"share": 0.0}}, "share must be positive"),
+    ],
+)
+def test_sex_classes_bad_input(by_sex, match):
+    from trapscape.detection import DetectionParams
+
+    with pytest.raises(InputError, match=match):
+        DetectionParams(sigma=900.0, lambda0=0.03, by_sex=by_sex).sex_classes()

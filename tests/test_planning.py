@@ -210,7 +210,7 @@ def test_engine_by_sex_matches_coverage_pdot_points():
     points = rng.uniform(0, 8000, size=(200, 2))
     traps = rng.uniform(1000, 7000, size=(10, 2))
     days = rng.uniform(5, 40, size=10)
-    classes = planning._sex_params(params)
+    classes = [c for _, c in params.sex_classes()]
     z = np.zeros(2 * len(points))
     eng = planning._Engine(
         np.vstack([points, points]),
@@ -238,7 +238,7 @@ def test_engine_counts_equal_expected_counts(detector):
     params = DetectionParams(
         sigma=800.0, lambda0=0.04, by_sex={"F": {}, "M": {"sigma": 1300.0}}
     )
-    classes = planning._sex_params(params)
+    classes = [c for _, c in params.sex_classes()]
     w = np.full(2 * len(pts), 2e-6 * 1e5 / 2)  # density x cell area, per sex copy
     z = np.zeros_like(w)
     eng = planning._Engine(

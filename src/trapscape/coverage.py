@@ -83,23 +83,6 @@ _CUTOFF_SIGMAS = math.sqrt(2.0 * math.log(1e16))
 _CHUNK_ELEMENTS = 1 << 20  # points x traps evaluated at once (8 MB per array)
 
 
-def _sex_params(params: DetectionParams) -> list[DetectionParams]:
-    """The parameter sets to average over: one per sex, or ``params`` itself."""
-    if not params.by_sex:
-        return [params]
-    known = {f.name for f in dataclasses.fields(DetectionParams)} - {"by_sex"}
-    out = []
-    for sex, over in sorted(params.by_sex.items()):
-        bad = set(over) - known
-        if bad:
-            raise InputError(
-                f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
-                f"{sorted(known)}."
-            )
-        out.append(dataclasses.replace(params, by_sex={}, **over))
-    return out
-
-
 def _as_points(points: Any, name: str) -> np.ndarray:
     arr = np.asarray(points, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2:
@@ -209,11 +192,10 @@ def pdot_points(
     total = _total_usage(usage, len(trp))
     origin = trp.mean(axis=0) if len(trp) else np.zeros(2)
     pts, trp = pts - origin, trp - origin
-    sets = _sex_params(params)
     acc = np.zeros(len(pts), dtype=np.float64)
-    for p in sets:
-        acc += -np.expm1(_log_survival_points(pts, trp, total, p))
-    return acc / len(sets)
+    for share, p in params.sex_classes():
+        acc += share * -np.expm1(_log_survival_points(pts, trp, total, p))
+    return acc
 
 
 # --------------------------------------------------------------------------
@@ -837,8 +819,7 @@ def pdot_surface(
     xs, ys = grid.xs - origin[0], grid.ys - origin[1]
     traps = traps - origin
     values = np.zeros(grid.shape, dtype=np.float64)
-    sets = _sex_params(params)
-    for p in sets:
+    for share, p in params.sex_classes():
         if len(traps) == 0:
             continue
         if p.detectfn == "HHN":
@@ -850,12 +831,13 @@ def pdot_surface(
                 p.sigma,  # type: ignore[arg-type]
                 progress=progress,
             )
-            values += -np.expm1(-h)
+            values += share * -np.expm1(-h)
         else:
             rr, cc = np.nonzero(mask)
             pts = np.column_stack([xs[cc], ys[rr]])
-            values[rr, cc] += -np.expm1(_log_survival_points(pts, traps, total, p))
-    values /= len(sets)
+            values[rr, cc] += share * -np.expm1(
+                _log_survival_points(pts, traps, total, p)
+            )
     values[~mask] = np.nan
     if len(traps) == 0:
         warnings.warn(

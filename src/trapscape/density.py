@@ -640,6 +640,8 @@ class SCRFit:
                     "sigma": self.estimate(f"sigma[{s}]"),
                 }
             pm = self.estimate("pmix[M]")
+            by_sex["F"]["share"] = 1.0 - pm
+            by_sex["M"]["share"] = pm
             p0 = (1 - pm) * by_sex["F"][p0name] + pm * by_sex["M"][p0name]
             sig = (1 - pm) * by_sex["F"]["sigma"] + pm * by_sex["M"]["sigma"]
         else:
@@ -1323,22 +1325,14 @@ def buffer_check(
     esas = []
     for m in (mask, wide):
         design, _, _ = _design(ch, m, detectfn=fit_result.detectfn, model="null")
-        if dp.by_sex:
-            vals = [
-                (v["lambda0" if dp.detectfn == "HHN" else "g0"], v["sigma"])
-                for v in dp.by_sex.values()
-            ]
-        else:
-            vals = [
-                (
-                    float((dp.lambda0 if dp.detectfn == "HHN" else dp.g0) or 0.0),
-                    dp.sigma,
-                )
-            ]
+        vals = [
+            (w, (c.lambda0 if c.detectfn == "HHN" else c.g0) or 0.0, c.sigma)
+            for w, c in dp.sex_classes()
+        ]
         tot = 0.0
-        for p0, sg in vals:
+        for w, p0, sg in vals:
             logq = _scr.class_terms(design, float(p0), float(sg))["logq"]
-            tot += float(np.sum(-np.expm1(logq))) * m.cell_area / len(vals)
+            tot += w * float(np.sum(-np.expm1(logq))) * m.cell_area
         esas.append(tot)
     change = esas[0] / esas[1] - 1.0
     if abs(change) > tolerance:

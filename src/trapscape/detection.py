@@ -81,6 +81,53 @@ class DetectionParams:
 
         return -math.log1p(-float(self.g0)) / self.occasion_days  # type: ignore[arg-type]
 
+    def sex_classes(self) -> list[tuple[float, DetectionParams]]:
+        """``(share, parameters)`` per sex class, shares summing to 1.
+
+        Without ``by_sex`` this is ``[(1.0, self)]``.  Each ``by_sex`` entry
+        overrides fields of these parameters (``lambda0``, ``g0``, ``sigma``,
+        ...) and may carry ``share``, the proportion of that sex in the
+        population (secr's ``pmix``, written by ``trapscape density``); entries
+        without a share get equal shares.  Quantities averaged over the
+        population (pdot, expected counts) weight the classes by these shares.
+
+        Raises
+        ------
+        InputError
+            If an entry has an unknown key or the shares are not positive.
+
+        Examples
+        --------
+        >>> p = DetectionParams(sigma=3000, lambda0=0.05, by_sex={
+        ...     "F": {"sigma": 2500, "share": 0.6}, "M": {"sigma": 4000, "share": 0.4}})
+        >>> [(w, c.sigma) for w, c in p.sex_classes()]
+        [(0.6, 2500), (0.4, 4000)]
+        """
+        from dataclasses import fields, replace
+
+        if not self.by_sex:
+            return [(1.0, self)]
+        known = {f.name for f in fields(DetectionParams)} - {"by_sex"}
+        classes: list[tuple[float | None, DetectionParams]] = []
+        for sex, over in sorted(self.by_sex.items()):
+            over = dict(over)
+            share = over.pop("share", None)
+            bad = set(over) - known
+            if bad:
+                raise InputError(
+                    f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
+                    f"{sorted(known | {'share'})}."
+                )
+            if share is not None and not share > 0:
+                raise InputError(f"by_sex[{sex!r}] share must be positive, got {share!r}.")
+            classes.append((share, replace(self, by_sex={}, **over)))
+        if all(w is None for w, _ in classes):
+            return [(1.0 / len(classes), c) for _, c in classes]
+        if any(w is None for w, _ in classes):
+            raise InputError("by_sex: give 'share' for every sex or for none.")
+        total = sum(float(w) for w, _ in classes)  # type: ignore[arg-type]
+        return [(float(w) / total, c) for w, c in classes]  # type: ignore[arg-type]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (JSON-ready)."""
         return asdict(self)

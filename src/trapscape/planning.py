@@ -175,7 +175,8 @@ def expected_counts(
     detector
         ``"proximity"`` (binary per station and occasion) or ``"count"``.
 
-    With ``params.by_sex`` each sex has density ``density / n_sexes``.
+    With ``params.by_sex`` each sex has density ``density × share`` (see
+    :meth:`~trapscape.detection.DetectionParams.sex_classes`).
 
     Returns
     -------
@@ -202,10 +203,9 @@ def expected_counts(
         raise InputError(
             f"days has shape {days.shape}; expected ({len(traps)},) to match traps."
         )
-    classes = _sex_params(params)
-    w = density * cell_area / len(classes)
     en = edet = 0.0
-    for pk in classes:
+    for share, pk in params.sex_classes():
+        w = density * cell_area * share
         h_tot = np.zeros(len(points))
         det_tot = np.zeros(len(points))
         for start in range(0, len(traps), 256):
@@ -841,25 +841,6 @@ class Plan:
     objective_after: float = math.nan
 
 
-def _sex_params(params: DetectionParams) -> list[DetectionParams]:
-    """One parameter set per sex of ``params.by_sex`` (or ``params`` itself)."""
-    if not params.by_sex:
-        return [params]
-    from dataclasses import fields, replace
-
-    known = {f.name for f in fields(DetectionParams)} - {"by_sex"}
-    out = []
-    for sex, over in sorted(params.by_sex.items()):
-        bad = set(over) - known
-        if bad:
-            raise InputError(
-                f"by_sex[{sex!r}] has unknown key(s) {sorted(bad)}; use some of "
-                f"{sorted(known)}."
-            )
-        out.append(replace(params, by_sex={}, **dict[str, Any](over)))
-    return out
-
-
 def _observed_days(survey: Survey) -> pd.Series:
     """Operating days per station (cameras pooled, malfunctions removed)."""
     from .effort import station_usage
@@ -1168,7 +1149,7 @@ def plan(
             f"density must be positive (animals per 100 km2), got {dens100!r}."
         )
     gen = np.random.default_rng(rng)
-    sigmas = [pk.sigma for pk in _sex_params(params)]
+    sigmas = [pk.sigma for _, pk in params.sex_classes()]
     cell = float(cell_size) if cell_size else min(sigmas) / 2.0
     buf = float(buffer) if buffer is not None else 4.0 * max(sigmas)
 
@@ -1253,11 +1234,12 @@ def plan(
         [np.full(n_mask, dens100 / 1e8 * cell * cell), np.zeros(len(hs_xy))]
     )
     w_bor = np.concatenate([np.zeros(n_mask), hs_w])
-    # sex-specific parameters: one copy of the points per sex, equal sex ratio
-    classes = _sex_params(params)
+    # sex-specific parameters: one copy of the points per sex, weighted by its share
+    shares, classes = zip(*params.sex_classes(), strict=True)
     n_cls = len(classes)
     points = np.vstack([base_pts] * n_cls)
-    w_cov, w_den, w_bor = (np.tile(w, n_cls) / n_cls for w in (w_cov, w_den, w_bor))
+    cls_w = np.repeat(np.asarray(shares, dtype=float), len(base_pts))
+    w_cov, w_den, w_bor = (np.tile(w, n_cls) * cls_w for w in (w_cov, w_den, w_bor))
 
     # sites: candidates, existing stations (as candidates in move mode), existing
     site_xy = np.vstack([c_xy, st_xy, st_xy])
