@@ -233,13 +233,21 @@ def _single_thread_blas() -> Any:
 
 
 def _sa_hierarchy(
-    a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int = 12
+    a: sp.csr_matrix,
+    *,
+    max_coarse: int = 500,
+    max_levels: int = 12,
+    omega: float = 1.8,
 ) -> tuple[list[tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]], Any]:
     """Smoothed-aggregation hierarchy of an SPD matrix, every level in CSR.
 
     Built one level at a time with pyamg (every connection strong, standard
     aggregation, constant near-null space, prolongator smoothed by locally
-    weighted Jacobi, i.e. without an eigenvalue estimate).  Going level by
+    weighted Jacobi, i.e. without an eigenvalue estimate).  The local weights
+    divide by each row's absolute sum, a Gershgorin bound (twice the
+    diagonal for a Laplacian), so ``omega`` up to 2 keeps the smoother
+    stable; 1.8 instead of pyamg's 4/3 compensates for the bound being
+    loose (about 25 % fewer iterations on resistance grids).  Going level by
     level keeps the coarse operators in CSR: pyamg would keep them as
     1x1-block BSR, whose setup and smoothing kernels are several times
     slower.  Returns ``[(A, P, R), ...]`` and an LU factorisation of the
@@ -258,7 +266,7 @@ def _sa_hierarchy(
             strength=None,
             max_levels=2,
             max_coarse=1,
-            smooth=("jacobi", {"weighting": "local"}),
+            smooth=("jacobi", {"weighting": "local", "omega": omega}),
             improve_candidates=None,
             keep=False,
         )
