@@ -2088,7 +2088,3 @@ def corridors_for_survey(
             stacklevel=2,
         )
     return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
-
-
-#: name the pipeline looks for
-run_corridors = corridors_for_survey
