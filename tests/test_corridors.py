@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import rasterio
 from shapely.geometry import LineString, Point, box
 
@@ -645,3 +647,38 @@ def test_default_tolerance_single_precision_preconditioner_is_accurate() -> None
     np.testing.assert_allclose(
         amg.current.values, exact.current.values, rtol=1e-4, atol=1e-6
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    h=st.integers(2, 12),
+    w=st.integers(2, 12),
+)
+def test_least_cost_is_symmetric_and_path_cost_matches(
+    seed: int, h: int, w: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    vals = rng.uniform(0.5, 20.0, (h, w))
+    res = _da(vals)
+    g = grid_of(res)
+    a = _centre(g, 0, 0)
+    b = _centre(g, h - 1, w - 1)
+    cs = C.CostSurface(res, units="cells")
+    cda, cdb = cs.cost_distance(a), cs.cost_distance(b)
+    assert float(cda.values[-1, -1]) == pytest.approx(
+        float(cdb.values[0, 0]), rel=1e-12
+    )
+    line, cost = cs.path(cda, b)
+    # re-add the path's step costs: mean of the two cells x step length
+    xy = np.asarray(line.coords)
+    rows = np.round((g.y0 - xy[:, 1]) / g.cell - 0.5).astype(int)
+    cols = np.round((xy[:, 0] - g.x0) / g.cell - 0.5).astype(int)
+    steps = np.hypot(np.diff(rows), np.diff(cols))
+    again = np.sum(
+        0.5 * (vals[rows[:-1], cols[:-1]] + vals[rows[1:], cols[1:]]) * steps
+    )
+    assert again == pytest.approx(cost, rel=1e-12)
+    # effective resistance is symmetric and below the least-cost distance bound
+    er = C.circuit(res, [a, b], solver="direct").resistances.iloc[0, 1]
+    assert 0 < er <= cost + 1e-12
