@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
+import rasterio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import rasterio
 from shapely.geometry import LineString, Point, box
 
 from trapscape import corridors as C
