@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["accumulate", "trace_back"]
+__all__ = ["accumulate", "prepare_costs", "trace_back"]
 
 _SQRT2 = math.sqrt(2.0)
 _OFFSETS = np.array(
