@@ -682,3 +682,22 @@ def test_least_cost_is_symmetric_and_path_cost_matches(
     # effective resistance is symmetric and below the least-cost distance bound
     er = C.circuit(res, [a, b], solver="direct").resistances.iloc[0, 1]
     assert 0 < er <= cost + 1e-12
+
+
+def test_circuit_refuses_zero_resistance_cells_least_cost_treats_them_as_free():
+    """Review regression: a 0-resistance cell must not silently become a barrier."""
+    import numpy as np
+    import pytest
+
+    from trapscape._raster import grid_for_bounds, to_dataarray
+    from trapscape.errors import InputError
+
+    grid = grid_for_bounds((0, 0, 500, 100), 100, "EPSG:32652")
+    vals = np.ones((1, 5))
+    vals[0, 2] = 0.0
+    res = to_dataarray(vals, grid)
+    pts = [(50.0, 50.0), (450.0, 50.0)]
+    with pytest.raises(InputError, match="resistance <= 0"):
+        C.circuit(res, pts)
+    cd = C.cost_distance(res, [pts[0]])
+    assert np.isfinite(float(cd.values[0, 4]))

@@ -26,7 +26,10 @@ _STEP = np.hypot(_OFFSETS[:, 0], _OFFSETS[:, 1])
 
 
 def prepare_costs(resistance: np.ndarray) -> np.ndarray:
-    """Float64 copy with NaN / non-positive-or-infinite cells made impassable."""
+    """Float64 copy with NaN, infinite and negative cells made impassable.
+
+    Zero-cost cells stay passable (free), as in GRASS r.cost.
+    """
     costs = np.array(resistance, dtype=np.float64, copy=True)
     bad = ~np.isfinite(costs) | (costs < 0)
     costs[bad] = np.inf

@@ -853,7 +853,8 @@ class CostSurface:
         Parameters
         ----------
         sources
-            Points, polygons (every touched cell is a source), a
+            Points, polygons (every cell whose centre lies inside is a
+            source; a polygon smaller than a cell uses the cells it touches), a
             GeoDataFrame/GeoSeries in the grid's CRS, or ``(x, y)``.
 
         Returns
@@ -1323,8 +1324,11 @@ def circuit(
 
     The grid is a resistor network (8 neighbours, average conductance, NaN
     cells removed; see the module notes).  A point node is the cell it falls
-    in; a polygon node short-circuits every cell it touches (Circuitscape's
-    focal regions).  Pairwise mode injects 1 A at one node of each pair and
+    in; a polygon node short-circuits every cell whose centre lies inside it
+    (Circuitscape's focal regions; a polygon smaller than a cell uses the
+    cells it touches).  Resistances must be positive: cells <= 0 are refused
+    (NaN marks barriers).  Inside a polygon node the per-cell current is the
+    current on the cell's own edges, not the node's total.  Pairwise mode injects 1 A at one node of each pair and
     grounds the other; one-to-all mode injects 1 A at each node in turn
     with all other nodes grounded.
 
@@ -1387,7 +1391,20 @@ def circuit(
     focal, ids = _node_labels(nodes, grid)
     if len(ids) < 2:
         raise InputError("circuit needs at least two nodes.")
-    n_valid = int((np.isfinite(res) & (res > 0)).sum())
+    zero = np.isfinite(res) & (res <= 0)
+    if zero.any():
+        # a zero-resistance cell has infinite conductance: the circuit is not
+        # defined (Circuitscape refuses it too); least-cost treats it as free
+        rr, cc = np.nonzero(zero)
+        x = grid.xs[cc[0]]
+        y = grid.ys[rr[0]]
+        raise InputError(
+            f"The resistance grid has {int(zero.sum()):,} cell(s) with resistance "
+            f"<= 0 (first at x={x:.0f}, y={y:.0f}); circuit theory needs positive "
+            "resistances. Give them a small positive value, set them to NaN to "
+            "make them barriers, or use a polygon node for a short-circuit region."
+        )
+    n_valid = int(np.isfinite(res).sum())
     method = (
         solver if solver != "auto" else ("direct" if n_valid <= 150_000 else "cg_amg")
     )
