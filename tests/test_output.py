@@ -49,7 +49,8 @@ def test_whole_folder_mode(tmp_path):
     with staged_outputs(out, None, overwrite=True) as tmp:
         (tmp / "sub").mkdir()
         (tmp / "sub" / "x.csv").write_text("1")
-    assert sorted(p.name for p in out.iterdir()) == ["sub"]
+    # overwrite replaces what the run writes and never deletes anything else
+    assert sorted(p.name for p in out.iterdir()) == ["stale.csv", "sub"]
 
 
 def test_out_is_a_file(tmp_path):

@@ -113,13 +113,6 @@ def staged_outputs(
         if not out.exists():
             os.replace(tmp, out)
             return
-        if names is None and overwrite:
-            # the folder belongs to the command: clear what an earlier run left
-            for old in out.iterdir():
-                if old.is_dir() and not old.is_symlink():
-                    shutil.rmtree(old)
-                else:
-                    old.unlink()
         if prune and names is not None:
             for name in names:
                 old = out / name
