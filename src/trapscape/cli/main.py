@@ -8,10 +8,14 @@ into a clean message and exit status 1; a traceback is shown only at ``-vv``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
+import signal
 import sys
+import threading
+import warnings
 from typing import Any
 
 import click
@@ -45,6 +49,8 @@ class TrapscapeGroup(click.Group):
         ]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:  # registered directly (e.g. by a plugin)
+            return self.commands[cmd_name]
         mod = COMMANDS.get(cmd_name)
         if mod is None or importlib.util.find_spec(f"{__package__}.{mod}") is None:
             return None
@@ -93,7 +99,35 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.captureWarnings(True)
+    if verbosity < 1:
+        warnings.showwarning = _show_warning
+    else:  # -v: the full warning with the line that raised it, through logging
+        logging.captureWarnings(True)
+    _terminate_cleanly()
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning as a plain sentence (no source path) on stderr."""
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _terminate_cleanly() -> None:
+    """Turn SIGTERM into SystemExit so staged outputs are cleaned up as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGTERM, handler)
 
 
 def main() -> None:  # pragma: no cover - console entry
