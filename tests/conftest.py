@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -83,7 +85,7 @@ def tiny_survey() -> Survey:
     return make_tiny_survey()
 
 
-def write_survey_project(survey: Survey, folder, *, extra: str = "") -> "Path":
+def write_survey_project(survey: Survey, folder: Path, *, extra: str = "") -> Path:
     """Write ``survey`` as stations/sightings CSV + boundary GPKGs + survey.toml.
 
     ``extra`` is appended to the TOML (step sections).  Returns the TOML path.
