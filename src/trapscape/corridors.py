@@ -64,6 +64,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import _circuit, _costdist
 from . import validation as V
+from ._memory import DEFAULT_BUDGET_GB, check_budget, coarser, grid_cells
 from ._raster import (
     GridSpec,
     grid_for_bounds,
@@ -472,6 +473,57 @@ def _read_vector(obj: Any) -> gpd.GeoDataFrame:
         ) from err
 
 
+# Peak memory per grid cell, calibrated on the bundled example
+# (data/example, 2 cores, /usr/bin/time -v peak RSS minus the ~110 MB of
+# imports): the whole `trapscape corridors` run (resistance from four layers,
+# least-cost surfaces of 2 cores, pairwise circuit with cg_amg) peaked at
+# 394 MB on 0.39 M cells (250 m), 886 MB on 1.56 M cells (125 m) and
+# 1842 MB on 3.8 M cells (80 m): about 430 B per cell above a fixed ~230 MB.
+# 500 B/cell leaves a margin.  Building the resistance alone (warped layers,
+# slope, distances, rasterised habitat, all float64) is a fraction of it.
+_CORRIDORS_BYTES_PER_CELL = 500
+_RESISTANCE_BYTES_PER_CELL = 150
+
+
+def _check_grid_memory(
+    n_cells: int,
+    resolution: float,
+    bytes_per_cell: float,
+    *,
+    what: str,
+    max_memory_gb: float | None,
+) -> None:
+    check_budget(
+        n_cells,
+        bytes_per_cell,
+        what=what,
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            f"Use a resolution of {coarser(resolution, f)} m or coarser "
+            f"(now {resolution:g} m)."
+        ),
+    )
+
+
+def _survey_bounds(survey: Survey, extra: Iterable[Any], buffer: float) -> tuple:
+    """Bounds of the survey layers and extra frames, grown by ``buffer``."""
+    boxes = [
+        np.asarray(layer.to_crs(survey.crs).total_bounds, dtype=float)
+        for layer in (survey.study_area, survey.parks, survey.stations, *extra)
+        if isinstance(layer, (gpd.GeoDataFrame, gpd.GeoSeries)) and len(layer)
+    ]
+    boxes = [b for b in boxes if np.isfinite(b).all()]
+    if not boxes:
+        return (0.0, 0.0, 0.0, 0.0)
+    b = np.vstack(boxes)
+    return (
+        b[:, 0].min() - buffer,
+        b[:, 1].min() - buffer,
+        b[:, 2].max() + buffer,
+        b[:, 3].max() + buffer,
+    )
+
+
 def resistance_from_project(
     survey: Survey,
     rasters: Mapping[str, Any],
@@ -485,6 +537,7 @@ def resistance_from_project(
     river_resistance: float = 30.0,
     river_width: float = 200.0,
     sea_barrier: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> xr.DataArray:
     """Default Amur leopard resistance surface from a project's layers.
 
@@ -522,11 +575,20 @@ def resistance_from_project(
         survey CRS the grid must cover (e.g. the Chinese sector).
     buffer
         Margin in metres around the extent.
+    max_memory_gb
+        Memory budget in GiB; a grid that would need more is refused before
+        any layer is read, naming a resolution that fits (``None``: no
+        check).
 
     Returns
     -------
     xarray.DataArray
         Resistance on a grid of ``resolution`` metres in the survey CRS.
+
+    Raises
+    ------
+    ComputationError
+        If the grid would exceed ``max_memory_gb``.
     """
     crs = require_projected(survey.crs, "survey CRS")
     boxes = []
@@ -550,6 +612,13 @@ def resistance_from_project(
         b[:, 1].min() - buffer,
         b[:, 2].max() + buffer,
         b[:, 3].max() + buffer,
+    )
+    _check_grid_memory(
+        grid_cells(bounds, resolution),
+        resolution,
+        _RESISTANCE_BYTES_PER_CELL,
+        what=f"the resistance grid at {resolution:g} m",
+        max_memory_gb=max_memory_gb,
     )
     grid = grid_for_bounds(bounds, resolution, crs)
     table = dict(
@@ -1965,8 +2034,12 @@ def corridors_for_survey(
         See :func:`least_cost_network`.
     circuit_mode, mode
         Circuit mode (``mode`` is an alias used by the CLI).
-    solver, max_memory_gb, pinch_quantile
+    solver, pinch_quantile
         See :func:`circuit`.
+    max_memory_gb
+        Memory budget in GiB of the whole run; a grid that would exceed it
+        is refused at once (before any layer is read) with a resolution that
+        fits; the circuit solve checks it again on the exact cell count.
     segment_length
         Border segment length for :func:`border_hotspots`.
     buffer
@@ -1995,9 +2068,35 @@ def corridors_for_survey(
     InputError
         If no cores or no rasters are available.
     ComputationError
-        If no pair of cores lies across the border.
+        If no pair of cores lies across the border, or if the grid at
+        ``resolution`` would need more than ``max_memory_gb`` (checked first,
+        from the extent and resolution; the message names a resolution that
+        fits).
     """
     require_projected(survey.crs, "survey CRS")
+    if resistance is None:
+        # refuse a grid that cannot fit before reading any layer: every step
+        # (resistance, least-cost surfaces, circuit) holds arrays of the grid
+        given = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)) else []
+        _check_grid_memory(
+            grid_cells(_survey_bounds(survey, given, buffer), resolution),
+            resolution,
+            _CORRIDORS_BYTES_PER_CELL,
+            what=f"the corridor grid at {resolution:g} m",
+            max_memory_gb=max_memory_gb,
+        )
+    else:
+        g = _as_grid(resistance)
+        check_budget(
+            g.width * g.height,
+            _CORRIDORS_BYTES_PER_CELL,
+            what="the resistance grid given",
+            budget_gb=max_memory_gb,
+            suggest=lambda f: (
+                "Resample the resistance raster to "
+                f"{coarser(g.cell, f)} m cells or coarser (now {g.cell:g} m)."
+            ),
+        )
     if cores is None:
         if survey.parks is None or len(survey.parks) == 0:
             raise InputError(
@@ -2057,6 +2156,7 @@ def corridors_for_survey(
             resolution=resolution,
             extent=core_gdf,
             buffer=buffer,
+            max_memory_gb=max_memory_gb,
         )
     grid = _as_grid(resistance)
     lc = least_cost_network(

@@ -1,0 +1,104 @@
+"""Up-front memory estimates: refuse a request before it exhausts memory.
+
+Each analysis estimates its peak memory from the size of what it will build
+(grid cells, mask points, candidates ...) times a calibrated number of bytes
+per item, *before* building anything, and calls :func:`check_budget`.  The
+message names the size, the estimate, the budget and a coarser resolution
+(or spacing) that fits, so the user can act on it at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from .errors import ComputationError
+
+__all__ = ["DEFAULT_BUDGET_GB", "check_budget", "coarser", "grid_cells"]
+
+#: Default memory budget in GiB; comfortably below a 16-24 GiB machine and
+#: leaves room for the rest of the process (geometries, outputs, a browser).
+DEFAULT_BUDGET_GB = 4.0
+
+_GIB = 2**30
+
+
+def grid_cells(bounds: tuple[float, float, float, float], cell: float) -> int:
+    """Number of cells of a grid of ``cell`` metres covering ``bounds``."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    cell = float(cell)
+    if not cell > 0:
+        return 0
+    nx = max(1, math.ceil((maxx - minx) / cell))
+    ny = max(1, math.ceil((maxy - miny) / cell))
+    return nx * ny
+
+
+def coarser(current: float, factor: float, *, dims: int = 2) -> int:
+    """A cell size (or spacing) that shrinks the item count by ``factor``.
+
+    For a ``dims``-dimensional grid the count scales as ``cell ** -dims``,
+    so the cell grows by ``factor ** (1 / dims)``; 10 % headroom is added and
+    the result rounded up to a whole metre (to 5 or 10 m when large).
+    """
+    value = float(current) * max(float(factor), 1.0) ** (1.0 / dims) * 1.1
+    step = 10 if value >= 100 else 5 if value >= 20 else 1
+    return int(math.ceil(value / step) * step)
+
+
+def check_budget(
+    n_items: int,
+    bytes_per_item: float,
+    *,
+    what: str,
+    unit: str = "cells",
+    budget_gb: float | None = DEFAULT_BUDGET_GB,
+    suggest: Callable[[float], str] | None = None,
+    extra_bytes: float = 0.0,
+) -> float:
+    """Refuse a request whose estimated memory exceeds the budget.
+
+    Parameters
+    ----------
+    n_items
+        Number of items (grid cells, mask points, matrix entries ...).
+    bytes_per_item
+        Calibrated peak bytes per item.
+    what
+        What is being built, for the message (e.g. ``"the kde grid"``).
+    unit
+        Name of the items in the message.
+    budget_gb
+        Budget in GiB; ``None`` disables the check.
+    suggest
+        ``suggest(factor)`` returns the fix, given the factor by which the
+        item count must shrink to fit (e.g. "Use resolution=120 m or
+        coarser.").
+    extra_bytes
+        Fixed overhead added to the estimate.
+
+    Returns
+    -------
+    float
+        The estimate in bytes.
+
+    Raises
+    ------
+    ComputationError
+        If the estimate exceeds ``budget_gb``.
+    """
+    need = float(n_items) * float(bytes_per_item) + float(extra_bytes)
+    if budget_gb is None:
+        return need
+    budget = float(budget_gb) * _GIB
+    if not budget > 0:
+        raise ComputationError(f"max_memory_gb must be positive, got {budget_gb!r}.")
+    if need <= budget:
+        return need
+    factor = (need / budget) if n_items else 1.0
+    fix = suggest(factor) if suggest is not None else "Ask for a smaller problem."
+    raise ComputationError(
+        f"{what[:1].upper()}{what[1:]} has {int(n_items):,} {unit} and would need "
+        f"about {need / _GIB:.1f} GiB, over the {float(budget_gb):g} GiB memory "
+        f"budget. {fix} Or raise max_memory_gb if the machine has the memory."
+    )
