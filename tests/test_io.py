@@ -572,3 +572,156 @@ def test_vector_station_without_geometry_in_survey(tmp_path):
     gdf.to_file(tmp_path / "s.gpkg")
     with pytest.raises(GeometryError, match="row 2, column 'geometry'"):
         tio.read_survey(stations=tmp_path / "s.gpkg")
+
+
+# ---------------------------------------------------------------------------
+# QA round: Shapefile-truncated malfunction columns, Excel CSVs
+# ---------------------------------------------------------------------------
+def _to_shp(gdf: gpd.GeoDataFrame, path: Path) -> Path:
+    """Write a Shapefile, accepting GDAL's warnings about 10-character names."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gdf.to_file(path)
+    return path
+
+
+SHP_STATIONS = gpd.GeoDataFrame(
+    {"station_id": ["A", "B"], "camera_id": ["a", "a"],
+     "setup_date": ["2024-06-01", "2024-06-01"],
+     "retrieval_date": ["2024-06-30", "2024-06-30"],
+     "Problem1_from": ["2024-06-05", ""], "Problem1_to": ["2024-06-07", ""],
+     "problem2_from": ["2024-06-20", ""], "problem2_to": ["2024-06-21", ""]},
+    geometry=[Point(5.0e5, 4.76e6), Point(5.02e5, 4.76e6)], crs=32652)
+
+
+def test_shapefile_truncated_problem_columns_are_read(tmp_path):
+    f = _to_shp(SHP_STATIONS, tmp_path / "st.shp")
+    cols = set(gpd.read_file(f).columns)
+    # what Shapefile makes of the names (the bug: these were ignored)
+    assert {"Problem1_f", "Problem1_t", "problem2_f", "problem2_t", "setup_date",
+            "retrieval_"} <= cols
+    t = tio.read_stations(f)
+    pr = t.problems.sort_values(V.PROBLEM_FROM).reset_index(drop=True)
+    # by hand: A has 5-7 June (date-only 'to' -> 00:00 of the 8th) and 20-21 June
+    assert list(pr[V.DEPLOYMENT_ID]) == ["A/a", "A/a"]
+    assert list(pr[V.PROBLEM_FROM]) == [pd.Timestamp("2024-06-05"),
+                                       pd.Timestamp("2024-06-20")]
+    assert list(pr[V.PROBLEM_TO]) == [pd.Timestamp("2024-06-08"),
+                                     pd.Timestamp("2024-06-22")]
+    assert t.stations[V.RETRIEVAL].iloc[0] == pd.Timestamp("2024-06-30 12:00")
+
+
+def test_bundled_stations_shapefile_round_trip_keeps_problems(tmp_path):
+    from trapscape import datasets
+
+    src = datasets.get_path("example_stations")
+    a = tio.read_stations(src)
+    assert len(a.problems) > 0
+    g = pd.read_csv(src, dtype=str, keep_default_na=False)
+    gdf = gpd.GeoDataFrame(g.drop(columns=["longitude", "latitude"]),
+                           geometry=gpd.points_from_xy(g["longitude"].astype(float),
+                                                       g["latitude"].astype(float)),
+                           crs=4326)
+    b = tio.read_stations(_to_shp(gdf, tmp_path / "st.shp"))
+    key = [V.DEPLOYMENT_ID, V.PROBLEM_FROM]
+    pa = a.problems.sort_values(key).reset_index(drop=True)
+    pb = b.problems.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(pa, pb)
+
+
+def test_unpairable_problem_columns_are_reported(tmp_path):
+    gdf = SHP_STATIONS.assign(Problem12_from=["2024-06-10", ""],
+                              Problem12_to=["2024-06-11", ""])
+    f = _to_shp(gdf, tmp_path / "st.shp")
+    # GDAL: 'Problem12_from' -> 'Problem12_', 'Problem12_to' -> 'Problem1_1'
+    assert {"Problem12_", "Problem1_1"} <= set(gpd.read_file(f).columns)
+    with pytest.raises(InputError) as info:
+        tio.read_stations(f)
+    msg = str(info.value)
+    assert "st.shp" in msg and "'Problem12_'" in msg and "'Problem1_1'" in msg
+    assert "cannot be paired" in msg and "GeoPackage" in msg
+
+
+def test_problem_column_without_partner_is_reported(tmp_path):
+    f = write(tmp_path / "s.csv", """
+station_id,longitude,latitude,setup,retrieval,problem1_f
+A,131.2,43.1,2024-06-01,2024-06-30,2024-06-05
+""")
+    with pytest.raises(InputError, match=r"column 'problem1_f' has no partner "
+                                         r"'Problem1_to'"):
+        tio.read_stations(f)
+
+
+EXCEL_CSV = ("\ufeffstation_id;camera_id;longitude;latitude;setup;retrieval;elev\r\n"
+             "A;a;131,20;43,10;01.06.2024;30.06.2024;120,5\r\n"
+             "B;a;131,22;43,11;01.06.2024;30.06.2024;130\r\n")
+
+
+def test_excel_semicolon_csv_with_decimal_commas(tmp_path):
+    f = tmp_path / "st.csv"
+    f.write_bytes(EXCEL_CSV.encode("utf-8"))
+    t = tio.read_stations(f, date_format="%d.%m.%Y")
+    s = t.stations
+    assert list(s[V.STATION_ID]) == ["A", "B"]
+    assert s.geometry.x.tolist() == [131.20, 131.22]
+    assert s.geometry.y.tolist() == [43.10, 43.11]
+    assert s[V.SETUP].iloc[0] == pd.Timestamp("2024-06-01 12:00")
+    assert list(s["elev"]) == ["120.5", "130"]  # decimal comma -> point
+
+
+def test_dotted_dates_suggest_date_format(tmp_path):
+    f = tmp_path / "st.csv"
+    f.write_bytes(EXCEL_CSV.encode("utf-8"))
+    with pytest.raises(InputError) as info:
+        tio.read_stations(f)
+    p = info.value.problems[0]
+    assert (p.row, p.column) == (1, "setup")
+    assert "'01.06.2024' is not a date" in p.message
+    assert "date_format='%d.%m.%Y'" in p.message
+
+
+def test_sightings_tab_separated(tmp_path):
+    st = write(tmp_path / "st.csv", STATIONS_CSV)
+    si = tmp_path / "si.tsv"
+    si.write_text("station\tcamera\ttimestamp\tspecies\n"
+                  "L01\ta\t2024-06-10 03:00\tPanthera pardus\n")
+    out = tio.read_sightings(si, stations=tio.read_stations(st))
+    assert list(out[V.SPECIES]) == ["Panthera pardus"]
+
+
+def test_inconsistent_semicolon_header_says_how_to_fix(tmp_path):
+    # header with ';' and ',', and rows that disagree: detection cannot decide
+    f = tmp_path / "st.csv"
+    f.write_text("station_id;longitude;latitude;setup;retrieval;remarks, notes\n"
+                 "A;131.2;43.1;2024-06-01;2024-06-30;ok\n"
+                 "B;131.3;43.2;2024-06-01;2024-06-30;ok;extra\n")
+    with pytest.raises(InputError) as info:
+        tio.read_stations(f)
+    msg = str(info.value)
+    assert "st.csv" in msg and "uses ';' between columns" in msg
+    assert "Save the file as comma-separated CSV" in msg
+    assert "required column 'station_id' is missing" not in msg
+
+
+def test_geographic_layer_holding_metres_names_file_row_and_fix(tmp_path):
+    gpd.GeoDataFrame({"station_id": ["A", "B"], "setup": ["2024-06-01"] * 2,
+                      "retrieval": ["2024-06-30"] * 2},
+                     geometry=[Point(131.2, 43.1), Point(100130.98, 43.14)],
+                     crs=4326).to_file(tmp_path / "st.gpkg")
+    with pytest.raises(CRSError) as info:
+        tio.read_stations(tmp_path / "st.gpkg")
+    msg = str(info.value)
+    assert "st.gpkg row 2, column 'geometry'" in msg
+    assert "look like metres" in msg and "EPSG:32652" in msg
+
+
+def test_geographic_boundary_holding_metres_is_reported(tmp_path):
+    gpd.GeoDataFrame({"name": ["park"]}, geometry=[box(5.0e5, 4.7e6, 5.1e5, 4.71e6)],
+                     crs=4326).to_file(tmp_path / "park.gpkg")
+    with pytest.raises(CRSError) as info:
+        tio.read_boundaries(tmp_path / "park.gpkg")
+    msg = str(info.value)
+    assert "park.gpkg row 1" in msg and "outside -180..180" in msg
+    assert "CRS is probably wrong" in msg and "EPSG:32652" in msg

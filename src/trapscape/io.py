@@ -105,6 +105,44 @@ def _is_blank(v: Any) -> bool:
         isinstance(v, str) and v.strip() == "") or v is pd.NA or v is pd.NaT
 
 
+def _detect_separator(path: Path) -> str:
+    """Column separator of a CSV: ',', ';' (Excel in many locales) or tab.
+
+    Each candidate splits the first lines; the one giving the same number
+    (> 1) of fields on every line wins, ',' first.  When none is consistent,
+    a header without ',' but with ';' (or a tab) decides; else ','.
+    """
+    import csv
+    import io as _io
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(65536)
+    except OSError:
+        return ","
+    text = raw.decode("utf-8-sig", errors="ignore")
+    lines = text.splitlines()
+    if len(raw) == 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    lines = [ln for ln in lines[:50] if ln.strip()]
+    if not lines:
+        return ","
+    consistent = []
+    for cand in (",", ";", "\t"):
+        counts = {len(r) for r in csv.reader(_io.StringIO("\n".join(lines)),
+                                                delimiter=cand)}
+        if len(counts) == 1 and counts.pop() > 1:
+            consistent.append(cand)
+    if len(consistent) == 1 or (consistent and len(lines) > 1):
+        return consistent[0]
+    header = lines[0]
+    if "," not in header and ";" in header:
+        return ";"
+    if "," not in header and ";" not in header and "\t" in header:
+        return "\t"
+    return ","
+
+
 def _read_csv(path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
               ) -> pd.DataFrame | None:
     """Read a CSV as strings (blank cells -> ''); None when unreadable/empty.
@@ -120,14 +158,24 @@ def _read_csv(path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
         chk.add("the file is empty. Give a CSV with a header row and data rows.",
                 path=path)
         return None
+    sep = _detect_separator(p)
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[],
-                         skipinitialspace=True, encoding="utf-8-sig")
+                         skipinitialspace=True, encoding="utf-8-sig", sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         chk.add(f"cannot be read as CSV ({str(err).strip().splitlines()[-1]}). "
                 "Save it as comma-separated UTF-8 text.", path=path)
         return None
     df.columns = [str(c).strip() for c in df.columns]
+    if sep != ",":
+        logger.info("%s: columns separated by %r", _name(path), sep)
+        # Excel in many locales writes decimal commas with ';' separators
+        for c in df.columns:
+            vals = df[c].astype(str).str.strip()
+            filled = vals[vals != ""]
+            if len(filled) and filled.str.fullmatch(r"[+-]?\d+(?:,\d+)?").all() and \
+                    filled.str.contains(",").any():
+                df[c] = vals.str.replace(",", ".", regex=False).where(vals != "", df[c])
     if len(df) == 0 and not allow_no_rows:
         chk.add("the file has a header but no data rows. Add at least one row.",
                 path=path)
@@ -182,6 +230,9 @@ def _guess_format_hint(text: str) -> str:
             return f" It looks like day{sep}month{sep}year: pass date_format='%d{sep}%m{sep}%Y'."
         if int(m.group(2)) > 12:
             return f" It looks like month{sep}day{sep}year: pass date_format='%m{sep}%d{sep}%Y'."
+        if sep == ".":  # dotted dates are day first (German, Russian, ... locales)
+            return (" It looks like day.month.year: pass date_format='%d.%m.%Y' "
+                    "(--date-format '%d.%m.%Y', or date_format in [survey]).")
         return (f" Pass date_format='%d{sep}%m{sep}%Y' (day first) or "
                 f"'%m{sep}%d{sep}%Y' (month first).")
     return " Correct it or pass date_format=."
@@ -220,6 +271,10 @@ def _parse_dates(
             elif any(int(m.group(2)) > 12 for m in firsts):
                 col_hint = (f" The column looks like month{sep}day{sep}year: pass "
                             f"date_format='%m{sep}%d{sep}%Y'.")
+            elif sep == ".":
+                col_hint = (" The column looks like day.month.year: pass "
+                            "date_format='%d.%m.%Y' (--date-format '%d.%m.%Y', or "
+                            "date_format in [survey]).")
     # fast path: vectorised parse of the plain ISO / given-format values; the
     # rest (blanks, offsets, errors) go through the checked per-value parser
     ser = pd.Series(values, dtype=object).astype(str)
@@ -295,8 +350,13 @@ def _parse_float(values: np.ndarray, *, chk: _Checker, path: PathLike | None,
 
 
 def _check_lonlat(lon: np.ndarray, lat: np.ndarray, *, chk: _Checker,
-                  path: PathLike | None, cols: tuple[str, str], rows: np.ndarray) -> None:
-    """Out-of-range and swapped longitude/latitude."""
+                  path: PathLike | None, cols: tuple[str, str], rows: np.ndarray,
+                  layer_crs: str | None = None) -> None:
+    """Out-of-range and swapped longitude/latitude.
+
+    ``layer_crs`` names the geographic CRS of a vector layer: out-of-range
+    values then mean the layer's CRS label is wrong.
+    """
     ok = np.isfinite(lon) & np.isfinite(lat)
     med_lon = np.nanmedian(lon[ok]) if ok.any() else np.nan
     med_lat = np.nanmedian(lat[ok]) if ok.any() else np.nan
@@ -306,6 +366,10 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, *, chk: _Checker,
             chk.add(f"latitude {y} is outside -90..90 while longitude is {x}: the two "
                     f"look swapped. Swap the '{cols[0]}' and '{cols[1]}' values.",
                     path=path, row=int(rows[i]), column=cols[1])
+        elif layer_crs is not None and (abs(y) > 90 or abs(x) > 180):
+            chk.add(f"position ({x}, {y}) is not longitude/latitude although the layer's "
+                    f"CRS is {layer_crs}: " + _WRONG_CRS_FIX, path=path, row=int(rows[i]),
+                    column="geometry", kind="crs")
         elif abs(y) > 90 or abs(x) > 180:
             bad_col = cols[1] if abs(y) > 90 else cols[0]
             rng = "-90..90" if abs(y) > 90 else "-180..180"
@@ -336,10 +400,71 @@ def _missing_required(found: dict[str, str], required: list[str],
                       aliases: dict[str, tuple[str, ...]], columns: list[str],
                       chk: _Checker, path: PathLike | None) -> bool:
     miss = [c for c in required if c not in found]
+    odd = [c for c in columns if ";" in c or "\t" in c]
+    if miss and odd:
+        sep = ";" if ";" in odd[0] else "\t"
+        label = "';'" if sep == ";" else "tabs"
+        chk.add(f"the header looks like it uses {label} between columns "
+                f"({odd[0][:60]!r}...), so the required columns "
+                f"{', '.join(repr(c) for c in miss)} were not found. Save the file as "
+                f"comma-separated CSV, or make every line use {label} the same way "
+                "(trapscape reads ';' and tab-separated files when all lines agree).",
+                path=path, column=odd[0], kind="schema")
+        return True
     for c in miss:
         chk.add(V.missing_column_message(c, aliases, columns, found.values()),
                 path=path, column=c, kind="schema")
     return bool(miss)
+
+
+def _problem_columns(columns: list[str], chk: _Checker, path: PathLike | None
+                     ) -> dict[int, dict[str, str]]:
+    """Pair malfunction columns by number: {N: {"from": col, "to": col}}.
+
+    Accepts full names (``Problem1_from``) and names cut to 10 characters by
+    Shapefile (``Problem1_f``, ``Problem1_t``).  Columns that look like
+    malfunction columns (``problem`` + number) but cannot be paired are
+    reported, never ignored.
+    """
+    pcols: dict[int, dict[str, list[str]]] = {}
+    stray: list[str] = []
+    for c in columns:
+        norm = V.normalise_name(c)
+        if not V.PROBLEM_LIKE.match(norm):
+            continue
+        m = V.PROBLEM_COLUMN.match(norm) or V.PROBLEM_COLUMN_TRUNCATED.match(norm)
+        if m is None:
+            stray.append(c)
+            continue
+        end = "from" if m.group(2).startswith("f") else "to"
+        pcols.setdefault(int(m.group(1)), {}).setdefault(end, []).append(c)
+    out: dict[int, dict[str, str]] = {}
+    for k, d in sorted(pcols.items()):
+        dupes = [c for cs in d.values() if len(cs) > 1 for c in cs]
+        if dupes:
+            chk.add(f"columns {', '.join(repr(c) for c in dupes)} are all read as "
+                    f"malfunction {k}. Keep one column per end (Problem{k}_from, "
+                    f"Problem{k}_to).", path=path, column=dupes[0], kind="schema")
+            continue
+        pair = {e: cs[0] for e, cs in d.items()}
+        missing = [e for e in ("from", "to") if e not in pair]
+        if missing:
+            other = next(iter(pair.values()))
+            chk.add(f"column '{other}' has no partner 'Problem{k}_{missing[0]}'. Add it "
+                    "(malfunction intervals need a from and a to column).",
+                    path=path, column=other, kind="schema")
+            continue
+        out[k] = pair
+    if stray:
+        names = ", ".join(f"'{c}'" for c in stray)
+        chk.add(f"column{'s' if len(stray) > 1 else ''} {names} look"
+                f"{'' if len(stray) > 1 else 's'} like malfunction columns but cannot be "
+                "paired into ProblemN_from/ProblemN_to (a Shapefile cuts names to 10 "
+                "characters, so 'Problem12_from' and 'Problem12_to' collide). Rename "
+                "them ProblemN_from/ProblemN_to (in a Shapefile: ProblemN_f/ProblemN_t "
+                "with N < 10), or save the stations as a GeoPackage or CSV.",
+                path=path, column=stray[0], kind="schema")
+    return out
 
 
 def _read_vector(path: PathLike, chk: _Checker, layer: str | int | None = None
@@ -446,18 +571,8 @@ def _read_stations(
                     + (f" Did you mean '{best}'?" if best else ""),
                     path=path, column="longitude", kind="schema")
             kind = "none"
-    # problem columns
-    pcols: dict[int, dict[str, str]] = {}
-    for c in columns:
-        m = V.PROBLEM_COLUMN.match(V.normalise_name(c))
-        if m:
-            pcols.setdefault(int(m.group(1)), {})[m.group(2)] = c
-    for k, d in sorted(pcols.items()):
-        for end in ("from", "to"):
-            if end not in d:
-                other = d["from" if end == "to" else "to"]
-                chk.add(f"column '{other}' has no partner 'Problem{k}_{end}'. Add it.",
-                        path=path, column=other, kind="schema")
+    # problem columns (also Shapefile-truncated: Problem1_f, Problem1_t)
+    pcols = _problem_columns(columns, chk, path)
     if len(chk) > n0 and any(k == "schema" for k in chk.kinds[n0:]):
         return None
 
@@ -515,12 +630,14 @@ def _read_stations(
                 chk.add(f"station geometry is a {g.geom_type}; stations must be points.",
                         path=path, row=i + 1, column="geometry", kind="geometry")
         if as_crs(src_crs).is_geographic:
-            pts = [g for g in geometry if g is not None and not g.is_empty
-                   and g.geom_type == "Point"]
-            lon = np.array([g.x for g in geometry]) if len(pts) == len(geometry) else None
-            if lon is not None:
-                lat = np.array([g.y for g in geometry])
-                _check_lonlat(lon, lat, chk=chk, path=path, cols=("x", "y"), rows=rows)
+            is_pt = np.array([g is not None and not g.is_empty and g.geom_type == "Point"
+                              for g in geometry], dtype=bool)
+            lon = np.array([g.x if k else np.nan for g, k in zip(geometry, is_pt)])
+            lat = np.array([g.y if k else np.nan for g, k in zip(geometry, is_pt)])
+            gc = as_crs(src_crs)
+            _check_lonlat(lon, lat, chk=chk, path=path, cols=("x", "y"), rows=rows,
+                          layer_crs=gc.name + (f" (EPSG:{gc.to_epsg()})"
+                                               if gc.to_epsg() else ""))
     else:
         geometry = gpd.points_from_xy(np.full(n, np.nan), np.full(n, np.nan))
         src_crs = as_crs("EPSG:4326")
@@ -935,6 +1052,33 @@ def write_sightings(sightings: pd.DataFrame, path: PathLike) -> None:
 # ---------------------------------------------------------------------------
 # boundaries
 # ---------------------------------------------------------------------------
+_WRONG_CRS_FIX = ("the values look like metres; the layer's CRS is probably wrong: set it "
+                  "to the projected CRS the coordinates were measured in, e.g. EPSG:32652 "
+                  "(WGS 84 / UTM zone 52N) (QGIS: Layer > Set CRS; geopandas: "
+                  "gdf.set_crs(32652, allow_override=True)), and save the file again.")
+
+
+def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> bool:
+    """A layer labelled geographic must hold degrees; report it when not."""
+    if gdf.crs is None or not as_crs(gdf.crs).is_geographic:
+        return True
+    b = gdf.geometry.bounds.to_numpy(dtype=float)
+    ok = np.isfinite(b).all(axis=1)
+    bad = ok & ((np.abs(b[:, [0, 2]]) > 180).any(axis=1)
+                | (np.abs(b[:, [1, 3]]) > 90).any(axis=1))
+    if not bad.any():
+        return True
+    i = int(np.flatnonzero(bad)[0])
+    crs_name = as_crs(gdf.crs).name
+    epsg = as_crs(gdf.crs).to_epsg()
+    label = f"{crs_name} (EPSG:{epsg})" if epsg else crs_name
+    chk.add(f"the layer's CRS is {label}, in degrees, but {int(bad.sum())} of "
+            f"{len(gdf)} features lie outside -180..180 / -90..90 (feature {i + 1} spans "
+            f"x {b[i, 0]:.2f}..{b[i, 2]:.2f}, y {b[i, 1]:.2f}..{b[i, 3]:.2f}): "
+            + _WRONG_CRS_FIX, path=path, row=i + 1, column="geometry", kind="crs")
+    return False
+
+
 def _read_boundaries(
     path: PathLike,
     chk: _Checker,
@@ -952,6 +1096,8 @@ def _read_boundaries(
     if gdf.crs is None:
         chk.add("the layer has no CRS. Save it with its CRS (a .prj file, or as "
                 "GeoPackage/GeoJSON).", path=path, kind="crs")
+        return None
+    if not _degrees_ok(gdf, chk, path):
         return None
     gdf = gdf.copy()
     if name_field in gdf.columns:

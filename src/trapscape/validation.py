@@ -133,6 +133,10 @@ SIGHTING_ALIASES: dict[str, tuple[str, ...]] = {
 BOUNDARY_KINDS = ("study_area", "zones", "parks", "border", "habitat")
 
 PROBLEM_COLUMN = _re.compile(r"^problem_?(\d+)_?(from|to)$")
+#: Shapefile keeps 10 characters: ``problem1_f``, ``problem1_fr``, ``problem3_t``
+PROBLEM_COLUMN_TRUNCATED = _re.compile(r"^problem_?(\d+)_?(f(?:r(?:o(?:m)?)?)?|t(?:o)?)$")
+#: names that look like malfunction columns (reported when they cannot be paired)
+PROBLEM_LIKE = _re.compile(r"^problem_?\d")
 
 #: problems listed in one error message (all are kept in ``error.problems``)
 MAX_LISTED = 200
