@@ -166,3 +166,27 @@ def test_long_problem_lists_are_capped_in_the_message():
     assert f"{V.MAX_LISTED + 50} problems found" in str(err)
     assert "... and 50 more" in str(err)
     assert str(err).count("\n") == V.MAX_LISTED + 1
+
+
+def test_suggest_id_prefers_longest_common_prefix():
+    # difflib alone ranks 'S197' first (same letters); 'S17A' is a typo of 'S174'
+    ids = ["S174", "S197", "S201"]
+    assert V.suggest_id("S17A", ids) == "S174"
+    assert V.suggest_id("s174", ids) == "S174"  # case-insensitive
+    assert V.suggest_id("XYZ", ids) is None
+    assert V.suggest_id("S2O1", ids) == "S201"  # letter O for zero
+
+
+def test_unknown_station_hint_uses_prefix(tiny_survey):
+    st = tiny_survey.stations.copy()
+    other = {s: f"S{200 + k}" for k, s in enumerate(sorted(set(st[V.STATION_ID])))}
+    names = dict(zip(sorted(other), ["S174", "S197"])) | {
+        s: n for s, n in other.items() if s not in sorted(other)[:2]}
+    st[V.STATION_ID] = st[V.STATION_ID].map(names)
+    si = tiny_survey.sightings.iloc[:1].copy()
+    si[V.STATION_ID] = "S17A"
+    probs = V.check_sightings(si, st, None, path="si.csv")
+    assert len(probs) == 1
+    p = probs[0]
+    assert (p.path, p.row, p.column) == ("si.csv", 1, V.STATION_ID)
+    assert "station 'S17A' is not in the stations table. Did you mean 'S174'?" in p.message

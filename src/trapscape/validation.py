@@ -214,6 +214,41 @@ def suggest(name: str, candidates: _Iterable[str]) -> str | None:
     return norm[hit[0]] if hit else None
 
 
+def suggest_id(name: str, candidates: _Iterable[str]) -> str | None:
+    """Closest id to a mistyped ``name`` (station, camera ...), or None.
+
+    Ids are codes, where the leading characters carry the most meaning
+    (``S17A`` is a typo for ``S174`` rather than ``S197``): candidates that
+    share the longest common prefix with ``name`` (case-insensitive) win,
+    ties go to the closest by :mod:`difflib`.  A candidate qualifies when it
+    is difflib-close (ratio >= 0.6) or shares all but the last character.
+    """
+    key = str(name).strip().lower()
+    if not key:
+        return None
+
+    def lcp(a: str, b: str) -> int:
+        n = 0
+        for x, y in zip(a, b):
+            if x != y:
+                break
+            n += 1
+        return n
+
+    best: tuple[int, float] | None = None
+    hit = None
+    for c in dict.fromkeys(candidates):
+        low = str(c).lower()
+        ratio = _difflib.SequenceMatcher(None, key, low).ratio()
+        pre = lcp(key, low)
+        if ratio < 0.6 and pre < max(1, len(key) - 1):
+            continue
+        score = (pre, ratio)
+        if best is None or score > best:
+            best, hit = score, c
+    return hit
+
+
 def resolve_columns(
     columns: _Sequence[str],
     aliases: dict[str, tuple[str, ...]],
@@ -634,7 +669,7 @@ def _check_sightings(
             if s is None or pd.isna(s) or str(s).strip() == "":
                 continue
             known = sorted(map(str, pd.unique(stations[STATION_ID].astype(str))))
-            hint = suggest(str(s), known)
+            hint = suggest_id(str(s), known)
             msg = f"station '{s}' is not{where}."
             msg += f" Did you mean '{hint}'?" if hint else " Add it to the stations or fix the id."
             chk.add(msg, path=path, row=rws[i], column=STATION_ID)
