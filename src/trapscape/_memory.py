@@ -98,7 +98,7 @@ def check_budget(
     factor = (need / budget) if n_items else 1.0
     fix = suggest(factor) if suggest is not None else "Ask for a smaller problem."
     raise ComputationError(
-        f"{what[:1].upper()}{what[1:]} has {int(n_items):,} {unit} and would need "
+        f"{what[:1].upper()}{what[1:]}: {int(n_items):,} {unit} would need "
         f"about {need / _GIB:.1f} GiB, over the {float(budget_gb):g} GiB memory "
         f"budget. {fix} Or raise max_memory_gb if the machine has the memory."
     )

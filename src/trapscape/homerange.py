@@ -63,6 +63,7 @@ import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
 
 from . import validation as V
+from ._memory import DEFAULT_BUDGET_GB, check_budget, coarser
 from ._raster import GridSpec, grid_of, to_dataarray
 from .crs import as_crs, require_projected
 from .errors import ComputationError, InputError, SchemaError, TrapscapeWarning
@@ -949,6 +950,46 @@ def _map_individuals(fn: Any, keys: list[str], *, progress: bool = False) -> lis
             bar.close()
 
 
+# Peak memory per UD cell, calibrated on the bundled example (59
+# individuals, `trapscape homerange --cell C`, /usr/bin/time -v peak RSS):
+# 291 MB at 100 m (5.9 M UD cells in all) and 611 MB at 50 m (23.7 M cells),
+# i.e. about 19 B per cell held (the float64 UDs are all kept until the
+# isopleths and rasters are written) above ~180 MB of imports and data.
+# 24 B/cell leaves a margin; one individual's volume/contouring (argsort,
+# sorted copy, cumulative sum, ...) is added per worker thread on top.
+_KDE_BYTES_PER_CELL = 24
+_KDE_BYTES_PER_WORKING_CELL = 64
+
+
+def _check_kde_memory(
+    grids: dict[str, GridSpec], grid: Any, max_memory_gb: float | None
+) -> None:
+    """Refuse UDs whose grids (all held at once) would exceed the budget."""
+    if not grids:
+        return
+    n_cells = sum(g.width * g.height for g in grids.values())
+    largest = max(g.width * g.height for g in grids.values())
+    cell = next(iter(grids.values())).cell
+
+    def suggest(factor: float) -> str:
+        if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
+            fewer = max(2, int(int(grid) / (math.sqrt(factor) * 1.1)))
+            return f"Use grid={fewer} cells or fewer (now {int(grid)})."
+        return (
+            f"Use a cell size of {coarser(cell, factor)} m or coarser "
+            f"(now {cell:g} m)."
+        )
+
+    check_budget(
+        n_cells,
+        _KDE_BYTES_PER_CELL,
+        what=f"the kde grids of {len(grids)} individual(s)",
+        budget_gb=max_memory_gb,
+        suggest=suggest,
+        extra_bytes=2 * largest * _KDE_BYTES_PER_WORKING_CELL,
+    )
+
+
 def utilization_distributions(
     relocations: gpd.GeoDataFrame | Survey,
     *,
@@ -962,6 +1003,7 @@ def utilization_distributions(
     min_detections: int = 5,
     min_stations: int = 3,
     progress: bool = False,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> tuple[dict[str, np.ndarray], dict[str, GridSpec], pd.DataFrame, pd.DataFrame]:
     """Kernel UDs as plain arrays (the fast core of :func:`kde`).
 
@@ -1062,6 +1104,7 @@ def utilization_distributions(
                 raise InputError(f"weights of individual {ind} sum to 0.")
             w = w / w.sum()
         wts[ind] = w
+    _check_kde_memory(grids, grid if cell is None else cell, max_memory_gb)
 
     def one(ind: str) -> np.ndarray:
         return _ud(coords[ind], hs[ind], grids[ind], wts[ind])
@@ -1092,6 +1135,7 @@ def kde(
     min_detections: int = 5,
     min_stations: int = 3,
     progress: bool = False,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> HomeRangeResult:
     """Fixed-kernel home ranges (adehabitatHR ``kernelUD`` + ``getverticeshr``).
 
@@ -1137,6 +1181,11 @@ def kde(
         and listed in ``result.excluded``.
     progress
         Show a progress bar over individuals.
+    max_memory_gb
+        Memory budget in GiB.  The UD grids of all individuals are held at
+        once; their size is estimated from the grids (before any UD is
+        computed) and a request over the budget is refused, naming a cell
+        size that fits (``None``: no check).
 
     Returns
     -------
@@ -1146,7 +1195,8 @@ def kde(
     Raises
     ------
     ComputationError
-        If no individual qualifies.
+        If no individual qualifies, or the grids would exceed
+        ``max_memory_gb``.
 
     References
     ----------
@@ -1176,6 +1226,7 @@ def kde(
         min_detections=min_detections,
         min_stations=min_stations,
         progress=progress,
+        max_memory_gb=max_memory_gb,
     )
     crs = next(iter(grids.values())).crs
     bw = bandwidths.set_index(V.INDIVIDUAL_ID)
