@@ -175,3 +175,56 @@ def test_sections_documented():
     doc = (Path(__file__).parents[1] / "docs" / "project-file.md").read_text()
     for s in SECTIONS:
         assert f"[{s}]" in doc
+
+
+BASE = """
+[survey]
+crs = "EPSG:32652"
+stations = "st.csv"
+sightings = "si.csv"
+"""
+
+
+def test_literal_parameter_value_is_checked(project_dir):
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + '\n[density]\nmodel = "zones"\n\n[coverage]\nshape = "hexagon"\n')
+    with pytest.raises(InputError) as info:
+        load_project(f)
+    text = str(info.value)
+    assert ("survey.toml: [density] model = 'zones' is not an allowed value of 'model' "
+            "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone'. "
+            "Did you mean 'zone'?") in text
+    assert "[coverage] shape = 'hexagon'" in text and "'square', 'hex'" in text
+
+
+def test_literal_parameter_valid_values_pass(project_dir):
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + '\n[density]\nmodel = "zone"\n\n[corridors]\nsolver = "direct"\n')
+    assert load_project(f, read=False).step("density") == {"model": "zone"}
+
+
+def test_validate_cli_reports_literal_value(project_dir):
+    from click.testing import CliRunner
+
+    from trapscape.cli.main import cli
+
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + '\n[density]\nmodel = "zones"\n')
+    res = CliRunner().invoke(cli, ["validate", str(f)])
+    assert res.exit_code == 1
+    assert "survey.toml: [density] model = 'zones'" in res.output
+    assert "use one of 'null', 'sex', 'zone'" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_literal_choices_is_generic():
+    from typing import Literal
+
+    from trapscape.project import _check_choices, _literal_choices
+
+    def step(data: UnknownType, *, how: Literal["a", "b"] | None = None,  # noqa: F821
+             n: int = 1, what: Literal["x"] | float = "x") -> None:
+        """Annotations left as strings; ``UnknownType`` cannot be resolved."""
+
+    assert _literal_choices(step) == {"how": ("a", "b")}  # 'what' also takes floats
+    assert _check_choices("steps", {"coverage": True}) == []  # no step function

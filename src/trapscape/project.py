@@ -91,6 +91,112 @@ def _tname(t: type | tuple[type, ...]) -> str:
             "float": "a number"}.get(t.__name__, t.__name__)
 
 
+def _step_functions(section: str) -> list[Any]:
+    """The library functions whose keywords a step section holds.
+
+    Taken from the pipeline's section -> function table, so both agree;
+    functions of modules that cannot be imported are skipped.
+    """
+    import importlib
+
+    try:
+        from .pipeline import _SECTION_FUNCS
+    except ImportError:  # pragma: no cover - pipeline is part of the package
+        return []
+    fns = []
+    for mod, name in _SECTION_FUNCS.get(section, ()):
+        try:
+            module = importlib.import_module(f"trapscape.{mod}")
+        except ImportError:
+            continue
+        fn = getattr(module, name, None)
+        if callable(fn):
+            fns.append(fn)
+    return fns
+
+
+def _literal_values(tp: Any) -> tuple[Any, ...] | None:
+    """Values of a ``Literal[...]`` annotation (also ``Literal[...] | None``).
+
+    None when the annotation also admits other types (not checkable).
+    """
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return tuple(typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        vals: list[Any] = []
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue  # TOML has no null: None is the default, never a value
+            sub = _literal_values(arg)
+            if sub is None:
+                return None
+            vals.extend(sub)
+        return tuple(vals) or None
+    return None
+
+
+def _literal_choices(fn: Any) -> dict[str, tuple[Any, ...]]:
+    """Keyword name -> allowed values, for parameters annotated ``Literal[...]``."""
+    import inspect
+    import typing
+
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - names only imported for type checking
+        # resolve each annotation alone, so one unresolvable name costs one key
+        hints = {}
+        env = dict(getattr(fn, "__globals__", {}))
+        env.setdefault("Literal", typing.Literal)
+        for name, ann in getattr(fn, "__annotations__", {}).items():
+            if isinstance(ann, str):
+                try:
+                    ann = eval(ann, env)  # noqa: S307 - what get_type_hints does
+                except Exception:  # noqa: BLE001
+                    continue
+            hints[name] = ann
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    for name, tp in hints.items():
+        if name not in params:
+            continue
+        vals = _literal_values(tp)
+        if vals:
+            out[name] = vals
+    return out
+
+
+def _check_choices(section: str, values: dict[str, Any]) -> list[str]:
+    """Messages for step keywords whose value is not one of their ``Literal`` values."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for fn in _step_functions(section):
+        choices = _literal_choices(fn)
+        for key, value in values.items():
+            if key in seen or key not in choices:
+                continue
+            allowed = choices[key]
+            if any(value == a and type(value) is type(a) for a in allowed):
+                continue
+            seen.add(key)
+            listed = ", ".join(repr(a) for a in allowed)
+            hint = ""
+            if isinstance(value, str):
+                close = difflib.get_close_matches(
+                    value, [a for a in allowed if isinstance(a, str)], n=1, cutoff=0.5)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+            out.append(f"[{section}] {key} = {value!r} is not an allowed value of "
+                       f"'{key}' ({fn.__module__}.{fn.__qualname__}); use one of "
+                       f"{listed}.{hint}")
+    return out
+
+
 def load_project(path: str | os.PathLike[str], *, crs: Any = None,
                  read: bool = True) -> Project:
     """Load a survey project TOML file and read the survey it names.
@@ -208,6 +314,10 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
         r = resolve("rasters", k, v)
         if r is not None:
             rasters[k] = r
+    for sec_name, sec_values in doc.items():
+        if isinstance(sec_values, dict) and sec_name in SECTIONS:
+            for msg in _check_choices(sec_name, sec_values):
+                bad(msg)
     for k in ("crs", "stations_crs"):
         v = survey_sec.get(k)
         if isinstance(v, str):
