@@ -245,6 +245,35 @@ CASES = [
                             "sightings = 'si.csv'\n",
                          {"si.csv": f"{SI_HEAD}\nA,a,2024-09-05 10:00,P. pardus,,,1\n"}),
          InputError, ("survey.toml", "si.csv row 1", "column 'timestamp'")),
+    Case("toml-literal-value",
+         lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n[density]\n"
+                            "model = 'zones'\n"),
+         InputError, ("survey.toml: [density] model = 'zones'",
+                      "use one of 'null', 'sex', 'zone'", "Did you mean 'zone'")),
+    Case("toml-boundary-4326-holding-metres",
+         lambda p: _metres_boundary_project(p),
+         CRSError, ("survey.toml", "area.gpkg row 1, column 'geometry'",
+                      "look like metres", "EPSG:32652")),
+    # ------------------------------------------------------- QA: input formats
+    Case("shapefile-problem-columns-collide",
+         lambda p: _colliding_shp(p),
+         SchemaError, ("st.shp", "'Problem12_'", "'Problem1_1'", "cannot be paired",
+                       "GeoPackage")),
+    Case("semicolon-header-ambiguous",
+         lambda p: _st(p, "station_id;longitude;latitude;setup;retrieval;notes, misc\n"
+                          "A;131.2;43.1;2024-06-01;2024-06-30;x\n"
+                          "B;131.3;43.2;2024-06-01;2024-06-30;x;y\n"),
+         SchemaError, ("stations.csv", "uses ';' between columns",
+                       "Save the file as comma-separated CSV")),
+    Case("dotted-dates-without-format",
+         lambda p: _st(p, "station_id;longitude;latitude;setup;retrieval\n"
+                          "A;131,2;43,1;01.06.2024;30.06.2024\n"),
+         InputError, ("row 1", "column 'setup'", "'01.06.2024' is not a date",
+                      "date_format='%d.%m.%Y'")),
+    Case("station-layer-4326-holding-metres",
+         lambda p: _metres_stations(p),
+         CRSError, ("st.gpkg row 1, column 'geometry'", "(100130.98, 43.14)",
+                    "look like metres", "set it to the projected CRS", "EPSG:32652")),
     # ------------------------------------------------------------- Camtrap DP
     Case("camtrap-dp-unknown-deployment",
          lambda p: _dp_unknown_deployment(p),
@@ -253,6 +282,34 @@ CASES = [
          lambda p: _dp_missing_start(p),
          SchemaError, ("deployments.csv", "column 'deploymentstart'")),
 ]
+
+
+def _metres_stations(p: Path) -> Any:
+    gpd.GeoDataFrame({"station_id": ["A"], "setup": ["2024-06-01"],
+                      "retrieval": ["2024-06-30"]}, geometry=[Point(100130.98, 43.14)],
+                     crs=4326).to_file(p / "st.gpkg")
+    return tio.read_stations(p / "st.gpkg")
+
+
+def _metres_boundary_project(p: Path) -> Any:
+    gpd.GeoDataFrame({"name": ["area"]}, geometry=[box(5.0e5, 4.7e6, 5.1e5, 4.71e6)],
+                     crs=4326).to_file(p / "area.gpkg")
+    return _toml(p, "[survey]\nstations = 'stations.csv'\n[boundaries]\n"
+                    "study_area = 'area.gpkg'\n")
+
+
+def _colliding_shp(p: Path) -> Any:
+    import warnings
+
+    gdf = gpd.GeoDataFrame({"station_id": ["A"], "setup": ["2024-06-01"],
+                            "retrieval": ["2024-06-30"],
+                            "Problem12_from": ["2024-06-05"],
+                            "Problem12_to": ["2024-06-07"]},
+                           geometry=[Point(5e5, 4.76e6)], crs=32652)
+    with warnings.catch_warnings():  # GDAL: names cut to 10 characters
+        warnings.simplefilter("ignore")
+        gdf.to_file(p / "st.shp")
+    return tio.read_stations(p / "st.shp")
 
 
 def _far_station(p: Path) -> Any:
