@@ -44,6 +44,7 @@ from scipy.stats import norm
 
 from . import _scr
 from . import validation as V
+from ._memory import DEFAULT_BUDGET_GB, check_budget, coarser, grid_cells
 from .crs import require_projected
 from .detection import DetectionParams
 from .errors import ComputationError, InputError, TrapscapeWarning
@@ -309,6 +310,7 @@ def make_mask(
     zones: Mapping[str, BaseGeometry] | Any = None,
     max_points: int = 5000,
     crs: Any = None,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> Mask:
     """Build a habitat mask: grid points within ``buffer`` of any detector.
 
@@ -338,10 +340,22 @@ def make_mask(
         Upper bound on the number of points when ``spacing`` is chosen here.
     crs
         CRS of the coordinates; when given it must be projected in metres.
+    max_memory_gb
+        Memory budget in GiB of the mask and of the model fitted on it (the
+        fit holds several mask x detector arrays).  With an explicit
+        ``spacing`` the number of points is estimated first (from a coarse
+        sample of the buffer and habitat) and a mask over the budget is
+        refused, naming a spacing that fits; ``None``: no check.
 
     Returns
     -------
     Mask
+
+    Raises
+    ------
+    ComputationError
+        If the mask is empty, or the mask and fit would exceed
+        ``max_memory_gb``.
     """
     if crs is not None:
         require_projected(crs, "mask CRS")
@@ -363,6 +377,11 @@ def make_mask(
     hab = _as_geometry(habitat)
     if spacing is None:
         spacing = float(sigma_guess) / 2.0  # type: ignore[arg-type]
+        n_box = _box_points(txy, buffer, spacing)
+        if n_box > _MAX_SEARCH_POINTS:
+            # a tiny sigma_guess on a wide array: start the search coarser
+            # rather than build a huge first grid
+            spacing *= math.sqrt(n_box / _MAX_SEARCH_POINTS)
         for _ in range(60):
             xy = _grid(txy, buffer, spacing, hab)
             if len(xy) <= max_points:
@@ -372,6 +391,14 @@ def make_mask(
         spacing = float(spacing)
         if spacing <= 0:
             raise InputError(f"spacing must be positive metres, got {spacing}.")
+        n_box = _box_points(txy, buffer, spacing)
+        _check_mask_memory(
+            _estimate_points(txy, buffer, spacing, hab, n_box),
+            len(txy),
+            spacing,
+            max_memory_gb,
+            extra_bytes=n_box * _GRID_BYTES_PER_POINT,
+        )
         xy = _grid(txy, buffer, spacing, hab)
     if len(xy) == 0:
         raise ComputationError(
@@ -385,6 +412,57 @@ def make_mask(
     )
     return Mask(
         xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs, habitat=hab
+    )
+
+
+# Memory of a mask and of the fit on it, calibrated on the bundled example
+# (251 detectors, 82 individuals; /usr/bin/time -v peak RSS of
+# `trapscape density --spacing S`): CALIBRATION.  Building the grid holds
+# the bounding-box lattice, the kd-tree distances and the kept points.
+_FIT_BYTES_PER_ENTRY = 80  # per mask point x detector
+_GRID_BYTES_PER_POINT = 64  # per point of the bounding-box lattice
+_MAX_SEARCH_POINTS = 2_000_000
+
+
+def _box_points(txy: np.ndarray, buffer: float, spacing: float) -> int:
+    lo = txy.min(axis=0) - buffer
+    hi = txy.max(axis=0) + buffer
+    return grid_cells((lo[0], lo[1], hi[0], hi[1]), spacing)
+
+
+def _estimate_points(
+    txy: np.ndarray, buffer: float, spacing: float, hab: Any, n_box: int
+) -> int:
+    """Number of mask points at ``spacing``, from a coarse sample of the box."""
+    sample = 100_000
+    if n_box <= sample:
+        return len(_grid(txy, buffer, spacing, hab))
+    coarse = spacing * math.sqrt(n_box / sample)
+    kept = len(_grid(txy, buffer, coarse, hab))
+    return int(math.ceil(kept / max(_box_points(txy, buffer, coarse), 1) * n_box))
+
+
+def _check_mask_memory(
+    n_points: int,
+    n_detectors: int,
+    spacing: float,
+    max_memory_gb: float | None,
+    *,
+    extra_bytes: float = 0.0,
+    what: str = "the habitat mask",
+) -> None:
+    check_budget(
+        n_points,
+        _FIT_BYTES_PER_ENTRY * max(int(n_detectors), 1),
+        what=f"{what} at spacing {spacing:g} m with {n_detectors} detectors",
+        unit="points",
+        budget_gb=max_memory_gb,
+        extra_bytes=extra_bytes,
+        suggest=lambda f: (
+            f"Use a mask spacing of {coarser(spacing, f)} m or coarser "
+            f"(now {spacing:g} m), or leave spacing unset to choose it "
+            "automatically."
+        ),
     )
 
 
@@ -479,6 +557,7 @@ def _design(
     detectfn: str,
     model: str,
     integer_usage: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> tuple[_scr.Design, list[str], list[str]]:
     """Return the design, density level names and class names."""
     d_levels = ["all"]
@@ -509,6 +588,13 @@ def _design(
         raise InputError(f"model must be 'null', 'sex' or 'zone', got {model!r}.")
     if detectfn not in ("HHN", "HN"):
         raise InputError(f"detectfn must be 'HHN' or 'HN', got {detectfn!r}.")
+    _check_mask_memory(
+        len(mask.xy),
+        len(ch.traps_xy),
+        float(mask.spacing),
+        max_memory_gb,
+        what="the SCR model on the mask",
+    )
     design = _scr.make_design(
         mask.xy,
         mask.cell_area / HA,
@@ -850,6 +936,7 @@ def fit(
     start: Sequence[float] | None = None,
     maxiter: int = 200,
     integer_usage: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> SCRFit:
     """Fit an SCR model by maximum likelihood.
 
@@ -880,6 +967,10 @@ def fit(
         Truncate summed usage to whole numbers as secr does (default), so
         that estimates and logLik match secr; ``False`` keeps fractional
         usage (setup/retrieval half days).
+    max_memory_gb
+        Memory budget in GiB; a mask x detector problem over it is refused
+        before any array is built, naming a mask spacing that fits
+        (``None``: no check).
 
     Returns
     -------
@@ -889,7 +980,8 @@ def fit(
     ------
     ComputationError
         If the data cannot support the model (one animal, no recaptures,
-        all detections at one station) or the optimiser fails.
+        all detections at one station), the optimiser fails, or the fit
+        would exceed ``max_memory_gb``.
     """
     with _scr.blas_single_thread():
         return _fit(
@@ -902,6 +994,7 @@ def fit(
             start=start,
             maxiter=maxiter,
             integer_usage=integer_usage,
+            max_memory_gb=max_memory_gb,
         )
 
 
@@ -916,11 +1009,17 @@ def _fit(
     start: Sequence[float] | None,
     maxiter: int,
     integer_usage: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> SCRFit:
     t0 = time.perf_counter()
     _check_fittable(ch)
     design, d_levels, classes = _design(
-        ch, mask, detectfn=detectfn, model=model, integer_usage=integer_usage
+        ch,
+        mask,
+        detectfn=detectfn,
+        model=model,
+        integer_usage=integer_usage,
+        max_memory_gb=max_memory_gb,
     )
     sg = rpsv(ch)
     if not np.isfinite(sg) or sg <= 0:
@@ -1489,6 +1588,7 @@ def fit_survey(
     mask: Mask | None = None,
     independence_minutes: float = 30.0,
     integer_usage: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -1522,6 +1622,10 @@ def fit_survey(
         Event independence for count detectors (see :func:`capture_history`).
     integer_usage
         Truncate summed usage to whole numbers as secr does (see :func:`fit`).
+    max_memory_gb
+        Memory budget in GiB (see :func:`make_mask` and :func:`fit`): a mask
+        spacing whose mask and fit would exceed it is refused before the
+        mask is built, naming a spacing that fits.
     """
     ch = capture_history(
         survey,
@@ -1561,6 +1665,7 @@ def fit_survey(
             zones=zones,
             max_points=max_mask_points,
             crs=survey.crs,
+            max_memory_gb=max_memory_gb,
         )
     zone_map = None
     if zones is not None:
@@ -1577,6 +1682,7 @@ def fit_survey(
         regions=regions,
         region_zones=zone_map,
         integer_usage=integer_usage,
+        max_memory_gb=max_memory_gb,
     )
     if buffer is None and not given_mask:
         sig_hat = max(
@@ -1599,6 +1705,7 @@ def fit_survey(
                 zones=zones,
                 max_points=max_mask_points,
                 crs=survey.crs,
+                max_memory_gb=max_memory_gb,
             )
             result = fit(
                 ch,
@@ -1609,6 +1716,7 @@ def fit_survey(
                 region_zones=zone_map,
                 start=result.beta.tolist(),
                 integer_usage=integer_usage,
+                max_memory_gb=max_memory_gb,
             )
     if check_buffer:
         buffer_check(result, ch, mask)
