@@ -725,3 +725,12 @@ def test_geographic_boundary_holding_metres_is_reported(tmp_path):
     msg = str(info.value)
     assert "park.gpkg row 1" in msg and "outside -180..180" in msg
     assert "CRS is probably wrong" in msg and "EPSG:32652" in msg
+
+
+def test_shapefile_truncated_deployment_id_is_kept(tmp_path):
+    gdf = SHP_STATIONS.assign(deployment_id=["dep-1", "dep-2"])
+    f = _to_shp(gdf, tmp_path / "st.shp")
+    assert "deployment" in gpd.read_file(f).columns  # 'deployment_id' cut to 10
+    t = tio.read_stations(f)
+    assert list(t.stations[V.DEPLOYMENT_ID]) == ["dep-1", "dep-2"]
+    assert set(t.problems[V.DEPLOYMENT_ID]) == {"dep-1"}

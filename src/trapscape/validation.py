@@ -104,7 +104,8 @@ __all__ += [
 STATION_ALIASES: dict[str, tuple[str, ...]] = {
     STATION_ID: ("station_id", "station", "locationid", "location_id", "stationid"),
     CAMERA_ID: ("camera_id", "camera", "cameraid"),
-    DEPLOYMENT_ID: ("deployment_id", "deploymentid"),
+    # "deployment": what a Shapefile keeps of "deployment_id" (10 characters)
+    DEPLOYMENT_ID: ("deployment_id", "deploymentid", "deployment"),
     SETUP: ("setup", "setup_date", "deploymentstart", "deployment_start",
             "setup_datetime"),
     RETRIEVAL: ("retrieval", "retrieval_date", "deploymentend", "deployment_end",
