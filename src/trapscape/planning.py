@@ -65,6 +65,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from . import validation as V
+from ._memory import DEFAULT_BUDGET_GB, check_budget, coarser, grid_cells
 from .crs import require_projected
 from .detection import DetectionParams
 from .errors import ComputationError, GeometryError, InputError, TrapscapeWarning
@@ -927,6 +928,69 @@ def _mask(
     return np.column_stack([gx, gy]), in_study, state
 
 
+# Memory per candidate site and per mask point.  A candidate is a shapely
+# point in a GeoDataFrame plus its row of the site x mask kernel (points
+# within reach of 4 sigma), a mask point is a lattice point (meshgrid,
+# contains test) plus its pdot terms; measured on the bundled example
+# (`trapscape plan --spacing S`, /usr/bin/time -v) as described in the
+# report of this commit.  They are upper estimates with a margin.
+_PLAN_BYTES_PER_CANDIDATE = 600
+_PLAN_BYTES_PER_MASK_POINT = 96
+
+
+def _check_plan_memory(
+    survey: Survey,
+    region: RegionLike,
+    candidates: gpd.GeoDataFrame | None,
+    spacing: float,
+    cell: float,
+    buffer: float,
+    max_memory_gb: float | None,
+) -> None:
+    """Refuse a candidate grid / mask that cannot fit, before building them."""
+    if max_memory_gb is None:
+        return
+    try:
+        bounds = region_polygon(survey, region).bounds
+    except Exception:  # the planner reports region problems itself
+        return
+    if not all(np.isfinite(bounds)):
+        return
+    minx, miny, maxx, maxy = bounds
+    n_mask = grid_cells(
+        (minx - buffer, miny - buffer, maxx + buffer, maxy + buffer), cell
+    )
+    n_cand = len(candidates) if candidates is not None else grid_cells(bounds, spacing)
+    need_cand = n_cand * _PLAN_BYTES_PER_CANDIDATE
+    need_mask = n_mask * _PLAN_BYTES_PER_MASK_POINT
+    if candidates is None and need_cand >= need_mask:
+        check_budget(
+            n_cand,
+            _PLAN_BYTES_PER_CANDIDATE,
+            what=f"the candidate grid at spacing {spacing:g} m",
+            unit="candidate sites",
+            budget_gb=max_memory_gb,
+            extra_bytes=need_mask,
+            suggest=lambda f: (
+                f"Use a candidate spacing of {coarser(spacing, f)} m or coarser "
+                f"(now {spacing:g} m)."
+            ),
+        )
+    else:
+        check_budget(
+            n_mask,
+            _PLAN_BYTES_PER_MASK_POINT,
+            what=f"the evaluation mask at cell size {cell:g} m",
+            unit="points",
+            budget_gb=max_memory_gb,
+            extra_bytes=need_cand,
+            suggest=lambda f: (
+                f"Use a cell_size of {coarser(cell, f)} m or coarser "
+                f"(now {cell:g} m)."
+            ),
+        )
+
+
 def _new_ids(n: int, existing: set[str]) -> list[str]:
     prefix = "P"
     while any(f"{prefix}{i + 1:03d}" in existing for i in range(n)):
@@ -960,6 +1024,7 @@ def plan(
     swap_passes: int = 2,
     rng: int | np.random.Generator | None = None,
     progress: bool = False,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> Plan:
     """Propose new camera sites that best raise coverage, precision and border watch.
 
@@ -1072,6 +1137,11 @@ def plan(
         Seed or Generator for tie-breaking.
     progress
         Show a progress bar.
+    max_memory_gb
+        Memory budget in GiB.  The candidate grid (``spacing``) and the
+        evaluation mask (``cell_size``) are sized from the region's extent
+        before anything is built, and a request over the budget is refused,
+        naming a spacing or cell size that fits (``None``: no check).
 
     Returns
     -------
@@ -1152,6 +1222,9 @@ def plan(
     sigmas = [pk.sigma for _, pk in params.sex_classes()]
     cell = float(cell_size) if cell_size else min(sigmas) / 2.0
     buf = float(buffer) if buffer is not None else 4.0 * max(sigmas)
+    _check_plan_memory(
+        survey, region, candidates, spacing, cell, buf, max_memory_gb
+    )
 
     # existing stations and their usage
     st = survey.station_points
