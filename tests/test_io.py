@@ -734,3 +734,13 @@ def test_shapefile_truncated_deployment_id_is_kept(tmp_path):
     t = tio.read_stations(f)
     assert list(t.stations[V.DEPLOYMENT_ID]) == ["dep-1", "dep-2"]
     assert set(t.problems[V.DEPLOYMENT_ID]) == {"dep-1"}
+
+
+def test_survey_crs_of_in_memory_metres_layer_says_the_fix():
+    from trapscape.crs import survey_crs
+
+    g = gpd.GeoDataFrame(geometry=[Point(100130.98, 43.14)], crs=4326)
+    with pytest.raises(CRSError, match=r"\(100130\.98, 43\.14\) is not a longitude/"
+                                       r"latitude position.*CRS is probably wrong.*"
+                                       r"EPSG:32652"):
+        survey_crs(g)

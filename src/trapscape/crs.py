@@ -51,7 +51,12 @@ def utm_crs(lon: float, lat: float) -> pyproj.CRS:
     32652
     """
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise CRSError(f"({lon}, {lat}) is not a longitude/latitude position.")
+        raise CRSError(
+            f"({lon}, {lat}) is not a longitude/latitude position. If it comes from a "
+            "layer labelled geographic (e.g. EPSG:4326), its coordinates look like "
+            "metres and its CRS is probably wrong: set it to the projected CRS, e.g. "
+            "EPSG:32652."
+        )
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     epsg = (32600 if lat >= 0 else 32700) + zone
     return pyproj.CRS.from_epsg(epsg)
