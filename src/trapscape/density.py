@@ -416,10 +416,14 @@ def make_mask(
 
 
 # Memory of a mask and of the fit on it, calibrated on the bundled example
-# (251 detectors, 82 individuals; /usr/bin/time -v peak RSS of
-# `trapscape density --spacing S`): CALIBRATION.  Building the grid holds
-# the bounding-box lattice, the kd-tree distances and the kept points.
-_FIT_BYTES_PER_ENTRY = 80  # per mask point x detector
+# (251 detectors, 82 individuals, model "zone"; peak RSS by
+# resource.getrusage around make_mask + fit): 17.0 k points -> 59 B per mask
+# point x detector above the baseline; `trapscape density --spacing 400`
+# (67.9 k points, buffer 14.5 km) peaked at 1.21 GB, ~56 B per entry above
+# ~250 MB of imports and data.  64 B per entry leaves a margin.  Building the
+# mask holds the bounding-box lattice, kd-tree distances and kept points:
+# tracemalloc peak 168 MB for a 2.84 M-point box (100 m), 59 B per point.
+_FIT_BYTES_PER_ENTRY = 64  # per mask point x detector
 _GRID_BYTES_PER_POINT = 64  # per point of the bounding-box lattice
 _MAX_SEARCH_POINTS = 2_000_000
 
