@@ -187,7 +187,8 @@ sightings = "si.csv"
 
 def test_literal_parameter_value_is_checked(project_dir):
     f = project_dir / "survey.toml"
-    f.write_text(BASE + '\n[density]\nmodel = "zones"\n\n[coverage]\nshape = "hexagon"\n')
+    f.write_text(BASE + '\n[density]\nmodel = "zones"\n'
+                 '\n[coverage]\nshape = "hexagon"\n')
     with pytest.raises(InputError) as info:
         load_project(f)
     text = str(info.value)
@@ -199,7 +200,8 @@ def test_literal_parameter_value_is_checked(project_dir):
 
 def test_literal_parameter_valid_values_pass(project_dir):
     f = project_dir / "survey.toml"
-    f.write_text(BASE + '\n[density]\nmodel = "zone"\n\n[corridors]\nsolver = "direct"\n')
+    f.write_text(BASE + '\n[density]\nmodel = "zone"\n'
+                 '\n[corridors]\nsolver = "direct"\n')
     assert load_project(f, read=False).step("density") == {"model": "zone"}
 
 

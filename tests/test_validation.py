@@ -180,7 +180,7 @@ def test_suggest_id_prefers_longest_common_prefix():
 def test_unknown_station_hint_uses_prefix(tiny_survey):
     st = tiny_survey.stations.copy()
     other = {s: f"S{200 + k}" for k, s in enumerate(sorted(set(st[V.STATION_ID])))}
-    names = dict(zip(sorted(other), ["S174", "S197"])) | {
+    names = dict(zip(sorted(other)[:2], ["S174", "S197"], strict=True)) | {
         s: n for s, n in other.items() if s not in sorted(other)[:2]}
     st[V.STATION_ID] = st[V.STATION_ID].map(names)
     si = tiny_survey.sightings.iloc[:1].copy()
@@ -189,4 +189,5 @@ def test_unknown_station_hint_uses_prefix(tiny_survey):
     assert len(probs) == 1
     p = probs[0]
     assert (p.path, p.row, p.column) == ("si.csv", 1, V.STATION_ID)
-    assert "station 'S17A' is not in the stations table. Did you mean 'S174'?" in p.message
+    assert ("station 'S17A' is not in the stations table. Did you mean 'S174'?"
+            in p.message)

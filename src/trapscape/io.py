@@ -367,9 +367,9 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, *, chk: _Checker,
                     f"look swapped. Swap the '{cols[0]}' and '{cols[1]}' values.",
                     path=path, row=int(rows[i]), column=cols[1])
         elif layer_crs is not None and (abs(y) > 90 or abs(x) > 180):
-            chk.add(f"position ({x}, {y}) is not longitude/latitude although the layer's "
-                    f"CRS is {layer_crs}: " + _WRONG_CRS_FIX, path=path, row=int(rows[i]),
-                    column="geometry", kind="crs")
+            chk.add(f"position ({x}, {y}) is not longitude/latitude although the "
+                    f"layer's CRS is {layer_crs}: " + _WRONG_CRS_FIX, path=path,
+                    row=int(rows[i]), column="geometry", kind="crs")
         elif abs(y) > 90 or abs(x) > 180:
             bad_col = cols[1] if abs(y) > 90 else cols[0]
             rng = "-90..90" if abs(y) > 90 else "-180..180"
@@ -450,15 +450,16 @@ def _problem_columns(columns: list[str], chk: _Checker, path: PathLike | None
         missing = [e for e in ("from", "to") if e not in pair]
         if missing:
             other = next(iter(pair.values()))
-            chk.add(f"column '{other}' has no partner 'Problem{k}_{missing[0]}'. Add it "
-                    "(malfunction intervals need a from and a to column).",
+            chk.add(f"column '{other}' has no partner 'Problem{k}_{missing[0]}'. "
+                    "Add it (malfunction intervals need a from and a to column).",
                     path=path, column=other, kind="schema")
             continue
         out[k] = pair
     if stray:
         names = ", ".join(f"'{c}'" for c in stray)
-        chk.add(f"column{'s' if len(stray) > 1 else ''} {names} look"
-                f"{'' if len(stray) > 1 else 's'} like malfunction columns but cannot be "
+        plural = len(stray) > 1
+        chk.add(f"column{'s' if plural else ''} {names} look{'' if plural else 's'} "
+                "like malfunction columns but cannot be "
                 "paired into ProblemN_from/ProblemN_to (a Shapefile cuts names to 10 "
                 "characters, so 'Problem12_from' and 'Problem12_to' collide). Rename "
                 "them ProblemN_from/ProblemN_to (in a Shapefile: ProblemN_f/ProblemN_t "
@@ -630,10 +631,12 @@ def _read_stations(
                 chk.add(f"station geometry is a {g.geom_type}; stations must be points.",
                         path=path, row=i + 1, column="geometry", kind="geometry")
         if as_crs(src_crs).is_geographic:
-            is_pt = np.array([g is not None and not g.is_empty and g.geom_type == "Point"
-                              for g in geometry], dtype=bool)
-            lon = np.array([g.x if k else np.nan for g, k in zip(geometry, is_pt)])
-            lat = np.array([g.y if k else np.nan for g, k in zip(geometry, is_pt)])
+            is_pt = np.array([g is not None and not g.is_empty
+                              and g.geom_type == "Point" for g in geometry], dtype=bool)
+            lon = np.array([g.x if k else np.nan
+                            for g, k in zip(geometry, is_pt, strict=True)])
+            lat = np.array([g.y if k else np.nan
+                            for g, k in zip(geometry, is_pt, strict=True)])
             gc = as_crs(src_crs)
             _check_lonlat(lon, lat, chk=chk, path=path, cols=("x", "y"), rows=rows,
                           layer_crs=gc.name + (f" (EPSG:{gc.to_epsg()})"
@@ -1052,10 +1055,11 @@ def write_sightings(sightings: pd.DataFrame, path: PathLike) -> None:
 # ---------------------------------------------------------------------------
 # boundaries
 # ---------------------------------------------------------------------------
-_WRONG_CRS_FIX = ("the values look like metres; the layer's CRS is probably wrong: set it "
-                  "to the projected CRS the coordinates were measured in, e.g. EPSG:32652 "
-                  "(WGS 84 / UTM zone 52N) (QGIS: Layer > Set CRS; geopandas: "
-                  "gdf.set_crs(32652, allow_override=True)), and save the file again.")
+_WRONG_CRS_FIX = ("the values look like metres; the layer's CRS is probably wrong: "
+                  "set it to the projected CRS the coordinates were measured in, e.g. "
+                  "EPSG:32652 (WGS 84 / UTM zone 52N) (QGIS: Layer > Set CRS; "
+                  "geopandas: gdf.set_crs(32652, allow_override=True)), and save the "
+                  "file again.")
 
 
 def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> bool:
@@ -1073,8 +1077,8 @@ def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> 
     epsg = as_crs(gdf.crs).to_epsg()
     label = f"{crs_name} (EPSG:{epsg})" if epsg else crs_name
     chk.add(f"the layer's CRS is {label}, in degrees, but {int(bad.sum())} of "
-            f"{len(gdf)} features lie outside -180..180 / -90..90 (feature {i + 1} spans "
-            f"x {b[i, 0]:.2f}..{b[i, 2]:.2f}, y {b[i, 1]:.2f}..{b[i, 3]:.2f}): "
+            f"{len(gdf)} features lie outside -180..180 / -90..90 (feature {i + 1} "
+            f"spans x {b[i, 0]:.2f}..{b[i, 2]:.2f}, y {b[i, 1]:.2f}..{b[i, 3]:.2f}): "
             + _WRONG_CRS_FIX, path=path, row=i + 1, column="geometry", kind="crs")
     return False
 

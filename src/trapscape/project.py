@@ -146,7 +146,7 @@ def _literal_choices(fn: Any) -> dict[str, tuple[Any, ...]]:
 
     try:
         hints = typing.get_type_hints(fn)
-    except Exception:  # noqa: BLE001 - names only imported for type checking
+    except Exception:  # names imported only for type checking cannot resolve
         # resolve each annotation alone, so one unresolvable name costs one key
         hints = {}
         env = dict(getattr(fn, "__globals__", {}))
@@ -154,8 +154,8 @@ def _literal_choices(fn: Any) -> dict[str, tuple[Any, ...]]:
         for name, ann in getattr(fn, "__annotations__", {}).items():
             if isinstance(ann, str):
                 try:
-                    ann = eval(ann, env)  # noqa: S307 - what get_type_hints does
-                except Exception:  # noqa: BLE001
+                    ann = eval(ann, env)  # what get_type_hints does
+                except Exception:
                     continue
             hints[name] = ann
     try:

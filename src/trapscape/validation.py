@@ -135,7 +135,8 @@ BOUNDARY_KINDS = ("study_area", "zones", "parks", "border", "habitat")
 
 PROBLEM_COLUMN = _re.compile(r"^problem_?(\d+)_?(from|to)$")
 #: Shapefile keeps 10 characters: ``problem1_f``, ``problem1_fr``, ``problem3_t``
-PROBLEM_COLUMN_TRUNCATED = _re.compile(r"^problem_?(\d+)_?(f(?:r(?:o(?:m)?)?)?|t(?:o)?)$")
+PROBLEM_COLUMN_TRUNCATED = _re.compile(
+    r"^problem_?(\d+)_?(f(?:r(?:o(?:m)?)?)?|t(?:o)?)$")
 #: names that look like malfunction columns (reported when they cannot be paired)
 PROBLEM_LIKE = _re.compile(r"^problem_?\d")
 
@@ -230,7 +231,7 @@ def suggest_id(name: str, candidates: _Iterable[str]) -> str | None:
 
     def lcp(a: str, b: str) -> int:
         n = 0
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=False):
             if x != y:
                 break
             n += 1
