@@ -110,14 +110,81 @@ def test_same_inputs_and_seed_give_identical_outputs(
 
 def test_refuses_to_overwrite_without_flag(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("precious")
+    pipeline.run_project(project, out)
+    before = _digest(out)
     with pytest.raises(InputError, match="--overwrite"):
         pipeline.run_project(project, out)
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert _digest(out) == before
     pipeline.run_project(project, out, overwrite=True)
-    assert not (out / "keep.txt").exists()
     assert (out / "map.html").is_file()
+
+
+def test_overwrite_refuses_a_folder_with_user_files(
+    project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "userdir"
+    (out / "fieldphotos").mkdir(parents=True)
+    (out / "fieldphotos" / "p1.jpg").write_bytes(b"jpg")
+    (out / "my_notes.txt").write_text("precious")
+    with pytest.raises(InputError, match="not from a trapscape run") as info:
+        pipeline.run_project(project, out, overwrite=True)
+    assert "my_notes.txt" in str(info.value) and "new or empty folder" in str(
+        info.value
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["fieldphotos", "my_notes.txt"]
+    assert (out / "my_notes.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "userdir"]
+
+
+def test_overwrite_refuses_a_run_folder_with_added_user_files(
+    project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    pipeline.run_project(project, out)
+    (out / "my_notes.txt").write_text("precious")
+    with pytest.raises(InputError, match="my_notes.txt"):
+        pipeline.run_project(project, out, overwrite=True)
+    assert (out / "my_notes.txt").read_text() == "precious"
+
+
+def test_overwrite_accepts_an_empty_folder(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    pipeline.run_project(project, out, overwrite=True)
+    assert (out / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("which", [".", ".."])
+def test_out_must_not_be_or_contain_the_working_directory(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: str
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "my_notes.txt").write_text("precious")
+    monkeypatch.chdir(work)
+    with pytest.raises(InputError, match="current folder"):
+        pipeline.run_project(project, Path(which), overwrite=True)
+    assert (work / "my_notes.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "work"]
+    assert sorted(p.name for p in work.iterdir()) == ["my_notes.txt"]
+
+
+def test_system_exit_in_a_step_cleans_up_and_keeps_previous_outputs(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what the SIGTERM handler of the CLI raises in the main thread
+    out = tmp_path / "out"
+    pipeline.run_project(project, out)
+    before = _digest(out)
+
+    def term(_ctx: object) -> str:
+        raise SystemExit(143)
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "coverage", term)
+    with pytest.raises(SystemExit):
+        pipeline.run_project(project, out, overwrite=True)
+    assert _digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "project"]
 
 
 def test_interrupted_run_leaves_nothing(
@@ -163,6 +230,15 @@ def test_step_switches(tmp_path: Path) -> None:
     assert res.steps["density"].status == "skipped"
     assert res.steps["homerange"].status == "ok"
     assert (tmp_path / "out" / "report.html").is_file()
+    # the home_ranges layer has per-country areas, as `trapscape homerange` writes
+    import geopandas as gpd
+
+    hr = gpd.read_file(tmp_path / "out" / "results.gpkg", layer="home_ranges")
+    area_cols = [c for c in hr.columns if c.startswith("area_") and c != "area_km2"]
+    assert len(area_cols) == 2, list(hr.columns)
+    total = hr[area_cols].sum(axis=1)
+    assert (total > 0).all()
+    assert (total <= hr["area_km2"] * 1.0001 + 1e-9).all()
 
 
 @pytest.mark.parametrize(
@@ -176,6 +252,7 @@ def test_step_switches(tmp_path: Path) -> None:
         ("[report]\nsurvey = 1\n", "survey"),
         ('[coverage]\ncell_size = "2 km"\n', "cell_size"),
         ("[density]\ncheck_buffer = 1\n", "check_buffer"),
+        ('[density]\nmodel = "zones"\n', "'null', 'sex', 'zone'"),
     ],
 )
 def test_bad_project_keys_name_key_and_file_and_write_nothing(
@@ -189,6 +266,17 @@ def test_bad_project_keys_name_key_and_file_and_write_nothing(
     assert "survey.toml" in str(info.value)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+
+
+def test_check_params_checks_literal_values() -> None:
+    # the project loader may catch this first; the pipeline checks it too
+    with pytest.raises(InputError) as info:
+        pipeline._check_params({"density": {"model": "zones"}}, "survey.toml")
+    assert str(info.value) == (
+        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', 'zone'."
+    )
+    ok = pipeline._check_params({"density": {"model": "zone"}}, "survey.toml")
+    assert ok["density"] == {"model": "zone"}
 
 
 def test_bad_input_file_aborts_before_writing(tmp_path: Path) -> None:

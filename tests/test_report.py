@@ -148,3 +148,68 @@ def test_zone_densities_in_the_headline(tmp_path: Path) -> None:
         s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
     ).read_text()
     assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in html
+
+
+def _three_zone_survey():
+    """The tiny survey plus a third zone ("North Korea") holding no station."""
+    from dataclasses import replace
+
+    s = make_tiny_survey()
+    nk = gpd.GeoDataFrame(
+        {V.NAME: ["North Korea"]},
+        geometry=[box(X0, Y0 - 5000, X0 + 4000, Y0 - 1000)],
+        crs=s.crs,
+    )
+    return replace(s, zones=pd.concat([s.zones, nk], ignore_index=True))
+
+
+def test_zones_without_stations_are_footnoted_not_headlined(tmp_path: Path) -> None:
+    s = _three_zone_survey()
+    assert report._zones_with_stations(s) == {"China", "Russia"}
+    est = pd.DataFrame(
+        {
+            "parameter": ["D[China]", "D[North Korea]", "D[Russia]"],
+            "estimate": [0.5, 0.547, 1.5],
+            "lcl": [0.3, 0.081, 1.1],
+            "ucl": [0.8, 3.69, 2.0],
+        }
+    )
+    html = report.write_report(
+        s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
+    ).read_text()
+    glance = html.split("<h2>At a glance</h2>", 1)[1].split("<h2", 1)[0]
+    assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in glance
+    assert "North Korea" not in glance
+    assert "Zones without stations" in html
+    foot = html.split("Zones without stations", 1)[1]
+    assert "No camera stood in North Korea" in foot and "0.547" in foot
+    assert html.count("0.547") == 1
+
+
+def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> None:
+    s = _three_zone_survey()
+    rows = []
+    for region, en, rn, loc in (
+        ("study area", 51.8, 82.0, 48.9),
+        ("park: Kedrovaya Pad", 2.49, 82.0, 1.64),
+        ("zone: Russia", 193.8, 206.5, 194.7),
+        ("zone: North Korea", 22.27, 102.9, 22.25),
+    ):
+        for q, v in (("E.N", en), ("R.N", rn), ("R.N.local", loc)):
+            rows.append({"region": region, "quantity": q, "estimate": v})
+    rn = pd.DataFrame(rows)
+    est = pd.DataFrame({"parameter": ["D"], "estimate": [1.0]})
+    html = report.write_report(
+        s,
+        tmp_path / "r.html",
+        products={"density_estimates": est, "region_n": rn},
+        figures=False,
+    ).read_text()
+    main = html.split("Number of leopards by region", 1)[1].split("<h3", 1)[0]
+    # secr's R.N (82: every detected animal) only for the whole study area
+    assert main.count("82.0") == 1 and "realised N (local)" in main
+    assert "1.64" in main and ("194.7" in main or "195" in main)
+    assert "206" not in main and "48.9" not in main
+    # the zone without stations is footnoted, not in the main table
+    assert "North Korea" not in main
+    assert "22.2" in html.split("Zones without stations", 1)[1]

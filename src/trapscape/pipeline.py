@@ -34,6 +34,7 @@ import os
 import shutil
 import sys
 import time
+import typing
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -309,6 +310,58 @@ def _is_type(value: Any, want: type) -> bool:
     return isinstance(value, want)
 
 
+def _literal_choices(
+    fn: Callable[..., Any], names: set[str]
+) -> dict[str, tuple[Any, ...] | None]:
+    """Allowed values of ``fn``'s parameters typed ``typing.Literal[...]``.
+
+    A parameter typed otherwise maps to None (any value of the right type);
+    ``Optional[Literal[...]]`` also allows None.  Unresolvable annotations
+    give an empty mapping (nothing checked).
+    """
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # some annotation does not resolve: try them one by one
+        hints = {}
+        glb = getattr(inspect.unwrap(fn), "__globals__", {})
+        for name, ann in getattr(fn, "__annotations__", {}).items():
+            if name not in names:
+                continue
+            try:
+                hints[name] = eval(ann, glb) if isinstance(ann, str) else ann
+            except Exception:  # not resolvable at run time: not checked
+                continue
+    out: dict[str, tuple[Any, ...] | None] = {}
+    for name in names:
+        hint = hints.get(name)
+        if hint is None:
+            continue
+        if typing.get_origin(hint) is typing.Literal:
+            out[name] = tuple(typing.get_args(hint))
+            continue
+        args = typing.get_args(hint)
+        lits = [a for a in args if typing.get_origin(a) is typing.Literal]
+        rest = [a for a in args if a not in lits and a is not type(None)]
+        if lits and not rest:
+            vals: list[Any] = [v for a in lits for v in typing.get_args(a)]
+            if type(None) in args:
+                vals.append(None)
+            out[name] = tuple(vals)
+        else:
+            out[name] = None
+    return out
+
+
+def _allowed_values(found: list[tuple[Any, ...] | None]) -> tuple[Any, ...] | None:
+    """Values a key may take over every function accepting it (None: any)."""
+    if not found or any(c is None for c in found):
+        return None
+    vals: list[Any] = []
+    for c in found:
+        vals.extend(v for v in c if v not in vals)  # type: ignore[union-attr]
+    return tuple(vals)
+
+
 def _call(
     fn: Callable[..., Any],
     *args: Any,
@@ -433,6 +486,7 @@ def _check_params(
         out[section] = dict(sec)
         allowed: set[str] | None = set(_PIPELINE_KEYS.get(section, set()))
         defaults: dict[str, list[Any]] = {}
+        choices: dict[str, list[tuple[Any, ...] | None]] = {}
         for mod, name in _SECTION_FUNCS.get(section, ()):
             try:
                 fn = _func(mod, name)
@@ -446,6 +500,8 @@ def _check_params(
             allowed |= acc  # type: ignore[operator]
             for k, d in _defaults(fn).items():
                 defaults.setdefault(k, []).append(d)
+            for k, c in _literal_choices(fn, acc).items():
+                choices.setdefault(k, []).append(c)
         for key, value in sec.items():
             want = _expected_type(defaults.get(key, []))
             if want is not None and not _is_type(value, want):
@@ -453,6 +509,14 @@ def _check_params(
                     f"[{section}] {key} = {value!r} must be {_TYPE_WORDS[want]}.",
                     path=where,
                     column=f"{section}.{key}",
+                )
+                continue
+            allowed_values = _allowed_values(choices.get(key, []))
+            if allowed_values is not None and value not in allowed_values:
+                shown = ", ".join(repr(v) for v in allowed_values)
+                pc.add(
+                    f"[{section}] {key} = {value!r}: must be one of {shown}.",
+                    path=where,
                 )
         for key in sec:
             if key in _RESERVED and key not in _RESERVED_OK.get(section, set()):
@@ -765,9 +829,16 @@ def _step_density(ctx: _Context) -> str:
     rec.outputs.append(
         _write_csv(ctx, ctx.products["density_estimates"], "density/estimates.csv")
     )
+    from .report import _zones_with_stations
+
+    surveyed = _zones_with_stations(ctx.survey)
     if "region_n" in ctx.products:
         rec.outputs.append(
-            _write_csv(ctx, ctx.products["region_n"], "density/region_n.csv")
+            _write_csv(
+                ctx,
+                _region_n_notes(ctx.products["region_n"], surveyed),
+                "density/region_n.csv",
+            )
         )
     from .detection import write_detection
 
@@ -777,13 +848,39 @@ def _step_density(ctx: _Context) -> str:
     d_rows = est[est["parameter"].astype(str).str.startswith("D")]
     if len(d_rows) == 1:
         return f"D = {float(d_rows['estimate'].iloc[0]):.3g} per 100 km2"
-    # zone models: one density per zone, D[<zone>]
-    return "D per 100 km2: " + ", ".join(
-        f"{p.removeprefix('D[').removesuffix(']')} {float(v):.3g}"
-        for p, v in zip(
-            d_rows["parameter"].astype(str), d_rows["estimate"], strict=True
-        )
+    # zone models: one density per zone, D[<zone>]; zones without stations
+    # are extrapolations and are not named in the summary line
+    shown, hidden = [], 0
+    for p, v in zip(d_rows["parameter"].astype(str), d_rows["estimate"], strict=True):
+        zone = p.removeprefix("D[").removesuffix("]")
+        if surveyed is not None and zone not in surveyed:
+            hidden += 1
+        else:
+            shown.append(f"{zone} {float(v):.3g}")
+    extra = f" ({hidden} zone(s) without stations: see the report)" if hidden else ""
+    return "D per 100 km2: " + ", ".join(shown) + extra
+
+
+def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame:
+    """region_n with a ``note`` column saying which numbers to read how."""
+    rn = rn.copy()
+    if "region" not in rn.columns or "quantity" not in rn.columns:
+        return rn
+    region = rn["region"].astype(str)
+    q = rn["quantity"].astype(str)
+    part = region.str.startswith(("park:", "zone:"))
+    note = pd.Series("", index=rn.index, dtype=object)
+    note[part & (q == "R.N")] = (
+        "secr's R.N counts every detected animal; for this part of the survey "
+        "read R.N.local"
     )
+    note[~part & (q == "R.N.local")] = "for the whole survey secr's R.N is the standard"
+    if surveyed is not None:
+        zone = region.str.extract(r"^zone: (.+)$")[0]
+        off = zone.notna() & ~zone.isin(sorted(surveyed))
+        note[off] = "no station in this zone: an extrapolation, not an estimate"
+    rn["note"] = note
+    return rn
 
 
 def _step_homerange(ctx: _Context) -> str:
@@ -830,8 +927,19 @@ def _step_homerange(ctx: _Context) -> str:
                 _write_csv(ctx, strad, "homerange/straddling_ranges.csv")
             )
     if not ctx.public:
-        rec.outputs.append(_write_layer(ctx, ranges, "home_ranges"))
-        rec.outputs.append(_write_csv(ctx, ranges, "homerange/home_range_areas.csv"))
+        import geopandas as gpd
+
+        layer = ranges
+        if ctx.survey.zones is not None and len(ctx.survey.zones):
+            # per-country areas, as `trapscape homerange` writes them
+            areas = hr.zone_areas(ranges, ctx.survey.zones)
+            areas = areas[[c for c in areas.columns if c not in ranges.columns]]
+            layer = pd.concat([ranges, areas], axis=1)
+            layer = gpd.GeoDataFrame(
+                layer, geometry=ranges.geometry.name, crs=ranges.crs
+            )
+        rec.outputs.append(_write_layer(ctx, layer, "home_ranges"))
+        rec.outputs.append(_write_csv(ctx, layer, "homerange/home_range_areas.csv"))
     n = (
         ranges[V.INDIVIDUAL_ID].nunique()
         if V.INDIVIDUAL_ID in ranges.columns
@@ -1223,18 +1331,70 @@ def _is_bundled_example(project_path: Path) -> bool:
     return project_path.resolve().parent == example.parent
 
 
+# Files a desktop may drop into any folder; they do not make it someone's data.
+_OS_CLUTTER = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+def _run_folder_foreign(out: Path) -> list[str] | None:
+    """Entries of ``out`` that a trapscape run did not write.
+
+    None when ``out`` has no trapscape ``manifest.json`` (it is not a run
+    folder).  The manifest lists the run's files; anything else at the top
+    level (a user's notes, photos) is foreign.
+    """
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or "trapscape_version" not in manifest:
+        return None
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        return None
+    ours = {"manifest.json"} | {str(f).split("/", 1)[0] for f in files}
+    return sorted(p.name for p in out.iterdir() if p.name not in ours | _OS_CLUTTER)
+
+
 def _check_out_dir(out: Path, *, overwrite: bool) -> None:
+    """Refuse an output folder the run could not safely replace.
+
+    A run replaces its whole output folder, so the folder must be new,
+    empty, or the output of an earlier run (with ``overwrite``) holding
+    nothing else; and it must not be, or contain, the working directory.
+    """
     if out.exists() and not out.is_dir():
         raise InputError(
             f"Output {out} exists and is a file; choose a directory path for --out.",
             path=out,
         )
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    resolved = out.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise InputError(
+            f"--out {out} is the current folder or contains it; a run replaces its "
+            "whole output folder, so give a new or empty sub-folder, e.g. --out results.",
+            path=out,
+        )
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
         raise InputError(
             f"Output directory {out} exists and is not empty. Pass --overwrite "
             "(overwrite=True) to replace it, or choose another --out.",
             path=out,
         )
+    foreign = _run_folder_foreign(out)
+    if foreign is None:  # not a run folder: only OS clutter may be in it
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in _OS_CLUTTER)
+    if not foreign:
+        return
+    shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+    raise InputError(
+        f"{out} holds files that are not from a trapscape run (e.g. {shown}); "
+        "--overwrite replaces the whole folder, so choose a new or empty folder "
+        "(or move those files out).",
+        path=out,
+    )
 
 
 def run_survey(
@@ -1282,21 +1442,24 @@ def run_survey(
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir()
-    ctx = _Context(
-        survey=survey,
-        public_survey=public_survey,
-        params=step_params,
-        stage=stage,
-        seed=int(seed),
-        public=public,
-        public_cell=pub_cell,
-        offline=offline,
-        inputs=inputs_p,
-        progress=progress,
-        project_dir=Path(project_path).resolve().parent if project_path else None,
-    )
-    started = time.perf_counter()
+    # From here on every exit path removes the staging folder: errors,
+    # Ctrl-C (KeyboardInterrupt) and SystemExit (raised by the CLI's SIGTERM
+    # handler), so an interrupted run leaves the previous output as it was.
     try:
+        ctx = _Context(
+            survey=survey,
+            public_survey=public_survey,
+            params=step_params,
+            stage=stage,
+            seed=int(seed),
+            public=public,
+            public_cell=pub_cell,
+            offline=offline,
+            inputs=inputs_p,
+            progress=progress,
+            project_dir=Path(project_path).resolve().parent if project_path else None,
+        )
+        started = time.perf_counter()
         _run_steps(ctx, switches)
         _scrub_records(ctx)
         if ctx.public:

@@ -395,14 +395,45 @@ def _kpis(items: Sequence[tuple[str, str]]) -> str:
     )
 
 
+def _zones_with_stations(survey: Survey) -> set[str] | None:
+    """Names of the zones (countries) holding at least one station (None: unknown)."""
+    zones = getattr(survey, "zones", None)
+    st = getattr(survey, "stations", None)
+    if zones is None or st is None or len(zones) == 0 or "name" not in zones.columns:
+        return None
+    try:
+        pts = st.geometry.to_crs(zones.crs) if st.crs != zones.crs else st.geometry
+        out = set()
+        for name, geom in zip(zones["name"].astype(str), zones.geometry, strict=True):
+            if geom is not None and bool(pts.intersects(geom).any()):
+                out.add(name)
+        return out
+    except Exception:  # unusual geometries: show every zone rather than fail
+        return None
+
+
 def _density_html(
-    est: pd.DataFrame | None, region_n: pd.DataFrame | None
+    est: pd.DataFrame | None,
+    region_n: pd.DataFrame | None,
+    *,
+    zones_with_effort: set[str] | None = None,
 ) -> tuple[str, str | None]:
-    """(HTML section body, headline 'D (lcl–ucl)')."""
+    """(HTML section body, headline 'D (lcl–ucl)').
+
+    Zone densities (``D[<zone>]``) and zone abundances of zones without any
+    station are extrapolations; they are kept out of the headline and the
+    main tables and listed in a footnote table instead.
+    """
     if est is None or len(est) == 0:
         return '<p class="muted">Density was not estimated in this run.</p>', None
     est = pd.DataFrame(est)
     headline = None
+    unsurveyed_est = est.iloc[0:0]
+    if "parameter" in est.columns and zones_with_effort is not None:
+        pn = est["parameter"].astype(str)
+        zone_of = pn.str.extract(r"^D\[(.+)\]$")[0]
+        off = zone_of.notna() & ~zone_of.isin(sorted(zones_with_effort))
+        unsurveyed_est, est = est[off], est[~off]
     if "parameter" in est.columns:
         names_ = est["parameter"].astype(str)
         d = est[names_ == "D"]
@@ -419,7 +450,7 @@ def _density_html(
             parts.append(txt)
         if parts:
             headline = "<br>".join(parts)
-    cols = [
+    pcols = [
         c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
     ]
     names = {
@@ -428,20 +459,39 @@ def _density_html(
         "se": "SE",
         "lcl": "95% CI lower",
         "ucl": "95% CI upper",
+        "area_km2": "area, km²",
     }
     body = (
         '<h3>Parameters</h3><p class="muted">D in animals per 100 km²; sigma in metres; '
         "lambda0 per day of station usage.</p>"
-        + _table(est[cols].rename(columns=names))
+        + _table(est[pcols].rename(columns=names))
     )
+    unsurveyed_rn = None
     if region_n is not None and len(region_n):
         rn = pd.DataFrame(region_n).copy()
-        if "quantity" in rn.columns:
+        if "region" in rn.columns and "quantity" in rn.columns:
+            region = rn["region"].astype(str)
+            whole = ~region.str.startswith(("park:", "zone:"))
+            q = rn["quantity"].astype(str)
+            # secr's R.N counts every detected animal in any region: only
+            # meaningful for a region holding the whole survey.
+            keep = (q == "E.N") | ((q == "R.N") & whole) | ((q == "R.N.local") & ~whole)
+            rn = rn[keep].copy()
             rn["quantity"] = (
                 rn["quantity"]
-                .map({"E.N": "expected N", "R.N": "realised N"})
+                .map(
+                    {
+                        "E.N": "expected N",
+                        "R.N": "realised N",
+                        "R.N.local": "realised N (local)",
+                    }
+                )
                 .fillna(rn["quantity"])
             )
+            if zones_with_effort is not None:
+                zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
+                off = zone.notna() & ~zone.isin(sorted(zones_with_effort))
+                unsurveyed_rn, rn = rn[off], rn[~off]
         cols = [
             c
             for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl")
@@ -449,10 +499,43 @@ def _density_html(
         ]
         body += (
             '<h3>Number of leopards by region</h3><p class="muted">Expected N is the '
-            "model's mean for the region; realised N adds the detected animals to the "
-            "expected number of undetected ones (as secr reports them).</p>"
+            "model's mean number of activity centres in the region. Realised N (for "
+            "the whole study area, as secr reports it) is every detected animal plus "
+            "the expected undetected ones; for a part of the area (a park, a country) "
+            "realised N (local) instead counts each detected animal by the "
+            "probability that its activity centre lies in that part (secr's realised "
+            "N would count all detected animals in every part).</p>"
             + _table(rn[cols].rename(columns=names))
         )
+    if len(unsurveyed_est) or (unsurveyed_rn is not None and len(unsurveyed_rn)):
+        zs = sorted(
+            set(
+                unsurveyed_est["parameter"].astype(str).str.slice(2, -1).tolist()
+                if len(unsurveyed_est)
+                else []
+            )
+            | set(
+                unsurveyed_rn["region"].astype(str).str.slice(6).tolist()
+                if unsurveyed_rn is not None
+                else []
+            )
+        )
+        body += (
+            '<h3 class="muted">Zones without stations</h3><p class="muted">No camera '
+            f"stood in {_e(', '.join(zs))}: the model's numbers there are "
+            "extrapolations with little or no data behind them, not estimates of "
+            "the leopards living there; they are listed here for completeness and "
+            "left out of the summary above.</p>"
+        )
+        if len(unsurveyed_est):
+            body += _table(unsurveyed_est[pcols].rename(columns=names))
+        if unsurveyed_rn is not None and len(unsurveyed_rn):
+            rcols = [
+                c
+                for c in ("region", "area_km2", "quantity", "estimate", "lcl", "ucl")
+                if c in unsurveyed_rn.columns
+            ]
+            body += _table(unsurveyed_rn[rcols].rename(columns=names))
     return body, headline
 
 
@@ -564,7 +647,9 @@ def write_report(
     # ----- at a glance
     pop = prods.get("population")
     dens_html, d_head = _density_html(
-        prods.get("density_estimates"), prods.get("region_n")
+        prods.get("density_estimates"),
+        prods.get("region_n"),
+        zones_with_effort=_zones_with_stations(survey),
     )
     strad = prods.get("straddling")
     hs = prods.get("border_hotspots")

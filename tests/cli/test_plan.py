@@ -152,9 +152,20 @@ def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
     assert len(pd.read_csv(out / "removed_stations.csv")) == 1
     # a later run without --move replaces the plan and drops the stale list
     again = _run(
-        [*survey_files, "--detection", str(det), "--spacing", "250",
-         "--min-spacing", "500", "--out",
-         str(out), "--n-new", "2", "--overwrite"]
+        [
+            *survey_files,
+            "--detection",
+            str(det),
+            "--spacing",
+            "250",
+            "--min-spacing",
+            "500",
+            "--out",
+            str(out),
+            "--n-new",
+            "2",
+            "--overwrite",
+        ]
     )
     assert again.exit_code == 0, again.output
     assert not (out / "removed_stations.csv").exists()
@@ -223,6 +234,20 @@ def test_plan_hotspots_file(survey_files, tmp_path):
                 "9000",
             ],
             "No candidate site",
+        ),
+        (
+            [
+                "--sigma",
+                "800",
+                "--lambda0",
+                "0.05",
+                "--density",
+                "5",
+                "--zone-budget",
+                "Rusia=3",
+            ],
+            "--zone-budget 'Rusia': no zone of that name in the zones layer; "
+            "did you mean 'Russia'?",
         ),
     ],
 )

@@ -56,6 +56,36 @@ def test_run_refuses_overwrite_then_overwrites(project: Path, tmp_path: Path) ->
     assert json.loads((out / "manifest.json").read_text())["public"] is True
 
 
+def test_run_overwrite_keeps_unrelated_files(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "userdir"
+    (out / "fieldphotos").mkdir(parents=True)
+    (out / "fieldphotos" / "p1.jpg").write_bytes(b"jpg")
+    (out / "my_notes.txt").write_text("precious")
+    res = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(out), "--overwrite"]
+    )
+    assert res.exit_code == 1
+    assert "not from a trapscape run" in res.output and "my_notes.txt" in res.output
+    assert "Traceback" not in res.output
+    assert (out / "my_notes.txt").read_text() == "precious"
+    assert (out / "fieldphotos" / "p1.jpg").read_bytes() == b"jpg"
+
+
+def test_run_out_dot_is_refused_cleanly(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "my_notes.txt").write_text("precious")
+    monkeypatch.chdir(work)
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", ".", "--overwrite"])
+    assert res.exit_code == 1
+    assert "current folder" in res.output
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in work.iterdir()) == ["my_notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p", "work"]
+
+
 def test_run_bad_key_is_one_clean_message(tmp_path: Path) -> None:
     proj = write_survey_project(
         make_tiny_survey(), tmp_path / "p", extra="[plan]\nn_nwe = 4\n"

@@ -92,6 +92,8 @@ def test_simulate_user_stations(tmp_path) -> None:
         (["--density", "Russia"], 2, "ZONE=VALUE"),
         (["--density", "Russia=lots"], 2, "not a number"),
         (["--days", "0"], 1, "days must be"),
+        (["--density", "Rusia=2"], 1, "--density 'Rusia': no zone of that name"),
+        (["--density", "Rusia=2"], 1, "did you mean 'Russia'?"),
     ],
 )
 def test_simulate_bad_input(tmp_path, args, code, text) -> None:

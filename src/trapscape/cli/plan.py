@@ -51,6 +51,35 @@ def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
     return out
 
 
+def check_zone_names(
+    given: Any, known: Any, *, option: str, where: str = "the zones layer"
+) -> None:
+    """Refuse zone names not among ``known``, with a "did you mean" hint.
+
+    Raises
+    ------
+    InputError
+        Naming every unknown zone, the closest known name (difflib) and the
+        zones present.
+    """
+    import difflib
+
+    from ..errors import ProblemCollector
+
+    known = sorted({str(k) for k in known})
+    pc = ProblemCollector()
+    for name in given:
+        if str(name) in known:
+            continue
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        pc.add(
+            f"{option} {name!r}: no zone of that name in {where}; {hint}"
+            f"zones present: {', '.join(known) or '(none)'}."
+        )
+    pc.raise_if_any()
+
+
 def _read_layer(path: Path, layer: str | None, what: str, crs: Any) -> Any:
     import geopandas as gpd
     import pyogrio
@@ -400,6 +429,13 @@ def cmd(
         kw["objectives"] = _pairs(objective, "--objective", float)
     if zone_budget:
         kw["zone_budget"] = _pairs(zone_budget, "--zone-budget", int)
+    if kw.get("zone_budget"):
+        zones = survey.zones
+        check_zone_names(
+            kw["zone_budget"],
+            [] if zones is None or "name" not in zones else zones["name"],
+            option="--zone-budget" if zone_budget else "[plan] zone_budget",
+        )
     toml_seed = kw.pop("seed", None)
     kw["rng"] = (
         seed

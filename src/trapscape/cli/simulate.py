@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -28,6 +29,21 @@ def _parse_densities(values: tuple[str, ...]) -> dict[str, float]:
                 param_hint="--density",
             ) from None
     return out
+
+
+def _read(path: Path, what: str) -> Any:
+    import geopandas as gpd
+
+    from ..errors import InputError
+
+    try:
+        return gpd.read_file(path)
+    except Exception as err:  # pyogrio/fiona errors vary
+        raise InputError(
+            f"{path}: cannot read the {what} layer ({err}). Give a "
+            "GeoPackage, GeoJSON or Shapefile.",
+            path=path,
+        ) from err
 
 
 @click.command(name="simulate")
@@ -157,13 +173,18 @@ def cmd(
 
     Example: trapscape simulate --out sim --seed 7 --density Russia=2 --days 60
     """
-    import geopandas as gpd
-
     from .. import datasets, simulate
-    from ..errors import InputError
+    from .plan import check_zone_names
 
+    given = _parse_densities(densities)
+    zones_path = Path(zones or datasets.get_path("countries.gpkg"))
+    zones_gdf = None
+    if given:  # typos must not silently fall back to the defaults
+        zones_gdf = _read(zones_path, "zones")
+        names = zones_gdf.get("name", [])
+        check_zone_names(given, names, option="--density", where=str(zones_path))
     dens = dict(simulate.DEFAULT_DENSITIES)
-    dens.update(_parse_densities(densities))
+    dens.update(given)
     params = simulate.SimulationParams(
         densities=dens,
         sigma_f=sigma_f,
@@ -191,16 +212,7 @@ def cmd(
     ):
         bnd[key] = datasets.get_path(fname)
 
-    def read(path: Path, what: str) -> gpd.GeoDataFrame:
-        try:
-            return gpd.read_file(path)
-        except Exception as err:  # pyogrio/fiona errors vary
-            raise InputError(
-                f"{path}: cannot read the {what} layer ({err}). Give a "
-                "GeoPackage, GeoJSON or Shapefile.",
-                path=path,
-            ) from err
-
+    read = _read
     user_stations = None
     if stations_file is not None:
         from ..io import read_stations
@@ -210,7 +222,7 @@ def cmd(
     sim = simulate.simulate_survey(
         params,
         study_area=read(Path(bnd["study_area"]), "study area"),
-        zones=read(Path(bnd["zones"]), "zones"),
+        zones=zones_gdf if zones_gdf is not None else read(zones_path, "zones"),
         habitat=read(Path(bnd["habitat"]), "habitat"),
         settlements=read(Path(bnd["settlements"]), "settlements"),
         stations=user_stations,
