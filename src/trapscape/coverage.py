@@ -56,6 +56,7 @@ import pandas as pd
 import shapely
 
 from . import validation as V
+from ._memory import DEFAULT_BUDGET_GB, check_budget, coarser, grid_cells
 from .crs import require_projected
 from .detection import DetectionParams
 from .errors import GeometryError, InputError, TrapscapeWarning
@@ -371,6 +372,16 @@ def _covered(points: gpd.GeoDataFrame, distance: float) -> BaseGeometry:
 # --------------------------------------------------------------------------
 # coverage grid, statistics and gaps
 # --------------------------------------------------------------------------
+# Memory per cell, calibrated on the bundled example (region
+# "study_area+parks"): coverage_grid peaked 575 B per bounding-box cell above
+# the baseline (getrusage; 0.53 M cells at 200 m: +298 MB, 2.13 M cells at
+# 100 m: +1.19 GB: the shapely boxes, the STRtree and the clipped cells);
+# pdot_surface peaked 41-43 B per cell (tracemalloc; 2.1 M cells at 100 m,
+# 8.5 M at 50 m: the pdot, hazard, mask and NaN-filled copies).  Rounded up.
+_GRID_BYTES_PER_CELL = 640
+_PDOT_BYTES_PER_CELL = 48
+
+
 def coverage_grid(
     survey: Survey,
     *,
@@ -380,6 +391,7 @@ def coverage_grid(
     independence_minutes: float = 30.0,
     report: EffortReport | None = None,
     region: Any = "study_area",
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> gpd.GeoDataFrame:
     """Grid of square or hexagonal cells over the study area with effort and detections.
 
@@ -431,6 +443,10 @@ def coverage_grid(
     InputError
         ``cell_size`` not positive, ``shape`` unknown, or ``region`` unknown
         or naming a boundary layer the survey lacks.
+    ComputationError
+        If the cells over the region's bounding box would need more than
+        ``max_memory_gb`` GiB (checked before any cell is built; the message
+        names a cell size that fits).  ``None`` turns the check off.
     """
     from .effort import effort_report
 
@@ -441,15 +457,24 @@ def coverage_grid(
     if shape not in ("square", "hex"):
         raise InputError(f"shape must be 'square' or 'hex', got {shape!r}.")
     poly = _area_polygon(survey, region, pad=cell_size)
+    n_est = grid_cells(poly.bounds, float(cell_size))
+    if shape == "hex":
+        n_est = int(n_est * 2.0 / math.sqrt(3.0)) + 1  # hexagon area s^2 sqrt(3)/2
+    check_budget(
+        n_est,
+        _GRID_BYTES_PER_CELL,
+        what=(
+            f"the {shape} coverage grid of {cell_size:g} m over the region "
+            f"{_region_label(region)!r}"
+        ),
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            f"Use a cell_size of {coarser(float(cell_size), f)} m or larger "
+            f"(now {cell_size:g} m)."
+        ),
+    )
     make = _square_cells if shape == "square" else _hex_cells
     cells = make(poly.bounds, float(cell_size))
-    n_all = len(cells)
-    if n_all > 5_000_000:
-        raise InputError(
-            f"{n_all} cells of {cell_size:g} m would cover the region "
-            f"{_region_label(region)!r}; "
-            "choose a larger cell_size."
-        )
     idx = shapely.STRtree(cells).query(poly, predicate="intersects")
     idx = np.sort(idx)
     cand = cells[idx]
@@ -748,6 +773,7 @@ def pdot_surface(
     occasion_days: float = 1.0,
     region: Any = "study_area",
     progress: bool = False,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> xr.DataArray:
     """Detection-probability (pdot) raster over the study area.
 
@@ -775,6 +801,9 @@ def pdot_surface(
         ``"study_area+parks"``.
     progress
         Show a progress bar.
+    max_memory_gb
+        Memory budget in GiB; a grid that would need more is refused before
+        it is built, naming a resolution that fits (``None``: no check).
 
     Returns
     -------
@@ -803,13 +832,19 @@ def pdot_surface(
         )
     poly = _area_polygon(survey, region, pad=3.0 * params.sigma)
     grid = grid_for_bounds(poly.bounds, float(resolution), survey.crs)
-    n_cells = grid.width * grid.height
-    if n_cells > 200_000_000:
-        raise InputError(
-            f"A {resolution:g} m grid over the region {_region_label(region)!r} "
-            f"has {n_cells} cells; "
-            "choose a coarser resolution."
-        )
+    check_budget(
+        grid.width * grid.height,
+        _PDOT_BYTES_PER_CELL,
+        what=(
+            f"the pdot grid of {resolution:g} m over the region "
+            f"{_region_label(region)!r}"
+        ),
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            f"Use a resolution of {coarser(float(resolution), f)} m or coarser "
+            f"(now {resolution:g} m)."
+        ),
+    )
     mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
     use = station_usage(survey, occasion_days=occasion_days)
     total = use.total_days
