@@ -701,3 +701,46 @@ def test_circuit_refuses_zero_resistance_cells_least_cost_treats_them_as_free():
         C.circuit(res, pts)
     cd = C.cost_distance(res, [pts[0]])
     assert np.isfinite(float(cd.values[0, 4]))
+
+
+def _suggested_m(msg: str) -> float:
+    import re
+
+    found = re.search(r"(?:resolution of|to) (\d+) m", msg)
+    assert found, msg
+    return float(found.group(1))
+
+
+def test_corridors_refuse_a_grid_over_the_budget_before_any_work(tiny_survey) -> None:
+    # no rasters, no cores: the size check comes first, from extent and
+    # resolution alone (a 1 m grid over the survey and a 5 km buffer)
+    with pytest.raises(ComputationError) as err:
+        C.corridors_for_survey(tiny_survey, resolution=1.0, max_memory_gb=0.001)
+    msg = str(err.value)
+    assert "cells" in msg and "GiB" in msg and "0.001 GiB" in msg
+    suggested = _suggested_m(msg)
+    assert suggested > 1.0
+    # the suggested resolution passes the size check (and then fails on the
+    # cores, all in Russia, which is the next thing checked)
+    with pytest.raises(ComputationError, match="no pair crosses the border"):
+        C.corridors_for_survey(
+            tiny_survey, resolution=suggested, max_memory_gb=0.001
+        )
+
+
+def test_resistance_from_project_refuses_before_reading_layers(tiny_survey) -> None:
+    # the layer paths do not exist: refused on size before they are read
+    with pytest.raises(ComputationError, match=r"resolution of \d+ m or coarser"):
+        C.resistance_from_project(
+            tiny_survey,
+            {"landcover": "/nonexistent/landcover.tif"},
+            resolution=1.0,
+            max_memory_gb=0.001,
+        )
+
+
+def test_corridors_refuse_a_given_resistance_over_the_budget(tiny_survey) -> None:
+    grid = GridSpec(499_000.0, 4_765_000.0, 10.0, 600, 600, UTM)
+    res = to_dataarray(np.ones(grid.shape), grid, nodata=np.nan)
+    with pytest.raises(ComputationError, match=r"Resample the resistance raster"):
+        C.corridors_for_survey(tiny_survey, resistance=res, max_memory_gb=0.001)

@@ -497,3 +497,21 @@ def test_warns_when_range_reaches_grid_edge(boars):
     ):
         res = hr.kde(boars, h=400.0, percent=95, grid=30, extent=0.0)
     assert len(res.isopleths) == 4
+
+
+def test_kde_refuses_grids_over_the_memory_budget(boars) -> None:
+    # 1 m cells: refused up front, naming a cell size that fits
+    with pytest.raises(ComputationError) as err:
+        hr.kde(boars, h=150.0, grid=1.0, max_memory_gb=0.001)
+    msg = str(err.value)
+    assert "individual(s)" in msg and "GiB" in msg and "0.001 GiB" in msg
+    assert "Use a cell size of" in msg and "(now 1 m)" in msg
+    # adehabitatHR-style cell counts get a smaller count instead
+    with pytest.raises(ComputationError, match=r"Use grid=\d+ cells or fewer"):
+        hr.kde(boars, h=150.0, grid=5000, max_memory_gb=0.001)
+    # the suggested cell size fits the same budget
+    import re
+
+    cell = float(re.search(r"cell size of (\d+) m", msg).group(1))
+    res = hr.kde(boars, h=150.0, percent=95, grid=cell, max_memory_gb=0.001)
+    assert len(res.isopleths) > 0

@@ -154,3 +154,17 @@ def test_bad_inputs_give_clean_errors(tmp_path: Path, project: Path) -> None:
         ]
     )
     assert res.exit_code == 2
+
+
+def test_too_fine_resolution_is_refused_with_one_that_fits(
+    tmp_path: Path, project: Path
+) -> None:
+    out = tmp_path / "fine"
+    res = _run(["corridors", str(project), "--out", str(out), "--resolution", "1"])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    # size, estimate, budget (default 4 GiB) and a coarser resolution
+    assert "cells would need about" in res.output
+    assert "over the 4 GiB memory budget" in res.output
+    assert "Use a resolution of" in res.output and "(now 1 m)" in res.output
+    assert not out.exists()
