@@ -840,3 +840,31 @@ def test_count_detector_with_detection_on_a_part_day_station_is_finite():
     ch = dn.CaptureHistory(traps, usage, caps, detector="count")
     ll = dn.log_likelihood(ch, mask, density_per_100km2=3000, sigma=100, lambda0=0.2)
     assert np.isfinite(ll)
+
+
+def test_make_mask_refuses_a_spacing_over_the_memory_budget() -> None:
+    import re
+
+    ch = tiny_ch()
+    with pytest.raises(ComputationError) as err:
+        dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=1.0, max_memory_gb=0.001)
+    msg = str(err.value)
+    assert "points would need about" in msg and "0.001 GiB" in msg
+    assert f"{len(ch.traps_xy)} detectors" in msg
+    assert "Use a mask spacing of" in msg and "(now 1 m)" in msg
+    # the suggested spacing fits: the mask is built and the fit is allowed
+    spacing = float(re.search(r"spacing of (\d+) m", msg).group(1))
+    mask = dn.make_mask(
+        ch.traps_xy, buffer=2000.0, spacing=spacing, max_memory_gb=0.001
+    )
+    assert len(mask.xy) * len(ch.traps_xy) * 64 <= 0.001 * 2**30
+    # an automatic spacing stays within max_points as before
+    auto = dn.make_mask(ch.traps_xy, buffer=2000.0, sigma_guess=1.0, max_points=500)
+    assert 0 < len(auto.xy) <= 500
+
+
+def test_fit_refuses_a_given_mask_over_the_memory_budget() -> None:
+    ch = tiny_ch()
+    mask = dn.make_mask(ch.traps_xy, buffer=300.0, spacing=10.0, max_memory_gb=None)
+    with pytest.raises(ComputationError, match=r"Use a mask spacing of \d+ m"):
+        dn.fit(ch, mask, max_memory_gb=0.0001)

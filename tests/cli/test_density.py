@@ -181,3 +181,16 @@ def test_density_project_file_section(tmp_path, survey_files):
     res = _run([str(toml), "--out", str(out), "--detectfn", "HHN", "--overwrite"])
     assert res.exit_code == 0, res.output
     assert json.loads((out / "density.json").read_text())["detectfn"] == "HHN"
+
+
+def test_density_too_fine_spacing_is_refused_with_one_that_fits(
+    tmp_path, survey_files
+):
+    out = tmp_path / "fine"
+    res = _run([*survey_files, "--out", str(out), "--buffer", "2000", "--spacing", "1"])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "points would need about" in res.output
+    assert "over the 4 GiB memory budget" in res.output
+    assert "Use a mask spacing of" in res.output and "(now 1 m)" in res.output
+    assert not out.exists()
