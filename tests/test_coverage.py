@@ -471,3 +471,21 @@ def test_pdot_matches_secr_esa(detectfn):
     usage = np.ones((len(traps), ref["n_occasions"]))  # 5 occasions of 1 day
     esa = coverage.pdot_points(mask, traps, usage, p).sum() * ref["cell_area_ha"]
     assert esa == pytest.approx(ref["esa_ha"], rel=1e-10)
+
+
+def test_grids_over_the_memory_budget_are_refused_with_a_size_that_fits(tiny_survey):
+    import re
+
+    from trapscape.errors import ComputationError
+
+    p = DetectionParams(sigma=400.0, lambda0=0.05)
+    with pytest.raises(ComputationError) as err:
+        coverage.pdot_surface(tiny_survey, p, resolution=1.0, max_memory_gb=0.001)
+    msg = str(err.value)
+    assert "cells would need about" in msg and "0.001 GiB" in msg
+    assert "Use a resolution of" in msg and "(now 1 m)" in msg
+    fits = float(re.search(r"resolution of (\d+) m", msg).group(1))
+    da = coverage.pdot_surface(tiny_survey, p, resolution=fits, max_memory_gb=0.001)
+    assert float(da.max()) > 0
+    with pytest.raises(ComputationError, match=r"Use a cell_size of \d+ m or larger"):
+        coverage.coverage_grid(tiny_survey, cell_size=1.0, max_memory_gb=0.001)

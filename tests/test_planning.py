@@ -917,3 +917,24 @@ def test_written_plan_reads_back_as_stations(tiny_survey, tmp_path):
         (pd.to_datetime(got[V.RETRIEVAL]) - pd.to_datetime(got[V.SETUP]))
         == pd.Timedelta(days=60)
     ).all()
+
+
+def test_plan_refuses_grids_over_the_memory_budget_up_front():
+    import re
+
+    from trapscape.errors import ComputationError
+
+    s = make_tiny_survey()
+    # a 1 m candidate grid over the study area: refused before it is built
+    with pytest.raises(ComputationError) as err:
+        planning.plan(s, PARAMS, n_new=1, spacing=1.0, max_memory_gb=0.001)
+    msg = str(err.value)
+    assert "candidate sites would need about" in msg and "0.001 GiB" in msg
+    assert "Use a candidate spacing of" in msg and "(now 1 m)" in msg
+    spacing = float(re.search(r"spacing of (\d+) m", msg).group(1))
+    assert spacing > 1.0
+    # a fine evaluation mask is refused naming a cell size
+    with pytest.raises(ComputationError, match=r"Use a cell_size of \d+ m"):
+        planning.plan(
+            s, PARAMS, n_new=1, spacing=1000.0, cell_size=1.0, max_memory_gb=0.001
+        )
