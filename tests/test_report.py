@@ -190,7 +190,8 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
     s = _three_zone_survey()
     rows = []
     for region, en, rn, loc in (
-        ("study area", 51.8, 82.0, 48.9),
+        ("mask", 990.0, 1000.0, 996.0),  # holds every detected animal
+        ("study area", 51.8, 82.0, 48.9),  # detected animals also live outside
         ("park: Kedrovaya Pad", 2.49, 82.0, 1.64),
         ("zone: Russia", 193.8, 206.5, 194.7),
         ("zone: North Korea", 22.27, 102.9, 22.25),
@@ -198,6 +199,8 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
         for q, v in (("E.N", en), ("R.N", rn), ("R.N.local", loc)):
             rows.append({"region": region, "quantity": q, "estimate": v})
     rn = pd.DataFrame(rows)
+    whole = report.holds_whole_population(rn)
+    assert whole.tolist() == [True] * 3 + [False] * 12
     est = pd.DataFrame({"parameter": ["D"], "estimate": [1.0]})
     html = report.write_report(
         s,
@@ -206,10 +209,11 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
         figures=False,
     ).read_text()
     main = html.split("Number of leopards by region", 1)[1].split("<h3", 1)[0]
-    # secr's R.N (82: every detected animal) only for the whole study area
-    assert main.count("82.0") == 1 and "realised N (local)" in main
-    assert "1.64" in main and ("194.7" in main or "195" in main)
-    assert "206" not in main and "48.9" not in main
+    # secr's R.N (every detected animal) only where it is the whole population
+    assert "1,000" in main and "996" not in main
+    assert "82.0" not in main and "206" not in main
+    assert "realised N (local)" in main
+    assert "48.9" in main and "1.64" in main and "195" in main
     # the zone without stations is footnoted, not in the main table
     assert "North Korea" not in main
     assert "22.2" in html.split("Zones without stations", 1)[1]

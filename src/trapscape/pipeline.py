@@ -866,15 +866,16 @@ def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame
     rn = rn.copy()
     if "region" not in rn.columns or "quantity" not in rn.columns:
         return rn
+    from .report import holds_whole_population
+
     region = rn["region"].astype(str)
     q = rn["quantity"].astype(str)
-    part = region.str.startswith(("park:", "zone:"))
+    part = ~holds_whole_population(rn)
     note = pd.Series("", index=rn.index, dtype=object)
     note[part & (q == "R.N")] = (
-        "secr's R.N counts every detected animal; for this part of the survey "
-        "read R.N.local"
+        "secr's R.N counts every detected animal, wherever it lives; for this "
+        "region read R.N.local"
     )
-    note[~part & (q == "R.N.local")] = "for the whole survey secr's R.N is the standard"
     if surveyed is not None:
         zone = region.str.extract(r"^zone: (.+)$")[0]
         off = zone.notna() & ~zone.isin(sorted(surveyed))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REFERENCES",
     "candidate_reserve",
+    "holds_whole_population",
     "individuals_by_zone",
     "reserve_areas",
     "straddling_ranges",
@@ -412,6 +413,32 @@ def _zones_with_stations(survey: Survey) -> set[str] | None:
         return None
 
 
+def holds_whole_population(region_n: pd.DataFrame) -> pd.Series:
+    """Per row of a ``region_n`` table: does its region hold every detected animal?
+
+    secr's realised N (``R.N``) adds *all* detected animals to a region's
+    expected undetected ones, so it is meaningful only for a region holding
+    the activity centres of every detected animal (the whole mask).  There
+    the locally weighted count ``R.N.local`` equals ``R.N``; a region where
+    the two differ by more than 0.5 % is a part of the population.  Without
+    ``R.N.local`` rows, regions named ``park: ...`` or ``zone: ...`` are parts.
+    """
+    rn = pd.DataFrame(region_n)
+    region = rn["region"].astype(str)
+    q = rn["quantity"].astype(str)
+    est = pd.to_numeric(rn["estimate"], errors="coerce")
+    full = est[q == "R.N"].groupby(region[q == "R.N"]).first()
+    local = est[q == "R.N.local"].groupby(region[q == "R.N.local"]).first()
+    whole = {}
+    for name in region.unique():
+        if name in full.index and name in local.index:
+            a, b = float(full[name]), float(local[name])
+            whole[name] = abs(a - b) <= 0.005 * max(abs(a), 1.0)
+        else:
+            whole[name] = not name.startswith(("park:", "zone:"))
+    return region.map(whole).astype(bool)
+
+
 def _density_html(
     est: pd.DataFrame | None,
     region_n: pd.DataFrame | None,
@@ -470,8 +497,7 @@ def _density_html(
     if region_n is not None and len(region_n):
         rn = pd.DataFrame(region_n).copy()
         if "region" in rn.columns and "quantity" in rn.columns:
-            region = rn["region"].astype(str)
-            whole = ~region.str.startswith(("park:", "zone:"))
+            whole = holds_whole_population(rn)
             q = rn["quantity"].astype(str)
             # secr's R.N counts every detected animal in any region: only
             # meaningful for a region holding the whole survey.
@@ -499,13 +525,13 @@ def _density_html(
         ]
         body += (
             '<h3>Number of leopards by region</h3><p class="muted">Expected N is the '
-            "model's mean number of activity centres in the region. Realised N (for "
-            "the whole study area, as secr reports it) is every detected animal plus "
-            "the expected undetected ones; for a part of the area (a park, a country) "
-            "realised N (local) instead counts each detected animal by the "
-            "probability that its activity centre lies in that part (secr's realised "
-            "N would count all detected animals in every part).</p>"
-            + _table(rn[cols].rename(columns=names))
+            "model's mean number of activity centres in the region. Realised N (as "
+            "secr reports it) is every detected animal plus the expected undetected "
+            "ones, so it is shown only for a region holding all detected animals; for "
+            "a part of the population (the study area when animals also live around "
+            "it, a park, a country) realised N (local) instead counts each detected "
+            "animal by the probability that its activity centre lies in that region."
+            "</p>" + _table(rn[cols].rename(columns=names))
         )
     if len(unsurveyed_est) or (unsurveyed_rn is not None and len(unsurveyed_rn)):
         zs = sorted(
