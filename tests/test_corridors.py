@@ -723,9 +723,7 @@ def test_corridors_refuse_a_grid_over_the_budget_before_any_work(tiny_survey) ->
     # the suggested resolution passes the size check (and then fails on the
     # cores, all in Russia, which is the next thing checked)
     with pytest.raises(ComputationError, match="no pair crosses the border"):
-        C.corridors_for_survey(
-            tiny_survey, resolution=suggested, max_memory_gb=0.001
-        )
+        C.corridors_for_survey(tiny_survey, resolution=suggested, max_memory_gb=0.001)
 
 
 def test_resistance_from_project_refuses_before_reading_layers(tiny_survey) -> None:

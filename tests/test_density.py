@@ -801,7 +801,7 @@ def test_trapscape_simulate_bias_and_coverage() -> None:
 
 
 def test_exported_hn_parameters_reproduce_the_fits_own_pdot_with_weekly_occasions():
-    """g0 is per day of usage: pdot from detection_params() must equal the fit's p.(x)."""
+    """g0 is per day of usage: detection_params() gives the fit's own p.(x)."""
     import warnings as _w
 
     from trapscape import _scr, coverage

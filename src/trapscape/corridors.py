@@ -1397,9 +1397,9 @@ def circuit(
     (Circuitscape's focal regions; a polygon smaller than a cell uses the
     cells it touches).  Resistances must be positive: cells <= 0 are refused
     (NaN marks barriers).  Inside a polygon node the per-cell current is the
-    current on the cell's own edges, not the node's total.  Pairwise mode injects 1 A at one node of each pair and
-    grounds the other; one-to-all mode injects 1 A at each node in turn
-    with all other nodes grounded.
+    current on the cell's own edges, not the node's total.  Pairwise mode
+    injects 1 A at one node of each pair and grounds the other; one-to-all
+    mode injects 1 A at each node in turn with all other nodes grounded.
 
     The current of a cell is Circuitscape's node current: the larger of the
     current flowing into and out of it, i.e. half the sum of the absolute

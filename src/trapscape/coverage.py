@@ -44,7 +44,6 @@ R package, function ``pdot``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import warnings

@@ -443,7 +443,7 @@ def _estimate_points(
         return len(_grid(txy, buffer, spacing, hab))
     coarse = spacing * math.sqrt(n_box / sample)
     kept = len(_grid(txy, buffer, coarse, hab))
-    return int(math.ceil(kept / max(_box_points(txy, buffer, coarse), 1) * n_box))
+    return math.ceil(kept / max(_box_points(txy, buffer, coarse), 1) * n_box)
 
 
 def _check_mask_memory(
@@ -1263,7 +1263,8 @@ def _region_n(
     * ``R.N.local``: detected animals weighted by the posterior probability
       that their centre lies in R, plus the undetected animals in R (for
       parts of the survey area such as one country); SE by the delta method
-      plus the Poisson variance of the undetected animals.
+      plus the Poisson variance of the undetected animals plus the
+      membership variance ``sum p_i (1 - p_i)`` of the detected ones.
     """
     import shapely
 
@@ -1312,6 +1313,9 @@ def _region_n(
         variants += [beta + e, beta - e]
     # (variant, region, [undetected in R, detected-in-R posterior mass])
     vals = np.empty((len(variants), len(specs), 2))
+    # membership variance of the detected animals at the estimate: animal i's
+    # centre lies in R with posterior probability p_i (Bernoulli: p_i (1 - p_i))
+    member_var = np.zeros(len(specs))
     for v, b in enumerate(variants):
         real = _scr.unpack(b, design)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -1326,11 +1330,15 @@ def _region_n(
                     design, float(real.p0[c]), float(real.sigma[c]), d2=rd2
                 )["logq"]
                 undet += float(np.sum(real.pmix[c] * np.exp(logq) * dens_r)) * rcell_ha
-            det = 0.0
+            p_in = np.zeros(n)
             if np.any(in_mask):
                 for c, lp in enumerate(list(parts["lp"])):  # type: ignore[call-overload]
                     lpc = lp[:, in_mask] + (logw[:, c] - li)[:, None]
-                    det += float(np.sum(np.exp(logsumexp(lpc, axis=1))))
+                    p_in += np.exp(logsumexp(lpc, axis=1))
+            det = float(np.sum(p_in))
+            if v == 0:
+                p_in = np.clip(p_in, 0.0, 1.0)
+                member_var[r] = float(np.sum(p_in * (1.0 - p_in)))
             vals[v, r] = (undet, det)
     vc = np.nan_to_num(vcov)  # non-estimable parameters count as fixed
     real0 = _scr.unpack(beta, design)
@@ -1352,7 +1360,7 @@ def _region_n(
         plus, minus = vals[1::2, r], vals[2::2, r]
         g_loc = ((plus[:, 0] + plus[:, 1]) - (minus[:, 0] + minus[:, 1])) / (2 * eps)
         rn_loc = det + undet
-        var_loc = float(g_loc @ vc @ g_loc) + undet
+        var_loc = float(g_loc @ vc @ g_loc) + undet + member_var[r]
         se_loc = math.sqrt(var_loc) if var_loc >= 0 else math.nan
         area_km2 = float(geom.area) / 1e6
         for label, est, se, lower in (

@@ -976,8 +976,7 @@ def _check_kde_memory(
             fewer = max(2, int(int(grid) / (math.sqrt(factor) * 1.1)))
             return f"Use grid={fewer} cells or fewer (now {int(grid)})."
         return (
-            f"Use a cell size of {coarser(cell, factor)} m or coarser "
-            f"(now {cell:g} m)."
+            f"Use a cell size of {coarser(cell, factor)} m or coarser (now {cell:g} m)."
         )
 
     check_budget(

@@ -176,7 +176,7 @@ def expected_counts(
     detector
         ``"proximity"`` (binary per station and occasion) or ``"count"``.
 
-    With ``params.by_sex`` each sex has density ``density × share`` (see
+    With ``params.by_sex`` each sex has density ``density * share`` (see
     :meth:`~trapscape.detection.DetectionParams.sex_classes`).
 
     Returns
@@ -985,8 +985,7 @@ def _check_plan_memory(
             budget_gb=max_memory_gb,
             extra_bytes=need_cand,
             suggest=lambda f: (
-                f"Use a cell_size of {coarser(cell, f)} m or coarser "
-                f"(now {cell:g} m)."
+                f"Use a cell_size of {coarser(cell, f)} m or coarser (now {cell:g} m)."
             ),
         )
 
@@ -1222,9 +1221,7 @@ def plan(
     sigmas = [pk.sigma for _, pk in params.sex_classes()]
     cell = float(cell_size) if cell_size else min(sigmas) / 2.0
     buf = float(buffer) if buffer is not None else 4.0 * max(sigmas)
-    _check_plan_memory(
-        survey, region, candidates, spacing, cell, buf, max_memory_gb
-    )
+    _check_plan_memory(survey, region, candidates, spacing, cell, buf, max_memory_gb)
 
     # existing stations and their usage
     st = survey.station_points

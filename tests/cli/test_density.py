@@ -183,9 +183,7 @@ def test_density_project_file_section(tmp_path, survey_files):
     assert json.loads((out / "density.json").read_text())["detectfn"] == "HHN"
 
 
-def test_density_too_fine_spacing_is_refused_with_one_that_fits(
-    tmp_path, survey_files
-):
+def test_density_too_fine_spacing_is_refused_with_one_that_fits(tmp_path, survey_files):
     out = tmp_path / "fine"
     res = _run([*survey_files, "--out", str(out), "--buffer", "2000", "--spacing", "1"])
     assert res.exit_code == 1
