@@ -929,12 +929,12 @@ def test_plan_refuses_grids_over_the_memory_budget_up_front():
     with pytest.raises(ComputationError) as err:
         planning.plan(s, PARAMS, n_new=1, spacing=1.0, max_memory_gb=0.001)
     msg = str(err.value)
-    assert "candidate sites would need about" in msg and "0.001 GiB" in msg
+    assert "mask-point entries would need about" in msg and "0.001 GiB" in msg
     assert "Use a candidate spacing of" in msg and "(now 1 m)" in msg
     spacing = float(re.search(r"spacing of (\d+) m", msg).group(1))
     assert spacing > 1.0
     # a fine evaluation mask is refused naming a cell size
-    with pytest.raises(ComputationError, match=r"Use a cell_size of \d+ m"):
+    with pytest.raises(ComputationError, match=r"a cell_size of \d+ m or coarser"):
         planning.plan(
             s, PARAMS, n_new=1, spacing=1000.0, cell_size=1.0, max_memory_gb=0.001
         )

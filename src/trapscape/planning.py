@@ -928,13 +928,19 @@ def _mask(
     return np.column_stack([gx, gy]), in_study, state
 
 
-# Memory per candidate site and per mask point.  A candidate is a shapely
-# point in a GeoDataFrame plus its row of the site x mask kernel (points
-# within reach of 4 sigma), a mask point is a lattice point (meshgrid,
-# contains test) plus its pdot terms; measured on the bundled example
-# (`trapscape plan --spacing S`, /usr/bin/time -v) as described in the
-# report of this commit.  They are upper estimates with a margin.
-_PLAN_BYTES_PER_CANDIDATE = 600
+# Memory of the planner.  Its engine holds, for every site (candidate or
+# existing station) and detection class, the mask points within
+# KERNEL_RADIUS_SIGMAS sigma: neighbour lists, distances, hazards and a CSR
+# matrix.  The estimate is sites (region area / spacing^2 + 2 x stations)
+# x points per site (a disc of 6 sigma over cell_size^2, at most the mask).
+# Calibrated on the bundled example (sigma 3622 m, cell 1811 m, region
+# study_area+parks, 7781 km2; `trapscape plan --spacing S`, /usr/bin/time -v):
+# spacing 1000 m -> 3.75 M estimated entries, 600 MB peak RSS; 500 m ->
+# 14.3 M, 1652 MB: 102 B per estimated entry above ~220 MB of imports and
+# data (the estimate is ~1.6 x the true neighbour count, as candidates near
+# stations and outside the habitat are dropped).  128 B leaves a margin.
+# Mask points (meshgrid, contains test, weights): 96 B each, an upper value.
+_PLAN_BYTES_PER_ENTRY = 128
 _PLAN_BYTES_PER_MASK_POINT = 96
 
 
@@ -945,49 +951,60 @@ def _check_plan_memory(
     spacing: float,
     cell: float,
     buffer: float,
+    sigmas: Sequence[float],
+    n_stations: int,
     max_memory_gb: float | None,
+    *,
+    cell_given: bool = False,
 ) -> None:
     """Refuse a candidate grid / mask that cannot fit, before building them."""
     if max_memory_gb is None:
         return
     try:
-        bounds = region_polygon(survey, region).bounds
+        area = region_polygon(survey, region)
     except Exception:  # the planner reports region problems itself
         return
-    if not all(np.isfinite(bounds)):
+    minx, miny, maxx, maxy = area.bounds
+    if not all(np.isfinite([minx, miny, maxx, maxy])):
         return
-    minx, miny, maxx, maxy = bounds
     n_mask = grid_cells(
         (minx - buffer, miny - buffer, maxx + buffer, maxy + buffer), cell
     )
-    n_cand = len(candidates) if candidates is not None else grid_cells(bounds, spacing)
-    need_cand = n_cand * _PLAN_BYTES_PER_CANDIDATE
-    need_mask = n_mask * _PLAN_BYTES_PER_MASK_POINT
-    if candidates is None and need_cand >= need_mask:
-        check_budget(
-            n_cand,
-            _PLAN_BYTES_PER_CANDIDATE,
-            what=f"the candidate grid at spacing {spacing:g} m",
-            unit="candidate sites",
-            budget_gb=max_memory_gb,
-            extra_bytes=need_mask,
-            suggest=lambda f: (
-                f"Use a candidate spacing of {coarser(spacing, f)} m or coarser "
-                f"(now {spacing:g} m)."
-            ),
+    n_cand = (
+        len(candidates)
+        if candidates is not None
+        else math.ceil(float(area.area) / float(spacing) ** 2)
+    )
+    n_sites = n_cand + 2 * int(n_stations)
+    per_site = sum(
+        min(float(n_mask), math.pi * (KERNEL_RADIUS_SIGMAS * sg) ** 2 / cell**2)
+        for sg in sigmas
+    )
+
+    def suggest(factor: float) -> str:
+        cell_fix = (
+            f"a cell_size of {coarser(cell, factor)} m or coarser (now {cell:.0f} m)"
         )
-    else:
-        check_budget(
-            n_mask,
-            _PLAN_BYTES_PER_MASK_POINT,
-            what=f"the evaluation mask at cell size {cell:g} m",
-            unit="points",
-            budget_gb=max_memory_gb,
-            extra_bytes=need_cand,
-            suggest=lambda f: (
-                f"Use a cell_size of {coarser(cell, f)} m or coarser (now {cell:g} m)."
-            ),
+        if candidates is not None:
+            return f"Use {cell_fix}, or fewer candidates."
+        spacing_fix = (
+            f"Use a candidate spacing of {coarser(spacing, factor)} m or coarser "
+            f"(now {spacing:g} m)"
         )
+        return f"{spacing_fix}, or {cell_fix}." if cell_given else f"{spacing_fix}."
+
+    check_budget(
+        math.ceil(n_sites * per_site),
+        _PLAN_BYTES_PER_ENTRY,
+        what=(
+            f"the planner with {n_sites:,} sites (candidate spacing {spacing:g} m) "
+            f"and a {cell:.0f} m mask"
+        ),
+        unit="site x mask-point entries",
+        budget_gb=max_memory_gb,
+        extra_bytes=n_mask * _PLAN_BYTES_PER_MASK_POINT,
+        suggest=suggest,
+    )
 
 
 def _new_ids(n: int, existing: set[str]) -> list[str]:
@@ -1221,7 +1238,18 @@ def plan(
     sigmas = [pk.sigma for _, pk in params.sex_classes()]
     cell = float(cell_size) if cell_size else min(sigmas) / 2.0
     buf = float(buffer) if buffer is not None else 4.0 * max(sigmas)
-    _check_plan_memory(survey, region, candidates, spacing, cell, buf, max_memory_gb)
+    _check_plan_memory(
+        survey,
+        region,
+        candidates,
+        spacing,
+        cell,
+        buf,
+        sigmas,
+        len(survey.stations) if survey.stations is not None else 0,
+        max_memory_gb,
+        cell_given=bool(cell_size),
+    )
 
     # existing stations and their usage
     st = survey.station_points
