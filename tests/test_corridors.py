@@ -742,3 +742,30 @@ def test_corridors_refuse_a_given_resistance_over_the_budget(tiny_survey) -> Non
     res = to_dataarray(np.ones(grid.shape), grid, nodata=np.nan)
     with pytest.raises(ComputationError, match=r"Resample the resistance raster"):
         C.corridors_for_survey(tiny_survey, resistance=res, max_memory_gb=0.001)
+
+
+def test_corridors_check_the_grid_again_once_core_files_are_read(
+    tiny_survey, tmp_path: Path
+) -> None:
+    # core files far from the survey widen the grid: refused after reading
+    # the cores, before any raster is read (the rasters do not exist)
+    far = gpd.GeoDataFrame(
+        {"name": ["far west", "far east"]},
+        geometry=[
+            box(300_000, 4_760_000, 302_000, 4_762_000),
+            box(306_000, 4_760_000, 308_000, 4_762_000),
+        ],
+        crs=UTM,
+    )
+    path = tmp_path / "far_cores.gpkg"
+    far.to_file(path, driver="GPKG")
+    kw = {
+        "rasters": {"landcover": tmp_path / "missing.tif"},
+        "cores": [path],
+        "pairs": "all",
+        "core_setback": 0.0,
+        "resolution": 100.0,
+        "max_memory_gb": 0.05,
+    }
+    with pytest.raises(ComputationError, match=r"resolution of \d+ m or coarser"):
+        C.corridors_for_survey(tiny_survey, **kw)

@@ -480,9 +480,11 @@ def _read_vector(obj: Any) -> gpd.GeoDataFrame:
 # 394 MB on 0.39 M cells (250 m), 886 MB on 1.56 M cells (125 m) and
 # 1842 MB on 3.8 M cells (80 m): about 430 B per cell above a fixed ~230 MB.
 # 500 B/cell leaves a margin.  Building the resistance alone (warped layers,
-# slope, distances, rasterised habitat, all float64) is a fraction of it.
+# slope, settlement distances, rasterised rivers and habitat) peaked at 85 B
+# per cell at 125 m and 73 B at 80 m (getrusage around
+# resistance_from_project); 100 B/cell.
 _CORRIDORS_BYTES_PER_CELL = 500
-_RESISTANCE_BYTES_PER_CELL = 150
+_RESISTANCE_BYTES_PER_CELL = 100
 
 
 def _check_grid_memory(
@@ -2150,6 +2152,15 @@ def corridors_for_survey(
             "on the other side of the border."
         )
     if resistance is None:
+        # the cores are known now (files read, cut back): check the grid
+        # over them too before any raster is read
+        _check_grid_memory(
+            grid_cells(_survey_bounds(survey, [core_gdf], buffer), resolution),
+            resolution,
+            _CORRIDORS_BYTES_PER_CELL,
+            what=f"the corridor grid at {resolution:g} m",
+            max_memory_gb=max_memory_gb,
+        )
         resistance = resistance_from_project(
             survey,
             dict(rasters or {}),
