@@ -26,27 +26,32 @@ N_SIGHTINGS = 100_000
 def make_files(folder: Path) -> tuple[Path, Path]:
     rng = np.random.default_rng(1)
     sid = [f"S{i:03d}" for i in range(N_STATIONS)]
-    st = pd.DataFrame({
-        "station_id": sid,
-        "longitude": 131.0 + rng.uniform(0, 0.8, N_STATIONS),
-        "latitude": 42.8 + rng.uniform(0, 0.6, N_STATIONS),
-        "setup": "2024-01-01",
-        "retrieval": "2024-12-31",
-        "problem1_from": "2024-06-01",
-        "problem1_to": "2024-06-10",
-    })
+    st = pd.DataFrame(
+        {
+            "station_id": sid,
+            "longitude": 131.0 + rng.uniform(0, 0.8, N_STATIONS),
+            "latitude": 42.8 + rng.uniform(0, 0.6, N_STATIONS),
+            "setup": "2024-01-01",
+            "retrieval": "2024-12-31",
+            "problem1_from": "2024-06-01",
+            "problem1_to": "2024-06-10",
+        }
+    )
     st_path = folder / "stations.csv"
     st.to_csv(st_path, index=False)
     t0 = pd.Timestamp("2024-01-02")
     offs = rng.uniform(0, 140, N_SIGHTINGS)  # days; before the June malfunction
-    si = pd.DataFrame({
-        "Station": rng.choice(sid, N_SIGHTINGS),
-        "DateTimeOriginal": (t0 + pd.to_timedelta(offs, unit="D")).strftime(
-            "%Y-%m-%d %H:%M:%S"),
-        "Species": "Panthera pardus orientalis",
-        "Individual": rng.choice(["", "L1", "L2", "L3"], N_SIGHTINGS),
-        "Count": 1,
-    })
+    si = pd.DataFrame(
+        {
+            "Station": rng.choice(sid, N_SIGHTINGS),
+            "DateTimeOriginal": (t0 + pd.to_timedelta(offs, unit="D")).strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
+            "Species": "Panthera pardus orientalis",
+            "Individual": rng.choice(["", "L1", "L2", "L3"], N_SIGHTINGS),
+            "Count": 1,
+        }
+    )
     si_path = folder / "sightings.csv"
     si.to_csv(si_path, index=False)
     return st_path, si_path

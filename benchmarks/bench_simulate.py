@@ -25,12 +25,12 @@ from trapscape import datasets, simulate
 
 
 def layers():
-    return dict(
-        study_area=gpd.read_file(datasets.get_path("study_area.gpkg")),
-        zones=gpd.read_file(datasets.get_path("countries.gpkg")),
-        habitat=gpd.read_file(datasets.get_path("land.gpkg")),
-        settlements=gpd.read_file(datasets.get_path("settlements.gpkg")),
-    )
+    return {
+        "study_area": gpd.read_file(datasets.get_path("study_area.gpkg")),
+        "zones": gpd.read_file(datasets.get_path("countries.gpkg")),
+        "habitat": gpd.read_file(datasets.get_path("land.gpkg")),
+        "settlements": gpd.read_file(datasets.get_path("settlements.gpkg")),
+    }
 
 
 def baseline_detections(sim: simulate.SimulatedSurvey, rng: np.random.Generator) -> int:

@@ -189,7 +189,7 @@ def build(sources: Path, out: Path) -> dict[str, float]:
         {
             "name": [
                 pair_names[(a, b)]
-                for a, b in zip(borders_src["left"], borders_src["right"])
+                for a, b in zip(borders_src["left"], borders_src["right"], strict=False)
             ],
             "left": borders_src["left"].map(names),
             "right": borders_src["right"].map(names),
@@ -249,7 +249,9 @@ def build(sources: Path, out: Path) -> dict[str, float]:
         1000,
         4000,
     )
-    town_zone = unary_union([g.buffer(r) for g, r in zip(towns_m.geometry, town_r)])
+    town_zone = unary_union(
+        [g.buffer(r) for g, r in zip(towns_m.geometry, town_r, strict=False)]
+    )
 
     kp_centre = _to_m(Point(131.47, 43.10))
 

@@ -32,19 +32,26 @@ def make_tiny_survey() -> Survey:
             sid = f"S{3 * i + j + 1}"
             cams = ["a", "b"] if sid == "S5" else ["a"]
             for c in cams:
-                rows.append({
-                    V.STATION_ID: sid, V.CAMERA_ID: c, V.DEPLOYMENT_ID: f"{sid}/{c}",
-                    V.SETUP: pd.Timestamp("2024-06-01 12:00"),
-                    V.RETRIEVAL: pd.Timestamp("2024-06-11 00:00"),
-                    V.SETUP_TIME_KNOWN: True, V.RETRIEVAL_TIME_KNOWN: True,
-                    "geometry": Point(X0 + 1000 * (j + 1), Y0 + 1000 * (i + 1)),
-                })
+                rows.append(
+                    {
+                        V.STATION_ID: sid,
+                        V.CAMERA_ID: c,
+                        V.DEPLOYMENT_ID: f"{sid}/{c}",
+                        V.SETUP: pd.Timestamp("2024-06-01 12:00"),
+                        V.RETRIEVAL: pd.Timestamp("2024-06-11 00:00"),
+                        V.SETUP_TIME_KNOWN: True,
+                        V.RETRIEVAL_TIME_KNOWN: True,
+                        "geometry": Point(X0 + 1000 * (j + 1), Y0 + 1000 * (i + 1)),
+                    }
+                )
     stations = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
-    problems = pd.DataFrame({
-        V.DEPLOYMENT_ID: ["S9/a"],
-        V.PROBLEM_FROM: [pd.Timestamp("2024-06-05 00:00")],
-        V.PROBLEM_TO: [pd.Timestamp("2024-06-07 00:00")],
-    })
+    problems = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: ["S9/a"],
+            V.PROBLEM_FROM: [pd.Timestamp("2024-06-05 00:00")],
+            V.PROBLEM_TO: [pd.Timestamp("2024-06-07 00:00")],
+        }
+    )
     sight = [
         ("S1", "a", "2024-06-02 22:10", "A", "F"),
         ("S2", "a", "2024-06-03 01:15", "A", "F"),
@@ -54,29 +61,46 @@ def make_tiny_survey() -> Survey:
         ("S9", "a", "2024-06-09 04:30", "B", "M"),
         ("S3", "a", "2024-06-06 02:00", None, None),
     ]
-    sightings = pd.DataFrame({
-        V.STATION_ID: [s[0] for s in sight],
-        V.CAMERA_ID: [s[1] for s in sight],
-        V.DEPLOYMENT_ID: [f"{s[0]}/{s[1]}" for s in sight],
-        V.TIMESTAMP: pd.to_datetime([s[2] for s in sight]),
-        V.SPECIES: "Panthera pardus orientalis",
-        V.INDIVIDUAL_ID: pd.array([s[3] for s in sight], dtype="string"),
-        V.SEX: pd.array([s[4] for s in sight], dtype="string"),
-        V.MEDIA_ID: [f"m{k}" for k in range(len(sight))],
-        V.COUNT: np.ones(len(sight), dtype=int),
-    })
-    study = gpd.GeoDataFrame({V.NAME: ["study area"]},
-                             geometry=[box(X0, Y0, X0 + 4000, Y0 + 4000)], crs=CRS)
+    sightings = pd.DataFrame(
+        {
+            V.STATION_ID: [s[0] for s in sight],
+            V.CAMERA_ID: [s[1] for s in sight],
+            V.DEPLOYMENT_ID: [f"{s[0]}/{s[1]}" for s in sight],
+            V.TIMESTAMP: pd.to_datetime([s[2] for s in sight]),
+            V.SPECIES: "Panthera pardus orientalis",
+            V.INDIVIDUAL_ID: pd.array([s[3] for s in sight], dtype="string"),
+            V.SEX: pd.array([s[4] for s in sight], dtype="string"),
+            V.MEDIA_ID: [f"m{k}" for k in range(len(sight))],
+            V.COUNT: np.ones(len(sight), dtype=int),
+        }
+    )
+    study = gpd.GeoDataFrame(
+        {V.NAME: ["study area"]}, geometry=[box(X0, Y0, X0 + 4000, Y0 + 4000)], crs=CRS
+    )
     zones = gpd.GeoDataFrame(
         {V.NAME: ["China", "Russia"]},
-        geometry=[box(X0, Y0, X0 + 2500, Y0 + 4000), box(X0 + 2500, Y0, X0 + 4000, Y0 + 4000)],
+        geometry=[
+            box(X0, Y0, X0 + 2500, Y0 + 4000),
+            box(X0 + 2500, Y0, X0 + 4000, Y0 + 4000),
+        ],
         crs=CRS,
     )
-    border = gpd.GeoDataFrame({V.NAME: ["China-Russia"]},
-                              geometry=[LineString([(X0 + 2500, Y0), (X0 + 2500, Y0 + 4000)])], crs=CRS)
-    return Survey(stations=stations, sightings=sightings, problems=problems, crs=CRS,
-                  study_area=study, zones=zones, parks=zones.iloc[[1]].copy(), border=border,
-                  name="tiny")
+    border = gpd.GeoDataFrame(
+        {V.NAME: ["China-Russia"]},
+        geometry=[LineString([(X0 + 2500, Y0), (X0 + 2500, Y0 + 4000)])],
+        crs=CRS,
+    )
+    return Survey(
+        stations=stations,
+        sightings=sightings,
+        problems=problems,
+        crs=CRS,
+        study_area=study,
+        zones=zones,
+        parks=zones.iloc[[1]].copy(),
+        border=border,
+        name="tiny",
+    )
 
 
 @pytest.fixture
@@ -98,8 +122,14 @@ def write_survey_project(survey: Survey, folder: Path, *, extra: str = "") -> Pa
     folder.mkdir(parents=True, exist_ok=True)
     io.write_stations(survey.stations, survey.problems, folder / "stations.csv")
     io.write_sightings(survey.sightings, folder / "sightings.csv")
-    lines = ["[survey]", f'name = "{survey.name}"', f'crs = "{survey.crs.to_string()}"',
-             'stations = "stations.csv"', 'sightings = "sightings.csv"', "[boundaries]"]
+    lines = [
+        "[survey]",
+        f'name = "{survey.name}"',
+        f'crs = "{survey.crs.to_string()}"',
+        'stations = "stations.csv"',
+        'sightings = "sightings.csv"',
+        "[boundaries]",
+    ]
     for key in ("study_area", "zones", "parks", "border", "habitat"):
         layer = getattr(survey, key)
         if layer is not None:

@@ -56,8 +56,9 @@ def _toml(path: Path, body: str, files: dict[str, str] | None = None) -> Any:
 
 def _bound(path: Path, geoms: list[Any], crs: Any = 32652, name: str = "b.gpkg") -> Any:
     f = path / name
-    gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]}, geometry=geoms,
-                     crs=crs).to_file(f)
+    gpd.GeoDataFrame(
+        {"name": [f"f{i}" for i in range(len(geoms))]}, geometry=geoms, crs=crs
+    ).to_file(f)
     return tio.read_boundaries(f)
 
 
@@ -71,241 +72,496 @@ class Case:
 
 CASES = [
     # ---------------------------------------------------------------- stations
-    Case("misspelled-setup-column",
-         lambda p: _st(p, "station_id,longitude,latitude,Setp_date,retrieval\n"
-                          "A,131.2,43.1,2024-06-01,2024-06-30\n"),
-         SchemaError, ("column 'setup'", "Did you mean 'Setp_date'")),
-    Case("missing-station-column",
-         lambda p: _st(p, "longitude,latitude,setup,retrieval\n131.2,43.1,2024-06-01,"
-                          "2024-06-30\n"),
-         SchemaError, ("column 'station_id'", "is missing")),
-    Case("bad-month",
-         lambda p: _st(p, GOOD_ST.replace("B,a,131.22,43.11,2024-06-01",
-                                          "B,a,131.22,43.11,2023-13-01")),
-         InputError, ("row 2", "column 'setup'", "'2023-13-01' is not a date",
-                      "date_format")),
-    Case("day-first-dates-without-format",
-         lambda p: _st(p, f"{ST_HEAD}\nA,a,131.2,43.1,02/04/2009,14/05/2009\n"),
-         InputError, ("row 1", "column 'retrieval'", "date_format='%d/%m/%Y'")),
-    Case("missing-retrieval-date",
-         lambda p: _st(p, GOOD_ST.replace("C,a,131.24,43.12,2024-06-01,2024-06-30",
-                                          "C,a,131.24,43.12,2024-06-01,")),
-         InputError, ("row 3", "column 'retrieval'", "missing")),
-    Case("setup-after-retrieval",
-         lambda p: _st(p, GOOD_ST.replace("C,a,131.24,43.12,2024-06-01,2024-06-30",
-                                          "C,a,131.24,43.12,2024-07-01,2024-06-30")),
-         InputError, ("row 3", "column 'setup'", "after retrieval")),
-    Case("malfunction-outside-deployment",
-         lambda p: _st(p, f"{ST_HEAD},Problem1_from,Problem1_to\n"
-                          "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-20,2024-07-15\n"),
-         InputError, ("row 1", "column 'Problem1_to'", "after the camera was retrieved")),
-    Case("malfunction-before-setup",
-         lambda p: _st(p, f"{ST_HEAD},Problem1_from,Problem1_to\n"
-                          "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-05-20,2024-06-03\n"),
-         InputError, ("row 1", "column 'Problem1_from'", "before the camera was set up")),
-    Case("malfunction-reversed",
-         lambda p: _st(p, f"{ST_HEAD},problem1_from,problem1_to\n"
-                          "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-20,2024-06-10\n"),
-         InputError, ("row 1", "column 'problem1_from'", "reversed")),
-    Case("malfunction-one-end",
-         lambda p: _st(p, f"{ST_HEAD},problem2_from,problem2_to\n"
-                          "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-20,\n"),
-         InputError, ("row 1", "column 'problem2_to'", "only one end")),
-    Case("duplicate-deployment-id",
-         lambda p: _st(p, f"{ST_HEAD},deployment_id\n"
-                          "A,a,131.2,43.1,2024-06-01,2024-06-30,D1\n"
-                          "B,a,131.3,43.2,2024-06-01,2024-06-30,D1\n"),
-         InputError, ("row 2", "column 'deployment_id'", "used twice")),
-    Case("camera-overlapping-deployments",
-         lambda p: _st(p, f"{ST_HEAD}\nA,a,131.2,43.1,2024-06-01,2024-06-30\n"
-                          "A,a,131.2,43.1,2024-06-20,2024-07-30\n"),
-         InputError, ("row 2", "column 'camera_id'", "overlapping deployments")),
-    Case("latitude-out-of-range",
-         lambda p: _st(p, f"{ST_HEAD}\nA,a,131.2,143.1,2024-06-01,2024-06-30\n"),
-         InputError, ("row 1", "column 'latitude'", "outside -90..90")),
-    Case("longitude-out-of-range",
-         lambda p: _st(p, f"{ST_HEAD}\nA,a,231.2,43.1,2024-06-01,2024-06-30\n"),
-         InputError, ("row 1", "column 'longitude'", "outside -180..180")),
-    Case("lat-lon-swapped",
-         lambda p: _st(p, GOOD_ST.replace("B,a,131.22,43.11", "B,a,43.11,131.22")),
-         InputError, ("row 2", "column 'latitude'", "swapped")),
-    Case("lat-lon-swapped-relative-to-others",
-         lambda p: _st(p, f"{ST_HEAD}\nA,a,44.50,40.20,2024-06-01,2024-06-30\n"
-                          "B,a,44.52,40.21,2024-06-01,2024-06-30\n"
-                          "C,a,40.22,44.53,2024-06-01,2024-06-30\n"
-                          "D,a,44.51,40.25,2024-06-01,2024-06-30\n"),
-         InputError, ("row 3", "column 'longitude'", "swapped")),
-    Case("coordinate-not-a-number",
-         lambda p: _st(p, GOOD_ST.replace("131.24", "131°14'")),
-         InputError, ("row 3", "column 'longitude'", "not a number")),
-    Case("coordinate-missing",
-         lambda p: _st(p, GOOD_ST.replace(",43.11,", ",,")),
-         InputError, ("row 2", "column 'latitude'", "missing")),
-    Case("no-coordinate-columns",
-         lambda p: _st(p, "station_id,long_deg,lat_deg,setup,retrieval\n"
-                          "A,131.2,43.1,2024-06-01,2024-06-30\n"),
-         SchemaError, ("column 'longitude'", "no coordinate columns")),
-    Case("empty-station-id",
-         lambda p: _st(p, GOOD_ST.replace("B,a,131.22", ",a,131.22")),
-         InputError, ("row 2", "column 'station_id'", "empty")),
+    Case(
+        "misspelled-setup-column",
+        lambda p: _st(
+            p,
+            "station_id,longitude,latitude,Setp_date,retrieval\n"
+            "A,131.2,43.1,2024-06-01,2024-06-30\n",
+        ),
+        SchemaError,
+        ("column 'setup'", "Did you mean 'Setp_date'"),
+    ),
+    Case(
+        "missing-station-column",
+        lambda p: _st(
+            p, "longitude,latitude,setup,retrieval\n131.2,43.1,2024-06-01,2024-06-30\n"
+        ),
+        SchemaError,
+        ("column 'station_id'", "is missing"),
+    ),
+    Case(
+        "bad-month",
+        lambda p: _st(
+            p,
+            GOOD_ST.replace(
+                "B,a,131.22,43.11,2024-06-01", "B,a,131.22,43.11,2023-13-01"
+            ),
+        ),
+        InputError,
+        ("row 2", "column 'setup'", "'2023-13-01' is not a date", "date_format"),
+    ),
+    Case(
+        "day-first-dates-without-format",
+        lambda p: _st(p, f"{ST_HEAD}\nA,a,131.2,43.1,02/04/2009,14/05/2009\n"),
+        InputError,
+        ("row 1", "column 'retrieval'", "date_format='%d/%m/%Y'"),
+    ),
+    Case(
+        "missing-retrieval-date",
+        lambda p: _st(
+            p,
+            GOOD_ST.replace(
+                "C,a,131.24,43.12,2024-06-01,2024-06-30", "C,a,131.24,43.12,2024-06-01,"
+            ),
+        ),
+        InputError,
+        ("row 3", "column 'retrieval'", "missing"),
+    ),
+    Case(
+        "setup-after-retrieval",
+        lambda p: _st(
+            p,
+            GOOD_ST.replace(
+                "C,a,131.24,43.12,2024-06-01,2024-06-30",
+                "C,a,131.24,43.12,2024-07-01,2024-06-30",
+            ),
+        ),
+        InputError,
+        ("row 3", "column 'setup'", "after retrieval"),
+    ),
+    Case(
+        "malfunction-outside-deployment",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD},Problem1_from,Problem1_to\n"
+            "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-20,2024-07-15\n",
+        ),
+        InputError,
+        ("row 1", "column 'Problem1_to'", "after the camera was retrieved"),
+    ),
+    Case(
+        "malfunction-before-setup",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD},Problem1_from,Problem1_to\n"
+            "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-05-20,2024-06-03\n",
+        ),
+        InputError,
+        ("row 1", "column 'Problem1_from'", "before the camera was set up"),
+    ),
+    Case(
+        "malfunction-reversed",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD},problem1_from,problem1_to\n"
+            "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-20,2024-06-10\n",
+        ),
+        InputError,
+        ("row 1", "column 'problem1_from'", "reversed"),
+    ),
+    Case(
+        "malfunction-one-end",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD},problem2_from,problem2_to\n"
+            "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-20,\n",
+        ),
+        InputError,
+        ("row 1", "column 'problem2_to'", "only one end"),
+    ),
+    Case(
+        "duplicate-deployment-id",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD},deployment_id\n"
+            "A,a,131.2,43.1,2024-06-01,2024-06-30,D1\n"
+            "B,a,131.3,43.2,2024-06-01,2024-06-30,D1\n",
+        ),
+        InputError,
+        ("row 2", "column 'deployment_id'", "used twice"),
+    ),
+    Case(
+        "camera-overlapping-deployments",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD}\nA,a,131.2,43.1,2024-06-01,2024-06-30\n"
+            "A,a,131.2,43.1,2024-06-20,2024-07-30\n",
+        ),
+        InputError,
+        ("row 2", "column 'camera_id'", "overlapping deployments"),
+    ),
+    Case(
+        "latitude-out-of-range",
+        lambda p: _st(p, f"{ST_HEAD}\nA,a,131.2,143.1,2024-06-01,2024-06-30\n"),
+        InputError,
+        ("row 1", "column 'latitude'", "outside -90..90"),
+    ),
+    Case(
+        "longitude-out-of-range",
+        lambda p: _st(p, f"{ST_HEAD}\nA,a,231.2,43.1,2024-06-01,2024-06-30\n"),
+        InputError,
+        ("row 1", "column 'longitude'", "outside -180..180"),
+    ),
+    Case(
+        "lat-lon-swapped",
+        lambda p: _st(p, GOOD_ST.replace("B,a,131.22,43.11", "B,a,43.11,131.22")),
+        InputError,
+        ("row 2", "column 'latitude'", "swapped"),
+    ),
+    Case(
+        "lat-lon-swapped-relative-to-others",
+        lambda p: _st(
+            p,
+            f"{ST_HEAD}\nA,a,44.50,40.20,2024-06-01,2024-06-30\n"
+            "B,a,44.52,40.21,2024-06-01,2024-06-30\n"
+            "C,a,40.22,44.53,2024-06-01,2024-06-30\n"
+            "D,a,44.51,40.25,2024-06-01,2024-06-30\n",
+        ),
+        InputError,
+        ("row 3", "column 'longitude'", "swapped"),
+    ),
+    Case(
+        "coordinate-not-a-number",
+        lambda p: _st(p, GOOD_ST.replace("131.24", "131°14'")),
+        InputError,
+        ("row 3", "column 'longitude'", "not a number"),
+    ),
+    Case(
+        "coordinate-missing",
+        lambda p: _st(p, GOOD_ST.replace(",43.11,", ",,")),
+        InputError,
+        ("row 2", "column 'latitude'", "missing"),
+    ),
+    Case(
+        "no-coordinate-columns",
+        lambda p: _st(
+            p,
+            "station_id,long_deg,lat_deg,setup,retrieval\n"
+            "A,131.2,43.1,2024-06-01,2024-06-30\n",
+        ),
+        SchemaError,
+        ("column 'longitude'", "no coordinate columns"),
+    ),
+    Case(
+        "empty-station-id",
+        lambda p: _st(p, GOOD_ST.replace("B,a,131.22", ",a,131.22")),
+        InputError,
+        ("row 2", "column 'station_id'", "empty"),
+    ),
     Case("empty-file", lambda p: _st(p, ""), InputError, ("stations.csv", "empty")),
-    Case("header-only", lambda p: _st(p, ST_HEAD + "\n"), InputError,
-         ("stations.csv", "no data rows")),
-    Case("xy-without-crs",
-         lambda p: _st(p, "station_id,x,y,setup,retrieval\n"
-                          "A,500000,4760000,2024-06-01,2024-06-30\n"),
-         CRSError, ("'x'/'y'", "crs=")),
-    Case("xy-with-geographic-crs",
-         lambda p: (p / "s.csv").write_text(
-             "station_id,utm_x,utm_y,setup,retrieval\n"
-             "A,500000,4760000,2024-06-01,2024-06-30\n")
-         and tio.read_stations(p / "s.csv", crs="EPSG:4326"),
-         CRSError, ("geographic", "metres", "projected")),
-    Case("lat-lon-swapped-relative-to-study-area",
-         lambda p: _swapped_in_area(p),
-         InputError, ("row 2", "column 'geometry'", "longitude and latitude swapped")),
-    Case("station-far-outside-study-area",
-         lambda p: _far_station(p),
-         InputError, ("row 3", "column 'geometry'", "outside the study area")),
+    Case(
+        "header-only",
+        lambda p: _st(p, ST_HEAD + "\n"),
+        InputError,
+        ("stations.csv", "no data rows"),
+    ),
+    Case(
+        "xy-without-crs",
+        lambda p: _st(
+            p,
+            "station_id,x,y,setup,retrieval\nA,500000,4760000,2024-06-01,2024-06-30\n",
+        ),
+        CRSError,
+        ("'x'/'y'", "crs="),
+    ),
+    Case(
+        "xy-with-geographic-crs",
+        lambda p: (
+            (p / "s.csv").write_text(
+                "station_id,utm_x,utm_y,setup,retrieval\n"
+                "A,500000,4760000,2024-06-01,2024-06-30\n"
+            )
+            and tio.read_stations(p / "s.csv", crs="EPSG:4326")
+        ),
+        CRSError,
+        ("geographic", "metres", "projected"),
+    ),
+    Case(
+        "lat-lon-swapped-relative-to-study-area",
+        lambda p: _swapped_in_area(p),
+        InputError,
+        ("row 2", "column 'geometry'", "longitude and latitude swapped"),
+    ),
+    Case(
+        "station-far-outside-study-area",
+        lambda p: _far_station(p),
+        InputError,
+        ("row 3", "column 'geometry'", "outside the study area"),
+    ),
     # --------------------------------------------------------------- sightings
-    Case("sighting-unknown-station",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1\n"
-                          "Bb,a,2024-06-05 11:00,P. pardus,,,1\n"),
-         InputError, ("row 2", "column 'station_id'", "'Bb'", "Did you mean 'B'")),
-    Case("sighting-unknown-camera",
-         lambda p: _si(p, f"{SI_HEAD}\nA,z,2024-06-05 10:00,P. pardus,,,1\n"),
-         InputError, ("row 1", "column 'camera_id'", "camera 'z'")),
-    Case("sighting-outside-deployment",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1\n"
-                          "A,a,2024-06-05 11:00,P. pardus,,,1\n"
-                          "C,a,2024-08-05 10:00,P. pardus,,,1\n"),
-         InputError, ("row 3", "column 'timestamp'", "outside every deployment")),
-    Case("sighting-in-malfunction",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-12 10:00,P. pardus,,,1\n",
-                       stations=f"{ST_HEAD},problem1_from,problem1_to\n"
-                                "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-10,"
-                                "2024-06-15\n"),
-         InputError, ("row 1", "column 'timestamp'", "malfunction")),
-    Case("sighting-bad-timestamp",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 25:61,P. pardus,,,1\n"),
-         InputError, ("row 1", "column 'timestamp'", "not a date")),
-    Case("sighting-count-zero",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1\n"
-                          "A,a,2024-06-06 10:00,P. pardus,,,0\n"),
-         InputError, ("row 2", "column 'count'", "positive whole number")),
-    Case("sighting-count-fraction",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1.5\n"),
-         InputError, ("row 1", "column 'count'", "positive whole number")),
-    Case("sighting-bad-sex",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,L1,X,1\n"),
-         InputError, ("row 1", "column 'sex'", "'X' is not F or M")),
-    Case("sighting-missing-species-column",
-         lambda p: _si(p, "station,timestamp,specis\nA,2024-06-05 10:00,x\n"),
-         SchemaError, ("column 'species'", "Did you mean 'specis'")),
-    Case("sighting-empty-species",
-         lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,,,,1\n"),
-         InputError, ("row 1", "column 'species'", "empty")),
+    Case(
+        "sighting-unknown-station",
+        lambda p: _si(
+            p,
+            f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1\n"
+            "Bb,a,2024-06-05 11:00,P. pardus,,,1\n",
+        ),
+        InputError,
+        ("row 2", "column 'station_id'", "'Bb'", "Did you mean 'B'"),
+    ),
+    Case(
+        "sighting-unknown-camera",
+        lambda p: _si(p, f"{SI_HEAD}\nA,z,2024-06-05 10:00,P. pardus,,,1\n"),
+        InputError,
+        ("row 1", "column 'camera_id'", "camera 'z'"),
+    ),
+    Case(
+        "sighting-outside-deployment",
+        lambda p: _si(
+            p,
+            f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1\n"
+            "A,a,2024-06-05 11:00,P. pardus,,,1\n"
+            "C,a,2024-08-05 10:00,P. pardus,,,1\n",
+        ),
+        InputError,
+        ("row 3", "column 'timestamp'", "outside every deployment"),
+    ),
+    Case(
+        "sighting-in-malfunction",
+        lambda p: _si(
+            p,
+            f"{SI_HEAD}\nA,a,2024-06-12 10:00,P. pardus,,,1\n",
+            stations=f"{ST_HEAD},problem1_from,problem1_to\n"
+            "A,a,131.2,43.1,2024-06-01,2024-06-30,2024-06-10,"
+            "2024-06-15\n",
+        ),
+        InputError,
+        ("row 1", "column 'timestamp'", "malfunction"),
+    ),
+    Case(
+        "sighting-bad-timestamp",
+        lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 25:61,P. pardus,,,1\n"),
+        InputError,
+        ("row 1", "column 'timestamp'", "not a date"),
+    ),
+    Case(
+        "sighting-count-zero",
+        lambda p: _si(
+            p,
+            f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1\n"
+            "A,a,2024-06-06 10:00,P. pardus,,,0\n",
+        ),
+        InputError,
+        ("row 2", "column 'count'", "positive whole number"),
+    ),
+    Case(
+        "sighting-count-fraction",
+        lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,,,1.5\n"),
+        InputError,
+        ("row 1", "column 'count'", "positive whole number"),
+    ),
+    Case(
+        "sighting-bad-sex",
+        lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,P. pardus,L1,X,1\n"),
+        InputError,
+        ("row 1", "column 'sex'", "'X' is not F or M"),
+    ),
+    Case(
+        "sighting-missing-species-column",
+        lambda p: _si(p, "station,timestamp,specis\nA,2024-06-05 10:00,x\n"),
+        SchemaError,
+        ("column 'species'", "Did you mean 'specis'"),
+    ),
+    Case(
+        "sighting-empty-species",
+        lambda p: _si(p, f"{SI_HEAD}\nA,a,2024-06-05 10:00,,,,1\n"),
+        InputError,
+        ("row 1", "column 'species'", "empty"),
+    ),
     # -------------------------------------------------------------- boundaries
-    Case("boundary-unrepairable-polygon",
-         lambda p: _bound(p, [box(0, 0, 5, 5), Polygon([(0, 0), (5, 0), (9, 0),
-                                                        (0, 0)])]),
-         GeometryError, ("row 2", "column 'geometry'", "cannot be repaired")),
-    Case("boundary-empty-geometry",
-         lambda p: _bound(p, [box(0, 0, 5, 5), None]),
-         GeometryError, ("row 2", "column 'geometry'", "no geometry")),
-    Case("boundary-without-crs",
-         lambda p: _no_crs_boundary(p),
-         CRSError, ("no CRS",)),
-    Case("boundary-empty-layer",
-         lambda p: (p / "e.geojson").write_text(
-             '{"type": "FeatureCollection", "features": []}')
-         and tio.read_boundaries(p / "e.geojson"),
-         InputError, ("e.geojson", "no features")),
-    Case("boundary-name-field-misspelled",
-         lambda p: _named_boundary(p),
-         SchemaError, ("column 'NAME_RU'", "Did you mean 'NAME_EN'")),
+    Case(
+        "boundary-unrepairable-polygon",
+        lambda p: _bound(
+            p, [box(0, 0, 5, 5), Polygon([(0, 0), (5, 0), (9, 0), (0, 0)])]
+        ),
+        GeometryError,
+        ("row 2", "column 'geometry'", "cannot be repaired"),
+    ),
+    Case(
+        "boundary-empty-geometry",
+        lambda p: _bound(p, [box(0, 0, 5, 5), None]),
+        GeometryError,
+        ("row 2", "column 'geometry'", "no geometry"),
+    ),
+    Case("boundary-without-crs", lambda p: _no_crs_boundary(p), CRSError, ("no CRS",)),
+    Case(
+        "boundary-empty-layer",
+        lambda p: (
+            (p / "e.geojson").write_text(
+                '{"type": "FeatureCollection", "features": []}'
+            )
+            and tio.read_boundaries(p / "e.geojson")
+        ),
+        InputError,
+        ("e.geojson", "no features"),
+    ),
+    Case(
+        "boundary-name-field-misspelled",
+        lambda p: _named_boundary(p),
+        SchemaError,
+        ("column 'NAME_RU'", "Did you mean 'NAME_EN'"),
+    ),
     # ----------------------------------------------------------------- project
-    Case("toml-syntax",
-         lambda p: _toml(p, "[survey]\nstations = = 'stations.csv'\n"),
-         InputError, ("survey.toml", "not valid TOML", "line 2")),
-    Case("toml-missing-file",
-         lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n[boundaries]\n"
-                            "zones = 'x.gpkg'\n"),
-         InputError, ("survey.toml: [boundaries] zones = 'x.gpkg': file not found",
-                      "Fix the path")),
-    Case("toml-wrong-type",
-         lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n[steps]\n"
-                            "density = 'yes'\n"),
-         InputError, ("[steps] density = 'yes'", "true or false")),
-    Case("toml-unknown-section",
-         lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n[densty]\nx = 1\n"),
-         InputError, ("unknown section [densty]", "Did you mean [density]")),
-    Case("toml-survey-problems-named",
-         lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n"
-                            "sightings = 'si.csv'\n",
-                         {"si.csv": f"{SI_HEAD}\nA,a,2024-09-05 10:00,P. pardus,,,1\n"}),
-         InputError, ("survey.toml", "si.csv row 1", "column 'timestamp'")),
-    Case("toml-literal-value",
-         lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n[density]\n"
-                            "model = 'zones'\n"),
-         InputError, ("survey.toml: [density] model = 'zones'",
-                      "use one of 'null', 'sex', 'zone'", "Did you mean 'zone'")),
-    Case("toml-boundary-4326-holding-metres",
-         lambda p: _metres_boundary_project(p),
-         CRSError, ("survey.toml", "area.gpkg row 1, column 'geometry'",
-                      "look like metres", "EPSG:32652")),
+    Case(
+        "toml-syntax",
+        lambda p: _toml(p, "[survey]\nstations = = 'stations.csv'\n"),
+        InputError,
+        ("survey.toml", "not valid TOML", "line 2"),
+    ),
+    Case(
+        "toml-missing-file",
+        lambda p: _toml(
+            p, "[survey]\nstations = 'stations.csv'\n[boundaries]\nzones = 'x.gpkg'\n"
+        ),
+        InputError,
+        ("survey.toml: [boundaries] zones = 'x.gpkg': file not found", "Fix the path"),
+    ),
+    Case(
+        "toml-wrong-type",
+        lambda p: _toml(
+            p, "[survey]\nstations = 'stations.csv'\n[steps]\ndensity = 'yes'\n"
+        ),
+        InputError,
+        ("[steps] density = 'yes'", "true or false"),
+    ),
+    Case(
+        "toml-unknown-section",
+        lambda p: _toml(p, "[survey]\nstations = 'stations.csv'\n[densty]\nx = 1\n"),
+        InputError,
+        ("unknown section [densty]", "Did you mean [density]"),
+    ),
+    Case(
+        "toml-survey-problems-named",
+        lambda p: _toml(
+            p,
+            "[survey]\nstations = 'stations.csv'\nsightings = 'si.csv'\n",
+            {"si.csv": f"{SI_HEAD}\nA,a,2024-09-05 10:00,P. pardus,,,1\n"},
+        ),
+        InputError,
+        ("survey.toml", "si.csv row 1", "column 'timestamp'"),
+    ),
+    Case(
+        "toml-literal-value",
+        lambda p: _toml(
+            p, "[survey]\nstations = 'stations.csv'\n[density]\nmodel = 'zones'\n"
+        ),
+        InputError,
+        (
+            "survey.toml: [density] model = 'zones'",
+            "use one of 'null', 'sex', 'zone'",
+            "Did you mean 'zone'",
+        ),
+    ),
+    Case(
+        "toml-boundary-4326-holding-metres",
+        lambda p: _metres_boundary_project(p),
+        CRSError,
+        (
+            "survey.toml",
+            "area.gpkg row 1, column 'geometry'",
+            "look like metres",
+            "EPSG:32652",
+        ),
+    ),
     # ------------------------------------------------------- QA: input formats
-    Case("shapefile-problem-columns-collide",
-         lambda p: _colliding_shp(p),
-         SchemaError, ("st.shp", "'Problem12_'", "'Problem1_1'", "cannot be paired",
-                       "GeoPackage")),
-    Case("semicolon-header-ambiguous",
-         lambda p: _st(p, "station_id;longitude;latitude;setup;retrieval;notes, misc\n"
-                          "A;131.2;43.1;2024-06-01;2024-06-30;x\n"
-                          "B;131.3;43.2;2024-06-01;2024-06-30;x;y\n"),
-         SchemaError, ("stations.csv", "uses ';' between columns",
-                       "Save the file as comma-separated CSV")),
-    Case("dotted-dates-without-format",
-         lambda p: _st(p, "station_id;longitude;latitude;setup;retrieval\n"
-                          "A;131,2;43,1;01.06.2024;30.06.2024\n"),
-         InputError, ("row 1", "column 'setup'", "'01.06.2024' is not a date",
-                      "date_format='%d.%m.%Y'")),
-    Case("station-layer-4326-holding-metres",
-         lambda p: _metres_stations(p),
-         CRSError, ("st.gpkg row 1, column 'geometry'", "(100130.98, 43.14)",
-                    "look like metres", "set it to the projected CRS", "EPSG:32652")),
+    Case(
+        "shapefile-problem-columns-collide",
+        lambda p: _colliding_shp(p),
+        SchemaError,
+        ("st.shp", "'Problem12_'", "'Problem1_1'", "cannot be paired", "GeoPackage"),
+    ),
+    Case(
+        "semicolon-header-ambiguous",
+        lambda p: _st(
+            p,
+            "station_id;longitude;latitude;setup;retrieval;notes, misc\n"
+            "A;131.2;43.1;2024-06-01;2024-06-30;x\n"
+            "B;131.3;43.2;2024-06-01;2024-06-30;x;y\n",
+        ),
+        SchemaError,
+        (
+            "stations.csv",
+            "uses ';' between columns",
+            "Save the file as comma-separated CSV",
+        ),
+    ),
+    Case(
+        "dotted-dates-without-format",
+        lambda p: _st(
+            p,
+            "station_id;longitude;latitude;setup;retrieval\n"
+            "A;131,2;43,1;01.06.2024;30.06.2024\n",
+        ),
+        InputError,
+        (
+            "row 1",
+            "column 'setup'",
+            "'01.06.2024' is not a date",
+            "date_format='%d.%m.%Y'",
+        ),
+    ),
+    Case(
+        "station-layer-4326-holding-metres",
+        lambda p: _metres_stations(p),
+        CRSError,
+        (
+            "st.gpkg row 1, column 'geometry'",
+            "(100130.98, 43.14)",
+            "look like metres",
+            "set it to the projected CRS",
+            "EPSG:32652",
+        ),
+    ),
     # ------------------------------------------------------------- Camtrap DP
-    Case("camtrap-dp-unknown-deployment",
-         lambda p: _dp_unknown_deployment(p),
-         InputError, ("observations.csv row 1", "column 'deploymentID'", "'nope'")),
-    Case("camtrap-dp-missing-field",
-         lambda p: _dp_missing_start(p),
-         SchemaError, ("deployments.csv", "column 'deploymentstart'")),
+    Case(
+        "camtrap-dp-unknown-deployment",
+        lambda p: _dp_unknown_deployment(p),
+        InputError,
+        ("observations.csv row 1", "column 'deploymentID'", "'nope'"),
+    ),
+    Case(
+        "camtrap-dp-missing-field",
+        lambda p: _dp_missing_start(p),
+        SchemaError,
+        ("deployments.csv", "column 'deploymentstart'"),
+    ),
 ]
 
 
 def _metres_stations(p: Path) -> Any:
-    gpd.GeoDataFrame({"station_id": ["A"], "setup": ["2024-06-01"],
-                      "retrieval": ["2024-06-30"]}, geometry=[Point(100130.98, 43.14)],
-                     crs=4326).to_file(p / "st.gpkg")
+    gpd.GeoDataFrame(
+        {"station_id": ["A"], "setup": ["2024-06-01"], "retrieval": ["2024-06-30"]},
+        geometry=[Point(100130.98, 43.14)],
+        crs=4326,
+    ).to_file(p / "st.gpkg")
     return tio.read_stations(p / "st.gpkg")
 
 
 def _metres_boundary_project(p: Path) -> Any:
-    gpd.GeoDataFrame({"name": ["area"]}, geometry=[box(5.0e5, 4.7e6, 5.1e5, 4.71e6)],
-                     crs=4326).to_file(p / "area.gpkg")
-    return _toml(p, "[survey]\nstations = 'stations.csv'\n[boundaries]\n"
-                    "study_area = 'area.gpkg'\n")
+    gpd.GeoDataFrame(
+        {"name": ["area"]}, geometry=[box(5.0e5, 4.7e6, 5.1e5, 4.71e6)], crs=4326
+    ).to_file(p / "area.gpkg")
+    return _toml(
+        p,
+        "[survey]\nstations = 'stations.csv'\n[boundaries]\nstudy_area = 'area.gpkg'\n",
+    )
 
 
 def _colliding_shp(p: Path) -> Any:
     import warnings
 
-    gdf = gpd.GeoDataFrame({"station_id": ["A"], "setup": ["2024-06-01"],
-                            "retrieval": ["2024-06-30"],
-                            "Problem12_from": ["2024-06-05"],
-                            "Problem12_to": ["2024-06-07"]},
-                           geometry=[Point(5e5, 4.76e6)], crs=32652)
+    gdf = gpd.GeoDataFrame(
+        {
+            "station_id": ["A"],
+            "setup": ["2024-06-01"],
+            "retrieval": ["2024-06-30"],
+            "Problem12_from": ["2024-06-05"],
+            "Problem12_to": ["2024-06-07"],
+        },
+        geometry=[Point(5e5, 4.76e6)],
+        crs=32652,
+    )
     with warnings.catch_warnings():  # GDAL: names cut to 10 characters
         warnings.simplefilter("ignore")
         gdf.to_file(p / "st.shp")
@@ -314,31 +570,38 @@ def _colliding_shp(p: Path) -> Any:
 
 def _far_station(p: Path) -> Any:
     (p / "st.csv").write_text(GOOD_ST.replace("C,a,131.24,43.12", "C,a,131.90,43.60"))
-    area = gpd.GeoDataFrame({"name": ["area"]},
-                            geometry=[box(131.15, 43.05, 131.30, 43.15)], crs=4326)
+    area = gpd.GeoDataFrame(
+        {"name": ["area"]}, geometry=[box(131.15, 43.05, 131.30, 43.15)], crs=4326
+    )
     area.to_file(p / "area.gpkg")
     return tio.read_survey(stations=p / "st.csv", boundaries=p / "area.gpkg")
 
 
 def _swapped_in_area(p: Path) -> Any:
     # a survey near the equator-ish diagonal where swapped values stay in range
-    (p / "st.csv").write_text(f"{ST_HEAD}\nA,a,40.10,40.30,2024-06-01,2024-06-30\n"
-                              "B,a,40.42,40.15,2024-06-01,2024-06-30\n")
-    area = gpd.GeoDataFrame({"name": ["area"]},
-                            geometry=[box(40.05, 40.25, 40.2, 40.45)], crs=4326)
+    (p / "st.csv").write_text(
+        f"{ST_HEAD}\nA,a,40.10,40.30,2024-06-01,2024-06-30\n"
+        "B,a,40.42,40.15,2024-06-01,2024-06-30\n"
+    )
+    area = gpd.GeoDataFrame(
+        {"name": ["area"]}, geometry=[box(40.05, 40.25, 40.2, 40.45)], crs=4326
+    )
     area.to_file(p / "area.gpkg")
     return tio.read_survey(stations=p / "st.csv", boundaries=p / "area.gpkg")
 
 
 def _no_crs_boundary(p: Path) -> Any:
     with pytest.warns(UserWarning, match="crs"):
-        gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 1, 1)]).to_file(p / "b.shp")
+        gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 1, 1)]).to_file(
+            p / "b.shp"
+        )
     return tio.read_boundaries(p / "b.shp")
 
 
 def _named_boundary(p: Path) -> Any:
-    gpd.GeoDataFrame({"NAME_EN": ["Russia"]}, geometry=[box(0, 0, 1, 1)],
-                     crs=32652).to_file(p / "z.gpkg")
+    gpd.GeoDataFrame(
+        {"NAME_EN": ["Russia"]}, geometry=[box(0, 0, 1, 1)], crs=32652
+    ).to_file(p / "z.gpkg")
     return tio.read_boundaries(p / "z.gpkg", name_field="NAME_RU")
 
 
@@ -355,7 +618,9 @@ def _dp_unknown_deployment(p: Path) -> Any:
     lines = (dst / "observations.csv").read_text().splitlines()
     head, first = lines[0], lines[1].split(",")
     first[1] = "nope"
-    (dst / "observations.csv").write_text("\n".join([head, ",".join(first), *lines[2:]]))
+    (dst / "observations.csv").write_text(
+        "\n".join([head, ",".join(first), *lines[2:]])
+    )
     return tio.read_camtrap_dp(dst)
 
 
@@ -382,9 +647,11 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
 
 
 def test_all_problems_reported_at_once(tmp_path):
-    body = (f"{ST_HEAD}\nA,a,131.2,43.1,2024-13-01,2024-06-30\n"
-            "B,a,131.3,43.2,2024-07-01,2024-06-30\n"
-            "C,a,231.3,43.2,2024-06-01,2024-06-30\n")
+    body = (
+        f"{ST_HEAD}\nA,a,131.2,43.1,2024-13-01,2024-06-30\n"
+        "B,a,131.3,43.2,2024-07-01,2024-06-30\n"
+        "C,a,231.3,43.2,2024-06-01,2024-06-30\n"
+    )
     with pytest.raises(InputError) as info:
         _st(tmp_path, body)
     rows = sorted(p.row for p in info.value.problems)
@@ -394,22 +661,29 @@ def test_all_problems_reported_at_once(tmp_path):
 
 def test_problems_carry_location(tmp_path):
     with pytest.raises(InputError) as info:
-        _st(tmp_path, GOOD_ST.replace("2024-06-01,2024-06-30\nC", "2024-07-01,2024-06-30\nC"))
+        _st(
+            tmp_path,
+            GOOD_ST.replace("2024-06-01,2024-06-30\nC", "2024-07-01,2024-06-30\nC"),
+        )
     err = info.value
     assert err.row == 2 and err.column == "setup"
     assert err.path is not None and err.path.endswith("stations.csv")
 
 
 def test_valid_point_geometry_required(tmp_path):
-    gpd.GeoDataFrame({"station_id": ["A"], "setup": ["2024-06-01"],
-                      "retrieval": ["2024-06-30"]}, geometry=[box(0, 0, 1, 1)],
-                     crs=32652).to_file(tmp_path / "s.gpkg")
+    gpd.GeoDataFrame(
+        {"station_id": ["A"], "setup": ["2024-06-01"], "retrieval": ["2024-06-30"]},
+        geometry=[box(0, 0, 1, 1)],
+        crs=32652,
+    ).to_file(tmp_path / "s.gpkg")
     with pytest.raises(GeometryError, match="row 1, column 'geometry'"):
         tio.read_stations(tmp_path / "s.gpkg")
 
 
 def test_point_stations_from_vector_ok(tmp_path):
-    gpd.GeoDataFrame({"station_id": ["A"], "setup": ["2024-06-01"],
-                      "retrieval": ["2024-06-30"]}, geometry=[Point(5e5, 4.76e6)],
-                     crs=32652).to_file(tmp_path / "s.gpkg")
+    gpd.GeoDataFrame(
+        {"station_id": ["A"], "setup": ["2024-06-01"], "retrieval": ["2024-06-30"]},
+        geometry=[Point(5e5, 4.76e6)],
+        crs=32652,
+    ).to_file(tmp_path / "s.gpkg")
     assert len(tio.read_stations(tmp_path / "s.gpkg").stations) == 1

@@ -46,7 +46,7 @@ def test_get_path() -> None:
 
 
 def test_get_path_missing() -> None:
-    with pytest.raises(InputError, match="No bundled data file named 'nope.gpkg'"):
+    with pytest.raises(InputError, match=r"No bundled data file named 'nope.gpkg'"):
         datasets.get_path("nope.gpkg")
 
 

@@ -156,7 +156,10 @@ def test_sex_classes_weight_by_share():
     p = DetectionParams(
         sigma=900.0,
         lambda0=0.03,
-        by_sex={"F": {"sigma": 600.0, "share": 3.0}, "M": {"sigma": 1500.0, "share": 1.0}},
+        by_sex={
+            "F": {"sigma": 600.0, "share": 3.0},
+            "M": {"sigma": 1500.0, "share": 1.0},
+        },
     )
     assert [(w, c.sigma) for w, c in p.sex_classes()] == [(0.75, 600.0), (0.25, 1500.0)]
     assert [w for w, _ in base.sex_classes()] == [1.0]
@@ -167,13 +170,18 @@ def test_sex_classes_weight_by_share():
 
     f = pdot_points(pts, traps, days, replace(base, sigma=600.0))
     m = pdot_points(pts, traps, days, replace(base, sigma=1500.0))
-    np.testing.assert_allclose(pdot_points(pts, traps, days, p), 0.75 * f + 0.25 * m, rtol=1e-12)
+    np.testing.assert_allclose(
+        pdot_points(pts, traps, days, p), 0.75 * f + 0.25 * m, rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(
     ("by_sex", "match"),
     [
-        ({"F": {"sigma": 600.0, "share": 0.5}, "M": {"sigma": 900.0}}, "every sex or for none"),
+        (
+            {"F": {"sigma": 600.0, "share": 0.5}, "M": {"sigma": 900.0}},
+            "every sex or for none",
+        ),
         ({"F": {"sigmaa": 600.0}}, "unknown key"),
         ({"F": {"share": 0.0}}, "share must be positive"),
     ],

@@ -20,7 +20,10 @@ def test_new_folder_is_created_whole(tmp_path):
 
 def test_failure_leaves_nothing(tmp_path):
     out = tmp_path / "res"
-    with pytest.raises(RuntimeError), staged_outputs(out, ["a.csv"], overwrite=False) as tmp:
+    with (
+        pytest.raises(RuntimeError),
+        staged_outputs(out, ["a.csv"], overwrite=False) as tmp,
+    ):
         (tmp / "a.csv").write_text("half")
         raise RuntimeError("boom")
     assert not out.exists()
@@ -32,7 +35,7 @@ def test_refuses_to_overwrite_and_keeps_other_files(tmp_path):
     out.mkdir()
     (out / "a.csv").write_text("old")
     (out / "mine.txt").write_text("keep")
-    with pytest.raises(InputError, match="already holds a.csv.*--overwrite"):
+    with pytest.raises(InputError, match=r"already holds a.csv.*--overwrite"):
         check_outputs(out, ["a.csv"], overwrite=False)
     with staged_outputs(out, ["a.csv"], overwrite=True) as tmp:
         (tmp / "a.csv").write_text("new")
@@ -44,7 +47,7 @@ def test_whole_folder_mode(tmp_path):
     out = tmp_path / "res"
     out.mkdir()
     (out / "stale.csv").write_text("old")
-    with pytest.raises(InputError, match="stale.csv"):
+    with pytest.raises(InputError, match=r"stale.csv"):
         check_outputs(out, None, overwrite=False)
     with staged_outputs(out, None, overwrite=True) as tmp:
         (tmp / "sub").mkdir()

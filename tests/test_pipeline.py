@@ -142,7 +142,7 @@ def test_overwrite_refuses_a_run_folder_with_added_user_files(
     out = tmp_path / "out"
     pipeline.run_project(project, out)
     (out / "my_notes.txt").write_text("precious")
-    with pytest.raises(InputError, match="my_notes.txt"):
+    with pytest.raises(InputError, match=r"my_notes.txt"):
         pipeline.run_project(project, out, overwrite=True)
     assert (out / "my_notes.txt").read_text() == "precious"
 
@@ -285,7 +285,7 @@ def test_bad_input_file_aborts_before_writing(tmp_path: Path) -> None:
     text = csv.read_text().splitlines()
     text[2] = text[2].replace("2024-06-01", "2024-13-01")
     csv.write_text("\n".join(text) + "\n")
-    with pytest.raises(InputError, match="stations.csv"):
+    with pytest.raises(InputError, match=r"stations.csv"):
         pipeline.run_project(proj, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -74,8 +74,14 @@ def test_load_full_project(project_dir):
     assert p.params["homerange"] == {}
     assert p.enabled("coverage") and not p.enabled("density")
     assert p.step("report") == {"title": "Tiny report"}
-    assert set(p.inputs) == {"survey.stations", "survey.sightings", "boundaries.study_area",
-                             "boundaries.zones", "boundaries.border", "rasters.elevation"}
+    assert set(p.inputs) == {
+        "survey.stations",
+        "survey.sightings",
+        "boundaries.study_area",
+        "boundaries.zones",
+        "boundaries.border",
+        "rasters.elevation",
+    }
     assert all(v.is_absolute() and v.exists() for v in p.inputs.values())
     assert p.survey.summary()["sightings"] == 7
 
@@ -107,9 +113,11 @@ def test_camtrapr_project_with_xy_and_date_format(tmp_path):
     for n in ("camtraps.csv", "recordTableIndividualSample.csv"):
         shutil.copy(DATA / "camtrapR" / n, tmp_path / n)
     f = tmp_path / "p.toml"
-    f.write_text('[survey]\nstations = "camtraps.csv"\n'
-                 'sightings = "recordTableIndividualSample.csv"\n'
-                 'stations_crs = "EPSG:32650"\ndate_format = "%d/%m/%Y"\n')
+    f.write_text(
+        '[survey]\nstations = "camtraps.csv"\n'
+        'sightings = "recordTableIndividualSample.csv"\n'
+        'stations_crs = "EPSG:32650"\ndate_format = "%d/%m/%Y"\n'
+    )
     p = load_project(f)
     s = p.survey.summary()
     assert s["crs"] == "EPSG:32650" and s["individuals"] == 3 and s["malfunctions"] == 1
@@ -130,13 +138,17 @@ def test_read_false_skips_survey(project_dir):
 
 def test_all_problems_in_one_message(project_dir):
     f = project_dir / "bad.toml"
-    f.write_text('[survey]\nstations = "st.csv"\nsightngs = "si.csv"\ncrs = 32652\n'
-                 '[boundaries]\nparks = "nope.gpkg"\n[rasters]\nroads = 3\n')
+    f.write_text(
+        '[survey]\nstations = "st.csv"\nsightngs = "si.csv"\ncrs = 32652\n'
+        '[boundaries]\nparks = "nope.gpkg"\n[rasters]\nroads = 3\n'
+    )
     with pytest.raises(InputError) as info:
         load_project(f)
     text = str(info.value)
     assert "4 problems found" in text
-    assert "bad.toml: [survey] unknown key 'sightngs'. Did you mean 'sightings'?" in text
+    assert (
+        "bad.toml: [survey] unknown key 'sightngs'. Did you mean 'sightings'?" in text
+    )
     assert "[survey] crs = 32652: must be a string" in text
     assert "[boundaries] parks = 'nope.gpkg': file not found" in text
     assert "[rasters] roads = 3: must be a file path" in text
@@ -160,12 +172,22 @@ def test_invalid_boundary_in_project_warns(project_dir):
     import geopandas as gpd
     from shapely.geometry import Polygon
 
-    bow = Polygon([(500000, 4760000), (504000, 4764000), (504000, 4760000),
-                   (500000, 4764000), (500000, 4760000)])
+    bow = Polygon(
+        [
+            (500000, 4760000),
+            (504000, 4764000),
+            (504000, 4760000),
+            (500000, 4764000),
+            (500000, 4760000),
+        ]
+    )
     gpd.GeoDataFrame({"name": ["bow"]}, geometry=[bow], crs=32652).to_file(
-        project_dir / "bow.gpkg")
+        project_dir / "bow.gpkg"
+    )
     f = project_dir / "p.toml"
-    f.write_text('[survey]\nstations = "st.csv"\n[boundaries]\nstudy_area = "bow.gpkg"\n')
+    f.write_text(
+        '[survey]\nstations = "st.csv"\n[boundaries]\nstudy_area = "bow.gpkg"\n'
+    )
     with pytest.warns(TrapscapeWarning, match="repaired"):
         p = load_project(f)
     assert p.survey.study_area.geometry.is_valid.all()
@@ -187,21 +209,25 @@ sightings = "si.csv"
 
 def test_literal_parameter_value_is_checked(project_dir):
     f = project_dir / "survey.toml"
-    f.write_text(BASE + '\n[density]\nmodel = "zones"\n'
-                 '\n[coverage]\nshape = "hexagon"\n')
+    f.write_text(
+        BASE + '\n[density]\nmodel = "zones"\n\n[coverage]\nshape = "hexagon"\n'
+    )
     with pytest.raises(InputError) as info:
         load_project(f)
     text = str(info.value)
-    assert ("survey.toml: [density] model = 'zones' is not an allowed value of 'model' "
-            "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone'. "
-            "Did you mean 'zone'?") in text
+    assert (
+        "survey.toml: [density] model = 'zones' is not an allowed value of 'model' "
+        "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone'. "
+        "Did you mean 'zone'?"
+    ) in text
     assert "[coverage] shape = 'hexagon'" in text and "'square', 'hex'" in text
 
 
 def test_literal_parameter_valid_values_pass(project_dir):
     f = project_dir / "survey.toml"
-    f.write_text(BASE + '\n[density]\nmodel = "zone"\n'
-                 '\n[corridors]\nsolver = "direct"\n')
+    f.write_text(
+        BASE + '\n[density]\nmodel = "zone"\n\n[corridors]\nsolver = "direct"\n'
+    )
     assert load_project(f, read=False).step("density") == {"model": "zone"}
 
 
@@ -224,8 +250,13 @@ def test_literal_choices_is_generic():
 
     from trapscape.project import _check_choices, _literal_choices
 
-    def step(data: UnknownType, *, how: Literal["a", "b"] | None = None,  # noqa: F821
-             n: int = 1, what: Literal["x"] | float = "x") -> None:
+    def step(
+        data: UnknownType,  # noqa: F821 (deliberately unresolvable)
+        *,
+        how: Literal["a", "b"] | None = None,
+        n: int = 1,
+        what: Literal["x"] | float = "x",
+    ) -> None:
         """Annotations left as strings; ``UnknownType`` cannot be resolved."""
 
     assert _literal_choices(step) == {"how": ("a", "b")}  # 'what' also takes floats

@@ -41,15 +41,15 @@ def _study() -> gpd.GeoDataFrame:
 
 
 def _params(**kw) -> S.SimulationParams:
-    base = dict(
-        densities={"Russia": 4.0, "China": 2.0},
-        spacing=3000.0,
-        days=40,
-        extra_zone="China",
-        extra_band=5000.0,
-        buffer=8000.0,
-        photos_per_event=3.0,
-    )
+    base = {
+        "densities": {"Russia": 4.0, "China": 2.0},
+        "spacing": 3000.0,
+        "days": 40,
+        "extra_zone": "China",
+        "extra_band": 5000.0,
+        "buffer": 8000.0,
+        "photos_per_event": 3.0,
+    }
     base.update(kw)
     return S.SimulationParams(**base)
 

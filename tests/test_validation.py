@@ -47,11 +47,13 @@ def test_check_stations_overlap_and_duplicates(tiny_survey):
 
 
 def test_check_stations_malfunctions(tiny_survey):
-    pr = pd.DataFrame({
-        V.DEPLOYMENT_ID: ["S1/a", "S2/a", "nope"],
-        V.PROBLEM_FROM: pd.to_datetime(["2024-06-08", "2024-05-01", "2024-06-02"]),
-        V.PROBLEM_TO: pd.to_datetime(["2024-06-04", "2024-06-03", "2024-06-03"]),
-    })
+    pr = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: ["S1/a", "S2/a", "nope"],
+            V.PROBLEM_FROM: pd.to_datetime(["2024-06-08", "2024-05-01", "2024-06-02"]),
+            V.PROBLEM_TO: pd.to_datetime(["2024-06-04", "2024-06-03", "2024-06-03"]),
+        }
+    )
     probs = V.check_stations(tiny_survey.stations, pr)
     msgs = {p.row: p.message for p in probs}
     assert "reversed" in msgs[1]
@@ -61,9 +63,13 @@ def test_check_stations_malfunctions(tiny_survey):
 
 def test_malfunction_day_tolerance(tiny_survey):
     # date-only ends: 00:00 of the setup day and 00:00 after the retrieval day are fine
-    pr = pd.DataFrame({V.DEPLOYMENT_ID: ["S1/a"],
-                       V.PROBLEM_FROM: [pd.Timestamp("2024-06-01 00:00")],
-                       V.PROBLEM_TO: [pd.Timestamp("2024-06-12 00:00")]})
+    pr = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: ["S1/a"],
+            V.PROBLEM_FROM: [pd.Timestamp("2024-06-01 00:00")],
+            V.PROBLEM_TO: [pd.Timestamp("2024-06-12 00:00")],
+        }
+    )
     assert V.check_stations(tiny_survey.stations, pr) == []
 
 
@@ -90,8 +96,13 @@ def test_check_sightings_rules(tiny_survey):
     pr[V.PROBLEM_TO] = pd.Timestamp("2024-06-08")
     probs = V.check_sightings(si, tiny_survey.stations, pr)
     got = {(p.row, p.column) for p in probs}
-    assert got == {(1, V.STATION_ID), (2, V.TIMESTAMP), (3, V.COUNT), (4, V.SEX),
-                   (6, V.TIMESTAMP)}
+    assert got == {
+        (1, V.STATION_ID),
+        (2, V.TIMESTAMP),
+        (3, V.COUNT),
+        (4, V.SEX),
+        (6, V.TIMESTAMP),
+    }
 
 
 def test_sighting_on_edge_day_of_malfunction_warns(tiny_survey):
@@ -104,7 +115,9 @@ def test_sighting_on_edge_day_of_malfunction_warns(tiny_survey):
 def test_sightings_without_camera_use_any_camera(tiny_survey):
     si = tiny_survey.sightings.copy()
     si[V.CAMERA_ID] = pd.NA
-    dep, status, _ = V.resolve_deployments(si, tiny_survey.stations, tiny_survey.problems)
+    dep, status, _ = V.resolve_deployments(
+        si, tiny_survey.stations, tiny_survey.problems
+    )
     assert set(status) == {"ok"}
     assert dep.iloc[0] == "S1/a"
 
@@ -116,14 +129,17 @@ def test_check_sightings_missing_columns():
 
 def test_check_boundaries():
     bow = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
-    layer = gpd.GeoDataFrame({"name": ["ok", "bow", "line"]},
-                             geometry=[box(0, 0, 1, 1), bow, LineString([(0, 0), (1, 1)])],
-                             crs=32652)
+    layer = gpd.GeoDataFrame(
+        {"name": ["ok", "bow", "line"]},
+        geometry=[box(0, 0, 1, 1), bow, LineString([(0, 0), (1, 1)])],
+        crs=32652,
+    )
     probs = V.check_boundaries(layer, kind="zones")
     assert [(p.row, p.column) for p in probs] == [(2, "geometry"), (3, "geometry")]
     assert "Self-intersection" in probs[0].message
-    border = gpd.GeoDataFrame({"name": ["b"]}, geometry=[LineString([(0, 0), (1, 1)])],
-                              crs=32652)
+    border = gpd.GeoDataFrame(
+        {"name": ["b"]}, geometry=[LineString([(0, 0), (1, 1)])], crs=32652
+    )
     assert V.check_boundaries(border, kind="border") == []
     nocrs = gpd.GeoDataFrame({"x": [1]}, geometry=[box(0, 0, 1, 1)])
     msgs = [p.message for p in V.check_boundaries(nocrs, kind="parks")]
@@ -134,8 +150,10 @@ def test_check_survey_layers_in_other_crs(tiny_survey):
     s = tiny_survey
     object.__setattr__(s, "parks", s.parks.to_crs(4326))  # bypass Survey's own guard
     probs = V.check_survey(s)
-    assert any("layer 'parks'" in p.message and "not the survey CRS" in p.message
-               for p in probs)
+    assert any(
+        "layer 'parks'" in p.message and "not the survey CRS" in p.message
+        for p in probs
+    )
 
 
 def test_check_survey_collects_all(tiny_survey):
@@ -151,8 +169,10 @@ def test_check_survey_collects_all(tiny_survey):
 def test_suggest_and_aliases():
     assert V.suggest("setup_date", ["Setp_date", "foo"]) == "Setp_date"
     assert V.suggest("setup", ["zzz"]) is None
-    found = V.resolve_columns(["Station", "Setup_date", "Retrieval_date", "utm_x",
-                               "utm_y", "Problem1_from"], V.STATION_ALIASES)
+    found = V.resolve_columns(
+        ["Station", "Setup_date", "Retrieval_date", "utm_x", "utm_y", "Problem1_from"],
+        V.STATION_ALIASES,
+    )
     assert found[V.STATION_ID] == "Station" and found["x"] == "utm_x"
     assert V.PROBLEM_COLUMN.match(V.normalise_name("Problem12_to")).group(1) == "12"
 
@@ -181,7 +201,8 @@ def test_unknown_station_hint_uses_prefix(tiny_survey):
     st = tiny_survey.stations.copy()
     other = {s: f"S{200 + k}" for k, s in enumerate(sorted(set(st[V.STATION_ID])))}
     names = dict(zip(sorted(other)[:2], ["S174", "S197"], strict=True)) | {
-        s: n for s, n in other.items() if s not in sorted(other)[:2]}
+        s: n for s, n in other.items() if s not in sorted(other)[:2]
+    }
     st[V.STATION_ID] = st[V.STATION_ID].map(names)
     si = tiny_survey.sightings.iloc[:1].copy()
     si[V.STATION_ID] = "S17A"
@@ -189,5 +210,6 @@ def test_unknown_station_hint_uses_prefix(tiny_survey):
     assert len(probs) == 1
     p = probs[0]
     assert (p.path, p.row, p.column) == ("si.csv", 1, V.STATION_ID)
-    assert ("station 'S17A' is not in the stations table. Did you mean 'S174'?"
-            in p.message)
+    assert (
+        "station 'S17A' is not in the stations table. Did you mean 'S174'?" in p.message
+    )

@@ -19,9 +19,25 @@ except PackageNotFoundError:  # pragma: no cover - source tree without install
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _SUBMODULES = (
-    "errors", "crs", "validation", "io", "survey", "project", "simulate", "effort",
-    "coverage", "density", "homerange", "corridors", "planning", "maps", "report",
-    "pipeline", "datasets", "secrio", "detection",
+    "errors",
+    "crs",
+    "validation",
+    "io",
+    "survey",
+    "project",
+    "simulate",
+    "effort",
+    "coverage",
+    "density",
+    "homerange",
+    "corridors",
+    "planning",
+    "maps",
+    "report",
+    "pipeline",
+    "datasets",
+    "secrio",
+    "detection",
 )
 
 __all__ = ["__version__", "show_versions", *_SUBMODULES]
@@ -38,13 +54,31 @@ def show_versions() -> None:
     import platform
     import sys
 
-    lines = [f"trapscape: {__version__}", f"python: {sys.version.split()[0]}",
-             f"platform: {platform.platform()}"]
-    for dep in ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
-                "rasterio", "pyogrio", "xarray", "rioxarray", "scikit-image",
-                "pyamg", "click", "tqdm", "matplotlib", "folium"):
+    lines = [
+        f"trapscape: {__version__}",
+        f"python: {sys.version.split()[0]}",
+        f"platform: {platform.platform()}",
+    ]
+    for dep in (
+        "numpy",
+        "scipy",
+        "pandas",
+        "geopandas",
+        "shapely",
+        "pyproj",
+        "rasterio",
+        "pyogrio",
+        "xarray",
+        "rioxarray",
+        "scikit-image",
+        "pyamg",
+        "click",
+        "tqdm",
+        "matplotlib",
+        "folium",
+    ):
         try:
             lines.append(f"{dep}: {version(dep)}")
         except PackageNotFoundError:
             lines.append(f"{dep}: not installed")
-    print("\n".join(lines))  # noqa: T201 - explicit user request
+    print("\n".join(lines))

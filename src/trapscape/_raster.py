@@ -20,7 +20,14 @@ from affine import Affine
 
 from .crs import as_crs
 
-__all__ = ["GridSpec", "grid_for_bounds", "rasterize_geometries", "read_geotiff", "to_dataarray", "write_geotiff"]
+__all__ = [
+    "GridSpec",
+    "grid_for_bounds",
+    "rasterize_geometries",
+    "read_geotiff",
+    "to_dataarray",
+    "write_geotiff",
+]
 
 
 @dataclass(frozen=True)
@@ -101,13 +108,17 @@ def grid_for_bounds(
     if snap:
         minx = math.floor(minx / cell) * cell
         maxy = math.ceil(maxy / cell) * cell
-    width = max(1, int(math.ceil((maxx - minx) / cell - 1e-9)))
-    height = max(1, int(math.ceil((maxy - miny) / cell - 1e-9)))
+    width = max(1, math.ceil((maxx - minx) / cell - 1e-9))
+    height = max(1, math.ceil((maxy - miny) / cell - 1e-9))
     return GridSpec(float(minx), float(maxy), float(cell), width, height, as_crs(crs))
 
 
 def to_dataarray(
-    values: np.ndarray, grid: GridSpec, *, name: str = "value", nodata: float | None = None
+    values: np.ndarray,
+    grid: GridSpec,
+    *,
+    name: str = "value",
+    nodata: float | None = None,
 ) -> xr.DataArray:
     """Wrap a ``(height, width)`` array as a georeferenced DataArray."""
     import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -115,7 +126,9 @@ def to_dataarray(
     values = np.asarray(values)
     if values.shape != grid.shape:
         raise ValueError(f"array shape {values.shape} does not match grid {grid.shape}")
-    da = xr.DataArray(values, dims=("y", "x"), coords={"y": grid.ys, "x": grid.xs}, name=name)
+    da = xr.DataArray(
+        values, dims=("y", "x"), coords={"y": grid.ys, "x": grid.xs}, name=name
+    )
     da = da.rio.write_crs(grid.crs.to_wkt())
     da = da.rio.write_transform(grid.transform)
     if nodata is not None:
@@ -176,7 +189,13 @@ def read_geotiff(path: str | os.PathLike[str], *, masked: bool = True) -> xr.Dat
 
 
 def rasterize_geometries(
-    geometries: Any, grid: GridSpec, *, values: Any = 1, fill: float = 0, all_touched: bool = False, dtype: str = "uint8"
+    geometries: Any,
+    grid: GridSpec,
+    *,
+    values: Any = 1,
+    fill: float = 0,
+    all_touched: bool = False,
+    dtype: str = "uint8",
 ) -> np.ndarray:
     """Burn geometries into an array on ``grid`` (rasterio.features.rasterize)."""
     from rasterio import features
@@ -185,10 +204,18 @@ def rasterize_geometries(
     if np.isscalar(values):
         shapes = [(g, values) for g in geoms if g is not None and not g.is_empty]
     else:
-        shapes = [(g, v) for g, v in zip(geoms, values) if g is not None and not g.is_empty]
+        shapes = [
+            (g, v)
+            for g, v in zip(geoms, values, strict=False)
+            if g is not None and not g.is_empty
+        ]
     if not shapes:
         return np.full(grid.shape, fill, dtype=dtype)
     return features.rasterize(
-        shapes, out_shape=grid.shape, transform=grid.transform, fill=fill,
-        all_touched=all_touched, dtype=dtype,
+        shapes,
+        out_shape=grid.shape,
+        transform=grid.transform,
+        fill=fill,
+        all_touched=all_touched,
+        dtype=dtype,
     )

@@ -84,8 +84,10 @@ def survey_crs(*frames: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     import pandas as pd
 
     geoms = pd.concat(
-        [gpd.GeoSeries(f.geometry if hasattr(f, "geometry") else f).to_crs(4326)
-         for f in with_crs]
+        [
+            gpd.GeoSeries(f.geometry if hasattr(f, "geometry") else f).to_crs(4326)
+            for f in with_crs
+        ]
     )
     minx, miny, maxx, maxy = gpd.GeoSeries(geoms).total_bounds
     crs = utm_crs((minx + maxx) / 2.0, (miny + maxy) / 2.0)

@@ -66,8 +66,12 @@ class DetectionParams:
         if self.detectfn not in ("HHN", "HN"):
             raise InputError(f"detectfn must be 'HHN' or 'HN', got {self.detectfn!r}.")
         if not (self.sigma and self.sigma > 0):
-            raise InputError(f"sigma must be a positive distance in metres, got {self.sigma!r}.")
-        if self.detectfn == "HHN" and not (self.lambda0 is not None and self.lambda0 > 0):
+            raise InputError(
+                f"sigma must be a positive distance in metres, got {self.sigma!r}."
+            )
+        if self.detectfn == "HHN" and not (
+            self.lambda0 is not None and self.lambda0 > 0
+        ):
             raise InputError(f"lambda0 must be positive for HHN, got {self.lambda0!r}.")
         if self.detectfn == "HN" and not (self.g0 is not None and 0 < self.g0 <= 1):
             raise InputError(f"g0 must be in (0, 1] for HN, got {self.g0!r}.")
@@ -119,7 +123,9 @@ class DetectionParams:
                     f"{sorted(known | {'share'})}."
                 )
             if share is not None and not share > 0:
-                raise InputError(f"by_sex[{sex!r}] share must be positive, got {share!r}.")
+                raise InputError(
+                    f"by_sex[{sex!r}] share must be positive, got {share!r}."
+                )
             classes.append((share, replace(self, by_sex={}, **over)))
         if all(w is None for w, _ in classes):
             return [(1.0 / len(classes), c) for _, c in classes]
@@ -149,8 +155,14 @@ def read_detection(path: str | os.PathLike[str]) -> DetectionParams:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except json.JSONDecodeError as err:
-        raise InputError(f"{os.fspath(path)}: not valid JSON ({err}).", path=path) from err
-    if isinstance(data, dict) and "detection" in data and isinstance(data["detection"], dict):
+        raise InputError(
+            f"{os.fspath(path)}: not valid JSON ({err}).", path=path
+        ) from err
+    if (
+        isinstance(data, dict)
+        and "detection" in data
+        and isinstance(data["detection"], dict)
+    ):
         data = data["detection"]
     known = set(DetectionParams.__dataclass_fields__)
     unknown = set(data) - known

@@ -64,8 +64,17 @@ logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 
-VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml",
-                   ".zip", ".sqlite"}
+VECTOR_SUFFIXES = {
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".shp",
+    ".fgb",
+    ".gml",
+    ".kml",
+    ".zip",
+    ".sqlite",
+}
 
 _ISO = re.compile(
     r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -101,8 +110,13 @@ def _name(path: PathLike | None) -> str | None:
 
 
 def _is_blank(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or (
-        isinstance(v, str) and v.strip() == "") or v is pd.NA or v is pd.NaT
+    return (
+        v is None
+        or (isinstance(v, float) and np.isnan(v))
+        or (isinstance(v, str) and v.strip() == "")
+        or v is pd.NA
+        or v is pd.NaT
+    )
 
 
 def _detect_separator(path: Path) -> str:
@@ -129,8 +143,9 @@ def _detect_separator(path: Path) -> str:
         return ","
     consistent = []
     for cand in (",", ";", "\t"):
-        counts = {len(r) for r in csv.reader(_io.StringIO("\n".join(lines)),
-                                                delimiter=cand)}
+        counts = {
+            len(r) for r in csv.reader(_io.StringIO("\n".join(lines)), delimiter=cand)
+        }
         if len(counts) == 1 and counts.pop() > 1:
             consistent.append(cand)
     if len(consistent) == 1 or (consistent and len(lines) > 1):
@@ -143,28 +158,43 @@ def _detect_separator(path: Path) -> str:
     return ","
 
 
-def _read_csv(path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
-              ) -> pd.DataFrame | None:
+def _read_csv(
+    path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
+) -> pd.DataFrame | None:
     """Read a CSV as strings (blank cells -> ''); None when unreadable/empty.
 
     A header without data rows is a problem unless ``allow_no_rows``.
     """
     p = Path(path)
     if not p.exists():
-        chk.add(f"file not found (looked in {p.resolve()}). Fix the path.", path=path,
-                kind="value")
+        chk.add(
+            f"file not found (looked in {p.resolve()}). Fix the path.",
+            path=path,
+            kind="value",
+        )
         return None
     if p.stat().st_size == 0:
-        chk.add("the file is empty. Give a CSV with a header row and data rows.",
-                path=path)
+        chk.add(
+            "the file is empty. Give a CSV with a header row and data rows.", path=path
+        )
         return None
     sep = _detect_separator(p)
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[],
-                         skipinitialspace=True, encoding="utf-8-sig", sep=sep)
+        df = pd.read_csv(
+            p,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            sep=sep,
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        chk.add(f"cannot be read as CSV ({str(err).strip().splitlines()[-1]}). "
-                "Save it as comma-separated UTF-8 text.", path=path)
+        chk.add(
+            f"cannot be read as CSV ({str(err).strip().splitlines()[-1]}). "
+            "Save it as comma-separated UTF-8 text.",
+            path=path,
+        )
         return None
     df.columns = [str(c).strip() for c in df.columns]
     if sep != ",":
@@ -173,12 +203,16 @@ def _read_csv(path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
         for c in df.columns:
             vals = df[c].astype(str).str.strip()
             filled = vals[vals != ""]
-            if len(filled) and filled.str.fullmatch(r"[+-]?\d+(?:,\d+)?").all() and \
-                    filled.str.contains(",").any():
+            if (
+                len(filled)
+                and filled.str.fullmatch(r"[+-]?\d+(?:,\d+)?").all()
+                and filled.str.contains(",").any()
+            ):
                 df[c] = vals.str.replace(",", ".", regex=False).where(vals != "", df[c])
     if len(df) == 0 and not allow_no_rows:
-        chk.add("the file has a header but no data rows. Add at least one row.",
-                path=path)
+        chk.add(
+            "the file has a header but no data rows. Add at least one row.", path=path
+        )
         return None
     return df.astype(object)
 
@@ -231,10 +265,14 @@ def _guess_format_hint(text: str) -> str:
         if int(m.group(2)) > 12:
             return f" It looks like month{sep}day{sep}year: pass date_format='%m{sep}%d{sep}%Y'."
         if sep == ".":  # dotted dates are day first (German, Russian, ... locales)
-            return (" It looks like day.month.year: pass date_format='%d.%m.%Y' "
-                    "(--date-format '%d.%m.%Y', or date_format in [survey]).")
-        return (f" Pass date_format='%d{sep}%m{sep}%Y' (day first) or "
-                f"'%m{sep}%d{sep}%Y' (month first).")
+            return (
+                " It looks like day.month.year: pass date_format='%d.%m.%Y' "
+                "(--date-format '%d.%m.%Y', or date_format in [survey])."
+            )
+        return (
+            f" Pass date_format='%d{sep}%m{sep}%Y' (day first) or "
+            f"'%m{sep}%d{sep}%Y' (month first)."
+        )
     return " Correct it or pass date_format=."
 
 
@@ -266,15 +304,21 @@ def _parse_dates(
         if firsts:
             sep = next(c for c in firsts[0].group(0) if not c.isdigit())
             if any(int(m.group(1)) > 12 for m in firsts):
-                col_hint = (f" The column looks like day{sep}month{sep}year: pass "
-                            f"date_format='%d{sep}%m{sep}%Y'.")
+                col_hint = (
+                    f" The column looks like day{sep}month{sep}year: pass "
+                    f"date_format='%d{sep}%m{sep}%Y'."
+                )
             elif any(int(m.group(2)) > 12 for m in firsts):
-                col_hint = (f" The column looks like month{sep}day{sep}year: pass "
-                            f"date_format='%m{sep}%d{sep}%Y'.")
+                col_hint = (
+                    f" The column looks like month{sep}day{sep}year: pass "
+                    f"date_format='%m{sep}%d{sep}%Y'."
+                )
             elif sep == ".":
-                col_hint = (" The column looks like day.month.year: pass "
-                            "date_format='%d.%m.%Y' (--date-format '%d.%m.%Y', or "
-                            "date_format in [survey]).")
+                col_hint = (
+                    " The column looks like day.month.year: pass "
+                    "date_format='%d.%m.%Y' (--date-format '%d.%m.%Y', or "
+                    "date_format in [survey])."
+                )
     # fast path: vectorised parse of the plain ISO / given-format values; the
     # rest (blanks, offsets, errors) go through the checked per-value parser
     ser = pd.Series(values, dtype=object).astype(str)
@@ -305,15 +349,26 @@ def _parse_dates(
         text = values[i]
         if text == "":
             if required:
-                chk.add(f"date is missing. Fill it in ({expected}).", path=path,
-                        row=int(rows[i]), column=column)
+                chk.add(
+                    f"date is missing. Fill it in ({expected}).",
+                    path=path,
+                    row=int(rows[i]),
+                    column=column,
+                )
             continue
         ts, has_time = _parse_one(text, fmt)
         if ts is None:
-            hint = (col_hint or _guess_format_hint(text)) if not fmt else (
-                " Correct it or change date_format=.")
-            chk.add(f"'{text}' is not a date ({expected}).{hint}", path=path,
-                    row=int(rows[i]), column=column)
+            hint = (
+                (col_hint or _guess_format_hint(text))
+                if not fmt
+                else (" Correct it or change date_format=.")
+            )
+            chk.add(
+                f"'{text}' is not a date ({expected}).{hint}",
+                path=path,
+                row=int(rows[i]),
+                column=column,
+            )
             continue
         if not has_time:
             if date_only == "noon":
@@ -327,31 +382,55 @@ def _parse_dates(
     return out, known
 
 
-def _parse_float(values: np.ndarray, *, chk: _Checker, path: PathLike | None,
-                 column: str, rows: np.ndarray) -> np.ndarray:
+def _parse_float(
+    values: np.ndarray,
+    *,
+    chk: _Checker,
+    path: PathLike | None,
+    column: str,
+    rows: np.ndarray,
+) -> np.ndarray:
     out = np.full(len(values), np.nan)
     for i, v in enumerate(values):
         if v == "":
-            chk.add("coordinate is missing. Fill in the station's location.", path=path,
-                    row=int(rows[i]), column=column)
+            chk.add(
+                "coordinate is missing. Fill in the station's location.",
+                path=path,
+                row=int(rows[i]),
+                column=column,
+            )
             continue
         try:
             out[i] = float(str(v).replace(",", "."))
         except ValueError:
-            chk.add(f"'{v}' is not a number. Give the coordinate as a decimal number.",
-                    path=path, row=int(rows[i]), column=column)
+            chk.add(
+                f"'{v}' is not a number. Give the coordinate as a decimal number.",
+                path=path,
+                row=int(rows[i]),
+                column=column,
+            )
             continue
         if not np.isfinite(out[i]):
-            chk.add(f"'{v}' is not a finite number. Give a decimal coordinate.", path=path,
-                    row=int(rows[i]),
-                    column=column)
+            chk.add(
+                f"'{v}' is not a finite number. Give a decimal coordinate.",
+                path=path,
+                row=int(rows[i]),
+                column=column,
+            )
             out[i] = np.nan
     return out
 
 
-def _check_lonlat(lon: np.ndarray, lat: np.ndarray, *, chk: _Checker,
-                  path: PathLike | None, cols: tuple[str, str], rows: np.ndarray,
-                  layer_crs: str | None = None) -> None:
+def _check_lonlat(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    chk: _Checker,
+    path: PathLike | None,
+    cols: tuple[str, str],
+    rows: np.ndarray,
+    layer_crs: str | None = None,
+) -> None:
     """Out-of-range and swapped longitude/latitude.
 
     ``layer_crs`` names the geographic CRS of a vector layer: out-of-range
@@ -363,62 +442,100 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, *, chk: _Checker,
     for i in np.flatnonzero(ok):
         x, y = lon[i], lat[i]
         if abs(y) > 90 and abs(x) <= 90 and abs(y) <= 180:
-            chk.add(f"latitude {y} is outside -90..90 while longitude is {x}: the two "
-                    f"look swapped. Swap the '{cols[0]}' and '{cols[1]}' values.",
-                    path=path, row=int(rows[i]), column=cols[1])
+            chk.add(
+                f"latitude {y} is outside -90..90 while longitude is {x}: the two "
+                f"look swapped. Swap the '{cols[0]}' and '{cols[1]}' values.",
+                path=path,
+                row=int(rows[i]),
+                column=cols[1],
+            )
         elif layer_crs is not None and (abs(y) > 90 or abs(x) > 180):
-            chk.add(f"position ({x}, {y}) is not longitude/latitude although the "
-                    f"layer's CRS is {layer_crs}: " + _WRONG_CRS_FIX, path=path,
-                    row=int(rows[i]), column="geometry", kind="crs")
+            chk.add(
+                f"position ({x}, {y}) is not longitude/latitude although the "
+                f"layer's CRS is {layer_crs}: " + _WRONG_CRS_FIX,
+                path=path,
+                row=int(rows[i]),
+                column="geometry",
+                kind="crs",
+            )
         elif abs(y) > 90 or abs(x) > 180:
             bad_col = cols[1] if abs(y) > 90 else cols[0]
             rng = "-90..90" if abs(y) > 90 else "-180..180"
-            chk.add(f"{'latitude' if abs(y) > 90 else 'longitude'} "
-                    f"{y if abs(y) > 90 else x} is outside {rng}. Give WGS84 decimal "
-                    "degrees, or x/y columns with crs=.", path=path, row=int(rows[i]),
-                    column=bad_col)
-        elif ok.sum() >= 3 and np.hypot(x - med_lon, y - med_lat) > 5 and np.hypot(
-                y - med_lon, x - med_lat) < 1:
-            chk.add(f"position ({x}, {y}) is far from the other stations but would fit "
-                    f"them with longitude and latitude swapped. Swap the '{cols[0]}' and "
-                    f"'{cols[1]}' values.", path=path, row=int(rows[i]), column=cols[0])
+            chk.add(
+                f"{'latitude' if abs(y) > 90 else 'longitude'} "
+                f"{y if abs(y) > 90 else x} is outside {rng}. Give WGS84 decimal "
+                "degrees, or x/y columns with crs=.",
+                path=path,
+                row=int(rows[i]),
+                column=bad_col,
+            )
+        elif (
+            ok.sum() >= 3
+            and np.hypot(x - med_lon, y - med_lat) > 5
+            and np.hypot(y - med_lon, x - med_lat) < 1
+        ):
+            chk.add(
+                f"position ({x}, {y}) is far from the other stations but would fit "
+                f"them with longitude and latitude swapped. Swap the '{cols[0]}' and "
+                f"'{cols[1]}' values.",
+                path=path,
+                row=int(rows[i]),
+                column=cols[0],
+            )
 
 
-def _deployment_ids(station: np.ndarray, camera: np.ndarray, setup: np.ndarray) -> np.ndarray:
+def _deployment_ids(
+    station: np.ndarray, camera: np.ndarray, setup: np.ndarray
+) -> np.ndarray:
     """'<station>/<camera>', with '#2', '#3' for later deployments of one camera."""
-    frame = pd.DataFrame({"s": station, "c": camera, "a": setup,
-                          "i": np.arange(len(station))})
+    frame = pd.DataFrame(
+        {"s": station, "c": camera, "a": setup, "i": np.arange(len(station))}
+    )
     frame = frame.sort_values(["s", "c", "a", "i"], kind="stable")
     rank = frame.groupby(["s", "c"], sort=False).cumcount().to_numpy() + 1
     ids = np.empty(len(station), dtype=object)
-    for i, s, c, r in zip(frame["i"], frame["s"], frame["c"], rank):
+    for i, s, c, r in zip(frame["i"], frame["s"], frame["c"], rank, strict=False):
         ids[i] = f"{s}/{c}" if r == 1 else f"{s}/{c}#{r}"
     return ids
 
 
-def _missing_required(found: dict[str, str], required: list[str],
-                      aliases: dict[str, tuple[str, ...]], columns: list[str],
-                      chk: _Checker, path: PathLike | None) -> bool:
+def _missing_required(
+    found: dict[str, str],
+    required: list[str],
+    aliases: dict[str, tuple[str, ...]],
+    columns: list[str],
+    chk: _Checker,
+    path: PathLike | None,
+) -> bool:
     miss = [c for c in required if c not in found]
     odd = [c for c in columns if ";" in c or "\t" in c]
     if miss and odd:
         sep = ";" if ";" in odd[0] else "\t"
         label = "';'" if sep == ";" else "tabs"
-        chk.add(f"the header looks like it uses {label} between columns "
-                f"({odd[0][:60]!r}...), so the required columns "
-                f"{', '.join(repr(c) for c in miss)} were not found. Save the file as "
-                f"comma-separated CSV, or make every line use {label} the same way "
-                "(trapscape reads ';' and tab-separated files when all lines agree).",
-                path=path, column=odd[0], kind="schema")
+        chk.add(
+            f"the header looks like it uses {label} between columns "
+            f"({odd[0][:60]!r}...), so the required columns "
+            f"{', '.join(repr(c) for c in miss)} were not found. Save the file as "
+            f"comma-separated CSV, or make every line use {label} the same way "
+            "(trapscape reads ';' and tab-separated files when all lines agree).",
+            path=path,
+            column=odd[0],
+            kind="schema",
+        )
         return True
     for c in miss:
-        chk.add(V.missing_column_message(c, aliases, columns, found.values()),
-                path=path, column=c, kind="schema")
+        chk.add(
+            V.missing_column_message(c, aliases, columns, found.values()),
+            path=path,
+            column=c,
+            kind="schema",
+        )
     return bool(miss)
 
 
-def _problem_columns(columns: list[str], chk: _Checker, path: PathLike | None
-                     ) -> dict[int, dict[str, str]]:
+def _problem_columns(
+    columns: list[str], chk: _Checker, path: PathLike | None
+) -> dict[int, dict[str, str]]:
     """Pair malfunction columns by number: {N: {"from": col, "to": col}}.
 
     Accepts full names (``Problem1_from``) and names cut to 10 characters by
@@ -442,54 +559,74 @@ def _problem_columns(columns: list[str], chk: _Checker, path: PathLike | None
     for k, d in sorted(pcols.items()):
         dupes = [c for cs in d.values() if len(cs) > 1 for c in cs]
         if dupes:
-            chk.add(f"columns {', '.join(repr(c) for c in dupes)} are all read as "
-                    f"malfunction {k}. Keep one column per end (Problem{k}_from, "
-                    f"Problem{k}_to).", path=path, column=dupes[0], kind="schema")
+            chk.add(
+                f"columns {', '.join(repr(c) for c in dupes)} are all read as "
+                f"malfunction {k}. Keep one column per end (Problem{k}_from, "
+                f"Problem{k}_to).",
+                path=path,
+                column=dupes[0],
+                kind="schema",
+            )
             continue
         pair = {e: cs[0] for e, cs in d.items()}
         missing = [e for e in ("from", "to") if e not in pair]
         if missing:
             other = next(iter(pair.values()))
-            chk.add(f"column '{other}' has no partner 'Problem{k}_{missing[0]}'. "
-                    "Add it (malfunction intervals need a from and a to column).",
-                    path=path, column=other, kind="schema")
+            chk.add(
+                f"column '{other}' has no partner 'Problem{k}_{missing[0]}'. "
+                "Add it (malfunction intervals need a from and a to column).",
+                path=path,
+                column=other,
+                kind="schema",
+            )
             continue
         out[k] = pair
     if stray:
         names = ", ".join(f"'{c}'" for c in stray)
         plural = len(stray) > 1
-        chk.add(f"column{'s' if plural else ''} {names} look{'' if plural else 's'} "
-                "like malfunction columns but cannot be "
-                "paired into ProblemN_from/ProblemN_to (a Shapefile cuts names to 10 "
-                "characters, so 'Problem12_from' and 'Problem12_to' collide). Rename "
-                "them ProblemN_from/ProblemN_to (in a Shapefile: ProblemN_f/ProblemN_t "
-                "with N < 10), or save the stations as a GeoPackage or CSV.",
-                path=path, column=stray[0], kind="schema")
+        chk.add(
+            f"column{'s' if plural else ''} {names} look{'' if plural else 's'} "
+            "like malfunction columns but cannot be "
+            "paired into ProblemN_from/ProblemN_to (a Shapefile cuts names to 10 "
+            "characters, so 'Problem12_from' and 'Problem12_to' collide). Rename "
+            "them ProblemN_from/ProblemN_to (in a Shapefile: ProblemN_f/ProblemN_t "
+            "with N < 10), or save the stations as a GeoPackage or CSV.",
+            path=path,
+            column=stray[0],
+            kind="schema",
+        )
     return out
 
 
-def _read_vector(path: PathLike, chk: _Checker, layer: str | int | None = None
-                 ) -> gpd.GeoDataFrame | None:
+def _read_vector(
+    path: PathLike, chk: _Checker, layer: str | int | None = None
+) -> gpd.GeoDataFrame | None:
     p = Path(path)
     if not p.exists():
         chk.add(f"file not found (looked in {p.resolve()}). Fix the path.", path=path)
         return None
     if p.is_file() and p.stat().st_size == 0:
-        chk.add("the file is empty. Give a vector file with at least one feature.",
-                path=path)
+        chk.add(
+            "the file is empty. Give a vector file with at least one feature.",
+            path=path,
+        )
         return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gdf = gpd.read_file(p, layer=layer)
-    except Exception as err:  # pyogrio raises several types  # noqa: BLE001
-        chk.add(f"cannot be read as a vector file ({str(err).strip()[:200]}). "
-                "Give a GeoPackage, GeoJSON, Shapefile or another GDAL vector format.",
-                path=path)
+    except Exception as err:  # pyogrio raises several types
+        chk.add(
+            f"cannot be read as a vector file ({str(err).strip()[:200]}). "
+            "Give a GeoPackage, GeoJSON, Shapefile or another GDAL vector format.",
+            path=path,
+        )
         return None
     if len(gdf) == 0:
-        chk.add("the layer has no features. Give a file with at least one feature.",
-                path=path)
+        chk.add(
+            "the layer has no features. Give a file with at least one feature.",
+            path=path,
+        )
         return None
     return gdf
 
@@ -525,8 +662,11 @@ def _read_stations(
         src_crs = gdf.crs
         if src_crs is None:
             if crs is None:
-                chk.add("the layer has no CRS. Save it with its CRS or pass crs=.",
-                        path=path, kind="crs")
+                chk.add(
+                    "the layer has no CRS. Save it with its CRS or pass crs=.",
+                    path=path,
+                    kind="crs",
+                )
                 return None
             src_crs = as_crs(crs)
     else:
@@ -545,12 +685,22 @@ def _read_stations(
     for user, key in ((x, "x"), (y, "y")):
         if user and user not in columns:
             hint = V.suggest(user, columns)
-            chk.add(f"column '{user}' (given as {key}=) is not in the file."
-                    + (f" Did you mean '{hint}'?" if hint else ""),
-                    path=path, column=user, kind="schema")
+            chk.add(
+                f"column '{user}' (given as {key}=) is not in the file."
+                + (f" Did you mean '{hint}'?" if hint else ""),
+                path=path,
+                column=user,
+                kind="schema",
+            )
             return None
-    _missing_required(found, [V.STATION_ID, V.SETUP, V.RETRIEVAL], V.STATION_ALIASES,
-                      columns, chk, path)
+    _missing_required(
+        found,
+        [V.STATION_ID, V.SETUP, V.RETRIEVAL],
+        V.STATION_ALIASES,
+        columns,
+        chk,
+        path,
+    )
     # coordinates
     kind = "geometry"
     if not vector:
@@ -567,10 +717,14 @@ def _read_stations(
                 best = V.suggest(alias, [c for c in columns if c not in found.values()])
                 if best:
                     break
-            chk.add("no coordinate columns: give 'longitude'/'latitude' (WGS84 degrees) "
-                    "or 'x'/'y' with crs= (e.g. crs='EPSG:32652')."
-                    + (f" Did you mean '{best}'?" if best else ""),
-                    path=path, column="longitude", kind="schema")
+            chk.add(
+                "no coordinate columns: give 'longitude'/'latitude' (WGS84 degrees) "
+                "or 'x'/'y' with crs= (e.g. crs='EPSG:32652')."
+                + (f" Did you mean '{best}'?" if best else ""),
+                path=path,
+                column="longitude",
+                kind="schema",
+            )
             kind = "none"
     # problem columns (also Shapefile-truncated: Problem1_f, Problem1_t)
     pcols = _problem_columns(columns, chk, path)
@@ -579,68 +733,145 @@ def _read_stations(
 
     sid = _strings(table[found[V.STATION_ID]])
     cam = _strings(table[found[V.CAMERA_ID]]) if V.CAMERA_ID in found else sid.copy()
-    cam = np.array([c if c != "" else s for c, s in zip(cam, sid)], dtype=object)
+    cam = np.array(
+        [c if c != "" else s for c, s in zip(cam, sid, strict=False)], dtype=object
+    )
     setup, setup_known = _parse_dates(
-        _strings(table[found[V.SETUP]]), fmt=date_format, date_only="noon", chk=chk,
-        path=path, column=found[V.SETUP], rows=rows, required=True)
+        _strings(table[found[V.SETUP]]),
+        fmt=date_format,
+        date_only="noon",
+        chk=chk,
+        path=path,
+        column=found[V.SETUP],
+        rows=rows,
+        required=True,
+    )
     retr, retr_known = _parse_dates(
-        _strings(table[found[V.RETRIEVAL]]), fmt=date_format, date_only="noon", chk=chk,
-        path=path, column=found[V.RETRIEVAL], rows=rows, required=True)
+        _strings(table[found[V.RETRIEVAL]]),
+        fmt=date_format,
+        date_only="noon",
+        chk=chk,
+        path=path,
+        column=found[V.RETRIEVAL],
+        rows=rows,
+        required=True,
+    )
     for i in np.flatnonzero(sid == ""):
-        chk.add("station id is empty. Give every deployment a station id.", path=path,
-                row=int(rows[i]), column=found[V.STATION_ID])
+        chk.add(
+            "station id is empty. Give every deployment a station id.",
+            path=path,
+            row=int(rows[i]),
+            column=found[V.STATION_ID],
+        )
     # geometry
     if kind == "lonlat":
-        lon = _parse_float(_strings(table[found["longitude"]]), chk=chk, path=path,
-                           column=found["longitude"], rows=rows)
-        lat = _parse_float(_strings(table[found["latitude"]]), chk=chk, path=path,
-                           column=found["latitude"], rows=rows)
-        _check_lonlat(lon, lat, chk=chk, path=path,
-                      cols=(found["longitude"], found["latitude"]), rows=rows)
+        lon = _parse_float(
+            _strings(table[found["longitude"]]),
+            chk=chk,
+            path=path,
+            column=found["longitude"],
+            rows=rows,
+        )
+        lat = _parse_float(
+            _strings(table[found["latitude"]]),
+            chk=chk,
+            path=path,
+            column=found["latitude"],
+            rows=rows,
+        )
+        _check_lonlat(
+            lon,
+            lat,
+            chk=chk,
+            path=path,
+            cols=(found["longitude"], found["latitude"]),
+            rows=rows,
+        )
         geometry = gpd.points_from_xy(lon, lat)
         src_crs = as_crs("EPSG:4326")
     elif kind == "xy":
-        xs = _parse_float(_strings(table[found["x"]]), chk=chk, path=path,
-                          column=found["x"], rows=rows)
-        ys = _parse_float(_strings(table[found["y"]]), chk=chk, path=path,
-                          column=found["y"], rows=rows)
+        xs = _parse_float(
+            _strings(table[found["x"]]),
+            chk=chk,
+            path=path,
+            column=found["x"],
+            rows=rows,
+        )
+        ys = _parse_float(
+            _strings(table[found["y"]]),
+            chk=chk,
+            path=path,
+            column=found["y"],
+            rows=rows,
+        )
         if crs is None:
-            chk.add(f"columns '{found['x']}'/'{found['y']}' hold map coordinates but no "
-                    "CRS was stated. Pass crs= (e.g. crs='EPSG:32652' or --crs).",
-                    path=path, column=found["x"], kind="crs")
+            chk.add(
+                f"columns '{found['x']}'/'{found['y']}' hold map coordinates but no "
+                "CRS was stated. Pass crs= (e.g. crs='EPSG:32652' or --crs).",
+                path=path,
+                column=found["x"],
+                kind="crs",
+            )
             return None
         src_crs = as_crs(crs)
         if src_crs.is_geographic:
             looks_metric = np.nanmax(np.abs(np.r_[xs, ys, 0.0])) > 360
-            chk.add(f"x/y columns were given with the geographic CRS {src_crs.name}"
-                    + (" but hold values in metres" if looks_metric else "")
-                    + ". Pass the projected CRS of the x/y values (e.g. "
-                    "crs='EPSG:32652'), or name the columns longitude/latitude.",
-                    path=path, column=found["x"], kind="crs")
+            chk.add(
+                f"x/y columns were given with the geographic CRS {src_crs.name}"
+                + (" but hold values in metres" if looks_metric else "")
+                + ". Pass the projected CRS of the x/y values (e.g. "
+                "crs='EPSG:32652'), or name the columns longitude/latitude.",
+                path=path,
+                column=found["x"],
+                kind="crs",
+            )
             return None
         geometry = gpd.points_from_xy(xs, ys)
     elif kind == "geometry":
         geometry = geom_in.to_numpy()
         for i, g in enumerate(geometry):
             if g is None or g.is_empty:
-                chk.add("the feature has no location. Draw the station point.",
-                        path=path, row=i + 1, column="geometry", kind="geometry")
+                chk.add(
+                    "the feature has no location. Draw the station point.",
+                    path=path,
+                    row=i + 1,
+                    column="geometry",
+                    kind="geometry",
+                )
             elif g.geom_type == "MultiPoint" and len(g.geoms) == 1:
                 geometry[i] = g.geoms[0]
             elif g.geom_type != "Point":
-                chk.add(f"station geometry is a {g.geom_type}; stations must be points.",
-                        path=path, row=i + 1, column="geometry", kind="geometry")
+                chk.add(
+                    f"station geometry is a {g.geom_type}; stations must be points.",
+                    path=path,
+                    row=i + 1,
+                    column="geometry",
+                    kind="geometry",
+                )
         if as_crs(src_crs).is_geographic:
-            is_pt = np.array([g is not None and not g.is_empty
-                              and g.geom_type == "Point" for g in geometry], dtype=bool)
-            lon = np.array([g.x if k else np.nan
-                            for g, k in zip(geometry, is_pt, strict=True)])
-            lat = np.array([g.y if k else np.nan
-                            for g, k in zip(geometry, is_pt, strict=True)])
+            is_pt = np.array(
+                [
+                    g is not None and not g.is_empty and g.geom_type == "Point"
+                    for g in geometry
+                ],
+                dtype=bool,
+            )
+            lon = np.array(
+                [g.x if k else np.nan for g, k in zip(geometry, is_pt, strict=True)]
+            )
+            lat = np.array(
+                [g.y if k else np.nan for g, k in zip(geometry, is_pt, strict=True)]
+            )
             gc = as_crs(src_crs)
-            _check_lonlat(lon, lat, chk=chk, path=path, cols=("x", "y"), rows=rows,
-                          layer_crs=gc.name + (f" (EPSG:{gc.to_epsg()})"
-                                               if gc.to_epsg() else ""))
+            _check_lonlat(
+                lon,
+                lat,
+                chk=chk,
+                path=path,
+                cols=("x", "y"),
+                rows=rows,
+                layer_crs=gc.name + (f" (EPSG:{gc.to_epsg()})" if gc.to_epsg() else ""),
+            )
     else:
         geometry = gpd.points_from_xy(np.full(n, np.nan), np.full(n, np.nan))
         src_crs = as_crs("EPSG:4326")
@@ -649,7 +880,9 @@ def _read_stations(
     if V.DEPLOYMENT_ID in found:
         dep = _strings(table[found[V.DEPLOYMENT_ID]])
         auto = _deployment_ids(sid, cam, setup)
-        dep = np.array([d if d != "" else a for d, a in zip(dep, auto)], dtype=object)
+        dep = np.array(
+            [d if d != "" else a for d, a in zip(dep, auto, strict=False)], dtype=object
+        )
     else:
         dep = _deployment_ids(sid, cam, setup)
 
@@ -658,24 +891,49 @@ def _read_stations(
     for k, d in sorted(pcols.items()):
         if "from" not in d or "to" not in d:
             continue
-        fr, _ = _parse_dates(_strings(table[d["from"]]), fmt=date_format,
-                             date_only="start", chk=chk, path=path, column=d["from"],
-                             rows=rows, required=False)
-        to, _ = _parse_dates(_strings(table[d["to"]]), fmt=date_format, date_only="next",
-                             chk=chk, path=path, column=d["to"], rows=rows,
-                             required=False)
+        fr, _ = _parse_dates(
+            _strings(table[d["from"]]),
+            fmt=date_format,
+            date_only="start",
+            chk=chk,
+            path=path,
+            column=d["from"],
+            rows=rows,
+            required=False,
+        )
+        to, _ = _parse_dates(
+            _strings(table[d["to"]]),
+            fmt=date_format,
+            date_only="next",
+            chk=chk,
+            path=path,
+            column=d["to"],
+            rows=rows,
+            required=False,
+        )
         fs, ts_ = _strings(table[d["from"]]), _strings(table[d["to"]])
         for i in range(n):
             if fs[i] == "" and ts_[i] == "":
                 continue
             if (fs[i] == "") != (ts_[i] == ""):
                 col = d["from"] if fs[i] == "" else d["to"]
-                chk.add(f"malfunction {k} has only one end. Fill in '{col}' or clear "
-                        "both.", path=path, row=int(rows[i]), column=col)
+                chk.add(
+                    f"malfunction {k} has only one end. Fill in '{col}' or clear both.",
+                    path=path,
+                    row=int(rows[i]),
+                    column=col,
+                )
                 continue
-            precs.append({V.DEPLOYMENT_ID: dep[i], V.PROBLEM_FROM: fr[i],
-                          V.PROBLEM_TO: to[i], "row": int(rows[i]), "from": d["from"],
-                          "to": d["to"]})
+            precs.append(
+                {
+                    V.DEPLOYMENT_ID: dep[i],
+                    V.PROBLEM_FROM: fr[i],
+                    V.PROBLEM_TO: to[i],
+                    "row": int(rows[i]),
+                    "from": d["from"],
+                    "to": d["to"],
+                }
+            )
     coord_keys = {"lonlat": ("longitude", "latitude"), "xy": ("x", "y")}.get(kind, ())
     used = {c for k, c in found.items() if k not in ("longitude", "latitude", "x", "y")}
     used |= {found[k] for k in coord_keys}
@@ -684,21 +942,27 @@ def _read_stations(
         used |= {found[k] for k in ("longitude", "latitude", "x", "y") if k in found}
     extras = [c for c in columns if c not in used]
     data: dict[str, Any] = {
-        V.STATION_ID: sid, V.CAMERA_ID: cam, V.DEPLOYMENT_ID: dep,
-        V.SETUP: setup, V.RETRIEVAL: retr,
-        V.SETUP_TIME_KNOWN: setup_known, V.RETRIEVAL_TIME_KNOWN: retr_known,
+        V.STATION_ID: sid,
+        V.CAMERA_ID: cam,
+        V.DEPLOYMENT_ID: dep,
+        V.SETUP: setup,
+        V.RETRIEVAL: retr,
+        V.SETUP_TIME_KNOWN: setup_known,
+        V.RETRIEVAL_TIME_KNOWN: retr_known,
     }
     frame = pd.DataFrame(data)
     frame[[V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID]] = frame[
-        [V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID]].astype(object)
+        [V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID]
+    ].astype(object)
     for c in extras:
         if c in frame.columns or c == "geometry":
             continue
         vals = table[c].to_numpy(dtype=object)
         frame[c] = [pd.NA if _is_blank(v) else v for v in vals]
         frame[c] = frame[c].astype(object)
-    stations = gpd.GeoDataFrame(frame, geometry=np.asarray(geometry, dtype=object),
-                                crs=src_crs)
+    stations = gpd.GeoDataFrame(
+        frame, geometry=np.asarray(geometry, dtype=object), crs=src_crs
+    )
     if precs:
         pr_full = pd.DataFrame(precs)
         problems = pr_full[[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]].copy()
@@ -706,8 +970,15 @@ def _read_stations(
         src = pr_full[["row", "from", "to"]]
     else:
         problems, src = _empty_problems(), None
-    V._check_stations(stations, problems, chk, path=path, rows=rows, problem_src=src,
-                      report_missing=False)
+    V._check_stations(
+        stations,
+        problems,
+        chk,
+        path=path,
+        rows=rows,
+        problem_src=src,
+        report_missing=False,
+    )
     if len(chk) == n0 and len(problems):
         # date-only ends may overshoot a noon setup/retrieval by part of a day:
         # keep malfunctions within their deployment
@@ -720,8 +991,12 @@ def _read_stations(
         target = as_crs(crs)
         if not target.equals(stations.crs):
             stations = stations.to_crs(target)
-    logger.info("Read %d deployments at %d stations from %s", len(stations),
-                len(set(sid)), _name(path))
+    logger.info(
+        "Read %d deployments at %d stations from %s",
+        len(stations),
+        len(set(sid)),
+        _name(path),
+    )
     return StationsTable(stations=stations, problems=problems.reset_index(drop=True))
 
 
@@ -780,8 +1055,9 @@ def read_stations(
     ``"<station>/<camera>"`` (``#2``... for later deployments of a camera).
     """
     chk = _Checker()
-    table = _read_stations(path, chk, crs=crs, x=x, y=y, date_format=date_format,
-                           layer=layer)
+    table = _read_stations(
+        path, chk, crs=crs, x=x, y=y, date_format=date_format, layer=layer
+    )
     chk.raise_if_any()
     assert table is not None
     return table
@@ -791,7 +1067,7 @@ def _fmt_dt(values: pd.Series, known: pd.Series | None = None) -> list[str]:
     out = []
     vals = pd.to_datetime(values)
     kn = known.to_numpy() if known is not None else np.ones(len(vals), dtype=bool)
-    for v, k in zip(vals, kn):
+    for v, k in zip(vals, kn, strict=False):
         if pd.isna(v):
             out.append("")
         elif not k and v == v.normalize() + pd.Timedelta(hours=12):
@@ -832,15 +1108,19 @@ def write_stations(
     if stations.crs is None:
         raise CRSError("The stations have no CRS; set it before writing.")
     ll = stations.geometry.to_crs(4326)
-    out = pd.DataFrame({
-        V.STATION_ID: stations[V.STATION_ID].astype(str).to_numpy(),
-        V.CAMERA_ID: stations[V.CAMERA_ID].astype(str).to_numpy(),
-        V.DEPLOYMENT_ID: stations[V.DEPLOYMENT_ID].astype(str).to_numpy(),
-        "longitude": [repr(float(v)) for v in ll.x],
-        "latitude": [repr(float(v)) for v in ll.y],
-        V.SETUP: _fmt_dt(stations[V.SETUP], stations.get(V.SETUP_TIME_KNOWN)),
-        V.RETRIEVAL: _fmt_dt(stations[V.RETRIEVAL], stations.get(V.RETRIEVAL_TIME_KNOWN)),
-    })
+    out = pd.DataFrame(
+        {
+            V.STATION_ID: stations[V.STATION_ID].astype(str).to_numpy(),
+            V.CAMERA_ID: stations[V.CAMERA_ID].astype(str).to_numpy(),
+            V.DEPLOYMENT_ID: stations[V.DEPLOYMENT_ID].astype(str).to_numpy(),
+            "longitude": [repr(float(v)) for v in ll.x],
+            "latitude": [repr(float(v)) for v in ll.y],
+            V.SETUP: _fmt_dt(stations[V.SETUP], stations.get(V.SETUP_TIME_KNOWN)),
+            V.RETRIEVAL: _fmt_dt(
+                stations[V.RETRIEVAL], stations.get(V.RETRIEVAL_TIME_KNOWN)
+            ),
+        }
+    )
     if problems is not None and len(problems):
         pr = problems.copy()
         pr["_k"] = pr.groupby(V.DEPLOYMENT_ID, sort=False).cumcount() + 1
@@ -850,14 +1130,23 @@ def write_stations(
             sub = pr[pr["_k"] == k]
             fr = _fmt_dt(sub[V.PROBLEM_FROM])
             to = _fmt_dt(sub[V.PROBLEM_TO])
-            for d, a, b in zip(sub[V.DEPLOYMENT_ID], fr, to):
+            for d, a, b in zip(sub[V.DEPLOYMENT_ID], fr, to, strict=False):
                 if str(d) in pos:
                     f_col[pos[str(d)]], t_col[pos[str(d)]] = a, b
             out[f"problem{k}_from"] = f_col
             out[f"problem{k}_to"] = t_col
-    skip = {V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID, V.SETUP, V.RETRIEVAL,
-            V.SETUP_TIME_KNOWN, V.RETRIEVAL_TIME_KNOWN, stations.geometry.name,
-            "longitude", "latitude"}
+    skip = {
+        V.STATION_ID,
+        V.CAMERA_ID,
+        V.DEPLOYMENT_ID,
+        V.SETUP,
+        V.RETRIEVAL,
+        V.SETUP_TIME_KNOWN,
+        V.RETRIEVAL_TIME_KNOWN,
+        stations.geometry.name,
+        "longitude",
+        "latitude",
+    }
     for c in stations.columns:
         if c not in skip and c not in out.columns:
             out[c] = stations[c].to_numpy()
@@ -870,7 +1159,9 @@ def write_stations(
 _SEX = {"f": "F", "female": "F", "m": "M", "male": "M"}
 
 
-def _stations_parts(stations: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+def _stations_parts(
+    stations: Any,
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
     if stations is None:
         return None, None
     if isinstance(stations, StationsTable):
@@ -880,8 +1171,15 @@ def _stations_parts(stations: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFram
     return stations, None
 
 
-def _stations_of_cameras(cams: np.ndarray, stations: pd.DataFrame, *, chk: _Checker,
-                         path: PathLike, column: str, rows: np.ndarray) -> np.ndarray:
+def _stations_of_cameras(
+    cams: np.ndarray,
+    stations: pd.DataFrame,
+    *,
+    chk: _Checker,
+    path: PathLike,
+    column: str,
+    rows: np.ndarray,
+) -> np.ndarray:
     """Station of each camera id, for sightings that name only the camera."""
     pairs = stations[[V.STATION_ID, V.CAMERA_ID]].astype(str).drop_duplicates()
     n_st = pairs.groupby(V.CAMERA_ID)[V.STATION_ID].nunique()
@@ -889,13 +1187,22 @@ def _stations_of_cameras(cams: np.ndarray, stations: pd.DataFrame, *, chk: _Chec
     out = pd.Series(cams, dtype=object).map(lookup).fillna("").to_numpy(dtype=object)
     ambiguous = pd.Series(cams, dtype=object).map(n_st).fillna(0).to_numpy() > 1
     for i in np.flatnonzero(ambiguous):
-        chk.add(f"camera '{cams[i]}' was deployed at several stations, so the sighting's "
-                "station is unknown. Add a station column.", path=path,
-                row=int(rows[i]), column=column)
+        chk.add(
+            f"camera '{cams[i]}' was deployed at several stations, so the sighting's "
+            "station is unknown. Add a station column.",
+            path=path,
+            row=int(rows[i]),
+            column=column,
+        )
         out[i] = ""
     for i in np.flatnonzero((out == "") & ~ambiguous & (cams != "")):
-        chk.add(f"camera '{cams[i]}' is not in the stations table. Fix the camera id or "
-                "add a station column.", path=path, row=int(rows[i]), column=column)
+        chk.add(
+            f"camera '{cams[i]}' is not in the stations table. Fix the camera id or "
+            "add a station column.",
+            path=path,
+            row=int(rows[i]),
+            column=column,
+        )
     return out
 
 
@@ -927,19 +1234,39 @@ def _read_sightings(
     else:
         tcol = found["date"]
         d, t = _strings(table[found["date"]]), _strings(table[found["time"]])
-        texts = np.array([f"{a} {b}".strip() if a else "" for a, b in zip(d, t)],
-                         dtype=object)
-    ts, _known = _parse_dates(texts, fmt=date_format, date_only="noon", chk=chk,
-                              path=path, column=tcol, rows=rows, required=True)
+        texts = np.array(
+            [f"{a} {b}".strip() if a else "" for a, b in zip(d, t, strict=False)],
+            dtype=object,
+        )
+    ts, _known = _parse_dates(
+        texts,
+        fmt=date_format,
+        date_only="noon",
+        chk=chk,
+        path=path,
+        column=tcol,
+        rows=rows,
+        required=True,
+    )
     if by_camera:
-        sid = _stations_of_cameras(_strings(table[found[V.CAMERA_ID]]), st, chk=chk,
-                                   path=path, column=found[V.CAMERA_ID], rows=rows)
+        sid = _stations_of_cameras(
+            _strings(table[found[V.CAMERA_ID]]),
+            st,
+            chk=chk,
+            path=path,
+            column=found[V.CAMERA_ID],
+            rows=rows,
+        )
     else:
         sid = _strings(table[found[V.STATION_ID]])
     data: dict[str, Any] = {V.STATION_ID: sid}
 
     def optional(key: str) -> Any:
-        vals = _strings(table[found[key]]) if key in found else np.full(n, "", dtype=object)
+        vals = (
+            _strings(table[found[key]])
+            if key in found
+            else np.full(n, "", dtype=object)
+        )
         return pd.array(np.where(vals == "", None, vals), dtype="string")
 
     data[V.CAMERA_ID] = optional(V.CAMERA_ID)
@@ -956,20 +1283,30 @@ def _read_sightings(
         ok = pd.notna(mapped)
         sex_out[ok] = mapped[ok]
         for i in np.flatnonzero(~ok & ~unknown):
-            chk.add(f"sex '{raw[i]}' is not F or M. Use F/M (female/male) or leave it "
-                    "empty.", path=path, row=int(rows[i]), column=found[V.SEX])
+            chk.add(
+                f"sex '{raw[i]}' is not F or M. Use F/M (female/male) or leave it "
+                "empty.",
+                path=path,
+                row=int(rows[i]),
+                column=found[V.SEX],
+            )
     data[V.SEX] = pd.array(sex_out, dtype="string")
     data[V.MEDIA_ID] = optional(V.MEDIA_ID)
     counts = np.ones(n, dtype=np.int64)
     if V.COUNT in found:
         raw = _strings(table[found[V.COUNT]])
-        num = pd.to_numeric(pd.Series(raw, dtype=object).replace("", "1"),
-                            errors="coerce").to_numpy(dtype=float)
+        num = pd.to_numeric(
+            pd.Series(raw, dtype=object).replace("", "1"), errors="coerce"
+        ).to_numpy(dtype=float)
         good = np.isfinite(num) & (num >= 1) & (num == np.round(num))
         counts[good] = num[good].astype(np.int64)
         for i in np.flatnonzero(~good):
-            chk.add(f"count '{raw[i]}' is not a positive whole number. Use 1, 2, ...",
-                    path=path, row=int(rows[i]), column=found[V.COUNT])
+            chk.add(
+                f"count '{raw[i]}' is not a positive whole number. Use 1, 2, ...",
+                path=path,
+                row=int(rows[i]),
+                column=found[V.COUNT],
+            )
     data[V.COUNT] = counts
     frame = pd.DataFrame(data)
     for c in (V.STATION_ID, V.SPECIES):
@@ -984,18 +1321,34 @@ def _read_sightings(
     checked = frame.copy()
     checked[V.SEX] = checked[V.SEX].astype(object)
     n_before = len(chk)
-    dep = V._check_sightings(checked, st, pr, chk, path=path, rows=rows,
-                             value_checks=False, stations_path=stations_path)
+    dep = V._check_sightings(
+        checked,
+        st,
+        pr,
+        chk,
+        path=path,
+        rows=rows,
+        value_checks=False,
+        stations_path=stations_path,
+    )
     if by_camera:  # unresolved cameras were reported already; drop the echoes
         flagged = {int(rows[i]) for i in np.flatnonzero(sid == "")}
-        keep = [k for k in range(len(chk)) if k < n_before or not (
-            chk.problems[k].column == V.STATION_ID and chk.problems[k].row in flagged)]
+        keep = [
+            k
+            for k in range(len(chk))
+            if k < n_before
+            or not (
+                chk.problems[k].column == V.STATION_ID
+                and chk.problems[k].row in flagged
+            )
+        ]
         chk.problems = [chk.problems[k] for k in keep]
         chk.kinds = [chk.kinds[k] for k in keep]
     if dep is not None:
         given = frame[V.DEPLOYMENT_ID]
-        frame[V.DEPLOYMENT_ID] = given.fillna(pd.Series(dep, index=frame.index,
-                                                        dtype="string"))
+        frame[V.DEPLOYMENT_ID] = given.fillna(
+            pd.Series(dep, index=frame.index, dtype="string")
+        )
     logger.info("Read %d sightings from %s", len(frame), _name(path))
     return frame
 
@@ -1045,9 +1398,21 @@ def write_sightings(sightings: pd.DataFrame, path: PathLike) -> None:
     """Write canonical sightings as CSV (read back by :func:`read_sightings`)."""
     out = sightings.copy()
     out[V.TIMESTAMP] = _fmt_dt(out[V.TIMESTAMP])
-    first = [c for c in (V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID, V.TIMESTAMP,
-                         V.SPECIES, V.INDIVIDUAL_ID, V.SEX, V.MEDIA_ID, V.COUNT)
-             if c in out.columns]
+    first = [
+        c
+        for c in (
+            V.STATION_ID,
+            V.CAMERA_ID,
+            V.DEPLOYMENT_ID,
+            V.TIMESTAMP,
+            V.SPECIES,
+            V.INDIVIDUAL_ID,
+            V.SEX,
+            V.MEDIA_ID,
+            V.COUNT,
+        )
+        if c in out.columns
+    ]
     out = out[first + [c for c in out.columns if c not in first]]
     out.to_csv(path, index=False)
 
@@ -1055,11 +1420,13 @@ def write_sightings(sightings: pd.DataFrame, path: PathLike) -> None:
 # ---------------------------------------------------------------------------
 # boundaries
 # ---------------------------------------------------------------------------
-_WRONG_CRS_FIX = ("the values look like metres; the layer's CRS is probably wrong: "
-                  "set it to the projected CRS the coordinates were measured in, e.g. "
-                  "EPSG:32652 (WGS 84 / UTM zone 52N) (QGIS: Layer > Set CRS; "
-                  "geopandas: gdf.set_crs(32652, allow_override=True)), and save the "
-                  "file again.")
+_WRONG_CRS_FIX = (
+    "the values look like metres; the layer's CRS is probably wrong: "
+    "set it to the projected CRS the coordinates were measured in, e.g. "
+    "EPSG:32652 (WGS 84 / UTM zone 52N) (QGIS: Layer > Set CRS; "
+    "geopandas: gdf.set_crs(32652, allow_override=True)), and save the "
+    "file again."
+)
 
 
 def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> bool:
@@ -1068,18 +1435,26 @@ def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> 
         return True
     b = gdf.geometry.bounds.to_numpy(dtype=float)
     ok = np.isfinite(b).all(axis=1)
-    bad = ok & ((np.abs(b[:, [0, 2]]) > 180).any(axis=1)
-                | (np.abs(b[:, [1, 3]]) > 90).any(axis=1))
+    bad = ok & (
+        (np.abs(b[:, [0, 2]]) > 180).any(axis=1)
+        | (np.abs(b[:, [1, 3]]) > 90).any(axis=1)
+    )
     if not bad.any():
         return True
     i = int(np.flatnonzero(bad)[0])
     crs_name = as_crs(gdf.crs).name
     epsg = as_crs(gdf.crs).to_epsg()
     label = f"{crs_name} (EPSG:{epsg})" if epsg else crs_name
-    chk.add(f"the layer's CRS is {label}, in degrees, but {int(bad.sum())} of "
-            f"{len(gdf)} features lie outside -180..180 / -90..90 (feature {i + 1} "
-            f"spans x {b[i, 0]:.2f}..{b[i, 2]:.2f}, y {b[i, 1]:.2f}..{b[i, 3]:.2f}): "
-            + _WRONG_CRS_FIX, path=path, row=i + 1, column="geometry", kind="crs")
+    chk.add(
+        f"the layer's CRS is {label}, in degrees, but {int(bad.sum())} of "
+        f"{len(gdf)} features lie outside -180..180 / -90..90 (feature {i + 1} "
+        f"spans x {b[i, 0]:.2f}..{b[i, 2]:.2f}, y {b[i, 1]:.2f}..{b[i, 3]:.2f}): "
+        + _WRONG_CRS_FIX,
+        path=path,
+        row=i + 1,
+        column="geometry",
+        kind="crs",
+    )
     return False
 
 
@@ -1098,57 +1473,92 @@ def _read_boundaries(
     if gdf is None:
         return None
     if gdf.crs is None:
-        chk.add("the layer has no CRS. Save it with its CRS (a .prj file, or as "
-                "GeoPackage/GeoJSON).", path=path, kind="crs")
+        chk.add(
+            "the layer has no CRS. Save it with its CRS (a .prj file, or as "
+            "GeoPackage/GeoJSON).",
+            path=path,
+            kind="crs",
+        )
         return None
     if not _degrees_ok(gdf, chk, path):
         return None
     gdf = gdf.copy()
     if name_field in gdf.columns:
         if name_field != V.NAME:
-            gdf = gdf.rename(columns={name_field: V.NAME}) if V.NAME not in gdf.columns \
+            gdf = (
+                gdf.rename(columns={name_field: V.NAME})
+                if V.NAME not in gdf.columns
                 else gdf.assign(**{V.NAME: gdf[name_field]})
+            )
     elif name_field != "name" or kind in ("zones", "parks"):
         hint = V.suggest(name_field, [c for c in gdf.columns if c != gdf.geometry.name])
-        chk.add(f"no name column '{name_field}'."
-                + (f" Did you mean '{hint}'? Pass name_field='{hint}'." if hint else
-                   " Add one or pass name_field= naming the column that holds names."),
-                path=path, column=name_field, kind="schema")
+        chk.add(
+            f"no name column '{name_field}'."
+            + (
+                f" Did you mean '{hint}'? Pass name_field='{hint}'."
+                if hint
+                else " Add one or pass name_field= naming the column that holds names."
+            ),
+            path=path,
+            column=name_field,
+            kind="schema",
+        )
         return None
     if V.NAME not in gdf.columns:
         gdf[V.NAME] = [f"{Path(path).stem} {i + 1}" for i in range(len(gdf))]
     gdf[V.NAME] = gdf[V.NAME].astype(object)
     geoms = gdf.geometry.to_numpy().copy()
     for i, g in enumerate(geoms):
-        label = f"feature {i + 1}" + (f" ('{gdf[V.NAME].iloc[i]}')"
-                                      if not _is_blank(gdf[V.NAME].iloc[i]) else "")
+        label = f"feature {i + 1}" + (
+            f" ('{gdf[V.NAME].iloc[i]}')" if not _is_blank(gdf[V.NAME].iloc[i]) else ""
+        )
         if g is None or g.is_empty:
-            chk.add(f"{label} has no geometry. Remove it or draw its shape.",
-                    path=path, row=i + 1, column="geometry", kind="geometry")
+            chk.add(
+                f"{label} has no geometry. Remove it or draw its shape.",
+                path=path,
+                row=i + 1,
+                column="geometry",
+                kind="geometry",
+            )
             continue
         polygonal = kind in ("study_area", "zones", "parks", "habitat") or (
-            kind == "any" and g.geom_type in ("Polygon", "MultiPolygon"))
+            kind == "any" and g.geom_type in ("Polygon", "MultiPolygon")
+        )
         if not g.is_valid:
             reason = shapely.is_valid_reason(g)
             fixed = shapely.make_valid(g)
             if polygonal:
-                parts = [p for p in getattr(fixed, "geoms", [fixed])
-                         if p.geom_type in ("Polygon", "MultiPolygon")]
+                parts = [
+                    p
+                    for p in getattr(fixed, "geoms", [fixed])
+                    if p.geom_type in ("Polygon", "MultiPolygon")
+                ]
                 fixed = shapely.union_all(parts) if parts else shapely.Polygon()
             if fixed.is_empty or (polygonal and fixed.area == 0):
-                chk.add(f"{label} is invalid ({reason}) and cannot be repaired (nothing "
-                        "is left). Fix or remove it.", path=path, row=i + 1,
-                        column="geometry", kind="geometry")
+                chk.add(
+                    f"{label} is invalid ({reason}) and cannot be repaired (nothing "
+                    "is left). Fix or remove it.",
+                    path=path,
+                    row=i + 1,
+                    column="geometry",
+                    kind="geometry",
+                )
                 continue
             warnings.warn(
                 f"{_name(path)} row {i + 1}: {label} was invalid ({reason}); repaired "
                 "with make_valid. Check the result or fix the source file.",
-                TrapscapeWarning, stacklevel=stacklevel)
+                TrapscapeWarning,
+                stacklevel=stacklevel,
+            )
             geoms[i] = fixed
         elif polygonal and geoms[i].geom_type not in ("Polygon", "MultiPolygon"):
-            chk.add(f"{label} is a {geoms[i].geom_type}; the {kind} layer needs "
-                    "polygons.", path=path, row=i + 1, column="geometry",
-                    kind="geometry")
+            chk.add(
+                f"{label} is a {geoms[i].geom_type}; the {kind} layer needs polygons.",
+                path=path,
+                row=i + 1,
+                column="geometry",
+                kind="geometry",
+            )
     gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     return gdf
 
@@ -1189,8 +1599,9 @@ def read_boundaries(
         When an invalid polygon was repaired with ``make_valid``.
     """
     chk = _Checker()
-    gdf = _read_boundaries(path, chk, name_field=name_field, layer=layer,
-                           kind="any", stacklevel=3)
+    gdf = _read_boundaries(
+        path, chk, name_field=name_field, layer=layer, kind="any", stacklevel=3
+    )
     chk.raise_if_any()
     assert gdf is not None
     return gdf
@@ -1207,9 +1618,22 @@ def split_boundaries(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     if "kind" not in kinds:
         return {"study_area": gdf}
     col = kinds["kind"]
-    norm = gdf[col].astype(str).str.strip().str.lower().replace({
-        "zone": "zones", "park": "parks", "study area": "study_area",
-        "studyarea": "study_area", "country": "zones", "countries": "zones"})
+    norm = (
+        gdf[col]
+        .astype(str)
+        .str.strip()
+        .str.lower()
+        .replace(
+            {
+                "zone": "zones",
+                "park": "parks",
+                "study area": "study_area",
+                "studyarea": "study_area",
+                "country": "zones",
+                "countries": "zones",
+            }
+        )
+    )
     bad = sorted(set(norm) - set(V.BOUNDARY_KINDS))
     if len(bad) == len(set(norm)):  # 'kind' is just an attribute here
         return {"study_area": gdf}
@@ -1217,9 +1641,15 @@ def split_boundaries(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
         rows = [int(i) + 1 for i in np.flatnonzero(~norm.isin(V.BOUNDARY_KINDS))]
         raise InputError(
             f"row {rows[0]}, column '{col}': unknown boundary kind(s) {bad}. Use one of "
-            f"{', '.join(V.BOUNDARY_KINDS)}.", row=rows[0], column=col)
-    return {k: gdf[norm == k].drop(columns=col).reset_index(drop=True)
-            for k in V.BOUNDARY_KINDS if (norm == k).any()}
+            f"{', '.join(V.BOUNDARY_KINDS)}.",
+            row=rows[0],
+            column=col,
+        )
+    return {
+        k: gdf[norm == k].drop(columns=col).reset_index(drop=True)
+        for k in V.BOUNDARY_KINDS
+        if (norm == k).any()
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -1234,18 +1664,23 @@ def _offset_of(text: str) -> pd.Timedelta | None:
     return None if off is None else pd.Timedelta(off)
 
 
-def _to_local(texts: np.ndarray, offsets: np.ndarray, *, chk: _Checker,
-              path: str, column: str) -> np.ndarray:
+def _to_local(
+    texts: np.ndarray, offsets: np.ndarray, *, chk: _Checker, path: str, column: str
+) -> np.ndarray:
     """Parse ISO strings and express them as naive times at the given offsets."""
     out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
-    for i, (t, off) in enumerate(zip(texts, offsets)):
+    for i, (t, off) in enumerate(zip(texts, offsets, strict=False)):
         if t == "":
             continue
         try:
             ts = pd.Timestamp(t)
         except (ValueError, TypeError):
-            chk.add(f"'{t}' is not an ISO 8601 date-time "
-                    "(YYYY-MM-DDThh:mm:ss+hh:mm).", path=path, row=i + 1, column=column)
+            chk.add(
+                f"'{t}' is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss+hh:mm).",
+                path=path,
+                row=i + 1,
+                column=column,
+            )
             continue
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
@@ -1254,8 +1689,9 @@ def _to_local(texts: np.ndarray, offsets: np.ndarray, *, chk: _Checker,
     return out
 
 
-def _dp_resource(pkg: dict[str, Any], name: str, folder: Path, chk: _Checker,
-                 dp_path: str) -> pd.DataFrame | None:
+def _dp_resource(
+    pkg: dict[str, Any], name: str, folder: Path, chk: _Checker, dp_path: str
+) -> pd.DataFrame | None:
     res = next((r for r in pkg.get("resources", []) if r.get("name") == name), None)
     if res is None:
         return None
@@ -1263,16 +1699,21 @@ def _dp_resource(pkg: dict[str, Any], name: str, folder: Path, chk: _Checker,
         return pd.DataFrame(res["data"]).astype(object)
     paths = res.get("path")
     if paths is None:
-        chk.add(f"resource '{name}' has no path or data. Give the CSV file's path.",
-                path=dp_path)
+        chk.add(
+            f"resource '{name}' has no path or data. Give the CSV file's path.",
+            path=dp_path,
+        )
         return None
     if isinstance(paths, str):
         paths = [paths]
     frames = []
     for p in paths:
         if re.match(r"^https?://", p):
-            chk.add(f"resource '{name}' points to a URL ({p}); download it next to "
-                    "datapackage.json and use a relative path.", path=dp_path)
+            chk.add(
+                f"resource '{name}' points to a URL ({p}); download it next to "
+                "datapackage.json and use a relative path.",
+                path=dp_path,
+            )
             return None
         f = _read_csv(folder / p, chk)
         if f is None:
@@ -1320,13 +1761,18 @@ def read_camtrap_dp(
     return survey
 
 
-def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Survey | None:
+def _read_camtrap_dp(
+    path: PathLike, chk: _Checker, *, crs: Any = None
+) -> Survey | None:
     p = Path(path)
     dp = p / "datapackage.json" if p.is_dir() else p
     dps = os.fspath(dp)
     if not dp.exists():
-        chk.add(f"file not found (looked in {dp.resolve()}). Give a datapackage.json "
-                "or its folder.", path=dps)
+        chk.add(
+            f"file not found (looked in {dp.resolve()}). Give a datapackage.json "
+            "or its folder.",
+            path=dps,
+        )
         return None
     try:
         pkg = json.loads(dp.read_text(encoding="utf-8"))
@@ -1339,16 +1785,25 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
     media = _dp_resource(pkg, "media", folder, chk, dps)
     if deps is None:
         if not chk.problems:
-            chk.add("has no 'deployments' resource. A Camtrap DP package needs "
-                    "deployments, media and observations.", path=dps, kind="schema")
+            chk.add(
+                "has no 'deployments' resource. A Camtrap DP package needs "
+                "deployments, media and observations.",
+                path=dps,
+                kind="schema",
+            )
         return None
     dpath = os.fspath(folder / "deployments.csv")
     cols = {c.lower(): c for c in deps.columns}
     need = ["deploymentid", "latitude", "longitude", "deploymentstart", "deploymentend"]
     miss = [c for c in need if c not in cols]
     for c in miss:
-        chk.add(f"required deployments field '{c}' is missing. Add it (Camtrap DP 1.0 "
-                "deployments schema).", path=dpath, column=c, kind="schema")
+        chk.add(
+            f"required deployments field '{c}' is missing. Add it (Camtrap DP 1.0 "
+            "deployments schema).",
+            path=dpath,
+            column=c,
+            kind="schema",
+        )
     if miss:
         return None
     n = len(deps)
@@ -1357,34 +1812,70 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
     loc = _strings(deps[cols["locationid"]]) if "locationid" in cols else np.full(n, "")
     if "locationname" in cols:
         lname = _strings(deps[cols["locationname"]])
-        loc = np.array([a or b for a, b in zip(loc, lname)], dtype=object)
-    loc = np.array([a or d for a, d in zip(loc, did)], dtype=object)
+        loc = np.array([a or b for a, b in zip(loc, lname, strict=False)], dtype=object)
+    loc = np.array([a or d for a, d in zip(loc, did, strict=False)], dtype=object)
     cam = _strings(deps[cols["cameraid"]]) if "cameraid" in cols else np.full(n, "")
-    cam = np.array([c or d for c, d in zip(cam, did)], dtype=object)
+    cam = np.array([c or d for c, d in zip(cam, did, strict=False)], dtype=object)
     start_txt = _strings(deps[cols["deploymentstart"]])
     end_txt = _strings(deps[cols["deploymentend"]])
     offsets = np.array([_offset_of(t) if t else None for t in start_txt], dtype=object)
     setup = _to_local(start_txt, offsets, chk=chk, path=dpath, column="deploymentStart")
     retr = _to_local(end_txt, offsets, chk=chk, path=dpath, column="deploymentEnd")
     for i in np.flatnonzero(pd.isna(setup) & (start_txt == "")):
-        chk.add("deploymentStart is missing. Fill in when the camera was set up.", path=dpath, row=int(rows[i]),
-                column="deploymentStart")
+        chk.add(
+            "deploymentStart is missing. Fill in when the camera was set up.",
+            path=dpath,
+            row=int(rows[i]),
+            column="deploymentStart",
+        )
     for i in np.flatnonzero(pd.isna(retr) & (end_txt == "")):
-        chk.add("deploymentEnd is missing. Fill in when the camera was retrieved.", path=dpath, row=int(rows[i]),
-                column="deploymentEnd")
-    lon = _parse_float(_strings(deps[cols["longitude"]]), chk=chk, path=dpath,
-                       column="longitude", rows=rows)
-    lat = _parse_float(_strings(deps[cols["latitude"]]), chk=chk, path=dpath,
-                       column="latitude", rows=rows)
-    _check_lonlat(lon, lat, chk=chk, path=dpath, cols=("longitude", "latitude"),
-                  rows=rows)
-    used = {cols[c] for c in ("deploymentid", "locationid", "cameraid", "deploymentstart",
-                              "deploymentend", "latitude", "longitude") if c in cols}
-    frame = pd.DataFrame({
-        V.STATION_ID: loc, V.CAMERA_ID: cam, V.DEPLOYMENT_ID: did,
-        V.SETUP: setup, V.RETRIEVAL: retr,
-        V.SETUP_TIME_KNOWN: True, V.RETRIEVAL_TIME_KNOWN: True,
-    })
+        chk.add(
+            "deploymentEnd is missing. Fill in when the camera was retrieved.",
+            path=dpath,
+            row=int(rows[i]),
+            column="deploymentEnd",
+        )
+    lon = _parse_float(
+        _strings(deps[cols["longitude"]]),
+        chk=chk,
+        path=dpath,
+        column="longitude",
+        rows=rows,
+    )
+    lat = _parse_float(
+        _strings(deps[cols["latitude"]]),
+        chk=chk,
+        path=dpath,
+        column="latitude",
+        rows=rows,
+    )
+    _check_lonlat(
+        lon, lat, chk=chk, path=dpath, cols=("longitude", "latitude"), rows=rows
+    )
+    used = {
+        cols[c]
+        for c in (
+            "deploymentid",
+            "locationid",
+            "cameraid",
+            "deploymentstart",
+            "deploymentend",
+            "latitude",
+            "longitude",
+        )
+        if c in cols
+    }
+    frame = pd.DataFrame(
+        {
+            V.STATION_ID: loc,
+            V.CAMERA_ID: cam,
+            V.DEPLOYMENT_ID: did,
+            V.SETUP: setup,
+            V.RETRIEVAL: retr,
+            V.SETUP_TIME_KNOWN: True,
+            V.RETRIEVAL_TIME_KNOWN: True,
+        }
+    )
     for c in (V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID):
         frame[c] = frame[c].astype(object)
     for c in deps.columns:
@@ -1401,52 +1892,83 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
     ocols = {c.lower(): c for c in obs.columns}
     for c in ("deploymentid", "scientificname"):
         if c not in ocols:
-            chk.add(f"required observations field '{c}' is missing. Add it (Camtrap DP "
-                    "1.0 observations schema).", path=opath,
-                    column=c, kind="schema")
+            chk.add(
+                f"required observations field '{c}' is missing. Add it (Camtrap DP "
+                "1.0 observations schema).",
+                path=opath,
+                column=c,
+                kind="schema",
+            )
             return None
     o = obs.copy()
     o["_row"] = np.arange(1, len(o) + 1)
     if "observationtype" in ocols:
         o = o[o[ocols["observationtype"]].astype(str).str.strip() == "animal"]
-    level = (o[ocols["observationlevel"]].astype(str).str.strip()
-             if "observationlevel" in ocols else pd.Series("media", index=o.index))
+    level = (
+        o[ocols["observationlevel"]].astype(str).str.strip()
+        if "observationlevel" in ocols
+        else pd.Series("media", index=o.index)
+    )
     o_dep = o[ocols["deploymentid"]].astype(str).str.strip()
     has_event = set(o_dep[level == "event"])
     keep = np.where(o_dep.isin(has_event), level == "event", level != "event")
     o = o[keep]
     o_dep = o_dep[keep]
-    ts_txt = (_strings(o[ocols["eventstart"]]) if "eventstart" in ocols
-              else np.full(len(o), "", dtype=object))
+    ts_txt = (
+        _strings(o[ocols["eventstart"]])
+        if "eventstart" in ocols
+        else np.full(len(o), "", dtype=object)
+    )
     if media is not None and "mediaid" in ocols:
         mcols = {c.lower(): c for c in media.columns}
         if "mediaid" in mcols and "timestamp" in mcols:
-            mt = dict(zip(_strings(media[mcols["mediaid"]]),
-                          _strings(media[mcols["timestamp"]])))
+            mt = dict(
+                zip(
+                    _strings(media[mcols["mediaid"]]),
+                    _strings(media[mcols["timestamp"]]),
+                    strict=False,
+                )
+            )
             mids = _strings(o[ocols["mediaid"]])
-            ts_txt = np.array([t or mt.get(m, "") for t, m in zip(ts_txt, mids)],
-                              dtype=object)
-    off_by_dep = dict(zip(did, offsets))
+            ts_txt = np.array(
+                [t or mt.get(m, "") for t, m in zip(ts_txt, mids, strict=False)],
+                dtype=object,
+            )
+    off_by_dep = dict(zip(did, offsets, strict=False))
     o_off = np.array([off_by_dep.get(d) for d in o_dep], dtype=object)
     unknown = ~o_dep.isin(set(did)).to_numpy()
     orows = o["_row"].to_numpy()
     for i in np.flatnonzero(unknown):
-        chk.add(f"deploymentID '{o_dep.iloc[i]}' is not in deployments.csv. Fix the id.",
-                path=opath, row=int(orows[i]), column="deploymentID")
+        chk.add(
+            f"deploymentID '{o_dep.iloc[i]}' is not in deployments.csv. Fix the id.",
+            path=opath,
+            row=int(orows[i]),
+            column="deploymentID",
+        )
     chk2 = _Checker()
     ts = _to_local(ts_txt, o_off, chk=chk2, path=opath, column="eventStart")
     for prob in chk2.problems:  # re-number to the file's rows
-        chk.add(prob.message, path=prob.path, row=int(orows[prob.row - 1]),
-                column=prob.column)
+        chk.add(
+            prob.message,
+            path=prob.path,
+            row=int(orows[prob.row - 1]),
+            column=prob.column,
+        )
     for i in np.flatnonzero(ts_txt == ""):
-        chk.add("observation has no time (eventStart or media timestamp). Add it.",
-                path=opath, row=int(orows[i]), column="eventStart")
-    loc_by_dep = dict(zip(did, loc))
-    cam_by_dep = dict(zip(did, cam))
+        chk.add(
+            "observation has no time (eventStart or media timestamp). Add it.",
+            path=opath,
+            row=int(orows[i]),
+            column="eventStart",
+        )
+    loc_by_dep = dict(zip(did, loc, strict=False))
+    cam_by_dep = dict(zip(did, cam, strict=False))
     m_ = len(o)
 
     def col(name: str) -> np.ndarray:
-        return _strings(o[ocols[name]]) if name in ocols else np.full(m_, "", dtype=object)
+        return (
+            _strings(o[ocols[name]]) if name in ocols else np.full(m_, "", dtype=object)
+        )
 
     sex = [(_SEX.get(v.lower(), pd.NA) if v else pd.NA) for v in col("sex")]
     counts = []
@@ -1456,26 +1978,35 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
         except ValueError:
             c = -1
         if c < 1:
-            chk.add(f"count '{v}' is not a positive whole number. Use 1, 2, ... or "
-                    "leave it empty.", path=opath,
-                    row=int(orows[i]), column="count")
+            chk.add(
+                f"count '{v}' is not a positive whole number. Use 1, 2, ... or "
+                "leave it empty.",
+                path=opath,
+                row=int(orows[i]),
+                column="count",
+            )
             c = 1
         counts.append(c)
-    sightings = pd.DataFrame({
-        V.STATION_ID: [loc_by_dep.get(d, d) for d in o_dep],
-        V.CAMERA_ID: pd.array([cam_by_dep.get(d, pd.NA) for d in o_dep], dtype="string"),
-        V.DEPLOYMENT_ID: pd.array(list(o_dep), dtype="string"),
-        V.TIMESTAMP: ts,
-        V.SPECIES: list(col("scientificname")),
-        V.INDIVIDUAL_ID: pd.array([v or pd.NA for v in col("individualid")],
-                                  dtype="string"),
-        V.SEX: pd.array(sex, dtype="string"),
-        V.MEDIA_ID: pd.array([v or pd.NA for v in col("mediaid")], dtype="string"),
-        V.COUNT: np.asarray(counts, dtype=np.int64),
-        "observation_id": pd.array(list(col("observationid")), dtype="string"),
-        "event_id": pd.array([v or pd.NA for v in col("eventid")], dtype="string"),
-        "observation_level": pd.array(list(level[keep]), dtype="string"),
-    })
+    sightings = pd.DataFrame(
+        {
+            V.STATION_ID: [loc_by_dep.get(d, d) for d in o_dep],
+            V.CAMERA_ID: pd.array(
+                [cam_by_dep.get(d, pd.NA) for d in o_dep], dtype="string"
+            ),
+            V.DEPLOYMENT_ID: pd.array(list(o_dep), dtype="string"),
+            V.TIMESTAMP: ts,
+            V.SPECIES: list(col("scientificname")),
+            V.INDIVIDUAL_ID: pd.array(
+                [v or pd.NA for v in col("individualid")], dtype="string"
+            ),
+            V.SEX: pd.array(sex, dtype="string"),
+            V.MEDIA_ID: pd.array([v or pd.NA for v in col("mediaid")], dtype="string"),
+            V.COUNT: np.asarray(counts, dtype=np.int64),
+            "observation_id": pd.array(list(col("observationid")), dtype="string"),
+            "event_id": pd.array([v or pd.NA for v in col("eventid")], dtype="string"),
+            "observation_level": pd.array(list(level[keep]), dtype="string"),
+        }
+    )
     for c in (V.STATION_ID, V.SPECIES):
         sightings[c] = sightings[c].astype(object)
     sightings = sightings.reset_index(drop=True)
@@ -1489,16 +2020,24 @@ def _read_camtrap_dp(path: PathLike, chk: _Checker, *, crs: Any = None) -> Surve
     t = sightings[V.TIMESTAMP].to_numpy()
     outside = (t < wa) | (t > wb)
     for i in np.flatnonzero(outside):
-        chk.add(f"observation at {pd.Timestamp(t[i])} is outside its deployment "
-                f"({pd.Timestamp(wa[i])} to {pd.Timestamp(wb[i])}). Check the "
-                "timestamps.", path=opath, row=int(orows[i]), column="eventStart")
+        chk.add(
+            f"observation at {pd.Timestamp(t[i])} is outside its deployment "
+            f"({pd.Timestamp(wa[i])} to {pd.Timestamp(wb[i])}). Check the "
+            "timestamps.",
+            path=opath,
+            row=int(orows[i]),
+            column="eventStart",
+        )
     if len(chk):
         return None
     target = _pick_crs([stations], crs)
     name = str(pkg.get("name") or pkg.get("title") or dp.parent.name)
     return Survey(
-        stations=stations.to_crs(target), sightings=sightings,
-        problems=_empty_problems(), crs=target, name=name,
+        stations=stations.to_crs(target),
+        sightings=sightings,
+        problems=_empty_problems(),
+        crs=target,
+        name=name,
         sources={"camtrap_dp": dps, "stations": dpath, "sightings": opath},
     )
 
@@ -1513,7 +2052,8 @@ def _pick_crs(layers: list[gpd.GeoDataFrame | None], crs: Any) -> pyproj.CRS:
             raise CRSError(
                 f"crs={crs!r} is {target.name}, a geographic CRS; analysis needs metres. "
                 "Give a projected CRS such as 'EPSG:32652' (or omit it to use the UTM "
-                "zone of the data).")
+                "zone of the data)."
+            )
         return target
     return survey_crs(*[lyr for lyr in layers if lyr is not None])
 
@@ -1521,9 +2061,12 @@ def _pick_crs(layers: list[gpd.GeoDataFrame | None], crs: Any) -> pyproj.CRS:
 def _is_camtrap_dp(path: Path) -> bool:
     if path.is_dir():
         return (path / "datapackage.json").exists()
-    return path.suffix.lower() == ".json" and path.name.lower() == "datapackage.json" or (
-        path.suffix.lower() == ".json" and '"resources"' in path.read_text(
-            encoding="utf-8", errors="ignore")[:200000])
+    return (
+        path.suffix.lower() == ".json" and path.name.lower() == "datapackage.json"
+    ) or (
+        path.suffix.lower() == ".json"
+        and '"resources"' in path.read_text(encoding="utf-8", errors="ignore")[:200000]
+    )
 
 
 def read_survey(
@@ -1586,18 +2129,26 @@ def read_survey(
             raise InputError(
                 f"{p}: not a project file (.toml) or Camtrap DP package "
                 "(datapackage.json or its folder). Give one of those, or --stations.",
-                path=p)
+                path=p,
+            )
     if stations is None:
-        raise InputError("No stations given. Pass a project file, a Camtrap DP package "
-                         "or stations=.")
+        raise InputError(
+            "No stations given. Pass a project file, a Camtrap DP package or stations=."
+        )
     bdict: dict[str, PathLike] | None
     if boundaries is None or isinstance(boundaries, dict):
         bdict = boundaries
         single = None
     else:
         bdict, single = None, boundaries
-    return build_survey(stations=stations, sightings=sightings, boundaries=bdict,
-                        combined_boundaries=single, crs=crs, date_format=date_format)
+    return build_survey(
+        stations=stations,
+        sightings=sightings,
+        boundaries=bdict,
+        combined_boundaries=single,
+        crs=crs,
+        date_format=date_format,
+    )
 
 
 def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:
@@ -1609,8 +2160,14 @@ def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:
     projected = {k: v.to_crs(survey.crs) for k, v in layers.items()}
     new = replace(survey, **projected)
     chk2 = _Checker()
-    V._check_stations(new.stations, new.problems, chk2, path=survey.sources.get("stations"),
-                      study_area=new.study_area, report_missing=False)
+    V._check_stations(
+        new.stations,
+        new.problems,
+        chk2,
+        path=survey.sources.get("stations"),
+        study_area=new.study_area,
+        report_missing=False,
+    )
     # keep only the study-area distance problems (the rest was checked already)
     probs = [p for p in chk2.problems if "outside the study area" in p.message]
     if probs:
@@ -1618,8 +2175,9 @@ def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:
     return new
 
 
-def _load_boundaries(boundaries: Any, chk: _Checker, *,
-                     fields: dict[str, str] | None = None) -> dict[str, gpd.GeoDataFrame]:
+def _load_boundaries(
+    boundaries: Any, chk: _Checker, *, fields: dict[str, str] | None = None
+) -> dict[str, gpd.GeoDataFrame]:
     layers: dict[str, gpd.GeoDataFrame] = {}
     if boundaries is None:
         return layers
@@ -1638,8 +2196,13 @@ def _load_boundaries(boundaries: Any, chk: _Checker, *,
     for kind, path in boundaries.items():
         if path is None:
             continue
-        g = _read_boundaries(path, chk, kind=kind,
-                             name_field=(fields or {}).get(kind, "name"), stacklevel=5)
+        g = _read_boundaries(
+            path,
+            chk,
+            kind=kind,
+            name_field=(fields or {}).get(kind, "name"),
+            stacklevel=5,
+        )
         if g is not None:
             layers[kind] = g
     return layers
@@ -1668,8 +2231,14 @@ def build_survey(
     target = None
     if crs is not None:
         target = _pick_crs([], crs)
-    st = _read_stations(stations, chk, crs=stations_crs if stations_crs is not None
-                        else crs, x=x, y=y, date_format=date_format)
+    st = _read_stations(
+        stations,
+        chk,
+        crs=stations_crs if stations_crs is not None else crs,
+        x=x,
+        y=y,
+        date_format=date_format,
+    )
     layers = _load_boundaries(boundaries, chk, fields=boundary_fields)
     if combined_boundaries is not None:
         layers.update(_load_boundaries(combined_boundaries, chk))
@@ -1690,11 +2259,22 @@ def build_survey(
     stations_p = st.stations.to_crs(target)
     si = None
     if sightings is not None:
-        si = _read_sightings(sightings, chk, stations=StationsTable(stations_p, st.problems),
-                             date_format=date_format, stations_path=stations)
+        si = _read_sightings(
+            sightings,
+            chk,
+            stations=StationsTable(stations_p, st.problems),
+            date_format=date_format,
+            stations_path=stations,
+        )
     projected = {k: v.to_crs(target) for k, v in layers.items()}
-    V._check_stations(stations_p, None, chk, path=stations,
-                      study_area=projected.get("study_area"), report_missing=False)
+    V._check_stations(
+        stations_p,
+        None,
+        chk,
+        path=stations,
+        study_area=projected.get("study_area"),
+        report_missing=False,
+    )
     # the call above repeats per-row checks already made; keep only new kinds
     chk.problems, chk.kinds = _dedupe(chk.problems, chk.kinds)
     chk.raise_if_any()
@@ -1704,12 +2284,19 @@ def build_survey(
     if sightings is not None:
         sources["sightings"] = os.fspath(sightings)
     if boundaries:
-        sources.update({k: os.fspath(v) for k, v in boundaries.items() if v is not None})
+        sources.update(
+            {k: os.fspath(v) for k, v in boundaries.items() if v is not None}
+        )
     if combined_boundaries is not None:
         sources["boundaries"] = os.fspath(combined_boundaries)
     return Survey(
-        stations=stations_p, sightings=si, problems=st.problems, crs=target,
-        name=name or Path(stations).stem, sources=sources, **projected,
+        stations=stations_p,
+        sightings=si,
+        problems=st.problems,
+        crs=target,
+        name=name or Path(stations).stem,
+        sources=sources,
+        **projected,
     )
 
 
@@ -1728,7 +2315,7 @@ def _valid_points(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _dedupe(problems: list[Any], kinds: list[str]) -> tuple[list[Any], list[str]]:
     seen: set[Any] = set()
     out_p, out_k = [], []
-    for p, k in zip(problems, kinds):
+    for p, k in zip(problems, kinds, strict=False):
         if p in seen:
             continue
         seen.add(p)
@@ -1738,15 +2325,16 @@ def _dedupe(problems: list[Any], kinds: list[str]) -> tuple[list[Any], list[str]
 
 
 def _empty_sightings() -> pd.DataFrame:
-    return pd.DataFrame({
-        V.STATION_ID: pd.Series(dtype=object),
-        V.CAMERA_ID: pd.Series(dtype="string"),
-        V.DEPLOYMENT_ID: pd.Series(dtype="string"),
-        V.TIMESTAMP: pd.Series(dtype="datetime64[ns]"),
-        V.SPECIES: pd.Series(dtype=object),
-        V.INDIVIDUAL_ID: pd.Series(dtype="string"),
-        V.SEX: pd.Series(dtype="string"),
-        V.MEDIA_ID: pd.Series(dtype="string"),
-        V.COUNT: pd.Series(dtype=np.int64),
-    })
-
+    return pd.DataFrame(
+        {
+            V.STATION_ID: pd.Series(dtype=object),
+            V.CAMERA_ID: pd.Series(dtype="string"),
+            V.DEPLOYMENT_ID: pd.Series(dtype="string"),
+            V.TIMESTAMP: pd.Series(dtype="datetime64[ns]"),
+            V.SPECIES: pd.Series(dtype=object),
+            V.INDIVIDUAL_ID: pd.Series(dtype="string"),
+            V.SEX: pd.Series(dtype="string"),
+            V.MEDIA_ID: pd.Series(dtype="string"),
+            V.COUNT: pd.Series(dtype=np.int64),
+        }
+    )

@@ -142,14 +142,18 @@ def aggregate_points(
     half = cell / 2.0
     if as_polygons:
         geoms = [
-            box(a - half, b - half, a + half, b + half) for a, b in zip(out.cx, out.cy, strict=False)
+            box(a - half, b - half, a + half, b + half)
+            for a, b in zip(out.cx, out.cy, strict=False)
         ]
     else:
         geoms = gpd.points_from_xy(out.cx, out.cy)
     out.insert(
         0,
         "cell_id",
-        [f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(out.cx, out.cy, strict=False)],
+        [
+            f"C{int(a // cell)}_{int(b // cell)}"
+            for a, b in zip(out.cx, out.cy, strict=False)
+        ],
     )
     out = out.drop(columns=["cx", "cy"])
     return gpd.GeoDataFrame(out, geometry=geoms, crs=crs)
@@ -214,7 +218,9 @@ def generalise_survey(survey: Survey, *, cell: float = DEFAULT_CELL) -> Survey:
     cell = _check_cell(cell)
     st = survey.stations
     cx, cy = snap_to_grid(st.geometry.x.to_numpy(), st.geometry.y.to_numpy(), cell=cell)
-    cell_ids = [f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(cx, cy, strict=False)]
+    cell_ids = [
+        f"C{int(a // cell)}_{int(b // cell)}" for a, b in zip(cx, cy, strict=False)
+    ]
     station_map = dict(zip(st[V.STATION_ID].astype(str), cell_ids, strict=False))
     new = st[[V.SETUP, V.RETRIEVAL]].copy()
     for col in (V.SETUP_TIME_KNOWN, V.RETRIEVAL_TIME_KNOWN):
@@ -230,7 +236,9 @@ def generalise_survey(survey: Survey, *, cell: float = DEFAULT_CELL) -> Survey:
     new.insert(
         2, V.DEPLOYMENT_ID, (new[V.STATION_ID] + "/" + new[V.CAMERA_ID]).to_numpy()
     )
-    dep_map = dict(zip(st[V.DEPLOYMENT_ID].astype(str), new[V.DEPLOYMENT_ID], strict=False))
+    dep_map = dict(
+        zip(st[V.DEPLOYMENT_ID].astype(str), new[V.DEPLOYMENT_ID], strict=False)
+    )
     stations = gpd.GeoDataFrame(
         new.reset_index(drop=True), geometry=gpd.points_from_xy(cx, cy), crs=survey.crs
     )

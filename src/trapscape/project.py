@@ -26,20 +26,52 @@ __all__ = ["SECTIONS", "Project", "load_project"]
 
 #: known keys of [survey] -> type
 SURVEY_KEYS: dict[str, type | tuple[type, ...]] = {
-    "name": str, "crs": str, "stations": str, "sightings": str, "camtrap_dp": str,
-    "species": str, "x": str, "y": str, "stations_crs": str, "date_format": str,
+    "name": str,
+    "crs": str,
+    "stations": str,
+    "sightings": str,
+    "camtrap_dp": str,
+    "species": str,
+    "x": str,
+    "y": str,
+    "stations_crs": str,
+    "date_format": str,
     "description": str,
 }
 #: known keys of [boundaries] -> type
 BOUNDARY_KEYS: dict[str, type | tuple[type, ...]] = {
-    "study_area": str, "zones": str, "zone_field": str, "parks": str,
-    "park_field": str, "border": str, "habitat": str, "study_area_field": str,
+    "study_area": str,
+    "zones": str,
+    "zone_field": str,
+    "parks": str,
+    "park_field": str,
+    "border": str,
+    "habitat": str,
+    "study_area_field": str,
 }
-STEP_SECTIONS = ("coverage", "density", "homerange", "corridors", "plan", "map",
-                 "report", "simulate")
+STEP_SECTIONS = (
+    "coverage",
+    "density",
+    "homerange",
+    "corridors",
+    "plan",
+    "map",
+    "report",
+    "simulate",
+)
 #: every top-level section a project file may have
-SECTIONS = ("survey", "boundaries", "rasters", "steps", "run", "detection",
-            *STEP_SECTIONS, "effort", "reserve", "figures")
+SECTIONS = (
+    "survey",
+    "boundaries",
+    "rasters",
+    "steps",
+    "run",
+    "detection",
+    *STEP_SECTIONS,
+    "effort",
+    "reserve",
+    "figures",
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +119,12 @@ class Project:
 def _tname(t: type | tuple[type, ...]) -> str:
     if isinstance(t, tuple):
         return " or ".join(x.__name__ for x in t)
-    return {"str": "a string", "bool": "true or false", "int": "an integer",
-            "float": "a number"}.get(t.__name__, t.__name__)
+    return {
+        "str": "a string",
+        "bool": "true or false",
+        "int": "an integer",
+        "float": "a number",
+    }.get(t.__name__, t.__name__)
 
 
 def _step_functions(section: str) -> list[Any]:
@@ -189,16 +225,20 @@ def _check_choices(section: str, values: dict[str, Any]) -> list[str]:
             hint = ""
             if isinstance(value, str):
                 close = difflib.get_close_matches(
-                    value, [a for a in allowed if isinstance(a, str)], n=1, cutoff=0.5)
+                    value, [a for a in allowed if isinstance(a, str)], n=1, cutoff=0.5
+                )
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-            out.append(f"[{section}] {key} = {value!r} is not an allowed value of "
-                       f"'{key}' ({fn.__module__}.{fn.__qualname__}); use one of "
-                       f"{listed}.{hint}")
+            out.append(
+                f"[{section}] {key} = {value!r} is not an allowed value of "
+                f"'{key}' ({fn.__module__}.{fn.__qualname__}); use one of "
+                f"{listed}.{hint}"
+            )
     return out
 
 
-def load_project(path: str | os.PathLike[str], *, crs: Any = None,
-                 read: bool = True) -> Project:
+def load_project(
+    path: str | os.PathLike[str], *, crs: Any = None, read: bool = True
+) -> Project:
     """Load a survey project TOML file and read the survey it names.
 
     Parameters
@@ -224,13 +264,16 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
     p = Path(path)
     fname = p.name
     if not p.exists():
-        raise InputError(f"{p}: project file not found (looked in {p.resolve()}). "
-                         "Fix the path.", path=p)
+        raise InputError(
+            f"{p}: project file not found (looked in {p.resolve()}). Fix the path.",
+            path=p,
+        )
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise InputError(f"{fname}: not valid TOML ({err}). Fix the syntax.",
-                         path=p) from err
+        raise InputError(
+            f"{fname}: not valid TOML ({err}). Fix the syntax.", path=p
+        ) from err
     except UnicodeDecodeError as err:
         raise InputError(f"{fname}: not UTF-8 text. Save it as UTF-8.", path=p) from err
     base = p.resolve().parent
@@ -243,29 +286,44 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
         if key not in SECTIONS:
             hint = difflib.get_close_matches(key, SECTIONS, n=1)
             if not isinstance(value, dict):
-                bad(f"top-level key '{key}' is not inside a section. Put it under "
-                    "[survey] or the step it belongs to.")
+                bad(
+                    f"top-level key '{key}' is not inside a section. Put it under "
+                    "[survey] or the step it belongs to."
+                )
             else:
-                bad(f"unknown section [{key}]."
-                    + (f" Did you mean [{hint[0]}]?" if hint else
-                       f" Known sections: {', '.join(SECTIONS)}."))
+                bad(
+                    f"unknown section [{key}]."
+                    + (
+                        f" Did you mean [{hint[0]}]?"
+                        if hint
+                        else f" Known sections: {', '.join(SECTIONS)}."
+                    )
+                )
         elif not isinstance(value, dict):
             bad(f"'{key}' must be a section ([{key}]), not a value.")
     survey_sec = doc.get("survey", {}) if isinstance(doc.get("survey"), dict) else {}
-    bound_sec = doc.get("boundaries", {}) if isinstance(doc.get("boundaries"), dict) else {}
+    bound_sec = (
+        doc.get("boundaries", {}) if isinstance(doc.get("boundaries"), dict) else {}
+    )
     raster_sec = doc.get("rasters", {}) if isinstance(doc.get("rasters"), dict) else {}
     steps_sec = doc.get("steps", {}) if isinstance(doc.get("steps"), dict) else {}
     if "survey" not in doc:
         bad("no [survey] section. Add [survey] with stations = '...' (or camtrap_dp).")
 
-    def check_keys(sec: str, values: dict[str, Any],
-                   known: dict[str, type | tuple[type, ...]]) -> None:
+    def check_keys(
+        sec: str, values: dict[str, Any], known: dict[str, type | tuple[type, ...]]
+    ) -> None:
         for k, v in values.items():
             if k not in known:
                 hint = difflib.get_close_matches(k, list(known), n=1)
-                bad(f"[{sec}] unknown key '{k}'."
-                    + (f" Did you mean '{hint[0]}'?" if hint else
-                       f" Known keys: {', '.join(known)}."))
+                bad(
+                    f"[{sec}] unknown key '{k}'."
+                    + (
+                        f" Did you mean '{hint[0]}'?"
+                        if hint
+                        else f" Known keys: {', '.join(known)}."
+                    )
+                )
             elif not isinstance(v, known[k]):
                 bad(f"[{sec}] {k} = {v!r}: must be {_tname(known[k])}.")
 
@@ -279,19 +337,28 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
             bad(f"[steps] {k} = {v!r}: must be true or false.")
         elif k not in STEP_SECTIONS and k not in ("validate",):
             hint = difflib.get_close_matches(k, STEP_SECTIONS, n=1)
-            bad(f"[steps] unknown step '{k}'."
-                + (f" Did you mean '{hint[0]}'?" if hint else
-                   f" Known steps: {', '.join(STEP_SECTIONS)}."))
+            bad(
+                f"[steps] unknown step '{k}'."
+                + (
+                    f" Did you mean '{hint[0]}'?"
+                    if hint
+                    else f" Known steps: {', '.join(STEP_SECTIONS)}."
+                )
+            )
 
     inputs: dict[str, Path] = {}
 
     def resolve(sec: str, key: str, value: Any) -> Path | None:
         if not isinstance(value, str) or value.strip() == "":
             return None
-        target = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+        target = (
+            (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+        )
         if not target.exists():
-            bad(f"[{sec}] {key} = '{value}': file not found (looked in {target}). "
-                "Fix the path.")
+            bad(
+                f"[{sec}] {key} = '{value}': file not found (looked in {target}). "
+                "Fix the path."
+            )
             return None
         inputs[f"{sec}.{key}"] = target
         return target
@@ -299,9 +366,14 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
     st_path = resolve("survey", "stations", survey_sec.get("stations"))
     si_path = resolve("survey", "sightings", survey_sec.get("sightings"))
     dp_path = resolve("survey", "camtrap_dp", survey_sec.get("camtrap_dp"))
-    if "survey" in doc and not survey_sec.get("stations") and not survey_sec.get(
-            "camtrap_dp"):
-        bad("[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'.")
+    if (
+        "survey" in doc
+        and not survey_sec.get("stations")
+        and not survey_sec.get("camtrap_dp")
+    ):
+        bad(
+            "[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'."
+        )
     if survey_sec.get("stations") and survey_sec.get("camtrap_dp"):
         bad("[survey] give either stations (+ sightings) or camtrap_dp, not both.")
     bpaths: dict[str, Path] = {}
@@ -326,8 +398,10 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
             try:
                 pyproj.CRS.from_user_input(v)
             except pyproj.exceptions.CRSError:
-                bad(f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
-                    "code such as 'EPSG:32652'.")
+                bad(
+                    f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
+                    "code such as 'EPSG:32652'."
+                )
     if problems:
         raise InputError.from_problems(problems)
 
@@ -343,9 +417,16 @@ def load_project(path: str | os.PathLike[str], *, crs: Any = None,
     survey = None
     if read:
         survey = _read_project_survey(
-            p, survey_sec, bound_sec, st_path, si_path, dp_path, bpaths, crs, name)
-    return Project(path=p.resolve(), survey=survey, params=params,  # type: ignore[arg-type]
-                   inputs=inputs, species=survey_sec.get("species"), name=name)
+            p, survey_sec, bound_sec, st_path, si_path, dp_path, bpaths, crs, name
+        )
+    return Project(
+        path=p.resolve(),
+        survey=survey,
+        params=params,  # type: ignore[arg-type]
+        inputs=inputs,
+        species=survey_sec.get("species"),
+        name=name,
+    )
 
 
 def _read_project_survey(
@@ -368,20 +449,33 @@ def _read_project_survey(
         if dp_path is not None:
             survey = io.read_camtrap_dp(dp_path, crs=target)
             if bpaths:
-                survey = io._add_boundaries(survey, {k: v for k, v in bpaths.items()})
+                survey = io._add_boundaries(survey, dict(bpaths.items()))
             return replace(survey, name=name)
         assert st_path is not None
-        fields = {"zones": bsec.get("zone_field", "name"),
-                  "parks": bsec.get("park_field", "name"),
-                  "study_area": bsec.get("study_area_field", "name")}
+        fields = {
+            "zones": bsec.get("zone_field", "name"),
+            "parks": bsec.get("park_field", "name"),
+            "study_area": bsec.get("study_area_field", "name"),
+        }
         return io.build_survey(
-            stations=st_path, sightings=si_path, boundaries=bpaths or None,
-            boundary_fields=fields, crs=target, stations_crs=sec.get("stations_crs"),
-            x=sec.get("x"), y=sec.get("y"), date_format=sec.get("date_format"),
-            name=name)
+            stations=st_path,
+            sightings=si_path,
+            boundaries=bpaths or None,
+            boundary_fields=fields,
+            crs=target,
+            stations_crs=sec.get("stations_crs"),
+            x=sec.get("x"),
+            y=sec.get("y"),
+            date_format=sec.get("date_format"),
+            name=name,
+        )
     except InputError as err:
-        raise type(err)(f"{p.name}: the survey it names has problems:\n{err}",
-                        path=err.path, row=err.row, column=err.column,
-                        problems=err.problems) from err
+        raise type(err)(
+            f"{p.name}: the survey it names has problems:\n{err}",
+            path=err.path,
+            row=err.row,
+            column=err.column,
+            problems=err.problems,
+        ) from err
     except TrapscapeError as err:
         raise type(err)(f"{p.name}: {err}") from err

@@ -219,12 +219,16 @@ class Survey:
 
     def zone_of(self, geometry: gpd.GeoSeries | gpd.GeoDataFrame) -> pd.Series:
         """Name of the zone containing each geometry (NA outside every zone)."""
-        geoms = geometry.geometry if isinstance(geometry, gpd.GeoDataFrame) else geometry
+        geoms = (
+            geometry.geometry if isinstance(geometry, gpd.GeoDataFrame) else geometry
+        )
         out = pd.Series(pd.NA, index=geoms.index, dtype="object", name=V.ZONE)
         if self.zones is None or len(self.zones) == 0:
             return out
         pts = gpd.GeoDataFrame(geometry=geoms.values, crs=self.crs)
-        joined = gpd.sjoin(pts, self.zones[[V.NAME, "geometry"]], how="left", predicate="intersects")
+        joined = gpd.sjoin(
+            pts, self.zones[[V.NAME, "geometry"]], how="left", predicate="intersects"
+        )
         joined = joined[~joined.index.duplicated(keep="first")]
         out[:] = joined[V.NAME].to_numpy()
         return out
@@ -256,23 +260,24 @@ class Survey:
             "crs": self.crs.to_string(),
             "stations": int(st[V.STATION_ID].nunique()),
             "cameras": int(st[[V.STATION_ID, V.CAMERA_ID]].drop_duplicates().shape[0]),
-            "deployments": int(len(st)),
+            "deployments": len(st),
             "first_setup": str(start),
             "last_retrieval": str(end),
             "span_days": round(span_days, 2),
-            "malfunctions": int(len(self.problems)),
-            "sightings": int(len(si)),
+            "malfunctions": len(self.problems),
+            "sightings": len(si),
             "species": sorted(map(str, si[V.SPECIES].dropna().unique())),
-            "identified_sightings": int(len(ident)),
+            "identified_sightings": len(ident),
             "individuals": int(ident[V.INDIVIDUAL_ID].nunique()),
             "boundaries": {
-                k: int(len(getattr(self, k)))
+                k: len(getattr(self, k))
                 for k in ("study_area", "zones", "parks", "border", "habitat")
                 if getattr(self, k) is not None
             },
             "study_area_km2": (
                 round(float(self.study_polygon.area) / 1e6, 2)
-                if self.study_polygon is not None else None
+                if self.study_polygon is not None
+                else None
             ),
         }
 
@@ -281,9 +286,9 @@ def _caller_stacklevel() -> int:
     """``stacklevel`` pointing at the first frame outside the trapscape package."""
     pkg = os.path.dirname(os.path.abspath(__file__)) + os.sep
     level, frame = 1, sys._getframe(1)
-    while frame is not None and os.path.abspath(
-        frame.f_code.co_filename
-    ).startswith(pkg):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        pkg
+    ):
         level += 1
         frame = frame.f_back
     return level
@@ -291,7 +296,9 @@ def _caller_stacklevel() -> int:
 
 def _empty_problems() -> pd.DataFrame:
     return pd.DataFrame(
-        {V.DEPLOYMENT_ID: pd.Series(dtype="object"),
-         V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
-         V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]")}
+        {
+            V.DEPLOYMENT_ID: pd.Series(dtype="object"),
+            V.PROBLEM_FROM: pd.Series(dtype="datetime64[ns]"),
+            V.PROBLEM_TO: pd.Series(dtype="datetime64[ns]"),
+        }
     )

@@ -106,10 +106,21 @@ STATION_ALIASES: dict[str, tuple[str, ...]] = {
     CAMERA_ID: ("camera_id", "camera", "cameraid"),
     # "deployment": what a Shapefile keeps of "deployment_id" (10 characters)
     DEPLOYMENT_ID: ("deployment_id", "deploymentid", "deployment"),
-    SETUP: ("setup", "setup_date", "deploymentstart", "deployment_start",
-            "setup_datetime"),
-    RETRIEVAL: ("retrieval", "retrieval_date", "deploymentend", "deployment_end",
-                "retrieval_datetime", "retrieval_"),  # "retrieval_": Shapefile's 10 chars
+    SETUP: (
+        "setup",
+        "setup_date",
+        "deploymentstart",
+        "deployment_start",
+        "setup_datetime",
+    ),
+    RETRIEVAL: (
+        "retrieval",
+        "retrieval_date",
+        "deploymentend",
+        "deployment_end",
+        "retrieval_datetime",
+        "retrieval_",
+    ),  # "retrieval_": Shapefile's 10 chars
     "longitude": ("longitude", "lon", "long", "lng"),
     "latitude": ("latitude", "lat"),
     "x": ("x", "utm_x", "easting"),
@@ -136,7 +147,8 @@ BOUNDARY_KINDS = ("study_area", "zones", "parks", "border", "habitat")
 PROBLEM_COLUMN = _re.compile(r"^problem_?(\d+)_?(from|to)$")
 #: Shapefile keeps 10 characters: ``problem1_f``, ``problem1_fr``, ``problem3_t``
 PROBLEM_COLUMN_TRUNCATED = _re.compile(
-    r"^problem_?(\d+)_?(f(?:r(?:o(?:m)?)?)?|t(?:o)?)$")
+    r"^problem_?(\d+)_?(f(?:r(?:o(?:m)?)?)?|t(?:o)?)$"
+)
 #: names that look like malfunction columns (reported when they cannot be paired)
 PROBLEM_LIKE = _re.compile(r"^problem_?\d")
 
@@ -162,13 +174,24 @@ class _Checker:
         self.problems: list[Problem] = []
         self.kinds: list[str] = []
 
-    def add(self, message: str, *, path: _Any = None, row: int | None = None,
-            column: str | None = None, kind: str = "value") -> None:
+    def add(
+        self,
+        message: str,
+        *,
+        path: _Any = None,
+        row: int | None = None,
+        column: str | None = None,
+        kind: str = "value",
+    ) -> None:
         import os
 
         self.problems.append(
-            Problem(message, os.fspath(path) if path is not None else None,
-                    int(row) if row is not None else None, column)
+            Problem(
+                message,
+                os.fspath(path) if path is not None else None,
+                int(row) if row is not None else None,
+                column,
+            )
         )
         self.kinds.append(kind)
 
@@ -186,8 +209,10 @@ class _Checker:
             return str(probs[0])
         lines = [f"  - {p}" for p in probs[:MAX_LISTED]]
         if len(probs) > MAX_LISTED:
-            lines.append(f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
-                         "above and run again, or see the error's .problems).")
+            lines.append(
+                f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
+                "above and run again, or see the error's .problems)."
+            )
         return f"{len(probs)} problems found:\n" + "\n".join(lines)
 
     def error(self) -> Exception:
@@ -200,8 +225,13 @@ class _Checker:
         elif kinds == {"geometry"}:
             cls = _GeometryError
         first = self.problems[0]
-        return cls(self.message(), path=first.path, row=first.row, column=first.column,
-                   problems=self.problems)
+        return cls(
+            self.message(),
+            path=first.path,
+            row=first.row,
+            column=first.column,
+            problems=self.problems,
+        )
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -268,8 +298,12 @@ def resolve_columns(
     return found
 
 
-def missing_column_message(canon: str, aliases: dict[str, tuple[str, ...]],
-                           columns: _Sequence[str], used: _Iterable[str]) -> str:
+def missing_column_message(
+    canon: str,
+    aliases: dict[str, tuple[str, ...]],
+    columns: _Sequence[str],
+    used: _Iterable[str],
+) -> str:
     """Message for a missing required column, with the closest unused column."""
     used = set(used)
     free = [c for c in columns if c not in used]
@@ -311,14 +345,21 @@ def _check_stations(
     required = [STATION_ID, CAMERA_ID, DEPLOYMENT_ID, SETUP, RETRIEVAL]
     miss = [c for c in required if c not in stations.columns]
     for c in miss:
-        chk.add(missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
-                path=path, column=c, kind="schema")
+        chk.add(
+            missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
+            path=path,
+            column=c,
+            kind="schema",
+        )
     if miss:
         return
     n = len(stations)
     if n == 0:
-        chk.add("no stations (the table is empty). Add at least one camera deployment.",
-                path=path, kind="value")
+        chk.add(
+            "no stations (the table is empty). Add at least one camera deployment.",
+            path=path,
+            kind="value",
+        )
         return
     rws = _rows_for(n, rows)
     setup = pd.to_datetime(stations[SETUP]).to_numpy()
@@ -329,30 +370,47 @@ def _check_stations(
 
     for i in range(n):
         if pd.isna(sid[i]) or str(sid[i]).strip() == "":
-            chk.add("station id is empty. Give every deployment a station id.",
-                    path=path, row=rws[i], column=STATION_ID)
+            chk.add(
+                "station id is empty. Give every deployment a station id.",
+                path=path,
+                row=rws[i],
+                column=STATION_ID,
+            )
     if report_missing:
         for col, arr in ((SETUP, setup), (RETRIEVAL, retr)):
             for i in np.flatnonzero(pd.isna(arr)):
-                chk.add(f"{col} date is missing. Fill in the {col} date (YYYY-MM-DD).",
-                        path=path, row=rws[i], column=col)
+                chk.add(
+                    f"{col} date is missing. Fill in the {col} date (YYYY-MM-DD).",
+                    path=path,
+                    row=rws[i],
+                    column=col,
+                )
     bad = np.flatnonzero(~pd.isna(setup) & ~pd.isna(retr) & (setup > retr))
     for i in bad:
         chk.add(
             f"setup {pd.Timestamp(setup[i])} is after retrieval {pd.Timestamp(retr[i])}. "
             "Swap or correct the dates.",
-            path=path, row=rws[i], column=SETUP)
+            path=path,
+            row=rws[i],
+            column=SETUP,
+        )
     # duplicate deployment ids
     dup = pd.Series(did).duplicated(keep="first").to_numpy()
     for i in np.flatnonzero(dup):
         first = int(np.flatnonzero(did == did[i])[0])
-        chk.add(f"deployment id '{did[i]}' is used twice (also row {rws[first]}). "
-                "Make deployment ids unique.", path=path, row=rws[i], column=DEPLOYMENT_ID)
+        chk.add(
+            f"deployment id '{did[i]}' is used twice (also row {rws[first]}). "
+            "Make deployment ids unique.",
+            path=path,
+            row=rws[i],
+            column=DEPLOYMENT_ID,
+        )
     # overlapping deployments of one camera
     frame = pd.DataFrame({"s": sid, "c": cid, "a": setup, "b": retr, "i": np.arange(n)})
     frame = frame.dropna(subset=["a", "b"]).sort_values(["s", "c", "a"], kind="stable")
     same = (frame["s"].to_numpy()[1:] == frame["s"].to_numpy()[:-1]) & (
-        frame["c"].to_numpy()[1:] == frame["c"].to_numpy()[:-1])
+        frame["c"].to_numpy()[1:] == frame["c"].to_numpy()[:-1]
+    )
     overl = same & (frame["a"].to_numpy()[1:] < frame["b"].to_numpy()[:-1])
     idx = frame["i"].to_numpy()
     for k in np.flatnonzero(overl):
@@ -361,14 +419,22 @@ def _check_stations(
             f"camera '{cid[i]}' at station '{sid[i]}' has overlapping deployments "
             f"(this one and row {rws[j]}). A camera can be deployed only once at a time: "
             "give the second camera its own camera_id or correct the dates.",
-            path=path, row=rws[i], column=CAMERA_ID)
+            path=path,
+            row=rws[i],
+            column=CAMERA_ID,
+        )
     # geometry
     if "geometry" in stations.columns and hasattr(stations, "geometry"):
         geom = stations.geometry
         empty = (geom.isna() | geom.is_empty).to_numpy()
         for i in np.flatnonzero(empty):
-            chk.add("the station has no location. Give its coordinates.",
-                    path=path, row=rws[i], column="geometry", kind="geometry")
+            chk.add(
+                "the station has no location. Give its coordinates.",
+                path=path,
+                row=rws[i],
+                column="geometry",
+                kind="geometry",
+            )
         if study_area is not None and len(study_area) and stations.crs is not None:
             area = study_area.to_crs(stations.crs).geometry.union_all()
             try:
@@ -379,20 +445,28 @@ def _check_stations(
             except _CRSError:
                 d = np.zeros(n)
             far = np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA))
-            swapped = _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
-            for i, sw in zip(far, swapped):
+            swapped = (
+                _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
+            )
+            for i, sw in zip(far, swapped, strict=False):
                 if sw:
                     chk.add(
                         f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study "
                         "area but would be inside it with longitude and latitude "
                         "swapped. Swap its longitude/latitude values.",
-                        path=path, row=rws[i], column="geometry")
+                        path=path,
+                        row=rws[i],
+                        column="geometry",
+                    )
                     continue
                 chk.add(
                     f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
                     f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
                     "coordinates (swapped? wrong CRS?) or the study area.",
-                    path=path, row=rws[i], column="geometry")
+                    path=path,
+                    row=rws[i],
+                    column="geometry",
+                )
     # malfunction intervals
     if problems is None or len(problems) == 0:
         return
@@ -405,37 +479,62 @@ def _check_stations(
     for k in range(len(pr)):
         dep = pr[DEPLOYMENT_ID].iloc[k]
         if src is not None:
-            row, cf, ct = int(src["row"].iloc[k]), src["from"].iloc[k], src["to"].iloc[k]
+            row, cf, ct = (
+                int(src["row"].iloc[k]),
+                src["from"].iloc[k],
+                src["to"].iloc[k],
+            )
         else:
             row, cf, ct = k + 1, PROBLEM_FROM, PROBLEM_TO
         if dep not in pos:
-            chk.add(f"malfunction refers to unknown deployment '{dep}'. Use a "
-                    "deployment_id of the stations table.", path=path, row=row,
-                    column=DEPLOYMENT_ID)
+            chk.add(
+                f"malfunction refers to unknown deployment '{dep}'. Use a "
+                "deployment_id of the stations table.",
+                path=path,
+                row=row,
+                column=DEPLOYMENT_ID,
+            )
             continue
         i = pos[dep]
         if pd.isna(pf[k]) or pd.isna(pt[k]):
             if report_missing:
-                chk.add("malfunction interval has a missing date. Give both ends.",
-                        path=path, row=row, column=cf if pd.isna(pf[k]) else ct)
+                chk.add(
+                    "malfunction interval has a missing date. Give both ends.",
+                    path=path,
+                    row=row,
+                    column=cf if pd.isna(pf[k]) else ct,
+                )
             continue
         if pf[k] > pt[k]:
-            chk.add(f"malfunction interval is reversed ({pd.Timestamp(pf[k])} > "
-                    f"{pd.Timestamp(pt[k])}). Swap its from/to dates.",
-                    path=path, row=row, column=cf)
+            chk.add(
+                f"malfunction interval is reversed ({pd.Timestamp(pf[k])} > "
+                f"{pd.Timestamp(pt[k])}). Swap its from/to dates.",
+                path=path,
+                row=row,
+                column=cf,
+            )
             continue
         if pd.isna(setup[i]) or pd.isna(retr[i]):
             continue
         s0 = setup[i].astype("datetime64[D]")
         r1 = retr[i].astype("datetime64[D]") + day
         if pf[k] < s0:
-            chk.add(f"malfunction starts {pd.Timestamp(pf[k]).date()}, before the "
-                    f"camera was set up ({pd.Timestamp(setup[i]).date()}). Correct the "
-                    "dates.", path=path, row=row, column=cf)
+            chk.add(
+                f"malfunction starts {pd.Timestamp(pf[k]).date()}, before the "
+                f"camera was set up ({pd.Timestamp(setup[i]).date()}). Correct the "
+                "dates.",
+                path=path,
+                row=row,
+                column=cf,
+            )
         if pt[k] > r1:
-            chk.add(f"malfunction ends {pd.Timestamp(pt[k])}, after the camera was "
-                    f"retrieved ({pd.Timestamp(retr[i]).date()}). Correct the dates.",
-                    path=path, row=row, column=ct)
+            chk.add(
+                f"malfunction ends {pd.Timestamp(pt[k])}, after the camera was "
+                f"retrieved ({pd.Timestamp(retr[i]).date()}). Correct the dates.",
+                path=path,
+                row=row,
+                column=ct,
+            )
 
 
 def _swapped_fits(points: _Any, area: _Any, crs: _Any) -> list[bool]:
@@ -447,10 +546,11 @@ def _swapped_fits(points: _Any, area: _Any, crs: _Any) -> list[bool]:
         ll = points.to_crs(4326)
         lon, lat = ll.x.to_numpy(), ll.y.to_numpy()
         ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 90)
-        sw = gpd.GeoSeries(gpd.points_from_xy(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)),
-                           crs=4326).to_crs(crs)
+        sw = gpd.GeoSeries(
+            gpd.points_from_xy(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), crs=4326
+        ).to_crs(crs)
         dist = sw.distance(area).to_numpy()
-    except Exception:  # projection failures: no hint  # noqa: BLE001
+    except Exception:  # projection failures: no hint
         return [False] * len(points)
     return list(ok & np.isfinite(dist) & (dist <= MAX_OUTSIDE_STUDY_AREA))
 
@@ -490,7 +590,9 @@ def check_stations(
         Empty when the stations are valid.
     """
     chk = _Checker()
-    _check_stations(stations, problems, chk, path=path, rows=rows, study_area=study_area)
+    _check_stations(
+        stations, problems, chk, path=path, rows=rows, study_area=study_area
+    )
     return chk.problems
 
 
@@ -498,8 +600,10 @@ def _blank(values: _Any) -> _Any:
     """Boolean array: NA or empty/whitespace-only string."""
     import pandas as pd
 
-    ser = pd.Series(values.to_numpy(dtype=object) if hasattr(values, "to_numpy")
-                    else values, dtype=object)
+    ser = pd.Series(
+        values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else values,
+        dtype=object,
+    )
     na = ser.isna().to_numpy()
     return na | (ser.where(~na, "").astype(str).str.strip() == "").to_numpy()
 
@@ -541,11 +645,13 @@ def resolve_deployments(
     status = np.full(n, "ok", dtype=object)
     if n == 0:
         return dep, status, None
-    st = pd.DataFrame({
-        "s": stations[STATION_ID].astype(str).to_numpy(),
-        "c": stations[CAMERA_ID].astype(str).to_numpy(),
-        "d": stations[DEPLOYMENT_ID].astype(str).to_numpy(),
-    })
+    st = pd.DataFrame(
+        {
+            "s": stations[STATION_ID].astype(str).to_numpy(),
+            "c": stations[CAMERA_ID].astype(str).to_numpy(),
+            "d": stations[DEPLOYMENT_ID].astype(str).to_numpy(),
+        }
+    )
     wa, wb = _window(stations)
     # deployments with unknown dates cannot be checked: treat them as always on
     st["a"] = wa.fillna(pd.Timestamp.min).to_numpy()
@@ -558,9 +664,15 @@ def resolve_deployments(
         cam = np.full(n, None, dtype=object)
     has_cam = ~_blank(pd.Series(cam, dtype=object))
     cam_s = pd.Series(cam, dtype=object).where(has_cam, "").astype(str)
-    s = pd.DataFrame({"i": np.arange(n),
-                      "s": pd.Series(sid, dtype=object).astype(str).to_numpy(),
-                      "c": cam_s.to_numpy(), "t": ts, "hc": has_cam})
+    s = pd.DataFrame(
+        {
+            "i": np.arange(n),
+            "s": pd.Series(sid, dtype=object).astype(str).to_numpy(),
+            "c": cam_s.to_numpy(),
+            "t": ts,
+            "hc": has_cam,
+        }
+    )
     unknown_st = ~s["s"].isin(set(st["s"])).to_numpy()
     pair = s["s"] + "\x00" + s["c"]
     known_pair = set(st["s"] + "\x00" + st["c"])
@@ -578,15 +690,25 @@ def resolve_deployments(
     within[m["i"].to_numpy()] = True
     status[ok & ~within] = "outside"
     if problems is not None and len(problems):
-        pr = pd.DataFrame({"d": problems[DEPLOYMENT_ID].astype(str).to_numpy(),
-                           "pf": pd.to_datetime(problems[PROBLEM_FROM]).to_numpy(),
-                           "pt": pd.to_datetime(problems[PROBLEM_TO]).to_numpy()})
+        pr = pd.DataFrame(
+            {
+                "d": problems[DEPLOYMENT_ID].astype(str).to_numpy(),
+                "pf": pd.to_datetime(problems[PROBLEM_FROM]).to_numpy(),
+                "pt": pd.to_datetime(problems[PROBLEM_TO]).to_numpy(),
+            }
+        )
         mm = m[["i", "d", "t"]].merge(pr, on="d", how="left")
         inside = ((mm["t"] >= mm["pf"]) & (mm["t"] < mm["pt"])).fillna(False).to_numpy()
         tday = mm["t"].dt.floor("D")
-        edge = inside & ((tday == mm["pf"].dt.floor("D"))
-                         | (tday == (mm["pt"] - pd.Timedelta(seconds=1)).dt.floor("D"))
-                         ).fillna(False).to_numpy()
+        edge = (
+            inside
+            & (
+                (tday == mm["pf"].dt.floor("D"))
+                | (tday == (mm["pt"] - pd.Timedelta(seconds=1)).dt.floor("D"))
+            )
+            .fillna(False)
+            .to_numpy()
+        )
         mm = mm.assign(bad=inside & ~edge, edge=edge)
         g = mm.groupby(["i", "d"], sort=False)[["bad", "edge"]].any().reset_index()
         working = g[~g["bad"]]
@@ -625,8 +747,12 @@ def _check_sightings(
     required = [STATION_ID, TIMESTAMP, SPECIES]
     miss = [c for c in required if c not in sightings.columns]
     for c in miss:
-        chk.add(missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
-                path=path, column=c, kind="schema")
+        chk.add(
+            missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
+            path=path,
+            column=c,
+            kind="schema",
+        )
     if miss:
         return None
     n = len(sightings)
@@ -634,29 +760,51 @@ def _check_sightings(
     if value_checks:
         ts = pd.to_datetime(sightings[TIMESTAMP])
         for i in np.flatnonzero(ts.isna().to_numpy()):
-            chk.add("timestamp is missing. Give the date and time of the photo.",
-                    path=path, row=rws[i], column=TIMESTAMP)
+            chk.add(
+                "timestamp is missing. Give the date and time of the photo.",
+                path=path,
+                row=rws[i],
+                column=TIMESTAMP,
+            )
         if COUNT in sightings.columns:
             cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
             bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
             for i in np.flatnonzero(bad):
-                chk.add(f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
-                        "number. Use 1, 2, ...", path=path, row=rws[i], column=COUNT)
+                chk.add(
+                    f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
+                    "number. Use 1, 2, ...",
+                    path=path,
+                    row=rws[i],
+                    column=COUNT,
+                )
         if SEX in sightings.columns:
             sx = sightings[SEX].astype("object")
             for i in range(n):
                 v = sx.iloc[i]
                 if v is None or pd.isna(v) or v in ("F", "M"):
                     continue
-                chk.add(f"sex {v!r} is not F or M. Use F, M (female/male) or leave it "
-                        "empty.", path=path, row=rws[i], column=SEX)
+                chk.add(
+                    f"sex {v!r} is not F or M. Use F, M (female/male) or leave it "
+                    "empty.",
+                    path=path,
+                    row=rws[i],
+                    column=SEX,
+                )
     sid = sightings[STATION_ID].astype("object").to_numpy()
     for i in np.flatnonzero(_blank(sightings[STATION_ID])):
-        chk.add("station id is empty. Give the station of every sighting.",
-                path=path, row=rws[i], column=STATION_ID)
+        chk.add(
+            "station id is empty. Give the station of every sighting.",
+            path=path,
+            row=rws[i],
+            column=STATION_ID,
+        )
     for i in np.flatnonzero(_blank(sightings[SPECIES])):
-        chk.add("species is empty. Name the species of every sighting.",
-                path=path, row=rws[i], column=SPECIES)
+        chk.add(
+            "species is empty. Name the species of every sighting.",
+            path=path,
+            row=rws[i],
+            column=SPECIES,
+        )
     if stations is None:
         return None
     dep, status, _ = resolve_deployments(sightings, stations, problems)
@@ -673,16 +821,29 @@ def _check_sightings(
             known = sorted(map(str, pd.unique(stations[STATION_ID].astype(str))))
             hint = suggest_id(str(s), known)
             msg = f"station '{s}' is not{where}."
-            msg += f" Did you mean '{hint}'?" if hint else " Add it to the stations or fix the id."
+            msg += (
+                f" Did you mean '{hint}'?"
+                if hint
+                else " Add it to the stations or fix the id."
+            )
             chk.add(msg, path=path, row=rws[i], column=STATION_ID)
         elif code == "unknown_camera":
             c = sightings[CAMERA_ID].iloc[i]
-            chk.add(f"camera '{c}' at station '{s}' is not{where}. Fix the camera id "
-                    "or add the deployment.", path=path, row=rws[i], column=CAMERA_ID)
+            chk.add(
+                f"camera '{c}' at station '{s}' is not{where}. Fix the camera id "
+                "or add the deployment.",
+                path=path,
+                row=rws[i],
+                column=CAMERA_ID,
+            )
         elif code == "outside":
-            chk.add(f"timestamp {ts_i} is outside every deployment of station '{s}'. "
-                    "Check the date (and the camera clock) or the setup/retrieval dates.",
-                    path=path, row=rws[i], column=TIMESTAMP)
+            chk.add(
+                f"timestamp {ts_i} is outside every deployment of station '{s}'. "
+                "Check the date (and the camera clock) or the setup/retrieval dates.",
+                path=path,
+                row=rws[i],
+                column=TIMESTAMP,
+            )
         elif code == "malfunction_edge":
             import warnings
 
@@ -692,11 +853,17 @@ def _check_sightings(
                 f"{path or 'sightings'} row {rws[i]}: timestamp {ts_i} is on the first "
                 f"or last day of a malfunction interval of station '{s}'; the camera "
                 "was evidently working then. Kept; check the malfunction dates.",
-                TrapscapeWarning, stacklevel=4)
+                TrapscapeWarning,
+                stacklevel=4,
+            )
         elif code == "malfunction":
-            chk.add(f"timestamp {ts_i} falls in a malfunction interval of station '{s}'. "
-                    "Check the date or the malfunction interval.",
-                    path=path, row=rws[i], column=TIMESTAMP)
+            chk.add(
+                f"timestamp {ts_i} falls in a malfunction interval of station '{s}'. "
+                "Check the date or the malfunction interval.",
+                path=path,
+                row=rws[i],
+                column=TIMESTAMP,
+            )
     return dep
 
 
@@ -749,33 +916,63 @@ def check_boundaries(
 
     chk = _Checker()
     if layer is None or len(layer) == 0:
-        chk.add(f"the {kind} layer has no features. Give a file with at least one.",
-                path=path, kind="geometry")
+        chk.add(
+            f"the {kind} layer has no features. Give a file with at least one.",
+            path=path,
+            kind="geometry",
+        )
         return chk.problems
     if layer.crs is None:
-        chk.add(f"the {kind} layer has no CRS. Save it with its CRS (e.g. a .prj "
-                "file or a GeoPackage).", path=path, kind="crs")
+        chk.add(
+            f"the {kind} layer has no CRS. Save it with its CRS (e.g. a .prj "
+            "file or a GeoPackage).",
+            path=path,
+            kind="crs",
+        )
     if kind in ("zones", "parks") and NAME not in layer.columns:
-        chk.add(f"the {kind} layer has no '{NAME}' column. Add one or pass name_field=.",
-                path=path, column=NAME, kind="schema")
-    want = ("LineString", "MultiLineString") if kind == "border" else (
-        "Polygon", "MultiPolygon")
+        chk.add(
+            f"the {kind} layer has no '{NAME}' column. Add one or pass name_field=.",
+            path=path,
+            column=NAME,
+            kind="schema",
+        )
+    want = (
+        ("LineString", "MultiLineString")
+        if kind == "border"
+        else ("Polygon", "MultiPolygon")
+    )
     for i, g in enumerate(layer.geometry.to_numpy(), start=1):
         if g is None or g.is_empty:
-            chk.add("feature has no geometry. Remove it or draw its shape.",
-                    path=path, row=i, column="geometry", kind="geometry")
+            chk.add(
+                "feature has no geometry. Remove it or draw its shape.",
+                path=path,
+                row=i,
+                column="geometry",
+                kind="geometry",
+            )
             continue
-        if g.geom_type not in want and not (kind == "border" and g.geom_type in (
-                "Polygon", "MultiPolygon")):
-            chk.add(f"feature is a {g.geom_type}; the {kind} layer needs "
-                    f"{' or '.join(want)}.", path=path, row=i, column="geometry",
-                    kind="geometry")
+        if g.geom_type not in want and not (
+            kind == "border" and g.geom_type in ("Polygon", "MultiPolygon")
+        ):
+            chk.add(
+                f"feature is a {g.geom_type}; the {kind} layer needs "
+                f"{' or '.join(want)}.",
+                path=path,
+                row=i,
+                column="geometry",
+                kind="geometry",
+            )
             continue
         if not g.is_valid:
             reason = shapely.is_valid_reason(g)
-            chk.add(f"invalid geometry ({reason}). Repair it (e.g. shapely make_valid "
-                    "or QGIS 'Fix geometries').", path=path, row=i, column="geometry",
-                    kind="geometry")
+            chk.add(
+                f"invalid geometry ({reason}). Repair it (e.g. shapely make_valid "
+                "or QGIS 'Fix geometries').",
+                path=path,
+                row=i,
+                column="geometry",
+                kind="geometry",
+            )
     return chk.problems
 
 
@@ -794,23 +991,40 @@ def check_survey(survey: Survey) -> list[Problem]:
     chk = _Checker()
     crs = as_crs(survey.crs)
     if not crs.is_projected:
-        chk.add(f"survey CRS {crs.name} is geographic; analysis needs metres. "
-                "Pick a projected CRS such as EPSG:32652.", kind="crs")
+        chk.add(
+            f"survey CRS {crs.name} is geographic; analysis needs metres. "
+            "Pick a projected CRS such as EPSG:32652.",
+            kind="crs",
+        )
     for label in ("stations", *BOUNDARY_KINDS):
         layer = getattr(survey, label)
         if layer is None:
             continue
         if layer.crs is None:
-            chk.add(f"layer '{label}' has no CRS. Set it to the survey CRS.", kind="crs")
+            chk.add(
+                f"layer '{label}' has no CRS. Set it to the survey CRS.", kind="crs"
+            )
         elif not as_crs(layer.crs).equals(crs):
-            chk.add(f"layer '{label}' is in {as_crs(layer.crs).name}, not the survey CRS "
-                    f"{crs.name}. Reproject it with trapscape.crs.to_projected().",
-                    kind="crs")
+            chk.add(
+                f"layer '{label}' is in {as_crs(layer.crs).name}, not the survey CRS "
+                f"{crs.name}. Reproject it with trapscape.crs.to_projected().",
+                kind="crs",
+            )
     src = survey.sources or {}
-    _check_stations(survey.stations, survey.problems, chk, path=src.get("stations"),
-                    study_area=survey.study_area)
-    _check_sightings(survey.sightings, survey.stations, survey.problems, chk,
-                     path=src.get("sightings"))
+    _check_stations(
+        survey.stations,
+        survey.problems,
+        chk,
+        path=src.get("stations"),
+        study_area=survey.study_area,
+    )
+    _check_sightings(
+        survey.sightings,
+        survey.stations,
+        survey.problems,
+        chk,
+        path=src.get("sightings"),
+    )
     for label in BOUNDARY_KINDS:
         layer = getattr(survey, label)
         if layer is not None:

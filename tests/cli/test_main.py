@@ -17,14 +17,27 @@ from trapscape.cli.main import cli
 def test_help_lists_every_command():
     res = CliRunner().invoke(cli, ["--help"])
     assert res.exit_code == 0
-    for name in ("validate", "simulate", "coverage", "density", "homerange",
-                 "corridors", "plan", "map", "report", "run", "demo"):
+    for name in (
+        "validate",
+        "simulate",
+        "coverage",
+        "density",
+        "homerange",
+        "corridors",
+        "plan",
+        "map",
+        "report",
+        "run",
+        "demo",
+    ):
         assert name in res.output
 
 
 def test_trapscape_error_is_a_clean_exit_1(tmp_path):
     bad = tmp_path / "stations.csv"
-    bad.write_text("station_id,longitude,latitude,setup,retrieval\nA,131.2,43.1,2024-13-01,2024-02-01\n")
+    bad.write_text(
+        "station_id,longitude,latitude,setup,retrieval\nA,131.2,43.1,2024-13-01,2024-02-01\n"
+    )
     res = CliRunner().invoke(cli, ["validate", "--stations", str(bad)])
     assert res.exit_code == 1
     assert "row 1" in res.output and "setup" in res.output

@@ -44,7 +44,8 @@ class TrapscapeGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [
-            name for name, mod in COMMANDS.items()
+            name
+            for name, mod in COMMANDS.items()
             if importlib.util.find_spec(f"{__package__}.{mod}") is not None
         ]
 
@@ -81,12 +82,20 @@ def _show_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-@click.group(cls=TrapscapeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=TrapscapeGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv: tracebacks).")
 @click.option("-q", "--quiet", count=True, help="Less log output.")
 @click.version_option(__version__, prog_name="trapscape")
-@click.option("--show-versions", is_flag=True, expose_value=False, is_eager=True,
-              callback=_show_versions, help="Show versions of trapscape and its dependencies.")
+@click.option(
+    "--show-versions",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_versions,
+    help="Show versions of trapscape and its dependencies.",
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """trapscape: camera-trap surveys to coverage, ranges, corridors and density."""

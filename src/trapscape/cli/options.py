@@ -26,11 +26,31 @@ __all__ = [
     "survey_inputs",
 ]
 
-crs_opt = click.option("--crs", default=None, help="Projected CRS for analysis, e.g. EPSG:32652 (default: UTM zone of the data).")
-cell_size_opt = click.option("--cell-size", type=float, default=None, help="Cell size in metres.")
-overwrite_opt = click.option("--overwrite", is_flag=True, default=False, help="Replace existing outputs.")
-config_opt = click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="TOML file of parameters (keys are the function keyword names).")
-out_dir_opt = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
+crs_opt = click.option(
+    "--crs",
+    default=None,
+    help="Projected CRS for analysis, e.g. EPSG:32652 (default: UTM zone of the data).",
+)
+cell_size_opt = click.option(
+    "--cell-size", type=float, default=None, help="Cell size in metres."
+)
+overwrite_opt = click.option(
+    "--overwrite", is_flag=True, default=False, help="Replace existing outputs."
+)
+config_opt = click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML file of parameters (keys are the function keyword names).",
+)
+out_dir_opt = click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output directory.",
+)
 
 html_out_opt = click.option(
     "--out",
@@ -44,10 +64,24 @@ html_out_opt = click.option(
 def survey_inputs(f: F) -> F:
     """Options naming a survey: a project file/Camtrap DP package or separate files."""
     opts = [
-        click.argument("project", required=False, type=click.Path(exists=True, path_type=Path)),
-        click.option("--stations", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP)."),
-        click.option("--sightings", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Sightings CSV."),
-        click.option("--boundaries", type=click.Path(exists=True, path_type=Path), help="Boundary layer (study area / zones)."),
+        click.argument(
+            "project", required=False, type=click.Path(exists=True, path_type=Path)
+        ),
+        click.option(
+            "--stations",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP).",
+        ),
+        click.option(
+            "--sightings",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Sightings CSV.",
+        ),
+        click.option(
+            "--boundaries",
+            type=click.Path(exists=True, path_type=Path),
+            help="Boundary layer (study area / zones).",
+        ),
         crs_opt,
     ]
     for opt in reversed(opts):
@@ -76,9 +110,12 @@ def load_survey_from_options(
     from ..io import read_survey
 
     if project is None and stations is None:
-        raise click.UsageError("Give a project file / Camtrap DP package, or --stations.")
-    return read_survey(project, stations=stations, sightings=sightings,
-                       boundaries=boundaries, crs=crs)
+        raise click.UsageError(
+            "Give a project file / Camtrap DP package, or --stations."
+        )
+    return read_survey(
+        project, stations=stations, sightings=sightings, boundaries=boundaries, crs=crs
+    )
 
 
 def project_step(project: Path | None, step: str) -> tuple[dict[str, Any], str | None]:

@@ -25,7 +25,7 @@ def summarise(survey: Any) -> dict[str, Any]:
         op = effort.operation_matrix(survey, by="camera")
         days = float(op.sum(skipna=True).sum())
         method = "effort"
-    except Exception:  # effort module absent or incomplete: fall back  # noqa: BLE001
+    except Exception:  # effort module absent or incomplete: fall back
         import pandas as pd
 
         st = survey.stations
@@ -49,8 +49,11 @@ def _human(s: dict[str, Any]) -> str:
         f"Malfunctions:  {s['malfunctions']}",
         f"Sightings:     {s['sightings']}",
         f"Species:       {len(s['species'])}"
-        + (f" ({', '.join(s['species'][:8])}{', ...' if len(s['species']) > 8 else ''})"
-           if s["species"] else ""),
+        + (
+            f" ({', '.join(s['species'][:8])}{', ...' if len(s['species']) > 8 else ''})"
+            if s["species"]
+            else ""
+        ),
         f"Individuals:   {s['individuals']} ({s['identified_sightings']} identified "
         "sightings)",
     ]
@@ -66,14 +69,23 @@ def _human(s: dict[str, Any]) -> str:
 
 @click.command(name="validate")
 @survey_inputs
-@click.option("--date-format", default=None,
-              help="strptime format of non-ISO dates in --stations/--sightings, "
-              "e.g. '%d/%m/%Y'.")
-@click.option("--json", "as_json", is_flag=True, default=False,
-              help="Print the summary as JSON.")
-def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
-        boundaries: Path | None, crs: str | None, date_format: str | None,
-        as_json: bool) -> None:
+@click.option(
+    "--date-format",
+    default=None,
+    help="strptime format of non-ISO dates in --stations/--sightings, e.g. '%d/%m/%Y'.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, default=False, help="Print the summary as JSON."
+)
+def cmd(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    date_format: str | None,
+    as_json: bool,
+) -> None:
     """Check a survey and print what was read.
 
     PROJECT is a survey TOML file, a Camtrap DP datapackage.json or its
@@ -86,11 +98,20 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
     except TrapscapeError as err:
         if not as_json:
             raise
-        problems = [{"message": p.message, "path": p.path, "row": p.row,
-                     "column": p.column} for p in getattr(err, "problems", ())] or [
-            {"message": str(err), "path": getattr(err, "path", None),
-             "row": getattr(err, "row", None), "column": getattr(err, "column", None)}]
-        click.echo(json.dumps({"ok": False, "problems": problems}, indent=2, default=str))
+        problems = [
+            {"message": p.message, "path": p.path, "row": p.row, "column": p.column}
+            for p in getattr(err, "problems", ())
+        ] or [
+            {
+                "message": str(err),
+                "path": getattr(err, "path", None),
+                "row": getattr(err, "row", None),
+                "column": getattr(err, "column", None),
+            }
+        ]
+        click.echo(
+            json.dumps({"ok": False, "problems": problems}, indent=2, default=str)
+        )
         click.get_current_context().exit(1)
     summary = summarise(survey)
     if as_json:
@@ -100,14 +121,28 @@ def cmd(project: Path | None, stations: Path | None, sightings: Path | None,
         click.echo("OK: no problems found.")
 
 
-def _load(project: Path | None, stations: Path | None, sightings: Path | None,
-          boundaries: Path | None, crs: str | None, date_format: str | None) -> Any:
+def _load(
+    project: Path | None,
+    stations: Path | None,
+    sightings: Path | None,
+    boundaries: Path | None,
+    crs: str | None,
+    date_format: str | None,
+) -> Any:
     if date_format and project is None:
         from ..io import read_survey
 
         if stations is None:
-            raise click.UsageError("Give a project file / Camtrap DP package, or --stations.")
-        survey = read_survey(None, stations=stations, sightings=sightings,
-                             boundaries=boundaries, crs=crs, date_format=date_format)
+            raise click.UsageError(
+                "Give a project file / Camtrap DP package, or --stations."
+            )
+        survey = read_survey(
+            None,
+            stations=stations,
+            sightings=sightings,
+            boundaries=boundaries,
+            crs=crs,
+            date_format=date_format,
+        )
         return survey
     return load_survey_from_options(project, stations, sightings, boundaries, crs)
