@@ -76,7 +76,7 @@ _Z = float(norm.ppf(0.975))
 
 Detector = Literal["proximity", "count"]
 DetectFn = Literal["HHN", "HN"]
-ModelName = Literal["null", "sex", "zone"]
+ModelName = Literal["null", "sex", "zone", "sex+zone"]
 
 
 # ---------------------------------------------------------------------------
@@ -568,19 +568,23 @@ def _design(
     d_index = None
     classes = ["all"]
     cls = None
-    if model == "zone":
+    if model not in ("null", "sex", "zone", "sex+zone"):
+        raise InputError(
+            f"model must be 'null', 'sex', 'zone' or 'sex+zone', got {model!r}."
+        )
+    if model in ("zone", "sex+zone"):
         if mask.zone is None:
             raise InputError(
-                "model='zone' needs zone labels on the mask: build it with "
+                f"model={model!r} needs zone labels on the mask: build it with "
                 "make_mask(..., zones=...) or give the survey a zones layer."
             )
         d_levels = sorted(set(mask.zone))
         lookup = {z: i for i, z in enumerate(d_levels)}
         d_index = np.array([lookup[z] for z in mask.zone])
-    elif model == "sex":
+    if model in ("sex", "sex+zone"):
         if ch.sex is None or all(s is None for s in ch.sex):
             raise InputError(
-                "model='sex' needs the sex of at least some individuals "
+                f"model={model!r} needs the sex of at least some individuals "
                 "(sex column 'F'/'M')."
             )
         classes = ["F", "M"]
@@ -588,8 +592,6 @@ def _design(
         if bad:
             raise InputError(f"sex must be 'F', 'M' or missing; found {bad}.")
         cls = np.array([-1 if s is None else classes.index(s) for s in ch.sex])
-    elif model != "null":
-        raise InputError(f"model must be 'null', 'sex' or 'zone', got {model!r}.")
     if detectfn not in ("HHN", "HN"):
         raise InputError(f"detectfn must be 'HHN' or 'HN', got {detectfn!r}.")
     _check_mask_memory(
@@ -723,7 +725,7 @@ class SCRFit:
         """Fitted detection parameters for coverage, home ranges and planning."""
         p0name = "lambda0" if self.detectfn == "HHN" else "g0"
         by_sex: dict[str, dict[str, float]] = {}
-        if self.model == "sex":
+        if self.model in ("sex", "sex+zone"):
             for s in ("F", "M"):
                 by_sex[s] = {
                     p0name: self.estimate(f"{p0name}[{s}]"),
@@ -1124,7 +1126,7 @@ def _fit(
     names: list[str] = []
     rows: list[dict[str, Any]] = []
     for k, lev in enumerate(d_levels):
-        nm = "D" if model != "zone" else f"D[{lev}]"
+        nm = "D" if model not in ("zone", "sex+zone") else f"D[{lev}]"
         names.append(nm)
         rows.append(_real_row(nm, "log", beta[k] + math.log(PER_100KM2), se[k]))
     c = len(classes)
@@ -1651,8 +1653,10 @@ def fit_survey(
     if not np.isfinite(sg) or sg <= 0:
         sg = float(np.median(_nn_dist(ch.traps_xy)))
     zones = survey.zones if survey.zones is not None and len(survey.zones) else None
-    if model == "zone" and zones is None:
-        raise InputError("model='zone' needs a zones layer (countries) in the survey.")
+    if model in ("zone", "sex+zone") and zones is None:
+        raise InputError(
+            f"model={model!r} needs a zones layer (countries) in the survey."
+        )
     habitat = (
         survey.habitat if survey.habitat is not None and len(survey.habitat) else None
     )
