@@ -168,3 +168,22 @@ def test_too_fine_resolution_is_refused_with_one_that_fits(
     assert "over the 4 GiB memory budget" in res.output
     assert "Use a resolution of" in res.output and "(now 1 m)" in res.output
     assert not out.exists()
+
+
+def test_max_memory_gb_covers_the_whole_run(tmp_path: Path, project: Path) -> None:
+    out = tmp_path / "small"
+    res = CliRunner().invoke(
+        cli, ["corridors", str(project), "--out", str(out), "--max-memory-gb", "0.0001"]
+    )
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "corridor grid at 100 m" in res.output.lower()
+    assert "over the 0.0001 GiB memory budget" in res.output
+    assert "Use a resolution of" in res.output and "(now 100 m)" in res.output
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*"))  # no staging left
+    help_text = " ".join(
+        CliRunner().invoke(cli, ["corridors", "--help"]).output.split()
+    )
+    assert "for the whole run" in help_text
+    assert "of the circuit solve" not in help_text

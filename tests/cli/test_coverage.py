@@ -284,3 +284,59 @@ def test_bad_region_is_a_clean_error(tmp_path, park_project, survey_files):
     assert res.exit_code == 1 and "[boundaries] parks" in res.output
     assert not (tmp_path / "o").exists()
     assert not list(tmp_path.glob(".o.*"))
+
+
+def test_max_memory_gb_refuses_with_a_coarser_setting(tmp_path, survey_files):
+    out = tmp_path / "small"
+    res = _run(
+        [
+            *survey_files,
+            "--out",
+            str(out),
+            "--cell-size",
+            "100",
+            "--sigma",
+            "1000",
+            "--max-memory-gb",
+            "0.0001",
+        ]
+    )
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "coverage grid of 100 m" in res.output
+    assert "over the 0.0001 GiB memory budget" in res.output
+    assert "Use a cell_size of" in res.output and "(now 100 m)" in res.output
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*"))  # no staging left
+    # the pdot raster is held to the same budget
+    res = _run(
+        [
+            *survey_files,
+            "--out",
+            str(out),
+            "--cell-size",
+            "2000",
+            "--resolution",
+            "20",
+            "--sigma",
+            "1000",
+            "--max-memory-gb",
+            "0.0001",
+        ]
+    )
+    assert res.exit_code == 1
+    assert "pdot grid of 20 m" in res.output
+    assert "Use a resolution of" in res.output and "(now 20 m)" in res.output
+    assert not out.exists()
+
+
+def test_max_memory_gb_from_the_coverage_section(tmp_path, project_file):
+    text = project_file.read_text().replace(
+        "distance = 900.0", "distance = 900.0\nmax_memory_gb = 0.000001"
+    )
+    project_file.write_text(text)
+    out = tmp_path / "p"
+    res = _run([str(project_file), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "over the 1e-06 GiB memory budget" in res.output
+    assert not out.exists()

@@ -362,3 +362,52 @@ def test_cell_and_grid_are_exclusive(tmp_path, relocs):
     )
     assert res.exit_code == 2
     assert "not both" in res.output
+
+
+def test_max_memory_gb_refuses_kde_grids_with_a_coarser_cell(tmp_path, relocs):
+    out = tmp_path / "small"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "homerange",
+            "--relocations",
+            str(relocs),
+            "--crs",
+            "EPSG:32631",
+            "--out",
+            str(out),
+            "--cell",
+            "50",
+            "--max-memory-gb",
+            "0.0001",
+        ],
+    )
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "kde grids" in res.output
+    assert "over the 0.0001 GiB memory budget" in res.output
+    assert "Use a cell size of" in res.output and "(now 50 m)" in res.output
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*"))  # no staging left
+
+
+def test_max_memory_gb_from_the_project_section(tmp_path, tiny_survey):
+    from trapscape import io
+
+    io.write_stations(
+        tiny_survey.stations, tiny_survey.problems, tmp_path / "stations.csv"
+    )
+    io.write_sightings(tiny_survey.sightings, tmp_path / "sightings.csv")
+    toml = tmp_path / "survey.toml"
+    toml.write_text(
+        '[survey]\nname = "t"\ncrs = "EPSG:32652"\nstations = "stations.csv"\n'
+        'sightings = "sightings.csv"\n\n'
+        "[homerange]\nh = 500.0\nmin_detections = 2\nmin_stations = 2\n"
+        "max_memory_gb = 0.000001\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["homerange", str(toml), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "over the 1e-06 GiB memory budget" in res.output
+    assert not out.exists()

@@ -531,3 +531,35 @@ def test_plan_region_errors_are_clean(tmp_path):
     assert res.exit_code == 1
     assert "nowhere.gpkg" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_plan_max_memory_gb_refuses_with_a_coarser_spacing(survey_files, tmp_path):
+    out = tmp_path / "small"
+    res = CliRunner().invoke(
+        cli,
+        ["plan", *survey_files, *BASE, "--out", str(out), "--max-memory-gb", "0.0001"],
+    )
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "over the 0.0001 GiB memory budget" in res.output
+    assert "Use a candidate spacing of" in res.output and "(now 250 m)" in res.output
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*"))  # no staging left
+
+
+def test_plan_max_memory_gb_from_the_plan_section(tmp_path):
+    from conftest import write_survey_project
+
+    project = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "project",
+        extra=(
+            "[plan]\nn_new = 2\nspacing = 250.0\nmax_memory_gb = 0.0001\n"
+            "[detection]\nsigma = 800.0\nlambda0 = 0.05\ndensity_per_100km2 = 5.0\n"
+        ),
+    )
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(cli, ["plan", str(project), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "over the 0.0001 GiB memory budget" in res.output
+    assert not out.exists()

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from .._memory import DEFAULT_BUDGET_GB
 from .options import (
     load_survey_from_options,
     out_dir_opt,
@@ -136,9 +137,11 @@ def _safe(text: str) -> str:
 )
 @click.option(
     "--max-memory-gb",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Memory budget of the circuit solve [default: 4].",
+    help="Memory budget in GiB for the whole run (grid, resistance surface, "
+    "circuit solve): a request too large for it is refused before it is "
+    f"built, naming a coarser --resolution [default: {DEFAULT_BUDGET_GB:g}].",
 )
 @click.option(
     "--n-jobs",
@@ -261,7 +264,7 @@ def cmd(
         width_m=w_m,
         circuit_mode=pick(mode, "mode", conf.get("circuit_mode", "pairwise")),
         solver=pick(solver, "solver", "auto"),
-        max_memory_gb=float(pick(max_memory_gb, "max_memory_gb", 4.0)),
+        max_memory_gb=float(pick(max_memory_gb, "max_memory_gb", DEFAULT_BUDGET_GB)),
         segment_length=float(pick(segment_length, "segment_length", 1000.0)),
         core_setback=float(pick(core_setback, "core_setback", 5000.0)),
         pinch_quantile=float(conf.get("pinch_quantile", 0.95)),

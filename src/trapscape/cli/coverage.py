@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from .._memory import DEFAULT_BUDGET_GB
 from .options import (
     cell_size_opt,
     config_opt,
@@ -245,6 +246,14 @@ def _region_arg(value: Any, base: Path | None, crs: Any) -> Any:
     default=None,
     help="Two working cameras at a station count as 2 trap-nights.",
 )
+@click.option(
+    "--max-memory-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Memory budget in GiB: a coverage grid or pdot raster too large for it "
+    "is refused before it is built, naming a coarser --cell-size or "
+    f"--resolution [default: {DEFAULT_BUDGET_GB:g}].",
+)
 @config_opt
 @overwrite_opt
 def cmd(
@@ -265,6 +274,7 @@ def cmd(
     species: str | None,
     region: str | None,
     count_cameras: bool | None,
+    max_memory_gb: float | None,
     config: Path | None,
     overwrite: bool,
 ) -> None:
@@ -295,6 +305,7 @@ def cmd(
         "distance": distance,
         "min_area_km2": min_gap_km2,
         "count_cameras": count_cameras,
+        "max_memory_gb": max_memory_gb,
     }
     cov.update({k: v for k, v in given.items() if v is not None})
     params = _detection(detection_file, lambda0, sigma, det)

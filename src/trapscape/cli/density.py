@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
@@ -76,6 +77,14 @@ OUTPUTS = ("density.json", "density.csv", "region_n.csv", "detection.json")
 @click.option(
     "--species", default=None, help="Species to analyse (default: project's)."
 )
+@click.option(
+    "--max-memory-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_BUDGET_GB,
+    show_default=True,
+    help="Memory budget in GiB: a mask x detectors too large for it is refused "
+    "before the fit, naming a coarser --spacing.",
+)
 @overwrite_opt
 @click.pass_context
 def cmd(
@@ -94,6 +103,7 @@ def cmd(
     spacing: float | None,
     mask_file: Path | None,
     species: str | None,
+    max_memory_gb: float,
     overwrite: bool,
 ) -> None:
     """Density by spatial capture-recapture (maximum likelihood, secr-compatible).
@@ -120,6 +130,7 @@ def cmd(
         "buffer": opt("buffer", buffer),
         "spacing": opt("spacing", spacing),
         "species": species or conf.get("species") or proj_species,
+        "max_memory_gb": float(opt("max_memory_gb", max_memory_gb)),
     }
     for key in ("max_mask_points", "check_buffer", "independence_minutes"):
         if key in conf:

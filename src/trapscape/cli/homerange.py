@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
@@ -139,6 +140,14 @@ def _h_value(text: str) -> str | float:
     default=None,
     help="detection.json (from trapscape density): add 95% sigma ranges.",
 )
+@click.option(
+    "--max-memory-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_BUDGET_GB,
+    show_default=True,
+    help="Memory budget in GiB: KDE grids too large for it are refused before "
+    "they are built, naming a coarser --cell.",
+)
 @overwrite_opt
 @click.pass_context
 def cmd(
@@ -162,6 +171,7 @@ def cmd(
     effort_weights: bool,
     species: str | None,
     detection: Path | None,
+    max_memory_gb: float,
     overwrite: bool,
 ) -> None:
     """Home ranges (MCP, KDE), overlaps and cross-border status of individuals.
@@ -213,6 +223,7 @@ def cmd(
         raise click.UsageError("Give --cell or --grid, not both.")
     min_det = int(opt("min_detections", min_detections))
     min_st = int(opt("min_stations", min_stations))
+    budget = float(opt("max_memory_gb", max_memory_gb))
     progress = progress_enabled()
 
     survey = None
@@ -262,6 +273,7 @@ def cmd(
             progress=progress,
             min_detections=min_det,
             min_stations=min_st,
+            max_memory_gb=budget,
         )
         layers.append(kres.isopleths)
         excluded = kres.excluded
@@ -290,6 +302,7 @@ def cmd(
                         weights=weights,
                         min_detections=min_det,
                         min_stations=min_st,
+                        max_memory_gb=budget,
                     )
             p_ov = 95.0 if 95.0 in pct else max(pct)
             for meth in ("HR", "PHR", "VI", "BA", "UDOI", "HD"):

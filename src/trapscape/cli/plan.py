@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     cell_size_opt,
@@ -341,6 +342,14 @@ def _detection(
     "observed usage.",
 )
 @cell_size_opt
+@click.option(
+    "--max-memory-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Memory budget in GiB: a candidate set x mask too large for it is "
+    "refused before it is built, naming a coarser --spacing (or --cell-size) "
+    f"[default: {DEFAULT_BUDGET_GB:g}].",
+)
 @overwrite_opt
 def cmd(
     project: Path | None,
@@ -376,6 +385,7 @@ def cmd(
     detector: str | None,
     existing_usage: str | None,
     cell_size: float | None,
+    max_memory_gb: float | None,
     overwrite: bool,
 ) -> None:
     """Propose new camera sites that raise coverage, density precision and border watch.
@@ -423,6 +433,7 @@ def cmd(
         "detector": detector,
         "existing_usage": existing_usage,
         "cell_size": cell_size,
+        "max_memory_gb": max_memory_gb,
     }
     kw.update({k: v for k, v in cli_values.items() if v is not None})
     if objective:
