@@ -249,7 +249,7 @@ def test_fit_matches_secr(name: str, detectfn: str) -> None:
 # gradient and model identities
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("detectfn", ["HN", "HHN"])
-@pytest.mark.parametrize("model", ["null", "sex", "zone"])
+@pytest.mark.parametrize("model", ["null", "sex", "zone", "sex+zone"])
 @pytest.mark.parametrize("detector", ["proximity", "count"])
 def test_analytic_gradient(detectfn: str, model: str, detector: str) -> None:
     rng = np.random.default_rng(3)
@@ -374,6 +374,118 @@ def test_zone_model_and_regions() -> None:
     assert rn.loc[("Russia", "E.N"), "estimate"] < rn.loc[("all", "E.N"), "estimate"]
     en = rn.loc[("all", "E.N")]
     assert en["lcl"] < en["estimate"] < en["ucl"]
+
+
+def simulate_zone_sex_ch(
+    rng: np.random.Generator,
+    *,
+    densities: dict[str, float],
+    sex_sigma: dict[str, float],
+    split_x: float,
+    lambda0: float = 0.1,
+    n_side: int = 8,
+    spacing: float = 500.0,
+    occasions: int = 15,
+    buffer: float = 3000.0,
+) -> tuple[dn.CaptureHistory, dict[str, int]]:
+    """Centres with density ``densities['W']`` west of ``split_x`` and
+    ``densities['E']`` east of it (per 100 km²), sex-specific sigma, HHN
+    proximity detections.  Returns the history and the true number of
+    centres per zone."""
+    g = np.arange(n_side) * spacing
+    traps = np.array([(x, y) for y in g for x in g], dtype=float)
+    lo, hi = traps.min(0) - buffer, traps.max(0) + buffer
+    centres = []
+    for z, (x0, x1) in {"W": (lo[0], split_x), "E": (split_x, hi[0])}.items():
+        area = (x1 - x0) * (hi[1] - lo[1])
+        k = rng.poisson(densities[z] * area / 1e8)
+        xy = np.column_stack(
+            [x0 + rng.random(k) * (x1 - x0), lo[1] + rng.random(k) * (hi[1] - lo[1])]
+        )
+        centres.append(xy)
+    xy = np.vstack(centres)
+    truth = {
+        "W": int(np.sum(xy[:, 0] < split_x)),
+        "E": int(np.sum(xy[:, 0] >= split_x)),
+    }
+    sexes = rng.choice(["F", "M"], size=len(xy))
+    sig = np.array([sex_sigma[s] for s in sexes])
+    usage = np.ones((len(traps), occasions))
+    d2 = ((xy[:, None, :] - traps[None]) ** 2).sum(-1)
+    h = np.exp(-d2 / (2 * sig[:, None] ** 2))
+    p = 1 - np.exp(-lambda0 * h[:, None, :] * usage.T[None])
+    caps = (rng.random(p.shape) < p).astype(int)
+    keep = caps.sum(axis=(1, 2)) > 0
+    return dn.CaptureHistory(traps, usage, caps[keep], sex=tuple(sexes[keep])), truth
+
+
+def test_sex_zone_model_reduces_to_sex_model() -> None:
+    rng = np.random.default_rng(5)
+    ch = simulate_ch(rng, sex_sigma={"F": 400.0, "M": 600.0})
+    zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
+    mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
+    sex, _, classes = dn._design(ch, mask, detectfn="HHN", model="sex")
+    both, levels, classes2 = dn._design(ch, mask, detectfn="HHN", model="sex+zone")
+    assert levels == ["E", "W"] and classes == classes2 == ["F", "M"]
+    assert both.n_beta == sex.n_beta + 1
+    bs = np.array(
+        [
+            math.log(40 / 1e4),  # D
+            math.log(0.1),  # lambda0[F]
+            math.log(0.12),  # lambda0[M]
+            math.log(400),  # sigma[F]
+            math.log(600),  # sigma[M]
+            0.3,  # logit pmix[M]
+        ]
+    )
+    # equal zone densities: the same likelihood as the sex model
+    assert _scr.loglik(np.r_[bs[0], bs], both) == pytest.approx(
+        _scr.loglik(bs, sex), rel=1e-12
+    )
+    # different zone densities change it
+    assert _scr.loglik(np.r_[bs[0] + 0.5, bs], both) != pytest.approx(
+        _scr.loglik(bs, sex), rel=1e-6
+    )
+
+
+def test_sex_zone_model_recovers_zone_densities_and_sigmas() -> None:
+    """Density 100 vs 300 per 100 km² across a line, sigma 350 (F) / 700 (M)."""
+    rng = np.random.default_rng(21)
+    dens = {"W": 100.0, "E": 300.0}
+    ch, truth = simulate_zone_sex_ch(
+        rng, densities=dens, sex_sigma={"F": 350.0, "M": 700.0}, split_x=1750.0
+    )
+    zones = {"W": box(-1e5, -1e5, 1750, 1e5), "E": box(1750, -1e5, 1e5, 1e5)}
+    mask = dn.make_mask(ch.traps_xy, buffer=3000.0, spacing=300.0, zones=zones)
+    lo, hi = ch.traps_xy.min(0) - 3000.0, ch.traps_xy.max(0) + 3000.0
+    regions = {
+        z: g.intersection(box(lo[0], lo[1], hi[0], hi[1])) for z, g in zones.items()
+    }
+    res = dn.fit(ch, mask, model="sex+zone", regions=regions, region_zones=zones)
+    assert res.converged
+    assert res.npar == 7
+    est = res.estimates.set_index("parameter")
+    assert est.index.tolist() == [
+        "D[E]",
+        "D[W]",
+        "lambda0[F]",
+        "lambda0[M]",
+        "sigma[F]",
+        "sigma[M]",
+        "pmix[M]",
+    ]
+    for z, d in dens.items():
+        assert est.loc[f"D[{z}]", "lcl"] < d < est.loc[f"D[{z}]", "ucl"]
+    assert est.loc["D[W]", "estimate"] < est.loc["D[E]", "estimate"]
+    assert est.loc["sigma[F]", "estimate"] == pytest.approx(350.0, rel=0.2)
+    assert est.loc["sigma[M]", "estimate"] == pytest.approx(700.0, rel=0.2)
+    rn = res.region_n.set_index(["region", "quantity"])
+    for z in dens:
+        row = rn.loc[(z, "R.N.local")]
+        assert row["lcl"] < truth[z] < row["ucl"]
+    dp = res.detection_params()
+    assert set(dp.by_sex) == {"F", "M"}
+    assert res.to_dict()["model"] == "sex+zone"
 
 
 def test_null_region_n_follows_secr_region_n() -> None:
