@@ -980,3 +980,21 @@ def test_fit_refuses_a_given_mask_over_the_memory_budget() -> None:
     mask = dn.make_mask(ch.traps_xy, buffer=300.0, spacing=10.0, max_memory_gb=None)
     with pytest.raises(ComputationError, match=r"Use a mask spacing of \d+ m"):
         dn.fit(ch, mask, max_memory_gb=0.0001)
+
+
+def test_survey_regions_cut_zones_to_the_surveyed_area(tiny_survey):
+    """N per country speaks for the surveyed part only, not the whole country layer."""
+    from dataclasses import replace
+
+    big = tiny_survey.zones.copy()
+    big["geometry"] = big.geometry.buffer(50_000)  # countries far beyond the survey
+    survey = replace(tiny_survey, zones=big)
+    regions = dn.survey_regions(survey)
+    surveyed = survey.study_polygon.union(survey.parks.geometry.union_all())
+    for name in ("China", "Russia"):
+        geom = regions[f"zone: {name}"]
+        assert geom.difference(surveyed).area < 1e-6
+        assert geom.area == pytest.approx(
+            big.geometry[big["name"] == name].iloc[0].intersection(surveyed).area
+        )
+    assert regions["study area"].equals(survey.study_polygon)

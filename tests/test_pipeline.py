@@ -273,7 +273,7 @@ def test_check_params_checks_literal_values() -> None:
     with pytest.raises(InputError) as info:
         pipeline._check_params({"density": {"model": "zones"}}, "survey.toml")
     assert str(info.value) == (
-        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', 'zone'."
+        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', 'zone', 'sex+zone'."
     )
     ok = pipeline._check_params({"density": {"model": "zone"}}, "survey.toml")
     assert ok["density"] == {"model": "zone"}

@@ -217,7 +217,7 @@ def test_literal_parameter_value_is_checked(project_dir):
     text = str(info.value)
     assert (
         "survey.toml: [density] model = 'zones' is not an allowed value of 'model' "
-        "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone'. "
+        "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone', 'sex+zone'. "
         "Did you mean 'zone'?"
     ) in text
     assert "[coverage] shape = 'hexagon'" in text and "'square', 'hex'" in text
@@ -241,7 +241,7 @@ def test_validate_cli_reports_literal_value(project_dir):
     res = CliRunner().invoke(cli, ["validate", str(f)])
     assert res.exit_code == 1
     assert "survey.toml: [density] model = 'zones'" in res.output
-    assert "use one of 'null', 'sex', 'zone'" in res.output
+    assert "use one of 'null', 'sex', 'zone', 'sex+zone'" in res.output
     assert "Traceback" not in res.output
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import optimize
 from scipy.special import logsumexp
 from scipy.stats import norm
@@ -1568,10 +1569,30 @@ def capture_history(
 
 
 def survey_regions(survey: Survey) -> dict[str, Any]:
-    """Regions for population size: study area, each park and each zone."""
+    """Regions for population size: study area, each park and each zone.
+
+    Zones (countries) are cut to the surveyed region (the study area and the
+    parks), so "N in Russia" means the Russian part of the area the survey
+    speaks for, not an extrapolation over the whole country layer; zone parts
+    smaller than 1 km² are left out.  Without a study area or parks the zones
+    are used whole.
+    """
     regions: dict[str, Any] = {}
     if survey.study_polygon is not None:
         regions["study area"] = survey.study_polygon
+    surveyed = None
+    parts = [
+        g
+        for g in (
+            survey.study_polygon,
+            survey.parks.geometry.union_all()
+            if survey.parks is not None and len(survey.parks)
+            else None,
+        )
+        if g is not None and not g.is_empty
+    ]
+    if parts:
+        surveyed = shapely.union_all(parts)
     for layer, prefix in ((survey.parks, "park"), (survey.zones, "zone")):
         if layer is None or len(layer) == 0:
             continue
@@ -1582,6 +1603,10 @@ def survey_regions(survey: Survey) -> dict[str, Any]:
         )
         for nm in sorted(set(names)):
             geom = layer.geometry[names.to_numpy() == nm].union_all()
+            if prefix == "zone" and surveyed is not None:
+                geom = geom.intersection(surveyed)
+                if geom.is_empty or geom.area < 1e6:
+                    continue
             key = f"{prefix}: {nm}"
             regions[key] = geom
     return regions

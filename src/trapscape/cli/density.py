@@ -29,7 +29,7 @@ OUTPUTS = ("density.json", "density.csv", "region_n.csv", "detection.json")
 @out_dir_opt
 @click.option(
     "--model",
-    type=click.Choice(["null", "sex", "zone"]),
+    type=click.Choice(["null", "sex", "zone", "sex+zone"]),
     default="null",
     show_default=True,
     help="null; sex-specific detection; density per zone.",
