@@ -70,3 +70,13 @@ def test_sigterm_raises_systemexit_so_cleanup_runs(tmp_path):
     while not marker.exists() and time.time() < deadline:
         time.sleep(0.05)
     assert marker.read_text() == "yes"
+
+
+def test_python_dash_m_runs_the_cli():
+    out = subprocess.run(
+        [sys.executable, "-m", "trapscape", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "trapscape" in out.stdout and "version" in out.stdout

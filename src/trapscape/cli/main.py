@@ -141,3 +141,7 @@ def _terminate_cleanly() -> None:
 
 def main() -> None:  # pragma: no cover - console entry
     cli()
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m trapscape.cli.main
+    main()
