@@ -376,6 +376,27 @@ def test_zone_model_and_regions() -> None:
     assert en["lcl"] < en["estimate"] < en["ucl"]
 
 
+def test_region_n_added_after_fit_matches_fit_with_regions() -> None:
+    """fit_survey skips region N on a first fit that may be refitted and adds
+    it afterwards only to the kept fit: the table must be the same."""
+    rng = np.random.default_rng(9)
+    ch = simulate_ch(rng)
+    zones = {"China": box(-1e5, -1e5, 1250, 1e5), "Russia": box(1250, -1e5, 1e5, 1e5)}
+    mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
+    regions = {
+        "all": box(-2500, -2500, 5000, 5000),
+        "Russia": zones["Russia"].intersection(box(-2500, -2500, 5000, 5000)),
+    }
+    with_r = dn.fit(ch, mask, model="zone", regions=regions, region_zones=zones)
+    bare = dn.fit(ch, mask, model="zone", regions=None, region_zones=zones)
+    assert bare.region_n.empty
+    np.testing.assert_array_equal(bare.beta, with_r.beta)
+    added = dn._with_region_n(bare, ch, mask, regions=regions, region_zones=zones)
+    pd.testing.assert_frame_equal(added.region_n, with_r.region_n)
+    pd.testing.assert_frame_equal(added.estimates, with_r.estimates)
+    assert dn._with_region_n(bare, ch, mask, regions=None, region_zones=zones) is bare
+
+
 def simulate_zone_sex_ch(
     rng: np.random.Generator,
     *,

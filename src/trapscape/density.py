@@ -33,7 +33,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -1208,6 +1208,44 @@ def _fit(
     )
 
 
+def _with_region_n(
+    result: SCRFit,
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    regions: Mapping[str, BaseGeometry] | None,
+    region_zones: Mapping[str, BaseGeometry] | None,
+    integer_usage: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+) -> SCRFit:
+    """``result`` with its region N table, for a fit made with ``regions=None``.
+
+    Rebuilds the design of ``result`` on ``mask`` and computes the table from
+    the fitted betas and their covariance, exactly as :func:`fit` would have.
+    """
+    if not regions:
+        return result
+    design, d_levels, _ = _design(
+        ch,
+        mask,
+        detectfn=result.detectfn,
+        model=result.model,
+        integer_usage=integer_usage,
+        max_memory_gb=max_memory_gb,
+    )
+    table = _region_n(
+        result.beta,
+        result.vcov,
+        design,
+        mask,
+        ch,
+        regions,
+        d_levels=d_levels,
+        region_zones=region_zones,
+    )
+    return replace(result, region_n=table)
+
+
 # ---------------------------------------------------------------------------
 # population size in regions (secr region.N)
 # ---------------------------------------------------------------------------
@@ -1715,17 +1753,20 @@ def fit_survey(
             for nm in zones[V.NAME].unique()
         }
     regions = survey_regions(survey)
+    may_refit = buffer is None and not given_mask
+    # a first fit that may be refitted on a wider mask skips region N: only
+    # its betas (the refit's start) are kept
     result = fit(
         ch,
         mask,
         detectfn=detectfn,
         model=model,
-        regions=regions,
+        regions=None if may_refit else regions,
         region_zones=zone_map,
         integer_usage=integer_usage,
         max_memory_gb=max_memory_gb,
     )
-    if buffer is None and not given_mask:
+    if may_refit:
         sig_hat = max(
             float(
                 result.estimates.loc[
@@ -1756,6 +1797,16 @@ def fit_survey(
                 regions=regions,
                 region_zones=zone_map,
                 start=result.beta.tolist(),
+                integer_usage=integer_usage,
+                max_memory_gb=max_memory_gb,
+            )
+        else:
+            result = _with_region_n(
+                result,
+                ch,
+                mask,
+                regions=regions,
+                region_zones=zone_map,
                 integer_usage=integer_usage,
                 max_memory_gb=max_memory_gb,
             )
