@@ -34,7 +34,6 @@ import os
 import shutil
 import sys
 import time
-import typing
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ import pandas as pd
 
 from . import __version__
 from . import validation as V
+from ._params import allowed_values
 from .errors import InputError, TrapscapeError, TrapscapeWarning
 
 if TYPE_CHECKING:
@@ -310,58 +310,6 @@ def _is_type(value: Any, want: type) -> bool:
     return isinstance(value, want)
 
 
-def _literal_choices(
-    fn: Callable[..., Any], names: set[str]
-) -> dict[str, tuple[Any, ...] | None]:
-    """Allowed values of ``fn``'s parameters typed ``typing.Literal[...]``.
-
-    A parameter typed otherwise maps to None (any value of the right type);
-    ``Optional[Literal[...]]`` also allows None.  Unresolvable annotations
-    give an empty mapping (nothing checked).
-    """
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:  # some annotation does not resolve: try them one by one
-        hints = {}
-        glb = getattr(inspect.unwrap(fn), "__globals__", {})
-        for name, ann in getattr(fn, "__annotations__", {}).items():
-            if name not in names:
-                continue
-            try:
-                hints[name] = eval(ann, glb) if isinstance(ann, str) else ann
-            except Exception:  # not resolvable at run time: not checked
-                continue
-    out: dict[str, tuple[Any, ...] | None] = {}
-    for name in names:
-        hint = hints.get(name)
-        if hint is None:
-            continue
-        if typing.get_origin(hint) is typing.Literal:
-            out[name] = tuple(typing.get_args(hint))
-            continue
-        args = typing.get_args(hint)
-        lits = [a for a in args if typing.get_origin(a) is typing.Literal]
-        rest = [a for a in args if a not in lits and a is not type(None)]
-        if lits and not rest:
-            vals: list[Any] = [v for a in lits for v in typing.get_args(a)]
-            if type(None) in args:
-                vals.append(None)
-            out[name] = tuple(vals)
-        else:
-            out[name] = None
-    return out
-
-
-def _allowed_values(found: list[tuple[Any, ...] | None]) -> tuple[Any, ...] | None:
-    """Values a key may take over every function accepting it (None: any)."""
-    if not found or any(c is None for c in found):
-        return None
-    vals: list[Any] = []
-    for c in found:
-        vals.extend(v for v in c if v not in vals)  # type: ignore[union-attr]
-    return tuple(vals)
-
-
 def _call(
     fn: Callable[..., Any],
     *args: Any,
@@ -486,13 +434,14 @@ def _check_params(
         out[section] = dict(sec)
         allowed: set[str] | None = set(_PIPELINE_KEYS.get(section, set()))
         defaults: dict[str, list[Any]] = {}
-        choices: dict[str, list[tuple[Any, ...] | None]] = {}
+        fns: list[Callable[..., Any]] = []
         for mod, name in _SECTION_FUNCS.get(section, ()):
             try:
                 fn = _func(mod, name)
             except _NotAvailable:
                 allowed = None  # cannot check keys of a step that is not installed
                 break
+            fns.append(fn)
             acc = _accepted(fn)
             if acc is None:
                 allowed = None
@@ -500,8 +449,8 @@ def _check_params(
             allowed |= acc  # type: ignore[operator]
             for k, d in _defaults(fn).items():
                 defaults.setdefault(k, []).append(d)
-            for k, c in _literal_choices(fn, acc).items():
-                choices.setdefault(k, []).append(c)
+        # allowed (Literal) values: one rule shared with project.load_project
+        choices = allowed_values(fns)
         for key, value in sec.items():
             want = _expected_type(defaults.get(key, []))
             if want is not None and not _is_type(value, want):
@@ -511,9 +460,9 @@ def _check_params(
                     column=f"{section}.{key}",
                 )
                 continue
-            allowed_values = _allowed_values(choices.get(key, []))
-            if allowed_values is not None and value not in allowed_values:
-                shown = ", ".join(repr(v) for v in allowed_values)
+            c = choices.get(key)
+            if c is not None and not c.allows(value):
+                shown = ", ".join(repr(v) for v in (*c.values, *[None] * c.none_ok))
                 pc.add(
                     f"[{section}] {key} = {value!r}: must be one of {shown}.",
                     path=where,

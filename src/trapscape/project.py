@@ -130,8 +130,9 @@ def _tname(t: type | tuple[type, ...]) -> str:
 def _step_functions(section: str) -> list[Any]:
     """The library functions whose keywords a step section holds.
 
-    Taken from the pipeline's section -> function table, so both agree;
-    functions of modules that cannot be imported are skipped.
+    Taken from the pipeline's section -> function table, so both agree.  Only
+    the modules of this section are imported; those that cannot be imported
+    are skipped.
     """
     import importlib
 
@@ -151,88 +152,40 @@ def _step_functions(section: str) -> list[Any]:
     return fns
 
 
-def _literal_values(tp: Any) -> tuple[Any, ...] | None:
-    """Values of a ``Literal[...]`` annotation (also ``Literal[...] | None``).
-
-    None when the annotation also admits other types (not checkable).
-    """
-    import types
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin is typing.Literal:
-        return tuple(typing.get_args(tp))
-    if origin in (typing.Union, types.UnionType):
-        vals: list[Any] = []
-        for arg in typing.get_args(tp):
-            if arg is type(None):
-                continue  # TOML has no null: None is the default, never a value
-            sub = _literal_values(arg)
-            if sub is None:
-                return None
-            vals.extend(sub)
-        return tuple(vals) or None
-    return None
-
-
 def _literal_choices(fn: Any) -> dict[str, tuple[Any, ...]]:
     """Keyword name -> allowed values, for parameters annotated ``Literal[...]``."""
-    import inspect
-    import typing
+    from ._params import allowed_values
 
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:  # names imported only for type checking cannot resolve
-        # resolve each annotation alone, so one unresolvable name costs one key
-        hints = {}
-        env = dict(getattr(fn, "__globals__", {}))
-        env.setdefault("Literal", typing.Literal)
-        for name, ann in getattr(fn, "__annotations__", {}).items():
-            if isinstance(ann, str):
-                try:
-                    ann = eval(ann, env)  # what get_type_hints does
-                except Exception:
-                    continue
-            hints[name] = ann
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    out = {}
-    for name, tp in hints.items():
-        if name not in params:
-            continue
-        vals = _literal_values(tp)
-        if vals:
-            out[name] = vals
-    return out
+    return {k: c.values for k, c in allowed_values(fn).items()}
 
 
 def _check_choices(section: str, values: dict[str, Any]) -> list[str]:
-    """Messages for step keywords whose value is not one of their ``Literal`` values."""
+    """Messages for step keywords whose value is not one of their ``Literal`` values.
+
+    The rule is :func:`trapscape._params.allowed_values` over every function
+    of the section (shared with the pipeline's own check).
+    """
+    if not values:
+        return []  # nothing to check: do not import the step's modules
+    from ._params import allowed_values
+
+    choices = allowed_values(_step_functions(section))
     out: list[str] = []
-    seen: set[str] = set()
-    for fn in _step_functions(section):
-        choices = _literal_choices(fn)
-        for key, value in values.items():
-            if key in seen or key not in choices:
-                continue
-            allowed = choices[key]
-            if any(value == a and type(value) is type(a) for a in allowed):
-                continue
-            seen.add(key)
-            listed = ", ".join(repr(a) for a in allowed)
-            hint = ""
-            if isinstance(value, str):
-                close = difflib.get_close_matches(
-                    value, [a for a in allowed if isinstance(a, str)], n=1, cutoff=0.5
-                )
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-            out.append(
-                f"[{section}] {key} = {value!r} is not an allowed value of "
-                f"'{key}' ({fn.__module__}.{fn.__qualname__}); use one of "
-                f"{listed}.{hint}"
+    for key, value in values.items():
+        c = choices.get(key)
+        if c is None or c.allows(value):
+            continue
+        listed = ", ".join(repr(a) for a in c.values)
+        hint = ""
+        if isinstance(value, str):
+            close = difflib.get_close_matches(
+                value, [a for a in c.values if isinstance(a, str)], n=1, cutoff=0.5
             )
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+        out.append(
+            f"[{section}] {key} = {value!r} is not an allowed value of "
+            f"'{key}' ({', '.join(c.owners)}); use one of {listed}.{hint}"
+        )
     return out
 
 
@@ -248,8 +201,10 @@ def load_project(
     crs
         Override of ``[survey] crs``.
     read
-        When False, only the TOML is checked (files must still exist) and the
-        survey is not read; ``Project.survey`` is then ``None``.
+        When False, only the TOML is checked (files must still exist), the
+        survey is not read and step values are not checked against their
+        allowed (``Literal``) values, so no step module is imported;
+        ``Project.survey`` is then ``None``.
 
     Returns
     -------
@@ -386,10 +341,11 @@ def load_project(
         r = resolve("rasters", k, v)
         if r is not None:
             rasters[k] = r
-    for sec_name, sec_values in doc.items():
-        if isinstance(sec_values, dict) and sec_name in SECTIONS:
-            for msg in _check_choices(sec_name, sec_values):
-                bad(msg)
+    if read:  # allowed values need the step modules: skipped for a quick look
+        for sec_name, sec_values in doc.items():
+            if isinstance(sec_values, dict) and sec_name in SECTIONS:
+                for msg in _check_choices(sec_name, sec_values):
+                    bad(msg)
     for k in ("crs", "stations_crs"):
         v = survey_sec.get(k)
         if isinstance(v, str):
