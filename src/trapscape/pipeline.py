@@ -631,24 +631,47 @@ def _step_validate(ctx: _Context) -> str:
     return f"{summary['stations']} stations, {summary['sightings']} sightings"
 
 
-def _station_table(ctx: _Context) -> gpd.GeoDataFrame:
-    """Stations (exact, analysis side) with detections and individuals."""
-    return station_table(ctx.survey)
+def station_table(survey: Survey, report: Any = None) -> gpd.GeoDataFrame:
+    """One point per station with its effort and detections: the stations layer.
 
+    Every stations layer (``trapscape run``, ``coverage`` and ``map``) is
+    built here, so they agree.
 
-def station_table(survey: Survey) -> gpd.GeoDataFrame:
-    """One point per station with ``n_cameras``, ``detections`` (photos) and
-    ``individuals`` (distinct identified animals)."""
+    Parameters
+    ----------
+    survey
+        The survey (subset to the target species first).
+    report
+        Its :class:`~trapscape.effort.EffortReport`; computed with
+        :func:`trapscape.effort.effort_report` (default options) if ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``station_id``, ``n_cameras``, geometry, then the columns of
+        ``report.per_station`` (``zone``, ``first_day``, ``last_day``,
+        ``operating_days``, ``trap_nights``, ``detections`` = independent
+        detection events, ``photos``, ``individuals`` = distinct identified
+        animals, ``detection_rate_per_100``).  Stations missing from the
+        report get 0 detections/photos/individuals and 0 trap-nights.
+    """
     import geopandas as gpd
 
-    pts = survey.station_points
-    si = survey.sightings
-    det = si.groupby(V.STATION_ID).size()
-    ind = survey.identified.groupby(V.STATION_ID)[V.INDIVIDUAL_ID].nunique()
-    pts = pts.copy()
-    pts["detections"] = pts[V.STATION_ID].map(det).fillna(0).astype(int)
-    pts["individuals"] = pts[V.STATION_ID].map(ind).fillna(0).astype(int)
-    return gpd.GeoDataFrame(pts, geometry="geometry", crs=survey.crs)
+    from .effort import effort_report
+
+    if report is None:
+        report = effort_report(survey)
+    pts = survey.station_points[[V.STATION_ID, "n_cameras", "geometry"]].copy()
+    per = _tab(report.per_station).drop(columns=["x", "y", "cameras"], errors="ignore")
+    per[V.STATION_ID] = per[V.STATION_ID].astype(str)
+    pts[V.STATION_ID] = pts[V.STATION_ID].astype(str)
+    out = pts.merge(per, on=V.STATION_ID, how="left")
+    for col in ("detections", "photos", "individuals"):
+        if col in out.columns:
+            out[col] = out[col].fillna(0).astype("int64")
+    if "trap_nights" in out.columns:
+        out["trap_nights"] = out["trap_nights"].fillna(0.0).astype(float)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=survey.crs)
 
 
 def _tab(df: Any) -> pd.DataFrame:
@@ -663,15 +686,7 @@ def _step_effort(ctx: _Context) -> str:
     opts = {**ctx.params.get("coverage", {}), **ctx.params.get("effort", {})}
     rep = _call(fn, ctx.survey, options=opts)
     ctx.products["effort"] = rep
-    stations = _station_table(ctx)
-    ps = _tab(rep.per_station)
-    if V.STATION_ID in ps.columns:
-        per = ps.set_index(V.STATION_ID)
-        # independent detection events and photos from the effort report
-        for col in ("trap_nights", "detections", "photos", "individuals"):
-            if col in per.columns:
-                stations[col] = stations[V.STATION_ID].map(per[col]).to_numpy()
-        stations["trap_nights"] = stations["trap_nights"].astype(float)
+    stations = station_table(ctx.survey, rep)
     ctx.products["stations"] = stations
     rec = ctx.records["effort"]
     if ctx.public:
@@ -703,20 +718,122 @@ def _step_effort(ctx: _Context) -> str:
     return f"{tn:.0f} trap-nights"
 
 
-def _detection_params(ctx: _Context) -> Any:
-    from .detection import DetectionParams
+def resolve_detection(
+    file: str | os.PathLike[str] | None = None,
+    section: Mapping[str, Any] | None = None,
+    *,
+    lambda0: float | None = None,
+    sigma: float | None = None,
+    density: float | None = None,
+    require: bool = False,
+    base: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Detection parameters from a file, a ``[detection]`` section and options.
 
+    The one rule every command and the pipeline follow:
+
+    1. The base is ``file`` (a JSON written by ``trapscape density``) when
+       given; otherwise the ``section``: its ``file`` (or ``path``) key names
+       such a JSON (relative to ``base``), and its other keys (fields of
+       :class:`~trapscape.detection.DetectionParams`) override that file's
+       values.
+    2. Explicit ``lambda0``, ``sigma`` and ``density`` override the base
+       (``lambda0`` implies the hazard half-normal ``detectfn = "HHN"``).
+    3. If no source gives ``sigma``: with ``require=True`` an
+       :class:`~trapscape.errors.InputError`; otherwise a
+       :class:`~trapscape.errors.TrapscapeWarning` and the documented
+       defaults of :class:`~trapscape.detection.DetectionParams` (hazard
+       half-normal, sigma 3000 m, lambda0 0.05 per day) fill what is missing.
+
+    Parameters
+    ----------
+    file
+        Detection JSON (command line ``--detection``).
+    section
+        The project's ``[detection]`` section.
+    lambda0, sigma, density
+        Command-line values (per day, metres, animals per 100 km²).
+    require
+        Refuse to guess sigma (``trapscape plan``).
+    base
+        Folder that relative ``file``/``path`` keys of ``section`` are
+        resolved against (the project file's folder).
+
+    Returns
+    -------
+    DetectionParams
+
+    Raises
+    ------
+    InputError
+        Unknown keys in ``section``, invalid values, an unreadable file, or
+        (``require=True``) no sigma.
+    """
+    from dataclasses import replace
+
+    from .detection import DetectionParams, read_detection
+
+    sec = dict(section or {})
+    src = sec.pop("file", None)
+    alt = sec.pop("path", None)
+    src = src if src is not None else alt
+    known = set(DetectionParams.__dataclass_fields__)
+    unknown = set(sec) - known
+    if unknown:
+        raise InputError(
+            f"[detection]: unknown key(s) {sorted(unknown)}; use file (a detection "
+            f"JSON from 'trapscape density') or fields of DetectionParams: {sorted(known)}."
+        )
+    if file is not None:
+        params, sec, given = read_detection(file), {}, True
+    elif src is not None:
+        path = Path(os.fspath(src))
+        if base is not None and not path.is_absolute():
+            path = Path(base) / path
+        params, given = read_detection(path), True
+    else:
+        params, given = None, False
+    if sec:
+        try:
+            params = replace(params, **sec) if params is not None else DetectionParams(**sec)
+        except TypeError as err:
+            raise InputError(f"[detection]: {err}.") from err
+    over: dict[str, Any] = {}
+    if sigma is not None:
+        over["sigma"] = sigma
+    if lambda0 is not None:
+        over["lambda0"] = lambda0
+        over["detectfn"] = "HHN"
+    if density is not None:
+        over["density_per_100km2"] = density
+    has_sigma = given or "sigma" in sec or sigma is not None
+    if not has_sigma:
+        if require:
+            raise InputError(
+                "No detection parameters: give --detection detection.json (written by "
+                "'trapscape density'), a [detection] section, or --sigma (m) and "
+                "--lambda0 (per day)."
+            )
+        warnings.warn(
+            "No detection sigma given (no density fit, --detection, [detection] "
+            "or --sigma): using defaults, hazard half-normal, sigma 3000 m, lambda0 "
+            "0.05 per day.",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
+    if params is None:
+        params = DetectionParams()
+    return replace(params, **over) if over else params
+
+
+def _detection_params(ctx: _Context) -> Any:
+    """The fitted parameters of the density step, else :func:`resolve_detection`."""
     dp = ctx.products.get("detection")
     if dp is not None:
         return dp
-    spec = ctx.params.get("detection", {})
-    if spec:
-        return DetectionParams(**spec)
-    ctx.notes.append(
-        "pdot and the plan use default detection parameters (no density fit and "
-        "no [detection] section): hazard half-normal, sigma 3000 m, lambda0 0.05 per day."
+    return resolve_detection(
+        None, ctx.params.get("detection", {}), base=ctx.project_dir
     )
-    return DetectionParams()
 
 
 def _step_coverage(ctx: _Context) -> str:

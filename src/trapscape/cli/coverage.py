@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,12 @@ from .._memory import DEFAULT_BUDGET_GB
 from .options import (
     cell_size_opt,
     config_opt,
+    detection_from_options,
     load_survey_from_options,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
+    region_arg,
     survey_inputs,
 )
 
@@ -47,19 +48,22 @@ _NODATA = -9999.0
 
 def _options(
     project: Path | None, config: Path | None
-) -> tuple[dict[str, Any], dict[str, Any], Any]:
-    """[coverage] and [detection] of the project/config file, and the project."""
+) -> tuple[dict[str, Any], dict[str, Any], Any, Path | None]:
+    """[coverage] and [detection] of the project/config file, the project, and
+    the folder a relative [detection] ``file`` is resolved against."""
     from ..errors import InputError
 
     cov: dict[str, Any] = {}
     det: dict[str, Any] = {}
     proj = None
+    det_base = None
     if project is not None and project.suffix.lower() == ".toml":
         from ..project import load_project
 
         proj = load_project(project)
         cov.update(proj.step("coverage"))
         det.update(proj.params.get("detection", {}))
+        det_base = proj.path.parent
     if config is not None:
         try:
             doc = tomllib.loads(config.read_text(encoding="utf-8"))
@@ -72,54 +76,10 @@ def _options(
                 "coverage", {k: v for k, v in doc.items() if not isinstance(v, dict)}
             )
         )
-        det.update(doc.get("detection", {}))
-    return cov, det, proj
-
-
-def _detection(
-    det_file: Path | None,
-    lambda0: float | None,
-    sigma: float | None,
-    det_section: dict[str, Any],
-) -> Any:
-    from ..detection import DetectionParams, read_detection
-    from ..errors import InputError
-
-    if det_file is not None:
-        if lambda0 is not None or sigma is not None:
-            raise click.UsageError(
-                "Give either --detection or --lambda0/--sigma, not both."
-            )
-        return read_detection(det_file)
-    base = dict(det_section)
-    if lambda0 is not None:
-        base["lambda0"] = lambda0
-        base.setdefault("detectfn", "HHN")
-    if sigma is not None:
-        base["sigma"] = sigma
-    if not base:
-        logger.warning(
-            "No detection parameters given (--detection or --lambda0/--sigma): "
-            "pdot uses hazard half-normal lambda0 0.05/day, sigma 3000 m."
-        )
-    try:
-        return DetectionParams(**base)
-    except TypeError as err:
-        raise InputError(
-            f"[detection]: {err}. Use keys of DetectionParams "
-            "(detectfn, sigma, lambda0, g0, occasion_days, by_sex)."
-        ) from err
-
-
-def _stations_layer(survey: Any, report: Any) -> Any:
-    import geopandas as gpd
-
-    from .. import validation as V
-
-    pts = survey.station_points[[V.STATION_ID, "geometry"]]
-    ps = report.per_station.drop(columns=["x", "y"], errors="ignore")
-    out = pts.merge(ps, on=V.STATION_ID, how="left")
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=survey.crs)
+        if "detection" in doc:
+            det.update(doc["detection"])
+            det_base = config.parent
+    return cov, det, proj, det_base
 
 
 def _write_gpkg(layers: dict[str, Any], path: Path) -> None:
@@ -133,54 +93,6 @@ def _write_gpkg(layers: dict[str, Any], path: Path) -> None:
             if c != g.geometry.name and pd.api.types.is_datetime64_any_dtype(g[c]):
                 g[c] = g[c].dt.strftime("%Y-%m-%d").astype("string")
         g.to_file(path, layer=name, driver="GPKG")
-
-
-def _region_arg(value: Any, base: Path | None, crs: Any) -> Any:
-    """A region name passes through; anything else is read as a vector file.
-
-    ``base`` resolves relative paths from the project file (its folder); on
-    the command line they are relative to the working directory.  The layer
-    named ``region`` is read if the file has several, else the first.
-    """
-    import geopandas as gpd
-    import pyogrio
-
-    from ..errors import CRSError, InputError
-    from ..survey import REGIONS
-
-    names = (*REGIONS, "parks+study_area")
-    if not isinstance(value, (str, os.PathLike)):
-        raise InputError(
-            f"[coverage] region must be one of {list(REGIONS)} or a vector file "
-            f"path, got {value!r}."
-        )
-    text = os.fspath(value)
-    if text.strip().lower().replace(" ", "") in names:
-        return text
-    path = Path(text)
-    if base is not None and not path.is_absolute():
-        path = base / path
-    if not path.is_file():
-        raise InputError(
-            f"region {text!r} is neither one of {list(REGIONS)} nor an existing "
-            f"vector file ({path} not found).",
-            path=path,
-        )
-    try:
-        layers = [n for n, _ in pyogrio.list_layers(path)]
-        layer = "region" if len(layers) > 1 and "region" in layers else None
-        gdf = gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
-        raise InputError(
-            f"{path}: cannot read the region polygons ({err}). Give a vector file "
-            "(GeoPackage, GeoJSON, Shapefile) of polygons.",
-            path=path,
-        ) from err
-    if gdf.crs is None:
-        raise CRSError(
-            f"{path}: the region layer has no CRS. Set one (e.g. EPSG:32652).",
-        )
-    return gdf.to_crs(crs)
 
 
 @click.command(name="coverage")
@@ -294,10 +206,11 @@ def cmd(
     from .._output import check_outputs, staged_outputs
     from .._raster import write_geotiff
     from ..errors import InputError
+    from ..pipeline import station_table
 
     check_outputs(out, OUTPUTS, overwrite=overwrite)  # fail before any work
 
-    cov, det, proj = _options(project, config)
+    cov, det, proj, det_base = _options(project, config)
     given = {
         "cell_size": cell_size,
         "shape": shape,
@@ -308,7 +221,9 @@ def cmd(
         "max_memory_gb": max_memory_gb,
     }
     cov.update({k: v for k, v in given.items() if v is not None})
-    params = _detection(detection_file, lambda0, sigma, det)
+    params = detection_from_options(
+        detection_file, det, lambda0=lambda0, sigma=sigma, base=det_base
+    )
 
     if proj is not None:
         survey = proj.survey
@@ -321,12 +236,14 @@ def cmd(
         survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     survey = survey.species_subset(species)
     if region is not None:
-        cov["region"] = _region_arg(region, None, survey.crs)
+        cov["region"] = region_arg(region, crs=survey.crs)
     elif "region" in cov:
         base = proj.path.parent if proj is not None else None
         if base is None and config is not None:
             base = config.parent
-        cov["region"] = _region_arg(cov["region"], base, survey.crs)
+        cov["region"] = region_arg(
+            cov["region"], crs=survey.crs, base=base, where="[coverage]"
+        )
 
     def kw(fn: Any) -> dict[str, Any]:
         names = set(inspect.signature(fn).parameters)
@@ -368,7 +285,7 @@ def cmd(
 
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
         _write_gpkg(
-            {"grid": grid, "gaps": holes, "stations": _stations_layer(survey, report)},
+            {"grid": grid, "gaps": holes, "stations": station_table(survey, report)},
             tmp / "coverage.gpkg",
         )
         tif = pdot.fillna(_NODATA).astype("float32")

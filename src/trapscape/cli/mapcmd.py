@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from .options import (
     html_out_opt,
     load_survey_from_options,
     overwrite_opt,
+    project_step,
     survey_inputs,
 )
 
@@ -51,18 +53,24 @@ def cmd(
 ) -> None:
     """Write an interactive map (Leaflet HTML) of a survey.
 
-    Without --results it shows stations (size: effort, colour: photos) and the
+    Without --results it shows stations (size: trap-nights, colour:
+    independent detections, as in `trapscape run`) and the
     boundaries; with --results DIR (a `trapscape run` output) it adds coverage,
     pdot, home ranges, corridors, hotspots, proposed stations and the
     candidate reserve.  A public run gives a public map.
 
     Example: trapscape map survey.toml --results results --out map.html --offline
     """
+    from ..effort import effort_report
     from ..maps import save_map, survey_map
     from ..pipeline import load_results, station_table
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    cov_sec, species = project_step(project, "coverage")
+    eff_sec, _ = project_step(project, "effort")
+    if species:  # the target species, as `trapscape run` counts it
+        survey = survey.species_subset(species)
     prods = load_results(results, crs=survey.crs) if results is not None else {}
     public = bool(prods.pop("public", False))
     for k in ("records", "notes"):
@@ -73,7 +81,13 @@ def cmd(
         shown = generalise_survey(survey)
     else:
         shown = survey
-        prods.setdefault("stations", station_table(survey))
+        if "stations" not in prods:
+            # the effort options of the project, as `trapscape run` uses them
+            names = set(inspect.signature(effort_report).parameters) - {"survey"}
+            opts = {
+                k: v for k, v in {**cov_sec, **eff_sec}.items() if k in names
+            }
+            prods["stations"] = station_table(survey, effort_report(survey, **opts))
     m = survey_map(shown, products=prods, tiles=tiles, public=public)
     with staged_file(out, overwrite=overwrite) as tmp:
         save_map(m, tmp, offline=offline)

@@ -16,6 +16,7 @@ __all__ = [
     "cell_size_opt",
     "config_opt",
     "crs_opt",
+    "detection_from_options",
     "html_out_opt",
     "option_given",
     "option_or_project",
@@ -23,6 +24,8 @@ __all__ = [
     "overwrite_opt",
     "progress_enabled",
     "project_step",
+    "read_layer",
+    "region_arg",
     "survey_inputs",
 ]
 
@@ -153,3 +156,125 @@ def option_or_project(
         return value if option_given(ctx, name) or key not in conf else conf[key]
 
     return opt
+
+
+def detection_from_options(
+    file: Path | None,
+    section: Mapping[str, Any] | None,
+    *,
+    lambda0: float | None = None,
+    sigma: float | None = None,
+    density: float | None = None,
+    require: bool = False,
+    base: Path | None = None,
+) -> Any:
+    """:func:`trapscape.pipeline.resolve_detection` for a command.
+
+    The same rule as the pipeline (file or ``[detection]`` section as the
+    base, ``--lambda0``/``--sigma``/``--density`` override it); its warning
+    about default parameters is printed as one ``Warning:`` line on stderr.
+    """
+    import warnings
+
+    from ..errors import TrapscapeWarning
+    from ..pipeline import resolve_detection
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrapscapeWarning)
+        params = resolve_detection(
+            file,
+            section,
+            lambda0=lambda0,
+            sigma=sigma,
+            density=density,
+            require=require,
+            base=base,
+        )
+    for w in caught:
+        if issubclass(w.category, TrapscapeWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:  # pragma: no cover - passed on unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return params
+
+
+def read_layer(path: Path, layer: str | None, what: str, crs: Any) -> Any:
+    """Read a vector layer given on the command line, in ``crs``.
+
+    Without ``layer``, the layer named ``what`` is read when the file has
+    several and one is so named, else the first.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read as vector data.
+    CRSError
+        The layer has no CRS.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    from ..errors import CRSError, InputError
+
+    try:
+        if layer is None:
+            names = [n for n, _ in pyogrio.list_layers(path)]
+            if len(names) > 1 and what in names:
+                layer = what
+        gdf = gpd.read_file(path, layer=layer)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        ValueError,
+    ) as err:
+        raise InputError(
+            f"{path}: cannot read the {what} layer ({err}). Give a vector file "
+            "(GeoPackage, GeoJSON, Shapefile)"
+            f"{'' if what == 'region' else f' and --{what}-layer if needed'}.",
+            path=path,
+        ) from err
+    if gdf.crs is None:
+        raise CRSError(
+            f"{path}: the {what} layer has no CRS. Set one (e.g. EPSG:32652)."
+        )
+    return gdf.to_crs(crs)
+
+
+def region_arg(
+    value: Any, *, crs: Any, base: Path | None = None, where: str = "--region"
+) -> Any:
+    """A ``--region``/``region =`` value: a region name, or polygons read from a file.
+
+    Names (see :data:`trapscape.survey.REGIONS`, resolved later by
+    :meth:`~trapscape.survey.Survey.region`) pass through unchanged; anything
+    else is a vector file, read with :func:`read_layer` (layer ``region`` if
+    the file has several) and reprojected to ``crs``.  ``base`` resolves a
+    relative path from a project/config file (its folder); on the command
+    line paths are relative to the working directory.
+
+    Raises
+    ------
+    InputError
+        Not a name nor an existing, readable vector file.
+    """
+    from ..errors import InputError
+    from ..survey import REGIONS
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(
+            f"{where} region must be one of {list(REGIONS)} or a vector file "
+            f"path, got {value!r}."
+        )
+    text = os.fspath(value)
+    if text.strip().lower().replace(" ", "") in (*REGIONS, "parks+study_area"):
+        return text
+    path = Path(text)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.exists():
+        raise InputError(
+            f"{where}: region {text!r} is neither one of {list(REGIONS)} nor an "
+            f"existing vector file ({path} not found).",
+            path=path,
+        )
+    return read_layer(path, None, "region", crs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,13 @@ from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     cell_size_opt,
+    detection_from_options,
     load_survey_from_options,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
+    read_layer,
+    region_arg,
     survey_inputs,
 )
 
@@ -81,67 +83,6 @@ def check_zone_names(
     pc.raise_if_any()
 
 
-def _read_layer(path: Path, layer: str | None, what: str, crs: Any) -> Any:
-    import geopandas as gpd
-    import pyogrio
-
-    from ..errors import CRSError, InputError
-
-    try:
-        if layer is None:
-            names = [n for n, _ in pyogrio.list_layers(path)]
-            if len(names) > 1 and what in names:
-                layer = what
-        gdf = gpd.read_file(path, layer=layer)
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        ValueError,
-    ) as err:
-        raise InputError(
-            f"{path}: cannot read the {what} layer ({err}). Give a vector file "
-            f"(GeoPackage, GeoJSON, Shapefile) and --{what}-layer if needed.",
-            path=path,
-        ) from err
-    if gdf.crs is None:
-        raise CRSError(
-            f"{path}: the {what} layer has no CRS. Set one (e.g. EPSG:32652)."
-        )
-    return gdf.to_crs(crs)
-
-
-def _region_arg(value: Any, base: Path | None, crs: Any) -> Any:
-    """A region name passes through; anything else is read as a vector file.
-
-    Relative paths from the project file are resolved against its folder
-    (``base``); from the command line, against the working directory.
-    """
-    from .. import planning
-    from ..errors import InputError
-
-    if not isinstance(value, (str, os.PathLike)):
-        raise InputError(
-            f"[plan] region must be one of {list(planning.REGIONS)} or a vector "
-            f"file path, got {value!r}."
-        )
-    text = os.fspath(value)
-    if text.strip().lower().replace(" ", "") in (
-        *planning.REGIONS,
-        "parks+study_area",
-    ):
-        return text
-    path = Path(text)
-    if base is not None and not path.is_absolute():
-        path = base / path
-    if not path.exists():
-        raise InputError(
-            f"region {text!r} is neither one of {list(planning.REGIONS)} nor an "
-            f"existing vector file ({path} not found).",
-            path=path,
-        )
-    return _read_layer(path, None, "region", crs)
-
-
 def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """[plan] and [detection] sections of a project TOML (empty otherwise)."""
     if project is None or project.suffix.lower() != ".toml":
@@ -158,48 +99,7 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
         raise InputError(f"{project}: not valid TOML ({err}).", path=project) from err
     plan_sec = dict(doc.get("plan", {}) or {})
     det_sec = dict(doc.get("detection", {}) or {})
-    for key in ("file", "path"):
-        if isinstance(det_sec.get(key), str):
-            det_sec[key] = str((project.parent / det_sec[key]).resolve())
     return plan_sec, det_sec
-
-
-def _detection(
-    detection: Path | None,
-    det_sec: dict[str, Any],
-    lambda0: float | None,
-    sigma: float | None,
-    density: float | None,
-) -> Any:
-    from dataclasses import replace
-
-    from ..detection import DetectionParams, read_detection
-    from ..errors import InputError
-
-    src = detection or det_sec.get("file") or det_sec.get("path")
-    if src is not None:
-        params = read_detection(src)
-    else:
-        fields = {
-            k: v
-            for k, v in det_sec.items()
-            if k in DetectionParams.__dataclass_fields__
-        }
-        if sigma is None and "sigma" not in fields:
-            raise InputError(
-                "No detection parameters: give --detection detection.json (written by "
-                "'trapscape density') or --sigma (m) and --lambda0 (per day)."
-            )
-        params = DetectionParams(**fields) if fields else DetectionParams()
-    over: dict[str, Any] = {}
-    if sigma is not None:
-        over["sigma"] = sigma
-    if lambda0 is not None:
-        over["lambda0"] = lambda0
-        over["detectfn"] = "HHN"
-    if density is not None:
-        over["density_per_100km2"] = density
-    return replace(params, **over) if over else params
 
 
 @click.command(name="plan")
@@ -418,7 +318,15 @@ def cmd(
             f"keyword names of trapscape.planning.plan: {sorted(known)}."
         )
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
-    params = _detection(detection, det_sec, lambda0, sigma, density)
+    params = detection_from_options(
+        detection,
+        det_sec,
+        lambda0=lambda0,
+        sigma=sigma,
+        density=density,
+        require=True,
+        base=project.parent if project is not None else None,
+    )
 
     kw: dict[str, Any] = dict(plan_sec)
     cli_values = {
@@ -454,12 +362,12 @@ def cmd(
         else (toml_seed if toml_seed is not None else kw.get("rng", 0))
     )
     if region is not None:
-        kw["region"] = _region_arg(region, None, survey.crs)
+        kw["region"] = region_arg(region, crs=survey.crs)
     elif "region" in kw:
         base = project.parent if project is not None else None
-        kw["region"] = _region_arg(kw["region"], base, survey.crs)
+        kw["region"] = region_arg(kw["region"], crs=survey.crs, base=base, where="[plan]")
     if hotspots is not None:
-        kw["hotspots"] = _read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
+        kw["hotspots"] = read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
     constrained = (
         candidates_path
         or exclude_paths
@@ -474,21 +382,21 @@ def cmd(
             candidates=(
                 None
                 if candidates_path is None
-                else _read_layer(candidates_path, None, "candidates", survey.crs)
+                else read_layer(candidates_path, None, "candidates", survey.crs)
             ),
             exclude=[
-                _read_layer(p, None, "exclude", survey.crs) for p in exclude_paths
+                read_layer(p, None, "exclude", survey.crs) for p in exclude_paths
             ],
             settlements=(
                 None
                 if settlements_path is None
-                else _read_layer(settlements_path, None, "settlements", survey.crs)
+                else read_layer(settlements_path, None, "settlements", survey.crs)
             ),
             settlement_buffer=settlement_buffer,
             access=(
                 None
                 if access_path is None
-                else _read_layer(access_path, None, "access", survey.crs)
+                else read_layer(access_path, None, "access", survey.crs)
             ),
             max_access_distance=max_access_distance,
             min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
