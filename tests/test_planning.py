@@ -938,3 +938,33 @@ def test_plan_refuses_grids_over_the_memory_budget_up_front():
         planning.plan(
             s, PARAMS, n_new=1, spacing=1000.0, cell_size=1.0, max_memory_gb=0.001
         )
+
+
+def test_raw_gains_products_match_separate_sparse_products():
+    """raw_gains multiplies Q once against three weight columns; each column
+    must equal the product Q @ (w * exp(-H)) it replaces."""
+    rng = np.random.default_rng(5)
+    points = rng.uniform(0, 8000, size=(400, 2))
+    sites = rng.uniform(1000, 7000, size=(15, 2))
+    days = rng.uniform(5, 40, size=15)
+    w_cov, w_den, w_bor = (rng.uniform(0, 1, size=400) for _ in range(3))
+    eng = planning._Engine(
+        points,
+        w_cov,
+        w_den,
+        w_bor,
+        sites,
+        days,
+        DetectionParams(sigma=1500.0, lambda0=0.05),
+        detector="proximity",
+        threshold=0.5,
+    )
+    for j in (0, 4, 9):
+        eng.add(j)
+    g = eng.raw_gains()
+    e = np.exp(-eng.H)
+    np.testing.assert_allclose(g["d_sm"], eng.Q @ (w_cov * e), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(g["d_en"], eng.Q @ (w_den * e), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(g["d_bor"], eng.Q @ (w_bor * e), rtol=1e-13, atol=0)
+    assert g["d_sm"].shape == (15,)
+    assert np.all(g["d_sm"] > 0)

@@ -595,14 +595,18 @@ class _Engine:
         n = self.Q.shape[0]
         Hs = self.H[self.idx]
         crosses = (Hs < self.h_thr) & (Hs + self.hz >= self.h_thr)
+        # the three Q products as one sparse multiply against a 3-column matrix
+        prod = self.Q @ np.column_stack(
+            [self.w_cov * e, self.w_den * e, self.w_bor * e]
+        )
         return {
             "d_thr": np.bincount(
                 self.rows, weights=self.w_cov[self.idx] * crosses, minlength=n
             ),
-            "d_sm": self.Q @ (self.w_cov * e),
-            "d_en": self.Q @ (self.w_den * e),
+            "d_sm": prod[:, 0],
+            "d_en": prod[:, 1],
             "d_etot": self.etot_site,
-            "d_bor": self.Q @ (self.w_bor * e),
+            "d_bor": prod[:, 2],
         }
 
     def _gain(self, g: Mapping[str, Any]) -> Any:
@@ -1339,15 +1343,23 @@ def plan(
     cls_w = np.repeat(np.asarray(shares, dtype=float), len(base_pts))
     w_cov, w_den, w_bor = (np.tile(w, n_cls) * cls_w for w in (w_cov, w_den, w_bor))
 
-    # sites: candidates, existing stations (as candidates in move mode), existing
-    site_xy = np.vstack([c_xy, st_xy, st_xy])
-    site_days = np.concatenate(
-        [
-            np.full(n_c, float(session_days)),
-            np.full(len(st), float(session_days)),
-            ex_days,
-        ]
-    )
+    # sites: candidates, existing stations as candidates (move mode only),
+    # existing stations.  Without moves the candidate copy is left out; the
+    # seeded tie-break ranks still follow the full layout (see ``rank``).
+    n_st = len(st)
+    ex0 = n_c + n_st if move else n_c  # first existing-station row
+    if move:
+        site_xy = np.vstack([c_xy, st_xy, st_xy])
+        site_days = np.concatenate(
+            [
+                np.full(n_c, float(session_days)),
+                np.full(n_st, float(session_days)),
+                ex_days,
+            ]
+        )
+    else:
+        site_xy = np.vstack([c_xy, st_xy])
+        site_days = np.concatenate([np.full(n_c, float(session_days)), ex_days])
     eng = _Engine(
         points,
         w_cov,
@@ -1359,7 +1371,7 @@ def plan(
         detector=detector,
         threshold=threshold,
     )
-    ex_rows = np.arange(n_c + len(st), n_c + 2 * len(st))
+    ex_rows = np.arange(ex0, ex0 + n_st)
     for r in ex_rows:
         eng.add(int(r))
     before = _metrics_by_zone(eng, survey, points, n_mask)
@@ -1370,7 +1382,7 @@ def plan(
             .astype(object)
             .where(cand_gdf[V.ZONE].notna(), None)
             .to_numpy(),
-            np.array([None] * (2 * len(st)), dtype=object),
+            np.array([None] * (len(site_xy) - n_c), dtype=object),
         ]
     )
     budget = {str(k): int(v) for k, v in (zone_budget or {}).items()}
@@ -1381,8 +1393,15 @@ def plan(
     # existing-station rows themselves are never addable as new candidates
     cons.blocked[ex_rows] += 1
 
+    # one permutation over the full layout (candidates, move copies,
+    # existing), whether or not the move copies are built, so that ties break
+    # the same way with and without them
+    full_rank = gen.permutation(n_c + 2 * n_st)
     rank = np.empty(len(site_xy), dtype=np.int64)
-    rank[:] = gen.permutation(len(site_xy))
+    if move:
+        rank[:] = full_rank
+    else:
+        rank[:] = np.concatenate([full_rank[:n_c], full_rank[n_c + n_st :]])
 
     # scales: best single-site raw gain at the start
     g = {k_: v[:n_c] for k_, v in eng.raw_gains().items()}
@@ -1416,7 +1435,7 @@ def plan(
             gone = present.pop(int(least[0]))
             eng.add(gone, -1.0)
             removed_rows.append(gone)
-            j = gone - (n_c + len(st))
+            j = gone - ex0
             cons.block(st_xy[j], -1)  # frees its neighbourhood and its own location
 
     cand_rows = np.arange(n_c + (len(st) if move else 0))
@@ -1470,7 +1489,7 @@ def plan(
     # outputs
     kept_back = {c for c in chosen if c >= n_c}
     removed = tuple(
-        st_ids[r - (n_c + len(st))]
+        st_ids[r - ex0]
         for r in removed_rows
         if (r - len(st)) not in kept_back
     )
