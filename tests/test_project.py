@@ -261,3 +261,25 @@ def test_literal_choices_is_generic():
 
     assert _literal_choices(step) == {"how": ("a", "b")}  # 'what' also takes floats
     assert _check_choices("steps", {"coverage": True}) == []  # no step function
+
+
+def test_value_check_imports_only_sections_with_keys(project_dir):
+    # an empty step section costs no module import; read=False imports none
+    import subprocess
+    import sys
+
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + '\n[map]\n\n[corridors]\nsolver = "fast"\n')
+    code = (
+        "import sys\n"
+        "from trapscape.project import _check_choices, load_project\n"
+        f"load_project({str(f)!r}, read=False)\n"
+        "print('trapscape.corridors' in sys.modules)\n"
+        "print(_check_choices('map', {}), 'trapscape.maps' in sys.modules)\n"
+        "print(len(_check_choices('corridors', {'solver': 'fast'})))\n"
+        "print('trapscape.corridors' in sys.modules)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert res.stdout.splitlines() == ["False", "[] False", "1", "True"]
