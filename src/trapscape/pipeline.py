@@ -795,7 +795,9 @@ def resolve_detection(
         params, given = None, False
     if sec:
         try:
-            params = replace(params, **sec) if params is not None else DetectionParams(**sec)
+            params = (
+                replace(params, **sec) if params is not None else DetectionParams(**sec)
+            )
         except TypeError as err:
             raise InputError(f"[detection]: {err}.") from err
     over: dict[str, Any] = {}

@@ -340,3 +340,74 @@ def test_max_memory_gb_from_the_coverage_section(tmp_path, project_file):
     assert res.exit_code == 1
     assert "over the 1e-06 GiB memory budget" in res.output
     assert not out.exists()
+
+
+# ------------------------------------------------- detection-parameter rule
+def _pdot_mean(out):
+    return float(np.nanmean(read_geotiff(out / "pdot.tif").values))
+
+
+def test_options_override_the_detection_file(tmp_path, survey_files):
+    det = tmp_path / "det.json"
+    det.write_text(json.dumps({"detectfn": "HHN", "lambda0": 0.1, "sigma": 1500.0}))
+    base = [*survey_files, "--resolution", "1000"]
+    runs = {
+        "file": ["--detection", str(det)],
+        "both": ["--detection", str(det), "--sigma", "300"],
+        "plain": ["--lambda0", "0.1", "--sigma", "300"],
+    }
+    for name, extra in runs.items():
+        res = _run([*base, "--out", str(tmp_path / name), *extra])
+        assert res.exit_code == 0, res.output
+    # --sigma beats the file; the file's lambda0 stays
+    assert _pdot_mean(tmp_path / "both") == pytest.approx(
+        _pdot_mean(tmp_path / "plain")
+    )
+    assert _pdot_mean(tmp_path / "both") < _pdot_mean(tmp_path / "file")
+
+
+def test_detection_section_file_relative_to_project(tmp_path, project_file):
+    det = tmp_path / "fit" / "det.json"
+    det.parent.mkdir()
+    det.write_text(json.dumps({"detectfn": "HHN", "lambda0": 0.1, "sigma": 800.0}))
+    res = _run([str(project_file), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    text = project_file.read_text().replace(
+        "[detection]\nsigma = 800.0\nlambda0 = 0.1\n",
+        '[detection]\nfile = "fit/det.json"\n',
+    )
+    project_file.write_text(text)
+    res = _run([str(project_file), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    assert _pdot_mean(tmp_path / "b") == pytest.approx(_pdot_mean(tmp_path / "a"))
+
+
+def test_no_detection_parameters_warns_and_uses_defaults(tmp_path, survey_files):
+    res = CliRunner().invoke(
+        cli,
+        [
+            "coverage",
+            *survey_files,
+            "--out",
+            str(tmp_path / "o"),
+            "--resolution",
+            "1000",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Warning: No detection sigma" in res.output
+    assert "sigma 3000 m" in res.output
+
+
+def test_stations_layer_matches_the_pipeline_table(tmp_path, survey_files, tiny_survey):
+    from trapscape.pipeline import station_table
+
+    out = tmp_path / "o"
+    res = _run([*survey_files, "--out", str(out), "--sigma", "1000"])
+    assert res.exit_code == 0, res.output
+    st = gpd.read_file(out / "coverage.gpkg", layer="stations").sort_values(
+        "station_id"
+    )
+    ref = station_table(tiny_survey).sort_values("station_id")
+    for col in ("n_cameras", "trap_nights", "detections", "photos", "individuals"):
+        assert st[col].to_list() == pytest.approx(ref[col].to_list()), col

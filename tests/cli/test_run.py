@@ -212,3 +212,44 @@ def test_run_section_bad_type(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1
     assert "[run] seed" in res.output and "survey.toml" in res.output
+
+
+def test_map_and_run_show_the_same_station_attributes(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`map` without --results counts stations exactly as `run` does."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from trapscape import maps
+
+    shown: dict[str, object] = {}
+    real = maps.survey_map
+
+    def spy(survey, *, products=None, **kw):
+        shown.update(products or {})
+        return real(survey, products=products, **kw)
+
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
+    monkeypatch.setattr(maps, "survey_map", spy)
+    res = runner.invoke(cli, ["map", str(project), "--out", str(tmp_path / "m.html")])
+    assert res.exit_code == 0, res.output
+    cols = [
+        "station_id",
+        "n_cameras",
+        "trap_nights",
+        "detections",
+        "photos",
+        "individuals",
+        "operating_days",
+    ]
+    run_st = gpd.read_file(out / "results.gpkg", layer="stations")
+    map_st = shown["stations"]
+    assert set(cols) <= set(map_st.columns)
+    a = run_st[cols].sort_values("station_id").reset_index(drop=True)
+    b = pd.DataFrame(map_st[cols]).sort_values("station_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    # detections are independent events (7), not photos, and effort is there
+    assert b["detections"].sum() == 7 and (b["trap_nights"] > 0).all()

@@ -122,10 +122,15 @@ def _write_gpkg(layers: dict[str, Any], path: Path) -> None:
     "--lambda0",
     type=float,
     default=None,
-    help="Baseline detection hazard per day (hazard half-normal).",
+    help="Baseline detection hazard per day (hazard half-normal); overrides "
+    "--detection and [detection].",
 )
 @click.option(
-    "--sigma", type=float, default=None, help="Detection scale sigma in metres."
+    "--sigma",
+    type=float,
+    default=None,
+    help="Detection scale sigma in metres; overrides --detection and [detection] "
+    "(without any, defaults are used with a warning).",
 )
 @click.option(
     "--distance",

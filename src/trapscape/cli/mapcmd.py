@@ -84,9 +84,7 @@ def cmd(
         if "stations" not in prods:
             # the effort options of the project, as `trapscape run` uses them
             names = set(inspect.signature(effort_report).parameters) - {"survey"}
-            opts = {
-                k: v for k, v in {**cov_sec, **eff_sec}.items() if k in names
-            }
+            opts = {k: v for k, v in {**cov_sec, **eff_sec}.items() if k in names}
             prods["stations"] = station_table(survey, effort_report(survey, **opts))
     m = survey_map(shown, products=prods, tiles=tiles, public=public)
     with staged_file(out, overwrite=overwrite) as tmp:

@@ -365,7 +365,9 @@ def cmd(
         kw["region"] = region_arg(region, crs=survey.crs)
     elif "region" in kw:
         base = project.parent if project is not None else None
-        kw["region"] = region_arg(kw["region"], crs=survey.crs, base=base, where="[plan]")
+        kw["region"] = region_arg(
+            kw["region"], crs=survey.crs, base=base, where="[plan]"
+        )
     if hotspots is not None:
         kw["hotspots"] = read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
     constrained = (
@@ -384,9 +386,7 @@ def cmd(
                 if candidates_path is None
                 else read_layer(candidates_path, None, "candidates", survey.crs)
             ),
-            exclude=[
-                read_layer(p, None, "exclude", survey.crs) for p in exclude_paths
-            ],
+            exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
             settlements=(
                 None
                 if settlements_path is None
