@@ -270,6 +270,46 @@ def test_gaps_ignore_stations_without_effort(tiny_survey):
     assert len(gp) == 1 and gp["area_km2"].iat[0] == pytest.approx(16.0)
 
 
+def test_stats_and_gaps_reuse_an_effort_report(tiny_survey):
+    """report= gives the same operating stations (and results) as recomputing
+    the operation matrix, also when the report counted cameras."""
+    pr = pd.DataFrame(
+        {
+            V.DEPLOYMENT_ID: [f"S{i}/a" for i in range(1, 10)] + ["S5/b"],
+            V.PROBLEM_FROM: pd.Timestamp("2024-06-01 12:00"),
+            V.PROBLEM_TO: pd.Timestamp("2024-06-11 00:00"),
+        }
+    )
+    s = _with(tiny_survey, problems=pr)
+    s = _study(s, box(X0, Y0, X0 + 12_000, Y0 + 4000))
+    with pytest.warns(TrapscapeWarning, match="sighting"):  # photos on broken days
+        rep = effort.effort_report(s, count_cameras=True, zones=False)
+    ops = coverage._operating_points(s)
+    assert list(coverage._operating_points(s, rep)[V.STATION_ID]) == list(
+        ops[V.STATION_ID]
+    )
+    assert len(ops) < len(s.station_points)  # some stations never worked
+    g = coverage.coverage_grid(s, cell_size=2000, report=rep)
+    pd.testing.assert_frame_equal(
+        coverage.coverage_stats(s, g, distance=1000, report=rep),
+        coverage.coverage_stats(s, g, distance=1000),
+    )
+    a = coverage.gaps(s, distance=1000, min_area_km2=0, report=rep)
+    b = coverage.gaps(s, distance=1000, min_area_km2=0)
+    assert a.geometry.geom_equals(b.geometry).all()
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+
+
+def test_covered_union_is_built_once_per_points_and_distance(tiny_survey):
+    pts = tiny_survey.station_points
+    first = coverage._covered(pts, 1000.0)
+    assert coverage._covered(pts, 1000.0) is first  # reused
+    other = coverage._covered(pts, 1500.0)
+    assert other.area > first.area
+    fewer = coverage._covered(pts.iloc[:3], 1500.0)
+    assert fewer.area < other.area  # another point set is another key
+
+
 # ---------------------------------------------------------------- pdot surface
 def test_pdot_surface_matches_points(tiny_survey):
     p = DetectionParams(lambda0=0.05, sigma=1000.0)

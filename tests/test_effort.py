@@ -296,6 +296,27 @@ def test_sighting_on_malfunction_day_warns_with_row(tiny_survey):
         effort.effort_report(_with(tiny_survey, sightings=si))
 
 
+def test_sighting_check_on_counting_station_matrix_is_the_same(tiny_survey):
+    """effort_report hands its own matrices (stations may count cameras) to the
+    sightings check; the verdicts must not depend on that."""
+    si = tiny_survey.sightings.copy()
+    si.loc[0, V.STATION_ID] = "S99"
+    si.loc[1, V.TIMESTAMP] = pd.Timestamp("2024-05-20 10:00")
+    si.loc[len(si)] = si.iloc[-2]
+    si.loc[len(si) - 1, V.TIMESTAMP] = pd.Timestamp("2024-06-05 03:00")
+    sv = _with(tiny_survey, sightings=si)
+    public = effort.check_sightings_effort(sv)
+    assert len(public) == 3
+    cam = effort.operation_matrix(sv, by="camera")
+    for count in (False, True):
+        sta = effort.operation_matrix(sv, by="station", count_cameras=count)
+        pd.testing.assert_frame_equal(
+            effort._check_sightings_effort(sv, cam, sta), public
+        )
+    with pytest.warns(TrapscapeWarning, match="3 sighting"):
+        effort.effort_report(sv, count_cameras=True)
+
+
 def test_sighting_at_unknown_station_or_before_setup(tiny_survey):
     si = tiny_survey.sightings.copy()
     si.loc[0, V.STATION_ID] = "S99"

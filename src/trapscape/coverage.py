@@ -347,13 +347,33 @@ def _majority_zone(geoms: np.ndarray, zones: gpd.GeoDataFrame | None) -> np.ndar
     return out
 
 
-def _operating_points(survey: Survey) -> gpd.GeoDataFrame:
-    """Station points with pooled trap-nights > 0."""
-    from .effort import operation_matrix
+def _operating_points(
+    survey: Survey, report: EffortReport | None = None
+) -> gpd.GeoDataFrame:
+    """Station points with pooled trap-nights > 0.
 
-    tn = operation_matrix(survey, by="station").sum(axis=1, min_count=1).fillna(0.0)
+    With ``report`` (an :func:`trapscape.effort.effort_report` of this
+    survey) its per-station trap-nights are used instead of a new operation
+    matrix; counting cameras or not does not change which are > 0.
+    """
+    if report is not None:
+        tn = report.per_station.set_index(report.per_station[V.STATION_ID].astype(str))[
+            "trap_nights"
+        ]
+    else:
+        from .effort import operation_matrix
+
+        tn = (
+            operation_matrix(survey, by="station")
+            .sum(axis=1, min_count=1)
+            .fillna(0.0)
+        )
     pts = survey.station_points
-    return pts[pts[V.STATION_ID].map(tn).fillna(0.0).to_numpy() > 0]
+    return pts[pts[V.STATION_ID].astype(str).map(tn).fillna(0.0).to_numpy() > 0]
+
+
+# the last buffer union: coverage_stats and gaps of one survey ask for the same
+_COVERED_CACHE: dict[tuple[float, bytes], BaseGeometry] = {}
 
 
 def _covered(points: gpd.GeoDataFrame, distance: float) -> BaseGeometry:
@@ -363,9 +383,15 @@ def _covered(points: gpd.GeoDataFrame, distance: float) -> BaseGeometry:
         )
     if len(points) == 0:
         return shapely.Polygon()
-    return shapely.union_all(
-        shapely.buffer(np.asarray(points.geometry.values), distance, quad_segs=32)
-    )
+    geoms = np.asarray(points.geometry.values)
+    key = (float(distance), shapely.get_coordinates(geoms).tobytes())
+    hit = _COVERED_CACHE.get(key)
+    if hit is not None:
+        return hit
+    out = shapely.union_all(shapely.buffer(geoms, distance, quad_segs=32))
+    _COVERED_CACHE.clear()  # keep one entry: shapes are immutable, memory is not free
+    _COVERED_CACHE[key] = out
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -589,6 +615,7 @@ def coverage_stats(
     *,
     distance: float = 3000.0,
     region: Any = "study_area",
+    report: EffortReport | None = None,
 ) -> pd.DataFrame:
     """Share of each zone (and of the whole study area) that the survey covered.
 
@@ -606,6 +633,10 @@ def coverage_stats(
         The area the shares are of: ``"study_area"`` (default) or another
         region of :meth:`trapscape.survey.Survey.region`; use the same
         ``region`` as for ``grid``.
+    report
+        An :func:`trapscape.effort.effort_report` of this survey, to reuse its
+        per-station trap-nights (which stations operated) instead of
+        recomputing the operation matrix.
 
     Returns
     -------
@@ -623,7 +654,7 @@ def coverage_stats(
         region,
         pad=float(grid.geometry.area.max() ** 0.5) if len(grid) else 1000.0,
     )
-    ops = _operating_points(survey)
+    ops = _operating_points(survey, report)
     cover = shapely.intersection(_covered(ops, distance), poly)
     eff = grid[grid["effort"].to_numpy(dtype=bool)]
     effort_area = (
@@ -680,6 +711,7 @@ def gaps(
     distance: float = 3000.0,
     min_area_km2: float = 1.0,
     region: Any = "study_area",
+    report: EffortReport | None = None,
 ) -> gpd.GeoDataFrame:
     """Parts of the study area farther than ``distance`` from any operating station.
 
@@ -694,6 +726,9 @@ def gaps(
     region
         Where to look for gaps: ``"study_area"`` (default) or another region
         of :meth:`trapscape.survey.Survey.region`, e.g. ``"study_area+parks"``.
+    report
+        An :func:`trapscape.effort.effort_report` of this survey, to reuse its
+        per-station trap-nights instead of recomputing the operation matrix.
 
     Returns
     -------
@@ -704,7 +739,7 @@ def gaps(
     if min_area_km2 < 0:
         raise InputError(f"min_area_km2 must be >= 0, got {min_area_km2!r}.")
     poly = _area_polygon(survey, region, pad=distance)
-    cover = _covered(_operating_points(survey), distance)
+    cover = _covered(_operating_points(survey, report), distance)
     rest = _polygonal(shapely.difference(poly, cover))
     parts = np.asarray(
         [p for p in shapely.get_parts(rest) if p.geom_type == "Polygon" and p.area > 0],

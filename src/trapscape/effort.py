@@ -623,12 +623,29 @@ def check_sightings_effort(survey: Survey) -> pd.DataFrame:
         ``camera_id``, ``timestamp`` and ``reason`` (``"unknown station"``,
         ``"not set up"`` or ``"not working"``); empty when all is well.
     """
+    if len(survey.sightings) == 0:
+        return _check_sightings_effort(survey, None, None)
+    return _check_sightings_effort(
+        survey,
+        operation_matrix(survey, by="camera"),
+        operation_matrix(survey, by="station"),
+    )
+
+
+def _check_sightings_effort(
+    survey: Survey, cam: pd.DataFrame | None, sta: pd.DataFrame | None
+) -> pd.DataFrame:
+    """:func:`check_sightings_effort` on given camera and station matrices.
+
+    ``sta`` may count cameras (``count_cameras=True``): the check only asks
+    whether a day is missing (NaN) or has no working camera (<= 0), which
+    counting does not change.
+    """
     si = survey.sightings
     cols = ["row", V.STATION_ID, V.CAMERA_ID, V.TIMESTAMP, "reason"]
     if len(si) == 0:
         return pd.DataFrame(columns=cols)
-    cam = operation_matrix(survey, by="camera")
-    sta = operation_matrix(survey, by="station")
+    assert cam is not None and sta is not None
     day = pd.to_datetime(si[V.TIMESTAMP]).dt.floor("D").astype("datetime64[ns]")
     st_ids = si[V.STATION_ID].astype(str)
     cam_ids = (
@@ -906,7 +923,7 @@ def effort_report(
         index=cam.index,
     ).reset_index()
 
-    bad = check_sightings_effort(survey)
+    bad = _check_sightings_effort(survey, cam, sta)
     _warn_sightings(bad, stacklevel=3)
     si = survey.sightings
     unknown = set(bad.loc[bad["reason"] == "unknown station", V.STATION_ID])
