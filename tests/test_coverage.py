@@ -297,7 +297,9 @@ def test_stats_and_gaps_reuse_an_effort_report(tiny_survey):
     a = coverage.gaps(s, distance=1000, min_area_km2=0, report=rep)
     b = coverage.gaps(s, distance=1000, min_area_km2=0)
     assert a.geometry.geom_equals(b.geometry).all()
-    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    pd.testing.assert_frame_equal(
+        a.drop(columns="geometry"), b.drop(columns="geometry")
+    )
 
 
 def test_covered_union_is_built_once_per_points_and_distance(tiny_survey):

@@ -191,3 +191,29 @@ def test_sex_classes_bad_input(by_sex, match):
 
     with pytest.raises(InputError, match=match):
         DetectionParams(sigma=900.0, lambda0=0.03, by_sex=by_sex).sex_classes()
+
+
+def test_individual_ids_one_rule_for_named_sightings(tiny_survey):
+    import pandas as pd
+
+    from trapscape import validation as V
+
+    si = pd.DataFrame(
+        {V.INDIVIDUAL_ID: ["L1", None, "", pd.NA, "L2", 7]}, index=[5, 6, 7, 8, 9, 10]
+    )
+    ids = V.individual_ids(si)
+    assert ids.name == V.INDIVIDUAL_ID and list(ids.index) == [5, 6, 7, 8, 9, 10]
+    assert ids.dtype == object
+    assert list(ids.isna()) == [False, True, True, True, False, False]
+    assert list(ids.dropna()) == ["L1", "L2", "7"]  # text, numbers included
+    # a string column with missing values, and no column at all
+    s2 = pd.DataFrame({V.INDIVIDUAL_ID: pd.array(["a", None, ""], dtype="string")})
+    assert list(V.individual_ids(s2).isna()) == [False, True, True]
+    none = V.individual_ids(si.drop(columns=V.INDIVIDUAL_ID))
+    assert none.isna().all() and len(none) == 6
+    # Survey.identified is the same rule
+    sv = tiny_survey
+    assert list(sv.identified.index) == list(
+        sv.sightings.index[V.individual_ids(sv.sightings).notna()]
+    )
+    assert 0 < len(sv.identified) < len(sv.sightings)

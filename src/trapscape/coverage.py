@@ -363,11 +363,7 @@ def _operating_points(
     else:
         from .effort import operation_matrix
 
-        tn = (
-            operation_matrix(survey, by="station")
-            .sum(axis=1, min_count=1)
-            .fillna(0.0)
-        )
+        tn = operation_matrix(survey, by="station").sum(axis=1, min_count=1).fillna(0.0)
     pts = survey.station_points
     return pts[pts[V.STATION_ID].astype(str).map(tn).fillna(0.0).to_numpy() > 0]
 
@@ -561,13 +557,11 @@ def coverage_grid(
     if len(si) and V.INDIVIDUAL_ID in si.columns:
         cell_map = pd.Series(stc["_cell"].to_numpy(), index=stc.index)
         sc = cell_map.reindex(si[V.STATION_ID].astype(str)).to_numpy()
-        ind = si[V.INDIVIDUAL_ID]
-        ok = ~pd.isna(sc) & ind.notna().to_numpy() & (ind.astype(str) != "").to_numpy()
+        ind = V.individual_ids(si)
+        ok = ~pd.isna(sc) & ind.notna().to_numpy()
         if ok.any():
             cnt = (
-                pd.DataFrame(
-                    {"c": sc[ok].astype(np.int64), "i": ind.astype(str).to_numpy()[ok]}
-                )
+                pd.DataFrame({"c": sc[ok].astype(np.int64), "i": ind.to_numpy()[ok]})
                 .groupby("c")["i"]
                 .nunique()
             )

@@ -565,17 +565,12 @@ def detection_events(
         return pd.Series(
             np.zeros(0, dtype=bool), index=sightings.index, name="new_event"
         )
-    ind = (
-        sightings[V.INDIVIDUAL_ID]
-        if V.INDIVIDUAL_ID in sightings.columns
-        else pd.Series(pd.NA, index=sightings.index)
-    )
+    ind_s = V.individual_ids(sightings)
     spc = (
         sightings[V.SPECIES]
         if V.SPECIES in sightings.columns
         else pd.Series("", index=sightings.index)
     )
-    ind_s = ind.astype("object").where(ind.notna() & (ind.astype(str) != ""), None)
     animal = np.where(ind_s.isna(), "?sp:" + spc.astype(str), "id:" + ind_s.astype(str))
     frame = pd.DataFrame(
         {
@@ -775,19 +770,12 @@ def _station_detections(
     if len(sightings) == 0:
         return pd.DataFrame(columns=cols, dtype="int64")
     ev = detection_events(sightings, independence_minutes=independence_minutes)
-    ind = sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
     frame = pd.DataFrame(
         {
             V.STATION_ID: sightings[V.STATION_ID].astype(str).to_numpy(),
             "ev": ev.to_numpy(),
             "photo": _photo_keys(sightings).to_numpy(),
-            "ind": (
-                ind.astype("object")
-                .where(ind.notna() & (ind.astype(str) != ""), None)
-                .to_numpy()
-                if ind is not None
-                else None
-            ),
+            "ind": V.individual_ids(sightings).to_numpy(),
         }
     )
     g = frame.groupby(V.STATION_ID)
@@ -822,20 +810,11 @@ def _aggregate(
     )
     if len(sightings):
         sk = key_of_station.reindex(sightings[V.STATION_ID].astype(str)).to_numpy()
-        ind = (
-            sightings[V.INDIVIDUAL_ID] if V.INDIVIDUAL_ID in sightings.columns else None
-        )
         f = pd.DataFrame(
             {
                 "_key": sk,
                 "photo": _photo_keys(sightings).to_numpy(),
-                "ind": (
-                    ind.astype("object")
-                    .where(ind.notna() & (ind.astype(str) != ""), None)
-                    .to_numpy()
-                    if ind is not None
-                    else None
-                ),
+                "ind": V.individual_ids(sightings).to_numpy(),
             }
         )
         gs = f.groupby("_key", dropna=False)

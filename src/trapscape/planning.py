@@ -1489,9 +1489,7 @@ def plan(
     # outputs
     kept_back = {c for c in chosen if c >= n_c}
     removed = tuple(
-        st_ids[r - ex0]
-        for r in removed_rows
-        if (r - len(st)) not in kept_back
+        st_ids[r - ex0] for r in removed_rows if (r - len(st)) not in kept_back
     )
     new_sites = [c for c in chosen if c < n_c]
     ids = _new_ids(len(new_sites), set(st_ids))

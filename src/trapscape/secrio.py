@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import validation as V
 from .density import CaptureHistory, Mask
 from .errors import InputError, SchemaError
 
@@ -442,9 +443,8 @@ def read_camtrapr(
             f"({sorted(map(str, rec['Species'].unique()))}); choose one with "
             "species=."
         )
-    rec = rec[
-        rec[individual_column].notna() & (rec[individual_column].astype(str) != "")
-    ]
+    named = V.individual_ids(pd.DataFrame({V.INDIVIDUAL_ID: rec[individual_column]}))
+    rec = rec[named.notna().to_numpy()]
 
     def to_time(
         s: pd.Series, *, end_of_day: bool = False, noon: bool = True

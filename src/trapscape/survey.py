@@ -215,7 +215,7 @@ class Survey:
     def identified(self) -> pd.DataFrame:
         """Sightings with an individual id."""
         s = self.sightings
-        return s[s[V.INDIVIDUAL_ID].notna() & (s[V.INDIVIDUAL_ID].astype(str) != "")]
+        return s[V.individual_ids(s).notna().to_numpy()]
 
     def zone_of(self, geometry: gpd.GeoSeries | gpd.GeoDataFrame) -> pd.Series:
         """Name of the zone containing each geometry (NA outside every zone)."""

@@ -596,6 +596,37 @@ def check_stations(
     return chk.problems
 
 
+__all__ += ["individual_ids"]
+
+
+def individual_ids(sightings: pd.DataFrame) -> pd.Series:
+    """The individual each sighting names: its ``individual_id`` as text.
+
+    The one rule for "this photo is of a known animal": the id is present
+    (not NA) and not the empty string.  Other rows (and every row when the
+    column is missing) get NA.
+
+    Parameters
+    ----------
+    sightings
+        A sightings table (any columns).
+
+    Returns
+    -------
+    pandas.Series
+        Object dtype, ``str`` values or ``pd.NA``; same index as
+        ``sightings``, named ``individual_id``.
+    """
+    import pandas as pd
+
+    if INDIVIDUAL_ID not in sightings.columns:
+        return pd.Series(pd.NA, index=sightings.index, dtype=object, name=INDIVIDUAL_ID)
+    raw = sightings[INDIVIDUAL_ID]
+    text = raw.astype(str)
+    named = raw.notna() & (text != "")
+    return text.astype(object).where(named, pd.NA).rename(INDIVIDUAL_ID)
+
+
 def _blank(values: _Any) -> _Any:
     """Boolean array: NA or empty/whitespace-only string."""
     import pandas as pd
