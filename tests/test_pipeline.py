@@ -417,3 +417,27 @@ def test_progress_bar(
     assert (
         "trapscape run" in err and f"{len(pipeline.STEPS)}/{len(pipeline.STEPS)}" in err
     )
+
+
+def test_detection_section_may_name_a_json_file(tmp_path: Path) -> None:
+    """[detection] file = ... is accepted by the run (the rule of resolve_detection)."""
+    from trapscape.detection import DetectionParams, write_detection
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    write_detection(DetectionParams(sigma=1234.0, lambda0=0.07), folder / "det.json")
+    toml = write_survey_project(
+        make_tiny_survey(),
+        folder,
+        extra=FAST_STEPS + '[detection]\nfile = "det.json"\n',
+    )
+    result = pipeline.run_project(toml, tmp_path / "out")
+    assert result.steps["pdot"].status == "ok"
+    bad = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "bad",
+        extra=FAST_STEPS + '[detection]\nfile = "missing.json"\n',
+    )
+    with pytest.raises(InputError, match=r"\[detection\]"):
+        pipeline.run_project(bad, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()

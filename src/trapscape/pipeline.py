@@ -58,6 +58,7 @@ __all__ = [
     "RunResult",
     "StepRecord",
     "load_results",
+    "resolve_detection",
     "run_project",
     "run_survey",
     "station_table",
@@ -361,6 +362,8 @@ _PIPELINE_KEYS: dict[str, set[str]] = {
         "occasion_days",
         "by_sex",
         "density_per_100km2",
+        "file",  # a detection JSON (see resolve_detection)
+        "path",
     },
 }
 # arguments the pipeline passes itself; not settable from the project file
@@ -511,11 +514,13 @@ def _check_params(
             )
     det = out.get("detection", {})
     if det and not pc.problems:
-        from .detection import DetectionParams
-
+        # the same rule the steps use (a 'file'/'path' key names a JSON)
+        base = Path(project_path).parent if project_path else None
         try:
-            DetectionParams(**det)
-        except (InputError, TypeError) as err:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TrapscapeWarning)
+                resolve_detection(section=det, base=base)
+        except (InputError, TypeError, OSError) as err:
             pc.add(f"[detection] {err}", path=where, column="detection")
     pc.raise_if_any()
     out["steps"] = dict(steps)
