@@ -595,18 +595,17 @@ class _Engine:
         n = self.Q.shape[0]
         Hs = self.H[self.idx]
         crosses = (Hs < self.h_thr) & (Hs + self.hz >= self.h_thr)
-        # the three Q products as one sparse multiply against a 3-column matrix
-        prod = self.Q @ np.column_stack(
-            [self.w_cov * e, self.w_den * e, self.w_bor * e]
-        )
+        # three matrix-vector products, not one product against a 3-column
+        # matrix: scipy's multi-vector CSR kernel measured 1.6x slower here
+        # (example: Q 5233 x 23476, 8.8 M entries: 29 vs 18 ms per call)
         return {
             "d_thr": np.bincount(
                 self.rows, weights=self.w_cov[self.idx] * crosses, minlength=n
             ),
-            "d_sm": prod[:, 0],
-            "d_en": prod[:, 1],
+            "d_sm": self.Q @ (self.w_cov * e),
+            "d_en": self.Q @ (self.w_den * e),
             "d_etot": self.etot_site,
-            "d_bor": prod[:, 2],
+            "d_bor": self.Q @ (self.w_bor * e),
         }
 
     def _gain(self, g: Mapping[str, Any]) -> Any:
