@@ -155,11 +155,15 @@ def cmd(
         fit.estimates.to_csv(tmp / "density.csv", index=False)
         fit.region_n.to_csv(tmp / "region_n.csv", index=False)
         write_detection(fit.detection_params(), tmp / "detection.json")
-    first = fit.estimates.iloc[0]
+    est = fit.estimates
+    dens = est[est["parameter"].astype(str).str.match(r"^D(\[|$)")]
+    shown = "; ".join(
+        f"{r['parameter']} = {r['estimate']:.3g} per 100 km2 "
+        f"(95% CI {r['lcl']:.3g}-{r['ucl']:.3g})"
+        for _, r in dens.iterrows()
+    )
     click.echo(
-        f"{fit.n} individuals, {fit.n_detections} detections: {first['parameter']} = "
-        f"{first['estimate']:.3g} per 100 km2 "
-        f"(95% CI {first['lcl']:.3g}-{first['ucl']:.3g}). "
+        f"{fit.n} individuals, {fit.n_detections} detections: {shown}. "
         f"Results in {out}",
         err=True,
     )
