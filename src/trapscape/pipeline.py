@@ -848,18 +848,15 @@ def _step_coverage(ctx: _Context) -> str:
     opts = ctx.params.get("coverage", {})
     survey = ctx.shown_survey  # public: computed on generalised stations
     rec = ctx.records["coverage"]
-    grid = _call(
-        cov.coverage_grid,
-        survey,
-        options=opts,
-        report=None if ctx.public else ctx.products.get("effort"),
-    )
+    # the effort report describes the exact stations; public runs use generalised ones
+    report = None if ctx.public else ctx.products.get("effort")
+    grid = _call(cov.coverage_grid, survey, options=opts, report=report)
     ctx.products["coverage_grid"] = grid
     rec.outputs.append(_write_layer(ctx, grid, "coverage_grid"))
-    stats = _call(cov.coverage_stats, survey, grid, options=opts)
+    stats = _call(cov.coverage_stats, survey, grid, options=opts, report=report)
     ctx.products["coverage_stats"] = stats
     rec.outputs.append(_write_csv(ctx, _tab(stats), "coverage/coverage_stats.csv"))
-    g = _call(cov.gaps, survey, options=opts)
+    g = _call(cov.gaps, survey, options=opts, report=report)
     if g is not None and len(g):
         ctx.products["gaps"] = g
         rec.outputs.append(_write_layer(ctx, g, "coverage_gaps"))
