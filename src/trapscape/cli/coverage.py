@@ -15,6 +15,7 @@ from .options import (
     cell_size_opt,
     config_opt,
     detection_from_options,
+    detection_opts,
     load_survey_from_options,
     out_dir_opt,
     overwrite_opt,
@@ -111,27 +112,7 @@ def _write_gpkg(layers: dict[str, Any], path: Path) -> None:
     default=None,
     help="pdot raster cell size in metres (default 250).",
 )
-@click.option(
-    "--detection",
-    "detection_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Detection parameters JSON (from `trapscape density`).",
-)
-@click.option(
-    "--lambda0",
-    type=float,
-    default=None,
-    help="Baseline detection hazard per day (hazard half-normal); overrides "
-    "--detection and [detection].",
-)
-@click.option(
-    "--sigma",
-    type=float,
-    default=None,
-    help="Detection scale sigma in metres; overrides --detection and [detection] "
-    "(without any, defaults are used with a warning).",
-)
+@detection_opts()
 @click.option(
     "--distance",
     type=float,

@@ -158,6 +158,54 @@ def option_or_project(
     return opt
 
 
+def detection_opts(*, density: bool = False) -> Callable[[F], F]:
+    """``--detection``, ``--lambda0``, ``--sigma`` (and ``--density``) options.
+
+    The values go to :func:`detection_from_options`, which applies the one
+    rule of :func:`trapscape.pipeline.resolve_detection`: the file (or the
+    project's ``[detection]``) is the base and explicit values override it.
+    """
+    opts = [
+        click.option(
+            "--detection",
+            "detection_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="Detection parameters JSON (from `trapscape density`).",
+        ),
+        click.option(
+            "--lambda0",
+            type=float,
+            default=None,
+            help="Baseline detection hazard per day (hazard half-normal); "
+            "overrides --detection and [detection].",
+        ),
+        click.option(
+            "--sigma",
+            type=float,
+            default=None,
+            help="Detection scale sigma in metres; overrides --detection and "
+            "[detection].",
+        ),
+    ]
+    if density:
+        opts.append(
+            click.option(
+                "--density",
+                type=float,
+                default=None,
+                help="Animals per 100 km²; overrides the fitted density.",
+            )
+        )
+
+    def decorate(f: F) -> F:
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
 def detection_from_options(
     file: Path | None,
     section: Mapping[str, Any] | None,

@@ -14,6 +14,7 @@ from .._output import check_outputs, staged_outputs
 from .options import (
     cell_size_opt,
     detection_from_options,
+    detection_opts,
     load_survey_from_options,
     out_dir_opt,
     overwrite_opt,
@@ -145,19 +146,7 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     "study_area+parks, or a polygon file. Use study_area+parks when the park "
     "beyond the study area has few cameras.",
 )
-@click.option(
-    "--detection",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Detection parameters JSON (from 'trapscape density').",
-)
-@click.option(
-    "--lambda0", type=float, default=None, help="Baseline detection hazard per day."
-)
-@click.option(
-    "--sigma", type=float, default=None, help="Spatial scale sigma in metres."
-)
-@click.option("--density", type=float, default=None, help="Animals per 100 km².")
+@detection_opts(density=True)
 @click.option(
     "--hotspots",
     type=click.Path(exists=True, path_type=Path),
@@ -264,7 +253,7 @@ def cmd(
     objective: tuple[str, ...],
     zone_budget: tuple[str, ...],
     region: str | None,
-    detection: Path | None,
+    detection_file: Path | None,
     lambda0: float | None,
     sigma: float | None,
     density: float | None,
@@ -319,7 +308,7 @@ def cmd(
         )
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     params = detection_from_options(
-        detection,
+        detection_file,
         det_sec,
         lambda0=lambda0,
         sigma=sigma,
