@@ -4,7 +4,7 @@
 fills it, step by step) and the presentation layer (maps, report, figures),
 which only reads it.  Every field is optional: a step that was switched off,
 skipped or failed leaves its fields at ``None``.  In public mode the pipeline
-hands the renderers a copy made by :meth:`RunProducts.public_view`, in which
+hands the renderers a copy in which
 per-individual and exact-location fields are removed.
 """
 
