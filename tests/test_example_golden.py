@@ -1,0 +1,86 @@
+"""The bundled example's headline numbers are kept across refactors.
+
+``tests/data/example_golden.json`` holds, per table, every cell of the
+example's result tables as written by ``trapscape demo`` before the
+one-owner-per-rule re-layout (issue 12); ``scripts/make_example_golden.py``
+made it.  This test re-runs the example and compares each stored column cell
+by cell: numbers to 1e-9 relative, text exactly.  A table whose file moved is
+looked up under its current name (``CURRENT_PATHS``).  Deliberate changes are
+listed in ``DELIBERATE`` with the reason, and in CHANGELOG.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+GOLDEN = Path(__file__).parent / "data" / "example_golden.json"
+
+# logical table -> where the run writes it today
+CURRENT_PATHS: dict[str, str] = {
+    "density_estimates": "density/estimates.csv",
+    "region_n": "density/region_n.csv",
+    "home_range_areas": "homerange/home_range_areas.csv",
+    "cross_border_population": "homerange/cross_border_population.csv",
+    "cross_border_individuals": "homerange/cross_border_individuals.csv",
+    "pair_costs": "corridors/pair_costs.csv",
+    "effective_resistance": "corridors/effective_resistance.csv",
+    "border_hotspots": "corridors/border_hotspots.csv",
+    "coverage_stats": "coverage/coverage_stats.csv",
+    "pdot_summary": "coverage/pdot_summary.csv",
+    "effort_total": "effort/effort_total.csv",
+    "effort_per_zone": "effort/effort_per_zone.csv",
+    "plan_proposed": "plan/proposed_stations.csv",
+    "reserve_areas": "reserve_areas.csv",
+    "individuals_by_country": "individuals_by_country.csv",
+}
+
+# logical table -> why its stored values no longer apply (deliberate fixes)
+DELIBERATE: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("golden") / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "trapscape", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def _same(a: object, b: object) -> bool:
+    if a is None or b is None:
+        na = a is None or (isinstance(a, float) and math.isnan(a))
+        nb = b is None or (isinstance(b, float) and math.isnan(b))
+        return na and nb
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return str(a) == str(b)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", sorted(CURRENT_PATHS))
+def test_example_numbers_unchanged(example_run: Path, table: str) -> None:
+    golden = json.loads(GOLDEN.read_text())
+    assert set(golden) == set(CURRENT_PATHS)
+    if table in DELIBERATE:
+        pytest.xfail(DELIBERATE[table])  # pragma: no cover - documented change
+    got = pd.read_csv(example_run / CURRENT_PATHS[table])
+    want = golden[table]
+    for col, values in want.items():
+        assert col in got.columns, f"{table}: column {col!r} missing"
+        assert len(got) == len(values), (
+            f"{table}: {len(got)} rows, expected {len(values)}"
+        )
+        for i, (g, w) in enumerate(zip(got[col].tolist(), values, strict=True)):
+            assert _same(g, w), f"{table}[{i}, {col!r}]: {g!r} != {w!r}"
