@@ -44,6 +44,7 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[lint]"
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
 
 # The documentation site (Sphinx + MyST) into docs/_build/html; warnings are errors.
 docs: $(STAMP)
