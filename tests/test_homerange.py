@@ -291,7 +291,7 @@ def test_relocations_from_survey_collapses_bursts(tiny_survey):
 def test_station_weights(tiny_survey):
     rel = hr.relocations_from_survey(tiny_survey)
     w = hr.station_weights(tiny_survey, rel)
-    own = hr._station_trap_nights(tiny_survey)
+    own = hr.relocations._station_trap_nights(tiny_survey)
     assert own["S8"] == pytest.approx(9.5)
     assert own["S9"] == pytest.approx(7.5)
     assert own["S5"] == pytest.approx(9.5)  # two cameras pooled, not summed
