@@ -291,7 +291,7 @@ def test_relocations_from_survey_collapses_bursts(tiny_survey):
 def test_station_weights(tiny_survey):
     rel = hr.relocations_from_survey(tiny_survey)
     w = hr.station_weights(tiny_survey, rel)
-    own = hr._station_trap_nights(tiny_survey)
+    own = hr.relocations._station_trap_nights(tiny_survey)
     assert own["S8"] == pytest.approx(9.5)
     assert own["S9"] == pytest.approx(7.5)
     assert own["S5"] == pytest.approx(9.5)  # two cameras pooled, not summed
@@ -515,3 +515,30 @@ def test_kde_refuses_grids_over_the_memory_budget(boars) -> None:
     cell = float(re.search(r"cell size of (\d+) m", msg).group(1))
     res = hr.kde(boars, h=150.0, percent=95, grid=cell, max_memory_gb=0.001)
     assert len(res.isopleths) > 0
+
+
+def test_public_names_of_the_former_module_still_import() -> None:
+    """Every public name of the former homerange.py resolves on the package."""
+    import trapscape.homerange as pkg
+
+    former = [
+        "CrossBorderResult",
+        "HomeRangeResult",
+        "cross_border",
+        "eligibility",
+        "href",
+        "kde",
+        "lscv",
+        "mcp",
+        "overlap",
+        "read_relocations",
+        "relocations_from_survey",
+        "sigma_ranges",
+        "station_weights",
+        "utilization_distributions",
+        "zone_areas",
+    ]
+    assert set(former) <= set(pkg.__all__)
+    for name in pkg.__all__:
+        assert getattr(pkg, name) is not None, name
+    assert callable(pkg.kde) and callable(pkg.mcp) and callable(pkg.overlap)

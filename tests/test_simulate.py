@@ -472,3 +472,22 @@ def test_real_boundaries_n_in_study_area_matches_density() -> None:
         n += sim.truth["n_in_study_area"]
         assert sim.truth["expected_n_in_study_area"] == pytest.approx(mu, rel=0.01)
     assert abs(n - reps * mu) < 4 * math.sqrt(reps * mu), (n, reps * mu)
+
+
+def test_bundled_example_regenerates_byte_identical(tmp_path) -> None:
+    """scripts/make_example.py with its seed rewrites data/example byte for byte."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "scripts" / "make_example.py"
+    if not (root / "data" / "boundaries").is_dir():  # pragma: no cover - sdist
+        pytest.fail("data/boundaries is missing; the example cannot be regenerated")
+    spec = importlib.util.spec_from_file_location("make_example", script)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--out", str(tmp_path / "example")]) == 0
+    for name in ("stations.csv", "sightings.csv", "truth.json"):
+        new = (tmp_path / "example" / name).read_bytes()
+        assert new == (root / "data" / "example" / name).read_bytes(), name

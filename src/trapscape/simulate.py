@@ -736,137 +736,15 @@ def simulate_survey(
         )
     seed_info = rng if isinstance(rng, int) else None
     gen = np.random.default_rng(rng)
-    crs = as_crs(params.crs)
-    if zones is None or V.NAME not in zones.columns:
-        raise InputError(
-            "The zones layer needs a 'name' column with the zone names "
-            "used in densities (e.g. 'Russia', 'China')."
-        )
-    zones_m = zones.to_crs(crs) if zones.crs is not None else None
-    if zones_m is None:
-        raise CRSError("The zones layer has no CRS. Set it (e.g. EPSG:4326) first.")
-    study = _polygonal(_layer(study_area, crs, "study area"))
-    if study.is_empty or study.area <= 0:
-        raise GeometryError("The study area has no polygon area. Give a polygon layer.")
-    habitat_g = (
-        _polygonal(_layer(habitat, crs, "habitat")) if habitat is not None else None
-    )
-    settle = None
-    if settlements is not None and len(settlements) and params.settlement_radius > 0:
-        if settlements.crs is None:
-            raise CRSError("The settlements layer has no CRS. Set it first.")
-        settle = (
-            settlements.to_crs(crs)
-            .geometry.buffer(params.settlement_radius)
-            .union_all()
-        )
-
-    # ---------------------------------------------------------- stations
+    layers = _Layers.read(params, study_area, zones, habitat, settlements)
     rng_layout, rng_centres, rng_ops, rng_det = gen.spawn(4)
-    station_areas = [study]
     if stations is None:
-        if params.spacing**2 > study.area:
-            raise InputError(
-                f"Station spacing {params.spacing:.0f} m is larger than the study area "
-                f"({study.area / 1e6:.1f} km2, i.e. {math.sqrt(study.area):.0f} m square): "
-                "a grid would hold at most one station. Use a smaller spacing."
-            )
-        xy = station_grid(
-            study,
-            spacing=params.spacing,
-            layout=params.layout,
-            jitter=params.jitter,
-            rng=rng_layout,
-        )
-        if len(xy) == 0:
-            w = (study.bounds[2] - study.bounds[0]) / 1000
-            h = (study.bounds[3] - study.bounds[1]) / 1000
-            raise InputError(
-                f"Station spacing {params.spacing:.0f} m leaves no station inside the "
-                f"study area ({study.area / 1e6:.1f} km2, extent {w:.1f} x {h:.1f} km). "
-                "Use a smaller spacing."
-            )
-        st_ids = [f"S{k + 1:03d}" for k in range(len(xy))]
-        if params.extra_zone is not None:
-            names = zones_m[V.NAME].astype(str)
-            if params.extra_zone not in set(names):
-                raise InputError(
-                    f"extra_zone {params.extra_zone!r} is not a zone of the zones layer "
-                    f"(its names: {sorted(set(names))}). Name one of these or pass "
-                    "extra_zone=None (--no-china-stations)."
-                )
-            zone_g = shapely.make_valid(
-                zones_m.geometry[names == params.extra_zone].union_all()
-            )
-            band = zone_g.intersection(study.buffer(params.extra_band)).difference(
-                study
-            )
-            if habitat_g is not None:
-                band = band.intersection(habitat_g)
-            band = _polygonal(band)
-            if not band.is_empty:
-                station_areas.append(band)
-                ex = station_grid(
-                    band,
-                    spacing=params.extra_spacing or 1.5 * params.spacing,
-                    layout=params.layout,
-                    jitter=params.jitter,
-                    rng=rng_layout,
-                )
-                prefix = "".join(
-                    ch for ch in params.extra_zone.upper() if ch.isalpha()
-                )[:2]
-                st_ids += [f"{prefix}{k + 1:03d}" for k in range(len(ex))]
-                xy = np.vstack([xy, ex])
-        cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
-        st_rows = [
-            (sid, cam, x, y)
-            for sid, (x, y) in zip(st_ids, xy, strict=True)
-            for cam in cams
-        ]
+        cams = _grid_cameras(params, layers, rng_layout)
     else:
-        if stations.crs is None:
-            raise CRSError("The stations have no CRS. Set it (e.g. EPSG:4326) first.")
-        if V.STATION_ID not in stations.columns:
-            raise InputError("User stations need a 'station_id' column.")
-        st = stations.to_crs(crs)
-        if len(st) == 0:
-            raise InputError("The stations layer is empty; give at least one station.")
-        if V.CAMERA_ID in st.columns:
-            st_rows = [
-                (str(s), str(c), g.x, g.y)
-                for s, c, g in zip(
-                    st[V.STATION_ID], st[V.CAMERA_ID], st.geometry, strict=True
-                )
-            ]
-        else:
-            cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
-            st_rows = [
-                (str(s), cam, g.x, g.y)
-                for s, g in zip(st[V.STATION_ID], st.geometry, strict=True)
-                for cam in cams
-            ]
-        station_areas.append(
-            shapely.MultiPoint([(r[2], r[3]) for r in st_rows]).buffer(1.0)
-        )
-
-    cam_frame = pd.DataFrame(st_rows, columns=[V.STATION_ID, V.CAMERA_ID, "x", "y"])
-    station_ids = list(dict.fromkeys(cam_frame[V.STATION_ID]))
-    st_first = (
-        cam_frame.groupby(V.STATION_ID, sort=False)[["x", "y"]].first().loc[station_ids]
-    )
-    station_xy = st_first.to_numpy()
-    n_st, n_cam = len(station_ids), len(cam_frame)
-
-    # ---------------------------------------------------------- state space
-    state = shapely.union_all(station_areas).buffer(params.buffer)
-    if habitat_g is not None:
-        state = state.intersection(habitat_g)
-    if settle is not None:
-        state = state.difference(settle)
-    state = _polygonal(state)
+        cams = _user_cameras(params, stations, layers)
+    state = _state_space(params, cams.areas, layers)
     centres = draw_activity_centres(
-        params, state_space=state, zones=zones_m, rng=rng_centres
+        params, state_space=state, zones=layers.zones, rng=rng_centres
     )
     if len(centres) == 0:
         warnings.warn(
@@ -875,90 +753,372 @@ def simulate_survey(
             TrapscapeWarning,
             stacklevel=2,
         )
-
-    # ---------------------------------------------------------- session
-    start = pd.Timestamp(params.start).normalize() + pd.Timedelta(hours=12)
-    end = start + pd.Timedelta(days=params.days)
-    working, stolen = _camera_operation(params, n_cam, rng_ops)
-    cam_station = pd.Index(station_ids).get_indexer(cam_frame[V.STATION_ID])
-    usage = np.zeros((n_st, params.days))
-    np.maximum.at(usage, cam_station, working.astype(float))
-    deployment = (cam_frame[V.STATION_ID] + "/" + cam_frame[V.CAMERA_ID]).to_numpy()
-    prob_rows = []
-    for c in range(n_cam):
-        for a, b in _runs(~working[c]):
-            prob_rows.append(
-                (
-                    deployment[c],
-                    start + pd.Timedelta(days=a),
-                    start + pd.Timedelta(days=b),
-                    bool(stolen[c] >= 0 and a <= stolen[c] < b),
-                )
-            )
-    problems = pd.DataFrame(
-        prob_rows, columns=[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO, "theft"]
+    session = _Session.run(params, cams, rng_ops)
+    exp_ij = expected_detections(centres, cams.station_xy, session.usage.sum(axis=1))
+    n_ij = (
+        rng_det.poisson(exp_ij) if exp_ij.size else np.zeros((0, cams.n_st), dtype=int)
     )
-    problems[V.PROBLEM_FROM] = pd.to_datetime(problems[V.PROBLEM_FROM])
-    problems[V.PROBLEM_TO] = pd.to_datetime(problems[V.PROBLEM_TO])
+    ev = _detection_events(n_ij, session, rng_det)
+    sight = _photos(params, ev, cams, session, centres, rng_det)
+    truth = _truth(
+        params, seed_info, centres, state, layers, cams, n_ij, exp_ij, session, sight
+    )
+    logger.info(
+        "Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
+        cams.n_st,
+        cams.n_cam,
+        len(centres),
+        len(ev),
+        len(sight),
+    )
+    return SimulatedSurvey(
+        stations=_stations_frame(cams, session, layers.crs),
+        problems=session.problems(cams),
+        sightings=sight,
+        truth=truth,
+        centres=centres,
+        usage=pd.DataFrame(
+            session.usage, index=pd.Index(cams.station_ids, name=V.STATION_ID)
+        ),
+        events=_events_frame(ev, centres, cams.station_ids),
+    )
 
-    # ---------------------------------------------------------- detections
-    exp_ij = expected_detections(centres, station_xy, usage.sum(axis=1))
-    n_ij = rng_det.poisson(exp_ij) if exp_ij.size else np.zeros((0, n_st), dtype=int)
+
+@dataclass(frozen=True)
+class _Layers:
+    """The input layers as geometries in the simulation's CRS."""
+
+    crs: pyproj.CRS
+    zones: gpd.GeoDataFrame
+    study: BaseGeometry
+    habitat: BaseGeometry | None
+    settle: BaseGeometry | None
+
+    @classmethod
+    def read(
+        cls,
+        params: SimulationParams,
+        study_area: gpd.GeoDataFrame | BaseGeometry,
+        zones: gpd.GeoDataFrame,
+        habitat: gpd.GeoDataFrame | None,
+        settlements: gpd.GeoDataFrame | None,
+    ) -> _Layers:
+        """Check the layers and project them to ``params.crs``."""
+        crs = as_crs(params.crs)
+        if zones is None or V.NAME not in zones.columns:
+            raise InputError(
+                "The zones layer needs a 'name' column with the zone names "
+                "used in densities (e.g. 'Russia', 'China')."
+            )
+        zones_m = zones.to_crs(crs) if zones.crs is not None else None
+        if zones_m is None:
+            raise CRSError("The zones layer has no CRS. Set it (e.g. EPSG:4326) first.")
+        study = _polygonal(_layer(study_area, crs, "study area"))
+        if study.is_empty or study.area <= 0:
+            raise GeometryError(
+                "The study area has no polygon area. Give a polygon layer."
+            )
+        habitat_g = (
+            _polygonal(_layer(habitat, crs, "habitat")) if habitat is not None else None
+        )
+        settle = None
+        if (
+            settlements is not None
+            and len(settlements)
+            and params.settlement_radius > 0
+        ):
+            if settlements.crs is None:
+                raise CRSError("The settlements layer has no CRS. Set it first.")
+            settle = (
+                settlements.to_crs(crs)
+                .geometry.buffer(params.settlement_radius)
+                .union_all()
+            )
+        return cls(crs, zones_m, study, habitat_g, settle)
+
+
+@dataclass(frozen=True)
+class _Cameras:
+    """Cameras (one row per camera) and the areas their stations cover."""
+
+    frame: pd.DataFrame  # station_id, camera_id, x, y
+    areas: list[BaseGeometry]
+    station_ids: list[str]  # in order of first appearance
+    station_xy: np.ndarray  # location of each station (its first camera)
+
+    @classmethod
+    def of(cls, rows: list[tuple[Any, ...]], areas: list[BaseGeometry]) -> _Cameras:
+        """Cameras from ``(station_id, camera_id, x, y)`` rows."""
+        frame = pd.DataFrame(rows, columns=[V.STATION_ID, V.CAMERA_ID, "x", "y"])
+        station_ids = list(dict.fromkeys(frame[V.STATION_ID]))
+        first = frame.groupby(V.STATION_ID, sort=False)[["x", "y"]].first()
+        return cls(frame, areas, station_ids, first.loc[station_ids].to_numpy())
+
+    @property
+    def n_st(self) -> int:
+        """Number of stations."""
+        return len(self.station_ids)
+
+    @property
+    def n_cam(self) -> int:
+        """Number of cameras."""
+        return len(self.frame)
+
+    @property
+    def station_of_camera(self) -> np.ndarray:
+        """Index into :attr:`station_ids` of each camera's station."""
+        return np.asarray(
+            pd.Index(self.station_ids).get_indexer(self.frame[V.STATION_ID])
+        )
+
+    @property
+    def deployment(self) -> np.ndarray:
+        """Deployment id ``station/camera`` of each camera."""
+        return np.asarray(
+            (self.frame[V.STATION_ID] + "/" + self.frame[V.CAMERA_ID]).to_numpy()
+        )
+
+    def station_points(self, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+        """The stations as points."""
+        xy = self.station_xy
+        return gpd.GeoDataFrame(
+            {V.STATION_ID: self.station_ids},
+            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+            crs=crs,
+        )
+
+
+def _grid_cameras(
+    params: SimulationParams, layers: _Layers, gen: np.random.Generator
+) -> _Cameras:
+    """Cameras on the station grid of the study area and the extra zone's band."""
+    study = layers.study
+    if params.spacing**2 > study.area:
+        raise InputError(
+            f"Station spacing {params.spacing:.0f} m is larger than the study area "
+            f"({study.area / 1e6:.1f} km2, i.e. {math.sqrt(study.area):.0f} m square): "
+            "a grid would hold at most one station. Use a smaller spacing."
+        )
+    xy = station_grid(
+        study,
+        spacing=params.spacing,
+        layout=params.layout,
+        jitter=params.jitter,
+        rng=gen,
+    )
+    if len(xy) == 0:
+        w = (study.bounds[2] - study.bounds[0]) / 1000
+        h = (study.bounds[3] - study.bounds[1]) / 1000
+        raise InputError(
+            f"Station spacing {params.spacing:.0f} m leaves no station inside the "
+            f"study area ({study.area / 1e6:.1f} km2, extent {w:.1f} x {h:.1f} km). "
+            "Use a smaller spacing."
+        )
+    st_ids = [f"S{k + 1:03d}" for k in range(len(xy))]
+    areas = [study]
+    if params.extra_zone is not None:
+        band, ex, ex_ids = _extra_zone_stations(params, params.extra_zone, layers, gen)
+        if band is not None:
+            areas.append(band)
+            st_ids += ex_ids
+            xy = np.vstack([xy, ex])
+    cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
+    rows = [
+        (sid, cam, x, y) for sid, (x, y) in zip(st_ids, xy, strict=True) for cam in cams
+    ]
+    return _Cameras.of(rows, areas)
+
+
+def _extra_zone_stations(
+    params: SimulationParams, zone: str, layers: _Layers, gen: np.random.Generator
+) -> tuple[BaseGeometry | None, np.ndarray, list[str]]:
+    """Band of the extra ``zone`` next to the study area and its stations.
+
+    Returns ``(band, xy, ids)``; ``band`` is None when the zone has no habitat
+    within ``params.extra_band`` of the study area.
+    """
+    names = layers.zones[V.NAME].astype(str)
+    if zone not in set(names):
+        raise InputError(
+            f"extra_zone {zone!r} is not a zone of the zones layer "
+            f"(its names: {sorted(set(names))}). Name one of these or pass "
+            "extra_zone=None (--no-china-stations)."
+        )
+    zone_g = shapely.make_valid(layers.zones.geometry[names == zone].union_all())
+    study = layers.study
+    band = zone_g.intersection(study.buffer(params.extra_band)).difference(study)
+    if layers.habitat is not None:
+        band = band.intersection(layers.habitat)
+    band = _polygonal(band)
+    if band.is_empty:
+        return None, np.empty((0, 2)), []
+    ex = station_grid(
+        band,
+        spacing=params.extra_spacing or 1.5 * params.spacing,
+        layout=params.layout,
+        jitter=params.jitter,
+        rng=gen,
+    )
+    prefix = "".join(ch for ch in zone.upper() if ch.isalpha())[:2]
+    return band, ex, [f"{prefix}{k + 1:03d}" for k in range(len(ex))]
+
+
+def _user_cameras(
+    params: SimulationParams, stations: gpd.GeoDataFrame, layers: _Layers
+) -> _Cameras:
+    """Cameras at the user's stations (``cameras_per_station`` each unless given)."""
+    crs = layers.crs
+    if stations.crs is None:
+        raise CRSError("The stations have no CRS. Set it (e.g. EPSG:4326) first.")
+    if V.STATION_ID not in stations.columns:
+        raise InputError("User stations need a 'station_id' column.")
+    st = stations.to_crs(crs)
+    if len(st) == 0:
+        raise InputError("The stations layer is empty; give at least one station.")
+    if V.CAMERA_ID in st.columns:
+        rows = [
+            (str(s), str(c), g.x, g.y)
+            for s, c, g in zip(
+                st[V.STATION_ID], st[V.CAMERA_ID], st.geometry, strict=True
+            )
+        ]
+    else:
+        cams = [chr(ord("a") + c) for c in range(params.cameras_per_station)]
+        rows = [
+            (str(s), cam, g.x, g.y)
+            for s, g in zip(st[V.STATION_ID], st.geometry, strict=True)
+            for cam in cams
+        ]
+    area = shapely.MultiPoint([(r[2], r[3]) for r in rows]).buffer(1.0)
+    return _Cameras.of(rows, [layers.study, area])
+
+
+def _state_space(
+    params: SimulationParams, station_areas: list[BaseGeometry], layers: _Layers
+) -> BaseGeometry:
+    """Buffered station areas, within the habitat and away from settlements."""
+    state = shapely.union_all(station_areas).buffer(params.buffer)
+    if layers.habitat is not None:
+        state = state.intersection(layers.habitat)
+    if layers.settle is not None:
+        state = state.difference(layers.settle)
+    return _polygonal(state)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """Survey period and which camera worked on which day."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    working: np.ndarray  # cameras x days
+    stolen: np.ndarray  # day of theft per camera, -1 if not stolen
+    usage: np.ndarray  # stations x days, 1 if any camera of the station worked
+    station_of_camera: np.ndarray
+
+    @classmethod
+    def run(
+        cls, params: SimulationParams, cams: _Cameras, gen: np.random.Generator
+    ) -> _Session:
+        """Draw camera operation (:func:`_camera_operation`) over the survey days."""
+        start = pd.Timestamp(params.start).normalize() + pd.Timedelta(hours=12)
+        end = start + pd.Timedelta(days=params.days)
+        working, stolen = _camera_operation(params, cams.n_cam, gen)
+        cam_station = cams.station_of_camera
+        usage = np.zeros((cams.n_st, params.days))
+        np.maximum.at(usage, cam_station, working.astype(float))
+        return cls(start, end, working, stolen, usage, cam_station)
+
+    def problems(self, cams: _Cameras) -> pd.DataFrame:
+        """Malfunction and theft intervals per deployment."""
+        deployment = cams.deployment
+        rows = []
+        for c in range(cams.n_cam):
+            for a, b in _runs(~self.working[c]):
+                rows.append(
+                    (
+                        deployment[c],
+                        self.start + pd.Timedelta(days=a),
+                        self.start + pd.Timedelta(days=b),
+                        bool(self.stolen[c] >= 0 and a <= self.stolen[c] < b),
+                    )
+                )
+        problems = pd.DataFrame(
+            rows, columns=[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO, "theft"]
+        )
+        problems[V.PROBLEM_FROM] = pd.to_datetime(problems[V.PROBLEM_FROM])
+        problems[V.PROBLEM_TO] = pd.to_datetime(problems[V.PROBLEM_TO])
+        return problems
+
+
+def _detection_events(
+    n_ij: np.ndarray, session: _Session, gen: np.random.Generator
+) -> pd.DataFrame:
+    """Events ``i`` (animal), ``j`` (station), ``day``, ``timestamp``, in time order.
+
+    ``n_ij`` events of animal i at station j fall uniformly on the station's
+    working days, at clock times from :func:`activity_times`.
+    """
     ev_rows = []
     for i, j in zip(*np.nonzero(n_ij), strict=True):
-        days_ok = np.flatnonzero(usage[j] > 0)
+        days_ok = np.flatnonzero(session.usage[j] > 0)
         # usage is 0/1 per day here, so events fall uniformly on working days
-        ks = np.sort(rng_det.choice(days_ok, size=int(n_ij[i, j]), replace=True))
+        ks = np.sort(gen.choice(days_ok, size=int(n_ij[i, j]), replace=True))
         for k in ks:
             ev_rows.append((i, j, int(k)))
     ev = pd.DataFrame(ev_rows, columns=["i", "j", "day"])
-    hours = activity_times(len(ev), rng=rng_det)
+    hours = activity_times(len(ev), rng=gen)
     # clock hour -> offset within the noon-to-noon day (keep 10 minutes for the burst)
     offset_h = np.minimum((hours - 12.0) % 24.0, 24.0 - 1.0 / 6.0)
     ev_time = (
-        start
+        session.start
         + pd.to_timedelta(ev["day"].to_numpy(), unit="D")
         + pd.to_timedelta(np.round(offset_h * 3600.0), unit="s")
     )
     ev["timestamp"] = ev_time
-    ev = ev.sort_values(["timestamp", "j", "i"], kind="stable").reset_index(drop=True)
+    return ev.sort_values(["timestamp", "j", "i"], kind="stable").reset_index(drop=True)
 
-    # photos: a burst per working camera
-    cams_of_station = [np.flatnonzero(cam_station == j) for j in range(n_st)]
+
+def _photos(
+    params: SimulationParams,
+    ev: pd.DataFrame,
+    cams: _Cameras,
+    session: _Session,
+    centres: gpd.GeoDataFrame,
+    gen: np.random.Generator,
+) -> pd.DataFrame:
+    """Sightings: a burst of photos per event and working camera of its station."""
+    station_ids = cams.station_ids
+    camera_ids = cams.frame[V.CAMERA_ID]
+    cams_of_station = [
+        np.flatnonzero(session.station_of_camera == j) for j in range(cams.n_st)
+    ]
     rows_station, rows_cam, rows_time, rows_ind = [], [], [], []
     for i, j, k, t in zip(ev["i"], ev["j"], ev["day"], ev["timestamp"], strict=True):
         for c in cams_of_station[j]:
-            if not working[c, k]:
+            if not session.working[c, k]:
                 continue
-            n_ph = 1 + int(rng_det.poisson(params.photos_per_event - 1.0))
-            lag = int(rng_det.integers(0, 30))
-            gaps = np.cumsum(rng_det.integers(1, 6, n_ph)) - 1 + lag
+            n_ph = 1 + int(gen.poisson(params.photos_per_event - 1.0))
+            lag = int(gen.integers(0, 30))
+            gaps = np.cumsum(gen.integers(1, 6, n_ph)) - 1 + lag
             for g in gaps:
                 rows_station.append(station_ids[j])
-                rows_cam.append(cam_frame[V.CAMERA_ID].iat[c])
+                rows_cam.append(camera_ids.iat[c])
                 rows_time.append(t + pd.Timedelta(seconds=int(g)))
                 rows_ind.append(i)
     n_ph = len(rows_ind)
     ind = np.asarray(rows_ind, dtype=int)
-    unident = rng_det.random(n_ph) < params.unidentifiable_share
+    unident = gen.random(n_ph) < params.unidentifiable_share
     ids_all = centres[V.INDIVIDUAL_ID].to_numpy()
     sex_all = centres[V.SEX].to_numpy()
-    ind_id = pd.array(
-        [None if u else ids_all[v] for v, u in zip(ind, unident, strict=True)],
-        dtype="string",
-    )
-    sex = pd.array(
-        [None if u else sex_all[v] for v, u in zip(ind, unident, strict=True)],
-        dtype="string",
-    )
     sight = pd.DataFrame(
         {
             V.STATION_ID: pd.Series(rows_station, dtype=object),
             V.CAMERA_ID: pd.Series(rows_cam, dtype=object),
             V.TIMESTAMP: pd.to_datetime(pd.Series(rows_time, dtype="datetime64[ns]")),
             V.SPECIES: params.species,
-            V.INDIVIDUAL_ID: ind_id,
-            V.SEX: sex,
+            V.INDIVIDUAL_ID: _unless(ids_all, ind, unident),
+            V.SEX: _unless(sex_all, ind, unident),
             V.COUNT: np.ones(n_ph, dtype=int),
         }
     )
@@ -967,7 +1127,7 @@ def simulate_survey(
         [V.TIMESTAMP, V.STATION_ID, V.CAMERA_ID], kind="stable"
     ).reset_index(drop=True)
     sight[V.MEDIA_ID] = [f"IMG{k + 1:06d}" for k in range(len(sight))]
-    sight = sight[
+    return sight[
         [
             V.STATION_ID,
             V.CAMERA_ID,
@@ -981,29 +1141,41 @@ def simulate_survey(
         ]
     ]
 
-    # ---------------------------------------------------------- stations frame
-    stations_out = gpd.GeoDataFrame(
+
+def _unless(values: np.ndarray, ind: np.ndarray, hidden: np.ndarray) -> Any:
+    """``values[ind]`` as a string array, missing where ``hidden``."""
+    return pd.array(
+        [None if u else values[v] for v, u in zip(ind, hidden, strict=True)],
+        dtype="string",
+    )
+
+
+def _stations_frame(
+    cams: _Cameras, session: _Session, crs: pyproj.CRS
+) -> gpd.GeoDataFrame:
+    """One row per camera deployment in the canonical stations schema."""
+    n_cam = cams.n_cam
+    return gpd.GeoDataFrame(
         {
-            V.STATION_ID: cam_frame[V.STATION_ID].to_numpy(),
-            V.CAMERA_ID: cam_frame[V.CAMERA_ID].to_numpy(),
-            V.DEPLOYMENT_ID: deployment,
-            V.SETUP: pd.Series([start] * n_cam, dtype="datetime64[ns]"),
-            V.RETRIEVAL: pd.Series([end] * n_cam, dtype="datetime64[ns]"),
+            V.STATION_ID: cams.frame[V.STATION_ID].to_numpy(),
+            V.CAMERA_ID: cams.frame[V.CAMERA_ID].to_numpy(),
+            V.DEPLOYMENT_ID: cams.deployment,
+            V.SETUP: pd.Series([session.start] * n_cam, dtype="datetime64[ns]"),
+            V.RETRIEVAL: pd.Series([session.end] * n_cam, dtype="datetime64[ns]"),
             V.SETUP_TIME_KNOWN: True,
             V.RETRIEVAL_TIME_KNOWN: True,
         },
-        geometry=gpd.points_from_xy(cam_frame["x"], cam_frame["y"]),
+        geometry=gpd.points_from_xy(cams.frame["x"], cams.frame["y"]),
         crs=crs,
     )
-    # zone of each station (for truth)
-    st_points = gpd.GeoDataFrame(
-        {V.STATION_ID: station_ids},
-        geometry=gpd.points_from_xy(station_xy[:, 0], station_xy[:, 1]),
-        crs=crs,
-    )
-    st_zone = _zone_names(st_points, zones_m)
 
-    events = pd.DataFrame(
+
+def _events_frame(
+    ev: pd.DataFrame, centres: gpd.GeoDataFrame, station_ids: list[str]
+) -> pd.DataFrame:
+    """Detection events with individual and station ids."""
+    ids_all = centres[V.INDIVIDUAL_ID].to_numpy()
+    return pd.DataFrame(
         {
             V.INDIVIDUAL_ID: ids_all[ev["i"].to_numpy()]
             if len(ev)
@@ -1015,54 +1187,24 @@ def simulate_survey(
             V.TIMESTAMP: ev["timestamp"].to_numpy(),
         }
     )
-    usage_df = pd.DataFrame(
-        usage,
-        index=pd.Index(station_ids, name=V.STATION_ID),
-        columns=range(params.days),
-    )
-    regions = _density_regions(params, state, zones_m, warn=False)
+
+
+def _expected_truth(
+    params: SimulationParams, state: BaseGeometry, layers: _Layers
+) -> dict[str, Any]:
+    """Expected numbers of animals and the detection parameters, for the truth."""
+    regions = _density_regions(params, state, layers.zones, warn=False)
+    study = layers.study
     expected_zone = {z: d * r.area / 1e8 for z, d, r in regions}
     expected_study = sum(d * r.intersection(study).area / 1e8 for _z, d, r in regions)
-    truth = _truth(
-        params,
-        seed_info,
-        centres,
-        state,
-        study,
-        station_ids,
-        st_zone,
-        n_ij,
-        exp_ij,
-        working,
-        stolen,
-        usage,
-        sight,
-    )
-    truth["expected_n_by_zone"] = {
-        z: _r(v, 3) for z, v in sorted(expected_zone.items())
-    }
-    truth["expected_n_in_study_area"] = _r(expected_study, 3)
     dens_study = expected_study / (study.area / 1e8)
-    truth["detection"] = params.detection_params(
-        density_per_100km2=_r(dens_study, 4)
-    ).to_dict()
-    logger.info(
-        "Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
-        n_st,
-        n_cam,
-        len(centres),
-        len(ev),
-        len(sight),
-    )
-    return SimulatedSurvey(
-        stations=stations_out,
-        problems=problems,
-        sightings=sight,
-        truth=truth,
-        centres=centres,
-        usage=usage_df,
-        events=events,
-    )
+    return {
+        "expected_n_by_zone": {z: _r(v, 3) for z, v in sorted(expected_zone.items())},
+        "expected_n_in_study_area": _r(expected_study, 3),
+        "detection": params.detection_params(
+            density_per_100km2=_r(dens_study, 4)
+        ).to_dict(),
+    }
 
 
 def _zone_names(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray:
@@ -1085,16 +1227,17 @@ def _truth(
     seed: int | None,
     centres: gpd.GeoDataFrame,
     state: BaseGeometry,
-    study: BaseGeometry,
-    station_ids: list[str],
-    st_zone: np.ndarray,
+    layers: _Layers,
+    cams: _Cameras,
     n_ij: np.ndarray,
     exp_ij: np.ndarray,
-    working: np.ndarray,
-    stolen: np.ndarray,
-    usage: np.ndarray,
+    session: _Session,
     sight: pd.DataFrame,
 ) -> dict[str, Any]:
+    """The truth of a simulated survey as a JSON-ready dict."""
+    working, stolen, usage = session.working, session.stolen, session.usage
+    study, station_ids = layers.study, cams.station_ids
+    st_zone = _zone_names(cams.station_points(layers.crs), layers.zones)
     crs = as_crs(params.crs)
     ll = centres.to_crs(4326).geometry
     in_study = shapely.contains_xy(
@@ -1162,6 +1305,7 @@ def _truth(
         "photos_unidentified": int(sight[V.INDIVIDUAL_ID].isna().sum()),
         "animals": animals,
     }
+    truth.update(_expected_truth(params, state, layers))
     return truth
 
 
