@@ -541,7 +541,7 @@ def test_border_segments_lengths() -> None:
 
 
 def test_fast_and_general_laplacian_assembly_agree() -> None:
-    from trapscape import _circuit
+    from trapscape.corridors import _solver
 
     rng = np.random.default_rng(11)
     vals = rng.uniform(0.5, 5.0, (12, 17))
@@ -549,8 +549,8 @@ def test_fast_and_general_laplacian_assembly_agree() -> None:
     vals[0, 0] = vals[11, 16] = 1.0
     focal = np.full(vals.shape, -1)
     focal[0, 0], focal[11, 16] = 0, 1
-    g = _circuit.build_graph(vals, focal)
-    general = _circuit._laplacian_coo(g.gid, g.edge_cond, g.laplacian.shape[0])
+    g = _solver.build_graph(vals, focal)
+    general = _solver._laplacian_coo(g.gid, g.edge_cond, g.laplacian.shape[0])
     assert abs(g.laplacian - general).max() < 1e-14
     np.testing.assert_allclose(
         np.asarray(g.laplacian.sum(axis=1)).ravel(), 0, atol=1e-12

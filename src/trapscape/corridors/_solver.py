@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import ComputationError
+from ..errors import ComputationError
 
 __all__ = ["CircuitGraph", "build_graph", "estimate_memory_bytes"]
 
