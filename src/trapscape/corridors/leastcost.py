@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,7 +17,6 @@ import xarray as xr
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
-from .. import _costdist
 from .. import validation as V
 from .._raster import (
     GridSpec,
@@ -52,10 +52,12 @@ def _check_units(units: str) -> None:
 class CostSurface:
     """Least-cost engine: one resistance raster, many sources and targets.
 
-    The resistance is validated and converted once; each call of
-    :meth:`cost_distance` runs one Dijkstra search (scikit-image's compiled
-    ``MCP_Geometric``) and :meth:`path` traces least-cost paths down an
-    accumulated surface.
+    The resistance is validated and converted once into one scikit-image
+    ``MCP_Geometric`` object (its compiled Dijkstra search, 8 neighbours,
+    step length 1 or sqrt(2) cells).  Each call of :meth:`cost_distance`
+    runs one search on that object, and :meth:`path` follows the
+    predecessor offsets the search recorded (``MCP.traceback``), so a path
+    costs no second search when it is traced from the latest surface.
 
     Parameters
     ----------
@@ -79,13 +81,28 @@ class CostSurface:
     def __init__(
         self, resistance: xr.DataArray, *, units: Literal["map", "cells"] = "map"
     ) -> None:
+        from skimage.graph import MCP_Geometric
+
         _check_units(units)
         self.grid = as_grid(resistance)
         self.units = units
-        self._costs = _costdist.prepare_costs(np.asarray(resistance.values))
+        self._costs = _prepare_costs(np.asarray(resistance.values))
         if not np.isfinite(self._costs).any():
             raise ComputationError("The resistance raster has no passable cell.")
-        self._step = self.grid.cell if units == "map" else 1.0
+        step = self.grid.cell if units == "map" else 1.0
+        self._mcp = MCP_Geometric(
+            self._costs, fully_connected=True, sampling=(step, step)
+        )
+        # the surface whose search the MCP object holds (its traceback)
+        self._searched: weakref.ref[xr.DataArray] | None = None
+
+    def _search(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Run one search from the given cells; accumulated cost, NaN unreachable."""
+        starts = list(zip(rows.tolist(), cols.tolist(), strict=True))
+        cum, _ = self._mcp.find_costs(starts)
+        cum = np.array(cum, dtype=np.float64)
+        cum[~np.isfinite(self._costs) | ~np.isfinite(cum)] = np.nan
+        return cum
 
     def cost_distance(
         self, sources: Any, *, name: str = "cost_distance"
@@ -112,11 +129,35 @@ class CostSurface:
                 "Every source cell is impassable (NaN resistance). Move the sources "
                 "onto passable cells."
             )
-        cum = _costdist.accumulate(self._costs, rows[ok], cols[ok], step=self._step)
-        cum[~np.isfinite(cum)] = np.nan
+        cum = self._search(rows[ok], cols[ok])
         da = to_dataarray(cum, self.grid, name=name, nodata=np.nan)
         da.attrs["units"] = self.units
+        self._searched = weakref.ref(da)
         return da
+
+    def _trace_from(self, cost_distance: xr.DataArray) -> None:
+        """Make the MCP object hold the search behind ``cost_distance``.
+
+        A surface from an earlier call (or another engine, or a file) is
+        searched again from its zero-cost cells: its sources, plus any cell
+        reachable from them for free, which gives the same accumulated costs.
+        """
+        if self._searched is not None and self._searched() is cost_distance:
+            return
+        cum = np.asarray(cost_distance.values, dtype=np.float64)
+        if cum.shape != self.grid.shape:
+            raise InputError(
+                "cost_distance is on another grid than the resistance; compute it "
+                "with this CostSurface."
+            )
+        rows, cols = np.nonzero(cum == 0.0)
+        if rows.size == 0:
+            raise InputError(
+                "cost_distance has no zero-cost (source) cell; compute it with "
+                "CostSurface.cost_distance()."
+            )
+        self._search(rows.astype(np.int64), cols.astype(np.int64))
+        self._searched = weakref.ref(cost_distance)
 
     def path(
         self, cost_distance: xr.DataArray, target: Any
@@ -125,7 +166,8 @@ class CostSurface:
 
         ``target`` may be a point, ``(x, y)`` or a polygon (the path ends at
         its cheapest cell).  Returns the path through cell centres (source
-        first) and its accumulated cost.
+        first) and its accumulated cost.  Among paths of equal cost, the
+        one returned is the one scikit-image's search settled first.
         """
         cum = np.asarray(cost_distance.values, dtype=np.float64)
         rows, cols = source_cells(target, self.grid, "target")
@@ -133,9 +175,9 @@ class CostSurface:
         if not np.isfinite(vals).any():
             raise ComputationError("The target cannot be reached from the sources.")
         k = int(np.nanargmin(vals))
-        cumf = np.where(np.isfinite(cum), cum, np.inf)
-        cells = _costdist.trace_back(
-            cumf, self._costs, int(rows[k]), int(cols[k]), step=self._step
+        self._trace_from(cost_distance)
+        cells = np.array(
+            self._mcp.traceback((int(rows[k]), int(cols[k]))), dtype=np.int64
         )
         xs = self.grid.xs[cells[:, 1]]
         ys = self.grid.ys[cells[:, 0]]
@@ -145,6 +187,16 @@ class CostSurface:
             else LineString([(xs[0], ys[0]), (xs[0], ys[0])])
         )
         return line, float(vals[k])
+
+
+def _prepare_costs(resistance: np.ndarray) -> np.ndarray:
+    """Float64 copy with NaN, infinite and negative cells made impassable (inf).
+
+    Zero-cost cells stay passable (free), as in GRASS r.cost.
+    """
+    costs = np.array(resistance, dtype=np.float64, copy=True)
+    costs[~np.isfinite(costs) | (costs < 0)] = np.inf
+    return costs
 
 
 def cost_distance(
