@@ -442,63 +442,15 @@ def least_cost_network(
     grid = engine.grid
     plist = _core_pairs(cores, pairs)
     needed = sorted({k for p in plist for k in p})
-    it: Iterable[int] = needed
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(needed, desc="cost distance")
-    cds: dict[str, xr.DataArray] = {}
-    for k in it:
-        cid = cores["core_id"].iloc[k]
-        cds[cid] = engine.cost_distance(
-            cores.geometry.iloc[[k]], name=f"cost_distance_{cid}"
-        )
-    path_rows, corr_rows = [], []
-    best = np.full(grid.shape, np.nan)
-    detour = np.full(grid.shape, np.nan)
-    for i, j in plist:
-        ca, cb = cores["core_id"].iloc[i], cores["core_id"].iloc[j]
-        row = {
-            "core_a": ca,
-            "core_b": cb,
-            "zone_a": cores[V.ZONE].iloc[i] if V.ZONE in cores else pd.NA,
-            "zone_b": cores[V.ZONE].iloc[j] if V.ZONE in cores else pd.NA,
-        }
-        try:
-            line, cost = engine.path(cds[ca], cores.geometry.iloc[[j]])
-        except ComputationError:
-            warnings.warn(
-                f"Cores {ca} and {cb} are not connected by passable cells.",
-                TrapscapeWarning,
-                stacklevel=2,
-            )
-            path_rows.append(
-                {**row, "cost": np.inf, "length_m": np.nan, "geometry": None}
-            )
-            continue
-        path_rows.append(
-            {**row, "cost": cost, "length_m": float(line.length), "geometry": line}
-        )
-        cor = least_cost_corridor(
-            cds[ca],
-            cds[cb],
-            width_cost=width_cost,
-            width_m=width_m,
-            resistance=resistance,
-        )
-        corr_rows.append(
-            {
-                "core_a": ca,
-                "core_b": cb,
-                "least_cost": cor.least_cost,
-                "width_cost": cor.width_cost,
-                "area_km2": float(cor.polygon.area) / 1e6,
-                "geometry": cor.polygon,
-            }
-        )
-        best = np.fmin(best, cor.raster.values)
-        total = np.asarray(cds[ca].values) + np.asarray(cds[cb].values)
-        detour = np.fmin(detour, total - cor.least_cost)
+    cds, path_rows = _trace_pairs(engine, cores, plist, needed, progress=progress)
+    corr_rows, best, detour = _pair_corridors(
+        cds,
+        [(cores["core_id"].iloc[i], cores["core_id"].iloc[j]) for i, j in plist],
+        path_rows,
+        width_cost=width_cost,
+        width_m=width_m,
+        resistance=resistance,
+    )
     cols = ["core_a", "core_b", "zone_a", "zone_b", "cost", "length_m"]
     paths = gpd.GeoDataFrame(
         path_rows, columns=[*cols, "geometry"], geometry="geometry", crs=grid.crs
@@ -530,3 +482,99 @@ def least_cost_network(
         pd.DataFrame(paths[cols]).reset_index(drop=True),
         draster,
     )
+
+
+def _trace_pairs(
+    engine: CostSurface,
+    cores: gpd.GeoDataFrame,
+    plist: list[tuple[int, int]],
+    needed: list[int],
+    *,
+    progress: bool,
+) -> tuple[dict[str, xr.DataArray], list[dict[str, Any]]]:
+    """Cost distance from each needed core, and the path of each pair.
+
+    The paths of the pairs ``(k, j)`` are traced right after the search
+    from core ``k``, while the engine holds that search (no second search).
+    Returns the surfaces by core id and one path row per pair, in the
+    order of ``plist``.
+    """
+    it: Iterable[int] = needed
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(needed, desc="cost distance")
+    cds: dict[str, xr.DataArray] = {}
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for k in it:
+        cid = cores["core_id"].iloc[k]
+        cds[cid] = engine.cost_distance(
+            cores.geometry.iloc[[k]], name=f"cost_distance_{cid}"
+        )
+        for i, j in plist:
+            if i == k:
+                rows[(i, j)] = _path_row(engine, cds[cid], cores, i, j)
+    return cds, [rows[p] for p in plist]
+
+
+def _path_row(
+    engine: CostSurface, cd: xr.DataArray, cores: gpd.GeoDataFrame, i: int, j: int
+) -> dict[str, Any]:
+    """Row of the paths table for cores ``i`` and ``j`` (no line if unconnected)."""
+    ca, cb = cores["core_id"].iloc[i], cores["core_id"].iloc[j]
+    row = {
+        "core_a": ca,
+        "core_b": cb,
+        "zone_a": cores[V.ZONE].iloc[i] if V.ZONE in cores else pd.NA,
+        "zone_b": cores[V.ZONE].iloc[j] if V.ZONE in cores else pd.NA,
+    }
+    try:
+        line, cost = engine.path(cd, cores.geometry.iloc[[j]])
+    except ComputationError:
+        warnings.warn(
+            f"Cores {ca} and {cb} are not connected by passable cells.",
+            TrapscapeWarning,
+            stacklevel=5,  # _path_row < _trace_pairs < least_cost_network < caller
+        )
+        return {**row, "cost": np.inf, "length_m": np.nan, "geometry": None}
+    return {**row, "cost": cost, "length_m": float(line.length), "geometry": line}
+
+
+def _pair_corridors(
+    cds: dict[str, xr.DataArray],
+    ids: list[tuple[str, str]],
+    path_rows: list[dict[str, Any]],
+    *,
+    width_cost: float | None,
+    width_m: float | None,
+    resistance: xr.DataArray,
+) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Corridor rows of the connected pairs, their minimum raster and detour."""
+    shape = resistance.shape
+    corr_rows = []
+    best = np.full(shape, np.nan)
+    detour = np.full(shape, np.nan)
+    for (ca, cb), prow in zip(ids, path_rows, strict=True):
+        if prow["geometry"] is None:
+            continue
+        cor = least_cost_corridor(
+            cds[ca],
+            cds[cb],
+            width_cost=width_cost,
+            width_m=width_m,
+            resistance=resistance,
+        )
+        corr_rows.append(
+            {
+                "core_a": ca,
+                "core_b": cb,
+                "least_cost": cor.least_cost,
+                "width_cost": cor.width_cost,
+                "area_km2": float(cor.polygon.area) / 1e6,
+                "geometry": cor.polygon,
+            }
+        )
+        best = np.fmin(best, cor.raster.values)
+        total = np.asarray(cds[ca].values) + np.asarray(cds[cb].values)
+        detour = np.fmin(detour, total - cor.least_cost)
+    return corr_rows, best, detour
