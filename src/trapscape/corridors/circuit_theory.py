@@ -179,34 +179,12 @@ def circuit(
     focal, ids = _node_labels(nodes, grid)
     if len(ids) < 2:
         raise InputError("circuit needs at least two nodes.")
-    zero = np.isfinite(res) & (res <= 0)
-    if zero.any():
-        # a zero-resistance cell has infinite conductance: the circuit is not
-        # defined (Circuitscape refuses it too); least-cost treats it as free
-        rr, cc = np.nonzero(zero)
-        x = grid.xs[cc[0]]
-        y = grid.ys[rr[0]]
-        raise InputError(
-            f"The resistance grid has {int(zero.sum()):,} cell(s) with resistance "
-            f"<= 0 (first at x={x:.0f}, y={y:.0f}); circuit theory needs positive "
-            "resistances. Give them a small positive value, set them to NaN to "
-            "make them barriers, or use a polygon node for a short-circuit region."
-        )
+    _refuse_zero_resistance(res, grid)
     n_valid = int(np.isfinite(res).sum())
     method = (
         solver if solver != "auto" else ("direct" if n_valid <= 150_000 else "cg_amg")
     )
-    need = _solver.estimate_memory_bytes(n_valid, len(ids), solver=method)
-    budget = float(max_memory_gb) * 2**30
-    if need > budget:
-        factor = math.sqrt(need / budget) * 1.05
-        suggestion = math.ceil(grid.cell * factor)
-        raise ComputationError(
-            f"The circuit on {n_valid:,} cells needs about "
-            f"{need / 2**30:.1f} GiB, over "
-            f"the {max_memory_gb:g} GiB budget. Use a resolution of {suggestion} m or "
-            f"coarser (now {grid.cell:g} m), or raise max_memory_gb."
-        )
+    _check_circuit_memory(n_valid, len(ids), method, grid, max_memory_gb)
     graph = _solver.build_graph(res, focal)
     run = _solver.pairwise if mode == "pairwise" else _solver.one_to_all
     kw = {"n_jobs": n_jobs} if mode == "pairwise" else {}
@@ -229,6 +207,40 @@ def circuit(
         pinch = _pinch_points(cum, grid, pinch_quantile)
     logger.info("circuit (%s, %s): %d nodes, %d cells", mode, method, len(ids), n_valid)
     return CircuitResult(table, cur_da, pinch, mode, method, ids)
+
+
+def _refuse_zero_resistance(res: np.ndarray, grid: GridSpec) -> None:
+    """Refuse cells of resistance <= 0, naming the first one."""
+    zero = np.isfinite(res) & (res <= 0)
+    if zero.any():
+        # a zero-resistance cell has infinite conductance: the circuit is not
+        # defined (Circuitscape refuses it too); least-cost treats it as free
+        rr, cc = np.nonzero(zero)
+        x = grid.xs[cc[0]]
+        y = grid.ys[rr[0]]
+        raise InputError(
+            f"The resistance grid has {int(zero.sum()):,} cell(s) with resistance "
+            f"<= 0 (first at x={x:.0f}, y={y:.0f}); circuit theory needs positive "
+            "resistances. Give them a small positive value, set them to NaN to "
+            "make them barriers, or use a polygon node for a short-circuit region."
+        )
+
+
+def _check_circuit_memory(
+    n_valid: int, n_nodes: int, method: str, grid: GridSpec, max_memory_gb: float
+) -> None:
+    """Refuse a solve whose estimated memory exceeds the budget."""
+    need = _solver.estimate_memory_bytes(n_valid, n_nodes, solver=method)
+    budget = float(max_memory_gb) * 2**30
+    if need > budget:
+        factor = math.sqrt(need / budget) * 1.05
+        suggestion = math.ceil(grid.cell * factor)
+        raise ComputationError(
+            f"The circuit on {n_valid:,} cells needs about "
+            f"{need / 2**30:.1f} GiB, over "
+            f"the {max_memory_gb:g} GiB budget. Use a resolution of {suggestion} m or "
+            f"coarser (now {grid.cell:g} m), or raise max_memory_gb."
+        )
 
 
 def _pinch_points(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from .. import validation as V
 from ..crs import as_crs, require_projected
@@ -70,6 +72,37 @@ def cores_from(
         if survey is not None
         else (as_crs(crs) if crs is not None else None)
     )
+    frames, target = _core_frames(layers, target, name_column, zone_column)
+    if not frames:
+        raise InputError("All core layers are empty.")
+    cores = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=target)
+    cores = cores[~(cores.geometry.is_empty | cores.geometry.isna())].reset_index(
+        drop=True
+    )
+    require_projected(target, "core layers' CRS")
+    if drop_nested and len(cores) > 1:
+        cores = _drop_nested(cores)
+    if survey is not None and survey.zones is not None and len(survey.zones):
+        cores = _zones_from_survey(cores, survey)
+    names = [
+        n if isinstance(n, str) and n else f"core_{i + 1}"
+        for i, n in enumerate(cores["name"].tolist())
+    ]
+    cores.insert(0, "core_id", _unique_ids(names))
+    cores["name"] = names
+    return cores[["core_id", "name", V.ZONE, "geometry"]]
+
+
+def _core_frames(
+    layers: Sequence[gpd.GeoDataFrame | gpd.GeoSeries],
+    target: pyproj.CRS | None,
+    name_column: str,
+    zone_column: str,
+) -> tuple[list[gpd.GeoDataFrame], pyproj.CRS | None]:
+    """Each non-empty layer as ``name``, ``zone``, geometry in the target CRS.
+
+    The target CRS defaults to the first layer's; it is returned too.
+    """
     frames = []
     for layer in layers:
         if layer is None or len(layer) == 0:
@@ -101,52 +134,56 @@ def cores_from(
                 crs=target,
             )
         )
-    if not frames:
-        raise InputError("All core layers are empty.")
-    cores = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=target)
-    cores = cores[~(cores.geometry.is_empty | cores.geometry.isna())].reset_index(
-        drop=True
-    )
-    require_projected(target, "core layers' CRS")
-    if drop_nested and len(cores) > 1:
-        area = cores.geometry.area.to_numpy()
-        drop = set()
-        for i in range(len(cores)):
-            for j in range(len(cores)):
-                if i == j or j in drop or area[i] <= 0 or area[j] < area[i]:
-                    continue
-                if area[j] == area[i] and j > i:
-                    continue
-                inter = cores.geometry.iloc[i].intersection(cores.geometry.iloc[j]).area
-                if inter >= 0.9 * area[i]:
-                    drop.add(i)
-                    logger.info(
-                        "core %r dropped: inside core %r",
-                        cores["name"].iloc[i],
-                        cores["name"].iloc[j],
-                    )
-                    break
-        cores = cores.drop(index=sorted(drop)).reset_index(drop=True)
-    if survey is not None and survey.zones is not None and len(survey.zones):
-        missing = cores[V.ZONE].isna()
-        if missing.any():
-            rep = cores.geometry[missing].representative_point()
-            cores.loc[missing, V.ZONE] = survey.zone_of(rep).to_numpy()
-        # polygons: the zone holding most of the core's area
-        z = survey.zones
-        for i in np.flatnonzero(missing.to_numpy()).tolist():
-            g = cores.geometry.iloc[i]
-            if g.area <= 0:
+    return frames, target
+
+
+def _drop_nested(cores: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop polygon cores lying (90% or more of their area) inside a larger one."""
+    area = cores.geometry.area.to_numpy()
+    drop = set()
+    for i in range(len(cores)):
+        for j in range(len(cores)):
+            if i == j or j in drop or area[i] <= 0 or area[j] < area[i]:
                 continue
-            shares = z.geometry.intersection(g).area.to_numpy()
-            if shares.max() > 0:
-                cores.loc[cores.index[i], V.ZONE] = z[V.NAME].iloc[
-                    int(np.argmax(shares))
-                ]
-    names = [
-        n if isinstance(n, str) and n else f"core_{i + 1}"
-        for i, n in enumerate(cores["name"].tolist())
-    ]
+            if area[j] == area[i] and j > i:
+                continue
+            inter = cores.geometry.iloc[i].intersection(cores.geometry.iloc[j]).area
+            if inter >= 0.9 * area[i]:
+                drop.add(i)
+                logger.info(
+                    "core %r dropped: inside core %r",
+                    cores["name"].iloc[i],
+                    cores["name"].iloc[j],
+                )
+                break
+    return cores.drop(index=sorted(drop)).reset_index(drop=True)
+
+
+def _zones_from_survey(cores: gpd.GeoDataFrame, survey: Survey) -> gpd.GeoDataFrame:
+    """Fill missing zones: the survey zone holding most of the core's area.
+
+    Points (and polygons outside every zone) take the zone of their
+    representative point.
+    """
+    cores = cores.copy()
+    missing = cores[V.ZONE].isna()
+    if missing.any():
+        rep = cores.geometry[missing].representative_point()
+        cores.loc[missing, V.ZONE] = survey.zone_of(rep).to_numpy()
+    z = survey.zones
+    assert z is not None
+    for i in np.flatnonzero(missing.to_numpy()).tolist():
+        g = cores.geometry.iloc[i]
+        if g.area <= 0:
+            continue
+        shares = z.geometry.intersection(g).area.to_numpy()
+        if shares.max() > 0:
+            cores.loc[cores.index[i], V.ZONE] = z[V.NAME].iloc[int(np.argmax(shares))]
+    return cores
+
+
+def _unique_ids(names: list[str]) -> list[str]:
+    """Slugs of the names, made unique with ``_2``, ``_3``... suffixes."""
     ids: list[str] = []
     for n in names:
         base = _slug(n)
@@ -154,6 +191,4 @@ def cores_from(
         while cid in ids:
             cid, k = f"{base}_{k}", k + 1
         ids.append(cid)
-    cores.insert(0, "core_id", ids)
-    cores["name"] = names
-    return cores[["core_id", "name", V.ZONE, "geometry"]]
+    return ids

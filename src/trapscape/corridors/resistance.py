@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
@@ -446,6 +447,42 @@ def resistance_from_project(
         If the grid would exceed ``max_memory_gb``.
     """
     crs = require_projected(survey.crs, "survey CRS")
+    bounds = _project_bounds(survey, extent, buffer, crs)
+    check_grid_memory(
+        grid_cells(bounds, resolution),
+        resolution,
+        RESISTANCE_BYTES_PER_CELL,
+        what=f"the resistance grid at {resolution:g} m",
+        max_memory_gb=max_memory_gb,
+    )
+    grid = grid_for_bounds(bounds, resolution, crs)
+    table = dict(
+        LEOPARD_IGBP_RESISTANCE if landcover_table is None else landcover_table
+    )
+    layers = _project_layers(
+        rasters,
+        table,
+        settlement_resistance=settlement_resistance,
+        settlement_decay=settlement_decay,
+        river_resistance=river_resistance,
+        river_width=river_width,
+    )
+    base = 0.0 if rasters.get("landcover") is not None else 1.0
+    res = resistance_surface(grid, layers=layers, combine="sum", base=base)
+    if sea_barrier and survey.habitat is not None and len(survey.habitat):
+        land = rasterize_geometries(
+            survey.habitat.geometry, grid, values=1, fill=0, all_touched=True
+        ).astype(bool)
+        vals = res.values.copy()
+        vals[~land] = np.nan
+        res = to_dataarray(vals, grid, name="resistance", nodata=np.nan)
+    return res
+
+
+def _project_bounds(
+    survey: Survey, extent: Any, buffer: float, crs: pyproj.CRS
+) -> tuple[float, float, float, float]:
+    """Bounds of the study area, parks, stations and ``extent``, plus ``buffer``."""
     boxes = []
     for layer in (survey.study_area, survey.parks, survey.stations):
         if layer is not None and len(layer):
@@ -462,23 +499,24 @@ def resistance_from_project(
         else:
             boxes.append(np.asarray(extent, dtype=float))
     b = np.vstack(boxes)
-    bounds = (
+    return (
         b[:, 0].min() - buffer,
         b[:, 1].min() - buffer,
         b[:, 2].max() + buffer,
         b[:, 3].max() + buffer,
     )
-    check_grid_memory(
-        grid_cells(bounds, resolution),
-        resolution,
-        RESISTANCE_BYTES_PER_CELL,
-        what=f"the resistance grid at {resolution:g} m",
-        max_memory_gb=max_memory_gb,
-    )
-    grid = grid_for_bounds(bounds, resolution, crs)
-    table = dict(
-        LEOPARD_IGBP_RESISTANCE if landcover_table is None else landcover_table
-    )
+
+
+def _project_layers(
+    rasters: Mapping[str, Any],
+    table: Mapping[int, float | None],
+    *,
+    settlement_resistance: float,
+    settlement_decay: float,
+    river_resistance: float,
+    river_width: float,
+) -> list[Layer]:
+    """The leopard rules of :func:`resistance_from_project` as layer specs."""
     layers: list[Layer] = []
     known = {"landcover", "elevation", "settlements", "rivers"}
     unknown = set(rasters) - known
@@ -501,7 +539,6 @@ def resistance_from_project(
             "raster "
             "(project [rasters] section or --landcover/--elevation)."
         )
-    base = 0.0 if rasters.get("landcover") is not None else 1.0
     if rasters.get("settlements") is not None:
         layers.append(
             VectorLayer(
@@ -518,12 +555,4 @@ def resistance_from_project(
                 width=river_width,
             )
         )
-    res = resistance_surface(grid, layers=layers, combine="sum", base=base)
-    if sea_barrier and survey.habitat is not None and len(survey.habitat):
-        land = rasterize_geometries(
-            survey.habitat.geometry, grid, values=1, fill=0, all_touched=True
-        ).astype(bool)
-        vals = res.values.copy()
-        vals[~land] = np.nan
-        res = to_dataarray(vals, grid, name="resistance", nodata=np.nan)
-    return res
+    return layers
