@@ -16,6 +16,7 @@ import xarray as xr
 
 from .. import validation as V
 from .._memory import check_budget, coarser, grid_cells
+from .._raster import GridSpec
 from ..crs import require_projected
 from ..errors import ComputationError, InputError, TrapscapeWarning
 from ._grid import (
@@ -217,98 +218,14 @@ def for_survey(
         fits).
     """
     require_projected(survey.crs, "survey CRS")
+    _check_run_memory(survey, resistance, cores, resolution, buffer, max_memory_gb)
+    core_gdf = _survey_cores(survey, cores, base_dir)
+    _check_pairs_cross(core_gdf, pairs)
+    core_gdf, border = _cores_off_border(survey, core_gdf, core_setback)
+    _check_two_cores(core_gdf)
     if resistance is None:
-        # refuse a grid that cannot fit before reading any layer: every step
-        # (resistance, least-cost surfaces, circuit) holds arrays of the grid
-        given = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)) else []
-        check_grid_memory(
-            grid_cells(_survey_bounds(survey, given, buffer), resolution),
-            resolution,
-            CORRIDORS_BYTES_PER_CELL,
-            what=f"the corridor grid at {resolution:g} m",
-            max_memory_gb=max_memory_gb,
-        )
-    else:
-        g = as_grid(resistance)
-        check_budget(
-            g.width * g.height,
-            CORRIDORS_BYTES_PER_CELL,
-            what="the resistance grid given",
-            budget_gb=max_memory_gb,
-            suggest=lambda f: (
-                "Resample the resistance raster to "
-                f"{coarser(g.cell, f)} m cells or coarser (now {g.cell:g} m)."
-            ),
-        )
-    if cores is None:
-        if survey.parks is None or len(survey.parks) == 0:
-            raise InputError(
-                "No core areas: the survey has no parks. Give cores (e.g. "
-                "--cores china_sector.gpkg or [corridors] cores = [...])."
-            )
-        core_gdf = cores_from(survey.parks, survey=survey)
-    elif isinstance(cores, gpd.GeoDataFrame) and "core_id" in cores.columns:
-        core_gdf = cores.to_crs(survey.crs)
-    else:
-        layers = (
-            [cores]
-            if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str, os.PathLike))
-            else list(cores)
-        )
-        layers = [_resolve_path(c, base_dir, survey) for c in layers]
-        core_gdf = cores_from(*[read_vector(c) for c in layers], survey=survey)
-    if (
-        pairs == "across"
-        and V.ZONE in core_gdf
-        and core_gdf[V.ZONE].notna().all()
-        and core_gdf[V.ZONE].nunique() < 2
-    ):
-        raise ComputationError(
-            f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
-            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use "
-            "pairs='all'."
-        )
-    border = survey_border(survey)
-    if border is not None and core_setback > 0:
-        zone_set = set(core_gdf[V.ZONE].dropna()) if V.ZONE in core_gdf else set()
-        border = _border_between(border, survey, zone_set)
-        band = border.geometry.buffer(core_setback).union_all()
-        cut = core_gdf.geometry.difference(band)
-        keep = ~cut.is_empty
-        if not keep.all():
-            lost = core_gdf.loc[~keep, "core_id"].tolist()
-            warnings.warn(
-                f"Cores {lost} lie within core_setback={core_setback:g} m of the "
-                "border and were dropped; lower core_setback to keep them.",
-                TrapscapeWarning,
-                stacklevel=2,
-            )
-        core_gdf = core_gdf.set_geometry(cut)[keep].reset_index(drop=True)
-    elif border is not None:
-        zone_set = set(core_gdf[V.ZONE].dropna()) if V.ZONE in core_gdf else set()
-        border = _border_between(border, survey, zone_set)
-    if len(core_gdf) < 2:
-        raise InputError(
-            f"Need at least two core areas, got {len(core_gdf)}. Add cores "
-            "on the other side of the border."
-        )
-    if resistance is None:
-        # the cores are known now (files read, cut back): check the grid
-        # over them too before any raster is read
-        check_grid_memory(
-            grid_cells(_survey_bounds(survey, [core_gdf], buffer), resolution),
-            resolution,
-            CORRIDORS_BYTES_PER_CELL,
-            what=f"the corridor grid at {resolution:g} m",
-            max_memory_gb=max_memory_gb,
-        )
-        resistance = resistance_from_project(
-            survey,
-            dict(rasters or {}),
-            resolution=resolution,
-            extent=core_gdf,
-            buffer=buffer,
-            max_memory_gb=max_memory_gb,
+        resistance = _survey_resistance(
+            survey, rasters, core_gdf, resolution, buffer, max_memory_gb
         )
     grid = as_grid(resistance)
     lc = least_cost_network(
@@ -320,13 +237,11 @@ def for_survey(
         width_m=width_m,
         progress=progress,
     )
-    circ = None
-    if run_circuit:
-        used = sorted(set(lc.paths["core_a"]) | set(lc.paths["core_b"]))
-        nodes = core_gdf[core_gdf["core_id"].isin(used)]
-        circ = circuit(
+    circ = (
+        _pair_circuit(
             resistance,
-            nodes,
+            core_gdf,
+            lc,
             mode=mode or circuit_mode,
             solver=solver,
             max_memory_gb=max_memory_gb,
@@ -334,29 +249,191 @@ def for_survey(
             n_jobs=n_jobs,
             progress=progress,
         )
+        if run_circuit
+        else None
+    )
+    hot, crossings = _border_results(border, grid, lc, circ, segment_length)
+    return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
+
+
+def _check_run_memory(
+    survey: Survey,
+    resistance: xr.DataArray | None,
+    cores: Any,
+    resolution: float,
+    buffer: float,
+    max_memory_gb: float,
+) -> None:
+    """Refuse a grid that cannot fit before any layer is read.
+
+    Every step (resistance, least-cost surfaces, circuit) holds arrays of
+    the grid, so the whole run is budgeted per cell.
+    """
+    if resistance is None:
+        given = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)) else []
+        check_grid_memory(
+            grid_cells(_survey_bounds(survey, given, buffer), resolution),
+            resolution,
+            CORRIDORS_BYTES_PER_CELL,
+            what=f"the corridor grid at {resolution:g} m",
+            max_memory_gb=max_memory_gb,
+        )
+        return
+    g = as_grid(resistance)
+    check_budget(
+        g.width * g.height,
+        CORRIDORS_BYTES_PER_CELL,
+        what="the resistance grid given",
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            "Resample the resistance raster to "
+            f"{coarser(g.cell, f)} m cells or coarser (now {g.cell:g} m)."
+        ),
+    )
+
+
+def _survey_resistance(
+    survey: Survey,
+    rasters: Mapping[str, Any] | None,
+    core_gdf: gpd.GeoDataFrame,
+    resolution: float,
+    buffer: float,
+    max_memory_gb: float,
+) -> xr.DataArray:
+    """Resistance from the project's layers over the survey and the cores."""
+    # the cores are known now (files read, cut back): check the grid over
+    # them too before any raster is read
+    check_grid_memory(
+        grid_cells(_survey_bounds(survey, [core_gdf], buffer), resolution),
+        resolution,
+        CORRIDORS_BYTES_PER_CELL,
+        what=f"the corridor grid at {resolution:g} m",
+        max_memory_gb=max_memory_gb,
+    )
+    return resistance_from_project(
+        survey,
+        dict(rasters or {}),
+        resolution=resolution,
+        extent=core_gdf,
+        buffer=buffer,
+        max_memory_gb=max_memory_gb,
+    )
+
+
+def _check_pairs_cross(core_gdf: gpd.GeoDataFrame, pairs: str) -> None:
+    """Refuse ``pairs="across"`` when every core lies in one known zone."""
+    if (
+        pairs == "across"
+        and V.ZONE in core_gdf
+        and core_gdf[V.ZONE].notna().all()
+        and core_gdf[V.ZONE].nunique() < 2
+    ):
+        raise ComputationError(
+            f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
+            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use "
+            "pairs='all'."
+        )
+
+
+def _survey_cores(survey: Survey, cores: Any, base_dir: Any) -> gpd.GeoDataFrame:
+    """Core areas: the given frame, layers or paths, or the survey's parks."""
+    if cores is None:
+        if survey.parks is None or len(survey.parks) == 0:
+            raise InputError(
+                "No core areas: the survey has no parks. Give cores (e.g. "
+                "--cores china_sector.gpkg or [corridors] cores = [...])."
+            )
+        return cores_from(survey.parks, survey=survey)
+    if isinstance(cores, gpd.GeoDataFrame) and "core_id" in cores.columns:
+        return cores.to_crs(survey.crs)
+    layers = (
+        [cores]
+        if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str, os.PathLike))
+        else list(cores)
+    )
+    layers = [_resolve_path(c, base_dir, survey) for c in layers]
+    return cores_from(*[read_vector(c) for c in layers], survey=survey)
+
+
+def _cores_off_border(
+    survey: Survey, core_gdf: gpd.GeoDataFrame, core_setback: float
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The border between the cores' zones, and the cores cut back from it.
+
+    Cores are cut to their parts at least ``core_setback`` metres from the
+    border; cores left empty are dropped with a warning.
+    """
+    border = survey_border(survey)
+    if border is None:
+        return core_gdf, None
+    zone_set = set(core_gdf[V.ZONE].dropna()) if V.ZONE in core_gdf else set()
+    border = _border_between(border, survey, zone_set)
+    if not core_setback > 0:
+        return core_gdf, border
+    band = border.geometry.buffer(core_setback).union_all()
+    cut = core_gdf.geometry.difference(band)
+    keep = ~cut.is_empty
+    if not keep.all():
+        lost = core_gdf.loc[~keep, "core_id"].tolist()
+        warnings.warn(
+            f"Cores {lost} lie within core_setback={core_setback:g} m of the "
+            "border and were dropped; lower core_setback to keep them.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
+    return core_gdf.set_geometry(cut)[keep].reset_index(drop=True), border
+
+
+def _pair_circuit(
+    resistance: xr.DataArray,
+    core_gdf: gpd.GeoDataFrame,
+    lc: LeastCostResult,
+    **options: Any,
+) -> CircuitResult:
+    """Circuit between the cores that belong to a least-cost pair."""
+    used = sorted(set(lc.paths["core_a"]) | set(lc.paths["core_b"]))
+    return circuit(resistance, core_gdf[core_gdf["core_id"].isin(used)], **options)
+
+
+def _check_two_cores(core_gdf: gpd.GeoDataFrame) -> None:
+    if len(core_gdf) < 2:
+        raise InputError(
+            f"Need at least two core areas, got {len(core_gdf)}. Add cores "
+            "on the other side of the border."
+        )
+
+
+def _border_results(
+    border: gpd.GeoDataFrame | None,
+    grid: GridSpec,
+    lc: LeastCostResult,
+    circ: CircuitResult | None,
+    segment_length: float,
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame]:
+    """Border hotspots (None without a border on the grid) and pair crossings."""
     hot = None
     crossings = pair_crossings(lc.paths, border if border is not None else [])
-    if border is not None:
-        from shapely.geometry import box
-
-        clipped = border.clip(box(*grid.bounds))
-        if len(clipped) and not clipped.geometry.is_empty.all():
-            hot = border_hotspots(
-                border,
-                current=None if circ is None else circ.current,
-                paths=lc.paths,
-                corridors=lc.corridors,
-                detour=lc.detour,
-                segment_length=segment_length,
-            )
-            crossings = pair_crossings(lc.paths, border, segments=hot)
-    else:
+    if border is None:
         warnings.warn(
             "The survey has no border or zones; border hotspots are skipped.",
             TrapscapeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
+        return hot, crossings
+    from shapely.geometry import box
+
+    clipped = border.clip(box(*grid.bounds))
+    if len(clipped) and not clipped.geometry.is_empty.all():
+        hot = border_hotspots(
+            border,
+            current=None if circ is None else circ.current,
+            paths=lc.paths,
+            corridors=lc.corridors,
+            detour=lc.detour,
+            segment_length=segment_length,
+        )
+        crossings = pair_crossings(lc.paths, border, segments=hot)
+    return hot, crossings
 
 
 #: The name used before the package split (the pipeline and the CLI call it).
