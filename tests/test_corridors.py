@@ -684,6 +684,49 @@ def test_least_cost_is_symmetric_and_path_cost_matches(
     assert 0 < er <= cost + 1e-12
 
 
+def _path_cost_again(line: LineString, vals: np.ndarray, g: GridSpec) -> float:
+    """Sum of the step costs along a path through cell centres (cell units)."""
+    xy = np.asarray(line.coords)
+    rows = np.round((g.y0 - xy[:, 1]) / g.cell - 0.5).astype(int)
+    cols = np.round((xy[:, 0] - g.x0) / g.cell - 0.5).astype(int)
+    moves = np.maximum(abs(np.diff(rows)), abs(np.diff(cols)))
+    assert (moves == 1).all() or (len(moves) == 1 and moves[0] == 0)  # one cell
+    steps = np.hypot(np.diff(rows), np.diff(cols))
+    return float(
+        np.sum(0.5 * (vals[rows[:-1], cols[:-1]] + vals[rows[1:], cols[1:]]) * steps)
+    )
+
+
+@pytest.mark.parametrize("kind", ["uniform", "integers"])
+def test_paths_through_tied_costs_are_least_cost(kind: str) -> None:
+    """On grids with many equal-cost routes, any traced path must cost L.
+
+    MCP's trace-back picks one of the tied routes (see docs/corridors.md);
+    the cost of the route it picks must equal the accumulated cost, both
+    from the engine's latest search and after searching again from a
+    surface computed earlier (``least_cost_path`` on a fresh engine).
+    """
+    rng = np.random.default_rng(5)
+    vals = np.ones((25, 30)) if kind == "uniform" else rng.integers(1, 4, (25, 30))
+    vals = vals.astype(float)
+    res = _da(vals)
+    g = grid_of(res)
+    cs = C.CostSurface(res, units="cells")
+    src = _centre(g, 3, 4)
+    cd = cs.cost_distance(src)
+    earlier = cd
+    cs.cost_distance(_centre(g, 20, 25))  # the engine now holds another search
+    for r, c in [(24, 29), (0, 29), (12, 0), (3, 4), (24, 5)]:
+        line, cost = cs.path(earlier, _centre(g, r, c))
+        assert cost == pytest.approx(float(cd.values[r, c]), rel=1e-12)
+        assert tuple(line.coords[0]) == pytest.approx(src)
+        assert tuple(line.coords[-1]) == pytest.approx(_centre(g, r, c))
+        assert _path_cost_again(line, vals, g) == pytest.approx(cost, rel=1e-12)
+        line2, cost2 = C.least_cost_path(res, cd, _centre(g, r, c))
+        assert cost2 == cost
+        assert _path_cost_again(line2, vals, g) == pytest.approx(cost, rel=1e-12)
+
+
 def test_circuit_refuses_zero_resistance_cells_least_cost_treats_them_as_free():
     """Review regression: a 0-resistance cell must not silently become a barrier."""
     import numpy as np

@@ -443,6 +443,7 @@ def least_cost_network(
     plist = _core_pairs(cores, pairs)
     needed = sorted({k for p in plist for k in p})
     cds, path_rows = _trace_pairs(engine, cores, plist, needed, progress=progress)
+    del engine  # its MCP arrays are not needed for the corridors
     corr_rows, best, detour = _pair_corridors(
         cds,
         [(cores["core_id"].iloc[i], cores["core_id"].iloc[j]) for i, j in plist],
