@@ -12,7 +12,14 @@ The workflow is
 4. :func:`circuit` gives effective resistances and the cumulative current
    map (circuit theory);
 5. :func:`border_hotspots` and :func:`pair_crossings` score stretches of the
-   international border.
+   international border;
+6. :func:`for_survey` (also :func:`corridors_for_survey`) runs all of it for a
+   survey, as ``trapscape corridors`` and the ``corridors`` step do.
+
+One topic per module: :mod:`.resistance`, :mod:`.cores`, :mod:`.leastcost`,
+:mod:`.circuit_theory`, :mod:`.border` and :mod:`.survey`, with the private
+circuit solver in :mod:`._solver` and shared grid helpers in :mod:`._grid`.
+Every public name is re-exported here.
 
 Conventions
 -----------

@@ -75,7 +75,7 @@ def _survey_bounds(survey: Survey, extra: Iterable[Any], buffer: float) -> tuple
 
 @dataclass(frozen=True)
 class SurveyCorridors:
-    """Everything :func:`corridors_for_survey` computes.
+    """Everything :func:`for_survey` computes.
 
     Attributes
     ----------
