@@ -812,3 +812,24 @@ def test_corridors_check_the_grid_again_once_core_files_are_read(
     }
     with pytest.raises(ComputationError, match=r"resolution of \d+ m or coarser"):
         C.corridors_for_survey(tiny_survey, **kw)
+
+
+def test_package_reexports_every_public_name() -> None:
+    """The package split keeps ``trapscape.corridors.<name>`` for every name."""
+    import trapscape.corridors as pkg
+    from trapscape.corridors import (
+        border,
+        circuit_theory,
+        cores,
+        leastcost,
+        resistance,
+        survey,
+    )
+
+    modules = (resistance, cores, leastcost, circuit_theory, border, survey)
+    owned = {name: mod for mod in modules for name in mod.__all__}
+    assert sorted(owned) == sorted(pkg.__all__)
+    for name, mod in owned.items():
+        assert getattr(pkg, name) is getattr(mod, name)
+    assert pkg.for_survey is pkg.corridors_for_survey
+    assert callable(pkg.circuit)  # the function, not the circuit_theory module
