@@ -23,8 +23,9 @@ import time
 import numpy as np
 import pyproj
 
-from trapscape import _circuit, corridors
+from trapscape import corridors
 from trapscape._raster import GridSpec, to_dataarray
+from trapscape.corridors import _solver
 
 CIRCUITSCAPE_S = 33.0
 TARGET_S = 10.0
@@ -57,13 +58,13 @@ def main() -> None:
     for k, (r, c) in enumerate(cells):
         focal[r, c] = k
     t0 = time.perf_counter()
-    graph = _circuit.build_graph(vals, focal)
+    graph = _solver.build_graph(vals, focal)
     t1 = time.perf_counter()
     keep = np.ones(graph.laplacian.shape[0], dtype=bool)
     keep[graph.focal_gid[0]] = False
-    a, _rows = _circuit._grounded(graph.laplacian, keep, ~keep)
+    a, _rows = _solver._grounded(graph.laplacian, keep, ~keep)
     t2 = time.perf_counter()
-    solver = _circuit._Solver(a, "cg_amg", 1e-6)
+    solver = _solver._Solver(a, "cg_amg", 1e-6)
     t3 = time.perf_counter()
     b = np.zeros(a.shape[0])
     b[0] = 1.0

@@ -541,7 +541,7 @@ def test_border_segments_lengths() -> None:
 
 
 def test_fast_and_general_laplacian_assembly_agree() -> None:
-    from trapscape import _circuit
+    from trapscape.corridors import _solver
 
     rng = np.random.default_rng(11)
     vals = rng.uniform(0.5, 5.0, (12, 17))
@@ -549,8 +549,8 @@ def test_fast_and_general_laplacian_assembly_agree() -> None:
     vals[0, 0] = vals[11, 16] = 1.0
     focal = np.full(vals.shape, -1)
     focal[0, 0], focal[11, 16] = 0, 1
-    g = _circuit.build_graph(vals, focal)
-    general = _circuit._laplacian_coo(g.gid, g.edge_cond, g.laplacian.shape[0])
+    g = _solver.build_graph(vals, focal)
+    general = _solver._laplacian_coo(g.gid, g.edge_cond, g.laplacian.shape[0])
     assert abs(g.laplacian - general).max() < 1e-14
     np.testing.assert_allclose(
         np.asarray(g.laplacian.sum(axis=1)).ravel(), 0, atol=1e-12
@@ -684,6 +684,49 @@ def test_least_cost_is_symmetric_and_path_cost_matches(
     assert 0 < er <= cost + 1e-12
 
 
+def _path_cost_again(line: LineString, vals: np.ndarray, g: GridSpec) -> float:
+    """Sum of the step costs along a path through cell centres (cell units)."""
+    xy = np.asarray(line.coords)
+    rows = np.round((g.y0 - xy[:, 1]) / g.cell - 0.5).astype(int)
+    cols = np.round((xy[:, 0] - g.x0) / g.cell - 0.5).astype(int)
+    moves = np.maximum(abs(np.diff(rows)), abs(np.diff(cols)))
+    assert (moves == 1).all() or (len(moves) == 1 and moves[0] == 0)  # one cell
+    steps = np.hypot(np.diff(rows), np.diff(cols))
+    return float(
+        np.sum(0.5 * (vals[rows[:-1], cols[:-1]] + vals[rows[1:], cols[1:]]) * steps)
+    )
+
+
+@pytest.mark.parametrize("kind", ["uniform", "integers"])
+def test_paths_through_tied_costs_are_least_cost(kind: str) -> None:
+    """On grids with many equal-cost routes, any traced path must cost L.
+
+    MCP's trace-back picks one of the tied routes (see docs/corridors.md);
+    the cost of the route it picks must equal the accumulated cost, both
+    from the engine's latest search and after searching again from a
+    surface computed earlier (``least_cost_path`` on a fresh engine).
+    """
+    rng = np.random.default_rng(5)
+    vals = np.ones((25, 30)) if kind == "uniform" else rng.integers(1, 4, (25, 30))
+    vals = vals.astype(float)
+    res = _da(vals)
+    g = grid_of(res)
+    cs = C.CostSurface(res, units="cells")
+    src = _centre(g, 3, 4)
+    cd = cs.cost_distance(src)
+    earlier = cd
+    cs.cost_distance(_centre(g, 20, 25))  # the engine now holds another search
+    for r, c in [(24, 29), (0, 29), (12, 0), (3, 4), (24, 5)]:
+        line, cost = cs.path(earlier, _centre(g, r, c))
+        assert cost == pytest.approx(float(cd.values[r, c]), rel=1e-12)
+        assert tuple(line.coords[0]) == pytest.approx(src)
+        assert tuple(line.coords[-1]) == pytest.approx(_centre(g, r, c))
+        assert _path_cost_again(line, vals, g) == pytest.approx(cost, rel=1e-12)
+        line2, cost2 = C.least_cost_path(res, cd, _centre(g, r, c))
+        assert cost2 == cost
+        assert _path_cost_again(line2, vals, g) == pytest.approx(cost, rel=1e-12)
+
+
 def test_circuit_refuses_zero_resistance_cells_least_cost_treats_them_as_free():
     """Review regression: a 0-resistance cell must not silently become a barrier."""
     import numpy as np
@@ -769,3 +812,24 @@ def test_corridors_check_the_grid_again_once_core_files_are_read(
     }
     with pytest.raises(ComputationError, match=r"resolution of \d+ m or coarser"):
         C.corridors_for_survey(tiny_survey, **kw)
+
+
+def test_package_reexports_every_public_name() -> None:
+    """The package split keeps ``trapscape.corridors.<name>`` for every name."""
+    import trapscape.corridors as pkg
+    from trapscape.corridors import (
+        border,
+        circuit_theory,
+        cores,
+        leastcost,
+        resistance,
+        survey,
+    )
+
+    modules = (resistance, cores, leastcost, circuit_theory, border, survey)
+    owned = {name: mod for mod in modules for name in mod.__all__}
+    assert sorted(owned) == sorted(pkg.__all__)
+    for name, mod in owned.items():
+        assert getattr(pkg, name) is getattr(mod, name)
+    assert pkg.for_survey is pkg.corridors_for_survey
+    assert callable(pkg.circuit)  # the function, not the circuit_theory module

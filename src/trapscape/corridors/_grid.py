@@ -1,0 +1,144 @@
+"""Private helpers shared by the corridor modules: grids, sources, memory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from .._memory import check_budget, coarser
+from .._raster import (
+    GridSpec,
+    grid_of,
+    rasterize_geometries,
+)
+from ..crs import as_crs, require_projected
+from ..errors import CRSError, InputError
+
+__all__ = [
+    "CORRIDORS_BYTES_PER_CELL",
+    "RESISTANCE_BYTES_PER_CELL",
+    "as_grid",
+    "check_grid_memory",
+    "read_vector",
+    "source_cells",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def as_grid(grid_or_template: GridSpec | xr.DataArray) -> GridSpec:
+    if isinstance(grid_or_template, GridSpec):
+        grid = grid_or_template
+    elif isinstance(grid_or_template, xr.DataArray):
+        grid = grid_of(grid_or_template)
+    else:
+        raise InputError(
+            f"Expected a GridSpec or a georeferenced DataArray as the grid, got "
+            f"{type(grid_or_template).__name__}. Build one with "
+            "trapscape._raster.grid_for_bounds()."
+        )
+    require_projected(grid.crs, "resistance grid")
+    return grid
+
+
+def read_vector(obj: Any) -> gpd.GeoDataFrame:
+    if isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return obj
+    try:
+        return gpd.read_file(obj)
+    except Exception as err:
+        raise InputError(
+            f"{obj}: cannot read vector layer ({err}). Check the path.",
+            path=os.fspath(obj),
+        ) from err
+
+
+# Peak memory per grid cell, calibrated on the bundled example
+# (data/example, 2 cores, /usr/bin/time -v peak RSS minus the ~110 MB of
+# imports): the whole `trapscape corridors` run (resistance from four layers,
+# least-cost surfaces of 2 cores, pairwise circuit with cg_amg) peaked at
+# 394 MB on 0.39 M cells (250 m), 886 MB on 1.56 M cells (125 m) and
+# 1842 MB on 3.8 M cells (80 m): about 430 B per cell above a fixed ~230 MB.
+# 500 B/cell leaves a margin.  Building the resistance alone (warped layers,
+# slope, settlement distances, rasterised rivers and habitat) peaked at 85 B
+# per cell at 125 m and 73 B at 80 m (getrusage around
+# resistance_from_project); 100 B/cell.
+CORRIDORS_BYTES_PER_CELL = 500
+
+
+RESISTANCE_BYTES_PER_CELL = 100
+
+
+def check_grid_memory(
+    n_cells: int,
+    resolution: float,
+    bytes_per_cell: float,
+    *,
+    what: str,
+    max_memory_gb: float | None,
+) -> None:
+    check_budget(
+        n_cells,
+        bytes_per_cell,
+        what=what,
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            f"Use a resolution of {coarser(resolution, f)} m or coarser "
+            f"(now {resolution:g} m)."
+        ),
+    )
+
+
+def source_cells(
+    sources: Any, grid: GridSpec, what: str = "sources"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row/col of the cells covered by ``sources`` (geometries or (x, y))."""
+    geoms: list[BaseGeometry]
+    if isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if sources.crs is not None and not as_crs(sources.crs).equals(grid.crs):
+            raise CRSError(
+                f"The {what} are in {sources.crs}, the resistance grid in "
+                f"{grid.crs.to_string()}. Reproject them with .to_crs() first."
+            )
+        geoms = list(sources.geometry)
+    elif isinstance(sources, BaseGeometry):
+        geoms = [sources]
+    elif isinstance(sources, tuple) and len(sources) == 2 and np.isscalar(sources[0]):
+        geoms = [Point(float(sources[0]), float(sources[1]))]  # type: ignore[arg-type]
+    else:
+        geoms = [g if isinstance(g, BaseGeometry) else Point(*g) for g in sources]
+    rows, cols = [], []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        if g.geom_type in ("Point", "MultiPoint"):
+            pts = [g] if g.geom_type == "Point" else list(g.geoms)
+            r, c = grid.rowcol(
+                np.array([p.x for p in pts]), np.array([p.y for p in pts])
+            )
+        else:
+            # cells whose centre is inside; small shapes fall back to touched cells
+            m = rasterize_geometries([g], grid, values=1, fill=0, all_touched=False)
+            if not m.any():
+                m = rasterize_geometries([g], grid, values=1, fill=0, all_touched=True)
+            r, c = np.nonzero(m)
+        rows.append(np.asarray(r))
+        cols.append(np.asarray(c))
+    if not rows:
+        raise InputError(f"No {what} given (all geometries empty).")
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    inside = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
+    if not inside.any():
+        raise InputError(
+            f"The {what} fall outside the resistance grid {grid.bounds}. Enlarge the "
+            "grid (extent/buffer) or check the coordinates' CRS."
+        )
+    return r[inside].astype(np.int64), c[inside].astype(np.int64)

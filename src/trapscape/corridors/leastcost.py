@@ -1,0 +1,581 @@
+"""Least-cost distance, paths and corridors (GRASS r.cost convention)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from shapely.geometry import LineString
+from shapely.geometry.base import BaseGeometry
+
+from .. import validation as V
+from .._raster import (
+    GridSpec,
+    grid_of,
+    to_dataarray,
+)
+from ..errors import ComputationError, InputError, TrapscapeWarning
+from ._grid import (
+    as_grid,
+    source_cells,
+)
+
+__all__ = [
+    "Corridor",
+    "CostSurface",
+    "LeastCostResult",
+    "cost_distance",
+    "least_cost_corridor",
+    "least_cost_network",
+    "least_cost_path",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _check_units(units: str) -> None:
+    if units not in ("map", "cells"):
+        raise InputError(
+            f"units must be 'map' (cost x metres) or 'cells', got {units!r}."
+        )
+
+
+class CostSurface:
+    """Least-cost engine: one resistance raster, many sources and targets.
+
+    The resistance is validated and converted once into one scikit-image
+    ``MCP_Geometric`` object (its compiled Dijkstra search, 8 neighbours,
+    step length 1 or sqrt(2) cells).  Each call of :meth:`cost_distance`
+    runs one search on that object, and :meth:`path` follows the
+    predecessor offsets the search recorded (``MCP.traceback``), so a path
+    costs no second search when it is traced from the latest surface.
+
+    Parameters
+    ----------
+    resistance
+        Resistance raster (DataArray on a projected grid); NaN, inf and
+        negative cells are impassable.
+    units
+        ``"map"``: accumulated cost in resistance x metres (default);
+        ``"cells"``: in cell units as GRASS ``r.cost`` reports it.
+
+    Examples
+    --------
+    >>> import numpy as np, pyproj
+    >>> from trapscape._raster import GridSpec, to_dataarray
+    >>> grid = GridSpec(0.0, 500.0, 100.0, 5, 5, pyproj.CRS("EPSG:32652"))
+    >>> cs = CostSurface(to_dataarray(np.ones((5, 5)), grid), units="cells")
+    >>> float(cs.cost_distance((50.0, 450.0)).values[0, 4])
+    4.0
+    """
+
+    def __init__(
+        self, resistance: xr.DataArray, *, units: Literal["map", "cells"] = "map"
+    ) -> None:
+        from skimage.graph import MCP_Geometric
+
+        _check_units(units)
+        self.grid = as_grid(resistance)
+        self.units = units
+        self._costs = _prepare_costs(np.asarray(resistance.values))
+        if not np.isfinite(self._costs).any():
+            raise ComputationError("The resistance raster has no passable cell.")
+        step = self.grid.cell if units == "map" else 1.0
+        self._mcp = MCP_Geometric(
+            self._costs, fully_connected=True, sampling=(step, step)
+        )
+        # the surface whose search the MCP object holds (its traceback)
+        self._searched: weakref.ref[xr.DataArray] | None = None
+
+    def _search(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Run one search from the given cells; accumulated cost, NaN unreachable."""
+        starts = list(zip(rows.tolist(), cols.tolist(), strict=True))
+        cum, _ = self._mcp.find_costs(starts)
+        cum = np.array(cum, dtype=np.float64)
+        cum[~np.isfinite(self._costs) | ~np.isfinite(cum)] = np.nan
+        return cum
+
+    def cost_distance(
+        self, sources: Any, *, name: str = "cost_distance"
+    ) -> xr.DataArray:
+        """Accumulated least cost from ``sources`` to every cell.
+
+        Parameters
+        ----------
+        sources
+            Points, polygons (every cell whose centre lies inside is a
+            source; a polygon smaller than a cell uses the cells it touches), a
+            GeoDataFrame/GeoSeries in the grid's CRS, or ``(x, y)``.
+
+        Returns
+        -------
+        xarray.DataArray
+            Accumulated cost (NaN where unreachable or impassable); attribute
+            ``units`` says ``"map"`` or ``"cells"``.
+        """
+        rows, cols = source_cells(sources, self.grid)
+        ok = np.isfinite(self._costs[rows, cols])
+        if not ok.any():
+            raise ComputationError(
+                "Every source cell is impassable (NaN resistance). Move the sources "
+                "onto passable cells."
+            )
+        cum = self._search(rows[ok], cols[ok])
+        da = to_dataarray(cum, self.grid, name=name, nodata=np.nan)
+        da.attrs["units"] = self.units
+        self._searched = weakref.ref(da)
+        return da
+
+    def _trace_from(self, cost_distance: xr.DataArray) -> None:
+        """Make the MCP object hold the search behind ``cost_distance``.
+
+        A surface from an earlier call (or another engine, or a file) is
+        searched again from its zero-cost cells: its sources, plus any cell
+        reachable from them for free, which gives the same accumulated costs.
+        """
+        if self._searched is not None and self._searched() is cost_distance:
+            return
+        cum = np.asarray(cost_distance.values, dtype=np.float64)
+        if cum.shape != self.grid.shape:
+            raise InputError(
+                "cost_distance is on another grid than the resistance; compute it "
+                "with this CostSurface."
+            )
+        rows, cols = np.nonzero(cum == 0.0)
+        if rows.size == 0:
+            raise InputError(
+                "cost_distance has no zero-cost (source) cell; compute it with "
+                "CostSurface.cost_distance()."
+            )
+        self._search(rows.astype(np.int64), cols.astype(np.int64))
+        self._searched = weakref.ref(cost_distance)
+
+    def path(
+        self, cost_distance: xr.DataArray, target: Any
+    ) -> tuple[LineString, float]:
+        """Least-cost path from the sources of ``cost_distance`` to ``target``.
+
+        ``target`` may be a point, ``(x, y)`` or a polygon (the path ends at
+        its cheapest cell).  Returns the path through cell centres (source
+        first) and its accumulated cost.  Among paths of equal cost, the
+        one returned is the one scikit-image's search settled first.
+        """
+        cum = np.asarray(cost_distance.values, dtype=np.float64)
+        rows, cols = source_cells(target, self.grid, "target")
+        vals = cum[rows, cols]
+        if not np.isfinite(vals).any():
+            raise ComputationError("The target cannot be reached from the sources.")
+        k = int(np.nanargmin(vals))
+        self._trace_from(cost_distance)
+        cells = np.array(
+            self._mcp.traceback((int(rows[k]), int(cols[k]))), dtype=np.int64
+        )
+        xs = self.grid.xs[cells[:, 1]]
+        ys = self.grid.ys[cells[:, 0]]
+        line = (
+            LineString(np.column_stack([xs, ys]))
+            if len(cells) > 1
+            else LineString([(xs[0], ys[0]), (xs[0], ys[0])])
+        )
+        return line, float(vals[k])
+
+
+def _prepare_costs(resistance: np.ndarray) -> np.ndarray:
+    """Float64 copy with NaN, infinite and negative cells made impassable (inf).
+
+    Zero-cost cells stay passable (free), as in GRASS r.cost.
+    """
+    costs = np.array(resistance, dtype=np.float64, copy=True)
+    costs[~np.isfinite(costs) | (costs < 0)] = np.inf
+    return costs
+
+
+def cost_distance(
+    resistance: xr.DataArray, sources: Any, *, units: Literal["map", "cells"] = "map"
+) -> xr.DataArray:
+    """Accumulated least-cost distance from ``sources`` (see :class:`CostSurface`).
+
+    A move between neighbouring cells costs the mean of their resistances
+    times the step length (8 neighbours, diagonal x sqrt(2)), as GRASS
+    ``r.cost`` (no knight's moves) and scikit-image ``MCP_Geometric``.
+
+    Parameters
+    ----------
+    resistance
+        Resistance raster on a projected grid (NaN impassable).
+    sources
+        Geometries, a GeoDataFrame/GeoSeries in the grid CRS, or ``(x, y)``.
+    units
+        ``"map"`` (resistance x metres) or ``"cells"`` (r.cost cell units).
+
+    Returns
+    -------
+    xarray.DataArray
+        Accumulated cost, NaN where unreachable.
+
+    References
+    ----------
+    Adriaensen et al. (2003); GRASS r.cost manual.
+    """
+    return CostSurface(resistance, units=units).cost_distance(sources)
+
+
+def least_cost_path(
+    resistance: xr.DataArray,
+    cost_distance: xr.DataArray,
+    target: Any,
+) -> tuple[LineString, float]:
+    """Least-cost path from the sources of ``cost_distance`` to ``target``.
+
+    ``cost_distance`` must come from :func:`cost_distance` on the same
+    ``resistance``; its ``units`` attribute is respected.  Returns the path
+    (through cell centres, source first) and its cost.
+    """
+    units = cost_distance.attrs.get("units", "map")
+    return CostSurface(resistance, units=units).path(cost_distance, target)
+
+
+@dataclass(frozen=True)
+class Corridor:
+    """A least-cost corridor between two sources.
+
+    Attributes
+    ----------
+    raster
+        ``cd_a + cd_b - least_cost`` inside the corridor, NaN outside.
+    polygon
+        Union of the corridor cells.
+    least_cost
+        Least-cost distance between the two sources.
+    width_cost
+        Cut applied (same units as the cost distances).
+    """
+
+    raster: xr.DataArray
+    polygon: BaseGeometry
+    least_cost: float
+    width_cost: float
+
+
+def _mask_polygon(mask: np.ndarray, grid: GridSpec) -> BaseGeometry:
+    from rasterio import features
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    if not mask.any():
+        from shapely.geometry import Polygon
+
+        return Polygon()
+    polys = [
+        shape(g)
+        for g, v in features.shapes(
+            mask.astype(np.uint8), mask=mask, transform=grid.transform
+        )
+        if v == 1
+    ]
+    return unary_union(polys)
+
+
+def least_cost_corridor(
+    cd_a: xr.DataArray,
+    cd_b: xr.DataArray,
+    *,
+    width_cost: float | None = None,
+    width_m: float | None = None,
+    resistance: xr.DataArray | None = None,
+) -> Corridor:
+    """Least-cost corridor: cells whose best route costs at most ``width`` extra.
+
+    The corridor value of a cell is ``cd_a + cd_b - L`` where ``L`` is the
+    least-cost distance between the two sources (the minimum of the sum).
+    Cells with a value ``<= width_cost`` form the corridor.
+
+    A width in metres is converted to cost units as the cost of a straight
+    move of ``width_m`` through the median resistance of the passable cells:
+    ``width_cost = width_m * median(resistance)`` in map units, divided by
+    the cell size in cell units.  This needs ``resistance``.
+
+    Parameters
+    ----------
+    cd_a, cd_b
+        Cost-distance rasters from two sources (same grid and units).
+    width_cost, width_m
+        The cut, in cost units or metres (give one; default: 10% of ``L``).
+    resistance
+        The resistance raster, needed for ``width_m``.
+
+    Returns
+    -------
+    Corridor
+    """
+    if width_cost is not None and width_m is not None:
+        raise InputError("Give width_cost or width_m, not both.")
+    a = np.asarray(cd_a.values, dtype=np.float64)
+    b = np.asarray(cd_b.values, dtype=np.float64)
+    if a.shape != b.shape:
+        raise InputError(
+            "cd_a and cd_b are on different grids; compute both on one resistance."
+        )
+    total = a + b
+    if not np.isfinite(total).any():
+        raise ComputationError("The two sources are not connected; no corridor exists.")
+    lcd = float(np.nanmin(total))
+    grid = grid_of(cd_a)
+    if width_m is not None:
+        if resistance is None:
+            raise InputError("width_m needs the resistance raster (resistance=...).")
+        med = float(np.nanmedian(np.asarray(resistance.values, dtype=float)))
+        width_cost = float(width_m) * med
+        if cd_a.attrs.get("units", "map") == "cells":
+            width_cost /= grid.cell
+    if width_cost is None:
+        width_cost = 0.1 * lcd
+    if width_cost < 0:
+        raise InputError(f"Corridor width must be >= 0, got {width_cost}.")
+    rel = total - lcd
+    inside = np.isfinite(rel) & (rel <= width_cost * (1 + 1e-12) + 1e-9)
+    out = np.where(inside, rel, np.nan)
+    raster = to_dataarray(out, grid, name="corridor", nodata=np.nan)
+    raster.attrs["units"] = cd_a.attrs.get("units", "map")
+    return Corridor(raster, _mask_polygon(inside, grid), lcd, float(width_cost))
+
+
+@dataclass(frozen=True)
+class LeastCostResult:
+    """Least-cost analysis between cores.
+
+    Attributes
+    ----------
+    cost_distances
+        ``{core_id: cost-distance DataArray}``.
+    paths
+        GeoDataFrame: ``core_a``, ``core_b``, ``cost``, ``length_m``, line.
+    corridors
+        GeoDataFrame: ``core_a``, ``core_b``, ``least_cost``, ``width_cost``,
+        ``area_km2``, polygon.
+    corridor_raster
+        Minimum over pairs of the corridor value (NaN outside all corridors).
+    detour
+        Minimum over pairs of ``cd_a + cd_b - L`` everywhere (the corridor
+        value without the width cut): the extra cost of the best route
+        between a pair of cores through each cell.
+    pair_costs
+        DataFrame of the pairwise least costs (``core_a``, ``core_b``,
+        ``zone_a``, ``zone_b``, ``cost``, ``length_m``).
+    """
+
+    cost_distances: dict[str, xr.DataArray]
+    paths: gpd.GeoDataFrame
+    corridors: gpd.GeoDataFrame
+    corridor_raster: xr.DataArray
+    pair_costs: pd.DataFrame
+    detour: xr.DataArray | None = None
+
+
+def _core_pairs(cores: gpd.GeoDataFrame, pairs: str) -> list[tuple[int, int]]:
+    n = len(cores)
+    allp = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if pairs == "all":
+        return allp
+    if pairs != "across":
+        raise InputError(f"pairs must be 'across' or 'all', got {pairs!r}.")
+    zones = cores[V.ZONE].tolist() if V.ZONE in cores.columns else [None] * n
+    if any(
+        z is None or (isinstance(z, float) and math.isnan(z)) or z is pd.NA
+        for z in zones
+    ):
+        warnings.warn(
+            "Some cores have no zone (country); using every pair of cores. Give a "
+            "'zone' column or survey zones to keep only cross-border pairs.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
+        return allp
+    return [(i, j) for i, j in allp if zones[i] != zones[j]]
+
+
+def least_cost_network(
+    resistance: xr.DataArray,
+    cores: gpd.GeoDataFrame,
+    *,
+    pairs: Literal["across", "all"] = "across",
+    units: Literal["map", "cells"] = "map",
+    width_cost: float | None = None,
+    width_m: float | None = None,
+    progress: bool = False,
+) -> LeastCostResult:
+    """Cost distances, least-cost paths and corridors for pairs of cores.
+
+    Parameters
+    ----------
+    resistance
+        Resistance raster (projected grid).
+    cores
+        From :func:`cores_from` (``core_id``, ``zone``, geometry) in the
+        grid's CRS.
+    pairs
+        ``"across"``: pairs of cores in different zones (across the border;
+        all pairs if zones are unknown); ``"all"``: every pair.
+    units
+        Cost units, ``"map"`` or ``"cells"``.
+    width_cost, width_m
+        Corridor cut (see :func:`least_cost_corridor`).
+    progress
+        Show a progress bar over cores.
+
+    Returns
+    -------
+    LeastCostResult
+    """
+    if "core_id" not in cores.columns:
+        raise InputError("cores need a 'core_id' column; build them with cores_from().")
+    engine = CostSurface(resistance, units=units)
+    grid = engine.grid
+    plist = _core_pairs(cores, pairs)
+    needed = sorted({k for p in plist for k in p})
+    cds, path_rows = _trace_pairs(engine, cores, plist, needed, progress=progress)
+    del engine  # its MCP arrays are not needed for the corridors
+    corr_rows, best, detour = _pair_corridors(
+        cds,
+        [(cores["core_id"].iloc[i], cores["core_id"].iloc[j]) for i, j in plist],
+        path_rows,
+        width_cost=width_cost,
+        width_m=width_m,
+        resistance=resistance,
+    )
+    cols = ["core_a", "core_b", "zone_a", "zone_b", "cost", "length_m"]
+    paths = gpd.GeoDataFrame(
+        path_rows, columns=[*cols, "geometry"], geometry="geometry", crs=grid.crs
+    )
+    corridors = gpd.GeoDataFrame(
+        corr_rows,
+        columns=[
+            "core_a",
+            "core_b",
+            "least_cost",
+            "width_cost",
+            "area_km2",
+            "geometry",
+        ],
+        geometry="geometry",
+        crs=grid.crs,
+    )
+    logger.info(
+        "least cost: %d cores, %d pairs, units %s", len(needed), len(plist), units
+    )
+    craster = to_dataarray(best, grid, name="corridor", nodata=np.nan)
+    draster = to_dataarray(detour, grid, name="detour", nodata=np.nan)
+    draster.attrs["units"] = units
+    return LeastCostResult(
+        cds,
+        paths,
+        corridors,
+        craster,
+        pd.DataFrame(paths[cols]).reset_index(drop=True),
+        draster,
+    )
+
+
+def _trace_pairs(
+    engine: CostSurface,
+    cores: gpd.GeoDataFrame,
+    plist: list[tuple[int, int]],
+    needed: list[int],
+    *,
+    progress: bool,
+) -> tuple[dict[str, xr.DataArray], list[dict[str, Any]]]:
+    """Cost distance from each needed core, and the path of each pair.
+
+    The paths of the pairs ``(k, j)`` are traced right after the search
+    from core ``k``, while the engine holds that search (no second search).
+    Returns the surfaces by core id and one path row per pair, in the
+    order of ``plist``.
+    """
+    it: Iterable[int] = needed
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(needed, desc="cost distance")
+    cds: dict[str, xr.DataArray] = {}
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for k in it:
+        cid = cores["core_id"].iloc[k]
+        cds[cid] = engine.cost_distance(
+            cores.geometry.iloc[[k]], name=f"cost_distance_{cid}"
+        )
+        for i, j in plist:
+            if i == k:
+                rows[(i, j)] = _path_row(engine, cds[cid], cores, i, j)
+    return cds, [rows[p] for p in plist]
+
+
+def _path_row(
+    engine: CostSurface, cd: xr.DataArray, cores: gpd.GeoDataFrame, i: int, j: int
+) -> dict[str, Any]:
+    """Row of the paths table for cores ``i`` and ``j`` (no line if unconnected)."""
+    ca, cb = cores["core_id"].iloc[i], cores["core_id"].iloc[j]
+    row = {
+        "core_a": ca,
+        "core_b": cb,
+        "zone_a": cores[V.ZONE].iloc[i] if V.ZONE in cores else pd.NA,
+        "zone_b": cores[V.ZONE].iloc[j] if V.ZONE in cores else pd.NA,
+    }
+    try:
+        line, cost = engine.path(cd, cores.geometry.iloc[[j]])
+    except ComputationError:
+        warnings.warn(
+            f"Cores {ca} and {cb} are not connected by passable cells.",
+            TrapscapeWarning,
+            stacklevel=5,  # _path_row < _trace_pairs < least_cost_network < caller
+        )
+        return {**row, "cost": np.inf, "length_m": np.nan, "geometry": None}
+    return {**row, "cost": cost, "length_m": float(line.length), "geometry": line}
+
+
+def _pair_corridors(
+    cds: dict[str, xr.DataArray],
+    ids: list[tuple[str, str]],
+    path_rows: list[dict[str, Any]],
+    *,
+    width_cost: float | None,
+    width_m: float | None,
+    resistance: xr.DataArray,
+) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Corridor rows of the connected pairs, their minimum raster and detour."""
+    shape = resistance.shape
+    corr_rows = []
+    best = np.full(shape, np.nan)
+    detour = np.full(shape, np.nan)
+    for (ca, cb), prow in zip(ids, path_rows, strict=True):
+        if prow["geometry"] is None:
+            continue
+        cor = least_cost_corridor(
+            cds[ca],
+            cds[cb],
+            width_cost=width_cost,
+            width_m=width_m,
+            resistance=resistance,
+        )
+        corr_rows.append(
+            {
+                "core_a": ca,
+                "core_b": cb,
+                "least_cost": cor.least_cost,
+                "width_cost": cor.width_cost,
+                "area_km2": float(cor.polygon.area) / 1e6,
+                "geometry": cor.polygon,
+            }
+        )
+        best = np.fmin(best, cor.raster.values)
+        total = np.asarray(cds[ca].values) + np.asarray(cds[cb].values)
+        detour = np.fmin(detour, total - cor.least_cost)
+    return corr_rows, best, detour

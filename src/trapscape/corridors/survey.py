@@ -1,0 +1,440 @@
+"""The survey-level driver: resistance, cores, least cost, circuit, hotspots."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .. import validation as V
+from .._memory import check_budget, coarser, grid_cells
+from .._raster import GridSpec
+from ..crs import require_projected
+from ..errors import ComputationError, InputError, TrapscapeWarning
+from ._grid import (
+    CORRIDORS_BYTES_PER_CELL,
+    as_grid,
+    check_grid_memory,
+    read_vector,
+)
+from .border import (
+    _border_between,
+    border_hotspots,
+    pair_crossings,
+    survey_border,
+)
+from .circuit_theory import (
+    CircuitResult,
+    circuit,
+)
+from .cores import (
+    cores_from,
+)
+from .leastcost import (
+    LeastCostResult,
+    least_cost_network,
+)
+from .resistance import (
+    resistance_from_project,
+)
+
+if TYPE_CHECKING:
+    from ..survey import Survey
+
+__all__ = ["SurveyCorridors", "corridors_for_survey", "for_survey"]
+
+logger = logging.getLogger(__name__)
+
+
+def _survey_bounds(survey: Survey, extra: Iterable[Any], buffer: float) -> tuple:
+    """Bounds of the survey layers and extra frames, grown by ``buffer``."""
+    boxes = [
+        np.asarray(layer.to_crs(survey.crs).total_bounds, dtype=float)
+        for layer in (survey.study_area, survey.parks, survey.stations, *extra)
+        if isinstance(layer, (gpd.GeoDataFrame, gpd.GeoSeries)) and len(layer)
+    ]
+    boxes = [b for b in boxes if np.isfinite(b).all()]
+    if not boxes:
+        return (0.0, 0.0, 0.0, 0.0)
+    b = np.vstack(boxes)
+    return (
+        b[:, 0].min() - buffer,
+        b[:, 1].min() - buffer,
+        b[:, 2].max() + buffer,
+        b[:, 3].max() + buffer,
+    )
+
+
+@dataclass(frozen=True)
+class SurveyCorridors:
+    """Everything :func:`for_survey` computes.
+
+    Attributes
+    ----------
+    resistance
+        The resistance surface.
+    cores
+        Core areas (``core_id``, ``name``, ``zone``, geometry).
+    least_cost
+        :class:`LeastCostResult` for the pairs of cores across the border.
+    circuit
+        :class:`CircuitResult` (None when ``circuit=False``).
+    hotspots
+        Scored border segments (None without a border).
+    pair_crossings
+        Cost, length and crossing point of each pair's least-cost path.
+    """
+
+    resistance: xr.DataArray
+    cores: gpd.GeoDataFrame
+    least_cost: LeastCostResult
+    circuit: CircuitResult | None
+    hotspots: gpd.GeoDataFrame | None
+    pair_crossings: pd.DataFrame
+
+    @property
+    def paths(self) -> gpd.GeoDataFrame:
+        """Least-cost paths."""
+        return self.least_cost.paths
+
+    @property
+    def corridors(self) -> gpd.GeoDataFrame:
+        """Least-cost corridor polygons."""
+        return self.least_cost.corridors
+
+    @property
+    def current(self) -> xr.DataArray | None:
+        """Cumulative current density."""
+        return None if self.circuit is None else self.circuit.current
+
+
+def _resolve_path(obj: Any, base_dir: Any, survey: Survey) -> Any:
+    if not isinstance(obj, (str, os.PathLike)):
+        return obj
+    from pathlib import Path
+
+    p = Path(obj)
+    if p.is_absolute() or p.exists():
+        return p
+    folders = [Path(base_dir)] if base_dir is not None else []
+    st = (survey.sources or {}).get("stations")
+    if isinstance(st, (str, os.PathLike)):
+        folders.append(Path(st).parent)
+    for folder in folders:
+        if (folder / p).exists():
+            return folder / p
+    return p
+
+
+def for_survey(
+    survey: Survey,
+    *,
+    rasters: Mapping[str, Any] | None = None,
+    resistance: xr.DataArray | None = None,
+    cores: gpd.GeoDataFrame | Sequence[Any] | None = None,
+    resolution: float = 250.0,
+    pairs: Literal["across", "all"] = "across",
+    units: Literal["map", "cells"] = "map",
+    width_cost: float | None = None,
+    width_m: float | None = None,
+    circuit_mode: Literal["pairwise", "one_to_all"] = "pairwise",
+    mode: Literal["pairwise", "one_to_all"] | None = None,
+    solver: Literal["auto", "cg_amg", "direct"] = "auto",
+    max_memory_gb: float = 4.0,
+    segment_length: float = 1000.0,
+    pinch_quantile: float = 0.95,
+    buffer: float = 5000.0,
+    core_setback: float = 5000.0,
+    run_circuit: bool = True,
+    n_jobs: int = 1,
+    base_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> SurveyCorridors:
+    """Resistance, least-cost corridors, current and border hotspots of a survey.
+
+    Parameters
+    ----------
+    survey
+        The survey (parks, zones, border and habitat are used).
+    rasters
+        ``{"landcover", "elevation", "settlements", "rivers"}`` for
+        :func:`resistance_from_project` (ignored if ``resistance`` given).
+    resistance
+        A ready resistance surface.
+    cores
+        Core layers (GeoDataFrames or paths), or a frame from
+        :func:`cores_from`.  Default: the survey's parks.
+    resolution
+        Cell size in metres of the resistance grid.
+    pairs, units, width_cost, width_m
+        See :func:`least_cost_network`.
+    circuit_mode, mode
+        Circuit mode (``mode`` is an alias used by the CLI).
+    solver, pinch_quantile
+        See :func:`circuit`.
+    max_memory_gb
+        Memory budget in GiB of the whole run; a grid that would exceed it
+        is refused at once (before any layer is read) with a resolution that
+        fits; the circuit solve checks it again on the exact cell count.
+    segment_length
+        Border segment length for :func:`border_hotspots`.
+    buffer
+        Margin in metres around the survey and cores for the grid.
+    core_setback
+        Cores are cut back to their parts at least this far (metres) from
+        the border, so that the crossing zone is modelled rather than
+        assumed (parks on both sides often touch the border; touching cores
+        would give zero-length paths).  0 keeps them whole.
+    run_circuit
+        Also run circuit theory.
+    n_jobs
+        Processes for the circuit's unit-source solves (see :func:`circuit`).
+    base_dir
+        Folder for relative core paths (default: the working directory, then
+        the folder of the survey's stations file).
+    progress
+        Progress bars.
+
+    Returns
+    -------
+    SurveyCorridors
+
+    Raises
+    ------
+    InputError
+        If no cores or no rasters are available.
+    ComputationError
+        If no pair of cores lies across the border, or if the grid at
+        ``resolution`` would need more than ``max_memory_gb`` (checked first,
+        from the extent and resolution; the message names a resolution that
+        fits).
+    """
+    require_projected(survey.crs, "survey CRS")
+    _check_run_memory(survey, resistance, cores, resolution, buffer, max_memory_gb)
+    core_gdf = _survey_cores(survey, cores, base_dir)
+    _check_pairs_cross(core_gdf, pairs)
+    core_gdf, border = _cores_off_border(survey, core_gdf, core_setback)
+    _check_two_cores(core_gdf)
+    if resistance is None:
+        resistance = _survey_resistance(
+            survey, rasters, core_gdf, resolution, buffer, max_memory_gb
+        )
+    grid = as_grid(resistance)
+    lc = least_cost_network(
+        resistance,
+        core_gdf,
+        pairs=pairs,
+        units=units,
+        width_cost=width_cost,
+        width_m=width_m,
+        progress=progress,
+    )
+    circ = (
+        _pair_circuit(
+            resistance,
+            core_gdf,
+            lc,
+            mode=mode or circuit_mode,
+            solver=solver,
+            max_memory_gb=max_memory_gb,
+            pinch_quantile=pinch_quantile,
+            n_jobs=n_jobs,
+            progress=progress,
+        )
+        if run_circuit
+        else None
+    )
+    hot, crossings = _border_results(border, grid, lc, circ, segment_length)
+    return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
+
+
+def _check_run_memory(
+    survey: Survey,
+    resistance: xr.DataArray | None,
+    cores: Any,
+    resolution: float,
+    buffer: float,
+    max_memory_gb: float,
+) -> None:
+    """Refuse a grid that cannot fit before any layer is read.
+
+    Every step (resistance, least-cost surfaces, circuit) holds arrays of
+    the grid, so the whole run is budgeted per cell.
+    """
+    if resistance is None:
+        given = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)) else []
+        check_grid_memory(
+            grid_cells(_survey_bounds(survey, given, buffer), resolution),
+            resolution,
+            CORRIDORS_BYTES_PER_CELL,
+            what=f"the corridor grid at {resolution:g} m",
+            max_memory_gb=max_memory_gb,
+        )
+        return
+    g = as_grid(resistance)
+    check_budget(
+        g.width * g.height,
+        CORRIDORS_BYTES_PER_CELL,
+        what="the resistance grid given",
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            "Resample the resistance raster to "
+            f"{coarser(g.cell, f)} m cells or coarser (now {g.cell:g} m)."
+        ),
+    )
+
+
+def _survey_resistance(
+    survey: Survey,
+    rasters: Mapping[str, Any] | None,
+    core_gdf: gpd.GeoDataFrame,
+    resolution: float,
+    buffer: float,
+    max_memory_gb: float,
+) -> xr.DataArray:
+    """Resistance from the project's layers over the survey and the cores."""
+    # the cores are known now (files read, cut back): check the grid over
+    # them too before any raster is read
+    check_grid_memory(
+        grid_cells(_survey_bounds(survey, [core_gdf], buffer), resolution),
+        resolution,
+        CORRIDORS_BYTES_PER_CELL,
+        what=f"the corridor grid at {resolution:g} m",
+        max_memory_gb=max_memory_gb,
+    )
+    return resistance_from_project(
+        survey,
+        dict(rasters or {}),
+        resolution=resolution,
+        extent=core_gdf,
+        buffer=buffer,
+        max_memory_gb=max_memory_gb,
+    )
+
+
+def _check_pairs_cross(core_gdf: gpd.GeoDataFrame, pairs: str) -> None:
+    """Refuse ``pairs="across"`` when every core lies in one known zone."""
+    if (
+        pairs == "across"
+        and V.ZONE in core_gdf
+        and core_gdf[V.ZONE].notna().all()
+        and core_gdf[V.ZONE].nunique() < 2
+    ):
+        raise ComputationError(
+            f"All cores lie in {core_gdf[V.ZONE].iloc[0]}; no pair crosses the border. "
+            "Add cores on the other side (e.g. --cores china_sector.gpkg) or use "
+            "pairs='all'."
+        )
+
+
+def _survey_cores(survey: Survey, cores: Any, base_dir: Any) -> gpd.GeoDataFrame:
+    """Core areas: the given frame, layers or paths, or the survey's parks."""
+    if cores is None:
+        if survey.parks is None or len(survey.parks) == 0:
+            raise InputError(
+                "No core areas: the survey has no parks. Give cores (e.g. "
+                "--cores china_sector.gpkg or [corridors] cores = [...])."
+            )
+        return cores_from(survey.parks, survey=survey)
+    if isinstance(cores, gpd.GeoDataFrame) and "core_id" in cores.columns:
+        return cores.to_crs(survey.crs)
+    layers = (
+        [cores]
+        if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries, str, os.PathLike))
+        else list(cores)
+    )
+    layers = [_resolve_path(c, base_dir, survey) for c in layers]
+    return cores_from(*[read_vector(c) for c in layers], survey=survey)
+
+
+def _cores_off_border(
+    survey: Survey, core_gdf: gpd.GeoDataFrame, core_setback: float
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The border between the cores' zones, and the cores cut back from it.
+
+    Cores are cut to their parts at least ``core_setback`` metres from the
+    border; cores left empty are dropped with a warning.
+    """
+    border = survey_border(survey)
+    if border is None:
+        return core_gdf, None
+    zone_set = set(core_gdf[V.ZONE].dropna()) if V.ZONE in core_gdf else set()
+    border = _border_between(border, survey, zone_set)
+    if not core_setback > 0:
+        return core_gdf, border
+    band = border.geometry.buffer(core_setback).union_all()
+    cut = core_gdf.geometry.difference(band)
+    keep = ~cut.is_empty
+    if not keep.all():
+        lost = core_gdf.loc[~keep, "core_id"].tolist()
+        warnings.warn(
+            f"Cores {lost} lie within core_setback={core_setback:g} m of the "
+            "border and were dropped; lower core_setback to keep them.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
+    return core_gdf.set_geometry(cut)[keep].reset_index(drop=True), border
+
+
+def _pair_circuit(
+    resistance: xr.DataArray,
+    core_gdf: gpd.GeoDataFrame,
+    lc: LeastCostResult,
+    **options: Any,
+) -> CircuitResult:
+    """Circuit between the cores that belong to a least-cost pair."""
+    used = sorted(set(lc.paths["core_a"]) | set(lc.paths["core_b"]))
+    return circuit(resistance, core_gdf[core_gdf["core_id"].isin(used)], **options)
+
+
+def _check_two_cores(core_gdf: gpd.GeoDataFrame) -> None:
+    if len(core_gdf) < 2:
+        raise InputError(
+            f"Need at least two core areas, got {len(core_gdf)}. Add cores "
+            "on the other side of the border."
+        )
+
+
+def _border_results(
+    border: gpd.GeoDataFrame | None,
+    grid: GridSpec,
+    lc: LeastCostResult,
+    circ: CircuitResult | None,
+    segment_length: float,
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame]:
+    """Border hotspots (None without a border on the grid) and pair crossings."""
+    hot = None
+    crossings = pair_crossings(lc.paths, border if border is not None else [])
+    if border is None:
+        warnings.warn(
+            "The survey has no border or zones; border hotspots are skipped.",
+            TrapscapeWarning,
+            stacklevel=3,
+        )
+        return hot, crossings
+    from shapely.geometry import box
+
+    clipped = border.clip(box(*grid.bounds))
+    if len(clipped) and not clipped.geometry.is_empty.all():
+        hot = border_hotspots(
+            border,
+            current=None if circ is None else circ.current,
+            paths=lc.paths,
+            corridors=lc.corridors,
+            detour=lc.detour,
+            segment_length=segment_length,
+        )
+        crossings = pair_crossings(lc.paths, border, segments=hot)
+    return hot, crossings
+
+
+#: The name used before the package split (the pipeline and the CLI call it).
+corridors_for_survey = for_survey
