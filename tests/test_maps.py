@@ -1,4 +1,4 @@
-"""Tests of the interactive map builder (trapscape.maps)."""
+"""Tests of the interactive map builder (trapscape.present.maps)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import X0, Y0, make_tiny_survey
 
-from trapscape import maps
 from trapscape._raster import grid_for_bounds, to_dataarray
 from trapscape.errors import MissingDependencyError
+from trapscape.present import maps
 
 
 def _pdot(survey):
@@ -62,7 +62,7 @@ def test_offline_inlines_leaflet(tmp_path: Path) -> None:
 
 
 def test_offline_without_assets_says_how_to_install(tmp_path: Path) -> None:
-    with pytest.raises(MissingDependencyError, match="npm install"):
+    with pytest.raises(MissingDependencyError, match="xstatic-leaflet"):
         maps.offline_assets(tmp_path / "nowhere")
 
 

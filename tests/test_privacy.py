@@ -215,7 +215,7 @@ def test_bad_cell_size() -> None:
 
 
 def test_public_map_refuses_exact_layers() -> None:
-    from trapscape.maps import survey_map
+    from trapscape.present.maps import survey_map
 
     s = make_tiny_survey()
     with pytest.raises(InputError, match="public"):

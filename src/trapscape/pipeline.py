@@ -619,7 +619,8 @@ def _step_validate(ctx: _Context) -> str:
             if k not in ("first_setup", "last_retrieval")
         }
     ctx.products["summary"] = summary
-    from .report import _zone_population, individuals_by_zone
+    from .reserve import individuals_by_zone
+    from .reserve import zone_population as _zone_population
 
     by_zone = individuals_by_zone(ctx.survey)
     ctx.products["individual_zones"] = by_zone
@@ -899,7 +900,7 @@ def _step_density(ctx: _Context) -> str:
     rec.outputs.append(
         _write_csv(ctx, ctx.products["density_estimates"], "density/estimates.csv")
     )
-    from .report import _zones_with_stations
+    from .reserve import zones_with_stations as _zones_with_stations
 
     surveyed = _zones_with_stations(ctx.survey)
     if "region_n" in ctx.products:
@@ -936,7 +937,7 @@ def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame
     rn = rn.copy()
     if "region" not in rn.columns or "quantity" not in rn.columns:
         return rn
-    from .report import holds_whole_population
+    from .reserve import holds_whole_population
 
     region = rn["region"].astype(str)
     q = rn["quantity"].astype(str)
@@ -987,7 +988,7 @@ def _step_homerange(ctx: _Context) -> str:
         rec.outputs.append(
             _write_csv(ctx, _tab(cb.crossings), "homerange/crossings.csv")
         )
-    from .report import straddling_ranges
+    from .reserve import straddling_ranges
 
     if ctx.survey.zones is not None and len(ctx.survey.zones):
         pct = float(ctx.params.get("report", {}).get("percent", 95.0))
@@ -1125,7 +1126,7 @@ def _step_plan(ctx: _Context) -> str:
 
 
 def _step_reserve(ctx: _Context) -> str:
-    from .report import candidate_reserve
+    from .reserve import candidate_reserve
 
     opts = {**ctx.params.get("report", {}), **ctx.params.get("reserve", {})}
     reserve = _call(
@@ -1146,7 +1147,7 @@ def _step_reserve(ctx: _Context) -> str:
         from .privacy import snap_polygons
 
         reserve = snap_polygons(reserve, cell=ctx.public_cell)
-        from .report import reserve_areas
+        from .reserve import reserve_areas
 
         reserve = reserve_areas(reserve, ctx.survey)
     ctx.products["reserve"] = reserve
@@ -1163,7 +1164,7 @@ def _step_reserve(ctx: _Context) -> str:
 
 
 def _step_figures(ctx: _Context) -> str:
-    from .figures import write_figures
+    from .present.figures import write_figures
 
     if not ctx.params.get("report", {}).get("figures", True):
         raise _Skip("figures = false in [report]")
@@ -1237,7 +1238,7 @@ def _shown_products(ctx: _Context) -> dict[str, Any]:
 
 
 def _step_map(ctx: _Context) -> str:
-    from .maps import save_map, survey_map
+    from .present.maps import save_map, survey_map
 
     opts = dict(ctx.params.get("map", {}))
     m = _call(
@@ -1254,7 +1255,7 @@ def _step_map(ctx: _Context) -> str:
 
 
 def _step_report(ctx: _Context) -> str:
-    from .report import write_report
+    from .present.report import write_report
 
     _scrub_records(ctx)
     opts = dict(ctx.params.get("report", {}))
@@ -1494,7 +1495,7 @@ def run_survey(
     )
     pub_cell = float(checked.get("run", {}).get("public_cell", 5000.0))
     if offline:  # fail before any work when the offline assets are missing
-        from .maps import offline_assets
+        from .present.maps import offline_assets
 
         offline_assets()
     inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}

@@ -221,7 +221,7 @@ def test_map_and_run_show_the_same_station_attributes(
     import geopandas as gpd
     import pandas as pd
 
-    from trapscape import maps
+    from trapscape.present import maps
 
     shown: dict[str, object] = {}
     real = maps.survey_map

@@ -36,7 +36,7 @@ from .options import (
     "--offline",
     is_flag=True,
     default=False,
-    help="Inline Leaflet (local npm copy) so the file works without internet.",
+    help="Inline Leaflet (the xstatic-leaflet package) so the file works without internet.",
 )
 @overwrite_opt
 def cmd(
@@ -62,8 +62,8 @@ def cmd(
     Example: trapscape map survey.toml --results results --out map.html --offline
     """
     from ..effort import effort_report
-    from ..maps import save_map, survey_map
     from ..pipeline import load_results, station_table
+    from ..present.maps import save_map, survey_map
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)

@@ -45,7 +45,7 @@ def cmd(
     Example: trapscape report survey.toml --results results --out brief.html
     """
     from ..pipeline import load_results
-    from ..report import write_report
+    from ..present.report import write_report
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)

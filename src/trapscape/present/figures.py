@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import validation as V
+from .. import validation as V
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .survey import Survey
+    from ..survey import Survey
 
 __all__ = ["FIGURE_NAMES", "render_figures", "write_figures"]
 
@@ -374,8 +374,8 @@ def render_figures(
         Figure name (see :data:`FIGURE_NAMES`) to PNG bytes; themes without
         data are left out.
     """
-    from .crs import require_projected
-    from .errors import InputError
+    from ..crs import require_projected
+    from ..errors import InputError
 
     require_projected(survey.crs, "survey CRS")
     prods = dict(products or {})

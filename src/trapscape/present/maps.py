@@ -9,10 +9,10 @@ stations and the candidate reserve.  Base tiles are optional; the vector and
 raster layers carry the map on their own.
 
 :func:`save_map` writes it as HTML with deterministic element ids, and with
-``offline=True`` inlines Leaflet's JavaScript and CSS from a local copy of
-the npm ``leaflet`` package so the map opens without internet.
+``offline=True`` inlines Leaflet's JavaScript and CSS from the
+``xstatic-leaflet`` package so the map opens without internet.
 
-This module (with :mod:`trapscape.report`) is the only place that reprojects
+This module (with :mod:`trapscape.present.report`) is the only place that reprojects
 to EPSG:4326, and only for display.
 """
 
@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import validation as V
-from .errors import InputError, MissingDependencyError
+from .. import validation as V
+from ..errors import InputError, MissingDependencyError
 
 if TYPE_CHECKING:
     import folium
     import geopandas as gpd
     import xarray as xr
 
-    from .survey import Survey
+    from ..survey import Survey
 
 __all__ = [
     "find_leaflet",
@@ -81,9 +81,8 @@ _INDIVIDUAL_PALETTE = (
 )
 
 _INSTALL_HINT = (
-    "Install the offline map assets with `make system-deps` (runs `npm install leaflet` "
-    "into .cache/web/ in the source tree) or `npm install --prefix ~/.cache/trapscape/web "
-    "leaflet`, or pass assets= the folder holding node_modules/leaflet/dist."
+    "Install the offline map assets with `pip install xstatic-leaflet` (part of "
+    '"trapscape[maps]"), or pass assets= a folder holding leaflet.js and leaflet.css.'
 )
 
 
@@ -98,21 +97,29 @@ def _folium() -> Any:
 
 
 # -------------------------------------------------------------------- assets
+def _packaged_leaflet() -> Path | None:
+    """Leaflet's ``dist`` folder from the ``xstatic-leaflet`` package, if installed."""
+    try:
+        from xstatic.pkg import leaflet
+    except ImportError:
+        return None
+    return Path(leaflet.BASE_DIR)
+
+
 def find_leaflet(assets: str | os.PathLike[str] | None = None) -> Path | None:
     """Folder holding Leaflet's ``leaflet.js``/``leaflet.css``, or None.
 
-    Looks in ``assets`` when given, else in ``.cache/web`` of the source tree
-    (installed by ``.ci/system-deps``) and in ``~/.cache/trapscape/web``.
+    Looks in ``assets`` when given (the folder itself, or its ``dist``,
+    ``leaflet/dist`` or ``node_modules/leaflet/dist``), else in the
+    ``xstatic-leaflet`` package (installed with ``trapscape[maps]``).
     """
-    cands: list[Path] = []
-    if assets is not None:
-        cands.append(Path(assets))
+    if assets is None:
+        packaged = _packaged_leaflet()
+        cands = [packaged] if packaged is not None else []
     else:
-        here = Path(__file__).resolve()
-        cands.append(here.parents[2] / ".cache" / "web")
-        cands.append(Path.home() / ".cache" / "trapscape" / "web")
+        cands = [Path(assets)]
     for base in cands:
-        for sub in ("node_modules/leaflet/dist", "leaflet/dist", "dist", "."):
+        for sub in (".", "dist", "leaflet/dist", "node_modules/leaflet/dist"):
             d = base / sub
             if (d / "leaflet.js").is_file() and (d / "leaflet.css").is_file():
                 return d
@@ -131,7 +138,7 @@ def offline_assets(assets: str | os.PathLike[str] | None = None) -> dict[str, st
     if d is None:
         where = f" in {os.fspath(assets)}" if assets is not None else ""
         raise MissingDependencyError(
-            f"Offline map assets (npm package 'leaflet') not found{where}. "
+            f"Offline map assets (Leaflet's leaflet.js and leaflet.css) not found{where}. "
             + _INSTALL_HINT
         )
     js = (d / "leaflet.js").read_text(encoding="utf-8")
@@ -837,7 +844,7 @@ def survey_map(
     heading = html.escape(title or f"{survey.name}: camera-trap survey")
     banner = f'<div class="ts-title"><b>{heading}</b></div>'
     if public:
-        from .privacy import PUBLIC_NOTE
+        from ..privacy import PUBLIC_NOTE
 
         banner += (
             '<div class="ts-banner" style="color:#b2182b;max-width:520px">'
@@ -1039,7 +1046,7 @@ def save_map(
     path
         Target HTML file.
     offline
-        Inline Leaflet's JavaScript and CSS from the local npm copy (see
+        Inline Leaflet's JavaScript and CSS from the ``xstatic-leaflet`` package (see
         :func:`offline_assets`) so the file needs no internet.  Base tiles,
         if any, still need internet.
     assets
