@@ -11,6 +11,7 @@ from conftest import X0, Y0, make_tiny_survey
 from trapscape._raster import grid_for_bounds, to_dataarray
 from trapscape.errors import MissingDependencyError
 from trapscape.present import maps
+from trapscape.products import RunProducts
 
 
 def _pdot(survey):
@@ -25,7 +26,7 @@ def test_survey_map_has_layers_and_legend(tmp_path: Path) -> None:
     st = s.station_points.assign(
         trap_nights=np.linspace(1, 9, 9), detections=[0, 1, 2, 0, 5, 0, 0, 1, 1]
     )
-    m = maps.survey_map(s, products={"stations": st, "pdot": _pdot(s)})
+    m = maps.survey_map(s, products=RunProducts(stations=st, pdot=_pdot(s)))
     path = maps.save_map(m, tmp_path / "map.html")
     html = path.read_text()
     for name in (

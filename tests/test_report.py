@@ -13,6 +13,7 @@ from shapely.geometry import Point, box
 from trapscape import reserve
 from trapscape import validation as V
 from trapscape.present import report
+from trapscape.products import RunProducts
 
 
 def _ranges(survey):
@@ -89,12 +90,12 @@ def test_write_report_sections_and_print_css(tmp_path: Path) -> None:
             "ucl": [1.96, 0.08, 3100.0],
         }
     )
-    prods = {
-        "density_estimates": est,
-        "population": reserve.zone_population(reserve.individuals_by_zone(s)),
-        "straddling": reserve.straddling_ranges(s, _ranges(s)),
-        "reserve": reserve.candidate_reserve(s, ranges=_ranges(s)),
-    }
+    prods = RunProducts(
+        density_estimates=est,
+        population=reserve.zone_population(reserve.individuals_by_zone(s)),
+        straddling=reserve.straddling_ranges(s, _ranges(s)),
+        reserve=reserve.candidate_reserve(s, ranges=_ranges(s)),
+    )
     path = report.write_report(
         s, tmp_path / "r.html", products=prods, simulated=True, figures=False
     )
@@ -130,7 +131,7 @@ def test_public_report_refuses_exact_layers(tmp_path: Path) -> None:
     s = make_tiny_survey()
     with pytest.raises(InputError):
         report.write_report(
-            s, tmp_path / "r.html", products={"ranges": _ranges(s)}, public=True
+            s, tmp_path / "r.html", products=RunProducts(ranges=_ranges(s)), public=True
         )
 
 
@@ -146,7 +147,10 @@ def test_zone_densities_in_the_headline(tmp_path: Path) -> None:
         }
     )
     html = report.write_report(
-        s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
+        s,
+        tmp_path / "r.html",
+        products=RunProducts(density_estimates=est),
+        figures=False,
     ).read_text()
     assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in html
 
@@ -176,7 +180,10 @@ def test_zones_without_stations_are_footnoted_not_headlined(tmp_path: Path) -> N
         }
     )
     html = report.write_report(
-        s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
+        s,
+        tmp_path / "r.html",
+        products=RunProducts(density_estimates=est),
+        figures=False,
     ).read_text()
     glance = html.split("<h2>At a glance</h2>", 1)[1].split("<h2", 1)[0]
     assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in glance
@@ -206,7 +213,7 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
     html = report.write_report(
         s,
         tmp_path / "r.html",
-        products={"density_estimates": est, "region_n": rn},
+        products=RunProducts(density_estimates=est, region_n=rn),
         figures=False,
     ).read_text()
     main = html.split("Number of leopards by region", 1)[1].split("<h3", 1)[0]

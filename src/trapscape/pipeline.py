@@ -47,6 +47,7 @@ from . import __version__
 from . import validation as V
 from ._params import allowed_values
 from .errors import InputError, TrapscapeError, TrapscapeWarning
+from .products import RunProducts
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -344,11 +345,14 @@ _SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "corridors": (("corridors", "corridors_for_survey"),),
     "plan": (("planning", "plan"),),
-    "map": (("maps", "survey_map"),),
-    "report": (("report", "write_report"), ("report", "candidate_reserve")),
+    "map": (("present.maps", "survey_map"),),
+    "report": (
+        ("present.report", "write_report"),
+        ("reserve", "candidate_reserve"),
+    ),
     "effort": (("effort", "effort_report"),),
-    "reserve": (("report", "candidate_reserve"),),
-    "figures": (("figures", "write_figures"),),
+    "reserve": (("reserve", "candidate_reserve"),),
+    "figures": (("present.figures", "write_figures"),),
 }
 # keys the pipeline itself handles in a section
 _PIPELINE_KEYS: dict[str, set[str]] = {
@@ -1173,7 +1177,7 @@ def _step_figures(ctx: _Context) -> str:
         ctx.shown_survey,
         ctx.stage / "figures",
         options=ctx.params.get("figures", {}),
-        products=_shown_products(ctx),
+        products=_run_products(_shown_products(ctx)),
         public=ctx.public,
     )
     ctx.products["figures"] = files
@@ -1237,6 +1241,12 @@ def _shown_products(ctx: _Context) -> dict[str, Any]:
     return prods
 
 
+# ADAPTER (present branch, to be replaced when the pipeline fills a RunProducts
+# itself): the renderers take the typed run record, the pipeline still keeps a dict.
+def _run_products(prods: dict[str, Any]) -> RunProducts:
+    return RunProducts(**prods)
+
+
 def _step_map(ctx: _Context) -> str:
     from .present.maps import save_map, survey_map
 
@@ -1245,7 +1255,7 @@ def _step_map(ctx: _Context) -> str:
         survey_map,
         ctx.shown_survey,
         options=opts,
-        products=_shown_products(ctx),
+        products=_run_products(_shown_products(ctx)),
         public=ctx.public,
         public_cell=ctx.public_cell,
     )
@@ -1264,7 +1274,7 @@ def _step_report(ctx: _Context) -> str:
         ctx.shown_survey,
         ctx.path("report.html"),
         options=opts,
-        products=_shown_products(ctx),
+        products=_run_products(_shown_products(ctx)),
         records=ctx.records,
         notes=ctx.notes,
         public=ctx.public,

@@ -226,9 +226,9 @@ def test_map_and_run_show_the_same_station_attributes(
     shown: dict[str, object] = {}
     real = maps.survey_map
 
-    def spy(survey, *, products=None, **kw):
-        shown.update(products or {})
-        return real(survey, products=products, **kw)
+    def spy(survey, products=None, **kw):
+        shown["stations"] = products.stations if products is not None else None
+        return real(survey, products, **kw)
 
     out = tmp_path / "out"
     runner = CliRunner()

@@ -46,6 +46,7 @@ def cmd(
     """
     from ..pipeline import load_results
     from ..present.report import write_report
+    from ..products import RunProducts
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
@@ -63,7 +64,7 @@ def cmd(
         write_report(
             survey,
             tmp,
-            products=prods,
+            products=RunProducts(**prods),
             records=records,
             notes=notes,
             public=public,

@@ -8,6 +8,10 @@ candidate reserve outline with its area in each country, proposed stations,
 and the methods, assumptions and references behind them.  Figures are
 embedded as PNG, so the file can be mailed or printed to PDF as it is.
 
+The page is the Jinja2 template ``templates/report.html.j2``;
+:func:`report_context` builds what it shows (formatted numbers, tables,
+figures) from a :class:`~trapscape.products.RunProducts`.
+
 :func:`trapscape.reserve.candidate_reserve` builds the reserve outline; this
 module only renders what the analyses computed.
 """
@@ -15,10 +19,10 @@ module only renders what the analyses computed.
 from __future__ import annotations
 
 import base64
-import html
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
+from ..products import RunProducts
 from ..reserve import holds_whole_population, zones_with_stations
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFERENCES",
+    "report_context",
     "write_report",
 ]
 
@@ -63,29 +69,38 @@ REFERENCES: dict[str, str] = {
     "home-range studies. Ecology 70, 164-168.",
 }
 
-_CSS = """
-body{font:14px/1.5 "DejaVu Sans",Arial,sans-serif;color:#222;max-width:960px;margin:0 auto;padding:16px 24px}
-h1{font-size:24px;margin:8px 0}h2{font-size:18px;border-bottom:2px solid #1b7837;padding-bottom:2px;margin-top:28px}
-h3{font-size:15px;margin-bottom:4px}
-table{border-collapse:collapse;margin:8px 0 12px;font-size:12px}
-th,td{border:1px solid #bbb;padding:3px 7px;text-align:right}th{background:#eef3ee}
-td:first-child,th:first-child{text-align:left}
-.note{background:#fff8e1;border-left:4px solid #f0a500;padding:6px 10px;margin:10px 0}
-.public{background:#fdecea;border-left:4px solid #b2182b;padding:6px 10px;margin:10px 0;font-weight:bold}
-.kpis{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
-.kpi{border:1px solid #cbd5c0;border-radius:6px;padding:6px 12px;min-width:150px;background:#f7faf5}
-.kpi b{display:block;font-size:20px}
-figure{margin:10px 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:12px;color:#555}
-.muted{color:#666;font-size:12px}
-@media print{body{max-width:none;padding:0;font-size:11pt}h2{page-break-after:avoid}
- figure,table,.kpis{page-break-inside:avoid}a{color:inherit;text-decoration:none}
- @page{size:A4;margin:16mm 14mm}}
-"""
+
+# ------------------------------------------------------------ view pieces
+@dataclass(frozen=True)
+class Table:
+    """A table ready to show: column labels, formatted cells, rows cut off."""
+
+    head: list[str]
+    rows: list[list[str]]
+    more: int = 0
 
 
-# ------------------------------------------------------------------ rendering
-def _e(v: Any) -> str:
-    return html.escape(str(v))
+@dataclass(frozen=True)
+class Figure:
+    """An embedded PNG figure with its caption."""
+
+    src: str
+    caption: str
+
+
+_NAMES = {
+    "parameter": "parameter",
+    "estimate": "estimate",
+    "se": "SE",
+    "lcl": "95% CI lower",
+    "ucl": "95% CI upper",
+    "area_km2": "area, km²",
+}
+_QUANTITIES = {
+    "E.N": "expected N",
+    "R.N": "realised N",
+    "R.N.local": "realised N (local)",
+}
 
 
 def _num(v: Any, digits: int = 3) -> str:
@@ -109,12 +124,17 @@ def _num(v: Any, digits: int = 3) -> str:
             decimals = max(0, digits - 1 - int(np.floor(np.log10(a))))
             return f"{f:,.{decimals}f}"
         return f"{f:.{digits}g}"
-    return _e(v)
+    return str(v)
 
 
-def _table(df: pd.DataFrame | None, *, max_rows: int = 40) -> str:
+def _table(obj: Any, *, max_rows: int = 40) -> Table:
+    """A data frame (or a mapping/series of scalars) as a :class:`Table`.
+
+    Nothing to show gives an empty table (the template says "No data.").
+    """
+    df = _as_frame(obj)
     if df is None or len(df) == 0:
-        return '<p class="muted">No data.</p>'
+        return Table(head=[], rows=[])
     df = pd.DataFrame(df)
     if "geometry" in df.columns:
         df = df.drop(columns="geometry")
@@ -122,24 +142,22 @@ def _table(df: pd.DataFrame | None, *, max_rows: int = 40) -> str:
         df = df.reset_index()
     more = len(df) - max_rows
     df = df.head(max_rows)
-    head = "".join(f"<th>{_e(str(c).replace('_', ' '))}</th>" for c in df.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{_num(v)}</td>" for v in r) + "</tr>"
-        for r in df.itertuples(index=False)
+    return Table(
+        head=[str(c).replace("_", " ") for c in df.columns],
+        rows=[[_num(v) for v in r] for r in df.itertuples(index=False)],
+        more=max(more, 0),
     )
-    tail = (
-        f'<p class="muted">… {more} more rows in the CSV outputs.</p>'
-        if more > 0
-        else ""
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{tail}"
 
 
-def _figure_html(png: bytes | None, caption: str) -> str:
+def _maybe_table(obj: Any) -> Table | None:
+    """``None`` for a missing product, else its :class:`Table`."""
+    return None if obj is None else _table(obj)
+
+
+def _figure(png: bytes | None, caption: str) -> Figure | None:
     if not png:
-        return ""
-    data = base64.b64encode(png).decode()
-    return f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}"><figcaption>{_e(caption)}</figcaption></figure>'
+        return None
+    return Figure("data:image/png;base64," + base64.b64encode(png).decode(), caption)
 
 
 def _get(obj: Any, *names: str) -> Any:
@@ -165,145 +183,374 @@ def _as_frame(obj: Any) -> pd.DataFrame | None:
     return None
 
 
-def _kpis(items: Sequence[tuple[str, str]]) -> str:
-    return (
-        '<div class="kpis">'
-        + "".join(f'<div class="kpi"><b>{v}</b>{_e(k)}</div>' for k, v in items)
-        + "</div>"
-    )
+# ---------------------------------------------------------------- density
+def _split_unsurveyed(
+    est: pd.DataFrame, zones_with_effort: set[str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(estimates, zone densities ``D[<zone>]`` of zones without any station)."""
+    if "parameter" not in est.columns or zones_with_effort is None:
+        return est, est.iloc[0:0]
+    zone_of = est["parameter"].astype(str).str.extract(r"^D\[(.+)\]$")[0]
+    off = zone_of.notna() & ~zone_of.isin(sorted(zones_with_effort))
+    return est[~off], est[off]
 
 
-def _density_html(
+def density_headline(est: pd.DataFrame) -> list[str]:
+    """Lines 'D (lcl–ucl)', one per zone for zone models (``D[<zone>]``)."""
+    if "parameter" not in est.columns:
+        return []
+    names = est["parameter"].astype(str)
+    d = est[names == "D"]
+    if len(d) == 0:  # zone models: one density per zone, D[<zone>]
+        d = est[names.str.match(r"^D\[.+\]$")]
+    lines = []
+    for _, r in d.iterrows():
+        txt = _num(float(r["estimate"]))
+        if "lcl" in est.columns and "ucl" in est.columns:
+            txt += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
+        label = str(r["parameter"])
+        lines.append(txt if label == "D" else f"{label[2:-1]}: {txt}")
+    return lines
+
+
+def _region_rows(
+    region_n: pd.DataFrame, zones_with_effort: set[str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Abundance rows to show, and those of zones without stations.
+
+    secr's realised N (``R.N``) counts every detected animal in any region,
+    so it is kept only for a region holding the whole population; the other
+    regions show the local realised N.
+    """
+    rn = pd.DataFrame(region_n).copy()
+    if "region" not in rn.columns or "quantity" not in rn.columns:
+        return rn, None
+    whole = holds_whole_population(rn)
+    q = rn["quantity"].astype(str)
+    keep = (q == "E.N") | ((q == "R.N") & whole) | ((q == "R.N.local") & ~whole)
+    rn = rn[keep].copy()
+    rn["quantity"] = rn["quantity"].map(_QUANTITIES).fillna(rn["quantity"])
+    if zones_with_effort is None:
+        return rn, None
+    zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
+    off = zone.notna() & ~zone.isin(sorted(zones_with_effort))
+    return rn[~off], rn[off]
+
+
+def density_context(
     est: pd.DataFrame | None,
     region_n: pd.DataFrame | None,
     *,
     zones_with_effort: set[str] | None = None,
-) -> tuple[str, str | None]:
-    """(HTML section body, headline 'D (lcl–ucl)').
+) -> dict[str, Any] | None:
+    """What the density section shows (``None``: density was not estimated).
 
     Zone densities (``D[<zone>]``) and zone abundances of zones without any
     station are extrapolations; they are kept out of the headline and the
-    main tables and listed in a footnote table instead.
+    main tables and listed in a footnote instead.
     """
     if est is None or len(est) == 0:
-        return '<p class="muted">Density was not estimated in this run.</p>', None
-    est = pd.DataFrame(est)
-    headline = None
-    unsurveyed_est = est.iloc[0:0]
-    if "parameter" in est.columns and zones_with_effort is not None:
-        pn = est["parameter"].astype(str)
-        zone_of = pn.str.extract(r"^D\[(.+)\]$")[0]
-        off = zone_of.notna() & ~zone_of.isin(sorted(zones_with_effort))
-        unsurveyed_est, est = est[off], est[~off]
-    if "parameter" in est.columns:
-        names_ = est["parameter"].astype(str)
-        d = est[names_ == "D"]
-        if len(d) == 0:  # zone models: one density per zone, D[<zone>]
-            d = est[names_.str.match(r"^D\[.+\]$")]
-        parts = []
-        for _, r in d.iterrows():
-            txt = _num(float(r["estimate"]))
-            if "lcl" in est.columns and "ucl" in est.columns:
-                txt += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
-            label = str(r["parameter"])
-            if label != "D":
-                txt = f"{_e(label[2:-1])}: {txt}"
-            parts.append(txt)
-        if parts:
-            headline = "<br>".join(parts)
+        return None
+    est, unsurveyed_est = _split_unsurveyed(pd.DataFrame(est), zones_with_effort)
     pcols = [
         c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
     ]
-    names = {
-        "parameter": "parameter",
-        "estimate": "estimate",
-        "se": "SE",
-        "lcl": "95% CI lower",
-        "ucl": "95% CI upper",
-        "area_km2": "area, km²",
-    }
-    body = (
-        '<h3>Parameters</h3><p class="muted">D in animals per 100 km²; sigma in metres; '
-        "lambda0 per day of station usage.</p>"
-        + _table(est[pcols].rename(columns=names))
-    )
-    unsurveyed_rn = None
+    regions = None
+    unsurveyed_rn: pd.DataFrame | None = None
     if region_n is not None and len(region_n):
-        rn = pd.DataFrame(region_n).copy()
-        if "region" in rn.columns and "quantity" in rn.columns:
-            whole = holds_whole_population(rn)
-            q = rn["quantity"].astype(str)
-            # secr's R.N counts every detected animal in any region: only
-            # meaningful for a region holding the whole survey.
-            keep = (q == "E.N") | ((q == "R.N") & whole) | ((q == "R.N.local") & ~whole)
-            rn = rn[keep].copy()
-            rn["quantity"] = (
-                rn["quantity"]
-                .map(
-                    {
-                        "E.N": "expected N",
-                        "R.N": "realised N",
-                        "R.N.local": "realised N (local)",
-                    }
-                )
-                .fillna(rn["quantity"])
-            )
-            if zones_with_effort is not None:
-                zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
-                off = zone.notna() & ~zone.isin(sorted(zones_with_effort))
-                unsurveyed_rn, rn = rn[off], rn[~off]
+        rn, unsurveyed_rn = _region_rows(region_n, zones_with_effort)
         cols = [
             c
             for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl")
             if c in rn.columns
         ]
-        body += (
-            '<h3>Number of leopards by region</h3><p class="muted">Expected N is the '
-            "model's mean number of activity centres in the region. Realised N (as "
-            "secr reports it) is every detected animal plus the expected undetected "
-            "ones, so it is shown only for a region holding all detected animals; for "
-            "a part of the population (the study area when animals also live around "
-            "it, a park, a country) realised N (local) instead counts each detected "
-            "animal by the probability that its activity centre lies in that region."
-            "</p>" + _table(rn[cols].rename(columns=names))
+        regions = _table(rn[cols].rename(columns=_NAMES))
+    zones = set(unsurveyed_est["parameter"].astype(str).str.slice(2, -1))
+    if unsurveyed_rn is not None and len(unsurveyed_rn):
+        zones |= set(unsurveyed_rn["region"].astype(str).str.slice(6))
+        rcols = [
+            c
+            for c in ("region", "area_km2", "quantity", "estimate", "lcl", "ucl")
+            if c in unsurveyed_rn.columns
+        ]
+        unsurveyed_rn = unsurveyed_rn[rcols]
+    unsurveyed_params = None
+    if len(unsurveyed_est):
+        unsurveyed_params = _table(unsurveyed_est[pcols].rename(columns=_NAMES))
+    unsurveyed_regions = None
+    if unsurveyed_rn is not None and len(unsurveyed_rn):
+        unsurveyed_regions = _table(unsurveyed_rn.rename(columns=_NAMES))
+    return {
+        "headline": density_headline(est),
+        "parameters": _table(est[pcols].rename(columns=_NAMES)),
+        "regions": regions,
+        "unsurveyed_zones": sorted(zones),
+        "unsurveyed_parameters": unsurveyed_params,
+        "unsurveyed_regions": unsurveyed_regions,
+    }
+
+
+# ---------------------------------------------------------------- context
+def _kpis(
+    summ: Mapping[str, Any], prods: RunProducts, headline: list[str]
+) -> list[tuple[str, list[str]]]:
+    """The 'At a glance' boxes: (label, lines of the value)."""
+    k = [
+        ("stations", [_num(summ.get("stations"))]),
+        ("cameras", [_num(summ.get("cameras"))]),
+        ("photos / records", [_num(summ.get("sightings"))]),
+        ("individuals identified", [_num(summ.get("individuals"))]),
+    ]
+    if prods.trap_nights is not None:
+        k.insert(2, ("trap-nights", [_num(float(prods.trap_nights), 4)]))
+    if headline:
+        k.append(("leopards per 100 km² (95% CI)", headline))
+    pop = prods.population
+    if isinstance(pop, pd.DataFrame) and len(pop):
+        both = pop[pop["detected in"].str.startswith("both")]["individuals"].sum()
+        k.append(("individuals detected in both countries", [_num(int(both))]))
+    strad = prods.straddling
+    if strad is not None:
+        n = int(strad) if isinstance(strad, (int, np.integer)) else len(strad)
+        k.append(("home ranges straddling the border", [_num(n)]))
+    res = prods.reserve
+    if res is not None and len(res) and "area_km2" in res.columns:
+        area = _num(float(res["area_km2"].sum()), 4)
+        k.append(("candidate reserve, km²", [area]))
+    return k
+
+
+def _effort_context(summ: Mapping[str, Any], effort: Any) -> dict[str, Any]:
+    first = summ.get("first_setup")
+    return {
+        "stations": _num(summ.get("stations")),
+        "cameras": _num(summ.get("cameras")),
+        "deployments": _num(summ.get("deployments")),
+        "malfunctions": _num(summ.get("malfunctions")),
+        "period": (
+            (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
+        ),
+        "per_zone": _maybe_table(_get(effort, "per_zone")),
+    }
+
+
+def _straddling_context(prods: RunProducts) -> dict[str, Any] | None:
+    strad = prods.straddling
+    if strad is None:
+        return None
+    if isinstance(strad, (int, np.integer)):
+        return {
+            "count": _num(int(strad)),
+            "table": _maybe_table(prods.straddling_areas),
+        }
+    cols = [
+        c
+        for c in strad.columns
+        if c in (V.INDIVIDUAL_ID, V.SEX, "area_km2")
+        or c.startswith(("area_km2_", "share_"))
+    ]
+    return {"count": None, "table": _table(pd.DataFrame(strad[cols]))}
+
+
+def _hotspots_context(hs: Any, top: int) -> dict[str, Any] | None:
+    if hs is None or not len(hs):
+        return None
+    score = next((c for c in ("rank", "score", "current") if c in hs.columns), None)
+    h = hs.sort_values(score, ascending=score == "rank") if score else hs
+    return {
+        "n": min(top, len(h)),
+        "table": _table(pd.DataFrame(h.drop(columns="geometry")).head(top)),
+    }
+
+
+def _reserve_context(res: Any) -> dict[str, Any] | None:
+    if res is None or not len(res):
+        return None
+    cols = [c for c in res.columns if c.startswith("area_km2")]
+    area = pd.DataFrame(
+        {
+            "part": [
+                "total" if c == "area_km2" else c.removeprefix("area_km2_")
+                for c in cols
+            ],
+            "area_km2": [float(res[c].sum()) for c in cols],
+        }
+    )
+    comps = res["components"].iloc[0] if "components" in res.columns else None
+    return {"areas": _table(area), "components": comps}
+
+
+def _figures(
+    survey: Survey, prods: RunProducts, *, public: bool, cell: float, draw: bool
+) -> dict[str, Figure | None]:
+    """The embedded figures by section (drawn here when the run has none)."""
+    figs = prods.figure_png or {}
+    if not figs and draw:
+        try:
+            from .figures import render_figures
+
+            figs = render_figures(survey, products=prods, public=public)
+        except Exception as err:  # figures are a nicety; never lose the report
+            logger.warning("Figures could not be drawn for the report: %s", err)
+            figs = {}
+    effort = (
+        f"Camera effort per {cell / 1000:g} km cell (public version)."
+        if public
+        else "Camera stations (size: trap-nights; colour: detections) "
+        "over the coverage grid."
+    )
+    captions = {
+        "effort": effort,
+        "pdot": "Detection probability surface (pdot).",
+        "homeranges": "Home ranges by individual.",
+        "corridors": "Current density, corridors and top border hotspots (numbered).",
+        "plan": "Proposed stations over the current detection probability.",
+    }
+    return {k: _figure(figs.get(k), c) for k, c in captions.items()}
+
+
+_ASSUMPTIONS = (
+    "Leopards are identified without error from their rosette patterns; "
+    "unidentified photos count towards effort and detections but not towards "
+    "individuals.",
+    "The population is closed during the survey (no births, deaths or permanent "
+    "emigration).",
+    "Activity centres are distributed as a Poisson process over the habitat mask; "
+    "detection declines with distance as a hazard half-normal function.",
+    "Paired cameras at one station form one detector; effort is pooled per station.",
+    "Resistance values for corridors are expert-based assumptions, not fitted to "
+    "movement data.",
+)
+
+_SIMULATED = (
+    "The survey data are simulated (the bundled Land of the Leopard example: real "
+    "geography, simulated cameras and leopards with known truth). Do not cite the "
+    "numbers as field results."
+)
+
+
+def report_context(
+    survey: Survey,
+    products: RunProducts | None = None,
+    *,
+    records: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    public: bool = False,
+    public_cell: float = 5000.0,
+    title: str | None = None,
+    simulated: bool | None = None,
+    top_hotspots: int = 10,
+    figures: bool = True,
+) -> dict[str, Any]:
+    """What the report shows, ready for the template (see :func:`write_report`).
+
+    Returns
+    -------
+    dict
+        Template variables: formatted numbers, :class:`Table` and
+        :class:`Figure` objects, lists of notes and references.
+    """
+    prods = products if products is not None else RunProducts()
+    if public and (prods.stations is not None or prods.ranges is not None):
+        from ..errors import InputError
+
+        raise InputError(
+            "public report given exact stations or home ranges; pass generalised products."
         )
-    if len(unsurveyed_est) or (unsurveyed_rn is not None and len(unsurveyed_rn)):
-        zs = sorted(
-            set(
-                unsurveyed_est["parameter"].astype(str).str.slice(2, -1).tolist()
-                if len(unsurveyed_est)
-                else []
-            )
-            | set(
-                unsurveyed_rn["region"].astype(str).str.slice(6).tolist()
-                if unsurveyed_rn is not None
-                else []
-            )
+    summ = prods.summary or survey.summary()
+    if simulated is None:
+        simulated = any(
+            w in str(survey.name).lower() for w in ("simulat", "example", "demo")
         )
-        body += (
-            '<h3 class="muted">Zones without stations</h3><p class="muted">No camera '
-            f"stood in {_e(', '.join(zs))}: the model's numbers there are "
-            "extrapolations with little or no data behind them, not estimates of "
-            "the leopards living there; they are listed here for completeness and "
-            "left out of the summary above.</p>"
-        )
-        if len(unsurveyed_est):
-            body += _table(unsurveyed_est[pcols].rename(columns=names))
-        if unsurveyed_rn is not None and len(unsurveyed_rn):
-            rcols = [
-                c
-                for c in ("region", "area_km2", "quantity", "estimate", "lcl", "ucl")
-                if c in unsurveyed_rn.columns
-            ]
-            body += _table(unsurveyed_rn[rcols].rename(columns=names))
-    return body, headline
+    density = density_context(
+        prods.density_estimates,
+        prods.region_n,
+        zones_with_effort=zones_with_stations(survey),
+    )
+    heading = (
+        title
+        or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
+    )
+    public_note = None
+    if public:
+        from ..privacy import PUBLIC_NOTE
+
+        public_note = PUBLIC_NOTE.format(cell_km=public_cell / 1000.0)
+    caveats = [
+        "Park boundaries are approximate (digitised for this toolkit, not an official boundary)."
+    ]
+    if simulated:
+        caveats.insert(0, _SIMULATED)
+    steps = None
+    if records:
+        rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
+        steps = _table(pd.DataFrame(rows, columns=["step", "status", "message"]))
+    zones = (
+        sorted(map(str, survey.zones[V.NAME].unique()))
+        if survey.zones is not None
+        else []
+    )
+    pop = prods.population
+    return {
+        "heading": heading,
+        "public": public,
+        "public_note": public_note,
+        "public_cell_km": f"{public_cell / 1000:g}",
+        "caveats": caveats,
+        "kpis": _kpis(summ, prods, density["headline"] if density else []),
+        "effort": _effort_context(summ, prods.effort),
+        "coverage_stats": _maybe_table(prods.coverage_stats),
+        "pdot_summary": _maybe_table(prods.pdot_summary),
+        "density": density,
+        "population": (
+            _table(pop) if isinstance(pop, pd.DataFrame) and len(pop) else None
+        ),
+        "cross_border_population": _maybe_table(prods.cross_border_population),
+        "straddling": _straddling_context(prods),
+        "hotspots": _hotspots_context(prods.border_hotspots, top_hotspots),
+        "reserve": _reserve_context(prods.reserve),
+        "plan_summary": _maybe_table(prods.plan_summary),
+        "n_proposed": len(prods.proposed) if prods.proposed is not None else 0,
+        "figures": _figures(
+            survey, prods, public=public, cell=public_cell, draw=figures
+        ),
+        "assumptions": [*_ASSUMPTIONS, *map(str, notes)],
+        "steps": steps,
+        "references": [v for _k, v in sorted(REFERENCES.items())],
+        "zones": zones,
+    }
+
+
+# --------------------------------------------------------------- rendering
+def _environment() -> Any:
+    try:
+        import jinja2
+    except ImportError as err:  # pragma: no cover - jinja2 comes with folium
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            'The report needs jinja2: pip install "trapscape[maps]".'
+        ) from err
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("trapscape.present", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render_report(context: Mapping[str, Any]) -> str:
+    """The report's HTML from a :func:`report_context`."""
+    return str(_environment().get_template("report.html.j2").render(**context))
 
 
 def write_report(
     survey: Survey,
     path: str | os.PathLike[str],
+    products: RunProducts | None = None,
     *,
-    products: Mapping[str, Any] | None = None,
     records: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
     public: bool = False,
@@ -322,10 +569,12 @@ def write_report(
     path
         Target HTML file (written atomically).
     products
-        Results keyed as in :func:`trapscape.maps.survey_map`, plus
-        ``summary``, ``effort``, ``coverage_stats``, ``pdot_summary``,
-        ``density``, ``population``, ``straddling``, ``plan_summary`` and
-        ``figure_png`` (name -> PNG bytes).
+        The run's results (:class:`~trapscape.products.RunProducts`); the
+        report uses ``summary``, ``effort``, ``trap_nights``,
+        ``coverage_stats``, ``pdot_summary``, ``density_estimates``,
+        ``region_n``, ``population``, ``cross_border_population``,
+        ``straddling`` (and ``straddling_areas``), ``border_hotspots``,
+        ``reserve``, ``plan_summary``, ``proposed`` and ``figure_png``.
     records
         Per-step records of the run (status, time, message).
     notes
@@ -350,322 +599,28 @@ def write_report(
     pathlib.Path
         The report file.
 
+    Raises
+    ------
+    InputError
+        In public mode, if exact stations or home ranges are passed.
+
     References
     ----------
     See :data:`REFERENCES`; every method section cites its sources.
     """
-    prods = dict(products or {})
-    if public and any(prods.get(k) is not None for k in ("stations", "ranges")):
-        from ..errors import InputError
-
-        raise InputError(
-            "public report given exact stations or home ranges; pass generalised products."
-        )
-    summ = prods.get("summary") or survey.summary()
-    if simulated is None:
-        simulated = any(
-            w in str(survey.name).lower() for w in ("simulat", "example", "demo")
-        )
-    figs = prods.get("figure_png") or {}
-    if not figs and figures:
-        try:
-            from .figures import render_figures
-
-            figs = render_figures(survey, products=prods, public=public)
-        except Exception as err:  # figures are a nicety; never lose the report
-            logger.warning("Figures could not be drawn for the report: %s", err)
-            figs = {}
-    zones = (
-        sorted(map(str, survey.zones[V.NAME].unique()))
-        if survey.zones is not None
-        else []
+    context = report_context(
+        survey,
+        products,
+        records=records,
+        notes=notes,
+        public=public,
+        public_cell=public_cell,
+        title=title,
+        simulated=simulated,
+        top_hotspots=top_hotspots,
+        figures=figures,
     )
-    parts: list[str] = []
-    heading = (
-        title
-        or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
-    )
-    parts.append(f"<h1>{_e(heading)}</h1>")
-    if public:
-        from ..privacy import PUBLIC_NOTE
-
-        parts.append(
-            f'<div class="public">{_e(PUBLIC_NOTE.format(cell_km=public_cell / 1000.0))}</div>'
-        )
-    caveats = [
-        "Park boundaries are approximate (digitised for this toolkit, not an official boundary)."
-    ]
-    if simulated:
-        caveats.insert(
-            0,
-            "The survey data are simulated (the bundled Land of the Leopard example: real "
-            "geography, simulated cameras and leopards with known truth). Do not cite the "
-            "numbers as field results.",
-        )
-    parts.append("".join(f'<div class="note">{_e(c)}</div>' for c in caveats))
-
-    # ----- at a glance
-    pop = prods.get("population")
-    dens_html, d_head = _density_html(
-        prods.get("density_estimates"),
-        prods.get("region_n"),
-        zones_with_effort=zones_with_stations(survey),
-    )
-    strad = prods.get("straddling")
-    hs = prods.get("border_hotspots")
-    res = prods.get("reserve")
-    k = [
-        ("stations", _num(summ.get("stations"))),
-        ("cameras", _num(summ.get("cameras"))),
-        ("photos / records", _num(summ.get("sightings"))),
-        ("individuals identified", _num(summ.get("individuals"))),
-    ]
-    if prods.get("trap_nights") is not None:
-        k.insert(2, ("trap-nights", _num(float(prods["trap_nights"]), 4)))
-    if d_head:
-        k.append(("leopards per 100 km² (95% CI)", d_head))
-    if isinstance(pop, pd.DataFrame) and len(pop):
-        both = pop[pop["detected in"].str.startswith("both")]["individuals"].sum()
-        k.append(("individuals detected in both countries", _num(int(both))))
-    if strad is not None:
-        k.append(
-            (
-                "home ranges straddling the border",
-                _num(
-                    int(strad) if isinstance(strad, (int, np.integer)) else len(strad)
-                ),
-            )
-        )
-    if res is not None and len(res) and "area_km2" in res.columns:
-        k.append(("candidate reserve, km²", _num(float(res["area_km2"].sum()), 4)))
-    parts.append("<h2>At a glance</h2>" + _kpis(k))
-
-    # ----- effort
-    eff = prods.get("effort")
-    sec = [
-        "<h2>1. Survey effort</h2>",
-        f"<p>{_num(summ.get('stations'))} stations with {_num(summ.get('cameras'))} cameras "
-        f"({_num(summ.get('deployments'))} deployments) were operated"
-        + (
-            f" between {_e(str(summ.get('first_setup'))[:10])} and {_e(str(summ.get('last_retrieval'))[:10])}"
-            if summ.get("first_setup")
-            else ""
-        )
-        + f"; {_num(summ.get('malfunctions'))} malfunction intervals were removed from effort. "
-        "Trap-nights follow camtrapR's convention: setup and retrieval days count fractionally and "
-        "periods when no camera of a station worked are excluded (Niedballa et al. 2016).</p>",
-    ]
-    per_zone = _get(eff, "per_zone") if eff is not None else None
-    if per_zone is not None:
-        sec.append("<h3>Effort by country</h3>" + _table(_as_frame(per_zone)))
-    sec.append(
-        _figure_html(
-            figs.get("effort"),
-            "Camera stations (size: trap-nights; colour: detections) "
-            "over the coverage grid."
-            if not public
-            else f"Camera effort per {public_cell / 1000:g} km cell (public version).",
-        )
-    )
-    parts.append("".join(sec))
-
-    # ----- coverage
-    sec = ["<h2>2. Coverage by country</h2>"]
-    cs = prods.get("coverage_stats")
-    if cs is not None:
-        sec.append("<h3>Coverage grid</h3>" + _table(_as_frame(cs)))
-    ps = prods.get("pdot_summary")
-    if ps is not None:
-        sec.append(
-            "<h3>Detection probability</h3><p>pdot is the probability that a leopard whose "
-            "activity centre lies in a cell is photographed at least once during the survey, "
-            "given every station's daily effort and the fitted hazard half-normal detection "
-            "function (Efford 2004; Borchers &amp; Efford 2008).</p>"
-            + _table(_as_frame(ps))
-        )
-    if cs is None and ps is None:
-        sec.append('<p class="muted">Coverage was not computed in this run.</p>')
-    sec.append(_figure_html(figs.get("pdot"), "Detection probability surface (pdot)."))
-    parts.append("".join(sec))
-
-    # ----- density
-    sec = [
-        "<h2>3. Density and abundance</h2>",
-        "<p>Density D (animals per 100 km²) and abundance N were estimated by maximum-likelihood "
-        "spatial capture-recapture with stations as proximity detectors and station usage from "
-        "the operation matrix (Borchers &amp; Efford 2008; Royle et al. 2014). Intervals are "
-        "log-normal 95% confidence intervals.</p>",
-        dens_html,
-    ]
-    parts.append("".join(sec))
-
-    # ----- individuals by country
-    sec = ["<h2>4. Individuals in Russia, China and both</h2>"]
-    if isinstance(pop, pd.DataFrame) and len(pop):
-        sec.append(
-            "<p>Individuals by the countries of the stations where they were photographed. "
-            "Animals photographed on both sides are the direct evidence of a shared population.</p>"
-            + _table(pop)
-        )
-    else:
-        sec.append('<p class="muted">No identified individuals.</p>')
-    cbp = prods.get("cross_border_population")
-    if cbp is not None:
-        sec.append(
-            "<h3>Cross-border status from home ranges</h3>" + _table(_as_frame(cbp))
-        )
-    parts.append("".join(sec))
-
-    # ----- home ranges
-    sec = [
-        "<h2>5. Home ranges straddling the border</h2>",
-        "<p>Kernel home ranges (bivariate normal kernel, Worton 1989; computed as in adehabitatHR, "
-        "Calenge 2006) at the 95% isopleth. A range straddles the border when at least 1% of its "
-        "area lies in a second country. Overlap between individuals uses the indices of Fieberg "
-        "&amp; Kochanny (2005).</p>",
-    ]
-    if strad is None:
-        sec.append('<p class="muted">Home ranges were not computed in this run.</p>')
-    elif isinstance(strad, (int, np.integer)):
-        sec.append(
-            f"<p>{_num(int(strad))} individual home ranges straddle the border "
-            "(identities withheld in the public version).</p>"
-        )
-        sa = prods.get("straddling_areas")
-        if sa is not None:
-            sec.append(_table(_as_frame(sa)))
-    else:
-        cols = [
-            c
-            for c in strad.columns
-            if c in (V.INDIVIDUAL_ID, V.SEX, "area_km2")
-            or c.startswith(("area_km2_", "share_"))
-        ]
-        sec.append(_table(pd.DataFrame(strad[cols])))
-    sec.append(_figure_html(figs.get("homeranges"), "Home ranges by individual."))
-    parts.append("".join(sec))
-
-    # ----- corridors
-    sec = [
-        "<h2>6. Corridors and border-crossing hotspots</h2>",
-        "<p>Least-cost corridors between the core areas on both sides of the border follow "
-        "Adriaensen et al. (2003); cumulative current from circuit theory (McRae et al. 2008) shows "
-        "where movement concentrates. The border is split into segments, ranked by the current "
-        "and the corridors crossing them.</p>",
-    ]
-    if hs is not None and len(hs):
-        score = next((c for c in ("rank", "score", "current") if c in hs.columns), None)
-        h = hs.sort_values(score, ascending=score == "rank") if score else hs
-        sec.append(
-            f"<h3>Top {min(top_hotspots, len(h))} border segments</h3>"
-            + _table(pd.DataFrame(h.drop(columns="geometry")).head(top_hotspots))
-        )
-    else:
-        sec.append('<p class="muted">Corridors were not computed in this run.</p>')
-    sec.append(
-        _figure_html(
-            figs.get("corridors"),
-            "Current density, corridors and top border hotspots (numbered).",
-        )
-    )
-    parts.append("".join(sec))
-
-    # ----- reserve
-    sec = [
-        "<h2>7. Candidate transboundary reserve</h2>",
-        "<p>The candidate outline is the union of the existing parks, the 95% home ranges of "
-        "individuals that straddle the border, and the corridors between them, kept on land. It "
-        "is a starting point for discussion, not a boundary proposal.</p>",
-    ]
-    if res is not None and len(res):
-        cols = [c for c in res.columns if c.startswith("area_km2")]
-        area = pd.DataFrame(
-            {
-                "part": [
-                    "total" if c == "area_km2" else c.removeprefix("area_km2_")
-                    for c in cols
-                ],
-                "area_km2": [float(res[c].sum()) for c in cols],
-            }
-        )
-        sec.append(_table(area))
-        if "components" in res.columns:
-            sec.append(
-                f'<p class="muted">Built from: {_e(res["components"].iloc[0])}.</p>'
-            )
-    else:
-        sec.append(
-            '<p class="muted">No reserve outline could be built in this run.</p>'
-        )
-    parts.append("".join(sec))
-
-    # ----- plan
-    sec = [
-        "<h2>8. Proposed new stations</h2>",
-        "<p>New camera sites chosen greedily (with local swaps) to close coverage gaps, improve the "
-        "precision of the density estimate — maximising min(E[n], E[r]) with RSE ≈ "
-        "1/√min(E[n], E[r]) (Efford &amp; Boulanger 2019; Durbach et al. 2021) — and watch the "
-        "highest-ranked border hotspots.</p>",
-    ]
-    if prods.get("plan_summary") is not None:
-        sec.append(_table(_as_frame(prods["plan_summary"])))
-    prop = prods.get("proposed")
-    if prop is not None and len(prop):
-        sec.append(
-            f"<p>{len(prop)} {'cells with ' if public else ''}proposed stations; coordinates in "
-            f"{'the GPX and CSV outputs of the full (non-public) run' if public else 'plan/proposed_stations.csv'}.</p>"
-        )
-    elif prods.get("plan_summary") is None:
-        sec.append('<p class="muted">No plan was made in this run.</p>')
-    sec.append(
-        _figure_html(
-            figs.get("plan"),
-            "Proposed stations over the current detection probability.",
-        )
-    )
-    parts.append("".join(sec))
-
-    # ----- methods, assumptions, references
-    assumptions = [
-        "Leopards are identified without error from their rosette patterns; unidentified photos count "
-        "towards effort and detections but not towards individuals.",
-        "The population is closed during the survey (no births, deaths or permanent emigration).",
-        "Activity centres are distributed as a Poisson process over the habitat mask; detection "
-        "declines with distance as a hazard half-normal function.",
-        "Paired cameras at one station form one detector; effort is pooled per station.",
-        "Resistance values for corridors are expert-based assumptions, not fitted to movement data.",
-    ]
-    assumptions += [str(n) for n in notes]
-    sec = [
-        "<h2>9. Methods, assumptions and references</h2>",
-        "<h3>Assumptions and notes</h3><ul>"
-        + "".join(f"<li>{_e(a)}</li>" for a in assumptions)
-        + "</ul>",
-    ]
-    if records:
-        rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
-        sec.append(
-            '<h3>Steps of this run</h3><p class="muted">Timings, parameters and input '
-            "checksums are in manifest.json.</p>"
-            + _table(pd.DataFrame(rows, columns=["step", "status", "message"]))
-        )
-    sec.append(
-        "<h3>References</h3><ol>"
-        + "".join(f"<li>{_e(v)}</li>" for _k, v in sorted(REFERENCES.items()))
-        + "</ol>"
-    )
-    if zones:
-        sec.append(
-            f'<p class="muted">Countries/zones in this survey: {_e(", ".join(zones))}. '
-            "Boundaries: © OpenStreetMap contributors (ODbL) where derived from OpenStreetMap.</p>"
-        )
-    parts.append("".join(sec))
-
-    doc = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(heading)}</title>'
-        f"<style>{_CSS}</style></head><body>" + "\n".join(parts) + "</body></html>\n"
-    )
+    doc = render_report(context)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(doc, encoding="utf-8")
