@@ -62,6 +62,21 @@ def test_offline_inlines_leaflet(tmp_path: Path) -> None:
     assert "url(images/" not in html  # images inlined as data URIs
 
 
+def test_leaflet_comes_from_the_xstatic_package() -> None:
+    from xstatic.pkg import leaflet
+
+    assert maps.find_leaflet() == Path(leaflet.BASE_DIR)
+    js = maps.offline_assets()["js"]
+    assert f"Leaflet {leaflet.VERSION}" in js[:200]
+
+
+def test_survey_map_takes_run_products() -> None:
+    s = make_tiny_survey()
+    st = s.station_points.assign(trap_nights=10.0, detections=1)
+    html = maps.survey_map(s, RunProducts(stations=st)).get_root().render()
+    assert "Camera stations" in html and "Stations (size: trap-nights)" in html
+
+
 def test_offline_without_assets_says_how_to_install(tmp_path: Path) -> None:
     with pytest.raises(MissingDependencyError, match="xstatic-leaflet"):
         maps.offline_assets(tmp_path / "nowhere")

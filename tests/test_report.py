@@ -225,3 +225,18 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
     # the zone without stations is footnoted, not in the main table
     assert "North Korea" not in main
     assert "22.2" in html.split("Zones without stations", 1)[1]
+
+
+def test_report_context_feeds_the_packaged_template(tmp_path: Path) -> None:
+    s = make_tiny_survey()
+    prods = RunProducts(
+        population=reserve.zone_population(reserve.individuals_by_zone(s)),
+        plan_summary=pd.DataFrame({"stations": [3]}),
+    )
+    ctx = report.report_context(s, prods, public=True, figures=False)
+    assert ctx["public_note"] and ctx["density"] is None
+    assert ctx["population"].head == ["detected in", "individuals"]
+    html = report.render_report(ctx)
+    assert '<div class="public">' in html
+    assert "Density was not estimated in this run." in html
+    assert "<th>stations</th>" in html and "No plan was made" not in html

@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import figures, maps, report
 from .figures import FIGURE_NAMES, render_figures, write_figures
 from .maps import find_leaflet, offline_assets, raster_overlay_png, save_map, survey_map
-from .report import REFERENCES, write_report
+from .report import REFERENCES, render_report, report_context, write_report
 
 __all__ = [
     "FIGURE_NAMES",
@@ -22,7 +22,9 @@ __all__ = [
     "offline_assets",
     "raster_overlay_png",
     "render_figures",
+    "render_report",
     "report",
+    "report_context",
     "save_map",
     "survey_map",
     "write_figures",

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFERENCES",
+    "Figure",
+    "Table",
+    "render_report",
     "report_context",
     "write_report",
 ]
@@ -195,7 +198,7 @@ def _split_unsurveyed(
     return est[~off], est[off]
 
 
-def density_headline(est: pd.DataFrame) -> list[str]:
+def _density_headline(est: pd.DataFrame) -> list[str]:
     """Lines 'D (lcl–ucl)', one per zone for zone models (``D[<zone>]``)."""
     if "parameter" not in est.columns:
         return []
@@ -237,7 +240,7 @@ def _region_rows(
     return rn[~off], rn[off]
 
 
-def density_context(
+def _density_context(
     est: pd.DataFrame | None,
     region_n: pd.DataFrame | None,
     *,
@@ -281,7 +284,7 @@ def density_context(
     if unsurveyed_rn is not None and len(unsurveyed_rn):
         unsurveyed_regions = _table(unsurveyed_rn.rename(columns=_NAMES))
     return {
-        "headline": density_headline(est),
+        "headline": _density_headline(est),
         "parameters": _table(est[pcols].rename(columns=_NAMES)),
         "regions": regions,
         "unsurveyed_zones": sorted(zones),
@@ -462,7 +465,7 @@ def report_context(
         simulated = any(
             w in str(survey.name).lower() for w in ("simulat", "example", "demo")
         )
-    density = density_context(
+    density = _density_context(
         prods.density_estimates,
         prods.region_n,
         zones_with_effort=zones_with_stations(survey),
