@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test test-fast lint docs bench clean venv system-deps web-assets
+.PHONY: demo test test-fast lint docs bench clean venv system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,20 +16,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-LEAFLET := .cache/web/node_modules/leaflet/dist/leaflet.js
-
-# Leaflet from the npm registry into the git-ignored .cache/web/, so map.html
-# works offline (inlined); skipped with a note when npm is not available.
-web-assets:
-	@if [ ! -f $(LEAFLET) ]; then \
-	  if command -v npm >/dev/null 2>&1; then \
-	    mkdir -p .cache/web && npm install --prefix .cache/web --no-audit --no-fund --silent leaflet@1.9 >/dev/null \
-	      || echo "note: npm could not install leaflet; map.html will load Leaflet from the web"; \
-	  else echo "note: npm not found; map.html will load Leaflet from the web"; fi; \
-	fi
-
-demo: $(STAMP) web-assets
-	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite $$([ -f $(LEAFLET) ] && echo --offline)
+# Leaflet is inlined from the xstatic-leaflet package (a "maps" extra), so
+# map.html works offline.
+demo: $(STAMP)
+	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite --offline
 
 system-deps:
 	@if [ -f .ci/system-deps ]; then bash .ci/system-deps; fi

@@ -1,4 +1,4 @@
-"""Tests of the interactive map builder (trapscape.maps)."""
+"""Tests of the interactive map builder (trapscape.present.maps)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from conftest import X0, Y0, make_tiny_survey
 
-from trapscape import maps
 from trapscape._raster import grid_for_bounds, to_dataarray
 from trapscape.errors import MissingDependencyError
+from trapscape.present import maps
+from trapscape.products import RunProducts
 
 
 def _pdot(survey):
@@ -25,7 +26,7 @@ def test_survey_map_has_layers_and_legend(tmp_path: Path) -> None:
     st = s.station_points.assign(
         trap_nights=np.linspace(1, 9, 9), detections=[0, 1, 2, 0, 5, 0, 0, 1, 1]
     )
-    m = maps.survey_map(s, products={"stations": st, "pdot": _pdot(s)})
+    m = maps.survey_map(s, products=RunProducts(stations=st, pdot=_pdot(s)))
     path = maps.save_map(m, tmp_path / "map.html")
     html = path.read_text()
     for name in (
@@ -61,8 +62,23 @@ def test_offline_inlines_leaflet(tmp_path: Path) -> None:
     assert "url(images/" not in html  # images inlined as data URIs
 
 
+def test_leaflet_comes_from_the_xstatic_package() -> None:
+    from xstatic.pkg import leaflet
+
+    assert maps.find_leaflet() == Path(leaflet.BASE_DIR)
+    js = maps.offline_assets()["js"]
+    assert f"Leaflet {leaflet.VERSION}" in js[:200]
+
+
+def test_survey_map_takes_run_products() -> None:
+    s = make_tiny_survey()
+    st = s.station_points.assign(trap_nights=10.0, detections=1)
+    html = maps.survey_map(s, RunProducts(stations=st)).get_root().render()
+    assert "Camera stations" in html and "Stations (size: trap-nights)" in html
+
+
 def test_offline_without_assets_says_how_to_install(tmp_path: Path) -> None:
-    with pytest.raises(MissingDependencyError, match="npm install"):
+    with pytest.raises(MissingDependencyError, match="xstatic-leaflet"):
         maps.offline_assets(tmp_path / "nowhere")
 
 

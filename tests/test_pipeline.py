@@ -342,11 +342,11 @@ def test_run_survey_does_not_modify_input(tmp_path: Path) -> None:
 def test_offline_without_assets_fails_before_writing(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trapscape import maps
     from trapscape.errors import MissingDependencyError
+    from trapscape.present import maps
 
     monkeypatch.setattr(maps, "find_leaflet", lambda assets=None: None)
-    with pytest.raises(MissingDependencyError, match="npm"):
+    with pytest.raises(MissingDependencyError, match="xstatic-leaflet"):
         pipeline.run_project(project, tmp_path / "out", offline=True)
     assert not (tmp_path / "out").exists()
 

@@ -215,11 +215,12 @@ def test_bad_cell_size() -> None:
 
 
 def test_public_map_refuses_exact_layers() -> None:
-    from trapscape.maps import survey_map
+    from trapscape.present.maps import survey_map
+    from trapscape.products import RunProducts
 
     s = make_tiny_survey()
     with pytest.raises(InputError, match="public"):
-        survey_map(s, products={"stations": s.station_points}, public=True)
+        survey_map(s, RunProducts(stations=s.station_points), public=True)
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Tests of the transboundary report and the candidate reserve (trapscape.report)."""
+"""Tests of the transboundary report and the candidate reserve (trapscape.present.report, trapscape.reserve)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pytest
 from conftest import X0, Y0, make_tiny_survey
 from shapely.geometry import Point, box
 
-from trapscape import report
+from trapscape import reserve
 from trapscape import validation as V
+from trapscape.present import report
+from trapscape.products import RunProducts
 
 
 def _ranges(survey):
@@ -28,11 +30,11 @@ def _ranges(survey):
 
 def test_individuals_by_zone() -> None:
     s = make_tiny_survey()
-    by = report.individuals_by_zone(s).set_index(V.INDIVIDUAL_ID)
+    by = reserve.individuals_by_zone(s).set_index(V.INDIVIDUAL_ID)
     # A at S1, S2 (x = X0+1000, +2000: China) and S5 (China); B at S8 (China) and S9 (x = X0+3000: Russia)
     assert by.loc["A", "zones"] == "China"
     assert by.loc["B", "zones"] == "China + Russia"
-    pop = report._zone_population(report.individuals_by_zone(s)).set_index(
+    pop = reserve.zone_population(reserve.individuals_by_zone(s)).set_index(
         "detected in"
     )
     assert pop.loc["China only", "individuals"] == 1
@@ -42,7 +44,7 @@ def test_individuals_by_zone() -> None:
 
 def test_straddling_ranges_and_areas() -> None:
     s = make_tiny_survey()
-    strad = report.straddling_ranges(s, _ranges(s))
+    strad = reserve.straddling_ranges(s, _ranges(s))
     assert list(strad[V.INDIVIDUAL_ID]) == ["A"]
     row = strad.iloc[0]
     # the circle is split in half by the border (within the polygon approximation)
@@ -57,7 +59,7 @@ def test_candidate_reserve_is_union_with_areas_per_country() -> None:
     corridor = gpd.GeoDataFrame(
         geometry=[box(X0 + 500, Y0 + 3500, X0 + 3500, Y0 + 3800)], crs=s.crs
     )
-    res = report.candidate_reserve(s, ranges=_ranges(s), corridors=corridor)
+    res = reserve.candidate_reserve(s, ranges=_ranges(s), corridors=corridor)
     assert len(res) == 1
     geom = res.geometry.iloc[0]
     park = s.parks.geometry.union_all()
@@ -74,7 +76,7 @@ def test_candidate_reserve_empty_without_inputs() -> None:
     from dataclasses import replace
 
     s = replace(make_tiny_survey(), parks=None)
-    assert len(report.candidate_reserve(s)) == 0
+    assert len(reserve.candidate_reserve(s)) == 0
 
 
 def test_write_report_sections_and_print_css(tmp_path: Path) -> None:
@@ -88,12 +90,12 @@ def test_write_report_sections_and_print_css(tmp_path: Path) -> None:
             "ucl": [1.96, 0.08, 3100.0],
         }
     )
-    prods = {
-        "density_estimates": est,
-        "population": report._zone_population(report.individuals_by_zone(s)),
-        "straddling": report.straddling_ranges(s, _ranges(s)),
-        "reserve": report.candidate_reserve(s, ranges=_ranges(s)),
-    }
+    prods = RunProducts(
+        density_estimates=est,
+        population=reserve.zone_population(reserve.individuals_by_zone(s)),
+        straddling=reserve.straddling_ranges(s, _ranges(s)),
+        reserve=reserve.candidate_reserve(s, ranges=_ranges(s)),
+    )
     path = report.write_report(
         s, tmp_path / "r.html", products=prods, simulated=True, figures=False
     )
@@ -129,7 +131,7 @@ def test_public_report_refuses_exact_layers(tmp_path: Path) -> None:
     s = make_tiny_survey()
     with pytest.raises(InputError):
         report.write_report(
-            s, tmp_path / "r.html", products={"ranges": _ranges(s)}, public=True
+            s, tmp_path / "r.html", products=RunProducts(ranges=_ranges(s)), public=True
         )
 
 
@@ -145,7 +147,10 @@ def test_zone_densities_in_the_headline(tmp_path: Path) -> None:
         }
     )
     html = report.write_report(
-        s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
+        s,
+        tmp_path / "r.html",
+        products=RunProducts(density_estimates=est),
+        figures=False,
     ).read_text()
     assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in html
 
@@ -165,7 +170,7 @@ def _three_zone_survey():
 
 def test_zones_without_stations_are_footnoted_not_headlined(tmp_path: Path) -> None:
     s = _three_zone_survey()
-    assert report._zones_with_stations(s) == {"China", "Russia"}
+    assert reserve.zones_with_stations(s) == {"China", "Russia"}
     est = pd.DataFrame(
         {
             "parameter": ["D[China]", "D[North Korea]", "D[Russia]"],
@@ -175,7 +180,10 @@ def test_zones_without_stations_are_footnoted_not_headlined(tmp_path: Path) -> N
         }
     )
     html = report.write_report(
-        s, tmp_path / "r.html", products={"density_estimates": est}, figures=False
+        s,
+        tmp_path / "r.html",
+        products=RunProducts(density_estimates=est),
+        figures=False,
     ).read_text()
     glance = html.split("<h2>At a glance</h2>", 1)[1].split("<h2", 1)[0]
     assert "China: 0.500 (0.300–0.800)<br>Russia: 1.50 (1.10–2.00)" in glance
@@ -199,13 +207,13 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
         for q, v in (("E.N", en), ("R.N", rn), ("R.N.local", loc)):
             rows.append({"region": region, "quantity": q, "estimate": v})
     rn = pd.DataFrame(rows)
-    whole = report.holds_whole_population(rn)
+    whole = reserve.holds_whole_population(rn)
     assert whole.tolist() == [True] * 3 + [False] * 12
     est = pd.DataFrame({"parameter": ["D"], "estimate": [1.0]})
     html = report.write_report(
         s,
         tmp_path / "r.html",
-        products={"density_estimates": est, "region_n": rn},
+        products=RunProducts(density_estimates=est, region_n=rn),
         figures=False,
     ).read_text()
     main = html.split("Number of leopards by region", 1)[1].split("<h3", 1)[0]
@@ -217,3 +225,18 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
     # the zone without stations is footnoted, not in the main table
     assert "North Korea" not in main
     assert "22.2" in html.split("Zones without stations", 1)[1]
+
+
+def test_report_context_feeds_the_packaged_template(tmp_path: Path) -> None:
+    s = make_tiny_survey()
+    prods = RunProducts(
+        population=reserve.zone_population(reserve.individuals_by_zone(s)),
+        plan_summary=pd.DataFrame({"stations": [3]}),
+    )
+    ctx = report.report_context(s, prods, public=True, figures=False)
+    assert ctx["public_note"] and ctx["density"] is None
+    assert ctx["population"].head == ["detected in", "individuals"]
+    html = report.render_report(ctx)
+    assert '<div class="public">' in html
+    assert "Density was not estimated in this run." in html
+    assert "<th>stations</th>" in html and "No plan was made" not in html

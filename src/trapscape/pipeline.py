@@ -47,6 +47,7 @@ from . import __version__
 from . import validation as V
 from ._params import allowed_values
 from .errors import InputError, TrapscapeError, TrapscapeWarning
+from .products import RunProducts
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -344,11 +345,14 @@ _SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "corridors": (("corridors", "corridors_for_survey"),),
     "plan": (("planning", "plan"),),
-    "map": (("maps", "survey_map"),),
-    "report": (("report", "write_report"), ("report", "candidate_reserve")),
+    "map": (("present.maps", "survey_map"),),
+    "report": (
+        ("present.report", "write_report"),
+        ("reserve", "candidate_reserve"),
+    ),
     "effort": (("effort", "effort_report"),),
-    "reserve": (("report", "candidate_reserve"),),
-    "figures": (("figures", "write_figures"),),
+    "reserve": (("reserve", "candidate_reserve"),),
+    "figures": (("present.figures", "write_figures"),),
 }
 # keys the pipeline itself handles in a section
 _PIPELINE_KEYS: dict[str, set[str]] = {
@@ -619,7 +623,8 @@ def _step_validate(ctx: _Context) -> str:
             if k not in ("first_setup", "last_retrieval")
         }
     ctx.products["summary"] = summary
-    from .report import _zone_population, individuals_by_zone
+    from .reserve import individuals_by_zone
+    from .reserve import zone_population as _zone_population
 
     by_zone = individuals_by_zone(ctx.survey)
     ctx.products["individual_zones"] = by_zone
@@ -899,7 +904,7 @@ def _step_density(ctx: _Context) -> str:
     rec.outputs.append(
         _write_csv(ctx, ctx.products["density_estimates"], "density/estimates.csv")
     )
-    from .report import _zones_with_stations
+    from .reserve import zones_with_stations as _zones_with_stations
 
     surveyed = _zones_with_stations(ctx.survey)
     if "region_n" in ctx.products:
@@ -936,7 +941,7 @@ def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame
     rn = rn.copy()
     if "region" not in rn.columns or "quantity" not in rn.columns:
         return rn
-    from .report import holds_whole_population
+    from .reserve import holds_whole_population
 
     region = rn["region"].astype(str)
     q = rn["quantity"].astype(str)
@@ -987,7 +992,7 @@ def _step_homerange(ctx: _Context) -> str:
         rec.outputs.append(
             _write_csv(ctx, _tab(cb.crossings), "homerange/crossings.csv")
         )
-    from .report import straddling_ranges
+    from .reserve import straddling_ranges
 
     if ctx.survey.zones is not None and len(ctx.survey.zones):
         pct = float(ctx.params.get("report", {}).get("percent", 95.0))
@@ -1125,7 +1130,7 @@ def _step_plan(ctx: _Context) -> str:
 
 
 def _step_reserve(ctx: _Context) -> str:
-    from .report import candidate_reserve
+    from .reserve import candidate_reserve
 
     opts = {**ctx.params.get("report", {}), **ctx.params.get("reserve", {})}
     reserve = _call(
@@ -1146,7 +1151,7 @@ def _step_reserve(ctx: _Context) -> str:
         from .privacy import snap_polygons
 
         reserve = snap_polygons(reserve, cell=ctx.public_cell)
-        from .report import reserve_areas
+        from .reserve import reserve_areas
 
         reserve = reserve_areas(reserve, ctx.survey)
     ctx.products["reserve"] = reserve
@@ -1163,7 +1168,7 @@ def _step_reserve(ctx: _Context) -> str:
 
 
 def _step_figures(ctx: _Context) -> str:
-    from .figures import write_figures
+    from .present.figures import write_figures
 
     if not ctx.params.get("report", {}).get("figures", True):
         raise _Skip("figures = false in [report]")
@@ -1172,7 +1177,7 @@ def _step_figures(ctx: _Context) -> str:
         ctx.shown_survey,
         ctx.stage / "figures",
         options=ctx.params.get("figures", {}),
-        products=_shown_products(ctx),
+        products=_run_products(_shown_products(ctx)),
         public=ctx.public,
     )
     ctx.products["figures"] = files
@@ -1236,15 +1241,21 @@ def _shown_products(ctx: _Context) -> dict[str, Any]:
     return prods
 
 
+# ADAPTER (present branch, to be replaced when the pipeline fills a RunProducts
+# itself): the renderers take the typed run record, the pipeline still keeps a dict.
+def _run_products(prods: dict[str, Any]) -> RunProducts:
+    return RunProducts(**prods)
+
+
 def _step_map(ctx: _Context) -> str:
-    from .maps import save_map, survey_map
+    from .present.maps import save_map, survey_map
 
     opts = dict(ctx.params.get("map", {}))
     m = _call(
         survey_map,
         ctx.shown_survey,
         options=opts,
-        products=_shown_products(ctx),
+        products=_run_products(_shown_products(ctx)),
         public=ctx.public,
         public_cell=ctx.public_cell,
     )
@@ -1254,7 +1265,7 @@ def _step_map(ctx: _Context) -> str:
 
 
 def _step_report(ctx: _Context) -> str:
-    from .report import write_report
+    from .present.report import write_report
 
     _scrub_records(ctx)
     opts = dict(ctx.params.get("report", {}))
@@ -1263,7 +1274,7 @@ def _step_report(ctx: _Context) -> str:
         ctx.shown_survey,
         ctx.path("report.html"),
         options=opts,
-        products=_shown_products(ctx),
+        products=_run_products(_shown_products(ctx)),
         records=ctx.records,
         notes=ctx.notes,
         public=ctx.public,
@@ -1494,7 +1505,7 @@ def run_survey(
     )
     pub_cell = float(checked.get("run", {}).get("public_cell", 5000.0))
     if offline:  # fail before any work when the offline assets are missing
-        from .maps import offline_assets
+        from .present.maps import offline_assets
 
         offline_assets()
     inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}

@@ -221,14 +221,14 @@ def test_map_and_run_show_the_same_station_attributes(
     import geopandas as gpd
     import pandas as pd
 
-    from trapscape import maps
+    from trapscape.present import maps
 
     shown: dict[str, object] = {}
     real = maps.survey_map
 
-    def spy(survey, *, products=None, **kw):
-        shown.update(products or {})
-        return real(survey, products=products, **kw)
+    def spy(survey, products=None, **kw):
+        shown["stations"] = products.stations if products is not None else None
+        return real(survey, products, **kw)
 
     out = tmp_path / "out"
     runner = CliRunner()

@@ -36,7 +36,7 @@ from .options import (
     "--offline",
     is_flag=True,
     default=False,
-    help="Inline Leaflet (local npm copy) so the file works without internet.",
+    help="Inline Leaflet (the xstatic-leaflet package) so the file works without internet.",
 )
 @overwrite_opt
 def cmd(
@@ -62,8 +62,9 @@ def cmd(
     Example: trapscape map survey.toml --results results --out map.html --offline
     """
     from ..effort import effort_report
-    from ..maps import save_map, survey_map
     from ..pipeline import load_results, station_table
+    from ..present.maps import save_map, survey_map
+    from ..products import RunProducts
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
@@ -75,18 +76,20 @@ def cmd(
     public = bool(prods.pop("public", False))
     for k in ("records", "notes"):
         prods.pop(k, None)
+    products = RunProducts(**prods)
     if public:
         from ..privacy import generalise_survey
 
         shown = generalise_survey(survey)
     else:
         shown = survey
-        if "stations" not in prods:
+        if products.stations is None:
             # the effort options of the project, as `trapscape run` uses them
             names = set(inspect.signature(effort_report).parameters) - {"survey"}
             opts = {k: v for k, v in {**cov_sec, **eff_sec}.items() if k in names}
-            prods["stations"] = station_table(survey, effort_report(survey, **opts))
-    m = survey_map(shown, products=prods, tiles=tiles, public=public)
+            table = station_table(survey, effort_report(survey, **opts))
+            products = products.copy(stations=table)
+    m = survey_map(shown, products=products, tiles=tiles, public=public)
     with staged_file(out, overwrite=overwrite) as tmp:
         save_map(m, tmp, offline=offline)
     click.echo(f"Wrote {out}")

@@ -45,7 +45,8 @@ def cmd(
     Example: trapscape report survey.toml --results results --out brief.html
     """
     from ..pipeline import load_results
-    from ..report import write_report
+    from ..present.report import write_report
+    from ..products import RunProducts
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
@@ -63,7 +64,7 @@ def cmd(
         write_report(
             survey,
             tmp,
-            products=prods,
+            products=RunProducts(**prods),
             records=records,
             notes=notes,
             public=public,

@@ -19,7 +19,7 @@ offline_opt = click.option(
     "--offline",
     is_flag=True,
     default=False,
-    help="Inline the map's JavaScript/CSS (local npm 'leaflet' copy) so map.html "
+    help="Inline the map's JavaScript/CSS (the xstatic-leaflet package) so map.html "
     "works without internet.",
 )
 seed_opt = click.option(

@@ -9,10 +9,10 @@ stations and the candidate reserve.  Base tiles are optional; the vector and
 raster layers carry the map on their own.
 
 :func:`save_map` writes it as HTML with deterministic element ids, and with
-``offline=True`` inlines Leaflet's JavaScript and CSS from a local copy of
-the npm ``leaflet`` package so the map opens without internet.
+``offline=True`` inlines Leaflet's JavaScript and CSS from the
+``xstatic-leaflet`` package so the map opens without internet.
 
-This module (with :mod:`trapscape.report`) is the only place that reprojects
+This module (with :mod:`trapscape.present.report`) is the only place that reprojects
 to EPSG:4326, and only for display.
 """
 
@@ -24,22 +24,23 @@ import io
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from . import validation as V
-from .errors import InputError, MissingDependencyError
+from .. import validation as V
+from ..errors import InputError, MissingDependencyError
+from ..products import RunProducts
 
 if TYPE_CHECKING:
     import folium
     import geopandas as gpd
     import xarray as xr
 
-    from .survey import Survey
+    from ..survey import Survey
 
 __all__ = [
     "find_leaflet",
@@ -81,9 +82,8 @@ _INDIVIDUAL_PALETTE = (
 )
 
 _INSTALL_HINT = (
-    "Install the offline map assets with `make system-deps` (runs `npm install leaflet` "
-    "into .cache/web/ in the source tree) or `npm install --prefix ~/.cache/trapscape/web "
-    "leaflet`, or pass assets= the folder holding node_modules/leaflet/dist."
+    "Install the offline map assets with `pip install xstatic-leaflet` (part of "
+    '"trapscape[maps]"), or pass assets= a folder holding leaflet.js and leaflet.css.'
 )
 
 
@@ -98,21 +98,29 @@ def _folium() -> Any:
 
 
 # -------------------------------------------------------------------- assets
+def _packaged_leaflet() -> Path | None:
+    """Leaflet's ``dist`` folder from the ``xstatic-leaflet`` package, if installed."""
+    try:
+        from xstatic.pkg import leaflet
+    except ImportError:
+        return None
+    return Path(leaflet.BASE_DIR)
+
+
 def find_leaflet(assets: str | os.PathLike[str] | None = None) -> Path | None:
     """Folder holding Leaflet's ``leaflet.js``/``leaflet.css``, or None.
 
-    Looks in ``assets`` when given, else in ``.cache/web`` of the source tree
-    (installed by ``.ci/system-deps``) and in ``~/.cache/trapscape/web``.
+    Looks in ``assets`` when given (the folder itself, or its ``dist``,
+    ``leaflet/dist`` or ``node_modules/leaflet/dist``), else in the
+    ``xstatic-leaflet`` package (installed with ``trapscape[maps]``).
     """
-    cands: list[Path] = []
-    if assets is not None:
-        cands.append(Path(assets))
+    if assets is None:
+        packaged = _packaged_leaflet()
+        cands = [packaged] if packaged is not None else []
     else:
-        here = Path(__file__).resolve()
-        cands.append(here.parents[2] / ".cache" / "web")
-        cands.append(Path.home() / ".cache" / "trapscape" / "web")
+        cands = [Path(assets)]
     for base in cands:
-        for sub in ("node_modules/leaflet/dist", "leaflet/dist", "dist", "."):
+        for sub in (".", "dist", "leaflet/dist", "node_modules/leaflet/dist"):
             d = base / sub
             if (d / "leaflet.js").is_file() and (d / "leaflet.css").is_file():
                 return d
@@ -131,7 +139,7 @@ def offline_assets(assets: str | os.PathLike[str] | None = None) -> dict[str, st
     if d is None:
         where = f" in {os.fspath(assets)}" if assets is not None else ""
         raise MissingDependencyError(
-            f"Offline map assets (npm package 'leaflet') not found{where}. "
+            f"Offline map assets (Leaflet's leaflet.js and leaflet.css) not found{where}. "
             + _INSTALL_HINT
         )
     js = (d / "leaflet.js").read_text(encoding="utf-8")
@@ -313,10 +321,13 @@ def _palette(keys: Sequence[Any]) -> dict[Any, str]:
 
 
 # ------------------------------------------------------------------ the map
+_EXACT_LAYERS = ("stations", "ranges", "cross_border")
+
+
 def survey_map(
     survey: Survey,
+    products: RunProducts | None = None,
     *,
-    products: Mapping[str, Any] | None = None,
     tiles: str | None = None,
     public: bool = False,
     public_cell: float = 5000.0,
@@ -331,13 +342,12 @@ def survey_map(
         The survey (projected CRS).  In public mode pass the generalised
         survey (:func:`trapscape.privacy.generalise_survey`).
     products
-        Results of the analysis steps, keyed as the pipeline names them:
-        ``stations`` (points with ``trap_nights``, ``detections``,
+        The run's results (:class:`~trapscape.products.RunProducts`); the map
+        shows ``stations`` (points with ``trap_nights``, ``detections``,
         ``individuals``) or ``station_cells`` (public), ``coverage_grid``,
-        ``pdot`` (DataArray), ``ranges`` (isopleths with ``individual_id``),
-        ``cross_border``, ``corridors`` / ``corridor_paths``, ``current``,
-        ``border_hotspots``, ``proposed``, ``reserve``.  Missing ones are
-        left out.
+        ``pdot``, ``ranges`` (with ``cross_border`` status), ``corridors``,
+        ``corridor_paths``, ``current``, ``border_hotspots``, ``proposed`` and
+        ``reserve``.  Fields left at ``None`` are left out.
     tiles
         Base tiles name or URL (e.g. ``"OpenStreetMap"``); ``None`` for no
         tiles (works offline).
@@ -362,26 +372,50 @@ def survey_map(
         In public mode, if per-station or per-individual layers are passed.
     """
     fm = _folium()
-    prods = dict(products or {})
+    prods = products if products is not None else RunProducts()
     if public:
-        leaked = [
-            k
-            for k in ("stations", "ranges", "cross_border")
-            if prods.get(k) is not None
-        ]
-        if leaked:
-            raise InputError(
-                f"public map given exact layers {leaked}; pass generalised "
-                "products (station_cells) or public=False."
-            )
-    bounds_src = (
+        _refuse_exact_layers(prods)
+    b = _display_bounds(survey)
+    m = _base_map(fm, b, tiles=tiles, zoom_start=zoom_start)
+    _add_background(fm, m, survey)
+    legends = _add_coverage_grid(fm, m, prods.coverage_grid)
+    legends += _add_rasters(fm, m, prods)
+    legends += _add_boundaries(fm, m, survey, prods.reserve)
+    legends += _add_ranges(fm, m, prods.ranges, prods.cross_border)
+    legends += _add_corridors(fm, m, prods)
+    legends += _add_hotspots(fm, m, prods.border_hotspots)
+    legends += _add_stations(fm, m, survey, prods, public=public, cell=public_cell)
+    legends += _add_proposed(fm, m, prods.proposed)
+    fm.LayerControl(collapsed=False, position="topright").add_to(m)
+    _add_header(fm, m, survey, title=title, public=public, cell=public_cell)
+    _add_fixed_html(fm, m, "".join(legends), "bottomleft", "ts-legend")
+    if b[2] > b[0] and b[3] > b[1]:
+        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return m
+
+
+def _refuse_exact_layers(prods: RunProducts) -> None:
+    """Public mode: per-station and per-individual layers must not be shown."""
+    leaked = [k for k in _EXACT_LAYERS if getattr(prods, k) is not None]
+    if leaked:
+        raise InputError(
+            f"public map given exact layers {leaked}; pass generalised "
+            "products (station_cells) or public=False."
+        )
+
+
+def _display_bounds(survey: Survey) -> np.ndarray:
+    """(west, south, east, north) in degrees: the study area, else the stations."""
+    src = (
         survey.study_area
         if survey.study_area is not None and len(survey.study_area)
-        else None
+        else survey.stations
     )
-    if bounds_src is None:
-        bounds_src = survey.stations
-    b = bounds_src.to_crs(4326).total_bounds
+    return np.asarray(src.to_crs(4326).total_bounds)
+
+
+def _base_map(fm: Any, b: np.ndarray, *, tiles: str | None, zoom_start: int) -> Any:
+    """An empty Leaflet map centred on ``b`` with the panes of the layers."""
     centre = [(b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0]
     m = fm.Map(
         location=centre,
@@ -399,13 +433,14 @@ def survey_map(
             ".ts-legend-block{margin-bottom:6px}.ts-banner{font-weight:bold}</style>"
         )
     )
-    legends: list[str] = []
-
     # panes: opaque background polygons < raster overlays < vector layers
     fm.map.CustomPane("ts_base", z_index=250, pointer_events=True).add_to(m)
     fm.map.CustomPane("ts_raster", z_index=300, pointer_events=False).add_to(m)
+    return m
 
-    # background: land / countries
+
+def _add_background(fm: Any, m: Any, survey: Survey) -> None:
+    """Land and country polygons under everything else."""
     if survey.habitat is not None and len(survey.habitat):
         _geojson(
             fm,
@@ -435,63 +470,62 @@ def survey_map(
             },
         ).add_to(m)
 
-    grid = prods.get("coverage_grid")
-    if grid is not None and len(grid):
-        col = next(
-            (
-                c
-                for c in ("trap_nights", "effort_days", "n_stations", "stations")
-                if c in grid.columns
-            ),
-            None,
-        )
-        vals = grid[col].to_numpy(dtype=float) if col else np.zeros(len(grid))
-        g = grid.assign(_fill=_ramp(np.where(vals > 0, vals, np.nan), "YlGnBu"))
-        fields = [
-            c
-            for c in (
-                "cell_id",
-                "zone",
-                "n_stations",
-                "stations",
-                "trap_nights",
-                "detections",
-                "individuals",
-            )
-            if c in g.columns
-        ]
-        data = _plain(g, [*fields, "_fill"])
-        fg = fm.FeatureGroup(name="Coverage grid (trap-nights per cell)", show=False)
-        kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
-        fm.GeoJson(
-            data.__geo_interface__,
-            style_function=lambda f: {
-                "color": "#666666",
-                "weight": 0.3,
-                "fillColor": f["properties"].get("_fill") or "#eeeeee",
-                "fillOpacity": 0.55,
-            },
-            **kw,
-        ).add_to(fg)
-        fg.add_to(m)
-        if col:
-            lo, hi = _ramp([0, 1], "YlGnBu")
-            legends.append(
-                _legend_html(
-                    "Coverage grid (trap-nights)",
-                    [
-                        ("no effort", "#999999", "box"),
-                        ("low", lo, "box"),
-                        ("high", hi, "box"),
-                    ],
-                )
-            )
 
-    for key, label, cmap, log in (
-        ("pdot", "Detection probability (pdot)", "viridis", False),
-        ("current", "Current density (circuit theory)", "inferno", True),
+def _add_coverage_grid(fm: Any, m: Any, grid: gpd.GeoDataFrame | None) -> list[str]:
+    """Grid cells coloured by trap-nights (hidden at first); returns legends."""
+    if grid is None or not len(grid):
+        return []
+    col = next(
+        (
+            c
+            for c in ("trap_nights", "effort_days", "n_stations", "stations")
+            if c in grid.columns
+        ),
+        None,
+    )
+    vals = grid[col].to_numpy(dtype=float) if col else np.zeros(len(grid))
+    g = grid.assign(_fill=_ramp(np.where(vals > 0, vals, np.nan), "YlGnBu"))
+    fields = [
+        c
+        for c in (
+            "cell_id",
+            "zone",
+            "n_stations",
+            "stations",
+            "trap_nights",
+            "detections",
+            "individuals",
+        )
+        if c in g.columns
+    ]
+    data = _plain(g, [*fields, "_fill"])
+    fg = fm.FeatureGroup(name="Coverage grid (trap-nights per cell)", show=False)
+    kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
+    fm.GeoJson(
+        data.__geo_interface__,
+        style_function=lambda f: {
+            "color": "#666666",
+            "weight": 0.3,
+            "fillColor": f["properties"].get("_fill") or "#eeeeee",
+            "fillOpacity": 0.55,
+        },
+        **kw,
+    ).add_to(fg)
+    fg.add_to(m)
+    if not col:
+        return []
+    lo, hi = _ramp([0, 1], "YlGnBu")
+    items = [("no effort", "#999999", "box"), ("low", lo, "box"), ("high", hi, "box")]
+    return [_legend_html("Coverage grid (trap-nights)", items)]
+
+
+def _add_rasters(fm: Any, m: Any, prods: RunProducts) -> list[str]:
+    """The pdot surface (shown) and the circuit current (hidden, log scale)."""
+    legends = []
+    for key, da, label, cmap, log in (
+        ("pdot", prods.pdot, "Detection probability (pdot)", "viridis", False),
+        ("current", prods.current, "Current density (circuit theory)", "inferno", True),
     ):
-        da = prods.get(key)
         if da is None:
             continue
         png, bnds = raster_overlay_png(
@@ -512,17 +546,17 @@ def survey_map(
         ).add_to(fg)
         fg.add_to(m)
         lo, hi = _ramp([0, 1], cmap)
+        ends = ("0", "1") if key == "pdot" else ("low", "high")
         legends.append(
-            _legend_html(
-                label,
-                [
-                    ("0" if key == "pdot" else "low", lo, "box"),
-                    ("1" if key == "pdot" else "high", hi, "box"),
-                ],
-            )
+            _legend_html(label, [(ends[0], lo, "box"), (ends[1], hi, "box")])
         )
+    return legends
 
-    # boundaries
+
+def _add_boundaries(
+    fm: Any, m: Any, survey: Survey, res: gpd.GeoDataFrame | None
+) -> list[str]:
+    """Study area, parks, the international border and the candidate reserve."""
     if survey.study_area is not None and len(survey.study_area):
         _geojson(
             fm,
@@ -557,102 +591,92 @@ def survey_map(
             fields=[V.NAME],
             style={"color": COLORS["border"], "weight": 2, "dashArray": "8 4"},
         ).add_to(m)
-    res = prods.get("reserve")
-    if res is not None and len(res):
-        fields = [
-            c
-            for c in res.columns
-            if c.startswith("area_km2") or c in ("components", "name")
-        ]
-        _geojson(
-            fm,
-            res,
-            name="Candidate transboundary reserve",
-            fields=fields,
-            show=False,
-            style={
-                "color": COLORS["reserve"],
-                "weight": 3,
-                "fillColor": COLORS["reserve"],
-                "fillOpacity": 0.08,
-            },
-        ).add_to(m)
-    legends.append(
-        _legend_html(
-            "Boundaries",
-            [
-                ("study area", COLORS["study_area"], "line"),
-                ("park (approximate)", COLORS["park"], "line"),
-                ("international border", COLORS["border"], "line"),
-            ]
-            + (
-                [("candidate reserve", COLORS["reserve"], "line")]
-                if res is not None and len(res)
-                else []
-            ),
-        )
-    )
+    has_reserve = res is not None and len(res) > 0
+    if res is not None and has_reserve:
+        _add_reserve(fm, m, res)
+    items = [
+        ("study area", COLORS["study_area"], "line"),
+        ("park (approximate)", COLORS["park"], "line"),
+        ("international border", COLORS["border"], "line"),
+    ]
+    if has_reserve:
+        items.append(("candidate reserve", COLORS["reserve"], "line"))
+    return [_legend_html("Boundaries", items)]
 
-    rng_ = prods.get("ranges")
-    if rng_ is not None and len(rng_):
-        ids = (
-            sorted(map(str, rng_[V.INDIVIDUAL_ID].unique()))
-            if V.INDIVIDUAL_ID in rng_.columns
-            else []
-        )
-        pal = _palette(ids)
-        r = rng_.copy()
-        r["_col"] = (
-            r[V.INDIVIDUAL_ID].astype(str).map(pal)
-            if V.INDIVIDUAL_ID in r.columns
-            else "#1f77b4"
-        )
-        status = _status_lookup(prods.get("cross_border"))
-        if status and V.INDIVIDUAL_ID in r.columns:
-            r["cross_border"] = r[V.INDIVIDUAL_ID].astype(str).map(status)
-        fields = [
-            x
-            for x in (
-                V.INDIVIDUAL_ID,
-                V.SEX,
-                "method",
-                "percent",
-                "area_km2",
-                "cross_border",
-            )
-            if x in r.columns
-        ]
-        data = _plain(r, [*fields, "_col"])
-        fg = fm.FeatureGroup(name="Home ranges (by individual)", show=len(ids) <= 20)
-        fm.GeoJson(
-            data.__geo_interface__,
-            style_function=lambda f: {
-                "color": f["properties"].get("_col"),
-                "weight": 1.5,
-                "fillColor": f["properties"].get("_col"),
-                "fillOpacity": 0.1,
-            },
-            popup=fm.GeoJsonPopup(fields=fields, localize=True) if fields else None,
-        ).add_to(fg)
-        fg.add_to(m)
-        legends.append(
-            _legend_html(
-                "Home ranges",
-                [
-                    (
-                        f"{len(ids)} individuals, one colour each (click a range)",
-                        pal[ids[0]] if ids else "#1f77b4",
-                        "box",
-                    )
-                ],
-            )
-        )
 
-    for key, label, dash in (
-        ("corridors", "Least-cost corridors", None),
-        ("corridor_paths", "Least-cost paths", "6 4"),
+def _add_reserve(fm: Any, m: Any, res: gpd.GeoDataFrame) -> None:
+    fields = [
+        c
+        for c in res.columns
+        if c.startswith("area_km2") or c in ("components", "name")
+    ]
+    _geojson(
+        fm,
+        res,
+        name="Candidate transboundary reserve",
+        fields=fields,
+        show=False,
+        style={
+            "color": COLORS["reserve"],
+            "weight": 3,
+            "fillColor": COLORS["reserve"],
+            "fillOpacity": 0.08,
+        },
+    ).add_to(m)
+
+
+def _add_ranges(
+    fm: Any, m: Any, ranges: gpd.GeoDataFrame | None, cross_border: Any
+) -> list[str]:
+    """Home ranges, one colour per individual, with their cross-border status."""
+    if ranges is None or not len(ranges):
+        return []
+    has_id = V.INDIVIDUAL_ID in ranges.columns
+    ids = sorted(map(str, ranges[V.INDIVIDUAL_ID].unique())) if has_id else []
+    pal = _palette(ids)
+    r = ranges.copy()
+    r["_col"] = r[V.INDIVIDUAL_ID].astype(str).map(pal) if has_id else "#1f77b4"
+    status = _status_lookup(cross_border)
+    if status and has_id:
+        r["cross_border"] = r[V.INDIVIDUAL_ID].astype(str).map(status)
+    fields = [
+        x
+        for x in (
+            V.INDIVIDUAL_ID,
+            V.SEX,
+            "method",
+            "percent",
+            "area_km2",
+            "cross_border",
+        )
+        if x in r.columns
+    ]
+    data = _plain(r, [*fields, "_col"])
+    fg = fm.FeatureGroup(name="Home ranges (by individual)", show=len(ids) <= 20)
+    fm.GeoJson(
+        data.__geo_interface__,
+        style_function=lambda f: {
+            "color": f["properties"].get("_col"),
+            "weight": 1.5,
+            "fillColor": f["properties"].get("_col"),
+            "fillOpacity": 0.1,
+        },
+        popup=fm.GeoJsonPopup(fields=fields, localize=True) if fields else None,
+    ).add_to(fg)
+    fg.add_to(m)
+    label = f"{len(ids)} individuals, one colour each (click a range)"
+    return [
+        _legend_html("Home ranges", [(label, pal[ids[0]] if ids else "#1f77b4", "box")])
+    ]
+
+
+def _add_corridors(fm: Any, m: Any, prods: RunProducts) -> list[str]:
+    """Least-cost corridors (polygons) and paths (dashed lines)."""
+    legends = []
+    for c, label, dash in (
+        (prods.corridors, "Least-cost corridors", None),
+        (prods.corridor_paths, "Least-cost paths", "6 4"),
     ):
-        c = prods.get(key)
         if c is None or not len(c):
             continue
         fields = [
@@ -685,175 +709,162 @@ def survey_map(
         legends.append(
             _legend_html(label, [(label.lower(), COLORS["corridor"], "line")])
         )
+    return legends
 
-    hs = prods.get("border_hotspots")
-    if hs is not None and len(hs):
-        h = hs.copy()
-        if "rank" in h.columns:
-            h = h.sort_values("rank")
-        elif "score" in h.columns:
-            h = h.sort_values("score", ascending=False)
-        score = next(
-            (c for c in ("score", "current_sum", "current") if c in h.columns), None
-        )
-        vals = (
-            h[score].to_numpy(dtype=float)
-            if score
-            else np.arange(len(h))[::-1].astype(float)
-        )
-        h["_col"] = _ramp(vals, "YlOrRd")
-        top = np.zeros(len(h), dtype=bool)
-        top[: min(10, len(h))] = True
-        h["_w"] = np.where(top, 9, 4)
-        fields = [
-            x
-            for x in (
-                "rank",
-                "score",
-                "current_sum",
-                "n_paths",
-                "segment_id",
-                "length_m",
-            )
-            if x in h.columns
-        ]
-        data = _plain(h, [*fields, "_col", "_w"])
-        fg = fm.FeatureGroup(name="Border-crossing hotspots (top 10 thick)", show=True)
-        kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
-        fm.GeoJson(
-            data.__geo_interface__,
-            style_function=lambda f: {
-                "color": f["properties"].get("_col") or COLORS["hotspot"],
-                "weight": f["properties"].get("_w") or 4,
-                "opacity": 0.95,
-            },
-            **kw,
-        ).add_to(fg)
-        fg.add_to(m)
-        lo, hi = _ramp([0, 1], "YlOrRd")
-        legends.append(
-            _legend_html(
-                "Border hotspots",
-                [
-                    ("lower score", lo, "line"),
-                    ("higher score (top 10 thick)", hi, "line"),
-                ],
-            )
-        )
 
-    # stations (or public cells)
-    cells = prods.get("station_cells")
-    st = prods.get("stations")
+def _add_hotspots(fm: Any, m: Any, hs: gpd.GeoDataFrame | None) -> list[str]:
+    """Border segments coloured by score; the top ten drawn thick."""
+    if hs is None or not len(hs):
+        return []
+    h = hs.copy()
+    if "rank" in h.columns:
+        h = h.sort_values("rank")
+    elif "score" in h.columns:
+        h = h.sort_values("score", ascending=False)
+    score = next(
+        (c for c in ("score", "current_sum", "current") if c in h.columns), None
+    )
+    vals = (
+        h[score].to_numpy(dtype=float)
+        if score
+        else np.arange(len(h))[::-1].astype(float)
+    )
+    h["_col"] = _ramp(vals, "YlOrRd")
+    top = np.zeros(len(h), dtype=bool)
+    top[: min(10, len(h))] = True
+    h["_w"] = np.where(top, 9, 4)
+    fields = [
+        x
+        for x in ("rank", "score", "current_sum", "n_paths", "segment_id", "length_m")
+        if x in h.columns
+    ]
+    data = _plain(h, [*fields, "_col", "_w"])
+    fg = fm.FeatureGroup(name="Border-crossing hotspots (top 10 thick)", show=True)
+    kw = {"popup": fm.GeoJsonPopup(fields=fields, localize=True)} if fields else {}
+    fm.GeoJson(
+        data.__geo_interface__,
+        style_function=lambda f: {
+            "color": f["properties"].get("_col") or COLORS["hotspot"],
+            "weight": f["properties"].get("_w") or 4,
+            "opacity": 0.95,
+        },
+        **kw,
+    ).add_to(fg)
+    fg.add_to(m)
+    lo, hi = _ramp([0, 1], "YlOrRd")
+    items = [("lower score", lo, "line"), ("higher score (top 10 thick)", hi, "line")]
+    return [_legend_html("Border hotspots", items)]
+
+
+def _add_stations(
+    fm: Any, m: Any, survey: Survey, prods: RunProducts, *, public: bool, cell: float
+) -> list[str]:
+    """Public cells, else station points (from the products or the survey)."""
+    cells, st = prods.station_cells, prods.stations
     if cells is not None and len(cells):
+        return _add_station_cells(fm, m, cells, cell)
+    if st is not None and len(st):
+        _station_layer(fm, m, st)
+        items = [
+            ("no detections", COLORS["station_none"], "circle"),
+            ("few detections", _det_color(1, 10), "circle"),
+            ("many detections", _det_color(10, 10), "circle"),
+        ]
+        return [_legend_html("Stations (size: trap-nights)", items)]
+    if not public and len(survey.stations):
+        _station_layer(fm, m, survey.station_points)
+    return []
+
+
+def _add_station_cells(
+    fm: Any, m: Any, cells: gpd.GeoDataFrame, cell: float
+) -> list[str]:
+    """Public mode: camera effort per grid cell, coloured by detections."""
+    fields = [
+        c
+        for c in ("cell_id", "n_stations", "trap_nights", "detections")
+        if c in cells.columns
+    ]
+    det = (
+        cells["detections"].to_numpy(dtype=float)
+        if "detections" in cells.columns
+        else np.zeros(len(cells))
+    )
+    c2 = cells.assign(_col=[_det_color(d, det.max()) for d in det])
+    data = _plain(c2, [*fields, "_col"])
+    fg = fm.FeatureGroup(name=f"Camera effort per {cell / 1000:g} km cell", show=True)
+    fm.GeoJson(
+        data.__geo_interface__,
+        style_function=lambda f: {
+            "color": "#333333",
+            "weight": 1,
+            "fillColor": f["properties"].get("_col"),
+            "fillOpacity": 0.6,
+        },
+        popup=fm.GeoJsonPopup(fields=fields, localize=True),
+    ).add_to(fg)
+    fg.add_to(m)
+    items = [
+        ("no detections", COLORS["station_none"], "box"),
+        ("few", _det_color(1, 10), "box"),
+        ("many", _det_color(10, 10), "box"),
+    ]
+    title = f"Cameras per {cell / 1000:g} km cell (colour: detections)"
+    return [_legend_html(title, items)]
+
+
+def _add_proposed(fm: Any, m: Any, prop: gpd.GeoDataFrame | None) -> list[str]:
+    """Proposed stations: points, or cells in public mode."""
+    if prop is None or not len(prop):
+        return []
+    if all(t == "Point" for t in prop.geom_type):
         fields = [
             c
-            for c in ("cell_id", "n_stations", "trap_nights", "detections")
-            if c in cells.columns
+            for c in (V.STATION_ID, "rank", "objective", "gain", "zone")
+            if c in prop.columns
         ]
-        det = (
-            cells["detections"].to_numpy(dtype=float)
-            if "detections" in cells.columns
-            else np.zeros(len(cells))
+        _point_layer(
+            fm,
+            m,
+            prop,
+            name="Proposed new stations",
+            fields=fields,
+            aliases=fields,
+            radius=np.full(len(prop), 6.0),
+            fill=[COLORS["proposed"]] * len(prop),
+            weight=2.5,
         )
-        c2 = cells.assign(_col=[_det_color(d, det.max()) for d in det])
-        data = _plain(c2, [*fields, "_col"])
-        fg = fm.FeatureGroup(
-            name=f"Camera effort per {public_cell / 1000:g} km cell", show=True
-        )
-        fm.GeoJson(
-            data.__geo_interface__,
-            style_function=lambda f: {
-                "color": "#333333",
-                "weight": 1,
-                "fillColor": f["properties"].get("_col"),
-                "fillOpacity": 0.6,
+    else:
+        fields = [c for c in ("cell_id", "n_stations") if c in prop.columns]
+        _geojson(
+            fm,
+            prop,
+            name="Proposed new stations (per cell)",
+            fields=fields,
+            style={
+                "color": COLORS["proposed"],
+                "weight": 2,
+                "fillColor": COLORS["proposed"],
+                "fillOpacity": 0.3,
             },
-            popup=fm.GeoJsonPopup(fields=fields, localize=True),
-        ).add_to(fg)
-        fg.add_to(m)
-        legends.append(
-            _legend_html(
-                f"Cameras per {public_cell / 1000:g} km cell (colour: detections)",
-                [
-                    ("no detections", COLORS["station_none"], "box"),
-                    ("few", _det_color(1, 10), "box"),
-                    ("many", _det_color(10, 10), "box"),
-                ],
-            )
-        )
-    elif st is not None and len(st):
-        _station_layer(fm, m, st)
-        legends.append(
-            _legend_html(
-                "Stations (size: trap-nights)",
-                [
-                    ("no detections", COLORS["station_none"], "circle"),
-                    ("few detections", _det_color(1, 10), "circle"),
-                    ("many detections", _det_color(10, 10), "circle"),
-                ],
-            )
-        )
-    elif not public and len(survey.stations):
-        _station_layer(fm, m, survey.station_points)
+        ).add_to(m)
+    return [_legend_html("Plan", [("proposed station", COLORS["proposed"], "circle")])]
 
-    prop = prods.get("proposed")
-    if prop is not None and len(prop):
-        if all(t == "Point" for t in prop.geom_type):
-            fields = [
-                c
-                for c in (V.STATION_ID, "rank", "objective", "gain", "zone")
-                if c in prop.columns
-            ]
-            _point_layer(
-                fm,
-                m,
-                prop,
-                name="Proposed new stations",
-                fields=fields,
-                aliases=fields,
-                radius=np.full(len(prop), 6.0),
-                fill=[COLORS["proposed"]] * len(prop),
-                weight=2.5,
-            )
-        else:
-            fields = [c for c in ("cell_id", "n_stations") if c in prop.columns]
-            _geojson(
-                fm,
-                prop,
-                name="Proposed new stations (per cell)",
-                fields=fields,
-                style={
-                    "color": COLORS["proposed"],
-                    "weight": 2,
-                    "fillColor": COLORS["proposed"],
-                    "fillOpacity": 0.3,
-                },
-            ).add_to(m)
-        legends.append(
-            _legend_html("Plan", [("proposed station", COLORS["proposed"], "circle")])
-        )
 
-    fm.LayerControl(collapsed=False, position="topright").add_to(m)
+def _add_header(
+    fm: Any, m: Any, survey: Survey, *, title: str | None, public: bool, cell: float
+) -> None:
+    """The title box at the top, with the public-version banner."""
     heading = html.escape(title or f"{survey.name}: camera-trap survey")
     banner = f'<div class="ts-title"><b>{heading}</b></div>'
     if public:
-        from .privacy import PUBLIC_NOTE
+        from ..privacy import PUBLIC_NOTE
 
         banner += (
             '<div class="ts-banner" style="color:#b2182b;max-width:520px">'
-            f"{html.escape(PUBLIC_NOTE.format(cell_km=public_cell / 1000.0))}</div>"
+            f"{html.escape(PUBLIC_NOTE.format(cell_km=cell / 1000.0))}</div>"
         )
     _add_fixed_html(fm, m, banner, "top", "ts-header")
-    _add_fixed_html(fm, m, "".join(legends), "bottomleft", "ts-legend")
-    if b[2] > b[0] and b[3] > b[1]:
-        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    return m
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v)
 
 
 def _det_color(d: float, dmax: float) -> str:
@@ -1039,7 +1050,7 @@ def save_map(
     path
         Target HTML file.
     offline
-        Inline Leaflet's JavaScript and CSS from the local npm copy (see
+        Inline Leaflet's JavaScript and CSS from the ``xstatic-leaflet`` package (see
         :func:`offline_assets`) so the file needs no internet.  Base tiles,
         if any, still need internet.
     assets

@@ -13,19 +13,19 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import validation as V
+from .. import validation as V
+from ..products import RunProducts
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .survey import Survey
+    from ..survey import Survey
 
 __all__ = ["FIGURE_NAMES", "render_figures", "write_figures"]
 
@@ -134,9 +134,9 @@ def _raster(
     fig.colorbar(im, ax=ax, shrink=0.7, label=label)
 
 
-def _stations(ax: Axes, prods: Mapping[str, Any], fig: Figure) -> None:
-    cells = prods.get("station_cells")
-    st = prods.get("stations")
+def _stations(ax: Axes, prods: RunProducts, fig: Figure) -> None:
+    cells = prods.station_cells
+    st = prods.stations
     if cells is not None and len(cells):
         col = "trap_nights" if "trap_nights" in cells.columns else "n_stations"
         cells.plot(
@@ -177,10 +177,10 @@ def _stations(ax: Axes, prods: Mapping[str, Any], fig: Figure) -> None:
         fig.colorbar(sc, ax=ax, shrink=0.7, label="log(1 + detections) per station")
 
 
-def _effort(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
+def _effort(survey: Survey, prods: RunProducts) -> Figure | None:
     fig, ax = _figure()
     _base(ax, survey)
-    grid = prods.get("coverage_grid")
+    grid = prods.coverage_grid
     if grid is not None and len(grid):
         col = next(
             (
@@ -200,8 +200,8 @@ def _effort(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def _pdot(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
-    da = prods.get("pdot")
+def _pdot(survey: Survey, prods: RunProducts) -> Figure | None:
+    da = prods.pdot
     if da is None:
         return None
     fig, ax = _figure()
@@ -219,8 +219,8 @@ def _pdot(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def _homeranges(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
-    r = prods.get("ranges")
+def _homeranges(survey: Survey, prods: RunProducts) -> Figure | None:
+    r = prods.ranges
     if r is None or not len(r):
         return None
     fig, ax = _figure()
@@ -242,29 +242,36 @@ def _homeranges(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def _corridors(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
-    keys = ("current", "corridors", "corridor_paths", "border_hotspots")
-    if all(prods.get(k) is None for k in keys):
+def _corridors(survey: Survey, prods: RunProducts) -> Figure | None:
+    layers = (
+        prods.current,
+        prods.corridors,
+        prods.corridor_paths,
+        prods.border_hotspots,
+    )
+    if all(v is None for v in layers):
         return None
     fig, ax = _figure()
     _base(ax, survey)
-    if prods.get("current") is not None:
+    if prods.current is not None:
         _raster(
             ax,
-            prods["current"],
+            prods.current,
             cmap="inferno",
             label="current density",
             fig=fig,
             log=True,
         )
-    for k, style in (
-        ("corridors", {"facecolor": "#2166ac", "alpha": 0.25, "edgecolor": "#2166ac"}),
-        ("corridor_paths", {"color": "#2166ac", "linewidth": 1.5}),
+    for v, style in (
+        (
+            prods.corridors,
+            {"facecolor": "#2166ac", "alpha": 0.25, "edgecolor": "#2166ac"},
+        ),
+        (prods.corridor_paths, {"color": "#2166ac", "linewidth": 1.5}),
     ):
-        v = prods.get(k)
         if v is not None and len(v):
             v.plot(ax=ax, zorder=4, **style)
-    hs = prods.get("border_hotspots")
+    hs = prods.border_hotspots
     if hs is not None and len(hs):
         score = next((c for c in ("score", "current") if c in hs.columns), None)
         top = hs.sort_values(score, ascending=False).head(10) if score else hs.head(10)
@@ -293,16 +300,16 @@ def _light_greens() -> Any:
     )
 
 
-def _plan(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
-    p = prods.get("proposed")
+def _plan(survey: Survey, prods: RunProducts) -> Figure | None:
+    p = prods.proposed
     if p is None or not len(p):
         return None
     fig, ax = _figure()
     _base(ax, survey)
-    if prods.get("pdot") is not None:
+    if prods.pdot is not None:
         _raster(
             ax,
-            prods["pdot"],
+            prods.pdot,
             cmap=_light_greens(),  # light, so the stations stay visible
             label="current pdot",
             fig=fig,
@@ -310,8 +317,8 @@ def _plan(survey: Survey, prods: Mapping[str, Any]) -> Figure | None:
             vmax=1,
             alpha=0.7,
         )
-    st = prods.get("stations")
-    cells = prods.get("station_cells")
+    st = prods.stations
+    cells = prods.station_cells
     if st is not None and len(st):
         ax.scatter(
             st.geometry.x,
@@ -354,7 +361,7 @@ _BUILDERS = {
 def render_figures(
     survey: Survey,
     *,
-    products: Mapping[str, Any] | None = None,
+    products: RunProducts | None = None,
     public: bool = False,
 ) -> dict[str, bytes]:
     """Render every figure that the products allow, as PNG bytes.
@@ -364,7 +371,7 @@ def render_figures(
     survey
         The (in public mode: generalised) survey, projected CRS.
     products
-        Results keyed as in :func:`trapscape.maps.survey_map`.
+        The run's results; themes whose products are ``None`` are left out.
     public
         Refuse per-station and per-individual products.
 
@@ -374,12 +381,12 @@ def render_figures(
         Figure name (see :data:`FIGURE_NAMES`) to PNG bytes; themes without
         data are left out.
     """
-    from .crs import require_projected
-    from .errors import InputError
+    from ..crs import require_projected
+    from ..errors import InputError
 
     require_projected(survey.crs, "survey CRS")
-    prods = dict(products or {})
-    if public and any(prods.get(k) is not None for k in ("stations", "ranges")):
+    prods = products if products is not None else RunProducts()
+    if public and (prods.stations is not None or prods.ranges is not None):
         raise InputError(
             "public figures given exact stations or home ranges; pass generalised products."
         )
@@ -406,7 +413,7 @@ def write_figures(
     survey: Survey,
     out_dir: str | os.PathLike[str],
     *,
-    products: Mapping[str, Any] | None = None,
+    products: RunProducts | None = None,
     public: bool = False,
 ) -> list[Path]:
     """Write the figures of :func:`render_figures` as ``<name>.png`` into ``out_dir``.
@@ -424,7 +431,5 @@ def write_figures(
         p = out / f"{name}.png"
         p.write_bytes(data)
         files.append(p)
-    if isinstance(products, dict):
-        products["figure_png"] = pngs
     logger.info("Wrote %d figures to %s", len(files), out)
     return files
