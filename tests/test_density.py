@@ -13,9 +13,10 @@ import pytest
 from scipy.special import gammaln
 from shapely.geometry import Point, box
 
-from trapscape import _scr
 from trapscape import density as dn
 from trapscape import validation as V
+from trapscape.density import _likelihood as _lik
+from trapscape.density import _setup, abundance
 from trapscape.detection import DetectionParams
 from trapscape.errors import ComputationError, InputError, TrapscapeWarning
 from trapscape.survey import Survey
@@ -265,14 +266,14 @@ def test_analytic_gradient(detectfn: str, model: str, detector: str) -> None:
     )
     zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
     mask = dn.make_mask(ch.traps_xy, buffer=1500.0, spacing=250.0, zones=zones)
-    design, _, _ = dn._design(ch, mask, detectfn=detectfn, model=model)
+    design, _, _ = _setup._design(ch, mask, detectfn=detectfn, model=model)
     beta = rng.normal(size=design.n_beta) * 0.2
     nd = design.n_d
     beta[:nd] += math.log(40 / 1e4)
     beta[nd : nd + design.n_classes] += -1.5
     beta[nd + design.n_classes : nd + 2 * design.n_classes] += math.log(500)
-    _, g = _scr.loglik_and_gradient(beta, design)
-    num = _scr.numeric_gradient(beta, design, step=1e-6)
+    _, g = _lik.loglik_and_gradient(beta, design)
+    num = _lik.numeric_gradient(beta, design, step=1e-6)
     np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-5)
 
 
@@ -281,20 +282,20 @@ def test_sex_and_zone_models_reduce_to_null() -> None:
     ch = simulate_ch(rng)
     zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
     mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
-    null, _, _ = dn._design(ch, mask, detectfn="HHN", model="null")
+    null, _, _ = _setup._design(ch, mask, detectfn="HHN", model="null")
     b0 = np.array([math.log(40 / 1e4), math.log(0.1), math.log(500)])
-    ll0 = _scr.loglik(b0, null)
-    zone, levels, _ = dn._design(ch, mask, detectfn="HHN", model="zone")
+    ll0 = _lik.loglik(b0, null)
+    zone, levels, _ = _setup._design(ch, mask, detectfn="HHN", model="zone")
     assert levels == ["E", "W"]
-    assert _scr.loglik(np.r_[b0[0], b0], zone) == pytest.approx(ll0, rel=1e-12)
+    assert _lik.loglik(np.r_[b0[0], b0], zone) == pytest.approx(ll0, rel=1e-12)
     # sex with known classes: null + sum log pi(class) (+ identical-history grouping)
-    sex, _, _ = dn._design(ch, mask, detectfn="HHN", model="sex")
+    sex, _, _ = _setup._design(ch, mask, detectfn="HHN", model="sex")
     pm = 0.3
     bs = np.r_[b0[0], b0[1], b0[1], b0[2], b0[2], math.log(pm / (1 - pm))]
     n_m = sum(s == "M" for s in ch.sex)
     expect = ll0 + n_m * math.log(pm) + (ch.n - n_m) * math.log(1 - pm)
     expect += null.constant - sex.constant
-    assert _scr.loglik(bs, sex) == pytest.approx(expect, rel=1e-10)
+    assert _lik.loglik(bs, sex) == pytest.approx(expect, rel=1e-10)
 
 
 # ---------------------------------------------------------------------------
@@ -391,10 +392,15 @@ def test_region_n_added_after_fit_matches_fit_with_regions() -> None:
     bare = dn.fit(ch, mask, model="zone", regions=None, region_zones=zones)
     assert bare.region_n.empty
     np.testing.assert_array_equal(bare.beta, with_r.beta)
-    added = dn._with_region_n(bare, ch, mask, regions=regions, region_zones=zones)
+    added = abundance._with_region_n(
+        bare, ch, mask, regions=regions, region_zones=zones
+    )
     pd.testing.assert_frame_equal(added.region_n, with_r.region_n)
     pd.testing.assert_frame_equal(added.estimates, with_r.estimates)
-    assert dn._with_region_n(bare, ch, mask, regions=None, region_zones=zones) is bare
+    assert (
+        abundance._with_region_n(bare, ch, mask, regions=None, region_zones=zones)
+        is bare
+    )
 
 
 def simulate_zone_sex_ch(
@@ -445,8 +451,8 @@ def test_sex_zone_model_reduces_to_sex_model() -> None:
     ch = simulate_ch(rng, sex_sigma={"F": 400.0, "M": 600.0})
     zones = {"W": box(-1e5, -1e5, 1250, 1e5), "E": box(1250, -1e5, 1e5, 1e5)}
     mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=zones)
-    sex, _, classes = dn._design(ch, mask, detectfn="HHN", model="sex")
-    both, levels, classes2 = dn._design(ch, mask, detectfn="HHN", model="sex+zone")
+    sex, _, classes = _setup._design(ch, mask, detectfn="HHN", model="sex")
+    both, levels, classes2 = _setup._design(ch, mask, detectfn="HHN", model="sex+zone")
     assert levels == ["E", "W"] and classes == classes2 == ["F", "M"]
     assert both.n_beta == sex.n_beta + 1
     bs = np.array(
@@ -460,12 +466,12 @@ def test_sex_zone_model_reduces_to_sex_model() -> None:
         ]
     )
     # equal zone densities: the same likelihood as the sex model
-    assert _scr.loglik(np.r_[bs[0], bs], both) == pytest.approx(
-        _scr.loglik(bs, sex), rel=1e-12
+    assert _lik.loglik(np.r_[bs[0], bs], both) == pytest.approx(
+        _lik.loglik(bs, sex), rel=1e-12
     )
     # different zone densities change it
-    assert _scr.loglik(np.r_[bs[0] + 0.5, bs], both) != pytest.approx(
-        _scr.loglik(bs, sex), rel=1e-6
+    assert _lik.loglik(np.r_[bs[0] + 0.5, bs], both) != pytest.approx(
+        _lik.loglik(bs, sex), rel=1e-6
     )
 
 
@@ -749,13 +755,13 @@ def test_fast_path_matches_dense_path(detectfn: str, detector: str) -> None:
     if detector == "count":
         ch = dn.CaptureHistory(ch.traps_xy, ch.usage, ch.captures * 3, detector="count")
     mask = dn.make_mask(ch.traps_xy, buffer=2500.0, spacing=200.0)
-    fast, _, _ = dn._design(ch, mask, detectfn=detectfn, model="null")
+    fast, _, _ = _setup._design(ch, mask, detectfn=detectfn, model="null")
     assert fast.aux is not None
     dense = dataclasses.replace(fast, aux=None, grid=None)
     for sig in (150.0, 500.0, 2000.0):
         beta = np.array([math.log(40 / 1e4), -1.0, math.log(sig)])
-        ll_f, g_f = _scr.loglik_and_gradient(beta, fast)
-        ll_d, g_d = _scr.loglik_and_gradient(beta, dense)
+        ll_f, g_f = _lik.loglik_and_gradient(beta, fast)
+        ll_d, g_d = _lik.loglik_and_gradient(beta, dense)
         assert ll_f == pytest.approx(ll_d, rel=1e-12)
         np.testing.assert_allclose(g_f, g_d, rtol=1e-9, atol=1e-9)
 
@@ -824,14 +830,14 @@ def test_sex_mixture_loglik_matches_secr_formula(sexes: tuple) -> None:
         base.traps_xy, np.ones_like(base.usage), base.captures, sex=sexes
     )
     mask = dn.make_mask(ch.traps_xy, buffer=150.0, spacing=50.0)
-    design, _, _ = dn._design(ch, mask, detectfn="HN", model="sex")
-    real = _scr.Real(
+    design, _, _ = _setup._design(ch, mask, detectfn="HN", model="sex")
+    real = _lik.Real(
         density=np.array([5.0]),
         p0=np.array([0.3, 0.2]),
         sigma=np.array([60.0, 90.0]),
         pmix=np.array([0.6, 0.4]),
     )
-    ll = _scr.loglik(_scr.pack(real, design), design)
+    ll = _lik.loglik(_lik.pack(real, design), design)
     ref = brute_mixture_loglik(ch, mask, 5.0, (0.3, 0.2), (60.0, 90.0), 0.4)
     assert ll == pytest.approx(ref, rel=1e-10)
 
@@ -937,7 +943,7 @@ def test_exported_hn_parameters_reproduce_the_fits_own_pdot_with_weekly_occasion
     """g0 is per day of usage: detection_params() gives the fit's own p.(x)."""
     import warnings as _w
 
-    from trapscape import _scr, coverage
+    from trapscape import coverage
 
     rng = np.random.default_rng(5)
     g = np.arange(0, 1000, 200.0)
@@ -955,8 +961,8 @@ def test_exported_hn_parameters_reproduce_the_fits_own_pdot_with_weekly_occasion
         _w.simplefilter("ignore")
         fit = dn.fit(ch, mask, detectfn="HN")
     dp = fit.detection_params()
-    design, _, _ = dn._design(ch, mask, detectfn="HN", model="null")
-    own = -np.expm1(_scr.class_terms(design, dp.g0, dp.sigma)["logq"])
+    design, _, _ = _setup._design(ch, mask, detectfn="HN", model="null")
+    own = -np.expm1(_lik.class_terms(design, dp.g0, dp.sigma)["logq"])
     exported = coverage.pdot_points(mask.xy, traps, usage, dp)
     np.testing.assert_allclose(exported, own, rtol=1e-9, atol=1e-12)
 
@@ -1019,3 +1025,15 @@ def test_survey_regions_cut_zones_to_the_surveyed_area(tiny_survey):
             big.geometry[big["name"] == name].iloc[0].intersection(surveyed).area
         )
     assert regions["study area"].equals(survey.study_polygon)
+
+
+def test_package_reexports_its_public_names() -> None:
+    for name in dn.__all__:
+        assert getattr(dn, name) is not None, name
+    assert dn.for_survey is dn.fit_survey
+    # parameter messages name the documented path, not the module inside
+    assert f"{dn.fit_survey.__module__}.{dn.fit_survey.__qualname__}" == (
+        "trapscape.density.fit_survey"
+    )
+    assert dn.fit is dn.fitting.fit
+    assert dn.make_mask is dn.mask.make_mask

@@ -156,3 +156,13 @@ def test_read_secr_mask_reproduces_secr_loglik(tmp_path: Path) -> None:
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(SchemaError, match="columns x and y"):
         secrio.read_secr_mask(bad)
+
+
+def test_secrio_is_an_alias_of_the_density_format_modules() -> None:
+    from trapscape.density import camtrapr, secr
+
+    assert secrio.read_secr is secr.read_secr
+    assert secrio.write_secr is secr.write_secr
+    assert secrio.read_secr_mask is secr.read_secr_mask
+    assert secrio.read_camtrapr is camtrapr.read_camtrapr
+    assert set(secrio.__all__) <= set(dn.__all__)

@@ -505,22 +505,8 @@ def evaluate(
     """
     real = unpack(beta, design)
     dens_m = real.density[design.d_index]
-    a = design.cell_area
-    with np.errstate(divide="ignore"):
-        logda = np.log(dens_m * a)
+    terms, lps, lse = _class_parts(real, dens_m, design, gradient=gradient)
     n, nc = design.n, design.n_classes
-    terms = []
-    lse = np.empty((n, nc))
-    lps = []
-    for c in range(nc):
-        t = class_terms(
-            design, float(real.p0[c]), float(real.sigma[c]), derivatives=gradient
-        )
-        lp = t["det"]
-        lp += (t["logq"] + logda)[None, :]
-        lse[:, c] = logsumexp(lp, axis=1)
-        terms.append(t)
-        lps.append(lp)
     logpi = np.log(real.pmix)
     logw = np.broadcast_to(logpi, (n, nc)).copy()
     known = design.cls >= 0
@@ -529,10 +515,85 @@ def evaluate(
         logw[known, design.cls[known]] = 0.0
     li = logsumexp(lse + logw, axis=1)
     pdot = np.stack([-np.expm1(t["logq"]) for t in terms])  # (C, M)
-    da = dens_m * a
+    da = dens_m * design.cell_area
     expected_c = pdot @ da  # (C,) E_c
     mix = None
     if nc > 1:
+        mix = _Mixture.at(logw, expected_c, real, design)
+        ll = float(
+            np.sum(li)
+            - np.sum(np.log(mix.ebar))
+            + n * math.log(mix.t_n)
+            - mix.t_n
+            + mix.comp4
+            + design.constant
+        )
+    else:
+        ll = float(np.sum(li) - expected_c[0] + design.constant)
+    out: dict[str, object] = {"ll": ll, "real": real}
+    if keep:
+        out.update(lp=lps, li=li, logw=logw, pdot=pdot)
+    if not gradient:
+        return out
+    g, d_exp, post_c = _class_gradients(terms, lps, logw, li, pdot, da, design)
+    if mix is None:
+        out["grad"] = g - d_exp[0]
+    else:
+        out["grad"] = mix.gradient(g, d_exp, post_c, expected_c, real, design)
+    return out
+
+
+def _class_parts(
+    real: Real, dens_m: np.ndarray, design: Design, *, gradient: bool
+) -> tuple[list[dict[str, Any]], list[np.ndarray], np.ndarray]:
+    """Per-class terms of the likelihood.
+
+    Returns per class its :func:`class_terms` and ``log(Pr(omega_i | x_m) D_m
+    a)`` as ``(n, M)``, and their sums over the mask, ``log A_ic``, ``(n, C)``.
+    """
+    with np.errstate(divide="ignore"):
+        logda = np.log(dens_m * design.cell_area)
+    terms = []
+    lse = np.empty((design.n, design.n_classes))
+    lps = []
+    for c in range(design.n_classes):
+        t = class_terms(
+            design, float(real.p0[c]), float(real.sigma[c]), derivatives=gradient
+        )
+        lp = t["det"]
+        lp += (t["logq"] + logda)[None, :]
+        lse[:, c] = logsumexp(lp, axis=1)
+        terms.append(t)
+        lps.append(lp)
+    return terms, lps, lse
+
+
+@dataclass(frozen=True)
+class _Mixture:
+    """The finite-mixture terms of :func:`evaluate` for two classes.
+
+    ``w`` class membership ``(n, C)``, ``ebar`` and ``inv`` ``Ebar_i`` and its
+    inverse, ``t_n`` ``T``, ``n_c`` animals of known class per class, ``kset``
+    classes with known animals, ``ep`` ``E_c pi_c`` and ``comp4`` the
+    known-class term ``K``.
+    """
+
+    w: np.ndarray
+    ebar: np.ndarray
+    inv: np.ndarray
+    t_n: float
+    n_c: np.ndarray
+    kset: np.ndarray
+    ep: np.ndarray
+    comp4: float
+
+    @classmethod
+    def at(
+        cls, logw: np.ndarray, expected_c: np.ndarray, real: Real, design: Design
+    ) -> _Mixture:
+        """The terms for memberships ``logw`` and expected counts ``E_c``."""
+        n, nc = design.n, design.n_classes
+        known = design.cls >= 0
         w = np.exp(logw)  # (n, C)
         ebar = w @ expected_c
         inv = 1.0 / ebar
@@ -541,22 +602,61 @@ def evaluate(
         kset = n_c > 0
         ep = expected_c * real.pmix
         comp4 = float(np.sum(n_c[kset] * np.log(ep[kset] / np.sum(ep[kset]))))
-        ll = float(
-            np.sum(li)
-            - np.sum(np.log(ebar))
-            + n * math.log(t_n)
-            - t_n
-            + comp4
-            + design.constant
-        )
-        mix = (w, ebar, inv, t_n, n_c, kset, ep)
-    else:
-        ll = float(np.sum(li) - expected_c[0] + design.constant)
-    out: dict[str, object] = {"ll": ll, "real": real}
-    if keep:
-        out.update(lp=lps, li=li, logw=logw, pdot=pdot)
-    if not gradient:
-        return out
+        return cls(w, ebar, inv, t_n, n_c, kset, ep, comp4)
+
+    def gradient(
+        self,
+        g: np.ndarray,
+        d_exp: np.ndarray,
+        post_c: np.ndarray,
+        expected_c: np.ndarray,
+        real: Real,
+        design: Design,
+    ) -> np.ndarray:
+        """Gradient of the mixture log-likelihood from the per-class parts."""
+        n = design.n
+        known = design.cls >= 0
+        w, inv, t_n = self.w, self.inv, self.t_n
+        n_c, kset, ep = self.n_c, self.kset, self.ep
+        m1 = real.pmix[1]
+        dlogpi = np.array([-m1, 1.0 - m1])
+        dpi = np.array([-m1 * (1 - m1), m1 * (1 - m1)])
+        # sum_i li: the mixing proportion enters only for animals of unknown class
+        g[-1] = float(np.sum(post_c[~known] * dlogpi[None, :]))
+        # d log Ebar_i
+        d_b = (w @ d_exp) * inv[:, None]  # (n, P)
+        d_b[~known, -1] += float(dpi @ expected_c) * inv[~known]
+        # n log T - T with T = n / sum_i 1/Ebar_i
+        d_t = t_n * (inv @ d_b) / float(np.sum(inv))
+        grad = g - d_b.sum(axis=0) + (n / t_n - 1.0) * d_t
+        # known-class term
+        if np.any(kset):
+            n_k = float(np.sum(n_c[kset]))
+            sum_ep = float(np.sum(ep[kset]))
+            d_ep = d_exp * real.pmix[:, None]
+            d_ep[:, -1] += expected_c * dpi
+            grad += (n_c[kset, None] * d_exp[kset] / expected_c[kset, None]).sum(axis=0)
+            grad[-1] += float(np.sum(n_c[kset] * dlogpi[kset]))
+            grad -= n_k * d_ep[kset].sum(axis=0) / sum_ep
+        return np.asarray(grad)
+
+
+def _class_gradients(
+    terms: list[dict[str, Any]],
+    lps: list[np.ndarray],
+    logw: np.ndarray,
+    li: np.ndarray,
+    pdot: np.ndarray,
+    da: np.ndarray,
+    design: Design,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class parts of the gradient.
+
+    Returns the gradient of ``sum_i li`` (``(P,)``), ``dE_c / dbeta``
+    (``(C, P)``) and each animal's posterior class mass (``(n, C)``).  Turns
+    the arrays of ``lps`` into posteriors in place.
+    """
+    n, nc = design.n, design.n_classes
     nd = design.n_d
     nb = design.n_beta
     g = np.zeros(nb)  # gradient of sum_i li
@@ -573,55 +673,38 @@ def evaluate(
         d_exp[c, :nd] = np.bincount(design.d_index, weights=pdot[c] * da, minlength=nd)
         gq = t["dlogq"] @ colsum  # (2,)
         dq = -(t["dlogq"] @ (da * np.exp(t["logq"])))  # dE_c / d(eta_c, s_c)
-        if "fast" in t:
-            k = float(t["_k"])
-            deta = float(t["_deta"])
-            aux = design.aux
-            assert aux is not None
-            pmass = pc.sum(axis=1)
-            gr0 = deta * float(pmass @ aux["ny"])
-            gr1 = -2.0 * k * float(np.vdot(pc, aux["s"]))
-            pairs = t["_pairs"]
-            if pairs is not None:
-                yg1, yg1z = pairs  # (n, M): y @ [L f'(L)], y @ [z L f']
-                gr0 += deta * float(np.vdot(pc, yg1))
-                gr1 += -2.0 * float(np.vdot(pc, yg1z))
-        elif design.y.shape[1]:
-            wy = np.ascontiguousarray(pc.T @ design.y)  # (M, Jv)
-            gr0 = float(np.vdot(t["dr0"], wy))
-            gr1 = float(np.vdot(t["dr1"], wy))
-        else:
-            gr0 = gr1 = 0.0
+        gr0, gr1 = _usage_gradient(t, pc, design)
         g[nd + c] = gq[0] + gr0
         g[nd + nc + c] = gq[1] + gr1
         d_exp[c, nd + c] = dq[0]
         d_exp[c, nd + nc + c] = dq[1]
-    if mix is None:
-        out["grad"] = g - d_exp[0]
-        return out
-    w, ebar, inv, t_n, n_c, kset, ep = mix
-    m1 = real.pmix[1]
-    dlogpi = np.array([-m1, 1.0 - m1])
-    dpi = np.array([-m1 * (1 - m1), m1 * (1 - m1)])
-    # sum_i li: the mixing proportion enters only for animals of unknown class
-    g[-1] = float(np.sum(post_c[~known] * dlogpi[None, :]))
-    # d log Ebar_i
-    d_b = (w @ d_exp) * inv[:, None]  # (n, P)
-    d_b[~known, -1] += float(dpi @ expected_c) * inv[~known]
-    # n log T - T with T = n / sum_i 1/Ebar_i
-    d_t = t_n * (inv @ d_b) / float(np.sum(inv))
-    grad = g - d_b.sum(axis=0) + (n / t_n - 1.0) * d_t
-    # known-class term
-    if np.any(kset):
-        n_k = float(np.sum(n_c[kset]))
-        sum_ep = float(np.sum(ep[kset]))
-        d_ep = d_exp * real.pmix[:, None]
-        d_ep[:, -1] += expected_c * dpi
-        grad += (n_c[kset, None] * d_exp[kset] / expected_c[kset, None]).sum(axis=0)
-        grad[-1] += float(np.sum(n_c[kset] * dlogpi[kset]))
-        grad -= n_k * d_ep[kset].sum(axis=0) / sum_ep
-    out["grad"] = grad
-    return out
+    return g, d_exp, post_c
+
+
+def _usage_gradient(
+    t: dict[str, Any], pc: np.ndarray, design: Design
+) -> tuple[float, float]:
+    """Derivatives of the detection terms in ``(eta_c, s_c)``, posterior-weighted."""
+    if "fast" in t:
+        k = float(t["_k"])
+        deta = float(t["_deta"])
+        aux = design.aux
+        assert aux is not None
+        pmass = pc.sum(axis=1)
+        gr0 = deta * float(pmass @ aux["ny"])
+        gr1 = -2.0 * k * float(np.vdot(pc, aux["s"]))
+        pairs = t["_pairs"]
+        if pairs is not None:
+            yg1, yg1z = pairs  # (n, M): y @ [L f'(L)], y @ [z L f']
+            gr0 += deta * float(np.vdot(pc, yg1))
+            gr1 += -2.0 * float(np.vdot(pc, yg1z))
+    elif design.y.shape[1]:
+        wy = np.ascontiguousarray(pc.T @ design.y)  # (M, Jv)
+        gr0 = float(np.vdot(t["dr0"], wy))
+        gr1 = float(np.vdot(t["dr1"], wy))
+    else:
+        gr0 = gr1 = 0.0
+    return gr0, gr1
 
 
 def loglik(beta: np.ndarray, design: Design) -> float:

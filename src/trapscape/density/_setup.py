@@ -1,0 +1,132 @@
+"""Model setup: checks, the likelihood design and starting values of a fit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._memory import DEFAULT_BUDGET_GB
+from ..errors import ComputationError, InputError
+from . import _likelihood as _lik
+from .data import HA, CaptureHistory, Mask
+from .mask import _check_mask_memory
+
+__all__ = []
+
+
+def _check_fittable(ch: CaptureHistory) -> None:
+    if ch.n == 0:
+        raise ComputationError(
+            "The SCR model cannot be fitted: no individual was detected."
+        )
+    if ch.n == 1:
+        raise ComputationError(
+            "The SCR model cannot be fitted: only one individual was "
+            "detected, so density and detection cannot be separated. "
+            "More identified animals are needed."
+        )
+    if ch.n_recaptures == 0:
+        raise ComputationError(
+            "The SCR model cannot be fitted: no animal was recaptured "
+            "(each was seen once), so the spatial scale sigma is not "
+            "estimable. Longer surveys or denser cameras are needed."
+        )
+    visited = np.sum(ch.counts.sum(axis=0) > 0)
+    if visited < 2:
+        raise ComputationError(
+            "The SCR model cannot be fitted: all detections are at one "
+            "station, so movement (sigma) is not estimable. Detections "
+            "at two or more stations are needed."
+        )
+
+
+def _design(
+    ch: CaptureHistory,
+    mask: Mask,
+    *,
+    detectfn: str,
+    model: str,
+    integer_usage: bool = True,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+) -> tuple[_lik.Design, list[str], list[str]]:
+    """Return the design, density level names and class names."""
+    d_levels = ["all"]
+    d_index = None
+    classes = ["all"]
+    cls = None
+    if model not in ("null", "sex", "zone", "sex+zone"):
+        raise InputError(
+            f"model must be 'null', 'sex', 'zone' or 'sex+zone', got {model!r}."
+        )
+    if model in ("zone", "sex+zone"):
+        if mask.zone is None:
+            raise InputError(
+                f"model={model!r} needs zone labels on the mask: build it with "
+                "make_mask(..., zones=...) or give the survey a zones layer."
+            )
+        d_levels = sorted(set(mask.zone))
+        lookup = {z: i for i, z in enumerate(d_levels)}
+        d_index = np.array([lookup[z] for z in mask.zone])
+    if model in ("sex", "sex+zone"):
+        if ch.sex is None or all(s is None for s in ch.sex):
+            raise InputError(
+                f"model={model!r} needs the sex of at least some individuals "
+                "(sex column 'F'/'M')."
+            )
+        classes = ["F", "M"]
+        bad = sorted({s for s in ch.sex if s is not None and s not in classes})
+        if bad:
+            raise InputError(f"sex must be 'F', 'M' or missing; found {bad}.")
+        cls = np.array([-1 if s is None else classes.index(s) for s in ch.sex])
+    if detectfn not in ("HHN", "HN"):
+        raise InputError(f"detectfn must be 'HHN' or 'HN', got {detectfn!r}.")
+    _check_mask_memory(
+        len(mask.xy),
+        len(ch.traps_xy),
+        float(mask.spacing),
+        max_memory_gb,
+        what="the SCR model on the mask",
+    )
+    design = _lik.make_design(
+        mask.xy,
+        mask.cell_area / HA,
+        ch.traps_xy,
+        ch.usage.sum(axis=1),
+        ch.counts,
+        detectfn=detectfn,
+        detector=ch.detector,
+        cls=cls,
+        n_classes=len(classes),
+        d_index=d_index,
+        n_d=len(d_levels),
+        integer_usage=integer_usage,
+    )
+    return design, d_levels, classes
+
+
+def _start(ch: CaptureHistory, design: _lik.Design, sigma_guess: float) -> np.ndarray:
+    """Starting values: sigma from RPSV, p0 by a short profile search, D = n / esa."""
+    best = None
+    for p0 in (0.01, 0.05, 0.25):
+        for sg in (sigma_guess,):
+            logq = _lik.class_terms(design, p0, sg)["logq"]
+            esa = float(np.sum(-np.expm1(logq))) * design.cell_area
+            if esa <= 0:
+                continue
+            dens = ch.n / esa
+            c = design.n_classes
+            real = _lik.Real(
+                density=np.full(design.n_d, dens),
+                p0=np.full(c, p0),
+                sigma=np.full(c, sg),
+                pmix=np.full(c, 1.0 / c),
+            )
+            beta = _lik.pack(real, design)
+            ll = _lik.loglik(beta, design)
+            if best is None or ll > best[0]:
+                best = (ll, beta)
+    if best is None or not np.isfinite(best[0]):
+        raise ComputationError(
+            "Could not find starting values for the SCR fit; check that "
+            "the mask covers the detectors."
+        )
+    return best[1]
