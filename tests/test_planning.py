@@ -172,7 +172,7 @@ def test_engine_hazard_matches_coverage_pdot_points(params):
     traps = rng.uniform(1000, 7000, size=(12, 2))
     days = rng.uniform(5, 40, size=12)
     z = np.zeros(len(points))
-    eng = planning._Engine(
+    eng = planning.objectives._Engine(
         points,
         z + 1,
         z + 1,
@@ -212,7 +212,7 @@ def test_engine_by_sex_matches_coverage_pdot_points():
     days = rng.uniform(5, 40, size=10)
     classes = [c for _, c in params.sex_classes()]
     z = np.zeros(2 * len(points))
-    eng = planning._Engine(
+    eng = planning.objectives._Engine(
         np.vstack([points, points]),
         z,
         z,
@@ -241,7 +241,7 @@ def test_engine_counts_equal_expected_counts(detector):
     classes = [c for _, c in params.sex_classes()]
     w = np.full(2 * len(pts), 2e-6 * 1e5 / 2)  # density x cell area, per sex copy
     z = np.zeros_like(w)
-    eng = planning._Engine(
+    eng = planning.objectives._Engine(
         np.vstack([pts, pts]), z, w, z, traps, days, classes,
         detector=detector, threshold=0.5,
     )  # fmt: skip
@@ -311,7 +311,7 @@ def test_gain_one_equals_vectorised_gains():
     rng = np.random.default_rng(3)
     pts = rng.uniform(0, 5000, size=(400, 2))
     sites = rng.uniform(0, 5000, size=(30, 2))
-    eng = planning._Engine(
+    eng = planning.objectives._Engine(
         pts,
         np.full(400, 0.01),
         np.full(400, 1e-2),
@@ -948,7 +948,7 @@ def test_raw_gains_products_match_separate_sparse_products():
     sites = rng.uniform(1000, 7000, size=(15, 2))
     days = rng.uniform(5, 40, size=15)
     w_cov, w_den, w_bor = (rng.uniform(0, 1, size=400) for _ in range(3))
-    eng = planning._Engine(
+    eng = planning.objectives._Engine(
         points,
         w_cov,
         w_den,
