@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .. import validation as V
@@ -17,7 +18,102 @@ from .candidates import CANDIDATE_ID
 if TYPE_CHECKING:
     from ..survey import Survey
 
-__all__ = ["write_gpx", "write_plan_stations"]
+__all__ = ["SELECTION_COLUMNS", "write_gpx", "write_plan_stations"]
+
+
+def _stations_frame(
+    cand: gpd.GeoDataFrame,
+    new_sites: list[int],
+    ids: list[str],
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    *,
+    order: dict[int, int],
+    crs: Any,
+) -> gpd.GeoDataFrame:
+    """The chosen candidates as stations in the ``read_stations`` schema.
+
+    ``window`` is ``(setup, retrieval)`` of every planned station; ``order``
+    maps a candidate row to its selection order.  The user's candidate
+    columns are carried over.
+    """
+    start, end = window
+    sel = np.asarray(new_sites, dtype=np.int64)
+    xy = np.column_stack([cand.geometry.x, cand.geometry.y])[sel]
+    stations = gpd.GeoDataFrame(
+        {
+            V.STATION_ID: ids,
+            V.CAMERA_ID: ids,
+            V.DEPLOYMENT_ID: ids,
+            V.SETUP: pd.Series([start] * len(ids), dtype="datetime64[ns]"),
+            V.RETRIEVAL: pd.Series([end] * len(ids), dtype="datetime64[ns]"),
+            V.SETUP_TIME_KNOWN: False,
+            V.RETRIEVAL_TIME_KNOWN: False,
+            CANDIDATE_ID: cand[CANDIDATE_ID].to_numpy()[sel].astype(str)
+            if len(sel)
+            else [],
+            V.ZONE: cand[V.ZONE].to_numpy()[sel] if len(sel) else [],
+            "order": [order[c] for c in new_sites],
+        },
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]) if len(sel) else [],
+        crs=crs,
+    )
+    # carry the user's candidate attributes (e.g. a site name) into the stations
+    for col in cand.columns:
+        if col in stations.columns or col == cand.geometry.name:
+            continue
+        stations[col] = cand[col].to_numpy()[sel] if len(sel) else []
+    return stations
+
+
+#: Columns of :attr:`trapscape.planning.Plan.selection`.
+SELECTION_COLUMNS = [
+    "order",
+    V.STATION_ID,
+    CANDIDATE_ID,
+    V.ZONE,
+    "x",
+    "y",
+    "gain",
+    "gain_area_pdot_km2",
+    "gain_E_n",
+    "gain_E_r",
+    "gain_border_pdot",
+    "kept_existing",
+]
+
+
+def _selection_frame(
+    cand: gpd.GeoDataFrame,
+    chosen: list[int],
+    replay: list[dict[str, float]],
+    site_xy: np.ndarray,
+    *,
+    station_ids: dict[int, str],
+    existing_ids: np.ndarray,
+) -> pd.DataFrame:
+    """One row per chosen site in selection order, with its marginal gains.
+
+    Rows below ``len(cand)`` are candidates (named by ``station_ids``); the
+    others are removed stations chosen back (move mode).
+    """
+    n_c = len(cand)
+    zones = cand[V.ZONE].astype(object).where(cand[V.ZONE].notna(), None).to_numpy()
+    rows = []
+    for i, c in enumerate(chosen):
+        is_new = c < n_c
+        rows.append(
+            {
+                "order": i + 1,
+                V.STATION_ID: station_ids[c] if is_new else existing_ids[c - n_c],
+                CANDIDATE_ID: cand[CANDIDATE_ID].iloc[c] if is_new else None,
+                V.ZONE: zones[c] if is_new else None,
+                "x": float(site_xy[c, 0]),
+                "y": float(site_xy[c, 1]),
+                **replay[i],
+                "kept_existing": not is_new,
+            }
+        )
+    return pd.DataFrame(rows, columns=SELECTION_COLUMNS)
 
 
 def _summary(

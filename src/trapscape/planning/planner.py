@@ -12,7 +12,7 @@ import logging
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -31,7 +31,7 @@ from .candidates import (
     candidate_sites,
     region_polygon,
 )
-from .export import _summary
+from .export import _selection_frame, _stations_frame, _summary
 from .objectives import (
     COVERAGE_SMOOTH_WEIGHT,
     KERNEL_RADIUS_SIGMAS,
@@ -44,9 +44,11 @@ from .objectives import (
 from .search import _Constraints, _greedy, _swap_pass
 
 if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
     from ..survey import Survey
 
-__all__ = ["Plan", "plan"]
+__all__ = ["Plan", "PlanOptions", "plan"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,39 @@ class Plan:
     scales: dict[str, float]
     objective_before: float = math.nan
     objective_after: float = math.nan
+
+
+@dataclass(frozen=True, eq=False)
+class PlanOptions:
+    """The keyword options of :func:`plan`, with the same names and defaults.
+
+    :func:`plan` documents each field; it packs its keywords into one of
+    these and hands it to the steps of the planner.
+    """
+
+    n_new: int = 20
+    objectives: Mapping[str, float] | None = None
+    candidates: gpd.GeoDataFrame | None = None
+    spacing: float = 1000.0
+    min_spacing: float = 2000.0
+    zone_budget: Mapping[str, int] | None = None
+    region: RegionLike = "study_area"
+    hotspots: gpd.GeoDataFrame | None = None
+    score_column: str = "score"
+    threshold: float = 0.5
+    density: float | None = None
+    cell_size: float | None = None
+    buffer: float | None = None
+    session_start: str | pd.Timestamp | None = None
+    session_days: float | None = None
+    existing_usage: Literal["session", "observed"] = "session"
+    detector: Literal["proximity", "count"] = "proximity"
+    move: int = 0
+    method: Literal["lazy", "naive"] = "lazy"
+    swap_passes: int = 2
+    rng: int | np.random.Generator | None = None
+    progress: bool = False
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB
 
 
 def _observed_days(survey: Survey) -> pd.Series:
@@ -247,14 +282,15 @@ def plan(
     candidate offers at the start, so a weight of 1 means "the best first
     site is worth one unit"; the combined objective is the weighted sum.
 
-    Selection is greedy with lazy evaluation (CELF; Minoux 1978, Leskovec et
-    al. 2007): stale gains are kept in a priority queue and only the top one
-    is re-evaluated.  This is exact for submodular objectives (expected
-    covered area, border pdot); the threshold area and ``min(E[n], E[r])``
-    are not submodular, so lazy greedy is then a heuristic, and a local-swap
-    pass follows (each chosen site is replaced by the best feasible
-    candidate while that improves the objective).  Ties are broken by a
-    random order drawn from ``rng``, so results are deterministic for a seed.
+    Selection is greedy: each step adds the feasible candidate with the
+    largest gain.  With ``method="lazy"`` (default) only the gains that the
+    last pick can have changed (candidates within twice the kernel radius of
+    it) are recomputed, so the sites are exactly those of plain greedy even
+    though the threshold area and ``min(E[n], E[r])`` are not submodular.
+    A local-swap pass follows (each chosen site is replaced by the best
+    feasible candidate while that improves the objective).  Ties are broken
+    by a random order drawn from ``rng``, so results are deterministic for a
+    seed.
 
     Parameters
     ----------
@@ -322,7 +358,9 @@ def plan(
         (least loss first) and ``n_new + move`` sites are added (a removed
         station may be re-chosen, i.e. kept).
     method
-        ``"lazy"`` (CELF) or ``"naive"`` (re-evaluate every candidate each step).
+        ``"lazy"`` (recompute only the gains the last pick changed) or
+        ``"naive"`` (recompute every gain at every step); both choose the same
+        sites.
     swap_passes
         Maximum local-swap passes (0 disables).
     rng
@@ -353,10 +391,42 @@ def plan(
     Efford & Boulanger (2019); Durbach et al. (2021); Minoux (1978);
     Leskovec et al. (2007).  See the module docstring.
     """
-    locals_for_retry = {
-        k: v for k, v in locals().items() if k not in ("survey", "params")
-    }
-    crs = require_projected(survey.crs, "survey")
+    options = PlanOptions(
+        n_new=n_new,
+        objectives=objectives,
+        candidates=candidates,
+        spacing=spacing,
+        min_spacing=min_spacing,
+        zone_budget=zone_budget,
+        region=region,
+        hotspots=hotspots,
+        score_column=score_column,
+        threshold=threshold,
+        density=density,
+        cell_size=cell_size,
+        buffer=buffer,
+        session_start=session_start,
+        session_days=session_days,
+        existing_usage=existing_usage,
+        detector=detector,
+        move=move,
+        method=method,
+        swap_passes=swap_passes,
+        rng=rng,
+        progress=progress,
+        max_memory_gb=max_memory_gb,
+    )
+    return _plan(survey, params, options)
+
+
+# --------------------------------------------------------------------------- steps
+# Warnings raised in a step function point at the caller of plan():
+# step (1) <- _plan (2) <- plan (3) <- user (4).
+_STEP_STACKLEVEL = 4
+
+
+def _objective_weights(objectives: Mapping[str, float] | None) -> dict[str, float]:
+    """Validated weight per objective name (absent objectives weigh 0)."""
     weights = dict(
         {"coverage": 1.0, "precision": 1.0, "border": 0.5}
         if objectives is None
@@ -374,22 +444,35 @@ def plan(
         raise InputError(
             "All objective weights are 0; give at least one positive weight."
         )
-    if int(n_new) < 0 or int(move) < 0:
+    return weights
+
+
+def _check_options(opts: PlanOptions) -> None:
+    """Refuse counts, probabilities and choices out of their ranges."""
+    if int(opts.n_new) < 0 or int(opts.move) < 0:
         raise InputError(
-            f"n_new and move must be >= 0, got n_new={n_new}, move={move}."
+            f"n_new and move must be >= 0, got n_new={opts.n_new}, move={opts.move}."
         )
-    if not 0 < threshold < 1:
+    if not 0 < opts.threshold < 1:
         raise InputError(
-            f"threshold must be a probability in (0, 1), got {threshold!r}."
+            f"threshold must be a probability in (0, 1), got {opts.threshold!r}."
         )
-    if detector not in ("proximity", "count"):
-        raise InputError(f"detector must be 'proximity' or 'count', got {detector!r}.")
-    if method not in ("lazy", "naive"):
-        raise InputError(f"method must be 'lazy' or 'naive', got {method!r}.")
-    if existing_usage not in ("session", "observed"):
-        raise InputError(
-            f"existing_usage must be 'session' or 'observed', got {existing_usage!r}."
-        )
+    choices = {
+        "detector": ("proximity", "count"),
+        "method": ("lazy", "naive"),
+        "existing_usage": ("session", "observed"),
+    }
+    for name, allowed in choices.items():
+        value = getattr(opts, name)
+        if value not in allowed:
+            quoted = " or ".join(f"'{a}'" for a in allowed)
+            raise InputError(f"{name} must be {quoted}, got {value!r}.")
+
+
+def _density_per_100km2(
+    density: float | None, params: DetectionParams, weights: Mapping[str, float]
+) -> tuple[float, bool]:
+    """Density (animals per 100 km2) for E[n]/E[r] and whether it was given."""
     dens_in = density if density is not None else params.density_per_100km2
     density_known = dens_in is not None
     if dens_in is None:
@@ -402,7 +485,7 @@ def plan(
                 "--density) "
                 "or a detection file with density_per_100km2.",
                 TrapscapeWarning,
-                stacklevel=2,
+                stacklevel=_STEP_STACKLEVEL,
             )
         dens_in = 1.0
     dens100 = float(dens_in)
@@ -410,90 +493,122 @@ def plan(
         raise InputError(
             f"density must be positive (animals per 100 km2), got {dens100!r}."
         )
-    gen = np.random.default_rng(rng)
-    sigmas = [pk.sigma for _, pk in params.sex_classes()]
-    cell = float(cell_size) if cell_size else min(sigmas) / 2.0
-    buf = float(buffer) if buffer is not None else 4.0 * max(sigmas)
-    _check_plan_memory(
-        survey,
-        region,
-        candidates,
-        spacing,
-        cell,
-        buf,
-        sigmas,
-        len(survey.stations) if survey.stations is not None else 0,
-        max_memory_gb,
-        cell_given=bool(cell_size),
-    )
+    return dens100, density_known
 
-    # existing stations and their usage
+
+@dataclass(frozen=True)
+class _Existing:
+    """The survey's stations as the planner sees them."""
+
+    ids: np.ndarray
+    xy: np.ndarray
+    days: np.ndarray  # usage assumed next season
+    session_days: float  # usage of every planned station
+
+
+def _existing_stations(survey: Survey, opts: PlanOptions) -> _Existing:
+    """Existing stations, their usage next season and the session length."""
     st = survey.station_points
-    st_ids = st[V.STATION_ID].astype(str).to_numpy()
-    st_xy = (
+    xy = (
         np.column_stack([st.geometry.x, st.geometry.y]) if len(st) else np.zeros((0, 2))
     )
     observed = _observed_days(survey) if len(st) else pd.Series(dtype=float)
     obs_days = (
         observed.reindex(st[V.STATION_ID].astype(str)).fillna(0.0).to_numpy(dtype=float)
     )
+    session_days = opts.session_days
     if session_days is None:
         pos = obs_days[obs_days > 0]
         session_days = float(max(1, round(float(np.median(pos))))) if len(pos) else 90.0
     if not session_days > 0:
         raise InputError(f"session_days must be positive, got {session_days!r}.")
-    ex_days = (
+    days = (
         obs_days
-        if existing_usage == "observed"
+        if opts.existing_usage == "observed"
         else np.full(len(st), float(session_days))
     )
-    if move > len(st):
-        raise InputError(f"move={move} but the survey has only {len(st)} stations.")
+    if opts.move > len(st):
+        raise InputError(
+            f"move={opts.move} but the survey has only {len(st)} stations."
+        )
+    return _Existing(
+        ids=st[V.STATION_ID].astype(str).to_numpy(),
+        xy=xy,
+        days=days,
+        session_days=float(session_days),
+    )
 
-    # candidates
-    if candidates is None:
+
+def _plan_candidates(survey: Survey, opts: PlanOptions) -> gpd.GeoDataFrame:
+    """The candidates to choose from: the user's points or a grid."""
+    if opts.candidates is None:
         # in move mode, sites near stations that may be removed stay candidates;
         # spacing to the stations that remain is enforced during selection
-        cand_gdf = candidate_sites(
+        cand = candidate_sites(
             survey,
-            spacing=spacing,
-            min_spacing=0.0 if move else min_spacing,
-            zone_budget=zone_budget,
-            region=region,
+            spacing=opts.spacing,
+            min_spacing=0.0 if opts.move else opts.min_spacing,
+            zone_budget=opts.zone_budget,
+            region=opts.region,
         )
     else:
-        require_projected(
-            candidates.crs if candidates.crs is not None else None, "candidates"
-        )
-        cand_gdf = candidates.to_crs(crs).reset_index(drop=True).copy()
-        if (cand_gdf.geometry.geom_type != "Point").any():
+        given = opts.candidates
+        require_projected(given.crs if given.crs is not None else None, "candidates")
+        cand = given.to_crs(survey.crs).reset_index(drop=True).copy()
+        if (cand.geometry.geom_type != "Point").any():
             raise GeometryError(
                 "candidates must be points; use candidate_sites() to convert."
             )
-        if CANDIDATE_ID not in cand_gdf.columns:
-            cand_gdf.insert(
-                0, CANDIDATE_ID, [f"C{i + 1:05d}" for i in range(len(cand_gdf))]
-            )
-        if V.ZONE not in cand_gdf.columns:
-            cand_gdf[V.ZONE] = survey.zone_of(cand_gdf.geometry).to_numpy()
-    if len(cand_gdf) == 0:
+        if CANDIDATE_ID not in cand.columns:
+            cand.insert(0, CANDIDATE_ID, [f"C{i + 1:05d}" for i in range(len(cand))])
+        if V.ZONE not in cand.columns:
+            cand[V.ZONE] = survey.zone_of(cand.geometry).to_numpy()
+    if len(cand) == 0:
         raise InputError("No candidate sites to choose from.")
-    c_xy = np.column_stack([cand_gdf.geometry.x, cand_gdf.geometry.y])
-    n_c = len(c_xy)
+    return cand
 
-    # evaluation points
-    region_geom = _region(survey, None, region)
-    mask_xy, in_study, _state = _mask(survey, region_geom, st_xy, c_xy, cell, buf)
+
+@dataclass(frozen=True)
+class _Points:
+    """Evaluation points (mask cells, then hotspot samples; one copy per sex)."""
+
+    xy: np.ndarray
+    w_cov: np.ndarray  # km2 of the planning region
+    w_den: np.ndarray  # expected animals
+    w_bor: np.ndarray  # hotspot weight, summing to 1
+    n_mask: int  # mask cells per copy
+    region: BaseGeometry
+    classes: tuple[DetectionParams, ...]
+
+
+def _evaluation_points(
+    survey: Survey,
+    params: DetectionParams,
+    opts: PlanOptions,
+    station_xy: np.ndarray,
+    cand_xy: np.ndarray,
+    grid: tuple[float, float, float],
+    weights: dict[str, float],
+) -> _Points:
+    """Mask and hotspot points with their weights; drops an idle border weight.
+
+    ``grid`` is ``(cell, buffer, density per 100 km2)``.  Sets
+    ``weights["border"]`` to 0, with a warning, when there is nothing to watch.
+    """
+    cell, buf, dens100 = grid
+    region_geom = _region(survey, None, opts.region)
+    mask_xy, in_study, _state = _mask(
+        survey, region_geom, station_xy, cand_xy, cell, buf
+    )
     if len(mask_xy) == 0:
         raise ComputationError(f"The mask is empty; lower cell_size (now {cell} m).")
-    cell_km2 = cell * cell / 1e6
-    hs_xy, hs_w = _hotspot_points(hotspots, survey, score_column, cell)
+    hs_xy, hs_w = _hotspot_points(opts.hotspots, survey, opts.score_column, cell)
     if weights["border"] > 0 and len(hs_xy) == 0:
         warnings.warn(
             "The border objective has no hotspots and the survey no border; "
             "its weight is ignored.",
             TrapscapeWarning,
-            stacklevel=2,
+            stacklevel=_STEP_STACKLEVEL,
         )
         weights["border"] = 0.0
         if not any(weights.values()):
@@ -503,7 +618,7 @@ def plan(
             )
     n_mask = len(mask_xy)
     base_pts = np.vstack([mask_xy, hs_xy])
-    w_cov = np.concatenate([in_study * cell_km2, np.zeros(len(hs_xy))])
+    w_cov = np.concatenate([in_study * (cell * cell / 1e6), np.zeros(len(hs_xy))])
     w_den = np.concatenate(
         [np.full(n_mask, dens100 / 1e8 * cell * cell), np.zeros(len(hs_xy))]
     )
@@ -511,72 +626,100 @@ def plan(
     # sex-specific parameters: one copy of the points per sex, weighted by its share
     shares, classes = zip(*params.sex_classes(), strict=True)
     n_cls = len(classes)
-    points = np.vstack([base_pts] * n_cls)
     cls_w = np.repeat(np.asarray(shares, dtype=float), len(base_pts))
     w_cov, w_den, w_bor = (np.tile(w, n_cls) * cls_w for w in (w_cov, w_den, w_bor))
+    return _Points(
+        xy=np.vstack([base_pts] * n_cls),
+        w_cov=w_cov,
+        w_den=w_den,
+        w_bor=w_bor,
+        n_mask=n_mask,
+        region=region_geom,
+        classes=tuple(classes),
+    )
 
-    # sites: candidates, existing stations as candidates (move mode only),
-    # existing stations.  Without moves the candidate copy is left out; the
-    # seeded tie-break ranks still follow the full layout (see ``rank``).
-    n_st = len(st)
+
+@dataclass(frozen=True)
+class _Layout:
+    """Site rows of the engine: candidates, move copies, existing stations.
+
+    Rows ``0..n_cand-1`` are the candidates; in move mode rows
+    ``n_cand..n_cand+n_st-1`` are the existing stations as candidates (a
+    removed station can be chosen back); the existing stations themselves
+    follow from row ``ex0``.
+    """
+
+    xy: np.ndarray
+    days: np.ndarray
+    n_cand: int
+    ex0: int
+    ex_rows: np.ndarray
+    zones: np.ndarray
+    rank: np.ndarray
+
+
+def _site_layout(
+    cand: gpd.GeoDataFrame,
+    existing: _Existing,
+    move: int,
+    gen: np.random.Generator,
+) -> _Layout:
+    """Coordinates, usage, zones and tie-break ranks of every site row."""
+    c_xy = np.column_stack([cand.geometry.x, cand.geometry.y])
+    n_c, n_st = len(c_xy), len(existing.xy)
     ex0 = n_c + n_st if move else n_c  # first existing-station row
+    new_days = np.full(n_c, existing.session_days)
     if move:
-        site_xy = np.vstack([c_xy, st_xy, st_xy])
-        site_days = np.concatenate(
-            [
-                np.full(n_c, float(session_days)),
-                np.full(n_st, float(session_days)),
-                ex_days,
-            ]
+        xy = np.vstack([c_xy, existing.xy, existing.xy])
+        days = np.concatenate(
+            [new_days, np.full(n_st, existing.session_days), existing.days]
         )
     else:
-        site_xy = np.vstack([c_xy, st_xy])
-        site_days = np.concatenate([np.full(n_c, float(session_days)), ex_days])
-    eng = _Engine(
-        points,
-        w_cov,
-        w_den,
-        w_bor,
-        site_xy,
-        site_days,
-        classes,
-        detector=detector,
-        threshold=threshold,
-    )
-    ex_rows = np.arange(ex0, ex0 + n_st)
-    for r in ex_rows:
-        eng.add(int(r))
-    before = _metrics_by_zone(eng, survey, points, n_mask)
-
-    zones_arr = np.concatenate(
+        xy = np.vstack([c_xy, existing.xy])
+        days = np.concatenate([new_days, existing.days])
+    zones = np.concatenate(
         [
-            cand_gdf[V.ZONE]
-            .astype(object)
-            .where(cand_gdf[V.ZONE].notna(), None)
-            .to_numpy(),
-            np.array([None] * (len(site_xy) - n_c), dtype=object),
+            cand[V.ZONE].astype(object).where(cand[V.ZONE].notna(), None).to_numpy(),
+            np.array([None] * (len(xy) - n_c), dtype=object),
         ]
     )
-    budget = {str(k): int(v) for k, v in (zone_budget or {}).items()}
-    cons = _Constraints(site_xy, zones_arr, float(min_spacing), budget)
-    # existing stations block their neighbourhood and themselves (as move candidates)
-    for j in range(len(st)):
-        cons.block(st_xy[j])
-    # existing-station rows themselves are never addable as new candidates
-    cons.blocked[ex_rows] += 1
-
     # one permutation over the full layout (candidates, move copies,
     # existing), whether or not the move copies are built, so that ties break
     # the same way with and without them
     full_rank = gen.permutation(n_c + 2 * n_st)
-    rank = np.empty(len(site_xy), dtype=np.int64)
+    rank = np.empty(len(xy), dtype=np.int64)
     if move:
         rank[:] = full_rank
     else:
         rank[:] = np.concatenate([full_rank[:n_c], full_rank[n_c + n_st :]])
+    return _Layout(
+        xy=xy,
+        days=days,
+        n_cand=n_c,
+        ex0=ex0,
+        ex_rows=np.arange(ex0, ex0 + n_st),
+        zones=zones,
+        rank=rank,
+    )
 
-    # scales: best single-site raw gain at the start
-    g = {k_: v[:n_c] for k_, v in eng.raw_gains().items()}
+
+def _constraints(
+    layout: _Layout, existing: _Existing, opts: PlanOptions
+) -> _Constraints:
+    """Spacing and budget bookkeeping with the existing stations in place."""
+    budget = {str(k): int(v) for k, v in (opts.zone_budget or {}).items()}
+    cons = _Constraints(layout.xy, layout.zones, float(opts.min_spacing), budget)
+    # existing stations block their neighbourhood and themselves (as move candidates)
+    for xy in existing.xy:
+        cons.block(xy)
+    # existing-station rows themselves are never addable as new candidates
+    cons.blocked[layout.ex_rows] += 1
+    return cons
+
+
+def _objective_scales(eng: _Engine, n_cand: int) -> dict[str, float]:
+    """Scale of each objective: the best single-candidate raw gain at the start."""
+    g = {k: v[:n_cand] for k, v in eng.raw_gains().items()}
     m0 = eng.metrics()
     en = m0["E_n"] + g["d_en"]
     er = eng.etot + g["d_etot"] - en
@@ -586,127 +729,86 @@ def plan(
         "border": g["d_bor"],
     }
     scales = {}
-    for k_, arr in raw.items():
+    for k, arr in raw.items():
         top = float(np.max(arr)) if len(arr) else 0.0
-        scales[k_] = top if top > 1e-12 else 1.0
-    eng.weights, eng.scale = weights, scales
-    value_before = eng.value()
+        scales[k] = top if top > 1e-12 else 1.0
+    return scales
 
-    # move mode: remove `move` existing stations, least loss first
-    removed_rows: list[int] = []
-    if move:
-        present = [int(r) for r in ex_rows]
-        for _ in range(int(move)):
-            base = eng.value()
-            losses = []
-            for row in present:
-                eng.add(row, -1.0)
-                losses.append(base - eng.value())
-                eng.add(row)
-            least = np.lexsort((rank[present], np.round(losses, 10)))
-            gone = present.pop(int(least[0]))
-            eng.add(gone, -1.0)
-            removed_rows.append(gone)
-            j = gone - ex0
-            cons.block(st_xy[j], -1)  # frees its neighbourhood and its own location
 
-    cand_rows = np.arange(n_c + (len(st) if move else 0))
-    if move:
+def _remove_stations(
+    eng: _Engine,
+    cons: _Constraints,
+    layout: _Layout,
+    existing: _Existing,
+    move: int,
+) -> list[int]:
+    """Move mode: remove ``move`` existing stations one by one, least loss first."""
+    removed: list[int] = []
+    present = [int(r) for r in layout.ex_rows]
+    for _ in range(int(move)):
+        base = eng.value()
+        losses = []
+        for row in present:
+            eng.add(row, -1.0)
+            losses.append(base - eng.value())
+            eng.add(row)
+        least = np.lexsort((layout.rank[present], np.round(losses, 10)))
+        gone = present.pop(int(least[0]))
+        eng.add(gone, -1.0)
+        removed.append(gone)
+        # frees its neighbourhood and its own location
+        cons.block(existing.xy[gone - layout.ex0], -1)
+    return removed
+
+
+def _select(
+    eng: _Engine,
+    cons: _Constraints,
+    layout: _Layout,
+    removed_rows: list[int],
+    opts: PlanOptions,
+) -> tuple[list[int], int]:
+    """Greedy selection then local swaps; returns the chosen rows and swap count."""
+    n_c = layout.n_cand
+    cand_rows = np.arange(n_c)
+    if opts.move:
         # only removed stations' own locations are extra candidates
-        keep_extra = np.array([r - len(st) for r in removed_rows], dtype=np.int64)
-        cand_rows = np.concatenate([np.arange(n_c), np.sort(keep_extra)])
+        n_st = len(layout.ex_rows)
+        keep_extra = np.array([r - n_st for r in removed_rows], dtype=np.int64)
+        cand_rows = np.concatenate([cand_rows, np.sort(keep_extra)])
     chosen: list[int] = []
-    k_total = int(n_new) + int(move)
+    k_total = int(opts.n_new) + int(opts.move)
     _greedy(
         eng,
         cons,
         cand_rows,
         k_total,
-        rank,
-        method=method,
+        layout.rank,
+        method=opts.method,
         chosen=chosen,
-        progress=progress,
+        progress=opts.progress,
     )
     if len(chosen) < k_total:
         warnings.warn(
             f"Only {len(chosen)} of {k_total} sites could be placed without breaking "
-            f"the spacing ({min_spacing} m) or zone budgets; lower min_spacing or add "
-            "candidates.",
+            f"the spacing ({opts.min_spacing} m) or zone budgets; lower min_spacing or "
+            "add candidates.",
             TrapscapeWarning,
-            stacklevel=2,
+            stacklevel=_STEP_STACKLEVEL,
         )
     n_swaps = 0
-    for _ in range(int(swap_passes)):
-        s = _swap_pass(eng, cons, cand_rows, chosen, rank, list(chosen))
+    for _ in range(int(opts.swap_passes)):
+        s = _swap_pass(eng, cons, cand_rows, chosen, layout.rank, list(chosen))
         n_swaps += s
         if s == 0:
             break
-    value_after = eng.value()
-    if move:
-        # moving must beat simply adding n_new sites; otherwise move nothing
-        kwargs = dict(locals_for_retry)
-        kwargs["move"] = 0
-        stay = plan(survey, params, **kwargs)
-        if stay.objective_after >= value_after - 1e-9:
-            warnings.warn(
-                f"Moving {move} stations does not improve on adding {n_new} sites "
-                "only; "
-                "nothing is moved.",
-                TrapscapeWarning,
-                stacklevel=2,
-            )
-            return stay
-    after = _metrics_by_zone(eng, survey, points, n_mask)
+    return chosen, n_swaps
 
-    # outputs
-    kept_back = {c for c in chosen if c >= n_c}
-    removed = tuple(
-        st_ids[r - ex0] for r in removed_rows if (r - len(st)) not in kept_back
-    )
-    new_sites = [c for c in chosen if c < n_c]
-    ids = _new_ids(len(new_sites), set(st_ids))
-    start = (
-        pd.Timestamp(session_start)
-        if session_start is not None
-        else (
-            survey.time_span[0] + pd.DateOffset(years=1)
-            if len(survey.stations)
-            else pd.Timestamp.now().normalize()
-        )
-    )
-    if pd.isna(start):
-        start = pd.Timestamp("2000-01-01")
-    start = pd.Timestamp(start).normalize() + pd.Timedelta(hours=12)
-    end = start + pd.Timedelta(days=float(session_days))
-    sel_idx = np.asarray(new_sites, dtype=np.int64)
-    order = {c: i + 1 for i, c in enumerate(chosen)}
-    stations = gpd.GeoDataFrame(
-        {
-            V.STATION_ID: ids,
-            V.CAMERA_ID: ids,
-            V.DEPLOYMENT_ID: ids,
-            V.SETUP: pd.Series([start] * len(ids), dtype="datetime64[ns]"),
-            V.RETRIEVAL: pd.Series([end] * len(ids), dtype="datetime64[ns]"),
-            V.SETUP_TIME_KNOWN: False,
-            V.RETRIEVAL_TIME_KNOWN: False,
-            CANDIDATE_ID: cand_gdf[CANDIDATE_ID].to_numpy()[sel_idx].astype(str)
-            if len(sel_idx)
-            else [],
-            V.ZONE: cand_gdf[V.ZONE].to_numpy()[sel_idx] if len(sel_idx) else [],
-            "order": [order[c] for c in new_sites],
-        },
-        geometry=gpd.points_from_xy(c_xy[sel_idx, 0], c_xy[sel_idx, 1])
-        if len(sel_idx)
-        else [],
-        crs=crs,
-    )
-    # carry the user's candidate attributes (e.g. a site name) into the stations
-    for col in cand_gdf.columns:
-        if col in stations.columns or col == cand_gdf.geometry.name:
-            continue
-        stations[col] = cand_gdf[col].to_numpy()[sel_idx] if len(sel_idx) else []
-    sid_of = dict(zip(new_sites, ids, strict=False))
-    # marginal gains of the final set, replayed in selection order
+
+def _replay_gains(
+    eng: _Engine, chosen: list[int], *, density_known: bool
+) -> list[dict[str, float]]:
+    """Marginal gains of the final set, each site added in selection order."""
     for c in reversed(chosen):
         eng.add(c, -1.0)
     replay: list[dict[str, float]] = []
@@ -723,51 +825,136 @@ def plan(
                 "gain_border_pdot": m1["border"] - m0["border"],
             }
         )
-    sel_rows = []
-    for i, c in enumerate(chosen):
-        is_new = c < n_c
-        sel_rows.append(
-            {
-                "order": i + 1,
-                V.STATION_ID: sid_of[c] if is_new else st_ids[c - n_c],
-                CANDIDATE_ID: cand_gdf[CANDIDATE_ID].iloc[c] if is_new else None,
-                V.ZONE: zones_arr[c] if is_new else None,
-                "x": float(site_xy[c, 0]),
-                "y": float(site_xy[c, 1]),
-                **replay[i],
-                "kept_existing": not is_new,
-            }
-        )
-    selection = pd.DataFrame(
-        sel_rows,
-        columns=[
-            "order",
-            V.STATION_ID,
-            CANDIDATE_ID,
-            V.ZONE,
-            "x",
-            "y",
-            "gain",
-            "gain_area_pdot_km2",
-            "gain_E_n",
-            "gain_E_r",
-            "gain_border_pdot",
-            "kept_existing",
-        ],
+    return replay
+
+
+def _session_window(
+    survey: Survey, opts: PlanOptions, session_days: float
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Setup and retrieval of the planned stations (noon, ``session_days`` apart)."""
+    if opts.session_start is not None:
+        start = pd.Timestamp(opts.session_start)
+    elif len(survey.stations):
+        start = survey.time_span[0] + pd.DateOffset(years=1)
+    else:
+        start = pd.Timestamp.now().normalize()
+    if pd.isna(start):
+        start = pd.Timestamp("2000-01-01")
+    start = pd.Timestamp(start).normalize() + pd.Timedelta(hours=12)
+    return start, start + pd.Timedelta(days=float(session_days))
+
+
+def _plan(survey: Survey, params: DetectionParams, opts: PlanOptions) -> Plan:
+    """Run the steps of :func:`plan` on validated options."""
+    crs = require_projected(survey.crs, "survey")
+    weights = _objective_weights(opts.objectives)
+    _check_options(opts)
+    dens100, density_known = _density_per_100km2(opts.density, params, weights)
+    gen = np.random.default_rng(opts.rng)
+    sigmas = [pk.sigma for _, pk in params.sex_classes()]
+    cell = float(opts.cell_size) if opts.cell_size else min(sigmas) / 2.0
+    buf = float(opts.buffer) if opts.buffer is not None else 4.0 * max(sigmas)
+    _check_plan_memory(
+        survey,
+        opts.region,
+        opts.candidates,
+        opts.spacing,
+        cell,
+        buf,
+        sigmas,
+        len(survey.stations) if survey.stations is not None else 0,
+        opts.max_memory_gb,
+        cell_given=bool(opts.cell_size),
     )
-    cand_out = cand_gdf.copy()
-    cand_out["selected"] = np.isin(np.arange(n_c), sel_idx)
+
+    existing = _existing_stations(survey, opts)
+    cand = _plan_candidates(survey, opts)
+    layout = _site_layout(cand, existing, opts.move, gen)
+    pts = _evaluation_points(
+        survey,
+        params,
+        opts,
+        existing.xy,
+        layout.xy[: layout.n_cand],
+        (cell, buf, dens100),
+        weights,
+    )
+    eng = _Engine(
+        pts.xy,
+        pts.w_cov,
+        pts.w_den,
+        pts.w_bor,
+        layout.xy,
+        layout.days,
+        pts.classes,
+        detector=opts.detector,
+        threshold=opts.threshold,
+    )
+    for r in layout.ex_rows:
+        eng.add(int(r))
+    before = _metrics_by_zone(eng, survey, pts.xy, pts.n_mask)
+    cons = _constraints(layout, existing, opts)
+    scales = _objective_scales(eng, layout.n_cand)
+    eng.weights, eng.scale = weights, scales
+    value_before = eng.value()
+
+    removed_rows = (
+        _remove_stations(eng, cons, layout, existing, opts.move) if opts.move else []
+    )
+    chosen, n_swaps = _select(eng, cons, layout, removed_rows, opts)
+    value_after = eng.value()
+    if opts.move:
+        # moving must beat simply adding n_new sites; otherwise move nothing
+        stay = _plan(survey, params, replace(opts, move=0))
+        if stay.objective_after >= value_after - 1e-9:
+            warnings.warn(
+                f"Moving {opts.move} stations does not improve on adding "
+                f"{opts.n_new} sites only; nothing is moved.",
+                TrapscapeWarning,
+                stacklevel=_STEP_STACKLEVEL - 1,
+            )
+            return stay
+    after = _metrics_by_zone(eng, survey, pts.xy, pts.n_mask)
+    replay = _replay_gains(eng, chosen, density_known=density_known)
+
+    n_c, n_st = layout.n_cand, len(existing.xy)
+    kept_back = {c for c in chosen if c >= n_c}
+    removed = tuple(
+        existing.ids[r - layout.ex0]
+        for r in removed_rows
+        if (r - n_st) not in kept_back
+    )
+    new_sites = [c for c in chosen if c < n_c]
+    ids = _new_ids(len(new_sites), set(existing.ids))
+    stations = _stations_frame(
+        cand,
+        new_sites,
+        ids,
+        _session_window(survey, opts, existing.session_days),
+        order={c: i + 1 for i, c in enumerate(chosen)},
+        crs=crs,
+    )
+    selection = _selection_frame(
+        cand,
+        chosen,
+        replay,
+        layout.xy,
+        station_ids=dict(zip(new_sites, ids, strict=False)),
+        existing_ids=existing.ids,
+    )
+    cand_out = cand.copy()
+    cand_out["selected"] = np.isin(np.arange(n_c), np.asarray(new_sites, dtype=int))
     summary = _summary(
         before,
         after,
-        len(st),
-        len(st) - len(removed) + len(new_sites),
+        n_st,
+        n_st - len(removed) + len(new_sites),
         stations,
         survey,
-        threshold,
+        opts.threshold,
     )
-    summary.attrs["region"] = region if isinstance(region, str) else "custom"
-    summary.attrs["region_km2"] = float(region_geom.area) / 1e6
+    summary.attrs["region"] = opts.region if isinstance(opts.region, str) else "custom"
+    summary.attrs["region_km2"] = float(pts.region.area) / 1e6
     if not density_known:
         summary.loc[
             summary["metric"].isin(["E_n", "E_r", "RSE"]), ["before", "after", "change"]
