@@ -181,43 +181,92 @@ def candidate_sites(
             "max_access_distance needs an access layer (roads/tracks); pass access=."
         )
 
-    region_label = region if isinstance(region, str) else "region"
-    region = _region(survey, habitat, region)
+    label = region if isinstance(region, str) else "region"
+    area = _region(survey, habitat, region)
     if candidates is not None:
-        require_projected(
-            candidates.crs if candidates.crs is not None else None, "candidates layer"
-        )
-        cand = candidates.to_crs(crs).copy()
-        geom = cand.geometry
-        if geom.is_empty.any() or geom.isna().any():
-            bad = int(np.flatnonzero((geom.is_empty | geom.isna()).to_numpy())[0]) + 1
-            raise GeometryError(
-                f"candidates row {bad}: empty geometry. Remove it or give a point.",
-                row=bad,
-            )
-        not_pt = geom.geom_type != "Point"
-        if not_pt.any():
-            cand.loc[not_pt, "geometry"] = geom[not_pt].representative_point()
-        cand = cand[cand.geometry.intersects(region)]
-        stages = [(f"user candidates in the {region_label}", len(cand))]
+        cand = _user_candidates(candidates, area, crs)
+        stages = [(f"user candidates in the {label}", len(cand))]
     else:
-        if region.is_empty:
-            raise InputError(
-                f"The planning region '{region_label}' (∩ habitat) is empty; "
-                "nothing to place candidates in. Check the boundary layers or "
-                "choose another region."
-            )
-        minx, miny, maxx, maxy = region.bounds
-        x0 = math.floor(minx / spacing) * spacing + spacing / 2.0
-        y0 = math.floor(miny / spacing) * spacing + spacing / 2.0
-        xs = np.arange(x0, maxx, spacing)
-        ys = np.arange(y0, maxy, spacing)
-        gx, gy = np.meshgrid(xs, ys)
-        pts = gpd.GeoSeries(gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=crs)
-        keep = pts.intersects(region).to_numpy()
-        cand = gpd.GeoDataFrame(geometry=pts[keep].reset_index(drop=True), crs=crs)
-        stages = [(f"grid points ({spacing:g} m) in the {region_label}", len(cand))]
+        cand = _grid_candidates(area, spacing, crs, label)
+        stages = [(f"grid points ({spacing:g} m) in the {label}", len(cand))]
+    cand = _drop_excluded(
+        cand,
+        stages,
+        crs,
+        exclude=exclude,
+        settlements=settlements,
+        settlement_buffer=settlement_buffer,
+        access=access,
+        max_access_distance=max_access_distance,
+    )
+    cand = _drop_near_stations(cand, stages, survey, min_spacing)
+    cand = _zoned_and_named(cand, stages, survey, zone_budget)
+    logger.info(
+        "%d candidate sites (spacing %.0f m, min spacing %.0f m)",
+        len(cand),
+        spacing,
+        min_spacing,
+    )
+    return cand
 
+
+def _user_candidates(
+    candidates: gpd.GeoDataFrame, area: BaseGeometry, crs: Any
+) -> gpd.GeoDataFrame:
+    """The user's candidates in the survey CRS, as points, inside ``area``."""
+    require_projected(
+        candidates.crs if candidates.crs is not None else None, "candidates layer"
+    )
+    cand = candidates.to_crs(crs).copy()
+    geom = cand.geometry
+    if geom.is_empty.any() or geom.isna().any():
+        bad = int(np.flatnonzero((geom.is_empty | geom.isna()).to_numpy())[0]) + 1
+        raise GeometryError(
+            f"candidates row {bad}: empty geometry. Remove it or give a point.",
+            row=bad,
+        )
+    not_pt = geom.geom_type != "Point"
+    if not_pt.any():
+        cand.loc[not_pt, "geometry"] = geom[not_pt].representative_point()
+    return cand[cand.geometry.intersects(area)]
+
+
+def _grid_candidates(
+    area: BaseGeometry, spacing: float, crs: Any, label: str
+) -> gpd.GeoDataFrame:
+    """Centres of a ``spacing`` grid (aligned on multiples of it) inside ``area``."""
+    if area.is_empty:
+        raise InputError(
+            f"The planning region '{label}' (∩ habitat) is empty; "
+            "nothing to place candidates in. Check the boundary layers or "
+            "choose another region."
+        )
+    minx, miny, maxx, maxy = area.bounds
+    x0 = math.floor(minx / spacing) * spacing + spacing / 2.0
+    y0 = math.floor(miny / spacing) * spacing + spacing / 2.0
+    xs = np.arange(x0, maxx, spacing)
+    ys = np.arange(y0, maxy, spacing)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = gpd.GeoSeries(gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=crs)
+    keep = pts.intersects(area).to_numpy()
+    return gpd.GeoDataFrame(geometry=pts[keep].reset_index(drop=True), crs=crs)
+
+
+def _drop_excluded(
+    cand: gpd.GeoDataFrame,
+    stages: list[tuple[str, int]],
+    crs: Any,
+    *,
+    exclude: Sequence[gpd.GeoDataFrame] | None,
+    settlements: gpd.GeoDataFrame | None,
+    settlement_buffer: float,
+    access: gpd.GeoDataFrame | None,
+    max_access_distance: float | None,
+) -> gpd.GeoDataFrame:
+    """Drop candidates in excluded areas, near settlements or far from access.
+
+    Appends ``(what, candidates left)`` to ``stages`` for every filter applied.
+    """
     for i, layer in enumerate(exclude or ()):
         u = _layer_union(layer, crs, f"exclude layer {i + 1}")
         cand = cand[~cand.geometry.intersects(u)]
@@ -232,13 +281,32 @@ def candidate_sites(
         u = _layer_union(access, crs, "access layer")
         cand = cand[cand.geometry.distance(u) <= max_access_distance]
         stages.append((f"within {max_access_distance:g} m of access", len(cand)))
+    return cand
+
+
+def _drop_near_stations(
+    cand: gpd.GeoDataFrame,
+    stages: list[tuple[str, int]],
+    survey: Survey,
+    min_spacing: float,
+) -> gpd.GeoDataFrame:
+    """Drop candidates closer than ``min_spacing`` to an existing station."""
     st = survey.station_points
     if len(st) > 0 and len(cand) > 0 and min_spacing > 0:
         tree = cKDTree(np.column_stack([st.geometry.x, st.geometry.y]))
         d, _ = tree.query(np.column_stack([cand.geometry.x, cand.geometry.y]))
         cand = cand[d >= min_spacing - 1e-6]
         stages.append((f"at least {min_spacing:g} m from existing stations", len(cand)))
+    return cand
 
+
+def _zoned_and_named(
+    cand: gpd.GeoDataFrame,
+    stages: list[tuple[str, int]],
+    survey: Survey,
+    zone_budget: Mapping[str, int] | None,
+) -> gpd.GeoDataFrame:
+    """Add zones, drop zones with budget 0, refuse an empty set, add ids."""
     cand = cand.copy()
     cand[V.ZONE] = survey.zone_of(cand.geometry).to_numpy() if len(cand) else []
     if zone_budget:
@@ -258,10 +326,4 @@ def candidate_sites(
         cand.insert(0, CANDIDATE_ID, [f"C{i + 1:05d}" for i in range(len(cand))])
     else:
         cand[CANDIDATE_ID] = cand[CANDIDATE_ID].astype(str)
-    logger.info(
-        "%d candidate sites (spacing %.0f m, min spacing %.0f m)",
-        len(cand),
-        spacing,
-        min_spacing,
-    )
     return cand

@@ -4,6 +4,43 @@
 existing stations and the candidates, build the evaluation points and the
 hazard engine, (move mode) remove stations, select sites greedily, swap,
 and assemble a :class:`Plan`.
+
+Objectives (weights in ``objectives``; 0 or absent turns one off):
+
+``coverage``
+    Area (km2) of the planning ``region`` (default the study area) where
+    ``pdot >= threshold`` plus
+    ``COVERAGE_SMOOTH_WEIGHT`` (0.05) x the expected covered area
+    Σ pdot x cell area (which breaks ties toward sites that raise pdot
+    even where no cell crosses the threshold yet).
+``precision``
+    ``min(E[n], E[r])`` (Efford & Boulanger 2019), the expected number of
+    detected individuals and of recaptures for the density ``density``;
+    the predicted RSE of D is ``1 / sqrt(min(E[n], E[r]))``.
+``border``
+    Score-weighted mean pdot at points sampled every ``cell_size`` m along
+    ``hotspots`` (lines or points with ``score_column``), or along
+    ``survey.border`` (score 1) when no hotspots are given.
+
+With sex-specific parameters (``params.by_sex``) every quantity is the
+mean over sexes (equal sex ratio, as in :func:`trapscape.coverage.pdot_points`):
+the coverage area is the mean over sexes of the area where that sex's
+pdot reaches the threshold, and ``E[n]``, ``E[r]`` sum both sexes at
+density ``D / 2`` each.
+
+Each objective is divided by its **scale**, the largest gain any single
+candidate offers at the start, so a weight of 1 means "the best first
+site is worth one unit"; the combined objective is the weighted sum.
+
+Selection is greedy: each step adds the feasible candidate with the
+largest gain.  With ``method="lazy"`` (default) only the gains that the
+last pick can have changed (candidates within twice the kernel radius of
+it) are recomputed, so the sites are exactly those of plain greedy even
+though the threshold area and ``min(E[n], E[r])`` are not submodular.
+A local-swap pass follows (each chosen site is replaced by the best
+feasible candidate while that improves the objective).  Ties are broken
+by a random order drawn from ``rng``, so results are deterministic for a
+seed.
 """
 
 from __future__ import annotations
@@ -109,8 +146,84 @@ class Plan:
 class PlanOptions:
     """The keyword options of :func:`plan`, with the same names and defaults.
 
-    :func:`plan` documents each field; it packs its keywords into one of
-    these and hands it to the steps of the planner.
+    :func:`plan` packs its keywords into one of these and hands it to the
+    steps of the planner.
+
+    Attributes
+    ----------
+    n_new
+        Number of new sites.
+    objectives
+        Weights per objective; default ``{"coverage": 1, "precision": 1,
+        "border": 0.5}``.
+    candidates
+        Candidate points; default :func:`candidate_sites` with ``spacing``,
+        ``min_spacing`` and ``zone_budget``.
+    spacing
+        Candidate grid spacing in metres.
+    min_spacing
+        Minimum distance in metres between any two stations (new-new and
+        new-existing).
+    zone_budget
+        Maximum number of new sites per zone name.
+    region
+        Where the plan looks for gaps: the default candidates lie in it, and
+        the coverage objective and the ``area_pdot_km2`` /
+        ``expected_covered_km2`` summaries (overall and per zone) count only
+        mask cells inside it.  ``"study_area"`` (default),
+        ``"parks"`` (union of ``survey.parks``), ``"study_area+parks"``, or
+        polygons (GeoDataFrame/GeoSeries in a projected CRS, or a shapely
+        polygon in the survey CRS); see :func:`region_polygon`.  The
+        state space for ``E[n]``/``E[r]`` is the region and the stations
+        buffered by ``buffer``, so with a 4sigma buffer the counts barely
+        depend on the region.  Use ``"study_area+parks"`` for a
+        transboundary reserve whose gaps lie beyond the surveyed area.
+    hotspots
+        Border-crossing hotspots (lines or points) with ``score_column``.
+    score_column
+        Column of ``hotspots`` with the (positive) rank score.
+    threshold
+        pdot threshold for the coverage area.
+    density
+        Animals per 100 km2 for ``E[n]``/``E[r]``; default
+        ``params.density_per_100km2``.  Without one, the sites chosen are the
+        same (``min(E[n], E[r])`` and its scale are both proportional to D)
+        but ``E_n``, ``E_r`` and ``RSE`` are reported as NaN, with a warning.
+    cell_size
+        Mask cell size in metres (default sigma/2; the smallest sigma with ``by_sex``).
+    buffer
+        State-space buffer around the region and stations (default 4sigma;
+        the largest sigma with ``by_sex``).
+    session_start
+        First day of the planned session (default: one year after the
+        survey's first setup).
+    session_days
+        Session length in days of every planned station (default: the median
+        operating days of the existing stations, rounded to whole days, else 90).
+    existing_usage
+        ``"session"``: existing stations are assumed to run ``session_days``
+        next season too; ``"observed"``: they keep their observed usage.
+    detector
+        ``"proximity"`` (binary per station and occasion) or ``"count"``.
+    move
+        Also move this many existing stations: they are removed one by one
+        (least loss first) and ``n_new + move`` sites are added (a removed
+        station may be re-chosen, i.e. kept).
+    method
+        ``"lazy"`` (recompute only the gains the last pick changed) or
+        ``"naive"`` (recompute every gain at every step); both choose the same
+        sites.
+    swap_passes
+        Maximum local-swap passes (0 disables).
+    rng
+        Seed or Generator for tie-breaking.
+    progress
+        Show a progress bar.
+    max_memory_gb
+        Memory budget in GiB.  The candidate grid (``spacing``) and the
+        evaluation mask (``cell_size``) are sized from the region's extent
+        before anything is built, and a request over the budget is refused,
+        naming a spacing or cell size that fits (``None``: no check).
     """
 
     n_new: int = 20
@@ -255,42 +368,9 @@ def plan(
 ) -> Plan:
     """Propose new camera sites that best raise coverage, precision and border watch.
 
-    Objectives (weights in ``objectives``; 0 or absent turns one off):
-
-    ``coverage``
-        Area (km2) of the planning ``region`` (default the study area) where
-        ``pdot >= threshold`` plus
-        ``COVERAGE_SMOOTH_WEIGHT`` (0.05) x the expected covered area
-        Σ pdot x cell area (which breaks ties toward sites that raise pdot
-        even where no cell crosses the threshold yet).
-    ``precision``
-        ``min(E[n], E[r])`` (Efford & Boulanger 2019), the expected number of
-        detected individuals and of recaptures for the density ``density``;
-        the predicted RSE of D is ``1 / sqrt(min(E[n], E[r]))``.
-    ``border``
-        Score-weighted mean pdot at points sampled every ``cell_size`` m along
-        ``hotspots`` (lines or points with ``score_column``), or along
-        ``survey.border`` (score 1) when no hotspots are given.
-
-    With sex-specific parameters (``params.by_sex``) every quantity is the
-    mean over sexes (equal sex ratio, as in :func:`trapscape.coverage.pdot_points`):
-    the coverage area is the mean over sexes of the area where that sex's
-    pdot reaches the threshold, and ``E[n]``, ``E[r]`` sum both sexes at
-    density ``D / 2`` each.
-
-    Each objective is divided by its **scale**, the largest gain any single
-    candidate offers at the start, so a weight of 1 means "the best first
-    site is worth one unit"; the combined objective is the weighted sum.
-
-    Selection is greedy: each step adds the feasible candidate with the
-    largest gain.  With ``method="lazy"`` (default) only the gains that the
-    last pick can have changed (candidates within twice the kernel radius of
-    it) are recomputed, so the sites are exactly those of plain greedy even
-    though the threshold area and ``min(E[n], E[r])`` are not submodular.
-    A local-swap pass follows (each chosen site is replaced by the best
-    feasible candidate while that improves the objective).  Ties are broken
-    by a random order drawn from ``rng``, so results are deterministic for a
-    seed.
+    The objectives, their scales and the greedy search are described in
+    :mod:`trapscape.planning.planner`; :class:`PlanOptions` gives the full
+    meaning of every keyword.
 
     Parameters
     ----------
@@ -302,30 +382,20 @@ def plan(
     n_new
         Number of new sites.
     objectives
-        Weights per objective; default ``{"coverage": 1, "precision": 1,
-        "border": 0.5}``.
+        Weights of ``"coverage"``, ``"precision"`` and ``"border"``; default
+        ``{"coverage": 1, "precision": 1, "border": 0.5}``.
     candidates
         Candidate points; default :func:`candidate_sites` with ``spacing``,
         ``min_spacing`` and ``zone_budget``.
     spacing
         Candidate grid spacing in metres.
     min_spacing
-        Minimum distance in metres between any two stations (new-new and
-        new-existing).
+        Minimum distance in metres between any two stations.
     zone_budget
         Maximum number of new sites per zone name.
     region
-        Where the plan looks for gaps: the default candidates lie in it, and
-        the coverage objective and the ``area_pdot_km2`` /
-        ``expected_covered_km2`` summaries (overall and per zone) count only
-        mask cells inside it.  ``"study_area"`` (default),
-        ``"parks"`` (union of ``survey.parks``), ``"study_area+parks"``, or
-        polygons (GeoDataFrame/GeoSeries in a projected CRS, or a shapely
-        polygon in the survey CRS); see :func:`region_polygon`.  The
-        state space for ``E[n]``/``E[r]`` is the region and the stations
-        buffered by ``buffer``, so with a 4sigma buffer the counts barely
-        depend on the region.  Use ``"study_area+parks"`` for a
-        transboundary reserve whose gaps lie beyond the surveyed area.
+        Where the plan looks for gaps: ``"study_area"``, ``"parks"``,
+        ``"study_area+parks"`` or polygons (see :class:`PlanOptions`).
     hotspots
         Border-crossing hotspots (lines or points) with ``score_column``.
     score_column
@@ -334,33 +404,24 @@ def plan(
         pdot threshold for the coverage area.
     density
         Animals per 100 km2 for ``E[n]``/``E[r]``; default
-        ``params.density_per_100km2``.  Without one, the sites chosen are the
-        same (``min(E[n], E[r])`` and its scale are both proportional to D)
-        but ``E_n``, ``E_r`` and ``RSE`` are reported as NaN, with a warning.
+        ``params.density_per_100km2`` (without one: NaN counts, same sites).
     cell_size
-        Mask cell size in metres (default sigma/2; the smallest sigma with ``by_sex``).
+        Mask cell size in metres (default sigma/2).
     buffer
-        State-space buffer around the region and stations (default 4sigma;
-        the largest sigma with ``by_sex``).
+        State-space buffer in metres (default 4sigma).
     session_start
         First day of the planned session (default: one year after the
         survey's first setup).
     session_days
-        Session length in days of every planned station (default: the median
-        operating days of the existing stations, rounded to whole days, else 90).
+        Session length in days (default: median operating days, else 90).
     existing_usage
-        ``"session"``: existing stations are assumed to run ``session_days``
-        next season too; ``"observed"``: they keep their observed usage.
+        ``"session"`` or ``"observed"`` usage of the existing stations.
     detector
         ``"proximity"`` (binary per station and occasion) or ``"count"``.
     move
-        Also move this many existing stations: they are removed one by one
-        (least loss first) and ``n_new + move`` sites are added (a removed
-        station may be re-chosen, i.e. kept).
+        Also move this many existing stations (least loss first).
     method
-        ``"lazy"`` (recompute only the gains the last pick changed) or
-        ``"naive"`` (recompute every gain at every step); both choose the same
-        sites.
+        ``"lazy"`` or ``"naive"`` greedy; both choose the same sites.
     swap_passes
         Maximum local-swap passes (0 disables).
     rng
@@ -368,10 +429,8 @@ def plan(
     progress
         Show a progress bar.
     max_memory_gb
-        Memory budget in GiB.  The candidate grid (``spacing``) and the
-        evaluation mask (``cell_size``) are sized from the region's extent
-        before anything is built, and a request over the budget is refused,
-        naming a spacing or cell size that fits (``None``: no check).
+        Memory budget in GiB checked before anything is built (``None``: no
+        check).
 
     Returns
     -------
@@ -388,34 +447,11 @@ def plan(
 
     References
     ----------
-    Efford & Boulanger (2019); Durbach et al. (2021); Minoux (1978);
-    Leskovec et al. (2007).  See the module docstring.
+    Efford & Boulanger (2019); Durbach et al. (2021).  See
+    :mod:`trapscape.planning`.
     """
-    options = PlanOptions(
-        n_new=n_new,
-        objectives=objectives,
-        candidates=candidates,
-        spacing=spacing,
-        min_spacing=min_spacing,
-        zone_budget=zone_budget,
-        region=region,
-        hotspots=hotspots,
-        score_column=score_column,
-        threshold=threshold,
-        density=density,
-        cell_size=cell_size,
-        buffer=buffer,
-        session_start=session_start,
-        session_days=session_days,
-        existing_usage=existing_usage,
-        detector=detector,
-        move=move,
-        method=method,
-        swap_passes=swap_passes,
-        rng=rng,
-        progress=progress,
-        max_memory_gb=max_memory_gb,
-    )
+    fields = {k: v for k, v in locals().items() if k not in ("survey", "params")}
+    options = PlanOptions(**fields)
     return _plan(survey, params, options)
 
 
@@ -844,13 +880,10 @@ def _session_window(
     return start, start + pd.Timedelta(days=float(session_days))
 
 
-def _plan(survey: Survey, params: DetectionParams, opts: PlanOptions) -> Plan:
-    """Run the steps of :func:`plan` on validated options."""
-    crs = require_projected(survey.crs, "survey")
-    weights = _objective_weights(opts.objectives)
-    _check_options(opts)
-    dens100, density_known = _density_per_100km2(opts.density, params, weights)
-    gen = np.random.default_rng(opts.rng)
+def _mask_grid(
+    survey: Survey, params: DetectionParams, opts: PlanOptions
+) -> tuple[float, float]:
+    """Mask cell size and state-space buffer, checked against the memory budget."""
     sigmas = [pk.sigma for _, pk in params.sex_classes()]
     cell = float(opts.cell_size) if opts.cell_size else min(sigmas) / 2.0
     buf = float(opts.buffer) if opts.buffer is not None else 4.0 * max(sigmas)
@@ -866,19 +899,11 @@ def _plan(survey: Survey, params: DetectionParams, opts: PlanOptions) -> Plan:
         opts.max_memory_gb,
         cell_given=bool(opts.cell_size),
     )
+    return cell, buf
 
-    existing = _existing_stations(survey, opts)
-    cand = _plan_candidates(survey, opts)
-    layout = _site_layout(cand, existing, opts.move, gen)
-    pts = _evaluation_points(
-        survey,
-        params,
-        opts,
-        existing.xy,
-        layout.xy[: layout.n_cand],
-        (cell, buf, dens100),
-        weights,
-    )
+
+def _layout_engine(pts: _Points, layout: _Layout, opts: PlanOptions) -> _Engine:
+    """The hazard engine over all site rows, with the existing stations added."""
     eng = _Engine(
         pts.xy,
         pts.w_cov,
@@ -892,6 +917,47 @@ def _plan(survey: Survey, params: DetectionParams, opts: PlanOptions) -> Plan:
     )
     for r in layout.ex_rows:
         eng.add(int(r))
+    return eng
+
+
+def _label_summary(
+    summary: pd.DataFrame,
+    opts: PlanOptions,
+    region: BaseGeometry,
+    *,
+    density_known: bool,
+) -> None:
+    """Record the region in ``summary.attrs``; blank counts of an unknown density."""
+    summary.attrs["region"] = opts.region if isinstance(opts.region, str) else "custom"
+    summary.attrs["region_km2"] = float(region.area) / 1e6
+    if not density_known:
+        summary.loc[
+            summary["metric"].isin(["E_n", "E_r", "RSE"]), ["before", "after", "change"]
+        ] = np.nan
+
+
+def _plan(survey: Survey, params: DetectionParams, opts: PlanOptions) -> Plan:
+    """Run the steps of :func:`plan` on validated options."""
+    crs = require_projected(survey.crs, "survey")
+    weights = _objective_weights(opts.objectives)
+    _check_options(opts)
+    dens100, density_known = _density_per_100km2(opts.density, params, weights)
+    gen = np.random.default_rng(opts.rng)
+    cell, buf = _mask_grid(survey, params, opts)
+
+    existing = _existing_stations(survey, opts)
+    cand = _plan_candidates(survey, opts)
+    layout = _site_layout(cand, existing, opts.move, gen)
+    pts = _evaluation_points(
+        survey,
+        params,
+        opts,
+        existing.xy,
+        layout.xy[: layout.n_cand],
+        (cell, buf, dens100),
+        weights,
+    )
+    eng = _layout_engine(pts, layout, opts)
     before = _metrics_by_zone(eng, survey, pts.xy, pts.n_mask)
     cons = _constraints(layout, existing, opts)
     scales = _objective_scales(eng, layout.n_cand)
@@ -953,12 +1019,7 @@ def _plan(survey: Survey, params: DetectionParams, opts: PlanOptions) -> Plan:
         survey,
         opts.threshold,
     )
-    summary.attrs["region"] = opts.region if isinstance(opts.region, str) else "custom"
-    summary.attrs["region_km2"] = float(pts.region.area) / 1e6
-    if not density_known:
-        summary.loc[
-            summary["metric"].isin(["E_n", "E_r", "RSE"]), ["before", "after", "change"]
-        ] = np.nan
+    _label_summary(summary, opts, pts.region, density_known=density_known)
     logger.info(
         "Planned %d new sites (%d moved, %d swaps): combined objective %.3f -> %.3f",
         len(new_sites),
