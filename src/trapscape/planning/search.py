@@ -82,9 +82,15 @@ class _GainCache:
         self.eng = eng
         self.raw = {k: np.array(v, dtype=float) for k, v in eng.raw_gains().items()}
 
-    def add(self, c: int) -> None:
-        """Refresh the raw gains that adding site ``c`` may have changed."""
+    def add(self, c: int, live: np.ndarray) -> None:
+        """Refresh the raw gains that adding site ``c`` may have changed.
+
+        Only rows still feasible (``live``) are refreshed: during greedy
+        selection a row that became infeasible never becomes feasible again,
+        so its gain is never read.
+        """
         rows = self.eng.overlapping(c)
+        rows = rows[live[rows]]
         fresh = self.eng.raw_gains(rows)
         for key, arr in self.raw.items():
             arr[rows] = fresh[key]
@@ -120,17 +126,19 @@ def _greedy(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=k, desc="plan", unit="site")
+    live = cons.feasible_mask(np.asarray(chosen, dtype=np.int64))
     for _ in range(k):
-        g = cache.gains(cand) if cache is not None else eng.gains(cand)
-        ok = cons.feasible_mask(np.asarray(chosen, dtype=np.int64))[cand]
+        ok = live[cand]
         if not ok.any():
             break
+        g = cache.gains(cand) if cache is not None else eng.gains(cand)
         g = np.where(ok, g, -np.inf)
         best = np.flatnonzero(g == g.max())
         c = int(cand[best[np.argmin(rank[cand[best]])]])
         _accept(eng, cons, c, chosen, chosen_set)
+        live = cons.feasible_mask(np.asarray(chosen, dtype=np.int64))
         if cache is not None:
-            cache.add(c)
+            cache.add(c, live)
         gains_out.append(float(g.max()))
         if bar is not None:
             bar.update()
