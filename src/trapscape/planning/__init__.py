@@ -13,13 +13,23 @@ proposes sites that
 * **watch the border**: raise the score-weighted ``pdot`` at ranked
   border-crossing hotspots.
 
-Sites are chosen from candidates (:func:`candidate_sites`) by lazy greedy
-selection (Minoux 1978; Leskovec et al. 2007) followed by a local-swap pass,
-deterministically for a seed, never breaking the spacing, per-zone budget or
-total count constraints.  :func:`plan` returns a :class:`Plan` whose
-``stations`` frame has the columns :func:`trapscape.io.read_stations`
-accepts, so a plan can be fed back as a survey; :func:`write_gpx` writes the
-sites as GPX 1.1 waypoints for field GPS units.
+Sites are chosen from candidates (:func:`candidate_sites`) by greedy
+selection that recomputes only the gains the last pick changed, so it is
+exactly plain greedy for these non-submodular objectives, followed by a
+local-swap pass; deterministic for a seed, never breaking the spacing,
+per-zone budget or total count constraints.  :func:`plan` returns a
+:class:`Plan` whose ``stations`` frame has the columns
+:func:`trapscape.io.read_stations` accepts, so a plan can be fed back as a
+survey; :func:`write_gpx` writes the sites as GPX 1.1 waypoints for field
+GPS units.
+
+Modules: :mod:`~trapscape.planning.candidates` (candidate sites, planning
+region), :mod:`~trapscape.planning.objectives` (detection kernel, expected
+counts, the hazard engine and its gains), :mod:`~trapscape.planning.search`
+(greedy selection and swaps under the constraints),
+:mod:`~trapscape.planning.export` (stations, selection and summary tables;
+GPX and CSV writers) and :mod:`~trapscape.planning.planner` (:func:`plan`,
+its options and steps).
 
 The detection model is the one in :mod:`trapscape.detection`: the detector
 is the station, and an animal whose activity centre lies at distance ``d``
@@ -39,11 +49,8 @@ flexible alternatives to regular grid designs for spatial capture-recapture.
 *Methods in Ecology and Evolution*, 12, 298-310.
 
 Minoux, M. (1978). Accelerated greedy algorithms for maximizing submodular
-set functions. In *Optimization Techniques*, LNCIS 7, 234-243.
-
-Leskovec, J., Krause, A., Guestrin, C., Faloutsos, C., VanBriesen, J., &
-Glance, N. (2007). Cost-effective outbreak detection in networks. *KDD '07*,
-420-429.
+set functions. In *Optimization Techniques*, LNCIS 7, 234-243.  (The lazy
+evaluation used before; exact only for submodular objectives.)
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ from .objectives import (
     OBJECTIVES,
     expected_counts,
 )
-from .planner import Plan, plan
+from .planner import Plan, PlanOptions, plan
 
 __all__ = [
     "CANDIDATE_ID",
@@ -66,6 +73,7 @@ __all__ = [
     "OBJECTIVES",
     "REGIONS",
     "Plan",
+    "PlanOptions",
     "candidate_sites",
     "candidates",
     "expected_counts",
