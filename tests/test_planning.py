@@ -1053,3 +1053,24 @@ def test_raw_gains_of_rows_are_bitwise_equal():
     near = eng.overlapping(40)
     d = np.hypot(*(sites - sites[40]).T)
     assert set(near) == set(np.flatnonzero(d <= 2 * 6 * 700.0))
+
+
+def test_package_keeps_public_names_and_plan_keywords():
+    import dataclasses
+    import inspect
+
+    for name in (
+        "OBJECTIVES", "REGIONS", "Plan", "candidate_sites", "expected_counts",
+        "plan", "region_polygon", "write_gpx", "write_plan_stations", "CANDIDATE_ID",
+    ):  # fmt: skip
+        assert name in planning.__all__
+        assert getattr(planning, name) is not None
+    sig = inspect.signature(planning.plan)
+    keywords = [p for p in sig.parameters if p not in ("survey", "params")]
+    fields = planning.PlanOptions.__dataclass_fields__
+    assert keywords == list(fields)
+    # every keyword's default is the option's default
+    defaults = planning.PlanOptions()
+    for p in keywords:
+        assert sig.parameters[p].default == getattr(defaults, p), p
+    assert dataclasses.is_dataclass(defaults)
