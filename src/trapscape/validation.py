@@ -37,11 +37,9 @@ from collections.abc import Sequence as _Sequence
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from .errors import MAX_LISTED as MAX_LISTED
 from .errors import CRSError as _CRSError
-from .errors import GeometryError as _GeometryError
-from .errors import InputError as _InputError
-from .errors import Problem
-from .errors import SchemaError as _SchemaError
+from .errors import Problem, ProblemCollector
 
 if _TYPE_CHECKING:
     import geopandas as gpd
@@ -152,9 +150,6 @@ PROBLEM_COLUMN_TRUNCATED = _re.compile(
 #: names that look like malfunction columns (reported when they cannot be paired)
 PROBLEM_LIKE = _re.compile(r"^problem_?\d")
 
-#: problems listed in one error message (all are kept in ``error.problems``)
-MAX_LISTED = 200
-
 #: stations farther than this from the study area are reported (metres)
 MAX_OUTSIDE_STUDY_AREA = 10_000.0
 
@@ -162,80 +157,6 @@ MAX_OUTSIDE_STUDY_AREA = 10_000.0
 def normalise_name(name: object) -> str:
     """Column name in the form used for alias matching (``Setup.Date`` -> ``setup_date``)."""
     return _re.sub(r"[\s.\-]+", "_", str(name).strip().lower())
-
-
-# --------------------------------------------------------------------------
-# Problem collection with a kind, so the raised class fits the problems
-# --------------------------------------------------------------------------
-class _Checker:
-    """Collect problems with a kind ("schema", "geometry", "crs", "value")."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.kinds: list[str] = []
-
-    def add(
-        self,
-        message: str,
-        *,
-        path: _Any = None,
-        row: int | None = None,
-        column: str | None = None,
-        kind: str = "value",
-    ) -> None:
-        import os
-
-        self.problems.append(
-            Problem(
-                message,
-                os.fspath(path) if path is not None else None,
-                int(row) if row is not None else None,
-                column,
-            )
-        )
-        self.kinds.append(kind)
-
-    def extend(self, other: _Checker) -> None:
-        self.problems.extend(other.problems)
-        self.kinds.extend(other.kinds)
-
-    def __len__(self) -> int:
-        return len(self.problems)
-
-    def message(self) -> str:
-        """All problems, one per line (the first MAX_LISTED when there are more)."""
-        probs = self.problems
-        if len(probs) == 1:
-            return str(probs[0])
-        lines = [f"  - {p}" for p in probs[:MAX_LISTED]]
-        if len(probs) > MAX_LISTED:
-            lines.append(
-                f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
-                "above and run again, or see the error's .problems)."
-            )
-        return f"{len(probs)} problems found:\n" + "\n".join(lines)
-
-    def error(self) -> Exception:
-        kinds = set(self.kinds)
-        if kinds == {"crs"}:
-            return _CRSError(self.message())
-        cls: type[_InputError] = _InputError
-        if kinds == {"schema"}:
-            cls = _SchemaError
-        elif kinds == {"geometry"}:
-            cls = _GeometryError
-        first = self.problems[0]
-        return cls(
-            self.message(),
-            path=first.path,
-            row=first.row,
-            column=first.column,
-            problems=self.problems,
-        )
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise self.error()
 
 
 def suggest(name: str, candidates: _Iterable[str]) -> str | None:
@@ -331,7 +252,7 @@ def _rows_for(n: int, rows: _Sequence[int] | None) -> list[int]:
 def _check_stations(
     stations: gpd.GeoDataFrame,
     problems: pd.DataFrame | None,
-    chk: _Checker,
+    chk: ProblemCollector,
     *,
     path: _Any = None,
     rows: _Sequence[int] | None = None,
@@ -589,7 +510,7 @@ def check_stations(
     list of Problem
         Empty when the stations are valid.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     _check_stations(
         stations, problems, chk, path=path, rows=rows, study_area=study_area
     )
@@ -765,7 +686,7 @@ def _check_sightings(
     sightings: pd.DataFrame,
     stations: pd.DataFrame | None,
     problems: pd.DataFrame | None,
-    chk: _Checker,
+    chk: ProblemCollector,
     *,
     path: _Any = None,
     rows: _Sequence[int] | None = None,
@@ -918,7 +839,7 @@ def check_sightings(
     list of Problem
         Empty when the sightings are valid.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     _check_sightings(sightings, stations, problems, chk, path=path, rows=rows)
     return chk.problems
 
@@ -945,7 +866,7 @@ def check_boundaries(
     """
     import shapely
 
-    chk = _Checker()
+    chk = ProblemCollector()
     if layer is None or len(layer) == 0:
         chk.add(
             f"the {kind} layer has no features. Give a file with at least one.",
@@ -1019,7 +940,7 @@ def check_survey(survey: Survey) -> list[Problem]:
     """
     from .crs import as_crs
 
-    chk = _Checker()
+    chk = ProblemCollector()
     crs = as_crs(survey.crs)
     if not crs.is_projected:
         chk.add(

@@ -11,14 +11,15 @@ import numpy as np
 
 from .. import validation as V
 from ..crs import as_crs
-from ..errors import InputError, TrapscapeWarning
-from ..validation import _Checker
+from ..errors import InputError, ProblemCollector, TrapscapeWarning
 from .tables import _WRONG_CRS_FIX, PathLike, _is_blank, _name, _read_vector
 
 logger = logging.getLogger(__name__)
 
 
-def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> bool:
+def _degrees_ok(
+    gdf: gpd.GeoDataFrame, chk: ProblemCollector, path: PathLike | None
+) -> bool:
     """A layer labelled geographic must hold degrees; report it when not."""
     if gdf.crs is None or not as_crs(gdf.crs).is_geographic:
         return True
@@ -49,7 +50,7 @@ def _degrees_ok(gdf: gpd.GeoDataFrame, chk: _Checker, path: PathLike | None) -> 
 
 def _read_boundaries(
     path: PathLike,
-    chk: _Checker,
+    chk: ProblemCollector,
     *,
     name_field: str = "name",
     layer: str | int | None = None,
@@ -187,7 +188,7 @@ def read_boundaries(
     TrapscapeWarning
         When an invalid polygon was repaired with ``make_valid``.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     gdf = _read_boundaries(
         path, chk, name_field=name_field, layer=layer, kind="any", stacklevel=3
     )

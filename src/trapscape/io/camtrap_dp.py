@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
+from ..errors import ProblemCollector
 from ..survey import Survey, _empty_problems
-from ..validation import _Checker
 from .sightings import _SEX
 from .tables import (
     PathLike,
@@ -40,7 +40,12 @@ def _offset_of(text: str) -> pd.Timedelta | None:
 
 
 def _to_local(
-    texts: np.ndarray, offsets: np.ndarray, *, chk: _Checker, path: str, column: str
+    texts: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    chk: ProblemCollector,
+    path: str,
+    column: str,
 ) -> np.ndarray:
     """Parse ISO strings and express them as naive times at the given offsets."""
     out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -65,7 +70,7 @@ def _to_local(
 
 
 def _dp_resource(
-    pkg: dict[str, Any], name: str, folder: Path, chk: _Checker, dp_path: str
+    pkg: dict[str, Any], name: str, folder: Path, chk: ProblemCollector, dp_path: str
 ) -> pd.DataFrame | None:
     res = next((r for r in pkg.get("resources", []) if r.get("name") == name), None)
     if res is None:
@@ -129,7 +134,7 @@ def read_camtrap_dp(
     ----------
     Bubnicki J.W. et al. (2023) Camtrap DP. Remote Sens. Ecol. Conserv.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     survey = _read_camtrap_dp(path, chk, crs=crs)
     chk.raise_if_any()
     assert survey is not None
@@ -137,7 +142,7 @@ def read_camtrap_dp(
 
 
 def _read_camtrap_dp(
-    path: PathLike, chk: _Checker, *, crs: Any = None
+    path: PathLike, chk: ProblemCollector, *, crs: Any = None
 ) -> Survey | None:
     p = Path(path)
     dp = p / "datapackage.json" if p.is_dir() else p
@@ -320,13 +325,13 @@ def _read_camtrap_dp(
             row=int(orows[i]),
             column="deploymentID",
         )
-    chk2 = _Checker()
+    chk2 = ProblemCollector()
     ts = _to_local(ts_txt, o_off, chk=chk2, path=opath, column="eventStart")
     for prob in chk2.problems:  # re-number to the file's rows
         chk.add(
             prob.message,
             path=prob.path,
-            row=int(orows[prob.row - 1]),
+            row=None if prob.row is None else int(orows[prob.row - 1]),
             column=prob.column,
         )
     for i in np.flatnonzero(ts_txt == ""):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
+from ..errors import ProblemCollector
 from ..survey import Survey
-from ..validation import _Checker
 from .stations import StationsTable, _fmt_dt
 from .tables import (
     PathLike,
@@ -43,7 +43,7 @@ def _stations_of_cameras(
     cams: np.ndarray,
     stations: pd.DataFrame,
     *,
-    chk: _Checker,
+    chk: ProblemCollector,
     path: PathLike,
     column: str,
     rows: np.ndarray,
@@ -76,7 +76,7 @@ def _stations_of_cameras(
 
 def _read_sightings(
     path: PathLike,
-    chk: _Checker,
+    chk: ProblemCollector,
     *,
     stations: Any = None,
     date_format: str | None = None,
@@ -201,17 +201,10 @@ def _read_sightings(
     )
     if by_camera:  # unresolved cameras were reported already; drop the echoes
         flagged = {int(rows[i]) for i in np.flatnonzero(sid == "")}
-        keep = [
-            k
-            for k in range(len(chk))
-            if k < n_before
-            or not (
-                chk.problems[k].column == V.STATION_ID
-                and chk.problems[k].row in flagged
-            )
-        ]
-        chk.problems = [chk.problems[k] for k in keep]
-        chk.kinds = [chk.kinds[k] for k in keep]
+        chk.keep(
+            lambda p: not (p.column == V.STATION_ID and p.row in flagged),
+            since=n_before,
+        )
     if dep is not None:
         given = frame[V.DEPLOYMENT_ID]
         frame[V.DEPLOYMENT_ID] = given.fillna(
@@ -255,7 +248,7 @@ def read_sightings(
     SchemaError, InputError
         With every problem, its row and column.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     frame = _read_sightings(path, chk, stations=stations, date_format=date_format)
     chk.raise_if_any()
     assert frame is not None

@@ -13,9 +13,8 @@ import pandas as pd
 
 from .. import validation as V
 from ..crs import as_crs
-from ..errors import CRSError, InputError
+from ..errors import CRSError, InputError, ProblemCollector
 from ..survey import _empty_problems
-from ..validation import _Checker
 from .tables import (
     VECTOR_SUFFIXES,
     PathLike,
@@ -67,7 +66,7 @@ def _deployment_ids(
 
 
 def _problem_columns(
-    columns: list[str], chk: _Checker, path: PathLike | None
+    columns: list[str], chk: ProblemCollector, path: PathLike | None
 ) -> dict[int, dict[str, str]]:
     """Pair malfunction columns by number: {N: {"from": col, "to": col}}.
 
@@ -133,7 +132,7 @@ def _problem_columns(
 
 def _read_stations(
     path: PathLike,
-    chk: _Checker,
+    chk: ProblemCollector,
     *,
     crs: Any = None,
     x: str | None = None,
@@ -225,7 +224,7 @@ def _read_stations(
             kind = "none"
     # problem columns (also Shapefile-truncated: Problem1_f, Problem1_t)
     pcols = _problem_columns(columns, chk, path)
-    if len(chk) > n0 and any(k == "schema" for k in chk.kinds[n0:]):
+    if chk.has_kind("schema", since=n0):
         return None
 
     sid = _strings(table[found[V.STATION_ID]])
@@ -551,7 +550,7 @@ def read_stations(
     columns are kept.  Without a ``deployment_id`` column the id is
     ``"<station>/<camera>"`` (``#2``... for later deployments of a camera).
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     table = _read_stations(
         path, chk, crs=crs, x=x, y=y, date_format=date_format, layer=layer
     )

@@ -13,9 +13,8 @@ import pandas as pd
 
 from .. import validation as V
 from ..crs import as_crs
-from ..errors import CRSError, InputError
+from ..errors import CRSError, InputError, ProblemCollector
 from ..survey import Survey
-from ..validation import _Checker
 from .boundaries import _read_boundaries, split_boundaries
 from .camtrap_dp import _read_camtrap_dp
 from .sightings import _read_sightings
@@ -85,7 +84,7 @@ def read_survey(
             survey = load_project(p, crs=crs).survey
             return _add_boundaries(survey, boundaries) if boundaries else survey
         if _is_camtrap_dp(p):
-            chk = _Checker()
+            chk = ProblemCollector()
             survey = _read_camtrap_dp(p, chk, crs=crs)
             chk.raise_if_any()
             assert survey is not None
@@ -121,12 +120,12 @@ def read_survey(
 def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:
     from dataclasses import replace
 
-    chk = _Checker()
+    chk = ProblemCollector()
     layers = _load_boundaries(boundaries, chk)
     chk.raise_if_any()
     projected = {k: v.to_crs(survey.crs) for k, v in layers.items()}
     new = replace(survey, **projected)
-    chk2 = _Checker()
+    chk2 = ProblemCollector()
     V._check_stations(
         new.stations,
         new.problems,
@@ -143,7 +142,7 @@ def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:
 
 
 def _load_boundaries(
-    boundaries: Any, chk: _Checker, *, fields: dict[str, str] | None = None
+    boundaries: Any, chk: ProblemCollector, *, fields: dict[str, str] | None = None
 ) -> dict[str, gpd.GeoDataFrame]:
     layers: dict[str, gpd.GeoDataFrame] = {}
     if boundaries is None:
@@ -194,7 +193,7 @@ def build_survey(
     ``stations_crs`` is the CRS of x/y station columns (default ``crs``).
     Every problem in every file is collected and raised once.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     target = None
     if crs is not None:
         target = _pick_crs([], crs)
@@ -209,7 +208,7 @@ def build_survey(
     layers = _load_boundaries(boundaries, chk, fields=boundary_fields)
     if combined_boundaries is not None:
         layers.update(_load_boundaries(combined_boundaries, chk))
-    if st is None or any(k == "schema" for k in chk.kinds):
+    if st is None or chk.has_kind("schema"):
         # cannot check sightings against stations that failed to read
         if sightings is not None and st is None:
             _read_sightings(sightings, chk, date_format=date_format)
@@ -243,7 +242,7 @@ def build_survey(
         report_missing=False,
     )
     # the call above repeats per-row checks already made; keep only new kinds
-    chk.problems, chk.kinds = _dedupe(chk.problems, chk.kinds)
+    chk.drop_duplicates()
     chk.raise_if_any()
     if si is None:
         si = _empty_sightings()
@@ -277,18 +276,6 @@ def _valid_points(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if stations.crs is not None and as_crs(stations.crs).is_geographic:
         ok &= (np.abs(x) <= 180) & (np.abs(y) <= 90)
     return stations[ok]
-
-
-def _dedupe(problems: list[Any], kinds: list[str]) -> tuple[list[Any], list[str]]:
-    seen: set[Any] = set()
-    out_p, out_k = [], []
-    for p, k in zip(problems, kinds, strict=False):
-        if p in seen:
-            continue
-        seen.add(p)
-        out_p.append(p)
-        out_k.append(k)
-    return out_p, out_k
 
 
 def _empty_sightings() -> pd.DataFrame:

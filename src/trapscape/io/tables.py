@@ -21,8 +21,7 @@ import pandas as pd
 
 from .. import validation as V
 from ..crs import as_crs, survey_crs
-from ..errors import CRSError
-from ..validation import _Checker
+from ..errors import CRSError, ProblemCollector
 
 if TYPE_CHECKING:
     import pyproj
@@ -114,7 +113,7 @@ def _detect_separator(path: Path) -> str:
 
 
 def _read_csv(
-    path: PathLike, chk: _Checker, *, allow_no_rows: bool = False
+    path: PathLike, chk: ProblemCollector, *, allow_no_rows: bool = False
 ) -> pd.DataFrame | None:
     """Read a CSV as strings (blank cells -> ''); None when unreadable/empty.
 
@@ -236,7 +235,7 @@ def _parse_dates(
     *,
     fmt: str | None,
     date_only: str,
-    chk: _Checker,
+    chk: ProblemCollector,
     path: PathLike | None,
     column: str,
     rows: np.ndarray,
@@ -340,7 +339,7 @@ def _parse_dates(
 def _parse_float(
     values: np.ndarray,
     *,
-    chk: _Checker,
+    chk: ProblemCollector,
     path: PathLike | None,
     column: str,
     rows: np.ndarray,
@@ -380,7 +379,7 @@ def _check_lonlat(
     lon: np.ndarray,
     lat: np.ndarray,
     *,
-    chk: _Checker,
+    chk: ProblemCollector,
     path: PathLike | None,
     cols: tuple[str, str],
     rows: np.ndarray,
@@ -444,7 +443,7 @@ def _missing_required(
     required: list[str],
     aliases: dict[str, tuple[str, ...]],
     columns: list[str],
-    chk: _Checker,
+    chk: ProblemCollector,
     path: PathLike | None,
 ) -> bool:
     miss = [c for c in required if c not in found]
@@ -474,7 +473,7 @@ def _missing_required(
 
 
 def _read_vector(
-    path: PathLike, chk: _Checker, layer: str | int | None = None
+    path: PathLike, chk: ProblemCollector, layer: str | int | None = None
 ) -> gpd.GeoDataFrame | None:
     p = Path(path)
     if not p.exists():
