@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ from .tables import (
     _read_vector,
     _strings,
 )
+
+if TYPE_CHECKING:
+    import pyproj
 
 logger = logging.getLogger(__name__)
 
@@ -130,49 +133,64 @@ def _problem_columns(
     return out
 
 
-def _read_stations(
+@dataclass(frozen=True)
+class _Layer:
+    """A stations file as read, before its columns are interpreted."""
+
+    table: pd.DataFrame  # attribute cells as objects
+    geometry: gpd.GeoSeries | None  # the features' geometry (vector files)
+    crs: Any  # the features' CRS (vector files)
+
+
+def _layer_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Attributes of a vector layer, with datetime columns written as text."""
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+    for c in table.columns:
+        if pd.api.types.is_datetime64_any_dtype(gdf[c]):
+            vals = pd.to_datetime(gdf[c])
+            midnight = (vals.dropna().dt.normalize() == vals.dropna()).all()
+            fmtd = vals.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+            table[c] = fmtd.where(vals.notna(), "").astype(object)
+    return table
+
+
+def _read_layer(
     path: PathLike,
     chk: ProblemCollector,
     *,
-    crs: Any = None,
-    x: str | None = None,
-    y: str | None = None,
-    date_format: str | None = None,
-    layer: str | int | None = None,
-) -> StationsTable | None:
+    crs: Any,
+    layer: str | int | None,
+) -> _Layer | None:
+    """Read the stations file: a vector layer or a CSV (None when unreadable)."""
     p = Path(path)
-    vector = p.suffix.lower() in VECTOR_SUFFIXES or p.is_dir()
-    n0 = len(chk)
-    if vector:
-        gdf = _read_vector(p, chk, layer)
-        if gdf is None:
-            return None
-        geom_in = gdf.geometry
-        table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
-        for c in table.columns:
-            if pd.api.types.is_datetime64_any_dtype(gdf[c]):
-                vals = pd.to_datetime(gdf[c])
-                midnight = (vals.dropna().dt.normalize() == vals.dropna()).all()
-                fmtd = vals.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
-                table[c] = fmtd.where(vals.notna(), "").astype(object)
-        src_crs = gdf.crs
-        if src_crs is None:
-            if crs is None:
-                chk.add(
-                    "the layer has no CRS. Save it with its CRS or pass crs=.",
-                    path=path,
-                    kind="crs",
-                )
-                return None
-            src_crs = as_crs(crs)
-    else:
+    if not (p.suffix.lower() in VECTOR_SUFFIXES or p.is_dir()):
         table = _read_csv(p, chk)
-        if table is None:
+        return None if table is None else _Layer(table, None, None)
+    gdf = _read_vector(p, chk, layer)
+    if gdf is None:
+        return None
+    src_crs = gdf.crs
+    if src_crs is None:
+        if crs is None:
+            chk.add(
+                "the layer has no CRS. Save it with its CRS or pass crs=.",
+                path=path,
+                kind="crs",
+            )
             return None
-        geom_in = None
-    columns = list(table.columns)
-    n = len(table)
-    rows = np.arange(1, n + 1)
+        src_crs = as_crs(crs)
+    return _Layer(_layer_table(gdf), gdf.geometry, src_crs)
+
+
+def _station_columns(
+    columns: list[str],
+    chk: ProblemCollector,
+    path: PathLike,
+    *,
+    x: str | None,
+    y: str | None,
+) -> dict[str, str] | None:
+    """Canonical name -> column of the file (None when x=/y= name no column)."""
     found = V.resolve_columns(columns, V.STATION_ALIASES)
     if x:
         found["x"] = x
@@ -197,218 +215,252 @@ def _read_stations(
         chk,
         path,
     )
-    # coordinates
-    kind = "geometry"
-    if not vector:
-        # longitude/latitude (unambiguous WGS84) win unless x=/y= name the columns
-        if (x or y) and "x" in found and "y" in found:
-            kind = "xy"
-        elif "longitude" in found and "latitude" in found:
-            kind = "lonlat"
-        elif "x" in found and "y" in found:
-            kind = "xy"
-        else:
-            best = None
-            for alias in ("longitude", "latitude", "x", "y", "easting", "northing"):
-                best = V.suggest(alias, [c for c in columns if c not in found.values()])
-                if best:
-                    break
-            chk.add(
-                "no coordinate columns: give 'longitude'/'latitude' (WGS84 degrees) "
-                "or 'x'/'y' with crs= (e.g. crs='EPSG:32652')."
-                + (f" Did you mean '{best}'?" if best else ""),
-                path=path,
-                column="longitude",
-                kind="schema",
-            )
-            kind = "none"
-    # problem columns (also Shapefile-truncated: Problem1_f, Problem1_t)
-    pcols = _problem_columns(columns, chk, path)
-    if chk.has_kind("schema", since=n0):
-        return None
+    return found
 
-    sid = _strings(table[found[V.STATION_ID]])
-    cam = _strings(table[found[V.CAMERA_ID]]) if V.CAMERA_ID in found else sid.copy()
-    cam = np.array(
-        [c if c != "" else s for c, s in zip(cam, sid, strict=False)], dtype=object
+
+def _coordinate_kind(
+    found: dict[str, str],
+    columns: list[str],
+    chk: ProblemCollector,
+    path: PathLike,
+    *,
+    explicit: bool,
+) -> str:
+    """Where a CSV's locations are: "lonlat", "xy" or "none" (reported).
+
+    Longitude/latitude (unambiguous WGS84) win unless x=/y= name the
+    columns (``explicit``).
+    """
+    if explicit and "x" in found and "y" in found:
+        return "xy"
+    if "longitude" in found and "latitude" in found:
+        return "lonlat"
+    if "x" in found and "y" in found:
+        return "xy"
+    best = None
+    for alias in ("longitude", "latitude", "x", "y", "easting", "northing"):
+        best = V.suggest(alias, [c for c in columns if c not in found.values()])
+        if best:
+            break
+    chk.add(
+        "no coordinate columns: give 'longitude'/'latitude' (WGS84 degrees) "
+        "or 'x'/'y' with crs= (e.g. crs='EPSG:32652')."
+        + (f" Did you mean '{best}'?" if best else ""),
+        path=path,
+        column="longitude",
+        kind="schema",
     )
-    setup, setup_known = _parse_dates(
-        _strings(table[found[V.SETUP]]),
-        fmt=date_format,
-        date_only="noon",
+    return "none"
+
+
+def _floats(
+    table: pd.DataFrame,
+    column: str,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+) -> np.ndarray:
+    return _parse_float(
+        _strings(table[column]), chk=chk, path=path, column=column, rows=rows
+    )
+
+
+def _lonlat_points(
+    table: pd.DataFrame,
+    found: dict[str, str],
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Points of longitude/latitude columns (WGS84), range and swap checked."""
+    lon = _floats(table, found["longitude"], chk, path, rows)
+    lat = _floats(table, found["latitude"], chk, path, rows)
+    _check_lonlat(
+        lon,
+        lat,
         chk=chk,
         path=path,
-        column=found[V.SETUP],
+        cols=(found["longitude"], found["latitude"]),
         rows=rows,
-        required=True,
     )
-    retr, retr_known = _parse_dates(
-        _strings(table[found[V.RETRIEVAL]]),
-        fmt=date_format,
-        date_only="noon",
-        chk=chk,
-        path=path,
-        column=found[V.RETRIEVAL],
-        rows=rows,
-        required=True,
-    )
-    for i in np.flatnonzero(sid == ""):
+    return gpd.points_from_xy(lon, lat)
+
+
+def _xy_points(
+    table: pd.DataFrame,
+    found: dict[str, str],
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    *,
+    crs: Any,
+) -> tuple[np.ndarray, pyproj.CRS] | None:
+    """Points of x/y columns in the projected ``crs`` (None without one)."""
+    xs = _floats(table, found["x"], chk, path, rows)
+    ys = _floats(table, found["y"], chk, path, rows)
+    if crs is None:
         chk.add(
-            "station id is empty. Give every deployment a station id.",
+            f"columns '{found['x']}'/'{found['y']}' hold map coordinates but no "
+            "CRS was stated. Pass crs= (e.g. crs='EPSG:32652' or --crs).",
             path=path,
-            row=int(rows[i]),
-            column=found[V.STATION_ID],
+            column=found["x"],
+            kind="crs",
         )
-    # geometry
-    if kind == "lonlat":
-        lon = _parse_float(
-            _strings(table[found["longitude"]]),
-            chk=chk,
+        return None
+    src_crs = as_crs(crs)
+    if src_crs.is_geographic:
+        looks_metric = np.nanmax(np.abs(np.r_[xs, ys, 0.0])) > 360
+        chk.add(
+            f"x/y columns were given with the geographic CRS {src_crs.name}"
+            + (" but hold values in metres" if looks_metric else "")
+            + ". Pass the projected CRS of the x/y values (e.g. "
+            "crs='EPSG:32652'), or name the columns longitude/latitude.",
             path=path,
-            column=found["longitude"],
-            rows=rows,
+            column=found["x"],
+            kind="crs",
         )
-        lat = _parse_float(
-            _strings(table[found["latitude"]]),
-            chk=chk,
-            path=path,
-            column=found["latitude"],
-            rows=rows,
+        return None
+    return gpd.points_from_xy(xs, ys), src_crs
+
+
+def _layer_points(
+    geom_in: gpd.GeoSeries,
+    src_crs: Any,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Points of a vector layer: one point per feature, degrees checked."""
+    geometry = geom_in.to_numpy()
+    for i, g in enumerate(geometry):
+        if g is None or g.is_empty:
+            chk.add(
+                "the feature has no location. Draw the station point.",
+                path=path,
+                row=i + 1,
+                column="geometry",
+                kind="geometry",
+            )
+        elif g.geom_type == "MultiPoint" and len(g.geoms) == 1:
+            geometry[i] = g.geoms[0]
+        elif g.geom_type != "Point":
+            chk.add(
+                f"station geometry is a {g.geom_type}; stations must be points.",
+                path=path,
+                row=i + 1,
+                column="geometry",
+                kind="geometry",
+            )
+    gc = as_crs(src_crs)
+    if gc.is_geographic:
+        is_pt = np.array(
+            [
+                g is not None and not g.is_empty and g.geom_type == "Point"
+                for g in geometry
+            ],
+            dtype=bool,
+        )
+        lon = np.array(
+            [g.x if k else np.nan for g, k in zip(geometry, is_pt, strict=True)]
+        )
+        lat = np.array(
+            [g.y if k else np.nan for g, k in zip(geometry, is_pt, strict=True)]
         )
         _check_lonlat(
             lon,
             lat,
             chk=chk,
             path=path,
-            cols=(found["longitude"], found["latitude"]),
+            cols=("x", "y"),
             rows=rows,
+            layer_crs=gc.name + (f" (EPSG:{gc.to_epsg()})" if gc.to_epsg() else ""),
         )
-        geometry = gpd.points_from_xy(lon, lat)
-        src_crs = as_crs("EPSG:4326")
-    elif kind == "xy":
-        xs = _parse_float(
-            _strings(table[found["x"]]),
-            chk=chk,
-            path=path,
-            column=found["x"],
-            rows=rows,
-        )
-        ys = _parse_float(
-            _strings(table[found["y"]]),
-            chk=chk,
-            path=path,
-            column=found["y"],
-            rows=rows,
-        )
-        if crs is None:
-            chk.add(
-                f"columns '{found['x']}'/'{found['y']}' hold map coordinates but no "
-                "CRS was stated. Pass crs= (e.g. crs='EPSG:32652' or --crs).",
-                path=path,
-                column=found["x"],
-                kind="crs",
-            )
-            return None
-        src_crs = as_crs(crs)
-        if src_crs.is_geographic:
-            looks_metric = np.nanmax(np.abs(np.r_[xs, ys, 0.0])) > 360
-            chk.add(
-                f"x/y columns were given with the geographic CRS {src_crs.name}"
-                + (" but hold values in metres" if looks_metric else "")
-                + ". Pass the projected CRS of the x/y values (e.g. "
-                "crs='EPSG:32652'), or name the columns longitude/latitude.",
-                path=path,
-                column=found["x"],
-                kind="crs",
-            )
-            return None
-        geometry = gpd.points_from_xy(xs, ys)
-    elif kind == "geometry":
-        geometry = geom_in.to_numpy()
-        for i, g in enumerate(geometry):
-            if g is None or g.is_empty:
-                chk.add(
-                    "the feature has no location. Draw the station point.",
-                    path=path,
-                    row=i + 1,
-                    column="geometry",
-                    kind="geometry",
-                )
-            elif g.geom_type == "MultiPoint" and len(g.geoms) == 1:
-                geometry[i] = g.geoms[0]
-            elif g.geom_type != "Point":
-                chk.add(
-                    f"station geometry is a {g.geom_type}; stations must be points.",
-                    path=path,
-                    row=i + 1,
-                    column="geometry",
-                    kind="geometry",
-                )
-        if as_crs(src_crs).is_geographic:
-            is_pt = np.array(
-                [
-                    g is not None and not g.is_empty and g.geom_type == "Point"
-                    for g in geometry
-                ],
-                dtype=bool,
-            )
-            lon = np.array(
-                [g.x if k else np.nan for g, k in zip(geometry, is_pt, strict=True)]
-            )
-            lat = np.array(
-                [g.y if k else np.nan for g, k in zip(geometry, is_pt, strict=True)]
-            )
-            gc = as_crs(src_crs)
-            _check_lonlat(
-                lon,
-                lat,
-                chk=chk,
-                path=path,
-                cols=("x", "y"),
-                rows=rows,
-                layer_crs=gc.name + (f" (EPSG:{gc.to_epsg()})" if gc.to_epsg() else ""),
-            )
-    else:
-        geometry = gpd.points_from_xy(np.full(n, np.nan), np.full(n, np.nan))
-        src_crs = as_crs("EPSG:4326")
+    return geometry
 
-    # deployment ids
-    if V.DEPLOYMENT_ID in found:
-        dep = _strings(table[found[V.DEPLOYMENT_ID]])
-        auto = _deployment_ids(sid, cam, setup)
-        dep = np.array(
-            [d if d != "" else a for d, a in zip(dep, auto, strict=False)], dtype=object
-        )
-    else:
-        dep = _deployment_ids(sid, cam, setup)
 
-    # malfunctions
+def _station_points(
+    kind: str,
+    src: _Layer,
+    found: dict[str, str],
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    *,
+    crs: Any,
+) -> tuple[np.ndarray, Any] | None:
+    """(points, their CRS) by the coordinate ``kind``; None on a CRS problem."""
+    if kind == "lonlat":
+        return _lonlat_points(src.table, found, chk, path, rows), as_crs("EPSG:4326")
+    if kind == "xy":
+        return _xy_points(src.table, found, chk, path, rows, crs=crs)
+    if kind == "geometry":
+        assert src.geometry is not None
+        return _layer_points(src.geometry, src.crs, chk, path, rows), src.crs
+    n = len(src.table)
+    nowhere = gpd.points_from_xy(np.full(n, np.nan), np.full(n, np.nan))
+    return nowhere, as_crs("EPSG:4326")
+
+
+def _dates(
+    table: pd.DataFrame,
+    column: str,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    *,
+    date_format: str | None,
+    date_only: str,
+    required: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    return _parse_dates(
+        _strings(table[column]),
+        fmt=date_format,
+        date_only=date_only,
+        chk=chk,
+        path=path,
+        column=column,
+        rows=rows,
+        required=required,
+    )
+
+
+def _malfunction_records(
+    table: pd.DataFrame,
+    pcols: dict[int, dict[str, str]],
+    dep: np.ndarray,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    *,
+    date_format: str | None,
+) -> list[dict[str, Any]]:
+    """One record per filled malfunction interval (with its source row/columns)."""
     precs: list[dict[str, Any]] = []
     for k, d in sorted(pcols.items()):
         if "from" not in d or "to" not in d:
             continue
-        fr, _ = _parse_dates(
-            _strings(table[d["from"]]),
-            fmt=date_format,
+        fr, _ = _dates(
+            table,
+            d["from"],
+            chk,
+            path,
+            rows,
+            date_format=date_format,
             date_only="start",
-            chk=chk,
-            path=path,
-            column=d["from"],
-            rows=rows,
             required=False,
         )
-        to, _ = _parse_dates(
-            _strings(table[d["to"]]),
-            fmt=date_format,
+        to, _ = _dates(
+            table,
+            d["to"],
+            chk,
+            path,
+            rows,
+            date_format=date_format,
             date_only="next",
-            chk=chk,
-            path=path,
-            column=d["to"],
-            rows=rows,
             required=False,
         )
         fs, ts_ = _strings(table[d["from"]]), _strings(table[d["to"]])
-        for i in range(n):
+        for i in range(len(table)):
             if fs[i] == "" and ts_[i] == "":
                 continue
             if (fs[i] == "") != (ts_[i] == ""):
@@ -430,13 +482,153 @@ def _read_stations(
                     "to": d["to"],
                 }
             )
+    return precs
+
+
+def _extra_columns(
+    columns: list[str],
+    found: dict[str, str],
+    kind: str,
+    pcols: dict[int, dict[str, str]],
+) -> list[str]:
+    """Columns of the file that are kept as they are (not canonical)."""
     coord_keys = {"lonlat": ("longitude", "latitude"), "xy": ("x", "y")}.get(kind, ())
     used = {c for k, c in found.items() if k not in ("longitude", "latitude", "x", "y")}
     used |= {found[k] for k in coord_keys}
     used |= {c for d in pcols.values() for c in d.values()}
     if kind == "geometry":  # coordinates come from the geometry
         used |= {found[k] for k in ("longitude", "latitude", "x", "y") if k in found}
-    extras = [c for c in columns if c not in used]
+    return [c for c in columns if c not in used]
+
+
+def _stations_frame(
+    data: dict[str, Any],
+    table: pd.DataFrame,
+    extras: list[str],
+    geometry: np.ndarray,
+    crs: Any,
+) -> gpd.GeoDataFrame:
+    """Canonical stations: ``data`` columns, then the extra columns of ``table``."""
+    frame = pd.DataFrame(data)
+    ids = [V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID]
+    frame[ids] = frame[ids].astype(object)
+    for c in extras:
+        if c in frame.columns or c == "geometry":
+            continue
+        vals = table[c].to_numpy(dtype=object)
+        frame[c] = [pd.NA if _is_blank(v) else v for v in vals]
+        frame[c] = frame[c].astype(object)
+    return gpd.GeoDataFrame(frame, geometry=np.asarray(geometry, dtype=object), crs=crs)
+
+
+def _problems_frame(
+    precs: list[dict[str, Any]],
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Canonical malfunctions and their source (row, from and to columns)."""
+    if not precs:
+        return _empty_problems(), None
+    pr_full = pd.DataFrame(precs)
+    problems = pr_full[[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]].copy()
+    problems[V.DEPLOYMENT_ID] = problems[V.DEPLOYMENT_ID].astype(object)
+    return problems, pr_full[["row", "from", "to"]]
+
+
+def _clip_to_deployments(
+    stations: gpd.GeoDataFrame, problems: pd.DataFrame
+) -> pd.DataFrame:
+    """Malfunctions cut to their deployment's setup..retrieval.
+
+    Date-only ends may overshoot a noon setup/retrieval by part of a day.
+    """
+    win = stations.set_index(V.DEPLOYMENT_ID)
+    a = win[V.SETUP].reindex(problems[V.DEPLOYMENT_ID]).to_numpy()
+    b = win[V.RETRIEVAL].reindex(problems[V.DEPLOYMENT_ID]).to_numpy()
+    problems[V.PROBLEM_FROM] = np.maximum(problems[V.PROBLEM_FROM].to_numpy(), a)
+    problems[V.PROBLEM_TO] = np.minimum(problems[V.PROBLEM_TO].to_numpy(), b)
+    return problems
+
+
+def _read_stations(
+    path: PathLike,
+    chk: ProblemCollector,
+    *,
+    crs: Any = None,
+    x: str | None = None,
+    y: str | None = None,
+    date_format: str | None = None,
+    layer: str | int | None = None,
+) -> StationsTable | None:
+    """Read, parse and check a stations file; problems go to ``chk``.
+
+    None when the file cannot be interpreted (unreadable, missing columns,
+    no usable CRS); otherwise the stations, even when ``chk`` holds problems.
+    """
+    n0 = len(chk)
+    src = _read_layer(path, chk, crs=crs, layer=layer)
+    if src is None:
+        return None
+    table = src.table
+    columns = list(table.columns)
+    rows = np.arange(1, len(table) + 1)
+    found = _station_columns(columns, chk, path, x=x, y=y)
+    if found is None:
+        return None
+    kind = "geometry"
+    if src.geometry is None:
+        kind = _coordinate_kind(found, columns, chk, path, explicit=bool(x or y))
+    # problem columns (also Shapefile-truncated: Problem1_f, Problem1_t)
+    pcols = _problem_columns(columns, chk, path)
+    if chk.has_kind("schema", since=n0):
+        return None
+
+    sid = _strings(table[found[V.STATION_ID]])
+    cam = _strings(table[found[V.CAMERA_ID]]) if V.CAMERA_ID in found else sid.copy()
+    cam = np.array(
+        [c if c != "" else s for c, s in zip(cam, sid, strict=False)], dtype=object
+    )
+    setup, setup_known = _dates(
+        table,
+        found[V.SETUP],
+        chk,
+        path,
+        rows,
+        date_format=date_format,
+        date_only="noon",
+        required=True,
+    )
+    retr, retr_known = _dates(
+        table,
+        found[V.RETRIEVAL],
+        chk,
+        path,
+        rows,
+        date_format=date_format,
+        date_only="noon",
+        required=True,
+    )
+    for i in np.flatnonzero(sid == ""):
+        chk.add(
+            "station id is empty. Give every deployment a station id.",
+            path=path,
+            row=int(rows[i]),
+            column=found[V.STATION_ID],
+        )
+    points = _station_points(kind, src, found, chk, path, rows, crs=crs)
+    if points is None:
+        return None
+    geometry, src_crs = points
+
+    auto = _deployment_ids(sid, cam, setup)
+    dep = auto
+    if V.DEPLOYMENT_ID in found:
+        given = _strings(table[found[V.DEPLOYMENT_ID]])
+        dep = np.array(
+            [d if d != "" else a for d, a in zip(given, auto, strict=False)],
+            dtype=object,
+        )
+    precs = _malfunction_records(
+        table, pcols, dep, chk, path, rows, date_format=date_format
+    )
     data: dict[str, Any] = {
         V.STATION_ID: sid,
         V.CAMERA_ID: cam,
@@ -446,44 +638,21 @@ def _read_stations(
         V.SETUP_TIME_KNOWN: setup_known,
         V.RETRIEVAL_TIME_KNOWN: retr_known,
     }
-    frame = pd.DataFrame(data)
-    frame[[V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID]] = frame[
-        [V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID]
-    ].astype(object)
-    for c in extras:
-        if c in frame.columns or c == "geometry":
-            continue
-        vals = table[c].to_numpy(dtype=object)
-        frame[c] = [pd.NA if _is_blank(v) else v for v in vals]
-        frame[c] = frame[c].astype(object)
-    stations = gpd.GeoDataFrame(
-        frame, geometry=np.asarray(geometry, dtype=object), crs=src_crs
-    )
-    if precs:
-        pr_full = pd.DataFrame(precs)
-        problems = pr_full[[V.DEPLOYMENT_ID, V.PROBLEM_FROM, V.PROBLEM_TO]].copy()
-        problems[V.DEPLOYMENT_ID] = problems[V.DEPLOYMENT_ID].astype(object)
-        src = pr_full[["row", "from", "to"]]
-    else:
-        problems, src = _empty_problems(), None
+    extras = _extra_columns(columns, found, kind, pcols)
+    stations = _stations_frame(data, table, extras, geometry, src_crs)
+    problems, psrc = _problems_frame(precs)
     V._check_stations(
         stations,
         problems,
         chk,
         path=path,
         rows=rows,
-        problem_src=src,
+        problem_src=psrc,
         report_missing=False,
     )
     if len(chk) == n0 and len(problems):
-        # date-only ends may overshoot a noon setup/retrieval by part of a day:
-        # keep malfunctions within their deployment
-        win = stations.set_index(V.DEPLOYMENT_ID)
-        a = win[V.SETUP].reindex(problems[V.DEPLOYMENT_ID]).to_numpy()
-        b = win[V.RETRIEVAL].reindex(problems[V.DEPLOYMENT_ID]).to_numpy()
-        problems[V.PROBLEM_FROM] = np.maximum(problems[V.PROBLEM_FROM].to_numpy(), a)
-        problems[V.PROBLEM_TO] = np.minimum(problems[V.PROBLEM_TO].to_numpy(), b)
-    if crs is not None and kind in ("lonlat",) and len(chk) == n0:
+        problems = _clip_to_deployments(stations, problems)
+    if crs is not None and kind == "lonlat" and len(chk) == n0:
         target = as_crs(crs)
         if not target.equals(stations.crs):
             stations = stations.to_crs(target)
