@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,53 +142,66 @@ def read_camtrap_dp(
     return survey
 
 
-def _read_camtrap_dp(
-    path: PathLike, chk: ProblemCollector, *, crs: Any = None
-) -> Survey | None:
+@dataclass(frozen=True)
+class _Deployments:
+    """The deployments resource as canonical stations, and what sightings need."""
+
+    stations: gpd.GeoDataFrame  # EPSG:4326
+    deployment: np.ndarray  # deploymentID per row
+    station: np.ndarray  # station per row
+    camera: np.ndarray  # camera per row
+    offsets: np.ndarray  # UTC offset of each deploymentStart (or None)
+
+
+def _read_package(path: PathLike, chk: ProblemCollector) -> tuple[Path, Any] | None:
+    """(datapackage.json, its parsed content); None when missing or not JSON."""
     p = Path(path)
     dp = p / "datapackage.json" if p.is_dir() else p
-    dps = os.fspath(dp)
     if not dp.exists():
         chk.add(
             f"file not found (looked in {dp.resolve()}). Give a datapackage.json "
             "or its folder.",
-            path=dps,
+            path=os.fspath(dp),
         )
         return None
     try:
-        pkg = json.loads(dp.read_text(encoding="utf-8"))
+        return dp, json.loads(dp.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        chk.add(f"is not valid JSON ({err}). Fix the file.", path=dps)
+        chk.add(f"is not valid JSON ({err}). Fix the file.", path=os.fspath(dp))
         return None
-    folder = dp.parent
-    deps = _dp_resource(pkg, "deployments", folder, chk, dps)
-    obs = _dp_resource(pkg, "observations", folder, chk, dps)
-    media = _dp_resource(pkg, "media", folder, chk, dps)
-    if deps is None:
-        if not chk.problems:
-            chk.add(
-                "has no 'deployments' resource. A Camtrap DP package needs "
-                "deployments, media and observations.",
-                path=dps,
-                kind="schema",
-            )
-        return None
-    dpath = os.fspath(folder / "deployments.csv")
-    cols = {c.lower(): c for c in deps.columns}
-    need = ["deploymentid", "latitude", "longitude", "deploymentstart", "deploymentend"]
+
+
+def _fields(
+    frame: pd.DataFrame,
+    need: list[str],
+    resource: str,
+    chk: ProblemCollector,
+    path: str,
+    *,
+    first_only: bool = False,
+) -> dict[str, str] | None:
+    """Lower-case field name -> column; None (reported) when ``need`` is missing."""
+    cols = {c.lower(): c for c in frame.columns}
     miss = [c for c in need if c not in cols]
-    for c in miss:
+    for c in miss[:1] if first_only else miss:
         chk.add(
-            f"required deployments field '{c}' is missing. Add it (Camtrap DP 1.0 "
-            "deployments schema).",
-            path=dpath,
+            f"required {resource} field '{c}' is missing. Add it (Camtrap DP "
+            f"1.0 {resource} schema).",
+            path=path,
             column=c,
             kind="schema",
         )
-    if miss:
-        return None
+    return None if miss else cols
+
+
+def _deployment_ids_of(
+    deps: pd.DataFrame, cols: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(deployment, station, camera) per row; blanks fall back to the deployment.
+
+    The station is ``locationID``, else ``locationName``, else the deployment.
+    """
     n = len(deps)
-    rows = np.arange(1, n + 1)
     did = _strings(deps[cols["deploymentid"]])
     loc = _strings(deps[cols["locationid"]]) if "locationid" in cols else np.full(n, "")
     if "locationname" in cols:
@@ -196,6 +210,31 @@ def _read_camtrap_dp(
     loc = np.array([a or d for a, d in zip(loc, did, strict=False)], dtype=object)
     cam = _strings(deps[cols["cameraid"]]) if "cameraid" in cols else np.full(n, "")
     cam = np.array([c or d for c, d in zip(cam, did, strict=False)], dtype=object)
+    return did, loc, cam
+
+
+#: deployments fields that become canonical columns (the others are kept)
+_DEPLOYMENT_FIELDS = (
+    "deploymentid",
+    "locationid",
+    "cameraid",
+    "deploymentstart",
+    "deploymentend",
+    "latitude",
+    "longitude",
+)
+
+
+def _deployments(
+    deps: pd.DataFrame, chk: ProblemCollector, dpath: str
+) -> _Deployments | None:
+    """Parse and check the deployments (None when required fields are missing)."""
+    need = ["deploymentid", "latitude", "longitude", "deploymentstart", "deploymentend"]
+    cols = _fields(deps, need, "deployments", chk, dpath)
+    if cols is None:
+        return None
+    rows = np.arange(1, len(deps) + 1)
+    did, loc, cam = _deployment_ids_of(deps, cols)
     start_txt = _strings(deps[cols["deploymentstart"]])
     end_txt = _strings(deps[cols["deploymentend"]])
     offsets = np.array([_offset_of(t) if t else None for t in start_txt], dtype=object)
@@ -215,36 +254,13 @@ def _read_camtrap_dp(
             row=int(rows[i]),
             column="deploymentEnd",
         )
-    lon = _parse_float(
-        _strings(deps[cols["longitude"]]),
-        chk=chk,
-        path=dpath,
-        column="longitude",
-        rows=rows,
-    )
-    lat = _parse_float(
-        _strings(deps[cols["latitude"]]),
-        chk=chk,
-        path=dpath,
-        column="latitude",
-        rows=rows,
+    lon, lat = (
+        _parse_float(_strings(deps[cols[c]]), chk=chk, path=dpath, column=c, rows=rows)
+        for c in ("longitude", "latitude")
     )
     _check_lonlat(
         lon, lat, chk=chk, path=dpath, cols=("longitude", "latitude"), rows=rows
     )
-    used = {
-        cols[c]
-        for c in (
-            "deploymentid",
-            "locationid",
-            "cameraid",
-            "deploymentstart",
-            "deploymentend",
-            "latitude",
-            "longitude",
-        )
-        if c in cols
-    }
     frame = pd.DataFrame(
         {
             V.STATION_ID: loc,
@@ -256,30 +272,27 @@ def _read_camtrap_dp(
             V.RETRIEVAL_TIME_KNOWN: True,
         }
     )
-    for c in (V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID):
-        frame[c] = frame[c].astype(object)
-    for c in deps.columns:
-        if c not in used:
-            frame[c] = [pd.NA if _is_blank(v) else v for v in deps[c].to_numpy()]
-            frame[c] = frame[c].astype(object)
+    for name in (V.STATION_ID, V.CAMERA_ID, V.DEPLOYMENT_ID):
+        frame[name] = frame[name].astype(object)
+    used = {cols[c] for c in _DEPLOYMENT_FIELDS if c in cols}
+    for name in deps.columns:
+        if name not in used:
+            frame[name] = [pd.NA if _is_blank(v) else v for v in deps[name].to_numpy()]
+            frame[name] = frame[name].astype(object)
     stations = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
     V._check_stations(stations, None, chk, path=dpath, rows=rows, report_missing=False)
+    return _Deployments(stations, did, loc, cam, offsets)
 
-    # observations -> sightings
-    opath = os.fspath(folder / "observations.csv")
-    if obs is None:
-        obs = pd.DataFrame(columns=["deploymentID", "scientificName"])
-    ocols = {c.lower(): c for c in obs.columns}
-    for c in ("deploymentid", "scientificname"):
-        if c not in ocols:
-            chk.add(
-                f"required observations field '{c}' is missing. Add it (Camtrap DP "
-                "1.0 observations schema).",
-                path=opath,
-                column=c,
-                kind="schema",
-            )
-            return None
+
+def _animal_observations(
+    obs: pd.DataFrame, ocols: dict[str, str]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Animal observations, one level per deployment, and their level.
+
+    A deployment's event-level observations are used when it has any, else
+    its media-level ones, so no animal is counted twice.  ``_row`` keeps the
+    1-based row of the file.
+    """
     o = obs.copy()
     o["_row"] = np.arange(1, len(o) + 1)
     if "observationtype" in ocols:
@@ -292,8 +305,13 @@ def _read_camtrap_dp(
     o_dep = o[ocols["deploymentid"]].astype(str).str.strip()
     has_event = set(o_dep[level == "event"])
     keep = np.where(o_dep.isin(has_event), level == "event", level != "event")
-    o = o[keep]
-    o_dep = o_dep[keep]
+    return o[keep], level[keep]
+
+
+def _observation_times(
+    o: pd.DataFrame, ocols: dict[str, str], media: pd.DataFrame | None
+) -> np.ndarray:
+    """``eventStart`` of each observation, else its media's ``timestamp``."""
     ts_txt = (
         _strings(o[ocols["eventstart"]])
         if "eventstart" in ocols
@@ -314,20 +332,30 @@ def _read_camtrap_dp(
                 [t or mt.get(m, "") for t, m in zip(ts_txt, mids, strict=False)],
                 dtype=object,
             )
-    off_by_dep = dict(zip(did, offsets, strict=False))
-    o_off = np.array([off_by_dep.get(d) for d in o_dep], dtype=object)
-    unknown = ~o_dep.isin(set(did)).to_numpy()
-    orows = o["_row"].to_numpy()
-    for i in np.flatnonzero(unknown):
+    return ts_txt
+
+
+def _local_times(
+    ts_txt: np.ndarray,
+    o_dep: pd.Series,
+    dep: _Deployments,
+    orows: np.ndarray,
+    chk: ProblemCollector,
+    opath: str,
+) -> np.ndarray:
+    """Observation times at their deployment's UTC offset; problems by file row."""
+    for i in np.flatnonzero(~o_dep.isin(set(dep.deployment)).to_numpy()):
         chk.add(
             f"deploymentID '{o_dep.iloc[i]}' is not in deployments.csv. Fix the id.",
             path=opath,
             row=int(orows[i]),
             column="deploymentID",
         )
-    chk2 = ProblemCollector()
-    ts = _to_local(ts_txt, o_off, chk=chk2, path=opath, column="eventStart")
-    for prob in chk2.problems:  # re-number to the file's rows
+    off_by_dep = dict(zip(dep.deployment, dep.offsets, strict=False))
+    o_off = np.array([off_by_dep.get(d) for d in o_dep], dtype=object)
+    own = ProblemCollector()
+    ts = _to_local(ts_txt, o_off, chk=own, path=opath, column="eventStart")
+    for prob in own.problems:  # re-number to the file's rows
         chk.add(
             prob.message,
             path=prob.path,
@@ -341,18 +369,15 @@ def _read_camtrap_dp(
             row=int(orows[i]),
             column="eventStart",
         )
-    loc_by_dep = dict(zip(did, loc, strict=False))
-    cam_by_dep = dict(zip(did, cam, strict=False))
-    m_ = len(o)
+    return ts
 
-    def col(name: str) -> np.ndarray:
-        return (
-            _strings(o[ocols[name]]) if name in ocols else np.full(m_, "", dtype=object)
-        )
 
-    sex = [(_SEX.get(v.lower(), pd.NA) if v else pd.NA) for v in col("sex")]
+def _counts(
+    values: np.ndarray, orows: np.ndarray, chk: ProblemCollector, opath: str
+) -> np.ndarray:
+    """Whole counts >= 1 (blank: 1); other values are reported."""
     counts = []
-    for i, v in enumerate(col("count")):
+    for i, v in enumerate(values):
         try:
             c = int(float(v)) if v else 1
         except ValueError:
@@ -367,6 +392,42 @@ def _read_camtrap_dp(
             )
             c = 1
         counts.append(c)
+    return np.asarray(counts, dtype=np.int64)
+
+
+def _dp_sightings(
+    obs: pd.DataFrame,
+    media: pd.DataFrame | None,
+    dep: _Deployments,
+    chk: ProblemCollector,
+    opath: str,
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """(canonical sightings, their file rows); None when fields are missing."""
+    ocols = _fields(
+        obs,
+        ["deploymentid", "scientificname"],
+        "observations",
+        chk,
+        opath,
+        first_only=True,
+    )
+    if ocols is None:
+        return None
+    o, level = _animal_observations(obs, ocols)
+    o_dep = o[ocols["deploymentid"]].astype(str).str.strip()
+    orows = o["_row"].to_numpy()
+    ts_txt = _observation_times(o, ocols, media)
+    ts = _local_times(ts_txt, o_dep, dep, orows, chk, opath)
+    loc_by_dep = dict(zip(dep.deployment, dep.station, strict=False))
+    cam_by_dep = dict(zip(dep.deployment, dep.camera, strict=False))
+
+    def col(name: str) -> np.ndarray:
+        if name in ocols:
+            return _strings(o[ocols[name]])
+        return np.full(len(o), "", dtype=object)
+
+    sex = [(_SEX.get(v.lower(), pd.NA) if v else pd.NA) for v in col("sex")]
+    counts = _counts(col("count"), orows, chk, opath)
     sightings = pd.DataFrame(
         {
             V.STATION_ID: [loc_by_dep.get(d, d) for d in o_dep],
@@ -381,20 +442,27 @@ def _read_camtrap_dp(
             ),
             V.SEX: pd.array(sex, dtype="string"),
             V.MEDIA_ID: pd.array([v or pd.NA for v in col("mediaid")], dtype="string"),
-            V.COUNT: np.asarray(counts, dtype=np.int64),
+            V.COUNT: counts,
             "observation_id": pd.array(list(col("observationid")), dtype="string"),
             "event_id": pd.array([v or pd.NA for v in col("eventid")], dtype="string"),
-            "observation_level": pd.array(list(level[keep]), dtype="string"),
+            "observation_level": pd.array(list(level), dtype="string"),
         }
     )
     for c in (V.STATION_ID, V.SPECIES):
         sightings[c] = sightings[c].astype(object)
-    sightings = sightings.reset_index(drop=True)
-    if len(chk):
-        return None
-    # working-period check (deployment is known; timestamps must fall inside it)
-    a, b = V._window(stations)
-    win = pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()}, index=did)
+    return sightings.reset_index(drop=True), orows
+
+
+def _check_working_period(
+    sightings: pd.DataFrame,
+    dep: _Deployments,
+    orows: np.ndarray,
+    chk: ProblemCollector,
+    opath: str,
+) -> None:
+    """Report observations outside their deployment's setup..retrieval."""
+    a, b = V._window(dep.stations)
+    win = pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()}, index=dep.deployment)
     wa = win["a"].reindex(sightings[V.DEPLOYMENT_ID].astype(str)).to_numpy()
     wb = win["b"].reindex(sightings[V.DEPLOYMENT_ID].astype(str)).to_numpy()
     t = sightings[V.TIMESTAMP].to_numpy()
@@ -408,12 +476,50 @@ def _read_camtrap_dp(
             row=int(orows[i]),
             column="eventStart",
         )
+
+
+def _read_camtrap_dp(
+    path: PathLike, chk: ProblemCollector, *, crs: Any = None
+) -> Survey | None:
+    """Read and check a package; problems go to ``chk`` (None when there are any)."""
+    read = _read_package(path, chk)
+    if read is None:
+        return None
+    dp, pkg = read
+    dps = os.fspath(dp)
+    folder = dp.parent
+    deps = _dp_resource(pkg, "deployments", folder, chk, dps)
+    obs = _dp_resource(pkg, "observations", folder, chk, dps)
+    media = _dp_resource(pkg, "media", folder, chk, dps)
+    if deps is None:
+        if not chk.problems:
+            chk.add(
+                "has no 'deployments' resource. A Camtrap DP package needs "
+                "deployments, media and observations.",
+                path=dps,
+                kind="schema",
+            )
+        return None
+    dpath = os.fspath(folder / "deployments.csv")
+    dep = _deployments(deps, chk, dpath)
+    if dep is None:
+        return None
+    opath = os.fspath(folder / "observations.csv")
+    if obs is None:
+        obs = pd.DataFrame(columns=["deploymentID", "scientificName"])
+    read_obs = _dp_sightings(obs, media, dep, chk, opath)
+    if read_obs is None:
+        return None
+    sightings, orows = read_obs
     if len(chk):
         return None
-    target = _pick_crs([stations], crs)
+    _check_working_period(sightings, dep, orows, chk, opath)
+    if len(chk):
+        return None
+    target = _pick_crs([dep.stations], crs)
     name = str(pkg.get("name") or pkg.get("title") or dp.parent.name)
     return Survey(
-        stations=stations.to_crs(target),
+        stations=dep.stations.to_crs(target),
         sightings=sightings,
         problems=_empty_problems(),
         crs=target,

@@ -424,6 +424,70 @@ def _dates(
     )
 
 
+def _deployment_columns(
+    table: pd.DataFrame,
+    found: dict[str, str],
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    *,
+    date_format: str | None,
+) -> dict[str, Any]:
+    """Station, camera and deployment ids, setup and retrieval of every row.
+
+    A blank camera is the station; a blank or missing deployment id is
+    made by :func:`_deployment_ids`.
+    """
+    sid = _strings(table[found[V.STATION_ID]])
+    cam = _strings(table[found[V.CAMERA_ID]]) if V.CAMERA_ID in found else sid.copy()
+    cam = np.array(
+        [c if c != "" else s for c, s in zip(cam, sid, strict=False)], dtype=object
+    )
+    setup, setup_known = _dates(
+        table,
+        found[V.SETUP],
+        chk,
+        path,
+        rows,
+        date_format=date_format,
+        date_only="noon",
+        required=True,
+    )
+    retr, retr_known = _dates(
+        table,
+        found[V.RETRIEVAL],
+        chk,
+        path,
+        rows,
+        date_format=date_format,
+        date_only="noon",
+        required=True,
+    )
+    for i in np.flatnonzero(sid == ""):
+        chk.add(
+            "station id is empty. Give every deployment a station id.",
+            path=path,
+            row=int(rows[i]),
+            column=found[V.STATION_ID],
+        )
+    dep = _deployment_ids(sid, cam, setup)
+    if V.DEPLOYMENT_ID in found:
+        given = _strings(table[found[V.DEPLOYMENT_ID]])
+        dep = np.array(
+            [d if d != "" else a for d, a in zip(given, dep, strict=False)],
+            dtype=object,
+        )
+    return {
+        V.STATION_ID: sid,
+        V.CAMERA_ID: cam,
+        V.DEPLOYMENT_ID: dep,
+        V.SETUP: setup,
+        V.RETRIEVAL: retr,
+        V.SETUP_TIME_KNOWN: setup_known,
+        V.RETRIEVAL_TIME_KNOWN: retr_known,
+    }
+
+
 def _malfunction_records(
     table: pd.DataFrame,
     pcols: dict[int, dict[str, str]],
@@ -581,63 +645,15 @@ def _read_stations(
     if chk.has_kind("schema", since=n0):
         return None
 
-    sid = _strings(table[found[V.STATION_ID]])
-    cam = _strings(table[found[V.CAMERA_ID]]) if V.CAMERA_ID in found else sid.copy()
-    cam = np.array(
-        [c if c != "" else s for c, s in zip(cam, sid, strict=False)], dtype=object
-    )
-    setup, setup_known = _dates(
-        table,
-        found[V.SETUP],
-        chk,
-        path,
-        rows,
-        date_format=date_format,
-        date_only="noon",
-        required=True,
-    )
-    retr, retr_known = _dates(
-        table,
-        found[V.RETRIEVAL],
-        chk,
-        path,
-        rows,
-        date_format=date_format,
-        date_only="noon",
-        required=True,
-    )
-    for i in np.flatnonzero(sid == ""):
-        chk.add(
-            "station id is empty. Give every deployment a station id.",
-            path=path,
-            row=int(rows[i]),
-            column=found[V.STATION_ID],
-        )
+    data = _deployment_columns(table, found, chk, path, rows, date_format=date_format)
     points = _station_points(kind, src, found, chk, path, rows, crs=crs)
     if points is None:
         return None
     geometry, src_crs = points
 
-    auto = _deployment_ids(sid, cam, setup)
-    dep = auto
-    if V.DEPLOYMENT_ID in found:
-        given = _strings(table[found[V.DEPLOYMENT_ID]])
-        dep = np.array(
-            [d if d != "" else a for d, a in zip(given, auto, strict=False)],
-            dtype=object,
-        )
     precs = _malfunction_records(
-        table, pcols, dep, chk, path, rows, date_format=date_format
+        table, pcols, data[V.DEPLOYMENT_ID], chk, path, rows, date_format=date_format
     )
-    data: dict[str, Any] = {
-        V.STATION_ID: sid,
-        V.CAMERA_ID: cam,
-        V.DEPLOYMENT_ID: dep,
-        V.SETUP: setup,
-        V.RETRIEVAL: retr,
-        V.SETUP_TIME_KNOWN: setup_known,
-        V.RETRIEVAL_TIME_KNOWN: retr_known,
-    }
     extras = _extra_columns(columns, found, kind, pcols)
     stations = _stations_frame(data, table, extras, geometry, src_crs)
     problems, psrc = _problems_frame(precs)
@@ -659,7 +675,7 @@ def _read_stations(
     logger.info(
         "Read %d deployments at %d stations from %s",
         len(stations),
-        len(set(sid)),
+        len(set(data[V.STATION_ID])),
         _name(path),
     )
     return StationsTable(stations=stations, problems=problems.reset_index(drop=True))
