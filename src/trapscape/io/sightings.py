@@ -74,28 +74,16 @@ def _stations_of_cameras(
     return out
 
 
-def _read_sightings(
-    path: PathLike,
+def _sighting_times(
+    table: pd.DataFrame,
+    found: dict[str, str],
     chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
     *,
-    stations: Any = None,
-    date_format: str | None = None,
-    stations_path: PathLike | None = None,
-) -> pd.DataFrame | None:
-    table = _read_csv(path, chk, allow_no_rows=True)  # a survey may detect nothing
-    if table is None:
-        return None
-    columns = list(table.columns)
-    n = len(table)
-    rows = np.arange(1, n + 1)
-    found = V.resolve_columns(columns, V.SIGHTING_ALIASES)
-    st, pr = _stations_parts(stations)
-    by_camera = V.STATION_ID not in found and V.CAMERA_ID in found and st is not None
-    required = [V.SPECIES] if by_camera else [V.STATION_ID, V.SPECIES]
-    if V.TIMESTAMP not in found and not ("date" in found and "time" in found):
-        required.append(V.TIMESTAMP)
-    if _missing_required(found, required, V.SIGHTING_ALIASES, columns, chk, path):
-        return None
+    date_format: str | None,
+) -> np.ndarray:
+    """Timestamps from a timestamp column, or from date and time columns."""
     if V.TIMESTAMP in found:
         tcol = found[V.TIMESTAMP]
         texts = _strings(table[tcol])
@@ -116,6 +104,132 @@ def _read_sightings(
         rows=rows,
         required=True,
     )
+    return ts
+
+
+def _sexes(
+    raw: np.ndarray,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    column: str,
+) -> pd.api.extensions.ExtensionArray:
+    """Sex per sighting ("F", "M" or NA); unknown values are reported."""
+    sex_out = np.full(len(raw), None, dtype=object)
+    low = pd.Series(raw, dtype=object).str.lower()
+    mapped = low.map(_SEX).to_numpy(dtype=object)
+    unknown = low.isin(["", "unknown", "na", "u", "?"]).to_numpy()
+    ok = pd.notna(mapped)
+    sex_out[ok] = mapped[ok]
+    for i in np.flatnonzero(~ok & ~unknown):
+        chk.add(
+            f"sex '{raw[i]}' is not F or M. Use F/M (female/male) or leave it empty.",
+            path=path,
+            row=int(rows[i]),
+            column=column,
+        )
+    return pd.array(sex_out, dtype="string")
+
+
+def _sighting_counts(
+    raw: np.ndarray,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+    column: str,
+) -> np.ndarray:
+    """Whole counts >= 1 (blank: 1); other values are reported."""
+    counts = np.ones(len(raw), dtype=np.int64)
+    num = pd.to_numeric(
+        pd.Series(raw, dtype=object).replace("", "1"), errors="coerce"
+    ).to_numpy(dtype=float)
+    good = np.isfinite(num) & (num >= 1) & (num == np.round(num))
+    counts[good] = num[good].astype(np.int64)
+    for i in np.flatnonzero(~good):
+        chk.add(
+            f"count '{raw[i]}' is not a positive whole number. Use 1, 2, ...",
+            path=path,
+            row=int(rows[i]),
+            column=column,
+        )
+    return counts
+
+
+def _sightings_frame(
+    table: pd.DataFrame,
+    found: dict[str, str],
+    sid: np.ndarray,
+    ts: np.ndarray,
+    chk: ProblemCollector,
+    path: PathLike,
+    rows: np.ndarray,
+) -> pd.DataFrame:
+    """Canonical sightings, then the file's other columns (blanks as NA)."""
+    n = len(table)
+
+    def optional(key: str) -> Any:
+        vals = (
+            _strings(table[found[key]])
+            if key in found
+            else np.full(n, "", dtype=object)
+        )
+        return pd.array(np.where(vals == "", None, vals), dtype="string")
+
+    data: dict[str, Any] = {V.STATION_ID: sid}
+    data[V.CAMERA_ID] = optional(V.CAMERA_ID)
+    data[V.DEPLOYMENT_ID] = optional(V.DEPLOYMENT_ID)
+    data[V.TIMESTAMP] = ts
+    data[V.SPECIES] = _strings(table[found[V.SPECIES]])
+    data[V.INDIVIDUAL_ID] = optional(V.INDIVIDUAL_ID)
+    data[V.SEX] = pd.array(np.full(n, None, dtype=object), dtype="string")
+    if V.SEX in found:
+        raw = _strings(table[found[V.SEX]])
+        data[V.SEX] = _sexes(raw, chk, path, rows, found[V.SEX])
+    data[V.MEDIA_ID] = optional(V.MEDIA_ID)
+    data[V.COUNT] = np.ones(n, dtype=np.int64)
+    if V.COUNT in found:
+        raw = _strings(table[found[V.COUNT]])
+        data[V.COUNT] = _sighting_counts(raw, chk, path, rows, found[V.COUNT])
+    frame = pd.DataFrame(data)
+    for c in (V.STATION_ID, V.SPECIES):
+        frame[c] = frame[c].astype(object)
+    skip = set(found.values())
+    for c in table.columns:
+        if c not in skip and c not in frame.columns:
+            vals = table[c].to_numpy(dtype=object, copy=True)
+            blank = _strings(table[c]) == ""
+            vals[blank] = pd.NA
+            frame[c] = pd.Series(vals, index=frame.index, dtype=object)
+    return frame
+
+
+def _read_sightings(
+    path: PathLike,
+    chk: ProblemCollector,
+    *,
+    stations: Any = None,
+    date_format: str | None = None,
+    stations_path: PathLike | None = None,
+) -> pd.DataFrame | None:
+    """Read, parse and check a sightings file; problems go to ``chk``.
+
+    With ``stations``, sightings are checked against them (known station,
+    camera, deployment and working period) and their deployment resolved.
+    """
+    table = _read_csv(path, chk, allow_no_rows=True)  # a survey may detect nothing
+    if table is None:
+        return None
+    columns = list(table.columns)
+    rows = np.arange(1, len(table) + 1)
+    found = V.resolve_columns(columns, V.SIGHTING_ALIASES)
+    st, pr = _stations_parts(stations)
+    by_camera = V.STATION_ID not in found and V.CAMERA_ID in found and st is not None
+    required = [V.SPECIES] if by_camera else [V.STATION_ID, V.SPECIES]
+    if V.TIMESTAMP not in found and not ("date" in found and "time" in found):
+        required.append(V.TIMESTAMP)
+    if _missing_required(found, required, V.SIGHTING_ALIASES, columns, chk, path):
+        return None
+    ts = _sighting_times(table, found, chk, path, rows, date_format=date_format)
     if by_camera:
         sid = _stations_of_cameras(
             _strings(table[found[V.CAMERA_ID]]),
@@ -127,65 +241,7 @@ def _read_sightings(
         )
     else:
         sid = _strings(table[found[V.STATION_ID]])
-    data: dict[str, Any] = {V.STATION_ID: sid}
-
-    def optional(key: str) -> Any:
-        vals = (
-            _strings(table[found[key]])
-            if key in found
-            else np.full(n, "", dtype=object)
-        )
-        return pd.array(np.where(vals == "", None, vals), dtype="string")
-
-    data[V.CAMERA_ID] = optional(V.CAMERA_ID)
-    data[V.DEPLOYMENT_ID] = optional(V.DEPLOYMENT_ID)
-    data[V.TIMESTAMP] = ts
-    data[V.SPECIES] = _strings(table[found[V.SPECIES]])
-    data[V.INDIVIDUAL_ID] = optional(V.INDIVIDUAL_ID)
-    sex_out = np.full(n, None, dtype=object)
-    if V.SEX in found:
-        raw = _strings(table[found[V.SEX]])
-        low = pd.Series(raw, dtype=object).str.lower()
-        mapped = low.map(_SEX).to_numpy(dtype=object)
-        unknown = low.isin(["", "unknown", "na", "u", "?"]).to_numpy()
-        ok = pd.notna(mapped)
-        sex_out[ok] = mapped[ok]
-        for i in np.flatnonzero(~ok & ~unknown):
-            chk.add(
-                f"sex '{raw[i]}' is not F or M. Use F/M (female/male) or leave it "
-                "empty.",
-                path=path,
-                row=int(rows[i]),
-                column=found[V.SEX],
-            )
-    data[V.SEX] = pd.array(sex_out, dtype="string")
-    data[V.MEDIA_ID] = optional(V.MEDIA_ID)
-    counts = np.ones(n, dtype=np.int64)
-    if V.COUNT in found:
-        raw = _strings(table[found[V.COUNT]])
-        num = pd.to_numeric(
-            pd.Series(raw, dtype=object).replace("", "1"), errors="coerce"
-        ).to_numpy(dtype=float)
-        good = np.isfinite(num) & (num >= 1) & (num == np.round(num))
-        counts[good] = num[good].astype(np.int64)
-        for i in np.flatnonzero(~good):
-            chk.add(
-                f"count '{raw[i]}' is not a positive whole number. Use 1, 2, ...",
-                path=path,
-                row=int(rows[i]),
-                column=found[V.COUNT],
-            )
-    data[V.COUNT] = counts
-    frame = pd.DataFrame(data)
-    for c in (V.STATION_ID, V.SPECIES):
-        frame[c] = frame[c].astype(object)
-    skip = set(found.values())
-    for c in columns:
-        if c not in skip and c not in frame.columns:
-            vals = table[c].to_numpy(dtype=object, copy=True)
-            blank = _strings(table[c]) == ""
-            vals[blank] = pd.NA
-            frame[c] = pd.Series(vals, index=frame.index, dtype=object)
+    frame = _sightings_frame(table, found, sid, ts, chk, path, rows)
     checked = frame.copy()
     checked[V.SEX] = checked[V.SEX].astype(object)
     n_before = len(chk)
