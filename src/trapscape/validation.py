@@ -682,85 +682,70 @@ def resolve_deployments(
     return dep, status, None
 
 
-def _check_sightings(
+def _check_sighting_values(
     sightings: pd.DataFrame,
-    stations: pd.DataFrame | None,
-    problems: pd.DataFrame | None,
     chk: ProblemCollector,
-    *,
-    path: _Any = None,
-    rows: _Sequence[int] | None = None,
-    value_checks: bool = True,
-    stations_path: _Any = None,
-) -> _Any:
+    path: _Any,
+    rws: list[int],
+) -> None:
+    """Missing timestamps, counts that are not whole numbers >= 1, sex not F/M."""
     import numpy as np
     import pandas as pd
 
-    required = [STATION_ID, TIMESTAMP, SPECIES]
-    miss = [c for c in required if c not in sightings.columns]
-    for c in miss:
+    ts = pd.to_datetime(sightings[TIMESTAMP])
+    for i in np.flatnonzero(ts.isna().to_numpy()):
         chk.add(
-            missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
+            "timestamp is missing. Give the date and time of the photo.",
             path=path,
-            column=c,
-            kind="schema",
+            row=rws[i],
+            column=TIMESTAMP,
         )
-    if miss:
-        return None
-    n = len(sightings)
-    rws = _rows_for(n, rows)
-    if value_checks:
-        ts = pd.to_datetime(sightings[TIMESTAMP])
-        for i in np.flatnonzero(ts.isna().to_numpy()):
+    if COUNT in sightings.columns:
+        cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
+        bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
+        for i in np.flatnonzero(bad):
             chk.add(
-                "timestamp is missing. Give the date and time of the photo.",
+                f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
+                "number. Use 1, 2, ...",
                 path=path,
                 row=rws[i],
-                column=TIMESTAMP,
+                column=COUNT,
             )
-        if COUNT in sightings.columns:
-            cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
-            bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
-            for i in np.flatnonzero(bad):
-                chk.add(
-                    f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
-                    "number. Use 1, 2, ...",
-                    path=path,
-                    row=rws[i],
-                    column=COUNT,
-                )
-        if SEX in sightings.columns:
-            sx = sightings[SEX].astype("object")
-            for i in range(n):
-                v = sx.iloc[i]
-                if v is None or pd.isna(v) or v in ("F", "M"):
-                    continue
-                chk.add(
-                    f"sex {v!r} is not F or M. Use F, M (female/male) or leave it "
-                    "empty.",
-                    path=path,
-                    row=rws[i],
-                    column=SEX,
-                )
+    if SEX in sightings.columns:
+        sx = sightings[SEX].astype("object")
+        for i in range(len(sightings)):
+            v = sx.iloc[i]
+            if v is None or pd.isna(v) or v in ("F", "M"):
+                continue
+            chk.add(
+                f"sex {v!r} is not F or M. Use F, M (female/male) or leave it empty.",
+                path=path,
+                row=rws[i],
+                column=SEX,
+            )
+
+
+def _check_sighting_deployments(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame,
+    problems: pd.DataFrame | None,
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
+    stations_path: _Any,
+) -> tuple[_Any, list[str]]:
+    """Resolve each sighting's deployment and report those that have none.
+
+    Returns the deployment ids and the warnings for sightings on the edge day
+    of a malfunction (kept, but worth a look).
+    """
+    import numpy as np
+    import pandas as pd
+
     sid = sightings[STATION_ID].astype("object").to_numpy()
-    for i in np.flatnonzero(_blank(sightings[STATION_ID])):
-        chk.add(
-            "station id is empty. Give the station of every sighting.",
-            path=path,
-            row=rws[i],
-            column=STATION_ID,
-        )
-    for i in np.flatnonzero(_blank(sightings[SPECIES])):
-        chk.add(
-            "species is empty. Name the species of every sighting.",
-            path=path,
-            row=rws[i],
-            column=SPECIES,
-        )
-    if stations is None:
-        return None
     dep, status, _ = resolve_deployments(sightings, stations, problems)
     where = f" in {stations_path}" if stations_path else " in the stations table"
+    edges: list[str] = []
     for i in np.flatnonzero(status != "ok"):
         code = status[i]
         if code == "no_time":
@@ -797,16 +782,10 @@ def _check_sightings(
                 column=TIMESTAMP,
             )
         elif code == "malfunction_edge":
-            import warnings
-
-            from .errors import TrapscapeWarning
-
-            warnings.warn(
+            edges.append(
                 f"{path or 'sightings'} row {rws[i]}: timestamp {ts_i} is on the first "
                 f"or last day of a malfunction interval of station '{s}'; the camera "
-                "was evidently working then. Kept; check the malfunction dates.",
-                TrapscapeWarning,
-                stacklevel=4,
+                "was evidently working then. Kept; check the malfunction dates."
             )
         elif code == "malfunction":
             chk.add(
@@ -816,6 +795,62 @@ def _check_sightings(
                 row=rws[i],
                 column=TIMESTAMP,
             )
+    return dep, edges
+
+
+def _check_sightings(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame | None,
+    problems: pd.DataFrame | None,
+    chk: ProblemCollector,
+    *,
+    path: _Any = None,
+    rows: _Sequence[int] | None = None,
+    value_checks: bool = True,
+    stations_path: _Any = None,
+) -> _Any:
+    """Check sightings into ``chk``; their deployment ids when ``stations`` given."""
+    import warnings
+
+    import numpy as np
+
+    from .errors import TrapscapeWarning
+
+    required = [STATION_ID, TIMESTAMP, SPECIES]
+    miss = [c for c in required if c not in sightings.columns]
+    for c in miss:
+        chk.add(
+            missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
+            path=path,
+            column=c,
+            kind="schema",
+        )
+    if miss:
+        return None
+    rws = _rows_for(len(sightings), rows)
+    if value_checks:
+        _check_sighting_values(sightings, chk, path, rws)
+    for i in np.flatnonzero(_blank(sightings[STATION_ID])):
+        chk.add(
+            "station id is empty. Give the station of every sighting.",
+            path=path,
+            row=rws[i],
+            column=STATION_ID,
+        )
+    for i in np.flatnonzero(_blank(sightings[SPECIES])):
+        chk.add(
+            "species is empty. Name the species of every sighting.",
+            path=path,
+            row=rws[i],
+            column=SPECIES,
+        )
+    if stations is None:
+        return None
+    dep, edges = _check_sighting_deployments(
+        sightings, stations, problems, chk, path, rws, stations_path
+    )
+    for message in edges:
+        warnings.warn(message, TrapscapeWarning, stacklevel=4)
     return dep
 
 
