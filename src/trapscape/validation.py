@@ -249,46 +249,25 @@ def _rows_for(n: int, rows: _Sequence[int] | None) -> list[int]:
     return list(rows) if rows is not None else list(range(1, n + 1))
 
 
-def _check_stations(
+def _check_station_rows(
     stations: gpd.GeoDataFrame,
-    problems: pd.DataFrame | None,
     chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
     *,
-    path: _Any = None,
-    rows: _Sequence[int] | None = None,
-    problem_src: pd.DataFrame | None = None,
-    report_missing: bool = True,
-    study_area: gpd.GeoDataFrame | None = None,
+    report_missing: bool,
 ) -> None:
+    """Empty station ids, missing dates, setup after retrieval, duplicate ids
+    and overlapping deployments of one camera."""
     import numpy as np
     import pandas as pd
 
-    required = [STATION_ID, CAMERA_ID, DEPLOYMENT_ID, SETUP, RETRIEVAL]
-    miss = [c for c in required if c not in stations.columns]
-    for c in miss:
-        chk.add(
-            missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
-            path=path,
-            column=c,
-            kind="schema",
-        )
-    if miss:
-        return
     n = len(stations)
-    if n == 0:
-        chk.add(
-            "no stations (the table is empty). Add at least one camera deployment.",
-            path=path,
-            kind="value",
-        )
-        return
-    rws = _rows_for(n, rows)
     setup = pd.to_datetime(stations[SETUP]).to_numpy()
     retr = pd.to_datetime(stations[RETRIEVAL]).to_numpy()
     sid = stations[STATION_ID].astype("object").to_numpy()
     cid = stations[CAMERA_ID].astype("object").to_numpy()
     did = stations[DEPLOYMENT_ID].astype("object").to_numpy()
-
     for i in range(n):
         if pd.isna(sid[i]) or str(sid[i]).strip() == "":
             chk.add(
@@ -344,53 +323,80 @@ def _check_stations(
             row=rws[i],
             column=CAMERA_ID,
         )
-    # geometry
-    if "geometry" in stations.columns and hasattr(stations, "geometry"):
-        geom = stations.geometry
-        empty = (geom.isna() | geom.is_empty).to_numpy()
-        for i in np.flatnonzero(empty):
+
+
+def _check_station_locations(
+    stations: gpd.GeoDataFrame,
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
+    *,
+    study_area: gpd.GeoDataFrame | None,
+) -> None:
+    """Stations without a location, or far outside the study area."""
+    import numpy as np
+
+    sid = stations[STATION_ID].astype("object").to_numpy()
+    geom = stations.geometry
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    for i in np.flatnonzero(empty):
+        chk.add(
+            "the station has no location. Give its coordinates.",
+            path=path,
+            row=rws[i],
+            column="geometry",
+            kind="geometry",
+        )
+    if study_area is None or not len(study_area) or stations.crs is None:
+        return
+    area = study_area.to_crs(stations.crs).geometry.union_all()
+    try:
+        from .crs import require_projected
+
+        require_projected(stations.crs)
+        d = geom.distance(area).to_numpy()
+    except _CRSError:
+        d = np.zeros(len(stations))
+    far = np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA))
+    swapped = _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
+    for i, sw in zip(far, swapped, strict=False):
+        if sw:
             chk.add(
-                "the station has no location. Give its coordinates.",
+                f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study "
+                "area but would be inside it with longitude and latitude "
+                "swapped. Swap its longitude/latitude values.",
                 path=path,
                 row=rws[i],
                 column="geometry",
-                kind="geometry",
             )
-        if study_area is not None and len(study_area) and stations.crs is not None:
-            area = study_area.to_crs(stations.crs).geometry.union_all()
-            try:
-                from .crs import require_projected
+            continue
+        chk.add(
+            f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
+            f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
+            "coordinates (swapped? wrong CRS?) or the study area.",
+            path=path,
+            row=rws[i],
+            column="geometry",
+        )
 
-                require_projected(stations.crs)
-                d = geom.distance(area).to_numpy()
-            except _CRSError:
-                d = np.zeros(n)
-            far = np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA))
-            swapped = (
-                _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
-            )
-            for i, sw in zip(far, swapped, strict=False):
-                if sw:
-                    chk.add(
-                        f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study "
-                        "area but would be inside it with longitude and latitude "
-                        "swapped. Swap its longitude/latitude values.",
-                        path=path,
-                        row=rws[i],
-                        column="geometry",
-                    )
-                    continue
-                chk.add(
-                    f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
-                    f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
-                    "coordinates (swapped? wrong CRS?) or the study area.",
-                    path=path,
-                    row=rws[i],
-                    column="geometry",
-                )
-    # malfunction intervals
-    if problems is None or len(problems) == 0:
-        return
+
+def _check_malfunctions(
+    stations: gpd.GeoDataFrame,
+    problems: pd.DataFrame,
+    chk: ProblemCollector,
+    path: _Any,
+    *,
+    problem_src: pd.DataFrame | None,
+    report_missing: bool,
+) -> None:
+    """Malfunctions of unknown deployments, with a missing or reversed end, or
+    outside their deployment (compared by calendar day)."""
+    import numpy as np
+    import pandas as pd
+
+    setup = pd.to_datetime(stations[SETUP]).to_numpy()
+    retr = pd.to_datetime(stations[RETRIEVAL]).to_numpy()
+    did = stations[DEPLOYMENT_ID].astype("object").to_numpy()
     pr = problems.reset_index(drop=True)
     pos = {d: k for k, d in enumerate(did)}
     src = problem_src.reset_index(drop=True) if problem_src is not None else None
@@ -456,6 +462,52 @@ def _check_stations(
                 row=row,
                 column=ct,
             )
+
+
+def _check_stations(
+    stations: gpd.GeoDataFrame,
+    problems: pd.DataFrame | None,
+    chk: ProblemCollector,
+    *,
+    path: _Any = None,
+    rows: _Sequence[int] | None = None,
+    problem_src: pd.DataFrame | None = None,
+    report_missing: bool = True,
+    study_area: gpd.GeoDataFrame | None = None,
+) -> None:
+    """Check stations and their malfunctions into ``chk`` (see check_stations)."""
+    required = [STATION_ID, CAMERA_ID, DEPLOYMENT_ID, SETUP, RETRIEVAL]
+    miss = [c for c in required if c not in stations.columns]
+    for c in miss:
+        chk.add(
+            missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
+            path=path,
+            column=c,
+            kind="schema",
+        )
+    if miss:
+        return
+    if len(stations) == 0:
+        chk.add(
+            "no stations (the table is empty). Add at least one camera deployment.",
+            path=path,
+            kind="value",
+        )
+        return
+    rws = _rows_for(len(stations), rows)
+    _check_station_rows(stations, chk, path, rws, report_missing=report_missing)
+    if "geometry" in stations.columns and hasattr(stations, "geometry"):
+        _check_station_locations(stations, chk, path, rws, study_area=study_area)
+    if problems is None or len(problems) == 0:
+        return
+    _check_malfunctions(
+        stations,
+        problems,
+        chk,
+        path,
+        problem_src=problem_src,
+        report_missing=report_missing,
+    )
 
 
 def _swapped_fits(points: _Any, area: _Any, crs: _Any) -> list[bool]:
