@@ -245,7 +245,7 @@ def missing_column_message(
 # --------------------------------------------------------------------------
 # Public validators on canonical frames
 # --------------------------------------------------------------------------
-def _rows_for(n: int, rows: _Sequence[int] | None) -> list[int]:
+def _rows_for(n: int, rows: _Iterable[int] | None) -> list[int]:
     return list(rows) if rows is not None else list(range(1, n + 1))
 
 
@@ -278,7 +278,7 @@ def _check_station_rows(
             )
     if report_missing:
         for col, arr in ((SETUP, setup), (RETRIEVAL, retr)):
-            for i in np.flatnonzero(pd.isna(arr)):
+            for i in np.flatnonzero(pd.isna(arr)).tolist():
                 chk.add(
                     f"{col} date is missing. Fill in the {col} date (YYYY-MM-DD).",
                     path=path,
@@ -286,7 +286,7 @@ def _check_station_rows(
                     column=col,
                 )
     bad = np.flatnonzero(~pd.isna(setup) & ~pd.isna(retr) & (setup > retr))
-    for i in bad:
+    for i in bad.tolist():
         chk.add(
             f"setup {pd.Timestamp(setup[i])} is after retrieval {pd.Timestamp(retr[i])}. "
             "Swap or correct the dates.",
@@ -296,7 +296,7 @@ def _check_station_rows(
         )
     # duplicate deployment ids
     dup = pd.Series(did).duplicated(keep="first").to_numpy()
-    for i in np.flatnonzero(dup):
+    for i in np.flatnonzero(dup).tolist():
         first = int(np.flatnonzero(did == did[i])[0])
         chk.add(
             f"deployment id '{did[i]}' is used twice (also row {rws[first]}). "
@@ -470,7 +470,7 @@ def _check_stations(
     chk: ProblemCollector,
     *,
     path: _Any = None,
-    rows: _Sequence[int] | None = None,
+    rows: _Iterable[int] | None = None,
     problem_src: pd.DataFrame | None = None,
     report_missing: bool = True,
     study_area: gpd.GeoDataFrame | None = None,
@@ -745,7 +745,7 @@ def _check_sighting_values(
     import pandas as pd
 
     ts = pd.to_datetime(sightings[TIMESTAMP])
-    for i in np.flatnonzero(ts.isna().to_numpy()):
+    for i in np.flatnonzero(ts.isna().to_numpy()).tolist():
         chk.add(
             "timestamp is missing. Give the date and time of the photo.",
             path=path,
@@ -755,7 +755,7 @@ def _check_sighting_values(
     if COUNT in sightings.columns:
         cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
         bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
-        for i in np.flatnonzero(bad):
+        for i in np.flatnonzero(bad).tolist():
             chk.add(
                 f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
                 "number. Use 1, 2, ...",
@@ -857,7 +857,7 @@ def _check_sightings(
     chk: ProblemCollector,
     *,
     path: _Any = None,
-    rows: _Sequence[int] | None = None,
+    rows: _Iterable[int] | None = None,
     value_checks: bool = True,
     stations_path: _Any = None,
 ) -> _Any:

@@ -173,7 +173,9 @@ def _sightings_frame(
             if key in found
             else np.full(n, "", dtype=object)
         )
-        return pd.array(np.where(vals == "", None, vals), dtype="string")
+        vals = vals.copy()
+        vals[vals == ""] = None
+        return pd.array(vals, dtype="string")
 
     data: dict[str, Any] = {V.STATION_ID: sid}
     data[V.CAMERA_ID] = optional(V.CAMERA_ID)

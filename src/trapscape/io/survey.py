@@ -85,10 +85,10 @@ def read_survey(
             return _add_boundaries(survey, boundaries) if boundaries else survey
         if _is_camtrap_dp(p):
             chk = ProblemCollector()
-            survey = _read_camtrap_dp(p, chk, crs=crs)
+            package = _read_camtrap_dp(p, chk, crs=crs)
             chk.raise_if_any()
-            assert survey is not None
-            return _add_boundaries(survey, boundaries) if boundaries else survey
+            assert package is not None
+            return _add_boundaries(package, boundaries) if boundaries else package
         if stations is None and p.suffix.lower() in (".csv", *VECTOR_SUFFIXES):
             stations = p
         else:

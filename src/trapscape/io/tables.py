@@ -230,6 +230,32 @@ def _guess_format_hint(text: str) -> str:
     return " Correct it or pass date_format=."
 
 
+def _column_date_hint(values: np.ndarray) -> str | None:
+    """How to read a column of d/m/y or m/d/y dates, when its values tell."""
+    matches = (re.match(r"^(\d{1,2})[/.](\d{1,2})[/.]\d{4}", str(v)) for v in values)
+    firsts = [m for m in matches if m is not None]
+    if not firsts:
+        return None
+    sep = next(c for c in firsts[0].group(0) if not c.isdigit())
+    if any(int(m.group(1)) > 12 for m in firsts):
+        return (
+            f" The column looks like day{sep}month{sep}year: pass "
+            f"date_format='%d{sep}%m{sep}%Y'."
+        )
+    if any(int(m.group(2)) > 12 for m in firsts):
+        return (
+            f" The column looks like month{sep}day{sep}year: pass "
+            f"date_format='%m{sep}%d{sep}%Y'."
+        )
+    if sep == ".":
+        return (
+            " The column looks like day.month.year: pass "
+            "date_format='%d.%m.%Y' (--date-format '%d.%m.%Y', or "
+            "date_format in [survey])."
+        )
+    return None
+
+
 def _parse_dates(
     values: np.ndarray,
     *,
@@ -251,28 +277,7 @@ def _parse_dates(
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     known = np.ones(n, dtype=bool)
     expected = f"'{fmt}'" if fmt else "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
-    col_hint = None
-    if not fmt:
-        firsts = [re.match(r"^(\d{1,2})[/.](\d{1,2})[/.]\d{4}", str(v)) for v in values]
-        firsts = [m for m in firsts if m]
-        if firsts:
-            sep = next(c for c in firsts[0].group(0) if not c.isdigit())
-            if any(int(m.group(1)) > 12 for m in firsts):
-                col_hint = (
-                    f" The column looks like day{sep}month{sep}year: pass "
-                    f"date_format='%d{sep}%m{sep}%Y'."
-                )
-            elif any(int(m.group(2)) > 12 for m in firsts):
-                col_hint = (
-                    f" The column looks like month{sep}day{sep}year: pass "
-                    f"date_format='%m{sep}%d{sep}%Y'."
-                )
-            elif sep == ".":
-                col_hint = (
-                    " The column looks like day.month.year: pass "
-                    "date_format='%d.%m.%Y' (--date-format '%d.%m.%Y', or "
-                    "date_format in [survey])."
-                )
+    col_hint = None if fmt else _column_date_hint(values)
     # fast path: vectorised parse of the plain ISO / given-format values; the
     # rest (blanks, offsets, errors) go through the checked per-value parser
     ser = pd.Series(values, dtype=object).astype(str)
