@@ -14,6 +14,11 @@ from ..crs import as_crs
 from ..errors import InputError, ProblemCollector, TrapscapeWarning
 from .tables import _WRONG_CRS_FIX, PathLike, _is_blank, _name, _read_vector
 
+__all__ = [
+    "read_boundaries",
+    "split_boundaries",
+]
+
 logger = logging.getLogger(__name__)
 
 

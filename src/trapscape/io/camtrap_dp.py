@@ -28,6 +28,10 @@ from .tables import (
     _strings,
 )
 
+__all__ = [
+    "read_camtrap_dp",
+]
+
 logger = logging.getLogger(__name__)
 
 

@@ -22,6 +22,11 @@ from .tables import (
     _strings,
 )
 
+__all__ = [
+    "read_sightings",
+    "write_sightings",
+]
+
 logger = logging.getLogger(__name__)
 
 _SEX = {"f": "F", "female": "F", "m": "M", "male": "M"}

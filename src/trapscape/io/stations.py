@@ -32,6 +32,12 @@ from .tables import (
 if TYPE_CHECKING:
     import pyproj
 
+__all__ = [
+    "StationsTable",
+    "read_stations",
+    "write_stations",
+]
+
 logger = logging.getLogger(__name__)
 
 

@@ -1,9 +1,15 @@
-"""A :class:`~trapscape.survey.Survey` assembled from files."""
+"""A :class:`~trapscape.survey.Survey` assembled from files.
+
+:func:`read_survey` takes a project file, a Camtrap DP package or separate
+stations, sightings and boundary files; :func:`build_survey` reads the
+separate files, projects them to one CRS and checks them together.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +27,24 @@ from .sightings import _read_sightings
 from .stations import StationsTable, _read_stations
 from .tables import VECTOR_SUFFIXES, PathLike, _pick_crs
 
+__all__ = [
+    "build_survey",
+    "read_survey",
+]
+
 logger = logging.getLogger(__name__)
+
+
+def _project_survey(path: Path, crs: Any) -> Survey:
+    """The survey of a project file, as :func:`trapscape.project.load_project` reads it.
+
+    The only place where :mod:`trapscape.io` reaches up to the project layer
+    (imported here, on call, as ``project`` imports ``io``).  It goes away
+    when project files are read only through ``trapscape.project``.
+    """
+    from ..project import load_project
+
+    return load_project(path, crs=crs).survey
 
 
 def _is_camtrap_dp(path: Path) -> bool:
@@ -79,9 +102,7 @@ def read_survey(
     if project is not None:
         p = Path(project)
         if p.suffix.lower() == ".toml":
-            from ..project import load_project
-
-            survey = load_project(p, crs=crs).survey
+            survey = _project_survey(p, crs)
             return _add_boundaries(survey, boundaries) if boundaries else survey
         if _is_camtrap_dp(p):
             chk = ProblemCollector()
@@ -147,7 +168,7 @@ def _load_boundaries(
     layers: dict[str, gpd.GeoDataFrame] = {}
     if boundaries is None:
         return layers
-    if not isinstance(boundaries, dict):
+    if not isinstance(boundaries, Mapping):
         g = _read_boundaries(boundaries, chk, kind="any", stacklevel=5)
         if g is not None:
             kinds = {c.lower() for c in g.columns}
@@ -178,7 +199,7 @@ def build_survey(
     *,
     stations: PathLike,
     sightings: PathLike | None = None,
-    boundaries: dict[str, PathLike] | None = None,
+    boundaries: Mapping[str, PathLike] | None = None,
     combined_boundaries: PathLike | None = None,
     boundary_fields: dict[str, str] | None = None,
     crs: Any = None,

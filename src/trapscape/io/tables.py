@@ -26,6 +26,11 @@ from ..errors import CRSError, ProblemCollector
 if TYPE_CHECKING:
     import pyproj
 
+__all__ = [
+    "VECTOR_SUFFIXES",
+    "PathLike",
+]
+
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
