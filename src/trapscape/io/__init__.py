@@ -40,11 +40,10 @@ from .sightings import read_sightings, write_sightings
 from .stations import StationsTable, read_stations, write_stations
 from .survey import _add_boundaries as _add_boundaries  # used by trapscape.project
 from .survey import build_survey, read_survey
-from .tables import VECTOR_SUFFIXES, PathLike
+from .tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES
+from .tables import PathLike as PathLike
 
 __all__ = [
-    "VECTOR_SUFFIXES",
-    "PathLike",
     "StationsTable",
     "build_survey",
     "read_boundaries",
