@@ -53,30 +53,18 @@ def _degrees_ok(
     return False
 
 
-def _read_boundaries(
-    path: PathLike,
+def _with_names(
+    gdf: gpd.GeoDataFrame,
     chk: ProblemCollector,
+    path: PathLike,
     *,
-    name_field: str = "name",
-    layer: str | int | None = None,
-    kind: str = "study_area",
-    stacklevel: int = 3,
+    name_field: str,
+    kind: str,
 ) -> gpd.GeoDataFrame | None:
-    import shapely
+    """A copy of the layer with a ``name`` column; None (reported) without one.
 
-    gdf = _read_vector(path, chk, layer)
-    if gdf is None:
-        return None
-    if gdf.crs is None:
-        chk.add(
-            "the layer has no CRS. Save it with its CRS (a .prj file, or as "
-            "GeoPackage/GeoJSON).",
-            path=path,
-            kind="crs",
-        )
-        return None
-    if not _degrees_ok(gdf, chk, path):
-        return None
+    Zones and parks need names; other layers are named after the file.
+    """
     gdf = gdf.copy()
     if name_field in gdf.columns:
         if name_field != V.NAME:
@@ -102,6 +90,24 @@ def _read_boundaries(
     if V.NAME not in gdf.columns:
         gdf[V.NAME] = [f"{Path(path).stem} {i + 1}" for i in range(len(gdf))]
     gdf[V.NAME] = gdf[V.NAME].astype(object)
+    return gdf
+
+
+def _checked_geometries(
+    gdf: gpd.GeoDataFrame,
+    chk: ProblemCollector,
+    path: PathLike,
+    *,
+    kind: str,
+    stacklevel: int,
+) -> np.ndarray:
+    """The layer's geometries, invalid ones repaired (with a warning) when possible.
+
+    Empty, unrepairable and (for polygon layers) non-polygon features are
+    reported.
+    """
+    import shapely
+
     geoms = gdf.geometry.to_numpy().copy()
     for i, g in enumerate(geoms):
         label = f"feature {i + 1}" + (
@@ -154,8 +160,41 @@ def _read_boundaries(
                 column="geometry",
                 kind="geometry",
             )
-    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    return gdf
+    return geoms
+
+
+def _read_boundaries(
+    path: PathLike,
+    chk: ProblemCollector,
+    *,
+    name_field: str = "name",
+    layer: str | int | None = None,
+    kind: str = "study_area",
+    stacklevel: int = 3,
+) -> gpd.GeoDataFrame | None:
+    """Read and check a boundary layer; problems go to ``chk``.
+
+    ``stacklevel`` is that of a repair warning raised here.
+    """
+    gdf = _read_vector(path, chk, layer)
+    if gdf is None:
+        return None
+    if gdf.crs is None:
+        chk.add(
+            "the layer has no CRS. Save it with its CRS (a .prj file, or as "
+            "GeoPackage/GeoJSON).",
+            path=path,
+            kind="crs",
+        )
+        return None
+    if not _degrees_ok(gdf, chk, path):
+        return None
+    named = _with_names(gdf, chk, path, name_field=name_field, kind=kind)
+    if named is None:
+        return None
+    # one frame deeper: the warning still points where ``stacklevel`` says
+    geoms = _checked_geometries(named, chk, path, kind=kind, stacklevel=stacklevel + 1)
+    return named.set_geometry(gpd.GeoSeries(geoms, index=named.index, crs=named.crs))
 
 
 def read_boundaries(
