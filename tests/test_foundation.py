@@ -25,6 +25,32 @@ def test_problem_collector_lists_every_problem():
     assert isinstance(info.value, InputError)
 
 
+def test_problem_collector_raises_the_class_of_its_kinds():
+    pc = ProblemCollector()
+    pc.add("no CRS", path="a.gpkg", kind="crs")
+    with pytest.raises(CRSError, match="no CRS"):
+        pc.raise_if_any()
+    pc.add("column missing", path="a.gpkg", kind="schema")
+    err = pc.error()
+    assert type(err) is InputError and len(err.problems) == 2
+    schema = ProblemCollector()
+    schema.add("column missing", column="setup", kind="schema")
+    assert type(schema.error()) is SchemaError
+
+
+def test_problem_collector_keeps_and_dedupes():
+    pc = ProblemCollector()
+    for row in (1, 2, 2, 3):
+        pc.add("bad", path="a.csv", row=row, column="c")
+    pc.drop_duplicates()
+    assert [p.row for p in pc.problems] == [1, 2, 3] and len(pc.kinds) == 3
+    pc.keep(lambda p: p.row != 1, since=1)
+    assert [p.row for p in pc.problems] == [1, 2, 3]
+    pc.keep(lambda p: p.row != 2)
+    assert [p.row for p in pc.problems] == [1, 3]
+    assert not pc.has_kind("schema") and pc.has_kind("value", since=1)
+
+
 def test_utm_zone_for_primorye():
     assert tcrs.utm_crs(131.4, 43.0).to_epsg() == 32652
     assert tcrs.utm_crs(-70, -33).to_epsg() == 32719

@@ -901,3 +901,39 @@ def test_survey_crs_of_in_memory_metres_layer_says_the_fix():
         r"EPSG:32652",
     ):
         survey_crs(g)
+
+
+def test_io_package_keeps_every_public_name():
+    from trapscape.io import boundaries, camtrap_dp, sightings, stations, survey
+
+    owners = {
+        "read_stations": stations,
+        "write_stations": stations,
+        "StationsTable": stations,
+        "read_sightings": sightings,
+        "write_sightings": sightings,
+        "read_boundaries": boundaries,
+        "split_boundaries": boundaries,
+        "read_camtrap_dp": camtrap_dp,
+        "read_survey": survey,
+        "build_survey": survey,
+    }
+    assert sorted(tio.__all__) == sorted(owners)
+    for name, module in owners.items():
+        assert getattr(tio, name) is getattr(module, name)
+        assert name in module.__all__
+
+
+def test_importing_io_loads_no_higher_layer():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, trapscape.io; "
+        "print(sorted(m for m in sys.modules if m in "
+        "('trapscape.project', 'trapscape.pipeline', 'trapscape.cli')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
 from trapscape import validation as V
-from trapscape.errors import Problem, TrapscapeWarning
+from trapscape.errors import Problem, ProblemCollector, TrapscapeWarning
 
 
 def test_tiny_survey_is_valid(tiny_survey):
@@ -178,7 +178,7 @@ def test_suggest_and_aliases():
 
 
 def test_long_problem_lists_are_capped_in_the_message():
-    chk = V._Checker()
+    chk = ProblemCollector()
     for i in range(V.MAX_LISTED + 50):
         chk.add("bad", path="f.csv", row=i + 1, column="c")
     err = chk.error()

@@ -8,10 +8,12 @@ to, and their message says what is wrong, where, and how to fix it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
+    "MAX_LISTED",
     "CRSError",
     "ComputationError",
     "GeometryError",
@@ -19,6 +21,7 @@ __all__ = [
     "MissingDependencyError",
     "Problem",
     "ProblemCollector",
+    "ProblemKind",
     "SchemaError",
     "TrapscapeError",
     "TrapscapeWarning",
@@ -125,8 +128,22 @@ class TrapscapeWarning(UserWarning):
     """Warning about questionable input or a fallback that was applied."""
 
 
+#: problems listed in one error message (all are kept in ``error.problems``)
+MAX_LISTED = 200
+
+#: what a problem concerns; decides the class of the error raised for it
+ProblemKind = Literal["value", "schema", "geometry", "crs"]
+
+
 class ProblemCollector:
     """Collect problems and raise them all at once.
+
+    Each problem has a kind ("value", "schema", "geometry" or "crs").
+    Without an ``error_class`` the raised class fits the kinds: all "crs"
+    gives :class:`CRSError`, all "schema" :class:`SchemaError`, all
+    "geometry" :class:`GeometryError`, anything else :class:`InputError`.
+    The message lists the first :data:`MAX_LISTED` problems; the error's
+    ``problems`` keeps them all.
 
     Examples
     --------
@@ -136,9 +153,10 @@ class ProblemCollector:
     1
     """
 
-    def __init__(self, error_class: type[InputError] = InputError) -> None:
+    def __init__(self, error_class: type[InputError] | None = None) -> None:
         self.error_class = error_class
         self.problems: list[Problem] = []
+        self.kinds: list[ProblemKind] = []
 
     def add(
         self,
@@ -147,16 +165,89 @@ class ProblemCollector:
         path: str | os.PathLike[str] | None = None,
         row: int | None = None,
         column: str | None = None,
+        kind: ProblemKind = "value",
     ) -> None:
         """Record one problem."""
         self.problems.append(
-            Problem(message, os.fspath(path) if path is not None else None, row, column)
+            Problem(
+                message,
+                os.fspath(path) if path is not None else None,
+                int(row) if row is not None else None,
+                column,
+            )
         )
+        self.kinds.append(kind)
+
+    def extend(self, other: ProblemCollector) -> None:
+        """Record every problem of ``other`` (with its kind)."""
+        self.problems.extend(other.problems)
+        self.kinds.extend(other.kinds)
+
+    def has_kind(self, kind: ProblemKind, *, since: int = 0) -> bool:
+        """Whether a problem of ``kind`` was recorded (from position ``since`` on)."""
+        return kind in self.kinds[since:]
+
+    def keep(self, predicate: Callable[[Problem], bool], *, since: int = 0) -> None:
+        """Drop the problems from position ``since`` on for which ``predicate`` is false."""
+        pairs = [
+            (p, k)
+            for i, (p, k) in enumerate(zip(self.problems, self.kinds, strict=True))
+            if i < since or predicate(p)
+        ]
+        self.problems = [p for p, _ in pairs]
+        self.kinds = [k for _, k in pairs]
+
+    def drop_duplicates(self) -> None:
+        """Keep the first of equal problems (a check repeated on the same rows)."""
+        seen: set[Problem] = set()
+
+        def first(p: Problem) -> bool:
+            if p in seen:
+                return False
+            seen.add(p)
+            return True
+
+        self.keep(first)
 
     def __len__(self) -> int:
         return len(self.problems)
 
+    def message(self) -> str:
+        """All problems, one per line (the first MAX_LISTED when there are more)."""
+        probs = self.problems
+        if len(probs) == 1:
+            return str(probs[0])
+        lines = [f"  - {p}" for p in probs[:MAX_LISTED]]
+        if len(probs) > MAX_LISTED:
+            lines.append(
+                f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
+                "above and run again, or see the error's .problems)."
+            )
+        return f"{len(probs)} problems found:\n" + "\n".join(lines)
+
+    def error(self) -> InputError | CRSError:
+        """The error listing every recorded problem (call when there are some)."""
+        kinds = set(self.kinds)
+        cls = self.error_class
+        if cls is None:
+            if kinds == {"crs"}:
+                return CRSError(self.message())
+            if kinds == {"schema"}:
+                cls = SchemaError
+            elif kinds == {"geometry"}:
+                cls = GeometryError
+            else:
+                cls = InputError
+        first = self.problems[0]
+        return cls(
+            self.message(),
+            path=first.path,
+            row=first.row,
+            column=first.column,
+            problems=self.problems,
+        )
+
     def raise_if_any(self) -> None:
         """Raise one error listing every recorded problem, if any."""
         if self.problems:
-            raise self.error_class.from_problems(self.problems)
+            raise self.error()

@@ -37,11 +37,9 @@ from collections.abc import Sequence as _Sequence
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from .errors import MAX_LISTED as MAX_LISTED
 from .errors import CRSError as _CRSError
-from .errors import GeometryError as _GeometryError
-from .errors import InputError as _InputError
-from .errors import Problem
-from .errors import SchemaError as _SchemaError
+from .errors import Problem, ProblemCollector
 
 if _TYPE_CHECKING:
     import geopandas as gpd
@@ -152,9 +150,6 @@ PROBLEM_COLUMN_TRUNCATED = _re.compile(
 #: names that look like malfunction columns (reported when they cannot be paired)
 PROBLEM_LIKE = _re.compile(r"^problem_?\d")
 
-#: problems listed in one error message (all are kept in ``error.problems``)
-MAX_LISTED = 200
-
 #: stations farther than this from the study area are reported (metres)
 MAX_OUTSIDE_STUDY_AREA = 10_000.0
 
@@ -162,80 +157,6 @@ MAX_OUTSIDE_STUDY_AREA = 10_000.0
 def normalise_name(name: object) -> str:
     """Column name in the form used for alias matching (``Setup.Date`` -> ``setup_date``)."""
     return _re.sub(r"[\s.\-]+", "_", str(name).strip().lower())
-
-
-# --------------------------------------------------------------------------
-# Problem collection with a kind, so the raised class fits the problems
-# --------------------------------------------------------------------------
-class _Checker:
-    """Collect problems with a kind ("schema", "geometry", "crs", "value")."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.kinds: list[str] = []
-
-    def add(
-        self,
-        message: str,
-        *,
-        path: _Any = None,
-        row: int | None = None,
-        column: str | None = None,
-        kind: str = "value",
-    ) -> None:
-        import os
-
-        self.problems.append(
-            Problem(
-                message,
-                os.fspath(path) if path is not None else None,
-                int(row) if row is not None else None,
-                column,
-            )
-        )
-        self.kinds.append(kind)
-
-    def extend(self, other: _Checker) -> None:
-        self.problems.extend(other.problems)
-        self.kinds.extend(other.kinds)
-
-    def __len__(self) -> int:
-        return len(self.problems)
-
-    def message(self) -> str:
-        """All problems, one per line (the first MAX_LISTED when there are more)."""
-        probs = self.problems
-        if len(probs) == 1:
-            return str(probs[0])
-        lines = [f"  - {p}" for p in probs[:MAX_LISTED]]
-        if len(probs) > MAX_LISTED:
-            lines.append(
-                f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
-                "above and run again, or see the error's .problems)."
-            )
-        return f"{len(probs)} problems found:\n" + "\n".join(lines)
-
-    def error(self) -> Exception:
-        kinds = set(self.kinds)
-        if kinds == {"crs"}:
-            return _CRSError(self.message())
-        cls: type[_InputError] = _InputError
-        if kinds == {"schema"}:
-            cls = _SchemaError
-        elif kinds == {"geometry"}:
-            cls = _GeometryError
-        first = self.problems[0]
-        return cls(
-            self.message(),
-            path=first.path,
-            row=first.row,
-            column=first.column,
-            problems=self.problems,
-        )
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise self.error()
 
 
 def suggest(name: str, candidates: _Iterable[str]) -> str | None:
@@ -324,50 +245,29 @@ def missing_column_message(
 # --------------------------------------------------------------------------
 # Public validators on canonical frames
 # --------------------------------------------------------------------------
-def _rows_for(n: int, rows: _Sequence[int] | None) -> list[int]:
+def _rows_for(n: int, rows: _Iterable[int] | None) -> list[int]:
     return list(rows) if rows is not None else list(range(1, n + 1))
 
 
-def _check_stations(
+def _check_station_rows(
     stations: gpd.GeoDataFrame,
-    problems: pd.DataFrame | None,
-    chk: _Checker,
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
     *,
-    path: _Any = None,
-    rows: _Sequence[int] | None = None,
-    problem_src: pd.DataFrame | None = None,
-    report_missing: bool = True,
-    study_area: gpd.GeoDataFrame | None = None,
+    report_missing: bool,
 ) -> None:
+    """Empty station ids, missing dates, setup after retrieval, duplicate ids
+    and overlapping deployments of one camera."""
     import numpy as np
     import pandas as pd
 
-    required = [STATION_ID, CAMERA_ID, DEPLOYMENT_ID, SETUP, RETRIEVAL]
-    miss = [c for c in required if c not in stations.columns]
-    for c in miss:
-        chk.add(
-            missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
-            path=path,
-            column=c,
-            kind="schema",
-        )
-    if miss:
-        return
     n = len(stations)
-    if n == 0:
-        chk.add(
-            "no stations (the table is empty). Add at least one camera deployment.",
-            path=path,
-            kind="value",
-        )
-        return
-    rws = _rows_for(n, rows)
     setup = pd.to_datetime(stations[SETUP]).to_numpy()
     retr = pd.to_datetime(stations[RETRIEVAL]).to_numpy()
     sid = stations[STATION_ID].astype("object").to_numpy()
     cid = stations[CAMERA_ID].astype("object").to_numpy()
     did = stations[DEPLOYMENT_ID].astype("object").to_numpy()
-
     for i in range(n):
         if pd.isna(sid[i]) or str(sid[i]).strip() == "":
             chk.add(
@@ -378,7 +278,7 @@ def _check_stations(
             )
     if report_missing:
         for col, arr in ((SETUP, setup), (RETRIEVAL, retr)):
-            for i in np.flatnonzero(pd.isna(arr)):
+            for i in np.flatnonzero(pd.isna(arr)).tolist():
                 chk.add(
                     f"{col} date is missing. Fill in the {col} date (YYYY-MM-DD).",
                     path=path,
@@ -386,7 +286,7 @@ def _check_stations(
                     column=col,
                 )
     bad = np.flatnonzero(~pd.isna(setup) & ~pd.isna(retr) & (setup > retr))
-    for i in bad:
+    for i in bad.tolist():
         chk.add(
             f"setup {pd.Timestamp(setup[i])} is after retrieval {pd.Timestamp(retr[i])}. "
             "Swap or correct the dates.",
@@ -396,7 +296,7 @@ def _check_stations(
         )
     # duplicate deployment ids
     dup = pd.Series(did).duplicated(keep="first").to_numpy()
-    for i in np.flatnonzero(dup):
+    for i in np.flatnonzero(dup).tolist():
         first = int(np.flatnonzero(did == did[i])[0])
         chk.add(
             f"deployment id '{did[i]}' is used twice (also row {rws[first]}). "
@@ -423,53 +323,80 @@ def _check_stations(
             row=rws[i],
             column=CAMERA_ID,
         )
-    # geometry
-    if "geometry" in stations.columns and hasattr(stations, "geometry"):
-        geom = stations.geometry
-        empty = (geom.isna() | geom.is_empty).to_numpy()
-        for i in np.flatnonzero(empty):
+
+
+def _check_station_locations(
+    stations: gpd.GeoDataFrame,
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
+    *,
+    study_area: gpd.GeoDataFrame | None,
+) -> None:
+    """Stations without a location, or far outside the study area."""
+    import numpy as np
+
+    sid = stations[STATION_ID].astype("object").to_numpy()
+    geom = stations.geometry
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    for i in np.flatnonzero(empty):
+        chk.add(
+            "the station has no location. Give its coordinates.",
+            path=path,
+            row=rws[i],
+            column="geometry",
+            kind="geometry",
+        )
+    if study_area is None or not len(study_area) or stations.crs is None:
+        return
+    area = study_area.to_crs(stations.crs).geometry.union_all()
+    try:
+        from .crs import require_projected
+
+        require_projected(stations.crs)
+        d = geom.distance(area).to_numpy()
+    except _CRSError:
+        d = np.zeros(len(stations))
+    far = np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA))
+    swapped = _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
+    for i, sw in zip(far, swapped, strict=False):
+        if sw:
             chk.add(
-                "the station has no location. Give its coordinates.",
+                f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study "
+                "area but would be inside it with longitude and latitude "
+                "swapped. Swap its longitude/latitude values.",
                 path=path,
                 row=rws[i],
                 column="geometry",
-                kind="geometry",
             )
-        if study_area is not None and len(study_area) and stations.crs is not None:
-            area = study_area.to_crs(stations.crs).geometry.union_all()
-            try:
-                from .crs import require_projected
+            continue
+        chk.add(
+            f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
+            f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
+            "coordinates (swapped? wrong CRS?) or the study area.",
+            path=path,
+            row=rws[i],
+            column="geometry",
+        )
 
-                require_projected(stations.crs)
-                d = geom.distance(area).to_numpy()
-            except _CRSError:
-                d = np.zeros(n)
-            far = np.flatnonzero(~empty & (d > MAX_OUTSIDE_STUDY_AREA))
-            swapped = (
-                _swapped_fits(geom.iloc[far], area, stations.crs) if len(far) else []
-            )
-            for i, sw in zip(far, swapped, strict=False):
-                if sw:
-                    chk.add(
-                        f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study "
-                        "area but would be inside it with longitude and latitude "
-                        "swapped. Swap its longitude/latitude values.",
-                        path=path,
-                        row=rws[i],
-                        column="geometry",
-                    )
-                    continue
-                chk.add(
-                    f"station '{sid[i]}' lies {d[i] / 1000:.1f} km outside the study area "
-                    f"(more than {MAX_OUTSIDE_STUDY_AREA / 1000:.0f} km). Check its "
-                    "coordinates (swapped? wrong CRS?) or the study area.",
-                    path=path,
-                    row=rws[i],
-                    column="geometry",
-                )
-    # malfunction intervals
-    if problems is None or len(problems) == 0:
-        return
+
+def _check_malfunctions(
+    stations: gpd.GeoDataFrame,
+    problems: pd.DataFrame,
+    chk: ProblemCollector,
+    path: _Any,
+    *,
+    problem_src: pd.DataFrame | None,
+    report_missing: bool,
+) -> None:
+    """Malfunctions of unknown deployments, with a missing or reversed end, or
+    outside their deployment (compared by calendar day)."""
+    import numpy as np
+    import pandas as pd
+
+    setup = pd.to_datetime(stations[SETUP]).to_numpy()
+    retr = pd.to_datetime(stations[RETRIEVAL]).to_numpy()
+    did = stations[DEPLOYMENT_ID].astype("object").to_numpy()
     pr = problems.reset_index(drop=True)
     pos = {d: k for k, d in enumerate(did)}
     src = problem_src.reset_index(drop=True) if problem_src is not None else None
@@ -537,6 +464,52 @@ def _check_stations(
             )
 
 
+def _check_stations(
+    stations: gpd.GeoDataFrame,
+    problems: pd.DataFrame | None,
+    chk: ProblemCollector,
+    *,
+    path: _Any = None,
+    rows: _Iterable[int] | None = None,
+    problem_src: pd.DataFrame | None = None,
+    report_missing: bool = True,
+    study_area: gpd.GeoDataFrame | None = None,
+) -> None:
+    """Check stations and their malfunctions into ``chk`` (see check_stations)."""
+    required = [STATION_ID, CAMERA_ID, DEPLOYMENT_ID, SETUP, RETRIEVAL]
+    miss = [c for c in required if c not in stations.columns]
+    for c in miss:
+        chk.add(
+            missing_column_message(c, STATION_ALIASES, list(stations.columns), []),
+            path=path,
+            column=c,
+            kind="schema",
+        )
+    if miss:
+        return
+    if len(stations) == 0:
+        chk.add(
+            "no stations (the table is empty). Add at least one camera deployment.",
+            path=path,
+            kind="value",
+        )
+        return
+    rws = _rows_for(len(stations), rows)
+    _check_station_rows(stations, chk, path, rws, report_missing=report_missing)
+    if "geometry" in stations.columns and hasattr(stations, "geometry"):
+        _check_station_locations(stations, chk, path, rws, study_area=study_area)
+    if problems is None or len(problems) == 0:
+        return
+    _check_malfunctions(
+        stations,
+        problems,
+        chk,
+        path,
+        problem_src=problem_src,
+        report_missing=report_missing,
+    )
+
+
 def _swapped_fits(points: _Any, area: _Any, crs: _Any) -> list[bool]:
     """For each point: would swapping its longitude/latitude put it near ``area``?"""
     import geopandas as gpd
@@ -589,7 +562,7 @@ def check_stations(
     list of Problem
         Empty when the stations are valid.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     _check_stations(
         stations, problems, chk, path=path, rows=rows, study_area=study_area
     )
@@ -761,85 +734,70 @@ def resolve_deployments(
     return dep, status, None
 
 
-def _check_sightings(
+def _check_sighting_values(
     sightings: pd.DataFrame,
-    stations: pd.DataFrame | None,
-    problems: pd.DataFrame | None,
-    chk: _Checker,
-    *,
-    path: _Any = None,
-    rows: _Sequence[int] | None = None,
-    value_checks: bool = True,
-    stations_path: _Any = None,
-) -> _Any:
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
+) -> None:
+    """Missing timestamps, counts that are not whole numbers >= 1, sex not F/M."""
     import numpy as np
     import pandas as pd
 
-    required = [STATION_ID, TIMESTAMP, SPECIES]
-    miss = [c for c in required if c not in sightings.columns]
-    for c in miss:
+    ts = pd.to_datetime(sightings[TIMESTAMP])
+    for i in np.flatnonzero(ts.isna().to_numpy()).tolist():
         chk.add(
-            missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
+            "timestamp is missing. Give the date and time of the photo.",
             path=path,
-            column=c,
-            kind="schema",
+            row=rws[i],
+            column=TIMESTAMP,
         )
-    if miss:
-        return None
-    n = len(sightings)
-    rws = _rows_for(n, rows)
-    if value_checks:
-        ts = pd.to_datetime(sightings[TIMESTAMP])
-        for i in np.flatnonzero(ts.isna().to_numpy()):
+    if COUNT in sightings.columns:
+        cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
+        bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
+        for i in np.flatnonzero(bad).tolist():
             chk.add(
-                "timestamp is missing. Give the date and time of the photo.",
+                f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
+                "number. Use 1, 2, ...",
                 path=path,
                 row=rws[i],
-                column=TIMESTAMP,
+                column=COUNT,
             )
-        if COUNT in sightings.columns:
-            cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
-            bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
-            for i in np.flatnonzero(bad):
-                chk.add(
-                    f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
-                    "number. Use 1, 2, ...",
-                    path=path,
-                    row=rws[i],
-                    column=COUNT,
-                )
-        if SEX in sightings.columns:
-            sx = sightings[SEX].astype("object")
-            for i in range(n):
-                v = sx.iloc[i]
-                if v is None or pd.isna(v) or v in ("F", "M"):
-                    continue
-                chk.add(
-                    f"sex {v!r} is not F or M. Use F, M (female/male) or leave it "
-                    "empty.",
-                    path=path,
-                    row=rws[i],
-                    column=SEX,
-                )
+    if SEX in sightings.columns:
+        sx = sightings[SEX].astype("object")
+        for i in range(len(sightings)):
+            v = sx.iloc[i]
+            if v is None or pd.isna(v) or v in ("F", "M"):
+                continue
+            chk.add(
+                f"sex {v!r} is not F or M. Use F, M (female/male) or leave it empty.",
+                path=path,
+                row=rws[i],
+                column=SEX,
+            )
+
+
+def _check_sighting_deployments(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame,
+    problems: pd.DataFrame | None,
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
+    stations_path: _Any,
+) -> tuple[_Any, list[str]]:
+    """Resolve each sighting's deployment and report those that have none.
+
+    Returns the deployment ids and the warnings for sightings on the edge day
+    of a malfunction (kept, but worth a look).
+    """
+    import numpy as np
+    import pandas as pd
+
     sid = sightings[STATION_ID].astype("object").to_numpy()
-    for i in np.flatnonzero(_blank(sightings[STATION_ID])):
-        chk.add(
-            "station id is empty. Give the station of every sighting.",
-            path=path,
-            row=rws[i],
-            column=STATION_ID,
-        )
-    for i in np.flatnonzero(_blank(sightings[SPECIES])):
-        chk.add(
-            "species is empty. Name the species of every sighting.",
-            path=path,
-            row=rws[i],
-            column=SPECIES,
-        )
-    if stations is None:
-        return None
     dep, status, _ = resolve_deployments(sightings, stations, problems)
     where = f" in {stations_path}" if stations_path else " in the stations table"
+    edges: list[str] = []
     for i in np.flatnonzero(status != "ok"):
         code = status[i]
         if code == "no_time":
@@ -876,16 +834,10 @@ def _check_sightings(
                 column=TIMESTAMP,
             )
         elif code == "malfunction_edge":
-            import warnings
-
-            from .errors import TrapscapeWarning
-
-            warnings.warn(
+            edges.append(
                 f"{path or 'sightings'} row {rws[i]}: timestamp {ts_i} is on the first "
                 f"or last day of a malfunction interval of station '{s}'; the camera "
-                "was evidently working then. Kept; check the malfunction dates.",
-                TrapscapeWarning,
-                stacklevel=4,
+                "was evidently working then. Kept; check the malfunction dates."
             )
         elif code == "malfunction":
             chk.add(
@@ -895,6 +847,62 @@ def _check_sightings(
                 row=rws[i],
                 column=TIMESTAMP,
             )
+    return dep, edges
+
+
+def _check_sightings(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame | None,
+    problems: pd.DataFrame | None,
+    chk: ProblemCollector,
+    *,
+    path: _Any = None,
+    rows: _Iterable[int] | None = None,
+    value_checks: bool = True,
+    stations_path: _Any = None,
+) -> _Any:
+    """Check sightings into ``chk``; their deployment ids when ``stations`` given."""
+    import warnings
+
+    import numpy as np
+
+    from .errors import TrapscapeWarning
+
+    required = [STATION_ID, TIMESTAMP, SPECIES]
+    miss = [c for c in required if c not in sightings.columns]
+    for c in miss:
+        chk.add(
+            missing_column_message(c, SIGHTING_ALIASES, list(sightings.columns), []),
+            path=path,
+            column=c,
+            kind="schema",
+        )
+    if miss:
+        return None
+    rws = _rows_for(len(sightings), rows)
+    if value_checks:
+        _check_sighting_values(sightings, chk, path, rws)
+    for i in np.flatnonzero(_blank(sightings[STATION_ID])):
+        chk.add(
+            "station id is empty. Give the station of every sighting.",
+            path=path,
+            row=rws[i],
+            column=STATION_ID,
+        )
+    for i in np.flatnonzero(_blank(sightings[SPECIES])):
+        chk.add(
+            "species is empty. Name the species of every sighting.",
+            path=path,
+            row=rws[i],
+            column=SPECIES,
+        )
+    if stations is None:
+        return None
+    dep, edges = _check_sighting_deployments(
+        sightings, stations, problems, chk, path, rws, stations_path
+    )
+    for message in edges:
+        warnings.warn(message, TrapscapeWarning, stacklevel=4)
     return dep
 
 
@@ -918,7 +926,7 @@ def check_sightings(
     list of Problem
         Empty when the sightings are valid.
     """
-    chk = _Checker()
+    chk = ProblemCollector()
     _check_sightings(sightings, stations, problems, chk, path=path, rows=rows)
     return chk.problems
 
@@ -945,7 +953,7 @@ def check_boundaries(
     """
     import shapely
 
-    chk = _Checker()
+    chk = ProblemCollector()
     if layer is None or len(layer) == 0:
         chk.add(
             f"the {kind} layer has no features. Give a file with at least one.",
@@ -1019,7 +1027,7 @@ def check_survey(survey: Survey) -> list[Problem]:
     """
     from .crs import as_crs
 
-    chk = _Checker()
+    chk = ProblemCollector()
     crs = as_crs(survey.crs)
     if not crs.is_projected:
         chk.add(
