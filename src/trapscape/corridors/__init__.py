@@ -21,8 +21,8 @@ One topic per module: :mod:`.resistance`, :mod:`.cores`, :mod:`.leastcost`,
 circuit solver in :mod:`._solver` and shared grid helpers in :mod:`._grid`.
 Every public name is re-exported here.
 
-Conventions
------------
+Cost and current conventions
+----------------------------
 Least-cost distance follows GRASS ``r.cost`` (8 neighbours, no knight's
 moves): a move between neighbouring cells costs the mean of their two cell
 resistances times the step length, the step being one cell for rook moves

@@ -41,11 +41,11 @@ def overlap(
     zero density). With ``A_i`` the cells in the ``percent`` volume contour of
     individual *i*, ``UD_i`` its density and cell area ``c``:
 
-    * ``HR[i, j]`` = |A_i ∩ A_j| / |A_i| (share of i's range used by j);
+    * ``HR[i, j] = |A_i ∩ A_j| / |A_i|`` (share of i's range used by j);
     * ``PHR[i, j]`` = sum over A_j of UD_i · c (probability of finding i in
       j's range);
     * ``VI`` = sum of min(UD_i, UD_j) · c; ``BA`` = sum of sqrt(UD_i UD_j) · c;
-    * ``UDOI`` = |A_i ∩ A_j| · sum of UD_i UD_j · c;
+    * ``UDOI = |A_i ∩ A_j| · Σ UD_i UD_j · c``;
     * ``HD`` = sqrt(sum of (sqrt UD_i - sqrt UD_j)² · c).
 
     VI, BA, UDOI and HD use the whole UDs (adehabitatHR's default

@@ -132,9 +132,8 @@ def expected_counts(
         Area of one mask cell in m2.
     detector
         ``"proximity"`` (binary per station and occasion) or ``"count"``.
-
-    With ``params.by_sex`` each sex has density ``density * share`` (see
-    :meth:`~trapscape.detection.DetectionParams.sex_classes`).
+        With ``params.by_sex`` each sex has density ``density * share`` (see
+        :meth:`~trapscape.detection.DetectionParams.sex_classes`).
 
     Returns
     -------
