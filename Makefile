@@ -25,10 +25,10 @@ system-deps:
 	@if [ -f .ci/system-deps ]; then bash .ci/system-deps; fi
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -x -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -x -n 2 --dist loadfile -m "not slow and not notebook and not browser"
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[lint]"

@@ -915,6 +915,7 @@ def _simulated_survey(seed: int) -> Survey:
     )
 
 
+@pytest.mark.slow
 def test_recovers_density_of_trapscape_simulate() -> None:
     for seed in range(3):
         res = dn.fit_survey(_simulated_survey(seed))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "walkthrough.ipynb"
 
 
+@pytest.mark.notebook
 def test_walkthrough_notebook_runs(tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(

@@ -420,6 +420,7 @@ def test_first_pick_fills_the_obvious_gap():
         assert math.hypot(x - 6000, y - 6000) < 800
 
 
+@pytest.mark.slow
 def test_precision_pick_is_best_under_independent_evaluation():
     gap = {(i, j) for i in (4, 5, 6) for j in (4, 5, 6)}
     s = make_grid_survey(gap, n=9)
