@@ -49,7 +49,7 @@ coverage = true
 density = false
 
 [density]
-sigma = 3000.0
+detectfn = "HHN"
 buffer = 12000
 
 [report]
@@ -68,7 +68,7 @@ def test_load_full_project(project_dir):
     assert p.survey.crs.to_epsg() == 32652
     assert sorted(p.survey.zones["name"]) == ["China", "Russia"]
     assert len(p.survey.border) == 1 and len(p.survey.study_area) == 1
-    assert p.params["density"] == {"sigma": 3000.0, "buffer": 12000}
+    assert p.params["density"] == {"detectfn": "HHN", "buffer": 12000}
     assert p.params["steps"] == {"coverage": True, "density": False}
     assert p.params["rasters"]["elevation"] == (project_dir / "dem.tif").resolve()
     assert p.params["homerange"] == {}
@@ -216,11 +216,22 @@ def test_literal_parameter_value_is_checked(project_dir):
         load_project(f)
     text = str(info.value)
     assert (
-        "survey.toml: [density] model = 'zones' is not an allowed value of 'model' "
-        "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone', 'sex+zone'. "
-        "Did you mean 'zone'?"
+        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', "
+        "'zone', 'sex+zone' (allowed values of 'model' in "
+        "trapscape.density.fit_survey). Did you mean 'zone'?"
     ) in text
     assert "[coverage] shape = 'hexagon'" in text and "'square', 'hex'" in text
+
+
+def test_unknown_key_and_wrong_type_are_named_with_the_fix(project_dir):
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + '\n[corridors]\nresolutoin = 250\nn_jobs = "two"\n')
+    with pytest.raises(InputError) as info:
+        load_project(f)
+    text = str(info.value)
+    assert "[corridors] unknown key 'resolutoin'" in text
+    assert "Did you mean 'resolution'?" in text
+    assert "[corridors] n_jobs = 'two': must be a number." in text
 
 
 def test_literal_parameter_valid_values_pass(project_dir):
@@ -241,7 +252,7 @@ def test_validate_cli_reports_literal_value(project_dir):
     res = CliRunner().invoke(cli, ["validate", str(f)])
     assert res.exit_code == 1
     assert "survey.toml: [density] model = 'zones'" in res.output
-    assert "use one of 'null', 'sex', 'zone', 'sex+zone'" in res.output
+    assert "must be one of 'null', 'sex', 'zone', 'sex+zone'" in res.output
     assert "Traceback" not in res.output
 
 

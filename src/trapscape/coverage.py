@@ -890,8 +890,8 @@ def pdot_surface(
                 xs,
                 ys,
                 traps,
-                float(p.lambda0) * total,
-                p.sigma,  # type: ignore[arg-type]
+                float(p.lambda0 or 0.0) * total,
+                p.sigma,
                 progress=progress,
             )
             values += share * -np.expm1(-h)

@@ -45,6 +45,8 @@ from . import validation as V
 from .errors import InputError, ProblemCollector, SchemaError, TrapscapeWarning
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from .survey import Survey
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "detection_events",
     "effort_report",
     "operation_matrix",
+    "station_table",
     "station_usage",
 ]
 
@@ -973,3 +976,49 @@ def effort_report(
     return EffortReport(
         per_camera=per_camera, per_station=per_station, per_zone=per_zone, total=total
     )
+
+
+def station_table(
+    survey: Survey, report: EffortReport | None = None
+) -> gpd.GeoDataFrame:
+    """One point per station with its effort and detections: the stations layer.
+
+    Every stations layer (``trapscape run``, ``coverage`` and ``map``) is
+    built here, so they agree.
+
+    Parameters
+    ----------
+    survey
+        The survey (subset to the target species first).
+    report
+        Its :class:`~trapscape.effort.EffortReport`; computed with
+        :func:`trapscape.effort.effort_report` (default options) if ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``station_id``, ``n_cameras``, geometry, then the columns of
+        ``report.per_station`` (``zone``, ``first_day``, ``last_day``,
+        ``operating_days``, ``trap_nights``, ``detections`` = independent
+        detection events, ``photos``, ``individuals`` = distinct identified
+        animals, ``detection_rate_per_100``).  Stations missing from the
+        report get 0 detections/photos/individuals and 0 trap-nights.
+    """
+    import geopandas as gpd
+
+    if report is None:
+        report = effort_report(survey)
+    pts = survey.station_points[[V.STATION_ID, "n_cameras", "geometry"]].copy()
+    per = pd.DataFrame(report.per_station)
+    if per.index.name is not None or isinstance(per.index, pd.MultiIndex):
+        per = per.reset_index()
+    per = per.drop(columns=["x", "y", "cameras"], errors="ignore")
+    per[V.STATION_ID] = per[V.STATION_ID].astype(str)
+    pts[V.STATION_ID] = pts[V.STATION_ID].astype(str)
+    out = pts.merge(per, on=V.STATION_ID, how="left")
+    for col in ("detections", "photos", "individuals"):
+        if col in out.columns:
+            out[col] = out[col].fillna(0).astype("int64")
+    if "trap_nights" in out.columns:
+        out["trap_nights"] = out["trap_nights"].fillna(0.0).astype(float)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=survey.crs)

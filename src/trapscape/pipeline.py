@@ -26,8 +26,6 @@ goes on; invalid input aborts the run before anything is written.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import json
 import logging
 import os
@@ -43,10 +41,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, corridors, coverage, density, effort, homerange, planning
 from . import validation as V
-from ._params import allowed_values
-from .errors import InputError, TrapscapeError, TrapscapeWarning
+from ._steps import (
+    RUN_DEFAULTS,
+    STEP_SECTIONS,
+    STEP_SWITCH,
+    STEPS,
+    accepted,
+    check_sections,
+)
+from .detection import resolve_detection
+from .effort import station_table
+from .errors import (
+    InputError,
+    MissingDependencyError,
+    TrapscapeError,
+    TrapscapeWarning,
+)
+from .project import load_project
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -66,66 +79,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Steps in execution order.  ``validate`` always runs.
-STEPS: tuple[str, ...] = (
-    "validate",
-    "effort",
-    "coverage",
-    "density",
-    "pdot",
-    "homerange",
-    "corridors",
-    "plan",
-    "reserve",
-    "figures",
-    "map",
-    "report",
-)
-
-#: Which [steps] switch (project file) turns each pipeline step on, and which
-#: project section holds its keyword arguments.  Effort shares [coverage];
-#: the reserve outline and the static figures belong to [report].
-STEP_SWITCH: dict[str, str] = {
-    "effort": "coverage",
-    "coverage": "coverage",
-    "pdot": "coverage",
-    "density": "density",
-    "homerange": "homerange",
-    "corridors": "corridors",
-    "plan": "plan",
-    "reserve": "report",
-    "figures": "report",
-    "map": "map",
-    "report": "report",
-}
+#: Where a section is silent, the step table's run defaults apply.
+PIPELINE_DEFAULTS = RUN_DEFAULTS
 STEP_SECTION: dict[str, str] = dict(STEP_SWITCH)
-
-#: Project-file sections read by the pipeline (besides [survey], [boundaries],
-#: [rasters] and [steps], which belong to the project reader).
-STEP_SECTIONS: tuple[str, ...] = (
-    "coverage",
-    "density",
-    "homerange",
-    "corridors",
-    "plan",
-    "map",
-    "report",
-    "run",
-    "detection",
-    "effort",
-    "reserve",
-    "figures",
-)
-
-# Coarse defaults so the bundled example runs end to end well under a minute.
-# Applied only where the project file does not set the key and the step's
-# function accepts it.
-PIPELINE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "coverage": {"cell_size": 2000.0, "resolution": 500.0},
-    "homerange": {"percent": 95},
-    "corridors": {"resolution": 500.0, "segment_length": 1000.0},
-    "plan": {"n_new": 10},
-}
 
 _VERSIONS_OF = (
     "numpy",
@@ -226,89 +182,11 @@ class _Context:
 
 
 class _NotAvailable(Exception):
-    """The module/function for a step is not installed (yet)."""
+    """An optional dependency of a step is not installed."""
 
 
 class _Skip(Exception):
     """The step has nothing to do on this data (recorded as skipped)."""
-
-
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"trapscape.{name}")
-    except ModuleNotFoundError as err:
-        if err.name and err.name.startswith("trapscape"):
-            raise _NotAvailable(f"module trapscape.{name} is not available") from err
-        raise _NotAvailable(
-            f"trapscape.{name} needs {err.name}, which is not installed"
-        ) from err
-    except Exception as err:  # a broken module must not take the whole run down
-        logger.warning("trapscape.%s could not be imported", name, exc_info=True)
-        raise _NotAvailable(
-            f"trapscape.{name} could not be imported ({type(err).__name__}: {err})"
-        ) from err
-
-
-def _func(module: str, name: str) -> Callable[..., Any]:
-    mod = _module(module)
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise _NotAvailable(f"trapscape.{module}.{name} is not available")
-    return fn
-
-
-def _accepted(fn: Callable[..., Any]) -> set[str] | None:
-    """Keyword names ``fn`` accepts (None when it takes ``**kwargs``)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
-    names = set()
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_KEYWORD:
-            return None
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
-            names.add(p.name)
-    return names
-
-
-def _defaults(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Default values of ``fn``'s keyword parameters (those that have one)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return {}
-    return {
-        p.name: p.default
-        for p in sig.parameters.values()
-        if p.default is not inspect.Parameter.empty
-    }
-
-
-_TYPE_WORDS = {bool: "true or false", float: "a number", str: "a string"}
-
-
-def _expected_type(defaults: list[Any]) -> type | None:
-    """The TOML type a key must have, from its defaults (None: not checkable)."""
-    kinds = set()
-    for d in defaults:
-        if isinstance(d, bool):
-            kinds.add(bool)
-        elif isinstance(d, (int, float)):
-            kinds.add(float)
-        elif isinstance(d, str):
-            kinds.add(str)
-        else:
-            return None  # None or a structured default: any type may be meant
-    return kinds.pop() if len(kinds) == 1 else None
-
-
-def _is_type(value: Any, want: type) -> bool:
-    if want is bool:
-        return isinstance(value, bool)
-    if want is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, want)
 
 
 def _call(
@@ -318,7 +196,7 @@ def _call(
     **fixed: Any,
 ) -> Any:
     """Call ``fn`` with the ``options`` it accepts plus ``fixed`` keywords it accepts."""
-    acc = _accepted(fn)
+    acc = accepted(fn)
     kw = {}
     for source in (dict(options or {}), fixed):
         for k, v in source.items():
@@ -327,204 +205,11 @@ def _call(
     return fn(*args, **kw)
 
 
-# The library functions whose keyword names each section may use.
-_SECTION_FUNCS: dict[str, tuple[tuple[str, str], ...]] = {
-    "coverage": (
-        ("effort", "effort_report"),
-        ("coverage", "coverage_grid"),
-        ("coverage", "coverage_stats"),
-        ("coverage", "gaps"),
-        ("coverage", "pdot_surface"),
-    ),
-    "density": (("density", "fit_survey"),),
-    "homerange": (
-        ("homerange", "kde"),
-        ("homerange", "mcp"),
-        ("homerange", "cross_border"),
-    ),
-    "corridors": (("corridors", "corridors_for_survey"),),
-    "plan": (("planning", "plan"),),
-    "map": (("maps", "survey_map"),),
-    "report": (("report", "write_report"), ("report", "candidate_reserve")),
-    "effort": (("effort", "effort_report"),),
-    "reserve": (("report", "candidate_reserve"),),
-    "figures": (("figures", "write_figures"),),
-}
-# keys the pipeline itself handles in a section
-_PIPELINE_KEYS: dict[str, set[str]] = {
-    "homerange": {"method"},
-    "run": {"public_cell", "out", "seed", "public", "offline"},
-    "detection": {
-        "detectfn",
-        "sigma",
-        "lambda0",
-        "g0",
-        "occasion_days",
-        "by_sex",
-        "density_per_100km2",
-        "file",  # a detection JSON (see resolve_detection)
-        "path",
-    },
-}
-# arguments the pipeline passes itself; not settable from the project file
-_RESERVED = {
-    "survey",
-    "params",
-    "progress",
-    "rng",
-    "seed",
-    "public",
-    "offline",
-    "stations",
-    "sightings",
-    "ranges",
-    "products",
-    "path",
-    "out",
-    "records",
-    "notes",
-    "public_cell",
-    "hotspots",
-    "corridors",
-    "cross_border",
-    "grid",
-    "surface",
-    "relocations",
-    "report",
-}
-_RESERVED_OK = {"run": {"public_cell", "out", "seed", "public", "offline"}}
-
-
 def _check_params(
     params: Mapping[str, Any], project_path: str | None
 ) -> dict[str, dict[str, Any]]:
-    """Check step sections and the [steps] switches; collect every problem."""
-    from .errors import ProblemCollector
-
-    pc = ProblemCollector()
-    where = project_path
-    steps = params.get("steps", {}) or {}
-    if not isinstance(steps, Mapping):
-        pc.add(
-            "[steps] must be a table of step = true/false.", path=where, column="steps"
-        )
-        steps = {}
-    known_switches = set(STEP_SWITCH.values()) | {"validate"}
-    for key, val in steps.items():
-        if key not in known_switches:
-            pc.add(
-                f"[steps] key '{key}' is not a step; use some of "
-                f"{', '.join(sorted(known_switches))}.",
-                path=where,
-                column=f"steps.{key}",
-            )
-        elif not isinstance(val, bool):
-            pc.add(
-                f"[steps] {key} = {val!r} must be true or false.",
-                path=where,
-                column=f"steps.{key}",
-            )
-    out: dict[str, dict[str, Any]] = {}
-    for section in STEP_SECTIONS:
-        sec = params.get(section, {}) or {}
-        if not isinstance(sec, Mapping):
-            pc.add(
-                f"[{section}] must be a table of key = value.",
-                path=where,
-                column=section,
-            )
-            continue
-        out[section] = dict(sec)
-        allowed: set[str] | None = set(_PIPELINE_KEYS.get(section, set()))
-        defaults: dict[str, list[Any]] = {}
-        fns: list[Callable[..., Any]] = []
-        for mod, name in _SECTION_FUNCS.get(section, ()):
-            try:
-                fn = _func(mod, name)
-            except _NotAvailable:
-                allowed = None  # cannot check keys of a step that is not installed
-                break
-            fns.append(fn)
-            acc = _accepted(fn)
-            if acc is None:
-                allowed = None
-                break
-            allowed |= acc  # type: ignore[operator]
-            for k, d in _defaults(fn).items():
-                defaults.setdefault(k, []).append(d)
-        # allowed (Literal) values: one rule shared with project.load_project
-        choices = allowed_values(fns)
-        for key, value in sec.items():
-            want = _expected_type(defaults.get(key, []))
-            if want is not None and not _is_type(value, want):
-                pc.add(
-                    f"[{section}] {key} = {value!r} must be {_TYPE_WORDS[want]}.",
-                    path=where,
-                    column=f"{section}.{key}",
-                )
-                continue
-            c = choices.get(key)
-            if c is not None and not c.allows(value):
-                shown = ", ".join(repr(v) for v in (*c.values, *[None] * c.none_ok))
-                pc.add(
-                    f"[{section}] {key} = {value!r}: must be one of {shown}.",
-                    path=where,
-                )
-        for key in sec:
-            if key in _RESERVED and key not in _RESERVED_OK.get(section, set()):
-                pc.add(
-                    f"[{section}] key '{key}' is set by the pipeline and cannot be given "
-                    "in the project file; remove it.",
-                    path=where,
-                    column=f"{section}.{key}",
-                )
-            elif allowed is not None and key not in allowed:
-                pc.add(
-                    f"[{section}] key '{key}' is not a parameter of this step; use some of "
-                    f"{', '.join(sorted(allowed - _RESERVED)) or '(none)'}.",
-                    path=where,
-                    column=f"{section}.{key}",
-                )
-    run = out.get("run", {})
-    if "public_cell" in run and not (
-        isinstance(run["public_cell"], (int, float))
-        and not isinstance(run["public_cell"], bool)
-        and run["public_cell"] > 0
-    ):
-        pc.add(
-            f"[run] public_cell = {run['public_cell']!r} must be a positive distance in "
-            "metres, e.g. 5000.",
-            path=where,
-            column="run.public_cell",
-        )
-    for key, types, what in (
-        ("out", (str,), "a folder path"),
-        ("seed", (int,), "an integer"),
-        ("public", (bool,), "true or false"),
-        ("offline", (bool,), "true or false"),
-    ):
-        if key in run and (
-            not isinstance(run[key], types)
-            or (key == "seed" and isinstance(run[key], bool))
-        ):
-            pc.add(
-                f"[run] {key} = {run[key]!r} must be {what}.",
-                path=where,
-                column=f"run.{key}",
-            )
-    det = out.get("detection", {})
-    if det and not pc.problems:
-        # the same rule the steps use (a 'file'/'path' key names a JSON)
-        base = Path(project_path).parent if project_path else None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", TrapscapeWarning)
-                resolve_detection(section=det, base=base)
-        except (InputError, TypeError, OSError) as err:
-            pc.add(f"[detection] {err}", path=where, column="detection")
-    pc.raise_if_any()
-    out["steps"] = dict(steps)
-    return out
+    """Check step sections and the [steps] switches (the step table's rule)."""
+    return check_sections(params, project_path)
 
 
 # --------------------------------------------------------------------- writers
@@ -636,49 +321,6 @@ def _step_validate(ctx: _Context) -> str:
     return f"{summary['stations']} stations, {summary['sightings']} sightings"
 
 
-def station_table(survey: Survey, report: Any = None) -> gpd.GeoDataFrame:
-    """One point per station with its effort and detections: the stations layer.
-
-    Every stations layer (``trapscape run``, ``coverage`` and ``map``) is
-    built here, so they agree.
-
-    Parameters
-    ----------
-    survey
-        The survey (subset to the target species first).
-    report
-        Its :class:`~trapscape.effort.EffortReport`; computed with
-        :func:`trapscape.effort.effort_report` (default options) if ``None``.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``station_id``, ``n_cameras``, geometry, then the columns of
-        ``report.per_station`` (``zone``, ``first_day``, ``last_day``,
-        ``operating_days``, ``trap_nights``, ``detections`` = independent
-        detection events, ``photos``, ``individuals`` = distinct identified
-        animals, ``detection_rate_per_100``).  Stations missing from the
-        report get 0 detections/photos/individuals and 0 trap-nights.
-    """
-    import geopandas as gpd
-
-    from .effort import effort_report
-
-    if report is None:
-        report = effort_report(survey)
-    pts = survey.station_points[[V.STATION_ID, "n_cameras", "geometry"]].copy()
-    per = _tab(report.per_station).drop(columns=["x", "y", "cameras"], errors="ignore")
-    per[V.STATION_ID] = per[V.STATION_ID].astype(str)
-    pts[V.STATION_ID] = pts[V.STATION_ID].astype(str)
-    out = pts.merge(per, on=V.STATION_ID, how="left")
-    for col in ("detections", "photos", "individuals"):
-        if col in out.columns:
-            out[col] = out[col].fillna(0).astype("int64")
-    if "trap_nights" in out.columns:
-        out["trap_nights"] = out["trap_nights"].fillna(0.0).astype(float)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=survey.crs)
-
-
 def _tab(df: Any) -> pd.DataFrame:
     df = pd.DataFrame(df)
     if df.index.name is not None or isinstance(df.index, pd.MultiIndex):
@@ -687,9 +329,8 @@ def _tab(df: Any) -> pd.DataFrame:
 
 
 def _step_effort(ctx: _Context) -> str:
-    fn = _func("effort", "effort_report")
     opts = {**ctx.params.get("coverage", {}), **ctx.params.get("effort", {})}
-    rep = _call(fn, ctx.survey, options=opts)
+    rep = _call(effort.effort_report, ctx.survey, options=opts)
     ctx.products["effort"] = rep
     stations = station_table(ctx.survey, rep)
     ctx.products["stations"] = stations
@@ -723,116 +364,6 @@ def _step_effort(ctx: _Context) -> str:
     return f"{tn:.0f} trap-nights"
 
 
-def resolve_detection(
-    file: str | os.PathLike[str] | None = None,
-    section: Mapping[str, Any] | None = None,
-    *,
-    lambda0: float | None = None,
-    sigma: float | None = None,
-    density: float | None = None,
-    require: bool = False,
-    base: str | os.PathLike[str] | None = None,
-) -> Any:
-    """Detection parameters from a file, a ``[detection]`` section and options.
-
-    The one rule every command and the pipeline follow:
-
-    1. The base is ``file`` (a JSON written by ``trapscape density``) when
-       given; otherwise the ``section``: its ``file`` (or ``path``) key names
-       such a JSON (relative to ``base``), and its other keys (fields of
-       :class:`~trapscape.detection.DetectionParams`) override that file's
-       values.
-    2. Explicit ``lambda0``, ``sigma`` and ``density`` override the base
-       (``lambda0`` implies the hazard half-normal ``detectfn = "HHN"``).
-    3. If no source gives ``sigma``: with ``require=True`` an
-       :class:`~trapscape.errors.InputError`; otherwise a
-       :class:`~trapscape.errors.TrapscapeWarning` and the documented
-       defaults of :class:`~trapscape.detection.DetectionParams` (hazard
-       half-normal, sigma 3000 m, lambda0 0.05 per day) fill what is missing.
-
-    Parameters
-    ----------
-    file
-        Detection JSON (command line ``--detection``).
-    section
-        The project's ``[detection]`` section.
-    lambda0, sigma, density
-        Command-line values (per day, metres, animals per 100 km²).
-    require
-        Refuse to guess sigma (``trapscape plan``).
-    base
-        Folder that relative ``file``/``path`` keys of ``section`` are
-        resolved against (the project file's folder).
-
-    Returns
-    -------
-    DetectionParams
-
-    Raises
-    ------
-    InputError
-        Unknown keys in ``section``, invalid values, an unreadable file, or
-        (``require=True``) no sigma.
-    """
-    from dataclasses import replace
-
-    from .detection import DetectionParams, read_detection
-
-    sec = dict(section or {})
-    src = sec.pop("file", None)
-    alt = sec.pop("path", None)
-    src = src if src is not None else alt
-    known = set(DetectionParams.__dataclass_fields__)
-    unknown = set(sec) - known
-    if unknown:
-        raise InputError(
-            f"[detection]: unknown key(s) {sorted(unknown)}; use file (a detection "
-            f"JSON from 'trapscape density') or fields of DetectionParams: {sorted(known)}."
-        )
-    if file is not None:
-        params, sec, given = read_detection(file), {}, True
-    elif src is not None:
-        path = Path(os.fspath(src))
-        if base is not None and not path.is_absolute():
-            path = Path(base) / path
-        params, given = read_detection(path), True
-    else:
-        params, given = None, False
-    if sec:
-        try:
-            params = (
-                replace(params, **sec) if params is not None else DetectionParams(**sec)
-            )
-        except TypeError as err:
-            raise InputError(f"[detection]: {err}.") from err
-    over: dict[str, Any] = {}
-    if sigma is not None:
-        over["sigma"] = sigma
-    if lambda0 is not None:
-        over["lambda0"] = lambda0
-        over["detectfn"] = "HHN"
-    if density is not None:
-        over["density_per_100km2"] = density
-    has_sigma = given or "sigma" in sec or sigma is not None
-    if not has_sigma:
-        if require:
-            raise InputError(
-                "No detection parameters: give --detection detection.json (written by "
-                "'trapscape density'), a [detection] section, or --sigma (m) and "
-                "--lambda0 (per day)."
-            )
-        warnings.warn(
-            "No detection sigma given (no density fit, --detection, [detection] "
-            "or --sigma): using defaults, hazard half-normal, sigma 3000 m, lambda0 "
-            "0.05 per day.",
-            TrapscapeWarning,
-            stacklevel=2,
-        )
-    if params is None:
-        params = DetectionParams()
-    return replace(params, **over) if over else params
-
-
 def _detection_params(ctx: _Context) -> Any:
     """The fitted parameters of the density step, else :func:`resolve_detection`."""
     dp = ctx.products.get("detection")
@@ -844,7 +375,7 @@ def _detection_params(ctx: _Context) -> Any:
 
 
 def _step_coverage(ctx: _Context) -> str:
-    cov = _module("coverage")
+    cov = coverage
     opts = ctx.params.get("coverage", {})
     survey = ctx.shown_survey  # public: computed on generalised stations
     rec = ctx.records["coverage"]
@@ -865,7 +396,7 @@ def _step_coverage(ctx: _Context) -> str:
 
 def _step_pdot(ctx: _Context) -> str:
     """Detection-probability surface, after density so it uses the fitted parameters."""
-    cov = _module("coverage")
+    cov = coverage
     opts = ctx.params.get("coverage", {})
     survey = ctx.shown_survey
     rec = ctx.records["pdot"]
@@ -881,9 +412,8 @@ def _step_pdot(ctx: _Context) -> str:
 
 
 def _step_density(ctx: _Context) -> str:
-    fn = _func("density", "fit_survey")
     opts = ctx.params.get("density", {})
-    fit = _call(fn, ctx.survey, options=opts)
+    fit = _call(density.fit_survey, ctx.survey, options=opts)
     ctx.products["density_fit"] = fit
     ctx.products["detection"] = fit.detection_params()
     summary = fit.to_dict()
@@ -955,7 +485,7 @@ def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame
 
 
 def _step_homerange(ctx: _Context) -> str:
-    hr = _module("homerange")
+    hr = homerange
     opts = dict(ctx.params.get("homerange", {}))
     method = opts.pop("method", "kde")
     if method not in ("kde", "mcp"):
@@ -1020,7 +550,7 @@ def _step_homerange(ctx: _Context) -> str:
 
 
 def _step_corridors(ctx: _Context) -> str:
-    fn = _func("corridors", "corridors_for_survey")
+    fn = corridors.corridors_for_survey
     opts = dict(ctx.params.get("corridors", {}))
     rasters = dict(ctx.params.get("rasters", {}))
     if not rasters and "resistance" not in opts:
@@ -1046,7 +576,7 @@ def _step_corridors(ctx: _Context) -> str:
                     path=p,
                 )
             layers.append(gpd.read_file(p))
-        opts["cores"] = _module("corridors").cores_from(*layers, survey=ctx.survey)
+        opts["cores"] = corridors.cores_from(*layers, survey=ctx.survey)
     res = _call(fn, ctx.survey, options=opts, rasters=rasters, progress=ctx.progress)
     rec = ctx.records["corridors"]
     lc = res.least_cost
@@ -1090,8 +620,9 @@ def _step_corridors(ctx: _Context) -> str:
 
 
 def _step_plan(ctx: _Context) -> str:
-    fn = _func("planning", "plan")
+    fn = planning.plan
     opts = dict(ctx.params.get("plan", {}))
+    seed = opts.pop("seed", ctx.seed)  # [plan] seed, as `trapscape plan` reads it
     dp = _detection_params(ctx)
     result = _call(
         fn,
@@ -1099,7 +630,7 @@ def _step_plan(ctx: _Context) -> str:
         dp,
         options=opts,
         hotspots=ctx.products.get("border_hotspots"),
-        rng=ctx.seed,
+        rng=seed,
         progress=ctx.progress,
     )
     proposed = result.stations
@@ -1113,7 +644,6 @@ def _step_plan(ctx: _Context) -> str:
     else:
         ctx.products["proposed"] = proposed
         rec.outputs.append(_write_layer(ctx, proposed, "proposed_stations"))
-        planning = _module("planning")
         planning.write_plan_stations(proposed, ctx.path("plan/proposed_stations.csv"))
         rec.outputs.append("plan/proposed_stations.csv")
         planning.write_gpx(proposed, ctx.path("plan/proposed_stations.gpx"))
@@ -1344,7 +874,6 @@ def run_project(
     """
     project_path = Path(project_path)
     _check_out_dir(Path(out_dir), overwrite=overwrite)
-    load_project = _func("project", "load_project")
     project = load_project(project_path)
     inputs = {
         str(k): Path(v) for k, v in dict(getattr(project, "inputs", {}) or {}).items()
@@ -1357,6 +886,7 @@ def run_project(
     if _is_bundled_example(project_path):
         params.setdefault("report", {}).setdefault("simulated", True)
     survey = project.survey
+    assert survey is not None  # load_project(read=True) reads it
     species = getattr(project, "species", None)
     if species:
         survey = survey.species_subset(species)
@@ -1382,7 +912,6 @@ def _run_seed(run: Mapping[str, Any]) -> int:
 
 def project_out_dir(project_path: str | os.PathLike[str]) -> Path | None:
     """``[run] out`` of a project file, resolved against its folder (or None)."""
-    load_project = _func("project", "load_project")
     project = load_project(project_path, read=False)
     out = (project.params.get("run", {}) or {}).get("out")
     if not isinstance(out, str) or not out.strip():
@@ -1548,7 +1077,7 @@ def run_survey(
 
 
 def _with_defaults(step: str, section: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(PIPELINE_DEFAULTS.get(step, {}))
+    merged = dict(RUN_DEFAULTS.get(step, {}))
     merged.update(section)
     return merged
 
@@ -1584,8 +1113,13 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                             warnings.warn_explicit(
                                 w.message, w.category, w.filename, w.lineno
                             )
-                except _NotAvailable as err:
+                except (_NotAvailable, MissingDependencyError) as err:
                     rec.status, rec.message = "not available", str(err)
+                except ModuleNotFoundError as err:
+                    rec.status = "not available"
+                    rec.message = (
+                        f"step {step} needs {err.name}, which is not installed"
+                    )
                 except _Skip as err:
                     rec.status, rec.message = "skipped", str(err)
                 except TrapscapeError as err:

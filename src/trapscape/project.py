@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem, TrapscapeError
+from . import _steps
+from .errors import InputError, ProblemCollector, TrapscapeError
 from .survey import Survey
 
 if sys.version_info >= (3, 11):
@@ -83,7 +84,8 @@ class Project:
     path
         Absolute path of the TOML file.
     survey
-        The survey it names, read and validated (all species).
+        The survey it names, read and validated (all species); ``None``
+        when loaded with ``read=False``.
     params
         Every section other than [survey] and [boundaries], as dicts
         (``params["density"]`` holds the keyword arguments of the density
@@ -101,7 +103,7 @@ class Project:
     """
 
     path: Path
-    survey: Survey
+    survey: Survey | None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: dict[str, Path] = field(default_factory=dict)
     species: str | None = None
@@ -127,66 +129,17 @@ def _tname(t: type | tuple[type, ...]) -> str:
     }.get(t.__name__, t.__name__)
 
 
-def _step_functions(section: str) -> list[Any]:
-    """The library functions whose keywords a step section holds.
-
-    Taken from the pipeline's section -> function table, so both agree.  Only
-    the modules of this section are imported; those that cannot be imported
-    are skipped.
-    """
-    import importlib
-
-    try:
-        from .pipeline import _SECTION_FUNCS
-    except ImportError:  # pragma: no cover - pipeline is part of the package
-        return []
-    fns = []
-    for mod, name in _SECTION_FUNCS.get(section, ()):
-        try:
-            module = importlib.import_module(f"trapscape.{mod}")
-        except ImportError:
-            continue
-        fn = getattr(module, name, None)
-        if callable(fn):
-            fns.append(fn)
-    return fns
-
-
 def _literal_choices(fn: Any) -> dict[str, tuple[Any, ...]]:
     """Keyword name -> allowed values, for parameters annotated ``Literal[...]``."""
-    from ._params import allowed_values
-
-    return {k: c.values for k, c in allowed_values(fn).items()}
+    return {k: c.values for k, c in _steps.allowed_values(fn).items()}
 
 
 def _check_choices(section: str, values: dict[str, Any]) -> list[str]:
     """Messages for step keywords whose value is not one of their ``Literal`` values.
 
-    The rule is :func:`trapscape._params.allowed_values` over every function
-    of the section (shared with the pipeline's own check).
+    The rule is :func:`trapscape._steps.choice_problems` (the step table).
     """
-    if not values:
-        return []  # nothing to check: do not import the step's modules
-    from ._params import allowed_values
-
-    choices = allowed_values(_step_functions(section))
-    out: list[str] = []
-    for key, value in values.items():
-        c = choices.get(key)
-        if c is None or c.allows(value):
-            continue
-        listed = ", ".join(repr(a) for a in c.values)
-        hint = ""
-        if isinstance(value, str):
-            close = difflib.get_close_matches(
-                value, [a for a in c.values if isinstance(a, str)], n=1, cutoff=0.5
-            )
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-        out.append(
-            f"[{section}] {key} = {value!r} is not an allowed value of "
-            f"'{key}' ({', '.join(c.owners)}); use one of {listed}.{hint}"
-        )
-    return out
+    return _steps.choice_problems(section, values)
 
 
 def load_project(
@@ -202,8 +155,8 @@ def load_project(
         Override of ``[survey] crs``.
     read
         When False, only the TOML is checked (files must still exist), the
-        survey is not read and step values are not checked against their
-        allowed (``Literal``) values, so no step module is imported;
+        survey is not read and step keys and values are not checked
+        against the step table, so no step module is imported;
         ``Project.survey`` is then ``None``.
 
     Returns
@@ -232,10 +185,10 @@ def load_project(
     except UnicodeDecodeError as err:
         raise InputError(f"{fname}: not UTF-8 text. Save it as UTF-8.", path=p) from err
     base = p.resolve().parent
-    problems: list[Problem] = []
+    pc = ProblemCollector()
 
     def bad(msg: str) -> None:
-        problems.append(Problem(msg, fname))
+        pc.add(msg, path=fname)
 
     for key, value in doc.items():
         if key not in SECTIONS:
@@ -341,11 +294,10 @@ def load_project(
         r = resolve("rasters", k, v)
         if r is not None:
             rasters[k] = r
-    if read:  # allowed values need the step modules: skipped for a quick look
-        for sec_name, sec_values in doc.items():
-            if isinstance(sec_values, dict) and sec_name in SECTIONS:
-                for msg in _check_choices(sec_name, sec_values):
-                    bad(msg)
+    if read:  # step keys and values need the step modules: skipped for a quick look
+        _steps.check_sections(
+            {k: v for k, v in doc.items() if k != "steps"}, fname, pc, base=base
+        )
     for k in ("crs", "stations_crs"):
         v = survey_sec.get(k)
         if isinstance(v, str):
@@ -358,8 +310,7 @@ def load_project(
                     f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
                     "code such as 'EPSG:32652'."
                 )
-    if problems:
-        raise InputError.from_problems(problems)
+    pc.raise_if_any()
 
     params: dict[str, dict[str, Any]] = {}
     for key, value in doc.items():
@@ -370,7 +321,7 @@ def load_project(
     for s in ("steps", "run", *STEP_SECTIONS):
         params.setdefault(s, {})
     name = survey_sec.get("name") or p.stem
-    survey = None
+    survey: Survey | None = None
     if read:
         survey = _read_project_survey(
             p, survey_sec, bound_sec, st_path, si_path, dp_path, bpaths, crs, name
@@ -378,7 +329,7 @@ def load_project(
     return Project(
         path=p.resolve(),
         survey=survey,
-        params=params,  # type: ignore[arg-type]
+        params=params,
         inputs=inputs,
         species=survey_sec.get("species"),
         name=name,
@@ -416,7 +367,7 @@ def _read_project_survey(
         return io.build_survey(
             stations=st_path,
             sightings=si_path,
-            boundaries=bpaths or None,
+            boundaries=dict[str, str | os.PathLike[str]](bpaths) or None,
             boundary_fields=fields,
             crs=target,
             stations_crs=sec.get("stations_crs"),

@@ -197,11 +197,13 @@ def cmd(
 
     from .. import corridors as C
     from .._raster import read_geotiff, write_geotiff
+    from .._steps import check_section, merge
     from ..errors import InputError
 
     if width_cost is not None and width_m is not None:
         raise click.UsageError("Give --width-cost or --width-m, not both.")
     conf, proj_rasters, base = _project_conf(project)
+    check_section("corridors", conf, str(project) if project is not None else None)
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InputError(
@@ -209,9 +211,6 @@ def cmd(
             "replace it, or choose another --out.",
             path=out,
         )
-
-    def pick(value: Any, key: str, default: Any) -> Any:
-        return value if value is not None else conf.get(key, default)
 
     rasters: dict[str, Any] = {}
     for key, given in zip(
@@ -246,32 +245,37 @@ def cmd(
         if survey.parks is not None and len(survey.parks):
             core_layers.append(survey.parks)
         core_layers.extend(gpd.read_file(p) for p in core_paths)
-    w_cost = pick(width_cost, "width_cost", None)
-    w_m = pick(width_m, "width_m", None)
-    if width_cost is not None:
-        w_m = None
+    kw = merge(
+        conf,
+        {
+            "resolution": resolution,
+            "pairs": pairs,
+            "units": units,
+            "width_cost": width_cost,
+            "width_m": width_m,
+            "mode": mode,
+            "solver": solver,
+            "max_memory_gb": max_memory_gb,
+            "segment_length": segment_length,
+            "core_setback": core_setback,
+            "n_jobs": n_jobs,
+        },
+    )
+    if width_cost is not None:  # one width given on the command line replaces both
+        kw.pop("width_m", None)
     if width_m is not None:
-        w_cost = None
+        kw.pop("width_cost", None)
+    if no_circuit:
+        kw["run_circuit"] = False
+    for key in ("cores", "rasters", "resistance", "progress"):
+        kw.pop(key, None)  # read above (cores, rasters) or set here
     result = C.corridors_for_survey(
         survey,
         rasters=rasters,
         resistance=resistance,
         cores=core_layers,
-        resolution=float(pick(resolution, "resolution", 250.0)),
-        pairs=pick(pairs, "pairs", "across"),
-        units=pick(units, "units", "map"),
-        width_cost=w_cost,
-        width_m=w_m,
-        circuit_mode=pick(mode, "mode", conf.get("circuit_mode", "pairwise")),
-        solver=pick(solver, "solver", "auto"),
-        max_memory_gb=float(pick(max_memory_gb, "max_memory_gb", DEFAULT_BUDGET_GB)),
-        segment_length=float(pick(segment_length, "segment_length", 1000.0)),
-        core_setback=float(pick(core_setback, "core_setback", 5000.0)),
-        pinch_quantile=float(conf.get("pinch_quantile", 0.95)),
-        buffer=float(conf.get("buffer", 5000.0)),
-        run_circuit=not no_circuit and bool(conf.get("run_circuit", True)),
-        n_jobs=int(pick(n_jobs, "n_jobs", 1)),
         progress=progress_enabled(),
+        **kw,
     )
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -191,29 +191,31 @@ def cmd(
     from .. import coverage, effort
     from .._output import check_outputs, staged_outputs
     from .._raster import write_geotiff
-    from ..errors import InputError
-    from ..pipeline import station_table
+    from .._steps import check_section, merge
+    from ..effort import station_table
 
     check_outputs(out, OUTPUTS, overwrite=overwrite)  # fail before any work
 
-    cov, det, proj, det_base = _options(project, config)
-    given = {
-        "cell_size": cell_size,
-        "shape": shape,
-        "resolution": resolution,
-        "distance": distance,
-        "min_area_km2": min_gap_km2,
-        "count_cameras": count_cameras,
-        "max_memory_gb": max_memory_gb,
-    }
-    cov.update({k: v for k, v in given.items() if v is not None})
+    conf, det, proj, det_base = _options(project, config)
+    cov = merge(
+        conf,
+        {
+            "cell_size": cell_size,
+            "shape": shape,
+            "resolution": resolution,
+            "distance": distance,
+            "min_area_km2": min_gap_km2,
+            "count_cameras": count_cameras,
+            "max_memory_gb": max_memory_gb,
+        },
+    )
     params = detection_from_options(
         detection_file, det, lambda0=lambda0, sigma=sigma, base=det_base
     )
 
     if proj is not None:
         survey = proj.survey
-        if boundaries is not None or crs is not None:
+        if survey is None or boundaries is not None or crs is not None:
             survey = load_survey_from_options(
                 project, stations, sightings, boundaries, crs
             )
@@ -235,23 +237,7 @@ def cmd(
         names = set(inspect.signature(fn).parameters)
         return {k: v for k, v in cov.items() if k in names}
 
-    unknown = set(cov) - {
-        n
-        for f in (
-            effort.effort_report,
-            coverage.coverage_grid,
-            coverage.coverage_stats,
-            coverage.gaps,
-            coverage.pdot_surface,
-        )
-        for n in inspect.signature(f).parameters
-    }
-    if unknown:
-        raise InputError(
-            f"[coverage]: unknown option(s) {sorted(unknown)}. Use keyword "
-            "names of effort_report, coverage_grid, coverage_stats, gaps or "
-            "pdot_surface."
-        )
+    check_section("coverage", {k: v for k, v in cov.items() if k != "region"}, None)
 
     progress = progress_enabled()
     with logging_redirect_tqdm():

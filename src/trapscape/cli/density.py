@@ -12,7 +12,7 @@ from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
-    option_or_project,
+    merged,
     out_dir_opt,
     overwrite_opt,
     project_step,
@@ -118,23 +118,26 @@ def cmd(
     from ..detection import write_detection
 
     conf, proj_species = project_step(project, "density")
-    opt = option_or_project(ctx, conf)
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
-    kwargs: dict[str, Any] = {
-        "model": opt("model", model),
-        "detectfn": opt("detectfn", detectfn),
-        "detector": opt("detector", detector),
-        "occasion_days": float(opt("occasion_days", occasion_days)),
-        "buffer": opt("buffer", buffer),
-        "spacing": opt("spacing", spacing),
-        "species": species or conf.get("species") or proj_species,
-        "max_memory_gb": float(opt("max_memory_gb", max_memory_gb)),
-    }
-    for key in ("max_mask_points", "check_buffer", "independence_minutes"):
-        if key in conf:
-            kwargs[key] = conf[key]
+    kwargs: dict[str, Any] = merged(
+        ctx,
+        conf,
+        {
+            "model": model,
+            "detectfn": detectfn,
+            "detector": detector,
+            "occasion_days": occasion_days,
+            "buffer": buffer,
+            "spacing": spacing,
+            "species": species,
+            "max_memory_gb": max_memory_gb,
+        },
+    )
+    kwargs.setdefault("species", proj_species)
+    kwargs.setdefault("buffer", None)
+    kwargs.setdefault("spacing", None)
     if mask_file is not None:
         from ..secrio import read_secr_mask
 

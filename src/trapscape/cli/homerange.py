@@ -11,8 +11,8 @@ from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
+    merged,
     option_given,
-    option_or_project,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
@@ -192,7 +192,24 @@ def cmd(
     from ..errors import ComputationError, InputError
 
     conf, proj_species = project_step(project, "homerange")
-    opt = option_or_project(ctx, conf)
+    kw = merged(
+        ctx,
+        conf,
+        {
+            "method": method,
+            "h": h,
+            "percent": percent or None,
+            "cell_size": cell,
+            "grid": grid,
+            "extent": extent,
+            "min_detections": min_detections,
+            "min_stations": min_stations,
+            "burst_minutes": burst_minutes,
+            "effort_weights": effort_weights,
+            "max_memory_gb": max_memory_gb,
+        },
+        names={"cell_size": "cell"},
+    )
 
     if relocations is not None and (project is not None or stations is not None):
         raise click.UsageError(
@@ -205,25 +222,25 @@ def cmd(
     out = Path(out)
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
 
-    method = str(opt("method", method)).lower()
+    method = str(kw["method"]).lower()
     if method not in ("kde", "mcp", "both"):
         raise InputError(f"[homerange] method = {method!r}: use kde, mcp or both.")
-    use_weights = bool(opt("effort_weights", effort_weights))
+    use_weights = bool(kw["effort_weights"])
     if use_weights and relocations is not None:
         raise InputError(
             "--effort-weights needs a survey (station operating days); "
             "it cannot be used with --relocations."
         )
-    hval = _h_value(str(opt("h", h)))
-    pct = opt("percent", percent) if percent else conf.get("percent", (50.0, 95.0))
+    hval = _h_value(str(kw["h"]))
+    pct = kw.get("percent", (50.0, 95.0))
     pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
-    cell = opt("cell", cell, "cell_size")
-    grid_n = opt("grid", grid)
+    cell = kw["cell_size"]
+    grid_n = kw.get("grid")
     if grid_n is not None and option_given(ctx, "cell"):
         raise click.UsageError("Give --cell or --grid, not both.")
-    min_det = int(opt("min_detections", min_detections))
-    min_st = int(opt("min_stations", min_stations))
-    budget = float(opt("max_memory_gb", max_memory_gb))
+    min_det = int(kw["min_detections"])
+    min_st = int(kw["min_stations"])
+    budget = float(kw["max_memory_gb"])
     progress = progress_enabled()
 
     survey = None
@@ -239,7 +256,7 @@ def cmd(
         if sp is not None:
             survey = survey.species_subset(sp)
         rel = hr.relocations_from_survey(
-            survey, burst_minutes=float(opt("burst_minutes", burst_minutes))
+            survey, burst_minutes=float(kw["burst_minutes"])
         )
         if len(rel) == 0:
             raise InputError(
@@ -268,7 +285,7 @@ def cmd(
             h=hval,
             percent=pct,
             grid=int(grid_n) if grid_n is not None else float(cell),
-            extent=float(opt("extent", extent)),
+            extent=float(kw["extent"]),
             weights=weights,
             progress=progress,
             min_detections=min_det,
@@ -298,7 +315,7 @@ def cmd(
                         h=hval,
                         percent=max(pct),
                         cell_size=cs,
-                        extent=float(opt("extent", extent)),
+                        extent=float(kw["extent"]),
                         weights=weights,
                         min_detections=min_det,
                         min_stations=min_st,

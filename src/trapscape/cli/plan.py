@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -291,21 +290,11 @@ def cmd(
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .. import planning
-    from ..errors import InputError
+    from .._steps import check_section, defaults, merge
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
     plan_sec, det_sec = _project_sections(project)
-    known = set(inspect.signature(planning.plan).parameters) - {
-        "survey",
-        "params",
-        "progress",
-    }
-    unknown = set(plan_sec) - known - {"seed"}
-    if unknown:
-        raise InputError(
-            f"{project}: [plan] unknown key(s) {sorted(unknown)}; use the "
-            f"keyword names of trapscape.planning.plan: {sorted(known)}."
-        )
+    check_section("plan", plan_sec, str(project) if project is not None else None)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     params = detection_from_options(
         detection_file,
@@ -317,22 +306,23 @@ def cmd(
         base=project.parent if project is not None else None,
     )
 
-    kw: dict[str, Any] = dict(plan_sec)
-    cli_values = {
-        "n_new": n_new,
-        "spacing": spacing,
-        "min_spacing": min_spacing,
-        "threshold": threshold,
-        "session_start": session_start,
-        "session_days": session_days,
-        "move": move,
-        "score_column": score_column,
-        "detector": detector,
-        "existing_usage": existing_usage,
-        "cell_size": cell_size,
-        "max_memory_gb": max_memory_gb,
-    }
-    kw.update({k: v for k, v in cli_values.items() if v is not None})
+    kw: dict[str, Any] = merge(
+        plan_sec,
+        {
+            "n_new": n_new,
+            "spacing": spacing,
+            "min_spacing": min_spacing,
+            "threshold": threshold,
+            "session_start": session_start,
+            "session_days": session_days,
+            "move": move,
+            "score_column": score_column,
+            "detector": detector,
+            "existing_usage": existing_usage,
+            "cell_size": cell_size,
+            "max_memory_gb": max_memory_gb,
+        },
+    )
     if objective:
         kw["objectives"] = _pairs(objective, "--objective", float)
     if zone_budget:
@@ -367,9 +357,10 @@ def cmd(
         or max_access_distance is not None
     )
     if constrained:
+        lib = defaults("plan")  # the library's defaults, written once in planning.plan
         kw["candidates"] = planning.candidate_sites(
             survey,
-            spacing=float(kw.get("spacing", 1000.0)),
+            spacing=float(kw.get("spacing", lib["spacing"])),
             candidates=(
                 None
                 if candidates_path is None
@@ -388,7 +379,11 @@ def cmd(
                 else read_layer(access_path, None, "access", survey.crs)
             ),
             max_access_distance=max_access_distance,
-            min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
+            min_spacing=(
+                0.0
+                if kw.get("move")
+                else float(kw.get("min_spacing", lib["min_spacing"]))
+            ),
             zone_budget=kw.get("zone_budget"),
             region=kw.get("region", "study_area"),
         )
