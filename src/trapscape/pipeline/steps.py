@@ -1,0 +1,589 @@
+"""The steps of ``trapscape run``: each calls its library function and writes its files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import corridors, coverage, density, effort, homerange, planning
+from .. import validation as V
+from .._steps import (
+    accepted,
+)
+from ..detection import resolve_detection
+from ..effort import station_table
+from ..errors import (
+    InputError,
+)
+from ..products import RunProducts
+
+if TYPE_CHECKING:
+    pass
+
+from ._legacy import legacy_products_dict
+from .context import _Context, _Skip
+from .writers import _tab, write_csv, write_json, write_layer, write_tif
+
+__all__: list[str] = []  # run by run.py; _STEP_FUNCS is the step table
+
+logger = logging.getLogger("trapscape.pipeline")
+
+
+def _call(
+    fn: Callable[..., Any],
+    *args: Any,
+    options: Mapping[str, Any] | None = None,
+    **fixed: Any,
+) -> Any:
+    """Call ``fn`` with the ``options`` it accepts plus ``fixed`` keywords it accepts."""
+    acc = accepted(fn)
+    kw = {}
+    for source in (dict(options or {}), fixed):
+        for k, v in source.items():
+            if acc is None or k in acc:
+                kw[k] = v
+    return fn(*args, **kw)
+
+
+def _step_validate(ctx: _Context) -> str:
+    summary = ctx.survey.summary()
+    if ctx.public:
+        summary = {
+            k: v
+            for k, v in summary.items()
+            if k not in ("first_setup", "last_retrieval")
+        }
+    ctx.products.summary = summary
+    from ..report import _zone_population, individuals_by_zone
+
+    by_zone = individuals_by_zone(ctx.survey)
+    ctx.products.individual_zones = by_zone
+    ctx.products.population = _zone_population(by_zone)
+    rec_out = ctx.records["validate"].outputs
+    rec_out.append(
+        write_csv(ctx.stage, ctx.products.population, "individuals_by_country.csv")
+    )
+    if not ctx.public:
+        rec_out.append(write_csv(ctx.stage, by_zone, "individuals_detected_zones.csv"))
+    ctx.records["validate"].outputs.append(
+        write_json(ctx.stage, summary, "survey_summary.json")
+    )
+    return f"{summary['stations']} stations, {summary['sightings']} sightings"
+
+
+def _step_effort(ctx: _Context) -> str:
+    opts = {**ctx.params.get("coverage", {}), **ctx.params.get("effort", {})}
+    rep = _call(effort.effort_report, ctx.survey, options=opts)
+    ctx.products.effort = rep
+    stations = station_table(ctx.survey, rep)
+    ctx.products.stations = stations
+    rec = ctx.records["effort"]
+    if ctx.public:
+        from ..privacy import aggregate_points
+
+        cells = aggregate_points(
+            stations,
+            cell=ctx.public_cell,
+            sums=("trap_nights", "detections"),
+            as_polygons=True,
+        )
+        rec.outputs.append(write_csv(ctx.stage, cells, "effort/effort_per_cell.csv"))
+        rec.outputs.append(write_layer(ctx.stage, cells, "station_cells"))
+        tables: tuple[str, ...] = ("per_zone", "total")
+    else:
+        tables = ("per_camera", "per_station", "per_zone", "total")
+        rec.outputs.append(write_layer(ctx.stage, stations, "stations"))
+    for attr in tables:
+        tab = getattr(rep, attr, None)
+        if tab is not None:
+            rec.outputs.append(
+                write_csv(ctx.stage, _tab(tab), f"effort/effort_{attr}.csv")
+            )
+    total = _tab(rep.total)
+    tn = (
+        float(total["trap_nights"].iloc[0])
+        if "trap_nights" in total.columns and len(total)
+        else float(stations.get("trap_nights", pd.Series([0.0])).sum())
+    )
+    ctx.products.trap_nights = tn
+    return f"{tn:.0f} trap-nights"
+
+
+def _detection_params(ctx: _Context) -> Any:
+    """The fitted parameters of the density step, else :func:`resolve_detection`."""
+    dp = ctx.products.detection
+    if dp is not None:
+        return dp
+    return resolve_detection(
+        None, ctx.params.get("detection", {}), base=ctx.project_dir
+    )
+
+
+def _step_coverage(ctx: _Context) -> str:
+    cov = coverage
+    opts = ctx.params.get("coverage", {})
+    survey = ctx.shown_survey  # public: computed on generalised stations
+    rec = ctx.records["coverage"]
+    # the effort report describes the exact stations; public runs use generalised ones
+    report = None if ctx.public else ctx.products.effort
+    grid = _call(cov.coverage_grid, survey, options=opts, report=report)
+    ctx.products.coverage_grid = grid
+    rec.outputs.append(write_layer(ctx.stage, grid, "coverage_grid"))
+    stats = _call(cov.coverage_stats, survey, grid, options=opts, report=report)
+    ctx.products.coverage_stats = stats
+    rec.outputs.append(write_csv(ctx.stage, _tab(stats), "coverage/coverage_stats.csv"))
+    g = _call(cov.gaps, survey, options=opts, report=report)
+    if g is not None and len(g):
+        ctx.products.gaps = g
+        rec.outputs.append(write_layer(ctx.stage, g, "coverage_gaps"))
+    return f"{len(grid)} cells of the coverage grid"
+
+
+def _step_pdot(ctx: _Context) -> str:
+    """Detection-probability surface, after density so it uses the fitted parameters."""
+    cov = coverage
+    opts = ctx.params.get("coverage", {})
+    survey = ctx.shown_survey
+    rec = ctx.records["pdot"]
+    dp = _detection_params(ctx)
+    pdot = _call(cov.pdot_surface, survey, dp, options=opts, progress=ctx.progress)
+    ctx.products.pdot = pdot
+    rec.outputs.append(write_tif(ctx.stage, pdot, "pdot.tif"))
+    summ = cov.pdot_summary(survey, pdot)
+    ctx.products.pdot_summary = summ
+    rec.outputs.append(write_csv(ctx.stage, _tab(summ), "coverage/pdot_summary.csv"))
+    src = "fitted" if ctx.products.detection is not None else "assumed"
+    return f"{pdot.sizes['y']}x{pdot.sizes['x']} cells, {src} detection parameters"
+
+
+def _step_density(ctx: _Context) -> str:
+    opts = ctx.params.get("density", {})
+    fit = _call(density.fit_survey, ctx.survey, options=opts)
+    ctx.products.density_fit = fit
+    ctx.products.detection = fit.detection_params()
+    summary = fit.to_dict()
+    # wall-clock time would make identical runs differ; it is in the manifest
+    if isinstance(summary.get("optimizer"), dict):
+        summary["optimizer"].pop("seconds", None)
+    ctx.products.density = summary
+    ctx.products.density_estimates = _tab(fit.estimates)
+    if getattr(fit, "region_n", None) is not None and len(fit.region_n):
+        ctx.products.region_n = _tab(fit.region_n)
+    rec = ctx.records["density"]
+    rec.outputs.append(write_json(ctx.stage, summary, "density/density.json"))
+    rec.outputs.append(
+        write_csv(ctx.stage, ctx.products.density_estimates, "density/estimates.csv")
+    )
+    from ..report import _zones_with_stations
+
+    surveyed = _zones_with_stations(ctx.survey)
+    if ctx.products.region_n is not None:
+        rec.outputs.append(
+            write_csv(
+                ctx.stage,
+                _region_n_notes(ctx.products.region_n, surveyed),
+                "density/region_n.csv",
+            )
+        )
+    from ..detection import write_detection
+
+    write_detection(ctx.products.detection, ctx.path("density/detection.json"))
+    rec.outputs.append("density/detection.json")
+    est = ctx.products.density_estimates
+    d_rows = est[est["parameter"].astype(str).str.startswith("D")]
+    if len(d_rows) == 1:
+        return f"D = {float(d_rows['estimate'].iloc[0]):.3g} per 100 km2"
+    # zone models: one density per zone, D[<zone>]; zones without stations
+    # are extrapolations and are not named in the summary line
+    shown, hidden = [], 0
+    for p, v in zip(d_rows["parameter"].astype(str), d_rows["estimate"], strict=True):
+        zone = p.removeprefix("D[").removesuffix("]")
+        if surveyed is not None and zone not in surveyed:
+            hidden += 1
+        else:
+            shown.append(f"{zone} {float(v):.3g}")
+    extra = f" ({hidden} zone(s) without stations: see the report)" if hidden else ""
+    return "D per 100 km2: " + ", ".join(shown) + extra
+
+
+def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame:
+    """region_n with a ``note`` column saying which numbers to read how."""
+    rn = rn.copy()
+    if "region" not in rn.columns or "quantity" not in rn.columns:
+        return rn
+    from ..report import holds_whole_population
+
+    region = rn["region"].astype(str)
+    q = rn["quantity"].astype(str)
+    part = ~holds_whole_population(rn)
+    note = pd.Series("", index=rn.index, dtype=object)
+    note[part & (q == "R.N")] = (
+        "secr's R.N counts every detected animal, wherever it lives; for this "
+        "region read R.N.local"
+    )
+    if surveyed is not None:
+        zone = region.str.extract(r"^zone: (.+)$")[0]
+        off = zone.notna() & ~zone.isin(sorted(surveyed))
+        note[off] = "no station in this zone: an extrapolation, not an estimate"
+    rn["note"] = note
+    return rn
+
+
+def _step_homerange(ctx: _Context) -> str:
+    hr = homerange
+    opts = dict(ctx.params.get("homerange", {}))
+    method = opts.pop("method", "kde")
+    if method not in ("kde", "mcp"):
+        raise InputError(f"[homerange] method = {method!r}: use 'kde' or 'mcp'.")
+    fn = getattr(hr, method)
+    res = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
+    ranges = res if hasattr(res, "geometry") else res.isopleths
+    if ranges is None or len(ranges) == 0:
+        excluded = getattr(res, "excluded", None)
+        n_ex = 0 if excluded is None else len(excluded)
+        raise _Skip(f"no individual met the home-range rules ({n_ex} excluded)")
+    ctx.products.ranges = ranges
+    rec = ctx.records["homerange"]
+    excluded = getattr(res, "excluded", None)
+    if excluded is not None and len(excluded) and not ctx.public:
+        rec.outputs.append(
+            write_csv(ctx.stage, _tab(excluded), "homerange/excluded.csv")
+        )
+    cb = _call(hr.cross_border, ctx.survey, res, options=opts)
+    ctx.products.cross_border = cb
+    ctx.products.cross_border_population = _tab(cb.population)
+    rec.outputs.append(
+        write_csv(
+            ctx.stage, _tab(cb.population), "homerange/cross_border_population.csv"
+        )
+    )
+    if not ctx.public:
+        rec.outputs.append(
+            write_csv(
+                ctx.stage,
+                _tab(cb.individuals),
+                "homerange/cross_border_individuals.csv",
+            )
+        )
+        rec.outputs.append(
+            write_csv(ctx.stage, _tab(cb.crossings), "homerange/crossings.csv")
+        )
+    from ..report import straddling_ranges
+
+    if ctx.survey.zones is not None and len(ctx.survey.zones):
+        pct = float(ctx.params.get("report", {}).get("percent", 95.0))
+        strad = straddling_ranges(ctx.survey, ranges, percent=pct)
+        ctx.products.straddling = strad
+        if not ctx.public:
+            rec.outputs.append(
+                write_csv(ctx.stage, strad, "homerange/straddling_ranges.csv")
+            )
+    if not ctx.public:
+        import geopandas as gpd
+
+        layer = ranges
+        if ctx.survey.zones is not None and len(ctx.survey.zones):
+            # per-country areas, as `trapscape homerange` writes them
+            areas = hr.zone_areas(ranges, ctx.survey.zones)
+            areas = areas[[c for c in areas.columns if c not in ranges.columns]]
+            layer = pd.concat([ranges, areas], axis=1)
+            layer = gpd.GeoDataFrame(
+                layer, geometry=ranges.geometry.name, crs=ranges.crs
+            )
+        rec.outputs.append(write_layer(ctx.stage, layer, "home_ranges"))
+        rec.outputs.append(
+            write_csv(ctx.stage, layer, "homerange/home_range_areas.csv")
+        )
+    n = (
+        ranges[V.INDIVIDUAL_ID].nunique()
+        if V.INDIVIDUAL_ID in ranges.columns
+        else len(ranges)
+    )
+    return f"{n} individuals"
+
+
+def _step_corridors(ctx: _Context) -> str:
+    fn = corridors.corridors_for_survey
+    opts = dict(ctx.params.get("corridors", {}))
+    rasters = dict(ctx.params.get("rasters", {}))
+    if not rasters and "resistance" not in opts:
+        raise _Skip(
+            "no [rasters] in the project file to build a resistance surface from"
+        )
+    base = ctx.project_dir
+    cores = opts.pop("cores", None)
+    if cores is not None:
+        import geopandas as gpd
+
+        paths = [cores] if isinstance(cores, str) else list(cores)
+        layers = (
+            [ctx.survey.parks]
+            if ctx.survey.parks is not None and len(ctx.survey.parks)
+            else []
+        )
+        for c in paths:
+            p = Path(c) if Path(c).is_absolute() or base is None else base / c
+            if not p.exists():
+                raise InputError(
+                    f"[corridors] cores = '{c}': file not found (looked in {p}).",
+                    path=p,
+                )
+            layers.append(gpd.read_file(p))
+        opts["cores"] = corridors.cores_from(*layers, survey=ctx.survey)
+    res = _call(fn, ctx.survey, options=opts, rasters=rasters, progress=ctx.progress)
+    rec = ctx.records["corridors"]
+    lc = res.least_cost
+    out_layers: dict[str, Any] = {
+        "cores": res.cores,
+        "corridor_paths": lc.paths,
+        "corridors": lc.corridors,
+        "border_hotspots": res.hotspots,
+    }
+    if res.circuit is not None and res.circuit.pinch_points is not None:
+        out_layers["pinch_points"] = res.circuit.pinch_points
+    for layer, v in out_layers.items():
+        if v is not None and len(v):
+            setattr(ctx.products, layer, v)
+            rec.outputs.append(write_layer(ctx.stage, v, layer))
+    ctx.products.resistance = res.resistance
+    rec.outputs.append(write_tif(ctx.stage, res.resistance, "corridors/resistance.tif"))
+    if res.circuit is not None and res.circuit.current is not None:
+        ctx.products.current = res.circuit.current
+        rec.outputs.append(
+            write_tif(ctx.stage, res.circuit.current, "corridors/current.tif")
+        )
+        rec.outputs.append(
+            write_csv(
+                ctx.stage,
+                _tab(res.circuit.resistances),
+                "corridors/effective_resistance.csv",
+            )
+        )
+    if lc.pair_costs is not None and len(lc.pair_costs):
+        rec.outputs.append(
+            write_csv(ctx.stage, _tab(lc.pair_costs), "corridors/pair_costs.csv")
+        )
+    if res.pair_crossings is not None and len(res.pair_crossings):
+        rec.outputs.append(
+            write_csv(
+                ctx.stage, _tab(res.pair_crossings), "corridors/pair_crossings.csv"
+            )
+        )
+    hs = res.hotspots
+    if hs is not None and len(hs):
+        rec.outputs.append(write_csv(ctx.stage, hs, "corridors/border_hotspots.csv"))
+    n_paths = 0 if lc.paths is None else len(lc.paths)
+    return f"{n_paths} least-cost paths, {0 if hs is None else len(hs)} border segments scored"
+
+
+def _step_plan(ctx: _Context) -> str:
+    fn = planning.plan
+    opts = dict(ctx.params.get("plan", {}))
+    seed = opts.pop("seed", ctx.seed)  # [plan] seed, as `trapscape plan` reads it
+    dp = _detection_params(ctx)
+    result = _call(
+        fn,
+        ctx.survey,
+        dp,
+        options=opts,
+        hotspots=ctx.products.border_hotspots,
+        rng=seed,
+        progress=ctx.progress,
+    )
+    proposed = result.stations
+    rec = ctx.records["plan"]
+    if ctx.public:
+        from ..privacy import aggregate_points
+
+        shown = aggregate_points(proposed, cell=ctx.public_cell, as_polygons=True)
+        ctx.products.proposed = shown
+        rec.outputs.append(write_layer(ctx.stage, shown, "proposed_cells"))
+    else:
+        ctx.products.proposed = proposed
+        rec.outputs.append(write_layer(ctx.stage, proposed, "proposed_stations"))
+        planning.write_plan_stations(proposed, ctx.path("plan/proposed_stations.csv"))
+        rec.outputs.append("plan/proposed_stations.csv")
+        planning.write_gpx(proposed, ctx.path("plan/proposed_stations.gpx"))
+        rec.outputs.append("plan/proposed_stations.gpx")
+    summ = _tab(result.summary)
+    ctx.products.plan_summary = summ
+    rec.outputs.append(write_csv(ctx.stage, summ, "plan/plan_summary.csv"))
+    return f"{len(proposed)} stations proposed"
+
+
+def _step_reserve(ctx: _Context) -> str:
+    from ..report import candidate_reserve
+
+    opts = {**ctx.params.get("report", {}), **ctx.params.get("reserve", {})}
+    reserve = _call(
+        candidate_reserve,
+        ctx.survey,
+        options=opts,
+        ranges=ctx.products.ranges,
+        cross_border=ctx.products.cross_border,
+        corridors=ctx.products.corridors
+        if ctx.products.corridors is not None
+        else ctx.products.corridor_paths,
+    )
+    if reserve is None or len(reserve) == 0:
+        raise _Skip(
+            "no parks, straddling home ranges or corridors to build a reserve from"
+        )
+    if ctx.public:
+        from ..privacy import snap_polygons
+
+        reserve = snap_polygons(reserve, cell=ctx.public_cell)
+        from ..report import reserve_areas
+
+        reserve = reserve_areas(reserve, ctx.survey)
+    ctx.products.reserve = reserve
+    ctx.records["reserve"].outputs.append(
+        write_layer(ctx.stage, reserve, "candidate_reserve")
+    )
+    ctx.records["reserve"].outputs.append(
+        write_csv(ctx.stage, reserve, "reserve_areas.csv")
+    )
+    total = (
+        float(reserve["area_km2"].sum())
+        if "area_km2" in reserve.columns
+        else float(reserve.area.sum() / 1e6)
+    )
+    return f"{total:.0f} km2"
+
+
+def _step_figures(ctx: _Context) -> str:
+    from ..figures import write_figures
+
+    if not ctx.params.get("report", {}).get("figures", True):
+        raise _Skip("figures = false in [report]")
+    files = _call(
+        write_figures,
+        ctx.shown_survey,
+        ctx.stage / "figures",
+        options=ctx.params.get("figures", {}),
+        products=legacy_products_dict(_shown_products(ctx)),
+        public=ctx.public,
+    )
+    ctx.products.figures = files
+    ctx.products.figure_png = {Path(f).stem: Path(f).read_bytes() for f in files}
+    ctx.records["figures"].outputs.extend(
+        str(Path(f).relative_to(ctx.stage)) for f in files
+    )
+    return f"{len(files)} figures"
+
+
+def _scrub(ctx: _Context, text: str) -> str:
+    """Remove individual and station identifiers from free text (public mode)."""
+    if not ctx.public or not text:
+        return text
+    import re
+
+    ids = set(ctx.survey.identified[V.INDIVIDUAL_ID].astype(str))
+    ids |= set(ctx.survey.stations[V.STATION_ID].astype(str))
+    ids |= set(ctx.survey.stations[V.DEPLOYMENT_ID].astype(str))
+    for ident in sorted((i for i in ids if i), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w/]){re.escape(ident)}(?![\w/])", "[withheld]", text)
+    return text
+
+
+def _scrub_records(ctx: _Context) -> None:
+    if not ctx.public:
+        return
+    for rec in ctx.records.values():
+        rec.message = _scrub(ctx, rec.message)
+    ctx.notes[:] = [_scrub(ctx, n) for n in ctx.notes]
+
+
+def _shown_products(ctx: _Context) -> RunProducts:
+    """Products safe for display (per-individual layers dropped in public mode)."""
+    prods = ctx.products.copy()
+    if not ctx.public:
+        return prods
+    from ..privacy import aggregate_points
+
+    prods = prods.copy(
+        ranges=None,
+        cross_border=None,
+        density_fit=None,
+        individual_zones=None,
+        stations=None,
+        straddling=None,
+        public_cell=ctx.public_cell,
+    )
+    strad = ctx.products.straddling
+    if isinstance(strad, pd.DataFrame):
+        prods.straddling = len(strad)
+        if len(strad):
+            a = strad["area_km2"].astype(float)
+            prods.straddling_areas = {
+                "ranges": len(strad),
+                "median_area_km2": float(a.median()),
+                "min_area_km2": float(a.min()),
+                "max_area_km2": float(a.max()),
+            }
+    st = ctx.products.stations
+    if st is not None:
+        prods.station_cells = aggregate_points(
+            st,
+            cell=ctx.public_cell,
+            sums=("trap_nights", "detections"),
+            as_polygons=True,
+        )
+    return prods
+
+
+def _step_map(ctx: _Context) -> str:
+    from ..maps import save_map, survey_map
+
+    opts = dict(ctx.params.get("map", {}))
+    m = _call(
+        survey_map,
+        ctx.shown_survey,
+        options=opts,
+        products=legacy_products_dict(_shown_products(ctx)),
+        public=ctx.public,
+        public_cell=ctx.public_cell,
+    )
+    save_map(m, ctx.path("map.html"), offline=ctx.offline)
+    ctx.records["map"].outputs.append("map.html")
+    return "map.html"
+
+
+def _step_report(ctx: _Context) -> str:
+    from ..report import write_report
+
+    _scrub_records(ctx)
+    opts = dict(ctx.params.get("report", {}))
+    _call(
+        write_report,
+        ctx.shown_survey,
+        ctx.path("report.html"),
+        options=opts,
+        products=legacy_products_dict(_shown_products(ctx)),
+        records=ctx.records,
+        notes=ctx.notes,
+        public=ctx.public,
+        public_cell=ctx.public_cell,
+    )
+    ctx.records["report"].outputs.append("report.html")
+    return "report.html"
+
+
+_STEP_FUNCS: dict[str, Callable[[_Context], str]] = {
+    "validate": _step_validate,
+    "effort": _step_effort,
+    "coverage": _step_coverage,
+    "density": _step_density,
+    "pdot": _step_pdot,
+    "homerange": _step_homerange,
+    "corridors": _step_corridors,
+    "plan": _step_plan,
+    "reserve": _step_reserve,
+    "figures": _step_figures,
+    "map": _step_map,
+    "report": _step_report,
+}

@@ -1,0 +1,127 @@
+"""Output writers shared by the steps of ``trapscape run`` and the commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+
+__all__ = ["write_csv", "write_json", "write_layer", "write_tif"]
+
+logger = logging.getLogger("trapscape.pipeline")
+
+
+def _path(folder: Path, name: str) -> Path:
+    """``folder / name`` with its parent folders made."""
+    p = folder / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _gpkg_env() -> Any:
+    """Fixed GeoPackage timestamps so identical runs give identical files."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00Z"})
+
+
+def write_layer(
+    folder: Path, gdf: gpd.GeoDataFrame, layer: str, name: str = "results.gpkg"
+) -> str:
+    """Write ``gdf`` as layer ``layer`` of the GeoPackage ``folder/name``.
+
+    Text and categorical columns become strings, durations days, and
+    GeoPackage timestamps are fixed, so identical runs give identical files.
+    Returns ``name``.
+    """
+    import geopandas as gpd
+
+    _gpkg_env()
+    gdf = gdf.copy()
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        s = gdf[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+            gdf[col] = (
+                s.astype("string")
+                if s.map(lambda v: isinstance(v, (str, type(None))) or v is pd.NA).all()
+                else s.astype(str)
+            )
+        elif pd.api.types.is_timedelta64_dtype(s):
+            gdf[col] = s.dt.total_seconds() / 86400.0
+    gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
+    gdf.to_file(_path(folder, name), layer=layer, driver="GPKG", engine="pyogrio")
+    return name
+
+
+def write_csv(folder: Path, df: pd.DataFrame, name: str) -> str:
+    """Write ``df`` (geometry dropped) as ``folder/name``; return ``name``."""
+    df = pd.DataFrame(df)
+    if "geometry" in df.columns:
+        df = df.drop(columns="geometry")
+    df.to_csv(
+        _path(folder, name), index=False, float_format="%.12g", lineterminator="\n"
+    )
+    return name
+
+
+def write_json(folder: Path, obj: Any, name: str) -> str:
+    """Write ``obj`` as sorted, indented JSON to ``folder/name``; return ``name``."""
+    _path(folder, name).write_text(
+        json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return name
+
+
+def write_tif(folder: Path, da: Any, name: str) -> str:
+    """Write a raster as a GeoTIFF ``folder/name``; return ``name``."""
+    from .._raster import write_geotiff
+
+    write_geotiff(da, _path(folder, name))
+    return name
+
+
+def _jsonable(obj: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return None if not np.isfinite(f) else f
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if isinstance(obj, (pd.Timestamp, pd.Timedelta)):
+        return str(obj)
+    if obj is pd.NA or obj is None:
+        return None
+    if isinstance(obj, (str, int, bool)):
+        return obj
+    return str(obj)
+
+
+def _tab(df: Any) -> pd.DataFrame:
+    df = pd.DataFrame(df)
+    if df.index.name is not None or isinstance(df.index, pd.MultiIndex):
+        df = df.reset_index()
+    return df
