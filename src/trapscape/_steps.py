@@ -240,9 +240,9 @@ def _density() -> tuple[Callable[..., Any], ...]:
 
 
 def _homerange() -> tuple[Callable[..., Any], ...]:
-    from . import homerange
+    from . import _homerange_survey
 
-    return (homerange.kde, homerange.mcp, homerange.cross_border)
+    return (_homerange_survey.for_survey,)
 
 
 def _corridors() -> tuple[Callable[..., Any], ...]:
@@ -404,6 +404,8 @@ RESERVED: frozenset[str] = frozenset(
         "surface",
         "relocations",
         "report",
+        "detection",
+        "straddling_percent",
     }
 )
 _RESERVED_OK: dict[str, frozenset[str]] = {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .. import corridors, coverage, density, effort, homerange, planning
+from .. import corridors, coverage, density, effort, planning
 from .. import validation as V
 from .._steps import (
     accepted,
@@ -24,9 +24,17 @@ from ..products import RunProducts
 if TYPE_CHECKING:
     pass
 
+from .._homerange_survey import for_survey
 from ._legacy import legacy_products_dict
 from .context import _Context, _Skip
-from .writers import _tab, write_csv, write_json, write_layer, write_tif
+from .writers import (
+    _tab,
+    write_csv,
+    write_homeranges,
+    write_json,
+    write_layer,
+    write_tif,
+)
 
 __all__: list[str] = []  # run by run.py; _STEP_FUNCS is the step table
 
@@ -234,76 +242,29 @@ def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame
 
 
 def _step_homerange(ctx: _Context) -> str:
-    hr = homerange
     opts = dict(ctx.params.get("homerange", {}))
-    method = opts.pop("method", "kde")
-    if method not in ("kde", "mcp"):
-        raise InputError(f"[homerange] method = {method!r}: use 'kde' or 'mcp'.")
-    fn = getattr(hr, method)
-    res = _call(fn, ctx.survey, options=opts, progress=ctx.progress)
-    ranges = res if hasattr(res, "geometry") else res.isopleths
-    if ranges is None or len(ranges) == 0:
-        excluded = getattr(res, "excluded", None)
-        n_ex = 0 if excluded is None else len(excluded)
+    if ctx.params.get("detection") or ctx.products.detection is not None:
+        opts.setdefault("detection", _detection_params(ctx))
+    pct = ctx.params.get("report", {}).get("percent", 95.0)
+    res = _call(
+        for_survey,
+        ctx.survey,
+        options=opts,
+        straddling_percent=float(pct),
+        progress=ctx.progress,
+    )
+    if len(res.ranges) == 0:
+        n_ex = len(res.excluded)
         raise _Skip(f"no individual met the home-range rules ({n_ex} excluded)")
-    ctx.products.ranges = ranges
-    rec = ctx.records["homerange"]
-    excluded = getattr(res, "excluded", None)
-    if excluded is not None and len(excluded) and not ctx.public:
-        rec.outputs.append(
-            write_csv(ctx.stage, _tab(excluded), "homerange/excluded.csv")
-        )
-    cb = _call(hr.cross_border, ctx.survey, res, options=opts)
-    ctx.products.cross_border = cb
-    ctx.products.cross_border_population = _tab(cb.population)
-    rec.outputs.append(
-        write_csv(
-            ctx.stage, _tab(cb.population), "homerange/cross_border_population.csv"
-        )
+    ctx.products.ranges = res.kde.isopleths if res.kde is not None else res.ranges
+    ctx.products.cross_border = res.cross_border
+    if res.cross_border is not None:
+        ctx.products.cross_border_population = _tab(res.cross_border.population)
+    ctx.products.straddling = res.straddling
+    ctx.records["homerange"].outputs.extend(
+        write_homeranges(ctx.stage, res, public=ctx.public)
     )
-    if not ctx.public:
-        rec.outputs.append(
-            write_csv(
-                ctx.stage,
-                _tab(cb.individuals),
-                "homerange/cross_border_individuals.csv",
-            )
-        )
-        rec.outputs.append(
-            write_csv(ctx.stage, _tab(cb.crossings), "homerange/crossings.csv")
-        )
-    from ..report import straddling_ranges
-
-    if ctx.survey.zones is not None and len(ctx.survey.zones):
-        pct = float(ctx.params.get("report", {}).get("percent", 95.0))
-        strad = straddling_ranges(ctx.survey, ranges, percent=pct)
-        ctx.products.straddling = strad
-        if not ctx.public:
-            rec.outputs.append(
-                write_csv(ctx.stage, strad, "homerange/straddling_ranges.csv")
-            )
-    if not ctx.public:
-        import geopandas as gpd
-
-        layer = ranges
-        if ctx.survey.zones is not None and len(ctx.survey.zones):
-            # per-country areas, as `trapscape homerange` writes them
-            areas = hr.zone_areas(ranges, ctx.survey.zones)
-            areas = areas[[c for c in areas.columns if c not in ranges.columns]]
-            layer = pd.concat([ranges, areas], axis=1)
-            layer = gpd.GeoDataFrame(
-                layer, geometry=ranges.geometry.name, crs=ranges.crs
-            )
-        rec.outputs.append(write_layer(ctx.stage, layer, "home_ranges"))
-        rec.outputs.append(
-            write_csv(ctx.stage, layer, "homerange/home_range_areas.csv")
-        )
-    n = (
-        ranges[V.INDIVIDUAL_ID].nunique()
-        if V.INDIVIDUAL_ID in ranges.columns
-        else len(ranges)
-    )
-    return f"{n} individuals"
+    return f"{res.n_individuals} individuals"
 
 
 def _step_corridors(ctx: _Context) -> str:

@@ -14,8 +14,10 @@ import pandas as pd
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from .._homerange_survey import SurveyHomeRanges
 
-__all__ = ["write_csv", "write_json", "write_layer", "write_tif"]
+
+__all__ = ["write_csv", "write_homeranges", "write_json", "write_layer", "write_tif"]
 
 logger = logging.getLogger("trapscape.pipeline")
 
@@ -125,3 +127,48 @@ def _tab(df: Any) -> pd.DataFrame:
     if df.index.name is not None or isinstance(df.index, pd.MultiIndex):
         df = df.reset_index()
     return df
+
+
+def write_homeranges(
+    folder: Path, res: SurveyHomeRanges, *, public: bool = False
+) -> list[str]:
+    """Write the files of the homerange step (and of ``trapscape homerange``).
+
+    Layers ``home_ranges`` and ``sigma_ranges`` of ``results.gpkg`` and, in
+    ``homerange/``: ``home_range_areas.csv``, ``overlaps.csv``,
+    ``sigma_ranges.csv``, ``bandwidths.csv``, ``excluded.csv``,
+    ``cross_border_population.csv``, ``cross_border_individuals.csv``,
+    ``crossings.csv`` and ``straddling_ranges.csv``.  Public mode writes only
+    the population per zone.  Returns the names written.
+    """
+    out: list[str] = []
+    cb = res.cross_border
+    if cb is not None:
+        out.append(
+            write_csv(
+                folder, _tab(cb.population), "homerange/cross_border_population.csv"
+            )
+        )
+    if public:
+        return out
+    if len(res.ranges):
+        out.append(write_layer(folder, res.ranges, "home_ranges"))
+    out.append(write_csv(folder, res.areas, "homerange/home_range_areas.csv"))
+    out.append(write_csv(folder, res.overlaps, "homerange/overlaps.csv"))
+    out.append(write_csv(folder, _tab(res.excluded), "homerange/excluded.csv"))
+    if res.bandwidths is not None:
+        out.append(write_csv(folder, _tab(res.bandwidths), "homerange/bandwidths.csv"))
+    sig = res.sigma_ranges
+    if sig is not None and len(sig):
+        write_layer(folder, sig, "sigma_ranges")  # results.gpkg, listed above
+        out.append(write_csv(folder, sig, "homerange/sigma_ranges.csv"))
+    if cb is not None:
+        out.append(
+            write_csv(
+                folder, _tab(cb.individuals), "homerange/cross_border_individuals.csv"
+            )
+        )
+        out.append(write_csv(folder, _tab(cb.crossings), "homerange/crossings.csv"))
+    if res.straddling is not None:
+        out.append(write_csv(folder, res.straddling, "homerange/straddling_ranges.csv"))
+    return out
