@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,10 @@ from .options import (
 
 __all__ = ["cmd"]
 
-OUTPUTS = ("density.json", "density.csv", "region_n.csv", "detection.json")
+#: what the command writes into --out: the density step's files of
+#: ``trapscape run`` (density/density.json, estimates.csv, region_n.csv,
+#: detection.json)
+OUTPUTS = ("density",)
 
 
 @click.command(name="density")
@@ -108,14 +110,16 @@ def cmd(
 ) -> None:
     """Density by spatial capture-recapture (maximum likelihood, secr-compatible).
 
-    Writes into OUT: density.json (estimates, SEs, CIs, log-likelihood, AIC,
-    population size per region, settings), density.csv (one row per
-    parameter: estimate, SE, 95% CI), region_n.csv (expected and realised N
-    in the study area, each park and each zone) and detection.json (fitted
-    detection parameters for coverage, homerange and plan --detection).
+    Writes into OUT the files of the density step of ``trapscape run``:
+    density/density.json (estimates, SEs, CIs, log-likelihood, AIC,
+    population size per region, settings), density/estimates.csv (one row
+    per parameter: estimate, SE, 95% CI), density/region_n.csv (expected
+    and realised N in the study area, each park and each zone) and
+    density/detection.json (fitted detection parameters for coverage,
+    homerange and plan --detection).
     """
     from .. import density as dn
-    from ..detection import write_detection
+    from ..pipeline.writers import write_density
 
     conf, proj_species = project_step(project, "density")
     out = Path(out)
@@ -143,21 +147,13 @@ def cmd(
 
         kwargs["mask"] = read_secr_mask(mask_file, spacing=kwargs["spacing"])
     fit = dn.fit_survey(survey, **kwargs)
-    summary = fit.to_dict()
-    summary["settings"] = {
-        **summary.get("settings", {}),
+    settings = {
         **{k: v for k, v in kwargs.items() if k not in ("species", "mask")},
         "species": kwargs["species"],
         "mask_file": str(mask_file) if mask_file is not None else None,
     }
-
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
-        (tmp / "density.json").write_text(
-            json.dumps(summary, indent=2, default=str), encoding="utf-8"
-        )
-        fit.estimates.to_csv(tmp / "density.csv", index=False)
-        fit.region_n.to_csv(tmp / "region_n.csv", index=False)
-        write_detection(fit.detection_params(), tmp / "detection.json")
+        write_density(tmp, fit, survey, settings=settings)
     est = fit.estimates
     dens = est[est["parameter"].astype(str).str.match(r"^D(\[|$)")]
     shown = "; ".join(

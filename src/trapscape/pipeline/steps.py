@@ -29,7 +29,9 @@ from ._legacy import legacy_products_dict
 from .context import _Context, _Skip
 from .writers import (
     _tab,
+    density_summary,
     write_csv,
+    write_density,
     write_homeranges,
     write_json,
     write_layer,
@@ -173,34 +175,15 @@ def _step_density(ctx: _Context) -> str:
     fit = _call(density.fit_survey, ctx.survey, options=opts)
     ctx.products.density_fit = fit
     ctx.products.detection = fit.detection_params()
-    summary = fit.to_dict()
-    # wall-clock time would make identical runs differ; it is in the manifest
-    if isinstance(summary.get("optimizer"), dict):
-        summary["optimizer"].pop("seconds", None)
+    summary = density_summary(fit)
     ctx.products.density = summary
     ctx.products.density_estimates = _tab(fit.estimates)
     if getattr(fit, "region_n", None) is not None and len(fit.region_n):
         ctx.products.region_n = _tab(fit.region_n)
-    rec = ctx.records["density"]
-    rec.outputs.append(write_json(ctx.stage, summary, "density/density.json"))
-    rec.outputs.append(
-        write_csv(ctx.stage, ctx.products.density_estimates, "density/estimates.csv")
-    )
+    ctx.records["density"].outputs.extend(write_density(ctx.stage, fit, ctx.survey))
     from ..report import _zones_with_stations
 
     surveyed = _zones_with_stations(ctx.survey)
-    if ctx.products.region_n is not None:
-        rec.outputs.append(
-            write_csv(
-                ctx.stage,
-                _region_n_notes(ctx.products.region_n, surveyed),
-                "density/region_n.csv",
-            )
-        )
-    from ..detection import write_detection
-
-    write_detection(ctx.products.detection, ctx.path("density/detection.json"))
-    rec.outputs.append("density/detection.json")
     est = ctx.products.density_estimates
     d_rows = est[est["parameter"].astype(str).str.startswith("D")]
     if len(d_rows) == 1:
@@ -216,29 +199,6 @@ def _step_density(ctx: _Context) -> str:
             shown.append(f"{zone} {float(v):.3g}")
     extra = f" ({hidden} zone(s) without stations: see the report)" if hidden else ""
     return "D per 100 km2: " + ", ".join(shown) + extra
-
-
-def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame:
-    """region_n with a ``note`` column saying which numbers to read how."""
-    rn = rn.copy()
-    if "region" not in rn.columns or "quantity" not in rn.columns:
-        return rn
-    from ..report import holds_whole_population
-
-    region = rn["region"].astype(str)
-    q = rn["quantity"].astype(str)
-    part = ~holds_whole_population(rn)
-    note = pd.Series("", index=rn.index, dtype=object)
-    note[part & (q == "R.N")] = (
-        "secr's R.N counts every detected animal, wherever it lives; for this "
-        "region read R.N.local"
-    )
-    if surveyed is not None:
-        zone = region.str.extract(r"^zone: (.+)$")[0]
-        off = zone.notna() & ~zone.isin(sorted(surveyed))
-        note[off] = "no station in this zone: an extrapolation, not an estimate"
-    rn["note"] = note
-    return rn
 
 
 def _step_homerange(ctx: _Context) -> str:

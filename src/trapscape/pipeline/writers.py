@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from .._homerange_survey import SurveyHomeRanges
 
 
-__all__ = ["write_csv", "write_homeranges", "write_json", "write_layer", "write_tif"]
+__all__ = [
+    "density_summary",
+    "write_csv",
+    "write_density",
+    "write_homeranges",
+    "write_json",
+    "write_layer",
+    "write_tif",
+]
 
 logger = logging.getLogger("trapscape.pipeline")
 
@@ -172,3 +180,70 @@ def write_homeranges(
     if res.straddling is not None:
         out.append(write_csv(folder, res.straddling, "homerange/straddling_ranges.csv"))
     return out
+
+
+def density_summary(
+    fit: Any, settings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``density.json``: the fit's summary, ``settings`` added, without timings.
+
+    Wall-clock time would make identical runs differ; it is in the manifest.
+    """
+    summary = fit.to_dict()
+    if isinstance(summary.get("optimizer"), dict):
+        summary["optimizer"].pop("seconds", None)
+    if settings:
+        summary["settings"] = {**summary.get("settings", {}), **settings}
+    return summary
+
+
+def write_density(
+    folder: Path,
+    fit: Any,
+    survey: Any,
+    *,
+    settings: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Write the files of the density step (and of ``trapscape density``).
+
+    ``density/density.json`` (:func:`density_summary`),
+    ``density/estimates.csv``, ``density/region_n.csv`` (with a ``note``
+    column) and ``density/detection.json`` (fitted detection parameters for
+    ``--detection``).  Returns the names written.
+    """
+    from ..detection import write_detection
+    from ..report import _zones_with_stations
+
+    out = [
+        write_json(folder, density_summary(fit, settings), "density/density.json"),
+        write_csv(folder, _tab(fit.estimates), "density/estimates.csv"),
+    ]
+    if getattr(fit, "region_n", None) is not None and len(fit.region_n):
+        notes = _region_n_notes(_tab(fit.region_n), _zones_with_stations(survey))
+        out.append(write_csv(folder, notes, "density/region_n.csv"))
+    write_detection(fit.detection_params(), _path(folder, "density/detection.json"))
+    out.append("density/detection.json")
+    return out
+
+
+def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame:
+    """region_n with a ``note`` column saying which numbers to read how."""
+    rn = rn.copy()
+    if "region" not in rn.columns or "quantity" not in rn.columns:
+        return rn
+    from ..report import holds_whole_population
+
+    region = rn["region"].astype(str)
+    q = rn["quantity"].astype(str)
+    part = ~holds_whole_population(rn)
+    note = pd.Series("", index=rn.index, dtype=object)
+    note[part & (q == "R.N")] = (
+        "secr's R.N counts every detected animal, wherever it lives; for this "
+        "region read R.N.local"
+    )
+    if surveyed is not None:
+        zone = region.str.extract(r"^zone: (.+)$")[0]
+        off = zone.notna() & ~zone.isin(sorted(surveyed))
+        note[off] = "no station in this zone: an extrapolation, not an estimate"
+    rn["note"] = note
+    return rn

@@ -1,0 +1,79 @@
+"""`trapscape X` writes the same files as step X of `trapscape run`.
+
+The bundled example is run once; each command is then run on the same
+project and must write the files its step wrote (same relative names), with
+the same CSV columns and the same GeoPackage layers and columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from trapscape import pipeline
+from trapscape.cli.main import cli
+from trapscape.datasets import get_path
+from trapscape.project import load_project
+
+#: step -> (command arguments after the project, layers of results.gpkg it writes)
+STEP_COMMANDS: dict[str, tuple[list[str], set[str]]] = {
+    "density": ([], set()),
+    "homerange": (
+        ["--percent", "95", "--detection", "{run}/density/detection.json"],
+        {"home_ranges", "sigma_ranges"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("run") / "out"
+    steps = {"coverage": False, "corridors": False, "plan": False}
+    steps |= {"map": False, "report": False}
+    project = load_project(get_path("example"))
+    params = {**project.params, "steps": steps}
+    survey = project.survey.species_subset(project.species)
+    res = pipeline.run_survey(
+        survey, out, params=params, project_path=project.path, inputs=project.inputs
+    )
+    return out, res.manifest["steps"]
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def _layer_columns(path: Path, layer: str) -> list[str]:
+    return list(pyogrio.read_info(path, layer=layer)["fields"])
+
+
+@pytest.mark.parametrize("step", sorted(STEP_COMMANDS))
+def test_command_writes_the_files_of_its_step(
+    step: str, run_dir: tuple[Path, dict], tmp_path: Path
+) -> None:
+    run_out, records = run_dir
+    assert records[step]["status"] == "ok", records[step]
+    args, layers = STEP_COMMANDS[step]
+    out = tmp_path / step
+    argv = [step, str(get_path("example")), "--out", str(out)]
+    argv += [a.format(run=run_out) for a in args]
+    res = CliRunner().invoke(cli, argv)
+    assert res.exit_code == 0, res.output
+
+    assert _files(out) == set(records[step]["outputs"])
+    for name in _files(out):
+        if name.endswith(".csv"):
+            got = pd.read_csv(out / name, nrows=0).columns.tolist()
+            want = pd.read_csv(run_out / name, nrows=0).columns.tolist()
+            assert got == want, name
+    if layers:
+        got_layers = {n for n, _ in pyogrio.list_layers(out / "results.gpkg")}
+        assert got_layers == layers
+        for layer in layers:
+            assert _layer_columns(out / "results.gpkg", layer) == _layer_columns(
+                run_out / "results.gpkg", layer
+            ), layer
