@@ -55,6 +55,7 @@ __all__ = [
     "check_sections",
     "choice_problems",
     "defaults",
+    "keywords_for",
     "literal_hints",
     "merge",
     "section_functions",
@@ -434,6 +435,12 @@ def accepted(fn: Callable[..., Any]) -> set[str] | None:
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
             names.add(p.name)
     return names
+
+
+def keywords_for(fn: Callable[..., Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``options`` that ``fn`` takes as keywords (all when it takes ``**kwargs``)."""
+    names = accepted(fn)
+    return {k: v for k, v in options.items() if names is None or k in names}
 
 
 def _signature_defaults(fn: Callable[..., Any]) -> dict[str, Any]:

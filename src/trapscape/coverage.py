@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
@@ -68,8 +69,10 @@ if TYPE_CHECKING:
     from .survey import Survey
 
 __all__ = [
+    "SurveyCoverage",
     "coverage_grid",
     "coverage_stats",
+    "for_survey",
     "gaps",
     "pdot_points",
     "pdot_summary",
@@ -999,3 +1002,84 @@ def pdot_summary(
             }
         )
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class SurveyCoverage:
+    """What :func:`for_survey` computed (``None``: that part was not asked for).
+
+    Attributes
+    ----------
+    grid
+        :func:`coverage_grid`.
+    stats
+        :func:`coverage_stats` of the grid.
+    gaps
+        :func:`gaps`.
+    pdot
+        :func:`pdot_surface` (needs detection parameters).
+    pdot_summary
+        :func:`pdot_summary` of the surface.
+    """
+
+    grid: gpd.GeoDataFrame | None = None
+    stats: pd.DataFrame | None = None
+    gaps: gpd.GeoDataFrame | None = None
+    pdot: xr.DataArray | None = None
+    pdot_summary: pd.DataFrame | None = None
+
+
+def for_survey(
+    survey: Survey,
+    params: DetectionParams | None = None,
+    *,
+    report: EffortReport | None = None,
+    with_grid: bool = True,
+    progress: bool = False,
+    **options: Any,
+) -> SurveyCoverage:
+    """Coverage grid, its statistics, gaps and the pdot surface of a survey.
+
+    The one function ``trapscape coverage`` and the coverage and pdot steps
+    of ``trapscape run`` call.  ``options`` are the keywords of
+    :func:`coverage_grid`, :func:`coverage_stats`, :func:`gaps` and
+    :func:`pdot_surface` (the project's ``[coverage]`` section); each
+    function receives those it takes.
+
+    Parameters
+    ----------
+    survey
+        The survey.
+    params
+        Detection parameters; without them no pdot surface is computed.
+    report
+        The survey's :class:`~trapscape.effort.EffortReport` (computed when
+        needed and not given).
+    with_grid
+        Compute the grid, its statistics and the gaps (``False``: only pdot).
+    progress
+        Progress bar of the pdot surface.
+    **options
+        Keywords of the functions above.
+
+    Returns
+    -------
+    SurveyCoverage
+    """
+    from ._steps import keywords_for as _keywords
+
+    opts = dict(options)
+    out: dict[str, Any] = {}
+    if with_grid:
+        grid = coverage_grid(survey, report=report, **_keywords(coverage_grid, opts))
+        out["grid"] = grid
+        out["stats"] = coverage_stats(
+            survey, grid, report=report, **_keywords(coverage_stats, opts)
+        )
+        out["gaps"] = gaps(survey, report=report, **_keywords(gaps, opts))
+    if params is not None:
+        kw = {k: v for k, v in _keywords(pdot_surface, opts).items() if k != "progress"}
+        surface = pdot_surface(survey, params, progress=progress, **kw)
+        out["pdot"] = surface
+        out["pdot_summary"] = pdot_summary(survey, surface)
+    return SurveyCoverage(**out)

@@ -19,11 +19,20 @@ from trapscape.cli.main import cli
 from trapscape.datasets import get_path
 from trapscape.project import load_project
 
-#: step -> (command arguments after the project, layers of results.gpkg it writes)
-STEP_COMMANDS: dict[str, tuple[list[str], set[str]]] = {
-    "density": ([], set()),
+_DETECTION = ["--detection", "{run}/density/detection.json"]
+
+#: command -> (its steps of the run, arguments after the project, layers of
+#: results.gpkg it writes)
+STEP_COMMANDS: dict[str, tuple[tuple[str, ...], list[str], set[str]]] = {
+    "coverage": (
+        ("effort", "coverage", "pdot"),
+        ["--cell-size", "2000", "--resolution", "500", *_DETECTION],
+        {"stations", "coverage_grid", "coverage_gaps"},
+    ),
+    "density": (("density",), [], set()),
     "homerange": (
-        ["--percent", "95", "--detection", "{run}/density/detection.json"],
+        ("homerange",),
+        ["--percent", "95", *_DETECTION],
         {"home_ranges", "sigma_ranges"},
     ),
 }
@@ -32,7 +41,7 @@ STEP_COMMANDS: dict[str, tuple[list[str], set[str]]] = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("run") / "out"
-    steps = {"coverage": False, "corridors": False, "plan": False}
+    steps = {"corridors": False, "plan": False}
     steps |= {"map": False, "report": False}
     project = load_project(get_path("example"))
     params = {**project.params, "steps": steps}
@@ -51,20 +60,21 @@ def _layer_columns(path: Path, layer: str) -> list[str]:
     return list(pyogrio.read_info(path, layer=layer)["fields"])
 
 
-@pytest.mark.parametrize("step", sorted(STEP_COMMANDS))
+@pytest.mark.parametrize("command", sorted(STEP_COMMANDS))
 def test_command_writes_the_files_of_its_step(
-    step: str, run_dir: tuple[Path, dict], tmp_path: Path
+    command: str, run_dir: tuple[Path, dict], tmp_path: Path
 ) -> None:
     run_out, records = run_dir
-    assert records[step]["status"] == "ok", records[step]
-    args, layers = STEP_COMMANDS[step]
-    out = tmp_path / step
-    argv = [step, str(get_path("example")), "--out", str(out)]
+    steps, args, layers = STEP_COMMANDS[command]
+    for step in steps:
+        assert records[step]["status"] == "ok", records[step]
+    out = tmp_path / command
+    argv = [command, str(get_path("example")), "--out", str(out)]
     argv += [a.format(run=run_out) for a in args]
     res = CliRunner().invoke(cli, argv)
     assert res.exit_code == 0, res.output
 
-    assert _files(out) == set(records[step]["outputs"])
+    assert _files(out) == {f for step in steps for f in records[step]["outputs"]}
     for name in _files(out):
         if name.endswith(".csv"):
             got = pd.read_csv(out / name, nrows=0).columns.tolist()

@@ -30,11 +30,14 @@ from .context import _Context, _Skip
 from .writers import (
     _tab,
     density_summary,
+    write_coverage,
     write_csv,
     write_density,
+    write_effort,
     write_homeranges,
     write_json,
     write_layer,
+    write_pdot,
     write_tif,
 )
 
@@ -103,16 +106,11 @@ def _step_effort(ctx: _Context) -> str:
         )
         rec.outputs.append(write_csv(ctx.stage, cells, "effort/effort_per_cell.csv"))
         rec.outputs.append(write_layer(ctx.stage, cells, "station_cells"))
-        tables: tuple[str, ...] = ("per_zone", "total")
+        rec.outputs.extend(
+            write_effort(ctx.stage, rep, None, tables=("per_zone", "total"))
+        )
     else:
-        tables = ("per_camera", "per_station", "per_zone", "total")
-        rec.outputs.append(write_layer(ctx.stage, stations, "stations"))
-    for attr in tables:
-        tab = getattr(rep, attr, None)
-        if tab is not None:
-            rec.outputs.append(
-                write_csv(ctx.stage, _tab(tab), f"effort/effort_{attr}.csv")
-            )
+        rec.outputs.extend(write_effort(ctx.stage, rep, stations))
     total = _tab(rep.total)
     tn = (
         float(total["trap_nights"].iloc[0])
@@ -134,38 +132,32 @@ def _detection_params(ctx: _Context) -> Any:
 
 
 def _step_coverage(ctx: _Context) -> str:
-    cov = coverage
-    opts = ctx.params.get("coverage", {})
     survey = ctx.shown_survey  # public: computed on generalised stations
-    rec = ctx.records["coverage"]
     # the effort report describes the exact stations; public runs use generalised ones
     report = None if ctx.public else ctx.products.effort
-    grid = _call(cov.coverage_grid, survey, options=opts, report=report)
-    ctx.products.coverage_grid = grid
-    rec.outputs.append(write_layer(ctx.stage, grid, "coverage_grid"))
-    stats = _call(cov.coverage_stats, survey, grid, options=opts, report=report)
-    ctx.products.coverage_stats = stats
-    rec.outputs.append(write_csv(ctx.stage, _tab(stats), "coverage/coverage_stats.csv"))
-    g = _call(cov.gaps, survey, options=opts, report=report)
-    if g is not None and len(g):
-        ctx.products.gaps = g
-        rec.outputs.append(write_layer(ctx.stage, g, "coverage_gaps"))
-    return f"{len(grid)} cells of the coverage grid"
+    opts = ctx.params.get("coverage", {})
+    res = coverage.for_survey(survey, None, report=report, **opts)
+    assert res.grid is not None
+    ctx.products.coverage_grid = res.grid
+    ctx.products.coverage_stats = res.stats
+    if res.gaps is not None and len(res.gaps):
+        ctx.products.gaps = res.gaps
+    ctx.records["coverage"].outputs.extend(write_coverage(ctx.stage, res))
+    return f"{len(res.grid)} cells of the coverage grid"
 
 
 def _step_pdot(ctx: _Context) -> str:
     """Detection-probability surface, after density so it uses the fitted parameters."""
-    cov = coverage
     opts = ctx.params.get("coverage", {})
-    survey = ctx.shown_survey
-    rec = ctx.records["pdot"]
     dp = _detection_params(ctx)
-    pdot = _call(cov.pdot_surface, survey, dp, options=opts, progress=ctx.progress)
+    res = coverage.for_survey(
+        ctx.shown_survey, dp, with_grid=False, progress=ctx.progress, **opts
+    )
+    pdot = res.pdot
+    assert pdot is not None
     ctx.products.pdot = pdot
-    rec.outputs.append(write_tif(ctx.stage, pdot, "pdot.tif"))
-    summ = cov.pdot_summary(survey, pdot)
-    ctx.products.pdot_summary = summ
-    rec.outputs.append(write_csv(ctx.stage, _tab(summ), "coverage/pdot_summary.csv"))
+    ctx.products.pdot_summary = res.pdot_summary
+    ctx.records["pdot"].outputs.extend(write_pdot(ctx.stage, res))
     src = "fitted" if ctx.products.detection is not None else "assumed"
     return f"{pdot.sizes['y']}x{pdot.sizes['x']} cells, {src} detection parameters"
 

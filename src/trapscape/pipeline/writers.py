@@ -15,15 +15,20 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from .._homerange_survey import SurveyHomeRanges
+    from ..coverage import SurveyCoverage
 
 
 __all__ = [
+    "EFFORT_TABLES",
     "density_summary",
+    "write_coverage",
     "write_csv",
     "write_density",
+    "write_effort",
     "write_homeranges",
     "write_json",
     "write_layer",
+    "write_pdot",
     "write_tif",
 ]
 
@@ -247,3 +252,57 @@ def _region_n_notes(rn: pd.DataFrame, surveyed: set[str] | None) -> pd.DataFrame
         note[off] = "no station in this zone: an extrapolation, not an estimate"
     rn["note"] = note
     return rn
+
+
+#: effort tables written by :func:`write_effort` (public runs: the last two)
+EFFORT_TABLES = ("per_camera", "per_station", "per_zone", "total")
+
+
+def write_effort(
+    folder: Path,
+    report: Any,
+    stations: gpd.GeoDataFrame | None,
+    *,
+    tables: tuple[str, ...] = EFFORT_TABLES,
+) -> list[str]:
+    """Write the effort step's files: layer ``stations``, ``effort/effort_<table>.csv``.
+
+    ``stations`` is :func:`trapscape.effort.station_table` (``None``: no
+    layer, as in public runs).  Returns the names written.
+    """
+    out = []
+    if stations is not None:
+        out.append(write_layer(folder, stations, "stations"))
+    for attr in tables:
+        tab = getattr(report, attr, None)
+        if tab is not None:
+            out.append(write_csv(folder, _tab(tab), f"effort/effort_{attr}.csv"))
+    return out
+
+
+def write_coverage(folder: Path, res: SurveyCoverage) -> list[str]:
+    """Write the coverage step's files.
+
+    Layers ``coverage_grid`` and ``coverage_gaps`` (when there are gaps) of
+    ``results.gpkg`` and ``coverage/coverage_stats.csv``.
+    """
+    out = []
+    if res.grid is not None:
+        out.append(write_layer(folder, res.grid, "coverage_grid"))
+    if res.stats is not None:
+        out.append(write_csv(folder, _tab(res.stats), "coverage/coverage_stats.csv"))
+    if res.gaps is not None and len(res.gaps):
+        out.append(write_layer(folder, res.gaps, "coverage_gaps"))
+    return out
+
+
+def write_pdot(folder: Path, res: SurveyCoverage) -> list[str]:
+    """Write the pdot step's files: ``pdot.tif`` and ``coverage/pdot_summary.csv``."""
+    out = []
+    if res.pdot is not None:
+        out.append(write_tif(folder, res.pdot, "pdot.tif"))
+    if res.pdot_summary is not None:
+        out.append(
+            write_csv(folder, _tab(res.pdot_summary), "coverage/pdot_summary.csv")
+        )
+    return out
