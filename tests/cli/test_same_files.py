@@ -29,6 +29,11 @@ STEP_COMMANDS: dict[str, tuple[tuple[str, ...], list[str], set[str]]] = {
         ["--cell-size", "2000", "--resolution", "500", *_DETECTION],
         {"stations", "coverage_grid", "coverage_gaps"},
     ),
+    "corridors": (
+        ("corridors",),
+        ["--resolution", "500", "--segment-length", "1000"],
+        {"cores", "corridor_paths", "corridors", "border_hotspots", "pinch_points"},
+    ),
     "density": (("density",), [], set()),
     "homerange": (
         ("homerange",),
@@ -41,7 +46,7 @@ STEP_COMMANDS: dict[str, tuple[tuple[str, ...], list[str], set[str]]] = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("run") / "out"
-    steps = {"corridors": False, "plan": False}
+    steps = {"plan": False}
     steps |= {"map": False, "report": False}
     project = load_project(get_path("example"))
     params = {**project.params, "steps": steps}

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,9 @@ __all__ = ["cmd"]
 logger = logging.getLogger(__name__)
 
 RASTER_KEYS = ("landcover", "elevation", "settlements", "rivers")
+#: what the command writes into --out: the corridors step's files of
+#: ``trapscape run`` (layers of results.gpkg, rasters and tables in corridors/)
+OUTPUTS = ("results.gpkg", "corridors")
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -42,12 +42,6 @@ def _project_conf(
         dict(proj.params.get("rasters", {})),
         project.resolve().parent,
     )
-
-
-def _safe(text: str) -> str:
-    import re
-
-    return re.sub(r"[^0-9A-Za-z_.-]+", "_", text)[:80]
 
 
 @click.command(name="corridors")
@@ -184,10 +178,12 @@ def cmd(
     Builds a resistance surface (land cover, elevation/slope, settlements
     with distance decay, rivers; the sea is a barrier), takes core areas on
     each side of the border (the survey's parks and --cores), and writes
-    into OUT: corridors.gpkg (layers cores, paths, corridors, hotspots,
-    pinch_points), resistance.tif, cost_distance_<core>.tif, current.tif,
-    corridor.tif, detour.tif, pair_costs.csv, effective_resistance.csv and
-    hotspots.csv.
+    into OUT the files of the corridors step of ``trapscape run``:
+    results.gpkg (layers cores, corridor_paths, corridors, border_hotspots,
+    pinch_points) and, in corridors/, resistance.tif,
+    cost_distance_<core>.tif, current.tif, corridor.tif, detour.tif,
+    pair_costs.csv, pair_crossings.csv, effective_resistance.csv and
+    border_hotspots.csv.
 
     Rasters may also come from the project file's [rasters] section and
     every option from its [corridors] section (keys are the keyword names
@@ -196,21 +192,18 @@ def cmd(
     import geopandas as gpd
 
     from .. import corridors as C
-    from .._raster import read_geotiff, write_geotiff
+    from .._output import check_outputs, staged_outputs
+    from .._raster import read_geotiff
     from .._steps import check_section, merge
     from ..errors import InputError
+    from ..pipeline.writers import write_corridors
 
     if width_cost is not None and width_m is not None:
         raise click.UsageError("Give --width-cost or --width-m, not both.")
     conf, proj_rasters, base = _project_conf(project)
     check_section("corridors", conf, str(project) if project is not None else None)
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(
-            f"{out} already exists and is not empty. Pass --overwrite to "
-            "replace it, or choose another --out.",
-            path=out,
-        )
+    check_outputs(out, OUTPUTS, overwrite=overwrite)
 
     rasters: dict[str, Any] = {}
     for key, given in zip(
@@ -278,47 +271,8 @@ def cmd(
         **kw,
     )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; give it normal rights
-    try:
-        gpkg = tmp / "corridors.gpkg"
-        result.cores.to_file(gpkg, layer="cores", driver="GPKG")
-        paths = result.paths[result.paths.geometry.notna()]
-        paths.to_file(gpkg, layer="paths", driver="GPKG")
-        result.corridors.to_file(gpkg, layer="corridors", driver="GPKG")
-        if result.hotspots is not None:
-            result.hotspots.to_file(gpkg, layer="hotspots", driver="GPKG")
-            result.hotspots.drop(columns="geometry").to_csv(
-                tmp / "hotspots.csv", index=False
-            )
-        write_geotiff(result.resistance, tmp / "resistance.tif")
-        for cid, cd in result.least_cost.cost_distances.items():
-            write_geotiff(cd, tmp / f"cost_distance_{_safe(cid)}.tif")
-        write_geotiff(result.least_cost.corridor_raster, tmp / "corridor.tif")
-        if result.least_cost.detour is not None:
-            write_geotiff(result.least_cost.detour, tmp / "detour.tif")
-        result.pair_crossings.to_csv(tmp / "pair_costs.csv", index=False)
-        if result.circuit is not None:
-            if result.circuit.current is not None:
-                write_geotiff(result.circuit.current, tmp / "current.tif")
-            result.circuit.resistances.to_csv(tmp / "effective_resistance.csv")
-            if len(result.circuit.pinch_points):
-                result.circuit.pinch_points.to_file(
-                    gpkg, layer="pinch_points", driver="GPKG"
-                )
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with staged_outputs(out, OUTPUTS, overwrite=overwrite, prune=True) as tmp:
+        write_corridors(tmp, result)
     n_hot = 0 if result.hotspots is None else len(result.hotspots)
     logger.info(
         "corridors: %d cores, %d paths, %d border segments -> %s",

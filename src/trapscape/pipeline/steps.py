@@ -29,7 +29,9 @@ from ._legacy import legacy_products_dict
 from .context import _Context, _Skip
 from .writers import (
     _tab,
+    corridor_layers,
     density_summary,
+    write_corridors,
     write_coverage,
     write_csv,
     write_density,
@@ -38,7 +40,6 @@ from .writers import (
     write_json,
     write_layer,
     write_pdot,
-    write_tif,
 )
 
 __all__: list[str] = []  # run by run.py; _STEP_FUNCS is the step table
@@ -248,47 +249,13 @@ def _step_corridors(ctx: _Context) -> str:
             layers.append(gpd.read_file(p))
         opts["cores"] = corridors.cores_from(*layers, survey=ctx.survey)
     res = _call(fn, ctx.survey, options=opts, rasters=rasters, progress=ctx.progress)
-    rec = ctx.records["corridors"]
-    lc = res.least_cost
-    out_layers: dict[str, Any] = {
-        "cores": res.cores,
-        "corridor_paths": lc.paths,
-        "corridors": lc.corridors,
-        "border_hotspots": res.hotspots,
-    }
-    if res.circuit is not None and res.circuit.pinch_points is not None:
-        out_layers["pinch_points"] = res.circuit.pinch_points
-    for layer, v in out_layers.items():
-        if v is not None and len(v):
-            setattr(ctx.products, layer, v)
-            rec.outputs.append(write_layer(ctx.stage, v, layer))
+    for layer, v in corridor_layers(res).items():
+        setattr(ctx.products, layer, v)
     ctx.products.resistance = res.resistance
-    rec.outputs.append(write_tif(ctx.stage, res.resistance, "corridors/resistance.tif"))
     if res.circuit is not None and res.circuit.current is not None:
         ctx.products.current = res.circuit.current
-        rec.outputs.append(
-            write_tif(ctx.stage, res.circuit.current, "corridors/current.tif")
-        )
-        rec.outputs.append(
-            write_csv(
-                ctx.stage,
-                _tab(res.circuit.resistances),
-                "corridors/effective_resistance.csv",
-            )
-        )
-    if lc.pair_costs is not None and len(lc.pair_costs):
-        rec.outputs.append(
-            write_csv(ctx.stage, _tab(lc.pair_costs), "corridors/pair_costs.csv")
-        )
-    if res.pair_crossings is not None and len(res.pair_crossings):
-        rec.outputs.append(
-            write_csv(
-                ctx.stage, _tab(res.pair_crossings), "corridors/pair_crossings.csv"
-            )
-        )
-    hs = res.hotspots
-    if hs is not None and len(hs):
-        rec.outputs.append(write_csv(ctx.stage, hs, "corridors/border_hotspots.csv"))
+    ctx.records["corridors"].outputs.extend(write_corridors(ctx.stage, res))
+    lc, hs = res.least_cost, res.hotspots
     n_paths = 0 if lc.paths is None else len(lc.paths)
     return f"{n_paths} least-cost paths, {0 if hs is None else len(hs)} border segments scored"
 

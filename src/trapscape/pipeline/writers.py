@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EFFORT_TABLES",
+    "corridor_layers",
     "density_summary",
+    "write_corridors",
     "write_coverage",
     "write_csv",
     "write_density",
@@ -306,3 +308,63 @@ def write_pdot(folder: Path, res: SurveyCoverage) -> list[str]:
             write_csv(folder, _tab(res.pdot_summary), "coverage/pdot_summary.csv")
         )
     return out
+
+
+def _safe_name(text: str) -> str:
+    import re
+
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", text)[:80]
+
+
+def corridor_layers(res: Any) -> dict[str, gpd.GeoDataFrame]:
+    """The non-empty layers of a corridors result, by layer name."""
+    lc = res.least_cost
+    layers = {
+        "cores": res.cores,
+        "corridor_paths": lc.paths,
+        "corridors": lc.corridors,
+        "border_hotspots": res.hotspots,
+    }
+    if res.circuit is not None and res.circuit.pinch_points is not None:
+        layers["pinch_points"] = res.circuit.pinch_points
+    return {k: v for k, v in layers.items() if v is not None and len(v)}
+
+
+def write_corridors(folder: Path, res: Any) -> list[str]:
+    """Write the corridors step's files (and those of ``trapscape corridors``).
+
+    Layers ``cores``, ``corridor_paths``, ``corridors``, ``border_hotspots``
+    and ``pinch_points`` of ``results.gpkg``; in ``corridors/``:
+    ``resistance.tif``, ``current.tif``, ``corridor.tif``, ``detour.tif``,
+    ``cost_distance_<core>.tif``, ``effective_resistance.csv``,
+    ``pair_costs.csv``, ``pair_crossings.csv`` and ``border_hotspots.csv``.
+    Returns the names written.
+    """
+    out = [write_layer(folder, v, k) for k, v in corridor_layers(res).items()]
+    out.append(write_tif(folder, res.resistance, "corridors/resistance.tif"))
+    lc = res.least_cost
+    for cid, cd in (lc.cost_distances or {}).items():
+        out.append(
+            write_tif(folder, cd, f"corridors/cost_distance_{_safe_name(cid)}.tif")
+        )
+    if lc.corridor_raster is not None:
+        out.append(write_tif(folder, lc.corridor_raster, "corridors/corridor.tif"))
+    if lc.detour is not None:
+        out.append(write_tif(folder, lc.detour, "corridors/detour.tif"))
+    circuit = res.circuit
+    if circuit is not None and circuit.current is not None:
+        out.append(write_tif(folder, circuit.current, "corridors/current.tif"))
+        out.append(
+            write_csv(
+                folder, _tab(circuit.resistances), "corridors/effective_resistance.csv"
+            )
+        )
+    if lc.pair_costs is not None and len(lc.pair_costs):
+        out.append(write_csv(folder, _tab(lc.pair_costs), "corridors/pair_costs.csv"))
+    if res.pair_crossings is not None and len(res.pair_crossings):
+        out.append(
+            write_csv(folder, _tab(res.pair_crossings), "corridors/pair_crossings.csv")
+        )
+    if res.hotspots is not None and len(res.hotspots):
+        out.append(write_csv(folder, res.hotspots, "corridors/border_hotspots.csv"))
+    return list(dict.fromkeys(out))
