@@ -35,6 +35,19 @@ STEP_COMMANDS: dict[str, tuple[tuple[str, ...], list[str], set[str]]] = {
         {"cores", "corridor_paths", "corridors", "border_hotspots", "pinch_points"},
     ),
     "density": (("density",), [], set()),
+    "plan": (
+        ("plan",),
+        [
+            "--n-new",
+            "10",
+            *_DETECTION,
+            "--hotspots",
+            "{run}/results.gpkg",
+            "--hotspots-layer",
+            "border_hotspots",
+        ],
+        {"proposed_stations", "plan_candidates"},
+    ),
     "homerange": (
         ("homerange",),
         ["--percent", "95", *_DETECTION],
@@ -46,8 +59,7 @@ STEP_COMMANDS: dict[str, tuple[tuple[str, ...], list[str], set[str]]] = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("run") / "out"
-    steps = {"plan": False}
-    steps |= {"map": False, "report": False}
+    steps = {"map": False, "report": False}
     project = load_project(get_path("example"))
     params = {**project.params, "steps": steps}
     survey = project.survey.species_subset(project.species)

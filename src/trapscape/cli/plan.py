@@ -25,16 +25,10 @@ from .options import (
 
 __all__ = ["OUTPUTS", "cmd"]
 
-#: files written into --out
-OUTPUTS = (
-    "proposed_stations.csv",
-    "proposed_stations.gpx",
-    "plan_summary.csv",
-    "plan_selection.csv",
-    "plan.gpkg",
-)
-#: everything the command may write (removed_stations.csv only with --move)
-ALL_OUTPUTS = (*OUTPUTS, "removed_stations.csv")
+#: what the command writes into --out: the plan step's files of
+#: ``trapscape run`` (layers of results.gpkg, tables and GPX in plan/)
+OUTPUTS = ("results.gpkg", "plan")
+ALL_OUTPUTS = OUTPUTS
 
 
 def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
@@ -281,16 +275,19 @@ def cmd(
     PROJECT is a survey TOML file (its [plan] section gives defaults for the
     options, with the keyword names of trapscape.planning.plan) or a Camtrap
     DP package; or give --stations. --region study_area+parks also fills the
-    gaps in the parks beyond the study area (e.g. across a border).  Writes into --out:
-    proposed_stations.csv (re-readable with --stations), proposed_stations.gpx
-    (GPS waypoints), plan_summary.csv (before/after per objective and zone),
-    plan_selection.csv (selection order and gains) and plan.gpkg (layers
-    candidates, proposed).
+    gaps in the parks beyond the study area (e.g. across a border).  Writes
+    into --out the files of the plan step of ``trapscape run``: results.gpkg
+    (layers proposed_stations, plan_candidates) and, in plan/,
+    proposed_stations.csv (re-readable with --stations),
+    proposed_stations.gpx (GPS waypoints), plan_summary.csv (before/after
+    per objective and zone), plan_selection.csv (selection order and gains)
+    and, with --move, removed_stations.csv.
     """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .. import planning
     from .._steps import check_section, defaults, merge
+    from ..pipeline.writers import write_plan
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
     plan_sec, det_sec = _project_sections(project)
@@ -394,19 +391,7 @@ def cmd(
 
     # prune: a removed_stations.csv of an earlier run with --move goes
     with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
-        planning.write_plan_stations(result.stations, tmp / "proposed_stations.csv")
-        planning.write_gpx(result.stations, tmp / "proposed_stations.gpx")
-        result.summary.to_csv(tmp / "plan_summary.csv", index=False)
-        result.selection.to_csv(tmp / "plan_selection.csv", index=False)
-        result.candidates.to_file(tmp / "plan.gpkg", layer="candidates", driver="GPKG")
-        if len(result.stations):
-            result.stations.to_file(tmp / "plan.gpkg", layer="proposed", driver="GPKG")
-        if result.removed:
-            import pandas as pd
-
-            pd.DataFrame({"station_id": list(result.removed)}).to_csv(
-                tmp / "removed_stations.csv", index=False
-            )
+        write_plan(tmp, result)
 
     summ = result.summary[result.summary["scope"] == "all"]
     click.echo(

@@ -40,6 +40,7 @@ from .writers import (
     write_json,
     write_layer,
     write_pdot,
+    write_plan,
 )
 
 __all__: list[str] = []  # run by run.py; _STEP_FUNCS is the step table
@@ -284,14 +285,11 @@ def _step_plan(ctx: _Context) -> str:
         rec.outputs.append(write_layer(ctx.stage, shown, "proposed_cells"))
     else:
         ctx.products.proposed = proposed
-        rec.outputs.append(write_layer(ctx.stage, proposed, "proposed_stations"))
-        planning.write_plan_stations(proposed, ctx.path("plan/proposed_stations.csv"))
-        rec.outputs.append("plan/proposed_stations.csv")
-        planning.write_gpx(proposed, ctx.path("plan/proposed_stations.gpx"))
-        rec.outputs.append("plan/proposed_stations.gpx")
+        rec.outputs.extend(write_plan(ctx.stage, result))
     summ = _tab(result.summary)
     ctx.products.plan_summary = summ
-    rec.outputs.append(write_csv(ctx.stage, summ, "plan/plan_summary.csv"))
+    if ctx.public:
+        rec.outputs.append(write_csv(ctx.stage, summ, "plan/plan_summary.csv"))
     return f"{len(proposed)} stations proposed"
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "write_json",
     "write_layer",
     "write_pdot",
+    "write_plan",
     "write_tif",
 ]
 
@@ -367,4 +368,33 @@ def write_corridors(folder: Path, res: Any) -> list[str]:
         )
     if res.hotspots is not None and len(res.hotspots):
         out.append(write_csv(folder, res.hotspots, "corridors/border_hotspots.csv"))
+    return list(dict.fromkeys(out))
+
+
+def write_plan(folder: Path, result: Any) -> list[str]:
+    """Write the plan step's files (and those of ``trapscape plan``).
+
+    Layers ``proposed_stations`` and ``plan_candidates`` of ``results.gpkg``;
+    in ``plan/``: ``proposed_stations.csv`` (readable with ``--stations``),
+    ``proposed_stations.gpx`` (GPS waypoints), ``plan_summary.csv``,
+    ``plan_selection.csv`` and, when stations are moved,
+    ``removed_stations.csv``.  Returns the names written.
+    """
+    from .. import planning
+
+    out = []
+    if len(result.stations):
+        out.append(write_layer(folder, result.stations, "proposed_stations"))
+    if result.candidates is not None and len(result.candidates):
+        out.append(write_layer(folder, result.candidates, "plan_candidates"))
+    planning.write_plan_stations(
+        result.stations, _path(folder, "plan/proposed_stations.csv")
+    )
+    planning.write_gpx(result.stations, _path(folder, "plan/proposed_stations.gpx"))
+    out += ["plan/proposed_stations.csv", "plan/proposed_stations.gpx"]
+    out.append(write_csv(folder, _tab(result.summary), "plan/plan_summary.csv"))
+    out.append(write_csv(folder, _tab(result.selection), "plan/plan_selection.csv"))
+    if result.removed:
+        removed = pd.DataFrame({"station_id": list(result.removed)})
+        out.append(write_csv(folder, removed, "plan/removed_stations.csv"))
     return list(dict.fromkeys(out))
