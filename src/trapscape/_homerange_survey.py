@@ -162,35 +162,13 @@ def for_survey(
         Neither or both of ``survey`` and ``relocations``; no identified
         individuals; ``effort_weights`` without a survey; unknown method.
     """
-    if (survey is None) == (relocations is None):
-        raise InputError("Give either a survey or relocations.")
-    if method not in ("kde", "mcp", "both"):
-        raise InputError(f"[homerange] method = {method!r}: use kde, mcp or both.")
-    if effort_weights and survey is None:
-        raise InputError(
-            "effort_weights needs a survey (station operating days); it cannot be "
-            "used with relocations."
-        )
-    rel = (
-        relocations
-        if relocations is not None
-        else hr.relocations_from_survey(survey, burst_minutes=burst_minutes)  # type: ignore[arg-type]
-    )
-    if len(rel) == 0:
-        raise InputError("No sightings of identified individuals; nothing to do.")
+    rel = _relocations(survey, relocations, method, effort_weights, burst_minutes)
     pct = (
         (float(percent),)
         if isinstance(percent, (int, float))
         else tuple(float(p) for p in percent)
     )
     rules = {"min_detections": min_detections, "min_stations": min_stations}
-    layers: list[gpd.GeoDataFrame] = []
-    excluded: pd.DataFrame | None = None
-    kres = None
-    if method in ("mcp", "both"):
-        m = hr.mcp(rel, percent=pct, **rules)
-        layers.append(m)
-        excluded = pd.DataFrame(m.attrs.get("excluded", []))
     weights = (
         hr.station_weights(survey, rel)
         if effort_weights and survey is not None
@@ -203,19 +181,9 @@ def for_survey(
         "max_memory_gb": max_memory_gb,
         **rules,
     }
-    if method in ("kde", "both"):
-        kres = hr.kde(
-            rel,
-            percent=pct,
-            grid=grid,
-            cell_size=cell_size,
-            progress=progress,
-            **kde_kw,  # type: ignore[arg-type]
-        )
-        layers.append(kres.isopleths)
-        excluded = kres.excluded
-    ranges = pd.concat(layers, ignore_index=True) if len(layers) > 1 else layers[0]
-    ranges = gpd.GeoDataFrame(ranges, geometry="geometry", crs=rel.crs)
+    ranges, excluded, kres = _estimate(
+        rel, method, pct, kde_kw, grid=grid, cell_size=cell_size, progress=progress
+    )
     plain = kres.isopleths if kres is not None else ranges  # before areas per zone
     zones = survey.zones if survey is not None else None
     has_zones = zones is not None and len(zones) > 0
@@ -250,6 +218,71 @@ def for_survey(
         straddling=straddling,
         kde=kres,
     )
+
+
+def _relocations(
+    survey: Survey | None,
+    relocations: gpd.GeoDataFrame | None,
+    method: str,
+    effort_weights: bool,
+    burst_minutes: float,
+) -> gpd.GeoDataFrame:
+    """The relocations to estimate from, after checking the arguments."""
+    if (survey is None) == (relocations is None):
+        raise InputError("Give either a survey or relocations.")
+    if method not in ("kde", "mcp", "both"):
+        raise InputError(f"[homerange] method = {method!r}: use kde, mcp or both.")
+    if effort_weights and survey is None:
+        raise InputError(
+            "effort_weights needs a survey (station operating days); it cannot be "
+            "used with relocations."
+        )
+    rel = (
+        relocations
+        if relocations is not None
+        else hr.relocations_from_survey(survey, burst_minutes=burst_minutes)  # type: ignore[arg-type]
+    )
+    if len(rel) == 0:
+        raise InputError("No sightings of identified individuals; nothing to do.")
+    return rel
+
+
+def _estimate(
+    rel: gpd.GeoDataFrame,
+    method: str,
+    pct: tuple[float, ...],
+    kde_kw: Mapping[str, Any],
+    *,
+    grid: Any,
+    cell_size: float | None,
+    progress: bool,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, HomeRangeResult | None]:
+    """Range polygons (MCP and/or KDE), the individuals left out, the KDE result."""
+    layers: list[gpd.GeoDataFrame] = []
+    excluded: pd.DataFrame | None = None
+    kres = None
+    if method in ("mcp", "both"):
+        m = hr.mcp(
+            rel,
+            percent=pct,
+            min_detections=kde_kw["min_detections"],
+            min_stations=kde_kw["min_stations"],
+        )
+        layers.append(m)
+        excluded = pd.DataFrame(m.attrs.get("excluded", []))
+    if method in ("kde", "both"):
+        kres = hr.kde(
+            rel,
+            percent=pct,
+            grid=grid,
+            cell_size=cell_size,
+            progress=progress,
+            **kde_kw,
+        )
+        layers.append(kres.isopleths)
+        excluded = kres.excluded
+    ranges = pd.concat(layers, ignore_index=True) if len(layers) > 1 else layers[0]
+    return gpd.GeoDataFrame(ranges, geometry="geometry", crs=rel.crs), excluded, kres
 
 
 def _excluded_table(excluded: pd.DataFrame | None) -> pd.DataFrame:

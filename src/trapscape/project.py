@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,108 @@ def _check_choices(section: str, values: dict[str, Any]) -> list[str]:
     return _steps.choice_problems(section, values)
 
 
+def _read_toml(p: Path) -> dict[str, Any]:
+    """The parsed TOML of a project file (clean errors for missing/bad files)."""
+    fname = p.name
+    if not p.exists():
+        raise InputError(
+            f"{p}: project file not found (looked in {p.resolve()}). Fix the path.",
+            path=p,
+        )
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(
+            f"{fname}: not valid TOML ({err}). Fix the syntax.", path=p
+        ) from err
+    except UnicodeDecodeError as err:
+        raise InputError(f"{fname}: not UTF-8 text. Save it as UTF-8.", path=p) from err
+    return doc
+
+
+def _check_top_level(doc: dict[str, Any], bad: Callable[[str], None]) -> None:
+    """Every top-level key is a known section."""
+    for key, value in doc.items():
+        if key not in SECTIONS:
+            hint = difflib.get_close_matches(key, SECTIONS, n=1)
+            if not isinstance(value, dict):
+                bad(
+                    f"top-level key '{key}' is not inside a section. Put it under "
+                    "[survey] or the step it belongs to."
+                )
+            else:
+                bad(
+                    f"unknown section [{key}]."
+                    + (
+                        f" Did you mean [{hint[0]}]?"
+                        if hint
+                        else f" Known sections: {', '.join(SECTIONS)}."
+                    )
+                )
+        elif not isinstance(value, dict):
+            bad(f"'{key}' must be a section ([{key}]), not a value.")
+
+
+def _check_known_keys(
+    sec: str,
+    values: dict[str, Any],
+    known: dict[str, type | tuple[type, ...]],
+    bad: Callable[[str], None],
+) -> None:
+    """Keys of [survey]/[boundaries]: known names, right types."""
+    for k, v in values.items():
+        if k not in known:
+            hint = difflib.get_close_matches(k, list(known), n=1)
+            bad(
+                f"[{sec}] unknown key '{k}'."
+                + (
+                    f" Did you mean '{hint[0]}'?"
+                    if hint
+                    else f" Known keys: {', '.join(known)}."
+                )
+            )
+        elif not isinstance(v, known[k]):
+            bad(f"[{sec}] {k} = {v!r}: must be {_tname(known[k])}.")
+
+
+def _check_rasters_and_steps(
+    raster_sec: dict[str, Any], steps_sec: dict[str, Any], bad: Callable[[str], None]
+) -> None:
+    """[rasters] values are paths; [steps] switches are known and boolean."""
+    for k, v in raster_sec.items():
+        if not isinstance(v, str):
+            bad(f"[rasters] {k} = {v!r}: must be a file path (a string).")
+    for k, v in steps_sec.items():
+        if not isinstance(v, bool):
+            bad(f"[steps] {k} = {v!r}: must be true or false.")
+        elif k not in STEP_SECTIONS and k not in ("validate",):
+            hint = difflib.get_close_matches(k, STEP_SECTIONS, n=1)
+            bad(
+                f"[steps] unknown step '{k}'."
+                + (
+                    f" Did you mean '{hint[0]}'?"
+                    if hint
+                    else f" Known steps: {', '.join(STEP_SECTIONS)}."
+                )
+            )
+
+
+def _check_crs(survey_sec: dict[str, Any], bad: Callable[[str], None]) -> None:
+    """[survey] crs and stations_crs are CRSs pyproj understands."""
+    for k in ("crs", "stations_crs"):
+        v = survey_sec.get(k)
+        if isinstance(v, str):
+            import pyproj
+
+            try:
+                pyproj.CRS.from_user_input(v)
+            except pyproj.exceptions.CRSError:
+                bad(
+                    f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
+                    "code such as 'EPSG:32652'."
+                )
+
+
 def load_project(
     path: str | os.PathLike[str], *, crs: Any = None, read: bool = True
 ) -> Project:
@@ -171,44 +274,14 @@ def load_project(
     """
     p = Path(path)
     fname = p.name
-    if not p.exists():
-        raise InputError(
-            f"{p}: project file not found (looked in {p.resolve()}). Fix the path.",
-            path=p,
-        )
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(
-            f"{fname}: not valid TOML ({err}). Fix the syntax.", path=p
-        ) from err
-    except UnicodeDecodeError as err:
-        raise InputError(f"{fname}: not UTF-8 text. Save it as UTF-8.", path=p) from err
+    doc = _read_toml(p)
     base = p.resolve().parent
     pc = ProblemCollector()
 
     def bad(msg: str) -> None:
         pc.add(msg, path=fname)
 
-    for key, value in doc.items():
-        if key not in SECTIONS:
-            hint = difflib.get_close_matches(key, SECTIONS, n=1)
-            if not isinstance(value, dict):
-                bad(
-                    f"top-level key '{key}' is not inside a section. Put it under "
-                    "[survey] or the step it belongs to."
-                )
-            else:
-                bad(
-                    f"unknown section [{key}]."
-                    + (
-                        f" Did you mean [{hint[0]}]?"
-                        if hint
-                        else f" Known sections: {', '.join(SECTIONS)}."
-                    )
-                )
-        elif not isinstance(value, dict):
-            bad(f"'{key}' must be a section ([{key}]), not a value.")
+    _check_top_level(doc, bad)
     survey_sec = doc.get("survey", {}) if isinstance(doc.get("survey"), dict) else {}
     bound_sec = (
         doc.get("boundaries", {}) if isinstance(doc.get("boundaries"), dict) else {}
@@ -218,41 +291,9 @@ def load_project(
     if "survey" not in doc:
         bad("no [survey] section. Add [survey] with stations = '...' (or camtrap_dp).")
 
-    def check_keys(
-        sec: str, values: dict[str, Any], known: dict[str, type | tuple[type, ...]]
-    ) -> None:
-        for k, v in values.items():
-            if k not in known:
-                hint = difflib.get_close_matches(k, list(known), n=1)
-                bad(
-                    f"[{sec}] unknown key '{k}'."
-                    + (
-                        f" Did you mean '{hint[0]}'?"
-                        if hint
-                        else f" Known keys: {', '.join(known)}."
-                    )
-                )
-            elif not isinstance(v, known[k]):
-                bad(f"[{sec}] {k} = {v!r}: must be {_tname(known[k])}.")
-
-    check_keys("survey", survey_sec, SURVEY_KEYS)
-    check_keys("boundaries", bound_sec, BOUNDARY_KEYS)
-    for k, v in raster_sec.items():
-        if not isinstance(v, str):
-            bad(f"[rasters] {k} = {v!r}: must be a file path (a string).")
-    for k, v in steps_sec.items():
-        if not isinstance(v, bool):
-            bad(f"[steps] {k} = {v!r}: must be true or false.")
-        elif k not in STEP_SECTIONS and k not in ("validate",):
-            hint = difflib.get_close_matches(k, STEP_SECTIONS, n=1)
-            bad(
-                f"[steps] unknown step '{k}'."
-                + (
-                    f" Did you mean '{hint[0]}'?"
-                    if hint
-                    else f" Known steps: {', '.join(STEP_SECTIONS)}."
-                )
-            )
+    _check_known_keys("survey", survey_sec, SURVEY_KEYS, bad)
+    _check_known_keys("boundaries", bound_sec, BOUNDARY_KEYS, bad)
+    _check_rasters_and_steps(raster_sec, steps_sec, bad)
 
     inputs: dict[str, Path] = {}
 
@@ -298,18 +339,7 @@ def load_project(
         _steps.check_sections(
             {k: v for k, v in doc.items() if k != "steps"}, fname, pc, base=base
         )
-    for k in ("crs", "stations_crs"):
-        v = survey_sec.get(k)
-        if isinstance(v, str):
-            import pyproj
-
-            try:
-                pyproj.CRS.from_user_input(v)
-            except pyproj.exceptions.CRSError:
-                bad(
-                    f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
-                    "code such as 'EPSG:32652'."
-                )
+    _check_crs(survey_sec, bad)
     pc.raise_if_any()
 
     params: dict[str, dict[str, Any]] = {}
