@@ -286,7 +286,7 @@ def cmd(
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .. import planning
-    from .._steps import check_section, defaults, merge
+    from .._steps import check_section, merge
     from ..pipeline.writers import write_plan
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
@@ -320,6 +320,46 @@ def cmd(
             "max_memory_gb": max_memory_gb,
         },
     )
+    _objectives_and_budgets(kw, survey, objective, zone_budget)
+    _seed_region_hotspots(
+        kw,
+        survey,
+        project,
+        seed=seed,
+        region=region,
+        hotspots=(hotspots, hotspots_layer),
+    )
+    candidates = _constrained_candidates(
+        survey,
+        kw,
+        candidates_path=candidates_path,
+        exclude_paths=exclude_paths,
+        settlements_path=settlements_path,
+        settlement_buffer=settlement_buffer,
+        access_path=access_path,
+        max_access_distance=max_access_distance,
+    )
+    if candidates is not None:
+        kw["candidates"] = candidates
+
+    show = progress_enabled()
+    with logging_redirect_tqdm():
+        result = planning.plan(survey, params, progress=show, **kw)
+
+    # prune: a removed_stations.csv of an earlier run with --move goes
+    with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
+        write_plan(tmp, result)
+
+    _echo_result(result, out)
+
+
+def _objectives_and_budgets(
+    kw: dict[str, Any],
+    survey: Any,
+    objective: tuple[str, ...],
+    zone_budget: tuple[str, ...],
+) -> None:
+    """Set ``objectives`` and ``zone_budget`` of ``kw``; check the zone names."""
     if objective:
         kw["objectives"] = _pairs(objective, "--objective", float)
     if zone_budget:
@@ -331,6 +371,18 @@ def cmd(
             [] if zones is None or "name" not in zones else zones["name"],
             option="--zone-budget" if zone_budget else "[plan] zone_budget",
         )
+
+
+def _seed_region_hotspots(
+    kw: dict[str, Any],
+    survey: Any,
+    project: Path | None,
+    *,
+    seed: int | None,
+    region: str | None,
+    hotspots: tuple[Path | None, str | None],
+) -> None:
+    """Set ``rng``, ``region`` and ``hotspots`` of ``kw`` (options win over [plan])."""
     toml_seed = kw.pop("seed", None)
     kw["rng"] = (
         seed
@@ -344,8 +396,25 @@ def cmd(
         kw["region"] = region_arg(
             kw["region"], crs=survey.crs, base=base, where="[plan]"
         )
-    if hotspots is not None:
-        kw["hotspots"] = read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
+    if hotspots[0] is not None:
+        kw["hotspots"] = read_layer(hotspots[0], hotspots[1], "hotspots", survey.crs)
+
+
+def _constrained_candidates(
+    survey: Any,
+    kw: dict[str, Any],
+    *,
+    candidates_path: Path | None,
+    exclude_paths: tuple[Path, ...],
+    settlements_path: Path | None,
+    settlement_buffer: float,
+    access_path: Path | None,
+    max_access_distance: float | None,
+) -> Any:
+    """Candidate sites under the command's site constraints (None: no constraint)."""
+    from .. import planning
+    from .._steps import defaults
+
     constrained = (
         candidates_path
         or exclude_paths
@@ -353,46 +422,40 @@ def cmd(
         or access_path
         or max_access_distance is not None
     )
-    if constrained:
-        lib = defaults("plan")  # the library's defaults, written once in planning.plan
-        kw["candidates"] = planning.candidate_sites(
-            survey,
-            spacing=float(kw.get("spacing", lib["spacing"])),
-            candidates=(
-                None
-                if candidates_path is None
-                else read_layer(candidates_path, None, "candidates", survey.crs)
-            ),
-            exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
-            settlements=(
-                None
-                if settlements_path is None
-                else read_layer(settlements_path, None, "settlements", survey.crs)
-            ),
-            settlement_buffer=settlement_buffer,
-            access=(
-                None
-                if access_path is None
-                else read_layer(access_path, None, "access", survey.crs)
-            ),
-            max_access_distance=max_access_distance,
-            min_spacing=(
-                0.0
-                if kw.get("move")
-                else float(kw.get("min_spacing", lib["min_spacing"]))
-            ),
-            zone_budget=kw.get("zone_budget"),
-            region=kw.get("region", "study_area"),
-        )
+    if not constrained:
+        return None
+    lib = defaults("plan")  # the library's defaults, written once in planning.plan
+    return planning.candidate_sites(
+        survey,
+        spacing=float(kw.get("spacing", lib["spacing"])),
+        candidates=(
+            None
+            if candidates_path is None
+            else read_layer(candidates_path, None, "candidates", survey.crs)
+        ),
+        exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
+        settlements=(
+            None
+            if settlements_path is None
+            else read_layer(settlements_path, None, "settlements", survey.crs)
+        ),
+        settlement_buffer=settlement_buffer,
+        access=(
+            None
+            if access_path is None
+            else read_layer(access_path, None, "access", survey.crs)
+        ),
+        max_access_distance=max_access_distance,
+        min_spacing=(
+            0.0 if kw.get("move") else float(kw.get("min_spacing", lib["min_spacing"]))
+        ),
+        zone_budget=kw.get("zone_budget"),
+        region=kw.get("region", lib["region"]),
+    )
 
-    show = progress_enabled()
-    with logging_redirect_tqdm():
-        result = planning.plan(survey, params, progress=show, **kw)
 
-    # prune: a removed_stations.csv of an earlier run with --move goes
-    with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
-        write_plan(tmp, result)
-
+def _echo_result(result: Any, out: Path) -> None:
+    """Print the proposal and the before/after of each objective."""
     summ = result.summary[result.summary["scope"] == "all"]
     click.echo(
         f"Proposed {len(result.stations)} new stations"
