@@ -28,6 +28,53 @@ OUTPUTS = ("results.gpkg", "corridors")
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def _raster_paths(
+    given: tuple[Path | None, ...], proj_rasters: dict[str, Any]
+) -> dict[str, Path]:
+    """Input rasters by name: the options, else the project's [rasters]."""
+    rasters: dict[str, Path] = {}
+    for key, path in zip(RASTER_KEYS, given, strict=True):
+        chosen = path if path is not None else proj_rasters.get(key)
+        if chosen is not None:
+            rasters[key] = Path(chosen)
+    return rasters
+
+
+def _core_paths(
+    cores: tuple[Path, ...], conf: dict[str, Any], base: Path | None
+) -> list[Path]:
+    """Core layer files: --cores, else [corridors] cores (relative to the TOML)."""
+    from ..errors import InputError
+
+    paths = list(cores)
+    if not paths and conf.get("cores"):
+        raw = conf["cores"]
+        for c in [raw] if isinstance(raw, str) else list(raw):
+            p = Path(c)
+            paths.append(p if p.is_absolute() or base is None else base / p)
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError(f"{p}: core layer not found. Fix the path.", path=p)
+    return paths
+
+
+def _cli_widths_and_circuit(
+    kw: dict[str, Any],
+    width_cost: float | None,
+    width_m: float | None,
+    no_circuit: bool,
+) -> None:
+    """A width given on the command line replaces both project widths; --no-circuit."""
+    if width_cost is not None:  # one width given on the command line replaces both
+        kw.pop("width_m", None)
+    if width_m is not None:
+        kw.pop("width_cost", None)
+    if no_circuit:
+        kw["run_circuit"] = False
+    for key in ("cores", "rasters", "resistance", "progress"):
+        kw.pop(key, None)  # read above (cores, rasters) or set here
+
+
 def _project_conf(
     project: Path | None,
 ) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
@@ -205,22 +252,8 @@ def cmd(
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
 
-    rasters: dict[str, Any] = {}
-    for key, given in zip(
-        RASTER_KEYS, (landcover, elevation, settlements, rivers), strict=True
-    ):
-        path = given if given is not None else proj_rasters.get(key)
-        if path is not None:
-            rasters[key] = Path(path)
-    core_paths = list(cores)
-    if not core_paths and conf.get("cores"):
-        raw = conf["cores"]
-        for c in [raw] if isinstance(raw, str) else list(raw):
-            p = Path(c)
-            core_paths.append(p if p.is_absolute() or base is None else base / p)
-    for p in core_paths:
-        if not Path(p).exists():
-            raise InputError(f"{p}: core layer not found. Fix the path.", path=p)
+    rasters = _raster_paths((landcover, elevation, settlements, rivers), proj_rasters)
+    core_paths = _core_paths(cores, conf, base)
 
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     resistance = None
@@ -254,14 +287,7 @@ def cmd(
             "n_jobs": n_jobs,
         },
     )
-    if width_cost is not None:  # one width given on the command line replaces both
-        kw.pop("width_m", None)
-    if width_m is not None:
-        kw.pop("width_cost", None)
-    if no_circuit:
-        kw["run_circuit"] = False
-    for key in ("cores", "rasters", "resistance", "progress"):
-        kw.pop(key, None)  # read above (cores, rasters) or set here
+    _cli_widths_and_circuit(kw, width_cost, width_m, no_circuit)
     result = C.corridors_for_survey(
         survey,
         rasters=rasters,
@@ -273,6 +299,11 @@ def cmd(
 
     with staged_outputs(out, OUTPUTS, overwrite=overwrite, prune=True) as tmp:
         write_corridors(tmp, result)
+    _echo(result, out)
+
+
+def _echo(result: Any, out: Path) -> None:
+    """Log and print what was written."""
     n_hot = 0 if result.hotspots is None else len(result.hotspots)
     logger.info(
         "corridors: %d cores, %d paths, %d border segments -> %s",
