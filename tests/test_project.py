@@ -234,6 +234,19 @@ def test_unknown_key_and_wrong_type_are_named_with_the_fix(project_dir):
     assert "[corridors] n_jobs = 'two': must be a number." in text
 
 
+def test_validate_cli_reports_unknown_step_key(project_dir):
+    from click.testing import CliRunner
+
+    from trapscape.cli.main import cli
+
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + "\n[plan]\nn_neww = 5\n")
+    res = CliRunner().invoke(cli, ["validate", str(f)])
+    assert res.exit_code == 1
+    assert "[plan] unknown key 'n_neww'" in res.output
+    assert "Did you mean 'n_new'?" in res.output
+
+
 def test_literal_parameter_valid_values_pass(project_dir):
     f = project_dir / "survey.toml"
     f.write_text(

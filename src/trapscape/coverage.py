@@ -796,6 +796,40 @@ def _hazard_grid(
     return out
 
 
+def _pdot_values(
+    params: DetectionParams,
+    shape: tuple[int, int],
+    mask: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    traps: np.ndarray,
+    total: np.ndarray,
+    progress: bool,
+) -> np.ndarray:
+    """pdot on the raster cells, mixed over the sex classes (no mask applied)."""
+    values = np.zeros(shape, dtype=np.float64)
+    for share, p in params.sex_classes():
+        if len(traps) == 0:
+            continue
+        if p.detectfn == "HHN":
+            h = _hazard_grid(
+                xs,
+                ys,
+                traps,
+                float(p.lambda0 or 0.0) * total,
+                p.sigma,
+                progress=progress,
+            )
+            values += share * -np.expm1(-h)
+        else:
+            rr, cc = np.nonzero(mask)
+            pts = np.column_stack([xs[cc], ys[rr]])
+            values[rr, cc] += share * -np.expm1(
+                _log_survival_points(pts, traps, total, p)
+            )
+    return values
+
+
 def pdot_surface(
     survey: Survey,
     params: DetectionParams,
@@ -884,26 +918,7 @@ def pdot_surface(
     origin = traps.mean(axis=0) if len(traps) else np.zeros(2)
     xs, ys = grid.xs - origin[0], grid.ys - origin[1]
     traps = traps - origin
-    values = np.zeros(grid.shape, dtype=np.float64)
-    for share, p in params.sex_classes():
-        if len(traps) == 0:
-            continue
-        if p.detectfn == "HHN":
-            h = _hazard_grid(
-                xs,
-                ys,
-                traps,
-                float(p.lambda0 or 0.0) * total,
-                p.sigma,
-                progress=progress,
-            )
-            values += share * -np.expm1(-h)
-        else:
-            rr, cc = np.nonzero(mask)
-            pts = np.column_stack([xs[cc], ys[rr]])
-            values[rr, cc] += share * -np.expm1(
-                _log_survival_points(pts, traps, total, p)
-            )
+    values = _pdot_values(params, grid.shape, mask, xs, ys, traps, total, progress)
     values[~mask] = np.nan
     if len(traps) == 0:
         warnings.warn(
