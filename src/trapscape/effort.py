@@ -333,6 +333,67 @@ def _column_edges(
 # --------------------------------------------------------------------------
 # operation matrix
 # --------------------------------------------------------------------------
+def _matrix_rows(dep: pd.DataFrame, by: str) -> tuple[pd.Index, np.ndarray]:
+    """Row keys of the operation matrix (cameras or stations, sorted) and the
+    row of each deployment."""
+    keys: pd.Index
+    if by == "camera":
+        keys = pd.MultiIndex.from_frame(
+            dep[[V.STATION_ID, V.CAMERA_ID]]
+            .drop_duplicates()
+            .sort_values([V.STATION_ID, V.CAMERA_ID])
+        )
+        row_of_dep = keys.get_indexer(
+            pd.MultiIndex.from_frame(dep[[V.STATION_ID, V.CAMERA_ID]])
+        )
+    else:
+        keys = pd.Index(np.sort(dep[V.STATION_ID].unique()), name=V.STATION_ID)
+        row_of_dep = keys.get_indexer(dep[V.STATION_ID])
+    row_of_dep = row_of_dep.astype(np.int64)
+    return keys, row_of_dep
+
+
+def _setup_time(
+    n: int, row_of_dep: np.ndarray, ds: np.ndarray, de: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """Time each row had at least one deployment set up, per column (ns)."""
+    k, s, e, c = _step_segments(
+        np.concatenate([row_of_dep, row_of_dep]),
+        np.concatenate([ds, de]),
+        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64)]),
+    )
+    return _overlap_matrix(n, k, s, e, (c > 0).astype(np.float64), edges)
+
+
+def _working_days(
+    n: int,
+    row_of_dep: np.ndarray,
+    ds: np.ndarray,
+    de: np.ndarray,
+    prob: pd.DataFrame,
+    edges: np.ndarray,
+    *,
+    count_cameras: bool,
+) -> np.ndarray:
+    """Days each row had a working camera (or, counting, camera-days) per column."""
+    pr = row_of_dep[prob["dep"].to_numpy()] if len(prob) else np.zeros(0, np.int64)
+    ps, pe = prob["s"].to_numpy(), prob["e"].to_numpy()
+    k, s, e, c = _step_segments(
+        np.concatenate([row_of_dep, row_of_dep, pr, pr]),
+        np.concatenate([ds, de, ps, pe]),
+        np.concatenate(
+            [
+                np.ones(len(ds), np.int64),
+                -np.ones(len(ds), np.int64),
+                -np.ones(len(ps), np.int64),
+                np.ones(len(ps), np.int64),
+            ]
+        ),
+    )
+    weight = c.astype(np.float64) if count_cameras else ((c > 0).astype(np.float64))
+    return _overlap_matrix(n, k, s, e, weight, edges) / _NS_PER_DAY
+
+
 def operation_matrix(
     survey_or_stations: Survey | pd.DataFrame,
     problems: pd.DataFrame | None = None,
@@ -416,51 +477,16 @@ def operation_matrix(
     prob = _problem_table(problems, dep)
     edges, cols = _column_edges(dep, start, end, occasion_days)
 
-    if by == "camera":
-        keys = pd.MultiIndex.from_frame(
-            dep[[V.STATION_ID, V.CAMERA_ID]]
-            .drop_duplicates()
-            .sort_values([V.STATION_ID, V.CAMERA_ID])
-        )
-        row_of_dep = keys.get_indexer(
-            pd.MultiIndex.from_frame(dep[[V.STATION_ID, V.CAMERA_ID]])
-        )
-    else:
-        keys = pd.Index(np.sort(dep[V.STATION_ID].unique()), name=V.STATION_ID)
-        row_of_dep = keys.get_indexer(dep[V.STATION_ID])
-    row_of_dep = row_of_dep.astype(np.int64)
+    keys, row_of_dep = _matrix_rows(dep, by)
     n = len(keys)
     ds, de = dep["s"].to_numpy(), dep["e"].to_numpy()
 
     # set-up time per column (union of deployments) -> NaN mask
-    k, s, e, c = _step_segments(
-        np.concatenate([row_of_dep, row_of_dep]),
-        np.concatenate([ds, de]),
-        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64)]),
-    )
-    setup_time = _overlap_matrix(n, k, s, e, (c > 0).astype(np.float64), edges)
+    setup_time = _setup_time(n, row_of_dep, ds, de, edges)
 
     # working cameras: +1/-1 per deployment, -1/+1 per (merged) malfunction
-    pr = row_of_dep[prob["dep"].to_numpy()] if len(prob) else np.zeros(0, np.int64)
-    ps, pe = prob["s"].to_numpy(), prob["e"].to_numpy()
-    k, s, e, c = _step_segments(
-        np.concatenate([row_of_dep, row_of_dep, pr, pr]),
-        np.concatenate([ds, de, ps, pe]),
-        np.concatenate(
-            [
-                np.ones(len(ds), np.int64),
-                -np.ones(len(ds), np.int64),
-                -np.ones(len(ps), np.int64),
-                np.ones(len(ps), np.int64),
-            ]
-        ),
-    )
-    weight = (
-        c.astype(np.float64)
-        if (by == "station" and count_cameras)
-        else ((c > 0).astype(np.float64))
-    )
-    work = _overlap_matrix(n, k, s, e, weight, edges) / _NS_PER_DAY
+    counts = by == "station" and count_cameras
+    work = _working_days(n, row_of_dep, ds, de, prob, edges, count_cameras=counts)
     work[setup_time <= 0] = np.nan
     out = pd.DataFrame(work, index=keys, columns=cols)
     logger.info(
