@@ -860,6 +860,58 @@ def _aggregate(
     return out.reset_index(names="zone")
 
 
+def _first_last(m: pd.DataFrame, day_index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """First and last day each row was set up (NaT/NaN when never)."""
+    setup = m.notna().to_numpy()
+    first = np.where(setup.any(1), setup.argmax(1), -1)
+    last = np.where(setup.any(1), setup.shape[1] - 1 - setup[:, ::-1].argmax(1), -1)
+    return (
+        pd.Series(day_index[first].where(first >= 0), index=m.index),
+        pd.Series(day_index[last].where(last >= 0), index=m.index),
+    )
+
+
+def _per_station_table(
+    survey: Survey,
+    sta: pd.DataFrame,
+    si: pd.DataFrame,
+    day_index: pd.Index,
+    *,
+    zones: bool,
+    independence_minutes: float,
+) -> pd.DataFrame:
+    """Effort and detections per station (``EffortReport.per_station``)."""
+    pts = survey.station_points.set_index(V.STATION_ID).loc[sta.index]
+    fs, ls = _first_last(sta, day_index)
+    det = _station_detections(si, independence_minutes=independence_minutes)
+    det = det.reindex(sta.index).fillna(0).astype("int64")
+    zone = (
+        survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
+        if zones and survey.zones is not None and len(survey.zones)
+        else pd.Series(pd.NA, index=pts.index, dtype="object")
+    )
+    per_station = pd.DataFrame(
+        {
+            V.STATION_ID: sta.index.to_numpy(),
+            V.ZONE: zone.to_numpy(),
+            "x": pts.geometry.x.to_numpy(),
+            "y": pts.geometry.y.to_numpy(),
+            "cameras": pts["n_cameras"].to_numpy(),
+            "first_day": fs.to_numpy(),
+            "last_day": ls.to_numpy(),
+            "operating_days": (sta > 0).sum(axis=1).to_numpy(),
+            "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
+            "detections": det["detections"].to_numpy(),
+            "photos": det["photos"].to_numpy(),
+            "individuals": det["individuals"].to_numpy(),
+        }
+    )
+    per_station["detection_rate_per_100"] = _rate(
+        per_station["detections"], per_station["trap_nights"]
+    ).to_numpy()
+    return per_station
+
+
 def effort_report(
     survey: Survey,
     *,
@@ -902,17 +954,7 @@ def effort_report(
     cam = operation_matrix(survey, by="camera")
     sta = operation_matrix(survey, by="station", count_cameras=count_cameras)
     day_index = cam.columns
-
-    def _first_last(m: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-        setup = m.notna().to_numpy()
-        first = np.where(setup.any(1), setup.argmax(1), -1)
-        last = np.where(setup.any(1), setup.shape[1] - 1 - setup[:, ::-1].argmax(1), -1)
-        return (
-            pd.Series(day_index[first].where(first >= 0), index=m.index),
-            pd.Series(day_index[last].where(last >= 0), index=m.index),
-        )
-
-    f, la = _first_last(cam)
+    f, la = _first_last(cam, day_index)
     deployments = survey.stations.groupby(
         [
             survey.stations[V.STATION_ID].astype(str),
@@ -938,34 +980,14 @@ def effort_report(
     if unknown:
         si = si[~si[V.STATION_ID].astype(str).isin(unknown)]
 
-    pts = survey.station_points.set_index(V.STATION_ID).loc[sta.index]
-    fs, ls = _first_last(sta)
-    det = _station_detections(si, independence_minutes=independence_minutes)
-    det = det.reindex(sta.index).fillna(0).astype("int64")
-    zone = (
-        survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
-        if zones and survey.zones is not None and len(survey.zones)
-        else pd.Series(pd.NA, index=pts.index, dtype="object")
+    per_station = _per_station_table(
+        survey,
+        sta,
+        si,
+        day_index,
+        zones=zones,
+        independence_minutes=independence_minutes,
     )
-    per_station = pd.DataFrame(
-        {
-            V.STATION_ID: sta.index.to_numpy(),
-            V.ZONE: zone.to_numpy(),
-            "x": pts.geometry.x.to_numpy(),
-            "y": pts.geometry.y.to_numpy(),
-            "cameras": pts["n_cameras"].to_numpy(),
-            "first_day": fs.to_numpy(),
-            "last_day": ls.to_numpy(),
-            "operating_days": (sta > 0).sum(axis=1).to_numpy(),
-            "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
-            "detections": det["detections"].to_numpy(),
-            "photos": det["photos"].to_numpy(),
-            "individuals": det["individuals"].to_numpy(),
-        }
-    )
-    per_station["detection_rate_per_100"] = _rate(
-        per_station["detections"], per_station["trap_nights"]
-    ).to_numpy()
 
     if zones and survey.zones is not None and len(survey.zones):
         per_zone = _aggregate(
