@@ -273,7 +273,7 @@ def test_check_params_checks_literal_values() -> None:
     with pytest.raises(InputError) as info:
         pipeline._check_params({"density": {"model": "zones"}}, "survey.toml")
     assert str(info.value) == (
-        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', "
+        "survey.toml: [density] model = 'zones' is not allowed; use one of 'null', 'sex', "
         "'zone', 'sex+zone' (allowed values of 'model' in "
         "trapscape.density.fit_survey). Did you mean 'zone'?"
     )

@@ -216,7 +216,7 @@ def test_literal_parameter_value_is_checked(project_dir):
         load_project(f)
     text = str(info.value)
     assert (
-        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', "
+        "survey.toml: [density] model = 'zones' is not allowed; use one of 'null', 'sex', "
         "'zone', 'sex+zone' (allowed values of 'model' in "
         "trapscape.density.fit_survey). Did you mean 'zone'?"
     ) in text
@@ -265,7 +265,7 @@ def test_validate_cli_reports_literal_value(project_dir):
     res = CliRunner().invoke(cli, ["validate", str(f)])
     assert res.exit_code == 1
     assert "survey.toml: [density] model = 'zones'" in res.output
-    assert "must be one of 'null', 'sex', 'zone', 'sex+zone'" in res.output
+    assert "use one of 'null', 'sex', 'zone', 'sex+zone'" in res.output
     assert "Traceback" not in res.output
 
 

@@ -83,9 +83,9 @@ def test_project_and_pipeline_agree_on_optional_literal(tmp_path) -> None:
     assert c.values == ("pairwise", "one_to_all") and c.none_ok
     assert _check_choices("corridors", {"mode": "pairwise"}) == []
     bad = _check_choices("corridors", {"mode": "both"})
-    assert len(bad) == 1 and "must be one of 'pairwise', 'one_to_all'" in bad[0]
+    assert len(bad) == 1 and "use one of 'pairwise', 'one_to_all'" in bad[0]
     with pytest.raises(
-        InputError, match=r"\[corridors\] mode = 'both': must be one of"
+        InputError, match=r"\[corridors\] mode = 'both' is not allowed; use one of"
     ):
         pipeline._check_params({"corridors": {"mode": "both"}}, "survey.toml")
     ok = pipeline._check_params({"corridors": {"mode": "one_to_all"}}, "survey.toml")

@@ -574,7 +574,7 @@ def choice_problems(section: str, values: Mapping[str, Any]) -> list[str]:
             )
             hint = f" Did you mean {close[0]!r}?" if close else ""
         out.append(
-            f"[{section}] {key} = {value!r}: must be one of {listed} "
+            f"[{section}] {key} = {value!r} is not allowed; use one of {listed} "
             f"(allowed values of '{key}' in {', '.join(c.owners)}).{hint}"
         )
     return out
