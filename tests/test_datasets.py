@@ -31,9 +31,9 @@ APPROX = ("park", "parks", "study_area", "china_sector")
 
 @pytest.fixture(scope="module")
 def example():
-    from trapscape.io import read_survey
+    from trapscape.project import load_project
 
-    return read_survey(datasets.get_path("example"))
+    return load_project(datasets.get_path("example")).survey
 
 
 def test_get_path() -> None:

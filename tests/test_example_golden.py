@@ -44,6 +44,7 @@ CURRENT_PATHS: dict[str, str] = {
     "individuals_by_country": "individuals_by_country.csv",
 }
 
+
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("golden") / "run"

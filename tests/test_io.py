@@ -917,6 +917,7 @@ def test_io_package_keeps_every_public_name():
         "read_camtrap_dp": camtrap_dp,
         "read_survey": survey,
         "build_survey": survey,
+        "add_boundaries": survey,
     }
     assert sorted(tio.__all__) == sorted(owners)
     for name, module in owners.items():

@@ -273,7 +273,9 @@ def test_check_params_checks_literal_values() -> None:
     with pytest.raises(InputError) as info:
         pipeline._check_params({"density": {"model": "zones"}}, "survey.toml")
     assert str(info.value) == (
-        "survey.toml: [density] model = 'zones': must be one of 'null', 'sex', 'zone', 'sex+zone'."
+        "survey.toml: [density] model = 'zones' is not allowed; use one of 'null', 'sex', "
+        "'zone', 'sex+zone' (allowed values of 'model' in "
+        "trapscape.density.fit_survey). Did you mean 'zone'?"
     )
     ok = pipeline._check_params({"density": {"model": "zone"}}, "survey.toml")
     assert ok["density"] == {"model": "zone"}
@@ -293,14 +295,10 @@ def test_bad_input_file_aborts_before_writing(tmp_path: Path) -> None:
 def test_missing_module_is_recorded_not_available(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = pipeline._module
+    def missing(_ctx: object) -> str:
+        raise ModuleNotFoundError("No module named 'somelib'", name="somelib")
 
-    def fake(name: str) -> object:
-        if name == "coverage":
-            raise pipeline._NotAvailable("module trapscape.coverage is not available")
-        return real(name)
-
-    monkeypatch.setattr(pipeline, "_module", fake)
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "coverage", missing)
     res = pipeline.run_project(project, tmp_path / "out")
     assert res.steps["coverage"].status == "not available"
     assert res.manifest["steps"]["coverage"]["status"] == "not available"

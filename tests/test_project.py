@@ -49,7 +49,7 @@ coverage = true
 density = false
 
 [density]
-sigma = 3000.0
+detectfn = "HHN"
 buffer = 12000
 
 [report]
@@ -68,7 +68,7 @@ def test_load_full_project(project_dir):
     assert p.survey.crs.to_epsg() == 32652
     assert sorted(p.survey.zones["name"]) == ["China", "Russia"]
     assert len(p.survey.border) == 1 and len(p.survey.study_area) == 1
-    assert p.params["density"] == {"sigma": 3000.0, "buffer": 12000}
+    assert p.params["density"] == {"detectfn": "HHN", "buffer": 12000}
     assert p.params["steps"] == {"coverage": True, "density": False}
     assert p.params["rasters"]["elevation"] == (project_dir / "dem.tif").resolve()
     assert p.params["homerange"] == {}
@@ -123,10 +123,13 @@ def test_camtrapr_project_with_xy_and_date_format(tmp_path):
     assert s["crs"] == "EPSG:32650" and s["individuals"] == 3 and s["malfunctions"] == 1
 
 
-def test_read_survey_accepts_toml(project_dir):
+def test_read_survey_sends_project_files_to_load_project(project_dir):
+    # io sits below the project layer: it does not read project files itself
     f = project_dir / "survey.toml"
     f.write_text(FULL)
-    assert tio.read_survey(f).summary()["stations"] == 9
+    with pytest.raises(InputError, match=r"load_project\(path\)\.survey"):
+        tio.read_survey(f)
+    assert load_project(f).survey.summary()["stations"] == 9
 
 
 def test_read_false_skips_survey(project_dir):
@@ -216,11 +219,35 @@ def test_literal_parameter_value_is_checked(project_dir):
         load_project(f)
     text = str(info.value)
     assert (
-        "survey.toml: [density] model = 'zones' is not an allowed value of 'model' "
-        "(trapscape.density.fit_survey); use one of 'null', 'sex', 'zone', 'sex+zone'. "
-        "Did you mean 'zone'?"
+        "survey.toml: [density] model = 'zones' is not allowed; use one of 'null', 'sex', "
+        "'zone', 'sex+zone' (allowed values of 'model' in "
+        "trapscape.density.fit_survey). Did you mean 'zone'?"
     ) in text
     assert "[coverage] shape = 'hexagon'" in text and "'square', 'hex'" in text
+
+
+def test_unknown_key_and_wrong_type_are_named_with_the_fix(project_dir):
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + '\n[corridors]\nresolutoin = 250\nn_jobs = "two"\n')
+    with pytest.raises(InputError) as info:
+        load_project(f)
+    text = str(info.value)
+    assert "[corridors] unknown key 'resolutoin'" in text
+    assert "Did you mean 'resolution'?" in text
+    assert "[corridors] n_jobs = 'two': must be a number." in text
+
+
+def test_validate_cli_reports_unknown_step_key(project_dir):
+    from click.testing import CliRunner
+
+    from trapscape.cli.main import cli
+
+    f = project_dir / "survey.toml"
+    f.write_text(BASE + "\n[plan]\nn_neww = 5\n")
+    res = CliRunner().invoke(cli, ["validate", str(f)])
+    assert res.exit_code == 1
+    assert "[plan] unknown key 'n_neww'" in res.output
+    assert "Did you mean 'n_new'?" in res.output
 
 
 def test_literal_parameter_valid_values_pass(project_dir):
@@ -275,7 +302,7 @@ def test_value_check_imports_only_sections_with_keys(project_dir):
         "from trapscape.project import _check_choices, load_project\n"
         f"load_project({str(f)!r}, read=False)\n"
         "print('trapscape.corridors' in sys.modules)\n"
-        "print(_check_choices('map', {}), 'trapscape.maps' in sys.modules)\n"
+        "print(_check_choices('map', {}), 'trapscape.present.maps' in sys.modules)\n"
         "print(len(_check_choices('corridors', {'solver': 'fast'})))\n"
         "print('trapscape.corridors' in sys.modules)\n"
     )

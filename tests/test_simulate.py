@@ -323,13 +323,13 @@ def test_same_seed_same_files(tmp_path) -> None:
 
 
 def test_written_survey_reads_back(tmp_path) -> None:
-    from trapscape.io import read_survey
+    from trapscape.project import load_project
 
     _study().to_file(tmp_path / "sa.gpkg")
     _zones().to_file(tmp_path / "z.gpkg")
     sim = _sim(8)
     path = _write(sim, tmp_path / "out")
-    survey = read_survey(path)
+    survey = load_project(path).survey
     assert survey.crs.to_epsg() == 32652
     assert len(survey.stations) == len(sim.stations)
     assert len(survey.sightings) == len(sim.sightings)

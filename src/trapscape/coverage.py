@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
@@ -56,6 +57,7 @@ import shapely
 
 from . import validation as V
 from ._memory import DEFAULT_BUDGET_GB, check_budget, coarser, grid_cells
+from ._signature import keywords_for
 from .crs import require_projected
 from .detection import DetectionParams
 from .errors import GeometryError, InputError, TrapscapeWarning
@@ -68,8 +70,10 @@ if TYPE_CHECKING:
     from .survey import Survey
 
 __all__ = [
+    "SurveyCoverage",
     "coverage_grid",
     "coverage_stats",
+    "for_survey",
     "gaps",
     "pdot_points",
     "pdot_summary",
@@ -403,6 +407,147 @@ _GRID_BYTES_PER_CELL = 640
 _PDOT_BYTES_PER_CELL = 48
 
 
+def _grid_region(
+    survey: Survey,
+    region: Any,
+    cell_size: float,
+    shape: str,
+    max_memory_gb: float | None,
+) -> Any:
+    """The region polygon of the grid, after checking the cell size, shape and budget."""
+    if not (cell_size and cell_size > 0):
+        raise InputError(
+            f"cell_size must be a positive number of metres, got {cell_size!r}."
+        )
+    if shape not in ("square", "hex"):
+        raise InputError(f"shape must be 'square' or 'hex', got {shape!r}.")
+    poly = _area_polygon(survey, region, pad=cell_size)
+    n_est = grid_cells(poly.bounds, float(cell_size))
+    if shape == "hex":
+        n_est = int(n_est * 2.0 / math.sqrt(3.0)) + 1  # hexagon area s^2 sqrt(3)/2
+    check_budget(
+        n_est,
+        _GRID_BYTES_PER_CELL,
+        what=(
+            f"the {shape} coverage grid of {cell_size:g} m over the region "
+            f"{_region_label(region)!r}"
+        ),
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            f"Use a cell_size of {coarser(float(cell_size), f)} m or larger "
+            f"(now {cell_size:g} m)."
+        ),
+    )
+    return poly
+
+
+def _clipped_cells(poly: Any, shape: str, cell_size: float) -> np.ndarray:
+    """Grid cells over ``poly``'s bounds, clipped to it (empty ones dropped)."""
+    make = _square_cells if shape == "square" else _hex_cells
+    cells = make(poly.bounds, cell_size)
+    idx = shapely.STRtree(cells).query(poly, predicate="intersects")
+    idx = np.sort(idx)
+    cand = cells[idx]
+    shapely.prepare(poly)
+    inside = shapely.contains_properly(poly, cand)
+    clipped = cand.copy()
+    clipped[~inside] = shapely.intersection(cand[~inside], poly)
+    clipped = np.array(
+        [
+            g if g.geom_type in ("Polygon", "MultiPolygon") else _polygonal(g)
+            for g in clipped
+        ],
+        dtype=object,
+    )
+    keep = shapely.area(clipped) > 0
+    geoms = clipped[keep]
+    return geoms
+
+
+def _cell_of_station(
+    geoms: np.ndarray, pts: gpd.GeoDataFrame, region: Any
+) -> pd.Series:
+    """Row number of the cell holding each station (-1 outside every cell)."""
+    pi, ci = shapely.STRtree(geoms).query(
+        np.asarray(pts.geometry.values), predicate="intersects"
+    )
+    order = np.lexsort((ci, pi))  # a station on a shared edge goes to the lowest id
+    first = pd.Series(ci[order], index=pi[order])
+    first = first[~first.index.duplicated(keep="first")]
+    cell_of_station = pd.Series(-1, index=np.arange(len(pts)), dtype=np.int64)
+    cell_of_station.loc[first.index] = first.to_numpy()
+    n_out = int((cell_of_station < 0).sum())
+    if n_out:
+        logger.info(
+            "%d station(s) lie outside the region %r and no cell counts them",
+            n_out,
+            _region_label(region),
+        )
+    return cell_of_station
+
+
+def _individuals_per_cell(survey: Survey, stc: pd.DataFrame, n: int) -> np.ndarray:
+    """Distinct identified individuals detected at the stations of each cell."""
+    si = survey.sightings
+    individuals = np.zeros(n, dtype=np.int64)
+    if len(si) and V.INDIVIDUAL_ID in si.columns:
+        cell_map = pd.Series(stc["_cell"].to_numpy(), index=stc.index)
+        sc = cell_map.reindex(si[V.STATION_ID].astype(str)).to_numpy()
+        ind = V.individual_ids(si)
+        ok = ~pd.isna(sc) & ind.notna().to_numpy()
+        if ok.any():
+            cnt = (
+                pd.DataFrame({"c": sc[ok].astype(np.int64), "i": ind.to_numpy()[ok]})
+                .groupby("c")["i"]
+                .nunique()
+            )
+            individuals[cnt.index.to_numpy()] = cnt.to_numpy()
+    return individuals
+
+
+def _grid_frame(
+    survey: Survey,
+    geoms: np.ndarray,
+    *,
+    stations: np.ndarray,
+    cameras: np.ndarray,
+    trap_nights: np.ndarray,
+    detections: np.ndarray,
+    photos: np.ndarray,
+    individuals: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """The coverage grid table; counts are NA in cells without effort."""
+    n = len(geoms)
+    effort = trap_nights > 0
+
+    def _na_without_effort(a: np.ndarray) -> Any:
+        arr = pd.array(a, dtype="Int64")
+        arr[~effort] = pd.NA
+        return arr
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(
+            effort, 100.0 * detections / np.where(effort, trap_nights, 1.0), np.nan
+        )
+    return gpd.GeoDataFrame(
+        {
+            "cell_id": np.arange(1, n + 1, dtype=np.int64),
+            V.ZONE: _majority_zone(geoms, survey.zones),
+            "area_km2": shapely.area(geoms) / 1e6,
+            "stations": stations,
+            "cameras": cameras,
+            "trap_nights": trap_nights,
+            "detections": _na_without_effort(detections),
+            "photos": _na_without_effort(photos),
+            "individuals": _na_without_effort(individuals),
+            "detection_rate_per_100": rate,
+            "effort": effort,
+        },
+        geometry=gpd.GeoSeries(geoms, crs=survey.crs),
+        crs=survey.crs,
+    )
+
+
 def coverage_grid(
     survey: Survey,
     *,
@@ -471,47 +616,8 @@ def coverage_grid(
     """
     from .effort import effort_report
 
-    if not (cell_size and cell_size > 0):
-        raise InputError(
-            f"cell_size must be a positive number of metres, got {cell_size!r}."
-        )
-    if shape not in ("square", "hex"):
-        raise InputError(f"shape must be 'square' or 'hex', got {shape!r}.")
-    poly = _area_polygon(survey, region, pad=cell_size)
-    n_est = grid_cells(poly.bounds, float(cell_size))
-    if shape == "hex":
-        n_est = int(n_est * 2.0 / math.sqrt(3.0)) + 1  # hexagon area s^2 sqrt(3)/2
-    check_budget(
-        n_est,
-        _GRID_BYTES_PER_CELL,
-        what=(
-            f"the {shape} coverage grid of {cell_size:g} m over the region "
-            f"{_region_label(region)!r}"
-        ),
-        budget_gb=max_memory_gb,
-        suggest=lambda f: (
-            f"Use a cell_size of {coarser(float(cell_size), f)} m or larger "
-            f"(now {cell_size:g} m)."
-        ),
-    )
-    make = _square_cells if shape == "square" else _hex_cells
-    cells = make(poly.bounds, float(cell_size))
-    idx = shapely.STRtree(cells).query(poly, predicate="intersects")
-    idx = np.sort(idx)
-    cand = cells[idx]
-    shapely.prepare(poly)
-    inside = shapely.contains_properly(poly, cand)
-    clipped = cand.copy()
-    clipped[~inside] = shapely.intersection(cand[~inside], poly)
-    clipped = np.array(
-        [
-            g if g.geom_type in ("Polygon", "MultiPolygon") else _polygonal(g)
-            for g in clipped
-        ],
-        dtype=object,
-    )
-    keep = shapely.area(clipped) > 0
-    geoms = clipped[keep]
+    poly = _grid_region(survey, region, cell_size, shape, max_memory_gb)
+    geoms = _clipped_cells(poly, shape, float(cell_size))
 
     if report is None:
         report = effort_report(
@@ -522,21 +628,7 @@ def coverage_grid(
         )
     st = report.per_station.set_index(V.STATION_ID)
     pts = survey.station_points.set_index(V.STATION_ID).loc[st.index]
-    pi, ci = shapely.STRtree(geoms).query(
-        np.asarray(pts.geometry.values), predicate="intersects"
-    )
-    order = np.lexsort((ci, pi))  # a station on a shared edge goes to the lowest id
-    first = pd.Series(ci[order], index=pi[order])
-    first = first[~first.index.duplicated(keep="first")]
-    cell_of_station = pd.Series(-1, index=np.arange(len(pts)), dtype=np.int64)
-    cell_of_station.loc[first.index] = first.to_numpy()
-    n_out = int((cell_of_station < 0).sum())
-    if n_out:
-        logger.info(
-            "%d station(s) lie outside the region %r and no cell counts them",
-            n_out,
-            _region_label(region),
-        )
+    cell_of_station = _cell_of_station(geoms, pts, region)
     stc = st.assign(_cell=cell_of_station.to_numpy())
     stc = stc[stc["_cell"] >= 0]
     g = stc.groupby("_cell")
@@ -552,46 +644,17 @@ def coverage_grid(
     detections = _per_cell(g["detections"].sum()).astype(np.int64)
     photos = _per_cell(g["photos"].sum()).astype(np.int64)
 
-    si = survey.sightings
-    individuals = np.zeros(n, dtype=np.int64)
-    if len(si) and V.INDIVIDUAL_ID in si.columns:
-        cell_map = pd.Series(stc["_cell"].to_numpy(), index=stc.index)
-        sc = cell_map.reindex(si[V.STATION_ID].astype(str)).to_numpy()
-        ind = V.individual_ids(si)
-        ok = ~pd.isna(sc) & ind.notna().to_numpy()
-        if ok.any():
-            cnt = (
-                pd.DataFrame({"c": sc[ok].astype(np.int64), "i": ind.to_numpy()[ok]})
-                .groupby("c")["i"]
-                .nunique()
-            )
-            individuals[cnt.index.to_numpy()] = cnt.to_numpy()
+    individuals = _individuals_per_cell(survey, stc, n)
 
-    def _na_without_effort(a: np.ndarray) -> Any:
-        arr = pd.array(a, dtype="Int64")
-        arr[~effort] = pd.NA
-        return arr
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(
-            effort, 100.0 * detections / np.where(effort, trap_nights, 1.0), np.nan
-        )
-    out = gpd.GeoDataFrame(
-        {
-            "cell_id": np.arange(1, n + 1, dtype=np.int64),
-            V.ZONE: _majority_zone(geoms, survey.zones),
-            "area_km2": shapely.area(geoms) / 1e6,
-            "stations": stations,
-            "cameras": cameras,
-            "trap_nights": trap_nights,
-            "detections": _na_without_effort(detections),
-            "photos": _na_without_effort(photos),
-            "individuals": _na_without_effort(individuals),
-            "detection_rate_per_100": rate,
-            "effort": effort,
-        },
-        geometry=gpd.GeoSeries(geoms, crs=survey.crs),
-        crs=survey.crs,
+    out = _grid_frame(
+        survey,
+        geoms,
+        stations=stations,
+        cameras=cameras,
+        trap_nights=trap_nights,
+        detections=detections,
+        photos=photos,
+        individuals=individuals,
     )
     logger.info(
         "Coverage grid: %d %s cells of %g m, %d with effort",
@@ -793,6 +856,40 @@ def _hazard_grid(
     return out
 
 
+def _pdot_values(
+    params: DetectionParams,
+    shape: tuple[int, int],
+    mask: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    traps: np.ndarray,
+    total: np.ndarray,
+    progress: bool,
+) -> np.ndarray:
+    """pdot on the raster cells, mixed over the sex classes (no mask applied)."""
+    values = np.zeros(shape, dtype=np.float64)
+    for share, p in params.sex_classes():
+        if len(traps) == 0:
+            continue
+        if p.detectfn == "HHN":
+            h = _hazard_grid(
+                xs,
+                ys,
+                traps,
+                float(p.lambda0 or 0.0) * total,
+                p.sigma,
+                progress=progress,
+            )
+            values += share * -np.expm1(-h)
+        else:
+            rr, cc = np.nonzero(mask)
+            pts = np.column_stack([xs[cc], ys[rr]])
+            values[rr, cc] += share * -np.expm1(
+                _log_survival_points(pts, traps, total, p)
+            )
+    return values
+
+
 def pdot_surface(
     survey: Survey,
     params: DetectionParams,
@@ -881,26 +978,7 @@ def pdot_surface(
     origin = traps.mean(axis=0) if len(traps) else np.zeros(2)
     xs, ys = grid.xs - origin[0], grid.ys - origin[1]
     traps = traps - origin
-    values = np.zeros(grid.shape, dtype=np.float64)
-    for share, p in params.sex_classes():
-        if len(traps) == 0:
-            continue
-        if p.detectfn == "HHN":
-            h = _hazard_grid(
-                xs,
-                ys,
-                traps,
-                float(p.lambda0) * total,
-                p.sigma,  # type: ignore[arg-type]
-                progress=progress,
-            )
-            values += share * -np.expm1(-h)
-        else:
-            rr, cc = np.nonzero(mask)
-            pts = np.column_stack([xs[cc], ys[rr]])
-            values[rr, cc] += share * -np.expm1(
-                _log_survival_points(pts, traps, total, p)
-            )
+    values = _pdot_values(params, grid.shape, mask, xs, ys, traps, total, progress)
     values[~mask] = np.nan
     if len(traps) == 0:
         warnings.warn(
@@ -999,3 +1077,84 @@ def pdot_summary(
             }
         )
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class SurveyCoverage:
+    """What :func:`for_survey` computed (``None``: that part was not asked for).
+
+    Attributes
+    ----------
+    grid
+        :func:`coverage_grid`.
+    stats
+        :func:`coverage_stats` of the grid.
+    gaps
+        :func:`gaps`.
+    pdot
+        :func:`pdot_surface` (needs detection parameters).
+    pdot_summary
+        :func:`pdot_summary` of the surface.
+    """
+
+    grid: gpd.GeoDataFrame | None = None
+    stats: pd.DataFrame | None = None
+    gaps: gpd.GeoDataFrame | None = None
+    pdot: xr.DataArray | None = None
+    pdot_summary: pd.DataFrame | None = None
+
+
+def for_survey(
+    survey: Survey,
+    params: DetectionParams | None = None,
+    *,
+    report: EffortReport | None = None,
+    with_grid: bool = True,
+    progress: bool = False,
+    **options: Any,
+) -> SurveyCoverage:
+    """Coverage grid, its statistics, gaps and the pdot surface of a survey.
+
+    The one function ``trapscape coverage`` and the coverage and pdot steps
+    of ``trapscape run`` call.  ``options`` are the keywords of
+    :func:`coverage_grid`, :func:`coverage_stats`, :func:`gaps` and
+    :func:`pdot_surface` (the project's ``[coverage]`` section); each
+    function receives those it takes.
+
+    Parameters
+    ----------
+    survey
+        The survey.
+    params
+        Detection parameters; without them no pdot surface is computed.
+    report
+        The survey's :class:`~trapscape.effort.EffortReport` (computed when
+        needed and not given).
+    with_grid
+        Compute the grid, its statistics and the gaps (``False``: only pdot).
+    progress
+        Progress bar of the pdot surface.
+    **options
+        Keywords of the functions above.
+
+    Returns
+    -------
+    SurveyCoverage
+    """
+    opts = dict(options)
+    out: dict[str, Any] = {}
+    if with_grid:
+        grid = coverage_grid(survey, report=report, **keywords_for(coverage_grid, opts))
+        out["grid"] = grid
+        out["stats"] = coverage_stats(
+            survey, grid, report=report, **keywords_for(coverage_stats, opts)
+        )
+        out["gaps"] = gaps(survey, report=report, **keywords_for(gaps, opts))
+    if params is not None:
+        kw = {
+            k: v for k, v in keywords_for(pdot_surface, opts).items() if k != "progress"
+        }
+        surface = pdot_surface(survey, params, progress=progress, **kw)
+        out["pdot"] = surface
+        out["pdot_summary"] = pdot_summary(survey, surface)
+    return SurveyCoverage(**out)

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, TrapscapeWarning
 
-__all__ = ["DetectionParams", "read_detection", "write_detection"]
+__all__ = ["DetectionParams", "read_detection", "resolve_detection", "write_detection"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,8 @@ class DetectionParams:
             return [(1.0, self)]
         known = {f.name for f in fields(DetectionParams)} - {"by_sex"}
         classes: list[tuple[float | None, DetectionParams]] = []
-        for sex, over in sorted(self.by_sex.items()):
-            over = dict(over)
+        for sex, given in sorted(self.by_sex.items()):
+            over: dict[str, Any] = dict(given)
             share = over.pop("share", None)
             bad = set(over) - known
             if bad:
@@ -131,8 +134,9 @@ class DetectionParams:
             return [(1.0 / len(classes), c) for _, c in classes]
         if any(w is None for w, _ in classes):
             raise InputError("by_sex: give 'share' for every sex or for none.")
-        total = sum(float(w) for w, _ in classes)  # type: ignore[arg-type]
-        return [(float(w) / total, c) for w, c in classes]  # type: ignore[arg-type]
+        shares = [(float(w or 0.0), c) for w, c in classes]
+        total = sum(w for w, _ in shares)
+        return [(w / total, c) for w, c in shares]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (JSON-ready)."""
@@ -172,3 +176,110 @@ def read_detection(path: str | os.PathLike[str]) -> DetectionParams:
             path=path,
         )
     return DetectionParams(**data)
+
+
+def resolve_detection(
+    file: str | os.PathLike[str] | None = None,
+    section: Mapping[str, Any] | None = None,
+    *,
+    lambda0: float | None = None,
+    sigma: float | None = None,
+    density: float | None = None,
+    require: bool = False,
+    base: str | os.PathLike[str] | None = None,
+) -> DetectionParams:
+    """Detection parameters from a file, a ``[detection]`` section and options.
+
+    The one rule every command and the pipeline follow:
+
+    1. The base is ``file`` (a JSON written by ``trapscape density``) when
+       given; otherwise the ``section``: its ``file`` (or ``path``) key names
+       such a JSON (relative to ``base``), and its other keys (fields of
+       :class:`~trapscape.detection.DetectionParams`) override that file's
+       values.
+    2. Explicit ``lambda0``, ``sigma`` and ``density`` override the base
+       (``lambda0`` implies the hazard half-normal ``detectfn = "HHN"``).
+    3. If no source gives ``sigma``: with ``require=True`` an
+       :class:`~trapscape.errors.InputError`; otherwise a
+       :class:`~trapscape.errors.TrapscapeWarning` and the documented
+       defaults of :class:`~trapscape.detection.DetectionParams` (hazard
+       half-normal, sigma 3000 m, lambda0 0.05 per day) fill what is missing.
+
+    Parameters
+    ----------
+    file
+        Detection JSON (command line ``--detection``).
+    section
+        The project's ``[detection]`` section.
+    lambda0, sigma, density
+        Command-line values (per day, metres, animals per 100 km²).
+    require
+        Refuse to guess sigma (``trapscape plan``).
+    base
+        Folder that relative ``file``/``path`` keys of ``section`` are
+        resolved against (the project file's folder).
+
+    Returns
+    -------
+    DetectionParams
+
+    Raises
+    ------
+    InputError
+        Unknown keys in ``section``, invalid values, an unreadable file, or
+        (``require=True``) no sigma.
+    """
+    sec = dict(section or {})
+    src = sec.pop("file", None)
+    alt = sec.pop("path", None)
+    src = src if src is not None else alt
+    known = set(DetectionParams.__dataclass_fields__)
+    unknown = set(sec) - known
+    if unknown:
+        raise InputError(
+            f"[detection]: unknown key(s) {sorted(unknown)}; use file (a detection "
+            f"JSON from 'trapscape density') or fields of DetectionParams: {sorted(known)}."
+        )
+    if file is not None:
+        params: DetectionParams | None = read_detection(file)
+        sec, given = {}, True
+    elif src is not None:
+        path = Path(os.fspath(src))
+        if base is not None and not path.is_absolute():
+            path = Path(base) / path
+        params, given = read_detection(path), True
+    else:
+        params, given = None, False
+    if sec:
+        try:
+            params = (
+                replace(params, **sec) if params is not None else DetectionParams(**sec)
+            )
+        except TypeError as err:
+            raise InputError(f"[detection]: {err}.") from err
+    over: dict[str, Any] = {}
+    if sigma is not None:
+        over["sigma"] = sigma
+    if lambda0 is not None:
+        over["lambda0"] = lambda0
+        over["detectfn"] = "HHN"
+    if density is not None:
+        over["density_per_100km2"] = density
+    has_sigma = given or "sigma" in sec or sigma is not None
+    if not has_sigma:
+        if require:
+            raise InputError(
+                "No detection parameters: give --detection detection.json (written by "
+                "'trapscape density'), a [detection] section, or --sigma (m) and "
+                "--lambda0 (per day)."
+            )
+        warnings.warn(
+            "No detection sigma given (no density fit, --detection, [detection] "
+            "or --sigma): using defaults, hazard half-normal, sigma 3000 m, lambda0 "
+            "0.05 per day.",
+            TrapscapeWarning,
+            stacklevel=2,
+        )
+    if params is None:
+        params = DetectionParams()
+    return replace(params, **over) if over else params

@@ -45,6 +45,8 @@ from . import validation as V
 from .errors import InputError, ProblemCollector, SchemaError, TrapscapeWarning
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from .survey import Survey
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "detection_events",
     "effort_report",
     "operation_matrix",
+    "station_table",
     "station_usage",
 ]
 
@@ -330,6 +333,67 @@ def _column_edges(
 # --------------------------------------------------------------------------
 # operation matrix
 # --------------------------------------------------------------------------
+def _matrix_rows(dep: pd.DataFrame, by: str) -> tuple[pd.Index, np.ndarray]:
+    """Row keys of the operation matrix (cameras or stations, sorted) and the
+    row of each deployment."""
+    keys: pd.Index
+    if by == "camera":
+        keys = pd.MultiIndex.from_frame(
+            dep[[V.STATION_ID, V.CAMERA_ID]]
+            .drop_duplicates()
+            .sort_values([V.STATION_ID, V.CAMERA_ID])
+        )
+        row_of_dep = keys.get_indexer(
+            pd.MultiIndex.from_frame(dep[[V.STATION_ID, V.CAMERA_ID]])
+        )
+    else:
+        keys = pd.Index(np.sort(dep[V.STATION_ID].unique()), name=V.STATION_ID)
+        row_of_dep = keys.get_indexer(dep[V.STATION_ID])
+    row_of_dep = row_of_dep.astype(np.int64)
+    return keys, row_of_dep
+
+
+def _setup_time(
+    n: int, row_of_dep: np.ndarray, ds: np.ndarray, de: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """Time each row had at least one deployment set up, per column (ns)."""
+    k, s, e, c = _step_segments(
+        np.concatenate([row_of_dep, row_of_dep]),
+        np.concatenate([ds, de]),
+        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64)]),
+    )
+    return _overlap_matrix(n, k, s, e, (c > 0).astype(np.float64), edges)
+
+
+def _working_days(
+    n: int,
+    row_of_dep: np.ndarray,
+    ds: np.ndarray,
+    de: np.ndarray,
+    prob: pd.DataFrame,
+    edges: np.ndarray,
+    *,
+    count_cameras: bool,
+) -> np.ndarray:
+    """Days each row had a working camera (or, counting, camera-days) per column."""
+    pr = row_of_dep[prob["dep"].to_numpy()] if len(prob) else np.zeros(0, np.int64)
+    ps, pe = prob["s"].to_numpy(), prob["e"].to_numpy()
+    k, s, e, c = _step_segments(
+        np.concatenate([row_of_dep, row_of_dep, pr, pr]),
+        np.concatenate([ds, de, ps, pe]),
+        np.concatenate(
+            [
+                np.ones(len(ds), np.int64),
+                -np.ones(len(ds), np.int64),
+                -np.ones(len(ps), np.int64),
+                np.ones(len(ps), np.int64),
+            ]
+        ),
+    )
+    weight = c.astype(np.float64) if count_cameras else ((c > 0).astype(np.float64))
+    return _overlap_matrix(n, k, s, e, weight, edges) / _NS_PER_DAY
+
+
 def operation_matrix(
     survey_or_stations: Survey | pd.DataFrame,
     problems: pd.DataFrame | None = None,
@@ -413,51 +477,16 @@ def operation_matrix(
     prob = _problem_table(problems, dep)
     edges, cols = _column_edges(dep, start, end, occasion_days)
 
-    if by == "camera":
-        keys = pd.MultiIndex.from_frame(
-            dep[[V.STATION_ID, V.CAMERA_ID]]
-            .drop_duplicates()
-            .sort_values([V.STATION_ID, V.CAMERA_ID])
-        )
-        row_of_dep = keys.get_indexer(
-            pd.MultiIndex.from_frame(dep[[V.STATION_ID, V.CAMERA_ID]])
-        )
-    else:
-        keys = pd.Index(np.sort(dep[V.STATION_ID].unique()), name=V.STATION_ID)
-        row_of_dep = keys.get_indexer(dep[V.STATION_ID])
-    row_of_dep = row_of_dep.astype(np.int64)
+    keys, row_of_dep = _matrix_rows(dep, by)
     n = len(keys)
     ds, de = dep["s"].to_numpy(), dep["e"].to_numpy()
 
     # set-up time per column (union of deployments) -> NaN mask
-    k, s, e, c = _step_segments(
-        np.concatenate([row_of_dep, row_of_dep]),
-        np.concatenate([ds, de]),
-        np.concatenate([np.ones(len(ds), np.int64), -np.ones(len(ds), np.int64)]),
-    )
-    setup_time = _overlap_matrix(n, k, s, e, (c > 0).astype(np.float64), edges)
+    setup_time = _setup_time(n, row_of_dep, ds, de, edges)
 
     # working cameras: +1/-1 per deployment, -1/+1 per (merged) malfunction
-    pr = row_of_dep[prob["dep"].to_numpy()] if len(prob) else np.zeros(0, np.int64)
-    ps, pe = prob["s"].to_numpy(), prob["e"].to_numpy()
-    k, s, e, c = _step_segments(
-        np.concatenate([row_of_dep, row_of_dep, pr, pr]),
-        np.concatenate([ds, de, ps, pe]),
-        np.concatenate(
-            [
-                np.ones(len(ds), np.int64),
-                -np.ones(len(ds), np.int64),
-                -np.ones(len(ps), np.int64),
-                np.ones(len(ps), np.int64),
-            ]
-        ),
-    )
-    weight = (
-        c.astype(np.float64)
-        if (by == "station" and count_cameras)
-        else ((c > 0).astype(np.float64))
-    )
-    work = _overlap_matrix(n, k, s, e, weight, edges) / _NS_PER_DAY
+    counts = by == "station" and count_cameras
+    work = _working_days(n, row_of_dep, ds, de, prob, edges, count_cameras=counts)
     work[setup_time <= 0] = np.nan
     out = pd.DataFrame(work, index=keys, columns=cols)
     logger.info(
@@ -831,6 +860,58 @@ def _aggregate(
     return out.reset_index(names="zone")
 
 
+def _first_last(m: pd.DataFrame, day_index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """First and last day each row was set up (NaT/NaN when never)."""
+    setup = m.notna().to_numpy()
+    first = np.where(setup.any(1), setup.argmax(1), -1)
+    last = np.where(setup.any(1), setup.shape[1] - 1 - setup[:, ::-1].argmax(1), -1)
+    return (
+        pd.Series(day_index[first].where(first >= 0), index=m.index),
+        pd.Series(day_index[last].where(last >= 0), index=m.index),
+    )
+
+
+def _per_station_table(
+    survey: Survey,
+    sta: pd.DataFrame,
+    si: pd.DataFrame,
+    day_index: pd.Index,
+    *,
+    zones: bool,
+    independence_minutes: float,
+) -> pd.DataFrame:
+    """Effort and detections per station (``EffortReport.per_station``)."""
+    pts = survey.station_points.set_index(V.STATION_ID).loc[sta.index]
+    fs, ls = _first_last(sta, day_index)
+    det = _station_detections(si, independence_minutes=independence_minutes)
+    det = det.reindex(sta.index).fillna(0).astype("int64")
+    zone = (
+        survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
+        if zones and survey.zones is not None and len(survey.zones)
+        else pd.Series(pd.NA, index=pts.index, dtype="object")
+    )
+    per_station = pd.DataFrame(
+        {
+            V.STATION_ID: sta.index.to_numpy(),
+            V.ZONE: zone.to_numpy(),
+            "x": pts.geometry.x.to_numpy(),
+            "y": pts.geometry.y.to_numpy(),
+            "cameras": pts["n_cameras"].to_numpy(),
+            "first_day": fs.to_numpy(),
+            "last_day": ls.to_numpy(),
+            "operating_days": (sta > 0).sum(axis=1).to_numpy(),
+            "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
+            "detections": det["detections"].to_numpy(),
+            "photos": det["photos"].to_numpy(),
+            "individuals": det["individuals"].to_numpy(),
+        }
+    )
+    per_station["detection_rate_per_100"] = _rate(
+        per_station["detections"], per_station["trap_nights"]
+    ).to_numpy()
+    return per_station
+
+
 def effort_report(
     survey: Survey,
     *,
@@ -873,17 +954,7 @@ def effort_report(
     cam = operation_matrix(survey, by="camera")
     sta = operation_matrix(survey, by="station", count_cameras=count_cameras)
     day_index = cam.columns
-
-    def _first_last(m: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-        setup = m.notna().to_numpy()
-        first = np.where(setup.any(1), setup.argmax(1), -1)
-        last = np.where(setup.any(1), setup.shape[1] - 1 - setup[:, ::-1].argmax(1), -1)
-        return (
-            pd.Series(day_index[first].where(first >= 0), index=m.index),
-            pd.Series(day_index[last].where(last >= 0), index=m.index),
-        )
-
-    f, la = _first_last(cam)
+    f, la = _first_last(cam, day_index)
     deployments = survey.stations.groupby(
         [
             survey.stations[V.STATION_ID].astype(str),
@@ -909,34 +980,14 @@ def effort_report(
     if unknown:
         si = si[~si[V.STATION_ID].astype(str).isin(unknown)]
 
-    pts = survey.station_points.set_index(V.STATION_ID).loc[sta.index]
-    fs, ls = _first_last(sta)
-    det = _station_detections(si, independence_minutes=independence_minutes)
-    det = det.reindex(sta.index).fillna(0).astype("int64")
-    zone = (
-        survey.zone_of(pts.geometry).fillna(_ZONE_NONE)
-        if zones and survey.zones is not None and len(survey.zones)
-        else pd.Series(pd.NA, index=pts.index, dtype="object")
+    per_station = _per_station_table(
+        survey,
+        sta,
+        si,
+        day_index,
+        zones=zones,
+        independence_minutes=independence_minutes,
     )
-    per_station = pd.DataFrame(
-        {
-            V.STATION_ID: sta.index.to_numpy(),
-            V.ZONE: zone.to_numpy(),
-            "x": pts.geometry.x.to_numpy(),
-            "y": pts.geometry.y.to_numpy(),
-            "cameras": pts["n_cameras"].to_numpy(),
-            "first_day": fs.to_numpy(),
-            "last_day": ls.to_numpy(),
-            "operating_days": (sta > 0).sum(axis=1).to_numpy(),
-            "trap_nights": sta.sum(axis=1, min_count=1).fillna(0.0).to_numpy(),
-            "detections": det["detections"].to_numpy(),
-            "photos": det["photos"].to_numpy(),
-            "individuals": det["individuals"].to_numpy(),
-        }
-    )
-    per_station["detection_rate_per_100"] = _rate(
-        per_station["detections"], per_station["trap_nights"]
-    ).to_numpy()
 
     if zones and survey.zones is not None and len(survey.zones):
         per_zone = _aggregate(
@@ -973,3 +1024,49 @@ def effort_report(
     return EffortReport(
         per_camera=per_camera, per_station=per_station, per_zone=per_zone, total=total
     )
+
+
+def station_table(
+    survey: Survey, report: EffortReport | None = None
+) -> gpd.GeoDataFrame:
+    """One point per station with its effort and detections: the stations layer.
+
+    Every stations layer (``trapscape run``, ``coverage`` and ``map``) is
+    built here, so they agree.
+
+    Parameters
+    ----------
+    survey
+        The survey (subset to the target species first).
+    report
+        Its :class:`~trapscape.effort.EffortReport`; computed with
+        :func:`trapscape.effort.effort_report` (default options) if ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``station_id``, ``n_cameras``, geometry, then the columns of
+        ``report.per_station`` (``zone``, ``first_day``, ``last_day``,
+        ``operating_days``, ``trap_nights``, ``detections`` = independent
+        detection events, ``photos``, ``individuals`` = distinct identified
+        animals, ``detection_rate_per_100``).  Stations missing from the
+        report get 0 detections/photos/individuals and 0 trap-nights.
+    """
+    import geopandas as gpd
+
+    if report is None:
+        report = effort_report(survey)
+    pts = survey.station_points[[V.STATION_ID, "n_cameras", "geometry"]].copy()
+    per = pd.DataFrame(report.per_station)
+    if per.index.name is not None or isinstance(per.index, pd.MultiIndex):
+        per = per.reset_index()
+    per = per.drop(columns=["x", "y", "cameras"], errors="ignore")
+    per[V.STATION_ID] = per[V.STATION_ID].astype(str)
+    pts[V.STATION_ID] = pts[V.STATION_ID].astype(str)
+    out = pts.merge(per, on=V.STATION_ID, how="left")
+    for col in ("detections", "photos", "individuals"):
+        if col in out.columns:
+            out[col] = out[col].fillna(0).astype("int64")
+    if "trap_nights" in out.columns:
+        out["trap_nights"] = out["trap_nights"].fillna(0.0).astype(float)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=survey.crs)

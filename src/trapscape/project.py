@@ -10,11 +10,13 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem, TrapscapeError
+from . import _steps
+from .errors import InputError, ProblemCollector, TrapscapeError
 from .survey import Survey
 
 if sys.version_info >= (3, 11):
@@ -83,7 +85,8 @@ class Project:
     path
         Absolute path of the TOML file.
     survey
-        The survey it names, read and validated (all species).
+        The survey it names, read and validated (all species); ``None``
+        when loaded with ``read=False``.
     params
         Every section other than [survey] and [boundaries], as dicts
         (``params["density"]`` holds the keyword arguments of the density
@@ -101,7 +104,7 @@ class Project:
     """
 
     path: Path
-    survey: Survey
+    survey: Survey | None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: dict[str, Path] = field(default_factory=dict)
     species: str | None = None
@@ -127,96 +130,21 @@ def _tname(t: type | tuple[type, ...]) -> str:
     }.get(t.__name__, t.__name__)
 
 
-def _step_functions(section: str) -> list[Any]:
-    """The library functions whose keywords a step section holds.
-
-    Taken from the pipeline's section -> function table, so both agree.  Only
-    the modules of this section are imported; those that cannot be imported
-    are skipped.
-    """
-    import importlib
-
-    try:
-        from .pipeline import _SECTION_FUNCS
-    except ImportError:  # pragma: no cover - pipeline is part of the package
-        return []
-    fns = []
-    for mod, name in _SECTION_FUNCS.get(section, ()):
-        try:
-            module = importlib.import_module(f"trapscape.{mod}")
-        except ImportError:
-            continue
-        fn = getattr(module, name, None)
-        if callable(fn):
-            fns.append(fn)
-    return fns
-
-
 def _literal_choices(fn: Any) -> dict[str, tuple[Any, ...]]:
     """Keyword name -> allowed values, for parameters annotated ``Literal[...]``."""
-    from ._params import allowed_values
-
-    return {k: c.values for k, c in allowed_values(fn).items()}
+    return {k: c.values for k, c in _steps.allowed_values(fn).items()}
 
 
 def _check_choices(section: str, values: dict[str, Any]) -> list[str]:
     """Messages for step keywords whose value is not one of their ``Literal`` values.
 
-    The rule is :func:`trapscape._params.allowed_values` over every function
-    of the section (shared with the pipeline's own check).
+    The rule is :func:`trapscape._steps.choice_problems` (the step table).
     """
-    if not values:
-        return []  # nothing to check: do not import the step's modules
-    from ._params import allowed_values
-
-    choices = allowed_values(_step_functions(section))
-    out: list[str] = []
-    for key, value in values.items():
-        c = choices.get(key)
-        if c is None or c.allows(value):
-            continue
-        listed = ", ".join(repr(a) for a in c.values)
-        hint = ""
-        if isinstance(value, str):
-            close = difflib.get_close_matches(
-                value, [a for a in c.values if isinstance(a, str)], n=1, cutoff=0.5
-            )
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-        out.append(
-            f"[{section}] {key} = {value!r} is not an allowed value of "
-            f"'{key}' ({', '.join(c.owners)}); use one of {listed}.{hint}"
-        )
-    return out
+    return _steps.choice_problems(section, values)
 
 
-def load_project(
-    path: str | os.PathLike[str], *, crs: Any = None, read: bool = True
-) -> Project:
-    """Load a survey project TOML file and read the survey it names.
-
-    Parameters
-    ----------
-    path
-        The TOML file.  Input paths in it are relative to its folder.
-    crs
-        Override of ``[survey] crs``.
-    read
-        When False, only the TOML is checked (files must still exist), the
-        survey is not read and step values are not checked against their
-        allowed (``Literal``) values, so no step module is imported;
-        ``Project.survey`` is then ``None``.
-
-    Returns
-    -------
-    Project
-
-    Raises
-    ------
-    InputError
-        Bad TOML syntax, unknown sections or keys, wrong value types, missing
-        files: every problem in one message naming the key and the file.
-    """
-    p = Path(path)
+def _read_toml(p: Path) -> dict[str, Any]:
+    """The parsed TOML of a project file (clean errors for missing/bad files)."""
     fname = p.name
     if not p.exists():
         raise InputError(
@@ -231,12 +159,11 @@ def load_project(
         ) from err
     except UnicodeDecodeError as err:
         raise InputError(f"{fname}: not UTF-8 text. Save it as UTF-8.", path=p) from err
-    base = p.resolve().parent
-    problems: list[Problem] = []
+    return doc
 
-    def bad(msg: str) -> None:
-        problems.append(Problem(msg, fname))
 
+def _check_top_level(doc: dict[str, Any], bad: Callable[[str], None]) -> None:
+    """Every top-level key is a known section."""
     for key, value in doc.items():
         if key not in SECTIONS:
             hint = difflib.get_close_matches(key, SECTIONS, n=1)
@@ -256,34 +183,34 @@ def load_project(
                 )
         elif not isinstance(value, dict):
             bad(f"'{key}' must be a section ([{key}]), not a value.")
-    survey_sec = doc.get("survey", {}) if isinstance(doc.get("survey"), dict) else {}
-    bound_sec = (
-        doc.get("boundaries", {}) if isinstance(doc.get("boundaries"), dict) else {}
-    )
-    raster_sec = doc.get("rasters", {}) if isinstance(doc.get("rasters"), dict) else {}
-    steps_sec = doc.get("steps", {}) if isinstance(doc.get("steps"), dict) else {}
-    if "survey" not in doc:
-        bad("no [survey] section. Add [survey] with stations = '...' (or camtrap_dp).")
 
-    def check_keys(
-        sec: str, values: dict[str, Any], known: dict[str, type | tuple[type, ...]]
-    ) -> None:
-        for k, v in values.items():
-            if k not in known:
-                hint = difflib.get_close_matches(k, list(known), n=1)
-                bad(
-                    f"[{sec}] unknown key '{k}'."
-                    + (
-                        f" Did you mean '{hint[0]}'?"
-                        if hint
-                        else f" Known keys: {', '.join(known)}."
-                    )
+
+def _check_known_keys(
+    sec: str,
+    values: dict[str, Any],
+    known: dict[str, type | tuple[type, ...]],
+    bad: Callable[[str], None],
+) -> None:
+    """Keys of [survey]/[boundaries]: known names, right types."""
+    for k, v in values.items():
+        if k not in known:
+            hint = difflib.get_close_matches(k, list(known), n=1)
+            bad(
+                f"[{sec}] unknown key '{k}'."
+                + (
+                    f" Did you mean '{hint[0]}'?"
+                    if hint
+                    else f" Known keys: {', '.join(known)}."
                 )
-            elif not isinstance(v, known[k]):
-                bad(f"[{sec}] {k} = {v!r}: must be {_tname(known[k])}.")
+            )
+        elif not isinstance(v, known[k]):
+            bad(f"[{sec}] {k} = {v!r}: must be {_tname(known[k])}.")
 
-    check_keys("survey", survey_sec, SURVEY_KEYS)
-    check_keys("boundaries", bound_sec, BOUNDARY_KEYS)
+
+def _check_rasters_and_steps(
+    raster_sec: dict[str, Any], steps_sec: dict[str, Any], bad: Callable[[str], None]
+) -> None:
+    """[rasters] values are paths; [steps] switches are known and boolean."""
     for k, v in raster_sec.items():
         if not isinstance(v, str):
             bad(f"[rasters] {k} = {v!r}: must be a file path (a string).")
@@ -300,6 +227,73 @@ def load_project(
                     else f" Known steps: {', '.join(STEP_SECTIONS)}."
                 )
             )
+
+
+def _check_crs(survey_sec: dict[str, Any], bad: Callable[[str], None]) -> None:
+    """[survey] crs and stations_crs are CRSs pyproj understands."""
+    for k in ("crs", "stations_crs"):
+        v = survey_sec.get(k)
+        if isinstance(v, str):
+            import pyproj
+
+            try:
+                pyproj.CRS.from_user_input(v)
+            except pyproj.exceptions.CRSError:
+                bad(
+                    f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
+                    "code such as 'EPSG:32652'."
+                )
+
+
+def load_project(
+    path: str | os.PathLike[str], *, crs: Any = None, read: bool = True
+) -> Project:
+    """Load a survey project TOML file and read the survey it names.
+
+    Parameters
+    ----------
+    path
+        The TOML file.  Input paths in it are relative to its folder.
+    crs
+        Override of ``[survey] crs``.
+    read
+        When False, only the TOML is checked (files must still exist), the
+        survey is not read and step keys and values are not checked
+        against the step table, so no step module is imported;
+        ``Project.survey`` is then ``None``.
+
+    Returns
+    -------
+    Project
+
+    Raises
+    ------
+    InputError
+        Bad TOML syntax, unknown sections or keys, wrong value types, missing
+        files: every problem in one message naming the key and the file.
+    """
+    p = Path(path)
+    fname = p.name
+    doc = _read_toml(p)
+    base = p.resolve().parent
+    pc = ProblemCollector()
+
+    def bad(msg: str) -> None:
+        pc.add(msg, path=fname)
+
+    _check_top_level(doc, bad)
+    survey_sec = doc.get("survey", {}) if isinstance(doc.get("survey"), dict) else {}
+    bound_sec = (
+        doc.get("boundaries", {}) if isinstance(doc.get("boundaries"), dict) else {}
+    )
+    raster_sec = doc.get("rasters", {}) if isinstance(doc.get("rasters"), dict) else {}
+    steps_sec = doc.get("steps", {}) if isinstance(doc.get("steps"), dict) else {}
+    if "survey" not in doc:
+        bad("no [survey] section. Add [survey] with stations = '...' (or camtrap_dp).")
+
+    _check_known_keys("survey", survey_sec, SURVEY_KEYS, bad)
+    _check_known_keys("boundaries", bound_sec, BOUNDARY_KEYS, bad)
+    _check_rasters_and_steps(raster_sec, steps_sec, bad)
 
     inputs: dict[str, Path] = {}
 
@@ -341,25 +335,12 @@ def load_project(
         r = resolve("rasters", k, v)
         if r is not None:
             rasters[k] = r
-    if read:  # allowed values need the step modules: skipped for a quick look
-        for sec_name, sec_values in doc.items():
-            if isinstance(sec_values, dict) and sec_name in SECTIONS:
-                for msg in _check_choices(sec_name, sec_values):
-                    bad(msg)
-    for k in ("crs", "stations_crs"):
-        v = survey_sec.get(k)
-        if isinstance(v, str):
-            import pyproj
-
-            try:
-                pyproj.CRS.from_user_input(v)
-            except pyproj.exceptions.CRSError:
-                bad(
-                    f"[survey] {k} = '{v}': not a CRS pyproj understands. Use an EPSG "
-                    "code such as 'EPSG:32652'."
-                )
-    if problems:
-        raise InputError.from_problems(problems)
+    if read:  # step keys and values need the step modules: skipped for a quick look
+        _steps.check_sections(
+            {k: v for k, v in doc.items() if k != "steps"}, fname, pc, base=base
+        )
+    _check_crs(survey_sec, bad)
+    pc.raise_if_any()
 
     params: dict[str, dict[str, Any]] = {}
     for key, value in doc.items():
@@ -370,7 +351,7 @@ def load_project(
     for s in ("steps", "run", *STEP_SECTIONS):
         params.setdefault(s, {})
     name = survey_sec.get("name") or p.stem
-    survey = None
+    survey: Survey | None = None
     if read:
         survey = _read_project_survey(
             p, survey_sec, bound_sec, st_path, si_path, dp_path, bpaths, crs, name
@@ -378,7 +359,7 @@ def load_project(
     return Project(
         path=p.resolve(),
         survey=survey,
-        params=params,  # type: ignore[arg-type]
+        params=params,
         inputs=inputs,
         species=survey_sec.get("species"),
         name=name,
@@ -405,7 +386,7 @@ def _read_project_survey(
         if dp_path is not None:
             survey = io.read_camtrap_dp(dp_path, crs=target)
             if bpaths:
-                survey = io._add_boundaries(survey, dict(bpaths.items()))
+                survey = io.add_boundaries(survey, dict(bpaths.items()))
             return replace(survey, name=name)
         assert st_path is not None
         fields = {
@@ -416,7 +397,7 @@ def _read_project_survey(
         return io.build_survey(
             stations=st_path,
             sightings=si_path,
-            boundaries=bpaths or None,
+            boundaries=dict[str, str | os.PathLike[str]](bpaths) or None,
             boundary_fields=fields,
             crs=target,
             stations_crs=sec.get("stations_crs"),

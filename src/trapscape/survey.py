@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -285,7 +286,8 @@ class Survey:
 def _caller_stacklevel() -> int:
     """``stacklevel`` pointing at the first frame outside the trapscape package."""
     pkg = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    level, frame = 1, sys._getframe(1)
+    level = 1
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
         pkg
     ):

@@ -76,33 +76,34 @@ def test_corridors_from_project_writes_every_output(
     res = _run(["corridors", str(project), "--out", str(out), "--n-jobs", "2"])
     assert res.exit_code == 0, res.output
     for name in (
-        "corridors.gpkg",
-        "resistance.tif",
-        "current.tif",
-        "corridor.tif",
-        "detour.tif",
-        "pair_costs.csv",
-        "effective_resistance.csv",
-        "hotspots.csv",
+        "results.gpkg",
+        "corridors/resistance.tif",
+        "corridors/current.tif",
+        "corridors/corridor.tif",
+        "corridors/detour.tif",
+        "corridors/pair_costs.csv",
+        "corridors/pair_crossings.csv",
+        "corridors/effective_resistance.csv",
+        "corridors/border_hotspots.csv",
     ):
         assert (out / name).exists(), name
-    assert len(list(out.glob("cost_distance_*.tif"))) == 2
-    layers = set(gpd.list_layers(out / "corridors.gpkg")["name"])
-    assert {"cores", "paths", "corridors", "hotspots"} <= layers
-    cores = gpd.read_file(out / "corridors.gpkg", layer="cores")
+    assert len(list(out.glob("corridors/cost_distance_*.tif"))) == 2
+    layers = set(gpd.list_layers(out / "results.gpkg")["name"])
+    assert {"cores", "corridor_paths", "corridors", "border_hotspots"} <= layers
+    cores = gpd.read_file(out / "results.gpkg", layer="cores")
     assert set(cores["zone"]) == {"China", "Russia"}
-    hot = pd.read_csv(out / "hotspots.csv")
+    hot = pd.read_csv(out / "corridors/border_hotspots.csv")
     assert hot["rank"].tolist() == list(range(1, len(hot) + 1))
-    hs = gpd.read_file(out / "corridors.gpkg", layer="hotspots")
+    hs = gpd.read_file(out / "results.gpkg", layer="border_hotspots")
     top = hs.sort_values("rank").geometry.iloc[0]
     # the forest gap in the cropland strip is the best crossing
     assert top.distance(Point(X0 + 2500, Y0 + 2000)) < 600
-    pc = pd.read_csv(out / "pair_costs.csv")
+    pc = pd.read_csv(out / "corridors/pair_crossings.csv")
     assert len(pc) == 1 and pc.loc[0, "n_crossings"] >= 1
     assert abs(pc.loc[0, "crossing_y"] - (Y0 + 2000)) < 300
-    er = pd.read_csv(out / "effective_resistance.csv", index_col=0)
+    er = pd.read_csv(out / "corridors/effective_resistance.csv", index_col=0)
     assert er.shape == (2, 2) and er.iloc[0, 1] > 0
-    with rasterio.open(out / "resistance.tif") as src:
+    with rasterio.open(out / "corridors/resistance.tif") as src:
         assert src.res == (100.0, 100.0)
         assert src.crs.to_epsg() == 32652
     assert "2 cores" in res.output
@@ -120,7 +121,7 @@ def test_refuses_to_overwrite_and_leaves_no_partial_output(
     assert "--overwrite" in again.output
     assert _run([*args, "--overwrite", "--width-m", "300"]).exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == before
-    assert not (out / "current.tif").exists()
+    assert not (out / "corridors/current.tif").exists()
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
     assert leftovers == []
 

@@ -59,30 +59,30 @@ def test_coverage_writes_all_layers(tmp_path, survey_files):
     )
     assert res.exit_code == 0, res.output
     assert "trap-nights" in res.output
-    layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
-    assert layers == {"grid", "gaps", "stations"}
-    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    layers = {name for name, _ in pyogrio.list_layers(out / "results.gpkg")}
+    assert layers == {"coverage_grid", "coverage_gaps", "stations"}
+    grid = gpd.read_file(out / "results.gpkg", layer="coverage_grid")
     assert len(grid) == 4 and grid["area_km2"].sum() == pytest.approx(16.0)
     assert grid["trap_nights"].sum() == pytest.approx(8 * 9.5 + 7.5)
-    st = gpd.read_file(out / "coverage.gpkg", layer="stations")
+    st = gpd.read_file(out / "results.gpkg", layer="stations")
     assert len(st) == 9 and st["detections"].sum() == 7
     da = read_geotiff(out / "pdot.tif")
     assert da.dtype == np.float64 and da.shape == (8, 8)  # masked -> float64 NaN
     import rasterio
 
     with rasterio.open(out / "pdot.tif") as src:
-        assert src.dtypes[0] == "float32" and src.nodata == -9999.0
+        assert src.dtypes[0] == "float64"  # the run's pdot.tif: NaN outside
     for name in (
-        "effort_per_camera.csv",
-        "effort_per_station.csv",
-        "effort_per_zone.csv",
-        "coverage_stats.csv",
-        "pdot_summary.csv",
+        "effort/effort_per_camera.csv",
+        "effort/effort_per_station.csv",
+        "effort/effort_per_zone.csv",
+        "coverage/coverage_stats.csv",
+        "coverage/pdot_summary.csv",
     ):
         assert (out / name).stat().st_size > 0
-    zones = pd.read_csv(out / "effort_per_zone.csv")
+    zones = pd.read_csv(out / "effort/effort_per_zone.csv")
     assert sorted(zones["zone"]) == ["China", "Russia"]
-    summ = pd.read_csv(out / "pdot_summary.csv")
+    summ = pd.read_csv(out / "coverage/pdot_summary.csv")
     assert summ["zone"].iloc[-1] == "total" and summ["area_km2"].iloc[
         -1
     ] == pytest.approx(16)
@@ -93,14 +93,14 @@ def test_refuses_to_overwrite(tmp_path, survey_files):
     out = tmp_path / "out"
     args = [*survey_files, "--out", str(out), "--resolution", "1000"]
     assert _run(args).exit_code == 0
-    before = (out / "coverage_stats.csv").read_text()
+    before = (out / "coverage/coverage_stats.csv").read_text()
     res = _run([*args, "--distance", "500"])
     assert res.exit_code == 1
     assert "--overwrite" in res.output and "Traceback" not in res.output
-    assert (out / "coverage_stats.csv").read_text() == before
+    assert (out / "coverage/coverage_stats.csv").read_text() == before
     res = _run([*args, "--distance", "500", "--overwrite"])
     assert res.exit_code == 0, res.output
-    assert (out / "coverage_stats.csv").read_text() != before
+    assert (out / "coverage/coverage_stats.csv").read_text() != before
 
 
 def test_detection_file_and_hex(tmp_path, survey_files):
@@ -123,7 +123,7 @@ def test_detection_file_and_hex(tmp_path, survey_files):
         ]
     )
     assert res.exit_code == 0, res.output
-    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    grid = gpd.read_file(out / "results.gpkg", layer="coverage_grid")
     assert grid["area_km2"].sum() == pytest.approx(16.0)
     assert len(grid.geometry.iloc[len(grid) // 2].exterior.coords) >= 4
 
@@ -162,16 +162,16 @@ def test_project_file_sections_and_cli_override(tmp_path, project_file):
     out = tmp_path / "p"
     res = _run([str(project_file), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    grid = gpd.read_file(out / "results.gpkg", layer="coverage_grid")
     assert len(grid) == 16  # [coverage] cell_size = 1000
-    stats = pd.read_csv(out / "coverage_stats.csv")
+    stats = pd.read_csv(out / "coverage/coverage_stats.csv")
     assert (stats["distance_m"] == 900.0).all()
     assert read_geotiff(out / "pdot.tif").shape == (8, 8)  # resolution = 500
     res = _run(
         [str(project_file), "--out", str(out), "--cell-size", "2000", "--overwrite"]
     )
     assert res.exit_code == 0, res.output
-    assert len(gpd.read_file(out / "coverage.gpkg", layer="grid")) == 4
+    assert len(gpd.read_file(out / "results.gpkg", layer="coverage_grid")) == 4
 
 
 def test_unknown_coverage_option_is_named(tmp_path, project_file):
@@ -223,22 +223,24 @@ def test_region_option_extends_every_output_over_the_park(tmp_path, park_project
     res = _run([str(park_project), "--out", str(out), "--region", "study_area+parks"])
     assert res.exit_code == 0, res.output
     assert "(study_area+parks)" in res.output
-    grid = gpd.read_file(out / "coverage.gpkg", layer="grid")
+    grid = gpd.read_file(out / "results.gpkg", layer="coverage_grid")
     assert len(grid) == 8 and grid["area_km2"].sum() == pytest.approx(32.0)
     assert grid.total_bounds[0] == X0 - 4000
-    stats = pd.read_csv(out / "coverage_stats.csv").set_index("zone")
+    stats = pd.read_csv(out / "coverage/coverage_stats.csv").set_index("zone")
     assert stats.loc["China", "area_km2"] == pytest.approx(16 + 10)
     assert stats.loc["total", "area_km2"] == pytest.approx(32.0)
-    summ = pd.read_csv(out / "pdot_summary.csv").set_index("zone")
+    summ = pd.read_csv(out / "coverage/pdot_summary.csv").set_index("zone")
     assert summ.loc["total", "area_km2"] == pytest.approx(32.0)
     da = read_geotiff(out / "pdot.tif")
     assert da.shape == (8, 16) and np.isfinite(da.values).all()
-    gaps = gpd.read_file(out / "coverage.gpkg", layer="gaps")
+    gaps = gpd.read_file(out / "results.gpkg", layer="coverage_gaps")
     assert gaps.total_bounds[0] == pytest.approx(X0 - 4000)
     # the default is still the study area
     res = _run([str(park_project), "--out", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
-    stats = pd.read_csv(tmp_path / "d" / "coverage_stats.csv").set_index("zone")
+    stats = pd.read_csv(tmp_path / "d" / "coverage/coverage_stats.csv").set_index(
+        "zone"
+    )
     assert stats.loc["total", "area_km2"] == pytest.approx(16.0)
     assert read_geotiff(tmp_path / "d" / "pdot.tif").shape == (8, 8)
 
@@ -252,7 +254,9 @@ def test_region_in_project_section_and_as_a_file(tmp_path, park_project):
     park_project.write_text(text)
     res = _run([str(park_project), "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
-    stats = pd.read_csv(tmp_path / "a" / "coverage_stats.csv").set_index("zone")
+    stats = pd.read_csv(tmp_path / "a" / "coverage/coverage_stats.csv").set_index(
+        "zone"
+    )
     assert list(stats.index) == ["China", "total"]
     assert stats.loc["total", "area_km2"] == pytest.approx(16.0)
     # a polygon file (in degrees: reprojected), relative to the project folder
@@ -263,14 +267,16 @@ def test_region_in_project_section_and_as_a_file(tmp_path, park_project):
     park_project.write_text(text.replace('region = "parks"', 'region = "sw.gpkg"'))
     res = _run([str(park_project), "--out", str(tmp_path / "b")])
     assert res.exit_code == 0, res.output
-    grid = gpd.read_file(tmp_path / "b" / "coverage.gpkg", layer="grid")
+    grid = gpd.read_file(tmp_path / "b" / "results.gpkg", layer="coverage_grid")
     assert len(grid) == 1 and grid["area_km2"].sum() == pytest.approx(2.56, rel=1e-4)
     # the command line wins over the section
     res = _run(
         [str(park_project), "--out", str(tmp_path / "c"), "--region", "study_area"]
     )
     assert res.exit_code == 0, res.output
-    stats = pd.read_csv(tmp_path / "c" / "coverage_stats.csv").set_index("zone")
+    stats = pd.read_csv(tmp_path / "c" / "coverage/coverage_stats.csv").set_index(
+        "zone"
+    )
     assert stats.loc["total", "area_km2"] == pytest.approx(16.0)
 
 
@@ -405,9 +411,7 @@ def test_stations_layer_matches_the_pipeline_table(tmp_path, survey_files, tiny_
     out = tmp_path / "o"
     res = _run([*survey_files, "--out", str(out), "--sigma", "1000"])
     assert res.exit_code == 0, res.output
-    st = gpd.read_file(out / "coverage.gpkg", layer="stations").sort_values(
-        "station_id"
-    )
+    st = gpd.read_file(out / "results.gpkg", layer="stations").sort_values("station_id")
     ref = station_table(tiny_survey).sort_values("station_id")
     for col in ("n_cameras", "trap_nights", "detections", "photos", "individuals"):
         assert st[col].to_list() == pytest.approx(ref[col].to_list()), col

@@ -102,16 +102,16 @@ def test_density_writes_outputs(tmp_path, survey_files):
         [*survey_files, "--out", str(out), "--buffer", "2000", "--spacing", "250"]
     )
     assert res.exit_code == 0, res.output
-    summary = json.loads((out / "density.json").read_text())
+    summary = json.loads((out / "density/density.json").read_text())
     assert summary["model"] == "null"
     assert summary["mask"]["spacing_m"] == 250
-    est = pd.read_csv(out / "density.csv").set_index("parameter")
+    est = pd.read_csv(out / "density/estimates.csv").set_index("parameter")
     assert list(est.index) == ["D", "lambda0", "sigma"]
     assert est.loc["D", "lcl"] < 40 < est.loc["D", "ucl"]
     assert est.loc["sigma", "estimate"] == pytest.approx(500, rel=0.25)
-    rn = pd.read_csv(out / "region_n.csv")
+    rn = pd.read_csv(out / "density/region_n.csv")
     assert {"study area", "zone: Russia"} <= set(rn["region"])
-    det = read_detection(out / "detection.json")
+    det = read_detection(out / "density/detection.json")
     assert det.detectfn == "HHN"
     assert det.sigma == pytest.approx(est.loc["sigma", "estimate"])
     assert det.density_per_100km2 == pytest.approx(est.loc["D", "estimate"])
@@ -127,7 +127,7 @@ def test_density_refuses_overwrite_and_hn(tmp_path, survey_files):
     assert "--overwrite" in again.output
     hn = _run([*args, "--detectfn", "HN", "--model", "zone", "--overwrite"])
     assert hn.exit_code == 0, hn.output
-    est = pd.read_csv(out / "density.csv")
+    est = pd.read_csv(out / "density/estimates.csv")
     assert est["parameter"].tolist()[:2] == ["D[China]", "D[Russia]"]
     assert "g0" in est["parameter"].tolist()
     # staged in a temporary folder beside --out that is gone afterwards
@@ -156,7 +156,7 @@ def test_density_with_given_mask(tmp_path, survey_files):
     out = tmp_path / "out"
     res = _run([*survey_files, "--out", str(out), "--mask", str(mfile)])
     assert res.exit_code == 0, res.output
-    summary = json.loads((out / "density.json").read_text())
+    summary = json.loads((out / "density/density.json").read_text())
     assert summary["mask"]["n_points"] == gx.size
     assert summary["mask"]["spacing_m"] == 400.0
 
@@ -174,13 +174,13 @@ def test_density_project_file_section(tmp_path, survey_files):
     out = tmp_path / "p"
     res = _run([str(toml), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    summary = json.loads((out / "density.json").read_text())
+    summary = json.loads((out / "density/density.json").read_text())
     assert summary["detectfn"] == "HN"
     assert summary["mask"]["spacing_m"] == 300.0
     # the command line overrides the project file
     res = _run([str(toml), "--out", str(out), "--detectfn", "HHN", "--overwrite"])
     assert res.exit_code == 0, res.output
-    assert json.loads((out / "density.json").read_text())["detectfn"] == "HHN"
+    assert json.loads((out / "density/density.json").read_text())["detectfn"] == "HHN"
 
 
 def test_density_too_fine_spacing_is_refused_with_one_that_fits(tmp_path, survey_files):

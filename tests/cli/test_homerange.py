@@ -50,14 +50,14 @@ def test_relocations_both_methods(tmp_path, relocs):
     )
     assert res.exit_code == 0, res.output
     for name in (
-        "homeranges.gpkg",
-        "homerange_areas.csv",
-        "overlap.csv",
-        "excluded.csv",
-        "bandwidths.csv",
+        "results.gpkg",
+        "homerange/home_range_areas.csv",
+        "homerange/overlaps.csv",
+        "homerange/excluded.csv",
+        "homerange/bandwidths.csv",
     ):
         assert (out / name).exists(), name
-    areas = pd.read_csv(out / "homerange_areas.csv")
+    areas = pd.read_csv(out / "homerange/home_range_areas.csv")
     mcp95 = areas[(areas["method"] == "mcp") & (areas["percent"] == 95)]
     assert mcp95.set_index("individual_id").loc["Brock", "area_km2"] == pytest.approx(
         0.226467
@@ -67,10 +67,10 @@ def test_relocations_both_methods(tmp_path, relocs):
     )
     # adehabitatHR kernel.area, href, 50 m grid
     assert kde95.loc["Jean", "area_km2"] == pytest.approx(2.8175)
-    polys = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
+    polys = gpd.read_file(out / "results.gpkg", layer="home_ranges")
     assert len(polys) == 16
     assert polys.crs.to_epsg() == 32631
-    ov = pd.read_csv(out / "overlap.csv")
+    ov = pd.read_csv(out / "homerange/overlaps.csv")
     assert set(ov["method"]) == {"HR", "PHR", "VI", "BA", "UDOI", "HD"}
     hr = ov[ov["method"] == "HR"].set_index(["id1", "id2"])["value"]
     assert hr.loc[("Brock", "Calou")] == pytest.approx(0.401668653158522, rel=1e-6)
@@ -118,7 +118,7 @@ def test_exclusions_listed(tmp_path, relocs):
         ]
     )
     assert res.exit_code == 0, res.output
-    exc = pd.read_csv(out / "excluded.csv")
+    exc = pd.read_csv(out / "homerange/excluded.csv")
     assert list(exc["individual_id"]) == ["Calou"]
     assert "19 detections < min_detections=25" in exc["reason"].iloc[0]
     assert "1 excluded" in res.output
@@ -198,22 +198,24 @@ def test_survey_files_cross_border(tmp_path, tiny_survey):
         ]
     )
     assert res.exit_code == 0, res.output
-    cb = pd.read_csv(out / "cross_border.csv").set_index("individual_id")
+    cb = pd.read_csv(out / "homerange/cross_border_individuals.csv").set_index(
+        "individual_id"
+    )
     assert cb.loc["A", "status"] == "China only"
     assert cb.loc["B", "status"] == "both"
     assert 0 < cb.loc["B", "share_Russia"] < 1
-    cr = pd.read_csv(out / "crossings.csv")
+    cr = pd.read_csv(out / "homerange/crossings.csv")
     assert list(cr["individual_id"]) == ["B"]
     assert cr["hours_between"].iloc[0] == pytest.approx(152.5)
-    pop = pd.read_csv(out / "population.csv").set_index("status")
+    pop = pd.read_csv(out / "homerange/cross_border_population.csv").set_index("status")
     assert pop.loc["both", "n_individuals"] == 1
-    polys = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
+    polys = gpd.read_file(out / "results.gpkg", layer="home_ranges")
     assert {"area_China_km2", "area_Russia_km2"} <= set(polys.columns)
     row = polys.iloc[0]
     assert row["area_China_km2"] + row["area_Russia_km2"] == pytest.approx(
         row["poly_area_km2"], rel=1e-6
     )
-    sig = gpd.read_file(out / "homeranges.gpkg", layer="sigma_ranges")
+    sig = gpd.read_file(out / "results.gpkg", layer="sigma_ranges")
     assert sig["radius"].iloc[0] == pytest.approx(1500 * 2.4477, rel=1e-4)
 
 
@@ -243,9 +245,9 @@ def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
         ]
     )
     assert res.exit_code == 0, res.output
-    bw = pd.read_csv(out / "bandwidths.csv")
+    bw = pd.read_csv(out / "homerange/bandwidths.csv")
     assert set(bw["h"]) == {400.0}
-    areas = pd.read_csv(out / "homerange_areas.csv")
+    areas = pd.read_csv(out / "homerange/home_range_areas.csv")
     assert set(areas["cell"]) == {100.0}
     assert list(areas["percent"]) == [95.0, 95.0]
     # the command line overrides the project file
@@ -261,7 +263,7 @@ def test_project_toml_section_gives_defaults(tmp_path, tiny_survey):
         ]
     )
     assert res.exit_code == 0, res.output
-    assert set(pd.read_csv(out / "bandwidths.csv")["h"]) == {600.0}
+    assert set(pd.read_csv(out / "homerange/bandwidths.csv")["h"]) == {600.0}
 
 
 def test_overlap_with_adehabitat_per_animal_grids(tmp_path, relocs):
@@ -282,11 +284,11 @@ def test_overlap_with_adehabitat_per_animal_grids(tmp_path, relocs):
         ]
     )
     assert res.exit_code == 0, res.output
-    ov = pd.read_csv(out / "overlap.csv")
+    ov = pd.read_csv(out / "homerange/overlaps.csv")
     assert len(ov) == 6 * 16
     hr = ov[ov["method"] == "HR"]
     assert (hr.loc[hr["id1"] == hr["id2"], "value"] == 1.0).all()
-    areas = pd.read_csv(out / "homerange_areas.csv")
+    areas = pd.read_csv(out / "homerange/home_range_areas.csv")
     assert areas["cell"].nunique() == 4  # adehabitatHR's own grid per animal
 
 
@@ -337,7 +339,7 @@ def test_effort_weights_option(tmp_path, relocs, tiny_survey):
             ]
         )
         assert res.exit_code == 0, res.output
-        outs[bool(flag)] = gpd.read_file(out / "homeranges.gpkg", layer="homeranges")
+        outs[bool(flag)] = gpd.read_file(out / "results.gpkg", layer="home_ranges")
     # weighting moves B's range towards S9, the station that worked fewer days
     cu = outs[False].set_index("individual_id").geometry["B"].centroid
     cw = outs[True].set_index("individual_id").geometry["B"].centroid

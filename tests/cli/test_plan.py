@@ -62,10 +62,10 @@ def test_plan_writes_rereadable_outputs(survey_files, tmp_path):
     res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "4", "--seed", "1"])
     assert res.exit_code == 0, res.output
     assert "Proposed 4 new stations" in res.output
-    back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
+    back = read_stations(out / "plan/proposed_stations.csv", crs=CRS).stations
     assert len(back) == 4
     assert back[V.STATION_ID].str.startswith("P").all()
-    summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
+    summ = pd.read_csv(out / "plan/plan_summary.csv").set_index(["scope", "metric"])
     assert summ.loc[("all", "area_pdot_km2"), "change"] > 0
     assert summ.loc[("all", "RSE"), "change"] < 0
     assert (
@@ -74,24 +74,30 @@ def test_plan_writes_rereadable_outputs(survey_files, tmp_path):
         == 4
     )
     wpts = (
-        ET.parse(out / "proposed_stations.gpx")
+        ET.parse(out / "plan/proposed_stations.gpx")
         .getroot()
         .findall("{http://www.topografix.com/GPX/1/1}wpt")
     )
     assert len(wpts) == 4
     import pyogrio
 
-    assert {n for n, _ in pyogrio.list_layers(out / "plan.gpkg")} == {
-        "candidates",
-        "proposed",
+    assert {n for n, _ in pyogrio.list_layers(out / "results.gpkg")} == {
+        "plan_candidates",
+        "proposed_stations",
     }
-    assert len(gpd.read_file(out / "plan.gpkg", layer="proposed")) == 4
-    sel = pd.read_csv(out / "plan_selection.csv")
+    assert len(gpd.read_file(out / "results.gpkg", layer="proposed_stations")) == 4
+    sel = pd.read_csv(out / "plan/plan_selection.csv")
     assert list(sel["order"]) == [1, 2, 3, 4]
     # the plan can be fed back as a survey
     res2 = CliRunner().invoke(
         cli,
-        ["validate", "--stations", str(out / "proposed_stations.csv"), "--crs", CRS],
+        [
+            "validate",
+            "--stations",
+            str(out / "plan/proposed_stations.csv"),
+            "--crs",
+            CRS,
+        ],
     )
     assert res2.exit_code == 0, res2.output
 
@@ -100,14 +106,14 @@ def test_plan_refuses_to_overwrite(survey_files, tmp_path):
     out = tmp_path / "plan"
     args = [*survey_files, *BASE, "--out", str(out), "--n-new", "2"]
     assert _run(args).exit_code == 0
-    before = (out / "proposed_stations.csv").read_text()
+    before = (out / "plan/proposed_stations.csv").read_text()
     res = CliRunner().invoke(cli, ["plan", *args, "--n-new", "3"])
     assert res.exit_code == 1
     assert "--overwrite" in res.output
-    assert (out / "proposed_stations.csv").read_text() == before
+    assert (out / "plan/proposed_stations.csv").read_text() == before
     res = _run([*args, "--n-new", "3", "--overwrite"])
     assert res.exit_code == 0, res.output
-    assert len(pd.read_csv(out / "proposed_stations.csv")) == 3
+    assert len(pd.read_csv(out / "plan/proposed_stations.csv")) == 3
 
 
 def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
@@ -147,9 +153,9 @@ def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
         ]
     )
     assert res.exit_code == 0, res.output
-    back = pd.read_csv(out / "proposed_stations.csv")
+    back = pd.read_csv(out / "plan/proposed_stations.csv")
     assert (back["zone"] == "Russia").all()
-    assert len(pd.read_csv(out / "removed_stations.csv")) == 1
+    assert len(pd.read_csv(out / "plan/removed_stations.csv")) == 1
     # a later run without --move replaces the plan and drops the stale list
     again = _run(
         [
@@ -168,8 +174,8 @@ def test_plan_objectives_budget_detection_file_and_move(survey_files, tmp_path):
         ]
     )
     assert again.exit_code == 0, again.output
-    assert not (out / "removed_stations.csv").exists()
-    assert len(pd.read_csv(out / "proposed_stations.csv")) == 2
+    assert not (out / "plan/removed_stations.csv").exists()
+    assert len(pd.read_csv(out / "plan/proposed_stations.csv")) == 2
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -197,7 +203,7 @@ def test_plan_hotspots_file(survey_files, tmp_path):
         ]
     )
     assert res.exit_code == 0, res.output
-    back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
+    back = read_stations(out / "plan/proposed_stations.csv", crs=CRS).stations
     assert back.geometry.y.iloc[0] - Y0 > 3000
 
 
@@ -293,11 +299,11 @@ def test_plan_reads_plan_and_detection_sections_of_a_project(tmp_path):
     out = tmp_path / "plan"
     res = _run([str(project), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert len(pd.read_csv(out / "proposed_stations.csv")) == 2
+    assert len(pd.read_csv(out / "plan/proposed_stations.csv")) == 2
     # command-line options override the [plan] section
     res = _run([str(project), "--out", str(out), "--overwrite", "--n-new", "3"])
     assert res.exit_code == 0, res.output
-    assert len(pd.read_csv(out / "proposed_stations.csv")) == 3
+    assert len(pd.read_csv(out / "plan/proposed_stations.csv")) == 3
     bad = write_survey_project(
         make_tiny_survey(),
         tmp_path / "bad",
@@ -335,7 +341,7 @@ def test_plan_user_candidates(survey_files, tmp_path):
         ]
     )
     assert res.exit_code == 0, res.output
-    back = pd.read_csv(out / "proposed_stations.csv")
+    back = pd.read_csv(out / "plan/proposed_stations.csv")
     # only the user's sites are proposed, with their attributes; "middle" (707 m from
     # four stations, inside the covered grid) adds the least coverage
     assert sorted(back["site"]) == ["ridge", "spring"]
@@ -375,7 +381,7 @@ def test_plan_site_constraints(survey_files, tmp_path):
         ]
     )
     assert res.exit_code == 0, res.output
-    back = read_stations(out / "proposed_stations.csv", crs=CRS).stations
+    back = read_stations(out / "plan/proposed_stations.csv", crs=CRS).stations
     x, y = back.geometry.x - X0, back.geometry.y - Y0
     assert len(back) == 3
     assert (y > 1500).all() and ((y - 3000).abs() <= 800).all()
@@ -387,7 +393,7 @@ def test_plan_model_options_change_the_expected_counts(survey_files, tmp_path):
         out = tmp_path / name
         res = _run([*survey_files, *BASE, "--out", str(out), "--n-new", "1", *extra])
         assert res.exit_code == 0, res.output
-        summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
+        summ = pd.read_csv(out / "plan/plan_summary.csv").set_index(["scope", "metric"])
         return summ.loc[("all", "E_r"), "before"]
 
     base = e_r([], "a")
@@ -422,7 +428,7 @@ REGION_ARGS = [
 
 
 def _area(out, scope):
-    summ = pd.read_csv(out / "plan_summary.csv").set_index(["scope", "metric"])
+    summ = pd.read_csv(out / "plan/plan_summary.csv").set_index(["scope", "metric"])
     return summ.loc[(scope, "area_pdot_km2")]
 
 
@@ -442,7 +448,7 @@ def test_plan_region_option_file_and_project_key(tmp_path):
         [str(project), *REGION_ARGS, "--region", "study_area+parks", "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(out / "proposed_stations.csv")
+    got = pd.read_csv(out / "plan/proposed_stations.csv")
     assert (got[V.ZONE] == "China").all()
     assert _area(out, "all")["change"] > 8.0
     # a polygon file as the region gives the same plan as the parks layer
@@ -450,7 +456,7 @@ def test_plan_region_option_file_and_project_key(tmp_path):
         [str(project), *REGION_ARGS, "--region", "parks", "--out", str(tmp_path / "pk")]
     )
     assert res.exit_code == 0, res.output
-    parks = pd.read_csv(tmp_path / "pk" / "proposed_stations.csv")
+    parks = pd.read_csv(tmp_path / "pk" / "plan/proposed_stations.csv")
     assert (parks[V.ZONE] == "China").all()
     survey.parks.to_file(tmp_path / "park.gpkg")
     res = _run(
@@ -464,7 +470,7 @@ def test_plan_region_option_file_and_project_key(tmp_path):
         ]
     )
     assert res.exit_code == 0, res.output
-    by_file = pd.read_csv(tmp_path / "file" / "proposed_stations.csv")
+    by_file = pd.read_csv(tmp_path / "file" / "plan/proposed_stations.csv")
     assert list(by_file["candidate_id"]) == list(parks["candidate_id"])
     # the [plan] region key, a file path relative to the project file
     proj2 = write_survey_project(
@@ -474,7 +480,7 @@ def test_plan_region_option_file_and_project_key(tmp_path):
     )
     res = _run([str(proj2), *REGION_ARGS, "--out", str(tmp_path / "key")])
     assert res.exit_code == 0, res.output
-    by_key = pd.read_csv(tmp_path / "key" / "proposed_stations.csv")
+    by_key = pd.read_csv(tmp_path / "key" / "plan/proposed_stations.csv")
     assert list(by_key["candidate_id"]) == list(parks["candidate_id"])
     assert _area(tmp_path / "key", "Russia")["before"] == 0.0
     # the command line overrides the [plan] key
@@ -490,7 +496,7 @@ def test_plan_region_option_file_and_project_key(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert (
-        pd.read_csv(tmp_path / "k2" / "proposed_stations.csv")[V.ZONE] == "Russia"
+        pd.read_csv(tmp_path / "k2" / "plan/proposed_stations.csv")[V.ZONE] == "Russia"
     ).all()
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from shapely.geometry import Point
 
 from trapscape.cli.main import cli
-from trapscape.io import read_survey
+from trapscape.project import load_project
 
 SMALL = ["--days", "20", "--spacing", "9000", "--no-china-stations"]
 
@@ -32,7 +32,7 @@ def test_simulate_writes_readable_survey(tmp_path) -> None:
     assert truth["parameters"]["days"] == 20
     assert truth["seed"] == 3
     assert "China" not in truth["stations_by_zone"]
-    survey = read_survey(out / "survey.toml")
+    survey = load_project(out / "survey.toml").survey
     assert survey.summary()["span_days"] == 20.0
     assert survey.summary()["stations"] == truth["stations"]
     assert survey.zones is not None and survey.habitat is not None

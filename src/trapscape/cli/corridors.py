@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,57 @@ __all__ = ["cmd"]
 logger = logging.getLogger(__name__)
 
 RASTER_KEYS = ("landcover", "elevation", "settlements", "rivers")
+#: what the command writes into --out: the corridors step's files of
+#: ``trapscape run`` (layers of results.gpkg, rasters and tables in corridors/)
+OUTPUTS = ("results.gpkg", "corridors")
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _raster_paths(
+    given: tuple[Path | None, ...], proj_rasters: dict[str, Any]
+) -> dict[str, Path]:
+    """Input rasters by name: the options, else the project's [rasters]."""
+    rasters: dict[str, Path] = {}
+    for key, path in zip(RASTER_KEYS, given, strict=True):
+        chosen = path if path is not None else proj_rasters.get(key)
+        if chosen is not None:
+            rasters[key] = Path(chosen)
+    return rasters
+
+
+def _core_paths(
+    cores: tuple[Path, ...], conf: dict[str, Any], base: Path | None
+) -> list[Path]:
+    """Core layer files: --cores, else [corridors] cores (relative to the TOML)."""
+    from ..errors import InputError
+
+    paths = list(cores)
+    if not paths and conf.get("cores"):
+        raw = conf["cores"]
+        for c in [raw] if isinstance(raw, str) else list(raw):
+            p = Path(c)
+            paths.append(p if p.is_absolute() or base is None else base / p)
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError(f"{p}: core layer not found. Fix the path.", path=p)
+    return paths
+
+
+def _cli_widths_and_circuit(
+    kw: dict[str, Any],
+    width_cost: float | None,
+    width_m: float | None,
+    no_circuit: bool,
+) -> None:
+    """A width given on the command line replaces both project widths; --no-circuit."""
+    if width_cost is not None:  # one width given on the command line replaces both
+        kw.pop("width_m", None)
+    if width_m is not None:
+        kw.pop("width_cost", None)
+    if no_circuit:
+        kw["run_circuit"] = False
+    for key in ("cores", "rasters", "resistance", "progress"):
+        kw.pop(key, None)  # read above (cores, rasters) or set here
 
 
 def _project_conf(
@@ -42,12 +89,6 @@ def _project_conf(
         dict(proj.params.get("rasters", {})),
         project.resolve().parent,
     )
-
-
-def _safe(text: str) -> str:
-    import re
-
-    return re.sub(r"[^0-9A-Za-z_.-]+", "_", text)[:80]
 
 
 @click.command(name="corridors")
@@ -184,10 +225,12 @@ def cmd(
     Builds a resistance surface (land cover, elevation/slope, settlements
     with distance decay, rivers; the sea is a barrier), takes core areas on
     each side of the border (the survey's parks and --cores), and writes
-    into OUT: corridors.gpkg (layers cores, paths, corridors, hotspots,
-    pinch_points), resistance.tif, cost_distance_<core>.tif, current.tif,
-    corridor.tif, detour.tif, pair_costs.csv, effective_resistance.csv and
-    hotspots.csv.
+    into OUT the files of the corridors step of ``trapscape run``:
+    results.gpkg (layers cores, corridor_paths, corridors, border_hotspots,
+    pinch_points) and, in corridors/, resistance.tif,
+    cost_distance_<core>.tif, current.tif, corridor.tif, detour.tif,
+    pair_costs.csv, pair_crossings.csv, effective_resistance.csv and
+    border_hotspots.csv.
 
     Rasters may also come from the project file's [rasters] section and
     every option from its [corridors] section (keys are the keyword names
@@ -196,39 +239,21 @@ def cmd(
     import geopandas as gpd
 
     from .. import corridors as C
-    from .._raster import read_geotiff, write_geotiff
+    from .._output import check_outputs, staged_outputs
+    from .._raster import read_geotiff
+    from .._steps import check_section, merge
     from ..errors import InputError
+    from ..pipeline.writers import write_corridors
 
     if width_cost is not None and width_m is not None:
         raise click.UsageError("Give --width-cost or --width-m, not both.")
     conf, proj_rasters, base = _project_conf(project)
+    check_section("corridors", conf, str(project) if project is not None else None)
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(
-            f"{out} already exists and is not empty. Pass --overwrite to "
-            "replace it, or choose another --out.",
-            path=out,
-        )
+    check_outputs(out, OUTPUTS, overwrite=overwrite)
 
-    def pick(value: Any, key: str, default: Any) -> Any:
-        return value if value is not None else conf.get(key, default)
-
-    rasters: dict[str, Any] = {}
-    for key, given in zip(
-        RASTER_KEYS, (landcover, elevation, settlements, rivers), strict=True
-    ):
-        path = given if given is not None else proj_rasters.get(key)
-        if path is not None:
-            rasters[key] = Path(path)
-    core_paths = list(cores)
-    if not core_paths and conf.get("cores"):
-        raw = conf["cores"]
-        for c in [raw] if isinstance(raw, str) else list(raw):
-            p = Path(c)
-            core_paths.append(p if p.is_absolute() or base is None else base / p)
-    for p in core_paths:
-        if not Path(p).exists():
-            raise InputError(f"{p}: core layer not found. Fix the path.", path=p)
+    rasters = _raster_paths((landcover, elevation, settlements, rivers), proj_rasters)
+    core_paths = _core_paths(cores, conf, base)
 
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     resistance = None
@@ -246,75 +271,39 @@ def cmd(
         if survey.parks is not None and len(survey.parks):
             core_layers.append(survey.parks)
         core_layers.extend(gpd.read_file(p) for p in core_paths)
-    w_cost = pick(width_cost, "width_cost", None)
-    w_m = pick(width_m, "width_m", None)
-    if width_cost is not None:
-        w_m = None
-    if width_m is not None:
-        w_cost = None
+    kw = merge(
+        conf,
+        {
+            "resolution": resolution,
+            "pairs": pairs,
+            "units": units,
+            "width_cost": width_cost,
+            "width_m": width_m,
+            "mode": mode,
+            "solver": solver,
+            "max_memory_gb": max_memory_gb,
+            "segment_length": segment_length,
+            "core_setback": core_setback,
+            "n_jobs": n_jobs,
+        },
+    )
+    _cli_widths_and_circuit(kw, width_cost, width_m, no_circuit)
     result = C.corridors_for_survey(
         survey,
         rasters=rasters,
         resistance=resistance,
         cores=core_layers,
-        resolution=float(pick(resolution, "resolution", 250.0)),
-        pairs=pick(pairs, "pairs", "across"),
-        units=pick(units, "units", "map"),
-        width_cost=w_cost,
-        width_m=w_m,
-        circuit_mode=pick(mode, "mode", conf.get("circuit_mode", "pairwise")),
-        solver=pick(solver, "solver", "auto"),
-        max_memory_gb=float(pick(max_memory_gb, "max_memory_gb", DEFAULT_BUDGET_GB)),
-        segment_length=float(pick(segment_length, "segment_length", 1000.0)),
-        core_setback=float(pick(core_setback, "core_setback", 5000.0)),
-        pinch_quantile=float(conf.get("pinch_quantile", 0.95)),
-        buffer=float(conf.get("buffer", 5000.0)),
-        run_circuit=not no_circuit and bool(conf.get("run_circuit", True)),
-        n_jobs=int(pick(n_jobs, "n_jobs", 1)),
         progress=progress_enabled(),
+        **kw,
     )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; give it normal rights
-    try:
-        gpkg = tmp / "corridors.gpkg"
-        result.cores.to_file(gpkg, layer="cores", driver="GPKG")
-        paths = result.paths[result.paths.geometry.notna()]
-        paths.to_file(gpkg, layer="paths", driver="GPKG")
-        result.corridors.to_file(gpkg, layer="corridors", driver="GPKG")
-        if result.hotspots is not None:
-            result.hotspots.to_file(gpkg, layer="hotspots", driver="GPKG")
-            result.hotspots.drop(columns="geometry").to_csv(
-                tmp / "hotspots.csv", index=False
-            )
-        write_geotiff(result.resistance, tmp / "resistance.tif")
-        for cid, cd in result.least_cost.cost_distances.items():
-            write_geotiff(cd, tmp / f"cost_distance_{_safe(cid)}.tif")
-        write_geotiff(result.least_cost.corridor_raster, tmp / "corridor.tif")
-        if result.least_cost.detour is not None:
-            write_geotiff(result.least_cost.detour, tmp / "detour.tif")
-        result.pair_crossings.to_csv(tmp / "pair_costs.csv", index=False)
-        if result.circuit is not None:
-            if result.circuit.current is not None:
-                write_geotiff(result.circuit.current, tmp / "current.tif")
-            result.circuit.resistances.to_csv(tmp / "effective_resistance.csv")
-            if len(result.circuit.pinch_points):
-                result.circuit.pinch_points.to_file(
-                    gpkg, layer="pinch_points", driver="GPKG"
-                )
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with staged_outputs(out, OUTPUTS, overwrite=overwrite, prune=True) as tmp:
+        write_corridors(tmp, result)
+    _echo(result, out)
+
+
+def _echo(result: Any, out: Path) -> None:
+    """Log and print what was written."""
     n_hot = 0 if result.hotspots is None else len(result.hotspots)
     logger.info(
         "corridors: %d cores, %d paths, %d border segments -> %s",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 from pathlib import Path
@@ -33,18 +32,10 @@ __all__ = ["OUTPUTS", "cmd"]
 
 logger = logging.getLogger(__name__)
 
-#: files written into --out
-OUTPUTS = (
-    "coverage.gpkg",
-    "pdot.tif",
-    "effort_per_camera.csv",
-    "effort_per_station.csv",
-    "effort_per_zone.csv",
-    "effort_total.csv",
-    "coverage_stats.csv",
-    "pdot_summary.csv",
-)
-_NODATA = -9999.0
+#: what the command writes into --out: the files of the effort, coverage
+#: and pdot steps of ``trapscape run`` (results.gpkg layers stations,
+#: coverage_grid, coverage_gaps; effort/*.csv; coverage/*.csv; pdot.tif)
+OUTPUTS = ("results.gpkg", "effort", "coverage", "pdot.tif")
 
 
 def _options(
@@ -81,19 +72,6 @@ def _options(
             det.update(doc["detection"])
             det_base = config.parent
     return cov, det, proj, det_base
-
-
-def _write_gpkg(layers: dict[str, Any], path: Path) -> None:
-    import pandas as pd
-
-    for name, gdf in layers.items():
-        g = gdf.copy()
-        for c in g.columns:
-            if c != g.geometry.name and g[c].dtype == object:
-                g[c] = g[c].astype("string")
-            if c != g.geometry.name and pd.api.types.is_datetime64_any_dtype(g[c]):
-                g[c] = g[c].dt.strftime("%Y-%m-%d").astype("string")
-        g.to_file(path, layer=name, driver="GPKG")
 
 
 @click.command(name="coverage")
@@ -190,30 +168,32 @@ def cmd(
 
     from .. import coverage, effort
     from .._output import check_outputs, staged_outputs
-    from .._raster import write_geotiff
-    from ..errors import InputError
-    from ..pipeline import station_table
+    from .._steps import check_section, keywords_for, merge
+    from ..effort import station_table
+    from ..pipeline.writers import write_coverage, write_effort, write_pdot
 
     check_outputs(out, OUTPUTS, overwrite=overwrite)  # fail before any work
 
-    cov, det, proj, det_base = _options(project, config)
-    given = {
-        "cell_size": cell_size,
-        "shape": shape,
-        "resolution": resolution,
-        "distance": distance,
-        "min_area_km2": min_gap_km2,
-        "count_cameras": count_cameras,
-        "max_memory_gb": max_memory_gb,
-    }
-    cov.update({k: v for k, v in given.items() if v is not None})
+    conf, det, proj, det_base = _options(project, config)
+    cov = merge(
+        conf,
+        {
+            "cell_size": cell_size,
+            "shape": shape,
+            "resolution": resolution,
+            "distance": distance,
+            "min_area_km2": min_gap_km2,
+            "count_cameras": count_cameras,
+            "max_memory_gb": max_memory_gb,
+        },
+    )
     params = detection_from_options(
         detection_file, det, lambda0=lambda0, sigma=sigma, base=det_base
     )
 
     if proj is not None:
         survey = proj.survey
-        if boundaries is not None or crs is not None:
+        if survey is None or boundaries is not None or crs is not None:
             survey = load_survey_from_options(
                 project, stations, sightings, boundaries, crs
             )
@@ -231,56 +211,20 @@ def cmd(
             cov["region"], crs=survey.crs, base=base, where="[coverage]"
         )
 
-    def kw(fn: Any) -> dict[str, Any]:
-        names = set(inspect.signature(fn).parameters)
-        return {k: v for k, v in cov.items() if k in names}
+    check_section("coverage", {k: v for k, v in cov.items() if k != "region"}, None)
 
-    unknown = set(cov) - {
-        n
-        for f in (
-            effort.effort_report,
-            coverage.coverage_grid,
-            coverage.coverage_stats,
-            coverage.gaps,
-            coverage.pdot_surface,
-        )
-        for n in inspect.signature(f).parameters
-    }
-    if unknown:
-        raise InputError(
-            f"[coverage]: unknown option(s) {sorted(unknown)}. Use keyword "
-            "names of effort_report, coverage_grid, coverage_stats, gaps or "
-            "pdot_surface."
-        )
-
-    progress = progress_enabled()
     with logging_redirect_tqdm():
-        report = effort.effort_report(survey, **kw(effort.effort_report))
-        grid = coverage.coverage_grid(
-            survey, report=report, **kw(coverage.coverage_grid)
+        report = effort.effort_report(survey, **keywords_for(effort.effort_report, cov))
+        res = coverage.for_survey(
+            survey, params, report=report, progress=progress_enabled(), **cov
         )
-        stats = coverage.coverage_stats(survey, grid, **kw(coverage.coverage_stats))
-        holes = coverage.gaps(survey, **kw(coverage.gaps))
-        pdot = coverage.pdot_surface(
-            survey,
-            params,
-            progress=progress,
-            **{k: v for k, v in kw(coverage.pdot_surface).items() if k != "progress"},
-        )
-        summary = coverage.pdot_summary(survey, pdot)
+    grid, holes, summary = res.grid, res.gaps, res.pdot_summary
+    assert grid is not None and holes is not None and summary is not None
 
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
-        _write_gpkg(
-            {"grid": grid, "gaps": holes, "stations": station_table(survey, report)},
-            tmp / "coverage.gpkg",
-        )
-        tif = pdot.fillna(_NODATA).astype("float32")
-        tif = tif.rio.write_nodata(_NODATA)
-        tif.name = "pdot"
-        write_geotiff(tif, tmp / "pdot.tif")
-        report.to_csv(tmp)
-        stats.to_csv(tmp / "coverage_stats.csv", index=False)
-        summary.to_csv(tmp / "pdot_summary.csv", index=False)
+        write_effort(tmp, report, station_table(survey, report))
+        write_coverage(tmp, res)
+        write_pdot(tmp, res)
     tot = summary.iloc[-1]
     reg = cov.get("region", "study_area")
     label = reg if isinstance(reg, str) else "given region"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
-    option_or_project,
+    merged,
     out_dir_opt,
     overwrite_opt,
     project_step,
@@ -21,7 +20,10 @@ from .options import (
 
 __all__ = ["cmd"]
 
-OUTPUTS = ("density.json", "density.csv", "region_n.csv", "detection.json")
+#: what the command writes into --out: the density step's files of
+#: ``trapscape run`` (density/density.json, estimates.csv, region_n.csv,
+#: detection.json)
+OUTPUTS = ("density",)
 
 
 @click.command(name="density")
@@ -108,53 +110,50 @@ def cmd(
 ) -> None:
     """Density by spatial capture-recapture (maximum likelihood, secr-compatible).
 
-    Writes into OUT: density.json (estimates, SEs, CIs, log-likelihood, AIC,
-    population size per region, settings), density.csv (one row per
-    parameter: estimate, SE, 95% CI), region_n.csv (expected and realised N
-    in the study area, each park and each zone) and detection.json (fitted
-    detection parameters for coverage, homerange and plan --detection).
+    Writes into OUT the files of the density step of ``trapscape run``:
+    density/density.json (estimates, SEs, CIs, log-likelihood, AIC,
+    population size per region, settings), density/estimates.csv (one row
+    per parameter: estimate, SE, 95% CI), density/region_n.csv (expected
+    and realised N in the study area, each park and each zone) and
+    density/detection.json (fitted detection parameters for coverage,
+    homerange and plan --detection).
     """
     from .. import density as dn
-    from ..detection import write_detection
+    from ..pipeline.writers import write_density
 
     conf, proj_species = project_step(project, "density")
-    opt = option_or_project(ctx, conf)
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
-    kwargs: dict[str, Any] = {
-        "model": opt("model", model),
-        "detectfn": opt("detectfn", detectfn),
-        "detector": opt("detector", detector),
-        "occasion_days": float(opt("occasion_days", occasion_days)),
-        "buffer": opt("buffer", buffer),
-        "spacing": opt("spacing", spacing),
-        "species": species or conf.get("species") or proj_species,
-        "max_memory_gb": float(opt("max_memory_gb", max_memory_gb)),
-    }
-    for key in ("max_mask_points", "check_buffer", "independence_minutes"):
-        if key in conf:
-            kwargs[key] = conf[key]
+    kwargs: dict[str, Any] = merged(
+        ctx,
+        conf,
+        {
+            "model": model,
+            "detectfn": detectfn,
+            "detector": detector,
+            "occasion_days": occasion_days,
+            "buffer": buffer,
+            "spacing": spacing,
+            "species": species,
+            "max_memory_gb": max_memory_gb,
+        },
+    )
+    kwargs.setdefault("species", proj_species)
+    kwargs.setdefault("buffer", None)
+    kwargs.setdefault("spacing", None)
     if mask_file is not None:
         from ..secrio import read_secr_mask
 
         kwargs["mask"] = read_secr_mask(mask_file, spacing=kwargs["spacing"])
     fit = dn.fit_survey(survey, **kwargs)
-    summary = fit.to_dict()
-    summary["settings"] = {
-        **summary.get("settings", {}),
+    settings = {
         **{k: v for k, v in kwargs.items() if k not in ("species", "mask")},
         "species": kwargs["species"],
         "mask_file": str(mask_file) if mask_file is not None else None,
     }
-
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
-        (tmp / "density.json").write_text(
-            json.dumps(summary, indent=2, default=str), encoding="utf-8"
-        )
-        fit.estimates.to_csv(tmp / "density.csv", index=False)
-        fit.region_n.to_csv(tmp / "region_n.csv", index=False)
-        write_detection(fit.detection_params(), tmp / "detection.json")
+        write_density(tmp, fit, survey, settings=settings)
     est = fit.estimates
     dens = est[est["parameter"].astype(str).str.match(r"^D(\[|$)")]
     shown = "; ".join(

@@ -11,8 +11,8 @@ from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
     load_survey_from_options,
+    merged,
     option_given,
-    option_or_project,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
@@ -24,18 +24,10 @@ __all__ = ["cmd"]
 
 logger = logging.getLogger(__name__)
 
-OUTPUTS = (
-    "homeranges.gpkg",
-    "homerange_areas.csv",
-    "overlap.csv",
-    "cross_border.csv",
-    "crossings.csv",
-    "population.csv",
-    "excluded.csv",
-    "bandwidths.csv",
-)
-#: everything the command may write (sigma_ranges.csv only with --detection)
-ALL_OUTPUTS = (*OUTPUTS, "sigma_ranges.csv")
+#: what the command writes into --out: the homerange step's files of
+#: ``trapscape run`` (layers of results.gpkg, tables in homerange/)
+OUTPUTS = ("results.gpkg", "homerange")
+ALL_OUTPUTS = OUTPUTS
 
 
 def _h_value(text: str) -> str | float:
@@ -178,22 +170,40 @@ def cmd(
 
     Give a survey (PROJECT, or --stations/--sightings/--boundaries) to use
     detection events at camera stations, or --relocations with --crs for GPS
-    or other points.  Writes into OUT: homeranges.gpkg (layer 'homeranges':
-    polygons with individual_id, method, percent, area_km2 and area per
-    country), homerange_areas.csv, overlap.csv, bandwidths.csv,
-    excluded.csv and, for surveys with zones, cross_border.csv,
-    crossings.csv and population.csv.
+    or other points.  Writes into OUT the files of the homerange step of
+    ``trapscape run``: results.gpkg (layer 'home_ranges': polygons with
+    individual_id, method, percent, area_km2 and area per country; layer
+    'sigma_ranges' with --detection) and, in homerange/,
+    home_range_areas.csv, overlaps.csv, bandwidths.csv, excluded.csv,
+    sigma_ranges.csv and, for surveys with zones,
+    cross_border_individuals.csv, crossings.csv,
+    cross_border_population.csv and straddling_ranges.csv.
     """
-    import geopandas as gpd
-    import pandas as pd
-
     from .. import homerange as hr
-    from .. import validation as V
-    from ..errors import ComputationError, InputError
+    from ..detection import read_detection
+    from ..errors import InputError
+    from ..homerange import for_survey
+    from ..pipeline.writers import write_homeranges
 
     conf, proj_species = project_step(project, "homerange")
-    opt = option_or_project(ctx, conf)
-
+    kw = merged(
+        ctx,
+        conf,
+        {
+            "method": method,
+            "h": h,
+            "percent": percent or None,
+            "cell_size": cell,
+            "grid": grid,
+            "extent": extent,
+            "min_detections": min_detections,
+            "min_stations": min_stations,
+            "burst_minutes": burst_minutes,
+            "effort_weights": effort_weights,
+            "max_memory_gb": max_memory_gb,
+        },
+        names={"cell_size": "cell"},
+    )
     if relocations is not None and (project is not None or stations is not None):
         raise click.UsageError(
             "Give either a survey (PROJECT/--stations) or --relocations."
@@ -202,31 +212,22 @@ def cmd(
         raise click.UsageError(
             "Give a project file, --stations, or --relocations with --crs."
         )
-    out = Path(out)
-    check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
-
-    method = str(opt("method", method)).lower()
-    if method not in ("kde", "mcp", "both"):
-        raise InputError(f"[homerange] method = {method!r}: use kde, mcp or both.")
-    use_weights = bool(opt("effort_weights", effort_weights))
-    if use_weights and relocations is not None:
-        raise InputError(
-            "--effort-weights needs a survey (station operating days); "
-            "it cannot be used with --relocations."
-        )
-    hval = _h_value(str(opt("h", h)))
-    pct = opt("percent", percent) if percent else conf.get("percent", (50.0, 95.0))
-    pct = tuple(float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct]))
-    cell = opt("cell", cell, "cell_size")
-    grid_n = opt("grid", grid)
-    if grid_n is not None and option_given(ctx, "cell"):
+    if kw.get("grid") is not None and option_given(ctx, "cell"):
         raise click.UsageError("Give --cell or --grid, not both.")
-    min_det = int(opt("min_detections", min_detections))
-    min_st = int(opt("min_stations", min_stations))
-    budget = float(opt("max_memory_gb", max_memory_gb))
-    progress = progress_enabled()
+    check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
+    kw["method"] = str(kw["method"]).lower()
+    kw["h"] = _h_value(str(kw["h"]))
+    pct = kw.get("percent", (50.0, 95.0))
+    kw["percent"] = tuple(
+        float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct])
+    )
+    # --cell is the KDE cell size, given as a float grid (aligned grids)
+    cell_m = kw.pop("cell_size")
+    kw["grid"] = int(kw["grid"]) if kw.get("grid") is not None else float(cell_m)
+    if detection is not None:
+        kw["detection"] = read_detection(detection)
 
-    survey = None
+    survey = rel = None
     if relocations is not None:
         if crs is None:
             raise InputError(
@@ -238,132 +239,18 @@ def cmd(
         sp = species or conf.get("species") or proj_species
         if sp is not None:
             survey = survey.species_subset(sp)
-        rel = hr.relocations_from_survey(
-            survey, burst_minutes=float(opt("burst_minutes", burst_minutes))
-        )
-        if len(rel) == 0:
-            raise InputError(
-                "The survey has no sightings of identified individuals"
-                + (f" of species {sp!r}" if sp else "")
-                + "; nothing to do."
-            )
-
-    layers: list[gpd.GeoDataFrame] = []
-    excluded = None
-    bandwidths = None
-    overlap_rows: list[pd.DataFrame] = []
-    kres = None
-    if method in ("mcp", "both"):
-        m = hr.mcp(rel, percent=pct, min_detections=min_det, min_stations=min_st)
-        layers.append(m)
-        excluded = pd.DataFrame(m.attrs.get("excluded", []))
-    if method in ("kde", "both"):
-        weights = (
-            hr.station_weights(survey, rel)
-            if (use_weights and survey is not None)
-            else None
-        )
-        kres = hr.kde(
-            rel,
-            h=hval,
-            percent=pct,
-            grid=int(grid_n) if grid_n is not None else float(cell),
-            extent=float(opt("extent", extent)),
-            weights=weights,
-            progress=progress,
-            min_detections=min_det,
-            min_stations=min_st,
-            max_memory_gb=budget,
-        )
-        layers.append(kres.isopleths)
-        excluded = kres.excluded
-        bandwidths = kres.bandwidths
-        ovr = kres
-        if len(kres.ud) > 1:
-            try:
-                hr.overlap(kres, method="HR", percent=max(pct))
-            except ComputationError:  # grids not aligned: recompute on a common lattice
-                cs = float(
-                    pd.Series(
-                        [float(da.x[1] - da.x[0]) for da in kres.ud.values()]
-                    ).median()
-                )
-                logger.info("overlap: UDs recomputed on aligned %.1f m grids", cs)
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    ovr = hr.kde(
-                        rel,
-                        h=hval,
-                        percent=max(pct),
-                        cell_size=cs,
-                        extent=float(opt("extent", extent)),
-                        weights=weights,
-                        min_detections=min_det,
-                        min_stations=min_st,
-                        max_memory_gb=budget,
-                    )
-            p_ov = 95.0 if 95.0 in pct else max(pct)
-            for meth in ("HR", "PHR", "VI", "BA", "UDOI", "HD"):
-                mat = hr.overlap(ovr, method=meth, percent=p_ov)
-                long = mat.stack().rename("value").reset_index()
-                long.insert(0, "percent", p_ov)
-                long.insert(0, "method", meth)
-                overlap_rows.append(long)
-    polys = pd.concat(layers, ignore_index=True) if len(layers) > 1 else layers[0]
-    polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=rel.crs)
-    if survey is not None and survey.zones is not None and len(survey.zones):
-        polys = pd.concat([polys, hr.zone_areas(polys, survey.zones)], axis=1)
-        polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=rel.crs)
-
-    sig = None
-    if detection is not None:
-        from ..detection import read_detection
-
-        sig = hr.sigma_ranges(rel, read_detection(detection), percent=95)
-
-    cb = None
-    if survey is not None and survey.zones is not None and len(survey.zones):
-        ranges = kres if kres is not None else polys
-        cb = hr.cross_border(
-            survey, ranges, relocations=rel, percent=95.0 if 95.0 in pct else max(pct)
-        )
+    kw.pop("species", None)
+    res = for_survey(survey, relocations=rel, progress=progress_enabled(), **kw)
 
     # prune: outputs of an earlier run that this one does not write are removed
     with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
-        gpkg = tmp / "homeranges.gpkg"
-        if len(polys):
-            polys.to_file(gpkg, layer="homeranges", driver="GPKG")
-        if sig is not None and len(sig):
-            sig.to_file(gpkg, layer="sigma_ranges", driver="GPKG")
-            pd.DataFrame(sig.drop(columns="geometry")).to_csv(
-                tmp / "sigma_ranges.csv", index=False
-            )
-        pd.DataFrame(polys.drop(columns="geometry")).to_csv(
-            tmp / "homerange_areas.csv", index=False
-        )
-        ov = (
-            pd.concat(overlap_rows, ignore_index=True)
-            if overlap_rows
-            else pd.DataFrame(columns=["method", "percent", "id1", "id2", "value"])
-        )
-        ov.to_csv(tmp / "overlap.csv", index=False)
-        if excluded is None or len(excluded) == 0:
-            excluded = pd.DataFrame(
-                columns=[V.INDIVIDUAL_ID, "n_detections", "n_stations", "reason"]
-            )
-        excluded.to_csv(tmp / "excluded.csv", index=False)
-        if bandwidths is not None:
-            bandwidths.to_csv(tmp / "bandwidths.csv", index=False)
-        if cb is not None:
-            cb.individuals.to_csv(tmp / "cross_border.csv", index=False)
-            cb.crossings.to_csv(tmp / "crossings.csv", index=False)
-            cb.population.to_csv(tmp / "population.csv", index=False)
-    n_ind = polys[V.INDIVIDUAL_ID].nunique() if len(polys) else 0
-    msg = f"{n_ind} individual(s) with home ranges"
-    if excluded is not None and len(excluded):
-        msg += f", {len(excluded)} excluded (see excluded.csv)"
+        write_homeranges(tmp, res)
+    msg = (
+        f"{res.n_individuals if len(res.ranges) else 0} individual(s) with home ranges"
+    )
+    if len(res.excluded):
+        msg += f", {len(res.excluded)} excluded (see homerange/excluded.csv)"
+    cb = res.cross_border
     if cb is not None:
         both = int((cb.individuals["n_zones"] > 1).sum())
         msg += f"; {both} of {len(cb.individuals)} detected in more than one zone"

@@ -18,8 +18,8 @@ __all__ = [
     "crs_opt",
     "detection_from_options",
     "html_out_opt",
+    "merged",
     "option_given",
-    "option_or_project",
     "out_dir_opt",
     "overwrite_opt",
     "progress_enabled",
@@ -110,12 +110,17 @@ def load_survey_from_options(
     or its folder; otherwise ``--stations`` (and usually ``--sightings``) are
     required.
     """
-    from ..io import read_survey
+    from ..io import add_boundaries, read_survey
 
     if project is None and stations is None:
         raise click.UsageError(
             "Give a project file / Camtrap DP package, or --stations."
         )
+    if project is not None and project.suffix.lower() == ".toml":
+        from ..project import load_project
+
+        survey = load_project(project, crs=crs).survey
+        return add_boundaries(survey, boundaries) if boundaries else survey
     return read_survey(
         project, stations=stations, sightings=sightings, boundaries=boundaries, crs=crs
     )
@@ -141,28 +146,32 @@ def option_given(ctx: click.Context, name: str) -> bool:
     return source not in (click.core.ParameterSource.DEFAULT, None)
 
 
-def option_or_project(
-    ctx: click.Context, conf: Mapping[str, Any]
-) -> Callable[..., Any]:
-    """A function ``opt(name, value, key=None)`` merging options and project keys.
+def merged(
+    ctx: click.Context,
+    conf: Mapping[str, Any] | None,
+    options: Mapping[str, Any],
+    *,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Project values and command options merged by :func:`trapscape._steps.merge`.
 
-    It returns the command-line ``value`` when option ``name`` was given, else
-    the project's ``conf[key or name]`` when present, else ``value`` (the
-    option's default).
+    ``options`` maps library keyword names to option values; ``names`` maps
+    a keyword to its click parameter name where they differ (e.g.
+    ``{"cell_size": "cell"}``).  An option counts as given when it came from
+    the command line or the environment, not from its default.
     """
+    from .._steps import merge
 
-    def opt(name: str, value: Any, key: str | None = None) -> Any:
-        key = key or name
-        return value if option_given(ctx, name) or key not in conf else conf[key]
-
-    return opt
+    names = dict(names or {})
+    given = [k for k in options if option_given(ctx, names.get(k, k))]
+    return merge(conf, options, given=given)
 
 
 def detection_opts(*, density: bool = False) -> Callable[[F], F]:
     """``--detection``, ``--lambda0``, ``--sigma`` (and ``--density``) options.
 
     The values go to :func:`detection_from_options`, which applies the one
-    rule of :func:`trapscape.pipeline.resolve_detection`: the file (or the
+    rule of :func:`trapscape.detection.resolve_detection`: the file (or the
     project's ``[detection]``) is the base and explicit values override it.
     """
     opts = [
@@ -216,7 +225,7 @@ def detection_from_options(
     require: bool = False,
     base: Path | None = None,
 ) -> Any:
-    """:func:`trapscape.pipeline.resolve_detection` for a command.
+    """:func:`trapscape.detection.resolve_detection` for a command.
 
     The same rule as the pipeline (file or ``[detection]`` section as the
     base, ``--lambda0``/``--sigma``/``--density`` override it); its warning
@@ -224,8 +233,8 @@ def detection_from_options(
     """
     import warnings
 
+    from ..detection import resolve_detection
     from ..errors import TrapscapeWarning
-    from ..pipeline import resolve_detection
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrapscapeWarning)

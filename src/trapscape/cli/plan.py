@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,16 +25,10 @@ from .options import (
 
 __all__ = ["OUTPUTS", "cmd"]
 
-#: files written into --out
-OUTPUTS = (
-    "proposed_stations.csv",
-    "proposed_stations.gpx",
-    "plan_summary.csv",
-    "plan_selection.csv",
-    "plan.gpkg",
-)
-#: everything the command may write (removed_stations.csv only with --move)
-ALL_OUTPUTS = (*OUTPUTS, "removed_stations.csv")
+#: what the command writes into --out: the plan step's files of
+#: ``trapscape run`` (layers of results.gpkg, tables and GPX in plan/)
+OUTPUTS = ("results.gpkg", "plan")
+ALL_OUTPUTS = OUTPUTS
 
 
 def _pairs(values: tuple[str, ...], what: str, cast: type) -> dict[str, Any]:
@@ -282,30 +275,23 @@ def cmd(
     PROJECT is a survey TOML file (its [plan] section gives defaults for the
     options, with the keyword names of trapscape.planning.plan) or a Camtrap
     DP package; or give --stations. --region study_area+parks also fills the
-    gaps in the parks beyond the study area (e.g. across a border).  Writes into --out:
-    proposed_stations.csv (re-readable with --stations), proposed_stations.gpx
-    (GPS waypoints), plan_summary.csv (before/after per objective and zone),
-    plan_selection.csv (selection order and gains) and plan.gpkg (layers
-    candidates, proposed).
+    gaps in the parks beyond the study area (e.g. across a border).  Writes
+    into --out the files of the plan step of ``trapscape run``: results.gpkg
+    (layers proposed_stations, plan_candidates) and, in plan/,
+    proposed_stations.csv (re-readable with --stations),
+    proposed_stations.gpx (GPS waypoints), plan_summary.csv (before/after
+    per objective and zone), plan_selection.csv (selection order and gains)
+    and, with --move, removed_stations.csv.
     """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .. import planning
-    from ..errors import InputError
+    from .._steps import check_section, merge
+    from ..pipeline.writers import write_plan
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
     plan_sec, det_sec = _project_sections(project)
-    known = set(inspect.signature(planning.plan).parameters) - {
-        "survey",
-        "params",
-        "progress",
-    }
-    unknown = set(plan_sec) - known - {"seed"}
-    if unknown:
-        raise InputError(
-            f"{project}: [plan] unknown key(s) {sorted(unknown)}; use the "
-            f"keyword names of trapscape.planning.plan: {sorted(known)}."
-        )
+    check_section("plan", plan_sec, str(project) if project is not None else None)
     survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
     params = detection_from_options(
         detection_file,
@@ -317,22 +303,63 @@ def cmd(
         base=project.parent if project is not None else None,
     )
 
-    kw: dict[str, Any] = dict(plan_sec)
-    cli_values = {
-        "n_new": n_new,
-        "spacing": spacing,
-        "min_spacing": min_spacing,
-        "threshold": threshold,
-        "session_start": session_start,
-        "session_days": session_days,
-        "move": move,
-        "score_column": score_column,
-        "detector": detector,
-        "existing_usage": existing_usage,
-        "cell_size": cell_size,
-        "max_memory_gb": max_memory_gb,
-    }
-    kw.update({k: v for k, v in cli_values.items() if v is not None})
+    kw: dict[str, Any] = merge(
+        plan_sec,
+        {
+            "n_new": n_new,
+            "spacing": spacing,
+            "min_spacing": min_spacing,
+            "threshold": threshold,
+            "session_start": session_start,
+            "session_days": session_days,
+            "move": move,
+            "score_column": score_column,
+            "detector": detector,
+            "existing_usage": existing_usage,
+            "cell_size": cell_size,
+            "max_memory_gb": max_memory_gb,
+        },
+    )
+    _objectives_and_budgets(kw, survey, objective, zone_budget)
+    _seed_region_hotspots(
+        kw,
+        survey,
+        project,
+        seed=seed,
+        region=region,
+        hotspots=(hotspots, hotspots_layer),
+    )
+    candidates = _constrained_candidates(
+        survey,
+        kw,
+        candidates_path=candidates_path,
+        exclude_paths=exclude_paths,
+        settlements_path=settlements_path,
+        settlement_buffer=settlement_buffer,
+        access_path=access_path,
+        max_access_distance=max_access_distance,
+    )
+    if candidates is not None:
+        kw["candidates"] = candidates
+
+    show = progress_enabled()
+    with logging_redirect_tqdm():
+        result = planning.plan(survey, params, progress=show, **kw)
+
+    # prune: a removed_stations.csv of an earlier run with --move goes
+    with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
+        write_plan(tmp, result)
+
+    _echo_result(result, out)
+
+
+def _objectives_and_budgets(
+    kw: dict[str, Any],
+    survey: Any,
+    objective: tuple[str, ...],
+    zone_budget: tuple[str, ...],
+) -> None:
+    """Set ``objectives`` and ``zone_budget`` of ``kw``; check the zone names."""
     if objective:
         kw["objectives"] = _pairs(objective, "--objective", float)
     if zone_budget:
@@ -344,6 +371,18 @@ def cmd(
             [] if zones is None or "name" not in zones else zones["name"],
             option="--zone-budget" if zone_budget else "[plan] zone_budget",
         )
+
+
+def _seed_region_hotspots(
+    kw: dict[str, Any],
+    survey: Any,
+    project: Path | None,
+    *,
+    seed: int | None,
+    region: str | None,
+    hotspots: tuple[Path | None, str | None],
+) -> None:
+    """Set ``rng``, ``region`` and ``hotspots`` of ``kw`` (options win over [plan])."""
     toml_seed = kw.pop("seed", None)
     kw["rng"] = (
         seed
@@ -357,8 +396,25 @@ def cmd(
         kw["region"] = region_arg(
             kw["region"], crs=survey.crs, base=base, where="[plan]"
         )
-    if hotspots is not None:
-        kw["hotspots"] = read_layer(hotspots, hotspots_layer, "hotspots", survey.crs)
+    if hotspots[0] is not None:
+        kw["hotspots"] = read_layer(hotspots[0], hotspots[1], "hotspots", survey.crs)
+
+
+def _constrained_candidates(
+    survey: Any,
+    kw: dict[str, Any],
+    *,
+    candidates_path: Path | None,
+    exclude_paths: tuple[Path, ...],
+    settlements_path: Path | None,
+    settlement_buffer: float,
+    access_path: Path | None,
+    max_access_distance: float | None,
+) -> Any:
+    """Candidate sites under the command's site constraints (None: no constraint)."""
+    from .. import planning
+    from .._steps import defaults
+
     constrained = (
         candidates_path
         or exclude_paths
@@ -366,53 +422,40 @@ def cmd(
         or access_path
         or max_access_distance is not None
     )
-    if constrained:
-        kw["candidates"] = planning.candidate_sites(
-            survey,
-            spacing=float(kw.get("spacing", 1000.0)),
-            candidates=(
-                None
-                if candidates_path is None
-                else read_layer(candidates_path, None, "candidates", survey.crs)
-            ),
-            exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
-            settlements=(
-                None
-                if settlements_path is None
-                else read_layer(settlements_path, None, "settlements", survey.crs)
-            ),
-            settlement_buffer=settlement_buffer,
-            access=(
-                None
-                if access_path is None
-                else read_layer(access_path, None, "access", survey.crs)
-            ),
-            max_access_distance=max_access_distance,
-            min_spacing=0.0 if kw.get("move") else float(kw.get("min_spacing", 2000.0)),
-            zone_budget=kw.get("zone_budget"),
-            region=kw.get("region", "study_area"),
-        )
+    if not constrained:
+        return None
+    lib = defaults("plan")  # the library's defaults, written once in planning.plan
+    return planning.candidate_sites(
+        survey,
+        spacing=float(kw.get("spacing", lib["spacing"])),
+        candidates=(
+            None
+            if candidates_path is None
+            else read_layer(candidates_path, None, "candidates", survey.crs)
+        ),
+        exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
+        settlements=(
+            None
+            if settlements_path is None
+            else read_layer(settlements_path, None, "settlements", survey.crs)
+        ),
+        settlement_buffer=settlement_buffer,
+        access=(
+            None
+            if access_path is None
+            else read_layer(access_path, None, "access", survey.crs)
+        ),
+        max_access_distance=max_access_distance,
+        min_spacing=(
+            0.0 if kw.get("move") else float(kw.get("min_spacing", lib["min_spacing"]))
+        ),
+        zone_budget=kw.get("zone_budget"),
+        region=kw.get("region", lib["region"]),
+    )
 
-    show = progress_enabled()
-    with logging_redirect_tqdm():
-        result = planning.plan(survey, params, progress=show, **kw)
 
-    # prune: a removed_stations.csv of an earlier run with --move goes
-    with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
-        planning.write_plan_stations(result.stations, tmp / "proposed_stations.csv")
-        planning.write_gpx(result.stations, tmp / "proposed_stations.gpx")
-        result.summary.to_csv(tmp / "plan_summary.csv", index=False)
-        result.selection.to_csv(tmp / "plan_selection.csv", index=False)
-        result.candidates.to_file(tmp / "plan.gpkg", layer="candidates", driver="GPKG")
-        if len(result.stations):
-            result.stations.to_file(tmp / "plan.gpkg", layer="proposed", driver="GPKG")
-        if result.removed:
-            import pandas as pd
-
-            pd.DataFrame({"station_id": list(result.removed)}).to_csv(
-                tmp / "removed_stations.csv", index=False
-            )
-
+def _echo_result(result: Any, out: Path) -> None:
+    """Print the proposal and the before/after of each objective."""
     summ = result.summary[result.summary["scope"] == "all"]
     click.echo(
         f"Proposed {len(result.stations)} new stations"

@@ -67,6 +67,7 @@ from . import (
     overlaps,
     relocations,
     sigma,
+    survey,
     utilization,
 )
 from .bandwidth import LSCV_MAX_DUPLICATE_SHARE, href, lscv
@@ -82,18 +83,22 @@ from .relocations import (
     station_weights,
 )
 from .sigma import sigma_ranges
+from .survey import OVERLAP_METHODS, SurveyHomeRanges, for_survey
 from .utilization import utilization_distributions
 
 __all__ = [
     "DEFAULT_BURST_MINUTES",
     "LSCV_MAX_DUPLICATE_SHARE",
+    "OVERLAP_METHODS",
     "CrossBorderResult",
     "HomeRangeResult",
+    "SurveyHomeRanges",
     "bandwidth",
     "borders",
     "convex",
     "cross_border",
     "eligibility",
+    "for_survey",
     "href",
     "isopleths",
     "kde",
@@ -107,6 +112,7 @@ __all__ = [
     "sigma",
     "sigma_ranges",
     "station_weights",
+    "survey",
     "utilization",
     "utilization_distributions",
     "zone_areas",

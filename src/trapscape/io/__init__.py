@@ -38,13 +38,13 @@ from .boundaries import read_boundaries, split_boundaries
 from .camtrap_dp import read_camtrap_dp
 from .sightings import read_sightings, write_sightings
 from .stations import StationsTable, read_stations, write_stations
-from .survey import _add_boundaries as _add_boundaries  # used by trapscape.project
-from .survey import build_survey, read_survey
+from .survey import add_boundaries, build_survey, read_survey
 from .tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES
 from .tables import PathLike as PathLike
 
 __all__ = [
     "StationsTable",
+    "add_boundaries",
     "build_survey",
     "read_boundaries",
     "read_camtrap_dp",

@@ -28,23 +28,12 @@ from .stations import StationsTable, _read_stations
 from .tables import VECTOR_SUFFIXES, PathLike, _pick_crs
 
 __all__ = [
+    "add_boundaries",
     "build_survey",
     "read_survey",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _project_survey(path: Path, crs: Any) -> Survey:
-    """The survey of a project file, as :func:`trapscape.project.load_project` reads it.
-
-    The only place where :mod:`trapscape.io` reaches up to the project layer
-    (imported here, on call, as ``project`` imports ``io``).  It goes away
-    when project files are read only through ``trapscape.project``.
-    """
-    from ..project import load_project
-
-    return load_project(path, crs=crs).survey
 
 
 def _is_camtrap_dp(path: Path) -> bool:
@@ -72,9 +61,9 @@ def read_survey(
     Parameters
     ----------
     project
-        A survey TOML file (see :func:`trapscape.project.load_project`), a
-        Camtrap DP ``datapackage.json`` or its folder.  Omit it to give
-        separate files.
+        A Camtrap DP ``datapackage.json`` or its folder.  Omit it to give
+        separate files.  (A project TOML file is read by
+        :func:`trapscape.project.load_project`.)
     stations, sightings
         Stations and sightings files (see :func:`read_stations`,
         :func:`read_sightings`).  For x/y stations, ``crs`` is their CRS.
@@ -102,19 +91,23 @@ def read_survey(
     if project is not None:
         p = Path(project)
         if p.suffix.lower() == ".toml":
-            survey = _project_survey(p, crs)
-            return _add_boundaries(survey, boundaries) if boundaries else survey
+            raise InputError(
+                f"{p}: a project file. Read it with "
+                "trapscape.project.load_project(path).survey (it also checks the "
+                "step sections), or run `trapscape validate` on it.",
+                path=p,
+            )
         if _is_camtrap_dp(p):
             chk = ProblemCollector()
             package = _read_camtrap_dp(p, chk, crs=crs)
             chk.raise_if_any()
             assert package is not None
-            return _add_boundaries(package, boundaries) if boundaries else package
+            return add_boundaries(package, boundaries) if boundaries else package
         if stations is None and p.suffix.lower() in (".csv", *VECTOR_SUFFIXES):
             stations = p
         else:
             raise InputError(
-                f"{p}: not a project file (.toml) or Camtrap DP package "
+                f"{p}: not a Camtrap DP package "
                 "(datapackage.json or its folder). Give one of those, or --stations.",
                 path=p,
             )
@@ -138,7 +131,12 @@ def read_survey(
     )
 
 
-def _add_boundaries(survey: Survey, boundaries: Any) -> Survey:
+def add_boundaries(survey: Survey, boundaries: Any) -> Survey:
+    """``survey`` with the boundary layers of ``boundaries`` (a file or kind -> file).
+
+    The layers are reprojected to the survey's CRS and the stations are
+    checked against them again (zones, study area).
+    """
     from dataclasses import replace
 
     chk = ProblemCollector()

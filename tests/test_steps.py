@@ -1,4 +1,4 @@
-"""Allowed values of step keywords (trapscape._params), shared by project and pipeline."""
+"""Allowed values of step keywords (trapscape._steps), shared by project and pipeline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 import pytest
 
 from trapscape import pipeline
-from trapscape._params import Choices, allowed_values, literal_hints
+from trapscape._steps import Choices, allowed_values, literal_hints
 from trapscape.errors import InputError
 
 
@@ -83,9 +83,9 @@ def test_project_and_pipeline_agree_on_optional_literal(tmp_path) -> None:
     assert c.values == ("pairwise", "one_to_all") and c.none_ok
     assert _check_choices("corridors", {"mode": "pairwise"}) == []
     bad = _check_choices("corridors", {"mode": "both"})
-    assert len(bad) == 1 and "use one of 'pairwise', 'one_to_all'." in bad[0]
+    assert len(bad) == 1 and "use one of 'pairwise', 'one_to_all'" in bad[0]
     with pytest.raises(
-        InputError, match=r"\[corridors\] mode = 'both': must be one of"
+        InputError, match=r"\[corridors\] mode = 'both' is not allowed; use one of"
     ):
         pipeline._check_params({"corridors": {"mode": "both"}}, "survey.toml")
     ok = pipeline._check_params({"corridors": {"mode": "one_to_all"}}, "survey.toml")

@@ -1,0 +1,751 @@
+"""The one step table: section -> library functions, defaults, allowed keys and values.
+
+Every rule about a project-file step section lives here once:
+
+* :func:`section_functions` -- which library functions a section's keys feed
+  (plain imports, done only when a section is checked or run);
+* :data:`RUN_DEFAULTS` -- the coarse values ``trapscape run`` uses where a
+  section is silent; command defaults are the library functions' own
+  signature defaults, read with :func:`defaults`;
+* :data:`PIPELINE_KEYS` / :data:`RESERVED` -- keys the pipeline handles itself
+  and arguments it passes itself;
+* :func:`allowed_values` -- allowed ``Literal`` values of a keyword;
+* :func:`check_sections` -- the check used by :func:`trapscape.project.load_project`,
+  the pipeline and ``trapscape validate``: unknown keys, wrong types and bad
+  ``Literal`` values, each named with file, section and key and the fix;
+* :func:`merge` -- project values + command options (command line wins).
+
+Rules for ``Literal`` values, for one section served by one or several functions:
+
+* a keyword is restricted only when *every* function accepting it annotates
+  it ``Literal[...]`` (optionally ``| None``); the allowed values are the union
+  over those functions, in order of first appearance;
+* ``None`` is allowed iff some function accepts ``None`` for it;
+* any other annotation (``str``, ``float``, ``Literal[...] | float``, ``Any``),
+  no annotation, an annotation that cannot be resolved at run time, or a
+  function taking ``**kwargs`` means "no restriction".
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import types
+import typing
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._signature import accepted, keywords_for
+from .errors import InputError, ProblemCollector, TrapscapeWarning
+
+__all__ = [
+    "PIPELINE_KEYS",
+    "RESERVED",
+    "RUN_DEFAULTS",
+    "STEPS",
+    "STEP_SECTIONS",
+    "STEP_SWITCH",
+    "Choices",
+    "accepted",
+    "allowed_values",
+    "check_section",
+    "check_sections",
+    "choice_problems",
+    "defaults",
+    "keywords_for",
+    "literal_hints",
+    "merge",
+    "section_functions",
+]
+
+#: marker: the keyword takes a free type (no value restriction)
+_FREE = None
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Values one keyword may take.
+
+    Attributes
+    ----------
+    values
+        The ``Literal`` values, in declaration order, without ``None``.
+    none_ok
+        Whether ``None`` is also allowed (``Optional[Literal[...]]``).
+    owners
+        ``module.qualname`` of the functions that restrict the keyword.
+    """
+
+    values: tuple[Any, ...]
+    none_ok: bool = False
+    owners: tuple[str, ...] = ()
+
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` is allowed (``True`` never passes for ``1``)."""
+        if value is None:
+            return self.none_ok
+        return any(
+            value == v and isinstance(value, bool) == isinstance(v, bool)
+            for v in self.values
+        )
+
+
+def _literal_values(tp: Any) -> tuple[tuple[Any, ...], bool] | None:
+    """(values, none_ok) of a ``Literal`` annotation, or None for any other type."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        vals = typing.get_args(tp)
+        return tuple(v for v in vals if v is not None), None in vals
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        none_ok = False
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                none_ok = True
+                continue
+            sub = _literal_values(arg)
+            if sub is None:
+                return None
+            for v in sub[0]:
+                if v not in out:
+                    out.append(v)
+            none_ok = none_ok or sub[1]
+        return (tuple(out), none_ok) if out else None
+    return None
+
+
+def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """``typing.get_type_hints(fn)``; on failure, each annotation resolved alone.
+
+    Annotations naming things imported only for type checking cannot be
+    resolved; one such name then costs only its own keyword (left unchecked).
+    """
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:
+        pass
+    env = dict(getattr(inspect.unwrap(fn), "__globals__", {}))
+    env.setdefault("Literal", typing.Literal)
+    hints: dict[str, Any] = {}
+    for name, ann in getattr(fn, "__annotations__", {}).items():
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, env)  # what get_type_hints does
+            except Exception:
+                continue
+        hints[name] = ann
+    return hints
+
+
+@functools.lru_cache(maxsize=256)
+def literal_hints(
+    fn: Callable[..., Any],
+) -> tuple[dict[str, tuple[tuple[Any, ...], bool] | None], bool]:
+    """Keyword name -> ``(values, none_ok)`` or None (free), and ``**kwargs``.
+
+    Covers every keyword-passable parameter of ``fn``; the second item tells
+    whether ``fn`` also takes ``**kwargs`` (any other keyword, free).  A
+    callable without a signature counts as taking ``**kwargs``.
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}, True
+    hints = _resolved_hints(fn)
+    out: dict[str, tuple[tuple[Any, ...], bool] | None] = {}
+    var_kw = False
+    for p in params.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            out[p.name] = _literal_values(hints[p.name]) if p.name in hints else _FREE
+    return out, var_kw
+
+
+def allowed_values(
+    fns: Callable[..., Any] | Iterable[Callable[..., Any]],
+) -> dict[str, Choices]:
+    """Allowed values per keyword over the functions of one section.
+
+    Parameters
+    ----------
+    fns
+        A step function, or the several functions one project-file section
+        feeds.
+
+    Returns
+    -------
+    dict
+        Keyword -> :class:`Choices`, only for keywords every accepting
+        function restricts to ``Literal`` values (union of their values;
+        ``None`` allowed iff some function accepts it).  Keywords missing from
+        the result take any value (or are accepted by no function).
+    """
+    fn_list = [fns] if callable(fns) else list(fns)
+    analysed = [(fn, *literal_hints(fn)) for fn in fn_list]
+    names: list[str] = []
+    for _fn, kws, _var in analysed:
+        names.extend(k for k in kws if k not in names)
+    out: dict[str, Choices] = {}
+    for name in names:
+        values: list[Any] = []
+        none_ok = False
+        owners: list[str] = []
+        free = False
+        for fn, kws, var_kw in analysed:
+            if name not in kws:
+                if var_kw:
+                    free = True  # goes into **kwargs: any value
+                    break
+                continue
+            lit = kws[name]
+            if lit is None:
+                free = True
+                break
+            for v in lit[0]:
+                if v not in values:
+                    values.append(v)
+            none_ok = none_ok or lit[1]
+            owners.append(f"{fn.__module__}.{fn.__qualname__}")
+        if not free and (values or none_ok):
+            out[name] = Choices(tuple(values), none_ok, tuple(owners))
+    return out
+
+
+# ------------------------------------------------------------------ the table
+def _coverage() -> tuple[Callable[..., Any], ...]:
+    from . import coverage, effort
+
+    return (
+        effort.effort_report,
+        coverage.coverage_grid,
+        coverage.coverage_stats,
+        coverage.gaps,
+        coverage.pdot_surface,
+    )
+
+
+def _effort() -> tuple[Callable[..., Any], ...]:
+    from . import effort
+
+    return (effort.effort_report,)
+
+
+def _density() -> tuple[Callable[..., Any], ...]:
+    from . import density
+
+    return (density.fit_survey,)
+
+
+def _homerange() -> tuple[Callable[..., Any], ...]:
+    from . import homerange
+
+    return (homerange.for_survey,)
+
+
+def _corridors() -> tuple[Callable[..., Any], ...]:
+    from . import corridors
+
+    return (corridors.corridors_for_survey,)
+
+
+def _plan() -> tuple[Callable[..., Any], ...]:
+    from . import planning
+
+    return (planning.plan,)
+
+
+def _map() -> tuple[Callable[..., Any], ...]:
+    from .present import maps
+
+    return (maps.survey_map,)
+
+
+def _report() -> tuple[Callable[..., Any], ...]:
+    from . import reserve
+    from .present import report
+
+    return (report.write_report, reserve.candidate_reserve)
+
+
+def _reserve() -> tuple[Callable[..., Any], ...]:
+    from . import reserve
+
+    return (reserve.candidate_reserve,)
+
+
+def _figures() -> tuple[Callable[..., Any], ...]:
+    from .present import figures
+
+    return (figures.write_figures,)
+
+
+#: section -> loader of the library functions whose keyword names it holds.
+#: The loaders import lazily so that reading a project file imports only the
+#: modules of the sections it checks.
+_SECTIONS: dict[str, Callable[[], tuple[Callable[..., Any], ...]]] = {
+    "coverage": _coverage,
+    "density": _density,
+    "homerange": _homerange,
+    "corridors": _corridors,
+    "plan": _plan,
+    "map": _map,
+    "report": _report,
+    "effort": _effort,
+    "reserve": _reserve,
+    "figures": _figures,
+}
+
+#: Steps of ``trapscape run`` in execution order.  ``validate`` always runs.
+STEPS: tuple[str, ...] = (
+    "validate",
+    "effort",
+    "coverage",
+    "density",
+    "pdot",
+    "homerange",
+    "corridors",
+    "plan",
+    "reserve",
+    "figures",
+    "map",
+    "report",
+)
+
+#: Which [steps] switch turns each pipeline step on; it is also the section
+#: holding its keyword arguments.  Effort shares [coverage]; the reserve
+#: outline and the static figures belong to [report].
+STEP_SWITCH: dict[str, str] = {
+    "effort": "coverage",
+    "coverage": "coverage",
+    "pdot": "coverage",
+    "density": "density",
+    "homerange": "homerange",
+    "corridors": "corridors",
+    "plan": "plan",
+    "reserve": "report",
+    "figures": "report",
+    "map": "map",
+    "report": "report",
+}
+
+#: Project-file sections read by the pipeline (besides [survey], [boundaries],
+#: [rasters] and [steps], which belong to the project reader).
+STEP_SECTIONS: tuple[str, ...] = (
+    "coverage",
+    "density",
+    "homerange",
+    "corridors",
+    "plan",
+    "map",
+    "report",
+    "run",
+    "detection",
+    "effort",
+    "reserve",
+    "figures",
+)
+
+#: Coarse defaults of ``trapscape run`` so the bundled example runs end to
+#: end well under a minute.  Applied only where the project file does not set
+#: the key.  The commands use the library functions' own defaults.
+RUN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "coverage": {"cell_size": 2000.0, "resolution": 500.0},
+    "homerange": {"percent": 95},
+    "corridors": {"resolution": 500.0, "segment_length": 1000.0},
+    "plan": {"n_new": 10},
+}
+
+#: Keys the pipeline itself handles in a section.
+PIPELINE_KEYS: dict[str, frozenset[str]] = {
+    "homerange": frozenset({"method"}),
+    "run": frozenset({"public_cell", "out", "seed", "public", "offline"}),
+    "detection": frozenset(
+        {
+            "detectfn",
+            "sigma",
+            "lambda0",
+            "g0",
+            "occasion_days",
+            "by_sex",
+            "density_per_100km2",
+            "file",  # a detection JSON (see detection.resolve_detection)
+            "path",
+        }
+    ),
+    "plan": frozenset({"seed"}),
+    "corridors": frozenset({"cores"}),
+}
+
+#: Arguments the pipeline passes itself; not settable from the project file.
+RESERVED: frozenset[str] = frozenset(
+    {
+        "survey",
+        "params",
+        "progress",
+        "rng",
+        "seed",
+        "public",
+        "offline",
+        "stations",
+        "sightings",
+        "ranges",
+        "products",
+        "path",
+        "out",
+        "records",
+        "notes",
+        "public_cell",
+        "hotspots",
+        "corridors",
+        "cross_border",
+        "grid",
+        "surface",
+        "relocations",
+        "report",
+        "detection",
+        "straddling_percent",
+    }
+)
+_RESERVED_OK: dict[str, frozenset[str]] = {
+    "run": PIPELINE_KEYS["run"],
+    "plan": frozenset({"seed"}),
+    "corridors": frozenset({"cores"}),
+}
+
+
+def section_functions(section: str) -> tuple[Callable[..., Any], ...]:
+    """The library functions whose keyword names ``section`` may use."""
+    loader = _SECTIONS.get(section)
+    return loader() if loader is not None else ()
+
+
+def _signature_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}
+    return {
+        p.name: p.default
+        for p in sig.parameters.values()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def defaults(section: str, *, run: bool = False) -> dict[str, Any]:
+    """Default keyword values of a section (first function wins on a clash).
+
+    With ``run=True``, :data:`RUN_DEFAULTS` override them (what ``trapscape
+    run`` uses); otherwise these are the library functions' own defaults,
+    which the commands use.
+    """
+    out: dict[str, Any] = {}
+    for fn in section_functions(section):
+        for k, v in _signature_defaults(fn).items():
+            out.setdefault(k, v)
+    if run:
+        out.update(RUN_DEFAULTS.get(section, {}))
+    return out
+
+
+def merge(
+    project: Mapping[str, Any] | None,
+    options: Mapping[str, Any],
+    *,
+    given: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Project values merged with command options: the command line wins.
+
+    The one rule every command follows:
+
+    1. an option given on the command line wins;
+    2. else the project section's value;
+    3. else the option's own default (when it is not ``None``); keys left
+       out take the library function's default.
+
+    Parameters
+    ----------
+    project
+        A project section's keys (``[corridors]`` ...).
+    options
+        Command option values by keyword name (the library's names).
+    given
+        Names of the options given on the command line.  ``None``: an option
+        counts as given when its value is not ``None`` (options whose default
+        is ``None``).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for the step's library function.
+    """
+    names = (
+        {k for k, v in options.items() if v is not None}
+        if given is None
+        else set(given)
+    )
+    out = {k: v for k, v in options.items() if v is not None and k not in names}
+    out.update(project or {})
+    out.update({k: v for k, v in options.items() if k in names})
+    return out
+
+
+# ------------------------------------------------------------------ checking
+_TYPE_WORDS = {bool: "true or false", float: "a number", str: "a string"}
+
+
+def _expected_type(values: list[Any]) -> type | None:
+    """The TOML type a key must have, from its defaults (None: not checkable)."""
+    kinds: set[type] = set()
+    for d in values:
+        if isinstance(d, bool):
+            kinds.add(bool)
+        elif isinstance(d, (int, float)):
+            kinds.add(float)
+        elif isinstance(d, str):
+            kinds.add(str)
+        else:
+            return None  # None or a structured default: any type may be meant
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+_NO_HINT = object()
+_FREE_KIND = object()  # an annotation that allows more than one TOML type
+
+
+def _annotated_kind(hint: Any, default: Any) -> Any:
+    """What :func:`_expected_type` reads for one function's keyword.
+
+    A plain ``bool``/``int``/``float``/``str`` annotation gives a value of
+    that type; any other annotation (unions, ``Literal`` mixed with numbers,
+    ``Any``) lifts the check; without an annotation the default stands in.
+    """
+    if hint is _NO_HINT:
+        return default
+    return {bool: True, int: 0.0, float: 0.0, str: ""}.get(hint, _FREE_KIND)
+
+
+def _is_type(value: Any, want: type) -> bool:
+    if want is bool:
+        return isinstance(value, bool)
+    if want is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, want)
+
+
+def choice_problems(section: str, values: Mapping[str, Any]) -> list[str]:
+    """Messages for keys whose value is not one of their ``Literal`` values."""
+    if not values:
+        return []  # nothing to check: do not import the step's modules
+    choices = allowed_values(section_functions(section))
+    out: list[str] = []
+    for key, value in values.items():
+        c = choices.get(key)
+        if c is None or c.allows(value):
+            continue
+        listed = ", ".join(repr(a) for a in (*c.values, *[None] * c.none_ok))
+        hint = ""
+        if isinstance(value, str):
+            close = difflib.get_close_matches(
+                value, [a for a in c.values if isinstance(a, str)], n=1, cutoff=0.5
+            )
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+        out.append(
+            f"[{section}] {key} = {value!r} is not allowed; use one of {listed} "
+            f"(allowed values of '{key}' in {', '.join(c.owners)}).{hint}"
+        )
+    return out
+
+
+def _key_problems(section: str, sec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(message, key) for unknown, reserved and ill-typed keys of one section."""
+    fns = section_functions(section)
+    allowed: set[str] | None = set(PIPELINE_KEYS.get(section, set()))
+    kinds: dict[str, list[Any]] = {}
+    for fn in fns:
+        acc = accepted(fn)
+        if acc is None:
+            allowed = None
+            break
+        allowed |= acc  # type: ignore[operator]
+        hints = _resolved_hints(fn)
+        for k, d in _signature_defaults(fn).items():
+            kinds.setdefault(k, []).append(_annotated_kind(hints.get(k, _NO_HINT), d))
+    out: list[tuple[str, str]] = []
+    for key, value in sec.items():
+        if key in RESERVED and key not in _RESERVED_OK.get(section, frozenset()):
+            out.append(
+                (
+                    f"[{section}] key '{key}' is set by the pipeline and cannot be "
+                    "given in the project file; remove it.",
+                    key,
+                )
+            )
+        elif (
+            allowed is not None
+            and (fns or section in PIPELINE_KEYS)
+            and key not in allowed
+        ):
+            close = difflib.get_close_matches(key, sorted(allowed - RESERVED), n=1)
+            hint = (
+                f" Did you mean '{close[0]}'?"
+                if close
+                else f" Use some of {', '.join(sorted(allowed - RESERVED)) or '(none)'}."
+            )
+            out.append(
+                (
+                    f"[{section}] unknown key '{key}': not a parameter of this step.{hint}",
+                    key,
+                )
+            )
+        else:
+            want = _expected_type(kinds.get(key, []))
+            if want is not None and not _is_type(value, want):
+                out.append(
+                    (
+                        f"[{section}] {key} = {value!r}: must be {_TYPE_WORDS[want]}.",
+                        key,
+                    )
+                )
+    return out
+
+
+_RUN_TYPES = (
+    ("out", (str,), "a folder path"),
+    ("seed", (int,), "an integer"),
+    ("public", (bool,), "true or false"),
+    ("offline", (bool,), "true or false"),
+)
+
+
+def _run_problems(run: Mapping[str, Any], pc: ProblemCollector, where: Any) -> None:
+    cell = run.get("public_cell", 1.0)
+    if not (isinstance(cell, (int, float)) and not isinstance(cell, bool) and cell > 0):
+        pc.add(
+            f"[run] public_cell = {cell!r} must be a positive distance in "
+            "metres, e.g. 5000.",
+            path=where,
+            column="run.public_cell",
+        )
+    for key, kinds, what in _RUN_TYPES:
+        if key in run and (
+            not isinstance(run[key], kinds)
+            or (key == "seed" and isinstance(run[key], bool))
+        ):
+            pc.add(
+                f"[run] {key} = {run[key]!r} must be {what}.",
+                path=where,
+                column=f"run.{key}",
+            )
+
+
+def _switches(steps: Any, pc: ProblemCollector, where: Any) -> dict[str, Any]:
+    """The [steps] switches, checked: known step names, true or false."""
+    if steps is None:
+        return {}
+    if not isinstance(steps, Mapping):
+        pc.add(
+            "[steps] must be a table of step = true/false.", path=where, column="steps"
+        )
+        return {}
+    known = sorted(set(STEP_SWITCH.values()) | {"validate"})
+    for key, val in steps.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            pc.add(
+                f"[steps] key '{key}' is not a step; use some of {', '.join(known)}.{hint}",
+                path=where,
+                column=f"steps.{key}",
+            )
+        elif not isinstance(val, bool):
+            pc.add(
+                f"[steps] {key} = {val!r} must be true or false.",
+                path=where,
+                column=f"steps.{key}",
+            )
+    return dict(steps)
+
+
+def check_section(section: str, values: Mapping[str, Any], where: str | None) -> None:
+    """Check one section's keys and values (as :func:`check_sections`); raise if bad."""
+    pc = ProblemCollector()
+    bad = set()
+    for msg, key in _key_problems(section, values):
+        pc.add(msg, path=where, column=f"{section}.{key}")
+        bad.add(key)
+    for msg in choice_problems(
+        section, {k: v for k, v in values.items() if k not in bad}
+    ):
+        pc.add(msg, path=where)
+    pc.raise_if_any()
+
+
+def check_sections(
+    params: Mapping[str, Any],
+    where: str | None,
+    pc: ProblemCollector | None = None,
+    *,
+    base: str | Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Check every step section: unknown keys, types and ``Literal`` values.
+
+    Parameters
+    ----------
+    params
+        Sections by name (a project file's tables, or ``run_survey``'s params).
+    where
+        The project file named in the messages.
+    pc
+        Collector to add problems to; when ``None`` a new one is made and
+        raised if any problem was found.
+    base
+        Folder relative ``[detection] file`` paths are resolved against.
+
+    Returns
+    -------
+    dict
+        Section -> its keys (copied), for :data:`STEP_SECTIONS` and
+        ``"steps"`` (the switches).
+    """
+    own = pc is None
+    coll = ProblemCollector() if pc is None else pc
+    out: dict[str, dict[str, Any]] = {
+        "steps": _switches(params.get("steps"), coll, where)
+    }
+    for section in STEP_SECTIONS:
+        sec = params.get(section, {}) or {}
+        if not isinstance(sec, Mapping):
+            coll.add(
+                f"[{section}] must be a table of key = value.",
+                path=where,
+                column=section,
+            )
+            continue
+        out[section] = dict(sec)
+        bad_keys = set()
+        for msg, key in _key_problems(section, sec):
+            coll.add(msg, path=where, column=f"{section}.{key}")
+            bad_keys.add(key)
+        checkable = {k: v for k, v in sec.items() if k not in bad_keys}
+        for msg in choice_problems(section, checkable):
+            coll.add(msg, path=where)
+    _run_problems(out.get("run", {}), coll, where)
+    det = out.get("detection", {})
+    if det and not coll.problems:
+        from .detection import resolve_detection
+
+        folder = base if base is not None else (Path(where).parent if where else None)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TrapscapeWarning)
+                resolve_detection(section=det, base=folder)
+        except (InputError, TypeError, OSError) as err:
+            coll.add(f"[detection] {err}", path=where, column="detection")
+    if own:
+        coll.raise_if_any()
+    return out
