@@ -149,12 +149,13 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike[str]) -> None:
     grid = grid_of(da)
     data = np.asarray(da.values)
     nodata = da.rio.nodata
+    dtype = data.dtype.name if data.dtype != bool else "uint8"
     profile = {
         "driver": "GTiff",
         "height": grid.height,
         "width": grid.width,
         "count": 1,
-        "dtype": data.dtype.name if data.dtype != bool else "uint8",
+        "dtype": dtype,
         "crs": grid.crs.to_wkt(),
         "transform": grid.transform,
         "compress": "deflate",
@@ -164,7 +165,7 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike[str]) -> None:
     if grid.width >= 256 and grid.height >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data.astype(profile["dtype"]), 1)
+        dst.write(data.astype(dtype), 1)
         if da.name:
             dst.set_band_description(1, str(da.name))
 
@@ -183,7 +184,7 @@ def read_geotiff(path: str | os.PathLike[str], *, masked: bool = True) -> xr.Dat
         grid = GridSpec(t.c, t.f, t.a, src.width, src.height, as_crs(src.crs))
         nodata = src.nodata
     if masked and np.ma.isMaskedArray(data):
-        data = data.astype("float64").filled(np.nan)
+        data = np.ma.filled(np.ma.asarray(data).astype("float64"), np.nan)
         nodata = np.nan
     return to_dataarray(np.asarray(data), grid, nodata=nodata)
 

@@ -81,7 +81,7 @@ class DetectionParams:
 
     @property
     def hazard0(self) -> float:
-        """Baseline hazard per day of usage (HN's g0 converted: -ln(1-g0))."""
+        """Baseline hazard per day of usage (HN's g0 converted as -ln(1-g0))."""
         if self.detectfn == "HHN":
             return float(self.lambda0)  # type: ignore[arg-type]
         import math

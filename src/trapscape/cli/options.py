@@ -120,6 +120,7 @@ def load_survey_from_options(
         from ..project import load_project
 
         survey = load_project(project, crs=crs).survey
+        assert survey is not None  # read=True always reads it
         return add_boundaries(survey, boundaries) if boundaries else survey
     return read_survey(
         project, stations=stations, sightings=sightings, boundaries=boundaries, crs=crs
