@@ -49,6 +49,7 @@ __all__ = [
     "STEPS",
     "STEP_SECTIONS",
     "STEP_SWITCH",
+    "SWITCHES",
     "Choices",
     "accepted",
     "allowed_values",
@@ -349,6 +350,9 @@ STEP_SECTIONS: tuple[str, ...] = (
     "reserve",
     "figures",
 )
+
+#: Names a ``[steps]`` table may switch (``validate`` always runs).
+SWITCHES: tuple[str, ...] = tuple(dict.fromkeys(STEP_SWITCH.values()))
 
 #: Coarse defaults of ``trapscape run`` so the bundled example runs end to
 #: end well under a minute.  Applied only where the project file does not set

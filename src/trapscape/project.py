@@ -51,28 +51,15 @@ BOUNDARY_KEYS: dict[str, type | tuple[type, ...]] = {
     "habitat": str,
     "study_area_field": str,
 }
-STEP_SECTIONS = (
-    "coverage",
-    "density",
-    "homerange",
-    "corridors",
-    "plan",
-    "map",
-    "report",
-    "simulate",
-)
-#: every top-level section a project file may have
+#: every top-level section a project file may have: the survey's own, the
+#: step sections of the step table, and [simulate] (``trapscape simulate``)
 SECTIONS = (
     "survey",
     "boundaries",
     "rasters",
     "steps",
-    "run",
-    "detection",
-    *STEP_SECTIONS,
-    "effort",
-    "reserve",
-    "figures",
+    *_steps.STEP_SECTIONS,
+    "simulate",
 )
 
 
@@ -217,14 +204,14 @@ def _check_rasters_and_steps(
     for k, v in steps_sec.items():
         if not isinstance(v, bool):
             bad(f"[steps] {k} = {v!r}: must be true or false.")
-        elif k not in STEP_SECTIONS and k not in ("validate",):
-            hint = difflib.get_close_matches(k, STEP_SECTIONS, n=1)
+        elif k not in _steps.SWITCHES and k not in ("validate",):
+            hint = difflib.get_close_matches(k, _steps.SWITCHES, n=1)
             bad(
                 f"[steps] unknown step '{k}'."
                 + (
                     f" Did you mean '{hint[0]}'?"
                     if hint
-                    else f" Known steps: {', '.join(STEP_SECTIONS)}."
+                    else f" Known steps: {', '.join(_steps.SWITCHES)}."
                 )
             )
 
@@ -348,7 +335,7 @@ def load_project(
             continue
         params[key] = dict(value)
     params["rasters"] = dict(rasters)
-    for s in ("steps", "run", *STEP_SECTIONS):
+    for s in ("steps", "run", *_steps.SWITCHES, "simulate"):
         params.setdefault(s, {})
     name = survey_sec.get("name") or p.stem
     survey: Survey | None = None
