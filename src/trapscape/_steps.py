@@ -661,18 +661,13 @@ def value_problems(section: str, values: Mapping[str, Any]) -> list[tuple[str, s
     return out
 
 
-#: File kinds: the name endings each accepts, and the first bytes (magic) a
-#: file with that ending must start with (when the format has one).
+#: File kinds: the name endings each accepts.  The content is left to the
+#: reader (a step that cannot read it fails with the file named).
 _KIND_SUFFIXES: dict[str, tuple[str, ...]] = {
     "raster": (".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"),
     "vector": (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".zip"),
     "table": (),  # any name: the table reader checks the content
     "json": (".json",),
-}
-_MAGIC: dict[str, tuple[bytes, ...]] = {
-    ".tif": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
-    ".tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
-    ".gpkg": (b"SQLite format 3\x00",),
 }
 _KIND_WORDS = {
     "raster": "a raster (GeoTIFF .tif, .vrt, ...)",
@@ -697,7 +692,10 @@ PATH_KINDS: dict[str, tuple[str, ...]] = {
 
 
 def _kind_problem(path: Path, kinds: tuple[str, ...]) -> str | None:
-    """Why a readable regular file is not of one of ``kinds`` (None: it is)."""
+    """Why a readable regular file is not of one of ``kinds`` (None: it is).
+
+    Judged by the name ending, so the file is not opened here.
+    """
     suffix = path.suffix.lower()
     ok = [
         k
@@ -707,12 +705,6 @@ def _kind_problem(path: Path, kinds: tuple[str, ...]) -> str | None:
     want = " or ".join(_KIND_WORDS.get(k, "a folder") for k in kinds)
     if not ok:
         return f"is not {want} (a '{suffix or path.name}' file)"
-    magic = _MAGIC.get(suffix)
-    if magic:
-        with open(path, "rb") as fh:  # a regular file: the read is bounded
-            head = fh.read(16)
-        if not any(head.startswith(m) for m in magic):
-            return f"ends in '{suffix}' but its content is not {want}"
     return None
 
 
@@ -722,8 +714,8 @@ def path_problem(section: str, key: str, path: str | os.PathLike[str]) -> str | 
     The path must exist, be a regular, readable file (a folder only where
     :data:`PATH_KINDS` allows one): devices such as ``/dev/zero``, FIFOs,
     sockets and symbolic-link loops are refused, so nothing later hangs
-    reading them; and its name ending (and, for GeoTIFF and GeoPackage, its
-    first bytes) must fit the kind of file the key takes.
+    reading them; and its name ending must fit the kind of file the key
+    takes (a raster key naming a ``.csv`` is refused).
     """
     kinds = PATH_KINDS.get(f"{section}.{key}") or PATH_KINDS.get(f"{section}.*", ())
     try:
@@ -747,10 +739,7 @@ def path_problem(section: str, key: str, path: str | os.PathLike[str]) -> str | 
         return "is not readable (check its permissions)"
     if not kinds:
         return None
-    try:
-        return _kind_problem(Path(path), kinds)
-    except OSError as err:
-        return f"cannot be read ({err.strerror or err})"
+    return _kind_problem(Path(path), kinds)
 
 
 # ------------------------------------------------------------------ checking

@@ -297,10 +297,7 @@ def load_project(
             target = Path(os.path.abspath(target))
         why = _steps.path_problem(sec, key, target)
         if why is not None:
-            bad(
-                f"[{sec}] {key} = '{value}': {why} (looked in {target}). "
-                "Fix the path."
-            )
+            bad(f"[{sec}] {key} = '{value}': {why} (looked in {target}). Fix the path.")
             return None
         inputs[f"{sec}.{key}"] = target
         return target

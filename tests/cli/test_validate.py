@@ -215,14 +215,6 @@ def test_validate_rejects_a_csv_as_raster(tmp_path):
     assert "[rasters] elevation = 'stations.csv': is not a raster" in res.output
 
 
-def test_validate_rejects_a_tif_that_is_not_a_geotiff(tmp_path):
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "dem.tif").write_text("x,y\n1,2\n")
-    res = _raster_project(tmp_path, "dem.tif")
-    assert res.exit_code == 1
-    assert "its content is not a raster" in res.output
-
-
 def test_validate_rejects_a_folder_as_raster(tmp_path):
     (tmp_path / "p" / "dem").mkdir(parents=True)
     res = _raster_project(tmp_path, "dem")
