@@ -688,6 +688,8 @@ PATH_KINDS: dict[str, tuple[str, ...]] = {
     "rasters.settlements": ("vector",),
     "rasters.rivers": ("vector",),
     "rasters.*": ("raster", "vector"),
+    "detection.file": ("json",),
+    "detection.path": ("json",),
 }
 
 
@@ -937,6 +939,33 @@ def check_section(section: str, values: Mapping[str, Any], where: str | None) ->
     pc.raise_if_any()
 
 
+def _detection_problems(
+    det: Mapping[str, Any], folder: str | Path | None, pc: ProblemCollector, where: Any
+) -> None:
+    """[detection]: its file (a regular JSON file) and its values, as resolved."""
+    from .detection import resolve_detection
+
+    for key in ("file", "path"):
+        src = det.get(key)
+        if isinstance(src, str) and src.strip():
+            target = Path(src) if folder is None else Path(folder) / src
+            why = path_problem("detection", key, target)
+            if why is not None:
+                pc.add(
+                    f"[detection] {key} = {src!r}: {why} (looked in {target}). "
+                    "Fix the path.",
+                    path=where,
+                    column=f"detection.{key}",
+                )
+                return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrapscapeWarning)
+            resolve_detection(section=det, base=folder)
+    except (InputError, TypeError, OSError) as err:
+        pc.add(f"[detection] {err}", path=where, column="detection")
+
+
 def check_sections(
     params: Mapping[str, Any],
     where: str | None,
@@ -991,15 +1020,8 @@ def check_sections(
     _run_problems(out.get("run", {}), coll, where)
     det = out.get("detection", {})
     if det and not coll.problems:
-        from .detection import resolve_detection
-
         folder = base if base is not None else (Path(where).parent if where else None)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", TrapscapeWarning)
-                resolve_detection(section=det, base=folder)
-        except (InputError, TypeError, OSError) as err:
-            coll.add(f"[detection] {err}", path=where, column="detection")
+        _detection_problems(det, folder, coll, where)
     if own:
         coll.raise_if_any()
     return out

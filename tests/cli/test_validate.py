@@ -243,3 +243,22 @@ def test_validate_rejects_a_csv_as_boundary(tmp_path):
     res = CliRunner().invoke(cli, ["validate", str(proj)])
     assert res.exit_code == 1
     assert "[boundaries] parks = 'stations.csv': is not a vector layer" in res.output
+
+
+def test_validate_rejects_a_device_as_detection_file(tmp_path):
+    extra = '[detection]\nfile = "/dev/zero"\n'
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[detection] file = '/dev/zero': is a device" in res.output
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_validate_stations_link_loop_has_no_traceback(tmp_path):
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p")
+    os.symlink("loop.csv", tmp_path / "p" / "loop.csv")
+    proj.write_text(proj.read_text().replace('"stations.csv"', '"loop.csv"'))
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[survey] stations = 'loop.csv': cannot be read" in res.output
+    assert "Traceback" not in res.output
