@@ -208,8 +208,10 @@ def test_check_section_applies_value_rules_for_commands() -> None:
     with pytest.raises(InputError) as info:
         check_section("plan", {"n_new": -3, "threshold": 2.0}, "p.toml")
     text = str(info.value)
-    assert "[plan] n_new = -3 must be a whole number >= 0" in text
-    assert "[plan] threshold = 2.0 must be a probability in [0, 1]" in text
+    assert (
+        "[plan] n_new = -3 is out of range: n_new must be a whole number >= 0" in text
+    )
+    assert "threshold must be a probability in [0, 1]" in text
 
 
 def test_path_problem_kinds_and_special_files(tmp_path) -> None:

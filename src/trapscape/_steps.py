@@ -653,8 +653,8 @@ def value_problems(section: str, values: Mapping[str, Any]) -> list[tuple[str, s
         if bad:
             out.append(
                 (
-                    f"[{section}] {key} = {value!r} must be {rule.what} "
-                    f"(e.g. {key} = {rule.example}); {bad[0]!r} is not.",
+                    f"[{section}] {key} = {value!r} is out of range: {key} must be "
+                    f"{rule.what} (e.g. {key} = {rule.example}); {bad[0]!r} is not.",
                     key,
                 )
             )
