@@ -350,3 +350,11 @@ def test_unexpected_error_in_a_command_exits_1_without_traceback(
     assert "-vv" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["-vv", "run", str(project), "--out", out])
     assert isinstance(res.exception, ValueError)  # -vv: the traceback is shown
+
+
+def test_run_refuses_a_device_as_project_file(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["run", "/dev/zero", "--out", str(out)])
+    assert res.exit_code == 1
+    assert "the project file is a device, not a regular file" in res.output
+    assert not out.exists()
