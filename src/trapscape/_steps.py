@@ -13,6 +13,10 @@ Every rule about a project-file step section lives here once:
 * :func:`check_sections` -- the check used by :func:`trapscape.project.load_project`,
   the pipeline and ``trapscape validate``: unknown keys, wrong types and bad
   ``Literal`` values, each named with file, section and key and the fix;
+* :data:`VALUE_RULES` -- the range of every numeric parameter by name
+  (positive sizes, percentages, probabilities, counts), applied to whichever
+  section holds the key, and :data:`PATH_KINDS` -- what kind of file each
+  path key must name (:func:`path_problem`);
 * :func:`merge` -- project values + command options (command line wins).
 
 Rules for ``Literal`` values, for one section served by one or several functions:
@@ -31,6 +35,9 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
+import os
+import stat
 import types
 import typing
 import warnings
@@ -43,6 +50,7 @@ from ._signature import accepted, keywords_for
 from .errors import InputError, ProblemCollector, TrapscapeWarning
 
 __all__ = [
+    "PATH_KINDS",
     "PIPELINE_KEYS",
     "RESERVED",
     "RUN_DEFAULTS",
@@ -50,7 +58,9 @@ __all__ = [
     "STEP_SECTIONS",
     "STEP_SWITCH",
     "SWITCHES",
+    "VALUE_RULES",
     "Choices",
+    "ValueRule",
     "accepted",
     "allowed_values",
     "check_section",
@@ -60,7 +70,9 @@ __all__ = [
     "keywords_for",
     "literal_hints",
     "merge",
+    "path_problem",
     "section_functions",
+    "value_problems",
 ]
 
 #: marker: the keyword takes a free type (no value restriction)
@@ -498,6 +510,240 @@ def merge(
     return out
 
 
+# ------------------------------------------------------------------ value rules
+@dataclass(frozen=True)
+class ValueRule:
+    """The range a numeric parameter must lie in.
+
+    Attributes
+    ----------
+    low, high
+        Bounds (``None``: unbounded on that side).
+    low_open
+        Whether ``low`` itself is excluded (``> low`` rather than ``>= low``).
+    integer
+        Whether the value must be a whole number.
+    what
+        The rule in words, for the message (``"a positive distance in metres"``).
+    example
+        A valid value, for the message.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    integer: bool = False
+    what: str = "a finite number"
+    example: str = "1"
+
+    def allows(self, value: float) -> bool:
+        """Whether the finite number ``value`` satisfies the rule."""
+        if self.integer and float(value) != int(value):
+            return False
+        if self.low is not None and (
+            value <= self.low if self.low_open else value < self.low
+        ):
+            return False
+        return self.high is None or value <= self.high
+
+
+_DISTANCE = ValueRule(
+    0, low_open=True, what="a positive distance in metres", example="2000"
+)
+_SIZE = ValueRule(0, low_open=True, what="a positive number", example="1")
+_NONNEG = ValueRule(0, what="zero or a positive number", example="0")
+_PERCENT = ValueRule(
+    0, 100, low_open=True, what="a percentage in (0, 100]", example="95"
+)
+_PROBABILITY = ValueRule(0, 1, what="a probability in [0, 1]", example="0.5")
+_COUNT0 = ValueRule(0, integer=True, what="a whole number >= 0", example="10")
+_COUNT1 = ValueRule(1, integer=True, what="a whole number >= 1", example="5")
+
+#: Parameter name -> its range, whatever section (and function) takes it.
+#: Every number in a step section must moreover be finite (no nan or inf);
+#: a list (``percent = [50, 95]``) is checked item by item.
+VALUE_RULES: dict[str, ValueRule] = {
+    # sizes and distances (metres)
+    "cell_size": _DISTANCE,
+    "resolution": _DISTANCE,
+    "segment_length": _DISTANCE,
+    "sigma": _DISTANCE,
+    "spacing": _DISTANCE,
+    "buffer": _DISTANCE,
+    "distance": _DISTANCE,
+    "path_buffer": _DISTANCE,
+    "width_m": _DISTANCE,
+    "public_cell": _DISTANCE,
+    "core_setback": ValueRule(0, what="a distance in metres >= 0", example="5000"),
+    "min_spacing": ValueRule(0, what="a distance in metres >= 0", example="2000"),
+    # other positive sizes
+    "occasion_days": _SIZE,
+    "session_days": _SIZE,
+    "max_memory_gb": _SIZE,
+    "width_cost": _SIZE,
+    "lambda0": _SIZE,
+    "extent": _SIZE,
+    "h": _SIZE,  # a number (bandwidth in metres) or "href"/"lscv"
+    "burst_minutes": _NONNEG,
+    "independence_minutes": _NONNEG,
+    "min_area_km2": _NONNEG,
+    "density": _NONNEG,
+    "density_per_100km2": _NONNEG,
+    # percentages and probabilities
+    "percent": _PERCENT,
+    "pinch_quantile": _PROBABILITY,
+    "threshold": _PROBABILITY,
+    "g0": _PROBABILITY,
+    # counts
+    "n_new": _COUNT0,
+    "move": _COUNT0,
+    "swap_passes": _COUNT0,
+    "top_hotspots": _COUNT0,
+    "zoom_start": ValueRule(
+        0, 22, integer=True, what="a zoom level 0-22", example="10"
+    ),
+    "min_detections": _COUNT1,
+    "min_stations": _COUNT1,
+    "max_mask_points": _COUNT1,
+    "n_jobs": _COUNT1,
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether ``value`` is, or holds (lists, tables), a nan or infinite number."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Mapping):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
+def value_problems(section: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(message, key) for values outside their :data:`VALUE_RULES` range.
+
+    Numbers anywhere in the section must be finite; a key named in
+    :data:`VALUE_RULES` must lie in its range (each item of a list).  Other
+    types (strings such as ``h = "href"``, ``None``) are left to the type and
+    ``Literal`` checks.
+    """
+    out: list[tuple[str, str]] = []
+    for key, value in values.items():
+        rule = VALUE_RULES.get(key)
+        if _non_finite(value):
+            what = rule.what if rule is not None else "a finite number"
+            example = f", e.g. {rule.example}" if rule is not None else ""
+            out.append(
+                (
+                    f"[{section}] {key} = {value!r}: nan and inf are not allowed; "
+                    f"use {what}{example}.",
+                    key,
+                )
+            )
+            continue
+        if rule is None:
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        bad = [v for v in items if _is_number(v) and not rule.allows(v)]
+        if bad:
+            out.append(
+                (
+                    f"[{section}] {key} = {value!r} is out of range: {key} must be "
+                    f"{rule.what} (e.g. {key} = {rule.example}); {bad[0]!r} is not.",
+                    key,
+                )
+            )
+    return out
+
+
+#: File kinds: the name endings each accepts.  The content is left to the
+#: reader (a step that cannot read it fails with the file named).
+_KIND_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "raster": (".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"),
+    "vector": (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".zip"),
+    "table": (),  # any name: the table reader checks the content
+    "json": (".json",),
+}
+_KIND_WORDS = {
+    "raster": "a raster (GeoTIFF .tif, .vrt, ...)",
+    "vector": "a vector layer (.gpkg, .shp, .geojson, ...)",
+    "table": "a table (CSV)",
+    "json": "a JSON file",
+}
+
+#: Path keys of the project file -> the kinds of file they may name
+#: (``section.*``: every key of the section without its own entry).
+PATH_KINDS: dict[str, tuple[str, ...]] = {
+    "survey.stations": ("table",),
+    "survey.sightings": ("table",),
+    "survey.camtrap_dp": ("json", "folder"),
+    "boundaries.*": ("vector",),
+    "rasters.elevation": ("raster",),
+    "rasters.landcover": ("raster",),
+    "rasters.settlements": ("vector",),
+    "rasters.rivers": ("vector",),
+    "rasters.*": ("raster", "vector"),
+    "detection.file": ("json",),
+    "detection.path": ("json",),
+}
+
+
+def _kind_problem(path: Path, kinds: tuple[str, ...]) -> str | None:
+    """Why a readable regular file is not of one of ``kinds`` (None: it is).
+
+    Judged by the name ending, so the file is not opened here.
+    """
+    suffix = path.suffix.lower()
+    ok = [
+        k
+        for k in kinds
+        if k != "folder" and (not _KIND_SUFFIXES[k] or suffix in _KIND_SUFFIXES[k])
+    ]
+    want = " or ".join(_KIND_WORDS.get(k, "a folder") for k in kinds)
+    if not ok:
+        return f"is not {want} (a '{suffix or path.name}' file)"
+    return None
+
+
+def path_problem(section: str, key: str, path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be the file ``[section] key`` names (None: it can).
+
+    The path must exist, be a regular, readable file (a folder only where
+    :data:`PATH_KINDS` allows one): devices such as ``/dev/zero``, FIFOs,
+    sockets and symbolic-link loops are refused, so nothing later hangs
+    reading them; and its name ending must fit the kind of file the key
+    takes (a raster key naming a ``.csv`` is refused).
+    """
+    kinds = PATH_KINDS.get(f"{section}.{key}") or PATH_KINDS.get(f"{section}.*", ())
+    try:
+        st = os.stat(path)  # follows links: a loop raises ELOOP
+    except FileNotFoundError:
+        return "file not found"
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    if stat.S_ISDIR(st.st_mode):
+        return None if "folder" in kinds else "is a folder, not a file"
+    if not stat.S_ISREG(st.st_mode):
+        what = (
+            "a FIFO (named pipe)"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "a device"
+        )
+        return f"is {what}, not a regular file"
+    if not os.access(path, os.R_OK):
+        return "is not readable (check its permissions)"
+    if not kinds:
+        return None
+    return _kind_problem(Path(path), kinds)
+
+
 # ------------------------------------------------------------------ checking
 _TYPE_WORDS = {bool: "true or false", float: "a number", str: "a string"}
 
@@ -628,7 +874,7 @@ _RUN_TYPES = (
 
 def _run_problems(run: Mapping[str, Any], pc: ProblemCollector, where: Any) -> None:
     cell = run.get("public_cell", 1.0)
-    if not (isinstance(cell, (int, float)) and not isinstance(cell, bool) and cell > 0):
+    if not _is_number(cell):  # its range is a VALUE_RULES rule
         pc.add(
             f"[run] public_cell = {cell!r} must be a positive distance in "
             "metres, e.g. 5000.",
@@ -676,17 +922,48 @@ def _switches(steps: Any, pc: ProblemCollector, where: Any) -> dict[str, Any]:
 
 
 def check_section(section: str, values: Mapping[str, Any], where: str | None) -> None:
-    """Check one section's keys and values (as :func:`check_sections`); raise if bad."""
+    """Check one section's keys and values (as :func:`check_sections`); raise if bad.
+
+    Unknown keys, types, ``Literal`` values and :data:`VALUE_RULES` ranges.
+    """
     pc = ProblemCollector()
     bad = set()
     for msg, key in _key_problems(section, values):
         pc.add(msg, path=where, column=f"{section}.{key}")
         bad.add(key)
-    for msg in choice_problems(
-        section, {k: v for k, v in values.items() if k not in bad}
-    ):
+    checkable = {k: v for k, v in values.items() if k not in bad}
+    for msg in choice_problems(section, checkable):
         pc.add(msg, path=where)
+    for msg, key in value_problems(section, checkable):
+        pc.add(msg, path=where, column=f"{section}.{key}")
     pc.raise_if_any()
+
+
+def _detection_problems(
+    det: Mapping[str, Any], folder: str | Path | None, pc: ProblemCollector, where: Any
+) -> None:
+    """[detection]: its file (a regular JSON file) and its values, as resolved."""
+    from .detection import resolve_detection
+
+    for key in ("file", "path"):
+        src = det.get(key)
+        if isinstance(src, str) and src.strip():
+            target = Path(src) if folder is None else Path(folder) / src
+            why = path_problem("detection", key, target)
+            if why is not None:
+                pc.add(
+                    f"[detection] {key} = {src!r}: {why} (looked in {target}). "
+                    "Fix the path.",
+                    path=where,
+                    column=f"detection.{key}",
+                )
+                return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrapscapeWarning)
+            resolve_detection(section=det, base=folder)
+    except (InputError, TypeError, OSError) as err:
+        pc.add(f"[detection] {err}", path=where, column="detection")
 
 
 def check_sections(
@@ -696,7 +973,7 @@ def check_sections(
     *,
     base: str | Path | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Check every step section: unknown keys, types and ``Literal`` values.
+    """Check every step section: unknown keys, types, ``Literal`` values, ranges.
 
     Parameters
     ----------
@@ -738,18 +1015,13 @@ def check_sections(
         checkable = {k: v for k, v in sec.items() if k not in bad_keys}
         for msg in choice_problems(section, checkable):
             coll.add(msg, path=where)
+        for msg, key in value_problems(section, checkable):
+            coll.add(msg, path=where, column=f"{section}.{key}")
     _run_problems(out.get("run", {}), coll, where)
     det = out.get("detection", {})
     if det and not coll.problems:
-        from .detection import resolve_detection
-
         folder = base if base is not None else (Path(where).parent if where else None)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", TrapscapeWarning)
-                resolve_detection(section=det, base=folder)
-        except (InputError, TypeError, OSError) as err:
-            coll.add(f"[detection] {err}", path=where, column="detection")
+        _detection_problems(det, folder, coll, where)
     if own:
         coll.raise_if_any()
     return out

@@ -138,6 +138,9 @@ def _read_toml(p: Path) -> dict[str, Any]:
             f"{p}: project file not found (looked in {p.resolve()}). Fix the path.",
             path=p,
         )
+    why = _steps.path_problem("project", "file", p)  # no devices, FIFOs, loops
+    if why is not None:
+        raise InputError(f"{p}: the project file {why}. Fix the path.", path=p)
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
@@ -287,14 +290,14 @@ def load_project(
     def resolve(sec: str, key: str, value: Any) -> Path | None:
         if not isinstance(value, str) or value.strip() == "":
             return None
-        target = (
-            (base / value).resolve() if not Path(value).is_absolute() else Path(value)
-        )
-        if not target.exists():
-            bad(
-                f"[{sec}] {key} = '{value}': file not found (looked in {target}). "
-                "Fix the path."
-            )
+        target = Path(value) if Path(value).is_absolute() else base / value
+        try:
+            target = target.resolve()
+        except (OSError, RuntimeError):  # a symbolic-link loop: reported below
+            target = Path(os.path.abspath(target))
+        why = _steps.path_problem(sec, key, target)
+        if why is not None:
+            bad(f"[{sec}] {key} = '{value}': {why} (looked in {target}). Fix the path.")
             return None
         inputs[f"{sec}.{key}"] = target
         return target

@@ -253,3 +253,108 @@ def test_map_and_run_show_the_same_station_attributes(
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     # detections are independent events (7), not photos, and effort is there
     assert b["detections"].sum() == 7 and (b["trap_nights"] > 0).all()
+
+
+# ---------------------------------------------------- parameters and exit status
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("[coverage]\ncell_size = -1000.0\n", "[coverage] cell_size = -1000.0"),
+        ("[coverage]\ncell_size = 0\n", "[coverage] cell_size = 0"),
+        ("[coverage]\ncell_size = nan\n", "[coverage] cell_size = nan"),
+        ("[coverage]\ncell_size = inf\n", "[coverage] cell_size = inf"),
+        ("[homerange]\npercent = [50, 200]\n", "[homerange] percent = [50, 200]"),
+        ("[plan]\nn_new = -3\n", "[plan] n_new = -3"),
+        ("[corridors]\nresolution = -500.0\n", "[corridors] resolution = -500.0"),
+        ('[rasters]\nelevation = "/dev/zero"\n', "[rasters] elevation = '/dev/zero'"),
+        ('[rasters]\nelevation = "stations.csv"\n', "is not a raster"),
+    ],
+)
+def test_run_bad_parameter_exits_1_and_writes_nothing(
+    tmp_path: Path, extra: str, named: str
+) -> None:
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    out = tmp_path / "out"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert named in res.output and "survey.toml" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no staging left
+
+
+def _no_individuals(folder: Path) -> None:
+    """Blank the identities: density then fails on the data (nobody detected)."""
+    import pandas as pd
+
+    f = folder / "sightings.csv"
+    df = pd.read_csv(f)
+    df["individual_id"] = ""
+    df["sex"] = ""
+    df.to_csv(f, index=False)
+
+
+def test_run_step_failing_on_data_exits_3_with_reasons(tmp_path: Path) -> None:
+    fast = FAST.replace("density = false\n", "")
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=fast)
+    _no_individuals(proj.parent)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(out)])
+    assert res.exit_code == 3, res.output
+    assert "Traceback" not in res.output
+    assert "Step density failed:" in res.stderr
+    assert "Exit status 3" in res.stderr
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["steps"]["density"]["status"] == "failed"
+    assert "no individual" in man["steps"]["density"]["message"]
+    assert (out / "report.html").is_file()  # the rest of the run is written
+
+
+def test_run_all_done_exits_0_without_failure_lines(
+    project: Path, tmp_path: Path
+) -> None:
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "failed" not in res.output
+
+
+def test_unexpected_error_in_a_step_has_no_traceback_unless_vv(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    def boom(_ctx: object) -> str:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "coverage", boom)
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 3
+    assert "Traceback" not in res.output
+    assert "internal error: ZeroDivisionError" in res.output
+
+
+def test_unexpected_error_in_a_command_exits_1_without_traceback(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise ValueError("something odd")
+
+    monkeypatch.setattr(pipeline, "run_project", boom)
+    out = str(tmp_path / "a")
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", out])
+    assert res.exit_code == 1
+    assert "internal error (ValueError: something odd)" in res.output
+    assert "-vv" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["-vv", "run", str(project), "--out", out])
+    assert isinstance(res.exception, ValueError)  # -vv: the traceback is shown
+
+
+def test_run_refuses_a_device_as_project_file(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["run", "/dev/zero", "--out", str(out)])
+    assert res.exit_code == 1
+    assert "the project file is a device, not a regular file" in res.output
+    assert not out.exists()

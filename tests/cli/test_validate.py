@@ -142,3 +142,123 @@ def test_validate_json_crs_error(tmp_path):
     res = CliRunner().invoke(cli, ["validate", "--stations", str(f), "--json"])
     assert res.exit_code == 1
     assert "crs=" in json.loads(res.output)["problems"][0]["message"]
+
+
+# ---------------------------------------------------------------- value rules
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+from conftest import make_tiny_survey, write_survey_project  # noqa: E402
+
+BAD_VALUES = [
+    ("[coverage]\ncell_size = -1000.0\n", "[coverage] cell_size = -1000.0"),
+    ("[coverage]\ncell_size = 0\n", "[coverage] cell_size = 0"),
+    ("[coverage]\ncell_size = nan\n", "[coverage] cell_size = nan"),
+    ("[coverage]\ncell_size = inf\n", "[coverage] cell_size = inf"),
+    ("[homerange]\npercent = [50, 200]\n", "[homerange] percent = [50, 200]"),
+    ("[plan]\nn_new = -3\n", "[plan] n_new = -3"),
+    ("[plan]\nn_new = 2.5\n", "[plan] n_new = 2.5"),
+    ("[corridors]\nresolution = -500.0\n", "[corridors] resolution = -500.0"),
+    ("[corridors]\npinch_quantile = 1.5\n", "[corridors] pinch_quantile = 1.5"),
+    ("[detection]\nsigma = -1.0\n", "[detection] sigma = -1.0"),
+]
+
+
+@pytest.mark.parametrize(("extra", "named"), BAD_VALUES)
+def test_validate_rejects_out_of_range_parameters(tmp_path, extra, named):
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output
+    assert "survey.toml" in res.output and named in res.output
+    assert "e.g." in res.output  # the fix: a valid value
+
+
+def test_validate_lists_every_bad_parameter_at_once(tmp_path):
+    extra = "[coverage]\ncell_size = 0\n[plan]\nn_new = -3\n"
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[coverage] cell_size = 0" in res.output
+    assert "[plan] n_new = -3" in res.output
+
+
+def test_validate_accepts_valid_edge_values(tmp_path):
+    extra = (
+        "[homerange]\npercent = [50, 100]\n[plan]\nn_new = 0\n"
+        "[corridors]\npinch_quantile = 1.0\n"
+    )
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 0, res.output
+
+
+def _raster_project(tmp_path, target):
+    proj = write_survey_project(
+        make_tiny_survey(), tmp_path / "p", extra=f'[rasters]\nelevation = "{target}"\n'
+    )
+    return CliRunner().invoke(cli, ["validate", str(proj)])
+
+
+def test_validate_rejects_a_device_as_raster(tmp_path):
+    res = _raster_project(tmp_path, "/dev/zero")
+    assert res.exit_code == 1
+    assert "[rasters] elevation = '/dev/zero': is a device, not a regular file" in (
+        res.output
+    )
+    assert "Traceback" not in res.output
+
+
+def test_validate_rejects_a_csv_as_raster(tmp_path):
+    res = _raster_project(tmp_path, "stations.csv")
+    assert res.exit_code == 1
+    assert "[rasters] elevation = 'stations.csv': is not a raster" in res.output
+
+
+def test_validate_rejects_a_folder_as_raster(tmp_path):
+    (tmp_path / "p" / "dem").mkdir(parents=True)
+    res = _raster_project(tmp_path, "dem")
+    assert res.exit_code == 1
+    assert "[rasters] elevation = 'dem': is a folder, not a file" in res.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_validate_rejects_a_fifo_and_a_link_loop(tmp_path):
+    (tmp_path / "p").mkdir()
+    os.mkfifo(tmp_path / "p" / "pipe.tif")
+    os.symlink("loop.tif", tmp_path / "p" / "loop.tif")
+    extra = '[rasters]\nelevation = "pipe.tif"\nlandcover = "loop.tif"\n'
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[rasters] elevation = 'pipe.tif': is a FIFO" in res.output
+    assert "[rasters] landcover = 'loop.tif': cannot be read" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_validate_rejects_a_csv_as_boundary(tmp_path):
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p")
+    text = proj.read_text().replace('parks = "parks.gpkg"', 'parks = "stations.csv"')
+    proj.write_text(text)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[boundaries] parks = 'stations.csv': is not a vector layer" in res.output
+
+
+def test_validate_rejects_a_device_as_detection_file(tmp_path):
+    extra = '[detection]\nfile = "/dev/zero"\n'
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[detection] file = '/dev/zero': is a device" in res.output
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_validate_stations_link_loop_has_no_traceback(tmp_path):
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p")
+    os.symlink("loop.csv", tmp_path / "p" / "loop.csv")
+    proj.write_text(proj.read_text().replace('"stations.csv"', '"loop.csv"'))
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1
+    assert "[survey] stations = 'loop.csv': cannot be read" in res.output
+    assert "Traceback" not in res.output

@@ -3,7 +3,9 @@
 Subcommands live one per module in this package and are loaded lazily, so
 ``trapscape --help`` stays fast and a command's heavy imports happen only
 when it runs.  Only this group turns :class:`~trapscape.errors.TrapscapeError`
-into a clean message and exit status 1; a traceback is shown only at ``-vv``.
+(and any unexpected error) into a clean message and exit status 1; a
+traceback is shown only at ``-vv``.  ``trapscape run`` exits 3 when a step
+failed on the data (:data:`trapscape.cli.run.EXIT_STEP_FAILED`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,15 @@ class TrapscapeGroup(click.Group):
                 raise
             raise click.ClickException(
                 f"{err.filename or ''}: {err.strerror or err}. Check the path."
+            ) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:  # a defect: no traceback unless -vv
+            if (ctx.obj or {}).get("verbosity", 0) >= 2:
+                raise
+            raise click.ClickException(
+                f"internal error ({type(err).__name__}: {err}). Run with -vv for "
+                "the traceback and please report it."
             ) from None
 
 

@@ -8,6 +8,10 @@ import click
 
 from .options import overwrite_opt, progress_enabled
 
+#: exit status of a run that finished but in which a step failed on the data
+#: (e.g. no recaptures for density); the reasons are in manifest.json
+EXIT_STEP_FAILED = 3
+
 public_opt = click.option(
     "--public",
     is_flag=True,
@@ -73,6 +77,17 @@ def run_and_echo(
             "Note: map.html loads Leaflet from the internet; add --offline for a map "
             "that opens without a connection."
         )
+    failed = {s: r.message for s, r in result.steps.items() if r.status == "failed"}
+    if failed:
+        for step, why in failed.items():
+            click.echo(f"Step {step} failed: {why}", err=True)
+        click.echo(
+            f"{len(failed)} step(s) failed (reasons in {result.out_dir}/manifest.json, "
+            f'"steps"); the other outputs are written. Exit status '
+            f"{EXIT_STEP_FAILED}.",
+            err=True,
+        )
+        click.get_current_context().exit(EXIT_STEP_FAILED)
 
 
 @click.command(name="run")
@@ -102,6 +117,10 @@ def cmd(
     corridors -> planning -> candidate reserve -> figures -> map.html ->
     report.html, each switchable in the project's [steps] section.  A
     manifest.json records input checksums, parameters, versions and timings.
+
+    Exit status: 0 every step done (or skipped / not available); 1 bad
+    input or parameters, nothing written; 3 the run finished but a step
+    failed on the data (reasons on stderr and in manifest.json).
 
     Example: trapscape run survey.toml --out results --public --offline
     """

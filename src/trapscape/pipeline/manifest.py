@@ -47,12 +47,19 @@ _VERSIONS_OF = (
 
 
 def _sha256(path: Path) -> str:
+    """Checksum of a regular file (or of a folder's regular files), read in chunks.
+
+    Anything else (a device such as ``/dev/zero``, a FIFO, a socket) is not
+    read -- reading it could never end -- and gets ``"not a regular file"``.
+    """
     h = hashlib.sha256()
     if path.is_dir():
         for p in sorted(q for q in path.rglob("*") if q.is_file()):
             h.update(p.relative_to(path).as_posix().encode())
             h.update(_sha256(p).encode())
         return h.hexdigest()
+    if not path.is_file():  # follows links; False for devices, FIFOs, loops
+        return "not a regular file"
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)

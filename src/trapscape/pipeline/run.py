@@ -370,8 +370,12 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                     # the run; it is logged with its traceback and recorded.
                     if step == "validate":
                         raise
-                    logger.warning(
-                        "Step %s raised an unexpected error", step, exc_info=True
+                    logger.warning(  # the traceback only at -vv (debug)
+                        "Step %s raised an unexpected error: %s: %s",
+                        step,
+                        type(err).__name__,
+                        err,
+                        exc_info=logger.isEnabledFor(logging.DEBUG),
                     )
                     rec.status = "failed"
                     rec.message = f"internal error: {type(err).__name__}: {err}"
