@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
-    load_survey_from_options,
+    SurveyInputs,
+    library_opt,
+    max_memory_opt,
     merged,
     out_dir_opt,
     overwrite_opt,
@@ -29,32 +30,32 @@ OUTPUTS = ("density",)
 @click.command(name="density")
 @survey_inputs
 @out_dir_opt
-@click.option(
+@library_opt(
     "--model",
+    of="density",
+    use=True,
     type=click.Choice(["null", "sex", "zone", "sex+zone"]),
-    default="null",
-    show_default=True,
     help="null; sex-specific detection; density per zone.",
 )
-@click.option(
+@library_opt(
     "--detectfn",
+    of="density",
+    use=True,
     type=click.Choice(["HHN", "HN"]),
-    default="HHN",
-    show_default=True,
     help="Hazard half-normal (lambda0) or half-normal (g0).",
 )
-@click.option(
+@library_opt(
     "--detector",
+    of="density",
+    use=True,
     type=click.Choice(["proximity", "count"]),
-    default="proximity",
-    show_default=True,
     help="Binary per occasion, or counts of records.",
 )
-@click.option(
+@library_opt(
     "--occasion-days",
+    of="density",
+    use=True,
     type=float,
-    default=1.0,
-    show_default=True,
     help="Occasion length in days.",
 )
 @click.option(
@@ -79,23 +80,17 @@ OUTPUTS = ("density",)
 @click.option(
     "--species", default=None, help="Species to analyse (default: project's)."
 )
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_BUDGET_GB,
-    show_default=True,
-    help="Memory budget in GiB: a mask x detectors too large for it is refused "
-    "before the fit, naming a coarser --spacing.",
+@max_memory_opt(
+    "density",
+    ": a mask x detectors too large for it is refused before the fit, naming "
+    "a coarser --spacing.",
+    use=True,
 )
 @overwrite_opt
 @click.pass_context
 def cmd(
     ctx: click.Context,
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     out: Path,
     model: str,
     detectfn: str,
@@ -121,10 +116,10 @@ def cmd(
     from .. import density as dn
     from ..pipeline.writers import write_density
 
-    conf, proj_species = project_step(project, "density")
+    conf, proj_species = project_step(inputs.project, "density")
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     kwargs: dict[str, Any] = merged(
         ctx,
         conf,

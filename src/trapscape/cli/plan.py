@@ -8,13 +8,14 @@ from typing import Any
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
+    SurveyInputs,
     cell_size_opt,
     detection_from_options,
     detection_opts,
-    load_survey_from_options,
+    library_opt,
+    max_memory_opt,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
@@ -77,9 +78,10 @@ def check_zone_names(
     pc.raise_if_any()
 
 
-def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _project_sections(inputs: SurveyInputs) -> tuple[dict[str, Any], dict[str, Any]]:
     """[plan] and [detection] sections of a project TOML (empty otherwise)."""
-    if project is None or project.suffix.lower() != ".toml":
+    project = inputs.project
+    if project is None or not inputs.toml:
         return {}, {}
     if sys.version_info >= (3, 11):
         import tomllib
@@ -99,23 +101,23 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
 @click.command(name="plan")
 @survey_inputs
 @out_dir_opt
-@click.option(
+@library_opt(
     "--n-new",
+    of="plan",
     type=click.IntRange(min=0),
-    default=None,
-    help="Number of new sites (default 20).",
+    help="Number of new sites (default {default}).",
 )
-@click.option(
+@library_opt(
     "--spacing",
+    of="plan",
     type=float,
-    default=None,
-    help="Candidate grid spacing in metres (default 1000).",
+    help="Candidate grid spacing in metres (default {default}).",
 )
-@click.option(
+@library_opt(
     "--min-spacing",
+    of="plan",
     type=float,
-    default=None,
-    help="Minimum distance between stations in metres (default 2000).",
+    help="Minimum distance between stations in metres (default {default}).",
 )
 @click.option(
     "--objective",
@@ -131,11 +133,11 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     metavar="ZONE=N",
     help="Maximum new sites in a zone, repeatable (e.g. China=0).",
 )
-@click.option(
+@library_opt(
     "--region",
-    default=None,
+    of="plan",
     metavar="NAME|FILE",
-    help="Where to look for gaps and place sites: study_area (default), parks, "
+    help="Where to look for gaps and place sites: {default} (default), parks, "
     "study_area+parks, or a polygon file. Use study_area+parks when the park "
     "beyond the study area has few cameras.",
 )
@@ -148,8 +150,10 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     "corridors.gpkg (layer 'hotspots').",
 )
 @click.option("--hotspots-layer", default=None, help="Layer of --hotspots.")
-@click.option(
-    "--score-column", default=None, help="Score column of --hotspots (default score)."
+@library_opt(
+    "--score-column",
+    of="plan",
+    help="Score column of --hotspots (default {default}).",
 )
 @click.option(
     "--candidates",
@@ -172,11 +176,11 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     default=None,
     help="Settlements (points or polygons) to keep away from.",
 )
-@click.option(
+@library_opt(
     "--settlement-buffer",
+    of="trapscape.planning:candidate_sites",
+    use=True,
     type=float,
-    default=500.0,
-    show_default=True,
     help="Minimum distance to --settlements in metres.",
 )
 @click.option(
@@ -192,8 +196,8 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     default=None,
     help="Maximum distance to --access in metres.",
 )
-@click.option(
-    "--threshold", type=float, default=None, help="pdot threshold (default 0.5)."
+@library_opt(
+    "--threshold", of="plan", type=float, help="pdot threshold (default {default})."
 )
 @click.option(
     "--session-start", default=None, help="First day of the next session (YYYY-MM-DD)."
@@ -210,35 +214,28 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
 @click.option(
     "--seed", type=int, default=None, help="Seed for tie-breaking (default 0)."
 )
-@click.option(
+@library_opt(
     "--detector",
+    of="plan",
     type=click.Choice(["proximity", "count"]),
-    default=None,
-    help="Detector type for E[n]/E[r] (default proximity).",
+    help="Detector type for E[n]/E[r] (default {default}).",
 )
-@click.option(
+@library_opt(
     "--existing-usage",
+    of="plan",
     type=click.Choice(["session", "observed"]),
-    default=None,
-    help="Existing stations run the next session (default) or keep their "
-    "observed usage.",
+    help="Existing stations run the next session or keep their "
+    "observed usage [default: {default}].",
 )
 @cell_size_opt
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Memory budget in GiB: a candidate set x mask too large for it is "
-    "refused before it is built, naming a coarser --spacing (or --cell-size) "
-    f"[default: {DEFAULT_BUDGET_GB:g}].",
+@max_memory_opt(
+    "plan",
+    ": a candidate set x mask too large for it is refused before it is "
+    "built, naming a coarser --spacing (or --cell-size) [default: {default}].",
 )
 @overwrite_opt
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     out: Path,
     n_new: int | None,
     spacing: float | None,
@@ -290,9 +287,10 @@ def cmd(
     from ..pipeline.writers import write_plan
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
-    plan_sec, det_sec = _project_sections(project)
+    project = inputs.project
+    plan_sec, det_sec = _project_sections(inputs)
     check_section("plan", plan_sec, str(project) if project is not None else None)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     params = detection_from_options(
         detection_file,
         det_sec,

@@ -8,8 +8,8 @@ import click
 
 from .._output import check_outputs, staged_file
 from .options import (
+    SurveyInputs,
     html_out_opt,
-    load_survey_from_options,
     overwrite_opt,
     survey_inputs,
 )
@@ -27,11 +27,7 @@ from .options import (
 @click.option("--title", default=None, help="Report title.")
 @overwrite_opt
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     results: Path,
     out: Path,
     title: str | None,
@@ -49,7 +45,7 @@ def cmd(
     from ..products import RunProducts
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     prods = load_results(results, crs=survey.crs)
     public = bool(prods.pop("public", False))
     records = prods.pop("records", {})
