@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .options import (
+    EXISTING_FILE,
     SurveyInputs,
     library_opt,
     max_memory_opt,
@@ -26,7 +27,6 @@ RASTER_KEYS = ("landcover", "elevation", "settlements", "rivers")
 #: what the command writes into --out: the corridors step's files of
 #: ``trapscape run`` (layers of results.gpkg, rasters and tables in corridors/)
 OUTPUTS = ("results.gpkg", "corridors")
-_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _raster_paths(
@@ -104,27 +104,32 @@ def _project_conf(
 )
 @click.option(
     "--landcover",
-    type=_file,
+    type=EXISTING_FILE,
     default=None,
     help="Land-cover raster (MODIS IGBP classes).",
 )
 @click.option(
-    "--elevation", type=_file, default=None, help="Elevation raster (metres)."
+    "--elevation", type=EXISTING_FILE, default=None, help="Elevation raster (metres)."
 )
 @click.option(
-    "--settlements", type=_file, default=None, help="Settlement points (vector file)."
+    "--settlements",
+    type=EXISTING_FILE,
+    default=None,
+    help="Settlement points (vector file).",
 )
-@click.option("--rivers", type=_file, default=None, help="River lines (vector file).")
+@click.option(
+    "--rivers", type=EXISTING_FILE, default=None, help="River lines (vector file)."
+)
 @click.option(
     "--resistance",
     "resistance_path",
-    type=_file,
+    type=EXISTING_FILE,
     default=None,
     help="A ready resistance GeoTIFF (replaces the rasters above).",
 )
 @click.option(
     "--cores",
-    type=_file,
+    type=EXISTING_FILE,
     multiple=True,
     help="Core-area polygons or points; repeat for several files "
     "[default: the survey's parks].",

@@ -9,6 +9,7 @@ import click
 
 from .._output import check_outputs, staged_outputs
 from .options import (
+    EXISTING_FILE,
     SurveyInputs,
     library_opt,
     max_memory_opt,
@@ -16,6 +17,7 @@ from .options import (
     out_dir_opt,
     overwrite_opt,
     project_step,
+    species_opt,
     survey_inputs,
 )
 
@@ -73,13 +75,10 @@ OUTPUTS = ("density",)
 @click.option(
     "--mask",
     "mask_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Habitat mask CSV (x, y; e.g. exported from secr) instead of building one.",
 )
-@click.option(
-    "--species", default=None, help="Species to analyse (default: project's)."
-)
+@species_opt
 @max_memory_opt(
     "density",
     ": a mask x detectors too large for it is refused before the fit, naming "

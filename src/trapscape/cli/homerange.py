@@ -9,6 +9,7 @@ import click
 
 from .._output import check_outputs, staged_outputs
 from .options import (
+    EXISTING_FILE,
     SurveyInputs,
     library_default,
     library_opt,
@@ -19,6 +20,7 @@ from .options import (
     overwrite_opt,
     progress_enabled,
     project_step,
+    species_opt,
     survey_inputs,
 )
 
@@ -48,8 +50,7 @@ def _h_value(text: str) -> str | float:
 @survey_inputs
 @click.option(
     "--relocations",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Relocations CSV individual_id,x,y[,timestamp] (needs --crs).",
 )
 @out_dir_opt
@@ -126,14 +127,11 @@ def _h_value(text: str) -> str | float:
     default=False,
     help="Weight detections by 1 / operating days of their station.",
 )
-@click.option(
-    "--species", default=None, help="Species to analyse (default: project's)."
-)
+@species_opt
 @click.option(
     "--detection",
     "detection",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="detection.json (from trapscape density): add 95% sigma ranges.",
 )
 @max_memory_opt(

@@ -13,17 +13,15 @@ from .options import (
     html_out_opt,
     overwrite_opt,
     project_step,
+    results_opt,
     survey_inputs,
 )
 
 
 @click.command(name="map")
 @survey_inputs
-@click.option(
-    "--results",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder of `trapscape run` whose layers to show.",
+@results_opt(
+    required=False, help="Output folder of `trapscape run` whose layers to show."
 )
 @html_out_opt
 @click.option(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import os
@@ -16,12 +17,15 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
+    "EXISTING_FILE",
+    "EXISTING_PATH",
     "LibraryDefault",
     "SurveyInputs",
     "cell_size_opt",
     "config_opt",
     "crs_opt",
     "detection_from_options",
+    "grouped",
     "html_out_opt",
     "library_default",
     "library_opt",
@@ -34,8 +38,15 @@ __all__ = [
     "project_step",
     "read_layer",
     "region_arg",
+    "results_opt",
+    "species_opt",
     "survey_inputs",
 ]
+
+#: an existing file (not a folder) given on the command line
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: an existing file or folder given on the command line
+EXISTING_PATH = click.Path(exists=True, path_type=Path)
 
 crs_opt = click.option(
     "--crs",
@@ -51,8 +62,7 @@ overwrite_opt = click.option(
 config_opt = click.option(
     "--config",
     "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="TOML file of parameters (keys are the function keyword names).",
 )
 out_dir_opt = click.option(
@@ -70,6 +80,19 @@ html_out_opt = click.option(
     required=True,
     help="HTML file to write.",
 )
+species_opt = click.option(
+    "--species", default=None, help="Species to analyse (default: project's)."
+)
+
+
+def results_opt(*, required: bool, help: str) -> Callable[[F], F]:
+    """``--results``: the output folder of a finished ``trapscape run``."""
+    return click.option(
+        "--results",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        required=required,
+        help=help,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,46 +126,51 @@ class SurveyInputs:
         )
 
 
-_SURVEY_FIELDS = ("project", "stations", "sightings", "boundaries", "crs")
+def grouped(
+    name: str, cls: Callable[..., Any], *opts: Callable[[Any], Any]
+) -> Callable[[F], F]:
+    """Options (and arguments) whose values reach the command as one object.
 
-
-def survey_inputs(f: F) -> F:
-    """Options naming a survey: a project file/Camtrap DP package or separate files.
-
-    The command receives them as one keyword ``inputs`` (a
-    :class:`SurveyInputs`), not as five parameters.
+    ``opts`` are click decorators whose parameter names are the fields of the
+    dataclass ``cls``; the command receives ``name=cls(**values)`` instead of
+    one keyword per option.
     """
-    opts = [
-        click.argument(
-            "project", required=False, type=click.Path(exists=True, path_type=Path)
-        ),
-        click.option(
-            "--stations",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP).",
-        ),
-        click.option(
-            "--sightings",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Sightings CSV.",
-        ),
-        click.option(
-            "--boundaries",
-            type=click.Path(exists=True, path_type=Path),
-            help="Boundary layer (study area / zones).",
-        ),
-        crs_opt,
-    ]
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
 
-    @functools.wraps(f)
-    def command(*args: Any, **kwargs: Any) -> Any:
-        given = {k: kwargs.pop(k) for k in _SURVEY_FIELDS}
-        return f(*args, inputs=SurveyInputs(**given), **kwargs)
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {k: kwargs.pop(k) for k in fields}
+            return f(*args, **{name: cls(**values)}, **kwargs)
 
-    out: Any = command
-    for opt in reversed(opts):
-        out = opt(out)
-    return out
+        out: Any = command
+        for opt in reversed(opts):
+            out = opt(out)
+        return out
+
+    return decorate
+
+
+#: Options naming a survey: a project file/Camtrap DP package or separate
+#: files.  The command receives them as one keyword ``inputs`` (a
+#: :class:`SurveyInputs`), not as five parameters.
+survey_inputs = grouped(
+    "inputs",
+    SurveyInputs,
+    click.argument("project", required=False, type=EXISTING_PATH),
+    click.option(
+        "--stations",
+        type=EXISTING_FILE,
+        help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP).",
+    ),
+    click.option("--sightings", type=EXISTING_FILE, help="Sightings CSV."),
+    click.option(
+        "--boundaries",
+        type=EXISTING_PATH,
+        help="Boundary layer (study area / zones).",
+    ),
+    crs_opt,
+)
 
 
 def library_default(of: str, key: str) -> Any:
@@ -355,8 +383,7 @@ def detection_opts(*, density: bool = False) -> Callable[[F], F]:
         click.option(
             "--detection",
             "detection_file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
+            type=EXISTING_FILE,
             help="Detection parameters JSON (from `trapscape density`).",
         ),
         click.option(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,12 @@ import click
 
 from .._output import check_outputs, staged_outputs
 from .options import (
+    EXISTING_PATH,
     SurveyInputs,
     cell_size_opt,
     detection_from_options,
     detection_opts,
+    grouped,
     library_opt,
     max_memory_opt,
     out_dir_opt,
@@ -98,6 +101,114 @@ def _project_sections(inputs: SurveyInputs) -> tuple[dict[str, Any], dict[str, A
     return plan_sec, det_sec
 
 
+@dataclass(frozen=True)
+class SiteConstraints:
+    """Where new cameras may go: the site options of ``trapscape plan``."""
+
+    candidates_path: Path | None
+    exclude_paths: tuple[Path, ...]
+    settlements_path: Path | None
+    settlement_buffer: float  # the option's default: candidate_sites' own
+    access_path: Path | None
+    max_access_distance: float | None
+
+    @property
+    def constrained(self) -> bool:
+        """Whether any constraint is given (else the planner builds its grid)."""
+        return bool(
+            self.candidates_path
+            or self.exclude_paths
+            or self.settlements_path
+            or self.access_path
+            or self.max_access_distance is not None
+        )
+
+    def candidates(self, survey: Any, kw: dict[str, Any]) -> Any:
+        """Candidate sites under these constraints (None: no constraint)."""
+        from .. import planning
+        from .._steps import defaults
+
+        if not self.constrained:
+            return None
+        lib = defaults("plan")  # the library's defaults, written once in planning.plan
+        return planning.candidate_sites(
+            survey,
+            spacing=float(kw.get("spacing", lib["spacing"])),
+            candidates=(
+                None
+                if self.candidates_path is None
+                else read_layer(self.candidates_path, None, "candidates", survey.crs)
+            ),
+            exclude=[
+                read_layer(p, None, "exclude", survey.crs) for p in self.exclude_paths
+            ],
+            settlements=(
+                None
+                if self.settlements_path is None
+                else read_layer(self.settlements_path, None, "settlements", survey.crs)
+            ),
+            settlement_buffer=self.settlement_buffer,
+            access=(
+                None
+                if self.access_path is None
+                else read_layer(self.access_path, None, "access", survey.crs)
+            ),
+            max_access_distance=self.max_access_distance,
+            min_spacing=(
+                0.0
+                if kw.get("move")
+                else float(kw.get("min_spacing", lib["min_spacing"]))
+            ),
+            zone_budget=kw.get("zone_budget"),
+            region=kw.get("region", lib["region"]),
+        )
+
+
+#: the site options, given to the command as one ``sites`` object
+site_constraint_opts = grouped(
+    "sites",
+    SiteConstraints,
+    click.option(
+        "--candidates",
+        "candidates_path",
+        type=EXISTING_PATH,
+        help="Candidate sites (points) instead of a grid.",
+    ),
+    click.option(
+        "--exclude",
+        "exclude_paths",
+        multiple=True,
+        type=EXISTING_PATH,
+        help="Polygons where cameras may not go (water, fields), repeatable.",
+    ),
+    click.option(
+        "--settlements",
+        "settlements_path",
+        type=EXISTING_PATH,
+        help="Settlements (points or polygons) to keep away from.",
+    ),
+    library_opt(
+        "--settlement-buffer",
+        of="trapscape.planning:candidate_sites",
+        use=True,
+        type=float,
+        help="Minimum distance to --settlements in metres.",
+    ),
+    click.option(
+        "--access",
+        "access_path",
+        type=EXISTING_PATH,
+        help="Roads/tracks (lines) the sites must be near.",
+    ),
+    click.option(
+        "--max-access-distance",
+        type=float,
+        default=None,
+        help="Maximum distance to --access in metres.",
+    ),
+)
+
+
 @click.command(name="plan")
 @survey_inputs
 @out_dir_opt
@@ -144,8 +255,7 @@ def _project_sections(inputs: SurveyInputs) -> tuple[dict[str, Any], dict[str, A
 @detection_opts(density=True)
 @click.option(
     "--hotspots",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
+    type=EXISTING_PATH,
     help="Border-crossing hotspots (lines/points with a score column), e.g. "
     "corridors.gpkg (layer 'hotspots').",
 )
@@ -155,47 +265,7 @@ def _project_sections(inputs: SurveyInputs) -> tuple[dict[str, Any], dict[str, A
     of="plan",
     help="Score column of --hotspots (default {default}).",
 )
-@click.option(
-    "--candidates",
-    "candidates_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Candidate sites (points) instead of a grid.",
-)
-@click.option(
-    "--exclude",
-    "exclude_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Polygons where cameras may not go (water, fields), repeatable.",
-)
-@click.option(
-    "--settlements",
-    "settlements_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Settlements (points or polygons) to keep away from.",
-)
-@library_opt(
-    "--settlement-buffer",
-    of="trapscape.planning:candidate_sites",
-    use=True,
-    type=float,
-    help="Minimum distance to --settlements in metres.",
-)
-@click.option(
-    "--access",
-    "access_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Roads/tracks (lines) the sites must be near.",
-)
-@click.option(
-    "--max-access-distance",
-    type=float,
-    default=None,
-    help="Maximum distance to --access in metres.",
-)
+@site_constraint_opts
 @library_opt(
     "--threshold", of="plan", type=float, help="pdot threshold (default {default})."
 )
@@ -250,12 +320,7 @@ def cmd(
     hotspots: Path | None,
     hotspots_layer: str | None,
     score_column: str | None,
-    candidates_path: Path | None,
-    exclude_paths: tuple[Path, ...],
-    settlements_path: Path | None,
-    settlement_buffer: float,
-    access_path: Path | None,
-    max_access_distance: float | None,
+    sites: SiteConstraints,
     threshold: float | None,
     session_start: str | None,
     session_days: float | None,
@@ -327,16 +392,7 @@ def cmd(
         region=region,
         hotspots=(hotspots, hotspots_layer),
     )
-    candidates = _constrained_candidates(
-        survey,
-        kw,
-        candidates_path=candidates_path,
-        exclude_paths=exclude_paths,
-        settlements_path=settlements_path,
-        settlement_buffer=settlement_buffer,
-        access_path=access_path,
-        max_access_distance=max_access_distance,
-    )
+    candidates = sites.candidates(survey, kw)
     if candidates is not None:
         kw["candidates"] = candidates
 
@@ -396,60 +452,6 @@ def _seed_region_hotspots(
         )
     if hotspots[0] is not None:
         kw["hotspots"] = read_layer(hotspots[0], hotspots[1], "hotspots", survey.crs)
-
-
-def _constrained_candidates(
-    survey: Any,
-    kw: dict[str, Any],
-    *,
-    candidates_path: Path | None,
-    exclude_paths: tuple[Path, ...],
-    settlements_path: Path | None,
-    settlement_buffer: float,
-    access_path: Path | None,
-    max_access_distance: float | None,
-) -> Any:
-    """Candidate sites under the command's site constraints (None: no constraint)."""
-    from .. import planning
-    from .._steps import defaults
-
-    constrained = (
-        candidates_path
-        or exclude_paths
-        or settlements_path
-        or access_path
-        or max_access_distance is not None
-    )
-    if not constrained:
-        return None
-    lib = defaults("plan")  # the library's defaults, written once in planning.plan
-    return planning.candidate_sites(
-        survey,
-        spacing=float(kw.get("spacing", lib["spacing"])),
-        candidates=(
-            None
-            if candidates_path is None
-            else read_layer(candidates_path, None, "candidates", survey.crs)
-        ),
-        exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
-        settlements=(
-            None
-            if settlements_path is None
-            else read_layer(settlements_path, None, "settlements", survey.crs)
-        ),
-        settlement_buffer=settlement_buffer,
-        access=(
-            None
-            if access_path is None
-            else read_layer(access_path, None, "access", survey.crs)
-        ),
-        max_access_distance=max_access_distance,
-        min_spacing=(
-            0.0 if kw.get("move") else float(kw.get("min_spacing", lib["min_spacing"]))
-        ),
-        zone_budget=kw.get("zone_budget"),
-        region=kw.get("region", lib["region"]),
-    )
 
 
 def _echo_result(result: Any, out: Path) -> None:

@@ -11,18 +11,14 @@ from .options import (
     SurveyInputs,
     html_out_opt,
     overwrite_opt,
+    results_opt,
     survey_inputs,
 )
 
 
 @click.command(name="report")
 @survey_inputs
-@click.option(
-    "--results",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder of `trapscape run`.",
-)
+@results_opt(required=True, help="Output folder of `trapscape run`.")
 @html_out_opt
 @click.option("--title", default=None, help="Report title.")
 @overwrite_opt
