@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,10 @@ from .options import (
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
+    read_toml,
     region_arg,
     survey_inputs,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["OUTPUTS", "cmd"]
 
@@ -44,8 +39,6 @@ def _options(
 ) -> tuple[dict[str, Any], dict[str, Any], Any, Path | None]:
     """[coverage] and [detection] of the project/config file, the project, and
     the folder a relative [detection] ``file`` is resolved against."""
-    from ..errors import InputError
-
     cov: dict[str, Any] = {}
     det: dict[str, Any] = {}
     proj = None
@@ -58,12 +51,7 @@ def _options(
         det.update(proj.params.get("detection", {}))
         det_base = proj.path.parent
     if config is not None:
-        try:
-            doc = tomllib.loads(config.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as err:
-            raise InputError(
-                f"{config}: not valid TOML ({err}). Fix the syntax.", path=config
-            ) from err
+        doc = read_toml(config)
         cov.update(
             doc.get(
                 "coverage", {k: v for k, v in doc.items() if not isinstance(v, dict)}

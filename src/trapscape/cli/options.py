@@ -37,6 +37,7 @@ __all__ = [
     "progress_enabled",
     "project_step",
     "read_layer",
+    "read_toml",
     "region_arg",
     "results_opt",
     "species_opt",
@@ -285,6 +286,28 @@ def max_memory_opt(
         type=click.FloatRange(min=0, min_open=True),
         help=f"Memory budget in GiB{refused}",
     )
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a file named on the command line (--config, PROJECT).
+
+    Raises
+    ------
+    InputError
+        The file is not valid TOML (with the parser's line and column).
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    from ..errors import InputError
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(
+            f"{path}: not valid TOML ({err}). Fix the syntax.", path=path
+        ) from err
 
 
 def progress_enabled() -> bool:

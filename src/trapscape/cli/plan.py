@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from .options import (
     overwrite_opt,
     progress_enabled,
     read_layer,
+    read_toml,
     region_arg,
     survey_inputs,
 )
@@ -86,16 +86,7 @@ def _project_sections(inputs: SurveyInputs) -> tuple[dict[str, Any], dict[str, A
     project = inputs.project
     if project is None or not inputs.toml:
         return {}, {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    from ..errors import InputError
-
-    try:
-        doc = tomllib.loads(project.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"{project}: not valid TOML ({err}).", path=project) from err
+    doc = read_toml(project)
     plan_sec = dict(doc.get("plan", {}) or {})
     det_sec = dict(doc.get("detection", {}) or {})
     return plan_sec, det_sec
