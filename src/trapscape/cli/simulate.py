@@ -143,20 +143,14 @@ def _read(path: Path, what: str) -> Any:
 def cmd(
     out: Path,
     seed: int,
-    days: int,
-    spacing: float,
-    layout: str,
-    cameras_per_station: int,
     densities: tuple[str, ...],
-    sigma_f: float,
-    sigma_m: float,
-    lambda0: float,
     china_stations: bool,
     stations_file: Path | None,
     study_area: Path | None,
     zones: Path | None,
     name: str,
     overwrite: bool,
+    **model: Any,
 ) -> None:
     """Simulate a camera-trap survey with known truth (the SCR model).
 
@@ -179,16 +173,10 @@ def cmd(
         check_zone_names(given, names, option="--density", where=str(zones_path))
     dens = dict(simulate.DEFAULT_DENSITIES)
     dens.update(given)
+    # model: the options declared of=_PARAMS (days, spacing, layout,
+    # cameras_per_station, sigma_f, sigma_m, lambda0), SimulationParams fields
     params = simulate.SimulationParams(
-        densities=dens,
-        sigma_f=sigma_f,
-        sigma_m=sigma_m,
-        lambda0=lambda0,
-        spacing=spacing,
-        layout=layout,
-        cameras_per_station=cameras_per_station,
-        days=days,
-        extra_zone="China" if china_stations else None,
+        densities=dens, extra_zone="China" if china_stations else None, **model
     )
     bnd = {
         "study_area": study_area or datasets.get_path("study_area.gpkg"),
