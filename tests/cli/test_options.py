@@ -101,3 +101,37 @@ def test_region_arg_errors_say_what_and_where(tmp_path):
     bad.write_text("not a geopackage")
     with pytest.raises(InputError, match="cannot read the region layer"):
         region_arg(str(bad), crs=CRS)
+
+
+def test_read_toml_names_the_file_and_the_fix(tmp_path):
+    from trapscape.cli.options import read_toml
+
+    good = tmp_path / "c.toml"
+    good.write_text("[coverage]\ndistance = 2000.0\n")
+    assert read_toml(good) == {"coverage": {"distance": 2000.0}}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[coverage]\ndistance = = 1\n")
+    with pytest.raises(InputError, match=r"bad\.toml: not valid TOML .*Fix the syntax"):
+        read_toml(bad)
+
+
+def test_site_constraints_are_one_object_and_know_when_they_apply(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from trapscape.cli.plan import SiteConstraints, site_constraint_opts
+
+    seen = []
+
+    @click.command()
+    @site_constraint_opts
+    def cmd(sites: SiteConstraints) -> None:
+        seen.append(sites)
+
+    assert CliRunner().invoke(cmd, []).exit_code == 0
+    assert not seen[0].constrained
+    assert seen[0].settlement_buffer == 500.0  # candidate_sites' own default
+    assert seen[0].candidates(None, {}) is None
+    res = CliRunner().invoke(cmd, ["--max-access-distance", "0"])
+    assert res.exit_code == 0, res.output
+    assert seen[1].constrained and seen[1].max_access_distance == 0.0

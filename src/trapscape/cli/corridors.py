@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .options import (
-    load_survey_from_options,
+    EXISTING_FILE,
+    SurveyInputs,
+    library_opt,
+    max_memory_opt,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
@@ -25,7 +27,6 @@ RASTER_KEYS = ("landcover", "elevation", "settlements", "rivers")
 #: what the command writes into --out: the corridors step's files of
 #: ``trapscape run`` (layers of results.gpkg, rasters and tables in corridors/)
 OUTPUTS = ("results.gpkg", "corridors")
-_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _raster_paths(
@@ -76,10 +77,11 @@ def _cli_widths_and_circuit(
 
 
 def _project_conf(
-    project: Path | None,
+    inputs: SurveyInputs,
 ) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
     """[corridors] keys, [rasters] paths and the TOML folder (empty otherwise)."""
-    if project is None or project.suffix.lower() != ".toml":
+    project = inputs.project
+    if project is None or not inputs.toml:
         return {}, {}, None
     from ..project import load_project
 
@@ -94,69 +96,75 @@ def _project_conf(
 @click.command(name="corridors")
 @survey_inputs
 @out_dir_opt
-@click.option(
+@library_opt(
     "--resolution",
+    of="corridors",
     type=float,
-    default=None,
-    help="Cell size of the resistance grid in metres [default: 250].",
+    help="Cell size of the resistance grid in metres [default: {default}].",
 )
 @click.option(
     "--landcover",
-    type=_file,
+    type=EXISTING_FILE,
     default=None,
     help="Land-cover raster (MODIS IGBP classes).",
 )
 @click.option(
-    "--elevation", type=_file, default=None, help="Elevation raster (metres)."
+    "--elevation", type=EXISTING_FILE, default=None, help="Elevation raster (metres)."
 )
 @click.option(
-    "--settlements", type=_file, default=None, help="Settlement points (vector file)."
+    "--settlements",
+    type=EXISTING_FILE,
+    default=None,
+    help="Settlement points (vector file).",
 )
-@click.option("--rivers", type=_file, default=None, help="River lines (vector file).")
+@click.option(
+    "--rivers", type=EXISTING_FILE, default=None, help="River lines (vector file)."
+)
 @click.option(
     "--resistance",
     "resistance_path",
-    type=_file,
+    type=EXISTING_FILE,
     default=None,
     help="A ready resistance GeoTIFF (replaces the rasters above).",
 )
 @click.option(
     "--cores",
-    type=_file,
+    type=EXISTING_FILE,
     multiple=True,
     help="Core-area polygons or points; repeat for several files "
     "[default: the survey's parks].",
 )
-@click.option(
+@library_opt(
     "--core-setback",
+    of="corridors",
     type=float,
-    default=None,
-    help="Cut cores back this far from the border, metres [default: 5000].",
+    help="Cut cores back this far from the border, metres [default: {default}].",
 )
-@click.option(
+@library_opt(
     "--pairs",
+    of="corridors",
     type=click.Choice(["across", "all"]),
-    default=None,
-    help="Pairs of cores: across the border or all [default: across].",
+    help="Pairs of cores: across the border or all [default: {default}].",
 )
-@click.option(
+@library_opt(
     "--mode",
+    of="corridors",
+    key="circuit_mode",
     type=click.Choice(["pairwise", "one_to_all"]),
-    default=None,
-    help="Circuit-theory mode [default: pairwise].",
+    help="Circuit-theory mode [default: {default}].",
 )
-@click.option(
+@library_opt(
     "--solver",
+    of="corridors",
     type=click.Choice(["auto", "cg_amg", "direct"]),
-    default=None,
-    help="Linear solver for the circuit [default: auto].",
+    help="Linear solver for the circuit [default: {default}].",
 )
 @click.option("--no-circuit", is_flag=True, default=False, help="Skip circuit theory.")
-@click.option(
+@library_opt(
     "--segment-length",
+    of="corridors",
     type=float,
-    default=None,
-    help="Border segment length in metres [default: 1000].",
+    help="Border segment length in metres [default: {default}].",
 )
 @click.option(
     "--width-cost",
@@ -170,35 +178,27 @@ def _project_conf(
     default=None,
     help="Corridor cut in metres (converted with the median resistance).",
 )
-@click.option(
+@library_opt(
     "--units",
+    of="corridors",
     type=click.Choice(["map", "cells"]),
-    default=None,
-    help="Cost units: resistance x metres (map) or r.cost cells [default: map].",
+    help="Cost units: resistance x metres (map) or r.cost cells [default: {default}].",
 )
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Memory budget in GiB for the whole run (grid, resistance surface, "
-    "circuit solve): a request too large for it is refused before it is "
-    f"built, naming a coarser --resolution [default: {DEFAULT_BUDGET_GB:g}].",
+@max_memory_opt(
+    "corridors",
+    " for the whole run (grid, resistance surface, circuit solve): a request "
+    "too large for it is refused before it is built, naming a coarser "
+    "--resolution [default: {default}].",
 )
-@click.option(
+@library_opt(
     "--n-jobs",
+    of="corridors",
     type=int,
-    default=None,
-    help="Processes for the circuit solves [default: 1].",
+    help="Processes for the circuit solves [default: {default}].",
 )
 @overwrite_opt
-@click.pass_context
 def cmd(
-    ctx: click.Context,
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     out: Path,
     resolution: float | None,
     landcover: Path | None,
@@ -247,7 +247,8 @@ def cmd(
 
     if width_cost is not None and width_m is not None:
         raise click.UsageError("Give --width-cost or --width-m, not both.")
-    conf, proj_rasters, base = _project_conf(project)
+    conf, proj_rasters, base = _project_conf(inputs)
+    project = inputs.project
     check_section("corridors", conf, str(project) if project is not None else None)
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
@@ -255,7 +256,7 @@ def cmd(
     rasters = _raster_paths((landcover, elevation, settlements, rivers), proj_rasters)
     core_paths = _core_paths(cores, conf, base)
 
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     resistance = None
     if resistance_path is not None:
         resistance = read_geotiff(resistance_path)

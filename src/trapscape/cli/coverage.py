@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .options import (
+    SurveyInputs,
     cell_size_opt,
     config_opt,
     detection_from_options,
     detection_opts,
-    load_survey_from_options,
+    library_opt,
+    max_memory_opt,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
+    read_toml,
     region_arg,
     survey_inputs,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["OUTPUTS", "cmd"]
 
@@ -39,30 +35,23 @@ OUTPUTS = ("results.gpkg", "effort", "coverage", "pdot.tif")
 
 
 def _options(
-    project: Path | None, config: Path | None
+    inputs: SurveyInputs, config: Path | None
 ) -> tuple[dict[str, Any], dict[str, Any], Any, Path | None]:
     """[coverage] and [detection] of the project/config file, the project, and
     the folder a relative [detection] ``file`` is resolved against."""
-    from ..errors import InputError
-
     cov: dict[str, Any] = {}
     det: dict[str, Any] = {}
     proj = None
     det_base = None
-    if project is not None and project.suffix.lower() == ".toml":
+    if inputs.project is not None and inputs.toml:
         from ..project import load_project
 
-        proj = load_project(project)
+        proj = load_project(inputs.project)
         cov.update(proj.step("coverage"))
         det.update(proj.params.get("detection", {}))
         det_base = proj.path.parent
     if config is not None:
-        try:
-            doc = tomllib.loads(config.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as err:
-            raise InputError(
-                f"{config}: not valid TOML ({err}). Fix the syntax.", path=config
-            ) from err
+        doc = read_toml(config)
         cov.update(
             doc.get(
                 "coverage", {k: v for k, v in doc.items() if not isinstance(v, dict)}
@@ -78,31 +67,32 @@ def _options(
 @survey_inputs
 @out_dir_opt
 @cell_size_opt
-@click.option(
+@library_opt(
     "--shape",
+    of="coverage",
     type=click.Choice(["square", "hex"]),
-    default=None,
-    help="Grid cell shape (default square).",
+    help="Grid cell shape (default {default}).",
 )
-@click.option(
+@library_opt(
     "--resolution",
+    of="coverage",
     type=float,
-    default=None,
-    help="pdot raster cell size in metres (default 250).",
+    help="pdot raster cell size in metres (default {default}).",
 )
 @detection_opts()
-@click.option(
+@library_opt(
     "--distance",
+    of="coverage",
     type=float,
-    default=None,
     help="Radius around operating cameras for coverage share and gaps, metres "
-    "(default 3000).",
+    "(default {default}).",
 )
-@click.option(
+@library_opt(
     "--min-gap-km2",
+    of="coverage",
+    key="min_area_km2",
     type=float,
-    default=None,
-    help="Smallest gap reported, km2 (default 1).",
+    help="Smallest gap reported, km2 (default {default}).",
 )
 @click.option(
     "--species",
@@ -110,10 +100,10 @@ def _options(
     help="Count sightings of this species only (default: the project's "
     "species, else all).",
 )
-@click.option(
+@library_opt(
     "--region",
-    default=None,
-    help="Where the grid, gaps, stats and pdot raster go: study_area (default), "
+    of="coverage",
+    help="Where the grid, gaps, stats and pdot raster go: {default} (default), "
     "parks, study_area+parks (both sides of the border), or a polygon file.",
 )
 @click.option(
@@ -122,22 +112,15 @@ def _options(
     default=None,
     help="Two working cameras at a station count as 2 trap-nights.",
 )
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Memory budget in GiB: a coverage grid or pdot raster too large for it "
-    "is refused before it is built, naming a coarser --cell-size or "
-    f"--resolution [default: {DEFAULT_BUDGET_GB:g}].",
+@max_memory_opt(
+    "coverage",
+    ": a coverage grid or pdot raster too large for it is refused before it "
+    "is built, naming a coarser --cell-size or --resolution [default: {default}].",
 )
 @config_opt
 @overwrite_opt
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     out: Path,
     cell_size: float | None,
     shape: str | None,
@@ -174,7 +157,7 @@ def cmd(
 
     check_outputs(out, OUTPUTS, overwrite=overwrite)  # fail before any work
 
-    conf, det, proj, det_base = _options(project, config)
+    conf, det, proj, det_base = _options(inputs, config)
     cov = merge(
         conf,
         {
@@ -193,13 +176,11 @@ def cmd(
 
     if proj is not None:
         survey = proj.survey
-        if survey is None or boundaries is not None or crs is not None:
-            survey = load_survey_from_options(
-                project, stations, sightings, boundaries, crs
-            )
+        if survey is None or inputs.boundaries is not None or inputs.crs is not None:
+            survey = inputs.load()
         species = species or proj.species
     else:
-        survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+        survey = inputs.load()
     survey = survey.species_subset(species)
     if region is not None:
         cov["region"] = region_arg(region, crs=survey.crs)

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .options import out_dir_opt, overwrite_opt
-from .run import offline_opt, public_opt, run_and_echo, seed_opt
+from .options import out_dir_opt
+from .run import run_and_echo, run_opts
 
 
 @click.command(name="demo")
 @out_dir_opt
-@overwrite_opt
-@public_opt
-@offline_opt
-@seed_opt
-def cmd(
-    out: Path, overwrite: bool, public: bool, offline: bool, seed: int | None
-) -> None:
+@run_opts
+def cmd(out: Path, **flags: Any) -> None:
     """Run the main job on the bundled Land of the Leopard example.
 
     Real boundaries, simulated survey (about 200 stations).  Open
@@ -28,11 +24,4 @@ def cmd(
     """
     from ..datasets import get_path
 
-    run_and_echo(
-        Path(get_path("example")),
-        out,
-        overwrite=overwrite,
-        public=public,
-        offline=offline,
-        seed=seed,
-    )
+    run_and_echo(Path(get_path("example")), out, **flags)

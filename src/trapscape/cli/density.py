@@ -7,14 +7,17 @@ from typing import Any
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
-    load_survey_from_options,
+    EXISTING_FILE,
+    SurveyInputs,
+    library_opt,
+    max_memory_opt,
     merged,
     out_dir_opt,
     overwrite_opt,
     project_step,
+    species_opt,
     survey_inputs,
 )
 
@@ -29,32 +32,32 @@ OUTPUTS = ("density",)
 @click.command(name="density")
 @survey_inputs
 @out_dir_opt
-@click.option(
+@library_opt(
     "--model",
+    of="density",
+    use=True,
     type=click.Choice(["null", "sex", "zone", "sex+zone"]),
-    default="null",
-    show_default=True,
     help="null; sex-specific detection; density per zone.",
 )
-@click.option(
+@library_opt(
     "--detectfn",
+    of="density",
+    use=True,
     type=click.Choice(["HHN", "HN"]),
-    default="HHN",
-    show_default=True,
     help="Hazard half-normal (lambda0) or half-normal (g0).",
 )
-@click.option(
+@library_opt(
     "--detector",
+    of="density",
+    use=True,
     type=click.Choice(["proximity", "count"]),
-    default="proximity",
-    show_default=True,
     help="Binary per occasion, or counts of records.",
 )
-@click.option(
+@library_opt(
     "--occasion-days",
+    of="density",
+    use=True,
     type=float,
-    default=1.0,
-    show_default=True,
     help="Occasion length in days.",
 )
 @click.option(
@@ -72,30 +75,21 @@ OUTPUTS = ("density",)
 @click.option(
     "--mask",
     "mask_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Habitat mask CSV (x, y; e.g. exported from secr) instead of building one.",
 )
-@click.option(
-    "--species", default=None, help="Species to analyse (default: project's)."
-)
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_BUDGET_GB,
-    show_default=True,
-    help="Memory budget in GiB: a mask x detectors too large for it is refused "
-    "before the fit, naming a coarser --spacing.",
+@species_opt
+@max_memory_opt(
+    "density",
+    ": a mask x detectors too large for it is refused before the fit, naming "
+    "a coarser --spacing.",
+    use=True,
 )
 @overwrite_opt
 @click.pass_context
 def cmd(
     ctx: click.Context,
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     out: Path,
     model: str,
     detectfn: str,
@@ -121,10 +115,10 @@ def cmd(
     from .. import density as dn
     from ..pipeline.writers import write_density
 
-    conf, proj_species = project_step(project, "density")
+    conf, proj_species = project_step(inputs.project, "density")
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     kwargs: dict[str, Any] = merged(
         ctx,
         conf,

@@ -7,16 +7,20 @@ from pathlib import Path
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
-    load_survey_from_options,
+    EXISTING_FILE,
+    SurveyInputs,
+    library_default,
+    library_opt,
+    max_memory_opt,
     merged,
     option_given,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
     project_step,
+    species_opt,
     survey_inputs,
 )
 
@@ -46,31 +50,32 @@ def _h_value(text: str) -> str | float:
 @survey_inputs
 @click.option(
     "--relocations",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Relocations CSV individual_id,x,y[,timestamp] (needs --crs).",
 )
 @out_dir_opt
-@click.option(
+@library_opt(
     "--method",
+    of="homerange",
+    use=True,
     type=click.Choice(["kde", "mcp", "both"]),
-    default="kde",
-    show_default=True,
     help="Home-range estimator(s).",
 )
-@click.option(
+@library_opt(
     "--h",
     "h",
-    default="href",
-    show_default=True,
+    of="homerange",
+    use=True,
     help="KDE bandwidth: href, lscv or metres.",
 )
-@click.option(
+@library_opt(
     "--percent",
     "percent",
+    of="homerange",
     type=float,
     multiple=True,
-    help="Isopleth / MCP percentage; repeat for several (default 50 and 95).",
+    default=(),
+    help="Isopleth / MCP percentage; repeat for several (default {default}).",
 )
 @click.option(
     "--cell",
@@ -88,32 +93,32 @@ def _h_value(text: str) -> str | float:
     help="Instead of --cell: adehabitatHR's grid of this many cells along the longer "
     "side of each individual's box.",
 )
-@click.option(
+@library_opt(
     "--extent",
+    of="homerange",
+    use=True,
     type=float,
-    default=1.0,
-    show_default=True,
     help="Widening of the bounding box, in multiples of its range.",
 )
-@click.option(
+@library_opt(
     "--min-detections",
+    of="homerange",
+    use=True,
     type=int,
-    default=5,
-    show_default=True,
     help="Fewer detection events: individual excluded (listed in excluded.csv).",
 )
-@click.option(
+@library_opt(
     "--min-stations",
+    of="homerange",
+    use=True,
     type=int,
-    default=3,
-    show_default=True,
     help="Fewer distinct stations: individual excluded.",
 )
-@click.option(
+@library_opt(
     "--burst-minutes",
+    of="homerange",
+    use=True,
     type=float,
-    default=30.0,
-    show_default=True,
     help="Photos of one individual at one station closer than this are one event.",
 )
 @click.option(
@@ -122,33 +127,24 @@ def _h_value(text: str) -> str | float:
     default=False,
     help="Weight detections by 1 / operating days of their station.",
 )
-@click.option(
-    "--species", default=None, help="Species to analyse (default: project's)."
-)
+@species_opt
 @click.option(
     "--detection",
     "detection",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="detection.json (from trapscape density): add 95% sigma ranges.",
 )
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_BUDGET_GB,
-    show_default=True,
-    help="Memory budget in GiB: KDE grids too large for it are refused before "
-    "they are built, naming a coarser --cell.",
+@max_memory_opt(
+    "homerange",
+    ": KDE grids too large for it are refused before they are built, naming "
+    "a coarser --cell.",
+    use=True,
 )
 @overwrite_opt
 @click.pass_context
 def cmd(
     ctx: click.Context,
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     relocations: Path | None,
     out: Path,
     method: str,
@@ -185,6 +181,7 @@ def cmd(
     from ..homerange import for_survey
     from ..pipeline.writers import write_homeranges
 
+    project, stations, crs = inputs.project, inputs.stations, inputs.crs
     conf, proj_species = project_step(project, "homerange")
     kw = merged(
         ctx,
@@ -217,7 +214,7 @@ def cmd(
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
     kw["method"] = str(kw["method"]).lower()
     kw["h"] = _h_value(str(kw["h"]))
-    pct = kw.get("percent", (50.0, 95.0))
+    pct = kw.get("percent", library_default("homerange", "percent"))
     kw["percent"] = tuple(
         float(p) for p in (pct if isinstance(pct, (list, tuple)) else [pct])
     )
@@ -235,7 +232,7 @@ def cmd(
             )
         rel = hr.read_relocations(relocations, crs=crs)
     else:
-        survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+        survey = inputs.load()
         sp = species or conf.get("species") or proj_species
         if sp is not None:
             survey = survey.species_subset(sp)

@@ -9,21 +9,19 @@ import click
 
 from .._output import check_outputs, staged_file
 from .options import (
+    SurveyInputs,
     html_out_opt,
-    load_survey_from_options,
     overwrite_opt,
     project_step,
+    results_opt,
     survey_inputs,
 )
 
 
 @click.command(name="map")
 @survey_inputs
-@click.option(
-    "--results",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder of `trapscape run` whose layers to show.",
+@results_opt(
+    required=False, help="Output folder of `trapscape run` whose layers to show."
 )
 @html_out_opt
 @click.option(
@@ -40,11 +38,7 @@ from .options import (
 )
 @overwrite_opt
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     results: Path | None,
     out: Path,
     tiles: str | None,
@@ -67,9 +61,9 @@ def cmd(
     from ..products import RunProducts
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
-    cov_sec, species = project_step(project, "coverage")
-    eff_sec, _ = project_step(project, "effort")
+    survey = inputs.load()
+    cov_sec, species = project_step(inputs.project, "coverage")
+    eff_sec, _ = project_step(inputs.project, "effort")
     if species:  # the target species, as `trapscape run` counts it
         survey = survey.species_subset(species)
     prods = load_results(results, crs=survey.crs) if results is not None else {}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,11 +17,19 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
+    "EXISTING_FILE",
+    "EXISTING_PATH",
+    "LibraryDefault",
+    "SurveyInputs",
     "cell_size_opt",
     "config_opt",
     "crs_opt",
     "detection_from_options",
+    "grouped",
     "html_out_opt",
+    "library_default",
+    "library_opt",
+    "max_memory_opt",
     "merged",
     "option_given",
     "out_dir_opt",
@@ -25,9 +37,17 @@ __all__ = [
     "progress_enabled",
     "project_step",
     "read_layer",
+    "read_toml",
     "region_arg",
+    "results_opt",
+    "species_opt",
     "survey_inputs",
 ]
+
+#: an existing file (not a folder) given on the command line
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: an existing file or folder given on the command line
+EXISTING_PATH = click.Path(exists=True, path_type=Path)
 
 crs_opt = click.option(
     "--crs",
@@ -43,8 +63,7 @@ overwrite_opt = click.option(
 config_opt = click.option(
     "--config",
     "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="TOML file of parameters (keys are the function keyword names).",
 )
 out_dir_opt = click.option(
@@ -62,34 +81,233 @@ html_out_opt = click.option(
     required=True,
     help="HTML file to write.",
 )
+species_opt = click.option(
+    "--species", default=None, help="Species to analyse (default: project's)."
+)
 
 
-def survey_inputs(f: F) -> F:
-    """Options naming a survey: a project file/Camtrap DP package or separate files."""
-    opts = [
-        click.argument(
-            "project", required=False, type=click.Path(exists=True, path_type=Path)
-        ),
-        click.option(
-            "--stations",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP).",
-        ),
-        click.option(
-            "--sightings",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Sightings CSV.",
-        ),
-        click.option(
-            "--boundaries",
-            type=click.Path(exists=True, path_type=Path),
-            help="Boundary layer (study area / zones).",
-        ),
-        crs_opt,
-    ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+def results_opt(*, required: bool, help: str) -> Callable[[F], F]:
+    """``--results``: the output folder of a finished ``trapscape run``."""
+    return click.option(
+        "--results",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        required=required,
+        help=help,
+    )
+
+
+@dataclass(frozen=True)
+class SurveyInputs:
+    """What names a survey on the command line (see :func:`survey_inputs`)."""
+
+    project: Path | None = None
+    stations: Path | None = None
+    sightings: Path | None = None
+    boundaries: Path | None = None
+    crs: str | None = None
+
+    @property
+    def toml(self) -> bool:
+        """Whether PROJECT is a survey TOML file."""
+        return self.project is not None and self.project.suffix.lower() == ".toml"
+
+    def load(self, *, date_format: str | None = None) -> Any:
+        """The survey: :func:`load_survey_from_options` on these inputs.
+
+        ``date_format`` (``trapscape validate``) applies to --stations and
+        --sightings read without a PROJECT.
+        """
+        return load_survey_from_options(
+            self.project,
+            self.stations,
+            self.sightings,
+            self.boundaries,
+            self.crs,
+            date_format=date_format,
+        )
+
+
+def grouped(
+    name: str, cls: Callable[..., Any], *opts: Callable[[Any], Any]
+) -> Callable[[F], F]:
+    """Options (and arguments) whose values reach the command as one object.
+
+    ``opts`` are click decorators whose parameter names are the fields of the
+    dataclass ``cls``; the command receives ``name=cls(**values)`` instead of
+    one keyword per option.
+    """
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {k: kwargs.pop(k) for k in fields}
+            return f(*args, **{name: cls(**values)}, **kwargs)
+
+        out: Any = command
+        for opt in reversed(opts):
+            out = opt(out)
+        return out
+
+    return decorate
+
+
+#: Options naming a survey: a project file/Camtrap DP package or separate
+#: files.  The command receives them as one keyword ``inputs`` (a
+#: :class:`SurveyInputs`), not as five parameters.
+survey_inputs = grouped(
+    "inputs",
+    SurveyInputs,
+    click.argument("project", required=False, type=EXISTING_PATH),
+    click.option(
+        "--stations",
+        type=EXISTING_FILE,
+        help="Stations/deployments file (CSV, GPKG, GeoJSON, SHP).",
+    ),
+    click.option("--sightings", type=EXISTING_FILE, help="Sightings CSV."),
+    click.option(
+        "--boundaries",
+        type=EXISTING_PATH,
+        help="Boundary layer (study area / zones).",
+    ),
+    crs_opt,
+)
+
+
+def library_default(of: str, key: str) -> Any:
+    """The signature default of keyword ``key`` in the library.
+
+    ``of`` is a step section (``"plan"``: the functions of
+    :func:`trapscape._steps.section_functions`, read with
+    :func:`trapscape._steps.defaults`) or ``"module:name"`` of one callable
+    (e.g. ``"trapscape.planning:candidate_sites"``).
+
+    Raises
+    ------
+    KeyError
+        The keyword has no default there.
+    """
+    if ":" not in of:
+        from .._steps import defaults
+
+        return defaults(of)[key]
+    import importlib
+
+    module, _, name = of.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    default = inspect.signature(fn).parameters[key].default
+    if default is inspect.Parameter.empty:
+        raise KeyError(f"{of}: {key} has no default")
+    return default
+
+
+def _shown(value: Any) -> str:
+    """A default as the help shows it (``250.0`` -> ``250``, ``(50, 95)`` -> ``50 and 95``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (tuple, list)):
+        return " and ".join(_shown(v) for v in value)
+    return str(value)
+
+
+class LibraryDefault(click.Option):
+    """An option whose ``--help`` shows the library's default, read from its signature.
+
+    The library function's signature is the one owner of the value: the help
+    reads it when it is rendered (``{default}`` in the help text is replaced
+    by it, else ``[default: ...]`` is appended), so a changed library default
+    changes the help.  With ``use=True`` the value is also the option's
+    default (read when the command runs); otherwise the option defaults to
+    None and the library applies its own default.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        of: str,
+        key: str | None = None,
+        use: bool = False,
+        **attrs: Any,
+    ) -> None:
+        self.of = of
+        self._key = key
+        if use:
+            attrs["default"] = self.library_value
+        else:
+            attrs.setdefault("default", None)
+        super().__init__(*args, **attrs)
+
+    @property
+    def key(self) -> str:
+        """The library keyword (the option's parameter name unless given)."""
+        return self._key or str(self.name)
+
+    def library_value(self) -> Any:
+        """The library's default for this option."""
+        return library_default(self.of, self.key)
+
+    @property
+    def help(self) -> str | None:
+        """The help text with the library's default in it."""
+        text = self._help_text
+        if text is None:
+            return None
+        shown = _shown(self.library_value())
+        if "{default}" in text:
+            return text.replace("{default}", shown)
+        return f"{text}  [default: {shown}]"
+
+    @help.setter
+    def help(self, text: str | None) -> None:
+        self._help_text = text
+
+
+def library_opt(
+    *decls: str, of: str, key: str | None = None, use: bool = False, **attrs: Any
+) -> Callable[[F], F]:
+    """``click.option`` of class :class:`LibraryDefault` (help shows the library default)."""
+    return click.option(*decls, cls=LibraryDefault, of=of, key=key, use=use, **attrs)
+
+
+def max_memory_opt(
+    section: str, refused: str, *, use: bool = False
+) -> Callable[[F], F]:
+    """``--max-memory-gb``: the memory budget of ``section``'s library function.
+
+    ``refused`` says what is refused, e.g. ``": KDE grids too large for it are
+    refused before they are built, naming a coarser --cell."``.
+    """
+    return library_opt(
+        "--max-memory-gb",
+        of=section,
+        use=use,
+        type=click.FloatRange(min=0, min_open=True),
+        help=f"Memory budget in GiB{refused}",
+    )
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a file named on the command line (--config, PROJECT).
+
+    Raises
+    ------
+    InputError
+        The file is not valid TOML (with the parser's line and column).
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    from ..errors import InputError
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(
+            f"{path}: not valid TOML ({err}). Fix the syntax.", path=path
+        ) from err
 
 
 def progress_enabled() -> bool:
@@ -103,12 +321,15 @@ def load_survey_from_options(
     sightings: Path | None,
     boundaries: Path | None,
     crs: str | None,
+    *,
+    date_format: str | None = None,
 ) -> Any:
     """Build a :class:`~trapscape.survey.Survey` from the shared CLI inputs.
 
     ``project`` may be a survey TOML file, a Camtrap DP ``datapackage.json``
     or its folder; otherwise ``--stations`` (and usually ``--sightings``) are
-    required.
+    required.  ``date_format`` (strptime) is used for --stations and
+    --sightings read without a ``project``.
     """
     from ..io import add_boundaries, read_survey
 
@@ -122,8 +343,14 @@ def load_survey_from_options(
         survey = load_project(project, crs=crs).survey
         assert survey is not None  # read=True always reads it
         return add_boundaries(survey, boundaries) if boundaries else survey
+    extra = {"date_format": date_format} if date_format and project is None else {}
     return read_survey(
-        project, stations=stations, sightings=sightings, boundaries=boundaries, crs=crs
+        project,
+        stations=stations,
+        sightings=sightings,
+        boundaries=boundaries,
+        crs=crs,
+        **extra,
     )
 
 
@@ -179,8 +406,7 @@ def detection_opts(*, density: bool = False) -> Callable[[F], F]:
         click.option(
             "--detection",
             "detection_file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
+            type=EXISTING_FILE,
             help="Detection parameters JSON (from `trapscape density`).",
         ),
         click.option(

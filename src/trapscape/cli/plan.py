@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .._memory import DEFAULT_BUDGET_GB
 from .._output import check_outputs, staged_outputs
 from .options import (
+    EXISTING_PATH,
+    SurveyInputs,
     cell_size_opt,
     detection_from_options,
     detection_opts,
-    load_survey_from_options,
+    grouped,
+    library_opt,
+    max_memory_opt,
     out_dir_opt,
     overwrite_opt,
     progress_enabled,
     read_layer,
+    read_toml,
     region_arg,
     survey_inputs,
 )
@@ -77,45 +81,145 @@ def check_zone_names(
     pc.raise_if_any()
 
 
-def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _project_sections(inputs: SurveyInputs) -> tuple[dict[str, Any], dict[str, Any]]:
     """[plan] and [detection] sections of a project TOML (empty otherwise)."""
-    if project is None or project.suffix.lower() != ".toml":
+    project = inputs.project
+    if project is None or not inputs.toml:
         return {}, {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    from ..errors import InputError
-
-    try:
-        doc = tomllib.loads(project.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"{project}: not valid TOML ({err}).", path=project) from err
+    doc = read_toml(project)
     plan_sec = dict(doc.get("plan", {}) or {})
     det_sec = dict(doc.get("detection", {}) or {})
     return plan_sec, det_sec
 
 
+@dataclass(frozen=True)
+class SiteConstraints:
+    """Where new cameras may go: the site options of ``trapscape plan``."""
+
+    candidates_path: Path | None
+    exclude_paths: tuple[Path, ...]
+    settlements_path: Path | None
+    settlement_buffer: float  # the option's default: candidate_sites' own
+    access_path: Path | None
+    max_access_distance: float | None
+
+    @property
+    def constrained(self) -> bool:
+        """Whether any constraint is given (else the planner builds its grid)."""
+        return bool(
+            self.candidates_path
+            or self.exclude_paths
+            or self.settlements_path
+            or self.access_path
+            or self.max_access_distance is not None
+        )
+
+    def candidates(self, survey: Any, kw: dict[str, Any]) -> Any:
+        """Candidate sites under these constraints (None: no constraint)."""
+        from .. import planning
+        from .._steps import defaults
+
+        if not self.constrained:
+            return None
+        lib = defaults("plan")  # the library's defaults, written once in planning.plan
+        return planning.candidate_sites(
+            survey,
+            spacing=float(kw.get("spacing", lib["spacing"])),
+            candidates=(
+                None
+                if self.candidates_path is None
+                else read_layer(self.candidates_path, None, "candidates", survey.crs)
+            ),
+            exclude=[
+                read_layer(p, None, "exclude", survey.crs) for p in self.exclude_paths
+            ],
+            settlements=(
+                None
+                if self.settlements_path is None
+                else read_layer(self.settlements_path, None, "settlements", survey.crs)
+            ),
+            settlement_buffer=self.settlement_buffer,
+            access=(
+                None
+                if self.access_path is None
+                else read_layer(self.access_path, None, "access", survey.crs)
+            ),
+            max_access_distance=self.max_access_distance,
+            min_spacing=(
+                0.0
+                if kw.get("move")
+                else float(kw.get("min_spacing", lib["min_spacing"]))
+            ),
+            zone_budget=kw.get("zone_budget"),
+            region=kw.get("region", lib["region"]),
+        )
+
+
+#: the site options, given to the command as one ``sites`` object
+site_constraint_opts = grouped(
+    "sites",
+    SiteConstraints,
+    click.option(
+        "--candidates",
+        "candidates_path",
+        type=EXISTING_PATH,
+        help="Candidate sites (points) instead of a grid.",
+    ),
+    click.option(
+        "--exclude",
+        "exclude_paths",
+        multiple=True,
+        type=EXISTING_PATH,
+        help="Polygons where cameras may not go (water, fields), repeatable.",
+    ),
+    click.option(
+        "--settlements",
+        "settlements_path",
+        type=EXISTING_PATH,
+        help="Settlements (points or polygons) to keep away from.",
+    ),
+    library_opt(
+        "--settlement-buffer",
+        of="trapscape.planning:candidate_sites",
+        use=True,
+        type=float,
+        help="Minimum distance to --settlements in metres.",
+    ),
+    click.option(
+        "--access",
+        "access_path",
+        type=EXISTING_PATH,
+        help="Roads/tracks (lines) the sites must be near.",
+    ),
+    click.option(
+        "--max-access-distance",
+        type=float,
+        default=None,
+        help="Maximum distance to --access in metres.",
+    ),
+)
+
+
 @click.command(name="plan")
 @survey_inputs
 @out_dir_opt
-@click.option(
+@library_opt(
     "--n-new",
+    of="plan",
     type=click.IntRange(min=0),
-    default=None,
-    help="Number of new sites (default 20).",
+    help="Number of new sites (default {default}).",
 )
-@click.option(
+@library_opt(
     "--spacing",
+    of="plan",
     type=float,
-    default=None,
-    help="Candidate grid spacing in metres (default 1000).",
+    help="Candidate grid spacing in metres (default {default}).",
 )
-@click.option(
+@library_opt(
     "--min-spacing",
+    of="plan",
     type=float,
-    default=None,
-    help="Minimum distance between stations in metres (default 2000).",
+    help="Minimum distance between stations in metres (default {default}).",
 )
 @click.option(
     "--objective",
@@ -131,69 +235,30 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
     metavar="ZONE=N",
     help="Maximum new sites in a zone, repeatable (e.g. China=0).",
 )
-@click.option(
+@library_opt(
     "--region",
-    default=None,
+    of="plan",
     metavar="NAME|FILE",
-    help="Where to look for gaps and place sites: study_area (default), parks, "
+    help="Where to look for gaps and place sites: {default} (default), parks, "
     "study_area+parks, or a polygon file. Use study_area+parks when the park "
     "beyond the study area has few cameras.",
 )
 @detection_opts(density=True)
 @click.option(
     "--hotspots",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
+    type=EXISTING_PATH,
     help="Border-crossing hotspots (lines/points with a score column), e.g. "
     "corridors.gpkg (layer 'hotspots').",
 )
 @click.option("--hotspots-layer", default=None, help="Layer of --hotspots.")
-@click.option(
-    "--score-column", default=None, help="Score column of --hotspots (default score)."
+@library_opt(
+    "--score-column",
+    of="plan",
+    help="Score column of --hotspots (default {default}).",
 )
-@click.option(
-    "--candidates",
-    "candidates_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Candidate sites (points) instead of a grid.",
-)
-@click.option(
-    "--exclude",
-    "exclude_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Polygons where cameras may not go (water, fields), repeatable.",
-)
-@click.option(
-    "--settlements",
-    "settlements_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Settlements (points or polygons) to keep away from.",
-)
-@click.option(
-    "--settlement-buffer",
-    type=float,
-    default=500.0,
-    show_default=True,
-    help="Minimum distance to --settlements in metres.",
-)
-@click.option(
-    "--access",
-    "access_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Roads/tracks (lines) the sites must be near.",
-)
-@click.option(
-    "--max-access-distance",
-    type=float,
-    default=None,
-    help="Maximum distance to --access in metres.",
-)
-@click.option(
-    "--threshold", type=float, default=None, help="pdot threshold (default 0.5)."
+@site_constraint_opts
+@library_opt(
+    "--threshold", of="plan", type=float, help="pdot threshold (default {default})."
 )
 @click.option(
     "--session-start", default=None, help="First day of the next session (YYYY-MM-DD)."
@@ -210,35 +275,28 @@ def _project_sections(project: Path | None) -> tuple[dict[str, Any], dict[str, A
 @click.option(
     "--seed", type=int, default=None, help="Seed for tie-breaking (default 0)."
 )
-@click.option(
+@library_opt(
     "--detector",
+    of="plan",
     type=click.Choice(["proximity", "count"]),
-    default=None,
-    help="Detector type for E[n]/E[r] (default proximity).",
+    help="Detector type for E[n]/E[r] (default {default}).",
 )
-@click.option(
+@library_opt(
     "--existing-usage",
+    of="plan",
     type=click.Choice(["session", "observed"]),
-    default=None,
-    help="Existing stations run the next session (default) or keep their "
-    "observed usage.",
+    help="Existing stations run the next session or keep their "
+    "observed usage [default: {default}].",
 )
 @cell_size_opt
-@click.option(
-    "--max-memory-gb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Memory budget in GiB: a candidate set x mask too large for it is "
-    "refused before it is built, naming a coarser --spacing (or --cell-size) "
-    f"[default: {DEFAULT_BUDGET_GB:g}].",
+@max_memory_opt(
+    "plan",
+    ": a candidate set x mask too large for it is refused before it is "
+    "built, naming a coarser --spacing (or --cell-size) [default: {default}].",
 )
 @overwrite_opt
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     out: Path,
     n_new: int | None,
     spacing: float | None,
@@ -253,12 +311,7 @@ def cmd(
     hotspots: Path | None,
     hotspots_layer: str | None,
     score_column: str | None,
-    candidates_path: Path | None,
-    exclude_paths: tuple[Path, ...],
-    settlements_path: Path | None,
-    settlement_buffer: float,
-    access_path: Path | None,
-    max_access_distance: float | None,
+    sites: SiteConstraints,
     threshold: float | None,
     session_start: str | None,
     session_days: float | None,
@@ -290,9 +343,10 @@ def cmd(
     from ..pipeline.writers import write_plan
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
-    plan_sec, det_sec = _project_sections(project)
+    project = inputs.project
+    plan_sec, det_sec = _project_sections(inputs)
     check_section("plan", plan_sec, str(project) if project is not None else None)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     params = detection_from_options(
         detection_file,
         det_sec,
@@ -329,16 +383,7 @@ def cmd(
         region=region,
         hotspots=(hotspots, hotspots_layer),
     )
-    candidates = _constrained_candidates(
-        survey,
-        kw,
-        candidates_path=candidates_path,
-        exclude_paths=exclude_paths,
-        settlements_path=settlements_path,
-        settlement_buffer=settlement_buffer,
-        access_path=access_path,
-        max_access_distance=max_access_distance,
-    )
+    candidates = sites.candidates(survey, kw)
     if candidates is not None:
         kw["candidates"] = candidates
 
@@ -398,60 +443,6 @@ def _seed_region_hotspots(
         )
     if hotspots[0] is not None:
         kw["hotspots"] = read_layer(hotspots[0], hotspots[1], "hotspots", survey.crs)
-
-
-def _constrained_candidates(
-    survey: Any,
-    kw: dict[str, Any],
-    *,
-    candidates_path: Path | None,
-    exclude_paths: tuple[Path, ...],
-    settlements_path: Path | None,
-    settlement_buffer: float,
-    access_path: Path | None,
-    max_access_distance: float | None,
-) -> Any:
-    """Candidate sites under the command's site constraints (None: no constraint)."""
-    from .. import planning
-    from .._steps import defaults
-
-    constrained = (
-        candidates_path
-        or exclude_paths
-        or settlements_path
-        or access_path
-        or max_access_distance is not None
-    )
-    if not constrained:
-        return None
-    lib = defaults("plan")  # the library's defaults, written once in planning.plan
-    return planning.candidate_sites(
-        survey,
-        spacing=float(kw.get("spacing", lib["spacing"])),
-        candidates=(
-            None
-            if candidates_path is None
-            else read_layer(candidates_path, None, "candidates", survey.crs)
-        ),
-        exclude=[read_layer(p, None, "exclude", survey.crs) for p in exclude_paths],
-        settlements=(
-            None
-            if settlements_path is None
-            else read_layer(settlements_path, None, "settlements", survey.crs)
-        ),
-        settlement_buffer=settlement_buffer,
-        access=(
-            None
-            if access_path is None
-            else read_layer(access_path, None, "access", survey.crs)
-        ),
-        max_access_distance=max_access_distance,
-        min_spacing=(
-            0.0 if kw.get("move") else float(kw.get("min_spacing", lib["min_spacing"]))
-        ),
-        zone_budget=kw.get("zone_budget"),
-        region=kw.get("region", lib["region"]),
-    )
 
 
 def _echo_result(result: Any, out: Path) -> None:

@@ -8,30 +8,22 @@ import click
 
 from .._output import check_outputs, staged_file
 from .options import (
+    SurveyInputs,
     html_out_opt,
-    load_survey_from_options,
     overwrite_opt,
+    results_opt,
     survey_inputs,
 )
 
 
 @click.command(name="report")
 @survey_inputs
-@click.option(
-    "--results",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder of `trapscape run`.",
-)
+@results_opt(required=True, help="Output folder of `trapscape run`.")
 @html_out_opt
 @click.option("--title", default=None, help="Report title.")
 @overwrite_opt
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     results: Path,
     out: Path,
     title: str | None,
@@ -49,7 +41,7 @@ def cmd(
     from ..products import RunProducts
 
     check_outputs(out.parent, [out.name], overwrite=overwrite)
-    survey = load_survey_from_options(project, stations, sightings, boundaries, crs)
+    survey = inputs.load()
     prods = load_results(results, crs=survey.crs)
     public = bool(prods.pop("public", False))
     records = prods.pop("records", {})

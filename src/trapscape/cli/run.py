@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -11,6 +13,8 @@ from .options import overwrite_opt, progress_enabled
 #: exit status of a run that finished but in which a step failed on the data
 #: (e.g. no recaptures for density); the reasons are in manifest.json
 EXIT_STEP_FAILED = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 public_opt = click.option(
     "--public",
@@ -32,6 +36,16 @@ seed_opt = click.option(
     default=None,
     help="Seed for every random choice (default: [run] seed, else 0).",
 )
+
+
+def run_opts(f: F) -> F:
+    """``--overwrite``, ``--public``, ``--offline`` and ``--seed`` of ``run`` and ``demo``.
+
+    Their values are the keywords of :func:`run_and_echo`.
+    """
+    for opt in (seed_opt, offline_opt, public_opt, overwrite_opt):
+        f = opt(f)
+    return f
 
 
 def run_and_echo(
@@ -99,18 +113,8 @@ def run_and_echo(
     default=None,
     help="Output directory (default: [run] out of the project file).",
 )
-@overwrite_opt
-@public_opt
-@offline_opt
-@seed_opt
-def cmd(
-    project: Path,
-    out: Path | None,
-    overwrite: bool,
-    public: bool,
-    offline: bool,
-    seed: int | None,
-) -> None:
+@run_opts
+def cmd(project: Path, out: Path | None, **flags: Any) -> None:
     """Run every step of PROJECT (a survey TOML file) into --out.
 
     validate -> effort and coverage -> density -> pdot -> home ranges ->
@@ -124,6 +128,4 @@ def cmd(
 
     Example: trapscape run survey.toml --out results --public --offline
     """
-    run_and_echo(
-        project, out, overwrite=overwrite, public=public, offline=offline, seed=seed
-    )
+    run_and_echo(project, out, **flags)

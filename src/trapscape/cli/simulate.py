@@ -7,9 +7,12 @@ from typing import Any
 
 import click
 
-from .options import overwrite_opt
+from .options import EXISTING_FILE, library_opt, overwrite_opt
 
 __all__ = ["cmd"]
+
+#: the simulation's defaults are SimulationParams' own
+_PARAMS = "trapscape.simulate:SimulationParams"
 
 
 def _parse_densities(values: tuple[str, ...]) -> dict[str, float]:
@@ -61,28 +64,26 @@ def _read(path: Path, what: str) -> Any:
     show_default=True,
     help="Random seed (2044 = the bundled example).",
 )
-@click.option(
-    "--days", type=int, default=90, show_default=True, help="Session length in days."
-)
-@click.option(
+@library_opt("--days", of=_PARAMS, use=True, type=int, help="Session length in days.")
+@library_opt(
     "--spacing",
+    of=_PARAMS,
+    use=True,
     type=float,
-    default=4200.0,
-    show_default=True,
     help="Station grid spacing in metres.",
 )
-@click.option(
+@library_opt(
     "--layout",
+    of=_PARAMS,
+    use=True,
     type=click.Choice(["jittered", "regular"]),
-    default="jittered",
-    show_default=True,
     help="Station grid layout.",
 )
-@click.option(
+@library_opt(
     "--cameras-per-station",
+    of=_PARAMS,
+    use=True,
     type=int,
-    default=2,
-    show_default=True,
     help="Cameras per station (2 = paired).",
 )
 @click.option(
@@ -93,25 +94,21 @@ def _read(path: Path, what: str) -> Any:
     help="Adults per 100 km2 in a zone (repeatable); updates the defaults "
     "Russia=1.6, China=0.35, 'North Korea'=0.",
 )
-@click.option(
+@library_opt(
     "--sigma-f",
+    of=_PARAMS,
+    use=True,
     type=float,
-    default=2500.0,
-    show_default=True,
     help="Female movement scale sigma (m).",
 )
-@click.option(
-    "--sigma-m",
-    type=float,
-    default=4000.0,
-    show_default=True,
-    help="Male movement scale sigma (m).",
+@library_opt(
+    "--sigma-m", of=_PARAMS, use=True, type=float, help="Male movement scale sigma (m)."
 )
-@click.option(
+@library_opt(
     "--lambda0",
+    of=_PARAMS,
+    use=True,
     type=float,
-    default=0.05,
-    show_default=True,
     help="Baseline detections per station-day of usage.",
 )
 @click.option(
@@ -123,20 +120,17 @@ def _read(path: Path, what: str) -> Any:
 @click.option(
     "--stations",
     "stations_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Use these stations (CSV/GPKG with station_id) instead of a grid.",
 )
 @click.option(
     "--study-area",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Study area polygons (default: the bundled Land of the Leopard).",
 )
 @click.option(
     "--zones",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+    type=EXISTING_FILE,
     help="Zones with a 'name' column (default: bundled countries).",
 )
 @click.option(
@@ -149,20 +143,14 @@ def _read(path: Path, what: str) -> Any:
 def cmd(
     out: Path,
     seed: int,
-    days: int,
-    spacing: float,
-    layout: str,
-    cameras_per_station: int,
     densities: tuple[str, ...],
-    sigma_f: float,
-    sigma_m: float,
-    lambda0: float,
     china_stations: bool,
     stations_file: Path | None,
     study_area: Path | None,
     zones: Path | None,
     name: str,
     overwrite: bool,
+    **model: Any,
 ) -> None:
     """Simulate a camera-trap survey with known truth (the SCR model).
 
@@ -185,16 +173,10 @@ def cmd(
         check_zone_names(given, names, option="--density", where=str(zones_path))
     dens = dict(simulate.DEFAULT_DENSITIES)
     dens.update(given)
+    # model: the options declared of=_PARAMS (days, spacing, layout,
+    # cameras_per_station, sigma_f, sigma_m, lambda0), SimulationParams fields
     params = simulate.SimulationParams(
-        densities=dens,
-        sigma_f=sigma_f,
-        sigma_m=sigma_m,
-        lambda0=lambda0,
-        spacing=spacing,
-        layout=layout,
-        cameras_per_station=cameras_per_station,
-        days=days,
-        extra_zone="China" if china_stations else None,
+        densities=dens, extra_zone="China" if china_stations else None, **model
     )
     bnd = {
         "study_area": study_area or datasets.get_path("study_area.gpkg"),

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import TrapscapeError
-from .options import load_survey_from_options, survey_inputs
+from .options import SurveyInputs, survey_inputs
 
 __all__ = ["cmd", "summarise"]
 
@@ -78,11 +77,7 @@ def _human(s: dict[str, Any]) -> str:
     "--json", "as_json", is_flag=True, default=False, help="Print the summary as JSON."
 )
 def cmd(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
+    inputs: SurveyInputs,
     date_format: str | None,
     as_json: bool,
 ) -> None:
@@ -94,7 +89,7 @@ def cmd(
     With --json the summary (or the problems) is printed as JSON.
     """
     try:
-        survey = _load(project, stations, sightings, boundaries, crs, date_format)
+        survey = inputs.load(date_format=date_format)
     except TrapscapeError as err:
         if not as_json:
             raise
@@ -119,30 +114,3 @@ def cmd(
     else:
         click.echo(_human(summary))
         click.echo("OK: no problems found.")
-
-
-def _load(
-    project: Path | None,
-    stations: Path | None,
-    sightings: Path | None,
-    boundaries: Path | None,
-    crs: str | None,
-    date_format: str | None,
-) -> Any:
-    if date_format and project is None:
-        from ..io import read_survey
-
-        if stations is None:
-            raise click.UsageError(
-                "Give a project file / Camtrap DP package, or --stations."
-            )
-        survey = read_survey(
-            None,
-            stations=stations,
-            sightings=sightings,
-            boundaries=boundaries,
-            crs=crs,
-            date_format=date_format,
-        )
-        return survey
-    return load_survey_from_options(project, stations, sightings, boundaries, crs)
