@@ -157,11 +157,15 @@ __all__ += [
     "CRS_AREA_MARGIN",
     "EARLIEST_DATE",
     "MAX_COUNT",
+    "MAX_HINTS",
     "date_window",
 ]
 
 #: default start of the plausible survey window (digital camera traps)
 EARLIEST_DATE = "1990-01-01"
+
+#: unknown ids that get a "did you mean" suggestion (the rest are listed plainly)
+MAX_HINTS = 20
 
 #: largest plausible number of animals in one record
 MAX_COUNT = 10_000
@@ -232,10 +236,14 @@ def suggest_id(name: str, candidates: _Iterable[str]) -> str | None:
 
     best: tuple[int, float] | None = None
     hit = None
+    matcher = _difflib.SequenceMatcher(None, "", key)  # caches the analysis of key
     for c in dict.fromkeys(candidates):
         low = str(c).lower()
-        ratio = _difflib.SequenceMatcher(None, key, low).ratio()
         pre = lcp(key, low)
+        if best is not None and pre < best[0]:
+            continue  # cannot win: a longer common prefix is already found
+        matcher.set_seq1(low)
+        ratio = matcher.ratio()
         if ratio < 0.6 and pre < max(1, len(key) - 1):
             continue
         score = (pre, ratio)
@@ -1067,7 +1075,11 @@ def _check_sighting_deployments(
             if s is None or pd.isna(s) or str(s).strip() == "":
                 continue
             if str(s) not in hints:
-                hints[str(s)] = suggest_id(str(s), known)
+                # many unknown ids mean another survey's file, not typos: the
+                # first MAX_HINTS get a suggestion (a listing shows no more)
+                hints[str(s)] = (
+                    suggest_id(str(s), known) if len(hints) < MAX_HINTS else None
+                )
             hint = hints[str(s)]
             msg = f"station '{s}' is not{where}."
             msg += (
