@@ -20,6 +20,7 @@ from ..survey import Survey, _empty_problems
 from .sightings import _SEX
 from .tables import (
     PathLike,
+    _check_crs_area,
     _check_lonlat,
     _is_blank,
     _parse_float,
@@ -525,6 +526,9 @@ def _read_camtrap_dp(
     if len(chk):
         return None
     target = _pick_crs([dep.stations], crs)
+    _check_crs_area(dep.stations, target, chk, dpath)
+    if len(chk):
+        return None
     name = str(pkg.get("name") or pkg.get("title") or dp.parent.name)
     return Survey(
         stations=dep.stations.to_crs(target),
