@@ -772,19 +772,22 @@ def test_crs_outside_its_area_of_use_from_a_project(tmp_path):
     )
 
 
-def test_xy_stations_in_another_zone_are_reported(tmp_path):
+def test_xy_stations_far_outside_their_crs_are_reported(tmp_path):
     f = tmp_path / "xy.csv"
-    f.write_text(
+    body = (
         "station_id,x,y,setup,retrieval\n"
         "A,516000,4772000,2024-06-01,2024-06-30\n"
         "B,517000,4773000,2024-06-01,2024-06-30\n"
     )
+    f.write_text(body)
     assert len(tio.read_stations(f, crs="EPSG:32652").stations) == 2
+    f.write_text(body.replace("A,516000", "A,5516000"))  # a digit too many
     _raises(
         CRSError,
-        lambda: tio.read_stations(f, crs="EPSG:32752"),  # southern hemisphere
+        lambda: tio.read_stations(f, crs="EPSG:32652"),
         "xy.csv row 1, column 'crs'",
-        "EPSG:32752",
+        "1 of 2 locations (rows 1)",
+        "EPSG:32652",
     )
 
 
