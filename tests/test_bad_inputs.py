@@ -944,3 +944,41 @@ def test_identical_bad_rows_share_a_line(tmp_path):
     text = str(info.value)
     assert text.count("\n") <= 3
     assert "rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2990 more, column 'species'" in text
+
+
+def test_symlink_loop_is_reported(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    for read in (tio.read_stations, tio.read_sightings):
+        _raises(
+            InputError,
+            lambda read=read: read(tmp_path / "a.csv"),
+            "a.csv: cannot be opened",
+            "Fix the path or the link",
+        )
+
+
+def test_fifo_is_not_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "stations.csv"
+    os.mkfifo(fifo)
+    _raises(
+        InputError,
+        lambda: tio.read_stations(fifo),
+        "stations.csv: is not a regular file",
+        "Give the path of the data file",
+    )
+
+
+def test_boundary_that_is_a_csv_is_reported(tmp_path):
+    (tmp_path / "stations.csv").write_text(GOOD_ST)
+    _raises(
+        InputError,
+        lambda: tio.build_survey(
+            stations=tmp_path / "stations.csv",
+            boundaries={"study_area": tmp_path / "stations.csv"},
+        ),
+        "stations.csv: the file has no geometries",
+        "Give a GeoPackage, GeoJSON, Shapefile",
+    )

@@ -169,7 +169,7 @@ def _read_package(path: PathLike, chk: ProblemCollector) -> tuple[Path, Any] | N
     dp = p / "datapackage.json" if p.is_dir() else p
     if not dp.exists():
         chk.add(
-            f"file not found (looked in {dp.resolve()}). Give a datapackage.json "
+            f"file not found (looked in {os.path.abspath(dp)}). Give a datapackage.json "
             "or its folder.",
             path=os.fspath(dp),
         )

@@ -78,6 +78,34 @@ def _is_blank(v: Any) -> bool:
     )
 
 
+def _usable_file(p: Path, chk: ProblemCollector, path: PathLike, *, dirs: bool) -> bool:
+    """Whether ``p`` is a readable regular file (or folder, with ``dirs``).
+
+    Missing files, symlink loops, devices and FIFOs are reported (reading
+    ``/dev/zero`` or a FIFO would never end).
+    """
+    import stat as _stat
+
+    where = os.path.abspath(p)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        chk.add(f"file not found (looked in {where}). Fix the path.", path=path)
+        return False
+    except (OSError, RuntimeError) as err:  # e.g. a symlink loop
+        why = getattr(err, "strerror", None) or str(err)
+        chk.add(f"cannot be opened ({why}). Fix the path or the link.", path=path)
+        return False
+    if _stat.S_ISREG(mode) or (dirs and _stat.S_ISDIR(mode)):
+        return True
+    chk.add(
+        "is not a regular file (a folder, device or FIFO). Give the path of the "
+        "data file.",
+        path=path,
+    )
+    return False
+
+
 def _detect_separator(path: Path) -> str:
     """Column separator of a CSV: ',', ';' (Excel in many locales) or tab.
 
@@ -125,12 +153,7 @@ def _read_csv(
     A header without data rows is a problem unless ``allow_no_rows``.
     """
     p = Path(path)
-    if not p.exists():
-        chk.add(
-            f"file not found (looked in {p.resolve()}). Fix the path.",
-            path=path,
-            kind="value",
-        )
+    if not _usable_file(p, chk, path, dirs=False):
         return None
     if p.stat().st_size == 0:
         chk.add(
@@ -604,8 +627,7 @@ def _read_vector(
     path: PathLike, chk: ProblemCollector, layer: str | int | None = None
 ) -> gpd.GeoDataFrame | None:
     p = Path(path)
-    if not p.exists():
-        chk.add(f"file not found (looked in {p.resolve()}). Fix the path.", path=path)
+    if not _usable_file(p, chk, path, dirs=True):
         return None
     if p.is_file() and p.stat().st_size == 0:
         chk.add(
@@ -621,6 +643,13 @@ def _read_vector(
         chk.add(
             f"cannot be read as a vector file ({str(err).strip()[:200]}). "
             "Give a GeoPackage, GeoJSON, Shapefile or another GDAL vector format.",
+            path=path,
+        )
+        return None
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        chk.add(
+            "the file has no geometries (a table, such as a CSV, was given). Give "
+            "a GeoPackage, GeoJSON, Shapefile or another GDAL vector file.",
             path=path,
         )
         return None
