@@ -687,3 +687,298 @@ def test_point_stations_from_vector_ok(tmp_path):
         crs=32652,
     ).to_file(tmp_path / "s.gpkg")
     assert len(tio.read_stations(tmp_path / "s.gpkg").stations) == 1
+
+
+# ------------------------------------------------- inputs checked for sense
+# (issue 13, item 2): each message names the file, row, column and the fix.
+def _raises(exc: type[Exception], call: Callable[[], Any], *fragments: str) -> str:
+    with pytest.raises(exc) as info:
+        call()
+    text = str(info.value)
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in:\n{text}"
+    assert "Traceback" not in text
+    return text
+
+
+def test_count_overflow_is_an_error(tmp_path):
+    body = f"{SI_HEAD}\nA,a,2024-06-05 10:00,leopard,L1,F,1e20\n"
+    text = _raises(
+        InputError,
+        lambda: _si(tmp_path, body),
+        "sightings.csv row 1, column 'count'",
+        "'1e20'",
+        "more than 10,000 animals",
+        "Give the number of animals",
+    )
+    assert "-9223372036854775808" not in text
+
+
+def test_count_overflow_in_check_sightings(tmp_path):
+    import pandas as pd
+
+    from trapscape import validation as V
+
+    si = pd.DataFrame(
+        {
+            V.STATION_ID: ["A"],
+            V.TIMESTAMP: [pd.Timestamp("2024-06-05")],
+            V.SPECIES: ["leopard"],
+            V.COUNT: [1e20],
+        }
+    )
+    probs = V.check_sightings(si, path="s.csv")
+    assert [(p.row, p.column) for p in probs] == [(1, V.COUNT)]
+    assert "not a plausible count" in probs[0].message
+
+
+def test_decimal_comma_in_comma_separated_file_is_an_error(tmp_path):
+    body = GOOD_ST.replace("B,a,131.22,43.11", 'B,a,"131,22",43.11')
+    _raises(
+        InputError,
+        lambda: _st(tmp_path, body),
+        "stations.csv row 2, column 'longitude'",
+        "'131,22' has a decimal comma in a comma-separated file",
+        "decimal point (131.22)",
+    )
+
+
+def test_decimal_comma_with_semicolons_is_read(tmp_path):
+    body = (
+        "station_id;longitude;latitude;setup;retrieval\n"
+        "A;131,20;43,10;2024-06-01;2024-06-30\n"
+        "B;131,22;43,11;2024-06-01;2024-06-30\n"
+    )
+    got = _st(tmp_path, body).stations
+    assert abs(got.geometry.x.iloc[1] - 131.22) < 1e-12
+
+
+def test_crs_outside_its_area_of_use_is_an_error(tmp_path):
+    (tmp_path / "stations.csv").write_text(GOOD_ST)
+    _raises(
+        CRSError,
+        lambda: tio.build_survey(stations=tmp_path / "stations.csv", crs="EPSG:32612"),
+        "stations.csv row 1, column 'crs'",
+        "3 of 3 locations (rows 1, 2, 3)",
+        "area of use of the CRS EPSG:32612",
+        "use crs = 'EPSG:32652'",
+    )
+
+
+def test_crs_outside_its_area_of_use_from_a_project(tmp_path):
+    body = '[survey]\nstations = "stations.csv"\ncrs = "EPSG:32612"\n'
+    _raises(
+        CRSError, lambda: _toml(tmp_path, body), "EPSG:32612", "EPSG:32652", "row 1"
+    )
+
+
+def test_xy_stations_far_outside_their_crs_are_reported(tmp_path):
+    f = tmp_path / "xy.csv"
+    body = (
+        "station_id,x,y,setup,retrieval\n"
+        "A,516000,4772000,2024-06-01,2024-06-30\n"
+        "B,517000,4773000,2024-06-01,2024-06-30\n"
+    )
+    f.write_text(body)
+    assert len(tio.read_stations(f, crs="EPSG:32652").stations) == 2
+    f.write_text(body.replace("A,516000", "A,5516000"))  # a digit too many
+    _raises(
+        CRSError,
+        lambda: tio.read_stations(f, crs="EPSG:32652"),
+        "xy.csv row 1, column 'crs'",
+        "1 of 2 locations (rows 1)",
+        "EPSG:32652",
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "shown"),
+    [
+        ("1900-01-01", "'1900-01-01'"),
+        ("2099-05-01", "'2099-05-01'"),
+        ("1600-06-01", "'1600-06-01'"),  # beyond pandas' nanosecond range
+        ("01/06/1066", "'01/06/1066'"),
+    ],
+)
+def test_dates_outside_the_survey_window(tmp_path, setup, shown):
+    fmt = "%d/%m/%Y" if "/" in setup else None
+    good = "01/06/2024" if fmt else "2024-06-01"
+    body = GOOD_ST.replace("2024-06-01", good).replace("2024-06-30", good)
+    body = body.replace(f"A,a,131.20,43.10,{good}", f"A,a,131.20,43.10,{setup}")
+    f = tmp_path / "stations.csv"
+    f.write_text(body)
+    text = _raises(
+        InputError,
+        lambda: tio.read_stations(f, date_format=fmt),
+        "stations.csv row 1, column 'setup'",
+        f"date {shown} is outside the plausible survey window 1990-01-01 to",
+        "date_window=",
+    )
+    assert "OutOfBounds" not in text
+
+
+def test_far_future_retrieval_and_timestamp(tmp_path):
+    body = f"{SI_HEAD}\nA,a,2300-06-05 10:00,leopard,L1,F,1\n"
+    _raises(
+        InputError,
+        lambda: _si(tmp_path, body),
+        "sightings.csv row 1, column 'timestamp'",
+        "'2300-06-05 10:00' is outside the plausible survey window",
+    )
+
+
+def test_date_window_is_configurable(tmp_path):
+    f = tmp_path / "stations.csv"
+    f.write_text(GOOD_ST.replace("2024", "1985"))
+    with pytest.raises(InputError, match="1985-06-01"):
+        tio.read_stations(f)
+    got = tio.read_stations(f, date_window=("1980-01-01", None))
+    assert len(got.stations) == 3
+    with pytest.raises(InputError, match="window 1986-01-01 to 2030-12-31"):
+        tio.read_stations(f, date_window=("1986-01-01", "2030-12-31"))
+
+
+def test_invalid_date_format_is_reported(tmp_path):
+    f = tmp_path / "stations.csv"
+    f.write_text(GOOD_ST)
+    text = _raises(
+        InputError,
+        lambda: tio.read_stations(f, date_format="%Q"),
+        "stations.csv column 'date_format'",
+        "date_format '%Q' is not a valid strptime format",
+        "'%d/%m/%Y'",
+    )
+    assert "bad directive" in text
+    _raises(
+        InputError,
+        lambda: tio.read_stations(f, date_format="dd/mm/yyyy"),
+        "has no % directives",
+    )
+
+
+def test_individual_with_both_sexes_is_an_error(tmp_path):
+    body = (
+        f"{SI_HEAD}\nA,a,2024-06-05 10:00,leopard,L1,F,1\n"
+        "B,a,2024-06-06 10:00,leopard,L1,F,1\n"
+        "C,a,2024-06-07 10:00,leopard,L1,M,1\n"
+        "C,a,2024-06-07 11:00,leopard,L2,M,1\n"
+    )
+    _raises(
+        InputError,
+        lambda: _si(tmp_path, body),
+        "sightings.csv row 3, column 'sex'",
+        "individual 'L1' is recorded as female (F, rows 1, 2) and as male (M, rows 3)",
+        "Correct the sex",
+    )
+
+
+def test_deployment_disagreeing_with_station_is_an_error(tmp_path):
+    body = (
+        "station,camera,deployment_id,timestamp,species\n"
+        "A,a,A/a,2024-06-05 10:00,leopard\n"
+        "B,a,A/a,2024-06-05 11:00,leopard\n"
+        "C,a,Z/z,2024-06-05 12:00,leopard\n"
+    )
+    text = _raises(
+        InputError,
+        lambda: _si(tmp_path, body),
+        "sightings.csv row 2, column 'deployment_id'",
+        "deployment 'A/a' is at station 'A'",
+        "names station 'B'",
+        "Fix the station or the deployment id",
+        "sightings.csv row 3, column 'deployment_id': deployment 'Z/z' is not in",
+    )
+    assert "row 1," not in text
+
+
+def test_repeated_media_ids_are_an_error(tmp_path):
+    rows = [
+        f"{s},a,2024-06-0{d} 10:00,leopard,L1,F,1,IMG{d}"
+        for d, s in ((1, "A"), (2, "B"), (3, "C"))
+    ]
+    body = f"{SI_HEAD},media_id\n" + "\n".join(rows * 5) + "\n"
+    _raises(
+        InputError,
+        lambda: _si(tmp_path, body),
+        "sightings.csv row 4, column 'media_id'",
+        "12 records repeat an earlier record with the same media id",
+        "rows 4 (= row 1), 5 (= row 2), 6 (= row 3), 7 (= row 1)",
+        "and 2 more",
+        "Remove the repeated rows",
+    )
+
+
+def test_repeated_records_without_media_ids_warn(tmp_path):
+    from trapscape.errors import TrapscapeWarning
+
+    body = (
+        f"{SI_HEAD}\nA,a,2024-06-05 10:00,leopard,L1,F,1\n"
+        "A,a,2024-06-05 10:00,leopard,L1,F,1\n"
+        "A,a,2024-06-05 10:01,leopard,L1,F,1\n"
+    )
+    with pytest.warns(TrapscapeWarning) as rec:
+        got = _si(tmp_path, body)
+    assert len(got) == 3
+    text = " ".join(str(w.message) for w in rec)
+    assert "sightings.csv rows 2, column 'individual_id'" in text
+    assert "1 records repeat an earlier record of the same individual" in text
+    assert "Remove them if they are copies" in text
+
+
+def test_many_bad_rows_make_a_short_message(tmp_path):
+    lines = [f"A,a,2024-06-05 10:00,leopard,,,{-k}" for k in range(3000)]
+    body = f"{SI_HEAD}\n" + "\n".join(lines) + "\n"
+    with pytest.raises(InputError) as info:
+        _si(tmp_path, body)
+    assert len(info.value.problems) == 3000
+    text = str(info.value)
+    assert text.count("\n") < 210  # capped at MAX_LISTED lines
+    assert "... and 2800 more" in text
+
+
+def test_identical_bad_rows_share_a_line(tmp_path):
+    lines = [f"A,a,2024-06-05 10:00,,L{k},F,1" for k in range(3000)]
+    body = f"{SI_HEAD}\n" + "\n".join(lines) + "\n"
+    with pytest.raises(InputError) as info:
+        _si(tmp_path, body)
+    text = str(info.value)
+    assert text.count("\n") <= 3
+    assert "rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2990 more, column 'species'" in text
+
+
+def test_symlink_loop_is_reported(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    for read in (tio.read_stations, tio.read_sightings):
+        _raises(
+            InputError,
+            lambda read=read: read(tmp_path / "a.csv"),
+            "a.csv: cannot be opened",
+            "Fix the path or the link",
+        )
+
+
+def test_fifo_is_not_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "stations.csv"
+    os.mkfifo(fifo)
+    _raises(
+        InputError,
+        lambda: tio.read_stations(fifo),
+        "stations.csv: is not a regular file",
+        "Give the path of the data file",
+    )
+
+
+def test_boundary_that_is_a_csv_is_reported(tmp_path):
+    (tmp_path / "stations.csv").write_text(GOOD_ST)
+    _raises(
+        InputError,
+        lambda: tio.build_survey(
+            stations=tmp_path / "stations.csv",
+            boundaries={"study_area": tmp_path / "stations.csv"},
+        ),
+        "stations.csv: the file has no geometries",
+        "Give a GeoPackage, GeoJSON, Shapefile",
+    )

@@ -180,12 +180,28 @@ def test_suggest_and_aliases():
 def test_long_problem_lists_are_capped_in_the_message():
     chk = ProblemCollector()
     for i in range(V.MAX_LISTED + 50):
-        chk.add("bad", path="f.csv", row=i + 1, column="c")
+        chk.add(f"bad {i}", path="f.csv", row=i + 1, column="c")
     err = chk.error()
     assert len(err.problems) == V.MAX_LISTED + 50
     assert f"{V.MAX_LISTED + 50} problems found" in str(err)
     assert "... and 50 more" in str(err)
     assert str(err).count("\n") == V.MAX_LISTED + 1
+
+
+def test_identical_problems_share_one_line():
+    chk = ProblemCollector()
+    for i in range(10_000):
+        chk.add("bad", path="f.csv", row=i + 1, column="c")
+    chk.add("other", path="f.csv", row=3, column="d")
+    err = chk.error()
+    assert len(err.problems) == 10_001  # all kept
+    text = str(err)
+    assert text.count("\n") == 2
+    assert (
+        "f.csv rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 9990 more, column 'c': bad"
+        in text
+    )
+    assert "f.csv row 3, column 'd': other" in text
 
 
 def test_suggest_id_prefers_longest_common_prefix():

@@ -14,6 +14,7 @@ from typing import Literal
 
 __all__ = [
     "MAX_LISTED",
+    "ROWS_LISTED",
     "CRSError",
     "ComputationError",
     "GeometryError",
@@ -25,6 +26,7 @@ __all__ = [
     "SchemaError",
     "TrapscapeError",
     "TrapscapeWarning",
+    "group_problems",
 ]
 
 
@@ -135,6 +137,41 @@ MAX_LISTED = 200
 ProblemKind = Literal["value", "schema", "geometry", "crs"]
 
 
+#: rows named in one grouped line of an error message
+ROWS_LISTED = 10
+
+
+def group_problems(problems: Sequence[Problem]) -> list[str]:
+    """One line per group of problems that differ only in their row.
+
+    Groups keep the order of their first problem; a group's rows are listed
+    up to :data:`ROWS_LISTED`, then counted ("rows 3, 8, ... and 120 more").
+    """
+    groups: dict[tuple[str | None, str | None, str], list[int]] = {}
+    singles: dict[tuple[str | None, str | None, str], Problem] = {}
+    for p in problems:
+        key = (p.path, p.column, p.message)
+        if key not in groups:
+            groups[key] = []
+            singles[key] = p
+        if p.row is not None:
+            groups[key].append(p.row)
+    lines = []
+    for key, all_rows in groups.items():
+        path, column, message = key
+        rows = list(dict.fromkeys(all_rows))  # a check repeated on one row
+        if len(rows) <= 1:
+            lines.append(str(singles[key]))
+            continue
+        shown = ", ".join(str(r) for r in rows[:ROWS_LISTED])
+        if len(rows) > ROWS_LISTED:
+            shown += f" and {len(rows) - ROWS_LISTED} more"
+        where = [f"rows {shown}"] + ([f"column '{column}'"] if column else [])
+        prefix = (f"{path} " if path else "") + ", ".join(where)
+        lines.append(f"{prefix}: {message}")
+    return lines
+
+
 class ProblemCollector:
     """Collect problems and raise them all at once.
 
@@ -213,17 +250,25 @@ class ProblemCollector:
         return len(self.problems)
 
     def message(self) -> str:
-        """All problems, one per line (the first MAX_LISTED when there are more)."""
+        """All problems, one line per kind (the first MAX_LISTED lines).
+
+        Problems that differ only in their row (same file, column and
+        message) share one line naming their rows, so 10,000 rows with one
+        mistake make one line, not 10,000.
+        """
         probs = self.problems
         if len(probs) == 1:
             return str(probs[0])
-        lines = [f"  - {p}" for p in probs[:MAX_LISTED]]
-        if len(probs) > MAX_LISTED:
+        lines = [f"  - {line}" for line in group_problems(probs)]
+        head = f"{len(probs)} problems found:\n"
+        if len(lines) > MAX_LISTED:
+            more = len(lines) - MAX_LISTED
+            lines = lines[:MAX_LISTED]
             lines.append(
-                f"  ... and {len(probs) - MAX_LISTED} more (same kinds; fix the "
-                "above and run again, or see the error's .problems)."
+                f"  ... and {more} more (fix the above and run again, or see "
+                "the error's .problems)."
             )
-        return f"{len(probs)} problems found:\n" + "\n".join(lines)
+        return head + "\n".join(lines)
 
     def error(self) -> InputError | CRSError:
         """The error listing every recorded problem (call when there are some)."""

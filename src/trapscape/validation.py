@@ -153,6 +153,52 @@ PROBLEM_LIKE = _re.compile(r"^problem_?\d")
 #: stations farther than this from the study area are reported (metres)
 MAX_OUTSIDE_STUDY_AREA = 10_000.0
 
+__all__ += [
+    "CRS_AREA_MARGIN",
+    "EARLIEST_DATE",
+    "MAX_COUNT",
+    "MAX_HINTS",
+    "date_window",
+]
+
+#: default start of the plausible survey window (digital camera traps)
+EARLIEST_DATE = "1990-01-01"
+
+#: unknown ids that get a "did you mean" suggestion (the rest are listed plainly)
+MAX_HINTS = 20
+
+#: largest plausible number of animals in one record
+MAX_COUNT = 10_000
+
+#: degrees by which locations may lie outside a CRS's area of use (a UTM
+#: zone is 6 degrees wide: a neighbouring zone still passes, another continent not)
+CRS_AREA_MARGIN = 10.0
+
+
+def date_window(
+    earliest: _Any = None, latest: _Any = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The plausible survey window: dates outside it are reported.
+
+    Defaults: :data:`EARLIEST_DATE` (1990-01-01) to the end of tomorrow
+    (today plus one day, so clocks a few hours ahead pass).  Either end may
+    be given as anything :class:`pandas.Timestamp` reads ("2005-01-01").
+    The window never reaches beyond what pandas stores (1677..2262).
+    """
+    import pandas as pd
+
+    lo = pd.Timestamp(earliest if earliest is not None else EARLIEST_DATE)
+    if latest is not None:
+        hi = pd.Timestamp(latest)
+        if hi == hi.normalize():  # a date: the whole day
+            hi = hi + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    else:
+        hi = pd.Timestamp.now().normalize() + pd.Timedelta(days=2)
+        hi = hi - pd.Timedelta(seconds=1)
+    lo = max(lo, pd.Timestamp.min)
+    hi = min(hi, pd.Timestamp.max)
+    return lo.as_unit("ns"), hi.as_unit("ns")
+
 
 def normalise_name(name: object) -> str:
     """Column name in the form used for alias matching (``Setup.Date`` -> ``setup_date``)."""
@@ -190,10 +236,14 @@ def suggest_id(name: str, candidates: _Iterable[str]) -> str | None:
 
     best: tuple[int, float] | None = None
     hit = None
+    matcher = _difflib.SequenceMatcher(None, "", key)  # caches the analysis of key
     for c in dict.fromkeys(candidates):
         low = str(c).lower()
-        ratio = _difflib.SequenceMatcher(None, key, low).ratio()
         pre = lcp(key, low)
+        if best is not None and pre < best[0]:
+            continue  # cannot win: a longer common prefix is already found
+        matcher.set_seq1(low)
+        ratio = matcher.ratio()
         if ratio < 0.6 and pre < max(1, len(key) - 1):
             continue
         score = (pre, ratio)
@@ -734,6 +784,227 @@ def resolve_deployments(
     return dep, status, None
 
 
+def count_problems(values: _Any) -> list[tuple[int, str]]:
+    """(position, message) of every count that is not a plausible whole number.
+
+    The one rule for counts: blank means 1; otherwise a whole number from 1
+    to :data:`MAX_COUNT`.  Larger values (``1e20``) are typing errors and
+    would overflow 64-bit integers.
+    """
+    import numpy as np
+    import pandas as pd
+
+    ser = pd.Series(values, dtype=object)
+    text = ser.where(ser.notna(), "").astype(str).str.strip()
+    num = pd.to_numeric(text.replace("", "1"), errors="coerce").to_numpy(dtype=float)
+    whole = np.isfinite(num) & (num >= 1) & (num == np.round(num))
+    out: list[tuple[int, str]] = []
+    for i in np.flatnonzero(~whole | (num > MAX_COUNT)).tolist():
+        v = text.iloc[i]
+        if whole[i]:
+            out.append(
+                (
+                    i,
+                    f"count '{v}' is more than {MAX_COUNT:,} animals in one record, "
+                    "not a plausible count (a typing error?). Give the number of "
+                    "animals in the record: 1, 2, ...",
+                )
+            )
+        else:
+            out.append(
+                (i, f"count '{v}' is not a positive whole number. Use 1, 2, ...")
+            )
+    return out
+
+
+def _first_rows(rows: _Sequence[int], limit: int = 10) -> str:
+    """'3, 7, 9' or '3, 7, ... and 12 more'."""
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _check_sex_conflicts(
+    sightings: pd.DataFrame, chk: ProblemCollector, path: _Any, rws: list[int]
+) -> None:
+    """An individual recorded as both F and M (per species) is an error."""
+    import numpy as np
+    import pandas as pd
+
+    if SEX not in sightings.columns:
+        return
+    sx = sightings[SEX].astype(object).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "sp": sightings[SPECIES].astype(str).to_numpy(),
+            "ind": individual_ids(sightings).to_numpy(),
+            "sex": sx,
+            "i": np.arange(len(sightings)),
+        }
+    )
+    frame = frame[frame["ind"].notna() & frame["sex"].isin(["F", "M"])]
+    if frame.empty:
+        return
+    n_sex = frame.groupby(["sp", "ind"], sort=False)["sex"].transform("nunique")
+    for (_sp, ind), g in frame[n_sex > 1].groupby(["sp", "ind"], sort=False):
+        f_rows = [rws[i] for i in g.loc[g["sex"] == "F", "i"]]
+        m_rows = [rws[i] for i in g.loc[g["sex"] == "M", "i"]]
+        fewer = f_rows if len(f_rows) <= len(m_rows) else m_rows
+        chk.add(
+            f"individual '{ind}' is recorded as female (F, rows {_first_rows(f_rows)}) "
+            f"and as male (M, rows {_first_rows(m_rows)}). Correct the sex of the "
+            "wrong records or their individual id; leave sex empty where it is "
+            "not known.",
+            path=path,
+            row=fewer[0],
+            column=SEX,
+        )
+
+
+def _check_given_deployments(
+    sightings: pd.DataFrame,
+    stations: pd.DataFrame,
+    chk: ProblemCollector,
+    path: _Any,
+    rws: list[int],
+    stations_path: _Any,
+) -> None:
+    """A sighting's own deployment id must exist and be at its station/camera."""
+    import numpy as np
+
+    if DEPLOYMENT_ID not in sightings.columns or DEPLOYMENT_ID not in stations.columns:
+        return
+    given = sightings[DEPLOYMENT_ID].astype(object)
+    has = ~_blank(given)
+    if not has.any():
+        return
+    deps = stations.drop_duplicates(DEPLOYMENT_ID).set_index(
+        stations[DEPLOYMENT_ID].drop_duplicates().astype(str).to_numpy()
+    )
+    dep_txt = given.where(has, "").astype(str).str.strip()
+    known = dep_txt.isin(set(deps.index)).to_numpy()
+    where = f"{stations_path}" if stations_path else "the stations table"
+    for i in np.flatnonzero(has & ~known).tolist():
+        chk.add(
+            f"deployment '{dep_txt.iloc[i]}' is not in {where}. Fix the deployment "
+            "id, or leave it empty to have it found from the station and time.",
+            path=path,
+            row=rws[i],
+            column=DEPLOYMENT_ID,
+        )
+    idx = np.flatnonzero(has & known)
+    if not len(idx):
+        return
+    ids = dep_txt.iloc[idx].to_numpy()
+    dep_st = deps[STATION_ID].astype(str).reindex(ids).to_numpy()
+    own_st = sightings[STATION_ID].astype(object).iloc[idx]
+    own_blank = _blank(own_st)
+    own_txt = own_st.where(~own_blank, "").astype(str).str.strip().to_numpy()
+    own_known = np.isin(own_txt, stations[STATION_ID].astype(str).to_numpy())
+    # an unknown station is reported by _check_sighting_deployments
+    for k in np.flatnonzero(~own_blank & own_known & (own_txt != dep_st)).tolist():
+        chk.add(
+            f"deployment '{ids[k]}' is at station '{dep_st[k]}' in {where}, but the "
+            f"sighting names station '{own_txt[k]}'. Fix the station or the "
+            "deployment id.",
+            path=path,
+            row=rws[idx[k]],
+            column=DEPLOYMENT_ID,
+        )
+    if CAMERA_ID in sightings.columns and CAMERA_ID in stations.columns:
+        cam = sightings[CAMERA_ID].astype(object).iloc[idx]
+        cam_blank = _blank(cam)
+        cam_txt = cam.where(~cam_blank, "").astype(str).str.strip().to_numpy()
+        dep_cam = deps[CAMERA_ID].astype(str).reindex(ids).to_numpy()
+        bad = ~cam_blank & (cam_txt != dep_cam) & (own_txt == dep_st)
+        for k in np.flatnonzero(bad).tolist():
+            chk.add(
+                f"deployment '{ids[k]}' is camera '{dep_cam[k]}' in {where}, but "
+                f"the sighting names camera '{cam_txt[k]}'. Fix the camera or the "
+                "deployment id.",
+                path=path,
+                row=rws[idx[k]],
+                column=DEPLOYMENT_ID,
+            )
+
+
+def _duplicate_rows(frame: pd.DataFrame) -> tuple[_Any, _Any]:
+    """Positions of rows repeating an earlier row, and of that earlier row."""
+    import numpy as np
+    import pandas as pd
+
+    if frame.empty:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    dup = frame.duplicated(keep="first").to_numpy()
+    grp = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup()
+    first_of = (
+        pd.Series(np.arange(len(frame))).groupby(grp.to_numpy()).transform("min")
+    ).to_numpy()
+    return np.flatnonzero(dup), first_of[dup]
+
+
+def _check_duplicates(
+    sightings: pd.DataFrame, chk: ProblemCollector, path: _Any, rws: list[int]
+) -> list[str]:
+    """Repeated records: the same media id (error), or the same individual at
+    the same station and time without media ids (warning, returned)."""
+    import numpy as np
+    import pandas as pd
+
+    def text(col: str) -> pd.Series:
+        if col not in sightings.columns:
+            return pd.Series("", index=sightings.index, dtype=object)
+        ser = sightings[col].astype(object)
+        return ser.where(~_blank(ser), "").astype(str).str.strip()
+
+    media = text(MEDIA_ID)
+    with_media = (media != "").to_numpy()
+    warnings: list[str] = []
+    key = pd.DataFrame({"m": media, "s": text(SPECIES), "i": text(INDIVIDUAL_ID)})[
+        with_media
+    ]
+    pos, first = _duplicate_rows(key)
+    if len(pos):
+        back = np.flatnonzero(with_media)
+        rows = [rws[back[p]] for p in pos]
+        pairs = [
+            f"{r} (= row {rws[back[f]]})"
+            for r, f in zip(rows[:10], first[:10], strict=False)
+        ]
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        chk.add(
+            f"{len(rows)} records repeat an earlier record with the same media id, "
+            f"species and individual (rows {', '.join(pairs)}{more}); each would be "
+            "counted again. Remove the repeated rows (keep one row per media file "
+            "and animal).",
+            path=path,
+            row=rows[0],
+            column=MEDIA_ID,
+        )
+    ind = text(INDIVIDUAL_ID)
+    no_media = ~with_media & (ind != "").to_numpy()
+    key = pd.DataFrame(
+        {
+            "st": text(STATION_ID),
+            "c": text(CAMERA_ID),
+            "t": pd.to_datetime(sightings[TIMESTAMP]).astype(str),
+            "s": text(SPECIES),
+            "i": ind,
+        }
+    )[no_media]
+    pos, _first = _duplicate_rows(key)
+    if len(pos):
+        back = np.flatnonzero(no_media)
+        rows = [rws[back[p]] for p in pos]
+        warnings.append(
+            f"{path or 'sightings'} rows {_first_rows(rows)}, column "
+            f"'{INDIVIDUAL_ID}': {len(rows)} records repeat an earlier record of the "
+            "same individual at the same station and time (no media id tells them "
+            "apart); they are counted each time. Remove them if they are copies, "
+            "or add a media_id column."
+        )
+    return warnings
+
+
 def _check_sighting_values(
     sightings: pd.DataFrame,
     chk: ProblemCollector,
@@ -753,16 +1024,9 @@ def _check_sighting_values(
             column=TIMESTAMP,
         )
     if COUNT in sightings.columns:
-        cnt = pd.to_numeric(sightings[COUNT], errors="coerce").to_numpy(dtype=float)
-        bad = ~(np.isfinite(cnt) & (cnt >= 1) & (cnt == np.round(cnt)))
-        for i in np.flatnonzero(bad).tolist():
-            chk.add(
-                f"count {sightings[COUNT].iloc[i]!r} is not a positive whole "
-                "number. Use 1, 2, ...",
-                path=path,
-                row=rws[i],
-                column=COUNT,
-            )
+        raw = sightings[COUNT].to_numpy(dtype=object)
+        for i, msg in count_problems(raw):
+            chk.add(msg, path=path, row=rws[i], column=COUNT)
     if SEX in sightings.columns:
         sx = sightings[SEX].astype("object")
         for i in range(len(sightings)):
@@ -798,17 +1062,25 @@ def _check_sighting_deployments(
     dep, status, _ = resolve_deployments(sightings, stations, problems)
     where = f" in {stations_path}" if stations_path else " in the stations table"
     edges: list[str] = []
+    times = pd.to_datetime(sightings[TIMESTAMP]).to_numpy()
+    known = sorted(map(str, pd.unique(stations[STATION_ID].astype(str))))
+    hints: dict[str, str | None] = {}  # one suggestion per unknown id
     for i in np.flatnonzero(status != "ok"):
         code = status[i]
         if code == "no_time":
             continue
         s = sid[i]
-        ts_i = pd.Timestamp(pd.to_datetime(sightings[TIMESTAMP]).iloc[i])
+        ts_i = pd.Timestamp(times[i])
         if code == "unknown_station":
             if s is None or pd.isna(s) or str(s).strip() == "":
                 continue
-            known = sorted(map(str, pd.unique(stations[STATION_ID].astype(str))))
-            hint = suggest_id(str(s), known)
+            if str(s) not in hints:
+                # many unknown ids mean another survey's file, not typos: the
+                # first MAX_HINTS get a suggestion (a listing shows no more)
+                hints[str(s)] = (
+                    suggest_id(str(s), known) if len(hints) < MAX_HINTS else None
+                )
+            hint = hints[str(s)]
             msg = f"station '{s}' is not{where}."
             msg += (
                 f" Did you mean '{hint}'?"
@@ -882,6 +1154,10 @@ def _check_sightings(
     rws = _rows_for(len(sightings), rows)
     if value_checks:
         _check_sighting_values(sightings, chk, path, rws)
+    _check_sex_conflicts(sightings, chk, path, rws)
+    repeats = _check_duplicates(sightings, chk, path, rws)
+    for message in repeats:
+        warnings.warn(message, TrapscapeWarning, stacklevel=4)
     for i in np.flatnonzero(_blank(sightings[STATION_ID])):
         chk.add(
             "station id is empty. Give the station of every sighting.",
@@ -898,6 +1174,7 @@ def _check_sightings(
         )
     if stations is None:
         return None
+    _check_given_deployments(sightings, stations, chk, path, rws, stations_path)
     dep, edges = _check_sighting_deployments(
         sightings, stations, problems, chk, path, rws, stations_path
     )

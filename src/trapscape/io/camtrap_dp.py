@@ -20,12 +20,14 @@ from ..survey import Survey, _empty_problems
 from .sightings import _SEX
 from .tables import (
     PathLike,
+    _check_crs_area,
     _check_lonlat,
     _is_blank,
     _parse_float,
     _pick_crs,
     _read_csv,
     _strings,
+    _window_message,
 )
 
 __all__ = [
@@ -54,6 +56,7 @@ def _to_local(
 ) -> np.ndarray:
     """Parse ISO strings and express them as naive times at the given offsets."""
     out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    window = V.date_window()
     for i, (t, off) in enumerate(zip(texts, offsets, strict=False)):
         if t == "":
             continue
@@ -70,6 +73,9 @@ def _to_local(
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
             ts = ts + (off if off is not None and not pd.isna(off) else pd.Timedelta(0))
+        if not window[0] <= ts <= window[1]:
+            chk.add(_window_message(t, window), path=path, row=i + 1, column=column)
+            continue
         out[i] = np.datetime64(ts.as_unit("ns").to_datetime64(), "ns")
     return out
 
@@ -163,7 +169,7 @@ def _read_package(path: PathLike, chk: ProblemCollector) -> tuple[Path, Any] | N
     dp = p / "datapackage.json" if p.is_dir() else p
     if not dp.exists():
         chk.add(
-            f"file not found (looked in {dp.resolve()}). Give a datapackage.json "
+            f"file not found (looked in {os.path.abspath(dp)}). Give a datapackage.json "
             "or its folder.",
             path=os.fspath(dp),
         )
@@ -379,24 +385,23 @@ def _local_times(
 def _counts(
     values: np.ndarray, orows: np.ndarray, chk: ProblemCollector, opath: str
 ) -> np.ndarray:
-    """Whole counts >= 1 (blank: 1); other values are reported."""
-    counts = []
-    for i, v in enumerate(values):
-        try:
-            c = int(float(v)) if v else 1
-        except ValueError:
-            c = -1
-        if c < 1:
-            chk.add(
-                f"count '{v}' is not a positive whole number. Use 1, 2, ... or "
-                "leave it empty.",
-                path=opath,
-                row=int(orows[i]),
-                column="count",
-            )
-            c = 1
-        counts.append(c)
-    return np.asarray(counts, dtype=np.int64)
+    """Whole counts from 1 to MAX_COUNT (blank: 1); other values are reported."""
+    counts = np.ones(len(values), dtype=np.int64)
+    bad = V.count_problems(values)
+    for i, msg in bad:
+        chk.add(
+            msg + " (Or leave it empty.)",
+            path=opath,
+            row=int(orows[i]),
+            column="count",
+        )
+    good = np.ones(len(values), dtype=bool)
+    good[[i for i, _ in bad]] = False
+    num = pd.to_numeric(
+        pd.Series(values, dtype=object).replace("", "1"), errors="coerce"
+    ).to_numpy(dtype=float)
+    counts[good] = num[good].astype(np.int64)
+    return counts
 
 
 def _dp_sightings(
@@ -521,6 +526,9 @@ def _read_camtrap_dp(
     if len(chk):
         return None
     target = _pick_crs([dep.stations], crs)
+    _check_crs_area(dep.stations, target, chk, dpath)
+    if len(chk):
+        return None
     name = str(pkg.get("name") or pkg.get("title") or dp.parent.name)
     return Survey(
         stations=dep.stations.to_crs(target),

@@ -15,6 +15,7 @@ from ..survey import Survey
 from .stations import StationsTable, _fmt_dt
 from .tables import (
     PathLike,
+    _check_date_format,
     _missing_required,
     _name,
     _parse_dates,
@@ -87,6 +88,7 @@ def _sighting_times(
     rows: np.ndarray,
     *,
     date_format: str | None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> np.ndarray:
     """Timestamps from a timestamp column, or from date and time columns."""
     if V.TIMESTAMP in found:
@@ -108,6 +110,7 @@ def _sighting_times(
         column=tcol,
         rows=rows,
         required=True,
+        window=window,
     )
     return ts
 
@@ -143,20 +146,17 @@ def _sighting_counts(
     rows: np.ndarray,
     column: str,
 ) -> np.ndarray:
-    """Whole counts >= 1 (blank: 1); other values are reported."""
+    """Whole counts from 1 to MAX_COUNT (blank: 1); other values are reported."""
     counts = np.ones(len(raw), dtype=np.int64)
+    bad = V.count_problems(raw)
+    for i, msg in bad:
+        chk.add(msg, path=path, row=int(rows[i]), column=column)
+    good = np.ones(len(raw), dtype=bool)
+    good[[i for i, _ in bad]] = False
     num = pd.to_numeric(
         pd.Series(raw, dtype=object).replace("", "1"), errors="coerce"
     ).to_numpy(dtype=float)
-    good = np.isfinite(num) & (num >= 1) & (num == np.round(num))
     counts[good] = num[good].astype(np.int64)
-    for i in np.flatnonzero(~good):
-        chk.add(
-            f"count '{raw[i]}' is not a positive whole number. Use 1, 2, ...",
-            path=path,
-            row=int(rows[i]),
-            column=column,
-        )
     return counts
 
 
@@ -217,12 +217,16 @@ def _read_sightings(
     stations: Any = None,
     date_format: str | None = None,
     stations_path: PathLike | None = None,
+    date_window: tuple[Any, Any] | None = None,
 ) -> pd.DataFrame | None:
     """Read, parse and check a sightings file; problems go to ``chk``.
 
     With ``stations``, sightings are checked against them (known station,
     camera, deployment and working period) and their deployment resolved.
     """
+    if not _check_date_format(date_format, chk, path):
+        return None
+    window = V.date_window(*(date_window or (None, None)))
     table = _read_csv(path, chk, allow_no_rows=True)  # a survey may detect nothing
     if table is None:
         return None
@@ -236,7 +240,9 @@ def _read_sightings(
         required.append(V.TIMESTAMP)
     if _missing_required(found, required, V.SIGHTING_ALIASES, columns, chk, path):
         return None
-    ts = _sighting_times(table, found, chk, path, rows, date_format=date_format)
+    ts = _sighting_times(
+        table, found, chk, path, rows, date_format=date_format, window=window
+    )
     if by_camera:
         sid = _stations_of_cameras(
             _strings(table[found[V.CAMERA_ID]]),
@@ -282,6 +288,7 @@ def read_sightings(
     *,
     stations: Any = None,
     date_format: str | None = None,
+    date_window: tuple[Any, Any] | None = None,
 ) -> pd.DataFrame:
     """Read sightings (detections) from a CSV.
 
@@ -300,6 +307,9 @@ def read_sightings(
         working period are reported, and ``deployment_id`` is resolved.
     date_format
         strptime format when timestamps are not ISO.
+    date_window
+        ``(earliest, latest)`` plausible dates (either may be None); default
+        1990-01-01 to tomorrow (:func:`trapscape.validation.date_window`).
 
     Returns
     -------
@@ -312,7 +322,13 @@ def read_sightings(
         With every problem, its row and column.
     """
     chk = ProblemCollector()
-    frame = _read_sightings(path, chk, stations=stations, date_format=date_format)
+    frame = _read_sightings(
+        path,
+        chk,
+        stations=stations,
+        date_format=date_format,
+        date_window=date_window,
+    )
     chk.raise_if_any()
     assert frame is not None
     return frame

@@ -18,6 +18,8 @@ from ..survey import _empty_problems
 from .tables import (
     VECTOR_SUFFIXES,
     PathLike,
+    _check_crs_area,
+    _check_date_format,
     _check_lonlat,
     _is_blank,
     _missing_required,
@@ -267,7 +269,12 @@ def _floats(
     rows: np.ndarray,
 ) -> np.ndarray:
     return _parse_float(
-        _strings(table[column]), chk=chk, path=path, column=column, rows=rows
+        _strings(table[column]),
+        chk=chk,
+        path=path,
+        column=column,
+        rows=rows,
+        sep=table.attrs.get("sep", ","),
     )
 
 
@@ -417,6 +424,7 @@ def _dates(
     date_format: str | None,
     date_only: str,
     required: bool,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     return _parse_dates(
         _strings(table[column]),
@@ -427,6 +435,7 @@ def _dates(
         column=column,
         rows=rows,
         required=required,
+        window=window,
     )
 
 
@@ -438,6 +447,7 @@ def _deployment_columns(
     rows: np.ndarray,
     *,
     date_format: str | None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> dict[str, Any]:
     """Station, camera and deployment ids, setup and retrieval of every row.
 
@@ -458,6 +468,7 @@ def _deployment_columns(
         date_format=date_format,
         date_only="noon",
         required=True,
+        window=window,
     )
     retr, retr_known = _dates(
         table,
@@ -468,6 +479,7 @@ def _deployment_columns(
         date_format=date_format,
         date_only="noon",
         required=True,
+        window=window,
     )
     for i in np.flatnonzero(sid == ""):
         chk.add(
@@ -503,6 +515,7 @@ def _malfunction_records(
     rows: np.ndarray,
     *,
     date_format: str | None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per filled malfunction interval (with its source row/columns)."""
     precs: list[dict[str, Any]] = []
@@ -518,6 +531,7 @@ def _malfunction_records(
             date_format=date_format,
             date_only="start",
             required=False,
+            window=window,
         )
         to, _ = _dates(
             table,
@@ -528,6 +542,7 @@ def _malfunction_records(
             date_format=date_format,
             date_only="next",
             required=False,
+            window=window,
         )
         fs, ts_ = _strings(table[d["from"]]), _strings(table[d["to"]])
         for i in range(len(table)):
@@ -627,6 +642,7 @@ def _read_stations(
     y: str | None = None,
     date_format: str | None = None,
     layer: str | int | None = None,
+    date_window: tuple[Any, Any] | None = None,
 ) -> StationsTable | None:
     """Read, parse and check a stations file; problems go to ``chk``.
 
@@ -634,6 +650,9 @@ def _read_stations(
     no usable CRS); otherwise the stations, even when ``chk`` holds problems.
     """
     n0 = len(chk)
+    if not _check_date_format(date_format, chk, path):
+        return None
+    window = V.date_window(*(date_window or (None, None)))
     src = _read_layer(path, chk, crs=crs, layer=layer)
     if src is None:
         return None
@@ -651,14 +670,23 @@ def _read_stations(
     if chk.has_kind("schema", since=n0):
         return None
 
-    data = _deployment_columns(table, found, chk, path, rows, date_format=date_format)
+    data = _deployment_columns(
+        table, found, chk, path, rows, date_format=date_format, window=window
+    )
     points = _station_points(kind, src, found, chk, path, rows, crs=crs)
     if points is None:
         return None
     geometry, src_crs = points
 
     precs = _malfunction_records(
-        table, pcols, data[V.DEPLOYMENT_ID], chk, path, rows, date_format=date_format
+        table,
+        pcols,
+        data[V.DEPLOYMENT_ID],
+        chk,
+        path,
+        rows,
+        date_format=date_format,
+        window=window,
     )
     extras = _extra_columns(columns, found, kind, pcols)
     stations = _stations_frame(data, table, extras, geometry, src_crs)
@@ -678,6 +706,8 @@ def _read_stations(
         target = as_crs(crs)
         if not target.equals(stations.crs):
             stations = stations.to_crs(target)
+    if len(chk) == n0:
+        _check_crs_area(stations, stations.crs, chk, path)
     logger.info(
         "Read %d deployments at %d stations from %s",
         len(stations),
@@ -695,6 +725,7 @@ def read_stations(
     y: str | None = None,
     date_format: str | None = None,
     layer: str | int | None = None,
+    date_window: tuple[Any, Any] | None = None,
 ) -> StationsTable:
     """Read camera stations / deployments.
 
@@ -716,6 +747,10 @@ def read_stations(
         ``" %H:%M:%S"`` may follow it.
     layer
         Layer of a multi-layer file.
+    date_window
+        ``(earliest, latest)`` plausible dates (either may be None); dates
+        outside are reported.  Default 1990-01-01 to tomorrow
+        (:func:`trapscape.validation.date_window`).
 
     Returns
     -------
@@ -743,7 +778,14 @@ def read_stations(
     """
     chk = ProblemCollector()
     table = _read_stations(
-        path, chk, crs=crs, x=x, y=y, date_format=date_format, layer=layer
+        path,
+        chk,
+        crs=crs,
+        x=x,
+        y=y,
+        date_format=date_format,
+        layer=layer,
+        date_window=date_window,
     )
     chk.raise_if_any()
     assert table is not None

@@ -25,7 +25,7 @@ from .boundaries import _read_boundaries, split_boundaries
 from .camtrap_dp import _read_camtrap_dp
 from .sightings import _read_sightings
 from .stations import StationsTable, _read_stations
-from .tables import VECTOR_SUFFIXES, PathLike, _pick_crs
+from .tables import VECTOR_SUFFIXES, PathLike, _check_crs_area, _pick_crs
 
 __all__ = [
     "add_boundaries",
@@ -55,6 +55,7 @@ def read_survey(
     boundaries: PathLike | dict[str, PathLike] | None = None,
     crs: Any = None,
     date_format: str | None = None,
+    date_window: tuple[Any, Any] | None = None,
 ) -> Survey:
     """Read a whole survey into one projected CRS, checking everything.
 
@@ -76,6 +77,9 @@ def read_survey(
         else the UTM zone of the data).
     date_format
         strptime format of non-ISO dates in the separate files.
+    date_window
+        ``(earliest, latest)`` plausible survey dates (either may be None);
+        default 1990-01-01 to tomorrow.
 
     Returns
     -------
@@ -128,6 +132,7 @@ def read_survey(
         combined_boundaries=single,
         crs=crs,
         date_format=date_format,
+        date_window=date_window,
     )
 
 
@@ -206,11 +211,15 @@ def build_survey(
     y: str | None = None,
     date_format: str | None = None,
     name: str | None = None,
+    date_window: tuple[Any, Any] | None = None,
 ) -> Survey:
     """Read separate files into a :class:`Survey` (used by read_survey and projects).
 
     ``stations_crs`` is the CRS of x/y station columns (default ``crs``).
-    Every problem in every file is collected and raised once.
+    ``date_window`` is ``(earliest, latest)`` (see
+    :func:`trapscape.validation.date_window`).  Every problem in every file
+    is collected and raised once; the stations must lie in the area of use
+    of the survey CRS.
     """
     chk = ProblemCollector()
     target = None
@@ -223,6 +232,7 @@ def build_survey(
         x=x,
         y=y,
         date_format=date_format,
+        date_window=date_window,
     )
     layers = _load_boundaries(boundaries, chk, fields=boundary_fields)
     if combined_boundaries is not None:
@@ -230,7 +240,9 @@ def build_survey(
     if st is None or chk.has_kind("schema"):
         # cannot check sightings against stations that failed to read
         if sightings is not None and st is None:
-            _read_sightings(sightings, chk, date_format=date_format)
+            _read_sightings(
+                sightings, chk, date_format=date_format, date_window=date_window
+            )
         chk.raise_if_any()
     assert st is not None
     if target is None:
@@ -241,6 +253,7 @@ def build_survey(
                 chk.add(str(err), kind="crs")
             chk.raise_if_any()
     assert target is not None
+    _check_crs_area(_valid_points(st.stations), target, chk, stations)
     stations_p = st.stations.to_crs(target)
     si = None
     if sightings is not None:
@@ -250,6 +263,7 @@ def build_survey(
             stations=StationsTable(stations_p, st.problems),
             date_format=date_format,
             stations_path=stations,
+            date_window=date_window,
         )
     projected = {k: v.to_crs(target) for k, v in layers.items()}
     V._check_stations(

@@ -78,6 +78,34 @@ def _is_blank(v: Any) -> bool:
     )
 
 
+def _usable_file(p: Path, chk: ProblemCollector, path: PathLike, *, dirs: bool) -> bool:
+    """Whether ``p`` is a readable regular file (or folder, with ``dirs``).
+
+    Missing files, symlink loops, devices and FIFOs are reported (reading
+    ``/dev/zero`` or a FIFO would never end).
+    """
+    import stat as _stat
+
+    where = os.path.abspath(p)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        chk.add(f"file not found (looked in {where}). Fix the path.", path=path)
+        return False
+    except (OSError, RuntimeError) as err:  # e.g. a symlink loop
+        why = getattr(err, "strerror", None) or str(err)
+        chk.add(f"cannot be opened ({why}). Fix the path or the link.", path=path)
+        return False
+    if _stat.S_ISREG(mode) or (dirs and _stat.S_ISDIR(mode)):
+        return True
+    chk.add(
+        "is not a regular file (a folder, device or FIFO). Give the path of the "
+        "data file.",
+        path=path,
+    )
+    return False
+
+
 def _detect_separator(path: Path) -> str:
     """Column separator of a CSV: ',', ';' (Excel in many locales) or tab.
 
@@ -125,12 +153,7 @@ def _read_csv(
     A header without data rows is a problem unless ``allow_no_rows``.
     """
     p = Path(path)
-    if not p.exists():
-        chk.add(
-            f"file not found (looked in {p.resolve()}). Fix the path.",
-            path=path,
-            kind="value",
-        )
+    if not _usable_file(p, chk, path, dirs=False):
         return None
     if p.stat().st_size == 0:
         chk.add(
@@ -173,7 +196,9 @@ def _read_csv(
             "the file has a header but no data rows. Add at least one row.", path=path
         )
         return None
-    return df.astype(object)
+    out = df.astype(object)
+    out.attrs["sep"] = sep  # a decimal comma is only read in ';'/tab files
+    return out
 
 
 def _strings(series: pd.Series) -> np.ndarray:
@@ -209,6 +234,8 @@ def _parse_one(text: str, fmt: str | None) -> tuple[pd.Timestamp | None, bool]:
     try:
         ts = pd.Timestamp(text)
     except (ValueError, OverflowError):
+        return None, False
+    if ts is pd.NaT:
         return None, False
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)  # keep the local wall-clock time as written
@@ -261,6 +288,74 @@ def _column_date_hint(values: np.ndarray) -> str | None:
     return None
 
 
+def _format_problem(fmt: str) -> str | None:
+    """Why ``fmt`` is not a usable strptime format (None when it is)."""
+    if "%" not in fmt:
+        return "has no % directives"
+    sample = datetime(2001, 2, 3, 4, 5, 6)
+    try:
+        datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def _check_date_format(
+    fmt: str | None, chk: ProblemCollector, path: PathLike | None
+) -> bool:
+    """Report an unusable ``date_format`` once; True when it can be used."""
+    if not fmt:
+        return True
+    why = _format_problem(fmt)
+    if why is None:
+        return True
+    chk.add(
+        f"date_format {fmt!r} is not a valid strptime format ({why}). Use "
+        "directives such as '%d/%m/%Y' or '%d.%m.%Y %H:%M' (see Python's "
+        "datetime.strptime), or leave date_format out for ISO dates "
+        "(YYYY-MM-DD HH:MM:SS).",
+        path=path,
+        column="date_format",
+    )
+    return False
+
+
+def _window_message(text: str, window: tuple[pd.Timestamp, pd.Timestamp]) -> str:
+    lo, hi = window
+    return (
+        f"date '{text}' is outside the plausible survey window "
+        f"{lo:%Y-%m-%d} to {hi:%Y-%m-%d}. Correct it (a camera clock reset to "
+        "its factory date, or a mistyped year?); if the date is right, widen "
+        "the window (date_window= of the reader)."
+    )
+
+
+def _in_ns_range(ts: pd.Timestamp) -> bool:
+    return bool(pd.Timestamp.min <= ts <= pd.Timestamp.max)
+
+
+def _fast_dates(ser: pd.Series, fmt: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised parse of plain ISO / given-format values (NaT for the rest).
+
+    Values beyond what pandas stores in nanoseconds (before 1677, after
+    2262) are left NaT here and reported by the per-value parser.
+    """
+    n = len(ser)
+    if fmt:
+        fast = pd.to_datetime(ser, format=fmt, errors="coerce")
+        has_time = np.full(n, _format_has_time(fmt))
+    else:
+        plain = ser.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+        fast = pd.Series(pd.NaT, index=ser.index, dtype="datetime64[ns]")
+        if plain.any():
+            parsed = pd.to_datetime(ser[plain], format="ISO8601", errors="coerce")
+            inside = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
+            fast[plain] = parsed.where(inside).astype("datetime64[ns]")
+        has_time = (ser.str.len() > 10).to_numpy()
+    inside = (fast >= pd.Timestamp.min) & (fast <= pd.Timestamp.max)
+    return fast.where(inside).astype("datetime64[ns]").to_numpy(), has_time
+
+
 def _parse_dates(
     values: np.ndarray,
     *,
@@ -271,31 +366,28 @@ def _parse_dates(
     column: str,
     rows: np.ndarray,
     required: bool,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of date strings.
 
     ``date_only`` says where a date without time goes: "noon", "start"
-    (00:00) or "next" (00:00 of the following day).
+    (00:00) or "next" (00:00 of the following day).  Dates outside
+    ``window`` (default :func:`trapscape.validation.date_window`) are
+    reported.
     Returns (datetime64[ns] array with NaT for blanks/errors, time_known bool array).
     """
     n = len(values)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     known = np.ones(n, dtype=bool)
+    window = window or V.date_window()
+    if fmt and _format_problem(fmt) is not None:
+        return out, known  # reported once by the reader (_check_date_format)
     expected = f"'{fmt}'" if fmt else "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
     col_hint = None if fmt else _column_date_hint(values)
     # fast path: vectorised parse of the plain ISO / given-format values; the
     # rest (blanks, offsets, errors) go through the checked per-value parser
     ser = pd.Series(values, dtype=object).astype(str)
-    if fmt:
-        fast = pd.to_datetime(ser, format=fmt, errors="coerce")
-        fast_has_time = np.full(n, _format_has_time(fmt))
-    else:
-        plain = ser.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
-        fast = pd.Series(pd.NaT, index=ser.index, dtype="datetime64[ns]")
-        if plain.any():
-            fast[plain] = pd.to_datetime(ser[plain], format="ISO8601", errors="coerce")
-        fast_has_time = (ser.str.len() > 10).to_numpy()
-    fast_vals = fast.to_numpy(dtype="datetime64[ns]")
+    fast_vals, fast_has_time = _fast_dates(ser, fmt)
     done = ~np.isnat(fast_vals)
     if done.any():
         fv = fast_vals[done]
@@ -334,6 +426,14 @@ def _parse_dates(
                 column=column,
             )
             continue
+        if not _in_ns_range(ts):
+            chk.add(
+                _window_message(text, window),
+                path=path,
+                row=int(rows[i]),
+                column=column,
+            )
+            continue
         if not has_time:
             if date_only == "noon":
                 ts = ts.normalize() + pd.Timedelta(hours=12)
@@ -343,7 +443,30 @@ def _parse_dates(
                 ts = ts.normalize()
             known[i] = False
         out[i] = np.datetime64(ts.as_unit("ns").to_datetime64(), "ns")
+    _check_window(out, values, window, chk=chk, path=path, column=column, rows=rows)
     return out, known
+
+
+def _check_window(
+    out: np.ndarray,
+    values: np.ndarray,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    *,
+    chk: ProblemCollector,
+    path: PathLike | None,
+    column: str,
+    rows: np.ndarray,
+) -> None:
+    """Report parsed dates outside the plausible survey ``window``."""
+    lo, hi = (np.datetime64(w.to_datetime64(), "ns") for w in window)
+    outside = ~np.isnat(out) & ((out < lo) | (out > hi))
+    for i in np.flatnonzero(outside):
+        chk.add(
+            _window_message(str(values[i]), window),
+            path=path,
+            row=int(rows[i]),
+            column=column,
+        )
 
 
 def _parse_float(
@@ -353,9 +476,27 @@ def _parse_float(
     path: PathLike | None,
     column: str,
     rows: np.ndarray,
+    sep: str = ",",
 ) -> np.ndarray:
+    """Decimal numbers of a coordinate column (NaN where a problem was reported).
+
+    A decimal comma is read only when the columns are separated by ';' or a
+    tab (``sep``); in a comma-separated file "42,31" is a quoted cell and
+    most likely a mistake, so it is reported instead of read as 42.31.
+    """
     out = np.full(len(values), np.nan)
     for i, v in enumerate(values):
+        if sep == "," and "," in str(v):
+            chk.add(
+                f"'{v}' has a decimal comma in a comma-separated file. Write it "
+                f"with a decimal point ({str(v).replace(',', '.')}), or save the "
+                "file with ';' between columns (Excel's CSV in comma-decimal "
+                "locales).",
+                path=path,
+                row=int(rows[i]),
+                column=column,
+            )
+            continue
         if v == "":
             chk.add(
                 "coordinate is missing. Fill in the station's location.",
@@ -486,8 +627,7 @@ def _read_vector(
     path: PathLike, chk: ProblemCollector, layer: str | int | None = None
 ) -> gpd.GeoDataFrame | None:
     p = Path(path)
-    if not p.exists():
-        chk.add(f"file not found (looked in {p.resolve()}). Fix the path.", path=path)
+    if not _usable_file(p, chk, path, dirs=True):
         return None
     if p.is_file() and p.stat().st_size == 0:
         chk.add(
@@ -506,6 +646,13 @@ def _read_vector(
             path=path,
         )
         return None
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        chk.add(
+            "the file has no geometries (a table, such as a CSV, was given). Give "
+            "a GeoPackage, GeoJSON, Shapefile or another GDAL vector file.",
+            path=path,
+        )
+        return None
     if len(gdf) == 0:
         chk.add(
             "the layer has no features. Give a file with at least one feature.",
@@ -513,6 +660,81 @@ def _read_vector(
         )
         return None
     return gdf
+
+
+def _crs_label(crs: pyproj.CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
+
+
+def _check_crs_area(
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    crs: Any,
+    chk: ProblemCollector,
+    path: PathLike | None,
+    *,
+    column: str = "crs",
+) -> None:
+    """Report locations far outside the area of use of ``crs``.
+
+    ``points`` are in their own CRS (any); their index + 1 is the row.  A
+    projected CRS is accurate only near its area of use (pyproj's
+    ``CRS.area_of_use``); locations more than
+    :data:`trapscape.validation.CRS_AREA_MARGIN` degrees outside it mean a
+    wrong CRS (e.g. a UTM zone of another continent), which distorts every
+    distance and area.  One problem names the CRS, the rows and the UTM
+    zone of the data.
+    """
+    target = as_crs(crs)
+    area = target.area_of_use
+    if area is None or target.is_geographic or points.crs is None or not len(points):
+        return
+    geom = points.geometry if hasattr(points, "geometry") else points
+    ok = ~(geom.isna() | geom.is_empty).to_numpy()
+    if not ok.any():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ll = geom[ok].to_crs(4326)
+    lon, lat = ll.x.to_numpy(), ll.y.to_numpy()
+    m = V.CRS_AREA_MARGIN
+    if area.west <= area.east:
+        in_lon = (lon >= area.west - m) & (lon <= area.east + m)
+    else:  # the area crosses the antimeridian
+        in_lon = (lon >= area.west - m) | (lon <= area.east + m)
+    inside = (
+        np.isfinite(lon) & in_lon & (lat >= area.south - m) & (lat <= area.north + m)
+    )
+    if inside.all():
+        return
+    rows = (np.asarray(geom.index[ok])[~inside] + 1).tolist()
+    fin = (
+        np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    )
+    hint = ""
+    if fin.any():
+        utm = survey_crs(
+            gpd.GeoSeries(gpd.points_from_xy(lon[fin], lat[fin]), crs=4326)
+        )
+        hint = (
+            f" The locations lie around {np.median(lon[fin]):.2f} E, "
+            f"{np.median(lat[fin]):.2f} N, in {_crs_label(utm)}: use "
+            f"crs = 'EPSG:{utm.to_epsg()}', or leave crs out to get the UTM "
+            "zone of the data."
+        )
+    listed = ", ".join(map(str, rows[:10])) + (
+        f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    )
+    chk.add(
+        f"{len(rows)} of {int(ok.sum())} locations (rows {listed}) are far outside "
+        f"the area of use of the CRS {_crs_label(target)} ({area.west:g}..{area.east:g}"
+        f" E, {area.south:g}..{area.north:g} N), so its distances and "
+        f"areas would be wrong: the CRS does not fit the data.{hint}",
+        path=path,
+        row=rows[0],
+        column=column,
+        kind="crs",
+    )
 
 
 def _pick_crs(layers: list[gpd.GeoDataFrame | None], crs: Any) -> pyproj.CRS:
