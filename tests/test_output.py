@@ -158,9 +158,11 @@ def test_overwrite_refuses_a_file_trapscape_did_not_write(tmp_path):
     out = tmp_path / "res"
     out.mkdir()
     (out / "a.csv").write_text("the user's")
-    with pytest.raises(InputError, match=r"a.csv \(not written by trapscape\)"):
-        with staged_outputs(out, ["a.csv"], overwrite=True) as tmp:
-            (tmp / "a.csv").write_text("new")
+    with (
+        pytest.raises(InputError, match=r"a.csv \(not written by trapscape\)"),
+        staged_outputs(out, ["a.csv"], overwrite=True) as tmp,
+    ):
+        (tmp / "a.csv").write_text("new")
     assert (out / "a.csv").read_text() == "the user's"
     assert _names(out) == ["a.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
@@ -171,9 +173,11 @@ def test_overwrite_refuses_a_changed_output(tmp_path):
     with staged_file(f, overwrite=False) as tmp:
         tmp.write_text("ours")
     f.write_text("ours, annotated by hand")
-    with pytest.raises(InputError, match=r"map.html \(changed since"):
-        with staged_file(f, overwrite=True) as tmp:
-            tmp.write_text("new")
+    with (
+        pytest.raises(InputError, match=r"map.html \(changed since"),
+        staged_file(f, overwrite=True) as tmp,
+    ):
+        tmp.write_text("new")
     assert f.read_text() == "ours, annotated by hand"
 
 
@@ -201,11 +205,13 @@ def test_many_foreign_files_are_listed_with_a_count(tmp_path):
 
 def test_file_appearing_during_the_write_is_kept_and_result_too(tmp_path):
     out = tmp_path / "res"
-    with pytest.raises(InputError, match=r"appeared.*kept in") as info:
-        with staged_outputs(out, ["a.csv"], overwrite=False) as tmp:
-            (tmp / "a.csv").write_text("result")
-            out.mkdir()
-            (out / "notes.txt").write_text("written meanwhile")
+    with (
+        pytest.raises(InputError, match=r"appeared.*kept in") as info,
+        staged_outputs(out, ["a.csv"], overwrite=False) as tmp,
+    ):
+        (tmp / "a.csv").write_text("result")
+        out.mkdir()
+        (out / "notes.txt").write_text("written meanwhile")
     assert (out / "notes.txt").read_text() == "written meanwhile"
     assert _names(out) == ["notes.txt"]
     kept = tmp_path / f".res.partial-{os.getpid()}"
@@ -217,10 +223,12 @@ def test_file_appearing_during_the_write_is_kept_and_result_too(tmp_path):
 def test_output_appearing_in_an_existing_folder_is_not_replaced(tmp_path):
     out = tmp_path / "res"
     out.mkdir()
-    with pytest.raises(InputError, match=r"a.csv"):
-        with staged_outputs(out, ["a.csv"], overwrite=True) as tmp:
-            (tmp / "a.csv").write_text("result")
-            (out / "a.csv").write_text("the user's, written meanwhile")
+    with (
+        pytest.raises(InputError, match=r"a.csv"),
+        staged_outputs(out, ["a.csv"], overwrite=True) as tmp,
+    ):
+        (tmp / "a.csv").write_text("result")
+        (out / "a.csv").write_text("the user's, written meanwhile")
     assert (out / "a.csv").read_text() == "the user's, written meanwhile"
 
 
@@ -229,9 +237,11 @@ def test_second_writer_is_refused_by_the_lock(tmp_path):
     with claim_target(out) as lock:
         held = json.loads(lock.read_text())
         assert held["pid"] == os.getpid() and held["host"] == socket.gethostname()
-        with pytest.raises(InputError, match=r"being written by.*lock"):
-            with staged_outputs(out, ["a.csv"], overwrite=False) as tmp:
-                (tmp / "a.csv").write_text("second")
+        with (
+            pytest.raises(InputError, match=r"being written by.*lock"),
+            staged_outputs(out, ["a.csv"], overwrite=False) as tmp,
+        ):
+            (tmp / "a.csv").write_text("second")
         assert not out.exists()
     assert not lock.exists()  # released at the end
 
