@@ -296,7 +296,7 @@ def test_stale_staging_folder_removed_live_one_kept(tmp_path, caplog):
     assert not dead.exists()
     assert "left by an interrupted run" in caplog.text
     assert live.is_dir() and (unmarked / "thesis.docx").is_file()
-    assert "not marked as a trapscape staging folder" in caplog.text
+    assert "thesis.docx in it is not a trapscape output" in caplog.text
 
 
 def test_new_stage_is_marked(tmp_path):

@@ -504,34 +504,52 @@ def new_stage(target: str | os.PathLike[str]) -> Path:
 def remove_stale_stages(target: str | os.PathLike[str]) -> None:
     """Report and remove staging folders of killed writers into ``target``.
 
-    A staging folder is removed only when trapscape marked it as its own,
-    its process is gone from this host and it holds no finished result
-    (no ``manifest.json``).  Folders of a live process are left alone.
+    A staging folder ``.NAME.partial-PID`` is removed only when its process
+    is gone from this host, it holds no finished result (no manifest or
+    record) and everything in it is a regular file of a kind trapscape
+    writes.  Anything else (a live writer's folder, a result kept after a
+    failed move, foreign files) is reported and left alone.
     """
     target = Path(target)
     for p in sorted(target.parent.glob(f".{target.name}.partial-*")):
         pid = p.name.rsplit("-", 1)[1]
         if not pid.isdigit() or int(pid) == os.getpid() or not p.is_dir():
             continue
-        info = _holder(p / _STAGE_MARK)
-        finished = (p / "manifest.json").exists() or (p / RECORD).exists()
-        if info is None and finished:
-            logger.warning(
-                "%s holds a finished result that could not be moved into place; "
-                "move or delete it yourself.",
-                p,
-            )
-        elif info is None:
-            logger.warning(
-                "Left %s alone: not marked as a trapscape staging folder; "
-                "delete it yourself if it is left over.",
-                p,
-            )
-        elif not _is_stale(info):
-            logger.info("Left %s alone: its run is still going.", p)
-        else:
+        why = _why_kept(p, int(pid))
+        if why is None:
             logger.warning("Removing %s, left by an interrupted run.", p)
             shutil.rmtree(p, ignore_errors=True)
+        elif why:
+            logger.warning("Left %s alone: %s", p, why)
+        else:
+            logger.info("Left %s alone: its run is still going.", p)
+
+
+def _why_kept(stage: Path, pid: int) -> str | None:
+    """Why a staging folder must stay ('' for a live run), None to remove it."""
+    info = _holder(stage / _STAGE_MARK)
+    if info is None:
+        info = {"pid": pid, "host": socket.gethostname()}
+    if not _is_stale(info):
+        return (
+            ""
+            if info.get("host") == socket.gethostname()
+            else (
+                f"it belongs to a run on {info.get('host')}; delete it yourself if "
+                "that run is over."
+            )
+        )
+    if (stage / "manifest.json").exists() or (stage / RECORD).exists():
+        return "it holds a finished result that could not be moved; move it yourself."
+    for q in stage.rglob("*"):
+        if (q.is_dir() and not q.is_symlink()) or q.name == _STAGE_MARK:
+            continue
+        if q.is_symlink() or not q.is_file() or q.suffix not in _OUTPUT_SUFFIXES:
+            return (
+                f"{q.relative_to(stage).as_posix()} in it is not a trapscape "
+                "output; delete the folder yourself if it is left over."
+            )
+    return None
 
 
 def staged_checksums(stage: Path) -> dict[str, dict[str, Any]]:
