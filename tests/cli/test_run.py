@@ -385,3 +385,27 @@ def test_stale_lock_and_staging_folder_are_cleaned(
     assert "left by an interrupted run" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "p"]
     assert os.getpid() != proc.pid
+
+
+def test_overwrite_run_keeps_a_file_added_meanwhile(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
+    before = (out / "manifest.json").read_text()
+    report = pipeline._STEP_FUNCS["report"]
+
+    def report_then_user_writes(ctx: object) -> str | None:
+        msg = report(ctx)
+        (out / "annotated.png").write_bytes(b"png")
+        return msg
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "report", report_then_user_writes)
+    res = runner.invoke(cli, ["run", str(project), "--out", str(out), "--overwrite"])
+    assert res.exit_code == 1 and "kept in" in res.output
+    assert "annotated.png" in res.output
+    assert (out / "annotated.png").read_bytes() == b"png"
+    assert (out / "manifest.json").read_text() == before  # previous run untouched

@@ -445,9 +445,20 @@ def _move_into_place(stage: Path, out: Path, *, state: TargetState) -> None:
         except InputError as err:
             raise kept_stage(stage, out, f"changed ({err})") from None
         old = out.parent / f".{out.name}.old-{os.getpid()}"
-        move_noreplace(out, old)
+        try:
+            move_noreplace(out, old)
+        except FileNotFoundError:  # removed meanwhile: nothing to replace
+            _move_stage(stage, out)
+            return
         if unowned_files(old, known_files(old)):  # written in the last instant
-            move_noreplace(old, out)
+            try:
+                move_noreplace(old, out)
+            except OSError:
+                raise KeptStage(
+                    f"{kept_stage(stage, out, 'changed')} The previous content "
+                    f"of {out} is in {old}.",
+                    path=out,
+                ) from None
             raise kept_stage(stage, out, "changed")
         try:
             _move_stage(stage, out)
