@@ -409,3 +409,23 @@ def test_overwrite_run_keeps_a_file_added_meanwhile(
     assert "annotated.png" in res.output
     assert (out / "annotated.png").read_bytes() == b"png"
     assert (out / "manifest.json").read_text() == before  # previous run untouched
+
+
+def test_run_into_an_empty_folder_filled_meanwhile_keeps_the_file(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    out = tmp_path / "out"
+    out.mkdir()
+    report = pipeline._STEP_FUNCS["report"]
+
+    def report_then_user_writes(ctx: object) -> str | None:
+        msg = report(ctx)
+        (out / "notes.txt").write_text("notes")
+        return msg
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "report", report_then_user_writes)
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out)])
+    assert res.exit_code == 1 and "was filled" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
