@@ -358,3 +358,179 @@ def test_run_refuses_a_device_as_project_file(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "the project file is a device, not a regular file" in res.output
     assert not out.exists()
+
+
+def _sub_folder(out: Path) -> Path:
+    return next(p for p in sorted(out.iterdir()) if p.is_dir())
+
+
+def test_run_overwrite_refuses_user_and_changed_files_at_depth(
+    project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
+    sub = _sub_folder(out)
+    (sub / "deeper").mkdir()
+    (sub / "deeper" / "annotated_map.png").write_bytes(b"png")
+    (sub / "my_notes.txt").write_text("precious")
+    again = ["run", str(project), "--out", str(out), "--overwrite"]
+    res = runner.invoke(cli, again)
+    assert res.exit_code == 1
+    assert "annotated_map.png" in res.output and "my_notes.txt" in res.output
+    assert "Traceback" not in res.output
+    assert (sub / "my_notes.txt").read_text() == "precious"
+    assert (sub / "deeper" / "annotated_map.png").read_bytes() == b"png"
+    (sub / "my_notes.txt").unlink()
+    (sub / "deeper" / "annotated_map.png").unlink()
+    (sub / "deeper").rmdir()
+    # an output edited by hand is not trapscape's any more
+    with (out / "report.html").open("a") as fh:
+        fh.write("<p>my comments</p>")
+    res = runner.invoke(cli, again)
+    assert res.exit_code == 1 and "report.html (changed since" in res.output
+    assert "my comments" in (out / "report.html").read_text()
+    (out / "report.html").unlink()
+    # a normal --overwrite re-run still works (a deleted output is fine)
+    res = runner.invoke(cli, [*again, "--seed", "9"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 9
+    assert (out / "report.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "p"]
+
+
+def test_run_overwrite_refuses_a_forged_manifest(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.docx").write_text("years of work")
+    forged = {"trapscape_version": "0", "files": ["thesis.docx"]}
+    (out / "manifest.json").write_text(json.dumps(forged))
+    res = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(out), "--overwrite"]
+    )
+    assert res.exit_code == 1
+    assert "not a manifest written by trapscape" in res.output
+    assert (out / "thesis.docx").read_text() == "years of work"
+    # checksums that do not match prove nothing either
+    forged = {
+        "trapscape_version": "0.1.0",
+        "files": ["thesis.docx"],
+        "file_checksums": {"thesis.docx": {"sha256": "0" * 64, "size": 13}},
+    }
+    (out / "manifest.json").write_text(json.dumps(forged))
+    res = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(out), "--overwrite"]
+    )
+    assert res.exit_code == 1 and "thesis.docx" in res.output
+    assert (out / "thesis.docx").read_text() == "years of work"
+
+
+def test_run_does_not_replace_a_folder_created_meanwhile(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    out = tmp_path / "out"
+    report = pipeline._STEP_FUNCS["report"]
+
+    def report_then_user_writes(ctx: object) -> str | None:
+        msg = report(ctx)
+        out.mkdir()
+        (out / "notes.txt").write_text("notes")
+        return msg
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "report", report_then_user_writes)
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "appeared" in res.output and "kept in" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith(".out.partial-")]
+    assert len(kept) == 1 and (kept[0] / "manifest.json").is_file()
+    assert str(kept[0]) in res.output.replace("\n", "")
+    assert not (tmp_path / ".out.lock").exists()
+
+
+def test_second_run_into_the_same_folder_is_refused(
+    project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    lock = tmp_path / ".out.lock"
+    import os
+    import socket
+
+    # a run that is going: this test's own process holds the lock
+    held = {"pid": os.getpid(), "host": socket.gethostname(), "started_utc": "now"}
+    lock.write_text(json.dumps(held))
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "being written by" in res.output and "Traceback" not in res.output
+    assert not out.exists() and lock.exists()
+
+
+def test_stale_lock_and_staging_folder_are_cleaned(
+    project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = {"pid": proc.pid, "host": socket.gethostname(), "started_utc": "then"}
+    (tmp_path / ".out.lock").write_text(json.dumps(dead))
+    stage = tmp_path / f".out.partial-{proc.pid}"
+    stage.mkdir()
+    (stage / ".trapscape-stage").write_text(json.dumps(dead))
+    (stage / "half.csv").write_text("half")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Took over the lock" in caplog.text
+    assert "left by an interrupted run" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "p"]
+    assert os.getpid() != proc.pid
+
+
+def test_overwrite_run_keeps_a_file_added_meanwhile(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(project), "--out", str(out)]).exit_code == 0
+    before = (out / "manifest.json").read_text()
+    report = pipeline._STEP_FUNCS["report"]
+
+    def report_then_user_writes(ctx: object) -> str | None:
+        msg = report(ctx)
+        (out / "annotated.png").write_bytes(b"png")
+        return msg
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "report", report_then_user_writes)
+    res = runner.invoke(cli, ["run", str(project), "--out", str(out), "--overwrite"])
+    assert res.exit_code == 1 and "kept in" in res.output
+    assert "annotated.png" in res.output
+    assert (out / "annotated.png").read_bytes() == b"png"
+    assert (out / "manifest.json").read_text() == before  # previous run untouched
+
+
+def test_run_into_an_empty_folder_filled_meanwhile_keeps_the_file(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trapscape import pipeline
+
+    out = tmp_path / "out"
+    out.mkdir()
+    report = pipeline._STEP_FUNCS["report"]
+
+    def report_then_user_writes(ctx: object) -> str | None:
+        msg = report(ctx)
+        (out / "notes.txt").write_text("notes")
+        return msg
+
+    monkeypatch.setitem(pipeline._STEP_FUNCS, "report", report_then_user_writes)
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out)])
+    assert res.exit_code == 1 and "was filled" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

@@ -70,7 +70,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 def _files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    # .trapscape-outputs.json: a command's record of what it wrote (checksums,
+    # so a later --overwrite replaces only its own unchanged files)
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != ".trapscape-outputs.json"
+    }
 
 
 def _layer_columns(path: Path, layer: str) -> list[str]:

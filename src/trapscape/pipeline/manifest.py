@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from .._output import staged_checksums
 from .._steps import (
     STEP_SWITCH,
 )
@@ -91,9 +92,9 @@ def _manifest(
                 "path": p.name if ctx.public else os.fspath(p),
                 "sha256": _sha256(p),
             }
-    files = sorted(
-        p.relative_to(ctx.stage).as_posix() for p in ctx.stage.rglob("*") if p.is_file()
-    )
+    # every file the run wrote, at every depth, with its digest: what a
+    # later --overwrite may replace (see trapscape._output)
+    file_checksums = staged_checksums(ctx.stage)
     manifest = {
         "trapscape_version": __version__,
         "project": (Path(project_path).name if project_path else None),
@@ -118,7 +119,8 @@ def _manifest(
         },
         "notes": list(ctx.notes),
         "versions": _versions(),
-        "files": files,
+        "files": sorted(file_checksums),
+        "file_checksums": file_checksums,
     }
     if ctx.public:
         from ..privacy import PUBLIC_NOTE

@@ -12,6 +12,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._output import (
+    KeptStage,
+    TargetState,
+    claim_target,
+    describe_unowned,
+    kept_stage,
+    known_files,
+    manifest_checksums,
+    move_noreplace,
+    new_stage,
+    remove_stale_stages,
+    unowned_files,
+)
 from .._steps import (
     RUN_DEFAULTS,
     STEP_SECTIONS,
@@ -170,35 +183,13 @@ def _is_bundled_example(project_path: Path) -> bool:
     return project_path.resolve().parent == example.parent
 
 
-_OS_CLUTTER = {".DS_Store", "Thumbs.db", "desktop.ini"}
-
-
-def _run_folder_foreign(out: Path) -> list[str] | None:
-    """Entries of ``out`` that a trapscape run did not write.
-
-    None when ``out`` has no trapscape ``manifest.json`` (it is not a run
-    folder).  The manifest lists the run's files; anything else at the top
-    level (a user's notes, photos) is foreign.
-    """
-    try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or "trapscape_version" not in manifest:
-        return None
-    files = manifest.get("files")
-    if not isinstance(files, list):
-        return None
-    ours = {"manifest.json"} | {str(f).split("/", 1)[0] for f in files}
-    return sorted(p.name for p in out.iterdir() if p.name not in ours | _OS_CLUTTER)
-
-
-def _check_out_dir(out: Path, *, overwrite: bool) -> None:
+def _check_out_dir(out: Path, *, overwrite: bool) -> TargetState:
     """Refuse an output folder the run could not safely replace.
 
     A run replaces its whole output folder, so the folder must be new,
-    empty, or the output of an earlier run (with ``overwrite``) holding
-    nothing else; and it must not be, or contain, the working directory.
+    empty, or (with ``overwrite``) hold only files that trapscape wrote and
+    that are unchanged since (see :mod:`trapscape._output`); and it must not
+    be, or contain, the working directory.
     """
     if out.exists() and not out.is_dir():
         raise InputError(
@@ -213,26 +204,28 @@ def _check_out_dir(out: Path, *, overwrite: bool) -> None:
             "whole output folder, so give a new or empty sub-folder, e.g. --out results.",
             path=out,
         )
-    if not out.exists() or not any(out.iterdir()):
-        return
+    if not out.exists():
+        return "new"
+    if not any(out.iterdir()):
+        return "empty"
     if not overwrite:
         raise InputError(
             f"Output directory {out} exists and is not empty. Pass --overwrite "
             "(overwrite=True) to replace it, or choose another --out.",
             path=out,
         )
-    foreign = _run_folder_foreign(out)
-    if foreign is None:  # not a run folder: only OS clutter may be in it
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in _OS_CLUTTER)
-    if not foreign:
-        return
-    shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-    raise InputError(
-        f"{out} holds files that are not from a trapscape run (e.g. {shown}); "
-        "--overwrite replaces the whole folder, so choose a new or empty folder "
-        "(or move those files out).",
-        path=out,
-    )
+    if (out / "manifest.json").exists():
+        manifest_checksums(out)  # refuses an unreadable or forged manifest
+    foreign = unowned_files(out, known_files(out))
+    if foreign:
+        raise InputError(
+            f"{out} holds files that are not from a trapscape run, or that changed "
+            f"since it wrote them: {describe_unowned(foreign)}. --overwrite replaces "
+            "the whole folder, so move those files out, or choose a new or empty "
+            "folder; nothing was written.",
+            path=out,
+        )
+    return "ours"
 
 
 def run_survey(
@@ -274,42 +267,48 @@ def run_survey(
 
         public_survey = generalise_survey(survey, cell=pub_cell)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_stages(out)
-    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
-    # From here on every exit path removes the staging folder: errors,
-    # Ctrl-C (KeyboardInterrupt) and SystemExit (raised by the CLI's SIGTERM
-    # handler), so an interrupted run leaves the previous output as it was.
-    try:
-        ctx = _Context(
-            survey=survey,
-            public_survey=public_survey,
-            params=step_params,
-            stage=stage,
-            seed=int(seed),
-            public=public,
-            public_cell=pub_cell,
-            offline=offline,
-            inputs=inputs_p,
-            progress=progress,
-            project_dir=Path(project_path).resolve().parent if project_path else None,
-        )
-        started = time.perf_counter()
-        _run_steps(ctx, switches)
-        _scrub_records(ctx)
-        if ctx.public:
-            _write_public_readme(ctx)
-        manifest = _manifest(ctx, switches, time.perf_counter() - started, project_path)
-        (stage / "manifest.json").write_text(
-            json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
-        )
-        _move_into_place(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    with claim_target(out):  # a second run into the same folder is refused
+        state = _check_out_dir(out, overwrite=overwrite)
+        remove_stale_stages(out)
+        _remove_stale_old(out)
+        stage = new_stage(out)
+        # From here on every exit path removes the staging folder: errors,
+        # Ctrl-C (KeyboardInterrupt) and SystemExit (raised by the CLI's SIGTERM
+        # handler), so an interrupted run leaves the previous output as it was;
+        # only a finished run that could not be moved into place is kept.
+        try:
+            ctx = _Context(
+                survey=survey,
+                public_survey=public_survey,
+                params=step_params,
+                stage=stage,
+                seed=int(seed),
+                public=public,
+                public_cell=pub_cell,
+                offline=offline,
+                inputs=inputs_p,
+                progress=progress,
+                project_dir=Path(project_path).resolve().parent
+                if project_path
+                else None,
+            )
+            started = time.perf_counter()
+            _run_steps(ctx, switches)
+            _scrub_records(ctx)
+            if ctx.public:
+                _write_public_readme(ctx)
+            manifest = _manifest(
+                ctx, switches, time.perf_counter() - started, project_path
+            )
+            (stage / "manifest.json").write_text(
+                json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+            )
+            _move_into_place(stage, out, state=state)
+        except KeptStage:
+            raise
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
     logger.info("Run finished in %.1f s: %s", manifest["seconds"], out)
     return RunResult(out_dir=out, steps=ctx.records, manifest=manifest)
 
@@ -398,17 +397,25 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
             bar.close()
 
 
-def _remove_stale_stages(out: Path) -> None:
-    """Delete staging folders of runs that were killed (their process is gone)."""
-    for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
-        for p in out.parent.glob(pattern):
-            try:
-                pid = int(p.name.rsplit("-", 1)[1])
-            except ValueError:
-                continue
-            if pid == os.getpid() or not _pid_alive(pid):
-                logger.info("Removing %s left by an interrupted run", p)
-                shutil.rmtree(p, ignore_errors=True)
+def _remove_stale_old(out: Path) -> None:
+    """Remove previous outputs moved aside by a run that was killed.
+
+    Removed only when every file in it is an unchanged trapscape output;
+    anything else is reported and left alone.
+    """
+    for p in sorted(out.parent.glob(f".{out.name}.old-*")):
+        pid = p.name.rsplit("-", 1)[1]
+        if not pid.isdigit() or not p.is_dir() or _pid_alive(int(pid)):
+            continue
+        if unowned_files(p, known_files(p)):
+            logger.warning(
+                "Left %s alone: a run moved it aside and was killed, and it holds "
+                "files that are not trapscape outputs; move them out yourself.",
+                p,
+            )
+        else:
+            logger.warning("Removing %s, left by an interrupted run.", p)
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -421,17 +428,56 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _move_into_place(stage: Path, out: Path) -> None:
-    """Rename the finished staging directory to ``out`` (replacing it)."""
-    old = None
-    if out.exists():
+def _move_into_place(stage: Path, out: Path, *, state: TargetState) -> None:
+    """Move the finished staging folder to ``out`` under the output rules.
+
+    ``state`` is what ``out`` was when the run claimed it.  Nothing that
+    appeared meanwhile is replaced: the target is checked again right before
+    the move, and the renames fail rather than replace.  If something did
+    appear, the finished run stays in ``stage`` (:class:`KeptStage`).
+    """
+    if state == "empty":
+        try:
+            out.rmdir()  # fails if anything appeared in it meanwhile
+        except FileNotFoundError:
+            pass
+        except OSError:
+            raise kept_stage(stage, out, "was filled") from None
+    elif state == "ours":
+        try:
+            _check_out_dir(out, overwrite=True)
+        except InputError as err:
+            raise kept_stage(stage, out, f"changed ({err})") from None
         old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    try:
-        os.replace(stage, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
+        try:
+            move_noreplace(out, old)
+        except FileNotFoundError:  # removed meanwhile: nothing to replace
+            _move_stage(stage, out)
+            return
+        if unowned_files(old, known_files(old)):  # written in the last instant
+            try:
+                move_noreplace(old, out)
+            except OSError:
+                raise KeptStage(
+                    f"{kept_stage(stage, out, 'changed')} The previous content "
+                    f"of {out} is in {old}.",
+                    path=out,
+                ) from None
+            raise kept_stage(stage, out, "changed")
+        try:
+            _move_stage(stage, out)
+        except KeptStage as err:
+            raise KeptStage(f"{err} The previous run is in {old}.", path=out) from None
         shutil.rmtree(old, ignore_errors=True)
+        return
+    _move_stage(stage, out)
+
+
+def _move_stage(stage: Path, out: Path) -> None:
+    """Rename the finished stage to ``out``, which must not exist."""
+    for p in stage.glob(".trapscape-stage"):
+        p.unlink()  # the marker of an unfinished stage
+    try:
+        move_noreplace(stage, out)
+    except FileExistsError:
+        raise kept_stage(stage, out, "appeared") from None
