@@ -310,3 +310,21 @@ def test_value_check_imports_only_sections_with_keys(project_dir):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert res.stdout.splitlines() == ["False", "[] False", "1", "True"]
+
+
+def test_survey_date_window_keys(tmp_path):
+    from conftest import make_tiny_survey, write_survey_project
+
+    path = write_survey_project(make_tiny_survey(), tmp_path / "p")
+    assert load_project(path).survey is not None  # default window: fine
+    text = path.read_text()
+    path.write_text(
+        text.replace("[survey]\n", '[survey]\nearliest_date = "2099-01-01"\n')
+    )
+    with pytest.raises(
+        InputError, match="outside the plausible survey window 2099-01-01"
+    ):
+        load_project(path)
+    path.write_text(text.replace("[survey]\n", "[survey]\nlatest_date = 1999-12-31\n"))
+    with pytest.raises(InputError, match="earliest_date / latest_date"):
+        load_project(path)

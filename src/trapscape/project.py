@@ -7,6 +7,7 @@ folder) and holds one table of keyword arguments per analysis step.  See
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import os
 import sys
@@ -38,6 +39,8 @@ SURVEY_KEYS: dict[str, type | tuple[type, ...]] = {
     "y": str,
     "stations_crs": str,
     "date_format": str,
+    "earliest_date": (str, datetime.date),
+    "latest_date": (str, datetime.date),
     "description": str,
 }
 #: known keys of [boundaries] -> type
@@ -394,6 +397,7 @@ def _read_project_survey(
             x=sec.get("x"),
             y=sec.get("y"),
             date_format=sec.get("date_format"),
+            date_window=(sec.get("earliest_date"), sec.get("latest_date")),
             name=name,
         )
     except InputError as err:

@@ -207,6 +207,25 @@ def test_plan_hotspots_file(survey_files, tmp_path):
     assert back.geometry.y.iloc[0] - Y0 > 3000
 
 
+def test_plan_hotspots_default_to_the_corridors_layer(survey_files, tmp_path):
+    # the corridors step's results.gpkg: 'cores' first (no score), then
+    # 'border_hotspots'; --hotspots alone must read the latter
+    hot = gpd.GeoDataFrame(
+        {"score": [5.0]},
+        geometry=[LineString([(X0 + 2500, Y0 + 3500), (X0 + 2500, Y0 + 3900)])],
+        crs=CRS,
+    )
+    gpkg = tmp_path / "results.gpkg"
+    hot.drop(columns="score").assign(core="a").to_file(gpkg, layer="cores")
+    hot.to_file(gpkg, layer="border_hotspots")
+    out = tmp_path / "plan"
+    args = [*survey_files, *BASE, "--out", str(out), "--n-new", "1"]
+    res = _run([*args, "--objective", "border=1", "--hotspots", str(gpkg)])
+    assert res.exit_code == 0, res.output
+    back = read_stations(out / "plan/proposed_stations.csv", crs=CRS).stations
+    assert back.geometry.y.iloc[0] - Y0 > 3000
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

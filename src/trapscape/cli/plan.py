@@ -247,10 +247,15 @@ site_constraint_opts = grouped(
 @click.option(
     "--hotspots",
     type=EXISTING_PATH,
-    help="Border-crossing hotspots (lines/points with a score column), e.g. "
-    "corridors.gpkg (layer 'hotspots').",
+    help="Border-crossing hotspots (lines/points with a score column), e.g. the "
+    "results.gpkg of `trapscape corridors` (layer 'border_hotspots').",
 )
-@click.option("--hotspots-layer", default=None, help="Layer of --hotspots.")
+@click.option(
+    "--hotspots-layer",
+    default=None,
+    help="Layer of --hotspots (default: 'border_hotspots' when the file has it, "
+    "else its first layer).",
+)
 @library_opt(
     "--score-column",
     of="plan",
@@ -442,7 +447,18 @@ def _seed_region_hotspots(
             kw["region"], crs=survey.crs, base=base, where="[plan]"
         )
     if hotspots[0] is not None:
-        kw["hotspots"] = read_layer(hotspots[0], hotspots[1], "hotspots", survey.crs)
+        layer = hotspots[1] or _default_hotspots_layer(hotspots[0])
+        kw["hotspots"] = read_layer(hotspots[0], layer, "hotspots", survey.crs)
+
+
+def _default_hotspots_layer(path: Path) -> str | None:
+    """'border_hotspots' (the corridors step's layer) when ``path`` holds it."""
+    if path.suffix.lower() != ".gpkg":
+        return None
+    import pyogrio
+
+    names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    return "border_hotspots" if "border_hotspots" in names else None
 
 
 def _echo_result(result: Any, out: Path) -> None:

@@ -326,7 +326,8 @@ def _window_message(text: str, window: tuple[pd.Timestamp, pd.Timestamp]) -> str
         f"date '{text}' is outside the plausible survey window "
         f"{lo:%Y-%m-%d} to {hi:%Y-%m-%d}. Correct it (a camera clock reset to "
         "its factory date, or a mistyped year?); if the date is right, widen "
-        "the window (date_window= of the reader)."
+        "the window ([survey] earliest_date / latest_date in a project file, "
+        "date_window= of the readers in Python)."
     )
 
 
