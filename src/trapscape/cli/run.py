@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..privacy import DEFAULT_CELL
 from .options import overwrite_opt, progress_enabled
 
 #: exit status of a run that finished but in which a step failed on the data
@@ -21,7 +22,7 @@ public_opt = click.option(
     is_flag=True,
     default=False,
     help="Public version: locations generalised to grid cells ([run] public_cell, "
-    "default 5 km), individual identities removed.",
+    f"default {DEFAULT_CELL / 1000:g} km), individual identities removed.",
 )
 offline_opt = click.option(
     "--offline",

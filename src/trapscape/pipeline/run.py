@@ -38,6 +38,7 @@ from ..errors import (
     TrapscapeError,
     TrapscapeWarning,
 )
+from ..privacy import DEFAULT_CELL
 from ..project import load_project
 
 if TYPE_CHECKING:
@@ -92,11 +93,13 @@ def run_project(
         Output directory.  Created; must not exist or be empty unless
         ``overwrite``.
     overwrite
-        Replace an existing non-empty ``out_dir`` (only once the new run has
-        finished).
+        Replace an earlier trapscape run in ``out_dir`` (only once the new
+        run has finished, and only if every file there is one that run wrote,
+        unchanged since; see docs/outputs.md).
     public
         Write a public version: station and sighting locations generalised
-        to grid cells (``[public] cell``, default 5000 m) and individual
+        to grid cells (``[run] public_cell``, default
+        :data:`trapscape.privacy.DEFAULT_CELL` m) and individual
         identities removed from every output (see :mod:`trapscape.privacy`).
     offline
         Inline the map's JavaScript and CSS so ``map.html`` works without
@@ -252,7 +255,7 @@ def run_survey(
     checked = _check_params(
         params or {}, os.fspath(project_path) if project_path else None
     )
-    pub_cell = float(checked.get("run", {}).get("public_cell", 5000.0))
+    pub_cell = float(checked.get("run", {}).get("public_cell", DEFAULT_CELL))
     if offline:  # fail before any work when the offline assets are missing
         from ..present.maps import offline_assets
 
