@@ -92,6 +92,7 @@ def test_run_project_writes_outputs_and_manifest(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
+@pytest.mark.slow  # two full runs of the example (~15 s)
 def test_same_inputs_and_seed_give_identical_outputs(
     project_with_figures: Path, tmp_path: Path
 ) -> None:

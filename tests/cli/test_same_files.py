@@ -83,6 +83,7 @@ def _layer_columns(path: Path, layer: str) -> list[str]:
     return list(pyogrio.read_info(path, layer=layer)["fields"])
 
 
+@pytest.mark.slow  # one full run of the example + each command (~60 s CPU)
 @pytest.mark.parametrize("command", sorted(STEP_COMMANDS))
 def test_command_writes_the_files_of_its_step(
     command: str, run_dir: tuple[Path, dict], tmp_path: Path
