@@ -182,9 +182,9 @@ def for_survey(
     solver, pinch_quantile
         See :func:`circuit`.
     max_memory_gb
-        Memory budget in GiB of the whole run; a grid that would exceed it
-        is refused at once (before any layer is read) with a resolution that
-        fits; the circuit solve checks it again on the exact cell count.
+        Budget in GiB of the whole step (its largest stage: resistance,
+        least-cost or circuit); a step over it is refused before any layer
+        is read, naming the finest resolution that fits.
     segment_length
         Border segment length for :func:`border_hotspots`.
     buffer
@@ -213,10 +213,8 @@ def for_survey(
     InputError
         If no cores or no rasters are available.
     ComputationError
-        If no pair of cores lies across the border, or if the grid at
-        ``resolution`` would need more than ``max_memory_gb`` (checked first,
-        from the extent and resolution; the message names a resolution that
-        fits).
+        If no pair of cores lies across the border, or if the whole step
+        would need more than ``max_memory_gb`` (checked before any work).
     """
     require_projected(survey.crs, "survey CRS")
     step = {"solver": solver, "run_circuit": run_circuit}
@@ -227,21 +225,9 @@ def for_survey(
     _check_pairs_cross(core_gdf, pairs)
     core_gdf, border = _cores_off_border(survey, core_gdf, core_setback)
     _check_two_cores(core_gdf)
-    if resistance is None:
-        resistance = _survey_resistance(
-            survey, rasters, core_gdf, resolution, buffer, max_memory_gb, **step
-        )
-    else:
-        _check_run_memory(
-            survey,
-            resistance,
-            core_gdf,
-            resolution,
-            buffer,
-            max_memory_gb,
-            n_cores=len(core_gdf),
-            **step,
-        )
+    resistance = _survey_resistance(
+        survey, rasters, resistance, core_gdf, resolution, buffer, max_memory_gb, **step
+    )
     grid = as_grid(resistance)
     lc = least_cost_network(
         resistance,
@@ -332,18 +318,19 @@ def _known_core_count(survey: Survey, cores: Any) -> int:
 def _survey_resistance(
     survey: Survey,
     rasters: Mapping[str, Any] | None,
+    resistance: xr.DataArray | None,
     core_gdf: gpd.GeoDataFrame,
     resolution: float,
     buffer: float,
     max_memory_gb: float,
     **step: Any,
 ) -> xr.DataArray:
-    """Resistance from the project's layers over the survey and the cores."""
+    """The given resistance, or one from the project's layers over the cores."""
     # the cores are known now (files read, cut back): check the whole step
-    # over them too, before any raster is read
+    # with them too, before any raster is read
     _check_run_memory(
         survey,
-        None,
+        resistance,
         core_gdf,
         resolution,
         buffer,
@@ -351,6 +338,8 @@ def _survey_resistance(
         n_cores=len(core_gdf),
         **step,
     )
+    if resistance is not None:
+        return resistance
     return resistance_from_project(
         survey,
         dict(rasters or {}),
