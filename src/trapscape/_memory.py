@@ -14,7 +14,14 @@ from collections.abc import Callable
 
 from .errors import ComputationError
 
-__all__ = ["DEFAULT_BUDGET_GB", "check_budget", "coarser", "grid_cells"]
+__all__ = [
+    "DEFAULT_BUDGET_GB",
+    "check_budget",
+    "coarser",
+    "finest_fitting",
+    "grid_cells",
+    "nice_up",
+]
 
 #: Default memory budget in GiB; comfortably below a 16-24 GiB machine and
 #: leaves room for the rest of the process (geometries, outputs, a browser).
@@ -44,6 +51,58 @@ def coarser(current: float, factor: float, *, dims: int = 2) -> int:
     value = float(current) * max(float(factor), 1.0) ** (1.0 / dims) * 1.1
     step = 10 if value >= 100 else 5 if value >= 20 else 1
     return int(math.ceil(value / step) * step)
+
+
+def nice_up(value: float) -> int:
+    """``value`` rounded up to a whole metre (to 5 m from 20, 10 m from 100)."""
+    value = float(value)
+    step = 10 if value >= 100 else 5 if value >= 20 else 1
+    return int(math.ceil(value / step - 1e-9) * step)
+
+
+def finest_fitting(
+    need: Callable[[float], float],
+    current: float,
+    budget_bytes: float,
+    *,
+    limit: float = 1e6,
+) -> int | None:
+    """The finest round cell size at or above ``current`` whose need fits.
+
+    ``need(cell)`` is the estimated peak in bytes of the *whole* step at cell
+    size ``cell`` (falling as the cell grows).  The boundary is bracketed by
+    doubling the cell, then found by bisection and rounded up with
+    :func:`nice_up`; the value returned has itself been checked with
+    ``need``, so the advice passes the very check that produced it.
+
+    Returns
+    -------
+    int or None
+        The cell size, or ``None`` if not even ``limit`` metres fits (a
+        fixed part of the estimate is over the budget).
+    """
+    lo = max(float(current), 1e-3)
+    if need(lo) <= budget_bytes:
+        return nice_up(lo) if need(nice_up(lo)) <= budget_bytes else None
+    hi = lo * 2
+    while need(hi) > budget_bytes:
+        if hi > limit:
+            return None
+        lo, hi = hi, hi * 2
+    for _ in range(60):  # lo does not fit, hi fits
+        if hi - lo <= 0.01 * lo:
+            break
+        mid = 0.5 * (lo + hi)
+        if need(mid) > budget_bytes:
+            lo = mid
+        else:
+            hi = mid
+    cell = nice_up(lo)
+    while need(cell) > budget_bytes:  # an estimate need not be exactly monotone
+        if cell > limit:
+            return None
+        cell = nice_up(cell + 1e-6 + 0.001 * cell)
+    return cell
 
 
 def check_budget(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -188,3 +189,37 @@ def test_max_memory_gb_covers_the_whole_run(tmp_path: Path, project: Path) -> No
     )
     assert "for the whole run" in help_text
     assert "of the circuit solve" not in help_text
+
+
+def test_advised_resolution_runs_without_a_second_refusal(tmp_path: Path) -> None:
+    """Issue 13: the resolution advised for --resolution 5 runs at once.
+
+    The advice is solved from the estimate of the whole step (resistance,
+    least-cost surfaces, circuit solve), so the run at that resolution is
+    not refused later by the circuit's own check.
+    """
+    example = Path(__file__).resolve().parents[2] / "data" / "example" / "survey.toml"
+    budget = ["--max-memory-gb", "0.5"]
+    first = _run(
+        [
+            "corridors",
+            str(example),
+            "--out",
+            str(tmp_path / "a"),
+            "--resolution",
+            "5",
+            *budget,
+        ]
+    )
+    assert first.exit_code == 1
+    assert "over the 0.5 GiB memory budget" in first.output
+    found = re.search(r"Use a resolution of (\d+) m or coarser", first.output)
+    assert found, first.output
+    advised = found.group(1)
+    out = tmp_path / "b"
+    second = _run(
+        ["corridors", str(example), "--out", str(out), "--resolution", advised, *budget]
+    )
+    assert second.exit_code == 0, second.output
+    assert "budget" not in second.output
+    assert (out / "results.gpkg").exists()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -12,7 +14,7 @@ import xarray as xr
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from .._memory import check_budget, coarser
+from .._memory import _GIB, check_budget, finest_fitting
 from .._raster import (
     GridSpec,
     grid_of,
@@ -26,7 +28,10 @@ __all__ = [
     "RESISTANCE_BYTES_PER_CELL",
     "as_grid",
     "check_grid_memory",
+    "check_step_memory",
+    "corridor_stage_bytes",
     "read_vector",
+    "snapped_cells",
     "source_cells",
 ]
 
@@ -76,6 +81,90 @@ CORRIDORS_BYTES_PER_CELL = 500
 RESISTANCE_BYTES_PER_CELL = 100
 
 
+#: Arrays of the grid held while the circuit is solved, per cell and per
+#: core (one float64 cost surface each) plus four more float64 grids
+#: (resistance, corridor, current, scratch).
+HELD_BYTES_PER_CELL_AND_CORE = 8
+HELD_BYTES_PER_CELL = 4 * 8
+
+
+def snapped_cells(bounds: tuple[float, float, float, float], cell: float) -> int:
+    """Cells of the grid of ``cell`` metres over ``bounds``, snapped.
+
+    :func:`trapscape._raster.grid_for_bounds` aligns the origin to multiples
+    of the cell, which can add one column and one row to the plain count.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    cell = float(cell)
+    if not cell > 0:
+        return 0
+    nx = max(1, math.ceil((maxx - minx) / cell)) + 1
+    ny = max(1, math.ceil((maxy - miny) / cell)) + 1
+    return nx * ny
+
+
+def corridor_stage_bytes(
+    n_cells: int, n_cores: int, *, solver: str = "auto", run_circuit: bool = True
+) -> dict[str, float]:
+    """Estimated peak bytes of each stage of a corridor step on ``n_cells``.
+
+    ``resistance``: building the surface from the project's layers;
+    ``least_cost``: the calibrated whole run without an exceptional circuit
+    (cost surfaces of every core, corridors, paths); ``circuit``: the grids
+    still held plus the solve with its multigrid hierarchy or LU fill-in
+    (:func:`._solver.worst_memory_bytes`, the worst case over every count
+    of valid cells up to ``n_cells``).  The step needs the largest of them.
+    """
+    from ._solver import worst_memory_bytes
+
+    n = max(int(n_cells), 0)
+    k = max(int(n_cores), 2)
+    stages = {
+        "resistance": float(RESISTANCE_BYTES_PER_CELL * n),
+        "least_cost": float(CORRIDORS_BYTES_PER_CELL * n),
+    }
+    if run_circuit:
+        held = (HELD_BYTES_PER_CELL + HELD_BYTES_PER_CELL_AND_CORE * k) * n
+        stages["circuit"] = float(held + worst_memory_bytes(n, k, solver=solver))
+    return stages
+
+
+def check_step_memory(
+    cells_at: Callable[[float], int],
+    resolution: float,
+    need_at: Callable[[int], float],
+    *,
+    what: str,
+    max_memory_gb: float | None,
+    resample: bool = False,
+) -> float:
+    """Refuse a step whose whole estimate exceeds the budget, up front.
+
+    ``cells_at(cell)`` counts the grid's cells at a cell size and
+    ``need_at(n_cells)`` is the step's peak estimate on that many cells; the
+    advice is the finest round resolution whose *whole-step* estimate fits
+    (:func:`trapscape._memory.finest_fitting`), not a scaling of one stage.
+    """
+    n = int(cells_at(resolution))
+    need = float(need_at(n))
+    verb = "Resample the resistance raster to" if resample else "Use a resolution of"
+
+    def advice(_factor: float) -> str:
+        budget = float(max_memory_gb or 0) * _GIB
+        cell = finest_fitting(lambda r: need_at(cells_at(r)), resolution, budget)
+        if cell is None:
+            return "No resolution fits this budget."
+        return f"{verb} {cell} m or coarser (now {resolution:g} m)."
+
+    return check_budget(
+        n,
+        need / n if n else 0.0,
+        what=what,
+        budget_gb=max_memory_gb,
+        suggest=advice,
+    )
+
+
 def check_grid_memory(
     n_cells: int,
     resolution: float,
@@ -83,16 +172,26 @@ def check_grid_memory(
     *,
     what: str,
     max_memory_gb: float | None,
+    cells_at: Callable[[float], int] | None = None,
 ) -> None:
-    check_budget(
-        n_cells,
-        bytes_per_cell,
+    """Refuse a grid of ``bytes_per_cell`` per cell over the budget.
+
+    ``cells_at(cell)`` counts the cells at another cell size (for the
+    advice); without it the count is scaled by area, plus a rim of cells.
+    """
+
+    def scaled(cell: float) -> int:
+        if cell == resolution:
+            return int(n_cells)
+        ratio = float(resolution) / float(cell)
+        return math.ceil(n_cells * ratio**2 + 2 * math.sqrt(n_cells) * ratio + 1)
+
+    check_step_memory(
+        cells_at or scaled,
+        resolution,
+        lambda n: float(n) * float(bytes_per_cell),
         what=what,
-        budget_gb=max_memory_gb,
-        suggest=lambda f: (
-            f"Use a resolution of {coarser(resolution, f)} m or coarser "
-            f"(now {resolution:g} m)."
-        ),
+        max_memory_gb=max_memory_gb,
     )
 
 

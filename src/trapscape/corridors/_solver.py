@@ -26,7 +26,26 @@ import scipy.sparse as sp
 
 from ..errors import ComputationError
 
-__all__ = ["CircuitGraph", "build_graph", "estimate_memory_bytes"]
+__all__ = [
+    "DIRECT_MAX_CELLS",
+    "CircuitGraph",
+    "build_graph",
+    "choose_solver",
+    "estimate_memory_bytes",
+    "worst_memory_bytes",
+]
+
+#: ``solver="auto"`` factorises (LU) up to this many valid cells, above it
+#: uses conjugate gradients with algebraic multigrid.
+DIRECT_MAX_CELLS = 150_000
+
+
+def choose_solver(n_valid: int, solver: str) -> str:
+    """The method ``solver`` means on ``n_valid`` valid cells."""
+    if solver != "auto":
+        return solver
+    return "direct" if n_valid <= DIRECT_MAX_CELLS else "cg_amg"
+
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +84,24 @@ def estimate_memory_bytes(n_cells: int, n_focal: int, *, solver: str) -> int:
         per_cell += 9 * 12 * 3  # AMG levels, P and R
     per_cell += 8 * (max(n_focal, 1) + 12)  # solutions and Krylov vectors
     return int(n * per_cell)
+
+
+def worst_memory_bytes(n_cells: int, n_focal: int, *, solver: str) -> int:
+    """Peak of a circuit solve on *at most* ``n_cells`` valid cells.
+
+    Before the grid is built only its size is known, not how many cells are
+    valid.  With ``solver="auto"`` fewer valid cells can mean the direct
+    solver, which needs more per cell than multigrid, so the worst case over
+    every valid count up to ``n_cells`` is taken: it never falls as
+    ``n_cells`` grows, as the search for a resolution that fits needs.
+    """
+    n = max(int(n_cells), 0)
+    if solver != "auto":
+        return estimate_memory_bytes(n, n_focal, solver=solver)
+    worst = estimate_memory_bytes(min(n, DIRECT_MAX_CELLS), n_focal, solver="direct")
+    if n > DIRECT_MAX_CELLS:
+        worst = max(worst, estimate_memory_bytes(n, n_focal, solver="cg_amg"))
+    return worst
 
 
 @dataclass

@@ -14,6 +14,7 @@ import xarray as xr
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from .._memory import finest_fitting
 from .._raster import (
     GridSpec,
     to_dataarray,
@@ -181,9 +182,7 @@ def circuit(
         raise InputError("circuit needs at least two nodes.")
     _refuse_zero_resistance(res, grid)
     n_valid = int(np.isfinite(res).sum())
-    method = (
-        solver if solver != "auto" else ("direct" if n_valid <= 150_000 else "cg_amg")
-    )
+    method = _solver.choose_solver(n_valid, solver)
     _check_circuit_memory(n_valid, len(ids), method, grid, max_memory_gb)
     graph = _solver.build_graph(res, focal)
     run = _solver.pairwise if mode == "pairwise" else _solver.one_to_all
@@ -229,17 +228,32 @@ def _refuse_zero_resistance(res: np.ndarray, grid: GridSpec) -> None:
 def _check_circuit_memory(
     n_valid: int, n_nodes: int, method: str, grid: GridSpec, max_memory_gb: float
 ) -> None:
-    """Refuse a solve whose estimated memory exceeds the budget."""
+    """Refuse a solve whose estimated memory exceeds the budget.
+
+    The refusal uses the exact count of valid cells; the advised resolution
+    is the finest at which the solve fits for *any* count of valid cells up
+    to the resampled grid's size (:func:`._solver.worst_memory_bytes`), so a
+    resampled surface at that resolution is not refused again.
+    """
     need = _solver.estimate_memory_bytes(n_valid, n_nodes, solver=method)
     budget = float(max_memory_gb) * 2**30
     if need > budget:
-        factor = math.sqrt(need / budget) * 1.05
-        suggestion = math.ceil(grid.cell * factor)
+        extent = (grid.width * grid.cell, grid.height * grid.cell)
+
+        def worst(cell: float) -> float:
+            n = math.ceil(extent[0] / cell) * math.ceil(extent[1] / cell)
+            return _solver.worst_memory_bytes(n, n_nodes, solver=method)
+
+        cell = finest_fitting(worst, grid.cell, budget)
+        fix = (
+            f"Use a resolution of {cell} m or coarser (now {grid.cell:g} m), or "
+            if cell is not None
+            else "No resolution fits; "
+        )
         raise ComputationError(
             f"The circuit on {n_valid:,} cells needs about "
             f"{need / 2**30:.1f} GiB, over "
-            f"the {max_memory_gb:g} GiB budget. Use a resolution of {suggestion} m or "
-            f"coarser (now {grid.cell:g} m), or raise max_memory_gb."
+            f"the {max_memory_gb:g} GiB budget. {fix}raise max_memory_gb."
         )
 
 

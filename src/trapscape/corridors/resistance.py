@@ -15,7 +15,7 @@ import pyproj
 import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
-from .._memory import DEFAULT_BUDGET_GB, grid_cells
+from .._memory import DEFAULT_BUDGET_GB
 from .._raster import (
     GridSpec,
     grid_for_bounds,
@@ -29,6 +29,7 @@ from ._grid import (
     as_grid,
     check_grid_memory,
     read_vector,
+    snapped_cells,
 )
 
 if TYPE_CHECKING:
@@ -449,11 +450,12 @@ def resistance_from_project(
     crs = require_projected(survey.crs, "survey CRS")
     bounds = _project_bounds(survey, extent, buffer, crs)
     check_grid_memory(
-        grid_cells(bounds, resolution),
+        snapped_cells(bounds, resolution),
         resolution,
         RESISTANCE_BYTES_PER_CELL,
         what=f"the resistance grid at {resolution:g} m",
         max_memory_gb=max_memory_gb,
+        cells_at=lambda cell: snapped_cells(bounds, cell),
     )
     grid = grid_for_bounds(bounds, resolution, crs)
     table = dict(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,15 +16,15 @@ import pandas as pd
 import xarray as xr
 
 from .. import validation as V
-from .._memory import check_budget, coarser, grid_cells
 from .._raster import GridSpec
 from ..crs import require_projected
 from ..errors import ComputationError, InputError, TrapscapeWarning
 from ._grid import (
-    CORRIDORS_BYTES_PER_CELL,
     as_grid,
-    check_grid_memory,
+    check_step_memory,
+    corridor_stage_bytes,
     read_vector,
+    snapped_cells,
 )
 from .border import (
     _border_between,
@@ -181,9 +182,9 @@ def for_survey(
     solver, pinch_quantile
         See :func:`circuit`.
     max_memory_gb
-        Memory budget in GiB of the whole run; a grid that would exceed it
-        is refused at once (before any layer is read) with a resolution that
-        fits; the circuit solve checks it again on the exact cell count.
+        Budget in GiB of the whole step (its largest stage: resistance,
+        least-cost or circuit); a step over it is refused before any layer
+        is read, naming the finest resolution that fits.
     segment_length
         Border segment length for :func:`border_hotspots`.
     buffer
@@ -212,21 +213,21 @@ def for_survey(
     InputError
         If no cores or no rasters are available.
     ComputationError
-        If no pair of cores lies across the border, or if the grid at
-        ``resolution`` would need more than ``max_memory_gb`` (checked first,
-        from the extent and resolution; the message names a resolution that
-        fits).
+        If no pair of cores lies across the border, or if the whole step
+        would need more than ``max_memory_gb`` (checked before any work).
     """
     require_projected(survey.crs, "survey CRS")
-    _check_run_memory(survey, resistance, cores, resolution, buffer, max_memory_gb)
+    step = {"solver": solver, "run_circuit": run_circuit}
+    _check_run_memory(
+        survey, resistance, cores, resolution, buffer, max_memory_gb, **step
+    )
     core_gdf = _survey_cores(survey, cores, base_dir)
     _check_pairs_cross(core_gdf, pairs)
     core_gdf, border = _cores_off_border(survey, core_gdf, core_setback)
     _check_two_cores(core_gdf)
-    if resistance is None:
-        resistance = _survey_resistance(
-            survey, rasters, core_gdf, resolution, buffer, max_memory_gb
-        )
+    resistance = _survey_resistance(
+        survey, rasters, resistance, core_gdf, resolution, buffer, max_memory_gb, **step
+    )
     grid = as_grid(resistance)
     lc = least_cost_network(
         resistance,
@@ -263,53 +264,82 @@ def _check_run_memory(
     resolution: float,
     buffer: float,
     max_memory_gb: float,
+    **step: Any,
 ) -> None:
-    """Refuse a grid that cannot fit before any layer is read.
+    """Refuse a step that cannot fit before any layer is read.
 
-    Every step (resistance, least-cost surfaces, circuit) holds arrays of
-    the grid, so the whole run is budgeted per cell.
+    The estimate is that of the whole step, its largest stage
+    (:func:`._grid.corridor_stage_bytes`: resistance, least-cost surfaces,
+    circuit solve with its multigrid hierarchy), and the advised resolution
+    is the finest whose whole estimate fits.  ``step`` holds ``n_cores``,
+    ``solver`` and ``run_circuit``.
     """
+    n_cores = int(step.get("n_cores") or _known_core_count(survey, cores))
+    kw = {
+        "solver": step.get("solver", "auto"),
+        "run_circuit": step.get("run_circuit", True),
+    }
+
+    def need_at(n: int) -> float:
+        return max(corridor_stage_bytes(n, n_cores, **kw).values())
+
     if resistance is None:
-        given = [cores] if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)) else []
-        check_grid_memory(
-            grid_cells(_survey_bounds(survey, given, buffer), resolution),
+        extra = cores if isinstance(cores, list) else [cores]
+        bounds = _survey_bounds(survey, extra, buffer)
+        check_step_memory(
+            lambda cell: snapped_cells(bounds, cell),
             resolution,
-            CORRIDORS_BYTES_PER_CELL,
+            need_at,
             what=f"the corridor grid at {resolution:g} m",
             max_memory_gb=max_memory_gb,
         )
         return
     g = as_grid(resistance)
-    check_budget(
-        g.width * g.height,
-        CORRIDORS_BYTES_PER_CELL,
+    extent = (g.width * g.cell, g.height * g.cell)
+    check_step_memory(
+        lambda cell: math.ceil(extent[0] / cell) * math.ceil(extent[1] / cell),
+        g.cell,
+        need_at,
         what="the resistance grid given",
-        budget_gb=max_memory_gb,
-        suggest=lambda f: (
-            "Resample the resistance raster to "
-            f"{coarser(g.cell, f)} m cells or coarser (now {g.cell:g} m)."
-        ),
+        max_memory_gb=max_memory_gb,
+        resample=True,
     )
+
+
+def _known_core_count(survey: Survey, cores: Any) -> int:
+    """Cores known before any file is read (the parks, or a given frame)."""
+    if cores is None:
+        return len(survey.parks) if survey.parks is not None else 2
+    if isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return len(cores)
+    return 2
 
 
 def _survey_resistance(
     survey: Survey,
     rasters: Mapping[str, Any] | None,
+    resistance: xr.DataArray | None,
     core_gdf: gpd.GeoDataFrame,
     resolution: float,
     buffer: float,
     max_memory_gb: float,
+    **step: Any,
 ) -> xr.DataArray:
-    """Resistance from the project's layers over the survey and the cores."""
-    # the cores are known now (files read, cut back): check the grid over
-    # them too before any raster is read
-    check_grid_memory(
-        grid_cells(_survey_bounds(survey, [core_gdf], buffer), resolution),
+    """The given resistance, or one from the project's layers over the cores."""
+    # the cores are known now (files read, cut back): check the whole step
+    # with them too, before any raster is read
+    _check_run_memory(
+        survey,
+        resistance,
+        core_gdf,
         resolution,
-        CORRIDORS_BYTES_PER_CELL,
-        what=f"the corridor grid at {resolution:g} m",
-        max_memory_gb=max_memory_gb,
+        buffer,
+        max_memory_gb,
+        n_cores=len(core_gdf),
+        **step,
     )
+    if resistance is not None:
+        return resistance
     return resistance_from_project(
         survey,
         dict(rasters or {}),
