@@ -1038,3 +1038,24 @@ def test_package_reexports_its_public_names() -> None:
     )
     assert dn.fit is dn.fitting.fit
     assert dn.make_mask is dn.mask.make_mask
+
+
+def test_capture_history_too_big_for_the_budget_is_refused_with_an_occasion_that_fits():
+    import re
+
+    from conftest import make_tiny_survey
+
+    from trapscape.density.data import CAPTURE_BYTES_PER_CELL
+    from trapscape.errors import ComputationError
+
+    survey = make_tiny_survey()
+    full = dn.capture_history(survey)
+    need = full.captures.size * CAPTURE_BYTES_PER_CELL
+    budget_gb = need / 3 / 2**30
+    with pytest.raises(ComputationError, match="capture history") as err:
+        dn.capture_history(survey, max_memory_gb=budget_gb)
+    advised = float(re.search(r"occasion_days=([0-9.]+)", str(err.value)).group(1))
+    assert advised > 1  # longer occasions than the default day
+    ch = dn.capture_history(survey, occasion_days=advised, max_memory_gb=budget_gb)
+    assert ch.captures.size * CAPTURE_BYTES_PER_CELL <= budget_gb * 2**30
+    assert ch.captures.sum() > 0

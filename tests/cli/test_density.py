@@ -198,10 +198,10 @@ def test_density_max_memory_gb_option_refuses_with_a_coarser_spacing(
     tmp_path, survey_files
 ):
     out = tmp_path / "small"
-    res = _run([*survey_files, "--out", str(out), "--max-memory-gb", "0.0001"])
+    res = _run([*survey_files, "--out", str(out), "--max-memory-gb", "0.0005"])
     assert res.exit_code == 1
     assert "Traceback" not in res.output
-    assert "over the 0.0001 GiB memory budget" in res.output
+    assert "over the 0.0005 GiB memory budget" in res.output
     assert "Use a mask spacing of" in res.output
     assert not out.exists()
     assert not list(out.parent.glob(f".{out.name}*"))  # no staging left
@@ -214,13 +214,13 @@ def test_density_max_memory_gb_from_the_project_section(tmp_path, survey_files):
         f'[survey]\nname = "sim"\nstations = "{Path(st).name}"\n'
         f'sightings = "{Path(si).name}"\n'
         'species = "Panthera pardus orientalis"\n\n'
-        "[density]\nmax_memory_gb = 0.0001\n",
+        "[density]\nmax_memory_gb = 0.0005\n",
         encoding="utf-8",
     )
     out = tmp_path / "p"
     res = _run([str(toml), "--out", str(out)])
     assert res.exit_code == 1
-    assert "over the 0.0001 GiB memory budget" in res.output
+    assert "over the 0.0005 GiB memory budget" in res.output
     assert not out.exists()
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
+from .._memory import DEFAULT_BUDGET_GB, check_budget
 from ..crs import require_projected
 from ..errors import InputError, TrapscapeWarning
 
@@ -241,6 +242,11 @@ class Mask:
         return int(self.xy.shape[0])
 
 
+#: peak bytes per individual x occasion x station cell of a capture history
+#: (int64 counts, the proximity copy and the fit's working copy)
+CAPTURE_BYTES_PER_CELL = 24.0
+
+
 def rpsv(ch: CaptureHistory) -> float:
     """Root pooled spatial variance of recaptured animals (metres).
 
@@ -264,6 +270,18 @@ def rpsv(ch: CaptureHistory) -> float:
     return math.sqrt(num / (2.0 * den))
 
 
+def _longer_occasions(k: int, occasion_days: float, factor: float) -> str:
+    """Advice: the occasion length whose history is ``factor`` times smaller."""
+    k_fit = math.floor(k / factor)
+    if k_fit < 1:
+        return (
+            "Even one occasion is too large: fewer stations or individuals "
+            "(e.g. species=) are needed."
+        )
+    days = math.ceil(k / k_fit) * float(occasion_days)
+    return f"Use occasion_days={days:g} or longer (fewer, longer occasions)."
+
+
 def capture_history(
     survey: Survey,
     *,
@@ -271,6 +289,7 @@ def capture_history(
     detector: Detector = "proximity",
     species: str | None = None,
     independence_minutes: float = 30.0,
+    max_memory_gb: float | None = DEFAULT_BUDGET_GB,
 ) -> CaptureHistory:
     """Build a capture history from a survey (detector = station).
 
@@ -290,6 +309,11 @@ def capture_history(
     independence_minutes
         For count detectors: records of one animal at one station closer
         than this are one event (:func:`trapscape.effort.detection_events`).
+    max_memory_gb
+        Memory budget in GiB (``None``: no check).  The history is a dense
+        individuals x occasions x stations array, held about three times over
+        while it is built and fitted; one that would not fit is refused
+        before it is built, naming an occasion length that fits.
 
     Returns
     -------
@@ -320,6 +344,13 @@ def capture_history(
     k = use.usage.shape[1]
     ids = sorted(map(str, ident[V.INDIVIDUAL_ID].unique()))
     i_of = {s: i for i, s in enumerate(ids)}
+    check_budget(
+        len(ids) * k * len(station_ids),
+        CAPTURE_BYTES_PER_CELL,
+        what="the capture history (individuals x occasions x stations)",
+        budget_gb=max_memory_gb,
+        suggest=lambda f: _longer_occasions(k, occasion_days, f),
+    )
     caps = np.zeros((len(ids), k, len(station_ids)), dtype=np.int64)
     if len(ident):
         t0 = starts[0]

@@ -95,6 +95,7 @@ def fit_survey(
         detector=detector,
         species=species,
         independence_minutes=independence_minutes,
+        max_memory_gb=max_memory_gb,
     )
     _check_fittable(ch)
     sg = rpsv(ch)
