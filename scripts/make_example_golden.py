@@ -15,24 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-# logical name -> (path inside a run folder, key columns kept in order)
-TABLES: dict[str, str] = {
-    "density_estimates": "density/estimates.csv",
-    "region_n": "density/region_n.csv",
-    "home_range_areas": "homerange/home_range_areas.csv",
-    "cross_border_population": "homerange/cross_border_population.csv",
-    "cross_border_individuals": "homerange/cross_border_individuals.csv",
-    "pair_costs": "corridors/pair_costs.csv",
-    "effective_resistance": "corridors/effective_resistance.csv",
-    "border_hotspots": "corridors/border_hotspots.csv",
-    "coverage_stats": "coverage/coverage_stats.csv",
-    "pdot_summary": "coverage/pdot_summary.csv",
-    "effort_total": "effort/effort_total.csv",
-    "effort_per_zone": "effort/effort_per_zone.csv",
-    "plan_proposed": "plan/proposed_stations.csv",
-    "reserve_areas": "reserve_areas.csv",
-    "individuals_by_country": "individuals_by_country.csv",
-}
+# logical table -> its path in a run folder: one list, owned by the test
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_example_golden import CURRENT_PATHS as TABLES
 
 
 def table_records(path: Path) -> dict[str, list]:

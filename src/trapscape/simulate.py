@@ -1127,19 +1127,7 @@ def _photos(
         [V.TIMESTAMP, V.STATION_ID, V.CAMERA_ID], kind="stable"
     ).reset_index(drop=True)
     sight[V.MEDIA_ID] = [f"IMG{k + 1:06d}" for k in range(len(sight))]
-    return sight[
-        [
-            V.STATION_ID,
-            V.CAMERA_ID,
-            V.DEPLOYMENT_ID,
-            V.TIMESTAMP,
-            V.SPECIES,
-            V.INDIVIDUAL_ID,
-            V.SEX,
-            V.MEDIA_ID,
-            V.COUNT,
-        ]
-    ]
+    return sight[list(V.SIGHTING_COLUMNS)]
 
 
 def _unless(values: np.ndarray, ind: np.ndarray, hidden: np.ndarray) -> Any:

@@ -85,12 +85,26 @@ COUNT = "count"
 NAME = "name"
 ZONE = "zone"
 
+#: the canonical sightings columns, in the order they are written
+SIGHTING_COLUMNS: tuple[str, ...] = (
+    STATION_ID,
+    CAMERA_ID,
+    DEPLOYMENT_ID,
+    TIMESTAMP,
+    SPECIES,
+    INDIVIDUAL_ID,
+    SEX,
+    MEDIA_ID,
+    COUNT,
+)
+
 # --------------------------------------------------------------------------
 # Column aliases (matched case-insensitively after normalising separators)
 # --------------------------------------------------------------------------
 __all__ += [
     "BOUNDARY_KINDS",
     "SIGHTING_ALIASES",
+    "SIGHTING_COLUMNS",
     "STATION_ALIASES",
     "check_boundaries",
     "check_sightings",

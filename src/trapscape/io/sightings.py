@@ -338,20 +338,6 @@ def write_sightings(sightings: pd.DataFrame, path: PathLike) -> None:
     """Write canonical sightings as CSV (read back by :func:`read_sightings`)."""
     out = sightings.copy()
     out[V.TIMESTAMP] = _fmt_dt(out[V.TIMESTAMP])
-    first = [
-        c
-        for c in (
-            V.STATION_ID,
-            V.CAMERA_ID,
-            V.DEPLOYMENT_ID,
-            V.TIMESTAMP,
-            V.SPECIES,
-            V.INDIVIDUAL_ID,
-            V.SEX,
-            V.MEDIA_ID,
-            V.COUNT,
-        )
-        if c in out.columns
-    ]
+    first = [c for c in V.SIGHTING_COLUMNS if c in out.columns]
     out = out[first + [c for c in out.columns if c not in first]]
     out.to_csv(path, index=False)
