@@ -14,6 +14,7 @@ longer hand-made corpus is marked ``slow``.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -125,6 +126,21 @@ def test_control_stays_valid(tmp_path: Path) -> None:
     res = _run(toml)
     assert res.exit_code == 0, res.output[-2000:]
     assert (tmp_path / "out" / "manifest.json").is_file()
+
+
+def test_manifest_records_inputs_relative_to_the_project(tmp_path: Path) -> None:
+    toml = _fresh(tmp_path / "project")
+    assert _run(toml).exit_code == 0
+    man = json.loads((tmp_path / "project" / "out" / "manifest.json").read_text())
+    inputs = man["inputs"]
+    assert inputs["survey.stations"]["path"] == "stations.csv"
+    assert inputs["survey.sightings"]["path"] == "sightings.csv"
+    assert len(inputs) > 2
+    for name, rec in inputs.items():
+        assert not os.path.isabs(rec["path"]), (name, rec["path"])
+        # the recorded path leads back to the file from the project's folder
+        assert (toml.parent / rec["path"]).exists(), (name, rec["path"])
+    assert str(tmp_path) not in json.dumps(man)
 
 
 # ---------------------------------------------------------- hand-made corpus

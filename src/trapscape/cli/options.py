@@ -343,14 +343,13 @@ def load_survey_from_options(
         survey = load_project(project, crs=crs).survey
         assert survey is not None  # read=True always reads it
         return add_boundaries(survey, boundaries) if boundaries else survey
-    extra = {"date_format": date_format} if date_format and project is None else {}
     return read_survey(
         project,
         stations=stations,
         sightings=sightings,
         boundaries=boundaries,
         crs=crs,
-        **extra,
+        date_format=(date_format or None) if project is None else None,
     )
 
 
