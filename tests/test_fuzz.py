@@ -384,6 +384,7 @@ CORPUS: dict[str, Mutation] = {
     "project-percent-200": _edit(
         PJ, lambda t: t.replace("[homerange]\n", "[homerange]\npercent = [50, 200]\n")
     ),
+    "project-resolution-1e-300": _toml_set("coverage", "resolution = 1e-300"),
     "project-duplicate-key": _toml_set("coverage", "cell_size = 5000"),
 }
 
@@ -404,6 +405,7 @@ RUN_CASES = (
     "stations-swap-lon-lat",
     "sightings-half",
     "project-elevation-csv",
+    "project-resolution-1e-300",
 )
 
 
@@ -426,6 +428,31 @@ def test_regressions(name: str, tmp_path: Path) -> None:
     toml = _fresh(tmp_path)
     CORPUS[name](tmp_path)
     assert _validate(toml).exit_code == 1
+
+
+def test_resolution_far_too_fine_is_refused_by_the_memory_guard(
+    tmp_path: Path,
+) -> None:
+    """Found by the fuzz: a 1e-300 m pdot grid overflowed the memory estimate
+    (``OverflowError: int too large to convert to float``, an internal error)."""
+    toml = _fresh(tmp_path)
+    CORPUS["project-resolution-1e-300"](tmp_path)
+    res = _run(toml)
+    assert res.exit_code == 3
+    assert "internal error" not in res.output
+    assert "memory budget" in res.output
+
+
+def test_memory_estimate_of_an_astronomical_count() -> None:
+    from trapscape._memory import check_budget
+    from trapscape.errors import ComputationError
+
+    with pytest.raises(ComputationError, match=r"more than 1e\+300 cells") as err:
+        check_budget(10**600, 8.0, what="the grid", suggest=lambda f: f"x{f:g}")
+    assert "max_memory_gb" in str(err.value)
+    with pytest.raises(ComputationError, match=r"2\.1e\+210 cells") as err:
+        check_budget(21 * 10**209, 8.0, what="the grid", suggest=lambda f: "Coarser.")
+    assert "Coarser." in str(err.value)
 
 
 # ------------------------------------------------------------ special files
