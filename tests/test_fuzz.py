@@ -321,6 +321,8 @@ CORPUS: dict[str, Mutation] = {
         SI, _swap("station_id", "individual_id")
     ),
     "sightings-swap-sex-count": _columns(SI, _swap("sex", "count")),
+    "sightings-repeated-columns": _columns(SI, lambda rows: [r + r for r in rows]),
+    "sightings-5mb-cell": _cell(SI, "count", "1" + "x" * 5_000_000),
     # numbers
     "stations-lon-inf": _cell(ST, "longitude", "inf"),
     "stations-lon-nan": _cell(ST, "longitude", "nan"),
@@ -420,14 +422,22 @@ def test_corpus_run(name: str, tmp_path: Path) -> None:
 
 
 # Regressions from crashes the corpus found stay in the fast part.
-FAST_CASES = ("stations-setup-1600", "project-date-format-q", "stations-symlink-loop")
+FAST_CASES = (
+    "stations-setup-1600",
+    "project-date-format-q",
+    "stations-symlink-loop",
+    "sightings-repeated-columns",  # was accepted: the second copy ignored
+    "sightings-5mb-cell",  # the error message quoted all 5 MB
+)
 
 
 @pytest.mark.parametrize("name", FAST_CASES)
 def test_regressions(name: str, tmp_path: Path) -> None:
     toml = _fresh(tmp_path)
     CORPUS[name](tmp_path)
-    assert _validate(toml).exit_code == 1
+    res = _validate(toml)
+    assert res.exit_code == 1
+    assert len(res.output) < 20_000
 
 
 def test_resolution_far_too_fine_is_refused_by_the_memory_guard(
