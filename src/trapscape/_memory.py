@@ -30,6 +30,10 @@ DEFAULT_BUDGET_GB = 4.0
 _GIB = 2**30
 
 
+#: Cap of a memory estimate (bytes or items), far above any budget.
+_HUGE = 1e300
+
+
 def grid_cells(bounds: tuple[float, float, float, float], cell: float) -> int:
     """Number of cells of a grid of ``cell`` metres covering ``bounds``."""
     minx, miny, maxx, maxy = (float(v) for v in bounds)
@@ -146,7 +150,10 @@ def check_budget(
     ComputationError
         If the estimate exceeds ``budget_gb``.
     """
-    need = float(n_items) * float(bytes_per_item) + float(extra_bytes)
+    # a grid of 1e-300 m cells counts more items than a float holds: cap
+    # the estimate (it is refused all the same) instead of overflowing
+    count = float(n_items) if n_items < _HUGE else _HUGE
+    need = min(count * float(bytes_per_item) + float(extra_bytes), _HUGE)
     if budget_gb is None:
         return need
     budget = float(budget_gb) * _GIB
@@ -155,9 +162,18 @@ def check_budget(
     if need <= budget:
         return need
     factor = (need / budget) if n_items else 1.0
-    fix = suggest(factor) if suggest is not None else "Ask for a smaller problem."
+    if need >= _HUGE:  # no sensible factor to scale a setting by
+        fix = "Ask for a problem smaller by hundreds of orders of magnitude."
+        shown = f"more than {_HUGE:.0e}"
+    else:
+        fix = suggest(factor) if suggest is not None else "Ask for a smaller problem."
+        shown = f"{int(n_items):,}" if n_items < 10**15 else f"{count:.2g}"
+    gib = need / _GIB
+    size = f"about {gib:.1f}" if gib < 1e9 else f"about {gib:.2g}"
+    if need >= _HUGE:
+        size = f"more than {gib:.0e}"
     raise ComputationError(
-        f"{what[:1].upper()}{what[1:]}: {int(n_items):,} {unit} would need "
-        f"about {need / _GIB:.1f} GiB, over the {float(budget_gb):g} GiB memory "
+        f"{what[:1].upper()}{what[1:]}: {shown} {unit} would need "
+        f"{size} GiB, over the {float(budget_gb):g} GiB memory "
         f"budget. {fix} Or raise max_memory_gb if the machine has the memory."
     )

@@ -204,7 +204,10 @@ class ProblemCollector:
         column: str | None = None,
         kind: ProblemKind = "value",
     ) -> None:
-        """Record one problem."""
+        """Record one problem (a message over 600 characters, e.g. quoting a
+        5 MB cell, keeps its start and its fix and drops the middle)."""
+        if len(message) > 600:
+            message = f"{message[:300]} [...] {message[-250:]}"
         self.problems.append(
             Problem(
                 message,

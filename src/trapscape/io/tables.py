@@ -179,6 +179,7 @@ def _read_csv(
         )
         return None
     df.columns = [str(c).strip() for c in df.columns]
+    _check_repeated_columns(list(df.columns), chk, path)
     if sep != ",":
         logger.info("%s: columns separated by %r", _name(path), sep)
         # Excel in many locales writes decimal commas with ';' separators
@@ -199,6 +200,24 @@ def _read_csv(
     out = df.astype(object)
     out.attrs["sep"] = sep  # a decimal comma is only read in ';'/tab files
     return out
+
+
+def _check_repeated_columns(
+    columns: list[str], chk: ProblemCollector, path: PathLike
+) -> None:
+    """A header naming a column twice (pandas reads the second as 'name.1'
+    and would silently ignore it) is a problem."""
+    names = set(columns)
+    for c in columns:
+        m = re.fullmatch(r"(.+)\.(\d+)", c)
+        if m and m.group(1) in names:
+            chk.add(
+                f"the header names column {m.group(1)!r} more than once. "
+                "Remove or rename the repeated column.",
+                path=path,
+                column=m.group(1),
+                kind="schema",
+            )
 
 
 def _strings(series: pd.Series) -> np.ndarray:

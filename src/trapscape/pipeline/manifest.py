@@ -79,6 +79,19 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _recorded_path(path: Path, base: Path | None) -> str:
+    """*path* as the manifest records it: relative to *base* (the project
+    file's folder) where possible, so a shared manifest does not reveal the
+    user's home directory; absolute only when no relative path exists (another
+    drive on Windows) or no project file is known."""
+    if base is None:
+        return os.fspath(path)
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+    except ValueError:
+        return os.fspath(path)
+
+
 def _manifest(
     ctx: _Context,
     switches: Mapping[str, bool],
@@ -86,10 +99,11 @@ def _manifest(
     project_path: str | os.PathLike[str] | None,
 ) -> dict[str, Any]:
     inputs = {}
+    base = Path(project_path).resolve().parent if project_path else None
     for name, p in sorted(ctx.inputs.items()):
         if p.exists():
             inputs[name] = {
-                "path": p.name if ctx.public else os.fspath(p),
+                "path": p.name if ctx.public else _recorded_path(p, base),
                 "sha256": _sha256(p),
             }
     # every file the run wrote, at every depth, with its digest: what a
