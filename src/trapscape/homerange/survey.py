@@ -31,6 +31,7 @@ import pandas as pd
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
 from ..errors import ComputationError, InputError
+from ..reserve import straddling_ranges
 from . import borders as _borders
 from . import convex as _convex
 from . import isopleths as _isopleths
@@ -208,8 +209,6 @@ def for_survey(
             relocations=rel,
             percent=p_main,
         )
-        from ..reserve import straddling_ranges
-
         straddling = straddling_ranges(survey, plain, percent=straddling_percent)
     return SurveyHomeRanges(
         relocations=rel,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from .._output import staged_checksums
+from .._output import file_digest, staged_checksums
 from .._steps import (
     STEP_SWITCH,
 )
@@ -61,10 +61,7 @@ def _sha256(path: Path) -> str:
         return h.hexdigest()
     if not path.is_file():  # follows links; False for devices, FIFOs, loops
         return "not a regular file"
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return str(file_digest(path)["sha256"])
 
 
 def _versions() -> dict[str, str]:
