@@ -444,13 +444,16 @@ def test_resolution_far_too_fine_is_refused_by_the_memory_guard(
     tmp_path: Path,
 ) -> None:
     """Found by the fuzz: a 1e-300 m pdot grid overflowed the memory estimate
-    (``OverflowError: int too large to convert to float``, an internal error)."""
+    (``OverflowError: int too large to convert to float``, an internal error).
+    Now ``validate`` and the start of ``run`` refuse it (exit 1, nothing
+    written), since even one 8-byte value per cell cannot fit the budget."""
     toml = _fresh(tmp_path)
     CORPUS["project-resolution-1e-300"](tmp_path)
-    res = _run(toml)
-    assert res.exit_code == 3
-    assert "internal error" not in res.output
-    assert "memory budget" in res.output
+    for res in (_validate(toml), _run(toml)):
+        assert res.exit_code == 1, res.output
+        assert "internal error" not in res.output
+        assert "memory budget" in res.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_memory_estimate_of_an_astronomical_count() -> None:

@@ -50,6 +50,7 @@ from ._signature import accepted, keywords_for
 from .errors import InputError, ProblemCollector, TrapscapeWarning
 
 __all__ = [
+    "GRID_KEYS",
     "PATH_KINDS",
     "PIPELINE_KEYS",
     "RESERVED",
@@ -67,6 +68,7 @@ __all__ = [
     "check_sections",
     "choice_problems",
     "defaults",
+    "grid_memory_problems",
     "keywords_for",
     "literal_hints",
     "merge",
@@ -1025,3 +1027,88 @@ def check_sections(
     if own:
         coll.raise_if_any()
     return out
+
+
+#: Grid parameters whose value sets how many cells a step builds, by section.
+#: Every such step holds at least one 8-byte value per cell of a grid that
+#: covers at least the stations' extent, so that product is a lower bound of
+#: its memory need (the step's own estimate, made when it runs, is higher).
+GRID_KEYS: dict[str, tuple[str, ...]] = {
+    "coverage": ("cell_size", "resolution"),
+    "density": ("spacing",),
+    "homerange": ("cell_size",),
+    "corridors": ("resolution",),
+    "plan": ("spacing", "cell_size"),
+}
+
+_BYTES_PER_CELL = 8
+
+
+def _count(value: float) -> str:
+    """A large count for a message (``inf`` shown as beyond 1e308)."""
+    return f"{value:.3g}" if math.isfinite(value) else "more than 1e308"
+
+
+def _span_cells(span: float, cell: float) -> float:
+    """Cells of size ``cell`` along ``span`` (at least 1; ``inf`` if unbounded)."""
+    q = span / cell
+    return max(1.0, float(math.ceil(q)) if math.isfinite(q) else q)
+
+
+def grid_memory_problems(
+    params: Mapping[str, Any],
+    bounds: tuple[float, float, float, float],
+    where: str | None,
+    pc: ProblemCollector | None = None,
+) -> None:
+    """Refuse grid sizes that cannot fit in the memory budget, before any step runs.
+
+    For each key of :data:`GRID_KEYS` set to a positive finite number, the
+    cells of a grid of that size over ``bounds`` (the stations' extent, in
+    metres) times 8 bytes is a lower bound of the step's peak memory.  When
+    even that bound is over the section's ``max_memory_gb`` (default
+    :data:`trapscape._memory.DEFAULT_BUDGET_GB`), the value can only fail,
+    so ``validate`` and the start of ``run`` report it (exit 1, nothing
+    written) instead of the step refusing it later.  Values that pass may
+    still be refused by the step's own, fuller estimate.  Without ``pc``
+    the problems are raised at once (:class:`~trapscape.errors.InputError`).
+    """
+    if pc is None:
+        own = ProblemCollector()
+        grid_memory_problems(params, bounds, where, own)
+        own.raise_if_any()
+        return
+    from ._memory import _GIB, DEFAULT_BUDGET_GB, nice_up
+
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        return
+    width, height = max(maxx - minx, 0.0), max(maxy - miny, 0.0)
+    for section, keys in GRID_KEYS.items():
+        sec = params.get(section) or {}
+        if not isinstance(sec, Mapping):
+            continue
+        budget = sec.get("max_memory_gb", DEFAULT_BUDGET_GB)
+        if not _is_number(budget) or not budget > 0 or _non_finite(budget):
+            continue
+        budget_bytes = float(budget) * _GIB
+        for key in keys:
+            value = sec.get(key)
+            if not _is_number(value) or _non_finite(value) or not value > 0:
+                continue  # missing, automatic or out of range: reported elsewhere
+            cell = float(value)  # float arithmetic: no overflow for a 1e-300 m cell
+            cells = _span_cells(width, cell) * _span_cells(height, cell)
+            need = cells * _BYTES_PER_CELL
+            if need <= budget_bytes:
+                continue
+            finest = nice_up(math.sqrt(width * height * _BYTES_PER_CELL / budget_bytes))
+            pc.add(
+                f"[{section}] {key} = {value:g} m makes a grid of {_count(cells)} cells "
+                f"over the stations' extent ({width / 1000:,.1f} x "
+                f"{height / 1000:,.1f} km): more than {_count(need / _GIB)} GiB, "
+                f"over the {float(budget):g} GiB memory budget (max_memory_gb). "
+                f"Use {key} >= {finest} m (the step may ask for coarser), "
+                "or raise max_memory_gb.",
+                path=where,
+                column=f"{section}.{key}",
+            )

@@ -349,6 +349,7 @@ def load_project(
         survey = _read_project_survey(
             p, survey_sec, bound_sec, st_path, si_path, dp_path, bpaths, crs, name
         )
+        _check_grid_memory(survey, params, fname)
     return Project(
         path=p.resolve(),
         survey=survey,
@@ -357,6 +358,17 @@ def load_project(
         species=survey_sec.get("species"),
         name=name,
     )
+
+
+def _check_grid_memory(
+    survey: Survey, params: dict[str, dict[str, Any]], where: str
+) -> None:
+    """Refuse grid sizes whose grid alone would exceed the memory budget."""
+    given = {
+        s: {**_steps.defaults(s, run=True), **params.get(s, {})}
+        for s in _steps.GRID_KEYS
+    }
+    _steps.grid_memory_problems(given, tuple(survey.stations.total_bounds), where)
 
 
 def _read_project_survey(

@@ -262,3 +262,58 @@ def test_validate_stations_link_loop_has_no_traceback(tmp_path):
     assert res.exit_code == 1
     assert "[survey] stations = 'loop.csv': cannot be read" in res.output
     assert "Traceback" not in res.output
+
+
+# ------------------------------------------------------ grids beyond the budget
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("[coverage]\nresolution = 1e-300\n", "[coverage] resolution = 1e-300 m"),
+        ("[corridors]\nresolution = 0.01\n", "[corridors] resolution = 0.01 m"),
+        ("[density]\nspacing = 0.01\n", "[density] spacing = 0.01 m"),
+        (
+            "[plan]\ncell_size = 1.0\nmax_memory_gb = 0.001\n",
+            "[plan] cell_size = 1 m",
+        ),
+    ],
+)
+def test_validate_rejects_a_grid_that_cannot_fit_the_memory_budget(
+    tmp_path, extra, named
+):
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = CliRunner().invoke(cli, ["validate", str(proj)])
+    assert res.exit_code == 1, res.output
+    assert named in res.output and "memory budget" in res.output
+    assert "Traceback" not in res.output
+    # the advice is a size whose grid does fit
+    advised = float(res.output.split(">= ")[1].split(" m")[0])
+    assert advised > 0.01
+
+
+def test_run_refuses_a_grid_beyond_the_budget_before_writing(tmp_path):
+    extra = "[coverage]\nresolution = 1e-300\n"
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(proj), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "[coverage] resolution = 1e-300 m" in res.output
+    assert not out.exists()
+
+
+def test_grid_memory_check_passes_a_fitting_grid_and_tells_its_floor():
+    from trapscape import _steps
+    from trapscape.errors import InputError
+
+    bounds = (0.0, 0.0, 60_000.0, 60_000.0)  # 3,600 km2
+    # 100 m over 3,600 km2: 360,000 cells, 2.9 MB: fine
+    _steps.grid_memory_problems({"coverage": {"resolution": 100.0}}, bounds, None)
+    with pytest.raises(InputError, match=r"resolution >= (\d+) m") as err:
+        _steps.grid_memory_problems(
+            {"coverage": {"resolution": 10.0, "max_memory_gb": 0.001}}, bounds, None
+        )
+    floor = float(str(err.value).split(">= ")[1].split(" m")[0])
+    # the floor's own grid fits the budget of 0.001 GiB at 8 bytes a cell
+    assert (60_000 / floor) ** 2 * 8 <= 0.001 * 2**30
+    _steps.grid_memory_problems(
+        {"coverage": {"resolution": floor, "max_memory_gb": 0.001}}, bounds, None
+    )

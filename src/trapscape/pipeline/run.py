@@ -31,6 +31,7 @@ from .._steps import (
     STEP_SWITCH,
     STEPS,
     check_sections,
+    grid_memory_problems,
 )
 from ..errors import (
     InputError,
@@ -264,6 +265,11 @@ def run_survey(
     switches = checked.pop("steps")
     step_params = {s: _with_defaults(s, checked.get(s, {})) for s in STEP_SECTIONS}
     step_params["rasters"] = dict(dict((params or {}).get("rasters", {}) or {}).items())
+    grid_memory_problems(
+        step_params,
+        tuple(survey.stations.total_bounds),
+        os.fspath(project_path) if project_path else None,
+    )
     public_survey = None
     if public:
         from ..privacy import generalise_survey
