@@ -10,6 +10,13 @@ looked up under its current name (``CURRENT_PATHS``).
 One deliberate change since: ``plan_proposed`` holds the plan of the exact
 lazy greedy (same picks as plain greedy; the earlier lazy search was not
 exact for this non-submodular objective), see CHANGELOG.md.
+
+Issue 14 changed, deliberately: home ranges are clipped to land and
+re-estimated on wider grids where adehabitatHR's grid cut them
+(``home_range_areas``, ``share_<zone>`` of ``cross_border_individuals``);
+``cross_border_population`` lost its double-counting "multiple zones" row;
+the candidate reserve is limited to the countries holding stations
+(``reserve_areas``: no North Korea column, a ``countries`` column).
 """
 
 from __future__ import annotations

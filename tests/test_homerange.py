@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 
 from trapscape import homerange as hr
 from trapscape import validation as V
@@ -387,8 +387,12 @@ def test_cross_border(tiny_survey):
     assert cr["hours_between"] == pytest.approx(152.5)
     pop = res.population.set_index("status")
     assert pop.loc["both", "n_individuals"] == 1
-    assert pop.loc["multiple zones", "share"] == pytest.approx(0.5)
+    assert pop.loc["both", "share"] == pytest.approx(0.5)
     assert pop.loc["total", "n_individuals"] == 2
+    # the statuses partition the individuals: each counted once
+    parts = pop.drop(index="total")
+    assert parts["n_individuals"].sum() == 2
+    assert parts["share"].sum() == pytest.approx(1.0)
 
 
 def test_cross_border_range_shares(tiny_survey):
@@ -542,3 +546,61 @@ def test_public_names_of_the_former_module_still_import() -> None:
     for name in pkg.__all__:
         assert getattr(pkg, name) is not None, name
     assert callable(pkg.kde) and callable(pkg.mcp) and callable(pkg.overlap)
+
+
+# ------------------------------------------------ survey ranges: grids and land
+def _line_of_points():
+    """Detections along an east-west line: adehabitatHR's grid is too narrow in y."""
+    x = np.repeat(np.arange(0.0, 10_000.0, 1000.0), 2) + 500_000
+    y = np.tile([0.0, 50.0], 10) + 4_700_000
+    st = [f"S{i}" for i in range(20)]
+    return _points(["a"] * 20, x, y, station_id=st)
+
+
+def test_survey_ranges_are_not_cut_by_the_grid_edge():
+    pts = _line_of_points()
+    with pytest.warns(TrapscapeWarning, match="reach the edge"):
+        cut = hr.kde(pts, percent=95, grid=60)  # adehabitatHR's grid, as documented
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrapscapeWarning)
+        res = hr.for_survey(relocations=pts, percent=95, grid=60)
+    row = res.ranges.iloc[0]
+    ud = res.kde.ud["a"]
+    ys = ud.y.to_numpy()
+    _, miny, _, maxy = row.geometry.bounds
+    assert ys.min() < miny and maxy < ys.max()  # the isopleth is inside its grid
+    # the wider grid keeps the cell size and the bandwidth; the area grows
+    assert row["cell"] == pytest.approx(cut.isopleths["cell"].iloc[0])
+    assert row["h"] == pytest.approx(cut.isopleths["h"].iloc[0])
+    assert row["h_method"] == cut.isopleths["h_method"].iloc[0] == "href"
+    assert row["area_km2"] > 1.5 * cut.isopleths["area_km2"].iloc[0]
+    wide = hr.kde(pts, percent=95, cell_size=float(row["cell"]))
+    assert row["area_km2"] == pytest.approx(wide.isopleths["area_km2"].iloc[0])
+
+
+def test_survey_ranges_are_clipped_to_land(tiny_survey):
+    from dataclasses import replace
+
+    from conftest import X0, Y0
+
+    # the sea begins 500 m west of the stations' western column
+    zones = tiny_survey.zones.copy()
+    zones["geometry"] = zones.geometry.intersection(
+        box(X0 + 500, Y0 - 10_000, X0 + 20_000, Y0 + 20_000)
+    )
+    s = replace(tiny_survey, zones=zones)
+    kw = {"h": 800.0, "cell_size": 100.0, "min_detections": 1, "min_stations": 2}
+    res = hr.for_survey(s, percent=95, **kw)
+    land = zones.geometry.union_all()
+    assert all(land.buffer(1e-6).contains(g) for g in res.ranges.geometry)
+    assert (res.ranges["off_land_km2"] > 0).any()
+    shares = res.cross_border.individuals.filter(like="share_").sum(axis=1)
+    assert shares.to_numpy() == pytest.approx(1.0)
+    assert (res.ranges["off_land_km2"] >= 0).all()
+    kept = hr.for_survey(s, percent=95, clip_to_land=False, **kw)
+    lost = (
+        kept.ranges["poly_area_km2"].to_numpy() - res.ranges["poly_area_km2"].to_numpy()
+    )
+    assert lost == pytest.approx(res.ranges["off_land_km2"].to_numpy())

@@ -35,6 +35,10 @@ class RunProducts:
         Per individual, the zones (countries) it was detected in.
     population
         Individuals per zone and cross-border counts (a table).
+    surveyed_zones
+        Names of the zones (countries) holding at least one station, from the
+        exact station locations (the report gives numbers for these only, in
+        the public version too).
     effort
         The :class:`~trapscape.effort.EffortReport`.
     stations
@@ -71,6 +75,7 @@ class RunProducts:
     summary: dict[str, Any] | None = None
     individual_zones: pd.DataFrame | None = None
     population: pd.DataFrame | None = None
+    surveyed_zones: list[str] | None = None
     effort: Any = None
     stations: gpd.GeoDataFrame | None = None
     station_cells: gpd.GeoDataFrame | None = None

@@ -14,6 +14,7 @@ fit's ``region_n`` table hold every detected animal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .survey import Survey
 
 __all__ = [
+    "MIN_ZONE_AREA_KM2",
     "candidate_reserve",
     "holds_whole_population",
     "individuals_by_zone",
@@ -38,6 +40,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Area (km²) below which a zone's share of a polygon is a sliver of the
+#: boundary layers, not a real part: :func:`reserve_areas` leaves such zones
+#: out of the area columns, and the report leaves them out of its tables.
+MIN_ZONE_AREA_KM2 = 0.5
 
 
 def individuals_by_zone(survey: Survey) -> pd.DataFrame:
@@ -158,12 +165,57 @@ def straddling_ranges(
     return out[(shares >= min_share).sum(axis=1).to_numpy() >= 2]
 
 
-def reserve_areas(reserve: gpd.GeoDataFrame, survey: Survey) -> gpd.GeoDataFrame:
-    """Add ``area_km2`` and ``area_km2_<zone>`` columns to reserve polygons."""
+def reserve_areas(
+    reserve: gpd.GeoDataFrame,
+    survey: Survey,
+    *,
+    countries: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Add ``area_km2`` and ``area_km2_<zone>`` columns to reserve polygons.
+
+    Only the zones in ``countries`` (default: every zone) get a column, and
+    a zone whose part is smaller than :data:`MIN_ZONE_AREA_KM2` in every
+    polygon (a sliver where boundary layers do not quite meet) gets none.
+    """
     base = reserve.drop(
         columns=[c for c in reserve.columns if c.startswith("area_km2")]
     )
-    return base.join(_area_by_zone(base.geometry, survey.zones))
+    zones = survey.zones
+    if zones is not None and countries is not None:
+        zones = zones[zones[V.NAME].astype(str).isin([str(c) for c in countries])]
+    areas = _area_by_zone(base.geometry, zones)
+    slivers = [
+        c
+        for c in areas.columns
+        if c.startswith("area_km2_") and bool((areas[c] < MIN_ZONE_AREA_KM2).all())
+    ]
+    return base.join(areas.drop(columns=slivers))
+
+
+def _reserve_countries(
+    survey: Survey, countries: Sequence[str] | None
+) -> list[str] | None:
+    """The zones the reserve may cover: ``countries``, else those holding stations.
+
+    ``None``: the survey has no zones (nothing to restrict to).
+    """
+    if survey.zones is None or len(survey.zones) == 0:
+        return None
+    known = sorted(map(str, survey.zones[V.NAME].unique()))
+    if countries is None:
+        with_stations = zones_with_stations(survey)
+        return sorted(with_stations) if with_stations else known
+    chosen = [countries] if isinstance(countries, str) else [str(c) for c in countries]
+    unknown = [c for c in chosen if c not in known]
+    if unknown or not chosen:
+        from .errors import InputError
+
+        raise InputError(
+            f"[reserve] countries = {chosen!r}: "
+            + (f"no zone named {', '.join(map(repr, unknown))}; " if unknown else "")
+            + f"use names of the survey's zones: {', '.join(known)}."
+        )
+    return chosen
 
 
 def candidate_reserve(
@@ -175,14 +227,16 @@ def candidate_reserve(
     percent: float = 95.0,
     path_buffer: float = 500.0,
     clip_to_land: bool = True,
+    countries: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Candidate transboundary reserve: parks + straddling ranges + corridors.
 
     The outline is the union of the park polygons, the ``percent`` home
     ranges that straddle the international border (see
     :func:`straddling_ranges`) and the corridor polygons (least-cost paths
-    are buffered by ``path_buffer`` metres), clipped to the country polygons
-    (so it stays on land).
+    are buffered by ``path_buffer`` metres), clipped to the polygons of the
+    chosen countries (so it stays on land and within the countries that
+    take part).
 
     Parameters
     ----------
@@ -197,13 +251,23 @@ def candidate_reserve(
         Half-width in metres given to line corridors.
     clip_to_land
         Clip to the union of the zones (countries) when present.
+    countries
+        Names of the zones (countries) the reserve may cover; the outline is
+        clipped to them.  Default: the zones that hold at least one station
+        (a country without cameras has no data to justify a reserve there).
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row: ``name``, ``components`` (what went in), geometry,
-        ``area_km2`` and ``area_km2_<country>``.  Empty if nothing is
-        available.
+        ``area_km2`` and ``area_km2_<country>`` for the chosen countries
+        (slivers under :data:`MIN_ZONE_AREA_KM2` left out).  Empty if
+        nothing is available.
+
+    Raises
+    ------
+    InputError
+        If ``countries`` names a zone the survey does not have.
 
     References
     ----------
@@ -213,6 +277,7 @@ def candidate_reserve(
     import geopandas as gpd
 
     require_projected(survey.crs, "survey CRS")
+    chosen = _reserve_countries(survey, countries)
     parts = []
     comps = []
     if survey.parks is not None and len(survey.parks):
@@ -245,14 +310,21 @@ def candidate_reserve(
             crs=survey.crs,
         )
     union = gpd.GeoSeries(parts, crs=survey.crs).union_all()
-    if clip_to_land and survey.zones is not None and len(survey.zones):
-        union = union.intersection(survey.zones.geometry.union_all())
+    if survey.zones is not None and len(survey.zones) and chosen is not None:
+        zones = survey.zones
+        if clip_to_land or len(chosen) < zones[V.NAME].nunique():
+            keep = zones[zones[V.NAME].astype(str).isin(chosen)]
+            union = union.intersection(keep.geometry.union_all())
     out = gpd.GeoDataFrame(
-        {V.NAME: ["candidate transboundary reserve"], "components": ["; ".join(comps)]},
+        {
+            V.NAME: ["candidate transboundary reserve"],
+            "components": ["; ".join(comps)],
+            "countries": [" + ".join(chosen) if chosen else ""],
+        },
         geometry=[union],
         crs=survey.crs,
     )
-    return reserve_areas(out, survey)
+    return reserve_areas(out, survey, countries=chosen)
 
 
 def zones_with_stations(survey: Survey) -> set[str] | None:

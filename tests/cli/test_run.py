@@ -534,3 +534,85 @@ def test_run_into_an_empty_folder_filled_meanwhile_keeps_the_file(
     res = CliRunner().invoke(cli, ["run", str(project), "--out", str(out)])
     assert res.exit_code == 1 and "was filled" in res.output
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+# ------------------------------------------------------------------ progress
+def test_run_shows_each_step_as_it_starts_and_ends(
+    project: Path, tmp_path: Path
+) -> None:
+    res = CliRunner().invoke(cli, ["run", str(project), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    err = res.stderr.splitlines()
+    # a start and an end line per step that ran, in order, on stderr
+    start = err.index("[ 3/12] coverage   started")
+    end = next(
+        i for i, line in enumerate(err) if line.startswith("[ 3/12] coverage   ok")
+    )
+    assert start < end and line_has_time(err[end])
+    assert any(line.startswith("[ 4/12] density    skipped") for line in err)
+    assert "started" not in " ".join(line for line in err if "density" in line)
+    assert "Outputs in" in res.stdout and "started" not in res.stdout
+
+
+def line_has_time(line: str) -> bool:
+    import re
+
+    return re.search(r"\d+\.\d s", line) is not None
+
+
+def test_run_quiet_prints_nothing(project: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(tmp_path / "o"), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.output == ""
+    res = CliRunner().invoke(
+        cli, ["-q", "run", str(project), "--out", str(tmp_path / "o2")]
+    )
+    assert res.exit_code == 0 and res.output == ""
+
+
+def test_run_json_progress_is_one_object_per_line(
+    project: Path, tmp_path: Path
+) -> None:
+    res = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(tmp_path / "o"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    events = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.stderr == ""
+    assert events[0] == {"event": "start", "step": "validate", "index": 1, "total": 12}
+    ends = [e for e in events if e["event"] == "end"]
+    assert [e["step"] for e in ends][:3] == ["validate", "effort", "coverage"]
+    assert len(ends) == 12 and all(isinstance(e["seconds"], float) for e in ends)
+    assert {e["status"] for e in ends} == {"ok", "skipped"}
+    done = events[-1]
+    assert done["event"] == "done" and done["exit_status"] == 0
+    assert done["failed"] == [] and done["files"] > 0
+
+
+def test_run_json_reports_failed_steps(tmp_path: Path) -> None:
+    fast = FAST.replace("density = false\n", "")
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=fast)
+    _no_individuals(proj.parent)
+    res = CliRunner().invoke(
+        cli, ["run", str(proj), "--out", str(tmp_path / "o"), "--json"]
+    )
+    assert res.exit_code == 3
+    done = json.loads(res.stdout.splitlines()[-1])
+    assert done["failed"] == ["density"] and done["exit_status"] == 3
+
+
+def test_run_project_calls_on_step(project: Path, tmp_path: Path) -> None:
+    from trapscape import pipeline
+
+    calls: list[tuple[str, str | None]] = []
+    pipeline.run_project(
+        project,
+        tmp_path / "o",
+        on_step=lambda step, rec: calls.append(
+            (step, None if rec is None else rec.status)
+        ),
+    )
+    assert calls[:2] == [("validate", None), ("validate", "ok")]
+    assert ("plan", "skipped") in calls and ("plan", None) not in calls

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..privacy import DEFAULT_CELL
 from .options import overwrite_opt, progress_enabled
+
+if TYPE_CHECKING:
+    from ..pipeline.context import StepRecord
 
 #: exit status of a run that finished but in which a step failed on the data
 #: (e.g. no recaptures for density); the reasons are in manifest.json
@@ -31,6 +35,21 @@ offline_opt = click.option(
     help="Inline the map's JavaScript/CSS (the xstatic-leaflet package) so map.html "
     "works without internet.",
 )
+quiet_opt = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    default=False,
+    help="Print nothing while the steps run (failures are still reported).",
+)
+json_opt = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    default=False,
+    help="Machine-readable progress: one JSON object per line on stdout as each "
+    'step starts and ends ("event": "start" | "end"), then a final "done" object.',
+)
 seed_opt = click.option(
     "--seed",
     type=int,
@@ -40,13 +59,49 @@ seed_opt = click.option(
 
 
 def run_opts(f: F) -> F:
-    """``--overwrite``, ``--public``, ``--offline`` and ``--seed`` of ``run`` and ``demo``.
+    """``--overwrite``, ``--public``, ``--offline``, ``--seed``, ``-q`` and ``--json``.
 
-    Their values are the keywords of :func:`run_and_echo`.
+    The options of ``run`` and ``demo``; their values are the keywords of
+    :func:`run_and_echo`.
     """
-    for opt in (seed_opt, offline_opt, public_opt, overwrite_opt):
+    for opt in (json_opt, quiet_opt, seed_opt, offline_opt, public_opt, overwrite_opt):
         f = opt(f)
     return f
+
+
+class _Progress:
+    """Prints a line as each step starts and ends (stderr), or JSON lines (stdout)."""
+
+    def __init__(self, *, quiet: bool, as_json: bool) -> None:
+        from .._steps import STEPS
+
+        self.quiet, self.as_json = quiet, as_json
+        self.index = {s: i + 1 for i, s in enumerate(STEPS)}
+        self.total = len(STEPS)
+
+    def __call__(self, step: str, rec: StepRecord | None) -> None:
+        n = self.index.get(step, 0)
+        if self.as_json:
+            event: dict[str, Any] = {
+                "event": "start" if rec is None else "end",
+                "step": step,
+                "index": n,
+                "total": self.total,
+            }
+            if rec is not None:
+                event.update(
+                    status=rec.status, seconds=rec.seconds, message=rec.message
+                )
+            click.echo(json.dumps(event))
+        elif not self.quiet:
+            where = f"[{n:>2}/{self.total}] {step:<10}"
+            if rec is None:
+                click.echo(f"{where} started", err=True)
+            else:
+                msg = f" - {rec.message}" if rec.message else ""
+                click.echo(
+                    f"{where} {rec.status:<14}{rec.seconds:7.1f} s{msg}", err=True
+                )
 
 
 def run_and_echo(
@@ -57,8 +112,14 @@ def run_and_echo(
     public: bool,
     offline: bool,
     seed: int | None,
+    quiet: bool = False,
+    as_json: bool = False,
 ) -> None:
-    """Run the pipeline and print one line per step (shared with ``demo``)."""
+    """Run the pipeline showing each step as it starts and ends (shared with ``demo``).
+
+    Lines go to stderr; ``quiet`` prints nothing but failures, ``as_json``
+    prints JSON lines on stdout instead (see :class:`_Progress`).
+    """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..pipeline import project_out_dir, run_project
@@ -69,7 +130,9 @@ def run_and_echo(
             raise click.UsageError(
                 "Give --out DIR (or set [run] out in the project file)."
             )
-    progress = progress_enabled()
+    ctx = click.get_current_context()
+    quiet = quiet or (ctx.find_root().obj or {}).get("verbosity", 0) < 0
+    progress = progress_enabled() and not (quiet or as_json)
     with logging_redirect_tqdm():
         result = run_project(
             project,
@@ -79,20 +142,33 @@ def run_and_echo(
             offline=offline,
             seed=seed,
             progress=progress,
-        )
-    for step, rec in result.steps.items():
-        msg = f" - {rec.message}" if rec.message else ""
-        click.echo(f"{step:<10} {rec.status:<14} {rec.seconds:6.1f} s{msg}")
-    click.echo(
-        f"Outputs in {result.out_dir}: map.html, report.html, manifest.json "
-        f"({len(result.files)} files)."
-    )
-    if not result.manifest.get("offline"):
-        click.echo(
-            "Note: map.html loads Leaflet from the internet; add --offline for a map "
-            "that opens without a connection."
+            on_step=_Progress(quiet=quiet, as_json=as_json),
         )
     failed = {s: r.message for s, r in result.steps.items() if r.status == "failed"}
+    status = EXIT_STEP_FAILED if failed else 0
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "event": "done",
+                    "out_dir": str(result.out_dir),
+                    "files": len(result.files),
+                    "seconds": result.manifest.get("seconds"),
+                    "failed": sorted(failed),
+                    "exit_status": status,
+                }
+            )
+        )
+    elif not quiet:
+        click.echo(
+            f"Outputs in {result.out_dir}: map.html, report.html, manifest.json "
+            f"({len(result.files)} files)."
+        )
+        if not result.manifest.get("offline"):
+            click.echo(
+                "Note: map.html loads Leaflet from the internet; add --offline for a "
+                "map that opens without a connection."
+            )
     if failed:
         for step, why in failed.items():
             click.echo(f"Step {step} failed: {why}", err=True)
@@ -102,7 +178,7 @@ def run_and_echo(
             f"{EXIT_STEP_FAILED}.",
             err=True,
         )
-        click.get_current_context().exit(EXIT_STEP_FAILED)
+        ctx.exit(EXIT_STEP_FAILED)
 
 
 @click.command(name="run")
@@ -126,6 +202,9 @@ def cmd(project: Path, out: Path | None, **flags: Any) -> None:
     Exit status: 0 every step done (or skipped / not available); 1 bad
     input or parameters, nothing written; 3 the run finished but a step
     failed on the data (reasons on stderr and in manifest.json).
+
+    Each step is shown on stderr as it starts and ends, with its time
+    (-q: quiet; --json: JSON lines on stdout instead).
 
     Example: trapscape run survey.toml --out results --public --offline
     """

@@ -46,8 +46,9 @@ class CrossBorderResult:
         ``to_station``, ``from_time``, ``to_time``, ``hours_between``.
     population
         ``status``, ``n_individuals``, ``share`` (of individuals detected in
-        at least one zone), plus a row ``"multiple zones"`` summarising all
-        individuals seen in more than one zone.
+        at least one zone) and a ``"total"`` row.  The statuses partition
+        the individuals: each is counted once, and the rows above the total
+        add up to it (counts and shares).
     """
 
     individuals: pd.DataFrame
@@ -239,20 +240,12 @@ def _with_range_shares(
 
 
 def _population(individuals: pd.DataFrame) -> pd.DataFrame:
-    """Individuals per status, those seen in several zones, and the total."""
+    """Individuals per status (each counted once) and the total."""
     n = len(individuals)
     counts = individuals["status"].value_counts() if n else pd.Series(dtype=int)
     pop = [
         {"status": s, "n_individuals": int(c), "share": c / n}
         for s, c in counts.items()
     ]
-    multi = int((individuals["n_zones"] > 1).sum()) if n else 0
-    pop.append(
-        {
-            "status": "multiple zones",
-            "n_individuals": multi,
-            "share": multi / n if n else np.nan,
-        }
-    )
     pop.append({"status": "total", "n_individuals": n, "share": 1.0 if n else np.nan})
     return pd.DataFrame(pop)

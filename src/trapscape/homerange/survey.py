@@ -22,15 +22,16 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
-from ..errors import ComputationError, InputError
+from ..errors import ComputationError, InputError, TrapscapeWarning
 from ..reserve import straddling_ranges
 from . import borders as _borders
 from . import convex as _convex
@@ -125,6 +126,7 @@ def for_survey(
     effort_weights: bool = False,
     detection: DetectionParams | None = None,
     straddling_percent: float = 95.0,
+    clip_to_land: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
     progress: bool = False,
 ) -> SurveyHomeRanges:
@@ -140,7 +142,11 @@ def for_survey(
     method
         ``"kde"``, ``"mcp"`` or ``"both"``.
     h, grid, cell_size, extent
-        KDE bandwidth and grid (see :func:`trapscape.homerange.kde`).
+        KDE bandwidth and grid (see :func:`trapscape.homerange.kde`).  With
+        adehabitatHR's grid of ``grid`` cells, an individual whose isopleths
+        reach the edge of its grid (narrow or near-collinear detections) is
+        estimated again on a grid of the same cell size covering at least 4h
+        around its points, so no range is cut off.
     percent
         Isopleth / MCP percentages.
     min_detections, min_stations
@@ -154,6 +160,12 @@ def for_survey(
         Detection parameters: adds :attr:`SurveyHomeRanges.sigma_ranges`.
     straddling_percent
         Isopleth whose straddling of zone borders is listed.
+    clip_to_land
+        Clip the range polygons to the union of the survey's zones (the
+        countries: land), so ranges do not spill over the sea and the shares
+        of a range per country add up to 1.  ``area_km2`` and
+        ``poly_area_km2`` are then the area on land, and ``off_land_km2``
+        the area cut off.
     max_memory_gb
         Memory budget of the KDE grids.
     progress
@@ -175,25 +187,21 @@ def for_survey(
         if isinstance(percent, (int, float))
         else tuple(float(p) for p in percent)
     )
-    rules = {"min_detections": min_detections, "min_stations": min_stations}
-    weights = (
-        _reloc.station_weights(survey, rel)
-        if effort_weights and survey is not None
-        else None
-    )
+    weights = None
+    if effort_weights and survey is not None:
+        weights = _reloc.station_weights(survey, rel)
     kde_kw = {
-        "h": h,
-        "extent": extent,
-        "weights": weights,
-        "max_memory_gb": max_memory_gb,
-        **rules,
-    }
+        "h": h, "extent": extent, "weights": weights, "max_memory_gb": max_memory_gb,
+        "min_detections": min_detections, "min_stations": min_stations,
+    }  # fmt: skip
     ranges, excluded, kres = _estimate(
         rel, method, pct, kde_kw, grid=grid, cell_size=cell_size, progress=progress
     )
-    plain = kres.isopleths if kres is not None else ranges  # before areas per zone
     zones = survey.zones if survey is not None else None
     has_zones = zones is not None and len(zones) > 0
+    if clip_to_land and has_zones and len(ranges):
+        ranges, kres = _clip_ranges(ranges, kres, zones)
+    plain = kres.isopleths if kres is not None else ranges  # before areas per zone
     if has_zones and len(ranges):
         areas = _borders.zone_areas(ranges, zones)
         areas = areas[[c for c in areas.columns if c not in ranges.columns]]
@@ -216,11 +224,7 @@ def for_survey(
         excluded=_excluded_table(excluded),
         bandwidths=None if kres is None else kres.bandwidths,
         overlaps=_overlaps(rel, kres, p_main, kde_kw),
-        sigma_ranges=(
-            None
-            if detection is None
-            else _sigma.sigma_ranges(rel, detection, percent=95)
-        ),
+        sigma_ranges=detection and _sigma.sigma_ranges(rel, detection, percent=95),
         cross_border=cb,
         straddling=straddling,
         kde=kres,
@@ -278,18 +282,104 @@ def _estimate(
         layers.append(m)
         excluded = pd.DataFrame(m.attrs.get("excluded", []))
     if method in ("kde", "both"):
-        kres = _isopleths.kde(
-            rel,
-            percent=pct,
-            grid=grid,
-            cell_size=cell_size,
-            progress=progress,
-            **kde_kw,
-        )
+        count_grid = cell_size is None and isinstance(grid, int)
+        with warnings.catch_warnings():
+            if count_grid:  # cut ranges are estimated again below
+                warnings.filterwarnings(
+                    "ignore",
+                    message=".*reach the edge of their grid",
+                    category=TrapscapeWarning,
+                )
+            kres = _isopleths.kde(
+                rel,
+                percent=pct,
+                grid=grid,
+                cell_size=cell_size,
+                progress=progress,
+                **kde_kw,
+            )
+        if count_grid:
+            kres = _widen_cut_ranges(rel, kres, pct, kde_kw)
         layers.append(kres.isopleths)
         excluded = kres.excluded
     ranges = pd.concat(layers, ignore_index=True) if len(layers) > 1 else layers[0]
     return gpd.GeoDataFrame(ranges, geometry="geometry", crs=rel.crs), excluded, kres
+
+
+def _widen_cut_ranges(
+    rel: gpd.GeoDataFrame,
+    kres: HomeRangeResult,
+    pct: tuple[float, ...],
+    kde_kw: Mapping[str, Any],
+) -> HomeRangeResult:
+    """Estimate again, on wider grids, the individuals whose ranges reach the grid edge.
+
+    adehabitatHR's grid spans the relocations' bounding box widened by
+    ``extent`` times its range, which for narrow or near-collinear
+    detections is less than the kernel's reach.  Such an individual gets a
+    grid of the same cell size that covers at least 4h around its points
+    (:func:`trapscape.homerange.kde` with ``cell_size``); its bandwidth,
+    chosen from its points alone, is unchanged.
+    """
+    top = max(p for p in pct if p < 100) if any(p < 100 for p in pct) else None
+    if top is None:
+        return kres
+    cut = []
+    for ind, vol in kres.volumes.items():
+        edge = min(vol[0].min(), vol[-1].min(), vol[:, 0].min(), vol[:, -1].min())
+        if edge <= top:
+            cut.append(ind)
+    if not cut:
+        return kres
+    ids = rel[V.INDIVIDUAL_ID].astype(str)
+    iso, uds = (
+        [kres.isopleths[~kres.isopleths[V.INDIVIDUAL_ID].isin(cut)]],
+        dict(kres.ud),
+    )
+    for ind in cut:
+        sel = (ids == ind).to_numpy()
+        kw = dict(kde_kw)
+        if kw.get("weights") is not None:
+            kw["weights"] = np.asarray(kw["weights"], dtype=float)[sel]
+        cell = float(
+            kres.isopleths.loc[kres.isopleths[V.INDIVIDUAL_ID] == ind, "cell"].iloc[0]
+        )
+        again = _isopleths.kde(rel[sel], percent=pct, cell_size=cell, **kw)
+        iso.append(again.isopleths)
+        uds[ind] = again.ud[ind]
+    logger.info("%d range(s) re-estimated on wider grids: %s", len(cut), ", ".join(cut))
+    rows = gpd.GeoDataFrame(pd.concat(iso), geometry="geometry", crs=rel.crs)
+    order = {k: i for i, k in enumerate(kres.ud)}
+    rows = rows.sort_values(
+        [V.INDIVIDUAL_ID, "percent"],
+        key=lambda c: c.map(order) if c.name == V.INDIVIDUAL_ID else c,
+    ).reset_index(drop=True)
+    return replace(kres, isopleths=rows, ud=uds)
+
+
+def _clip_ranges(
+    ranges: gpd.GeoDataFrame, kres: HomeRangeResult | None, zones: Any
+) -> tuple[gpd.GeoDataFrame, HomeRangeResult | None]:
+    """Ranges (and the KDE result's isopleths) clipped to the zones: land."""
+    land = zones.to_crs(ranges.crs).geometry.union_all()
+    if kres is not None:
+        kres = replace(kres, isopleths=_clip_to(kres.isopleths, land))
+    return _clip_to(ranges, land), kres
+
+
+def _clip_to(ranges: gpd.GeoDataFrame, land: Any) -> gpd.GeoDataFrame:
+    """Range polygons clipped to ``land``, with areas on land and the area cut off."""
+    out = ranges.copy()
+    before = out.geometry.area.to_numpy()
+    out["geometry"] = out.geometry.intersection(land)
+    after = out.geometry.area.to_numpy()
+    lost = before - after
+    changed = lost > 1e-6 * np.maximum(before, 1.0)
+    for col in ("area_km2", "poly_area_km2"):
+        if col in out.columns:
+            out[col] = np.where(changed, after / 1e6, out[col].to_numpy(dtype=float))
+    out["off_land_km2"] = np.where(changed, lost / 1e6, 0.0)
+    return out
 
 
 def _excluded_table(excluded: pd.DataFrame | None) -> pd.DataFrame:

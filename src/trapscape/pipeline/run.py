@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ from .writers import _jsonable
 __all__ = [
     "PIPELINE_DEFAULTS",
     "STEP_SECTION",
+    "StepCallback",
     "project_out_dir",
     "run_project",
     "run_survey",
@@ -62,6 +63,9 @@ logger = logging.getLogger("trapscape.pipeline")
 
 
 PIPELINE_DEFAULTS = RUN_DEFAULTS
+
+#: ``on_step(step, record)``: a step starts (``record`` is None) or ends.
+StepCallback = Callable[[str, StepRecord | None], None]
 
 
 STEP_SECTION: dict[str, str] = dict(STEP_SWITCH)
@@ -83,6 +87,7 @@ def run_project(
     offline: bool = False,
     seed: int | None = None,
     progress: bool = False,
+    on_step: StepCallback | None = None,
 ) -> RunResult:
     """Run every switched-on step of a project file into ``out_dir``.
 
@@ -110,7 +115,12 @@ def run_project(
         seed`` of the project file, else 0.  ``[run] public = true`` and
         ``offline = true`` switch those modes on as well.
     progress
-        Show a progress bar over the steps.
+        Show a progress bar over the steps (and within the long ones).
+    on_step
+        Called as each step starts, ``on_step(step, None)``, and ends,
+        ``on_step(step, record)`` with its :class:`StepRecord` (status,
+        seconds, message); a step switched off only ends.  ``trapscape run``
+        prints a line per call (or a JSON line with ``--json``).
 
     Returns
     -------
@@ -158,6 +168,7 @@ def run_project(
         seed=seed if seed is not None else _run_seed(run),
         progress=progress,
         project_path=project_path,
+        on_step=on_step,
     )
 
 
@@ -244,6 +255,7 @@ def run_survey(
     seed: int = 0,
     progress: bool = False,
     project_path: str | os.PathLike[str] | None = None,
+    on_step: StepCallback | None = None,
 ) -> RunResult:
     """Run the pipeline on an already loaded survey.
 
@@ -302,7 +314,7 @@ def run_survey(
                 else None,
             )
             started = time.perf_counter()
-            _run_steps(ctx, switches)
+            _run_steps(ctx, switches, on_step)
             _scrub_records(ctx)
             if ctx.public:
                 _write_public_readme(ctx)
@@ -328,9 +340,11 @@ def _with_defaults(step: str, section: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
+def _run_steps(
+    ctx: _Context, switches: Mapping[str, bool], on_step: StepCallback | None = None
+) -> None:
     bar = None
-    if ctx.progress:
+    if ctx.progress and on_step is None:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(STEPS), desc="trapscape run", unit="step")
@@ -347,6 +361,8 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                 rec.status, rec.message = "skipped", "switched off in [steps]"
                 logger.info("Step %s: skipped (switched off)", step)
             else:
+                if on_step is not None:
+                    on_step(step, None)
                 t0 = time.perf_counter()
                 try:
                     with warnings.catch_warnings(record=True) as caught:
@@ -399,6 +415,8 @@ def _run_steps(ctx: _Context, switches: Mapping[str, bool]) -> None:
                     rec.seconds,
                     f" ({rec.message})" if rec.message else "",
                 )
+            if on_step is not None:
+                on_step(step, rec)
             if bar is not None:
                 bar.update(1)
     finally:

@@ -72,9 +72,11 @@ def _step_validate(ctx: _Context) -> str:
             if k not in ("first_setup", "last_retrieval")
         }
     ctx.products.summary = summary
-    from ..reserve import individuals_by_zone
+    from ..reserve import individuals_by_zone, zones_with_stations
     from ..reserve import zone_population as _zone_population
 
+    surveyed = zones_with_stations(ctx.survey)
+    ctx.products.surveyed_zones = None if surveyed is None else sorted(surveyed)
     by_zone = individuals_by_zone(ctx.survey)
     ctx.products.individual_zones = by_zone
     ctx.products.population = _zone_population(by_zone)
@@ -314,10 +316,9 @@ def _step_reserve(ctx: _Context) -> str:
     if ctx.public:
         from ..privacy import snap_polygons
 
+        # the outline is generalised to the public grid; its areas stay those
+        # of the exact outline, so public and internal reports give one area
         reserve = snap_polygons(reserve, cell=ctx.public_cell)
-        from ..reserve import reserve_areas
-
-        reserve = reserve_areas(reserve, ctx.survey)
     ctx.products.reserve = reserve
     ctx.records["reserve"].outputs.append(
         write_layer(ctx.stage, reserve, "candidate_reserve")

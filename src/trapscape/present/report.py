@@ -31,13 +31,16 @@ import pandas as pd
 
 from .. import validation as V
 from ..products import RunProducts
-from ..reserve import holds_whole_population, zones_with_stations
+from ..reserve import MIN_ZONE_AREA_KM2, holds_whole_population, zones_with_stations
 
 if TYPE_CHECKING:
     from ..survey import Survey
 
 __all__ = [
+    "COLUMN_LABELS",
+    "PLAN_METRICS",
     "REFERENCES",
+    "TEXT",
     "Figure",
     "Table",
     "render_report",
@@ -91,19 +94,100 @@ class Figure:
     caption: str
 
 
-_NAMES = {
+#: Column names of the results -> what a reader sees, with units.  Every
+#: column label of the report comes from here (one place to translate).
+COLUMN_LABELS: dict[str, str] = {
+    "zone": "country",
+    "scope": "country",
+    "part": "country",
+    "region": "region",
+    "stations": "stations",
+    "cameras": "cameras",
+    "trap_nights": "trap-nights",
+    "detections": "detections (independent events)",
+    "photos": "photos",
+    "individuals": "individuals",
+    "detection_rate_per_100": "detections per 100 trap-nights",
+    "area_km2": "area, km²",
+    "cells": "grid cells",
+    "cells_with_effort": "cells with a station",
+    "effort_area_km2": "area of cells with a station, km²",
+    "share_effort": "share of area in cells with a station",
+    "within_distance_km2": "area near a station, km²",
+    "share_within_distance": "share of area near a station",
+    "stations_operating": "stations operating",
+    "distance_m": "'near': within, m",
+    "esa_km2": "effective sampling area, km²",
+    "mean_pdot": "mean detection probability",
+    "share_pdot_gt_0_5": "share of area with detection probability > 0.5",
+    "share_pdot_gt_0_9": "share of area with detection probability > 0.9",
     "parameter": "parameter",
     "estimate": "estimate",
     "se": "SE",
     "lcl": "95% CI lower",
     "ucl": "95% CI upper",
-    "area_km2": "area, km²",
+    "quantity": "quantity",
+    "detected in": "detected in",
+    "share": "share of individuals",
+    V.INDIVIDUAL_ID: "individual",
+    V.SEX: "sex",
+    "elsewhere": "other countries (no stations), share",
+    "rank": "rank",
+    "location": "location (lat, lon)",
+    "current_sum": "circuit current through the segment (sum)",
+    "n_paths": "least-cost paths crossing",
+    "corridor_m": "length inside corridors, m",
+    "detour_cost": "extra cost of crossing here (cost-weighted m)",
+    "score": "score (0–1)",
+    "metric": "measure",
+    "before": "now",
+    "after": "with the new stations",
+    "change": "change",
+    "share_of_reserve": "share of the reserve",
+    "ranges": "straddling ranges",
+    "median_area_km2": "median range area, km²",
+    "min_area_km2": "smallest range area, km²",
+    "max_area_km2": "largest range area, km²",
+    "step": "step",
+    "status": "status",
+    "message": "message",
 }
-_QUANTITIES = {
-    "E.N": "expected N",
-    "R.N": "realised N",
-    "R.N.local": "realised N (local)",
+
+#: The plan summary's measures, in words with units.
+PLAN_METRICS: dict[str, str] = {
+    "stations": "stations",
+    "new_stations": "new stations",
+    "area_pdot_km2": "area with detection probability above the plan's threshold, km²",
+    "expected_covered_km2": "expected area covered (sum of detection probability), km²",
+    "E_n": "expected individuals detected, E[n]",
+    "E_r": "expected recaptures, E[r]",
+    "RSE": "expected relative SE of density, ≈ 1/√min(E[n], E[r])",
+    "border_pdot": "mean detection probability at the border hotspots",
 }
+
+#: Short texts of the report built in Python (the rest is in the template).
+TEXT: dict[str, str] = {
+    "all": "all countries",
+    "total": "total",
+    "expected N": "expected N",
+    "realised N": "realised N",
+    "realised N (local)": "realised N (local)",
+    "density": "density, {zone} (animals per 100 km²)",
+    "density_all": "density (animals per 100 km²)",
+    "lambda0": "baseline detection rate λ0{who} (per day)",
+    "sigma": "movement scale σ{who} (m)",
+    "g0": "baseline detection probability g0{who}",
+    "pmix": "share of the population that is {who}",
+    "F": "females",
+    "M": "males",
+    "share_of": "{zone}, share",
+    "area_of": "{zone}, km²",
+}
+
+#: Relative size under which a value is floating-point noise around zero:
+#: a value smaller than this times the largest of its column (or, in the
+#: plan summary, of its row) is shown as 0.
+NOISE = 1e-9
 
 
 def _num(v: Any, digits: int = 3) -> str:
@@ -130,10 +214,35 @@ def _num(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def _denoise(col: pd.Series) -> pd.Series:
+    """A numeric column with values below :data:`NOISE` of its largest set to 0."""
+    if col.dtype.kind not in "fiu":
+        return col
+    x = pd.to_numeric(col, errors="coerce")
+    finite = x[np.isfinite(x)]
+    if not len(finite):
+        return col
+    top = float(finite.abs().max())
+    out = x.where(~(x.abs() < NOISE * top), 0.0)
+    return out.astype(col.dtype) if col.dtype.kind in "iu" else out
+
+
+def _label(col: str) -> str:
+    """The reader's name of a result column (see :data:`COLUMN_LABELS`)."""
+    if col in COLUMN_LABELS:
+        return COLUMN_LABELS[col]
+    for prefix, key in (("area_km2_", "area_of"), ("share_", "share_of")):
+        if col.startswith(prefix):
+            return TEXT[key].format(zone=col.removeprefix(prefix))
+    return col.replace("_", " ")
+
+
 def _table(obj: Any, *, max_rows: int = 40) -> Table:
     """A data frame (or a mapping/series of scalars) as a :class:`Table`.
 
-    Nothing to show gives an empty table (the template says "No data.").
+    Columns get the reader's names (:data:`COLUMN_LABELS`), numbers their
+    precision (:func:`_num`, noise around zero shown as 0).  Nothing to
+    show gives an empty table (the template says "No data.").
     """
     df = _as_frame(obj)
     if df is None or len(df) == 0:
@@ -145,8 +254,11 @@ def _table(obj: Any, *, max_rows: int = 40) -> Table:
         df = df.reset_index()
     more = len(df) - max_rows
     df = df.head(max_rows)
+    for c in df.columns:
+        if df[c].dtype.kind in "fiu":
+            df[c] = _denoise(df[c])
     return Table(
-        head=[str(c).replace("_", " ") for c in df.columns],
+        head=[_label(str(c)) for c in df.columns],
         rows=[[_num(v) for v in r] for r in df.itertuples(index=False)],
         more=max(more, 0),
     )
@@ -186,20 +298,67 @@ def _as_frame(obj: Any) -> pd.DataFrame | None:
     return None
 
 
+# ------------------------------------------------------------ zones shown
+def _shown_zones(survey: Survey, prods: RunProducts) -> set[str] | None:
+    """Zones (countries) the report gives numbers for: those holding stations.
+
+    The pipeline records them from the exact stations
+    (``RunProducts.surveyed_zones``), so a public report, drawn from
+    stations moved to grid-cell centres, shows the same zones as the
+    internal one.  ``None``: the survey has no zones.
+    """
+    if prods.surveyed_zones is not None:
+        return set(prods.surveyed_zones)
+    return zones_with_stations(survey)
+
+
+def _zone_rows(
+    df: pd.DataFrame | None, shown: set[str] | None, column: str = "zone"
+) -> pd.DataFrame | None:
+    """Rows of zones with data (and the totals); slivers of a zone left out."""
+    if df is None or column not in df.columns:
+        return df
+    out = pd.DataFrame(df)
+    keys = out[column].astype(str)
+    keep = keys.isin(["total", "all", "study area"])
+    if shown is not None:
+        keep |= keys.isin(sorted(shown))
+    else:
+        keep |= True
+    if "area_km2" in out.columns:
+        area = pd.to_numeric(out["area_km2"], errors="coerce")
+        keep &= ~(area < MIN_ZONE_AREA_KM2)
+    return out[keep.to_numpy()]
+
+
 # ---------------------------------------------------------------- density
+def _param_label(name: str) -> str:
+    """``D[China]`` -> "density, China (animals per 100 km²)", ``sigma[F]`` -> ..."""
+    base, _, rest = name.partition("[")
+    level = rest.rstrip("]")
+    if base == "D":
+        return TEXT["density"].format(zone=level) if level else TEXT["density_all"]
+    if base in ("lambda0", "sigma", "g0"):
+        who = f", {TEXT.get(level, level)}" if level else ""
+        return TEXT[base].format(who=who)
+    if base == "pmix" and level:
+        return TEXT["pmix"].format(who=TEXT.get(level, level))
+    return name
+
+
 def _split_unsurveyed(
-    est: pd.DataFrame, zones_with_effort: set[str] | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(estimates, zone densities ``D[<zone>]`` of zones without any station)."""
-    if "parameter" not in est.columns or zones_with_effort is None:
-        return est, est.iloc[0:0]
+    est: pd.DataFrame, shown: set[str] | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """(estimates of zones with data, names of the zones without stations)."""
+    if "parameter" not in est.columns or shown is None:
+        return est, []
     zone_of = est["parameter"].astype(str).str.extract(r"^D\[(.+)\]$")[0]
-    off = zone_of.notna() & ~zone_of.isin(sorted(zones_with_effort))
-    return est[~off], est[off]
+    off = zone_of.notna() & ~zone_of.isin(sorted(shown))
+    return est[~off], sorted(set(zone_of[off]))
 
 
-def _density_headline(est: pd.DataFrame) -> list[str]:
-    """Lines 'D (lcl–ucl)', one per zone for zone models (``D[<zone>]``)."""
+def _density_lines(est: pd.DataFrame) -> list[tuple[str, str]]:
+    """(zone or "", 'D (lcl–ucl)') per density parameter, for the summary."""
     if "parameter" not in est.columns:
         return []
     names = est["parameter"].astype(str)
@@ -212,14 +371,12 @@ def _density_headline(est: pd.DataFrame) -> list[str]:
         if "lcl" in est.columns and "ucl" in est.columns:
             txt += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
         label = str(r["parameter"])
-        lines.append(txt if label == "D" else f"{label[2:-1]}: {txt}")
+        lines.append(("" if label == "D" else label[2:-1], txt))
     return lines
 
 
-def _region_rows(
-    region_n: pd.DataFrame, zones_with_effort: set[str] | None
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Abundance rows to show, and those of zones without stations.
+def _region_rows(region_n: pd.DataFrame, shown: set[str] | None) -> pd.DataFrame:
+    """Abundance rows to show (zones with stations only).
 
     secr's realised N (``R.N``) counts every detected animal in any region,
     so it is kept only for a region holding the whole population; the other
@@ -227,104 +384,74 @@ def _region_rows(
     """
     rn = pd.DataFrame(region_n).copy()
     if "region" not in rn.columns or "quantity" not in rn.columns:
-        return rn, None
+        return rn
     whole = holds_whole_population(rn)
     q = rn["quantity"].astype(str)
     keep = (q == "E.N") | ((q == "R.N") & whole) | ((q == "R.N.local") & ~whole)
     rn = rn[keep].copy()
-    rn["quantity"] = rn["quantity"].map(_QUANTITIES).fillna(rn["quantity"])
-    if zones_with_effort is None:
-        return rn, None
+    names = {
+        "E.N": "expected N",
+        "R.N": "realised N",
+        "R.N.local": "realised N (local)",
+    }
+    rn["quantity"] = [
+        TEXT.get(names.get(str(v), str(v)), str(v)) for v in rn["quantity"]
+    ]
+    if shown is None:
+        return rn
     zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
-    off = zone.notna() & ~zone.isin(sorted(zones_with_effort))
-    return rn[~off], rn[off]
+    off = zone.notna() & ~zone.isin(sorted(shown))
+    return rn[~off]
 
 
 def _density_context(
     est: pd.DataFrame | None,
     region_n: pd.DataFrame | None,
     *,
-    zones_with_effort: set[str] | None = None,
+    shown: set[str] | None = None,
 ) -> dict[str, Any] | None:
     """What the density section shows (``None``: density was not estimated).
 
     Zone densities (``D[<zone>]``) and zone abundances of zones without any
-    station are extrapolations; they are kept out of the headline and the
-    main tables and listed in a footnote instead.
+    station are extrapolations; they are left out of the summary and the
+    tables (the CSV outputs keep them), and the zones are named in a note.
     """
     if est is None or len(est) == 0:
         return None
-    est, unsurveyed_est = _split_unsurveyed(pd.DataFrame(est), zones_with_effort)
+    est, unsurveyed = _split_unsurveyed(pd.DataFrame(est), shown)
     pcols = [
         c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
     ]
+    params = est[pcols].copy()
+    params["parameter"] = params["parameter"].astype(str).map(_param_label)
     regions = None
-    unsurveyed_rn: pd.DataFrame | None = None
+    if region_n is not None and len(region_n) and "region" in region_n.columns:
+        zone = pd.Series(region_n["region"]).astype(str).str.extract(r"^zone: (.+)$")[0]
+        off = zone.dropna()
+        if shown is not None:
+            unsurveyed = sorted(set(unsurveyed) | (set(off) - shown))
     if region_n is not None and len(region_n):
-        rn, unsurveyed_rn = _region_rows(region_n, zones_with_effort)
+        rn = _region_rows(region_n, shown)
         cols = [
             c
             for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl")
             if c in rn.columns
         ]
-        regions = _table(rn[cols].rename(columns=_NAMES))
-    zones = set(unsurveyed_est["parameter"].astype(str).str.slice(2, -1))
-    if unsurveyed_rn is not None and len(unsurveyed_rn):
-        zones |= set(unsurveyed_rn["region"].astype(str).str.slice(6))
-        rcols = [
-            c
-            for c in ("region", "area_km2", "quantity", "estimate", "lcl", "ucl")
-            if c in unsurveyed_rn.columns
-        ]
-        unsurveyed_rn = unsurveyed_rn[rcols]
-    unsurveyed_params = None
-    if len(unsurveyed_est):
-        unsurveyed_params = _table(unsurveyed_est[pcols].rename(columns=_NAMES))
-    unsurveyed_regions = None
-    if unsurveyed_rn is not None and len(unsurveyed_rn):
-        unsurveyed_regions = _table(unsurveyed_rn.rename(columns=_NAMES))
+        regions = _table(rn[cols])
     return {
-        "headline": _density_headline(est),
-        "parameters": _table(est[pcols].rename(columns=_NAMES)),
+        "lines": _density_lines(est),
+        "parameters": _table(params),
         "regions": regions,
-        "unsurveyed_zones": sorted(zones),
-        "unsurveyed_parameters": unsurveyed_params,
-        "unsurveyed_regions": unsurveyed_regions,
+        "unsurveyed_zones": unsurveyed,
     }
 
 
-# ---------------------------------------------------------------- context
-def _kpis(
-    summ: Mapping[str, Any], prods: RunProducts, headline: list[str]
-) -> list[tuple[str, list[str]]]:
-    """The 'At a glance' boxes: (label, lines of the value)."""
-    k = [
-        ("stations", [_num(summ.get("stations"))]),
-        ("cameras", [_num(summ.get("cameras"))]),
-        ("photos / records", [_num(summ.get("sightings"))]),
-        ("individuals identified", [_num(summ.get("individuals"))]),
-    ]
-    if prods.trap_nights is not None:
-        k.insert(2, ("trap-nights", [_num(float(prods.trap_nights), 4)]))
-    if headline:
-        k.append(("leopards per 100 km² (95% CI)", headline))
-    pop = prods.population
-    if isinstance(pop, pd.DataFrame) and len(pop):
-        both = pop[pop["detected in"].str.startswith("both")]["individuals"].sum()
-        k.append(("individuals detected in both countries", [_num(int(both))]))
-    strad = prods.straddling
-    if strad is not None:
-        n = int(strad) if isinstance(strad, (int, np.integer)) else len(strad)
-        k.append(("home ranges straddling the border", [_num(n)]))
-    res = prods.reserve
-    if res is not None and len(res) and "area_km2" in res.columns:
-        area = _num(float(res["area_km2"].sum()), 4)
-        k.append(("candidate reserve, km²", [area]))
-    return k
-
-
-def _effort_context(summ: Mapping[str, Any], effort: Any) -> dict[str, Any]:
+# ------------------------------------------------------------ other sections
+def _effort_context(
+    summ: Mapping[str, Any], effort: Any, shown: set[str] | None
+) -> dict[str, Any]:
     first = summ.get("first_setup")
+    per_zone = _get(effort, "per_zone")
     return {
         "stations": _num(summ.get("stations")),
         "cameras": _num(summ.get("cameras")),
@@ -333,11 +460,26 @@ def _effort_context(summ: Mapping[str, Any], effort: Any) -> dict[str, Any]:
         "period": (
             (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
         ),
-        "per_zone": _maybe_table(_get(effort, "per_zone")),
+        "per_zone": _maybe_table(_zone_rows(per_zone, shown)),
     }
 
 
-def _straddling_context(prods: RunProducts) -> dict[str, Any] | None:
+def _population_table(pop: Any) -> Table | None:
+    """Individuals by the countries they were photographed in, with shares."""
+    if not isinstance(pop, pd.DataFrame) or not len(pop):
+        return None
+    p = pop.copy()
+    if "individuals" in p.columns and "detected in" in p.columns:
+        total = p.loc[p["detected in"] == "total", "individuals"].sum()
+        if total:
+            p["share"] = p["individuals"] / float(total)
+    return _table(p)
+
+
+def _straddling_context(
+    prods: RunProducts, shown: set[str] | None
+) -> dict[str, Any] | None:
+    """Ranges straddling the border: shares per country with data, the rest as one."""
     strad = prods.straddling
     if strad is None:
         return None
@@ -346,41 +488,190 @@ def _straddling_context(prods: RunProducts) -> dict[str, Any] | None:
             "count": _num(int(strad)),
             "table": _maybe_table(prods.straddling_areas),
         }
-    cols = [
-        c
-        for c in strad.columns
-        if c in (V.INDIVIDUAL_ID, V.SEX, "area_km2")
-        or c.startswith(("area_km2_", "share_"))
-    ]
-    return {"count": None, "table": _table(pd.DataFrame(strad[cols]))}
+    df = pd.DataFrame(strad)
+    share_cols = [c for c in df.columns if c.startswith("share_")]
+    keep = [c for c in share_cols if shown is None or c[6:] in shown]
+    cols = [c for c in (V.INDIVIDUAL_ID, V.SEX, "area_km2") if c in df.columns]
+    out = df[cols + keep].copy()
+    rest = [c for c in share_cols if c not in keep]
+    if rest:
+        out["elsewhere"] = df[rest].astype(float).sum(axis=1)
+    return {"count": None, "table": _table(out)}
 
 
-def _hotspots_context(hs: Any, top: int) -> dict[str, Any] | None:
+def _lat_lon(geoms: Any) -> list[str]:
+    """'43.12° N, 130.92° E' at the middle of each geometry (for display only)."""
+    import geopandas as gpd
+
+    g = gpd.GeoSeries(geoms)
+    if g.crs is None or len(g) == 0:
+        return ["–"] * len(g)
+    mids = g.interpolate(0.5, normalized=True).to_crs(4326)
+    out = []
+    for p in mids:
+        ns = "N" if p.y >= 0 else "S"
+        ew = "E" if p.x >= 0 else "W"
+        out.append(f"{abs(p.y):.3f}° {ns}, {abs(p.x):.3f}° {ew}")
+    return out
+
+
+def _top_hotspots(hs: Any, top: int) -> pd.DataFrame | None:
+    """The ``top`` best-ranked border segments with their location."""
     if hs is None or not len(hs):
         return None
     score = next((c for c in ("rank", "score", "current") if c in hs.columns), None)
     h = hs.sort_values(score, ascending=score == "rank") if score else hs
+    h = h.head(top)
+    out = pd.DataFrame(h.drop(columns="geometry"))
+    out.insert(1 if "rank" in out.columns else 0, "location", _lat_lon(h.geometry))
+    cols = [
+        c
+        for c in (
+            "rank",
+            "location",
+            "current_sum",
+            "n_paths",
+            "corridor_m",
+            "detour_cost",
+            "score",
+        )
+        if c in out.columns
+    ]
+    return out[cols]
+
+
+def _hotspots_context(hs: Any, top: int) -> dict[str, Any] | None:
+    table = _top_hotspots(hs, top)
+    if table is None:
+        return None
+    return {"n": len(table), "table": _table(table)}
+
+
+def _reserve_context(res: Any, *, public: bool) -> dict[str, Any] | None:
+    """Reserve area per country (of the exact outline, in both versions)."""
+    if res is None or not len(res):
+        return None
+    cols = [c for c in res.columns if c.startswith("area_km2_")]
+    total = float(res["area_km2"].sum()) if "area_km2" in res.columns else np.nan
+    rows = [(c.removeprefix("area_km2_"), float(res[c].sum())) for c in cols]
+    rows = [(z, a) for z, a in rows if a >= MIN_ZONE_AREA_KM2]
+    rows.append((TEXT["total"], total))
+    area = pd.DataFrame(rows, columns=["part", "area_km2"])
+    area["share_of_reserve"] = area["area_km2"] / total if total else np.nan
+    comps = res["components"].iloc[0] if "components" in res.columns else None
+    countries = res["countries"].iloc[0] if "countries" in res.columns else None
     return {
-        "n": min(top, len(h)),
-        "table": _table(pd.DataFrame(h.drop(columns="geometry")).head(top)),
+        "areas": _table(area),
+        "total_km2": _num(total, 4),
+        "by_country": [(z, _num(a, 4)) for z, a in rows[:-1]],
+        "components": comps,
+        "countries": countries or None,
+        "generalised": public,
     }
 
 
-def _reserve_context(res: Any) -> dict[str, Any] | None:
-    if res is None or not len(res):
+def _plan_table(summ: Any, shown: set[str] | None) -> Table | None:
+    """The plan summary in words: one row per measure and country."""
+    if not isinstance(summ, pd.DataFrame) or not len(summ):
         return None
-    cols = [c for c in res.columns if c.startswith("area_km2")]
-    area = pd.DataFrame(
-        {
-            "part": [
-                "total" if c == "area_km2" else c.removeprefix("area_km2_")
-                for c in cols
+    if not {"scope", "metric", "before", "after"} <= set(summ.columns):
+        return _table(summ)
+    p = _zone_rows(summ, shown, "scope")
+    assert p is not None
+    p = p.copy()
+    num = p[["before", "after", "change"]].apply(pd.to_numeric, errors="coerce")
+    scale = num[["before", "after"]].abs().max(axis=1)
+    p["change"] = num["change"].where(~(num["change"].abs() <= NOISE * scale), 0.0)
+    counts = p["metric"].isin(["stations", "new_stations"]).to_numpy()
+    for c in ("before", "after", "change"):
+        vals = p[c] if c == "change" else num[c]
+        p[c] = pd.Series(
+            [
+                int(v) if k and np.isfinite(v) else float(v)
+                for v, k in zip(vals, counts, strict=True)
             ],
-            "area_km2": [float(res[c].sum()) for c in cols],
-        }
-    )
-    comps = res["components"].iloc[0] if "components" in res.columns else None
-    return {"areas": _table(area), "components": comps}
+            index=p.index,
+            dtype=object,
+        )
+    p["scope"] = p["scope"].map(lambda v: TEXT["all"] if v == "all" else v)
+    p["metric"] = p["metric"].map(lambda v: PLAN_METRICS.get(v, v))
+    return _table(p[["scope", "metric", "before", "after", "change"]])
+
+
+def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
+    """Next season's cameras: how many, where, and the expected precision."""
+    summ = prods.plan_summary
+    n = len(prods.proposed) if prods.proposed is not None else 0
+    if not n and not isinstance(summ, pd.DataFrame):
+        return None
+    where: list[tuple[str, str]] = []
+    rse: tuple[str, str] | None = None
+    if isinstance(summ, pd.DataFrame) and {"scope", "metric"} <= set(summ.columns):
+        new = summ[(summ["metric"] == "new_stations") & (summ["after"] > 0)]
+        where = [(str(r.scope), _num(int(r.after))) for r in new.itertuples()]
+        r = summ[(summ["metric"] == "RSE") & (summ["scope"] == "all")]
+        if len(r):
+            b, a = float(r["before"].iloc[0]), float(r["after"].iloc[0])
+            if np.isfinite(b) and np.isfinite(a):
+                rse = (f"{100 * b:.1f} %", f"{100 * a:.1f} %")
+    return {"n": n, "where": where, "rse": rse}
+
+
+def _summary(
+    summ: Mapping[str, Any],
+    prods: RunProducts,
+    shown: set[str] | None,
+    density: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The one-page summary at the top of the report."""
+    cov = _zone_rows(prods.coverage_stats, shown)
+    areas: list[tuple[str, str]] = []
+    if cov is not None and "area_km2" in cov.columns and "zone" in cov.columns:
+        areas = [
+            (str(z), _num(float(a), 4))
+            for z, a in zip(cov["zone"], cov["area_km2"], strict=True)
+        ]
+    pop = prods.population
+    individuals: list[tuple[str, str]] = []
+    both = None
+    if isinstance(pop, pd.DataFrame) and len(pop):
+        individuals = [
+            (str(d), _num(int(n)))
+            for d, n in zip(pop["detected in"], pop["individuals"], strict=True)
+        ]
+        both = int(pop[pop["detected in"].str.startswith("both")]["individuals"].sum())
+    strad = prods.straddling
+    n_strad = None
+    if strad is not None:
+        n_strad = int(strad) if isinstance(strad, (int, np.integer)) else len(strad)
+    hs = _top_hotspots(prods.border_hotspots, 3)
+    first = summ.get("first_setup")
+    return {
+        "areas": areas,
+        "stations": _num(summ.get("stations")),
+        "cameras": _num(summ.get("cameras")),
+        "trap_nights": (
+            _num(float(prods.trap_nights)) if prods.trap_nights is not None else None
+        ),
+        "period": (
+            (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
+        ),
+        "identified": _num(summ.get("individuals")),
+        "individuals": individuals,
+        "density": density["lines"] if density else [],
+        "both": None if both is None else _num(both),
+        "straddling": None if n_strad is None else _num(n_strad),
+        "hotspots": (
+            []
+            if hs is None
+            else [
+                (_num(r.get("rank", i + 1)), str(r["location"]), _num(r.get("score")))
+                for i, (_, r) in enumerate(hs.iterrows())
+            ]
+        ),
+        "reserve": _reserve_context(prods.reserve, public=False),
+        "plan": _plan_next(prods),
+    }
 
 
 def _figures(
@@ -423,6 +714,10 @@ _ASSUMPTIONS = (
     "Paired cameras at one station form one detector; effort is pooled per station.",
     "Resistance values for corridors are expert-based assumptions, not fitted to "
     "movement data.",
+    "Numbers are given for the countries holding at least one station; the model's "
+    "extrapolations to other countries are in the CSV outputs only. A country's "
+    f"part smaller than {MIN_ZONE_AREA_KM2:g} km² is a sliver of the boundary "
+    "layers and is left out of the tables.",
 )
 
 _SIMULATED = (
@@ -465,11 +760,8 @@ def report_context(
         simulated = any(
             w in str(survey.name).lower() for w in ("simulat", "example", "demo")
         )
-    density = _density_context(
-        prods.density_estimates,
-        prods.region_n,
-        zones_with_effort=zones_with_stations(survey),
-    )
+    shown = _shown_zones(survey, prods)
+    density = _density_context(prods.density_estimates, prods.region_n, shown=shown)
     heading = (
         title
         or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
@@ -493,26 +785,22 @@ def report_context(
         if survey.zones is not None
         else []
     )
-    pop = prods.population
     return {
         "heading": heading,
         "public": public,
         "public_note": public_note,
         "public_cell_km": f"{public_cell / 1000:g}",
         "caveats": caveats,
-        "kpis": _kpis(summ, prods, density["headline"] if density else []),
-        "effort": _effort_context(summ, prods.effort),
-        "coverage_stats": _maybe_table(prods.coverage_stats),
-        "pdot_summary": _maybe_table(prods.pdot_summary),
+        "summary": _summary(summ, prods, shown, density),
+        "effort": _effort_context(summ, prods.effort, shown),
+        "coverage_stats": _maybe_table(_zone_rows(prods.coverage_stats, shown)),
+        "pdot_summary": _maybe_table(_zone_rows(prods.pdot_summary, shown)),
         "density": density,
-        "population": (
-            _table(pop) if isinstance(pop, pd.DataFrame) and len(pop) else None
-        ),
-        "cross_border_population": _maybe_table(prods.cross_border_population),
-        "straddling": _straddling_context(prods),
+        "population": _population_table(prods.population),
+        "straddling": _straddling_context(prods, shown),
         "hotspots": _hotspots_context(prods.border_hotspots, top_hotspots),
-        "reserve": _reserve_context(prods.reserve),
-        "plan_summary": _maybe_table(prods.plan_summary),
+        "reserve": _reserve_context(prods.reserve, public=public),
+        "plan_summary": _plan_table(prods.plan_summary, shown),
         "n_proposed": len(prods.proposed) if prods.proposed is not None else 0,
         "figures": _figures(
             survey, prods, public=public, cell=public_cell, draw=figures
@@ -521,6 +809,7 @@ def report_context(
         "steps": steps,
         "references": [v for _k, v in sorted(REFERENCES.items())],
         "zones": zones,
+        "shown_zones": sorted(shown) if shown is not None else zones,
     }
 
 
