@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test test-fast lint docs bench clean venv system-deps
+.PHONY: demo test test-fast lint docs bench clean venv system-deps screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,14 @@ venv: $(STAMP)
 # map.html works offline.
 demo: $(STAMP)
 	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite --offline
+
+# PNG screenshots (map at 1400x900, all layers, a popup; whole report; report
+# PDF) of the internal and public demo, for reviewers, in $(SHOTS).
+SHOTS ?= screenshots
+screenshots: $(STAMP) system-deps
+	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite
+	$(BIN)/trapscape demo --out $(DEMO_OUT)-public --overwrite --public
+	$(BIN)/python scripts/screenshots.py $(DEMO_OUT) $(DEMO_OUT)-public --out $(SHOTS)
 
 system-deps:
 	@if [ -f .ci/system-deps ]; then bash .ci/system-deps; fi
@@ -44,4 +52,4 @@ bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache docs/_build
+	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-public $(SHOTS) .pytest_cache docs/_build

@@ -37,10 +37,9 @@ ARGS = [
 @pytest.fixture(scope="module")
 def map_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "out"
-    pipeline.run_survey(
+    pipeline.run_survey(  # no offline=True: the map must open offline by default
         make_tiny_survey(),
         out,
-        offline=True,
         params={
             "homerange": {"min_detections": 2, "min_stations": 2},
             "coverage": {"cell_size": 1000.0, "resolution": 250.0},
@@ -114,11 +113,14 @@ def test_map_renders_offline_in_chromium(
             # station markers (CircleMarkers) and the pdot image overlay
             assert page.locator("path.leaflet-interactive").count() >= 9
             assert page.locator(".leaflet-image-layer").count() >= 1
-            # layer control lists the layers; unticking one removes its paths
+            # the layer control is collapsed; hovering opens it
+            assert page.locator(".leaflet-control-layers-expanded").count() == 0
+            page.locator(".leaflet-control-layers").hover()
             labels = page.locator(".leaflet-control-layers-overlays label")
             names = [t.strip() for t in labels.all_inner_texts()]
             assert any("Camera stations" in n for n in names), names
             assert any("Home ranges" in n for n in names), names
+            assert _legend(page) == _checked(page)  # legend = visible layers
             box = labels.filter(has_text="Camera stations").locator("input")
             assert box.is_checked()
             before = page.locator(".leaflet-overlay-pane svg path").count()
@@ -126,9 +128,31 @@ def test_map_renders_offline_in_chromium(
             page.wait_for_timeout(200)
             after = page.locator(".leaflet-overlay-pane svg path").count()
             assert after == before - 9  # the nine stations disappear
+            assert "Camera stations" not in _legend(page)
+            assert _legend(page) == _checked(page)
+            hidden = labels.filter(has_text="Coverage grid").locator("input")
+            hidden.click()  # a hidden layer switched on joins the legend
+            page.wait_for_timeout(200)
+            assert "Coverage grid (trap-nights per cell)" in _legend(page)
+            assert _legend(page) == _checked(page)
+            hidden.click()
             box.click()
             page.wait_for_timeout(200)
             assert page.locator(".leaflet-overlay-pane svg path").count() == before
+            assert _legend(page) == _checked(page)
+            # the border is drawn above every other layer (highest pane but labels)
+            z = page.evaluate(
+                "() => { const z = c => +getComputedStyle(document.querySelector("
+                "'path.' + c).closest('.leaflet-pane')).zIndex;"
+                " return [z('ts-border'), z('leaflet-interactive')]; }"
+            )
+            assert z[0] > z[1] and z[0] >= 600, z
+            # country and park names are on the map
+            label_text = page.locator(".ts-label").all_text_contents()
+            assert "China" in label_text and "Russia" in label_text, label_text
+            # the legend fits in the window
+            lb = page.locator(".ts-legend-box").bounding_box()
+            assert lb is not None and lb["y"] >= 0 and lb["y"] + lb["height"] <= 900
             # a station popup opens with its numbers
             page.locator("path.leaflet-interactive").last.click(force=True)
             page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
@@ -138,6 +162,32 @@ def test_map_renders_offline_in_chromium(
     assert remote == []
     shot = tmp_path / "map.png"
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def _legend(page: object) -> set[str]:
+    """Titles of the legend blocks that are shown."""
+    return set(
+        page.evaluate(  # type: ignore[attr-defined]
+            "() => Array.from(document.querySelectorAll('.ts-legend [data-layer]'))"
+            ".filter(b => b.style.display !== 'none')"
+            ".map(b => b.querySelector('b').textContent)"
+        )
+    )
+
+
+def _checked(page: object) -> set[str]:
+    """Names of the layers ticked in the layer control that have a legend."""
+    ticked = page.evaluate(  # type: ignore[attr-defined]
+        "() => Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays label'))"
+        ".filter(l => l.querySelector('input').checked)"
+        ".map(l => l.textContent.trim())"
+    )
+    blocks = page.evaluate(  # type: ignore[attr-defined]
+        "() => Array.from(document.querySelectorAll('.ts-legend [data-layer] b'))"
+        ".map(b => b.textContent)"
+    )
+    return set(ticked) & set(blocks)
 
 
 def test_report_prints_to_pdf(server: str, map_dir: Path, tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ from .options import (
     "--offline",
     is_flag=True,
     default=False,
-    help="Inline Leaflet (the xstatic-leaflet package) so the file works without internet.",
+    help="Kept for compatibility: Leaflet (the xstatic-leaflet package) is always "
+    "inlined, so the file works without internet.",
 )
 @overwrite_opt
 def cmd(
@@ -85,5 +86,5 @@ def cmd(
             products = products.copy(stations=table)
     m = survey_map(shown, products=products, tiles=tiles, public=public)
     with staged_file(out, overwrite=overwrite) as tmp:
-        save_map(m, tmp, offline=offline)
+        save_map(m, tmp)  # offline by default
     click.echo(f"Wrote {out}")

@@ -32,8 +32,8 @@ offline_opt = click.option(
     "--offline",
     is_flag=True,
     default=False,
-    help="Inline the map's JavaScript/CSS (the xstatic-leaflet package) so map.html "
-    "works without internet.",
+    help="Check before the run that the map's JavaScript/CSS (the xstatic-leaflet "
+    "package) are installed; map.html always inlines them and works without internet.",
 )
 quiet_opt = click.option(
     "-q",
@@ -164,11 +164,6 @@ def run_and_echo(
             f"Outputs in {result.out_dir}: map.html, report.html, manifest.json "
             f"({len(result.files)} files)."
         )
-        if not result.manifest.get("offline"):
-            click.echo(
-                "Note: map.html loads Leaflet from the internet; add --offline for a "
-                "map that opens without a connection."
-            )
     if failed:
         for step, why in failed.items():
             click.echo(f"Step {step} failed: {why}", err=True)

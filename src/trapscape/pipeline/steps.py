@@ -427,7 +427,7 @@ def _step_map(ctx: _Context) -> str:
         public=ctx.public,
         public_cell=ctx.public_cell,
     )
-    save_map(m, ctx.path("map.html"), offline=ctx.offline)
+    save_map(m, ctx.path("map.html"))  # Leaflet inlined: opens offline
     ctx.records["map"].outputs.append("map.html")
     return "map.html"
 
