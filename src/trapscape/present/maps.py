@@ -1260,15 +1260,26 @@ def _add_labels(fm: Any, m: Any, survey: Survey, b: np.ndarray) -> None:
 
     view = box(*b)
     fg = fm.FeatureGroup(name=_t("layer.labels"), show=True)
+    placed: list[Any] = []
+    has_parks = survey.parks is not None and len(survey.parks) > 0
+    parks = _to_wgs84(survey.parks).geometry.union_all() if has_parks else None
     for layer, kind in ((survey.zones, "country"), (survey.parks, "park")):
         if layer is None or not len(layer) or V.NAME not in layer.columns:
             continue
-        ll = _to_wgs84(layer)
+        order = np.argsort(-layer.geometry.area.to_numpy())  # largest first
+        ll = _to_wgs84(layer.iloc[order])
         for name, geom in zip(ll[V.NAME].astype(str), ll.geometry, strict=False):
             part = geom.intersection(view) if kind == "country" else geom
+            if kind == "country" and parks is not None:  # name beside the parks
+                rest = part.difference(parks)
+                part = rest if rest.area > 0.05 * part.area else part
             if part.is_empty:
                 continue
             pt = part.representative_point()
+            if kind == "park" and any(q.contains(pt) for q in placed):
+                continue  # a smaller park inside a labelled one: its popup names it
+            if kind == "park":
+                placed.append(geom)
             _label_marker(fm, pt.y, pt.x, name, kind).add_to(fg)
     for name, pt in _places(b):
         _label_marker(fm, pt.y, pt.x, name, "place").add_to(fg)
