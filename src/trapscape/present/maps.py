@@ -170,8 +170,8 @@ def _t(key: str, **kw: Any) -> str:
 
 
 _INSTALL_HINT = (
-    "Install the offline map assets with `pip install xstatic-leaflet` (part of "
-    '"trapscape[maps]"), or pass assets= a folder holding leaflet.js and leaflet.css.'
+    "Install the offline map assets with `pip install xstatic-leaflet` (a dependency of "
+    "trapscape), or pass assets= a folder holding leaflet.js and leaflet.css."
 )
 
 # Panes, bottom to top.  Leaflet's own: tiles 200, overlays 400, markers 600,
