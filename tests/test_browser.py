@@ -150,6 +150,16 @@ def test_map_renders_offline_in_chromium(
             # country and park names are on the map
             label_text = page.locator(".ts-label").all_text_contents()
             assert "China" in label_text and "Russia" in label_text, label_text
+            clashes = page.evaluate(  # shown names never overlap
+                "() => { const r = Array.from(document.querySelectorAll('.ts-label'))"
+                ".filter(e => e.style.visibility !== 'hidden')"
+                ".map(e => e.getBoundingClientRect()).filter(b => b.width > 0);"
+                " let n = 0; for (let i = 0; i < r.length; i++)"
+                " for (let j = i + 1; j < r.length; j++)"
+                " if (r[i].left < r[j].right && r[j].left < r[i].right &&"
+                " r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++; return n; }"
+            )
+            assert clashes == 0
             # the legend fits in the window
             lb = page.locator(".ts-legend-box").bounding_box()
             assert lb is not None and lb["y"] >= 0 and lb["y"] + lb["height"] <= 900

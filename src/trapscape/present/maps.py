@@ -418,13 +418,34 @@ _LEGEND_JS = """
   }
   map.on('overlayadd overlayremove layeradd layerremove', sync);
   sync();
+  // names: hide a name that overlaps one drawn before it (countries, then
+  // parks, then settlements by decreasing population), after every zoom
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function declutter() {
+    var kept = [];
+    document.querySelectorAll('.ts-label').forEach(function (el) {
+      el.style.visibility = '';
+      var r = el.getBoundingClientRect();
+      if (r.width === 0) { return; }
+      if (kept.some(function (k) { return overlaps(k, r); })) {
+        el.style.visibility = 'hidden';
+      } else {
+        kept.push(r);
+      }
+    });
+  }
+  map.on('zoomend moveend overlayadd', declutter);
+  declutter();
 })();
 {% endmacro %}
 """
 
 
 def _legend_sync(fm: Any, m: Any) -> None:
-    """JavaScript that shows a legend block only while its layer is on the map."""
+    """JavaScript: a legend block shows only while its layer is on the map, and
+    overlapping place names are hidden (the first drawn wins) after each zoom."""
     from branca.element import MacroElement
     from jinja2 import Template
 
@@ -1281,12 +1302,14 @@ def _add_labels(fm: Any, m: Any, survey: Survey, b: np.ndarray) -> None:
             if kind == "park":
                 placed.append(geom)
             _label_marker(fm, pt.y, pt.x, name, kind).add_to(fg)
-    for name, pt in _places(b):
+    w, h = b[2] - b[0], b[3] - b[1]
+    around = np.array([b[0] - w / 2, b[1] - h / 4, b[2] + w / 2, b[3] + h / 4])
+    for name, pt in _places(around):  # also the towns just beyond the study area
         _label_marker(fm, pt.y, pt.x, name, "place").add_to(fg)
     fg.add_to(m)
 
 
-def _places(b: np.ndarray, *, min_gap: float = 0.04) -> list[tuple[str, Any]]:
+def _places(b: np.ndarray, *, min_gap: float = 0.01) -> list[tuple[str, Any]]:
     """Bundled settlements (GeoNames) inside the view, largest first.
 
     A place closer than ``min_gap`` degrees to a larger one already listed is
