@@ -150,6 +150,16 @@ def test_map_renders_offline_in_chromium(
             # country and park names are on the map
             label_text = page.locator(".ts-label").all_text_contents()
             assert "China" in label_text and "Russia" in label_text, label_text
+            clashes = page.evaluate(  # shown names never overlap
+                "() => { const r = Array.from(document.querySelectorAll('.ts-label'))"
+                ".filter(e => e.style.visibility !== 'hidden')"
+                ".map(e => e.getBoundingClientRect()).filter(b => b.width > 0);"
+                " let n = 0; for (let i = 0; i < r.length; i++)"
+                " for (let j = i + 1; j < r.length; j++)"
+                " if (r[i].left < r[j].right && r[j].left < r[i].right &&"
+                " r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++; return n; }"
+            )
+            assert clashes == 0
             # the legend fits in the window
             lb = page.locator(".ts-legend-box").bounding_box()
             assert lb is not None and lb["y"] >= 0 and lb["y"] + lb["height"] <= 900
@@ -221,3 +231,52 @@ def test_report_prints_to_pdf(server: str, map_dir: Path, tmp_path: Path) -> Non
     assert pdf[:5] == b"%PDF-"
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
     assert remote == [] and errors == []
+
+
+def test_public_map_renders_offline(tmp_path: Path) -> None:
+    """The public map: no console errors offline, the banner, legend = layers."""
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "public"
+    pipeline.run_survey(
+        make_tiny_survey(),
+        out,
+        public=True,
+        params={
+            "coverage": {"cell_size": 1000.0, "resolution": 250.0},
+            "report": {"figures": False},
+            "steps": {"density": False, "plan": False, "homerange": False},
+        },
+    )
+    errors: list[str] = []
+    remote: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on(
+                "console",
+                lambda m: errors.append(m.text) if m.type == "error" else None,
+            )
+
+            def route(r: object) -> None:
+                url = r.request.url  # type: ignore[attr-defined]
+                if url.startswith(("file:", "data:")):
+                    r.continue_()  # type: ignore[attr-defined]
+                else:
+                    remote.append(url)
+                    r.abort()  # type: ignore[attr-defined]
+
+            page.route("**/*", route)
+            page.goto((out / "map.html").as_uri(), wait_until="load")
+            page.wait_for_selector(".leaflet-container", timeout=15000)
+            page.wait_for_timeout(500)
+            assert "Public version" in page.locator(".ts-banner").inner_text()
+            shown = _legend(page)
+            assert shown == _checked(page)
+            assert {"Camera effort per 5 km cell", "International border"} <= shown
+            assert "Latitude" not in page.content()
+        finally:
+            browser.close()
+    assert errors == [] and remote == []

@@ -351,6 +351,10 @@ def test_offline_without_assets_fails_before_writing(
     with pytest.raises(MissingDependencyError, match="xstatic-leaflet"):
         pipeline.run_project(project, tmp_path / "out", offline=True)
     assert not (tmp_path / "out").exists()
+    # the map always inlines Leaflet, so a run with the map step checks too
+    with pytest.raises(MissingDependencyError, match="xstatic-leaflet"):
+        pipeline.run_project(project, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_corridors_step_on_a_synthetic_landcover(tmp_path: Path) -> None:

@@ -108,8 +108,9 @@ def run_project(
         :data:`trapscape.privacy.DEFAULT_CELL` m) and individual
         identities removed from every output (see :mod:`trapscape.privacy`).
     offline
-        Inline the map's JavaScript and CSS so ``map.html`` works without
-        internet (needs the local Leaflet copy, see :func:`trapscape.present.maps.save_map`).
+        Check for the local Leaflet copy even when the map step is switched
+        off.  ``map.html`` always inlines Leaflet's JavaScript and CSS, so it
+        works without internet (see :func:`trapscape.present.maps.save_map`).
     seed
         Seed for every random choice (planning ties).  Default: ``[run]
         seed`` of the project file, else 0.  ``[run] public = true`` and
@@ -269,12 +270,13 @@ def run_survey(
         params or {}, os.fspath(project_path) if project_path else None
     )
     pub_cell = float(checked.get("run", {}).get("public_cell", DEFAULT_CELL))
-    if offline:  # fail before any work when the offline assets are missing
+    inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}
+    switches = checked.pop("steps")
+    if offline or switches.get("map", True):
+        # map.html always inlines Leaflet: fail before any work without it
         from ..present.maps import offline_assets
 
         offline_assets()
-    inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}
-    switches = checked.pop("steps")
     step_params = {s: _with_defaults(s, checked.get(s, {})) for s in STEP_SECTIONS}
     step_params["rasters"] = dict(dict((params or {}).get("rasters", {}) or {}).items())
     grid_memory_problems(

@@ -67,7 +67,7 @@ LABELS: dict[str, str] = {
     "key.ranges": "95% home range (touching ranges differ in colour)",
     "bar.pdot": "p(detected at least once)",
     "bar.current": "current density (A, log scale)",
-    "bar.detections": "log(1 + detections) per station",
+    "bar.detections": "detections per station (log scale)",
     "bar.cells": "{what} per cell",
     "bar.pdot_now": "current pdot",
     "public": "Public version: locations generalised, identities removed.",
@@ -262,7 +262,13 @@ def _raster(
         zorder=2,
         interpolation="nearest",
     )
-    fig.colorbar(im, ax=ax, shrink=0.7, label=label)
+    _colorbar(fig.colorbar(im, ax=ax, shrink=0.7), label)
+
+
+def _colorbar(cb: Any, label: str) -> None:
+    """Colour-bar label and ticks at the figure's text size."""
+    cb.set_label(label, fontsize=8)
+    cb.ax.tick_params(labelsize=7)
 
 
 def _stations(ax: Axes, prods: RunProducts, fig: Figure) -> list[Any]:
@@ -311,7 +317,11 @@ def _stations(ax: Axes, prods: RunProducts, fig: Figure) -> list[Any]:
         linewidths=0.4,
         zorder=8,
     )
-    fig.colorbar(sc, ax=ax, shrink=0.7, label=_t("bar.detections"))
+    cb = fig.colorbar(sc, ax=ax, shrink=0.7)
+    top = float(np.nanmax(det)) if len(det) else 0.0
+    ticks = [v for v in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500) if v <= max(top, 1)]
+    cb.set_ticks([float(np.log1p(v)) for v in ticks], labels=[str(v) for v in ticks])
+    _colorbar(cb, _t("bar.detections"))
     return [
         Line2D(
             [],

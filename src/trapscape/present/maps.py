@@ -170,8 +170,8 @@ def _t(key: str, **kw: Any) -> str:
 
 
 _INSTALL_HINT = (
-    "Install the offline map assets with `pip install xstatic-leaflet` (part of "
-    '"trapscape[maps]"), or pass assets= a folder holding leaflet.js and leaflet.css.'
+    "Install the offline map assets with `pip install xstatic-leaflet` (a dependency of "
+    "trapscape), or pass assets= a folder holding leaflet.js and leaflet.css."
 )
 
 # Panes, bottom to top.  Leaflet's own: tiles 200, overlays 400, markers 600,
@@ -418,13 +418,34 @@ _LEGEND_JS = """
   }
   map.on('overlayadd overlayremove layeradd layerremove', sync);
   sync();
+  // names: hide a name that overlaps one drawn before it (countries, then
+  // parks, then settlements by decreasing population), after every zoom
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function declutter() {
+    var kept = [];
+    document.querySelectorAll('.ts-label').forEach(function (el) {
+      el.style.visibility = '';
+      var r = el.getBoundingClientRect();
+      if (r.width === 0) { return; }
+      if (kept.some(function (k) { return overlaps(k, r); })) {
+        el.style.visibility = 'hidden';
+      } else {
+        kept.push(r);
+      }
+    });
+  }
+  map.on('zoomend moveend overlayadd', declutter);
+  declutter();
 })();
 {% endmacro %}
 """
 
 
 def _legend_sync(fm: Any, m: Any) -> None:
-    """JavaScript that shows a legend block only while its layer is on the map."""
+    """JavaScript: a legend block shows only while its layer is on the map, and
+    overlapping place names are hidden (the first drawn wins) after each zoom."""
     from branca.element import MacroElement
     from jinja2 import Template
 
@@ -1260,22 +1281,35 @@ def _add_labels(fm: Any, m: Any, survey: Survey, b: np.ndarray) -> None:
 
     view = box(*b)
     fg = fm.FeatureGroup(name=_t("layer.labels"), show=True)
+    placed: list[Any] = []
+    has_parks = survey.parks is not None and len(survey.parks) > 0
+    parks = _to_wgs84(survey.parks).geometry.union_all() if has_parks else None
     for layer, kind in ((survey.zones, "country"), (survey.parks, "park")):
         if layer is None or not len(layer) or V.NAME not in layer.columns:
             continue
-        ll = _to_wgs84(layer)
+        order = np.argsort(-layer.geometry.area.to_numpy())  # largest first
+        ll = _to_wgs84(layer.iloc[order])
         for name, geom in zip(ll[V.NAME].astype(str), ll.geometry, strict=False):
             part = geom.intersection(view) if kind == "country" else geom
+            if kind == "country" and parks is not None:  # name beside the parks
+                rest = part.difference(parks)
+                part = rest if rest.area > 0.05 * part.area else part
             if part.is_empty:
                 continue
             pt = part.representative_point()
+            if kind == "park" and any(q.contains(pt) for q in placed):
+                continue  # a smaller park inside a labelled one: its popup names it
+            if kind == "park":
+                placed.append(geom)
             _label_marker(fm, pt.y, pt.x, name, kind).add_to(fg)
-    for name, pt in _places(b):
+    w, h = b[2] - b[0], b[3] - b[1]
+    around = np.array([b[0] - w / 2, b[1] - h / 4, b[2] + w / 2, b[3] + h / 4])
+    for name, pt in _places(around):  # also the towns just beyond the study area
         _label_marker(fm, pt.y, pt.x, name, "place").add_to(fg)
     fg.add_to(m)
 
 
-def _places(b: np.ndarray, *, min_gap: float = 0.04) -> list[tuple[str, Any]]:
+def _places(b: np.ndarray, *, min_gap: float = 0.01) -> list[tuple[str, Any]]:
     """Bundled settlements (GeoNames) inside the view, largest first.
 
     A place closer than ``min_gap`` degrees to a larger one already listed is
