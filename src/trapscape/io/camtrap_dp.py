@@ -27,11 +27,15 @@ from .tables import (
     _pick_crs,
     _read_csv,
     _strings,
+    _usable_file,
     _window_message,
 )
 
 __all__ = [
+    "MAX_DESCRIPTOR_BYTES",
+    "MAX_DESCRIPTOR_DEPTH",
     "read_camtrap_dp",
+    "resource_path_problem",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,14 +84,95 @@ def _to_local(
     return out
 
 
+#: largest datapackage.json read (bytes); a descriptor is metadata, not data
+MAX_DESCRIPTOR_BYTES = 10 * 1024 * 1024
+#: deepest nesting of JSON arrays/objects accepted in a descriptor
+MAX_DESCRIPTOR_DEPTH = 64
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` in JSON text (strings skipped), without parsing."""
+    bare = _JSON_STRING.sub('""', text).encode("utf-8", errors="replace")
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    step = np.zeros(len(codes), dtype=np.int32)
+    step[(codes == ord("[")) | (codes == ord("{"))] = 1
+    step[(codes == ord("]")) | (codes == ord("}"))] = -1
+    return int(np.cumsum(step).max(initial=0))
+
+
+def resource_path_problem(
+    folder: Path, path: object, *, allow_urls: bool = False
+) -> str | None:
+    """Why a resource ``path`` may not be read, or None when it is safe.
+
+    A path is safe when it names a regular file inside ``folder`` (the
+    package): relative, without ``..``, and not a link leading out of the
+    package.  Links are resolved without opening anything, so no byte of a
+    file outside the package is read.  URLs are refused unless
+    ``allow_urls`` (and even then nothing is downloaded: the caller gets
+    None back and must not read the path as a file).
+    """
+    if not isinstance(path, str) or not path.strip():
+        return f"path {path!r} is not a file name. Give the CSV file's relative path."
+    if _URL.match(path):
+        if allow_urls:
+            return None
+        return (
+            f"path '{path}' is a URL; trapscape reads only files inside the "
+            "package and downloads nothing. Download it next to datapackage.json "
+            "and give its relative path."
+        )
+    parts = re.split(r"[\\/]", path)
+    if (
+        path.startswith(("/", "\\", "~"))
+        or re.match(r"^[A-Za-z]:", path)
+        or os.path.isabs(path)
+    ):
+        return (
+            f"path '{path}' is absolute. Give a path relative to the folder of "
+            "datapackage.json (e.g. 'deployments.csv')."
+        )
+    if ".." in parts:
+        return (
+            f"path '{path}' climbs out of the package ('..'). Put the file inside "
+            "the package folder and give its relative path."
+        )
+    root = os.path.realpath(folder)
+    target = os.path.realpath(os.path.join(root, *parts))
+    if os.path.commonpath([root, target]) != root:
+        return (
+            f"path '{path}' is a link leading outside the package; it was not "
+            "read. Copy the file into the package folder."
+        )
+    return None
+
+
 def _dp_resource(
     pkg: dict[str, Any], name: str, folder: Path, chk: ProblemCollector, dp_path: str
 ) -> pd.DataFrame | None:
-    res = next((r for r in pkg.get("resources", []) if r.get("name") == name), None)
+    res = next(
+        (
+            r
+            for r in pkg.get("resources", [])
+            if isinstance(r, dict) and r.get("name") == name
+        ),
+        None,
+    )
     if res is None:
         return None
     if "data" in res and isinstance(res["data"], list):
-        return pd.DataFrame(res["data"]).astype(object)
+        rows = res["data"]
+        if not all(isinstance(r, dict) for r in rows):
+            chk.add(
+                f"resource '{name}': inline data must be a list of objects "
+                "(one per row). Fix the descriptor.",
+                path=dp_path,
+            )
+            return None
+        return pd.DataFrame(rows).astype(object)
     paths = res.get("path")
     if paths is None:
         chk.add(
@@ -97,16 +182,20 @@ def _dp_resource(
         return None
     if isinstance(paths, str):
         paths = [paths]
+    if not isinstance(paths, list) or not paths:
+        chk.add(
+            f"resource '{name}': path must be a file name or a list of them. "
+            "Fix the descriptor.",
+            path=dp_path,
+        )
+        return None
     frames = []
     for p in paths:
-        if re.match(r"^https?://", p):
-            chk.add(
-                f"resource '{name}' points to a URL ({p}); download it next to "
-                "datapackage.json and use a relative path.",
-                path=dp_path,
-            )
+        why = resource_path_problem(folder, p)
+        if why is not None:
+            chk.add(f"resource '{name}': {why}", path=dp_path)
             return None
-        f = _read_csv(folder / p, chk)
+        f = _read_csv(folder / p, chk, allow_no_rows=name == "media")
         if f is None:
             return None
         frames.append(f)
@@ -163,22 +252,62 @@ class _Deployments:
     offsets: np.ndarray  # UTC offset of each deploymentStart (or None)
 
 
-def _read_package(path: PathLike, chk: ProblemCollector) -> tuple[Path, Any] | None:
-    """(datapackage.json, its parsed content); None when missing or not JSON."""
+def _read_package(
+    path: PathLike, chk: ProblemCollector
+) -> tuple[Path, dict[str, Any]] | None:
+    """(datapackage.json, its parsed content); None (reported) when unusable.
+
+    The descriptor must be a JSON object of at most
+    :data:`MAX_DESCRIPTOR_BYTES` nested at most :data:`MAX_DESCRIPTOR_DEPTH`
+    deep, with a list of resource objects.
+    """
     p = Path(path)
     dp = p / "datapackage.json" if p.is_dir() else p
-    if not dp.exists():
+    where = os.fspath(dp)
+    if not _usable_file(dp, chk, where, dirs=False):
+        return None
+    size = dp.stat().st_size
+    if size > MAX_DESCRIPTOR_BYTES:
         chk.add(
-            f"file not found (looked in {os.path.abspath(dp)}). Give a datapackage.json "
-            "or its folder.",
-            path=os.fspath(dp),
+            f"is {size:,} bytes; a descriptor is at most {MAX_DESCRIPTOR_BYTES:,} "
+            "bytes. Keep data in the CSV resources, not in datapackage.json.",
+            path=where,
         )
         return None
     try:
-        return dp, json.loads(dp.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        chk.add(f"is not valid JSON ({err}). Fix the file.", path=os.fspath(dp))
+        text = dp.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        chk.add(f"is not UTF-8 text ({err}). Save it as UTF-8.", path=where)
         return None
+    depth = _json_depth(text)
+    if depth > MAX_DESCRIPTOR_DEPTH:
+        chk.add(
+            f"nests JSON {depth} levels deep; at most {MAX_DESCRIPTOR_DEPTH} are "
+            "read. Fix the descriptor.",
+            path=where,
+        )
+        return None
+    try:
+        pkg = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        chk.add(f"is not valid JSON ({err}). Fix the file.", path=where)
+        return None
+    if not isinstance(pkg, dict):
+        chk.add(
+            f"is a JSON {type(pkg).__name__}, not an object. A Camtrap DP "
+            'descriptor is an object such as {"resources": [...], ...}.',
+            path=where,
+        )
+        return None
+    res = pkg.get("resources", [])
+    if not isinstance(res, list) or not all(isinstance(r, dict) for r in res):
+        chk.add(
+            "'resources' must be a list of objects (one per table). Fix the "
+            "descriptor.",
+            path=where,
+        )
+        return None
+    return dp, pkg
 
 
 def _fields(
