@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
-from ..errors import ProblemCollector
+from ..errors import ProblemCollector, TrapscapeWarning
 from ..survey import Survey, _empty_problems
 from .sightings import _SEX
 from .tables import (
@@ -616,6 +617,43 @@ def _check_working_period(
         )
 
 
+def _resource_file(pkg: dict[str, Any], name: str, folder: Path) -> str:
+    """The file named in problems of resource ``name`` (its first path)."""
+    res: dict[str, Any] = next(
+        (r for r in pkg.get("resources", []) if r.get("name") == name), {}
+    )
+    p = res.get("path")
+    p = p[0] if isinstance(p, list) and p else p
+    return os.fspath(folder / (p if isinstance(p, str) else f"{name}.csv"))
+
+
+def _check_standard(
+    pkg: dict[str, Any],
+    frames: dict[str, pd.DataFrame | None],
+    folder: Path,
+    chk: ProblemCollector,
+    dps: str,
+) -> None:
+    """Problems of the descriptor and tables against Camtrap DP 1.0 go to ``chk``.
+
+    Deviations that the standard allows but a reader should know about
+    (another profile version, extra columns) are warned about when there
+    are no errors.
+    """
+    from .camtrap_dp_standard import Finding, check_descriptor, check_tables
+
+    found = Finding()
+    check_descriptor(pkg, found, dps)
+    present = {n: f for n, f in frames.items() if f is not None}
+    paths = {n: _resource_file(pkg, n, folder) for n in present}
+    check_tables(present, paths, found)
+    chk.extend(found.errors)
+    if len(found.errors):
+        return  # the errors come first; warnings follow once they are fixed
+    for text in found.warnings:
+        warnings.warn(text, TrapscapeWarning, stacklevel=4)
+
+
 def _read_camtrap_dp(
     path: PathLike, chk: ProblemCollector, *, crs: Any = None
 ) -> Survey | None:
@@ -629,7 +667,10 @@ def _read_camtrap_dp(
     deps = _dp_resource(pkg, "deployments", folder, chk, dps)
     obs = _dp_resource(pkg, "observations", folder, chk, dps)
     media = _dp_resource(pkg, "media", folder, chk, dps)
-    if deps is None:
+    before = len(chk)
+    frames = {"deployments": deps, "media": media, "observations": obs}
+    _check_standard(pkg, frames, folder, chk, dps)
+    if deps is None or len(chk) > before:
         if not chk.problems:
             chk.add(
                 "has no 'deployments' resource. A Camtrap DP package needs "
@@ -638,11 +679,11 @@ def _read_camtrap_dp(
                 kind="schema",
             )
         return None
-    dpath = os.fspath(folder / "deployments.csv")
+    dpath = _resource_file(pkg, "deployments", folder)
     dep = _deployments(deps, chk, dpath)
     if dep is None:
         return None
-    opath = os.fspath(folder / "observations.csv")
+    opath = _resource_file(pkg, "observations", folder)
     if obs is None:
         obs = pd.DataFrame(columns=["deploymentID", "scientificName"])
     read_obs = _dp_sightings(obs, media, dep, chk, opath)
