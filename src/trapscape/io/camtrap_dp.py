@@ -51,6 +51,19 @@ def _offset_of(text: str) -> pd.Timedelta | None:
     return None if off is None else pd.Timedelta(off)
 
 
+_WITH_OFFSET = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def _offsets_ns(offsets: np.ndarray) -> np.ndarray:
+    """UTC offsets (Timedelta or None) as int64 nanoseconds (None: 0)."""
+    return np.array(
+        [0 if o is None or pd.isna(o) else pd.Timedelta(o).value for o in offsets],
+        dtype=np.int64,
+    )
+
+
 def _to_local(
     texts: np.ndarray,
     offsets: np.ndarray,
@@ -59,10 +72,31 @@ def _to_local(
     path: str,
     column: str,
 ) -> np.ndarray:
-    """Parse ISO strings and express them as naive times at the given offsets."""
+    """Parse ISO strings and express them as naive times at the given offsets.
+
+    Date-times with a UTC offset (all of them in a conforming package) are
+    converted at once; any other text is parsed one by one.
+    """
     out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
     window = V.date_window()
-    for i, (t, off) in enumerate(zip(texts, offsets, strict=False)):
+    ser = pd.Series(texts, dtype=object)
+    fast = ser.str.match(_WITH_OFFSET).fillna(False).to_numpy(dtype=bool).copy()
+    if fast.any():
+        utc = pd.to_datetime(ser[fast], utc=True, errors="coerce", format="ISO8601")
+        naive = utc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        local = naive + _offsets_ns(offsets[fast]).astype("timedelta64[ns]")
+        ok = ~np.isnat(local)
+        inside = ok & (local >= window[0].to_datetime64())
+        inside &= local <= window[1].to_datetime64()
+        idx = np.flatnonzero(fast)
+        out[idx[inside]] = local[inside]
+        fast[idx[~ok]] = False  # unparsable: reported by the loop below
+        for i in idx[ok & ~inside]:
+            chk.add(
+                _window_message(texts[i], window), path=path, row=i + 1, column=column
+            )
+    for i in np.flatnonzero(~fast):
+        t, off = texts[i], offsets[i]
         if t == "":
             continue
         try:
@@ -71,7 +105,7 @@ def _to_local(
             chk.add(
                 f"'{t}' is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss+hh:mm).",
                 path=path,
-                row=i + 1,
+                row=int(i) + 1,
                 column=column,
             )
             continue
@@ -79,7 +113,7 @@ def _to_local(
             ts = ts.tz_convert("UTC").tz_localize(None)
             ts = ts + (off if off is not None and not pd.isna(off) else pd.Timedelta(0))
         if not window[0] <= ts <= window[1]:
-            chk.add(_window_message(t, window), path=path, row=i + 1, column=column)
+            chk.add(_window_message(t, window), path=path, row=int(i) + 1, column=column)
             continue
         out[i] = np.datetime64(ts.as_unit("ns").to_datetime64(), "ns")
     return out

@@ -60,9 +60,9 @@ _SCHEMA_DIR = "camtrap_dp_schemas"
 _DATA_PACKAGE_URI = "https://specs.frictionlessdata.io/schemas/data-package.json"
 _GEOJSON_URI = "http://json.schemastore.org/geojson.json"
 _VERSION = re.compile(r"/(\d+)\.(\d+)(?:\.(\d+))?/")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^(?:NaN|-?INF)$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # the format of every datetime field
 _TRUE = ("true", "True", "TRUE", "1")
 _FALSE = ("false", "False", "FALSE", "0")
 
@@ -190,11 +190,22 @@ class _Table:
             if col not in self.frame.columns:
                 ser = pd.Series("", index=self.frame.index, dtype=object)
             else:
-                ser = self.frame[col].map(_as_text).astype(object).str.strip()
+                ser = self.frame[col]
+                if pd.api.types.infer_dtype(ser, skipna=False) != "string":
+                    ser = ser.map(_as_text)  # inline data: numbers, booleans
+                ser = ser.astype(object)
+                if _spaced(ser):
+                    ser = ser.str.strip()
                 missing = ser.isin(self.schema.get("missingValues", [""]))
                 ser = ser.where(~missing, "")
             self._cache[col] = ser
         return self._cache[col]
+
+
+def _spaced(ser: pd.Series) -> bool:
+    """Whether a value starts or ends with a blank (one scan of the joined text)."""
+    joined = "\x00" + "\x00".join(ser.to_list()) + "\x00"
+    return any(p in joined for p in (" \x00", "\x00 ", "\t\x00", "\x00\t"))
 
 
 def _as_text(v: Any) -> str:
@@ -254,36 +265,45 @@ def _type_ok(vals: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, str]:
     """(mask of values of the right type, what they should be) for filled values."""
     kind = spec.get("type", "string")
     if kind == "number":
-        return vals.str.match(_NUMBER), "a number"
+        return _matches(vals, _NUMBER), "a number"
     if kind == "integer":
-        return vals.str.match(_INTEGER), "a whole number"
+        return _matches(vals, _INTEGER), "a whole number"
     if kind == "boolean":
         return vals.isin(_TRUE + _FALSE), "true or false"
     if kind == "datetime":
-        ok = vals.str.match(_DATETIME)
-        parsed = _instants(vals.where(ok, ""))
-        return ok & parsed.notna(), (
+        return _instants(vals).notna(), (
             "a date-time with a UTC offset (YYYY-MM-DDThh:mm:ssZ or "
             "YYYY-MM-DDThh:mm:ss+hh:mm)"
         )
     return pd.Series(True, index=vals.index), "text"
 
 
+def _matches(vals: pd.Series, pattern: re.Pattern[str] | str) -> pd.Series:
+    """Whether each value matches ``pattern`` entirely (tested once per distinct value)."""
+    uniq = pd.Series(vals.unique(), dtype=object)
+    good = uniq[uniq.str.fullmatch(pattern).fillna(False).astype(bool)]
+    return vals.isin(good)
+
+
 def _instants(vals: pd.Series) -> pd.Series:
-    """Date-times with offsets as UTC instants (NaT where blank or invalid)."""
+    """``YYYY-MM-DDThh:mm:ss`` + offset as naive UTC instants (else NaT)."""
     out = pd.to_datetime(
-        vals.where(vals != ""), utc=True, errors="coerce", format="ISO8601"
+        vals.where(vals != ""), utc=True, errors="coerce", format=_DATETIME_FORMAT
     )
-    return pd.Series(out, index=vals.index)
+    return pd.Series(out, index=vals.index).dt.tz_localize(None)
 
 
 def _check_field(t: _Table, spec: dict[str, Any], out: Finding) -> None:
     name = spec["name"]
-    if not t.has(name):
-        return
+    cons = spec.get("constraints", {})
+    if not t.has(name) or (
+        spec.get("type", "string") in ("string", "any")
+        and not set(cons) - {"required"}
+        and not cons.get("required")
+    ):
+        return  # free text: nothing to check
     vals = t.values(name)
     filled = vals != ""
-    cons = spec.get("constraints", {})
     example = spec.get("example")
     fix = f" (e.g. {example})" if example not in (None, "") else ""
     if cons.get("required"):
@@ -345,7 +365,7 @@ def _check_constraints(
         report(~good.isin(cons["enum"]), f"is not one of: {allowed}. Use one of them.")
     if "pattern" in cons:
         report(
-            ~good.str.fullmatch(cons["pattern"]),
+            ~_matches(good, cons["pattern"]),
             f"does not match the pattern {cons['pattern']}. Correct it{fix}.",
         )
     if "minimum" in cons or "maximum" in cons:
