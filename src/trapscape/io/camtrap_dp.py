@@ -18,6 +18,7 @@ import pandas as pd
 from .. import validation as V
 from ..errors import ProblemCollector, TrapscapeWarning
 from ..survey import Survey, _empty_problems
+from .camtrap_dp_write import write_camtrap_dp
 from .sightings import _SEX
 from .tables import (
     PathLike,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_DESCRIPTOR_DEPTH",
     "read_camtrap_dp",
     "resource_path_problem",
+    "write_camtrap_dp",
 ]
 
 logger = logging.getLogger(__name__)
@@ -113,7 +115,9 @@ def _to_local(
             ts = ts.tz_convert("UTC").tz_localize(None)
             ts = ts + (off if off is not None and not pd.isna(off) else pd.Timedelta(0))
         if not window[0] <= ts <= window[1]:
-            chk.add(_window_message(t, window), path=path, row=int(i) + 1, column=column)
+            chk.add(
+                _window_message(t, window), path=path, row=int(i) + 1, column=column
+            )
             continue
         out[i] = np.datetime64(ts.as_unit("ns").to_datetime64(), "ns")
     return out
