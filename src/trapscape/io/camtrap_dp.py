@@ -60,10 +60,10 @@ _WITH_OFFSET = re.compile(
 
 def _offsets_ns(offsets: np.ndarray) -> np.ndarray:
     """UTC offsets (Timedelta or None) as int64 nanoseconds (None: 0)."""
-    return np.array(
-        [0 if o is None or pd.isna(o) else pd.Timedelta(o).value for o in offsets],
-        dtype=np.int64,
-    )
+    ser = pd.Series(offsets, dtype=object)
+    uniq = {o for o in ser.drop_duplicates() if o is not None and not pd.isna(o)}
+    ns = {o: pd.Timedelta(o).value for o in uniq}
+    return ser.map(ns).fillna(0).to_numpy(dtype=np.int64)
 
 
 def _to_local(
@@ -505,11 +505,10 @@ def _observation_times(
                     strict=False,
                 )
             )
-            mids = _strings(o[ocols["mediaid"]])
-            ts_txt = np.array(
-                [t or mt.get(m, "") for t, m in zip(ts_txt, mids, strict=False)],
-                dtype=object,
-            )
+            need = np.flatnonzero(ts_txt == "")
+            mids = _strings(o[ocols["mediaid"]].iloc[need])
+            ts_txt = ts_txt.copy()
+            ts_txt[need] = [mt.get(m, "") for m in mids]
     return ts_txt
 
 
@@ -529,8 +528,9 @@ def _local_times(
             row=int(orows[i]),
             column="deploymentID",
         )
-    off_by_dep = dict(zip(dep.deployment, dep.offsets, strict=False))
-    o_off = np.array([off_by_dep.get(d) for d in o_dep], dtype=object)
+    off_by_dep = pd.Series(dep.offsets, index=dep.deployment, dtype=object)
+    off_by_dep = off_by_dep[~off_by_dep.index.duplicated()]
+    o_off = off_by_dep.reindex(o_dep.to_numpy()).to_numpy(dtype=object)
     own = ProblemCollector()
     ts = _to_local(ts_txt, o_off, chk=own, path=opath, column="eventStart")
     for prob in own.problems:  # re-number to the file's rows
@@ -603,21 +603,19 @@ def _dp_sightings(
             return _strings(o[ocols[name]])
         return np.full(len(o), "", dtype=object)
 
-    sex = [(_SEX.get(v.lower(), pd.NA) if v else pd.NA) for v in col("sex")]
+    sex = pd.Series(col("sex"), dtype=object).str.lower().map(_SEX)
     counts = _counts(col("count"), orows, chk, opath)
     sightings = pd.DataFrame(
         {
-            V.STATION_ID: [loc_by_dep.get(d, d) for d in o_dep],
-            V.CAMERA_ID: pd.array(
-                [cam_by_dep.get(d, pd.NA) for d in o_dep], dtype="string"
-            ),
+            V.STATION_ID: o_dep.map(loc_by_dep).fillna(o_dep).to_numpy(),
+            V.CAMERA_ID: pd.array(o_dep.map(cam_by_dep).to_numpy(), dtype="string"),
             V.DEPLOYMENT_ID: pd.array(list(o_dep), dtype="string"),
             V.TIMESTAMP: ts,
             V.SPECIES: list(col("scientificname")),
             V.INDIVIDUAL_ID: pd.array(
                 [v or pd.NA for v in col("individualid")], dtype="string"
             ),
-            V.SEX: pd.array(sex, dtype="string"),
+            V.SEX: pd.array(sex.to_numpy(), dtype="string"),
             V.MEDIA_ID: pd.array([v or pd.NA for v in col("mediaid")], dtype="string"),
             V.COUNT: counts,
             "observation_id": pd.array(list(col("observationid")), dtype="string"),
