@@ -221,3 +221,30 @@ def test_bundled_example_round_trip_and_frictionless(tmp_path: Path) -> None:
     _assert_same_survey(survey, back)
     report = _frictionless_report(tmp_path / "pkg")
     assert report.valid, report.flatten(["type", "message"])[:5]
+
+
+def test_simulate_writes_a_valid_package(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(
+        cli,
+        [
+            "simulate",
+            "--out",
+            str(tmp_path / "sim"),
+            "--camtrap-dp",
+            str(tmp_path / "pkg"),
+            "--days",
+            "10",
+            "--spacing",
+            "8000",
+            "--seed",
+            "2",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    survey = tio.read_camtrap_dp(tmp_path / "pkg")
+    sims = pd.read_csv(tmp_path / "sim" / "sightings.csv")
+    assert len(survey.sightings) == len(sims)
+    desc = json.loads((tmp_path / "pkg" / "datapackage.json").read_text())
+    assert desc["project"]["samplingDesign"] == "systematicRandom"
+    assert desc["temporal"]["start"] <= desc["temporal"]["end"]
