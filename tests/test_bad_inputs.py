@@ -524,7 +524,7 @@ CASES = [
         "camtrap-dp-missing-field",
         lambda p: _dp_missing_start(p),
         SchemaError,
-        ("deployments.csv", "column 'deploymentstart'"),
+        ("deployments.csv", "column 'deploymentStart'"),
     ),
 ]
 

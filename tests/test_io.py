@@ -915,6 +915,7 @@ def test_io_package_keeps_every_public_name():
         "read_boundaries": boundaries,
         "split_boundaries": boundaries,
         "read_camtrap_dp": camtrap_dp,
+        "write_camtrap_dp": camtrap_dp,
         "read_survey": survey,
         "build_survey": survey,
         "add_boundaries": survey,

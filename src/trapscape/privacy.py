@@ -16,8 +16,10 @@ stations in a cell is known but not where they stand inside it.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,10 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CELL",
     "PUBLIC_NOTE",
+    "PUBLIC_PRECISION",
     "aggregate_points",
     "generalise_survey",
     "snap_polygons",
     "snap_to_grid",
+    "write_public_camtrap_dp",
 ]
 
 logger = logging.getLogger(__name__)
@@ -281,4 +285,56 @@ def generalise_survey(survey: Survey, *, cell: float = DEFAULT_CELL) -> Survey:
     )
     return replace(
         survey, stations=stations, sightings=sightings, problems=problems, sources={}
+    )
+
+
+#: ``coordinatePrecision`` (degrees) of a public Camtrap DP package
+PUBLIC_PRECISION = 0.01
+
+
+def write_public_camtrap_dp(
+    survey: Survey,
+    folder: str | os.PathLike[str],
+    *,
+    cell: float = DEFAULT_CELL,
+    **options: Any,
+) -> Path:
+    """Write the public version of ``survey`` as a Camtrap DP 1.0 package.
+
+    The survey is generalised by :func:`generalise_survey` (stations at the
+    centre of their ``cell``-sized square, individuals, sexes and media
+    removed), its coordinates are rounded to :data:`PUBLIC_PRECISION`
+    degrees and recorded as ``coordinatePrecision``, and each deployment's
+    ``coordinateUncertainty`` covers the whole cell plus the rounding, as
+    Camtrap DP recommends for sensitive species.
+
+    Parameters
+    ----------
+    survey
+        The survey (projected CRS).
+    folder
+        Output folder.
+    cell
+        Grid cell size in metres (default 5 km).
+    **options
+        Passed on to :func:`trapscape.io.write_camtrap_dp` (``utc_offset``,
+        ``sampling_design``, ``contributors``, ``overwrite``).
+
+    Returns
+    -------
+    pathlib.Path
+        The written ``datapackage.json``.
+    """
+    from .io import write_camtrap_dp
+
+    public = generalise_survey(survey, cell=cell)
+    # half a cell's diagonal, plus half a rounding step in both directions
+    rounding = np.hypot(0.5, 0.5) * PUBLIC_PRECISION * 111_320.0
+    uncertainty = int(np.ceil(np.hypot(cell, cell) / 2 + rounding))
+    return write_camtrap_dp(
+        public,
+        folder,
+        coordinate_precision=PUBLIC_PRECISION,
+        coordinate_uncertainty=uncertainty,
+        **options,
     )

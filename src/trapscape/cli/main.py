@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "report": "reportcmd",
     "run": "run",
     "demo": "demo",
+    "export": "export",
 }
 
 

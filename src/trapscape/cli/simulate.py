@@ -34,6 +34,28 @@ def _parse_densities(values: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
+def _write_package(sim: Any, folder: Path, *, name: str, overwrite: bool) -> None:
+    """The simulated survey as a Camtrap DP package (local times at UTC+10)."""
+    from ..io import write_camtrap_dp
+    from ..survey import Survey
+
+    survey = Survey(
+        stations=sim.stations,
+        sightings=sim.sightings,
+        problems=sim.problems,
+        crs=sim.stations.crs,
+        name=name,
+    )
+    path = write_camtrap_dp(
+        survey,
+        folder,
+        utc_offset="+10:00",
+        sampling_design="systematicRandom",
+        overwrite=overwrite,
+    )
+    click.echo(f"Wrote {path}")
+
+
 def _read(path: Path, what: str) -> Any:
     import geopandas as gpd
 
@@ -139,6 +161,14 @@ def _read(path: Path, what: str) -> Any:
     show_default=True,
     help="Survey name written to survey.toml.",
 )
+@click.option(
+    "--camtrap-dp",
+    "camtrap_dp",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the simulated survey as a Camtrap DP 1.0 package into this "
+    "folder (times at UTC+10:00, Vladivostok).",
+)
 @overwrite_opt
 def cmd(
     out: Path,
@@ -149,6 +179,7 @@ def cmd(
     study_area: Path | None,
     zones: Path | None,
     name: str,
+    camtrap_dp: Path | None,
     overwrite: bool,
     **model: Any,
 ) -> None:
@@ -210,9 +241,16 @@ def cmd(
         stations=user_stations,
         rng=seed,
     )
+    if camtrap_dp is not None:
+        from .._output import check_outputs
+        from ..io.camtrap_dp_write import FILES
+
+        check_outputs(camtrap_dp, FILES, overwrite=overwrite, what="a package")
     path = simulate.write_simulated_survey(
         sim, out, boundaries=bnd, name=name, overwrite=overwrite
     )
+    if camtrap_dp is not None:
+        _write_package(sim, camtrap_dp, name=name, overwrite=overwrite)
     t = sim.truth
     click.echo(
         f"Wrote {path}: {t['stations']} stations, {t['cameras']} cameras, "

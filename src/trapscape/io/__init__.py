@@ -35,7 +35,7 @@ exchange and archiving of camera trap data. Remote Sens. Ecol. Conserv.
 from __future__ import annotations
 
 from .boundaries import read_boundaries, split_boundaries
-from .camtrap_dp import read_camtrap_dp
+from .camtrap_dp import read_camtrap_dp, write_camtrap_dp
 from .sightings import read_sightings, write_sightings
 from .stations import StationsTable, read_stations, write_stations
 from .survey import add_boundaries, build_survey, read_survey
@@ -52,6 +52,7 @@ __all__ = [
     "read_stations",
     "read_survey",
     "split_boundaries",
+    "write_camtrap_dp",
     "write_sightings",
     "write_stations",
 ]

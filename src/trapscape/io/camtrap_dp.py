@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
-from ..errors import ProblemCollector
+from ..errors import ProblemCollector, TrapscapeWarning
 from ..survey import Survey, _empty_problems
+from .camtrap_dp_write import write_camtrap_dp
 from .sightings import _SEX
 from .tables import (
     PathLike,
@@ -27,11 +29,16 @@ from .tables import (
     _pick_crs,
     _read_csv,
     _strings,
+    _usable_file,
     _window_message,
 )
 
 __all__ = [
+    "MAX_DESCRIPTOR_BYTES",
+    "MAX_DESCRIPTOR_DEPTH",
     "read_camtrap_dp",
+    "resource_path_problem",
+    "write_camtrap_dp",
 ]
 
 logger = logging.getLogger(__name__)
@@ -46,6 +53,19 @@ def _offset_of(text: str) -> pd.Timedelta | None:
     return None if off is None else pd.Timedelta(off)
 
 
+_WITH_OFFSET = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def _offsets_ns(offsets: np.ndarray) -> np.ndarray:
+    """UTC offsets (Timedelta or None) as int64 nanoseconds (None: 0)."""
+    ser = pd.Series(offsets, dtype=object)
+    uniq = {o for o in ser.drop_duplicates() if o is not None and not pd.isna(o)}
+    ns = {o: pd.Timedelta(o).value for o in uniq}
+    return ser.map(ns).fillna(0).to_numpy(dtype=np.int64)
+
+
 def _to_local(
     texts: np.ndarray,
     offsets: np.ndarray,
@@ -54,10 +74,31 @@ def _to_local(
     path: str,
     column: str,
 ) -> np.ndarray:
-    """Parse ISO strings and express them as naive times at the given offsets."""
+    """Parse ISO strings and express them as naive times at the given offsets.
+
+    Date-times with a UTC offset (all of them in a conforming package) are
+    converted at once; any other text is parsed one by one.
+    """
     out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
     window = V.date_window()
-    for i, (t, off) in enumerate(zip(texts, offsets, strict=False)):
+    ser = pd.Series(texts, dtype=object)
+    fast = ser.str.match(_WITH_OFFSET).fillna(False).to_numpy(dtype=bool).copy()
+    if fast.any():
+        utc = pd.to_datetime(ser[fast], utc=True, errors="coerce", format="ISO8601")
+        naive = utc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        local = naive + _offsets_ns(offsets[fast]).astype("timedelta64[ns]")
+        ok = ~np.isnat(local)
+        inside = ok & (local >= window[0].to_datetime64())
+        inside &= local <= window[1].to_datetime64()
+        idx = np.flatnonzero(fast)
+        out[idx[inside]] = local[inside]
+        fast[idx[~ok]] = False  # unparsable: reported by the loop below
+        for i in idx[ok & ~inside]:
+            chk.add(
+                _window_message(texts[i], window), path=path, row=i + 1, column=column
+            )
+    for i in np.flatnonzero(~fast):
+        t, off = texts[i], offsets[i]
         if t == "":
             continue
         try:
@@ -66,7 +107,7 @@ def _to_local(
             chk.add(
                 f"'{t}' is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss+hh:mm).",
                 path=path,
-                row=i + 1,
+                row=int(i) + 1,
                 column=column,
             )
             continue
@@ -74,20 +115,103 @@ def _to_local(
             ts = ts.tz_convert("UTC").tz_localize(None)
             ts = ts + (off if off is not None and not pd.isna(off) else pd.Timedelta(0))
         if not window[0] <= ts <= window[1]:
-            chk.add(_window_message(t, window), path=path, row=i + 1, column=column)
+            chk.add(
+                _window_message(t, window), path=path, row=int(i) + 1, column=column
+            )
             continue
         out[i] = np.datetime64(ts.as_unit("ns").to_datetime64(), "ns")
     return out
 
 
+#: largest datapackage.json read (bytes); a descriptor is metadata, not data
+MAX_DESCRIPTOR_BYTES = 10 * 1024 * 1024
+#: deepest nesting of JSON arrays/objects accepted in a descriptor
+MAX_DESCRIPTOR_DEPTH = 64
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` in JSON text (strings skipped), without parsing."""
+    bare = _JSON_STRING.sub('""', text).encode("utf-8", errors="replace")
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    step = np.zeros(len(codes), dtype=np.int32)
+    step[(codes == ord("[")) | (codes == ord("{"))] = 1
+    step[(codes == ord("]")) | (codes == ord("}"))] = -1
+    return int(np.cumsum(step).max(initial=0))
+
+
+def resource_path_problem(
+    folder: Path, path: object, *, allow_urls: bool = False
+) -> str | None:
+    """Why a resource ``path`` may not be read, or None when it is safe.
+
+    A path is safe when it names a regular file inside ``folder`` (the
+    package): relative, without ``..``, and not a link leading out of the
+    package.  Links are resolved without opening anything, so no byte of a
+    file outside the package is read.  URLs are refused unless
+    ``allow_urls`` (and even then nothing is downloaded: the caller gets
+    None back and must not read the path as a file).
+    """
+    if not isinstance(path, str) or not path.strip():
+        return f"path {path!r} is not a file name. Give the CSV file's relative path."
+    if _URL.match(path):
+        if allow_urls:
+            return None
+        return (
+            f"path '{path}' is a URL; trapscape reads only files inside the "
+            "package and downloads nothing. Download it next to datapackage.json "
+            "and give its relative path."
+        )
+    parts = re.split(r"[\\/]", path)
+    if (
+        path.startswith(("/", "\\", "~"))
+        or re.match(r"^[A-Za-z]:", path)
+        or os.path.isabs(path)
+    ):
+        return (
+            f"path '{path}' is absolute. Give a path relative to the folder of "
+            "datapackage.json (e.g. 'deployments.csv')."
+        )
+    if ".." in parts:
+        return (
+            f"path '{path}' climbs out of the package ('..'). Put the file inside "
+            "the package folder and give its relative path."
+        )
+    root = os.path.realpath(folder)
+    target = os.path.realpath(os.path.join(root, *parts))
+    if os.path.commonpath([root, target]) != root:
+        return (
+            f"path '{path}' is a link leading outside the package; it was not "
+            "read. Copy the file into the package folder."
+        )
+    return None
+
+
 def _dp_resource(
     pkg: dict[str, Any], name: str, folder: Path, chk: ProblemCollector, dp_path: str
 ) -> pd.DataFrame | None:
-    res = next((r for r in pkg.get("resources", []) if r.get("name") == name), None)
+    res = next(
+        (
+            r
+            for r in pkg.get("resources", [])
+            if isinstance(r, dict) and r.get("name") == name
+        ),
+        None,
+    )
     if res is None:
         return None
     if "data" in res and isinstance(res["data"], list):
-        return pd.DataFrame(res["data"]).astype(object)
+        rows = res["data"]
+        if not all(isinstance(r, dict) for r in rows):
+            chk.add(
+                f"resource '{name}': inline data must be a list of objects "
+                "(one per row). Fix the descriptor.",
+                path=dp_path,
+            )
+            return None
+        return pd.DataFrame(rows).astype(object)
     paths = res.get("path")
     if paths is None:
         chk.add(
@@ -97,16 +221,20 @@ def _dp_resource(
         return None
     if isinstance(paths, str):
         paths = [paths]
+    if not isinstance(paths, list) or not paths:
+        chk.add(
+            f"resource '{name}': path must be a file name or a list of them. "
+            "Fix the descriptor.",
+            path=dp_path,
+        )
+        return None
     frames = []
     for p in paths:
-        if re.match(r"^https?://", p):
-            chk.add(
-                f"resource '{name}' points to a URL ({p}); download it next to "
-                "datapackage.json and use a relative path.",
-                path=dp_path,
-            )
+        why = resource_path_problem(folder, p)
+        if why is not None:
+            chk.add(f"resource '{name}': {why}", path=dp_path)
             return None
-        f = _read_csv(folder / p, chk)
+        f = _read_csv(folder / p, chk, allow_no_rows=name == "media")
         if f is None:
             return None
         frames.append(f)
@@ -163,22 +291,62 @@ class _Deployments:
     offsets: np.ndarray  # UTC offset of each deploymentStart (or None)
 
 
-def _read_package(path: PathLike, chk: ProblemCollector) -> tuple[Path, Any] | None:
-    """(datapackage.json, its parsed content); None when missing or not JSON."""
+def _read_package(
+    path: PathLike, chk: ProblemCollector
+) -> tuple[Path, dict[str, Any]] | None:
+    """(datapackage.json, its parsed content); None (reported) when unusable.
+
+    The descriptor must be a JSON object of at most
+    :data:`MAX_DESCRIPTOR_BYTES` nested at most :data:`MAX_DESCRIPTOR_DEPTH`
+    deep, with a list of resource objects.
+    """
     p = Path(path)
     dp = p / "datapackage.json" if p.is_dir() else p
-    if not dp.exists():
+    where = os.fspath(dp)
+    if not _usable_file(dp, chk, where, dirs=False):
+        return None
+    size = dp.stat().st_size
+    if size > MAX_DESCRIPTOR_BYTES:
         chk.add(
-            f"file not found (looked in {os.path.abspath(dp)}). Give a datapackage.json "
-            "or its folder.",
-            path=os.fspath(dp),
+            f"is {size:,} bytes; a descriptor is at most {MAX_DESCRIPTOR_BYTES:,} "
+            "bytes. Keep data in the CSV resources, not in datapackage.json.",
+            path=where,
         )
         return None
     try:
-        return dp, json.loads(dp.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        chk.add(f"is not valid JSON ({err}). Fix the file.", path=os.fspath(dp))
+        text = dp.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        chk.add(f"is not UTF-8 text ({err}). Save it as UTF-8.", path=where)
         return None
+    depth = _json_depth(text)
+    if depth > MAX_DESCRIPTOR_DEPTH:
+        chk.add(
+            f"nests JSON {depth} levels deep; at most {MAX_DESCRIPTOR_DEPTH} are "
+            "read. Fix the descriptor.",
+            path=where,
+        )
+        return None
+    try:
+        pkg = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        chk.add(f"is not valid JSON ({err}). Fix the file.", path=where)
+        return None
+    if not isinstance(pkg, dict):
+        chk.add(
+            f"is a JSON {type(pkg).__name__}, not an object. A Camtrap DP "
+            'descriptor is an object such as {"resources": [...], ...}.',
+            path=where,
+        )
+        return None
+    res = pkg.get("resources", [])
+    if not isinstance(res, list) or not all(isinstance(r, dict) for r in res):
+        chk.add(
+            "'resources' must be a list of objects (one per table). Fix the "
+            "descriptor.",
+            path=where,
+        )
+        return None
+    return dp, pkg
 
 
 def _fields(
@@ -337,11 +505,10 @@ def _observation_times(
                     strict=False,
                 )
             )
-            mids = _strings(o[ocols["mediaid"]])
-            ts_txt = np.array(
-                [t or mt.get(m, "") for t, m in zip(ts_txt, mids, strict=False)],
-                dtype=object,
-            )
+            need = np.flatnonzero(ts_txt == "")
+            mids = _strings(o[ocols["mediaid"]].iloc[need])
+            ts_txt = ts_txt.copy()
+            ts_txt[need] = [mt.get(m, "") for m in mids]
     return ts_txt
 
 
@@ -361,8 +528,9 @@ def _local_times(
             row=int(orows[i]),
             column="deploymentID",
         )
-    off_by_dep = dict(zip(dep.deployment, dep.offsets, strict=False))
-    o_off = np.array([off_by_dep.get(d) for d in o_dep], dtype=object)
+    off_by_dep = pd.Series(dep.offsets, index=dep.deployment, dtype=object)
+    off_by_dep = off_by_dep[~off_by_dep.index.duplicated()]
+    o_off = off_by_dep.reindex(o_dep.to_numpy()).to_numpy(dtype=object)
     own = ProblemCollector()
     ts = _to_local(ts_txt, o_off, chk=own, path=opath, column="eventStart")
     for prob in own.problems:  # re-number to the file's rows
@@ -435,21 +603,19 @@ def _dp_sightings(
             return _strings(o[ocols[name]])
         return np.full(len(o), "", dtype=object)
 
-    sex = [(_SEX.get(v.lower(), pd.NA) if v else pd.NA) for v in col("sex")]
+    sex = pd.Series(col("sex"), dtype=object).str.lower().map(_SEX)
     counts = _counts(col("count"), orows, chk, opath)
     sightings = pd.DataFrame(
         {
-            V.STATION_ID: [loc_by_dep.get(d, d) for d in o_dep],
-            V.CAMERA_ID: pd.array(
-                [cam_by_dep.get(d, pd.NA) for d in o_dep], dtype="string"
-            ),
+            V.STATION_ID: o_dep.map(loc_by_dep).fillna(o_dep).to_numpy(),
+            V.CAMERA_ID: pd.array(o_dep.map(cam_by_dep).to_numpy(), dtype="string"),
             V.DEPLOYMENT_ID: pd.array(list(o_dep), dtype="string"),
             V.TIMESTAMP: ts,
             V.SPECIES: list(col("scientificname")),
             V.INDIVIDUAL_ID: pd.array(
                 [v or pd.NA for v in col("individualid")], dtype="string"
             ),
-            V.SEX: pd.array(sex, dtype="string"),
+            V.SEX: pd.array(sex.to_numpy(), dtype="string"),
             V.MEDIA_ID: pd.array([v or pd.NA for v in col("mediaid")], dtype="string"),
             V.COUNT: counts,
             "observation_id": pd.array(list(col("observationid")), dtype="string"),
@@ -487,6 +653,43 @@ def _check_working_period(
         )
 
 
+def _resource_file(pkg: dict[str, Any], name: str, folder: Path) -> str:
+    """The file named in problems of resource ``name`` (its first path)."""
+    res: dict[str, Any] = next(
+        (r for r in pkg.get("resources", []) if r.get("name") == name), {}
+    )
+    p = res.get("path")
+    p = p[0] if isinstance(p, list) and p else p
+    return os.fspath(folder / (p if isinstance(p, str) else f"{name}.csv"))
+
+
+def _check_standard(
+    pkg: dict[str, Any],
+    frames: dict[str, pd.DataFrame | None],
+    folder: Path,
+    chk: ProblemCollector,
+    dps: str,
+) -> None:
+    """Problems of the descriptor and tables against Camtrap DP 1.0 go to ``chk``.
+
+    Deviations that the standard allows but a reader should know about
+    (another profile version, extra columns) are warned about when there
+    are no errors.
+    """
+    from .camtrap_dp_standard import Finding, check_descriptor, check_tables
+
+    found = Finding()
+    check_descriptor(pkg, found, dps)
+    present = {n: f for n, f in frames.items() if f is not None}
+    paths = {n: _resource_file(pkg, n, folder) for n in present}
+    check_tables(present, paths, found)
+    chk.extend(found.errors)
+    if len(found.errors):
+        return  # the errors come first; warnings follow once they are fixed
+    for text in found.warnings:
+        warnings.warn(text, TrapscapeWarning, stacklevel=4)
+
+
 def _read_camtrap_dp(
     path: PathLike, chk: ProblemCollector, *, crs: Any = None
 ) -> Survey | None:
@@ -500,7 +703,10 @@ def _read_camtrap_dp(
     deps = _dp_resource(pkg, "deployments", folder, chk, dps)
     obs = _dp_resource(pkg, "observations", folder, chk, dps)
     media = _dp_resource(pkg, "media", folder, chk, dps)
-    if deps is None:
+    before = len(chk)
+    frames = {"deployments": deps, "media": media, "observations": obs}
+    _check_standard(pkg, frames, folder, chk, dps)
+    if deps is None or len(chk) > before:
         if not chk.problems:
             chk.add(
                 "has no 'deployments' resource. A Camtrap DP package needs "
@@ -509,11 +715,11 @@ def _read_camtrap_dp(
                 kind="schema",
             )
         return None
-    dpath = os.fspath(folder / "deployments.csv")
+    dpath = _resource_file(pkg, "deployments", folder)
     dep = _deployments(deps, chk, dpath)
     if dep is None:
         return None
-    opath = os.fspath(folder / "observations.csv")
+    opath = _resource_file(pkg, "observations", folder)
     if obs is None:
         obs = pd.DataFrame(columns=["deploymentID", "scientificName"])
     read_obs = _dp_sightings(obs, media, dep, chk, opath)

@@ -39,12 +39,16 @@ logger = logging.getLogger(__name__)
 def _is_camtrap_dp(path: Path) -> bool:
     if path.is_dir():
         return (path / "datapackage.json").exists()
-    return (
-        path.suffix.lower() == ".json" and path.name.lower() == "datapackage.json"
-    ) or (
-        path.suffix.lower() == ".json"
-        and '"resources"' in path.read_text(encoding="utf-8", errors="ignore")[:200000]
-    )
+    if path.suffix.lower() != ".json":
+        return False
+    if path.name.lower() == "datapackage.json":
+        return True
+    try:
+        with path.open("rb") as fh:  # the start only: a descriptor names its resources
+            head = fh.read(200_000)
+    except OSError:
+        return False
+    return b'"resources"' in head
 
 
 def read_survey(
