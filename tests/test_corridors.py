@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def _habitat() -> object:
 
 
 # ----------------------------------------------------------- cost distance
+@pytest.fixture(params=["default", "python", "skimage"])
+def engine(request, monkeypatch) -> str:
+    """Run a test with each search engine: the default one (Numba-compiled when
+    Numba is installed, else scikit-image), the same search as plain Python
+    (what Numba compiles) and scikit-image's MCP_Geometric."""
+    from trapscape.corridors import _dijkstra
+
+    if request.param == "python":
+        monkeypatch.setattr(_dijkstra, "compiled_search", lambda: _dijkstra.search)
+    elif request.param == "skimage":
+        monkeypatch.setattr(_dijkstra, "compiled_search", lambda: None)
+    return request.param
+
+
 def test_uniform_row_and_diagonal_costs_are_hand_checkable() -> None:
     res = _da(np.ones((6, 6)))
     g = grid_of(res)
@@ -74,7 +89,7 @@ def test_cost_is_mean_of_neighbouring_cells() -> None:
     np.testing.assert_allclose(cd[0], [0.0, 2.0, 6.0])
 
 
-def test_matches_skimage_mcp_geometric_on_random_raster() -> None:
+def test_matches_skimage_mcp_geometric_on_random_raster(engine: str) -> None:
     from skimage.graph import MCP_Geometric
 
     rng = np.random.default_rng(42)
@@ -93,7 +108,7 @@ def test_matches_skimage_mcp_geometric_on_random_raster() -> None:
     assert np.isnan(cd[np.isnan(vals)]).all()
 
 
-def test_matches_grass_rcost_reference() -> None:
+def test_matches_grass_rcost_reference(engine: str) -> None:
     res = _reference_cost()
     cs = C.CostSurface(res, units="cells")
     cd = cs.cost_distance((500050.0, 4000050.0))
@@ -126,7 +141,7 @@ def test_matches_gdistance_in_cells_and_metres() -> None:
         assert cs_map.path(cdm, b)[1] == pytest.approx(row["leastcost_map"], rel=1e-12)
 
 
-def test_path_is_connected_and_goes_around_barrier() -> None:
+def test_path_is_connected_and_goes_around_barrier(engine: str) -> None:
     vals = np.ones((7, 7))
     vals[:6, 3] = np.nan  # wall with a gap at the bottom row
     res = _da(vals)
@@ -142,7 +157,7 @@ def test_path_is_connected_and_goes_around_barrier() -> None:
     assert cost == pytest.approx(float(cd.values[0, 6]))
 
 
-def test_polygon_sources_have_zero_cost_inside() -> None:
+def test_polygon_sources_have_zero_cost_inside(engine: str) -> None:
     res = _da(np.ones((10, 10)))
     g = grid_of(res)
     poly = box(g.x0, g.y0 - 300, g.x0 + 300, g.y0)
@@ -150,6 +165,44 @@ def test_polygon_sources_have_zero_cost_inside() -> None:
     assert (cd[:3, :3] == 0).all()
     assert cd[0, 9] == pytest.approx(7.0)  # from the nearest source cell, column 2
     assert cd[9, 9] == pytest.approx(7 * math.sqrt(2))
+
+
+def test_search_engines_agree_on_ties_float32_and_earlier_surfaces(
+    monkeypatch,
+) -> None:
+    """Integer resistance (many equal-cost routes), float32 input and a path
+    traced from an earlier surface: every engine gives the same costs, and
+    each path re-adds, step by step, to the cost of its end cell."""
+    from trapscape.corridors import _dijkstra
+
+    rng = np.random.default_rng(7)
+    vals = rng.integers(1, 4, (25, 30)).astype(np.float32)
+    vals[rng.random(vals.shape) < 0.1] = np.nan
+    vals[0, 0] = vals[24, 29] = 1.0
+    res = _da(vals)
+    res = res.astype(np.float32)
+    g = grid_of(res)
+    out = {}
+    for name, kernel in [("python", _dijkstra.search), ("skimage", None)]:
+        monkeypatch.setattr(_dijkstra, "compiled_search", lambda k=kernel: k)
+        cs = C.CostSurface(res, units="cells")
+        assert cs._costs.dtype == np.float32
+        first = cs.cost_distance(_centre(g, 0, 0))
+        cs.cost_distance(_centre(g, 24, 29))  # the engine now holds another search
+        line, cost = cs.path(first, _centre(g, 24, 29))
+        assert cost == pytest.approx(float(first.values[24, 29]), rel=1e-12)
+        cells = [
+            (g.ys.tolist().index(y), g.xs.tolist().index(x)) for x, y in line.coords
+        ]
+        steps = 0.0
+        for (r0, c0), (r1, c1) in itertools.pairwise(cells):
+            assert max(abs(r1 - r0), abs(c1 - c0)) == 1
+            length = math.hypot(r1 - r0, c1 - c0)
+            steps += (float(vals[r0, c0]) + float(vals[r1, c1])) / 2 * length
+        assert steps == pytest.approx(cost, rel=1e-12)
+        out[name] = first.values
+    np.testing.assert_allclose(out["python"], out["skimage"], rtol=1e-12)
+    assert np.isnan(out["python"][np.isnan(vals)]).all()
 
 
 def test_cost_distance_refuses_other_crs_and_outside_sources() -> None:
