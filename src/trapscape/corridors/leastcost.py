@@ -174,7 +174,7 @@ class CostSurface:
                 "onto passable cells."
             )
         cum, self._pred = self._search(rows[ok], cols[ok])
-        da = to_dataarray(cum, self.grid, name=name, nodata=np.nan)
+        da = to_dataarray(cum, self.grid, name=name, nodata=np.nan, copy=False)
         da.attrs["units"] = self.units
         self._searched = weakref.ref(da)
         return da
