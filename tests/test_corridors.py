@@ -205,6 +205,32 @@ def test_search_engines_agree_on_ties_float32_and_earlier_surfaces(
     assert np.isnan(out["python"][np.isnan(vals)]).all()
 
 
+def test_several_sources_at_once_equal_one_at_a_time(engine: str, monkeypatch) -> None:
+    """cost_distances searches side by side; each surface equals its own
+    search, and paths from any of them need no second search."""
+    rng = np.random.default_rng(3)
+    vals = rng.uniform(1, 9, (30, 40))
+    vals[rng.random(vals.shape) < 0.05] = np.nan
+    vals[[2, 27, 15], [3, 35, 20]] = 1.0
+    res = _da(vals)
+    g = grid_of(res)
+    srcs = [_centre(g, 2, 3), _centre(g, 27, 35), _centre(g, 15, 20)]
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # two at a time, then one
+    cs = C.CostSurface(res)
+    many = cs.cost_distances(srcs, names=["a", "b", "c"])
+    assert [d.name for d in many] == ["a", "b", "c"]
+    calls = []
+    search = cs._search
+    monkeypatch.setattr(cs, "_search", lambda r, c: calls.append(1) or search(r, c))
+    for cd, src in zip(many, srcs, strict=True):
+        np.testing.assert_array_equal(
+            cd.values, C.CostSurface(res).cost_distance(src).values
+        )
+        _line, cost = cs.path(cd, srcs[0])
+        assert cost == pytest.approx(float(cd.values[2, 3]))
+    assert calls == []
+
+
 def test_cost_distance_refuses_other_crs_and_outside_sources() -> None:
     res = _da(np.ones((5, 5)))
     pts = gpd.GeoSeries([Point(131.0, 43.0)], crs="EPSG:4326")

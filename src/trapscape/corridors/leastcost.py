@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -94,9 +95,8 @@ class CostSurface:
         self._step = self.grid.cell if units == "map" else 1.0
         self._kernel = _dijkstra.compiled_search()
         self._mcp: Any = None  # scikit-image's engine, built when first needed
-        # the surface whose search the engine holds, and its predecessor moves
-        self._searched: weakref.ref[xr.DataArray] | None = None
-        self._pred: np.ndarray | None = None
+        # the latest surfaces and the predecessor moves of their searches
+        self._held: list[tuple[weakref.ref[xr.DataArray], np.ndarray]] = []
 
     def _search(
         self, rows: np.ndarray, cols: np.ndarray
@@ -166,6 +166,9 @@ class CostSurface:
             Accumulated cost (NaN where unreachable or impassable); attribute
             ``units`` says ``"map"`` or ``"cells"``.
         """
+        return self.cost_distances([sources], names=[name])[0]
+
+    def _start_cells(self, sources: Any) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = source_cells(sources, self.grid)
         ok = np.isfinite(self._costs[rows + 1, cols + 1])
         if not ok.any():
@@ -173,21 +176,47 @@ class CostSurface:
                 "Every source cell is impassable (NaN resistance). Move the sources "
                 "onto passable cells."
             )
-        cum, self._pred = self._search(rows[ok], cols[ok])
-        da = to_dataarray(cum, self.grid, name=name, nodata=np.nan, copy=False)
-        da.attrs["units"] = self.units
-        self._searched = weakref.ref(da)
-        return da
+        return rows[ok], cols[ok]
 
-    def _trace_from(self, cost_distance: xr.DataArray) -> None:
-        """Make the engine hold the search behind ``cost_distance``.
+    def cost_distances(
+        self, sources: Sequence[Any], *, names: Sequence[str] | None = None
+    ) -> list[xr.DataArray]:
+        """One accumulated-cost surface per entry of ``sources``.
+
+        The searches run side by side, one per processor core, when the
+        compiled search is available (it releases the GIL); each still has
+        its own surface.  ``names`` names the DataArrays.  Paths can then be
+        traced from any of them without a second search.
+        """
+        starts = [self._start_cells(src) for src in sources]
+        names = list(names) if names is not None else ["cost_distance"] * len(starts)
+        workers = min(len(starts), os.cpu_count() or 1)
+        if self._kernel is None or workers < 2:
+            found = [self._search(r, c) for r, c in starts]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                found = list(pool.map(lambda rc: self._search(*rc), starts))
+        out = []
+        self._held = []
+        for (cum, pred), name in zip(found, names, strict=True):
+            da = to_dataarray(cum, self.grid, name=name, nodata=np.nan, copy=False)
+            da.attrs["units"] = self.units
+            self._held.append((weakref.ref(da), pred))
+            out.append(da)
+        return out
+
+    def _moves_of(self, cost_distance: xr.DataArray) -> np.ndarray:
+        """Predecessor moves of the search behind ``cost_distance``.
 
         A surface from an earlier call (or another engine, or a file) is
         searched again from its zero-cost cells: its sources, plus any cell
         reachable from them for free, which gives the same accumulated costs.
         """
-        if self._searched is not None and self._searched() is cost_distance:
-            return
+        for ref, pred in self._held:
+            if ref() is cost_distance:
+                return pred
         cum = np.asarray(cost_distance.values, dtype=np.float64)
         if cum.shape != self.grid.shape:
             raise InputError(
@@ -200,8 +229,9 @@ class CostSurface:
                 "cost_distance has no zero-cost (source) cell; compute it with "
                 "CostSurface.cost_distance()."
             )
-        _, self._pred = self._search(rows.astype(np.int64), cols.astype(np.int64))
-        self._searched = weakref.ref(cost_distance)
+        _, pred = self._search(rows.astype(np.int64), cols.astype(np.int64))
+        self._held = [(weakref.ref(cost_distance), pred)]
+        return pred
 
     def path(
         self, cost_distance: xr.DataArray, target: Any
@@ -219,9 +249,7 @@ class CostSurface:
         if not np.isfinite(vals).any():
             raise ComputationError("The target cannot be reached from the sources.")
         k = int(np.nanargmin(vals))
-        self._trace_from(cost_distance)
-        assert self._pred is not None  # set by _trace_from
-        cells = _trace_back(self._pred, int(rows[k]), int(cols[k]))
+        cells = _trace_back(self._moves_of(cost_distance), int(rows[k]), int(cols[k]))
         xs = self.grid.xs[cells[:, 1]]
         ys = self.grid.ys[cells[:, 0]]
         line = (
@@ -557,26 +585,32 @@ def _trace_pairs(
 ) -> tuple[dict[str, xr.DataArray], list[dict[str, Any]]]:
     """Cost distance from each needed core, and the path of each pair.
 
-    The paths of the pairs ``(k, j)`` are traced right after the search
-    from core ``k``, while the engine holds that search (no second search).
-    Returns the surfaces by core id and one path row per pair, in the
-    order of ``plist``.
+    The cores are searched in batches of one per processor core (side by
+    side, see :meth:`CostSurface.cost_distances`); the paths of the pairs
+    ``(k, j)`` are traced from the moves of core ``k``'s search while the
+    engine holds them (no second search).  Returns the surfaces by core id
+    and one path row per pair, in the order of ``plist``.
     """
-    it: Iterable[int] = needed
+    batch = max(1, min(len(needed), os.cpu_count() or 1))
+    batches = [needed[i : i + batch] for i in range(0, len(needed), batch)]
+    it: Iterable[list[int]] = batches
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(needed, desc="cost distance")
+        it = tqdm(batches, desc=f"cost distance ({batch} core(s) at a time)")
     cds: dict[str, xr.DataArray] = {}
     rows: dict[tuple[int, int], dict[str, Any]] = {}
-    for k in it:
-        cid = cores["core_id"].iloc[k]
-        cds[cid] = engine.cost_distance(
-            cores.geometry.iloc[[k]], name=f"cost_distance_{cid}"
+    for ks in it:
+        ids = [cores["core_id"].iloc[k] for k in ks]
+        found = engine.cost_distances(
+            [cores.geometry.iloc[[k]] for k in ks],
+            names=[f"cost_distance_{cid}" for cid in ids],
         )
-        for i, j in plist:
-            if i == k:
-                rows[(i, j)] = _path_row(engine, cds[cid], cores, i, j)
+        for k, cid, cd in zip(ks, ids, found, strict=True):
+            cds[cid] = cd
+            for i, j in plist:
+                if i == k:
+                    rows[(i, j)] = _path_row(engine, cd, cores, i, j)
     return cds, [rows[p] for p in plist]
 
 
