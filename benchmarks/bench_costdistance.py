@@ -5,6 +5,9 @@ each in a fresh subprocess so that its peak memory is its own:
 
 - ``trapscape``: ``trapscape.corridors.cost_distance`` as it is now (the
   Numba-compiled search when Numba is installed, else scikit-image);
+- ``trapscape x2``: two sources (the two ends of a corridor) in one
+  ``CostSurface.cost_distances`` call, searched side by side on two cores;
+  its times are per source (half the call);
 - ``MCP alone``: scikit-image's ``MCP_Geometric(...).find_costs`` on a
   ready NumPy array, nothing around it;
 - ``previous``: trapscape before issue 15 (commit 2a4388b): a float64 copy of
@@ -29,12 +32,14 @@ import math
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 RCOST_S = 1.45  # GRASS r.cost, 3 M cells, issue 15
 RCOST_MB = 112.0
-CASES = ("trapscape", "MCP alone", "previous")
+CASES = ("trapscape", "trapscape x2", "MCP alone", "previous")
+PER_CALL = {"trapscape x2": 2}  # sources per call
 
 
 def _status() -> dict[str, float]:
@@ -61,7 +66,7 @@ def _raster(side: int) -> tuple[np.ndarray, int]:
     return vals, mid
 
 
-def _runner(case: str, vals: np.ndarray, mid: int):  # noqa: ANN202
+def _runner(case: str, vals: np.ndarray, mid: int) -> Callable[[], object]:
     import pyproj
 
     from trapscape._raster import GridSpec, to_dataarray
@@ -69,11 +74,14 @@ def _runner(case: str, vals: np.ndarray, mid: int):  # noqa: ANN202
     side = vals.shape[0]
     grid = GridSpec(500_000.0, 4_800_000.0, 30.0, side, side, pyproj.CRS("EPSG:32652"))
     src = (float(grid.xs[mid]), float(grid.ys[mid]))
-    if case == "trapscape":
+    if case.startswith("trapscape"):
         from trapscape import corridors
 
         da = to_dataarray(vals, grid, nodata=np.nan)
-        return lambda: corridors.cost_distance(da, src)
+        if case == "trapscape":
+            return lambda: corridors.cost_distance(da, src)
+        other = (float(grid.xs[side // 4]), float(grid.ys[side // 4]))
+        return lambda: corridors.CostSurface(da).cost_distances([src, other])
     from skimage.graph import MCP_Geometric
 
     if case == "MCP alone":
@@ -99,7 +107,7 @@ def _child(case: str, side: int, repeat: int) -> None:
     """Measure one case in this (fresh) process; print one JSON line."""
     engine = "scikit-image"
     first = 0.0
-    if case == "trapscape":
+    if case.startswith("trapscape"):
         from trapscape.corridors import _dijkstra
 
         if _dijkstra.compiled_search() is not None:
@@ -109,6 +117,7 @@ def _child(case: str, side: int, repeat: int) -> None:
         _runner(case, small, smid)()
         first = time.perf_counter() - t0
     vals, mid = _raster(side)
+    vals[side // 4, side // 4] = 1.0  # the second source of "trapscape x2"
     fn = _runner(case, vals, mid)
     fn()  # warm: page in the code and the allocator
     before = _status()["VmRSS"]
@@ -145,7 +154,7 @@ def main() -> None:
     if args.child:
         _child(args.child, side, args.repeat)
         return
-    res = {}
+    res: dict[str, dict[str, float]] = {}
     for case in CASES:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", case, "--cells", str(args.cells),
@@ -153,6 +162,8 @@ def main() -> None:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         res[case] = json.loads(proc.stdout.strip().splitlines()[-1])
+        for key in ("wall", "cpu"):
+            res[case][key] /= PER_CALL.get(case, 1)
     ours = res["trapscape"]
     print(
         f"{side * side:,} cells, one source in the middle, best of {args.repeat}; "
@@ -160,20 +171,21 @@ def main() -> None:
         f"load: {ours['first_call']:.2f} s)"
     )
     print(
-        f"{'':>11} {'wall s':>7} {'cpu s':>6} {'extra MB':>9} {'total MB':>9} "
-        f"{'cpu ratio':>10} {'mem ratio':>10}  (ratios: that / trapscape)"
+        f"{'per source':>12} {'wall s':>7} {'cpu s':>6} {'extra MB':>9} {'total MB':>9} "
+        f"{'wall ratio':>10} {'cpu ratio':>10} {'mem ratio':>10}  (ratios: that / trapscape)"
     )
     for case in CASES:
         r = res[case]
         print(
-            f"{case:>11} {r['wall']:>7.2f} {r['cpu']:>6.2f} {r['extra_mb']:>9.0f} "
-            f"{r['total_mb']:>9.0f} {r['cpu'] / ours['cpu']:>10.2f} "
+            f"{case:>12} {r['wall']:>7.2f} {r['cpu']:>6.2f} {r['extra_mb']:>9.0f} "
+            f"{r['total_mb']:>9.0f} {r['wall'] / ours['wall']:>10.2f} "
+            f"{r['cpu'] / ours['cpu']:>10.2f} "
             f"{r['extra_mb'] / max(ours['extra_mb'], 1.0):>10.2f}"
         )
     # r.cost was measured beside MCP alone; scale its time by today's MCP run
     rcost_now = RCOST_S / 1.1 * res["MCP alone"]["cpu"]
     print(
-        f"{'r.cost':>11} stated in issue 15: {RCOST_S} s, {RCOST_MB:.0f} MB "
+        f"{'r.cost':>12} stated in issue 15: {RCOST_S} s, {RCOST_MB:.0f} MB "
         f"(1.32x MCP alone); scaled to this run's MCP: {rcost_now:.2f} s, "
         f"ratio {rcost_now / ours['cpu']:.2f}; memory budget 2x r.cost = "
         f"{2 * RCOST_MB:.0f} MB vs trapscape's {ours['extra_mb']:.0f} MB extra"
