@@ -20,8 +20,8 @@ the interpreter, the imports and the input raster; the process total is shown
 too.  GRASS is not installed here: issue 15 measured ``r.cost`` side by side
 at 1.45 s and 112 MB (whole process) on this grid, and MCP alone at 1.1 s.
 
-Run: ``python benchmarks/bench_costdistance.py [--cells 3e6] [--repeat 3]``
-(about a minute).
+Run: ``python benchmarks/bench_costdistance.py [--cells 3e6] [--repeat 2]``
+(about a minute on an idle machine).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _child(case: str, side: int, repeat: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cells", type=float, default=3e6)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     args = ap.parse_args()
     side = round(math.sqrt(args.cells))
