@@ -231,6 +231,26 @@ def test_several_sources_at_once_equal_one_at_a_time(engine: str, monkeypatch) -
     assert calls == []
 
 
+def test_search_falls_back_to_scikit_image_without_numba(monkeypatch, caplog) -> None:
+    """No Numba, or a Numba that cannot compile: None (scikit-image is used),
+    with a log line in the second case."""
+    import sys
+    import types
+
+    from trapscape.corridors import _dijkstra
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    assert _dijkstra._compile() is None
+
+    def njit(**_kw):
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setitem(sys.modules, "numba", types.SimpleNamespace(njit=njit))
+    with caplog.at_level("WARNING", logger="trapscape.corridors._dijkstra"):
+        assert _dijkstra._compile() is None
+    assert "no LLVM here" in caplog.text and "scikit-image" in caplog.text
+
+
 def test_cost_distance_refuses_other_crs_and_outside_sources() -> None:
     res = _da(np.ones((5, 5)))
     pts = gpd.GeoSeries([Point(131.0, 43.0)], crs="EPSG:4326")

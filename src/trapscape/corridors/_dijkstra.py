@@ -23,12 +23,15 @@ function compiled by Numba when Numba is installed (``trapscape[fast]``), or
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 __all__ = ["OFFSETS", "compiled_search", "neighbour_offsets", "search", "step_lengths"]
+
+logger = logging.getLogger(__name__)
 
 #: The eight moves (row, column), in the order their direction codes use.
 OFFSETS = np.array(
@@ -138,12 +141,31 @@ _COMPILED: dict[str, Any] = {}
 
 
 def compiled_search() -> Callable[..., None] | None:
-    """:func:`search` compiled by Numba (cached on disk), or ``None`` without it."""
+    """:func:`search` compiled by Numba (cached on disk), or ``None``.
+
+    ``None`` when Numba is not installed, or when it cannot compile the
+    search here (logged); the caller then uses scikit-image.  The first call
+    in a process compiles the search, or loads it from Numba's cache.
+    """
     if "search" not in _COMPILED:
-        try:
-            import numba
-        except ImportError:
-            _COMPILED["search"] = None
-        else:
-            _COMPILED["search"] = numba.njit(cache=True, nogil=True)(search)
+        _COMPILED["search"] = _compile()
     return _COMPILED["search"]
+
+
+def _compile() -> Callable[..., None] | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+    try:
+        fn = numba.njit(cache=True, nogil=True)(search)
+        costs = np.ones(9)  # a one-cell grid and its border
+        costs[[0, 1, 2, 3, 5, 6, 7, 8]] = np.inf
+        dist = np.full(9, np.inf)
+        fn(costs, neighbour_offsets(3), step_lengths(1.0), np.array([4], np.int32),
+           dist, np.full(9, -1, np.int8))  # fmt: skip
+    except Exception as err:  # a broken Numba install must not stop the analysis
+        logger.warning("Numba cannot compile the least-cost search (%s); using "
+                       "scikit-image instead.", err)  # fmt: skip
+        return None
+    return fn
