@@ -63,6 +63,7 @@ def engine(request, monkeypatch) -> str:
     (what Numba compiles) and scikit-image's MCP_Geometric."""
     from trapscape.corridors import _dijkstra
 
+    monkeypatch.setattr(_dijkstra, "COMPILE_MIN_CELLS", 0)  # small grids too
     if request.param == "python":
         monkeypatch.setattr(_dijkstra, "compiled_search", lambda: _dijkstra.search)
     elif request.param == "skimage":
@@ -175,6 +176,7 @@ def test_search_engines_agree_on_ties_float32_and_earlier_surfaces(
     each path re-adds, step by step, to the cost of its end cell."""
     from trapscape.corridors import _dijkstra
 
+    monkeypatch.setattr(_dijkstra, "COMPILE_MIN_CELLS", 0)
     rng = np.random.default_rng(7)
     vals = rng.integers(1, 4, (25, 30)).astype(np.float32)
     vals[rng.random(vals.shape) < 0.1] = np.nan
@@ -249,6 +251,12 @@ def test_search_falls_back_to_scikit_image_without_numba(monkeypatch, caplog) ->
     with caplog.at_level("WARNING", logger="trapscape.corridors._dijkstra"):
         assert _dijkstra._compile() is None
     assert "no LLVM here" in caplog.text and "scikit-image" in caplog.text
+    # below COMPILE_MIN_CELLS scikit-image runs even when Numba is there
+    monkeypatch.setattr(_dijkstra, "compiled_search", lambda: _dijkstra.search)
+    small = _da(np.ones((5, 5)))
+    assert C.CostSurface(small)._kernel is None
+    monkeypatch.setattr(_dijkstra, "COMPILE_MIN_CELLS", 49)  # 7 x 7 with the border
+    assert C.CostSurface(small)._kernel is _dijkstra.search
 
 
 def test_cost_distance_refuses_other_crs_and_outside_sources() -> None:

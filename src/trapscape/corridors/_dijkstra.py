@@ -29,9 +29,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OFFSETS", "compiled_search", "neighbour_offsets", "search", "step_lengths"]
+__all__ = [
+    "COMPILE_MIN_CELLS",
+    "OFFSETS",
+    "compiled_search",
+    "neighbour_offsets",
+    "search",
+    "step_lengths",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Grids smaller than this are searched by scikit-image even with Numba
+#: installed: importing Numba and loading the compiled search costs about 1 s
+#: per process (3 s on a busy machine), while the compiled search saves about
+#: 0.2-0.4 s per million cells and source (benchmarks/bench_costdistance.py).
+COMPILE_MIN_CELLS = 1_000_000
 
 #: The eight moves (row, column), in the order their direction codes use.
 OFFSETS = np.array(

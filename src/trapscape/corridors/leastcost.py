@@ -59,10 +59,11 @@ class CostSurface:
     runs one Dijkstra search over the implicit 8-neighbour grid (step length
     1 or sqrt(2) cells) and records, per cell, the move its least cost came
     by, so :meth:`path` traces a path without a second search when it is
-    traced from the latest surface.  The search is compiled with Numba when
-    it is installed (``pip install trapscape[fast]``, about 2.5x faster than
-    scikit-image); without it scikit-image's ``MCP_Geometric`` runs the same
-    search.  Both give the same costs (GRASS ``r.cost`` convention).
+    traced from the latest surface.  On grids of a million cells or more the
+    search is compiled with Numba when it is installed (``pip install
+    trapscape[fast]``, about 2x faster than scikit-image); otherwise
+    scikit-image's ``MCP_Geometric`` runs the same search.  Both give the same
+    costs (GRASS ``r.cost`` convention).
 
     Parameters
     ----------
@@ -93,7 +94,11 @@ class CostSurface:
         if not np.isfinite(self._costs).any():
             raise ComputationError("The resistance raster has no passable cell.")
         self._step = self.grid.cell if units == "map" else 1.0
-        self._kernel = _dijkstra.compiled_search()
+        self._kernel = (
+            _dijkstra.compiled_search()
+            if self._costs.size >= _dijkstra.COMPILE_MIN_CELLS
+            else None
+        )
         self._mcp: Any = None  # scikit-image's engine, built when first needed
         # the latest surfaces and the predecessor moves of their searches
         self._held: list[tuple[weakref.ref[xr.DataArray], np.ndarray]] = []
