@@ -119,7 +119,6 @@ def _child(case: str, side: int, repeat: int) -> None:
     vals, mid = _raster(side)
     vals[side // 4, side // 4] = 1.0  # the second source of "trapscape x2"
     fn = _runner(case, vals, mid)
-    fn()  # warm: page in the code and the allocator
     before = _status()["VmRSS"]
     _reset_peak()
     wall, cpu = math.inf, math.inf
