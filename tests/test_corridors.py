@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -55,6 +56,21 @@ def _habitat() -> object:
 
 
 # ----------------------------------------------------------- cost distance
+@pytest.fixture(params=["default", "python", "skimage"])
+def engine(request, monkeypatch) -> str:
+    """Run a test with each search engine: the default one (Numba-compiled when
+    Numba is installed, else scikit-image), the same search as plain Python
+    (what Numba compiles) and scikit-image's MCP_Geometric."""
+    from trapscape.corridors import _dijkstra
+
+    monkeypatch.setattr(_dijkstra, "COMPILE_MIN_CELLS", 0)  # small grids too
+    if request.param == "python":
+        monkeypatch.setattr(_dijkstra, "compiled_search", lambda: _dijkstra.search)
+    elif request.param == "skimage":
+        monkeypatch.setattr(_dijkstra, "compiled_search", lambda: None)
+    return request.param
+
+
 def test_uniform_row_and_diagonal_costs_are_hand_checkable() -> None:
     res = _da(np.ones((6, 6)))
     g = grid_of(res)
@@ -74,7 +90,7 @@ def test_cost_is_mean_of_neighbouring_cells() -> None:
     np.testing.assert_allclose(cd[0], [0.0, 2.0, 6.0])
 
 
-def test_matches_skimage_mcp_geometric_on_random_raster() -> None:
+def test_matches_skimage_mcp_geometric_on_random_raster(engine: str) -> None:
     from skimage.graph import MCP_Geometric
 
     rng = np.random.default_rng(42)
@@ -93,7 +109,7 @@ def test_matches_skimage_mcp_geometric_on_random_raster() -> None:
     assert np.isnan(cd[np.isnan(vals)]).all()
 
 
-def test_matches_grass_rcost_reference() -> None:
+def test_matches_grass_rcost_reference(engine: str) -> None:
     res = _reference_cost()
     cs = C.CostSurface(res, units="cells")
     cd = cs.cost_distance((500050.0, 4000050.0))
@@ -126,7 +142,7 @@ def test_matches_gdistance_in_cells_and_metres() -> None:
         assert cs_map.path(cdm, b)[1] == pytest.approx(row["leastcost_map"], rel=1e-12)
 
 
-def test_path_is_connected_and_goes_around_barrier() -> None:
+def test_path_is_connected_and_goes_around_barrier(engine: str) -> None:
     vals = np.ones((7, 7))
     vals[:6, 3] = np.nan  # wall with a gap at the bottom row
     res = _da(vals)
@@ -142,7 +158,7 @@ def test_path_is_connected_and_goes_around_barrier() -> None:
     assert cost == pytest.approx(float(cd.values[0, 6]))
 
 
-def test_polygon_sources_have_zero_cost_inside() -> None:
+def test_polygon_sources_have_zero_cost_inside(engine: str) -> None:
     res = _da(np.ones((10, 10)))
     g = grid_of(res)
     poly = box(g.x0, g.y0 - 300, g.x0 + 300, g.y0)
@@ -150,6 +166,97 @@ def test_polygon_sources_have_zero_cost_inside() -> None:
     assert (cd[:3, :3] == 0).all()
     assert cd[0, 9] == pytest.approx(7.0)  # from the nearest source cell, column 2
     assert cd[9, 9] == pytest.approx(7 * math.sqrt(2))
+
+
+def test_search_engines_agree_on_ties_float32_and_earlier_surfaces(
+    monkeypatch,
+) -> None:
+    """Integer resistance (many equal-cost routes), float32 input and a path
+    traced from an earlier surface: every engine gives the same costs, and
+    each path re-adds, step by step, to the cost of its end cell."""
+    from trapscape.corridors import _dijkstra
+
+    monkeypatch.setattr(_dijkstra, "COMPILE_MIN_CELLS", 0)
+    rng = np.random.default_rng(7)
+    vals = rng.integers(1, 4, (25, 30)).astype(np.float32)
+    vals[rng.random(vals.shape) < 0.1] = np.nan
+    vals[0, 0] = vals[24, 29] = 1.0
+    res = _da(vals)
+    res = res.astype(np.float32)
+    g = grid_of(res)
+    out = {}
+    for name, kernel in [("python", _dijkstra.search), ("skimage", None)]:
+        monkeypatch.setattr(_dijkstra, "compiled_search", lambda k=kernel: k)
+        cs = C.CostSurface(res, units="cells")
+        assert cs._costs.dtype == np.float32
+        first = cs.cost_distance(_centre(g, 0, 0))
+        cs.cost_distance(_centre(g, 24, 29))  # the engine now holds another search
+        line, cost = cs.path(first, _centre(g, 24, 29))
+        assert cost == pytest.approx(float(first.values[24, 29]), rel=1e-12)
+        cells = [
+            (g.ys.tolist().index(y), g.xs.tolist().index(x)) for x, y in line.coords
+        ]
+        steps = 0.0
+        for (r0, c0), (r1, c1) in itertools.pairwise(cells):
+            assert max(abs(r1 - r0), abs(c1 - c0)) == 1
+            length = math.hypot(r1 - r0, c1 - c0)
+            steps += (float(vals[r0, c0]) + float(vals[r1, c1])) / 2 * length
+        assert steps == pytest.approx(cost, rel=1e-12)
+        out[name] = first.values
+    np.testing.assert_allclose(out["python"], out["skimage"], rtol=1e-12)
+    assert np.isnan(out["python"][np.isnan(vals)]).all()
+
+
+def test_several_sources_at_once_equal_one_at_a_time(engine: str, monkeypatch) -> None:
+    """cost_distances searches side by side; each surface equals its own
+    search, and paths from any of them need no second search."""
+    rng = np.random.default_rng(3)
+    vals = rng.uniform(1, 9, (30, 40))
+    vals[rng.random(vals.shape) < 0.05] = np.nan
+    vals[[2, 27, 15], [3, 35, 20]] = 1.0
+    res = _da(vals)
+    g = grid_of(res)
+    srcs = [_centre(g, 2, 3), _centre(g, 27, 35), _centre(g, 15, 20)]
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # two at a time, then one
+    cs = C.CostSurface(res)
+    many = cs.cost_distances(srcs, names=["a", "b", "c"])
+    assert [d.name for d in many] == ["a", "b", "c"]
+    calls = []
+    search = cs._search
+    monkeypatch.setattr(cs, "_search", lambda r, c: calls.append(1) or search(r, c))
+    for cd, src in zip(many, srcs, strict=True):
+        np.testing.assert_array_equal(
+            cd.values, C.CostSurface(res).cost_distance(src).values
+        )
+        _line, cost = cs.path(cd, srcs[0])
+        assert cost == pytest.approx(float(cd.values[2, 3]))
+    assert calls == []
+
+
+def test_search_falls_back_to_scikit_image_without_numba(monkeypatch, caplog) -> None:
+    """No Numba, or a Numba that cannot compile: None (scikit-image is used),
+    with a log line in the second case."""
+    import sys
+    import types
+
+    from trapscape.corridors import _dijkstra
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    assert _dijkstra._compile() is None
+
+    def njit(**_kw):
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setitem(sys.modules, "numba", types.SimpleNamespace(njit=njit))
+    with caplog.at_level("WARNING", logger="trapscape.corridors._dijkstra"):
+        assert _dijkstra._compile() is None
+    assert "no LLVM here" in caplog.text and "scikit-image" in caplog.text
+    # below COMPILE_MIN_CELLS scikit-image runs even when Numba is there
+    monkeypatch.setattr(_dijkstra, "compiled_search", lambda: _dijkstra.search)
+    small = _da(np.ones((5, 5)))
+    assert C.CostSurface(small)._kernel is None
+    monkeypatch.setattr(_dijkstra, "COMPILE_MIN_CELLS", 49)  # 7 x 7 with the border
+    assert C.CostSurface(small)._kernel is _dijkstra.search
 
 
 def test_cost_distance_refuses_other_crs_and_outside_sources() -> None:

@@ -119,8 +119,13 @@ def to_dataarray(
     *,
     name: str = "value",
     nodata: float | None = None,
+    copy: bool = True,
 ) -> xr.DataArray:
-    """Wrap a ``(height, width)`` array as a georeferenced DataArray."""
+    """Wrap a ``(height, width)`` array as a georeferenced DataArray.
+
+    With ``copy=False`` the DataArray holds ``values`` itself (no full-grid
+    copy; the caller must not reuse the array).
+    """
     import rioxarray  # noqa: F401  (registers the .rio accessor)
 
     values = np.asarray(values)
@@ -129,10 +134,11 @@ def to_dataarray(
     da = xr.DataArray(
         values, dims=("y", "x"), coords={"y": grid.ys, "x": grid.xs}, name=name
     )
-    da = da.rio.write_crs(grid.crs.to_wkt())
-    da = da.rio.write_transform(grid.transform)
+    inplace = not copy
+    da = da.rio.write_crs(grid.crs.to_wkt(), inplace=inplace)
+    da = da.rio.write_transform(grid.transform, inplace=inplace)
     if nodata is not None:
-        da = da.rio.write_nodata(nodata)
+        da = da.rio.write_nodata(nodata, inplace=inplace)
     return da
 
 
