@@ -410,7 +410,7 @@ def test_summary_page_and_print_css(tmp_path: Path) -> None:
     assert "1 photographed in both countries; 1 home ranges extend" in summary
     assert summary.index("#1:") < summary.index("#2:")
     assert "° N, " in summary and "° E" in summary
-    assert "China: 4" in summary and "from 11.7 % to 10.8 %" in summary
+    assert "China: 4" in summary and "from 11.7% to 10.8%" in summary
     assert "85.5 trap-nights" in summary
     # the summary is one printed page; tables are not cut and repeat headers
     assert "section.summary{page-break-after:always;break-after:page}" in text

@@ -165,7 +165,9 @@ PLAN_METRICS: dict[str, str] = {
     "border_pdot": "mean detection probability at the border hotspots",
 }
 
-#: Short texts of the report built in Python (the rest is in the template).
+#: Short texts of the report built in Python (the rest is in the template;
+#: with :data:`COLUMN_LABELS`, :data:`PLAN_METRICS` and ``_ASSUMPTIONS`` these
+#: are every user-facing string of this module, for translation catalogs).
 TEXT: dict[str, str] = {
     "all": "all countries",
     "total": "total",
@@ -182,6 +184,22 @@ TEXT: dict[str, str] = {
     "M": "males",
     "share_of": "{zone}, share",
     "area_of": "{zone}, km²",
+    "yes": "yes",
+    "no": "no",
+    "heading": "{name}: camera-trap survey brief for a transboundary reserve",
+    "simulated": "The survey data are simulated (the bundled Land of the Leopard "
+    "example: real geography, simulated cameras and leopards with known truth). "
+    "Do not cite the numbers as field results.",
+    "approximate_parks": "Park boundaries are approximate (digitised for this "
+    "toolkit, not an official boundary).",
+    "caption_effort_public": "Camera effort per {cell_km} km cell (public version).",
+    "caption_effort": "Camera stations (size: trap-nights; colour: detections) "
+    "over the coverage grid.",
+    "caption_pdot": "Detection probability surface (pdot).",
+    "caption_homeranges": "Home ranges by individual.",
+    "caption_corridors": "Current density, corridors and top border hotspots "
+    "(numbered).",
+    "caption_plan": "Proposed stations over the current detection probability.",
 }
 
 #: Relative size under which a value is floating-point noise around zero:
@@ -195,7 +213,7 @@ def _num(v: Any, digits: int = 3) -> str:
     if v is None or v is pd.NA:
         return "–"
     if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
+        return TEXT["yes"] if v else TEXT["no"]
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
@@ -613,7 +631,7 @@ def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
         if len(r):
             b, a = float(r["before"].iloc[0]), float(r["after"].iloc[0])
             if np.isfinite(b) and np.isfinite(a):
-                rse = (f"{100 * b:.1f} %", f"{100 * a:.1f} %")
+                rse = (f"{100 * b:.1f}%", f"{100 * a:.1f}%")
     return {"n": n, "where": where, "rse": rse}
 
 
@@ -688,17 +706,15 @@ def _figures(
             logger.warning("Figures could not be drawn for the report: %s", err)
             figs = {}
     effort = (
-        f"Camera effort per {cell / 1000:g} km cell (public version)."
+        TEXT["caption_effort_public"].format(cell_km=f"{cell / 1000:g}")
         if public
-        else "Camera stations (size: trap-nights; colour: detections) "
-        "over the coverage grid."
+        else TEXT["caption_effort"]
     )
     captions = {
         "effort": effort,
-        "pdot": "Detection probability surface (pdot).",
-        "homeranges": "Home ranges by individual.",
-        "corridors": "Current density, corridors and top border hotspots (numbered).",
-        "plan": "Proposed stations over the current detection probability.",
+        **{
+            k: TEXT[f"caption_{k}"] for k in ("pdot", "homeranges", "corridors", "plan")
+        },
     }
     return {k: _figure(figs.get(k), c) for k, c in captions.items()}
 
@@ -718,12 +734,6 @@ _ASSUMPTIONS = (
     "extrapolations to other countries are in the CSV outputs only. A country's "
     f"part smaller than {MIN_ZONE_AREA_KM2:g} km² is a sliver of the boundary "
     "layers and is left out of the tables.",
-)
-
-_SIMULATED = (
-    "The survey data are simulated (the bundled Land of the Leopard example: real "
-    "geography, simulated cameras and leopards with known truth). Do not cite the "
-    "numbers as field results."
 )
 
 
@@ -762,20 +772,15 @@ def report_context(
         )
     shown = _shown_zones(survey, prods)
     density = _density_context(prods.density_estimates, prods.region_n, shown=shown)
-    heading = (
-        title
-        or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
-    )
+    heading = title or TEXT["heading"].format(name=summ.get("name", survey.name))
     public_note = None
     if public:
         from ..privacy import PUBLIC_NOTE
 
         public_note = PUBLIC_NOTE.format(cell_km=public_cell / 1000.0)
-    caveats = [
-        "Park boundaries are approximate (digitised for this toolkit, not an official boundary)."
-    ]
+    caveats = [TEXT["approximate_parks"]]
     if simulated:
-        caveats.insert(0, _SIMULATED)
+        caveats.insert(0, TEXT["simulated"])
     steps = None
     if records:
         rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
