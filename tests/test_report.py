@@ -483,3 +483,31 @@ def test_public_reserve_keeps_the_exact_area() -> None:
     assert a["summary"]["reserve"]["total_km2"] == b["summary"]["reserve"]["total_km2"]
     assert a["reserve"]["areas"] == b["reserve"]["areas"]
     assert b["reserve"]["generalised"] and not a["reserve"]["generalised"]
+
+
+# ------------------------------------------------------ the bundled example
+@pytest.mark.slow
+def test_example_public_and_internal_reports_agree(tmp_path: Path) -> None:
+    """On the bundled example both reports give the same summary, for zones with data."""
+    import re
+
+    from trapscape import pipeline
+    from trapscape.datasets import get_path
+
+    project = Path(get_path("example"))
+    pages = {}
+    for name, public in (("internal", False), ("public", True)):
+        pipeline.run_project(project, tmp_path / name, public=public)
+        pages[name] = (tmp_path / name / "report.html").read_text()
+    summaries = {k: _summary(v) for k, v in pages.items()}
+    # the public version withholds the survey dates; every number agrees
+    dates = re.compile(r", \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d")
+    assert dates.sub("", summaries["internal"]) == summaries["public"]
+    for html in pages.values():
+        for table in html.split("<table")[1:]:
+            body = table.split("</table>", 1)[0]
+            assert "North Korea" not in body
+            assert not re.search(r"\d\.?\d*e-\d", body), body[:300]
+        assert "reach the edge of their grid" not in html
+        assert "multiple zones" not in html
+    assert "North Korea" not in summaries["public"]
