@@ -255,6 +255,7 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
     assert "82.0" not in main and "206" not in main
     assert "realised N (local)" in main
     assert "48.9" in main and "1.64" in main and "195" in main
+    assert "Russia (country)" in main and "zone:" not in main
     # the zone without stations is named, its numbers are not shown
     assert "North Korea" not in main
     assert "22.2" not in html and "No camera stood in North Korea" in html

@@ -116,7 +116,7 @@ COLUMN_LABELS: dict[str, str] = {
     "within_distance_km2": "area near a station, km²",
     "share_within_distance": "share of area near a station",
     "stations_operating": "stations operating",
-    "distance_m": "'near': within, m",
+    "distance_m": "'near a station': within, m",
     "esa_km2": "effective sampling area, km²",
     "mean_pdot": "mean detection probability",
     "share_pdot_gt_0_5": "share of area with detection probability > 0.5",
@@ -184,6 +184,7 @@ TEXT: dict[str, str] = {
     "M": "males",
     "share_of": "{zone}, share",
     "area_of": "{zone}, km²",
+    "zone_region": "{zone} (country)",
     "yes": "yes",
     "no": "no",
     "heading": "{name}: camera-trap survey brief for a transboundary reserve",
@@ -415,11 +416,15 @@ def _region_rows(region_n: pd.DataFrame, shown: set[str] | None) -> pd.DataFrame
     rn["quantity"] = [
         TEXT.get(names.get(str(v), str(v)), str(v)) for v in rn["quantity"]
     ]
+    zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
+    rn["region"] = [
+        TEXT["zone_region"].format(zone=z) if isinstance(z, str) else r
+        for z, r in zip(zone, rn["region"], strict=True)
+    ]
     if shown is None:
         return rn
-    zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
     off = zone.notna() & ~zone.isin(sorted(shown))
-    return rn[~off]
+    return rn[~off.to_numpy()]
 
 
 def _density_context(
