@@ -512,3 +512,16 @@ def test_example_public_and_internal_reports_agree(tmp_path: Path) -> None:
         assert "reach the edge of their grid" not in html
         assert "multiple zones" not in html
     assert "North Korea" not in summaries["public"]
+
+
+def test_summary_trap_nights_from_stations_of_a_reloaded_run() -> None:
+    s = make_tiny_survey()
+    st = gpd.GeoDataFrame(
+        {"trap_nights": [10.5, 20.0]},
+        geometry=[Point(X0 + 1000, Y0 + 1000), Point(X0 + 3000, Y0 + 1000)],
+        crs=s.crs,
+    )
+    ctx = report.report_context(s, RunProducts(stations=st), figures=False)
+    assert ctx["summary"]["trap_nights"] == "30.5"
+    ctx = report.report_context(s, RunProducts(trap_nights=7.0), figures=False)
+    assert ctx["summary"]["trap_nights"] == "7.00"

@@ -640,6 +640,16 @@ def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
     return {"n": n, "where": where, "rse": rse}
 
 
+def _trap_nights(prods: RunProducts) -> str | None:
+    """Total trap-nights: the run's total, else the stations' (a reloaded run)."""
+    if prods.trap_nights is not None:
+        return _num(float(prods.trap_nights))
+    for layer in (prods.stations, prods.station_cells):
+        if layer is not None and "trap_nights" in layer.columns:
+            return _num(float(pd.to_numeric(layer["trap_nights"]).sum()))
+    return None
+
+
 def _summary(
     summ: Mapping[str, Any],
     prods: RunProducts,
@@ -673,9 +683,7 @@ def _summary(
         "areas": areas,
         "stations": _num(summ.get("stations")),
         "cameras": _num(summ.get("cameras")),
-        "trap_nights": (
-            _num(float(prods.trap_nights)) if prods.trap_nights is not None else None
-        ),
+        "trap_nights": _trap_nights(prods),
         "period": (
             (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
         ),
