@@ -303,7 +303,11 @@ def test_columns_have_human_names_with_units(tmp_path: Path) -> None:
         products=RunProducts(pdot_summary=pdot, density_estimates=est),
         figures=False,
     ).read_text()
-    heads = " ".join(h.split("</th>", 1)[0] for h in html.split("<th>")[1:])
+    import re
+
+    heads = " ".join(re.findall(r"<th[^>]*>([^<]*)</th>", html))
+    assert '<th class="t">country</th>' in html  # text columns left-aligned
+    assert "<th>mean detection probability</th>" in html
     for raw in ("esa", "share pdot", "pdot gt", "area km2", "mean pdot", "zone"):
         assert raw not in heads, raw
     assert "effective sampling area, km²" in heads and "area, km²" in heads

@@ -22,7 +22,7 @@ import base64
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,7 @@ class Table:
     head: list[str]
     rows: list[list[str]]
     more: int = 0
+    text: list[bool] = field(default_factory=list)  # text columns: left-aligned
 
 
 @dataclass(frozen=True)
@@ -276,10 +277,15 @@ def _table(obj: Any, *, max_rows: int = 40) -> Table:
     for c in df.columns:
         if df[c].dtype.kind in "fiu":
             df[c] = _denoise(df[c])
+    text = [
+        not bool(pd.to_numeric(df[c], errors="coerce").notna().all())
+        for c in df.columns
+    ]
     return Table(
         head=[_label(str(c)) for c in df.columns],
         rows=[[_num(v) for v in r] for r in df.itertuples(index=False)],
         more=max(more, 0),
+        text=text,
     )
 
 
