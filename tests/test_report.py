@@ -255,6 +255,7 @@ def test_region_abundance_uses_local_realised_n_for_parts(tmp_path: Path) -> Non
     assert "82.0" not in main and "206" not in main
     assert "realised N (local)" in main
     assert "48.9" in main and "1.64" in main and "195" in main
+    assert "Russia (country)" in main and "zone:" not in main
     # the zone without stations is named, its numbers are not shown
     assert "North Korea" not in main
     assert "22.2" not in html and "No camera stood in North Korea" in html
@@ -302,7 +303,11 @@ def test_columns_have_human_names_with_units(tmp_path: Path) -> None:
         products=RunProducts(pdot_summary=pdot, density_estimates=est),
         figures=False,
     ).read_text()
-    heads = " ".join(h.split("</th>", 1)[0] for h in html.split("<th>")[1:])
+    import re
+
+    heads = " ".join(re.findall(r"<th[^>]*>([^<]*)</th>", html))
+    assert '<th class="t">country</th>' in html  # text columns left-aligned
+    assert "<th>mean detection probability</th>" in html
     for raw in ("esa", "share pdot", "pdot gt", "area km2", "mean pdot", "zone"):
         assert raw not in heads, raw
     assert "effective sampling area, km²" in heads and "area, km²" in heads
@@ -410,7 +415,7 @@ def test_summary_page_and_print_css(tmp_path: Path) -> None:
     assert "1 photographed in both countries; 1 home ranges extend" in summary
     assert summary.index("#1:") < summary.index("#2:")
     assert "° N, " in summary and "° E" in summary
-    assert "China: 4" in summary and "from 11.7 % to 10.8 %" in summary
+    assert "China: 4" in summary and "from 11.7% to 10.8%" in summary
     assert "85.5 trap-nights" in summary
     # the summary is one printed page; tables are not cut and repeat headers
     assert "section.summary{page-break-after:always;break-after:page}" in text
@@ -483,3 +488,44 @@ def test_public_reserve_keeps_the_exact_area() -> None:
     assert a["summary"]["reserve"]["total_km2"] == b["summary"]["reserve"]["total_km2"]
     assert a["reserve"]["areas"] == b["reserve"]["areas"]
     assert b["reserve"]["generalised"] and not a["reserve"]["generalised"]
+
+
+# ------------------------------------------------------ the bundled example
+@pytest.mark.slow
+def test_example_public_and_internal_reports_agree(tmp_path: Path) -> None:
+    """On the bundled example both reports give the same summary, for zones with data."""
+    import re
+
+    from trapscape import pipeline
+    from trapscape.datasets import get_path
+
+    project = Path(get_path("example"))
+    pages = {}
+    for name, public in (("internal", False), ("public", True)):
+        pipeline.run_project(project, tmp_path / name, public=public)
+        pages[name] = (tmp_path / name / "report.html").read_text()
+    summaries = {k: _summary(v) for k, v in pages.items()}
+    # the public version withholds the survey dates; every number agrees
+    dates = re.compile(r", \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d")
+    assert dates.sub("", summaries["internal"]) == summaries["public"]
+    for html in pages.values():
+        for table in html.split("<table")[1:]:
+            body = table.split("</table>", 1)[0]
+            assert "North Korea" not in body
+            assert not re.search(r"\d\.?\d*e-\d", body), body[:300]
+        assert "reach the edge of their grid" not in html
+        assert "multiple zones" not in html
+    assert "North Korea" not in summaries["public"]
+
+
+def test_summary_trap_nights_from_stations_of_a_reloaded_run() -> None:
+    s = make_tiny_survey()
+    st = gpd.GeoDataFrame(
+        {"trap_nights": [10.5, 20.0]},
+        geometry=[Point(X0 + 1000, Y0 + 1000), Point(X0 + 3000, Y0 + 1000)],
+        crs=s.crs,
+    )
+    ctx = report.report_context(s, RunProducts(stations=st), figures=False)
+    assert ctx["summary"]["trap_nights"] == "30.5"
+    ctx = report.report_context(s, RunProducts(trap_nights=7.0), figures=False)
+    assert ctx["summary"]["trap_nights"] == "7.00"

@@ -413,3 +413,26 @@ def test_max_memory_gb_from_the_project_section(tmp_path, tiny_survey):
     assert res.exit_code == 1
     assert "over the 1e-06 GiB memory budget" in res.output
     assert not out.exists()
+
+
+def test_ranges_clipped_to_land_unless_told_not_to(tmp_path, tiny_survey):
+    from trapscape import io
+
+    st, si, bd = (tmp_path / n for n in ("st.csv", "si.csv", "b.gpkg"))
+    io.write_stations(tiny_survey.stations, tiny_survey.problems, st)
+    io.write_sightings(tiny_survey.sightings, si)
+    tiny_survey.zones.assign(kind="zones").to_file(bd, driver="GPKG")
+    base = ["homerange", "--stations", str(st), "--sightings", str(si)]
+    base += ["--boundaries", str(bd), "--crs", "EPSG:32652", "--h", "500"]
+    base += ["--min-detections", "2", "--min-stations", "2", "--percent", "95"]
+    land = tiny_survey.zones.geometry.union_all()
+    res = _run([*base, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    clipped = gpd.read_file(tmp_path / "a" / "results.gpkg", layer="home_ranges")
+    assert all(land.buffer(1e-6).contains(g) for g in clipped.geometry)
+    assert (clipped["off_land_km2"] > 0).all()
+    res = _run([*base, "--no-clip-to-land", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    full = gpd.read_file(tmp_path / "b" / "results.gpkg", layer="home_ranges")
+    assert "off_land_km2" not in full.columns
+    assert not all(land.contains(g) for g in full.geometry)

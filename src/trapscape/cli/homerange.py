@@ -127,6 +127,13 @@ def _h_value(text: str) -> str | float:
     default=False,
     help="Weight detections by 1 / operating days of their station.",
 )
+@click.option(
+    "--clip-to-land/--no-clip-to-land",
+    "clip_to_land",
+    default=None,
+    help="Clip ranges to the survey's zones (countries: land), so a range's "
+    "shares per country add up to 1 (default: clip).",
+)
 @species_opt
 @click.option(
     "--detection",
@@ -157,6 +164,7 @@ def cmd(
     min_stations: int,
     burst_minutes: float,
     effort_weights: bool,
+    clip_to_land: bool | None,
     species: str | None,
     detection: Path | None,
     max_memory_gb: float,
@@ -197,6 +205,7 @@ def cmd(
             "min_stations": min_stations,
             "burst_minutes": burst_minutes,
             "effort_weights": effort_weights,
+            "clip_to_land": clip_to_land,
             "max_memory_gb": max_memory_gb,
         },
         names={"cell_size": "cell"},

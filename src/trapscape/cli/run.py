@@ -69,32 +69,35 @@ def run_opts(f: F) -> F:
     return f
 
 
-class _Progress:
-    """Prints a line as each step starts and ends (stderr), or JSON lines (stdout)."""
+def _step_printer(
+    *, quiet: bool, as_json: bool
+) -> Callable[[str, StepRecord | None], None]:
+    """The ``on_step`` callback of ``run``: a line per step start and end.
 
-    def __init__(self, *, quiet: bool, as_json: bool) -> None:
-        from .._steps import STEPS
+    Lines go to stderr; ``as_json`` prints JSON objects on stdout instead and
+    ``quiet`` prints nothing.
+    """
+    from .._steps import STEPS
 
-        self.quiet, self.as_json = quiet, as_json
-        self.index = {s: i + 1 for i, s in enumerate(STEPS)}
-        self.total = len(STEPS)
+    index = {s: i + 1 for i, s in enumerate(STEPS)}
+    total = len(STEPS)
 
-    def __call__(self, step: str, rec: StepRecord | None) -> None:
-        n = self.index.get(step, 0)
-        if self.as_json:
+    def show(step: str, rec: StepRecord | None) -> None:
+        n = index.get(step, 0)
+        if as_json:
             event: dict[str, Any] = {
                 "event": "start" if rec is None else "end",
                 "step": step,
                 "index": n,
-                "total": self.total,
+                "total": total,
             }
             if rec is not None:
                 event.update(
                     status=rec.status, seconds=rec.seconds, message=rec.message
                 )
             click.echo(json.dumps(event))
-        elif not self.quiet:
-            where = f"[{n:>2}/{self.total}] {step:<10}"
+        elif not quiet:
+            where = f"[{n:>2}/{total}] {step:<10}"
             if rec is None:
                 click.echo(f"{where} started", err=True)
             else:
@@ -102,6 +105,8 @@ class _Progress:
                 click.echo(
                     f"{where} {rec.status:<14}{rec.seconds:7.1f} s{msg}", err=True
                 )
+
+    return show
 
 
 def run_and_echo(
@@ -118,7 +123,7 @@ def run_and_echo(
     """Run the pipeline showing each step as it starts and ends (shared with ``demo``).
 
     Lines go to stderr; ``quiet`` prints nothing but failures, ``as_json``
-    prints JSON lines on stdout instead (see :class:`_Progress`).
+    prints JSON lines on stdout instead (see :func:`_step_printer`).
     """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -142,7 +147,7 @@ def run_and_echo(
             offline=offline,
             seed=seed,
             progress=progress,
-            on_step=_Progress(quiet=quiet, as_json=as_json),
+            on_step=_step_printer(quiet=quiet, as_json=as_json),
         )
     failed = {s: r.message for s, r in result.steps.items() if r.status == "failed"}
     status = EXIT_STEP_FAILED if failed else 0

@@ -193,7 +193,11 @@ def _step_density(ctx: _Context) -> str:
             hidden += 1
         else:
             shown.append(f"{zone} {float(v):.3g}")
-    extra = f" ({hidden} zone(s) without stations: see the report)" if hidden else ""
+    extra = (
+        f" ({hidden} zone(s) without stations: only in density/estimates.csv)"
+        if hidden
+        else ""
+    )
     return "D per 100 km2: " + ", ".join(shown) + extra
 
 

@@ -22,7 +22,7 @@ import base64
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,7 @@ class Table:
     head: list[str]
     rows: list[list[str]]
     more: int = 0
+    text: list[bool] = field(default_factory=list)  # text columns: left-aligned
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ COLUMN_LABELS: dict[str, str] = {
     "within_distance_km2": "area near a station, km²",
     "share_within_distance": "share of area near a station",
     "stations_operating": "stations operating",
-    "distance_m": "'near': within, m",
+    "distance_m": "'near a station': within, m",
     "esa_km2": "effective sampling area, km²",
     "mean_pdot": "mean detection probability",
     "share_pdot_gt_0_5": "share of area with detection probability > 0.5",
@@ -165,7 +166,9 @@ PLAN_METRICS: dict[str, str] = {
     "border_pdot": "mean detection probability at the border hotspots",
 }
 
-#: Short texts of the report built in Python (the rest is in the template).
+#: Short texts of the report built in Python (the rest is in the template;
+#: with :data:`COLUMN_LABELS`, :data:`PLAN_METRICS` and ``_ASSUMPTIONS`` these
+#: are every user-facing string of this module, for translation catalogs).
 TEXT: dict[str, str] = {
     "all": "all countries",
     "total": "total",
@@ -182,6 +185,23 @@ TEXT: dict[str, str] = {
     "M": "males",
     "share_of": "{zone}, share",
     "area_of": "{zone}, km²",
+    "zone_region": "{zone} (country)",
+    "yes": "yes",
+    "no": "no",
+    "heading": "{name}: camera-trap survey brief for a transboundary reserve",
+    "simulated": "The survey data are simulated (the bundled Land of the Leopard "
+    "example: real geography, simulated cameras and leopards with known truth). "
+    "Do not cite the numbers as field results.",
+    "approximate_parks": "Park boundaries are approximate (digitised for this "
+    "toolkit, not an official boundary).",
+    "caption_effort_public": "Camera effort per {cell_km} km cell (public version).",
+    "caption_effort": "Camera stations (size: trap-nights; colour: detections) "
+    "over the coverage grid.",
+    "caption_pdot": "Detection probability surface (pdot).",
+    "caption_homeranges": "Home ranges by individual.",
+    "caption_corridors": "Current density, corridors and top border hotspots "
+    "(numbered).",
+    "caption_plan": "Proposed stations over the current detection probability.",
 }
 
 #: Relative size under which a value is floating-point noise around zero:
@@ -195,7 +215,7 @@ def _num(v: Any, digits: int = 3) -> str:
     if v is None or v is pd.NA:
         return "–"
     if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
+        return TEXT["yes"] if v else TEXT["no"]
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
@@ -257,10 +277,15 @@ def _table(obj: Any, *, max_rows: int = 40) -> Table:
     for c in df.columns:
         if df[c].dtype.kind in "fiu":
             df[c] = _denoise(df[c])
+    text = [
+        not bool(pd.to_numeric(df[c], errors="coerce").notna().all())
+        for c in df.columns
+    ]
     return Table(
         head=[_label(str(c)) for c in df.columns],
         rows=[[_num(v) for v in r] for r in df.itertuples(index=False)],
         more=max(more, 0),
+        text=text,
     )
 
 
@@ -397,11 +422,15 @@ def _region_rows(region_n: pd.DataFrame, shown: set[str] | None) -> pd.DataFrame
     rn["quantity"] = [
         TEXT.get(names.get(str(v), str(v)), str(v)) for v in rn["quantity"]
     ]
+    zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
+    rn["region"] = [
+        TEXT["zone_region"].format(zone=z) if isinstance(z, str) else r
+        for z, r in zip(zone, rn["region"], strict=True)
+    ]
     if shown is None:
         return rn
-    zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
     off = zone.notna() & ~zone.isin(sorted(shown))
-    return rn[~off]
+    return rn[~off.to_numpy()]
 
 
 def _density_context(
@@ -613,8 +642,18 @@ def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
         if len(r):
             b, a = float(r["before"].iloc[0]), float(r["after"].iloc[0])
             if np.isfinite(b) and np.isfinite(a):
-                rse = (f"{100 * b:.1f} %", f"{100 * a:.1f} %")
+                rse = (f"{100 * b:.1f}%", f"{100 * a:.1f}%")
     return {"n": n, "where": where, "rse": rse}
+
+
+def _trap_nights(prods: RunProducts) -> str | None:
+    """Total trap-nights: the run's total, else the stations' (a reloaded run)."""
+    if prods.trap_nights is not None:
+        return _num(float(prods.trap_nights))
+    for layer in (prods.stations, prods.station_cells):
+        if layer is not None and "trap_nights" in layer.columns:
+            return _num(float(pd.to_numeric(layer["trap_nights"]).sum()))
+    return None
 
 
 def _summary(
@@ -650,9 +689,7 @@ def _summary(
         "areas": areas,
         "stations": _num(summ.get("stations")),
         "cameras": _num(summ.get("cameras")),
-        "trap_nights": (
-            _num(float(prods.trap_nights)) if prods.trap_nights is not None else None
-        ),
+        "trap_nights": _trap_nights(prods),
         "period": (
             (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
         ),
@@ -688,17 +725,15 @@ def _figures(
             logger.warning("Figures could not be drawn for the report: %s", err)
             figs = {}
     effort = (
-        f"Camera effort per {cell / 1000:g} km cell (public version)."
+        TEXT["caption_effort_public"].format(cell_km=f"{cell / 1000:g}")
         if public
-        else "Camera stations (size: trap-nights; colour: detections) "
-        "over the coverage grid."
+        else TEXT["caption_effort"]
     )
     captions = {
         "effort": effort,
-        "pdot": "Detection probability surface (pdot).",
-        "homeranges": "Home ranges by individual.",
-        "corridors": "Current density, corridors and top border hotspots (numbered).",
-        "plan": "Proposed stations over the current detection probability.",
+        **{
+            k: TEXT[f"caption_{k}"] for k in ("pdot", "homeranges", "corridors", "plan")
+        },
     }
     return {k: _figure(figs.get(k), c) for k, c in captions.items()}
 
@@ -718,12 +753,6 @@ _ASSUMPTIONS = (
     "extrapolations to other countries are in the CSV outputs only. A country's "
     f"part smaller than {MIN_ZONE_AREA_KM2:g} km² is a sliver of the boundary "
     "layers and is left out of the tables.",
-)
-
-_SIMULATED = (
-    "The survey data are simulated (the bundled Land of the Leopard example: real "
-    "geography, simulated cameras and leopards with known truth). Do not cite the "
-    "numbers as field results."
 )
 
 
@@ -762,20 +791,15 @@ def report_context(
         )
     shown = _shown_zones(survey, prods)
     density = _density_context(prods.density_estimates, prods.region_n, shown=shown)
-    heading = (
-        title
-        or f"{summ.get('name', survey.name)}: camera-trap survey brief for a transboundary reserve"
-    )
+    heading = title or TEXT["heading"].format(name=summ.get("name", survey.name))
     public_note = None
     if public:
         from ..privacy import PUBLIC_NOTE
 
         public_note = PUBLIC_NOTE.format(cell_km=public_cell / 1000.0)
-    caveats = [
-        "Park boundaries are approximate (digitised for this toolkit, not an official boundary)."
-    ]
+    caveats = [TEXT["approximate_parks"]]
     if simulated:
-        caveats.insert(0, _SIMULATED)
+        caveats.insert(0, TEXT["simulated"])
     steps = None
     if records:
         rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
