@@ -258,6 +258,10 @@ def read_camtrap_dp(
     ones.  Times are converted to the UTC offset of the deployment's
     ``deploymentStart`` and stored naive.
 
+    The package is first held to the Camtrap DP 1.0 standard (see
+    :mod:`trapscape.io.camtrap_dp_standard`), and every resource must lie
+    inside the package folder (:func:`resource_path_problem`).
+
     Parameters
     ----------
     path
@@ -268,6 +272,18 @@ def read_camtrap_dp(
     Returns
     -------
     Survey
+
+    Raises
+    ------
+    InputError
+        Every problem of the descriptor and tables at once, each with its
+        file, 1-based data row and column.
+
+    Warns
+    -----
+    TrapscapeWarning
+        A profile version other than 1.0.x, or columns that are not fields of
+        the standard (only when there are no errors).
 
     References
     ----------
