@@ -209,6 +209,8 @@ def test_resource_path_problem_accepts_plain_names(tmp_path: Path) -> None:
     assert camtrap_dp.resource_path_problem(tmp_path, "data/media.csv") is None
     assert camtrap_dp.resource_path_problem(tmp_path, "x..y.csv") is None
     assert "not a file name" in str(camtrap_dp.resource_path_problem(tmp_path, 3))
+    nul = camtrap_dp.resource_path_problem(tmp_path, "a\x00b.csv")
+    assert "not a file name" in str(nul)
 
 
 # ------------------------------------------------------- the standard, rule by rule

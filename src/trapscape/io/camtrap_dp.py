@@ -154,7 +154,7 @@ def resource_path_problem(
     ``allow_urls`` (and even then nothing is downloaded: the caller gets
     None back and must not read the path as a file).
     """
-    if not isinstance(path, str) or not path.strip():
+    if not isinstance(path, str) or not path.strip() or "\x00" in path:
         return f"path {path!r} is not a file name. Give the CSV file's relative path."
     if _URL.match(path):
         if allow_urls:
