@@ -635,3 +635,33 @@ def test_extra_column_warns(tmp_path: Path) -> None:
     _edit(pkg, "deployments", 1, "myNotes", "x")
     with pytest.warns(TrapscapeWarning, match="column 'myNotes' is not a Camtrap DP"):
         tio.read_camtrap_dp(pkg)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            lambda d: d["temporal"].update(start="2020-06-01"),
+            r"temporal \(2020-06-01 to 2021-04-18\) does not cover",
+        ),
+        (
+            lambda d: d["spatial"].update(
+                coordinates=[[[4.0, 50.0], [4.5, 50.0], [4.5, 51.0], [4.0, 50.0]]]
+            ),
+            r"spatial does not cover 3 deployment\(s\) \(first: row 1",
+        ),
+        (
+            lambda d: d.update(taxonomic=d["taxonomic"][1:]),
+            r"taxonomic does not list 1 scientificName\(s\) .*Anas platyrhynchos",
+        ),
+    ],
+)
+def test_coverage_of_the_descriptor_warns(
+    change: Any, match: str, tmp_path: Path
+) -> None:
+    from trapscape.errors import TrapscapeWarning
+
+    pkg = _package(tmp_path)
+    _descriptor(pkg, change)
+    with pytest.warns(TrapscapeWarning, match=match):
+        tio.read_camtrap_dp(pkg)

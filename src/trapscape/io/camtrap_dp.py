@@ -698,7 +698,7 @@ def _check_standard(
     check_descriptor(pkg, found, dps)
     present = {n: f for n, f in frames.items() if f is not None}
     paths = {n: _resource_file(pkg, n, folder) for n in present}
-    check_tables(present, paths, found)
+    check_tables(present, paths, found, descriptor=pkg, dp_path=dps)
     chk.extend(found.errors)
     if len(found.errors):
         return  # the errors come first; warnings follow once they are fixed
