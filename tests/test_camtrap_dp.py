@@ -665,3 +665,30 @@ def test_coverage_of_the_descriptor_warns(
     _descriptor(pkg, change)
     with pytest.warns(TrapscapeWarning, match=match):
         tio.read_camtrap_dp(pkg)
+
+
+# ------------------------------------------------------------- CSV written by R
+def test_csv_written_by_r_is_read(tmp_path: Path) -> None:
+    """write.csv: quoted values, row names in a first unnamed column, bare NA."""
+    st = tmp_path / "st.csv"
+    st.write_text(
+        '"","station_id","longitude","latitude","setup","retrieval",'
+        '"problem1_from","problem1_to"\n'
+        '"1","A","131.2","43.1","2024-06-01","2024-06-30",NA,NA\n'
+        '"2","NA","131.3","43.2","2024-06-01","2024-06-30","2024-06-05",'
+        '"2024-06-07"\n',
+        encoding="utf-8",
+    )
+    si = tmp_path / "si.csv"
+    si.write_text(
+        '"","station","timestamp","species","count"\n'
+        '"1","A","2024-06-05 10:00:00","Panthera pardus","2"\n'
+        '"2","NA","2024-06-09 10:00:00","Panthera pardus",NA\n',
+        encoding="utf-8",
+    )
+    survey = tio.read_survey(stations=st, sightings=si)
+    from trapscape import validation as V
+
+    assert sorted(survey.stations[V.STATION_ID]) == ["A", "NA"]  # text kept
+    assert len(survey.problems) == 1  # NA problem dates are blank
+    assert list(survey.sightings[V.COUNT]) == [2, 1]  # NA count: blank -> 1
