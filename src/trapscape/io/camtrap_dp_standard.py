@@ -19,7 +19,7 @@ Three layers, every problem collected before anything is raised:
 
 Why not the Frictionless validator: it checks the table schemas (layer 2)
 row by row in Python and knows nothing of layer 3; on 100,000 observations
-it takes about ten times longer than these checks
+it took 4.5 to 8.5 times as long as the whole read here
 (``benchmarks/bench_camtrap_dp.py``).
 
 References
