@@ -44,7 +44,13 @@ N_DEPLOYMENTS = 50
 def make_package(folder: Path, n: int) -> Path:
     """A valid package with ``n`` media and ``n`` observations in ``folder``."""
     rng = np.random.default_rng(16)
-    shutil.copy(EXAMPLE / "datapackage.json", folder / "datapackage.json")
+    desc = json.loads((EXAMPLE / "datapackage.json").read_text(encoding="utf-8"))
+    desc["temporal"] = {"start": "2021-01-01", "end": "2021-12-31"}
+    desc["spatial"] = {"type": "Polygon", "bbox": [4.5, 51.0, 5.0, 51.5]}
+    desc["taxonomic"] = [
+        {"scientificName": n} for n in ("Vulpes vulpes", "Meles meles")
+    ]
+    (folder / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
     dep = pd.read_csv(EXAMPLE / "deployments.csv", dtype=str, keep_default_na=False)
     deps = dep.loc[np.arange(N_DEPLOYMENTS) % len(dep)].reset_index(drop=True)
     deps["deploymentID"] = [f"d{i:03d}" for i in range(N_DEPLOYMENTS)]

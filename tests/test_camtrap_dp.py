@@ -209,6 +209,8 @@ def test_resource_path_problem_accepts_plain_names(tmp_path: Path) -> None:
     assert camtrap_dp.resource_path_problem(tmp_path, "data/media.csv") is None
     assert camtrap_dp.resource_path_problem(tmp_path, "x..y.csv") is None
     assert "not a file name" in str(camtrap_dp.resource_path_problem(tmp_path, 3))
+    nul = camtrap_dp.resource_path_problem(tmp_path, "a\x00b.csv")
+    assert "not a file name" in str(nul)
 
 
 # ------------------------------------------------------- the standard, rule by rule
@@ -633,3 +635,60 @@ def test_extra_column_warns(tmp_path: Path) -> None:
     _edit(pkg, "deployments", 1, "myNotes", "x")
     with pytest.warns(TrapscapeWarning, match="column 'myNotes' is not a Camtrap DP"):
         tio.read_camtrap_dp(pkg)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            lambda d: d["temporal"].update(start="2020-06-01"),
+            r"temporal \(2020-06-01 to 2021-04-18\) does not cover",
+        ),
+        (
+            lambda d: d["spatial"].update(
+                coordinates=[[[4.0, 50.0], [4.5, 50.0], [4.5, 51.0], [4.0, 50.0]]]
+            ),
+            r"spatial does not cover 3 deployment\(s\) \(first: row 1",
+        ),
+        (
+            lambda d: d.update(taxonomic=d["taxonomic"][1:]),
+            r"taxonomic does not list 1 scientificName\(s\) .*Anas platyrhynchos",
+        ),
+    ],
+)
+def test_coverage_of_the_descriptor_warns(
+    change: Any, match: str, tmp_path: Path
+) -> None:
+    from trapscape.errors import TrapscapeWarning
+
+    pkg = _package(tmp_path)
+    _descriptor(pkg, change)
+    with pytest.warns(TrapscapeWarning, match=match):
+        tio.read_camtrap_dp(pkg)
+
+
+# ------------------------------------------------------------- CSV written by R
+def test_csv_written_by_r_is_read(tmp_path: Path) -> None:
+    """write.csv: quoted values, row names in a first unnamed column, bare NA."""
+    st = tmp_path / "st.csv"
+    st.write_text(
+        '"","station_id","longitude","latitude","setup","retrieval",'
+        '"problem1_from","problem1_to"\n'
+        '"1","A","131.2","43.1","2024-06-01","2024-06-30",NA,NA\n'
+        '"2","NA","131.3","43.2","2024-06-01","2024-06-30","2024-06-05",'
+        '"2024-06-07"\n',
+        encoding="utf-8",
+    )
+    si = tmp_path / "si.csv"
+    si.write_text(
+        '"","station","timestamp","species","count"\n'
+        '"1","A","2024-06-05 10:00:00","Panthera pardus","2"\n'
+        '"2","NA","2024-06-09 10:00:00","Panthera pardus",NA\n',
+        encoding="utf-8",
+    )
+    survey = tio.read_survey(stations=st, sightings=si)
+    from trapscape import validation as V
+
+    assert sorted(survey.stations[V.STATION_ID]) == ["A", "NA"]  # text kept
+    assert len(survey.problems) == 1  # NA problem dates are blank
+    assert list(survey.sightings[V.COUNT]) == [2, 1]  # NA count: blank -> 1

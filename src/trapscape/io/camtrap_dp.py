@@ -154,7 +154,7 @@ def resource_path_problem(
     ``allow_urls`` (and even then nothing is downloaded: the caller gets
     None back and must not read the path as a file).
     """
-    if not isinstance(path, str) or not path.strip():
+    if not isinstance(path, str) or not path.strip() or "\x00" in path:
         return f"path {path!r} is not a file name. Give the CSV file's relative path."
     if _URL.match(path):
         if allow_urls:
@@ -258,6 +258,10 @@ def read_camtrap_dp(
     ones.  Times are converted to the UTC offset of the deployment's
     ``deploymentStart`` and stored naive.
 
+    The package is first held to the Camtrap DP 1.0 standard (see
+    :mod:`trapscape.io.camtrap_dp_standard`), and every resource must lie
+    inside the package folder (:func:`resource_path_problem`).
+
     Parameters
     ----------
     path
@@ -268,6 +272,18 @@ def read_camtrap_dp(
     Returns
     -------
     Survey
+
+    Raises
+    ------
+    InputError
+        Every problem of the descriptor and tables at once, each with its
+        file, 1-based data row and column.
+
+    Warns
+    -----
+    TrapscapeWarning
+        A profile version other than 1.0.x, or columns that are not fields of
+        the standard (only when there are no errors).
 
     References
     ----------
@@ -682,7 +698,7 @@ def _check_standard(
     check_descriptor(pkg, found, dps)
     present = {n: f for n, f in frames.items() if f is not None}
     paths = {n: _resource_file(pkg, n, folder) for n in present}
-    check_tables(present, paths, found)
+    check_tables(present, paths, found, descriptor=pkg, dp_path=dps)
     chk.extend(found.errors)
     if len(found.errors):
         return  # the errors come first; warnings follow once they are fixed

@@ -192,6 +192,7 @@ def _read_csv(
                 and filled.str.contains(",").any()
             ):
                 df[c] = vals.str.replace(",", ".", regex=False).where(vals != "", df[c])
+    _blank_r_missing(df)
     if len(df) == 0 and not allow_no_rows:
         chk.add(
             "the file has a header but no data rows. Add at least one row.", path=path
@@ -200,6 +201,27 @@ def _read_csv(
     out = df.astype(object)
     out.attrs["sep"] = sep  # a decimal comma is only read in ';'/tab files
     return out
+
+
+#: a number or an ISO date(-time): a column of these never holds the text "NA"
+_TYPED = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^\d{4}-\d{2}-\d{2}\b")
+
+
+def _blank_r_missing(df: pd.DataFrame) -> None:
+    """Blank R's missing value ``NA`` in columns of numbers or dates (in place).
+
+    R writes missing values as a bare ``NA`` (``write.csv``); in a column
+    whose other cells are all numbers or dates it can only mean "missing".
+    Text columns keep ``NA`` (a station may be named so).
+    """
+    for c in df.columns:
+        na = df[c] == "NA"
+        if not na.any():
+            continue
+        vals = df[c].astype(str).str.strip()
+        rest = vals[~na & (vals != "")]
+        if len(rest) and rest.str.match(_TYPED).all():
+            df[c] = df[c].where(~na, "")
 
 
 def _check_repeated_columns(
