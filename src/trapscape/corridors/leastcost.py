@@ -437,7 +437,7 @@ def _corridor(
     total = a + b
     if not np.isfinite(total).any():
         raise ComputationError("The two sources are not connected; no corridor exists.")
-    lcd = float(np.nanmin(total))
+    lcd = float(np.fmin.reduce(total, axis=None))  # nanmin without its copy
     grid = grid_of(cd_a)
     if width_m is not None:
         if resistance is None:
@@ -583,8 +583,8 @@ def least_cost_network(
     logger.info(
         "least cost: %d cores, %d pairs, units %s", len(needed), len(plist), units
     )
-    craster = to_dataarray(best, grid, name="corridor", nodata=np.nan)
-    draster = to_dataarray(detour, grid, name="detour", nodata=np.nan)
+    craster = to_dataarray(best, grid, name="corridor", nodata=np.nan, copy=False)
+    draster = to_dataarray(detour, grid, name="detour", nodata=np.nan, copy=False)
     draster.attrs["units"] = units
     return LeastCostResult(
         cds,
