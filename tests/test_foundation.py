@@ -243,3 +243,19 @@ def test_individual_ids_one_rule_for_named_sightings(tiny_survey):
         sv.sightings.index[V.individual_ids(sv.sightings).notna()]
     )
     assert 0 < len(sv.identified) < len(sv.sightings)
+
+
+def test_to_dataarray_without_copy_wraps_the_array() -> None:
+    """copy=False: same georeferenced DataArray, holding the caller's array."""
+    import xarray as xr
+
+    grid = grid_for_bounds(
+        (500_000.0, 4_000_000.0, 500_500.0, 4_000_300.0), 100.0, 32652
+    )
+    vals = np.arange(grid.height * grid.width, dtype=float).reshape(grid.shape)
+    copied = to_dataarray(vals, grid, name="v", nodata=np.nan)
+    wrapped = to_dataarray(vals, grid, name="v", nodata=np.nan, copy=False)
+    xr.testing.assert_identical(copied, wrapped)
+    assert wrapped.rio.crs == copied.rio.crs and wrapped.rio.nodata is not None
+    assert np.shares_memory(wrapped.values, vals)
+    assert not np.shares_memory(copied.values, vals)

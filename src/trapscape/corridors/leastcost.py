@@ -412,6 +412,20 @@ def least_cost_corridor(
     -------
     Corridor
     """
+    return _corridor(
+        cd_a, cd_b, width_cost=width_cost, width_m=width_m, resistance=resistance
+    )[0]
+
+
+def _corridor(
+    cd_a: xr.DataArray,
+    cd_b: xr.DataArray,
+    *,
+    width_cost: float | None,
+    width_m: float | None,
+    resistance: xr.DataArray | None,
+) -> tuple[Corridor, np.ndarray]:
+    """:func:`least_cost_corridor`, and ``cd_a + cd_b - L`` without the cut."""
     if width_cost is not None and width_m is not None:
         raise InputError("Give width_cost or width_m, not both.")
     a = np.asarray(cd_a.values, dtype=np.float64)
@@ -423,7 +437,7 @@ def least_cost_corridor(
     total = a + b
     if not np.isfinite(total).any():
         raise ComputationError("The two sources are not connected; no corridor exists.")
-    lcd = float(np.nanmin(total))
+    lcd = float(np.fmin.reduce(total, axis=None))  # nanmin without its copy
     grid = grid_of(cd_a)
     if width_m is not None:
         if resistance is None:
@@ -436,12 +450,14 @@ def least_cost_corridor(
         width_cost = 0.1 * lcd
     if width_cost < 0:
         raise InputError(f"Corridor width must be >= 0, got {width_cost}.")
-    rel = total - lcd
+    rel = total
+    rel -= lcd  # in place: one full grid fewer
     inside = np.isfinite(rel) & (rel <= width_cost * (1 + 1e-12) + 1e-9)
     out = np.where(inside, rel, np.nan)
-    raster = to_dataarray(out, grid, name="corridor", nodata=np.nan)
+    raster = to_dataarray(out, grid, name="corridor", nodata=np.nan, copy=False)
     raster.attrs["units"] = cd_a.attrs.get("units", "map")
-    return Corridor(raster, _mask_polygon(inside, grid), lcd, float(width_cost))
+    cor = Corridor(raster, _mask_polygon(inside, grid), lcd, float(width_cost))
+    return cor, rel
 
 
 @dataclass(frozen=True)
@@ -567,8 +583,8 @@ def least_cost_network(
     logger.info(
         "least cost: %d cores, %d pairs, units %s", len(needed), len(plist), units
     )
-    craster = to_dataarray(best, grid, name="corridor", nodata=np.nan)
-    draster = to_dataarray(detour, grid, name="detour", nodata=np.nan)
+    craster = to_dataarray(best, grid, name="corridor", nodata=np.nan, copy=False)
+    draster = to_dataarray(detour, grid, name="detour", nodata=np.nan, copy=False)
     draster.attrs["units"] = units
     return LeastCostResult(
         cds,
@@ -659,7 +675,7 @@ def _pair_corridors(
     for (ca, cb), prow in zip(ids, path_rows, strict=True):
         if prow["geometry"] is None:
             continue
-        cor = least_cost_corridor(
+        cor, rel = _corridor(
             cds[ca],
             cds[cb],
             width_cost=width_cost,
@@ -676,7 +692,6 @@ def _pair_corridors(
                 "geometry": cor.polygon,
             }
         )
-        best = np.fmin(best, cor.raster.values)
-        total = np.asarray(cds[ca].values) + np.asarray(cds[cb].values)
-        detour = np.fmin(detour, total - cor.least_cost)
+        np.fmin(best, cor.raster.values, out=best)
+        np.fmin(detour, rel, out=detour)  # rel: cd_a + cd_b - L, computed once
     return corr_rows, best, detour
