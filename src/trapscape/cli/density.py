@@ -60,6 +60,14 @@ OUTPUTS = ("density",)
     type=float,
     help="Occasion length in days.",
 )
+@library_opt(
+    "--occasion-model",
+    of="density",
+    use=True,
+    type=click.Choice(["auto", "bernoulli", "binomial"]),
+    help="Occasions of several days: Bernoulli per occasion (secr fastproximity "
+    "= FALSE; auto when an occasion has > 1 day) or secr's collapsed binomial.",
+)
 @click.option(
     "--buffer",
     type=float,
@@ -95,6 +103,7 @@ def cmd(
     detectfn: str,
     detector: str,
     occasion_days: float,
+    occasion_model: str,
     buffer: float | None,
     spacing: float | None,
     mask_file: Path | None,
@@ -127,6 +136,7 @@ def cmd(
             "detectfn": detectfn,
             "detector": detector,
             "occasion_days": occasion_days,
+            "occasion_model": occasion_model,
             "buffer": buffer,
             "spacing": spacing,
             "species": species,
@@ -156,7 +166,8 @@ def cmd(
         for _, r in dens.iterrows()
     )
     click.echo(
-        f"{fit.n} individuals, {fit.n_detections} detections: {shown}. "
+        f"{fit.n} individuals, {fit.n_detections} detections "
+        f"({fit.occasion_model} occasions): {shown}. "
         f"Results in {out}",
         err=True,
     )

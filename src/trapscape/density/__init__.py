@@ -16,6 +16,9 @@ formulas and conventions.  One topic per module:
     (design, starting values) in ``_setup``.
 ``result``
     :class:`SCRFit`.
+``multisession``
+    :func:`fit_sessions`, :class:`Session`, :class:`MultiSessionFit`:
+    several surveys fitted jointly (``D ~ session``, trend, covariates).
 ``abundance``
     Expected and realised N in regions (secr's ``region.N``),
     :func:`survey_regions`.
@@ -35,12 +38,23 @@ methods for capture-recapture studies. Biometrics 64, 377-385.
 
 from __future__ import annotations
 
-from . import abundance, camtrapr, data, fitting, mask, result, secr, survey
+from . import (
+    abundance,
+    camtrapr,
+    data,
+    fitting,
+    mask,
+    multisession,
+    result,
+    secr,
+    survey,
+)
 from .abundance import survey_regions
 from .camtrapr import read_camtrapr
 from .data import CaptureHistory, Mask, capture_history, rpsv
 from .fitting import buffer_check, fit, log_likelihood
 from .mask import make_mask
+from .multisession import MultiSessionFit, Session, fit_sessions
 from .result import SCRFit
 from .secr import (
     TrapLayout,
@@ -55,7 +69,9 @@ from .survey import fit_survey, for_survey
 __all__ = [
     "CaptureHistory",
     "Mask",
+    "MultiSessionFit",
     "SCRFit",
+    "Session",
     "TrapLayout",
     "abundance",
     "buffer_check",
@@ -63,12 +79,14 @@ __all__ = [
     "capture_history",
     "data",
     "fit",
+    "fit_sessions",
     "fit_survey",
     "fitting",
     "for_survey",
     "log_likelihood",
     "make_mask",
     "mask",
+    "multisession",
     "read_camtrapr",
     "read_secr",
     "read_secr_captures",
@@ -89,6 +107,7 @@ for _obj in (
     buffer_check,
     capture_history,
     fit,
+    fit_sessions,
     fit_survey,
     log_likelihood,
     make_mask,

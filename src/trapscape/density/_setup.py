@@ -47,8 +47,12 @@ def _design(
     model: str,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: str = "binomial",
 ) -> tuple[_lik.Design, list[str], list[str]]:
-    """Return the design, density level names and class names."""
+    """Return the design, density level names and class names.
+
+    ``occasion_model`` is a resolved :func:`_occasion_model` value.
+    """
     d_levels = ["all"]
     d_index = None
     classes = ["all"]
@@ -99,8 +103,39 @@ def _design(
         d_index=d_index,
         n_d=len(d_levels),
         integer_usage=integer_usage,
+        per_occasion=(
+            (ch.usage, ch.captures) if occasion_model == "bernoulli" else None
+        ),
     )
     return design, d_levels, classes
+
+
+#: accepted values of ``occasion_model``
+OCCASION_MODELS = ("auto", "bernoulli", "binomial")
+
+
+def _occasion_model(ch: CaptureHistory, occasion_model: str) -> str:
+    """The detection model over occasions actually fitted.
+
+    ``"bernoulli"``: a binary record per occasion with
+    ``p = 1 - exp(-u lambda0 h)`` (HHN) or ``1 - (1 - g0 h)^u`` (HN) for an
+    occasion of usage ``u`` (secr's ``details = list(fastproximity =
+    FALSE)``); ``"binomial"``: occasions collapsed, ``y_j ~ Binomial(U_j,
+    p)`` with per-day ``p`` (secr's default "fastproximity"); ``"auto"``:
+    Bernoulli as soon as one occasion carries more than one day of usage.
+    Count detectors are Poisson, for which collapsing is exact:
+    ``"poisson"``.
+    """
+    if occasion_model not in OCCASION_MODELS:
+        raise InputError(
+            f"occasion_model must be one of {list(OCCASION_MODELS)}, got "
+            f"{occasion_model!r}."
+        )
+    if ch.detector == "count":
+        return "poisson"
+    if occasion_model == "auto":
+        return "bernoulli" if float(np.max(ch.usage)) > 1.0 + 1e-9 else "binomial"
+    return occasion_model
 
 
 def _start(ch: CaptureHistory, design: _lik.Design, sigma_guess: float) -> np.ndarray:

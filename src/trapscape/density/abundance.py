@@ -58,6 +58,7 @@ def _with_region_n(
         model=result.model,
         integer_usage=integer_usage,
         max_memory_gb=max_memory_gb,
+        occasion_model=result.occasion_model,
     )
     table = _region_n(
         result.beta,

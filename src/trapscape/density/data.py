@@ -34,6 +34,7 @@ __all__ = [
     "Detector",
     "Mask",
     "ModelName",
+    "OccasionModel",
     "capture_history",
     "rpsv",
 ]
@@ -45,6 +46,7 @@ PER_100KM2 = 10_000.0  # animals per 100 km² per animal per ha
 Detector = Literal["proximity", "count"]
 DetectFn = Literal["HHN", "HN"]
 ModelName = Literal["null", "sex", "zone", "sex+zone"]
+OccasionModel = Literal["auto", "bernoulli", "binomial"]
 
 
 @dataclass(frozen=True)

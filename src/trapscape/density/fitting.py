@@ -45,9 +45,17 @@ from scipy import optimize
 from .._memory import DEFAULT_BUDGET_GB
 from ..errors import InputError, TrapscapeWarning
 from . import _likelihood as _lik
-from ._setup import _check_fittable, _design, _start
+from ._setup import _check_fittable, _design, _occasion_model, _start
 from .abundance import _region_n
-from .data import PER_100KM2, CaptureHistory, DetectFn, Mask, ModelName, rpsv
+from .data import (
+    PER_100KM2,
+    CaptureHistory,
+    DetectFn,
+    Mask,
+    ModelName,
+    OccasionModel,
+    rpsv,
+)
 from .mask import make_mask
 from .result import SCRFit, _real_row
 
@@ -108,11 +116,13 @@ def log_likelihood(
     g0: float | None = None,
     detectfn: DetectFn = "HHN",
     integer_usage: bool = True,
+    occasion_model: OccasionModel = "auto",
 ) -> float:
     """Log-likelihood of the null model at given real parameters.
 
     Equals secr's ``logLik`` for the same data, mask and parameters
-    (full likelihood, Poisson N, collapsed occasions).
+    (full likelihood, Poisson N; collapsed occasions or, for occasions of
+    more than one day, the Bernoulli model of ``fastproximity = FALSE``).
 
     Parameters
     ----------
@@ -130,9 +140,16 @@ def log_likelihood(
         Truncate each detector's summed usage to a whole number, as secr does
         when it collapses occasions (default); ``False`` keeps fractional
         usage.
+    occasion_model
+        See :func:`fit`.
     """
     design, _, _ = _design(
-        ch, mask, detectfn=detectfn, model="null", integer_usage=integer_usage
+        ch,
+        mask,
+        detectfn=detectfn,
+        model="null",
+        integer_usage=integer_usage,
+        occasion_model=_occasion_model(ch, occasion_model),
     )
     p0 = lambda0 if detectfn == "HHN" else g0
     if p0 is None:
@@ -160,6 +177,7 @@ def fit(
     maxiter: int = 200,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: OccasionModel = "auto",
 ) -> SCRFit:
     """Fit an SCR model by maximum likelihood.
 
@@ -194,6 +212,19 @@ def fit(
         Memory budget in GiB; a mask x detector problem over it is refused
         before any array is built, naming a mask spacing that fits
         (``None``: no check).
+    occasion_model
+        How a proximity detector's binary record per occasion is modelled.
+        ``"bernoulli"``: one Bernoulli trial per occasion with
+        ``p = 1 - exp(-u lambda0 h)`` (HHN) or ``1 - (1 - g0 h)^u`` (HN) for
+        an occasion of usage ``u`` days (secr's ``details =
+        list(fastproximity = FALSE)``), the proper model when an occasion
+        spans several days; ``"binomial"``: occasions collapsed and the
+        summed record treated as ``Binomial(U_j, p)`` (secr's default, for
+        comparison with secr fits that kept it); ``"auto"`` (default):
+        Bernoulli as soon as an occasion carries more than one day of usage,
+        else the binomial (with daily occasions the two coincide up to a
+        data constant).  The fitted one is
+        ``SCRFit.occasion_model``.  Count detectors are Poisson either way.
 
     Returns
     -------
@@ -218,6 +249,7 @@ def fit(
             maxiter=maxiter,
             integer_usage=integer_usage,
             max_memory_gb=max_memory_gb,
+            occasion_model=occasion_model,
         )
 
 
@@ -233,10 +265,12 @@ def _fit(
     maxiter: int,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: str = "auto",
 ) -> SCRFit:
     """The steps of :func:`fit`: setup, optimum, covariance, tables."""
     t0 = time.perf_counter()
     _check_fittable(ch)
+    om = _occasion_model(ch, occasion_model)
     design, d_levels, classes = _design(
         ch,
         mask,
@@ -244,6 +278,7 @@ def _fit(
         model=model,
         integer_usage=integer_usage,
         max_memory_gb=max_memory_gb,
+        occasion_model=om,
     )
     beta0 = _initial_beta(ch, mask, design, start)
     opt = _maximise(design, mask, beta0, maxiter=maxiter)
@@ -277,7 +312,8 @@ def _fit(
     settings = {
         "mean_density_per_100km2": float(np.mean(dens_m)),
         "mask_area_km2": mask.area / 1e6,
-        "integer_usage": integer_usage,
+        "integer_usage": integer_usage and om == "binomial",
+        "occasion_model": om,
     }
     region_table = pd.DataFrame()
     if regions:
@@ -328,6 +364,7 @@ def _fit(
         seconds=seconds,
         region_n=region_table,
         settings=settings,
+        occasion_model=om,
     )
 
 

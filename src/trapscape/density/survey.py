@@ -19,6 +19,7 @@ from .data import (
     Detector,
     Mask,
     ModelName,
+    OccasionModel,
     capture_history,
     rpsv,
 )
@@ -51,6 +52,7 @@ def fit_survey(
     independence_minutes: float = 30.0,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: OccasionModel = "auto",
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -84,6 +86,8 @@ def fit_survey(
         Event independence for count detectors (see :func:`capture_history`).
     integer_usage
         Truncate summed usage to whole numbers as secr does (see :func:`fit`).
+    occasion_model
+        See :func:`fit` (``"auto"``: Bernoulli when ``occasion_days`` > 1).
     max_memory_gb
         Memory budget in GiB (see :func:`make_mask` and :func:`fit`): a mask
         spacing whose mask and fit would exceed it is refused before the
@@ -106,12 +110,9 @@ def fit_survey(
         raise InputError(
             f"model={model!r} needs a zones layer (countries) in the survey."
         )
+    habitat = survey.habitat
     masks = _MaskMaker(
-        habitat=(
-            survey.habitat
-            if survey.habitat is not None and len(survey.habitat)
-            else None
-        ),
+        habitat=habitat if habitat is not None and len(habitat) else None,
         zones=zones,
         spacing=spacing,
         max_points=max_mask_points,
@@ -137,6 +138,7 @@ def fit_survey(
         region_zones=zone_map,
         integer_usage=integer_usage,
         max_memory_gb=max_memory_gb,
+        occasion_model=occasion_model,
     )
     if may_refit:
         result, mask = _refit_on_wider_mask(
@@ -147,6 +149,7 @@ def fit_survey(
             regions=regions,
             region_zones=zone_map,
             integer_usage=integer_usage,
+            occasion_model=occasion_model,
         )
     if check_buffer:
         buffer_check(result, ch, mask)
@@ -214,6 +217,7 @@ def _refit_on_wider_mask(
     regions: dict[str, Any],
     region_zones: dict[str, Any] | None,
     integer_usage: bool,
+    occasion_model: OccasionModel = "auto",
 ) -> tuple[SCRFit, Mask]:
     """Refit on a 4 x sigma-hat mask when the guessed buffer was too small.
 
@@ -251,6 +255,7 @@ def _refit_on_wider_mask(
         region_zones=region_zones,
         start=result.beta.tolist(),
         integer_usage=integer_usage,
+        occasion_model=occasion_model,
         max_memory_gb=masks.max_memory_gb,
     )
     return refit, wide
