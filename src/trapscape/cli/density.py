@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,7 @@ def cmd(
     homerange and plan --detection).
     """
     from .. import density as dn
+    from ..errors import TrapscapeWarning
     from ..pipeline.writers import write_density
 
     conf, proj_species = project_step(inputs.project, "density")
@@ -150,7 +152,14 @@ def cmd(
         from ..secrio import read_secr_mask
 
         kwargs["mask"] = read_secr_mask(mask_file, spacing=kwargs["spacing"])
-    fit = dn.fit_survey(survey, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrapscapeWarning)
+        fit = dn.fit_survey(survey, **kwargs)
+    for w in caught:  # e.g. an imprecise density: one line each on stderr
+        if issubclass(w.category, TrapscapeWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:  # pragma: no cover - passed on unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     settings = {
         **{k: v for k, v in kwargs.items() if k not in ("species", "mask")},
         "species": kwargs["species"],
@@ -162,7 +171,7 @@ def cmd(
     dens = est[est["parameter"].astype(str).str.match(r"^D(\[|$)")]
     shown = "; ".join(
         f"{r['parameter']} = {r['estimate']:.3g} per 100 km2 "
-        f"(95% CI {r['lcl']:.3g}-{r['ucl']:.3g})"
+        f"(95% CI {r['lcl']:.3g}-{r['ucl']:.3g}, RSE {100 * r['rse']:.0f}%)"
         for _, r in dens.iterrows()
     )
     click.echo(

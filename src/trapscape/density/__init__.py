@@ -52,7 +52,7 @@ from . import (
 from .abundance import survey_regions
 from .camtrapr import read_camtrapr
 from .data import CaptureHistory, Mask, capture_history, rpsv
-from .fitting import buffer_check, fit, log_likelihood
+from .fitting import PrecisionWarning, buffer_check, fit, log_likelihood
 from .mask import make_mask
 from .multisession import MultiSessionFit, Session, fit_sessions
 from .result import SCRFit
@@ -70,6 +70,7 @@ __all__ = [
     "CaptureHistory",
     "Mask",
     "MultiSessionFit",
+    "PrecisionWarning",
     "SCRFit",
     "Session",
     "TrapLayout",

@@ -8,7 +8,7 @@ from .._memory import DEFAULT_BUDGET_GB
 from ..errors import ComputationError, InputError
 from . import _likelihood as _lik
 from .data import HA, CaptureHistory, Mask
-from .mask import _check_mask_memory
+from .mask import _check_mask_memory, _zone_labels
 
 __all__ = []
 
@@ -39,6 +39,58 @@ def _check_fittable(ch: CaptureHistory) -> None:
         )
 
 
+def zone_merges(ch: CaptureHistory, mask: Mask) -> dict[str, str]:
+    """Zones without a working station -> the zone whose density they share.
+
+    A zone (mask label) holding no station with usage has no data of its
+    own on density: as a free parameter its estimate runs to the bound of
+    the optimiser and the information matrix becomes singular.  Such a zone
+    shares the density of the zone of the station nearest to any of its
+    mask points (its closest surveyed neighbour).  A station belongs to the
+    zone polygon holding it (``mask.zone_polygons``, as built by
+    :func:`make_mask`), else to the zone of most mask points within one
+    spacing of it (of its nearest mask point on a tie).  Empty when every zone has a station or
+    the mask has no zones.
+    """
+    if mask.zone is None:
+        return {}
+    from scipy.spatial import cKDTree
+
+    labels = np.asarray(mask.zone, dtype=object)
+    working = ch.usage.sum(axis=1) > 0
+    txy = ch.traps_xy[working] if np.any(working) else ch.traps_xy
+    tree = cKDTree(mask.xy)
+    _, idx = tree.query(txy)
+    station_zone = labels[idx]
+    if mask.zone_polygons is not None:  # exactly, from the zones themselves
+        station_zone = np.asarray(_zone_labels(txy, mask.zone_polygons), dtype=object)
+        return _merge_targets(mask, labels, station_zone, txy)
+    # the majority of the mask points within one spacing, not the single
+    # nearest one: a station a few hundred metres from a border is not in
+    # the zone across it
+    for j, near in enumerate(tree.query_ball_point(txy, r=float(mask.spacing))):
+        if near:
+            vals, counts = np.unique(labels[near].astype(str), return_counts=True)
+            if counts.max() > counts.min() or len(vals) == 1:
+                station_zone[j] = vals[int(np.argmax(counts))]
+    return _merge_targets(mask, labels, station_zone, txy)
+
+
+def _merge_targets(
+    mask: Mask, labels: np.ndarray, station_zone: np.ndarray, txy: np.ndarray
+) -> dict[str, str]:
+    """Each zone without a station -> the zone of the station nearest to it."""
+    from scipy.spatial import cKDTree
+
+    surveyed = set(station_zone.tolist())
+    trap_tree = cKDTree(txy)
+    out: dict[str, str] = {}
+    for z in sorted(set(labels.tolist()) - surveyed):
+        dist, j = trap_tree.query(mask.xy[labels == z])
+        out[str(z)] = str(station_zone[j[int(np.argmin(dist))]])
+    return out
+
+
 def _design(
     ch: CaptureHistory,
     mask: Mask,
@@ -67,9 +119,11 @@ def _design(
                 f"model={model!r} needs zone labels on the mask: build it with "
                 "make_mask(..., zones=...) or give the survey a zones layer."
             )
-        d_levels = sorted(set(mask.zone))
+        merged = zone_merges(ch, mask)
+        labels = [merged.get(z, z) for z in mask.zone]
+        d_levels = sorted(set(labels))
         lookup = {z: i for i, z in enumerate(d_levels)}
-        d_index = np.array([lookup[z] for z in mask.zone])
+        d_index = np.array([lookup[z] for z in labels])
     if model in ("sex", "sex+zone"):
         if ch.sex is None or all(s is None for s in ch.sex):
             raise InputError(

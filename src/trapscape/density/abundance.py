@@ -21,7 +21,7 @@ from scipy.special import logsumexp
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
 from . import _likelihood as _lik
-from ._setup import _design
+from ._setup import _design, zone_merges
 from .data import HA, CaptureHistory, Mask
 from .mask import _as_geometry, _zone_labels
 from .result import _Z, SCRFit
@@ -195,6 +195,8 @@ def _region_grids(
                 else np.array(_zone_labels(rxy, region_zones))
             )
             lookup = {z: i for i, z in enumerate(d_levels)}
+            for z_from, z_to in zone_merges(ch, mask).items():
+                lookup[z_from] = lookup[z_to]
             r_dindex = np.array([lookup.get(z, -1) for z in labels])
             if np.any(r_dindex < 0):
                 near = np.array([lookup[z] for z in _nearest_labels(rxy, mask)])

@@ -205,6 +205,9 @@ class Mask:
     habitat
         Optional polygon the mask was clipped to (reused when the buffer is
         checked or widened).
+    zone_polygons
+        Optional zones the labels came from (name -> polygon or a layer with
+        a ``name`` column), used to place the stations in zones exactly.
     """
 
     xy: np.ndarray
@@ -213,6 +216,7 @@ class Mask:
     zone: tuple[str, ...] | None = None
     crs: Any = None
     habitat: Any = None
+    zone_polygons: Any = None
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float64)

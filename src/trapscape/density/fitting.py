@@ -43,9 +43,15 @@ import pandas as pd
 from scipy import optimize
 
 from .._memory import DEFAULT_BUDGET_GB
-from ..errors import InputError, TrapscapeWarning
+from ..errors import ComputationError, InputError, TrapscapeWarning
 from . import _likelihood as _lik
-from ._setup import _check_fittable, _design, _occasion_model, _start
+from ._setup import (
+    _check_fittable,
+    _design,
+    _occasion_model,
+    _start,
+    zone_merges,
+)
 from .abundance import _region_n
 from .data import (
     PER_100KM2,
@@ -63,7 +69,15 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 
-__all__ = ["buffer_check", "fit", "log_likelihood"]
+__all__ = [
+    "RSE_WARN",
+    "SIGMA_CI_RATIO_MAX",
+    "PrecisionWarning",
+    "buffer_check",
+    "check_precision",
+    "fit",
+    "log_likelihood",
+]
 
 
 logger = logging.getLogger(__name__)
@@ -193,7 +207,9 @@ def fit(
     model
         ``"null"``; ``"sex"`` (sex-specific detection parameters as a 2-class
         finite mixture with known class where sex is recorded, mixing
-        proportion ``pmix[M]``); ``"zone"`` (density per mask zone label).
+        proportion ``pmix[M]``); ``"zone"`` (density per mask zone label;
+        a zone without a working station shares the density of the zone of
+        its nearest station, listed in ``settings["zones_merged"]``).
     regions
         Optional mapping name -> polygon (projected, metres) for expected and
         realised population size (secr's ``region.N``).
@@ -234,8 +250,9 @@ def fit(
     ------
     ComputationError
         If the data cannot support the model (one animal, no recaptures,
-        all detections at one station), the optimiser fails, or the fit
-        would exceed ``max_memory_gb``.
+        all detections at one station), the fit does not converge or its
+        information matrix is not invertible (no estimates without SEs are
+        returned), or the fit would exceed ``max_memory_gb``.
     """
     with _lik.blas_single_thread():
         return _fit(
@@ -288,11 +305,13 @@ def _fit(
     vcov, invertible = _covariance(opt)
     converged = converged and invertible
     if not converged:
-        warnings.warn(
-            f"The SCR fit may not have converged ({opt.res.message}); check the "
-            "estimates, the mask buffer and the data.",
-            TrapscapeWarning,
-            stacklevel=3,
+        raise ComputationError(
+            f"The SCR fit ({model}/{detectfn}) did not converge "
+            f"({opt.res.message}; largest gradient "
+            f"{float(np.max(np.abs(grad[opt.free]), initial=0.0)):.2g}"
+            f"{'' if invertible else '; information matrix not invertible'}): "
+            "no estimates are reported. Simplify the model (e.g. model='null' "
+            "or fewer zones), check the mask buffer, or collect more data."
         )
     se = np.sqrt(np.abs(np.diag(vcov)))
     at_bound = opt.at_bound
@@ -308,13 +327,11 @@ def _fit(
     n = ch.n
     aic = -2 * ll + 2 * npar
     aicc = aic + 2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else np.nan
-    dens_m = np.exp(beta[: len(d_levels)])[design.d_index] * PER_100KM2
-    settings = {
-        "mean_density_per_100km2": float(np.mean(dens_m)),
-        "mask_area_km2": mask.area / 1e6,
-        "integer_usage": integer_usage and om == "binomial",
-        "occasion_model": om,
-    }
+    settings = _settings(
+        ch, mask, model, np.exp(beta[: len(d_levels)])[design.d_index], table
+    )
+    settings["integer_usage"] = integer_usage and om == "binomial"
+    settings["occasion_model"] = om
     region_table = pd.DataFrame()
     if regions:
         region_table = _region_n(
@@ -366,6 +383,93 @@ def _fit(
         settings=settings,
         occasion_model=om,
     )
+
+
+class PrecisionWarning(TrapscapeWarning):
+    """A density estimate with a relative standard error above :data:`RSE_WARN`."""
+
+
+#: relative standard error of a density above which a fit is flagged
+#: (a conventional limit for a usable density estimate; RSE is the precision
+#: measure by which SCR designs are judged, Efford & Boulanger 2019)
+RSE_WARN = 0.30
+#: a sigma whose 95 % CI spans more than this factor (upper / lower) means the
+#: likelihood is nearly flat in sigma: the fit is refused
+SIGMA_CI_RATIO_MAX = 10.0
+
+
+def check_precision(
+    table: pd.DataFrame, *, n: int, n_recaptures: int, what: str = "The SCR fit"
+) -> list[str]:
+    """Refuse a fit flat in sigma; flag densities with RSE above :data:`RSE_WARN`.
+
+    Adds the column ``rse`` (SE / estimate) to ``table`` in place and returns
+    the notes (also issued as one :class:`PrecisionWarning`, a
+    :class:`~trapscape.errors.TrapscapeWarning`).
+
+    Raises
+    ------
+    ComputationError
+        When a sigma has no SE or its 95 % CI spans more than
+        :data:`SIGMA_CI_RATIO_MAX` (e.g. 3.7-86 km): the data do not tell a
+        small home range from a large one, so density is not estimable.
+    """
+    table["rse"] = table["se"] / table["estimate"]
+    names = table["parameter"].astype(str)
+    for _, row in table[names.str.startswith("sigma")].iterrows():
+        ratio = row["ucl"] / row["lcl"] if row["lcl"] > 0 else math.inf
+        if not (np.isfinite(row["se"]) and ratio <= SIGMA_CI_RATIO_MAX):
+            span = (
+                f"95 % CI {row['lcl'] / 1000:.3g}-{row['ucl'] / 1000:.3g} km"
+                if np.isfinite(ratio)
+                else "no SE"
+            )
+            raise ComputationError(
+                f"{what} is refused: the likelihood is nearly flat in "
+                f"{row['parameter']} ({span}, more than a factor "
+                f"{SIGMA_CI_RATIO_MAX:g}) with {n} animals and {n_recaptures} "
+                "recaptures, so the movement scale, and with it density, is not "
+                "estimable. More recaptures at different stations are needed "
+                "(longer survey, denser stations), or fix sigma from another study."
+            )
+    notes = []
+    dens = table[names.str.match(r"^D(\[|$)")]
+    for _, row in dens.iterrows():
+        rse = row["rse"]
+        if not np.isfinite(rse) or rse > RSE_WARN:
+            rtxt = f"{100 * rse:.0f} %" if np.isfinite(rse) else "unknown"
+            notes.append(
+                f"{row['parameter']} is imprecise: RSE {rtxt} (above "
+                f"{100 * RSE_WARN:.0f} %), 95 % CI {row['lcl']:.3g}-{row['ucl']:.3g} "
+                f"per 100 km2 from {n} animals and {n_recaptures} recaptures"
+            )
+    if notes:
+        warnings.warn("; ".join(notes) + ".", PrecisionWarning, stacklevel=4)
+    return notes
+
+
+def _settings(
+    ch: CaptureHistory,
+    mask: Mask,
+    model: str,
+    dens_m: np.ndarray,
+    table: pd.DataFrame,
+) -> dict[str, Any]:
+    """Notes (merged zones, precision) and the settings of :attr:`SCRFit.settings`."""
+    merged = zone_merges(ch, mask) if model in ("zone", "sex+zone") else {}
+    notes = [
+        f"zone {z_from!r} has no station: no density of its own; it shares "
+        f"D[{z_to}] (the zone of its nearest station)"
+        for z_from, z_to in merged.items()
+    ]
+    notes += check_precision(table, n=ch.n, n_recaptures=ch.n_recaptures)
+    return {
+        "zones_merged": merged,
+        "notes": notes,
+        "rse_warn": RSE_WARN,
+        "mean_density_per_100km2": float(np.mean(dens_m) * PER_100KM2),
+        "mask_area_km2": mask.area / 1e6,
+    }
 
 
 def _initial_beta(
@@ -478,13 +582,7 @@ def _covariance(opt: _Optimum) -> tuple[np.ndarray, bool]:
             raise np.linalg.LinAlgError
         vcov[np.ix_(opt.free, opt.free)] = vf
     except np.linalg.LinAlgError:
-        warnings.warn(
-            "The information matrix is not invertible: standard errors are "
-            "unavailable (some parameters are not identifiable with these data).",
-            TrapscapeWarning,
-            stacklevel=4,
-        )
-        return vcov, False
+        return vcov, False  # the caller refuses the fit
     return vcov, True
 
 

@@ -55,6 +55,7 @@ from ..errors import ComputationError, InputError
 from . import _likelihood as _lik
 from ._setup import _check_fittable, _design, _occasion_model, _start
 from .data import PER_100KM2, CaptureHistory, DetectFn, Mask, OccasionModel, rpsv
+from .fitting import check_precision
 from .result import _real_row
 
 __all__ = ["MultiSessionFit", "Session", "fit_sessions"]
@@ -91,6 +92,9 @@ class MultiSessionFit:
     trend
         For ``"~Session"``: ``lambda`` (rate of change per session) with SE
         and 95 % CI; else empty.
+    notes
+        Densities with an RSE above 30 % (also warned, see
+        :func:`trapscape.density.fitting.check_precision`).
     density, detectfn, occasion_model
         Settings.
     """
@@ -112,6 +116,7 @@ class MultiSessionFit:
     message: str
     seconds: float
     trend: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -133,6 +138,7 @@ class MultiSessionFit:
             "aic": self.aic,
             "aicc": self.aicc,
             "trend": self.trend,
+            "notes": list(self.notes),
             "optimizer": {
                 "converged": self.converged,
                 "message": self.message,
@@ -328,6 +334,15 @@ def _fit_sessions(
     table = _session_table(beta, vcov, xmat, names, detectfn)
     npar = beta.size
     n_all = sum(s.history.n for s in sessions)
+    shown = table[(table["parameter"] == "D") | (table["session"] == names[0])].copy()
+    d_rows = shown["parameter"] == "D"
+    shown.loc[d_rows, "parameter"] = "D[" + shown.loc[d_rows, "session"] + "]"
+    notes = check_precision(
+        shown.drop(columns="rse"),
+        n=n_all,
+        n_recaptures=sum(s.history.n_recaptures for s in sessions),
+        what="The multi-session SCR fit",
+    )
     aic = -2 * ll + 2 * npar
     aicc = (
         aic + 2 * npar * (npar + 1) / (n_all - npar - 1)
@@ -363,6 +378,7 @@ def _fit_sessions(
         message=str(res.message),
         seconds=time.perf_counter() - t0,
         trend=trend,
+        notes=tuple(notes),
     )
 
 

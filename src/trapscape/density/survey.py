@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
 from ..errors import InputError
-from ._setup import _check_fittable
+from ._setup import _check_fittable, zone_merges
 from .abundance import _with_region_n, survey_regions
 from .data import (
     CaptureHistory,
@@ -110,14 +111,8 @@ def fit_survey(
         raise InputError(
             f"model={model!r} needs a zones layer (countries) in the survey."
         )
-    habitat = survey.habitat
-    masks = _MaskMaker(
-        habitat=habitat if habitat is not None and len(habitat) else None,
-        zones=zones,
-        spacing=spacing,
-        max_points=max_mask_points,
-        crs=survey.crs,
-        max_memory_gb=max_memory_gb,
+    masks = _MaskMaker.for_survey(
+        survey, zones, spacing, max_mask_points, max_memory_gb
     )
     given_mask = mask is not None
     if mask is not None:
@@ -129,17 +124,20 @@ def fit_survey(
     may_refit = buffer is None and not given_mask
     # a first fit that may be refitted on a wider mask skips region N: only
     # its betas (the refit's start) are kept
-    result = fit(
-        ch,
-        mask,
-        detectfn=detectfn,
-        model=model,
-        regions=None if may_refit else regions,
-        region_zones=zone_map,
-        integer_usage=integer_usage,
-        max_memory_gb=max_memory_gb,
-        occasion_model=occasion_model,
-    )
+    with warnings.catch_warnings(record=True) as first:
+        warnings.simplefilter("always")
+        result = fit(
+            ch,
+            mask,
+            detectfn=detectfn,
+            model=model,
+            regions=None if may_refit else regions,
+            region_zones=zone_map,
+            integer_usage=integer_usage,
+            max_memory_gb=max_memory_gb,
+            occasion_model=occasion_model,
+        )
+    fitted_on = mask
     if may_refit:
         result, mask = _refit_on_wider_mask(
             result,
@@ -151,6 +149,9 @@ def fit_survey(
             integer_usage=integer_usage,
             occasion_model=occasion_model,
         )
+    if mask is fitted_on:  # the first fit is the result: its warnings count
+        for w in first:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if check_buffer:
         buffer_check(result, ch, mask)
     return result
@@ -166,6 +167,26 @@ class _MaskMaker:
     max_points: int
     crs: Any
     max_memory_gb: float | None
+
+    @classmethod
+    def for_survey(
+        cls,
+        survey: Survey,
+        zones: Any,
+        spacing: float | None,
+        max_points: int,
+        max_memory_gb: float | None,
+    ) -> _MaskMaker:
+        """The settings of a survey's masks (habitat clip, zone labels)."""
+        habitat = survey.habitat
+        return cls(
+            habitat=habitat if habitat is not None and len(habitat) else None,
+            zones=zones,
+            spacing=spacing,
+            max_points=max_points,
+            crs=survey.crs,
+            max_memory_gb=max_memory_gb,
+        )
 
     def build(
         self, traps_xy: np.ndarray, *, buffer: float | None, sigma_guess: float
@@ -193,6 +214,7 @@ def _with_zone_labels(mask: Mask, zones: Any) -> Mask:
         spacing=mask.spacing,
         buffer=mask.buffer,
         zone=_zone_labels(mask.xy, zones),
+        zone_polygons=zones,
         crs=mask.crs,
         habitat=mask.habitat,
     )
@@ -253,12 +275,24 @@ def _refit_on_wider_mask(
         model=result.model,  # type: ignore[arg-type]
         regions=regions,
         region_zones=region_zones,
-        start=result.beta.tolist(),
+        start=_start_on(result, ch, wide),
         integer_usage=integer_usage,
         occasion_model=occasion_model,
         max_memory_gb=masks.max_memory_gb,
     )
     return refit, wide
+
+
+def _start_on(result: SCRFit, ch: CaptureHistory, wide: Mask) -> list[float] | None:
+    """The fit's betas as the refit's start, unless the zones merged differently."""
+    names = [n for n in result.beta_names if n.startswith("D")]
+    if wide.zone is None or result.model not in ("zone", "sex+zone"):
+        return result.beta.tolist()
+    merged = zone_merges(ch, wide)
+    levels = sorted({merged.get(z, z) for z in wide.zone})
+    if [f"D[{z}]" for z in levels] != names:
+        return None
+    return result.beta.tolist()
 
 
 def _nn_dist(xy: np.ndarray) -> np.ndarray:

@@ -95,6 +95,7 @@ _NAMES = {
     "parameter": "parameter",
     "estimate": "estimate",
     "se": "SE",
+    "rse": "RSE",
     "lcl": "95% CI lower",
     "ucl": "95% CI upper",
     "area_km2": "area, km²",
@@ -211,6 +212,8 @@ def _density_headline(est: pd.DataFrame) -> list[str]:
         txt = _num(float(r["estimate"]))
         if "lcl" in est.columns and "ucl" in est.columns:
             txt += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
+        if "rse" in est.columns and np.isfinite(float(r["rse"])):
+            txt += f", RSE {100 * float(r['rse']):.0f} %"
         label = str(r["parameter"])
         lines.append(txt if label == "D" else f"{label[2:-1]}: {txt}")
     return lines
@@ -256,7 +259,9 @@ def _density_context(
         return None
     est, unsurveyed_est = _split_unsurveyed(pd.DataFrame(est), zones_with_effort)
     pcols = [
-        c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
+        c
+        for c in ("parameter", "estimate", "se", "rse", "lcl", "ucl")
+        if c in est.columns
     ]
     regions = None
     unsurveyed_rn: pd.DataFrame | None = None
