@@ -225,3 +225,59 @@ def test_multisession_trend_and_bad_models(sessions: list[Session]) -> None:
         fit_sessions(sessions, density="~Rain")
     with pytest.raises(InputError, match="unique"):
         fit_sessions([sessions[0], sessions[0]])
+
+
+def test_read_sessions_and_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from trapscape.cli.main import cli
+    from trapscape.density.sessions_io import read_sessions
+
+    got = read_sessions(
+        DATA / "traps.csv",
+        DATA / "captures.csv",
+        covariates=DATA / "session_covariates.csv",
+        masks=DATA,
+    )
+    assert [s.name for s in got] == REF["sessions"]
+    for s in got:
+        info = REF["masks"][s.name]
+        assert len(s.mask) == info["n_points"]
+        assert s.history.n == info["n_animals"]
+        assert s.history.traps_xy.shape[0] == info["n_traps"]
+    assert got[0].covariates["Prey"] == pytest.approx(1.064470918)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "sessions",
+            "--traps",
+            str(DATA / "traps.csv"),
+            "--captures",
+            str(DATA / "captures.csv"),
+            "--masks",
+            str(DATA),
+            "--model",
+            "~1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    models = pd.read_csv(out / "sessions/models.csv")
+    assert models["aic"].iloc[0] == pytest.approx(
+        REF["D~1 fastproximity=FALSE"]["AIC"], abs=1e-3
+    )
+    est = pd.read_csv(out / "sessions/estimates.csv")
+    assert {"rse", "lcl", "ucl", "session", "model"} <= set(est.columns)
+
+
+def test_read_sessions_names_the_bad_row(tmp_path: Path) -> None:
+    from trapscape.density.sessions_io import read_sessions
+
+    caps = pd.read_csv(DATA / "captures.csv")
+    caps.loc[5, "trap_id"] = "nowhere"
+    bad = tmp_path / "captures.csv"
+    caps.to_csv(bad, index=False)
+    with pytest.raises(InputError, match=r"row 7, column 'trap_id'.*nowhere"):
+        read_sessions(DATA / "traps.csv", bad)

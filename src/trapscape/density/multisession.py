@@ -494,4 +494,6 @@ def _session_table(
             }
         )
     cols = ["session", "parameter", "link", "estimate", "se", "rse", "lcl", "ucl"]
-    return pd.DataFrame(rows)[cols]
+    out = pd.DataFrame(rows)
+    out["rse"] = out["se"] / out["estimate"]
+    return out[cols]
