@@ -16,6 +16,9 @@ formulas and conventions.  One topic per module:
     (design, starting values) in ``_setup``.
 ``result``
     :class:`SCRFit`.
+``surface``
+    :func:`fit_surface`, :func:`raster_covariate`, :func:`aic_table`:
+    log-linear density surfaces on mask covariates (``D ~ x + y``).
 ``multisession``
     :func:`fit_sessions`, :class:`Session`, :class:`MultiSessionFit`:
     several surveys fitted jointly (``D ~ session``, trend, covariates).
@@ -47,6 +50,8 @@ from . import (
     multisession,
     result,
     secr,
+    sessions_io,
+    surface,
     survey,
 )
 from .abundance import survey_regions
@@ -64,6 +69,8 @@ from .secr import (
     read_secr_traps,
     write_secr,
 )
+from .sessions_io import read_sessions
+from .surface import SurfaceFit, aic_table, fit_surface, raster_covariate
 from .survey import fit_survey, for_survey
 
 __all__ = [
@@ -73,14 +80,17 @@ __all__ = [
     "PrecisionWarning",
     "SCRFit",
     "Session",
+    "SurfaceFit",
     "TrapLayout",
     "abundance",
+    "aic_table",
     "buffer_check",
     "camtrapr",
     "capture_history",
     "data",
     "fit",
     "fit_sessions",
+    "fit_surface",
     "fit_survey",
     "fitting",
     "for_survey",
@@ -88,14 +98,18 @@ __all__ = [
     "make_mask",
     "mask",
     "multisession",
+    "raster_covariate",
     "read_camtrapr",
     "read_secr",
     "read_secr_captures",
     "read_secr_mask",
     "read_secr_traps",
+    "read_sessions",
     "result",
     "rpsv",
     "secr",
+    "sessions_io",
+    "surface",
     "survey",
     "survey_regions",
     "write_secr",
@@ -109,9 +123,12 @@ for _obj in (
     capture_history,
     fit,
     fit_sessions,
+    fit_surface,
     fit_survey,
     log_likelihood,
     make_mask,
+    raster_covariate,
+    read_sessions,
     rpsv,
     survey_regions,
 ):

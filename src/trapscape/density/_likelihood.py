@@ -99,6 +99,10 @@ class Design:
         the collapsed binomial of secr's default.  Columns are then
         (detector, occasion usage) groups and ``order`` maps each column to
         its detector.
+    d_matrix
+        ``(M, n_d)`` design matrix of a density surface, ``log D(x_m) =
+        d_matrix[m] @ beta_D`` (secr's ``D ~ covariates``); ``None``: one
+        coefficient per level of ``d_index``.
     """
 
     d2: np.ndarray
@@ -117,6 +121,7 @@ class Design:
     grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     aux: dict[str, Any] | None = None
     det_scale: np.ndarray | None = None
+    d_matrix: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -314,6 +319,14 @@ class Real:
     p0: np.ndarray  # (C,) g0 or lambda0
     sigma: np.ndarray  # (C,)
     pmix: np.ndarray  # (C,)
+
+
+def density_at_mask(beta: np.ndarray, design: Design) -> np.ndarray:
+    """Density at each mask point (per unit of ``cell_area``) at link ``beta``."""
+    b = np.asarray(beta, dtype=np.float64)[: design.n_d]
+    if design.d_matrix is not None:
+        return np.asarray(np.exp(design.d_matrix @ b))
+    return np.asarray(np.exp(b)[design.d_index])
 
 
 def unpack(beta: np.ndarray, design: Design) -> Real:
@@ -624,7 +637,7 @@ def evaluate(
     ``pdot`` ``(C, M)``).
     """
     real = unpack(beta, design)
-    dens_m = real.density[design.d_index]
+    dens_m = density_at_mask(beta, design)
     terms, lps, lse = _class_parts(real, dens_m, design, gradient=gradient)
     n, nc = design.n, design.n_classes
     logpi = np.log(real.pmix)
@@ -789,8 +802,14 @@ def _class_gradients(
         np.exp(pc, out=pc)
         post_c[:, c] = pc.sum(axis=1)
         colsum = pc.sum(axis=0)  # (M,)
-        g[:nd] += np.bincount(design.d_index, weights=colsum, minlength=nd)
-        d_exp[c, :nd] = np.bincount(design.d_index, weights=pdot[c] * da, minlength=nd)
+        if design.d_matrix is None:
+            g[:nd] += np.bincount(design.d_index, weights=colsum, minlength=nd)
+            d_exp[c, :nd] = np.bincount(
+                design.d_index, weights=pdot[c] * da, minlength=nd
+            )
+        else:  # log D = X beta_D: chain rule through the design matrix
+            g[:nd] += design.d_matrix.T @ colsum
+            d_exp[c, :nd] = design.d_matrix.T @ (pdot[c] * da)
         gq = t["dlogq"] @ colsum  # (2,)
         dq = -(t["dlogq"] @ (da * np.exp(t["logq"])))  # dE_c / d(eta_c, s_c)
         gr0, gr1 = _usage_gradient(t, pc, design)

@@ -327,9 +327,7 @@ def _fit(
     n = ch.n
     aic = -2 * ll + 2 * npar
     aicc = aic + 2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else np.nan
-    settings = _settings(
-        ch, mask, model, np.exp(beta[: len(d_levels)])[design.d_index], table
-    )
+    settings = _settings(ch, mask, model, _lik.density_at_mask(beta, design), table)
     settings["integer_usage"] = integer_usage and om == "binomial"
     settings["occasion_model"] = om
     region_table = pd.DataFrame()
