@@ -70,6 +70,20 @@ OUTPUTS = ("density",)
     "= FALSE; auto when an occasion has > 1 day) or secr's collapsed binomial.",
 )
 @click.option(
+    "--surface",
+    "surfaces",
+    multiple=True,
+    help="Density surface to fit as well, e.g. '~x + y' or '~elevation' (repeat; "
+    "ranked by AIC; the best written as density/surface.tif).",
+)
+@click.option(
+    "--raster",
+    "raster_opts",
+    multiple=True,
+    help="NAME=PATH: a covariate raster for --surface (the project's [rasters] "
+    "are used too).",
+)
+@click.option(
     "--buffer",
     type=float,
     default=None,
@@ -105,6 +119,8 @@ def cmd(
     detector: str,
     occasion_days: float,
     occasion_model: str,
+    surfaces: tuple[str, ...],
+    raster_opts: tuple[str, ...],
     buffer: float | None,
     spacing: float | None,
     mask_file: Path | None,
@@ -145,6 +161,10 @@ def cmd(
             "max_memory_gb": max_memory_gb,
         },
     )
+    if surfaces:
+        kwargs["surfaces"] = list(surfaces)
+    if kwargs.get("surfaces"):
+        kwargs["rasters"] = _rasters(inputs, raster_opts)
     kwargs.setdefault("species", proj_species)
     kwargs.setdefault("buffer", None)
     kwargs.setdefault("spacing", None)
@@ -161,7 +181,7 @@ def cmd(
         else:  # pragma: no cover - passed on unchanged
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     settings = {
-        **{k: v for k, v in kwargs.items() if k not in ("species", "mask")},
+        **{k: v for k, v in kwargs.items() if k not in ("species", "mask", "rasters")},
         "species": kwargs["species"],
         "mask_file": str(mask_file) if mask_file is not None else None,
     }
@@ -180,3 +200,23 @@ def cmd(
         f"Results in {out}",
         err=True,
     )
+
+
+def _rasters(inputs: SurveyInputs, given: tuple[str, ...]) -> dict[str, Any]:
+    """The project's [rasters] with --raster NAME=PATH on top."""
+    rasters: dict[str, Any] = {}
+    if inputs.toml and inputs.project is not None:
+        from ..project import load_project
+
+        rasters.update(
+            load_project(inputs.project, read=False).params.get("rasters", {})
+        )
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise click.BadParameter(
+                f"{item!r} is not NAME=PATH, e.g. --raster elevation=dem.tif",
+                param_hint="--raster",
+            )
+        rasters[name.strip()] = Path(path.strip())
+    return rasters

@@ -80,6 +80,7 @@ class SCRFit:
     region_n: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict[str, Any] = field(default_factory=dict)
     occasion_model: str = "binomial"
+    surfaces: tuple[Any, ...] = ()
 
     def estimate(self, parameter: str) -> float:
         """Real-scale estimate of one parameter (e.g. ``"D"``, ``"sigma"``)."""
@@ -169,6 +170,11 @@ class SCRFit:
             },
             "settings": self.settings,
             "detection": self.detection_params().to_dict(),
+            **(
+                {"surfaces": [f.to_dict() for f in self.surfaces]}
+                if self.surfaces
+                else {}
+            ),
         }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +55,8 @@ def fit_survey(
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
     occasion_model: OccasionModel = "auto",
+    surfaces: Sequence[str] = (),
+    rasters: Mapping[str, Any] | None = None,
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -89,6 +92,10 @@ def fit_survey(
         Truncate summed usage to whole numbers as secr does (see :func:`fit`).
     occasion_model
         See :func:`fit` (``"auto"``: Bernoulli when ``occasion_days`` > 1).
+    surfaces, rasters
+        Density-surface formulas (e.g. ``["~x + y", "~elevation"]``) fitted
+        on the final mask (:func:`fit_surface`; ``SCRFit.surfaces``), their
+        covariates sampled from ``rasters`` (name -> raster file).
     max_memory_gb
         Memory budget in GiB (see :func:`make_mask` and :func:`fit`): a mask
         spacing whose mask and fit would exceed it is refused before the
@@ -103,23 +110,16 @@ def fit_survey(
         max_memory_gb=max_memory_gb,
     )
     _check_fittable(ch)
-    sg = rpsv(ch)
-    if not np.isfinite(sg) or sg <= 0:
-        sg = float(np.median(_nn_dist(ch.traps_xy)))
-    zones = survey.zones if survey.zones is not None and len(survey.zones) else None
-    if model in ("zone", "sex+zone") and zones is None:
-        raise InputError(
-            f"model={model!r} needs a zones layer (countries) in the survey."
-        )
+    sg = _sigma_guess(ch)
     masks = _MaskMaker.for_survey(
-        survey, zones, spacing, max_mask_points, max_memory_gb
+        survey, model, spacing, max_mask_points, max_memory_gb
     )
     given_mask = mask is not None
     if mask is not None:
-        mask = _with_zone_labels(mask, zones)
+        mask = _with_zone_labels(mask, masks.zones)
     else:
         mask = masks.build(ch.traps_xy, buffer=buffer, sigma_guess=sg)
-    zone_map = _zone_polygons(zones)
+    zone_map = _zone_polygons(masks.zones)
     regions = survey_regions(survey)
     may_refit = buffer is None and not given_mask
     # a first fit that may be refitted on a wider mask skips region N: only
@@ -150,11 +150,63 @@ def fit_survey(
             occasion_model=occasion_model,
         )
     if mask is fitted_on:  # the first fit is the result: its warnings count
-        for w in first:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        _reemit(first)
     if check_buffer:
         buffer_check(result, ch, mask)
+    if surfaces:
+        result = _with_surfaces(
+            result, ch, mask, surfaces, rasters, occasion_model=occasion_model
+        )
     return result
+
+
+def _reemit(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _sigma_guess(ch: CaptureHistory) -> float:
+    """RPSV, else the median distance to the nearest station."""
+    sg = rpsv(ch)
+    if not np.isfinite(sg) or sg <= 0:
+        sg = float(np.median(_nn_dist(ch.traps_xy)))
+    return sg
+
+
+def _with_surfaces(
+    result: SCRFit,
+    ch: CaptureHistory,
+    mask: Mask,
+    surfaces: Sequence[str],
+    rasters: Mapping[str, Any] | None,
+    *,
+    occasion_model: OccasionModel,
+) -> SCRFit:
+    """``result`` with density surfaces fitted on its mask (covariates from rasters)."""
+    from .surface import _terms, fit_surface, raster_covariate
+
+    rasters = dict(rasters or {})
+    names = sorted({t for f in surfaces for t in _terms(f)} - {"x", "y"})
+    missing = [n for n in names if n not in rasters]
+    if missing:
+        raise InputError(
+            f"density surfaces {list(surfaces)} use {missing}, which are not rasters "
+            f"of the project ([rasters] has {sorted(rasters)}); add them there or "
+            "use x and y."
+        )
+    cov = {n: raster_covariate(rasters[n], mask) for n in names}
+    fits = tuple(
+        fit_surface(
+            ch,
+            mask,
+            density=f,
+            covariates=cov or None,
+            detectfn=result.detectfn,  # type: ignore[arg-type]
+            occasion_model=occasion_model,
+        )
+        for f in dict.fromkeys(surfaces)
+    )
+    return replace(result, surfaces=fits)
 
 
 @dataclass(frozen=True)
@@ -172,12 +224,17 @@ class _MaskMaker:
     def for_survey(
         cls,
         survey: Survey,
-        zones: Any,
+        model: str,
         spacing: float | None,
         max_points: int,
         max_memory_gb: float | None,
     ) -> _MaskMaker:
         """The settings of a survey's masks (habitat clip, zone labels)."""
+        zones = survey.zones if survey.zones is not None and len(survey.zones) else None
+        if model in ("zone", "sex+zone") and zones is None:
+            raise InputError(
+                f"model={model!r} needs a zones layer (countries) in the survey."
+            )
         habitat = survey.habitat
         return cls(
             habitat=habitat if habitat is not None and len(habitat) else None,
