@@ -440,22 +440,21 @@ def _optimise(
         beta0,
         jac=True,
         method="BFGS",
-        options={"maxiter": maxiter, "gtol": 1e-6},
+        options={"maxiter": maxiter, "gtol": 1e-4},
     )
     beta = res.x
+    # one Newton step on the Hessian at the quasi-Newton optimum (as the
+    # single-session fit); the covariance uses that Hessian: a step this
+    # small does not change it beyond the finite-difference error
     hmat = joint.hessian(beta)
-    for _ in range(3):
-        ll, g = joint.value_and_gradient(beta)
-        if np.max(np.abs(g)) < 1e-9:
-            break
+    ll, g = joint.value_and_gradient(beta)
+    if np.max(np.abs(g)) > 1e-9:
         try:
             cand = beta + np.linalg.solve(-hmat, g)
+            if joint.value_and_gradient(cand)[0] >= ll:
+                beta = cand
         except np.linalg.LinAlgError:
-            break
-        if joint.value_and_gradient(cand)[0] < ll:
-            break
-        beta = cand
-        hmat = joint.hessian(beta)
+            pass
     return beta, res, hmat
 
 
