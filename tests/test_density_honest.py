@@ -39,29 +39,29 @@ ZONES = {
 }
 
 
-def test_zone_without_stations_shares_a_density() -> None:
+def test_zone_without_stations_is_left_out() -> None:
     ch = _grid_history(9, dens=150.0)
     mask = dn.make_mask(ch.traps_xy, buffer=2000.0, spacing=250.0, zones=ZONES)
     assert "X" in set(mask.zone or ())
-    merged = _setup.zone_merges(ch, mask)
-    assert set(merged) == {"X"} and merged["X"] in ("W", "E")
-    regions = {
-        "all": box(-2500, -2500, 5000, 5000),
-        "X": ZONES["X"].intersection(box(-2500, -2500, 5000, 5000)),
-    }
+    left_out = _setup.unsurveyed_zones(ch, mask)
+    assert set(left_out) == {"X"} and left_out["X"] in ("W", "E")
+    box_all = box(-2500, -2500, 5000, 5000)
+    regions = {"all": box_all, "X": ZONES["X"].intersection(box_all)}
     res = dn.fit(ch, mask, model="zone", regions=regions, region_zones=ZONES)
     names = res.estimates["parameter"].tolist()
     assert [n for n in names if n.startswith("D")] == ["D[E]", "D[W]"]
-    assert res.settings["zones_merged"] == merged
+    assert res.settings["zones_left_out"] == ["X"]
     assert any("'X' has no station" in note for note in res.settings["notes"])
     assert np.all(np.isfinite(res.estimates["se"]))
-    # the region of the merged zone takes the density it shares
+    # no density is estimated in the left-out zone
     rn = res.region_n.set_index(["region", "quantity"])
-    area_ha = rn.loc[("X", "E.N"), "area_km2"] * 100
-    d_shared = res.estimate(f"D[{merged['X']}]") / 1e4
-    assert rn.loc[("X", "E.N"), "estimate"] == pytest.approx(
-        d_shared * area_ha, rel=0.02
-    )
+    assert rn.loc[("X", "E.N"), "estimate"] == 0.0
+    # the same as a fit on the mask without the zone's points
+    keep = np.array([z != "X" for z in mask.zone or ()])
+    cut = dn.Mask(mask.xy[keep], mask.spacing, zone=tuple(np.array(mask.zone)[keep]))
+    ref = dn.fit(ch, cut, model="zone")
+    assert res.loglik == pytest.approx(ref.loglik, rel=1e-9)
+    assert res.estimate("D[E]") == pytest.approx(ref.estimate("D[E]"), rel=1e-5)
 
 
 def test_a_fit_that_does_not_converge_is_an_error() -> None:

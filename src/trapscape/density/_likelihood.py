@@ -103,6 +103,9 @@ class Design:
         ``(M, n_d)`` design matrix of a density surface, ``log D(x_m) =
         d_matrix[m] @ beta_D`` (secr's ``D ~ covariates``); ``None``: one
         coefficient per level of ``d_index``.
+    d_weight
+        ``(M,)`` 0/1 multiplier of the density (0: the point is not habitat
+        of the model, e.g. a zone without stations); ``None``: all 1.
     """
 
     d2: np.ndarray
@@ -122,6 +125,7 @@ class Design:
     aux: dict[str, Any] | None = None
     det_scale: np.ndarray | None = None
     d_matrix: np.ndarray | None = None
+    d_weight: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -325,8 +329,12 @@ def density_at_mask(beta: np.ndarray, design: Design) -> np.ndarray:
     """Density at each mask point (per unit of ``cell_area``) at link ``beta``."""
     b = np.asarray(beta, dtype=np.float64)[: design.n_d]
     if design.d_matrix is not None:
-        return np.asarray(np.exp(design.d_matrix @ b))
-    return np.asarray(np.exp(b)[design.d_index])
+        out = np.exp(design.d_matrix @ b)
+    else:
+        out = np.exp(b)[design.d_index]
+    if design.d_weight is not None:
+        out = out * design.d_weight
+    return np.asarray(out)
 
 
 def unpack(beta: np.ndarray, design: Design) -> Real:

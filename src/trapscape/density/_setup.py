@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .._memory import DEFAULT_BUDGET_GB
@@ -39,18 +41,20 @@ def _check_fittable(ch: CaptureHistory) -> None:
         )
 
 
-def zone_merges(ch: CaptureHistory, mask: Mask) -> dict[str, str]:
-    """Zones without a working station -> the zone whose density they share.
+def unsurveyed_zones(ch: CaptureHistory, mask: Mask) -> dict[str, str]:
+    """Zones without a working station -> the surveyed zone nearest to them.
 
     A zone (mask label) holding no station with usage has no data of its
-    own on density: as a free parameter its estimate runs to the bound of
-    the optimiser and the information matrix becomes singular.  Such a zone
-    shares the density of the zone of the station nearest to any of its
-    mask points (its closest surveyed neighbour).  A station belongs to the
-    zone polygon holding it (``mask.zone_polygons``, as built by
-    :func:`make_mask`), else to the zone of most mask points within one
-    spacing of it (of its nearest mask point on a tie).  Empty when every zone has a station or
-    the mask has no zones.
+    own on density: as a free parameter its estimate can run to the bound
+    of the optimiser with a singular information matrix, and giving it a
+    neighbour's density would spread the neighbour's animals over it.  Such
+    a zone is left out of the habitat of a zone model (density 0 there;
+    :func:`_design`); the value names the zone of the station nearest to it,
+    for the note.  A station belongs to the zone polygon holding it
+    (``mask.zone_polygons``, as built by :func:`make_mask`), else to the
+    zone of most mask points within one spacing of it (of its nearest mask
+    point on a tie).  Empty when every zone has a station or the mask has
+    no zones.
     """
     if mask.zone is None:
         return {}
@@ -107,6 +111,7 @@ def _design(
     """
     d_levels = ["all"]
     d_index = None
+    d_weight = None
     classes = ["all"]
     cls = None
     if model not in ("null", "sex", "zone", "sex+zone"):
@@ -119,11 +124,12 @@ def _design(
                 f"model={model!r} needs zone labels on the mask: build it with "
                 "make_mask(..., zones=...) or give the survey a zones layer."
             )
-        merged = zone_merges(ch, mask)
-        labels = [merged.get(z, z) for z in mask.zone]
-        d_levels = sorted(set(labels))
+        left_out = unsurveyed_zones(ch, mask)
+        d_levels = sorted(set(mask.zone) - set(left_out))
         lookup = {z: i for i, z in enumerate(d_levels)}
-        d_index = np.array([lookup[z] for z in labels])
+        d_index = np.array([lookup.get(z, 0) for z in mask.zone])
+        if left_out:
+            d_weight = np.array([0.0 if z in left_out else 1.0 for z in mask.zone])
     if model in ("sex", "sex+zone"):
         if ch.sex is None or all(s is None for s in ch.sex):
             raise InputError(
@@ -161,6 +167,8 @@ def _design(
             (ch.usage, ch.captures) if occasion_model == "bernoulli" else None
         ),
     )
+    if d_weight is not None:  # zones without stations: no habitat of the model
+        design = dataclasses.replace(design, d_weight=d_weight)
     return design, d_levels, classes
 
 

@@ -50,7 +50,7 @@ from ._setup import (
     _design,
     _occasion_model,
     _start,
-    zone_merges,
+    unsurveyed_zones,
 )
 from .abundance import _region_n
 from .data import (
@@ -208,8 +208,8 @@ def fit(
         ``"null"``; ``"sex"`` (sex-specific detection parameters as a 2-class
         finite mixture with known class where sex is recorded, mixing
         proportion ``pmix[M]``); ``"zone"`` (density per mask zone label;
-        a zone without a working station shares the density of the zone of
-        its nearest station, listed in ``settings["zones_merged"]``).
+        a zone without a working station is left out of the habitat, listed
+        in ``settings["zones_left_out"]``).
     regions
         Optional mapping name -> polygon (projected, metres) for expected and
         realised population size (secr's ``region.N``).
@@ -454,18 +454,23 @@ def _settings(
     table: pd.DataFrame,
 ) -> dict[str, Any]:
     """Notes (merged zones, precision) and the settings of :attr:`SCRFit.settings`."""
-    merged = zone_merges(ch, mask) if model in ("zone", "sex+zone") else {}
+    left_out = unsurveyed_zones(ch, mask) if model in ("zone", "sex+zone") else {}
     notes = [
-        f"zone {z_from!r} has no station: no density of its own; it shares "
-        f"D[{z_to}] (the zone of its nearest station)"
-        for z_from, z_to in merged.items()
+        f"zone {z!r} has no station: left out of the habitat (no density is "
+        f"estimated there; its animals could not be told from those of {near})"
+        for z, near in left_out.items()
     ]
     notes += check_precision(table, n=ch.n, n_recaptures=ch.n_recaptures)
     return {
-        "zones_merged": merged,
+        "zones_left_out": sorted(left_out),
         "notes": notes,
         "rse_warn": RSE_WARN,
-        "mean_density_per_100km2": float(np.mean(dens_m) * PER_100KM2),
+        "mean_density_per_100km2": float(
+            np.mean(dens_m[[z not in left_out for z in mask.zone]])
+            if left_out and mask.zone is not None
+            else np.mean(dens_m)
+        )
+        * PER_100KM2,
         "mask_area_km2": mask.area / 1e6,
     }
 

@@ -13,7 +13,7 @@ import numpy as np
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
 from ..errors import InputError
-from ._setup import _check_fittable, zone_merges
+from ._setup import _check_fittable, unsurveyed_zones
 from .abundance import _with_region_n, survey_regions
 from .data import (
     CaptureHistory,
@@ -341,12 +341,11 @@ def _refit_on_wider_mask(
 
 
 def _start_on(result: SCRFit, ch: CaptureHistory, wide: Mask) -> list[float] | None:
-    """The fit's betas as the refit's start, unless the zones merged differently."""
+    """The fit's betas as the refit's start, unless the zones differ on ``wide``."""
     names = [n for n in result.beta_names if n.startswith("D")]
     if wide.zone is None or result.model not in ("zone", "sex+zone"):
         return result.beta.tolist()
-    merged = zone_merges(ch, wide)
-    levels = sorted({merged.get(z, z) for z in wide.zone})
+    levels = sorted(set(wide.zone) - set(unsurveyed_zones(ch, wide)))
     if [f"D[{z}]" for z in levels] != names:
         return None
     return result.beta.tolist()
