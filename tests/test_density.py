@@ -23,6 +23,10 @@ from trapscape.survey import Survey
 
 DATA = Path(__file__).parent / "data" / "secr"
 
+# small simulated surveys give imprecise densities: that warning has its own
+# tests (test_density_honest.py)
+pytestmark = pytest.mark.filterwarnings("ignore::trapscape.density.PrecisionWarning")
+
 
 # ---------------------------------------------------------------------------
 # helpers

@@ -227,3 +227,51 @@ def test_density_max_memory_gb_from_the_project_section(tmp_path, survey_files):
 def test_density_max_memory_gb_must_be_positive(tmp_path, survey_files):
     res = _run([*survey_files, "--out", str(tmp_path / "o"), "--max-memory-gb", "0"])
     assert res.exit_code == 2
+
+
+def test_density_surfaces_ranked_by_aic_with_a_geotiff(tmp_path, survey_files):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    # a covariate raster over the survey: rising to the north
+    tif = tmp_path / "north.tif"
+    grid = np.tile(np.linspace(1, 0, 40)[:, None], (1, 40)).astype("float32")
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=1,
+        dtype="float32",
+        crs=CRS,
+        transform=from_origin(X0 - 5000, Y0 + 8000, 400, 400),
+    ) as dst:
+        dst.write(grid, 1)
+    out = tmp_path / "out"
+    common = [*survey_files, "--buffer", "2000", "--spacing", "250"]
+    res = _run(
+        [
+            *common,
+            "--out",
+            str(out),
+            "--surface",
+            "~x + y",
+            "--surface",
+            "~north",
+            "--raster",
+            f"north={tif}",
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "density/surfaces.csv")
+    assert set(table["model"]) == {"D ~x + y", "D ~north"}
+    assert table["daic"].min() == 0
+    with rasterio.open(out / "density/surface.tif") as src:
+        assert src.count == 2
+        assert np.nanmin(src.read(1)) > 0
+    summary = json.loads((out / "density/density.json").read_text())
+    assert [s["density_model"] for s in summary["surfaces"]] == ["~x + y", "~north"]
+    bad = _run([*common, "--out", str(tmp_path / "o2"), "--surface", "~forest"])
+    assert bad.exit_code == 1
+    assert "forest" in bad.output and "[rasters]" in bad.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,28 @@ OUTPUTS = ("density",)
     type=float,
     help="Occasion length in days.",
 )
+@library_opt(
+    "--occasion-model",
+    of="density",
+    use=True,
+    type=click.Choice(["auto", "bernoulli", "binomial"]),
+    help="Occasions of several days: Bernoulli per occasion (secr fastproximity "
+    "= FALSE; auto when an occasion has > 1 day) or secr's collapsed binomial.",
+)
+@click.option(
+    "--surface",
+    "surfaces",
+    multiple=True,
+    help="Density surface to fit as well, e.g. '~x + y' or '~elevation' (repeat; "
+    "ranked by AIC; the best written as density/surface.tif).",
+)
+@click.option(
+    "--raster",
+    "raster_opts",
+    multiple=True,
+    help="NAME=PATH: a covariate raster for --surface (the project's [rasters] "
+    "are used too).",
+)
 @click.option(
     "--buffer",
     type=float,
@@ -95,6 +118,9 @@ def cmd(
     detectfn: str,
     detector: str,
     occasion_days: float,
+    occasion_model: str,
+    surfaces: tuple[str, ...],
+    raster_opts: tuple[str, ...],
     buffer: float | None,
     spacing: float | None,
     mask_file: Path | None,
@@ -113,6 +139,7 @@ def cmd(
     homerange and plan --detection).
     """
     from .. import density as dn
+    from ..errors import TrapscapeWarning
     from ..pipeline.writers import write_density
 
     conf, proj_species = project_step(inputs.project, "density")
@@ -127,12 +154,17 @@ def cmd(
             "detectfn": detectfn,
             "detector": detector,
             "occasion_days": occasion_days,
+            "occasion_model": occasion_model,
             "buffer": buffer,
             "spacing": spacing,
             "species": species,
             "max_memory_gb": max_memory_gb,
         },
     )
+    if surfaces:
+        kwargs["surfaces"] = list(surfaces)
+    if kwargs.get("surfaces"):
+        kwargs["rasters"] = _rasters(inputs, raster_opts)
     kwargs.setdefault("species", proj_species)
     kwargs.setdefault("buffer", None)
     kwargs.setdefault("spacing", None)
@@ -140,9 +172,16 @@ def cmd(
         from ..secrio import read_secr_mask
 
         kwargs["mask"] = read_secr_mask(mask_file, spacing=kwargs["spacing"])
-    fit = dn.fit_survey(survey, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrapscapeWarning)
+        fit = dn.fit_survey(survey, **kwargs)
+    for w in caught:  # e.g. an imprecise density: one line each on stderr
+        if issubclass(w.category, TrapscapeWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:  # pragma: no cover - passed on unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     settings = {
-        **{k: v for k, v in kwargs.items() if k not in ("species", "mask")},
+        **{k: v for k, v in kwargs.items() if k not in ("species", "mask", "rasters")},
         "species": kwargs["species"],
         "mask_file": str(mask_file) if mask_file is not None else None,
     }
@@ -152,11 +191,32 @@ def cmd(
     dens = est[est["parameter"].astype(str).str.match(r"^D(\[|$)")]
     shown = "; ".join(
         f"{r['parameter']} = {r['estimate']:.3g} per 100 km2 "
-        f"(95% CI {r['lcl']:.3g}-{r['ucl']:.3g})"
+        f"(95% CI {r['lcl']:.3g}-{r['ucl']:.3g}, RSE {100 * r['rse']:.0f}%)"
         for _, r in dens.iterrows()
     )
     click.echo(
-        f"{fit.n} individuals, {fit.n_detections} detections: {shown}. "
+        f"{fit.n} individuals, {fit.n_detections} detections "
+        f"({fit.occasion_model} occasions): {shown}. "
         f"Results in {out}",
         err=True,
     )
+
+
+def _rasters(inputs: SurveyInputs, given: tuple[str, ...]) -> dict[str, Any]:
+    """The project's [rasters] with --raster NAME=PATH on top."""
+    rasters: dict[str, Any] = {}
+    if inputs.toml and inputs.project is not None:
+        from ..project import load_project
+
+        rasters.update(
+            load_project(inputs.project, read=False).params.get("rasters", {})
+        )
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise click.BadParameter(
+                f"{item!r} is not NAME=PATH, e.g. --raster elevation=dem.tif",
+                param_hint="--raster",
+            )
+        rasters[name.strip()] = Path(path.strip())
+    return rasters

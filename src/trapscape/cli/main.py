@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "simulate",
     "coverage": "coverage",
     "density": "density",
+    "sessions": "sessions",
     "homerange": "homerange",
     "corridors": "corridors",
     "plan": "plan",

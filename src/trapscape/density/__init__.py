@@ -16,6 +16,12 @@ formulas and conventions.  One topic per module:
     (design, starting values) in ``_setup``.
 ``result``
     :class:`SCRFit`.
+``surface``
+    :func:`fit_surface`, :func:`raster_covariate`, :func:`aic_table`:
+    log-linear density surfaces on mask covariates (``D ~ x + y``).
+``multisession``
+    :func:`fit_sessions`, :class:`Session`, :class:`MultiSessionFit`:
+    several surveys fitted jointly (``D ~ session``, trend, covariates).
 ``abundance``
     Expected and realised N in regions (secr's ``region.N``),
     :func:`survey_regions`.
@@ -35,12 +41,25 @@ methods for capture-recapture studies. Biometrics 64, 377-385.
 
 from __future__ import annotations
 
-from . import abundance, camtrapr, data, fitting, mask, result, secr, survey
+from . import (
+    abundance,
+    camtrapr,
+    data,
+    fitting,
+    mask,
+    multisession,
+    result,
+    secr,
+    sessions_io,
+    surface,
+    survey,
+)
 from .abundance import survey_regions
 from .camtrapr import read_camtrapr
 from .data import CaptureHistory, Mask, capture_history, rpsv
-from .fitting import buffer_check, fit, log_likelihood
+from .fitting import PrecisionWarning, buffer_check, fit, log_likelihood
 from .mask import make_mask
+from .multisession import MultiSessionFit, Session, fit_sessions
 from .result import SCRFit
 from .secr import (
     TrapLayout,
@@ -50,33 +69,47 @@ from .secr import (
     read_secr_traps,
     write_secr,
 )
+from .sessions_io import read_sessions
+from .surface import SurfaceFit, aic_table, fit_surface, raster_covariate
 from .survey import fit_survey, for_survey
 
 __all__ = [
     "CaptureHistory",
     "Mask",
+    "MultiSessionFit",
+    "PrecisionWarning",
     "SCRFit",
+    "Session",
+    "SurfaceFit",
     "TrapLayout",
     "abundance",
+    "aic_table",
     "buffer_check",
     "camtrapr",
     "capture_history",
     "data",
     "fit",
+    "fit_sessions",
+    "fit_surface",
     "fit_survey",
     "fitting",
     "for_survey",
     "log_likelihood",
     "make_mask",
     "mask",
+    "multisession",
+    "raster_covariate",
     "read_camtrapr",
     "read_secr",
     "read_secr_captures",
     "read_secr_mask",
     "read_secr_traps",
+    "read_sessions",
     "result",
     "rpsv",
     "secr",
+    "sessions_io",
+    "surface",
     "survey",
     "survey_regions",
     "write_secr",
@@ -89,9 +122,13 @@ for _obj in (
     buffer_check,
     capture_history,
     fit,
+    fit_sessions,
+    fit_surface,
     fit_survey,
     log_likelihood,
     make_mask,
+    raster_covariate,
+    read_sessions,
     rpsv,
     survey_regions,
 ):

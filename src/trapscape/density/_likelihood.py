@@ -92,6 +92,20 @@ class Design:
         ``"HN"`` or ``"HHN"``.
     detector
         ``"proximity"`` or ``"count"``.
+    det_scale
+        ``(Jv,)`` usage ``u`` of one occasion of each visited column for the
+        Bernoulli-per-occasion model (secr's ``fastproximity = FALSE``):
+        ``p = 1 - exp(-u lambda0 h)`` or ``1 - (1 - g0 h)^u``.  ``None``:
+        the collapsed binomial of secr's default.  Columns are then
+        (detector, occasion usage) groups and ``order`` maps each column to
+        its detector.
+    d_matrix
+        ``(M, n_d)`` design matrix of a density surface, ``log D(x_m) =
+        d_matrix[m] @ beta_D`` (secr's ``D ~ covariates``); ``None``: one
+        coefficient per level of ``d_index``.
+    d_weight
+        ``(M,)`` 0/1 multiplier of the density (0: the point is not habitat
+        of the model, e.g. a zone without stations); ``None``: all 1.
     """
 
     d2: np.ndarray
@@ -109,6 +123,9 @@ class Design:
     detector: str
     grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     aux: dict[str, Any] | None = None
+    det_scale: np.ndarray | None = None
+    d_matrix: np.ndarray | None = None
+    d_weight: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -134,8 +151,14 @@ def make_design(
     d_index: np.ndarray | None = None,
     n_d: int = 1,
     integer_usage: bool = True,
+    per_occasion: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Design:
     """Precompute distances, collapsed counts and the data constant.
+
+    ``per_occasion`` = ``(usage (J, K), captures (n, K, J))`` selects the
+    Bernoulli-per-occasion model for proximity detectors (see
+    :func:`bernoulli_columns`); ``usage``/``counts``/``integer_usage`` are
+    then ignored.
 
     ``counts`` is ``(n, J)`` detections summed over occasions and
     ``usage`` is ``(J,)`` usage summed over occasions.  With
@@ -146,6 +169,12 @@ def make_design(
     """
     mask_xy = np.asarray(mask_xy, dtype=np.float64)
     traps_xy = np.asarray(traps_xy, dtype=np.float64)
+    col_trap = np.arange(traps_xy.shape[0])
+    scale = None
+    if per_occasion is not None:
+        col_trap, usage, counts, scale, bconst = bernoulli_columns(*per_occasion)
+        traps_xy = traps_xy[col_trap]
+        integer_usage = False
     d2 = (mask_xy[:, 0:1] - traps_xy[None, :, 0]) ** 2 + (
         mask_xy[:, 1:2] - traps_xy[None, :, 1]
     ) ** 2
@@ -165,7 +194,9 @@ def make_design(
     )
     # data constant
     nz = y > 0
-    if detector == "proximity":
+    if scale is not None:
+        const = bconst
+    elif detector == "proximity":
         size = np.broadcast_to(usage, y.shape)
         const = float(
             np.sum(
@@ -177,9 +208,10 @@ def make_design(
     else:
         size = np.broadcast_to(usage, y.shape)
         const = float(np.sum(y[nz] * np.log(size[nz]) - gammaln(y[nz] + 1)))
-    # identical collapsed histories (secr's logmultinom ignores hcov classes)
-    _, mult = np.unique(y, axis=0, return_counts=True)
-    const -= float(np.sum(gammaln(mult + 1.0)))
+    if scale is None:
+        # identical collapsed histories (secr's logmultinom ignores hcov classes)
+        _, mult = np.unique(y, axis=0, return_counts=True)
+        const -= float(np.sum(gammaln(mult + 1.0)))
     visited = np.flatnonzero(y.sum(axis=0) > 0)
     order = np.concatenate([visited, np.flatnonzero(y.sum(axis=0) <= 0)])
     d2 = np.ascontiguousarray(d2[:, order])
@@ -213,7 +245,7 @@ def make_design(
         usage=usage_ordered,
         y=yv,
         visited=visited,
-        order=order,
+        order=col_trap[order],
         constant=const,
         cls=cls_arr,
         n_classes=int(n_classes),
@@ -221,6 +253,65 @@ def make_design(
         n_d=int(n_d),
         detectfn=detectfn,
         detector=detector,
+        det_scale=None if scale is None else np.asarray(scale)[visited],
+    )
+
+
+def bernoulli_columns(
+    usage: np.ndarray, captures: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Columns of the Bernoulli-per-occasion likelihood.
+
+    With a binary record per occasion the detection term of an animal is a
+    sum over its detections ``(j, k)`` of ``log(p_jk / (1 - p_jk))`` with
+    ``p_jk`` depending on the detector and on the occasion's usage
+    ``u_jk`` only; the no-detection term depends on the detector's summed
+    usage only.  Occasions are therefore grouped by (detector, usage): one
+    column per group holding a detection (its usage for the no-detection
+    term is the group's summed usage) and one column per detector for the
+    rest of its usage.
+
+    Returns ``(column detector, column usage, (n, C) detections per column,
+    (C,) per-occasion usage u of each column, data constant)``; the constant
+    is ``sum log u`` over detections minus ``sum_w log n_w!`` over identical
+    (uncollapsed) histories, secr's multinomial term.
+    """
+    use = np.asarray(usage, dtype=np.float64)
+    caps = np.asarray(captures) > 0
+    n, _, j_n = caps.shape
+    hit = caps.any(axis=0)  # (K, J)
+    kk, jj = np.nonzero(hit)
+    pairs = np.unique(np.column_stack([jj, use[jj, kk]]), axis=0)
+    col_trap = [int(p[0]) for p in pairs]
+    col_u = [float(p[1]) for p in pairs]
+    col_use = []
+    rest = use.sum(axis=1).copy()
+    for j, u in zip(col_trap, col_u, strict=True):
+        tot = float(np.sum(use[j][use[j] == u]))
+        col_use.append(tot)
+        rest[j] -= tot
+    y = np.zeros((n, len(pairs) + j_n))
+    index = {(j, u): c for c, (j, u) in enumerate(zip(col_trap, col_u, strict=True))}
+    ii, kk2, jj2 = np.nonzero(caps)
+    for i, k, jd in zip(ii, kk2, jj2, strict=True):
+        y[i, index[(int(jd), float(use[jd, k]))]] += 1.0
+    col_trap += list(range(j_n))
+    col_use += list(np.maximum(rest, 0.0))
+    col_u += [1.0] * j_n
+    keep = (y.sum(axis=0) > 0) | (np.asarray(col_use) > 0)
+    y = y[:, keep]
+    col_trap = [c for c, k in zip(col_trap, keep, strict=True) if k]
+    col_use = [c for c, k in zip(col_use, keep, strict=True) if k]
+    col_u = [c for c, k in zip(col_u, keep, strict=True) if k]
+    const = float(np.sum(np.log(use[jj2, kk2])))
+    _, mult = np.unique(caps.reshape(n, -1), axis=0, return_counts=True)
+    const -= float(np.sum(gammaln(mult + 1.0)))
+    return (
+        np.asarray(col_trap, dtype=np.int64),
+        np.asarray(col_use),
+        y,
+        np.asarray(col_u),
+        const,
     )
 
 
@@ -232,6 +323,18 @@ class Real:
     p0: np.ndarray  # (C,) g0 or lambda0
     sigma: np.ndarray  # (C,)
     pmix: np.ndarray  # (C,)
+
+
+def density_at_mask(beta: np.ndarray, design: Design) -> np.ndarray:
+    """Density at each mask point (per unit of ``cell_area``) at link ``beta``."""
+    b = np.asarray(beta, dtype=np.float64)[: design.n_d]
+    if design.d_matrix is not None:
+        out = np.exp(design.d_matrix @ b)
+    else:
+        out = np.exp(b)[design.d_index]
+    if design.d_weight is not None:
+        out = out * design.d_weight
+    return np.asarray(out)
 
 
 def unpack(beta: np.ndarray, design: Design) -> Real:
@@ -329,7 +432,12 @@ def class_terms(
         return out
     zv = z[:, :jv]
     hv = h[:, :jv]
-    if prox and hhn:
+    if prox and design.det_scale is not None:
+        r, dfac = _bernoulli_odds(hv * p0, design.det_scale[None, :], hhn=hhn)
+        if derivatives:
+            out["dr0"] = dfac * (1.0 if hhn else (1.0 - p0))
+            out["dr1"] = (-2.0 * zv) * dfac
+    elif prox and hhn:
         lh = np.maximum(hv * p0, 1e-300)
         pv = -np.expm1(-lh)
         r = np.log(pv)
@@ -362,6 +470,34 @@ def class_terms(
             out["dr1"] = (-2.0 * zv) * lfp
     out["det"] = design.y @ r.T
     return out
+
+
+def _bernoulli_odds(
+    lval: np.ndarray, u: np.ndarray, *, hhn: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-odds of a detection on an occasion of usage ``u`` and ``L dr/dL``.
+
+    ``L`` is ``lambda0 h`` (HHN: ``p = 1 - exp(-u L)``) or ``g0 h`` (HN:
+    ``p = 1 - (1 - L)^u``); the returned log-odds omit the data constant
+    ``log u`` (kept in the design's constant).
+    """
+    lval = np.maximum(lval, 1e-300)
+    if hhn:
+        v = u * lval
+        pv = -np.expm1(-v)
+        return np.log(pv) + v - np.log(u), v / pv
+    a = u * np.log1p(-lval)
+    pv = -np.expm1(a)
+    ul = u * lval / (1.0 - lval)
+    return np.log(pv) - a - np.log(u), ul * np.exp(a) / pv + ul
+
+
+def _bernoulli_correction(
+    lval: np.ndarray, u: np.ndarray, *, hhn: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``f = r - log L`` and ``L f'(L)`` of :func:`_bernoulli_odds` (0 as L -> 0)."""
+    r, lfp = _bernoulli_odds(lval, u, hhn=hhn)
+    return r - np.log(np.maximum(lval, 1e-300)), lfp - 1.0
 
 
 # thresholds below which per-pair corrections are below double precision
@@ -443,14 +579,19 @@ def _class_terms_fast(
     det = aux["ny"][:, None] * math.log(p0) + k * aux["s"]
     pair_info: tuple[np.ndarray, np.ndarray] | None = None
     if jv and (prox or not hhn):
-        cut = 2.0 * sigma * sigma * math.log(p0 / _L_DET) if p0 > _L_DET else -1.0
+        scale = design.det_scale if prox else None
+        top = p0 * (float(np.max(scale)) if scale is not None else 1.0)
+        cut = 2.0 * sigma * sigma * math.log(top / _L_DET) if top > _L_DET else -1.0
         block = d2t[:jv].ravel()
         flat = np.flatnonzero(block < cut)
         indptr = np.searchsorted(flat, np.arange(jv + 1) * m_n)
-        mm = flat - np.repeat(np.arange(jv) * m_n, np.diff(indptr))
+        col = np.repeat(np.arange(jv), np.diff(indptr))
+        mm = flat - col * m_n
         zval = block[flat] * k
         lval = p0 * np.exp(zval)
-        if hhn:  # proximity: r = log(1 - exp(-L)) + L
+        if scale is not None:  # Bernoulli per occasion of usage u
+            f, g1 = _bernoulli_correction(lval, scale[col], hhn=hhn)
+        elif hhn:  # proximity: r = log(1 - exp(-L)) + L
             pv = -np.expm1(-lval)
             f = np.log(pv / lval) + lval
             g1 = lval / pv - 1.0  # L f'(L)
@@ -504,7 +645,7 @@ def evaluate(
     ``pdot`` ``(C, M)``).
     """
     real = unpack(beta, design)
-    dens_m = real.density[design.d_index]
+    dens_m = density_at_mask(beta, design)
     terms, lps, lse = _class_parts(real, dens_m, design, gradient=gradient)
     n, nc = design.n, design.n_classes
     logpi = np.log(real.pmix)
@@ -669,8 +810,14 @@ def _class_gradients(
         np.exp(pc, out=pc)
         post_c[:, c] = pc.sum(axis=1)
         colsum = pc.sum(axis=0)  # (M,)
-        g[:nd] += np.bincount(design.d_index, weights=colsum, minlength=nd)
-        d_exp[c, :nd] = np.bincount(design.d_index, weights=pdot[c] * da, minlength=nd)
+        if design.d_matrix is None:
+            g[:nd] += np.bincount(design.d_index, weights=colsum, minlength=nd)
+            d_exp[c, :nd] = np.bincount(
+                design.d_index, weights=pdot[c] * da, minlength=nd
+            )
+        else:  # log D = X beta_D: chain rule through the design matrix
+            g[:nd] += design.d_matrix.T @ colsum
+            d_exp[c, :nd] = design.d_matrix.T @ (pdot[c] * da)
         gq = t["dlogq"] @ colsum  # (2,)
         dq = -(t["dlogq"] @ (da * np.exp(t["logq"])))  # dE_c / d(eta_c, s_c)
         gr0, gr1 = _usage_gradient(t, pc, design)

@@ -21,7 +21,7 @@ from scipy.special import logsumexp
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
 from . import _likelihood as _lik
-from ._setup import _design
+from ._setup import _design, unsurveyed_zones
 from .data import HA, CaptureHistory, Mask
 from .mask import _as_geometry, _zone_labels
 from .result import _Z, SCRFit
@@ -58,6 +58,7 @@ def _with_region_n(
         model=result.model,
         integer_usage=integer_usage,
         max_memory_gb=max_memory_gb,
+        occasion_model=result.occasion_model,
     )
     table = _region_n(
         result.beta,
@@ -194,6 +195,8 @@ def _region_grids(
                 else np.array(_zone_labels(rxy, region_zones))
             )
             lookup = {z: i for i, z in enumerate(d_levels)}
+            for z_out in unsurveyed_zones(ch, mask):
+                lookup[z_out] = len(d_levels)  # left out: density 0
             r_dindex = np.array([lookup.get(z, -1) for z in labels])
             if np.any(r_dindex < 0):
                 near = np.array([lookup[z] for z in _nearest_labels(rxy, mask)])
@@ -240,7 +243,7 @@ def _region_terms(
         li = np.asarray(parts["li"])
         logw = np.asarray(parts["logw"])
         for r, spec in enumerate(specs):
-            dens_r = real.density[spec.d_index]
+            dens_r = np.append(real.density, 0.0)[spec.d_index]
             undet = 0.0
             for c in range(design.n_classes):
                 logq = _lik.class_terms(
@@ -275,7 +278,8 @@ def _region_rows(
     nd = design.n_d
     vc = np.nan_to_num(vcov)  # non-estimable parameters count as fixed
     real0 = _lik.unpack(beta, design)
-    cells = np.bincount(spec.d_index, minlength=nd).astype(np.float64) * spec.cell_ha
+    cells = np.bincount(spec.d_index, minlength=nd + 1)[:nd].astype(np.float64)
+    cells *= spec.cell_ha
     contrib = real0.density * cells  # E.N by density level
     en = float(np.sum(contrib))
     if nd == 1:

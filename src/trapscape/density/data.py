@@ -34,6 +34,7 @@ __all__ = [
     "Detector",
     "Mask",
     "ModelName",
+    "OccasionModel",
     "capture_history",
     "rpsv",
 ]
@@ -45,6 +46,7 @@ PER_100KM2 = 10_000.0  # animals per 100 km² per animal per ha
 Detector = Literal["proximity", "count"]
 DetectFn = Literal["HHN", "HN"]
 ModelName = Literal["null", "sex", "zone", "sex+zone"]
+OccasionModel = Literal["auto", "bernoulli", "binomial"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,9 @@ class Mask:
     habitat
         Optional polygon the mask was clipped to (reused when the buffer is
         checked or widened).
+    zone_polygons
+        Optional zones the labels came from (name -> polygon or a layer with
+        a ``name`` column), used to place the stations in zones exactly.
     """
 
     xy: np.ndarray
@@ -211,6 +216,7 @@ class Mask:
     zone: tuple[str, ...] | None = None
     crs: Any = None
     habitat: Any = None
+    zone_polygons: Any = None
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float64)

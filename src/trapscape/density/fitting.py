@@ -43,11 +43,25 @@ import pandas as pd
 from scipy import optimize
 
 from .._memory import DEFAULT_BUDGET_GB
-from ..errors import InputError, TrapscapeWarning
+from ..errors import ComputationError, InputError, TrapscapeWarning
 from . import _likelihood as _lik
-from ._setup import _check_fittable, _design, _start
+from ._setup import (
+    _check_fittable,
+    _design,
+    _occasion_model,
+    _start,
+    unsurveyed_zones,
+)
 from .abundance import _region_n
-from .data import PER_100KM2, CaptureHistory, DetectFn, Mask, ModelName, rpsv
+from .data import (
+    PER_100KM2,
+    CaptureHistory,
+    DetectFn,
+    Mask,
+    ModelName,
+    OccasionModel,
+    rpsv,
+)
 from .mask import make_mask
 from .result import SCRFit, _real_row
 
@@ -55,7 +69,15 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 
-__all__ = ["buffer_check", "fit", "log_likelihood"]
+__all__ = [
+    "RSE_WARN",
+    "SIGMA_CI_RATIO_MAX",
+    "PrecisionWarning",
+    "buffer_check",
+    "check_precision",
+    "fit",
+    "log_likelihood",
+]
 
 
 logger = logging.getLogger(__name__)
@@ -108,11 +130,13 @@ def log_likelihood(
     g0: float | None = None,
     detectfn: DetectFn = "HHN",
     integer_usage: bool = True,
+    occasion_model: OccasionModel = "auto",
 ) -> float:
     """Log-likelihood of the null model at given real parameters.
 
     Equals secr's ``logLik`` for the same data, mask and parameters
-    (full likelihood, Poisson N, collapsed occasions).
+    (full likelihood, Poisson N; collapsed occasions or, for occasions of
+    more than one day, the Bernoulli model of ``fastproximity = FALSE``).
 
     Parameters
     ----------
@@ -130,9 +154,16 @@ def log_likelihood(
         Truncate each detector's summed usage to a whole number, as secr does
         when it collapses occasions (default); ``False`` keeps fractional
         usage.
+    occasion_model
+        See :func:`fit`.
     """
     design, _, _ = _design(
-        ch, mask, detectfn=detectfn, model="null", integer_usage=integer_usage
+        ch,
+        mask,
+        detectfn=detectfn,
+        model="null",
+        integer_usage=integer_usage,
+        occasion_model=_occasion_model(ch, occasion_model),
     )
     p0 = lambda0 if detectfn == "HHN" else g0
     if p0 is None:
@@ -160,6 +191,7 @@ def fit(
     maxiter: int = 200,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: OccasionModel = "auto",
 ) -> SCRFit:
     """Fit an SCR model by maximum likelihood.
 
@@ -175,7 +207,9 @@ def fit(
     model
         ``"null"``; ``"sex"`` (sex-specific detection parameters as a 2-class
         finite mixture with known class where sex is recorded, mixing
-        proportion ``pmix[M]``); ``"zone"`` (density per mask zone label).
+        proportion ``pmix[M]``); ``"zone"`` (density per mask zone label;
+        a zone without a working station is left out of the habitat, listed
+        in ``settings["zones_left_out"]``).
     regions
         Optional mapping name -> polygon (projected, metres) for expected and
         realised population size (secr's ``region.N``).
@@ -194,6 +228,19 @@ def fit(
         Memory budget in GiB; a mask x detector problem over it is refused
         before any array is built, naming a mask spacing that fits
         (``None``: no check).
+    occasion_model
+        How a proximity detector's binary record per occasion is modelled.
+        ``"bernoulli"``: one Bernoulli trial per occasion with
+        ``p = 1 - exp(-u lambda0 h)`` (HHN) or ``1 - (1 - g0 h)^u`` (HN) for
+        an occasion of usage ``u`` days (secr's ``details =
+        list(fastproximity = FALSE)``), the proper model when an occasion
+        spans several days; ``"binomial"``: occasions collapsed and the
+        summed record treated as ``Binomial(U_j, p)`` (secr's default, for
+        comparison with secr fits that kept it); ``"auto"`` (default):
+        Bernoulli as soon as an occasion carries more than one day of usage,
+        else the binomial (with daily occasions the two coincide up to a
+        data constant).  The fitted one is
+        ``SCRFit.occasion_model``.  Count detectors are Poisson either way.
 
     Returns
     -------
@@ -203,8 +250,9 @@ def fit(
     ------
     ComputationError
         If the data cannot support the model (one animal, no recaptures,
-        all detections at one station), the optimiser fails, or the fit
-        would exceed ``max_memory_gb``.
+        all detections at one station), the fit does not converge or its
+        information matrix is not invertible (no estimates without SEs are
+        returned), or the fit would exceed ``max_memory_gb``.
     """
     with _lik.blas_single_thread():
         return _fit(
@@ -218,6 +266,7 @@ def fit(
             maxiter=maxiter,
             integer_usage=integer_usage,
             max_memory_gb=max_memory_gb,
+            occasion_model=occasion_model,
         )
 
 
@@ -233,10 +282,12 @@ def _fit(
     maxiter: int,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: str = "auto",
 ) -> SCRFit:
     """The steps of :func:`fit`: setup, optimum, covariance, tables."""
     t0 = time.perf_counter()
     _check_fittable(ch)
+    om = _occasion_model(ch, occasion_model)
     design, d_levels, classes = _design(
         ch,
         mask,
@@ -244,6 +295,7 @@ def _fit(
         model=model,
         integer_usage=integer_usage,
         max_memory_gb=max_memory_gb,
+        occasion_model=om,
     )
     beta0 = _initial_beta(ch, mask, design, start)
     opt = _maximise(design, mask, beta0, maxiter=maxiter)
@@ -253,11 +305,13 @@ def _fit(
     vcov, invertible = _covariance(opt)
     converged = converged and invertible
     if not converged:
-        warnings.warn(
-            f"The SCR fit may not have converged ({opt.res.message}); check the "
-            "estimates, the mask buffer and the data.",
-            TrapscapeWarning,
-            stacklevel=3,
+        raise ComputationError(
+            f"The SCR fit ({model}/{detectfn}) did not converge "
+            f"({opt.res.message}; largest gradient "
+            f"{float(np.max(np.abs(grad[opt.free]), initial=0.0)):.2g}"
+            f"{'' if invertible else '; information matrix not invertible'}): "
+            "no estimates are reported. Simplify the model (e.g. model='null' "
+            "or fewer zones), check the mask buffer, or collect more data."
         )
     se = np.sqrt(np.abs(np.diag(vcov)))
     at_bound = opt.at_bound
@@ -273,12 +327,9 @@ def _fit(
     n = ch.n
     aic = -2 * ll + 2 * npar
     aicc = aic + 2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else np.nan
-    dens_m = np.exp(beta[: len(d_levels)])[design.d_index] * PER_100KM2
-    settings = {
-        "mean_density_per_100km2": float(np.mean(dens_m)),
-        "mask_area_km2": mask.area / 1e6,
-        "integer_usage": integer_usage,
-    }
+    settings = _settings(ch, mask, model, _lik.density_at_mask(beta, design), table)
+    settings["integer_usage"] = integer_usage and om == "binomial"
+    settings["occasion_model"] = om
     region_table = pd.DataFrame()
     if regions:
         region_table = _region_n(
@@ -328,7 +379,100 @@ def _fit(
         seconds=seconds,
         region_n=region_table,
         settings=settings,
+        occasion_model=om,
     )
+
+
+class PrecisionWarning(TrapscapeWarning):
+    """A density estimate with a relative standard error above :data:`RSE_WARN`."""
+
+
+#: relative standard error of a density above which a fit is flagged
+#: (a conventional limit for a usable density estimate; RSE is the precision
+#: measure by which SCR designs are judged, Efford & Boulanger 2019)
+RSE_WARN = 0.30
+#: a sigma whose 95 % CI spans more than this factor (upper / lower) means the
+#: likelihood is nearly flat in sigma: the fit is refused
+SIGMA_CI_RATIO_MAX = 10.0
+
+
+def check_precision(
+    table: pd.DataFrame, *, n: int, n_recaptures: int, what: str = "The SCR fit"
+) -> list[str]:
+    """Refuse a fit flat in sigma; flag densities with RSE above :data:`RSE_WARN`.
+
+    Adds the column ``rse`` (SE / estimate) to ``table`` in place and returns
+    the notes (also issued as one :class:`PrecisionWarning`, a
+    :class:`~trapscape.errors.TrapscapeWarning`).
+
+    Raises
+    ------
+    ComputationError
+        When a sigma has no SE or its 95 % CI spans more than
+        :data:`SIGMA_CI_RATIO_MAX` (e.g. 3.7-86 km): the data do not tell a
+        small home range from a large one, so density is not estimable.
+    """
+    table["rse"] = table["se"] / table["estimate"]
+    names = table["parameter"].astype(str)
+    for _, row in table[names.str.startswith("sigma")].iterrows():
+        ratio = row["ucl"] / row["lcl"] if row["lcl"] > 0 else math.inf
+        if not (np.isfinite(row["se"]) and ratio <= SIGMA_CI_RATIO_MAX):
+            span = (
+                f"95 % CI {row['lcl'] / 1000:.3g}-{row['ucl'] / 1000:.3g} km"
+                if np.isfinite(ratio)
+                else "no SE"
+            )
+            raise ComputationError(
+                f"{what} is refused: the likelihood is nearly flat in "
+                f"{row['parameter']} ({span}, more than a factor "
+                f"{SIGMA_CI_RATIO_MAX:g}) with {n} animals and {n_recaptures} "
+                "recaptures, so the movement scale, and with it density, is not "
+                "estimable. More recaptures at different stations are needed "
+                "(longer survey, denser stations), or fix sigma from another study."
+            )
+    notes = []
+    dens = table[names.str.match(r"^D(\[|$)")]
+    for _, row in dens.iterrows():
+        rse = row["rse"]
+        if not np.isfinite(rse) or rse > RSE_WARN:
+            rtxt = f"{100 * rse:.0f} %" if np.isfinite(rse) else "unknown"
+            notes.append(
+                f"{row['parameter']} is imprecise: RSE {rtxt} (above "
+                f"{100 * RSE_WARN:.0f} %), 95 % CI {row['lcl']:.3g}-{row['ucl']:.3g} "
+                f"per 100 km2 from {n} animals and {n_recaptures} recaptures"
+            )
+    if notes:
+        warnings.warn("; ".join(notes) + ".", PrecisionWarning, stacklevel=4)
+    return notes
+
+
+def _settings(
+    ch: CaptureHistory,
+    mask: Mask,
+    model: str,
+    dens_m: np.ndarray,
+    table: pd.DataFrame,
+) -> dict[str, Any]:
+    """Notes (merged zones, precision) and the settings of :attr:`SCRFit.settings`."""
+    left_out = unsurveyed_zones(ch, mask) if model in ("zone", "sex+zone") else {}
+    notes = [
+        f"zone {z!r} has no station: left out of the habitat (no density is "
+        f"estimated there; its animals could not be told from those of {near})"
+        for z, near in left_out.items()
+    ]
+    notes += check_precision(table, n=ch.n, n_recaptures=ch.n_recaptures)
+    return {
+        "zones_left_out": sorted(left_out),
+        "notes": notes,
+        "rse_warn": RSE_WARN,
+        "mean_density_per_100km2": float(
+            np.mean(dens_m[[z not in left_out for z in mask.zone]])
+            if left_out and mask.zone is not None
+            else np.mean(dens_m)
+        )
+        * PER_100KM2,
+        "mask_area_km2": mask.area / 1e6,
+    }
 
 
 def _initial_beta(
@@ -441,13 +585,7 @@ def _covariance(opt: _Optimum) -> tuple[np.ndarray, bool]:
             raise np.linalg.LinAlgError
         vcov[np.ix_(opt.free, opt.free)] = vf
     except np.linalg.LinAlgError:
-        warnings.warn(
-            "The information matrix is not invertible: standard errors are "
-            "unavailable (some parameters are not identifiable with these data).",
-            TrapscapeWarning,
-            stacklevel=4,
-        )
-        return vcov, False
+        return vcov, False  # the caller refuses the fit
     return vcov, True
 
 

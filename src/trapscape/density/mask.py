@@ -142,7 +142,13 @@ def make_mask(
         "Mask: %d points, spacing %.1f m, buffer %.0f m", len(xy), spacing, buffer
     )
     return Mask(
-        xy=xy, spacing=spacing, buffer=buffer, zone=zone_labels, crs=crs, habitat=hab
+        xy=xy,
+        spacing=spacing,
+        buffer=buffer,
+        zone=zone_labels,
+        crs=crs,
+        habitat=hab,
+        zone_polygons=zones if zone_labels is not None else None,
     )
 
 

@@ -47,6 +47,11 @@ class SCRFit:
         Mask description.
     converged, message, iterations, evaluations, seconds
         Optimiser diagnostics.
+    occasion_model
+        The detection model over occasions that was fitted:
+        ``"bernoulli"`` (a binary record per occasion of usage ``u``, secr's
+        ``fastproximity = FALSE``), ``"binomial"`` (occasions collapsed,
+        secr's default) or ``"poisson"`` (count detectors).
     """
 
     estimates: pd.DataFrame
@@ -74,6 +79,8 @@ class SCRFit:
     seconds: float
     region_n: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict[str, Any] = field(default_factory=dict)
+    occasion_model: str = "binomial"
+    surfaces: tuple[Any, ...] = ()
 
     def estimate(self, parameter: str) -> float:
         """Real-scale estimate of one parameter (e.g. ``"D"``, ``"sigma"``)."""
@@ -130,6 +137,7 @@ class SCRFit:
             "model": self.model,
             "detectfn": self.detectfn,
             "detector": self.detector,
+            "occasion_model": self.occasion_model,
             "occasion_days": self.occasion_days,
             "data": {
                 "n_individuals": self.n,
@@ -162,6 +170,11 @@ class SCRFit:
             },
             "settings": self.settings,
             "detection": self.detection_params().to_dict(),
+            **(
+                {"surfaces": [f.to_dict() for f in self.surfaces]}
+                if self.surfaces
+                else {}
+            ),
         }
 
 

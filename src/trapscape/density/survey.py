@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,7 +13,7 @@ import numpy as np
 from .. import validation as V
 from .._memory import DEFAULT_BUDGET_GB
 from ..errors import InputError
-from ._setup import _check_fittable
+from ._setup import _check_fittable, unsurveyed_zones
 from .abundance import _with_region_n, survey_regions
 from .data import (
     CaptureHistory,
@@ -19,6 +21,7 @@ from .data import (
     Detector,
     Mask,
     ModelName,
+    OccasionModel,
     capture_history,
     rpsv,
 )
@@ -51,6 +54,9 @@ def fit_survey(
     independence_minutes: float = 30.0,
     integer_usage: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    occasion_model: OccasionModel = "auto",
+    surfaces: Sequence[str] = (),
+    rasters: Mapping[str, Any] | None = None,
 ) -> SCRFit:
     """Fit an SCR model to a survey: capture history, mask, fit, regions.
 
@@ -84,6 +90,12 @@ def fit_survey(
         Event independence for count detectors (see :func:`capture_history`).
     integer_usage
         Truncate summed usage to whole numbers as secr does (see :func:`fit`).
+    occasion_model
+        See :func:`fit` (``"auto"``: Bernoulli when ``occasion_days`` > 1).
+    surfaces, rasters
+        Density-surface formulas (e.g. ``["~x + y", "~elevation"]``) fitted
+        on the final mask (:func:`fit_surface`; ``SCRFit.surfaces``), their
+        covariates sampled from ``rasters`` (name -> raster file).
     max_memory_gb
         Memory budget in GiB (see :func:`make_mask` and :func:`fit`): a mask
         spacing whose mask and fit would exceed it is refused before the
@@ -98,46 +110,34 @@ def fit_survey(
         max_memory_gb=max_memory_gb,
     )
     _check_fittable(ch)
-    sg = rpsv(ch)
-    if not np.isfinite(sg) or sg <= 0:
-        sg = float(np.median(_nn_dist(ch.traps_xy)))
-    zones = survey.zones if survey.zones is not None and len(survey.zones) else None
-    if model in ("zone", "sex+zone") and zones is None:
-        raise InputError(
-            f"model={model!r} needs a zones layer (countries) in the survey."
-        )
-    masks = _MaskMaker(
-        habitat=(
-            survey.habitat
-            if survey.habitat is not None and len(survey.habitat)
-            else None
-        ),
-        zones=zones,
-        spacing=spacing,
-        max_points=max_mask_points,
-        crs=survey.crs,
-        max_memory_gb=max_memory_gb,
+    sg = _sigma_guess(ch)
+    masks = _MaskMaker.for_survey(
+        survey, model, spacing, max_mask_points, max_memory_gb
     )
     given_mask = mask is not None
     if mask is not None:
-        mask = _with_zone_labels(mask, zones)
+        mask = _with_zone_labels(mask, masks.zones)
     else:
         mask = masks.build(ch.traps_xy, buffer=buffer, sigma_guess=sg)
-    zone_map = _zone_polygons(zones)
+    zone_map = _zone_polygons(masks.zones)
     regions = survey_regions(survey)
     may_refit = buffer is None and not given_mask
     # a first fit that may be refitted on a wider mask skips region N: only
     # its betas (the refit's start) are kept
-    result = fit(
-        ch,
-        mask,
-        detectfn=detectfn,
-        model=model,
-        regions=None if may_refit else regions,
-        region_zones=zone_map,
-        integer_usage=integer_usage,
-        max_memory_gb=max_memory_gb,
-    )
+    with warnings.catch_warnings(record=True) as first:
+        warnings.simplefilter("always")
+        result = fit(
+            ch,
+            mask,
+            detectfn=detectfn,
+            model=model,
+            regions=None if may_refit else regions,
+            region_zones=zone_map,
+            integer_usage=integer_usage,
+            max_memory_gb=max_memory_gb,
+            occasion_model=occasion_model,
+        )
+    fitted_on = mask
     if may_refit:
         result, mask = _refit_on_wider_mask(
             result,
@@ -147,10 +147,66 @@ def fit_survey(
             regions=regions,
             region_zones=zone_map,
             integer_usage=integer_usage,
+            occasion_model=occasion_model,
         )
+    if mask is fitted_on:  # the first fit is the result: its warnings count
+        _reemit(first)
     if check_buffer:
         buffer_check(result, ch, mask)
+    if surfaces:
+        result = _with_surfaces(
+            result, ch, mask, surfaces, rasters, occasion_model=occasion_model
+        )
     return result
+
+
+def _reemit(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _sigma_guess(ch: CaptureHistory) -> float:
+    """RPSV, else the median distance to the nearest station."""
+    sg = rpsv(ch)
+    if not np.isfinite(sg) or sg <= 0:
+        sg = float(np.median(_nn_dist(ch.traps_xy)))
+    return sg
+
+
+def _with_surfaces(
+    result: SCRFit,
+    ch: CaptureHistory,
+    mask: Mask,
+    surfaces: Sequence[str],
+    rasters: Mapping[str, Any] | None,
+    *,
+    occasion_model: OccasionModel,
+) -> SCRFit:
+    """``result`` with density surfaces fitted on its mask (covariates from rasters)."""
+    from .surface import _terms, fit_surface, raster_covariate
+
+    rasters = dict(rasters or {})
+    names = sorted({t for f in surfaces for t in _terms(f)} - {"x", "y"})
+    missing = [n for n in names if n not in rasters]
+    if missing:
+        raise InputError(
+            f"density surfaces {list(surfaces)} use {missing}, which are not rasters "
+            f"of the project ([rasters] has {sorted(rasters)}); add them there or "
+            "use x and y."
+        )
+    cov = {n: raster_covariate(rasters[n], mask) for n in names}
+    fits = tuple(
+        fit_surface(
+            ch,
+            mask,
+            density=f,
+            covariates=cov or None,
+            detectfn=result.detectfn,  # type: ignore[arg-type]
+            occasion_model=occasion_model,
+        )
+        for f in dict.fromkeys(surfaces)
+    )
+    return replace(result, surfaces=fits)
 
 
 @dataclass(frozen=True)
@@ -163,6 +219,31 @@ class _MaskMaker:
     max_points: int
     crs: Any
     max_memory_gb: float | None
+
+    @classmethod
+    def for_survey(
+        cls,
+        survey: Survey,
+        model: str,
+        spacing: float | None,
+        max_points: int,
+        max_memory_gb: float | None,
+    ) -> _MaskMaker:
+        """The settings of a survey's masks (habitat clip, zone labels)."""
+        zones = survey.zones if survey.zones is not None and len(survey.zones) else None
+        if model in ("zone", "sex+zone") and zones is None:
+            raise InputError(
+                f"model={model!r} needs a zones layer (countries) in the survey."
+            )
+        habitat = survey.habitat
+        return cls(
+            habitat=habitat if habitat is not None and len(habitat) else None,
+            zones=zones,
+            spacing=spacing,
+            max_points=max_points,
+            crs=survey.crs,
+            max_memory_gb=max_memory_gb,
+        )
 
     def build(
         self, traps_xy: np.ndarray, *, buffer: float | None, sigma_guess: float
@@ -190,6 +271,7 @@ def _with_zone_labels(mask: Mask, zones: Any) -> Mask:
         spacing=mask.spacing,
         buffer=mask.buffer,
         zone=_zone_labels(mask.xy, zones),
+        zone_polygons=zones,
         crs=mask.crs,
         habitat=mask.habitat,
     )
@@ -214,6 +296,7 @@ def _refit_on_wider_mask(
     regions: dict[str, Any],
     region_zones: dict[str, Any] | None,
     integer_usage: bool,
+    occasion_model: OccasionModel = "auto",
 ) -> tuple[SCRFit, Mask]:
     """Refit on a 4 x sigma-hat mask when the guessed buffer was too small.
 
@@ -249,11 +332,23 @@ def _refit_on_wider_mask(
         model=result.model,  # type: ignore[arg-type]
         regions=regions,
         region_zones=region_zones,
-        start=result.beta.tolist(),
+        start=_start_on(result, ch, wide),
         integer_usage=integer_usage,
+        occasion_model=occasion_model,
         max_memory_gb=masks.max_memory_gb,
     )
     return refit, wide
+
+
+def _start_on(result: SCRFit, ch: CaptureHistory, wide: Mask) -> list[float] | None:
+    """The fit's betas as the refit's start, unless the zones differ on ``wide``."""
+    names = [n for n in result.beta_names if n.startswith("D")]
+    if wide.zone is None or result.model not in ("zone", "sex+zone"):
+        return result.beta.tolist()
+    levels = sorted(set(wide.zone) - set(unsurveyed_zones(ch, wide)))
+    if [f"D[{z}]" for z in levels] != names:
+        return None
+    return result.beta.tolist()
 
 
 def _nn_dist(xy: np.ndarray) -> np.ndarray:

@@ -168,7 +168,8 @@ def _step_pdot(ctx: _Context) -> str:
 
 def _step_density(ctx: _Context) -> str:
     opts = ctx.params.get("density", {})
-    fit = _call(density.fit_survey, ctx.survey, options=opts)
+    rasters = dict(ctx.params.get("rasters", {}))
+    fit = _call(density.fit_survey, ctx.survey, options=opts, rasters=rasters)
     ctx.products.density_fit = fit
     ctx.products.detection = fit.detection_params()
     summary = density_summary(fit)

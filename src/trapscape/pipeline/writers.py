@@ -231,6 +231,15 @@ def write_density(
         out.append(write_csv(folder, notes, "density/region_n.csv"))
     write_detection(fit.detection_params(), _path(folder, "density/detection.json"))
     out.append("density/detection.json")
+    if getattr(fit, "surfaces", ()):  # density surfaces: AIC table, best as GeoTIFF
+        from ..density.surface import aic_table
+
+        table = aic_table(list(fit.surfaces))
+        out.append(write_csv(folder, table, "density/surfaces.csv"))
+        fit.surfaces[int(table.index[0])].write_geotiff(
+            _path(folder, "density/surface.tif")
+        )
+        out.append("density/surface.tif")
     return out
 
 

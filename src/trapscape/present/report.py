@@ -125,6 +125,7 @@ COLUMN_LABELS: dict[str, str] = {
     "parameter": "parameter",
     "estimate": "estimate",
     "se": "SE",
+    "rse": "RSE",
     "lcl": "95% CI lower",
     "ucl": "95% CI upper",
     "quantity": "quantity",
@@ -395,6 +396,8 @@ def _density_lines(est: pd.DataFrame) -> list[tuple[str, str]]:
         txt = _num(float(r["estimate"]))
         if "lcl" in est.columns and "ucl" in est.columns:
             txt += f" ({_num(float(r['lcl']))}–{_num(float(r['ucl']))})"
+        if "rse" in est.columns and np.isfinite(float(r["rse"])):
+            txt += f", RSE {100 * float(r['rse']):.0f} %"
         label = str(r["parameter"])
         lines.append(("" if label == "D" else label[2:-1], txt))
     return lines
@@ -449,7 +452,9 @@ def _density_context(
         return None
     est, unsurveyed = _split_unsurveyed(pd.DataFrame(est), shown)
     pcols = [
-        c for c in ("parameter", "estimate", "se", "lcl", "ucl") if c in est.columns
+        c
+        for c in ("parameter", "estimate", "se", "rse", "lcl", "ucl")
+        if c in est.columns
     ]
     params = est[pcols].copy()
     params["parameter"] = params["parameter"].astype(str).map(_param_label)
