@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "density": "density",
     "homerange": "homerange",
     "corridors": "corridors",
+    "omniscape": "omniscape",
     "plan": "plan",
     "map": "mapcmd",
     "report": "reportcmd",
