@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._options import OmniscapeOptions
-from ._window import window_current
+from ._window import Factorised
 
 __all__ = [
     "Context",
@@ -200,17 +200,22 @@ def window_sources(
     return src
 
 
-def _solve(
-    opts: OmniscapeOptions, cond: np.ndarray, src: np.ndarray, ground: tuple[int, int]
-) -> np.ndarray:
-    return window_current(
+def _factor(
+    opts: OmniscapeOptions, cond: np.ndarray, ground: tuple[int, int]
+) -> Factorised:
+    return Factorised(
         cond,
-        src,
         ground,
         four_neighbors=opts.connect_four_neighbors_only,
         solver=opts.solver,
         rtol=1e-6 if opts.precision == "single" else 1e-10,
     )
+
+
+def _solve(
+    opts: OmniscapeOptions, cond: np.ndarray, src: np.ndarray, ground: tuple[int, int]
+) -> np.ndarray:
+    return _factor(opts, cond, ground).current(src)
 
 
 def correction_array(ctx: Context) -> np.ndarray:
@@ -282,6 +287,7 @@ def solve_batch(ctx: Context, index: np.ndarray) -> Partial:
     c0, c1 = max(int(xs.min()) - d, 0), min(int(xs.max()) + d, ncols - 1) + 1
     cum = np.zeros((r1 - r0, c1 - c0), dtype)
     fp = np.zeros_like(cum) if opts.needs_flow_potential else None
+    unit: dict[tuple[int, ...], Factorised] = {}
     for y, x, strength in zip(ys, xs, tg[:, 2], strict=True):
         y0, y1, x0, x1 = _bounds(int(y), int(x), d, ctx.shape)
         src = window_sources(ctx, int(y), int(x), float(strength))
@@ -289,7 +295,13 @@ def solve_batch(ctx: Context, index: np.ndarray) -> Partial:
         cond = ctx.conductance[y0:y1, x0:x1]
         cond = np.where(_disc(y0, y1, x0, x1, int(y), int(x), d), cond, np.nan)
         cur = _solve(opts, cond, src, ground)
-        flow = _solve(opts, np.ones_like(cond), src, ground) if fp is not None else None
+        flow = None
+        if fp is not None:
+            # unit conductance: one factorisation per window shape and ground
+            key = (y1 - y0, x1 - x0, *ground)
+            if key not in unit:
+                unit[key] = _factor(opts, np.ones((y1 - y0, x1 - x0)), ground)
+            flow = unit[key].current(src)
         if ctx.correction is not None:
             corr = _crop_correction(ctx, int(y), int(x), y1 - y0, x1 - x0)
             cur = cur * corr

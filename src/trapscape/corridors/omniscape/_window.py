@@ -10,19 +10,31 @@ current; sources elsewhere have nowhere to go and are dropped, as
 Circuitscape drops components without a ground.  The current of a cell is
 the larger of the current flowing into it and out of it (Circuitscape's node
 current).
+
+Windows are small and square, so by default the grounded Laplacian is
+factorised as a *banded* matrix in raster order (LAPACK's band Cholesky,
+``n * (width + 1)**2`` operations, no sparse bookkeeping): cells that are
+not nodes and the ground become identity rows.  Windows wider than
+:data:`BAND_MAX_WIDTH` cells go to the project's sparse solver
+(:mod:`.._solver`: LU or conjugate gradients with algebraic multigrid).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
+from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from .._solver import _Solver, choose_solver
 
-__all__ = ["window_current"]
+__all__ = ["BAND_MAX_WIDTH", "Factorised", "window_current"]
+
+#: windows up to this many cells wide are solved by band Cholesky
+BAND_MAX_WIDTH = 160
 
 _ROOK = ((0, 1, 1.0), (1, 0, 1.0))
 _DIAG = ((1, 1, 1.0 / math.sqrt(2.0)), (1, -1, 1.0 / math.sqrt(2.0)))
@@ -36,6 +48,130 @@ def _pairs(
     a = (slice(0, height - dr), slice(max(0, -dc), width - max(0, dc)))
     b = (slice(dr, height), slice(max(0, dc), width + min(0, dc)))
     return a, b
+
+
+class Factorised:
+    """The grounded Laplacian of one window, factorised once, solved many times."""
+
+    def __init__(
+        self,
+        conductance: np.ndarray,
+        ground: tuple[int, int],
+        *,
+        four_neighbors: bool = False,
+        solver: str = "auto",
+        rtol: float = 1e-10,
+    ) -> None:
+        height, width = conductance.shape
+        self.shape = (height, width)
+        self.ground = ground
+        self.directions = _ROOK if four_neighbors else _ROOK + _DIAG
+        cond = np.where(np.isfinite(conductance) & (conductance > 0), conductance, 0.0)
+        gr, gc = ground
+        self.empty = bool(cond[gr, gc] <= 0)
+        if self.empty:
+            return
+        valid = cond > 0
+        if not valid.all():
+            labels, _ = ndimage.label(
+                valid, structure=_FOUR if four_neighbors else _EIGHT
+            )
+            valid = labels == labels[gr, gc]
+            cond = np.where(valid, cond, 0.0)
+        self.node = valid
+        self.edges: list[tuple[Any, Any, np.ndarray]] = []
+        for dr, dc, w in self.directions:
+            a, b = _pairs(height, width, dr, dc)
+            g = 0.5 * (cond[a] + cond[b]) * w
+            g[~(valid[a] & valid[b])] = 0.0
+            self.edges.append((a, b, g))
+        self.banded = solver in ("auto", "direct") and width <= BAND_MAX_WIDTH
+        if self.banded:
+            self._factor_banded()
+        else:
+            self._factor_sparse(solver, rtol)
+
+    def _diagonal(self) -> np.ndarray:
+        deg = np.zeros(self.shape)
+        for a, b, g in self.edges:
+            deg[a] += g
+            deg[b] += g
+        return deg
+
+    def _free(self) -> np.ndarray:
+        """Cells whose potential is unknown (nodes other than the ground)."""
+        free = self.node.copy()
+        free[self.ground] = False
+        return free
+
+    def _factor_banded(self) -> None:
+        height, width = self.shape
+        n = height * width
+        free = self._free().ravel()
+        deg = self._diagonal().ravel()
+        ab = np.zeros((width + 2, n))
+        ab[0] = np.where(free, deg, 1.0)
+        for (dr, dc, _w), (a, _b, g) in zip(self.directions, self.edges, strict=True):
+            off = dr * width + dc
+            idx = np.arange(n).reshape(height, width)[a].ravel()
+            vals = -g.ravel()
+            both = free[idx] & free[idx + off]
+            ab[off, idx] = np.where(both, vals, 0.0)
+        self._free_flat = free
+        self._chol = cholesky_banded(ab, lower=True, check_finite=False)
+
+    def _factor_sparse(self, solver: str, rtol: float) -> None:
+        free = self._free()
+        n = int(free.sum())
+        gid = np.full(self.shape, -1, dtype=np.int64)
+        gid[free] = np.arange(n)
+        rows, cols, vals = [gid[free]], [gid[free]], [self._diagonal()[free]]
+        for a, b, g in self.edges:
+            ga, gb = gid[a], gid[b]
+            m = (ga >= 0) & (gb >= 0) & (g > 0)
+            rows += [ga[m], gb[m]]
+            cols += [gb[m], ga[m]]
+            vals += [-g[m], -g[m]]
+        lap = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n, n),
+        )
+        self._gid_free = free
+        self._solver = _Solver(
+            lap, choose_solver(n, "direct" if solver == "auto" else solver), rtol
+        )
+
+    def potentials(self, source: np.ndarray) -> np.ndarray:
+        """Cell potentials for the injected ``source`` (0 off the circuit)."""
+        if self.banded:
+            b = np.where(self._free_flat, source.ravel(), 0.0)
+            v = cho_solve_banded((self._chol, True), b, check_finite=False)
+            return np.where(self._free_flat, v, 0.0).reshape(self.shape)
+        out = np.zeros(self.shape)
+        out[self._gid_free] = self._solver.solve(source[self._gid_free])
+        return out
+
+    def current(self, source: np.ndarray) -> np.ndarray:
+        """Node current of every cell for the injected ``source``."""
+        out = np.zeros(self.shape)
+        if self.empty:
+            return out
+        src = np.where(self.node, source, 0.0)
+        src[self.ground] = 0.0
+        if not src.any():
+            return out
+        v = self.potentials(src)
+        flow_in = np.zeros(self.shape)
+        flow_out = np.zeros(self.shape)
+        for a, b, g in self.edges:
+            i = g * (v[a] - v[b])  # > 0: from the cell in a to its neighbour in b
+            pos = np.maximum(i, 0.0)
+            neg = np.maximum(-i, 0.0)
+            flow_out[a] += pos
+            flow_in[b] += pos
+            flow_out[b] += neg
+            flow_in[a] += neg
+        return np.maximum(flow_in, flow_out)
 
 
 def window_current(
@@ -60,55 +196,7 @@ def window_current(
     ground
         (row, column) of the grounded target cell.
     """
-    height, width = conductance.shape
-    cond = np.where(np.isfinite(conductance) & (conductance > 0), conductance, 0.0)
-    gr, gc = ground
-    out = np.zeros((height, width))
-    if cond[gr, gc] <= 0:
-        return out
-    labels, _ = ndimage.label(cond > 0, structure=_FOUR if four_neighbors else _EIGHT)
-    node = labels == labels[gr, gc]
-    src = np.where(node, source, 0.0)
-    src[gr, gc] = 0.0
-    if not (src > 0).any() and not (src < 0).any():
-        return out
-    cond = np.where(node, cond, 0.0)
-    n_nodes = int(node.sum())
-    gid = np.full((height, width), -1, dtype=np.int64)
-    gid[node] = np.arange(n_nodes)
-    directions = _ROOK if four_neighbors else _ROOK + _DIAG
-    edges = []
-    for dr, dc, w in directions:
-        a, b = _pairs(height, width, dr, dc)
-        ga, gb = gid[a], gid[b]
-        m = (ga >= 0) & (gb >= 0)
-        g = 0.5 * (cond[a][m] + cond[b][m]) * w
-        edges.append((ga[m], gb[m], g, a, b, m))
-    ia = np.concatenate([e[0] for e in edges])
-    ib = np.concatenate([e[1] for e in edges])
-    gv = np.concatenate([e[2] for e in edges])
-    ground_id = int(gid[gr, gc])
-    deg = np.bincount(ia, gv, n_nodes) + np.bincount(ib, gv, n_nodes)
-    keep = np.ones(n_nodes, dtype=bool)
-    keep[ground_id] = False
-    red = np.cumsum(keep) - 1  # reduced index of every kept node
-    off = keep[ia] & keep[ib]
-    rows = np.concatenate([red[ia[off]], red[ib[off]], red[keep]])
-    cols = np.concatenate([red[ib[off]], red[ia[off]], red[keep]])
-    vals = np.concatenate([-gv[off], -gv[off], deg[keep]])
-    n_red = n_nodes - 1
-    volt = np.zeros(n_nodes)
-    if n_red > 0:
-        lap = sp.csr_matrix((vals, (rows, cols)), shape=(n_red, n_red))
-        rhs = src[node][keep]
-        method = choose_solver(n_red, solver)
-        volt[keep] = _Solver(lap, method, rtol).solve(rhs)
-    flow_in = np.zeros(n_nodes)
-    flow_out = np.zeros(n_nodes)
-    cur = gv * (volt[ia] - volt[ib])  # positive: from node a to node b
-    pos = np.maximum(cur, 0.0)
-    neg = np.maximum(-cur, 0.0)
-    flow_out += np.bincount(ia, pos, n_nodes) + np.bincount(ib, neg, n_nodes)
-    flow_in += np.bincount(ib, pos, n_nodes) + np.bincount(ia, neg, n_nodes)
-    out[node] = np.maximum(flow_in, flow_out)
-    return out
+    fact = Factorised(
+        conductance, ground, four_neighbors=four_neighbors, solver=solver, rtol=rtol
+    )
+    return fact.current(source)
