@@ -234,3 +234,136 @@ def test_cli_runs_ini_and_refuses_to_overwrite(cases: Path) -> None:
     forced = runner.invoke(cli, ["omniscape", str(cases / "test2.ini"), "--overwrite"])
     assert forced.exit_code == 0, forced.output
     assert (cases / "test2" / "cum_currmap.asc").read_bytes() == before
+
+
+# --- crossing sites from the omnidirectional current --------------------------
+
+
+def _grid_da(values: np.ndarray, cell: float = 100.0):
+    from trapscape._raster import GridSpec, to_dataarray
+    from trapscape.crs import as_crs
+
+    h, w = values.shape
+    grid = GridSpec(500_000.0, 4_760_000.0, cell, w, h, as_crs("EPSG:32652"))
+    return to_dataarray(values, grid, name="resistance")
+
+
+def test_choose_method_auto_picks_omniscape_when_cores_touch() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from trapscape.corridors.omniscape.crossing import choose_method
+
+    touching = gpd.GeoDataFrame(
+        {"zone": ["Russia", "China"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)]
+    )
+    apart = touching.set_geometry([box(0, 0, 10, 10), box(500, 0, 510, 10)])
+    assert choose_method("auto", touching, 100.0) == "omniscape"
+    assert choose_method("auto", apart, 100.0) == "leastcost"
+    assert choose_method("auto", None, 100.0) == "omniscape"
+    assert choose_method("leastcost", touching, 100.0) == "leastcost"
+    with pytest.raises(InputError, match="method"):
+        choose_method("circuit", touching, 100.0)
+
+
+def test_border_hotspots_find_the_gap_in_a_barrier() -> None:
+    """A barrier along the border with one gap: the gap ranks first."""
+    from shapely.geometry import LineString
+
+    from trapscape.corridors import border_hotspots
+    from trapscape.corridors.omniscape.crossing import omniscape_circuit
+
+    res = np.ones((40, 60))
+    res[18:22, :] = 50.0  # barrier band along the border
+    res[18:22, 40:44] = 1.0  # the gap
+    da = _grid_da(res)
+    circ, omni = omniscape_circuit(da, radius_m=800.0, block_size=3, pinch_quantile=0.9)
+    assert circ.mode == "omniscape"
+    assert circ.current.attrs["method"] == "omniscape"
+    y = 4_760_000.0 - 20 * 100.0
+    border = LineString([(500_000.0, y), (506_000.0, y)])
+    hot = border_hotspots(
+        [border],
+        current=circ.current,
+        flow_potential=omni.flow_potential,
+        segment_length=400.0,
+    )
+    top = hot.iloc[0]
+    assert 504_000.0 <= top.geometry.centroid.x <= 504_400.0 + 400.0
+    assert top["flow_ratio"] > 1.0  # the landscape channels movement there
+    assert {"current_sum", "flow_potential_sum", "flow_ratio", "rank"} <= set(
+        hot.columns
+    )
+
+
+def test_coarsened_grid_when_the_radius_is_many_cells() -> None:
+    from trapscape.corridors.omniscape.crossing import (
+        MAX_RADIUS_CELLS,
+        omniscape_circuit,
+    )
+
+    da = _grid_da(np.ones((120, 120)), cell=50.0)
+    circ, _ = omniscape_circuit(
+        da, radius_m=50.0 * 60, block_size=None, pinch_quantile=0.9
+    )
+    assert circ.current.attrs["radius_cells"] <= MAX_RADIUS_CELLS
+    assert circ.current.shape == (40, 40)
+
+
+def test_memory_budget_refuses_before_solving() -> None:
+    from trapscape.errors import ComputationError
+
+    res, src = _inputs()
+    with pytest.raises(ComputationError, match="GiB"):
+        omniscape(res, src, radius=5, max_memory_gb=1e-6)
+
+
+def test_batches_cover_every_target_once() -> None:
+    from trapscape.corridors.omniscape._engine import batches, targets
+
+    _, src = _inputs()
+    tg = targets(src, OmniscapeOptions(radius=3))
+    groups = batches(tg, 16)
+    flat = np.sort(np.concatenate(groups))
+    np.testing.assert_array_equal(flat, np.arange(len(tg)))
+    assert max(len(g) for g in groups) <= 16
+
+
+def test_batch_size_does_not_change_the_result() -> None:
+    res, src = _inputs()
+    a = omniscape(res, src, radius=4, batch_size=4).cumulative_current
+    b = omniscape(res, src, radius=4, batch_size=400).cumulative_current
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_two_dask_workers_give_identical_maps() -> None:
+    """A 2-worker LocalCluster gives bit-identical rasters (same batch order)."""
+    pytest.importorskip("dask.distributed")
+    res, src = _inputs()
+    kw = {
+        "radius": 5,
+        "block_size": 3,
+        "buffer": 2,
+        "calc_flow_potential": True,
+        "calc_normalized_current": True,
+        "batch_size": 9,
+    }
+    one = omniscape(res, src, **kw)
+    two = omniscape(res, src, workers=2, **kw)
+    assert two.workers == 2
+    for name in ("cumulative_current", "flow_potential", "normalized_current"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_is_a_clear_error(cases: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    runner = CliRunner()
+    out = runner.invoke(
+        cli, ["omniscape", str(cases / "test2.ini"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert out.exit_code == 1
+    assert "Cannot reach the dask scheduler" in out.output
+    assert "Traceback" not in out.output
+    assert not (cases / "test2").exists()

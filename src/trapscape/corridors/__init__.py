@@ -67,7 +67,7 @@ from .leastcost import (
     least_cost_network,
     least_cost_path,
 )
-from .omniscape import OmniscapeOptions, OmniscapeResult, omniscape
+from .omniscape import Conditions, OmniscapeOptions, OmniscapeResult, omniscape
 from .resistance import (
     LEOPARD_IGBP_RESISTANCE,
     RasterFunction,
@@ -81,6 +81,7 @@ from .survey import SurveyCorridors, corridors_for_survey, for_survey
 __all__ = [
     "LEOPARD_IGBP_RESISTANCE",
     "CircuitResult",
+    "Conditions",
     "Corridor",
     "CostSurface",
     "LeastCostResult",

@@ -519,12 +519,19 @@ def _add_coverage_grid(fm: Any, m: Any, grid: gpd.GeoDataFrame | None) -> list[s
     return [_legend_html("Coverage grid (trap-nights)", items)]
 
 
+def _current_label(current: Any) -> str:
+    """Legend of the current layer, naming the method that produced it."""
+    if current is not None and current.attrs.get("method") == "omniscape":
+        return "Current density (omnidirectional, Omniscape)"
+    return "Current density (circuit theory)"
+
+
 def _add_rasters(fm: Any, m: Any, prods: RunProducts) -> list[str]:
     """The pdot surface (shown) and the circuit current (hidden, log scale)."""
     legends = []
     for key, da, label, cmap, log in (
         ("pdot", prods.pdot, "Detection probability (pdot)", "viridis", False),
-        ("current", prods.current, "Current density (circuit theory)", "inferno", True),
+        ("current", prods.current, _current_label(prods.current), "inferno", True),
     ):
         if da is None:
             continue

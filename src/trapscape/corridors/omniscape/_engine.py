@@ -300,6 +300,8 @@ def solve_batch(ctx: Context, index: np.ndarray) -> Partial:
             # unit conductance: one factorisation per window shape and ground
             key = (y1 - y0, x1 - x0, *ground)
             if key not in unit:
+                if len(unit) >= 32:  # edge windows vary; keep the cache small
+                    unit.clear()
                 unit[key] = _factor(opts, np.ones((y1 - y0, x1 - x0)), ground)
             flow = unit[key].current(src)
         if ctx.correction is not None:

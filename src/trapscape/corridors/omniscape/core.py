@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,11 +13,11 @@ import numpy as np
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 
-from ...errors import InputError
+from ...errors import ComputationError, InputError
 from ._engine import Context, Partial, batches, correction_array, solve_batch, targets
 from ._options import Conditions, OmniscapeOptions
 
-__all__ = ["OmniscapeResult", "omniscape", "prepare_context"]
+__all__ = ["OmniscapeResult", "omniscape", "prepare_context", "worker_memory_bytes"]
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,40 @@ def prepare_context(
     return ctx, nodata
 
 
+def worker_memory_bytes(
+    shape: tuple[int, int],
+    options: OmniscapeOptions,
+    batch_size: int,
+    n_layers: int = 0,
+) -> int:
+    """Peak memory of one worker: its copy of the context plus one batch.
+
+    The context is the conductance and source grids (and condition layers);
+    a batch adds its partial current maps and one window's factorisation
+    (band Cholesky: ``(2r + 3)`` diagonals of ``(2r + 1)**2`` cells, twice
+    when flow potential is on, plus about 40 work arrays of a window).
+    """
+    from .._solver import estimate_memory_bytes
+    from ._window import BAND_MAX_WIDTH
+
+    cells = int(shape[0]) * int(shape[1])
+    context = cells * 8 * (2 + n_layers)
+    w = 2 * options.reach + 1
+    n_w = w * w
+    if w <= BAND_MAX_WIDTH:
+        solve = (w + 2) * n_w * 8 * 2
+    else:
+        solve = estimate_memory_bytes(n_w, 1, solver="cg_amg")
+    if options.needs_flow_potential:
+        solve *= 2
+    side = (
+        max(1, math.isqrt(max(int(batch_size), 1))) * options.block_size
+        + 2 * options.reach
+    )
+    partial = min(side * side, cells) * 8 * (2 if options.needs_flow_potential else 1)
+    return int(context + solve + 40 * n_w * 8 + partial)
+
+
 def assemble(
     ctx: Context, parts: Any, nodata: np.ndarray, *, started: float, workers: int = 1
 ) -> OmniscapeResult:
@@ -249,6 +284,7 @@ def omniscape(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
+    max_memory_gb: float | None = None,
     **kwargs: Any,
 ) -> OmniscapeResult:
     """Omnidirectional circuit connectivity (Omniscape; McRae et al. 2016).
@@ -285,7 +321,10 @@ def omniscape(
         processes, or the scheduler at ``scheduler`` (needs ``trapscape[dask]``).
         The result is identical to the single-process run.
     progress
-        Show a progress bar over batches.
+        Show a progress bar over targets (dask: over finished batches).
+    max_memory_gb
+        Budget of one worker (:func:`worker_memory_bytes`); a run over it is
+        refused before any window is solved.
 
     References
     ----------
@@ -314,6 +353,15 @@ def omniscape(
         future_conditions=future_conditions,
     )
     groups = batches(ctx.targets, batch_size)
+    need = worker_memory_bytes(ctx.shape, options, batch_size, 2 * len(ctx.present))
+    logger.info("omniscape: about %.2f GiB per worker", need / 2**30)
+    if max_memory_gb is not None and need > max_memory_gb * 2**30:
+        raise ComputationError(
+            f"One omniscape worker would need about {need / 2**30:.2f} GiB "
+            f"(grid {ctx.shape[0]} x {ctx.shape[1]}, radius {options.radius} cells), "
+            f"over the {max_memory_gb:g} GiB budget. Use a coarser grid, a smaller "
+            "radius or batch_size, or raise max_memory_gb."
+        )
     if scheduler is not None or workers > 1:
         from ._distributed import solve_distributed
 
