@@ -271,7 +271,19 @@ def _crop_correction(ctx: Context, y: int, x: int, h: int, w: int) -> np.ndarray
 
 
 def solve_batch(ctx: Context, index: np.ndarray) -> Partial:
-    """Solve targets ``ctx.targets[index]``; current on their bounding box."""
+    """Solve targets ``ctx.targets[index]``; current on their bounding box.
+
+    BLAS runs single-threaded here: LAPACK's threaded band Cholesky on
+    windows this small is several times slower (badly so on a busy
+    machine), and parallelism comes from the batches instead.
+    """
+    from .._solver import _single_thread_blas
+
+    with _single_thread_blas():
+        return _solve_batch(ctx, index)
+
+
+def _solve_batch(ctx: Context, index: np.ndarray) -> Partial:
     import time
 
     start = time.perf_counter()

@@ -34,7 +34,7 @@ from .._solver import _Solver, choose_solver
 __all__ = ["BAND_MAX_WIDTH", "Factorised", "window_current"]
 
 #: windows up to this many cells wide are solved by band Cholesky
-BAND_MAX_WIDTH = 160
+BAND_MAX_WIDTH = 121
 
 _ROOK = ((0, 1, 1.0), (1, 0, 1.0))
 _DIAG = ((1, 1, 1.0 / math.sqrt(2.0)), (1, -1, 1.0 / math.sqrt(2.0)))
