@@ -923,6 +923,8 @@ def test_corridors_check_the_grid_again_once_core_files_are_read(
 
 def test_package_reexports_every_public_name() -> None:
     """The package split keeps ``trapscape.corridors.<name>`` for every name."""
+    import importlib
+
     import trapscape.corridors as pkg
     from trapscape.corridors import (
         border,
@@ -933,7 +935,8 @@ def test_package_reexports_every_public_name() -> None:
         survey,
     )
 
-    modules = (resistance, cores, leastcost, circuit_theory, border, survey)
+    omni = importlib.import_module("trapscape.corridors.omniscape")
+    modules = (resistance, cores, leastcost, circuit_theory, border, survey, omni)
     owned = {name: mod for mod in modules for name in mod.__all__}
     assert sorted(owned) == sorted(pkg.__all__)
     for name, mod in owned.items():

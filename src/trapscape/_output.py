@@ -74,8 +74,11 @@ _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _VERSION_RE = re.compile(r"^\d+\.\d+")
 _OUTPUT_SUFFIXES = frozenset(
     [
+        ".asc",
         ".csv",
         ".gpkg",
+        ".ini",
+        ".prj",
         ".tif",
         ".tiff",
         ".json",

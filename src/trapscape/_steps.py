@@ -578,6 +578,7 @@ VALUE_RULES: dict[str, ValueRule] = {
     "public_cell": _DISTANCE,
     "core_setback": ValueRule(0, what="a distance in metres >= 0", example="5000"),
     "min_spacing": ValueRule(0, what="a distance in metres >= 0", example="2000"),
+    "omniscape_radius": _DISTANCE,
     # other positive sizes
     "occasion_days": _SIZE,
     "session_days": _SIZE,
@@ -608,6 +609,7 @@ VALUE_RULES: dict[str, ValueRule] = {
     "min_stations": _COUNT1,
     "max_mask_points": _COUNT1,
     "n_jobs": _COUNT1,
+    "omniscape_block_size": _COUNT1,
 }
 
 

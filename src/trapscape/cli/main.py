@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "sessions": "sessions",
     "homerange": "homerange",
     "corridors": "corridors",
+    "omniscape": "omniscape",
     "plan": "plan",
     "map": "mapcmd",
     "report": "reportcmd",

@@ -11,6 +11,8 @@ The workflow is
    of cores) give least-cost distances, paths and corridors;
 4. :func:`circuit` gives effective resistances and the cumulative current
    map (circuit theory);
+   :func:`omniscape` gives omnidirectional (moving-window) current without
+   cores (:mod:`.omniscape`);
 5. :func:`border_hotspots` and :func:`pair_crossings` score stretches of the
    international border;
 6. :func:`for_survey` (also :func:`corridors_for_survey`) runs all of it for a
@@ -65,6 +67,7 @@ from .leastcost import (
     least_cost_network,
     least_cost_path,
 )
+from .omniscape import Conditions, OmniscapeOptions, OmniscapeResult, omniscape
 from .resistance import (
     LEOPARD_IGBP_RESISTANCE,
     RasterFunction,
@@ -78,9 +81,12 @@ from .survey import SurveyCorridors, corridors_for_survey, for_survey
 __all__ = [
     "LEOPARD_IGBP_RESISTANCE",
     "CircuitResult",
+    "Conditions",
     "Corridor",
     "CostSurface",
     "LeastCostResult",
+    "OmniscapeOptions",
+    "OmniscapeResult",
     "RasterFunction",
     "RasterReclass",
     "SurveyCorridors",
@@ -95,6 +101,7 @@ __all__ = [
     "least_cost_corridor",
     "least_cost_network",
     "least_cost_path",
+    "omniscape",
     "pair_crossings",
     "resistance_from_project",
     "resistance_surface",

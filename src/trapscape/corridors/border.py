@@ -146,6 +146,33 @@ def _segment_detour(segs: gpd.GeoDataFrame, detour: xr.DataArray) -> np.ndarray:
     return out
 
 
+def _segment_paths(segs: gpd.GeoDataFrame, paths: gpd.GeoDataFrame) -> np.ndarray:
+    """Least-cost paths crossing each segment (crossing points to the nearest)."""
+    counts = np.zeros(len(segs), dtype=np.int64)
+    union = segs.geometry.union_all()
+    tree_geoms = segs.geometry.to_numpy()
+    import shapely
+
+    for line in paths.geometry:
+        if line is None or line.is_empty:
+            continue
+        inter = line.intersection(union)
+        pts = (
+            shapely.get_parts(shapely.extract_unique_points(inter))
+            if not inter.is_empty
+            else []
+        )
+        if inter.geom_type in ("LineString", "MultiLineString") and not inter.is_empty:
+            pts = [inter.interpolate(0.5, normalized=True)]
+        seen: set[int] = set()
+        for p in pts:
+            k = int(np.argmin(shapely.distance(tree_geoms, p)))
+            seen.add(k)
+        for k in seen:
+            counts[k] += 1
+    return counts
+
+
 def border_hotspots(
     border_lines: Any,
     *,
@@ -153,6 +180,7 @@ def border_hotspots(
     paths: gpd.GeoDataFrame | None = None,
     corridors: gpd.GeoDataFrame | None = None,
     detour: xr.DataArray | None = None,
+    flow_potential: xr.DataArray | None = None,
     segment_length: float = 1000.0,
 ) -> gpd.GeoDataFrame:
     """Score and rank border segments as crossing hotspots.
@@ -169,7 +197,11 @@ def border_hotspots(
     - ``detour_cost``: the extra cost of the best route between a pair of
       cores forced to cross the border at this segment, over the least-cost
       route (min over the segment's cells of ``LeastCostResult.detour``,
-      ``cd_a + cd_b - L``; 0 where the least-cost path crosses).
+      ``cd_a + cd_b - L``; 0 where the least-cost path crosses);
+    - ``flow_ratio`` (with ``flow_potential``, the omnidirectional current's
+      flow potential): ``current_sum`` over the segment's summed flow
+      potential, above 1 where the landscape channels movement across the
+      border (McRae et al. 2016).
 
     ``score`` is the mean over the available measures of the measure divided
     by its maximum over segments (0-1; for ``detour_cost``, which is better
@@ -196,33 +228,16 @@ def border_hotspots(
     if current is not None:
         segs = segs.join(_segment_current(segs, current))
         measures.append("current_sum")
-    if paths is not None:
-        counts = np.zeros(len(segs), dtype=np.int64)
-        union = segs.geometry.union_all()
-        tree_geoms = segs.geometry.to_numpy()
-        import shapely
-
-        for line in paths.geometry:
-            if line is None or line.is_empty:
-                continue
-            inter = line.intersection(union)
-            pts = (
-                shapely.get_parts(shapely.extract_unique_points(inter))
-                if not inter.is_empty
-                else []
+    if current is not None and flow_potential is not None:
+        fp = _segment_current(segs, flow_potential)["current_sum"].to_numpy()
+        segs["flow_potential_sum"] = fp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            segs["flow_ratio"] = np.where(
+                fp > 0, segs["current_sum"].to_numpy() / fp, 0.0
             )
-            if (
-                inter.geom_type in ("LineString", "MultiLineString")
-                and not inter.is_empty
-            ):
-                pts = [inter.interpolate(0.5, normalized=True)]
-            seen: set[int] = set()
-            for p in pts:
-                k = int(np.argmin(shapely.distance(tree_geoms, p)))
-                seen.add(k)
-            for k in seen:
-                counts[k] += 1
-        segs["n_paths"] = counts
+        measures.append("flow_ratio")
+    if paths is not None:
+        segs["n_paths"] = _segment_paths(segs, paths)
         measures.append("n_paths")
     if corridors is not None:
         polys = [g for g in corridors.geometry if g is not None and not g.is_empty]

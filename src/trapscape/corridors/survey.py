@@ -7,7 +7,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
@@ -43,6 +43,8 @@ from .leastcost import (
     LeastCostResult,
     least_cost_network,
 )
+from .omniscape import OmniscapeResult
+from .omniscape.crossing import choose_method, empty_least_cost, omniscape_circuit
 from .resistance import (
     resistance_from_project,
 )
@@ -87,11 +89,20 @@ class SurveyCorridors:
     least_cost
         :class:`LeastCostResult` for the pairs of cores across the border.
     circuit
-        :class:`CircuitResult` (None when ``circuit=False``).
+        :class:`CircuitResult` (None when ``circuit=False``); with
+        ``method="omniscape"`` its current is the omnidirectional current
+        and its pinch points those of the normalised current.
     hotspots
         Scored border segments (None without a border).
     pair_crossings
         Cost, length and crossing point of each pair's least-cost path.
+    method
+        Where the current and the hotspots come from: ``"leastcost"``
+        (least-cost paths and pairwise circuit between cores) or
+        ``"omniscape"`` (omnidirectional current, no cores needed).
+    omniscape
+        The :class:`~trapscape.corridors.omniscape.OmniscapeResult` (flow
+        potential, normalised current) when ``method="omniscape"``.
     """
 
     resistance: xr.DataArray
@@ -100,6 +111,8 @@ class SurveyCorridors:
     circuit: CircuitResult | None
     hotspots: gpd.GeoDataFrame | None
     pair_crossings: pd.DataFrame
+    method: str = "leastcost"
+    omniscape: OmniscapeResult | None = None
 
     @property
     def paths(self) -> gpd.GeoDataFrame:
@@ -155,6 +168,9 @@ def for_survey(
     buffer: float = 5000.0,
     core_setback: float = 5000.0,
     run_circuit: bool = True,
+    method: Literal["auto", "leastcost", "omniscape"] = "auto",
+    omniscape_radius: float = 10000.0,
+    omniscape_block_size: int | None = None,
     n_jobs: int = 1,
     base_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
@@ -196,6 +212,10 @@ def for_survey(
         would give zero-length paths).  0 keeps them whole.
     run_circuit
         Also run circuit theory.
+    method, omniscape_radius, omniscape_block_size
+        Current from ``"leastcost"`` cores or ``"omniscape"`` (moving window
+        of that radius in metres, blocks in cells, default ~radius / 4; see
+        :mod:`.omniscape.crossing`); ``"auto"``: omniscape if cores touch.
     n_jobs
         Processes for the circuit's unit-source solves (see :func:`circuit`).
     base_dir
@@ -221,40 +241,114 @@ def for_survey(
     _check_run_memory(
         survey, resistance, cores, resolution, buffer, max_memory_gb, **step
     )
-    core_gdf = _survey_cores(survey, cores, base_dir)
-    _check_pairs_cross(core_gdf, pairs)
-    core_gdf, border = _cores_off_border(survey, core_gdf, core_setback)
+    no_cores = cores is None and (survey.parks is None or len(survey.parks) == 0)
+    core_gdf = None if no_cores else _survey_cores(survey, cores, base_dir)
+    chosen = choose_method(method, core_gdf, resolution)
+    om: dict[str, Any] = {"radius_m": omniscape_radius, "progress": progress}
+    om.update(block_size=omniscape_block_size, pinch_quantile=pinch_quantile)
+    if core_gdf is None:
+        area = (rasters, resistance, resolution, buffer, max_memory_gb)
+        return _omniscape_only(survey, chosen, area, segment_length, om)
+    kw: dict[str, Any] = {"rasters": rasters, "resistance": resistance}
+    kw.update(resolution=resolution, buffer=buffer, max_memory_gb=max_memory_gb)
+    kw.update(pairs=pairs, units=units, width_cost=width_cost, width_m=width_m)
+    kw.update(mode=mode or circuit_mode, solver=solver, n_jobs=n_jobs)
+    kw.update(core_setback=core_setback, segment_length=segment_length)
+    kw.update(run_circuit=run_circuit)
+    return _with_cores(survey, core_gdf, chosen, om, kw)
+
+
+def _with_cores(
+    survey: Survey,
+    core_gdf: gpd.GeoDataFrame,
+    method: str,
+    om: dict[str, Any],
+    kw: dict[str, Any],
+) -> SurveyCorridors:
+    """Least-cost network between the cores, then current and hotspots."""
+    _check_pairs_cross(core_gdf, kw["pairs"])
+    core_gdf, border = _cores_off_border(survey, core_gdf, kw["core_setback"])
     _check_two_cores(core_gdf)
+    step = {"solver": kw["solver"], "run_circuit": kw["run_circuit"]}
     resistance = _survey_resistance(
-        survey, rasters, resistance, core_gdf, resolution, buffer, max_memory_gb, **step
+        survey,
+        kw["rasters"],
+        kw["resistance"],
+        core_gdf,
+        kw["resolution"],
+        kw["buffer"],
+        kw["max_memory_gb"],
+        **step,
     )
     grid = as_grid(resistance)
     lc = least_cost_network(
         resistance,
         core_gdf,
-        pairs=pairs,
-        units=units,
-        width_cost=width_cost,
-        width_m=width_m,
-        progress=progress,
+        pairs=kw["pairs"],
+        units=kw["units"],
+        width_cost=kw["width_cost"],
+        width_m=kw["width_m"],
+        progress=om["progress"],
     )
-    circ = (
-        _pair_circuit(
-            resistance,
-            core_gdf,
-            lc,
-            mode=mode or circuit_mode,
-            solver=solver,
-            max_memory_gb=max_memory_gb,
-            pinch_quantile=pinch_quantile,
-            n_jobs=n_jobs,
-            progress=progress,
+    seg = kw["segment_length"]
+    pair_kw = {"mode": kw["mode"], "solver": kw["solver"], "n_jobs": kw["n_jobs"]}
+    pair_kw.update(max_memory_gb=kw["max_memory_gb"], progress=om["progress"])
+    pair_kw.update(pinch_quantile=om["pinch_quantile"])
+    if method == "omniscape" and kw["run_circuit"]:
+        # effective resistances between the cores still come from the pairs
+        pair = _pair_circuit(resistance, core_gdf, lc, current=False, **pair_kw)
+        ocirc, omni = omniscape_circuit(resistance, **om)
+        ocirc = replace(ocirc, resistances=pair.resistances, node_ids=pair.node_ids)
+        hot, crossings = _border_results(
+            border, grid, lc, ocirc, seg, omni.flow_potential
         )
-        if run_circuit
+        return SurveyCorridors(
+            resistance, core_gdf, lc, ocirc, hot, crossings, "omniscape", omni
+        )
+    circ = (
+        _pair_circuit(resistance, core_gdf, lc, **pair_kw)
+        if kw["run_circuit"]
         else None
     )
-    hot, crossings = _border_results(border, grid, lc, circ, segment_length)
+    hot, crossings = _border_results(border, grid, lc, circ, seg)
     return SurveyCorridors(resistance, core_gdf, lc, circ, hot, crossings)
+
+
+def _omniscape_only(
+    survey: Survey,
+    method: str,
+    area: tuple[Any, Any, float, float, float],
+    segment_length: float,
+    om: dict[str, Any],
+) -> SurveyCorridors:
+    """Without cores: omnidirectional current over the survey's extent."""
+    if method != "omniscape":
+        raise InputError(
+            "No core areas: the survey has no parks. Give cores (e.g. --cores "
+            "china_sector.gpkg or [corridors] cores = [...]) or use method = "
+            "'omniscape', which needs none."
+        )
+    rasters, resistance, resolution, buffer, max_memory_gb = area
+    if resistance is None:
+        resistance = resistance_from_project(
+            survey,
+            dict(rasters or {}),
+            resolution=resolution,
+            extent=survey.study_area,
+            buffer=buffer,
+            max_memory_gb=max_memory_gb,
+        )
+    grid = as_grid(resistance)
+    circ, omni = omniscape_circuit(resistance, **om)
+    lc = empty_least_cost(resistance)
+    border = survey_border(survey)
+    hot, crossings = _border_results(
+        border, grid, lc, circ, segment_length, omni.flow_potential
+    )
+    cores = gpd.GeoDataFrame({"core_id": [], "name": []}, geometry=[], crs=grid.crs)
+    return SurveyCorridors(
+        resistance, cores, lc, circ, hot, crossings, "omniscape", omni
+    )
 
 
 def _check_run_memory(
@@ -439,6 +533,7 @@ def _border_results(
     lc: LeastCostResult,
     circ: CircuitResult | None,
     segment_length: float,
+    flow_potential: xr.DataArray | None = None,
 ) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame]:
     """Border hotspots (None without a border on the grid) and pair crossings."""
     hot = None
@@ -454,14 +549,19 @@ def _border_results(
 
     clipped = border.clip(box(*grid.bounds))
     if len(clipped) and not clipped.geometry.is_empty.all():
+        # omnidirectional: ranked by its current and flow-potential ratio only
+        omni = flow_potential is not None
         hot = border_hotspots(
             border,
             current=None if circ is None else circ.current,
-            paths=lc.paths,
-            corridors=lc.corridors,
-            detour=lc.detour,
+            paths=None if omni else lc.paths,
+            corridors=None if omni else lc.corridors,
+            detour=None if omni else lc.detour,
+            flow_potential=flow_potential,
             segment_length=segment_length,
         )
+        if circ is not None:
+            hot["method"] = circ.mode if circ.mode == "omniscape" else "leastcost"
         crossings = pair_crossings(lc.paths, border, segments=hot)
     return hot, crossings
 

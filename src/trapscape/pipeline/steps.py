@@ -265,7 +265,15 @@ def _step_corridors(ctx: _Context) -> str:
     ctx.records["corridors"].outputs.extend(write_corridors(ctx.stage, res))
     lc, hs = res.least_cost, res.hotspots
     n_paths = 0 if lc.paths is None else len(lc.paths)
-    return f"{n_paths} least-cost paths, {0 if hs is None else len(hs)} border segments scored"
+    how = (
+        "omnidirectional current (Omniscape)"
+        if res.method == "omniscape"
+        else "least cost"
+    )
+    return (
+        f"{n_paths} least-cost paths, {0 if hs is None else len(hs)} border segments "
+        f"scored by {how}"
+    )
 
 
 def _step_plan(ctx: _Context) -> str:

@@ -369,6 +369,16 @@ def write_corridors(folder: Path, res: Any) -> list[str]:
                 folder, _tab(circuit.resistances), "corridors/effective_resistance.csv"
             )
         )
+    omni = getattr(res, "omniscape", None)
+    if omni is not None:  # method = "omniscape": its flow potential and ratio
+        out.append(
+            write_tif(folder, omni.flow_potential, "corridors/flow_potential.tif")
+        )
+        out.append(
+            write_tif(
+                folder, omni.normalized_current, "corridors/normalized_current.tif"
+            )
+        )
     if lc.pair_costs is not None and len(lc.pair_costs):
         out.append(write_csv(folder, _tab(lc.pair_costs), "corridors/pair_costs.csv"))
     if res.pair_crossings is not None and len(res.pair_crossings):
