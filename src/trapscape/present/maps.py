@@ -802,26 +802,9 @@ def _add_coverage_grid(
         lg.add(layer, _t("layer.coverage"), items)
 
 
-<<<<<<< HEAD
 def _add_rasters(fm: Any, m: Any, prods: RunProducts, lg: _Legend) -> None:
     """The pdot surface (shown) and the circuit current (hidden), in classes."""
     for key, da in (("pdot", prods.pdot), ("current", prods.current)):
-=======
-def _current_label(current: Any) -> str:
-    """Legend of the current layer, naming the method that produced it."""
-    if current is not None and current.attrs.get("method") == "omniscape":
-        return "Current density (omnidirectional, Omniscape)"
-    return "Current density (circuit theory)"
-
-
-def _add_rasters(fm: Any, m: Any, prods: RunProducts) -> list[str]:
-    """The pdot surface (shown) and the circuit current (hidden, log scale)."""
-    legends = []
-    for key, da, label, cmap, log in (
-        ("pdot", prods.pdot, "Detection probability (pdot)", "viridis", False),
-        ("current", prods.current, _current_label(prods.current), "inferno", True),
-    ):
->>>>>>> omni15
         if da is None:
             continue
         if key == "pdot":
