@@ -148,7 +148,7 @@ def _leftovers(page: str, msgs, lang: str) -> list[str]:
             if tr == m or m in tr:
                 continue
             # whole-phrase match, so that "Cell" does not match "Cells of"
-            if re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", text):
+            if re.search(rf"(?<![\w\[-]){re.escape(m)}(?![\w\]-])", text):
                 out.append(m)
     return out
 

@@ -263,6 +263,21 @@ WORDS: tuple[str, ...] = (
     "total",
     "outside zones",
     "candidate transboundary reserve",
+    "switched off in [steps]",
+    "figures = false in [report]",
+    # step names (the report's table of the run's steps)
+    "validate",
+    "effort",
+    "coverage",
+    "density",
+    "pdot",
+    "homerange",
+    "corridors",
+    "plan",
+    "reserve",
+    "figures",
+    "map",
+    "report",
 )
 
 #: Phrases that analyses write into tables (:mod:`trapscape.reserve`): a
@@ -278,6 +293,33 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "{percent}% home ranges of {n} individual(s) straddling the border",
     ),
     (r"(?P<n>\d+) corridor\(s\)", "{n} corridor(s)"),
+    # the step messages of a run (trapscape.pipeline.steps), in the report
+    (r"(?P<n>\d+) stations, (?P<m>\d+) sightings", "{n} stations, {m} sightings"),
+    (r"(?P<n>\d+) trap-nights", "{n} trap-nights"),
+    (r"(?P<n>\d+) cells of the coverage grid", "{n} cells of the coverage grid"),
+    (
+        r"(?P<rows>\d+)x(?P<cols>\d+) cells, fitted detection parameters",
+        "{rows}x{cols} cells, fitted detection parameters",
+    ),
+    (
+        r"(?P<rows>\d+)x(?P<cols>\d+) cells, assumed detection parameters",
+        "{rows}x{cols} cells, assumed detection parameters",
+    ),
+    (r"D = (?P<d>[\d.e+-]+) per 100 km2", "D = {d} per 100 km²"),
+    (
+        r"D per 100 km2: (?P<dlist>.+) \((?P<k>\d+) zone\(s\) without stations: "
+        r"see the report\)",
+        "D per 100 km²: {dlist} ({k} zone(s) without stations: see the report)",
+    ),
+    (r"D per 100 km2: (?P<dlist>.+)", "D per 100 km²: {dlist}"),
+    (r"(?P<n>\d+) individuals", "{n} individuals"),
+    (
+        r"(?P<n>\d+) least-cost paths, (?P<m>\d+) border segments scored",
+        "{n} least-cost paths, {m} border segments scored",
+    ),
+    (r"(?P<n>\d+) stations proposed", "{n} stations proposed"),
+    (r"(?P<n>\d+) km2", "{n} km²"),
+    (r"(?P<n>\d+) figures", "{n} figures"),
 )
 
 
@@ -301,6 +343,15 @@ def phrase(text: str) -> str:
                     fields["zones"] = " + ".join(
                         gettext(z) for z in fields["zones"].split(" + ")
                     )
+                if "dlist" in fields:  # "China 0.288, Russia 1.55"
+                    fields["dlist"] = ", ".join(
+                        f"{gettext(z)} {localize_number(v)}"
+                        for z, _sp, v in (
+                            item.rpartition(" ") for item in fields["dlist"].split(", ")
+                        )
+                    )
+                if "d" in fields:
+                    fields["d"] = localize_number(fields["d"])
                 part = gettext(msg).format(**fields)
                 break
         else:

@@ -206,7 +206,7 @@ def _num_en(v: Any, digits: int = 3) -> str:
     if isinstance(v, (bool, np.bool_)):
         return _tr("yes") if v else _tr("no")
     if isinstance(v, str):
-        return _tr(v)
+        return i18n.phrase(v)
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
