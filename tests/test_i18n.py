@@ -292,3 +292,30 @@ def test_lang_option_and_run_key(tmp_path: Path, tiny_project) -> None:
     assert check_sections({"run": {"lang": "zh"}}, "survey.toml")["run"]["lang"] == "zh"
     with pytest.raises(InputError, match="lang"):
         check_sections({"map": {"lang": "ru"}}, "survey.toml")
+
+
+@pytest.mark.slow
+def test_run_lang_from_project_file_and_option(tmp_path: Path) -> None:
+    from conftest import write_survey_project
+
+    project = write_survey_project(
+        make_tiny_survey(),
+        tmp_path / "p",
+        extra='[run]\nlang = "zh"\n[report]\nfigures = false\n'
+        "[steps]\ncoverage = false\ndensity = false\nhomerange = false\n"
+        "corridors = false\nplan = false\n",
+    )
+    r = CliRunner().invoke(cli, ["run", str(project), "--out", str(tmp_path / "zh")])
+    assert r.exit_code == 0, r.output
+    assert '<html lang="zh-Hans">' in (tmp_path / "zh" / "report.html").read_text(
+        encoding="utf-8"
+    )
+    assert '<html lang="zh-Hans">' in (tmp_path / "zh" / "map.html").read_text(
+        encoding="utf-8"
+    )
+    r = CliRunner().invoke(
+        cli, ["run", str(project), "--out", str(tmp_path / "ru"), "--lang", "ru", "-q"]
+    )
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "ru" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="ru">' in page and "Сводка" in page
