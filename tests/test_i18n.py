@@ -127,6 +127,8 @@ def test_phrases_from_result_tables() -> None:
             i18n.phrase("both (China + Russia)") == "в обеих странах (Китай + Россия)"
         )
         assert i18n.phrase("Russia only") == "только Россия"
+        assert i18n.phrase("China + Russia") == "Китай + Россия"
+        assert i18n.phrase("F012") == "F012"
         assert i18n.phrase("3 park polygon(s); 2 corridor(s)") == (
             "полигонов парков: 3; коридоров: 2"
         )

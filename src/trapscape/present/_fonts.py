@@ -102,7 +102,7 @@ def figure_language(lang: str) -> FigureFont:
         "No installed font has every character of the %s figure labels; "
         "the figures use English labels (install a CJK font such as "
         "fonts-noto-cjk for Chinese figures).",
-        i18n.LANGUAGES[code],
+        {"ru": "Russian", "zh": "Simplified Chinese"}.get(code, code),
     )
     if code == "en":  # pragma: no cover - matplotlib ships DejaVu Sans
         raise RuntimeError("no installed font covers the English figure labels")

@@ -329,7 +329,8 @@ def phrase(text: str) -> str:
     Parts separated by ``"; "`` are translated one by one: a part matching
     one of :data:`PHRASES` through its message (``"both (China + Russia)"``
     -> ``"в обеих странах (Китай + Россия)"``), any other through
-    :func:`gettext` (names such as ``"Russia"``, words such as ``"total"``).
+    :func:`gettext` (names such as ``"Russia"``, words such as ``"total"``,
+    names joined by ``" + "``).
     """
     if current() == "en" or not text:
         return text
@@ -354,8 +355,8 @@ def phrase(text: str) -> str:
                     fields["d"] = localize_number(fields["d"])
                 part = gettext(msg).format(**fields)
                 break
-        else:
-            part = gettext(part)
+        else:  # a name, a word, or names joined by " + "
+            part = " + ".join(gettext(z) for z in part.split(" + "))
         out.append(part)
     return "; ".join(out)
 
