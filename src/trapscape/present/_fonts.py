@@ -7,20 +7,29 @@ characters; no CJK font comes with trapscape's dependencies.  Before drawing,
 (``FT2Font.get_charmap``), DejaVu Sans first.  When no font has every glyph
 (Chinese on a machine without a CJK font), the figures are drawn with their
 English labels instead, never with missing-glyph boxes, and the report says
-so.  Installing a CJK font (e.g. ``fonts-noto-cjk``) gives Chinese figures.
+so.  Installing a CJK font (``make system-deps`` installs Debian's
+``fonts-wqy-microhei``) gives Chinese figures.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import i18n
 
-__all__ = ["FigureFont", "covers", "figure_language", "figure_texts", "font_charmap"]
+__all__ = [
+    "FigureFont",
+    "covers",
+    "figure_language",
+    "figure_texts",
+    "font_charmap",
+    "weight_fallback_quiet",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +57,34 @@ class FigureFont(NamedTuple):
 _PLACEHOLDER_FONTS = ("last resort",)
 
 
+def _system_fonts() -> set[tuple[str, str]]:
+    """(family, file) of the system's fonts, registered with matplotlib.
+
+    matplotlib caches its font list; a font installed after that cache was
+    written (e.g. by ``make system-deps``) is found here and added, so the
+    figures can use it.
+    """
+    from matplotlib import font_manager
+
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    out = set()
+    for path in font_manager.findSystemFonts():
+        if path in known or not path.lower().endswith((".ttf", ".otf", ".ttc")):
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+            out.add((font_manager.FontProperties(fname=path).get_name(), path))
+        except (OSError, RuntimeError, ValueError):  # unreadable font file
+            continue
+    return out
+
+
 def _font_paths() -> list[tuple[str, str]]:
     """(family, file) of the installed text fonts, DejaVu Sans first."""
     from matplotlib import font_manager
 
     fonts = sorted(
-        {(f.name, f.fname) for f in font_manager.fontManager.ttflist},
+        {(f.name, f.fname) for f in font_manager.fontManager.ttflist} | _system_fonts(),
         key=lambda nf: (nf[0] != "DejaVu Sans", nf[0], nf[1]),
     )
     return [
@@ -101,9 +132,30 @@ def figure_language(lang: str) -> FigureFont:
     logger.warning(
         "No installed font has every character of the %s figure labels; "
         "the figures use English labels (install a CJK font such as "
-        "fonts-noto-cjk for Chinese figures).",
+        "fonts-wqy-microhei for Chinese figures).",
         {"ru": "Russian", "zh": "Simplified Chinese"}.get(code, code),
     )
     if code == "en":  # pragma: no cover - matplotlib ships DejaVu Sans
         raise RuntimeError("no installed font covers the English figure labels")
     return figure_language("en")
+
+
+class _NoWeightFallback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Failed to find font weight" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def weight_fallback_quiet() -> Iterator[None]:
+    """Silence matplotlib's note that a font has no bold face (it uses regular).
+
+    CJK fonts such as WenQuanYi Micro Hei have one weight; bold labels
+    (country names) are drawn in it without a log line per text.
+    """
+    log = logging.getLogger("matplotlib.font_manager")
+    flt = _NoWeightFallback()
+    log.addFilter(flt)
+    try:
+        yield
+    finally:
+        log.removeFilter(flt)

@@ -30,7 +30,7 @@ import numpy as np
 from .. import validation as V
 from ..products import RunProducts
 from . import i18n
-from ._fonts import figure_language
+from ._fonts import figure_language, weight_fallback_quiet
 from ._style import COLORS, distinct_colors
 
 if TYPE_CHECKING:
@@ -633,7 +633,11 @@ def render_figures(
     import matplotlib as mpl
 
     font = figure_language(lang)
-    with i18n.language(font.lang), mpl.rc_context({"font.family": [font.family]}):
+    with (
+        i18n.language(font.lang),
+        mpl.rc_context({"font.family": [font.family]}),
+        weight_fallback_quiet(),
+    ):
         return _render_all(survey, prods, public=public)
 
 
