@@ -44,6 +44,7 @@ __all__ = [
     "LOCALE_DIR",
     "NAMES",
     "PHRASES",
+    "SETTLEMENTS",
     "WORDS",
     "Lang",
     "check_lang",
@@ -254,6 +255,50 @@ def format_date(value: Any) -> str:
     return str(_fmt(d, format="long", locale=_babel_locale(current())))
 
 
+#: Settlements of the bundled GeoNames layer shown on the map, by their
+#: GeoNames name; small North Korean places without an established
+#: Russian/Chinese name stay in the GeoNames romanisation.
+SETTLEMENTS: tuple[str, ...] = (
+    "Vladivostok",
+    "Ussuriysk",
+    "Artëm",
+    "Zarubino",
+    "Vozdvizhenka",
+    "Vol’no-Nadezhdinskoye",
+    "Uglovoye",
+    "Trudovoye",
+    "Tavrichanka",
+    "Slavyanka",
+    "Russkiy",
+    "Razdol’noye",
+    "Primorskiy",
+    "Popova",
+    "Pokrovka",
+    "Novoshakhtinskiy",
+    "Novonikol’sk",
+    "Mikhaylovka",
+    "Sergeyevka",
+    "Lipovtsy",
+    "Kraskino",
+    "Knevichi",
+    "Blagodatnoye",
+    "Barabash",
+    "Novyy",
+    "Emar",
+    "Tumen",
+    "Suifenhe",
+    "Hunchun",
+    "Dongning",
+    "Rajin",
+    "Sŏnbong",
+    "Onsŏng",
+    "Namyang",
+    "Kyŏngwŏn",
+    "Aoji",
+    "Ŭndŏk",
+    "Ungsang",
+)
+
 #: Words of the run records and data tables that the report shows as cells.
 WORDS: tuple[str, ...] = (
     "ok",
@@ -402,7 +447,11 @@ def source_messages() -> dict[str, list[str]]:
         add(msg, f"{report.__name__}._ASSUMPTIONS[{i}]")
     add(report._SIMULATED, f"{report.__name__}._SIMULATED")
     add(privacy.PUBLIC_NOTE, "trapscape.privacy.PUBLIC_NOTE")
-    for seq, label in ((NAMES, "NAMES"), (WORDS, "WORDS")):
+    for seq, label in (
+        (NAMES, "NAMES"),
+        (SETTLEMENTS, "SETTLEMENTS"),
+        (WORDS, "WORDS"),
+    ):
         for msg in seq:
             add(msg, f"{__name__}.{label}")
     here = Path(__file__).parent

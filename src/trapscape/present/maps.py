@@ -1280,7 +1280,7 @@ def _add_labels(fm: Any, m: Any, survey: Survey, b: np.ndarray) -> None:
             pt = part.representative_point()
             _label_marker(fm, pt.y, pt.x, i18n.gettext(name), kind).add_to(fg)
     for name, pt in _places(b):
-        _label_marker(fm, pt.y, pt.x, name, "place").add_to(fg)
+        _label_marker(fm, pt.y, pt.x, i18n.gettext(name), "place").add_to(fg)
     fg.add_to(m)
 
 
