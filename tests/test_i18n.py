@@ -237,6 +237,12 @@ def test_report_numbers_in_russian(tmp_path: Path) -> None:
     assert ctx["summary"]["trap_nights"] == "85,5"
     assert "Открытая версия" in ctx["public_note"]
     assert report.report_context(s, _report_products(s), figures=False)["lang"] == "en"
+    # a project's title that is a known name is translated too (the example's)
+    title = "Land of the Leopard example (simulated survey, real geography)"
+    ctx = report.report_context(s, figures=False, lang="zh", title=title)
+    assert ctx["heading"] == "豹之乡示例（模拟调查，真实地理）"
+    page = maps.render_html(maps.survey_map(s, title=title, lang="ru"))
+    assert "Пример «Земля леопарда»" in page
 
 
 # ----------------------------------------------------------------- figures

@@ -1314,7 +1314,9 @@ def _add_header(
     m: Any, survey: Survey, *, title: str | None, public: bool, cell: float
 ) -> None:
     """The title box at the top, with the public-version banner."""
-    heading = html.escape(title or _t("title", name=i18n.gettext(survey.name)))
+    heading = html.escape(
+        i18n.gettext(title) if title else _t("title", name=i18n.gettext(survey.name))
+    )
     banner = f'<div class="ts-title"><b>{heading}</b></div>'
     if public:
         from ..privacy import PUBLIC_NOTE

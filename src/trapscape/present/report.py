@@ -820,9 +820,13 @@ def report_context(
         )
     shown = _shown_zones(survey, prods)
     density = _density_context(prods.density_estimates, prods.region_n, shown=shown)
-    heading = title or _tr(
-        "{name}: camera-trap survey brief for a transboundary reserve"
-    ).format(name=_tr(str(summ.get("name", survey.name))))
+    heading = (
+        _tr(title)
+        if title
+        else _tr("{name}: camera-trap survey brief for a transboundary reserve").format(
+            name=_tr(str(summ.get("name", survey.name)))
+        )
+    )
     public_note = None
     if public:
         from ..privacy import PUBLIC_NOTE
