@@ -351,6 +351,15 @@ def test_map_and_report_in_language_in_chromium(
             )
             assert z[0] > z[1], z
             assert countries <= set(page.locator(".ts-label").all_text_contents())
+            # Leaflet's own texts: metric scale in the language, zoom button titles
+            with i18n.language(lang):
+                units = (i18n.gettext("km"), i18n.gettext("m"))
+                zoom_in = i18n.gettext("Zoom in")
+            scale = page.locator(".leaflet-control-scale-line:visible")
+            texts = [t.strip() for t in scale.all_inner_texts()]
+            assert texts and all(t.endswith(units) for t in texts), texts
+            title = page.locator(".leaflet-control-zoom-in").get_attribute("title")
+            assert title == zoom_in
             shown = page.evaluate("document.body.innerText")
             left = _untranslated(shown, messages, lang)
             assert not left, left

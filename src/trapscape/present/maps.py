@@ -436,6 +436,51 @@ def _legend_sync(fm: Any, m: Any) -> None:
     m.add_child(el)
 
 
+_UI_JS = """
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }}, t = %(texts)s;
+  L.Control.Scale.prototype._updateMetric = function (maxMeters) {
+    var meters = this._getRoundNum(maxMeters);
+    var label = meters < 1000 ? meters + ' ' + t.m : (meters / 1000) + ' ' + t.km;
+    this._updateScale(this._mScale, label, meters / maxMeters);
+  };
+  L.Control.Scale.prototype._updateImperial = function () {
+    if (this._iScale) { this._iScale.style.display = 'none'; }
+  };
+  map.fire('moveend');
+  [['.leaflet-control-zoom-in', t.zoom_in], ['.leaflet-control-zoom-out', t.zoom_out]]
+    .forEach(function (p) {
+      var a = document.querySelector(p[0]);
+      if (a) { a.title = p[1]; a.setAttribute('aria-label', p[1]); }
+    });
+})();
+{% endmacro %}
+"""
+
+
+def _leaflet_ui_language(m: Any) -> None:
+    """Leaflet's own texts in the current language: scale bar units, zoom buttons.
+
+    The scale bar shows metric units only (in the language's abbreviation).
+    """
+    import json
+
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    texts = {
+        "m": i18n.gettext("m"),
+        "km": i18n.gettext("km"),
+        "zoom_in": i18n.gettext("Zoom in"),
+        "zoom_out": i18n.gettext("Zoom out"),
+    }
+    el = MacroElement()
+    el._name = "TsLeafletUi"
+    el._template = Template(_UI_JS.replace("%(texts)s", json.dumps(texts)))
+    m.add_child(el)
+
+
 _CSS = """<style>
 .leaflet-container.leaflet-container{background:%(outside)s}
 .ts-box{position:absolute;z-index:1000;background:rgba(255,255,255,.94);
@@ -622,6 +667,8 @@ def survey_map(
     _add_header(m, survey, title=title, public=public, cell=public_cell)
     _fixed_box(m, lg.html(), "bottomleft", "ts-legend-box")
     _legend_sync(fm, m)
+    if i18n.current() != "en":
+        _leaflet_ui_language(m)
     if b[2] > b[0] and b[3] > b[1]:
         m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     m._trapscape_lang = i18n.current()  # for <html lang> (render_html)
