@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test test-fast lint docs bench clean venv system-deps screenshots
+.PHONY: demo test test-fast lint docs bench clean venv system-deps screenshots i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,12 +22,19 @@ demo: $(STAMP)
 	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite --offline
 
 # PNG screenshots (map at 1400x900, all layers, a popup; whole report; report
-# PDF) of the internal and public demo, for reviewers, in $(SHOTS).
+# PDF) of the internal and public demo and of the demo in Russian and Chinese
+# (--lang ru|zh), for reviewers, in $(SHOTS).
 SHOTS ?= screenshots
 screenshots: $(STAMP) system-deps
 	$(BIN)/trapscape demo --out $(DEMO_OUT) --overwrite
 	$(BIN)/trapscape demo --out $(DEMO_OUT)-public --overwrite --public
-	$(BIN)/python scripts/screenshots.py $(DEMO_OUT) $(DEMO_OUT)-public --out $(SHOTS)
+	for l in ru zh; do $(BIN)/trapscape demo --out $(DEMO_OUT)-$$l --overwrite --lang $$l || exit 1; done
+	$(BIN)/python scripts/screenshots.py $(DEMO_OUT) $(DEMO_OUT)-public $(DEMO_OUT)-ru $(DEMO_OUT)-zh --out $(SHOTS)
+
+# Extract the messages of map, report and figures and update the translation
+# catalogs (src/trapscape/present/locale/*/LC_MESSAGES/trapscape.po).
+i18n: $(STAMP)
+	$(BIN)/python scripts/i18n_catalogs.py
 
 system-deps:
 	@if [ -f .ci/system-deps ]; then bash .ci/system-deps; fi
@@ -52,4 +59,4 @@ bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-public $(SHOTS) .pytest_cache docs/_build
+	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-public $(DEMO_OUT)-ru $(DEMO_OUT)-zh $(SHOTS) .pytest_cache docs/_build

@@ -16,7 +16,9 @@ an analyst without internet would see it.  Written per run folder ``NAME``:
 * ``NAME-report.png`` -- the whole report page (full height);
 * ``NAME-report.pdf`` -- the report printed to A4 PDF.
 
-``make screenshots`` runs the demo (internal and public) and calls this.
+``make screenshots`` runs the demo (internal, public, and ``--lang ru`` /
+``--lang zh`` into ``demo-output-ru`` / ``demo-output-zh``) and calls this,
+so every language gets its own ``NAME-*`` screenshots.
 Browser console errors are printed; the exit status is 1 if there were any.
 """
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -280,3 +282,160 @@ def test_public_map_renders_offline(tmp_path: Path) -> None:
         finally:
             browser.close()
     assert errors == [] and remote == []
+
+
+# ------------------------------------------------------------- languages
+LANGS = ("ru", "zh")
+
+
+@pytest.fixture(scope="module")
+def lang_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run in Russian and in Chinese: <root>/<lang>/map.html, report.html."""
+    root = tmp_path_factory.mktemp("browser-lang")
+    for lang in LANGS:
+        pipeline.run_survey(
+            make_tiny_survey(),
+            root / lang,
+            params={
+                "homerange": {"min_detections": 2, "min_stations": 2},
+                "coverage": {"cell_size": 1000.0, "resolution": 250.0},
+                "report": {"figures": False},
+                "steps": {"density": False, "plan": False},
+            },
+            lang=lang,
+        )
+    return root
+
+
+@pytest.fixture(scope="module")
+def lang_server(lang_dirs: Path) -> Iterator[str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(lang_dirs))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _untranslated(text: str, messages: object, lang: str) -> list[str]:
+    """English messages on the page that the catalog translates differently."""
+    from trapscape.present import i18n
+
+    out = []
+    with i18n.language(lang):
+        for m in messages:  # type: ignore[attr-defined]
+            if len(m) < 4 or re.search(r"\{|%\(|%%", m):
+                continue
+            tr = i18n.gettext(m)
+            if (
+                tr != m
+                and m not in tr
+                and re.search(rf"(?<![\w\[-]){re.escape(m)}(?![\w\]-])", text)
+            ):
+                out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_map_and_report_in_language_in_chromium(
+    lang_server: str, lang_dirs: Path, lang: str, tmp_path: Path
+) -> None:
+    """Offline, no console errors, translated layer names/legend/labels, none left in English."""
+    from playwright.sync_api import sync_playwright
+
+    from trapscape.present import i18n, maps, report
+
+    assert Path(CHROMIUM).exists(), "chromium missing: run `make system-deps`"
+    messages = i18n.source_messages()
+    with i18n.language(lang):
+        stations = i18n.gettext(maps.LABELS["layer.stations"])
+        coverage = i18n.gettext(maps.LABELS["layer.coverage"])
+        countries = {i18n.gettext("China"), i18n.gettext("Russia")}
+    errors: list[str] = []
+    remote: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 900},
+        )
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(f"console: {m.text}") if m.type == "error" else None
+                ),
+            )
+
+            def route(r: object) -> None:
+                url = r.request.url  # type: ignore[attr-defined]
+                if url.startswith(lang_server) or url.startswith("data:"):
+                    r.continue_()  # type: ignore[attr-defined]
+                else:
+                    remote.append(url)
+                    r.abort()  # type: ignore[attr-defined]
+
+            page.route("**/*", route)
+            page.goto(f"{lang_server}/{lang}/map.html", wait_until="load")
+            page.wait_for_selector(".leaflet-container", timeout=15000)
+            page.wait_for_timeout(500)
+            assert page.evaluate("document.documentElement.lang") == i18n.html_lang(
+                lang
+            )
+            page.locator(".leaflet-control-layers").hover()
+            labels = page.locator(".leaflet-control-layers-overlays label")
+            names = [t.strip() for t in labels.all_inner_texts()]
+            assert stations in names, names
+            assert _legend(page) == _checked(page)
+            labels.filter(has_text=stations).locator("input").click()
+            page.wait_for_timeout(200)
+            assert stations not in _legend(page)
+            labels.filter(has_text=coverage).locator("input").click()
+            page.wait_for_timeout(200)
+            assert coverage in _legend(page)
+            assert _legend(page) == _checked(page)
+            z = page.evaluate(
+                "() => { const z = c => +getComputedStyle(document.querySelector("
+                "'path.' + c).closest('.leaflet-pane')).zIndex;"
+                " return [z('ts-border'), z('leaflet-interactive')]; }"
+            )
+            assert z[0] > z[1], z
+            assert countries <= set(page.locator(".ts-label").all_text_contents())
+            # Leaflet's own texts: metric scale in the language, zoom button titles
+            with i18n.language(lang):
+                units = (i18n.gettext("km"), i18n.gettext("m"))
+                zoom_in = i18n.gettext("Zoom in")
+            scale = page.locator(".leaflet-control-scale-line:visible")
+            texts = [t.strip() for t in scale.all_inner_texts()]
+            assert texts and all(t.endswith(units) for t in texts), texts
+            title = page.locator(".leaflet-control-zoom-in").get_attribute("title")
+            assert title == zoom_in
+            shown = page.evaluate("document.body.innerText")
+            left = _untranslated(shown, messages, lang)
+            assert not left, left
+            page.goto(f"{lang_server}/{lang}/report.html", wait_until="load")
+            assert page.evaluate("document.documentElement.lang") == i18n.html_lang(
+                lang
+            )
+            text = page.evaluate("document.body.innerText")
+            # kept as written: references, the run's notes (warnings of the
+            # analyses, also in manifest.json) and project-file keys
+            manifest = json.loads((lang_dirs / lang / "manifest.json").read_text())
+            for kept in [*report.REFERENCES.values(), *manifest["notes"]]:
+                text = text.replace(kept, "")
+            text = re.sub(r"\b\w+ = false\b", "", text)
+            left = _untranslated(text, messages, lang)
+            assert not left, left
+        finally:
+            browser.close()
+    assert errors == []
+    assert remote == []

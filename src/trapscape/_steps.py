@@ -381,7 +381,7 @@ RUN_DEFAULTS: dict[str, dict[str, Any]] = {
 #: Keys the pipeline itself handles in a section.
 PIPELINE_KEYS: dict[str, frozenset[str]] = {
     "homerange": frozenset({"method"}),
-    "run": frozenset({"public_cell", "out", "seed", "public", "offline"}),
+    "run": frozenset({"public_cell", "out", "seed", "public", "offline", "lang"}),
     "detection": frozenset(
         {
             "detectfn",
@@ -418,6 +418,7 @@ RESERVED: frozenset[str] = frozenset(
         "records",
         "notes",
         "public_cell",
+        "lang",
         "hotspots",
         "corridors",
         "cross_border",
@@ -884,6 +885,17 @@ def _run_problems(run: Mapping[str, Any], pc: ProblemCollector, where: Any) -> N
             "metres, e.g. 5000.",
             path=where,
             column="run.public_cell",
+        )
+    lang = run.get("lang", "en")
+    from .present.i18n import LANGUAGES
+
+    if lang not in LANGUAGES:
+        pc.add(
+            f"[run] lang = {lang!r} is not a supported language; use one of "
+            f"{', '.join(repr(k) for k in LANGUAGES)} (English, Russian, "
+            "Simplified Chinese).",
+            path=where,
+            column="run.lang",
         )
     for key, kinds, what in _RUN_TYPES:
         if key in run and (

@@ -11,7 +11,9 @@ from .._output import check_outputs, staged_file
 from .options import (
     SurveyInputs,
     html_out_opt,
+    lang_opt,
     overwrite_opt,
+    project_lang,
     project_step,
     results_opt,
     survey_inputs,
@@ -37,6 +39,7 @@ from .options import (
     help="Kept for compatibility: Leaflet (the xstatic-leaflet package) is always "
     "inlined, so the file works without internet.",
 )
+@lang_opt
 @overwrite_opt
 def cmd(
     inputs: SurveyInputs,
@@ -44,6 +47,7 @@ def cmd(
     out: Path,
     tiles: str | None,
     offline: bool,
+    lang: str | None,
     overwrite: bool,
 ) -> None:
     """Write an interactive map (Leaflet HTML) of a survey.
@@ -84,7 +88,13 @@ def cmd(
             opts = {k: v for k, v in {**cov_sec, **eff_sec}.items() if k in names}
             table = station_table(survey, effort_report(survey, **opts))
             products = products.copy(stations=table)
-    m = survey_map(shown, products=products, tiles=tiles, public=public)
+    m = survey_map(
+        shown,
+        products=products,
+        tiles=tiles,
+        public=public,
+        lang=project_lang(inputs.project, lang),
+    )
     with staged_file(out, overwrite=overwrite) as tmp:
         save_map(m, tmp)  # offline by default
     click.echo(f"Wrote {out}")

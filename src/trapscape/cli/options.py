@@ -10,9 +10,12 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from ..present.i18n import Lang
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +30,7 @@ __all__ = [
     "detection_from_options",
     "grouped",
     "html_out_opt",
+    "lang_opt",
     "library_default",
     "library_opt",
     "max_memory_opt",
@@ -35,6 +39,7 @@ __all__ = [
     "out_dir_opt",
     "overwrite_opt",
     "progress_enabled",
+    "project_lang",
     "project_step",
     "read_layer",
     "read_toml",
@@ -84,6 +89,26 @@ html_out_opt = click.option(
 species_opt = click.option(
     "--species", default=None, help="Species to analyse (default: project's)."
 )
+
+
+lang_opt = click.option(
+    "--lang",
+    type=click.Choice(["en", "ru", "zh"]),
+    default=None,
+    help="Language of map.html, report.html and the figures: en (English), "
+    "ru (Russian), zh (Simplified Chinese). Default: [run] lang of the project "
+    "file, else en.",
+)
+
+
+def project_lang(project: Path | None, lang: str | None) -> Lang:
+    """``--lang`` if given, else ``[run] lang`` of the project file, else ``"en"``."""
+    from ..present.i18n import check_lang
+
+    if lang is None:
+        run, _species = project_step(project, "run")
+        lang = run.get("lang", "en")
+    return check_lang(lang)
 
 
 def results_opt(*, required: bool, help: str) -> Callable[[F], F]:

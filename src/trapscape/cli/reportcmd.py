@@ -10,7 +10,9 @@ from .._output import check_outputs, staged_file
 from .options import (
     SurveyInputs,
     html_out_opt,
+    lang_opt,
     overwrite_opt,
+    project_lang,
     results_opt,
     survey_inputs,
 )
@@ -21,12 +23,14 @@ from .options import (
 @results_opt(required=True, help="Output folder of `trapscape run`.")
 @html_out_opt
 @click.option("--title", default=None, help="Report title.")
+@lang_opt
 @overwrite_opt
 def cmd(
     inputs: SurveyInputs,
     results: Path,
     out: Path,
     title: str | None,
+    lang: str | None,
     overwrite: bool,
 ) -> None:
     """Write report.html (self-contained, printable) from a `trapscape run` folder.
@@ -61,5 +65,6 @@ def cmd(
             notes=notes,
             public=public,
             title=title,
+            lang=project_lang(inputs.project, lang),
         )
     click.echo(f"Wrote {out}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..privacy import DEFAULT_CELL
-from .options import overwrite_opt, progress_enabled
+from .options import lang_opt, overwrite_opt, progress_enabled
 
 if TYPE_CHECKING:
     from ..pipeline.context import StepRecord
@@ -59,12 +59,20 @@ seed_opt = click.option(
 
 
 def run_opts(f: F) -> F:
-    """``--overwrite``, ``--public``, ``--offline``, ``--seed``, ``-q`` and ``--json``.
+    """``--overwrite``, ``--public``, ``--offline``, ``--seed``, ``--lang``, ``-q``, ``--json``.
 
     The options of ``run`` and ``demo``; their values are the keywords of
     :func:`run_and_echo`.
     """
-    for opt in (json_opt, quiet_opt, seed_opt, offline_opt, public_opt, overwrite_opt):
+    for opt in (
+        json_opt,
+        quiet_opt,
+        lang_opt,
+        seed_opt,
+        offline_opt,
+        public_opt,
+        overwrite_opt,
+    ):
         f = opt(f)
     return f
 
@@ -119,6 +127,7 @@ def run_and_echo(
     seed: int | None,
     quiet: bool = False,
     as_json: bool = False,
+    lang: str | None = None,
 ) -> None:
     """Run the pipeline showing each step as it starts and ends (shared with ``demo``).
 
@@ -146,6 +155,7 @@ def run_and_echo(
             public=public,
             offline=offline,
             seed=seed,
+            lang=lang,
             progress=progress,
             on_step=_step_printer(quiet=quiet, as_json=as_json),
         )

@@ -84,6 +84,7 @@ class _Context:
     records: dict[str, StepRecord] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     project_dir: Path | None = None
+    lang: str = "en"
 
     @property
     def shown_survey(self) -> Survey:

@@ -88,6 +88,7 @@ def run_project(
     seed: int | None = None,
     progress: bool = False,
     on_step: StepCallback | None = None,
+    lang: str | None = None,
 ) -> RunResult:
     """Run every switched-on step of a project file into ``out_dir``.
 
@@ -122,6 +123,10 @@ def run_project(
         ``on_step(step, record)`` with its :class:`StepRecord` (status,
         seconds, message); a step switched off only ends.  ``trapscape run``
         prints a line per call (or a JSON line with ``--json``).
+    lang
+        Language of map.html, report.html and the figures (``"en"``,
+        ``"ru"``, ``"zh"``).  Default: ``[run] lang`` of the project file,
+        else English.
 
     Returns
     -------
@@ -167,6 +172,7 @@ def run_project(
         public=public or run.get("public") is True,
         offline=offline or run.get("offline") is True,
         seed=seed if seed is not None else _run_seed(run),
+        lang=lang if lang is not None else run.get("lang", "en"),
         progress=progress,
         project_path=project_path,
         on_step=on_step,
@@ -257,6 +263,7 @@ def run_survey(
     progress: bool = False,
     project_path: str | os.PathLike[str] | None = None,
     on_step: StepCallback | None = None,
+    lang: str = "en",
 ) -> RunResult:
     """Run the pipeline on an already loaded survey.
 
@@ -270,6 +277,9 @@ def run_survey(
         params or {}, os.fspath(project_path) if project_path else None
     )
     pub_cell = float(checked.get("run", {}).get("public_cell", DEFAULT_CELL))
+    from ..present.i18n import check_lang
+
+    lang = check_lang(lang)
     inputs_p = {k: Path(v) for k, v in dict(inputs or {}).items()}
     switches = checked.pop("steps")
     if offline or switches.get("map", True):
@@ -309,6 +319,7 @@ def run_survey(
                 public=public,
                 public_cell=pub_cell,
                 offline=offline,
+                lang=lang,
                 inputs=inputs_p,
                 progress=progress,
                 project_dir=Path(project_path).resolve().parent

@@ -359,6 +359,7 @@ def _step_figures(ctx: _Context) -> str:
         options=ctx.params.get("figures", {}),
         products=_shown_products(ctx),
         public=ctx.public,
+        lang=ctx.lang,
     )
     ctx.products.figures = files
     ctx.products.figure_png = {Path(f).stem: Path(f).read_bytes() for f in files}
@@ -439,6 +440,7 @@ def _step_map(ctx: _Context) -> str:
         products=_shown_products(ctx),
         public=ctx.public,
         public_cell=ctx.public_cell,
+        lang=ctx.lang,
     )
     save_map(m, ctx.path("map.html"))  # Leaflet inlined: opens offline
     ctx.records["map"].outputs.append("map.html")
@@ -460,6 +462,7 @@ def _step_report(ctx: _Context) -> str:
         notes=ctx.notes,
         public=ctx.public,
         public_cell=ctx.public_cell,
+        lang=ctx.lang,
     )
     ctx.records["report"].outputs.append("report.html")
     return "report.html"

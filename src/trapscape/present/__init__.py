@@ -8,7 +8,7 @@ the only place that reprojects to EPSG:4326, and only for display.
 
 from __future__ import annotations
 
-from . import figures, maps, report
+from . import figures, i18n, maps, report
 from .figures import FIGURE_NAMES, render_figures, write_figures
 from .maps import find_leaflet, offline_assets, raster_overlay_png, save_map, survey_map
 from .report import REFERENCES, render_report, report_context, write_report
@@ -18,6 +18,7 @@ __all__ = [
     "REFERENCES",
     "figures",
     "find_leaflet",
+    "i18n",
     "maps",
     "offline_assets",
     "raster_overlay_png",

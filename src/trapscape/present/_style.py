@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .i18n import localize_number
+
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -77,13 +79,22 @@ RAMPS = {
 
 
 def fmt_number(v: Any, *, digits: int = 3) -> str:
+    """A number for display: :func:`_fmt_number` in the current locale.
+
+    Russian output groups with a no-break space and uses a decimal comma
+    (see :func:`trapscape.present.i18n.localize_number`).
+    """
+    return localize_number(_fmt_number(v, digits=digits))
+
+
+def _fmt_number(v: Any, *, digits: int = 3) -> str:
     """A number rounded to ``digits`` significant digits, with thousands separators.
 
     Values whose magnitude is below 1e-9 are printed as ``0`` (floating-point
     noise, such as a detour cost of 1.8e-12, is not a result); values below
     0.001 in powers of ten (``1.1 × 10⁻⁷``); trailing zeros are dropped.
 
-    >>> fmt_number(11201.99), fmt_number(0.2), fmt_number(1.8e-12), fmt_number(1.1e-7)
+    >>> _fmt_number(11201.99), _fmt_number(0.2), _fmt_number(1.8e-12), _fmt_number(1.1e-7)
     ('11,202', '0.2', '0', '1.1 × 10⁻⁷')
     """
     if v is None:

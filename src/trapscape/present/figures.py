@@ -12,7 +12,9 @@ so that they do not overlap; touching home ranges get different colours.
 They never show per-station or per-individual detail in public mode (the
 pipeline passes generalised products).
 
-Every string the figures show is in :data:`LABELS` (ready for translation).
+Every string the figures show is in :data:`LABELS`, drawn in the language
+of ``lang`` (see :mod:`trapscape.present.i18n`) with a font that has every
+glyph, else in English (see :mod:`trapscape.present._fonts`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import numpy as np
 
 from .. import validation as V
 from ..products import RunProducts
+from . import i18n
+from ._fonts import figure_language, weight_fallback_quiet
 from ._style import COLORS, distinct_colors
 
 if TYPE_CHECKING:
@@ -75,7 +79,7 @@ LABELS: dict[str, str] = {
 
 
 def _t(key: str, **kw: Any) -> str:
-    text = LABELS[key]
+    text = i18n.gettext(LABELS[key])
     return text.format(**kw) if kw else text
 
 
@@ -173,7 +177,7 @@ def _country_names(ax: Axes, survey: Survey) -> None:
         ax.text(
             pt.x,
             pt.y,
-            name.upper(),
+            i18n.gettext(name).upper(),
             fontsize=9,
             fontweight="bold",
             color="#555555",
@@ -288,7 +292,7 @@ def _stations(ax: Axes, prods: RunProducts, fig: Figure) -> list[Any]:
             legend=True,
             legend_kwds={
                 "shrink": 0.7,
-                "label": _t("bar.cells", what=col.replace("_", "-")),
+                "label": _t("bar.cells", what=i18n.gettext(col.replace("_", "-"))),
             },
             zorder=7,
         )
@@ -603,6 +607,7 @@ def render_figures(
     *,
     products: RunProducts | None = None,
     public: bool = False,
+    lang: i18n.Lang = "en",
 ) -> dict[str, bytes]:
     """Render every figure that the products allow, as PNG bytes.
 
@@ -614,6 +619,11 @@ def render_figures(
         The run's results; themes whose products are ``None`` are left out.
     public
         Refuse per-station and per-individual products.
+    lang
+        Language of the labels (``"en"``, ``"ru"``, ``"zh"``).  When no
+        installed font has every character of that language (Chinese
+        without a CJK font), the labels are English (logged; see
+        :func:`trapscape.present._fonts.figure_language`).
 
     Returns
     -------
@@ -630,6 +640,20 @@ def render_figures(
         raise InputError(
             "public figures given exact stations or home ranges; pass generalised products."
         )
+    import matplotlib as mpl
+
+    font = figure_language(lang)
+    with (
+        i18n.language(font.lang),
+        mpl.rc_context({"font.family": [font.family]}),
+        weight_fallback_quiet(),
+    ):
+        return _render_all(survey, prods, public=public)
+
+
+def _render_all(
+    survey: Survey, prods: RunProducts, *, public: bool
+) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for name in FIGURE_NAMES:
         fig = _BUILDERS[name](survey, prods)
@@ -656,6 +680,7 @@ def write_figures(
     *,
     products: RunProducts | None = None,
     public: bool = False,
+    lang: i18n.Lang = "en",
 ) -> list[Path]:
     """Write the figures of :func:`render_figures` as ``<name>.png`` into ``out_dir``.
 
@@ -664,7 +689,7 @@ def write_figures(
     list of pathlib.Path
         The files written.
     """
-    pngs = render_figures(survey, products=products, public=public)
+    pngs = render_figures(survey, products=products, public=public, lang=lang)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = []

@@ -16,7 +16,8 @@ by default, with Leaflet's JavaScript and CSS inlined from the
 ``xstatic-leaflet`` package, so the map opens without internet; folium's
 other default assets (jQuery, Bootstrap, awesome-markers) are not used.
 
-Every user-visible string is in :data:`LABELS` (ready for translation).
+Every user-visible string is in :data:`LABELS`, shown in the language of
+``lang`` (see :mod:`trapscape.present.i18n`).
 This module (with :mod:`trapscape.present.report`) is the only place that
 reprojects to EPSG:4326, and only for display.
 """
@@ -39,6 +40,7 @@ import pandas as pd
 from .. import validation as V
 from ..errors import InputError, MissingDependencyError
 from ..products import RunProducts
+from . import i18n
 from ._style import (
     COLORS,
     class_breaks,
@@ -164,8 +166,8 @@ LABELS: dict[str, str] = {
 
 
 def _t(key: str, **kw: Any) -> str:
-    """The label ``key`` of :data:`LABELS`, formatted with ``kw``."""
-    text = LABELS[key]
+    """The label ``key`` of :data:`LABELS` in the current language, formatted with ``kw``."""
+    text = i18n.gettext(LABELS[key])
     return text.format(**kw) if kw else text
 
 
@@ -266,21 +268,21 @@ def _human(v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
+        return i18n.gettext("yes") if v else i18n.gettext("no")
     if isinstance(v, (int, float, np.integer, np.floating)):
         return fmt_number(v)
     s = str(v)
     if "_" in s and " " not in s and s.lower() == s and len(s) > 12:
         s = s.replace("_", " ").capitalize()
-    return s
+    return i18n.phrase(s)
 
 
 def _field_label(col: str) -> str:
     key = f"field.{col}"
     if key in LABELS:
-        return LABELS[key]
+        return _t(key)
     if col.startswith("area_km2_"):
-        return _t("field.area_km2_zone", zone=col[len("area_km2_") :])
+        return _t("field.area_km2_zone", zone=i18n.gettext(col[len("area_km2_") :]))
     return col.replace("_", " ").capitalize()
 
 
@@ -455,6 +457,51 @@ def _legend_sync(fm: Any, m: Any) -> None:
     m.add_child(el)
 
 
+_UI_JS = """
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }}, t = %(texts)s;
+  L.Control.Scale.prototype._updateMetric = function (maxMeters) {
+    var meters = this._getRoundNum(maxMeters);
+    var label = meters < 1000 ? meters + ' ' + t.m : (meters / 1000) + ' ' + t.km;
+    this._updateScale(this._mScale, label, meters / maxMeters);
+  };
+  L.Control.Scale.prototype._updateImperial = function () {
+    if (this._iScale) { this._iScale.style.display = 'none'; }
+  };
+  map.fire('moveend');
+  [['.leaflet-control-zoom-in', t.zoom_in], ['.leaflet-control-zoom-out', t.zoom_out]]
+    .forEach(function (p) {
+      var a = document.querySelector(p[0]);
+      if (a) { a.title = p[1]; a.setAttribute('aria-label', p[1]); }
+    });
+})();
+{% endmacro %}
+"""
+
+
+def _leaflet_ui_language(m: Any) -> None:
+    """Leaflet's own texts in the current language: scale bar units, zoom buttons.
+
+    The scale bar shows metric units only (in the language's abbreviation).
+    """
+    import json
+
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    texts = {
+        "m": i18n.gettext("m"),
+        "km": i18n.gettext("km"),
+        "zoom_in": i18n.gettext("Zoom in"),
+        "zoom_out": i18n.gettext("Zoom out"),
+    }
+    el = MacroElement()
+    el._name = "TsLeafletUi"
+    el._template = Template(_UI_JS.replace("%(texts)s", json.dumps(texts)))
+    m.add_child(el)
+
+
 _CSS = """<style>
 .leaflet-container.leaflet-container{background:%(outside)s}
 .ts-box{position:absolute;z-index:1000;background:rgba(255,255,255,.94);
@@ -560,6 +607,7 @@ def _fixed_box(m: Any, inner: str, position: str, css_class: str) -> None:
 _EXACT_LAYERS = ("stations", "ranges", "cross_border")
 
 
+@i18n.in_language
 def survey_map(
     survey: Survey,
     products: RunProducts | None = None,
@@ -570,6 +618,7 @@ def survey_map(
     title: str | None = None,
     zoom_start: int = 10,
     labels: bool = True,
+    lang: i18n.Lang = "en",
 ) -> folium.Map:
     """Build the interactive survey map.
 
@@ -601,6 +650,10 @@ def survey_map(
     labels
         Show country, park and settlement names (settlements from the
         bundled GeoNames layer, where it covers the map).
+    lang
+        Language of every label, legend and popup: ``"en"``, ``"ru"``
+        (Russian) or ``"zh"`` (Simplified Chinese); numbers in that locale.
+        The saved page's ``<html lang>`` follows it.
 
     Returns
     -------
@@ -635,8 +688,11 @@ def survey_map(
     _add_header(m, survey, title=title, public=public, cell=public_cell)
     _fixed_box(m, lg.html(), "bottomleft", "ts-legend-box")
     _legend_sync(fm, m)
+    if i18n.current() != "en":
+        _leaflet_ui_language(m)
     if b[2] > b[0] and b[3] > b[1]:
         m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    m._trapscape_lang = i18n.current()  # for <html lang> (render_html)
     return m
 
 
@@ -1203,8 +1259,8 @@ def _add_proposed(
     ll = _to_wgs84(prop)
     data = prop.copy()
     if not public:
-        data["lat"] = [f"{y:.5f}°" for y in ll.geometry.y]
-        data["lon"] = [f"{x:.5f}°" for x in ll.geometry.x]
+        data["lat"] = [i18n.localize_number(f"{y:.5f}") + "°" for y in ll.geometry.y]
+        data["lon"] = [i18n.localize_number(f"{x:.5f}") + "°" for x in ll.geometry.x]
         fields += ["lat", "lon"]
     frame, present = _popup_frame(data, fields)
     fg = fm.FeatureGroup(name=_t("layer.proposed"), show=True)
@@ -1301,11 +1357,11 @@ def _add_labels(fm: Any, m: Any, survey: Survey, b: np.ndarray) -> None:
                 continue  # a smaller park inside a labelled one: its popup names it
             if kind == "park":
                 placed.append(geom)
-            _label_marker(fm, pt.y, pt.x, name, kind).add_to(fg)
+            _label_marker(fm, pt.y, pt.x, i18n.gettext(name), kind).add_to(fg)
     w, h = b[2] - b[0], b[3] - b[1]
     around = np.array([b[0] - w / 2, b[1] - h / 4, b[2] + w / 2, b[3] + h / 4])
     for name, pt in _places(around):  # also the towns just beyond the study area
-        _label_marker(fm, pt.y, pt.x, name, "place").add_to(fg)
+        _label_marker(fm, pt.y, pt.x, i18n.gettext(name), "place").add_to(fg)
     fg.add_to(m)
 
 
@@ -1339,12 +1395,15 @@ def _add_header(
     m: Any, survey: Survey, *, title: str | None, public: bool, cell: float
 ) -> None:
     """The title box at the top, with the public-version banner."""
-    heading = html.escape(title or _t("title", name=survey.name))
+    heading = html.escape(
+        i18n.gettext(title) if title else _t("title", name=i18n.gettext(survey.name))
+    )
     banner = f'<div class="ts-title"><b>{heading}</b></div>'
     if public:
         from ..privacy import PUBLIC_NOTE
 
-        banner += f'<div class="ts-banner">{html.escape(PUBLIC_NOTE.format(cell_km=cell / 1000.0))}</div>'
+        note = i18n.gettext(PUBLIC_NOTE).format(cell_km=cell / 1000.0)
+        banner += f'<div class="ts-banner">{html.escape(note)}</div>'
     _fixed_box(m, banner, "top", "ts-header")
 
 
@@ -1389,6 +1448,8 @@ def render_html(
     map has any, are still fetched from their server.
     """
     text = m.get_root().render()
+    lang = i18n.html_lang(getattr(m, "_trapscape_lang", "en"))
+    text = text.replace("<html>", f'<html lang="{lang}">', 1)
     ids: dict[str, str] = {}
 
     def _sub(mt: re.Match[str]) -> str:

@@ -10,7 +10,10 @@ embedded as PNG, so the file can be mailed or printed to PDF as it is.
 
 The page is the Jinja2 template ``templates/report.html.j2``;
 :func:`report_context` builds what it shows (formatted numbers, tables,
-figures) from a :class:`~trapscape.products.RunProducts`.
+figures) from a :class:`~trapscape.products.RunProducts`.  With ``lang=``
+every text comes from the translation catalogs (``{% trans %}`` blocks of
+the template, :data:`COLUMN_LABELS`, :data:`TEXT`, :data:`PLAN_METRICS`; see
+:mod:`trapscape.present.i18n`), numbers and dates in that locale.
 
 :func:`trapscape.reserve.candidate_reserve` builds the reserve outline; this
 module only renders what the analyses computed.
@@ -32,6 +35,8 @@ import pandas as pd
 from .. import validation as V
 from ..products import RunProducts
 from ..reserve import MIN_ZONE_AREA_KM2, holds_whole_population, zones_with_stations
+from . import i18n
+from .i18n import gettext as _tr
 
 if TYPE_CHECKING:
     from ..survey import Survey
@@ -213,10 +218,16 @@ NOISE = 1e-9
 
 def _num(v: Any, digits: int = 3) -> str:
     """Numbers for people: ``digits`` significant digits, thousands separated."""
+    return i18n.localize_number(_num_en(v, digits))
+
+
+def _num_en(v: Any, digits: int = 3) -> str:
     if v is None or v is pd.NA:
         return "–"
     if isinstance(v, (bool, np.bool_)):
-        return TEXT["yes"] if v else TEXT["no"]
+        return _tr(TEXT["yes"]) if v else _tr(TEXT["no"])
+    if isinstance(v, str):
+        return i18n.phrase(v)
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
@@ -251,10 +262,10 @@ def _denoise(col: pd.Series) -> pd.Series:
 def _label(col: str) -> str:
     """The reader's name of a result column (see :data:`COLUMN_LABELS`)."""
     if col in COLUMN_LABELS:
-        return COLUMN_LABELS[col]
+        return _tr(COLUMN_LABELS[col])
     for prefix, key in (("area_km2_", "area_of"), ("share_", "share_of")):
         if col.startswith(prefix):
-            return TEXT[key].format(zone=col.removeprefix(prefix))
+            return _tr(TEXT[key]).format(zone=_tr(col.removeprefix(prefix)))
     return col.replace("_", " ")
 
 
@@ -363,12 +374,16 @@ def _param_label(name: str) -> str:
     base, _, rest = name.partition("[")
     level = rest.rstrip("]")
     if base == "D":
-        return TEXT["density"].format(zone=level) if level else TEXT["density_all"]
+        return (
+            _tr(TEXT["density"]).format(zone=_tr(level))
+            if level
+            else _tr(TEXT["density_all"])
+        )
     if base in ("lambda0", "sigma", "g0"):
-        who = f", {TEXT.get(level, level)}" if level else ""
-        return TEXT[base].format(who=who)
+        who = f", {_tr(TEXT.get(level, level))}" if level else ""
+        return _tr(TEXT[base]).format(who=who)
     if base == "pmix" and level:
-        return TEXT["pmix"].format(who=TEXT.get(level, level))
+        return _tr(TEXT["pmix"]).format(who=_tr(TEXT.get(level, level)))
     return name
 
 
@@ -399,7 +414,7 @@ def _density_lines(est: pd.DataFrame) -> list[tuple[str, str]]:
         if "rse" in est.columns and np.isfinite(float(r["rse"])):
             txt += f", RSE {100 * float(r['rse']):.0f} %"
         label = str(r["parameter"])
-        lines.append(("" if label == "D" else label[2:-1], txt))
+        lines.append(("" if label == "D" else _tr(label[2:-1]), txt))
     return lines
 
 
@@ -423,17 +438,23 @@ def _region_rows(region_n: pd.DataFrame, shown: set[str] | None) -> pd.DataFrame
         "R.N.local": "realised N (local)",
     }
     rn["quantity"] = [
-        TEXT.get(names.get(str(v), str(v)), str(v)) for v in rn["quantity"]
+        _tr(TEXT.get(names.get(str(v), str(v)), str(v))) for v in rn["quantity"]
     ]
     zone = rn["region"].astype(str).str.extract(r"^zone: (.+)$")[0]
     rn["region"] = [
-        TEXT["zone_region"].format(zone=z) if isinstance(z, str) else r
+        _tr(TEXT["zone_region"]).format(zone=_tr(z)) if isinstance(z, str) else r
         for z, r in zip(zone, rn["region"], strict=True)
     ]
     if shown is None:
         return rn
     off = zone.notna() & ~zone.isin(sorted(shown))
     return rn[~off.to_numpy()]
+
+
+def _region_name(region: str) -> str:
+    """``"zone: China"`` -> "China", ``"park: <name>"`` -> the park's name, translated."""
+    kind, sep, name = region.partition(": ")
+    return _tr(name) if sep and kind in ("zone", "park") else _tr(region)
 
 
 def _density_context(
@@ -466,6 +487,8 @@ def _density_context(
             unsurveyed = sorted(set(unsurveyed) | (set(off) - shown))
     if region_n is not None and len(region_n):
         rn = _region_rows(region_n, shown)
+        if "region" in rn.columns:
+            rn = rn.assign(region=rn["region"].astype(str).map(_region_name))
         cols = [
             c
             for c in ("region", "area_km2", "quantity", "estimate", "se", "lcl", "ucl")
@@ -476,7 +499,7 @@ def _density_context(
         "lines": _density_lines(est),
         "parameters": _table(params),
         "regions": regions,
-        "unsurveyed_zones": unsurveyed,
+        "unsurveyed_zones": [_tr(z) for z in unsurveyed],
     }
 
 
@@ -492,7 +515,9 @@ def _effort_context(
         "deployments": _num(summ.get("deployments")),
         "malfunctions": _num(summ.get("malfunctions")),
         "period": (
-            (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
+            (i18n.format_date(first), i18n.format_date(summ.get("last_retrieval")))
+            if first
+            else None
         ),
         "per_zone": _maybe_table(_zone_rows(per_zone, shown)),
     }
@@ -507,6 +532,7 @@ def _population_table(pop: Any) -> Table | None:
         total = p.loc[p["detected in"] == "total", "individuals"].sum()
         if total:
             p["share"] = p["individuals"] / float(total)
+        p["detected in"] = p["detected in"].astype(str).map(i18n.phrase)
     return _table(p)
 
 
@@ -543,9 +569,14 @@ def _lat_lon(geoms: Any) -> list[str]:
     mids = g.interpolate(0.5, normalized=True).to_crs(4326)
     out = []
     for p in mids:
+        lat = i18n.localize_number(f"{abs(p.y):.3f}")
+        lon = i18n.localize_number(f"{abs(p.x):.3f}")
+        if p.y >= 0 and p.x >= 0:
+            out.append(_tr("{lat}° N, {lon}° E").format(lat=lat, lon=lon))
+            continue
         ns = "N" if p.y >= 0 else "S"
         ew = "E" if p.x >= 0 else "W"
-        out.append(f"{abs(p.y):.3f}° {ns}, {abs(p.x):.3f}° {ew}")
+        out.append(f"{lat}° {ns}, {lon}° {ew}")
     return out
 
 
@@ -589,7 +620,7 @@ def _reserve_context(res: Any, *, public: bool) -> dict[str, Any] | None:
     total = float(res["area_km2"].sum()) if "area_km2" in res.columns else np.nan
     rows = [(c.removeprefix("area_km2_"), float(res[c].sum())) for c in cols]
     rows = [(z, a) for z, a in rows if a >= MIN_ZONE_AREA_KM2]
-    rows.append((TEXT["total"], total))
+    rows.append((_tr(TEXT["total"]), total))
     area = pd.DataFrame(rows, columns=["part", "area_km2"])
     area["share_of_reserve"] = area["area_km2"] / total if total else np.nan
     comps = res["components"].iloc[0] if "components" in res.columns else None
@@ -597,9 +628,11 @@ def _reserve_context(res: Any, *, public: bool) -> dict[str, Any] | None:
     return {
         "areas": _table(area),
         "total_km2": _num(total, 4),
-        "by_country": [(z, _num(a, 4)) for z, a in rows[:-1]],
-        "components": comps,
-        "countries": countries or None,
+        "by_country": [(_tr(z), _num(a, 4)) for z, a in rows[:-1]],
+        "components": None if comps is None else i18n.phrase(str(comps)),
+        "countries": " + ".join(_tr(c) for c in str(countries).split(" + "))
+        if countries
+        else None,
         "generalised": public,
     }
 
@@ -627,8 +660,8 @@ def _plan_table(summ: Any, shown: set[str] | None) -> Table | None:
             index=p.index,
             dtype=object,
         )
-    p["scope"] = p["scope"].map(lambda v: TEXT["all"] if v == "all" else v)
-    p["metric"] = p["metric"].map(lambda v: PLAN_METRICS.get(v, v))
+    p["scope"] = p["scope"].map(lambda v: _tr(TEXT["all"]) if v == "all" else v)
+    p["metric"] = p["metric"].map(lambda v: _tr(PLAN_METRICS.get(v, str(v))))
     return _table(p[["scope", "metric", "before", "after", "change"]])
 
 
@@ -642,12 +675,15 @@ def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
     rse: tuple[str, str] | None = None
     if isinstance(summ, pd.DataFrame) and {"scope", "metric"} <= set(summ.columns):
         new = summ[(summ["metric"] == "new_stations") & (summ["after"] > 0)]
-        where = [(str(r.scope), _num(int(r.after))) for r in new.itertuples()]
+        where = [(_tr(str(r.scope)), _num(int(r.after))) for r in new.itertuples()]
         r = summ[(summ["metric"] == "RSE") & (summ["scope"] == "all")]
         if len(r):
             b, a = float(r["before"].iloc[0]), float(r["after"].iloc[0])
             if np.isfinite(b) and np.isfinite(a):
-                rse = (f"{100 * b:.1f}%", f"{100 * a:.1f}%")
+                rse = (
+                    i18n.localize_number(f"{100 * b:.1f}") + " %",
+                    i18n.localize_number(f"{100 * a:.1f}") + " %",
+                )
     return {"n": n, "where": where, "rse": rse}
 
 
@@ -672,7 +708,7 @@ def _summary(
     areas: list[tuple[str, str]] = []
     if cov is not None and "area_km2" in cov.columns and "zone" in cov.columns:
         areas = [
-            (str(z), _num(float(a), 4))
+            (_tr(str(z)), _num(float(a), 4))
             for z, a in zip(cov["zone"], cov["area_km2"], strict=True)
         ]
     pop = prods.population
@@ -680,7 +716,7 @@ def _summary(
     both = None
     if isinstance(pop, pd.DataFrame) and len(pop):
         individuals = [
-            (str(d), _num(int(n)))
+            (i18n.phrase(str(d)), _num(int(n)))
             for d, n in zip(pop["detected in"], pop["individuals"], strict=True)
         ]
         both = int(pop[pop["detected in"].str.startswith("both")]["individuals"].sum())
@@ -696,7 +732,9 @@ def _summary(
         "cameras": _num(summ.get("cameras")),
         "trap_nights": _trap_nights(prods),
         "period": (
-            (str(first)[:10], str(summ.get("last_retrieval"))[:10]) if first else None
+            (i18n.format_date(first), i18n.format_date(summ.get("last_retrieval")))
+            if first
+            else None
         ),
         "identified": _num(summ.get("individuals")),
         "individuals": individuals,
@@ -725,21 +763,34 @@ def _figures(
         try:
             from .figures import render_figures
 
-            figs = render_figures(survey, products=prods, public=public)
+            figs = render_figures(
+                survey, products=prods, public=public, lang=i18n.current()
+            )
         except Exception as err:  # figures are a nicety; never lose the report
             logger.warning("Figures could not be drawn for the report: %s", err)
             figs = {}
     effort = (
-        TEXT["caption_effort_public"].format(cell_km=f"{cell / 1000:g}")
+        _tr(TEXT["caption_effort_public"]).format(
+            cell_km=i18n.localize_number(f"{cell / 1000:g}")
+        )
         if public
-        else TEXT["caption_effort"]
+        else _tr(TEXT["caption_effort"])
     )
     captions = {
         "effort": effort,
         **{
-            k: TEXT[f"caption_{k}"] for k in ("pdot", "homeranges", "corridors", "plan")
+            k: _tr(TEXT[f"caption_{k}"])
+            for k in ("pdot", "homeranges", "corridors", "plan")
         },
     }
+    from ._fonts import figure_language
+
+    if figure_language(i18n.current()).lang != i18n.current():
+        note = _tr(
+            "Figure labels are in English: no installed font has the characters "
+            "of this language."
+        )
+        captions = {k: f"{c} {note}" for k, c in captions.items()}
     return {k: _figure(figs.get(k), c) for k, c in captions.items()}
 
 
@@ -761,6 +812,7 @@ _ASSUMPTIONS = (
 )
 
 
+@i18n.in_language
 def report_context(
     survey: Survey,
     products: RunProducts | None = None,
@@ -773,8 +825,11 @@ def report_context(
     simulated: bool | None = None,
     top_hotspots: int = 10,
     figures: bool = True,
+    lang: i18n.Lang = "en",
 ) -> dict[str, Any]:
     """What the report shows, ready for the template (see :func:`write_report`).
+
+    Texts, numbers and dates are in ``lang`` (see :func:`write_report`).
 
     Returns
     -------
@@ -796,15 +851,19 @@ def report_context(
         )
     shown = _shown_zones(survey, prods)
     density = _density_context(prods.density_estimates, prods.region_n, shown=shown)
-    heading = title or TEXT["heading"].format(name=summ.get("name", survey.name))
+    heading = (
+        _tr(title)
+        if title
+        else _tr(TEXT["heading"]).format(name=_tr(str(summ.get("name", survey.name))))
+    )
     public_note = None
     if public:
         from ..privacy import PUBLIC_NOTE
 
-        public_note = PUBLIC_NOTE.format(cell_km=public_cell / 1000.0)
-    caveats = [TEXT["approximate_parks"]]
+        public_note = _tr(PUBLIC_NOTE).format(cell_km=public_cell / 1000.0)
+    caveats = [_tr(TEXT["approximate_parks"])]
     if simulated:
-        caveats.insert(0, TEXT["simulated"])
+        caveats.insert(0, _tr(TEXT["simulated"]))
     steps = None
     if records:
         rows = [(s, _get(r, "status"), _get(r, "message")) for s, r in records.items()]
@@ -815,6 +874,8 @@ def report_context(
         else []
     )
     return {
+        "lang": i18n.current(),
+        "html_lang": i18n.html_lang(),
         "heading": heading,
         "public": public,
         "public_note": public_note,
@@ -834,16 +895,18 @@ def report_context(
         "figures": _figures(
             survey, prods, public=public, cell=public_cell, draw=figures
         ),
-        "assumptions": [*_ASSUMPTIONS, *map(str, notes)],
+        "assumptions": [*map(_tr, _ASSUMPTIONS), *map(str, notes)],
         "steps": steps,
         "references": [v for _k, v in sorted(REFERENCES.items())],
-        "zones": zones,
-        "shown_zones": sorted(shown) if shown is not None else zones,
+        "zones": [_tr(z) for z in zones],
+        "shown_zones": [
+            _tr(z) for z in (sorted(shown) if shown is not None else zones)
+        ],
     }
 
 
 # --------------------------------------------------------------- rendering
-def _environment() -> Any:
+def _environment(lang: str = "en") -> Any:
     try:
         import jinja2
     except ImportError as err:  # pragma: no cover - jinja2 comes with folium
@@ -852,19 +915,26 @@ def _environment() -> Any:
         raise MissingDependencyError(
             'The report needs jinja2: pip install "trapscape[maps]".'
         ) from err
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("trapscape.present", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(lang), newstyle=True
+    )
+    return env
 
 
 def render_report(context: Mapping[str, Any]) -> str:
-    """The report's HTML from a :func:`report_context`."""
-    return str(_environment().get_template("report.html.j2").render(**context))
+    """The report's HTML from a :func:`report_context` (in its ``lang``)."""
+    lang = i18n.check_lang(context.get("lang", "en"))
+    ctx = {"html_lang": i18n.html_lang(lang), **context}
+    return str(_environment(lang).get_template("report.html.j2").render(**ctx))
 
 
 def write_report(
@@ -880,6 +950,7 @@ def write_report(
     simulated: bool | None = None,
     top_hotspots: int = 10,
     figures: bool = True,
+    lang: i18n.Lang = "en",
 ) -> Path:
     """Write the transboundary brief as one self-contained HTML file.
 
@@ -914,6 +985,11 @@ def write_report(
     figures
         Embed the static figures (PNG).  ``False`` gives a text-only report
         (and, in a pipeline run, skips the figures step).
+    lang
+        Language of the report: ``"en"``, ``"ru"`` (Russian) or ``"zh"``
+        (Simplified Chinese), from the catalogs of
+        :mod:`trapscape.present.i18n`; numbers and dates in that locale,
+        and the page's ``<html lang>``.
 
     Returns
     -------
@@ -940,6 +1016,7 @@ def write_report(
         simulated=simulated,
         top_hotspots=top_hotspots,
         figures=figures,
+        lang=lang,
     )
     doc = render_report(context)
     path = Path(path)
