@@ -1102,10 +1102,11 @@ def grid_memory_problems(
         sec = params.get(section) or {}
         if not isinstance(sec, Mapping):
             continue
-        budget = sec.get("max_memory_gb", DEFAULT_BUDGET_GB)
-        if not _is_number(budget) or not budget > 0 or _non_finite(budget):
-            continue
-        budget_bytes = float(budget) * _GIB
+        given: Any = sec.get("max_memory_gb", DEFAULT_BUDGET_GB)
+        if not _is_number(given) or _non_finite(given) or not given > 0:
+            continue  # None turns the check off; bad values are reported elsewhere
+        budget = float(given)
+        budget_bytes = budget * _GIB
         for key in keys:
             value = sec.get(key)
             if not _is_number(value) or _non_finite(value) or not value > 0:
@@ -1120,7 +1121,7 @@ def grid_memory_problems(
                 f"[{section}] {key} = {value:g} m makes a grid of {_count(cells)} cells "
                 f"over the stations' extent ({width / 1000:,.1f} x "
                 f"{height / 1000:,.1f} km): more than {_count(need / _GIB)} GiB, "
-                f"over the {float(budget):g} GiB memory budget (max_memory_gb). "
+                f"over the {budget:g} GiB memory budget (max_memory_gb). "
                 f"Use {key} >= {finest} m (the step may ask for coarser), "
                 "or raise max_memory_gb.",
                 path=where,
