@@ -1108,7 +1108,7 @@ def grid_memory_problems(
         budget = float(given)
         budget_bytes = budget * _GIB
         for key in keys:
-            value = sec.get(key)
+            value: Any = sec.get(key)
             if not _is_number(value) or _non_finite(value) or not value > 0:
                 continue  # missing, automatic or out of range: reported elsewhere
             cell = float(value)  # float arithmetic: no overflow for a 1e-300 m cell
