@@ -10,6 +10,8 @@ each in a fresh subprocess so that its peak memory is its own:
   its times are per source (half the call);
 - ``MCP alone``: scikit-image's ``MCP_Geometric(...).find_costs`` on a
   ready NumPy array, nothing around it;
+- ``no numba`` (with ``--no-numba``): ``trapscape`` with the compiled search
+  switched off, i.e. scikit-image's engine, as without ``trapscape[fast]``;
 - ``previous``: trapscape before issue 15 (commit 2a4388b): a float64 copy of
   the resistance, a new ``MCP_Geometric`` per call, a copy of its result.
 
@@ -20,7 +22,7 @@ the interpreter, the imports and the input raster; the process total is shown
 too.  GRASS is not installed here: issue 15 measured ``r.cost`` side by side
 at 1.45 s and 112 MB (whole process) on this grid, and MCP alone at 1.1 s.
 
-Run: ``python benchmarks/bench_costdistance.py [--cells 3e6] [--repeat 2]``
+Run: ``python benchmarks/bench_costdistance.py [--cells 3e6] [--repeat 2] [--no-numba]``
 (about a minute on an idle machine).
 """
 
@@ -38,7 +40,7 @@ import numpy as np
 
 RCOST_S = 1.45  # GRASS r.cost, 3 M cells, issue 15
 RCOST_MB = 112.0
-CASES = ("trapscape", "trapscape x2", "MCP alone", "previous")
+CASES = ("trapscape", "trapscape x2", "MCP alone", "previous", "no numba")
 PER_CALL = {"trapscape x2": 2}  # sources per call
 
 
@@ -74,6 +76,11 @@ def _runner(case: str, vals: np.ndarray, mid: int) -> Callable[[], object]:
     side = vals.shape[0]
     grid = GridSpec(500_000.0, 4_800_000.0, 30.0, side, side, pyproj.CRS("EPSG:32652"))
     src = (float(grid.xs[mid]), float(grid.ys[mid]))
+    if case == "no numba":
+        from trapscape.corridors import _dijkstra
+
+        _dijkstra.compiled_search = lambda: None  # type: ignore[assignment]
+        case = "trapscape"
     if case.startswith("trapscape"):
         from trapscape import corridors
 
@@ -147,6 +154,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cells", type=float, default=3e6)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-numba", action="store_true", help="also time without Numba")
     ap.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     args = ap.parse_args()
     side = round(math.sqrt(args.cells))
@@ -154,7 +162,8 @@ def main() -> None:
         _child(args.child, side, args.repeat)
         return
     res: dict[str, dict[str, float]] = {}
-    for case in CASES:
+    cases = CASES if args.no_numba else CASES[:-1]
+    for case in cases:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", case, "--cells", str(args.cells),
              "--repeat", str(args.repeat)],
@@ -173,7 +182,7 @@ def main() -> None:
         f"{'per source':>12} {'wall s':>7} {'cpu s':>6} {'extra MB':>9} {'total MB':>9} "
         f"{'wall ratio':>10} {'cpu ratio':>10} {'mem ratio':>10}  (ratios: that / trapscape)"
     )
-    for case in CASES:
+    for case in cases:
         r = res[case]
         print(
             f"{case:>12} {r['wall']:>7.2f} {r['cpu']:>6.2f} {r['extra_mb']:>9.0f} "

@@ -303,6 +303,30 @@ def test_corridor_contains_path_and_widens_with_width() -> None:
     assert np.nanmax(wide.raster.values) <= 2000.0 + 1e-9
 
 
+def test_corridor_polygon_of_a_fragmented_mask_is_valid_without_a_union() -> None:
+    """Pieces meeting at corners (and islands in holes) form a valid
+    MultiPolygon with the mask's area and the same parts as their union."""
+    from shapely.ops import unary_union
+
+    from trapscape.corridors.leastcost import _mask_polygon
+
+    rng = np.random.default_rng(11)
+    mask = rng.random((60, 60)) < 0.45
+    mask[20:30, 20:30] = True
+    mask[22:28, 22:28] = False
+    mask[24:26, 24:26] = True  # an island inside a hole
+    grid = _grid(60, 60)
+    poly = _mask_polygon(mask, grid)
+    assert poly.is_valid and poly.geom_type == "MultiPolygon"
+    assert poly.area == pytest.approx(mask.sum() * 100.0**2)
+    union = unary_union(list(poly.geoms))
+    assert len(union.geoms) == len(poly.geoms)
+    assert union.symmetric_difference(poly).area == pytest.approx(0.0, abs=1e-6)
+    one = np.zeros((5, 5), bool)
+    one[1:3, 1:4] = True
+    assert _mask_polygon(one, _grid(5, 5)).geom_type == "Polygon"
+
+
 def test_corridor_width_in_metres_uses_median_resistance() -> None:
     res = _da(np.full((20, 20), 2.0))
     g = grid_of(res)

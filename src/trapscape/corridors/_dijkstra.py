@@ -13,8 +13,8 @@ whenever its tentative cost drops; stale entries are skipped when popped), so
 no position index over the whole grid is needed: the heap only ever holds the
 search front.  Each cell keeps the direction of the neighbour its final cost
 came from (one ``int8`` per cell), from which a least-cost path is traced back
-without a second search.  Method: Dijkstra (1959); the one-pass accumulated
-cost surface of Eastman (1989).
+without a second search.  Method: Dijkstra (1959); compiled with Numba
+(Lam et al. 2015).
 
 :func:`search` is plain Python; :func:`compiled_search` returns the same
 function compiled by Numba when Numba is installed (``trapscape[fast]``), or

