@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import box
 
 from trapscape import density as dn
 from trapscape.density import _likelihood as L
@@ -42,7 +43,10 @@ def _captdata() -> dn.CaptureHistory:
 @pytest.fixture(scope="module")
 def xy_fit() -> dn.surface.SurfaceFit:
     mask = read_secr_mask(HERE / "secr" / "mask_spacing10.csv")
-    return fit_surface(_captdata(), mask, density="~x + y", detectfn="HN")
+    halves = {"west": box(0, 0, 505, 1000), "east": box(505, 0, 1000, 1000)}
+    return fit_surface(
+        _captdata(), mask, density="~x + y", detectfn="HN", regions=halves
+    )
 
 
 def test_trend_surface_equals_secr(xy_fit: dn.surface.SurfaceFit) -> None:
@@ -63,7 +67,12 @@ def test_trend_surface_equals_secr(xy_fit: dn.surface.SurfaceFit) -> None:
     assert d.mean() == pytest.approx(s["mean"], rel=0.01)
     assert d[0] == pytest.approx(s["first_mask_point"], rel=0.01)
     assert d[-1] == pytest.approx(s["last_mask_point"], rel=0.01)
-    rn = f.region_n.set_index("quantity")
+    parts = f.region_n.set_index("region")["estimate"]
+    assert parts["west"] + parts["east"] == pytest.approx(parts["mask"].iloc[0])
+    # D per 100 km2 x cell area (10 m x 10 m = 1e-4 km2) over the western cells
+    west = f.surface.loc[f.surface["x"] < 505, "D"].sum() / 100.0 * 1e-4
+    assert parts["west"] == pytest.approx(west, rel=1e-9)
+    rn = f.region_n[f.region_n["region"] == "mask"].set_index("quantity")
     r = REF["region_N_mask"]
     assert rn.loc["E.N", "estimate"] == pytest.approx(r["E.N"], rel=0.01)
     assert rn.loc["E.N", "se"] == pytest.approx(r["E.N_SE"], rel=0.05)

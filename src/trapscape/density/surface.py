@@ -45,12 +45,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..errors import ComputationError, InputError
 from . import _likelihood as _lik
 from ._setup import _check_fittable, _design, _occasion_model, _start
 from .data import HA, PER_100KM2, CaptureHistory, DetectFn, Mask, OccasionModel, rpsv
 from .fitting import _covariance, _maximise, check_precision
+from .mask import _as_geometry
 from .result import _real_row
 
 __all__ = ["SurfaceFit", "aic_table", "fit_surface", "raster_covariate"]
@@ -247,6 +249,7 @@ def fit_surface(
     detectfn: DetectFn = "HHN",
     occasion_model: OccasionModel = "auto",
     maxiter: int = 300,
+    regions: Mapping[str, Any] | None = None,
 ) -> SurfaceFit:
     """Fit a log-linear density surface ``D(x) = exp(beta' z(x))`` (secr's ``D ~ ...``).
 
@@ -264,6 +267,10 @@ def fit_surface(
         See :func:`trapscape.density.fit`.
     maxiter
         Optimiser iteration limit.
+    regions
+        Optional name -> polygon (projected, metres): E.N in each, the
+        surface summed over the mask cells whose centres lie inside (parts
+        of a region beyond the mask are not counted).
 
     Raises
     ------
@@ -282,6 +289,7 @@ def fit_surface(
             detectfn=detectfn,
             occasion_model=occasion_model,
             maxiter=maxiter,
+            regions=regions,
         )
 
 
@@ -294,6 +302,7 @@ def _fit_surface(
     detectfn: str,
     occasion_model: str,
     maxiter: int,
+    regions: Mapping[str, Any] | None = None,
 ) -> SurfaceFit:
     t0 = time.perf_counter()
     _check_fittable(ch)
@@ -366,7 +375,7 @@ def _fit_surface(
         detectfn=detectfn,
         occasion_model=om,
         surface=surface,
-        region_n=_mask_n(beta, vcov, design, ch.n),
+        region_n=_mask_n(beta, vcov, design, ch.n, mask, regions),
         mask_spacing=mask.spacing,
         crs=mask.crs,
         scaling=scaling,
@@ -404,9 +413,14 @@ def _surface_table(
 
 
 def _mask_n(
-    beta: np.ndarray, vcov: np.ndarray, design: _lik.Design, n: int
+    beta: np.ndarray,
+    vcov: np.ndarray,
+    design: _lik.Design,
+    n: int,
+    mask: Mask,
+    regions: Mapping[str, Any] | None,
 ) -> pd.DataFrame:
-    """E.N and R.N over the whole mask (secr's ``region.N`` on the mask)."""
+    """E.N and R.N over the mask (secr's ``region.N``), E.N in each region."""
     assert design.d_matrix is not None
     nd = design.n_d
     da = _lik.density_at_mask(beta, design) * design.cell_area
@@ -418,24 +432,26 @@ def _mask_n(
     r_n = n + float(np.sum(da * np.exp(logq)))
     se_rn = math.sqrt(max(se_en**2 - e_n, 0.0))
     area = design.cell_area * design.d2.shape[0] * HA / 1e6
-    return pd.DataFrame(
-        [
+    rows = [
+        {"region": "mask", "quantity": q, "estimate": v, "se": e, "area_km2": area}
+        for q, v, e in (("E.N", e_n, se_en), ("R.N", r_n, se_rn))
+    ]
+    for name, geom0 in (regions or {}).items():
+        geom = _as_geometry(geom0)
+        if geom is None or geom.is_empty:
+            continue
+        inside = shapely.contains_xy(geom, mask.xy[:, 0], mask.xy[:, 1])
+        g_r = design.d_matrix[inside].T @ da[inside]
+        rows.append(
             {
-                "region": "mask",
+                "region": str(name),
                 "quantity": "E.N",
-                "estimate": e_n,
-                "se": se_en,
-                "area_km2": area,
-            },
-            {
-                "region": "mask",
-                "quantity": "R.N",
-                "estimate": r_n,
-                "se": se_rn,
-                "area_km2": area,
-            },
-        ]
-    )
+                "estimate": float(da[inside].sum()),
+                "se": float(math.sqrt(max(g_r @ vcov[:nd, :nd] @ g_r, 0.0))),
+                "area_km2": float(inside.sum()) * design.cell_area * HA / 1e6,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def raster_covariate(
