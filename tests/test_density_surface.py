@@ -172,3 +172,22 @@ def test_raster_covariates_and_aic(
             density="~forest",
             covariates={"forest": np.where(forest > 1.5, np.nan, forest)},
         )
+
+
+def test_surface_as_a_map_layer(xy_fit: dn.surface.SurfaceFit) -> None:
+    import dataclasses
+
+    from trapscape.density.surface import best_surface
+    from trapscape.present.maps import raster_overlay_png
+
+    fit = dataclasses.replace(xy_fit, crs="EPSG:32652")
+    da = fit.to_dataarray()
+    assert int(np.isfinite(da.values).sum()) == len(fit.surface)
+    assert float(np.nanmax(da.values)) == pytest.approx(
+        fit.surface["D"].max(), rel=1e-6
+    )
+    assert da.rio.crs.to_epsg() == 32652
+    png, ((s, w), (n, e)) = raster_overlay_png(da, cmap="magma")
+    assert png[:4] == b"\x89PNG" and s < n and w < e
+    worse = dataclasses.replace(fit, aic=fit.aic + 1.0)
+    assert best_surface([worse, fit]) is fit

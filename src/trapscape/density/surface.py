@@ -55,7 +55,13 @@ from .fitting import _covariance, _maximise, check_precision
 from .mask import _as_geometry
 from .result import _real_row
 
-__all__ = ["SurfaceFit", "aic_table", "fit_surface", "raster_covariate"]
+__all__ = [
+    "SurfaceFit",
+    "aic_table",
+    "best_surface",
+    "fit_surface",
+    "raster_covariate",
+]
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,37 @@ class SurfaceFit:
             "notes": list(self.notes),
         }
 
+    def _grid(self) -> tuple[np.ndarray, float, float]:
+        """``(2, rows, cols)`` D and SE on the mask lattice, west and north edges."""
+        xy = self.surface[["x", "y"]].to_numpy()
+        sp = float(self.mask_spacing)
+        col = np.rint((xy[:, 0] - xy[:, 0].min()) / sp).astype(int)
+        row = np.rint((xy[:, 1].max() - xy[:, 1]) / sp).astype(int)
+        grid = np.full((2, row.max() + 1, col.max() + 1), np.nan, dtype="float32")
+        grid[0, row, col] = self.surface["D"].to_numpy()
+        grid[1, row, col] = self.surface["se"].to_numpy()
+        return grid, xy[:, 0].min() - sp / 2, xy[:, 1].max() + sp / 2
+
+    def to_dataarray(self) -> Any:
+        """The surface (D per 100 km²) as an ``xarray.DataArray`` with its CRS."""
+        import rioxarray  # noqa: F401
+        import xarray as xr
+
+        grid, x0, y1 = self._grid()
+        sp = float(self.mask_spacing)
+        da = xr.DataArray(
+            grid[0],
+            dims=("y", "x"),
+            coords={
+                "y": y1 - sp / 2 - sp * np.arange(grid.shape[1]),
+                "x": x0 + sp / 2 + sp * np.arange(grid.shape[2]),
+            },
+            name="density_per_100km2",
+        )
+        if self.crs is not None:
+            da = da.rio.write_crs(self.crs)
+        return da.rio.write_nodata(np.nan)
+
     def write_geotiff(self, path: str | os.PathLike[str]) -> None:
         """Write the surface (D per 100 km²; band 2 its SE) as a GeoTIFF.
 
@@ -137,14 +174,8 @@ class SurfaceFit:
         import rasterio
         from rasterio.transform import from_origin
 
-        xy = self.surface[["x", "y"]].to_numpy()
+        grid, x0, y1 = self._grid()
         sp = float(self.mask_spacing)
-        x0, y1 = xy[:, 0].min() - sp / 2, xy[:, 1].max() + sp / 2
-        col = np.rint((xy[:, 0] - xy[:, 0].min()) / sp).astype(int)
-        row = np.rint((xy[:, 1].max() - xy[:, 1]) / sp).astype(int)
-        grid = np.full((2, row.max() + 1, col.max() + 1), np.nan, dtype="float32")
-        grid[0, row, col] = self.surface["D"].to_numpy()
-        grid[1, row, col] = self.surface["se"].to_numpy()
         crs = None
         if self.crs is not None:
             from pyproj import CRS
@@ -493,6 +524,11 @@ def raster_covariate(
         vals = data[rows[inside], cols[inside]]
         out[inside] = np.ma.filled(vals.astype(float), np.nan)
     return out
+
+
+def best_surface(fits: Sequence[SurfaceFit]) -> SurfaceFit:
+    """The surface with the smallest AIC (the first on a tie)."""
+    return min(fits, key=lambda f: f.aic)
 
 
 def aic_table(fits: Sequence[Any], labels: Sequence[str] | None = None) -> pd.DataFrame:

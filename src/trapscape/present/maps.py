@@ -520,10 +520,16 @@ def _add_coverage_grid(fm: Any, m: Any, grid: gpd.GeoDataFrame | None) -> list[s
 
 
 def _add_rasters(fm: Any, m: Any, prods: RunProducts) -> list[str]:
-    """The pdot surface (shown) and the circuit current (hidden, log scale)."""
+    """The pdot surface (shown), the density surface and the circuit current (hidden)."""
+    from ..density.surface import best_surface
+
+    surfaces = getattr(prods.density_fit, "surfaces", ()) or ()
+    best = best_surface(surfaces) if surfaces else None
+    dens = best.to_dataarray() if best is not None and best.crs is not None else None
     legends = []
     for key, da, label, cmap, log in (
         ("pdot", prods.pdot, "Detection probability (pdot)", "viridis", False),
+        ("density", dens, "Density surface (per 100 km²)", "magma", False),
         ("current", prods.current, "Current density (circuit theory)", "inferno", True),
     ):
         if da is None:
