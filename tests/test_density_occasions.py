@@ -281,3 +281,27 @@ def test_read_sessions_names_the_bad_row(tmp_path: Path) -> None:
     caps.to_csv(bad, index=False)
     with pytest.raises(InputError, match=r"row 7, column 'trap_id'.*nowhere"):
         read_sessions(DATA / "traps.csv", bad)
+
+
+def test_secr_files_with_numeric_usage_fit_the_bernoulli_model(
+    sessions: list[Session], tmp_path: Path
+) -> None:
+    from trapscape.density import read_secr, write_secr
+
+    s = sessions[0]
+    write_secr(s.history, tmp_path / "traps.txt", tmp_path / "capt.txt")
+    ch = read_secr(tmp_path / "traps.txt", tmp_path / "capt.txt", binary_usage=False)
+    assert float(ch.usage.max()) > 1
+    b = REF["D~1 fastproximity=FALSE"]["beta"]
+    kw = {
+        "density_per_100km2": math.exp(b["D"]) * 1e4,
+        "lambda0": math.exp(b["lambda0"]),
+        "sigma": math.exp(b["sigma"]),
+    }
+    auto = log_likelihood(ch, s.mask, **kw)  # default: "auto"
+    assert auto == pytest.approx(
+        log_likelihood(s.history, s.mask, occasion_model="bernoulli", **kw), rel=1e-12
+    )
+    assert auto != pytest.approx(
+        log_likelihood(ch, s.mask, occasion_model="binomial", **kw), rel=1e-3
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import box
 
 from trapscape import density as dn
 from trapscape.density import _likelihood as L
@@ -42,7 +43,10 @@ def _captdata() -> dn.CaptureHistory:
 @pytest.fixture(scope="module")
 def xy_fit() -> dn.surface.SurfaceFit:
     mask = read_secr_mask(HERE / "secr" / "mask_spacing10.csv")
-    return fit_surface(_captdata(), mask, density="~x + y", detectfn="HN")
+    halves = {"west": box(0, 0, 505, 1000), "east": box(505, 0, 1000, 1000)}
+    return fit_surface(
+        _captdata(), mask, density="~x + y", detectfn="HN", regions=halves
+    )
 
 
 def test_trend_surface_equals_secr(xy_fit: dn.surface.SurfaceFit) -> None:
@@ -63,7 +67,12 @@ def test_trend_surface_equals_secr(xy_fit: dn.surface.SurfaceFit) -> None:
     assert d.mean() == pytest.approx(s["mean"], rel=0.01)
     assert d[0] == pytest.approx(s["first_mask_point"], rel=0.01)
     assert d[-1] == pytest.approx(s["last_mask_point"], rel=0.01)
-    rn = f.region_n.set_index("quantity")
+    parts = f.region_n.set_index("region")["estimate"]
+    assert parts["west"] + parts["east"] == pytest.approx(parts["mask"].iloc[0])
+    # D per 100 km2 x cell area (10 m x 10 m = 1e-4 km2) over the western cells
+    west = f.surface.loc[f.surface["x"] < 505, "D"].sum() / 100.0 * 1e-4
+    assert parts["west"] == pytest.approx(west, rel=1e-9)
+    rn = f.region_n[f.region_n["region"] == "mask"].set_index("quantity")
     r = REF["region_N_mask"]
     assert rn.loc["E.N", "estimate"] == pytest.approx(r["E.N"], rel=0.01)
     assert rn.loc["E.N", "se"] == pytest.approx(r["E.N_SE"], rel=0.05)
@@ -163,3 +172,22 @@ def test_raster_covariates_and_aic(
             density="~forest",
             covariates={"forest": np.where(forest > 1.5, np.nan, forest)},
         )
+
+
+def test_surface_as_a_map_layer(xy_fit: dn.surface.SurfaceFit) -> None:
+    import dataclasses
+
+    from trapscape.density.surface import best_surface
+    from trapscape.present.maps import raster_overlay_png
+
+    fit = dataclasses.replace(xy_fit, crs="EPSG:32652")
+    da = fit.to_dataarray()
+    assert int(np.isfinite(da.values).sum()) == len(fit.surface)
+    assert float(np.nanmax(da.values)) == pytest.approx(
+        fit.surface["D"].max(), rel=1e-6
+    )
+    assert da.rio.crs.to_epsg() == 32652
+    png, ((s, w), (n, e)) = raster_overlay_png(da, cmap="magma")
+    assert png[:4] == b"\x89PNG" and s < n and w < e
+    worse = dataclasses.replace(fit, aic=fit.aic + 1.0)
+    assert best_surface([worse, fit]) is fit

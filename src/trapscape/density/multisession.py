@@ -259,8 +259,10 @@ def fit_sessions(
     InputError
         Bad density model or covariates, duplicate session names.
     ComputationError
-        A session without animals or recaptures... (see :func:`fit`), or a
-        fit that does not converge or has no invertible information matrix.
+        A session without detected animals; all sessions together with
+        fewer than two animals, no recapture or detections at one station
+        only (see :func:`trapscape.density.fit`); a fit that does not
+        converge, has no invertible information matrix or is flat in sigma.
     """
     with _lik.blas_single_thread():
         return _fit_sessions(

@@ -45,15 +45,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..errors import ComputationError, InputError
 from . import _likelihood as _lik
 from ._setup import _check_fittable, _design, _occasion_model, _start
 from .data import HA, PER_100KM2, CaptureHistory, DetectFn, Mask, OccasionModel, rpsv
 from .fitting import _covariance, _maximise, check_precision
+from .mask import _as_geometry
 from .result import _real_row
 
-__all__ = ["SurfaceFit", "aic_table", "fit_surface", "raster_covariate"]
+__all__ = [
+    "SurfaceFit",
+    "aic_table",
+    "best_surface",
+    "fit_surface",
+    "raster_covariate",
+]
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,37 @@ class SurfaceFit:
             "notes": list(self.notes),
         }
 
+    def _grid(self) -> tuple[np.ndarray, float, float]:
+        """``(2, rows, cols)`` D and SE on the mask lattice, west and north edges."""
+        xy = self.surface[["x", "y"]].to_numpy()
+        sp = float(self.mask_spacing)
+        col = np.rint((xy[:, 0] - xy[:, 0].min()) / sp).astype(int)
+        row = np.rint((xy[:, 1].max() - xy[:, 1]) / sp).astype(int)
+        grid = np.full((2, row.max() + 1, col.max() + 1), np.nan, dtype="float32")
+        grid[0, row, col] = self.surface["D"].to_numpy()
+        grid[1, row, col] = self.surface["se"].to_numpy()
+        return grid, xy[:, 0].min() - sp / 2, xy[:, 1].max() + sp / 2
+
+    def to_dataarray(self) -> Any:
+        """The surface (D per 100 km²) as an ``xarray.DataArray`` with its CRS."""
+        import rioxarray  # noqa: F401
+        import xarray as xr
+
+        grid, x0, y1 = self._grid()
+        sp = float(self.mask_spacing)
+        da = xr.DataArray(
+            grid[0],
+            dims=("y", "x"),
+            coords={
+                "y": y1 - sp / 2 - sp * np.arange(grid.shape[1]),
+                "x": x0 + sp / 2 + sp * np.arange(grid.shape[2]),
+            },
+            name="density_per_100km2",
+        )
+        if self.crs is not None:
+            da = da.rio.write_crs(self.crs)
+        return da.rio.write_nodata(np.nan)
+
     def write_geotiff(self, path: str | os.PathLike[str]) -> None:
         """Write the surface (D per 100 km²; band 2 its SE) as a GeoTIFF.
 
@@ -135,14 +174,8 @@ class SurfaceFit:
         import rasterio
         from rasterio.transform import from_origin
 
-        xy = self.surface[["x", "y"]].to_numpy()
+        grid, x0, y1 = self._grid()
         sp = float(self.mask_spacing)
-        x0, y1 = xy[:, 0].min() - sp / 2, xy[:, 1].max() + sp / 2
-        col = np.rint((xy[:, 0] - xy[:, 0].min()) / sp).astype(int)
-        row = np.rint((xy[:, 1].max() - xy[:, 1]) / sp).astype(int)
-        grid = np.full((2, row.max() + 1, col.max() + 1), np.nan, dtype="float32")
-        grid[0, row, col] = self.surface["D"].to_numpy()
-        grid[1, row, col] = self.surface["se"].to_numpy()
         crs = None
         if self.crs is not None:
             from pyproj import CRS
@@ -247,6 +280,7 @@ def fit_surface(
     detectfn: DetectFn = "HHN",
     occasion_model: OccasionModel = "auto",
     maxiter: int = 300,
+    regions: Mapping[str, Any] | None = None,
 ) -> SurfaceFit:
     """Fit a log-linear density surface ``D(x) = exp(beta' z(x))`` (secr's ``D ~ ...``).
 
@@ -264,6 +298,10 @@ def fit_surface(
         See :func:`trapscape.density.fit`.
     maxiter
         Optimiser iteration limit.
+    regions
+        Optional name -> polygon (projected, metres): E.N in each, the
+        surface summed over the mask cells whose centres lie inside (parts
+        of a region beyond the mask are not counted).
 
     Raises
     ------
@@ -282,6 +320,7 @@ def fit_surface(
             detectfn=detectfn,
             occasion_model=occasion_model,
             maxiter=maxiter,
+            regions=regions,
         )
 
 
@@ -294,6 +333,7 @@ def _fit_surface(
     detectfn: str,
     occasion_model: str,
     maxiter: int,
+    regions: Mapping[str, Any] | None = None,
 ) -> SurfaceFit:
     t0 = time.perf_counter()
     _check_fittable(ch)
@@ -366,7 +406,7 @@ def _fit_surface(
         detectfn=detectfn,
         occasion_model=om,
         surface=surface,
-        region_n=_mask_n(beta, vcov, design, ch.n),
+        region_n=_mask_n(beta, vcov, design, ch.n, mask, regions),
         mask_spacing=mask.spacing,
         crs=mask.crs,
         scaling=scaling,
@@ -404,9 +444,14 @@ def _surface_table(
 
 
 def _mask_n(
-    beta: np.ndarray, vcov: np.ndarray, design: _lik.Design, n: int
+    beta: np.ndarray,
+    vcov: np.ndarray,
+    design: _lik.Design,
+    n: int,
+    mask: Mask,
+    regions: Mapping[str, Any] | None,
 ) -> pd.DataFrame:
-    """E.N and R.N over the whole mask (secr's ``region.N`` on the mask)."""
+    """E.N and R.N over the mask (secr's ``region.N``), E.N in each region."""
     assert design.d_matrix is not None
     nd = design.n_d
     da = _lik.density_at_mask(beta, design) * design.cell_area
@@ -418,24 +463,26 @@ def _mask_n(
     r_n = n + float(np.sum(da * np.exp(logq)))
     se_rn = math.sqrt(max(se_en**2 - e_n, 0.0))
     area = design.cell_area * design.d2.shape[0] * HA / 1e6
-    return pd.DataFrame(
-        [
+    rows = [
+        {"region": "mask", "quantity": q, "estimate": v, "se": e, "area_km2": area}
+        for q, v, e in (("E.N", e_n, se_en), ("R.N", r_n, se_rn))
+    ]
+    for name, geom0 in (regions or {}).items():
+        geom = _as_geometry(geom0)
+        if geom is None or geom.is_empty:
+            continue
+        inside = shapely.contains_xy(geom, mask.xy[:, 0], mask.xy[:, 1])
+        g_r = design.d_matrix[inside].T @ da[inside]
+        rows.append(
             {
-                "region": "mask",
+                "region": str(name),
                 "quantity": "E.N",
-                "estimate": e_n,
-                "se": se_en,
-                "area_km2": area,
-            },
-            {
-                "region": "mask",
-                "quantity": "R.N",
-                "estimate": r_n,
-                "se": se_rn,
-                "area_km2": area,
-            },
-        ]
-    )
+                "estimate": float(da[inside].sum()),
+                "se": float(math.sqrt(max(g_r @ vcov[:nd, :nd] @ g_r, 0.0))),
+                "area_km2": float(inside.sum()) * design.cell_area * HA / 1e6,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def raster_covariate(
@@ -477,6 +524,11 @@ def raster_covariate(
         vals = data[rows[inside], cols[inside]]
         out[inside] = np.ma.filled(vals.astype(float), np.nan)
     return out
+
+
+def best_surface(fits: Sequence[SurfaceFit]) -> SurfaceFit:
+    """The surface with the smallest AIC (the first on a tie)."""
+    return min(fits, key=lambda f: f.aic)
 
 
 def aic_table(fits: Sequence[Any], labels: Sequence[str] | None = None) -> pd.DataFrame:

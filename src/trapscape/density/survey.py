@@ -154,9 +154,7 @@ def fit_survey(
     if check_buffer:
         buffer_check(result, ch, mask)
     if surfaces:
-        result = _with_surfaces(
-            result, ch, mask, surfaces, rasters, occasion_model=occasion_model
-        )
+        result = _with_surfaces(result, ch, mask, surfaces, rasters, regions)
     return result
 
 
@@ -179,10 +177,13 @@ def _with_surfaces(
     mask: Mask,
     surfaces: Sequence[str],
     rasters: Mapping[str, Any] | None,
-    *,
-    occasion_model: OccasionModel,
+    regions: Mapping[str, Any],
 ) -> SCRFit:
-    """``result`` with density surfaces fitted on its mask (covariates from rasters)."""
+    """``result`` with density surfaces fitted on its mask (covariates from rasters).
+
+    The surfaces use the result's detection function and occasion model and
+    give E.N in the survey's regions.
+    """
     from .surface import _terms, fit_surface, raster_covariate
 
     rasters = dict(rasters or {})
@@ -202,7 +203,8 @@ def _with_surfaces(
             density=f,
             covariates=cov or None,
             detectfn=result.detectfn,  # type: ignore[arg-type]
-            occasion_model=occasion_model,
+            occasion_model=result.occasion_model,  # type: ignore[arg-type]
+            regions=regions,
         )
         for f in dict.fromkeys(surfaces)
     )

@@ -73,6 +73,7 @@ RAMPS = {
     "effort": ("YlGnBu", 0.15, 0.95),
     "pdot": ("viridis", 0.0, 1.0),
     "current": ("inferno", 0.1, 0.95),
+    "density": ("magma", 0.15, 0.95),
     "hotspot": ("OrRd", 0.45, 1.0),
     "detections": ("plasma", 0.15, 0.9),
 }

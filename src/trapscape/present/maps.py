@@ -83,6 +83,7 @@ LABELS: dict[str, str] = {
     "layer.coverage": "Coverage grid (trap-nights per cell)",
     "layer.pdot": "Detection probability (pdot)",
     "layer.current": "Current density (circuit theory)",
+    "layer.density": "Density surface (animals per 100 km²)",
     "layer.study_area": "Study area",
     "layer.parks": "Park (approximate boundary)",
     "layer.reserve": "Candidate transboundary reserve",
@@ -104,6 +105,8 @@ LABELS: dict[str, str] = {
     "unit.trap_nights": "trap-nights",
     "unit.probability": "probability",
     "unit.current": "A",
+    "unit.density": "per 100 km²",
+    "legend.density": "density surface of the best model by AIC (log-linear on habitat)",
     "legend.current": "current per cell, 1 A injected per pair of cores",
     "unit.score": "score (0–1)",
     "unit.detections": "detections",
@@ -859,13 +862,25 @@ def _add_coverage_grid(
 
 
 def _add_rasters(fm: Any, m: Any, prods: RunProducts, lg: _Legend) -> None:
-    """The pdot surface (shown) and the circuit current (hidden), in classes."""
-    for key, da in (("pdot", prods.pdot), ("current", prods.current)):
+    """The pdot surface (shown), the density surface and the current (hidden)."""
+    from ..density.surface import best_surface
+
+    surfaces = getattr(prods.density_fit, "surfaces", ()) or ()
+    best = best_surface(surfaces) if surfaces else None
+    dens = best.to_dataarray() if best is not None and best.crs is not None else None
+    for key, da in (
+        ("pdot", prods.pdot),
+        ("density", dens),
+        ("current", prods.current),
+    ):
         if da is None:
             continue
         if key == "pdot":
             edges = class_breaks(None, fixed=(0, 0.2, 0.4, 0.6, 0.8, 1.0))
             unit, note = _t("unit.probability"), _t("legend.pdot")
+        elif key == "density":
+            edges = class_breaks(np.asarray(da.values, dtype=float), 5)
+            unit, note = _t("unit.density"), _t("legend.density")
         else:
             edges = class_breaks(np.asarray(da.values, dtype=float), 5)
             unit, note = _t("unit.current"), _t("legend.current")
