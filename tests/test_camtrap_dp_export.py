@@ -197,6 +197,9 @@ def test_cli_validate_errors_and_warnings(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["validate", str(pkg)])
     assert res.exit_code == 0, res.output
     assert "declares version 1.1" in res.output
+    assert "OK: no problems found (1 warning above)." in res.output
+    res = CliRunner().invoke(cli, ["validate", str(pkg), "--json"])
+    assert "declares version 1.1" in json.loads(res.stdout)["warnings"][0]
     text = (
         (pkg / "observations.csv")
         .read_text()
