@@ -509,6 +509,33 @@ RULES: dict[str, tuple[Any, str, int | None, str | None, str]] = {
         "eventStart",
         "is outside deployment '00a2c20d'",
     ),
+    "camera-height-and-depth": (
+        lambda p: (
+            _edit(p, "deployments", 2, "cameraHeight", "1.2"),
+            _edit(p, "deployments", 2, "cameraDepth", "0.5"),
+        ),
+        "deployments.csv",
+        2,
+        "cameraDepth",
+        "are both given",
+    ),
+    "bbox-on-event": (
+        lambda p: _edit(p, "observations", 1, "bboxX", "0.2"),
+        "observations.csv",
+        1,
+        "bboxX",
+        "not media-level",
+    ),
+    "bbox-beyond-media": (
+        lambda p: (
+            _edit(p, "observations", 2, "bboxY", "0.6"),
+            _edit(p, "observations", 2, "bboxHeight", "0.5"),
+        ),
+        "observations.csv",
+        2,
+        "bboxHeight",
+        "bboxY + bboxHeight = 1.1 reaches beyond the media file",
+    ),
     "descriptor-project-missing": (
         lambda p: _descriptor(p, lambda d: d.pop("project")),
         "datapackage.json",

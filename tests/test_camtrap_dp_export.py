@@ -197,6 +197,9 @@ def test_cli_validate_errors_and_warnings(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["validate", str(pkg)])
     assert res.exit_code == 0, res.output
     assert "declares version 1.1" in res.output
+    assert "OK: no problems found (1 warning above)." in res.output
+    res = CliRunner().invoke(cli, ["validate", str(pkg), "--json"])
+    assert "declares version 1.1" in json.loads(res.stdout)["warnings"][0]
     text = (
         (pkg / "observations.csv")
         .read_text()
@@ -248,3 +251,24 @@ def test_simulate_writes_a_valid_package(tmp_path: Path) -> None:
     desc = json.loads((tmp_path / "pkg" / "datapackage.json").read_text())
     assert desc["project"]["samplingDesign"] == "systematicRandom"
     assert desc["temporal"]["start"] <= desc["temporal"]["end"]
+
+
+def test_sighting_without_deployment_gets_its_stations(
+    tiny_survey: Any, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    si = tiny_survey.sightings.copy()
+    si[V.DEPLOYMENT_ID] = si[V.DEPLOYMENT_ID].astype(object)
+    si.loc[si[V.STATION_ID] == "S5", [V.DEPLOYMENT_ID, V.CAMERA_ID]] = pd.NA
+    survey = replace(tiny_survey, sightings=si)
+    path = tio.write_camtrap_dp(survey, tmp_path / "pkg")
+    back = tio.read_camtrap_dp(path, crs=survey.crs)
+    assert set(
+        back.sightings.loc[back.sightings[V.STATION_ID] == "S5", V.DEPLOYMENT_ID]
+    ) == {"S5/a"}
+    pd.testing.assert_frame_equal(_sightings(back), _sightings(survey))
+    late = si.copy()
+    late.loc[late[V.STATION_ID] == "S5", V.TIMESTAMP] = pd.Timestamp("2025-01-01")
+    with pytest.raises(InputError, match="outside every deployment of its station"):
+        tio.write_camtrap_dp(replace(tiny_survey, sightings=late), tmp_path / "x")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import click
 
-from ..errors import TrapscapeError
+from ..errors import TrapscapeError, TrapscapeWarning
 from .options import SurveyInputs, survey_inputs
 
 __all__ = ["cmd", "summarise"]
@@ -89,7 +90,9 @@ def cmd(
     With --json the summary (or the problems) is printed as JSON.
     """
     try:
-        survey = inputs.load(date_format=date_format)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TrapscapeWarning)
+            survey = inputs.load(date_format=date_format)
     except TrapscapeError as err:
         if not as_json:
             raise
@@ -108,9 +111,28 @@ def cmd(
             json.dumps({"ok": False, "problems": problems}, indent=2, default=str)
         )
         click.get_current_context().exit(1)
+    said = _pass_on(caught)
     summary = summarise(survey)
     if as_json:
-        click.echo(json.dumps({"ok": True, **summary}, indent=2, default=str))
+        click.echo(
+            json.dumps({"ok": True, **summary, "warnings": said}, indent=2, default=str)
+        )
     else:
         click.echo(_human(summary))
-        click.echo("OK: no problems found.")
+        n = len(said)
+        click.echo(
+            "OK: no problems found"
+            + (f" ({n} warning{'s' if n > 1 else ''} above)." if n else ".")
+        )
+
+
+def _pass_on(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Print trapscape's warnings (one ``Warning:`` line each); re-issue others."""
+    said = []
+    for w in caught:
+        if issubclass(w.category, TrapscapeWarning):
+            said.append(str(w.message))
+            click.echo(f"Warning: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return said

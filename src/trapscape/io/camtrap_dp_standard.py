@@ -514,6 +514,7 @@ def _check_rules(tables: dict[str, _Table], out: Finding) -> None:
             "instants). Correct one of them."
         ),
     )
+    _not_both(dep, "cameraHeight", "cameraDepth", out)
     ids = dep.values("deploymentID")
     window = pd.DataFrame({"a": start.to_numpy(), "b": end.to_numpy()}, index=ids)
     window = window[~window.index.duplicated()]
@@ -527,6 +528,55 @@ def _check_rules(tables: dict[str, _Table], out: Finding) -> None:
         _check_event_order(obs, out)
         _check_levels(obs, media, out)
         _check_animal_only(obs, out)
+        _check_boxes(obs, out)
+
+
+def _not_both(t: _Table, a: str, b: str, out: Finding) -> None:
+    both = (t.values(a) != "") & (t.values(b) != "")
+    _add_rows(
+        out,
+        t,
+        np.flatnonzero(both.to_numpy()),
+        b,
+        lambda i: (
+            f"{a} and {b} are both given; the standard says not to combine "
+            "them (a camera is above ground or under water). Empty one."
+        ),
+    )
+
+
+def _check_boxes(obs: _Table, out: Finding) -> None:
+    """Bounding boxes belong to a media file and lie inside it."""
+    level = obs.values("observationLevel")
+    for col in ("bboxX", "bboxY", "bboxWidth", "bboxHeight"):
+        given = (obs.values(col) != "") & (level != "media")
+        _add_rows(
+            out,
+            obs,
+            np.flatnonzero(given.to_numpy()),
+            col,
+            lambda i, c=col: (
+                f"{c} on an observation that is not media-level; a "
+                "bounding box is drawn on the media file named by mediaID. Empty "
+                "it, or set observationLevel to media."
+            ),
+        )
+    for pos, size in (("bboxX", "bboxWidth"), ("bboxY", "bboxHeight")):
+        a = pd.to_numeric(obs.values(pos), errors="coerce")
+        w = pd.to_numeric(obs.values(size), errors="coerce")
+        total = a + w
+        over = (total > 1 + 1e-9).to_numpy()
+        _add_rows(
+            out,
+            obs,
+            np.flatnonzero(over),
+            size,
+            lambda i, p=pos, z=size, t=total: (
+                f"{p} + {z} = {t.iloc[i]:g} "
+                "reaches beyond the media file (both are relative to its size, at "
+                "most 1 together). Correct the box."
+            ),
+        )
 
 
 def _inside(t: _Table, col: str, window: pd.DataFrame, out: Finding) -> None:

@@ -173,9 +173,41 @@ def _deployments(
     )
 
 
-def _period_of(sightings: pd.DataFrame, periods: pd.DataFrame) -> np.ndarray:
+def _deployment_of(survey: Survey) -> np.ndarray:
+    """Each sighting's deployment; a missing one from its station and time.
+
+    A sighting at a station of several cameras, with no camera named, has no
+    deployment: it gets the first of its station's deployments that was set
+    up at the time.
+
+    Raises
+    ------
+    InputError
+        Such a sighting lies outside every deployment of its station.
+    """
+    si = survey.sightings
+    dep = si[V.DEPLOYMENT_ID].astype(object).to_numpy().copy()
+    missing = np.flatnonzero(pd.isna(si[V.DEPLOYMENT_ID]).to_numpy())
+    st = survey.stations
+    for i in missing:
+        here = st[st[V.STATION_ID].astype(str) == str(si[V.STATION_ID].iloc[i])]
+        t = pd.Timestamp(si[V.TIMESTAMP].iloc[i])
+        hit = here[(here[V.SETUP] <= t) & (here[V.RETRIEVAL] >= t)]
+        if hit.empty:
+            raise InputError(
+                f"sighting {i + 1} (station {si[V.STATION_ID].iloc[i]}, {t}) lies "
+                "outside every deployment of its station; a Camtrap DP "
+                "observation must lie inside its deployment. Fix the survey."
+            )
+        dep[i] = hit[V.DEPLOYMENT_ID].iloc[0]
+    return np.array([str(d) for d in dep], dtype=object)  # not fixed-width
+
+
+def _period_of(
+    sightings: pd.DataFrame, deployment: np.ndarray, periods: pd.DataFrame
+) -> np.ndarray:
     """The working period holding each sighting (its deployment's last one before)."""
-    out = sightings[V.DEPLOYMENT_ID].astype(str).to_numpy().copy()
+    out = deployment.copy()
     split = periods[periods["period"] != periods["deployment"]]
     times = pd.to_datetime(sightings[V.TIMESTAMP]).to_numpy()
     for dep, group in split.groupby("deployment"):
@@ -195,7 +227,7 @@ def _media_and_observations(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     si = survey.sightings.reset_index(drop=True)
     n = len(si)
-    period = _period_of(si, periods)
+    period = _period_of(si, _deployment_of(survey), periods)
     when = _stamp(si[V.TIMESTAMP], utc_offset) if n else np.array([], dtype=object)
     media_id = _text(si[V.MEDIA_ID]) if V.MEDIA_ID in si.columns else [""] * n
     sex = (
