@@ -680,9 +680,10 @@ def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
         if len(r):
             b, a = float(r["before"].iloc[0]), float(r["after"].iloc[0])
             if np.isfinite(b) and np.isfinite(a):
+                pct = " %" if i18n.current() == "ru" else "%"  # 11,7 % in Russian
                 rse = (
-                    i18n.localize_number(f"{100 * b:.1f}") + " %",
-                    i18n.localize_number(f"{100 * a:.1f}") + " %",
+                    i18n.localize_number(f"{100 * b:.1f}") + pct,
+                    i18n.localize_number(f"{100 * a:.1f}") + pct,
                 )
     return {"n": n, "where": where, "rse": rse}
 
