@@ -367,3 +367,23 @@ def test_unreachable_scheduler_is_a_clear_error(cases: Path) -> None:
     assert "Cannot reach the dask scheduler" in out.output
     assert "Traceback" not in out.output
     assert not (cases / "test2").exists()
+
+
+def test_project_omniscape_section_sets_the_options() -> None:
+    """[omniscape] (radius, block size in cells, buffer...) reaches the solve."""
+    from trapscape import _steps
+    from trapscape.corridors.omniscape.crossing import omniscape_circuit
+
+    section = {"radius": 5, "block_size": 3, "buffer": 1}
+    _steps.check_section("omniscape", section, "p.toml")
+    with pytest.raises(InputError, match="radius"):
+        _steps.check_section("omniscape", {"radius": 0}, "p.toml")
+    with pytest.raises(InputError, match="radious"):
+        _steps.check_section("omniscape", {"radious": 5}, "p.toml")
+    da = _grid_da(np.ones((30, 30)))
+    circ, omni = omniscape_circuit(
+        da, radius_m=2000.0, block_size=None, pinch_quantile=0.9, options=section
+    )
+    assert circ.current.attrs["radius_cells"] == 5
+    assert omni.options.block_size == 3
+    assert omni.options.buffer == 1

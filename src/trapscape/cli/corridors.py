@@ -86,8 +86,11 @@ def _project_conf(
     from ..project import load_project
 
     proj = load_project(project, read=False)
+    conf = proj.step("corridors")
+    if proj.params.get("omniscape"):  # as the run's corridors step does
+        conf = {**conf, "omniscape_options": dict(proj.params["omniscape"])}
     return (
-        proj.step("corridors"),
+        conf,
         dict(proj.params.get("rasters", {})),
         project.resolve().parent,
     )
