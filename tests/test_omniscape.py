@@ -221,6 +221,31 @@ def test_bad_ini_nothing_written(cases: Path) -> None:
     assert not (cases / "bad").exists()
 
 
+def test_ini_with_mismatched_grids_writes_nothing(cases: Path) -> None:
+    small = cases / "input" / "small.asc"
+    lines = (cases / "input" / "source.asc").read_text().splitlines()
+    header = ["ncols 30", "nrows 20", *lines[2:6]]
+    small.write_text("\n".join(header + lines[6:26]) + "\n")
+    ini = cases / "mismatch.ini"
+    ini.write_text(
+        "resistance_file = input/resistance.asc\nsource_file = input/small.asc\n"
+        "radius = 3\nproject_name = mismatch\n"
+    )
+    with pytest.raises(InputError, match="not on the grid of resistance_file"):
+        run_ini(ini)
+    assert not (cases / "mismatch").exists()
+
+
+def test_cli_out_option(cases: Path, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    res = CliRunner().invoke(
+        cli, ["omniscape", str(cases / "test6.ini"), "--out", str(target)]
+    )
+    assert res.exit_code == 0, res.output
+    assert (target / "cum_currmap.tif").exists()
+    assert not (cases / "test6").exists()
+
+
 def test_cli_runs_ini_and_refuses_to_overwrite(cases: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["omniscape", str(cases / "test2.ini")])
