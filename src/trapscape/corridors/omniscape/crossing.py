@@ -124,6 +124,14 @@ def omniscape_circuit(
         "calc_normalized_current",
     ):
         extra.pop(forced, None)
+    if not radius_m >= grid.cell:
+        from ...errors import InputError
+
+        raise InputError(
+            f"The omniscape radius ({radius_m:g} m) is smaller than a cell of the "
+            f"resistance grid ({grid.cell:g} m); raise omniscape_radius or use a finer "
+            "resolution."
+        )
     radius = max(1, round(radius_m / grid.cell))
     if radius > MAX_RADIUS_CELLS:
         # keep the windows small: solve on a coarser grid of the same extent
