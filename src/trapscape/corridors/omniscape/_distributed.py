@@ -32,6 +32,9 @@ def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
             "Solving on a dask cluster (--workers > 1 or --scheduler) needs dask and "
             "distributed: pip install 'trapscape[dask]'."
         ) from None
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        # distributed sets its loggers to INFO; follow the caller's verbosity
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler is not None:
         try:
             return Client(scheduler, timeout="5s"), None
@@ -46,6 +49,7 @@ def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster
 
