@@ -412,3 +412,28 @@ def test_project_omniscape_section_sets_the_options() -> None:
     assert circ.current.attrs["radius_cells"] == 5
     assert omni.options.block_size == 3
     assert omni.options.buffer == 1
+
+
+def test_window_contexts_give_the_same_partials() -> None:
+    """What a dask task gets (only its part of the grids) changes nothing."""
+    from trapscape.corridors.omniscape._engine import batches, solve_batch
+    from trapscape.corridors.omniscape.core import prepare_context
+
+    res, src = _inputs()
+    temp = read_grid(DATA / "input" / "temperature.asc", what="t").values
+    opts = OmniscapeOptions(
+        radius=5,
+        block_size=3,
+        buffer=2,
+        calc_flow_potential=True,
+        conditions=Conditions(("within",), (-0.5,), (0.5,)),
+    )
+    ctx, _ = prepare_context(res, src, options=opts, conditions=[temp])
+    for idx in batches(ctx.targets, 9):
+        sub = ctx.window(ctx.targets[idx])
+        assert sub.conductance.size < ctx.conductance.size
+        a = solve_batch(ctx, idx)
+        b = solve_batch(sub, np.arange(len(idx)))
+        assert (a.row0, a.col0) == (b.row0, b.col0)
+        np.testing.assert_array_equal(a.current, b.current)
+        np.testing.assert_array_equal(a.flow_potential, b.flow_potential)
