@@ -221,6 +221,31 @@ def test_bad_ini_nothing_written(cases: Path) -> None:
     assert not (cases / "bad").exists()
 
 
+def test_ini_with_mismatched_grids_writes_nothing(cases: Path) -> None:
+    small = cases / "input" / "small.asc"
+    lines = (cases / "input" / "source.asc").read_text().splitlines()
+    header = ["ncols 30", "nrows 20", *lines[2:6]]
+    small.write_text("\n".join(header + lines[6:26]) + "\n")
+    ini = cases / "mismatch.ini"
+    ini.write_text(
+        "resistance_file = input/resistance.asc\nsource_file = input/small.asc\n"
+        "radius = 3\nproject_name = mismatch\n"
+    )
+    with pytest.raises(InputError, match="not on the grid of resistance_file"):
+        run_ini(ini)
+    assert not (cases / "mismatch").exists()
+
+
+def test_cli_out_option(cases: Path, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    res = CliRunner().invoke(
+        cli, ["omniscape", str(cases / "test6.ini"), "--out", str(target)]
+    )
+    assert res.exit_code == 0, res.output
+    assert (target / "cum_currmap.tif").exists()
+    assert not (cases / "test6").exists()
+
+
 def test_cli_runs_ini_and_refuses_to_overwrite(cases: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["omniscape", str(cases / "test2.ini")])
@@ -367,3 +392,48 @@ def test_unreachable_scheduler_is_a_clear_error(cases: Path) -> None:
     assert "Cannot reach the dask scheduler" in out.output
     assert "Traceback" not in out.output
     assert not (cases / "test2").exists()
+
+
+def test_project_omniscape_section_sets_the_options() -> None:
+    """[omniscape] (radius, block size in cells, buffer...) reaches the solve."""
+    from trapscape import _steps
+    from trapscape.corridors.omniscape.crossing import omniscape_circuit
+
+    section = {"radius": 5, "block_size": 3, "buffer": 1}
+    _steps.check_section("omniscape", section, "p.toml")
+    with pytest.raises(InputError, match="radius"):
+        _steps.check_section("omniscape", {"radius": 0}, "p.toml")
+    with pytest.raises(InputError, match="radious"):
+        _steps.check_section("omniscape", {"radious": 5}, "p.toml")
+    da = _grid_da(np.ones((30, 30)))
+    circ, omni = omniscape_circuit(
+        da, radius_m=2000.0, block_size=None, pinch_quantile=0.9, options=section
+    )
+    assert circ.current.attrs["radius_cells"] == 5
+    assert omni.options.block_size == 3
+    assert omni.options.buffer == 1
+
+
+def test_window_contexts_give_the_same_partials() -> None:
+    """What a dask task gets (only its part of the grids) changes nothing."""
+    from trapscape.corridors.omniscape._engine import batches, solve_batch
+    from trapscape.corridors.omniscape.core import prepare_context
+
+    res, src = _inputs()
+    temp = read_grid(DATA / "input" / "temperature.asc", what="t").values
+    opts = OmniscapeOptions(
+        radius=5,
+        block_size=3,
+        buffer=2,
+        calc_flow_potential=True,
+        conditions=Conditions(("within",), (-0.5,), (0.5,)),
+    )
+    ctx, _ = prepare_context(res, src, options=opts, conditions=[temp])
+    for idx in batches(ctx.targets, 9):
+        sub = ctx.window(ctx.targets[idx])
+        assert sub.conductance.size < ctx.conductance.size
+        a = solve_batch(ctx, idx)
+        b = solve_batch(sub, np.arange(len(idx)))
+        assert (a.row0, a.col0) == (b.row0, b.col0)
+        np.testing.assert_array_equal(a.current, b.current)
+        np.testing.assert_array_equal(a.flow_potential, b.flow_potential)

@@ -268,6 +268,12 @@ def _corridors() -> tuple[Callable[..., Any], ...]:
     return (corridors.corridors_for_survey,)
 
 
+def _omniscape() -> tuple[Callable[..., Any], ...]:
+    from .corridors.omniscape import OmniscapeOptions
+
+    return (OmniscapeOptions,)
+
+
 def _plan() -> tuple[Callable[..., Any], ...]:
     from . import planning
 
@@ -307,6 +313,7 @@ _SECTIONS: dict[str, Callable[[], tuple[Callable[..., Any], ...]]] = {
     "density": _density,
     "homerange": _homerange,
     "corridors": _corridors,
+    "omniscape": _omniscape,
     "plan": _plan,
     "map": _map,
     "report": _report,
@@ -355,6 +362,7 @@ STEP_SECTIONS: tuple[str, ...] = (
     "density",
     "homerange",
     "corridors",
+    "omniscape",
     "plan",
     "map",
     "report",
@@ -428,6 +436,8 @@ RESERVED: frozenset[str] = frozenset(
         "report",
         "detection",
         "straddling_percent",
+        "omniscape_options",
+        "conditions",
     }
 )
 _RESERVED_OK: dict[str, frozenset[str]] = {
@@ -611,6 +621,11 @@ VALUE_RULES: dict[str, ValueRule] = {
     "max_mask_points": _COUNT1,
     "n_jobs": _COUNT1,
     "omniscape_block_size": _COUNT1,
+    # [omniscape]: Omniscape.jl's options (radius and block size in cells)
+    "radius": _COUNT1,
+    "block_size": _COUNT1,
+    "source_threshold": _NONNEG,
+    "r_cutoff": _NONNEG,
 }
 
 

@@ -223,3 +223,37 @@ def test_advised_resolution_runs_without_a_second_refusal(tmp_path: Path) -> Non
     assert second.exit_code == 0, second.output
     assert "budget" not in second.output
     assert (out / "results.gpkg").exists()
+
+
+def test_method_omniscape_with_the_project_section(
+    tmp_path: Path, project: Path
+) -> None:
+    """--method omniscape: hotspots from the omnidirectional current; [omniscape] used."""
+    project.write_text(
+        project.read_text() + "[omniscape]\nradius = 8\nblock_size = 3\n"
+    )
+    out = tmp_path / "omni"
+    res = _run(["corridors", str(project), "--out", str(out), "--method", "omniscape"])
+    assert res.exit_code == 0, res.output
+    assert "ranked by omniscape" in res.output
+    hot = pd.read_csv(out / "corridors" / "border_hotspots.csv")
+    assert set(hot["method"]) == {"omniscape"}
+    assert {"flow_ratio", "flow_potential_sum"} <= set(hot.columns)
+    assert (out / "corridors" / "flow_potential.tif").exists()
+    with rasterio.open(out / "corridors" / "current.tif") as src:
+        assert src.res == (100.0, 100.0)  # radius 8 cells: no coarsening
+
+
+def test_omniscape_radius_below_a_cell_is_refused(
+    tmp_path: Path, project: Path
+) -> None:
+    project.write_text(
+        project.read_text().replace(
+            "[corridors]\n",
+            '[corridors]\nmethod = "omniscape"\nomniscape_radius = 50.0\n',
+        )
+    )
+    res = _run(["corridors", str(project), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "smaller than a cell" in res.output
+    assert not (tmp_path / "o").exists()

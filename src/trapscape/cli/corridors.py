@@ -86,8 +86,11 @@ def _project_conf(
     from ..project import load_project
 
     proj = load_project(project, read=False)
+    conf = proj.step("corridors")
+    if proj.params.get("omniscape"):  # as the run's corridors step does
+        conf = {**conf, "omniscape_options": dict(proj.params["omniscape"])}
     return (
-        proj.step("corridors"),
+        conf,
         dict(proj.params.get("rasters", {})),
         project.resolve().parent,
     )
@@ -161,6 +164,13 @@ def _project_conf(
 )
 @click.option("--no-circuit", is_flag=True, default=False, help="Skip circuit theory.")
 @library_opt(
+    "--method",
+    of="corridors",
+    type=click.Choice(["auto", "leastcost", "omniscape"]),
+    help="Current and hotspots from least-cost cores or omnidirectional current "
+    "(auto: omniscape when the cores touch or are missing) [default: {default}].",
+)
+@library_opt(
     "--segment-length",
     of="corridors",
     type=float,
@@ -212,6 +222,7 @@ def cmd(
     mode: str | None,
     solver: str | None,
     no_circuit: bool,
+    method: str | None,
     segment_length: float | None,
     width_cost: float | None,
     width_m: float | None,
@@ -249,7 +260,8 @@ def cmd(
         raise click.UsageError("Give --width-cost or --width-m, not both.")
     conf, proj_rasters, base = _project_conf(inputs)
     project = inputs.project
-    check_section("corridors", conf, str(project) if project is not None else None)
+    own = {k: v for k, v in conf.items() if k != "omniscape_options"}
+    check_section("corridors", own, str(project) if project is not None else None)
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
 
@@ -286,6 +298,7 @@ def cmd(
             "segment_length": segment_length,
             "core_setback": core_setback,
             "n_jobs": n_jobs,
+            "method": method,
         },
     )
     _cli_widths_and_circuit(kw, width_cost, width_m, no_circuit)
@@ -315,5 +328,5 @@ def _echo(result: Any, out: Path) -> None:
     )
     click.echo(
         f"Wrote {out} ({len(result.cores)} cores, {len(result.paths)} paths, "
-        f"{n_hot} border segments ranked)."
+        f"{n_hot} border segments ranked by {result.method})."
     )

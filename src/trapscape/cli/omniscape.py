@@ -16,6 +16,13 @@ logger = logging.getLogger(__name__)
 
 @click.command("omniscape")
 @click.argument("config", type=EXISTING_FILE)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: project_name beside CONFIG].",
+)
 @overwrite_opt
 @click.option(
     "--workers",
@@ -31,7 +38,9 @@ logger = logging.getLogger(__name__)
     help="Address of a running dask.distributed scheduler (e.g. tcp://host:8786) "
     "to solve the windows on.",
 )
-def cmd(config: Path, overwrite: bool, workers: int, scheduler: str | None) -> None:
+def cmd(
+    config: Path, out: Path | None, overwrite: bool, workers: int, scheduler: str | None
+) -> None:
     """Run the Omniscape.jl configuration CONFIG (an INI file).
 
     Paths in CONFIG are relative to it; the outputs (cum_currmap,
@@ -42,6 +51,7 @@ def cmd(config: Path, overwrite: bool, workers: int, scheduler: str | None) -> N
 
     run = run_ini(
         config,
+        out=out,
         overwrite=overwrite,
         workers=workers,
         scheduler=scheduler,

@@ -171,6 +171,7 @@ def for_survey(
     method: Literal["auto", "leastcost", "omniscape"] = "auto",
     omniscape_radius: float = 10000.0,
     omniscape_block_size: int | None = None,
+    omniscape_options: Mapping[str, Any] | None = None,
     n_jobs: int = 1,
     base_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
@@ -216,6 +217,7 @@ def for_survey(
         Current from ``"leastcost"`` cores or ``"omniscape"`` (moving window
         of that radius in metres, blocks in cells, default ~radius / 4; see
         :mod:`.omniscape.crossing`); ``"auto"``: omniscape if cores touch.
+        ``omniscape_options`` (the project's ``[omniscape]``) override them.
     n_jobs
         Processes for the circuit's unit-source solves (see :func:`circuit`).
     base_dir
@@ -246,6 +248,7 @@ def for_survey(
     chosen = choose_method(method, core_gdf, resolution)
     om: dict[str, Any] = {"radius_m": omniscape_radius, "progress": progress}
     om.update(block_size=omniscape_block_size, pinch_quantile=pinch_quantile)
+    om.update(options=dict(omniscape_options or {}))
     if core_gdf is None:
         area = (rasters, resistance, resolution, buffer, max_memory_gb)
         return _omniscape_only(survey, chosen, area, segment_length, om)

@@ -231,6 +231,8 @@ def _step_homerange(ctx: _Context) -> str:
 def _step_corridors(ctx: _Context) -> str:
     fn = corridors.corridors_for_survey
     opts = dict(ctx.params.get("corridors", {}))
+    if ctx.params.get("omniscape"):  # Omniscape.jl's options for method = omniscape
+        opts["omniscape_options"] = dict(ctx.params["omniscape"])
     rasters = dict(ctx.params.get("rasters", {}))
     if not rasters and "resistance" not in opts:
         raise _Skip(

@@ -1,8 +1,9 @@
 """Moving-window solves on a dask.distributed cluster (``trapscape[dask]``).
 
-The read-only context (conductance, sources, conditions, correction) is
-scattered to every worker once; each task solves one batch of targets and
-returns only the current on the batch's bounding box
+Each task receives only the part of the grids (conductance, sources,
+conditions) that its batch of windows reads, plus the artifact correction,
+so no worker holds a full grid; it solves the batch and returns only the
+current on the batch's bounding box
 (:class:`~._engine.Partial`), never a full grid.  The client adds the
 partials into the output in batch order, the order of the single-process
 run, so both give bit-identical maps.
@@ -32,6 +33,9 @@ def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
             "Solving on a dask cluster (--workers > 1 or --scheduler) needs dask and "
             "distributed: pip install 'trapscape[dask]'."
         ) from None
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        # distributed sets its loggers to INFO; follow the caller's verbosity
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler is not None:
         try:
             return Client(scheduler, timeout="5s"), None
@@ -46,6 +50,7 @@ def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster
 
@@ -66,9 +71,15 @@ class DistributedSolve:
         self.n_workers = len(self.client.scheduler_info().get("workers", {})) or workers
         self.progress = progress
         self.n_targets = len(ctx.targets)
-        shared = self.client.scatter(ctx, broadcast=True)
+        # each task gets only the part of the grids its windows read
         self.futures = [
-            self.client.submit(solve_batch, shared, idx, pure=False) for idx in groups
+            self.client.submit(
+                solve_batch,
+                ctx.window(ctx.targets[idx]),
+                np.arange(len(idx)),
+                pure=False,
+            )
+            for idx in groups
         ]
         logger.info(
             "omniscape: %d batches on %d dask workers", len(groups), self.n_workers

@@ -51,10 +51,46 @@ class Context:
     options: OmniscapeOptions
     correction: np.ndarray | None
     targets: np.ndarray  # (n, 3): row, column, strength
+    # a window of the landscape (dask tasks): where its arrays start, and the
+    # landscape's shape; target coordinates stay those of the landscape
+    origin: tuple[int, int] = (0, 0)
+    full_shape: tuple[int, int] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Shape of the whole landscape."""
+        if self.full_shape is not None:
+            return self.full_shape
         return self.conductance.shape
+
+    def take(self, arr: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """``arr[y0:y1, x0:x1]`` in landscape coordinates."""
+        oy, ox = self.origin
+        return arr[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+
+    def window(self, tg: np.ndarray) -> Context:
+        """A context holding only the part of the grids that targets ``tg`` read."""
+        d = max(self.options.reach, self.options.block_radius)
+        nrows, ncols = self.shape
+        r0 = max(int(tg[:, 0].min()) - d, 0)
+        r1 = min(int(tg[:, 0].max()) + d, nrows - 1) + 1
+        c0 = max(int(tg[:, 1].min()) - d, 0)
+        c1 = min(int(tg[:, 1].max()) + d, ncols - 1) + 1
+
+        def cut(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(self.take(a, r0, r1, c0, c1))
+
+        return Context(
+            cut(self.conductance),
+            cut(self.source),
+            tuple(cut(a) for a in self.present),
+            tuple(cut(a) for a in self.future),
+            self.options,
+            self.correction,
+            tg,
+            (r0, c0),
+            self.shape,
+        )
 
 
 @dataclass(frozen=True)
@@ -77,23 +113,12 @@ def targets(source: np.ndarray, options: OmniscapeOptions) -> np.ndarray:
     xs = np.arange(br, ncols - br, bs)
     if not len(ys) or not len(xs):
         return np.zeros((0, 3))
-    # block sums through a summed-area table
-    sat = np.zeros((nrows + 1, ncols + 1))
-    sat[1:, 1:] = source.cumsum(0).cumsum(1)
-    y0, y1 = ys - br, np.minimum(ys + br, nrows - 1) + 1
-    x0, x1 = xs - br, np.minimum(xs + br, ncols - 1) + 1
-    strength = (
-        sat[y1][:, x1] - sat[y0][:, x1] - sat[y1][:, x0] + sat[y0][:, x0]
-    )  # (ny, nx)
-    # exact sums where the table's rounding could matter
+    # every target's block lies inside the grid: sum the blocks by reshaping
+    ny, nx = len(ys), len(xs)
+    blocks = source[: ny * bs, : nx * bs].reshape(ny, bs, nx, bs)
+    strength = blocks.sum(axis=(1, 3))
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
     out = np.column_stack([yy.ravel(), xx.ravel(), strength.ravel()])
-    out = out[out[:, 2] > 1e-12 * max(1.0, float(np.abs(source).max(initial=0.0)))]
-    for k in range(len(out)):
-        y, x = int(out[k, 0]), int(out[k, 1])
-        out[k, 2] = source[
-            y - br : min(y + br, nrows - 1) + 1, x - br : x + br + 1
-        ].sum()
     return out[out[:, 2] > 0]
 
 
@@ -153,9 +178,9 @@ def _match_conditions(
     by = slice(y - br, min(y + br, nrows - 1) + 1)
     bx = slice(x - br, min(x + br, ncols - 1) + 1)
     for k, comp in enumerate(cond.comparisons):
-        present = ctx.present[k][y0:y1, x0:x1]
+        present = ctx.take(ctx.present[k], y0, y1, x0, x1)
         target_layer = ctx.future[k] if cond.uses_future(k) else ctx.present[k]
-        block = target_layer[by, bx]
+        block = ctx.take(target_layer, by.start, by.stop, bx.start, bx.stop)
         with np.errstate(invalid="ignore"):
             if comp == "within":
                 diff = present - _median(block)
@@ -180,11 +205,13 @@ def window_sources(
     match the target's are removed after the rescaling, as Omniscape.jl does.
     """
     opts = ctx.options
-    grid = ctx.source if source is None else source
-    shape = grid.shape
+    shape = ctx.shape if source is None else source.shape
     window = _bounds(y, x, opts.reach, shape)
     y0, y1, x0, x1 = window
-    src = np.where(_disc(y0, y1, x0, x1, y, x, opts.radius), grid[y0:y1, x0:x1], 0.0)
+    vals = (
+        ctx.take(ctx.source, y0, y1, x0, x1) if source is None else source[y0:y1, x0:x1]
+    )
+    src = np.where(_disc(y0, y1, x0, x1, y, x, opts.radius), vals, 0.0)
     d, br = opts.reach, opts.block_radius
     nrows, ncols = ctx.shape
     src[
@@ -304,7 +331,7 @@ def _solve_batch(ctx: Context, index: np.ndarray) -> Partial:
         y0, y1, x0, x1 = _bounds(int(y), int(x), d, ctx.shape)
         src = window_sources(ctx, int(y), int(x), float(strength))
         ground = (int(y) - y0, int(x) - x0)
-        cond = ctx.conductance[y0:y1, x0:x1]
+        cond = ctx.take(ctx.conductance, y0, y1, x0, x1)
         cond = np.where(_disc(y0, y1, x0, x1, int(y), int(x), d), cond, np.nan)
         cur = _solve(opts, cond, src, ground)
         flow = None

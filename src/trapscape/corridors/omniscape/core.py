@@ -178,19 +178,28 @@ def worker_memory_bytes(
     options: OmniscapeOptions,
     batch_size: int,
     n_layers: int = 0,
+    *,
+    distributed: bool = False,
 ) -> int:
-    """Peak memory of one worker: its copy of the context plus one batch.
+    """Peak memory of one worker: the grids it reads plus one batch.
 
-    The context is the conductance and source grids (and condition layers);
-    a batch adds its partial current maps and one window's factorisation
-    (band Cholesky: ``(2r + 3)`` diagonals of ``(2r + 1)**2`` cells, twice
-    when flow potential is on, plus about 40 work arrays of a window).
+    A single process reads the whole conductance and source grids (and
+    condition layers); a dask task only their part under its batch's
+    windows (``distributed``).  A batch adds its partial current maps and
+    one window's factorisation (band Cholesky: ``(2r + 3)`` diagonals of
+    ``(2r + 1)**2`` cells, twice when flow potential is on, plus about 40
+    work arrays of a window).
     """
     from .._solver import estimate_memory_bytes
     from ._window import BAND_MAX_WIDTH
 
     cells = int(shape[0]) * int(shape[1])
-    context = cells * 8 * (2 + n_layers)
+    side = (
+        max(1, math.isqrt(max(int(batch_size), 1))) * options.block_size
+        + 2 * options.reach
+    )
+    read = min(side * side, cells) if distributed else cells
+    context = read * 8 * (2 + n_layers)
     w = 2 * options.reach + 1
     n_w = w * w
     if w <= BAND_MAX_WIDTH:
@@ -199,10 +208,6 @@ def worker_memory_bytes(
         solve = estimate_memory_bytes(n_w, 1, solver="cg_amg")
     if options.needs_flow_potential:
         solve *= 2
-    side = (
-        max(1, math.isqrt(max(int(batch_size), 1))) * options.block_size
-        + 2 * options.reach
-    )
     partial = min(side * side, cells) * 8 * (2 if options.needs_flow_potential else 1)
     return int(context + solve + 40 * n_w * 8 + partial)
 
@@ -353,7 +358,13 @@ def omniscape(
         future_conditions=future_conditions,
     )
     groups = batches(ctx.targets, batch_size)
-    need = worker_memory_bytes(ctx.shape, options, batch_size, 2 * len(ctx.present))
+    need = worker_memory_bytes(
+        ctx.shape,
+        options,
+        batch_size,
+        2 * len(ctx.present),
+        distributed=scheduler is not None or workers > 1,
+    )
     logger.info("omniscape: about %.2f GiB per worker", need / 2**30)
     if max_memory_gb is not None and need > max_memory_gb * 2**30:
         raise ComputationError(

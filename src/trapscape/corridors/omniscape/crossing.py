@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -98,17 +99,39 @@ def omniscape_circuit(
     progress: bool = False,
     workers: int = 1,
     scheduler: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[CircuitResult, OmniscapeResult]:
     """Omnidirectional current on ``resistance`` as a :class:`CircuitResult`.
 
     Sources are every passable cell with strength ``1 / resistance``; the
-    radius is given in metres and rounded to cells.  ``pinch_points`` are
+    radius is given in metres and rounded to cells.  ``options`` are further
+    :class:`OmniscapeOptions` fields (a project's ``[omniscape]``; its
+    ``radius`` and ``block_size`` are in cells and replace the others).  ``pinch_points`` are
     patches of the top ``1 - pinch_quantile`` of the normalised current.
     When the radius exceeds :data:`MAX_RADIUS_CELLS` cells the resistance is
     first averaged onto a coarser grid (an integer multiple of the cell
     size) so that the windows stay small; the current is then on that grid.
     """
     grid = as_grid(resistance)
+    extra = dict(options or {})  # the project's [omniscape]: radius in cells
+    if "radius" in extra:
+        radius_m = float(extra.pop("radius")) * grid.cell
+    if "block_size" in extra:
+        block_size = int(extra.pop("block_size"))
+    for forced in (
+        "source_from_resistance",
+        "calc_flow_potential",
+        "calc_normalized_current",
+    ):
+        extra.pop(forced, None)
+    if not radius_m >= grid.cell:
+        from ...errors import InputError
+
+        raise InputError(
+            f"The omniscape radius ({radius_m:g} m) is smaller than a cell of the "
+            f"resistance grid ({grid.cell:g} m); raise omniscape_radius or use a finer "
+            "resolution."
+        )
     radius = max(1, round(radius_m / grid.cell))
     if radius > MAX_RADIUS_CELLS:
         # keep the windows small: solve on a coarser grid of the same extent
@@ -128,6 +151,7 @@ def omniscape_circuit(
         calc_flow_potential=True,
         calc_normalized_current=True,
         progress=progress,
+        **extra,
         workers=workers,
         scheduler=scheduler,
     )

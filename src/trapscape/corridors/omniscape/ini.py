@@ -260,6 +260,7 @@ def _inputs(cfg: _Cfg, opts: OmniscapeOptions) -> dict[str, Any]:
 def run_ini(
     path: str | os.PathLike[str],
     *,
+    out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     workers: int = 1,
     scheduler: str | None = None,
@@ -269,13 +270,13 @@ def run_ini(
 
     Everything is checked and computed before anything is written; the
     outputs are staged and moved into ``<INI folder>/<project_name>/`` at
-    the end (see :mod:`trapscape._output`).
+    the end (see :mod:`trapscape._output`); ``out`` replaces that folder.
     """
     ini = Path(path)
     values = read_ini(ini)
     cfg = _Cfg(values, ini)
     opts = options_from_ini(values, ini)
-    out_dir = cfg.file("project_name")
+    out_dir = Path(out) if out is not None else cfg.file("project_name")
     suffix = ".tif" if cfg.flag("write_as_tif", True) else ".asc"
     reclassify = cfg.flag("reclassify_resistance", False)
     wanted = [
