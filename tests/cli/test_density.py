@@ -439,6 +439,16 @@ def test_density_bad_secr_or_camtrapr_files_name_file_and_line(
     good.write_text("A 0 0\nB 10 0\n")
     args = ["--secr-traps", str(good), "--secr-captures", str(cf)]
     _refused(tmp_path, args, str(cf), "line 2", "'Z'")
+    cf.write_text("1 a 1 A\n1 a 1\n")
+    _refused(tmp_path, args, str(cf), "line 2", "got '1 a 1'")
+    cf.write_text("1 a 1 A\n")
+    mf = tmp_path / "mask.csv"
+    mf.write_text("x,y\n1,a\n2,b\n")
+    _refused(tmp_path, [*args, "--mask", str(mf)], str(mf), "numeric x and y")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00A 0 0\n")
+    args = ["--secr-traps", str(binary), "--secr-captures", str(cf)]
+    _refused(tmp_path, args, str(binary), "utf-8")
     rp, cp = camtrapr_files
     args = ["--camtrapr-records", str(rp), "--camtrapr-cameras", str(cp)]
     _refused(tmp_path, [*args, "--date-format", "%Y-%m-%d"], str(cp), "--date-format")

@@ -9,6 +9,8 @@ built by :func:`trapscape.density.make_mask` (or the given ``--mask``).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,10 +186,14 @@ def read_capture_history(
     from ..errors import InputError, TrapscapeError
 
     if formats.secr_traps is not None and formats.secr_captures is not None:
-        traps = dn.read_secr_traps(
-            formats.secr_traps, binary_usage=formats.secr_usage == "binary"
-        )
-        return dn.read_secr_captures(formats.secr_captures, traps, detector=detector)
+        with _named(formats.secr_traps, "a secr trap file (trapID x y [usage])"):
+            traps = dn.read_secr_traps(
+                formats.secr_traps, binary_usage=formats.secr_usage == "binary"
+            )
+        with _named(formats.secr_captures, "a secr capture file"):
+            return dn.read_secr_captures(
+                formats.secr_captures, traps, detector=detector
+            )
     assert formats.camtrapr_records is not None
     assert formats.camtrapr_cameras is not None
     files = f"{formats.camtrapr_records} / {formats.camtrapr_cameras}"
@@ -229,7 +235,8 @@ def fit_capture_history(
     from .. import density as dn
 
     if mask_file is not None:
-        mask = dn.read_secr_mask(mask_file, spacing=spacing)
+        with _named(mask_file, "a mask CSV with numeric x and y"):
+            mask = dn.read_secr_mask(mask_file, spacing=spacing)
     else:
         mask = dn.make_mask(
             ch.traps_xy,
@@ -246,6 +253,21 @@ def fit_capture_history(
         max_memory_gb=max_memory_gb,
         occasion_model=occasion_model,  # type: ignore[arg-type]
     )
+
+
+@contextlib.contextmanager
+def _named(path: Path, what: str) -> Iterator[None]:
+    """Turn a parser's ValueError (not UTF-8, not numbers) into one naming ``path``."""
+    from ..errors import InputError, TrapscapeError
+
+    try:
+        yield
+    except TrapscapeError:
+        raise
+    except ValueError as err:
+        raise InputError(
+            f"{path}: cannot be read as {what} ({err}). Fix the file.", path=path
+        ) from err
 
 
 def sigma_guess(ch: Any) -> float:

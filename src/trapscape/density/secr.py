@@ -96,7 +96,7 @@ def read_secr_traps(path: PathLike, *, binary_usage: bool = True) -> TrapLayout:
         if len(tok) < 3:
             raise InputError(
                 f"{os.fspath(path)} line {lineno}: expected 'trapID x y "
-                "[usage]', got {' '.join(tok)!r}.",
+                f"[usage]', got {' '.join(tok)!r}.",
                 path=path,
                 row=lineno,
             )
@@ -185,7 +185,7 @@ def read_secr_captures(
         if len(tok) < 4:
             raise InputError(
                 f"{os.fspath(path)} line {lineno}: expected 'Session ID Occasion "
-                "Detector', got {' '.join(tok)!r}.",
+                f"Detector', got {' '.join(tok)!r}.",
                 path=path,
                 row=lineno,
             )
