@@ -31,7 +31,6 @@ class FormatInputs:
     secr_usage: str = "binary"
     camtrapr_records: Path | None = None
     camtrapr_cameras: Path | None = None
-    date_format: str | None = None
 
     @property
     def given(self) -> bool:
@@ -93,14 +92,7 @@ format_inputs = grouped(
         "--camtrapr-cameras",
         type=EXISTING_FILE,
         help="camtrapR camera-trap table (Station, utm_x, utm_y, Setup_date, "
-        "Retrieval_date, ProblemN_from/_to).",
-    ),
-    click.option(
-        "--date-format",
-        default=None,
-        help="strptime format of the dates of --stations/--sightings, or of the "
-        "--camtrapr-cameras dates (camtrapR's dateFormat; record times are "
-        "ISO), e.g. '%d/%m/%Y' (default: inferred).",
+        "Retrieval_date, ProblemN_from/_to; its dates in --date-format).",
     ),
 )
 
@@ -173,9 +165,17 @@ def check_formats(
 
 
 def read_capture_history(
-    formats: FormatInputs, *, detector: str, occasion_days: float, species: str | None
+    formats: FormatInputs,
+    *,
+    detector: str,
+    occasion_days: float,
+    species: str | None,
+    date_format: str | None = None,
 ) -> Any:
     """The capture history of the secr files or camtrapR tables.
+
+    ``date_format`` (``--date-format``) is that of the camera-trap table's
+    dates (camtrapR's ``dateFormat``); record times are ISO.
 
     Raises
     ------
@@ -204,7 +204,7 @@ def read_capture_history(
             species=species,
             occasion_days=occasion_days,
             detector=detector,
-            date_format=formats.date_format,
+            date_format=date_format,
         )
     except TrapscapeError as err:
         raise InputError(f"{files}: {err}") from err

@@ -156,7 +156,7 @@ def cmd(
         )
         return
     check_outputs(out, OUTPUTS, overwrite=overwrite)
-    survey = inputs.load(date_format=formats.date_format)
+    survey = inputs.load()
     kwargs: dict[str, Any] = merged(
         ctx,
         conf,
@@ -216,6 +216,7 @@ def _formats_cmd(
     p = ctx.params
     ch = read_capture_history(
         formats,
+        date_format=inputs.date_format,
         detector=p["detector"],
         occasion_days=p["occasion_days"],
         species=p["species"],
