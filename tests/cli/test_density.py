@@ -452,6 +452,11 @@ def test_density_bad_secr_or_camtrapr_files_name_file_and_line(
     rp, cp = camtrapr_files
     args = ["--camtrapr-records", str(rp), "--camtrapr-cameras", str(cp)]
     _refused(tmp_path, [*args, "--date-format", "%Y-%m-%d"], str(cp), "--date-format")
+    rec = pd.read_csv(rp)
+    rec.loc[len(rec)] = ["Nowhere", "PPO", "2024-03-02 10:00:00", "L001"]
+    rec.to_csv(rp, index=False)
+    dated = [*args, "--date-format", "%d/%m/%Y"]
+    _refused(tmp_path, dated, f"row {len(rec)} ", "'Station'", "'Nowhere'")
     ct = pd.read_csv(cp).drop(columns="utm_x")
     ct.to_csv(cp, index=False)
     _refused(tmp_path, args, str(cp), "utm_x")
