@@ -460,3 +460,31 @@ def test_density_bad_secr_or_camtrapr_files_name_file_and_line(
     ct = pd.read_csv(cp).drop(columns="utm_x")
     ct.to_csv(cp, index=False)
     _refused(tmp_path, args, str(cp), "utm_x")
+
+
+def test_density_secr_numeric_usage_of_several_days_is_fitted_per_occasion(tmp_path):
+    from trapscape import density as dn
+
+    traps = pd.read_csv(SECR / "traps.csv")
+    tf = tmp_path / "traps.txt"
+    tf.write_text(
+        "# trapID x y usage (days per occasion)\n"
+        + "".join(f"{r.trapID} {r.x} {r.y} 3 3 3 2 3\n" for r in traps.itertuples())
+    )
+    caps = SECR / "captures.csv"
+    out = tmp_path / "out"
+    args = ["--secr-traps", str(tf), "--secr-captures", str(caps)]
+    args += ["--secr-usage", "numeric", "--buffer", "100", "--spacing", "10"]
+    res = _run([*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "(bernoulli occasions)" in res.output
+    ch = dn.read_secr(tf, caps, binary_usage=False)
+    assert ch.usage[0].tolist() == [3, 3, 3, 2, 3]
+    lib = dn.fit(ch, dn.make_mask(ch.traps_xy, buffer=100.0, spacing=10.0))
+    assert lib.occasion_model == "bernoulli"
+    got = _estimates(out)
+    want = lib.estimates.set_index("parameter")
+    for p in ("D", "lambda0", "sigma"):
+        assert got.loc[p, "estimate"] == pytest.approx(want.loc[p, "estimate"], 1e-9)
+    # binary usage read as such is refused with the option to use
+    _refused(tmp_path / "binary", args[:4], str(tf), "--secr-usage numeric")

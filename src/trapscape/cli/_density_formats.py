@@ -187,9 +187,16 @@ def read_capture_history(
 
     if formats.secr_traps is not None and formats.secr_captures is not None:
         with _named(formats.secr_traps, "a secr trap file (trapID x y [usage])"):
-            traps = dn.read_secr_traps(
-                formats.secr_traps, binary_usage=formats.secr_usage == "binary"
-            )
+            try:
+                traps = dn.read_secr_traps(
+                    formats.secr_traps, binary_usage=formats.secr_usage == "binary"
+                )
+            except InputError as err:  # the library's fix, as the option to give
+                fix = "pass binary_usage=False"
+                if fix not in str(err):
+                    raise
+                text = str(err).replace(fix, "give --secr-usage numeric")
+                raise InputError(text, path=err.path, row=err.row) from err
         with _named(formats.secr_captures, "a secr capture file"):
             return dn.read_secr_captures(
                 formats.secr_captures, traps, detector=detector
