@@ -69,7 +69,9 @@ def _lines(path: PathLike) -> list[tuple[int, list[str]]]:
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
-            out.append((lineno, [t for t in re.split(r"[\s,]+", line) if t]))
+            # R's write.csv / write.table quote text (and quote = TRUE, numbers)
+            tokens = (t.strip('"') for t in re.split(r"[\s,]+", line))
+            out.append((lineno, [t for t in tokens if t]))
     return out
 
 
