@@ -166,3 +166,20 @@ def test_secrio_is_an_alias_of_the_density_format_modules() -> None:
     assert secrio.read_secr_mask is secr.read_secr_mask
     assert secrio.read_camtrapr is camtrapr.read_camtrapr
     assert set(secrio.__all__) <= set(dn.__all__)
+
+
+def test_secr_files_written_by_r_with_quotes_read_as_unquoted(tmp_path: Path) -> None:
+    plain = secrio.read_secr(DATA / "traps.csv", DATA / "captures.csv")
+    tf, cf = tmp_path / "traps.csv", tmp_path / "captures.csv"
+    traps = pd.read_csv(DATA / "traps.csv")
+    traps["trapID"] = "T" + traps["trapID"].astype(str)
+    traps.to_csv(tf, index=False, quoting=1)  # write.csv(quote = TRUE): all quoted
+    caps = pd.read_csv(DATA / "captures.csv")
+    caps["trapID"] = "T" + caps["trapID"].astype(str)
+    caps.to_csv(cf, index=False, quoting=1)
+    assert '"T1","365","365"' in tf.read_text()
+    quoted = secrio.read_secr(tf, cf)
+    assert quoted.trap_ids == tuple("T" + t for t in plain.trap_ids)
+    np.testing.assert_array_equal(quoted.traps_xy, plain.traps_xy)
+    np.testing.assert_array_equal(quoted.captures, plain.captures)
+    assert quoted.individual_ids == plain.individual_ids

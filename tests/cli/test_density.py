@@ -275,3 +275,216 @@ def test_density_surfaces_ranked_by_aic_with_a_geotiff(tmp_path, survey_files):
     bad = _run([*common, "--out", str(tmp_path / "o2"), "--surface", "~forest"])
     assert bad.exit_code == 1
     assert "forest" in bad.output and "[rasters]" in bad.output
+
+
+# --- secr files and camtrapR tables instead of a survey ----------------------
+
+SECR = Path(__file__).parents[1] / "data" / "secr"
+
+
+def _estimates(out):
+    return pd.read_csv(out / "density/estimates.csv").set_index("parameter")
+
+
+def test_density_secr_files_equal_the_library_fit_on_them(tmp_path):
+    from trapscape import density as dn
+
+    out = tmp_path / "out"
+    traps, caps = SECR / "traps.csv", SECR / "captures.csv"
+    args = ["--secr-traps", str(traps), "--secr-captures", str(caps)]
+    args += ["--buffer", "100", "--spacing", "10", "--detectfn", "HN"]
+    res = _run([*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    ch = dn.read_secr(traps, caps)
+    mask = dn.make_mask(ch.traps_xy, buffer=100.0, spacing=10.0)
+    lib = dn.fit(ch, mask, detectfn="HN")
+    got = _estimates(out)
+    want = lib.estimates.set_index("parameter")
+    for p in ("D", "g0", "sigma"):
+        assert got.loc[p, "estimate"] == pytest.approx(want.loc[p, "estimate"], 1e-9)
+        assert got.loc[p, "se"] == pytest.approx(want.loc[p, "se"], 1e-9)
+    # and secr's own fit of captdata (D per ha x 1e4 = per 100 km2)
+    ref = json.loads((SECR / "fit_proximity_spacing10.json").read_text())
+    d_ref = ref["estimates"]["D"]["estimate"] * 1e4
+    assert got.loc["D", "estimate"] == pytest.approx(d_ref, rel=1e-3)
+    summary = json.loads((out / "density/density.json").read_text())
+    assert summary["mask"]["n_points"] == ref["mask"]["n_points"]
+    assert summary["settings"]["secr_traps"] == str(traps)
+    assert (out / "density/detection.json").exists()
+
+
+def test_density_secr_files_with_a_secr_mask(tmp_path):
+    from trapscape import density as dn
+
+    out = tmp_path / "out"
+    args = ["--secr-traps", str(SECR / "traps.csv")]
+    args += ["--secr-captures", str(SECR / "captures.csv")]
+    res = _run([*args, "--mask", str(SECR / "mask_spacing10.csv"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    lib = dn.fit(
+        dn.read_secr(SECR / "traps.csv", SECR / "captures.csv"),
+        dn.read_secr_mask(SECR / "mask_spacing10.csv"),
+    )
+    got = _estimates(out)
+    want = lib.estimates.set_index("parameter")
+    assert got.loc["D", "estimate"] == pytest.approx(want.loc["D", "estimate"], 1e-9)
+    assert "76 individuals, 235 detections" in res.output
+
+
+@pytest.fixture
+def camtrapr_files(tmp_path):
+    """camtrapR tables of a 5 x 5 grid (600 m), 30 days, HHN detections."""
+    rng = np.random.default_rng(3)
+    g = np.arange(5) * 600.0
+    traps = np.array([(x, y) for y in g for x in g])
+    lo, hi = traps.min(0) - 2500, traps.max(0) + 2500
+    n_pop = rng.poisson(250 * np.prod(hi - lo) / 1e8)
+    centres = lo + rng.random((n_pop, 2)) * (hi - lo)
+    d2 = ((centres[:, None] - traps[None]) ** 2).sum(-1)
+    p = 1 - np.exp(-0.08 * np.exp(-d2 / (2 * 600.0**2)))
+    caps = rng.random((n_pop, 30, len(traps))) < p[:, None, :]
+    i, k, j = np.nonzero(caps)
+    cams = pd.DataFrame(
+        {
+            "Station": [f"St{q:02d}" for q in range(len(traps))],
+            "utm_x": X0 + traps[:, 0],
+            "utm_y": Y0 + traps[:, 1],
+            "Setup_date": "01/03/2024",
+            "Retrieval_date": "31/03/2024",
+            "Problem1_from": ["10/03/2024"] + [""] * (len(traps) - 1),
+            "Problem1_to": ["14/03/2024"] + [""] * (len(traps) - 1),
+        }
+    )
+    day = pd.Timestamp("2024-03-01")
+    rec = pd.DataFrame(
+        {
+            "Station": [f"St{q:02d}" for q in j],
+            "Species": "PPO",
+            "DateTimeOriginal": [
+                (day + pd.Timedelta(days=int(q), hours=14)).strftime(
+                    "%Y-%m-%d %H:%M:%S"
+                )
+                for q in k
+            ],
+            "Individual": [f"L{q:03d}" for q in i],
+        }
+    )
+    cp, rp = tmp_path / "CTtable.csv", tmp_path / "recordTable.csv"
+    cams.to_csv(cp, index=False, quoting=1)  # R's write.csv quotes every field
+    rec.to_csv(rp, index=False, quoting=1)
+    return rp, cp
+
+
+def test_density_camtrapr_tables_equal_the_library_fit(tmp_path, camtrapr_files):
+    from trapscape import density as dn
+
+    rp, cp = camtrapr_files
+    out = tmp_path / "out"
+    args = ["--camtrapr-records", str(rp), "--camtrapr-cameras", str(cp)]
+    args += ["--date-format", "%d/%m/%Y", "--occasion-days", "3"]
+    res = _run([*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    ch = dn.read_camtrapr(rp, cp, occasion_days=3, date_format="%d/%m/%Y")
+    assert ch.n_occasions == 11
+    assert ch.usage[0].sum() == pytest.approx(ch.usage[1].sum() - 5)  # problem
+    from trapscape.cli._density_formats import sigma_guess
+
+    sg = sigma_guess(ch)
+    lib = dn.fit(ch, dn.make_mask(ch.traps_xy, sigma_guess=sg))
+    assert lib.occasion_model == "bernoulli"  # several days per occasion
+    summary = json.loads((out / "density/density.json").read_text())
+    assert summary["occasion_model"] == "bernoulli"
+    got = _estimates(out)
+    want = lib.estimates.set_index("parameter")
+    for p in ("D", "lambda0", "sigma"):
+        assert got.loc[p, "estimate"] == pytest.approx(want.loc[p, "estimate"], 1e-9)
+
+
+def _refused(tmp_path, args, *words):
+    out = tmp_path / "out"
+    res = _run([*args, "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    for w in words:
+        assert w in res.output
+    assert "Traceback" not in res.output
+    assert "internal error" not in res.output
+    assert not out.exists()
+
+
+def test_density_secr_mixed_with_a_survey_or_half_given_is_refused(
+    tmp_path, survey_files, camtrapr_files
+):
+    traps = ["--secr-traps", str(SECR / "traps.csv")]
+    caps = ["--secr-captures", str(SECR / "captures.csv")]
+    _refused(tmp_path, [*survey_files, *traps, *caps], "--stations", "cannot be")
+    _refused(tmp_path, traps, "--secr-traps needs --secr-captures")
+    _refused(tmp_path, caps, "--secr-captures needs --secr-traps")
+    rp, cp = camtrapr_files
+    _refused(tmp_path, ["--camtrapr-cameras", str(cp)], "needs --camtrapr-records")
+    _refused(tmp_path, [*traps, *caps, "--camtrapr-records", str(rp)], "not both")
+    _refused(tmp_path, [*traps, *caps, "--model", "zone"], "--model zone")
+    _refused(tmp_path, [*traps, *caps, "--occasion-days", "2"], "--occasion-days")
+
+
+def test_density_bad_secr_or_camtrapr_files_name_file_and_line(
+    tmp_path, camtrapr_files
+):
+    bad = tmp_path / "traps.txt"
+    bad.write_text("# trapID x y\nA 0 0\nB 10 north\n")
+    caps = ["--secr-captures", str(SECR / "captures.csv")]
+    _refused(tmp_path, ["--secr-traps", str(bad), *caps], str(bad), "line 3")
+    cf = tmp_path / "capt.txt"
+    cf.write_text("1 a 1 A\n1 a 2 Z\n")
+    good = tmp_path / "traps2.txt"
+    good.write_text("A 0 0\nB 10 0\n")
+    args = ["--secr-traps", str(good), "--secr-captures", str(cf)]
+    _refused(tmp_path, args, str(cf), "line 2", "'Z'")
+    cf.write_text("1 a 1 A\n1 a 1\n")
+    _refused(tmp_path, args, str(cf), "line 2", "got '1 a 1'")
+    cf.write_text("1 a 1 A\n")
+    mf = tmp_path / "mask.csv"
+    mf.write_text("x,y\n1,a\n2,b\n")
+    _refused(tmp_path, [*args, "--mask", str(mf)], str(mf), "numeric x and y")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00A 0 0\n")
+    args = ["--secr-traps", str(binary), "--secr-captures", str(cf)]
+    _refused(tmp_path, args, str(binary), "utf-8")
+    rp, cp = camtrapr_files
+    args = ["--camtrapr-records", str(rp), "--camtrapr-cameras", str(cp)]
+    _refused(tmp_path, [*args, "--date-format", "%Y-%m-%d"], str(cp), "--date-format")
+    rec = pd.read_csv(rp)
+    rec.loc[len(rec)] = ["Nowhere", "PPO", "2024-03-02 10:00:00", "L001"]
+    rec.to_csv(rp, index=False)
+    dated = [*args, "--date-format", "%d/%m/%Y"]
+    _refused(tmp_path, dated, f"row {len(rec)} ", "'Station'", "'Nowhere'")
+    ct = pd.read_csv(cp).drop(columns="utm_x")
+    ct.to_csv(cp, index=False)
+    _refused(tmp_path, args, str(cp), "utm_x")
+
+
+def test_density_secr_numeric_usage_of_several_days_is_fitted_per_occasion(tmp_path):
+    from trapscape import density as dn
+
+    traps = pd.read_csv(SECR / "traps.csv")
+    tf = tmp_path / "traps.txt"
+    tf.write_text(
+        "# trapID x y usage (days per occasion)\n"
+        + "".join(f"{r.trapID} {r.x} {r.y} 3 3 3 2 3\n" for r in traps.itertuples())
+    )
+    caps = SECR / "captures.csv"
+    out = tmp_path / "out"
+    args = ["--secr-traps", str(tf), "--secr-captures", str(caps)]
+    args += ["--secr-usage", "numeric", "--buffer", "100", "--spacing", "10"]
+    res = _run([*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "(bernoulli occasions)" in res.output
+    ch = dn.read_secr(tf, caps, binary_usage=False)
+    assert ch.usage[0].tolist() == [3, 3, 3, 2, 3]
+    lib = dn.fit(ch, dn.make_mask(ch.traps_xy, buffer=100.0, spacing=10.0))
+    assert lib.occasion_model == "bernoulli"
+    got = _estimates(out)
+    want = lib.estimates.set_index("parameter")
+    for p in ("D", "lambda0", "sigma"):
+        assert got.loc[p, "estimate"] == pytest.approx(want.loc[p, "estimate"], 1e-9)
+    # binary usage read as such is refused with the option to use
+    _refused(tmp_path / "binary", args[:4], str(tf), "--secr-usage numeric")

@@ -135,3 +135,44 @@ def test_site_constraints_are_one_object_and_know_when_they_apply(tmp_path):
     res = CliRunner().invoke(cmd, ["--max-access-distance", "0"])
     assert res.exit_code == 0, res.output
     assert seen[1].constrained and seen[1].max_access_distance == 0.0
+
+
+def _commands(group, prefix=()):
+    import click
+
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*prefix, name))
+        elif cmd is not None:
+            yield (*prefix, name), cmd
+
+
+def test_every_command_reading_a_survey_takes_crs_and_date_format():
+    from trapscape.cli.main import cli
+
+    seen = []
+    for name, cmd in _commands(cli):
+        params = {p.name for p in cmd.params}
+        if "stations" in params:
+            seen.append(name)
+            assert {"crs", "date_format"} <= params, name
+    assert ("density",) in seen and ("map",) in seen and len(seen) >= 9
+
+
+def test_date_format_of_the_survey_options_reaches_the_reader():
+    from pathlib import Path
+
+    from trapscape.cli.options import SurveyInputs
+
+    data = Path(__file__).parents[1] / "data" / "camtrapR"
+    files = {
+        "stations": data / "camtraps.csv",
+        "sightings": data / "recordTableIndividualSample.csv",
+        "crs": "EPSG:32650",
+    }
+    survey = SurveyInputs(**files, date_format="%d/%m/%Y").load()
+    assert survey.sightings["individual_id"].dropna().nunique() == 3
+    with pytest.raises(InputError):
+        SurveyInputs(**files, date_format="%Y.%m.%d").load()

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .._output import check_outputs, staged_outputs
+from ._density_formats import FormatInputs, format_inputs
 from .options import (
     EXISTING_FILE,
     SurveyInputs,
@@ -32,6 +33,7 @@ OUTPUTS = ("density",)
 
 @click.command(name="density")
 @survey_inputs
+@format_inputs
 @out_dir_opt
 @library_opt(
     "--model",
@@ -113,6 +115,7 @@ OUTPUTS = ("density",)
 def cmd(
     ctx: click.Context,
     inputs: SurveyInputs,
+    formats: FormatInputs,
     out: Path,
     model: str,
     detectfn: str,
@@ -137,13 +140,21 @@ def cmd(
     and realised N in the study area, each park and each zone) and
     density/detection.json (fitted detection parameters for coverage,
     homerange and plan --detection).
+
+    Instead of a survey, secr files (--secr-traps with --secr-captures) or
+    camtrapR tables (--camtrapr-records with --camtrapr-cameras) may be
+    fitted; their coordinates are taken as metres.
     """
     from .. import density as dn
-    from ..errors import TrapscapeWarning
     from ..pipeline.writers import write_density
 
     conf, proj_species = project_step(inputs.project, "density")
     out = Path(out)
+    if formats.given:
+        _formats_cmd(
+            ctx, inputs, formats, out, mask_file=mask_file, overwrite=overwrite
+        )
+        return
     check_outputs(out, OUTPUTS, overwrite=overwrite)
     survey = inputs.load()
     kwargs: dict[str, Any] = merged(
@@ -172,14 +183,7 @@ def cmd(
         from ..secrio import read_secr_mask
 
         kwargs["mask"] = read_secr_mask(mask_file, spacing=kwargs["spacing"])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", TrapscapeWarning)
-        fit = dn.fit_survey(survey, **kwargs)
-    for w in caught:  # e.g. an imprecise density: one line each on stderr
-        if issubclass(w.category, TrapscapeWarning):
-            click.echo(f"Warning: {w.message}", err=True)
-        else:  # pragma: no cover - passed on unchanged
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    fit = _caught(dn.fit_survey, survey, **kwargs)  # e.g. an imprecise density
     settings = {
         **{k: v for k, v in kwargs.items() if k not in ("species", "mask", "rasters")},
         "species": kwargs["species"],
@@ -187,6 +191,77 @@ def cmd(
     }
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
         write_density(tmp, fit, survey, settings=settings)
+    _report(fit, out)
+
+
+def _formats_cmd(
+    ctx: click.Context,
+    inputs: SurveyInputs,
+    formats: FormatInputs,
+    out: Path,
+    *,
+    mask_file: Path | None,
+    overwrite: bool,
+) -> None:
+    """``trapscape density`` on secr files or camtrapR tables."""
+    from ..pipeline.writers import write_density
+    from ._density_formats import (
+        check_formats,
+        fit_capture_history,
+        read_capture_history,
+    )
+
+    check_formats(ctx, inputs, formats)
+    check_outputs(out, OUTPUTS, overwrite=overwrite)
+    p = ctx.params
+    ch = read_capture_history(
+        formats,
+        date_format=inputs.date_format,
+        detector=p["detector"],
+        occasion_days=p["occasion_days"],
+        species=p["species"],
+    )
+    fit = _caught(
+        fit_capture_history,
+        ch,
+        mask_file=mask_file,
+        buffer=p["buffer"],
+        spacing=p["spacing"],
+        model=p["model"],
+        detectfn=p["detectfn"],
+        occasion_model=p["occasion_model"],
+        max_memory_gb=p["max_memory_gb"],
+    )
+    keys = ("model", "detectfn", "detector", "occasion_model", "buffer", "spacing")
+    settings = {
+        **{k: p[k] for k in keys},
+        "occasion_days": ch.occasion_days,
+        "species": p["species"],
+        "mask_file": str(mask_file) if mask_file is not None else None,
+        **formats.files(),
+    }
+    with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
+        write_density(tmp, fit, None, settings=settings)
+    _report(fit, out)
+
+
+def _caught(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with trapscape warnings as one stderr line each."""
+    from ..errors import TrapscapeWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrapscapeWarning)
+        result = fn(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, TrapscapeWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:  # pragma: no cover - passed on unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def _report(fit: Any, out: Path) -> None:
+    """The one-line summary of a density fit on stderr."""
     est = fit.estimates
     dens = est[est["parameter"].astype(str).str.match(r"^D(\[|$)")]
     shown = "; ".join(

@@ -29,11 +29,6 @@ def cmd() -> None:
 @survey_inputs
 @out_dir_opt
 @overwrite_opt
-@click.option(
-    "--date-format",
-    default=None,
-    help="strptime format of non-ISO dates in --stations/--sightings.",
-)
 @library_opt(
     "--utc-offset",
     of=_WRITER,
@@ -74,7 +69,6 @@ def camtrap_dp(
     inputs: SurveyInputs,
     out: Path,
     overwrite: bool,
-    date_format: str | None,
     utc_offset: str,
     sampling_design: str,
     public: bool,
@@ -93,7 +87,7 @@ def camtrap_dp(
     from ..io.camtrap_dp_write import FILES, write_camtrap_dp
 
     check_outputs(out, FILES, overwrite=overwrite, what="a Camtrap DP package")
-    survey = inputs.load(date_format=date_format)
+    survey = inputs.load()
     options: dict[str, Any] = {
         "utc_offset": utc_offset,
         "sampling_design": sampling_design,

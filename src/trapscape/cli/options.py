@@ -130,6 +130,7 @@ class SurveyInputs:
     sightings: Path | None = None
     boundaries: Path | None = None
     crs: str | None = None
+    date_format: str | None = None
 
     @property
     def toml(self) -> bool:
@@ -139,8 +140,8 @@ class SurveyInputs:
     def load(self, *, date_format: str | None = None) -> Any:
         """The survey: :func:`load_survey_from_options` on these inputs.
 
-        ``date_format`` (``trapscape validate``) applies to --stations and
-        --sightings read without a PROJECT.
+        ``date_format`` (default: ``--date-format``) applies to --stations
+        and --sightings read without a PROJECT.
         """
         return load_survey_from_options(
             self.project,
@@ -148,7 +149,7 @@ class SurveyInputs:
             self.sightings,
             self.boundaries,
             self.crs,
-            date_format=date_format,
+            date_format=date_format if date_format is not None else self.date_format,
         )
 
 
@@ -179,7 +180,7 @@ def grouped(
 
 #: Options naming a survey: a project file/Camtrap DP package or separate
 #: files.  The command receives them as one keyword ``inputs`` (a
-#: :class:`SurveyInputs`), not as five parameters.
+#: :class:`SurveyInputs`), not as six parameters.
 survey_inputs = grouped(
     "inputs",
     SurveyInputs,
@@ -196,6 +197,12 @@ survey_inputs = grouped(
         help="Boundary layer (study area / zones).",
     ),
     crs_opt,
+    click.option(
+        "--date-format",
+        default=None,
+        help="strptime format of non-ISO dates in --stations/--sightings, e.g. "
+        "'%d/%m/%Y' (default: inferred).",
+    ),
 )
 
 

@@ -70,16 +70,10 @@ def _human(s: dict[str, Any]) -> str:
 @click.command(name="validate")
 @survey_inputs
 @click.option(
-    "--date-format",
-    default=None,
-    help="strptime format of non-ISO dates in --stations/--sightings, e.g. '%d/%m/%Y'.",
-)
-@click.option(
     "--json", "as_json", is_flag=True, default=False, help="Print the summary as JSON."
 )
 def cmd(
     inputs: SurveyInputs,
-    date_format: str | None,
     as_json: bool,
 ) -> None:
     """Check a survey and print what was read.
@@ -92,7 +86,7 @@ def cmd(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrapscapeWarning)
-            survey = inputs.load(date_format=date_format)
+            survey = inputs.load()
     except TrapscapeError as err:
         if not as_json:
             raise

@@ -230,12 +230,15 @@ def _captures(
     i_of = {s: i for i, s in enumerate(ids)}
     j_of = {s: j for j, s in enumerate(stations)}
     caps = np.zeros((len(ids), k, len(stations)), dtype=np.int64)
-    for (st, ind), q in zip(
-        zip(station, individual, strict=True), occasion, strict=True
+    for (row, st, ind), q in zip(
+        zip(station.index, station, individual, strict=True), occasion, strict=True
     ):
         if st not in j_of:
+            where = f"row {row + 1} " if isinstance(row, (int, np.integer)) else ""
             raise InputError(
-                f"Record at station {st!r} is not in the camera-trap table."
+                f"The record table's {where}(column {station.name!r}) names station "
+                f"{st!r}, which is not in the camera-trap table; add it there or "
+                "correct the station."
             )
         if 0 <= q < k and usage[j_of[st], q] > 0:
             caps[i_of[ind], q, j_of[st]] += 1

@@ -69,7 +69,9 @@ def _lines(path: PathLike) -> list[tuple[int, list[str]]]:
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
-            out.append((lineno, [t for t in re.split(r"[\s,]+", line) if t]))
+            # R's write.csv / write.table quote text (and quote = TRUE, numbers)
+            tokens = (t.strip('"') for t in re.split(r"[\s,]+", line))
+            out.append((lineno, [t for t in tokens if t]))
     return out
 
 
@@ -96,7 +98,7 @@ def read_secr_traps(path: PathLike, *, binary_usage: bool = True) -> TrapLayout:
         if len(tok) < 3:
             raise InputError(
                 f"{os.fspath(path)} line {lineno}: expected 'trapID x y "
-                "[usage]', got {' '.join(tok)!r}.",
+                f"[usage]', got {' '.join(tok)!r}.",
                 path=path,
                 row=lineno,
             )
@@ -185,7 +187,7 @@ def read_secr_captures(
         if len(tok) < 4:
             raise InputError(
                 f"{os.fspath(path)} line {lineno}: expected 'Session ID Occasion "
-                "Detector', got {' '.join(tok)!r}.",
+                f"Detector', got {' '.join(tok)!r}.",
                 path=path,
                 row=lineno,
             )
