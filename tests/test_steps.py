@@ -148,7 +148,20 @@ def test_every_value_rule_names_a_real_parameter() -> None:
     for section in _steps.STEP_SECTIONS:
         for fn in _steps.section_functions(section):
             known |= _steps.accepted(fn) or set()
-    assert set(_steps.VALUE_RULES) - known == set()
+    assert {k.split(".")[-1] for k in _steps.VALUE_RULES} - known == set()
+    sections = {k.split(".")[0] for k in _steps.VALUE_RULES if "." in k}
+    assert sections <= set(_steps.STEP_SECTIONS)
+
+
+def test_a_section_rule_wins_over_the_names_rule() -> None:
+    from trapscape import _steps
+
+    # Omniscape's buffer is a count of cells that may be 0 ...
+    assert _steps.value_problems("omniscape", {"buffer": 0}) == []
+    assert _steps.value_problems("omniscape", {"buffer": -1})
+    assert _steps.value_problems("omniscape", {"buffer": 1.5})
+    # ... while a corridors buffer stays a positive distance in metres
+    assert _steps.value_problems("corridors", {"buffer": 0})
 
 
 @pytest.mark.parametrize(

@@ -572,7 +572,8 @@ _PROBABILITY = ValueRule(0, 1, what="a probability in [0, 1]", example="0.5")
 _COUNT0 = ValueRule(0, integer=True, what="a whole number >= 0", example="10")
 _COUNT1 = ValueRule(1, integer=True, what="a whole number >= 1", example="5")
 
-#: Parameter name -> its range, whatever section (and function) takes it.
+#: Parameter name (or ``"section.name"`` for one section only) -> its range,
+#: whatever section (and function) takes it.
 #: Every number in a step section must moreover be finite (no nan or inf);
 #: a list (``percent = [50, 95]``) is checked item by item.
 VALUE_RULES: dict[str, ValueRule] = {
@@ -626,6 +627,12 @@ VALUE_RULES: dict[str, ValueRule] = {
     "block_size": _COUNT1,
     "source_threshold": _NONNEG,
     "r_cutoff": _NONNEG,
+    # "section.key": a rule of one section only, over the name's own rule
+    # (Omniscape.jl's buffer is in cells and may be 0; elsewhere a buffer is
+    # a positive distance in metres)
+    "omniscape.buffer": ValueRule(
+        0, integer=True, what="a whole number of cells >= 0", example="0"
+    ),
 }
 
 
@@ -654,7 +661,7 @@ def value_problems(section: str, values: Mapping[str, Any]) -> list[tuple[str, s
     """
     out: list[tuple[str, str]] = []
     for key, value in values.items():
-        rule = VALUE_RULES.get(key)
+        rule = VALUE_RULES.get(f"{section}.{key}", VALUE_RULES.get(key))
         if _non_finite(value):
             what = rule.what if rule is not None else "a finite number"
             example = f", e.g. {rule.example}" if rule is not None else ""
