@@ -387,7 +387,7 @@ def test_density_camtrapr_tables_equal_the_library_fit(tmp_path, camtrapr_files)
     ch = dn.read_camtrapr(rp, cp, occasion_days=3, date_format="%d/%m/%Y")
     assert ch.n_occasions == 11
     assert ch.usage[0].sum() == pytest.approx(ch.usage[1].sum() - 5)  # problem
-    from trapscape.cli._density_formats import sigma_guess
+    from trapscape.density.survey import sigma_guess
 
     sg = sigma_guess(ch)
     lib = dn.fit(ch, dn.make_mask(ch.traps_xy, sigma_guess=sg))

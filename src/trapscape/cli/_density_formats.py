@@ -240,6 +240,7 @@ def fit_capture_history(
     at most 5000 points), as :func:`trapscape.density.make_mask` builds it.
     """
     from .. import density as dn
+    from ..density.survey import sigma_guess
 
     if mask_file is not None:
         with _named(mask_file, "a mask CSV with numeric x and y"):
@@ -275,19 +276,3 @@ def _named(path: Path, what: str) -> Iterator[None]:
         raise InputError(
             f"{path}: cannot be read as {what} ({err}). Fix the file.", path=path
         ) from err
-
-
-def sigma_guess(ch: Any) -> float:
-    """RPSV of the capture history, else the median nearest-detector distance."""
-    import numpy as np
-
-    from .. import density as dn
-
-    sg = float(dn.rpsv(ch))
-    if np.isfinite(sg) and sg > 0:
-        return sg
-    d = np.hypot(
-        *(ch.traps_xy[:, None, :] - ch.traps_xy[None, :, :]).transpose(2, 0, 1)
-    )
-    np.fill_diagonal(d, np.inf)
-    return float(np.median(d.min(axis=1)))

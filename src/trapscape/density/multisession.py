@@ -56,7 +56,7 @@ from . import _likelihood as _lik
 from ._setup import _check_fittable, _design, _occasion_model, _start
 from .data import PER_100KM2, CaptureHistory, DetectFn, Mask, OccasionModel, rpsv
 from .fitting import check_precision
-from .result import _real_row
+from .result import _real_row, _records
 
 __all__ = ["MultiSessionFit", "Session", "fit_sessions"]
 
@@ -120,14 +120,13 @@ class MultiSessionFit:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        est = self.estimates.astype(object).where(self.estimates.notna(), None)
         return {
             "density_model": self.density,
             "detectfn": self.detectfn,
             "occasion_model": self.occasion_model,
             "sessions": list(self.sessions),
             "n_individuals": list(self.n),
-            "estimates": est.to_dict(orient="records"),
+            "estimates": _records(self.estimates),
             "beta": {
                 "names": list(self.beta_names),
                 "estimate": self.beta.tolist(),

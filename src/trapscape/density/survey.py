@@ -32,7 +32,7 @@ from .result import SCRFit
 if TYPE_CHECKING:
     from ..survey import Survey
 
-__all__ = ["fit_survey", "for_survey"]
+__all__ = ["fit_survey", "for_survey", "sigma_guess"]
 
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def fit_survey(
         max_memory_gb=max_memory_gb,
     )
     _check_fittable(ch)
-    sg = _sigma_guess(ch)
+    sg = sigma_guess(ch)
     masks = _MaskMaker.for_survey(
         survey, model, spacing, max_mask_points, max_memory_gb
     )
@@ -163,8 +163,8 @@ def _reemit(caught: list[warnings.WarningMessage]) -> None:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def _sigma_guess(ch: CaptureHistory) -> float:
-    """RPSV, else the median distance to the nearest station."""
+def sigma_guess(ch: CaptureHistory) -> float:
+    """A starting sigma: RPSV, else the median distance to the nearest station."""
     sg = rpsv(ch)
     if not np.isfinite(sg) or sg <= 0:
         sg = float(np.median(_nn_dist(ch.traps_xy)))
