@@ -168,6 +168,19 @@ def test_overwrite_refuses_a_file_trapscape_did_not_write(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
 
 
+def test_refusal_does_not_suggest_an_overwrite_that_would_refuse(tmp_path):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "a.csv").write_text("the user's")
+    with pytest.raises(InputError) as err:
+        check_outputs(out, ["a.csv"], overwrite=False)
+    msg = str(err.value)
+    assert "Pass --overwrite" not in msg
+    assert "--overwrite would not replace it" in msg
+    assert "a.csv (not written by trapscape)" in msg
+    assert (out / "a.csv").read_text() == "the user's"
+
+
 def test_overwrite_refuses_a_changed_output(tmp_path):
     f = tmp_path / "map.html"
     with staged_file(f, overwrite=False) as tmp:

@@ -612,15 +612,23 @@ def check_outputs(
         clash = sorted(n for n in only if os.path.lexists(out / n))
     if not clash:
         return "empty" if only is None else "ours"
+    bad = unowned_files(out, known_files(out), only=only)
     if not overwrite:
         shown = ", ".join(clash[:6]) + (" ..." if len(clash) > 6 else "")
         held = shown if what is None else f"{what} ({shown})"
+        if bad:  # --overwrite would refuse too: do not suggest it
+            raise InputError(
+                f"{out} already holds {held}, and some of it was not written "
+                f"by trapscape (or was changed since), so --overwrite would not "
+                f"replace it either: {describe_unowned(bad)}. Choose another "
+                "--out, or move those files out of the way; nothing was written.",
+                path=out,
+            )
         raise InputError(
             f"{out} already holds {held}. Pass --overwrite to replace "
             "them, or choose another --out.",
             path=out,
         )
-    bad = unowned_files(out, known_files(out), only=only)
     if bad:
         raise InputError(
             f"--overwrite replaces only files that trapscape wrote and that are "
