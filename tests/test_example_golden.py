@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,30 @@ def test_example_numbers_unchanged(example_run: Path, table: str) -> None:
         )
         for i, (g, w) in enumerate(zip(got[col].tolist(), values, strict=True)):
             assert _same(g, w), f"{table}[{i}, {col!r}]: {g!r} != {w!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["ru", "zh"])
+def test_every_step_message_of_the_example_is_translated(
+    example_run: Path, lang: str
+) -> None:
+    """The report translates step messages by patterns mirroring the steps' wording.
+
+    If a step's message changes (or a new step is added) without a matching
+    pattern in ``present.i18n.PHRASES`` / ``WORDS`` and a catalog entry, the
+    translated report would show it in English: this catches the drift.
+    """
+    from trapscape.present.i18n import gettext, language, phrase
+
+    steps = json.loads((example_run / "manifest.json").read_text())["steps"]
+    assert len(steps) >= 10, "the manifest lists too few steps"
+    untranslated = []
+    with language(lang):
+        for name, rec in steps.items():
+            if gettext(name) == name:
+                untranslated.append(name)
+            msg = rec["message"]
+            # file names (``map.html``) stay as they are
+            if msg and not re.fullmatch(r"[\w./-]+\.\w+", msg) and phrase(msg) == msg:
+                untranslated.append(f"{name}: {msg}")
+    assert untranslated == []

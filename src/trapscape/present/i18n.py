@@ -362,6 +362,17 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?P<n>\d+) least-cost paths, (?P<m>\d+) border segments scored",
         "{n} least-cost paths, {m} border segments scored",
     ),
+    (
+        r"(?P<n>\d+) least-cost paths, (?P<m>\d+) border segments scored by "
+        r"omnidirectional current \(Omniscape\)",
+        "{n} least-cost paths, {m} border segments scored by omnidirectional "
+        "current (Omniscape)",
+    ),
+    (
+        r"(?P<n>\d+) least-cost paths, (?P<m>\d+) border segments scored by "
+        r"least cost",
+        "{n} least-cost paths, {m} border segments scored by least cost",
+    ),
     (r"(?P<n>\d+) stations proposed", "{n} stations proposed"),
     (r"(?P<n>\d+) km2", "{n} km²"),
     (r"(?P<n>\d+) figures", "{n} figures"),
