@@ -1,11 +1,14 @@
 """Omnidirectional connectivity against Omniscape.jl's verification cases.
 
-The reference grids were computed by Omniscape.jl, which solves each window
-with conjugate gradients stopped at a relative residual of 1e-6; trapscape
-solves the small windows exactly.  CG from a zero start under-shoots the
-solution, so the references sit slightly *below* the exact currents: on the
-cases with a buffer the per-cell difference is up to 2.3e-5 (median 4e-7,
-norm-wise 3.4e-6); on the case without a buffer it is below 4e-7 per cell.
+The reference grids were computed by Omniscape.jl with its default solver,
+Circuitscape's conjugate gradients preconditioned by smoothed-aggregation
+multigrid and stopped at a relative residual of 1e-6.  trapscape's
+``solver="cg+amg"`` (the default, as in Omniscape.jl) reproduces that
+iterative solve, so the INI runs match every cell to 1e-6 relative (about
+1e-7 in fact) and norm-wise to 1e-6, as Omniscape.jl's own test suite asks.
+``solver="cholmod"`` solves each window exactly: on the cases with a buffer
+(15-cell windows) it lies up to 2.3e-5 per cell above the references (CG
+from a zero start under-shoots), on the case without one below 4e-7.
 """
 
 from __future__ import annotations
@@ -43,15 +46,16 @@ def cases(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _agree(mine: np.ndarray, ref: np.ndarray, *, cell: float, median: float) -> None:
+def _agree(mine: np.ndarray, ref: np.ndarray, *, cell: float, norm: float) -> float:
+    """Largest relative difference per cell (asserted below ``cell``)."""
     nodata = ref == -9999
     assert nodata.sum() == 2
     np.testing.assert_array_equal(mine == -9999, nodata)
     m, r = mine[~nodata], ref[~nodata]
     rel = np.abs(m - r) / np.abs(r)
     assert rel.max() < cell, rel.max()
-    assert np.median(rel) < median
-    assert np.linalg.norm(m - r) / np.linalg.norm(r) < 1e-5
+    assert np.linalg.norm(m - r) / np.linalg.norm(r) < norm
+    return float(rel.max())
 
 
 def test_case1_current_flow_potential_normalised(cases: Path) -> None:
@@ -66,10 +70,11 @@ def test_case1_current_flow_potential_normalised(cases: Path) -> None:
         _agree(
             _read(cases / "test1" / f"{name}.tif"),
             _read(DATA / "test1" / f"{name}.tif"),
-            cell=3e-5,
-            median=1e-6,
+            cell=1e-6,
+            norm=1e-6,
         )
     assert run.result.n_targets == 100
+    assert run.result.options.solver == "cg+amg"  # Omniscape.jl's default
     assert run.result.options.block_size == 3  # 2 is raised to 3, as Omniscape.jl does
 
 
@@ -79,8 +84,8 @@ def test_case2_ascii_output(cases: Path) -> None:
     _agree(
         _read(cases / "test2" / "cum_currmap.asc"),
         _read(DATA / "test2" / "cum_currmap.asc"),
-        cell=3e-5,
-        median=1e-6,
+        cell=1e-6,
+        norm=1e-6,
     )
 
 
@@ -90,8 +95,22 @@ def test_case6_conductance_and_conditional(cases: Path) -> None:
         _read(cases / "test6" / "cum_currmap.tif"),
         _read(DATA / "test6" / "cum_currmap.tif"),
         cell=1e-6,
-        median=1e-7,
+        norm=1e-6,
     )
+
+
+@pytest.mark.parametrize("case", ["test1", "test2"])
+def test_exact_solver_differs_from_the_iterative_one(cases: Path, case: str) -> None:
+    """``solver = cholmod`` in the INI: exact windows, within 3e-5 of Omniscape.jl."""
+    ini = cases / f"{case}.ini"
+    ini.write_text(ini.read_text() + "\nsolver = cholmod\n")
+    run = run_ini(ini)
+    assert run.result.options.solver == "cholmod"
+    name = "cum_currmap.tif" if case == "test1" else "cum_currmap.asc"
+    worst = _agree(
+        _read(cases / case / name), _read(DATA / case / name), cell=3e-5, norm=1e-5
+    )
+    assert worst > 2e-6  # the iterative solve's shortfall is real
 
 
 def _inputs() -> tuple[np.ndarray, np.ndarray]:
@@ -163,12 +182,16 @@ def test_four_neighbours_differ_from_eight() -> None:
     assert np.nanmax(np.abs(four.cumulative_current - eight.cumulative_current)) > 0.01
 
 
-def test_single_precision_close_to_double() -> None:
+@pytest.mark.parametrize(("solver", "rtol"), [("cholmod", 1e-5), ("cg+amg", 2e-3)])
+def test_single_precision_close_to_double(solver: str, rtol: float) -> None:
+    """Single precision: exact solves agree to float32; CG's stopping point
+    (a relative residual of 1e-6, near float32's resolution) moves by more."""
     res, src = _inputs()
-    d = omniscape(res, src, radius=5, block_size=3, buffer=2).cumulative_current
-    s = omniscape(res, src, radius=5, block_size=3, buffer=2, precision="single")
+    kw = {"radius": 5, "block_size": 3, "buffer": 2, "solver": solver}
+    d = omniscape(res, src, **kw).cumulative_current
+    s = omniscape(res, src, precision="single", **kw)
     assert s.cumulative_current.dtype == np.float32
-    np.testing.assert_allclose(s.cumulative_current, d, rtol=1e-4)
+    np.testing.assert_allclose(s.cumulative_current, d, rtol=rtol)
 
 
 def test_dataarray_in_dataarray_out() -> None:
@@ -189,6 +212,7 @@ def test_dataarray_in_dataarray_out() -> None:
         ({"radius": 0}, "at least one cell"),
         ({"radius": 2.5}, "whole number"),
         ({"radius": 3, "source_threshold": 5.0}, "No source strength above"),
+        ({"radius": 3, "solver": "lu"}, "'cg\\+amg' or 'cholmod'"),
     ],
 )
 def test_bad_options(kwargs: dict, match: str) -> None:

@@ -194,6 +194,7 @@ def options_from_ini(
         connect_four_neighbors_only=cfg.flag("connect_four_neighbors_only", False),
         mask_nodata=cfg.flag("mask_nodata", True),
         precision="single" if precision in ("single", "float32") else precision,  # type: ignore[arg-type]
+        solver=cfg.text("solver", "cg+amg").lower(),  # type: ignore[arg-type]
         conditions=_conditions(cfg),
     )
 
