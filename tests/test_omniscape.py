@@ -160,9 +160,11 @@ def test_equal_comparison_keeps_only_matching_sources() -> None:
 
 def test_sources_from_resistance_and_r_cutoff() -> None:
     res, _ = _inputs()
-    a = omniscape(res, None, radius=4, r_cutoff=0.5).cumulative_current
+    a = omniscape(
+        res, None, radius=4, r_cutoff=0.5, solver="cholmod"
+    ).cumulative_current
     src = np.where(res <= 0.5, 1.0 / res, 0.0)
-    b = omniscape(res, src, radius=4).cumulative_current
+    b = omniscape(res, src, radius=4, solver="cholmod").cumulative_current
     np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
@@ -170,15 +172,21 @@ def test_reclass_table_applies_before_solving() -> None:
     res = np.array([[1.0, 2.0] * 6] * 12)
     src = np.ones_like(res)
     table = [[1.0, 5.0], [2.0, 5.0]]
-    a = omniscape(res, src, radius=3, reclass_table=table).cumulative_current
-    b = omniscape(np.full_like(res, 5.0), src, radius=3).cumulative_current
+    a = omniscape(
+        res, src, radius=3, reclass_table=table, solver="cholmod"
+    ).cumulative_current
+    b = omniscape(
+        np.full_like(res, 5.0), src, radius=3, solver="cholmod"
+    ).cumulative_current
     np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_four_neighbours_differ_from_eight() -> None:
     res, src = _inputs()
-    four = omniscape(res, src, radius=4, connect_four_neighbors_only=True)
-    eight = omniscape(res, src, radius=4)
+    four = omniscape(
+        res, src, radius=4, connect_four_neighbors_only=True, solver="cholmod"
+    )
+    eight = omniscape(res, src, radius=4, solver="cholmod")
     assert np.nanmax(np.abs(four.cumulative_current - eight.cumulative_current)) > 0.01
 
 
@@ -201,7 +209,7 @@ def test_dataarray_in_dataarray_out() -> None:
     da = xr.DataArray(
         res, dims=("y", "x"), coords={"y": np.arange(30.0)[::-1], "x": np.arange(30.0)}
     )
-    out = omniscape(da, src, radius=4)
+    out = omniscape(da, src, radius=4, solver="cholmod")
     assert isinstance(out.cumulative_current, xr.DataArray)
     assert out.cumulative_current.name == "cum_currmap"
 
@@ -241,6 +249,13 @@ def test_bad_ini_nothing_written(cases: Path) -> None:
         "radius = three\nproject_name = bad\n"
     )
     with pytest.raises(InputError, match="radius = 'three' is not a number"):
+        run_ini(ini)
+    assert not (cases / "bad").exists()
+    ini.write_text(
+        "resistance_file = input/resistance.asc\nsource_file = input/source.asc\n"
+        "radius = 3\nproject_name = bad\nsolver = pardiso\n"
+    )
+    with pytest.raises(InputError, match=r"bad\.ini.*solver = 'pardiso'.*cholmod"):
         run_ini(ini)
     assert not (cases / "bad").exists()
 
@@ -380,8 +395,9 @@ def test_batches_cover_every_target_once() -> None:
 
 def test_batch_size_does_not_change_the_result() -> None:
     res, src = _inputs()
-    a = omniscape(res, src, radius=4, batch_size=4).cumulative_current
-    b = omniscape(res, src, radius=4, batch_size=400).cumulative_current
+    kw = {"radius": 4, "block_size": 3, "solver": "cg+amg"}
+    a = omniscape(res, src, batch_size=4, **kw).cumulative_current
+    b = omniscape(res, src, batch_size=400, **kw).cumulative_current
     np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
