@@ -477,3 +477,29 @@ def test_window_contexts_give_the_same_partials() -> None:
         assert (a.row0, a.col0) == (b.row0, b.col0)
         np.testing.assert_array_equal(a.current, b.current)
         np.testing.assert_array_equal(a.flow_potential, b.flow_potential)
+
+
+def test_cg_amg_window_solve_is_cg_stopped_at_1e_6(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 41-cell window: a 4-level hierarchy, CG's iterate (residual <= 1e-6,
+    not exact), the same with every level sparse or small levels dense."""
+    import importlib
+
+    amg = importlib.import_module("trapscape.corridors.omniscape._amg")
+    window = importlib.import_module("trapscape.corridors.omniscape._window")
+    rng = np.random.default_rng(3)
+    cond = rng.uniform(0.01, 1.0, (41, 41))
+    cond[rng.uniform(size=cond.shape) < 0.1] = np.nan
+    cond[20, 20] = 1.0
+    fact = window.Factorised(cond, (20, 20), solver="cg+amg")
+    solver = fact._solver
+    assert solver.n_levels == 4
+    b = rng.uniform(size=solver.matrix.shape[0])
+    x = solver.solve(b)
+    lap = solver.matrix
+    rel = np.linalg.norm(b - lap @ x) / np.linalg.norm(b)
+    assert 1e-9 < rel <= 1e-6
+    monkeypatch.setattr(amg, "DENSE_MAX", 0)
+    sparse_only = amg.AmgCg(lap)
+    np.testing.assert_allclose(sparse_only.solve(b), x, rtol=1e-9)
