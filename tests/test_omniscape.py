@@ -1,11 +1,14 @@
 """Omnidirectional connectivity against Omniscape.jl's verification cases.
 
-The reference grids were computed by Omniscape.jl, which solves each window
-with conjugate gradients stopped at a relative residual of 1e-6; trapscape
-solves the small windows exactly.  CG from a zero start under-shoots the
-solution, so the references sit slightly *below* the exact currents: on the
-cases with a buffer the per-cell difference is up to 2.3e-5 (median 4e-7,
-norm-wise 3.4e-6); on the case without a buffer it is below 4e-7 per cell.
+The reference grids were computed by Omniscape.jl with its default solver,
+Circuitscape's conjugate gradients preconditioned by smoothed-aggregation
+multigrid and stopped at a relative residual of 1e-6.  trapscape's
+``solver="cg+amg"`` (the default, as in Omniscape.jl) reproduces that
+iterative solve, so the INI runs match every cell to 1e-6 relative (about
+1e-7 in fact) and norm-wise to 1e-6, as Omniscape.jl's own test suite asks.
+``solver="cholmod"`` solves each window exactly: on the cases with a buffer
+(15-cell windows) it lies up to 2.3e-5 per cell above the references (CG
+from a zero start under-shoots), on the case without one below 4e-7.
 """
 
 from __future__ import annotations
@@ -43,15 +46,16 @@ def cases(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _agree(mine: np.ndarray, ref: np.ndarray, *, cell: float, median: float) -> None:
+def _agree(mine: np.ndarray, ref: np.ndarray, *, cell: float, norm: float) -> float:
+    """Largest relative difference per cell (asserted below ``cell``)."""
     nodata = ref == -9999
     assert nodata.sum() == 2
     np.testing.assert_array_equal(mine == -9999, nodata)
     m, r = mine[~nodata], ref[~nodata]
     rel = np.abs(m - r) / np.abs(r)
     assert rel.max() < cell, rel.max()
-    assert np.median(rel) < median
-    assert np.linalg.norm(m - r) / np.linalg.norm(r) < 1e-5
+    assert np.linalg.norm(m - r) / np.linalg.norm(r) < norm
+    return float(rel.max())
 
 
 def test_case1_current_flow_potential_normalised(cases: Path) -> None:
@@ -66,10 +70,11 @@ def test_case1_current_flow_potential_normalised(cases: Path) -> None:
         _agree(
             _read(cases / "test1" / f"{name}.tif"),
             _read(DATA / "test1" / f"{name}.tif"),
-            cell=3e-5,
-            median=1e-6,
+            cell=1e-6,
+            norm=1e-6,
         )
     assert run.result.n_targets == 100
+    assert run.result.options.solver == "cg+amg"  # Omniscape.jl's default
     assert run.result.options.block_size == 3  # 2 is raised to 3, as Omniscape.jl does
 
 
@@ -79,8 +84,8 @@ def test_case2_ascii_output(cases: Path) -> None:
     _agree(
         _read(cases / "test2" / "cum_currmap.asc"),
         _read(DATA / "test2" / "cum_currmap.asc"),
-        cell=3e-5,
-        median=1e-6,
+        cell=1e-6,
+        norm=1e-6,
     )
 
 
@@ -90,8 +95,22 @@ def test_case6_conductance_and_conditional(cases: Path) -> None:
         _read(cases / "test6" / "cum_currmap.tif"),
         _read(DATA / "test6" / "cum_currmap.tif"),
         cell=1e-6,
-        median=1e-7,
+        norm=1e-6,
     )
+
+
+@pytest.mark.parametrize("case", ["test1", "test2"])
+def test_exact_solver_differs_from_the_iterative_one(cases: Path, case: str) -> None:
+    """``solver = cholmod`` in the INI: exact windows, within 3e-5 of Omniscape.jl."""
+    ini = cases / f"{case}.ini"
+    ini.write_text(ini.read_text() + "\nsolver = cholmod\n")
+    run = run_ini(ini)
+    assert run.result.options.solver == "cholmod"
+    name = "cum_currmap.tif" if case == "test1" else "cum_currmap.asc"
+    worst = _agree(
+        _read(cases / case / name), _read(DATA / case / name), cell=3e-5, norm=1e-5
+    )
+    assert worst > 2e-6  # the iterative solve's shortfall is real
 
 
 def _inputs() -> tuple[np.ndarray, np.ndarray]:
@@ -141,9 +160,11 @@ def test_equal_comparison_keeps_only_matching_sources() -> None:
 
 def test_sources_from_resistance_and_r_cutoff() -> None:
     res, _ = _inputs()
-    a = omniscape(res, None, radius=4, r_cutoff=0.5).cumulative_current
+    a = omniscape(
+        res, None, radius=4, r_cutoff=0.5, solver="cholmod"
+    ).cumulative_current
     src = np.where(res <= 0.5, 1.0 / res, 0.0)
-    b = omniscape(res, src, radius=4).cumulative_current
+    b = omniscape(res, src, radius=4, solver="cholmod").cumulative_current
     np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
@@ -151,24 +172,34 @@ def test_reclass_table_applies_before_solving() -> None:
     res = np.array([[1.0, 2.0] * 6] * 12)
     src = np.ones_like(res)
     table = [[1.0, 5.0], [2.0, 5.0]]
-    a = omniscape(res, src, radius=3, reclass_table=table).cumulative_current
-    b = omniscape(np.full_like(res, 5.0), src, radius=3).cumulative_current
+    a = omniscape(
+        res, src, radius=3, reclass_table=table, solver="cholmod"
+    ).cumulative_current
+    b = omniscape(
+        np.full_like(res, 5.0), src, radius=3, solver="cholmod"
+    ).cumulative_current
     np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_four_neighbours_differ_from_eight() -> None:
     res, src = _inputs()
-    four = omniscape(res, src, radius=4, connect_four_neighbors_only=True)
-    eight = omniscape(res, src, radius=4)
+    four = omniscape(
+        res, src, radius=4, connect_four_neighbors_only=True, solver="cholmod"
+    )
+    eight = omniscape(res, src, radius=4, solver="cholmod")
     assert np.nanmax(np.abs(four.cumulative_current - eight.cumulative_current)) > 0.01
 
 
-def test_single_precision_close_to_double() -> None:
+@pytest.mark.parametrize(("solver", "rtol"), [("cholmod", 1e-5), ("cg+amg", 2e-3)])
+def test_single_precision_close_to_double(solver: str, rtol: float) -> None:
+    """Single precision: exact solves agree to float32; CG's stopping point
+    (a relative residual of 1e-6, near float32's resolution) moves by more."""
     res, src = _inputs()
-    d = omniscape(res, src, radius=5, block_size=3, buffer=2).cumulative_current
-    s = omniscape(res, src, radius=5, block_size=3, buffer=2, precision="single")
+    kw = {"radius": 5, "block_size": 3, "buffer": 2, "solver": solver}
+    d = omniscape(res, src, **kw).cumulative_current
+    s = omniscape(res, src, precision="single", **kw)
     assert s.cumulative_current.dtype == np.float32
-    np.testing.assert_allclose(s.cumulative_current, d, rtol=1e-4)
+    np.testing.assert_allclose(s.cumulative_current, d, rtol=rtol)
 
 
 def test_dataarray_in_dataarray_out() -> None:
@@ -178,7 +209,7 @@ def test_dataarray_in_dataarray_out() -> None:
     da = xr.DataArray(
         res, dims=("y", "x"), coords={"y": np.arange(30.0)[::-1], "x": np.arange(30.0)}
     )
-    out = omniscape(da, src, radius=4)
+    out = omniscape(da, src, radius=4, solver="cholmod")
     assert isinstance(out.cumulative_current, xr.DataArray)
     assert out.cumulative_current.name == "cum_currmap"
 
@@ -189,6 +220,7 @@ def test_dataarray_in_dataarray_out() -> None:
         ({"radius": 0}, "at least one cell"),
         ({"radius": 2.5}, "whole number"),
         ({"radius": 3, "source_threshold": 5.0}, "No source strength above"),
+        ({"radius": 3, "solver": "lu"}, "'cg\\+amg' or 'cholmod'"),
     ],
 )
 def test_bad_options(kwargs: dict, match: str) -> None:
@@ -217,6 +249,13 @@ def test_bad_ini_nothing_written(cases: Path) -> None:
         "radius = three\nproject_name = bad\n"
     )
     with pytest.raises(InputError, match="radius = 'three' is not a number"):
+        run_ini(ini)
+    assert not (cases / "bad").exists()
+    ini.write_text(
+        "resistance_file = input/resistance.asc\nsource_file = input/source.asc\n"
+        "radius = 3\nproject_name = bad\nsolver = pardiso\n"
+    )
+    with pytest.raises(InputError, match=r"bad\.ini.*solver = 'pardiso'.*cholmod"):
         run_ini(ini)
     assert not (cases / "bad").exists()
 
@@ -356,8 +395,9 @@ def test_batches_cover_every_target_once() -> None:
 
 def test_batch_size_does_not_change_the_result() -> None:
     res, src = _inputs()
-    a = omniscape(res, src, radius=4, batch_size=4).cumulative_current
-    b = omniscape(res, src, radius=4, batch_size=400).cumulative_current
+    kw = {"radius": 4, "block_size": 3, "solver": "cg+amg"}
+    a = omniscape(res, src, batch_size=4, **kw).cumulative_current
+    b = omniscape(res, src, batch_size=400, **kw).cumulative_current
     np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
@@ -437,3 +477,29 @@ def test_window_contexts_give_the_same_partials() -> None:
         assert (a.row0, a.col0) == (b.row0, b.col0)
         np.testing.assert_array_equal(a.current, b.current)
         np.testing.assert_array_equal(a.flow_potential, b.flow_potential)
+
+
+def test_cg_amg_window_solve_is_cg_stopped_at_1e_6(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 41-cell window: a 4-level hierarchy, CG's iterate (residual <= 1e-6,
+    not exact), the same with every level sparse or small levels dense."""
+    import importlib
+
+    amg = importlib.import_module("trapscape.corridors.omniscape._amg")
+    window = importlib.import_module("trapscape.corridors.omniscape._window")
+    rng = np.random.default_rng(3)
+    cond = rng.uniform(0.01, 1.0, (41, 41))
+    cond[rng.uniform(size=cond.shape) < 0.1] = np.nan
+    cond[20, 20] = 1.0
+    fact = window.Factorised(cond, (20, 20), solver="cg+amg")
+    solver = fact._solver
+    assert solver.n_levels == 4
+    b = rng.uniform(size=solver.matrix.shape[0])
+    x = solver.solve(b)
+    lap = solver.matrix
+    rel = np.linalg.norm(b - lap @ x) / np.linalg.norm(b)
+    assert 1e-9 < rel <= 1e-6
+    monkeypatch.setattr(amg, "DENSE_MAX", 0)
+    sparse_only = amg.AmgCg(lap)
+    np.testing.assert_allclose(sparse_only.solve(b), x, rtol=1e-9)

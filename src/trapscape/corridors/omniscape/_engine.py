@@ -14,7 +14,9 @@ edges, so that its verification outputs are reproduced:
   removed (Omniscape.jl removes the block at the window's nominal centre,
   which near the top and left edges is not where the target is; the same
   is done here);
-* the target is grounded and the window's circuit solved; the current is
+* the target is grounded and the window's circuit solved (``solver``:
+  Circuitscape's CG with multigrid as Omniscape.jl runs it, or exactly);
+  the current is
   optionally multiplied by the block-artifact correction and added to the
   cumulative map;
 * flow potential is the same solve on a window of unit conductance.
@@ -235,7 +237,7 @@ def _factor(
         ground,
         four_neighbors=opts.connect_four_neighbors_only,
         solver=opts.solver,
-        rtol=1e-6 if opts.precision == "single" else 1e-10,
+        dtype=np.float32 if opts.precision == "single" else np.float64,
     )
 
 

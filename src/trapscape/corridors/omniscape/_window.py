@@ -11,12 +11,18 @@ Circuitscape drops components without a ground.  The current of a cell is
 the larger of the current flowing into it and out of it (Circuitscape's node
 current).
 
-Windows are small and square, so by default the grounded Laplacian is
-factorised as a *banded* matrix in raster order (LAPACK's band Cholesky,
-``n * (width + 1)**2`` operations, no sparse bookkeeping): cells that are
-not nodes and the ground become identity rows.  Windows wider than
-:data:`BAND_MAX_WIDTH` cells go to the project's sparse solver
-(:mod:`.._solver`: LU or conjugate gradients with algebraic multigrid).
+Two solvers, named as Omniscape.jl names them (its ``solver`` option):
+
+* ``"cg+amg"`` (Omniscape.jl's default) reproduces Circuitscape's iterative
+  solve, stopped at a relative residual of 1e-6 (:mod:`._amg`, where each
+  step is referenced), so the currents are Omniscape.jl's, not the exact
+  ones;
+* ``"cholmod"`` solves exactly.  Windows are small and square, so the
+  grounded Laplacian is factorised as a *banded* matrix in raster order
+  (LAPACK's band Cholesky, ``n * (width + 1)**2`` operations, no sparse
+  bookkeeping): cells that are not nodes and the ground become identity
+  rows.  Windows wider than :data:`BAND_MAX_WIDTH` cells go to the
+  project's sparse direct solver (:mod:`.._solver`).
 """
 
 from __future__ import annotations
@@ -29,12 +35,16 @@ import scipy.sparse as sp
 from scipy import ndimage
 from scipy.linalg import cho_solve_banded, cholesky_banded
 
-from .._solver import _Solver, choose_solver
+from .._solver import _Solver
+from ._amg import AmgCg
 
-__all__ = ["BAND_MAX_WIDTH", "Factorised", "window_current"]
+__all__ = ["BAND_MAX_WIDTH", "SOLVERS", "Factorised", "window_current"]
 
 #: windows up to this many cells wide are solved by band Cholesky
 BAND_MAX_WIDTH = 121
+
+#: Omniscape.jl's solvers: Circuitscape's iterative solve, or an exact one
+SOLVERS = ("cg+amg", "cholmod")
 
 _ROOK = ((0, 1, 1.0), (1, 0, 1.0))
 _DIAG = ((1, 1, 1.0 / math.sqrt(2.0)), (1, -1, 1.0 / math.sqrt(2.0)))
@@ -59,9 +69,11 @@ class Factorised:
         ground: tuple[int, int],
         *,
         four_neighbors: bool = False,
-        solver: str = "auto",
-        rtol: float = 1e-10,
+        solver: str = "cholmod",
+        dtype: Any = np.float64,
     ) -> None:
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
         height, width = conductance.shape
         self.shape = (height, width)
         self.ground = ground
@@ -85,11 +97,12 @@ class Factorised:
             g = 0.5 * (cond[a] + cond[b]) * w
             g[~(valid[a] & valid[b])] = 0.0
             self.edges.append((a, b, g))
-        self.banded = solver in ("auto", "direct") and width <= BAND_MAX_WIDTH
+        self.banded = solver == "cholmod" and width <= BAND_MAX_WIDTH
+        self.iterative = solver == "cg+amg"
         if self.banded:
             self._factor_banded()
         else:
-            self._factor_sparse(solver, rtol)
+            self._factor_sparse(dtype)
 
     def _diagonal(self) -> np.ndarray:
         deg = np.zeros(self.shape)
@@ -120,11 +133,16 @@ class Factorised:
         self._free_flat = free
         self._chol = cholesky_banded(ab, lower=True, check_finite=False)
 
-    def _factor_sparse(self, solver: str, rtol: float) -> None:
+    def _factor_sparse(self, dtype: Any) -> None:
+        """The grounded Laplacian as a sparse matrix, nodes column by column.
+
+        Column-major numbering is Circuitscape's (Julia's arrays), and the
+        iterative solve depends on the order of the unknowns.
+        """
         free = self._free()
         n = int(free.sum())
         gid = np.full(self.shape, -1, dtype=np.int64)
-        gid[free] = np.arange(n)
+        gid.T[free.T] = np.arange(n)
         rows, cols, vals = [gid[free]], [gid[free]], [self._diagonal()[free]]
         for a, b, g in self.edges:
             ga, gb = gid[a], gid[b]
@@ -137,9 +155,12 @@ class Factorised:
             shape=(n, n),
         )
         self._gid_free = free
-        self._solver = _Solver(
-            lap, choose_solver(n, "direct" if solver == "auto" else solver), rtol
-        )
+        self._gid = gid[free]
+        self._solver: AmgCg | _Solver
+        if self.iterative:
+            self._solver = AmgCg(lap, dtype)
+        else:
+            self._solver = _Solver(lap, "direct", 1e-10)
 
     def potentials(self, source: np.ndarray) -> np.ndarray:
         """Cell potentials for the injected ``source`` (0 off the circuit)."""
@@ -147,8 +168,10 @@ class Factorised:
             b = np.where(self._free_flat, source.ravel(), 0.0)
             v = cho_solve_banded((self._chol, True), b, check_finite=False)
             return np.where(self._free_flat, v, 0.0).reshape(self.shape)
+        b = np.zeros(len(self._gid))
+        b[self._gid] = source[self._gid_free]
         out = np.zeros(self.shape)
-        out[self._gid_free] = self._solver.solve(source[self._gid_free])
+        out[self._gid_free] = self._solver.solve(b)[self._gid]
         return out
 
     def current(self, source: np.ndarray) -> np.ndarray:
@@ -180,8 +203,7 @@ def window_current(
     ground: tuple[int, int],
     *,
     four_neighbors: bool = False,
-    solver: str = "auto",
-    rtol: float = 1e-10,
+    solver: str = "cholmod",
 ) -> np.ndarray:
     """Cell currents of one window.
 
@@ -195,8 +217,9 @@ def window_current(
         cell is removed.
     ground
         (row, column) of the grounded target cell.
+    solver
+        ``"cholmod"`` (exact) or ``"cg+amg"`` (Circuitscape's iterative
+        solve, as Omniscape.jl runs it by default).
     """
-    fact = Factorised(
-        conductance, ground, four_neighbors=four_neighbors, solver=solver, rtol=rtol
-    )
+    fact = Factorised(conductance, ground, four_neighbors=four_neighbors, solver=solver)
     return fact.current(source)

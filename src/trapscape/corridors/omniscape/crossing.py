@@ -108,12 +108,15 @@ def omniscape_circuit(
     :class:`OmniscapeOptions` fields (a project's ``[omniscape]``; its
     ``radius`` and ``block_size`` are in cells and replace the others).  ``pinch_points`` are
     patches of the top ``1 - pinch_quantile`` of the normalised current.
+    Windows are solved exactly (``solver = "cholmod"``) unless ``options``
+    name Omniscape.jl's default ``"cg+amg"``.
     When the radius exceeds :data:`MAX_RADIUS_CELLS` cells the resistance is
     first averaged onto a coarser grid (an integer multiple of the cell
     size) so that the windows stay small; the current is then on that grid.
     """
     grid = as_grid(resistance)
     extra = dict(options or {})  # the project's [omniscape]: radius in cells
+    extra.setdefault("solver", "cholmod")
     if "radius" in extra:
         radius_m = float(extra.pop("radius")) * grid.cell
     if "block_size" in extra:

@@ -144,6 +144,15 @@ class _Cfg:
             return default
         return self.values[key]
 
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        """A lower-case value among ``choices`` (the first is the default)."""
+        if not self.has(key):
+            return choices[0]
+        v = self.values[key].strip().lower()
+        if v not in choices:
+            raise self._bad(key, " or ".join(repr(c) for c in choices))
+        return v
+
     def file(self, key: str) -> Path:
         p = Path(self.text(key))
         return p if p.is_absolute() else self.path.parent / p
@@ -194,6 +203,8 @@ def options_from_ini(
         connect_four_neighbors_only=cfg.flag("connect_four_neighbors_only", False),
         mask_nodata=cfg.flag("mask_nodata", True),
         precision="single" if precision in ("single", "float32") else precision,  # type: ignore[arg-type]
+        # Omniscape.jl's default first
+        solver=cfg.choice("solver", ("cg+amg", "cholmod")),  # type: ignore[arg-type]
         conditions=_conditions(cfg),
     )
 
