@@ -109,7 +109,7 @@ def main() -> None:
 
     # start the cluster first, so the ratio is solving throughput, not start-up
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         address = cluster.scheduler_address
         omniscape(res[:40, :40], None, radius=4, scheduler=address)  # warm up

@@ -49,7 +49,9 @@ def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
         n_workers=int(workers),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # a free port: None still binds the default 8787, which another
+        # cluster on the machine may hold ("Cluster failed to start")
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster
