@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,24 @@ _FIT = "trapscape.density.multisession:fit_sessions"
     help="Density model: ~1, ~session, ~Session (trend) or ~COV[+COV]; repeat "
     "to compare by AIC.",
 )
+@click.option(
+    "--lambda0",
+    "--g0",
+    "p0_models",
+    multiple=True,
+    default=("~1",),
+    show_default=True,
+    help="Model of lambda0 (g0 with --detectfn HN) over sessions: ~1 (shared), "
+    "~session, ~Session or ~COV; repeat to compare (every combination is fitted).",
+)
+@click.option(
+    "--sigma",
+    "sigma_models",
+    multiple=True,
+    default=("~1",),
+    show_default=True,
+    help="Model of sigma over sessions, as --lambda0.",
+)
 @library_opt(
     "--detectfn",
     of=_FIT,
@@ -81,6 +100,8 @@ def cmd(
     covariates: Path | None,
     masks: Path | None,
     models: tuple[str, ...],
+    p0_models: tuple[str, ...],
+    sigma_models: tuple[str, ...],
     detectfn: str,
     occasion_model: str,
     buffer: float | None,
@@ -90,9 +111,11 @@ def cmd(
 ) -> None:
     """Density of several sessions (years, reserves) fitted jointly.
 
-    Shared detection parameters, density by session, trend or session
-    covariates (secr's multi-session models). Writes into OUT:
-    sessions/models.csv (logLik, AIC, AICc, dAIC per density model),
+    Density by session, trend or session covariates; detection parameters
+    shared or by session (secr's multi-session models). Every combination of
+    --model, --lambda0 and --sigma is fitted. Writes into OUT:
+    sessions/models.csv (logLik, AIC, AICc, dAIC per model, secr-style
+    names such as "D~session lambda0~1 sigma~1"),
     sessions/estimates.csv (D per 100 km2 per session with SE, RSE and 95% CI,
     lambda0/g0, sigma; every model) and sessions/fits.json (betas, covariance,
     trend).
@@ -117,13 +140,19 @@ def cmd(
     fits: list[Any] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrapscapeWarning)
-        for m in dict.fromkeys(models):
+        hn = detectfn == "HN"
+        for m, p0, sg in itertools.product(
+            dict.fromkeys(models), dict.fromkeys(p0_models), dict.fromkeys(sigma_models)
+        ):
             fits.append(
                 fit_sessions(
                     sessions,
                     density=m,
                     detectfn=detectfn,  # type: ignore[arg-type]
                     occasion_model=occasion_model,  # type: ignore[arg-type]
+                    lambda0=None if hn else p0,
+                    g0=p0 if hn else None,
+                    sigma=sg,
                 )
             )
     for w in caught:
@@ -133,12 +162,12 @@ def cmd(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     table = model_table(fits)
     est = pd.concat(
-        [f.estimates.assign(model=f.density) for f in fits], ignore_index=True
+        [f.estimates.assign(model=f.label) for f in fits], ignore_index=True
     )
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
         write_csv(tmp, table, "sessions/models.csv")
         write_csv(tmp, est, "sessions/estimates.csv")
-        write_json(tmp, {f.density: f.to_dict() for f in fits}, "sessions/fits.json")
+        write_json(tmp, {f.label: f.to_dict() for f in fits}, "sessions/fits.json")
     best = fits[int(table.index[0])]
     dens = best.estimates[best.estimates["parameter"] == "D"]
     shown = "; ".join(
@@ -151,7 +180,7 @@ def cmd(
         t = best.trend
         trend = f"; trend {t['lambda']:.3g} per session ({t['lcl']:.3g}-{t['ucl']:.3g})"
     click.echo(
-        f"{len(sessions)} sessions, best by AIC: D {best.density} "
+        f"{len(sessions)} sessions, best by AIC: {best.label} "
         f"({best.occasion_model} occasions): {shown} per 100 km2{trend}. "
         f"Results in {out}",
         err=True,
@@ -165,7 +194,7 @@ def model_table(fits: list[Any]) -> Any:
 
     table = pd.DataFrame(
         {
-            "model": [f"D {f.density}" for f in fits],
+            "model": [f.label for f in fits],
             "npar": [f.npar for f in fits],
             "loglik": [f.loglik for f in fits],
             "aic": [f.aic for f in fits],

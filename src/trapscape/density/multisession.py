@@ -82,10 +82,12 @@ class MultiSessionFit:
     estimates
         Real-scale table per session: ``session``, ``parameter`` (``D`` per
         100 km², ``lambda0`` / ``g0``, ``sigma`` in metres), ``estimate``,
-        ``se``, ``rse`` (SE / estimate, for D), ``lcl``, ``ucl``.
+        ``se``, ``rse`` (SE / estimate), ``lcl``, ``ucl``; detection
+        parameters per session too (equal across sessions when shared).
     beta, beta_names, vcov
         Link-scale coefficients (secr's names: ``D``, ``D.sessionX``,
-        ``D.Session``, ``D.Prey``, ``lambda0``, ``sigma``) and covariance.
+        ``D.Session``, ``D.Prey``, ``lambda0``, ``lambda0.sessionX``,
+        ``sigma``, ``sigma.Session``, ...) and covariance.
     loglik, aic, aicc, npar
         Maximised log-likelihood (sum over sessions), AIC, AICc (n = all
         animals).
@@ -97,6 +99,12 @@ class MultiSessionFit:
         :func:`trapscape.density.fitting.check_precision`).
     density, detectfn, occasion_model
         Settings.
+    lambda0_model, sigma_model
+        Models of the detection parameters over the sessions (``"~1"``:
+        shared; ``lambda0_model`` is g0's for ``detectfn="HN"``).
+    label
+        (property) secr-style model name, e.g.
+        ``"D~session lambda0~session sigma~1"``.
     """
 
     estimates: pd.DataFrame
@@ -117,11 +125,24 @@ class MultiSessionFit:
     seconds: float
     trend: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    lambda0_model: str = "~1"
+    sigma_model: str = "~1"
+
+    @property
+    def label(self) -> str:
+        """secr-style model name, e.g. ``"D~session lambda0~session sigma~1"``."""
+        p0name = "lambda0" if self.detectfn == "HHN" else "g0"
+        return _model_label(self.density, p0name, self.lambda0_model, self.sigma_model)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {
+            "model": self.label,
             "density_model": self.density,
+            "lambda0_model" if self.detectfn == "HHN" else "g0_model": (
+                self.lambda0_model
+            ),
+            "sigma_model": self.sigma_model,
             "detectfn": self.detectfn,
             "occasion_model": self.occasion_model,
             "sessions": list(self.sessions),
@@ -146,74 +167,106 @@ class MultiSessionFit:
         }
 
 
-def _density_matrix(
-    density: str, sessions: Sequence[Session]
+_TERM = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def _session_matrix(
+    formula: str, sessions: Sequence[Session], par: str
 ) -> tuple[np.ndarray, list[str]]:
-    """Session design matrix ``(S, P_D)`` and secr's coefficient names."""
-    rhs = density.replace(" ", "")
+    """Design matrix ``(S, P)`` of one real parameter over the sessions.
+
+    ``par`` is ``"D"``, ``"lambda0"``, ``"g0"`` or ``"sigma"``; the
+    coefficients get secr's names (``par``, ``par.session<name>``,
+    ``par.Session``, ``par.<covariate>``).
+    """
+    what = "density model" if par == "D" else f"{par} model"
+    if not isinstance(formula, str):
+        raise InputError(
+            f"{what} must be a formula string such as '~1' or '~session', "
+            f"got {formula!r}."
+        )
+    rhs = formula.replace(" ", "")
     rhs = rhs[1:] if rhs.startswith("~") else rhs
     s_n = len(sessions)
     cols: list[np.ndarray] = [np.ones(s_n)]
-    names = ["D"]
+    names = [par]
     if rhs in ("", "1"):
         pass
     elif rhs == "session":
         for k in range(1, s_n):
             cols.append((np.arange(s_n) == k).astype(float))
-            names.append(f"D.session{sessions[k].name}")
+            names.append(f"{par}.session{sessions[k].name}")
     elif rhs == "Session":
         cols.append(np.arange(s_n, dtype=float))
-        names.append("D.Session")
+        names.append(f"{par}.Session")
     else:
         for term in rhs.split("+"):
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", term):
-                raise InputError(
-                    f"density model {density!r}: {term!r} is not a covariate name "
-                    "(use '~1', '~session', '~Session' or '~cov1 + cov2')."
-                )
-            try:
-                vals = [float(s.covariates[term]) for s in sessions]
-            except (KeyError, TypeError, ValueError):
-                missing = [s.name for s in sessions if term not in s.covariates]
-                raise InputError(
-                    f"density model {density!r}: session covariate {term!r} is "
-                    f"missing or not a number for sessions {missing}; give it in "
-                    "the session covariates table."
-                ) from None
-            cols.append(np.asarray(vals))
-            names.append(f"D.{term}")
+            cols.append(_covariate_column(formula, term, sessions, what))
+            names.append(f"{par}.{term}")
     xmat = np.column_stack(cols)
     if np.linalg.matrix_rank(xmat) < xmat.shape[1]:
         raise InputError(
-            f"density model {density!r} has more coefficients than the "
+            f"{what} {formula!r} has more coefficients than the "
             f"{s_n} session(s) can separate (e.g. a covariate constant over "
             "sessions); simplify it."
         )
     return xmat, names
 
 
-class _Joint:
-    """The joint log-likelihood of the sessions and its gradient."""
+def _covariate_column(
+    formula: str, term: str, sessions: Sequence[Session], what: str
+) -> np.ndarray:
+    """The values of one session covariate (a term of ``formula``)."""
+    if term in ("session", "Session") or not _TERM.fullmatch(term):
+        raise InputError(
+            f"{what} {formula!r}: {term!r} is not a covariate name; use '~1', "
+            "'~session', '~Session' alone or session covariates '~cov1 + cov2'."
+        )
+    try:
+        return np.asarray([float(s.covariates[term]) for s in sessions])
+    except (KeyError, TypeError, ValueError):
+        missing = [s.name for s in sessions if term not in s.covariates]
+        raise InputError(
+            f"{what} {formula!r}: session covariate {term!r} is "
+            f"missing or not a number for sessions {missing}; give it in "
+            "the session covariates table."
+        ) from None
 
-    def __init__(self, designs: list[_lik.Design], xmat: np.ndarray) -> None:
+
+class _Joint:
+    """The joint log-likelihood of the sessions and its gradient.
+
+    ``xmats`` are the session design matrices of D, lambda0 (g0) and sigma;
+    session ``s`` has the link-scale vector ``(x_D[s]' b_D, x_L[s]' b_L,
+    x_S[s]' b_S)`` of the single-session null model, so by the chain rule
+    ``d log L / d b_P = sum_s x_P[s] d log L_s / d link_P[s]``.
+    """
+
+    def __init__(
+        self,
+        designs: list[_lik.Design],
+        xmats: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
         self.designs = designs
-        self.xmat = xmat
-        self.nd = xmat.shape[1]
+        self.xmats = xmats
+        sizes = [x.shape[1] for x in xmats]
+        self.cuts = (sizes[0], sizes[0] + sizes[1])
 
     def session_beta(self, beta: np.ndarray, s: int) -> np.ndarray:
-        return np.concatenate([[self.xmat[s] @ beta[: self.nd]], beta[self.nd :]])
+        parts = np.split(beta, self.cuts)
+        return np.array([x[s] @ b for x, b in zip(self.xmats, parts, strict=True)])
 
     def value_and_gradient(self, beta: np.ndarray) -> tuple[float, np.ndarray]:
         total = 0.0
-        grad = np.zeros_like(beta)
+        parts = [np.zeros(x.shape[1]) for x in self.xmats]
         for s, design in enumerate(self.designs):
             ll, g = _lik.loglik_and_gradient(self.session_beta(beta, s), design)
             if not np.isfinite(ll):
                 return -np.inf, np.zeros_like(beta)
             total += ll
-            grad[: self.nd] += g[0] * self.xmat[s]
-            grad[self.nd :] += g[1:]
-        return total, grad
+            for k, x in enumerate(self.xmats):
+                parts[k] += g[k] * x[s]
+        return total, np.concatenate(parts)
 
     def hessian(self, beta: np.ndarray, step: float = 1e-4) -> np.ndarray:
         p = beta.size
@@ -234,8 +287,11 @@ def fit_sessions(
     detectfn: DetectFn = "HHN",
     occasion_model: OccasionModel = "auto",
     maxiter: int = 500,
+    lambda0: str | None = None,
+    g0: str | None = None,
+    sigma: str = "~1",
 ) -> MultiSessionFit:
-    """Fit a multi-session SCR model with shared detection parameters.
+    """Fit a multi-session SCR model (Borchers & Efford 2008; secr multi-session).
 
     Parameters
     ----------
@@ -252,17 +308,27 @@ def fit_sessions(
         model when any session has an occasion of more than one day.
     maxiter
         Optimiser iteration limit.
+    lambda0, g0, sigma
+        Models of the detection parameters over the sessions, with the same
+        terms as ``density`` (secr's ``lambda0 ~ session``, ``sigma ~
+        Session``, ...): ``"~1"`` (default) shares the parameter across
+        sessions. ``lambda0`` is for ``detectfn="HHN"``, ``g0`` for
+        ``"HN"``.
 
     Raises
     ------
     InputError
-        Bad density model or covariates, duplicate session names.
+        Bad density or detection model or covariates, duplicate session
+        names, ``lambda0`` given with ``detectfn="HN"`` (or ``g0`` with
+        ``"HHN"``).
     ComputationError
-        A session without detected animals; all sessions together with
-        fewer than two animals, no recapture or detections at one station
-        only (see :func:`trapscape.density.fit`); a fit that does not
-        converge, has no invertible information matrix or is flat in sigma.
+        A session without detected animals; all sessions together (each
+        session, for ``sigma="~session"``) with fewer than two animals, no
+        recapture or detections at one station only (see
+        :func:`trapscape.density.fit`); a fit that does not converge, has no
+        invertible information matrix or is flat in sigma.
     """
+    p0_model = _p0_formula(detectfn, lambda0, g0)
     with _lik.blas_single_thread():
         return _fit_sessions(
             sessions,
@@ -270,7 +336,25 @@ def fit_sessions(
             detectfn=detectfn,
             occasion_model=occasion_model,
             maxiter=maxiter,
+            p0_model=p0_model,
+            sigma_model=sigma,
         )
+
+
+def _p0_formula(detectfn: str, lambda0: str | None, g0: str | None) -> str:
+    """The model of lambda0 (HHN) or g0 (HN); the other keyword must be unset."""
+    if detectfn == "HN" and lambda0 is not None:
+        raise InputError(
+            "lambda0 is the HHN detection parameter; with detectfn='HN' give "
+            "its model as g0= (--g0)."
+        )
+    if detectfn != "HN" and g0 is not None:
+        raise InputError(
+            "g0 is the HN detection parameter; with detectfn='HHN' give its "
+            "model as lambda0= (--lambda0)."
+        )
+    out = g0 if detectfn == "HN" else lambda0
+    return "~1" if out is None else out
 
 
 def _resolve_occasion_model(sessions: Sequence[Session], occasion_model: str) -> str:
@@ -280,22 +364,22 @@ def _resolve_occasion_model(sessions: Sequence[Session], occasion_model: str) ->
     return models.pop() if len(models) == 1 else "binomial"
 
 
-def _fit_sessions(
-    sessions: Sequence[Session],
-    *,
-    density: str,
-    detectfn: str,
-    occasion_model: str,
-    maxiter: int,
-) -> MultiSessionFit:
-    t0 = time.perf_counter()
-    if len(sessions) < 1:
-        raise InputError("fit_sessions needs at least one session.")
-    names = [s.name for s in sessions]
-    if len(set(names)) != len(names):
-        raise InputError(f"session names must be unique, got {names}.")
-    om = _resolve_occasion_model(sessions, occasion_model)
-    xmat, d_names = _density_matrix(density, sessions)
+def _model_label(density: str, p0name: str, p0_model: str, sigma_model: str) -> str:
+    """secr-style label, e.g. ``D~session lambda0~session sigma~1``."""
+
+    def rhs(formula: str) -> str:
+        f = formula.replace(" ", "")
+        f = f[1:] if f.startswith("~") else f
+        return (f or "1").replace("+", " + ")
+
+    return f"D~{rhs(density)} {p0name}~{rhs(p0_model)} sigma~{rhs(sigma_model)}"
+
+
+def _session_designs(
+    sessions: Sequence[Session], detectfn: str, om: str, sigma_model: str
+) -> list[_lik.Design]:
+    """One null-model likelihood design per session (and the data checks)."""
+    per_session = sigma_model.replace(" ", "").lstrip("~") == "session"
     designs = []
     for s in sessions:
         if s.history.n == 0:
@@ -303,6 +387,15 @@ def _fit_sessions(
                 f"Session {s.name!r} has no detected animal; leave it out or "
                 "fit it with the others only when it has detections."
             )
+        if per_session:  # sigma of its own: the session must support it
+            try:
+                _check_fittable(s.history)
+            except ComputationError as exc:
+                raise ComputationError(
+                    f"Session {s.name!r} cannot have its own sigma "
+                    f"(sigma ~session): {exc} Share sigma across sessions "
+                    "(sigma ~1) instead."
+                ) from None
         designs.append(
             _design(
                 s.history,
@@ -312,9 +405,35 @@ def _fit_sessions(
                 occasion_model=om if s.history.detector == "proximity" else "poisson",
             )[0]
         )
+    return designs
+
+
+def _fit_sessions(
+    sessions: Sequence[Session],
+    *,
+    density: str,
+    detectfn: str,
+    occasion_model: str,
+    maxiter: int,
+    p0_model: str = "~1",
+    sigma_model: str = "~1",
+) -> MultiSessionFit:
+    t0 = time.perf_counter()
+    if len(sessions) < 1:
+        raise InputError("fit_sessions needs at least one session.")
+    names = [s.name for s in sessions]
+    if len(set(names)) != len(names):
+        raise InputError(f"session names must be unique, got {names}.")
+    p0name = "lambda0" if detectfn == "HHN" else "g0"
+    om = _resolve_occasion_model(sessions, occasion_model)
+    xd, d_names = _session_matrix(density, sessions, "D")
+    xl, l_names = _session_matrix(p0_model, sessions, p0name)
+    xs, s_names = _session_matrix(sigma_model, sessions, "sigma")
+    label = _model_label(density, p0name, p0_model, sigma_model)
+    designs = _session_designs(sessions, detectfn, om, sigma_model)
     pooled = _pooled_history_check(sessions)
-    joint = _Joint(designs, xmat)
-    beta0 = _joint_start(sessions, designs, xmat, pooled)
+    joint = _Joint(designs, (xd, xl, xs))
+    beta0 = _joint_start(sessions, designs, joint.xmats, pooled)
     beta, res, hmat = _optimise(joint, beta0, maxiter)
     ll, grad = joint.value_and_gradient(beta)
     vcov = np.full((beta.size, beta.size), np.nan)
@@ -326,45 +445,24 @@ def _fit_sessions(
         ok = False
     if not ok:
         raise ComputationError(
-            f"The multi-session SCR fit (density {density!r}) did not converge "
+            f"The multi-session SCR fit ({label}) did not converge "
             f"({res.message}; largest gradient {np.max(np.abs(grad)):.2g}) or its "
-            "information matrix is not invertible; simplify the density model."
+            "information matrix is not invertible; simplify the model."
         )
-    p0name = "lambda0" if detectfn == "HHN" else "g0"
-    beta_names = (*d_names, p0name, "sigma")
-    table = _session_table(beta, vcov, xmat, names, detectfn)
+    table = _session_table(beta, vcov, joint, names, detectfn)
     npar = beta.size
     n_all = sum(s.history.n for s in sessions)
-    shown = table[(table["parameter"] == "D") | (table["session"] == names[0])].copy()
-    d_rows = shown["parameter"] == "D"
-    shown.loc[d_rows, "parameter"] = "D[" + shown.loc[d_rows, "session"] + "]"
-    notes = check_precision(
-        shown.drop(columns="rse"),
-        n=n_all,
-        n_recaptures=sum(s.history.n_recaptures for s in sessions),
-        what="The multi-session SCR fit",
-    )
+    notes = _precision_notes(table, sessions, joint.xmats)
     aic = -2 * ll + 2 * npar
     aicc = (
         aic + 2 * npar * (npar + 1) / (n_all - npar - 1)
         if n_all - npar - 1 > 0
         else math.nan
     )
-    trend: dict[str, float] = {}
-    if "D.Session" in d_names:
-        k = d_names.index("D.Session")
-        b, se = float(beta[k]), float(math.sqrt(vcov[k, k]))
-        trend = {
-            "lambda": math.exp(b),
-            "lcl": math.exp(b - _Z * se),
-            "ucl": math.exp(b + _Z * se),
-            "beta": b,
-            "se_beta": se,
-        }
     return MultiSessionFit(
         estimates=table,
         beta=beta,
-        beta_names=beta_names,
+        beta_names=(*d_names, *l_names, *s_names),
         vcov=vcov,
         loglik=ll,
         aic=aic,
@@ -378,8 +476,53 @@ def _fit_sessions(
         converged=ok,
         message=str(res.message),
         seconds=time.perf_counter() - t0,
-        trend=trend,
+        trend=_trend(beta, vcov, d_names),
         notes=tuple(notes),
+        lambda0_model=p0_model,
+        sigma_model=sigma_model,
+    )
+
+
+def _trend(beta: np.ndarray, vcov: np.ndarray, d_names: list[str]) -> dict[str, float]:
+    """Rate of change of D per session for ``D ~ Session`` (else empty)."""
+    if "D.Session" not in d_names:
+        return {}
+    k = d_names.index("D.Session")
+    b, se = float(beta[k]), float(math.sqrt(vcov[k, k]))
+    return {
+        "lambda": math.exp(b),
+        "lcl": math.exp(b - _Z * se),
+        "ucl": math.exp(b + _Z * se),
+        "beta": b,
+        "se_beta": se,
+    }
+
+
+def _precision_notes(
+    table: pd.DataFrame,
+    sessions: Sequence[Session],
+    xmats: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> list[str]:
+    """Check D of every session and each detection parameter once per value.
+
+    A shared detection parameter is checked once (named plainly), a
+    session-specific one per session (``sigma[<session>]``).
+    """
+    shared = [x.shape[1] == 1 for x in xmats]
+    order = {p: k for k, p in enumerate(dict.fromkeys(table["parameter"]))}
+    keep, labels = [], []
+    for _, row in table.iterrows():
+        own = row["parameter"] == "D" or not shared[order[row["parameter"]]]
+        keep.append(own or row["session"] == sessions[0].name)
+        labels.append(
+            f"{row['parameter']}[{row['session']}]" if own else row["parameter"]
+        )
+    shown = table.assign(parameter=labels)[keep]
+    return check_precision(
+        shown.drop(columns="rse"),
+        n=sum(s.history.n for s in sessions),
+        n_recaptures=sum(s.history.n_recaptures for s in sessions),
+        what="The multi-session SCR fit",
     )
 
 
@@ -403,10 +546,14 @@ def _pooled_history_check(sessions: Sequence[Session]) -> CaptureHistory:
 def _joint_start(
     sessions: Sequence[Session],
     designs: list[_lik.Design],
-    xmat: np.ndarray,
+    xmats: tuple[np.ndarray, np.ndarray, np.ndarray],
     pooled: CaptureHistory,
 ) -> np.ndarray:
-    """Start: detection from the largest session, density intercept from n / esa."""
+    """Start: detection from the largest session, density intercept from n / esa.
+
+    Session-specific detection terms start at 0 (the largest session's
+    values in every session).
+    """
     sg = rpsv(pooled)
     big = int(np.argmax([s.history.n for s in sessions]))
     sgb = sg if np.isfinite(sg) and sg > 0 else 2 * sessions[big].mask.spacing
@@ -421,8 +568,13 @@ def _joint_start(
         logd.append(
             math.log(max(s.history.n, 0.5) / max(esa * design.cell_area, 1e-12))
         )
-    bd, *_ = np.linalg.lstsq(xmat, np.asarray(logd), rcond=None)
-    return np.concatenate([bd, b_one[1:]])
+    ones = np.ones(len(sessions))
+    targets = (np.asarray(logd), b_one[1] * ones, b_one[2] * ones)
+    parts = [
+        np.linalg.lstsq(x, y, rcond=None)[0]
+        for x, y in zip(xmats, targets, strict=True)
+    ]
+    return np.concatenate(parts)
 
 
 def _optimise(
@@ -462,37 +614,29 @@ def _optimise(
 def _session_table(
     beta: np.ndarray,
     vcov: np.ndarray,
-    xmat: np.ndarray,
+    joint: _Joint,
     names: list[str],
     detectfn: str,
 ) -> pd.DataFrame:
-    """Real estimates per session: D (per 100 km²) by the delta method, detection."""
-    nd = xmat.shape[1]
+    """Real estimates per session by the delta method on the link scale.
+
+    D per 100 km², lambda0 (g0) and sigma in metres; the link value of
+    parameter ``P`` in session ``s`` is ``x_P[s]' b_P`` with variance
+    ``x_P[s]' V_P x_P[s]``.
+    """
     p0name, p0link = ("lambda0", "log") if detectfn == "HHN" else ("g0", "logit")
+    pars = (("D", "log"), (p0name, p0link), ("sigma", "log"))
+    bounds = (0, *joint.cuts, beta.size)
     rows = []
     for s, nm in enumerate(names):
-        x = xmat[s]
-        link = float(x @ beta[:nd])
-        se = float(math.sqrt(max(x @ vcov[:nd, :nd] @ x, 0.0)))
-        d_row = _real_row("D", "log", link + math.log(PER_100KM2), se)
-        d_row["rse"] = d_row["se"] / d_row["estimate"]
-        rows.append({"session": nm, **d_row})
-        rows.append(
-            {
-                "session": nm,
-                **_real_row(p0name, p0link, float(beta[nd]), math.sqrt(vcov[nd, nd])),
-                "rse": math.nan,
-            }
-        )
-        rows.append(
-            {
-                "session": nm,
-                **_real_row(
-                    "sigma", "log", beta[nd + 1], math.sqrt(vcov[nd + 1, nd + 1])
-                ),
-                "rse": math.nan,
-            }
-        )
+        for k, (par, link) in enumerate(pars):
+            sl = slice(bounds[k], bounds[k + 1])
+            x = joint.xmats[k][s]
+            val = float(x @ beta[sl])
+            se = float(math.sqrt(max(x @ vcov[sl, sl] @ x, 0.0)))
+            if par == "D":
+                val += math.log(PER_100KM2)
+            rows.append({"session": nm, **_real_row(par, link, val, se)})
     cols = ["session", "parameter", "link", "estimate", "se", "rse", "lcl", "ucl"]
     out = pd.DataFrame(rows)
     out["rse"] = out["se"] / out["estimate"]
