@@ -1,30 +1,34 @@
 """Multi-session SCR: several surveys fitted jointly (secr's multi-session models).
 
 Each session (a year, or a reserve) has its own detectors, capture history
-and habitat mask; the sessions share the detection parameters (``lambda0``
-or ``g0`` and ``sigma``) and their densities follow a log-linear model on
-the sessions, as secr's ``D ~ session``, ``D ~ Session`` and ``D ~ cov``
-(Efford 2024, secr vignette "secr-multisession"; Borchers & Efford 2008).
-Sessions are independent given the parameters, so the log-likelihood is the
-sum of the sessions' full likelihoods (Poisson N in each)::
+and habitat mask.  Density and the detection parameters (``lambda0`` or
+``g0``, and ``sigma``) each follow a model over the sessions, as secr's
+``D ~ session``, ``lambda0 ~ session``, ``sigma ~ Session``, ``D ~ cov``
+(Efford 2024, secr vignette "secr-multisession"; Borchers & Efford 2008);
+by default the detection parameters are shared (``~1``).  Sessions are
+independent given the parameters, so the log-likelihood is the sum of the
+sessions' full likelihoods (Poisson N in each)::
 
-    log L(beta) = sum_s log L_s(D_s, lambda0, sigma),
-    log D_s = x_s' beta_D
+    log L(beta) = sum_s log L_s(D_s, lambda0_s, sigma_s),
+    log D_s = x_s' beta_D,  link(lambda0_s) = w_s' beta_L,  log sigma_s = v_s' beta_S
 
 and the analytic gradient of every session (:mod:`._likelihood`) carries
-over by the chain rule: ``d log L / d beta_D = sum_s x_s dlog L_s / dlog D_s``.
+over by the chain rule: ``d log L / d beta_D = sum_s x_s dlog L_s / dlog D_s``
+and likewise for ``beta_L`` and ``beta_S``.  With every parameter
+``~session`` the likelihood separates: the joint fit is the single-session
+fits side by side (a test checks it).
 
-Density models (``density=``):
+Models of each parameter (``density=``, ``lambda0=`` / ``g0=``, ``sigma=``):
 
 ``"~1"``
-    One density shared by all sessions.
+    One value shared by all sessions.
 ``"~session"``
-    A density per session (treatment contrasts: the first session is the
+    A value per session (treatment contrasts: the first session is the
     intercept, as in secr).
 ``"~Session"``
-    Log-linear trend over the session number ``0, 1, ..., S - 1``: the
-    rate of change per session is ``lambda = exp(beta_Session)``, reported
-    with its Wald CI (``MultiSessionFit.trend``).
+    Log-linear trend over the session number ``0, 1, ..., S - 1``; for D
+    the rate of change per session is ``lambda = exp(beta_Session)``,
+    reported with its Wald CI (``MultiSessionFit.trend``).
 ``"~Prey"``, ``"~Prey + Mgmt"``
     Session covariates (a value per session, used as given, not scaled).
 
