@@ -106,9 +106,6 @@ class MultiSessionFit:
     lambda0_model, sigma_model
         Models of the detection parameters over the sessions (``"~1"``:
         shared; ``lambda0_model`` is g0's for ``detectfn="HN"``).
-    label
-        (property) secr-style model name, e.g.
-        ``"D~session lambda0~session sigma~1"``.
     """
 
     estimates: pd.DataFrame
