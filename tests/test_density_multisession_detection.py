@@ -11,6 +11,7 @@ README).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -199,3 +200,98 @@ def test_cli_fits_every_combination(tmp_path: Path) -> None:
     assert bad.exit_code == 1
     assert "Rain" in bad.output and "Traceback" not in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def _with_sex(s: Session) -> Session:
+    """The session with each leopard's sex (from its name, as the 1/2/NA codes)."""
+    caps = pd.read_csv(DATA / "captures.csv")
+    ids = sorted(caps.loc[caps["session"] == s.name, "individual_id"].unique())
+    code = {"Female": "F", "Male": "M", "Unknown": None}
+    sex = tuple(code[i.split("_")[2]] for i in ids)
+    return dataclasses.replace(s, history=dataclasses.replace(s.history, sex=sex))
+
+
+def test_one_session_by_sex_equals_the_single_session_sex_model(
+    sessions: list[Session],
+) -> None:
+    s = _with_sex(sessions[0])
+    assert s.history.sex is not None and None in s.history.sex  # unknown sex too
+    single = fit(s.history, s.mask, model="sex")
+    joint = fit_sessions([s], sex=True)
+    assert joint.label == "D~1 lambda0~sex sigma~sex"
+    assert joint.beta_names == (
+        "D",
+        "lambda0",
+        "sigma",
+        "lambda0.sexM",
+        "sigma.sexM",
+        "pmix.sexM",
+    )
+    assert joint.loglik == pytest.approx(single.loglik, rel=1e-8)
+    assert joint.aic == pytest.approx(single.aic, rel=1e-8)
+    got = joint.estimates.set_index("parameter")
+    want = single.estimates.set_index("parameter")
+    assert set(got.index) == set(want.index)
+    for par in want.index:
+        assert got.loc[par, "estimate"] == pytest.approx(
+            want.loc[par, "estimate"], rel=1e-5
+        )
+        assert got.loc[par, "se"] == pytest.approx(want.loc[par, "se"], rel=1e-4)
+
+
+def test_sex_needs_f_m_in_every_session(sessions: list[Session]) -> None:
+    with pytest.raises(InputError, match=r"Session 'Tembe_2016'.*sex"):
+        fit_sessions(sessions, sex=True)  # no sex recorded
+    coded = dataclasses.replace(
+        sessions[0],
+        history=dataclasses.replace(
+            sessions[0].history, sex=("1",) * sessions[0].history.n
+        ),
+    )
+    with pytest.raises(InputError, match=r"Session 'Tembe_2016'.*'F', 'M'"):
+        fit_sessions([coded, *sessions[1:]], sex=True)
+
+
+@pytest.mark.slow
+def test_sessions_by_sex_share_the_sex_difference(
+    sessions: list[Session], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from trapscape.cli.main import cli
+
+    by_sex = [_with_sex(s) for s in sessions]
+    got = fit_sessions(by_sex, density="~session", sex=True)
+    assert got.npar == 3 + 2 + 3
+    est = got.estimates
+    for par in ("lambda0[F]", "lambda0[M]", "sigma[F]", "sigma[M]", "pmix[M]"):
+        vals = est.loc[est["parameter"] == par, "estimate"]
+        assert len(vals) == 3 and vals.nunique() == 1  # shared by the sessions
+    sig = est.set_index("parameter")["estimate"]
+    assert sig["sigma[M]"].iloc[0] != sig["sigma[F]"].iloc[0]
+    # the command: captures with F/M
+    caps = pd.read_csv(DATA / "captures.csv")
+    caps["sex"] = caps["sex"].map({1: "F", 2: "M"})
+    caps.to_csv(tmp_path / "captures.csv", index=False)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "sessions",
+            "--traps",
+            str(DATA / "traps.csv"),
+            "--captures",
+            str(tmp_path / "captures.csv"),
+            "--masks",
+            str(DATA),
+            "--model",
+            "~session",
+            "--sex",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    models = pd.read_csv(out / "sessions/models.csv")
+    assert list(models["model"]) == ["D~session lambda0~sex sigma~sex"]
+    assert models["loglik"].iloc[0] == pytest.approx(got.loglik, rel=1e-6)

@@ -72,6 +72,13 @@ _FIT = "trapscape.density.multisession:fit_sessions"
     show_default=True,
     help="Model of sigma over sessions, as --lambda0.",
 )
+@click.option(
+    "--sex",
+    is_flag=True,
+    default=False,
+    help="lambda0/g0 and sigma by sex (captures column 'sex', F/M; a known-class "
+    "mixture as `trapscape density --model sex`), sex difference shared by sessions.",
+)
 @library_opt(
     "--detectfn",
     of=_FIT,
@@ -102,6 +109,7 @@ def cmd(
     models: tuple[str, ...],
     p0_models: tuple[str, ...],
     sigma_models: tuple[str, ...],
+    sex: bool,
     detectfn: str,
     occasion_model: str,
     buffer: float | None,
@@ -153,6 +161,7 @@ def cmd(
                     lambda0=None if hn else p0,
                     g0=p0 if hn else None,
                     sigma=sg,
+                    sex=sex,
                 )
             )
     for w in caught:

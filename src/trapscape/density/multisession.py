@@ -106,6 +106,10 @@ class MultiSessionFit:
     lambda0_model, sigma_model
         Models of the detection parameters over the sessions (``"~1"``:
         shared; ``lambda0_model`` is g0's for ``detectfn="HN"``).
+    sex
+        Whether the detection parameters differ by sex (rows
+        ``lambda0[F]``, ``lambda0[M]``, ``sigma[F]``, ``sigma[M]``,
+        ``pmix[M]`` per session in ``estimates``).
     """
 
     estimates: pd.DataFrame
@@ -128,12 +132,15 @@ class MultiSessionFit:
     notes: tuple[str, ...] = ()
     lambda0_model: str = "~1"
     sigma_model: str = "~1"
+    sex: bool = False
 
     @property
     def label(self) -> str:
         """secr-style model name, e.g. ``"D~session lambda0~session sigma~1"``."""
         p0name = "lambda0" if self.detectfn == "HHN" else "g0"
-        return _model_label(self.density, p0name, self.lambda0_model, self.sigma_model)
+        return _model_label(
+            self.density, p0name, self.lambda0_model, self.sigma_model, sex=self.sex
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -144,6 +151,7 @@ class MultiSessionFit:
                 self.lambda0_model
             ),
             "sigma_model": self.sigma_model,
+            "sex": self.sex,
             "detectfn": self.detectfn,
             "occasion_model": self.occasion_model,
             "sessions": list(self.sessions),
@@ -234,40 +242,63 @@ def _covariate_column(
         ) from None
 
 
+def _link_maps(
+    xmats: tuple[np.ndarray, np.ndarray, np.ndarray], *, sex: bool
+) -> list[np.ndarray]:
+    """Per session the matrix ``A_s`` with ``link_s = A_s @ beta``.
+
+    ``link_s`` is the link-scale vector of the single-session model of
+    session ``s`` (:func:`._likelihood.unpack` order): ``(log D, link p0,
+    log sigma)``, or with ``sex`` ``(log D, link p0[F], link p0[M], log
+    sigma[F], log sigma[M], logit pmix[M])``.  ``beta`` is ``(b_D, b_p0,
+    b_sigma)`` and with ``sex`` also ``(d_p0, d_sigma, b_pmix)``: males
+    differ from females by ``d`` on the link scale in every session (secr's
+    ``lambda0 ~ ... + h2`` with ``hcov = "sex"``), ``pmix`` is shared.
+    """
+    xd, xl, xs = xmats
+    pd_, pl, ps = xd.shape[1], xl.shape[1], xs.shape[1]
+    size = pd_ + pl + ps + (3 if sex else 0)
+    maps = []
+    for s in range(xd.shape[0]):
+        rows = []
+        for k, (x, off) in enumerate(((xd, 0), (xl, pd_), (xs, pd_ + pl))):
+            row = np.zeros(size)
+            row[off : off + x.shape[1]] = x[s]
+            rows.append(row)
+            if sex and k > 0:  # the male row: + d of this parameter
+                male = row.copy()
+                male[pd_ + pl + ps + k - 1] = 1.0
+                rows.append(male)
+        if sex:
+            row = np.zeros(size)
+            row[-1] = 1.0
+            rows.append(row)
+        maps.append(np.vstack(rows))
+    return maps
+
+
 class _Joint:
     """The joint log-likelihood of the sessions and its gradient.
 
-    ``xmats`` are the session design matrices of D, lambda0 (g0) and sigma;
-    session ``s`` has the link-scale vector ``(x_D[s]' b_D, x_L[s]' b_L,
-    x_S[s]' b_S)`` of the single-session null model, so by the chain rule
-    ``d log L / d b_P = sum_s x_P[s] d log L_s / d link_P[s]``.
+    Session ``s`` evaluates its single-session likelihood at ``A_s @ beta``
+    (:func:`_link_maps`), so by the chain rule the joint gradient is
+    ``sum_s A_s' g_s`` with ``g_s`` the analytic gradient of session ``s``.
     """
 
-    def __init__(
-        self,
-        designs: list[_lik.Design],
-        xmats: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ) -> None:
+    def __init__(self, designs: list[_lik.Design], maps: list[np.ndarray]) -> None:
         self.designs = designs
-        self.xmats = xmats
-        sizes = [x.shape[1] for x in xmats]
-        self.cuts = (sizes[0], sizes[0] + sizes[1])
-
-    def session_beta(self, beta: np.ndarray, s: int) -> np.ndarray:
-        parts = np.split(beta, self.cuts)
-        return np.array([x[s] @ b for x, b in zip(self.xmats, parts, strict=True)])
+        self.maps = maps
 
     def value_and_gradient(self, beta: np.ndarray) -> tuple[float, np.ndarray]:
         total = 0.0
-        parts = [np.zeros(x.shape[1]) for x in self.xmats]
-        for s, design in enumerate(self.designs):
-            ll, g = _lik.loglik_and_gradient(self.session_beta(beta, s), design)
+        grad = np.zeros_like(beta)
+        for amat, design in zip(self.maps, self.designs, strict=True):
+            ll, g = _lik.loglik_and_gradient(amat @ beta, design)
             if not np.isfinite(ll):
                 return -np.inf, np.zeros_like(beta)
             total += ll
-            for k, x in enumerate(self.xmats):
-                parts[k] += g[k] * x[s]
-        return total, np.concatenate(parts)
+            grad += g @ amat
+        return total, grad
 
     def hessian(self, beta: np.ndarray, step: float = 1e-4) -> np.ndarray:
         p = beta.size
@@ -291,6 +322,7 @@ def fit_sessions(
     lambda0: str | None = None,
     g0: str | None = None,
     sigma: str = "~1",
+    sex: bool = False,
 ) -> MultiSessionFit:
     """Fit a multi-session SCR model (Borchers & Efford 2008; secr multi-session).
 
@@ -315,6 +347,15 @@ def fit_sessions(
         Session``, ...): ``"~1"`` (default) shares the parameter across
         sessions. ``lambda0`` is for ``detectfn="HHN"``, ``g0`` for
         ``"HN"``.
+    sex
+        Detection parameters by sex as the single-session ``model="sex"``
+        (:func:`trapscape.density.fit`): a two-class finite mixture with
+        known class where the ``sex`` (``F``/``M``) of an animal is
+        recorded (secr's ``hcov = "sex"``); males differ from females by
+        one link-scale coefficient per detection parameter in every session
+        (``lambda0 ~ ... + h2``, beta ``lambda0.sexM``, ``sigma.sexM``) and
+        the proportion of males (``pmix.sexM``, logit) is shared.  With one
+        session this is the single-session sex model.
 
     Raises
     ------
@@ -339,6 +380,7 @@ def fit_sessions(
             maxiter=maxiter,
             p0_model=p0_model,
             sigma_model=sigma,
+            sex=sex,
         )
 
 
@@ -365,21 +407,40 @@ def _resolve_occasion_model(sessions: Sequence[Session], occasion_model: str) ->
     return models.pop() if len(models) == 1 else "binomial"
 
 
-def _model_label(density: str, p0name: str, p0_model: str, sigma_model: str) -> str:
-    """secr-style label, e.g. ``D~session lambda0~session sigma~1``."""
+def _model_label(
+    density: str, p0name: str, p0_model: str, sigma_model: str, *, sex: bool = False
+) -> str:
+    """secr-style label, e.g. ``D~session lambda0~session sigma~1``.
 
-    def rhs(formula: str) -> str:
+    With ``sex`` the detection models gain the term ``sex`` (``lambda0~sex``,
+    ``sigma~session + sex``).
+    """
+
+    def rhs(formula: str, add_sex: bool = False) -> str:
         f = formula.replace(" ", "")
         f = f[1:] if f.startswith("~") else f
-        return (f or "1").replace("+", " + ")
+        f = f or "1"
+        if add_sex:
+            f = "sex" if f == "1" else f + "+sex"
+        return f.replace("+", " + ")
 
-    return f"D~{rhs(density)} {p0name}~{rhs(p0_model)} sigma~{rhs(sigma_model)}"
+    return (
+        f"D~{rhs(density)} {p0name}~{rhs(p0_model, sex)} sigma~{rhs(sigma_model, sex)}"
+    )
 
 
 def _session_designs(
-    sessions: Sequence[Session], detectfn: str, om: str, sigma_model: str
+    sessions: Sequence[Session],
+    detectfn: str,
+    om: str,
+    sigma_model: str,
+    *,
+    sex: bool = False,
 ) -> list[_lik.Design]:
-    """One null-model likelihood design per session (and the data checks)."""
+    """One single-session likelihood design per session (and the data checks).
+
+    The null model, or with ``sex`` the single-session ``model="sex"``.
+    """
     per_session = sigma_model.replace(" ", "").lstrip("~") == "session"
     designs = []
     for s in sessions:
@@ -397,15 +458,17 @@ def _session_designs(
                     f"(sigma ~session): {exc} Share sigma across sessions "
                     "(sigma ~1) instead."
                 ) from None
-        designs.append(
-            _design(
+        try:
+            design = _design(
                 s.history,
                 s.mask,
                 detectfn=detectfn,
-                model="null",
+                model="sex" if sex else "null",
                 occasion_model=om if s.history.detector == "proximity" else "poisson",
             )[0]
-        )
+        except InputError as exc:
+            raise InputError(f"Session {s.name!r}: {exc}") from None
+        designs.append(design)
     return designs
 
 
@@ -418,6 +481,7 @@ def _fit_sessions(
     maxiter: int,
     p0_model: str = "~1",
     sigma_model: str = "~1",
+    sex: bool = False,
 ) -> MultiSessionFit:
     t0 = time.perf_counter()
     if len(sessions) < 1:
@@ -430,11 +494,11 @@ def _fit_sessions(
     xd, d_names = _session_matrix(density, sessions, "D")
     xl, l_names = _session_matrix(p0_model, sessions, p0name)
     xs, s_names = _session_matrix(sigma_model, sessions, "sigma")
-    label = _model_label(density, p0name, p0_model, sigma_model)
-    designs = _session_designs(sessions, detectfn, om, sigma_model)
+    label = _model_label(density, p0name, p0_model, sigma_model, sex=sex)
+    designs = _session_designs(sessions, detectfn, om, sigma_model, sex=sex)
     pooled = _pooled_history_check(sessions)
-    joint = _Joint(designs, (xd, xl, xs))
-    beta0 = _joint_start(sessions, designs, joint.xmats, pooled)
+    joint = _Joint(designs, _link_maps((xd, xl, xs), sex=sex))
+    beta0 = _joint_start(sessions, designs, (xd, xl, xs), pooled, sex=sex)
     beta, res, hmat = _optimise(joint, beta0, maxiter)
     ll, grad = joint.value_and_gradient(beta)
     vcov = np.full((beta.size, beta.size), np.nan)
@@ -451,9 +515,10 @@ def _fit_sessions(
             "information matrix is not invertible; simplify the model."
         )
     table = _session_table(beta, vcov, joint, names, detectfn)
+    sex_names = [f"{p0name}.sexM", "sigma.sexM", "pmix.sexM"] if sex else []
     npar = beta.size
     n_all = sum(s.history.n for s in sessions)
-    notes = _precision_notes(table, sessions, joint.xmats)
+    notes = _precision_notes(table, sessions, joint)
     aic = -2 * ll + 2 * npar
     aicc = (
         aic + 2 * npar * (npar + 1) / (n_all - npar - 1)
@@ -463,7 +528,7 @@ def _fit_sessions(
     return MultiSessionFit(
         estimates=table,
         beta=beta,
-        beta_names=(*d_names, *l_names, *s_names),
+        beta_names=(*d_names, *l_names, *s_names, *sex_names),
         vcov=vcov,
         loglik=ll,
         aic=aic,
@@ -481,6 +546,7 @@ def _fit_sessions(
         notes=tuple(notes),
         lambda0_model=p0_model,
         sigma_model=sigma_model,
+        sex=sex,
     )
 
 
@@ -500,20 +566,22 @@ def _trend(beta: np.ndarray, vcov: np.ndarray, d_names: list[str]) -> dict[str, 
 
 
 def _precision_notes(
-    table: pd.DataFrame,
-    sessions: Sequence[Session],
-    xmats: tuple[np.ndarray, np.ndarray, np.ndarray],
+    table: pd.DataFrame, sessions: Sequence[Session], joint: _Joint
 ) -> list[str]:
     """Check D of every session and each detection parameter once per value.
 
-    A shared detection parameter is checked once (named plainly), a
-    session-specific one per session (``sigma[<session>]``).
+    A detection parameter equal in all sessions (the same row of every
+    ``A_s``) is checked once, named plainly; a session-specific one per
+    session (``sigma[<session>]``).
     """
-    shared = [x.shape[1] == 1 for x in xmats]
-    order = {p: k for k, p in enumerate(dict.fromkeys(table["parameter"]))}
+    n_rows = joint.maps[0].shape[0]
+    shared = [
+        all(np.array_equal(a[r], joint.maps[0][r]) for a in joint.maps)
+        for r in range(n_rows)
+    ]
     keep, labels = [], []
-    for _, row in table.iterrows():
-        own = row["parameter"] == "D" or not shared[order[row["parameter"]]]
+    for k, (_, row) in enumerate(table.iterrows()):
+        own = row["parameter"] == "D" or not shared[k % n_rows]
         keep.append(own or row["session"] == sessions[0].name)
         labels.append(
             f"{row['parameter']}[{row['session']}]" if own else row["parameter"]
@@ -549,11 +617,13 @@ def _joint_start(
     designs: list[_lik.Design],
     xmats: tuple[np.ndarray, np.ndarray, np.ndarray],
     pooled: CaptureHistory,
+    *,
+    sex: bool = False,
 ) -> np.ndarray:
     """Start: detection from the largest session, density intercept from n / esa.
 
-    Session-specific detection terms start at 0 (the largest session's
-    values in every session).
+    Session-specific detection terms and sex differences start at 0 (the
+    largest session's values in every session).
     """
     sg = rpsv(pooled)
     big = int(np.argmax([s.history.n for s in sessions]))
@@ -561,20 +631,23 @@ def _joint_start(
     b_one = _start(
         sessions[big].history, designs[big], max(sgb, sessions[big].mask.spacing)
     )
+    real = _lik.unpack(b_one, designs[big])
+    p0, sig = float(real.p0[0]), float(real.sigma[0])
     logd = []
     for s, design in zip(sessions, designs, strict=True):
-        p0 = float(_lik.unpack(b_one, design).p0[0])
-        sig = float(np.exp(b_one[-1]))
         esa = float(np.sum(-np.expm1(_lik.class_terms(design, p0, sig)["logq"])))
         logd.append(
             math.log(max(s.history.n, 0.5) / max(esa * design.cell_area, 1e-12))
         )
     ones = np.ones(len(sessions))
-    targets = (np.asarray(logd), b_one[1] * ones, b_one[2] * ones)
+    c = designs[big].n_classes
+    targets = (np.asarray(logd), b_one[1] * ones, b_one[1 + c] * ones)
     parts = [
         np.linalg.lstsq(x, y, rcond=None)[0]
         for x, y in zip(xmats, targets, strict=True)
     ]
+    if sex:  # equal sexes, the start's proportion of males
+        parts.append(np.array([0.0, 0.0, b_one[-1]]))
     return np.concatenate(parts)
 
 
@@ -621,20 +694,24 @@ def _session_table(
 ) -> pd.DataFrame:
     """Real estimates per session by the delta method on the link scale.
 
-    D per 100 km², lambda0 (g0) and sigma in metres; the link value of
-    parameter ``P`` in session ``s`` is ``x_P[s]' b_P`` with variance
-    ``x_P[s]' V_P x_P[s]``.
+    D per 100 km², lambda0 (g0) and sigma in metres (per sex and
+    ``pmix[M]`` with two classes, named as :func:`trapscape.density.fit`
+    names them); row ``r`` of session ``s`` has the link value ``a' b`` and
+    variance ``a' V a`` with ``a = A_s[r]`` (:func:`_link_maps`).
     """
     p0name, p0link = ("lambda0", "log") if detectfn == "HHN" else ("g0", "logit")
-    pars = (("D", "log"), (p0name, p0link), ("sigma", "log"))
-    bounds = (0, *joint.cuts, beta.size)
+    if joint.maps[0].shape[0] == 3:
+        pars = [("D", "log"), (p0name, p0link), ("sigma", "log")]
+    else:
+        pars = [("D", "log")]
+        pars += [(f"{p0name}[{c}]", p0link) for c in ("F", "M")]
+        pars += [(f"sigma[{c}]", "log") for c in ("F", "M")]
+        pars += [("pmix[M]", "logit")]
     rows = []
-    for s, nm in enumerate(names):
-        for k, (par, link) in enumerate(pars):
-            sl = slice(bounds[k], bounds[k + 1])
-            x = joint.xmats[k][s]
-            val = float(x @ beta[sl])
-            se = float(math.sqrt(max(x @ vcov[sl, sl] @ x, 0.0)))
+    for nm, amat in zip(names, joint.maps, strict=True):
+        for a, (par, link) in zip(amat, pars, strict=True):
+            val = float(a @ beta)
+            se = float(math.sqrt(max(a @ vcov @ a, 0.0)))
             if par == "D":
                 val += math.log(PER_100KM2)
             rows.append({"session": nm, **_real_row(par, link, val, se)})
