@@ -197,20 +197,11 @@ def cmd(
 
 
 def model_table(fits: list[Any]) -> Any:
-    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``)."""
-    import numpy as np
-    import pandas as pd
+    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``).
 
-    table = pd.DataFrame(
-        {
-            "model": [f.label for f in fits],
-            "npar": [f.npar for f in fits],
-            "loglik": [f.loglik for f in fits],
-            "aic": [f.aic for f in fits],
-            "aicc": [f.aicc for f in fits],
-        }
-    )
-    table["daic"] = table["aic"] - table["aic"].min()
-    w = np.exp(-0.5 * table["daic"])
-    table["aic_weight"] = w / w.sum()
-    return table.sort_values("aic", kind="stable")
+    Labelled secr-style (``MultiSessionFit.label``), the table of
+    :func:`trapscape.density.surface.aic_table`.
+    """
+    from ..density.surface import aic_table
+
+    return aic_table(fits, labels=[f.label for f in fits])
