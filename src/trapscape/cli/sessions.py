@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,31 @@ _FIT = "trapscape.density.multisession:fit_sessions"
     help="Density model: ~1, ~session, ~Session (trend) or ~COV[+COV]; repeat "
     "to compare by AIC.",
 )
+@click.option(
+    "--lambda0",
+    "--g0",
+    "p0_models",
+    multiple=True,
+    default=("~1",),
+    show_default=True,
+    help="Model of lambda0 (g0 with --detectfn HN) over sessions: ~1 (shared), "
+    "~session, ~Session or ~COV; repeat to compare (every combination is fitted).",
+)
+@click.option(
+    "--sigma",
+    "sigma_models",
+    multiple=True,
+    default=("~1",),
+    show_default=True,
+    help="Model of sigma over sessions, as --lambda0.",
+)
+@click.option(
+    "--sex",
+    is_flag=True,
+    default=False,
+    help="lambda0/g0 and sigma by sex (captures column 'sex', F/M; a known-class "
+    "mixture as `trapscape density --model sex`), sex difference shared by sessions.",
+)
 @library_opt(
     "--detectfn",
     of=_FIT,
@@ -81,6 +107,9 @@ def cmd(
     covariates: Path | None,
     masks: Path | None,
     models: tuple[str, ...],
+    p0_models: tuple[str, ...],
+    sigma_models: tuple[str, ...],
+    sex: bool,
     detectfn: str,
     occasion_model: str,
     buffer: float | None,
@@ -90,9 +119,11 @@ def cmd(
 ) -> None:
     """Density of several sessions (years, reserves) fitted jointly.
 
-    Shared detection parameters, density by session, trend or session
-    covariates (secr's multi-session models). Writes into OUT:
-    sessions/models.csv (logLik, AIC, AICc, dAIC per density model),
+    Density by session, trend or session covariates; detection parameters
+    shared or by session (secr's multi-session models). Every combination of
+    --model, --lambda0 and --sigma is fitted. Writes into OUT:
+    sessions/models.csv (logLik, AIC, AICc, dAIC per model, secr-style
+    names such as "D~session lambda0~1 sigma~1"),
     sessions/estimates.csv (D per 100 km2 per session with SE, RSE and 95% CI,
     lambda0/g0, sigma; every model) and sessions/fits.json (betas, covariance,
     trend).
@@ -117,13 +148,20 @@ def cmd(
     fits: list[Any] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrapscapeWarning)
-        for m in dict.fromkeys(models):
+        hn = detectfn == "HN"
+        for m, p0, sg in itertools.product(
+            dict.fromkeys(models), dict.fromkeys(p0_models), dict.fromkeys(sigma_models)
+        ):
             fits.append(
                 fit_sessions(
                     sessions,
                     density=m,
                     detectfn=detectfn,  # type: ignore[arg-type]
                     occasion_model=occasion_model,  # type: ignore[arg-type]
+                    lambda0=None if hn else p0,
+                    g0=p0 if hn else None,
+                    sigma=sg,
+                    sex=sex,
                 )
             )
     for w in caught:
@@ -133,12 +171,12 @@ def cmd(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     table = model_table(fits)
     est = pd.concat(
-        [f.estimates.assign(model=f.density) for f in fits], ignore_index=True
+        [f.estimates.assign(model=f.label) for f in fits], ignore_index=True
     )
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
         write_csv(tmp, table, "sessions/models.csv")
         write_csv(tmp, est, "sessions/estimates.csv")
-        write_json(tmp, {f.density: f.to_dict() for f in fits}, "sessions/fits.json")
+        write_json(tmp, {f.label: f.to_dict() for f in fits}, "sessions/fits.json")
     best = fits[int(table.index[0])]
     dens = best.estimates[best.estimates["parameter"] == "D"]
     shown = "; ".join(
@@ -151,7 +189,7 @@ def cmd(
         t = best.trend
         trend = f"; trend {t['lambda']:.3g} per session ({t['lcl']:.3g}-{t['ucl']:.3g})"
     click.echo(
-        f"{len(sessions)} sessions, best by AIC: D {best.density} "
+        f"{len(sessions)} sessions, best by AIC: {best.label} "
         f"({best.occasion_model} occasions): {shown} per 100 km2{trend}. "
         f"Results in {out}",
         err=True,
@@ -159,20 +197,11 @@ def cmd(
 
 
 def model_table(fits: list[Any]) -> Any:
-    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``)."""
-    import numpy as np
-    import pandas as pd
+    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``).
 
-    table = pd.DataFrame(
-        {
-            "model": [f"D {f.density}" for f in fits],
-            "npar": [f.npar for f in fits],
-            "loglik": [f.loglik for f in fits],
-            "aic": [f.aic for f in fits],
-            "aicc": [f.aicc for f in fits],
-        }
-    )
-    table["daic"] = table["aic"] - table["aic"].min()
-    w = np.exp(-0.5 * table["daic"])
-    table["aic_weight"] = w / w.sum()
-    return table.sort_values("aic", kind="stable")
+    Labelled secr-style (``MultiSessionFit.label``), the table of
+    :func:`trapscape.density.surface.aic_table`.
+    """
+    from ..density.surface import aic_table
+
+    return aic_table(fits, labels=[f.label for f in fits])
