@@ -68,6 +68,7 @@ from .evaluate import (
     design_from_stations,
     designs_for_plan,
     evaluate_designs,
+    evaluate_plan,
 )
 from .export import write_gpx, write_plan_stations
 from .objectives import (
@@ -94,6 +95,7 @@ __all__ = [
     "designs_for_plan",
     "evaluate",
     "evaluate_designs",
+    "evaluate_plan",
     "expected_counts",
     "export",
     "objectives",

@@ -88,6 +88,7 @@ __all__ = [
     "design_from_stations",
     "designs_for_plan",
     "evaluate_designs",
+    "evaluate_plan",
 ]
 
 logger = logging.getLogger(__name__)
@@ -252,19 +253,78 @@ def designs_for_plan(
     """The survey's layout and the survey's plus the plan's proposed stations.
 
     Returns designs ``"current"`` (the survey's stations with their observed
-    days) and ``"current+plan"`` (those plus the proposed stations, each
-    working ``session_days``, default the plan's session length).
+    days) and ``"current+plan"`` (those, less any the plan moves, plus the
+    proposed stations, each working ``session_days``, default the plan's
+    session length).
     """
     current = design_from_stations(survey.stations, name="current")
     if len(plan.stations) == 0:
         return [current]
     new = design_from_stations(plan.stations, name="plan", days=session_days)
+    kept = current
+    if plan.removed:  # "move" mode: the moved stations leave their old sites
+        st = survey.stations
+        kept = design_from_stations(
+            st[~st[V.STATION_ID].astype(str).isin(set(plan.removed))], name="kept"
+        )
     both = Design(
         name="current+plan",
-        traps_xy=np.vstack([current.traps_xy, new.traps_xy]),
-        days=np.concatenate([current.days, new.days]),
+        traps_xy=np.vstack([kept.traps_xy, new.traps_xy]),
+        days=np.concatenate([kept.days, new.days]),
     )
     return [current, both]
+
+
+def evaluate_plan(
+    survey: Survey,
+    plan: Plan | None,
+    params: DetectionParams,
+    *,
+    replicates: int,
+    seed: int = 0,
+    density: float | None = None,
+    designs: Mapping[str, gpd.GeoDataFrame] | None = None,
+    session_days: float | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> DesignEvaluation:
+    """Evaluate the current layout, the planned one and other station layers.
+
+    The designs are :func:`designs_for_plan` (``"current"`` and, with a plan
+    that proposes stations, ``"current+plan"``) followed by each layer of
+    ``designs`` (name -> stations table, as :func:`design_from_stations`
+    reads it).  The mask is clipped to ``survey.habitat``; the true density
+    is ``density`` (animals per 100 km2), else the fitted
+    ``params.density_per_100km2``.  ``trapscape plan --evaluate`` and the plan
+    step of ``trapscape run`` (``[plan] evaluate_replicates``) call this.
+
+    Raises
+    ------
+    InputError
+        As :func:`evaluate_designs`; also when a design layer has no rows.
+    """
+    from ..crs import to_projected
+
+    found = (
+        designs_for_plan(survey, plan, session_days=session_days)
+        if plan is not None
+        else [design_from_stations(survey.stations, name="current")]
+    )
+    for name, layer in (designs or {}).items():
+        found.append(design_from_stations(to_projected(layer, survey.crs), name=name))
+    hab = survey.habitat
+    return evaluate_designs(
+        found,
+        params,
+        density=density,
+        replicates=replicates,
+        seed=seed,
+        habitat=None if hab is None or len(hab) == 0 else hab.union_all(),
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
 
 
 # ----------------------------------------------------------------- truth
@@ -589,7 +649,7 @@ def _client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
         n_workers=int(workers or 1),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: 8787 may be taken
         silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster
@@ -765,15 +825,9 @@ def evaluate_designs(
     truths = {d.name: truth.true_values(masks[d.name]) for d in designs}
     expected = {d.name: _expected_n(d, masks[d.name], truth) for d in designs}
     tasks = [
-        _Task(
-            d,
-            masks[d.name],
-            truth,
-            int(seed),
-            tuple(range(s, min(s + batch_size, replicates))),
-        )
+        _Task(d, masks[d.name], truth, int(seed), batch)
         for d in designs
-        for s in range(0, int(replicates), batch_size)
+        for batch in _batches(int(replicates), batch_size)
     ]
     t0 = time.perf_counter()
     records = _run_tasks(tasks, workers=workers, scheduler=scheduler, progress=progress)
@@ -784,21 +838,31 @@ def evaluate_designs(
         replicates,
         time.perf_counter() - t0,
     )
-    settings = {
+    settings = _settings(truth, replicates=replicates, seed=seed)
+    settings.update(workers=workers, scheduler=scheduler)
+    return DesignEvaluation(summary=summary, replicates=reps, settings=settings)
+
+
+def _batches(replicates: int, size: int) -> list[tuple[int, ...]]:
+    """Replicate numbers ``0..replicates-1`` in consecutive batches of ``size``."""
+    return [
+        tuple(range(s, min(s + size, replicates))) for s in range(0, replicates, size)
+    ]
+
+
+def _settings(truth: _Truth, *, replicates: int, seed: int) -> dict[str, Any]:
+    """The settings recorded with the result (JSON-ready)."""
+    dens = truth.density
+    return {
         "replicates": int(replicates),
         "seed": int(seed),
-        "model": model,
-        "detector": detector,
+        "model": truth.model,
+        "detector": truth.detector,
         "occasion_days": truth.occasion_days,
-        "detectfn": params.detectfn,
-        "density_per_100km2": (
-            dict(truth.density) if isinstance(truth.density, Mapping) else truth.density
-        ),
-        "workers": workers,
-        "scheduler": scheduler,
+        "detectfn": truth.params.detectfn,
+        "density_per_100km2": dict(dens) if isinstance(dens, Mapping) else dens,
         "method": "simulate and refit (secrdesign, Efford 2024)",
     }
-    return DesignEvaluation(summary=summary, replicates=reps, settings=settings)
 
 
 def _make_truth(
