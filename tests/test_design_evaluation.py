@@ -162,3 +162,51 @@ def test_two_dask_workers_give_identical_results() -> None:
     pd.testing.assert_frame_equal(_stable(one.summary), _stable(two.summary))
     pd.testing.assert_frame_equal(one.replicates, two.replicates)
     assert two.settings["workers"] == 2
+
+
+def _summary_frame() -> pd.DataFrame:
+    res = evaluate_designs(
+        [_design("current", 2), _design("current+plan", 3)],
+        PARAMS,
+        density=20.0,
+        replicates=1,
+        seed=1,
+    )
+    return res.summary
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "design"),
+    [
+        ("en", "Design evaluation by simulation", "current and proposed stations"),
+        ("ru", "Оценка вариантов размещения моделированием", "текущие станции"),
+        ("zh", "基于模拟的布设方案评估", "现有及建议位点"),
+    ],
+)
+def test_report_shows_the_design_table(lang: str, heading: str, design: str) -> None:
+    from conftest import make_tiny_survey
+
+    from trapscape.present import report
+    from trapscape.products import RunProducts
+
+    s = make_tiny_survey()
+    frame = _summary_frame()
+    ctx = report.report_context(
+        s, RunProducts(design_evaluation=frame), figures=False, lang=lang
+    )
+    html = report.render_report(ctx)
+    assert heading in html
+    assert design in html
+    assert "secrdesign" in html
+    assert ctx["design_evaluation"]["table"].rows[0][0] != "current"  # translated
+    none = report.render_report(report.report_context(s, figures=False, lang=lang))
+    assert heading not in none
+
+
+def test_json_is_strict() -> None:
+    import json
+
+    res = evaluate_designs([_design("g", 3)], PARAMS, density=20.0, replicates=1)
+    doc = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert doc["summary"][0]["RB_se"] is None  # one replicate: no SE
+    assert doc["settings"]["replicates"] == 1
