@@ -210,3 +210,28 @@ def test_json_is_strict() -> None:
     doc = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert doc["summary"][0]["RB_se"] is None  # one replicate: no SE
     assert doc["settings"]["replicates"] == 1
+
+
+def test_run_step_evaluates_designs_when_asked(tmp_path) -> None:
+    """[plan] evaluate_replicates = 1: the plan step writes the table, the report shows it."""
+    from conftest import make_tiny_survey, write_survey_project
+
+    from trapscape import pipeline
+
+    extra = (
+        "[report]\nfigures = false\n"
+        "[coverage]\ncell_size = 1000.0\nresolution = 250.0\n"
+        "[steps]\ndensity = false\nhomerange = false\ncorridors = false\n"
+        "map = false\n"
+        "[plan]\nn_new = 2\nspacing = 250.0\nmin_spacing = 500.0\n"
+        "evaluate_replicates = 1\n"
+        "[detection]\nsigma = 800.0\nlambda0 = 0.05\ndensity_per_100km2 = 300.0\n"
+    )
+    proj = write_survey_project(make_tiny_survey(), tmp_path / "p", extra=extra)
+    res = pipeline.run_project(proj, tmp_path / "out")
+    assert res.steps["plan"].status == "ok"
+    assert "designs evaluated (1 replicates)" in res.steps["plan"].message
+    table = pd.read_csv(tmp_path / "out/plan/design_evaluation.csv")
+    assert list(dict.fromkeys(table["design"])) == ["current", "current+plan"]
+    html = (tmp_path / "out/report.html").read_text(encoding="utf-8")
+    assert "Design evaluation by simulation" in html
