@@ -65,6 +65,9 @@ def main(replicates: int = 12) -> None:
         two.summary.drop(columns="seconds_per_replicate")
     ) and one.replicates.equals(two.replicates)
     print(f"2 workers: {t_two:.1f} s (+ {t_start:.1f} s cluster start-up)")
+    per2 = two.summary.groupby("design")["seconds_per_replicate"].first()
+    for name, sec in per2.items():
+        print(f"  {name}: {sec:.2f} s per replicate inside a worker")
     print(
         f"speed-up 1 -> 2 workers: {t_one / t_two:.2f}x without start-up, "
         f"{t_one / (t_two + t_start):.2f}x with it"

@@ -235,3 +235,30 @@ def test_run_step_evaluates_designs_when_asked(tmp_path) -> None:
     assert list(dict.fromkeys(table["design"])) == ["current", "current+plan"]
     html = (tmp_path / "out/report.html").read_text(encoding="utf-8")
     assert "Design evaluation by simulation" in html
+
+
+def test_density_per_zone_and_zone_model() -> None:
+    """A density per zone: the zone model reports D[zone] against each zone's truth."""
+    from shapely.geometry import box
+
+    zones = {
+        "west": box(-20_000, -20_000, 5000, 30_000),
+        "east": box(5000, -20_000, 30_000, 30_000),
+    }
+    res = evaluate_designs(
+        [_design("g", 6)],
+        PARAMS,
+        density={"west": 10.0, "east": 40.0},
+        zones=zones,
+        model="zone",
+        replicates=2,
+        seed=3,
+    )
+    s = res.summary.set_index("parameter")
+    assert s.loc["D[west]", "true"] == 10.0
+    assert s.loc["D[east]", "true"] == 40.0
+    assert s.loc["D[east]", "mean_estimate"] > s.loc["D[west]", "mean_estimate"]
+    with pytest.raises(InputError, match="no value for zone"):
+        evaluate_designs(
+            [_design("g", 3)], PARAMS, density={"west": 10.0}, zones=zones, replicates=1
+        )
