@@ -472,8 +472,13 @@ def _fit_row(ch: CaptureHistory, mask: Mask, truth: _Truth) -> dict[str, Any]:
                 detectfn=truth.params.detectfn,  # type: ignore[arg-type]
                 model=truth.model,
                 max_memory_gb=None,
+                # the simulation used fractional usage (a station's last
+                # part-day): keep it, or the fit's truncation would bias lambda0
+                integer_usage=False,
             )
-        except (ComputationError, InputError, np.linalg.LinAlgError) as err:
+        except (ComputationError, ValueError, ArithmeticError) as err:
+            # a failed replicate (no recaptures, no convergence, singular
+            # information), counted in failed_share as secrdesign does
             return {"ok": False, "error": str(err).splitlines()[0][:200]}
     if not res.converged:
         return {"ok": False, "error": "did not converge"}
