@@ -262,3 +262,31 @@ def test_density_per_zone_and_zone_model() -> None:
         evaluate_designs(
             [_design("g", 3)], PARAMS, density={"west": 10.0}, zones=zones, replicates=1
         )
+
+
+def test_large_population_is_simulated_in_chunks() -> None:
+    """More animals than one chunk: n still follows the capture model."""
+    from trapscape.planning.evaluate import CHUNK_ANIMALS
+
+    design = Design("one", np.array([[0.0, 0.0], [50_000.0, 0.0]]), [10.0, 10.0])
+    mask = Mask(xy=np.array([[0.0, 0.0]]), spacing=1000.0)
+    truth = _Truth(
+        DetectionParams(sigma=1000.0, lambda0=0.1), 1e5, "proximity", "null", 1.0
+    )  # 1000 animals expected in the cell
+    expected = 1000.0 * (1.0 - math.exp(-1.0))
+    assert expected > CHUNK_ANIMALS
+    n = [
+        simulate_history(design, mask, truth, replicate_rng(1, "one", i)).n
+        for i in range(20)
+    ]
+    assert abs(np.mean(n) - expected) < 4 * math.sqrt(expected / 20)
+
+
+def test_replicates_without_data_count_as_failed() -> None:
+    """A density so low that nothing is detected: every fit fails, nothing crashes."""
+    res = evaluate_designs([_design("g", 2)], PARAMS, density=0.001, replicates=3)
+    s = res.summary.set_index("parameter")
+    assert s.loc["D", "failed_share"] == 1.0
+    assert s.loc["D", "n_valid"] == 0
+    assert math.isnan(s.loc["D", "RB"])
+    assert (res.replicates["error"] != "").all()

@@ -398,6 +398,12 @@ def replicate_rng(seed: int, design: str, replicate: int) -> np.random.Generator
     return np.random.default_rng(ss)
 
 
+#: animals simulated at a time: bounds the memory of one replicate to about
+#: ``3 x 8 x CHUNK x K x J`` bytes whatever the population size (fixed, so
+#: the random draws, hence the results, do not depend on the machine)
+CHUNK_ANIMALS = 256
+
+
 def simulate_history(
     design: Design,
     mask: Mask,
@@ -414,14 +420,47 @@ def simulate_history(
     shares = np.array([w for w, _ in classes])
     cls = rng.choice(len(classes), size=len(centres), p=shares / shares.sum())
     usage = design.usage(truth.occasion_days)  # (J, K)
+    caps_parts, cls_parts = [], []
+    for start in range(0, len(centres), CHUNK_ANIMALS):
+        sl = slice(start, start + CHUNK_ANIMALS)
+        caps = _detections(centres[sl], cls[sl], design, usage, truth, rng)
+        seen = caps.sum(axis=(1, 2)) > 0
+        caps_parts.append(caps[seen])
+        cls_parts.append(cls[sl][seen])
+    k, j = usage.shape[1], len(design.traps_xy)
+    captures = (
+        np.concatenate(caps_parts) if caps_parts else np.zeros((0, k, j), np.int64)
+    )
+    seen_cls = np.concatenate(cls_parts) if cls_parts else np.zeros(0, np.int64)
+    sex_names = [_sex_label(p, i) for i, (_w, p) in enumerate(classes)]
+    sex = tuple(sex_names[c] for c in seen_cls) if truth.params.by_sex else None
+    return CaptureHistory(
+        traps_xy=design.traps_xy,
+        usage=usage,
+        captures=captures,
+        detector=truth.detector,  # type: ignore[arg-type]
+        sex=sex,
+        occasion_days=truth.occasion_days,
+    )
+
+
+def _detections(
+    centres: np.ndarray,
+    cls: np.ndarray,
+    design: Design,
+    usage: np.ndarray,
+    truth: _Truth,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``(n, K, J)`` detections of animals at ``centres`` (sex class ``cls``)."""
     d2 = ((centres[:, None, :] - design.traps_xy[None, :, :]) ** 2).sum(axis=2)
     caps = np.zeros((len(centres), usage.shape[1], len(design.traps_xy)), np.int64)
-    for c, (_w, p) in enumerate(classes):
+    u = usage.T[None, :, :]  # (1, K, J)
+    for c, (_w, p) in enumerate(truth.params.sex_classes()):
         rows = np.flatnonzero(cls == c)
         if len(rows) == 0:
             continue
         g = np.exp(-d2[rows] / (2.0 * p.sigma**2))[:, None, :]  # (n, 1, J)
-        u = usage.T[None, :, :]  # (1, K, J)
         if p.detectfn == "HHN":
             hz = float(p.lambda0) * g * u  # type: ignore[arg-type]
             if truth.detector == "count":
@@ -431,17 +470,7 @@ def simulate_history(
         else:
             prob = 1.0 - (1.0 - np.minimum(float(p.g0) * g, 1.0)) ** u  # type: ignore[arg-type]
         caps[rows] = rng.random(prob.shape) < prob
-    seen = caps.sum(axis=(1, 2)) > 0
-    sex_names = [_sex_label(p, i) for i, (_w, p) in enumerate(classes)]
-    sex = tuple(sex_names[c] for c in cls[seen]) if truth.params.by_sex else None
-    return CaptureHistory(
-        traps_xy=design.traps_xy,
-        usage=usage,
-        captures=caps[seen],
-        detector=truth.detector,  # type: ignore[arg-type]
-        sex=sex,
-        occasion_days=truth.occasion_days,
-    )
+    return caps
 
 
 def _sex_label(params: DetectionParams, index: int) -> str:
