@@ -60,6 +60,8 @@ def test_simulated_mean_n_matches_the_capture_model() -> None:
     assert row["expected_n"] > 10
     se = math.sqrt(row["expected_n"] / 12)
     assert abs(row["mean_n"] - row["expected_n"]) < 4 * se
+    # whole-day occasions: E[r] of planning.expected_counts is exact here
+    assert abs(row["mean_r"] - row["expected_r"]) < 0.2 * row["expected_r"]
     assert list(res.summary["parameter"]) == ["D", "lambda0", "sigma"]
     assert res.summary["failed_share"].iloc[0] == 0.0
 
@@ -290,3 +292,18 @@ def test_replicates_without_data_count_as_failed() -> None:
     assert s.loc["D", "n_valid"] == 0
     assert math.isnan(s.loc["D", "RB"])
     assert (res.replicates["error"] != "").all()
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    pytest.importorskip("dask.distributed")
+    from trapscape.errors import ComputationError
+
+    with pytest.raises(ComputationError, match="Cannot reach the dask scheduler"):
+        evaluate_designs(
+            [_design("g", 2)],
+            PARAMS,
+            density=20.0,
+            replicates=1,
+            scheduler="tcp://127.0.0.1:9",
+        )

@@ -113,6 +113,7 @@ SUMMARY_COLUMNS = (
     "mean_r",
     "mean_detections",
     "expected_n",
+    "expected_r",
     "seconds_per_replicate",
 )
 
@@ -553,8 +554,9 @@ class DesignEvaluation:
         ``RSE`` the mean of ``SE / est``; ``RMSE`` and ``rRMSE = RMSE / true``;
         ``COV`` the share of 95 % intervals holding the true value; the mean
         animals detected ``mean_n``, recaptures ``mean_r`` and detections
-        over all replicates; ``expected_n`` from the capture model
-        (:func:`~trapscape.planning.expected_counts`); and the mean time per
+        over all replicates; ``expected_n`` and ``expected_r`` from the
+        capture model (:func:`~trapscape.planning.expected_counts`; ``E[r]``
+        counts a last part-occasion as a whole one); and the mean time per
         replicate in seconds (the only column that varies between runs).
     replicates
         One row per design, replicate and parameter: ``n``, ``r``,
@@ -590,7 +592,7 @@ def _summarise(
     records: list[dict[str, Any]],
     designs: Sequence[Design],
     truths: Mapping[str, dict[str, float]],
-    expected: Mapping[str, float],
+    expected: Mapping[str, tuple[float, float]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """secrdesign's estimateSummary per design and parameter."""
     rep_rows = []
@@ -622,13 +624,18 @@ def _summarise(
         sub_d = reps[reps["design"] == d.name]
         for par, tv in truths[d.name].items():
             s = sub_d[sub_d["parameter"] == par]
-            rows.append(_summary_row(d, par, tv, s, expected[d.name]))
+            rows.append(_summary_row(d, par, tv, s, *expected[d.name]))
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     return summary, reps.drop(columns="seconds")
 
 
 def _summary_row(
-    d: Design, par: str, tv: float, s: pd.DataFrame, expected_n: float
+    d: Design,
+    par: str,
+    tv: float,
+    s: pd.DataFrame,
+    expected_n: float,
+    expected_r: float,
 ) -> dict[str, Any]:
     ok = s[s["ok"]]
     est = ok["estimate"].to_numpy(dtype=float)
@@ -656,6 +663,7 @@ def _summary_row(
         "mean_r": float(s["r"].mean()),
         "mean_detections": float(s["detections"].mean()),
         "expected_n": expected_n,
+        "expected_r": expected_r,
         "seconds_per_replicate": float(s["seconds"].mean()),
     }
 
@@ -857,7 +865,7 @@ def evaluate_designs(
     )
     masks = {d.name: _mask_for(d, truth) for d in designs}
     truths = {d.name: truth.true_values(masks[d.name]) for d in designs}
-    expected = {d.name: _expected_n(d, masks[d.name], truth) for d in designs}
+    expected = {d.name: _expected_nr(d, masks[d.name], truth) for d in designs}
     tasks = [
         _Task(d, masks[d.name], truth, int(seed), batch)
         for d in designs
@@ -948,17 +956,17 @@ def _make_truth(
     )
 
 
-def _expected_n(design: Design, mask: Mask, truth: _Truth) -> float:
-    """E[n] of the design on its mask (Efford & Boulanger 2019)."""
+def _expected_nr(design: Design, mask: Mask, truth: _Truth) -> tuple[float, float]:
+    """E[n] and E[r] of the design on its mask (Efford & Boulanger 2019)."""
     from .objectives import expected_counts
 
     dens = truth.density_at(mask) / 1e8
-    total = 0.0
+    en = er = 0.0
     for level in np.unique(dens):
         sel = dens == level
         if level <= 0:
             continue
-        total += expected_counts(
+        out = expected_counts(
             mask.xy[sel],
             design.traps_xy,
             design.days,
@@ -966,5 +974,7 @@ def _expected_n(design: Design, mask: Mask, truth: _Truth) -> float:
             density=float(level),
             cell_area=mask.cell_area,
             detector=truth.detector,  # type: ignore[arg-type]
-        )["E_n"]
-    return float(total)
+        )
+        en += out["E_n"]
+        er += out["E_r"]
+    return float(en), float(er)
