@@ -403,7 +403,8 @@ PIPELINE_KEYS: dict[str, frozenset[str]] = {
             "path",
         }
     ),
-    "plan": frozenset({"seed"}),
+    # evaluate_replicates: simulated surveys per design (planning.evaluate_plan)
+    "plan": frozenset({"seed", "evaluate_replicates"}),
     "corridors": frozenset({"cores"}),
 }
 
@@ -613,6 +614,7 @@ VALUE_RULES: dict[str, ValueRule] = {
     "n_new": _COUNT0,
     "move": _COUNT0,
     "swap_passes": _COUNT0,
+    "evaluate_replicates": _COUNT0,
     "top_hotspots": _COUNT0,
     "zoom_start": ValueRule(
         0, 22, integer=True, what="a zoom level 0-22", example="10"

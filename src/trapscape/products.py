@@ -64,6 +64,9 @@ class RunProducts:
         Resistance surface and circuit current.
     proposed, plan_summary
         Proposed stations (public mode: cells) and the plan summary.
+    design_evaluation
+        Bias, RSE and coverage per design by simulation
+        (:func:`trapscape.planning.evaluate_plan`), when requested.
     reserve
         Candidate reserve polygons with areas per zone.
     figures, figure_png
@@ -104,6 +107,7 @@ class RunProducts:
     current: xr.DataArray | None = None
     proposed: gpd.GeoDataFrame | None = None
     plan_summary: pd.DataFrame | None = None
+    design_evaluation: pd.DataFrame | None = None
     reserve: gpd.GeoDataFrame | None = None
     figures: list[str] = field(default_factory=list)
     figure_png: dict[str, bytes] = field(default_factory=dict)

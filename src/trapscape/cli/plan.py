@@ -10,9 +10,11 @@ import click
 
 from .._output import check_outputs, staged_outputs
 from .options import (
+    EXISTING_FILE,
     EXISTING_PATH,
     SurveyInputs,
     cell_size_opt,
+    dask_opts,
     detection_from_options,
     detection_opts,
     grouped,
@@ -200,6 +202,87 @@ site_constraint_opts = grouped(
 )
 
 
+@dataclass(frozen=True)
+class DesignEvaluationOptions:
+    """The design-evaluation options of ``trapscape plan`` (``--evaluate R``)."""
+
+    evaluate: int | None
+    design_paths: tuple[Path, ...]
+    workers: int | None
+    scheduler: str | None
+
+    def replicates(self, project_value: Any) -> int:
+        """R: ``--evaluate``, else ``[plan] evaluate_replicates`` (default 0)."""
+        return int(self.evaluate if self.evaluate is not None else project_value or 0)
+
+    def run(
+        self,
+        survey: Any,
+        result: Any,
+        params: Any,
+        *,
+        replicates: int,
+        seed: int,
+        density: float | None,
+        progress: bool,
+    ) -> Any:
+        """The evaluation (:func:`trapscape.planning.evaluate_plan`); None if R = 0."""
+        from .. import planning
+        from ..errors import InputError
+        from ..io import read_stations
+
+        if replicates <= 0:
+            if self.design_paths or (self.workers, self.scheduler) != (None, None):
+                raise InputError(
+                    "--design, --workers and --scheduler apply to the design "
+                    "evaluation; give --evaluate R (replicates per design) too."
+                )
+            return None
+        designs = {
+            p.stem: read_stations(p, crs=survey.crs).stations for p in self.design_paths
+        }
+        return planning.evaluate_plan(
+            survey,
+            result,
+            params,
+            replicates=replicates,
+            seed=seed,
+            density=density,
+            designs=designs,
+            workers=self.workers,
+            scheduler=self.scheduler,
+            progress=progress,
+        )
+
+
+#: ``--evaluate``, ``--design``, ``--workers`` and ``--scheduler``, given to
+#: the command as one ``evaluation_opts`` object
+evaluation_opts = grouped(
+    "evaluation_opts",
+    DesignEvaluationOptions,
+    click.option(
+        "--evaluate",
+        "evaluate",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="R",
+        help="Also evaluate the designs by simulation: R simulated surveys per "
+        "design, each refitted (secrdesign's bias, RSE and CI coverage); writes "
+        "plan/design_evaluation.csv and .json [default: [plan] "
+        "evaluate_replicates, 0].",
+    ),
+    click.option(
+        "--design",
+        "design_paths",
+        multiple=True,
+        type=EXISTING_FILE,
+        help="Another station file to evaluate with --evaluate (named by its "
+        "file name), repeatable.",
+    ),
+    dask_opts("the --evaluate replicates"),
+)
+
+
 @click.command(name="plan")
 @survey_inputs
 @out_dir_opt
@@ -299,6 +382,7 @@ site_constraint_opts = grouped(
     ": a candidate set x mask too large for it is refused before it is "
     "built, naming a coarser --spacing (or --cell-size) [default: {default}].",
 )
+@evaluation_opts
 @overwrite_opt
 def cmd(
     inputs: SurveyInputs,
@@ -326,6 +410,7 @@ def cmd(
     existing_usage: str | None,
     cell_size: float | None,
     max_memory_gb: float | None,
+    evaluation_opts: DesignEvaluationOptions,
     overwrite: bool,
 ) -> None:
     """Propose new camera sites that raise coverage, density precision and border watch.
@@ -339,13 +424,16 @@ def cmd(
     proposed_stations.csv (re-readable with --stations),
     proposed_stations.gpx (GPS waypoints), plan_summary.csv (before/after
     per objective and zone), plan_selection.csv (selection order and gains)
-    and, with --move, removed_stations.csv.
+    and, with --move, removed_stations.csv.  With --evaluate R the current
+    layout, the layout with the proposed stations and each --design file are
+    simulated and refitted R times (planning.evaluate_plan), giving
+    plan/design_evaluation.csv and plan/design_evaluation.json.
     """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .. import planning
     from .._steps import check_section, merge
-    from ..pipeline.writers import write_plan
+    from ..pipeline.writers import write_design_evaluation, write_plan
 
     check_outputs(out, ALL_OUTPUTS, overwrite=overwrite)
     project = inputs.project
@@ -379,6 +467,7 @@ def cmd(
             "max_memory_gb": max_memory_gb,
         },
     )
+    replicates = evaluation_opts.replicates(kw.pop("evaluate_replicates", 0))
     _objectives_and_budgets(kw, survey, objective, zone_budget)
     _seed_region_hotspots(
         kw,
@@ -395,12 +484,39 @@ def cmd(
     show = progress_enabled()
     with logging_redirect_tqdm():
         result = planning.plan(survey, params, progress=show, **kw)
+        evaluation = evaluation_opts.run(
+            survey,
+            result,
+            params,
+            replicates=replicates,
+            seed=int(kw["rng"]),
+            density=kw.get("density"),
+            progress=show,
+        )
 
     # prune: a removed_stations.csv of an earlier run with --move goes
     with staged_outputs(out, ALL_OUTPUTS, overwrite=overwrite, prune=True) as tmp:
         write_plan(tmp, result)
+        if evaluation is not None:
+            write_design_evaluation(tmp, evaluation)
 
     _echo_result(result, out)
+    if evaluation is not None:
+        _echo_evaluation(evaluation)
+
+
+def _echo_evaluation(ev: Any) -> None:
+    """One line per design: RB, RSE and coverage of the density estimate."""
+    s = ev.summary
+    click.echo(
+        f"Design evaluation ({ev.settings['replicates']} replicates per design):"
+    )
+    for _, row in s[s["parameter"].str.startswith("D")].iterrows():
+        click.echo(
+            f"  {row['design']:<16} {row['parameter']:<8} stations {row['stations']:>4}"
+            f"  RB {row['RB']:+.3f}  RSE {row['RSE']:.3f}  COV {row['COV']:.2f}"
+            f"  failed {row['failed_share']:.0%}"
+        )
 
 
 def _objectives_and_budgets(

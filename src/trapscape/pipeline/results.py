@@ -46,6 +46,7 @@ _RESULT_TABLES = {
     "population": "individuals_by_country.csv",
     "cross_border_population": "homerange/cross_border_population.csv",
     "plan_summary": "plan/plan_summary.csv",
+    "design_evaluation": "plan/design_evaluation.csv",
 }
 
 

@@ -34,6 +34,7 @@ from .writers import (
     write_coverage,
     write_csv,
     write_density,
+    write_design_evaluation,
     write_effort,
     write_homeranges,
     write_json,
@@ -282,6 +283,7 @@ def _step_plan(ctx: _Context) -> str:
     fn = planning.plan
     opts = dict(ctx.params.get("plan", {}))
     seed = opts.pop("seed", ctx.seed)  # [plan] seed, as `trapscape plan` reads it
+    replicates = int(opts.pop("evaluate_replicates", 0) or 0)
     dp = _detection_params(ctx)
     result = _call(
         fn,
@@ -307,6 +309,19 @@ def _step_plan(ctx: _Context) -> str:
     ctx.products.plan_summary = summ
     if ctx.public:
         rec.outputs.append(write_csv(ctx.stage, summ, "plan/plan_summary.csv"))
+    if replicates > 0:  # no coordinates in it: the same in public mode
+        ev = planning.evaluate_plan(
+            ctx.survey,
+            result,
+            dp,
+            replicates=replicates,
+            seed=int(seed or 0),
+            density=opts.get("density"),
+            progress=ctx.progress,
+        )
+        ctx.products.design_evaluation = ev.summary
+        rec.outputs.extend(write_design_evaluation(ctx.stage, ev))
+        return f"{len(proposed)} stations proposed, designs evaluated ({replicates} replicates)"
     return f"{len(proposed)} stations proposed"
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "write_coverage",
     "write_csv",
     "write_density",
+    "write_design_evaluation",
     "write_effort",
     "write_homeranges",
     "write_json",
@@ -388,6 +389,17 @@ def write_corridors(folder: Path, res: Any) -> list[str]:
     if res.hotspots is not None and len(res.hotspots):
         out.append(write_csv(folder, res.hotspots, "corridors/border_hotspots.csv"))
     return list(dict.fromkeys(out))
+
+
+def write_design_evaluation(folder: Path, evaluation: Any) -> list[str]:
+    """Write ``plan/design_evaluation.csv`` (one row per design and parameter)
+    and ``plan/design_evaluation.json`` (that table and the settings) of a
+    :class:`~trapscape.planning.DesignEvaluation`.  Returns the names written.
+    """
+    return [
+        write_csv(folder, evaluation.summary, "plan/design_evaluation.csv"),
+        write_json(folder, evaluation.to_dict(), "plan/design_evaluation.json"),
+    ]
 
 
 def write_plan(folder: Path, result: Any) -> list[str]:

@@ -23,6 +23,11 @@ per-zone budget or total count constraints.  :func:`plan` returns a
 survey; :func:`write_gpx` writes the sites as GPX 1.1 waypoints for field
 GPS units.
 
+Candidate designs (the current layout, the layout with the proposed sites,
+any station file) are compared by simulation with :func:`evaluate_designs`
+(simulate and refit many times, secrdesign's bias, RSE and coverage;
+module :mod:`~trapscape.planning.evaluate`).
+
 Modules: :mod:`~trapscape.planning.candidates` (candidate sites, planning
 region), :mod:`~trapscape.planning.objectives` (detection kernel, expected
 counts, the hazard engine and its gains), :mod:`~trapscape.planning.search`
@@ -55,8 +60,16 @@ evaluation used before; exact only for submodular objectives.)
 
 from __future__ import annotations
 
-from . import candidates, export, objectives, planner, search
+from . import candidates, evaluate, export, objectives, planner, search
 from .candidates import CANDIDATE_ID, REGIONS, candidate_sites, region_polygon
+from .evaluate import (
+    Design,
+    DesignEvaluation,
+    design_from_stations,
+    designs_for_plan,
+    evaluate_designs,
+    evaluate_plan,
+)
 from .export import write_gpx, write_plan_stations
 from .objectives import (
     COVERAGE_SMOOTH_WEIGHT,
@@ -72,10 +85,17 @@ __all__ = [
     "KERNEL_RADIUS_SIGMAS",
     "OBJECTIVES",
     "REGIONS",
+    "Design",
+    "DesignEvaluation",
     "Plan",
     "PlanOptions",
     "candidate_sites",
     "candidates",
+    "design_from_stations",
+    "designs_for_plan",
+    "evaluate",
+    "evaluate_designs",
+    "evaluate_plan",
     "expected_counts",
     "export",
     "objectives",

@@ -147,6 +147,13 @@ COLUMN_LABELS: dict[str, str] = {
     "detour_cost": "extra cost of crossing here (cost-weighted m)",
     "score": "score (0–1)",
     "metric": "measure",
+    "design": "design",
+    "RB": "relative bias",
+    "RSE": "relative SE",
+    "COV": "95% CI coverage",
+    "failed_share": "share of failed fits",
+    "mean_n": "animals detected (mean)",
+    "mean_r": "recaptures (mean)",
     "before": "now",
     "after": "with the new stations",
     "change": "change",
@@ -208,6 +215,8 @@ TEXT: dict[str, str] = {
     "caption_corridors": "Current density, corridors and top border hotspots "
     "(numbered).",
     "caption_plan": "Proposed stations over the current detection probability.",
+    "design_current": "current stations",
+    "design_current+plan": "current and proposed stations",
 }
 
 #: Relative size under which a value is floating-point noise around zero:
@@ -665,6 +674,23 @@ def _plan_table(summ: Any, shown: set[str] | None) -> Table | None:
     return _table(p[["scope", "metric", "before", "after", "change"]])
 
 
+def _design_table(ev: Any) -> dict[str, Any] | None:
+    """Density rows of the design evaluation (bias, RSE, coverage per design)."""
+    if not isinstance(ev, pd.DataFrame) or not len(ev) or "parameter" not in ev:
+        return None
+    d = ev[ev["parameter"].astype(str).str.startswith("D")].copy()
+    cols = ["design", "stations", "parameter", "RB", "RSE", "COV"]
+    cols += ["failed_share", "mean_n", "mean_r"]
+    d = d[[c for c in cols if c in d.columns]]
+    if d["parameter"].nunique() == 1:
+        d = d.drop(columns="parameter")
+    d["design"] = d["design"].map(
+        lambda v: _tr(TEXT[f"design_{v}"]) if f"design_{v}" in TEXT else str(v)
+    )
+    reps = int(ev["replicates"].max()) if "replicates" in ev else 0
+    return {"table": _table(d), "replicates": _num(reps)}
+
+
 def _plan_next(prods: RunProducts) -> dict[str, Any] | None:
     """Next season's cameras: how many, where, and the expected precision."""
     summ = prods.plan_summary
@@ -893,6 +919,7 @@ def report_context(
         "reserve": _reserve_context(prods.reserve, public=public),
         "plan_summary": _plan_table(prods.plan_summary, shown),
         "n_proposed": len(prods.proposed) if prods.proposed is not None else 0,
+        "design_evaluation": _design_table(prods.design_evaluation),
         "figures": _figures(
             survey, prods, public=public, cell=public_cell, draw=figures
         ),
