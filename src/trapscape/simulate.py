@@ -362,6 +362,9 @@ class SimulatedSurvey:
     events
         Detection events: ``individual_id``, ``station_id``, ``day``,
         ``timestamp``.
+    state_space
+        Where animals may live (params CRS): the region a correctly
+        specified habitat mask covers.
     """
 
     stations: gpd.GeoDataFrame
@@ -371,6 +374,7 @@ class SimulatedSurvey:
     centres: gpd.GeoDataFrame
     usage: pd.DataFrame
     events: pd.DataFrame
+    state_space: BaseGeometry | None = None
 
 
 # --------------------------------------------------------------------------
@@ -836,6 +840,7 @@ def _run_survey(
             session.usage, index=pd.Index(cams.station_ids, name=V.STATION_ID)
         ),
         events=_events_frame(ev, centres, cams.station_ids),
+        state_space=state,
     )
 
 
@@ -1803,8 +1808,7 @@ def density_surface(
     if raster is None:
         ends = np.array(_coord_range(state_space, cov))
     else:
-        vals = raster[0]
-        ends = np.array([np.nanmin(vals), np.nanmax(vals)])
+        ends = _raster_range(raster, state_space)
     top = float(np.max(beta * (ends - mean) / sd))
     z = (raw - mean) / sd
     return DensitySurface(cov, beta, mean, sd, top, grid_xy, z, cell, raster)
@@ -2047,8 +2051,8 @@ def session_tables(
             {"session": name, "trap_id": list(ch.trap_ids)}
             | {"x": ch.traps_xy[:, 0], "y": ch.traps_xy[:, 1]}
         )
-        for k in range(ch.usage.shape[1]):
-            t[f"usage{k + 1}"] = ch.usage[:, k]
+        for occ in range(ch.usage.shape[1]):
+            t[f"usage{occ + 1}"] = ch.usage[:, occ]
         traps.append(t)
         i, k, j = np.nonzero(ch.captures)
         sex = ch.sex if ch.sex is not None else (None,) * ch.captures.shape[0]
@@ -2133,3 +2137,21 @@ def write_simulated_sessions(
         )
     logger.info("Wrote %d simulated sessions to %s", len(sim.names), out)
     return out
+
+
+def _raster_range(raster: tuple[Any, ...], state_space: BaseGeometry) -> np.ndarray:
+    """Smallest and largest raster value over the cells that can hold a state point.
+
+    The cells of the state space's bounding box in the raster's CRS (its
+    edges densified when transformed), plus a margin of one cell.
+    """
+    values, grid, tr = raster
+    b = state_space.bounds
+    if tr is not None:
+        b = tr.transform_bounds(*b, densify_pts=51)
+    c0 = max(math.floor((b[0] - grid.x0) / grid.cell) - 1, 0)
+    c1 = min(math.floor((b[2] - grid.x0) / grid.cell) + 2, grid.width)
+    r0 = max(math.floor((grid.y0 - b[3]) / grid.cell) - 1, 0)
+    r1 = min(math.floor((grid.y0 - b[1]) / grid.cell) + 2, grid.height)
+    window = values[r0:r1, c0:c1]
+    return np.array([np.nanmin(window), np.nanmax(window)])
