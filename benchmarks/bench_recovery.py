@@ -30,6 +30,7 @@ import argparse
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -211,6 +212,17 @@ def summary(name: str, truth: float, reps: list[Replicate]) -> dict[str, float]:
     return out
 
 
+def _shown(what: str, fn: Callable[[int], Replicate], seed: int) -> Replicate:
+    """Run one replicate and print it (so partial results survive)."""
+    r = fn(seed)
+    print(
+        f"  seed {seed}: {what} {r.estimate:.4f} (SE {r.se:.4f}, "
+        f"{r.lcl:.4f}-{r.ucl:.4f}), fit {r.seconds:.2f} s",
+        flush=True,
+    )
+    return r
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replicates", type=int, default=20)
@@ -221,13 +233,11 @@ def main() -> None:
     warnings.simplefilter("ignore", TrapscapeWarning)
     t0 = time.perf_counter()
     if args.only in (None, "surface"):
-        summary("beta (D ~ elevation)", BETA, [surface_replicate(s) for s in seeds])
+        reps = [_shown("beta", surface_replicate, s) for s in seeds]
+        summary("beta (D ~ elevation)", BETA, reps)
     if args.only in (None, "trend"):
-        summary(
-            f"lambda (D ~ Session, {SESSIONS} sessions)",
-            LAMBDA,
-            [trend_replicate(s) for s in seeds],
-        )
+        reps = [_shown("lambda", trend_replicate, s) for s in seeds]
+        summary(f"lambda (D ~ Session, {SESSIONS} sessions)", LAMBDA, reps)
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 

@@ -9,6 +9,10 @@ like a real one:
    intensity is constant within each zone (``densities``: zone name ->
    adults per 100 km²) and zero on sea, outside the habitat and near
    settlements, over the *state space*: the station areas plus a buffer.
+   Optionally the density follows a surface on a covariate,
+   ``D(x) = D_zone exp(beta z(x))`` (:class:`DensitySurface`, drawn by
+   thinning), and :func:`simulate_sessions` simulates several annual
+   sessions with ``D_s = D_0 lambda^s``.
    Each animal is male with probability ``1 / (1 + female_per_male)`` and
    gets its sex's movement scale σ and baseline hazard λ0.
 2. **Stations** lie on a regular or jittered square grid (random origin)
@@ -37,6 +41,8 @@ Royle J.A., Chandler R.B., Sollmann R. & Gardner B. (2014) *Spatial
 Capture-Recapture*. Academic Press (chapter 4: simulating SCR data).
 Ridout M.S. & Linkie M. (2009) Estimating overlap of daily activity
 patterns from camera trap data. JABES 14, 322-337.
+Lewis P.A.W. & Shedler G.S. (1979) Simulation of nonhomogeneous Poisson
+processes by thinning. Naval Research Logistics Quarterly 26, 403-413.
 Vitkalova A.V. et al. (2018) Transboundary cooperation improves endangered
 species monitoring and conservation actions: a case study of the global
 population of Amur leopards. Conserv. Lett. 11, e12574.
