@@ -310,3 +310,13 @@ def test_written_sessions_read_by_read_sessions(tmp_path) -> None:
     with pytest.raises(InputError, match="overwrite"):
         S.write_simulated_sessions(_sessions(9, sessions=2), out)
     assert (out / "traps.csv").read_bytes() == before
+
+
+def test_draw_builds_the_surface_from_params() -> None:
+    p = _params(density_covariate="x", density_beta=0.8)
+    state = _state()
+    explicit = S.draw_activity_centres(
+        p, state_space=state, zones=_zone(), rng=5, surface=S.density_surface(p, state)
+    )
+    implicit = S.draw_activity_centres(p, state_space=state, zones=_zone(), rng=5)
+    assert explicit.geometry.equals(implicit.geometry)

@@ -549,8 +549,9 @@ def draw_activity_centres(
     rng
         Seed or generator.
     surface
-        Density covariate (:func:`density_surface`), or None for densities
-        constant within each zone.
+        Density covariate (:func:`density_surface`); by default built from
+        ``params`` when ``params.density_covariate`` is set, else densities
+        are constant within each zone.
 
     Returns
     -------
@@ -565,6 +566,8 @@ def draw_activity_centres(
     gen = np.random.default_rng(rng)
     crs = as_crs(params.crs)
     regions = _density_regions(params, state_space, zones)
+    if surface is None and params.density_covariate is not None:
+        surface = density_surface(params, state_space)
     if surface is None:
         expected = {z: d * r.area / 1e8 for z, d, r in regions}
     else:
