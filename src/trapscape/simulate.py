@@ -9,6 +9,10 @@ like a real one:
    intensity is constant within each zone (``densities``: zone name ->
    adults per 100 km²) and zero on sea, outside the habitat and near
    settlements, over the *state space*: the station areas plus a buffer.
+   Optionally the density follows a surface on a covariate,
+   ``D(x) = D_zone exp(beta z(x))`` (:class:`DensitySurface`, drawn by
+   thinning), and :func:`simulate_sessions` simulates several annual
+   sessions with ``D_s = D_0 lambda^s``.
    Each animal is male with probability ``1 / (1 + female_per_male)`` and
    gets its sex's movement scale σ and baseline hazard λ0.
 2. **Stations** lie on a regular or jittered square grid (random origin)
@@ -37,6 +41,8 @@ Royle J.A., Chandler R.B., Sollmann R. & Gardner B. (2014) *Spatial
 Capture-Recapture*. Academic Press (chapter 4: simulating SCR data).
 Ridout M.S. & Linkie M. (2009) Estimating overlap of daily activity
 patterns from camera trap data. JABES 14, 322-337.
+Lewis P.A.W. & Shedler G.S. (1979) Simulation of nonhomogeneous Poisson
+processes by thinning. Naval Research Logistics Quarterly 26, 403-413.
 Vitkalova A.V. et al. (2018) Transboundary cooperation improves endangered
 species monitoring and conservation actions: a case study of the global
 population of Amur leopards. Conserv. Lett. 11, e12574.
@@ -50,7 +56,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,13 +78,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPECIES",
+    "DensitySurface",
+    "SimulatedSessions",
     "SimulatedSurvey",
     "SimulationParams",
     "activity_times",
+    "density_surface",
     "draw_activity_centres",
     "expected_detections",
+    "session_tables",
+    "simulate_sessions",
     "simulate_survey",
     "station_grid",
+    "write_simulated_sessions",
     "write_simulated_survey",
 ]
 
@@ -158,6 +170,19 @@ class SimulationParams:
         Species name written to the sightings.
     crs
         Projected CRS of the simulation (metres).
+    density_covariate
+        Density surface covariate (default none: density constant within
+        each zone): ``"x"`` or ``"y"`` (a coordinate) or the path of a
+        numeric raster (elevation, forest cover, distance to roads).  The
+        density becomes ``D(x) = exp(beta0 + beta z(x))`` with
+        ``beta0 = log(densities[zone])`` and ``z`` the covariate
+        standardised over the state space (see :class:`DensitySurface`).
+    density_beta
+        Coefficient ``beta`` of the standardised covariate (log scale, per
+        standard deviation).
+    density_grid
+        Spacing (metres) of the grid over the state space on which the
+        covariate is standardised and the expected N integrated.
     """
 
     densities: dict[str, float] = field(default_factory=_default_densities)
@@ -185,6 +210,9 @@ class SimulationParams:
     unidentifiable_share: float = 0.05
     species: str = SPECIES
     crs: str = "EPSG:32652"
+    density_covariate: str | None = None
+    density_beta: float = 0.0
+    density_grid: float = 500.0
 
     def __post_init__(self) -> None:
         bad: list[str] = []
@@ -261,6 +289,7 @@ class SimulationParams:
             require_projected(crs, "simulation CRS")
         except CRSError as err:
             bad.append(f"crs: {err}")
+        bad += _surface_problems(self)
         if bad:
             msg = (
                 ("Bad simulation parameters:\n  - " + "\n  - ".join(bad))
@@ -284,8 +313,12 @@ class SimulationParams:
         return 1.0 / (1.0 + self.female_per_male)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dictionary (JSON-ready)."""
-        return asdict(self)
+        """Plain dictionary (JSON-ready); the surface fields only when used."""
+        out = asdict(self)
+        if self.density_covariate is None:
+            for key in _SURFACE_FIELDS:
+                out.pop(key)
+        return out
 
     def detection_params(
         self, *, density_per_100km2: float | None = None
@@ -335,6 +368,9 @@ class SimulatedSurvey:
     events
         Detection events: ``individual_id``, ``station_id``, ``day``,
         ``timestamp``.
+    state_space
+        Where animals may live (params CRS): the region a correctly
+        specified habitat mask covers.
     """
 
     stations: gpd.GeoDataFrame
@@ -344,6 +380,7 @@ class SimulatedSurvey:
     centres: gpd.GeoDataFrame
     usage: pd.DataFrame
     events: pd.DataFrame
+    state_space: BaseGeometry | None = None
 
 
 # --------------------------------------------------------------------------
@@ -490,12 +527,15 @@ def draw_activity_centres(
     state_space: BaseGeometry,
     zones: gpd.GeoDataFrame,
     rng: int | np.random.Generator | None = None,
+    surface: DensitySurface | None = None,
 ) -> gpd.GeoDataFrame:
     """Draw activity centres from the zone densities over the state space.
 
     The number in each zone is Poisson with mean density x area, and the
     centres are uniform within the zone's part of the state space
     (inhomogeneous Poisson process with piecewise-constant intensity).
+    With a density ``surface`` the intensity is ``D_zone exp(beta z(x))``
+    instead, drawn exactly by thinning (:meth:`DensitySurface.draw`).
 
     Parameters
     ----------
@@ -508,6 +548,10 @@ def draw_activity_centres(
         Zones with a ``name`` column, in the params CRS.
     rng
         Seed or generator.
+    surface
+        Density covariate (:func:`density_surface`); by default built from
+        ``params`` when ``params.density_covariate`` is set, else densities
+        are constant within each zone.
 
     Returns
     -------
@@ -522,7 +566,12 @@ def draw_activity_centres(
     gen = np.random.default_rng(rng)
     crs = as_crs(params.crs)
     regions = _density_regions(params, state_space, zones)
-    expected = {z: d * r.area / 1e8 for z, d, r in regions}
+    if surface is None and params.density_covariate is not None:
+        surface = density_surface(params, state_space)
+    if surface is None:
+        expected = {z: d * r.area / 1e8 for z, d, r in regions}
+    else:
+        expected = surface.expected(regions)
     total = sum(expected.values())
     if total < 1.0:
         raise InputError(
@@ -531,9 +580,13 @@ def draw_activity_centres(
             "densities, name the zones that hold the stations, or enlarge the area."
         )
     xs, ys, zone_of = [], [], []
-    for zone, _dens, region in regions:
-        n = int(gen.poisson(expected[zone]))
-        xy = _uniform_points(region, n, gen)
+    for zone, dens, region in regions:
+        if surface is None:
+            n = int(gen.poisson(expected[zone]))
+            xy = _uniform_points(region, n, gen)
+        else:
+            xy = surface.draw(region, dens, gen)
+            n = len(xy)
         xs.append(xy[:, 0])
         ys.append(xy[:, 1])
         zone_of += [zone] * n
@@ -742,16 +795,29 @@ def simulate_survey(
         cams = _grid_cameras(params, layers, rng_layout)
     else:
         cams = _user_cameras(params, stations, layers)
+    return _run_survey(params, layers, cams, (rng_centres, rng_ops, rng_det), seed_info)
+
+
+def _run_survey(
+    params: SimulationParams,
+    layers: _Layers,
+    cams: _Cameras,
+    streams: tuple[np.random.Generator, ...],
+    seed_info: int | None,
+) -> SimulatedSurvey:
+    """Animals, camera operation, detections and photos at the given cameras."""
+    rng_centres, rng_ops, rng_det = streams
     state = _state_space(params, cams.areas, layers)
+    surface = density_surface(params, state) if params.density_covariate else None
     centres = draw_activity_centres(
-        params, state_space=state, zones=layers.zones, rng=rng_centres
+        params, state_space=state, zones=layers.zones, rng=rng_centres, surface=surface
     )
     if len(centres) == 0:
         warnings.warn(
             "No animal was drawn (small expected number); the survey has no "
             "detections. Raise the densities or change the seed.",
             TrapscapeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     session = _Session.run(params, cams, rng_ops)
     exp_ij = expected_detections(centres, cams.station_xy, session.usage.sum(axis=1))
@@ -763,6 +829,8 @@ def simulate_survey(
     truth = _truth(
         params, seed_info, centres, state, layers, cams, n_ij, exp_ij, session, sight
     )
+    if surface is not None:
+        truth.update(surface.truth(params, state, layers))
     logger.info(
         "Simulated %d stations (%d cameras), %d animals, %d events, %d photos",
         cams.n_st,
@@ -781,6 +849,7 @@ def simulate_survey(
             session.usage, index=pd.Index(cams.station_ids, name=V.STATION_ID)
         ),
         events=_events_frame(ev, centres, cams.station_ids),
+        state_space=state,
     )
 
 
@@ -1520,3 +1589,578 @@ def write_simulated_survey(
         )
     logger.info("Wrote simulated survey to %s", out)
     return out / "survey.toml"
+
+
+# --------------------------------------------------------------------------
+# density surfaces
+# --------------------------------------------------------------------------
+_SURFACE_FIELDS = ("density_covariate", "density_beta", "density_grid")
+
+#: The covariates that are coordinates (not rasters).
+COORDINATE_COVARIATES = ("x", "y")
+
+
+def _surface_problems(params: SimulationParams) -> list[str]:
+    """Messages for bad density-surface fields (empty when fine)."""
+    bad: list[str] = []
+    cov, beta, grid = params.density_covariate, params.density_beta, params.density_grid
+    if not (isinstance(beta, int | float) and math.isfinite(beta)):
+        bad.append(f"density_beta must be a finite number, got {beta!r}.")
+    if not (isinstance(grid, int | float) and math.isfinite(grid) and grid > 0):
+        bad.append(f"density_grid must be a positive distance in metres, got {grid!r}.")
+    if cov is None:
+        if isinstance(beta, int | float) and beta != 0:
+            bad.append(
+                "density_beta needs a density_covariate (e.g. 'x' or the path of "
+                "an elevation raster)."
+            )
+    elif not isinstance(cov, str) or not cov.strip():
+        bad.append(f"density_covariate must be 'x', 'y' or a raster path, got {cov!r}.")
+    elif cov not in COORDINATE_COVARIATES and not Path(cov).is_file():
+        bad.append(
+            f"density_covariate {cov!r} is neither 'x', 'y' nor an existing raster "
+            "file; give a GeoTIFF path (e.g. the bundled elevation.tif)."
+        )
+    return bad
+
+
+@dataclass(frozen=True)
+class DensitySurface:
+    """A density covariate and its coefficient: ``D(x) = D_zone exp(beta z(x))``.
+
+    ``z(x) = (v(x) - mean) / sd`` is the covariate ``v`` (a coordinate, or
+    the value of the raster cell holding ``x``) standardised by its mean and
+    standard deviation (``n - 1``) over the points of a regular grid
+    (``density_grid`` apart) covering the state space.  So ``beta`` is the
+    change of log density per standard deviation of the covariate, and the
+    zone's density ``D_zone`` is the density where the covariate is at its
+    state-space mean: ``beta0 = log(D_zone)`` (per 100 km²).
+
+    Activity centres are drawn by thinning (Lewis & Shedler 1979): a
+    homogeneous Poisson process at the largest intensity the surface can
+    take, each point kept with probability ``exp(beta (z(x) - z_top))``.
+    This is exact for the surface as defined (no discretisation); only the
+    *expected* numbers reported in the truth are sums over the grid.
+
+    Attributes
+    ----------
+    covariate
+        ``"x"``, ``"y"`` or the raster path.
+    beta
+        Coefficient of the standardised covariate.
+    mean, sd
+        Scaling of the covariate over the state space.
+    top
+        Largest value of ``beta z`` anywhere the covariate is defined.
+    grid_xy, grid_z
+        The standardisation grid and its ``z`` values.
+    cell
+        Grid spacing (metres).
+    """
+
+    covariate: str
+    beta: float
+    mean: float
+    sd: float
+    top: float
+    grid_xy: np.ndarray
+    grid_z: np.ndarray
+    cell: float
+    raster: Any = None  # (values, GridSpec, Transformer or None)
+
+    def raw(self, xy: np.ndarray) -> np.ndarray:
+        """The covariate's value at points (NaN off the raster or at nodata)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if self.raster is None:
+            return xy[:, COORDINATE_COVARIATES.index(self.covariate)].copy()
+        values, grid, tr = self.raster
+        x, y = xy[:, 0], xy[:, 1]
+        if tr is not None:
+            x, y = tr.transform(x, y)
+        col = np.floor((np.asarray(x) - grid.x0) / grid.cell).astype(int)
+        row = np.floor((grid.y0 - np.asarray(y)) / grid.cell).astype(int)
+        ok = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+        out = np.full(len(xy), np.nan)
+        out[ok] = values[row[ok], col[ok]]
+        return out
+
+    def z(self, xy: np.ndarray) -> np.ndarray:
+        """The standardised covariate at points."""
+        return (self.raw(xy) - self.mean) / self.sd
+
+    def draw(
+        self, region: BaseGeometry, dens: float, gen: np.random.Generator
+    ) -> np.ndarray:
+        """Points of the Poisson process ``dens exp(beta z)`` in ``region`` (thinning)."""
+        n0 = int(gen.poisson(dens * math.exp(self.top) * region.area / 1e8))
+        xy = _uniform_points(region, n0, gen)
+        keep = gen.random(n0) < np.exp(self.beta * self.z(xy) - self.top)
+        return xy[keep]
+
+    def _in(self, region: BaseGeometry) -> np.ndarray:
+        return shapely.contains_xy(region, self.grid_xy[:, 0], self.grid_xy[:, 1])
+
+    def expected(
+        self, regions: list[tuple[str, float, BaseGeometry]]
+    ) -> dict[str, float]:
+        """Expected animals per zone: the surface summed over the grid cells."""
+        rel = np.exp(self.beta * self.grid_z) * self.cell**2 / 1e8
+        return {z: float(d * rel[self._in(r)].sum()) for z, d, r in regions}
+
+    def truth(
+        self, params: SimulationParams, state: BaseGeometry, layers: _Layers
+    ) -> dict[str, Any]:
+        """Truth entries: the surface, and expected N replacing the zone-constant ones."""
+        regions = _density_regions(params, state, layers.zones, warn=False)
+        expected = self.expected(regions)
+        in_study = self.expected(
+            [(z, d, r.intersection(layers.study)) for z, d, r in regions]
+        )
+        exp_study = sum(in_study.values())
+        dens_study = exp_study / (layers.study.area / 1e8)
+        return {
+            "density_surface": {
+                "formula": "D(x) = exp(beta0 + beta * (v(x) - mean) / sd) per 100 km2",
+                "covariate": self.covariate,
+                "beta": self.beta,
+                "beta0_by_zone": {z: _r(math.log(d), 6) for z, d, _ in regions},
+                "scaling": {"mean": self.mean, "sd": self.sd},
+                "grid_spacing_m": self.cell,
+                "sampling": "thinning of a homogeneous Poisson process (exact)",
+            },
+            "expected_n_by_zone": {z: _r(v, 3) for z, v in sorted(expected.items())},
+            "expected_n_in_study_area": _r(exp_study, 3),
+            "detection": params.detection_params(
+                density_per_100km2=_r(dens_study, 4)
+            ).to_dict(),
+        }
+
+
+def _grid_points(geom: BaseGeometry, cell: float) -> np.ndarray:
+    """Centres of the ``cell`` grid cells whose centre lies in ``geom``."""
+    minx, miny, maxx, maxy = geom.bounds
+    # centres at (k + 1/2) cell: whole-metre cells give exact, stable coordinates
+    xs = (np.arange(math.floor(minx / cell), math.ceil(maxx / cell)) + 0.5) * cell
+    ys = (np.arange(math.floor(miny / cell), math.ceil(maxy / cell)) + 0.5) * cell
+    gx, gy = np.meshgrid(xs, ys)
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    return xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]
+
+
+def _read_covariate_raster(path: str, crs: pyproj.CRS) -> tuple[Any, ...]:
+    """``(values, GridSpec, Transformer or None)`` of a covariate raster."""
+    from pyproj import Transformer
+
+    from ._raster import grid_of, read_geotiff
+
+    try:
+        da = read_geotiff(path)
+    except Exception as err:  # rasterio and layout errors vary
+        raise InputError(
+            f"{path}: cannot be read as a density covariate raster ({err}).",
+            path=path,
+        ) from None
+    grid = grid_of(da)
+    tr = None
+    if grid.crs is not None and as_crs(grid.crs) != crs:
+        tr = Transformer.from_crs(crs, grid.crs, always_xy=True)
+    return np.asarray(da.values, dtype=float), grid, tr
+
+
+def density_surface(
+    params: SimulationParams, state_space: BaseGeometry
+) -> DensitySurface:
+    """The density surface of ``params`` over a state space (params CRS).
+
+    Raises
+    ------
+    InputError
+        No covariate set, a raster that does not cover the state space, or
+        a covariate constant over it.
+    """
+    cov = params.density_covariate
+    if cov is None:
+        raise InputError("params.density_covariate is not set; no density surface.")
+    cell = float(params.density_grid)
+    grid_xy = _grid_points(state_space, cell)
+    if len(grid_xy) < 2:
+        raise InputError(
+            f"density_grid {cell:.0f} m leaves {len(grid_xy)} grid point(s) in the "
+            f"state space ({state_space.area / 1e6:.1f} km2); use a finer grid."
+        )
+    raster = (
+        None
+        if cov in COORDINATE_COVARIATES
+        else _read_covariate_raster(cov, as_crs(params.crs))
+    )
+    probe = DensitySurface(
+        cov, 0.0, 0.0, 1.0, 0.0, grid_xy, grid_xy[:, 0], cell, raster
+    )
+    raw = probe.raw(grid_xy)
+    missing = ~np.isfinite(raw)
+    if missing.any():
+        x, y = grid_xy[np.flatnonzero(missing)[0]]
+        raise InputError(
+            f"The density covariate raster {cov} has no value at {int(missing.sum())} "
+            f"of {len(raw)} points of the state space (e.g. x={x:.0f}, y={y:.0f} in "
+            f"{params.crs}). It must cover the stations plus the buffer: use a "
+            "smaller buffer or a larger raster.",
+            path=cov,
+        )
+    mean, sd = float(raw.mean()), float(raw.std(ddof=1))
+    if not sd > 0:
+        raise InputError(
+            f"The density covariate {cov} is constant ({mean:g}) over the state "
+            "space; a surface needs a covariate that varies."
+        )
+    beta = float(params.density_beta)
+    if raster is None:
+        ends = np.array(_coord_range(state_space, cov))
+    else:
+        ends = _raster_range(raster, state_space)
+    top = float(np.max(beta * (ends - mean) / sd))
+    z = (raw - mean) / sd
+    return DensitySurface(cov, beta, mean, sd, top, grid_xy, z, cell, raster)
+
+
+def _coord_range(geom: BaseGeometry, cov: str) -> tuple[float, float]:
+    minx, miny, maxx, maxy = geom.bounds
+    return (minx, maxx) if cov == "x" else (miny, maxy)
+
+
+# --------------------------------------------------------------------------
+# several sessions with a trend
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SimulatedSessions:
+    """Several simulated surveys (sessions) of one population with a trend.
+
+    Attributes
+    ----------
+    names
+        Session names: the year of each session's start.
+    surveys
+        One :class:`SimulatedSurvey` per session (its truth names the session).
+    state_space
+        The state space shared by the sessions (params CRS).
+    truth
+        JSON-ready dict: trend, density and expected N per session, seed.
+    """
+
+    names: tuple[str, ...]
+    surveys: tuple[SimulatedSurvey, ...]
+    state_space: BaseGeometry
+    truth: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionTables:
+    """The long tables that :func:`trapscape.density.sessions_io.read_sessions` reads.
+
+    Attributes
+    ----------
+    traps
+        ``session, trap_id, x, y, usage1..usageK`` (days of use per daily
+        occasion).
+    captures
+        ``session, individual_id, occasion, trap_id, sex``.
+    covariates
+        ``session, year, Session`` (Session: 0, 1, ... as secr numbers them).
+    masks
+        Session name -> mask points ``x, y`` (the state space on a grid).
+    """
+
+    traps: pd.DataFrame
+    captures: pd.DataFrame
+    covariates: pd.DataFrame
+    masks: dict[str, pd.DataFrame]
+
+
+def _session_problems(sessions: Any, trend: Any, station_share: Any) -> None:
+    bad = []
+    if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
+        bad.append(f"sessions must be a whole number >= 1, got {sessions!r}.")
+    if not (isinstance(trend, int | float) and math.isfinite(trend) and trend > 0):
+        bad.append(
+            f"trend must be a positive rate of change per session (1 = stable, "
+            f"1.1 = +10 % a session), got {trend!r}."
+        )
+    ok = isinstance(station_share, int | float) and 0 < station_share <= 1
+    if not ok:
+        bad.append(f"station_share must be in (0, 1], got {station_share!r}.")
+    if bad:
+        raise InputError("Bad session options:\n  - " + "\n  - ".join(bad))
+
+
+def _station_subset(cams: _Cameras, share: float, gen: np.random.Generator) -> _Cameras:
+    """A random share of the stations (all cameras of each), at least two."""
+    if share >= 1.0 or cams.n_st <= 2:
+        return cams
+    k = max(2, round(share * cams.n_st))
+    pick = np.sort(gen.choice(cams.n_st, size=k, replace=False))
+    keep = {cams.station_ids[j] for j in pick}
+    rows = [tuple(r) for r in cams.frame.itertuples(index=False) if r[0] in keep]
+    return _Cameras.of(rows, cams.areas)
+
+
+def simulate_sessions(
+    params: SimulationParams,
+    *,
+    sessions: int,
+    trend: float = 1.0,
+    station_share: float = 1.0,
+    study_area: gpd.GeoDataFrame | BaseGeometry,
+    zones: gpd.GeoDataFrame,
+    habitat: gpd.GeoDataFrame | None = None,
+    settlements: gpd.GeoDataFrame | None = None,
+    stations: gpd.GeoDataFrame | None = None,
+    rng: int | np.random.Generator | None = None,
+) -> SimulatedSessions:
+    """Simulate several annual sessions of one population with a known trend.
+
+    Session ``s = 0, 1, ..., sessions - 1`` starts ``s`` years after
+    ``params.start`` and has the densities ``D_s = D_0 lambda^s`` (every
+    zone, and the whole surface when ``params.density_covariate`` is set),
+    the log-linear trend that secr's ``D ~ Session`` estimates.  Each session
+    draws its own animals, camera operation and detections; the stations
+    are the same in every session, or a random ``station_share`` of them per
+    session (the state space stays the same).
+
+    Seeds: the generator of ``rng`` is split into one stream for the station
+    layout and one per session (itself split into animals, operation,
+    detections and the station subset), so a session's data do not depend
+    on how many sessions follow it.
+
+    Parameters
+    ----------
+    params
+        Parameters of the first session.
+    sessions
+        Number of sessions (>= 1).
+    trend
+        Rate of change of density per session ``lambda`` (> 0).
+    station_share
+        Share of the stations used in each session, in (0, 1].
+    study_area, zones, habitat, settlements, stations, rng
+        As for :func:`simulate_survey`.
+
+    Raises
+    ------
+    InputError
+        Bad options or parameters (nothing is simulated).
+    """
+    _session_problems(sessions, trend, station_share)
+    if not isinstance(params, SimulationParams):
+        raise InputError(
+            "params must be a SimulationParams; build one with "
+            "trapscape.simulate.SimulationParams(...)."
+        )
+    seed_info = rng if isinstance(rng, int) else None
+    gen = np.random.default_rng(rng)
+    layers = _Layers.read(params, study_area, zones, habitat, settlements)
+    rng_layout, *per_session = gen.spawn(1 + sessions)
+    if stations is None:
+        cams = _grid_cameras(params, layers, rng_layout)
+    else:
+        cams = _user_cameras(params, stations, layers)
+    start = pd.Timestamp(params.start)
+    names: list[str] = []
+    surveys: list[SimulatedSurvey] = []
+    for s, g in enumerate(per_session):
+        day0 = start + pd.DateOffset(years=s)
+        p_s = replace(
+            params,
+            densities={z: float(d) * trend**s for z, d in params.densities.items()},
+            start=day0.strftime("%Y-%m-%d"),
+        )
+        g_centres, g_ops, g_det, g_sub = g.spawn(4)
+        cams_s = _station_subset(cams, station_share, g_sub)
+        sim = _run_survey(p_s, layers, cams_s, (g_centres, g_ops, g_det), seed_info)
+        names.append(str(day0.year))
+        extra = {"session": names[-1], "session_index": s, "trend": trend}
+        surveys.append(replace(sim, truth={**sim.truth, **extra}))
+    state = _state_space(params, cams.areas, layers)
+    truth = _sessions_truth(params, names, surveys, state, trend, station_share)
+    truth["seed"] = seed_info
+    return SimulatedSessions(tuple(names), tuple(surveys), state, truth)
+
+
+def _sessions_truth(
+    params: SimulationParams,
+    names: list[str],
+    surveys: list[SimulatedSurvey],
+    state: BaseGeometry,
+    trend: float,
+    station_share: float,
+) -> dict[str, Any]:
+    """The truth of several sessions as a JSON-ready dict."""
+    truth: dict[str, Any] = {
+        "description": "Truth of sessions simulated by trapscape.simulate."
+        "simulate_sessions: D_s = D_0 * lambda**s (s = 0, 1, ...; secr's "
+        "D ~ Session has beta_Session = log(lambda)).",
+        "sessions": names,
+        "trend": {"lambda": trend, "log_lambda": math.log(trend)},
+        "station_share": station_share,
+        "parameters": params.to_dict(),
+        "state_space_km2": _r(state.area / 1e6, 2),
+        "by_session": {
+            n: {
+                "start": sv.truth["parameters"]["start"],
+                "densities": sv.truth["parameters"]["densities"],
+                "expected_n_by_zone": sv.truth["expected_n_by_zone"],
+                "expected_n_in_study_area": sv.truth["expected_n_in_study_area"],
+                "n_total": sv.truth["n_total"],
+                "n_by_zone": sv.truth["n_by_zone"],
+                "n_detected": sv.truth["n_detected"],
+                "stations": sv.truth["stations"],
+            }
+            for n, sv in zip(names, surveys, strict=True)
+        },
+    }
+    if "density_surface" in surveys[0].truth:
+        truth["density_surface"] = surveys[0].truth["density_surface"]
+        truth["density_surface"]["note"] = (
+            "beta0_by_zone is that of the first session; session s adds s * log_lambda."
+        )
+    return truth
+
+
+def session_tables(
+    sim: SimulatedSessions, *, mask_spacing: float | None = None
+) -> SessionTables:
+    """The sessions as the long tables of ``trapscape sessions`` (daily occasions).
+
+    Captures come from the identified photos, as ``trapscape density``
+    builds them from each session folder (proximity detectors, one-day
+    occasions, usage from the camera operation).  Each session's mask is the
+    simulation's state space on a grid of ``mask_spacing`` metres (default
+    0.6 x the smaller σ, rounded to 100 m), so a fit on these masks has the
+    model the data were simulated from.
+    """
+    from .density.data import capture_history
+    from .survey import Survey
+
+    params = sim.truth["parameters"]
+    if mask_spacing is None:
+        sig = min(params["sigma_f"], params["sigma_m"])
+        mask_spacing = max(100.0, round(0.6 * sig / 100.0) * 100.0)
+    if not (math.isfinite(mask_spacing) and mask_spacing > 0):
+        raise InputError(f"mask_spacing must be positive metres, got {mask_spacing!r}.")
+    grid = _grid_points(sim.state_space, float(mask_spacing))
+    traps, caps, masks = [], [], {}
+    for name, sv in zip(sim.names, sim.surveys, strict=True):
+        survey = Survey(
+            stations=sv.stations,
+            sightings=sv.sightings,
+            problems=sv.problems,
+            crs=sv.stations.crs,
+        )
+        ch = capture_history(survey, occasion_days=1.0)
+        t = pd.DataFrame(
+            {"session": name, "trap_id": list(ch.trap_ids)}
+            | {"x": ch.traps_xy[:, 0], "y": ch.traps_xy[:, 1]}
+        )
+        for occ in range(ch.usage.shape[1]):
+            t[f"usage{occ + 1}"] = ch.usage[:, occ]
+        traps.append(t)
+        i, k, j = np.nonzero(ch.captures)
+        sex = ch.sex if ch.sex is not None else (None,) * ch.captures.shape[0]
+        caps.append(
+            pd.DataFrame(
+                {
+                    "session": name,
+                    "individual_id": np.asarray(ch.individual_ids, dtype=object)[i],
+                    "occasion": k + 1,
+                    "trap_id": np.asarray(ch.trap_ids, dtype=object)[j],
+                    "sex": np.asarray(sex, dtype=object)[i],
+                }
+            )
+        )
+        masks[name] = pd.DataFrame({"x": grid[:, 0], "y": grid[:, 1]})
+    covs = pd.DataFrame(
+        {
+            "session": list(sim.names),
+            "year": [int(n) for n in sim.names],
+            "Session": range(len(sim.names)),
+        }
+    )
+    return SessionTables(
+        pd.concat(traps, ignore_index=True),
+        pd.concat(caps, ignore_index=True),
+        covs,
+        masks,
+    )
+
+
+def write_simulated_sessions(
+    sim: SimulatedSessions,
+    out_dir: str | os.PathLike[str],
+    *,
+    boundaries: Mapping[str, str | os.PathLike[str]] | None = None,
+    name: str = "Simulated sessions",
+    mask_spacing: float | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write simulated sessions: a survey folder per session plus the long tables.
+
+    Files in ``out_dir``: ``session_<year>/`` (an ordinary simulated survey
+    folder each, see :func:`write_simulated_survey`), ``traps.csv``,
+    ``captures.csv``, ``covariates.csv`` and ``masks/mask_<year>.csv`` (see
+    :func:`session_tables`; ``trapscape sessions --traps traps.csv
+    --captures captures.csv --masks masks`` reads them as they are) and
+    ``truth.json`` (trend, densities and N per session).  Written into a
+    staging folder and moved into place, so a failure leaves nothing.
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+    """
+    out = Path(out_dir)
+    folders = [f"session_{n}" for n in sim.names]
+    names = (
+        *folders,
+        "traps.csv",
+        "captures.csv",
+        "covariates.csv",
+        "masks",
+        "truth.json",
+    )
+    check_outputs(out, names, overwrite=overwrite, what="simulated sessions")
+    tables = session_tables(sim, mask_spacing=mask_spacing)
+    with staged_outputs(
+        out, names, overwrite=overwrite, what="simulated sessions"
+    ) as tmp:
+        for folder, n, sv in zip(folders, sim.names, sim.surveys, strict=True):
+            write_simulated_survey(
+                sv, tmp / folder, boundaries=boundaries, name=f"{name} {n}"
+            )
+        tables.traps.to_csv(tmp / "traps.csv", index=False)
+        tables.captures.to_csv(tmp / "captures.csv", index=False)
+        tables.covariates.to_csv(tmp / "covariates.csv", index=False)
+        (tmp / "masks").mkdir()
+        for n, frame in tables.masks.items():
+            frame.to_csv(tmp / "masks" / f"mask_{n}.csv", index=False)
+        (tmp / "truth.json").write_text(
+            json.dumps(sim.truth, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    logger.info("Wrote %d simulated sessions to %s", len(sim.names), out)
+    return out
+
+
+def _raster_range(raster: tuple[Any, ...], state_space: BaseGeometry) -> np.ndarray:
+    """Smallest and largest raster value over the cells that can hold a state point.
+
+    The cells of the state space's bounding box in the raster's CRS (its
+    edges densified when transformed), plus a margin of one cell.
+    """
+    values, grid, tr = raster
+    b = state_space.bounds
+    if tr is not None:
+        b = tr.transform_bounds(*b, densify_pts=51)
+    c0 = max(math.floor((b[0] - grid.x0) / grid.cell) - 1, 0)
+    c1 = min(math.floor((b[2] - grid.x0) / grid.cell) + 2, grid.width)
+    r0 = max(math.floor((grid.y0 - b[3]) / grid.cell) - 1, 0)
+    r1 = min(math.floor((grid.y0 - b[1]) / grid.cell) + 2, grid.height)
+    window = values[r0:r1, c0:c1]
+    return np.array([np.nanmin(window), np.nanmax(window)])

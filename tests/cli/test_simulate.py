@@ -103,3 +103,73 @@ def test_simulate_bad_input(tmp_path, args, code, text) -> None:
     assert text in res.output
     assert "Traceback" not in res.output
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--trend", "0.9"], "--trend needs --sessions"),
+        (["--station-share", "0.5", "--mask-spacing", "900"], "needs --sessions"),
+        (["--density-beta", "1"], "go together"),
+        (["--density-covariate", "x"], "go together"),
+        (
+            ["--density-covariate", "nosuch.tif", "--density-beta", "1"],
+            "not 'x', 'y', 'elevation' or an existing GeoTIFF",
+        ),
+        (["--sessions", "2", "--camtrap-dp", "pkg"], "leave it out with --sessions"),
+        (["--sessions", "0"], "--sessions"),
+        (["--sessions", "2", "--trend", "-1"], "--trend"),
+        (["--sessions", "2", "--station-share", "1.5"], "--station-share"),
+    ],
+)
+def test_simulate_bad_surface_and_session_options(tmp_path, args, text) -> None:
+    out = tmp_path / "sim"
+    res = run("--out", str(out), *args)
+    assert res.exit_code == 2, res.output
+    assert text in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_simulate_density_surface(tmp_path) -> None:
+    out = tmp_path / "sim"
+    res = run(
+        "--out", str(out), "--seed", "4", *SMALL,
+        "--density-covariate", "elevation", "--density-beta", "0.7",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    truth = json.loads((out / "truth.json").read_text())
+    surf = truth["density_surface"]
+    assert surf["beta"] == 0.7 and surf["covariate"].endswith("elevation.tif")
+    assert surf["scaling"]["sd"] > 0
+    assert truth["parameters"]["density_beta"] == 0.7
+    assert set(surf["beta0_by_zone"]) == {"China", "Russia"}
+
+
+@pytest.mark.slow
+def test_simulate_sessions_then_fit_them(tmp_path) -> None:
+    """`trapscape sessions` runs on the written tables as they are."""
+    out = tmp_path / "sim"
+    res = run(
+        "--out", str(out), "--seed", "6", *SMALL, "--density", "Russia=3",
+        "--sessions", "2", "--trend", "0.8", "--mask-spacing", "3000",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "trapscape sessions --traps" in res.output
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["sessions"] == ["2024", "2025"]
+    assert truth["trend"]["lambda"] == 0.8
+    for n in truth["sessions"]:
+        assert load_project(out / f"session_{n}" / "survey.toml").survey is not None
+    fit = CliRunner().invoke(
+        cli,
+        [
+            "sessions", "--traps", str(out / "traps.csv"),
+            "--captures", str(out / "captures.csv"), "--masks", str(out / "masks"),
+            "--model", "~Session", "--out", str(tmp_path / "fit"),
+        ],
+    )  # fmt: skip
+    assert fit.exit_code == 0, fit.output
+    fits = json.loads((tmp_path / "fit" / "sessions" / "fits.json").read_text())
+    lam = fits["~Session"]["trend"]["lambda"]
+    assert 0.3 < lam < 2.0

@@ -169,6 +169,49 @@ def _read(path: Path, what: str) -> Any:
     help="Also write the simulated survey as a Camtrap DP 1.0 package into this "
     "folder (times at UTC+10:00, Vladivostok).",
 )
+@click.option(
+    "--density-covariate",
+    default=None,
+    metavar="NAME",
+    help="Density surface D = D_zone exp(beta z): z standardised over the state "
+    "space from 'x' or 'y' (coordinate), 'elevation' (bundled raster) or a "
+    "GeoTIFF path; needs --density-beta.",
+)
+@click.option(
+    "--density-beta",
+    type=float,
+    default=None,
+    help="Coefficient beta of the standardised --density-covariate (log density "
+    "per SD).",
+)
+@click.option(
+    "--sessions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Simulate this many annual sessions (session_<year>/ folders plus "
+    "traps.csv, captures.csv, covariates.csv and masks/ for trapscape sessions).",
+)
+@click.option(
+    "--trend",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Rate of change of density per session, D_s = D_0 * TREND**s "
+    "(default 1, stable); needs --sessions.",
+)
+@click.option(
+    "--station-share",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=None,
+    help="Share of the stations used in each session (a random subset per "
+    "session; default 1 = all); needs --sessions.",
+)
+@click.option(
+    "--mask-spacing",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Spacing (m) of the session masks written with --sessions (default "
+    "0.6 x the smaller sigma).",
+)
 @overwrite_opt
 def cmd(
     out: Path,
@@ -180,6 +223,12 @@ def cmd(
     zones: Path | None,
     name: str,
     camtrap_dp: Path | None,
+    density_covariate: str | None,
+    density_beta: float | None,
+    sessions: int | None,
+    trend: float | None,
+    station_share: float | None,
+    mask_spacing: float | None,
     overwrite: bool,
     **model: Any,
 ) -> None:
@@ -190,10 +239,17 @@ def cmd(
     Chinese side, 90 days, about 10,000 photos.  Boundary files are
     referenced from survey.toml, not copied.
 
+    With --density-covariate and --density-beta the density follows a
+    surface, D(x) = D_zone exp(beta z(x)); with --sessions S (and --trend)
+    OUT holds S annual sessions with D_s = D_0 * TREND**s.
+
     Example: trapscape simulate --out sim --seed 7 --density Russia=2 --days 60
     """
     from .. import datasets, simulate
     from .plan import check_zone_names
+
+    multi = _session_options(sessions, trend, station_share, mask_spacing, camtrap_dp)
+    model.update(_surface_options(density_covariate, density_beta))
 
     given = _parse_densities(densities)
     zones_path = Path(zones or datasets.get_path("countries.gpkg"))
@@ -232,15 +288,17 @@ def cmd(
 
         table = read_stations(stations_file)
         user_stations = table.stations
-    sim = simulate.simulate_survey(
-        params,
-        study_area=read(Path(bnd["study_area"]), "study area"),
-        zones=zones_gdf if zones_gdf is not None else read(zones_path, "zones"),
-        habitat=read(Path(bnd["habitat"]), "habitat"),
-        settlements=read(Path(bnd["settlements"]), "settlements"),
-        stations=user_stations,
-        rng=seed,
-    )
+    layers = {
+        "study_area": read(Path(bnd["study_area"]), "study area"),
+        "zones": zones_gdf if zones_gdf is not None else read(zones_path, "zones"),
+        "habitat": read(Path(bnd["habitat"]), "habitat"),
+        "settlements": read(Path(bnd["settlements"]), "settlements"),
+        "stations": user_stations,
+    }
+    if multi is not None:
+        _write_sessions(params, layers, multi, seed, out, bnd, name, overwrite)
+        return
+    sim = simulate.simulate_survey(params, rng=seed, **layers)
     if camtrap_dp is not None:
         from .._output import check_outputs
         from ..io.camtrap_dp_write import FILES
@@ -257,4 +315,96 @@ def cmd(
         f"{t['n_total']} animals {t['n_by_zone']} ({t['n_in_study_area']} in the study area), "
         f"{t['events']} detection events, {t['photos']} photos, "
         f"{t['camera_days_lost_share']:.1%} camera-days lost. Truth: {out / 'truth.json'}"
+    )
+
+
+def _session_options(
+    sessions: int | None,
+    trend: float | None,
+    station_share: float | None,
+    mask_spacing: float | None,
+    camtrap_dp: Path | None,
+) -> dict[str, Any] | None:
+    """The session options as keywords of simulate_sessions (None: one survey)."""
+    if sessions is None:
+        given = [
+            opt
+            for opt, v in (
+                ("--trend", trend),
+                ("--station-share", station_share),
+                ("--mask-spacing", mask_spacing),
+            )
+            if v is not None
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} needs --sessions.")
+        return None
+    if camtrap_dp is not None:
+        raise click.UsageError(
+            "--camtrap-dp writes one survey; leave it out with --sessions."
+        )
+    return {
+        "sessions": sessions,
+        "trend": 1.0 if trend is None else trend,
+        "station_share": 1.0 if station_share is None else station_share,
+        "mask_spacing": mask_spacing,
+    }
+
+
+def _surface_options(covariate: str | None, beta: float | None) -> dict[str, Any]:
+    """SimulationParams fields of the density surface (empty: none)."""
+    from .. import datasets
+
+    if covariate is None and beta is None:
+        return {}
+    if covariate is None or beta is None:
+        raise click.UsageError(
+            "--density-covariate and --density-beta go together, e.g. "
+            "--density-covariate elevation --density-beta 0.5."
+        )
+    if covariate == "elevation":
+        covariate = str(datasets.get_path("elevation.tif"))
+    elif covariate not in ("x", "y") and not Path(covariate).is_file():
+        raise click.BadParameter(
+            f"{covariate!r} is not 'x', 'y', 'elevation' or an existing GeoTIFF.",
+            param_hint="--density-covariate",
+        )
+    return {"density_covariate": covariate, "density_beta": beta}
+
+
+def _write_sessions(
+    params: Any,
+    layers: dict[str, Any],
+    multi: dict[str, Any],
+    seed: int,
+    out: Path,
+    bnd: dict[str, Any],
+    name: str,
+    overwrite: bool,
+) -> None:
+    """Simulate and write several sessions (--sessions)."""
+    from .. import simulate
+    from .._output import check_outputs
+
+    mask_spacing = multi.pop("mask_spacing")
+    check_outputs(out, ("truth.json", "traps.csv"), overwrite=overwrite)
+    sims = simulate.simulate_sessions(params, rng=seed, **multi, **layers)
+    simulate.write_simulated_sessions(
+        sims,
+        out,
+        boundaries=bnd,
+        name=name,
+        mask_spacing=mask_spacing,
+        overwrite=overwrite,
+    )
+    per = sims.truth["by_session"]
+    shown = "; ".join(
+        f"{n}: {t['n_total']} animals, {t['n_detected']} detected"
+        for n, t in per.items()
+    )
+    click.echo(
+        f"Wrote {len(sims.names)} sessions to {out} (trend {multi['trend']:g} per "
+        f"session): {shown}. Fit them with: trapscape sessions --traps "
+        f"{out / 'traps.csv'} --captures {out / 'captures.csv'} --masks "
+        f"{out / 'masks'} --model '~Session' --out RESULTS. Truth: {out / 'truth.json'}"
     )
