@@ -890,6 +890,68 @@ def _pdot_values(
     return values
 
 
+def _pdot_band(
+    params: DetectionParams,
+    grid: Any,
+    poly: BaseGeometry,
+    rows: tuple[int, int],
+    xs: np.ndarray,
+    ys: np.ndarray,
+    traps: np.ndarray,
+    total: np.ndarray,
+) -> np.ndarray:
+    """pdot on rows ``rows`` of ``grid`` (one dask task; NaN outside ``poly``)."""
+    from dataclasses import replace
+
+    from ._raster import rasterize_geometries
+
+    r0, r1 = rows
+    band = replace(grid, y0=grid.y0 - r0 * grid.cell, height=r1 - r0)
+    mask = rasterize_geometries([poly], band, values=1, fill=0).astype(bool)
+    values = _pdot_values(params, band.shape, mask, xs, ys, traps, total, False)
+    values[~mask] = np.nan
+    return values
+
+
+def _pdot_chunked(
+    params: DetectionParams,
+    grid: Any,
+    poly: BaseGeometry,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    traps: np.ndarray,
+    total: np.ndarray,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> np.ndarray:
+    """pdot in bands of rows on a dask cluster, written into one array.
+
+    Each band gets the polygon, its own cell-centre rows and every station,
+    so its values are those of the single-process run (for ``HN`` the
+    points are grouped per band, which changes which far stations, whose
+    kernel is below 1e-16, enter a sum: equal to ~1e-15).
+    """
+    from ._dask import band_cells_for, dask_client, gather_in_order, row_bands
+
+    bands = row_bands(
+        grid.height, grid.width, band_cells_for(workers, grid.height, grid.width)
+    )
+    out = np.empty(grid.shape, dtype=np.float64)
+    with dask_client(workers, scheduler) as client:
+        args = [
+            (params, grid, poly, (r0, r1), xs, ys[r0:r1], traps, total)
+            for r0, r1 in bands
+        ]
+        for (r0, r1), vals in zip(
+            bands,
+            gather_in_order(client, _pdot_band, args, progress=progress, desc="pdot"),
+            strict=True,
+        ):
+            out[r0:r1] = vals
+    return out
+
+
 def pdot_surface(
     survey: Survey,
     params: DetectionParams,
@@ -899,6 +961,8 @@ def pdot_surface(
     region: Any = "study_area",
     progress: bool = False,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> xr.DataArray:
     """Detection-probability (pdot) raster over the study area.
 
@@ -929,6 +993,14 @@ def pdot_surface(
     max_memory_gb
         Memory budget in GiB; a grid that would need more is refused before
         it is built, naming a resolution that fits (``None``: no check).
+        On a dask cluster it covers one worker's band plus the assembled
+        surface.
+    workers, scheduler
+        Compute the surface in bands of rows on a dask.distributed cluster:
+        a LocalCluster of ``workers`` processes or the scheduler at
+        ``scheduler`` (needs ``trapscape[dask]``).  Every band reads only
+        its rows of the grid and the stations; no overlap is needed as each
+        cell depends on the stations alone.
 
     Returns
     -------
@@ -955,10 +1027,16 @@ def pdot_surface(
         raise InputError(
             f"resolution must be a positive number of metres, got {resolution!r}."
         )
+    from ._dask import band_cells_for, wants_dask
+
     poly = _area_polygon(survey, region, pad=3.0 * params.sigma)
     grid = grid_for_bounds(poly.bounds, float(resolution), survey.crs)
+    chunked = wants_dask(workers, scheduler)
+    n_cells = grid.width * grid.height
+    band = band_cells_for(workers, grid.height, grid.width) if chunked else n_cells
     check_budget(
-        grid.width * grid.height,
+        # in bands: one band's work arrays plus the assembled float64 surface
+        min(band, n_cells) + (n_cells * 8 // _PDOT_BYTES_PER_CELL if chunked else 0),
         _PDOT_BYTES_PER_CELL,
         what=(
             f"the pdot grid of {resolution:g} m over the region "
@@ -970,7 +1048,6 @@ def pdot_surface(
             f"(now {resolution:g} m)."
         ),
     )
-    mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
     use = station_usage(survey, occasion_days=occasion_days)
     total = use.total_days
     keep = total > 0
@@ -978,8 +1055,16 @@ def pdot_surface(
     origin = traps.mean(axis=0) if len(traps) else np.zeros(2)
     xs, ys = grid.xs - origin[0], grid.ys - origin[1]
     traps = traps - origin
-    values = _pdot_values(params, grid.shape, mask, xs, ys, traps, total, progress)
-    values[~mask] = np.nan
+    if chunked:
+        values = _pdot_chunked(
+            params, grid, poly, xs, ys, traps, total, workers, scheduler, progress
+        )
+    else:
+        mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
+        values = _pdot_values(
+            params, grid.shape, mask, xs, ys, traps, total, progress
+        )
+        values[~mask] = np.nan
     if len(traps) == 0:
         warnings.warn(
             "No station worked at any time: pdot is 0 everywhere.",
