@@ -1061,9 +1061,7 @@ def pdot_surface(
         )
     else:
         mask = rasterize_geometries([poly], grid, values=1, fill=0).astype(bool)
-        values = _pdot_values(
-            params, grid.shape, mask, xs, ys, traps, total, progress
-        )
+        values = _pdot_values(params, grid.shape, mask, xs, ys, traps, total, progress)
         values[~mask] = np.nan
     if len(traps) == 0:
         warnings.warn(
