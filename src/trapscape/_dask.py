@@ -82,7 +82,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
             n_workers=max(1, int(workers)),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)

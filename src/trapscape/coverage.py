@@ -828,6 +828,11 @@ def gaps(
 # --------------------------------------------------------------------------
 # pdot surface
 # --------------------------------------------------------------------------
+def _hazard_band(n_columns: int, n_traps: int) -> int:
+    """Rows per matrix product of :func:`_hazard_grid`."""
+    return max(1, _CHUNK_ELEMENTS // max(n_columns, n_traps, 1))
+
+
 def _hazard_grid(
     xs: np.ndarray,
     ys: np.ndarray,
@@ -836,6 +841,7 @@ def _hazard_grid(
     sigma: float,
     *,
     progress: bool = False,
+    band: int | None = None,
 ) -> np.ndarray:
     """``sum_j weight_j exp(-d_j**2 / 2 sigma**2)`` at every grid node.
 
@@ -848,7 +854,7 @@ def _hazard_grid(
     two_s2 = 2.0 * sigma**2
     kx = np.exp(-((xs[:, None] - traps[None, :, 0]) ** 2) / two_s2)  # (W, J)
     out = np.empty((len(ys), len(xs)), dtype=np.float64)
-    band = max(1, _CHUNK_ELEMENTS // max(len(xs), len(traps), 1))
+    band = band or _hazard_band(len(xs), len(traps))
     starts = range(0, len(ys), band)
     for r0 in tqdm(starts, disable=not progress, desc="pdot", unit="band"):
         ky = np.exp(-((ys[r0 : r0 + band, None] - traps[None, :, 1]) ** 2) / two_s2)
@@ -865,6 +871,7 @@ def _pdot_values(
     traps: np.ndarray,
     total: np.ndarray,
     progress: bool,
+    band: int | None = None,
 ) -> np.ndarray:
     """pdot on the raster cells, mixed over the sex classes (no mask applied)."""
     values = np.zeros(shape, dtype=np.float64)
@@ -879,6 +886,7 @@ def _pdot_values(
                 float(p.lambda0 or 0.0) * total,
                 p.sigma,
                 progress=progress,
+                band=band,
             )
             values += share * -np.expm1(-h)
         else:
@@ -899,6 +907,7 @@ def _pdot_band(
     ys: np.ndarray,
     traps: np.ndarray,
     total: np.ndarray,
+    hazard_rows: int,
 ) -> np.ndarray:
     """pdot on rows ``rows`` of ``grid`` (one dask task; NaN outside ``poly``)."""
     from dataclasses import replace
@@ -908,7 +917,9 @@ def _pdot_band(
     r0, r1 = rows
     band = replace(grid, y0=grid.y0 - r0 * grid.cell, height=r1 - r0)
     mask = rasterize_geometries([poly], band, values=1, fill=0).astype(bool)
-    values = _pdot_values(params, band.shape, mask, xs, ys, traps, total, False)
+    values = _pdot_values(
+        params, band.shape, mask, xs, ys, traps, total, False, hazard_rows
+    )
     values[~mask] = np.nan
     return values
 
@@ -927,20 +938,23 @@ def _pdot_chunked(
 ) -> np.ndarray:
     """pdot in bands of rows on a dask cluster, written into one array.
 
-    Each band gets the polygon, its own cell-centre rows and every station,
-    so its values are those of the single-process run (for ``HN`` the
+    Each band gets the polygon, its own cell-centre rows and every station;
+    bands are whole multiples of the rows of one matrix product of
+    :func:`_hazard_grid`, so the products, and the values, are those of the
+    single-process run (for ``HN`` the
     points are grouped per band, which changes which far stations, whose
     kernel is below 1e-16, enter a sum: equal to ~1e-15).
     """
     from ._dask import band_cells_for, dask_client, gather_in_order, row_bands
 
-    bands = row_bands(
-        grid.height, grid.width, band_cells_for(workers, grid.height, grid.width)
-    )
+    hazard_rows = _hazard_band(grid.width, len(traps))
+    want = band_cells_for(workers, grid.height, grid.width) // grid.width
+    rows = hazard_rows * max(1, round(want / hazard_rows))
+    bands = row_bands(grid.height, grid.width, rows * grid.width)
     out = np.empty(grid.shape, dtype=np.float64)
     with dask_client(workers, scheduler) as client:
         args = [
-            (params, grid, poly, (r0, r1), xs, ys[r0:r1], traps, total)
+            (params, grid, poly, (r0, r1), xs, ys[r0:r1], traps, total, hazard_rows)
             for r0, r1 in bands
         ]
         for (r0, r1), vals in zip(

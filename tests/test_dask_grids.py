@@ -1,0 +1,197 @@
+"""Chunked grids on dask: resistance and pdot equal the in-memory run.
+
+The cluster tests start one 2-worker LocalCluster for the module (slow:
+process start-up on a shared machine) and compare the banded results with
+the single-process ones on small grids cut into several bands.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import LineString, Point, Polygon, box
+
+from trapscape import _dask, coverage
+from trapscape import corridors as C
+from trapscape._raster import GridSpec, to_dataarray
+from trapscape.detection import DetectionParams
+from trapscape.errors import ComputationError, MissingDependencyError
+
+UTM = pyproj.CRS.from_epsg(32652)
+X0, Y0 = 500_000.0, 4_770_000.0
+GRID = GridSpec(X0, Y0, 100.0, 70, 53, UTM)  # 53 rows x 70 columns
+
+
+def _layers(tmp_path):
+    """Every kind of layer: a warped DEM (slope), classes, decay, width, fence."""
+    rng = np.random.default_rng(5)
+    # elevation in geographic coordinates: warped bilinearly, then the slope
+    lon0, lat0 = 129.0, 43.08
+    dem = rng.normal(400.0, 120.0, (80, 110)).cumsum(axis=1) / 10.0
+    dem[5:9, 20:25] = -9999.0
+    path = tmp_path / "dem.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=110,
+        height=80,
+        count=1,
+        dtype="float64",
+        crs="EPSG:4326",
+        transform=Affine(0.0012, 0, lon0 - 0.01, 0, -0.0009, lat0 + 0.0),
+        nodata=-9999.0,
+    ) as dst:
+        dst.write(dem, 1)
+    classes = rng.integers(1, 14, (60, 80)).astype(float)
+    cgrid = GridSpec(X0 - 300, Y0 + 250, 90.0, 80, 60, UTM)
+    landcover = to_dataarray(classes, cgrid, nodata=np.nan)
+    table = {c: float(c) for c in range(1, 12)} | {12: None}
+    villages = gpd.GeoDataFrame(
+        geometry=[Point(X0 + 1200, Y0 - 900), Point(X0 + 5200, Y0 - 4100)], crs=UTM
+    )
+    river = gpd.GeoDataFrame(
+        geometry=[LineString([(X0, Y0 - 2000), (X0 + 7000, Y0 - 3500)])], crs=UTM
+    )
+    fence = gpd.GeoDataFrame(
+        geometry=[LineString([(X0 + 3000, Y0), (X0 + 3100, Y0 - 5300)])], crs=UTM
+    )
+    return [
+        C.RasterReclass(landcover, table, default=10.0, fill=7.0),
+        C.RasterFunction(path, lambda s: 1.0 + s / 3.0, of="slope", fill=0.0),
+        C.VectorLayer(villages, resistance=40.0, decay_distance=800.0),
+        C.VectorLayer(river, resistance=25.0, width=150.0),
+        C.VectorLayer(fence, barrier=True),
+    ]
+
+
+def _survey_for_pdot(tiny_survey):
+    tri = Polygon(
+        [(X0 - 1000, Y0 - 1000), (X0 + 5000, Y0 - 1000), (X0 - 1000, Y0 + 5000)]
+    )
+    area = gpd.GeoDataFrame(geometry=[tri], crs=tiny_survey.crs)
+    from dataclasses import replace
+
+    return replace(tiny_survey, study_area=area)
+
+
+# ------------------------------------------------------- without a cluster
+def test_bands_cover_the_grid_in_whole_rows() -> None:
+    bands = _dask.row_bands(53, 70, 700)
+    assert bands[0] == (0, 10) and bands[-1] == (50, 53)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bands))
+    # at least two bands per worker, never less than a row
+    assert _dask.band_cells_for(2, 53, 70) == -(-53 * 70 // 4)
+    assert _dask.band_cells_for(64, 3, 70) == 70
+
+
+def test_no_cluster_asked_means_no_dask(monkeypatch, tiny_survey) -> None:
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        # what the cluster path imports (xarray's own dask probe stays)
+        if name.startswith(("dask.distributed", "distributed", "dask.array")):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    p = DetectionParams(lambda0=0.05, sigma=1000.0)
+    assert coverage.pdot_surface(tiny_survey, p, resolution=500).shape == (8, 8)
+    with pytest.raises(MissingDependencyError, match=r"trapscape\[dask\]"):
+        coverage.pdot_surface(tiny_survey, p, resolution=500, workers=2)
+    grid = GridSpec(X0, Y0, 100.0, 4, 3, UTM)
+    with pytest.raises(MissingDependencyError, match=r"trapscape\[dask\]"):
+        C.resistance_surface(grid, layers=[], scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_is_a_clear_error(tiny_survey, tmp_path) -> None:
+    p = DetectionParams(lambda0=0.05, sigma=1000.0)
+    with pytest.raises(ComputationError, match="Cannot reach the dask scheduler"):
+        coverage.pdot_surface(
+            tiny_survey, p, resolution=500, scheduler="tcp://127.0.0.1:9"
+        )
+
+
+@pytest.mark.slow
+def test_memory_check_counts_one_band_on_a_cluster(tiny_survey) -> None:
+    p = DetectionParams(lambda0=0.05, sigma=1000.0)
+    # 4 m over the 4 km study area: 1 M cells, 48 MB in memory; in 4 bands
+    # 12 MB per worker plus the 8 MB surface
+    with pytest.raises(ComputationError, match="GiB"):
+        coverage.pdot_surface(tiny_survey, p, resolution=4, max_memory_gb=0.03)
+    # in bands the same budget is enough for the check (the scheduler is
+    # unreachable, so it fails after the check, not on it)
+    with pytest.raises(ComputationError, match="Cannot reach"):
+        coverage.pdot_surface(
+            tiny_survey,
+            p,
+            resolution=4,
+            max_memory_gb=0.03,
+            scheduler="tcp://127.0.0.1:9",
+        )
+
+
+# ------------------------------------------------------------ on a cluster
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=50,
+    ) as lc:
+        yield lc.scheduler_address
+
+
+@pytest.fixture
+def small_bands(monkeypatch):
+    # bands of about 8 rows: several band edges cross the small grids
+    monkeypatch.setattr(_dask, "BAND_CELLS", 560)
+
+
+@pytest.mark.slow
+def test_resistance_on_two_workers_is_identical(cluster, small_bands, tmp_path) -> None:
+    layers = _layers(tmp_path)
+    habitat = [box(X0, Y0 - 5000, X0 + 6500, Y0)]
+    for combine in ("sum", "product"):
+        mem = C.resistance_surface(
+            GRID, layers=layers, combine=combine, habitat=habitat
+        )
+        dsk = C.resistance_surface(
+            GRID, layers=layers, combine=combine, habitat=habitat, scheduler=cluster
+        )
+        assert np.isnan(mem.values).any() and np.isfinite(mem.values).sum() > 1000
+        np.testing.assert_array_equal(dsk.values, mem.values)
+        assert dsk.rio.transform() == mem.rio.transform()
+
+
+@pytest.mark.slow
+def test_pdot_on_two_workers_is_identical(
+    cluster, small_bands, tiny_survey, monkeypatch
+) -> None:
+    # matrix products of 5 rows: the bands (two products each) cut the grid
+    # where one process cuts it
+    monkeypatch.setattr(coverage, "_CHUNK_ELEMENTS", 5 * 60)
+    s = _survey_for_pdot(tiny_survey)
+    hhn = DetectionParams(lambda0=0.05, sigma=900.0)
+    mem = coverage.pdot_surface(s, hhn, resolution=100)
+    dsk = coverage.pdot_surface(s, hhn, resolution=100, scheduler=cluster)
+    assert mem.shape[0] > 8 * 3 and np.isnan(mem.values).any()
+    np.testing.assert_array_equal(dsk.values, mem.values)
+    # HN: points are grouped per band, so stations beyond 8.6 sigma (kernel
+    # < 1e-16) enter other sums than in one process: equal to rounding
+    hn = DetectionParams(detectfn="HN", g0=0.1, lambda0=None, sigma=700.0)
+    mem = coverage.pdot_surface(s, hn, resolution=100)
+    dsk = coverage.pdot_surface(s, hn, resolution=100, scheduler=cluster)
+    assert np.array_equal(np.isnan(dsk.values), np.isnan(mem.values))
+    np.testing.assert_allclose(dsk.values, mem.values, rtol=0, atol=1e-12)
