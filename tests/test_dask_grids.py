@@ -195,3 +195,39 @@ def test_pdot_on_two_workers_is_identical(
     dsk = coverage.pdot_surface(s, hn, resolution=100, scheduler=cluster)
     assert np.array_equal(np.isnan(dsk.values), np.isnan(mem.values))
     np.testing.assert_allclose(dsk.values, mem.values, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------- the CLI
+@pytest.mark.slow
+def test_cli_unreachable_scheduler_writes_nothing(tmp_path, tiny_survey) -> None:
+    from click.testing import CliRunner
+
+    from trapscape import io as tio
+    from trapscape.cli.main import cli
+
+    st, si = tmp_path / "stations.csv", tmp_path / "sightings.csv"
+    tio.write_stations(tiny_survey.stations, tiny_survey.problems, st)
+    tio.write_sightings(tiny_survey.sightings, si)
+    area = tmp_path / "area.gpkg"
+    tiny_survey.study_area.assign(kind="study_area").to_file(area)
+    out = tmp_path / "out"
+    args = ["coverage", "--stations", str(st), "--sightings", str(si)]
+    args += ["--boundaries", str(area), "--out", str(out), "--resolution", "500"]
+    args += ["--lambda0", "0.05", "--sigma", "1000"]
+    res = CliRunner().invoke(cli, [*args, "--scheduler", "tcp://127.0.0.1:9"])
+    assert res.exit_code == 1, res.output
+    assert "Cannot reach the dask scheduler" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_project_dask_section_is_checked() -> None:
+    from trapscape import _steps
+
+    assert "dask" in _steps.STEP_SECTIONS
+    assert _steps.defaults("dask") == {"workers": 1, "scheduler": None}
+    assert _steps.value_problems("dask", {"workers": 2}) == []
+    assert _steps.value_problems("dask", {"workers": 0})
+    # the step sections whose library functions take a cluster
+    for section in ("coverage", "corridors"):
+        assert {"workers", "scheduler"} <= set(_steps.defaults(section))

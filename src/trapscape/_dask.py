@@ -20,6 +20,7 @@ from .errors import ComputationError, MissingDependencyError
 
 __all__ = [
     "BAND_CELLS",
+    "cluster_options",
     "dask_client",
     "gather_in_order",
     "row_bands",
@@ -33,6 +34,17 @@ BAND_CELLS = 1 << 20
 def wants_dask(workers: int | None, scheduler: str | None) -> bool:
     """``True`` when a cluster was asked for (``workers > 1`` or a scheduler)."""
     return scheduler is not None or (workers is not None and int(workers) > 1)
+
+
+def cluster_options(workers: int = 1, scheduler: str | None = None) -> dict[str, Any]:
+    """The keys of a project's ``[dask]`` section (every step that can use it).
+
+    ``workers``: processes of a local dask cluster (1: no cluster);
+    ``scheduler``: address of a running dask.distributed scheduler.  They
+    apply to the steps that build grids in chunks (resistance, pdot) or
+    solve Omniscape windows, unless the step's own section sets them.
+    """
+    return {"workers": workers, "scheduler": scheduler}
 
 
 def row_bands(nrows: int, ncols: int, cells: int = BAND_CELLS) -> list[tuple[int, int]]:

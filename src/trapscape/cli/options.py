@@ -27,6 +27,7 @@ __all__ = [
     "cell_size_opt",
     "config_opt",
     "crs_opt",
+    "dask_opts",
     "detection_from_options",
     "grouped",
     "html_out_opt",
@@ -593,3 +594,29 @@ def region_arg(
             path=path,
         )
     return read_layer(path, None, "region", crs)
+
+
+def dask_opts(what: str) -> Callable[[F], F]:
+    """``--workers N`` and ``--scheduler ADDRESS``: run ``what`` on dask.
+
+    Both default to ``None`` (run in this process); the command passes them
+    to the library function's ``workers`` and ``scheduler`` keywords.
+    """
+
+    def deco(f: F) -> F:
+        f = click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help=f"Run {what} on a running dask.distributed scheduler "
+            "(e.g. tcp://host:8786; needs trapscape[dask]).",
+        )(f)
+        return click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help=f"Run {what} on a local dask cluster of N worker processes "
+            "(needs trapscape[dask]; default: in this process).",
+        )(f)
+
+    return deco
