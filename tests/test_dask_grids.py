@@ -231,3 +231,84 @@ def test_project_dask_section_is_checked() -> None:
     # the step sections whose library functions take a cluster
     for section in ("coverage", "corridors"):
         assert {"workers", "scheduler"} <= set(_steps.defaults(section))
+
+
+# ------------------------------------------------ omniscape: windowed reads
+def _omniscape_case(folder, extra: str):
+    """A 45 x 38 GeoTIFF landscape and an INI file naming it."""
+    from trapscape.io.omniscape import write_grid
+
+    rng = np.random.default_rng(11)
+    shape = (45, 38)
+    res = np.exp(rng.normal(1.0, 0.8, shape))
+    res[10:13, 5:9] = np.nan
+    res[30, 20] = np.nan
+    src = rng.uniform(0.0, 1.0, shape)
+    src[rng.uniform(size=shape) < 0.4] = 0.0
+    temp = np.cumsum(rng.normal(0.0, 0.3, shape), axis=0)
+    tr = Affine(100.0, 0.0, 500_000.0, 0.0, -100.0, 4_770_000.0)
+    for name, vals in (("res", res), ("src", src), ("temp", temp)):
+        write_grid(vals, folder / f"{name}.tif", transform=tr, crs=UTM)
+    np.savetxt(folder / "reclass.txt", [[1.0, 2.0]])
+    write_grid(np.maximum(np.round(res), 1.0), folder / "classes.tif", transform=tr, crs=UTM)
+    ini = folder / "case.ini"
+    ini.write_text(
+        "[Input files]\nresistance_file = res.tif\nsource_file = src.tif\n"
+        "[Options]\nradius = 5\nbuffer = 2\nproject_name = out\n"
+        "parallel_batch_size = 9\n" + extra
+    )
+    return ini
+
+
+CASES = {
+    "blocks, flow potential": "block_size = 3\nsource_threshold = 0.2\n"
+    "calc_flow_potential = true\ncalc_normalized_current = true\n",
+    "sources from resistance, reclassified, single precision": (
+        "resistance_file = classes.tif\nsource_from_resistance = true\n"
+        "r_cutoff = 4\nreclassify_resistance = true\nreclass_table = reclass.txt\n"
+        "write_reclassified_resistance = true\nprecision = single\n"
+        "calc_flow_potential = true\ncalc_normalized_current = true\n"
+    ),
+    "conditional": "block_size = 3\nconditional = true\nn_conditions = 1\n"
+    "condition1_file = temp.tif\ncomparison1 = within\n"
+    "condition1_lower = -0.5\ncondition1_upper = 0.5\n",
+}
+
+
+@pytest.mark.slow
+def test_windowed_omniscape_inputs_are_bit_identical(
+    cluster, tmp_path, monkeypatch
+) -> None:
+    from trapscape.corridors.omniscape import _windowed
+    from trapscape.corridors.omniscape.ini import run_ini
+
+    # strips of one block row (3 rows) when scanning and writing
+    monkeypatch.setattr(_windowed, "STRIP_CELLS", 3 * 38)
+    reads = []
+    real_read = _windowed._read
+
+    def spy(path, r0, r1, c0, c1):
+        reads.append((r1 - r0) * (c1 - c0))
+        return real_read(path, r0, r1, c0, c1)
+
+    monkeypatch.setattr(_windowed, "_read", spy)
+    for k, extra in enumerate(CASES.values()):
+        folder = tmp_path / f"case{k}"
+        folder.mkdir()
+        ini = _omniscape_case(folder, extra)
+        one = run_ini(ini, out=folder / "one")
+        assert not reads  # the single-process run reads whole grids
+        two = run_ini(ini, out=folder / "two", scheduler=cluster)
+        # the client read strips only (the tasks' reads happen on the workers)
+        assert reads and max(reads) <= 3 * 38
+        reads.clear()
+        assert one.files == two.files and two.result.workers == 2
+        assert two.result.n_targets == one.result.n_targets
+        for name in one.files:
+            if not name.endswith(".tif"):
+                continue
+            with rasterio.open(one.out / name) as a, rasterio.open(two.out / name) as b:
+                va, vb = a.read(1), b.read(1)
+                assert a.dtypes == b.dtypes and a.transform == b.transform
+            np.testing.assert_array_equal(va, vb)
+            assert (va != -9999).sum() > 100
