@@ -898,6 +898,35 @@ def _pdot_values(
     return values
 
 
+def _check_pdot_budget(
+    grid: Any,
+    resolution: float,
+    region: Any,
+    max_memory_gb: float | None,
+    chunked: bool,
+    workers: int,
+) -> None:
+    """Refuse a pdot grid over the budget (in bands: one band plus the surface)."""
+    from ._dask import band_cells_for
+
+    n_cells = grid.width * grid.height
+    band = band_cells_for(workers, grid.height, grid.width) if chunked else n_cells
+    check_budget(
+        # in bands: one band's work arrays plus the assembled float64 surface
+        min(band, n_cells) + (n_cells * 8 // _PDOT_BYTES_PER_CELL if chunked else 0),
+        _PDOT_BYTES_PER_CELL,
+        what=(
+            f"the pdot grid of {resolution:g} m over the region "
+            f"{_region_label(region)!r}"
+        ),
+        budget_gb=max_memory_gb,
+        suggest=lambda f: (
+            f"Use a resolution of {coarser(float(resolution), f)} m or coarser "
+            f"(now {resolution:g} m)."
+        ),
+    )
+
+
 def _pdot_band(
     params: DetectionParams,
     grid: Any,
@@ -1041,27 +1070,12 @@ def pdot_surface(
         raise InputError(
             f"resolution must be a positive number of metres, got {resolution!r}."
         )
-    from ._dask import band_cells_for, wants_dask
+    from ._dask import wants_dask
 
     poly = _area_polygon(survey, region, pad=3.0 * params.sigma)
     grid = grid_for_bounds(poly.bounds, float(resolution), survey.crs)
     chunked = wants_dask(workers, scheduler)
-    n_cells = grid.width * grid.height
-    band = band_cells_for(workers, grid.height, grid.width) if chunked else n_cells
-    check_budget(
-        # in bands: one band's work arrays plus the assembled float64 surface
-        min(band, n_cells) + (n_cells * 8 // _PDOT_BYTES_PER_CELL if chunked else 0),
-        _PDOT_BYTES_PER_CELL,
-        what=(
-            f"the pdot grid of {resolution:g} m over the region "
-            f"{_region_label(region)!r}"
-        ),
-        budget_gb=max_memory_gb,
-        suggest=lambda f: (
-            f"Use a resolution of {coarser(float(resolution), f)} m or coarser "
-            f"(now {resolution:g} m)."
-        ),
-    )
+    _check_pdot_budget(grid, resolution, region, max_memory_gb, chunked, workers)
     use = station_usage(survey, occasion_days=occasion_days)
     total = use.total_days
     keep = total > 0

@@ -49,7 +49,7 @@ def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
         n_workers=int(workers),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: 8787 may be taken
         silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster
