@@ -1104,7 +1104,7 @@ def pdot_surface(
         resolution,
         len(traps),
     )
-    da = to_dataarray(values, grid, name="pdot", nodata=np.nan)
+    da = to_dataarray(values, grid, name="pdot", nodata=np.nan, copy=False)
     da.attrs.update(
         detectfn=params.detectfn,
         sigma=params.sigma,

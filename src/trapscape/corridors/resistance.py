@@ -361,7 +361,7 @@ def resistance_surface(
         len(layers),
         100.0 * np.isfinite(out).mean(),
     )
-    return to_dataarray(out, grid, name=name, nodata=np.nan)
+    return to_dataarray(out, grid, name=name, nodata=np.nan, copy=False)
 
 
 def _surface_in_memory(
