@@ -4,7 +4,8 @@ The grid is cut into bands of whole rows; every layer is evaluated per band
 with the functions of the in-memory path (:mod:`.resistance`):
 
 * rasters are warped onto the band's own window of the grid (rasterio's
-  ``reproject`` onto the band's transform; the band origin is the grid
+  ``reproject`` from the file's band onto the band's transform, so GDAL
+  reads only the source blocks under it; the band origin is the grid
   origin moved by whole cells, so the cell centres are the same numbers);
 * the slope kernel (central differences) crosses band edges, so the warped
   elevation goes through ``map_overlap`` with a depth of one row
@@ -44,6 +45,47 @@ def _rows(block_info: dict[Any, Any] | None) -> tuple[int, int]:
     return int(r0), int(r1)
 
 
+def _warp_window(source: Any, grid: GridSpec, *, nearest: bool) -> np.ndarray:
+    """:func:`.resistance._warp` reading only the part of a file ``grid`` needs.
+
+    GDAL reads the source blocks under the band itself (the source is the
+    dataset's band, with its own transform and nodata), instead of the
+    whole raster being read into memory first; a DataArray source is warped
+    as in memory.
+    """
+    import os
+
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    from ..errors import CRSError, InputError
+    from .resistance import _warp
+
+    if not isinstance(source, (str, os.PathLike)):
+        return _warp(source, grid, nearest=nearest)
+    where = os.fspath(source)
+    try:
+        src = rasterio.open(source)
+    except rasterio.errors.RasterioIOError as err:
+        raise InputError(
+            f"{where}: cannot read raster ({err}). Check the path.", path=where
+        ) from err
+    with src:
+        if src.crs is None:
+            raise CRSError(f"Raster {where} has no CRS. Assign one (e.g. EPSG:4326).")
+        dst = np.full(grid.shape, np.nan, dtype=np.float64)
+        reproject(
+            rasterio.band(src, 1),
+            dst,
+            src_nodata=src.nodata,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs.to_wkt(),
+            dst_nodata=np.nan,
+            resampling=Resampling.nearest if nearest else Resampling.bilinear,
+        )
+    return dst
+
+
 def _plain_block(
     _blk: Any, layer: Any, grid: GridSpec, combine: str, *, block_info: Any = None
 ) -> np.ndarray:
@@ -51,7 +93,8 @@ def _plain_block(
     from .resistance import _layer_values
 
     r0, r1 = _rows(block_info)
-    vals, bmask, _ = _layer_values(layer, _band(grid, r0, r1), combine)
+    band = _band(grid, r0, r1)
+    vals, bmask, _ = _layer_values(layer, band, combine, warp=_warp_window)
     return (bmask if bmask is not None else vals).astype(
         bool if bmask is not None else np.float64
     )
@@ -60,10 +103,8 @@ def _plain_block(
 def _warp_block(
     _blk: Any, source: Any, grid: GridSpec, *, block_info: Any = None
 ) -> np.ndarray:
-    from .resistance import _warp
-
     r0, r1 = _rows(block_info)
-    return _warp(source, _band(grid, r0, r1), nearest=False)
+    return _warp_window(source, _band(grid, r0, r1), nearest=False)
 
 
 def _slope_then_function(vals: np.ndarray, layer: Any, grid: GridSpec) -> np.ndarray:

@@ -219,12 +219,19 @@ def _function_values(
 
 
 def _layer_values(
-    layer: Layer, grid: GridSpec, combine: str
+    layer: Layer,
+    grid: GridSpec,
+    combine: str,
+    warp: Callable[..., np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, float | None]:
-    """Return (values with neutral elsewhere, barrier mask, barrier value)."""
+    """Return (values with neutral elsewhere, barrier mask, barrier value).
+
+    ``warp`` replaces :func:`_warp` (the dask bands read only their window).
+    """
     neutral = 1.0 if combine == "product" else 0.0
+    warp = warp or _warp
     if isinstance(layer, RasterReclass):
-        vals = _warp(layer.source, grid, nearest=True)
+        vals = warp(layer.source, grid, nearest=True)
         out = np.full(
             grid.shape, np.nan if layer.default is None else float(layer.default)
         )
@@ -233,7 +240,7 @@ def _layer_values(
         out[np.isnan(vals)] = np.nan if layer.fill is None else float(layer.fill)
         return out, None, None
     if isinstance(layer, RasterFunction):
-        vals = _warp(layer.source, grid, nearest=False)
+        vals = warp(layer.source, grid, nearest=False)
         return _function_values(vals, layer, grid.cell), None, None
     if isinstance(layer, VectorLayer):
         geoms = _vector_geoms(layer.data, grid)
