@@ -250,7 +250,9 @@ def _omniscape_case(folder, extra: str):
     for name, vals in (("res", res), ("src", src), ("temp", temp)):
         write_grid(vals, folder / f"{name}.tif", transform=tr, crs=UTM)
     np.savetxt(folder / "reclass.txt", [[1.0, 2.0]])
-    write_grid(np.maximum(np.round(res), 1.0), folder / "classes.tif", transform=tr, crs=UTM)
+    write_grid(
+        np.maximum(np.round(res), 1.0), folder / "classes.tif", transform=tr, crs=UTM
+    )
     ini = folder / "case.ini"
     ini.write_text(
         "[Input files]\nresistance_file = res.tif\nsource_file = src.tif\n"
@@ -312,3 +314,19 @@ def test_windowed_omniscape_inputs_are_bit_identical(
                 assert a.dtypes == b.dtypes and a.transform == b.transform
             np.testing.assert_array_equal(va, vb)
             assert (va != -9999).sum() > 100
+
+
+def test_run_takes_the_cluster_from_the_dask_section() -> None:
+    from types import SimpleNamespace
+
+    from trapscape.pipeline.steps import _with_dask
+
+    ctx = SimpleNamespace(params={"dask": {"workers": 3, "scheduler": None}})
+    step = {"workers": 1, "scheduler": None, "resolution": 500.0}
+    assert _with_dask(ctx, step) == {**step, "workers": 3}  # type: ignore[arg-type]
+    # a step section naming its own cluster keeps it
+    own = {"workers": 1, "scheduler": "tcp://h:8786"}
+    assert _with_dask(ctx, own) == own  # type: ignore[arg-type]
+    # [dask] without a cluster changes nothing
+    ctx = SimpleNamespace(params={"dask": {"workers": 1, "scheduler": None}})
+    assert _with_dask(ctx, step) == step  # type: ignore[arg-type]
