@@ -160,7 +160,9 @@ def small_bands(monkeypatch):
 
 
 @pytest.mark.slow
-def test_resistance_on_two_workers_is_identical(cluster, small_bands, tmp_path) -> None:
+def test_resistance_on_two_workers_is_identical(
+    cluster, small_bands, tmp_path, capsys
+) -> None:
     layers = _layers(tmp_path)
     habitat = [box(X0, Y0 - 5000, X0 + 6500, Y0)]
     for combine in ("sum", "product"):
@@ -168,8 +170,14 @@ def test_resistance_on_two_workers_is_identical(cluster, small_bands, tmp_path) 
             GRID, layers=layers, combine=combine, habitat=habitat
         )
         dsk = C.resistance_surface(
-            GRID, layers=layers, combine=combine, habitat=habitat, scheduler=cluster
+            GRID,
+            layers=layers,
+            combine=combine,
+            habitat=habitat,
+            scheduler=cluster,
+            progress=True,
         )
+        assert "resistance (dask)" in capsys.readouterr().err  # the bar over bands
         assert np.isnan(mem.values).any() and np.isfinite(mem.values).sum() > 1000
         np.testing.assert_array_equal(dsk.values, mem.values)
         assert dsk.rio.transform() == mem.rio.transform()

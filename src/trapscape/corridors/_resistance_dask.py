@@ -237,6 +237,7 @@ def chunked_surface(
     client: Any,
     band_cells: int,
     habitat: Any = None,
+    progress: bool = False,
 ) -> tuple[np.ndarray, bool]:
     """The combined resistance on ``grid``, computed by bands on ``client``.
 
@@ -265,11 +266,27 @@ def chunked_surface(
             out = out * vals
     for mask, bval in barriers:
         out = da.where(mask, np.nan if bval is None else bval, out)
-    out = out.map_blocks(_finish_block, dtype=np.float64)
-    all_nan = da.isnan(out).all()
+    pre = out.map_blocks(_finish_block, dtype=np.float64)
+    out = pre
     if habitat is not None:
-        out = out.map_blocks(
+        out = pre.map_blocks(
             partial(_land_block, habitat=list(habitat), grid=grid), dtype=np.float64
         )
-    values, empty = client.compute([out, all_nan], sync=True)
+    # one graph: the bands are computed once and stay on the workers
+    pre, out = client.persist([pre, out])
+    if progress:
+        _progress_bar(out, len(bands))
+    empty = client.compute(da.isnan(pre).all(), sync=True)
+    values = client.compute(out, sync=True)
     return np.asarray(values), bool(empty)
+
+
+def _progress_bar(arr: Any, n_bands: int) -> None:
+    """A tqdm bar over the finished bands of a persisted array."""
+    from dask.distributed import as_completed, futures_of
+    from tqdm.auto import tqdm
+
+    futures = futures_of(arr)
+    with tqdm(total=n_bands, desc="resistance (dask)", unit="band") as bar:
+        for _ in as_completed(futures):
+            bar.update(1)

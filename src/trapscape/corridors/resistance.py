@@ -282,6 +282,7 @@ def resistance_surface(
     workers: int = 1,
     scheduler: str | None = None,
     habitat: Any = None,
+    progress: bool = False,
 ) -> xr.DataArray:
     """Combine resistance layers on one aligned grid.
 
@@ -323,6 +324,8 @@ def resistance_surface(
     habitat
         Geometries (grid CRS) outside which every cell is impassable,
         applied after the check that some cell is passable (the sea).
+    progress
+        A progress bar over the bands (on a dask cluster).
 
     Returns
     -------
@@ -345,7 +348,7 @@ def resistance_surface(
 
     if wants_dask(workers, scheduler):
         out, empty = _surface_on_dask(
-            grid, layers, combine, base, workers, scheduler, habitat
+            grid, layers, combine, base, (workers, scheduler, progress), habitat
         )
     else:
         out = _surface_in_memory(grid, layers, combine, base)
@@ -398,13 +401,13 @@ def _surface_on_dask(
     layers: Sequence[Layer],
     combine: str,
     base: float,
-    workers: int,
-    scheduler: str | None,
+    cluster: tuple[int, str | None, bool],
     habitat: Any,
 ) -> tuple[np.ndarray, bool]:
     from .._dask import band_cells_for, dask_client
     from ._resistance_dask import chunked_surface
 
+    workers, scheduler, progress = cluster
     with dask_client(workers, scheduler) as client:
         return chunked_surface(
             grid,
@@ -414,6 +417,7 @@ def _surface_on_dask(
             client=client,
             band_cells=band_cells_for(workers, grid.height, grid.width),
             habitat=habitat,
+            progress=progress,
         )
 
 
@@ -465,6 +469,7 @@ def resistance_from_project(
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
     workers: int = 1,
     scheduler: str | None = None,
+    progress: bool = False,
 ) -> xr.DataArray:
     """Default Amur leopard resistance surface from a project's layers.
 
@@ -508,8 +513,9 @@ def resistance_from_project(
         check).
         On a dask cluster it counts one worker's band plus the assembled
         float64 surface on the client.
-    workers, scheduler
-        Build in bands on a dask cluster (:func:`resistance_surface`).
+    workers, scheduler, progress
+        Build in bands on a dask cluster, with a progress bar over the
+        bands (:func:`resistance_surface`).
 
     Returns
     -------
@@ -563,6 +569,7 @@ def resistance_from_project(
         workers=workers,
         scheduler=scheduler,
         habitat=habitat,
+        progress=progress,
     )
 
 

@@ -288,7 +288,7 @@ def _with_cores(
         kw["resolution"],
         kw["buffer"],
         kw["max_memory_gb"],
-        dask={"workers": om["workers"], "scheduler": om["scheduler"]},
+        dask={k: om[k] for k in ("workers", "scheduler", "progress")},
         **step,
     )
     grid = as_grid(resistance)
@@ -350,6 +350,7 @@ def _omniscape_only(
             max_memory_gb=max_memory_gb,
             workers=om["workers"],
             scheduler=om["scheduler"],
+            progress=om["progress"],
         )
     grid = as_grid(resistance)
     circ, omni = omniscape_circuit(resistance, **om)
