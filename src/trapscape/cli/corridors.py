@@ -207,7 +207,7 @@ def _project_conf(
     type=int,
     help="Processes for the circuit solves [default: {default}].",
 )
-@dask_opts("the resistance surface (in bands) and the Omniscape windows")
+@dask_opts("the resistance bands and Omniscape windows")
 @overwrite_opt
 def cmd(
     inputs: SurveyInputs,

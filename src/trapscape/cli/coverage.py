@@ -118,7 +118,7 @@ def _options(
     ": a coverage grid or pdot raster too large for it is refused before it "
     "is built, naming a coarser --cell-size or --resolution [default: {default}].",
 )
-@dask_opts("the pdot surface (in bands of rows)")
+@dask_opts("the pdot bands")
 @config_opt
 @overwrite_opt
 def cmd(
