@@ -338,3 +338,29 @@ def test_run_takes_the_cluster_from_the_dask_section() -> None:
     # [dask] without a cluster changes nothing
     ctx = SimpleNamespace(params={"dask": {"workers": 1, "scheduler": None}})
     assert _with_dask(ctx, step) == step  # type: ignore[arg-type]
+
+
+def test_windowed_omniscape_bad_inputs_fail_before_any_cluster(tmp_path) -> None:
+    """Mismatched grids and bad values are found by the strip scan: clear errors,
+    nothing written, no cluster contacted (the scheduler address is dead)."""
+    from trapscape.corridors.omniscape.ini import run_ini
+    from trapscape.errors import InputError
+    from trapscape.io.omniscape import write_grid
+
+    ini = _omniscape_case(tmp_path, "block_size = 3\n")
+    dead = "tcp://127.0.0.1:9"
+    tr = Affine(100.0, 0.0, 500_000.0, 0.0, -100.0, 4_770_000.0)
+    write_grid(np.ones((44, 38)), tmp_path / "src.tif", transform=tr, crs=UTM)
+    with pytest.raises(InputError, match="not on the grid of resistance_file"):
+        run_ini(ini, scheduler=dead)
+    write_grid(np.ones((45, 38)), tmp_path / "src.tif", transform=tr, crs=UTM)
+    res = np.ones((45, 38))
+    res[40, 3] = -1.0
+    write_grid(res, tmp_path / "res.tif", transform=tr, crs=UTM)
+    with pytest.raises(InputError, match=r"1 cell\(s\) <= 0"):
+        run_ini(ini, scheduler=dead)
+    write_grid(np.ones((45, 38)), tmp_path / "res.tif", transform=tr, crs=UTM)
+    write_grid(np.zeros((45, 38)), tmp_path / "src.tif", transform=tr, crs=UTM)
+    with pytest.raises(InputError, match="No source strength above the threshold"):
+        run_ini(ini, scheduler=dead)
+    assert not (tmp_path / "out").exists()
