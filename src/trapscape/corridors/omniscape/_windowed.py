@@ -361,7 +361,9 @@ def windowed_inputs(
         assert opts.conditions is not None
         if opts.conditions.uses_future(k - 1):
             keys.append(f"condition{k}_future_file")
-    paths = {key: cfg.file(key) for key in keys}
+    # absolute: the workers open the files themselves (a shared file system
+    # for a remote cluster)
+    paths = {key: cfg.file(key).resolve() for key in keys}
     if not is_windowable(list(paths.values())):
         return None
     base = _header(paths["resistance_file"], "resistance_file")
