@@ -29,6 +29,7 @@ LAYER: dict[str, int] = {
             "_raster",
             "_signature",
             "_memory",
+            "_dask",
             "_output",
             "datasets",
         ],

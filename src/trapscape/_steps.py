@@ -274,6 +274,12 @@ def _omniscape() -> tuple[Callable[..., Any], ...]:
     return (OmniscapeOptions,)
 
 
+def _dask() -> tuple[Callable[..., Any], ...]:
+    from ._dask import cluster_options
+
+    return (cluster_options,)
+
+
 def _plan() -> tuple[Callable[..., Any], ...]:
     from . import planning
 
@@ -314,6 +320,7 @@ _SECTIONS: dict[str, Callable[[], tuple[Callable[..., Any], ...]]] = {
     "homerange": _homerange,
     "corridors": _corridors,
     "omniscape": _omniscape,
+    "dask": _dask,
     "plan": _plan,
     "map": _map,
     "report": _report,
@@ -371,6 +378,7 @@ STEP_SECTIONS: tuple[str, ...] = (
     "effort",
     "reserve",
     "figures",
+    "dask",
 )
 
 #: Names a ``[steps]`` table may switch (``validate`` always runs).
@@ -623,6 +631,7 @@ VALUE_RULES: dict[str, ValueRule] = {
     "min_stations": _COUNT1,
     "max_mask_points": _COUNT1,
     "n_jobs": _COUNT1,
+    "workers": _COUNT1,
     "omniscape_block_size": _COUNT1,
     # [omniscape]: Omniscape.jl's options (radius and block size in cells)
     "radius": _COUNT1,

@@ -11,6 +11,7 @@ import click
 from .options import (
     EXISTING_FILE,
     SurveyInputs,
+    dask_opts,
     library_opt,
     max_memory_opt,
     out_dir_opt,
@@ -206,6 +207,7 @@ def _project_conf(
     type=int,
     help="Processes for the circuit solves [default: {default}].",
 )
+@dask_opts("the resistance bands and Omniscape windows")
 @overwrite_opt
 def cmd(
     inputs: SurveyInputs,
@@ -229,6 +231,8 @@ def cmd(
     units: str | None,
     max_memory_gb: float | None,
     n_jobs: int | None,
+    workers: int | None,
+    scheduler: str | None,
     overwrite: bool,
 ) -> None:
     """Least-cost corridors, circuit current and border-crossing hotspots.
@@ -299,6 +303,8 @@ def cmd(
             "core_setback": core_setback,
             "n_jobs": n_jobs,
             "method": method,
+            "workers": workers,
+            "scheduler": scheduler,
         },
     )
     _cli_widths_and_circuit(kw, width_cost, width_m, no_circuit)

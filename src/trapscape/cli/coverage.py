@@ -12,6 +12,7 @@ from .options import (
     SurveyInputs,
     cell_size_opt,
     config_opt,
+    dask_opts,
     detection_from_options,
     detection_opts,
     library_opt,
@@ -117,6 +118,7 @@ def _options(
     ": a coverage grid or pdot raster too large for it is refused before it "
     "is built, naming a coarser --cell-size or --resolution [default: {default}].",
 )
+@dask_opts("the pdot bands")
 @config_opt
 @overwrite_opt
 def cmd(
@@ -134,6 +136,8 @@ def cmd(
     region: str | None,
     count_cameras: bool | None,
     max_memory_gb: float | None,
+    workers: int | None,
+    scheduler: str | None,
     config: Path | None,
     overwrite: bool,
 ) -> None:
@@ -168,6 +172,8 @@ def cmd(
             "min_area_km2": min_gap_km2,
             "count_cameras": count_cameras,
             "max_memory_gb": max_memory_gb,
+            "workers": workers,
+            "scheduler": scheduler,
         },
     )
     params = detection_from_options(

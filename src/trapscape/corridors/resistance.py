@@ -192,13 +192,46 @@ def _vector_geoms(data: Any, grid: GridSpec) -> gpd.GeoSeries:
     return geoms[~(geoms.is_empty | geoms.isna())]
 
 
+def _function_values(
+    vals: np.ndarray, layer: RasterFunction, cell: float
+) -> np.ndarray:
+    """A RasterFunction's resistance from its values warped onto the grid."""
+    nod = np.isnan(vals)
+    func = layer.func
+    of: str = layer.of
+    if isinstance(func, str):  # "slope" / "value": the quantity itself
+        if func not in ("slope", "value"):
+            raise InputError(
+                f"RasterFunction.func must be a callable, 'slope' or 'value', "
+                f"got {func!r}."
+            )
+        of, func = func, np.asarray
+    if of == "slope":
+        vals = _slope_deg(vals, cell)
+    elif of != "value":
+        raise InputError(f"RasterFunction.of must be 'value' or 'slope', got {of!r}.")
+    out = np.asarray(func(vals), dtype=np.float64)
+    if out.shape != nod.shape:
+        out = np.broadcast_to(out, nod.shape).copy()
+    if layer.fill is not None:
+        out[nod | np.isnan(out)] = float(layer.fill)
+    return out
+
+
 def _layer_values(
-    layer: Layer, grid: GridSpec, combine: str
+    layer: Layer,
+    grid: GridSpec,
+    combine: str,
+    warp: Callable[..., np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, float | None]:
-    """Return (values with neutral elsewhere, barrier mask, barrier value)."""
+    """Return (values with neutral elsewhere, barrier mask, barrier value).
+
+    ``warp`` replaces :func:`_warp` (the dask bands read only their window).
+    """
     neutral = 1.0 if combine == "product" else 0.0
+    warp = warp or _warp
     if isinstance(layer, RasterReclass):
-        vals = _warp(layer.source, grid, nearest=True)
+        vals = warp(layer.source, grid, nearest=True)
         out = np.full(
             grid.shape, np.nan if layer.default is None else float(layer.default)
         )
@@ -207,29 +240,8 @@ def _layer_values(
         out[np.isnan(vals)] = np.nan if layer.fill is None else float(layer.fill)
         return out, None, None
     if isinstance(layer, RasterFunction):
-        vals = _warp(layer.source, grid, nearest=False)
-        nod = np.isnan(vals)
-        func = layer.func
-        of: str = layer.of
-        if isinstance(func, str):  # "slope" / "value": the quantity itself
-            if func not in ("slope", "value"):
-                raise InputError(
-                    f"RasterFunction.func must be a callable, 'slope' or 'value', "
-                    f"got {func!r}."
-                )
-            of, func = func, np.asarray
-        if of == "slope":
-            vals = _slope_deg(vals, grid.cell)
-        elif of != "value":
-            raise InputError(
-                f"RasterFunction.of must be 'value' or 'slope', got {of!r}."
-            )
-        out = np.asarray(func(vals), dtype=np.float64)
-        if out.shape != grid.shape:
-            out = np.broadcast_to(out, grid.shape).copy()
-        if layer.fill is not None:
-            out[nod | np.isnan(out)] = float(layer.fill)
-        return out, None, None
+        vals = warp(layer.source, grid, nearest=False)
+        return _function_values(vals, layer, grid.cell), None, None
     if isinstance(layer, VectorLayer):
         geoms = _vector_geoms(layer.data, grid)
         if layer.width and layer.width > 0:
@@ -267,6 +279,10 @@ def resistance_surface(
     combine: Literal["sum", "max", "product"] = "sum",
     base: float = 1.0,
     name: str = "resistance",
+    workers: int = 1,
+    scheduler: str | None = None,
+    habitat: Any = None,
+    progress: bool = False,
 ) -> xr.DataArray:
     """Combine resistance layers on one aligned grid.
 
@@ -299,6 +315,17 @@ def resistance_surface(
         Starting resistance of every cell.
     name
         Name of the returned DataArray.
+    workers, scheduler
+        Build the surface in bands of rows on a dask.distributed cluster
+        (a LocalCluster of ``workers`` processes or the scheduler at
+        ``scheduler``; needs ``trapscape[dask]``): rasters are warped, and
+        vectors rasterised, per band; the slope kernel reads one row of the
+        neighbouring bands (``map_overlap``).  Same values as in memory.
+    habitat
+        Geometries (grid CRS) outside which every cell is impassable,
+        applied after the check that some cell is passable (the sea).
+    progress
+        A progress bar over the bands (on a dask cluster).
 
     Returns
     -------
@@ -317,6 +344,39 @@ def resistance_surface(
     if combine not in ("sum", "max", "product"):
         raise InputError(f"combine must be 'sum', 'max' or 'product', got {combine!r}.")
     grid = as_grid(grid_or_template)
+    from .._dask import wants_dask
+
+    if wants_dask(workers, scheduler):
+        out, empty = _surface_on_dask(
+            grid, layers, combine, base, (workers, scheduler, progress), habitat
+        )
+    else:
+        out = _surface_in_memory(grid, layers, combine, base)
+        empty = bool(np.isnan(out).all())
+        if habitat is not None and not empty:
+            land = rasterize_geometries(
+                habitat, grid, values=1, fill=0, all_touched=True
+            ).astype(bool)
+            out[~land] = np.nan
+    if empty:
+        raise ComputationError(
+            "Every cell of the resistance surface is impassable (NaN). Check that "
+            "the rasters overlap the grid and that the tables cover their classes."
+        )
+    logger.info(
+        "resistance surface: %d x %d cells of %g m, %d layers, %.1f%% passable",
+        grid.height,
+        grid.width,
+        grid.cell,
+        len(layers),
+        100.0 * np.isfinite(out).mean(),
+    )
+    return to_dataarray(out, grid, name=name, nodata=np.nan, copy=False)
+
+
+def _surface_in_memory(
+    grid: GridSpec, layers: Sequence[Layer], combine: str, base: float
+) -> np.ndarray:
     out = np.full(grid.shape, float(base))
     barriers: list[tuple[np.ndarray, float | None]] = []
     for layer in layers:
@@ -333,20 +393,32 @@ def resistance_surface(
     for bmask, bval in barriers:
         out[bmask] = np.nan if bval is None else bval
     out[~np.isfinite(out) | (out <= 0)] = np.nan
-    if np.isnan(out).all():
-        raise ComputationError(
-            "Every cell of the resistance surface is impassable (NaN). Check that "
-            "the rasters overlap the grid and that the tables cover their classes."
+    return out
+
+
+def _surface_on_dask(
+    grid: GridSpec,
+    layers: Sequence[Layer],
+    combine: str,
+    base: float,
+    cluster: tuple[int, str | None, bool],
+    habitat: Any,
+) -> tuple[np.ndarray, bool]:
+    from .._dask import band_cells_for, dask_client
+    from ._resistance_dask import chunked_surface
+
+    workers, scheduler, progress = cluster
+    with dask_client(workers, scheduler) as client:
+        return chunked_surface(
+            grid,
+            layers,
+            combine=combine,
+            base=base,
+            client=client,
+            band_cells=band_cells_for(workers, grid.height, grid.width),
+            habitat=habitat,
+            progress=progress,
         )
-    logger.info(
-        "resistance surface: %d x %d cells of %g m, %d layers, %.1f%% passable",
-        grid.height,
-        grid.width,
-        grid.cell,
-        len(layers),
-        100.0 * np.isfinite(out).mean(),
-    )
-    return to_dataarray(out, grid, name=name, nodata=np.nan)
 
 
 #: Default resistance of MODIS IGBP land-cover classes for Amur leopards
@@ -395,6 +467,9 @@ def resistance_from_project(
     river_width: float = 200.0,
     sea_barrier: bool = True,
     max_memory_gb: float | None = DEFAULT_BUDGET_GB,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
 ) -> xr.DataArray:
     """Default Amur leopard resistance surface from a project's layers.
 
@@ -436,6 +511,11 @@ def resistance_from_project(
         Memory budget in GiB; a grid that would need more is refused before
         any layer is read, naming a resolution that fits (``None``: no
         check).
+        On a dask cluster it counts one worker's band plus the assembled
+        float64 surface on the client.
+    workers, scheduler, progress
+        Build in bands on a dask cluster, with a progress bar over the
+        bands (:func:`resistance_surface`).
 
     Returns
     -------
@@ -449,10 +529,18 @@ def resistance_from_project(
     """
     crs = require_projected(survey.crs, "survey CRS")
     bounds = _project_bounds(survey, extent, buffer, crs)
+    from .._dask import BAND_CELLS, wants_dask
+
+    per_cell: float = RESISTANCE_BYTES_PER_CELL
+    if wants_dask(workers, scheduler):
+        # a worker holds one band's layers, the client the finished surface
+        per_cell = 8 + RESISTANCE_BYTES_PER_CELL * min(
+            1.0, BAND_CELLS / max(snapped_cells(bounds, resolution), 1)
+        )
     check_grid_memory(
         snapped_cells(bounds, resolution),
         resolution,
-        RESISTANCE_BYTES_PER_CELL,
+        per_cell,
         what=f"the resistance grid at {resolution:g} m",
         max_memory_gb=max_memory_gb,
         cells_at=lambda cell: snapped_cells(bounds, cell),
@@ -470,15 +558,19 @@ def resistance_from_project(
         river_width=river_width,
     )
     base = 0.0 if rasters.get("landcover") is not None else 1.0
-    res = resistance_surface(grid, layers=layers, combine="sum", base=base)
+    habitat = None
     if sea_barrier and survey.habitat is not None and len(survey.habitat):
-        land = rasterize_geometries(
-            survey.habitat.geometry, grid, values=1, fill=0, all_touched=True
-        ).astype(bool)
-        vals = res.values.copy()
-        vals[~land] = np.nan
-        res = to_dataarray(vals, grid, name="resistance", nodata=np.nan)
-    return res
+        habitat = list(survey.habitat.geometry)
+    return resistance_surface(
+        grid,
+        layers=layers,
+        combine="sum",
+        base=base,
+        workers=workers,
+        scheduler=scheduler,
+        habitat=habitat,
+        progress=progress,
+    )
 
 
 def _project_bounds(

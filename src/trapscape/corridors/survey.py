@@ -175,6 +175,8 @@ def for_survey(
     n_jobs: int = 1,
     base_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> SurveyCorridors:
     """Resistance, least-cost corridors, current and border hotspots of a survey.
 
@@ -225,6 +227,10 @@ def for_survey(
         the folder of the survey's stations file).
     progress
         Progress bars.
+    workers, scheduler
+        Build the resistance and solve the omnidirectional windows on a
+        dask.distributed cluster: a LocalCluster of ``workers`` processes or
+        the scheduler at ``scheduler`` (``trapscape[dask]``); same results.
 
     Returns
     -------
@@ -247,6 +253,7 @@ def for_survey(
     core_gdf = None if no_cores else _survey_cores(survey, cores, base_dir)
     chosen = choose_method(method, core_gdf, resolution)
     om: dict[str, Any] = {"radius_m": omniscape_radius, "progress": progress}
+    om.update(workers=workers, scheduler=scheduler)
     om.update(block_size=omniscape_block_size, pinch_quantile=pinch_quantile)
     om.update(options=dict(omniscape_options or {}))
     if core_gdf is None:
@@ -281,6 +288,7 @@ def _with_cores(
         kw["resolution"],
         kw["buffer"],
         kw["max_memory_gb"],
+        dask={k: om[k] for k in ("workers", "scheduler", "progress")},
         **step,
     )
     grid = as_grid(resistance)
@@ -340,6 +348,9 @@ def _omniscape_only(
             extent=survey.study_area,
             buffer=buffer,
             max_memory_gb=max_memory_gb,
+            workers=om["workers"],
+            scheduler=om["scheduler"],
+            progress=om["progress"],
         )
     grid = as_grid(resistance)
     circ, omni = omniscape_circuit(resistance, **om)
@@ -420,6 +431,7 @@ def _survey_resistance(
     resolution: float,
     buffer: float,
     max_memory_gb: float,
+    dask: Mapping[str, Any] | None = None,
     **step: Any,
 ) -> xr.DataArray:
     """The given resistance, or one from the project's layers over the cores."""
@@ -444,6 +456,7 @@ def _survey_resistance(
         extent=core_gdf,
         buffer=buffer,
         max_memory_gb=max_memory_gb,
+        **dict(dask or {}),
     )
 
 

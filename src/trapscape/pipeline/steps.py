@@ -64,6 +64,19 @@ def _call(
     return fn(*args, **kw)
 
 
+def _with_dask(ctx: _Context, opts: Mapping[str, Any]) -> dict[str, Any]:
+    """``opts`` with the project's ``[dask]`` cluster unless they name their own."""
+    from .._dask import wants_dask
+
+    out = dict(opts)
+    cluster = ctx.params.get("dask", {})
+    if not wants_dask(out.get("workers"), out.get("scheduler")) and wants_dask(
+        cluster.get("workers"), cluster.get("scheduler")
+    ):
+        out.update(workers=cluster.get("workers"), scheduler=cluster.get("scheduler"))
+    return out
+
+
 def _step_validate(ctx: _Context) -> str:
     summary = ctx.survey.summary()
     if ctx.public:
@@ -153,7 +166,7 @@ def _step_coverage(ctx: _Context) -> str:
 
 def _step_pdot(ctx: _Context) -> str:
     """Detection-probability surface, after density so it uses the fitted parameters."""
-    opts = ctx.params.get("coverage", {})
+    opts = _with_dask(ctx, ctx.params.get("coverage", {}))
     dp = _detection_params(ctx)
     res = coverage.for_survey(
         ctx.shown_survey, dp, with_grid=False, progress=ctx.progress, **opts
@@ -231,7 +244,7 @@ def _step_homerange(ctx: _Context) -> str:
 
 def _step_corridors(ctx: _Context) -> str:
     fn = corridors.corridors_for_survey
-    opts = dict(ctx.params.get("corridors", {}))
+    opts = _with_dask(ctx, ctx.params.get("corridors", {}))
     if ctx.params.get("omniscape"):  # Omniscape.jl's options for method = omniscape
         opts["omniscape_options"] = dict(ctx.params["omniscape"])
     rasters = dict(ctx.params.get("rasters", {}))

@@ -310,6 +310,25 @@ def run_ini(
     from ..._output import check_outputs
 
     check_outputs(out_dir, names, overwrite=overwrite, what="Omniscape outputs")
+    if scheduler is not None or workers > 1:  # GeoTIFFs read by window
+        from ._windowed import run_windowed
+
+        run = run_windowed(
+            cfg,
+            opts,
+            ini=ini,
+            out_dir=out_dir,
+            names=names,
+            wanted=wanted,
+            suffix=suffix,
+            overwrite=overwrite,
+            batch_size=_batch_size(cfg),
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+        if run is not None:
+            return run
     data = _inputs(cfg, opts)
     result = omniscape(
         data["resistance"],
@@ -349,6 +368,12 @@ def run_ini(
         shutil.copyfile(ini, tmp / "config.ini")
         written.append("config.ini")
     return IniRun(result, out_dir, tuple(written))
+
+
+def _batch_size(cfg: _Cfg) -> int:
+    return (
+        cfg.whole("parallel_batch_size", 64) if cfg.has("parallel_batch_size") else 64
+    )
 
 
 def _classified(data: Mapping[str, Any], opts: OmniscapeOptions) -> np.ndarray | None:
