@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 from ..homerange import for_survey
 from .context import _Context, _Skip
+from .sessions import _step_sessions
 from .writers import (
     _tab,
     corridor_layers,
@@ -475,6 +476,7 @@ _STEP_FUNCS: dict[str, Callable[[_Context], str]] = {
     "effort": _step_effort,
     "coverage": _step_coverage,
     "density": _step_density,
+    "sessions": _step_sessions,
     "pdot": _step_pdot,
     "homerange": _step_homerange,
     "corridors": _step_corridors,
