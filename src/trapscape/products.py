@@ -57,6 +57,8 @@ class RunProducts:
     sessions
         The multi-session models of the sessions step
         (:class:`trapscape.density.multisurvey.SessionModels`; no locations).
+    density_surfaces
+        AIC table of the density surfaces (``[density] surfaces``).
     ranges, cross_border, cross_border_population, straddling, straddling_areas
         Home-range polygons, the cross-border result, its population table,
         ranges that straddle zones (public mode: their count) and, in public
@@ -94,6 +96,7 @@ class RunProducts:
     density_estimates: pd.DataFrame | None = None
     region_n: pd.DataFrame | None = None
     sessions: Any = None
+    density_surfaces: pd.DataFrame | None = None
     ranges: gpd.GeoDataFrame | None = None
     cross_border: Any = None
     cross_border_population: pd.DataFrame | None = None

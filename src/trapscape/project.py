@@ -223,6 +223,18 @@ def _check_rasters_and_steps(
             )
 
 
+def _check_survey_source(
+    survey_sec: dict[str, Any], bad: Callable[[str], None]
+) -> None:
+    """[survey] names its stations or a Camtrap DP package, not both."""
+    if not survey_sec.get("stations") and not survey_sec.get("camtrap_dp"):
+        bad(
+            "[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'."
+        )
+    if survey_sec.get("stations") and survey_sec.get("camtrap_dp"):
+        bad("[survey] give either stations (+ sightings) or camtrap_dp, not both.")
+
+
 def _check_crs(survey_sec: dict[str, Any], bad: Callable[[str], None]) -> None:
     """[survey] crs and stations_crs are CRSs pyproj understands."""
     for k in ("crs", "stations_crs"):
@@ -309,16 +321,8 @@ def load_project(
     st_path = resolve("survey", "stations", survey_sec.get("stations"))
     si_path = resolve("survey", "sightings", survey_sec.get("sightings"))
     dp_path = resolve("survey", "camtrap_dp", survey_sec.get("camtrap_dp"))
-    if (
-        "survey" in doc
-        and not survey_sec.get("stations")
-        and not survey_sec.get("camtrap_dp")
-    ):
-        bad(
-            "[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'."
-        )
-    if survey_sec.get("stations") and survey_sec.get("camtrap_dp"):
-        bad("[survey] give either stations (+ sightings) or camtrap_dp, not both.")
+    if "survey" in doc:
+        _check_survey_source(survey_sec, bad)
     bpaths: dict[str, Path] = {}
     for k in ("study_area", "zones", "parks", "border", "habitat"):
         r = resolve("boundaries", k, bound_sec.get(k))

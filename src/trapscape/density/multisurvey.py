@@ -315,20 +315,13 @@ def fit_session_models(
 
 
 def model_table(fits: Sequence[MultiSessionFit]) -> pd.DataFrame:
-    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``)."""
-    table = pd.DataFrame(
-        {
-            "model": [f"D {f.density}" for f in fits],
-            "npar": [f.npar for f in fits],
-            "loglik": [f.loglik for f in fits],
-            "aic": [f.aic for f in fits],
-            "aicc": [f.aicc for f in fits],
-        }
-    )
-    table["daic"] = table["aic"] - table["aic"].min()
-    w = np.exp(-0.5 * table["daic"])
-    table["aic_weight"] = w / w.sum()
-    return table.sort_values("aic", kind="stable")
+    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``).
+
+    The AIC table of :func:`trapscape.density.surface.aic_table`.
+    """
+    from .surface import aic_table
+
+    return aic_table(list(fits))
 
 
 def trend_table(fits: Sequence[MultiSessionFit]) -> pd.DataFrame:

@@ -178,6 +178,10 @@ def _step_density(ctx: _Context) -> str:
     ctx.products.density_estimates = _tab(fit.estimates)
     if getattr(fit, "region_n", None) is not None and len(fit.region_n):
         ctx.products.region_n = _tab(fit.region_n)
+    if getattr(fit, "surfaces", ()):  # the AIC table the report shows
+        from ..density.surface import aic_table
+
+        ctx.products.density_surfaces = aic_table(list(fit.surfaces))
     ctx.records["density"].outputs.extend(write_density(ctx.stage, fit, ctx.survey))
     from ..reserve import zones_with_stations as _zones_with_stations
 
