@@ -273,3 +273,46 @@ def test_a_failed_session_fails_the_step_and_writes_nothing(surveys: Path) -> No
     assert man["steps"]["sessions"]["status"] == "failed"
     assert "'2023'" in man["steps"]["sessions"]["message"]
     assert not (surveys / "bad/sessions").exists()
+
+
+@pytest.mark.slow
+def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> None:
+    """One survey over three years cut by split = 'year'; the public run hides inputs."""
+    stations, sightings = [], []
+    for shift, (name, _, _) in enumerate(SESSIONS):
+        years = pd.DateOffset(years=shift - 2)
+        st = pd.read_csv(surveys / name / "stations.csv")
+        si = pd.read_csv(surveys / name / "sightings.csv")
+        for frame, cols in ((st, ("setup", "retrieval")), (si, ("timestamp",))):
+            for c in cols:
+                frame[c] = (pd.to_datetime(frame[c]) + years).dt.strftime(
+                    "%Y-%m-%d %H:%M:%S"
+                )
+        tag = f"y{shift}/"
+        st["deployment_id"] = tag + st["deployment_id"].astype(str)
+        st["camera_id"] = tag + st["camera_id"].astype(str)
+        st["station_id"] = tag + st["station_id"].astype(str)
+        for c in ("deployment_id", "camera_id", "station_id"):
+            si[c] = tag + si[c].astype(str)
+        si["individual_id"] = tag + si["individual_id"].astype(str)
+        stations.append(st)
+        sightings.append(si)
+    pd.concat(stations).to_csv(tmp_path / "stations.csv", index=False)
+    pd.concat(sightings).to_csv(tmp_path / "sightings.csv", index=False)
+    text = HEAD.format(report="map = false\n").replace("2021/", "")
+    text += (
+        '\n[sessions]\nsplit = "year"\ndensity = "~Session"\n'
+        f"buffer = {MASK['buffer']}\nspacing = {MASK['spacing']}\n"
+    )
+    project = tmp_path / "project.toml"
+    project.write_text(text, encoding="utf-8")
+    res = pipeline.run_project(project, tmp_path / "out", public=True)
+    assert res.steps["sessions"].status == "ok", res.steps["sessions"].message
+    est = pd.read_csv(tmp_path / "out/sessions/estimates.csv")
+    d = est[est["parameter"] == "D"]
+    years = sorted({int(s) for s in d["session"]})
+    assert len(years) == 3 and years == list(range(years[0], years[0] + 3))
+    assert (tmp_path / "out/sessions/trend.csv").exists()
+    assert not (tmp_path / "out/sessions/input").exists()  # exact coordinates
+    html = (tmp_path / "out/report.html").read_text(encoding="utf-8")
+    assert 'id="sessions"' in html and str(years[1]) in html

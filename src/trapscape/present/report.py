@@ -134,7 +134,7 @@ COLUMN_LABELS: dict[str, str] = {
     "lcl": "95% CI lower",
     "ucl": "95% CI upper",
     "session": "session",
-    "model": "model",
+    "density_model": "density model",
     "npar": "parameters",
     "loglik": "log-likelihood",
     "aic": "AIC",
@@ -544,10 +544,17 @@ def _sessions_context(models: Any) -> dict[str, Any] | None:
         "best": f"D {best.density}",
         "n": len(best.sessions),
         "density": _table(d),
-        "models": _table(models.table),
+        "models": _table(models.table.rename(columns={"model": "density_model"})),
         "trends": trends,
         "notes": list(best.notes),
     }
+
+
+def _surface_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The density surfaces' AIC table with the report's column names."""
+    if table is None:
+        return None
+    return table.rename(columns={"model": "density_model"})
 
 
 # ------------------------------------------------------------ other sections
@@ -942,7 +949,7 @@ def report_context(
         "pdot_summary": _maybe_table(_zone_rows(prods.pdot_summary, shown)),
         "density": density,
         "sessions": _sessions_context(prods.sessions),
-        "surfaces": _maybe_table(prods.density_surfaces),
+        "surfaces": _maybe_table(_surface_table(prods.density_surfaces)),
         "population": _population_table(prods.population),
         "straddling": _straddling_context(prods, shown),
         "hotspots": _hotspots_context(prods.border_hotspots, top_hotspots),
