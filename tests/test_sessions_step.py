@@ -283,7 +283,11 @@ def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> N
         years = pd.DateOffset(years=shift - 2)
         st = pd.read_csv(surveys / name / "stations.csv")
         si = pd.read_csv(surveys / name / "sightings.csv")
-        for frame, cols in ((st, ("setup", "retrieval")), (si, ("timestamp",))):
+        problems = tuple(c for c in st.columns if c.startswith("problem"))
+        for frame, cols in (
+            (st, ("setup", "retrieval", *problems)),
+            (si, ("timestamp",)),
+        ):
             for c in cols:
                 frame[c] = (pd.to_datetime(frame[c]) + years).dt.strftime(
                     "%Y-%m-%d %H:%M:%S"
@@ -294,7 +298,8 @@ def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> N
         st["station_id"] = tag + st["station_id"].astype(str)
         for c in ("deployment_id", "camera_id", "station_id"):
             si[c] = tag + si[c].astype(str)
-        si["individual_id"] = tag + si["individual_id"].astype(str)
+        for c in ("individual_id", "media_id"):
+            si[c] = si[c].where(si[c].isna(), tag + si[c].astype(str))
         stations.append(st)
         sightings.append(si)
     pd.concat(stations).to_csv(tmp_path / "stations.csv", index=False)
@@ -316,3 +321,33 @@ def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> N
     assert not (tmp_path / "out/sessions/input").exists()  # exact coordinates
     html = (tmp_path / "out/report.html").read_text(encoding="utf-8")
     assert 'id="sessions"' in html and str(years[1]) in html
+
+
+def test_report_shows_the_density_surfaces_aic_table(tmp_path: Path) -> None:
+    from conftest import make_tiny_survey
+
+    from trapscape.present.report import write_report
+    from trapscape.products import RunProducts
+
+    table = pd.DataFrame(
+        {
+            "model": ["D ~x + y", "D ~elevation"],
+            "npar": [5, 4],
+            "loglik": [-100.0, -103.0],
+            "aic": [210.0, 214.0],
+            "aicc": [211.0, 214.5],
+            "daic": [0.0, 4.0],
+            "aic_weight": [0.88, 0.12],
+        }
+    )
+    out = tmp_path / "report.html"
+    write_report(
+        make_tiny_survey(),
+        out,
+        products=RunProducts(density_surfaces=table),
+        figures=False,
+    )
+    html = out.read_text(encoding="utf-8")
+    assert 'id="surfaces"' in html
+    assert "D ~x + y" in html and "ΔAIC" in html and "0.88" in html
+    assert 'id="sessions"' not in html  # no sessions in this run

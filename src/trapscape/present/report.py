@@ -1030,7 +1030,9 @@ def write_report(
         ``coverage_stats``, ``pdot_summary``, ``density_estimates``,
         ``region_n``, ``population``, ``cross_border_population``,
         ``straddling`` (and ``straddling_areas``), ``border_hotspots``,
-        ``reserve``, ``plan_summary``, ``proposed`` and ``figure_png``.
+        ``reserve``, ``plan_summary``, ``proposed``, ``density_surfaces``
+        (the surfaces' AIC table), ``sessions`` (multi-session models: D per
+        session, AIC table, trend) and ``figure_png``.
     records
         Per-step records of the run (status, time, message).
     notes
