@@ -193,6 +193,9 @@ def test_bad_session_tables_are_refused_naming_key(tmp_path: Path) -> None:
     assert "Did you mean 'density'" in problems("[sessions]\ndensty = '~1'\n" + two)
     assert "either" in problems('[sessions]\nsplit = "year"\n' + two)
     assert "names no sessions" in problems("[sessions]\ndensity = '~1'\n")
+    assert "buffer must be a positive distance" in problems(
+        "[sessions]\nbuffer = -5.0\n" + two
+    )
     bad_cov = two.replace(
         'stations = "a.csv"\n', 'stations = "a.csv"\ncovariates = { prey = "x" }\n', 1
     )

@@ -463,6 +463,8 @@ SESSIONS_KEYS = (
     "spacing",
     "max_mask_points",
     "independence_minutes",
+    "max_memory_gb",
+    "species",
     "split",
     "windows",
     "covariates",
@@ -514,6 +516,9 @@ def _check_sessions(
                     else f" Known keys: {', '.join(SESSIONS_KEYS)}."
                 )
             )
+    numbers = {k: v for k, v in sec.items() if k not in ("density", "survey")}
+    for msg, _key in _steps.value_problems("sessions", numbers):
+        bad(msg)  # the value rules of the step table (positive buffer, ...)
     dens = sec.get("density", ["~1", "~session"])
     dens_list = [dens] if isinstance(dens, str) else dens
     if (
