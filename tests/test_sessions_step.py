@@ -354,3 +354,31 @@ def test_report_shows_the_density_surfaces_aic_table(tmp_path: Path) -> None:
     assert 'id="surfaces"' in html
     assert "D ~x + y" in html and "ΔAIC" in html and "0.88" in html
     assert 'id="sessions"' not in html  # no sessions in this run
+
+
+def test_validate_reads_the_sessions(tiny_project: Path) -> None:
+    folder = tiny_project.parent
+    tables = (
+        "\n[sessions]\n"
+        '[[sessions.survey]]\nname = "A"\nstations = "stations.csv"\n'
+        'sightings = "sightings.csv"\n'
+        '[[sessions.survey]]\nname = "B"\nstations = "bad.csv"\n'
+        'sightings = "sightings.csv"\n'
+    )
+    text = tiny_project.read_text(encoding="utf-8")
+    (folder / "bad.csv").write_text(
+        (folder / "stations.csv").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    tiny_project.write_text(text + tables, encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(tiny_project)])
+    assert res.exit_code == 0, res.output
+    assert "Sessions:" in res.output and "A (" in res.output and "B (" in res.output
+    st = pd.read_csv(folder / "stations.csv")
+    st.loc[0, "setup"] = "not a date"
+    st.to_csv(folder / "bad.csv", index=False)
+    before = sorted(folder.iterdir())
+    res = CliRunner().invoke(cli, ["validate", str(tiny_project)])
+    assert res.exit_code == 1
+    assert "session 'B'" in res.output and "bad.csv" in res.output
+    assert "'setup'" in res.output and "Traceback" not in res.output
+    assert sorted(folder.iterdir()) == before  # nothing written
