@@ -54,6 +54,11 @@ class RunProducts:
     density_fit, detection, density, density_estimates, region_n
         The SCR fit object, its detection parameters, its JSON summary, the
         table of estimates and abundance per region.
+    sessions
+        The multi-session models of the sessions step
+        (:class:`trapscape.density.multisurvey.SessionModels`; no locations).
+    density_surfaces
+        AIC table of the density surfaces (``[density] surfaces``).
     ranges, cross_border, cross_border_population, straddling, straddling_areas
         Home-range polygons, the cross-border result, its population table,
         ranges that straddle zones (public mode: their count) and, in public
@@ -93,6 +98,8 @@ class RunProducts:
     density: dict[str, Any] | None = None
     density_estimates: pd.DataFrame | None = None
     region_n: pd.DataFrame | None = None
+    sessions: Any = None
+    density_surfaces: pd.DataFrame | None = None
     ranges: gpd.GeoDataFrame | None = None
     cross_border: Any = None
     cross_border_population: pd.DataFrame | None = None

@@ -25,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SECTIONS", "Project", "load_project"]
+__all__ = ["SECTIONS", "Project", "load_project", "read_session_surveys"]
 
 #: known keys of [survey] -> type
 SURVEY_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -63,6 +63,7 @@ SECTIONS = (
     "steps",
     *_steps.STEP_SECTIONS,
     "simulate",
+    "sessions",
 )
 
 
@@ -222,6 +223,18 @@ def _check_rasters_and_steps(
             )
 
 
+def _check_survey_source(
+    survey_sec: dict[str, Any], bad: Callable[[str], None]
+) -> None:
+    """[survey] names its stations or a Camtrap DP package, not both."""
+    if not survey_sec.get("stations") and not survey_sec.get("camtrap_dp"):
+        bad(
+            "[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'."
+        )
+    if survey_sec.get("stations") and survey_sec.get("camtrap_dp"):
+        bad("[survey] give either stations (+ sightings) or camtrap_dp, not both.")
+
+
 def _check_crs(survey_sec: dict[str, Any], bad: Callable[[str], None]) -> None:
     """[survey] crs and stations_crs are CRSs pyproj understands."""
     for k in ("crs", "stations_crs"):
@@ -308,16 +321,8 @@ def load_project(
     st_path = resolve("survey", "stations", survey_sec.get("stations"))
     si_path = resolve("survey", "sightings", survey_sec.get("sightings"))
     dp_path = resolve("survey", "camtrap_dp", survey_sec.get("camtrap_dp"))
-    if (
-        "survey" in doc
-        and not survey_sec.get("stations")
-        and not survey_sec.get("camtrap_dp")
-    ):
-        bad(
-            "[survey] needs stations = 'stations.csv' or camtrap_dp = 'datapackage.json'."
-        )
-    if survey_sec.get("stations") and survey_sec.get("camtrap_dp"):
-        bad("[survey] give either stations (+ sightings) or camtrap_dp, not both.")
+    if "survey" in doc:
+        _check_survey_source(survey_sec, bad)
     bpaths: dict[str, Path] = {}
     for k in ("study_area", "zones", "parks", "border", "habitat"):
         r = resolve("boundaries", k, bound_sec.get(k))
@@ -328,6 +333,7 @@ def load_project(
         r = resolve("rasters", k, v)
         if r is not None:
             rasters[k] = r
+    sessions = _check_sessions(doc.get("sessions"), survey_sec, base, inputs, bad)
     if read:  # step keys and values need the step modules: skipped for a quick look
         _steps.check_sections(
             {k: v for k, v in doc.items() if k != "steps"}, fname, pc, base=base
@@ -341,6 +347,7 @@ def load_project(
             continue
         params[key] = dict(value)
     params["rasters"] = dict(rasters)
+    params["sessions"] = sessions
     for s in ("steps", "run", *_steps.SWITCHES, "simulate"):
         params.setdefault(s, {})
     name = survey_sec.get("name") or p.stem
@@ -422,3 +429,268 @@ def _read_project_survey(
         ) from err
     except TrapscapeError as err:
         raise type(err)(f"{p.name}: {err}") from err
+
+
+# ------------------------------------------------------------------ sessions
+#: keys of one [[sessions.survey]] table (besides name and covariates): the
+#: survey's input keys, read as [survey] reads them
+SESSION_SURVEY_KEYS: dict[str, type | tuple[type, ...]] = {
+    k: SURVEY_KEYS[k]
+    for k in (
+        "stations",
+        "sightings",
+        "camtrap_dp",
+        "species",
+        "x",
+        "y",
+        "stations_crs",
+        "date_format",
+        "earliest_date",
+        "latest_date",
+        "description",
+    )
+}
+#: [survey] keys a session takes over when it does not set them
+_SESSION_INHERITS = ("species", "x", "y", "stations_crs", "date_format")
+#: keys of [sessions] itself (fit_sessions' keywords are accepted as well)
+SESSIONS_KEYS = (
+    "density",
+    "detectfn",
+    "occasion_model",
+    "occasion_days",
+    "detector",
+    "buffer",
+    "spacing",
+    "max_mask_points",
+    "independence_minutes",
+    "max_memory_gb",
+    "species",
+    "split",
+    "windows",
+    "covariates",
+    "survey",
+)
+
+
+def _fit_keywords() -> set[str]:
+    from ._signature import accepted
+    from .density.multisession import fit_sessions
+
+    return set(accepted(fit_sessions) or ()) - {"sessions"}
+
+
+def _check_sessions(
+    sec: Any,
+    survey_sec: dict[str, Any],
+    base: Path,
+    inputs: dict[str, Path],
+    bad: Callable[[str], None],
+) -> dict[str, Any]:
+    """[sessions] and its [[sessions.survey]] tables, checked and resolved.
+
+    Returns the section with every session's files resolved to absolute
+    paths and the [survey] reader keys it does not set taken over; an empty
+    dict without [sessions].
+    """
+    if sec is None:
+        return {}
+    if isinstance(sec, list):
+        bad(
+            "[[sessions]]: write one [[sessions.survey]] table per survey (name, "
+            "stations, sightings or camtrap_dp, covariates) and the models in "
+            "[sessions] (density = ['~1', '~Session']); TOML cannot hold both "
+            "under one name."
+        )
+        return {}
+    if not isinstance(sec, dict):  # reported by _check_top_level
+        return {}
+    out = dict(sec)
+    for k in sec:
+        if k not in SESSIONS_KEYS and k not in _fit_keywords():
+            hint = difflib.get_close_matches(k, SESSIONS_KEYS, n=1)
+            bad(
+                f"[sessions] unknown key '{k}'."
+                + (
+                    f" Did you mean '{hint[0]}'?"
+                    if hint
+                    else f" Known keys: {', '.join(SESSIONS_KEYS)}."
+                )
+            )
+    numbers = {k: v for k, v in sec.items() if k not in ("density", "survey")}
+    for msg, _key in _steps.value_problems("sessions", numbers):
+        bad(msg)  # the value rules of the step table (positive buffer, ...)
+    dens = sec.get("density", ["~1", "~session"])
+    dens_list = [dens] if isinstance(dens, str) else dens
+    if (
+        not isinstance(dens_list, list)
+        or not dens_list
+        or not all(isinstance(d, str) and d.strip() for d in dens_list)
+    ):
+        bad(
+            f"[sessions] density = {dens!r}: give a formula or a list of them, "
+            "e.g. density = ['~1', '~session', '~Session', '~prey']."
+        )
+    split = sec.get("split")
+    windows = sec.get("windows")
+    tables = sec.get("survey")
+    if split is not None and split != "year":
+        bad(
+            f"[sessions] split = {split!r}: use split = 'year' or a windows table "
+            "(windows = {{ '2019' = ['2019-01-01', '2019-03-31'], ... }})."
+        )
+    if windows is not None and not isinstance(windows, dict):
+        bad("[sessions] windows must be a table: name = ['first day', 'last day'].")
+    if tables is not None and (split is not None or windows is not None):
+        bad(
+            "[sessions]: give either [[sessions.survey]] tables (one per survey) or "
+            "split / windows (cut the main survey into periods), not both."
+        )
+    if tables is None and split is None and windows is None:
+        bad(
+            "[sessions] names no sessions: add a [[sessions.survey]] table per "
+            "survey, or split = 'year' (or windows) to cut the main survey."
+        )
+    _check_covariate_table(sec.get("covariates"), "[sessions] covariates", bad)
+    if tables is not None:
+        out["survey"] = _check_session_tables(tables, survey_sec, base, inputs, bad)
+    return out
+
+
+def _check_covariate_table(
+    covs: Any, where: str, bad: Callable[[str], None], *, flat: bool = False
+) -> None:
+    """Session covariates: numbers (``flat``), or session -> numbers."""
+    if covs is None:
+        return
+    if not isinstance(covs, dict):
+        bad(f"{where} must be a table, e.g. covariates = {{ prey = 0.8 }}.")
+        return
+    groups = {"": covs} if flat else covs
+    for sname, vals in groups.items():
+        if not isinstance(vals, dict):
+            bad(f"{where} {sname}: must be a table of numbers, e.g. {{ prey = 0.8 }}.")
+            continue
+        for k, v in vals.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                bad(
+                    f"{where} {sname} {k} = {v!r}: a session covariate must be a number."
+                )
+
+
+def _check_session_tables(
+    tables: Any,
+    survey_sec: dict[str, Any],
+    base: Path,
+    inputs: dict[str, Path],
+    bad: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        bad("[sessions] survey must be [[sessions.survey]] tables, one per survey.")
+        return []
+    if len(tables) < 2:
+        bad(
+            f"[[sessions.survey]]: {len(tables)} session given; a multi-session fit "
+            "needs at least two. Add another [[sessions.survey]] table."
+        )
+    known = {**SESSION_SURVEY_KEYS, "name": str, "covariates": dict}
+    seen: set[str] = set()
+    out = []
+    for i, t in enumerate(tables, start=1):
+        name = t.get("name")
+        where = f"[[sessions.survey]] #{i}" + (f" ({name!r})" if name else "")
+        if not isinstance(name, str) or not name.strip():
+            bad(f"{where}: needs name = '...' (e.g. the year), a string.")
+        elif name in seen:
+            bad(f"{where}: the name {name!r} is used twice; session names must differ.")
+        else:
+            seen.add(name)
+        for k, v in t.items():
+            if k not in known:
+                hint = difflib.get_close_matches(k, list(known), n=1)
+                bad(
+                    f"{where}: unknown key '{k}'."
+                    + (f" Did you mean '{hint[0]}'?" if hint else "")
+                    + " Session covariates go in covariates = { prey = 0.8 }."
+                )
+            elif not isinstance(v, known[k]):
+                bad(f"{where} {k} = {v!r}: must be {_tname(known[k])}.")
+        _check_covariate_table(
+            t.get("covariates"), f"{where} covariates", bad, flat=True
+        )
+        if not t.get("stations") and not t.get("camtrap_dp"):
+            bad(f"{where}: needs stations = '...' (+ sightings) or camtrap_dp = '...'.")
+        if t.get("stations") and t.get("camtrap_dp"):
+            bad(f"{where}: give either stations (+ sightings) or camtrap_dp, not both.")
+        res = {k: survey_sec[k] for k in _SESSION_INHERITS if k in survey_sec}
+        res.update(t)
+        for key in ("stations", "sightings", "camtrap_dp"):
+            v = t.get(key)
+            if not isinstance(v, str) or not v.strip():
+                continue
+            target = Path(v) if Path(v).is_absolute() else base / v
+            why = _steps.path_problem("survey", key, target)
+            if why is not None:
+                bad(f"{where} {key} = '{v}': {why} (looked in {target}). Fix the path.")
+                continue
+            inputs[f"sessions.{name}.{key}"] = target.resolve()
+            res[key] = str(target.resolve())
+        out.append(res)
+    return out
+
+
+def read_session_surveys(
+    section: dict[str, Any], main: Survey, *, where: str = "project"
+) -> dict[str, tuple[Survey, dict[str, float]]]:
+    """The surveys of a checked [sessions] section, by session name, with covariates.
+
+    [[sessions.survey]] tables are read as [survey] is (same readers, the
+    main survey's CRS) and share the main survey's boundaries (habitat,
+    zones, parks); ``split`` / ``windows`` cut ``main`` into periods
+    (:func:`trapscape.density.split_survey`).
+
+    Raises
+    ------
+    InputError
+        A session's files have problems (the message names the session).
+    """
+    from dataclasses import replace
+
+    covs = dict(section.get("covariates") or {})
+    tables = section.get("survey")
+    if not tables:
+        from .density.multisurvey import split_survey
+
+        how = section.get("windows") or section.get("split") or "year"
+        parts = split_survey(main, how)
+        return {n: (sv, dict(covs.get(n, {}))) for n, sv in parts.items()}
+    out: dict[str, tuple[Survey, dict[str, float]]] = {}
+    for t in tables:
+        name = str(t["name"])
+        paths = {k: Path(t[k]) if t.get(k) else None for k in _SESSION_PATHS}
+        try:
+            sv = _read_project_survey(
+                Path(where),
+                t,
+                {},
+                paths["stations"],
+                paths["sightings"],
+                paths["camtrap_dp"],
+                {},
+                main.crs,
+                name,
+            )
+        except TrapscapeError as err:
+            raise InputError(f"session {name!r}: {err}") from err
+        sv = replace(
+            sv.species_subset(t.get("species")),
+            study_area=main.study_area,
+            zones=main.zones,
+            parks=main.parks,
+            border=main.border,
+            habitat=main.habitat,
+        )
+        out[name] = (sv, {**covs.get(name, {}), **dict(t.get("covariates") or {})})
+    return out
+
+
+_SESSION_PATHS = ("stations", "sightings", "camtrap_dp")

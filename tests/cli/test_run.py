@@ -177,7 +177,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     man = json.loads((out / "manifest.json").read_text())
     bad = {s: r["message"] for s, r in man["steps"].items() if r["status"] != "ok"}
-    assert bad == {}
+    # the example is one survey: the multi-session step has nothing to do
+    assert bad == {"sessions": "no [sessions] in the project file"}
     report = (out / "report.html").read_text()
     assert "simulated" in report and "approximate" in report
     assert "both (China + Russia)" in report
@@ -544,12 +545,15 @@ def test_run_shows_each_step_as_it_starts_and_ends(
     assert res.exit_code == 0, res.output
     err = res.stderr.splitlines()
     # a start and an end line per step that ran, in order, on stderr
-    start = err.index("[ 3/12] coverage   started")
+    from trapscape._steps import STEPS
+
+    n = len(STEPS)  # the step count is not fixed here: steps get added
+    start = err.index(f"[ 3/{n}] coverage   started")
     end = next(
-        i for i, line in enumerate(err) if line.startswith("[ 3/12] coverage   ok")
+        i for i, line in enumerate(err) if line.startswith(f"[ 3/{n}] coverage   ok")
     )
     assert start < end and line_has_time(err[end])
-    assert any(line.startswith("[ 4/12] density    skipped") for line in err)
+    assert any(line.startswith(f"[ 4/{n}] density    skipped") for line in err)
     assert "started" not in " ".join(line for line in err if "density" in line)
     assert "Outputs in" in res.stdout and "started" not in res.stdout
 
@@ -581,10 +585,14 @@ def test_run_json_progress_is_one_object_per_line(
     assert res.exit_code == 0, res.output
     events = [json.loads(line) for line in res.stdout.splitlines()]
     assert res.stderr == ""
-    assert events[0] == {"event": "start", "step": "validate", "index": 1, "total": 12}
+    from trapscape._steps import STEPS
+
+    first = {"event": "start", "step": "validate", "index": 1, "total": len(STEPS)}
+    assert events[0] == first
     ends = [e for e in events if e["event"] == "end"]
     assert [e["step"] for e in ends][:3] == ["validate", "effort", "coverage"]
-    assert len(ends) == 12 and all(isinstance(e["seconds"], float) for e in ends)
+    assert len(ends) == len(STEPS)
+    assert all(isinstance(e["seconds"], float) for e in ends)
     assert {e["status"] for e in ends} == {"ok", "skipped"}
     done = events[-1]
     assert done["event"] == "done" and done["exit_status"] == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import click
 from .._output import check_outputs, staged_outputs
 from .options import EXISTING_FILE, library_opt, out_dir_opt, overwrite_opt
 
-__all__ = ["cmd"]
+__all__ = ["cmd", "model_table"]
 
 #: what the command writes into --out
 OUTPUTS = ("sessions",)
@@ -125,15 +124,14 @@ def cmd(
     sessions/models.csv (logLik, AIC, AICc, dAIC per model, secr-style
     names such as "D~session lambda0~1 sigma~1"),
     sessions/estimates.csv (D per 100 km2 per session with SE, RSE and 95% CI,
-    lambda0/g0, sigma; every model) and sessions/fits.json (betas, covariance,
-    trend).
+    lambda0/g0, sigma; every model), sessions/fits.json (betas, covariance,
+    trend) and, with a ~Session model, sessions/trend.csv (rate of change per
+    session with 95% CI).
     """
-    import pandas as pd
-
-    from ..density.multisession import fit_sessions
+    from ..density.multisurvey import fit_session_models
     from ..density.sessions_io import read_sessions
     from ..errors import TrapscapeWarning
-    from ..pipeline.writers import write_csv, write_json
+    from ..pipeline.writers import write_sessions
 
     out = Path(out)
     check_outputs(out, OUTPUTS, overwrite=overwrite)
@@ -145,39 +143,26 @@ def cmd(
         buffer=buffer,
         spacing=spacing,
     )
-    fits: list[Any] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrapscapeWarning)
-        hn = detectfn == "HN"
-        for m, p0, sg in itertools.product(
-            dict.fromkeys(models), dict.fromkeys(p0_models), dict.fromkeys(sigma_models)
-        ):
-            fits.append(
-                fit_sessions(
-                    sessions,
-                    density=m,
-                    detectfn=detectfn,  # type: ignore[arg-type]
-                    occasion_model=occasion_model,  # type: ignore[arg-type]
-                    lambda0=None if hn else p0,
-                    g0=p0 if hn else None,
-                    sigma=sg,
-                    sex=sex,
-                )
-            )
+        fitted = fit_session_models(
+            sessions,
+            density=list(models),
+            detectfn=detectfn,  # type: ignore[arg-type]
+            occasion_model=occasion_model,  # type: ignore[arg-type]
+            lambda0=None if detectfn == "HN" else list(p0_models),
+            g0=list(p0_models) if detectfn == "HN" else None,
+            sigma=list(sigma_models),
+            sex=sex,
+        )
     for w in caught:
         if issubclass(w.category, TrapscapeWarning):
             click.echo(f"Warning: {w.message}", err=True)
         else:  # pragma: no cover - passed on unchanged
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    table = model_table(fits)
-    est = pd.concat(
-        [f.estimates.assign(model=f.label) for f in fits], ignore_index=True
-    )
     with staged_outputs(out, OUTPUTS, overwrite=overwrite) as tmp:
-        write_csv(tmp, table, "sessions/models.csv")
-        write_csv(tmp, est, "sessions/estimates.csv")
-        write_json(tmp, {f.label: f.to_dict() for f in fits}, "sessions/fits.json")
-    best = fits[int(table.index[0])]
+        write_sessions(tmp, fitted)
+    best = fitted.best
     dens = best.estimates[best.estimates["parameter"] == "D"]
     shown = "; ".join(
         f"{r['session']} {r['estimate']:.3g} ({r['lcl']:.3g}-{r['ucl']:.3g}, "
@@ -197,11 +182,7 @@ def cmd(
 
 
 def model_table(fits: list[Any]) -> Any:
-    """Models sorted by AIC with dAIC and AIC weights (index: position in ``fits``).
+    """Models sorted by AIC (:func:`trapscape.density.multisurvey.model_table`)."""
+    from ..density.multisurvey import model_table as table
 
-    Labelled secr-style (``MultiSessionFit.label``), the table of
-    :func:`trapscape.density.surface.aic_table`.
-    """
-    from ..density.surface import aic_table
-
-    return aic_table(fits, labels=[f.label for f in fits])
+    return table(fits)

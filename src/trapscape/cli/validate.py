@@ -87,6 +87,7 @@ def cmd(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrapscapeWarning)
             survey = inputs.load()
+            sessions = _sessions(inputs, survey)
     except TrapscapeError as err:
         if not as_json:
             raise
@@ -107,17 +108,42 @@ def cmd(
         click.get_current_context().exit(1)
     said = _pass_on(caught)
     summary = summarise(survey)
+    if sessions:
+        summary["sessions"] = sessions
     if as_json:
         click.echo(
             json.dumps({"ok": True, **summary, "warnings": said}, indent=2, default=str)
         )
     else:
         click.echo(_human(summary))
+        if sessions:
+            shown = ", ".join(
+                f"{k} ({v['stations']} stations, {v['individuals']} individuals)"
+                for k, v in sessions.items()
+            )
+            click.echo(f"Sessions:      {shown}")
         n = len(said)
         click.echo(
             "OK: no problems found"
             + (f" ({n} warning{'s' if n > 1 else ''} above)." if n else ".")
         )
+
+
+def _sessions(inputs: SurveyInputs, survey: Any) -> dict[str, dict[str, int]]:
+    """A project's [sessions] surveys, read and checked (name -> counts)."""
+    if not inputs.toml or inputs.project is None:
+        return {}
+    from ..project import load_project, read_session_surveys
+
+    section = load_project(inputs.project, read=False).params.get("sessions") or {}
+    if not section:
+        return {}
+    read = read_session_surveys(section, survey, where=str(inputs.project))
+    out = {}
+    for name, (sv, _covs) in read.items():
+        s = sv.summary()
+        out[name] = {"stations": s["stations"], "individuals": s["individuals"]}
+    return out
 
 
 def _pass_on(caught: list[warnings.WarningMessage]) -> list[str]:

@@ -22,6 +22,10 @@ formulas and conventions.  One topic per module:
 ``multisession``
     :func:`fit_sessions`, :class:`Session`, :class:`MultiSessionFit`:
     several surveys fitted jointly (``D ~ session``, trend, covariates).
+``multisurvey``
+    :func:`survey_sessions`, :func:`split_survey`,
+    :func:`fit_session_models`: sessions from surveys, with the rules of
+    the single-survey fit.
 ``abundance``
     Expected and realised N in regions (secr's ``region.N``),
     :func:`survey_regions`.
@@ -48,6 +52,7 @@ from . import (
     fitting,
     mask,
     multisession,
+    multisurvey,
     result,
     secr,
     sessions_io,
@@ -60,6 +65,12 @@ from .data import CaptureHistory, Mask, capture_history, rpsv
 from .fitting import PrecisionWarning, buffer_check, fit, log_likelihood
 from .mask import make_mask
 from .multisession import MultiSessionFit, Session, fit_sessions
+from .multisurvey import (
+    SessionModels,
+    fit_session_models,
+    split_survey,
+    survey_sessions,
+)
 from .result import SCRFit
 from .secr import (
     TrapLayout,
@@ -80,6 +91,7 @@ __all__ = [
     "PrecisionWarning",
     "SCRFit",
     "Session",
+    "SessionModels",
     "SurfaceFit",
     "TrapLayout",
     "abundance",
@@ -89,6 +101,7 @@ __all__ = [
     "capture_history",
     "data",
     "fit",
+    "fit_session_models",
     "fit_sessions",
     "fit_surface",
     "fit_survey",
@@ -98,6 +111,7 @@ __all__ = [
     "make_mask",
     "mask",
     "multisession",
+    "multisurvey",
     "raster_covariate",
     "read_camtrapr",
     "read_secr",
@@ -109,9 +123,11 @@ __all__ = [
     "rpsv",
     "secr",
     "sessions_io",
+    "split_survey",
     "surface",
     "survey",
     "survey_regions",
+    "survey_sessions",
     "write_secr",
 ]
 
@@ -122,6 +138,7 @@ for _obj in (
     buffer_check,
     capture_history,
     fit,
+    fit_session_models,
     fit_sessions,
     fit_surface,
     fit_survey,
@@ -130,7 +147,9 @@ for _obj in (
     raster_covariate,
     read_sessions,
     rpsv,
+    split_survey,
     survey_regions,
+    survey_sessions,
 ):
     _obj.__module__ = __name__
 del _obj

@@ -289,6 +289,7 @@ def run_survey(
         offline_assets()
     step_params = {s: _with_defaults(s, checked.get(s, {})) for s in STEP_SECTIONS}
     step_params["rasters"] = dict(dict((params or {}).get("rasters", {}) or {}).items())
+    step_params["sessions"] = dict((params or {}).get("sessions") or {})
     grid_memory_problems(
         step_params,
         tuple(survey.stations.total_bounds),

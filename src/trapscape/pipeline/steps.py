@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 from ..homerange import for_survey
 from .context import _Context, _Skip
+from .sessions import _step_sessions
 from .writers import (
     _tab,
     corridor_layers,
@@ -191,6 +192,10 @@ def _step_density(ctx: _Context) -> str:
     ctx.products.density_estimates = _tab(fit.estimates)
     if getattr(fit, "region_n", None) is not None and len(fit.region_n):
         ctx.products.region_n = _tab(fit.region_n)
+    if getattr(fit, "surfaces", ()):  # the AIC table the report shows
+        from ..density.surface import aic_table
+
+        ctx.products.density_surfaces = aic_table(list(fit.surfaces))
     ctx.records["density"].outputs.extend(write_density(ctx.stage, fit, ctx.survey))
     from ..reserve import zones_with_stations as _zones_with_stations
 
@@ -503,6 +508,7 @@ _STEP_FUNCS: dict[str, Callable[[_Context], str]] = {
     "effort": _step_effort,
     "coverage": _step_coverage,
     "density": _step_density,
+    "sessions": _step_sessions,
     "pdot": _step_pdot,
     "homerange": _step_homerange,
     "corridors": _step_corridors,

@@ -33,6 +33,7 @@ __all__ = [
     "write_layer",
     "write_pdot",
     "write_plan",
+    "write_sessions",
     "write_tif",
 ]
 
@@ -429,3 +430,48 @@ def write_plan(folder: Path, result: Any) -> list[str]:
         removed = pd.DataFrame({"station_id": list(result.removed)})
         out.append(write_csv(folder, removed, "plan/removed_stations.csv"))
     return list(dict.fromkeys(out))
+
+
+def write_sessions(folder: Path, models: Any, sessions: Any = None) -> list[str]:
+    """Write the multi-session files (``trapscape sessions`` and the sessions step).
+
+    ``sessions/models.csv`` (AIC table), ``sessions/estimates.csv`` (every
+    model's per-session estimates), ``sessions/fits.json`` (betas,
+    covariance, trend) and, when a trend model (``~Session``) was fitted,
+    ``sessions/trend.csv`` (rate of change lambda per session with 95 % CI).
+    With ``sessions`` (exact runs only: they hold station coordinates and
+    animal identities), also the input tables ``sessions/input/traps.csv``,
+    ``captures.csv`` and ``covariates.csv``, which ``trapscape sessions``
+    reads back.  ``models`` is a
+    :class:`trapscape.density.multisurvey.SessionModels`.  Timings are left
+    out of fits.json, so the same sessions give the same files.
+    """
+    out = [
+        write_csv(folder, models.table, "sessions/models.csv"),
+        write_csv(folder, models.estimates, "sessions/estimates.csv"),
+        write_json(folder, _without_timings(models.to_dict()), "sessions/fits.json"),
+    ]
+    trends = models.trends
+    if len(trends):
+        out.append(write_csv(folder, trends, "sessions/trend.csv"))
+    if sessions is not None:
+        from ..density.multisurvey import session_tables
+
+        traps, caps, covs = session_tables(sessions)
+        tables = {"traps": traps, "captures": caps}
+        if covs.shape[1] > 1:
+            tables["covariates"] = covs
+        for stem, df in tables.items():
+            # full precision: read back, they give the same fit to the last digit
+            name = f"sessions/input/{stem}.csv"
+            df.to_csv(_path(folder, name), index=False, lineterminator="\n")
+            out.append(name)
+    return out
+
+
+def _without_timings(fits: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for model, summary in fits.items():
+        opt = {k: v for k, v in summary.get("optimizer", {}).items() if k != "seconds"}
+        out[model] = {**summary, "optimizer": opt}
+    return out

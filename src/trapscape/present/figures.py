@@ -43,7 +43,15 @@ __all__ = ["DPI", "FIGURE_NAMES", "LABELS", "render_figures", "write_figures"]
 
 logger = logging.getLogger(__name__)
 
-FIGURE_NAMES = ("effort", "pdot", "homeranges", "corridors", "plan")
+FIGURE_NAMES = (
+    "effort",
+    "pdot",
+    "density_surface",
+    "sessions",
+    "homeranges",
+    "corridors",
+    "plan",
+)
 
 #: Print resolution (dots per inch) and size (inches: 17 cm wide, A4 text width).
 DPI = 200
@@ -75,6 +83,13 @@ LABELS: dict[str, str] = {
     "bar.cells": "{what} per cell",
     "bar.pdot_now": "current pdot",
     "public": "Public version: locations generalised, identities removed.",
+    "title.density_surface": "Density surface, best model by AIC ({model})",
+    "bar.density": "density (animals per 100 km²)",
+    "title.sessions": "Density per session (best model by AIC: {model})",
+    "axis.session": "session",
+    "axis.density": "density (animals per 100 km²), 95% CI",
+    "key.session_d": "density and 95% CI",
+    "key.trend": "trend {model}: ×{lam} per session (95% CI {lcl}–{ucl})",
 }
 
 
@@ -375,6 +390,80 @@ def _pdot(survey: Survey, prods: RunProducts) -> Figure | None:
     return fig
 
 
+def _density_surface(survey: Survey, prods: RunProducts) -> Figure | None:
+    """The best density surface by AIC (exact runs: public runs drop the fit)."""
+    surfaces = getattr(prods.density_fit, "surfaces", ()) or ()
+    if not surfaces:
+        return None
+    from ..density.surface import best_surface
+
+    best = best_surface(surfaces)
+    if best.crs is None:
+        return None
+    fig, ax = _figure()
+    _base(ax, survey)
+    _raster(ax, best.to_dataarray(), cmap="magma", label=_t("bar.density"), fig=fig)
+    _key(ax, survey)
+    ax.set_title(_t("title.density_surface", model=f"D {best.density}"))
+    return fig
+
+
+def _sessions(survey: Survey, prods: RunProducts) -> Figure | None:
+    """Density per session with 95 % CI bars (best model) and the fitted trend."""
+    models = prods.sessions
+    if models is None:
+        return None
+    from matplotlib.figure import Figure as _Fig
+
+    best = models.best
+    est = best.estimates[best.estimates["parameter"] == "D"]
+    x = np.arange(len(est))
+    fig = _Fig(figsize=(FIGSIZE[0], 3.6), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    d = est["estimate"].to_numpy(float)
+    err = np.vstack([d - est["lcl"].to_numpy(float), est["ucl"].to_numpy(float) - d])
+    ax.errorbar(
+        x,
+        d,
+        yerr=err,
+        fmt="o",
+        color=COLORS["path"],
+        ecolor=COLORS["path"],
+        capsize=4,
+        zorder=3,
+        label=_t("key.session_d"),
+    )
+    trends = models.trends
+    for f in models.fits:
+        if f.trend:
+            td = f.estimates[f.estimates["parameter"] == "D"]["estimate"]
+            ax.plot(x, td.to_numpy(float), "--", color=COLORS["hotspot"], zorder=2)
+    if len(trends):
+        t = trends.iloc[0]
+        ax.plot(
+            [],
+            [],
+            "--",
+            color=COLORS["hotspot"],
+            label=_t(
+                "key.trend",
+                model=str(t["model"]),
+                lam=i18n.localize_number(f"{float(t['lambda']):.3g}"),
+                lcl=i18n.localize_number(f"{float(t['lcl']):.3g}"),
+                ucl=i18n.localize_number(f"{float(t['ucl']):.3g}"),
+            ),
+        )
+    ax.set_xticks(x, [str(s) for s in est["session"]])
+    ax.set_xlim(-0.5, len(x) - 0.5)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(_t("axis.session"))
+    ax.set_ylabel(_t("axis.density"))
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    ax.set_title(_t("title.sessions", model=best.label))
+    return fig
+
+
 def _homeranges(survey: Survey, prods: RunProducts) -> Figure | None:
     from matplotlib.patches import Patch
 
@@ -599,6 +688,8 @@ _BUILDERS = {
     "homeranges": _homeranges,
     "corridors": _corridors,
     "plan": _plan,
+    "density_surface": _density_surface,
+    "sessions": _sessions,
 }
 
 

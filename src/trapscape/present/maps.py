@@ -165,6 +165,10 @@ LABELS: dict[str, str] = {
     "field.lat": "Latitude (WGS 84)",
     "field.lon": "Longitude (WGS 84)",
     "field.area_km2_zone": "Area in {zone} (km²)",
+    "sessions.title": "Density by session (animals per 100 km²)",
+    "sessions.best": "best model by AIC: {model}",
+    "sessions.row": "{session}: {d} (95% CI {lcl}–{ucl})",
+    "sessions.trend": "trend {model}: ×{lam} per session (95% CI {lcl}–{ucl})",
 }
 
 
@@ -689,7 +693,9 @@ def survey_map(
         _add_labels(fm, m, survey, b)
     fm.LayerControl(collapsed=True, position="topright").add_to(m)
     _add_header(m, survey, title=title, public=public, cell=public_cell)
-    _fixed_box(m, lg.html(), "bottomleft", "ts-legend-box")
+    _fixed_box(
+        m, lg.html() + _sessions_html(prods.sessions), "bottomleft", "ts-legend-box"
+    )
     _legend_sync(fm, m)
     if i18n.current() != "en":
         _leaflet_ui_language(m)
@@ -697,6 +703,49 @@ def survey_map(
         m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     m._trapscape_lang = i18n.current()  # for <html lang> (render_html)
     return m
+
+
+def _sessions_html(models: Any) -> str:
+    """Per-session densities and the trend, under the legend (no locations).
+
+    The sessions are surveys of other years or areas, not layers of this
+    map, so their estimates sit in the legend box, always shown.
+    """
+    if models is None:
+        return ""
+    best = models.best
+    d = best.estimates[best.estimates["parameter"] == "D"]
+    rows = "".join(
+        '<div class="ts-li">'
+        + html.escape(
+            _t(
+                "sessions.row",
+                session=str(r["session"]),
+                d=fmt_number(r["estimate"]),
+                lcl=fmt_number(r["lcl"]),
+                ucl=fmt_number(r["ucl"]),
+            )
+        )
+        + "</div>"
+        for _, r in d.iterrows()
+    )
+    notes = [_t("sessions.best", model=best.label)]
+    for _, t in models.trends.iterrows():
+        notes.append(
+            _t(
+                "sessions.trend",
+                model=str(t["model"]),
+                lam=fmt_number(t["lambda"]),
+                lcl=fmt_number(t["lcl"]),
+                ucl=fmt_number(t["ucl"]),
+            )
+        )
+    extra = "".join(f'<div class="ts-note">{html.escape(n)}</div>' for n in notes)
+    return (
+        f'<details class="ts-legend ts-sessions" open><summary>'
+        f"{html.escape(_t('sessions.title'))}</summary>"
+        f'<div class="ts-legend-block">{rows}{extra}</div></details>'
+    )
 
 
 def _refuse_exact_layers(prods: RunProducts) -> None:

@@ -133,6 +133,14 @@ COLUMN_LABELS: dict[str, str] = {
     "rse": "RSE",
     "lcl": "95% CI lower",
     "ucl": "95% CI upper",
+    "session": "session",
+    "density_model": "density model",
+    "npar": "parameters",
+    "loglik": "log-likelihood",
+    "aic": "AIC",
+    "aicc": "AICc",
+    "daic": "ΔAIC",
+    "aic_weight": "AIC weight",
     "quantity": "quantity",
     "detected in": "detected in",
     "share": "share of individuals",
@@ -217,6 +225,13 @@ TEXT: dict[str, str] = {
     "caption_plan": "Proposed stations over the current detection probability.",
     "design_current": "current stations",
     "design_current+plan": "current and proposed stations",
+    "caption_density_surface": "Density surface of the best model by AIC "
+    "(animals per 100 km²).",
+    "caption_sessions": "Density per session with 95% confidence intervals; the "
+    "dashed line is the fitted log-linear trend.",
+    "session_density": "density (animals per 100 km²)",
+    "trend_line": "{model}: the density changes by a factor of {lam} per session "
+    "(95% CI {lcl}–{ucl}).",
 }
 
 #: Relative size under which a value is floating-point noise around zero:
@@ -270,6 +285,8 @@ def _denoise(col: pd.Series) -> pd.Series:
 
 def _label(col: str) -> str:
     """The reader's name of a result column (see :data:`COLUMN_LABELS`)."""
+    if col == "density":
+        return _tr(TEXT["session_density"])
     if col in COLUMN_LABELS:
         return _tr(COLUMN_LABELS[col])
     for prefix, key in (("area_km2_", "area_of"), ("share_", "share_of")):
@@ -510,6 +527,43 @@ def _density_context(
         "regions": regions,
         "unsurveyed_zones": [_tr(z) for z in unsurveyed],
     }
+
+
+def _sessions_context(models: Any) -> dict[str, Any] | None:
+    """What the sessions subsection shows (``None``: no sessions step)."""
+    if models is None:
+        return None
+    best = models.best
+    est = best.estimates[best.estimates["parameter"] == "D"]
+    cols = ["session", "estimate", "se", "rse", "lcl", "ucl"]
+    d = est[cols].copy()
+    d["session"] = d["session"].astype(str)
+    d = d.rename(columns={"estimate": "density"})
+    trends = []
+    for _, t in models.trends.iterrows():
+        trends.append(
+            _tr(TEXT["trend_line"]).format(
+                model=str(t["model"]),
+                lam=_num(float(t["lambda"])),
+                lcl=_num(float(t["lcl"])),
+                ucl=_num(float(t["ucl"])),
+            )
+        )
+    return {
+        "best": best.label,
+        "n": len(best.sessions),
+        "density": _table(d),
+        "models": _table(models.table.rename(columns={"model": "density_model"})),
+        "trends": trends,
+        "notes": list(best.notes),
+    }
+
+
+def _surface_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The density surfaces' AIC table with the report's column names."""
+    if table is None:
+        return None
+    return table.rename(columns={"model": "density_model"})
 
 
 # ------------------------------------------------------------ other sections
@@ -807,7 +861,14 @@ def _figures(
         "effort": effort,
         **{
             k: _tr(TEXT[f"caption_{k}"])
-            for k in ("pdot", "homeranges", "corridors", "plan")
+            for k in (
+                "pdot",
+                "homeranges",
+                "corridors",
+                "plan",
+                "density_surface",
+                "sessions",
+            )
         },
     }
     from ._fonts import figure_language
@@ -913,6 +974,8 @@ def report_context(
         "coverage_stats": _maybe_table(_zone_rows(prods.coverage_stats, shown)),
         "pdot_summary": _maybe_table(_zone_rows(prods.pdot_summary, shown)),
         "density": density,
+        "sessions": _sessions_context(prods.sessions),
+        "surfaces": _maybe_table(_surface_table(prods.density_surfaces)),
         "population": _population_table(prods.population),
         "straddling": _straddling_context(prods, shown),
         "hotspots": _hotspots_context(prods.border_hotspots, top_hotspots),
@@ -994,7 +1057,9 @@ def write_report(
         ``coverage_stats``, ``pdot_summary``, ``density_estimates``,
         ``region_n``, ``population``, ``cross_border_population``,
         ``straddling`` (and ``straddling_areas``), ``border_hotspots``,
-        ``reserve``, ``plan_summary``, ``proposed`` and ``figure_png``.
+        ``reserve``, ``plan_summary``, ``proposed``, ``density_surfaces``
+        (the surfaces' AIC table), ``sessions`` (multi-session models: D per
+        session, AIC table, trend) and ``figure_png``.
     records
         Per-step records of the run (status, time, message).
     notes
