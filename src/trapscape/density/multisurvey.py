@@ -309,7 +309,9 @@ def fit_session_models(
     )
     fits = []
     for m, p0, sg in itertools.product(
-        dict.fromkeys(models), dict.fromkeys(p0_models), dict.fromkeys(_formulas(sigma, "sigma"))
+        dict.fromkeys(models),
+        dict.fromkeys(p0_models),
+        dict.fromkeys(_formulas(sigma, "sigma")),
     ):
         detection: dict[str, Any] = {"sigma": sg}
         if p0 is not None:
@@ -328,7 +330,9 @@ def fit_session_models(
         except ComputationError as err:
             names = ", ".join(s.name for s in sessions)
             what = f"D{m}" + "".join(f" {k}{v}" for k, v in detection.items())
-            raise ComputationError(f"model {what!r} on sessions {names}: {err}") from err
+            raise ComputationError(
+                f"model {what!r} on sessions {names}: {err}"
+            ) from err
     return SessionModels(fits=tuple(fits), table=model_table(fits))
 
 

@@ -87,6 +87,4 @@ def _step_sessions(ctx: _Context) -> str:
             f"; trend {float(r['lambda']):.3g} per session "
             f"({float(r['lcl']):.3g}-{float(r['ucl']):.3g})"
         )
-    return (
-        f"{len(sessions)} sessions, best {best.label}: {shown} per 100 km2{trend}"
-    )
+    return f"{len(sessions)} sessions, best {best.label}: {shown} per 100 km2{trend}"
