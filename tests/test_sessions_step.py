@@ -103,21 +103,25 @@ def run(surveys: Path) -> Path:
 @pytest.mark.slow
 def test_run_writes_the_session_files_and_the_trend(run: Path) -> None:
     models = pd.read_csv(run / "sessions/models.csv")
-    assert sorted(models["model"]) == ["D ~1", "D ~Session"]
+    assert sorted(models["model"]) == [
+        "D~1 lambda0~1 sigma~1",
+        "D~Session lambda0~1 sigma~1",
+    ]
     assert models["daic"].min() == 0
     est = pd.read_csv(run / "sessions/estimates.csv")
-    d = est[(est["parameter"] == "D") & (est["model"] == "~Session")]
+    trend_model = "D~Session lambda0~1 sigma~1"
+    d = est[(est["parameter"] == "D") & (est["model"] == trend_model)]
     assert list(d["session"].astype(str)) == ["2021", "2022", "2023"]
     assert (d["lcl"] < d["estimate"]).all() and (d["estimate"] < d["ucl"]).all()
     # simulated densities rise 1.5 -> 3.5: the fitted trend rises too
     assert d["estimate"].iloc[2] > d["estimate"].iloc[0]
     trend = pd.read_csv(run / "sessions/trend.csv")
-    assert list(trend["model"]) == ["D ~Session"]
+    assert list(trend["model"]) == [trend_model]
     t = trend.iloc[0]
     assert t["lcl"] < t["lambda"] < t["ucl"] and t["lambda"] > 1
     fits = json.loads((run / "sessions/fits.json").read_text())
-    assert set(fits) == {"~1", "~Session"}
-    assert fits["~Session"]["trend"]["lambda"] == pytest.approx(t["lambda"])
+    assert set(fits) == {"D~1 lambda0~1 sigma~1", trend_model}
+    assert fits[trend_model]["trend"]["lambda"] == pytest.approx(t["lambda"])
     for stem in ("traps", "captures", "covariates"):
         assert (run / f"sessions/input/{stem}.csv").exists()
     man = json.loads((run / "manifest.json").read_text())
@@ -156,14 +160,14 @@ def test_report_and_map_show_the_sessions(run: Path) -> None:
     assert 'id="sessions"' in html
     for name, _, _ in SESSIONS:
         assert name in html
-    assert "D ~Session" in html
+    assert "D~Session lambda0~1 sigma~1" in html
     assert (run / "figures/sessions.png").exists()
     from PIL import Image
 
     with Image.open(run / "figures/sessions.png") as im:
         assert round(im.info["dpi"][0]) == 200
     page = (run / "map.html").read_text(encoding="utf-8")
-    assert "2022" in page and "D ~Session" in page
+    assert "2022" in page and "D~Session lambda0~1 sigma~1" in page
 
 
 def test_bad_session_tables_are_refused_naming_key(tmp_path: Path) -> None:
