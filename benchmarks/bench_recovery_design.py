@@ -21,6 +21,13 @@ Truths (per country, adults per 100 km²):
     given density where a cell centre lies in the state space, 0 elsewhere
     (settlements, beyond the 12 km state-space buffer).  This is what a
     model with one density per country over that mask estimates.
+``d_mask_pdot``
+    The same expected density weighted by the true probability that an
+    animal at the cell is detected at all, p.(x), with the true σ, λ0, sex
+    ratio and the survey's usage: ∫ D p. / ∫ p. over the country's cells.
+    A model with one density per country estimates this when the true
+    density is not constant over the country's mask cells (the expected
+    number detected is ∫ D p., and the fit divides it by ∫ p.).
 ``d_mask_realised``
     Activity centres drawn inside the mask's cells of that country divided
     by their area (the realised density the fit sees).
@@ -60,6 +67,7 @@ FIELDS = (
     "d_given",
     "d_mask_expected",
     "d_mask_realised",
+    "d_mask_pdot",
     "n_mask_realised",
     "mask_km2",
     "mask_buffer",
@@ -131,6 +139,20 @@ def _state_space() -> Any:
     return params, layers, state
 
 
+def _true_pdot(
+    params: Any, xy: np.ndarray, traps: np.ndarray, usage: np.ndarray
+) -> np.ndarray:
+    """P(an animal centred at each point is detected at all), true parameters."""
+    d2 = ((xy[:, None, :] - traps[None, :, :]) ** 2).sum(axis=2)
+    out = np.zeros(len(xy))
+    pm = params.male_share
+    for sex, share in (("F", 1 - pm), ("M", pm)):
+        sig, lam = params.sigma_of(sex), params.lambda0_of(sex)
+        hazard = (lam * np.exp(-d2 / (2 * sig**2)) * usage[None, :]).sum(axis=1)
+        out += share * (1 - np.exp(-hazard))
+    return out
+
+
 def _mask_truth(
     fit: Any, survey: Any, species: str | None, truth: dict[str, Any], geo: Any
 ) -> dict[str, dict[str, float]]:
@@ -163,6 +185,7 @@ def _mask_truth(
         inside = shapely.contains_xy(g, xy[:, 0], xy[:, 1]) & (sim_zone == "")
         sim_zone[inside] = name
     dens = np.array([params.densities.get(z, 0.0) for z in sim_zone]) * in_state
+    pdot = _true_pdot(params, xy, ch.traps_xy, ch.usage.sum(axis=1))
     a = np.array([[an["x"], an["y"]] for an in truth["animals"]])
     cell_area = mask.spacing**2
     # the cell holding each activity centre (if any)
@@ -175,6 +198,7 @@ def _mask_truth(
         n_real = int(np.sum(held & sel[k]))
         out[z] = {
             "d_mask_expected": float(dens[sel].mean()),
+            "d_mask_pdot": float(np.sum(dens[sel] * pdot[sel]) / np.sum(pdot[sel])),
             "d_mask_realised": n_real / area,
             "n_mask_realised": n_real,
             "mask_km2": area * 100,
@@ -298,7 +322,7 @@ def summary(path: Path) -> None:
         lcl = np.array([_num(r["lcl"]) for r in ok])
         ucl = np.array([_num(r["ucl"]) for r in ok])
         rse = np.array([_num(r["rse"]) for r in ok])
-        for tname in ("d_given", "d_mask_expected", "d_mask_realised"):
+        for tname in ("d_given", "d_mask_expected", "d_mask_pdot", "d_mask_realised"):
             t = np.array([_num(r[tname]) for r in ok])
             rel = est / t - 1.0
             cov = int(np.sum((lcl <= t) & (t <= ucl)))
