@@ -84,6 +84,9 @@ FIELDS = (
     "sa_rn",
     "sa_rn_lcl",
     "sa_rn_ucl",
+    "sa_rnl",
+    "sa_rnl_lcl",
+    "sa_rnl_ucl",
     "sa_expected",
     "sa_realised",
     "seconds",
@@ -206,7 +209,19 @@ def _mask_truth(
     return out
 
 
-def run_seed(seed: int, geo: Any) -> list[dict[str, Any]]:
+def _without_settlements(survey: Any, geo: Any) -> Any:
+    """The survey with the simulation's settlement buffers cut out of its habitat."""
+    from dataclasses import replace
+
+    _params, layers, _state = geo
+    hab = survey.habitat.to_crs(layers.crs)
+    hab = hab.set_geometry(hab.geometry.difference(layers.settle))
+    return replace(survey, habitat=hab.to_crs(survey.habitat.crs))
+
+
+def run_seed(
+    seed: int, geo: Any, *, no_settlements: bool = False, buffer: float | None = None
+) -> list[dict[str, Any]]:
     """Simulate one seed, fit it like the density step, return rows per country."""
     from trapscape import density
     from trapscape.errors import TrapscapeError
@@ -219,11 +234,16 @@ def run_seed(seed: int, geo: Any) -> list[dict[str, Any]]:
         truth = json.loads((folder / "truth.json").read_text())
         proj = load_project(folder / "survey.toml")
         opts = dict(proj.params.get("density", {}))
+        survey = proj.survey
+        if no_settlements:  # experiment: the mask without the settlement holes
+            survey = _without_settlements(survey, geo)
+        if buffer is not None:  # experiment: a fixed (wider) mask buffer
+            opts["buffer"] = buffer
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = density.fit_survey(proj.survey, species=proj.species, **opts)
+                fit = density.fit_survey(survey, species=proj.species, **opts)
         except TrapscapeError as err:
             secs = time.perf_counter() - t0
             return [
@@ -238,7 +258,7 @@ def run_seed(seed: int, geo: Any) -> list[dict[str, Any]]:
                 for z, d in sorted(truth["parameters"]["densities"].items())
             ]
         secs = time.perf_counter() - t0
-        mt = _mask_truth(fit, proj.survey, proj.species, truth, geo)
+        mt = _mask_truth(fit, survey, proj.species, truth, geo)
     est = fit.estimates.set_index("parameter")
     common = {
         "seed": seed,
@@ -256,7 +276,7 @@ def run_seed(seed: int, geo: Any) -> list[dict[str, Any]]:
         "sa_realised": truth["n_in_study_area"],
     }
     rn = fit.region_n
-    for q, key in (("E.N", "sa_en"), ("R.N", "sa_rn")):
+    for q, key in (("E.N", "sa_en"), ("R.N", "sa_rn"), ("R.N.local", "sa_rnl")):
         r = rn[(rn["region"] == "study area") & (rn["quantity"] == q)]
         if len(r):
             common[key] = r["estimate"].iloc[0]
@@ -293,12 +313,11 @@ def summary(path: Path) -> None:
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     seeds = sorted({int(r["seed"]) for r in rows})
-    failed = sorted(
-        {int(r["seed"]) for r in rows if r["converged"] != "True" or r["error"] == ""}
-        & {int(r["seed"]) for r in rows if r["converged"] != "True"}
+    failed = sorted({int(r["seed"]) for r in rows if r["converged"] != "True"})
+    print(
+        f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]}); not converged/failed: "
+        f"{failed or 'none'}"
     )
-    print(f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]}); not converged/failed: "
-          f"{failed or 'none'}")
     for r in rows:
         if r["converged"] != "True" and r["error"]:
             print(f"  seed {r['seed']} {r['country']}: {r['error']}")
@@ -336,10 +355,19 @@ def summary(path: Path) -> None:
         k: np.array([_num(r[k]) for r in rows if r["country"] == "Russia"])
         for k in ("sigma_f", "sigma_m", "lambda0_f", "lambda0_m", "pmix_m")
     }
-    true = {"sigma_f": 2500, "sigma_m": 4000, "lambda0_f": 0.05, "lambda0_m": 0.05,
-            "pmix_m": 1 / 2.2}
+    true = {
+        "sigma_f": 2500,
+        "sigma_m": 4000,
+        "lambda0_f": 0.05,
+        "lambda0_m": 0.05,
+        "pmix_m": 1 / 2.2,
+    }
     rus = [r for r in rows if r["country"] == "Russia" and r["converged"] == "True"]
-    for key, tkey in (("sa_en", "sa_expected"), ("sa_rn", "sa_realised")):
+    for key, tkey in (
+        ("sa_en", "sa_expected"),
+        ("sa_rn", "sa_realised"),
+        ("sa_rnl", "sa_realised"),
+    ):
         e = np.array([_num(r[key]) for r in rus])
         t = np.array([_num(r[tkey]) for r in rus])
         lo = np.array([_num(r[f"{key}_lcl"]) for r in rus])
@@ -359,8 +387,10 @@ def summary(path: Path) -> None:
         v = v[np.isfinite(v)]
         if len(v):
             rel = v / true[k] - 1
-            print(f"  {k:9} {v.mean():10.4g} {100 * rel.mean():7.2f} "
-                  f"{100 * rel.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else 0:5.2f}")
+            print(
+                f"  {k:9} {v.mean():10.4g} {100 * rel.mean():7.2f} "
+                f"{100 * rel.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else 0:5.2f}"
+            )
 
 
 def main() -> None:
@@ -368,6 +398,12 @@ def main() -> None:
     ap.add_argument("--seeds", default="101-130")
     ap.add_argument("--csv", type=Path, default=Path("recovery_design.csv"))
     ap.add_argument("--summary", action="store_true", help="only print the summary")
+    ap.add_argument(
+        "--no-settlements",
+        action="store_true",
+        help="experiment: cut the simulation's settlement buffers out of the habitat",
+    )
+    ap.add_argument("--buffer", type=float, help="experiment: mask buffer (m)")
     a = ap.parse_args()
     if not a.summary:
         done = _done(a.csv)
@@ -376,7 +412,7 @@ def main() -> None:
             if seed in done:
                 continue
             t0 = time.perf_counter()
-            rows = run_seed(seed, geo)
+            rows = run_seed(seed, geo, no_settlements=a.no_settlements, buffer=a.buffer)
             _append(a.csv, rows)
             d = {r["country"]: r.get("estimate", "") for r in rows}
             print(f"seed {seed}: {d} ({time.perf_counter() - t0:.0f} s)", flush=True)
