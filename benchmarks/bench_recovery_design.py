@@ -30,7 +30,16 @@ Truths (per country, adults per 100 km²):
     number detected is ∫ D p., and the fit divides it by ∫ p.).
 ``d_mask_realised``
     Activity centres drawn inside the mask's cells of that country divided
-    by their area (the realised density the fit sees).
+    by their area (the realised density on the mask).
+``d_mask_realised_pdot``
+    The realised analogue of ``d_mask_pdot``: the drawn centres in the
+    country's cells weighted by p.(centre), divided by ∫ p. over them.  Its
+    expectation is ``d_mask_pdot``; it removes most of the Poisson noise of
+    the number of animals, so D-hat against it measures the estimator's
+    own bias precisely.
+
+``--retruth`` recomputes the truth columns of an existing CSV (simulating
+again, with the mask buffer and spacing of each fit) without refitting.
 
 Run (about a minute per seed on a loaded 2-core machine):
 
@@ -68,6 +77,7 @@ FIELDS = (
     "d_mask_expected",
     "d_mask_realised",
     "d_mask_pdot",
+    "d_mask_realised_pdot",
     "n_mask_realised",
     "mask_km2",
     "mask_buffer",
@@ -160,6 +170,19 @@ def _mask_truth(
     fit: Any, survey: Any, species: str | None, truth: dict[str, Any], geo: Any
 ) -> dict[str, dict[str, float]]:
     """Expected and realised density over the fitted mask, per zone."""
+    return _truth_on_mask(
+        (fit.model, fit.mask_buffer, fit.mask_spacing), survey, species, truth, geo
+    )
+
+
+def _truth_on_mask(
+    fitted: tuple[str, float, float],
+    survey: Any,
+    species: str | None,
+    truth: dict[str, Any],
+    geo: Any,
+) -> dict[str, dict[str, float]]:
+    """Expected and realised density over a mask (model, buffer, spacing)."""
     import shapely
     from scipy.spatial import cKDTree
 
@@ -169,11 +192,12 @@ def _mask_truth(
 
     params, layers, state = geo
     ch = capture_history(survey, species=species)
-    maker = _MaskMaker.for_survey(survey, fit.model, None, 5000, None)
+    model, buffer, spacing = fitted
+    maker = _MaskMaker.for_survey(survey, model, None, 5000, None)
     mask = make_mask(
         ch.traps_xy,
-        buffer=fit.mask_buffer,
-        spacing=fit.mask_spacing,
+        buffer=buffer,
+        spacing=spacing,
         habitat=maker.habitat,
         zones=maker.zones,
         crs=maker.crs,
@@ -188,8 +212,10 @@ def _mask_truth(
         inside = shapely.contains_xy(g, xy[:, 0], xy[:, 1]) & (sim_zone == "")
         sim_zone[inside] = name
     dens = np.array([params.densities.get(z, 0.0) for z in sim_zone]) * in_state
-    pdot = _true_pdot(params, xy, ch.traps_xy, ch.usage.sum(axis=1))
+    usage = ch.usage.sum(axis=1)
+    pdot = _true_pdot(params, xy, ch.traps_xy, usage)
     a = np.array([[an["x"], an["y"]] for an in truth["animals"]])
+    pdot_a = _true_pdot(params, a, ch.traps_xy, usage)
     cell_area = mask.spacing**2
     # the cell holding each activity centre (if any)
     d, k = cKDTree(xy).query(a, p=np.inf)
@@ -198,11 +224,16 @@ def _mask_truth(
     for z in sorted(set(labels)):
         sel = labels == z
         area = sel.sum() * cell_area / 1e8  # 100 km2
-        n_real = int(np.sum(held & sel[k]))
+        mine = held & sel[k]
+        n_real = int(np.sum(mine))
         out[z] = {
             "d_mask_expected": float(dens[sel].mean()),
             "d_mask_pdot": float(np.sum(dens[sel] * pdot[sel]) / np.sum(pdot[sel])),
             "d_mask_realised": n_real / area,
+            # realised analogue of d_mask_pdot: centres weighted by p.
+            "d_mask_realised_pdot": float(
+                np.sum(pdot_a[mine]) / (np.sum(pdot[sel]) * cell_area / 1e8)
+            ),
             "n_mask_realised": n_real,
             "mask_km2": area * 100,
         }
@@ -264,7 +295,7 @@ def run_seed(
         "seed": seed,
         "converged": bool(fit.converged),
         "mask_buffer": round(float(fit.mask_buffer or 0), 1),
-        "mask_spacing": round(float(fit.mask_spacing), 1),
+        "mask_spacing": float(fit.mask_spacing),
         "n_detected": fit.n,
         "sigma_f": est.loc["sigma[F]", "estimate"],
         "sigma_m": est.loc["sigma[M]", "estimate"],
@@ -301,6 +332,35 @@ def run_seed(
     return rows
 
 
+def retruth(path: Path, geo: Any) -> None:
+    """Recompute the truth columns of the CSV's rows (no refit)."""
+    from trapscape.project import load_project
+
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for seed in sorted({int(r["seed"]) for r in rows}):
+        mine = [r for r in rows if int(r["seed"]) == seed and r["mask_buffer"]]
+        if not mine:
+            continue
+        with tempfile.TemporaryDirectory(prefix="recov_") as tmp:
+            folder = Path(tmp) / "sim"
+            cmd = [sys.executable, "-m", "trapscape", "simulate", "--out", str(folder)]
+            subprocess.run([*cmd, "--seed", str(seed)], check=True, capture_output=True)
+            truth = json.loads((folder / "truth.json").read_text())
+            proj = load_project(folder / "survey.toml")
+            r0 = mine[0]
+            fitted = ("sex+zone", float(r0["mask_buffer"]), float(r0["mask_spacing"]))
+            mt = _truth_on_mask(fitted, proj.survey, proj.species, truth, geo)
+        for r in mine:
+            r.update(mt.get(r["country"], {}))
+        print(f"seed {seed}: truth recomputed", flush=True)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in FIELDS})
+
+
 def _num(v: str) -> float:
     try:
         return float(v)
@@ -322,7 +382,7 @@ def summary(path: Path) -> None:
         if r["converged"] != "True" and r["error"]:
             print(f"  seed {r['seed']} {r['country']}: {r['error']}")
     print(
-        f"{'country':8} {'truth':17} {'n':>3} {'truth mean':>10} {'D-hat mean':>10} "
+        f"{'country':8} {'truth':20} {'n':>3} {'truth mean':>10} {'D-hat mean':>10} "
         f"{'bias %':>7} {'SE %':>5} {'RSE %':>6} {'cover':>9}"
     )
     for country in sorted({r["country"] for r in rows}):
@@ -341,13 +401,19 @@ def summary(path: Path) -> None:
         lcl = np.array([_num(r["lcl"]) for r in ok])
         ucl = np.array([_num(r["ucl"]) for r in ok])
         rse = np.array([_num(r["rse"]) for r in ok])
-        for tname in ("d_given", "d_mask_expected", "d_mask_pdot", "d_mask_realised"):
+        for tname in (
+            "d_given",
+            "d_mask_expected",
+            "d_mask_pdot",
+            "d_mask_realised",
+            "d_mask_realised_pdot",
+        ):
             t = np.array([_num(r[tname]) for r in ok])
             rel = est / t - 1.0
             cov = int(np.sum((lcl <= t) & (t <= ucl)))
             se = rel.std(ddof=1) / math.sqrt(len(rel)) if len(rel) > 1 else math.nan
             print(
-                f"{country:8} {tname:17} {len(ok):3d} {t.mean():10.4f} "
+                f"{country:8} {tname:20} {len(ok):3d} {t.mean():10.4f} "
                 f"{est.mean():10.4f} {100 * rel.mean():7.2f} {100 * se:5.2f} "
                 f"{100 * rse.mean():6.1f} {cov:3d}/{len(ok):<3d}"
             )
@@ -404,8 +470,13 @@ def main() -> None:
         help="experiment: cut the simulation's settlement buffers out of the habitat",
     )
     ap.add_argument("--buffer", type=float, help="experiment: mask buffer (m)")
+    ap.add_argument(
+        "--retruth", action="store_true", help="recompute the truth columns only"
+    )
     a = ap.parse_args()
-    if not a.summary:
+    if a.retruth:
+        retruth(a.csv, _state_space())
+    elif not a.summary:
         done = _done(a.csv)
         geo = _state_space()
         for seed in _seeds(a.seeds):
