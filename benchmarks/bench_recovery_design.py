@@ -250,8 +250,23 @@ def _without_settlements(survey: Any, geo: Any) -> Any:
     return replace(survey, habitat=hab.to_crs(survey.habitat.crs))
 
 
+def _in_zones(survey: Any, geo: Any) -> Any:
+    """The survey with its habitat cut to the zone polygons (no sliver land)."""
+    from dataclasses import replace
+
+    _params, layers, _state = geo
+    hab = survey.habitat.to_crs(layers.crs)
+    hab = hab.set_geometry(hab.geometry.intersection(layers.zones.union_all()))
+    return replace(survey, habitat=hab.to_crs(survey.habitat.crs))
+
+
 def run_seed(
-    seed: int, geo: Any, *, no_settlements: bool = False, buffer: float | None = None
+    seed: int,
+    geo: Any,
+    *,
+    no_settlements: bool = False,
+    in_zones: bool = False,
+    buffer: float | None = None,
 ) -> list[dict[str, Any]]:
     """Simulate one seed, fit it like the density step, return rows per country."""
     from trapscape import density
@@ -268,6 +283,8 @@ def run_seed(
         survey = proj.survey
         if no_settlements:  # experiment: the mask without the settlement holes
             survey = _without_settlements(survey, geo)
+        if in_zones:  # experiment: no land outside the zone polygons
+            survey = _in_zones(survey, geo)
         if buffer is not None:  # experiment: a fixed (wider) mask buffer
             opts["buffer"] = buffer
         t0 = time.perf_counter()
@@ -469,6 +486,11 @@ def main() -> None:
         action="store_true",
         help="experiment: cut the simulation's settlement buffers out of the habitat",
     )
+    ap.add_argument(
+        "--in-zones",
+        action="store_true",
+        help="experiment: cut the habitat to the zone polygons (no sliver land)",
+    )
     ap.add_argument("--buffer", type=float, help="experiment: mask buffer (m)")
     ap.add_argument(
         "--retruth", action="store_true", help="recompute the truth columns only"
@@ -483,7 +505,13 @@ def main() -> None:
             if seed in done:
                 continue
             t0 = time.perf_counter()
-            rows = run_seed(seed, geo, no_settlements=a.no_settlements, buffer=a.buffer)
+            rows = run_seed(
+                seed,
+                geo,
+                no_settlements=a.no_settlements,
+                in_zones=a.in_zones,
+                buffer=a.buffer,
+            )
             _append(a.csv, rows)
             d = {r["country"]: r.get("estimate", "") for r in rows}
             print(f"seed {seed}: {d} ({time.perf_counter() - t0:.0f} s)", flush=True)
