@@ -327,3 +327,16 @@ def test_run_lang_from_project_file_and_option(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     page = (tmp_path / "ru" / "report.html").read_text(encoding="utf-8")
     assert '<html lang="ru">' in page and "Сводка" in page
+
+
+def test_sessions_step_message_is_translated() -> None:
+    from trapscape.present.i18n import language, phrase
+
+    msg = (
+        "3 sessions, best D~Session lambda0~1 sigma~1: 2021 1.5, 2022 2.1 per 100 km2; "
+        "trend 1.28 per session (1.1-1.51)"
+    )
+    with language("ru"):
+        got = phrase(msg)
+    assert got.startswith("сессий: 3, лучшая модель D~Session lambda0~1 sigma~1")
+    assert got.endswith("тренд 1.28 за сессию (1.1–1.51)")

@@ -310,6 +310,7 @@ WORDS: tuple[str, ...] = (
     "candidate transboundary reserve",
     "switched off in [steps]",
     "figures = false in [report]",
+    "no [sessions] in the project file",
     # step names (the report's table of the run's steps)
     "validate",
     "effort",
@@ -372,6 +373,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?P<n>\d+) least-cost paths, (?P<m>\d+) border segments scored by "
         r"least cost",
         "{n} least-cost paths, {m} border segments scored by least cost",
+    ),
+    (
+        r"(?P<n>\d+) sessions, best (?P<model>.+?): (?P<values>.+) per 100 km2",
+        "{n} sessions, best {model}: {values} per 100 km²",
+    ),
+    (
+        r"trend (?P<lam>[\d.e+-]+) per session \((?P<lcl>[\d.e+-]+)-(?P<ucl>[\d.e+-]+)\)",
+        "trend {lam} per session ({lcl}–{ucl})",
     ),
     (r"(?P<n>\d+) stations proposed", "{n} stations proposed"),
     (r"(?P<n>\d+) km2", "{n} km²"),
