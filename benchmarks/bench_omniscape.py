@@ -23,12 +23,14 @@ on a stratified random sample of its target blocks (``--sample``, 1 % by
 default): the cost of each sampled window (CPU and wall, by stratum), then
 the same blocks in 1 process, on a 1-worker and on a 2-worker LocalCluster
 (blocks/s, ratios, scheduler overhead per task, peak memory per worker) and
-the whole grid extrapolated from the per-block CPU.  About 5-8 minutes.
+the whole grid extrapolated from the per-block CPU: 77 targets at
+``--sample 0.005``, 5-20 minutes depending on the machine's load.
 
 ``--window-scaling`` times single windows of the same ground (10 km radius)
 at finer cell sizes (radius 25 to 333 cells: 400 m to 30 m cells), fits the
 cost's exponent in the window's cells and prints the estimate for 110 M
-cells at 30 m on 64 cores (docs/scaling.md).  About 3 minutes.
+cells at 30 m on 64 cores (docs/scaling.md).  About 10 minutes on a
+loaded machine (the 333-cell direct LU dominates).
 
 The machine's cores are shared: the load average is printed alongside;
 CPU seconds per block are the load-independent numbers.

@@ -434,7 +434,8 @@ def landscape_main(args: Any) -> None:
             f"wall); per-window wall on the worker {run.task_seconds / n:.3f} s = "
             f"{run.task_seconds / wall.sum():.2f}x the 1-process window; worker CPU "
             f"{run.worker_cpu / n:.3f} s/block; overhead {over * 1e3:.0f} ms/task "
-            f"(empty task round trip {run.noop_ms:.1f} ms); peak RSS per worker "
+            f"(empty task round trip {run.noop_ms:.1f} ms); cores received "
+            f"{run.worker_cpu / run.wall:.2f} (worker CPU / wall); peak RSS per worker "
             + ", ".join(f"{b / 2**20:.0f} MiB" for b in run.peak_rss)
         )
     r1, r2 = runs[1], runs[2]
