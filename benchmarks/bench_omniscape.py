@@ -17,8 +17,28 @@ about two minutes); ``--full`` runs the 10 M-cell grid of the issue
 (3,163 x 3,163 cells at 100 m, the leopard/tiger landscape), which takes
 hours on two cores.
 
+``--landscape`` measures the 10 M-cell transboundary landscape of the issue
+(3,163 x 3,163 cells at 100 m: real resistance from ``data/boundaries`` where
+the bundled rasters reach, synthetic beyond; see ``omniscape_landscape.py``)
+on a stratified random sample of its target blocks (``--sample``, 1 % by
+default): the cost of each sampled window (CPU and wall, by stratum), then
+the same blocks in 1 process, on a 1-worker and on a 2-worker LocalCluster
+(blocks/s, ratios, scheduler overhead per task, peak memory per worker) and
+the whole grid extrapolated from the per-block CPU: 77 targets at
+``--sample 0.005``, 5-20 minutes depending on the machine's load.
+
+``--window-scaling`` times single windows of the same ground (10 km radius)
+at finer cell sizes (radius 25 to 333 cells: 400 m to 30 m cells), fits the
+cost's exponent in the window's cells and prints the estimate for 110 M
+cells at 30 m on 64 cores (docs/scaling.md).  About 10 minutes on a
+loaded machine (the 333-cell direct LU dominates).
+
+The machine's cores are shared: the load average is printed alongside;
+CPU seconds per block are the load-independent numbers.
+
 Run: PYTHONPATH=src .venv/bin/python benchmarks/bench_omniscape.py
         [--size 300] [--radius 16] [--block 5] [--full] [--no-dask]
+        [--landscape [--sample 0.01] [--cache FILE.npz]] [--window-scaling]
 """
 
 from __future__ import annotations
@@ -63,6 +83,12 @@ def window_bench(radius: int, n: int = 20) -> tuple[float, float]:
     return times["cholmod"], times["cg+amg"]
 
 
+def _load() -> str:
+    import os
+
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1, 5, 15 min)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=300, help="grid side in cells")
@@ -73,7 +99,26 @@ def main() -> None:
     ap.add_argument(
         "--window-radii", default="16,33,50", help="radii of the per-window timing"
     )
+    ap.add_argument(
+        "--landscape", action="store_true", help="10 M-cell landscape, sampled blocks"
+    )
+    ap.add_argument("--sample", type=float, default=0.01, help="share of the blocks")
+    ap.add_argument("--radius-m", type=float, default=10_000.0, help="radius (m)")
+    ap.add_argument("--cache", default=None, help=".npz keeping the landscape")
+    ap.add_argument(
+        "--window-scaling", action="store_true", help="window cost vs cell size"
+    )
     args = ap.parse_args()
+    if args.landscape or args.window_scaling:
+        from omniscape_landscape import landscape_main, scaling_main
+
+        print(f"load average at start: {_load()}")
+        if args.landscape:
+            landscape_main(args)
+        if args.window_scaling:
+            scaling_main(args)
+        print(f"load average at end: {_load()}")
+        return
     size = 3163 if args.full else args.size
 
     from trapscape.corridors.omniscape import omniscape
