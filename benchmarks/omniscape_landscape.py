@@ -285,7 +285,7 @@ def scaled_window(
 
 
 def window_costs(
-    cond: np.ndarray, radius: int, solver: str, rtol: float = 1e-10
+    cond: np.ndarray, radius: int, solver: str
 ) -> tuple[float, float, float, float, int]:
     """CPU seconds of one target window and its peak traced memory.
 
@@ -310,7 +310,7 @@ def window_costs(
         tracemalloc.start()
         for c in (cond, np.where(inside, 1.0, np.nan)):
             t0 = time.process_time()
-            fact = Factorised(c, (radius, radius), solver=solver, rtol=rtol)
+            fact = Factorised(c, (radius, radius), solver=solver)
             t1 = time.process_time()
             fact.current(src)
             out += [t1 - t0, time.process_time() - t1]
@@ -497,17 +497,14 @@ def scaling_main(args: Any) -> None:
         wins = [scaled_window(res, y, x, reach, radius) for y, x in centres]
         if w * w > 100_000:
             wins = wins[:2]
-        for solver in ("auto", "cg_amg"):
-            if solver == "cg_amg" and radius == 25:
-                continue  # band Cholesky's range
-            med, rtol, peak = _child_costs(wins, radius, solver)
+        for solver in ("cholmod", "cg+amg"):
+            med, peak = _child_costs(wins, radius, solver)
             if med is None:
-                print(f"  {radius:>6}  {w * w:>12,}  {solver}: CG did not converge")
+                print(f"  {radius:>6}  {w * w:>12,}  {solver}: did not converge")
                 continue
             # per block in a batch of 64 (the unit window factorised once)
             per_block = med[0] + med[1] + med[3] + med[2] / 64
             used = _solver_name(radius, solver)
-            used += "" if rtol == 1e-10 else f"@{rtol:g}"
             rows.setdefault(used, []).append((w * w, per_block, peak))
             print(
                 f"  {radius:>6}  {w * w:>12,}  {used:<12} {med[0]:>7.3f} {med[1]:>7.3f}"
@@ -525,26 +522,21 @@ def scaling_main(args: Any) -> None:
 
 def _child_costs(
     wins: list[np.ndarray], radius: int, solver: str
-) -> tuple[np.ndarray | None, float, float]:
-    """:func:`_median_costs` in a fresh process: (median, rtol, peak bytes)."""
+) -> tuple[np.ndarray | None, float]:
+    """:func:`_median_costs` in a fresh process: (median, peak bytes)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        base = pool.submit(_median_costs, [], radius, solver).result()[2]
-        med, rtol, rss = pool.submit(_median_costs, wins, radius, solver).result()
-    return med, rtol, max(rss - base, 0)
+        base = pool.submit(_median_costs, [], radius, solver).result()[1]
+        med, rss = pool.submit(_median_costs, wins, radius, solver).result()
+    return med, max(rss - base, 0)
 
 
 def _median_costs(
     wins: list[np.ndarray], radius: int, solver: str
-) -> tuple[np.ndarray | None, float, int]:
-    """Median window costs at the engine's double-precision tolerance (1e-10).
-
-    Conjugate gradients that do not reach it are retried at the
-    single-precision tolerance (1e-6); ``(None, 0)`` if neither converges.
-    The last value is this process's peak RSS in bytes.
-    """
+) -> tuple[np.ndarray | None, int]:
+    """Median window costs (``None`` if the solver fails) and this process's peak RSS."""
     import resource
 
     import trapscape.corridors.omniscape._window  # noqa: F401  (imports first)
@@ -554,26 +546,22 @@ def _median_costs(
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     if not wins:
-        return None, 0.0, rss()
-    for rtol in (1e-10, 1e-6):
-        try:
-            costs = [window_costs(win, radius, solver, rtol) for win in wins]
-        except ComputationError as err:
-            print(f"  radius {radius}, {solver}, rtol {rtol:g}: {err}")
-            continue
-        return np.median(np.array(costs), axis=0), rtol, rss()
-    return None, 0.0, rss()
+        return None, rss()
+    try:
+        costs = [window_costs(win, radius, solver) for win in wins]
+    except ComputationError as err:
+        print(f"  radius {radius}, {solver}: {err}")
+        return None, rss()
+    return np.median(np.array(costs), axis=0), rss()
 
 
 def _solver_name(radius: int, solver: str) -> str:
-    from trapscape.corridors._solver import choose_solver
+    """``band`` / ``direct LU`` (``cholmod``: exact) or ``cg+amg`` (Omniscape.jl's)."""
     from trapscape.corridors.omniscape._window import BAND_MAX_WIDTH
 
-    w = 2 * radius + 1
-    if solver == "auto" and w <= BAND_MAX_WIDTH:
-        return "band"
-    # wider windows: "auto" means the sparse direct LU (Factorised)
-    return choose_solver(w * w, "direct" if solver == "auto" else solver)
+    if solver == "cg+amg":
+        return "cg+amg"
+    return "band" if 2 * radius + 1 <= BAND_MAX_WIDTH else "direct LU"
 
 
 def _paper_estimate(
