@@ -171,5 +171,5 @@ def test_simulate_sessions_then_fit_them(tmp_path) -> None:
     )  # fmt: skip
     assert fit.exit_code == 0, fit.output
     fits = json.loads((tmp_path / "fit" / "sessions" / "fits.json").read_text())
-    lam = fits["~Session"]["trend"]["lambda"]
+    lam = fits["D~Session lambda0~1 sigma~1"]["trend"]["lambda"]
     assert 0.3 < lam < 2.0

@@ -320,6 +320,7 @@ WORDS: tuple[str, ...] = (
     "homerange",
     "corridors",
     "plan",
+    "sessions",
     "reserve",
     "figures",
     "map",
