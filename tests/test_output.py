@@ -335,3 +335,18 @@ def test_move_noreplace_fallback(tmp_path, monkeypatch):
     with pytest.raises(FileExistsError):
         move_noreplace(tmp_path / "a", tmp_path / "b")
     assert (tmp_path / "b").read_text() == "b"
+
+
+def test_nested_outputs_can_be_overwritten(tmp_path):
+    """An output holding another command's output (with its own record) stays ours."""
+    out = tmp_path / "res"
+    for _ in range(2):
+        with staged_outputs(out, ["inner", "top.csv"], overwrite=True) as tmp:
+            with staged_outputs(tmp / "inner", ["a.csv"], overwrite=False) as inner:
+                (inner / "a.csv").write_text("a")
+            (tmp / "top.csv").write_text("top")
+    assert (out / "inner" / "a.csv").read_text() == "a"
+    assert check_outputs(out, ["inner", "top.csv"], overwrite=True) == "ours"
+    (out / "inner" / "a.csv").write_text("edited by hand")
+    with pytest.raises(InputError, match=r"inner/a.csv \(changed since"):
+        check_outputs(out, ["inner", "top.csv"], overwrite=True)

@@ -556,8 +556,19 @@ def _why_kept(stage: Path, pid: int) -> str | None:
 
 
 def staged_checksums(stage: Path) -> dict[str, dict[str, Any]]:
-    """Digests of the files written into a staging folder (not its marker)."""
-    return checksums(stage, skip=(_STAGE_MARK, RECORD))
+    """Digests of the files written into a staging folder.
+
+    Bookkeeping is left out at every depth: the stage marker and the command
+    records of outputs nested in this one (e.g. the survey folders of
+    simulated sessions), which :func:`known_files` finds and trusts by
+    themselves.  A record listing them would fail :func:`_read_record`'s
+    check and prove nothing, so a later ``--overwrite`` refused the folder.
+    """
+    return {
+        rel: d
+        for rel, d in checksums(stage).items()
+        if PurePosixPath(rel).name not in (_STAGE_MARK, RECORD)
+    }
 
 
 def _state(out: Path) -> TargetState:
