@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -283,8 +284,8 @@ def test_a_failed_session_fails_the_step_and_writes_nothing(surveys: Path) -> No
 
 
 @pytest.mark.slow
-def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> None:
-    """One survey over three years cut by split = 'year'; the public run hides inputs."""
+def _three_years_in_one(surveys: Path, folder: Path) -> None:
+    """The three simulated surveys as one survey, shifted to consecutive years."""
     stations, sightings = [], []
     for shift, (name, _, _) in enumerate(SESSIONS):
         years = pd.DateOffset(years=shift - 2)
@@ -309,8 +310,14 @@ def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> N
             si[c] = si[c].where(si[c].isna(), tag + si[c].astype(str))
         stations.append(st)
         sightings.append(si)
-    pd.concat(stations).to_csv(tmp_path / "stations.csv", index=False)
-    pd.concat(sightings).to_csv(tmp_path / "sightings.csv", index=False)
+    pd.concat(stations).to_csv(folder / "stations.csv", index=False)
+    pd.concat(sightings).to_csv(folder / "sightings.csv", index=False)
+
+
+@pytest.mark.slow
+def test_one_survey_split_by_year_public_run(surveys: Path, tmp_path: Path) -> None:
+    """One survey over three years cut by split = 'year'; the public run hides inputs."""
+    _three_years_in_one(surveys, tmp_path)
     text = HEAD.format(report="map = false\n").replace("2021/", "")
     text += (
         '\n[sessions]\nsplit = "year"\ndensity = "~Session"\n'
@@ -386,3 +393,43 @@ def test_validate_reads_the_sessions(tiny_project: Path) -> None:
     assert "session 'B'" in res.output and "bad.csv" in res.output
     assert "'setup'" in res.output and "Traceback" not in res.output
     assert sorted(folder.iterdir()) == before  # nothing written
+
+
+@pytest.mark.slow
+def test_camtrap_dp_package_with_three_deployment_periods(
+    surveys: Path, tmp_path: Path
+) -> None:
+    """A Camtrap DP package spanning three years, cut by split = 'year'.
+
+    The same survey as CSV files and as a package written by
+    ``write_camtrap_dp`` gives the same sessions and the same estimates (to
+    1e-5: the package stores WGS84 coordinates to 1e-6 degrees, about 0.1 m,
+    which moves D by about 1e-6).
+    """
+    from trapscape.io import write_camtrap_dp
+
+    _three_years_in_one(surveys, tmp_path)
+    sessions = (
+        '\n[sessions]\nsplit = "year"\ndensity = "~Session"\n'
+        f"buffer = {MASK['buffer']}\nspacing = {MASK['spacing']}\n"
+    )
+    csv_text = HEAD.format(report="map = false\nreport = false\n").replace("2021/", "")
+    csv_project = tmp_path / "csv.toml"
+    csv_project.write_text(csv_text + sessions, encoding="utf-8")
+    write_camtrap_dp(load_project(csv_project).survey, tmp_path / "pkg")
+    dp_text = csv_text.replace(
+        'stations = "stations.csv"\nsightings = "sightings.csv"\n',
+        'camtrap_dp = "pkg"\n',
+    )
+    assert "camtrap_dp" in dp_text and "sightings.csv" not in dp_text
+    dp_project = tmp_path / "dp.toml"
+    dp_project.write_text(dp_text + sessions, encoding="utf-8")
+    got = {}
+    for name, project in (("csv", csv_project), ("dp", dp_project)):
+        res = pipeline.run_project(project, tmp_path / name)
+        assert res.steps["sessions"].status == "ok", res.steps["sessions"].message
+        est = pd.read_csv(tmp_path / name / "sessions/estimates.csv")
+        got[name] = est[est["parameter"] == "D"].reset_index(drop=True)
+    assert len(got["dp"]) == 3
+    assert list(got["dp"]["session"]) == list(got["csv"]["session"])
+    np.testing.assert_allclose(got["dp"]["estimate"], got["csv"]["estimate"], rtol=1e-5)
