@@ -304,9 +304,9 @@ def fit_session_models(
         raise InputError("no density model given; e.g. density = ['~1', '~Session'].")
     p0_name = "g0" if g0 is not None else "lambda0"
     p0_given = g0 if g0 is not None else lambda0
-    p0_models: list[str | None] = (
-        [None] if p0_given is None else _formulas(p0_given, p0_name)
-    )
+    p0_models: list[str | None] = [None]
+    if p0_given is not None:
+        p0_models = list(_formulas(p0_given, p0_name))
     fits = []
     for m, p0, sg in itertools.product(
         dict.fromkeys(models),
