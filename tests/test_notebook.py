@@ -33,3 +33,5 @@ def test_walkthrough_notebook_runs(tmp_path: Path) -> None:
     # the population table lists individuals seen on both sides
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "D" in text and "sigma" in text
+    # the multi-session trend table (section 7)
+    assert "D~Session lambda0~1 sigma~1" in text and "lambda" in text
