@@ -20,9 +20,11 @@ from .errors import ComputationError, MissingDependencyError
 
 __all__ = [
     "BAND_CELLS",
+    "close_client",
     "cluster_options",
     "dask_client",
     "gather_in_order",
+    "open_client",
     "row_bands",
     "wants_dask",
 ]
@@ -59,9 +61,13 @@ def band_cells_for(workers: int, nrows: int, ncols: int) -> int:
     return max(ncols, min(BAND_CELLS, per))
 
 
-@contextmanager
-def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
-    """A dask.distributed client, closed (with its LocalCluster) on exit.
+def open_client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
+    """A dask.distributed client and its ``LocalCluster`` (``None`` at ``scheduler``).
+
+    A new ``LocalCluster`` of ``workers`` single-threaded processes (its
+    dashboard on a free port: the default 8787 may be held by another
+    cluster, and ``dashboard_address=None`` still binds it), or a client of
+    the running scheduler at ``scheduler``.  The caller closes both.
 
     Raises
     ------
@@ -78,32 +84,42 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
             "and distributed: pip install 'trapscape[dask]'."
         ) from None
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        # distributed sets its loggers to INFO; follow the caller's verbosity
         logging.getLogger("distributed").setLevel(logging.WARNING)
-    cluster = None
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="5s")
+            return Client(scheduler, timeout="5s"), None
         except (OSError, TimeoutError, ValueError) as exc:
             raise ComputationError(
                 f"Cannot reach the dask scheduler at {scheduler!r} ({exc}). Check the "
                 "address (e.g. tcp://host:8786) and that the scheduler is running; "
                 "nothing was written."
             ) from None
-    else:
-        cluster = LocalCluster(
-            n_workers=max(1, int(workers)),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
+    cluster = LocalCluster(
+        n_workers=max(1, int(workers or 1)),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster), cluster
+
+
+def close_client(client: Any, cluster: Any) -> None:
+    """Close a client of :func:`open_client` and its ``LocalCluster`` if any."""
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A dask.distributed client (:func:`open_client`), closed with its cluster on exit."""
+    client, cluster = open_client(workers, scheduler)
     try:
         yield client
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        close_client(client, cluster)
 
 
 def gather_in_order(

@@ -66,11 +66,11 @@ import numpy as np
 import pandas as pd
 
 from .. import validation as V
+from .._dask import close_client, open_client
 from ..detection import DetectionParams
 from ..errors import (
     ComputationError,
     InputError,
-    MissingDependencyError,
     ProblemCollector,
 )
 
@@ -669,34 +669,6 @@ def _summary_row(
 
 
 # ----------------------------------------------------------------- execution
-def _client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
-    """A dask client on a new LocalCluster (``workers``) or at ``scheduler``."""
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise MissingDependencyError(
-            "Running design replicates on dask (workers= or scheduler=) needs dask "
-            "and distributed: pip install 'trapscape[dask]', or leave workers and "
-            "scheduler unset to run in this process."
-        ) from None
-    if scheduler is not None:
-        try:
-            return Client(scheduler, timeout="5s"), None
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ComputationError(
-                f"Cannot reach the dask scheduler at {scheduler!r} ({exc}). Check the "
-                "address (e.g. tcp://host:8786) and that the scheduler runs."
-            ) from None
-    cluster = LocalCluster(
-        n_workers=int(workers or 1),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # any free port: 8787 may be taken
-        silence_logs=logging.ERROR,
-    )
-    return Client(cluster), cluster
-
-
 def _run_tasks(
     tasks: list[_Task],
     *,
@@ -718,7 +690,7 @@ def _run_tasks(
                 if bar is not None:
                     bar.update(len(t.replicates))
             return out
-        client, cluster = _client(workers, scheduler)
+        client, cluster = open_client(workers, scheduler)
         try:
             futures = [client.submit(run_batch, t, pure=False) for t in tasks]
             for t, fut in zip(tasks, futures, strict=True):
@@ -726,9 +698,7 @@ def _run_tasks(
                 if bar is not None:
                     bar.update(len(t.replicates))
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            close_client(client, cluster)
         return out
     finally:
         if bar is not None:

@@ -13,48 +13,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
-from ...errors import ComputationError, MissingDependencyError
+from ..._dask import close_client, open_client
 from ._engine import Context, Partial, solve_batch
 
 __all__ = ["DistributedSolve", "solve_distributed"]
 
 logger = logging.getLogger(__name__)
-
-
-def _client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise MissingDependencyError(
-            "Solving on a dask cluster (--workers > 1 or --scheduler) needs dask and "
-            "distributed: pip install 'trapscape[dask]'."
-        ) from None
-    if logging.getLogger().getEffectiveLevel() > logging.INFO:
-        # distributed sets its loggers to INFO; follow the caller's verbosity
-        logging.getLogger("distributed").setLevel(logging.WARNING)
-    if scheduler is not None:
-        try:
-            return Client(scheduler, timeout="5s"), None
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ComputationError(
-                f"Cannot reach the dask scheduler at {scheduler!r} ({exc}). Check the "
-                "address (e.g. tcp://host:8786) and that the scheduler is running; "
-                "nothing was written."
-            ) from None
-    cluster = LocalCluster(
-        n_workers=int(workers),
-        threads_per_worker=1,
-        processes=True,
-        # a free port: None still binds the default 8787, which another
-        # cluster on the machine may hold ("Cluster failed to start")
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
-    return Client(cluster), cluster
 
 
 class DistributedSolve:
@@ -69,7 +36,7 @@ class DistributedSolve:
         scheduler: str | None,
         progress: bool,
     ) -> None:
-        self.client, self.cluster = _client(workers, scheduler)
+        self.client, self.cluster = open_client(workers, scheduler)
         self.n_workers = len(self.client.scheduler_info().get("workers", {})) or workers
         self.progress = progress
         self.n_targets = len(ctx.targets)
@@ -106,9 +73,7 @@ class DistributedSolve:
             self.close()
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        close_client(self.client, self.cluster)
 
 
 def solve_distributed(
