@@ -19,7 +19,7 @@ from affine import Affine
 
 from ..errors import InputError
 
-__all__ = ["GridFile", "read_grid", "read_ini", "write_grid"]
+__all__ = ["GridFile", "read_grid", "read_ini", "tif_profile", "write_grid"]
 
 NODATA = -9999.0
 
@@ -136,6 +136,29 @@ def read_grid(path: str | os.PathLike[str], *, what: str) -> GridFile:
         raise InputError(f"{what}: {p} is not a raster ({exc}).", path=p) from None
 
 
+def tif_profile(
+    shape: tuple[int, int], dtype: str, transform: Affine, crs: Any = None
+) -> dict[str, Any]:
+    """The rasterio profile of an output GeoTIFF (one band, -9999 nodata, deflate).
+
+    One profile for grids written whole (:func:`write_grid`) and strip by
+    strip (the windowed dask run), so both write the same files.
+    """
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": shape[0],
+        "width": shape[1],
+        "count": 1,
+        "dtype": dtype,
+        "transform": transform,
+        "nodata": NODATA,
+        "compress": "deflate",
+    }
+    if crs is not None:
+        profile["crs"] = crs
+    return profile
+
+
 def write_grid(
     values: np.ndarray,
     path: str | os.PathLike[str],
@@ -167,17 +190,6 @@ def write_grid(
         return
     import rasterio
 
-    profile = {
-        "driver": "GTiff",
-        "height": data.shape[0],
-        "width": data.shape[1],
-        "count": 1,
-        "dtype": dtype,
-        "transform": transform,
-        "nodata": NODATA,
-        "compress": "deflate",
-    }
-    if crs is not None:
-        profile["crs"] = crs
+    profile = tif_profile(data.shape, dtype, transform, crs)
     with rasterio.open(p, "w", **profile) as dst:
         dst.write(data, 1)

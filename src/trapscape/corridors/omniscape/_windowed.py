@@ -288,21 +288,10 @@ def write_strips(
     import rasterio
     from rasterio.windows import Window
 
-    from ...io.omniscape import NODATA
+    from ...io.omniscape import NODATA, tif_profile
 
-    nrows, ncols = inputs.shape
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "height": nrows,
-        "width": ncols,
-        "count": 1,
-        "dtype": dtype,
-        "transform": transform,
-        "nodata": NODATA,
-        "compress": "deflate",
-    }
-    if crs is not None:
-        profile["crs"] = crs
+    ncols = inputs.shape[1]
+    profile = tif_profile(inputs.shape, dtype, transform, crs)
     dsts = {name: rasterio.open(p, "w", **profile) for name, p in paths.items()}
     try:
         for r0, r1 in _strips(inputs, cells):
