@@ -60,7 +60,7 @@ from . import _likelihood as _lik
 from ._setup import _check_fittable, _design, _occasion_model, _start
 from .data import PER_100KM2, CaptureHistory, DetectFn, Mask, OccasionModel, rpsv
 from .fitting import check_precision
-from .result import _real_row, _records
+from .result import _beta_record, _real_row, _records
 
 __all__ = ["MultiSessionFit", "Session", "fit_sessions"]
 
@@ -157,11 +157,7 @@ class MultiSessionFit:
             "sessions": list(self.sessions),
             "n_individuals": list(self.n),
             "estimates": _records(self.estimates),
-            "beta": {
-                "names": list(self.beta_names),
-                "estimate": self.beta.tolist(),
-                "vcov": self.vcov.tolist(),
-            },
+            "beta": _beta_record(self.beta_names, self.beta, self.vcov),
             "loglik": self.loglik,
             "npar": self.npar,
             "aic": self.aic,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,11 +152,7 @@ class SCRFit:
                 "cell_area_km2": self.mask_spacing**2 / 1e6,
             },
             "estimates": _records(self.estimates),
-            "beta": {
-                "names": list(self.beta_names),
-                "estimate": self.beta.tolist(),
-                "vcov": self.vcov.tolist(),
-            },
+            "beta": _beta_record(self.beta_names, self.beta, self.vcov),
             "loglik": self.loglik,
             "npar": self.npar,
             "aic": self.aic,
@@ -176,6 +173,13 @@ class SCRFit:
                 else {}
             ),
         }
+
+
+def _beta_record(
+    names: Sequence[str], beta: np.ndarray, vcov: np.ndarray
+) -> dict[str, Any]:
+    """The link-scale coefficients and their covariance, JSON-ready."""
+    return {"names": list(names), "estimate": beta.tolist(), "vcov": vcov.tolist()}
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -53,7 +53,7 @@ from ._setup import _check_fittable, _design, _occasion_model, _start
 from .data import HA, PER_100KM2, CaptureHistory, DetectFn, Mask, OccasionModel, rpsv
 from .fitting import _covariance, _maximise, check_precision
 from .mask import _as_geometry
-from .result import _real_row
+from .result import _beta_record, _real_row, _records
 
 __all__ = [
     "SurfaceFit",
@@ -114,11 +114,7 @@ class SurfaceFit:
             "detectfn": self.detectfn,
             "occasion_model": self.occasion_model,
             "estimates": _records(self.estimates),
-            "beta": {
-                "names": list(self.beta_names),
-                "estimate": self.beta.tolist(),
-                "vcov": self.vcov.tolist(),
-            },
+            "beta": _beta_record(self.beta_names, self.beta, self.vcov),
             "loglik": self.loglik,
             "aic": self.aic,
             "aicc": self.aicc,
@@ -196,16 +192,6 @@ class SurfaceFit:
             dst.write(grid)
             dst.set_band_description(1, "D per 100 km2")
             dst.set_band_description(2, "SE of D per 100 km2")
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in rec.items()
-        }
-        for rec in df.to_dict(orient="records")
-    ]
 
 
 def _terms(density: str) -> list[str]:
